@@ -1,0 +1,23 @@
+"""Maps for councillors and planners: offline folium HTML, static PNG/PDF figures.
+
+Builders take the analyses' GeoDataFrames (in the study area's metric CRS) and return folium maps
+with an offline vector base layer; :func:`save_offline` writes them as single HTML files that need
+no internet, and :mod:`cohesion_gis.maps.static` draws the same content with matplotlib.
+"""
+
+from __future__ import annotations
+
+from cohesion_gis.maps.basemap import base_map, furnish_map, vector_base_layers
+from cohesion_gis.maps.cohesion import cohesion_map
+from cohesion_gis.maps.offline import OfflineView, inline_html, notebook_view, save_offline
+
+__all__ = [
+    "OfflineView",
+    "base_map",
+    "cohesion_map",
+    "furnish_map",
+    "inline_html",
+    "notebook_view",
+    "save_offline",
+    "vector_base_layers",
+]

@@ -1,0 +1,189 @@
+"""An offline vector base map: streets and buildings of the study area instead of remote tiles.
+
+Many council networks block tile servers, so by default a map has no tiles: a paper-coloured
+background with the study area's buildings (polygons) and streets (lines), simplified in the metric
+CRS and drawn by Leaflet. Online tiles remain an option. Every map carries
+"© OpenStreetMap contributors" in its attribution control, tiles or not.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import folium
+import geopandas as gpd
+
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._style import OSM_ATTRIBUTION, MapScript, _js, add_attribution, add_title
+
+__all__ = [
+    "BACKGROUND_COLOUR",
+    "base_map",
+    "furnish_map",
+    "vector_base_layers",
+]
+
+logger = logging.getLogger(__name__)
+
+BACKGROUND_COLOUR = "#f2efe9"
+_BUILDING_STYLE = {"color": "#b9aea5", "weight": 0.5, "fillColor": "#d9d0c9", "fillOpacity": 1.0}
+_STREET_STYLE = {"color": "#ffffff", "weight": 2.5, "opacity": 1.0}
+
+
+def vector_base_layers(
+    *,
+    streets: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    tolerance_m: float = 1.0,
+) -> list[folium.GeoJson]:
+    """Return the buildings and streets of the study area as non-interactive folium layers.
+
+    Parameters
+    ----------
+    streets
+        Street centrelines (LineStrings) in the study area's metric CRS.
+    buildings
+        Building footprints (Polygons) in the same CRS.
+    tolerance_m
+        Simplification tolerance in metres, applied in the metric CRS before reprojection to
+        EPSG:4326 (1 m keeps shapes recognisable at street zoom and roughly halves the vertices).
+
+    Returns
+    -------
+    list of folium.GeoJson
+        "Buildings" then "Streets" (buildings underneath), each toggleable; absent inputs are
+        skipped.
+
+    Raises
+    ------
+    InputError
+        A layer is not a GeoDataFrame in a projected CRS.
+    """
+    if tolerance_m < 0:
+        raise ParameterError(f"tolerance_m must be >= 0 metres, got {tolerance_m}")
+    layers = []
+    for name, gdf, style in (
+        ("Buildings", buildings, _BUILDING_STYLE),
+        ("Streets", streets, _STREET_STYLE),
+    ):
+        if gdf is None or gdf.empty:
+            continue
+        check_frame(gdf, layer=name.lower())
+        layers.append(
+            geojson_layer(
+                to_wgs84(gdf, tolerance_m=tolerance_m),
+                name=name,
+                styles=style,
+                interactive=False,
+            )
+        )
+        logger.info("base layer %s: %d features", name, len(gdf))
+    return layers
+
+
+def base_map(
+    bounds_gdf: gpd.GeoDataFrame,
+    *,
+    streets: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    tiles: str | None = None,
+    title: str | None = None,
+    tolerance_m: float = 1.0,
+    background: str = BACKGROUND_COLOUR,
+) -> folium.Map:
+    """Create a folium map framed on ``bounds_gdf`` with the offline vector base layer.
+
+    Parameters
+    ----------
+    bounds_gdf
+        Any layer with a CRS; the map opens on its extent.
+    streets, buildings
+        Vector base layer (see :func:`vector_base_layers`).
+    tiles
+        None (default) for no tiles; or a folium tile name (``"OpenStreetMap"``,
+        ``"CartoDB positron"``) or an ``https://.../{z}/{x}/{y}.png`` template for online
+        tiles. A map with online tiles must be saved with ``save_offline(...,
+        allow_remote_tiles=True)`` and shows them only with internet.
+    title
+        Heading shown at the top (escaped).
+    tolerance_m
+        Simplification tolerance of the base layer in metres.
+    background
+        CSS colour behind everything.
+
+    Returns
+    -------
+    folium.Map
+        With SVG rendering (``prefer_canvas=False``), the attribution
+        "© OpenStreetMap contributors" and a scale bar. Add layers, then a
+        ``folium.LayerControl``.
+
+    Raises
+    ------
+    InputError
+        ``bounds_gdf`` has no CRS or is empty, or a base layer is not in a projected CRS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> area = gpd.GeoDataFrame(geometry=[shapely.box(385000, 6671000, 386000, 6672000)],
+    ...                         crs="EPSG:3067")
+    >>> m = base_map(area)
+    >>> "OpenStreetMap" in m.get_root().render()
+    True
+    """
+    if bounds_gdf.crs is None or bounds_gdf.empty:
+        raise InputError(
+            "bounds_gdf: needs a CRS and at least one feature to frame the map "
+            f"(got crs={bounds_gdf.crs}, {len(bounds_gdf)} features)"
+        )
+    west, south, east, north = bounds_gdf.to_crs("EPSG:4326").total_bounds
+    m = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        tiles=None,
+        prefer_canvas=False,
+        control_scale=True,
+    )
+    m.fit_bounds([[south, west], [north, east]])
+    furnish_map(
+        m,
+        streets=streets,
+        buildings=buildings,
+        tiles=tiles,
+        title=title,
+        tolerance_m=tolerance_m,
+        background=background,
+    )
+    return m
+
+
+def furnish_map(
+    m: folium.Map,
+    *,
+    streets: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    tiles: str | None = None,
+    title: str | None = None,
+    tolerance_m: float = 1.0,
+    background: str = BACKGROUND_COLOUR,
+) -> None:
+    """Give an existing map the background, base layers, attribution and title of ``base_map``.
+
+    Used for maps folium creates itself, such as the two halves of a ``DualMap``. Parameters are
+    those of :func:`base_map`. The map is changed in place (it is the caller's new map).
+    """
+    MapScript(f"map.getContainer().style.background = {_js(background)};").add_to(m)
+    if tiles is not None:
+        folium.TileLayer(
+            tiles,
+            name="Online map tiles",
+            attr=OSM_ATTRIBUTION if "{z}" in tiles else None,
+            overlay=False,
+            control=True,
+        ).add_to(m)
+    for layer in vector_base_layers(streets=streets, buildings=buildings, tolerance_m=tolerance_m):
+        layer.add_to(m)
+    add_attribution(m)
+    if title:
+        add_title(m, title)

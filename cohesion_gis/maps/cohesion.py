@@ -1,0 +1,256 @@
+"""The cohesion map: district scores, their five components, contact spaces and homes.
+
+Column contracts (all layers in the study area's metric CRS):
+
+- ``districts``: ``district_id, name, population, access, diversity, bridging, capacity,
+  severance, score`` — components in 0–1, ``score`` in 0–100 (a ``DistrictScores`` table).
+- ``spaces`` (optional): ``space_type`` (park, playground, library, ...) and optionally ``name``;
+  points or polygons (drawn at a point inside).
+- ``homes`` (optional): ``population`` (people); points or polygons.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import numpy as np
+
+from cohesion_gis.maps._layers import as_points, check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._style import (
+    COMPONENT_SCALE,
+    SCORE_SCALE,
+    SEVERANCE_SCALE,
+    ColourScale,
+    add_legend,
+    category_colours,
+    escape_text,
+    format_number,
+    legend_html,
+    point_style,
+    popup_html,
+)
+from cohesion_gis.maps.basemap import base_map
+
+__all__ = ["COMPONENTS", "DISTRICT_COLUMNS", "Component", "cohesion_map", "district_popup"]
+
+DISTRICT_COLUMNS = (
+    "district_id",
+    "name",
+    "population",
+    "access",
+    "diversity",
+    "bridging",
+    "capacity",
+    "severance",
+    "score",
+)
+
+
+@dataclass(frozen=True)
+class Component:
+    """How one score component is named and explained to a councillor.
+
+    Attributes
+    ----------
+    column
+        Column in the districts table (0–1).
+    label
+        Plain-language name, used for the layer and the popup row.
+    meaning
+        What the value measures, appended to the number in popups.
+    scale
+        Colour scale of its layer.
+    """
+
+    column: str
+    label: str
+    meaning: str
+    scale: ColourScale
+
+
+COMPONENTS = (
+    Component(
+        "access",
+        "Access to contact spaces",
+        "of the standard (1 = every type within its recommended walk)",
+        COMPONENT_SCALE,
+    ),
+    Component(
+        "diversity",
+        "Variety of contact spaces",
+        "of the types (1 = every type of contact space within a 10-minute walk)",
+        COMPONENT_SCALE,
+    ),
+    Component(
+        "bridging",
+        "Mixing of residents",
+        "(1 = the spaces draw people as mixed as the whole city)",
+        COMPONENT_SCALE,
+    ),
+    Component(
+        "capacity",
+        "Room in contact spaces",
+        "of the standard (1 = 30 m² of green space per resident)",
+        COMPONENT_SCALE,
+    ),
+    Component(
+        "severance",
+        "Access lost to busy roads and railways",
+        "(0 = barriers cut off nothing, 1 = they cut off everything)",
+        SEVERANCE_SCALE,
+    ),
+)
+
+
+def district_popup(row: dict[str, object]) -> str:
+    """Return the escaped popup of one district row (a mapping with :data:`DISTRICT_COLUMNS`)."""
+    rows = {
+        "Cohesion score": f"{format_number(row['score'])} of 100 (higher is better)",
+        "Residents": format_number(row["population"], unit="people"),
+    }
+    for comp in COMPONENTS:
+        rows[comp.label] = f"{format_number(row[comp.column], digits=2)} {comp.meaning}"
+    return popup_html(row["name"], rows)
+
+
+def _district_style(colour: str) -> dict[str, object]:
+    return {"fillColor": colour, "fillOpacity": 0.6, "color": "#555555", "weight": 1}
+
+
+def cohesion_map(
+    districts: gpd.GeoDataFrame,
+    *,
+    homes: gpd.GeoDataFrame | None = None,
+    spaces: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    title: str = "Contact spaces and cohesion by district",
+    tolerance_m: float = 1.0,
+    tiles: str | None = None,
+) -> folium.Map:
+    """Build the cohesion map: a district choropleth of the score plus one layer per component.
+
+    Parameters
+    ----------
+    districts
+        District scores with :data:`DISTRICT_COLUMNS` (see the module docstring), metric CRS.
+    homes
+        Optional homes with ``population`` (people), shown as dots (off at start).
+    spaces
+        Optional contact spaces with ``space_type`` (and ``name``), coloured by type.
+    streets, buildings
+        Optional vector base layer (see :func:`~cohesion_gis.maps.basemap.base_map`).
+    title
+        Heading of the map.
+    tolerance_m
+        Simplification tolerance in metres for every layer.
+    tiles
+        None for the offline base layer, or online tiles (see ``base_map``).
+
+    Returns
+    -------
+    folium.Map
+        Layers: "Cohesion score (0–100)" (on), the five components (off), "Contact spaces",
+        "Homes"; a layer control, legends, the OSM attribution. Save with ``save_offline``.
+
+    Raises
+    ------
+    InputError
+        A layer is not a GeoDataFrame in a metric CRS or lacks a required column.
+    """
+    check_frame(districts, layer="districts", columns=DISTRICT_COLUMNS)
+    m = base_map(
+        districts,
+        streets=streets,
+        buildings=buildings,
+        tiles=tiles,
+        title=title,
+        tolerance_m=tolerance_m,
+    )
+    wgs = to_wgs84(districts, tolerance_m=tolerance_m)
+    records = wgs.drop(columns="geometry").to_dict("records")
+    popups = [district_popup(r) for r in records]
+    tooltips = [
+        f"{escape_text(r['name'])}: score {format_number(r['score'])} of 100" for r in records
+    ]
+    geojson_layer(
+        wgs,
+        name="Cohesion score (0–100)",
+        styles=[_district_style(SCORE_SCALE.colour(float(r["score"]))) for r in records],
+        popups=popups,
+        tooltips=tooltips,
+    ).add_to(m)
+    for comp in COMPONENTS:
+        geojson_layer(
+            wgs,
+            name=comp.label,
+            styles=[_district_style(comp.scale.colour(float(r[comp.column]))) for r in records],
+            popups=popups,
+            tooltips=[
+                f"{escape_text(r['name'])}: {format_number(r[comp.column], digits=2)}"
+                for r in records
+            ],
+            show=False,
+        ).add_to(m)
+    add_legend(m, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()))
+    add_legend(m, legend_html("Components: " + COMPONENT_SCALE.title, COMPONENT_SCALE.items()))
+    add_legend(
+        m, legend_html(SEVERANCE_SCALE.title, SEVERANCE_SCALE.items()), position="bottomleft"
+    )
+    if spaces is not None and not spaces.empty:
+        _add_spaces(m, spaces, tolerance_m=tolerance_m)
+    if homes is not None and not homes.empty:
+        _add_homes(m, homes)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame, *, tolerance_m: float) -> None:
+    check_frame(spaces, layer="spaces", columns=("space_type",))
+    points = to_wgs84(as_points(spaces), tolerance_m=tolerance_m)
+    types = points["space_type"].astype(str).tolist()
+    names = points["name"].tolist() if "name" in points else [None] * len(points)
+    colours = category_colours(types)
+    geojson_layer(
+        points,
+        name="Contact spaces",
+        styles=[point_style(colours[t]) for t in types],
+        popups=[
+            popup_html(_name_or(n, t), {"Type of contact space": t.replace("_", " ")})
+            for n, t in zip(names, types, strict=True)
+        ],
+        tooltips=[escape_text(_name_or(n, t)) for n, t in zip(names, types, strict=True)],
+    ).add_to(m)
+    add_legend(
+        m,
+        legend_html(
+            "Contact spaces", [(c, t.replace("_", " ")) for t, c in colours.items()], shape="dot"
+        ),
+        position="bottomleft",
+    )
+
+
+def _add_homes(m: folium.Map, homes: gpd.GeoDataFrame) -> None:
+    check_frame(homes, layer="homes", columns=("population",))
+    points = to_wgs84(as_points(homes), tolerance_m=0)
+    population = points["population"].to_numpy(dtype=float)
+    top = max(float(np.nanmax(population)), 1.0)
+    geojson_layer(
+        points,
+        name="Homes (dot size = residents)",
+        styles=[
+            point_style("#6a3d9a", radius=1.5 + 4.5 * math.sqrt(max(p, 0) / top), weight=0)
+            for p in population
+        ],
+        tooltips=[f"About {format_number(p, unit='residents')}" for p in population],
+        show=False,
+    ).add_to(m)
+
+
+def _name_or(name: object, fallback: str) -> str:
+    if name is None or (isinstance(name, float) and math.isnan(name)) or str(name) == "":
+        return fallback.replace("_", " ").capitalize()
+    return str(name)
