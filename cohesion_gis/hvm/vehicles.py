@@ -1,0 +1,232 @@
+"""Hostile-vehicle classes (ISO 22343-1 keyed) read from ``defaults/vehicles.toml``.
+
+Each class gives test mass, size, run-up acceleration, top speed, lateral-acceleration and braking
+limits, every value with its source (reference hvm.md §2, §3). A user TOML of the same layout
+overrides fields by class name and may add classes.
+
+Examples
+--------
+>>> from cohesion_gis.hvm.vehicles import load_vehicles
+>>> vehicles = load_vehicles(classes=["M1", "N2A"])
+>>> vehicles["N2A"].test_mass_kg, vehicles["N2A"].accel_ms2
+(7200.0, 2.0)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from cohesion_gis.errors import ParameterError
+from cohesion_gis.hvm.params import coerce, read_toml
+
+__all__ = ["NUMERIC_FIELDS", "VehicleClass", "load_vehicles"]
+
+G_MS2 = 9.81
+
+#: Numeric fields of a class, with the range a real road vehicle can have.
+NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "test_mass_kg": (1.0, 100_000.0),
+        "width_m": (0.5, 5.0),
+        "length_m": (1.0, 30.0),
+        "accel_ms2": (0.05, 12.0),
+        "top_speed_kmh": (5.0, 400.0),
+        "lat_accel_ms2": (0.5, 15.0),
+        "braking_ms2": (0.5, 15.0),
+    }
+)
+_ALL_FIELDS = ("description", *NUMERIC_FIELDS)
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class VehicleClass:
+    """One threat-vehicle class.
+
+    Attributes
+    ----------
+    name
+        Class code, e.g. ``"N2A"`` (ISO 22343-1).
+    description
+        What the class is.
+    test_mass_kg
+        Impact-test mass (kg).
+    width_m, length_m
+        Body width and length (m).
+    accel_ms2
+        Constant run-up acceleration on level ground (m/s²).
+    top_speed_kmh
+        Speed cap (km/h).
+    lat_accel_ms2
+        The vehicle's own lateral-acceleration limit (m/s²), e.g. its rollover threshold.
+    braking_ms2
+        Braking deceleration (m/s², positive).
+    sources
+        Field name → source of its value.
+    """
+
+    name: str
+    description: str
+    test_mass_kg: float
+    width_m: float
+    length_m: float
+    accel_ms2: float
+    top_speed_kmh: float
+    lat_accel_ms2: float
+    braking_ms2: float
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        problems = _range_problems(self.name, {f: getattr(self, f) for f in NUMERIC_FIELDS})
+        if problems:
+            raise ParameterError(
+                "VehicleClass: " + "; ".join(problems) + ". Fix the value(s) of the class."
+            )
+
+    def lateral_limit_ms2(self, friction_mu: float) -> float:
+        """Lateral acceleration (m/s²) the class can hold in a bend: ``min(lat_accel, μ·g)``."""
+        return min(self.lat_accel_ms2, friction_mu * G_MS2)
+
+    def braking_limit_ms2(self, friction_mu: float) -> float:
+        """Braking deceleration (m/s²) the class can hold: ``min(braking, μ·g)``."""
+        return min(self.braking_ms2, friction_mu * G_MS2)
+
+
+def _range_problems(name: str, values: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for key, value in values.items():
+        low, high = NUMERIC_FIELDS[key]
+        if not (math.isfinite(value) and low <= value <= high):
+            problems.append(
+                f"class {name!r} field {key!r}: got {value!r}, expected {low:g} to {high:g}"
+            )
+    return problems
+
+
+def load_vehicles(
+    path: Path | str | None = None, *, classes: Iterable[str] | None = None
+) -> dict[str, VehicleClass]:
+    """Load vehicle classes: the packaged table, overridden and extended by a user TOML.
+
+    Parameters
+    ----------
+    path
+        A TOML file laid out like ``defaults/vehicles.toml`` (``[classes.<NAME>]`` tables and
+        optional ``[classes.<NAME>.sources]``). Fields of a packaged class may be overridden one
+        by one; a new class must give every field. ``None``: the packaged table only.
+    classes
+        Class names to return, in this order; ``None`` returns every class.
+
+    Returns
+    -------
+    dict of str to VehicleClass
+        Classes by name.
+
+    Raises
+    ------
+    ParameterError
+        Missing or unknown fields, wrong types, impossible values (e.g. a negative acceleration
+        or zero mass) or unknown class names; the message names the file, class and field.
+    """
+    raw = {name: dict(entry) for name, entry in _packaged().items()}
+    label = "defaults/vehicles.toml"
+    if path is not None:
+        table, label = read_toml(path, "vehicles.toml")
+        problems = _merge(table, raw, label)
+        if problems:
+            raise ParameterError(
+                f"{label}: {len(problems)} problem(s) in the vehicle table:\n  - "
+                + "\n  - ".join(problems)
+                + "\nFix the file; see cohesion_gis/defaults/vehicles.toml for the layout."
+            )
+    vehicles = {name: _build(name, entry) for name, entry in raw.items()}
+    if classes is None:
+        return vehicles
+    wanted = list(classes)
+    unknown = [c for c in wanted if c not in vehicles]
+    if unknown:
+        raise ParameterError(
+            f"{label}: unknown vehicle class(es) {unknown}; available: {sorted(vehicles)}."
+        )
+    return {c: vehicles[c] for c in wanted}
+
+
+def _build(name: str, entry: Mapping[str, Any]) -> VehicleClass:
+    values = {k: v for k, v in entry.items() if k != "sources"}
+    return VehicleClass(name=name, sources=MappingProxyType(dict(entry["sources"])), **values)
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> dict[str, dict[str, Any]]:
+    table, label = read_toml(None, "vehicles.toml")
+    raw: dict[str, dict[str, Any]] = {}
+    problems = _merge(table, raw, label)
+    if problems:  # a broken install, not a user error
+        raise ParameterError(f"{label}: " + "; ".join(problems) + ". Reinstall cohesion_gis.")
+    return raw
+
+
+def _merge(table: Mapping[str, Any], raw: dict[str, dict[str, Any]], label: str) -> list[str]:
+    """Validate a parsed vehicle TOML and merge it into ``raw`` (name → field values)."""
+    unknown_top = [k for k in table if k != "classes"]
+    if unknown_top:
+        return [f"unknown top-level key(s) {unknown_top}; put classes under [classes.<NAME>]"]
+    classes = table.get("classes", {})
+    if not isinstance(classes, dict) or not classes:
+        return ["no [classes.<NAME>] tables found"]
+    problems: list[str] = []
+    for name, entry in classes.items():
+        if not _NAME.match(name) or not isinstance(entry, dict):
+            problems.append(f"class {name!r}: expected a table [classes.{name}] with a plain name")
+            continue
+        problems += _merge_class(name, entry, raw, label)
+    return problems
+
+
+def _merge_class(
+    name: str, entry: Mapping[str, Any], raw: dict[str, dict[str, Any]], label: str
+) -> list[str]:
+    problems = []
+    merged = dict(raw.get(name, {}))
+    sources = dict(merged.get("sources", {}))
+    for key, value in entry.items():
+        if key == "sources":
+            if not isinstance(value, dict):
+                problems.append(f"class {name!r}: 'sources' must be a table of strings")
+                continue
+            for fname, text in value.items():
+                if fname not in NUMERIC_FIELDS or not isinstance(text, str):
+                    problems.append(f"class {name!r} sources: bad entry {fname!r} = {text!r}")
+                else:
+                    sources[fname] = text
+        elif key not in _ALL_FIELDS:
+            problems.append(
+                f"class {name!r}: unknown field {key!r}; known fields: {list(_ALL_FIELDS)}"
+            )
+        else:
+            kind = "string" if key == "description" else "number"
+            try:
+                merged[key] = coerce(value, kind)
+            except TypeError:
+                problems.append(f"class {name!r} field {key!r}: got {value!r}, expected a {kind}")
+                continue
+            if key in NUMERIC_FIELDS and key not in entry.get("sources", {}):
+                sources[key] = f"user file {label}" if not label.startswith("defaults/") else ""
+    missing = [k for k in _ALL_FIELDS if k not in merged]
+    if missing:
+        problems.append(f"class {name!r}: missing field(s) {missing}")
+    undocumented = [k for k in NUMERIC_FIELDS if not sources.get(k)]
+    if label.startswith("defaults/") and undocumented:
+        problems.append(f"class {name!r}: no source for {undocumented}")
+    numbers = {k: merged[k] for k in NUMERIC_FIELDS if isinstance(merged.get(k), float)}
+    problems += _range_problems(name, numbers)
+    merged["sources"] = sources
+    raw[name] = merged
+    return problems
