@@ -28,7 +28,7 @@ from cohesion_gis.hvm.params import coerce, read_toml
 
 __all__ = ["NUMERIC_FIELDS", "VehicleClass", "load_vehicles"]
 
-G_MS2 = 9.81
+from cohesion_gis.hvm.kinematics import G_MS2
 
 #: Numeric fields of a class, with the range a real road vehicle can have.
 NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
