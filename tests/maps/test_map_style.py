@@ -1,0 +1,80 @@
+import math
+
+import pytest
+
+from cohesion_gis.maps._style import (
+    SCORE_SCALE,
+    SPEED_BANDS_KMH,
+    ColourScale,
+    category_colours,
+    delta_scale,
+    escape_text,
+    format_number,
+    legend_html,
+    popup_html,
+)
+
+
+def test_escape_text_neutralises_html_and_template_literals():
+    assert escape_text("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escape_text("${alert(1)}`") == "&#36;{alert(1)}&#96;"
+    assert escape_text('a"b&c') == "a&quot;b&amp;c"
+    assert escape_text(None) == "no data"
+    assert escape_text(float("nan")) == "no data"
+
+
+def test_format_number():
+    assert format_number(12345.6, unit="m²") == "12,346 m²"
+    assert format_number(0.624, digits=2) == "0.62"
+    assert format_number(None, unit="km/h") == "no data"
+
+
+def test_popup_escapes_labels_values_and_title():
+    out = popup_html("<b>x</b>", {"<i>Label</i>": "<img src=x onerror=alert(1)>"})
+    assert "<b>" not in out and "<img" not in out and "<i>" not in out
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out
+    assert out.count("<tr>") == 1
+
+
+@pytest.mark.parametrize(
+    ("speed", "band"),
+    [(0, 0), (31.9, 0), (32, 1), (47.99, 1), (48, 2), (64, 3), (112, 3)],
+)
+def test_speed_bands_follow_crash_test_speeds(speed, band):
+    assert SPEED_BANDS_KMH.colour(speed) == SPEED_BANDS_KMH.colours[band]
+
+
+def test_score_scale_classes_and_no_data():
+    assert SCORE_SCALE.colour(19.9) == SCORE_SCALE.colours[0]
+    assert SCORE_SCALE.colour(20) == SCORE_SCALE.colours[1]
+    assert SCORE_SCALE.colour(100) == SCORE_SCALE.colours[-1]
+    assert SCORE_SCALE.colour(math.nan) == "#bdbdbd"
+    assert SCORE_SCALE.items()[0] == (SCORE_SCALE.colours[0], "0 – 20")
+
+
+def test_delta_scale_is_symmetric_and_signed():
+    scale = delta_scale(12)
+    assert scale.breaks == (-12.0, -8.0, -4.0, 0.0, 4.0, 8.0, 12.0)
+    assert scale.colour(-5) == scale.colours[1]  # a loss is red
+    assert scale.colour(0.5) == scale.colours[3]  # a small gain is light blue
+    assert scale.colour(30) == scale.colours[-1]
+
+
+def test_colour_scale_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="one more break than colours"):
+        ColourScale("x", (0, 1), ("#000", "#fff"))
+    with pytest.raises(ValueError, match="not increasing"):
+        ColourScale("x", (1, 0), ("#000",))
+
+
+def test_category_colours_are_stable_and_distinct():
+    colours = category_colours(["park", "library", "park", "cafe"])
+    assert list(colours) == ["cafe", "library", "park"]
+    assert len(set(colours.values())) == 3
+    assert category_colours(["park", "library", "cafe"]) == colours
+
+
+def test_legend_html_escapes_and_lists_every_item():
+    out = legend_html("<Title>", [("#fff", "<a>"), ("#000", "b")], shape="line")
+    assert "&lt;Title&gt;" in out and "&lt;a&gt;" in out
+    assert out.count("cg-swatch") == 2
