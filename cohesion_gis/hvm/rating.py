@@ -1,0 +1,421 @@
+"""Vehicle-security-barrier ratings: parse rating strings, check coverage, state requirements.
+
+Supported forms (reference hvm.md §2, "Rating strings"):
+
+- ISO 22343-1:2023 / IWA 14-1:2013: ``V/7200[N2A]/48/90:2.5`` — test type / test mass kg
+  [class] / impact speed km/h / impact angle degrees : dynamic penetration m, with an optional
+  ``/debris`` distance (m) in ISO 22343-1.
+- PAS 68: ``V/7500(N3)/64/90:1.5/12.0`` — as above with the class in round brackets (PAS 68 also
+  appears with square brackets, e.g. ``V/7500[N2]/80/90:0/25``) and the major-debris distance.
+  The first letter may be ``D``/``F`` (design, FEA) or ``P`` (pendulum): parsed, but they are no
+  evidence against a full-scale vehicle and never cover a class.
+- ASTM F2656: ``M50/P1`` — vehicle letter + nominal mph / penetration class (P1 ≤ 1 m,
+  P2 ≤ 7 m, P3 ≤ 30 m, P4 > 30 m); legacy F2656-07 ``C40/P2``, ``PU60/P1``.
+- US DoS SD-STD-02.01 ``K4``/``K8``/``K12`` (6 800 kg at 30/40/50 mph, penetration ≤ 1 m).
+
+A standard name may prefix the string (``"ISO 22343-1: V/7200[N2A]/48/90:2.5"``,
+``"PAS 68:2013 V/..."``, ``"ASTM F2656 M30/P1"``).
+
+Coverage follows the rule "a rating is evidence only for its test vehicle class at no more than its
+test speed" (THREAT Pro methodology, reference hvm.md §0.2): never substitute by kinetic energy.
+Heavier classes of the same family may be accepted through an explicit, documented equivalence
+table (:data:`FAMILY_EQUIVALENCE`); the default is strict.
+
+Examples
+--------
+>>> from cohesion_gis.hvm.rating import covers, parse_rating, required_rating
+>>> r = parse_rating("V/7200[N2A]/48/90:2.5")
+>>> r.standard, r.mass_kg, r.vehicle_class, r.speed_kmh, r.penetration_m
+('IWA 14-1', 7200.0, 'N2A', 48.0, 2.5)
+>>> covers(r, "N2A", 40.0), covers(r, "N2A", 55.0), covers(r, "M1", 30.0)
+(True, False, False)
+>>> required_rating(40.0, "N2A", standoff_m=4.5).text
+'ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m'
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.hvm.params import HvmParams, load_params
+from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
+
+__all__ = [
+    "ASTM_CLASSES",
+    "FAMILY_EQUIVALENCE",
+    "ISO_CLASSES",
+    "PAS68_CLASSES",
+    "BarrierRating",
+    "RatingRequirement",
+    "covers",
+    "parse_rating",
+    "required_rating",
+]
+
+log = logging.getLogger(__name__)
+
+#: ISO 22343-1 / IWA 14-1 vehicle classes (reference hvm.md §2).
+ISO_CLASSES = ("M1", "N1G", "N1", "N2A", "N2B", "N3C", "N3D", "N3E", "N3F", "N3G")
+#: PAS 68 (2005-2013) vehicle classes (reference hvm.md §2).
+PAS68_CLASSES = ("M1", "N1G", "N1", "N2", "N3")
+#: ASTM F2656 vehicle letters → (test mass kg, allowed nominal speeds mph); reference hvm.md §2
+#: (FS and H masses [U]; C = legacy F2656-07 small car).
+ASTM_CLASSES: Mapping[str, tuple[float, tuple[int, ...]]] = MappingProxyType(
+    {
+        "SC": (1100.0, (30, 40, 50)),
+        "FS": (2100.0, (30, 40, 50)),
+        "PU": (2300.0, (30, 40, 50, 60)),
+        "C7": (7200.0, (30, 40, 50)),
+        "M": (6800.0, (30, 40, 50)),
+        "H": (29500.0, (30, 40, 50)),
+        "C": (1100.0, (40, 50, 60)),
+    }
+)
+#: ASTM nominal mph → km/h as the reference tabulates them (30/40/50 mph = 50/65/80 km/h).
+_ASTM_KMH = {30: 50.0, 40: 65.0, 50: 80.0, 60: 100.0}
+#: ASTM penetration classes → upper bound (m); P4 is open-ended (reference hvm.md §2).
+_ASTM_PENETRATION = {"P1": 1.0, "P2": 7.0, "P3": 30.0, "P4": math.inf}
+_DOS_MPH = {"K4": 30, "K8": 40, "K12": 50}
+
+#: An opt-in "same family, heavier class" equivalence (threat class → rated classes that also
+#: cover it). Cab-over trucks: N2A → N3C → N3D → N3F → N3G; long-nose: N2B → N3E; PAS 68 N2/N3
+#: and ASTM C7/M/H as their nearest ISO classes. [A]/[U]: an engineering proposal, not from a
+#: standard; check it with your security adviser before use. Light vehicles (M1, N1G, N1) differ
+#: in configuration and have no equivalents.
+FAMILY_EQUIVALENCE: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "N2A": ("N2", "C7", "N3C", "N3", "N3D", "N3F", "N3G"),
+        "N2B": ("M", "N3E", "H"),
+        "N3C": ("N3", "N3D", "N3F", "N3G"),
+        "N3D": ("N3F", "N3G"),
+        "N3E": ("H",),
+        "N3F": ("N3G",),
+    }
+)
+
+_EXAMPLES = (
+    "valid forms: 'V/7200[N2A]/48/90:2.5' (ISO 22343-1 / IWA 14-1), "
+    "'V/7500(N3)/64/90:1.5/12.0' (PAS 68), 'M50/P1' (ASTM F2656), 'K12' (DoS SD-STD-02.01)"
+)
+_PREFIX = re.compile(
+    r"^(?P<std>ISO\s*22343-1|IWA\s*14-1|PAS\s*68|ASTM\s*F\s*2656|SD-STD-02\.01)"
+    r"(?::\s*\d{4}|-\d{2})?\s*:?\s*",
+    re.IGNORECASE,
+)
+_CANONICAL = {
+    "ISO": "ISO 22343-1",
+    "IWA": "IWA 14-1",
+    "PAS": "PAS 68",
+    "AST": "ASTM F2656",
+    "SD-": "DoS SD-STD-02.01",
+}
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_MASS_CLASS = re.compile(
+    r"^(?P<mass>\d+(?:\.\d+)?)(?P<open>[\[(])(?P<cls>[A-Z0-9]+)(?P<close>[\])])$"
+)
+_ASTM = re.compile(r"^(?P<cls>SC|FS|PU|C7|M|H|C)(?P<mph>\d{2})(?:/(?P<pen>P\d))?$")
+
+
+@dataclass(frozen=True)
+class BarrierRating:
+    """A parsed impact-test rating of a vehicle security barrier.
+
+    Attributes
+    ----------
+    standard
+        ``"ISO 22343-1"``, ``"IWA 14-1"``, ``"PAS 68"``, ``"ASTM F2656"`` or
+        ``"DoS SD-STD-02.01"``.
+    mass_kg
+        Test vehicle mass (kg).
+    vehicle_class
+        Test vehicle class code in the standard's naming (``"N2A"``, ``"N3"``, ``"M"``...).
+    speed_kmh
+        Impact test speed (km/h); ASTM nominal mph converted as in the reference (30 → 50).
+    angle_deg
+        Impact angle (degrees; 90 = head-on).
+    penetration_m
+        Dynamic penetration (m); for ASTM and DoS the upper bound of the penetration class.
+    debris_m
+        Major-debris distance (m) when the rating gives one, else ``None``.
+    test_type
+        ``"V"`` (full-scale vehicle test), or ``"D"``/``"F"``/``"P"`` for PAS 68 design,
+        FEA and pendulum ratings.
+    text
+        The rating string as given.
+    """
+
+    standard: str
+    mass_kg: float
+    vehicle_class: str
+    speed_kmh: float
+    angle_deg: float
+    penetration_m: float
+    debris_m: float | None = None
+    test_type: str = "V"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class RatingRequirement:
+    """The barrier rating an approach needs (see :func:`required_rating`).
+
+    Attributes
+    ----------
+    vehicle_class
+        Threat class.
+    mass_kg
+        Test mass of the class (kg).
+    impact_speed_kmh
+        Attainable impact speed (km/h).
+    design_speed_kmh
+        Impact speed × (1 + allowance) (km/h).
+    test_speed_kmh
+        Design speed rounded up to the next test speed (km/h); ``None`` if no vehicle can
+        approach or the design speed is above the highest test speed.
+    exceeds_test_speeds
+        Whether the design speed is above every test speed (no rating can cover it: reduce the
+        approach speed).
+    angle_deg
+        Required test angle (90: head-on tests cover every approach angle, reference §8.4.3).
+    max_penetration_m
+        Largest acceptable penetration (m): the stand-off, or ``None`` if not given.
+    text
+        The requirement for people, e.g. ``ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m``.
+    """
+
+    vehicle_class: str
+    mass_kg: float
+    impact_speed_kmh: float
+    design_speed_kmh: float
+    test_speed_kmh: float | None
+    exceeds_test_speeds: bool
+    angle_deg: float
+    max_penetration_m: float | None
+    text: str
+
+
+def _fail(text: str, part: str, problem: str) -> InputError:
+    return InputError(f"rating {text!r}: {part} {problem}; {_EXAMPLES}.")
+
+
+def _number(text: str, value: str, part: str, *, low: float, high: float) -> float:
+    if not _NUMBER.match(value):
+        raise _fail(text, part, f"{value!r} is not a number")
+    x = float(value)
+    if not low <= x <= high:
+        raise _fail(text, part, f"{value!r} is outside {low:g}-{high:g}")
+    return x
+
+
+def parse_rating(text: str, *, standard: str | None = None) -> BarrierRating:
+    """Parse and validate a barrier rating string.
+
+    Parameters
+    ----------
+    text
+        The rating, e.g. ``"V/7200[N2A]/48/90:2.5"``, ``"V/7500(N3)/64/90:1.5/12.0"``,
+        ``"M50/P1"``; an optional standard name may prefix it.
+    standard
+        The standard, when the string does not say (e.g. from a separate column). Otherwise
+        it is inferred: square brackets → IWA 14-1 (ISO 22343-1 when a debris distance is
+        given), round brackets or a PAS-only class (N2, N3) → PAS 68.
+
+    Returns
+    -------
+    BarrierRating
+
+    Raises
+    ------
+    InputError
+        The message says which part is wrong and shows valid strings.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"rating {text!r}: expected a non-empty string; {_EXAMPLES}.")
+    rest = text.strip().upper()
+    prefix = _PREFIX.match(rest)
+    if prefix:
+        standard = _CANONICAL[prefix.group("std")[:3]]
+        rest = rest[prefix.end() :]
+    if _ASTM.match(rest) or re.match(r"^[A-Z]{1,2}\d?\d{2}/P", rest):
+        return _parse_astm(text, rest)
+    if rest in _DOS_MPH:
+        mph = _DOS_MPH[rest]
+        return BarrierRating("DoS SD-STD-02.01", 6800.0, "M", _ASTM_KMH[mph], 90.0, 1.0, text=text)
+    return _parse_impact(text, rest, standard)
+
+
+def _parse_astm(text: str, rest: str) -> BarrierRating:
+    match = _ASTM.match(rest)
+    if not match:
+        raise _fail(text, "ASTM designation", f"{rest!r} is not <vehicle><mph>/P<1-4>")
+    cls, mph, pen = match.group("cls"), int(match.group("mph")), match.group("pen")
+    mass, speeds = ASTM_CLASSES[cls]
+    if mph not in speeds:
+        raise _fail(text, "ASTM speed", f"{mph} mph is not a test speed of {cls} ({speeds})")
+    if pen is None:
+        raise _fail(text, "ASTM penetration class", "is missing (add /P1../P4)")
+    if pen not in _ASTM_PENETRATION:
+        raise _fail(text, "ASTM penetration class", f"{pen!r} is not P1, P2, P3 or P4")
+    return BarrierRating(
+        "ASTM F2656", mass, cls, _ASTM_KMH[mph], 90.0, _ASTM_PENETRATION[pen], text=text
+    )
+
+
+def _parse_impact(text: str, rest: str, standard: str | None) -> BarrierRating:
+    parts = rest.split("/")
+    if len(parts) not in (4, 5):
+        raise _fail(text, "structure", f"has {len(parts)} '/'-separated parts, expected 4 or 5")
+    test_type = parts[0]
+    if test_type not in ("V", "D", "F", "P"):
+        raise _fail(text, "test type", f"{test_type!r} is not V (or PAS 68 D, F, P)")
+    match = _MASS_CLASS.match(parts[1])
+    if not match or "[(".index(match.group("open")) != "])".index(match.group("close")):
+        raise _fail(text, "mass[class]", f"{parts[1]!r} is not like 7200[N2A] or 7500(N3)")
+    mass = _number(text, match.group("mass"), "test mass (kg)", low=100, high=100_000)
+    cls = match.group("cls")
+    if cls not in ISO_CLASSES + PAS68_CLASSES:
+        raise _fail(
+            text, "vehicle class", f"{cls!r} is unknown (known: {ISO_CLASSES}, PAS 68 N2, N3)"
+        )
+    speed = _number(text, parts[2], "impact speed (km/h)", low=1, high=200)
+    if parts[3].count(":") != 1:
+        raise _fail(text, "angle:penetration", f"{parts[3]!r} is not like 90:2.5")
+    angle_text, pen_text = parts[3].split(":")
+    angle = _number(text, angle_text, "impact angle (degrees)", low=1, high=90)
+    penetration = _number(text, pen_text, "penetration (m)", low=0, high=100)
+    debris = None
+    if len(parts) == 5:
+        debris = _number(text, parts[4], "debris distance (m)", low=0, high=500)
+    if standard is None:
+        if match.group("open") == "(" or cls in ("N2", "N3"):
+            standard = "PAS 68"
+        else:
+            standard = "ISO 22343-1" if debris is not None else "IWA 14-1"
+    return BarrierRating(standard, mass, cls, speed, angle, penetration, debris, test_type, text)
+
+
+def _class_name(vehicle_class: str | VehicleClass) -> str:
+    return vehicle_class.name if isinstance(vehicle_class, VehicleClass) else vehicle_class
+
+
+def covers(
+    rating: BarrierRating,
+    vehicle_class: str | VehicleClass,
+    speed_kmh: float,
+    *,
+    equivalence: Mapping[str, Collection[str]] | None = None,
+) -> bool:
+    """Whether a rating is evidence that the barrier stops a class at a speed.
+
+    The rating must come from a full-scale vehicle test (``V``), its test class must be the
+    threat class or one the equivalence table accepts for it, and its test speed must be at
+    least ``speed_kmh``. Kinetic energy is never substituted across classes. Angle and
+    penetration are not checked here (penetration against stand-off is a separate check).
+
+    Parameters
+    ----------
+    rating
+        A parsed rating.
+    vehicle_class
+        Threat class (name or :class:`~cohesion_gis.hvm.vehicles.VehicleClass`).
+    speed_kmh
+        Speed of the threat vehicle at the barrier (km/h).
+    equivalence
+        Threat class → extra rated classes accepted; ``None``: the parameters' table (strict
+        by default). :data:`FAMILY_EQUIVALENCE` is a documented opt-in.
+
+    Returns
+    -------
+    bool
+    """
+    if equivalence is None:
+        equivalence = load_params().equivalence
+    name = _class_name(vehicle_class)
+    accepted = rating.vehicle_class == name or rating.vehicle_class in equivalence.get(name, ())
+    return rating.test_type == "V" and accepted and speed_kmh <= rating.speed_kmh
+
+
+def required_rating(
+    impact_speed_kmh: float,
+    vehicle_class: str | VehicleClass,
+    *,
+    allowance: float | None = None,
+    standoff_m: float | None = None,
+    params: HvmParams | None = None,
+) -> RatingRequirement:
+    r"""The ISO 22343-1 rating a barrier needs against one class at one impact speed.
+
+    .. math::
+
+        v_d = v \cdot (1 + \text{allowance}), \qquad
+        v_{test} = \min\{s \in \text{test speeds} : s \ge v_d\}
+
+    Parameters
+    ----------
+    impact_speed_kmh
+        Attainable impact speed (km/h); 0 means no vehicle approach (nothing required).
+    vehicle_class
+        Threat class (name of a packaged class, or a :class:`VehicleClass`).
+    allowance
+        Fractional speed allowance; ``None``: ``params.speed_allowance`` (+10 %).
+    standoff_m
+        Available stand-off behind the barrier line (m): the largest acceptable penetration.
+    params
+        Parameters (test speeds, allowance); ``None``: the packaged defaults.
+
+    Returns
+    -------
+    RatingRequirement
+        A design speed above the highest test speed is flagged (``exceeds_test_speeds``) and
+        spelled out in ``text``, never rounded down.
+
+    References
+    ----------
+    Reference hvm.md §8.4 (design speed, rounding up, output string).
+    """
+    params = params or load_params()
+    allowance = params.speed_allowance if allowance is None else allowance
+    if not 0 <= allowance < 1:
+        raise InputError(f"allowance: got {allowance!r}, expected a fraction in [0, 1), e.g. 0.1.")
+    if not (math.isfinite(impact_speed_kmh) and impact_speed_kmh >= 0):
+        raise InputError(f"impact_speed_kmh: got {impact_speed_kmh!r}, expected a speed >= 0.")
+    if standoff_m is not None and not standoff_m >= 0:
+        raise InputError(f"standoff_m: got {standoff_m!r}, expected a distance >= 0 (m) or None.")
+    vehicle = (
+        vehicle_class
+        if isinstance(vehicle_class, VehicleClass)
+        else load_vehicles(classes=[vehicle_class])[vehicle_class]
+    )
+    design = impact_speed_kmh * (1 + allowance)
+    top = params.test_speeds_kmh[-1]
+    test = next((s for s in params.test_speeds_kmh if s >= design - 1e-6), None)
+    exceeds = test is None
+    pen = "" if standoff_m is None else f", penetration ≤ {standoff_m:.1f} m"
+    head = f"ISO 22343-1: V/{vehicle.test_mass_kg:.0f}[{vehicle.name}]"
+    if impact_speed_kmh == 0:
+        test, text = None, f"none: no {vehicle.name} approach"
+    elif exceeds:
+        text = (
+            f"{head}/>{top:.0f}/90{pen}: design speed {design:.1f} km/h exceeds the highest "
+            f"test speed {top:.0f} km/h; reduce the approach speed"
+        )
+        log.info("required rating for %s: %s", vehicle.name, text)
+    else:
+        text = f"{head}/{test:.0f}/90{pen}"
+    return RatingRequirement(
+        vehicle_class=vehicle.name,
+        mass_kg=vehicle.test_mass_kg,
+        impact_speed_kmh=float(impact_speed_kmh),
+        design_speed_kmh=design,
+        test_speed_kmh=test,
+        exceeds_test_speeds=exceeds,
+        angle_deg=90.0,
+        max_penetration_m=standoff_m,
+        text=text,
+    )
