@@ -24,12 +24,12 @@ class InputError(CohesionError, ValueError):
 
 
 class DataError(CohesionError, ValueError):
-    """The input is readable but holds nothing the analysis can use (e.g. no walkable ways)."""
+    """Readable input that holds nothing the analysis can use (e.g. no walkable ways)."""
 
 
 class ParameterError(CohesionError, ValueError):
-    """A parameter or a parameter file (TOML) has an unknown key, a wrong type or an impossible value."""
+    """A parameter or TOML parameter file has an unknown key, wrong type or impossible value."""
 
 
 class ScenarioError(CohesionError, ValueError):
-    """A scenario file is invalid: unknown intervention, feature not found, bad geometry or rating."""
+    """A scenario file is invalid: unknown intervention, missing feature, bad geometry or rating."""

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine:  `make demo`  (run the main job)  and  `make test`.
+# Each creates .venv and installs what it needs on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= out
+export UV_COMPILE_BYTECODE := 1
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: demo test lint browser bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test,notebooks,dask]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/cohesion-gis -v demo --out $(OUT) --layers layers/helsinki.gpkg --overwrite
+
+browser:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser tests (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(VENV)/.installed browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -n 2 --doctest-modules cohesion_gis tests
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.installed
+	$(PY) bench/accessibility.py --workload all
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

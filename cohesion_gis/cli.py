@@ -1,0 +1,145 @@
+"""The ``cohesion-gis`` command.
+
+Each subcommand is a thin wrapper: it resolves paths and options, then calls the same public
+function a notebook calls. Bad input exits with status 1 and the message; ``-v`` shows the
+traceback too.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+
+def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that choose the study area, shared by every subcommand."""
+    options = [
+        click.option("--pbf", type=click.Path(dir_okay=False, path_type=Path),
+                     help="OSM PBF extract (default: the embedded central-Helsinki extract)."),
+        click.option("--osm-xml", type=click.Path(dir_okay=False, path_type=Path),
+                     help="OSM XML file, read through osmnx."),
+        click.option("--place", help="Place name to retrieve live through osmnx (needs internet)."),
+        click.option("--bbox", nargs=4, type=float, default=None,
+                     metavar="WEST SOUTH EAST NORTH", help="Clip box in degrees (EPSG:4326)."),
+        click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Clip polygon file (any CRS)."),
+        click.option("--districts", default=None,
+                     help="District file (GeoPackage/GeoJSON/Shapefile), 'osm' or 'grid'. "
+                          "Default: OSM admin boundaries, else a grid."),
+        click.option("--district-id-column", default="district_id", show_default=True),
+        click.option("--district-name-column", default="name", show_default=True),
+        click.option("--admin-level", default=10, show_default=True, type=int),
+        click.option("--grid-cell-m", default=250.0, show_default=True, type=float,
+                     help="Grid cell size, metres."),
+        click.option("--population", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Population-count GeoTIFF (any CRS). Default: dasymetric estimate."),
+        click.option("--population-total", type=float, default=None,
+                     help="Residents to distribute in the dasymetric estimate."),
+        click.option("--groups", type=click.Path(dir_okay=False, path_type=Path),
+                     help="CSV of resident-group shares per district_id."),
+        click.option("--taxonomy", type=click.Path(dir_okay=False, path_type=Path),
+                     help="TOML overriding the packaged tag taxonomy."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load(kwargs: dict[str, Any]) -> Any:
+    from cohesion_gis.city import load_city
+
+    bbox = kwargs.pop("bbox") or None
+    return load_city(
+        kwargs.pop("pbf"),
+        osm_xml=kwargs.pop("osm_xml"),
+        place=kwargs.pop("place"),
+        bbox=tuple(bbox) if bbox else None,
+        boundary=kwargs.pop("boundary"),
+        districts=kwargs.pop("districts"),
+        district_id_column=kwargs.pop("district_id_column"),
+        district_name_column=kwargs.pop("district_name_column"),
+        admin_level=kwargs.pop("admin_level"),
+        grid_cell_m=kwargs.pop("grid_cell_m"),
+        population=kwargs.pop("population"),
+        population_total=kwargs.pop("population_total"),
+        groups=kwargs.pop("groups"),
+        taxonomy=kwargs.pop("taxonomy"),
+    )
+
+
+def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn cohesion_gis errors into a one-line message and exit status 1 (traceback with -v)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cohesion_gis.errors import CohesionError
+
+        try:
+            return func(*args, **kwargs)
+        except CohesionError as exc:
+            if logging.getLogger("cohesion_gis").isEnabledFor(logging.DEBUG):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _show_versions(ctx: click.Context, _param: Any, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("cohesion-gis", "geopandas", "shapely", "pyproj", "pyogrio", "osmnx", "pyrosm",
+                 "networkx", "numpy", "scipy", "numba", "rasterio", "folium", "dask"):  # fmt: skip
+        try:
+            click.echo(f"{name:>12}: {version(name)}")
+        except PackageNotFoundError:
+            click.echo(f"{name:>12}: not installed")
+    click.echo(f"{'python':>12}: {sys.version.split()[0]}")
+    ctx.exit()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("--show-versions", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_versions, help="Print versions of the dependency stack and exit.")  # fmt: skip
+def main(verbose: int, quiet: bool) -> None:
+    """cohesion-gis: contact-space cohesion and hostile-vehicle mitigation for planners.
+
+    Data © OpenStreetMap contributors (ODbL).
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package = logging.getLogger("cohesion_gis")
+    package.addHandler(handler)
+    package.setLevel(level)
+
+
+@main.command()
+@_source_options
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("layers/helsinki.gpkg"), show_default=True,
+              help="GeoPackage to write; the population GeoTIFF goes beside it.")  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_friendly_errors
+def layers(out: Path, overwrite: bool, **kwargs: Any) -> None:
+    """Load a study area and write every layer to one GeoPackage (+ population GeoTIFF)."""
+    from cohesion_gis.export import write_layers
+
+    city = _load(kwargs)
+    gpkg, tif = write_layers(city, out, overwrite=overwrite)
+    click.echo(f"wrote {gpkg} and {tif}")
+    click.echo(city.summary().to_string())

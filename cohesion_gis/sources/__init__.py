@@ -1,0 +1,1 @@
+"""Readers of the study area's inputs: OSM data, districts and population."""

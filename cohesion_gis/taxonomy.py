@@ -1,0 +1,314 @@
+"""OSM tags → contact-space types, soft-target kinds, barrier kinds and network classes.
+
+The taxonomy is data: ``cohesion_gis/defaults/taxonomy.toml`` ships the defaults, each with its
+source. A user's TOML of the same layout overrides entries by name and may add new ones.
+
+Examples
+--------
+>>> from cohesion_gis.taxonomy import classify, load_taxonomy
+>>> tax = load_taxonomy()
+>>> classify({"leisure": "playground"}, tax.contact_spaces)
+'playground'
+>>> classify({"amenity": "community_centre", "community_centre": "youth_centre"},
+...          tax.contact_spaces)
+'youth_centre'
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cohesion_gis.errors import ParameterError
+
+__all__ = ["Category", "NetworkRules", "Taxonomy", "classify", "load_taxonomy", "matches"]
+
+Rule = Mapping[str, str | list[str] | bool]
+
+_CATEGORY_SECTIONS = ("contact_spaces", "site_kinds", "barrier_kinds")
+_CATEGORY_KEYS = {
+    "label": str,
+    "rules": list,
+    "source": str,
+    "density_persons_m2": float,
+    "floor_m2_per_person": float,
+    "martyns_law_cap": str,
+    "stops_vehicles": bool,
+}
+_NETWORK_KEYS = {
+    "walk_highways": list,
+    "walk_excluded": list,
+    "severance_highways": list,
+    "severance_railways": list,
+    "crossing_node_tags": list,
+    "vehicle_highways": list,
+    "vehicle_min_width_m": float,
+    "vehicle_if_wide": list,
+    "lane_width_m": float,
+    "default_width_m": dict,
+    "source": str,
+}
+
+
+@dataclass(frozen=True)
+class Category:
+    """One named class of features and the tag rules that select it.
+
+    Attributes
+    ----------
+    name
+        Identifier used in result tables (``space_type``, ``kind``, ``barrier_kind``).
+    label
+        Plain-language name for maps and reports.
+    rules
+        Tag conditions; a feature belongs to the category if any rule matches.
+    source
+        Where the definition or default value comes from.
+    density_persons_m2
+        Planning crowd density for open sites, persons per m² (site kinds only).
+    floor_m2_per_person
+        Floor-space factor for venues, m² per person (site kinds only).
+    martyns_law_cap
+        Highest Martyn's Law tier this kind can reach (``"standard"``), or None.
+    stops_vehicles
+        Barrier kinds only: whether the kind can physically stop a car when trusted.
+    """
+
+    name: str
+    label: str
+    rules: tuple[Rule, ...]
+    source: str
+    density_persons_m2: float | None = None
+    floor_m2_per_person: float | None = None
+    martyns_law_cap: str | None = None
+    stops_vehicles: bool | None = None
+
+
+@dataclass(frozen=True)
+class NetworkRules:
+    """Which highway and railway tags make the walk, severance and hostile-vehicle networks."""
+
+    walk_highways: frozenset[str]
+    walk_excluded: tuple[Rule, ...]
+    severance_highways: frozenset[str]
+    severance_railways: frozenset[str]
+    crossing_node_tags: tuple[Rule, ...]
+    vehicle_highways: frozenset[str]
+    vehicle_min_width_m: float
+    vehicle_if_wide: frozenset[str]
+    lane_width_m: float
+    default_width_m: Mapping[str, float]
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The full tag taxonomy: ordered categories per family and the network rules."""
+
+    contact_spaces: tuple[Category, ...]
+    site_kinds: tuple[Category, ...]
+    barrier_kinds: tuple[Category, ...]
+    parking: Category
+    network: NetworkRules
+    path: str = field(default="(packaged defaults)")
+
+    def category(self, family: tuple[Category, ...], name: str) -> Category:
+        """Look up a category by name in one family."""
+        for category in family:
+            if category.name == name:
+                return category
+        known = ", ".join(c.name for c in family)
+        raise ParameterError(f"unknown category {name!r}; known: {known}")
+
+
+def classify(tags: Mapping[str, Any], family: tuple[Category, ...]) -> str | None:
+    """Name of the first category in ``family`` whose rules match ``tags``, or None."""
+    for category in family:
+        if any(matches(tags, rule) for rule in category.rules):
+            return category.name
+    return None
+
+
+def matches(tags: Mapping[str, Any], rule: Rule) -> bool:
+    """Whether every condition of ``rule`` holds for ``tags``.
+
+    A string value must equal the tag, a list must contain it, ``True`` needs the tag present and
+    ``False`` needs it absent.
+    """
+    for key, wanted in rule.items():
+        value = tags.get(key)
+        present = value is not None and value != ""
+        if wanted is True:
+            ok = present
+        elif wanted is False:
+            ok = not present
+        elif isinstance(wanted, list):
+            ok = present and str(value) in wanted
+        else:
+            ok = present and str(value) == wanted
+        if not ok:
+            return False
+    return True
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Load the packaged taxonomy, overridden entry by entry by a user TOML file.
+
+    Parameters
+    ----------
+    path
+        A user TOML with the layout of ``cohesion_gis/defaults/taxonomy.toml``. Entries of
+        ``contact_spaces``, ``site_kinds`` and ``barrier_kinds`` replace the default entry of the
+        same name (or are appended); keys of ``network`` replace single defaults.
+
+    Raises
+    ------
+    ParameterError
+        If the file cannot be read, or has unknown sections, keys or values of the wrong type.
+    """
+    default_text = resources.files("cohesion_gis.defaults").joinpath("taxonomy.toml").read_text()
+    data = tomllib.loads(default_text)
+    label = "(packaged defaults)"
+    if path is not None:
+        label = str(path)
+        try:
+            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ParameterError(f"taxonomy file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ParameterError(f"taxonomy file {path} is not valid TOML: {exc}") from exc
+        _validate(user, label)
+        for section in _CATEGORY_SECTIONS:
+            data[section] = {**data[section], **user.get(section, {})}
+        if "parking" in user:
+            data["parking"] = {**data["parking"], **user["parking"]}
+        if "network" in user:
+            data["network"] = {**data["network"], **user["network"]}
+    _validate(data, label)
+    families = {
+        section: tuple(_category(name, entry) for name, entry in data[section].items())
+        for section in _CATEGORY_SECTIONS
+    }
+    net = data["network"]
+    return Taxonomy(
+        contact_spaces=families["contact_spaces"],
+        site_kinds=families["site_kinds"],
+        barrier_kinds=families["barrier_kinds"],
+        parking=_category("parking", data["parking"]),
+        network=NetworkRules(
+            walk_highways=frozenset(net["walk_highways"]),
+            walk_excluded=tuple(net["walk_excluded"]),
+            severance_highways=frozenset(net["severance_highways"]),
+            severance_railways=frozenset(net["severance_railways"]),
+            crossing_node_tags=tuple(net["crossing_node_tags"]),
+            vehicle_highways=frozenset(net["vehicle_highways"]),
+            vehicle_min_width_m=float(net["vehicle_min_width_m"]),
+            vehicle_if_wide=frozenset(net["vehicle_if_wide"]),
+            lane_width_m=float(net["lane_width_m"]),
+            default_width_m={k: float(v) for k, v in net["default_width_m"].items()},
+            source=net.get("source", ""),
+        ),
+        path=label,
+    )
+
+
+def _category(name: str, entry: Mapping[str, Any]) -> Category:
+    return Category(
+        name=name,
+        label=entry.get("label", name.replace("_", " ").capitalize()),
+        rules=tuple(entry["rules"]),
+        source=entry.get("source", ""),
+        density_persons_m2=_opt_float(entry.get("density_persons_m2")),
+        floor_m2_per_person=_opt_float(entry.get("floor_m2_per_person")),
+        martyns_law_cap=entry.get("martyns_law_cap"),
+        stops_vehicles=entry.get("stops_vehicles"),
+    )
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _validate(data: Mapping[str, Any], label: str) -> None:
+    """Gather every problem of a taxonomy mapping into one ParameterError."""
+    problems: list[str] = []
+    allowed = {*_CATEGORY_SECTIONS, "parking", "network"}
+    problems += [
+        f"unknown section [{key}] (allowed: {', '.join(sorted(allowed))})"
+        for key in data
+        if key not in allowed
+    ]
+    entries = [
+        (f"{section}.{name}", entry)
+        for section in _CATEGORY_SECTIONS
+        for name, entry in data.get(section, {}).items()
+    ]
+    if "parking" in data:
+        entries.append(("parking", data["parking"]))
+    for where, entry in entries:
+        if not isinstance(entry, Mapping):
+            problems.append(f"[{where}] must be a table")
+            continue
+        problems += _check_keys(where, entry, _CATEGORY_KEYS)
+        problems += _check_rules(where, entry.get("rules"))
+        if "martyns_law_cap" in entry and entry["martyns_law_cap"] not in ("standard", "enhanced"):
+            problems.append(f"[{where}] martyns_law_cap must be 'standard' or 'enhanced'")
+    if "network" in data:
+        net = data["network"]
+        problems += _check_keys("network", net, _NETWORK_KEYS)
+        for key in ("walk_excluded", "crossing_node_tags"):
+            if isinstance(net.get(key), list):
+                problems += _check_rules(f"network.{key}", net[key])
+    if problems:
+        raise ParameterError(
+            f"taxonomy {label}: {len(problems)} problem(s):\n  - "
+            + "\n  - ".join(problems)
+            + "\nSee cohesion_gis/defaults/taxonomy.toml for the layout."
+        )
+
+
+def _check_keys(where: str, entry: Mapping[str, Any], spec: Mapping[str, type]) -> list[str]:
+    problems = []
+    for key, value in entry.items():
+        if key not in spec:
+            problems.append(f"[{where}] unknown key {key!r} (allowed: {', '.join(sorted(spec))})")
+            continue
+        expected = spec[key]
+        ok = (
+            isinstance(value, int | float) and not isinstance(value, bool)
+            if expected is float
+            else isinstance(value, expected)
+        )
+        if not ok:
+            problems.append(
+                f"[{where}] {key} must be {expected.__name__}, got {type(value).__name__} {value!r}"
+            )
+        elif expected is float and value <= 0:
+            problems.append(f"[{where}] {key} must be > 0, got {value}")
+    return problems
+
+
+def _check_rules(where: str, rules: Any) -> list[str]:
+    if rules is None:
+        return [f"[{where}] needs rules = [{{ key = 'value' }}, ...]"]
+    if not isinstance(rules, list) or not rules:
+        return [f"[{where}] rules must be a non-empty list of tables"]
+    problems = []
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, Mapping) or not rule:
+            problems.append(f"[{where}] rule {i} must be a non-empty table of tag conditions")
+            continue
+        for key, value in rule.items():
+            good = isinstance(value, str | bool) or (
+                isinstance(value, list) and all(isinstance(v, str) for v in value)
+            )
+            if not good:
+                problems.append(
+                    f"[{where}] rule {i} tag {key!r}: value must be a string, a list of strings, "
+                    f"true or false, got {value!r}"
+                )
+    return problems
