@@ -282,6 +282,7 @@ class DasymetricParams:
     """Buildings with tagged levels needed before their median stands in for untagged ones."""
 
     type_levels: Mapping[str, float] = field(
+        hash=False,
         default_factory=lambda: MappingProxyType(
             {
                 "house": 1.5,
@@ -296,7 +297,7 @@ class DasymetricParams:
                 "apartments": 4.0,
                 "dormitory": 4.0,
             }
-        )
+        ),
     )
     """Levels assumed by building type when neither levels, height nor a local median are
     available (stated assumptions: detached houses of one or two storeys, terraces of two,
@@ -655,10 +656,10 @@ def assign_to_districts(homes: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) ->
     home_idx, zone_idx = shapely.STRtree(zones.geometry.to_numpy()).query(
         points, predicate="within"
     )
+    order = np.lexsort((zone_idx, home_idx))
+    first_home, first = np.unique(home_idx[order], return_index=True)  # first district wins
     assigned = np.full(len(homes), None, dtype=object)
-    ids = zones["district_id"].astype(str).to_numpy()
-    for h, z in zip(home_idx[::-1], zone_idx[::-1], strict=True):  # first district wins
-        assigned[h] = ids[z]
+    assigned[first_home] = zones["district_id"].astype(str).to_numpy()[zone_idx[order][first]]
     result = homes.copy()
     result["district_id"] = assigned
     outside = int(pd.isna(assigned).sum())

@@ -449,3 +449,18 @@ def test_group_shares_errors(homes: gpd.GeoDataFrame, districts: gpd.GeoDataFram
         group_shares(assigned, good.rename(columns={"district_id": "zone"}))
     with pytest.raises(InputError, match="group share table not found"):
         group_shares(assigned, Path("/nonexistent/groups.csv"))
+
+
+def test_assign_first_district_wins_on_overlap() -> None:
+    homes = gpd.GeoDataFrame(
+        {"home_id": ["way/1", "way/2"], "population": [1.0, 2.0]},
+        geometry=[box(10, 10, 20, 20), box(110, 10, 120, 20)],
+        crs=CRS,
+    )
+    zones = gpd.GeoDataFrame(
+        {"district_id": ["b", "a", "c"]},
+        geometry=[box(0, 0, 200, 100), box(0, 0, 50, 50), box(100, 0, 200, 100)],
+        crs=CRS,
+    )
+    assert assign_to_districts(homes, zones)["district_id"].tolist() == ["b", "b"]
+    assert assign_to_districts(homes, zones.iloc[::-1])["district_id"].tolist() == ["a", "c"]
