@@ -1,0 +1,46 @@
+import geopandas as gpd
+import pytest
+import shapely
+
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.maps import base_map, save_offline, vector_base_layers
+from cohesion_gis.maps._layers import to_wgs84
+
+
+def test_base_map_has_no_tiles_and_always_the_osm_attribution(helsinki):
+    m = base_map(helsinki.buildings, streets=helsinki.streets, buildings=helsinki.buildings)
+    page = m.get_root().render()
+    assert "L.tileLayer" not in page
+    assert "OpenStreetMap\\u003c/a\\u003e contributors" in page
+    assert "prefer_canvas" not in page or '"preferCanvas": false' in page
+
+
+def test_online_tiles_are_an_option_that_needs_explicit_saving(helsinki, tmp_path):
+    m = base_map(helsinki.buildings, tiles="OpenStreetMap")
+    with pytest.raises(InputError, match="allow_remote_tiles"):
+        save_offline(m, tmp_path / "m.html")
+    page = save_offline(m, tmp_path / "m.html", allow_remote_tiles=True).read_text()
+    assert "OpenStreetMap\\u003c/a\\u003e contributors" in page
+
+
+def test_layers_are_simplified_in_metres_and_reprojected(helsinki):
+    raw = shapely.get_num_coordinates(helsinki.buildings.geometry.values).sum()
+    simple = to_wgs84(helsinki.buildings, tolerance_m=2.0)
+    assert simple.crs.to_epsg() == 4326
+    assert shapely.get_num_coordinates(simple.geometry.values).sum() < 0.8 * raw
+    west, south, east, north = simple.total_bounds
+    assert 24.9 < west < east < 25.0 and 60.15 < south < north < 60.18
+    # coordinates rounded to 1e-6 degrees
+    x = shapely.get_coordinates(simple.geometry.values)[:, 0]
+    assert abs(x * 1e6 - (x * 1e6).round()).max() < 1e-3
+    assert len(vector_base_layers(streets=helsinki.streets)) == 1
+
+
+def test_geographic_or_missing_crs_is_refused(helsinki):
+    with pytest.raises(InputError, match=r"streets: .*geographic.*to_crs"):
+        vector_base_layers(streets=helsinki.streets.to_crs(4326))
+    no_crs = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)])
+    with pytest.raises(InputError, match="needs a CRS"):
+        base_map(no_crs)
+    with pytest.raises(ParameterError, match="tolerance_m"):
+        vector_base_layers(streets=helsinki.streets, tolerance_m=-1)

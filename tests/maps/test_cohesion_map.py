@@ -1,0 +1,47 @@
+import pytest
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.maps import cohesion_map
+from cohesion_gis.maps.cohesion import COMPONENTS, district_popup
+
+EVIL = "<script>alert(1)</script>"
+
+
+def test_cohesion_map_layers_and_escaping(helsinki):
+    m = cohesion_map(
+        helsinki.districts,
+        homes=helsinki.homes,
+        spaces=helsinki.spaces,
+        streets=helsinki.streets,
+        buildings=helsinki.buildings,
+    )
+    page = m.get_root().render()
+    for name in ("Cohesion score (0\\u2013100)", "Contact spaces", "Homes (dot size = residents)"):
+        assert f'"{name}"' in page
+    for comp in COMPONENTS:
+        assert f'"{comp.label}"' in page
+    assert EVIL not in page  # only the escaped form travels
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in page
+
+
+def test_district_popup_speaks_plain_words():
+    row = {
+        "name": "Kamppi",
+        "population": 12345,
+        "score": 61.6,
+        "access": 0.62,
+        "diversity": 0.5,
+        "bridging": 0.7,
+        "capacity": 0.8,
+        "severance": 0.1,
+    }
+    out = district_popup(row)
+    assert "Access to contact spaces</th><td>0.62 of the standard (1 = every type" in out
+    assert "62 of 100" in out and "12,345 people" in out
+    for raw in ("severance", "bridging", "population"):
+        assert raw not in out
+
+
+def test_missing_district_columns_are_listed(helsinki):
+    with pytest.raises(InputError, match=r"districts: columns \['bridging', 'score'\] are missing"):
+        cohesion_map(helsinki.districts.drop(columns=["bridging", "score"]))

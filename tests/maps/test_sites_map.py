@@ -1,0 +1,35 @@
+import pytest
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.maps import sites_map
+
+EVIL = "<script>alert(1)</script>"
+
+
+def test_sites_map_layers_popups_and_escaping(helsinki):
+    m = sites_map(
+        helsinki.sites,
+        helsinki.approaches,
+        entries=helsinki.entries,
+        barriers=helsinki.barriers,
+        gaps=helsinki.gaps,
+        streets=helsinki.streets,
+    )
+    page = m.get_root().render()
+    for name in (
+        "Site areas",
+        "Vehicle approach routes",
+        "Crowded sites (circle size = people)",
+        "Entries",
+        "Barriers",
+        "Gaps in the barrier line",
+    ):
+        assert f'"{name}"' in page
+    assert "Barrier rating needed" in page and "not crash-rated" in page
+    assert "capacity_persons" not in page and "impact_speed_kmh" not in page
+    assert EVIL not in page
+
+
+def test_sites_need_their_columns(helsinki):
+    with pytest.raises(InputError, match=r"approaches: columns \['impact_speed_kmh'\]"):
+        sites_map(helsinki.sites, helsinki.approaches.drop(columns="impact_speed_kmh"))
