@@ -394,20 +394,15 @@ def districts_from_pbf(
     way_lines: dict[int, BaseGeometry] = {}
     for way_id, way_runs in runs.items():
         lines = [LineString(r) for r in way_runs]
-        clipped_line = shapely.transform(
-            MultiLineString(lines), to_metric, interleaved=False
-        ).intersection(frame)
-        if not clipped_line.is_empty and clipped_line.length > 0:
-            way_lines[way_id] = clipped_line
-    pieces = [
-        g
-        for geom in way_lines.values()
-        for g in getattr(geom, "geoms", [geom])
-        if g.geom_type == "LineString"
-    ]
+        line = shapely.transform(MultiLineString(lines), to_metric, interleaved=False)
+        if line.intersects(frame):  # kept whole: lines crossing the frame node cleanly with it
+            way_lines[way_id] = line
+    pieces = [g for geom in way_lines.values() for g in geom.geoms]
     extensions = _extend_dangling(pieces, frame)
     faces = [
-        f for f in polygonize(unary_union([*pieces, *extensions, frame.exterior])) if f.area > 0
+        f
+        for f in polygonize(unary_union([*pieces, *extensions, frame.exterior]))
+        if f.area > 0 and frame.contains(f.representative_point())
     ]
 
     anchors: dict[int, list[Point]] = collections.defaultdict(list)

@@ -95,6 +95,27 @@ def test_helsinki_labels_agree_with_place_nodes(helsinki: gpd.GeoDataFrame) -> N
         assert holder == [district], place
 
 
+@pytest.mark.parametrize("inset", ["box300", "circle500", "box100"])
+def test_smaller_frame_gives_the_same_districts_clipped(
+    helsinki: gpd.GeoDataFrame, frame: Polygon, inset: str
+) -> None:
+    # a study area inside the extract: boundary ways cross its frame instead of ending in it
+    small = {
+        "box300": frame.buffer(-300, join_style="mitre"),
+        "circle500": frame.centroid.buffer(500),
+        "box100": frame.buffer(-100, join_style="mitre"),
+    }[inset]
+    result = districts_from_pbf(HELSINKI, frame=small, crs=CRS)
+    got = dict(zip(result["name"], result["area_m2"], strict=True))
+    expected = {
+        name: geom.intersection(small).area
+        for name, geom in zip(helsinki["name"], helsinki.geometry, strict=True)
+        if geom.intersection(small).area > 0
+    }
+    assert got == pytest.approx(expected, rel=1e-6, abs=1.0)
+    assert result["area_m2"].sum() == pytest.approx(small.area, rel=1e-6)
+
+
 def test_other_admin_levels(frame: Polygon) -> None:
     level11 = districts_from_pbf(HELSINKI, frame=frame, crs=CRS, admin_level=11)
     assert level11["name"].tolist() == ["Siltasaari"]
