@@ -236,9 +236,7 @@ def _extend_dangling(lines: list[LineString], frame: Polygon) -> list[LineString
     if not lines:
         return []
     network = unary_union([*lines, frame.exterior])
-    parts = list(getattr(shapely.line_merge(unary_union(lines)), "geoms", []))
-    if not parts:
-        parts = [shapely.line_merge(unary_union(lines))]
+    parts = shapely.get_parts(shapely.line_merge(unary_union(lines)))
     degree = collections.Counter(p for g in parts for p in (g.coords[0], g.coords[-1]))
     reach = 2.0 * math.hypot(*np.subtract(frame.bounds[2:], frame.bounds[:2]))
     extensions = []
@@ -253,16 +251,11 @@ def _extend_dangling(lines: list[LineString], frame: Polygon) -> list[LineString
             direction = np.subtract(end, before)
             direction = direction / np.linalg.norm(direction)
             ray = LineString([end, tuple(np.add(end, direction * reach))])
-            hits = ray.intersection(network.difference(tip.buffer(_SNAP_M * 10)))
-            points = [
-                q
-                for g in getattr(hits, "geoms", [hits])
-                for q in (shapely.get_coordinates(g).tolist() if not g.is_empty else [])
-            ]
-            distances = [math.dist(end, q) for q in points]
-            far = [d for d in distances if d > _SNAP_M * 10]
-            if far:
-                length = min(far) + _OVERSHOOT_M
+            hits = shapely.get_coordinates(ray.intersection(network))
+            distances = np.hypot(*(hits - np.asarray(end)).T)
+            far = distances[distances > _SNAP_M * 10]
+            if far.size:
+                length = float(far.min()) + _OVERSHOOT_M
                 extensions.append(LineString([end, tuple(np.add(end, direction * length))]))
     return extensions
 
