@@ -145,9 +145,20 @@ def geojson_layer(
         name=name,
         style_function=style_of,
         highlight_function=None,
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False) if popups is not None else None,
+        popup=(
+            folium.GeoJsonPopup(
+                fields=["popup"],
+                labels=False,
+                localize=False,
+                max_width=360,
+                # keep the popup clear of the title at the top of the map
+                auto_pan_padding_top_left=[60, 80],
+            )
+            if popups is not None
+            else None
+        ),
         tooltip=(
-            folium.GeoJsonTooltip(fields=["tooltip"], labels=False)
+            folium.GeoJsonTooltip(fields=["tooltip"], labels=False, localize=False)
             if tooltips is not None
             else None
         ),

@@ -337,6 +337,7 @@ _CSS = (
     ".cg-legend-title{font-weight:bold;margin-bottom:3px}"
     ".cg-legend-row{display:flex;align-items:center;gap:6px}"
     ".cg-swatch{display:inline-block;border:1px solid #777;flex:none}"
+    ".cg-popup{min-width:280px}"
     ".cg-popup table{border-collapse:collapse;margin-top:4px}"
     ".cg-popup th{text-align:left;font-weight:normal;color:#555;padding:1px 8px 1px 0}"
     ".cg-popup td{padding:1px 0}"
