@@ -225,17 +225,34 @@ def widest_line_radius_m(
     """
     w1 = np.asarray(width_m, float)
     w2 = w1 if width_out_m is None else np.asarray(width_out_m, float)
-    r = np.asarray(kerb_radius_m, float)
-    delta = np.minimum(np.abs(np.radians(np.asarray(turn_deg, float))), math.pi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.cos(delta / 2)
-        s = np.sin(delta / 2)
-        m = r + (w1 + w2) / 2
-        a = s**2
-        b = -2.0 * (m - c**2 * r)
-        k = m**2 - c**2 * r**2 + (c * (w2 - w1) / (2 * s)) ** 2
-        radius = (-b + np.sqrt(np.maximum(b**2 - 4 * a * k, 0.0))) / (2 * a)
-    return np.where(delta < MIN_TURN_RAD, np.inf, radius)
+    delta = np.radians(np.asarray(turn_deg, float))
+    arrays = np.broadcast_arrays(delta, w1, w2, np.asarray(kerb_radius_m, float))
+    flat = [np.ascontiguousarray(x, dtype=float).ravel() for x in arrays]
+    return _widest_many(*flat).reshape(arrays[0].shape)
+
+
+@njit(cache=True)
+def widest_radius(delta: float, w1: float, w2: float, kerb: float) -> float:  # pragma: no cover
+    """Scalar compiled core of :func:`widest_line_radius_m` (``delta`` in radians)."""
+    delta = min(abs(delta), math.pi)
+    if delta < MIN_TURN_RAD:
+        return np.inf
+    c = math.cos(delta / 2.0)
+    s = math.sin(delta / 2.0)
+    m = kerb + (w1 + w2) / 2.0
+    b = -2.0 * (m - c * c * kerb)
+    k = m * m - c * c * kerb * kerb + (c * (w2 - w1) / (2.0 * s)) ** 2
+    return (-b + math.sqrt(max(b * b - 4.0 * s * s * k, 0.0))) / (2.0 * s * s)
+
+
+@njit(cache=True)
+def _widest_many(
+    delta: FloatArray, w1: FloatArray, w2: FloatArray, kerb: FloatArray
+) -> FloatArray:  # pragma: no cover - numba
+    out = np.empty(delta.size)
+    for i in range(delta.size):
+        out[i] = widest_radius(delta[i], w1[i], w2[i], kerb[i])
+    return out
 
 
 def bend_speed_kmh(radius_m: ArrayLike, lat_accel_ms2: ArrayLike) -> FloatArray:
@@ -321,14 +338,6 @@ def bend_radii_m(xy: ArrayLike, width_m: ArrayLike, *, kerb_radius_m: float = 6.
 
 
 @njit(cache=True)
-def _widest(delta: float, width: float, kerb: float) -> float:  # pragma: no cover - numba
-    """Equal-width widest-line radius (m) for a heading change ``delta`` (radians, >= 0)."""
-    if delta < MIN_TURN_RAD:
-        return np.inf
-    return kerb + width / (1.0 - math.cos(min(delta, math.pi) / 2.0))
-
-
-@njit(cache=True)
 def _tangent(radius: float, delta: float, width: float) -> float:  # pragma: no cover - numba
     """Approximate length along the centreline the widest line of a bend needs on each side."""
     return max(radius - width / 2.0, 0.0) * math.tan(min(delta, math.radians(170.0)) / 2.0)
@@ -338,7 +347,7 @@ def _tangent(radius: float, delta: float, width: float) -> float:  # pragma: no 
 def _group_radius(arc: float, total: float, width: float, kerb: float) -> float:  # pragma: no cover
     """Radius of a merged bend: arc length ``arc`` (m) along the drawn curve, turn ``total``."""
     inner = max(arc / total - width / 2.0, kerb) if arc > 0 else kerb
-    return _widest(total, width, inner)
+    return widest_radius(total, width, width, inner)
 
 
 @njit(cache=True)
@@ -365,7 +374,7 @@ def group_bend_radii(
                 continue
             if turn[j] * total < 0:
                 break
-            r_j = _widest(abs(turn[j]), width[j], kerb)
+            r_j = widest_radius(turn[j], width[j], width[j], kerb)
             reach = _tangent(r_group, abs(total), w) + _tangent(r_j, abs(turn[j]), width[j])
             if dist[j] - dist[last] >= reach:
                 break
