@@ -510,6 +510,7 @@ def write_population_raster(
     *,
     crs: Any,
     cell_m: float = 100.0,
+    extent: BaseGeometry | None = None,
 ) -> Path:
     """Rasterise residents to a GeoTIFF of persons per cell, preserving the total.
 
@@ -528,18 +529,22 @@ def write_population_raster(
         Projected metric CRS of the raster.
     cell_m
         Cell size in metres.
+    extent
+        Study-area polygon in ``crs``: the raster then covers it, and cells outside it are
+        nodata. Without it the raster covers the homes' bounding box.
 
     Returns
     -------
     pathlib.Path
-        The written file: one float32 band of persons per cell, nodata ``-1`` (cells inside
-        the extent with nobody are 0), CRS and transform set, tags ``units`` and
-        ``total_persons``.
+        The written file: one float32 band of persons per cell, nodata ``-1`` (cells with
+        nobody inside the extent are 0), CRS and transform set, tags ``units`` and
+        ``total_persons``. With ``extent``, an empty table writes an all-zero raster.
 
     Raises
     ------
     InputError
-        No ``population`` column, no CRS, empty input, or negative / NaN populations.
+        No ``population`` column, no CRS, negative / NaN populations, rows with residents but
+        no geometry, or an empty table without ``extent``.
     ParameterError
         Non-positive ``cell_m``.
     """
@@ -553,11 +558,10 @@ def write_population_raster(
             f"homes_or_cells: no 'population' column; columns found: {list(homes_or_cells.columns)}"
         )
     people = homes_or_cells["population"].to_numpy(float)
-    if len(people) == 0 or np.isnan(people).any() or (people < 0).any():
+    if np.isnan(people).any() or (people < 0).any():
         raise InputError(
-            "homes_or_cells: need at least one row and populations that are numbers >= 0 "
-            f"(rows {len(people)}, NaN {int(np.isnan(people).sum())}, negative "
-            f"{int((people < 0).sum())})"
+            "homes_or_cells: populations must be numbers >= 0 "
+            f"(NaN {int(np.isnan(people).sum())}, negative {int((people < 0).sum())})"
         )
     geoms = _valid(homes_or_cells.geometry.to_crs(target).to_numpy())
     lost = shapely.is_empty(geoms) | shapely.is_missing(geoms)
@@ -566,7 +570,10 @@ def write_population_raster(
             f"homes_or_cells: {int((people[lost] > 0).sum())} rows with residents have no geometry"
         )
     geoms, people = geoms[~lost], people[~lost]
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    if extent is None and len(geoms) == 0:
+        raise InputError("homes_or_cells: no homes to rasterise; pass extent= (the study area)")
+    covered = geoms if extent is None else np.append(geoms, extent)
+    minx, miny, maxx, maxy = shapely.total_bounds(covered)
     left, top = math.floor(minx / cell_m) * cell_m, math.ceil(maxy / cell_m) * cell_m
     width = max(1, math.ceil((maxx - left) / cell_m))
     height = max(1, math.ceil((top - miny) / cell_m))
@@ -579,16 +586,19 @@ def write_population_raster(
         cols = np.clip(((pts[:, 0] - left) // cell_m).astype(int), 0, width - 1)
         rows = np.clip(((top - pts[:, 1]) // cell_m).astype(int), 0, height - 1)
         np.add.at(grid, (rows, cols), people[is_point])
+    r, c = np.divmod(np.arange(height * width), width)
+    boxes = shapely.box(
+        left + c * cell_m, top - (r + 1) * cell_m, left + (c + 1) * cell_m, top - r * cell_m
+    )
     if (~is_point).any():
-        r, c = np.divmod(np.arange(height * width), width)
-        boxes = shapely.box(
-            left + c * cell_m, top - (r + 1) * cell_m, left + (c + 1) * cell_m, top - r * cell_m
-        )
         poly_idx = np.flatnonzero(~is_point)
         feature, cell = shapely.STRtree(boxes).query(geoms[poly_idx], predicate="intersects")
         pieces = shapely.area(shapely.intersection(geoms[poly_idx][feature], boxes[cell]))
         weights = people[poly_idx][feature] * pieces / areas[poly_idx][feature]
         np.add.at(grid.reshape(-1), cell, weights)
+    if extent is not None:
+        outside = ~shapely.intersects(boxes, extent).reshape(height, width) & (grid == 0)
+        grid[outside] = _NODATA
 
     profile = {
         "driver": "GTiff",
@@ -619,7 +629,7 @@ def write_population_raster(
         width,
         height,
         cell_m,
-        float(grid.sum()),
+        float(grid[grid != _NODATA].sum()),
         float(people.sum()),
     )
     return out

@@ -464,3 +464,21 @@ def test_assign_first_district_wins_on_overlap() -> None:
     )
     assert assign_to_districts(homes, zones)["district_id"].tolist() == ["b", "b"]
     assert assign_to_districts(homes, zones.iloc[::-1])["district_id"].tolist() == ["a", "c"]
+
+
+def test_raster_with_extent(homes: gpd.GeoDataFrame, frame: Polygon, tmp_path: Path) -> None:
+    extent = frame.centroid.buffer(600)
+    inside = homes[homes.representative_point().within(extent.buffer(-100))]
+    path = write_population_raster(inside, tmp_path / "ext.tif", crs=CRS, extent=extent)
+    with rasterio.open(path) as src:
+        data = src.read(1, masked=True)
+        assert src.width == src.height == 13  # 1,200 m circle on a 100 m grid, off-centre
+    assert data.sum() == pytest.approx(inside["population"].sum(), rel=1e-5)
+    assert data.mask.sum() > 0  # the grid corners outside the circle are nodata
+    assert not data.mask[6, 6]
+    nobody = inside.iloc[:0]
+    empty = write_population_raster(nobody, tmp_path / "none.tif", crs=CRS, extent=extent)
+    with rasterio.open(empty) as src:
+        assert src.read(1, masked=True).sum() == 0
+    with pytest.raises(InputError, match="no homes to rasterise; pass extent="):
+        write_population_raster(nobody, tmp_path / "x.tif", crs=CRS)
