@@ -1,0 +1,6 @@
+"""Contact-space cohesion: access, diversity, bridging, capacity and severance per home and district."""
+
+from cohesion_gis.cohesion.params import AccessCategory, CohesionParams
+from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult, score_districts
+
+__all__ = ["COMPONENTS", "AccessCategory", "CohesionParams", "CohesionResult", "score_districts"]

@@ -1,0 +1,140 @@
+"""Who reaches which contact space: the one home × space distance table every component reads.
+
+Homes enter the walk network at the nearest point of the nearest edge (door to street, counted
+in the distance); polygon spaces at every point where their boundary meets a walkable edge, or the
+nearest edge point when none does (:func:`cohesion_gis.network.entrance_points`); point spaces
+(a library mapped as a node) at their nearest edge point. One bounded search per space over all
+its entrances (:func:`cohesion_gis.network.distances_from_points`) gives exact network distances,
+kept as a sparse table up to :attr:`CohesionParams.search_limit_m`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cohesion_gis.cohesion.params import CohesionParams
+from cohesion_gis.errors import InputError
+from cohesion_gis.network import (
+    csr_from_edges,
+    distances_from_points,
+    entrance_points,
+    point_to_group_distances,
+    snap_to_edges,
+)
+
+__all__ = ["Reach", "reach"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Homes, spaces and the sparse table of walking distances between them.
+
+    Attributes
+    ----------
+    homes
+        Homes with ``population`` (and ``pop_<group>`` columns), row ``i`` is home ``i`` of the
+        table; ``snap_m`` is the door-to-street distance, NaN when no edge is within reach.
+    spaces
+        Contact spaces; row ``j`` is space ``j``; ``size_m2`` is the area, or the nominal area
+        of its type for a point; ``n_entrances`` the entrances found on the network.
+    table
+        ``home``, ``space``, ``dist_m`` (network metres, door to entrance), sorted.
+    limit_m
+        The largest distance kept.
+    """
+
+    homes: gpd.GeoDataFrame
+    spaces: gpd.GeoDataFrame
+    table: pd.DataFrame
+    limit_m: float
+
+
+def reach(
+    homes: gpd.GeoDataFrame,
+    spaces: gpd.GeoDataFrame,
+    nodes: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    *,
+    params: CohesionParams,
+) -> Reach:
+    """Walking distances from every home to every contact space within the search limit.
+
+    Parameters
+    ----------
+    homes
+        ``home_id``, ``population`` and geometry (buildings, cells or points), metric CRS.
+    spaces
+        ``space_id``, ``space_type``, ``area_m2`` and geometry (polygons or points).
+    nodes, edges
+        The walk network (possibly the barrier-aware variant).
+    params
+        Search limit, snapping distance and nominal sizes.
+    """
+    _check_population(homes)
+    limit_m = params.search_limit_m
+    spaces = spaces.reset_index(drop=True).copy()
+    spaces["size_m2"] = np.where(
+        spaces["area_m2"] > 0,
+        spaces["area_m2"],
+        spaces["space_type"].map(params.nominal_area_m2).fillna(0.0),
+    )
+    homes = homes.reset_index(drop=True).copy()
+    csr = csr_from_edges(nodes, edges)
+    home_points = homes.geometry.representative_point()
+    snapped_homes = snap_to_edges(home_points, edges, csr, max_snap_m=params.max_snap_m)
+    homes["snap_m"] = np.where(snapped_homes.snapped, snapped_homes.snap_m, np.nan)
+    if spaces.empty or homes.empty:
+        table = pd.DataFrame({"home": [], "space": [], "dist_m": []})
+        spaces["n_entrances"] = 0
+        return Reach(homes, spaces, table.astype({"home": int, "space": int}), limit_m)
+
+    entrances = entrance_points(spaces.geometry, edges, max_gap_m=params.max_snap_m)
+    seeds = snap_to_edges(entrances.geometry, edges, csr, max_snap_m=params.max_snap_m)
+    group = entrances["polygon"].to_numpy()
+    spaces["n_entrances"] = np.bincount(group[seeds.snapped], minlength=len(spaces))
+    sparse = distances_from_points(csr, seeds, group=group, limit_m=limit_m)
+    table = point_to_group_distances(sparse, snapped_homes, limit_m=limit_m)
+    table = table.rename(columns={"point": "home", "group": "space"})
+    # door to street, and from the street to a point space across its gap
+    gap = _entrance_gap(spaces, entrances)
+    table["dist_m"] += homes["snap_m"].to_numpy()[table["home"]] + gap[table["space"]]
+    table = table.loc[table["dist_m"] <= limit_m].reset_index(drop=True)
+    log.info(
+        "reach: %d homes (%d off the network), %d spaces (%d without entrance), %d pairs "
+        "within %.0f m",
+        len(homes), int(homes["snap_m"].isna().sum()), len(spaces),
+        int((spaces["n_entrances"] == 0).sum()), len(table), limit_m,
+    )  # fmt: skip
+    return Reach(homes, spaces, table, limit_m)
+
+
+def _entrance_gap(spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> np.ndarray:
+    """Metres from each space's nearest entrance point to the space itself (0 when on it)."""
+    gap = np.zeros(len(spaces))
+    if entrances.empty:
+        return gap
+    owner = entrances["polygon"].to_numpy()
+    dist = entrances.geometry.distance(spaces.geometry.iloc[owner], align=False).to_numpy()
+    per_space = pd.Series(dist).groupby(owner).min()
+    gap[per_space.index.to_numpy()] = per_space.to_numpy()
+    return gap
+
+
+def _check_population(homes: gpd.GeoDataFrame) -> None:
+    if "population" not in homes.columns:
+        raise InputError(f"homes: no 'population' column; columns found: {list(homes.columns)}")
+    pop = homes["population"].to_numpy(dtype=float)
+    bad = ~np.isfinite(pop) | (pop < 0)
+    if bad.any():
+        ids = homes.loc[bad, "home_id"].head(10).tolist() if "home_id" in homes else []
+        raise InputError(
+            f"homes: {int(bad.sum())} home(s) with negative or missing population "
+            f"(e.g. {ids}); fix the population input or drop those homes"
+        )
