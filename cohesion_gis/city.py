@@ -188,7 +188,7 @@ class City:
         )
 
 
-def load_city(  # noqa: PLR0913
+def load_city(
     pbf: str | Path | None = None,
     *,
     osm_xml: str | Path | None = None,
@@ -283,7 +283,9 @@ def load_city(  # noqa: PLR0913
     )
     homes = pop.assign_to_districts(homes, city_districts)
     if groups is not None:
-        homes = pop.group_shares(homes, groups, by=groups_by)
+        homes = pop.group_shares(
+            homes, groups, by=groups_by, known_keys=city_districts["district_id"]
+        )
     parameters = {
         "pbf": str(pbf) if pbf else None, "osm_xml": str(osm_xml) if osm_xml else None,
         "place": place, "bbox": list(bbox) if bbox else None,

@@ -113,14 +113,24 @@ def _show_versions(ctx: click.Context, _param: Any, value: bool) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-@click.option("--show-versions", is_flag=True, expose_value=False, is_eager=True,
-              callback=_show_versions, help="Print versions of the dependency stack and exit.")  # fmt: skip
+@click.option(
+    "--show-versions",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_versions,
+    help="Print versions of the dependency stack and exit.",
+)
 def main(verbose: int, quiet: bool) -> None:
     """cohesion-gis: contact-space cohesion and hostile-vehicle mitigation for planners.
 
     Data © OpenStreetMap contributors (ODbL).
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
+    )
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     package = logging.getLogger("cohesion_gis")

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path``; on success it replaces ``path``, on error it is removed.
+    """Yield a temporary sibling of ``path``; on success it replaces ``path``, else is removed.
 
     Raises
     ------
@@ -77,12 +77,12 @@ def write_geopackage(
         for layer, table in tables.items():
             frame = _plain_columns(table)
             if isinstance(frame, gpd.GeoDataFrame):
-                pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG", promote_to_multi=False)
+                pyogrio.write_dataframe(
+                    frame, tmp, layer=layer, driver="GPKG", promote_to_multi=False
+                )
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
-        meta = pd.DataFrame(
-            {"key": list(metadata), "value": [_json(v) for v in metadata.values()]}
-        )
+        meta = pd.DataFrame({"key": list(metadata), "value": [_json(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
     write_json(metadata, path.with_suffix(".provenance.json"), overwrite=True)
     log.info("wrote %s (%d layers)", path, len(tables))
@@ -107,7 +107,9 @@ def write_csv(
 def write_json(data: Any, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write JSON (UTF-8, indented), atomically."""
     with atomic_path(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        tmp.write_text(
+            json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
     return Path(path)
 
 
@@ -118,8 +120,9 @@ def write_layers(
     overwrite: bool = False,
     raster_cell_m: float = 100.0,
 ) -> tuple[Path, Path]:
-    """Write every layer of a :class:`~cohesion_gis.city.City` to one GeoPackage, and the
-    residents as a population GeoTIFF beside it (``<stem>_population.tif``).
+    """Write every layer of a City to one GeoPackage, and its residents as a GeoTIFF.
+
+    The GeoTIFF goes beside the GeoPackage as ``<stem>_population.tif``.
 
     Returns
     -------
@@ -135,7 +138,9 @@ def write_layers(
     tif = path.with_name(f"{path.stem}_population.tif")
     if tif.exists() and not overwrite:
         raise InputError(f"{tif} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    write_population_raster(city.homes, tif, crs=city.crs, cell_m=raster_cell_m)
+    write_population_raster(
+        city.homes, tif, crs=city.crs, cell_m=raster_cell_m, extent=city.boundary
+    )
     return gpkg, tif
 
 
@@ -148,7 +153,9 @@ def _plain_columns(table: pd.DataFrame) -> pd.DataFrame:
             continue
         values = out[column].dropna()
         if len(values) and not values.map(lambda v: isinstance(v, str)).all():
-            out[column] = out[column].map(lambda v: v if v is None or isinstance(v, str) else _json(v))
+            out[column] = out[column].map(
+                lambda v: v if v is None or isinstance(v, str) else _json(v)
+            )
     return out
 
 

@@ -22,7 +22,6 @@ Layers and their columns (also listed in ``docs/layers.md``):
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -51,9 +50,7 @@ ENTRANCE_TOLERANCE_M = 2.0
 
 
 def contact_spaces_layer(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
-    """Contact spaces: parks, playgrounds, sports, community and youth centres, libraries, markets,
-    squares — points and polygons classified by ``taxonomy.contact_spaces``.
-    """
+    """Contact spaces (parks, playgrounds, libraries, squares...) by ``taxonomy.contact_spaces``."""
     found = _classified(features, taxonomy.contact_spaces, areal_or_point=True)
     out = gpd.GeoDataFrame(
         {

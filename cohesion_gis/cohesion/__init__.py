@@ -1,4 +1,4 @@
-"""Contact-space cohesion: access, diversity, bridging, capacity and severance per home and district."""
+"""Contact-space cohesion: access, diversity, bridging, capacity and severance."""
 
 from cohesion_gis.cohesion.params import AccessCategory, CohesionParams
 from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult, score_districts

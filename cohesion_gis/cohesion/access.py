@@ -55,5 +55,5 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
         np.maximum.at(best, rows["home"].to_numpy(), credit)
         out[f"access_{cat.name}"] = best
     frame = pd.DataFrame(out, index=reach.homes.index)
-    frame["access"] = frame.mean(axis=1) if len(out) else 0.0
+    frame["access"] = frame.mean(axis=1) if out else 0.0
     return frame

@@ -63,8 +63,13 @@ def e2sfca(
 
 
 def capacity(reach: Reach, params: CohesionParams) -> tuple[pd.DataFrame, pd.Series]:
-    """Per home ``capacity_m2_per_person`` (:math:`Q_i`) and ``capacity`` (:math:`\\hat Q_i`);
-    per space ``supply_m2_per_person`` (:math:`R_s`).
+    r"""Capacity per home and supply per space.
+
+    Returns
+    -------
+    homes, supply
+        Per home ``capacity_m2_per_person`` (:math:`Q_i`) and ``capacity``
+        (:math:`\hat Q_i`, 0–1); per space ``supply_m2_per_person`` (:math:`R_s`).
     """
     spaces = reach.spaces
     eligible = spaces["space_type"].isin(params.capacity_space_types).to_numpy()
