@@ -124,8 +124,8 @@ def popup_html(title: object, rows: Mapping[str, object]) -> str:
 
     Examples
     --------
-    >>> popup_html("<b>", {"Speed": "48 km/h"})[:52]
-    '<div class="cg-popup"><strong>&lt;b&gt;</strong><table>'
+    >>> popup_html("<b>", {"Speed": "48 km/h"})[:48]
+    '<div class="cg-popup"><strong>&lt;b&gt;</strong>'
     """
     body = "".join(
         f"<tr><th>{escape_text(label)}</th><td>{escape_text(value)}</td></tr>"
