@@ -800,8 +800,11 @@ def _site_rows(
     free = None
     if np.any(arrays.threshold[ball_nodes] >= 0):
         free = search(np.full(net.n_nodes, -1.0))
-    rows = []
+    rows: list[tuple[dict[str, object], object]] = []
     for k, (node, x, y) in enumerate(entries):
+        incoming = net.in_idx[net.in_ptr[node] : net.in_ptr[node + 1]]
+        if inside[incoming >> 1].all():
+            continue  # a street end on the perimeter with the street inside: not an entry
         row: dict[str, object] = {
             "site_id": site_id,
             "vehicle_class": arrays.vehicle.name,
@@ -817,7 +820,6 @@ def _site_rows(
             "defeated": "",
             "reason": "",
         }
-        incoming = net.in_idx[net.in_ptr[node] : net.in_ptr[node + 1]]
         open_in = incoming[active_edge[incoming] & in_ball[net.tail[incoming]]]
         arrived = open_in[label[open_in] > max(arrays.threshold[node], -0.5)]
         blocked: list[str] = []
@@ -845,6 +847,9 @@ def _site_rows(
             ),
         )
         rows.append((row, shapely.LineString(route.xy)))
+    if not rows:
+        reason = "no street of the hostile-vehicle network enters the site from outside"
+        rows.append((_empty_row(site_id, arrays.vehicle, reason), None))
     return rows
 
 

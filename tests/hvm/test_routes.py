@@ -1,0 +1,151 @@
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.hvm.kinematics import bend_speed_kmh, run_up_speed_kmh, widest_line_radius_m
+from cohesion_gis.hvm.routes import APPROACH_COLUMNS, approach_routes
+
+CRS = "EPSG:3067"
+CAR_LAT = 0.7 * 9.81  # M1: friction-limited at mu 0.7
+TRUCK_LAT = 3.43  # N2A, N3C: rollover threshold 0.35 g
+
+
+def network(lines, width=7.0):
+    rows = []
+    for u, v, xy in lines:
+        line = shapely.LineString(xy)
+        rows.append({"u": u, "v": v, "length_m": line.length, "width_m": width, "geometry": line})
+    return gpd.GeoDataFrame(rows, crs=CRS)
+
+
+def site(box=(0, -30, 50, 30), site_id="S"):
+    return gpd.GeoDataFrame({"site_id": [site_id]}, geometry=[shapely.box(*box)], crs=CRS)
+
+
+# a straight road from the west into the site (entry at x = 0) and a side road from the
+# north joining it 50 m before the site with a 90° corner
+WEST_AND_NORTH = [
+    (1, 2, [(-100, 0), (-50, 0)]),
+    (2, 3, [(-50, 0), (20, 0)]),
+    (4, 2, [(-50, 60), (-50, 0)]),
+]
+
+
+def speeds_of(row):
+    return np.array([float(x) for x in row["speeds_kmh"].split()])
+
+
+def test_long_straight_run_up_beats_short_direct_route():
+    routes = approach_routes(network(WEST_AND_NORTH), site(), vehicles=["N2A"])
+    assert list(routes.columns) == [*APPROACH_COLUMNS, "geometry"]
+    assert len(routes) == 1
+    row = routes.iloc[0]
+    assert row["run_up_m"] == pytest.approx(100)
+    assert row["impact_speed_kmh"] == pytest.approx(run_up_speed_kmh(100, 2.0))
+    assert shapely.get_coordinates(row.geometry)[0].tolist() == [-100, 0]
+    assert row["impact_angle_deg"] == pytest.approx(90)
+    assert row["impact_energy_kj"] == pytest.approx(0.5 * 7200 * (row["impact_speed_kmh"] / 3.6) ** 2 / 1000)
+    assert speeds_of(row)[-1] == pytest.approx(row["impact_speed_kmh"], abs=0.05)
+
+
+def test_sharp_bend_caps_the_speed():
+    # the only way in: along x, a 90° corner at (0, 0), then 10 m north to the entry
+    edges = network([(1, 2, [(-300, 0), (0, 0)]), (2, 3, [(0, 0), (0, 60)])])
+    routes = approach_routes(edges, site((-25, 10, 25, 60)), vehicles=["M1", "N3C"])
+    cap = {"M1": bend_speed_kmh(widest_line_radius_m(90, 7.0), CAR_LAT),
+           "N3C": bend_speed_kmh(widest_line_radius_m(90, 7.0), TRUCK_LAT)}  # fmt: skip
+    for _, row in routes.iterrows():
+        accel = 3.2 if row["vehicle_class"] == "M1" else 1.25
+        speeds = speeds_of(row)
+        assert speeds[1] == pytest.approx(cap[row["vehicle_class"]], abs=0.05)  # at the corner
+        assert row["impact_speed_kmh"] == pytest.approx(
+            run_up_speed_kmh(10, accel, start_speed_kmh=cap[row["vehicle_class"]])
+        )
+        assert row["impact_speed_kmh"] < run_up_speed_kmh(310, accel)
+    assert cap["M1"] == pytest.approx(51.6, abs=0.1)
+
+
+def test_rated_barrier_removes_a_route_unrated_bollard_does_not():
+    edges = network(WEST_AND_NORTH)
+    free = approach_routes(edges, site(), vehicles=["N2A"]).iloc[0]
+    line = shapely.LineString([(-60, -10), (-60, 10)])  # across the straight, before the junction
+    rated = gpd.GeoDataFrame(
+        {"barrier_id": ["vsb1"], "rating": ["V/7200[N2A]/80/90:1.0"]}, geometry=[line], crs=CRS
+    )
+    side_road = run_up_speed_kmh(
+        50, 2.0, start_speed_kmh=bend_speed_kmh(widest_line_radius_m(90, 7.0), TRUCK_LAT)
+    )
+    blocked = approach_routes(edges, site(), vehicles=["N2A"], barriers=rated).iloc[0]
+    assert blocked["impact_speed_kmh"] == pytest.approx(side_road)
+    assert blocked["impact_speed_kmh"] < free["impact_speed_kmh"]
+    assert shapely.get_coordinates(blocked.geometry)[0].tolist() == [-50, 60]
+    assert blocked["blocked_by"] == "vsb1"
+    # the same barrier rated only for cars does not stop a truck
+    car_only = rated.assign(rating=["V/1500[M1]/80/90:1.0"])
+    defeated = approach_routes(edges, site(), vehicles=["N2A"], barriers=car_only).iloc[0]
+    assert defeated["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
+    assert defeated["defeated"] == "vsb1" and defeated["blocked_by"] == ""
+    # an unrated bollard on the road does not block by default, only on request
+    bollard = gpd.GeoDataFrame(
+        {"barrier_id": ["b1"], "rating": [None]}, geometry=[shapely.Point(-60, 0.5)], crs=CRS
+    )
+    kept = approach_routes(edges, site(), vehicles=["N2A"], barriers=bollard).iloc[0]
+    assert kept["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
+    stopped = approach_routes(
+        edges, site(), vehicles=["N2A"], barriers=bollard, block_unrated=True
+    ).iloc[0]
+    assert stopped["impact_speed_kmh"] == pytest.approx(side_road)
+
+
+def test_barrier_on_the_perimeter_stops_every_approach():
+    line = shapely.LineString([(0, -40), (0, 40)])
+    vsb = gpd.GeoDataFrame({"rating": ["V/7200[N2A]/80/90:1.0"]}, geometry=[line], crs=CRS)
+    routes = approach_routes(network(WEST_AND_NORTH), site(), vehicles=["N2A", "M1"], barriers=vsb)
+    truck = routes.set_index("vehicle_class").loc["N2A"]
+    assert truck["impact_speed_kmh"] == 0 and truck.geometry is None
+    assert "stopped by barriers" in truck["reason"] and truck["blocked_by"] == "0"
+    car = routes.set_index("vehicle_class").loc["M1"]
+    assert car["impact_speed_kmh"] > 0 and car["defeated"] == "0"
+
+
+def test_site_without_vehicle_access_is_reported():
+    edges = network(WEST_AND_NORTH)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["square", "park"]},
+        geometry=[shapely.box(0, -30, 50, 30), shapely.box(500, 500, 600, 600)],
+        crs=CRS,
+    )
+    routes = approach_routes(edges, sites, vehicles=["M1", "N3C"])
+    park = routes[routes["site_id"] == "park"]
+    assert len(park) == 2 and (park["impact_speed_kmh"] == 0).all()
+    assert park["reason"].str.contains("no street").all()
+    # a lane too narrow for trucks: cars arrive, trucks are reported
+    lane = network([(1, 2, [(-100, 0), (20, 0)])], width=2.5)
+    narrow = approach_routes(lane, site(), vehicles=["M1", "N3C"]).set_index("vehicle_class")
+    assert narrow.loc["M1", "impact_speed_kmh"] > 0
+    assert narrow.loc["N3C", "impact_speed_kmh"] == 0
+    assert "too narrow" in narrow.loc["N3C", "reason"]
+
+
+def test_search_horizon_limits_the_run_up():
+    edges = network([(1, 2, [(-2000, 0), (20, 0)])])
+    routes = approach_routes(edges, site(), vehicles=["N3C"])
+    # the vehicle starts at the first node within 500 m, i.e. the site side of the road
+    assert routes.iloc[0]["run_up_m"] <= 500 or routes.iloc[0]["run_up_m"] == pytest.approx(0)
+
+
+def test_bad_inputs():
+    edges = network(WEST_AND_NORTH)
+    with pytest.raises(InputError, match="width_m"):
+        approach_routes(edges.drop(columns="width_m"), site())
+    with pytest.raises(InputError, match="differs from the network"):
+        approach_routes(edges, site().to_crs("EPSG:32635"))
+    with pytest.raises(InputError, match="geographic"):
+        approach_routes(edges.to_crs(4326), site().to_crs(4326))
+    bad = gpd.GeoDataFrame(
+        {"barrier_id": ["x"], "rating": ["V/7200/48"]}, geometry=[shapely.Point(0, 0)], crs=CRS
+    )
+    with pytest.raises(InputError, match="barrier 'x'"):
+        approach_routes(edges, site(), barriers=bad)

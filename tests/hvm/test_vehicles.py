@@ -1,0 +1,81 @@
+import dataclasses
+
+import pytest
+
+from cohesion_gis.errors import ParameterError
+from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.vehicles import NUMERIC_FIELDS, load_vehicles
+
+
+def test_packaged_classes_have_values_and_sources():
+    vehicles = load_vehicles()
+    assert {"M1", "N1G", "N1", "N2A", "N2B", "N3C", "N3D", "N3E", "N3F", "N3G"} <= set(vehicles)
+    assert vehicles["M1"].test_mass_kg == 1500 and vehicles["M1"].accel_ms2 == 3.2
+    assert vehicles["N3C"].test_mass_kg == 7200 and vehicles["N3C"].accel_ms2 == 1.25
+    for v in vehicles.values():
+        assert set(v.sources) == set(NUMERIC_FIELDS)
+        assert all(v.sources.values())
+    # cars are friction-limited, trucks rollover-limited
+    assert vehicles["M1"].lateral_limit_ms2(0.7) == pytest.approx(0.7 * 9.81)
+    assert vehicles["N3C"].lateral_limit_ms2(0.7) == pytest.approx(3.43)
+
+
+def test_default_set_and_subset_order():
+    params = load_params()
+    assert params.default_vehicle_classes == ("M1", "N1", "N2A", "N3C")
+    assert list(load_vehicles(classes=["N3C", "M1"])) == ["N3C", "M1"]
+    with pytest.raises(ParameterError, match="unknown vehicle class"):
+        load_vehicles(classes=["Z9"])
+
+
+def test_user_file_overrides_and_adds(tmp_path):
+    path = tmp_path / "v.toml"
+    path.write_text(
+        "[classes.M1]\naccel_ms2 = 4.0\n"
+        '[classes.BUS]\ndescription = "bus"\ntest_mass_kg = 12000\nwidth_m = 2.55\n'
+        "length_m = 12\naccel_ms2 = 1.0\ntop_speed_kmh = 90\nlat_accel_ms2 = 3.0\n"
+        "braking_ms2 = 4.0\n"
+    )
+    vehicles = load_vehicles(path)
+    assert vehicles["M1"].accel_ms2 == 4.0 and vehicles["M1"].test_mass_kg == 1500
+    assert str(path) in vehicles["M1"].sources["accel_ms2"]
+    assert vehicles["BUS"].width_m == 2.55
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("[classes.M1]\naccel_ms2 = -3.2\n", r"class 'M1' field 'accel_ms2': got -3.2"),
+        ("[classes.M1]\ntest_mass_kg = 0\n", r"class 'M1' field 'test_mass_kg'"),
+        ("[classes.M1]\naccel_ms2 = 'fast'\n", r"field 'accel_ms2': got 'fast', expected a number"),
+        ("[classes.M1]\nwheels = 4\n", r"unknown field 'wheels'"),
+        ('[classes.X]\ndescription = "x"\n', r"class 'X': missing field"),
+        ("[trucks]\n", r"unknown top-level key"),
+    ],
+)
+def test_bad_vehicle_files_name_file_class_and_field(tmp_path, body, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(ParameterError, match=match) as info:
+        load_vehicles(path)
+    assert "bad.toml" in str(info.value)
+
+
+def test_params_override_and_validation(tmp_path):
+    good = tmp_path / "p.toml"
+    good.write_text('friction_mu = 1.0\n[sources]\nfriction_mu = "MIL-HDBK"\n')
+    params = load_params(good)
+    assert params.friction_mu == 1.0 and params.sources["friction_mu"] == "MIL-HDBK"
+    assert params.search_horizon_m == 500
+    for body, match in [
+        ("friction_mu = -0.7\n", "friction_mu"),
+        ("test_speeds_kmh = [48, 32]\n", "ascending"),
+        ("horizon = 3\n", "unknown key 'horizon'"),
+        ("block_unrated = 1\n", "expected a boolean"),
+    ]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(body)
+        with pytest.raises(ParameterError, match=match):
+            load_params(bad)
+    with pytest.raises(ParameterError, match="speed_allowance"):
+        dataclasses.replace(params, speed_allowance=2.0)
