@@ -126,6 +126,7 @@ class _Network:
     piece_width: np.ndarray  # float (P,)
     piece_grade: np.ndarray  # float (P,), rise over run from a to b
     piece_length: np.ndarray
+    piece_mid: np.ndarray  # float (P, 2), midpoint along each piece
     vertex_radius: list[np.ndarray]  # per piece, radius at each vertex (ends: inf)
     node_radius: np.ndarray  # float (N,), NaN at junctions
     # directed edges d = 2p (a→b), 2p+1 (b→a)
@@ -213,7 +214,9 @@ def approach_routes(
         area = _site_area(net, polygon, [n for n, _, _ in site_entries], params)
         for arrays in per_class:
             site = (site_id, polygon, site_entries)
-            rows.extend(_site_rows(net, arrays, params, area, site, barrier_info))
+            rows.extend(
+                _site_rows(net, arrays, params, area=area, site=site, barriers=barrier_info)
+            )
     table = pd.DataFrame([row for row, _ in rows], columns=list(APPROACH_COLUMNS))
     return gpd.GeoDataFrame(table, geometry=[geom for _, geom in rows], crs=edges.crs)
 
@@ -406,10 +409,10 @@ def _build_network(
         np.asarray(piece_a, dtype=np.int64),
         np.asarray(piece_b, dtype=np.int64),
         piece_coords,
-        widths[parent],
-        grades[parent],
-        node_barriers,
-        params.kerb_radius_m,
+        piece_width=widths[parent],
+        piece_grade=grades[parent],
+        node_barriers=node_barriers,
+        kerb_m=params.kerb_radius_m,
     )
     entry_lists = [sorted((n, x, y) for n, (x, y) in site.items()) for site in entries]
     return net, entry_lists
@@ -432,6 +435,7 @@ def _assemble(
     piece_a: np.ndarray,
     piece_b: np.ndarray,
     piece_coords: list[np.ndarray],
+    *,
     piece_width: np.ndarray,
     piece_grade: np.ndarray,
     node_barriers: dict[int, list[int]],
@@ -456,7 +460,7 @@ def _assemble(
     in_order = np.argsort(head, kind="stable")
     in_ptr = np.searchsorted(head[in_order], np.arange(n_nodes + 1))
     vertex_radius, node_radius = _chain_radii(
-        n_nodes, piece_a, piece_b, piece_coords, piece_width, kerb_m
+        (piece_a, piece_b), piece_coords, n_nodes=n_nodes, piece_width=piece_width, kerb_m=kerb_m
     )
     graph = csr_matrix(
         (
@@ -473,6 +477,16 @@ def _assemble(
         piece_width=piece_width,
         piece_grade=piece_grade,
         piece_length=lengths,
+        piece_mid=shapely.get_coordinates(
+            shapely.line_interpolate_point(
+                shapely.linestrings(
+                    np.vstack(piece_coords),
+                    indices=np.repeat(np.arange(n_pieces), [len(c) for c in piece_coords]),
+                ),
+                0.5,
+                normalized=True,
+            )
+        ),
         vertex_radius=vertex_radius,
         node_radius=node_radius,
         tail=tail,
@@ -489,10 +503,10 @@ def _assemble(
 
 
 def _chain_radii(
-    n_nodes: int,
-    piece_a: np.ndarray,
-    piece_b: np.ndarray,
+    ends: tuple[np.ndarray, np.ndarray],
     piece_coords: list[np.ndarray],
+    *,
+    n_nodes: int,
     piece_width: np.ndarray,
     kerb_m: float,
 ) -> tuple[list[np.ndarray], np.ndarray]:
@@ -501,6 +515,7 @@ def _chain_radii(
     Returns the radius at every vertex of every piece (ends ``inf``) and at every node inside a
     chain (degree 2; NaN at junctions and dead ends, where the turn decides).
     """
+    piece_a, piece_b = ends
     degree = np.bincount(np.r_[piece_a, piece_b], minlength=n_nodes)
     incident: list[list[int]] = [[] for _ in range(n_nodes)]
     for p, (a, b) in enumerate(zip(piece_a.tolist(), piece_b.tolist(), strict=True)):
@@ -528,8 +543,9 @@ def _chain_radii(
                 joints.append(node)
                 p = nxt[0]
             _assign_chain(
-                pieces, joints, piece_coords, piece_width, kerb_m, vertex_radius, node_radius
-            )
+                pieces, joints, piece_coords, piece_width=piece_width, kerb_m=kerb_m,
+                out=(vertex_radius, node_radius),
+            )  # fmt: skip
     return vertex_radius, node_radius
 
 
@@ -537,11 +553,12 @@ def _assign_chain(
     pieces: list[tuple[int, bool]],
     joints: list[int],
     piece_coords: list[np.ndarray],
+    *,
     piece_width: np.ndarray,
     kerb_m: float,
-    vertex_radius: list[np.ndarray],
-    node_radius: np.ndarray,
+    out: tuple[list[np.ndarray], np.ndarray],
 ) -> None:
+    vertex_radius, node_radius = out
     parts = [piece_coords[p][::-1] if rev else piece_coords[p] for p, rev in pieces]
     xy = np.vstack([parts[0], *(part[1:] for part in parts[1:])])
     if len(xy) < 3:
@@ -631,7 +648,7 @@ class _ClassArrays:
 
 
 @njit(cache=True)
-def _edge_maps(
+def _edge_maps(  # noqa: PLR0917 (numba has no keyword-only arguments)
     vptr: np.ndarray,
     seg_len: np.ndarray,
     radius: np.ndarray,
@@ -673,7 +690,7 @@ def _edge_maps(
 
 
 @njit(cache=True)
-def _junction_radius(
+def _junction_radius(  # noqa: PLR0917 (numba has no keyword-only arguments)
     d: int,
     d2: int,
     node: int,
@@ -692,7 +709,7 @@ def _junction_radius(
 
 
 @njit(cache=True)
-def _search(
+def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     ball_nodes: np.ndarray,
     active_node: np.ndarray,
     active_edge: np.ndarray,
@@ -763,21 +780,16 @@ def _site_area(
     in_ball = np.isfinite(dist)
     pieces = np.flatnonzero(in_ball[net.piece_a] & in_ball[net.piece_b])
     inside = np.zeros(net.piece_a.size, bool)
-    if pieces.size:
-        mids = np.array([_midpoint(net.piece_coords[p]) for p in pieces])
-        inside[pieces] = shapely.contains_xy(polygon, mids[:, 0], mids[:, 1])
+    mids = net.piece_mid[pieces]
+    inside[pieces] = shapely.contains_xy(polygon, mids[:, 0], mids[:, 1])
     return in_ball, inside
-
-
-def _midpoint(xy: np.ndarray) -> np.ndarray:
-    cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
-    return _interpolate(xy, cum, cum[-1] / 2)
 
 
 def _site_rows(
     net: _Network,
     arrays: _ClassArrays,
     params: HvmParams,
+    *,
     area: tuple[np.ndarray, np.ndarray],
     site: tuple[object, shapely.Geometry, list[tuple[int, float, float]]],
     barriers: tuple[list[BarrierRating | None], list[str], bool],
@@ -824,7 +836,9 @@ def _site_rows(
         arrived = open_in[label[open_in] > max(arrays.threshold[node], -0.5)]
         blocked: list[str] = []
         if free is not None:
-            blocked = _blocked_by(net, arrays, params, free, open_in, barriers)
+            blocked = _blocked_by(
+                net, arrays, params, free=free, open_in=open_in, barriers=barriers
+            )
             row["blocked_by"] = ";".join(blocked)
         if arrived.size == 0:
             row["reason"] = _no_route_reason(arrays, incoming, open_in, blocked)
@@ -917,6 +931,7 @@ def _blocked_by(
     net: _Network,
     arrays: _ClassArrays,
     params: HvmParams,
+    *,
     free: tuple[np.ndarray, np.ndarray],
     open_in: np.ndarray,
     barriers: tuple[list[BarrierRating | None], list[str], bool],

@@ -27,9 +27,7 @@ def test_run_up_speed_table_and_top_speed_cap():
     assert np.round(run_up_speed_kmh(d, 3.2)).tolist() == [29, 41, 50, 64, 79, 91, 112]
     assert np.round(run_up_speed_kmh(d, 0.8)).tolist() == [14, 20, 25, 32, 39, 46, 56]
     assert run_up_speed_kmh(1000, 3.2, top_speed_kmh=90) == 90
-    assert run_up_speed_kmh(10, 1.0, start_speed_kmh=36) == pytest.approx(
-        np.sqrt(10**2 + 20) * 3.6
-    )
+    assert run_up_speed_kmh(10, 1.0, start_speed_kmh=36) == pytest.approx(np.sqrt(10**2 + 20) * 3.6)
 
 
 def test_kinetic_energy_reference_points():

