@@ -47,7 +47,7 @@ def test_walk_graph_is_osmnx_compatible(helsinki):
     graph = helsinki.walk_graph
     assert isinstance(graph, nx.MultiDiGraph)
     assert graph.number_of_edges() == 2 * len(helsinki.walk_edges)
-    nodes, edges = ox.graph_to_gdfs(graph)
+    nodes, _edges = ox.graph_to_gdfs(graph)
     assert nodes.crs == helsinki.crs
     sites = helsinki.sites
     station_square = sites.loc[sites["name"].eq("Rautatientori") & sites["kind"].eq("square")]

@@ -96,7 +96,8 @@ def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFr
         space_table[f"share_{name}"] = shares[:, k]
     size_weight = np.sqrt(spaces["size_m2"].to_numpy()[rows["space"].to_numpy()]) * weight
     b_rows = np.nan_to_num(b_space[rows["space"].to_numpy()])
-    num = np.bincount(rows["home"], weights=size_weight * b_rows, minlength=len(reach.homes))
-    den = np.bincount(rows["home"], weights=size_weight, minlength=len(reach.homes))
+    at = rows["home"].to_numpy()
+    num = np.bincount(at, weights=size_weight * b_rows, minlength=len(reach.homes)).astype(float)
+    den = np.bincount(at, weights=size_weight, minlength=len(reach.homes)).astype(float)
     home = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return pd.Series(home, index=reach.homes.index, name="bridging"), space_table

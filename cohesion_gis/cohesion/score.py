@@ -119,6 +119,9 @@ def score_districts(
     homes, spaces = home_components(aware, params, n_types=n_types)
     homes["severance"] = severance(homes["access"], access(free, params)["access"])
     districts = _districts(city.districts, homes, params)
+    if city.contact_spaces.empty:
+        log.warning("%s: no contact spaces in the study area: every component is 0", city.name)
+        districts["flag"] = "no contact spaces in the study area"
     table = pd.DataFrame()
     if sensitivity:
         districts, table = _sensitivity(aware, districts, params, n_types=n_types)
@@ -183,6 +186,7 @@ def _districts(
     out["flag"] = np.where(out["population"] > 0, "", "no residents: not scored")
     low = out[list(COMPONENTS)].lt(0.2).any(axis=1) & (out["population"] > 0)
     out.loc[low, "flag"] = "a component below 0.2 (the composite is compensatory)"
+    out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=districts.crs)
 
 

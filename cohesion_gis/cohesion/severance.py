@@ -6,9 +6,9 @@ footway on each side: every node along the road that is not a mapped crossing
 (``highway=crossing`` / ``traffic_signals``, a ``footway=crossing`` way) is split in two, the
 side streets joining it attach to the side they leave from, and the road's edges are doubled, one
 per side. Changing side is then possible only at crossings, at junctions of several major roads
-(signalised in practice), at the road's ends, and over bridges and through tunnels, which are not
-joined to the road anyway. Railways are not walkable edges, so both networks already cross them
-only where a path is mapped across.
+(signalised in practice), where the road ends at a junction, and over bridges and through
+tunnels, which are not joined to the road anyway. Railways are not walkable edges, so both
+networks already cross them only where a path is mapped across.
 
 .. math:: S_i = 1 - \frac{A_i^{aware}}{A_i^{free}} \quad (0 \text{ when } A_i^{free} = 0)
 
@@ -84,7 +84,10 @@ def barrier_aware_network(
     road_ends = ends.loc[ends["road"]]
     per_node = road_ends.groupby("node").size()
     crossing = nodes["crossing"].reindex(per_node.index).fillna(False).to_numpy(dtype=bool)
-    split_nodes = per_node.index[(per_node.to_numpy() == 2) & ~crossing]
+    degree = ends.groupby("node").size().reindex(per_node.index).to_numpy()
+    through = per_node.to_numpy() == 2
+    dangling = (per_node.to_numpy() == 1) & (degree == 1)  # a road cut by the study-area edge
+    split_nodes = per_node.index[(through | dangling) & ~crossing]
     if split_nodes.empty:
         return nodes.assign(side="both"), edges
     # reference direction at a split node: its first road end, oriented u -> v of that edge

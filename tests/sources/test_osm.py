@@ -47,7 +47,7 @@ def test_pbf_reader_returns_raw_tables_in_wgs84():
     assert {"u", "v", "osm_id", "tags"} <= set(extract.segments.columns)
     assert extract.segments["osm_id"].str.startswith("way/").all()
     assert extract.features["osm_id"].str.match(r"^(node|way|relation)/\d+$").all()
-    west, south, east, north = extract.frame.bounds
+    west, _south, _east, north = extract.frame.bounds
     # header bbox of the bundled file (reference data.md)
     assert west == pytest.approx(24.93518, abs=1e-4) and north == pytest.approx(60.17911, abs=1e-4)
 

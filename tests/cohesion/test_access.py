@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from cohesion_gis.cohesion import CohesionParams
+from cohesion_gis.cohesion.access import access, coverage
+from cohesion_gis.cohesion.reach import reach
+
+from .conftest import homes, spaces
+
+
+def test_coverage_is_full_then_linear_then_zero():
+    d = np.array([0.0, 400.0, 500.0, 700.0, 1000.0, 1200.0])
+    np.testing.assert_allclose(coverage(d, 400.0, 1000.0), [1, 1, 5 / 6, 0.5, 0, 0])
+
+
+def test_access_takes_the_best_space_per_category_and_averages_categories(line):
+    nodes, edges = line
+    params = CohesionParams.from_toml()
+    h = homes([(0.0, 0.0)], [10.0])
+    # playgrounds at 500 m and 900 m: best credit (1000-500)/600; library at 1,000 m:
+    # (1200-1000)/400 = 0.5; nothing else
+    s = spaces(
+        [
+            ("playground", (500.0, 0.0), 0),
+            ("playground", (900.0, 0.0), 0),
+            ("library", (1000.0, 0.0), 0),
+        ]
+    )
+    a = access(reach(h, s, nodes, edges, params=params), params)
+    assert a["access_playground"].iloc[0] == pytest.approx(5 / 6)
+    assert a["access_library"].iloc[0] == pytest.approx(0.5)
+    assert a["access_market"].iloc[0] == 0
+    assert a["access"].iloc[0] == pytest.approx((5 / 6 + 0.5) / len(params.access))
+
+
+def test_small_parks_do_not_count_as_local_green_space(line):
+    nodes, edges = line
+    params = CohesionParams.from_toml()
+    h = homes([(0.0, 0.0)], [10.0])
+    small = spaces([("park", (200.0, 0.0), 50)])  # 0.25 ha < 0.5 ha
+    big = spaces([("park", (200.0, 0.0), 80)])  # 0.64 ha
+    assert (
+        access(reach(h, small, nodes, edges, params=params), params)["access_local_green"].iloc[0]
+        == 0
+    )
+    assert (
+        access(reach(h, big, nodes, edges, params=params), params)["access_local_green"].iloc[0]
+        == 1
+    )
+
+
+def test_no_spaces_gives_zero_access(line):
+    nodes, edges = line
+    params = CohesionParams.from_toml()
+    a = access(reach(homes([(0.0, 0.0)], [1.0]), spaces([]), nodes, edges, params=params), params)
+    assert (a["access"] == 0).all()

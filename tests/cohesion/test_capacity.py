@@ -1,0 +1,77 @@
+import numpy as np
+import pandas as pd
+import pytest
+from access import Access, weights
+
+from cohesion_gis.cohesion import CohesionParams
+from cohesion_gis.cohesion.capacity import capacity, e2sfca, zone_weight
+from cohesion_gis.cohesion.reach import reach
+
+from .conftest import homes, spaces
+
+
+def test_zone_weights():
+    w = zone_weight(np.array([0, 400, 401, 800, 1200, 1201]), (400, 800, 1200), (1, 0.68, 0.22))
+    np.testing.assert_allclose(w, [1, 1, 0.68, 0.68, 0.22, 0])
+
+
+def test_e2sfca_by_hand():
+    # two homes (100 and 300 residents), one park of 6,000 m2; home 0 in zone 1, home 1 in zone 2
+    home = np.array([0, 1])
+    space = np.array([0, 0])
+    weight = np.array([1.0, 0.68])
+    per_home, ratio = e2sfca(home, space, weight, np.array([100.0, 300.0]), np.array([6000.0]))
+    demand = 100 * 1 + 300 * 0.68
+    assert ratio[0] == pytest.approx(6000 / demand)
+    np.testing.assert_allclose(per_home, [6000 / demand, 0.68 * 6000 / demand])
+
+
+def test_e2sfca_agrees_with_pysal_access():
+    rng = np.random.default_rng(7)
+    n_homes, n_spaces = 30, 6
+    pairs = pd.DataFrame(
+        [
+            (i, s, rng.uniform(0, 1500))
+            for i in range(n_homes)
+            for s in range(n_spaces)
+            if rng.random() < 0.6
+        ],
+        columns=["origin", "dest", "cost"],
+    )
+    population = rng.integers(1, 500, n_homes).astype(float)
+    supply = rng.uniform(500, 20_000, n_spaces)
+    limits, ws = (400.0, 800.0, 1200.0), (1.0, 0.68, 0.22)
+    w = zone_weight(pairs["cost"].to_numpy(), limits, ws)
+    ours, _ = e2sfca(pairs["origin"].to_numpy(), pairs["dest"].to_numpy(), w, population, supply)
+    peer = Access(
+        demand_df=pd.DataFrame({"pop": population}, index=pd.RangeIndex(n_homes, name="origin")),
+        demand_value="pop",
+        supply_df=pd.DataFrame({"m2": supply}, index=pd.RangeIndex(n_spaces, name="dest")),
+        supply_value="m2",
+        cost_df=pairs,
+        cost_origin="origin",
+        cost_dest="dest",
+        cost_name="cost",
+    )
+    result = peer.enhanced_two_stage_fca(
+        weight_fn=weights.step_fn(dict(zip(limits, ws, strict=True))), max_cost=1200.0
+    )
+    theirs = result.iloc[:, 0].reindex(range(n_homes)).fillna(0.0).to_numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+def test_capacity_against_the_30_m2_benchmark(line):
+    nodes, edges = line
+    params = CohesionParams.from_toml()
+    # 100 residents beside a 60 m x 60 m park (3,600 m2): 36 m2 each, above the benchmark
+    h = homes([(0.0, 0.0)], [100.0])
+    s = spaces([("park", (100.0, 0.0), 60)])
+    per_home, supply = capacity(reach(h, s, nodes, edges, params=params), params)
+    assert per_home["capacity_m2_per_person"].iloc[0] == pytest.approx(36.0)
+    assert per_home["capacity"].iloc[0] == 1.0
+    assert supply.iloc[0] == pytest.approx(36.0)
+    # libraries are not open space
+    per_home, _ = capacity(
+        reach(h, spaces([("library", (100.0, 0.0), 60)]), nodes, edges, params=params), params
+    )
+    assert per_home["capacity"].iloc[0] == 0

@@ -1,0 +1,135 @@
+"""The district score on real Helsinki: properties that must hold."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from cohesion_gis import DataError
+from cohesion_gis.cohesion import COMPONENTS, CohesionParams, score_districts
+
+DISTRICT_COLUMNS = [
+    "district_id",
+    "name",
+    "population",
+    "access",
+    "diversity",
+    "bridging",
+    "capacity",
+    "severance",
+    "score",
+]
+
+
+@pytest.fixture(scope="module")
+def base(helsinki):
+    return score_districts(helsinki)
+
+
+def test_district_table_has_every_component_on_fixed_scales(base, helsinki):
+    districts = base.districts
+    assert list(districts.columns[: len(DISTRICT_COLUMNS)]) == DISTRICT_COLUMNS
+    assert len(districts) == len(helsinki.districts)
+    scored = districts[districts["population"] > 0]
+    assert scored[[*list(COMPONENTS), "severance"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert scored["score"].between(0, 100).all()
+    # population-weighted: district populations add up to the residents of homes in districts
+    in_districts = helsinki.homes.loc[helsinki.homes["district_id"].notna(), "population"].sum()
+    assert districts["population"].sum() == pytest.approx(in_districts)
+    assert {f"access_{c.name}" for c in base.params.access} <= set(districts.columns)
+
+
+def test_composite_is_the_weighted_mean_of_components(base):
+    homes = base.homes
+    w = base.params.weights
+    expected = 100 * sum(w[c] * homes[c] for c in COMPONENTS) / sum(w[c] for c in COMPONENTS)
+    np.testing.assert_allclose(homes["score"], expected)
+
+
+def test_sensitivity_reports_rank_stability(base):
+    districts, table = base.districts, base.sensitivity
+    assert {"rank", "rank_min", "rank_max"} <= set(districts.columns)
+    assert (districts["rank_min"] <= districts["rank"]).all()
+    assert (districts["rank"] <= districts["rank_max"]).all()
+    names = set(table["variant"])
+    assert {"distances x0.75", "distances x1.25", "walking 1 m/s"} <= names
+    assert table["spearman_rho"].between(-1, 1).all()
+
+
+def test_adding_a_park_never_lowers_any_homes_access(helsinki, base):
+    # a 1 ha park beside the home with the worst green-space access
+    worst = base.homes.sort_values("access_local_green").iloc[0]
+    centre = worst.geometry.centroid
+    park = gpd.GeoDataFrame(
+        {
+            "space_id": ["scenario/park"],
+            "name": ["New park"],
+            "space_type": ["park"],
+            "area_m2": [10_000.0],
+            "n_mapped_entrances": [0],
+        },
+        geometry=[box(centre.x + 20, centre.y - 50, centre.x + 120, centre.y + 50)],
+        crs=helsinki.crs,
+    )
+    spaces = pd.concat([helsinki.contact_spaces, park], ignore_index=True)
+    more = score_districts(dataclasses.replace(helsinki, contact_spaces=spaces), sensitivity=False)
+    before = base.homes.set_index("home_id")["access"]
+    after = more.homes.set_index("home_id")["access"]
+    assert (after >= before - 1e-12).all()
+    assert (after > before).any()
+
+
+def test_no_contact_spaces_gives_zero_and_a_flag(helsinki):
+    empty = helsinki.contact_spaces.iloc[:0]
+    result = score_districts(dataclasses.replace(helsinki, contact_spaces=empty), sensitivity=False)
+    assert (result.homes["access"] == 0).all()
+    assert (result.homes["score"] == 0).all()
+    assert (result.districts["flag"] == "no contact spaces in the study area").all()
+
+
+def test_no_residents_is_an_error(helsinki):
+    with pytest.raises(DataError, match="no residents"):
+        score_districts(dataclasses.replace(helsinki, homes=helsinki.homes.iloc[:0]))
+
+
+def test_district_without_residents_is_flagged_not_scored(helsinki):
+    homes = helsinki.homes
+    first = helsinki.districts["district_id"].iloc[0]
+    result = score_districts(
+        dataclasses.replace(helsinki, homes=homes[homes["district_id"] != first]),
+        sensitivity=False,
+    )
+    row = result.districts.set_index("district_id").loc[first]
+    assert row["population"] == 0 and np.isnan(row["score"])
+    assert row["flag"] == "no residents: not scored"
+
+
+def test_resident_groups_give_per_group_scores_and_a_gap(helsinki):
+    homes = helsinki.homes.copy()
+    share = np.linspace(0.1, 0.9, len(homes))
+    homes["pop_long_term"] = homes["population"] * share
+    homes["pop_new_arrival"] = homes["population"] * (1 - share)
+    result = score_districts(dataclasses.replace(helsinki, homes=homes), sensitivity=False)
+    d = result.districts
+    assert {"score_long_term", "score_new_arrival", "score_gap"} <= set(d.columns)
+    np.testing.assert_allclose(d["score_gap"], d["score_new_arrival"] - d["score_long_term"])
+    assert "share_long_term" in result.spaces.columns
+
+
+def test_same_inputs_same_outputs(helsinki, base):
+    again = score_districts(helsinki)
+    pd.testing.assert_frame_equal(
+        base.districts.drop(columns="geometry"), again.districts.drop(columns="geometry")
+    )
+    pd.testing.assert_frame_equal(base.sensitivity, again.sensitivity)
+
+
+def test_longer_thresholds_never_lower_access(helsinki, base):
+    params = CohesionParams.from_toml().scaled(1.25)
+    longer = score_districts(helsinki, params, sensitivity=False)
+    assert (longer.homes["access"].to_numpy() >= base.homes["access"].to_numpy() - 1e-12).all()

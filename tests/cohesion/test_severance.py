@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import dijkstra
+
+from cohesion_gis.cohesion.severance import barrier_aware_network, severance
+from cohesion_gis.network import csr_from_edges
+
+from .conftest import network
+
+
+def _distance(nodes, edges, a, b):
+    csr = csr_from_edges(nodes, edges)
+    from scipy.sparse import csr_array
+
+    graph = csr_array((csr.weights_m, csr.indices, csr.indptr), shape=(len(csr.node_ids),) * 2)
+    index = {int(n): i for i, n in enumerate(csr.node_ids)}
+    return dijkstra(graph, indices=index[a])[index[b]]
+
+
+@pytest.fixture
+def crossroads():
+    """A primary road along y=0 (nodes 1-5, 100 m apart); side streets north (10) and south (20)
+    of node 2; a crossing only at node 4."""
+    points = {
+        1: (0, 0),
+        2: (100, 0),
+        3: (200, 0),
+        4: (300, 0),
+        5: (400, 0),
+        10: (100, 50),
+        20: (100, -50),
+    }
+    roads = [(1, 2), (2, 3), (3, 4), (4, 5)]
+    return network(points, [*roads, (2, 10), (2, 20)], roads=roads, crossings=[4])
+
+
+def test_crossing_the_major_road_needs_a_crossing(crossroads):
+    nodes, edges = crossroads
+    assert _distance(nodes, edges, 10, 20) == pytest.approx(100)  # straight across at node 2
+    aware_nodes, aware_edges = barrier_aware_network(nodes, edges)
+    # north side to the crossing at x=300 and back on the south side: 50 + 200 + 200 + 50
+    assert _distance(aware_nodes, aware_edges, 10, 20) == pytest.approx(500)
+    # walking along one side is not made longer
+    assert _distance(aware_nodes, aware_edges, 10, 5) == pytest.approx(
+        _distance(nodes, edges, 10, 5)
+    )
+
+
+def test_road_edges_are_doubled_and_split_nodes_get_a_second_id(crossroads):
+    nodes, edges = crossroads
+    aware_nodes, aware_edges = barrier_aware_network(nodes, edges)
+    # through nodes 2, 3 and the dangling ends 1, 5 are split; the crossing 4 is not
+    assert set(aware_nodes.loc[aware_nodes["side"] == "right"].index) == {-1, -2, -3, -5}
+    assert aware_edges["severance"].sum() > edges["severance"].sum()
+    assert (aware_nodes.loc[[2, 3], "side"] == "left").all()
+
+
+def test_reversed_road_way_keeps_sides_consistent():
+    # the same road drawn with one way reversed: sides must still line up along it
+    points = {1: (0, 0), 2: (100, 0), 3: (200, 0), 4: (300, 0), 10: (100, 50), 20: (200, -50)}
+    roads = [(1, 2), (3, 2), (3, 4)]
+    nodes, edges = network(points, [*roads, (2, 10), (3, 20)], roads=roads, crossings=[4])
+    aware_nodes, aware_edges = barrier_aware_network(nodes, edges)
+    # 10 (north of 2) to 20 (south of 3): must go to the crossing at node 4 and back
+    assert _distance(aware_nodes, aware_edges, 10, 20) == pytest.approx(50 + 200 + 100 + 50)
+
+
+def test_no_major_roads_leaves_the_network_alone(line):
+    nodes, edges = line
+    edges = edges.assign(severance=False)
+    nodes = nodes.assign(crossing=False)
+    aware_nodes, aware_edges = barrier_aware_network(nodes, edges)
+    assert len(aware_edges) == len(edges) and len(aware_nodes) == len(nodes)
+
+
+def test_severance_share():
+    import pandas as pd
+
+    lost = severance(pd.Series([0.5, 0.0, 1.0]), pd.Series([1.0, 0.0, 1.0]))
+    np.testing.assert_allclose(lost, [0.5, 0.0, 0.0])
