@@ -1,0 +1,425 @@
+r"""Soft-target sites: crowded places merged where they touch, with capacity and Martyn's Law tier.
+
+From the City's candidate sites (OSM squares, markets, places of worship, theatres, stations...;
+see :func:`cohesion_gis.layers.sites_layer`) this module builds the **sites** of the HVM
+assessment (reference hvm.md §8.2):
+
+1. **Footprints.** Polygons as mapped. A point POI (a theatre or nightclub mapped as a node) takes
+   the footprint of the building that contains it; a point outside every building gets a small
+   default footprint (:attr:`SiteParams.point_footprint_m2`, a disc).
+2. **Merging.** Footprints that touch or overlap are one site (a square with the cathedral steps
+   on it; a pedestrian precinct with its department stores). Every name and kind is kept; the
+   primary ``kind`` is the member holding most persons. Kinds in
+   :attr:`SiteParams.separate_kinds` (schools and universities) never merge: they are separate,
+   access-controlled premises, and campus polygons would chain whole city blocks together.
+   ``site_id`` joins the members' OSM ids, sorted (``"node/2+way/1"``), so it is stable.
+3. **Capacity** (persons present at the same time), per member, in this order:
+
+   - ``tag``: the OSM ``capacity`` tag;
+   - ``area×density``: open sites (kinds with ``density_persons_m2``): footprint area × density;
+   - ``floor÷factor``: venues (kinds with ``floor_m2_per_person``):
+     :math:`N = A_{footprint} \cdot L \cdot f_{net} / F` with L storeys (``building:levels``, else
+     1; a POI node is one storey of its building, at most
+     :attr:`SiteParams.point_max_floor_m2` of floor), :math:`f_{net}` the share of gross floor
+     area that is public room (:attr:`SiteParams.net_floor_fraction`) and F the floor-space
+     factor. These are planning estimates of order of magnitude; a ``capacity`` tag or a
+     user-given count always wins.
+
+   In a merged site every square metre counts once, at the densest member covering it (members
+   with a capacity tag first, counted whole); ``capacity_source`` names the rules used.
+4. **Martyn's Law tier** (Terrorism (Protection of Premises) Act 2025 s.2): ``none`` below 200
+   persons, ``standard`` from 200, ``enhanced`` from 800. Places of worship and schools are capped
+   at ``standard`` (kinds with ``martyns_law_cap``): persons at capped members never lift a merged
+   site to ``enhanced`` (its uncapped members alone must reach 800).
+5. **Crowd perimeter** (the geometry): the site plus its frontage footway, where crowds queue and
+   leave: footway, pedestrian, path and steps edges of the walk network within
+   :attr:`SiteParams.frontage_m` of the footprint, buffered to a footway width and joined to the
+   footprint by a morphological closing (gaps narrower than the frontage distance are filled).
+   The hostile-vehicle entries of :func:`~cohesion_gis.hvm.routes.approach_routes` are where the
+   street network crosses this perimeter.
+
+Examples
+--------
+>>> import cohesion_gis as cg
+>>> from cohesion_gis.hvm.sites import soft_target_sites
+>>> sites = soft_target_sites(cg.load_city())
+>>> senate = sites.loc[sites["name"].str.contains("Senaatintori")].iloc[0]
+>>> senate["martyns_law_tier"], senate["capacity_persons"] > 1000
+('enhanced', True)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
+
+__all__ = [
+    "ENHANCED_PERSONS",
+    "FRONTAGE_HIGHWAYS",
+    "SITE_COLUMNS",
+    "STANDARD_PERSONS",
+    "TIERS",
+    "SiteParams",
+    "martyns_law_tier",
+    "soft_target_sites",
+]
+
+log = logging.getLogger(__name__)
+
+#: Martyn's Law thresholds (persons at the same time), Terrorism (Protection of Premises) Act
+#: 2025 s.2(2)(c) and s.2(3)(a) (reference hvm.md §4) [V].
+STANDARD_PERSONS = 200
+ENHANCED_PERSONS = 800
+#: Tiers in ascending order.
+TIERS = ("none", "standard", "enhanced")
+#: Walk-network ``highway`` values that count as frontage footway (where crowds stand).
+FRONTAGE_HIGHWAYS = ("footway", "pedestrian", "path", "steps")
+#: Columns of the Sites table (plus ``geometry``, the crowd perimeter).
+SITE_COLUMNS = (
+    "site_id",
+    "name",
+    "kind",
+    "kinds",
+    "n_members",
+    "area_m2",
+    "perimeter_area_m2",
+    "capacity_persons",
+    "capacity_source",
+    "martyns_law_tier",
+)
+
+
+@dataclass(frozen=True)
+class SiteParams:
+    """Assumptions that turn candidate sites into assessed sites.
+
+    Attributes
+    ----------
+    frontage_m
+        Footway within this distance (m) of a site's footprint is its frontage [A: a footway
+        centreline lies 1-5 m from the façade on European streets].
+    footway_half_width_m
+        Half the width (m) given to a frontage footway [A: 3 m footway].
+    point_footprint_m2
+        Footprint (m²) of a point POI that lies in no building [A: a small kiosk-sized venue].
+    point_max_floor_m2
+        Largest floor area (m²) a POI node claims in the building containing it [A: about the
+        largest single auditorium or club floor; a node in a shopping centre is one venue of
+        many, not the whole building].
+    net_floor_fraction
+        Share of gross floor area that is public room, to which the Approved Document B
+        floor-space factors apply [A: the factors are per m² of the room, not of the building].
+    default_levels
+        Storeys of a venue without ``building:levels``, and of a POI node inside a building [A].
+    separate_kinds
+        Kinds that never merge with neighbours (see the module docstring).
+    merge_gap_m
+        Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
+    """
+
+    frontage_m: float = 5.0
+    footway_half_width_m: float = 1.5
+    point_footprint_m2: float = 100.0
+    point_max_floor_m2: float = 1000.0
+    net_floor_fraction: float = 0.5
+    default_levels: float = 1.0
+    separate_kinds: tuple[str, ...] = ("school",)
+    merge_gap_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "frontage_m": self.frontage_m >= 0,
+            "footway_half_width_m": self.footway_half_width_m > 0,
+            "point_footprint_m2": self.point_footprint_m2 > 0,
+            "point_max_floor_m2": self.point_max_floor_m2 > 0,
+            "net_floor_fraction": 0 < self.net_floor_fraction <= 1,
+            "default_levels": self.default_levels >= 1,
+            "merge_gap_m": self.merge_gap_m >= 0,
+        }
+        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
+        if bad:
+            raise ParameterError(
+                f"SiteParams: impossible value(s) {', '.join(bad)}; distances and areas must be "
+                "positive, net_floor_fraction in (0, 1], default_levels >= 1."
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict, JSON-serialisable (for the audit record)."""
+        return asdict(self)
+
+
+def martyns_law_tier(persons: float, *, capped: bool = False) -> str:
+    """Martyn's Law tier of a number of persons: ``none`` < 200 ≤ ``standard`` < 800 ≤ ``enhanced``.
+
+    Parameters
+    ----------
+    persons
+        Persons reasonably expected at the same time.
+    capped
+        Place of worship or school: never above ``standard``.
+
+    Examples
+    --------
+    >>> martyns_law_tier(199), martyns_law_tier(200), martyns_law_tier(800)
+    ('none', 'standard', 'enhanced')
+    >>> martyns_law_tier(5000, capped=True)
+    'standard'
+    """
+    if persons >= ENHANCED_PERSONS and not capped:
+        return "enhanced"
+    return "standard" if persons >= STANDARD_PERSONS else "none"
+
+
+def soft_target_sites(
+    city_or_candidates: City | gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    walk_edges: gpd.GeoDataFrame | None = None,
+    taxonomy: Taxonomy | None = None,
+    params: SiteParams | None = None,
+) -> gpd.GeoDataFrame:
+    """Soft-target sites: candidates merged where they touch, with capacity, tier and perimeter.
+
+    Parameters
+    ----------
+    city_or_candidates
+        A :class:`~cohesion_gis.city.City` (its ``sites``, ``buildings``, ``walk_edges`` and
+        ``taxonomy`` are used), or a candidate-sites table like ``City.sites`` (``site_id``,
+        ``name``, ``kind``, ``capacity_tag``, ``building_levels``; polygons or points in a
+        metric CRS).
+    buildings
+        Building footprints (``building_levels``) for point POIs, when candidates are given.
+    walk_edges
+        Pedestrian network with ``highway`` for the frontage footway, when candidates are given.
+    taxonomy
+        Site kinds with densities and floor-space factors; default: the packaged taxonomy.
+    params
+        Site assumptions; default :class:`SiteParams`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per site (:data:`SITE_COLUMNS`), geometry = crowd perimeter (Polygon or
+        MultiPolygon, same CRS), sorted by ``site_id``. ``area_m2`` is the merged footprint
+        area; ``kind`` is the member holding most persons, ``kinds`` every member's kind (most
+        persons first) and ``name`` every member's name (largest footprint first), each
+        ``"; "``-separated.
+
+    Raises
+    ------
+    InputError
+        Missing columns, missing or geographic CRS, or a kind the taxonomy does not know.
+    """
+    params = params or SiteParams()
+    if isinstance(city_or_candidates, gpd.GeoDataFrame):
+        candidates = city_or_candidates
+        taxonomy = taxonomy or load_taxonomy()
+    else:
+        city = city_or_candidates
+        candidates = city.sites
+        buildings = city.buildings if buildings is None else buildings
+        walk_edges = city.walk_edges if walk_edges is None else walk_edges
+        taxonomy = taxonomy or city.taxonomy
+    _check(candidates, buildings, walk_edges, taxonomy)
+    crs = candidates.crs
+    if candidates.empty:
+        log.info("soft-target sites: none (no candidate sites)")
+        return _empty(crs)
+    members = _members(candidates, buildings, taxonomy, params)
+    group = _merge_groups(members, params)
+    rows = [_site_row(members.loc[group == g]) for g in np.unique(group)]
+    table = pd.DataFrame([r for r, _ in rows])
+    footprints = np.array([f for _, f in rows], dtype=object)
+    perimeters = _perimeters(footprints, walk_edges, params)
+    sites = gpd.GeoDataFrame(table, geometry=perimeters, crs=crs)
+    sites["perimeter_area_m2"] = sites.geometry.area
+    sites = sites[[*SITE_COLUMNS, "geometry"]].sort_values("site_id", ignore_index=True)
+    log.info(
+        "soft-target sites: %d from %d candidates (tiers: %s)",
+        len(sites), len(candidates), sites["martyns_law_tier"].value_counts().to_dict(),
+    )  # fmt: skip
+    return sites
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check(
+    candidates: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
+    walk_edges: gpd.GeoDataFrame | None,
+    taxonomy: Taxonomy,
+) -> None:
+    needed = {
+        "candidate sites": (candidates, ("site_id", "name", "kind", "capacity_tag")),
+        "buildings": (buildings, ()),
+        "walk_edges": (walk_edges, ("highway",)),
+    }
+    for label, (layer, columns) in needed.items():
+        if layer is None:
+            raise InputError(f"{label}: missing; pass {label.replace(' ', '_')}= or a City.")
+        missing = [c for c in columns if c not in layer.columns]
+        if missing:
+            raise InputError(f"{label}: missing column(s) {missing}; see cohesion_gis.layers.")
+        if layer.crs is None or layer.crs.is_geographic:
+            raise InputError(
+                f"{label}: CRS {layer.crs} is missing or geographic; give every layer in the "
+                "study area's metric CRS (.to_crs(city.crs))."
+            )
+        if layer.crs != candidates.crs:
+            raise InputError(
+                f"{label}: CRS {layer.crs.to_string()} differs from the candidate sites' "
+                f"{candidates.crs.to_string()}; reproject with .to_crs()."
+            )
+    known = {k.name for k in taxonomy.site_kinds}
+    unknown = sorted(set(candidates["kind"]) - known)
+    if unknown:
+        raise InputError(
+            f"candidate sites: unknown kind(s) {unknown}; the taxonomy knows {sorted(known)}."
+        )
+
+
+def _members(
+    candidates: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    taxonomy: Taxonomy,
+    params: SiteParams,
+) -> gpd.GeoDataFrame:
+    """One row per candidate with its footprint, persons, persons per m² and capacity rule."""
+    kinds = {k.name: k for k in taxonomy.site_kinds}
+    geoms = candidates.geometry.to_numpy()
+    is_point = shapely.get_type_id(geoms) == 0
+    footprint = geoms.copy()
+    levels = (
+        candidates["building_levels"].to_numpy(float)
+        if "building_levels" in candidates
+        else np.full(len(candidates), np.nan)
+    )
+    levels = np.where(np.isfinite(levels) & (levels >= 1), levels, params.default_levels)
+    point_idx = np.flatnonzero(is_point)
+    if point_idx.size:
+        b_geoms = buildings.geometry.to_numpy()
+        p_idx, b_idx = shapely.STRtree(b_geoms).query(geoms[point_idx], predicate="within")
+        inside = pd.Series(b_idx, index=point_idx[p_idx]).groupby(level=0).first()
+        radius = float(np.sqrt(params.point_footprint_m2 / np.pi))
+        footprint[point_idx] = shapely.buffer(geoms[point_idx], radius, quad_segs=16)
+        footprint[inside.index.to_numpy()] = b_geoms[inside.to_numpy()]
+        levels[point_idx] = params.default_levels
+    area = shapely.area(footprint)
+    floor_m2 = area * levels * params.net_floor_fraction
+    floor_m2[is_point] = np.minimum(floor_m2[is_point], params.point_max_floor_m2)
+    persons = np.zeros(len(candidates))
+    source = np.empty(len(candidates), dtype=object)
+    tags = candidates["capacity_tag"].to_numpy(float)
+    for i, kind_name in enumerate(candidates["kind"]):
+        kind = kinds[kind_name]
+        if np.isfinite(tags[i]) and tags[i] > 0:
+            persons[i], source[i] = tags[i], "tag"
+        elif kind.density_persons_m2 is not None:
+            persons[i], source[i] = area[i] * kind.density_persons_m2, "area×density"
+        elif kind.floor_m2_per_person is not None:
+            persons[i], source[i] = floor_m2[i] / kind.floor_m2_per_person, "floor÷factor"
+        else:
+            persons[i], source[i] = 0.0, "none"
+    capped = candidates["kind"].map(lambda k: kinds[k].martyns_law_cap is not None).to_numpy()
+    return gpd.GeoDataFrame(
+        {
+            "osm_id": candidates["site_id"].to_numpy(),
+            "name": candidates["name"].to_numpy(dtype=object),
+            "kind": candidates["kind"].to_numpy(),
+            "persons": persons,
+            "per_m2": np.where(area > 0, persons / np.maximum(area, 1e-9), 0.0),
+            "tagged": source == "tag",
+            "source": source,
+            "capped": capped,
+        },
+        geometry=shapely.make_valid(footprint),
+        crs=candidates.crs,
+    )
+
+
+def _merge_groups(members: gpd.GeoDataFrame, params: SiteParams) -> np.ndarray:
+    """Connected components of footprints that touch or overlap (kinds kept apart excepted)."""
+    geoms = members.geometry.to_numpy()
+    probe = shapely.buffer(geoms, params.merge_gap_m) if params.merge_gap_m > 0 else geoms
+    a, b = shapely.STRtree(geoms).query(probe, predicate="intersects")
+    separate = members["kind"].isin(params.separate_kinds).to_numpy()
+    keep = (a == b) | ~(separate[a] | separate[b])
+    n = len(members)
+    graph = coo_matrix((np.ones(keep.sum()), (a[keep], b[keep])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _site_row(group: gpd.GeoDataFrame) -> tuple[dict[str, Any], shapely.Geometry]:
+    """Merge one group of members: each m² counted once, at the densest member covering it."""
+    order = group.sort_values(["tagged", "per_m2"], ascending=False)
+    covered = None
+    persons = np.zeros(len(order))
+    for k, (geom, whole, per_m2, tagged) in enumerate(
+        zip(order.geometry, order["persons"], order["per_m2"], order["tagged"], strict=True)
+    ):
+        new = geom if covered is None else shapely.difference(geom, covered)
+        persons[k] = whole if tagged else per_m2 * shapely.area(new)
+        covered = geom if covered is None else shapely.union(covered, geom)
+    by_persons = order.assign(counted=persons).sort_values("counted", ascending=False)
+    by_area = group.assign(a=shapely.area(group.geometry.to_numpy())).sort_values("a")[::-1]
+    names = list(dict.fromkeys(n for n in by_area["name"] if isinstance(n, str) and n))
+    kinds = list(dict.fromkeys(by_persons["kind"]))
+    total = float(persons.sum())
+    uncapped = float(persons[~order["capped"].to_numpy()].sum())
+    tier = martyns_law_tier(total, capped=True)
+    if martyns_law_tier(uncapped) == "enhanced":
+        tier = "enhanced"
+    sources = list(dict.fromkeys(by_persons["source"]))
+    footprint = shapely.union_all(group.geometry.to_numpy())
+    row = {
+        "site_id": "+".join(sorted(group["osm_id"])),
+        "name": "; ".join(names) if names else None,
+        "kind": kinds[0],
+        "kinds": "; ".join(kinds),
+        "n_members": len(group),
+        "area_m2": float(shapely.area(footprint)),
+        "capacity_persons": round(total),
+        "capacity_source": "+".join(sources),
+        "martyns_law_tier": tier,
+    }
+    return row, footprint
+
+
+def _perimeters(
+    footprints: np.ndarray, walk_edges: gpd.GeoDataFrame, params: SiteParams
+) -> np.ndarray:
+    """Footprint plus frontage footway, closed over gaps narrower than ``frontage_m``."""
+    footways = walk_edges.loc[walk_edges["highway"].isin(FRONTAGE_HIGHWAYS)].geometry.to_numpy()
+    zones = shapely.buffer(footprints, params.frontage_m)
+    out = footprints.copy()
+    if footways.size == 0 or params.frontage_m == 0:
+        return out
+    s_idx, f_idx = shapely.STRtree(footways).query(zones, predicate="intersects")
+    close = params.frontage_m / 2
+    for s in np.unique(s_idx):
+        near = shapely.intersection(zones[s], shapely.union_all(footways[f_idx[s_idx == s]]))
+        strip = shapely.buffer(near, params.footway_half_width_m)
+        joined = shapely.union(footprints[s], strip)
+        closed = shapely.buffer(shapely.buffer(joined, close), -close)
+        out[s] = shapely.make_valid(shapely.union(closed, footprints[s]))
+    return out
+
+
+def _empty(crs: Any) -> gpd.GeoDataFrame:
+    table = pd.DataFrame({c: pd.Series(dtype=object) for c in SITE_COLUMNS})
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
