@@ -1,0 +1,108 @@
+"""Loading a scenario's base study area, once per process.
+
+A base is the embedded Helsinki extract, a ``.osm.pbf`` (optionally clipped by a bbox), or a
+layers GeoPackage written by :func:`cohesion_gis.write_layers` (read back without OSM parsing).
+:func:`load_base` caches the City per base key in the calling process, so a batch worker loads
+each base once however many scenarios share it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.scenario.spec import BaseSpec
+
+__all__ = ["base_files", "load_base", "read_layers"]
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=4)
+def load_base(spec: BaseSpec) -> Any:
+    """The City of a base spec, loaded on first use and cached in this process."""
+    from cohesion_gis.city import load_city
+
+    log.info("loading base %s", spec.key)
+    if spec.source.lower().endswith(".gpkg"):
+        return read_layers(spec.source)
+    pbf = None if spec.source == "helsinki" else spec.source
+    return load_city(pbf, bbox=spec.bbox)
+
+
+def base_files(spec: BaseSpec) -> list[Path]:
+    """The files a base is read from (for hashing the inputs of a run)."""
+    if spec.source == "helsinki":
+        from cohesion_gis.sources.osm import default_pbf
+
+        return [Path(default_pbf())]
+    return [Path(spec.source)]
+
+
+def read_layers(path: str | Path) -> Any:
+    """A City read back from a layers GeoPackage written by :func:`cohesion_gis.write_layers`.
+
+    The study-area boundary is the envelope of the walk network; the taxonomy is the one named in
+    the provenance (the packaged one if it cannot be found).
+
+    Raises
+    ------
+    InputError
+        The file is missing or lacks a layer.
+    """
+    from cohesion_gis.city import City, Provenance
+    from cohesion_gis.taxonomy import load_taxonomy
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"layers GeoPackage {path} does not exist")
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    wanted = ("contact_spaces", "sites", "buildings", "barriers", "landuse", "parking",
+              "severance_lines", "districts", "homes", "walk_nodes", "walk_edges",
+              "drive_nodes", "drive_edges")  # fmt: skip
+    missing = [name for name in wanted if name not in layers]
+    if missing:
+        raise InputError(
+            f"{path}: layer(s) {missing} missing; write it with `cohesion-gis layers` "
+            "(cohesion_gis.write_layers)"
+        )
+    tables = {name: gpd.read_file(path, layer=name) for name in wanted}
+    for name in ("walk_nodes", "drive_nodes"):
+        tables[name] = tables[name].set_index("node_id")
+    meta = gpd.read_file(path, layer="metadata")
+    values = dict(zip(meta["key"], meta["value"], strict=True))
+    parameters = _json(values.get("parameters", "{}"))
+    taxonomy_path = parameters.get("taxonomy")
+    use_file = taxonomy_path and Path(taxonomy_path).is_file()
+    crs = CRS(tables["walk_edges"].crs)
+    boundary = shapely.box(*tables["walk_edges"].total_bounds)
+    return City(
+        name=path.stem,
+        crs=crs,
+        boundary=boundary,
+        taxonomy=load_taxonomy(taxonomy_path if use_file else None),
+        provenance=Provenance(
+            source=f"{values.get('source', '')} (via {path})",
+            data_date=str(values.get("data_date", "")),
+            parameters=parameters,
+            package_version=str(values.get("package_version", "")),
+        ),
+        **tables,
+    )
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}

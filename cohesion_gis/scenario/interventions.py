@@ -1,0 +1,420 @@
+"""What each intervention type does to a :class:`~cohesion_gis.city.City`.
+
+Every function takes the city and one :class:`~cohesion_gis.scenario.spec.Intervention` and
+returns a new City (:func:`dataclasses.replace`), replacing only the tables it changes, so the
+comparison can tell what to recompute by identity (``new.walk_edges is base.walk_edges``).
+A reference that cannot be resolved raises :class:`~cohesion_gis.errors.ScenarioError` with the
+problem and the fix; :func:`cohesion_gis.scenario.apply` adds the file and entry.
+
+Feature references (``id``, ``name``, ``geometry``/``file``) pick rows of the layer the type
+works on: ``id`` matches the OSM id column (``"way/123"``, several rows for a street split into
+segments), ``name`` the ``name`` column (case-insensitive), and a geometry every feature it
+touches (within 2 m for points and lines).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from cohesion_gis.errors import ScenarioError
+from cohesion_gis.scenario.spec import Intervention
+
+__all__ = ["APPLY", "project_shape"]
+
+log = logging.getLogger(__name__)
+
+#: A point or line reference picks features within this distance (m).
+TOUCH_M = 2.0
+#: Width (m) of a pedestrianised street's crowd area when its edges carry no ``width_m``.
+DEFAULT_STREET_WIDTH_M = 6.0
+
+
+def project_shape(city: Any, shape: BaseGeometry) -> BaseGeometry:
+    """A geometry in EPSG:4326 projected to the city's CRS; refused if outside the study area.
+
+    Raises
+    ------
+    ScenarioError
+        The geometry does not touch the study area.
+    """
+    projected = gpd.GeoSeries([shape], crs=4326).to_crs(city.crs).iloc[0]
+    if not projected.intersects(city.boundary):
+        west, south, east, north = (
+            gpd.GeoSeries([city.boundary], crs=city.crs).to_crs(4326).total_bounds
+        )
+        raise ScenarioError(
+            f"geometry {shape.wkt[:60]}... lies outside the study area "
+            f"(lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}); check the coordinates "
+            "(WKT is longitude latitude, EPSG:4326)"
+        )
+    return projected
+
+
+def _select(city: Any, iv: Intervention, layer: str, id_column: str, *, what: str) -> np.ndarray:
+    """Boolean mask of the rows of ``city.<layer>`` the intervention refers to."""
+    table: gpd.GeoDataFrame = getattr(city, layer)
+    opts = iv.options
+    if "id" in opts:
+        ids = opts["id"] if isinstance(opts["id"], list) else [opts["id"]]
+        mask = table[id_column].isin(ids).to_numpy()
+        missing = sorted(set(ids) - set(table.loc[mask, id_column]))
+        if missing:
+            sample = ", ".join(map(str, table[id_column].head(3)))
+            raise ScenarioError(
+                f"id {', '.join(missing)} not found among the {len(table)} {what} "
+                f"(e.g. {sample}); check the OSM id (type/number) or refer by name or geometry"
+            )
+        return mask
+    if "name" in opts:
+        wanted = str(opts["name"]).casefold()
+        names = table["name"].fillna("").astype(str)
+        mask = (names.str.casefold() == wanted).to_numpy()
+        if not mask.any():
+            close = difflib.get_close_matches(opts["name"], sorted(set(names) - {""}), n=3)
+            hint = f"; close names: {', '.join(close)}" if close else ""
+            raise ScenarioError(
+                f"no {what} named {opts['name']!r}{hint}; check the spelling or refer by id"
+            )
+        return mask
+    shape = project_shape(city, iv.shape)
+    if shape.geom_type not in ("Polygon", "MultiPolygon"):
+        shape = shape.buffer(TOUCH_M)
+    mask = table.geometry.intersects(shape).to_numpy()
+    if not mask.any():
+        raise ScenarioError(f"the geometry touches no {what}; move it onto one or refer by id")
+    return mask
+
+
+# --- contact spaces ------------------------------------------------------------------------
+
+
+def _space_type(city: Any, value: str) -> str:
+    known = [c.name for c in city.taxonomy.contact_spaces]
+    if value not in known:
+        close = difflib.get_close_matches(value, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ScenarioError(
+            f"space_type {value!r} is not a contact-space type of the taxonomy; "
+            f"{hint}known: {', '.join(known)}"
+        )
+    return value
+
+
+def _space_rows(
+    city: Any, ids: list[str], names: list[Any], space_type: str, geoms: list[BaseGeometry]
+) -> gpd.GeoDataFrame:
+    areal = [g.geom_type in ("Polygon", "MultiPolygon") for g in geoms]
+    return gpd.GeoDataFrame(
+        {
+            "space_id": ids,
+            "name": names,
+            "space_type": [space_type] * len(ids),
+            "area_m2": [g.area if a else 0.0 for g, a in zip(geoms, areal, strict=True)],
+            "n_mapped_entrances": np.zeros(len(ids), dtype=np.int64),
+        },
+        geometry=geoms,
+        crs=city.crs,
+    )
+
+
+def _append(table: gpd.GeoDataFrame, rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if table.empty:
+        return rows.reset_index(drop=True)
+    return gpd.GeoDataFrame(pd.concat([table, rows], ignore_index=True), crs=table.crs)
+
+
+def convert_land_use(city: Any, iv: Intervention) -> Any:
+    """Car park (or land-use area) → contact space of ``space_type``, same id and outline."""
+    space_type = _space_type(city, iv.options["space_type"])
+    found = []
+    for layer, column in (("parking", "parking_id"), ("landuse", "osm_id")):
+        try:
+            found.append((layer, column, _select(city, iv, layer, column, what=layer)))
+        except ScenarioError as exc:
+            error = exc
+    if not found:
+        raise ScenarioError(f"{error} (searched car parks and land-use areas)")
+    layer, column, mask = found[0]
+    rows = getattr(city, layer).loc[mask]
+    areal = rows.geom_type.isin(["Polygon", "MultiPolygon"])
+    if not areal.all():
+        raise ScenarioError(
+            f"{', '.join(rows.loc[~areal, column])} mapped as a point: no outline to convert; "
+            "use add_contact_space with a polygon instead"
+        )
+    name = iv.options.get("space_name")
+    spaces = _space_rows(
+        city,
+        list(rows[column]),
+        [name or n for n in rows["name"]],
+        space_type,
+        list(rows.geometry),
+    )
+    changes: dict[str, Any] = {"contact_spaces": _append(city.contact_spaces, spaces)}
+    changes[layer] = getattr(city, layer).loc[~mask].reset_index(drop=True)
+    if layer == "parking":  # the same way may also be a landuse=* area
+        same = city.landuse["osm_id"].isin(rows[column]).to_numpy()
+        if same.any():
+            changes["landuse"] = city.landuse.loc[~same].reset_index(drop=True)
+    return replace(city, **changes)
+
+
+def add_contact_space(city: Any, iv: Intervention) -> Any:
+    """A new contact space at the given polygon or point."""
+    space_type = _space_type(city, iv.options["space_type"])
+    geom = project_shape(city, iv.shape)
+    if geom.geom_type not in ("Polygon", "MultiPolygon", "Point"):
+        raise ScenarioError(f"a contact space must be a polygon or a point, got {geom.geom_type}")
+    space_id = iv.options.get("space_id", f"new/{iv.index}")
+    if space_id in set(city.contact_spaces["space_id"]):
+        raise ScenarioError(f"space_id {space_id!r} already exists; choose another")
+    rows = _space_rows(city, [space_id], [iv.options.get("name")], space_type, [geom])
+    return replace(city, contact_spaces=_append(city.contact_spaces, rows))
+
+
+def remove_contact_space(city: Any, iv: Intervention) -> Any:
+    """Drop the referenced contact spaces."""
+    mask = _select(city, iv, "contact_spaces", "space_id", what="contact spaces")
+    return replace(city, contact_spaces=city.contact_spaces.loc[~mask].reset_index(drop=True))
+
+
+# --- barriers ------------------------------------------------------------------------------
+
+
+def add_barrier(city: Any, iv: Intervention) -> Any:
+    """A barrier line (or point), with its rating string in a ``rating`` column (None: unrated)."""
+    geom = project_shape(city, iv.shape)
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        geom = geom.boundary
+    barrier_id = iv.options.get("barrier_id", f"new/{iv.index}")
+    barriers = city.barriers
+    if "rating" not in barriers.columns:
+        barriers = barriers.assign(rating=None)
+    row = gpd.GeoDataFrame(
+        {
+            "barrier_id": [barrier_id],
+            "barrier_kind": [iv.options.get("kind", "bollard")],
+            "barrier": [iv.options.get("kind", "bollard")],
+            "bollard": [None],
+            "name": [iv.options.get("name")],
+            "rating": [iv.options.get("rating")],
+        },
+        geometry=[geom],
+        crs=city.crs,
+    )
+    return replace(city, barriers=_append(barriers, row))
+
+
+def remove_barrier(city: Any, iv: Intervention) -> Any:
+    """Drop the referenced barriers."""
+    mask = _select(city, iv, "barriers", "barrier_id", what="barriers")
+    return replace(city, barriers=city.barriers.loc[~mask].reset_index(drop=True))
+
+
+# --- streets -------------------------------------------------------------------------------
+
+
+def _drop_edges(city: Any, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
+    edges = city.drive_edges.loc[~mask].reset_index(drop=True)
+    used = np.unique(edges[["u", "v"]].to_numpy())
+    return {
+        "drive_edges": edges,
+        "drive_nodes": city.drive_nodes.loc[city.drive_nodes.index.isin(used)],
+    }
+
+
+def pedestrianise(city: Any, iv: Intervention) -> Any:
+    """The street becomes a crowded site; with physical closure it also leaves the vehicle network.
+
+    Both modes take the street's traffic away from walkers (its walk edges lose ``severance``).
+    ``traffic_order`` keeps its edges in the hostile-vehicle network (a regulatory order does not
+    stop a hostile driver); ``physical_closure`` removes them (VSBs at every entry, NPSA option
+    1/2; reference hvm.md §8.5).
+    """
+    mask = _select(city, iv, "drive_edges", "osm_id", what="streets of the vehicle network")
+    street = city.drive_edges.loc[mask]
+    width = iv.options.get("width_m")
+    widths = np.full(len(street), float(width)) if width else street["width_m"].fillna(
+        DEFAULT_STREET_WIDTH_M).to_numpy()  # fmt: skip
+    area = shapely.union_all(street.geometry.buffer(widths / 2.0, cap_style="flat").to_numpy())
+    osm_ids = list(dict.fromkeys(street["osm_id"]))
+    site_id = osm_ids[0] if len(osm_ids) == 1 else f"pedestrianised/{iv.index}"
+    names = [n for n in street["name"] if isinstance(n, str)]
+    site = gpd.GeoDataFrame(
+        {
+            "site_id": [site_id],
+            "name": [iv.options.get("site_name") or (names[0] if names else site_id)],
+            "kind": ["square"],  # the taxonomy's kind for squares and pedestrian streets
+            "area_m2": [area.area],
+            "capacity_tag": [np.nan],
+            "building_levels": [np.nan],
+        },
+        geometry=[area],
+        crs=city.crs,
+    )
+    others = city.sites.loc[city.sites["site_id"] != site_id]
+    changes: dict[str, Any] = {"sites": _append(others, site)}
+    walk = city.walk_edges["osm_id"].isin(osm_ids).to_numpy() & city.walk_edges["severance"]
+    if walk.any():
+        changes["walk_edges"] = city.walk_edges.assign(
+            severance=city.walk_edges["severance"] & ~walk
+        )
+    if iv.options["mode"] == "physical_closure":
+        changes.update(_drop_edges(city, mask))
+    return replace(city, **changes)
+
+
+def close_road(city: Any, iv: Intervention) -> Any:
+    """Remove streets from the hostile-vehicle network (walkers keep them)."""
+    mask = _select(city, iv, "drive_edges", "osm_id", what="streets of the vehicle network")
+    return replace(city, **_drop_edges(city, mask))
+
+
+# --- residents -----------------------------------------------------------------------------
+
+
+def _groups(city: Any) -> list[str]:
+    return [c.removeprefix("pop_") for c in city.homes.columns if c.startswith("pop_")]
+
+
+def _area_mask(city: Any, area: Any) -> tuple[np.ndarray, BaseGeometry, str]:
+    """Homes inside an area (a district id or name, or a shape), the area and its label."""
+    if "district" in area:
+        d = city.districts
+        key = str(area["district"])
+        hit = (d["district_id"] == key) | (d["name"].fillna("").str.casefold() == key.casefold())
+        if not hit.any():
+            raise ScenarioError(
+                f"district {key!r} not found; known: {', '.join(map(str, d['name']))}"
+            )
+        ids = set(d.loc[hit, "district_id"])
+        mask = city.homes["district_id"].isin(ids).to_numpy()
+        return mask, shapely.union_all(d.loc[hit].geometry.to_numpy()), key
+    shape = project_shape(city, area["shape"])
+    inside = city.homes.geometry.representative_point().within(shape).to_numpy()
+    return inside, shape, "the given area"
+
+
+def _add_people(
+    city: Any, homes: gpd.GeoDataFrame, mask: np.ndarray, count: float, shares: dict[str, float]
+) -> gpd.GeoDataFrame:
+    """Add ``count`` residents over the masked homes, in proportion to their residents."""
+    weight = homes["population"].to_numpy(dtype=float) * mask
+    if weight.sum() <= 0:
+        weight = mask.astype(float)
+    weight = weight / weight.sum()
+    out = homes.copy()
+    out["population"] = out["population"] + count * weight
+    for group, share in shares.items():
+        out[f"pop_{group}"] = out[f"pop_{group}"] + count * share * weight
+    return out
+
+
+def _shares(city: Any, iv: Intervention, mask: np.ndarray) -> dict[str, float]:
+    """Group shares of the moved or new residents: as given, else the area's current mix."""
+    groups = _groups(city)
+    given = iv.options.get("groups")
+    if given is not None:
+        if not groups:
+            raise ScenarioError(
+                "the base homes have no resident groups (pop_<group> columns); remove 'groups' "
+                "or load the city with groups= (a CSV of shares per district)"
+            )
+        unknown = sorted(set(given) - set(groups))
+        if unknown:
+            raise ScenarioError(f"unknown group(s) {unknown}; the base has {', '.join(groups)}")
+        return {g: float(given.get(g, 0.0)) for g in groups}
+    if not groups:
+        return {}
+    counts = city.homes.loc[mask, [f"pop_{g}" for g in groups]].sum().to_numpy(dtype=float)
+    total = counts.sum()
+    mix = counts / total if total > 0 else np.full(len(groups), 1.0 / len(groups))
+    return dict(zip(groups, mix, strict=True))
+
+
+def _new_home(city: Any, iv: Intervention, area: BaseGeometry) -> tuple[Any, np.ndarray]:
+    """An area with no homes: one new home there (a new development), in its district."""
+    from cohesion_gis.sources.population import assign_to_districts
+
+    row = {"home_id": f"new/{iv.index}", "population": 0.0}
+    row.update({f"pop_{g}": 0.0 for g in _groups(city)})
+    home = gpd.GeoDataFrame({k: [v] for k, v in row.items()}, geometry=[area], crs=city.crs)
+    home = assign_to_districts(home, city.districts)
+    homes = _append(city.homes, home)
+    mask = np.zeros(len(homes), dtype=bool)
+    mask[-1] = True
+    return replace(city, homes=homes), mask
+
+
+def add_residents(city: Any, iv: Intervention) -> Any:
+    """House ``count`` new residents in an area, over its homes in proportion to their residents.
+
+    An area without homes gets one new home (its outline) holding them all.
+    """
+    area = {k: v for k, v in iv.options.items() if k in ("district", "geometry", "file")}
+    if "district" not in area:
+        area = {"shape": iv.shape}
+    mask, shape, _ = _area_mask(city, area)
+    shares = _shares(city, iv, mask)
+    if not mask.any():
+        city, mask = _new_home(city, iv, shape)
+    homes = _add_people(city, city.homes, mask, float(iv.options["count"]), shares)
+    return replace(city, homes=homes)
+
+
+def move_residents(city: Any, iv: Intervention) -> Any:
+    """Move ``count`` residents from one area to another (same group mix unless ``groups``)."""
+    count = float(iv.options["count"])
+    source, _, label = _area_mask(city, iv.options["from"])
+    available = float(city.homes.loc[source, "population"].sum())
+    if count > available + 1e-9:
+        raise ScenarioError(
+            f"cannot move {count:g} residents: only {available:.0f} live in {label}; lower 'count'"
+        )
+    shares = _shares(city, iv, source)
+    homes = _add_people(city, city.homes, source, -count, shares)
+    if (homes.filter(like="pop_").to_numpy() < -1e-9).any():
+        raise ScenarioError(
+            f"{label} has too few residents of some group for these shares; change 'groups'"
+        )
+    moved = replace(city, homes=homes)
+    target, shape, _ = _area_mask(moved, iv.options["to"])
+    if not target.any():
+        moved, target = _new_home(moved, iv, shape)
+    return replace(moved, homes=_add_people(moved, moved.homes, target, count, shares))
+
+
+# --- sites ---------------------------------------------------------------------------------
+
+
+def change_site_capacity(city: Any, iv: Intervention) -> Any:
+    """Set the crowd capacity (persons) of sites, e.g. for an event day."""
+    mask = _select(city, iv, "sites", "site_id", what="sites")
+    sites = city.sites.copy()
+    sites.loc[mask, "capacity_tag"] = float(iv.options["capacity_persons"])
+    return replace(city, sites=sites)
+
+
+#: Intervention type → the function applying it.
+APPLY: dict[str, Callable[[Any, Intervention], Any]] = {
+    "convert_land_use": convert_land_use,
+    "add_contact_space": add_contact_space,
+    "remove_contact_space": remove_contact_space,
+    "add_barrier": add_barrier,
+    "remove_barrier": remove_barrier,
+    "pedestrianise": pedestrianise,
+    "close_road": close_road,
+    "add_residents": add_residents,
+    "move_residents": move_residents,
+    "change_site_capacity": change_site_capacity,
+}

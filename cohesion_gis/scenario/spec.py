@@ -1,0 +1,588 @@
+"""Scenario files: the TOML schema, its validation without a city, and the frozen spec.
+
+A scenario file is a "what if" written by a planner (``docs/scenarios.md`` documents it):
+
+.. code-block:: toml
+
+    name = "kamppi_car_park_to_park"
+    description = "Convert the surface car park on Kalevankatu into a small park."
+    base = "helsinki"                   # or a .osm.pbf path, or a layers GeoPackage path
+
+    [parameters.cohesion]               # optional: cohesion.toml keys
+    walk_speed_m_s = 1.2
+
+    [[interventions]]
+    type = "convert_land_use"
+    id = "way/27558514"
+    space_type = "park"
+    space_name = "Kalevanpuisto"
+
+Validation happens in two stages so that ``cohesion-gis scenario validate`` can check a file
+fast: :func:`load_scenario` checks everything the file alone can tell (TOML syntax, known
+intervention types and keys, value types, WKT, rating strings, files present); the references to
+the city (ids, names, geometry inside the study area) are checked by
+:func:`cohesion_gis.scenario.check_scenario` with a loaded :class:`~cohesion_gis.city.City`.
+Each stage raises one :class:`~cohesion_gis.errors.ScenarioError` listing every problem with the
+file, the entry (index and type) and what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from cohesion_gis.errors import CohesionError, ScenarioError
+
+__all__ = [
+    "INTERVENTIONS",
+    "BaseSpec",
+    "Intervention",
+    "Scenario",
+    "load_scenario",
+    "scenario_problem",
+]
+
+log = logging.getLogger(__name__)
+
+#: Keys that pick existing features: exactly one of them per intervention that targets features.
+SELECTORS = ("id", "name", "geometry", "file")
+#: Keys that give a new feature's geometry: exactly one of them.
+SHAPES = ("geometry", "file")
+#: Pedestrianisation variants (reference hvm.md §8.5).
+PEDESTRIANISE_MODES = ("traffic_order", "physical_closure")
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """Keys of one intervention type: ``required`` and ``optional`` names → expected type."""
+
+    summary: str
+    required: Mapping[str, str]
+    optional: Mapping[str, str]
+    choose: tuple[str, ...] = ()  # exactly one of these keys must be given
+
+
+def _schema(
+    summary: str,
+    required: dict[str, str] | None = None,
+    optional: dict[str, str] | None = None,
+    choose: tuple[str, ...] = (),
+) -> _Schema:
+    return _Schema(
+        summary, MappingProxyType(required or {}), MappingProxyType(optional or {}), choose
+    )
+
+
+_SELECT = {"id": "id", "name": "str", "geometry": "wkt", "file": "file"}
+_SHAPE = {"geometry": "wkt", "file": "file"}
+_AREA = {"district": "str", "geometry": "wkt", "file": "file"}
+
+#: Every intervention type, its keys and their types (the documented schema).
+INTERVENTIONS: Mapping[str, _Schema] = MappingProxyType(
+    {
+        "convert_land_use": _schema(
+            "turn a car park or land-use area into a contact space (e.g. parking → park)",
+            {"space_type": "str"},
+            {**_SELECT, "space_name": "str"},
+            SELECTORS,
+        ),
+        "add_contact_space": _schema(
+            "add a new contact space (park, library, community centre...)",
+            {"space_type": "str"},
+            {**_SHAPE, "name": "str", "space_id": "str"},
+            SHAPES,
+        ),
+        "remove_contact_space": _schema(
+            "remove contact spaces (closure, redevelopment)", {}, _SELECT, SELECTORS
+        ),
+        "add_barrier": _schema(
+            "add a barrier line, rated (ISO 22343-1, PAS 68, ASTM F2656 string) or unrated",
+            {},
+            {**_SHAPE, "rating": "rating", "name": "str", "kind": "str", "barrier_id": "str"},
+            SHAPES,
+        ),
+        "remove_barrier": _schema("remove barriers", {}, _SELECT, SELECTORS),
+        "pedestrianise": _schema(
+            "make a street pedestrian: a crowded site; 'physical_closure' also removes it from "
+            "the hostile-vehicle network, 'traffic_order' leaves it drivable",
+            {"mode": "mode"},
+            {**_SELECT, "site_name": "str", "width_m": "number"},
+            SELECTORS,
+        ),
+        "close_road": _schema(
+            "close streets to vehicles (removed from the hostile-vehicle network)",
+            {},
+            _SELECT,
+            SELECTORS,
+        ),
+        "add_residents": _schema(
+            "house new residents in an area (a district, or a polygon)",
+            {"count": "count"},
+            {**_AREA, "groups": "shares"},
+            ("district", "geometry", "file"),
+        ),
+        "move_residents": _schema(
+            "move residents from one area to another",
+            {"count": "count", "from": "area", "to": "area"},
+            {"groups": "shares"},
+        ),
+        "change_site_capacity": _schema(
+            "set a site's crowd capacity (persons), e.g. for an event",
+            {"capacity_persons": "count"},
+            _SELECT,
+            SELECTORS,
+        ),
+    }
+)
+_TOP_KEYS = ("name", "description", "base", "parameters", "interventions")
+_PARAMETER_KEYS = ("cohesion", "hvm")
+
+
+@dataclass(frozen=True)
+class BaseSpec:
+    """The study area a scenario changes.
+
+    Attributes
+    ----------
+    source
+        ``"helsinki"`` (the embedded extract), a ``.osm.pbf`` path or a layers GeoPackage path
+        (written by :func:`cohesion_gis.write_layers`), resolved against the scenario's folder.
+    bbox
+        Optional clip box ``(west, south, east, north)`` in degrees (EPSG:4326), for a PBF.
+    """
+
+    source: str = "helsinki"
+    bbox: tuple[float, float, float, float] | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable text key (cache key of the loaded City)."""
+        return f"{self.source}|{self.bbox}"
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """One validated entry of ``[[interventions]]``.
+
+    Attributes
+    ----------
+    index
+        Position in the file (0-based), used in messages.
+    type
+        One of :data:`INTERVENTIONS`.
+    options
+        The entry's keys and values, as written (``geometry``/``file`` already read into
+        ``shape``).
+    shape
+        The geometry given by ``geometry`` (WKT) or ``file``, in EPSG:4326; ``None`` if neither.
+    """
+
+    index: int
+    type: str
+    options: Mapping[str, Any]
+    shape: BaseGeometry | None = None
+
+    @property
+    def label(self) -> str:
+        """``interventions[2] (add_barrier)``: how messages name the entry."""
+        return f"interventions[{self.index}] ({self.type})"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario file (references to the city not yet checked).
+
+    Attributes
+    ----------
+    name, description
+        From the file; ``name`` defaults to the file stem.
+    base
+        The study area it changes.
+    cohesion_overrides, hvm_overrides
+        Parameter overrides, with the keys of ``defaults/cohesion.toml`` and
+        ``defaults/hvm.toml``.
+    interventions
+        The changes, in file order (applied in that order).
+    path
+        The file read (``None`` when built in code).
+    """
+
+    name: str
+    description: str = ""
+    base: BaseSpec = field(default_factory=BaseSpec)
+    cohesion_overrides: Mapping[str, Any] = field(default_factory=dict)
+    hvm_overrides: Mapping[str, Any] = field(default_factory=dict)
+    interventions: tuple[Intervention, ...] = ()
+    path: Path | None = None
+
+    @property
+    def where(self) -> str:
+        """How messages name the scenario: its file, else its name."""
+        return str(self.path) if self.path else f"scenario {self.name!r}"
+
+    def cohesion_params(self) -> Any:
+        """The cohesion parameters: packaged defaults with this scenario's overrides."""
+        from importlib import resources
+
+        from cohesion_gis.cohesion.params import CohesionParams, _merge
+
+        if not self.cohesion_overrides:
+            return CohesionParams.from_toml()
+        text = resources.files("cohesion_gis.defaults").joinpath("cohesion.toml").read_text()
+        label = f"{self.where} [parameters.cohesion]"
+        data = _merge(tomllib.loads(text), dict(self.cohesion_overrides), label)
+        return CohesionParams._from_mapping(data, label)
+
+    def hvm_params(self) -> Any:
+        """The HVM parameters: packaged defaults with this scenario's overrides."""
+        from dataclasses import fields, replace
+
+        from cohesion_gis.errors import ParameterError
+        from cohesion_gis.hvm.params import load_params
+
+        params = load_params()
+        known = {f.name for f in fields(params)} - {"sources", "equivalence"}
+        unknown = sorted(set(self.hvm_overrides) - known)
+        if unknown:
+            raise ParameterError(
+                f"{self.where} [parameters.hvm]: unknown key(s) {unknown}; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in self.hvm_overrides.items()}
+        return replace(params, **values)
+
+
+def scenario_problem(where: str, problems: list[str]) -> ScenarioError:
+    """One error listing every problem of a scenario file."""
+    lines = "\n".join(f"  - {p}" for p in problems)
+    noun = "problem" if len(problems) == 1 else "problems"
+    return ScenarioError(f"{where}: {len(problems)} {noun}:\n{lines}")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (TOML) without loading its city.
+
+    Parameters
+    ----------
+    path
+        The scenario file. Relative paths inside it (``base``, ``file``) are resolved against its
+        folder.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        The file is missing or not TOML, or has unknown intervention types or keys, wrong value
+        types, unreadable WKT or geometry files, or bad rating strings: all listed in one message.
+
+    Examples
+    --------
+    >>> from cohesion_gis.scenario import load_scenario
+    >>> s = load_scenario("scenarios/car_park_to_park.toml")
+    >>> s.name, [i.type for i in s.interventions]
+    ('car_park_to_park', ['convert_land_use'])
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ScenarioError(f"scenario file {path} does not exist; check the path") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+    problems: list[str] = []
+    for key in data:
+        if key not in _TOP_KEYS:
+            problems.append(f"unknown top-level key {key!r}{_did_you_mean(key, _TOP_KEYS)}")
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"'name' must be a non-empty string, got {name!r}")
+        name = path.stem
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        problems.append(f"'description' must be a string, got {type(description).__name__}")
+        description = ""
+    base = _base(data.get("base", "helsinki"), path.parent, problems)
+    cohesion, hvm = _parameters(data.get("parameters", {}), problems)
+    entries = data.get("interventions", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        problems.append("'interventions' must be a list of tables ([[interventions]] entries)")
+        entries = []
+    interventions = tuple(
+        _intervention(i, entry, path.parent, problems) for i, entry in enumerate(entries)
+    )
+    scenario = Scenario(
+        name=name.strip(),
+        description=description,
+        base=base,
+        cohesion_overrides=MappingProxyType(cohesion),
+        hvm_overrides=MappingProxyType(hvm),
+        interventions=tuple(i for i in interventions if i is not None),
+        path=path,
+    )
+    if not problems:  # parameter overrides: only meaningful once the shape is right
+        for build, table in ((scenario.cohesion_params, cohesion), (scenario.hvm_params, hvm)):
+            if table:
+                try:
+                    build()
+                except (CohesionError, TypeError) as exc:
+                    problems.append(f"parameters: {exc}")
+    if problems:
+        raise scenario_problem(str(path), problems)
+    log.info("scenario %s: %d interventions", scenario.name, len(scenario.interventions))
+    return scenario
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} (allowed: {', '.join(options)})"
+
+
+def _base(value: Any, folder: Path, problems: list[str]) -> BaseSpec:
+    if isinstance(value, str):
+        value = {"source": value}
+    if not isinstance(value, dict):
+        problems.append(
+            f"'base' must be a string or a table with 'source' (and 'bbox'), got {value!r}"
+        )
+        return BaseSpec()
+    unknown = sorted(set(value) - {"source", "bbox"})
+    if unknown:
+        problems.append(f"base: unknown key(s) {unknown} (allowed: source, bbox)")
+    source = value.get("source", "helsinki")
+    if not isinstance(source, str):
+        problems.append(f"base.source must be a string, got {source!r}")
+        return BaseSpec()
+    if source != "helsinki":
+        resolved = (folder / source).resolve() if not Path(source).is_absolute() else Path(source)
+        if not resolved.is_file():
+            problems.append(
+                f"base: file {source!r} not found (looked for {resolved}); give 'helsinki', "
+                "an .osm.pbf or a layers .gpkg path relative to the scenario file"
+            )
+        elif resolved.suffix.lower() not in (".pbf", ".gpkg"):
+            problems.append(f"base: {source!r} must be an .osm.pbf or a layers .gpkg file")
+        source = str(resolved)
+    bbox = value.get("bbox")
+    if bbox is not None:
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+            problems.append(f"base.bbox must be [west, south, east, north] in degrees, got {bbox}")
+            bbox = None
+        else:
+            bbox = tuple(float(v) for v in bbox)
+    return BaseSpec(source, bbox)
+
+
+def _parameters(value: Any, problems: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(value, dict):
+        problems.append("'parameters' must be a table with [parameters.cohesion] / [.hvm]")
+        return {}, {}
+    for key in value:
+        if key not in _PARAMETER_KEYS:
+            problems.append(
+                f"parameters: unknown table {key!r}{_did_you_mean(key, _PARAMETER_KEYS)}"
+            )
+    tables = []
+    for key in _PARAMETER_KEYS:
+        table = value.get(key, {})
+        if not isinstance(table, dict):
+            problems.append(f"parameters.{key} must be a table")
+            table = {}
+        tables.append(table)
+    return tables[0], tables[1]
+
+
+def _intervention(
+    index: int, entry: dict[str, Any], folder: Path, problems: list[str]
+) -> Intervention | None:
+    kind = entry.get("type")
+    where = f"interventions[{index}]"
+    if kind not in INTERVENTIONS:
+        hint = _did_you_mean(str(kind), list(INTERVENTIONS))
+        if kind is None:
+            problems.append(f"{where}: no 'type'; add type = \"...\" {hint.removeprefix('; ')}")
+        else:
+            problems.append(f"{where}: unknown intervention type {kind!r}{hint}")
+        return None
+    schema = INTERVENTIONS[kind]
+    where = f"{where} ({kind})"
+    allowed = {**schema.required, **schema.optional}
+    for key in entry:
+        if key != "type" and key not in allowed:
+            problems.append(f"{where}: unknown key {key!r}{_did_you_mean(key, sorted(allowed))}")
+    for key in schema.required:
+        if key not in entry:
+            problems.append(f"{where}: missing key {key!r} ({allowed[key]})")
+    if schema.choose:
+        given = [k for k in schema.choose if k in entry]
+        if len(given) != 1:
+            problems.append(
+                f"{where}: give exactly one of {', '.join(schema.choose)}"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+    shape = None
+    for key, value in entry.items():
+        expected = allowed.get(key)
+        if expected is None:
+            continue
+        problem = _CHECKS[expected](value, folder)
+        if problem:
+            problems.append(f"{where}: {key!r} {problem}")
+        elif expected in ("wkt", "file"):
+            shape = _read_shape(expected, value, folder, f"{where}: {key!r}", problems)
+    options = {k: v for k, v in entry.items() if k != "type"}
+    if "file" in options:
+        options["file"] = str(_resolve(folder, options["file"]))
+    for key in ("from", "to"):  # nested areas: read their shapes now
+        area = options.get(key)
+        if isinstance(area, dict) and not _check_area(area, folder):
+            kind_key = next(k for k in ("district", "geometry", "file") if k in area)
+            if kind_key != "district":
+                geom = _read_shape(
+                    _AREA[kind_key], area[kind_key], folder, f"{where}: {key}.{kind_key}", problems
+                )
+                options[key] = MappingProxyType({"shape": geom})
+    return Intervention(index, kind, MappingProxyType(options), shape)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_text(value: Any, folder: Path) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return f"must be a non-empty string, got {value!r}"
+    return None
+
+
+def _check_file(value: Any, folder: Path) -> str | None:
+    problem = _check_text(value, folder)
+    if problem is None and not _resolve(folder, value).is_file():
+        problem = (
+            f"file {value!r} not found (looked for {_resolve(folder, value)}); give a "
+            "GeoJSON or GeoPackage path relative to the scenario file"
+        )
+    return problem
+
+
+def _check_id(value: Any, folder: Path) -> str | None:
+    ids = value if isinstance(value, list) else [value]
+    if not ids or not all(isinstance(v, str) and "/" in v for v in ids):
+        return f'must be an OSM id like "way/123" or a list of them, got {value!r}'
+    return None
+
+
+def _check_number(value: Any, folder: Path) -> str | None:
+    return None if _is_number(value) and value > 0 else f"must be a number > 0, got {value!r}"
+
+
+def _check_count(value: Any, folder: Path) -> str | None:
+    return None if _is_number(value) and value >= 0 else f"must be a number >= 0, got {value!r}"
+
+
+def _check_mode(value: Any, folder: Path) -> str | None:
+    if value in PEDESTRIANISE_MODES:
+        return None
+    return f"must be one of {', '.join(PEDESTRIANISE_MODES)}, got {value!r}"
+
+
+def _check_rating(value: Any, folder: Path) -> str | None:
+    from cohesion_gis.hvm.rating import parse_rating
+
+    try:
+        parse_rating(value)
+    except ValueError as exc:
+        return f"is not a valid rating: {exc} (omit 'rating' for an unrated barrier)"
+    return None
+
+
+def _check_shares(value: Any, folder: Path) -> str | None:
+    if not isinstance(value, dict) or not all(_is_number(v) and v >= 0 for v in value.values()):
+        return f"must be a table of group = share (numbers >= 0), got {value!r}"
+    total = sum(value.values())
+    if abs(total - 1.0) > 1e-6:
+        return f"shares must sum to 1, got {total:g}; rescale them"
+    return None
+
+
+def _check_area(value: Any, folder: Path) -> str | None:
+    keys = [k for k in _AREA if k in value] if isinstance(value, dict) else []
+    if len(keys) != 1 or len(value) != 1:
+        return f"must be a table with one of district, geometry, file; got {value!r}"
+    return _CHECKS[_AREA[keys[0]]](value[keys[0]], folder)
+
+
+#: Value type of the schema → its check (a problem, or None).
+_CHECKS: dict[str, Callable[[Any, Path], str | None]] = {
+    "str": _check_text,
+    "wkt": _check_text,
+    "file": _check_file,
+    "id": _check_id,
+    "number": _check_number,
+    "count": _check_count,
+    "mode": _check_mode,
+    "rating": _check_rating,
+    "shares": _check_shares,
+    "area": _check_area,
+}
+
+
+def _resolve(folder: Path, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else folder / path
+
+
+def _read_shape(
+    kind: str, value: str, folder: Path, where: str, problems: list[str]
+) -> BaseGeometry | None:
+    """The geometry of a WKT string (EPSG:4326) or of a file (any CRS → EPSG:4326)."""
+    reader = _read_wkt if kind == "wkt" else _read_file
+    geom, problem = reader(value, folder)
+    if problem:
+        problems.append(f"{where}: {problem}")
+    return geom
+
+
+def _read_wkt(value: str, folder: Path) -> tuple[BaseGeometry | None, str | None]:
+    try:
+        geom = shapely.from_wkt(value)
+    except shapely.errors.GEOSException as exc:
+        return None, f"not valid WKT ({exc}); e.g. 'LINESTRING (24.94 60.17, 24.95 60.17)'"
+    if geom is None or geom.is_empty:
+        return None, "empty geometry"
+    west, south, east, north = geom.bounds
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        return None, (
+            f"coordinates {geom.bounds} are not longitude/latitude; WKT must be in EPSG:4326 "
+            "(use a GeoJSON/GeoPackage file for other CRSs)"
+        )
+    return geom, None
+
+
+def _read_file(value: str, folder: Path) -> tuple[BaseGeometry | None, str | None]:
+    path = _resolve(folder, value)
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # GDAL raises many types for unreadable files
+        return None, f"cannot read {path} ({exc})"
+    if frame.crs is None:
+        return None, f"{path} has no CRS; save it with one"
+    if frame.empty:
+        return None, f"{path} has no features"
+    return frame.to_crs(4326).union_all(), None
