@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/cohesion-gis -v demo --out $(OUT) --layers layers/helsinki.gpkg --overwrite
+	$(VENV)/bin/cohesion-gis -v demo --out $(OUT) --overwrite
 
 browser:
 	@test -x /usr/bin/chromium || { \

@@ -153,3 +153,56 @@ def layers(out: Path, overwrite: bool, **kwargs: Any) -> None:
     gpkg, tif = write_layers(city, out, overwrite=overwrite)
     click.echo(f"wrote {gpkg} and {tif}")
     click.echo(city.summary().to_string())
+
+
+_OUT = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Output folder.",
+)
+_OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+_PARAMS = click.option(
+    "--params",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML overriding the cohesion parameters (cohesion_gis/defaults/cohesion.toml).",
+)
+
+
+@main.command()
+@_source_options
+@_OUT
+@_OVERWRITE
+@_PARAMS
+@click.option("--no-sensitivity", is_flag=True, help="Skip the sensitivity variants.")
+@_friendly_errors
+def score(
+    out: Path, overwrite: bool, params: Path | None, no_sensitivity: bool, **kwargs: Any
+) -> None:
+    """Score every district for contact spaces; write GeoPackage, CSV and summary JSON."""
+    from cohesion_gis.cohesion import CohesionParams, score_districts
+    from cohesion_gis.cohesion.report import write_scores
+
+    city = _load(kwargs)
+    result = score_districts(city, CohesionParams.from_toml(params), sensitivity=not no_sensitivity)
+    paths = write_scores(result, out, provenance=city.provenance.as_dict(), overwrite=overwrite)
+    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    columns = ["name", "population", "access", "diversity", "bridging", "capacity", "severance"]
+    table = result.districts.sort_values("score", ascending=False)[[*columns, "score"]]
+    click.echo(table.round(2).to_string(index=False))
+
+
+@main.command()
+@_source_options
+@_OUT
+@_OVERWRITE
+@_friendly_errors
+def demo(out: Path, overwrite: bool, **kwargs: Any) -> None:
+    """The main job: layers, cohesion scores, site assessment, scenarios and maps in one folder."""
+    from cohesion_gis.pipeline import run_study
+
+    city = _load(kwargs)
+    written = run_study(city, out, overwrite=overwrite)
+    for step, paths in written.items():
+        click.echo(f"{step}: " + ", ".join(str(p) for p in paths))

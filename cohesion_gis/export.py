@@ -25,6 +25,7 @@ from cohesion_gis.errors import InputError
 
 __all__ = [
     "atomic_path",
+    "refuse_existing",
     "write_csv",
     "write_geopackage",
     "write_json",
@@ -32,6 +33,13 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def refuse_existing(*paths: str | Path, overwrite: bool) -> None:
+    """Raise InputError if any path exists and ``overwrite`` is False."""
+    for path in paths:
+        if Path(path).exists() and not overwrite:
+            raise InputError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
 
 
 @contextlib.contextmanager
@@ -44,8 +52,7 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         ``path`` exists and ``overwrite`` is False.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    refuse_existing(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -136,8 +143,7 @@ def write_layers(
         city.layers(), path, metadata=city.provenance.as_dict(), overwrite=overwrite
     )
     tif = path.with_name(f"{path.stem}_population.tif")
-    if tif.exists() and not overwrite:
-        raise InputError(f"{tif} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    refuse_existing(tif, overwrite=overwrite)
     write_population_raster(
         city.homes, tif, crs=city.crs, cell_m=raster_cell_m, extent=city.boundary
     )
