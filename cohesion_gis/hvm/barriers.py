@@ -1,0 +1,340 @@
+"""Barriers of the HVM assessment: the user's rated-barrier layer, OSM barriers, gaps in lines.
+
+OpenStreetMap has no crash-rating tag, so every OSM bollard, block or gate is **unrated**
+(reference hvm.md §7). Rated vehicle security barriers (VSBs) come from a user layer: any vector
+file (GeoPackage, GeoJSON, Shapefile) in any CRS, with points or lines and a ``rating`` column of
+ISO 22343-1 / IWA 14-1 / PAS 68 / ASTM F2656 strings (parsed by
+:func:`cohesion_gis.hvm.rating.parse_rating`). :func:`combine_barriers` joins both into the one
+table :func:`~cohesion_gis.hvm.routes.approach_routes` reads.
+
+:func:`barrier_gaps` finds the air gaps a councillor sees as "gap violations": barrier elements
+(bollards, blocks, planters, walls, rated VSBs) within ``cluster_m`` of each other form a line;
+the links of each line's minimum spanning tree are the gaps between neighbouring elements, and
+every link longer than the gap limit (1.2 m, DfT Traffic Advisory Leaflet 01/11) is reported.
+
+Examples
+--------
+>>> import cohesion_gis as cg
+>>> from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers
+>>> city = cg.load_city()
+>>> barriers = combine_barriers(city.barriers)
+>>> gaps = barrier_gaps(barriers)
+>>> bool((gaps["gap_m"] > 1.2).all())
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.hvm.rating import parse_rating
+from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
+
+__all__ = [
+    "BARRIER_COLUMNS",
+    "GAP_COLUMNS",
+    "barrier_gaps",
+    "combine_barriers",
+    "read_rated_barriers",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns of the combined barrier table (plus ``geometry``).
+BARRIER_COLUMNS = ("barrier_id", "barrier_kind", "rating", "source", "stops_vehicles")
+#: Columns of the gap table (plus ``geometry``, the middle of the gap).
+GAP_COLUMNS = ("gap_id", "gap_m", "barrier_a", "barrier_b", "barrier_ids")
+#: OSM ``bollard=*`` subtypes that do not stop a vehicle when trusted (OSRM car profile).
+_OPEN_BOLLARDS = ("rising", "removable", "flexible", "foldable")
+
+
+def read_rated_barriers(
+    path: str | Path,
+    *,
+    crs: CRS | str | int,
+    layer: str | None = None,
+    rating_column: str = "rating",
+    id_column: str = "barrier_id",
+) -> gpd.GeoDataFrame:
+    """Read a user layer of rated vehicle security barriers, validated and reprojected.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, GeoJSON, Shapefile or any file GDAL reads; points, lines or polygons (read
+        as their outline), any CRS.
+    crs
+        The study area's metric CRS (``city.crs``); the layer is reprojected to it.
+    layer
+        Layer name in a multi-layer file; ``None``: the first layer.
+    rating_column
+        Column holding the rating strings, e.g. ``V/7200[N2A]/48/90:2.5``, ``M50/P1``. An empty
+        value means an unrated barrier.
+    id_column
+        Column of feature ids; without it, ids are ``user/<feature id>``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`BARRIER_COLUMNS` (``source`` = ``"user"``; ``rating`` the string as given, None
+        if empty) plus ``rated_class``, ``rated_speed_kmh`` and ``penetration_m``, in ``crs``.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, has no CRS, lacks the rating column, has empty or
+        invalid geometries or geometry collections, or bad rating strings. Every problem is listed
+        with its feature id and value.
+    """
+    import pyogrio
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file; give the rated-barrier layer's path.")
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+    except Exception as exc:  # GDAL raises many types for a corrupt file
+        raise InputError(f"{path}: cannot read as a vector layer ({exc}).") from exc
+    if frame.crs is None:
+        raise InputError(
+            f"{path}: the layer has no CRS; set it in the file (e.g. QGIS 'Assign projection') "
+            "so coordinates can be reprojected to the study area."
+        )
+    if rating_column not in frame.columns:
+        raise InputError(
+            f"{path}: no column {rating_column!r} (columns: {list(frame.columns)}); add the "
+            "rating strings or pass rating_column=."
+        )
+    ids = (
+        frame[id_column].astype(str).to_numpy()
+        if id_column in frame.columns
+        else np.array([f"user/{i}" for i in frame.index], dtype=object)
+    )
+    problems = _geometry_problems(frame, ids)
+    ratings, parsed = [], []
+    for fid, value in zip(ids, frame[rating_column], strict=True):
+        text = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+        if isinstance(text, str) and not text.strip():
+            text = None
+        if text is None:
+            ratings.append(None)
+            parsed.append(None)
+            continue
+        try:
+            parsed.append(parse_rating(str(text)))
+            ratings.append(str(text))
+        except InputError as exc:
+            problems.append(f"feature {fid}: bad rating {text!r} ({exc})")
+    if problems:
+        raise InputError(
+            f"{path}: {len(problems)} problem(s) in the rated-barrier layer:\n  - "
+            + "\n  - ".join(problems)
+            + "\nFix the features and read the layer again."
+        )
+    out = gpd.GeoDataFrame(
+        {
+            "barrier_id": ids,
+            "barrier_kind": "rated",
+            "rating": pd.Series(ratings, dtype=object).to_numpy(),
+            "source": "user",
+            "stops_vehicles": [r is not None for r in parsed],
+            "rated_class": [r.vehicle_class if r else None for r in parsed],
+            "rated_speed_kmh": [r.speed_kmh if r else np.nan for r in parsed],
+            "penetration_m": [r.penetration_m if r else np.nan for r in parsed],
+        },
+        geometry=_as_lines(frame.geometry.to_numpy()),
+        crs=frame.crs,
+    )
+    target = CRS.from_user_input(crs)
+    if out.crs != target:
+        log.info("rated barriers: reprojecting %s to %s", out.crs.to_string(), target.to_string())
+        out = out.to_crs(target)
+    out.loc[out["rating"].isna(), "barrier_kind"] = "unrated"
+    log.info(
+        "rated barriers: %d read from %s (%d rated)", len(out), path, out["rating"].notna().sum()
+    )
+    return out
+
+
+def combine_barriers(
+    osm_barriers: gpd.GeoDataFrame,
+    rated: gpd.GeoDataFrame | None = None,
+    *,
+    taxonomy: Taxonomy | None = None,
+) -> gpd.GeoDataFrame:
+    """Join the City's unrated OSM barriers and a user's rated ones into one table.
+
+    Parameters
+    ----------
+    osm_barriers
+        ``City.barriers`` (``barrier_id``, ``barrier_kind``, ``bollard``); all unrated.
+    rated
+        From :func:`read_rated_barriers`, in the same CRS; ``None``: OSM barriers only.
+    taxonomy
+        Barrier kinds with ``stops_vehicles``; default: the packaged taxonomy.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`BARRIER_COLUMNS`: ``rating`` None for OSM barriers, ``source`` ``"osm"`` or
+        ``"user"``, ``stops_vehicles`` whether the element can physically stop a car (rated
+        barriers; OSM kinds with ``stops_vehicles`` except rising, removable, flexible and
+        foldable bollards). Only these take part in routing and gap finding.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    stops = {k.name: bool(k.stops_vehicles) for k in taxonomy.barrier_kinds}
+    kinds = osm_barriers["barrier_kind"]
+    bollard = (
+        osm_barriers["bollard"] if "bollard" in osm_barriers else pd.Series(None, index=kinds.index)
+    )
+    osm = gpd.GeoDataFrame(
+        {
+            "barrier_id": osm_barriers["barrier_id"].astype(str).to_numpy(),
+            "barrier_kind": kinds.to_numpy(),
+            "rating": np.full(len(osm_barriers), None, dtype=object),
+            "source": "osm",
+            "stops_vehicles": (kinds.map(stops).fillna(False) & ~bollard.isin(_OPEN_BOLLARDS))
+            .astype(bool)
+            .to_numpy(),
+        },
+        geometry=osm_barriers.geometry.to_numpy(),
+        crs=osm_barriers.crs,
+    )
+    if rated is None or rated.empty:
+        return osm
+    if rated.crs != osm.crs:
+        raise InputError(
+            f"rated barriers: CRS {rated.crs} differs from the City's {osm.crs}; read them "
+            "with read_rated_barriers(path, crs=city.crs)."
+        )
+    user = rated[[*BARRIER_COLUMNS, "geometry"]]
+    clash = sorted(set(user["barrier_id"]) & set(osm["barrier_id"]))
+    if clash:
+        raise InputError(
+            f"rated barriers: ids {clash[:5]} clash with OSM barrier ids; rename them."
+        )
+    return gpd.GeoDataFrame(pd.concat([osm, user], ignore_index=True), crs=osm.crs)
+
+
+def barrier_gaps(
+    barriers: gpd.GeoDataFrame,
+    *,
+    gap_limit_m: float = 1.2,
+    cluster_m: float = 5.0,
+) -> gpd.GeoDataFrame:
+    """Gaps wider than the limit between neighbouring elements of barrier lines.
+
+    Elements that can stop a vehicle (``stops_vehicles``, or every row when the column is
+    absent) closer than ``cluster_m`` to each other form a barrier line. Within each line the
+    minimum spanning tree over element-to-element distances links every element to its nearest
+    neighbours; each link longer than ``gap_limit_m`` is a gap. Distances are between
+    geometries (a bollard point to a wall line), centre to centre for points: bollard diameter
+    is not subtracted, which errs towards reporting a gap.
+
+    Parameters
+    ----------
+    barriers
+        Barrier points and lines in a metric CRS with ``barrier_id``.
+    gap_limit_m
+        Largest acceptable air gap (m): 1.2 m, DfT TAL 01/11 (reference hvm.md §1, §8.4.5).
+    cluster_m
+        Elements closer than this (m) belong to one line [A: wider gaps are deliberate openings
+        or separate lines; every gap up to it is reported].
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`GAP_COLUMNS`, one row per gap: ``gap_m`` (m), the two barrier ids and both
+        joined with ``;``; geometry the middle of the gap (Point).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> row = gpd.GeoDataFrame({"barrier_id": ["a", "b", "c"]},
+    ...                        geometry=[Point(0, 0), Point(1, 0), Point(3, 0)], crs=32635)
+    >>> barrier_gaps(row)[["gap_m", "barrier_ids"]].to_dict("records")
+    [{'gap_m': 2.0, 'barrier_ids': 'b;c'}]
+    """
+    if not 0 < gap_limit_m < cluster_m:
+        raise InputError(
+            f"gap_limit_m={gap_limit_m!r}, cluster_m={cluster_m!r}: expected "
+            "0 < gap_limit_m < cluster_m (metres)."
+        )
+    elements = barriers
+    if "stops_vehicles" in barriers.columns:
+        elements = barriers.loc[barriers["stops_vehicles"].astype(bool).to_numpy()]
+    geoms = elements.geometry.to_numpy()
+    ids = elements["barrier_id"].astype(str).to_numpy()
+    n = len(geoms)
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=cluster_m)
+    pair = a < b
+    a, b = a[pair], b[pair]
+    dist = shapely.distance(geoms[a], geoms[b])
+    # csgraph treats explicit zeros as missing links: touching elements get a tiny length
+    graph = coo_matrix((np.maximum(dist, 1e-9), (a, b)), shape=(n, n)).tocsr()
+    tree = minimum_spanning_tree(graph).tocoo()
+    wide = tree.data > gap_limit_m
+    ga, gb = tree.row[wide], tree.col[wide]
+    middles = [
+        shapely.line_interpolate_point(
+            shapely.shortest_line(geoms[i], geoms[j]), 0.5, normalized=True
+        )
+        for i, j in zip(ga, gb, strict=True)
+    ]
+    lines = connected_components(graph, directed=False)[0] if n else 0
+    gaps = gpd.GeoDataFrame(
+        {
+            "gap_id": [f"gap/{k}" for k in range(len(ga))],
+            "gap_m": np.round(tree.data[wide], 3),
+            "barrier_a": ids[ga],
+            "barrier_b": ids[gb],
+            "barrier_ids": [f"{ids[i]};{ids[j]}" for i, j in zip(ga, gb, strict=True)],
+        },
+        geometry=gpd.GeoSeries(middles, crs=barriers.crs),
+        crs=barriers.crs,
+    )
+    log.info(
+        "barrier gaps: %d over %.2f m among %d elements (%d lines)",
+        len(gaps),
+        gap_limit_m,
+        n,
+        lines,
+    )
+    return gaps
+
+
+def _as_lines(geoms: np.ndarray) -> np.ndarray:
+    """Polygons (a block drawn as an area) become their outline, as in the OSM barrier layer."""
+    out = geoms.copy()
+    areal = np.isin(shapely.get_type_id(geoms), [3, 6])
+    out[areal] = shapely.boundary(geoms[areal])
+    return out
+
+
+def _geometry_problems(frame: gpd.GeoDataFrame, ids: np.ndarray) -> list[str]:
+    geoms = frame.geometry.to_numpy()
+    problems = []
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    problems += [f"feature {fid}: empty geometry" for fid in ids[missing]]
+    wrong = ~missing & (shapely.get_type_id(geoms) == 7)
+    problems += [
+        f"feature {fid}: a GeometryCollection; draw barriers as points, lines or polygons"
+        for fid in ids[wrong]
+    ]
+    invalid = ~missing & ~wrong & ~shapely.is_valid(geoms)
+    problems += [
+        f"feature {fid}: invalid geometry ({shapely.is_valid_reason(g)})"
+        for fid, g in zip(ids[invalid], geoms[invalid], strict=True)
+    ]
+    return problems
