@@ -1,0 +1,292 @@
+"""Base vs scenario, side by side: per-district and per-site deltas and a plain-language summary.
+
+:func:`compare` applies a scenario to a base City, runs both analyses and tabulates the change:
+
+- **districts**: every cohesion component (access, diversity, bridging, capacity), severance,
+  the score, each access category and group score, as ``<metric>_base``, ``<metric>_scenario``
+  and ``<metric>_delta``;
+- **homes**: the same for every home (a "who gains" map);
+- **sites** (when the HVM assessment is available): worst impact speed per vehicle class,
+  required rating and risk, base and scenario, with ``status`` (``added``, ``removed``,
+  ``changed``, ``same``);
+- **summary**: short sentences for a councillor ("Kluuvi: capacity +0.03, score +0.4";
+  "Senaatintori: worst N2A impact speed 52 → 0 km/h").
+
+Only what the interventions touch is recomputed (:mod:`cohesion_gis.scenario.incremental`); pass
+the base :class:`Analysis` to reuse it across scenarios (the batch runner does).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cohesion_gis.cohesion.params import CohesionParams
+from cohesion_gis.cohesion.score import COMPONENTS
+from cohesion_gis.scenario.apply import apply
+from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
+from cohesion_gis.scenario.spec import Scenario
+
+__all__ = ["Analysis", "Comparison", "analyse", "compare"]
+
+log = logging.getLogger(__name__)
+
+#: Changes smaller than these are rounding, left out of the summary (components 0–1, score 0–100,
+#: speed km/h).
+SUMMARY_MIN_COMPONENT = 0.005
+SUMMARY_MIN_SCORE = 0.05
+SUMMARY_MIN_SPEED_KMH = 0.5
+_SITE_METRICS = ("required_rating", "risk", "rank")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Both analyses of one City.
+
+    Attributes
+    ----------
+    cohesion
+        Cohesion scores with the distance tables behind them.
+    sites
+        The HVM site table (``site_id, name, max_impact_speed_kmh_<class>, required_rating,
+        risk, rank``...), or ``None`` when the HVM assessment is not available.
+    hvm_note
+        Why ``sites`` is missing, or empty.
+    """
+
+    cohesion: CohesionState
+    sites: pd.DataFrame | None
+    hvm_note: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`.
+
+    Attributes
+    ----------
+    scenario
+        The scenario compared.
+    city
+        The scenario City.
+    districts
+        One row per district: ``district_id, name``, ``<metric>_base``, ``<metric>_scenario``,
+        ``<metric>_delta`` for every cohesion metric, and geometry.
+    homes
+        The same per home (``home_id, district_id``), and geometry.
+    sites
+        Per site: ``site_id, name, status`` and ``<metric>_base/_scenario/_delta`` for impact
+        speeds per class and risk, ``required_rating_base/_scenario``; ``None`` without HVM.
+    summary
+        Plain-language lines, largest changes first.
+    base, after
+        The analyses of the base and of the scenario.
+    """
+
+    scenario: Scenario
+    city: Any
+    districts: gpd.GeoDataFrame
+    homes: gpd.GeoDataFrame
+    sites: pd.DataFrame | None
+    summary: tuple[str, ...]
+    base: Analysis
+    after: Analysis
+
+
+def analyse(
+    city: Any,
+    *,
+    params: CohesionParams | None = None,
+    hvm_params: Any = None,
+    hvm: bool = True,
+) -> Analysis:
+    """Run the cohesion score (keeping its distance tables) and, if available, the HVM assessment.
+
+    Parameters
+    ----------
+    city
+        The study area.
+    params
+        Cohesion parameters (packaged defaults when None).
+    hvm_params
+        HVM parameters (packaged defaults when None).
+    hvm
+        Run the HVM site assessment too.
+    """
+    params = params or CohesionParams.from_toml()
+    sites, note = _assess(city, hvm_params) if hvm else (None, "HVM not requested")
+    return Analysis(score_state(city, params), sites, note)
+
+
+def compare(
+    base_city: Any,
+    scenario: Scenario,
+    *,
+    params: CohesionParams | None = None,
+    hvm_params: Any = None,
+    base: Analysis | None = None,
+    hvm: bool = True,
+) -> Comparison:
+    """Apply a scenario to a City and compare both analyses.
+
+    Parameters
+    ----------
+    base_city
+        The base study area (left unchanged).
+    scenario
+        From :func:`cohesion_gis.scenario.load_scenario`.
+    params, hvm_params
+        Parameters of both runs; default: the scenario's (packaged defaults plus its
+        ``[parameters]`` overrides).
+    base
+        The base :func:`analyse` result, to reuse (recomputed if its parameters differ).
+    hvm
+        Also compare the HVM site assessment (when :mod:`cohesion_gis.hvm.assess` exists).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    ScenarioError
+        The scenario's references do not resolve in ``base_city``.
+
+    Examples
+    --------
+    >>> import cohesion_gis as cg
+    >>> from cohesion_gis.compare import compare
+    >>> from cohesion_gis.scenario import load_scenario
+    >>> result = compare(cg.load_city(), load_scenario("scenarios/car_park_to_park.toml"))
+    >>> bool((result.districts["capacity_delta"] > 0).any())
+    True
+    """
+    params = params or scenario.cohesion_params()
+    hvm_params = hvm_params or scenario.hvm_params()
+    city = apply(base_city, scenario)
+    if base is None or base.cohesion.result.params != params:
+        base = analyse(base_city, params=params, hvm_params=hvm_params, hvm=hvm)
+    state = rescore(base_city, base.cohesion, city, params)
+    sites, note = _assess(city, hvm_params) if hvm else (None, "HVM not requested")
+    after = Analysis(state, sites, note)
+    districts = _deltas(base.cohesion.result.districts, state.result.districts, "district_id")
+    homes = _deltas(base.cohesion.result.homes, state.result.homes, "home_id")
+    site_table = _site_deltas(base.sites, sites)
+    summary = _summary(districts, site_table)
+    log.info("compared %s: %s; %d summary lines", scenario.name, state.recomputed, len(summary))
+    return Comparison(scenario, city, districts, homes, site_table, summary, base, after)
+
+
+# --- HVM -----------------------------------------------------------------------------------
+
+
+def _assess(city: Any, hvm_params: Any) -> tuple[pd.DataFrame | None, str]:
+    """The HVM site table, or None and why (the assessment module may not be installed)."""
+    try:
+        from cohesion_gis.hvm.assess import assess_sites
+    except ImportError as exc:
+        return None, f"HVM assessment not available ({exc})"
+    assessment = assess_sites(city, barriers=city.barriers, params=hvm_params)
+    return pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore")), ""
+
+
+def _speed_columns(table: pd.DataFrame) -> list[str]:
+    return [c for c in table.columns if c.startswith("max_impact_speed_kmh_")]
+
+
+def _site_deltas(base: pd.DataFrame | None, after: pd.DataFrame | None) -> pd.DataFrame | None:
+    if base is None or after is None:
+        return None
+    speeds = sorted(set(_speed_columns(base)) | set(_speed_columns(after)))
+    numeric = [*speeds, *(m for m in ("risk",) if m in base or m in after)]
+    text = [m for m in ("required_rating",) if m in base or m in after]
+    keep = ["site_id", "name", *numeric, *text]
+    left = base.reindex(columns=keep).set_index("site_id")
+    right = after.reindex(columns=keep).set_index("site_id")
+    ids = left.index.union(right.index, sort=False)
+    out = pd.DataFrame(index=ids)
+    out["name"] = right["name"].reindex(ids).fillna(left["name"].reindex(ids))
+    out["status"] = np.where(
+        ~ids.isin(left.index), "added", np.where(~ids.isin(right.index), "removed", "same")
+    )
+    changed = pd.Series(False, index=ids)
+    for m in numeric:
+        b, a = left[m].reindex(ids).astype(float), right[m].reindex(ids).astype(float)
+        out[f"{m}_base"], out[f"{m}_scenario"], out[f"{m}_delta"] = b, a, a - b
+        changed |= (a - b).abs().fillna(0.0) > 1e-9
+    for m in text:
+        b, a = left[m].reindex(ids), right[m].reindex(ids)
+        out[f"{m}_base"], out[f"{m}_scenario"] = b, a
+        changed |= (b.fillna("") != a.fillna("")).to_numpy()
+    out.loc[changed & (out["status"] == "same"), "status"] = "changed"
+    return out.reset_index(names="site_id")
+
+
+# --- cohesion ------------------------------------------------------------------------------
+
+
+def _metrics(table: pd.DataFrame) -> list[str]:
+    found = [*COMPONENTS, "severance", "score", "population"]
+    found += [c for c in table.columns if c.startswith(("access_", "score_"))]
+    return [c for c in found if c in table.columns]
+
+
+def _deltas(base: gpd.GeoDataFrame, after: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
+    """``<metric>_base``, ``<metric>_scenario``, ``<metric>_delta`` per row, matched on ``key``."""
+    ids = [c for c in (key, "name", "district_id") if c in after.columns]
+    metrics = _metrics(after)
+    metrics += [m for m in _metrics(base) if m not in metrics]
+    left = base.set_index(key).reindex(after[key])
+    out = pd.DataFrame(after[list(dict.fromkeys(ids))]).reset_index(drop=True)
+    for m in metrics:
+        b = left[m].to_numpy(dtype=float) if m in left else np.full(len(after), np.nan)
+        a = after[m].to_numpy(dtype=float) if m in after else np.full(len(after), np.nan)
+        out[f"{m}_base"], out[f"{m}_scenario"], out[f"{m}_delta"] = b, a, a - b
+    return gpd.GeoDataFrame(out, geometry=after.geometry.to_numpy(), crs=after.crs)
+
+
+def _summary(districts: pd.DataFrame, sites: pd.DataFrame | None) -> tuple[str, ...]:
+    lines: list[tuple[float, str]] = []
+    for _, row in districts.iterrows():
+        parts = [
+            f"{c} {row[f'{c}_delta']:+.2f}"
+            for c in (*COMPONENTS, "severance")
+            if abs(np.nan_to_num(row[f"{c}_delta"])) >= SUMMARY_MIN_COMPONENT
+        ]
+        score = np.nan_to_num(row["score_delta"])
+        if parts or abs(score) >= SUMMARY_MIN_SCORE:
+            lines.append(
+                (abs(score), f"{row['name']}: " + ", ".join(parts) + f"; score {score:+.2f}")
+            )
+    for _, row in (sites if sites is not None else pd.DataFrame()).iterrows():
+        line = _site_line(row)
+        if line:
+            lines.append(line)
+    if not lines:
+        return ("No district or site changes beyond rounding.",)
+    return tuple(text for _, text in sorted(lines, key=lambda x: -x[0]))
+
+
+def _site_line(row: pd.Series) -> tuple[float, str] | None:
+    """The class whose impact speed changed most, for one site; None if nothing changed."""
+    classes = [c.removeprefix("max_impact_speed_kmh_") for c in row.index
+               if c.startswith("max_impact_speed_kmh_") and c.endswith("_delta")]  # fmt: skip
+    classes = [c.removesuffix("_delta") for c in classes]
+    deltas = {c: row[f"max_impact_speed_kmh_{c}_delta"] for c in classes}
+    name = row["name"] if isinstance(row["name"], str) else row["site_id"]
+    if row["status"] == "added" and classes:
+        worst = max(classes, key=lambda c: np.nan_to_num(row[f"max_impact_speed_kmh_{c}_scenario"]))
+        speed = row[f"max_impact_speed_kmh_{worst}_scenario"]
+        return 1000.0, f"{name} (new crowded site): worst {worst} impact speed {speed:.0f} km/h"
+    moved = {c: d for c, d in deltas.items() if abs(np.nan_to_num(d)) >= SUMMARY_MIN_SPEED_KMH}
+    if not moved:
+        return None
+    worst = max(moved, key=lambda c: abs(moved[c]))
+    before = row[f"max_impact_speed_kmh_{worst}_base"]
+    after = row[f"max_impact_speed_kmh_{worst}_scenario"]
+    return abs(moved[worst]), f"{name}: worst {worst} impact speed {before:.0f} → {after:.0f} km/h"
