@@ -132,10 +132,11 @@ def test_site_without_vehicle_access_is_reported():
 
 
 def test_search_horizon_limits_the_run_up():
-    edges = network([(1, 2, [(-2000, 0), (20, 0)])])
-    routes = approach_routes(edges, site(), vehicles=["N3C"])
-    # the vehicle starts at the first node within 500 m, i.e. the site side of the road
-    assert routes.iloc[0]["run_up_m"] <= 500 or routes.iloc[0]["run_up_m"] == pytest.approx(0)
+    # a 2 km straight: only the part whose nodes lie within 500 m of the entry is used
+    edges = network([(1, 2, [(-2000, 0), (-300, 0)]), (2, 3, [(-300, 0), (20, 0)])])
+    row = approach_routes(edges, site(), vehicles=["N3C"]).iloc[0]
+    assert row["run_up_m"] == pytest.approx(300)
+    assert row["impact_speed_kmh"] == pytest.approx(run_up_speed_kmh(300, 1.25))
 
 
 def test_bad_inputs():
