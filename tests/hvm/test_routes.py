@@ -136,7 +136,7 @@ def test_search_horizon_limits_the_run_up():
     edges = network([(1, 2, [(-2000, 0), (-300, 0)]), (2, 3, [(-300, 0), (20, 0)])])
     row = approach_routes(edges, site(), vehicles=["N3C"]).iloc[0]
     assert row["run_up_m"] == pytest.approx(300)
-    assert row["impact_speed_kmh"] == pytest.approx(run_up_speed_kmh(300, 1.25))
+    assert row["impact_speed_kmh"] == pytest.approx(run_up_speed_kmh(300, 1.25, top_speed_kmh=90))
 
 
 def test_bad_inputs():
