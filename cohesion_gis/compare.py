@@ -260,9 +260,8 @@ def _summary(districts: pd.DataFrame, sites: pd.DataFrame | None) -> tuple[str, 
         ]
         score = np.nan_to_num(row["score_delta"])
         if parts or abs(score) >= SUMMARY_MIN_SCORE:
-            lines.append(
-                (abs(score), f"{row['name']}: " + ", ".join(parts) + f"; score {score:+.2f}")
-            )
+            parts.append(f"score {score:+.2f}")
+            lines.append((abs(score), f"{row['name']}: " + ", ".join(parts)))
     for _, row in (sites if sites is not None else pd.DataFrame()).iterrows():
         line = _site_line(row)
         if line:

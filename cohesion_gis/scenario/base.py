@@ -35,8 +35,7 @@ def load_base(spec: BaseSpec) -> Any:
     log.info("loading base %s", spec.key)
     if spec.source.lower().endswith(".gpkg"):
         return read_layers(spec.source)
-    pbf = None if spec.source == "helsinki" else spec.source
-    return load_city(pbf, bbox=spec.bbox)
+    return load_city(base_files(spec)[0], bbox=spec.bbox)
 
 
 def base_files(spec: BaseSpec) -> list[Path]:
