@@ -131,9 +131,12 @@ def main(verbose: int, quiet: bool) -> None:
         if quiet
         else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
     )
+    package = logging.getLogger("cohesion_gis")
+    for old in [h for h in package.handlers if getattr(h, "_cohesion_cli", False)]:
+        package.removeHandler(old)  # one console handler, however often main() runs
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    package = logging.getLogger("cohesion_gis")
+    handler._cohesion_cli = True  # type: ignore[attr-defined]
     package.addHandler(handler)
     package.setLevel(level)
 

@@ -82,6 +82,9 @@ def write_geopackage(
     path = Path(path)
     with atomic_path(path, overwrite=overwrite) as tmp:
         for layer, table in tables.items():
+            if len(table.columns) == 0:
+                log.info("%s: layer %s has no columns; not written", path.name, layer)
+                continue
             frame = _plain_columns(table)
             if isinstance(frame, gpd.GeoDataFrame):
                 pyogrio.write_dataframe(
