@@ -129,6 +129,9 @@ class SiteParams:
         Kinds that never merge with neighbours (see the module docstring).
     merge_gap_m
         Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
+    entry_snap_m
+        The approach search looks for entries on the perimeter grown by this (m), so a street
+        that OSM ends at a square's edge, without a shared node, still enters it [A].
     """
 
     frontage_m: float = 5.0
@@ -139,6 +142,7 @@ class SiteParams:
     default_levels: float = 1.0
     separate_kinds: tuple[str, ...] = ("school",)
     merge_gap_m: float = 0.0
+    entry_snap_m: float = 1.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -149,6 +153,7 @@ class SiteParams:
             "net_floor_fraction": 0 < self.net_floor_fraction <= 1,
             "default_levels": self.default_levels >= 1,
             "merge_gap_m": self.merge_gap_m >= 0,
+            "entry_snap_m": self.entry_snap_m >= 0,
         }
         bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
         if bad:

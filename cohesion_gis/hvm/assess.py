@@ -1,0 +1,667 @@
+r"""The full HVM assessment of a study area: sites, approaches, entries, gaps, risk and audit.
+
+:func:`assess_sites` runs reference hvm.md §8.2-§8.6 on a :class:`~cohesion_gis.city.City`:
+
+1. soft-target sites with capacity and Martyn's Law tier (:mod:`cohesion_gis.hvm.sites`);
+2. barriers: the City's unrated OSM barriers plus a user's rated layer
+   (:mod:`cohesion_gis.hvm.barriers`), and the gaps in barrier lines;
+3. optional gradients from a DEM GeoTIFF (:func:`dem_grades`);
+4. the worst-case approach to every entry of every site for every vehicle class
+   (:func:`cohesion_gis.hvm.routes.approach_routes`);
+5. the required rating per entry (:func:`cohesion_gis.hvm.rating.required_rating`) and a risk
+   score with every factor a column:
+
+.. math::
+
+    R = E \cdot V \cdot A, \qquad E = \mathrm{clip}(1 + \lfloor \log_{10} N \rfloor, 1, 5)
+
+- **E**, exposure band from the persons N (1-9 → 1, 10-99 → 2, ..., ≥ 10 000 → 5);
+- **V**, vulnerability 1-5: the test speed the fastest open approach needs (design speed =
+  impact speed × (1 + allowance), rounded up: 16 → 1, 32 → 2, 48 → 3, 64 → 4, 80 or more → 5),
+  plus 1 (at most 5) when :data:`MANY_APPROACHES` or more entries are open; 1 when no vehicle
+  can arrive;
+- **A**, attractiveness 1-5 by kind (:data:`ATTRACTIVENESS`; the most attractive member kind).
+
+Sites are ranked by R (then persons); **priority 1** is the top 10 % by R, or any site an open
+approach reaches at ≥ 48 km/h with ≥ 800 persons (reference §8.2.5); priority 2 any other site
+with an open approach; priority 3 sites no vehicle reaches.
+
+An approach is **open** when a vehicle of the class arrives (impact speed > 0): no barrier on
+its worst route covers the class at its speed there.
+
+Examples
+--------
+>>> import cohesion_gis as cg
+>>> from cohesion_gis.hvm.assess import assess_sites
+>>> result = assess_sites(cg.load_city())
+>>> int(result.sites["rank"].min()), sorted(result.sites["priority"].unique())[0]
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+from cohesion_gis.errors import InputError
+from cohesion_gis.hvm.barriers import (
+    BARRIER_COLUMNS,
+    barrier_gaps,
+    combine_barriers,
+    read_rated_barriers,
+)
+from cohesion_gis.hvm.params import HvmParams, load_params
+from cohesion_gis.hvm.rating import RatingRequirement, required_rating
+from cohesion_gis.hvm.routes import APPROACH_COLUMNS, approach_routes
+from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
+from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
+
+__all__ = [
+    "ATTRACTIVENESS",
+    "MANY_APPROACHES",
+    "SiteAssessment",
+    "assess_sites",
+    "dem_grades",
+    "exposure_band",
+    "speed_column",
+    "vulnerability",
+    "write_assessment",
+]
+
+log = logging.getLogger(__name__)
+
+#: Attractiveness A (1-5) of a site kind as a target: symbolic value, crowd predictability and
+#: media impact [A: ordering after the CISA Soft Targets and Crowded Places list and the EU
+#: risk-factor tables, reference hvm.md §4 "Risk factors to score"; calibrate locally].
+ATTRACTIVENESS: Mapping[str, int] = MappingProxyType(
+    {
+        "stadium": 5,
+        "square": 4,
+        "market": 4,
+        "place_of_worship": 4,
+        "events_venue": 4,
+        "attraction": 4,
+        "station": 4,
+        "theatre": 3,
+        "cinema": 3,
+        "arts_centre": 3,
+        "nightclub": 3,
+        "museum": 3,
+        "mall": 3,
+        "school": 3,
+    }
+)
+#: Attractiveness of a kind missing from :data:`ATTRACTIVENESS` (a user taxonomy's new kind).
+DEFAULT_ATTRACTIVENESS = 2
+#: Open entries from which a site counts as having many approaches (vulnerability + 1) [A].
+MANY_APPROACHES = 3
+#: Top share of sites by risk that are priority 1 (reference hvm.md §8.2.5).
+PRIORITY_SHARE = 0.10
+#: An open approach at least this fast (km/h) into a site with at least ``PRIORITY_PERSONS``
+#: persons makes it priority 1 (reference hvm.md §8.2.5).
+PRIORITY_SPEED_KMH = 48.0
+PRIORITY_PERSONS = 800
+#: Columns of the entries table (plus per-class speed columns and ``geometry``).
+ENTRY_COLUMNS = ("entry_id", "site_id", "open_classes", "required_rating", "requirements")
+
+
+@dataclass(frozen=True)
+class SiteAssessment:
+    """Result of :func:`assess_sites`; every table in the City's CRS.
+
+    Attributes
+    ----------
+    sites
+        Ranked sites (crowd perimeters): ``site_id, name, kind, kinds, area_m2,
+        capacity_persons, capacity_source, martyns_law_tier``, ``max_impact_speed_kmh_<class>``
+        per class, ``worst_class``, ``max_impact_speed_kmh``, ``max_impact_energy_kj``,
+        ``required_rating``, ``open_approaches``, ``exposure``, ``vulnerability``,
+        ``attractiveness``, ``risk``, ``rank``, ``priority``, ``access`` (why no vehicle
+        arrives, if none does); sorted by rank.
+    approaches
+        One row per site × class × entry (:data:`cohesion_gis.hvm.routes.APPROACH_COLUMNS`),
+        the worst route as a LineString.
+    entries
+        One row per entry point (Point): per-class speeds, the classes that arrive, the
+        governing required rating and every class's requirement.
+    gaps
+        Gaps over the limit in barrier lines (:func:`cohesion_gis.hvm.barriers.barrier_gaps`).
+    barriers
+        Barriers considered (OSM unrated and user rated).
+    audit
+        Every assumption and input, JSON-serialisable.
+    """
+
+    sites: gpd.GeoDataFrame
+    approaches: gpd.GeoDataFrame
+    entries: gpd.GeoDataFrame
+    gaps: gpd.GeoDataFrame
+    barriers: gpd.GeoDataFrame
+    audit: Mapping[str, Any]
+
+
+def speed_column(vehicle_class: str) -> str:
+    """Name of the per-class speed column, e.g. ``max_impact_speed_kmh_M1``."""
+    return f"max_impact_speed_kmh_{vehicle_class}"
+
+
+def exposure_band(persons: float) -> int:
+    """Exposure band 1-5 from persons: ``clip(1 + floor(log10 N), 1, 5)``.
+
+    Examples
+    --------
+    >>> [exposure_band(n) for n in (0, 9, 10, 999, 1000, 250_000)]
+    [1, 1, 2, 3, 4, 5]
+    """
+    if not persons >= 1:
+        return 1
+    return int(min(5, max(1, 1 + math.floor(math.log10(persons)))))
+
+
+def vulnerability(
+    requirement: RatingRequirement | None, open_approaches: int, *, params: HvmParams
+) -> int:
+    """Vulnerability 1-5 from the governing requirement's test speed and the open entries.
+
+    Parameters
+    ----------
+    requirement
+        Governing requirement of the fastest open approach; ``None`` if no vehicle arrives.
+    open_approaches
+        Entries at which at least one class arrives.
+    params
+        Test speeds (the band is the index of the required test speed, capped at 5).
+
+    Examples
+    --------
+    >>> from cohesion_gis.hvm.params import load_params
+    >>> from cohesion_gis.hvm.rating import required_rating
+    >>> p = load_params()
+    >>> vulnerability(required_rating(40.0, "M1"), 1, params=p)  # 44 km/h → 48 → band 3
+    3
+    >>> vulnerability(required_rating(40.0, "M1"), 3, params=p)  # many open entries
+    4
+    >>> vulnerability(None, 0, params=p)
+    1
+    """
+    if requirement is None or requirement.impact_speed_kmh <= 0:
+        return 1
+    if requirement.exceeds_test_speeds:
+        band = 5
+    else:
+        band = min(5, 1 + params.test_speeds_kmh.index(float(requirement.test_speed_kmh)))
+    return int(min(5, band + (open_approaches >= MANY_APPROACHES)))
+
+
+def assess_sites(
+    city: City,
+    *,
+    vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
+    barriers: gpd.GeoDataFrame | str | Path | None = None,
+    params: HvmParams | None = None,
+    block_unrated: bool | None = None,
+    dem: str | Path | None = None,
+    site_params: SiteParams | None = None,
+) -> SiteAssessment:
+    """Assess every soft-target site of a study area for hostile-vehicle mitigation.
+
+    Parameters
+    ----------
+    city
+        The study area (:func:`cohesion_gis.load_city`).
+    vehicles
+        Threat classes: names of packaged classes or :class:`VehicleClass` objects, or the
+        path of a vehicle TOML overriding the packaged values of the default classes (a
+        vehicle table with missing fields or impossible values raises ``ParameterError``);
+        ``None``: ``params.default_vehicle_classes`` (M1, N1, N2A, N3C).
+    barriers
+        Rated barriers: a file path (read by :func:`~cohesion_gis.hvm.barriers.read_rated_barriers`,
+        any CRS) or a GeoDataFrame with a ``rating`` column (reprojected to ``city.crs``).
+        The City's unrated OSM barriers are always included.
+    params
+        HVM parameters; ``None``: :func:`~cohesion_gis.hvm.params.load_params`.
+    block_unrated
+        Whether unrated barriers (OSM bollards...) stop vehicles; ``None``:
+        ``params.block_unrated`` (False). Only kinds that can stop a car take part.
+    dem
+        A DEM GeoTIFF (metres above a datum, any CRS) covering the vehicle network; street
+        gradients then change run-up acceleration. ``None``: flat.
+    site_params
+        Site assumptions (:class:`~cohesion_gis.hvm.sites.SiteParams`).
+
+    Returns
+    -------
+    SiteAssessment
+        An empty assessment (no rows, same columns) when the area has no soft targets.
+
+    Raises
+    ------
+    InputError
+        Bad barrier layer (no CRS, invalid geometry, bad rating strings, named by feature), a
+        DEM that does not cover the network, or inconsistent tables.
+    ParameterError
+        Impossible vehicle or parameter values.
+    """
+    params = params or load_params()
+    site_params = site_params or SiteParams()
+    block_unrated = params.block_unrated if block_unrated is None else block_unrated
+    classes = _vehicles(vehicles, params)
+    rated, barrier_source = _rated(barriers, city.crs)
+    combined = combine_barriers(city.barriers, rated, taxonomy=city.taxonomy)
+    routing = combined.loc[combined["stops_vehicles"] | combined["rating"].notna()]
+    edges = city.drive_edges
+    if dem is not None:
+        edges = edges.assign(grade=dem_grades(edges, dem=dem))
+    sites = soft_target_sites(city, params=site_params)
+    if sites.empty:
+        approaches = gpd.GeoDataFrame(
+            pd.DataFrame({c: pd.Series(dtype=object) for c in APPROACH_COLUMNS}),
+            geometry=gpd.GeoSeries([], crs=city.crs),
+            crs=city.crs,
+        )
+    else:
+        search_area = sites[["site_id", "geometry"]].assign(
+            geometry=sites.geometry.buffer(site_params.entry_snap_m)
+        )
+        approaches = approach_routes(
+            edges, search_area, vehicles=classes, barriers=routing[["barrier_id", "rating",
+            "geometry"]], params=params, block_unrated=block_unrated,
+        )  # fmt: skip
+    vehicles_by_name = {v.name: v for v in classes}
+    ranked = _rank(_site_table(sites, approaches, vehicles_by_name, params), params)
+    entries = _entries(approaches, vehicles_by_name, params, city.crs)
+    gaps = barrier_gaps(combined, gap_limit_m=params.gap_limit_m)
+    audit = _audit(
+        city, classes=classes, params=params, site_params=site_params,
+        block_unrated=block_unrated, dem=dem, barrier_source=barrier_source, barriers=combined,
+        sites=ranked,
+    )  # fmt: skip
+    log.info(
+        "HVM assessment: %d sites (%d priority 1), %d approaches, %d entries, %d gaps",
+        len(ranked), int((ranked["priority"] == 1).sum()), len(approaches), len(entries),
+        len(gaps),
+    )  # fmt: skip
+    return SiteAssessment(
+        sites=ranked,
+        approaches=approaches,
+        entries=entries,
+        gaps=gaps,
+        barriers=combined[[*BARRIER_COLUMNS, "geometry"]],
+        audit=audit,
+    )
+
+
+def dem_grades(edges: gpd.GeoDataFrame, *, dem: str | Path) -> np.ndarray:
+    """Grade (rise over run, u → v) of every edge from a DEM's elevation at its two ends.
+
+    Elevations are interpolated bilinearly at the first and last vertex of each edge; the grade
+    is their difference over ``length_m``. A DEM in another CRS is sampled through a coordinate
+    transformation (no resampling of the raster).
+
+    Parameters
+    ----------
+    edges
+        Network edges with ``length_m`` (m) and LineString geometry in a metric CRS.
+    dem
+        GeoTIFF of elevations (m), any CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        Grade per edge (dimensionless; +0.05 = 5 % uphill from ``u`` to ``v``).
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable or has no CRS, or it does not cover every edge end
+        (outside the raster or on nodata); the message gives the count and an example point.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    from scipy.ndimage import map_coordinates
+
+    path = Path(dem)
+    if not path.exists():
+        raise InputError(f"{path}: no such DEM file; give a GeoTIFF of elevations.")
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise InputError(f"{path}: the DEM has no CRS; assign one (e.g. gdal_edit -a_srs).")
+            band = src.read(1, masked=True)
+            inverse = ~src.transform
+            transformer = Transformer.from_crs(edges.crs, CRS(src.crs), always_xy=True)
+    except RasterioIOError as exc:
+        raise InputError(f"{path}: cannot read the DEM ({exc}).") from exc
+    geoms = edges.geometry.to_numpy()
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(geoms, i)) for i in (0, -1)])
+    x, y = transformer.transform(ends[:, 0], ends[:, 1])
+    col, row = inverse * (np.asarray(x), np.asarray(y))
+    col, row = np.asarray(col), np.asarray(row)
+    height, width = band.shape
+    inside = (col >= 0) & (col <= width) & (row >= 0) & (row <= height)
+    mask = np.ma.getmaskarray(band)
+    near_r = np.clip(row.astype(int), 0, height - 1)
+    near_c = np.clip(col.astype(int), 0, width - 1)
+    covered = inside & ~mask[near_r, near_c]
+    if not covered.all():
+        k = int(np.flatnonzero(~covered)[0])
+        raise InputError(
+            f"{path}: the DEM does not cover {int((~covered).sum())} of {covered.size} street "
+            f"ends of the hostile-vehicle network (e.g. x={ends[k, 0]:.1f}, y={ends[k, 1]:.1f} "
+            f"in {edges.crs.to_string()}); give a DEM covering the whole study area, or none."
+        )
+    values = np.ma.filled(band.astype(float), np.nan)
+    values = np.where(np.isnan(values), np.nanmean(values), values)
+    z = map_coordinates(values, [row - 0.5, col - 0.5], order=1, mode="nearest")
+    n = len(geoms)
+    return (z[n:] - z[:n]) / edges["length_m"].to_numpy(float)
+
+
+def write_assessment(
+    result: SiteAssessment, out_dir: str | Path, *, overwrite: bool = False
+) -> dict[str, Path]:
+    """Write an assessment: GeoPackage, ranked-sites CSV and audit JSON.
+
+    Files in ``out_dir``: ``hvm_assessment.gpkg`` (layers ``sites``, ``approaches``,
+    ``entries``, ``gaps``, ``barriers`` and ``metadata``, plus a provenance sidecar),
+    ``hvm_sites.csv`` (ranked sites, no geometry) and ``hvm_audit.json``. Every file is written
+    atomically; existing files are kept unless ``overwrite``.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{"geopackage": ..., "csv": ..., "audit": ...}``.
+
+    Raises
+    ------
+    InputError
+        A file exists and ``overwrite`` is False.
+    """
+    from cohesion_gis.export import write_csv, write_geopackage, write_json
+
+    out = Path(out_dir)
+    paths = {
+        "geopackage": out / "hvm_assessment.gpkg",
+        "csv": out / "hvm_sites.csv",
+        "audit": out / "hvm_audit.json",
+    }
+    if not overwrite:
+        existing = [str(p) for p in paths.values() if p.exists()]
+        if existing:
+            raise InputError(f"{existing} exist; pass overwrite=True (CLI: --overwrite).")
+    tables = {
+        "sites": result.sites,
+        "approaches": result.approaches,
+        "entries": result.entries,
+        "gaps": result.gaps,
+        "barriers": result.barriers,
+    }
+    metadata = {**result.audit["data"], "audit": paths["audit"].name}
+    write_geopackage(tables, paths["geopackage"], metadata=metadata, overwrite=overwrite)
+    write_csv(result.sites, paths["csv"], overwrite=overwrite)
+    write_json(dict(result.audit), paths["audit"], overwrite=overwrite)
+    return paths
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _vehicles(
+    vehicles: Sequence[str | VehicleClass] | str | Path | None, params: HvmParams
+) -> list[VehicleClass]:
+    if isinstance(vehicles, str | Path):
+        table = load_vehicles(vehicles, classes=params.default_vehicle_classes)
+        return list(table.values())
+    names = params.default_vehicle_classes if vehicles is None else vehicles
+    packaged = [v for v in names if isinstance(v, str)]
+    table = load_vehicles(classes=packaged) if packaged else {}
+    return [table[v] if isinstance(v, str) else v for v in names]
+
+
+def _rated(
+    barriers: gpd.GeoDataFrame | str | Path | None, crs: CRS
+) -> tuple[gpd.GeoDataFrame | None, str | None]:
+    if barriers is None:
+        return None, None
+    if isinstance(barriers, str | Path):
+        return read_rated_barriers(barriers, crs=crs), str(barriers)
+    if barriers.crs is None:
+        raise InputError("barriers: the GeoDataFrame has no CRS; set it with .set_crs().")
+    if "rating" not in barriers.columns:
+        raise InputError("barriers: missing column 'rating' (e.g. 'V/7200[N2A]/48/90:2.5').")
+    frame = barriers.to_crs(crs) if barriers.crs != crs else barriers
+    if "barrier_id" not in frame.columns:
+        frame = frame.assign(barrier_id=[f"user/{i}" for i in frame.index])
+    ratings = frame["rating"].where(frame["rating"].notna(), None)
+    return frame.assign(
+        barrier_kind=np.where(ratings.isna(), "unrated", "rated"),
+        rating=ratings.astype(object),
+        source="user",
+        stops_vehicles=ratings.notna().to_numpy(),
+    ), "GeoDataFrame"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _requirement(
+    speeds: Mapping[str, float], vehicles: Mapping[str, VehicleClass], params: HvmParams
+) -> RatingRequirement | None:
+    """Governing requirement: the class whose required test has the most energy."""
+    best, best_key = None, (-1.0, -1.0)
+    for name, speed in speeds.items():
+        if not speed > 0:
+            continue
+        req = required_rating(speed, vehicles[name], params=params)
+        test = math.inf if req.exceeds_test_speeds else float(req.test_speed_kmh or 0.0)
+        key = (req.mass_kg * test**2, speed)
+        if key > best_key:
+            best, best_key = req, key
+    return best
+
+
+def _site_table(
+    sites: gpd.GeoDataFrame,
+    approaches: gpd.GeoDataFrame,
+    vehicles: Mapping[str, VehicleClass],
+    params: HvmParams,
+) -> gpd.GeoDataFrame:
+    names = list(vehicles)
+    speed = approaches.pivot_table(
+        index="site_id", columns="vehicle_class", values="impact_speed_kmh", aggfunc="max"
+    ).reindex(index=sites["site_id"], columns=names, fill_value=0.0)
+    energy = approaches.pivot_table(
+        index="site_id", columns="vehicle_class", values="impact_energy_kj", aggfunc="max"
+    ).reindex(index=sites["site_id"], columns=names, fill_value=0.0)
+    arrived = approaches.loc[approaches["impact_speed_kmh"].astype(float) > 0]
+    open_counts = arrived.groupby("site_id")["entry_id"].nunique()
+    reasons = approaches.loc[approaches["reason"].astype(str) != ""].groupby("site_id")["reason"]
+    first_reason = reasons.first()
+    table = sites[list(SITE_COLUMNS)].copy()
+    for name in names:
+        table[speed_column(name)] = speed[name].fillna(0.0).to_numpy(float)
+    max_speed = speed.fillna(0.0).max(axis=1).to_numpy(float) if names else 0.0
+    table["max_impact_speed_kmh"] = max_speed
+    table["max_impact_energy_kj"] = energy.fillna(0.0).max(axis=1).to_numpy(float)
+    worst = energy.fillna(0.0).idxmax(axis=1).where(energy.fillna(0.0).max(axis=1) > 0)
+    table["worst_class"] = worst.to_numpy(dtype=object)
+    table["open_approaches"] = table["site_id"].map(open_counts).fillna(0).astype(int)
+    reqs = [
+        _requirement(speed.loc[sid].fillna(0.0).to_dict(), vehicles, params)
+        for sid in table["site_id"]
+    ]
+    table["required_rating"] = [r.text if r else "none: no vehicle approach" for r in reqs]
+    table["exposure"] = table["capacity_persons"].map(exposure_band).astype(int)
+    table["vulnerability"] = [
+        vulnerability(r, n, params=params)
+        for r, n in zip(reqs, table["open_approaches"], strict=True)
+    ]
+    table["attractiveness"] = table["kinds"].map(_attractiveness).astype(int)
+    table["risk"] = table["exposure"] * table["vulnerability"] * table["attractiveness"]
+    table["access"] = [
+        "" if n > 0 else str(first_reason.get(sid, "no vehicle arrives"))
+        for sid, n in zip(table["site_id"], table["open_approaches"], strict=True)
+    ]
+    return gpd.GeoDataFrame(table, geometry=sites.geometry.to_numpy(), crs=sites.crs)
+
+
+def _attractiveness(kinds: str) -> int:
+    return max(ATTRACTIVENESS.get(k, DEFAULT_ATTRACTIVENESS) for k in str(kinds).split("; "))
+
+
+def _rank(table: gpd.GeoDataFrame, params: HvmParams) -> gpd.GeoDataFrame:
+    ranked = table.sort_values(
+        ["risk", "capacity_persons", "site_id"], ascending=[False, False, True], ignore_index=True
+    )
+    n = len(ranked)
+    ranked["rank"] = np.arange(1, n + 1)
+    top = ranked["rank"] <= math.ceil(PRIORITY_SHARE * n)
+    urgent = (ranked["max_impact_speed_kmh"] >= PRIORITY_SPEED_KMH) & (
+        ranked["capacity_persons"] >= PRIORITY_PERSONS
+    )
+    ranked["priority"] = np.where(top | urgent, 1, np.where(ranked["open_approaches"] > 0, 2, 3))
+    geometry = ranked.pop("geometry")
+    return gpd.GeoDataFrame(ranked, geometry=geometry.to_numpy(), crs=table.crs)
+
+
+def _entries(
+    approaches: gpd.GeoDataFrame,
+    vehicles: Mapping[str, VehicleClass],
+    params: HvmParams,
+    crs: CRS,
+) -> gpd.GeoDataFrame:
+    names = list(vehicles)
+    speed_cols = [speed_column(n) for n in names]
+    rows = approaches.loc[approaches["entry_id"].notna()]
+    if rows.empty:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in (*ENTRY_COLUMNS, *speed_cols)})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    speed = rows.pivot_table(
+        index="entry_id", columns="vehicle_class", values="impact_speed_kmh", aggfunc="max"
+    ).reindex(columns=names)
+    first = rows.groupby("entry_id")[["site_id", "entry_x", "entry_y"]].first().loc[speed.index]
+    records = []
+    for entry_id, row in speed.iterrows():
+        speeds = row.fillna(0.0).to_dict()
+        governing = _requirement(speeds, vehicles, params)
+        every = [
+            required_rating(v, vehicles[k], params=params).text for k, v in speeds.items() if v > 0
+        ]
+        records.append(
+            {
+                "entry_id": entry_id,
+                "site_id": first.loc[entry_id, "site_id"],
+                "open_classes": ";".join(k for k, v in speeds.items() if v > 0),
+                "required_rating": governing.text if governing else "none: no vehicle approach",
+                "requirements": "; ".join(every),
+                **{speed_column(k): float(v) for k, v in speeds.items()},
+            }
+        )
+    table = pd.DataFrame(records)
+    points = shapely.points(first["entry_x"].to_numpy(float), first["entry_y"].to_numpy(float))
+    return gpd.GeoDataFrame(table, geometry=points, crs=crs)
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: mappings → dict, tuples → list, numpy scalars → Python."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _audit(
+    city: City,
+    *,
+    classes: list[VehicleClass],
+    params: HvmParams,
+    site_params: SiteParams,
+    block_unrated: bool,
+    dem: str | Path | None,
+    barrier_source: str | None,
+    barriers: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+) -> dict[str, Any]:
+    from cohesion_gis import __version__
+
+    param_values = {f.name: getattr(params, f.name) for f in fields(params) if f.name != "sources"}
+    densities = [
+        {
+            "kind": k.name,
+            "density_persons_m2": k.density_persons_m2,
+            "floor_m2_per_person": k.floor_m2_per_person,
+            "martyns_law_cap": k.martyns_law_cap,
+            "attractiveness": ATTRACTIVENESS.get(k.name, DEFAULT_ATTRACTIVENESS),
+            "source": k.source,
+        }
+        for k in city.taxonomy.site_kinds
+    ]
+    audit = {
+        "data": {**city.provenance.as_dict(), "study_area": city.name, "crs": city.crs.to_string(),
+                 "package_version": __version__},
+        "vehicles": [{f.name: getattr(v, f.name) for f in fields(v)} for v in classes],
+        "parameters": param_values,
+        "parameter_sources": dict(params.sources),
+        "site_parameters": site_params.as_dict(),
+        "site_kinds": densities,
+        "block_unrated": block_unrated,
+        "barriers": {
+            "rated_layer": barrier_source,
+            "osm_unrated": int((barriers["source"] == "osm").sum()),
+            "user": int((barriers["source"] == "user").sum()),
+            "rated": int(barriers["rating"].notna().sum()),
+            "routing_kinds": "rated barriers; unrated kinds that can stop a car (block_unrated)",
+        },
+        "dem": str(dem) if dem is not None else None,
+        "gradient": "from the DEM at edge ends" if dem is not None else "flat (no DEM given)",
+        "risk": {
+            "formula": "risk = exposure × vulnerability × attractiveness",
+            "exposure": "clip(1 + floor(log10 persons), 1, 5)",
+            "vulnerability": (
+                "index (1-5) of the test speed the fastest open approach needs (16/32/48/64/80+), "
+                f"+1 if at least {MANY_APPROACHES} entries are open, at most 5; 1 if none"
+            ),
+            "attractiveness": dict(ATTRACTIVENESS),
+            "attractiveness_source": "[A] CISA ST-CP list, EU risk factors (reference hvm.md §4)",
+            "priority": (
+                f"1: top {PRIORITY_SHARE:.0%} by risk, or an open approach ≥ "
+                f"{PRIORITY_SPEED_KMH:g} km/h into ≥ {PRIORITY_PERSONS} persons (hvm.md §8.2); "
+                "2: any other open approach; 3: no vehicle arrives"
+            ),
+        },
+        "martyns_law": "none < 200 ≤ standard < 800 ≤ enhanced; worship and schools capped",
+        "results": {
+            "sites": len(sites),
+            "priority_1": int((sites["priority"] == 1).sum()),
+            "sites_with_open_approach": int((sites["open_approaches"] > 0).sum()),
+        },
+        "not_modelled": [
+            "off-road legs across footways and squares from mount points (entries are where "
+            "streets cross the crowd perimeter)",
+            "stand-off and penetration: requirements carry no penetration limit",
+            "power and drag limits on acceleration (constant acceleration to top speed)",
+        ],
+    }  # fmt: skip
+    return _plain(audit)
