@@ -1,0 +1,129 @@
+"""Base vs scenario comparison, and the incremental rescoring against a full recompute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cohesion_gis as cg
+from cohesion_gis.cohesion import CohesionParams, score_districts
+from cohesion_gis.compare import Comparison, _site_deltas, analyse, compare
+from cohesion_gis.scenario import Scenario, apply, load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+COLUMNS = ["access", "diversity", "bridging", "capacity", "severance", "score"]
+
+
+@pytest.fixture(scope="module")
+def base(helsinki: cg.City):
+    return analyse(helsinki, params=CohesionParams.from_toml(), hvm=False)
+
+
+@pytest.fixture(scope="module")
+def car_park(helsinki: cg.City, base) -> Comparison:
+    scenario = load_scenario(SCENARIOS / "car_park_to_park.toml")
+    return compare(helsinki, scenario, base=base, hvm=False)
+
+
+def scenario_file(tmp_path: Path, entry: str) -> Scenario:
+    path = tmp_path / "s.toml"
+    path.write_text(f"[[interventions]]\n{entry}\n", encoding="utf-8")
+    return load_scenario(path)
+
+
+def assert_same_scores(result, full) -> None:
+    for got, want in ((result.districts, full.districts), (result.homes, full.homes)):
+        pd.testing.assert_frame_equal(
+            got[COLUMNS].reset_index(drop=True), want[COLUMNS].reset_index(drop=True), rtol=1e-9
+        )
+
+
+@pytest.mark.parametrize("name", ["car_park_to_park", "new_residents_kallio"])
+def test_incremental_equals_full_recompute(helsinki: cg.City, base, name: str) -> None:
+    scenario = load_scenario(SCENARIOS / f"{name}.toml")
+    result = compare(helsinki, scenario, base=base, hvm=False)
+    assert result.after.cohesion.recomputed.startswith("incremental")
+    full = score_districts(apply(helsinki, scenario), CohesionParams.from_toml(), sensitivity=False)
+    assert_same_scores(result.after.cohesion.result, full)
+
+
+def test_incremental_add_and_remove_spaces(tmp_path: Path, helsinki: cg.City, base) -> None:
+    scenario = scenario_file(
+        tmp_path,
+        'type = "remove_contact_space"\nname = "Esplanadinpuisto"\n'
+        '[[interventions]]\ntype = "add_contact_space"\nspace_type = "playground"\n'
+        'geometry = "POINT (24.9455 60.1715)"',
+    )
+    result = compare(helsinki, scenario, base=base, hvm=False)
+    assert result.after.cohesion.recomputed == f"incremental: 1 of {len(base.cohesion.aware.spaces)} spaces searched"
+    full = score_districts(result.city, CohesionParams.from_toml(), sensitivity=False)
+    assert_same_scores(result.after.cohesion.result, full)
+
+
+def test_changed_network_falls_back_to_full(tmp_path: Path, helsinki: cg.City, base) -> None:
+    scenario = scenario_file(
+        tmp_path, 'type = "pedestrianise"\nname = "Pohjoisesplanadi"\nmode = "physical_closure"'
+    )
+    result = compare(helsinki, scenario, base=base, hvm=False)
+    assert result.after.cohesion.recomputed == "full"
+    full = score_districts(result.city, CohesionParams.from_toml(), sensitivity=False)
+    assert_same_scores(result.after.cohesion.result, full)
+    assert (result.districts["score_delta"].abs() > 0).any()  # the road no longer severs
+
+
+def test_a_new_park_never_lowers_access(car_park: Comparison) -> None:
+    assert (car_park.homes["access_delta"] >= -1e-12).all()
+    assert (car_park.districts["access_delta"] >= -1e-12).all()
+
+
+def test_car_park_to_park_raises_access_or_capacity(car_park: Comparison) -> None:
+    gained = (car_park.districts["access_delta"] > 0) | (car_park.districts["capacity_delta"] > 0)
+    assert gained.any()
+    # the park is 1,034 m²: below the 0.5 ha "local green" size, so it adds capacity, not access
+    assert (car_park.districts["capacity_delta"] > 0).any()
+    assert car_park.districts.crs == car_park.city.crs
+
+
+def test_delta_columns_are_scenario_minus_base(car_park: Comparison) -> None:
+    d = car_park.districts
+    for column in COLUMNS:
+        np.testing.assert_allclose(d[f"{column}_delta"], d[f"{column}_scenario"] - d[f"{column}_base"])
+    base = car_park.base.cohesion.result.districts.set_index("district_id")["score"]
+    np.testing.assert_allclose(d["score_base"], d["district_id"].map(base))
+
+
+def test_summary_lines(helsinki: cg.City, base) -> None:
+    result = compare(helsinki, load_scenario(SCENARIOS / "new_residents_kallio.toml"), base=base,
+                     hvm=False)  # fmt: skip
+    assert result.summary[0].startswith("Kallio: ")
+    assert "capacity -0.16" in result.summary[0]
+    quiet = compare(helsinki, load_scenario(SCENARIOS / "pedestrianise_traffic_order.toml"),
+                    base=base, hvm=False)  # fmt: skip
+    assert quiet.summary == ("No district or site changes beyond rounding.",)
+
+
+def test_site_deltas() -> None:
+    base = pd.DataFrame({
+        "site_id": ["a", "b"], "name": ["Senaatintori", "B"],
+        "max_impact_speed_kmh_N2A": [52.0, 30.0], "max_impact_speed_kmh_M1": [60.0, 31.0],
+        "required_rating": ["V/7200[N2A]/64/90", "V/7200[N2A]/48/90"], "risk": [40.0, 10.0],
+    })  # fmt: skip
+    after = pd.DataFrame({
+        "site_id": ["a", "b", "c"], "name": ["Senaatintori", "B", "Street"],
+        "max_impact_speed_kmh_N2A": [0.0, 30.0, 45.0], "max_impact_speed_kmh_M1": [58.0, 31.0, 50.0],
+        "required_rating": ["", "V/7200[N2A]/48/90", "V/7200[N2A]/64/90"], "risk": [5.0, 10.0, 30.0],
+    })  # fmt: skip
+    table = _site_deltas(base, after).set_index("site_id")
+    assert table["status"].to_dict() == {"a": "changed", "b": "same", "c": "added"}
+    assert table.loc["a", "max_impact_speed_kmh_N2A_delta"] == -52.0
+    assert table.loc["a", "risk_delta"] == -35.0
+    from cohesion_gis.compare import _summary
+
+    districts = pd.DataFrame(columns=["name", "score_delta"])
+    lines = _summary(districts, table.reset_index())
+    assert lines[0] == "Street (new crowded site): worst M1 impact speed 50 km/h"
+    assert lines[1] == "Senaatintori: worst N2A impact speed 52 → 0 km/h"
+    assert len(lines) == 2
