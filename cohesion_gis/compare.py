@@ -19,7 +19,7 @@ the base :class:`Analysis` to reuse it across scenarios (the batch runner does).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -191,7 +191,11 @@ def _assess(city: Any, hvm_params: Any) -> tuple[pd.DataFrame | None, str]:
         from cohesion_gis.hvm.assess import assess_sites
     except ImportError as exc:
         return None, f"HVM assessment not available ({exc})"
-    assessment = assess_sites(city, barriers=city.barriers, params=hvm_params)
+    barriers = city.barriers
+    rated = barriers["rating"].notna() if "rating" in barriers else pd.Series(False, barriers.index)
+    plain = replace(city, barriers=barriers.loc[~rated].drop(columns="rating", errors="ignore"))
+    proposed = barriers.loc[rated, ["barrier_id", "rating", "geometry"]] if rated.any() else None
+    assessment = assess_sites(plain, barriers=proposed, params=hvm_params)
     return pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore")), ""
 
 
