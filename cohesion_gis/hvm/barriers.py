@@ -159,7 +159,9 @@ def read_rated_barriers(
     if out.crs != target:
         log.info("rated barriers: reprojecting %s to %s", out.crs.to_string(), target.to_string())
         out = out.to_crs(target)
-    out.loc[out["rating"].isna(), "barrier_kind"] = "unrated"
+    unrated = out["rating"].isna()
+    out.loc[unrated, "barrier_kind"] = "unrated"
+    out["rating"] = out["rating"].astype(object).where(~unrated, None)
     log.info(
         "rated barriers: %d read from %s (%d rated)", len(out), path, out["rating"].notna().sum()
     )
@@ -284,7 +286,7 @@ def barrier_gaps(
     # csgraph treats explicit zeros as missing links: touching elements get a tiny length
     graph = coo_matrix((np.maximum(dist, 1e-9), (a, b)), shape=(n, n)).tocsr()
     tree = minimum_spanning_tree(graph).tocoo()
-    wide = tree.data > gap_limit_m
+    wide = tree.data > gap_limit_m + 1e-9  # a gap of exactly the limit is allowed
     ga, gb = tree.row[wide], tree.col[wide]
     middles = [
         shapely.line_interpolate_point(

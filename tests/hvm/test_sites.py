@@ -1,0 +1,191 @@
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, martyns_law_tier, soft_target_sites
+from cohesion_gis.taxonomy import load_taxonomy
+
+CRS = "EPSG:3067"
+
+
+@pytest.fixture(scope="module")
+def sites(helsinki):
+    return soft_target_sites(helsinki)
+
+
+def named(sites, text):
+    found = sites.loc[sites["name"].fillna("").str.contains(text, regex=False)]
+    assert len(found) >= 1, f"no site named {text!r}"
+    return found
+
+
+def candidates(rows):
+    frame = pd.DataFrame(rows, columns=["site_id", "name", "kind", "capacity_tag", "geometry"])
+    frame["building_levels"] = np.nan
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=CRS)
+
+
+def tables(buildings=(), footways=()):
+    b = gpd.GeoDataFrame({"building_levels": [np.nan] * len(buildings)}, geometry=list(buildings),
+                         crs=CRS)  # fmt: skip
+    w = gpd.GeoDataFrame({"highway": ["footway"] * len(footways)}, geometry=list(footways), crs=CRS)
+    return {"buildings": b, "walk_edges": w}
+
+
+def test_martyns_law_tiers_at_the_thresholds():
+    assert [martyns_law_tier(n) for n in (0, 199, 200, 799, 800)] == [
+        "none", "none", "standard", "standard", "enhanced",
+    ]  # fmt: skip
+    assert martyns_law_tier(10_000, capped=True) == "standard"
+    assert martyns_law_tier(150, capped=True) == "none"
+
+
+def test_hand_built_merge_capacity_and_tier():
+    square_a = shapely.box(0, 0, 100, 100)  # 10 000 m² × 0.5 = 5 000 persons
+    square_b = shapely.box(100, 0, 150, 100)  # touches A: 5 000 m² × 0.5 = 2 500
+    theatre_building = shapely.box(200, 0, 220, 20)  # 400 m², 1 storey
+    church = shapely.box(300, 0, 340, 40)  # 1 600 m² ÷ 0.5 × 0.5 net = 1 600, capped
+    school = shapely.box(-50, 0, 0, 50)  # touches A but never merges
+    rows = [
+        ("way/2", "A", "square", np.nan, square_a),
+        ("way/1", "B", "square", np.nan, square_b),
+        ("node/7", "Teatro", "theatre", np.nan, shapely.Point(210, 10)),
+        ("way/3", "Church", "place_of_worship", np.nan, church),
+        ("way/4", "School", "school", np.nan, school),
+        ("node/8", "Kiosk", "theatre", 300.0, shapely.Point(500, 500)),  # tag wins
+    ]
+    out = soft_target_sites(candidates(rows), **tables(buildings=[theatre_building]))
+    assert list(out.columns) == [*SITE_COLUMNS, "geometry"]
+    by_id = out.set_index("site_id")
+    assert "way/1+way/2" in by_id.index  # touching squares merged, ids sorted
+    merged = by_id.loc["way/1+way/2"]
+    assert merged["capacity_persons"] == 7500
+    assert merged["area_m2"] == pytest.approx(15_000)
+    assert merged["name"] == "A; B"  # largest footprint first
+    assert merged["martyns_law_tier"] == "enhanced"
+    assert by_id.loc["way/4", "n_members"] == 1  # the school stayed apart
+    assert by_id.loc["way/4", "martyns_law_tier"] == "standard"  # 2 500 m² ÷ 2 × 0.5 = 625
+    theatre = by_id.loc["node/7"]
+    assert theatre["area_m2"] == pytest.approx(400)  # the building's footprint
+    assert theatre["capacity_persons"] == 400
+    assert theatre["capacity_source"] == "floor÷factor"
+    church_row = by_id.loc["way/3"]
+    assert church_row["capacity_persons"] == 1600
+    assert church_row["martyns_law_tier"] == "standard"  # worship capped
+    kiosk = by_id.loc["node/8"]
+    assert (kiosk["capacity_persons"], kiosk["capacity_source"]) == (300, "tag")
+    assert kiosk["area_m2"] == pytest.approx(SiteParams().point_footprint_m2, rel=0.01)
+
+
+def test_overlapping_members_count_each_square_metre_once_at_the_densest():
+    square = shapely.box(0, 0, 100, 100)  # 0.5 persons/m²
+    nightclub = shapely.box(0, 0, 10, 10)  # inside the square: 100 m² ÷ 0.5 × 0.5 = 100 (1/m²)
+    rows = [
+        ("way/1", "Sq", "square", np.nan, square),
+        ("way/2", "Club", "nightclub", np.nan, nightclub),
+    ]
+    out = soft_target_sites(candidates(rows), **tables())
+    assert len(out) == 1
+    # 100 m² at 1/m² + 9 900 m² at 0.5/m²
+    assert out["capacity_persons"].iloc[0] == 100 + 4950
+    assert out["kind"].iloc[0] == "square"  # most persons
+
+
+def test_worship_does_not_lift_a_merged_site_to_enhanced():
+    church = shapely.box(0, 0, 40, 40)  # 1 600 persons, capped
+    steps = shapely.box(40, 0, 60, 40)  # 800 m² × 0.5 = 400 persons
+    rows = [("way/1", "C", "place_of_worship", np.nan, church), ("way/2", "S", "square", np.nan,
+            steps)]  # fmt: skip
+    out = soft_target_sites(candidates(rows), **tables())
+    assert out["capacity_persons"].iloc[0] == 2000
+    assert out["martyns_law_tier"].iloc[0] == "standard"
+
+
+def test_frontage_footway_joins_the_perimeter():
+    square = shapely.box(0, 0, 100, 100)
+    along = shapely.LineString([(0, -3), (100, -3)])  # footway 3 m outside the south edge
+    far = shapely.LineString([(0, -30), (100, -30)])
+    rows = [("way/1", "Sq", "square", np.nan, square)]
+    out = soft_target_sites(candidates(rows), **tables(footways=[along, far]))
+    perimeter = out.geometry.iloc[0]
+    assert perimeter.contains(square)
+    assert perimeter.contains(shapely.Point(50, -3))  # the frontage footway
+    assert not perimeter.contains(shapely.Point(50, -30))
+    assert out["perimeter_area_m2"].iloc[0] > out["area_m2"].iloc[0]
+
+
+def test_bad_inputs():
+    rows = [("way/1", "Sq", "square", np.nan, shapely.box(0, 0, 10, 10))]
+    with pytest.raises(InputError, match="geographic"):
+        soft_target_sites(candidates(rows).set_crs(4326, allow_override=True), **tables())
+    bad_kind = candidates([("way/1", "X", "volcano", np.nan, shapely.box(0, 0, 10, 10))])
+    with pytest.raises(InputError, match="unknown kind"):
+        soft_target_sites(bad_kind, taxonomy=load_taxonomy(), **tables())
+    with pytest.raises(InputError, match="walk_edges"):
+        soft_target_sites(candidates(rows), buildings=tables()["buildings"])
+    with pytest.raises(ParameterError, match="net_floor_fraction"):
+        SiteParams(net_floor_fraction=0.0)
+
+
+# --------------------------------------------------------------------------- Helsinki
+
+
+def test_helsinki_landmark_squares_are_crowded_enhanced_sites(sites):
+    senate = named(sites, "Senaatintori").iloc[0]
+    assert 2000 <= senate["capacity_persons"] <= 10_000  # 6 700 m² at 0.5 persons/m²
+    assert senate["martyns_law_tier"] == "enhanced"
+    station_square = sites.loc[sites["name"] == "Rautatientori"]
+    biggest = station_square.sort_values("capacity_persons").iloc[-1]
+    assert biggest["kind"] == "square"
+    assert biggest["capacity_persons"] > senate["capacity_persons"]  # 9 500 m² vs 6 700 m²
+    # Narinkkatori touches Lasipalatsinaukio, Mauno Koiviston aukio and the Kamppi chapel
+    narinkka = named(sites, "Narinkkatori").iloc[0]
+    assert "Lasipalatsinaukio" in narinkka["name"] and narinkka["n_members"] >= 3
+    assert narinkka["martyns_law_tier"] == "enhanced"
+
+
+def test_helsinki_cathedral_merges_with_its_steps_not_with_senate_square(sites):
+    # In the 2019 extract the cathedral and its steps/platform (an unnamed pedestrian area)
+    # touch each other, but stand about 27 m from the Senaatintori polygon: separate sites.
+    cathedral = named(sites, "Helsingin tuomiokirkko").iloc[0]
+    assert "Senaatintori" not in cathedral["name"]
+    assert {"place_of_worship", "square"} <= set(cathedral["kinds"].split("; "))
+    senate = named(sites, "Senaatintori").iloc[0]
+    assert 10 < cathedral.geometry.distance(senate.geometry) < 40
+    # the steps alone hold over 800 people, so the merged site is enhanced despite the cap
+    assert cathedral["martyns_law_tier"] == "enhanced"
+    old_church = named(sites, "Vanha kirkko").iloc[0]
+    assert old_church["capacity_persons"] >= 800
+    assert old_church["martyns_law_tier"] == "standard"  # a church alone stays capped
+
+
+def test_helsinki_theatres_have_plausible_capacities(sites):
+    for name in ("Suomen Kansallisteatteri", "Svenska Teatern", "Lilla Teatern", "Savoy"):
+        theatre = named(sites, name).iloc[0]
+        assert 200 <= theatre["capacity_persons"] <= 10_000, name
+        assert theatre["kind"] == "theatre"
+    assert (
+        named(sites, "Senaatintori")["capacity_persons"].iloc[0]
+        > named(sites, "Lilla Teatern")["capacity_persons"].iloc[0]
+    )
+
+
+def test_helsinki_ids_are_stable_and_cover_every_candidate(helsinki, sites):
+    again = soft_target_sites(helsinki)
+    assert list(again["site_id"]) == list(sites["site_id"])
+    members = [m for sid in sites["site_id"] for m in sid.split("+")]
+    assert sorted(members) == sorted(helsinki.sites["site_id"])
+    for sid in sites["site_id"]:
+        parts = sid.split("+")
+        assert parts == sorted(parts)
+    assert sites.crs == helsinki.crs
+    assert (sites.geometry.area >= sites["area_m2"] - 1e-6).all()
+
+
+def test_kotka_has_only_a_school(kotka):
+    out = soft_target_sites(kotka)
+    assert set(out["kind"]) <= {"school"}
+    assert (out["martyns_law_tier"] != "enhanced").all()
