@@ -25,12 +25,20 @@ def files(tmp_path: Path) -> list[Path]:
     folder = tmp_path / "scenarios"
     folder.mkdir()
     return [
-        scenario(folder, "park", '[[interventions]]\ntype = "convert_land_use"\n'
-                 'id = "way/27558514"\nspace_type = "park"\n'),  # fmt: skip
-        scenario(folder, "residents", '[[interventions]]\ntype = "add_residents"\n'
-                 'count = 500\ndistrict = "Kamppi"\n'),  # fmt: skip
-        scenario(folder, "broken", '[[interventions]]\ntype = "remove_contact_space"\n'
-                 'id = "way/1"\n'),  # fmt: skip
+        scenario(
+            folder,
+            "park",
+            '[[interventions]]\ntype = "convert_land_use"\n'
+            'id = "way/27558514"\nspace_type = "park"\n',
+        ),
+        scenario(
+            folder,
+            "residents",
+            '[[interventions]]\ntype = "add_residents"\ncount = 500\ndistrict = "Kamppi"\n',
+        ),
+        scenario(
+            folder, "broken", '[[interventions]]\ntype = "remove_contact_space"\nid = "way/1"\n'
+        ),
     ]
 
 
@@ -44,7 +52,11 @@ def test_run_resume_and_failure(tmp_path: Path, files: list[Path]) -> None:
     for name in ("park", "residents"):
         folder = out / name
         assert {p.name for p in folder.iterdir()} >= {
-            "comparison.gpkg", "districts.csv", "summary.json", "comparison.provenance.json"}
+            "comparison.gpkg",
+            "districts.csv",
+            "summary.json",
+            "comparison.provenance.json",
+        }
         summary = json.loads((folder / "summary.json").read_text())
         assert summary["status"] == "done" and summary["base"]["source"]
     table = pd.read_csv(out / "summary.csv")
@@ -68,7 +80,7 @@ def test_dask_local_cluster(tmp_path: Path, files: list[Path]) -> None:
     out = tmp_path / "results"
     result = batch.run(files[:2], out_dir=out, workers=2, progress=False)
     assert list(result.summary["status"]) == ["done", "done"]
-    serial = batch.run(files[:2], out_dir=tmp_path / "serial", progress=False)
+    batch.run(files[:2], out_dir=tmp_path / "serial", progress=False)
     for name in ("park", "residents"):
         pd.testing.assert_frame_equal(
             pd.read_csv(out / name / "districts.csv"),

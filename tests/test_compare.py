@@ -58,7 +58,10 @@ def test_incremental_add_and_remove_spaces(tmp_path: Path, helsinki: cg.City, ba
         'geometry = "POINT (24.9455 60.1715)"',
     )
     result = compare(helsinki, scenario, base=base, hvm=False)
-    assert result.after.cohesion.recomputed == f"incremental: 1 of {len(base.cohesion.aware.spaces)} spaces searched"
+    assert (
+        result.after.cohesion.recomputed
+        == f"incremental: 1 of {len(base.cohesion.aware.spaces)} spaces searched"
+    )
     full = score_districts(result.city, CohesionParams.from_toml(), sensitivity=False)
     assert_same_scores(result.after.cohesion.result, full)
 
@@ -90,7 +93,9 @@ def test_car_park_to_park_raises_access_or_capacity(car_park: Comparison) -> Non
 def test_delta_columns_are_scenario_minus_base(car_park: Comparison) -> None:
     d = car_park.districts
     for column in COLUMNS:
-        np.testing.assert_allclose(d[f"{column}_delta"], d[f"{column}_scenario"] - d[f"{column}_base"])
+        np.testing.assert_allclose(
+            d[f"{column}_delta"], d[f"{column}_scenario"] - d[f"{column}_base"]
+        )
     base = car_park.base.cohesion.result.districts.set_index("district_id")["score"]
     np.testing.assert_allclose(d["score_base"], d["district_id"].map(base))
 
@@ -113,8 +118,10 @@ def test_site_deltas() -> None:
     })  # fmt: skip
     after = pd.DataFrame({
         "site_id": ["a", "b", "c"], "name": ["Senaatintori", "B", "Street"],
-        "max_impact_speed_kmh_N2A": [0.0, 30.0, 45.0], "max_impact_speed_kmh_M1": [58.0, 31.0, 50.0],
-        "required_rating": ["", "V/7200[N2A]/48/90", "V/7200[N2A]/64/90"], "risk": [5.0, 10.0, 30.0],
+        "max_impact_speed_kmh_N2A": [0.0, 30.0, 45.0],
+        "max_impact_speed_kmh_M1": [58.0, 31.0, 50.0],
+        "required_rating": ["", "V/7200[N2A]/48/90", "V/7200[N2A]/64/90"],
+        "risk": [5.0, 10.0, 30.0],
     })  # fmt: skip
     table = _site_deltas(base, after).set_index("site_id")
     assert table["status"].to_dict() == {"a": "changed", "b": "same", "c": "added"}

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 import cohesion_gis as cg
-from cohesion_gis.scenario import apply, check_scenario, load_scenario, read_layers
+from cohesion_gis.scenario import Scenario, apply, check_scenario, load_scenario, read_layers
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 # a small polygon inside central Helsinki (Kluuvi), EPSG:4326
@@ -23,8 +23,8 @@ def write(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
     return path
 
 
-def one(tmp_path: Path, entry: str, *, header: str = "") -> cg.City:
-    return load_scenario(write(tmp_path, f'{header}\n[[interventions]]\n{entry}\n'))
+def one(tmp_path: Path, entry: str, *, header: str = "") -> Scenario:
+    return load_scenario(write(tmp_path, f"{header}\n[[interventions]]\n{entry}\n"))
 
 
 # --- stage 1: the file alone ---------------------------------------------------------------
@@ -67,7 +67,10 @@ def test_every_problem_in_one_error(tmp_path: Path) -> None:
     text = str(info.value)
     assert str(path) in text and "7 problems" in text
     assert "unknown top-level key 'colour'" in text
-    assert "interventions[0]: unknown intervention type 'add_bariers'; did you mean 'add_barrier'" in text
+    assert (
+        "interventions[0]: unknown intervention type 'add_bariers'; did you mean 'add_barrier'"
+        in text
+    )
     assert "interventions[1] (add_barrier): 'rating' is not a valid rating" in text
     assert "interventions[1] (add_barrier): unknown key 'height'" in text
     assert "interventions[2] (add_residents): 'count' must be a number >= 0, got 'many'" in text
@@ -166,7 +169,11 @@ def test_references_checked_with_the_city(tmp_path: Path, helsinki: cg.City) -> 
 
 
 def test_apply_never_mutates(helsinki: cg.City) -> None:
-    before = (len(helsinki.contact_spaces), len(helsinki.parking), helsinki.homes["population"].sum())
+    before = (
+        len(helsinki.contact_spaces),
+        len(helsinki.parking),
+        helsinki.homes["population"].sum(),
+    )
     after = apply(helsinki, load_scenario(SCENARIOS / "car_park_to_park.toml"))
     assert (len(helsinki.contact_spaces), len(helsinki.parking),
             helsinki.homes["population"].sum()) == before  # fmt: skip
@@ -250,13 +257,21 @@ def test_add_residents(helsinki: cg.City) -> None:
     assert gain[in_kallio].sum() == pytest.approx(2000.0)
     assert np.allclose(gain[~in_kallio], 0.0)
     # spread in proportion to current residents
-    share = helsinki.homes.loc[in_kallio, "population"] / helsinki.homes.loc[in_kallio, "population"].sum()
+    share = (
+        helsinki.homes.loc[in_kallio, "population"]
+        / helsinki.homes.loc[in_kallio, "population"].sum()
+    )
     assert np.allclose(gain[in_kallio], 2000.0 * share)
 
 
 def test_add_residents_in_an_empty_area_builds_a_home(tmp_path: Path, helsinki: cg.City) -> None:
-    field = "POLYGON ((24.9465 60.1745, 24.9470 60.1745, 24.9470 60.1748, 24.9465 60.1748, 24.9465 60.1745))"
-    after = apply(helsinki, one(tmp_path, f'type = "add_residents"\ncount = 300\ngeometry = "{field}"'))
+    field = (
+        "POLYGON ((24.9465 60.1745, 24.9470 60.1745, 24.9470 60.1748, 24.9465 60.1748, "
+        "24.9465 60.1745))"
+    )
+    after = apply(
+        helsinki, one(tmp_path, f'type = "add_residents"\ncount = 300\ngeometry = "{field}"')
+    )
     assert len(after.homes) == len(helsinki.homes) + 1
     assert after.homes.iloc[-1]["population"] == pytest.approx(300.0)
     assert after.homes.iloc[-1]["district_id"] is not None
@@ -282,8 +297,11 @@ def test_residents_with_groups(tmp_path: Path, helsinki: cg.City) -> None:
     assert by_district[ids["Kamppi"]] == pytest.approx(before[ids["Kamppi"]] - 500)
     assert by_district[ids["Kallio"]] == pytest.approx(before[ids["Kallio"]] + 500)
     assert moved.homes["pop_long_term"].sum() == pytest.approx(homes["pop_long_term"].sum())
-    too_many = one(tmp_path, 'type = "move_residents"\ncount = 1e7\nfrom = { district = "Kamppi" }\n'
-                             'to = { district = "Kallio" }')  # fmt: skip
+    too_many = one(
+        tmp_path,
+        'type = "move_residents"\ncount = 1e7\nfrom = { district = "Kamppi" }\n'
+        'to = { district = "Kallio" }',
+    )
     with pytest.raises(cg.ScenarioError, match="cannot move 1e\\+07 residents"):
         apply(grouped, too_many)
 
