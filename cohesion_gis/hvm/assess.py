@@ -349,8 +349,9 @@ def dem_grades(edges: gpd.GeoDataFrame, *, dem: str | Path) -> np.ndarray:
     geoms = edges.geometry.to_numpy()
     ends = np.vstack([shapely.get_coordinates(shapely.get_point(geoms, i)) for i in (0, -1)])
     x, y = transformer.transform(ends[:, 0], ends[:, 1])
-    col, row = inverse * (np.asarray(x), np.asarray(y))
-    col, row = np.asarray(col), np.asarray(row)
+    x, y = np.asarray(x), np.asarray(y)
+    col = inverse.a * x + inverse.b * y + inverse.c
+    row = inverse.d * x + inverse.e * y + inverse.f
     height, width = band.shape
     inside = (col >= 0) & (col <= width) & (row >= 0) & (row <= height)
     mask = np.ma.getmaskarray(band)
@@ -451,7 +452,7 @@ def _rated(
         barrier_kind=np.where(ratings.isna(), "unrated", "rated"),
         rating=ratings.astype(object),
         source="user",
-        stops_vehicles=ratings.notna().to_numpy(),
+        stops_vehicles=True,
     ), "GeoDataFrame"
 
 

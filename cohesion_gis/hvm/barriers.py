@@ -87,7 +87,9 @@ def read_rated_barriers(
     -------
     geopandas.GeoDataFrame
         :data:`BARRIER_COLUMNS` (``source`` = ``"user"``; ``rating`` the string as given, None
-        if empty) plus ``rated_class``, ``rated_speed_kmh`` and ``penetration_m``, in ``crs``.
+        if empty; ``stops_vehicles`` True: a user's barrier is physical, and an unrated one
+        stops vehicles only with ``block_unrated``) plus ``rated_class``, ``rated_speed_kmh``
+        and ``penetration_m``, in ``crs``.
 
     Raises
     ------
@@ -147,7 +149,7 @@ def read_rated_barriers(
             "barrier_kind": "rated",
             "rating": pd.Series(ratings, dtype=object).to_numpy(),
             "source": "user",
-            "stops_vehicles": [r is not None for r in parsed],
+            "stops_vehicles": True,
             "rated_class": [r.vehicle_class if r else None for r in parsed],
             "rated_speed_kmh": [r.speed_kmh if r else np.nan for r in parsed],
             "penetration_m": [r.penetration_m if r else np.nan for r in parsed],

@@ -1,0 +1,266 @@
+import dataclasses
+import itertools
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.hvm.assess import (
+    SiteAssessment,
+    assess_sites,
+    exposure_band,
+    speed_column,
+    vulnerability,
+    write_assessment,
+)
+from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.rating import required_rating
+
+CLASSES = ("M1", "N1", "N2A", "N3C")
+
+
+@pytest.fixture(scope="module")
+def result(helsinki):
+    return assess_sites(helsinki)
+
+
+def only_sites(city, text):
+    """The City with only the candidate sites whose name contains ``text`` (fast runs)."""
+    keep = city.sites["name"].fillna("").str.contains(text, regex=False)
+    return dataclasses.replace(city, sites=city.sites.loc[keep].reset_index(drop=True))
+
+
+def test_bands_by_hand():
+    assert [exposure_band(n) for n in (0.5, 1, 9, 10, 99, 100, 3353, 10_000, 1e6)] == [
+        1, 1, 1, 2, 2, 3, 4, 5, 5,
+    ]  # fmt: skip
+    p = load_params()
+    # 30 km/h × 1.1 = 33 → 48 km/h test (3rd) → band 3; 10 km/h → 16 → band 1
+    assert vulnerability(required_rating(30.0, "M1"), 1, params=p) == 3
+    assert vulnerability(required_rating(10.0, "M1"), 1, params=p) == 1
+    assert vulnerability(required_rating(60.0, "N2A"), 1, params=p) == 5  # 66 → 80 km/h
+    assert vulnerability(required_rating(100.0, "M1"), 5, params=p) == 5  # beyond 80: capped
+    assert vulnerability(required_rating(50.0, "M1"), 3, params=p) == 5  # 55 → 64 → 4, +1
+    assert vulnerability(None, 0, params=p) == 1
+
+
+def test_helsinki_assessment_tables(result, helsinki):
+    assert isinstance(result, SiteAssessment)
+    sites = result.sites
+    for column in ("site_id", "name", "kind", "area_m2", "capacity_persons", "martyns_law_tier",
+                   "worst_class", "max_impact_speed_kmh", "required_rating", "open_approaches",
+                   "exposure", "vulnerability", "attractiveness", "risk", "rank", "priority",
+                   *(speed_column(c) for c in CLASSES)):  # fmt: skip
+        assert column in sites.columns, column
+    assert sites["rank"].tolist() == list(range(1, len(sites) + 1))
+    assert sites["risk"].is_monotonic_decreasing
+    assert (
+        sites["risk"] == sites["exposure"] * sites["vulnerability"] * sites["attractiveness"]
+    ).all()
+    per_class = sites[[speed_column(c) for c in CLASSES]].max(axis=1)
+    assert np.allclose(sites["max_impact_speed_kmh"], per_class)
+    # priority 1: top 10 %, or an open approach ≥ 48 km/h into ≥ 800 persons
+    top = sites["rank"] <= math.ceil(0.1 * len(sites))
+    urgent = (sites["max_impact_speed_kmh"] >= 48) & (sites["capacity_persons"] >= 800)
+    assert ((sites["priority"] == 1) == (top | urgent)).all()
+    assert (sites.loc[sites["priority"] == 3, "open_approaches"] == 0).all()
+    # every approach belongs to a site; every entry to an approach
+    assert set(result.approaches["site_id"]) == set(sites["site_id"])
+    assert set(result.approaches["vehicle_class"]) == set(CLASSES)
+    assert set(result.entries["entry_id"]) <= set(result.approaches["entry_id"].dropna())
+    assert (result.entries.geom_type == "Point").all()
+    assert result.entries["required_rating"].str.match(r"ISO 22343-1|none").all()
+    assert result.sites.crs == helsinki.crs == result.entries.crs == result.gaps.crs
+
+
+def test_helsinki_senate_square_speeds_and_priority(result):
+    senate = result.sites.loc[result.sites["name"] == "Senaatintori"].iloc[0]
+    m1, n3c = senate[speed_column("M1")], senate[speed_column("N3C")]
+    assert 20 < m1 < 100  # reachable by road, realistic run-up
+    assert m1 > n3c > 0  # the car accelerates harder than the 7.2 t truck
+    assert senate["open_approaches"] >= 1
+    assert senate["priority"] == 1  # ≥ 48 km/h into thousands of people
+    assert senate["required_rating"].startswith("ISO 22343-1")
+
+
+def test_sites_without_vehicle_access_are_reported_not_dropped(result, helsinki):
+    closed = result.sites.loc[result.sites["open_approaches"] == 0]
+    assert len(closed) >= 1
+    assert (closed["access"].str.len() > 0).all()
+    assert (closed["max_impact_speed_kmh"] == 0).all()
+    assert (closed["required_rating"] == "none: no vehicle approach").all()
+    members = {m for sid in result.sites["site_id"] for m in sid.split("+")}
+    assert members == set(helsinki.sites["site_id"])
+
+
+def test_audit_records_every_assumption(result):
+    audit = json.loads(json.dumps(result.audit))  # JSON-serialisable
+    assert [v["name"] for v in audit["vehicles"]] == list(CLASSES)
+    assert audit["vehicles"][0]["test_mass_kg"] == 1500 and audit["vehicles"][0]["sources"]
+    kinds = {k["kind"]: k for k in audit["site_kinds"]}
+    assert kinds["square"]["density_persons_m2"] == 0.5 and kinds["square"]["source"]
+    assert audit["parameters"]["speed_allowance"] == 0.1
+    assert audit["parameters"]["friction_mu"] == 0.7
+    assert audit["data"]["data_date"] == "2019-04-21"
+    assert audit["gradient"].startswith("flat")
+    assert audit["block_unrated"] is False
+
+
+def test_rated_ring_stops_the_car_but_an_unrated_ring_does_not(helsinki):
+    city = only_sites(helsinki, "Senaatintori")
+    base = assess_sites(city)
+    m1 = base.entries[speed_column("M1")]
+    assert len(base.entries) >= 1 and m1.max() > 0
+    assert m1.max() <= 80  # so an 80 km/h M1 test covers every approach
+    ring = gpd.GeoDataFrame(
+        {"barrier_id": [f"vsb/{k}" for k in range(len(base.entries))],
+         "rating": "V/1500[M1]/80/90:1.0"},
+        geometry=base.entries.geometry.to_numpy(),
+        crs=city.crs,
+    )  # fmt: skip
+    rated = assess_sites(city, barriers=ring)
+    m1_rows = rated.approaches.loc[rated.approaches["vehicle_class"] == "M1"]
+    assert (m1_rows["impact_speed_kmh"] == 0).all()
+    assert m1_rows["blocked_by"].str.contains("vsb/").all()
+    assert rated.sites[speed_column("M1")].iloc[0] == 0
+    assert rated.sites[speed_column("N2A")].iloc[0] > 0  # an M1 test is no evidence for N2A
+    unrated = assess_sites(city, barriers=ring.assign(rating=None))
+    assert unrated.sites[speed_column("M1")].iloc[0] == pytest.approx(m1.max())
+    blocked = assess_sites(city, barriers=ring.assign(rating=None), block_unrated=True)
+    assert blocked.sites["open_approaches"].iloc[0] == 0
+    assert rated.audit["barriers"]["rated"] == len(ring)
+
+
+def test_rated_barrier_file_in_another_crs(helsinki, tmp_path):
+    city = only_sites(helsinki, "Senaatintori")
+    entries = assess_sites(city).entries
+    ring = gpd.GeoDataFrame(
+        {"rating": ["V/1500[M1]/80/90:1.0"] * len(entries)},
+        geometry=entries.geometry.to_numpy(),
+        crs=city.crs,
+    ).to_crs(4326)
+    path = tmp_path / "ring.geojson"
+    ring.to_file(path, engine="pyogrio")
+    rated = assess_sites(city, barriers=path)
+    assert rated.sites[speed_column("M1")].iloc[0] == 0  # reprojected onto the entries
+    assert rated.audit["barriers"]["rated_layer"] == str(path)
+    bad = ring.assign(rating=["V/1500[M1]/80/90"] * len(ring))  # no penetration
+    bad.to_file(tmp_path / "bad.geojson", engine="pyogrio")
+    with pytest.raises(InputError, match=r"(?s)bad\.geojson.*feature user/0: bad rating"):
+        assess_sites(city, barriers=tmp_path / "bad.geojson")
+
+
+def test_impossible_vehicle_table(helsinki, tmp_path):
+    city = only_sites(helsinki, "Senaatintori")
+    path = tmp_path / "vehicles.toml"
+    path.write_text("[classes.M1]\naccel_ms2 = -1.0\n\n[classes.N1]\ntest_mass_kg = 0\n")
+    with pytest.raises(ParameterError, match=r"(?s)M1.*accel_ms2.*N1.*test_mass_kg"):
+        assess_sites(city, vehicles=path)
+    path.write_text("[classes.M1]\naccel_ms2 = 2.0\n")
+    slower = assess_sites(city, vehicles=path)
+    assert slower.audit["vehicles"][0]["accel_ms2"] == 2.0
+
+
+# --------------------------------------------------------------------------- DEM
+
+
+def ramp_city(helsinki):
+    """A 150 m straight road running east into a 50 m square, away from Helsinki's data."""
+    x0, y0 = helsinki.boundary.bounds[0] - 3000.0, helsinki.boundary.bounds[1]
+    xs = [x0 - 150, x0 - 100, x0 - 50, x0 + 25]
+    edges = gpd.GeoDataFrame(
+        {"u": [1, 2, 3], "v": [2, 3, 4], "osm_id": "way/1", "highway": "primary", "name": None,
+         "length_m": np.diff(xs), "width_m": 7.0, "width_source": "default"},
+        geometry=[shapely.LineString([(a, y0), (b, y0)]) for a, b in itertools.pairwise(xs)],
+        crs=helsinki.crs,
+    )  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["way/9"], "name": ["Ramp square"], "kind": ["square"],
+         "area_m2": [2500.0], "capacity_tag": [np.nan], "building_levels": [np.nan]},
+        geometry=[shapely.box(x0, y0 - 25, x0 + 50, y0 + 25)],
+        crs=helsinki.crs,
+    )  # fmt: skip
+    city = dataclasses.replace(helsinki, drive_edges=edges, sites=sites)
+    return city, (x0, y0)
+
+
+def write_plane(path, origin, crs, slope, *, size_m=600.0, cell_m=10.0):
+    """A tilted plane z = 100 + slope × (x − x0) m covering a square around the origin."""
+    x0, y0 = origin
+    n = int(size_m / cell_m)
+    west, north = x0 - size_m / 2, y0 + size_m / 2
+    cols = west + (np.arange(n) + 0.5) * cell_m
+    z = np.tile(100.0 + slope * (cols - x0), (n, 1)).astype("float32")
+    profile = {
+        "driver": "GTiff",
+        "height": n,
+        "width": n,
+        "count": 1,
+        "dtype": "float32",
+        "crs": crs,
+        "transform": Affine(cell_m, 0.0, west, 0.0, -cell_m, north),
+        "nodata": -9999,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(z, 1)
+    return path
+
+
+def test_downhill_run_up_is_faster_than_uphill(helsinki, tmp_path):
+    city, origin = ramp_city(helsinki)
+    flat = assess_sites(city).sites[speed_column("M1")].iloc[0]
+    down = write_plane(tmp_path / "down.tif", origin, city.crs, slope=-0.05)  # falls eastwards
+    up = write_plane(tmp_path / "up.tif", origin, city.crs, slope=0.05)
+    downhill = assess_sites(city, dem=down).sites[speed_column("M1")].iloc[0]
+    uphill = assess_sites(city, dem=up).sites[speed_column("M1")].iloc[0]
+    # 150 m from rest, a = 3.2 ∓ 9.81 sin(atan 0.05): sqrt(2 a d)
+    accel = {s: 3.2 - 9.81 * math.sin(math.atan(s)) for s in (-0.05, 0.05)}
+    assert downhill == pytest.approx(3.6 * math.sqrt(2 * accel[-0.05] * 150), rel=0.02)
+    assert uphill == pytest.approx(3.6 * math.sqrt(2 * accel[0.05] * 150), rel=0.02)
+    assert downhill > flat > uphill
+    assert assess_sites(city, dem=down).audit["dem"] == str(down)
+
+
+def test_dem_that_does_not_cover_the_network(helsinki, tmp_path):
+    city, (x0, y0) = ramp_city(helsinki)
+    small = write_plane(tmp_path / "small.tif", (x0 + 200, y0), city.crs, slope=0.0, size_m=200)
+    with pytest.raises(InputError, match=r"small\.tif: the DEM does not cover"):
+        assess_sites(city, dem=small)
+    with pytest.raises(InputError, match="no such DEM"):
+        assess_sites(city, dem=tmp_path / "missing.tif")
+
+
+# --------------------------------------------------------------------------- empty and writing
+
+
+def test_kotka_only_schools_and_an_empty_area(kotka, tmp_path):
+    result = assess_sites(kotka)
+    assert set(result.sites["kind"]) <= {"school"}
+    empty_city = dataclasses.replace(kotka, sites=kotka.sites.iloc[:0])
+    empty = assess_sites(empty_city)
+    assert empty.sites.empty and empty.approaches.empty and empty.entries.empty
+    assert "risk" in empty.sites.columns and "priority" in empty.sites.columns
+    paths = write_assessment(empty, tmp_path / "kotka")
+    assert pd.read_csv(paths["csv"]).empty
+
+
+def test_write_assessment(result, tmp_path):
+    paths = write_assessment(result, tmp_path / "out")
+    layers = {name for name, _ in pyogrio.list_layers(paths["geopackage"])}
+    assert {"sites", "approaches", "entries", "gaps", "barriers", "metadata"} <= layers
+    sites = gpd.read_file(paths["geopackage"], layer="sites", engine="pyogrio")
+    assert len(sites) == len(result.sites)
+    table = pd.read_csv(paths["csv"])
+    assert table["rank"].tolist() == list(range(1, len(result.sites) + 1))
+    assert json.loads(paths["audit"].read_text())["risk"]["formula"].startswith("risk")
+    with pytest.raises(InputError, match="overwrite"):
+        write_assessment(result, tmp_path / "out")
+    write_assessment(result, tmp_path / "out", overwrite=True)
