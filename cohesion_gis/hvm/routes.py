@@ -69,22 +69,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from numba import njit
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm.kinematics import (
-    G_MS2,
-    bend_speed_kmh,
-    graded_accel_ms2,
-    group_bend_radii,
-    kinetic_energy_kj,
-    kmh_to_ms,
-    ms_to_kmh,
-    speed_profile_kmh,
-    widest_radius,
-)
+from cohesion_gis.hvm import _routes_kernel as kernel
+from cohesion_gis.hvm.kinematics import kinetic_energy_kj, kmh_to_ms
 from cohesion_gis.hvm.params import HvmParams, load_params
 from cohesion_gis.hvm.rating import BarrierRating, covers, parse_rating
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
@@ -111,26 +100,33 @@ APPROACH_COLUMNS = (
 )
 #: Cut points closer than this (m) to each other or to an edge end are the same point.
 _MERGE_M = 0.5
-#: Label improvements smaller than this (m²/s²) are ignored (termination of the search).
-_EPS_U = 1e-6
+#: Reasons for rows without an arriving vehicle, by kernel status.
+_SITE_REASONS = {
+    kernel.ROW_NO_STREET: "no street of the hostile-vehicle network meets the site",
+    kernel.ROW_NO_ENTRY: "no street of the hostile-vehicle network enters the site from outside",
+}
 
 
 @dataclass(frozen=True)
 class _Network:
-    """The network split at entries and barriers, as arrays (internal)."""
+    """The network split at entries and barriers, as flat arrays (internal).
+
+    Piece ``p`` runs from node ``piece_a[p]`` to ``piece_b[p]`` through the vertices
+    ``vxy[vptr[p]:vptr[p + 1]]``; directed edge ``2p`` is a→b, ``2p + 1`` is b→a.
+    """
 
     n_nodes: int
     piece_a: np.ndarray  # int64 (P,)
     piece_b: np.ndarray
-    piece_coords: list[np.ndarray]
+    piece_parent: np.ndarray  # int64 (P,), row of the input edge
+    vptr: np.ndarray  # int64 (P + 1,)
+    vxy: np.ndarray  # float (V, 2)
+    seg_len: np.ndarray  # float (V,), length of the segment from each vertex (0 at piece ends)
     piece_width: np.ndarray  # float (P,)
     piece_grade: np.ndarray  # float (P,), rise over run from a to b
-    piece_length: np.ndarray
-    piece_mid: np.ndarray  # float (P, 2), midpoint along each piece
-    vertex_radius: list[np.ndarray]  # per piece, radius at each vertex (ends: inf)
+    vertex_radius: np.ndarray  # float (V,), bend radius at each vertex (piece ends: inf)
     node_radius: np.ndarray  # float (N,), NaN at junctions
-    # directed edges d = 2p (a→b), 2p+1 (b→a)
-    tail: np.ndarray
+    tail: np.ndarray  # int64 (D,)
     head: np.ndarray
     h_start: np.ndarray
     h_end: np.ndarray
@@ -140,6 +136,16 @@ class _Network:
     in_idx: np.ndarray
     node_barriers: dict[int, list[int]]
     graph: csr_matrix
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """Entry points of every site, flat (internal): site ``s`` has rows ``ptr[s]:ptr[s + 1]``."""
+
+    ptr: np.ndarray
+    node: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
 
 
 def approach_routes(
@@ -196,29 +202,33 @@ def approach_routes(
     _check_inputs(edges, sites, barriers)
     site_ids = sites["site_id"].to_numpy() if "site_id" in sites else sites.index.to_numpy()
     ratings, barrier_ids = _barrier_table(barriers)
-    net, entries = _build_network(edges, sites, barriers, params)
+    net, entries, inside = _build_network(edges, sites, barriers, params)
     log.info(
         "approach search: %d sites, %d entries, %d street pieces, %d classes",
-        len(sites), sum(len(e) for e in entries), net.piece_a.size, len(classes),
+        len(sites), entries.node.size, net.piece_a.size, len(classes),
     )  # fmt: skip
-    per_class = [
-        _ClassArrays.build(net, vehicle, params, ratings, block_unrated) for vehicle in classes
-    ]
-    barrier_info = (ratings, barrier_ids, block_unrated)
-    rows: list[tuple[dict[str, object], object]] = []
-    for site_id, polygon, site_entries in zip(site_ids, sites.geometry, entries, strict=True):
-        if not site_entries:
-            reason = "no street of the hostile-vehicle network meets the site"
-            rows.extend((_empty_row(site_id, vehicle, reason), None) for vehicle in classes)
-            continue
-        area = _site_area(net, polygon, [n for n, _, _ in site_entries], params)
-        for arrays in per_class:
-            site = (site_id, polygon, site_entries)
-            rows.extend(
-                _site_rows(net, arrays, params, area=area, site=site, barriers=barrier_info)
-            )
-    table = pd.DataFrame([row for row, _ in rows], columns=list(APPROACH_COLUMNS))
-    return gpd.GeoDataFrame(table, geometry=[geom for _, geom in rows], crs=edges.crs)
+    out = kernel.run_sites(
+        (
+            net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
+            net.in_idx, net.node_radius, net.piece_a, net.piece_b, net.piece_width,
+            net.piece_grade, net.vptr, net.vxy, net.vertex_radius,
+            np.isin(np.arange(net.n_nodes), list(net.node_barriers)),
+        ),
+        (net.graph.indptr.astype(np.int64), net.graph.indices.astype(np.int64), net.graph.data),
+        (entries.ptr, entries.node, *inside),
+        _class_arrays(net, classes, params, ratings, block_unrated),
+        params.search_horizon_m,
+        params.kerb_radius_m,
+    )  # fmt: skip
+    return _table(
+        out,
+        net,
+        sites=(site_ids, sites.geometry.to_numpy(), entries),
+        classes=classes,
+        params=params,
+        barriers=(ratings, barrier_ids, block_unrated),
+        crs=edges.crs,
+    )
 
 
 # --------------------------------------------------------------------------- inputs
@@ -298,49 +308,64 @@ def _barrier_table(
 
 
 def _cut_points(
-    edges: gpd.GeoDataFrame,
+    lines: np.ndarray,
+    tree: shapely.STRtree,
     sites: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None,
     snap_m: float,
-) -> tuple[list[tuple[int, float, int, int]], np.ndarray]:
-    """Points where edges must be split: (edge row, distance along, site or -1, barrier or -1)."""
-    lines = edges.geometry.to_numpy()
-    tree = shapely.STRtree(lines)
-    cuts: list[tuple[int, float, int, int]] = []
+) -> np.ndarray:
+    """Points where edges must be split, sorted: rows (edge, distance along, site, barrier).
+
+    Site and barrier are -1 where the point is not of that kind.
+    """
     boundaries = shapely.boundary(sites.geometry.to_numpy())
-    site_idx, edge_idx = tree.query(boundaries, predicate="intersects")
-    for s, e in zip(site_idx, edge_idx, strict=True):
-        for point in _points(shapely.intersection(lines[e], boundaries[s])):
-            cuts.append((int(e), float(shapely.line_locate_point(lines[e], point)), int(s), -1))
+    s_idx, e_idx = tree.query(boundaries, predicate="intersects")
+    parts = [_crossings(lines, e_idx, shapely.intersection(lines[e_idx], boundaries[s_idx]),
+                        s_idx, kind=0)]  # fmt: skip
     if barriers is not None and len(barriers):
         geoms = barriers.geometry.to_numpy()
         is_point = shapely.get_type_id(geoms) == 0
         point_idx = np.flatnonzero(is_point)
         if point_idx.size:
-            b_idx, e_idx = tree.query_nearest(
+            b_idx, e_near = tree.query_nearest(
                 geoms[point_idx], max_distance=snap_m, all_matches=False
             )
-            for b, e in zip(point_idx[b_idx], e_idx, strict=True):
-                dist = float(shapely.line_locate_point(lines[e], geoms[b]))
-                cuts.append((int(e), dist, -1, int(b)))
+            dist = shapely.line_locate_point(lines[e_near], geoms[point_idx[b_idx]])
+            parts.append(
+                np.column_stack([e_near, dist, np.full(e_near.size, -1), point_idx[b_idx]])
+            )
         line_idx = np.flatnonzero(~is_point)
-        b_idx, e_idx = tree.query(geoms[line_idx], predicate="intersects")
-        for b, e in zip(line_idx[b_idx], e_idx, strict=True):
-            for point in _points(shapely.intersection(lines[e], geoms[b]), lines_too=False):
-                cuts.append((int(e), float(shapely.line_locate_point(lines[e], point)), -1, int(b)))
-    return cuts, lines
+        b_idx, e_cross = tree.query(geoms[line_idx], predicate="intersects")
+        crossing = shapely.intersection(lines[e_cross], geoms[line_idx[b_idx]])
+        parts.append(_crossings(lines, e_cross, crossing, line_idx[b_idx], kind=1))
+    cuts = np.vstack(parts)
+    return cuts[np.lexsort((cuts[:, 3], cuts[:, 2], cuts[:, 1], cuts[:, 0]))]
 
 
-def _points(geom: shapely.Geometry, *, lines_too: bool = True) -> list[shapely.Point]:
-    """Point parts of an intersection (and ends of overlapping line parts if ``lines_too``)."""
-    out = []
-    for part in shapely.get_parts(geom):
-        kind = shapely.get_type_id(part)
-        if kind == 0:
-            out.append(part)
-        elif kind == 1 and lines_too:
-            out.extend(shapely.points(shapely.get_coordinates(part)[[0, -1]]))
-    return out
+def _crossings(
+    lines: np.ndarray, edge: np.ndarray, crossing: np.ndarray, other: np.ndarray, *, kind: int
+) -> np.ndarray:
+    """Cut rows for intersections of ``lines[edge]`` with sites (kind 0) or barriers (kind 1).
+
+    Point parts of each intersection, and for sites also both ends of overlapping line parts.
+    """
+    part, owner = shapely.get_parts(crossing, return_index=True)
+    type_id = shapely.get_type_id(part)
+    points = [shapely.get_coordinates(part[type_id == 0])]
+    owners = [owner[type_id == 0]]
+    if kind == 0:
+        line = type_id == 1
+        ends = np.stack(
+            [shapely.get_coordinates(shapely.get_point(part[line], i)) for i in (0, -1)], 1
+        )
+        points.append(ends.reshape(-1, 2))
+        owners.append(np.repeat(owner[line], 2))
+    xy = np.vstack(points)
+    row = np.concatenate(owners)
+    dist = shapely.line_locate_point(lines[edge[row]], shapely.points(xy))
+    site = other[row] if kind == 0 else np.full(row.size, -1)
+    barrier = other[row] if kind == 1 else np.full(row.size, -1)
+    return np.column_stack([edge[row], dist, site, barrier])
 
 
 def _build_network(
@@ -348,39 +373,93 @@ def _build_network(
     sites: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None,
     params: HvmParams,
-) -> tuple[_Network, list[list[tuple[int, float, float]]]]:
-    cuts, lines = _cut_points(edges, sites, barriers, params.barrier_snap_m)
+) -> tuple[_Network, _Entries, tuple[np.ndarray, np.ndarray]]:
+    """Split the edges at entries and barriers; the entries and each site's inner pieces."""
+    lines = edges.geometry.to_numpy()
+    tree = shapely.STRtree(lines)
+    cuts = _cut_points(lines, tree, sites, barriers, params.barrier_snap_m)
     node_codes, node_values = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
     n_edges = len(edges)
     u_idx, v_idx = node_codes[:n_edges].astype(np.int64), node_codes[n_edges:].astype(np.int64)
-    n_nodes = len(node_values)
     coords_flat, owner = shapely.get_coordinates(lines, return_index=True)
     starts = np.searchsorted(owner, np.arange(n_edges + 1))
+    split = _split_edges(cuts, coords_flat, starts, (u_idx, v_idx), n_nodes=len(node_values),
+                         n_sites=len(sites))  # fmt: skip
+    n_nodes, pieces_by_edge, entries, node_barriers = split
+    # pieces in edge order: unsplit edges keep their coordinates, split ones get new runs
+    counts = np.ones(n_edges, np.int64)
+    for e, pieces in pieces_by_edge.items():
+        counts[e] = len(pieces)
+    first = np.concatenate([[0], np.cumsum(counts)])
+    n_pieces = int(first[-1])
+    parent = np.repeat(np.arange(n_edges), counts)
+    piece_a, piece_b = np.empty(n_pieces, np.int64), np.empty(n_pieces, np.int64)
+    src = np.empty(n_pieces, np.int64)
+    src_len = np.empty(n_pieces, np.int64)
+    whole = np.ones(n_edges, bool)
+    whole[list(pieces_by_edge)] = False
+    at = first[:-1][whole]
+    piece_a[at], piece_b[at] = u_idx[whole], v_idx[whole]
+    src[at], src_len[at] = starts[:-1][whole], np.diff(starts)[whole]
+    extra = [coords_flat]
+    offset = len(coords_flat)
+    for e, pieces in pieces_by_edge.items():
+        for j, (a, b, xy) in enumerate(pieces):
+            k = first[e] + j
+            piece_a[k], piece_b[k], src[k], src_len[k] = a, b, offset, len(xy)
+            extra.append(xy)
+            offset += len(xy)
+    vptr = np.concatenate([[0], np.cumsum(src_len)])
+    vxy = np.vstack(extra)[np.repeat(src - vptr[:-1], src_len) + np.arange(vptr[-1])]
     widths = edges["width_m"].to_numpy(float)
     grades = edges["grade"].to_numpy(float) if "grade" in edges else np.zeros(n_edges)
-    by_edge: dict[int, list[tuple[float, int, int]]] = {}
-    for e, dist, s, b in cuts:
-        by_edge.setdefault(e, []).append((dist, s, b))
+    net = _assemble(
+        n_nodes,
+        (piece_a, piece_b, parent),
+        (vptr, vxy),
+        piece_width=widths[parent],
+        piece_grade=grades[parent],
+        node_barriers=node_barriers,
+        kerb_m=params.kerb_radius_m,
+    )
+    ptr = np.concatenate([[0], np.cumsum([len(site) for site in entries])]).astype(np.int64)
+    rows = [(n, x, y) for site in entries for n, (x, y) in sorted(site.items())]
+    table = np.array(rows, dtype=float).reshape(-1, 3)
+    entry_table = _Entries(ptr, table[:, 0].astype(np.int64), table[:, 1], table[:, 2])
+    return net, entry_table, _inside_pieces(net, tree, sites, first)
 
-    piece_a: list[int] = []
-    piece_b: list[int] = []
-    piece_coords: list[np.ndarray] = []
-    piece_parent: list[int] = []
-    entries: list[dict[int, tuple[float, float]]] = [{} for _ in range(len(sites))]
+
+def _split_edges(
+    cuts: np.ndarray,
+    coords_flat: np.ndarray,
+    starts: np.ndarray,
+    ends: tuple[np.ndarray, np.ndarray],
+    *,
+    n_nodes: int,
+    n_sites: int,
+) -> tuple[
+    int,
+    dict[int, list[tuple[int, int, np.ndarray]]],
+    list[dict[int, tuple[float, float]]],
+    dict[int, list[int]],
+]:
+    """Pieces of every cut edge, new nodes, entries per site and barriers per node.
+
+    Cuts within ``_MERGE_M`` of an edge end or of the previous cut are the same node.
+    """
+    u_idx, v_idx = ends
+    entries: list[dict[int, tuple[float, float]]] = [{} for _ in range(n_sites)]
     node_barriers: dict[int, list[int]] = {}
-    for e in range(n_edges):
+    pieces_by_edge: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+    edge_of = cuts[:, 0].astype(np.int64)
+    bounds = np.flatnonzero(np.diff(edge_of)) + 1
+    for group in np.split(np.arange(len(cuts)), bounds) if len(cuts) else []:
+        e = int(edge_of[group[0]])
         xy = coords_flat[starts[e] : starts[e + 1]]
-        if e not in by_edge:
-            piece_a.append(int(u_idx[e]))
-            piece_b.append(int(v_idx[e]))
-            piece_coords.append(xy)
-            piece_parent.append(e)
-            continue
-        seg = np.hypot(*np.diff(xy, axis=0).T)
-        cum = np.concatenate([[0.0], np.cumsum(seg)])
+        cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
         total = cum[-1]
         stops: list[tuple[float, int]] = []  # (distance, node)
-        for dist, s, b in sorted(by_edge[e]):
+        for _, dist, s, b in cuts[group].tolist():
             if dist <= _MERGE_M:
                 node = int(u_idx[e])
             elif dist >= total - _MERGE_M:
@@ -393,29 +472,16 @@ def _build_network(
                 stops.append((dist, node))
             point = _interpolate(xy, cum, min(max(dist, 0.0), total))
             if s >= 0:
-                entries[s].setdefault(node, (float(point[0]), float(point[1])))
+                entries[int(s)].setdefault(node, (float(point[0]), float(point[1])))
             if b >= 0:
-                node_barriers.setdefault(node, []).append(b)
+                node_barriers.setdefault(node, []).append(int(b))
+        pieces = []
         prev_node, prev_dist = int(u_idx[e]), 0.0
         for dist, node in [*stops, (total, int(v_idx[e]))]:
-            piece_a.append(prev_node)
-            piece_b.append(node)
-            piece_coords.append(_substring(xy, cum, prev_dist, dist))
-            piece_parent.append(e)
+            pieces.append((prev_node, node, _substring(xy, cum, prev_dist, dist)))
             prev_node, prev_dist = node, dist
-    parent = np.asarray(piece_parent, dtype=np.int64)
-    net = _assemble(
-        n_nodes,
-        np.asarray(piece_a, dtype=np.int64),
-        np.asarray(piece_b, dtype=np.int64),
-        piece_coords,
-        piece_width=widths[parent],
-        piece_grade=grades[parent],
-        node_barriers=node_barriers,
-        kerb_m=params.kerb_radius_m,
-    )
-    entry_lists = [sorted((n, x, y) for n, (x, y) in site.items()) for site in entries]
-    return net, entry_lists
+        pieces_by_edge[e] = pieces
+    return n_nodes, pieces_by_edge, entries, node_barriers
 
 
 def _interpolate(xy: np.ndarray, cum: np.ndarray, dist: float) -> np.ndarray:
@@ -432,19 +498,23 @@ def _substring(xy: np.ndarray, cum: np.ndarray, start: float, end: float) -> np.
 
 def _assemble(
     n_nodes: int,
-    piece_a: np.ndarray,
-    piece_b: np.ndarray,
-    piece_coords: list[np.ndarray],
+    pieces: tuple[np.ndarray, np.ndarray, np.ndarray],
+    vertices: tuple[np.ndarray, np.ndarray],
     *,
     piece_width: np.ndarray,
     piece_grade: np.ndarray,
     node_barriers: dict[int, list[int]],
     kerb_m: float,
 ) -> _Network:
+    piece_a, piece_b, parent = pieces
+    vptr, vxy = vertices
     n_pieces = piece_a.size
-    lengths = np.array([np.hypot(*np.diff(c, axis=0).T).sum() for c in piece_coords])
-    first = np.array([c[1] - c[0] for c in piece_coords])
-    last = np.array([c[-1] - c[-2] for c in piece_coords])
+    seg_len = np.zeros(len(vxy))
+    seg_len[:-1] = np.hypot(*np.diff(vxy, axis=0).T)
+    seg_len[vptr[1:] - 1] = 0.0  # no segment from a piece's last vertex
+    lengths = kernel.piece_lengths(vptr, seg_len)
+    first = vxy[vptr[:-1] + 1] - vxy[vptr[:-1]]
+    last = vxy[vptr[1:] - 1] - vxy[vptr[1:] - 2]
     head_ab = np.arctan2(first[:, 1], first[:, 0])
     tail_ab = np.arctan2(last[:, 1], last[:, 0])
     tail = np.empty(2 * n_pieces, np.int64)
@@ -459,8 +529,8 @@ def _assemble(
     out_ptr = np.searchsorted(tail[out_order], np.arange(n_nodes + 1))
     in_order = np.argsort(head, kind="stable")
     in_ptr = np.searchsorted(head[in_order], np.arange(n_nodes + 1))
-    vertex_radius, node_radius = _chain_radii(
-        (piece_a, piece_b), piece_coords, n_nodes=n_nodes, piece_width=piece_width, kerb_m=kerb_m
+    vertex_radius, node_radius = kernel.chain_radii(
+        piece_a, piece_b, vptr, vxy, piece_width, n_nodes, kerb_m
     )
     graph = csr_matrix(
         (
@@ -473,524 +543,264 @@ def _assemble(
         n_nodes=n_nodes,
         piece_a=piece_a,
         piece_b=piece_b,
-        piece_coords=piece_coords,
+        piece_parent=parent,
+        vptr=vptr,
+        vxy=vxy,
+        seg_len=seg_len,
         piece_width=piece_width,
         piece_grade=piece_grade,
-        piece_length=lengths,
-        piece_mid=shapely.get_coordinates(
-            shapely.line_interpolate_point(
-                shapely.linestrings(
-                    np.vstack(piece_coords),
-                    indices=np.repeat(np.arange(n_pieces), [len(c) for c in piece_coords]),
-                ),
-                0.5,
-                normalized=True,
-            )
-        ),
         vertex_radius=vertex_radius,
         node_radius=node_radius,
         tail=tail,
         head=head,
         h_start=h_start,
         h_end=h_end,
-        out_ptr=out_ptr,
+        out_ptr=out_ptr.astype(np.int64),
         out_idx=out_order.astype(np.int64),
-        in_ptr=in_ptr,
+        in_ptr=in_ptr.astype(np.int64),
         in_idx=in_order.astype(np.int64),
         node_barriers=node_barriers,
         graph=graph,
     )
 
 
-def _chain_radii(
-    ends: tuple[np.ndarray, np.ndarray],
-    piece_coords: list[np.ndarray],
-    *,
-    n_nodes: int,
-    piece_width: np.ndarray,
-    kerb_m: float,
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """Bend radii along chains of pieces between junctions (curves drawn across many pieces).
+def _inside_pieces(
+    net: _Network, tree: shapely.STRtree, sites: gpd.GeoDataFrame, first_piece: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per site (CSR ``ptr, piece``), the pieces whose midpoint lies inside the site polygon.
 
-    Returns the radius at every vertex of every piece (ends ``inf``) and at every node inside a
-    chain (degree 2; NaN at junctions and dead ends, where the turn decides).
+    Only pieces of edges whose bounding box meets the site can qualify, so only those are
+    tested. The search excludes them (no driving through the crowd to reach another entry).
     """
-    piece_a, piece_b = ends
-    degree = np.bincount(np.r_[piece_a, piece_b], minlength=n_nodes)
-    incident: list[list[int]] = [[] for _ in range(n_nodes)]
-    for p, (a, b) in enumerate(zip(piece_a.tolist(), piece_b.tolist(), strict=True)):
-        incident[a].append(p)
-        incident[b].append(p)
-    vertex_radius: list[np.ndarray] = [np.full(len(c), np.inf) for c in piece_coords]
-    node_radius = np.full(n_nodes, np.nan)
-    visited = np.zeros(piece_a.size, bool)
-    junctions = np.flatnonzero(degree != 2).tolist()
-    for start in junctions + list(range(n_nodes)):  # then pure cycles
-        for p0 in incident[start]:
-            if visited[p0]:
-                continue
-            pieces: list[tuple[int, bool]] = []  # (piece, reversed)
-            joints: list[int] = []
-            node, p = start, p0
-            while True:
-                visited[p] = True
-                rev = bool(piece_a[p] != node)
-                pieces.append((p, rev))
-                node = int(piece_a[p] if rev else piece_b[p])
-                nxt = [q for q in incident[node] if not visited[q]]
-                if degree[node] != 2 or node == start or not nxt:
-                    break
-                joints.append(node)
-                p = nxt[0]
-            _assign_chain(
-                pieces, joints, piece_coords, piece_width=piece_width, kerb_m=kerb_m,
-                out=(vertex_radius, node_radius),
-            )  # fmt: skip
-    return vertex_radius, node_radius
-
-
-def _assign_chain(
-    pieces: list[tuple[int, bool]],
-    joints: list[int],
-    piece_coords: list[np.ndarray],
-    *,
-    piece_width: np.ndarray,
-    kerb_m: float,
-    out: tuple[list[np.ndarray], np.ndarray],
-) -> None:
-    vertex_radius, node_radius = out
-    parts = [piece_coords[p][::-1] if rev else piece_coords[p] for p, rev in pieces]
-    xy = np.vstack([parts[0], *(part[1:] for part in parts[1:])])
-    if len(xy) < 3:
-        return
-    seg_w = np.concatenate(
-        [np.full(len(part) - 1, piece_width[p]) for part, (p, _) in zip(parts, pieces, strict=True)]
+    polygons = sites.geometry.to_numpy()
+    site_idx, edge_idx = tree.query(polygons)
+    counts = first_piece[edge_idx + 1] - first_piece[edge_idx]
+    site_idx = np.repeat(site_idx, counts)
+    piece = np.repeat(first_piece[edge_idx] - np.cumsum(counts) + counts, counts) + np.arange(
+        counts.sum()
     )
-    d = np.diff(xy, axis=0)
-    seg_len = np.hypot(d[:, 0], d[:, 1])
-    dist = np.concatenate([[0.0], np.cumsum(seg_len)])
-    heading = np.arctan2(d[:, 1], d[:, 0])
-    turn = np.zeros(len(xy))
-    turn[1:-1] = np.angle(np.exp(1j * (heading[1:] - heading[:-1])))
-    turn[1:-1][(seg_len[1:] == 0) | (seg_len[:-1] == 0)] = 0.0
-    vertex_w = np.concatenate([[seg_w[0]], np.minimum(seg_w[:-1], seg_w[1:]), [seg_w[-1]]])
-    radius = group_bend_radii(dist, turn, vertex_w, kerb_m)
-    offset = 0
-    for k, (part, (p, rev)) in enumerate(zip(parts, pieces, strict=True)):
-        r = radius[offset : offset + len(part)].copy()
-        r[0] = r[-1] = np.inf
-        vertex_radius[p] = r[::-1] if rev else r
-        offset += len(part) - 1
-        if k < len(joints):
-            node_radius[joints[k]] = radius[offset]
+    n_vertex = net.vptr[piece + 1] - net.vptr[piece]
+    vertex = np.repeat(net.vptr[piece] - np.cumsum(n_vertex) + n_vertex, n_vertex) + np.arange(
+        n_vertex.sum()
+    )
+    lines = shapely.linestrings(net.vxy[vertex], indices=np.repeat(np.arange(piece.size), n_vertex))
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(lines, 0.5, normalized=True))
+    keep = shapely.contains_xy(polygons[site_idx], mid[:, 0], mid[:, 1])
+    site_idx, piece = site_idx[keep], piece[keep]
+    order = np.argsort(site_idx, kind="stable")
+    ptr = np.searchsorted(site_idx[order], np.arange(len(polygons) + 1))
+    return ptr.astype(np.int64), piece[order].astype(np.int64)
 
 
 # --------------------------------------------------------------------------- per class
 
 
-@dataclass(frozen=True)
-class _ClassArrays:
-    """Per-class edge maps, limits and barrier thresholds (internal)."""
+def _class_arrays(
+    net: _Network,
+    classes: list[VehicleClass],
+    params: HvmParams,
+    ratings: list[BarrierRating | None],
+    block_unrated: bool,
+) -> tuple[np.ndarray, ...]:
+    """Per class: usable edges, edge clamp maps, barrier thresholds and scalar limits.
 
-    vehicle: VehicleClass
-    width_ok: np.ndarray  # bool (D,)
-    shift: np.ndarray  # T (D,): u_end = min(hi, max(lo, u_start + T))
-    low: np.ndarray
-    high: np.ndarray
-    lat_ms2: float
-    accel_ms2: float
-    braking_ms2: float
-    start_u: float
-    threshold: np.ndarray  # float (N,): stopped at node if u <= threshold; -1 none
-
-    @classmethod
-    def build(
-        cls,
-        net: _Network,
-        vehicle: VehicleClass,
-        params: HvmParams,
-        ratings: list[BarrierRating | None],
-        block_unrated: bool,
-    ) -> _ClassArrays:
+    Returns ``(width_ok (C, D), shift, low, high (C, D), threshold (C, N), vehicle (C, 6))``,
+    see :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is stopped at node ``n``
+    if its squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing stops it there).
+    """
+    n_dir = 2 * net.piece_a.size
+    width_ok = np.empty((len(classes), n_dir), bool)
+    maps = np.empty((3, len(classes), n_dir))
+    threshold = np.full((len(classes), net.n_nodes), -1.0)
+    vehicle_table = np.empty((len(classes), 6))
+    for c, vehicle in enumerate(classes):
         lat = vehicle.lateral_limit_ms2(params.friction_mu)
         top2 = float(kmh_to_ms(vehicle.top_speed_kmh)) ** 2
-        vptr = np.cumsum([0, *(len(c) for c in net.piece_coords)])
-        seg_len = np.concatenate(
-            [np.r_[np.hypot(*np.diff(c, axis=0).T), 0.0] for c in net.piece_coords]
+        maps[:, c] = kernel.edge_maps(
+            net.vptr, net.seg_len, net.vertex_radius, net.piece_grade, vehicle.accel_ms2, lat, top2
         )
-        radius = np.concatenate(net.vertex_radius)
-        shift, low, high = _edge_maps(
-            vptr, seg_len, radius, net.piece_grade, vehicle.accel_ms2, lat, top2
-        )
-        wide = net.piece_width >= vehicle.width_m + params.width_clearance_m
-        threshold = np.full(net.n_nodes, -1.0)
+        width_ok[c] = np.repeat(net.piece_width >= vehicle.width_m + params.width_clearance_m, 2)
         for node, barrier_list in net.node_barriers.items():
             for b in barrier_list:
                 rating = ratings[b]
                 if rating is None:
                     if block_unrated:
-                        threshold[node] = np.inf
+                        threshold[c, node] = np.inf
                 elif covers(rating, vehicle, rating.speed_kmh, equivalence=params.equivalence):
                     u = float(kmh_to_ms(rating.speed_kmh)) ** 2
-                    threshold[node] = max(threshold[node], u)
-        return cls(
-            vehicle=vehicle,
-            width_ok=np.repeat(wide, 2),
-            shift=shift,
-            low=low,
-            high=high,
-            lat_ms2=lat,
-            accel_ms2=vehicle.accel_ms2,
-            braking_ms2=vehicle.braking_limit_ms2(params.friction_mu),
-            start_u=float(kmh_to_ms(min(params.start_speed_kmh, vehicle.top_speed_kmh))) ** 2,
-            threshold=threshold,
+                    threshold[c, node] = max(threshold[c, node], u)
+        start_kmh = min(params.start_speed_kmh, vehicle.top_speed_kmh)
+        vehicle_table[c] = (
+            lat,
+            vehicle.accel_ms2,
+            vehicle.braking_limit_ms2(params.friction_mu),
+            vehicle.top_speed_kmh,
+            start_kmh,
+            float(kmh_to_ms(start_kmh)) ** 2,
         )
+    return width_ok, maps[0], maps[1], maps[2], threshold, vehicle_table
 
 
-@njit(cache=True)
-def _edge_maps(  # noqa: PLR0917 (numba has no keyword-only arguments)
-    vptr: np.ndarray,
-    seg_len: np.ndarray,
-    radius: np.ndarray,
-    grade: np.ndarray,
-    accel: float,
-    lat: float,
-    top2: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
-    """Clamp map of every directed edge: u_end = min(hi, max(lo, u_start + T)) in (m/s)²."""
-    n_pieces = vptr.size - 1
-    shift = np.empty(2 * n_pieces)
-    low = np.empty(2 * n_pieces)
-    high = np.empty(2 * n_pieces)
-    for p in range(n_pieces):
-        s0 = vptr[p]
-        nv = vptr[p + 1] - s0
-        for direction in range(2):
-            g = grade[p] if direction == 0 else -grade[p]
-            a = accel - G_MS2 * math.sin(math.atan(g))
-            t = 0.0
-            lo = -np.inf
-            hi = np.inf
-            for k in range(nv - 1):
-                if direction == 0:
-                    length = seg_len[s0 + k]
-                    r = radius[s0 + k + 1]
-                else:
-                    length = seg_len[s0 + nv - 2 - k]
-                    r = radius[s0 + nv - 2 - k]
-                step = 2.0 * a * length
-                cap = min(top2, lat * r)
-                t += step
-                lo = min(cap, max(0.0, lo + step))
-                hi = min(cap, max(0.0, hi + step))
-            shift[2 * p + direction] = t
-            low[2 * p + direction] = lo
-            high[2 * p + direction] = hi
-    return shift, low, high
+# --------------------------------------------------------------------------- result table
 
 
-@njit(cache=True)
-def _junction_radius(  # noqa: PLR0917 (numba has no keyword-only arguments)
-    d: int,
-    d2: int,
-    node: int,
-    node_radius: np.ndarray,
-    h_end: np.ndarray,
-    h_start: np.ndarray,
-    width: np.ndarray,
-    kerb: float,
-) -> float:  # pragma: no cover - numba
-    r = node_radius[node]
-    if not math.isnan(r):
-        return r
-    turn = h_start[d2] - h_end[d]
-    turn = math.atan2(math.sin(turn), math.cos(turn))
-    return widest_radius(turn, width[d >> 1], width[d2 >> 1], kerb)
-
-
-@njit(cache=True)
-def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
-    ball_nodes: np.ndarray,
-    active_node: np.ndarray,
-    active_edge: np.ndarray,
-    out_ptr: np.ndarray,
-    out_idx: np.ndarray,
-    head: np.ndarray,
-    maps: tuple[np.ndarray, np.ndarray, np.ndarray],
-    geometry: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    kerb: float,
-    lat: float,
-    threshold: np.ndarray,
-    start_u: float,
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
-    """Label-correcting max-speed search over directed edges (see the module docstring)."""
-    shift, low, high = maps
-    node_radius, h_end, h_start, width = geometry
-    n_dir = head.size
-    label = np.full(n_dir, -1.0)
-    pred = np.full(n_dir, -2, np.int64)
-    queue = np.empty(n_dir, np.int64)
-    queued = np.zeros(n_dir, np.bool_)
-    first = 0
-    count = 0
-    for n in ball_nodes:
-        for k in range(out_ptr[n], out_ptr[n + 1]):
-            d = out_idx[k]
-            if not (active_edge[d] and active_node[head[d]]):
-                continue
-            label[d] = min(high[d], max(low[d], start_u + shift[d]))
-            pred[d] = -1
-            queue[(first + count) % n_dir] = d
-            queued[d] = True
-            count += 1
-    while count > 0:
-        d = queue[first]
-        first = (first + 1) % n_dir
-        count -= 1
-        queued[d] = False
-        node = head[d]
-        u = label[d]
-        for k in range(out_ptr[node], out_ptr[node + 1]):
-            d2 = out_idx[k]
-            if d2 == (d ^ 1) or not (active_edge[d2] and active_node[head[d2]]):
-                continue
-            r = _junction_radius(d, d2, node, node_radius, h_end, h_start, width, kerb)
-            ut = min(u, lat * r)
-            if ut <= threshold[node]:
-                continue
-            cand = min(high[d2], max(low[d2], ut + shift[d2]))
-            if cand > label[d2] + 1e-6:
-                label[d2] = cand
-                pred[d2] = d
-                if not queued[d2]:
-                    queue[(first + count) % n_dir] = d2
-                    queued[d2] = True
-                    count += 1
-    return label, pred
-
-
-# --------------------------------------------------------------------------- per site
-
-
-def _site_area(
-    net: _Network, polygon: shapely.Geometry, entry_nodes: list[int], params: HvmParams
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes within the search horizon of the entries, and street pieces inside the site."""
-    dist = dijkstra(net.graph, indices=entry_nodes, min_only=True, limit=params.search_horizon_m)
-    in_ball = np.isfinite(dist)
-    pieces = np.flatnonzero(in_ball[net.piece_a] & in_ball[net.piece_b])
-    inside = np.zeros(net.piece_a.size, bool)
-    mids = net.piece_mid[pieces]
-    inside[pieces] = shapely.contains_xy(polygon, mids[:, 0], mids[:, 1])
-    return in_ball, inside
-
-
-def _site_rows(
+def _table(
+    out: tuple[np.ndarray, ...],
     net: _Network,
-    arrays: _ClassArrays,
-    params: HvmParams,
     *,
-    area: tuple[np.ndarray, np.ndarray],
-    site: tuple[object, shapely.Geometry, list[tuple[int, float, float]]],
+    sites: tuple[np.ndarray, np.ndarray, _Entries],
+    classes: list[VehicleClass],
+    params: HvmParams,
     barriers: tuple[list[BarrierRating | None], list[str], bool],
-) -> list[tuple[dict[str, object], object]]:
-    """Rows of one site for one class: search once, then read every entry."""
-    in_ball, inside = area
-    site_id, polygon, entries = site
-    active_edge = arrays.width_ok & ~np.repeat(inside, 2)
-    ball_nodes = np.flatnonzero(in_ball)
-    geometry = (net.node_radius, net.h_end, net.h_start, net.piece_width)
-    maps = (arrays.shift, arrays.low, arrays.high)
-
-    def search(threshold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _search(
-            ball_nodes, in_ball, active_edge, net.out_ptr, net.out_idx, net.head, maps,
-            geometry, params.kerb_radius_m, arrays.lat_ms2, threshold, arrays.start_u,
-        )  # fmt: skip
-
-    label, pred = search(arrays.threshold)
-    free = None
-    if np.any(arrays.threshold[ball_nodes] >= 0):
-        free = search(np.full(net.n_nodes, -1.0))
-    rows: list[tuple[dict[str, object], object]] = []
-    for k, (node, x, y) in enumerate(entries):
-        incoming = net.in_idx[net.in_ptr[node] : net.in_ptr[node + 1]]
-        if inside[incoming >> 1].all():
-            continue  # a street end on the perimeter with the street inside: not an entry
-        row: dict[str, object] = {
-            "site_id": site_id,
-            "vehicle_class": arrays.vehicle.name,
-            "entry_id": f"{site_id}:{k}",
-            "entry_x": x,
-            "entry_y": y,
-            "run_up_m": 0.0,
-            "impact_speed_kmh": 0.0,
-            "impact_energy_kj": 0.0,
-            "impact_angle_deg": np.nan,
-            "speeds_kmh": "",
-            "blocked_by": "",
-            "defeated": "",
-            "reason": "",
-        }
-        open_in = incoming[active_edge[incoming] & in_ball[net.tail[incoming]]]
-        arrived = open_in[label[open_in] > max(arrays.threshold[node], -0.5)]
-        blocked: list[str] = []
-        if free is not None:
-            blocked = _blocked_by(
-                net, arrays, params, free=free, open_in=open_in, barriers=barriers
+    crs: object,
+) -> gpd.GeoDataFrame:
+    """The approach table from the kernel's flat output (one row per site × class × entry)."""
+    (site, cls, entry, status, n_open, wide, vptr, flags, v_xy, v_speed, v_dist,
+     defeat, block, block_kmh) = out  # fmt: skip
+    site_ids, polygons, entries = sites
+    ratings, barrier_ids, block_unrated = barriers
+    n_rows = site.size
+    arrived = status == kernel.ROW_ARRIVED
+    has_entry = entry >= 0
+    at = entries.ptr[site] + np.where(has_entry, entry, 0)
+    names = np.array([v.name for v in classes], dtype=object)
+    site_col = site_ids[site]
+    last = vptr[1:] - 1
+    run_up = _gather(v_dist, last, arrived, fill=0.0)
+    speed = _gather(v_speed, last, arrived, fill=0.0)
+    mass = np.array([v.test_mass_kg for v in classes])[cls]
+    for r in np.flatnonzero(flags & 1):
+        log.warning("site %s: route to an entry loops; reported from the loop on", site_col[r])
+    for r in np.flatnonzero(flags & 2):
+        log.warning(
+            "site %s entry %s: route profile differs from the search label", site_col[r], entry[r]
+        )
+    speed_text = _speed_text(v_speed, vptr, arrived)
+    defeated = _barrier_text(defeat[:, 0], defeat[:, 1], n_rows, net, barrier_ids)
+    blocked = _blocked_text(
+        block, block_kmh, n_rows, net, classes=(classes, cls), params=params,
+        barriers=(ratings, barrier_ids, block_unrated),
+    )  # fmt: skip
+    reason = np.full(n_rows, "", dtype=object)
+    for r in np.flatnonzero(~arrived):
+        if status[r] in _SITE_REASONS:
+            reason[r] = _SITE_REASONS[status[r]]
+        elif n_open[r]:
+            names_r = f" ({', '.join(blocked[r].split(';'))})" if blocked[r] else ""
+            reason[r] = f"every approach is stopped by barriers{names_r}"
+        elif not wide[r]:
+            vehicle = classes[cls[r]]
+            reason[r] = (
+                f"the streets at this entry are too narrow for {vehicle.name} ({vehicle.width_m} m)"
             )
-            row["blocked_by"] = ";".join(blocked)
-        if arrived.size == 0:
-            row["reason"] = _no_route_reason(arrays, incoming, open_in, blocked)
-            rows.append((row, None))
-            continue
-        best = int(arrived[np.argmax(label[arrived])])
-        route = _route(net, arrays, params, pred, best)
-        speeds = route.speeds_kmh
-        if abs(float(ms_to_kmh(math.sqrt(label[best]))) - speeds[-1]) > 0.01:
-            log.warning("site %s entry %s: route profile differs from the search label", site_id, k)
-        heading = np.arctan2(*(route.xy[-1] - route.xy[-2])[::-1])
-        row.update(
-            run_up_m=float(route.distance_m[-1]),
-            impact_speed_kmh=float(speeds[-1]),
-            impact_energy_kj=float(kinetic_energy_kj(arrays.vehicle.test_mass_kg, speeds[-1])),
-            impact_angle_deg=_impact_angle(polygon, x, y, heading),
-            speeds_kmh=" ".join(f"{v:.1f}" for v in speeds),
-            defeated=";".join(
-                barriers[1][b] for n in route.nodes for b in net.node_barriers.get(n, [])
-            ),
-        )
-        rows.append((row, shapely.LineString(route.xy)))
-    if not rows:
-        reason = "no street of the hostile-vehicle network enters the site from outside"
-        rows.append((_empty_row(site_id, arrays.vehicle, reason), None))
-    return rows
-
-
-@dataclass(frozen=True)
-class _Route:
-    """A reconstructed route and its speed profile (internal)."""
-
-    xy: np.ndarray
-    distance_m: np.ndarray
-    speeds_kmh: np.ndarray
-    forward_kmh: np.ndarray  # run-up speeds without braking for later bends
-    nodes: list[int]  # nodes passed (junctions and the entry)
-    node_vertex: list[int]  # vertex index of each of those nodes
-
-
-def _route(
-    net: _Network, arrays: _ClassArrays, params: HvmParams, pred: np.ndarray, best: int
-) -> _Route:
-    path: list[int] = []
-    seen: set[int] = set()
-    d = best
-    while d >= 0 and d not in seen:
-        seen.add(d)
-        path.append(d)
-        d = int(pred[d])
-    if d >= 0:
-        log.warning("route to edge %d loops; reporting the route from the loop onwards", best)
-    path.reverse()
-    xy: list[np.ndarray] = []
-    radius: list[float] = []
-    grade: list[float] = []
-    nodes: list[int] = []
-    node_vertex: list[int] = []
-    for i, d in enumerate(path):
-        p, rev = d >> 1, bool(d & 1)
-        coords = net.piece_coords[p][::-1] if rev else net.piece_coords[p]
-        r = net.vertex_radius[p][::-1] if rev else net.vertex_radius[p]
-        if i == 0:
-            xy.append(coords)
-            radius.extend(r.tolist())
         else:
-            radius[-1] = _junction_radius(
-                path[i - 1], d, int(net.tail[d]), net.node_radius, net.h_end, net.h_start,
-                net.piece_width, params.kerb_radius_m,
-            )  # fmt: skip
-            xy.append(coords[1:])
-            radius.extend(r[1:].tolist())
-        grade.extend([-net.piece_grade[p] if rev else net.piece_grade[p]] * (len(coords) - 1))
-        nodes.append(int(net.head[d]))
-        node_vertex.append(len(radius) - 1)
-    points = np.vstack(xy)
-    dist = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
-    caps = bend_speed_kmh(np.asarray(radius), arrays.lat_ms2)
-    accel = graded_accel_ms2(arrays.accel_ms2, np.asarray(grade))
-    profile = {
-        "start_speed_kmh": min(params.start_speed_kmh, arrays.vehicle.top_speed_kmh),
-        "top_speed_kmh": arrays.vehicle.top_speed_kmh,
-    }
-    speeds = speed_profile_kmh(dist, caps, accel, arrays.braking_ms2, **profile)
-    forward = speed_profile_kmh(dist, caps, accel, 1e12, **profile)
-    return _Route(points, dist, speeds, forward, nodes, node_vertex)
+            reason[r] = "no street outside the site leads to this entry"
+    angle = np.full(n_rows, np.nan)
+    rows = np.flatnonzero(arrived)
+    if rows.size:
+        angle[rows] = _impact_angles(
+            polygons[site[rows]], entries.x[at[rows]], entries.y[at[rows]],
+            v_xy[vptr[rows + 1] - 1] - v_xy[vptr[rows + 1] - 2],
+        )  # fmt: skip
+    geometry = np.full(n_rows, None, dtype=object)
+    lengths = np.diff(vptr)[rows]
+    if rows.size:
+        geometry[rows] = shapely.linestrings(v_xy, indices=np.repeat(np.arange(rows.size), lengths))
+    table = pd.DataFrame(
+        {
+            "site_id": site_col,
+            "vehicle_class": names[cls],
+            "entry_id": [
+                f"{s}:{k}" if k >= 0 else None
+                for s, k in zip(site_col, entry.tolist(), strict=True)
+            ],
+            "entry_x": _gather(entries.x, at, has_entry),
+            "entry_y": _gather(entries.y, at, has_entry),
+            "run_up_m": run_up,
+            "impact_speed_kmh": speed,
+            "impact_energy_kj": np.where(arrived, kinetic_energy_kj(mass, speed), 0.0),
+            "impact_angle_deg": angle,
+            "speeds_kmh": speed_text,
+            "blocked_by": blocked,
+            "defeated": defeated,
+            "reason": reason,
+        },
+        columns=list(APPROACH_COLUMNS),
+    )
+    return gpd.GeoDataFrame(table, geometry=geometry, crs=crs)
 
 
-def _blocked_by(
+def _gather(
+    values: np.ndarray, index: np.ndarray, valid: np.ndarray, *, fill: float = np.nan
+) -> np.ndarray:
+    """``values[index]`` where ``valid``, else ``fill``."""
+    out = np.full(index.size, fill)
+    out[valid] = values[index[valid]]
+    return out
+
+
+def _speed_text(v_speed: np.ndarray, vptr: np.ndarray, arrived: np.ndarray) -> np.ndarray:
+    """Per row, the speed (km/h) at every route vertex, one decimal, space-separated."""
+    text = np.full(arrived.size, "", dtype=object)
+    values = [f"{v:.1f}" for v in v_speed.tolist()]
+    for r in np.flatnonzero(arrived).tolist():
+        text[r] = " ".join(values[vptr[r] : vptr[r + 1]])
+    return text
+
+
+def _barrier_text(
+    row: np.ndarray, node: np.ndarray, n_rows: int, net: _Network, ids: list[str]
+) -> np.ndarray:
+    """Per row, the ids of the barriers at the given (row, node) meetings, ``;``-separated."""
+    parts: list[list[str]] = [[] for _ in range(n_rows)]
+    for r, n in zip(row.tolist(), node.tolist(), strict=True):
+        parts[r].extend(ids[b] for b in net.node_barriers[n])
+    return np.array([";".join(p) for p in parts], dtype=object)
+
+
+def _blocked_text(
+    block: np.ndarray,
+    block_kmh: np.ndarray,
+    n_rows: int,
     net: _Network,
-    arrays: _ClassArrays,
-    params: HvmParams,
     *,
-    free: tuple[np.ndarray, np.ndarray],
-    open_in: np.ndarray,
+    classes: tuple[list[VehicleClass], np.ndarray],
+    params: HvmParams,
     barriers: tuple[list[BarrierRating | None], list[str], bool],
-) -> list[str]:
-    """Barriers that stop the worst route of the network without barriers, for one entry."""
+) -> np.ndarray:
+    """Per row, the barriers that stop the worst route of the network without barriers.
+
+    ``block`` rows are (row, node) where that route passes a barrier node, ``block_kmh`` the
+    run-up speed there.
+    """
+    vehicles, cls = classes
     ratings, ids, block_unrated = barriers
-    label, pred = free
-    reached = open_in[label[open_in] >= 0]
-    if reached.size == 0:
-        return []
-    route = _route(net, arrays, params, pred, int(reached[np.argmax(label[reached])]))
-    out = []
-    for node, vertex in zip(route.nodes, route.node_vertex, strict=True):
-        speed = float(route.forward_kmh[vertex])
-        for b in net.node_barriers.get(node, []):
+    parts: list[list[str]] = [[] for _ in range(n_rows)]
+    for (r, n), speed in zip(block.tolist(), block_kmh.tolist(), strict=True):
+        for b in net.node_barriers[n]:
             rating = ratings[b]
             if rating is None:
                 stops = block_unrated
             else:
-                stops = covers(rating, arrays.vehicle, speed, equivalence=params.equivalence)
+                vehicle = vehicles[cls[r]]
+                stops = covers(rating, vehicle, speed, equivalence=params.equivalence)
             if stops:
-                out.append(ids[b])
-    return out
+                parts[r].append(ids[b])
+    return np.array([";".join(p) for p in parts], dtype=object)
 
 
-def _no_route_reason(
-    arrays: _ClassArrays, incoming: np.ndarray, open_in: np.ndarray, blocked: list[str]
-) -> str:
-    vehicle = arrays.vehicle
-    if open_in.size:
-        names = f" ({', '.join(blocked)})" if blocked else ""
-        return f"every approach is stopped by barriers{names}"
-    if incoming.size and not arrays.width_ok[incoming].any():
-        return f"the streets at this entry are too narrow for {vehicle.name} ({vehicle.width_m} m)"
-    return "no street outside the site leads to this entry"
-
-
-def _impact_angle(polygon: shapely.Geometry, x: float, y: float, heading: float) -> float:
+def _impact_angles(
+    polygons: np.ndarray, x: np.ndarray, y: np.ndarray, last_step: np.ndarray
+) -> np.ndarray:
     """Angle (degrees) between the travel direction and the perimeter (90: square on)."""
-    boundary = shapely.boundary(polygon)
-    at = shapely.line_locate_point(boundary, shapely.Point(x, y))
-    a, b = shapely.line_interpolate_point(boundary, [max(at - 0.5, 0.0), at + 0.5])
-    tangent = math.atan2(b.y - a.y, b.x - a.x)
-    return float(np.degrees(math.asin(min(abs(math.sin(heading - tangent)), 1.0))))
-
-
-def _empty_row(site_id: object, vehicle: VehicleClass, reason: str) -> dict[str, object]:
-    return {
-        "site_id": site_id,
-        "vehicle_class": vehicle.name,
-        "entry_id": None,
-        "entry_x": np.nan,
-        "entry_y": np.nan,
-        "run_up_m": 0.0,
-        "impact_speed_kmh": 0.0,
-        "impact_energy_kj": 0.0,
-        "impact_angle_deg": np.nan,
-        "speeds_kmh": "",
-        "blocked_by": "",
-        "defeated": "",
-        "reason": reason,
-    }
+    boundary = shapely.boundary(polygons)
+    at = shapely.line_locate_point(boundary, shapely.points(x, y))
+    a = shapely.get_coordinates(shapely.line_interpolate_point(boundary, np.maximum(at - 0.5, 0.0)))
+    b = shapely.get_coordinates(shapely.line_interpolate_point(boundary, at + 0.5))
+    heading = np.arctan2(last_step[:, 1], last_step[:, 0])
+    return np.array(
+        [
+            float(np.degrees(math.asin(min(abs(math.sin(h - math.atan2(by - ay, bx - ax))), 1.0))))
+            for h, (ax, ay), (bx, by) in zip(heading.tolist(), a.tolist(), b.tolist(), strict=True)
+        ]
+    )
