@@ -158,7 +158,8 @@ def _execute(
     if scheduler is not None:
         client, cluster = Client(scheduler), None
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+        # ":0": a free port (dashboard_address=None falls back to 8787, often taken)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
         client = Client(cluster)
     try:
         futures = [
