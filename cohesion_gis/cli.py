@@ -200,12 +200,181 @@ def score(
 @_source_options
 @_OUT
 @_OVERWRITE
+@click.option(
+    "--barriers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Rated-barrier layer (GeoPackage/GeoJSON, any CRS) with a 'rating' column.",
+)
+@click.option(
+    "--vehicles",
+    default=None,
+    help="Comma-separated vehicle classes (default M1,N1,N2A,N3C) or a vehicle TOML file.",
+)
+@click.option(
+    "--block-unrated", is_flag=True, help="Let unrated OSM bollards and blocks stop vehicles."
+)
+@click.option(
+    "--dem",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Elevation GeoTIFF for gradients (any CRS).",
+)
 @_friendly_errors
-def demo(out: Path, overwrite: bool, **kwargs: Any) -> None:
+def hvm(
+    *,
+    out: Path,
+    overwrite: bool,
+    barriers: Path | None,
+    vehicles: str | None,
+    block_unrated: bool,
+    dem: Path | None,
+    **kwargs: Any,
+) -> None:
+    """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
+    from cohesion_gis.hvm.assess import assess_sites, write_assessment
+
+    city = _load(kwargs)
+    classes: Any = None
+    if vehicles:
+        classes = Path(vehicles) if vehicles.endswith(".toml") else vehicles.split(",")
+    result = assess_sites(
+        city, vehicles=classes, barriers=barriers, block_unrated=block_unrated or None, dem=dem
+    )
+    paths = write_assessment(result, out, overwrite=overwrite)
+    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    columns = [
+        "rank",
+        "name",
+        "kind",
+        "capacity_persons",
+        "max_impact_speed_kmh",
+        "required_rating",
+    ]
+    click.echo(result.sites[columns].head(15).to_string(index=False))
+
+
+@main.group()
+def scenario() -> None:
+    """Scenario files: check them before running."""
+
+
+@scenario.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--with-city", is_flag=True, help="Also check every reference against the base city.")
+@_friendly_errors
+def scenario_validate(files: tuple[Path, ...], with_city: bool) -> None:
+    """Check scenario FILES (schema, and with --with-city every id, name and geometry)."""
+    from cohesion_gis.scenario import check_scenario, load_base, load_scenario
+
+    for path in files:
+        spec = load_scenario(path)
+        if with_city:
+            check_scenario(load_base(spec.base), spec)
+        click.echo(f"{path}: ok ({len(spec.interventions)} interventions)")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_OUT
+@_OVERWRITE
+@click.option("--no-hvm", is_flag=True, help="Compare cohesion only.")
+@_friendly_errors
+def compare(file: Path, out: Path, overwrite: bool, no_hvm: bool) -> None:
+    """Run one scenario FILE beside its base; write the comparison tables and map."""
+    from cohesion_gis.compare import compare as run_compare
+    from cohesion_gis.pipeline import write_comparison
+    from cohesion_gis.scenario import load_base, load_scenario
+
+    spec = load_scenario(file)
+    base = load_base(spec.base)
+    result = run_compare(base, spec, hvm=not no_hvm)
+    paths = write_comparison(base, result, out, overwrite=overwrite)
+    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    for line in result.summary:
+        click.echo(f"  {line}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("results"),
+    show_default=True,
+    help="Output folder: one sub-folder per scenario and summary.csv.",
+)
+@click.option("--workers", type=int, default=None, help="Start a local Dask cluster of N workers.")
+@click.option(
+    "--scheduler", default=None, help="Address of a running Dask scheduler (tcp://host:port)."
+)
+@click.option(
+    "--no-resume", is_flag=True, help="Rerun scenarios even when their inputs are unchanged."
+)
+@_friendly_errors
+def batch(
+    files: tuple[Path, ...], out: Path, workers: int | None, scheduler: str | None, no_resume: bool
+) -> None:
+    """Run many scenario FILES (in-process, on a local Dask cluster, or an existing one)."""
+    from cohesion_gis.batch import run
+
+    result = run(files, out_dir=out, workers=workers, scheduler=scheduler, resume=not no_resume)
+    click.echo(f"wrote {result.path}")
+    click.echo(result.summary.to_string(index=False))
+    if len(result.failed):
+        sys.exit(1)
+
+
+@main.command("map")
+@_source_options
+@_OUT
+@_OVERWRITE
+@click.option(
+    "--kind",
+    type=click.Choice(["cohesion", "sites", "all"]),
+    default="all",
+    show_default=True,
+    help="Which maps (scenario maps: `cohesion-gis compare`).",
+)
+@_friendly_errors
+def map_command(out: Path, overwrite: bool, kind: str, **kwargs: Any) -> None:
+    """Write offline HTML maps, PNG/PDF figures and the one-page summary for councillors."""
+    from cohesion_gis.pipeline import cohesion_maps, sites_maps, summary_page
+
+    city = _load(kwargs)
+    written = []
+    scores = sites = None
+    if kind in ("cohesion", "all"):
+        from cohesion_gis.cohesion import score_districts
+
+        scores = score_districts(city, sensitivity=False)
+        written += cohesion_maps(city, scores, out, overwrite=overwrite)
+    if kind in ("sites", "all"):
+        from cohesion_gis.hvm.assess import assess_sites
+
+        sites = assess_sites(city)
+        written += sites_maps(city, sites, out, overwrite=overwrite)
+    if scores is not None and sites is not None:
+        written.append(summary_page(city, scores, sites, out, overwrite=overwrite))
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+@main.command()
+@_source_options
+@_OUT
+@_OVERWRITE
+@click.option(
+    "--scenarios",
+    "scenarios",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Scenario files to run beside the base (default: scenarios/*.toml when the study "
+    "area is the embedded default).",
+)
+@_friendly_errors
+def demo(out: Path, overwrite: bool, scenarios: tuple[Path, ...], **kwargs: Any) -> None:
     """The main job: layers, cohesion scores, site assessment, scenarios and maps in one folder."""
     from cohesion_gis.pipeline import run_study
 
     city = _load(kwargs)
-    written = run_study(city, out, overwrite=overwrite)
+    written = run_study(city, out, overwrite=overwrite, scenarios=scenarios)
     for step, paths in written.items():
         click.echo(f"{step}: " + ", ".join(str(p) for p in paths))

@@ -8,12 +8,26 @@ chains them and puts the outputs in one folder.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cohesion_maps", "run_study"]
+__all__ = [
+    "cohesion_maps",
+    "example_scenarios",
+    "run_study",
+    "sites_maps",
+    "summary_page",
+    "write_comparison",
+]
 
 log = logging.getLogger(__name__)
+
+
+def example_scenarios() -> list[Path]:
+    """The Helsinki example scenarios shipped in the repository's ``scenarios/`` folder."""
+    folder = Path(__file__).resolve().parent.parent / "scenarios"
+    return sorted(folder.glob("*.toml"))
 
 
 def run_study(
@@ -23,8 +37,9 @@ def run_study(
     layers_path: str | Path | None = None,
     overwrite: bool = False,
     maps: bool = True,
+    scenarios: Sequence[str | Path] | None = None,
 ) -> dict[str, list[Path]]:
-    """Write layers, cohesion scores, the site assessment and the maps of a study area.
+    """Write layers, cohesion scores, the site assessment, scenarios and maps of a study area.
 
     Parameters
     ----------
@@ -38,15 +53,21 @@ def run_study(
         Replace existing outputs.
     maps
         Also write the offline HTML maps, PNG/PDF figures and the one-page summary.
+    scenarios
+        Scenario files to compare with their base (:mod:`cohesion_gis.batch`, into
+        ``<out_dir>/scenarios``), each with a side-by-side map; ``None``: the Helsinki examples
+        when ``city`` is the embedded default, else none.
 
     Returns
     -------
     dict
-        Paths written, by step (``layers``, ``cohesion``, ``sites``, ``maps``).
+        Paths written, by step (``layers``, ``cohesion``, ``sites``, ``scenarios``, ``maps``).
     """
     from cohesion_gis.cohesion import score_districts
     from cohesion_gis.cohesion.report import write_scores
     from cohesion_gis.export import write_layers
+    from cohesion_gis.hvm.assess import assess_sites, write_assessment
+    from cohesion_gis.sources.osm import default_pbf
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,11 +77,95 @@ def run_study(
     written["layers"] = list(write_layers(city, layers, overwrite=overwrite))
     scores = score_districts(city)
     written["cohesion"] = write_scores(scores, out, provenance=provenance, overwrite=overwrite)
+    sites = assess_sites(city)
+    written["sites"] = list(write_assessment(sites, out, overwrite=overwrite).values())
+    if scenarios is None:
+        scenarios = example_scenarios() if city.provenance.source == str(default_pbf()) else []
+    if scenarios:
+        written["scenarios"] = _scenarios(city, scenarios, out / "scenarios", overwrite=overwrite)
     if maps:
-        written["maps"] = cohesion_maps(city, scores, out, overwrite=overwrite)
+        written["maps"] = [
+            *cohesion_maps(city, scores, out, overwrite=overwrite),
+            *sites_maps(city, sites, out, overwrite=overwrite),
+            summary_page(city, scores, sites, out, overwrite=overwrite),
+        ]
     for step, paths in written.items():
         log.info("%s: %s", step, ", ".join(p.name for p in paths))
     return written
+
+
+def _scenarios(city: Any, files: Sequence[str | Path], out: Path, *, overwrite: bool) -> list[Path]:
+    """Batch-run scenarios (tables), then one side-by-side map per scenario."""
+    from cohesion_gis.batch import run
+    from cohesion_gis.compare import analyse, compare
+    from cohesion_gis.errors import CohesionError
+    from cohesion_gis.scenario import load_scenario
+
+    result = run(files, out_dir=out, resume=not overwrite, progress=False)
+    written = [result.path]
+    base = analyse(city, hvm=False)
+    for path in files:
+        spec = load_scenario(path)
+        try:
+            comparison = compare(city, spec, base=base, hvm=False)
+        except CohesionError as exc:  # already reported in the batch summary
+            log.warning("%s: no map (%s)", path, exc)
+            continue
+        written.append(_scenario_map(city, comparison, out / spec.name, overwrite=True))
+    return written
+
+
+def write_comparison(
+    base_city: Any, comparison: Any, out_dir: str | Path, *, overwrite: bool = False
+) -> list[Path]:
+    """Write one comparison: districts, homes and sites tables, summary and side-by-side map."""
+    from cohesion_gis.export import write_csv, write_geopackage, write_json
+
+    out = Path(out_dir)
+    tables = {"districts": comparison.districts, "homes": comparison.homes}
+    if comparison.sites is not None:
+        tables["sites"] = comparison.sites
+    metadata = {**base_city.provenance.as_dict(), "scenario": comparison.scenario.name}
+    paths = [
+        write_geopackage(tables, out / "comparison.gpkg", metadata=metadata, overwrite=overwrite),
+        write_csv(comparison.districts, out / "districts.csv", overwrite=overwrite),
+        write_json(
+            {"scenario": comparison.scenario.name, "summary": list(comparison.summary)},
+            out / "summary.json",
+            overwrite=overwrite,
+        ),
+    ]
+    if comparison.sites is not None:
+        paths.append(write_csv(comparison.sites, out / "sites.csv", overwrite=overwrite))
+    paths.append(_scenario_map(base_city, comparison, out, overwrite=overwrite))
+    return paths
+
+
+def _scenario_map(city: Any, comparison: Any, out: Path, *, overwrite: bool) -> Path:
+    from cohesion_gis.export import atomic_path
+    from cohesion_gis.maps import save_offline, scenario_map
+
+    base, after = _split(comparison.districts)
+    m = scenario_map(
+        base, after, scenario_name=comparison.scenario.name,
+        streets=city.walk_edges, buildings=city.buildings,
+    )  # fmt: skip
+    path = out / "scenario_map.html"
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        save_offline(m, tmp)
+    return path
+
+
+def _split(districts: Any) -> tuple[Any, Any]:
+    """Base and scenario district tables from a comparison's ``<metric>_base/_scenario`` columns."""
+    frames = []
+    for side in ("base", "scenario"):
+        suffix = f"_{side}"
+        columns = {c: c.removesuffix(suffix) for c in districts.columns if c.endswith(suffix)}
+        frames.append(
+            districts[["district_id", "name", *columns, "geometry"]].rename(columns=columns)
+        )
+    return frames[0], frames[1]
 
 
 def cohesion_maps(
@@ -87,3 +192,44 @@ def cohesion_maps(
     png, pdf = out / "cohesion_map.png", out / "cohesion_map.pdf"
     refuse_existing(png, pdf, overwrite=overwrite)
     return [html, save_png(figure, png), save_pdf(figure, pdf)]
+
+
+def sites_maps(
+    city: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
+) -> list[Path]:
+    """The offline soft-target map (HTML) and its static PNG and PDF."""
+    from cohesion_gis.export import atomic_path, refuse_existing
+    from cohesion_gis.maps import save_offline, sites_map
+    from cohesion_gis.maps.static import save_pdf, save_png, sites_figure
+
+    out = Path(out_dir)
+    arriving = sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0]
+    m = sites_map(
+        sites.sites, arriving, entries=sites.entries, barriers=sites.barriers,
+        gaps=sites.gaps, streets=city.drive_edges, buildings=city.buildings,
+        title=f"Crowded sites and hostile-vehicle approaches: {city.name}",
+    )  # fmt: skip
+    html = out / "sites_map.html"
+    with atomic_path(html, overwrite=overwrite) as tmp:
+        save_offline(m, tmp)
+    figure = sites_figure(sites.sites, arriving, streets=city.drive_edges, buildings=city.buildings)
+    png, pdf = out / "sites_map.png", out / "sites_map.pdf"
+    refuse_existing(png, pdf, overwrite=overwrite)
+    return [html, save_png(figure, png), save_pdf(figure, pdf)]
+
+
+def summary_page(
+    city: Any, scores: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
+) -> Path:
+    """The one-page PDF summary for council papers."""
+    from cohesion_gis.export import refuse_existing
+    from cohesion_gis.maps.static import summary_figure
+
+    path = Path(out_dir) / "summary.pdf"
+    refuse_existing(path, overwrite=overwrite)
+    return summary_figure(
+        scores.districts, sites.sites, path,
+        approaches=sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0],
+        streets=city.walk_edges, buildings=city.buildings,
+        title=f"Contact spaces and crowded-site protection: {city.name}",
+    )  # fmt: skip

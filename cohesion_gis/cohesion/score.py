@@ -34,7 +34,13 @@ from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.severance import barrier_aware_network, severance
 from cohesion_gis.errors import DataError
 
-__all__ = ["COMPONENTS", "CohesionResult", "home_components", "score_districts"]
+__all__ = [
+    "COMPONENTS",
+    "CohesionResult",
+    "home_components",
+    "score_districts",
+    "score_from_reach",
+]
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +113,37 @@ def score_districts(
     """
     params = params or CohesionParams.from_toml()
     params.validate()
-    if city.homes.empty or float(city.homes["population"].sum()) <= 0:
-        raise DataError(
-            f"{city.name}: no residents in the study area, so there is nothing to score; "
-            "pass a population raster or population_total= to load_city"
-        )
+    _require_residents(city)
     aware_nodes, aware_edges = barrier_aware_network(city.walk_nodes, city.walk_edges)
     aware = reach(city.homes, city.contact_spaces, aware_nodes, aware_edges, params=params)
     free = reach(city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges, params=params)
+    return score_from_reach(city, aware, free, params, sensitivity=sensitivity)
+
+
+def score_from_reach(
+    city: Any,
+    aware: Reach,
+    free: Reach,
+    params: CohesionParams,
+    *,
+    sensitivity: bool = True,
+) -> CohesionResult:
+    """Every step of :func:`score_districts` after the distance tables.
+
+    For callers that build or reuse the tables themselves (incremental scenario rescoring).
+
+    Parameters
+    ----------
+    city
+        The study area (districts, homes, contact spaces, taxonomy).
+    aware, free
+        Distance tables on the barrier-aware and the plain walk network.
+    params
+        The parameters the tables were built with.
+    sensitivity
+        Also run the sensitivity variants.
+    """
+    _require_residents(city)
     n_types = len(city.taxonomy.contact_spaces)
     homes, spaces = home_components(aware, params, n_types=n_types)
     homes["severance"] = severance(homes["access"], access(free, params)["access"])
@@ -131,6 +160,14 @@ def score_districts(
         len(districts), len(homes), len(spaces), float(districts["score"].mean()),
     )  # fmt: skip
     return CohesionResult(districts, homes, spaces, table, params)
+
+
+def _require_residents(city: Any) -> None:
+    if city.homes.empty or float(city.homes["population"].sum()) <= 0:
+        raise DataError(
+            f"{city.name}: no residents in the study area, so there is nothing to score; "
+            "pass a population raster or population_total= to load_city"
+        )
 
 
 def home_components(

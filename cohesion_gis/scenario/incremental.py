@@ -28,18 +28,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis.cohesion.access import access
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
-from cohesion_gis.cohesion.score import (
-    CohesionResult,
-    _districts,
-    _sensitivity,
-    _space_flags,
-    home_components,
-)
-from cohesion_gis.cohesion.severance import barrier_aware_network, severance
-from cohesion_gis.errors import DataError
+from cohesion_gis.cohesion.score import CohesionResult, score_from_reach
+from cohesion_gis.cohesion.severance import barrier_aware_network
 
 __all__ = ["CohesionState", "rescore", "score_state"]
 
@@ -74,7 +66,9 @@ def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False)
     network = barrier_aware_network(city.walk_nodes, city.walk_edges)
     aware = reach(city.homes, city.contact_spaces, *network, params=params)
     free = reach(city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges, params=params)
-    return CohesionState(_score(city, aware, free, params, sensitivity), aware, free, network)
+    return CohesionState(
+        score_from_reach(city, aware, free, params, sensitivity=sensitivity), aware, free, network
+    )
 
 
 def rescore(
@@ -115,27 +109,11 @@ def rescore(
     free = _merge(base.free, homes, plan, _search(city.homes, changed, free_net, params))
     note = f"incremental: {fresh.size} of {len(plan)} spaces searched"
     log.info("rescore: %s", note)
-    result = _score(city, aware, free, params, sensitivity)
+    result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
     return CohesionState(result, aware, free, base.aware_network, note)
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _score(
-    city: Any, aware: Reach, free: Reach, params: CohesionParams, sensitivity: bool
-) -> CohesionResult:
-    """The steps of :func:`cohesion_gis.cohesion.score_districts` after the distance tables."""
-    if city.homes.empty or float(city.homes["population"].sum()) <= 0:
-        raise DataError(f"{city.name}: no residents in the study area, so nothing to score")
-    n_types = len(city.taxonomy.contact_spaces)
-    homes, spaces = home_components(aware, params, n_types=n_types)
-    homes["severance"] = severance(homes["access"], access(free, params)["access"])
-    districts = _districts(city.districts, homes, params)
-    table = pd.DataFrame()
-    if sensitivity:
-        districts, table = _sensitivity(aware, districts, params, n_types=n_types)
-    return CohesionResult(districts, homes, _space_flags(spaces, aware), table, params)
 
 
 def _space_key(spaces: gpd.GeoDataFrame) -> pd.Series:
