@@ -9,15 +9,23 @@ initial offset distance in metres. For every group the kernel runs one Dijkstra 
 binary heap (with decrease-key) bounded by ``limit``: nodes farther than ``limit`` are never pushed,
 so the cost of a search is proportional to the nodes and edges it touches, not to the graph size.
 
-Scratch arrays (distances, heap positions, heap, touched list) are allocated once per call and
-reset only at the nodes a search touched. Results are written as sparse (group, node, distance)
-triples, sorted by group then node, into buffers that grow by doubling.
+:func:`search_groups` adds three things around the kernel:
 
-The kernel is compiled with ``nogil=True`` so :func:`search_groups` can run contiguous chunks of
-groups on a thread pool. A ``prange`` loop cannot hand back one variable-length result per chunk
-without a second counting pass, which would double the work; threads over a ``nogil`` kernel avoid
-that, keep one scratch set per chunk, and concatenate in chunk order, so the output stays sorted.
-``cache=True`` makes compilation a one-off cost per machine (about a second).
+- **one search per distinct seed set**: groups whose seeds are the same (node, offset) pairs
+  (POIs snapped to one node, two spaces sharing their entrances) are searched once and the result
+  is copied; duplicates are found by a hash of the sorted seeds and then compared exactly;
+- **searches in spatial order**: the distinct groups are run in strips of the search radius,
+  west to east, so consecutive searches cover overlapping nodes and find them in cache;
+- **parallel chunks**: contiguous chunks of that order run on a thread pool (the kernel releases
+  the GIL). A ``prange`` loop cannot hand back one variable-length result per chunk without a
+  second counting pass, which would double the work.
+
+Scratch arrays (distances, heap positions, heap, touched list) are allocated once per chunk and
+reset only at the nodes a search touched. A search's reached nodes are written in node order: by
+sorting the touched list, or, when the search reached more than one node in ``_DENSE_SHARE`` of
+the graph, by a scan of the settled flags (cheaper than the sort). The results are finally
+gathered into (group, node, distance) triples sorted by group then node. ``cache=True`` makes
+compilation a one-off cost per machine.
 """
 
 from __future__ import annotations
@@ -28,10 +36,20 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["search_groups"]
+__all__ = ["expand_ranges", "node_sums", "search_groups", "search_to_points", "spatial_order"]
 
 _UNSEEN = -1
 _SETTLED = -2
+#: Write a search's nodes by scanning the whole graph when it reached more than n / _DENSE_SHARE.
+_DENSE_SHARE = 16
+
+
+def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(start[i], start[i] + count[i])`` for all i, vectorised (int64)."""
+    count = np.asarray(count, dtype=np.int64)
+    total = int(count.sum())
+    shift = np.repeat(np.asarray(start, dtype=np.int64) - np.cumsum(count) + count, count)
+    return shift + np.arange(total, dtype=np.int64)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -75,6 +93,13 @@ def _sift_down(heap_node, heap_key, pos, size):
 
 
 @njit(cache=True, nogil=True)
+def _grow(a, cap):
+    b = np.empty(cap, a.dtype)
+    b[: a.size] = a
+    return b
+
+
+@njit(cache=True, nogil=True)
 def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only arguments
     indptr,
     indices,
@@ -83,23 +108,25 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
     seed_node,
     seed_offset,
     limit,
-    g_start,
-    g_stop,
+    groups,
 ):
+    """Search each of ``groups`` in turn; return per-group counts and the nodes/distances."""
     n = indptr.size - 1
     dist = np.full(n, np.inf)
     pos = np.full(n, _UNSEEN, np.int32)
     heap_node = np.empty(n, np.int32)
     heap_key = np.empty(n, np.float64)
     touched = np.empty(n, np.int32)
+    dense = max(1, n // _DENSE_SHARE)
 
-    cap = max(1024, 64 * (g_stop - g_start))
-    out_group = np.empty(cap, np.int32)
+    counts = np.zeros(groups.size, np.int64)
+    cap = max(1024, 64 * groups.size)
     out_node = np.empty(cap, np.int32)
     out_dist = np.empty(cap, np.float64)
     n_out = 0
 
-    for g in range(g_start, g_stop):
+    for k in range(groups.size):
+        g = groups[k]
         size = 0
         n_touched = 0
         for s in range(group_ptr[g], group_ptr[g + 1]):
@@ -147,29 +174,67 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
                     _sift_up(heap_node, heap_key, pos, pos[v])
 
         # Every pushed node is settled (nothing beyond the limit is pushed): touched == reached.
-        reached = np.sort(touched[:n_touched])
         if n_out + n_touched > cap:
             cap = max(2 * cap, n_out + n_touched)
-            out_group = _grow(out_group, cap)
             out_node = _grow(out_node, cap)
             out_dist = _grow(out_dist, cap)
-        for k in range(n_touched):
-            node = reached[k]
-            out_group[n_out] = g
-            out_node[n_out] = node
-            out_dist[n_out] = dist[node]
-            n_out += 1
-            dist[node] = np.inf
-            pos[node] = _UNSEEN
+        if n_touched > dense:
+            for node in range(n):
+                if pos[node] == _SETTLED:
+                    out_node[n_out] = node
+                    out_dist[n_out] = dist[node]
+                    n_out += 1
+                    dist[node] = np.inf
+                    pos[node] = _UNSEEN
+        else:
+            reached = np.sort(touched[:n_touched])
+            for i in range(n_touched):
+                node = reached[i]
+                out_node[n_out] = node
+                out_dist[n_out] = dist[node]
+                n_out += 1
+                dist[node] = np.inf
+                pos[node] = _UNSEEN
+        counts[k] = n_touched
 
-    return out_group[:n_out].copy(), out_node[:n_out].copy(), out_dist[:n_out].copy()
+    return counts, out_node[:n_out].copy(), out_dist[:n_out].copy()
 
 
-@njit(cache=True, nogil=True)
-def _grow(a, cap):
-    b = np.empty(cap, a.dtype)
-    b[: a.size] = a
-    return b
+def _distinct_groups(
+    group_ptr: np.ndarray, seed_node: np.ndarray, seed_offset: np.ndarray
+) -> np.ndarray:
+    """For every group, the first group with exactly the same seeds (itself if none).
+
+    Seeds are compared as sorted (node, offset) pairs: candidates share a seed count and an
+    order-independent 64-bit hash, and are then compared element by element, so a hash collision
+    can only cost a search, never change a result.
+    """
+    n_groups = group_ptr.size - 1
+    size = np.diff(group_ptr)
+    seed_group = np.repeat(np.arange(n_groups), size)
+    order = np.lexsort((seed_offset, seed_node, seed_group))
+    node, offset = seed_node[order].astype(np.uint64), seed_offset[order]
+    with np.errstate(over="ignore"):
+        mixed = (node + np.uint64(0x9E3779B97F4A7C15)) * np.uint64(0xBF58476D1CE4E5B9)
+        mixed ^= offset.view(np.uint64) * np.uint64(0x94D049BB133111EB)
+        cumulative = np.concatenate([np.zeros(1, np.uint64), np.cumsum(mixed, dtype=np.uint64)])
+        digest = cumulative[group_ptr[1:]] - cumulative[group_ptr[:-1]]
+    by_key = np.lexsort((digest, size))
+    key_size, key_digest = size[by_key], digest[by_key]
+    new_run = np.r_[True, (key_size[1:] != key_size[:-1]) | (key_digest[1:] != key_digest[:-1])]
+    first = by_key[np.flatnonzero(new_run)[np.cumsum(new_run) - 1]]
+    rep = np.empty(n_groups, np.int64)
+    rep[by_key] = first
+    dup = np.flatnonzero(rep != np.arange(n_groups))
+    if dup.size:
+        mine = expand_ranges(group_ptr[dup], size[dup])
+        theirs = expand_ranges(group_ptr[rep[dup]], size[dup])
+        differs = (seed_node[order][mine] != seed_node[order][theirs]) | (
+            offset[mine] != offset[theirs]
+        )
+        owner = np.repeat(dup, size[dup])
+        rep[np.unique(owner[differs])] = np.unique(owner[differs])
+    return rep
 
 
 def search_groups(
@@ -181,9 +246,11 @@ def search_groups(
     seed_node: np.ndarray,
     seed_offset: np.ndarray,
     limit: float,
+    x: np.ndarray,
+    y: np.ndarray,
     n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run one bounded Dijkstra search per group of seeds, in parallel over chunks of groups.
+    """Run one bounded Dijkstra search per distinct group of seeds, in parallel.
 
     Parameters
     ----------
@@ -196,6 +263,8 @@ def search_groups(
         int32 node index and float64 initial distance (metres) of every seed, ordered by group.
     limit
         Search radius in metres (inclusive).
+    x, y
+        float64 node coordinates in metres, used only to run nearby searches one after another.
     n_threads
         Worker threads; default: the number of CPUs.
 
@@ -205,21 +274,297 @@ def search_groups(
         ``(group int32, node int32, dist float64)``, sorted by group then node.
     """
     n_groups = group_ptr.size - 1
+    if n_groups == 0:
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float64)
+    rep = _distinct_groups(group_ptr, seed_node, seed_offset)
+    distinct = np.flatnonzero(rep == np.arange(n_groups))
+    run = spatial_order(distinct, group_ptr, seed_node, x=x, y=y, strip_m=float(limit))
     n_threads = n_threads or os.cpu_count() or 1
     # A few chunks per thread balance uneven searches; each chunk costs one O(n_nodes) scratch set.
-    n_chunks = max(1, min(n_groups, 4 * n_threads))
-    bounds = np.linspace(0, n_groups, n_chunks + 1).astype(np.int64)
+    n_chunks = max(1, min(run.size, 4 * n_threads))
+    bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
     args = (indptr, indices, weights, group_ptr, seed_node, seed_offset, float(limit))
+
+    def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _search_chunk(*args, run[bounds[i] : bounds[i + 1]])
+
     if n_threads == 1 or n_chunks == 1:
-        parts = [_search_chunk(*args, bounds[i], bounds[i + 1]) for i in range(n_chunks)]
+        parts = [chunk(i) for i in range(n_chunks)]
     else:
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            parts = list(
-                pool.map(
-                    lambda i: _search_chunk(*args, bounds[i], bounds[i + 1]),
-                    range(n_chunks),
-                )
-            )
-    if not parts:
-        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float64)
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))  # type: ignore[return-value]
+            parts = list(pool.map(chunk, range(n_chunks)))
+    # Where each distinct group's result lies in the concatenated output, then gather by group.
+    run_count = np.concatenate([p[0] for p in parts])
+    run_start = np.concatenate([[0], np.cumsum(run_count)[:-1]])
+    flat_node = np.concatenate([p[1] for p in parts])
+    flat_dist = np.concatenate([p[2] for p in parts])
+    del parts
+    slot = np.empty(n_groups, np.int64)
+    slot[run] = np.arange(run.size)
+    slot = slot[rep]
+    count = run_count[slot]
+    take = expand_ranges(run_start[slot], count)
+    group = np.repeat(np.arange(n_groups, dtype=np.int32), count)
+    return group, flat_node[take], flat_dist[take]
+
+
+@njit(cache=True, nogil=True)
+def node_sums(node, dist, n_nodes, count_limits, beta, gravity_limit):  # noqa: PLR0917
+    """Per node: how many pairs lie within each count limit, and the sum of ``exp(-d / beta)``.
+
+    One pass over the (node, distance) pairs, in their order, so the sums equal ``np.bincount``'s.
+    """
+    counts = np.zeros((count_limits.size, n_nodes), np.int64)
+    gravity = np.zeros(n_nodes)
+    for i in range(node.size):
+        d = dist[i]
+        v = node[i]
+        for k in range(count_limits.size):
+            if d <= count_limits[k]:
+                counts[k, v] += 1
+        if d <= gravity_limit:
+            gravity[v] += np.exp(-d / beta)
+    return counts, gravity
+
+
+@njit(cache=True, nogil=True)
+def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword arguments
+    indptr,
+    indices,
+    weights,
+    group_ptr,
+    seed_node,
+    seed_offset,
+    group_limit,
+    groups,
+    end_ptr,
+    end_point,
+    end_offset,
+    gseed_ptr,
+    gseed_edge,
+    gseed_along,
+    edge_ptr,
+    edge_point,
+    edge_along,
+    n_points,
+):
+    """Search each of ``groups`` and map the reached nodes straight to points (see above)."""
+    n = indptr.size - 1
+    dist = np.full(n, np.inf)
+    pos = np.full(n, _UNSEEN, np.int32)
+    heap_node = np.empty(n, np.int32)
+    heap_key = np.empty(n, np.float64)
+    touched = np.empty(n, np.int32)
+    best = np.full(n_points, np.inf)
+    hit = np.empty(n_points, np.int64)
+
+    counts = np.zeros(groups.size, np.int64)
+    cap = max(1024, 64 * groups.size)
+    out_point = np.empty(cap, np.int64)
+    out_dist = np.empty(cap, np.float64)
+    n_out = 0
+
+    for k in range(groups.size):
+        g = groups[k]
+        limit = group_limit[g]
+        size = 0
+        n_touched = 0
+        for s in range(group_ptr[g], group_ptr[g + 1]):
+            node = seed_node[s]
+            d = seed_offset[s]
+            if d > limit or d >= dist[node]:
+                continue
+            dist[node] = d
+            if pos[node] == _UNSEEN:
+                touched[n_touched] = node
+                n_touched += 1
+                heap_node[size] = node
+                heap_key[size] = d
+                size += 1
+                _sift_up(heap_node, heap_key, pos, size - 1)
+            else:
+                heap_key[pos[node]] = d
+                _sift_up(heap_node, heap_key, pos, pos[node])
+
+        while size > 0:
+            u = heap_node[0]
+            du = heap_key[0]
+            pos[u] = _SETTLED
+            size -= 1
+            if size > 0:
+                heap_node[0] = heap_node[size]
+                heap_key[0] = heap_key[size]
+                _sift_down(heap_node, heap_key, pos, size)
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                nd = du + weights[e]
+                if nd > limit or nd >= dist[v]:
+                    continue
+                dist[v] = nd
+                if pos[v] == _UNSEEN:
+                    touched[n_touched] = v
+                    n_touched += 1
+                    heap_node[size] = v
+                    heap_key[size] = nd
+                    size += 1
+                    _sift_up(heap_node, heap_key, pos, size - 1)
+                else:
+                    heap_key[pos[v]] = nd
+                    _sift_up(heap_node, heap_key, pos, pos[v])
+
+        # Points through either end of their edge, then directly along an edge a seed shares.
+        n_hit = 0
+        for i in range(n_touched):
+            node = touched[i]
+            dn = dist[node]
+            for j in range(end_ptr[node], end_ptr[node + 1]):
+                cand = end_offset[j] + dn
+                p = end_point[j]
+                if cand <= limit and cand < best[p]:
+                    if best[p] == np.inf:
+                        hit[n_hit] = p
+                        n_hit += 1
+                    best[p] = cand
+            dist[node] = np.inf
+            pos[node] = _UNSEEN
+        for s in range(gseed_ptr[g], gseed_ptr[g + 1]):
+            edge = gseed_edge[s]
+            for j in range(edge_ptr[edge], edge_ptr[edge + 1]):
+                cand = abs(edge_along[j] - gseed_along[s])
+                p = edge_point[j]
+                if cand <= limit and cand < best[p]:
+                    if best[p] == np.inf:
+                        hit[n_hit] = p
+                        n_hit += 1
+                    best[p] = cand
+        if n_out + n_hit > cap:
+            cap = max(2 * cap, n_out + n_hit)
+            out_point = _grow(out_point, cap)
+            out_dist = _grow(out_dist, cap)
+        for i in range(n_hit):
+            p = hit[i]
+            out_point[n_out] = p
+            out_dist[n_out] = best[p]
+            n_out += 1
+            best[p] = np.inf
+        counts[k] = n_hit
+
+    return counts, out_point[:n_out].copy(), out_dist[:n_out].copy()
+
+
+@njit(cache=True)
+def _sort_by_point(run, run_count, point, dist, n_points):
+    """Sort blocks of (point, dist) pairs, one per group in ``run`` order, by point then group.
+
+    A counting sort: one pass to count, one to scatter, no comparisons.
+    """
+    block = np.empty(run.size, np.int64)  # where each group's pairs start in the flat arrays
+    block_len = np.empty(run.size, np.int64)
+    acc = 0
+    for r in range(run.size):
+        block[run[r]] = acc
+        block_len[run[r]] = run_count[r]
+        acc += run_count[r]
+    ptr = np.zeros(n_points + 1, np.int64)
+    for i in range(point.size):
+        ptr[point[i] + 1] += 1
+    for p in range(n_points):
+        ptr[p + 1] += ptr[p]
+    out_point = np.empty(point.size, np.int64)
+    out_group = np.empty(point.size, np.int32)
+    out_dist = np.empty(point.size, np.float64)
+    for g in range(block.size):
+        for i in range(block[g], block[g] + block_len[g]):
+            p = point[i]
+            slot = ptr[p]
+            ptr[p] = slot + 1
+            out_point[slot] = p
+            out_group[slot] = g
+            out_dist[slot] = dist[i]
+    return out_point, out_group, out_dist
+
+
+def spatial_order(
+    groups: np.ndarray,
+    group_ptr: np.ndarray,
+    seed_node: np.ndarray,
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    strip_m: float,
+) -> np.ndarray:
+    """``groups`` reordered in strips ``strip_m`` high, west to east (groups with no seed first)."""
+    if not seed_node.size:
+        return groups
+    has_seed = group_ptr[groups + 1] > group_ptr[groups]
+    anchor = seed_node[np.minimum(group_ptr[groups], seed_node.size - 1)]
+    strip = np.where(has_seed, np.floor(y[anchor] / max(strip_m, 1.0)), -np.inf)
+    return groups[np.lexsort((np.where(has_seed, x[anchor], 0.0), strip))]
+
+
+def search_to_points(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    *,
+    group_ptr: np.ndarray,
+    seed_node: np.ndarray,
+    seed_offset: np.ndarray,
+    group_limit: np.ndarray,
+    ends: tuple[np.ndarray, np.ndarray, np.ndarray],
+    edge_seeds: tuple[np.ndarray, np.ndarray, np.ndarray],
+    edge_points: tuple[np.ndarray, np.ndarray, np.ndarray],
+    n_points: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One bounded search per group, reached nodes mapped straight to points; nothing per node kept.
+
+    Parameters
+    ----------
+    indptr, indices, weights, group_ptr, seed_node, seed_offset, x, y, n_threads
+        As :func:`search_groups`.
+    group_limit
+        float64 search radius of every group, metres.
+    ends
+        ``(ptr, point, offset)``: CSR from node to the points whose edge ends there, with the
+        distance along the edge from the point to that node.
+    edge_seeds
+        ``(ptr, edge, along)``: CSR from group to its seeds' edges and positions along them.
+    edge_points
+        ``(ptr, point, along)``: CSR from edge to the points on it and their positions.
+    n_points
+        Number of points.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(point int64, group int32, dist float64)`` sorted by point then group.
+    """
+    n_groups = group_ptr.size - 1
+    if n_groups == 0 or n_points == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float64)
+    run = spatial_order(
+        np.arange(n_groups), group_ptr, seed_node, x=x, y=y, strip_m=float(np.median(group_limit))
+    )
+    n_threads = n_threads or os.cpu_count() or 1
+    n_chunks = max(1, min(run.size, 4 * n_threads))
+    bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
+    args = (indptr, indices, weights, group_ptr, seed_node, seed_offset, group_limit)
+
+    def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _search_to_points_chunk(
+            *args, run[bounds[i] : bounds[i + 1]], *ends, *edge_seeds, *edge_points, n_points
+        )
+
+    if n_threads == 1 or n_chunks == 1:
+        parts = [chunk(i) for i in range(n_chunks)]
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            parts = list(pool.map(chunk, range(n_chunks)))
+    run_count = np.concatenate([p[0] for p in parts])
+    point = np.concatenate([p[1] for p in parts])
+    dist = np.concatenate([p[2] for p in parts])
+    del parts
+    return _sort_by_point(run, run_count, point, dist, n_points)

@@ -33,7 +33,7 @@ import shapely
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
-from cohesion_gis._search import search_groups
+from cohesion_gis._search import expand_ranges, node_sums, search_groups, search_to_points
 from cohesion_gis.errors import InputError, ParameterError
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "bounded_distances_reference",
     "csr_from_edges",
     "distances_from_points",
+    "distances_to_points",
     "entrance_points",
     "node_aggregates",
     "point_to_group_distances",
@@ -412,6 +413,8 @@ def bounded_distances(
         seed_node=node,
         seed_offset=offset,
         limit=limit_m,
+        x=csr.x,
+        y=csr.y,
         n_threads=n_threads,
     )
     logger.info(
@@ -697,13 +700,6 @@ def distances_from_points(
     )
 
 
-def _expand(start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(start[i], start[i] + count[i])`` for all i, vectorised."""
-    total = int(count.sum())
-    shift = np.repeat(start - np.cumsum(count) + count, count)
-    return shift + np.arange(total, dtype=np.int64)
-
-
 def point_to_group_distances(
     sparse: SparseDistances, points: SnappedPoints, *, limit_m: float
 ) -> pd.DataFrame:
@@ -745,7 +741,7 @@ def point_to_group_distances(
     for end, offset in ((points.node_u, points.offset_u_m), (points.node_v, points.offset_v_m)):
         ends = end[pts]
         count = node_count[ends]
-        triple = by_node[_expand(node_ptr[ends], count)]
+        triple = by_node[expand_ranges(node_ptr[ends], count)]
         dist = np.repeat(offset[pts], count) + sparse.dist_m[triple]
         keep = dist <= limit_m
         parts.append((np.repeat(pts, count)[keep], sparse.group[triple][keep], dist[keep]))
@@ -755,7 +751,7 @@ def point_to_group_distances(
         seed_edge = seeds.edge[order]
         lo = np.searchsorted(seed_edge, points.edge[pts], side="left")
         count = np.searchsorted(seed_edge, points.edge[pts], side="right") - lo
-        seed = order[_expand(lo, count)]
+        seed = order[expand_ranges(lo, count)]
         dist = np.abs(np.repeat(points.along_m[pts], count) - seeds.along_m[seed])
         keep = dist <= limit_m
         parts.append((np.repeat(pts, count)[keep], seeds.group[seed][keep], dist[keep]))
@@ -768,6 +764,114 @@ def point_to_group_distances(
     return pd.DataFrame(
         {"point": point[first], "group": group[first].astype(np.int32), "dist_m": dist[first]}
     )
+
+
+def _csr_of(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row pointer and stable order grouping ``key`` (ints in ``0 .. size - 1``) into rows."""
+    order = np.argsort(key, kind="stable")
+    ptr = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key, minlength=size), out=ptr[1:])
+    return ptr, order
+
+
+def distances_to_points(
+    csr: Csr,
+    seeds: SnappedPoints,
+    points: SnappedPoints,
+    *,
+    group: np.ndarray | None = None,
+    limit_m: float | np.ndarray,
+    n_threads: int | None = None,
+) -> pd.DataFrame:
+    """Exact network distance from each group of snapped seeds to each snapped point, in one pass.
+
+    The same table as ``point_to_group_distances(distances_from_points(csr, seeds, group=group,
+    limit_m=limit_m), points, limit_m=limit_m)``, but every search hands its reached nodes straight
+    to the points whose edge ends there, so the per-node triples (groups × nodes within the limit,
+    the bulk of the memory at metro scale) are never stored. Each group may have its own radius.
+
+    Parameters
+    ----------
+    csr
+        The graph both seeds and points were snapped to.
+    seeds
+        Snapped seed points (e.g. entrances); unsnapped seeds are ignored.
+    points
+        Snapped points (e.g. homes); unsnapped points get no rows.
+    group
+        Group code (``>= 0``) of each seed; default: every seed is its own group.
+    limit_m
+        Search radius in metres: one value, or one per group (``0 .. max(group)``), e.g. the
+        largest distance a space of that type is read at.
+    n_threads
+        Worker threads; default: every CPU.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``point`` (int64 position in ``points``), ``group`` (int32) and ``dist_m``
+        (float64, metres) for every pair within its group's radius, sorted by point then group.
+
+    Raises
+    ------
+    InputError
+        Group codes of the wrong length or negative.
+    ParameterError
+        A radius that is negative or not finite, or radii of the wrong length.
+    """
+    codes = np.arange(len(seeds)) if group is None else np.asarray(group, dtype=np.int64)
+    if codes.shape != (len(seeds),):
+        raise InputError(f"group: expected one code per seed ({len(seeds)}), got {codes.shape}.")
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    limits = (
+        np.broadcast_to(np.asarray(limit_m, dtype=np.float64), (n_groups,)).copy()
+        if (np.ndim(limit_m) == 0 or np.size(limit_m) == n_groups)
+        else None
+    )
+    if limits is None:
+        raise ParameterError(
+            f"limit_m: expected one radius or one per group ({n_groups}), got {np.size(limit_m)}."
+        )
+    if (~np.isfinite(limits) | (limits < 0)).any():
+        raise ParameterError("limit_m: radii must be finite distances >= 0 in metres.")
+    ok = seeds.snapped
+    node, offset, group_ptr, searched = _group_seeds(
+        csr,
+        np.concatenate([seeds.node_u[ok], seeds.node_v[ok]]),
+        np.concatenate([seeds.offset_u_m[ok], seeds.offset_v_m[ok]]),
+        np.concatenate([codes[ok], codes[ok]]),
+        float(limits.max()) if limits.size else 0.0,
+    )
+    group_ptr = np.concatenate([group_ptr, np.full(n_groups - searched, group_ptr[-1])])
+    pts = np.flatnonzero(points.snapped)
+    end_node = np.concatenate([points.node_u[pts], points.node_v[pts]]).astype(np.int64)
+    end_ptr, by_node = _csr_of(end_node, csr.n_nodes)
+    end_point = np.concatenate([pts, pts])[by_node]
+    end_offset = np.concatenate([points.offset_u_m[pts], points.offset_v_m[pts]])[by_node]
+    seed_group = codes[ok]
+    gseed_ptr, by_group = _csr_of(seed_group, n_groups)
+    n_edges = int(max(seeds.edge[ok].max(initial=-1), points.edge[pts].max(initial=-1))) + 1
+    edge_ptr, by_edge = _csr_of(points.edge[pts], n_edges)
+    point, grp, dist = search_to_points(
+        csr.indptr,
+        csr.indices,
+        csr.weights_m,
+        group_ptr=group_ptr,
+        seed_node=node,
+        seed_offset=offset,
+        group_limit=limits,
+        ends=(end_ptr, end_point, end_offset),
+        edge_seeds=(gseed_ptr, seeds.edge[ok][by_group], seeds.along_m[ok][by_group]),
+        edge_points=(edge_ptr, pts[by_edge], points.along_m[pts][by_edge]),
+        n_points=len(points),
+        x=csr.x,
+        y=csr.y,
+        n_threads=n_threads,
+    )
+    logger.info(
+        "distances to points: %d groups, %d points -> %d pairs", n_groups, pts.size, point.size
+    )
+    return pd.DataFrame({"point": point, "group": grp, "dist_m": dist})
 
 
 def node_aggregates(
@@ -814,12 +918,15 @@ def node_aggregates(
         )
     if gravity_beta_m <= 0:
         raise ParameterError(f"gravity_beta_m: expected metres > 0, got {gravity_beta_m}.")
-    n = csr.n_nodes
-    columns: dict[str, np.ndarray] = {}
-    for t in count_limits_m:
-        columns[f"count_{t:g}m"] = np.bincount(sparse.node[sparse.dist_m <= t], minlength=n)
-    near = sparse.dist_m <= gravity_limit_m
-    columns[f"gravity_{gravity_limit_m:g}m"] = np.bincount(
-        sparse.node[near], weights=np.exp(-sparse.dist_m[near] / gravity_beta_m), minlength=n
+    limits = np.asarray(count_limits_m, dtype=np.float64)
+    counts, gravity = node_sums(
+        sparse.node,
+        sparse.dist_m,
+        csr.n_nodes,
+        limits,
+        float(gravity_beta_m),
+        float(gravity_limit_m),
     )
+    columns = {f"count_{t:g}m": counts[k] for k, t in enumerate(count_limits_m)}
+    columns[f"gravity_{gravity_limit_m:g}m"] = gravity
     return pd.DataFrame(columns, index=pd.Index(csr.node_ids, name="node_id"))

@@ -22,6 +22,7 @@ from cohesion_gis.network import (
     bounded_distances,
     csr_from_edges,
     distances_from_points,
+    distances_to_points,
     entrance_points,
     node_aggregates,
     point_to_group_distances,
@@ -197,6 +198,29 @@ def test_point_to_group_distances_by_hand(tiny: tuple) -> None:
         point_to_group_distances(sparse, homes, limit_m=301.0)
 
 
+def test_distances_to_points_by_hand_with_a_radius_per_group(tiny: tuple) -> None:
+    nodes, edges = tiny
+    csr = csr_from_edges(nodes, edges)
+    seeds = snap_to_edges(points((30, 5), (150, 95)), edges, csr)
+    homes = snap_to_edges(points((70, 2), (205, 40), (180, 1), (900, 900)), edges, csr)
+    one = distances_to_points(csr, seeds, homes, limit_m=300.0)
+    both = point_to_group_distances(
+        distances_from_points(csr, seeds, limit_m=300.0), homes, limit_m=300.0
+    )
+    pd.testing.assert_frame_equal(one, both)
+    # Group 0 searched to 150 m (keeps 40 and 150 m, drops 210 m), group 1 to 110 m.
+    per_group = distances_to_points(csr, seeds, homes, limit_m=np.array([150.0, 110.0]))
+    assert list(per_group.itertuples(index=False, name=None)) == [
+        (0, 0, 40.0),
+        (1, 1, 110.0),
+        (2, 0, 150.0),
+    ]
+    with pytest.raises(ParameterError, match="one per group"):
+        distances_to_points(csr, seeds, homes, limit_m=np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(ParameterError, match="finite"):
+        distances_to_points(csr, seeds, homes, limit_m=np.array([1.0, np.nan]))
+
+
 def test_seeds_given_as_nodes_are_reached_through_edge_ends(tiny: tuple) -> None:
     nodes, edges = tiny
     csr = csr_from_edges(nodes, edges)
@@ -323,6 +347,14 @@ def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
     sparse = distances_from_points(csr, seeds, group=group, limit_m=800.0)
     table = point_to_group_distances(sparse, homes, limit_m=800.0)
     assert len(table) > 300
+    # The one-pass engine gives the same table, also when each park has its own radius.
+    pd.testing.assert_frame_equal(
+        distances_to_points(csr, seeds, homes, group=group, limit_m=800.0), table
+    )
+    radius = np.random.default_rng(1).uniform(200.0, 800.0, group.max() + 1)
+    per_group = distances_to_points(csr, seeds, homes, group=group, limit_m=radius)
+    within = table.loc[table["dist_m"].to_numpy() <= radius[table["group"]]]
+    pd.testing.assert_frame_equal(per_group, within.reset_index(drop=True))
 
     ok = np.flatnonzero(homes.snapped)
     sub = SnappedPoints(

@@ -102,6 +102,25 @@ def test_limit_offsets_and_empty_groups() -> None:
     assert empty.n_groups == 0
 
 
+def test_groups_with_the_same_seeds_are_searched_once_and_copied() -> None:
+    csr = random_graph(1500, 5)
+    rng = np.random.default_rng(5)
+    nodes = rng.integers(0, csr.n_nodes, 40)
+    offsets = rng.uniform(0, 20, 40)
+    # groups 0..39 one seed each; 40..79 the same seeds again; 80 = seeds 0 and 1 in reverse order
+    # (same set as group 81); 82 = seed 0 with another offset (not a duplicate).
+    seed_node = np.r_[nodes, nodes, nodes[1], nodes[0], nodes[0], nodes[1], nodes[0]]
+    seed_offset = np.r_[offsets, offsets, offsets[1], offsets[0], offsets[0], offsets[1], 99.0]
+    seed_group = np.r_[np.arange(80), 80, 80, 81, 81, 82]
+    fast = bounded_distances(csr, seed_node, seed_offset, seed_group, limit_m=400.0)
+    ref = bounded_distances_reference(csr, seed_node, seed_offset, seed_group, limit_m=400.0)
+    assert_same(fast, ref)
+    first = fast.group < 40
+    second = (fast.group >= 40) & (fast.group < 80)
+    np.testing.assert_array_equal(fast.node[first], fast.node[second])
+    np.testing.assert_array_equal(fast.dist_m[first], fast.dist_m[second])
+
+
 def test_bad_seeds_raise() -> None:
     csr = random_graph(50, 0)
     with pytest.raises(InputError, match=r"node indices must lie in 0\.\.49"):
