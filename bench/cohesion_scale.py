@@ -24,7 +24,17 @@ The synthetic study area:
 
 Usage::
 
-    .venv/bin/python bench/cohesion_scale.py --workload B|C [--no-sensitivity]
+    .venv/bin/python bench/cohesion_scale.py --workload B|C [--engine ENGINE] [--no-sensitivity]
+
+``--engine`` says how ``reach`` gets its home × space table (``cohesion/reach.py`` is unchanged;
+the bench swaps the two engine calls it makes, to measure the change proposed for it):
+
+- ``two-step`` (what ``reach.py`` does today): ``distances_from_points`` to the search limit
+  (2,500 m by default), then ``point_to_group_distances``;
+- ``one-pass``: :func:`cohesion_gis.network.distances_to_points`, same table, no per-node triples;
+- ``space-radius``: the same, each space searched only to the largest distance any component or
+  sensitivity variant reads it at (:func:`space_radius_m`): 1,500 m for most spaces, 2,500 m only
+  for parks of 20 ha or more. Every component reads the same rows, so every score is unchanged.
 
 Each workload runs in its own process; a watchdog thread stops the run if its RSS passes
 ``--max-rss-gb`` (default 10), since the machine is shared.
@@ -137,13 +147,10 @@ def study_area(name: str, *, nodes_per_home: float, seed: int = 1) -> SimpleName
     ids, x, y = w["node_ids"], w["x"], w["y"]
     col, row = np.rint(x / SPACING_M).astype(np.int64), np.rint(y / SPACING_M).astype(np.int64)
     u, v = w["u"], w["v"]
-    on_road = lambda a, b: (
-        ((row[a] == row[b]) & (row[a] % ROAD_EVERY == ROAD_EVERY // 2))
-        | (  # noqa: E731
-            (col[a] == col[b]) & (col[a] % ROAD_EVERY == ROAD_EVERY // 2)
-        )
+    mid = ROAD_EVERY // 2
+    road = ((row[u] == row[v]) & (row[u] % ROAD_EVERY == mid)) | (
+        (col[u] == col[v]) & (col[u] % ROAD_EVERY == mid)
     )
-    road = on_road(u, v)
     crossing = ((row % ROAD_EVERY == ROAD_EVERY // 2) | (col % ROAD_EVERY == ROAD_EVERY // 2)) & (
         (row + col) % 4 == 0
     )
@@ -194,7 +201,7 @@ def study_area(name: str, *, nodes_per_home: float, seed: int = 1) -> SimpleName
         crs=crs,
     )
 
-    n_spaces = int(round(0.05 * x.size))
+    n_spaces = round(0.05 * x.size)
     kinds = list(TYPES)
     kind = rng.choice(len(kinds), n_spaces, p=[TYPES[k][0] for k in kinds])
     at = rng.integers(0, x.size, n_spaces)
@@ -244,9 +251,54 @@ def study_area(name: str, *, nodes_per_home: float, seed: int = 1) -> SimpleName
     )
 
 
-def run(name: str, *, nodes_per_home: float, sensitivity: bool, max_rss_gb: float) -> dict:
-    import cohesion_gis.cohesion.score as score
-    import cohesion_gis.network as network
+def space_radius_m(spaces: Any, params: Any) -> np.ndarray:
+    """The largest network distance (m) at which any component or variant reads each space."""
+    kind = spaces["space_type"].to_numpy()
+    area = spaces["area_m2"].to_numpy()
+    radius = np.full(len(spaces), params.diversity_radius_m)
+    for cat in params.access:
+        counts = np.isin(kind, cat.space_types) & (area >= cat.min_area_m2)
+        radius = np.where(counts, np.maximum(radius, cat.d_max_m), radius)
+    wide = np.isin(kind, params.bridging_wide_types) | (area >= params.bridging_wide_min_area_m2)
+    bridging = np.where(wide, params.bridging_wide_radius_m, params.bridging_radius_m)
+    radius = np.maximum(radius, bridging)
+    competes = np.isin(kind, params.capacity_space_types)
+    radius = np.where(competes, np.maximum(radius, max(params.capacity_zone_limits_m)), radius)
+    return radius * max((1.0, *params.sensitivity_distance_scales))
+
+
+def use_engine(engine: str, score: Any, reach_module: Any) -> None:
+    """Swap reach.py's two engine calls for :func:`distances_to_points` (see the docstring)."""
+    from cohesion_gis import network
+
+    if engine == "two-step":
+        return
+    current: dict[str, Any] = {}
+    real_reach = score.reach
+
+    def reach(homes: Any, spaces: Any, nodes: Any, edges: Any, *, params: Any) -> Any:
+        current["radius"] = space_radius_m(spaces.reset_index(drop=True), params)
+        return real_reach(homes, spaces, nodes, edges, params=params)
+
+    def deferred(csr: Any, seeds: Any, *, group: Any, limit_m: float) -> Any:
+        radius = current["radius"] if engine == "space-radius" else limit_m
+        return csr, seeds, group, radius
+
+    def to_points(pending: Any, points: Any, *, limit_m: float) -> Any:
+        csr, seeds, group, radius = pending
+        if np.ndim(radius):
+            radius = np.minimum(radius, limit_m)
+        return network.distances_to_points(csr, seeds, points, group=group, limit_m=radius)
+
+    score.reach = reach
+    reach_module.distances_from_points = deferred
+    reach_module.point_to_group_distances = to_points
+
+
+def run(
+    name: str, *, engine: str, nodes_per_home: float, sensitivity: bool, max_rss_gb: float
+) -> dict:
+    from cohesion_gis.cohesion import score
 
     watch = Watch(max_rss_gb * 1024)
     with watch.stage("build synthetic study area"):
@@ -261,45 +313,57 @@ def run(name: str, *, nodes_per_home: float, sensitivity: bool, max_rss_gb: floa
     )
     import cohesion_gis.cohesion.reach as reach_module
 
+    use_engine(engine, score, reach_module)
     watch.wrap(score, "barrier_aware_network", "barrier-aware network")
     watch.wrap(score, "reach", "reach")
     for attr in ("csr_from_edges", "snap_to_edges", "entrance_points"):
         watch.wrap(reach_module, attr, attr)
     watch.wrap(reach_module, "distances_from_points", "engine: distances_from_points")
-    watch.wrap(reach_module, "point_to_group_distances", "engine: point_to_group_distances")
+    watch.wrap(reach_module, "point_to_group_distances", f"engine: {engine}")
     watch.wrap(score, "home_components", "components")
     watch.wrap(score, "_districts", "districts")
     watch.wrap(score, "_sensitivity", "sensitivity")
     watch.wrap(score, "_space_flags", "space flags")
-    del network
     with watch.stage("score_districts (total)"):
         result = score.score_districts(city, sensitivity=sensitivity)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     total = watch.rows[-1]
+    checksum = float(result.homes["score"].sum())
     print(
-        f"== {name}: score_districts {total['wall_s']:.1f} s wall ({total['cpu_s']:.1f} s cpu), "
-        f"process peak RSS {peak:,.0f} MB; {len(result.districts)} districts, mean score "
-        f"{result.districts['score'].mean():.1f}",
+        f"== {name} ({engine}): score_districts {total['wall_s']:.1f} s wall "
+        f"({total['cpu_s']:.1f} s cpu), process peak RSS {peak:,.0f} MB; "
+        f"{len(result.districts)} districts, mean district score "
+        f"{result.districts['score'].mean():.3f}, sum of home scores {checksum!r}",
         flush=True,
     )
-    return {"workload": name, "stages": watch.rows, "process_peak_rss_mb": peak}
+    return {
+        "workload": name,
+        "engine": engine,
+        "stages": watch.rows,
+        "process_peak_rss_mb": peak,
+        "home_score_sum": checksum,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", default="B", choices=["B", "C", "L10k", "L300k"])
+    parser.add_argument(
+        "--engine", default="space-radius", choices=["two-step", "one-pass", "space-radius"]
+    )
     parser.add_argument("--nodes-per-home", type=float, default=3.0)
     parser.add_argument("--no-sensitivity", action="store_true")
     parser.add_argument("--max-rss-gb", type=float, default=10.0)
     args = parser.parse_args()
     report = run(
         args.workload,
+        engine=args.engine,
         nodes_per_home=args.nodes_per_home,
         sensitivity=not args.no_sensitivity,
         max_rss_gb=args.max_rss_gb,
     )
     workloads.OUTPUT.mkdir(exist_ok=True)
-    out = workloads.OUTPUT / f"cohesion_scale_{args.workload}.json"
+    out = workloads.OUTPUT / f"cohesion_scale_{args.workload}_{args.engine}.json"
     out.write_text(json.dumps(report, indent=2))
 
 
