@@ -34,8 +34,9 @@ Examples
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.assess import assess_sites
 >>> result = assess_sites(cg.load_city())
->>> int(result.sites["rank"].min()), sorted(result.sites["priority"].unique())[0]
-(1, 1)
+>>> top = result.sites.iloc[0]
+>>> int(top["rank"]), int(top["priority"]), bool(top["risk"] >= result.sites["risk"].max())
+(1, 1, True)
 """
 
 from __future__ import annotations

@@ -43,8 +43,8 @@ Examples
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.sites import soft_target_sites
 >>> sites = soft_target_sites(cg.load_city())
->>> senate = sites.loc[sites["name"].str.contains("Senaatintori")].iloc[0]
->>> senate["martyns_law_tier"], senate["capacity_persons"] > 1000
+>>> senate = sites.loc[sites["name"] == "Senaatintori"].iloc[0]
+>>> senate["martyns_law_tier"], int(senate["capacity_persons"]) > 1000
 ('enhanced', True)
 """
 
