@@ -375,6 +375,6 @@ def demo(out: Path, overwrite: bool, scenarios: tuple[Path, ...], **kwargs: Any)
     from cohesion_gis.pipeline import run_study
 
     city = _load(kwargs)
-    written = run_study(city, out, overwrite=overwrite, scenarios=scenarios)
+    written = run_study(city, out, overwrite=overwrite, scenarios=scenarios or None)
     for step, paths in written.items():
         click.echo(f"{step}: " + ", ".join(str(p) for p in paths))

@@ -208,7 +208,8 @@ COMPONENT_SCALE = ColourScale(
 SEVERANCE_SCALE = ColourScale(
     "Access lost to barriers (0–1, higher is worse)", (0, 0.2, 0.4, 0.6, 0.8, 1.0), _REDS
 )
-RISK_SCALE = ColourScale("Site risk (0–1, higher is worse)", (0, 0.2, 0.4, 0.6, 0.8, 1.0), _REDS)
+#: Site risk = exposure × vulnerability × attractiveness, each 1–5 (cohesion_gis.hvm.assess).
+RISK_SCALE = ColourScale("Site risk (1–125, higher is worse)", (0, 10, 25, 50, 75, 125.0), _REDS)
 SPEED_BANDS_KMH = ColourScale(
     "Vehicle impact speed",
     (0, 32, 48, 64, math.inf),

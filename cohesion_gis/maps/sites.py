@@ -3,14 +3,15 @@
 Column contracts (all layers in the study area's metric CRS):
 
 - ``sites``: ``site_id, name, kind, area_m2, capacity_persons, martyns_law_tier,
-  required_rating, risk, rank`` and optionally ``max_impact_speed_kmh``; ``risk`` in 0–1 (higher
+  required_rating, risk, rank`` and optionally ``max_impact_speed_kmh``; ``risk`` in 1–125 (higher
   is worse), ``rank`` 1 = highest priority. Points or polygons (polygons are also outlined).
 - ``approaches``: ``site_id, vehicle_class, impact_speed_kmh`` (LineStrings, the route to the
   site); optional ``run_up_m``, ``impact_energy_kj``.
 - ``entries`` (optional): ``required_rating`` (text, e.g. ``IWA 14-1 V/7200[N3C]/48/90``);
   optional ``site_id``.
-- ``barriers`` (optional): ``kind`` and ``rating`` (text; empty or missing = not crash-rated).
-- ``gaps`` (optional): points where a vehicle can pass; optional ``width_m``.
+- ``barriers`` (optional): ``barrier_kind`` and ``rating`` (text; empty or missing = not
+  crash-rated), as in :class:`~cohesion_gis.hvm.assess.SiteAssessment` ``barriers``.
+- ``gaps`` (optional): points where a vehicle can pass; optional ``gap_m`` (gap width, m).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def _site_popup(row: dict[str, object], n_sites: int) -> str:
     rows = {
         "Kind of site": _text(row["kind"]),
         "Priority": f"{format_number(row['rank'])} of {n_sites} (1 = act first)",
-        "Risk": f"{format_number(row['risk'], digits=2)} (0–1, higher is worse)",
+        "Risk": f"{format_number(row['risk'], digits=0)} of 125 (people × vulnerability × "
+        "attractiveness, each scored 1–5; higher is worse)",
         "People at busy times": format_number(row["capacity_persons"], unit="people"),
         "Area": format_number(row["area_m2"], unit="m²"),
         "Martyn's Law tier": _text(row["martyns_law_tier"]),
@@ -243,7 +245,7 @@ def _add_entries(m: folium.Map, entries: gpd.GeoDataFrame) -> None:
 
 
 def _add_barriers(m: folium.Map, barriers: gpd.GeoDataFrame, *, tolerance_m: float) -> None:
-    check_frame(barriers, layer="barriers", columns=("kind", "rating"))
+    check_frame(barriers, layer="barriers", columns=("barrier_kind", "rating"))
     wgs = to_wgs84(barriers, tolerance_m=tolerance_m)
     rated = [_text(v, "") != "" for v in wgs["rating"]]
     styles = [
@@ -260,11 +262,11 @@ def _add_barriers(m: folium.Map, barriers: gpd.GeoDataFrame, *, tolerance_m: flo
                 _text(kind).capitalize(),
                 {"Crash rating": _text(rating, "not crash-rated")},
             )
-            for kind, rating in zip(wgs["kind"], wgs["rating"], strict=True)
+            for kind, rating in zip(wgs["barrier_kind"], wgs["rating"], strict=True)
         ],
         tooltips=[
             f"{escape_text(_text(kind))}: {'rated' if ok else 'not rated'}"
-            for kind, ok in zip(wgs["kind"], rated, strict=True)
+            for kind, ok in zip(wgs["barrier_kind"], rated, strict=True)
         ],
     ).add_to(m)
 
@@ -272,7 +274,7 @@ def _add_barriers(m: folium.Map, barriers: gpd.GeoDataFrame, *, tolerance_m: flo
 def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame) -> None:
     check_frame(gaps, layer="gaps")
     wgs = to_wgs84(as_points(gaps), tolerance_m=0)
-    widths = wgs["width_m"].tolist() if "width_m" in wgs else [None] * len(wgs)
+    widths = wgs["gap_m"].tolist() if "gap_m" in wgs else [None] * len(wgs)
     geojson_layer(
         wgs,
         name="Gaps in the barrier line",

@@ -84,7 +84,7 @@ def _sites(buildings: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoData
     big = buildings.assign(area_m2=buildings.area).nlargest(8, "area_m2").reset_index(drop=True)
     names = big["name"].fillna("Unnamed building").astype(str).tolist()
     names[0] = EVIL
-    risk = np.sort(rng.uniform(0.1, 0.95, 8))[::-1]
+    risk = np.sort(rng.uniform(6, 110, 8))[::-1]
     return gpd.GeoDataFrame(
         {
             "site_id": [f"s{k + 1}" for k in range(8)],
@@ -154,7 +154,7 @@ def helsinki() -> Helsinki:
     )
     barriers = gpd.GeoDataFrame(
         {
-            "kind": ["bollard", "planter", "wall", "bollard"],
+            "barrier_kind": ["bollard", "planter", "wall", "bollard"],
             "rating": ["IWA 14-1 V/7200[N3C]/48/90", None, "PAS 68 V/1500[M1]/32/90", ""],
         },
         geometry=[
@@ -164,7 +164,7 @@ def helsinki() -> Helsinki:
         crs=CRS,
     )
     gaps = gpd.GeoDataFrame(
-        {"width_m": [3.5, 6.0]}, geometry=[rep.iloc[0], rep.iloc[1]], crs=CRS
+        {"gap_m": [3.5, 6.0]}, geometry=[rep.iloc[0], rep.iloc[1]], crs=CRS
     ).set_geometry([b.interpolate(0.75, normalized=True) for b in boundary[:2]], crs=CRS)
     return Helsinki(
         streets=streets,
