@@ -28,7 +28,6 @@ __all__ = [
     "ROW_NO_STREET",
     "chain_radii",
     "edge_maps",
-    "piece_lengths",
     "run_sites",
 ]
 
@@ -37,8 +36,6 @@ ROW_ARRIVED = 0  # a vehicle arrives at this entry
 ROW_NO_ARRIVAL = 1  # an entry no vehicle of the class reaches
 ROW_NO_STREET = 2  # a site no street meets (one row per class)
 ROW_NO_ENTRY = 3  # a site no street enters from outside (one row per class)
-
-_PW_BLOCK = 128
 
 
 @njit(cache=True)
@@ -59,41 +56,6 @@ def _grow2(a: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - numba
     b = np.empty((max(2 * a.shape[0], n + 1), 2), a.dtype)
     b[: a.shape[0]] = a
     return b
-
-
-@njit(cache=True)
-def _pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:  # pragma: no cover - numba
-    """``a[lo:lo + n].sum()`` with numpy's pairwise summation (bit-identical to ``np.sum``)."""
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[lo + i]
-        return res
-    if n <= _PW_BLOCK:
-        r = a[lo : lo + 8].copy()
-        i = 8
-        while i < n - n % 8:
-            for j in range(8):
-                r[j] += a[lo + i + j]
-            i += 8
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            res += a[lo + i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise_sum(a, lo, n2) + _pairwise_sum(a, lo + n2, n - n2)
-
-
-@njit(cache=True)
-def piece_lengths(vptr: np.ndarray, seg_len: np.ndarray) -> np.ndarray:  # pragma: no cover
-    """Length (m) of every piece: sum of its segment lengths ``seg_len[vptr[p]:vptr[p+1]-1]``."""
-    n = vptr.size - 1
-    out = np.empty(n)
-    for p in range(n):
-        out[p] = _pairwise_sum(seg_len, vptr[p], vptr[p + 1] - vptr[p] - 1)
-    return out
 
 
 # --------------------------------------------------------------------------- bends along chains

@@ -485,7 +485,7 @@ def _split_edges(
 
 
 def _interpolate(xy: np.ndarray, cum: np.ndarray, dist: float) -> np.ndarray:
-    i = int(np.clip(np.searchsorted(cum, dist, side="right") - 1, 0, len(xy) - 2))
+    i = min(max(int(np.searchsorted(cum, dist, side="right")) - 1, 0), len(xy) - 2)
     seg = cum[i + 1] - cum[i]
     t = 0.0 if seg == 0 else (dist - cum[i]) / seg
     return xy[i] + t * (xy[i + 1] - xy[i])
@@ -512,7 +512,7 @@ def _assemble(
     seg_len = np.zeros(len(vxy))
     seg_len[:-1] = np.hypot(*np.diff(vxy, axis=0).T)
     seg_len[vptr[1:] - 1] = 0.0  # no segment from a piece's last vertex
-    lengths = kernel.piece_lengths(vptr, seg_len)
+    lengths = _piece_lengths(vptr, seg_len)
     first = vxy[vptr[:-1] + 1] - vxy[vptr[:-1]]
     last = vxy[vptr[1:] - 1] - vxy[vptr[1:] - 2]
     head_ab = np.arctan2(first[:, 1], first[:, 0])
@@ -562,6 +562,22 @@ def _assemble(
         node_barriers=node_barriers,
         graph=graph,
     )
+
+
+def _piece_lengths(vptr: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
+    """Length (m) of every piece, summed exactly as ``np.sum`` over its segment lengths.
+
+    Short pieces (under 8 segments, where numpy sums in order) in one vectorised pass, longer
+    ones (numpy's pairwise summation) one by one.
+    """
+    n_seg = np.diff(vptr) - 1
+    lengths = np.zeros(n_seg.size)
+    for k in range(min(int(n_seg.max(initial=0)), 7)):
+        short = np.flatnonzero((n_seg > k) & (n_seg < 8))
+        lengths[short] += seg_len[vptr[short] + k]
+    for p in np.flatnonzero(n_seg >= 8).tolist():
+        lengths[p] = seg_len[vptr[p] : vptr[p + 1] - 1].sum()
+    return lengths
 
 
 def _inside_pieces(
