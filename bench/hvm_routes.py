@@ -1,6 +1,10 @@
 """Benchmark: approach-route search on Helsinki and on synthetic grid networks.
 
-Run: ``.venv/bin/python bench/hvm_routes.py``. Prints wall times; not part of the tests.
+Run: ``.venv/bin/python bench/hvm_routes.py``. Prints wall and CPU times after JIT warm-up; not
+part of the tests. Cases: the City's vehicle network with every candidate site
+(``load_city().sites``; point sites as 30 m discs), pyrosm's Helsinki drive network with random
+sites, and jittered street grids of 10k and 100k nodes (the network build, i.e. splitting at
+entries, bend radii along chains and the edge maps, timed on its own for 100k).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import numpy as np
 import pyrosm
 import shapely
 
-from cohesion_gis.hvm.routes import approach_routes
+from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.routes import _build_network, approach_routes
 
 CRS = "EPSG:3067"
 
@@ -53,24 +58,48 @@ def random_sites(edges: gpd.GeoDataFrame, n: int, radius_m: float) -> gpd.GeoDat
     )
 
 
+def city_case() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The City's vehicle network and every candidate site (points as 30 m discs)."""
+    from cohesion_gis import load_city
+
+    city = load_city()
+    geoms = city.sites.geometry
+    discs = np.where(geoms.geom_type == "Point", geoms.buffer(30), geoms)
+    sites = gpd.GeoDataFrame({"site_id": city.sites["site_id"]}, geometry=discs, crs=city.crs)
+    return city.drive_edges, sites
+
+
 def timed(label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     routes = approach_routes(edges, sites)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(
         f"{label:<34} {len(edges):>7} edges {len(sites):>4} sites {len(routes):>6} rows "
-        f"{seconds:7.2f} s  ({1000 * seconds / len(sites):.1f} ms/site, 4 classes)"
+        f"{seconds:7.2f} s wall {cpu:6.2f} s CPU ({1000 * seconds / len(sites):.1f} ms/site, "
+        "4 classes)"
     )
+
+
+def timed_build(label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
+    start, cpu = time.perf_counter(), time.process_time()
+    _build_network(edges, sites, None, load_params())
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(f"{label:<34} network build {seconds:7.2f} s wall {cpu:6.2f} s CPU")
 
 
 def main() -> None:
     warm = grid_edges(5)
     approach_routes(warm, random_sites(warm, 2, 30))  # compile numba kernels
+    timed("Helsinki City, all candidate sites", *city_case())
     helsinki = helsinki_edges()
     for n in (50, 300):
         timed("Helsinki drive network", helsinki, random_sites(helsinki, n, 30))
     for side in (100, 316):  # 10k and 100k nodes
         grid = grid_edges(side)
+        if side == 316:
+            timed_build(
+                f"grid {side}x{side} ({side * side} nodes)", grid, random_sites(grid, 500, 40)
+            )
         for n in (100, 500):
             timed(f"grid {side}x{side} ({side * side} nodes)", grid, random_sites(grid, n, 40))
 
