@@ -210,7 +210,7 @@ def run_one(path: str | Path, *, out_dir: str | Path, resume: bool = True) -> di
 
 
 def _compare_and_write(path: Path, folder: Path) -> dict[str, Any]:
-    from cohesion_gis.compare import compare
+    from cohesion_gis.comparison import compare
     from cohesion_gis.scenario import load_base, load_scenario
 
     scenario = load_scenario(path)
@@ -253,7 +253,7 @@ def _compare_and_write(path: Path, folder: Path) -> dict[str, Any]:
 @functools.lru_cache(maxsize=4)
 def _base_analysis(spec: Any, cohesion_json: str, hvm_json: str) -> Any:
     """The base analysis for a base spec and parameter overrides, once per process."""
-    from cohesion_gis.compare import analyse
+    from cohesion_gis.comparison import analyse
     from cohesion_gis.scenario import Scenario, load_base
 
     overrides = Scenario("base", cohesion_overrides=json.loads(cohesion_json),

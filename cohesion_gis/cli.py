@@ -280,7 +280,7 @@ def scenario_validate(files: tuple[Path, ...], with_city: bool) -> None:
 @_friendly_errors
 def compare(file: Path, out: Path, overwrite: bool, no_hvm: bool) -> None:
     """Run one scenario FILE beside its base; write the comparison tables and map."""
-    from cohesion_gis.compare import compare as run_compare
+    from cohesion_gis.comparison import compare as run_compare
     from cohesion_gis.pipeline import write_comparison
     from cohesion_gis.scenario import load_base, load_scenario
 

@@ -97,7 +97,7 @@ def run_study(
 def _scenarios(city: Any, files: Sequence[str | Path], out: Path, *, overwrite: bool) -> list[Path]:
     """Batch-run scenarios (tables), then one side-by-side map per scenario."""
     from cohesion_gis.batch import run
-    from cohesion_gis.compare import analyse, compare
+    from cohesion_gis.comparison import analyse, compare
     from cohesion_gis.errors import CohesionError
     from cohesion_gis.scenario import load_scenario
 

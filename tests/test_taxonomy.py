@@ -30,7 +30,7 @@ def test_every_default_entry_cites_a_source():
         for category in family:
             assert category.source, category.name
     for kind in tax.site_kinds:
-        assert (kind.density_persons_m2 or kind.floor_m2_per_person), kind.name
+        assert kind.density_persons_m2 or kind.floor_m2_per_person, kind.name
 
 
 def test_user_toml_overrides_and_adds_entries(tmp_path: Path):
@@ -52,7 +52,10 @@ def test_user_toml_overrides_and_adds_entries(tmp_path: Path):
     [
         ("[contact_spaces.park]\nrulez = []\n", r"unknown key 'rulez'"),
         ("[sites]\n", r"unknown section \[sites\]"),
-        ('[site_kinds.square]\ndensity_persons_m2 = "dense"\n', r"density_persons_m2 must be float"),
+        (
+            '[site_kinds.square]\ndensity_persons_m2 = "dense"\n',
+            r"density_persons_m2 must be float",
+        ),
         ("[site_kinds.square]\ndensity_persons_m2 = -1\n", r"must be > 0"),
         ("[contact_spaces.park]\nrules = [{ leisure = 3 }]\n", r"rule 0 tag 'leisure'"),
         ("[network]\nlane_width_m = 0\n", r"lane_width_m must be > 0"),

@@ -2,7 +2,7 @@
 
 :func:`load_scenario` reads and validates a file (``docs/scenarios.md`` documents the schema),
 :func:`check_scenario` checks its references against a City, and :func:`apply` returns the
-changed City. :func:`cohesion_gis.compare.compare` analyses base and scenario side by side.
+changed City. :func:`cohesion_gis.comparison.compare` analyses base and scenario side by side.
 """
 
 from cohesion_gis.scenario.apply import apply, check_scenario

@@ -10,7 +10,7 @@ import pytest
 
 import cohesion_gis as cg
 from cohesion_gis.cohesion import CohesionParams, score_districts
-from cohesion_gis.compare import Comparison, _site_deltas, analyse, compare
+from cohesion_gis.comparison import Comparison, _site_deltas, analyse, compare
 from cohesion_gis.scenario import Scenario, apply, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -127,7 +127,7 @@ def test_site_deltas() -> None:
     assert table["status"].to_dict() == {"a": "changed", "b": "same", "c": "added"}
     assert table.loc["a", "max_impact_speed_kmh_N2A_delta"] == -52.0
     assert table.loc["a", "risk_delta"] == -35.0
-    from cohesion_gis.compare import _summary
+    from cohesion_gis.comparison import _summary
 
     districts = pd.DataFrame(columns=["name", "score_delta"])
     lines = _summary(districts, table.reset_index())
