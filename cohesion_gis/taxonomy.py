@@ -16,13 +16,12 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import ParameterError
 
 __all__ = ["Category", "NetworkRules", "Taxonomy", "classify", "load_taxonomy", "matches"]
@@ -170,17 +169,9 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     ParameterError
         If the file cannot be read, or has unknown sections, keys or values of the wrong type.
     """
-    default_text = resources.files("cohesion_gis.defaults").joinpath("taxonomy.toml").read_text()
-    data = tomllib.loads(default_text)
-    label = "(packaged defaults)"
+    data, label = read_toml(None, "taxonomy.toml")
     if path is not None:
-        label = str(path)
-        try:
-            user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ParameterError(f"taxonomy file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ParameterError(f"taxonomy file {path} is not valid TOML: {exc}") from exc
+        user, label = read_toml(path, "taxonomy.toml")
         _validate(user, label)
         for section in _CATEGORY_SECTIONS:
             data[section] = {**data[section], **user.get(section, {})}

@@ -12,12 +12,11 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import ParameterError
 
 __all__ = ["AccessCategory", "CohesionParams"]
@@ -91,17 +90,9 @@ class CohesionParams:
         ParameterError
             Unknown keys, wrong types or impossible values, all listed with the file name.
         """
-        text = resources.files("cohesion_gis.defaults").joinpath("cohesion.toml").read_text()
-        data = tomllib.loads(text)
-        label = "(packaged defaults)"
+        data, label = read_toml(None, "cohesion.toml")
         if path is not None:
-            label = str(path)
-            try:
-                user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-            except FileNotFoundError as exc:
-                raise ParameterError(f"cohesion parameter file {path} does not exist") from exc
-            except tomllib.TOMLDecodeError as exc:
-                raise ParameterError(f"{path} is not valid TOML: {exc}") from exc
+            user, label = read_toml(path, "cohesion.toml")
             data = _merge(data, user, label)
         return cls._from_mapping(data, label)
 

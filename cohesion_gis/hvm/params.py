@@ -15,15 +15,14 @@ Examples
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import ParameterError
 
 __all__ = ["HvmParams", "load_params"]
@@ -177,26 +176,6 @@ def coerce(value: Any, kind: str) -> Any:
         if all(isinstance(v, list) and all(map(_is_str, v)) for v in lists):
             return MappingProxyType({k: tuple(v) for k, v in value.items()})
     raise TypeError(kind)
-
-
-def read_toml(path: Path | str | None, packaged: str) -> tuple[dict[str, Any], str]:
-    """Read a TOML file, or the packaged ``defaults/<packaged>`` when ``path`` is None.
-
-    Returns the parsed table and a label naming the file for messages.
-    """
-    if path is None:
-        text = resources.files("cohesion_gis.defaults").joinpath(packaged).read_text("utf-8")
-        label = f"defaults/{packaged}"
-    else:
-        path = Path(path)
-        if not path.is_file():
-            raise ParameterError(f"{path}: no such file; pass the path of a TOML parameter file.")
-        text = path.read_text("utf-8")
-        label = str(path)
-    try:
-        return tomllib.loads(text), label
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{label}: not valid TOML ({exc}); fix the syntax.") from exc
 
 
 def _fill(

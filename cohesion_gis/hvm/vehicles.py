@@ -23,8 +23,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import ParameterError
-from cohesion_gis.hvm.params import coerce, read_toml
+from cohesion_gis.hvm.params import coerce
 
 __all__ = ["NUMERIC_FIELDS", "VehicleClass", "load_vehicles"]
 
