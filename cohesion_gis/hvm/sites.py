@@ -130,8 +130,12 @@ class SiteParams:
     merge_gap_m
         Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
     entry_snap_m
-        The approach search looks for entries on the perimeter grown by this (m), so a street
-        that OSM ends at a square's edge, without a shared node, still enters it [A].
+        Mount distance (m): the approach search looks for entries on the perimeter grown by
+        this, so a carriageway whose centreline runs within it of the crowd area (the kerbside
+        lane beside a frontage footway) reaches the site where it enters that band: a vehicle
+        can mount the footway there (reference hvm.md §8.3.2 "mount points"). It also catches
+        streets that OSM ends at a square's edge without a shared node [A: half a 6-7 m
+        carriageway plus a kerb; 0 = only streets that cross the perimeter].
     """
 
     frontage_m: float = 5.0
@@ -142,7 +146,7 @@ class SiteParams:
     default_levels: float = 1.0
     separate_kinds: tuple[str, ...] = ("school",)
     merge_gap_m: float = 0.0
-    entry_snap_m: float = 1.0
+    entry_snap_m: float = 4.0
 
     def __post_init__(self) -> None:
         checks = {

@@ -25,6 +25,9 @@ from cohesion_gis.hvm.params import load_params
 from cohesion_gis.hvm.rating import required_rating
 
 CLASSES = ("M1", "N1", "N2A", "N3C")
+#: A square whose fastest car approach stays under 64 km/h, and a rating that covers it.
+RING_SITE = "Paasikivenaukio"
+RING_RATING = "V/1500[M1]/64/90:1.0"
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +87,11 @@ def test_helsinki_assessment_tables(result, helsinki):
 def test_helsinki_senate_square_speeds_and_priority(result):
     senate = result.sites.loc[result.sites["name"] == "Senaatintori"].iloc[0]
     m1, n3c = senate[speed_column("M1")], senate[speed_column("N3C")]
-    assert 20 < m1 < 100  # reachable by road, realistic run-up
+    # reachable by road; the approach search accelerates at a constant 3.2 m/s² up to the
+    # class top speed (160 km/h), so long straight streets saturate it (see docs/hvm_assess.md)
+    assert 20 < m1 <= 160
     assert m1 > n3c > 0  # the car accelerates harder than the 7.2 t truck
+    assert senate[speed_column("N2A")] <= 90 and n3c <= 90  # truck limiters
     assert senate["open_approaches"] >= 1
     assert senate["priority"] == 1  # ≥ 48 km/h into thousands of people
     assert senate["required_rating"].startswith("ISO 22343-1")
@@ -115,14 +121,14 @@ def test_audit_records_every_assumption(result):
 
 
 def test_rated_ring_stops_the_car_but_an_unrated_ring_does_not(helsinki):
-    city = only_sites(helsinki, "Senaatintori")
+    city = only_sites(helsinki, RING_SITE)
     base = assess_sites(city)
     m1 = base.entries[speed_column("M1")]
     assert len(base.entries) >= 1 and m1.max() > 0
-    assert m1.max() <= 80  # so an 80 km/h M1 test covers every approach
+    assert m1.max() <= 64  # so a 64 km/h M1 test covers every approach
     ring = gpd.GeoDataFrame(
         {"barrier_id": [f"vsb/{k}" for k in range(len(base.entries))],
-         "rating": "V/1500[M1]/80/90:1.0"},
+         "rating": RING_RATING},
         geometry=base.entries.geometry.to_numpy(),
         crs=city.crs,
     )  # fmt: skip
@@ -140,10 +146,10 @@ def test_rated_ring_stops_the_car_but_an_unrated_ring_does_not(helsinki):
 
 
 def test_rated_barrier_file_in_another_crs(helsinki, tmp_path):
-    city = only_sites(helsinki, "Senaatintori")
+    city = only_sites(helsinki, RING_SITE)
     entries = assess_sites(city).entries
     ring = gpd.GeoDataFrame(
-        {"rating": ["V/1500[M1]/80/90:1.0"] * len(entries)},
+        {"rating": [RING_RATING] * len(entries)},
         geometry=entries.geometry.to_numpy(),
         crs=city.crs,
     ).to_crs(4326)
@@ -152,7 +158,7 @@ def test_rated_barrier_file_in_another_crs(helsinki, tmp_path):
     rated = assess_sites(city, barriers=path)
     assert rated.sites[speed_column("M1")].iloc[0] == 0  # reprojected onto the entries
     assert rated.audit["barriers"]["rated_layer"] == str(path)
-    bad = ring.assign(rating=["V/1500[M1]/80/90"] * len(ring))  # no penetration
+    bad = ring.assign(rating=["V/1500[M1]/64/90"] * len(ring))  # no penetration
     bad.to_file(tmp_path / "bad.geojson", engine="pyogrio")
     with pytest.raises(InputError, match=r"(?s)bad\.geojson.*feature user/0: bad rating"):
         assess_sites(city, barriers=tmp_path / "bad.geojson")
