@@ -1,11 +1,17 @@
+import itertools
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError
+from cohesion_gis.hvm._routes_kernel import _horizon
 from cohesion_gis.hvm.kinematics import bend_speed_kmh, run_up_speed_kmh, widest_line_radius_m
-from cohesion_gis.hvm.routes import APPROACH_COLUMNS, approach_routes
+from cohesion_gis.hvm.routes import APPROACH_COLUMNS, _piece_lengths, approach_routes
 
 CRS = "EPSG:3067"
 CAR_LAT = 0.7 * 9.81  # M1: friction-limited at mu 0.7
@@ -184,3 +190,72 @@ def test_helsinki_senate_square_smoke(helsinki_drive):
         speeds = speeds_of(row)
         assert len(speeds) == len(shapely.get_coordinates(row.geometry))
         assert speeds[-1] == pytest.approx(row["impact_speed_kmh"], abs=0.05)
+
+
+def _grid(side, spacing=80.0, seed=0):
+    rng = np.random.default_rng(seed)
+    xy = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2) * spacing
+    xy = xy + rng.normal(0, 5, xy.shape)
+    ids = np.arange(side * side).reshape(side, side)
+    pairs = np.r_[
+        np.c_[ids[:, :-1].ravel(), ids[:, 1:].ravel()],
+        np.c_[ids[:-1, :].ravel(), ids[1:, :].ravel()],
+    ]
+    lines = shapely.linestrings(np.stack([xy[pairs[:, 0]], xy[pairs[:, 1]]], 1))
+    return gpd.GeoDataFrame(
+        {"u": pairs[:, 0], "v": pairs[:, 1], "length_m": shapely.length(lines),
+         "width_m": rng.choice([2.5, 7.0, 10.0], len(pairs))},
+        geometry=lines, crs=CRS,
+    )  # fmt: skip
+
+
+def test_site_order_does_not_matter():
+    # the compiled pass reuses scratch arrays from site to site: nothing may leak between them
+    edges = _grid(12)
+    centres = edges.geometry.iloc[[3, 40, 41, 90, 150, 200]].interpolate(0.5, normalized=True)
+    sites = gpd.GeoDataFrame(
+        {"site_id": [f"s{i}" for i in range(6)]}, geometry=centres.buffer(35).to_numpy(), crs=CRS
+    )
+    bollards = gpd.GeoDataFrame(
+        {"rating": ["V/7200[N2A]/48/90:1.0", None]},
+        geometry=list(edges.geometry.iloc[[5, 60]].interpolate(10)),
+        crs=CRS,
+    )
+    options = {"vehicles": ["M1", "N2A"], "barriers": bollards, "block_unrated": True}
+    forward = approach_routes(edges, sites, **options)
+    backward = approach_routes(edges, sites.iloc[::-1], **options)
+    backward = backward.sort_values("site_id", kind="stable").reset_index(drop=True)
+    assert len(forward) > 12 and (forward["reason"] == "").any()
+    pd.testing.assert_frame_equal(
+        forward.drop(columns="geometry"), backward.drop(columns="geometry"), check_exact=True
+    )
+    assert forward.geometry.to_wkb().tolist() == backward.geometry.to_wkb().tolist()
+
+
+def test_piece_lengths_sum_like_numpy():
+    rng = np.random.default_rng(1)
+    n_vertices = rng.integers(2, 300, 200)
+    vptr = np.r_[0, np.cumsum(n_vertices)]
+    seg_len = rng.random(vptr[-1]) * 10.0 ** rng.uniform(-3, 3, vptr[-1])
+    expected = [seg_len[a : b - 1].sum() for a, b in itertools.pairwise(vptr)]
+    assert _piece_lengths(vptr, seg_len).tolist() == expected
+
+
+def test_horizon_matches_scipy_dijkstra():
+    rng = np.random.default_rng(2)
+    n = 400
+    a, b = rng.integers(0, n, 1500), rng.integers(0, n, 1500)
+    graph = csr_matrix(
+        (np.r_[rng.random(1500), rng.random(1500)] * 100 + 1e-9, (np.r_[a, b], np.r_[b, a])),
+        shape=(n, n),
+    )
+    sources = np.array([5, 17, 17, 230])
+    limit = 120.0
+    dist = np.full(n, np.inf)
+    reached = _horizon(
+        graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data, sources,
+        limit, dist,
+    )  # fmt: skip
+    expected = dijkstra(graph, indices=sources, min_only=True, limit=limit)
+    assert reached.tolist() == np.flatnonzero(np.isfinite(expected)).tolist()
+    assert dist[reached].tolist() == expected[reached].tolist()
