@@ -460,20 +460,28 @@ def _rated(
 # --------------------------------------------------------------------------- tables
 
 
-def _requirement(
-    speeds: Mapping[str, float], vehicles: Mapping[str, VehicleClass], params: HvmParams
-) -> RatingRequirement | None:
-    """Governing requirement: the class whose required test has the most energy."""
+def _governing(requirements: Sequence[RatingRequirement]) -> RatingRequirement | None:
+    """The requirement whose test carries most energy (mass × test speed²; beyond-test first)."""
     best, best_key = None, (-1.0, -1.0)
-    for name, speed in speeds.items():
-        if not speed > 0:
+    for req in requirements:
+        if not req.impact_speed_kmh > 0:
             continue
-        req = required_rating(speed, vehicles[name], params=params)
         test = math.inf if req.exceeds_test_speeds else float(req.test_speed_kmh or 0.0)
-        key = (req.mass_kg * test**2, speed)
+        key = (req.mass_kg * test**2, req.impact_speed_kmh)
         if key > best_key:
             best, best_key = req, key
     return best
+
+
+def _requirements(
+    speeds: Mapping[str, float], vehicles: Mapping[str, VehicleClass], params: HvmParams
+) -> list[RatingRequirement]:
+    """Requirement of every class that arrives (speed > 0)."""
+    return [
+        required_rating(speed, vehicles[name], params=params)
+        for name, speed in speeds.items()
+        if speed > 0
+    ]
 
 
 def _site_table(
@@ -502,9 +510,10 @@ def _site_table(
     worst = energy.fillna(0.0).idxmax(axis=1).where(energy.fillna(0.0).max(axis=1) > 0)
     table["worst_class"] = worst.to_numpy(dtype=object)
     table["open_approaches"] = table["site_id"].map(open_counts).fillna(0).astype(int)
+    filled = speed.fillna(0.0)
     reqs = [
-        _requirement(speed.loc[sid].fillna(0.0).to_dict(), vehicles, params)
-        for sid in table["site_id"]
+        _governing(_requirements(dict(zip(names, row, strict=True)), vehicles, params))
+        for row in filled.to_numpy(float)
     ]
     table["required_rating"] = [r.text if r else "none: no vehicle approach" for r in reqs]
     table["exposure"] = table["capacity_persons"].map(exposure_band).astype(int)
@@ -552,28 +561,32 @@ def _entries(
     if rows.empty:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in (*ENTRY_COLUMNS, *speed_cols)})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
-    speed = rows.pivot_table(
-        index="entry_id", columns="vehicle_class", values="impact_speed_kmh", aggfunc="max"
-    ).reindex(columns=names)
-    first = rows.groupby("entry_id")[["site_id", "entry_x", "entry_y"]].first().loc[speed.index]
-    records = []
-    for entry_id, row in speed.iterrows():
-        speeds = row.fillna(0.0).to_dict()
-        governing = _requirement(speeds, vehicles, params)
-        every = [
-            required_rating(v, vehicles[k], params=params).text for k, v in speeds.items() if v > 0
-        ]
-        records.append(
-            {
-                "entry_id": entry_id,
-                "site_id": first.loc[entry_id, "site_id"],
-                "open_classes": ";".join(k for k, v in speeds.items() if v > 0),
-                "required_rating": governing.text if governing else "none: no vehicle approach",
-                "requirements": "; ".join(every),
-                **{speed_column(k): float(v) for k, v in speeds.items()},
-            }
+    speed = (
+        rows.pivot_table(
+            index="entry_id", columns="vehicle_class", values="impact_speed_kmh", aggfunc="max"
         )
-    table = pd.DataFrame(records)
+        .reindex(columns=names)
+        .fillna(0.0)
+    )
+    first = rows.groupby("entry_id")[["site_id", "entry_x", "entry_y"]].first().loc[speed.index]
+    open_classes, governing, every = [], [], []
+    for row in speed.to_numpy(float):
+        speeds = dict(zip(names, row, strict=True))
+        reqs = _requirements(speeds, vehicles, params)
+        best = _governing(reqs)
+        open_classes.append(";".join(k for k, v in speeds.items() if v > 0))
+        governing.append(best.text if best else "none: no vehicle approach")
+        every.append("; ".join(r.text for r in reqs))
+    table = pd.DataFrame(
+        {
+            "entry_id": speed.index.to_numpy(),
+            "site_id": first["site_id"].to_numpy(),
+            "open_classes": open_classes,
+            "required_rating": governing,
+            "requirements": every,
+            **{speed_column(n): speed[n].to_numpy(float) for n in names},
+        }
+    )
     points = shapely.points(first["entry_x"].to_numpy(float), first["entry_y"].to_numpy(float))
     return gpd.GeoDataFrame(table, geometry=points, crs=crs)
 

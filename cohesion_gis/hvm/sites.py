@@ -250,7 +250,11 @@ def soft_target_sites(
         return _empty(crs)
     members = _members(candidates, buildings, taxonomy, params)
     group = _merge_groups(members, params)
-    rows = [_site_row(members.loc[group == g]) for g in np.unique(group)]
+    columns = {c: members[c].to_numpy() for c in members.columns if c != "geometry"}
+    columns["geometry"] = members.geometry.to_numpy()
+    order = np.argsort(group, kind="stable")
+    cuts = np.flatnonzero(np.diff(group[order])) + 1
+    rows = [_site_row(columns, idx) for idx in np.split(order, cuts)]
     table = pd.DataFrame([r for r, _ in rows])
     footprints = np.array([f for _, f in rows], dtype=object)
     perimeters = _perimeters(footprints, walk_edges, params)
@@ -373,37 +377,42 @@ def _merge_groups(members: gpd.GeoDataFrame, params: SiteParams) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
-def _site_row(group: gpd.GeoDataFrame) -> tuple[dict[str, Any], shapely.Geometry]:
+def _site_row(
+    members: dict[str, np.ndarray], idx: np.ndarray
+) -> tuple[dict[str, Any], shapely.Geometry]:
     """Merge one group of members: each m² counted once, at the densest member covering it."""
-    order = group.sort_values(["tagged", "per_m2"], ascending=False)
+    geoms = members["geometry"][idx]
+    # tagged members first (counted whole), then by persons per m², densest first
+    order = np.lexsort((-members["per_m2"][idx], ~members["tagged"][idx]))
+    persons = np.zeros(len(idx))
     covered = None
-    persons = np.zeros(len(order))
-    for k, (geom, whole, per_m2, tagged) in enumerate(
-        zip(order.geometry, order["persons"], order["per_m2"], order["tagged"], strict=True)
-    ):
-        new = geom if covered is None else shapely.difference(geom, covered)
-        persons[k] = whole if tagged else per_m2 * shapely.area(new)
-        covered = geom if covered is None else shapely.union(covered, geom)
-    by_persons = order.assign(counted=persons).sort_values("counted", ascending=False)
-    by_area = group.assign(a=shapely.area(group.geometry.to_numpy())).sort_values("a")[::-1]
-    names = list(dict.fromkeys(n for n in by_area["name"] if isinstance(n, str) and n))
-    kinds = list(dict.fromkeys(by_persons["kind"]))
+    for k in order:
+        i = idx[k]
+        new = geoms[k] if covered is None else shapely.difference(geoms[k], covered)
+        whole = members["tagged"][i] or covered is None
+        persons[k] = members["persons"][i] if whole else members["per_m2"][i] * shapely.area(new)
+        covered = geoms[k] if covered is None else shapely.union(covered, geoms[k])
+    by_persons = np.argsort(-persons, kind="stable")
+    by_area = np.argsort(-shapely.area(geoms), kind="stable")
+    names = list(
+        dict.fromkeys(n for n in members["name"][idx[by_area]] if isinstance(n, str) and n)
+    )
+    kinds = list(dict.fromkeys(members["kind"][idx[by_persons]]))
     total = float(persons.sum())
-    uncapped = float(persons[~order["capped"].to_numpy()].sum())
+    uncapped = float(persons[~members["capped"][idx].astype(bool)].sum())
     tier = martyns_law_tier(total, capped=True)
     if martyns_law_tier(uncapped) == "enhanced":
         tier = "enhanced"
-    sources = list(dict.fromkeys(by_persons["source"]))
-    footprint = shapely.union_all(group.geometry.to_numpy())
+    footprint = geoms[0] if len(idx) == 1 else shapely.union_all(geoms)
     row = {
-        "site_id": "+".join(sorted(group["osm_id"])),
+        "site_id": "+".join(sorted(members["osm_id"][idx])),
         "name": "; ".join(names) if names else None,
         "kind": kinds[0],
         "kinds": "; ".join(kinds),
-        "n_members": len(group),
+        "n_members": len(idx),
         "area_m2": float(shapely.area(footprint)),
         "capacity_persons": round(total),
-        "capacity_source": "+".join(sources),
+        "capacity_source": "+".join(dict.fromkeys(members["source"][idx[by_persons]])),
         "martyns_law_tier": tier,
     }
     return row, footprint
