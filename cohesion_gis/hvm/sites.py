@@ -429,12 +429,19 @@ def _perimeters(
         return out
     s_idx, f_idx = shapely.STRtree(footways).query(zones, predicate="intersects")
     close = params.frontage_m / 2
-    for s in np.unique(s_idx):
-        near = shapely.intersection(zones[s], shapely.union_all(footways[f_idx[s_idx == s]]))
-        strip = shapely.buffer(near, params.footway_half_width_m)
-        joined = shapely.union(footprints[s], strip)
-        closed = shapely.buffer(shapely.buffer(joined, close), -close)
-        out[s] = shapely.make_valid(shapely.union(closed, footprints[s]))
+    order = np.argsort(s_idx, kind="stable")
+    cuts = np.flatnonzero(np.diff(s_idx[order])) + 1
+    groups = np.split(order, cuts) if order.size else []
+    sites = np.array([s_idx[g[0]] for g in groups], dtype=np.int64)
+    lines = np.array([shapely.union_all(footways[f_idx[g]]) for g in groups], dtype=object)
+    if sites.size == 0:
+        return out
+    # vectorised over sites; quad_segs=4 is ample for metre-scale strips and closings
+    near = shapely.intersection(zones[sites], lines)
+    strip = shapely.buffer(near, params.footway_half_width_m, quad_segs=4)
+    joined = shapely.union(footprints[sites], strip)
+    closed = shapely.buffer(shapely.buffer(joined, close, quad_segs=4), -close, quad_segs=4)
+    out[sites] = shapely.make_valid(shapely.union(closed, footprints[sites]))
     return out
 
 
