@@ -106,8 +106,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    # grid networks have many equal-speed loops; routes logs each looping back-pointer chain
-    logging.getLogger("cohesion_gis.hvm.routes").setLevel(logging.ERROR)
     start = time.perf_counter()
     helsinki = cg.load_city()
     print(f"load Helsinki: {time.perf_counter() - start:.1f} s")
