@@ -124,7 +124,7 @@ def test_rated_ring_stops_the_car_but_an_unrated_ring_does_not(helsinki):
     city = only_sites(helsinki, RING_SITE)
     base = assess_sites(city)
     m1 = base.entries[speed_column("M1")]
-    assert len(base.entries) >= 1 and m1.max() > 0
+    assert len(base.entries) >= 1 and 20 < m1.max()  # a square reachable by road
     assert m1.max() <= 64  # so a 64 km/h M1 test covers every approach
     ring = gpd.GeoDataFrame(
         {"barrier_id": [f"vsb/{k}" for k in range(len(base.entries))],
