@@ -6,11 +6,15 @@ The vehicle dynamics assessment (VDA) of the HVM reference (reference hvm.md §3
   global parameters, from ``defaults/vehicles.toml`` and ``defaults/hvm.toml``;
 - :mod:`~cohesion_gis.hvm.kinematics`: run-up, bend caps (widest line), gradients, speed profiles;
 - :mod:`~cohesion_gis.hvm.rating`: rating strings, coverage, required ratings;
-- :mod:`~cohesion_gis.hvm.routes`: the worst-case approach to every entry of every site.
+- :mod:`~cohesion_gis.hvm.routes`: the worst-case approach to every entry of every site;
+- :mod:`~cohesion_gis.hvm.sites`, :mod:`~cohesion_gis.hvm.barriers`,
+  :mod:`~cohesion_gis.hvm.assess`: crowded sites, rated barriers and gaps, the full assessment.
 """
 
 from __future__ import annotations
 
+from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, dem_grades, write_assessment
+from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers, read_rated_barriers
 from cohesion_gis.hvm.params import HvmParams, load_params
 from cohesion_gis.hvm.rating import (
     FAMILY_EQUIVALENCE,
@@ -21,6 +25,7 @@ from cohesion_gis.hvm.rating import (
     required_rating,
 )
 from cohesion_gis.hvm.routes import approach_routes
+from cohesion_gis.hvm.sites import SiteParams, martyns_law_tier, soft_target_sites
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
 
 __all__ = [
@@ -28,11 +33,21 @@ __all__ = [
     "BarrierRating",
     "HvmParams",
     "RatingRequirement",
+    "SiteAssessment",
+    "SiteParams",
     "VehicleClass",
     "approach_routes",
+    "assess_sites",
+    "barrier_gaps",
+    "combine_barriers",
     "covers",
+    "dem_grades",
     "load_params",
     "load_vehicles",
+    "martyns_law_tier",
     "parse_rating",
+    "read_rated_barriers",
     "required_rating",
+    "soft_target_sites",
+    "write_assessment",
 ]
