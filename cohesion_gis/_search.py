@@ -42,6 +42,8 @@ _UNSEEN = -1
 _SETTLED = -2
 #: Write a search's nodes by scanning the whole graph when it reached more than n / _DENSE_SHARE.
 _DENSE_SHARE = 16
+#: Contract chains of degree-2 nodes when at least this share of the nodes has degree 2.
+_CONTRACT_SHARE = 0.2
 
 
 def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -99,6 +101,83 @@ def _grow(a, cap):
     return b
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _push(node, d, dist, pos, heap_node, heap_key, touched, n_touched, size):  # noqa: PLR0917
+    """Offer distance ``d`` to ``node`` (not settled); return the new (n_touched, heap size)."""
+    if d >= dist[node]:
+        return n_touched, size
+    dist[node] = d
+    if pos[node] == _UNSEEN:
+        touched[n_touched] = node
+        n_touched += 1
+        heap_node[size] = node
+        heap_key[size] = d
+        size += 1
+        _sift_up(heap_node, heap_key, pos, size - 1)
+    else:
+        heap_key[pos[node]] = d
+        _sift_up(heap_node, heap_key, pos, pos[node])
+    return n_touched, size
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _settle(  # noqa: PLR0917
+    indptr, indices, weights, limit, dist, pos, heap_node, heap_key, touched, n_touched, size
+):
+    """Run Dijkstra from the pushed seeds to ``limit``; return the number of nodes touched.
+
+    Nothing beyond the limit is pushed, so every touched node ends settled (``pos == _SETTLED``).
+    """
+    while size > 0:
+        u = heap_node[0]
+        du = heap_key[0]
+        pos[u] = _SETTLED
+        size -= 1
+        if size > 0:
+            heap_node[0] = heap_node[size]
+            heap_key[0] = heap_key[size]
+            _sift_down(heap_node, heap_key, pos, size)
+        for e in range(indptr[u], indptr[u + 1]):
+            nd = du + weights[e]
+            # A settled node has dist <= du <= nd, so _push never sees one.
+            if nd <= limit:
+                n_touched, size = _push(
+                    indices[e], nd, dist, pos, heap_node, heap_key, touched, n_touched, size
+                )
+    return n_touched
+
+
+@njit(cache=True, nogil=True)
+def _expand_chain(ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos, touched, n):  # noqa: PLR0917
+    """Give the interior nodes of chain ``ch`` their distance from its ends and group ``g``'s seeds.
+
+    An interior node is reached through one end of its chain or, from a seed on the same chain,
+    along it; nothing else can be shorter.
+    """
+    _, chain_a, chain_b, chain_len, chain_ptr, interior, interior_pos, node_chain, node_pos = chains
+    da = dist[chain_a[ch]]
+    db = dist[chain_b[ch]]
+    length = chain_len[ch]
+    seeded = False
+    for s in range(group_ptr[g], group_ptr[g + 1]):
+        if node_chain[seed_node[s]] == ch:
+            seeded = True
+    for j in range(chain_ptr[ch], chain_ptr[ch + 1]):
+        p = interior_pos[j]
+        d = min(da + p, db + (length - p))
+        if seeded:
+            for s in range(group_ptr[g], group_ptr[g + 1]):
+                if node_chain[seed_node[s]] == ch:
+                    d = min(d, seed_offset[s] + abs(p - node_pos[seed_node[s]]))
+        if d <= limit:
+            x = interior[j]
+            dist[x] = d
+            pos[x] = _SETTLED
+            touched[n] = x
+            n += 1
+    return n
+
+
 @njit(cache=True, nogil=True)
 def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only arguments
     indptr,
@@ -109,14 +188,22 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
     seed_offset,
     limit,
     groups,
+    chains,
 ):
-    """Search each of ``groups`` in turn; return per-group counts and the nodes/distances."""
+    """Search each of ``groups`` in turn; return per-group counts and the nodes/distances.
+
+    With ``chains`` from :func:`_contract` (``indptr``, ``indices``, ``weights`` then being the
+    core graph) the heap sees only core nodes; chain interiors are filled in afterwards.
+    """
+    c_chain, chain_a, chain_b, chain_len, _, _, _, node_chain, node_pos = chains
+    contracted = node_chain.size > 0
     n = indptr.size - 1
     dist = np.full(n, np.inf)
     pos = np.full(n, _UNSEEN, np.int32)
     heap_node = np.empty(n, np.int32)
     heap_key = np.empty(n, np.float64)
     touched = np.empty(n, np.int32)
+    seen = np.zeros(chain_a.size, np.int64)
     dense = max(1, n // _DENSE_SHARE)
 
     counts = np.zeros(groups.size, np.int64)
@@ -132,48 +219,57 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
         for s in range(group_ptr[g], group_ptr[g + 1]):
             node = seed_node[s]
             d = seed_offset[s]
-            if d > limit or d >= dist[node]:
+            if d > limit:
                 continue
-            dist[node] = d
-            if pos[node] == _UNSEEN:
-                touched[n_touched] = node
-                n_touched += 1
-                heap_node[size] = node
-                heap_key[size] = d
-                size += 1
-                _sift_up(heap_node, heap_key, pos, size - 1)
+            if contracted and node_chain[node] >= 0:
+                ch = node_chain[node]
+                to_a = d + node_pos[node]
+                to_b = d + (chain_len[ch] - node_pos[node])
+                if to_a <= limit:
+                    n_touched, size = _push(
+                        chain_a[ch], to_a, dist, pos, heap_node, heap_key, touched, n_touched, size
+                    )
+                if to_b <= limit:
+                    n_touched, size = _push(
+                        chain_b[ch], to_b, dist, pos, heap_node, heap_key, touched, n_touched, size
+                    )
             else:
-                heap_key[pos[node]] = d
-                _sift_up(heap_node, heap_key, pos, pos[node])
+                n_touched, size = _push(
+                    node, d, dist, pos, heap_node, heap_key, touched, n_touched, size
+                )
+        n_touched = _settle(
+            indptr,
+            indices,
+            weights,
+            limit,
+            dist,
+            pos,
+            heap_node,
+            heap_key,
+            touched,
+            n_touched,
+            size,
+        )
+        if contracted:
+            for i in range(n_touched):
+                u = touched[i]
+                for e in range(indptr[u], indptr[u + 1]):
+                    ch = c_chain[e]
+                    if ch >= 0 and seen[ch] != k + 1:
+                        seen[ch] = k + 1
+                        n_touched = _expand_chain(
+                            ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
+                            touched, n_touched,
+                        )  # fmt: skip
+            for s in range(group_ptr[g], group_ptr[g + 1]):
+                ch = node_chain[seed_node[s]]
+                if ch >= 0 and seen[ch] != k + 1:
+                    seen[ch] = k + 1
+                    n_touched = _expand_chain(
+                        ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
+                        touched, n_touched,
+                    )  # fmt: skip
 
-        while size > 0:
-            u = heap_node[0]
-            du = heap_key[0]
-            pos[u] = _SETTLED
-            size -= 1
-            if size > 0:
-                heap_node[0] = heap_node[size]
-                heap_key[0] = heap_key[size]
-                _sift_down(heap_node, heap_key, pos, size)
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                nd = du + weights[e]
-                if nd > limit or nd >= dist[v]:
-                    continue
-                # A settled node has dist <= du <= nd, so it never gets here.
-                dist[v] = nd
-                if pos[v] == _UNSEEN:
-                    touched[n_touched] = v
-                    n_touched += 1
-                    heap_node[size] = v
-                    heap_key[size] = nd
-                    size += 1
-                    _sift_up(heap_node, heap_key, pos, size - 1)
-                else:
-                    heap_key[pos[v]] = nd
-                    _sift_up(heap_node, heap_key, pos, pos[v])
-
-        # Every pushed node is settled (nothing beyond the limit is pushed): touched == reached.
         if n_out + n_touched > cap:
             cap = max(2 * cap, n_out + n_touched)
             out_node = _grow(out_node, cap)
@@ -283,10 +379,20 @@ def search_groups(
     # A few chunks per thread balance uneven searches; each chunk costs one O(n_nodes) scratch set.
     n_chunks = max(1, min(run.size, 4 * n_threads))
     bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
-    args = (indptr, indices, weights, group_ptr, seed_node, seed_offset, float(limit))
+    degree = np.diff(indptr)
+    if np.count_nonzero(degree == 2) >= _CONTRACT_SHARE * degree.size:
+        core_indptr, core_indices, core_weights, *rest = _contract(indptr, indices, weights)
+        chains = (rest[0], *rest[1:])
+        args = (core_indptr, core_indices, core_weights)
+    else:
+        empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
+        chains = (empty_i, empty_i, empty_i, empty_f, np.zeros(1, np.int64), np.empty(0, np.int32))
+        chains += (empty_f, empty_i, empty_f)
+        args = (indptr, indices, weights)
+    args += (group_ptr, seed_node, seed_offset, float(limit))
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _search_chunk(*args, run[bounds[i] : bounds[i + 1]])
+        return _search_chunk(*args, run[bounds[i] : bounds[i + 1]], chains)
 
     if n_threads == 1 or n_chunks == 1:
         parts = [chunk(i) for i in range(n_chunks)]
@@ -370,47 +476,24 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
         size = 0
         n_touched = 0
         for s in range(group_ptr[g], group_ptr[g + 1]):
-            node = seed_node[s]
-            d = seed_offset[s]
-            if d > limit or d >= dist[node]:
-                continue
-            dist[node] = d
-            if pos[node] == _UNSEEN:
-                touched[n_touched] = node
-                n_touched += 1
-                heap_node[size] = node
-                heap_key[size] = d
-                size += 1
-                _sift_up(heap_node, heap_key, pos, size - 1)
-            else:
-                heap_key[pos[node]] = d
-                _sift_up(heap_node, heap_key, pos, pos[node])
-
-        while size > 0:
-            u = heap_node[0]
-            du = heap_key[0]
-            pos[u] = _SETTLED
-            size -= 1
-            if size > 0:
-                heap_node[0] = heap_node[size]
-                heap_key[0] = heap_key[size]
-                _sift_down(heap_node, heap_key, pos, size)
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                nd = du + weights[e]
-                if nd > limit or nd >= dist[v]:
-                    continue
-                dist[v] = nd
-                if pos[v] == _UNSEEN:
-                    touched[n_touched] = v
-                    n_touched += 1
-                    heap_node[size] = v
-                    heap_key[size] = nd
-                    size += 1
-                    _sift_up(heap_node, heap_key, pos, size - 1)
-                else:
-                    heap_key[pos[v]] = nd
-                    _sift_up(heap_node, heap_key, pos, pos[v])
+            if seed_offset[s] <= limit:
+                n_touched, size = _push(
+                    seed_node[s], seed_offset[s], dist, pos, heap_node, heap_key, touched,
+                    n_touched, size,
+                )  # fmt: skip
+        n_touched = _settle(
+            indptr,
+            indices,
+            weights,
+            limit,
+            dist,
+            pos,
+            heap_node,
+            heap_key,
+            touched,
+            n_touched,
+            size,
+        )
 
         # Points through either end of their edge, then directly along an edge a seed shares.
         n_hit = 0
@@ -568,3 +651,96 @@ def search_to_points(
     dist = np.concatenate([p[2] for p in parts])
     del parts
     return _sort_by_point(run, run_count, point, dist, n_points)
+
+
+@njit(cache=True)
+def _contract(indptr, indices, weights):
+    """Contract chains of degree-2 nodes into single edges between the other ("core") nodes.
+
+    Returns the core graph on the same node numbering (chain interiors have no edges), the chain
+    id of every core edge (-1 for an original edge), each chain's ends, length and interior nodes
+    in order with their distance from the chain's first end, and each node's chain (-1: core).
+    """
+    n = indptr.size - 1
+    degree = indptr[1:] - indptr[:-1]
+    core = degree != 2
+    node_chain = np.full(n, -1, np.int64)
+    node_pos = np.zeros(n)
+    chain_a, chain_b, chain_len = [], [], []
+    interior = np.empty(n, np.int32)
+    interior_pos = np.empty(n)
+    chain_ptr = [0]
+    n_interior = 0
+    # Chains from core nodes; then loops made only of degree-2 nodes, one node of each made core.
+    for rounds in range(2):
+        for start in range(n):
+            if rounds == 1 and not core[start] and node_chain[start] < 0:
+                core[start] = True
+            elif rounds == 1 or not core[start]:
+                continue
+            for e in range(indptr[start], indptr[start + 1]):
+                nxt = indices[e]
+                if core[nxt] or node_chain[nxt] >= 0:
+                    continue
+                chain = len(chain_a)
+                prev, cur, length = start, nxt, weights[e]
+                while not core[cur]:
+                    node_chain[cur] = chain
+                    node_pos[cur] = length
+                    interior[n_interior] = cur
+                    interior_pos[n_interior] = length
+                    n_interior += 1
+                    k = indptr[cur]
+                    step = k if indices[k] != prev else k + 1
+                    prev, cur = cur, indices[step]
+                    length += weights[step]
+                chain_a.append(start)
+                chain_b.append(np.int64(cur))
+                chain_len.append(length)
+                chain_ptr.append(n_interior)
+    # Core graph: original core-core edges plus one edge each way per chain.
+    n_chains = len(chain_a)
+    count = np.zeros(n, np.int64)
+    for u in range(n):
+        if core[u]:
+            for e in range(indptr[u], indptr[u + 1]):
+                if core[indices[e]]:
+                    count[u] += 1
+    for c in range(n_chains):
+        count[chain_a[c]] += 1
+        count[chain_b[c]] += 1
+    c_indptr = np.zeros(n + 1, np.int64)
+    for u in range(n):
+        c_indptr[u + 1] = c_indptr[u] + count[u]
+    fill = c_indptr[:-1].copy()
+    c_indices = np.empty(c_indptr[n], np.int32)
+    c_weights = np.empty(c_indptr[n])
+    c_chain = np.empty(c_indptr[n], np.int64)
+    for u in range(n):
+        if core[u]:
+            for e in range(indptr[u], indptr[u + 1]):
+                if core[indices[e]]:
+                    c_indices[fill[u]] = indices[e]
+                    c_weights[fill[u]] = weights[e]
+                    c_chain[fill[u]] = -1
+                    fill[u] += 1
+    for c in range(n_chains):
+        for a, b in ((chain_a[c], chain_b[c]), (chain_b[c], chain_a[c])):
+            c_indices[fill[a]] = b
+            c_weights[fill[a]] = chain_len[c]
+            c_chain[fill[a]] = c
+            fill[a] += 1
+    return (
+        c_indptr,
+        c_indices,
+        c_weights,
+        c_chain,
+        np.array(chain_a, np.int64),
+        np.array(chain_b, np.int64),
+        np.array(chain_len),
+        np.array(chain_ptr, np.int64),
+        interior[:n_interior].copy(),
+        interior_pos[:n_interior].copy(),
+        node_chain,
+        node_pos,
+    )

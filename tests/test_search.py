@@ -121,6 +121,58 @@ def test_groups_with_the_same_seeds_are_searched_once_and_copied() -> None:
     np.testing.assert_array_equal(fast.dist_m[first], fast.dist_m[second])
 
 
+def subdivided_graph(seed: int) -> Csr:
+    """A random graph whose edges are cut into 1-4 pieces (chains of degree-2 nodes, as in
+    unsimplified OSM ways), plus a ring of degree-2 nodes alone and a loop back to one node."""
+    rng = np.random.default_rng(seed)
+    base = random_graph(400, seed)
+    u = np.repeat(np.arange(base.n_nodes), np.diff(base.indptr))
+    keep = u < base.indices
+    u, v, w = u[keep], base.indices[keep].astype(np.int64), base.weights_m[keep]
+    pieces = rng.integers(1, 5, u.size)
+    next_id = base.n_nodes
+    us, vs, ws = [], [], []
+    for a, b, length, k in zip(u, v, w, pieces, strict=True):
+        cuts = np.sort(rng.uniform(0, length, k - 1))
+        ids = [a, *range(next_id, next_id + k - 1), b]
+        next_id += k - 1
+        steps = np.diff(np.r_[0.0, cuts, length])
+        us += ids[:-1]
+        vs += ids[1:]
+        ws += list(steps)
+    ring = list(range(next_id, next_id + 6))  # a ring of six degree-2 nodes, no junction
+    us += ring
+    vs += ring[1:] + ring[:1]
+    ws += list(rng.uniform(20, 60, 6))
+    loop = list(range(next_id + 6, next_id + 9))  # node 0 -> three nodes -> node 0
+    us += [0, *loop]
+    vs += [*loop, 0]
+    ws += list(rng.uniform(20, 60, 4))
+    n = next_id + 9
+    nodes = pd.DataFrame({"x": rng.uniform(0, 1000, n), "y": rng.uniform(0, 1000, n)})
+    edges = pd.DataFrame({"u": us, "v": vs, "length_m": ws})
+    return csr_from_edges(nodes, edges)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_contracted_chains_match_scipy(seed: int) -> None:
+    csr = subdivided_graph(seed)
+    degree = np.diff(csr.indptr)
+    assert np.mean(degree == 2) > 0.5  # the kernel contracts chains on such graphs
+    rng = np.random.default_rng(seed)
+    n_seeds = 300
+    # seeds on junctions and chain interiors, several per group, including the ring and the loop
+    seed_node = np.r_[rng.integers(0, csr.n_nodes, n_seeds - 4), csr.n_nodes - 1, csr.n_nodes - 5]
+    seed_node = np.r_[seed_node, csr.n_nodes - 7, csr.n_nodes - 8]
+    seed_offset = rng.uniform(0, 40, n_seeds)
+    seed_group = rng.integers(0, 120, n_seeds)
+    for limit in (150.0, 600.0):
+        fast = bounded_distances(csr, seed_node, seed_offset, seed_group, limit_m=limit)
+        ref = bounded_distances_reference(csr, seed_node, seed_offset, seed_group, limit_m=limit)
+        assert len(fast) > 1000
+        assert_same(fast, ref)
+
+
 def test_bad_seeds_raise() -> None:
     csr = random_graph(50, 0)
     with pytest.raises(InputError, match=r"node indices must lie in 0\.\.49"):
