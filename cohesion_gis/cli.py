@@ -369,12 +369,27 @@ def map_command(out: Path, overwrite: bool, kind: str, **kwargs: Any) -> None:
     help="Scenario files to run beside the base (default: scenarios/*.toml when the study "
     "area is the embedded default).",
 )
+@click.option(
+    "--layers-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the layers GeoPackage (default: OUT/<name>_layers.gpkg).",
+)
 @_friendly_errors
-def demo(out: Path, overwrite: bool, scenarios: tuple[Path, ...], **kwargs: Any) -> None:
+def demo(
+    *,
+    out: Path,
+    overwrite: bool,
+    scenarios: tuple[Path, ...],
+    layers_out: Path | None,
+    **kwargs: Any,
+) -> None:
     """The main job: layers, cohesion scores, site assessment, scenarios and maps in one folder."""
     from cohesion_gis.pipeline import run_study
 
     city = _load(kwargs)
-    written = run_study(city, out, overwrite=overwrite, scenarios=scenarios or None)
+    written = run_study(
+        city, out, layers_path=layers_out, overwrite=overwrite, scenarios=scenarios or None
+    )
     for step, paths in written.items():
         click.echo(f"{step}: " + ", ".join(str(p) for p in paths))
