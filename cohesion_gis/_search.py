@@ -9,16 +9,25 @@ initial offset distance in metres. For every group the kernel runs one Dijkstra 
 binary heap (with decrease-key) bounded by ``limit``: nodes farther than ``limit`` are never pushed,
 so the cost of a search is proportional to the nodes and edges it touches, not to the graph size.
 
-:func:`search_groups` adds three things around the kernel:
+:func:`search_groups` adds four things around the kernel:
 
 - **one search per distinct seed set**: groups whose seeds are the same (node, offset) pairs
   (POIs snapped to one node, two spaces sharing their entrances) are searched once and the result
   is copied; duplicates are found by a hash of the sorted seeds and then compared exactly;
+- **chains of degree-2 nodes contracted** (when at least ``_CONTRACT_SHARE`` of the nodes have
+  degree 2, as on unsimplified OSM networks where every way vertex is a node): the heap sees only
+  the other ("core") nodes, joined by one edge per chain; a chain's interior nodes then get
+  ``min(d(a) + t, d(b) + L - t)`` from its ends ``a``, ``b`` (and directly from a seed on the
+  same chain), which is exactly their shortest distance;
 - **searches in spatial order**: the distinct groups are run in strips of the search radius,
   west to east, so consecutive searches cover overlapping nodes and find them in cache;
 - **parallel chunks**: contiguous chunks of that order run on a thread pool (the kernel releases
   the GIL). A ``prange`` loop cannot hand back one variable-length result per chunk without a
   second counting pass, which would double the work.
+
+:func:`search_to_points` runs the same searches but hands every reached node straight to the
+points (homes) whose edge ends there, so the per-node triples are never stored; a counting sort
+puts the (point, group, distance) rows in order.
 
 Scratch arrays (distances, heap positions, heap, touched list) are allocated once per chunk and
 reset only at the nodes a search touched. A search's reached nodes are written in node order: by

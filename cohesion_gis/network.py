@@ -13,7 +13,9 @@ is within a limit. The steps are
    (:mod:`cohesion_gis._search`), whose cost is what the search touches, and returns sparse
    (group, node, distance) triples;
 4. :func:`point_to_group_distances` turns those into exact point-to-group distances, through either
-   end of the point's edge or directly along a shared edge;
+   end of the point's edge or directly along a shared edge; :func:`distances_to_points` does steps
+   3 and 4 in one pass without storing the per-node triples (what metro-scale studies need), and
+   lets every group have its own radius;
 5. :func:`node_aggregates` gives the standard per-node counts and gravity sums.
 
 :func:`bounded_distances_reference` is the same computation with ``scipy.sparse.csgraph.dijkstra``;
