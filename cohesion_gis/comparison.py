@@ -97,6 +97,16 @@ class Comparison:
     base: Analysis
     after: Analysis
 
+    @property
+    def base_districts(self) -> gpd.GeoDataFrame:
+        """The base district scores (the districts contract), e.g. for ``scenario_map``."""
+        return self.base.cohesion.result.districts
+
+    @property
+    def scenario_districts(self) -> gpd.GeoDataFrame:
+        """The scenario's district scores."""
+        return self.after.cohesion.result.districts
+
 
 def analyse(
     city: Any,

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 _AREAL = ("Polygon", "MultiPolygon")
 #: Distance within which an ``entrance=*`` or gate node counts as an entrance of a polygon (m).
 ENTRANCE_TOLERANCE_M = 2.0
+#: A point this close (m) to a polygon of the same category and name is the same place.
+SAME_PLACE_M = 50.0
 
 
 def contact_spaces_layer(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy) -> gpd.GeoDataFrame:
@@ -214,12 +216,35 @@ def _classified(
     found = found.set_geometry(geometry)
     if areal_or_point:
         found = found.loc[found.geom_type.isin([*_AREAL, "Point"])]
+        found = _drop_points_inside_polygons(found)
     degenerate = found.geom_type.isin(_AREAL) & (found.geometry.area < 1.0)
     found = found.loc[~found.geometry.is_empty & ~degenerate]
     # the same feature may come as a point and a polygon (e.g. osmnx): keep the polygon
     found = found.assign(_areal=found.geom_type.isin(_AREAL)).sort_values("_areal", ascending=False)
     found = found.loc[~found["osm_id"].duplicated()].drop(columns="_areal").sort_index()
     return found.reset_index(drop=True)
+
+
+def _drop_points_inside_polygons(found: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Drop points that map a polygon of the same category a second time.
+
+    A point inside such a polygon, or within :data:`SAME_PLACE_M` of one with the same name, is
+    the same place (e.g. the National Library as a node 25 m from its building polygon).
+    """
+    points = found.loc[found.geom_type.eq("Point")]
+    polygons = found.loc[found.geom_type.isin(_AREAL)]
+    if points.empty or polygons.empty:
+        return found
+    left = points[["category", "geometry"]].assign(name=_tag(points, "name"))
+    right = polygons[["category", "geometry"]].assign(name=_tag(polygons, "name"))
+    hits = gpd.sjoin_nearest(left, right, max_distance=SAME_PLACE_M, distance_col="gap_m")
+    same_name = hits["name_left"].notna() & (hits["name_left"] == hits["name_right"])
+    twice = hits.index[
+        (hits["category_left"] == hits["category_right"]) & ((hits["gap_m"] == 0) | same_name)
+    ].unique()
+    if len(twice):
+        log.info("dropped %d points mapped again as a polygon of the same type", len(twice))
+    return found.drop(index=twice)
 
 
 def _tag(frame: gpd.GeoDataFrame, key: str) -> np.ndarray:

@@ -145,27 +145,15 @@ def _scenario_map(city: Any, comparison: Any, out: Path, *, overwrite: bool) -> 
     from cohesion_gis.export import atomic_path
     from cohesion_gis.maps import save_offline, scenario_map
 
-    base, after = _split(comparison.districts)
     m = scenario_map(
-        base, after, scenario_name=comparison.scenario.name,
+        comparison.base_districts, comparison.scenario_districts,
+        scenario_name=comparison.scenario.name,
         streets=city.walk_edges, buildings=city.buildings,
     )  # fmt: skip
     path = out / "scenario_map.html"
     with atomic_path(path, overwrite=overwrite) as tmp:
         save_offline(m, tmp)
     return path
-
-
-def _split(districts: Any) -> tuple[Any, Any]:
-    """Base and scenario district tables from a comparison's ``<metric>_base/_scenario`` columns."""
-    frames = []
-    for side in ("base", "scenario"):
-        suffix = f"_{side}"
-        columns = {c: c.removesuffix(suffix) for c in districts.columns if c.endswith(suffix)}
-        frames.append(
-            districts[["district_id", "name", *columns, "geometry"]].rename(columns=columns)
-        )
-    return frames[0], frames[1]
 
 
 def cohesion_maps(

@@ -33,7 +33,7 @@ import mimetypes
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -335,7 +335,7 @@ class OfflineView:
         Height of the frame in pixels.
     """
 
-    html: str
+    html: str = field(repr=False)
     height_px: int = 600
 
     def _repr_html_(self) -> str:
