@@ -208,6 +208,7 @@ def load_city(
     floor_m2_per_person: float = DEFAULT_FLOOR_M2_PER_PERSON,
     groups: str | Path | pd.DataFrame | None = None,
     groups_by: str = "district_id",
+    progress: bool = False,
 ) -> City:
     """Load a study area from OSM data, with districts and residents.
 
@@ -250,6 +251,8 @@ def load_city(
     groups
         Optional resident-group shares (CSV path or DataFrame) keyed by ``groups_by``, one
         column per group with shares summing to 1 (e.g. ``long_term``, ``new_arrival``).
+    progress
+        Show a progress bar while a large PBF is read.
 
     Raises
     ------
@@ -269,7 +272,7 @@ def load_city(
     elif place is not None or (pbf is None and bbox is not None and clip is None):
         extract = fetch_osmnx(place=place, bbox=bbox)
     else:
-        extract = read_pbf(pbf or default_pbf(), bbox=bbox, boundary=clip)
+        extract = read_pbf(pbf or default_pbf(), bbox=bbox, boundary=clip, progress=progress)
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     crs = CRS(gpd.GeoSeries([extract.frame], crs=4326).estimate_utm_crs())
     city = _build(extract, crs=crs, taxonomy=tax, name=name or _default_name(pbf, osm_xml, place))

@@ -74,6 +74,7 @@ def _load(kwargs: dict[str, Any]) -> Any:
         population_total=kwargs.pop("population_total"),
         groups=kwargs.pop("groups"),
         taxonomy=kwargs.pop("taxonomy"),
+        progress=sys.stderr.isatty(),
     )
 
 

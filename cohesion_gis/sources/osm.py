@@ -113,6 +113,7 @@ def read_pbf(
     *,
     bbox: tuple[float, float, float, float] | None = None,
     boundary: BaseGeometry | None = None,
+    progress: bool = False,
 ) -> OsmExtract:
     """Read an OSM PBF extract with pyrosm, optionally clipped to a bbox or a boundary polygon.
 
@@ -124,6 +125,8 @@ def read_pbf(
         ``(west, south, east, north)`` in degrees (EPSG:4326).
     boundary
         A (Multi)Polygon in EPSG:4326; overrides ``bbox``.
+    progress
+        Show pyrosm's progress bar for reads over 2 s (large extracts).
 
     Raises
     ------
@@ -149,7 +152,7 @@ def read_pbf(
     frame = _clip_frame(path, extent, bbox=bbox, boundary=boundary)
     clip = None if frame.equals(extent) else frame
     with _quiet():
-        osm = OSM(str(path), bounding_box=clip)
+        osm = OSM(str(path), bounding_box=clip, progress=progress)
         network = osm.get_network(network_type="all", nodes=True)
         if network is None or network[1] is None or len(network[1]) == 0:
             where = " within the clip area" if clip else ""
