@@ -188,6 +188,77 @@ def _expand_chain(ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist,
 
 
 @njit(cache=True, nogil=True)
+def _search_one(  # noqa: PLR0917
+    g, stamp, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset, chains, seen,
+    dist, pos, heap_node, heap_key, touched,
+):  # fmt: skip
+    """Search from group ``g``'s seeds; return how many nodes it reached (listed in ``touched``).
+
+    With ``chains`` from :func:`_contract` (``indptr``, ``indices``, ``weights`` then being the
+    core graph) the heap sees only core nodes and the chains' interiors are filled in afterwards;
+    ``seen`` marks the chains done in this search (``stamp``, unique per search of a chunk).
+    """
+    c_chain, chain_a, chain_b, chain_len, _, _, _, node_chain, node_pos = chains
+    contracted = node_chain.size > 0
+    size = 0
+    n_touched = 0
+    for s in range(group_ptr[g], group_ptr[g + 1]):
+        node = seed_node[s]
+        d = seed_offset[s]
+        if d > limit:
+            continue
+        if contracted and node_chain[node] >= 0:
+            ch = node_chain[node]
+            to_a = d + node_pos[node]
+            to_b = d + (chain_len[ch] - node_pos[node])
+            if to_a <= limit:
+                n_touched, size = _push(
+                    chain_a[ch], to_a, dist, pos, heap_node, heap_key, touched, n_touched, size
+                )
+            if to_b <= limit:
+                n_touched, size = _push(
+                    chain_b[ch], to_b, dist, pos, heap_node, heap_key, touched, n_touched, size
+                )
+        else:
+            n_touched, size = _push(
+                node, d, dist, pos, heap_node, heap_key, touched, n_touched, size
+            )
+    n_touched = _settle(
+        indptr,
+        indices,
+        weights,
+        limit,
+        dist,
+        pos,
+        heap_node,
+        heap_key,
+        touched,
+        n_touched,
+        size,
+    )
+    if contracted:
+        for i in range(n_touched):
+            u = touched[i]
+            for e in range(indptr[u], indptr[u + 1]):
+                ch = c_chain[e]
+                if ch >= 0 and seen[ch] != stamp:
+                    seen[ch] = stamp
+                    n_touched = _expand_chain(
+                        ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
+                        touched, n_touched,
+                    )  # fmt: skip
+        for s in range(group_ptr[g], group_ptr[g + 1]):
+            ch = node_chain[seed_node[s]]
+            if ch >= 0 and seen[ch] != stamp:
+                seen[ch] = stamp
+                n_touched = _expand_chain(
+                    ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
+                    touched, n_touched,
+                )  # fmt: skip
+    return n_touched
+
+
+@njit(cache=True, nogil=True)
 def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only arguments
     indptr,
     indices,
@@ -199,20 +270,14 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
     groups,
     chains,
 ):
-    """Search each of ``groups`` in turn; return per-group counts and the nodes/distances.
-
-    With ``chains`` from :func:`_contract` (``indptr``, ``indices``, ``weights`` then being the
-    core graph) the heap sees only core nodes; chain interiors are filled in afterwards.
-    """
-    c_chain, chain_a, chain_b, chain_len, _, _, _, node_chain, node_pos = chains
-    contracted = node_chain.size > 0
+    """Search each of ``groups`` in turn; return per-group counts and the nodes/distances."""
     n = indptr.size - 1
     dist = np.full(n, np.inf)
     pos = np.full(n, _UNSEEN, np.int32)
     heap_node = np.empty(n, np.int32)
     heap_key = np.empty(n, np.float64)
     touched = np.empty(n, np.int32)
-    seen = np.zeros(chain_a.size, np.int64)
+    seen = np.zeros(chains[1].size, np.int64)
     dense = max(1, n // _DENSE_SHARE)
 
     counts = np.zeros(groups.size, np.int64)
@@ -223,61 +288,10 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
 
     for k in range(groups.size):
         g = groups[k]
-        size = 0
-        n_touched = 0
-        for s in range(group_ptr[g], group_ptr[g + 1]):
-            node = seed_node[s]
-            d = seed_offset[s]
-            if d > limit:
-                continue
-            if contracted and node_chain[node] >= 0:
-                ch = node_chain[node]
-                to_a = d + node_pos[node]
-                to_b = d + (chain_len[ch] - node_pos[node])
-                if to_a <= limit:
-                    n_touched, size = _push(
-                        chain_a[ch], to_a, dist, pos, heap_node, heap_key, touched, n_touched, size
-                    )
-                if to_b <= limit:
-                    n_touched, size = _push(
-                        chain_b[ch], to_b, dist, pos, heap_node, heap_key, touched, n_touched, size
-                    )
-            else:
-                n_touched, size = _push(
-                    node, d, dist, pos, heap_node, heap_key, touched, n_touched, size
-                )
-        n_touched = _settle(
-            indptr,
-            indices,
-            weights,
-            limit,
-            dist,
-            pos,
-            heap_node,
-            heap_key,
-            touched,
-            n_touched,
-            size,
-        )
-        if contracted:
-            for i in range(n_touched):
-                u = touched[i]
-                for e in range(indptr[u], indptr[u + 1]):
-                    ch = c_chain[e]
-                    if ch >= 0 and seen[ch] != k + 1:
-                        seen[ch] = k + 1
-                        n_touched = _expand_chain(
-                            ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
-                            touched, n_touched,
-                        )  # fmt: skip
-            for s in range(group_ptr[g], group_ptr[g + 1]):
-                ch = node_chain[seed_node[s]]
-                if ch >= 0 and seen[ch] != k + 1:
-                    seen[ch] = k + 1
-                    n_touched = _expand_chain(
-                        ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
-                        touched, n_touched,
-                    )  # fmt: skip
+        n_touched = _search_one(
+            g, k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
+            chains, seen, dist, pos, heap_node, heap_key, touched,
+        )  # fmt: skip
 
         if n_out + n_touched > cap:
             cap = max(2 * cap, n_out + n_touched)
@@ -342,6 +356,19 @@ def _distinct_groups(
     return rep
 
 
+def _graph_for_search(
+    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The graph the kernels search and its chains: contracted when degree-2 nodes abound."""
+    degree = np.diff(indptr)
+    if np.count_nonzero(degree == 2) >= _CONTRACT_SHARE * degree.size:
+        core_indptr, core_indices, core_weights, *chains = _contract(indptr, indices, weights)
+        return (core_indptr, core_indices, core_weights), tuple(chains)
+    empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
+    chains = (empty_i, empty_i, empty_i, empty_f, np.zeros(1, np.int64), np.empty(0, np.int32))
+    return (indptr, indices, weights), (*chains, empty_f, empty_i, empty_f)
+
+
 def search_groups(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -388,16 +415,7 @@ def search_groups(
     # A few chunks per thread balance uneven searches; each chunk costs one O(n_nodes) scratch set.
     n_chunks = max(1, min(run.size, 4 * n_threads))
     bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
-    degree = np.diff(indptr)
-    if np.count_nonzero(degree == 2) >= _CONTRACT_SHARE * degree.size:
-        core_indptr, core_indices, core_weights, *rest = _contract(indptr, indices, weights)
-        chains = (rest[0], *rest[1:])
-        args = (core_indptr, core_indices, core_weights)
-    else:
-        empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
-        chains = (empty_i, empty_i, empty_i, empty_f, np.zeros(1, np.int64), np.empty(0, np.int32))
-        chains += (empty_f, empty_i, empty_f)
-        args = (indptr, indices, weights)
+    args, chains = _graph_for_search(indptr, indices, weights)
     args += (group_ptr, seed_node, seed_offset, float(limit))
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -462,6 +480,7 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
     edge_point,
     edge_along,
     n_points,
+    chains,
 ):
     """Search each of ``groups`` and map the reached nodes straight to points (see above)."""
     n = indptr.size - 1
@@ -470,6 +489,7 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
     heap_node = np.empty(n, np.int32)
     heap_key = np.empty(n, np.float64)
     touched = np.empty(n, np.int32)
+    seen = np.zeros(chains[1].size, np.int64)
     best = np.full(n_points, np.inf)
     hit = np.empty(n_points, np.int64)
 
@@ -482,27 +502,10 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
     for k in range(groups.size):
         g = groups[k]
         limit = group_limit[g]
-        size = 0
-        n_touched = 0
-        for s in range(group_ptr[g], group_ptr[g + 1]):
-            if seed_offset[s] <= limit:
-                n_touched, size = _push(
-                    seed_node[s], seed_offset[s], dist, pos, heap_node, heap_key, touched,
-                    n_touched, size,
-                )  # fmt: skip
-        n_touched = _settle(
-            indptr,
-            indices,
-            weights,
-            limit,
-            dist,
-            pos,
-            heap_node,
-            heap_key,
-            touched,
-            n_touched,
-            size,
-        )
+        n_touched = _search_one(
+            g, k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
+            chains, seen, dist, pos, heap_node, heap_key, touched,
+        )  # fmt: skip
 
         # Points through either end of their edge, then directly along an edge a seed shares.
         n_hit = 0
@@ -643,12 +646,14 @@ def search_to_points(
     n_threads = n_threads or os.cpu_count() or 1
     n_chunks = max(1, min(run.size, 4 * n_threads))
     bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
-    args = (indptr, indices, weights, group_ptr, seed_node, seed_offset, group_limit)
+    graph, chains = _graph_for_search(indptr, indices, weights)
+    args = (*graph, group_ptr, seed_node, seed_offset, group_limit)
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _search_to_points_chunk(
-            *args, run[bounds[i] : bounds[i + 1]], *ends, *edge_seeds, *edge_points, n_points
-        )
+            *args, run[bounds[i] : bounds[i + 1]], *ends, *edge_seeds, *edge_points, n_points,
+            chains,
+        )  # fmt: skip
 
     if n_threads == 1 or n_chunks == 1:
         parts = [chunk(i) for i in range(n_chunks)]
