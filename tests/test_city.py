@@ -141,3 +141,22 @@ def test_clip_to_bbox(helsinki):
     small = cg.load_city(default_pbf(), bbox=(24.940, 60.166, 24.948, 60.171))
     assert small.boundary.area < helsinki.boundary.area / 3
     assert len(small.walk_edges) < len(helsinki.walk_edges)
+
+
+def test_clip_to_a_boundary_file_in_another_crs(helsinki, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    # a 600 m square around the cathedral, written in the Finnish national grid
+    centre = gpd.GeoSeries.from_xy([24.952], [60.170], crs=4326).to_crs(3067).iloc[0]
+    square = box(centre.x - 300, centre.y - 300, centre.x + 300, centre.y + 300)
+    path = tmp_path / "boundary.geojson"
+    gpd.GeoDataFrame(geometry=[square], crs=3067).to_file(path)
+    small = cg.load_city(default_pbf(), boundary=path)
+    assert small.boundary.area == pytest.approx(
+        square.intersection(
+            gpd.GeoSeries([helsinki.boundary], crs=helsinki.crs).to_crs(3067).iloc[0]
+        ).area,
+        rel=0.02,
+    )
+    assert small.provenance.parameters["boundary"] == str(path)
