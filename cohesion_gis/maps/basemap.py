@@ -12,6 +12,7 @@ import logging
 
 import folium
 import geopandas as gpd
+import shapely
 
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
@@ -70,9 +71,15 @@ def vector_base_layers(
         if gdf is None or gdf.empty:
             continue
         check_frame(gdf, layer=name.lower())
+        # the base layer is drawing only: no attributes, streets merged into one feature
+        drawing = (
+            gpd.GeoDataFrame(geometry=[shapely.line_merge(gdf.union_all())], crs=gdf.crs)
+            if name == "Streets"
+            else gpd.GeoDataFrame(geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+        )
         layers.append(
             geojson_layer(
-                to_wgs84(gdf, tolerance_m=tolerance_m),
+                to_wgs84(drawing, tolerance_m=tolerance_m),
                 name=name,
                 styles=style,
                 interactive=False,
