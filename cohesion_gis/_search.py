@@ -6,7 +6,7 @@ Design
 ------
 A *group* is a set of seeds (e.g. the entrances of one park), each seed a node index with an
 initial offset distance in metres. For every group the kernel runs one Dijkstra search with a
-binary heap (with decrease-key) bounded by ``limit``: nodes farther than ``limit`` are never pushed,
+4-ary heap (with decrease-key) bounded by ``limit``: nodes farther than ``limit`` are never pushed,
 so the cost of a search is proportional to the nodes and edges it touches, not to the graph size.
 
 :func:`search_groups` adds four things around the kernel:
@@ -63,12 +63,14 @@ def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
     return shift + np.arange(total, dtype=np.int64)
 
 
+# The heap is 4-ary (children of i: 4i+1 .. 4i+4): half the depth of a binary heap, and the four
+# children share a cache line; about 15 % less CPU than a binary heap on Helsinki.
 @njit(cache=True, nogil=True, inline="always")
 def _sift_up(heap_node, heap_key, pos, i):
     node = heap_node[i]
     key = heap_key[i]
     while i > 0:
-        parent = (i - 1) >> 1
+        parent = (i - 1) >> 2
         if heap_key[parent] <= key:
             break
         heap_node[i] = heap_node[parent]
@@ -86,16 +88,20 @@ def _sift_down(heap_node, heap_key, pos, size):
     node = heap_node[0]
     key = heap_key[0]
     while True:
-        child = 2 * i + 1
-        if child >= size:
+        first = 4 * i + 1
+        if first >= size:
             break
-        right = child + 1
-        if right < size and heap_key[right] < heap_key[child]:
-            child = right
-        if heap_key[child] >= key:
+        child = first
+        best = heap_key[first]
+        last = min(first + 4, size)
+        for c in range(first + 1, last):
+            if heap_key[c] < best:
+                best = heap_key[c]
+                child = c
+        if best >= key:
             break
         heap_node[i] = heap_node[child]
-        heap_key[i] = heap_key[child]
+        heap_key[i] = best
         pos[heap_node[i]] = i
         i = child
     heap_node[i] = node
