@@ -1,10 +1,11 @@
 """Compiled kernels of the approach-route search (internal; see :mod:`cohesion_gis.hvm.routes`).
 
 Everything per site runs here, in one compiled call over all sites and vehicle classes: the
-horizon (Dijkstra from the entries, bounded), the label-correcting max-speed search, the choice of
-the best incoming edge at every entry, route reconstruction from back-pointers and the speed
-profile. Scratch arrays are allocated once and reset only where a site touched them, so the cost
-of a site is what its horizon holds, not the size of the network.
+horizon (Dijkstra from the entries, bounded), the max-speed search under the run-up budget (labels
+settled in order of run-up), the choice of the best incoming edge at every entry, route
+reconstruction from the labels and the speed profile. Scratch arrays are allocated once and reset
+only where a site touched them, so the cost of a site is what its horizon holds, not the size of
+the network.
 
 Arrays (``P`` street pieces, ``D = 2P`` directed edges ``2p`` (a→b) and ``2p+1`` (b→a), ``N``
 nodes, ``V`` piece vertices): piece ``p`` has vertices ``vxy[vptr[p]:vptr[p + 1]]`` from ``a`` to
@@ -19,16 +20,29 @@ import math
 import numpy as np
 from numba import njit
 
-from cohesion_gis.hvm.kinematics import G_MS2, _profile_sq, group_bend_radii, widest_radius
+from cohesion_gis.hvm.kinematics import (
+    G_MS2,
+    _d_of,
+    _u_of,
+    advance_sq,
+    group_bend_radii,
+    profile_sq,
+    widest_radius,
+)
 
 __all__ = [
+    "MAP_DISTANCE",
+    "MAP_SPEED",
+    "MAP_STEPS",
     "ROW_ARRIVED",
     "ROW_NO_ARRIVAL",
     "ROW_NO_ENTRY",
     "ROW_NO_STREET",
+    "SPEED_QUANTUM_MS",
     "chain_radii",
     "edge_maps",
     "run_sites",
+    "turn_radii",
 ]
 
 #: Row status codes returned by :func:`run_sites`.
@@ -49,11 +63,11 @@ def _grow(a: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _grow2(a: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - numba
-    """:func:`_grow` for a two-column array."""
+def _grow2d(a: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - numba
+    """:func:`_grow` for a two-dimensional array (any number of columns)."""
     if n < a.shape[0]:
         return a
-    b = np.empty((max(2 * a.shape[0], n + 1), 2), a.dtype)
+    b = np.empty((max(2 * a.shape[0], n + 1), a.shape[1]), a.dtype)
     b[: a.shape[0]] = a
     return b
 
@@ -196,6 +210,10 @@ def _assign_chain(  # noqa: PLR0917
 
 # --------------------------------------------------------------------------- per class
 
+#: Edge-map kinds: a clamp in squared speed (constant model), a clamp in level run-up distance
+#: D (power model, level piece), or a walk over the piece's segments (power model, graded piece).
+MAP_SPEED, MAP_DISTANCE, MAP_STEPS = 0, 1, 2
+
 
 @njit(cache=True)
 def edge_maps(  # noqa: PLR0917 (numba has no keyword-only arguments)
@@ -203,21 +221,36 @@ def edge_maps(  # noqa: PLR0917 (numba has no keyword-only arguments)
     seg_len: np.ndarray,
     radius: np.ndarray,
     grade: np.ndarray,
-    accel: float,
+    model: np.ndarray,
     lat: float,
     top2: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
-    """Clamp map of every directed edge: u_end = min(hi, max(lo, u_start + T)) in (m/s)²."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """Traversal map of every directed edge: ``(kind, shift, low, high)``.
+
+    A piece is a run of segments, each an advance followed by the cap at its end vertex. With
+    constant acceleration an advance is ``u ↦ max(0, u + 2aΔs)`` in squared speed u; for the power
+    model on level ground it is ``D ↦ D + Δs`` in level run-up distance ``D(u)`` (the distance
+    table). Either way the composition is one clamp ``x_end = min(hi, max(lo, x_start + T))``
+    (kinds :data:`MAP_SPEED`, :data:`MAP_DISTANCE`); graded pieces under the power model are
+    walked segment by segment (:data:`MAP_STEPS`).
+    """
     n_pieces = vptr.size - 1
-    shift = np.empty(2 * n_pieces)
-    low = np.empty(2 * n_pieces)
-    high = np.empty(2 * n_pieces)
+    kind = np.empty(2 * n_pieces, np.int64)
+    shift = np.zeros(2 * n_pieces)
+    low = np.zeros(2 * n_pieces)
+    high = np.zeros(2 * n_pieces)
+    power = model[4] != 0.0
     for p in range(n_pieces):
         s0 = vptr[p]
         nv = vptr[p + 1] - s0
         for direction in range(2):
+            d = 2 * p + direction
             g = grade[p] if direction == 0 else -grade[p]
-            a = accel - G_MS2 * math.sin(math.atan(g))
+            if power and g != 0.0:
+                kind[d] = MAP_STEPS
+                continue
+            kind[d] = MAP_DISTANCE if power else MAP_SPEED
+            a = model[0] - G_MS2 * math.sin(math.atan(g))
             t = 0.0
             lo = -np.inf
             hi = np.inf
@@ -228,28 +261,70 @@ def edge_maps(  # noqa: PLR0917 (numba has no keyword-only arguments)
                 else:
                     length = seg_len[s0 + nv - 2 - k]
                     r = radius[s0 + nv - 2 - k]
-                step = 2.0 * a * length
                 cap = min(top2, lat * r)
+                if power:
+                    step = length
+                    cap = _d_of(cap, model)
+                else:
+                    step = 2.0 * a * length
                 t += step
                 lo = min(cap, max(0.0, lo + step))
                 hi = min(cap, max(0.0, hi + step))
-            shift[2 * p + direction] = t
-            low[2 * p + direction] = lo
-            high[2 * p + direction] = hi
-    return shift, low, high
+            shift[d] = t
+            low[d] = lo
+            high[d] = hi
+    return kind, shift, low, high
+
+
+@njit(cache=True, inline="always")
+def _traverse(  # noqa: PLR0917
+    d: int,
+    u: float,
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lat: float,
+    top2: float,
+) -> float:  # pragma: no cover - numba
+    """Squared speed (m²/s²) at the end of directed edge ``d`` entered at squared speed ``u``.
+
+    ``maps = (kind, shift, low, high, model)`` from :func:`edge_maps` and the class's traction
+    model; ``segments = (vptr, seg_len, vertex_radius, piece_grade)`` for graded pieces.
+    """
+    kind, shift, low, high, model = maps
+    if kind[d] == MAP_SPEED:
+        return min(high[d], max(low[d], u + shift[d]))
+    if kind[d] == MAP_DISTANCE:
+        return _u_of(min(high[d], max(low[d], _d_of(u, model) + shift[d])), model)
+    vptr, seg_len, radius, grade = segments
+    p = d >> 1
+    s0 = vptr[p]
+    nv = vptr[p + 1] - s0
+    g = -grade[p] if d & 1 else grade[p]
+    for k in range(nv - 1):
+        if d & 1:
+            length = seg_len[s0 + nv - 2 - k]
+            r = radius[s0 + nv - 2 - k]
+        else:
+            length = seg_len[s0 + k]
+            r = radius[s0 + k + 1]
+        u = min(top2, lat * r, advance_sq(u, length, g, model))
+    return u
 
 
 @njit(cache=True)
-def _junction_radius(  # noqa: PLR0917 (numba has no keyword-only arguments)
+def _junction_radius(
     d: int,
     d2: int,
     node: int,
-    node_radius: np.ndarray,
-    h_end: np.ndarray,
-    h_start: np.ndarray,
-    width: np.ndarray,
+    turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     kerb: float,
 ) -> float:  # pragma: no cover - numba
+    """Bend radius (m) of the turn from directed edge ``d`` into ``d2`` at ``node``.
+
+    ``turns = (node_radius, h_end, h_start, piece_width)``: inside a chain of pieces the chain's
+    radius, at a junction the widest line of the heading change.
+    """
+    node_radius, h_end, h_start, width = turns
     r = node_radius[node]
     if not math.isnan(r):
         return r
@@ -312,7 +387,7 @@ def _horizon(  # noqa: PLR0917
     return np.sort(reached[:n_reached])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_push(
     heap_d: np.ndarray, heap_n: np.ndarray, size: int, key: float, node: int
 ) -> int:  # pragma: no cover - numba
@@ -329,7 +404,7 @@ def _heap_push(
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_pop(heap_d: np.ndarray, heap_n: np.ndarray, size: int) -> int:  # pragma: no cover
     size -= 1
     key = heap_d[size]
@@ -351,113 +426,372 @@ def _heap_pop(heap_d: np.ndarray, heap_n: np.ndarray, size: int) -> int:  # prag
     return size
 
 
+#: A label is kept only if it is faster than every shorter label of its directed edge by more than
+#: this (m/s; 0.1 km/h).
+SPEED_QUANTUM_MS = 0.1 / 3.6
+
+
+@njit(cache=True)
+def _grow_pool(
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """The label pool (edge, squared speed, run-up, predecessor label) with twice the room."""
+    n = pool[0].size
+    return _grow(pool[0], n), _grow(pool[1], n), _grow(pool[2], n), _grow(pool[3], n)
+
+
+@njit(cache=True)
+def _mark_path(  # noqa: PLR0917
+    edge: np.ndarray,
+    prev: np.ndarray,
+    lab: int,
+    head: np.ndarray,
+    tail: np.ndarray,
+    on_path: np.ndarray,
+    value: bool,
+) -> None:  # pragma: no cover - numba
+    """Set ``on_path`` to ``value`` at every node of label ``lab``'s route."""
+    last = lab
+    while lab >= 0:
+        on_path[head[edge[lab]]] = value
+        last = lab
+        lab = prev[lab]
+    on_path[tail[edge[last]]] = value
+
+
+@njit(cache=True)
+def turn_radii(
+    head: np.ndarray,
+    out_ptr: np.ndarray,
+    out_idx: np.ndarray,
+    turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    kerb: float,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """Bend radius (m) of every turn (:func:`_junction_radius`; U-turns included).
+
+    ``radius[ptr[d] + j]`` is the turn from directed edge ``d`` into the ``j``-th directed edge
+    leaving its head; ``widest[d]`` the largest radius over those turns but the U-turn (0 at a
+    dead end): no continuation can use a speed above ``sqrt(a_lat · widest[d])``.
+    """
+    n_dir = head.size
+    ptr = np.zeros(n_dir + 1, np.int64)
+    for d in range(n_dir):
+        ptr[d + 1] = ptr[d] + out_ptr[head[d] + 1] - out_ptr[head[d]]
+    radius = np.empty(ptr[-1])
+    widest = np.zeros(n_dir)
+    for d in range(n_dir):
+        node = head[d]
+        for j in range(out_ptr[node + 1] - out_ptr[node]):
+            d2 = out_idx[out_ptr[node] + j]
+            radius[ptr[d] + j] = _junction_radius(d, d2, node, turns, kerb)
+            if d2 != (d ^ 1):
+                widest[d] = max(widest[d], radius[ptr[d] + j])
+    return ptr, radius, widest
+
+
 @njit(cache=True)
 def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     ball: np.ndarray,
-    in_ball: np.ndarray,
+    to_entry: np.ndarray,
     active: np.ndarray,
-    out_ptr: np.ndarray,
-    out_idx: np.ndarray,
-    head: np.ndarray,
-    maps: tuple[np.ndarray, np.ndarray, np.ndarray],
-    turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    kerb: float,
-    lat: float,
+    graph: tuple[
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+    ],
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    limits: tuple[float, float, float, float],
     threshold: np.ndarray,
-    start_u: float,
-    scratch: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> int:  # pragma: no cover - numba
-    """Label-correcting max-speed search over directed edges (see the routes module docstring).
+    simple: bool,
+    scratch: tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ],
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    n_lab: int,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int, int]:  # pragma: no cover
+    """Max-speed search under a run-up budget: labels settled in order of run-up length.
 
-    Fills ``label`` and ``pred`` of ``scratch = (label, pred, queue, queued, touched)``, which
-    must hold -1, -2 and False everywhere on entry, and returns the number ``n`` of edges it
-    labelled (``touched[:n]``, for the caller to reset). ``active[d]``: the directed edge may be
-    used (wide enough, not inside the site); ``in_ball[n]``: node within the horizon;
-    ``threshold[n]``: a vehicle at node ``n`` is stopped if its squared speed is
-    ``<= threshold[n]`` (-1: no barrier). FIFO order as a plain SPFA, so back-pointers (hence
-    routes among equally fast ones) are deterministic.
+    A label is a route ending with directed edge ``d``: its squared speed at the end of ``d``,
+    its run-up (m) and the label it extends. Labels are settled in increasing run-up (a heap),
+    so a label is non-dominated (no shorter route to the same edge is as fast) iff it is faster
+    than every label settled at its edge before it, by more than :data:`SPEED_QUANTUM_MS`:
+    only then is it kept and extended. A new label no faster than a pending (pushed, not yet
+    settled) shorter label of its edge is not pushed. A route may not exceed ``horizon``
+    metres, counting the network distance still to go to the nearest entry (``to_entry``, a
+    lower bound), and may not make a U-turn; with ``simple`` it may not revisit a node either.
+
+    ``graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius)``; ``limits =
+    (lat, top2, start_u, horizon)``; ``scratch = (best_v, best_lab, pend_v, pend_dist,
+    touched, on_path)`` with ``best_v``, ``best_lab``, ``pend_v`` -1 and ``on_path`` False
+    everywhere on entry: ``best_v[d]`` becomes the largest settled speed (m/s) at ``d`` and
+    ``best_lab[d]`` its label. Labels are appended to ``pool`` from index ``n_lab``. Returns the
+    pool, its new size and the number of edges labelled (``touched[:n]``, for the caller to
+    reset with :func:`_reset`).
     """
-    shift, low, high = maps
-    node_radius, h_end, h_start, width = turns
-    label, pred, queue, queued, touched = scratch
-    n_dir = head.size
-    first = 0
-    count = 0
+    out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest = graph
+    best_v, best_lab, pend_v, pend_dist, touched, on_path, is_entry = scratch
+    lab_edge, lab_u, lab_dist, lab_prev = pool
+    lat, top2, start_u, horizon = limits
+    horizon += 1e-6
+    heap_d = np.empty(max(64, 4 * ball.size))
+    heap_n = np.empty(heap_d.size, np.int64)
+    size = 0
     n_touched = 0
     for n in ball:
         for k in range(out_ptr[n], out_ptr[n + 1]):
             d = out_idx[k]
-            if not (active[d] and in_ball[head[d]]):
+            dist = piece_len[d >> 1]
+            if not active[d] or dist + to_entry[head[d]] > horizon:
                 continue
-            label[d] = min(high[d], max(low[d], start_u + shift[d]))
-            pred[d] = -1
+            u = _traverse(d, start_u, maps, segments, lat, top2)
+            if n_lab == lab_edge.size:
+                lab_edge, lab_u, lab_dist, lab_prev = _grow_pool((lab_edge, lab_u, lab_dist,
+                                                                  lab_prev))  # fmt: skip
+            lab_edge[n_lab] = d
+            lab_u[n_lab] = u
+            lab_dist[n_lab] = dist
+            lab_prev[n_lab] = -1
             touched[n_touched] = d
             n_touched += 1
-            queue[(first + count) % n_dir] = d
-            queued[d] = True
-            count += 1
-    while count > 0:
-        d = queue[first]
-        first = (first + 1) % n_dir
-        count -= 1
-        queued[d] = False
+            pend_v[d] = _useful(d, u, head, widest, is_entry, lat)
+            pend_dist[d] = dist
+            if size == heap_d.size:
+                heap_d = _grow(heap_d, size)
+                heap_n = _grow(heap_n, size)
+            size = _heap_push(heap_d, heap_n, size, dist, n_lab)
+            n_lab += 1
+    while size > 0:
+        lab = heap_n[0]
+        size = _heap_pop(heap_d, heap_n, size)
+        d = lab_edge[lab]
+        u = lab_u[lab]
+        v = _useful(d, u, head, widest, is_entry, lat)
+        if v <= best_v[d] + SPEED_QUANTUM_MS:
+            continue
+        best_v[d] = v
+        best_lab[d] = lab
         node = head[d]
-        u = label[d]
-        for k in range(out_ptr[node], out_ptr[node + 1]):
-            d2 = out_idx[k]
-            if d2 == (d ^ 1) or not (active[d2] and in_ball[head[d2]]):
+        if simple:
+            _mark_path(lab_edge, lab_prev, lab, head, tail, on_path, True)
+        for j in range(out_ptr[node + 1] - out_ptr[node]):
+            d2 = out_idx[out_ptr[node] + j]
+            if d2 == (d ^ 1) or not active[d2] or (simple and on_path[head[d2]]):
                 continue
-            r = _junction_radius(d, d2, node, node_radius, h_end, h_start, width, kerb)
-            ut = min(u, lat * r)
+            dist = lab_dist[lab] + piece_len[d2 >> 1]
+            if dist + to_entry[head[d2]] > horizon:
+                continue
+            ut = min(u, lat * turn_radius[turn_ptr[d] + j])
             if ut <= threshold[node]:
                 continue
-            cand = min(high[d2], max(low[d2], ut + shift[d2]))
-            if cand > label[d2] + 1e-6:
-                if label[d2] == -1.0 and pred[d2] == -2:
-                    touched[n_touched] = d2
-                    n_touched += 1
-                label[d2] = cand
-                pred[d2] = d
-                if not queued[d2]:
-                    queue[(first + count) % n_dir] = d2
-                    queued[d2] = True
-                    count += 1
-    return n_touched
+            u2 = _traverse(d2, ut, maps, segments, lat, top2)
+            v2 = _useful(d2, u2, head, widest, is_entry, lat)
+            if v2 <= best_v[d2] + SPEED_QUANTUM_MS:
+                continue
+            if pend_v[d2] < 0:
+                touched[n_touched] = d2
+                n_touched += 1
+            elif pend_dist[d2] <= dist and v2 <= pend_v[d2]:
+                continue  # a shorter pending label is as fast
+            if v2 > pend_v[d2]:
+                pend_v[d2] = v2
+                pend_dist[d2] = dist
+            if n_lab == lab_edge.size:
+                lab_edge, lab_u, lab_dist, lab_prev = _grow_pool((lab_edge, lab_u, lab_dist,
+                                                                  lab_prev))  # fmt: skip
+            lab_edge[n_lab] = d2
+            lab_u[n_lab] = u2
+            lab_dist[n_lab] = dist
+            lab_prev[n_lab] = lab
+            if size == heap_d.size:
+                heap_d = _grow(heap_d, size)
+                heap_n = _grow(heap_n, size)
+            size = _heap_push(heap_d, heap_n, size, dist, n_lab)
+            n_lab += 1
+        if simple:
+            _mark_path(lab_edge, lab_prev, lab, head, tail, on_path, False)
+    return (lab_edge, lab_u, lab_dist, lab_prev), n_lab, n_touched
+
+
+@njit(cache=True, inline="always")
+def _useful(  # noqa: PLR0917
+    d: int, u: float, head: np.ndarray, widest: np.ndarray, is_entry: np.ndarray, lat: float
+) -> float:  # pragma: no cover - numba
+    """The part of squared speed ``u`` at the end of ``d`` that matters, as a speed (m/s).
+
+    At an entry all of it (the arrival speed); elsewhere no more than the fastest continuation
+    allows (``sqrt(a_lat · widest[d])``), so labels faster than that compare as equal.
+    """
+    if is_entry[head[d]]:
+        return math.sqrt(u)
+    return math.sqrt(min(u, lat * widest[d]))
+
+
+@njit(cache=True)
+def _reset(
+    scratch: tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ],
+    n_touched: int,
+) -> None:  # pragma: no cover - numba
+    """Reset the per-edge scratch of :func:`_search` where it labelled edges."""
+    best_v, best_lab, pend_v, _, touched, _, _ = scratch
+    for i in range(n_touched):
+        best_v[touched[i]] = -1.0
+        best_lab[touched[i]] = -1
+        pend_v[touched[i]] = -1.0
+
+
+@njit(cache=True)
+def _entry_labels(  # noqa: PLR0917
+    nodes: np.ndarray,
+    in_ptr: np.ndarray,
+    in_idx: np.ndarray,
+    usable: np.ndarray,
+    threshold: np.ndarray,
+    best_lab: np.ndarray,
+    pool_u: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - numba
+    """Per entry node, the fastest settled label over its usable incoming edges (-1: none).
+
+    A vehicle stopped by a barrier at the entry itself (squared speed ``<= threshold``) does
+    not count.
+    """
+    out = np.full(nodes.size, -1, np.int64)
+    for i in range(nodes.size):
+        node = nodes[i]
+        limit = max(threshold[node], -0.5)
+        for k in range(in_ptr[node], in_ptr[node + 1]):
+            lab = best_lab[in_idx[k]]
+            if not usable[in_idx[k]] or lab < 0 or pool_u[lab] <= limit:
+                continue
+            if out[i] < 0 or pool_u[lab] > pool_u[out[i]]:
+                out[i] = lab
+    return out
+
+
+@njit(cache=True)
+def _loops(
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lab: int,
+    head: np.ndarray,
+    tail: np.ndarray,
+    on_path: np.ndarray,
+) -> bool:  # pragma: no cover - numba
+    """Whether label ``lab``'s route visits a node twice (``on_path`` False on entry and exit)."""
+    edge, prev = pool[0], pool[3]
+    looped = False
+    last = lab
+    k = lab
+    while k >= 0:
+        if on_path[head[edge[k]]]:
+            looped = True
+        on_path[head[edge[k]]] = True
+        last = k
+        k = prev[k]
+    if on_path[tail[edge[last]]]:
+        looped = True
+    _mark_path(edge, prev, lab, head, tail, on_path, False)
+    return looped
+
+
+@njit(cache=True)
+def _class_routes(  # noqa: PLR0917
+    ball: np.ndarray,
+    to_entry: np.ndarray,
+    active: np.ndarray,
+    graph: tuple[
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+    ],
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    limits: tuple[float, float, float, float],
+    threshold: np.ndarray,
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    scratch: tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ],
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Best loop-free route (a label of ``pool``) to every entry node, and a bound per entry.
+
+    First the search over all routes (walks) within the budget; an entry whose best walk is
+    loop-free has the exact answer. If some entry's best walk revisits a node, the search is
+    repeated with loop-free routes only, and those entries take its answer; ``bound`` (m²/s²)
+    is then the best walk's squared speed, an upper bound for any loop-free route (else -1).
+    ``entries = (nodes, in_ptr, in_idx, usable)``.
+    """
+    nodes, in_ptr, in_idx, usable = entries
+    best_lab, on_path = scratch[1], scratch[5]
+    head, tail = graph[2], graph[3]
+    bound = np.full(nodes.size, -1.0)
+    pool, n_lab, n_touched = _search(ball, to_entry, active, graph, maps, segments, limits,
+                                     threshold, False, scratch, pool, 0)  # fmt: skip
+    chosen = _entry_labels(nodes, in_ptr, in_idx, usable, threshold, best_lab, pool[1])
+    looped = False
+    for i in range(nodes.size):
+        if chosen[i] >= 0 and _loops(pool, chosen[i], head, tail, on_path):
+            bound[i] = pool[1][chosen[i]]
+            looped = True
+    _reset(scratch, n_touched)
+    if not looped:
+        return pool, chosen, bound
+    pool, n_lab, n_touched = _search(ball, to_entry, active, graph, maps, segments, limits,
+                                     threshold, True, scratch, pool, n_lab)  # fmt: skip
+    simple = _entry_labels(nodes, in_ptr, in_idx, usable, threshold, best_lab, pool[1])
+    for i in range(nodes.size):
+        if bound[i] >= 0:
+            chosen[i] = simple[i]
+    _reset(scratch, n_touched)
+    return pool, chosen, bound
 
 
 @njit(cache=True)
 def _route(  # noqa: PLR0917
-    pred: np.ndarray,
-    best: int,
-    vptr: np.ndarray,
-    vxy: np.ndarray,
-    vertex_radius: np.ndarray,
-    piece_grade: np.ndarray,
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lab: int,
+    pieces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tail: np.ndarray,
     turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     kerb: float,
-    work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[int, int, bool]:  # pragma: no cover - numba
-    """Route to directed edge ``best`` from the back-pointers, into ``work``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Route of label ``lab``: ``(path, node_vertex, xy, radius, grade)``.
 
-    ``work = (path, seen, xy, radius, grade, node_vertex)``: directed edges from the start,
-    vertices (x, y), the bend radius at each vertex (junction radii at the joins), the grade of
-    each segment, and the vertex index at the end of each path edge. Returns the number of path
-    edges, of vertices, and whether the back-pointers looped (the route then starts at the loop).
+    Directed edges from the start; per path edge the index of its end vertex; vertices (x, y);
+    the bend radius at each vertex (junction radii at the joins); the grade of each segment.
+    ``pieces = (vptr, vxy, vertex_radius, piece_grade)``.
     """
-    path, seen, xy, radius, grade, node_vertex = work
-    node_radius, h_end, h_start, width = turns
+    vptr, vxy, vertex_radius, piece_grade = pieces
+    edge, prev = pool[0], pool[3]
     n_path = 0
-    d = best
-    while d >= 0 and not seen[d]:
-        seen[d] = True
-        path[n_path] = d
+    n_xy = 1
+    k = lab
+    while k >= 0:
         n_path += 1
-        d = pred[d]
-    looped = d >= 0
-    for i in range(n_path):
-        seen[path[i]] = False
-    path[:n_path] = path[:n_path][::-1].copy()
+        p = edge[k] >> 1
+        n_xy += vptr[p + 1] - vptr[p] - 1
+        k = prev[k]
+    path = np.empty(n_path, np.int64)
+    k = lab
+    for i in range(n_path - 1, -1, -1):
+        path[i] = edge[k]
+        k = prev[k]
+    node_vertex = np.empty(n_path, np.int64)
+    xy = np.empty((n_xy, 2))
+    radius = np.empty(n_xy)
+    grade = np.empty(max(n_xy - 1, 0))
     n_xy = 0
     for i in range(n_path):
         d = path[i]
@@ -465,9 +799,7 @@ def _route(  # noqa: PLR0917
         s0 = vptr[p]
         nv = vptr[p + 1] - s0
         if i > 0:
-            radius[n_xy - 1] = _junction_radius(
-                path[i - 1], d, tail[d], node_radius, h_end, h_start, width, kerb
-            )
+            radius[n_xy - 1] = _junction_radius(path[i - 1], d, tail[d], turns, kerb)
         g = -piece_grade[p] if d & 1 else piece_grade[p]
         for k in range(0 if i == 0 else 1, nv):
             src = s0 + (nv - 1 - k if d & 1 else k)
@@ -478,7 +810,7 @@ def _route(  # noqa: PLR0917
                 grade[n_xy - 1] = g
             n_xy += 1
         node_vertex[i] = n_xy - 1
-    return n_path, n_xy, looped
+    return path, node_vertex, xy, radius, grade
 
 
 @njit(cache=True)
@@ -486,42 +818,60 @@ def _profile_kmh(  # noqa: PLR0917
     xy: np.ndarray,
     radius: np.ndarray,
     grade: np.ndarray,
-    n_xy: int,
+    model: np.ndarray,
     vehicle: np.ndarray,
     braking: float,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Cumulative distance (m) and speed (km/h) at the route's vertices.
 
-    The same arithmetic as :func:`~cohesion_gis.hvm.kinematics.speed_profile_kmh` with
-    :func:`~cohesion_gis.hvm.kinematics.bend_speed_kmh` caps and
-    :func:`~cohesion_gis.hvm.kinematics.graded_accel_ms2` accelerations. ``vehicle`` is
-    ``(lat, accel, braking, top_kmh, start_kmh, ...)``.
+    The arithmetic of :func:`~cohesion_gis.hvm.kinematics.speed_profile_kmh` with
+    :func:`~cohesion_gis.hvm.kinematics.bend_speed_kmh` caps. ``vehicle`` is
+    ``(lat, braking, top_kmh, start_kmh, start_u)``.
     """
-    lat, accel, top_kmh, start_kmh = vehicle[0], vehicle[1], vehicle[3], vehicle[4]
+    lat, top_ms, start_ms = vehicle[0], vehicle[2] / 3.6, vehicle[3] / 3.6
+    n_xy = radius.size
     dist = np.empty(n_xy)
     cap2 = np.empty(n_xy)
-    acc = np.empty(max(n_xy - 1, 0))
-    dist[0] = 0.0
     total = 0.0
-    top_ms = top_kmh / 3.6
     for i in range(n_xy):
         if i > 0:
             total += np.hypot(xy[i, 0] - xy[i - 1, 0], xy[i, 1] - xy[i - 1, 1])
-            dist[i] = total
-            acc[i - 1] = accel - G_MS2 * np.sin(np.arctan(grade[i - 1]))
-        cap = min(np.sqrt(lat * radius[i]) * 3.6 / 3.6, top_ms)
+        dist[i] = total
+        cap = min(np.sqrt(lat * radius[i]), top_ms)
         cap2[i] = cap * cap
-    v0 = start_kmh / 3.6
-    v2 = _profile_sq(dist, cap2, acc, braking, v0 * v0)
+    v2 = profile_sq(dist, cap2, grade, model, braking, start_ms * start_ms)
     return dist, np.sqrt(v2) * 3.6
 
 
 @njit(cache=True)
+def _rows_append(  # noqa: PLR0917
+    rows: np.ndarray, n_rows: int, s: int, c: int, entry: int, status: int
+) -> np.ndarray:  # pragma: no cover - numba
+    """Append row ``n_rows``: columns site, class, entry, status, open, wide, flags, vertex end."""
+    rows = _grow2d(rows, n_rows)
+    rows[n_rows, 0] = s
+    rows[n_rows, 1] = c
+    rows[n_rows, 2] = entry
+    rows[n_rows, 3] = status
+    rows[n_rows, 4:] = 0
+    return rows
+
+
+@njit(cache=True, nogil=True)
 def run_sites(  # noqa: PLR0917
     network: tuple[np.ndarray, ...],
     graph: tuple[np.ndarray, np.ndarray, np.ndarray],
     sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    classes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    classes: tuple[
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+    ],
     horizon_m: float,
     kerb: float,
 ) -> tuple[np.ndarray, ...]:  # pragma: no cover - numba
@@ -531,224 +881,172 @@ def run_sites(  # noqa: PLR0917
     -----------------------------
     network
         ``(tail, head, h_start, h_end, out_ptr, out_idx, in_ptr, in_idx, node_radius,
-        piece_a, piece_b, piece_width, piece_grade, vptr, vxy, vertex_radius, has_barrier)``.
+        piece_a, piece_b, piece_width, piece_grade, piece_len, vptr, vxy, seg_len,
+        vertex_radius, has_barrier, turn_ptr, turn_radius, widest)`` (the last three from
+        :func:`turn_radii`).
     graph
         Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon.
     sites
         ``(entry_ptr, entry_node, inside_ptr, inside_piece)``: per site its entry nodes and the
         pieces whose midpoint lies in the site polygon.
     classes
-        ``(width_ok (C, D), shift (C, D), low (C, D), high (C, D), threshold (C, N),
-        vehicle (C, 6))`` with ``vehicle = (lat, accel, braking, top_kmh, start_kmh,
-        start_u)``, the start speed capped by the top speed, ``start_u`` its square in (m/s)².
+        ``(width_ok (C, D), kind (C, D), shift (C, D), low (C, D), high (C, D), threshold
+        (C, N), model (C, M), vehicle (C, 5))``: edge maps (:func:`edge_maps`), barrier
+        thresholds, traction models (:func:`~cohesion_gis.hvm.kinematics.traction_model`) and
+        ``vehicle = (lat, braking, top_kmh, start_kmh, start_u)`` with the start speed capped
+        by the top speed and ``start_u`` its square in (m/s)².
 
     Returns
     -------
     tuple
-        Per row: site, class, entry (index into the site's entries or -1), status
-        (``ROW_*``), open incoming edges, any wide-enough incoming edge (0/1), route
-        vertex pointer (``R + 1``), warning flags (1: route loops; 2: profile differs from
-        the label); per route vertex: x, y, speed (km/h), distance (m); defeated barrier
-        meetings (row, node) and blocking candidates (row, node, forward speed km/h).
+        ``rows`` (R, 8): site, class, entry (index into the site's entries or -1), status
+        (``ROW_*``), open incoming edges, any wide-enough incoming edge (0/1), flags (1: a
+        route revisiting a node would be faster than the loop-free one reported, by more than
+        0.1 km/h; 2: profile differs from the label), end of the row's route vertices; per route
+        vertex: x, y, speed (km/h), distance (m); defeated barrier meetings (row, node) and
+        blocking candidates (row, node) with the forward speed (km/h) there.
     """
     tail, head, h_start, h_end, out_ptr, out_idx, in_ptr, in_idx = network[:8]
-    node_radius, piece_a, piece_b, piece_width, piece_grade = network[8:13]
-    vptr, vxy, vertex_radius, has_barrier = network[13:]
+    node_radius, piece_a, piece_b, piece_width, piece_grade, piece_len = network[8:14]
+    vptr, vxy, seg_len, vertex_radius, has_barrier, turn_ptr, turn_radius, widest = network[14:]
     indptr, indices, weights = graph
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
-    width_ok, shift, low, high, threshold, vehicle = classes
+    width_ok, kind, shift, low, high, threshold, model, vehicle = classes
     turns = (node_radius, h_end, h_start, piece_width)
+    dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest)
+    segments = (vptr, seg_len, vertex_radius, piece_grade)
+    pieces = (vptr, vxy, vertex_radius, piece_grade)
     n_nodes = node_radius.size
     n_dir = head.size
-    n_classes = width_ok.shape[0]
-    n_vert = vxy.shape[0]
     free_threshold = np.full(n_nodes, -1.0)
     # scratch, reset after each site where touched
     dist = np.full(n_nodes, np.inf)
     in_ball = np.zeros(n_nodes, np.bool_)
     inside = np.zeros(piece_a.size, np.bool_)
     active = np.zeros(n_dir, np.bool_)
-    scratch = (np.full(n_dir, -1.0), np.full(n_dir, -2, np.int64), np.empty(n_dir, np.int64),
-               np.zeros(n_dir, np.bool_), np.empty(n_dir, np.int64))  # fmt: skip
-    free = (np.full(n_dir, -1.0), np.full(n_dir, -2, np.int64), scratch[2], scratch[3],
-            np.empty(n_dir, np.int64))  # fmt: skip
-    n_route = 2 * n_vert + 2  # a route uses each directed edge at most once
-    work = (np.empty(n_dir, np.int64), np.zeros(n_dir, np.bool_), np.empty((n_route, 2)),
-            np.empty(n_route), np.empty(n_route), np.empty(n_dir, np.int64))  # fmt: skip
+    is_entry = np.zeros(n_nodes, np.bool_)
+    scratch = (np.full(n_dir, -1.0), np.full(n_dir, -1, np.int64), np.full(n_dir, -1.0),
+               np.empty(n_dir), np.empty(n_dir, np.int64), np.zeros(n_nodes, np.bool_),
+               is_entry)  # fmt: skip
+    pool = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024), np.empty(1024, np.int64))
+    free_pool = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024),
+                 np.empty(1024, np.int64))  # fmt: skip
     # outputs
-    cap = 64
-    r_site = np.empty(cap, np.int64)
-    r_class = np.empty(cap, np.int64)
-    r_entry = np.empty(cap, np.int64)
-    r_status = np.empty(cap, np.int64)
-    r_open = np.empty(cap, np.int64)
-    r_wide = np.empty(cap, np.int64)
-    r_flags = np.empty(cap, np.int64)
-    r_vptr = np.zeros(cap + 1, np.int64)
-    v_xy = np.empty((cap, 2))
-    v_speed = np.empty(cap)
-    v_dist = np.empty(cap)
-    m_defeat = np.empty((cap, 2), np.int64)
-    m_block = np.empty((cap, 2), np.int64)
-    m_block_kmh = np.empty(cap)
+    rows = np.empty((64, 8), np.int64)
+    v_xy = np.empty((64, 2))
+    v_speed = np.empty(64)
+    v_dist = np.empty(64)
+    m_defeat = np.empty((64, 2), np.int64)
+    m_block = np.empty((64, 2), np.int64)
+    m_block_kmh = np.empty(64)
     n_rows = 0
     n_v = 0
     n_defeat = 0
     n_block = 0
     for s in range(entry_ptr.size - 1):
         e0, e1 = entry_ptr[s], entry_ptr[s + 1]
-        if e0 == e1:
-            ball = np.empty(0, np.int64)
-        else:
-            ball = _horizon(indptr, indices, weights, entry_node[e0:e1], horizon_m, dist)
+        nodes = entry_node[e0:e1]
+        ball = np.empty(0, np.int64)
+        if e0 < e1:
+            ball = _horizon(indptr, indices, weights, nodes, horizon_m, dist)
         for n in ball:
             in_ball[n] = True
+        for n in nodes:
+            is_entry[n] = True
         for k in range(inside_ptr[s], inside_ptr[s + 1]):
             p = inside_piece[k]
             if in_ball[piece_a[p]] and in_ball[piece_b[p]]:
                 inside[p] = True
-        for c in range(n_classes):
+        for c in range(width_ok.shape[0]):
             first_row = n_rows
-            n_touched = 0
-            n_free = 0
             need_free = False
-            if e0 < e1:
-                for n in ball:
-                    for k in range(out_ptr[n], out_ptr[n + 1]):
-                        d = out_idx[k]
-                        active[d] = width_ok[c, d] and not inside[d >> 1]
-                    if threshold[c, n] >= 0:
-                        need_free = True
-                maps = (shift[c], low[c], high[c])
-                lat = vehicle[c, 0]
-                start_u = vehicle[c, 5]
-                n_touched = _search(
-                    ball, in_ball, active, out_ptr, out_idx, head, maps, turns, kerb, lat,
-                    threshold[c], start_u, scratch,
+            for n in ball:
+                for k in range(out_ptr[n], out_ptr[n + 1]):
+                    d = out_idx[k]
+                    active[d] = width_ok[c, d] and not inside[d >> 1] and in_ball[head[d]]
+                if threshold[c, n] >= 0:
+                    need_free = True
+            maps = (kind[c], shift[c], low[c], high[c], model[c])
+            limits = (vehicle[c, 0], (vehicle[c, 2] / 3.6) ** 2, vehicle[c, 4], horizon_m)
+            entries = (nodes, in_ptr, in_idx, active)
+            pool, chosen, bound = _class_routes(
+                ball, dist, active, dir_graph, maps, segments, limits, threshold[c], entries,
+                scratch, pool,
+            )  # fmt: skip
+            if need_free:
+                free_pool, free_chosen, _ = _class_routes(
+                    ball, dist, active, dir_graph, maps, segments, limits, free_threshold,
+                    entries, scratch, free_pool,
                 )  # fmt: skip
-                if need_free:
-                    n_free = _search(
-                        ball, in_ball, active, out_ptr, out_idx, head, maps, turns, kerb, lat,
-                        free_threshold, start_u, free,
-                    )  # fmt: skip
-            label, pred = scratch[0], scratch[1]
             for e in range(e0, e1):
                 node = entry_node[e]
                 all_inside = True
-                for k in range(in_ptr[node], in_ptr[node + 1]):
-                    if not inside[in_idx[k] >> 1]:
-                        all_inside = False
-                if all_inside:
-                    continue  # a street end on the perimeter with the street inside
-                limit = max(threshold[c, node], -0.5)
-                best = -1
-                best_free = -1
                 n_open = 0
                 wide = 0
                 for k in range(in_ptr[node], in_ptr[node + 1]):
                     d = in_idx[k]
-                    if width_ok[c, d]:
-                        wide = 1
-                    if not (width_ok[c, d] and not inside[d >> 1] and in_ball[tail[d]]):
-                        continue
-                    n_open += 1
-                    if label[d] > limit and (best < 0 or label[d] > label[best]):
-                        best = d
-                    if (
-                        need_free
-                        and free[0][d] >= 0
-                        and (best_free < 0 or free[0][d] > free[0][best_free])
-                    ):
-                        best_free = d
-                r_site = _grow(r_site, n_rows)
-                r_class = _grow(r_class, n_rows)
-                r_entry = _grow(r_entry, n_rows)
-                r_status = _grow(r_status, n_rows)
-                r_open = _grow(r_open, n_rows)
-                r_wide = _grow(r_wide, n_rows)
-                r_flags = _grow(r_flags, n_rows)
-                r_vptr = _grow(r_vptr, n_rows + 1)
-                r_site[n_rows] = s
-                r_class[n_rows] = c
-                r_entry[n_rows] = e - e0
-                r_open[n_rows] = n_open
-                r_wide[n_rows] = wide
-                r_flags[n_rows] = 0
-                if best_free >= 0:
-                    n_path, n_xy, looped = _route(
-                        free[1], best_free, vptr, vxy, vertex_radius, piece_grade, tail, turns,
-                        kerb, work,
-                    )  # fmt: skip
-                    if looped:
-                        r_flags[n_rows] |= 1
-                    _, forward = _profile_kmh(work[2], work[3], work[4], n_xy, vehicle[c], 1e12)
-                    for i in range(n_path):
-                        n = head[work[0][i]]
+                    all_inside = all_inside and inside[d >> 1]
+                    wide = max(wide, int(width_ok[c, d]))
+                    n_open += int(active[d])
+                if all_inside:
+                    continue  # a street end on the perimeter with the street inside
+                lab = chosen[e - e0]
+                rows = _rows_append(rows, n_rows, s, c, e - e0,
+                                    ROW_NO_ARRIVAL if lab < 0 else ROW_ARRIVED)  # fmt: skip
+                rows[n_rows, 4] = n_open
+                rows[n_rows, 5] = wide
+                if need_free and free_chosen[e - e0] >= 0:
+                    path, node_vertex, xy, radius, grade = _route(
+                        free_pool, free_chosen[e - e0], pieces, tail, turns, kerb
+                    )
+                    _, forward = _profile_kmh(xy, radius, grade, model[c], vehicle[c], 1e12)
+                    for i in range(path.size):
+                        n = head[path[i]]
                         if has_barrier[n]:
-                            m_block = _grow2(m_block, n_block)
+                            m_block = _grow2d(m_block, n_block)
                             m_block_kmh = _grow(m_block_kmh, n_block)
                             m_block[n_block, 0] = n_rows
                             m_block[n_block, 1] = n
-                            m_block_kmh[n_block] = forward[work[5][i]]
+                            m_block_kmh[n_block] = forward[node_vertex[i]]
                             n_block += 1
-                if best < 0:
-                    r_status[n_rows] = ROW_NO_ARRIVAL
-                else:
-                    r_status[n_rows] = ROW_ARRIVED
-                    n_path, n_xy, looped = _route(
-                        pred, best, vptr, vxy, vertex_radius, piece_grade, tail, turns, kerb,
-                        work,
-                    )  # fmt: skip
-                    if looped:
-                        r_flags[n_rows] |= 1
-                    route_dist, speeds = _profile_kmh(
-                        work[2], work[3], work[4], n_xy, vehicle[c], vehicle[c, 2]
+                if lab >= 0:
+                    path, node_vertex, xy, radius, grade = _route(
+                        pool, lab, pieces, tail, turns, kerb
                     )
-                    if abs(math.sqrt(label[best]) * 3.6 - speeds[-1]) > 0.01:
-                        r_flags[n_rows] |= 2
-                    v_xy = _grow2(v_xy, n_v + n_xy)
+                    route_dist, speeds = _profile_kmh(
+                        xy, radius, grade, model[c], vehicle[c], vehicle[c, 1]
+                    )
+                    if (
+                        bound[e - e0] >= 0
+                        and math.sqrt(bound[e - e0]) > math.sqrt(pool[1][lab]) + SPEED_QUANTUM_MS
+                    ):
+                        rows[n_rows, 6] |= 1
+                    if abs(math.sqrt(pool[1][lab]) * 3.6 - speeds[-1]) > 0.01:
+                        rows[n_rows, 6] |= 2
+                    n_xy = speeds.size
+                    v_xy = _grow2d(v_xy, n_v + n_xy)
                     v_speed = _grow(v_speed, n_v + n_xy)
                     v_dist = _grow(v_dist, n_v + n_xy)
-                    v_xy[n_v : n_v + n_xy] = work[2][:n_xy]
+                    v_xy[n_v : n_v + n_xy] = xy
                     v_speed[n_v : n_v + n_xy] = speeds
                     v_dist[n_v : n_v + n_xy] = route_dist
                     n_v += n_xy
-                    for i in range(n_path):
-                        n = head[work[0][i]]
+                    for i in range(path.size):
+                        n = head[path[i]]
                         if has_barrier[n]:
-                            m_defeat = _grow2(m_defeat, n_defeat)
+                            m_defeat = _grow2d(m_defeat, n_defeat)
                             m_defeat[n_defeat, 0] = n_rows
                             m_defeat[n_defeat, 1] = n
                             n_defeat += 1
-                r_vptr[n_rows + 1] = n_v
+                rows[n_rows, 7] = n_v
                 n_rows += 1
             if n_rows == first_row:
-                r_site = _grow(r_site, n_rows)
-                r_class = _grow(r_class, n_rows)
-                r_entry = _grow(r_entry, n_rows)
-                r_status = _grow(r_status, n_rows)
-                r_open = _grow(r_open, n_rows)
-                r_wide = _grow(r_wide, n_rows)
-                r_flags = _grow(r_flags, n_rows)
-                r_vptr = _grow(r_vptr, n_rows + 1)
-                r_site[n_rows] = s
-                r_class[n_rows] = c
-                r_entry[n_rows] = -1
-                r_status[n_rows] = ROW_NO_STREET if e0 == e1 else ROW_NO_ENTRY
-                r_open[n_rows] = 0
-                r_wide[n_rows] = 0
-                r_flags[n_rows] = 0
-                r_vptr[n_rows + 1] = n_v
+                status = ROW_NO_STREET if e0 == e1 else ROW_NO_ENTRY
+                rows = _rows_append(rows, n_rows, s, c, -1, status)
+                rows[n_rows, 7] = n_v
                 n_rows += 1
-            # reset what this class touched
-            for i in range(n_touched):
-                d = scratch[4][i]
-                scratch[0][d] = -1.0
-                scratch[1][d] = -2
-            for i in range(n_free):
-                d = free[4][i]
-                free[0][d] = -1.0
-                free[1][d] = -2
+        for n in nodes:
+            is_entry[n] = False
         for n in ball:
             in_ball[n] = False
             dist[n] = np.inf
@@ -757,8 +1055,6 @@ def run_sites(  # noqa: PLR0917
         for k in range(inside_ptr[s], inside_ptr[s + 1]):
             inside[inside_piece[k]] = False
     return (
-        r_site[:n_rows], r_class[:n_rows], r_entry[:n_rows], r_status[:n_rows],
-        r_open[:n_rows], r_wide[:n_rows], r_vptr[: n_rows + 1],
-        r_flags[:n_rows], v_xy[:n_v], v_speed[:n_v], v_dist[:n_v],
-        m_defeat[:n_defeat], m_block[:n_block], m_block_kmh[:n_block],
+        rows[:n_rows], v_xy[:n_v], v_speed[:n_v], v_dist[:n_v], m_defeat[:n_defeat],
+        m_block[:n_block], m_block_kmh[:n_block],
     )  # fmt: skip

@@ -1,10 +1,10 @@
 """Vehicle kinematics of a vehicle dynamics assessment (VDA): run-up, bends, gradients, profiles.
 
 Pure, vectorised functions of the quasi-steady point-mass model used in VDAs (reference hvm.md §3):
-constant acceleration on a run-up, a speed cap in every bend from the lateral-acceleration limit
-and the widest line the carriageway allows, braking before bends, and a top-speed cap. Speeds are
-km/h at the interface (as planners and rating strings use them), m/s inside; distances in metres;
-accelerations in m/s².
+run-up acceleration (constant, or power- and drag-limited, :class:`Traction`), a speed cap in every
+bend from the lateral-acceleration limit and the widest line the carriageway allows, braking before
+bends, and a top-speed cap. Speeds are km/h at the interface (as planners and rating strings use
+them), m/s inside; distances in metres; accelerations in m/s².
 
 References
 ----------
@@ -26,28 +26,45 @@ Examples
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from cohesion_gis.errors import ParameterError
+
 __all__ = [
+    "AIR_DENSITY_KGM3",
     "G_MS2",
+    "Traction",
+    "advance_sq",
     "bend_radii_m",
     "bend_speed_kmh",
     "graded_accel_ms2",
     "kinetic_energy_kj",
     "kmh_to_ms",
     "ms_to_kmh",
+    "profile_sq",
     "run_up_distance_m",
     "run_up_speed_kmh",
     "speed_profile_kmh",
+    "traction_accel_ms2",
+    "traction_model",
+    "traction_run_up_distance_m",
+    "traction_run_up_speed_kmh",
     "turn_angles_deg",
     "widest_line_radius_m",
 ]
 
 #: Standard gravity (m/s²) as used by the reference's worked examples.
 G_MS2 = 9.81
+#: Air density (kg/m³): ISA sea level, 15 °C.
+AIR_DENSITY_KGM3 = 1.225
+#: Cells of the distance-to-speed table :func:`run_up_distance_table_m` (uniform in speed).
+TABLE_CELLS = 2048
+#: Step (m) of the fixed-step integration of the power model on graded ground.
+GRADED_STEP_M = 2.0
 #: Turns smaller than this (radians, 0.5°) are digitising noise, not bends.
 MIN_TURN_RAD = math.radians(0.5)
 
@@ -171,6 +188,313 @@ def graded_accel_ms2(accel_ms2: ArrayLike, grade: ArrayLike) -> FloatArray:
     """
     theta = np.arctan(np.asarray(grade, float))
     return np.asarray(accel_ms2, float) - G_MS2 * np.sin(theta)
+
+
+@dataclass(frozen=True)
+class Traction:
+    r"""Run-up acceleration of a vehicle class as a function of speed and gradient.
+
+    .. math::
+
+        a(v) = \min\left(a_0,\ \frac{P}{m v}\right) - g\,(C_{rr}\cos\theta + \sin\theta)
+               - \frac{\rho\, C_d A}{2 m} v^2, \qquad \theta = \arctan(\text{grade})
+
+    With no power limit, drag or rolling resistance (:meth:`constant`) this is the constant
+    acceleration :math:`a_0 - g\sin\theta` of the reference's worked examples.
+
+    Attributes
+    ----------
+    accel_ms2
+        :math:`a_0`, the traction (grip and gearing) limited acceleration at low speed (m/s²).
+    power_w_per_kg
+        :math:`P/m`, power delivered at the wheels per kilogram (W/kg); ``inf``: no power limit.
+    drag_per_m
+        :math:`\rho C_d A / (2 m)` (1/m); 0: no aerodynamic drag.
+    rolling_resistance
+        :math:`C_{rr}` (dimensionless).
+
+    References
+    ----------
+    Reference hvm.md §3, "Power-limited acceleration (better at high speed)" and the note that
+    heavy-truck best-effort acceleration falls off with speed (Stopper et al. 2010).
+    """
+
+    accel_ms2: float
+    power_w_per_kg: float = math.inf
+    drag_per_m: float = 0.0
+    rolling_resistance: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.accel_ms2) and self.accel_ms2 > 0):
+            raise ParameterError(f"Traction: accel_ms2 must be > 0, got {self.accel_ms2!r}.")
+        if not (self.power_w_per_kg > 0 and self.drag_per_m >= 0 and self.rolling_resistance >= 0):
+            raise ParameterError(
+                f"Traction: got power_w_per_kg={self.power_w_per_kg!r}, drag_per_m="
+                f"{self.drag_per_m!r}, rolling_resistance={self.rolling_resistance!r}; expected "
+                "power > 0 and drag, rolling resistance >= 0."
+            )
+        if self.accel_ms2 <= G_MS2 * self.rolling_resistance:
+            raise ParameterError(
+                f"Traction: accel_ms2 {self.accel_ms2:g} m/s² cannot overcome rolling resistance "
+                f"{self.rolling_resistance:g} (g × C_rr = {G_MS2 * self.rolling_resistance:.3g} "
+                "m/s²); raise accel_ms2 or lower rolling_resistance."
+            )
+
+    @classmethod
+    def constant(cls, accel_ms2: float) -> Traction:
+        """Constant acceleration ``accel_ms2`` on level ground (no power, drag or rolling limit)."""
+        return cls(float(accel_ms2))
+
+    @classmethod
+    def power(
+        cls,
+        accel_ms2: float,
+        *,
+        power_kw: float,
+        mass_kg: float,
+        drag_area_m2: float,
+        rolling_resistance: float,
+    ) -> Traction:
+        """Power- and drag-limited model from vehicle data (power at the wheels, C_d·A in m²)."""
+        return cls(
+            float(accel_ms2),
+            power_w_per_kg=1000.0 * power_kw / mass_kg,
+            drag_per_m=AIR_DENSITY_KGM3 * drag_area_m2 / (2.0 * mass_kg),
+            rolling_resistance=float(rolling_resistance),
+        )
+
+    @property
+    def is_constant(self) -> bool:
+        """Whether this is the constant-acceleration model."""
+        return (
+            math.isinf(self.power_w_per_kg)
+            and self.drag_per_m == 0
+            and self.rolling_resistance == 0
+        )
+
+    def terminal_speed_kmh(self) -> float:
+        """Speed (km/h) at which the level-ground acceleration reaches 0 (``inf`` if never)."""
+        model = np.array([self.accel_ms2, self.power_w_per_kg, self.drag_per_m,
+                          self.rolling_resistance])  # fmt: skip
+        return float(_terminal_ms(model)) * 3.6
+
+
+def traction_model(traction: Traction | float, top_speed_kmh: float = np.inf) -> FloatArray:
+    """The compiled kernels' form of a traction model: parameters and distance table (internal).
+
+    ``[a0, P/m, drag, C_rr, is_power, dv, D_0 … D_n]`` where ``D_i`` is the level-ground run-up
+    distance (m) from rest to speed ``i · dv`` (m/s), ``n`` = :data:`TABLE_CELLS`, up to the top
+    speed or 0.999 × the terminal speed, whichever is lower. The constant model has no table
+    (zeros): its run-up has the closed form.
+    """
+    traction = traction if isinstance(traction, Traction) else Traction.constant(traction)
+    model = np.zeros(_M_TABLE + TABLE_CELLS + 1)
+    model[:4] = (traction.accel_ms2, traction.power_w_per_kg, traction.drag_per_m,
+                 traction.rolling_resistance)  # fmt: skip
+    if traction.is_constant:
+        return model
+    top_ms = float(top_speed_kmh) / 3.6
+    v_hi = min(top_ms, 0.999 * _terminal_ms(model[:4]), 200.0)
+    model[_M_POWER] = 1.0
+    model[_M_DV] = v_hi / TABLE_CELLS
+    model[_M_TABLE:] = _distance_table(model[:4], v_hi, TABLE_CELLS)
+    return model
+
+
+#: Layout of :func:`traction_model`.
+_M_POWER, _M_DV, _M_TABLE = 4, 5, 6
+#: Gauss-Legendre nodes and weights on [0, 1] (5 points, exact for degree-9 polynomials).
+_GL_X = (0.5 - np.array([0.9061798459386640, 0.5384693101056831, 0.0, -0.5384693101056831,
+                         -0.9061798459386640]) / 2)  # fmt: skip
+_GL_W = np.array([0.2369268850561891, 0.4786286704993665, 0.5688888888888889,
+                  0.4786286704993665, 0.2369268850561891]) / 2  # fmt: skip
+
+
+@njit(cache=True)
+def _accel(v: float, grade: float, model: FloatArray) -> float:  # pragma: no cover - numba
+    """a(v) (m/s²) of :class:`Traction` at speed ``v`` (m/s) on a grade (rise over run)."""
+    a0, pm, k, crr = model[0], model[1], model[2], model[3]
+    drive = a0 if v * a0 <= pm else pm / v
+    if grade == 0.0:
+        resist = G_MS2 * crr
+    else:
+        theta = math.atan(grade)
+        resist = G_MS2 * (crr * math.cos(theta) + math.sin(theta))
+    return drive - resist - k * v * v
+
+
+@njit(cache=True)
+def _terminal_ms(model: FloatArray) -> float:  # pragma: no cover - numba
+    """Level-ground speed (m/s) where a(v) = 0 (bisection; a is decreasing); inf if none."""
+    lo, hi = 0.0, 1000.0
+    if _accel(hi, 0.0, model) > 0:
+        return np.inf
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _accel(mid, 0.0, model) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _cell_integral(v0: float, v1: float, model: FloatArray) -> float:  # pragma: no cover
+    """∫ v / a(v) dv over [v0, v1] by 5-point Gauss-Legendre."""
+    total = 0.0
+    for j in range(5):
+        v = v0 + (v1 - v0) * _GL_X[j]
+        total += _GL_W[j] * v / _accel(v, 0.0, model)
+    return total * (v1 - v0)
+
+
+@njit(cache=True)
+def _distance_table(model: FloatArray, v_hi: float, n: int) -> FloatArray:  # pragma: no cover
+    """D(v_i) = ∫₀^{v_i} v / a(v) dv (m) at v_i = i · v_hi / n, each cell split at the kink."""
+    kink = model[1] / model[0]  # P/(m a0): where the power limit takes over
+    table = np.zeros(n + 1)
+    dv = v_hi / n
+    for i in range(n):
+        v0, v1 = i * dv, (i + 1) * dv
+        if v0 < kink < v1:
+            cell = _cell_integral(v0, kink, model) + _cell_integral(kink, v1, model)
+        else:
+            cell = _cell_integral(v0, v1, model)
+        table[i + 1] = table[i] + cell
+    return table
+
+
+@njit(cache=True)
+def _d_of(u: float, model: FloatArray) -> float:  # pragma: no cover - numba
+    """Level run-up distance D (m) from rest to squared speed ``u`` (linear in u per cell)."""
+    n = model.size - _M_TABLE - 1
+    dv = model[_M_DV]
+    i = int(math.sqrt(u) / dv)
+    if i >= n:
+        return model[_M_TABLE + n]
+    u0 = (i * dv) ** 2
+    u1 = ((i + 1) * dv) ** 2
+    d0 = model[_M_TABLE + i]
+    return d0 + (model[_M_TABLE + i + 1] - d0) * (u - u0) / (u1 - u0)
+
+
+@njit(cache=True)
+def _u_of(dist: float, model: FloatArray) -> float:  # pragma: no cover - numba
+    """Inverse of :func:`_d_of`: squared speed (m²/s²) after a level run-up ``dist`` from rest."""
+    n = model.size - _M_TABLE - 1
+    dv = model[_M_DV]
+    if dist >= model[_M_TABLE + n]:
+        return (n * dv) ** 2
+    lo, hi = 0, n  # table[lo] <= dist < table[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if model[_M_TABLE + mid] <= dist:
+            lo = mid
+        else:
+            hi = mid
+    d0 = model[_M_TABLE + lo]
+    u0 = (lo * dv) ** 2
+    u1 = (hi * dv) ** 2
+    return u0 + (dist - d0) / (model[_M_TABLE + hi] - d0) * (u1 - u0)
+
+
+@njit(cache=True)
+def advance_sq(
+    u: float, length: float, grade: float, model: FloatArray
+) -> float:  # pragma: no cover
+    """Squared speed (m²/s²) after ``length`` m from squared speed ``u`` (no caps).
+
+    Constant model: closed form ``max(0, u + 2 (a0 - g sin θ) L)``. Power model on level ground:
+    the distance table, ``D⁻¹(D(v0) + L)``; on a grade: midpoint (RK2) integration of
+    ``du/ds = 2 a(v)`` in steps of at most :data:`GRADED_STEP_M`.
+    """
+    if model[_M_POWER] == 0.0:
+        a = model[0] if grade == 0.0 else model[0] - G_MS2 * math.sin(math.atan(grade))
+        return max(0.0, u + 2.0 * a * length)
+    if grade == 0.0:
+        return _u_of(_d_of(u, model) + length, model)
+    n = max(1, math.ceil(length / GRADED_STEP_M))
+    h = length / n
+    for _ in range(n):
+        mid = max(0.0, u + _accel(math.sqrt(u), grade, model) * h)
+        u = max(0.0, u + 2.0 * _accel(math.sqrt(mid), grade, model) * h)
+    return u
+
+
+def traction_accel_ms2(
+    speed_kmh: ArrayLike, traction: Traction, *, grade: ArrayLike = 0.0
+) -> FloatArray:
+    r"""Acceleration a(v) (m/s²) of a :class:`Traction` model at a speed and grade.
+
+    Parameters
+    ----------
+    speed_kmh
+        Speed (km/h).
+    traction
+        The acceleration model.
+    grade
+        Rise over run in the direction of travel (0.05 = 5 % uphill).
+
+    Examples
+    --------
+    >>> car = Traction.power(3.2, power_kw=100, mass_kg=1500, drag_area_m2=0.7,
+    ...                      rolling_resistance=0.012)
+    >>> round(float(traction_accel_ms2(100, car)), 2)  # P/(m v) - g C_rr - drag
+    2.06
+    """
+    model = np.array([traction.accel_ms2, traction.power_w_per_kg, traction.drag_per_m,
+                      traction.rolling_resistance])  # fmt: skip
+    v, g = np.broadcast_arrays(kmh_to_ms(speed_kmh), np.asarray(grade, float))
+    flat = [_accel(float(a), float(b), model) for a, b in zip(v.ravel(), g.ravel(), strict=True)]
+    return np.array(flat).reshape(v.shape)
+
+
+def traction_run_up_distance_m(
+    speed_kmh: ArrayLike,
+    traction: Traction,
+    *,
+    start_speed_kmh: ArrayLike = 0.0,
+    top_speed_kmh: float = np.inf,
+) -> FloatArray:
+    r"""Level run-up distance (m) from ``start_speed_kmh`` to ``speed_kmh`` under a(v).
+
+    .. math::
+
+        d = D(v) - D(v_0), \qquad D(v) = \int_0^v \frac{w}{a(w)}\,dw
+
+    tabulated per class (:data:`TABLE_CELLS` cells, each integrated exactly to quadrature
+    precision, linear in v² inside a cell). Speeds above the top speed (or the terminal speed)
+    are taken at it.
+    """
+    model = traction_model(traction, top_speed_kmh)
+    u, u0 = np.broadcast_arrays(kmh_to_ms(speed_kmh) ** 2, kmh_to_ms(start_speed_kmh) ** 2)
+    if model[_M_POWER] == 0.0:
+        return np.maximum(u - u0, 0.0) / (2.0 * traction.accel_ms2)
+    d = [max(_d_of(a, model) - _d_of(b, model), 0.0)
+         for a, b in zip(u.ravel(), u0.ravel(), strict=True)]  # fmt: skip
+    return np.array(d).reshape(u.shape)
+
+
+def traction_run_up_speed_kmh(
+    run_up_m: ArrayLike,
+    traction: Traction,
+    *,
+    start_speed_kmh: float = 0.0,
+    top_speed_kmh: float = np.inf,
+    grade: float = 0.0,
+) -> FloatArray:
+    """Speed (km/h) after a straight run-up under a :class:`Traction` model, capped at top speed.
+
+    Level ground: ``D⁻¹(D(v0) + L)`` from the distance table; on a grade a fixed-step
+    integration (:func:`advance_sq`). With :meth:`Traction.constant` this equals
+    :func:`run_up_speed_kmh`.
+    """
+    model = traction_model(traction, top_speed_kmh)
+    top2 = float(kmh_to_ms(top_speed_kmh)) ** 2
+    u0 = min(float(kmh_to_ms(start_speed_kmh)) ** 2, top2)
+    lengths = np.asarray(run_up_m, float)
+    out = [min(advance_sq(u0, float(d), float(grade), model), top2) for d in lengths.ravel()]
+    return ms_to_kmh(np.sqrt(np.array(out))).reshape(lengths.shape)
 
 
 def widest_line_radius_m(
@@ -392,24 +716,27 @@ def group_bend_radii(
 def speed_profile_kmh(
     distance_m: ArrayLike,
     cap_kmh: ArrayLike,
-    accel_ms2: ArrayLike,
+    traction: Traction | float,
     braking_ms2: float,
     *,
+    grade: ArrayLike = 0.0,
     start_speed_kmh: float = 0.0,
     top_speed_kmh: float = np.inf,
 ) -> FloatArray:
     r"""Speed (km/h) at every vertex of a path: accelerate forward, cap at bends, brake backward.
 
     Forward pass (acceleration-limited, capped at each vertex's bend cap and the top speed), then
-    backward pass (the vehicle must be able to brake down to every later cap):
+    backward pass (the vehicle must be able to brake down to every later cap), in squared speed
+    :math:`u = v^2`:
 
     .. math::
 
-        v_{i+1}^2 &= \\min\\left(c_{i+1}^2,\\ v_{top}^2,\
-                     \\max(0,\\ v_i^2 + 2 a_i \\Delta s_i)\right)
+        u_{i+1} &= \min\left(c_{i+1}^2,\ v_{top}^2,\ A(u_i, \Delta s_i, \text{grade}_i)\right)
 
-        v_i^2 &\\leftarrow \\min\\left(v_i^2,\\ v_{i+1}^2 + 2 b \\Delta s_i\right)
+        u_i &\leftarrow \min\left(u_i,\ u_{i+1} + 2 b \Delta s_i\right)
 
+    where :math:`A` advances a run-up by :math:`\Delta s_i` (:func:`advance_sq`: closed form for
+    constant acceleration, the distance table or a 2 m-step integration for the power model).
     No braking is needed at the last vertex (the impact point), so its speed is the forward-pass
     value: the arrival speed is exactly the run-up speed under the caps.
 
@@ -419,11 +746,13 @@ def speed_profile_kmh(
         Cumulative distance (m) of the vertices along the path, shape (n,), non-decreasing.
     cap_kmh
         Bend cap at each vertex (km/h), shape (n,); ``inf`` where there is none.
-    accel_ms2
-        Acceleration (m/s²), scalar or one per segment (shape (n - 1,)), e.g. from
-        :func:`graded_accel_ms2`.
+    traction
+        Acceleration model (:class:`Traction`), or a constant acceleration (m/s²) on level
+        ground.
     braking_ms2
         Braking deceleration (m/s², > 0).
+    grade
+        Rise over run of each segment in the direction of travel, scalar or shape (n - 1,).
     start_speed_kmh
         Speed at the first vertex (km/h), itself capped.
     top_speed_kmh
@@ -443,23 +772,29 @@ def speed_profile_kmh(
     n = dist.size
     cap2 = np.minimum(kmh_to_ms(cap_kmh), kmh_to_ms(top_speed_kmh)) ** 2
     cap2 = np.broadcast_to(cap2, (n,)).astype(float)
-    accel = np.broadcast_to(np.asarray(accel_ms2, float), (max(n - 1, 0),)).astype(float)
+    grades = np.broadcast_to(np.asarray(grade, float), (max(n - 1, 0),)).astype(float)
+    model = traction_model(traction, top_speed_kmh)
     v0 = float(kmh_to_ms(start_speed_kmh))
-    return ms_to_kmh(np.sqrt(_profile_sq(dist, cap2, accel, float(braking_ms2), v0 * v0)))
+    return ms_to_kmh(np.sqrt(profile_sq(dist, cap2, grades, model, float(braking_ms2), v0 * v0)))
 
 
 @njit(cache=True)
-def _profile_sq(
-    dist: FloatArray, cap2: FloatArray, accel: FloatArray, braking: float, start2: float
+def profile_sq(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    dist: FloatArray,
+    cap2: FloatArray,
+    grade: FloatArray,
+    model: FloatArray,
+    braking: float,
+    start2: float,
 ) -> FloatArray:  # pragma: no cover - numba
+    """Compiled core of :func:`speed_profile_kmh` in squared speeds (m²/s²)."""
     n = dist.size
     v2 = np.empty(n)
     if n == 0:
         return v2
     v2[0] = min(start2, cap2[0])
     for i in range(1, n):
-        ds = dist[i] - dist[i - 1]
-        v2[i] = min(cap2[i], max(0.0, v2[i - 1] + 2.0 * accel[i - 1] * ds))
+        v2[i] = min(cap2[i], advance_sq(v2[i - 1], dist[i] - dist[i - 1], grade[i - 1], model))
     for i in range(n - 2, -1, -1):
         ds = dist[i + 1] - dist[i]
         v2[i] = min(v2[i], v2[i + 1] + 2.0 * braking * ds)

@@ -61,6 +61,10 @@ class HvmParams:
         A barrier point within this distance (m) of a street centreline closes the street.
     block_unrated
         Whether unrated barriers stop vehicles (default ``False``: conservative).
+    acceleration_model
+        ``"power"`` (default): power-, drag- and rolling-resistance-limited acceleration per class;
+        ``"constant"``: each class's constant acceleration up to its top speed (the reference's
+        worked examples).
     default_vehicle_classes
         Vehicle classes analysed when none are given.
     equivalence
@@ -81,6 +85,7 @@ class HvmParams:
     angle_band_deg: float
     barrier_snap_m: float
     block_unrated: bool
+    acceleration_model: str
     default_vehicle_classes: tuple[str, ...]
     equivalence: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -115,6 +120,7 @@ _PARAM_CHECKS: dict[str, Check] = {
     "angle_band_deg": (lambda x: 0 < x <= 90, "0 < value <= 90"),
     "barrier_snap_m": (_non_negative, ">= 0"),
     "block_unrated": (lambda x: True, "true or false"),
+    "acceleration_model": (lambda x: x in {"power", "constant"}, '"power" or "constant"'),
     "default_vehicle_classes": (lambda s: len(s) > 0, "a non-empty list of class names"),
 }
 
@@ -131,6 +137,7 @@ _TYPES: dict[str, str] = {
     "angle_band_deg": "number",
     "barrier_snap_m": "number",
     "block_unrated": "boolean",
+    "acceleration_model": "string",
     "default_vehicle_classes": "list of strings",
     "equivalence": "table of lists of strings",
 }

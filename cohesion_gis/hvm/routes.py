@@ -62,7 +62,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -73,7 +75,7 @@ from scipy.sparse import csr_matrix
 
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm import _routes_kernel as kernel
-from cohesion_gis.hvm.kinematics import kinetic_energy_kj, kmh_to_ms
+from cohesion_gis.hvm.kinematics import kinetic_energy_kj, kmh_to_ms, traction_model
 from cohesion_gis.hvm.params import HvmParams, load_params
 from cohesion_gis.hvm.rating import BarrierRating, covers, parse_rating
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
@@ -124,6 +126,7 @@ class _Network:
     seg_len: np.ndarray  # float (V,), length of the segment from each vertex (0 at piece ends)
     piece_width: np.ndarray  # float (P,)
     piece_grade: np.ndarray  # float (P,), rise over run from a to b
+    piece_len: np.ndarray  # float (P,), length (m)
     vertex_radius: np.ndarray  # float (V,), bend radius at each vertex (piece ends: inf)
     node_radius: np.ndarray  # float (N,), NaN at junctions
     tail: np.ndarray  # int64 (D,)
@@ -207,12 +210,14 @@ def approach_routes(
         "approach search: %d sites, %d entries, %d street pieces, %d classes",
         len(sites), entries.node.size, net.piece_a.size, len(classes),
     )  # fmt: skip
-    out = kernel.run_sites(
+    turns = (net.node_radius, net.h_end, net.h_start, net.piece_width)
+    out = _run_chunks(
         (
             net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
             net.in_idx, net.node_radius, net.piece_a, net.piece_b, net.piece_width,
-            net.piece_grade, net.vptr, net.vxy, net.vertex_radius,
+            net.piece_grade, net.piece_len, net.vptr, net.vxy, net.seg_len, net.vertex_radius,
             np.isin(np.arange(net.n_nodes), list(net.node_barriers)),
+            *kernel.turn_radii(net.head, net.out_ptr, net.out_idx, turns, params.kerb_radius_m),
         ),
         (net.graph.indptr.astype(np.int64), net.graph.indices.astype(np.int64), net.graph.data),
         (entries.ptr, entries.node, *inside),
@@ -229,6 +234,49 @@ def approach_routes(
         barriers=(ratings, barrier_ids, block_unrated),
         crs=edges.crs,
     )
+
+
+def _run_chunks(  # noqa: PLR0917 (the kernel's argument tuples)
+    network: tuple[np.ndarray, ...],
+    graph: tuple[np.ndarray, ...],
+    sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    classes: tuple[np.ndarray, ...],
+    horizon_m: float,
+    kerb_m: float,
+) -> tuple[np.ndarray, ...]:
+    """:func:`~cohesion_gis.hvm._routes_kernel.run_sites` on chunks of sites in threads.
+
+    The kernel releases the GIL; chunks hold about equal numbers of entries, and their outputs
+    are concatenated with site, row and vertex indices shifted, so the result equals one call
+    over all sites.
+    """
+    entry_ptr, entry_node, inside_ptr, inside_piece = sites
+    n_sites = entry_ptr.size - 1
+    workers = max(1, min(os.cpu_count() or 1, n_sites))
+    cuts = np.searchsorted(entry_ptr, np.linspace(0, entry_ptr[-1], 4 * workers + 1)[1:-1])
+    bounds = np.unique(np.r_[0, np.minimum(cuts, n_sites), n_sites])
+    if bounds.size < 2:  # no sites: one empty call for empty outputs
+        bounds = np.array([0, 0])
+
+    def run(s0: int, s1: int) -> tuple[np.ndarray, ...]:
+        chunk = (
+            entry_ptr[s0 : s1 + 1] - entry_ptr[s0],
+            entry_node[entry_ptr[s0] : entry_ptr[s1]],
+            inside_ptr[s0 : s1 + 1] - inside_ptr[s0],
+            inside_piece[inside_ptr[s0] : inside_ptr[s1]],
+        )
+        return kernel.run_sites(network, graph, chunk, classes, horizon_m, kerb_m)
+
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(run, bounds[:-1].tolist(), bounds[1:].tolist()))
+    row_offset = np.cumsum([0] + [len(p[0]) for p in parts])
+    vertex_offset = np.cumsum([0] + [len(p[1]) for p in parts])
+    for part, s0, r0, v0 in zip(parts, bounds[:-1], row_offset, vertex_offset, strict=False):
+        part[0][:, 0] += s0
+        part[0][:, 7] += v0
+        part[4][:, 0] += r0
+        part[5][:, 0] += r0
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(7))
 
 
 # --------------------------------------------------------------------------- inputs
@@ -532,13 +580,7 @@ def _assemble(
     vertex_radius, node_radius = kernel.chain_radii(
         piece_a, piece_b, vptr, vxy, piece_width, n_nodes, kerb_m
     )
-    graph = csr_matrix(
-        (
-            np.concatenate([lengths, lengths]) + 1e-9,
-            (np.r_[piece_a, piece_b], np.r_[piece_b, piece_a]),
-        ),
-        shape=(n_nodes, n_nodes),
-    )
+    graph = _length_graph(piece_a, piece_b, lengths, n_nodes)
     return _Network(
         n_nodes=n_nodes,
         piece_a=piece_a,
@@ -549,6 +591,7 @@ def _assemble(
         seg_len=seg_len,
         piece_width=piece_width,
         piece_grade=piece_grade,
+        piece_len=lengths,
         vertex_radius=vertex_radius,
         node_radius=node_radius,
         tail=tail,
@@ -562,6 +605,23 @@ def _assemble(
         node_barriers=node_barriers,
         graph=graph,
     )
+
+
+def _length_graph(
+    piece_a: np.ndarray, piece_b: np.ndarray, lengths: np.ndarray, n_nodes: int
+) -> csr_matrix:
+    """Undirected node graph for the horizon: one entry per node pair, the shortest piece.
+
+    Parallel pieces (two streets joining the same two nodes) keep the shorter length; scipy would
+    add them up. A tiny epsilon keeps zero-length pieces as explicit entries.
+    """
+    rows = np.r_[piece_a, piece_b]
+    cols = np.r_[piece_b, piece_a]
+    weights = np.r_[lengths, lengths] + 1e-9
+    order = np.lexsort((weights, cols, rows))
+    rows, cols, weights = rows[order], cols[order], weights[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    return csr_matrix((weights[first], (rows[first], cols[first])), shape=(n_nodes, n_nodes))
 
 
 def _piece_lengths(vptr: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
@@ -618,23 +678,29 @@ def _class_arrays(
     ratings: list[BarrierRating | None],
     block_unrated: bool,
 ) -> tuple[np.ndarray, ...]:
-    """Per class: usable edges, edge clamp maps, barrier thresholds and scalar limits.
+    """Per class: usable edges, edge maps, barrier thresholds, traction models, scalar limits.
 
-    Returns ``(width_ok (C, D), shift, low, high (C, D), threshold (C, N), vehicle (C, 6))``,
-    see :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is stopped at node ``n``
-    if its squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing stops it there).
+    Returns ``(width_ok, kind, shift, low, high (C, D), threshold (C, N), model (C, M),
+    vehicle (C, 5))``, see :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is
+    stopped at node ``n`` if its squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing
+    stops it there).
     """
     n_dir = 2 * net.piece_a.size
     width_ok = np.empty((len(classes), n_dir), bool)
+    kind = np.empty((len(classes), n_dir), np.int64)
     maps = np.empty((3, len(classes), n_dir))
     threshold = np.full((len(classes), net.n_nodes), -1.0)
-    vehicle_table = np.empty((len(classes), 6))
+    models = []
+    vehicle_table = np.empty((len(classes), 5))
     for c, vehicle in enumerate(classes):
         lat = vehicle.lateral_limit_ms2(params.friction_mu)
         top2 = float(kmh_to_ms(vehicle.top_speed_kmh)) ** 2
-        maps[:, c] = kernel.edge_maps(
-            net.vptr, net.seg_len, net.vertex_radius, net.piece_grade, vehicle.accel_ms2, lat, top2
+        model = traction_model(vehicle.traction(params.acceleration_model), vehicle.top_speed_kmh)
+        models.append(model)
+        kind[c], *rest = kernel.edge_maps(
+            net.vptr, net.seg_len, net.vertex_radius, net.piece_grade, model, lat, top2
         )
+        maps[:, c] = rest
         width_ok[c] = np.repeat(net.piece_width >= vehicle.width_m + params.width_clearance_m, 2)
         for node, barrier_list in net.node_barriers.items():
             for b in barrier_list:
@@ -648,13 +714,12 @@ def _class_arrays(
         start_kmh = min(params.start_speed_kmh, vehicle.top_speed_kmh)
         vehicle_table[c] = (
             lat,
-            vehicle.accel_ms2,
             vehicle.braking_limit_ms2(params.friction_mu),
             vehicle.top_speed_kmh,
             start_kmh,
             float(kmh_to_ms(start_kmh)) ** 2,
         )
-    return width_ok, maps[0], maps[1], maps[2], threshold, vehicle_table
+    return width_ok, kind, maps[0], maps[1], maps[2], threshold, np.array(models), vehicle_table
 
 
 # --------------------------------------------------------------------------- result table
@@ -671,8 +736,9 @@ def _table(
     crs: object,
 ) -> gpd.GeoDataFrame:
     """The approach table from the kernel's flat output (one row per site × class × entry)."""
-    (site, cls, entry, status, n_open, wide, vptr, flags, v_xy, v_speed, v_dist,
-     defeat, block, block_kmh) = out  # fmt: skip
+    rows, v_xy, v_speed, v_dist, defeat, block, block_kmh = out
+    site, cls, entry, status, n_open, wide, flags = rows[:, :7].T
+    vptr = np.r_[0, rows[:, 7]]
     site_ids, polygons, entries = sites
     ratings, barrier_ids, block_unrated = barriers
     n_rows = site.size
@@ -685,8 +751,13 @@ def _table(
     run_up = _gather(v_dist, last, arrived, fill=0.0)
     speed = _gather(v_speed, last, arrived, fill=0.0)
     mass = np.array([v.test_mass_kg for v in classes])[cls]
-    for r in np.flatnonzero(flags & 1):
-        log.warning("site %s: route to an entry loops; reported from the loop on", site_col[r])
+    beaten = np.flatnonzero(flags & 1)
+    if beaten.size:
+        log.info(
+            "%d of %d routes: circling back through a node would arrive faster than the best "
+            "loop-free route reported (sites %s)",
+            beaten.size, int(arrived.sum()), ", ".join(map(str, pd.unique(site_col[beaten])[:10])),
+        )  # fmt: skip
     for r in np.flatnonzero(flags & 2):
         log.warning(
             "site %s entry %s: route profile differs from the search label", site_col[r], entry[r]

@@ -1,7 +1,8 @@
 """Hostile-vehicle classes (ISO 22343-1 keyed) read from ``defaults/vehicles.toml``.
 
-Each class gives test mass, size, run-up acceleration, top speed, lateral-acceleration and braking
-limits, every value with its source (reference hvm.md §2, §3). A user TOML of the same layout
+Each class gives test mass, size, run-up acceleration (low-speed traction limit, power at the
+wheels, drag area and rolling resistance), top speed, lateral-acceleration and braking limits, every
+value with its source (reference hvm.md §2, §3). A user TOML of the same layout
 overrides fields by class name and may add classes.
 
 Examples
@@ -25,11 +26,10 @@ from typing import Any
 
 from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import ParameterError
+from cohesion_gis.hvm.kinematics import G_MS2, Traction
 from cohesion_gis.hvm.params import coerce
 
 __all__ = ["NUMERIC_FIELDS", "VehicleClass", "load_vehicles"]
-
-from cohesion_gis.hvm.kinematics import G_MS2
 
 #: Numeric fields of a class, with the range a real road vehicle can have.
 NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
@@ -41,6 +41,9 @@ NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
         "top_speed_kmh": (5.0, 400.0),
         "lat_accel_ms2": (0.5, 15.0),
         "braking_ms2": (0.5, 15.0),
+        "power_kw": (1.0, 5_000.0),
+        "drag_area_m2": (0.1, 30.0),
+        "rolling_resistance": (0.001, 0.1),
     }
 )
 _ALL_FIELDS = ("description", *NUMERIC_FIELDS)
@@ -62,13 +65,20 @@ class VehicleClass:
     width_m, length_m
         Body width and length (m).
     accel_ms2
-        Constant run-up acceleration on level ground (m/s²).
+        Run-up acceleration on level ground (m/s²): the constant model's acceleration, and the
+        power model's low-speed (traction-limited) acceleration ``a0``.
     top_speed_kmh
         Speed cap (km/h).
     lat_accel_ms2
         The vehicle's own lateral-acceleration limit (m/s²), e.g. its rollover threshold.
     braking_ms2
         Braking deceleration (m/s², positive).
+    power_kw
+        Power delivered at the wheels (kW), for the power-limited run-up.
+    drag_area_m2
+        Drag coefficient × frontal area, C_d·A (m²).
+    rolling_resistance
+        Rolling-resistance coefficient C_rr (dimensionless).
     sources
         Field name → source of its value.
     """
@@ -82,6 +92,9 @@ class VehicleClass:
     top_speed_kmh: float
     lat_accel_ms2: float
     braking_ms2: float
+    power_kw: float
+    drag_area_m2: float
+    rolling_resistance: float
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -99,6 +112,23 @@ class VehicleClass:
         """Braking deceleration (m/s²) the class can hold: ``min(braking, μ·g)``."""
         return min(self.braking_ms2, friction_mu * G_MS2)
 
+    def traction(self, model: str = "power") -> Traction:
+        """The class's run-up acceleration model: ``"power"`` or ``"constant"`` (``accel_ms2``)."""
+        if model == "constant":
+            return Traction.constant(self.accel_ms2)
+        if model != "power":
+            raise ParameterError(
+                f"acceleration model {model!r} of class {self.name!r}: expected "
+                '"power" or "constant".'
+            )
+        return Traction.power(
+            self.accel_ms2,
+            power_kw=self.power_kw,
+            mass_kg=self.test_mass_kg,
+            drag_area_m2=self.drag_area_m2,
+            rolling_resistance=self.rolling_resistance,
+        )
+
 
 def _range_problems(name: str, values: Mapping[str, Any]) -> list[str]:
     problems = []
@@ -108,6 +138,12 @@ def _range_problems(name: str, values: Mapping[str, Any]) -> list[str]:
             problems.append(
                 f"class {name!r} field {key!r}: got {value!r}, expected {low:g} to {high:g}"
             )
+    accel, crr = values.get("accel_ms2"), values.get("rolling_resistance")
+    if not problems and accel is not None and crr is not None and accel <= G_MS2 * crr:
+        problems.append(
+            f"class {name!r}: accel_ms2 {accel:g} cannot overcome rolling_resistance {crr:g} "
+            f"(g × C_rr = {G_MS2 * crr:.3g} m/s²); expected accel_ms2 > g × rolling_resistance"
+        )
     return problems
 
 

@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
+from scipy.integrate import quad, solve_ivp
 
+from cohesion_gis.errors import ParameterError
 from cohesion_gis.hvm.kinematics import (
+    Traction,
     bend_radii_m,
     bend_speed_kmh,
     graded_accel_ms2,
@@ -9,6 +12,9 @@ from cohesion_gis.hvm.kinematics import (
     run_up_distance_m,
     run_up_speed_kmh,
     speed_profile_kmh,
+    traction_accel_ms2,
+    traction_run_up_distance_m,
+    traction_run_up_speed_kmh,
     turn_angles_deg,
     widest_line_radius_m,
 )
@@ -88,3 +94,91 @@ def test_speed_profile_caps_and_brakes_before_bends():
     dense = speed_profile_kmh([0, 90, 100], [np.inf, np.inf, 20], 3.2, 5.0)
     assert (dense[1] / 3.6) ** 2 <= (20 / 3.6) ** 2 + 2 * 5.0 * 10 + 1e-9
     assert dense[-1] == pytest.approx(20)
+
+
+CAR = Traction.power(3.2, power_kw=100, mass_kg=1500, drag_area_m2=0.7, rolling_resistance=0.012)
+TRUCK = Traction.power(1.25, power_kw=200, mass_kg=7200, drag_area_m2=5.0, rolling_resistance=0.008)
+
+
+def test_power_model_acceleration_by_hand():
+    # a(v) = min(a0, P/(m v)) - g C_rr - rho C_d A v^2 / (2 m)
+    drag = 1.225 * 0.7 / (2 * 1500)
+    rolling = 9.81 * 0.012
+    assert traction_accel_ms2(0, CAR) == pytest.approx(3.2 - rolling)
+    v = 50 / 3.6  # traction-limited: P/(m v) = 4.8 > 3.2
+    assert traction_accel_ms2(50, CAR) == pytest.approx(3.2 - rolling - drag * v**2)
+    v = 100 / 3.6  # power-limited: P/(m v) = 2.4
+    assert traction_accel_ms2(100, CAR) == pytest.approx(
+        100_000 / (1500 * v) - rolling - drag * v**2
+    )
+    assert traction_accel_ms2(100, CAR) == pytest.approx(2.062, abs=1e-3)
+    # 5 % uphill: g (C_rr cos θ + sin θ)
+    theta = np.arctan(0.05)
+    assert traction_accel_ms2(0, CAR, grade=0.05) == pytest.approx(
+        3.2 - 9.81 * (0.012 * np.cos(theta) + np.sin(theta))
+    )
+    # the constant model is a0 - g sin θ
+    assert traction_accel_ms2([0, 150], Traction.constant(3.2)).tolist() == [3.2, 3.2]
+    v_term = CAR.terminal_speed_kmh() / 3.6  # P/(m v) = g C_rr + drag v^2 there
+    assert 100_000 / (1500 * v_term) == pytest.approx(rolling + drag * v_term**2)
+    assert v_term * 3.6 == pytest.approx(213.6, abs=0.1)
+
+
+@pytest.mark.parametrize("traction", [CAR, TRUCK], ids=["car", "truck"])
+def test_distance_table_matches_a_fine_integral(traction):
+    def accel(v):
+        return float(traction_accel_ms2(v * 3.6, traction))
+
+    kink = traction.power_w_per_kg / traction.accel_ms2
+    for speed_kmh in [10, 37, 80, 89.9]:
+        v = speed_kmh / 3.6
+        exact = quad(lambda w: w / accel(w), 0, v, points=[kink] if kink < v else None)[0]
+        table = traction_run_up_distance_m(speed_kmh, traction, top_speed_kmh=90)
+        assert table == pytest.approx(exact, rel=1e-6)
+    # the inverse: speed after the integral's distance is the speed
+    d = traction_run_up_distance_m(80, traction, top_speed_kmh=90)
+    assert traction_run_up_speed_kmh(d, traction, top_speed_kmh=90) == pytest.approx(80, abs=1e-6)
+    mid = traction_run_up_distance_m(80, traction, start_speed_kmh=37, top_speed_kmh=90)
+    assert traction_run_up_speed_kmh(
+        mid, traction, start_speed_kmh=37, top_speed_kmh=90
+    ) == pytest.approx(80, abs=1e-6)
+
+
+def test_graded_steps_match_an_ode_solution():
+    # du/ds = 2 a(v) on a 6 % downhill and an 8 % uphill, 2 m steps against a fine ODE solver
+    for grade in (-0.06, 0.08):
+
+        def rhs(_, u, grade=grade):
+            return [2 * float(traction_accel_ms2(np.sqrt(max(u[0], 0)) * 3.6, CAR, grade=grade))]
+
+        exact = solve_ivp(rhs, (0, 150), [(20 / 3.6) ** 2], rtol=1e-10, atol=1e-10).y[0, -1]
+        got = traction_run_up_speed_kmh(150, CAR, start_speed_kmh=20, grade=grade)
+        assert got == pytest.approx(np.sqrt(exact) * 3.6, abs=0.01)
+
+
+def test_power_never_gives_a_higher_speed_than_constant():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        d, start, grade = rng.uniform(1, 600), rng.uniform(0, 60), rng.uniform(-0.1, 0.1)
+        for traction, top in ((CAR, 160), (TRUCK, 90)):
+            power = traction_run_up_speed_kmh(
+                d, traction, start_speed_kmh=start, top_speed_kmh=top, grade=grade
+            )
+            constant = run_up_speed_kmh(
+                d, graded_accel_ms2(traction.accel_ms2, grade), start_speed_kmh=start,
+                top_speed_kmh=top,
+            )  # fmt: skip
+            assert power <= constant + 1e-9
+    # and the constant model through the same code path is the closed form
+    same = traction_run_up_speed_kmh([10, 50, 150], Traction.constant(3.2))
+    assert same == pytest.approx(run_up_speed_kmh([10, 50, 150], 3.2))
+
+
+def test_power_speed_profile_and_bad_traction():
+    speeds = speed_profile_kmh([0, 100, 200], [np.inf, 30, np.inf], CAR, 6.87, top_speed_kmh=160)
+    assert speeds[1] == pytest.approx(30)
+    assert speeds[2] == pytest.approx(
+        traction_run_up_speed_kmh(100, CAR, start_speed_kmh=30, top_speed_kmh=160)
+    )
+    with pytest.raises(ParameterError, match="rolling resistance"):
+        Traction(0.05, rolling_resistance=0.012)

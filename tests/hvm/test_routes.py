@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 
 import geopandas as gpd
@@ -10,10 +11,27 @@ from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm._routes_kernel import _horizon
-from cohesion_gis.hvm.kinematics import bend_speed_kmh, run_up_speed_kmh, widest_line_radius_m
-from cohesion_gis.hvm.routes import APPROACH_COLUMNS, _piece_lengths, approach_routes
+from cohesion_gis.hvm.kinematics import (
+    bend_speed_kmh,
+    run_up_speed_kmh,
+    speed_profile_kmh,
+    traction_run_up_speed_kmh,
+    turn_angles_deg,
+    widest_line_radius_m,
+)
+from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.routes import (
+    APPROACH_COLUMNS,
+    _length_graph,
+    _piece_lengths,
+    approach_routes,
+)
+from cohesion_gis.hvm.vehicles import load_vehicles
 
 CRS = "EPSG:3067"
+# the reference's worked examples use constant acceleration; the default is the power model
+CONSTANT = dataclasses.replace(load_params(), acceleration_model="constant")
+VEHICLES = load_vehicles()
 CAR_LAT = 0.7 * 9.81  # M1: friction-limited at mu 0.7
 TRUCK_LAT = 3.43  # N2A, N3C: rollover threshold 0.35 g
 
@@ -44,7 +62,7 @@ def speeds_of(row):
 
 
 def test_long_straight_run_up_beats_short_direct_route():
-    routes = approach_routes(network(WEST_AND_NORTH), site(), vehicles=["N2A"])
+    routes = approach_routes(network(WEST_AND_NORTH), site(), vehicles=["N2A"], params=CONSTANT)
     assert list(routes.columns) == [*APPROACH_COLUMNS, "geometry"]
     assert len(routes) == 1
     row = routes.iloc[0]
@@ -58,10 +76,23 @@ def test_long_straight_run_up_beats_short_direct_route():
     assert speeds_of(row)[-1] == pytest.approx(row["impact_speed_kmh"], abs=0.05)
 
 
+def test_power_model_is_the_default_and_slower_than_constant():
+    routes = approach_routes(network(WEST_AND_NORTH), site(), vehicles=["N2A", "M1"])
+    for _, row in routes.iterrows():
+        vehicle = VEHICLES[row["vehicle_class"]]
+        expected = traction_run_up_speed_kmh(
+            100, vehicle.traction(), top_speed_kmh=vehicle.top_speed_kmh
+        )
+        assert row["impact_speed_kmh"] == pytest.approx(float(expected), abs=1e-6)
+        assert row["impact_speed_kmh"] < run_up_speed_kmh(100, vehicle.accel_ms2) - 1
+
+
 def test_sharp_bend_caps_the_speed():
     # the only way in: along x, a 90° corner at (0, 0), then 10 m north to the entry
     edges = network([(1, 2, [(-300, 0), (0, 0)]), (2, 3, [(0, 0), (0, 60)])])
-    routes = approach_routes(edges, site((-25, 10, 25, 60)), vehicles=["M1", "N3C"])
+    routes = approach_routes(
+        edges, site((-25, 10, 25, 60)), vehicles=["M1", "N3C"], params=CONSTANT
+    )
     cap = {"M1": bend_speed_kmh(widest_line_radius_m(90, 7.0), CAR_LAT),
            "N3C": bend_speed_kmh(widest_line_radius_m(90, 7.0), TRUCK_LAT)}  # fmt: skip
     for _, row in routes.iterrows():
@@ -77,7 +108,8 @@ def test_sharp_bend_caps_the_speed():
 
 def test_rated_barrier_removes_a_route_unrated_bollard_does_not():
     edges = network(WEST_AND_NORTH)
-    free = approach_routes(edges, site(), vehicles=["N2A"]).iloc[0]
+    options = {"vehicles": ["N2A"], "params": CONSTANT}
+    free = approach_routes(edges, site(), **options).iloc[0]
     line = shapely.LineString([(-60, -10), (-60, 10)])  # across the straight, before the junction
     rated = gpd.GeoDataFrame(
         {"barrier_id": ["vsb1"], "rating": ["V/7200[N2A]/80/90:1.0"]}, geometry=[line], crs=CRS
@@ -85,25 +117,25 @@ def test_rated_barrier_removes_a_route_unrated_bollard_does_not():
     side_road = run_up_speed_kmh(
         50, 2.0, start_speed_kmh=bend_speed_kmh(widest_line_radius_m(90, 7.0), TRUCK_LAT)
     )
-    blocked = approach_routes(edges, site(), vehicles=["N2A"], barriers=rated).iloc[0]
+    blocked = approach_routes(edges, site(), barriers=rated, **options).iloc[0]
     assert blocked["impact_speed_kmh"] == pytest.approx(side_road)
     assert blocked["impact_speed_kmh"] < free["impact_speed_kmh"]
     assert shapely.get_coordinates(blocked.geometry)[0].tolist() == [-50, 60]
     assert blocked["blocked_by"] == "vsb1"
     # the same barrier rated only for cars does not stop a truck
     car_only = rated.assign(rating=["V/1500[M1]/80/90:1.0"])
-    defeated = approach_routes(edges, site(), vehicles=["N2A"], barriers=car_only).iloc[0]
+    defeated = approach_routes(edges, site(), barriers=car_only, **options).iloc[0]
     assert defeated["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
     assert defeated["defeated"] == "vsb1" and defeated["blocked_by"] == ""
     # an unrated bollard on the road does not block by default, only on request
     bollard = gpd.GeoDataFrame(
         {"barrier_id": ["b1"], "rating": [None]}, geometry=[shapely.Point(-60, 0.5)], crs=CRS
     )
-    kept = approach_routes(edges, site(), vehicles=["N2A"], barriers=bollard).iloc[0]
+    kept = approach_routes(edges, site(), barriers=bollard, **options).iloc[0]
     assert kept["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
-    stopped = approach_routes(
-        edges, site(), vehicles=["N2A"], barriers=bollard, block_unrated=True
-    ).iloc[0]
+    stopped = approach_routes(edges, site(), barriers=bollard, block_unrated=True, **options).iloc[
+        0
+    ]
     assert stopped["impact_speed_kmh"] == pytest.approx(side_road)
 
 
@@ -140,9 +172,82 @@ def test_site_without_vehicle_access_is_reported():
 def test_search_horizon_limits_the_run_up():
     # a 2 km straight: only the part whose nodes lie within 500 m of the entry is used
     edges = network([(1, 2, [(-2000, 0), (-300, 0)]), (2, 3, [(-300, 0), (20, 0)])])
-    row = approach_routes(edges, site(), vehicles=["N3C"]).iloc[0]
+    row = approach_routes(edges, site(), vehicles=["N3C"], params=CONSTANT).iloc[0]
     assert row["run_up_m"] == pytest.approx(300)
     assert row["impact_speed_kmh"] == pytest.approx(run_up_speed_kmh(300, 1.25, top_speed_kmh=90))
+
+
+def test_parallel_pieces_take_the_shorter_length():
+    # two streets join nodes 1 and 2: a 300 m straight and a 424 m detour; the entry is 100 m on
+    assert _length_graph(np.array([0, 0]), np.array([1, 1]), np.array([300.0, 424.0]), 2)[
+        0, 1
+    ] == pytest.approx(300)
+    edges = network(
+        [
+            (1, 2, [(-400, 0), (-100, 0)]),
+            (1, 2, [(-400, 0), (-250, 150), (-100, 0)]),
+            (2, 3, [(-100, 0), (20, 0)]),
+        ]
+    )
+    row = approach_routes(edges, site(), vehicles=["N3C"], params=CONSTANT).iloc[0]
+    assert row["run_up_m"] == pytest.approx(400)  # node 1 is 400 m out, inside the horizon
+    assert row["impact_speed_kmh"] == pytest.approx(run_up_speed_kmh(400, 1.25, top_speed_kmh=90))
+
+
+def _square_grid(side, spacing=60.0, width=7.0):
+    """A regular street grid (every node a junction or a corner) of one width."""
+    xy = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2) * spacing
+    ids = np.arange(side * side).reshape(side, side)
+    pairs = np.r_[
+        np.c_[ids[:, :-1].ravel(), ids[:, 1:].ravel()],
+        np.c_[ids[:-1, :].ravel(), ids[1:, :].ravel()],
+    ]
+    return network([(a, b, [xy[a], xy[b]]) for a, b in pairs.tolist()], width=width)
+
+
+@pytest.mark.parametrize("model", ["constant", "power"])
+def test_routes_are_loop_free_within_the_horizon_and_profile_matches(model):
+    # a grid where the fastest walks would circle blocks; routes must be simple paths no longer
+    # than the horizon, and the kinematics profile along the geometry must give the speeds
+    params = dataclasses.replace(load_params(), acceleration_model=model, search_horizon_m=400.0)
+    edges = _square_grid(9)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["a", "b"]},
+        geometry=[shapely.box(225, 225, 255, 255), shapely.box(0, 100, 30, 140)],
+        crs=CRS,
+    )
+    routes = approach_routes(edges, sites, vehicles=["M1", "N3C"], params=params)
+    arrived = routes[routes["reason"] == ""]
+    assert len(arrived) >= 8
+    for _, row in arrived.iterrows():
+        xy = shapely.get_coordinates(row.geometry)
+        assert len(np.unique(xy.round(6), axis=0)) == len(xy)  # no vertex visited twice
+        assert row["run_up_m"] <= params.search_horizon_m + 1e-6
+        vehicle = VEHICLES[row["vehicle_class"]]
+        lat = vehicle.lateral_limit_ms2(params.friction_mu)
+        caps = bend_speed_kmh(widest_line_radius_m(np.abs(turn_angles_deg(xy)), 7.0), lat)
+        dist = np.r_[0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
+        profile = speed_profile_kmh(
+            dist, caps, vehicle.traction(model), vehicle.braking_limit_ms2(params.friction_mu),
+            top_speed_kmh=vehicle.top_speed_kmh,
+        )  # fmt: skip
+        assert profile[-1] == pytest.approx(row["impact_speed_kmh"], abs=1e-6)
+        assert np.round(profile, 1).tolist() == pytest.approx(speeds_of(row).tolist(), abs=0.051)
+        assert dist[-1] == pytest.approx(row["run_up_m"])
+
+
+def test_power_never_faster_than_constant():
+    edges = _grid(10)
+    centres = edges.geometry.iloc[[30, 77, 120]].interpolate(0.5, normalized=True)
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["s0", "s1", "s2"]}, geometry=centres.buffer(30).to_numpy(), crs=CRS
+    )
+    power = approach_routes(edges, sites, vehicles=["M1", "N2A"])
+    constant = approach_routes(edges, sites, vehicles=["M1", "N2A"], params=CONSTANT)
+    assert (power["entry_id"] == constant["entry_id"]).all()
+    # equal up to the search's 0.1 km/h label quantum
+    assert (power["impact_speed_kmh"] <= constant["impact_speed_kmh"] + 0.1).all()
+    assert (power["impact_speed_kmh"] < constant["impact_speed_kmh"] - 1).any()
 
 
 def test_bad_inputs():

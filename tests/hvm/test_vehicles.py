@@ -15,6 +15,15 @@ def test_packaged_classes_have_values_and_sources():
     for v in vehicles.values():
         assert set(v.sources) == set(NUMERIC_FIELDS)
         assert all(v.sources.values())
+    assert vehicles["M1"].power_kw == 100 and vehicles["M1"].drag_area_m2 == 0.7
+    assert vehicles["N3C"].rolling_resistance == 0.008
+    assert all("[A]" in vehicles["N2A"].sources[f] for f in ("power_kw", "drag_area_m2"))
+    car = vehicles["M1"].traction()
+    assert car.power_w_per_kg == pytest.approx(100_000 / 1500)
+    assert car.drag_per_m == pytest.approx(1.225 * 0.7 / 3000)
+    assert vehicles["M1"].traction("constant").is_constant and not car.is_constant
+    with pytest.raises(ParameterError, match="acceleration model 'fast'"):
+        vehicles["M1"].traction("fast")
     # cars are friction-limited, trucks rollover-limited
     assert vehicles["M1"].lateral_limit_ms2(0.7) == pytest.approx(0.7 * 9.81)
     assert vehicles["N3C"].lateral_limit_ms2(0.7) == pytest.approx(3.43)
@@ -34,7 +43,7 @@ def test_user_file_overrides_and_adds(tmp_path):
         "[classes.M1]\naccel_ms2 = 4.0\n"
         '[classes.BUS]\ndescription = "bus"\ntest_mass_kg = 12000\nwidth_m = 2.55\n'
         "length_m = 12\naccel_ms2 = 1.0\ntop_speed_kmh = 90\nlat_accel_ms2 = 3.0\n"
-        "braking_ms2 = 4.0\n"
+        "braking_ms2 = 4.0\npower_kw = 180\ndrag_area_m2 = 5.5\nrolling_resistance = 0.008\n"
     )
     vehicles = load_vehicles(path)
     assert vehicles["M1"].accel_ms2 == 4.0 and vehicles["M1"].test_mass_kg == 1500
@@ -51,6 +60,11 @@ def test_user_file_overrides_and_adds(tmp_path):
         ("[classes.M1]\nwheels = 4\n", r"unknown field 'wheels'"),
         ('[classes.X]\ndescription = "x"\n', r"class 'X': missing field"),
         ("[trucks]\n", r"unknown top-level key"),
+        ("[classes.M1]\npower_kw = 0\n", r"class 'M1' field 'power_kw'"),
+        (
+            "[classes.M1]\naccel_ms2 = 0.1\nrolling_resistance = 0.02\n",
+            r"class 'M1': accel_ms2 0.1 cannot overcome rolling_resistance",
+        ),
     ],
 )
 def test_bad_vehicle_files_name_file_class_and_field(tmp_path, body, match):
@@ -66,12 +80,13 @@ def test_params_override_and_validation(tmp_path):
     good.write_text('friction_mu = 1.0\n[sources]\nfriction_mu = "MIL-HDBK"\n')
     params = load_params(good)
     assert params.friction_mu == 1.0 and params.sources["friction_mu"] == "MIL-HDBK"
-    assert params.search_horizon_m == 500
+    assert params.search_horizon_m == 500 and params.acceleration_model == "power"
     for body, match in [
         ("friction_mu = -0.7\n", "friction_mu"),
         ("test_speeds_kmh = [48, 32]\n", "ascending"),
         ("horizon = 3\n", "unknown key 'horizon'"),
         ("block_unrated = 1\n", "expected a boolean"),
+        ('acceleration_model = "turbo"\n', "acceleration_model"),
     ]:
         bad = tmp_path / "bad.toml"
         bad.write_text(body)
