@@ -364,3 +364,48 @@ def test_horizon_matches_scipy_dijkstra():
     expected = dijkstra(graph, indices=sources, min_only=True, limit=limit)
     assert reached.tolist() == np.flatnonzero(np.isfinite(expected)).tolist()
     assert dist[reached].tolist() == expected[reached].tolist()
+
+
+@pytest.mark.parametrize("model", ["constant", "power"])
+def test_search_equals_brute_force_over_simple_paths(model):
+    # every loop-free route of at most 250 m into one entry of a 30 m grid, by enumeration
+    params = dataclasses.replace(load_params(), acceleration_model=model, search_horizon_m=250.0)
+    spacing, side = 30.0, 9
+    edges = _square_grid(side, spacing=spacing)
+    site_box = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[shapely.box(130, 110, 140, 130)],
+                                crs=CRS)  # fmt: skip
+    routes = approach_routes(edges, site_box, vehicles=["M1"], params=params)
+    row = routes[np.isclose(routes["entry_x"], 130)].iloc[0]
+    vehicle = VEHICLES["M1"]
+    lat = vehicle.lateral_limit_ms2(params.friction_mu)
+    traction, braking = vehicle.traction(model), vehicle.braking_limit_ms2(params.friction_mu)
+
+    def neighbours(node):
+        x, y = divmod(node, side)[::-1]
+        steps = [(x + dx, y + dy) for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+        return [b * side + a for a, b in steps if 0 <= a < side and 0 <= b < side]
+
+    def xy(node):
+        return np.array([node % side, node // side], float) * spacing
+
+    last = 4 * side + 4  # the grid node (120, 120) west of the entry at (130, 120)
+    east = last + 1  # its street continues through the site: not an approach
+    best = 0.0
+
+    def extend(path, length):
+        nonlocal best
+        pts = np.vstack([xy(n) for n in reversed(path)] + [[130.0, 120.0]])
+        dist = np.r_[0, np.cumsum(np.hypot(*np.diff(pts, axis=0).T))]
+        caps = bend_speed_kmh(widest_line_radius_m(np.abs(turn_angles_deg(pts)), 7.0), lat)
+        speed = speed_profile_kmh(dist, caps, traction, braking,
+                                  top_speed_kmh=vehicle.top_speed_kmh)[-1]  # fmt: skip
+        best = max(best, float(speed))
+        for nxt in neighbours(path[-1]):
+            if nxt not in path and nxt != east and length + spacing <= 250.0 + 1e-9:
+                extend([*path, nxt], length + spacing)
+
+    for first in neighbours(last):
+        if first != east:
+            extend([last, first], 10.0 + spacing)
+    assert row["impact_speed_kmh"] == pytest.approx(best, abs=0.1)
+    assert row["impact_speed_kmh"] <= best + 1e-6
