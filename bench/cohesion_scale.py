@@ -26,15 +26,16 @@ Usage::
 
     .venv/bin/python bench/cohesion_scale.py --workload B|C [--engine ENGINE] [--no-sensitivity]
 
-``--engine`` says how ``reach`` gets its home × space table (``cohesion/reach.py`` is unchanged;
-the bench swaps the two engine calls it makes, to measure the change proposed for it):
+``--engine`` says how ``reach`` gets its home × space table:
 
-- ``two-step`` (what ``reach.py`` does today): ``distances_from_points`` to the search limit
-  (2,500 m by default), then ``point_to_group_distances``;
-- ``one-pass``: :func:`cohesion_gis.network.distances_to_points`, same table, no per-node triples;
-- ``space-radius``: the same, each space searched only to the largest distance any component or
-  sensitivity variant reads it at (:func:`space_radius_m`): 1,500 m for most spaces, 2,500 m only
-  for parks of 20 ha or more. Every component reads the same rows, so every score is unchanged.
+- ``library`` (default): whatever ``cohesion/reach.py`` does;
+- ``two-step``, ``one-pass``, ``space-radius``: swap the two engine calls ``reach.py`` made when
+  this bench was written (``distances_from_points`` to ``search_limit_m``, 2,500 m, then
+  ``point_to_group_distances``), to measure the change proposed for it: the two-step calls as they
+  are; :func:`cohesion_gis.network.distances_to_points` at the same radius (no per-node triples);
+  the same with each space searched only to the largest distance any component or sensitivity
+  variant reads it at (:func:`space_radius_m`). All give the same scores. These modes refuse to
+  run once ``reach.py`` no longer makes the two-step calls.
 
 Each workload runs in its own process; a watchdog thread stops the run if its RSS passes
 ``--max-rss-gb`` (default 10), since the machine is shared.
@@ -271,6 +272,13 @@ def use_engine(engine: str, score: Any, reach_module: Any) -> None:
     """Swap reach.py's two engine calls for :func:`distances_to_points` (see the docstring)."""
     from cohesion_gis import network
 
+    if engine == "library":
+        return
+    if not hasattr(reach_module, "point_to_group_distances"):
+        raise SystemExit(
+            f"--engine {engine}: cohesion/reach.py no longer calls distances_from_points and "
+            "point_to_group_distances, which this mode swaps; use --engine library."
+        )
     if engine == "two-step":
         return
     current: dict[str, Any] = {}
@@ -316,10 +324,21 @@ def run(
     use_engine(engine, score, reach_module)
     watch.wrap(score, "barrier_aware_network", "barrier-aware network")
     watch.wrap(score, "reach", "reach")
-    for attr in ("csr_from_edges", "snap_to_edges", "entrance_points"):
-        watch.wrap(reach_module, attr, attr)
-    watch.wrap(reach_module, "distances_from_points", "engine: distances_from_points")
-    watch.wrap(reach_module, "point_to_group_distances", f"engine: {engine}")
+    stages = {
+        "csr_from_edges": "csr_from_edges",
+        "snap_to_edges": "snap_to_edges",
+        "entrance_points": "entrance_points",
+        "distances_from_points": "engine: distances_from_points",
+        "point_to_group_distances": (
+            "engine: point_to_group_distances"
+            if engine in {"library", "two-step"}
+            else f"engine: {engine}"
+        ),
+        "distances_to_points": "engine: distances_to_points",
+    }
+    for attr, label in stages.items():
+        if hasattr(reach_module, attr):
+            watch.wrap(reach_module, attr, label)
     watch.wrap(score, "home_components", "components")
     watch.wrap(score, "_districts", "districts")
     watch.wrap(score, "_sensitivity", "sensitivity")
@@ -349,7 +368,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", default="B", choices=["B", "C", "L10k", "L300k"])
     parser.add_argument(
-        "--engine", default="space-radius", choices=["two-step", "one-pass", "space-radius"]
+        "--engine",
+        default="library",
+        choices=["library", "two-step", "one-pass", "space-radius"],
     )
     parser.add_argument("--nodes-per-home", type=float, default=3.0)
     parser.add_argument("--no-sensitivity", action="store_true")
