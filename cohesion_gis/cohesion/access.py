@@ -43,16 +43,15 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
         Indexed like ``reach.homes``; homes off the network get 0.
     """
     n_homes = len(reach.homes)
-    table, spaces = reach.table, reach.spaces
+    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
+    kind = reach.spaces["space_type"].to_numpy()
+    area = reach.spaces["area_m2"].to_numpy(dtype=float)
     out = {}
     for cat in params.access:
-        eligible = spaces["space_type"].isin(cat.space_types).to_numpy() & (
-            spaces["area_m2"].to_numpy() >= cat.min_area_m2
-        )
-        rows = table.loc[eligible[table["space"].to_numpy()]]
-        credit = coverage(rows["dist_m"].to_numpy(), cat.d_full_m, cat.d_max_m)
+        eligible = np.isin(kind, cat.space_types) & (area >= cat.min_area_m2)
+        rows = eligible[space] & (dist <= cat.d_max_m)
         best = np.zeros(n_homes)
-        np.maximum.at(best, rows["home"].to_numpy(), credit)
+        np.maximum.at(best, home[rows], coverage(dist[rows], cat.d_full_m, cat.d_max_m))
         out[f"access_{cat.name}"] = best
     frame = pd.DataFrame(out, index=reach.homes.index)
     frame["access"] = frame.mean(axis=1) if out else 0.0

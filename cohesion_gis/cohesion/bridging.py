@@ -32,7 +32,7 @@ import pandas as pd
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["bridging", "entropy", "group_counts"]
+__all__ = ["bridging", "entropy", "group_columns"]
 
 
 def entropy(shares: np.ndarray) -> np.ndarray:
@@ -42,17 +42,47 @@ def entropy(shares: np.ndarray) -> np.ndarray:
     return -(shares * logs).sum(axis=-1)
 
 
-def group_counts(homes: pd.DataFrame) -> pd.DataFrame:
-    """Residents per group per home: the ``pop_<group>`` columns, else one group per district."""
+#: Most groups reported as ``share_<group>`` columns of the spaces table.
+MAX_SHARE_COLUMNS = 30
+
+
+def group_columns(homes: pd.DataFrame) -> pd.DataFrame | None:
+    """Residents per group per home from the ``pop_<group>`` columns, or None without them."""
     columns = [c for c in homes.columns if c.startswith("pop_")]
-    if columns:
-        return homes[columns].rename(columns=lambda c: c.removeprefix("pop_")).astype(float)
-    district = homes["district_id"].fillna("(outside districts)")
-    return (
-        pd.crosstab(homes.index, district, values=homes["population"], aggfunc="sum")
-        .reindex(homes.index)
-        .fillna(0.0)
-    )
+    if not columns:
+        return None
+    return homes[columns].rename(columns=lambda c: c.removeprefix("pop_")).astype(float)
+
+
+def _users(
+    homes: pd.DataFrame, home: np.ndarray, space: np.ndarray, weight: np.ndarray, n_spaces: int
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Distance-weighted users of each space by group, and the city's residents by group.
+
+    Groups are the ``pop_<group>`` columns, else the home districts (one group per home, summed
+    with one ``bincount`` so memory stays proportional to spaces × districts at metro scale).
+    """
+    columns = group_columns(homes)
+    if columns is not None:
+        counts = columns.to_numpy()
+        users = np.column_stack(
+            [
+                np.bincount(space, weights=weight * counts[home, g], minlength=n_spaces)
+                for g in range(counts.shape[1])
+            ]
+        )
+        return list(columns.columns), users.astype(float), counts.sum(axis=0)
+    district = pd.Categorical(homes["district_id"].fillna("(outside districts)"))
+    code = district.codes.astype(np.int64)
+    population = homes["population"].to_numpy(dtype=float)
+    n_groups = len(district.categories)
+    users = np.bincount(
+        space * n_groups + code[home],
+        weights=weight * population[home],
+        minlength=n_spaces * n_groups,
+    ).reshape(n_spaces, n_groups).astype(float)
+    totals = np.bincount(code, weights=population, minlength=n_groups)
+    return [str(c) for c in district.categories], users, totals
 
 
 def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFrame]:
@@ -65,9 +95,9 @@ def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFr
     spaces
         Indexed like ``reach.spaces``: ``bridging`` (0–1, NaN for a space nobody reaches),
         ``catchment_persons`` (distance-weighted potential users), ``catchment_radius_m`` and
-        ``share_<group>`` columns.
+        ``share_<group>`` columns (left out beyond :data:`MAX_SHARE_COLUMNS` groups, e.g. the
+        hundreds of districts of a metropolitan area).
     """
-    counts = group_counts(reach.homes)
     spaces = reach.spaces
     radius = np.where(
         spaces["space_type"].isin(params.bridging_wide_types)
@@ -75,29 +105,26 @@ def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFr
         params.bridging_wide_radius_m,
         params.bridging_radius_m,
     )
-    table = reach.table
-    space_radius = radius[table["space"].to_numpy()]
-    rows = table.loc[table["dist_m"].to_numpy() <= space_radius]
-    r = radius[rows["space"].to_numpy()]
-    weight = np.exp(-params.decay_beta_factor / r * rows["dist_m"].to_numpy())
-    users = np.zeros((len(spaces), counts.shape[1]))
-    np.add.at(users, rows["space"].to_numpy(), weight[:, None] * counts.to_numpy()[rows["home"]])
+    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
+    rows = dist <= radius[space]
+    home, space, dist = home[rows], space[rows], dist[rows]
+    weight = np.exp(-params.decay_beta_factor / radius[space] * dist)
+    names, users, totals = _users(reach.homes, home, space, weight, len(spaces))
     total = users.sum(axis=1)
     shares = np.divide(users, total[:, None], out=np.zeros_like(users), where=total[:, None] > 0)
-    city_shares = counts.sum().to_numpy() / max(counts.to_numpy().sum(), 1e-12)
-    h_city = float(entropy(city_shares))
+    h_city = float(entropy(totals / max(totals.sum(), 1e-12)))
     with np.errstate(invalid="ignore", divide="ignore"):
         b_space = np.where(total > 0, np.clip(entropy(shares) / h_city, 0.0, 1.0), np.nan)
     space_table = pd.DataFrame(
         {"bridging": b_space, "catchment_persons": total, "catchment_radius_m": radius},
         index=spaces.index,
     )
-    for k, name in enumerate(counts.columns):
-        space_table[f"share_{name}"] = shares[:, k]
-    size_weight = np.sqrt(spaces["size_m2"].to_numpy()[rows["space"].to_numpy()]) * weight
-    b_rows = np.nan_to_num(b_space[rows["space"].to_numpy()])
-    at = rows["home"].to_numpy()
-    num = np.bincount(at, weights=size_weight * b_rows, minlength=len(reach.homes)).astype(float)
-    den = np.bincount(at, weights=size_weight, minlength=len(reach.homes)).astype(float)
-    home = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    return pd.Series(home, index=reach.homes.index, name="bridging"), space_table
+    if len(names) <= MAX_SHARE_COLUMNS:
+        for k, name in enumerate(names):
+            space_table[f"share_{name}"] = shares[:, k]
+    size_weight = np.sqrt(spaces["size_m2"].to_numpy()[space]) * weight
+    b_rows = np.nan_to_num(b_space[space])
+    num = np.bincount(home, weights=size_weight * b_rows, minlength=len(reach.homes)).astype(float)
+    den = np.bincount(home, weights=size_weight, minlength=len(reach.homes)).astype(float)
+    home_b = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return pd.Series(home_b, index=reach.homes.index, name="bridging"), space_table

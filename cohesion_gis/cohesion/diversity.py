@@ -48,11 +48,14 @@ def hill_number(shares: np.ndarray, q: float) -> np.ndarray:
 def diversity(reach: Reach, params: CohesionParams, *, n_types: int) -> pd.Series:
     """Per home: normalised Hill diversity of contact-space types within the radius (0–1)."""
     radius = params.diversity_radius_m
-    rows = reach.table.loc[reach.table["dist_m"] <= radius]
+    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
+    rows = dist <= radius
     types = pd.Categorical(reach.spaces["space_type"])
-    weight = np.exp(-params.decay_beta_factor / radius * rows["dist_m"].to_numpy())
-    abundance = np.zeros((len(reach.homes), max(len(types.categories), 1)))
-    np.add.at(abundance, (rows["home"].to_numpy(), types.codes[rows["space"].to_numpy()]), weight)
+    n_kinds = max(len(types.categories), 1)
+    weight = np.exp(-params.decay_beta_factor / radius * dist[rows])
+    cell = home[rows] * n_kinds + types.codes[space[rows]]
+    abundance = np.bincount(cell, weights=weight, minlength=len(reach.homes) * n_kinds)
+    abundance = abundance.reshape(len(reach.homes), n_kinds).astype(float)
     total = abundance.sum(axis=1, keepdims=True)
     shares = np.divide(abundance, total, out=np.zeros_like(abundance), where=total > 0)
     number = hill_number(shares, params.hill_q)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import ParameterError
 
@@ -184,6 +186,36 @@ class CohesionParams:
             max(self.capacity_zone_limits_m),
         ]
         return max(radii) * max((1.0, *self.sensitivity_distance_scales))
+
+    def space_radius_m(self, spaces: Any, *, access_only: bool = False) -> np.ndarray:
+        """The largest network distance (m) at which any component reads each space.
+
+        Access reads a space up to its categories' ``d_max``; diversity up to its radius;
+        bridging up to the space's catchment radius; capacity up to the last zone for open
+        space; every distance times the largest sensitivity scale. With ``access_only`` (the
+        plain network, read only for severance), just the access ``d_max`` of the base run.
+
+        Parameters
+        ----------
+        spaces
+            Contact spaces with ``space_type`` and ``area_m2``.
+        """
+        kind = spaces["space_type"].to_numpy()
+        area = spaces["area_m2"].to_numpy(dtype=float)
+        radius = np.zeros(len(spaces))
+        for cat in self.access:
+            counts = np.isin(kind, cat.space_types) & (area >= cat.min_area_m2)
+            radius = np.where(counts, np.maximum(radius, cat.d_max_m), radius)
+        if access_only:
+            return radius
+        wide = np.isin(kind, self.bridging_wide_types) | (area >= self.bridging_wide_min_area_m2)
+        bridging = np.where(wide, self.bridging_wide_radius_m, self.bridging_radius_m)
+        radius = np.maximum.reduce(
+            [radius, bridging, np.full(len(spaces), self.diversity_radius_m)]
+        )
+        capacity = np.isin(kind, self.capacity_space_types)
+        radius = np.where(capacity, np.maximum(radius, max(self.capacity_zone_limits_m)), radius)
+        return radius * max((1.0, *self.sensitivity_distance_scales))
 
     def scaled(self, factor: float) -> CohesionParams:
         """The same parameters with every distance threshold multiplied by ``factor``."""

@@ -4,8 +4,9 @@ Homes enter the walk network at the nearest point of the nearest edge (door to s
 in the distance); polygon spaces at every point where their boundary meets a walkable edge, or the
 nearest edge point when none does (:func:`cohesion_gis.network.entrance_points`); point spaces
 (a library mapped as a node) at their nearest edge point. One bounded search per space over all
-its entrances (:func:`cohesion_gis.network.distances_from_points`) gives exact network distances,
-kept as a sparse table up to :attr:`CohesionParams.search_limit_m`.
+its entrances (:func:`cohesion_gis.network.distances_to_points`) gives exact network distances,
+each space searched only as far as a component reads it
+(:meth:`CohesionParams.space_radius_m`), kept as a sparse table.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError
 from cohesion_gis.network import (
     csr_from_edges,
-    distances_from_points,
+    distances_to_points,
     entrance_points,
-    point_to_group_distances,
     snap_to_edges,
 )
 
@@ -44,10 +44,11 @@ class Reach:
     spaces
         Contact spaces; row ``j`` is space ``j``; ``size_m2`` is the area, or the nominal area
         of its type for a point; ``n_entrances`` the entrances found on the network.
+        ``search_radius_m`` is how far it was searched.
     table
         ``home``, ``space``, ``dist_m`` (network metres, door to entrance), sorted.
     limit_m
-        The largest distance kept.
+        The largest distance kept (the largest search radius).
     """
 
     homes: gpd.GeoDataFrame
@@ -63,8 +64,9 @@ def reach(
     edges: gpd.GeoDataFrame,
     *,
     params: CohesionParams,
+    access_only: bool = False,
 ) -> Reach:
-    """Walking distances from every home to every contact space within the search limit.
+    """Walking distances from every home to every contact space within its search radius.
 
     Parameters
     ----------
@@ -75,11 +77,15 @@ def reach(
     nodes, edges
         The walk network (possibly the barrier-aware variant).
     params
-        Search limit, snapping distance and nominal sizes.
+        Search radii, snapping distance and nominal sizes.
+    access_only
+        Search each space only to its access ``d_max`` (the plain network, read for severance).
     """
     _check_population(homes)
-    limit_m = params.search_limit_m
     spaces = spaces.reset_index(drop=True).copy()
+    radius = params.space_radius_m(spaces, access_only=access_only)
+    spaces["search_radius_m"] = radius
+    limit_m = float(radius.max()) if len(radius) else 0.0
     spaces["size_m2"] = np.where(
         spaces["area_m2"] > 0,
         spaces["area_m2"],
@@ -99,16 +105,16 @@ def reach(
     seeds = snap_to_edges(entrances.geometry, edges, csr, max_snap_m=params.max_snap_m)
     group = entrances["polygon"].to_numpy()
     spaces["n_entrances"] = np.bincount(group[seeds.snapped], minlength=len(spaces))
-    sparse = distances_from_points(csr, seeds, group=group, limit_m=limit_m)
-    table = point_to_group_distances(sparse, snapped_homes, limit_m=limit_m)
+    table = distances_to_points(csr, seeds, snapped_homes, group=group, limit_m=radius)
     table = table.rename(columns={"point": "home", "group": "space"})
     # door to street, and from the street to a point space across its gap
     gap = _entrance_gap(spaces, entrances)
-    table["dist_m"] += homes["snap_m"].to_numpy()[table["home"]] + gap[table["space"]]
-    table = table.loc[table["dist_m"] <= limit_m].reset_index(drop=True)
+    space = table["space"].to_numpy()
+    table["dist_m"] += homes["snap_m"].to_numpy()[table["home"].to_numpy()] + gap[space]
+    table = table.loc[table["dist_m"].to_numpy() <= radius[space]].reset_index(drop=True)
     log.info(
         "reach: %d homes (%d off the network), %d spaces (%d without entrance), %d pairs "
-        "within %.0f m",
+        "within at most %.0f m",
         len(homes), int(homes["snap_m"].isna().sum()), len(spaces),
         int((spaces["n_entrances"] == 0).sum()), len(table), limit_m,
     )  # fmt: skip

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cohesion_gis.cohesion.access import access
-from cohesion_gis.cohesion.bridging import bridging, group_counts
+from cohesion_gis.cohesion.bridging import bridging, group_columns
 from cohesion_gis.cohesion.capacity import capacity
 from cohesion_gis.cohesion.diversity import diversity
 from cohesion_gis.cohesion.params import CohesionParams
@@ -116,7 +116,10 @@ def score_districts(
     _require_residents(city)
     aware_nodes, aware_edges = barrier_aware_network(city.walk_nodes, city.walk_edges)
     aware = reach(city.homes, city.contact_spaces, aware_nodes, aware_edges, params=params)
-    free = reach(city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges, params=params)
+    free = reach(
+        city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges,
+        params=params, access_only=True,
+    )  # fmt: skip
     return score_from_reach(city, aware, free, params, sensitivity=sensitivity)
 
 
@@ -210,7 +213,7 @@ def _districts(
         means, left_on="district_id", right_index=True, how="left"
     )
     out.insert(2, "population", out["district_id"].map(population).fillna(0.0).to_numpy())
-    counts = group_counts(homes) if any(c.startswith("pop_") for c in homes) else None
+    counts = group_columns(homes)
     if counts is not None:
         for group in counts.columns:
             w = counts[group].to_numpy()

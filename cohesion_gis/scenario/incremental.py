@@ -65,7 +65,10 @@ def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False)
     """Score a City in full, keeping the distance tables (as :func:`score_districts` does)."""
     network = barrier_aware_network(city.walk_nodes, city.walk_edges)
     aware = reach(city.homes, city.contact_spaces, *network, params=params)
-    free = reach(city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges, params=params)
+    free = reach(
+        city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges,
+        params=params, access_only=True,
+    )  # fmt: skip
     return CohesionState(
         score_from_reach(city, aware, free, params, sensitivity=sensitivity), aware, free, network
     )
@@ -106,7 +109,9 @@ def rescore(
         base.aware, homes, plan, _search(city.homes, changed, base.aware_network, params)
     )
     free_net = (city.walk_nodes, city.walk_edges)
-    free = _merge(base.free, homes, plan, _search(city.homes, changed, free_net, params))
+    free = _merge(
+        base.free, homes, plan, _search(city.homes, changed, free_net, params, access_only=True)
+    )
     note = f"incremental: {fresh.size} of {len(plan)} spaces searched"
     log.info("rescore: %s", note)
     result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
@@ -154,8 +159,12 @@ def _search(
     spaces: gpd.GeoDataFrame,
     network: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
     params: CohesionParams,
+    *,
+    access_only: bool = False,
 ) -> Reach | None:
-    return reach(homes, spaces, *network, params=params) if len(spaces) else None
+    if not len(spaces):
+        return None
+    return reach(homes, spaces, *network, params=params, access_only=access_only)
 
 
 def _merge(base: Reach, homes: gpd.GeoDataFrame, plan: np.ndarray, fresh: Reach | None) -> Reach:

@@ -21,15 +21,28 @@ def test_distances_are_door_to_entrance_along_the_network(line):
     assert list(result.spaces["n_entrances"]) == [1, 2]
 
 
-def test_search_limit_cuts_far_spaces(line):
+def test_each_space_is_searched_as_far_as_a_component_reads_it(line):
     nodes, edges = line
     params = CohesionParams.from_toml()
     h = homes([(0.0, 0.0)], [1.0])
-    s = spaces([("library", (1900.0, 0.0), 0)])
-    short = reach(h, s, nodes, edges, params=params.scaled(0.5))
-    assert short.limit_m == pytest.approx(1000.0)  # 2,000 m × 0.5, no sensitivity margin
-    assert short.table.empty
-    assert len(reach(h, s, nodes, edges, params=params).table) == 1
+    # a library is read up to 1,200 m (access d_max, wide bridging catchment) x 1.25 = 1,500 m;
+    # a square up to 800 m x 1.25 = 1,000 m
+    s = spaces(
+        [
+            ("library", (1450.0, 0.0), 0),
+            ("library", (1550.0, 0.0), 0),
+            ("square", (950.0, 0.0), 0),
+            ("square", (1050.0, 0.0), 0),
+        ]
+    )
+    result = reach(h, s, nodes, edges, params=params)
+    assert list(result.spaces["search_radius_m"]) == [1500.0, 1500.0, 1000.0, 1000.0]
+    assert list(result.table["space"]) == [0, 2]
+    # the plain network, read only for severance: access d_max, no sensitivity margin
+    plain = reach(h, s, nodes, edges, params=params, access_only=True)
+    assert list(plain.spaces["search_radius_m"]) == [1200.0, 1200.0, 800.0, 800.0]
+    assert plain.table.empty
+    assert reach(h, s, nodes, edges, params=params.scaled(0.5)).limit_m == pytest.approx(600.0)
 
 
 def test_bad_population_is_refused(line):
