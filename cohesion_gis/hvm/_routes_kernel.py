@@ -40,6 +40,7 @@ __all__ = [
     "ROW_NO_STREET",
     "SPEED_QUANTUM_MS",
     "chain_radii",
+    "chain_starts",
     "edge_maps",
     "run_sites",
     "turn_radii",
@@ -441,22 +442,92 @@ def _grow_pool(
 
 
 @njit(cache=True)
-def _mark_path(  # noqa: PLR0917
+def _chain_prev(
+    x: int, tail: np.ndarray, in_ptr: np.ndarray, in_idx: np.ndarray
+) -> int:  # pragma: no cover - numba
+    """The directed edge before ``x`` on its chain (``tail[x]`` has degree 2)."""
+    node = tail[x]
+    for k in range(in_ptr[node], in_ptr[node + 1]):
+        if in_idx[k] != (x ^ 1):
+            return in_idx[k]
+    return -1
+
+
+@njit(cache=True)
+def _label_path(  # noqa: PLR0917
     edge: np.ndarray,
     prev: np.ndarray,
     lab: int,
-    head: np.ndarray,
     tail: np.ndarray,
+    in_ptr: np.ndarray,
+    in_idx: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - numba
+    """Directed edges of label ``lab``'s route, from the start.
+
+    A label extends label ``prev`` by one edge; a start label (``prev = -2 - s``) covers the chain
+    of pieces from directed edge ``s`` to its own edge.
+    """
+    n = 0
+    k = lab
+    while True:
+        n += 1
+        if prev[k] >= 0:
+            k = prev[k]
+            continue
+        x = edge[k]
+        while x != -2 - prev[k]:
+            x = _chain_prev(x, tail, in_ptr, in_idx)
+            n += 1
+        break
+    path = np.empty(n, np.int64)
+    k = lab
+    while True:
+        n -= 1
+        path[n] = edge[k]
+        if prev[k] >= 0:
+            k = prev[k]
+            continue
+        x = edge[k]
+        while x != -2 - prev[k]:
+            x = _chain_prev(x, tail, in_ptr, in_idx)
+            n -= 1
+            path[n] = x
+        break
+    return path
+
+
+@njit(cache=True)
+def _mark_path(
+    path: np.ndarray, head: np.ndarray, tail: np.ndarray, on_path: np.ndarray, value: bool
+) -> None:  # pragma: no cover - numba
+    """Set ``on_path`` to ``value`` at every node of a route (directed edges ``path``)."""
+    on_path[tail[path[0]]] = value
+    for d in path:
+        on_path[head[d]] = value
+
+
+@njit(cache=True)
+def _mark_label(
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lab: int,
+    graph: tuple[np.ndarray, ...],
     on_path: np.ndarray,
     value: bool,
 ) -> None:  # pragma: no cover - numba
-    """Set ``on_path`` to ``value`` at every node of label ``lab``'s route."""
-    last = lab
-    while lab >= 0:
-        on_path[head[edge[lab]]] = value
-        last = lab
-        lab = prev[lab]
-    on_path[tail[edge[last]]] = value
+    """:func:`_mark_path` on label ``lab``'s route, without building it."""
+    edge, prev = pool[0], pool[3]
+    head, tail, in_ptr, in_idx = graph[2], graph[3], graph[8], graph[9]
+    while True:
+        x = edge[lab]
+        on_path[head[x]] = value
+        if prev[lab] >= 0:
+            lab = prev[lab]
+            continue
+        while x != -2 - prev[lab]:
+            x = _chain_prev(x, tail, in_ptr, in_idx)
+            on_path[head[x]] = value
+        on_path[tail[x]] = value
+        return
 
 
 @njit(cache=True)
@@ -490,28 +561,59 @@ def turn_radii(
 
 
 @njit(cache=True)
+def chain_starts(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    graph: tuple[np.ndarray, ...],
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lat: float,
+    top2: float,
+    start_u: float,
+    horizon: float,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """Per directed edge ``x``: a start at ``tail[x]`` driven to the end of its chain.
+
+    The chain runs on from ``x`` through degree-2 nodes (each turn capped) up to the next stop
+    node. Returns the squared speed (m²/s²) there and the distance (m), ``inf`` beyond the
+    horizon. ``graph`` as in :func:`_search`.
+    """
+    out_ptr, out_idx, head, piece_len = graph[0], graph[1], graph[2], graph[4]
+    turn_ptr, turn_radius, stop = graph[5], graph[6], graph[10]
+    n_dir = head.size
+    speed2 = np.empty(n_dir)
+    length = np.full(n_dir, np.inf)
+    for x in range(n_dir):
+        u = _traverse(x, start_u, maps, segments, lat, top2)
+        total = piece_len[x >> 1]
+        d = x
+        while not stop[head[d]] and total <= horizon:
+            node = head[d]
+            for j in range(out_ptr[node + 1] - out_ptr[node]):
+                d2 = out_idx[out_ptr[node] + j]
+                if d2 != (d ^ 1):
+                    u = _traverse(d2, min(u, lat * turn_radius[turn_ptr[d] + j]), maps,
+                                  segments, lat, top2)  # fmt: skip
+                    total += piece_len[d2 >> 1]
+                    d = d2
+                    break
+        if total <= horizon:
+            speed2[x] = u
+            length[x] = total
+    return speed2, length
+
+
+@njit(cache=True)
 def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     ball: np.ndarray,
     to_entry: np.ndarray,
     active: np.ndarray,
-    graph: tuple[
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-    ],
+    graph: tuple[np.ndarray, ...],
     maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    limits: tuple[float, float, float, float],
+    limits: tuple[float, float, float],
+    starts: tuple[np.ndarray, np.ndarray],
     threshold: np.ndarray,
     simple: bool,
-    scratch: tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
-    ],
+    scratch: tuple[np.ndarray, ...],
     pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     n_lab: int,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int, int]:  # pragma: no cover
@@ -526,59 +628,77 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     metres, counting the network distance still to go to the nearest entry (``to_entry``, a
     lower bound), and may not make a U-turn; with ``simple`` it may not revisit a node either.
 
-    ``graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius)``; ``limits =
-    (lat, top2, start_u, horizon)``; ``scratch = (best_v, best_lab, pend_v, pend_dist,
-    touched, on_path)`` with ``best_v``, ``best_lab``, ``pend_v`` -1 and ``on_path`` False
-    everywhere on entry: ``best_v[d]`` becomes the largest settled speed (m/s) at ``d`` and
-    ``best_lab[d]`` its label. Labels are appended to ``pool`` from index ``n_lab``. Returns the
-    pool, its new size and the number of edges labelled (``touched[:n]``, for the caller to
-    reset with :func:`_reset`).
+    Routes start from rest (the start speed) at any node; all starts on a chain of pieces between
+    stop nodes (junctions, dead ends, entries, barriers) are put directly on the chain's last
+    piece, from ``starts = (start_u, start_len)`` (:func:`chain_starts`), so a chain of ``k``
+    pieces costs ``k`` start labels, not ``k²``.
+
+    ``graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
+    in_idx, stop)``; ``limits = (lat, top2, horizon)``; ``scratch = (best_v, best_lab, pend_v,
+    pend_dist, touched, on_path, is_entry)`` with ``best_v``, ``best_lab``, ``pend_v`` -1 and
+    ``on_path`` False everywhere on entry: ``best_v[d]`` becomes the largest settled speed
+    (m/s) at ``d`` and ``best_lab[d]`` its label. Labels are appended to ``pool`` from index
+    ``n_lab``. Returns the pool, its new size and the number of edges labelled
+    (``touched[:n]``, for the caller to reset with :func:`_reset`).
     """
-    out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest = graph
+    out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest = graph[:8]
+    in_ptr, in_idx, stop = graph[8:]
     best_v, best_lab, pend_v, pend_dist, touched, on_path, is_entry = scratch
     lab_edge, lab_u, lab_dist, lab_prev = pool
-    lat, top2, start_u, horizon = limits
+    lat, top2, horizon = limits
+    start_u, start_len = starts
     horizon += 1e-6
     heap_d = np.empty(max(64, 4 * ball.size))
     heap_n = np.empty(heap_d.size, np.int64)
     size = 0
     n_touched = 0
     for n in ball:
-        for k in range(out_ptr[n], out_ptr[n + 1]):
-            d = out_idx[k]
-            dist = piece_len[d >> 1]
-            if not active[d] or dist + to_entry[head[d]] > horizon:
-                continue
-            u = _traverse(d, start_u, maps, segments, lat, top2)
-            if n_lab == lab_edge.size:
-                lab_edge, lab_u, lab_dist, lab_prev = _grow_pool((lab_edge, lab_u, lab_dist,
-                                                                  lab_prev))  # fmt: skip
-            lab_edge[n_lab] = d
-            lab_u[n_lab] = u
-            lab_dist[n_lab] = dist
-            lab_prev[n_lab] = -1
-            touched[n_touched] = d
-            n_touched += 1
-            pend_v[d] = _useful(d, u, head, widest, is_entry, lat)
-            pend_dist[d] = dist
-            if size == heap_d.size:
-                heap_d = _grow(heap_d, size)
-                heap_n = _grow(heap_n, size)
-            size = _heap_push(heap_d, heap_n, size, dist, n_lab)
-            n_lab += 1
+        if not stop[n]:
+            continue
+        for k in range(in_ptr[n], in_ptr[n + 1]):
+            # every start on the chain of pieces ending here: one label at the chain's end
+            e = in_idx[k]
+            x = e
+            while active[x] and start_len[x] + to_entry[n] <= horizon:
+                u = start_u[x]
+                v = math.sqrt(u) if simple else _useful(e, u, head, widest, is_entry, lat)
+                if pend_v[e] < 0:
+                    touched[n_touched] = e
+                    n_touched += 1
+                if v > pend_v[e] or simple:
+                    pend_v[e] = max(v, pend_v[e])
+                    pend_dist[e] = start_len[x]
+                    if n_lab == lab_edge.size:
+                        lab_edge, lab_u, lab_dist, lab_prev = _grow_pool(
+                            (lab_edge, lab_u, lab_dist, lab_prev)
+                        )
+                    lab_edge[n_lab] = e
+                    lab_u[n_lab] = u
+                    lab_dist[n_lab] = start_len[x]
+                    lab_prev[n_lab] = -2 - x
+                    if size == heap_d.size:
+                        heap_d = _grow(heap_d, size)
+                        heap_n = _grow(heap_n, size)
+                    size = _heap_push(heap_d, heap_n, size, start_len[x], n_lab)
+                    n_lab += 1
+                if stop[tail[x]]:
+                    break
+                x = _chain_prev(x, tail, in_ptr, in_idx)
+                if x == e:
+                    break  # a ring of pieces with no stop node on it
     while size > 0:
         lab = heap_n[0]
         size = _heap_pop(heap_d, heap_n, size)
         d = lab_edge[lab]
         u = lab_u[lab]
-        v = _useful(d, u, head, widest, is_entry, lat)
+        v = math.sqrt(u) if simple else _useful(d, u, head, widest, is_entry, lat)
         if v <= best_v[d] + SPEED_QUANTUM_MS:
             continue
         best_v[d] = v
         best_lab[d] = lab
         node = head[d]
         if simple:
-            _mark_path(lab_edge, lab_prev, lab, head, tail, on_path, True)
+            _mark_label((lab_edge, lab_u, lab_dist, lab_prev), lab, graph, on_path, True)
         for j in range(out_ptr[node + 1] - out_ptr[node]):
             d2 = out_idx[out_ptr[node] + j]
             if d2 == (d ^ 1) or not active[d2] or (simple and on_path[head[d2]]):
@@ -590,13 +710,13 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
             if ut <= threshold[node]:
                 continue
             u2 = _traverse(d2, ut, maps, segments, lat, top2)
-            v2 = _useful(d2, u2, head, widest, is_entry, lat)
+            v2 = math.sqrt(u2) if simple else _useful(d2, u2, head, widest, is_entry, lat)
             if v2 <= best_v[d2] + SPEED_QUANTUM_MS:
                 continue
             if pend_v[d2] < 0:
                 touched[n_touched] = d2
                 n_touched += 1
-            elif pend_dist[d2] <= dist and v2 <= pend_v[d2]:
+            elif not simple and pend_dist[d2] <= dist and v2 <= pend_v[d2]:
                 continue  # a shorter pending label is as fast
             if v2 > pend_v[d2]:
                 pend_v[d2] = v2
@@ -614,7 +734,7 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
             size = _heap_push(heap_d, heap_n, size, dist, n_lab)
             n_lab += 1
         if simple:
-            _mark_path(lab_edge, lab_prev, lab, head, tail, on_path, False)
+            _mark_label((lab_edge, lab_u, lab_dist, lab_prev), lab, graph, on_path, False)
     return (lab_edge, lab_u, lab_dist, lab_prev), n_lab, n_touched
 
 
@@ -634,9 +754,7 @@ def _useful(  # noqa: PLR0917
 
 @njit(cache=True)
 def _reset(
-    scratch: tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
-    ],
+    scratch: tuple[np.ndarray, ...],
     n_touched: int,
 ) -> None:  # pragma: no cover - numba
     """Reset the per-edge scratch of :func:`_search` where it labelled edges."""
@@ -677,26 +795,15 @@ def _entry_labels(  # noqa: PLR0917
 
 @njit(cache=True)
 def _loops(
-    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    lab: int,
-    head: np.ndarray,
-    tail: np.ndarray,
-    on_path: np.ndarray,
+    path: np.ndarray, head: np.ndarray, tail: np.ndarray, on_path: np.ndarray
 ) -> bool:  # pragma: no cover - numba
-    """Whether label ``lab``'s route visits a node twice (``on_path`` False on entry and exit)."""
-    edge, prev = pool[0], pool[3]
+    """Whether a route visits a node twice (``on_path`` False on entry and exit)."""
     looped = False
-    last = lab
-    k = lab
-    while k >= 0:
-        if on_path[head[edge[k]]]:
-            looped = True
-        on_path[head[edge[k]]] = True
-        last = k
-        k = prev[k]
-    if on_path[tail[edge[last]]]:
-        looped = True
-    _mark_path(edge, prev, lab, head, tail, on_path, False)
+    on_path[tail[path[0]]] = True
+    for d in path:
+        looped = looped or on_path[head[d]]
+        on_path[head[d]] = True
+    _mark_path(path, head, tail, on_path, False)
     return looped
 
 
@@ -705,24 +812,14 @@ def _class_routes(  # noqa: PLR0917
     ball: np.ndarray,
     to_entry: np.ndarray,
     active: np.ndarray,
-    graph: tuple[
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-    ],
+    graph: tuple[np.ndarray, ...],
     maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    limits: tuple[float, float, float, float],
+    limits: tuple[float, float, float],
+    starts: tuple[np.ndarray, np.ndarray],
     threshold: np.ndarray,
     entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    scratch: tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
-    ],
+    scratch: tuple[np.ndarray, ...],
     pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
     """Best loop-free route (a label of ``pool``) to every entry node, and a bound per entry.
@@ -738,18 +835,21 @@ def _class_routes(  # noqa: PLR0917
     head, tail = graph[2], graph[3]
     bound = np.full(nodes.size, -1.0)
     pool, n_lab, n_touched = _search(ball, to_entry, active, graph, maps, segments, limits,
-                                     threshold, False, scratch, pool, 0)  # fmt: skip
+                                     starts, threshold, False, scratch, pool, 0)  # fmt: skip
     chosen = _entry_labels(nodes, in_ptr, in_idx, usable, threshold, best_lab, pool[1])
     looped = False
     for i in range(nodes.size):
-        if chosen[i] >= 0 and _loops(pool, chosen[i], head, tail, on_path):
+        if chosen[i] >= 0 and _loops(
+            _label_path(pool[0], pool[3], chosen[i], tail, graph[8], graph[9]), head, tail,
+            on_path,
+        ):  # fmt: skip
             bound[i] = pool[1][chosen[i]]
             looped = True
     _reset(scratch, n_touched)
     if not looped:
         return pool, chosen, bound
     pool, n_lab, n_touched = _search(ball, to_entry, active, graph, maps, segments, limits,
-                                     threshold, True, scratch, pool, n_lab)  # fmt: skip
+                                     starts, threshold, True, scratch, pool, n_lab)  # fmt: skip
     simple = _entry_labels(nodes, in_ptr, in_idx, usable, threshold, best_lab, pool[1])
     for i in range(nodes.size):
         if bound[i] >= 0:
@@ -759,35 +859,24 @@ def _class_routes(  # noqa: PLR0917
 
 
 @njit(cache=True)
-def _route(  # noqa: PLR0917
-    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    lab: int,
+def _route(
+    path: np.ndarray,
     pieces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tail: np.ndarray,
     turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     kerb: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
-    """Route of label ``lab``: ``(path, node_vertex, xy, radius, grade)``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """Geometry of a route (directed edges ``path``): ``(node_vertex, xy, radius, grade)``.
 
-    Directed edges from the start; per path edge the index of its end vertex; vertices (x, y);
-    the bend radius at each vertex (junction radii at the joins); the grade of each segment.
-    ``pieces = (vptr, vxy, vertex_radius, piece_grade)``.
+    Per path edge the index of its end vertex; vertices (x, y); the bend radius at each vertex
+    (junction radii at the joins); the grade of each segment. ``pieces = (vptr, vxy,
+    vertex_radius, piece_grade)``.
     """
     vptr, vxy, vertex_radius, piece_grade = pieces
-    edge, prev = pool[0], pool[3]
-    n_path = 0
+    n_path = path.size
     n_xy = 1
-    k = lab
-    while k >= 0:
-        n_path += 1
-        p = edge[k] >> 1
-        n_xy += vptr[p + 1] - vptr[p] - 1
-        k = prev[k]
-    path = np.empty(n_path, np.int64)
-    k = lab
-    for i in range(n_path - 1, -1, -1):
-        path[i] = edge[k]
-        k = prev[k]
+    for d in path:
+        n_xy += vptr[(d >> 1) + 1] - vptr[d >> 1] - 1
     node_vertex = np.empty(n_path, np.int64)
     xy = np.empty((n_xy, 2))
     radius = np.empty(n_xy)
@@ -810,7 +899,7 @@ def _route(  # noqa: PLR0917
                 grade[n_xy - 1] = g
             n_xy += 1
         node_vertex[i] = n_xy - 1
-    return path, node_vertex, xy, radius, grade
+    return node_vertex, xy, radius, grade
 
 
 @njit(cache=True)
@@ -882,8 +971,8 @@ def run_sites(  # noqa: PLR0917
     network
         ``(tail, head, h_start, h_end, out_ptr, out_idx, in_ptr, in_idx, node_radius,
         piece_a, piece_b, piece_width, piece_grade, piece_len, vptr, vxy, seg_len,
-        vertex_radius, has_barrier, turn_ptr, turn_radius, widest)`` (the last three from
-        :func:`turn_radii`).
+        vertex_radius, has_barrier, turn_ptr, turn_radius, widest, stop)`` (``turn_*`` and
+        ``widest`` from :func:`turn_radii`; ``stop``: nodes where chains of pieces end).
     graph
         Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon.
     sites
@@ -891,10 +980,11 @@ def run_sites(  # noqa: PLR0917
         pieces whose midpoint lies in the site polygon.
     classes
         ``(width_ok (C, D), kind (C, D), shift (C, D), low (C, D), high (C, D), threshold
-        (C, N), model (C, M), vehicle (C, 5))``: edge maps (:func:`edge_maps`), barrier
-        thresholds, traction models (:func:`~cohesion_gis.hvm.kinematics.traction_model`) and
-        ``vehicle = (lat, braking, top_kmh, start_kmh, start_u)`` with the start speed capped
-        by the top speed and ``start_u`` its square in (m/s)².
+        (C, N), model (C, M), vehicle (C, 5), start_u (C, D), start_len (C, D))``: edge maps
+        (:func:`edge_maps`), barrier thresholds, traction models
+        (:func:`~cohesion_gis.hvm.kinematics.traction_model`), ``vehicle = (lat, braking,
+        top_kmh, start_kmh, start_u)`` with the start speed capped by the top speed and
+        ``start_u`` its square in (m/s)², and the chain starts (:func:`chain_starts`).
 
     Returns
     -------
@@ -908,12 +998,14 @@ def run_sites(  # noqa: PLR0917
     """
     tail, head, h_start, h_end, out_ptr, out_idx, in_ptr, in_idx = network[:8]
     node_radius, piece_a, piece_b, piece_width, piece_grade, piece_len = network[8:14]
-    vptr, vxy, seg_len, vertex_radius, has_barrier, turn_ptr, turn_radius, widest = network[14:]
+    vptr, vxy, seg_len, vertex_radius, has_barrier, turn_ptr, turn_radius, widest = network[14:22]
+    stop = network[22]
     indptr, indices, weights = graph
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
-    width_ok, kind, shift, low, high, threshold, model, vehicle = classes
+    width_ok, kind, shift, low, high, threshold, model, vehicle, start_u, start_len = classes
     turns = (node_radius, h_end, h_start, piece_width)
-    dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest)
+    dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
+                 in_idx, stop)  # fmt: skip
     segments = (vptr, seg_len, vertex_radius, piece_grade)
     pieces = (vptr, vxy, vertex_radius, piece_grade)
     n_nodes = node_radius.size
@@ -967,16 +1059,17 @@ def run_sites(  # noqa: PLR0917
                 if threshold[c, n] >= 0:
                     need_free = True
             maps = (kind[c], shift[c], low[c], high[c], model[c])
-            limits = (vehicle[c, 0], (vehicle[c, 2] / 3.6) ** 2, vehicle[c, 4], horizon_m)
+            limits = (vehicle[c, 0], (vehicle[c, 2] / 3.6) ** 2, horizon_m)
+            starts = (start_u[c], start_len[c])
             entries = (nodes, in_ptr, in_idx, active)
             pool, chosen, bound = _class_routes(
-                ball, dist, active, dir_graph, maps, segments, limits, threshold[c], entries,
-                scratch, pool,
+                ball, dist, active, dir_graph, maps, segments, limits, starts, threshold[c],
+                entries, scratch, pool,
             )  # fmt: skip
             if need_free:
                 free_pool, free_chosen, _ = _class_routes(
-                    ball, dist, active, dir_graph, maps, segments, limits, free_threshold,
-                    entries, scratch, free_pool,
+                    ball, dist, active, dir_graph, maps, segments, limits, starts,
+                    free_threshold, entries, scratch, free_pool,
                 )  # fmt: skip
             for e in range(e0, e1):
                 node = entry_node[e]
@@ -996,9 +1089,9 @@ def run_sites(  # noqa: PLR0917
                 rows[n_rows, 4] = n_open
                 rows[n_rows, 5] = wide
                 if need_free and free_chosen[e - e0] >= 0:
-                    path, node_vertex, xy, radius, grade = _route(
-                        free_pool, free_chosen[e - e0], pieces, tail, turns, kerb
-                    )
+                    path = _label_path(free_pool[0], free_pool[3], free_chosen[e - e0], tail,
+                                       in_ptr, in_idx)  # fmt: skip
+                    node_vertex, xy, radius, grade = _route(path, pieces, tail, turns, kerb)
                     _, forward = _profile_kmh(xy, radius, grade, model[c], vehicle[c], 1e12)
                     for i in range(path.size):
                         n = head[path[i]]
@@ -1010,9 +1103,8 @@ def run_sites(  # noqa: PLR0917
                             m_block_kmh[n_block] = forward[node_vertex[i]]
                             n_block += 1
                 if lab >= 0:
-                    path, node_vertex, xy, radius, grade = _route(
-                        pool, lab, pieces, tail, turns, kerb
-                    )
+                    path = _label_path(pool[0], pool[3], lab, tail, in_ptr, in_idx)
+                    node_vertex, xy, radius, grade = _route(path, pieces, tail, turns, kerb)
                     route_dist, speeds = _profile_kmh(
                         xy, radius, grade, model[c], vehicle[c], vehicle[c, 1]
                     )

@@ -211,17 +211,26 @@ def approach_routes(
         len(sites), entries.node.size, net.piece_a.size, len(classes),
     )  # fmt: skip
     turns = (net.node_radius, net.h_end, net.h_start, net.piece_width)
+    turn_ptr, turn_radius, widest = kernel.turn_radii(
+        net.head, net.out_ptr, net.out_idx, turns, params.kerb_radius_m
+    )
+    has_barrier = np.isin(np.arange(net.n_nodes), list(net.node_barriers))
+    # chains of pieces end at junctions, dead ends, barriers, entries and self-loops
+    stop = (np.diff(net.out_ptr) != 2) | has_barrier
+    stop[entries.node] = True
+    stop[net.piece_a[net.piece_a == net.piece_b]] = True
+    graph = (net.out_ptr, net.out_idx, net.head, net.tail, net.piece_len, turn_ptr, turn_radius,
+             widest, net.in_ptr, net.in_idx, stop)  # fmt: skip
     out = _run_chunks(
         (
             net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
             net.in_idx, net.node_radius, net.piece_a, net.piece_b, net.piece_width,
             net.piece_grade, net.piece_len, net.vptr, net.vxy, net.seg_len, net.vertex_radius,
-            np.isin(np.arange(net.n_nodes), list(net.node_barriers)),
-            *kernel.turn_radii(net.head, net.out_ptr, net.out_idx, turns, params.kerb_radius_m),
+            has_barrier, turn_ptr, turn_radius, widest, stop,
         ),
         (net.graph.indptr.astype(np.int64), net.graph.indices.astype(np.int64), net.graph.data),
         (entries.ptr, entries.node, *inside),
-        _class_arrays(net, classes, params, ratings, block_unrated),
+        _class_arrays(net, graph, classes, params, ratings, block_unrated),
         params.search_horizon_m,
         params.kerb_radius_m,
     )  # fmt: skip
@@ -671,8 +680,9 @@ def _inside_pieces(
 # --------------------------------------------------------------------------- per class
 
 
-def _class_arrays(
+def _class_arrays(  # noqa: PLR0917
     net: _Network,
+    graph: tuple[np.ndarray, ...],
     classes: list[VehicleClass],
     params: HvmParams,
     ratings: list[BarrierRating | None],
@@ -681,9 +691,9 @@ def _class_arrays(
     """Per class: usable edges, edge maps, barrier thresholds, traction models, scalar limits.
 
     Returns ``(width_ok, kind, shift, low, high (C, D), threshold (C, N), model (C, M),
-    vehicle (C, 5))``, see :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is
-    stopped at node ``n`` if its squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing
-    stops it there).
+    vehicle (C, 5), start_u, start_len (C, D))``, see
+    :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is stopped at node ``n`` if its
+    squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing stops it there).
     """
     n_dir = 2 * net.piece_a.size
     width_ok = np.empty((len(classes), n_dir), bool)
@@ -692,6 +702,7 @@ def _class_arrays(
     threshold = np.full((len(classes), net.n_nodes), -1.0)
     models = []
     vehicle_table = np.empty((len(classes), 5))
+    starts = np.empty((2, len(classes), n_dir))
     for c, vehicle in enumerate(classes):
         lat = vehicle.lateral_limit_ms2(params.friction_mu)
         top2 = float(kmh_to_ms(vehicle.top_speed_kmh)) ** 2
@@ -701,6 +712,12 @@ def _class_arrays(
             net.vptr, net.seg_len, net.vertex_radius, net.piece_grade, model, lat, top2
         )
         maps[:, c] = rest
+        start_kmh = min(params.start_speed_kmh, vehicle.top_speed_kmh)
+        starts[:, c] = kernel.chain_starts(
+            graph, (kind[c], *maps[:, c], model),
+            (net.vptr, net.seg_len, net.vertex_radius, net.piece_grade),
+            lat, top2, float(kmh_to_ms(start_kmh)) ** 2, params.search_horizon_m,
+        )  # fmt: skip
         width_ok[c] = np.repeat(net.piece_width >= vehicle.width_m + params.width_clearance_m, 2)
         for node, barrier_list in net.node_barriers.items():
             for b in barrier_list:
@@ -711,7 +728,6 @@ def _class_arrays(
                 elif covers(rating, vehicle, rating.speed_kmh, equivalence=params.equivalence):
                     u = float(kmh_to_ms(rating.speed_kmh)) ** 2
                     threshold[c, node] = max(threshold[c, node], u)
-        start_kmh = min(params.start_speed_kmh, vehicle.top_speed_kmh)
         vehicle_table[c] = (
             lat,
             vehicle.braking_limit_ms2(params.friction_mu),
@@ -719,7 +735,8 @@ def _class_arrays(
             start_kmh,
             float(kmh_to_ms(start_kmh)) ** 2,
         )
-    return width_ok, kind, maps[0], maps[1], maps[2], threshold, np.array(models), vehicle_table
+    return (width_ok, kind, maps[0], maps[1], maps[2], threshold, np.array(models), vehicle_table,
+            starts[0], starts[1])  # fmt: skip
 
 
 # --------------------------------------------------------------------------- result table
