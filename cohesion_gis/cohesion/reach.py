@@ -12,7 +12,7 @@ each space searched only as far as a component reads it
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +21,8 @@ import pandas as pd
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError
 from cohesion_gis.network import (
+    Csr,
+    SnappedPoints,
     csr_from_edges,
     distances_to_points,
     entrance_points,
@@ -49,12 +51,16 @@ class Reach:
         ``home``, ``space``, ``dist_m`` (network metres, door to entrance), sorted.
     limit_m
         The largest distance kept (the largest search radius).
+    network
+        The compact graph searched and the homes snapped to it, for reuse by searches of
+        further spaces on the same network and homes (incremental scenarios).
     """
 
     homes: gpd.GeoDataFrame
     spaces: gpd.GeoDataFrame
     table: pd.DataFrame
     limit_m: float
+    network: tuple[Csr, SnappedPoints] | None = field(default=None, repr=False)
 
 
 def reach(
@@ -65,6 +71,7 @@ def reach(
     *,
     params: CohesionParams,
     access_only: bool = False,
+    network: tuple[Csr, SnappedPoints] | None = None,
 ) -> Reach:
     """Walking distances from every home to every contact space within its search radius.
 
@@ -80,6 +87,9 @@ def reach(
         Search radii, snapping distance and nominal sizes.
     access_only
         Search each space only to its access ``d_max`` (the plain network, read for severance).
+    network
+        ``Reach.network`` of an earlier call on the same network and homes, to skip rebuilding
+        the graph and snapping the homes again.
     """
     _check_population(homes)
     spaces = spaces.reset_index(drop=True).copy()
@@ -92,14 +102,18 @@ def reach(
         spaces["space_type"].map(params.nominal_area_m2).fillna(0.0),
     )
     homes = homes.reset_index(drop=True).copy()
-    csr = csr_from_edges(nodes, edges)
-    home_points = homes.geometry.representative_point()
-    snapped_homes = snap_to_edges(home_points, edges, csr, max_snap_m=params.max_snap_m)
+    if network is None:
+        csr = csr_from_edges(nodes, edges)
+        home_points = homes.geometry.representative_point()
+        snapped_homes = snap_to_edges(home_points, edges, csr, max_snap_m=params.max_snap_m)
+    else:
+        csr, snapped_homes = network
     homes["snap_m"] = np.where(snapped_homes.snapped, snapped_homes.snap_m, np.nan)
     if spaces.empty or homes.empty:
         table = pd.DataFrame({"home": [], "space": [], "dist_m": []})
         spaces["n_entrances"] = 0
-        return Reach(homes, spaces, table.astype({"home": int, "space": int}), limit_m)
+        table = table.astype({"home": int, "space": int})
+        return Reach(homes, spaces, table, limit_m, (csr, snapped_homes))
 
     entrances = entrance_points(spaces.geometry, edges, max_gap_m=params.max_snap_m)
     seeds = snap_to_edges(entrances.geometry, edges, csr, max_snap_m=params.max_snap_m)
@@ -118,7 +132,7 @@ def reach(
         len(homes), int(homes["snap_m"].isna().sum()), len(spaces),
         int((spaces["n_entrances"] == 0).sum()), len(table), limit_m,
     )  # fmt: skip
-    return Reach(homes, spaces, table, limit_m)
+    return Reach(homes, spaces, table, limit_m, (csr, snapped_homes))
 
 
 def _entrance_gap(spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> np.ndarray:

@@ -106,11 +106,17 @@ def rescore(
     fresh = np.flatnonzero(plan < 0)
     changed = city.contact_spaces.iloc[fresh]
     aware = _merge(
-        base.aware, homes, plan, _search(city.homes, changed, base.aware_network, params)
+        base.aware,
+        homes,
+        plan,
+        _search(city.homes, changed, base.aware_network, params, snapped=base.aware.network),
     )
     free_net = (city.walk_nodes, city.walk_edges)
     free = _merge(
-        base.free, homes, plan, _search(city.homes, changed, free_net, params, access_only=True)
+        base.free,
+        homes,
+        plan,
+        _search(city.homes, changed, free_net, params, access_only=True, snapped=base.free.network),
     )
     note = f"incremental: {fresh.size} of {len(plan)} spaces searched"
     log.info("rescore: %s", note)
@@ -161,10 +167,11 @@ def _search(
     params: CohesionParams,
     *,
     access_only: bool = False,
+    snapped: Any = None,
 ) -> Reach | None:
     if not len(spaces):
         return None
-    return reach(homes, spaces, *network, params=params, access_only=access_only)
+    return reach(homes, spaces, *network, params=params, access_only=access_only, network=snapped)
 
 
 def _merge(base: Reach, homes: gpd.GeoDataFrame, plan: np.ndarray, fresh: Reach | None) -> Reach:
@@ -180,7 +187,7 @@ def _merge(base: Reach, homes: gpd.GeoDataFrame, plan: np.ndarray, fresh: Reach 
         searched = np.flatnonzero(plan < 0)
         parts.append(fresh.table.assign(space=searched[fresh.table["space"].to_numpy()]))
         space_parts.append(fresh.spaces.set_axis(searched))
-    table = pd.concat(parts, ignore_index=True).sort_values(["home", "space"], ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)  # components need no particular row order
     table["space"] = table["space"].astype(base.table["space"].dtype)
     merged = gpd.GeoDataFrame(pd.concat(space_parts).sort_index(), crs=base.spaces.crs)
-    return Reach(homes, merged, table, base.limit_m)
+    return Reach(homes, merged, table, base.limit_m, base.network)
