@@ -434,11 +434,16 @@ SPEED_QUANTUM_MS = 0.1 / 3.6
 
 @njit(cache=True)
 def _grow_pool(
-    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
-    """The label pool (edge, squared speed, run-up, predecessor label) with twice the room."""
+    pool: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """The label pool with twice the room.
+
+    Per label: its last directed edge, squared speed (m²/s²) there, run-up (m), predecessor
+    label (-1: a start) and the first directed edge of its own chain segment.
+    """
     n = pool[0].size
-    return _grow(pool[0], n), _grow(pool[1], n), _grow(pool[2], n), _grow(pool[3], n)
+    return (_grow(pool[0], n), _grow(pool[1], n), _grow(pool[2], n), _grow(pool[3], n),
+            _grow(pool[4], n))  # fmt: skip
 
 
 @njit(cache=True)
@@ -454,9 +459,8 @@ def _chain_prev(
 
 
 @njit(cache=True)
-def _label_path(  # noqa: PLR0917
-    edge: np.ndarray,
-    prev: np.ndarray,
+def _label_path(
+    pool: tuple[np.ndarray, ...],
     lab: int,
     tail: np.ndarray,
     in_ptr: np.ndarray,
@@ -464,35 +468,30 @@ def _label_path(  # noqa: PLR0917
 ) -> np.ndarray:  # pragma: no cover - numba
     """Directed edges of label ``lab``'s route, from the start.
 
-    A label extends label ``prev`` by one edge; a start label (``prev = -2 - s``) covers the chain
-    of pieces from directed edge ``s`` to its own edge.
+    Each label covers the chain segment from its first directed edge to its last, after its
+    predecessor's route.
     """
+    edge, prev, first = pool[0], pool[3], pool[4]
     n = 0
     k = lab
-    while True:
-        n += 1
-        if prev[k] >= 0:
-            k = prev[k]
-            continue
+    while k >= 0:
         x = edge[k]
-        while x != -2 - prev[k]:
+        n += 1
+        while x != first[k]:
             x = _chain_prev(x, tail, in_ptr, in_idx)
             n += 1
-        break
+        k = prev[k]
     path = np.empty(n, np.int64)
     k = lab
-    while True:
-        n -= 1
-        path[n] = edge[k]
-        if prev[k] >= 0:
-            k = prev[k]
-            continue
+    while k >= 0:
         x = edge[k]
-        while x != -2 - prev[k]:
+        n -= 1
+        path[n] = x
+        while x != first[k]:
             x = _chain_prev(x, tail, in_ptr, in_idx)
             n -= 1
             path[n] = x
-        break
+        k = prev[k]
     return path
 
 
@@ -508,26 +507,40 @@ def _mark_path(
 
 @njit(cache=True)
 def _mark_label(
-    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    pool: tuple[np.ndarray, ...],
     lab: int,
     graph: tuple[np.ndarray, ...],
     on_path: np.ndarray,
     value: bool,
 ) -> None:  # pragma: no cover - numba
     """:func:`_mark_path` on label ``lab``'s route, without building it."""
-    edge, prev = pool[0], pool[3]
+    edge, prev, first = pool[0], pool[3], pool[4]
     head, tail, in_ptr, in_idx = graph[2], graph[3], graph[8], graph[9]
-    while True:
+    x = edge[lab]
+    while lab >= 0:
         x = edge[lab]
         on_path[head[x]] = value
-        if prev[lab] >= 0:
-            lab = prev[lab]
-            continue
-        while x != -2 - prev[lab]:
+        while x != first[lab]:
             x = _chain_prev(x, tail, in_ptr, in_idx)
             on_path[head[x]] = value
-        on_path[tail[x]] = value
-        return
+        lab = prev[lab]
+    on_path[tail[x]] = value
+
+
+@njit(cache=True)
+def _chain_clear(  # noqa: PLR0917
+    x: int, e: int, head: np.ndarray, out_ptr: np.ndarray, out_idx: np.ndarray, on_path: np.ndarray
+) -> bool:  # pragma: no cover - numba
+    """Whether no node of the chain segment from directed edge ``x`` to ``e`` is on the path."""
+    while not on_path[head[x]]:
+        if x == e:
+            return True
+        node = head[x]
+        for k in range(out_ptr[node], out_ptr[node + 1]):
+            if out_idx[k] != (x ^ 1):
+                x = out_idx[k]
+                break
+    return False
 
 
 @njit(cache=True)
@@ -561,44 +574,107 @@ def turn_radii(
 
 
 @njit(cache=True)
-def chain_starts(  # noqa: PLR0917 (numba has no keyword-only arguments)
+def _compose(
+    f: tuple[float, float, float], g: tuple[float, float, float]
+) -> tuple[float, float, float]:  # pragma: no cover - numba
+    """Clamp ``g ∘ f`` of clamps ``x ↦ min(hi, max(lo, x + T))`` given as ``(T, lo, hi)``."""
+    return (f[0] + g[0], min(g[2], max(g[1], f[1] + g[0])), min(g[2], max(g[1], f[2] + g[0])))
+
+
+@njit(cache=True)
+def chain_starts(
     graph: tuple[np.ndarray, ...],
     maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    lat: float,
-    top2: float,
-    start_u: float,
-    horizon: float,
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
-    """Per directed edge ``x``: a start at ``tail[x]`` driven to the end of its chain.
+    width_ok: np.ndarray,
+    limits: tuple[float, float, float, float],
+) -> tuple[np.ndarray, ...]:  # pragma: no cover - numba
+    """Per directed edge ``x``: its chain of pieces, from ``tail[x]`` to the next stop node.
 
-    The chain runs on from ``x`` through degree-2 nodes (each turn capped) up to the next stop
-    node. Returns the squared speed (m²/s²) there and the distance (m), ``inf`` beyond the
-    horizon. ``graph`` as in :func:`_search`.
+    The chain runs on from ``x`` through degree-2 nodes (each turn capped). Returns, per ``x``:
+    the squared speed (m²/s²) at the chain's end of a start there, the chain's length (m,
+    ``inf`` beyond the horizon), its last directed edge (-1 beyond the horizon), whether every
+    piece is wide enough, and its traversal map ``(kind, T, lo, hi)`` (C, 4): one clamp as in
+    :func:`edge_maps` when every piece is one, else walked piece by piece.
+    ``limits = (lat, top2, start_u, horizon)``; ``graph`` as in :func:`_search`.
     """
+    kind, model = maps[0], maps[4]
     out_ptr, out_idx, head, piece_len = graph[0], graph[1], graph[2], graph[4]
     turn_ptr, turn_radius, stop = graph[5], graph[6], graph[10]
+    lat, top2, start_u, horizon = limits
     n_dir = head.size
     speed2 = np.empty(n_dir)
     length = np.full(n_dir, np.inf)
+    end = np.full(n_dir, -1, np.int64)
+    ok = np.zeros(n_dir, np.bool_)
+    chain_maps = np.zeros((n_dir, 4))
     for x in range(n_dir):
         u = _traverse(x, start_u, maps, segments, lat, top2)
         total = piece_len[x >> 1]
+        fits = width_ok[x]
+        clamp = (maps[1][x], maps[2][x], maps[3][x])
+        walk = kind[x] == MAP_STEPS
         d = x
         while not stop[head[d]] and total <= horizon:
             node = head[d]
             for j in range(out_ptr[node + 1] - out_ptr[node]):
                 d2 = out_idx[out_ptr[node] + j]
                 if d2 != (d ^ 1):
-                    u = _traverse(d2, min(u, lat * turn_radius[turn_ptr[d] + j]), maps,
-                                  segments, lat, top2)  # fmt: skip
+                    cap = lat * turn_radius[turn_ptr[d] + j]
+                    u = _traverse(d2, min(u, cap), maps, segments, lat, top2)
                     total += piece_len[d2 >> 1]
+                    fits = fits and width_ok[d2]
+                    walk = walk or kind[d2] == MAP_STEPS
+                    if kind[d2] == MAP_DISTANCE:
+                        cap = _d_of(min(cap, top2), model)
+                    clamp = _compose(_compose(clamp, (0.0, -np.inf, cap)),
+                                     (maps[1][d2], maps[2][d2], maps[3][d2]))  # fmt: skip
                     d = d2
                     break
         if total <= horizon:
             speed2[x] = u
             length[x] = total
-    return speed2, length
+            end[x] = d
+            ok[x] = fits
+            chain_maps[x, 0] = MAP_STEPS if walk else kind[x]
+            chain_maps[x, 1:] = clamp
+    return speed2, length, end, ok, chain_maps
+
+
+@njit(cache=True, inline="always")
+def _chain_traverse(  # noqa: PLR0917
+    x: int,
+    u: float,
+    chain_maps: np.ndarray,
+    graph: tuple[np.ndarray, ...],
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lat: float,
+    top2: float,
+) -> float:  # pragma: no cover - numba
+    """Squared speed (m²/s²) at the end of the chain of pieces from ``x``, entered at ``u``."""
+    k = chain_maps[x, 0]
+    if k == MAP_SPEED:
+        return min(chain_maps[x, 3], max(chain_maps[x, 2], u + chain_maps[x, 1]))
+    if k == MAP_DISTANCE:
+        model = maps[4]
+        d = _d_of(u, model) + chain_maps[x, 1]
+        return _u_of(min(chain_maps[x, 3], max(chain_maps[x, 2], d)), model)
+    out_ptr, out_idx, head, turn_ptr, turn_radius, stop = (
+        graph[0], graph[1], graph[2], graph[5], graph[6], graph[10]
+    )  # fmt: skip
+    u = _traverse(x, u, maps, segments, lat, top2)
+    d = x
+    while not stop[head[d]]:
+        node = head[d]
+        for j in range(out_ptr[node + 1] - out_ptr[node]):
+            d2 = out_idx[out_ptr[node] + j]
+            if d2 != (d ^ 1):
+                u = _traverse(d2, min(u, lat * turn_radius[turn_ptr[d] + j]), maps, segments,
+                              lat, top2)  # fmt: skip
+                d = d2
+                break
+    return u
 
 
 @njit(cache=True)
@@ -610,11 +686,11 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     limits: tuple[float, float, float],
-    starts: tuple[np.ndarray, np.ndarray],
+    starts: tuple[np.ndarray, ...],
     threshold: np.ndarray,
     simple: bool,
     scratch: tuple[np.ndarray, ...],
-    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    pool: tuple[np.ndarray, ...],
     n_lab: int,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int, int]:  # pragma: no cover
     """Max-speed search under a run-up budget: labels settled in order of run-up length.
@@ -641,12 +717,12 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     ``n_lab``. Returns the pool, its new size and the number of edges labelled
     (``touched[:n]``, for the caller to reset with :func:`_reset`).
     """
-    out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest = graph[:8]
-    in_ptr, in_idx, stop = graph[8:]
-    best_v, best_lab, pend_v, pend_dist, touched, on_path, is_entry = scratch
-    lab_edge, lab_u, lab_dist, lab_prev = pool
+    out_ptr, out_idx, head, tail = graph[:4]
+    turn_ptr, turn_radius, widest, in_ptr, in_idx, stop = graph[5:]
+    best_v, best_lab, pend_v, pend_dist, touched, on_path, is_entry, blocked = scratch
+    lab_edge, lab_u, lab_dist, lab_prev, lab_first = pool
     lat, top2, horizon = limits
-    start_u, start_len = starts
+    start_u, start_len, chain_end, chain_ok, chain_maps = starts
     horizon += 1e-6
     heap_d = np.empty(max(64, 4 * ball.size))
     heap_n = np.empty(heap_d.size, np.int64)
@@ -659,7 +735,7 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
             # every start on the chain of pieces ending here: one label at the chain's end
             e = in_idx[k]
             x = e
-            while active[x] and start_len[x] + to_entry[n] <= horizon:
+            while chain_ok[x] and not blocked[x] and start_len[x] + to_entry[n] <= horizon:
                 u = start_u[x]
                 v = math.sqrt(u) if simple else _useful(e, u, head, widest, is_entry, lat)
                 if pend_v[e] < 0:
@@ -669,13 +745,14 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
                     pend_v[e] = max(v, pend_v[e])
                     pend_dist[e] = start_len[x]
                     if n_lab == lab_edge.size:
-                        lab_edge, lab_u, lab_dist, lab_prev = _grow_pool(
-                            (lab_edge, lab_u, lab_dist, lab_prev)
+                        lab_edge, lab_u, lab_dist, lab_prev, lab_first = _grow_pool(
+                            (lab_edge, lab_u, lab_dist, lab_prev, lab_first)
                         )
                     lab_edge[n_lab] = e
                     lab_u[n_lab] = u
                     lab_dist[n_lab] = start_len[x]
-                    lab_prev[n_lab] = -2 - x
+                    lab_prev[n_lab] = -1
+                    lab_first[n_lab] = x
                     if size == heap_d.size:
                         heap_d = _grow(heap_d, size)
                         heap_n = _grow(heap_n, size)
@@ -698,18 +775,22 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
         best_lab[d] = lab
         node = head[d]
         if simple:
-            _mark_label((lab_edge, lab_u, lab_dist, lab_prev), lab, graph, on_path, True)
+            _mark_label((lab_edge, lab_u, lab_dist, lab_prev, lab_first), lab, graph, on_path,
+                        True)  # fmt: skip
         for j in range(out_ptr[node + 1] - out_ptr[node]):
-            d2 = out_idx[out_ptr[node] + j]
-            if d2 == (d ^ 1) or not active[d2] or (simple and on_path[head[d2]]):
+            x = out_idx[out_ptr[node] + j]  # into the chain of pieces from x to d2
+            d2 = chain_end[x]
+            if x == (d ^ 1) or d2 < 0 or not chain_ok[x] or blocked[x]:
                 continue
-            dist = lab_dist[lab] + piece_len[d2 >> 1]
+            dist = lab_dist[lab] + start_len[x]
             if dist + to_entry[head[d2]] > horizon:
+                continue
+            if simple and not _chain_clear(x, d2, head, out_ptr, out_idx, on_path):
                 continue
             ut = min(u, lat * turn_radius[turn_ptr[d] + j])
             if ut <= threshold[node]:
                 continue
-            u2 = _traverse(d2, ut, maps, segments, lat, top2)
+            u2 = _chain_traverse(x, ut, chain_maps, graph, maps, segments, lat, top2)
             v2 = math.sqrt(u2) if simple else _useful(d2, u2, head, widest, is_entry, lat)
             if v2 <= best_v[d2] + SPEED_QUANTUM_MS:
                 continue
@@ -722,20 +803,23 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
                 pend_v[d2] = v2
                 pend_dist[d2] = dist
             if n_lab == lab_edge.size:
-                lab_edge, lab_u, lab_dist, lab_prev = _grow_pool((lab_edge, lab_u, lab_dist,
-                                                                  lab_prev))  # fmt: skip
+                lab_edge, lab_u, lab_dist, lab_prev, lab_first = _grow_pool(
+                    (lab_edge, lab_u, lab_dist, lab_prev, lab_first)
+                )
             lab_edge[n_lab] = d2
             lab_u[n_lab] = u2
             lab_dist[n_lab] = dist
             lab_prev[n_lab] = lab
+            lab_first[n_lab] = x
             if size == heap_d.size:
                 heap_d = _grow(heap_d, size)
                 heap_n = _grow(heap_n, size)
             size = _heap_push(heap_d, heap_n, size, dist, n_lab)
             n_lab += 1
         if simple:
-            _mark_label((lab_edge, lab_u, lab_dist, lab_prev), lab, graph, on_path, False)
-    return (lab_edge, lab_u, lab_dist, lab_prev), n_lab, n_touched
+            _mark_label((lab_edge, lab_u, lab_dist, lab_prev, lab_first), lab, graph, on_path,
+                        False)  # fmt: skip
+    return (lab_edge, lab_u, lab_dist, lab_prev, lab_first), n_lab, n_touched
 
 
 @njit(cache=True, inline="always")
@@ -758,7 +842,7 @@ def _reset(
     n_touched: int,
 ) -> None:  # pragma: no cover - numba
     """Reset the per-edge scratch of :func:`_search` where it labelled edges."""
-    best_v, best_lab, pend_v, _, touched, _, _ = scratch
+    best_v, best_lab, pend_v, _, touched, _, _, _ = scratch
     for i in range(n_touched):
         best_v[touched[i]] = -1.0
         best_lab[touched[i]] = -1
@@ -816,11 +900,11 @@ def _class_routes(  # noqa: PLR0917
     maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     limits: tuple[float, float, float],
-    starts: tuple[np.ndarray, np.ndarray],
+    starts: tuple[np.ndarray, ...],
     threshold: np.ndarray,
     entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     scratch: tuple[np.ndarray, ...],
-    pool: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    pool: tuple[np.ndarray, ...],
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
     """Best loop-free route (a label of ``pool``) to every entry node, and a bound per entry.
 
@@ -840,7 +924,7 @@ def _class_routes(  # noqa: PLR0917
     looped = False
     for i in range(nodes.size):
         if chosen[i] >= 0 and _loops(
-            _label_path(pool[0], pool[3], chosen[i], tail, graph[8], graph[9]), head, tail,
+            _label_path(pool, chosen[i], tail, graph[8], graph[9]), head, tail,
             on_path,
         ):  # fmt: skip
             bound[i] = pool[1][chosen[i]]
@@ -933,6 +1017,27 @@ def _profile_kmh(  # noqa: PLR0917
 
 
 @njit(cache=True)
+def _block_chain(  # noqa: PLR0917
+    d: int,
+    blocked: np.ndarray,
+    tail: np.ndarray,
+    stop: np.ndarray,
+    in_ptr: np.ndarray,
+    in_idx: np.ndarray,
+    value: bool,
+) -> None:  # pragma: no cover - numba
+    """Set ``blocked`` for ``d`` and every directed edge before it on its chain."""
+    x = d
+    while True:
+        blocked[x] = value
+        if stop[tail[x]]:
+            return
+        x = _chain_prev(x, tail, in_ptr, in_idx)
+        if x == d:
+            return
+
+
+@njit(cache=True)
 def _rows_append(  # noqa: PLR0917
     rows: np.ndarray, n_rows: int, s: int, c: int, entry: int, status: int
 ) -> np.ndarray:  # pragma: no cover - numba
@@ -1002,7 +1107,8 @@ def run_sites(  # noqa: PLR0917
     stop = network[22]
     indptr, indices, weights = graph
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
-    width_ok, kind, shift, low, high, threshold, model, vehicle, start_u, start_len = classes
+    width_ok, kind, shift, low, high, threshold, model, vehicle = classes[:8]
+    start_u, start_len, chain_end, chain_ok, chain_maps = classes[8:]
     turns = (node_radius, h_end, h_start, piece_width)
     dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
                  in_idx, stop)  # fmt: skip
@@ -1017,12 +1123,14 @@ def run_sites(  # noqa: PLR0917
     inside = np.zeros(piece_a.size, np.bool_)
     active = np.zeros(n_dir, np.bool_)
     is_entry = np.zeros(n_nodes, np.bool_)
+    blocked = np.zeros(n_dir, np.bool_)  # chains through a piece inside the site
     scratch = (np.full(n_dir, -1.0), np.full(n_dir, -1, np.int64), np.full(n_dir, -1.0),
                np.empty(n_dir), np.empty(n_dir, np.int64), np.zeros(n_nodes, np.bool_),
-               is_entry)  # fmt: skip
-    pool = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024), np.empty(1024, np.int64))
+               is_entry, blocked)  # fmt: skip
+    pool = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024), np.empty(1024, np.int64),
+            np.empty(1024, np.int64))  # fmt: skip
     free_pool = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024),
-                 np.empty(1024, np.int64))  # fmt: skip
+                 np.empty(1024, np.int64), np.empty(1024, np.int64))  # fmt: skip
     # outputs
     rows = np.empty((64, 8), np.int64)
     v_xy = np.empty((64, 2))
@@ -1049,6 +1157,8 @@ def run_sites(  # noqa: PLR0917
             p = inside_piece[k]
             if in_ball[piece_a[p]] and in_ball[piece_b[p]]:
                 inside[p] = True
+                _block_chain(2 * p, blocked, tail, stop, in_ptr, in_idx, True)
+                _block_chain(2 * p + 1, blocked, tail, stop, in_ptr, in_idx, True)
         for c in range(width_ok.shape[0]):
             first_row = n_rows
             need_free = False
@@ -1060,7 +1170,7 @@ def run_sites(  # noqa: PLR0917
                     need_free = True
             maps = (kind[c], shift[c], low[c], high[c], model[c])
             limits = (vehicle[c, 0], (vehicle[c, 2] / 3.6) ** 2, horizon_m)
-            starts = (start_u[c], start_len[c])
+            starts = (start_u[c], start_len[c], chain_end[c], chain_ok[c], chain_maps[c])
             entries = (nodes, in_ptr, in_idx, active)
             pool, chosen, bound = _class_routes(
                 ball, dist, active, dir_graph, maps, segments, limits, starts, threshold[c],
@@ -1089,8 +1199,7 @@ def run_sites(  # noqa: PLR0917
                 rows[n_rows, 4] = n_open
                 rows[n_rows, 5] = wide
                 if need_free and free_chosen[e - e0] >= 0:
-                    path = _label_path(free_pool[0], free_pool[3], free_chosen[e - e0], tail,
-                                       in_ptr, in_idx)  # fmt: skip
+                    path = _label_path(free_pool, free_chosen[e - e0], tail, in_ptr, in_idx)
                     node_vertex, xy, radius, grade = _route(path, pieces, tail, turns, kerb)
                     _, forward = _profile_kmh(xy, radius, grade, model[c], vehicle[c], 1e12)
                     for i in range(path.size):
@@ -1103,7 +1212,7 @@ def run_sites(  # noqa: PLR0917
                             m_block_kmh[n_block] = forward[node_vertex[i]]
                             n_block += 1
                 if lab >= 0:
-                    path = _label_path(pool[0], pool[3], lab, tail, in_ptr, in_idx)
+                    path = _label_path(pool, lab, tail, in_ptr, in_idx)
                     node_vertex, xy, radius, grade = _route(path, pieces, tail, turns, kerb)
                     route_dist, speeds = _profile_kmh(
                         xy, radius, grade, model[c], vehicle[c], vehicle[c, 1]
@@ -1145,7 +1254,11 @@ def run_sites(  # noqa: PLR0917
             for k in range(out_ptr[n], out_ptr[n + 1]):
                 active[out_idx[k]] = False
         for k in range(inside_ptr[s], inside_ptr[s + 1]):
-            inside[inside_piece[k]] = False
+            p = inside_piece[k]
+            if inside[p]:
+                _block_chain(2 * p, blocked, tail, stop, in_ptr, in_idx, False)
+                _block_chain(2 * p + 1, blocked, tail, stop, in_ptr, in_idx, False)
+            inside[p] = False
     return (
         rows[:n_rows], v_xy[:n_v], v_speed[:n_v], v_dist[:n_v], m_defeat[:n_defeat],
         m_block[:n_block], m_block_kmh[:n_block],

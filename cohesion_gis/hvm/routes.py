@@ -691,7 +691,9 @@ def _class_arrays(  # noqa: PLR0917
     """Per class: usable edges, edge maps, barrier thresholds, traction models, scalar limits.
 
     Returns ``(width_ok, kind, shift, low, high (C, D), threshold (C, N), model (C, M),
-    vehicle (C, 5), start_u, start_len (C, D))``, see
+    vehicle (C, 5))`` and the chains of pieces per class (``start_u, start_len, chain_end,
+    chain_ok (C, D), chain_maps (C, D, 4)``, :func:`~cohesion_gis.hvm._routes_kernel.chain_starts`),
+    see
     :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is stopped at node ``n`` if its
     squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing stops it there).
     """
@@ -702,7 +704,7 @@ def _class_arrays(  # noqa: PLR0917
     threshold = np.full((len(classes), net.n_nodes), -1.0)
     models = []
     vehicle_table = np.empty((len(classes), 5))
-    starts = np.empty((2, len(classes), n_dir))
+    starts = []
     for c, vehicle in enumerate(classes):
         lat = vehicle.lateral_limit_ms2(params.friction_mu)
         top2 = float(kmh_to_ms(vehicle.top_speed_kmh)) ** 2
@@ -713,12 +715,12 @@ def _class_arrays(  # noqa: PLR0917
         )
         maps[:, c] = rest
         start_kmh = min(params.start_speed_kmh, vehicle.top_speed_kmh)
-        starts[:, c] = kernel.chain_starts(
-            graph, (kind[c], *maps[:, c], model),
-            (net.vptr, net.seg_len, net.vertex_radius, net.piece_grade),
-            lat, top2, float(kmh_to_ms(start_kmh)) ** 2, params.search_horizon_m,
-        )  # fmt: skip
         width_ok[c] = np.repeat(net.piece_width >= vehicle.width_m + params.width_clearance_m, 2)
+        starts.append(kernel.chain_starts(
+            graph, (kind[c], *maps[:, c], model),
+            (net.vptr, net.seg_len, net.vertex_radius, net.piece_grade), width_ok[c],
+            (lat, top2, float(kmh_to_ms(start_kmh)) ** 2, params.search_horizon_m),
+        ))  # fmt: skip
         for node, barrier_list in net.node_barriers.items():
             for b in barrier_list:
                 rating = ratings[b]
@@ -735,8 +737,9 @@ def _class_arrays(  # noqa: PLR0917
             start_kmh,
             float(kmh_to_ms(start_kmh)) ** 2,
         )
+    chains = tuple(np.array([start[i] for start in starts]) for i in range(5))
     return (width_ok, kind, maps[0], maps[1], maps[2], threshold, np.array(models), vehicle_table,
-            starts[0], starts[1])  # fmt: skip
+            *chains)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- result table
