@@ -409,3 +409,20 @@ def test_search_equals_brute_force_over_simple_paths(model):
             extend([last, first], 10.0 + spacing)
     assert row["impact_speed_kmh"] == pytest.approx(best, abs=0.1)
     assert row["impact_speed_kmh"] <= best + 1e-6
+
+
+@pytest.mark.parametrize("grade", [-0.06, 0.05])
+def test_graded_street_under_both_models(grade):
+    # a 100 m straight of two pieces with a grade (u to v = towards the site): the power model is
+    # integrated in 2 m steps, the constant one is a - g sin θ
+    edges = network([(1, 2, [(-100, 0), (-40, 0)]), (2, 3, [(-40, 0), (20, 0)])])
+    edges = edges.assign(grade=grade)
+    for model in ("power", "constant"):
+        params = dataclasses.replace(load_params(), acceleration_model=model)
+        row = approach_routes(edges, site(), vehicles=["N2A"], params=params).iloc[0]
+        vehicle = VEHICLES["N2A"]
+        expected = traction_run_up_speed_kmh(
+            100, vehicle.traction(model), top_speed_kmh=vehicle.top_speed_kmh, grade=grade
+        )
+        assert row["run_up_m"] == pytest.approx(100)
+        assert row["impact_speed_kmh"] == pytest.approx(float(expected), abs=1e-6)
