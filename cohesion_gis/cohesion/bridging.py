@@ -76,11 +76,15 @@ def _users(
     code = district.codes.astype(np.int64)
     population = homes["population"].to_numpy(dtype=float)
     n_groups = len(district.categories)
-    users = np.bincount(
-        space * n_groups + code[home],
-        weights=weight * population[home],
-        minlength=n_spaces * n_groups,
-    ).reshape(n_spaces, n_groups).astype(float)
+    users = (
+        np.bincount(
+            space * n_groups + code[home],
+            weights=weight * population[home],
+            minlength=n_spaces * n_groups,
+        )
+        .reshape(n_spaces, n_groups)
+        .astype(float)
+    )
     totals = np.bincount(code, weights=population, minlength=n_groups)
     return [str(c) for c in district.categories], users, totals
 

@@ -676,7 +676,6 @@ def _audit(
             "off-road legs across footways and squares from mount points (entries are where "
             "streets cross the crowd perimeter)",
             "stand-off and penetration: requirements carry no penetration limit",
-            "power and drag limits on acceleration (constant acceleration to top speed)",
         ],
     }  # fmt: skip
     return _plain(audit)
