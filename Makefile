@@ -32,6 +32,11 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/accessibility.py --workload all
+	$(PY) bench/cohesion_scale.py --workload B
+	$(PY) bench/cohesion_scale.py --workload C
+	$(PY) bench/hvm_routes.py
+	$(PY) bench/hvm_sites.py
+	$(PY) bench/scenario_incremental.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
