@@ -117,7 +117,14 @@ PRIORITY_SHARE = 0.10
 PRIORITY_SPEED_KMH = 48.0
 PRIORITY_PERSONS = 800
 #: Columns of the entries table (plus per-class speed columns and ``geometry``).
-ENTRY_COLUMNS = ("entry_id", "site_id", "open_classes", "required_rating", "requirements")
+ENTRY_COLUMNS = (
+    "entry_id",
+    "site_id",
+    "open_classes",
+    "required_rating",
+    "requirements",
+    "standoff_m",
+)
 
 
 @dataclass(frozen=True)
@@ -284,7 +291,7 @@ def assess_sites(
         )  # fmt: skip
     vehicles_by_name = {v.name: v for v in classes}
     ranked = _rank(_site_table(sites, approaches, vehicles_by_name, params), params)
-    entries = _entries(approaches, vehicles_by_name, params, city.crs)
+    entries = _entries(approaches, sites, vehicles_by_name, params, city.crs)
     gaps = barrier_gaps(combined, gap_limit_m=params.gap_limit_m)
     audit = _audit(
         city, classes=classes, params=params, site_params=site_params,
@@ -474,11 +481,15 @@ def _governing(requirements: Sequence[RatingRequirement]) -> RatingRequirement |
 
 
 def _requirements(
-    speeds: Mapping[str, float], vehicles: Mapping[str, VehicleClass], params: HvmParams
+    speeds: Mapping[str, float],
+    vehicles: Mapping[str, VehicleClass],
+    params: HvmParams,
+    *,
+    standoff_m: float | None = None,
 ) -> list[RatingRequirement]:
-    """Requirement of every class that arrives (speed > 0)."""
+    """Requirement of every class that arrives (speed > 0), penetration within the stand-off."""
     return [
-        required_rating(speed, vehicles[name], params=params)
+        required_rating(speed, vehicles[name], params=params, standoff_m=standoff_m)
         for name, speed in speeds.items()
         if speed > 0
     ]
@@ -551,10 +562,18 @@ def _rank(table: gpd.GeoDataFrame, params: HvmParams) -> gpd.GeoDataFrame:
 
 def _entries(
     approaches: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
     vehicles: Mapping[str, VehicleClass],
     params: HvmParams,
     crs: CRS,
 ) -> gpd.GeoDataFrame:
+    """One row per entry: speeds per class and the rating a barrier there needs.
+
+    A barrier at the entry (where the carriageway meets the crowd perimeter grown by the mount
+    distance) may let a vehicle penetrate at most its stand-off: the distance from the entry to
+    the crowd perimeter (``standoff_m``), which goes into the requirement as the penetration
+    limit (reference hvm.md §8.4.4).
+    """
     names = list(vehicles)
     speed_cols = [speed_column(n) for n in names]
     rows = approaches.loc[approaches["entry_id"].notna()]
@@ -569,10 +588,13 @@ def _entries(
         .fillna(0.0)
     )
     first = rows.groupby("entry_id")[["site_id", "entry_x", "entry_y"]].first().loc[speed.index]
+    points = shapely.points(first["entry_x"].to_numpy(float), first["entry_y"].to_numpy(float))
+    perimeter = sites.set_index("site_id").geometry.loc[first["site_id"].to_numpy()].to_numpy()
+    standoff = shapely.distance(points, perimeter)
     open_classes, governing, every = [], [], []
-    for row in speed.to_numpy(float):
+    for row, room in zip(speed.to_numpy(float), standoff, strict=True):
         speeds = dict(zip(names, row, strict=True))
-        reqs = _requirements(speeds, vehicles, params)
+        reqs = _requirements(speeds, vehicles, params, standoff_m=round(float(room), 1))
         best = _governing(reqs)
         open_classes.append(";".join(k for k, v in speeds.items() if v > 0))
         governing.append(best.text if best else "none: no vehicle approach")
@@ -584,10 +606,10 @@ def _entries(
             "open_classes": open_classes,
             "required_rating": governing,
             "requirements": every,
+            "standoff_m": standoff,
             **{speed_column(n): speed[n].to_numpy(float) for n in names},
         }
     )
-    points = shapely.points(first["entry_x"].to_numpy(float), first["entry_y"].to_numpy(float))
     return gpd.GeoDataFrame(table, geometry=points, crs=crs)
 
 
@@ -675,7 +697,8 @@ def _audit(
         "not_modelled": [
             "off-road legs across footways and squares from mount points (entries are where "
             "streets cross the crowd perimeter)",
-            "stand-off and penetration: requirements carry no penetration limit",
+            "stand-off at sites' own frontages: an entry's stand-off is its distance to the "
+            "crowd perimeter, not a surveyed distance to the nearest person or façade",
         ],
     }  # fmt: skip
     return _plain(audit)

@@ -276,3 +276,13 @@ def test_write_assessment(result, tmp_path):
     with pytest.raises(InputError, match="overwrite"):
         write_assessment(result, tmp_path / "out")
     write_assessment(result, tmp_path / "out", overwrite=True)
+
+
+def test_entry_requirements_limit_penetration_to_the_standoff(result):
+    entries = result.entries
+    assert (entries["standoff_m"] >= 0).all()
+    # the barrier line is at the entry, the crowd at the perimeter: the mount distance apart
+    assert entries["standoff_m"].max() <= 4.0 + 0.01
+    arriving = entries.loc[entries["open_classes"] != ""]
+    for text, room in zip(arriving["required_rating"], arriving["standoff_m"], strict=True):
+        assert f"penetration ≤ {round(room, 1):.1f} m" in text
