@@ -201,15 +201,23 @@ def combine_barriers(
     bollard = (
         osm_barriers["bollard"] if "bollard" in osm_barriers else pd.Series(None, index=kinds.index)
     )
+    # a scenario's added barriers live in the City's layer with their rating
+    rating = (
+        osm_barriers["rating"].where(osm_barriers["rating"].notna(), None).to_numpy(dtype=object)
+        if "rating" in osm_barriers
+        else np.full(len(osm_barriers), None, dtype=object)
+    )
+    has_rating = pd.notna(rating)
     osm = gpd.GeoDataFrame(
         {
             "barrier_id": osm_barriers["barrier_id"].astype(str).to_numpy(),
             "barrier_kind": kinds.to_numpy(),
-            "rating": np.full(len(osm_barriers), None, dtype=object),
-            "source": "osm",
-            "stops_vehicles": (kinds.map(stops).fillna(False) & ~bollard.isin(_OPEN_BOLLARDS))
-            .astype(bool)
-            .to_numpy(),
+            "rating": rating,
+            "source": np.where(has_rating, "user", "osm"),
+            "stops_vehicles": (
+                (kinds.map(stops).fillna(False) & ~bollard.isin(_OPEN_BOLLARDS)).to_numpy()
+                | has_rating
+            ).astype(bool),
         },
         geometry=osm_barriers.geometry.to_numpy(),
         crs=osm_barriers.crs,

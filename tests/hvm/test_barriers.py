@@ -135,3 +135,30 @@ def test_read_rated_barriers_refuses_bad_layers(tmp_path):
         read_rated_barriers(write(tmp_path, no_rating, "norating.gpkg"), crs=CRS)
     with pytest.raises(InputError, match="no such file"):
         read_rated_barriers(tmp_path / "missing.gpkg", crs=CRS)
+
+
+def test_rated_barriers_added_to_the_city_keep_their_rating(helsinki):
+    import dataclasses
+
+    import pandas as pd
+    from shapely.geometry import LineString
+
+    from cohesion_gis.hvm.barriers import combine_barriers
+
+    x, y = helsinki.boundary.centroid.coords[0]
+    added = gpd.GeoDataFrame(
+        {"barrier_id": ["new/0"], "barrier_kind": ["bollard"], "barrier": ["bollard"],
+         "bollard": [None], "name": ["proposed"], "rating": ["V/7200[N2A]/48/90:2.5"]},
+        geometry=[LineString([(x, y), (x + 20, y)])],
+        crs=helsinki.crs,
+    )  # fmt: skip
+    barriers = gpd.GeoDataFrame(
+        pd.concat([helsinki.barriers.assign(rating=None), added], ignore_index=True),
+        crs=helsinki.crs,
+    )
+    city = dataclasses.replace(helsinki, barriers=barriers)
+    combined = combine_barriers(city.barriers, None, taxonomy=city.taxonomy)
+    row = combined.loc[combined["barrier_id"] == "new/0"].iloc[0]
+    assert row["rating"] == "V/7200[N2A]/48/90:2.5"
+    assert row["source"] == "user" and bool(row["stops_vehicles"])
+    assert combined.loc[combined["barrier_id"] != "new/0", "rating"].isna().all()
