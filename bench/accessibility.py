@@ -1,8 +1,9 @@
 """Accessibility benchmark: cohesion_gis against scipy, pandana and cityseer on the same work.
 
-The work (/work/shared/reference/performance.md): for every node of a walking network, the number
-of POIs within 400 m and 800 m of network distance and the gravity sum of exp(-d / 200 m) over POIs
-within 800 m (cityseer's default decay at 800 m). POIs are snapped to nodes.
+The work (the project's reference performance.md): for every node of a walking network, the
+number of POIs within 400 m and 800 m of network distance and the gravity sum of
+exp(-d / 200 m) over POIs within 800 m (cityseer's default decay at 800 m). POIs are snapped to
+nodes.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""Benchmark workloads of /work/shared/reference/performance.md, built once and cached as .npz.
+"""Benchmark workloads of the project's reference performance.md, built once, cached as .npz.
 
 Every workload is plain arrays, so that peers running in another virtual environment (cityseer in
 ``bench/.venv``) read them with numpy alone:
