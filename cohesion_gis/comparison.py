@@ -206,7 +206,20 @@ def _assess(city: Any, hvm_params: Any) -> tuple[pd.DataFrame | None, str]:
     plain = replace(city, barriers=barriers.loc[~rated].drop(columns="rating", errors="ignore"))
     proposed = barriers.loc[rated, ["barrier_id", "rating", "geometry"]] if rated.any() else None
     assessment = assess_sites(plain, barriers=proposed, params=hvm_params)
-    return pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore")), ""
+    sites = pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore"))
+    return sites.assign(defeated_barriers=_defeated(assessment.approaches, sites)), ""
+
+
+def _defeated(approaches: pd.DataFrame, sites: pd.DataFrame) -> list[str]:
+    """Per site, the barriers some vehicle drives through (faster or heavier than their rating)."""
+    if "defeated" not in approaches or approaches.empty:
+        return [""] * len(sites)
+    ids = (
+        approaches.loc[approaches["defeated"].fillna("").astype(str) != ""]
+        .groupby("site_id")["defeated"]
+        .agg(lambda v: ";".join(sorted({i for text in v for i in str(text).split(";") if i})))
+    )
+    return sites["site_id"].map(ids).fillna("").tolist()
 
 
 def _speed_columns(table: pd.DataFrame) -> list[str]:
@@ -218,7 +231,7 @@ def _site_deltas(base: pd.DataFrame | None, after: pd.DataFrame | None) -> pd.Da
         return None
     speeds = sorted(set(_speed_columns(base)) | set(_speed_columns(after)))
     numeric = [*speeds, *(m for m in ("risk",) if m in base or m in after)]
-    text = [m for m in ("required_rating",) if m in base or m in after]
+    text = [m for m in ("required_rating", "defeated_barriers") if m in base or m in after]
     keep = ["site_id", "name", *numeric, *text]
     left = base.reindex(columns=keep).set_index("site_id")
     right = after.reindex(columns=keep).set_index("site_id")
@@ -280,6 +293,17 @@ def _summary(districts: pd.DataFrame, sites: pd.DataFrame | None) -> tuple[str, 
         line = _site_line(row)
         if line:
             lines.append(line)
+        before = set(str(row.get("defeated_barriers_base") or "").split(";"))
+        new = sorted(set(str(row.get("defeated_barriers_scenario") or "").split(";")) - before)
+        if new and new != [""]:
+            name = row["name"] if isinstance(row["name"], str) else row["site_id"]
+            lines.append(
+                (
+                    500.0,
+                    f"{name}: barrier {', '.join(new)} would be driven through (a vehicle "
+                    "arrives faster than, or is heavier than, its rating covers)",
+                )
+            )
     if not lines:
         return ("No district or site changes beyond rounding.",)
     return tuple(text for _, text in sorted(lines, key=lambda x: -x[0]))

@@ -134,3 +134,11 @@ def test_site_deltas() -> None:
     assert lines[0] == "Street (new crowded site): worst M1 impact speed 50 km/h"
     assert lines[1] == "Senaatintori: worst N2A impact speed 52 → 0 km/h"
     assert len(lines) == 2
+
+
+def test_summary_says_when_a_proposed_barrier_is_driven_through(helsinki):
+    # Senaatintori is reached far above 80 km/h, beyond any test speed: the ring is defeated
+    scenario = cg.load_scenario("scenarios/senaatintori_barriers.toml")
+    result = cg.compare(helsinki, scenario)
+    assert any("barrier new/0 would be driven through" in line for line in result.summary)
+    assert "defeated_barriers_scenario" in result.sites.columns
