@@ -6,12 +6,15 @@ Each type also subclasses the builtin it refines, so ``except ValueError`` keeps
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "CohesionError",
     "DataError",
     "InputError",
     "ParameterError",
     "ScenarioError",
+    "listing",
 ]
 
 
@@ -33,3 +36,10 @@ class ParameterError(CohesionError, ValueError):
 
 class ScenarioError(CohesionError, ValueError):
     """A scenario file is invalid: unknown intervention, missing feature, bad geometry or rating."""
+
+
+def listing(items: Iterable[object], limit: int = 10) -> str:
+    """Join the first ``limit`` items for a message, saying how many more there are."""
+    items = list(items)
+    text = ", ".join(str(x) for x in items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import collections
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +40,7 @@ from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polygonize, unary_union
 
-from cohesion_gis.errors import InputError
+from cohesion_gis.errors import InputError, listing
 
 __all__ = [
     "DISTRICT_COLUMNS",
@@ -476,13 +476,6 @@ def _overlapping_pairs(
     return pairs
 
 
-def _listing(items: Iterable[object], limit: int = 10) -> str:
-    """Join the first ``limit`` items, saying how many more there are."""
-    items = list(items)
-    text = ", ".join(str(x) for x in items[:limit])
-    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
 def districts_from_file(
     path: str | Path,
     *,
@@ -556,18 +549,17 @@ def districts_from_file(
     ids = ids.astype(str)
     duplicated = sorted(set(ids[ids.duplicated()]))
     if duplicated:
-        problems.append(f"duplicate ids in {id_column!r}: {_listing(duplicated)}")
+        problems.append(f"duplicate ids in {id_column!r}: {listing(duplicated)}")
     geoms = gdf.geometry
     empty = geoms.isna() | geoms.is_empty
     if empty.any():
         problems.append(
-            f"{int(empty.sum())} districts have no geometry (ids {_listing(ids[empty])})"
+            f"{int(empty.sum())} districts have no geometry (ids {listing(ids[empty])})"
         )
     not_polygon = ~empty & ~geoms.geom_type.isin(["Polygon", "MultiPolygon"])
     if not_polygon.any():
         problems.append(
-            f"{int(not_polygon.sum())} districts are not polygons "
-            f"(ids {_listing(ids[not_polygon])})"
+            f"{int(not_polygon.sum())} districts are not polygons (ids {listing(ids[not_polygon])})"
         )
     invalid = ~empty & ~not_polygon & ~geoms.is_valid
     if invalid.any() and repair:
@@ -575,7 +567,7 @@ def districts_from_file(
         logger.info("%s: repaired %d invalid geometries", src.name, int(invalid.sum()))
     elif invalid.any():
         problems.append(
-            f"{int(invalid.sum())} districts have invalid geometry (ids {_listing(ids[invalid])}); "
+            f"{int(invalid.sum())} districts have invalid geometry (ids {listing(ids[invalid])}); "
             "repair them in QGIS or pass repair=True"
         )
     usable = ~empty & ~not_polygon & (geoms.is_valid | ~invalid)
@@ -583,7 +575,7 @@ def districts_from_file(
         kept = gpd.GeoDataFrame(geometry=geoms[usable], crs=metric)
         pairs = _overlapping_pairs(kept, ids[usable], overlap_tolerance_m2)
         if pairs:
-            text = _listing(f"{a} & {b} ({m2:.0f} m²)" for a, b, m2 in pairs)
+            text = listing(f"{a} & {b} ({m2:.0f} m²)" for a, b, m2 in pairs)
             problems.append(f"{len(pairs)} pairs of districts overlap: {text}")
     if area is not None and usable.any() and not geoms[usable].intersects(area).any():
         span = tuple(round(v) for v in geoms[usable].total_bounds)

@@ -39,7 +39,7 @@ import shapely
 from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
-from cohesion_gis.errors import DataError, InputError, ParameterError
+from cohesion_gis.errors import DataError, InputError, ParameterError, listing
 
 __all__ = [
     "DasymetricParams",
@@ -72,13 +72,6 @@ def _projected(crs: Any, what: str) -> pyproj.CRS:
 def _valid(geoms: np.ndarray) -> np.ndarray:
     """Repair invalid geometries, keeping their dimension (OSM footprints self-intersect)."""
     return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
-
-
-def _listing(items: Iterable[object], limit: int = 10) -> str:
-    """Join the first ``limit`` items, saying how many more there are."""
-    items = list(items)
-    text = ", ".join(str(x) for x in items[:limit])
-    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 # --------------------------------------------------------------------------------------
@@ -757,28 +750,28 @@ def group_shares(
     problems = []
     duplicated = sorted(set(keys[keys.duplicated()]))
     if duplicated:
-        problems.append(f"duplicate keys {_listing(duplicated)}")
+        problems.append(f"duplicate keys {listing(duplicated)}")
     not_numbers = shares.isna().any(axis=1)
     if not_numbers.any():
-        problems.append(f"shares missing or not numbers for {_listing(keys[not_numbers])}")
+        problems.append(f"shares missing or not numbers for {listing(keys[not_numbers])}")
     outside = ((shares < 0) | (shares > 1)).any(axis=1)
     if outside.any():
-        problems.append(f"shares outside [0, 1] for {_listing(keys[outside])}")
+        problems.append(f"shares outside [0, 1] for {listing(keys[outside])}")
     sums = shares.sum(axis=1)
     off = ~not_numbers & ((sums - 1.0).abs() > _SHARE_TOLERANCE)
     if off.any():
         problems.append(
             "shares do not sum to 1 for "
-            + _listing(f"{k} ({s:.6g})" for k, s in zip(keys[off], sums[off], strict=True))
+            + listing(f"{k} ({s:.6g})" for k, s in zip(keys[off], sums[off], strict=True))
         )
     home_keys = homes[by].dropna().astype(str)
     valid = set(known_keys) if known_keys is not None else set(home_keys)
     unknown = sorted(set(keys) - valid)
     if unknown:
-        problems.append(f"unknown {by} values {_listing(unknown)}")
+        problems.append(f"unknown {by} values {listing(unknown)}")
     uncovered = sorted(set(home_keys) - set(keys))
     if uncovered:
-        problems.append(f"no shares for {by} {_listing(uncovered)}, which hold homes")
+        problems.append(f"no shares for {by} {listing(uncovered)}, which hold homes")
     if problems:
         raise InputError(f"{where}: " + "; ".join(problems))
 
