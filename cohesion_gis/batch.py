@@ -3,7 +3,9 @@
 :func:`run` compares every scenario file with its base and writes, per scenario, a folder
 ``<out_dir>/<file stem>/`` holding ``comparison.gpkg`` (layers ``districts``, ``homes`` and
 ``sites`` when the HVM assessment is available, with a ``metadata`` table), ``districts.csv``,
-``sites.csv`` and ``summary.json`` (status, summary lines, the inputs hash and provenance),
+``sites.csv``, the offline side-by-side ``scenario_map.html`` (all through
+:func:`cohesion_gis.pipeline.write_comparison`) and ``summary.json`` (status, summary lines, the
+inputs hash and provenance),
 then one table across all scenarios, ``<out_dir>/summary.csv``, and the districts of every
 scenario stacked in ``<out_dir>/districts_all.csv`` (scenario × district × metric).
 
@@ -35,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from cohesion_gis.export import write_csv, write_geopackage, write_json
+from cohesion_gis.export import write_csv, write_json
 
 __all__ = ["SUMMARY_COLUMNS", "BatchResult", "inputs_hash", "run", "run_one"]
 
@@ -211,6 +213,7 @@ def run_one(path: str | Path, *, out_dir: str | Path, resume: bool = True) -> di
 
 def _compare_and_write(path: Path, folder: Path) -> dict[str, Any]:
     from cohesion_gis.comparison import compare
+    from cohesion_gis.pipeline import write_comparison
     from cohesion_gis.scenario import load_base, load_scenario
 
     scenario = load_scenario(path)
@@ -232,12 +235,7 @@ def _compare_and_write(path: Path, folder: Path) -> dict[str, Any]:
         "hvm_overrides": dict(scenario.hvm_overrides),
         "package_version": _version(),
     }
-    tables: dict[str, Any] = {"districts": result.districts, "homes": result.homes}
-    if result.sites is not None:
-        tables["sites"] = result.sites
-        write_csv(result.sites, folder / "sites.csv", overwrite=True)
-    write_geopackage(tables, folder / "comparison.gpkg", metadata=metadata, overwrite=True)
-    write_csv(result.districts, folder / "districts.csv", overwrite=True)
+    write_comparison(city, result, folder, overwrite=True, metadata=metadata)
     row = {
         "scenario": scenario.name,
         "recomputed": result.after.cohesion.recomputed,

@@ -95,37 +95,36 @@ def run_study(
 
 
 def _scenarios(city: Any, files: Sequence[str | Path], out: Path, *, overwrite: bool) -> list[Path]:
-    """Batch-run scenarios (tables), then one side-by-side map per scenario."""
+    """Batch-run scenarios: tables and a side-by-side map per scenario, and a summary table."""
     from cohesion_gis.batch import run
-    from cohesion_gis.comparison import analyse, compare
-    from cohesion_gis.errors import CohesionError
-    from cohesion_gis.scenario import load_scenario
 
     result = run(files, out_dir=out, resume=not overwrite, progress=False)
-    written = [result.path]
-    base = analyse(city, hvm=False)
-    for path in files:
-        spec = load_scenario(path)
-        try:
-            comparison = compare(city, spec, base=base, hvm=False)
-        except CohesionError as exc:  # already reported in the batch summary
-            log.warning("%s: no map (%s)", path, exc)
-            continue
-        written.append(_scenario_map(city, comparison, out / spec.name, overwrite=True))
-    return written
+    finished = result.summary.loc[result.summary["status"] != "failed", "output"]
+    maps = [Path(folder) / "scenario_map.html" for folder in finished]
+    return [result.path, *(m for m in maps if m.exists())]
 
 
 def write_comparison(
-    base_city: Any, comparison: Any, out_dir: str | Path, *, overwrite: bool = False
+    base_city: Any,
+    comparison: Any,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    metadata: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write one comparison: districts, homes and sites tables, summary and side-by-side map."""
+    """Write one comparison: districts, homes and sites tables, summary and side-by-side map.
+
+    ``metadata`` (default: the base's provenance and the scenario name) goes into the
+    GeoPackage's metadata table.
+    """
     from cohesion_gis.export import write_csv, write_geopackage, write_json
 
     out = Path(out_dir)
     tables = {"districts": comparison.districts, "homes": comparison.homes}
     if comparison.sites is not None:
         tables["sites"] = comparison.sites
-    metadata = {**base_city.provenance.as_dict(), "scenario": comparison.scenario.name}
+    if metadata is None:
+        metadata = {**base_city.provenance.as_dict(), "scenario": comparison.scenario.name}
     paths = [
         write_geopackage(tables, out / "comparison.gpkg", metadata=metadata, overwrite=overwrite),
         write_csv(comparison.districts, out / "districts.csv", overwrite=overwrite),
