@@ -704,10 +704,12 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     metres, counting the network distance still to go to the nearest entry (``to_entry``, a
     lower bound), and may not make a U-turn; with ``simple`` it may not revisit a node either.
 
-    Routes start from rest (the start speed) at any node; all starts on a chain of pieces between
-    stop nodes (junctions, dead ends, entries, barriers) are put directly on the chain's last
-    piece, from ``starts = (start_u, start_len)`` (:func:`chain_starts`), so a chain of ``k``
-    pieces costs ``k`` start labels, not ``k²``.
+    Routes start from rest (the start speed) at any node with ``start_ok`` (reached from the
+    road network outside without meeting a barrier that stops the class); all starts on a chain
+    of pieces between stop nodes (junctions, dead ends, entries, barriers) are put directly on
+    the chain's last piece, from ``starts = (start_u, start_len, chain_end, chain_ok,
+    chain_maps, start_ok)`` (:func:`chain_starts`), so a chain of ``k`` pieces costs ``k``
+    start labels, not ``k²``.
 
     ``graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
     in_idx, stop)``; ``limits = (lat, top2, horizon)``; ``scratch = (best_v, best_lab, pend_v,
@@ -722,7 +724,7 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     best_v, best_lab, pend_v, pend_dist, touched, on_path, is_entry, blocked = scratch
     lab_edge, lab_u, lab_dist, lab_prev, lab_first = pool
     lat, top2, horizon = limits
-    start_u, start_len, chain_end, chain_ok, chain_maps = starts
+    start_u, start_len, chain_end, chain_ok, chain_maps, start_ok = starts
     horizon += 1e-6
     heap_d = np.empty(max(64, 4 * ball.size))
     heap_n = np.empty(heap_d.size, np.int64)
@@ -738,10 +740,10 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
             while chain_ok[x] and not blocked[x] and start_len[x] + to_entry[n] <= horizon:
                 u = start_u[x]
                 v = math.sqrt(u) if simple else _useful(e, u, head, widest, is_entry, lat)
-                if pend_v[e] < 0:
+                if pend_v[e] < 0 and start_ok[tail[x]]:
                     touched[n_touched] = e
                     n_touched += 1
-                if v > pend_v[e] or simple:
+                if start_ok[tail[x]] and (v > pend_v[e] or simple):
                     pend_v[e] = max(v, pend_v[e])
                     pend_dist[e] = start_len[x]
                     if n_lab == lab_edge.size:
@@ -1089,7 +1091,8 @@ def run_sites(  # noqa: PLR0917
         (:func:`edge_maps`), barrier thresholds, traction models
         (:func:`~cohesion_gis.hvm.kinematics.traction_model`), ``vehicle = (lat, braking,
         top_kmh, start_kmh, start_u)`` with the start speed capped by the top speed and
-        ``start_u`` its square in (m/s)², and the chain starts (:func:`chain_starts`).
+        ``start_u`` its square in (m/s)², the chain starts (:func:`chain_starts`) and
+        ``start_ok (C, N)``: nodes where a vehicle may start (reached from outside).
 
     Returns
     -------
@@ -1108,7 +1111,7 @@ def run_sites(  # noqa: PLR0917
     indptr, indices, weights = graph
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
     width_ok, kind, shift, low, high, threshold, model, vehicle = classes[:8]
-    start_u, start_len, chain_end, chain_ok, chain_maps = classes[8:]
+    start_u, start_len, chain_end, chain_ok, chain_maps, start_ok = classes[8:]
     turns = (node_radius, h_end, h_start, piece_width)
     dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
                  in_idx, stop)  # fmt: skip
@@ -1117,6 +1120,7 @@ def run_sites(  # noqa: PLR0917
     n_nodes = node_radius.size
     n_dir = head.size
     free_threshold = np.full(n_nodes, -1.0)
+    free_start = np.ones(n_nodes, np.bool_)  # no barriers: every node is reached
     # scratch, reset after each site where touched
     dist = np.full(n_nodes, np.inf)
     in_ball = np.zeros(n_nodes, np.bool_)
@@ -1170,15 +1174,17 @@ def run_sites(  # noqa: PLR0917
                     need_free = True
             maps = (kind[c], shift[c], low[c], high[c], model[c])
             limits = (vehicle[c, 0], (vehicle[c, 2] / 3.6) ** 2, horizon_m)
-            starts = (start_u[c], start_len[c], chain_end[c], chain_ok[c], chain_maps[c])
+            starts = (start_u[c], start_len[c], chain_end[c], chain_ok[c], chain_maps[c],
+                      start_ok[c])  # fmt: skip
             entries = (nodes, in_ptr, in_idx, active)
             pool, chosen, bound = _class_routes(
                 ball, dist, active, dir_graph, maps, segments, limits, starts, threshold[c],
                 entries, scratch, pool,
             )  # fmt: skip
             if need_free:
+                free_starts = (*starts[:5], free_start)
                 free_pool, free_chosen, _ = _class_routes(
-                    ball, dist, active, dir_graph, maps, segments, limits, starts,
+                    ball, dist, active, dir_graph, maps, segments, limits, free_starts,
                     free_threshold, entries, scratch, free_pool,
                 )  # fmt: skip
             for e in range(e0, e1):

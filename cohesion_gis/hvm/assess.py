@@ -287,7 +287,7 @@ def assess_sites(
         )
         approaches = approach_routes(
             edges, search_area, vehicles=classes, barriers=routing[["barrier_id", "rating",
-            "geometry"]], params=params, block_unrated=block_unrated,
+            "geometry"]], params=params, block_unrated=block_unrated, boundary=city.boundary,
         )  # fmt: skip
     vehicles_by_name = {v.name: v for v in classes}
     ranked = _rank(_site_table(sites, approaches, vehicles_by_name, params), params)

@@ -2,13 +2,18 @@ r"""Approach routes: the worst-case run-up to every entry of a site, per vehicle
 
 Model (reference hvm.md §3, §8.3)
 ---------------------------------
-A hostile vehicle may start **anywhere** on the hostile-vehicle network within
-``search_horizon_m`` network metres of the site's entries, at ``start_speed_kmh`` (0: from rest),
-and drive any route, ignoring oneway, access and turn rules. Along the route it accelerates at the
-class's constant acceleration (corrected for gradient, :math:`a - g\sin\theta`, when edges carry
-a ``grade``), never exceeds its top speed, and at every vertex of the route it is capped by the
-bend speed :math:`\sqrt{a_{lat} R}` with :math:`a_{lat} = \min(\text{lat. limit}, \mu g)` and R the
-widest-line radius (:func:`~cohesion_gis.hvm.kinematics.widest_line_radius_m`):
+A hostile vehicle comes from the public road network: it may start at any node of the
+hostile-vehicle network within ``search_horizon_m`` network metres of the site's entries that it
+can reach from outside without meeting a barrier that stops it (not inside a closed ring of rated
+barriers; see :func:`_start_nodes`), at ``start_speed_kmh`` (0: from rest), and drive any route,
+ignoring oneway, access and turn rules. Beyond a barrier it gets only by arriving faster than
+the barrier's rating (the route search decides); a vehicle already inside a secured area (an
+insider, a tailgater) is an access-control question, not modelled. Along the route it
+accelerates (power-limited or constant acceleration; corrected for gradient,
+:math:`a - g\sin\theta`, when edges carry a ``grade``), never exceeds its top speed, and at
+every vertex of the route it is capped by the bend speed :math:`\sqrt{a_{lat} R}` with
+:math:`a_{lat} = \min(\text{lat. limit}, \mu g)` and R the widest-line radius
+(:func:`~cohesion_gis.hvm.kinematics.widest_line_radius_m`):
 
 - at a junction (a node where three or more street pieces meet, or a dead end), R follows from the
   heading change between the incoming and outgoing edge and both widths;
@@ -71,7 +76,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm import _routes_kernel as kernel
@@ -100,6 +106,8 @@ APPROACH_COLUMNS = (
     "defeated",
     "reason",
 )
+#: A node within this distance (m) of the study area's edge is a street continuing outside.
+EDGE_M = 2.0
 #: Cut points closer than this (m) to each other or to an edge end are the same point.
 _MERGE_M = 0.5
 #: Reasons for rows without an arriving vehicle, by kernel status.
@@ -159,6 +167,7 @@ def approach_routes(
     barriers: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
     block_unrated: bool | None = None,
+    boundary: shapely.Geometry | None = None,
 ) -> gpd.GeoDataFrame:
     """Worst-case approach route to every entry of every site, for each vehicle class.
 
@@ -182,6 +191,11 @@ def approach_routes(
         HVM parameters; ``None``: the packaged defaults.
     block_unrated
         Whether unrated barriers stop vehicles; ``None``: ``params.block_unrated`` (False).
+    boundary
+        The study area (polygon, same CRS). A street within :data:`EDGE_M` of its edge
+        continues outside it, so the part of the network it belongs to is public road reached
+        from outside (see *Where a vehicle can start*). ``None``: only the largest part of each
+        connected network counts as outside.
 
     Returns
     -------
@@ -221,6 +235,8 @@ def approach_routes(
     stop[net.piece_a[net.piece_a == net.piece_b]] = True
     graph = (net.out_ptr, net.out_idx, net.head, net.tail, net.piece_len, turn_ptr, turn_radius,
              widest, net.in_ptr, net.in_idx, stop)  # fmt: skip
+    per_class = _class_arrays(net, graph, classes, params, ratings, block_unrated)
+    start_ok = _start_nodes(net, per_class[5], _edge_nodes(net, boundary))
     out = _run_chunks(
         (
             net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
@@ -230,7 +246,7 @@ def approach_routes(
         ),
         (net.graph.indptr.astype(np.int64), net.graph.indices.astype(np.int64), net.graph.data),
         (entries.ptr, entries.node, *inside),
-        _class_arrays(net, graph, classes, params, ratings, block_unrated),
+        (*per_class, start_ok),
         params.search_horizon_m,
         params.kerb_radius_m,
     )  # fmt: skip
@@ -677,6 +693,58 @@ def _inside_pieces(
     return ptr.astype(np.int64), piece[order].astype(np.int64)
 
 
+# --------------------------------------------------------------------------- start nodes
+
+
+def _edge_nodes(net: _Network, boundary: shapely.Geometry | None) -> np.ndarray:
+    """Nodes within :data:`EDGE_M` of the study area's edge (streets that continue outside)."""
+    if boundary is None:
+        return np.empty(0, np.int64)
+    xy = np.empty((net.n_nodes, 2))
+    xy[net.piece_a] = net.vxy[net.vptr[:-1]]
+    xy[net.piece_b] = net.vxy[net.vptr[1:] - 1]
+    edge = shapely.boundary(boundary)
+    return np.flatnonzero(shapely.dwithin(edge, shapely.points(xy), EDGE_M))
+
+
+def _start_nodes(net: _Network, threshold: np.ndarray, edge_nodes: np.ndarray) -> np.ndarray:
+    """Per class (C, N): nodes a hostile vehicle can reach from the public road network outside.
+
+    A node that holds a barrier stopping the class at low speed (``threshold >= 0``) is closed:
+    a vehicle driving up to it from rest is stopped, and it gets past only by arriving faster
+    than the rating, which the route search itself models. Removing the closed nodes splits the
+    network into parts; the outside is, within each connected network, the part with the most
+    street length, or, where some part has a node at the study area's edge (``edge_nodes``),
+    every such part (its streets continue outside). Only open nodes of outside parts are starts;
+    the others lie inside a closed ring of barriers.
+    """
+    _, whole = connected_components(net.graph, directed=False)
+    out = np.ones(threshold.shape, bool)
+    for c, closed in enumerate(threshold >= 0):
+        if not closed.any():
+            continue
+        open_piece = ~(closed[net.piece_a] | closed[net.piece_b])
+        a, b = net.piece_a[open_piece], net.piece_b[open_piece]
+        graph = coo_matrix((np.ones(a.size), (a, b)), shape=(net.n_nodes, net.n_nodes))
+        n_parts, part = connected_components(graph, directed=False)
+        length = np.bincount(part[a], net.piece_len[open_piece], minlength=n_parts)
+        half = closed[net.piece_a] != closed[net.piece_b]  # a street up to a barrier
+        near = np.where(closed[net.piece_a], net.piece_b, net.piece_a)[half]
+        length += np.bincount(part[near], net.piece_len[half], minlength=n_parts)
+        length[part[closed]] = -1.0
+        owner = np.zeros(n_parts, np.int64)
+        owner[part] = whole
+        order = np.lexsort((-length, owner))  # per connected network, the longest part first
+        first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+        outside = np.zeros(n_parts, bool)
+        outside[part[edge_nodes]] = True
+        reaches_edge = np.zeros(whole.max() + 1, bool)
+        reaches_edge[owner[outside]] = True
+        outside[first[~reaches_edge[owner[first]]]] = True
+        out[c] = outside[part] & ~closed
+    return out
+
+
 # --------------------------------------------------------------------------- per class
 
 
@@ -862,7 +930,7 @@ def _barrier_text(
     parts: list[list[str]] = [[] for _ in range(n_rows)]
     for r, n in zip(row.tolist(), node.tolist(), strict=True):
         parts[r].extend(ids[b] for b in net.node_barriers[n])
-    return np.array([";".join(p) for p in parts], dtype=object)
+    return np.array([";".join(dict.fromkeys(p)) for p in parts], dtype=object)
 
 
 def _blocked_text(
@@ -893,7 +961,7 @@ def _blocked_text(
                 stops = covers(rating, vehicle, speed, equivalence=params.equivalence)
             if stops:
                 parts[r].append(ids[b])
-    return np.array([";".join(p) for p in parts], dtype=object)
+    return np.array([";".join(dict.fromkeys(p)) for p in parts], dtype=object)
 
 
 def _impact_angles(

@@ -286,3 +286,24 @@ def test_entry_requirements_limit_penetration_to_the_standoff(result):
     arriving = entries.loc[entries["open_classes"] != ""]
     for text, room in zip(arriving["required_rating"], arriving["standoff_m"], strict=True):
         assert f"penetration ≤ {round(room, 1):.1f} m" in text
+
+
+def test_a_rated_ring_around_kaisaniemi_leaves_no_truck_start_inside(helsinki, result):
+    # a ring 30 m outside the garden's crowd perimeter encloses its service roads and a stretch
+    # of Kaisaniemenranta; rated for N2A at 80 km/h it holds every truck that comes from outside
+    garden = result.sites.loc[result.sites["name"] == "Kaisaniemen kasvitieteellinen puutarha"]
+    garden = garden.iloc[0]
+    ring = gpd.GeoDataFrame(
+        {"barrier_id": ["ring"], "rating": ["V/7200[N2A]/80/90:1.0"]},
+        geometry=[garden.geometry.buffer(34).exterior],
+        crs=helsinki.crs,
+    )
+    ringed = assess_sites(helsinki, barriers=ring, vehicles=["N2A", "M1"])
+    rows = ringed.approaches.loc[ringed.approaches["site_id"] == garden["site_id"]]
+    trucks = rows.loc[rows["vehicle_class"] == "N2A"]
+    # before the fix, trucks started on the streets inside the ring (about 35 km/h)
+    assert (trucks["impact_speed_kmh"] == 0).all()
+    assert trucks["reason"].str.contains("stopped by barriers").all()
+    # cars are not covered by the rating: the ring changes nothing for them
+    cars = rows.loc[rows["vehicle_class"] == "M1", "impact_speed_kmh"].max()
+    assert cars == pytest.approx(garden["max_impact_speed_kmh_M1"])

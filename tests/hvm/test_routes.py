@@ -426,3 +426,55 @@ def test_graded_street_under_both_models(grade):
         )
         assert row["run_up_m"] == pytest.approx(100)
         assert row["impact_speed_kmh"] == pytest.approx(float(expected), abs=1e-6)
+
+
+# A site (0..50 × -30..30) served by an internal road, 250 m long, inside a ring of barriers
+# (x -250..100, y -100..100); outside, a north-south road at x = -300 (800 m) joins it by a 50 m
+# connector through the ring at (-250, 0): a truck turns the 90° corner (36.5 km/h) and meets the
+# ring after 50 m (about 60 km/h).
+RING = shapely.box(-250, -100, 100, 100).exterior
+ENCLOSED = [
+    (1, 2, [(-300, -400), (-300, 0)]),
+    (2, 3, [(-300, 0), (-300, 400)]),
+    (2, 4, [(-300, 0), (-250, 0)]),
+    (4, 5, [(-250, 0), (-200, 0)]),
+    (5, 7, [(-200, 0), (20, 0)]),
+    (6, 5, [(-200, 90), (-200, 0)]),
+]
+
+
+def ring(rating):
+    return gpd.GeoDataFrame({"barrier_id": ["ring"], "rating": [rating]}, geometry=[RING], crs=CRS)
+
+
+def test_a_closed_ring_of_rated_barriers_leaves_no_start_inside():
+    edges = network(ENCLOSED)
+    options = {"vehicles": ["N2A", "M1"]}
+    free = approach_routes(edges, site(), **options).set_index("vehicle_class")
+    assert free.loc["N2A", "run_up_m"] > 250  # from outside the (absent) ring
+    held = approach_routes(edges, site(), barriers=ring("V/7200[N2A]/64/90:1.0"), **options)
+    held = held.set_index("vehicle_class")
+    # the truck meets the ring at about 60 km/h, within its 64 km/h rating: no approach at all,
+    # although 250 m of road inside the ring would give it about 85 km/h from rest
+    assert held.loc["N2A", "impact_speed_kmh"] == 0
+    assert "stopped by barriers (ring)" in held.loc["N2A", "reason"]
+    # the ring is rated for trucks only: a car is not stopped, and may start anywhere
+    assert held.loc["M1", "impact_speed_kmh"] == pytest.approx(free.loc["M1", "impact_speed_kmh"])
+    # rated for 48 km/h the ring is driven through from outside; no route starts inside it
+    weak = approach_routes(edges, site(), barriers=ring("V/7200[N2A]/48/90:1.0"), **options)
+    truck = weak.set_index("vehicle_class").loc["N2A"]
+    assert truck["defeated"] == "ring" and truck["run_up_m"] > 250
+    start = shapely.Point(shapely.get_coordinates(truck.geometry)[0])
+    assert not shapely.Polygon(RING).contains(start)
+
+
+def test_the_study_area_edge_marks_the_outside():
+    # outside the ring only a 30 m dead end cut by the study area's edge: without the boundary the
+    # longer inside part would count as the outside
+    edges = network([(1, 4, [(-280, 0), (-250, 0)]), *ENCLOSED[3:]])
+    vsb = ring("V/7200[N2A]/64/90:1.0")
+    inside = approach_routes(edges, site(), vehicles=["N2A"], barriers=vsb).iloc[0]
+    assert inside["impact_speed_kmh"] > 60
+    area = shapely.box(-280, -500, 500, 500)
+    held = approach_routes(edges, site(), vehicles=["N2A"], barriers=vsb, boundary=area).iloc[0]
+    assert held["impact_speed_kmh"] == 0 and held["blocked_by"] == "ring"
