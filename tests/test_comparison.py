@@ -12,6 +12,7 @@ import cohesion_gis as cg
 from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.comparison import Comparison, _site_deltas, analyse, compare
 from cohesion_gis.scenario import Scenario, apply, load_scenario
+from cohesion_gis.scenario.incremental import rescore
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 COLUMNS = ["access", "diversity", "bridging", "capacity", "severance", "score"]
@@ -58,12 +59,37 @@ def test_incremental_add_and_remove_spaces(tmp_path: Path, helsinki: cg.City, ba
         'geometry = "POINT (24.9455 60.1715)"',
     )
     result = compare(helsinki, scenario, base=base, hvm=False)
-    assert (
-        result.after.cohesion.recomputed
-        == f"incremental: 1 of {len(base.cohesion.aware.spaces)} spaces searched"
-    )
+    n_spaces, n_homes = len(base.cohesion.aware.spaces), len(helsinki.homes)
+    note = result.after.cohesion.recomputed
+    assert note.startswith(f"incremental: 1 of {n_spaces} spaces searched, ")
+    touched = int(note.split(", ")[1].split()[0])
+    assert 0 < touched < n_homes  # only homes within reach of the two changed spaces
     full = score_districts(result.city, CohesionParams.from_toml(), sensitivity=False)
     assert_same_scores(result.after.cohesion.result, full)
+    spaces = result.after.cohesion.result.spaces
+    want = full.spaces.drop(columns="geometry")
+    pd.testing.assert_frame_equal(spaces[want.columns].reset_index(drop=True), want, rtol=1e-9)
+    # the merged tables, built on first use, are the tables of a full run
+    merged = result.after.cohesion.aware.table
+    fresh = analyse(result.city, params=CohesionParams.from_toml(), hvm=False).cohesion.aware.table
+    pd.testing.assert_frame_equal(merged, fresh, rtol=1e-12)
+
+
+def test_incremental_with_sensitivity_and_moved_residents(
+    tmp_path: Path, helsinki: cg.City, base
+) -> None:
+    scenario = scenario_file(
+        tmp_path,
+        'type = "add_contact_space"\nspace_type = "library"\ngeometry = "POINT (24.9455 60.1715)"\n'
+        '[[interventions]]\ntype = "add_residents"\ncount = 500\ndistrict = "Kamppi"',
+    )
+    city = apply(helsinki, scenario)
+    params = CohesionParams.from_toml()
+    state = rescore(helsinki, base.cohesion, city, params, sensitivity=True)
+    assert state.recomputed.endswith(f"{len(city.homes)} of {len(city.homes)} homes evaluated")
+    full = score_districts(city, params, sensitivity=True)
+    assert_same_scores(state.result, full)
+    pd.testing.assert_frame_equal(state.result.sensitivity, full.sensitivity, rtol=1e-9)
 
 
 def test_changed_network_falls_back_to_full(tmp_path: Path, helsinki: cg.City, base) -> None:

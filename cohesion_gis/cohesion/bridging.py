@@ -32,7 +32,7 @@ import pandas as pd
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["bridging", "entropy", "group_columns"]
+__all__ = ["bridging", "entropy", "group_columns", "home_bridging", "space_bridging"]
 
 
 def entropy(shares: np.ndarray) -> np.ndarray:
@@ -95,40 +95,84 @@ def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFr
     Returns
     -------
     homes
-        Series ``bridging`` (0–1) indexed like ``reach.homes``.
+        :func:`home_bridging`.
     spaces
+        :func:`space_bridging`.
+    """
+    spaces = space_bridging(reach, params)
+    return home_bridging(reach, params, spaces["bridging"].to_numpy()), spaces
+
+
+def space_bridging(reach: Reach, params: CohesionParams) -> pd.DataFrame:
+    """Per space ``B_s``: how mixed the residents within its catchment are (0–1).
+
+    ``reach`` must hold every home (the catchments and the city's mix are read from it).
+
+    Returns
+    -------
+    pandas.DataFrame
         Indexed like ``reach.spaces``: ``bridging`` (0–1, NaN for a space nobody reaches),
         ``catchment_persons`` (distance-weighted potential users), ``catchment_radius_m`` and
         ``share_<group>`` columns (left out beyond :data:`MAX_SHARE_COLUMNS` groups, e.g. the
         hundreds of districts of a metropolitan area).
     """
-    spaces = reach.spaces
-    radius = np.where(
-        spaces["space_type"].isin(params.bridging_wide_types)
-        | (spaces["area_m2"] >= params.bridging_wide_min_area_m2),
-        params.bridging_wide_radius_m,
-        params.bridging_radius_m,
-    )
-    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
-    rows = dist <= radius[space]
-    home, space, dist = home[rows], space[rows], dist[rows]
-    weight = np.exp(-params.decay_beta_factor / radius[space] * dist)
-    names, users, totals = _users(reach.homes, home, space, weight, len(spaces))
+    radius = _catchment_radius_m(reach.spaces, params)
+    home, space, weight = _weighted_rows(reach, params, radius)
+    names, users, totals = _users(reach.homes, home, space, weight, len(reach.spaces))
     total = users.sum(axis=1)
     shares = np.divide(users, total[:, None], out=np.zeros_like(users), where=total[:, None] > 0)
     h_city = float(entropy(totals / max(totals.sum(), 1e-12)))
     with np.errstate(invalid="ignore", divide="ignore"):
         b_space = np.where(total > 0, np.clip(entropy(shares) / h_city, 0.0, 1.0), np.nan)
-    space_table = pd.DataFrame(
+    table = pd.DataFrame(
         {"bridging": b_space, "catchment_persons": total, "catchment_radius_m": radius},
-        index=spaces.index,
+        index=reach.spaces.index,
     )
     if len(names) <= MAX_SHARE_COLUMNS:
         for k, name in enumerate(names):
-            space_table[f"share_{name}"] = shares[:, k]
-    size_weight = np.sqrt(spaces["size_m2"].to_numpy()[space]) * weight
-    b_rows = np.nan_to_num(b_space[space])
-    num = np.bincount(home, weights=size_weight * b_rows, minlength=len(reach.homes)).astype(float)
-    den = np.bincount(home, weights=size_weight, minlength=len(reach.homes)).astype(float)
+            table[f"share_{name}"] = shares[:, k]
+    return table
+
+
+def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> pd.Series:
+    """Per home ``B_i``: the distance- and size-weighted mean ``B_s`` of the spaces it reaches.
+
+    Parameters
+    ----------
+    reach
+        The table; may hold only some homes (incremental rescoring).
+    space_b
+        ``B_s`` of every space of ``reach.spaces`` (:func:`space_bridging`).
+
+    Returns
+    -------
+    pandas.Series
+        ``bridging`` (0–1, 0 for a home that reaches no space), indexed like ``reach.homes``.
+    """
+    radius = _catchment_radius_m(reach.spaces, params)
+    home, space, weight = _weighted_rows(reach, params, radius)
+    size_weight = np.sqrt(reach.spaces["size_m2"].to_numpy()[space]) * weight
+    b_rows = np.nan_to_num(np.asarray(space_b, dtype=float)[space])
+    n_homes = len(reach.homes)
+    num = np.bincount(home, weights=size_weight * b_rows, minlength=n_homes).astype(float)
+    den = np.bincount(home, weights=size_weight, minlength=n_homes).astype(float)
     home_b = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    return pd.Series(home_b, index=reach.homes.index, name="bridging"), space_table
+    return pd.Series(home_b, index=reach.homes.index, name="bridging")
+
+
+def _catchment_radius_m(spaces: pd.DataFrame, params: CohesionParams) -> np.ndarray:
+    """Each space's catchment radius (m): wide for large or city-wide types."""
+    wide = spaces["space_type"].isin(params.bridging_wide_types) | (
+        spaces["area_m2"] >= params.bridging_wide_min_area_m2
+    )
+    return np.where(wide, params.bridging_wide_radius_m, params.bridging_radius_m)
+
+
+def _weighted_rows(
+    reach: Reach, params: CohesionParams, radius_m: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Home, space and distance weight :math:`e^{-\beta d}` of the rows within the catchment."""
+    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
+    rows = dist <= radius_m[space]
+    home, space, dist = home[rows], space[rows], dist[rows]
+    return home, space, np.exp(-params.decay_beta_factor / radius_m[space] * dist)

@@ -25,7 +25,15 @@ import pandas as pd
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["capacity", "e2sfca", "zone_weight"]
+__all__ = [
+    "accessible_supply",
+    "capacity",
+    "e2sfca",
+    "home_capacity",
+    "space_supply",
+    "supply_ratio",
+    "zone_weight",
+]
 
 
 def zone_weight(
@@ -53,45 +61,81 @@ def e2sfca(
         Accessible supply per home :math:`Q_i` and supply ratio per space :math:`R_s`
         (NaN where nobody competes for the space).
     """
+    ratio = supply_ratio(home, space, weight, demand, supply)
+    return accessible_supply(home, space, weight, ratio, demand.size), ratio
+
+
+def supply_ratio(
+    home: np.ndarray,
+    space: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    supply: np.ndarray,
+) -> np.ndarray:
+    """Step 1: :math:`R_s`, supply over weighted competing demand (NaN where nobody competes)."""
     competing = np.bincount(space, weights=demand[home] * weight, minlength=supply.size)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(competing > 0, supply / competing, np.nan)
-    per_home = np.bincount(
-        home, weights=np.nan_to_num(ratio[space]) * weight, minlength=demand.size
-    )
-    return per_home, ratio
+        return np.where(competing > 0, supply / competing, np.nan)
+
+
+def accessible_supply(
+    home: np.ndarray, space: np.ndarray, weight: np.ndarray, ratio: np.ndarray, n_homes: int
+) -> np.ndarray:
+    r"""Step 2: :math:`Q_i = \sum_s R_s W(d_{is})` per home (m² per person)."""
+    return np.bincount(home, weights=np.nan_to_num(ratio[space]) * weight, minlength=n_homes)
 
 
 def capacity(reach: Reach, params: CohesionParams) -> tuple[pd.DataFrame, pd.Series]:
-    r"""Capacity per home and supply per space.
+    """Capacity per home (:func:`home_capacity`) and supply per space (:func:`space_supply`)."""
+    supply = space_supply(reach, params)
+    return home_capacity(reach, params, supply.to_numpy()), supply
 
-    Returns
-    -------
-    homes, supply
-        Per home ``capacity_m2_per_person`` (:math:`Q_i`) and ``capacity``
-        (:math:`\hat Q_i`, 0–1); per space ``supply_m2_per_person`` (:math:`R_s`).
+
+def space_supply(reach: Reach, params: CohesionParams) -> pd.Series:
+    """Per space ``supply_m2_per_person`` (:math:`R_s`; NaN for types that do not count).
+
+    ``reach`` must hold every home (the competing demand is read from it).
     """
-    spaces = reach.spaces
-    eligible = spaces["space_type"].isin(params.capacity_space_types).to_numpy()
-    supply = np.where(eligible, spaces["size_m2"].to_numpy(), 0.0)
-    rows = reach.table.loc[eligible[reach.table["space"].to_numpy()]]
-    weight = zone_weight(
-        rows["dist_m"].to_numpy(), params.capacity_zone_limits_m, params.capacity_zone_weights
+    eligible, home, space, weight = _weighted_rows(reach, params)
+    supply = np.where(eligible, reach.spaces["size_m2"].to_numpy(), 0.0)
+    demand = reach.homes["population"].to_numpy(dtype=float)
+    ratio = supply_ratio(home, space, weight, demand, supply)
+    return pd.Series(
+        np.where(eligible, ratio, np.nan), index=reach.spaces.index, name="supply_m2_per_person"
     )
-    per_home, ratio = e2sfca(
-        rows["home"].to_numpy(),
-        rows["space"].to_numpy(),
-        weight,
-        reach.homes["population"].to_numpy(dtype=float),
-        supply,
-    )
-    homes = pd.DataFrame(
+
+
+def home_capacity(reach: Reach, params: CohesionParams, ratio: np.ndarray) -> pd.DataFrame:
+    r"""Per home ``capacity_m2_per_person`` (:math:`Q_i`) and ``capacity`` (:math:`\hat Q_i`, 0–1).
+
+    Parameters
+    ----------
+    reach
+        The table; may hold only some homes (incremental rescoring).
+    ratio
+        :math:`R_s` of every space of ``reach.spaces`` (:func:`space_supply`).
+    """
+    _, home, space, weight = _weighted_rows(reach, params)
+    per_home = accessible_supply(home, space, weight, np.asarray(ratio), len(reach.homes))
+    return pd.DataFrame(
         {
             "capacity_m2_per_person": per_home,
             "capacity": np.minimum(1.0, per_home / params.capacity_benchmark_m2_per_person),
         },
         index=reach.homes.index,
     )
-    return homes, pd.Series(
-        np.where(eligible, ratio, np.nan), index=spaces.index, name="supply_m2_per_person"
+
+
+def _weighted_rows(
+    reach: Reach, params: CohesionParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Which spaces count, and home, space and zone weight of the rows that reach them."""
+    eligible = reach.spaces["space_type"].isin(params.capacity_space_types).to_numpy()
+    space = reach.table["space"].to_numpy()
+    rows = eligible[space]
+    weight = zone_weight(
+        reach.table["dist_m"].to_numpy()[rows],
+        params.capacity_zone_limits_m,
+        params.capacity_zone_weights,
     )
+    return eligible, reach.table["home"].to_numpy()[rows], space[rows], weight

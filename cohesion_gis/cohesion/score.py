@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from cohesion_gis.cohesion.access import access
-from cohesion_gis.cohesion.bridging import bridging, group_columns
-from cohesion_gis.cohesion.capacity import capacity
+from cohesion_gis.cohesion.bridging import group_columns, home_bridging, space_bridging
+from cohesion_gis.cohesion.capacity import home_capacity, space_supply
 from cohesion_gis.cohesion.diversity import diversity
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
@@ -37,9 +37,12 @@ from cohesion_gis.errors import DataError
 __all__ = [
     "COMPONENTS",
     "CohesionResult",
+    "assemble_result",
     "home_components",
     "score_districts",
     "score_from_reach",
+    "space_components",
+    "space_flags",
 ]
 
 log = logging.getLogger(__name__)
@@ -147,17 +150,40 @@ def score_from_reach(
         Also run the sensitivity variants.
     """
     _require_residents(city)
-    n_types = len(city.taxonomy.contact_spaces)
-    homes, spaces = home_components(aware, params, n_types=n_types)
+    homes, spaces = home_components(aware, params, n_types=len(city.taxonomy.contact_spaces))
     homes["severance"] = severance(homes["access"], access(free, params)["access"])
+    spaces = space_flags(spaces, aware)
+    variants_of = aware if sensitivity else None
+    return assemble_result(city, homes, spaces, params, sensitivity_of=variants_of)
+
+
+def assemble_result(
+    city: Any,
+    homes: gpd.GeoDataFrame,
+    spaces: gpd.GeoDataFrame,
+    params: CohesionParams,
+    *,
+    sensitivity_of: Reach | None = None,
+) -> CohesionResult:
+    """District means and flags from scored homes and spaces; sensitivity variants of a table.
+
+    Parameters
+    ----------
+    city
+        The study area (districts, contact spaces).
+    homes, spaces
+        :func:`home_components` with ``severance``, and :func:`space_flags`.
+    sensitivity_of
+        The barrier-aware table to run the sensitivity variants on; None skips them.
+    """
     districts = _districts(city.districts, homes, params)
     if city.contact_spaces.empty:
         log.warning("%s: no contact spaces in the study area: every component is 0", city.name)
         districts["flag"] = "no contact spaces in the study area"
     table = pd.DataFrame()
-    if sensitivity:
-        districts, table = _sensitivity(aware, districts, params, n_types=n_types)
-    spaces = _space_flags(spaces, aware)
+    if sensitivity_of is not None:
+        n_types = len(city.taxonomy.contact_spaces)
+        districts, table = _sensitivity(sensitivity_of, districts, params, n_types=n_types)
     log.info(
         "scored %d districts, %d homes, %d spaces; mean score %.1f",
         len(districts), len(homes), len(spaces), float(districts["score"].mean()),
@@ -174,22 +200,50 @@ def _require_residents(city: Any) -> None:
 
 
 def home_components(
-    reach_table: Reach, params: CohesionParams, *, n_types: int
+    reach_table: Reach,
+    params: CohesionParams,
+    *,
+    n_types: int,
+    space_values: pd.DataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Per-home components and composite score, and per-space bridging and supply."""
+    """Per-home components and composite score, and per-space bridging and supply.
+
+    Parameters
+    ----------
+    reach_table
+        The distance table; with ``space_values`` it may hold only some homes.
+    n_types
+        Contact-space types in the taxonomy (the diversity scale).
+    space_values
+        :func:`space_components` of every space, when known (they depend on every home's
+        residents, so an incremental rescore of some homes passes them in).
+    """
+    if space_values is None:
+        space_values = space_components(reach_table, params)
     acc = access(reach_table, params)
-    bri_home, bri_space = bridging(reach_table, params)
-    cap_home, supply = capacity(reach_table, params)
     homes = reach_table.homes.copy()
     homes = homes.drop(columns=[c for c in homes.columns if c in acc.columns])
     homes = pd.concat([homes, acc], axis=1)
     homes["diversity"] = diversity(reach_table, params, n_types=n_types)
-    homes["bridging"] = bri_home
-    homes[["capacity_m2_per_person", "capacity"]] = cap_home
+    homes["bridging"] = home_bridging(reach_table, params, space_values["bridging"].to_numpy())
+    homes[["capacity_m2_per_person", "capacity"]] = home_capacity(
+        reach_table, params, space_values["supply_m2_per_person"].to_numpy()
+    )
     homes["score"] = composite(homes, params.weights)
-    spaces = pd.concat([reach_table.spaces, bri_space, supply], axis=1)
+    new = space_values.columns.difference(reach_table.spaces.columns, sort=False)
+    spaces = pd.concat([reach_table.spaces, space_values[new]], axis=1)
     return gpd.GeoDataFrame(homes, crs=reach_table.homes.crs), gpd.GeoDataFrame(
         spaces, crs=reach_table.spaces.crs
+    )
+
+
+def space_components(reach_table: Reach, params: CohesionParams) -> pd.DataFrame:
+    """Per space: bridging with its catchment (:func:`space_bridging`) and supply ratio.
+
+    ``reach_table`` must hold every home.
+    """
+    return pd.concat(
+        [space_bridging(reach_table, params), space_supply(reach_table, params)], axis=1
     )
 
 
@@ -295,7 +349,8 @@ def _district_scores(homes: pd.DataFrame) -> pd.Series:
     return num / den.where(den > 0)
 
 
-def _space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:
+def space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:
+    """``reached_by_persons`` (residents within the search radius) and a ``flag`` per space."""
     reached = (
         base.table.merge(base.homes[["population"]], left_on="home", right_index=True)
         .groupby("space")["population"]

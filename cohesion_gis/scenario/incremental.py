@@ -2,25 +2,34 @@
 
 The expensive part of the cohesion score is the network search behind the home × space distance
 table (:func:`cohesion_gis.cohesion.reach.reach`), run on two walk networks (barrier-aware and
-free). A scenario that leaves the walk network and the homes' locations alone changes the table
-only in the columns of the spaces it added, removed or changed:
+free), then evaluating every component for every home. A scenario that leaves the walk network
+and the homes' locations alone changes the table only in the rows of the spaces it added,
+removed or changed:
 
 - rows of an unchanged space are the same (each space's bounded search is independent of the
   others), so they are taken from the base table;
-- a new or changed space gets one bounded search from its entrances;
-- residents added to or moved between existing homes change no distance, only the weights the
-  components read, so the table is reused whole.
+- a new or changed space gets one bounded search from its entrances, on each network.
 
-Every component is then evaluated on the merged table, which is cheap (vectorised sums over the
-sparse table), and equals a full recompute (``tests/test_compare.py`` checks it). A changed walk
-network (pedestrianising a major road changes severance) or a new home location falls back to the
-full computation. ``bench/scenario_incremental.py`` measures the gain.
+When the residents are unchanged too, each unchanged space keeps its catchment, so its bridging
+:math:`B_s` and supply ratio :math:`R_s` are taken from the base result; a new space gets them
+from its own search (which holds every home within its catchment). Only the homes with a row
+for a space that changed (within its search radius, on either network) are evaluated again; the
+others keep their base values, and the district means are taken over all homes again. Residents
+added or moved change every catchment they fall in, so then the tables are reused whole and every
+home is evaluated again; so are the sensitivity variants, which rescale every distance.
+
+The result equals a full recompute (``tests/test_comparison.py``). A changed walk network
+(pedestrianising a major road changes severance), new home locations or other parameters fall
+back to the full computation. ``bench/scenario_incremental.py`` measures the gain. The scenario's
+merged distance tables (:attr:`CohesionState.aware`, ``.free``) are built only when read.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
 import geopandas as gpd
@@ -28,10 +37,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cohesion_gis.cohesion.access import access
+from cohesion_gis.cohesion.bridging import group_columns
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
-from cohesion_gis.cohesion.score import CohesionResult, score_from_reach
-from cohesion_gis.cohesion.severance import barrier_aware_network
+from cohesion_gis.cohesion.score import (
+    CohesionResult,
+    assemble_result,
+    home_components,
+    score_from_reach,
+    space_components,
+    space_flags,
+)
+from cohesion_gis.cohesion.severance import barrier_aware_network, severance
 
 __all__ = ["CohesionState", "rescore", "score_state"]
 
@@ -46,19 +64,34 @@ class CohesionState:
     ----------
     result
         The scores.
-    aware, free
-        Distance tables on the barrier-aware and the free walk network.
     aware_network
         The barrier-aware walk network ``(nodes, edges)``.
+    tables
+        Returns the distance tables ``(aware, free)``; read them as :attr:`aware` and
+        :attr:`free` (an incremental state merges them on first use).
     recomputed
-        What was computed: ``"full"``, or ``"incremental: N of M spaces searched"``.
+        What was computed: ``"full"``, or ``"incremental: N of M spaces searched, K of H homes
+        evaluated"``.
     """
 
     result: CohesionResult
-    aware: Reach
-    free: Reach
     aware_network: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
+    tables: Callable[[], tuple[Reach, Reach]] = field(repr=False)
     recomputed: str = "full"
+
+    @cached_property
+    def _reach(self) -> tuple[Reach, Reach]:
+        return self.tables()
+
+    @property
+    def aware(self) -> Reach:
+        """The distance table on the barrier-aware walk network."""
+        return self._reach[0]
+
+    @property
+    def free(self) -> Reach:
+        """The distance table on the plain walk network (to each space's access radius)."""
+        return self._reach[1]
 
 
 def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
@@ -69,9 +102,8 @@ def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False)
         city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges,
         params=params, access_only=True,
     )  # fmt: skip
-    return CohesionState(
-        score_from_reach(city, aware, free, params, sensitivity=sensitivity), aware, free, network
-    )
+    result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
+    return CohesionState(result, network, partial(_given, aware, free))
 
 
 def rescore(
@@ -82,7 +114,7 @@ def rescore(
     *,
     sensitivity: bool = False,
 ) -> CohesionState:
-    """Score a scenario City, reusing the base distance tables where the change allows.
+    """Score a scenario City, reusing the base distance tables and scores where the change allows.
 
     Parameters
     ----------
@@ -93,7 +125,7 @@ def rescore(
     params
         Cohesion parameters (must be those of ``base``).
     sensitivity
-        Also run the sensitivity variants.
+        Also run the sensitivity variants (every home is then evaluated again).
     """
     same_network = (
         city.walk_edges is base_city.walk_edges and city.walk_nodes is base_city.walk_nodes
@@ -103,50 +135,173 @@ def rescore(
     if not same_network or homes is None or plan is None or params != base.result.params:
         log.info("rescore: full recompute (network, home locations or parameters changed)")
         return score_state(city, params, sensitivity=sensitivity)
-    fresh = np.flatnonzero(plan < 0)
-    changed = city.contact_spaces.iloc[fresh]
-    aware = _merge(
-        base.aware,
-        homes,
-        plan,
-        _search(city.homes, changed, base.aware_network, params, snapped=base.aware.network),
-    )
+    searched = np.flatnonzero(plan < 0)
+    changed = city.contact_spaces.iloc[searched]
+    aware_net = base.aware.network
+    fresh_aware = _search(homes, changed, base.aware_network, params, snapped=aware_net)
     free_net = (city.walk_nodes, city.walk_edges)
-    free = _merge(
-        base.free,
-        homes,
-        plan,
-        _search(city.homes, changed, free_net, params, access_only=True, snapped=base.free.network),
+    fresh_free = _search(
+        homes, changed, free_net, params, access_only=True, snapped=base.free.network
     )
-    note = f"incremental: {fresh.size} of {len(plan)} spaces searched"
+    change = _Change(homes, plan, fresh_aware, fresh_free)
+    tables = partial(_merged_tables, base.aware, base.free, change)
+    note = f"incremental: {searched.size} of {len(plan)} spaces searched"
+    if sensitivity or not _same_residents(base.aware.homes, homes):
+        aware, free = tables()
+        result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
+        note += f", {len(homes)} of {len(homes)} homes evaluated"
+    else:
+        touched = _touched_homes(base, change)
+        result = _rescore_homes(city, base, change, touched, params)
+        note += f", {touched.size} of {len(homes)} homes evaluated"
     log.info("rescore: %s", note)
-    result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
-    return CohesionState(result, aware, free, base.aware_network, note)
+    return CohesionState(result, base.aware_network, tables, note)
 
 
-# --- helpers -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Change:
+    """What a scenario changes in the base tables.
+
+    ``homes`` are the scenario's (with the base snapping); ``plan`` gives each scenario space its
+    base position, or -1 when it was searched again, into ``fresh_aware`` and ``fresh_free``
+    (None when no space was).
+    """
+
+    homes: gpd.GeoDataFrame
+    plan: np.ndarray
+    fresh_aware: Reach | None
+    fresh_free: Reach | None
 
 
-def _space_key(spaces: gpd.GeoDataFrame) -> pd.Series:
-    wkb = shapely.to_wkb(spaces.geometry.to_numpy(), hex=True)
-    return (
-        spaces["space_id"].astype(str)
-        + "|" + spaces["space_type"].astype(str)
-        + "|" + spaces["area_m2"].round(6).astype(str)
-        + "|" + pd.Series(wkb, index=spaces.index)
-    )  # fmt: skip
+# --- the touched homes ---------------------------------------------------------------------
+
+
+def _touched_homes(base: CohesionState, change: _Change) -> np.ndarray:
+    """Sorted positions of the homes with a row for a removed, changed or new space."""
+    dropped = np.ones(len(base.aware.spaces), dtype=bool)
+    dropped[change.plan[change.plan >= 0]] = False
+    parts = [
+        table["home"].to_numpy()[dropped[table["space"].to_numpy()]]
+        for table in (base.aware.table, base.free.table)
+    ]
+    fresh = (change.fresh_aware, change.fresh_free)
+    parts += [reached.table["home"].to_numpy() for reached in fresh if reached is not None]
+    return np.unique(np.concatenate(parts)).astype(np.int64)
+
+
+def _rescore_homes(
+    city: Any, base: CohesionState, change: _Change, touched: np.ndarray, params: CohesionParams
+) -> CohesionResult:
+    """The base result with the touched homes evaluated again and the spaces merged."""
+    fresh_spaces = None
+    if change.fresh_aware is not None:
+        values = space_components(change.fresh_aware, params)
+        fresh_spaces = space_flags(
+            pd.concat([change.fresh_aware.spaces, values], axis=1), change.fresh_aware
+        )
+    spaces = _by_plan(base.result.spaces, fresh_spaces, change.plan)
+    some = change.homes.iloc[touched].reset_index(drop=True)
+    aware, free = (
+        Reach(some, spaces, _scenario_rows(table, fresh, change.plan, touched), table.limit_m)
+        for table, fresh in ((base.aware, change.fresh_aware), (base.free, change.fresh_free))
+    )
+    n_types = len(city.taxonomy.contact_spaces)
+    scored, _ = home_components(aware, params, n_types=n_types, space_values=spaces)
+    scored["severance"] = severance(scored["access"], access(free, params)["access"])
+    out = base.result.homes.copy()
+    columns = [c for c in scored.columns if c not in some.columns]
+    out.iloc[touched, out.columns.get_indexer(columns)] = scored[columns].to_numpy()
+    return assemble_result(city, out, spaces, params)
+
+
+# --- merging base and fresh ----------------------------------------------------------------
+
+
+def _given(aware: Reach, free: Reach) -> tuple[Reach, Reach]:
+    return aware, free
+
+
+def _merged_tables(base_aware: Reach, base_free: Reach, change: _Change) -> tuple[Reach, Reach]:
+    """Both scenario tables in full: base rows of kept spaces, fresh rows of searched ones."""
+    every = np.arange(len(change.homes), dtype=np.int64)
+    merged = []
+    for base, fresh in ((base_aware, change.fresh_aware), (base_free, change.fresh_free)):
+        spaces = _by_plan(base.spaces, None if fresh is None else fresh.spaces, change.plan)
+        table = _scenario_rows(base, fresh, change.plan, every)
+        merged.append(Reach(change.homes, spaces, table, base.limit_m, base.network))
+    return merged[0], merged[1]
+
+
+def _by_plan(
+    base_rows: pd.DataFrame, fresh_rows: pd.DataFrame | None, plan: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Per-space rows in the scenario's order: base rows of kept spaces, fresh rows of the rest."""
+    kept = np.flatnonzero(plan >= 0)
+    parts = [base_rows.iloc[plan[kept]].set_axis(kept)]
+    if fresh_rows is not None:
+        parts.append(fresh_rows.set_axis(np.flatnonzero(plan < 0)))
+    return gpd.GeoDataFrame(pd.concat(parts).sort_index(), crs=base_rows.crs)
+
+
+def _scenario_rows(
+    base: Reach, fresh: Reach | None, plan: np.ndarray, homes: np.ndarray
+) -> pd.DataFrame:
+    """Rows of ``homes`` (sorted positions) in the scenario table, renumbered to ``0..k-1``.
+
+    Base rows come from the home-sorted base table by slicing, with spaces renumbered to the
+    scenario's order (rows of dropped spaces left out); fresh rows of new spaces are added. The
+    result is sorted by home then space, as :func:`reach` returns it.
+    """
+    home_col = base.table["home"].to_numpy()
+    start = np.searchsorted(home_col, homes, side="left")
+    stop = np.searchsorted(home_col, homes, side="right")
+    length = stop - start
+    rows = np.arange(length.sum()) + np.repeat(start - (np.cumsum(length) - length), length)
+    new_position = np.full(len(base.spaces), -1, dtype=np.int64)
+    kept = np.flatnonzero(plan >= 0)
+    new_position[plan[kept]] = kept
+    space = new_position[base.table["space"].to_numpy()[rows]]
+    keep = space >= 0
+    home = np.repeat(np.arange(homes.size), length)[keep]
+    space, dist = space[keep], base.table["dist_m"].to_numpy()[rows][keep]
+    if fresh is not None:
+        searched = np.flatnonzero(plan < 0)
+        fresh_home = fresh.table["home"].to_numpy()
+        inside = np.isin(fresh_home, homes)
+        home = np.r_[home, np.searchsorted(homes, fresh_home[inside])]
+        space = np.r_[space, searched[fresh.table["space"].to_numpy()[inside]]]
+        dist = np.r_[dist, fresh.table["dist_m"].to_numpy()[inside]]
+        order = np.lexsort((space, home))
+        home, space, dist = home[order], space[order], dist[order]
+    dtype = base.table.dtypes
+    return pd.DataFrame(
+        {"home": home.astype(dtype["home"]), "space": space.astype(dtype["space"]), "dist_m": dist}
+    )
+
+
+# --- what changed --------------------------------------------------------------------------
 
 
 def _space_plan(base_spaces: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame) -> np.ndarray | None:
     """For each scenario space, its position in the base table, or -1 if it must be searched.
 
-    None when base keys are ambiguous (duplicate spaces), which the merge cannot map.
+    A space is kept when its id, type, area and outline are those of a base space. None when
+    ids repeat (the plan could not tell spaces apart).
     """
-    base_key = _space_key(base_spaces)
-    if base_key.duplicated().any():
+    base_ids, ids = pd.Index(base_spaces["space_id"]), pd.Index(spaces["space_id"])
+    if base_ids.has_duplicates or ids.has_duplicates:
         return None
-    lookup = pd.Series(np.arange(len(base_key)), index=base_key.to_numpy())
-    return _space_key(spaces).map(lookup).fillna(-1).to_numpy(dtype=np.int64)
+    position = base_ids.get_indexer(ids)
+    found = np.flatnonzero(position >= 0)
+    before, after = base_spaces.iloc[position[found]], spaces.iloc[found]
+    same = (
+        (before["space_type"].to_numpy() == after["space_type"].to_numpy())
+        & (before["area_m2"].to_numpy() == after["area_m2"].to_numpy())
+        & shapely.equals_exact(before.geometry.to_numpy(), after.geometry.to_numpy(), 0.0)
+    )
+    plan = np.full(len(spaces), -1, dtype=np.int64)
+    plan[found[same]] = position[found[same]]
+    return plan
 
 
 def _homes_in_place(base_homes: gpd.GeoDataFrame, homes: gpd.GeoDataFrame) -> Any:
@@ -158,6 +313,19 @@ def _homes_in_place(base_homes: gpd.GeoDataFrame, homes: gpd.GeoDataFrame) -> An
     if not same_ids or not homes.geometry.geom_equals_exact(base_homes.geometry, 0.0).all():
         return None
     return homes.assign(snap_m=base_homes["snap_m"].to_numpy())
+
+
+def _same_residents(base_homes: gpd.GeoDataFrame, homes: gpd.GeoDataFrame) -> bool:
+    """Whether every home has the same residents, per group and per district."""
+    columns = ["population", "district_id", *(f"pop_{g}" for g in _groups(base_homes))]
+    if list(_groups(base_homes)) != list(_groups(homes)):
+        return False
+    return all(homes[c].equals(base_homes[c]) for c in columns if c in base_homes)
+
+
+def _groups(homes: pd.DataFrame) -> list[str]:
+    counts = group_columns(homes)
+    return [] if counts is None else list(counts.columns)
 
 
 def _search(
@@ -172,22 +340,3 @@ def _search(
     if not len(spaces):
         return None
     return reach(homes, spaces, *network, params=params, access_only=access_only, network=snapped)
-
-
-def _merge(base: Reach, homes: gpd.GeoDataFrame, plan: np.ndarray, fresh: Reach | None) -> Reach:
-    """Base rows of kept spaces and fresh rows of searched ones, in the scenario's space order."""
-    kept = np.flatnonzero(plan >= 0)
-    new_position = np.full(len(base.spaces), -1, dtype=np.int64)
-    new_position[plan[kept]] = kept
-    rows = base.table.assign(space=new_position[base.table["space"].to_numpy()])
-    parts = [rows.loc[rows["space"] >= 0]]
-    spaces = base.spaces.iloc[plan[kept]].set_axis(kept)
-    space_parts = [spaces]
-    if fresh is not None:
-        searched = np.flatnonzero(plan < 0)
-        parts.append(fresh.table.assign(space=searched[fresh.table["space"].to_numpy()]))
-        space_parts.append(fresh.spaces.set_axis(searched))
-    table = pd.concat(parts, ignore_index=True)  # components need no particular row order
-    table["space"] = table["space"].astype(base.table["space"].dtype)
-    merged = gpd.GeoDataFrame(pd.concat(space_parts).sort_index(), crs=base.spaces.crs)
-    return Reach(homes, merged, table, base.limit_m, base.network)
