@@ -5,29 +5,83 @@ Data from OpenStreetMap: © OpenStreetMap contributors (ODbL 1.0).
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
-from cohesion_gis import batch
-from cohesion_gis.city import City, Provenance, load_city
-from cohesion_gis.cohesion import CohesionParams, CohesionResult, score_districts
-from cohesion_gis.cohesion.report import write_scores
-from cohesion_gis.comparison import Comparison, compare
-from cohesion_gis.errors import CohesionError, DataError, InputError, ParameterError, ScenarioError
-from cohesion_gis.export import write_layers
-from cohesion_gis.hvm import (
-    BarrierRating,
-    HvmParams,
-    VehicleClass,
-    approach_routes,
-    load_vehicles,
-    parse_rating,
-    required_rating,
-)
-from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, write_assessment
-from cohesion_gis.maps import cohesion_map, notebook_view, save_offline, scenario_map, sites_map
-from cohesion_gis.pipeline import run_study
-from cohesion_gis.scenario import Scenario, apply, load_scenario
-from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
+if TYPE_CHECKING:
+    from cohesion_gis import batch
+    from cohesion_gis.city import City, Provenance, load_city
+    from cohesion_gis.cohesion import CohesionParams, CohesionResult, score_districts
+    from cohesion_gis.cohesion.report import write_scores
+    from cohesion_gis.comparison import Comparison, compare
+    from cohesion_gis.errors import (
+        CohesionError,
+        DataError,
+        InputError,
+        ParameterError,
+        ScenarioError,
+    )
+    from cohesion_gis.export import write_layers
+    from cohesion_gis.hvm import (
+        BarrierRating,
+        HvmParams,
+        VehicleClass,
+        approach_routes,
+        load_vehicles,
+        parse_rating,
+        required_rating,
+    )
+    from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, write_assessment
+    from cohesion_gis.maps import (
+        cohesion_map,
+        notebook_view,
+        save_offline,
+        scenario_map,
+        sites_map,
+    )
+    from cohesion_gis.pipeline import run_study
+    from cohesion_gis.scenario import Scenario, apply, load_scenario
+    from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
+
+# Where each public name is defined. Imported on first use (PEP 562), so that
+# ``import cohesion_gis.network`` does not load folium, networkx, rasterio and the rest.
+_EXPORTS = {
+    "cohesion_gis.city": ("City", "Provenance", "load_city"),
+    "cohesion_gis.cohesion": ("CohesionParams", "CohesionResult", "score_districts"),
+    "cohesion_gis.cohesion.report": ("write_scores",),
+    "cohesion_gis.comparison": ("Comparison", "compare"),
+    "cohesion_gis.errors": (
+        "CohesionError",
+        "DataError",
+        "InputError",
+        "ParameterError",
+        "ScenarioError",
+    ),
+    "cohesion_gis.export": ("write_layers",),
+    "cohesion_gis.hvm": (
+        "BarrierRating",
+        "HvmParams",
+        "VehicleClass",
+        "approach_routes",
+        "load_vehicles",
+        "parse_rating",
+        "required_rating",
+    ),
+    "cohesion_gis.hvm.assess": ("SiteAssessment", "assess_sites", "write_assessment"),
+    "cohesion_gis.maps": (
+        "cohesion_map",
+        "notebook_view",
+        "save_offline",
+        "scenario_map",
+        "sites_map",
+    ),
+    "cohesion_gis.pipeline": ("run_study",),
+    "cohesion_gis.scenario": ("Scenario", "apply", "load_scenario"),
+    "cohesion_gis.taxonomy": ("Taxonomy", "load_taxonomy"),
+}
+_LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
+_SUBMODULES = ("batch",)
 
 __version__ = "0.1.0"
 
@@ -73,3 +127,18 @@ __all__ = [
     "write_layers",
     "write_scores",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f"cohesion_gis.{name}")
+    if name not in _LAZY:
+        raise AttributeError(f"module 'cohesion_gis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -18,16 +18,18 @@ so the cost of a search is proportional to the nodes and edges it touches, not t
   degree 2, as on unsimplified OSM networks where every way vertex is a node): the heap sees only
   the other ("core") nodes, joined by one edge per chain; a chain's interior nodes then get
   ``min(d(a) + t, d(b) + L - t)`` from its ends ``a``, ``b`` (and directly from a seed on the
-  same chain), which is exactly their shortest distance;
+  same chain), which is exactly their shortest distance; dead ends (degree 1) are chain
+  interiors too, on chains with one end;
 - **searches in spatial order**: the distinct groups are run in strips of the search radius,
   west to east, so consecutive searches cover overlapping nodes and find them in cache;
 - **parallel chunks**: contiguous chunks of that order run on a thread pool (the kernel releases
   the GIL). A ``prange`` loop cannot hand back one variable-length result per chunk without a
   second counting pass, which would double the work.
 
-:func:`search_to_points` runs the same searches but hands every reached node straight to the
-points (homes) whose edge ends there, so the per-node triples are never stored; a counting sort
-puts the (point, group, distance) rows in order.
+:func:`aggregate_groups` runs the same searches and adds each one straight into per-node counts
+and gravity sums (no pairs stored). :func:`search_to_points` runs them but hands every reached
+node straight to the points (homes) whose edge ends there, so the per-node triples are never
+stored; a counting sort puts the (point, group, distance) rows in order.
 
 Scratch arrays (distances, heap positions, heap, touched list) are allocated once per chunk and
 reset only at the nodes a search touched. A search's reached nodes are written in node order: by
@@ -40,12 +42,23 @@ compilation a one-off cost per machine.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 from numba import njit
 
-__all__ = ["expand_ranges", "node_sums", "search_groups", "search_to_points", "spatial_order"]
+__all__ = [
+    "aggregate_groups",
+    "expand_ranges",
+    "node_sums",
+    "search_groups",
+    "search_to_points",
+    "spatial_order",
+]
+
+T = TypeVar("T")
 
 _UNSEEN = -1
 _SETTLED = -2
@@ -53,6 +66,9 @@ _SETTLED = -2
 _DENSE_SHARE = 16
 #: Contract chains of degree-2 nodes when at least this share of the nodes has degree 2.
 _CONTRACT_SHARE = 0.2
+#: Chunks of searches whose sums :func:`aggregate_groups` adds up, in order (fixed, so that the
+#: floating-point sums do not depend on the thread count).
+_AGGREGATE_CHUNKS = 16
 
 
 def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -427,11 +443,7 @@ def search_groups(
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _search_chunk(*args, run[bounds[i] : bounds[i + 1]], chains)
 
-    if n_threads == 1 or n_chunks == 1:
-        parts = [chunk(i) for i in range(n_chunks)]
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            parts = list(pool.map(chunk, range(n_chunks)))
+    parts = list(_map_chunks(chunk, n_chunks, n_threads))
     # Where each distinct group's result lies in the concatenated output, then gather by group.
     run_count = np.concatenate([p[0] for p in parts])
     run_start = np.concatenate([[0], np.cumsum(run_count)[:-1]])
@@ -445,6 +457,80 @@ def search_groups(
     take = expand_ranges(run_start[slot], count)
     group = np.repeat(np.arange(n_groups, dtype=np.int32), count)
     return group, flat_node[take], flat_dist[take]
+
+
+def aggregate_groups(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    *,
+    group_ptr: np.ndarray,
+    seed_node: np.ndarray,
+    seed_offset: np.ndarray,
+    count_limits: np.ndarray,
+    beta: float,
+    gravity_limit: float,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per node: groups within each count limit and their gravity sum, with no pairs stored.
+
+    The searches of :func:`search_groups` (one per distinct seed set, in spatial order), each
+    added into per-chunk sums as it ends. The chunks depend only on the groups, never on
+    ``n_threads``, and are summed in order, so the results do not depend on the thread count.
+
+    Parameters
+    ----------
+    indptr, indices, weights, group_ptr, seed_node, seed_offset, x, y, n_threads
+        As :func:`search_groups`.
+    count_limits
+        float64 distances in metres for the counts.
+    beta
+        Gravity decay length in metres: a group at ``d`` adds ``exp(-d / beta)``.
+    gravity_limit
+        Metres beyond which a group adds nothing to the gravity sum.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(counts int64 (len(count_limits), n_nodes), gravity float64 (n_nodes,))``.
+    """
+    n = indptr.size - 1
+    counts = np.zeros((count_limits.size, n), np.int64)
+    gravity = np.zeros(n)
+    n_groups = group_ptr.size - 1
+    if n_groups == 0:
+        return counts, gravity
+    limit = float(max(count_limits.max(initial=0.0), gravity_limit))
+    rep = _distinct_groups(group_ptr, seed_node, seed_offset)
+    multiplicity = np.bincount(rep, minlength=n_groups)
+    distinct = np.flatnonzero(multiplicity)
+    run = spatial_order(distinct, group_ptr, seed_node, x=x, y=y, strip_m=limit)
+    bounds = np.linspace(0, run.size, min(run.size, _AGGREGATE_CHUNKS) + 1).astype(np.int64)
+    graph, chains = _graph_for_search(indptr, indices, weights)
+    args = (*graph, group_ptr, seed_node, seed_offset, limit)
+
+    def chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
+        part = run[bounds[i] : bounds[i + 1]]
+        return _aggregate_chunk(
+            *args, part, multiplicity[part], chains, count_limits, float(beta), gravity_limit
+        )
+
+    for part_counts, part_gravity in _map_chunks(chunk, bounds.size - 1, n_threads):
+        counts += part_counts
+        gravity += part_gravity
+    return counts, gravity
+
+
+def _map_chunks(chunk: Callable[[int], T], n_chunks: int, n_threads: int | None) -> Iterator[T]:
+    """``chunk(0), chunk(1), ...`` in order, run on ``n_threads`` threads (default: every CPU)."""
+    n_threads = n_threads or os.cpu_count() or 1
+    if n_threads == 1 or n_chunks <= 1:
+        yield from (chunk(i) for i in range(n_chunks))
+        return
+    with ThreadPoolExecutor(max_workers=min(n_threads, n_chunks)) as pool:
+        yield from pool.map(chunk, range(n_chunks))
 
 
 @njit(cache=True, nogil=True)
@@ -463,6 +549,56 @@ def node_sums(node, dist, n_nodes, count_limits, beta, gravity_limit):  # noqa: 
                 counts[k, v] += 1
         if d <= gravity_limit:
             gravity[v] += np.exp(-d / beta)
+    return counts, gravity
+
+
+@njit(cache=True, nogil=True)
+def _aggregate_chunk(  # noqa: PLR0917 - numba kernels take no keyword arguments
+    indptr,
+    indices,
+    weights,
+    group_ptr,
+    seed_node,
+    seed_offset,
+    limit,
+    groups,
+    multiplicity,
+    chains,
+    count_limits,
+    beta,
+    gravity_limit,
+):
+    """Search each of ``groups`` and add it straight into per-node counts and gravity sums.
+
+    Group ``groups[k]`` stands for ``multiplicity[k]`` groups with the same seeds. Nothing per
+    (group, node) pair is stored: the counts are int64 ``(len(count_limits), n)``, the gravity
+    sums float64 ``(n,)``, each added in search order.
+    """
+    n = indptr.size - 1
+    dist = np.full(n, np.inf)
+    pos = np.full(n, _UNSEEN, np.int32)
+    heap_node = np.empty(n, np.int32)
+    heap_key = np.empty(n, np.float64)
+    touched = np.empty(n, np.int32)
+    seen = np.zeros(chains[1].size, np.int64)
+    counts = np.zeros((count_limits.size, n), np.int64)
+    gravity = np.zeros(n)
+    for k in range(groups.size):
+        n_touched = _search_one(
+            groups[k], k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
+            chains, seen, dist, pos, heap_node, heap_key, touched,
+        )  # fmt: skip
+        m = multiplicity[k]
+        for i in range(n_touched):
+            node = touched[i]
+            d = dist[node]
+            for c in range(count_limits.size):
+                if d <= count_limits[c]:
+                    counts[c, node] += m
+            if d <= gravity_limit:
+                gravity[node] += m * np.exp(-d / beta)
+            dist[node] = np.inf
+            pos[node] = _UNSEEN
     return counts, gravity
 
 
@@ -661,11 +797,7 @@ def search_to_points(
             chains,
         )  # fmt: skip
 
-    if n_threads == 1 or n_chunks == 1:
-        parts = [chunk(i) for i in range(n_chunks)]
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            parts = list(pool.map(chunk, range(n_chunks)))
+    parts = list(_map_chunks(chunk, n_chunks, n_threads))
     run_count = np.concatenate([p[0] for p in parts])
     point = np.concatenate([p[1] for p in parts])
     dist = np.concatenate([p[2] for p in parts])
@@ -677,13 +809,17 @@ def search_to_points(
 def _contract(indptr, indices, weights):
     """Contract chains of degree-2 nodes into single edges between the other ("core") nodes.
 
+    A chain that ends in a dead end (a degree-1 node, interior too) has one end: its second end is
+    its first and its length infinite, so its core edge is never relaxed and its interior is
+    reached only through the first end (or from a seed on it).
+
     Returns the core graph on the same node numbering (chain interiors have no edges), the chain
     id of every core edge (-1 for an original edge), each chain's ends, length and interior nodes
     in order with their distance from the chain's first end, and each node's chain (-1: core).
     """
     n = indptr.size - 1
     degree = indptr[1:] - indptr[:-1]
-    core = degree != 2
+    core = (degree != 2) & (degree != 1)
     node_chain = np.full(n, -1, np.int64)
     node_pos = np.zeros(n)
     chain_a, chain_b, chain_len = [], [], []
@@ -691,7 +827,8 @@ def _contract(indptr, indices, weights):
     interior_pos = np.empty(n)
     chain_ptr = [0]
     n_interior = 0
-    # Chains from core nodes; then loops made only of degree-2 nodes, one node of each made core.
+    # Chains from core nodes; then components with no core node (loops of degree-2 nodes, paths
+    # between two dead ends), one node of each made core.
     for rounds in range(2):
         for start in range(n):
             if rounds == 1 and not core[start] and node_chain[start] < 0:
@@ -711,6 +848,9 @@ def _contract(indptr, indices, weights):
                     interior_pos[n_interior] = length
                     n_interior += 1
                     k = indptr[cur]
+                    if indptr[cur + 1] - k == 1:  # a dead end: the chain has one end
+                        cur, length = start, np.inf
+                        break
                     step = k if indices[k] != prev else k + 1
                     prev, cur = cur, indices[step]
                     length += weights[step]

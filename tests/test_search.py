@@ -19,6 +19,8 @@ from cohesion_gis.network import (
     bounded_distances,
     bounded_distances_reference,
     csr_from_edges,
+    node_aggregates,
+    node_aggregates_from_seeds,
 )
 
 
@@ -45,6 +47,18 @@ def assert_same(fast: SparseDistances, ref: SparseDistances) -> None:
     np.testing.assert_allclose(fast.dist_m, ref.dist_m, rtol=1e-12, atol=1e-9)
 
 
+def assert_same_aggregates(
+    fused: pd.DataFrame, ref: SparseDistances, csr: Csr, limits: dict | None = None
+) -> None:
+    """Fused aggregates against node_aggregates of the scipy reference triples."""
+    expected = node_aggregates(ref, csr, **(limits or {}))
+    assert fused.columns.tolist() == expected.columns.tolist()
+    assert (expected.iloc[:, 0] > 0).sum() > 0.2 * csr.n_nodes
+    pd.testing.assert_frame_equal(fused.iloc[:, :-1], expected.iloc[:, :-1])
+    # Gravity sums added in another order: a few ulps apart.
+    np.testing.assert_allclose(fused.iloc[:, -1], expected.iloc[:, -1], rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_kernel_matches_scipy_on_random_graphs(seed: int) -> None:
     csr = random_graph(3000, seed)
@@ -68,6 +82,28 @@ def test_results_do_not_depend_on_thread_count() -> None:
     np.testing.assert_array_equal(one.group, two.group)
     np.testing.assert_array_equal(one.node, two.node)
     np.testing.assert_array_equal(one.dist_m, two.dist_m)
+
+
+def test_fused_aggregates_count_duplicates_and_do_not_depend_on_thread_count() -> None:
+    csr = random_graph(2000, 8)
+    rng = np.random.default_rng(8)
+    nodes = rng.integers(0, 2000, 300)
+    # every POI twice (two POIs snapped to one node), plus groups of several seeds with offsets
+    seed_node = np.r_[nodes, nodes]
+    seed_offset = np.r_[np.zeros(300), np.zeros(300)]
+    seed_group = np.r_[np.arange(300), np.arange(300) + 300]
+    seed_node = np.r_[seed_node, rng.integers(0, 2000, 90)]
+    seed_offset = np.r_[seed_offset, rng.uniform(0, 50, 90)]
+    seed_group = np.r_[seed_group, 600 + np.arange(90) // 3]
+    args = (csr, seed_node, seed_offset, seed_group)
+    limits = {"count_limits_m": (150.0, 400.0), "gravity_limit_m": 400.0}
+    one = node_aggregates_from_seeds(*args, **limits, n_threads=1)
+    two = node_aggregates_from_seeds(*args, **limits, n_threads=2)
+    pd.testing.assert_frame_equal(one, two, check_exact=True)
+    ref = bounded_distances_reference(*args, limit_m=400.0)
+    assert_same_aggregates(one, ref, csr, limits)
+    with pytest.raises(ParameterError, match="gravity_beta_m"):
+        node_aggregates_from_seeds(*args, gravity_beta_m=0.0)
 
 
 def test_group_distance_is_min_over_its_seeds() -> None:
@@ -123,7 +159,8 @@ def test_groups_with_the_same_seeds_are_searched_once_and_copied() -> None:
 
 def subdivided_graph(seed: int) -> Csr:
     """A random graph whose edges are cut into 1-4 pieces (chains of degree-2 nodes, as in
-    unsimplified OSM ways), plus a ring of degree-2 nodes alone and a loop back to one node."""
+    unsimplified OSM ways), plus dead-end spurs, then (the last 12 nodes) a ring of degree-2 nodes
+    alone, a loop back to node 0 and a path between two dead ends alone."""
     rng = np.random.default_rng(seed)
     base = random_graph(400, seed)
     u = np.repeat(np.arange(base.n_nodes), np.diff(base.indptr))
@@ -140,6 +177,13 @@ def subdivided_graph(seed: int) -> Csr:
         us += ids[:-1]
         vs += ids[1:]
         ws += list(steps)
+    # dead ends: spurs of 1-3 nodes off junctions
+    for a in rng.choice(base.n_nodes, 40, replace=False):
+        spur = list(range(next_id, next_id + rng.integers(1, 4)))
+        next_id += len(spur)
+        us += [a, *spur[:-1]]
+        vs += spur
+        ws += list(rng.uniform(10, 80, len(spur)))
     ring = list(range(next_id, next_id + 6))  # a ring of six degree-2 nodes, no junction
     us += ring
     vs += ring[1:] + ring[:1]
@@ -148,7 +192,11 @@ def subdivided_graph(seed: int) -> Csr:
     us += [0, *loop]
     vs += [*loop, 0]
     ws += list(rng.uniform(20, 60, 4))
-    n = next_id + 9
+    lone = list(range(next_id + 9, next_id + 12))  # a path between two dead ends, alone
+    us += lone[:-1]
+    vs += lone[1:]
+    ws += list(rng.uniform(20, 60, 2))
+    n = next_id + 12
     nodes = pd.DataFrame({"x": rng.uniform(0, 1000, n), "y": rng.uniform(0, 1000, n)})
     edges = pd.DataFrame({"u": us, "v": vs, "length_m": ws})
     return csr_from_edges(nodes, edges)
@@ -161,9 +209,11 @@ def test_contracted_chains_match_scipy(seed: int) -> None:
     assert np.mean(degree == 2) > 0.5  # the kernel contracts chains on such graphs
     rng = np.random.default_rng(seed)
     n_seeds = 300
-    # seeds on junctions and chain interiors, several per group, including the ring and the loop
-    seed_node = np.r_[rng.integers(0, csr.n_nodes, n_seeds - 4), csr.n_nodes - 1, csr.n_nodes - 5]
-    seed_node = np.r_[seed_node, csr.n_nodes - 7, csr.n_nodes - 8]
+    assert np.sum(degree == 1) >= 40
+    # seeds on junctions, chain interiors and dead ends, several per group, including the ring,
+    # the loop and the lone path
+    seed_node = np.r_[rng.integers(0, csr.n_nodes, n_seeds - 4), csr.n_nodes - 1, csr.n_nodes - 2]
+    seed_node = np.r_[seed_node, csr.n_nodes - 5, csr.n_nodes - 9]
     seed_offset = rng.uniform(0, 40, n_seeds)
     seed_group = rng.integers(0, 120, n_seeds)
     for limit in (150.0, 600.0):
@@ -171,6 +221,10 @@ def test_contracted_chains_match_scipy(seed: int) -> None:
         ref = bounded_distances_reference(csr, seed_node, seed_offset, seed_group, limit_m=limit)
         assert len(fast) > 1000
         assert_same(fast, ref)
+    limits = {"count_limits_m": (150.0, 400.0), "gravity_limit_m": 400.0}
+    fused = node_aggregates_from_seeds(csr, seed_node, seed_offset, seed_group, **limits)
+    ref = bounded_distances_reference(csr, seed_node, seed_offset, seed_group, limit_m=400.0)
+    assert_same_aggregates(fused, ref, csr, limits)
 
 
 def test_bad_seeds_raise() -> None:
@@ -216,3 +270,5 @@ def test_kernel_matches_scipy_on_helsinki(helsinki: tuple[Csr, np.ndarray]) -> N
     ref = bounded_distances_reference(csr, poi_node, zeros, groups, limit_m=800.0)
     assert len(fast) > 500_000
     assert_same(fast, ref)
+    # The fused aggregates (no pairs stored; POIs sharing a node searched once) equal scipy's.
+    assert_same_aggregates(node_aggregates_from_seeds(csr, poi_node, zeros, groups), ref, csr)
