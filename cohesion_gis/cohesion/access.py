@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
@@ -42,17 +43,43 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
     pandas.DataFrame
         Indexed like ``reach.homes``; homes off the network get 0.
     """
-    n_homes = len(reach.homes)
-    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
     kind = reach.spaces["space_type"].to_numpy()
     area = reach.spaces["area_m2"].to_numpy(dtype=float)
-    out = {}
-    for cat in params.access:
-        eligible = np.isin(kind, cat.space_types) & (area >= cat.min_area_m2)
-        rows = eligible[space] & (dist <= cat.d_max_m)
-        best = np.zeros(n_homes)
-        np.maximum.at(best, home[rows], coverage(dist[rows], cat.d_full_m, cat.d_max_m))
-        out[f"access_{cat.name}"] = best
-    frame = pd.DataFrame(out, index=reach.homes.index)
-    frame["access"] = frame.mean(axis=1) if out else 0.0
+    eligible = np.column_stack(
+        [np.isin(kind, c.space_types) & (area >= c.min_area_m2) for c in params.access]
+        or [np.zeros(len(kind), dtype=bool)]
+    )
+    best = _best_coverage(
+        reach.table["home"].to_numpy(),
+        reach.table["space"].to_numpy(),
+        reach.table["dist_m"].to_numpy(dtype=np.float64),
+        eligible,
+        np.array([c.d_full_m for c in params.access], dtype=np.float64),
+        np.array([c.d_max_m for c in params.access], dtype=np.float64),
+        len(reach.homes),
+    )
+    names = [f"access_{c.name}" for c in params.access]
+    frame = pd.DataFrame(best[:, : len(names)], index=reach.homes.index, columns=names)
+    frame["access"] = frame.mean(axis=1) if names else 0.0
     return frame
+
+
+@njit(cache=True, nogil=True)
+def _best_coverage(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    home: np.ndarray,
+    space: np.ndarray,
+    dist_m: np.ndarray,
+    eligible: np.ndarray,
+    d_full_m: np.ndarray,
+    d_max_m: np.ndarray,
+    n_homes: int,
+) -> np.ndarray:  # pragma: no cover - compiled; checked against coverage() in the tests
+    """Best :func:`coverage` per home and category, in one pass over the table's rows."""
+    best = np.zeros((n_homes, eligible.shape[1]))
+    for row in range(home.size):
+        for cat in range(d_max_m.size):
+            if eligible[space[row], cat] and dist_m[row] <= d_max_m[cat]:
+                g = (d_max_m[cat] - dist_m[row]) / (d_max_m[cat] - d_full_m[cat])
+                g = min(max(g, 0.0), 1.0)
+                best[home[row], cat] = max(best[home[row], cat], g)
+    return best

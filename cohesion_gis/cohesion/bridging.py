@@ -99,8 +99,9 @@ def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFr
     spaces
         :func:`space_bridging`.
     """
-    spaces = space_bridging(reach, params)
-    return home_bridging(reach, params, spaces["bridging"].to_numpy()), spaces
+    rows = _weighted_rows(reach, params)
+    spaces = _space_table(reach, rows)
+    return _home_mean(reach, rows, spaces["bridging"].to_numpy()), spaces
 
 
 def space_bridging(reach: Reach, params: CohesionParams) -> pd.DataFrame:
@@ -116,22 +117,7 @@ def space_bridging(reach: Reach, params: CohesionParams) -> pd.DataFrame:
         ``share_<group>`` columns (left out beyond :data:`MAX_SHARE_COLUMNS` groups, e.g. the
         hundreds of districts of a metropolitan area).
     """
-    radius = _catchment_radius_m(reach.spaces, params)
-    home, space, weight = _weighted_rows(reach, params, radius)
-    names, users, totals = _users(reach.homes, home, space, weight, len(reach.spaces))
-    total = users.sum(axis=1)
-    shares = np.divide(users, total[:, None], out=np.zeros_like(users), where=total[:, None] > 0)
-    h_city = float(entropy(totals / max(totals.sum(), 1e-12)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        b_space = np.where(total > 0, np.clip(entropy(shares) / h_city, 0.0, 1.0), np.nan)
-    table = pd.DataFrame(
-        {"bridging": b_space, "catchment_persons": total, "catchment_radius_m": radius},
-        index=reach.spaces.index,
-    )
-    if len(names) <= MAX_SHARE_COLUMNS:
-        for k, name in enumerate(names):
-            table[f"share_{name}"] = shares[:, k]
-    return table
+    return _space_table(reach, _weighted_rows(reach, params))
 
 
 def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> pd.Series:
@@ -149,8 +135,34 @@ def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> 
     pandas.Series
         ``bridging`` (0–1, 0 for a home that reaches no space), indexed like ``reach.homes``.
     """
-    radius = _catchment_radius_m(reach.spaces, params)
-    home, space, weight = _weighted_rows(reach, params, radius)
+    return _home_mean(reach, _weighted_rows(reach, params), space_b)
+
+
+#: Home, space and distance weight of the table's rows within each space's catchment, and the
+#: catchment radius of every space (m).
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _space_table(reach: Reach, rows: _Rows) -> pd.DataFrame:
+    home, space, weight, radius = rows
+    names, users, totals = _users(reach.homes, home, space, weight, len(reach.spaces))
+    total = users.sum(axis=1)
+    shares = np.divide(users, total[:, None], out=np.zeros_like(users), where=total[:, None] > 0)
+    h_city = float(entropy(totals / max(totals.sum(), 1e-12)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b_space = np.where(total > 0, np.clip(entropy(shares) / h_city, 0.0, 1.0), np.nan)
+    table = pd.DataFrame(
+        {"bridging": b_space, "catchment_persons": total, "catchment_radius_m": radius},
+        index=reach.spaces.index,
+    )
+    if len(names) <= MAX_SHARE_COLUMNS:
+        for k, name in enumerate(names):
+            table[f"share_{name}"] = shares[:, k]
+    return table
+
+
+def _home_mean(reach: Reach, rows: _Rows, space_b: np.ndarray) -> pd.Series:
+    home, space, weight, _ = rows
     size_weight = np.sqrt(reach.spaces["size_m2"].to_numpy()[space]) * weight
     b_rows = np.nan_to_num(np.asarray(space_b, dtype=float)[space])
     n_homes = len(reach.homes)
@@ -168,11 +180,11 @@ def _catchment_radius_m(spaces: pd.DataFrame, params: CohesionParams) -> np.ndar
     return np.where(wide, params.bridging_wide_radius_m, params.bridging_radius_m)
 
 
-def _weighted_rows(
-    reach: Reach, params: CohesionParams, radius_m: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Home, space and distance weight :math:`e^{-\beta d}` of the rows within the catchment."""
+def _weighted_rows(reach: Reach, params: CohesionParams) -> _Rows:
+    r"""The rows within each space's catchment, weighted by :math:`e^{-\beta d}`."""
+    radius_m = _catchment_radius_m(reach.spaces, params)
     home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
     rows = dist <= radius_m[space]
     home, space, dist = home[rows], space[rows], dist[rows]
-    return home, space, np.exp(-params.decay_beta_factor / radius_m[space] * dist)
+    weight = np.exp(-params.decay_beta_factor / radius_m[space] * dist)
+    return home, space, weight, radius_m

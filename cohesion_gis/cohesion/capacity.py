@@ -87,8 +87,9 @@ def accessible_supply(
 
 def capacity(reach: Reach, params: CohesionParams) -> tuple[pd.DataFrame, pd.Series]:
     """Capacity per home (:func:`home_capacity`) and supply per space (:func:`space_supply`)."""
-    supply = space_supply(reach, params)
-    return home_capacity(reach, params, supply.to_numpy()), supply
+    rows = _weighted_rows(reach, params)
+    supply = _supply(reach, rows)
+    return _per_home(reach, rows, supply.to_numpy(), params), supply
 
 
 def space_supply(reach: Reach, params: CohesionParams) -> pd.Series:
@@ -96,13 +97,7 @@ def space_supply(reach: Reach, params: CohesionParams) -> pd.Series:
 
     ``reach`` must hold every home (the competing demand is read from it).
     """
-    eligible, home, space, weight = _weighted_rows(reach, params)
-    supply = np.where(eligible, reach.spaces["size_m2"].to_numpy(), 0.0)
-    demand = reach.homes["population"].to_numpy(dtype=float)
-    ratio = supply_ratio(home, space, weight, demand, supply)
-    return pd.Series(
-        np.where(eligible, ratio, np.nan), index=reach.spaces.index, name="supply_m2_per_person"
-    )
+    return _supply(reach, _weighted_rows(reach, params))
 
 
 def home_capacity(reach: Reach, params: CohesionParams, ratio: np.ndarray) -> pd.DataFrame:
@@ -115,7 +110,25 @@ def home_capacity(reach: Reach, params: CohesionParams, ratio: np.ndarray) -> pd
     ratio
         :math:`R_s` of every space of ``reach.spaces`` (:func:`space_supply`).
     """
-    _, home, space, weight = _weighted_rows(reach, params)
+    return _per_home(reach, _weighted_rows(reach, params), ratio, params)
+
+
+#: Which spaces count, and home, space and zone weight of the rows that reach them.
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _supply(reach: Reach, rows: _Rows) -> pd.Series:
+    eligible, home, space, weight = rows
+    supply = np.where(eligible, reach.spaces["size_m2"].to_numpy(), 0.0)
+    demand = reach.homes["population"].to_numpy(dtype=float)
+    ratio = supply_ratio(home, space, weight, demand, supply)
+    return pd.Series(
+        np.where(eligible, ratio, np.nan), index=reach.spaces.index, name="supply_m2_per_person"
+    )
+
+
+def _per_home(reach: Reach, rows: _Rows, ratio: np.ndarray, params: CohesionParams) -> pd.DataFrame:
+    _, home, space, weight = rows
     per_home = accessible_supply(home, space, weight, np.asarray(ratio), len(reach.homes))
     return pd.DataFrame(
         {
@@ -126,10 +139,7 @@ def home_capacity(reach: Reach, params: CohesionParams, ratio: np.ndarray) -> pd
     )
 
 
-def _weighted_rows(
-    reach: Reach, params: CohesionParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Which spaces count, and home, space and zone weight of the rows that reach them."""
+def _weighted_rows(reach: Reach, params: CohesionParams) -> _Rows:
     eligible = reach.spaces["space_type"].isin(params.capacity_space_types).to_numpy()
     space = reach.table["space"].to_numpy()
     rows = eligible[space]

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from cohesion_gis.cohesion.access import access
-from cohesion_gis.cohesion.bridging import group_columns, home_bridging, space_bridging
-from cohesion_gis.cohesion.capacity import home_capacity, space_supply
+from cohesion_gis.cohesion.bridging import bridging, group_columns, home_bridging, space_bridging
+from cohesion_gis.cohesion.capacity import capacity, home_capacity, space_supply
 from cohesion_gis.cohesion.diversity import diversity
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
@@ -183,7 +183,7 @@ def assemble_result(
     table = pd.DataFrame()
     if sensitivity_of is not None:
         n_types = len(city.taxonomy.contact_spaces)
-        districts, table = _sensitivity(sensitivity_of, districts, params, n_types=n_types)
+        districts, table = _sensitivity(sensitivity_of, districts, homes, params, n_types=n_types)
     log.info(
         "scored %d districts, %d homes, %d spaces; mean score %.1f",
         len(districts), len(homes), len(spaces), float(districts["score"].mean()),
@@ -219,16 +219,19 @@ def home_components(
         residents, so an incremental rescore of some homes passes them in).
     """
     if space_values is None:
-        space_values = space_components(reach_table, params)
+        home_b, space_b = bridging(reach_table, params)
+        home_q, supply = capacity(reach_table, params)
+        space_values = pd.concat([space_b, supply], axis=1)
+    else:
+        home_b = home_bridging(reach_table, params, space_values["bridging"].to_numpy())
+        home_q = home_capacity(reach_table, params, space_values["supply_m2_per_person"].to_numpy())
     acc = access(reach_table, params)
     homes = reach_table.homes.copy()
     homes = homes.drop(columns=[c for c in homes.columns if c in acc.columns])
     homes = pd.concat([homes, acc], axis=1)
     homes["diversity"] = diversity(reach_table, params, n_types=n_types)
-    homes["bridging"] = home_bridging(reach_table, params, space_values["bridging"].to_numpy())
-    homes[["capacity_m2_per_person", "capacity"]] = home_capacity(
-        reach_table, params, space_values["supply_m2_per_person"].to_numpy()
-    )
+    homes["bridging"] = home_b
+    homes[["capacity_m2_per_person", "capacity"]] = home_q
     homes["score"] = composite(homes, params.weights)
     new = space_values.columns.difference(reach_table.spaces.columns, sort=False)
     spaces = pd.concat([reach_table.spaces, space_values[new]], axis=1)
@@ -287,6 +290,7 @@ def _districts(
 def _sensitivity(
     base: Reach,
     districts: gpd.GeoDataFrame,
+    homes: pd.DataFrame,
     params: CohesionParams,
     *,
     n_types: int,
@@ -306,7 +310,6 @@ def _sensitivity(
         np.array([params.weights.get(k, 0.0) for k in keys])
         * params.sensitivity_weight_concentration
     )
-    homes, _ = home_components(base, params, n_types=n_types)
     for draw in range(params.sensitivity_weight_draws if alpha.min() > 0 else 0):
         weights = dict(zip(keys, rng.dirichlet(alpha), strict=True))
         variants[f"weights draw {draw + 1}"] = _district_scores(
@@ -327,12 +330,17 @@ def _sensitivity(
         {
             "variant": list(variants),
             "spearman_rho": [
-                float(base_rank.corr(ranks[name], method="spearman")) if scored.sum() > 1 else 1.0
-                for name in variants
+                _spearman(base_rank, ranks[name]) if scored.sum() > 1 else 1.0 for name in variants
             ],
         }
     )
     return out, table
+
+
+def _spearman(a: pd.Series, b: pd.Series) -> float:
+    """Spearman's rank correlation: Pearson's on average ranks (NaN pairs left out)."""
+    both = a.notna() & b.notna()
+    return float(a[both].rank().corr(b[both].rank()))
 
 
 def _variant(base: Reach, params: CohesionParams, n_types: int) -> pd.Series:

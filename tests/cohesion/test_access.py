@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from cohesion_gis.cohesion import CohesionParams
@@ -54,3 +55,19 @@ def test_no_spaces_gives_zero_access(line):
     params = CohesionParams.from_toml()
     a = access(reach(homes([(0.0, 0.0)], [1.0]), spaces([]), nodes, edges, params=params), params)
     assert (a["access"] == 0).all()
+
+
+def test_access_on_helsinki_equals_a_plain_groupby(helsinki):
+    params = CohesionParams.from_toml()
+    table = reach(helsinki.homes, helsinki.contact_spaces, helsinki.walk_nodes,
+                  helsinki.walk_edges, params=params)  # fmt: skip
+    got = access(table, params)
+    rows = table.table.merge(table.spaces[["space_type", "area_m2"]], left_on="space",
+                             right_index=True)  # fmt: skip
+    for cat in params.access:
+        pick = rows["space_type"].isin(cat.space_types) & (rows["area_m2"] >= cat.min_area_m2)
+        credit = pd.Series(coverage(rows["dist_m"], cat.d_full_m, cat.d_max_m), index=rows.index)
+        want = credit[pick].groupby(rows.loc[pick, "home"]).max()
+        want = want.reindex(range(len(table.homes)), fill_value=0.0).to_numpy()
+        np.testing.assert_array_equal(got[f"access_{cat.name}"].to_numpy(), want)
+    assert got["access"].between(0, 1).all() and (got["access"] > 0).mean() > 0.9

@@ -133,3 +133,14 @@ def test_longer_thresholds_never_lower_access(helsinki, base):
     params = CohesionParams.from_toml().scaled(1.25)
     longer = score_districts(helsinki, params, sensitivity=False)
     assert (longer.homes["access"].to_numpy() >= base.homes["access"].to_numpy() - 1e-12).all()
+
+
+def test_spearman_matches_scipy_with_ties_and_missing_values():
+    from scipy.stats import spearmanr
+
+    from cohesion_gis.cohesion.score import _spearman
+
+    a = pd.Series([1.0, 2.0, 2.0, 4.0, np.nan, 6.0, 7.0])
+    b = pd.Series([2.0, 1.0, 3.0, 3.0, 5.0, np.nan, 6.0])
+    keep = a.notna() & b.notna()
+    assert _spearman(a, b) == pytest.approx(spearmanr(a[keep], b[keep]).statistic, rel=1e-12)
