@@ -342,7 +342,7 @@ def run(
     watch.wrap(score, "home_components", "components")
     watch.wrap(score, "_districts", "districts")
     watch.wrap(score, "_sensitivity", "sensitivity")
-    watch.wrap(score, "_space_flags", "space flags")
+    watch.wrap(score, "space_flags", "space flags")
     with watch.stage("score_districts (total)"):
         result = score.score_districts(city, sensitivity=sensitivity)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
