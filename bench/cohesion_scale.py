@@ -24,18 +24,10 @@ The synthetic study area:
 
 Usage::
 
-    .venv/bin/python bench/cohesion_scale.py --workload B|C [--engine ENGINE] [--no-sensitivity]
+    .venv/bin/python bench/cohesion_scale.py --workload B|C [--no-sensitivity]
 
-``--engine`` says how ``reach`` gets its home × space table:
-
-- ``library`` (default): whatever ``cohesion/reach.py`` does;
-- ``two-step``, ``one-pass``, ``space-radius``: swap the two engine calls ``reach.py`` made when
-  this bench was written (``distances_from_points`` to ``search_limit_m``, 2,500 m, then
-  ``point_to_group_distances``), to measure the change proposed for it: the two-step calls as they
-  are; :func:`cohesion_gis.network.distances_to_points` at the same radius (no per-node triples);
-  the same with each space searched only to the largest distance any component or sensitivity
-  variant reads it at (:func:`space_radius_m`). All give the same scores. These modes refuse to
-  run once ``reach.py`` no longer makes the two-step calls.
+Inside ``reach`` the snapping (``snap_to_edges``), the entrances (``entrance_points``), the graph
+(``csr_from_edges``) and the engine (``distances_to_points``) are timed one by one.
 
 Each workload runs in its own process; a watchdog thread stops the run if its RSS passes
 ``--max-rss-gb`` (default 10), since the machine is shared.
@@ -252,60 +244,7 @@ def study_area(name: str, *, nodes_per_home: float, seed: int = 1) -> SimpleName
     )
 
 
-def space_radius_m(spaces: Any, params: Any) -> np.ndarray:
-    """The largest network distance (m) at which any component or variant reads each space."""
-    kind = spaces["space_type"].to_numpy()
-    area = spaces["area_m2"].to_numpy()
-    radius = np.full(len(spaces), params.diversity_radius_m)
-    for cat in params.access:
-        counts = np.isin(kind, cat.space_types) & (area >= cat.min_area_m2)
-        radius = np.where(counts, np.maximum(radius, cat.d_max_m), radius)
-    wide = np.isin(kind, params.bridging_wide_types) | (area >= params.bridging_wide_min_area_m2)
-    bridging = np.where(wide, params.bridging_wide_radius_m, params.bridging_radius_m)
-    radius = np.maximum(radius, bridging)
-    competes = np.isin(kind, params.capacity_space_types)
-    radius = np.where(competes, np.maximum(radius, max(params.capacity_zone_limits_m)), radius)
-    return radius * max((1.0, *params.sensitivity_distance_scales))
-
-
-def use_engine(engine: str, score: Any, reach_module: Any) -> None:
-    """Swap reach.py's two engine calls for :func:`distances_to_points` (see the docstring)."""
-    from cohesion_gis import network
-
-    if engine == "library":
-        return
-    if not hasattr(reach_module, "point_to_group_distances"):
-        raise SystemExit(
-            f"--engine {engine}: cohesion/reach.py no longer calls distances_from_points and "
-            "point_to_group_distances, which this mode swaps; use --engine library."
-        )
-    if engine == "two-step":
-        return
-    current: dict[str, Any] = {}
-    real_reach = score.reach
-
-    def reach(homes: Any, spaces: Any, nodes: Any, edges: Any, *, params: Any) -> Any:
-        current["radius"] = space_radius_m(spaces.reset_index(drop=True), params)
-        return real_reach(homes, spaces, nodes, edges, params=params)
-
-    def deferred(csr: Any, seeds: Any, *, group: Any, limit_m: float) -> Any:
-        radius = current["radius"] if engine == "space-radius" else limit_m
-        return csr, seeds, group, radius
-
-    def to_points(pending: Any, points: Any, *, limit_m: float) -> Any:
-        csr, seeds, group, radius = pending
-        if np.ndim(radius):
-            radius = np.minimum(radius, limit_m)
-        return network.distances_to_points(csr, seeds, points, group=group, limit_m=radius)
-
-    score.reach = reach
-    reach_module.distances_from_points = deferred
-    reach_module.point_to_group_distances = to_points
-
-
-def run(
-    name: str, *, engine: str, nodes_per_home: float, sensitivity: bool, max_rss_gb: float
-) -> dict:
+def run(name: str, *, nodes_per_home: float, sensitivity: bool, max_rss_gb: float) -> dict:
     from cohesion_gis.cohesion import score
 
     watch = Watch(max_rss_gb * 1024)
@@ -321,24 +260,11 @@ def run(
     )
     import cohesion_gis.cohesion.reach as reach_module
 
-    use_engine(engine, score, reach_module)
     watch.wrap(score, "barrier_aware_network", "barrier-aware network")
     watch.wrap(score, "reach", "reach")
-    stages = {
-        "csr_from_edges": "csr_from_edges",
-        "snap_to_edges": "snap_to_edges",
-        "entrance_points": "entrance_points",
-        "distances_from_points": "engine: distances_from_points",
-        "point_to_group_distances": (
-            "engine: point_to_group_distances"
-            if engine in {"library", "two-step"}
-            else f"engine: {engine}"
-        ),
-        "distances_to_points": "engine: distances_to_points",
-    }
-    for attr, label in stages.items():
-        if hasattr(reach_module, attr):
-            watch.wrap(reach_module, attr, label)
+    for attr in ("csr_from_edges", "snap_to_edges", "entrance_points"):
+        watch.wrap(reach_module, attr, attr)
+    watch.wrap(reach_module, "distances_to_points", "engine: distances_to_points")
     watch.wrap(score, "home_components", "components")
     watch.wrap(score, "_districts", "districts")
     watch.wrap(score, "_sensitivity", "sensitivity")
@@ -349,7 +275,7 @@ def run(
     total = watch.rows[-1]
     checksum = float(result.homes["score"].sum())
     print(
-        f"== {name} ({engine}): score_districts {total['wall_s']:.1f} s wall "
+        f"== {name}: score_districts {total['wall_s']:.1f} s wall "
         f"({total['cpu_s']:.1f} s cpu), process peak RSS {peak:,.0f} MB; "
         f"{len(result.districts)} districts, mean district score "
         f"{result.districts['score'].mean():.3f}, sum of home scores {checksum!r}",
@@ -357,7 +283,6 @@ def run(
     )
     return {
         "workload": name,
-        "engine": engine,
         "stages": watch.rows,
         "process_peak_rss_mb": peak,
         "home_score_sum": checksum,
@@ -367,24 +292,18 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workload", default="B", choices=["B", "C", "L10k", "L300k"])
-    parser.add_argument(
-        "--engine",
-        default="library",
-        choices=["library", "two-step", "one-pass", "space-radius"],
-    )
     parser.add_argument("--nodes-per-home", type=float, default=3.0)
     parser.add_argument("--no-sensitivity", action="store_true")
     parser.add_argument("--max-rss-gb", type=float, default=10.0)
     args = parser.parse_args()
     report = run(
         args.workload,
-        engine=args.engine,
         nodes_per_home=args.nodes_per_home,
         sensitivity=not args.no_sensitivity,
         max_rss_gb=args.max_rss_gb,
     )
     workloads.OUTPUT.mkdir(exist_ok=True)
-    out = workloads.OUTPUT / f"cohesion_scale_{args.workload}_{args.engine}.json"
+    out = workloads.OUTPUT / f"cohesion_scale_{args.workload}.json"
     out.write_text(json.dumps(report, indent=2))
 
 

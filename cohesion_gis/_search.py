@@ -52,6 +52,7 @@ from numba import njit
 __all__ = [
     "aggregate_groups",
     "expand_ranges",
+    "map_chunks",
     "node_sums",
     "search_groups",
     "search_to_points",
@@ -443,7 +444,7 @@ def search_groups(
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _search_chunk(*args, run[bounds[i] : bounds[i + 1]], chains)
 
-    parts = list(_map_chunks(chunk, n_chunks, n_threads))
+    parts = list(map_chunks(chunk, n_chunks, n_threads))
     # Where each distinct group's result lies in the concatenated output, then gather by group.
     run_count = np.concatenate([p[0] for p in parts])
     run_start = np.concatenate([[0], np.cumsum(run_count)[:-1]])
@@ -517,13 +518,13 @@ def aggregate_groups(
             *args, part, multiplicity[part], chains, count_limits, float(beta), gravity_limit
         )
 
-    for part_counts, part_gravity in _map_chunks(chunk, bounds.size - 1, n_threads):
+    for part_counts, part_gravity in map_chunks(chunk, bounds.size - 1, n_threads):
         counts += part_counts
         gravity += part_gravity
     return counts, gravity
 
 
-def _map_chunks(chunk: Callable[[int], T], n_chunks: int, n_threads: int | None) -> Iterator[T]:
+def map_chunks(chunk: Callable[[int], T], n_chunks: int, n_threads: int | None) -> Iterator[T]:
     """``chunk(0), chunk(1), ...`` in order, run on ``n_threads`` threads (default: every CPU)."""
     n_threads = n_threads or os.cpu_count() or 1
     if n_threads == 1 or n_chunks <= 1:
@@ -797,7 +798,7 @@ def search_to_points(
             chains,
         )  # fmt: skip
 
-    parts = list(_map_chunks(chunk, n_chunks, n_threads))
+    parts = list(map_chunks(chunk, n_chunks, n_threads))
     run_count = np.concatenate([p[0] for p in parts])
     point = np.concatenate([p[1] for p in parts])
     dist = np.concatenate([p[2] for p in parts])

@@ -26,7 +26,8 @@ the tests check the compiled kernel against it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -37,6 +38,7 @@ import shapely
 from cohesion_gis._search import (
     aggregate_groups,
     expand_ranges,
+    map_chunks,
     node_sums,
     search_groups,
     search_to_points,
@@ -491,12 +493,76 @@ def bounded_distances_reference(
     )
 
 
+#: Fewest geometries per thread worth the start of a thread.
+_GEOS_CHUNK = 2_000
+
+
+def _bounds(n: int, n_threads: int | None) -> np.ndarray:
+    """Chunk bounds over ``n`` items: a few chunks per thread, none smaller than _GEOS_CHUNK."""
+    n_threads = n_threads or os.cpu_count() or 1
+    n_chunks = max(1, min(4 * n_threads, n // _GEOS_CHUNK))
+    return np.linspace(0, n, n_chunks + 1).astype(np.int64)
+
+
+def _chunked(
+    func: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    n_threads: int | None,
+) -> np.ndarray:
+    """``func(a, b)`` of a vectorised shapely function, in chunks on threads; the same array."""
+    bounds = _bounds(a.size, n_threads)
+
+    def chunk(i: int) -> np.ndarray:
+        return func(a[bounds[i] : bounds[i + 1]], b[bounds[i] : bounds[i + 1]])
+
+    return np.concatenate(list(map_chunks(chunk, bounds.size - 1, n_threads)))
+
+
+def _nearest(
+    tree: shapely.STRtree, geoms: np.ndarray, *, max_distance: float, n_threads: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``tree.query_nearest`` (first match) in chunks on threads: geometry, tree item, distance.
+
+    Each geometry's answer does not depend on the others, so the result is that of one call.
+    """
+    bounds = _bounds(geoms.size, n_threads)
+
+    def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        (g, item), dist = tree.query_nearest(
+            geoms[bounds[i] : bounds[i + 1]],
+            max_distance=max_distance,
+            return_distance=True,
+            all_matches=False,
+        )
+        return g + bounds[i], item, dist
+
+    geom, item, dist = zip(*map_chunks(chunk, bounds.size - 1, n_threads), strict=True)
+    return np.concatenate(geom), np.concatenate(item), np.concatenate(dist)
+
+
+def _intersecting(
+    tree: shapely.STRtree, geoms: np.ndarray, *, n_threads: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query(geoms, predicate="intersects")`` in chunks on threads: geometry, tree item."""
+    bounds = _bounds(geoms.size, n_threads)
+
+    def chunk(i: int) -> np.ndarray:
+        found = tree.query(geoms[bounds[i] : bounds[i + 1]], predicate="intersects")
+        return found + np.array([[bounds[i]], [0]])
+
+    pairs = np.concatenate(list(map_chunks(chunk, bounds.size - 1, n_threads)), axis=1)
+    return pairs[0], pairs[1]
+
+
 def snap_to_edges(
     points: gpd.GeoSeries | gpd.GeoDataFrame,
     edges: gpd.GeoDataFrame,
     csr: Csr,
     *,
     max_snap_m: float = 100.0,
+    n_threads: int | None = None,
 ) -> SnappedPoints:
     """Place each point on its nearest edge of the network.
 
@@ -511,6 +577,9 @@ def snap_to_edges(
         The graph of ``edges``.
     max_snap_m
         Points farther than this (metres) from every edge are left unsnapped (``snapped`` False).
+    n_threads
+        Threads the nearest-edge queries are split over (GEOS releases the GIL); default: every
+        CPU. The result does not depend on it.
 
     Returns
     -------
@@ -547,9 +616,7 @@ def snap_to_edges(
     n = pts.size
     lines = edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
-    (p_idx, e_idx), dist = tree.query_nearest(
-        pts, max_distance=max_snap_m, return_distance=True, all_matches=False
-    )
+    p_idx, e_idx, dist = _nearest(tree, pts, max_distance=max_snap_m, n_threads=n_threads)
     edge = np.full(n, -1, dtype=np.int64)
     snap_m = np.full(n, np.nan)
     edge[p_idx] = e_idx
@@ -560,7 +627,7 @@ def snap_to_edges(
     ends_v = csr.node_index(edges["v"].to_numpy()[e_idx], where="edges table, column 'v'")
     length_m = edges[csr.weight].to_numpy(dtype=np.float64)[e_idx]
     geom_len = shapely.length(lines[e_idx])
-    located = shapely.line_locate_point(lines[e_idx], pts[p_idx])
+    located = _chunked(shapely.line_locate_point, lines[e_idx], pts[p_idx], n_threads=n_threads)
     scale = np.divide(length_m, geom_len, out=np.zeros_like(length_m), where=geom_len > 0)
     along = np.clip(located * scale, 0.0, length_m)
 
@@ -590,6 +657,7 @@ def entrance_points(
     edges: gpd.GeoDataFrame,
     *,
     max_gap_m: float = 50.0,
+    n_threads: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Find where each polygon can be entered from the walk network.
 
@@ -606,6 +674,9 @@ def entrance_points(
         Walk network edges with LineString geometry.
     max_gap_m
         Largest distance in metres from a polygon to its nearest edge for the fallback entrance.
+    n_threads
+        Threads the GEOS queries and intersections are split over; default: every CPU. The
+        result does not depend on it.
 
     Returns
     -------
@@ -627,15 +698,15 @@ def entrance_points(
     lines = edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
     boundary = shapely.boundary(polys)
-    b_idx, e_idx = tree.query(boundary, predicate="intersects")
-    crossings = shapely.intersection(boundary[b_idx], lines[e_idx])
+    b_idx, e_idx = _intersecting(tree, boundary, n_threads=n_threads)
+    crossings = _chunked(shapely.intersection, boundary[b_idx], lines[e_idx], n_threads=n_threads)
     coords, which = shapely.get_coordinates(crossings, return_index=True)
     found = pd.DataFrame(
         {"polygon": b_idx[which], "edge": e_idx[which], "x": coords[:, 0], "y": coords[:, 1]}
     ).drop_duplicates(["polygon", "x", "y"])
 
     missing = np.setdiff1d(np.arange(polys.size), found["polygon"].to_numpy())
-    m_idx, n_idx = tree.query_nearest(polys[missing], max_distance=max_gap_m, all_matches=False)
+    m_idx, n_idx, _ = _nearest(tree, polys[missing], max_distance=max_gap_m, n_threads=n_threads)
     nearest = shapely.get_point(shapely.shortest_line(lines[n_idx], polys[missing][m_idx]), 0)
     fallback = pd.DataFrame(
         {

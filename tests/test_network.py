@@ -370,3 +370,24 @@ def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
     np.testing.assert_allclose(
         [got[k] for k in sorted(got)], [expected[k] for k in sorted(got)], rtol=1e-9, atol=1e-6
     )
+
+
+def test_snapping_and_entrances_do_not_depend_on_thread_count(helsinki: tuple) -> None:
+    nodes, edges, _ = helsinki
+    csr = csr_from_edges(nodes, edges)
+    rng = np.random.default_rng(3)
+    xmin, ymin, xmax, ymax = edges.total_bounds
+    xy = rng.uniform([xmin, ymin], [xmax, ymax], size=(6000, 2))  # several chunks of 2,000
+    pts = gpd.GeoSeries(shapely.points(xy), crs=edges.crs)
+    one = snap_to_edges(pts, edges, csr, max_snap_m=60.0, n_threads=1)
+    two = snap_to_edges(pts, edges, csr, max_snap_m=60.0, n_threads=2)
+    assert 1000 < one.snapped.sum() < 6000
+    for field in SnappedPoints.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
+    boxes = gpd.GeoSeries(
+        shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + 40, xy[:, 1] + 40), crs=edges.crs
+    )
+    ent_one = entrance_points(boxes, edges, max_gap_m=30.0, n_threads=1)
+    ent_two = entrance_points(boxes, edges, max_gap_m=30.0, n_threads=2)
+    assert ent_one["polygon"].nunique() > 1000
+    pd.testing.assert_frame_equal(ent_one, ent_two)
