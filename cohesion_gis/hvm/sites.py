@@ -12,7 +12,11 @@ assessment (reference hvm.md §8.2):
    primary ``kind`` is the member holding most persons. Kinds in
    :attr:`SiteParams.separate_kinds` (schools and universities) never merge: they are separate,
    access-controlled premises, and campus polygons would chain whole city blocks together.
-   ``site_id`` joins the members' OSM ids, sorted (``"node/2+way/1"``), so it is stable.
+   ``site_id`` is the id of the site's **anchor**: its largest mapped member (an OSM
+   ``node/``, ``way/`` or ``relation/``; ties: the smallest id), so it stays the same when a
+   proposed feature (a pedestrianised street, ``pedestrianised/...``) joins the site and a
+   comparison reports the site as changed, not removed and added; ``members`` lists every
+   member's id, sorted (``"node/2+way/1"``).
 3. **Capacity** (persons present at the same time), per member, in this order:
 
    - ``tag``: the OSM ``capacity`` tag;
@@ -88,6 +92,8 @@ ENHANCED_PERSONS = 800
 TIERS = ("none", "standard", "enhanced")
 #: Walk-network ``highway`` values that count as frontage footway (where crowds stand).
 FRONTAGE_HIGHWAYS = ("footway", "pedestrian", "path", "steps")
+#: Id prefixes of mapped OSM features: the anchors of merged sites (proposed features have others).
+MAPPED_PREFIXES = ("node/", "way/", "relation/")
 #: Columns of the Sites table (plus ``geometry``, the crowd perimeter).
 SITE_COLUMNS = (
     "site_id",
@@ -95,6 +101,7 @@ SITE_COLUMNS = (
     "kind",
     "kinds",
     "n_members",
+    "members",
     "area_m2",
     "perimeter_area_m2",
     "capacity_persons",
@@ -404,8 +411,12 @@ def _site_row(
     if martyns_law_tier(uncapped) == "enhanced":
         tier = "enhanced"
     footprint = geoms[0] if len(idx) == 1 else shapely.union_all(geoms)
+    ids = members["osm_id"][idx].astype(str)
+    mapped = np.array([i.startswith(MAPPED_PREFIXES) for i in ids])
+    anchor = np.lexsort((ids, -shapely.area(geoms), ~mapped))[0]  # mapped, largest, smallest id
     row = {
-        "site_id": "+".join(sorted(members["osm_id"][idx])),
+        "site_id": ids[anchor],
+        "members": "+".join(sorted(ids)),
         "name": "; ".join(names) if names else None,
         "kind": kinds[0],
         "kinds": "; ".join(kinds),

@@ -248,7 +248,8 @@ def pedestrianise(city: Any, iv: Intervention) -> Any:
         DEFAULT_STREET_WIDTH_M).to_numpy()  # fmt: skip
     area = shapely.union_all(street.geometry.buffer(widths / 2.0, cap_style="flat").to_numpy())
     osm_ids = list(dict.fromkeys(street["osm_id"]))
-    site_id = osm_ids[0] if len(osm_ids) == 1 else f"pedestrianised/{iv.index}"
+    # a proposed member: never the anchor (id) of a mapped site it joins (hvm.sites)
+    site_id = f"pedestrianised/{osm_ids[0] if len(osm_ids) == 1 else iv.index}"
     names = [n for n in street["name"] if isinstance(n, str)]
     site = gpd.GeoDataFrame(
         {
@@ -262,7 +263,7 @@ def pedestrianise(city: Any, iv: Intervention) -> Any:
         geometry=[area],
         crs=city.crs,
     )
-    others = city.sites.loc[city.sites["site_id"] != site_id]
+    others = city.sites.loc[~city.sites["site_id"].isin(osm_ids)]
     changes: dict[str, Any] = {"sites": _append(others, site)}
     walk = city.walk_edges["osm_id"].isin(osm_ids).to_numpy() & city.walk_edges["severance"]
     if walk.any():

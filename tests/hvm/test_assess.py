@@ -103,7 +103,7 @@ def test_sites_without_vehicle_access_are_reported_not_dropped(result, helsinki)
     assert (closed["access"].str.len() > 0).all()
     assert (closed["max_impact_speed_kmh"] == 0).all()
     assert (closed["required_rating"] == "none: no vehicle approach").all()
-    members = {m for sid in result.sites["site_id"] for m in sid.split("+")}
+    members = {m for ids in result.sites["members"] for m in ids.split("+")}
     assert members == set(helsinki.sites["site_id"])
 
 

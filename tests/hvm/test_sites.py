@@ -60,8 +60,9 @@ def test_hand_built_merge_capacity_and_tier():
     out = soft_target_sites(candidates(rows), **tables(buildings=[theatre_building]))
     assert list(out.columns) == [*SITE_COLUMNS, "geometry"]
     by_id = out.set_index("site_id")
-    assert "way/1+way/2" in by_id.index  # touching squares merged, ids sorted
-    merged = by_id.loc["way/1+way/2"]
+    assert "way/2" in by_id.index  # touching squares merged, named by the larger (anchor)
+    merged = by_id.loc["way/2"]
+    assert merged["members"] == "way/1+way/2"  # every member, sorted
     assert merged["capacity_persons"] == 7500
     assert merged["area_m2"] == pytest.approx(15_000)
     assert merged["name"] == "A; B"  # largest footprint first
@@ -176,11 +177,11 @@ def test_helsinki_theatres_have_plausible_capacities(sites):
 def test_helsinki_ids_are_stable_and_cover_every_candidate(helsinki, sites):
     again = soft_target_sites(helsinki)
     assert list(again["site_id"]) == list(sites["site_id"])
-    members = [m for sid in sites["site_id"] for m in sid.split("+")]
+    members = [m for ids in sites["members"] for m in ids.split("+")]
     assert sorted(members) == sorted(helsinki.sites["site_id"])
-    for sid in sites["site_id"]:
-        parts = sid.split("+")
-        assert parts == sorted(parts)
+    for sid, ids in zip(sites["site_id"], sites["members"], strict=True):
+        parts = ids.split("+")
+        assert parts == sorted(parts) and sid in parts
     assert sites.crs == helsinki.crs
     assert (sites.geometry.area >= sites["area_m2"] - 1e-6).all()
 
@@ -189,3 +190,19 @@ def test_kotka_has_only_a_school(kotka):
     out = soft_target_sites(kotka)
     assert set(out["kind"]) <= {"school"}
     assert (out["martyns_law_tier"] != "enhanced").all()
+
+
+def test_a_proposed_member_never_renames_a_merged_site():
+    # a pedestrianised street (proposed, larger than either square) joins the merged squares:
+    # the site keeps the id of its largest mapped member
+    squares = [
+        ("way/2", "A", "square", np.nan, shapely.box(0, 0, 100, 100)),
+        ("way/1", "B", "square", np.nan, shapely.box(100, 0, 150, 100)),
+    ]
+    street = ("pedestrianised/0", "Street", "square", np.nan, shapely.box(150, 40, 500, 60))
+    before = soft_target_sites(candidates(squares), **tables())
+    after = soft_target_sites(candidates([*squares, street]), **tables())
+    assert list(before["site_id"]) == list(after["site_id"]) == ["way/2"]
+    assert after["members"].iloc[0] == "pedestrianised/0+way/1+way/2"
+    alone = soft_target_sites(candidates([street]), **tables())
+    assert list(alone["site_id"]) == ["pedestrianised/0"]
