@@ -187,7 +187,7 @@ def compare(
     districts = _deltas(base.cohesion.result.districts, state.result.districts, "district_id")
     homes = _deltas(base.cohesion.result.homes, state.result.homes, "home_id")
     site_table = _site_deltas(base.sites, sites)
-    summary = _summary(districts, site_table)
+    summary = _summary(districts, site_table, _street_lines(base_city, city) if hvm else [])
     log.info("compared %s: %s; %d summary lines", scenario.name, state.recomputed, len(summary))
     return Comparison(scenario, city, districts, homes, site_table, summary, base, after)
 
@@ -207,17 +207,22 @@ def _assess(city: Any, hvm_params: Any) -> tuple[pd.DataFrame | None, str]:
     proposed = barriers.loc[rated, ["barrier_id", "rating", "geometry"]] if rated.any() else None
     assessment = assess_sites(plain, barriers=proposed, params=hvm_params)
     sites = pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore"))
-    return sites.assign(defeated_barriers=_defeated(assessment.approaches, sites)), ""
+    rated_ids = set(barriers.loc[rated, "barrier_id"].astype(str)) if rated.any() else set()
+    defeated = _defeated(assessment.approaches, sites, rated_ids)
+    return sites.assign(defeated_barriers=defeated), ""
 
 
-def _defeated(approaches: pd.DataFrame, sites: pd.DataFrame) -> list[str]:
-    """Per site, the barriers some vehicle drives through (faster or heavier than their rating)."""
-    if "defeated" not in approaches or approaches.empty:
+def _defeated(approaches: pd.DataFrame, sites: pd.DataFrame, rated: set[str]) -> list[str]:
+    """Per site, the rated barriers some vehicle drives through (faster or heavier than rated).
+
+    Unrated barriers (OSM bollards) stop nothing by default, so passing them is no news.
+    """
+    if "defeated" not in approaches or approaches.empty or not rated:
         return [""] * len(sites)
     ids = (
         approaches.loc[approaches["defeated"].fillna("").astype(str) != ""]
         .groupby("site_id")["defeated"]
-        .agg(lambda v: ";".join(sorted({i for text in v for i in str(text).split(";") if i})))
+        .agg(lambda v: ";".join(sorted({i for text in v for i in _ids(text)} & rated)))
     )
     return sites["site_id"].map(ids).fillna("").tolist()
 
@@ -277,8 +282,12 @@ def _deltas(base: gpd.GeoDataFrame, after: gpd.GeoDataFrame, key: str) -> gpd.Ge
     return gpd.GeoDataFrame(out, geometry=after.geometry.to_numpy(), crs=after.crs)
 
 
-def _summary(districts: pd.DataFrame, sites: pd.DataFrame | None) -> tuple[str, ...]:
-    lines: list[tuple[float, str]] = []
+def _summary(
+    districts: pd.DataFrame,
+    sites: pd.DataFrame | None,
+    streets: list[tuple[float, str]] | None = None,
+) -> tuple[str, ...]:
+    lines: list[tuple[float, str]] = list(streets or [])
     for _, row in districts.iterrows():
         parts = [
             f"{c} {row[f'{c}_delta']:+.2f}"
@@ -293,9 +302,9 @@ def _summary(districts: pd.DataFrame, sites: pd.DataFrame | None) -> tuple[str, 
         line = _site_line(row)
         if line:
             lines.append(line)
-        before = set(str(row.get("defeated_barriers_base") or "").split(";"))
-        new = sorted(set(str(row.get("defeated_barriers_scenario") or "").split(";")) - before)
-        if new and new != [""]:
+        before = set(_ids(row.get("defeated_barriers_base")))
+        new = sorted(set(_ids(row.get("defeated_barriers_scenario"))) - before)
+        if new:
             name = row["name"] if isinstance(row["name"], str) else row["site_id"]
             lines.append(
                 (
@@ -307,6 +316,40 @@ def _summary(districts: pd.DataFrame, sites: pd.DataFrame | None) -> tuple[str, 
     if not lines:
         return ("No district or site changes beyond rounding.",)
     return tuple(text for _, text in sorted(lines, key=lambda x: -x[0]))
+
+
+def _ids(text: Any) -> list[str]:
+    """Barrier ids of a ``;``-separated cell (empty for NaN or None)."""
+    return [i for i in str(text).split(";") if i] if isinstance(text, str) else []
+
+
+def _street_lines(base_city: Any, city: Any) -> list[tuple[float, str]]:
+    """One line per pedestrianised street: whether a hostile vehicle can still drive along it.
+
+    The carriageway of the hostile-vehicle network inside the street's new crowd area, in the
+    base and in the scenario: a traffic order leaves it (vehicles drive along the crowd), a
+    physical closure removes the street's own carriageway, leaving only cross streets.
+    """
+    sites = city.sites
+    new = sites.loc[sites["site_id"].astype(str).str.startswith("pedestrianised/")]
+    lines = []
+    for _, street in new.iterrows():
+        area = street.geometry
+        before, after = (
+            float(edges.geometry.intersection(area).length.sum())
+            for edges in (base_city.drive_edges, city.drive_edges)
+        )
+        name = street["name"] if isinstance(street["name"], str) else street["site_id"]
+        if after > before - 1.0:  # none of its carriageway left the vehicle network
+            text = (f"{name} (pedestrianised, still drivable): a hostile vehicle can drive "
+                    f"{after:.0f} m of carriageway along the crowd; a traffic order does not stop "
+                    "it")  # fmt: skip
+        else:
+            text = (f"{name} (pedestrianised, physically closed): no vehicle can drive along it "
+                    f"(carriageway in the crowd {before:.0f} → {after:.0f} m, cross streets "
+                    "only)")  # fmt: skip
+        lines.append((2000.0, text))
+    return lines
 
 
 def _site_line(row: pd.Series) -> tuple[float, str] | None:
@@ -326,4 +369,9 @@ def _site_line(row: pd.Series) -> tuple[float, str] | None:
     worst = max(moved, key=lambda c: abs(moved[c]))
     before = row[f"max_impact_speed_kmh_{worst}_base"]
     after = row[f"max_impact_speed_kmh_{worst}_scenario"]
-    return abs(moved[worst]), f"{name}: worst {worst} impact speed {before:.0f} → {after:.0f} km/h"
+    text = f"{name}: worst {worst} impact speed {before:.0f} → {after:.0f} km/h"
+    if abs(np.nan_to_num(row.get("risk_delta", 0.0))) > 0:
+        text += f", risk {row['risk_base']:.0f} → {row['risk_scenario']:.0f}"
+    if str(row.get("required_rating_scenario", "")).startswith("none"):
+        text += "; no vehicle gets through (every approach stopped)"
+    return abs(moved[worst]), text

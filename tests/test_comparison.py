@@ -158,13 +158,17 @@ def test_site_deltas() -> None:
     districts = pd.DataFrame(columns=["name", "score_delta"])
     lines = _summary(districts, table.reset_index())
     assert lines[0] == "Street (new crowded site): worst M1 impact speed 50 km/h"
-    assert lines[1] == "Senaatintori: worst N2A impact speed 52 → 0 km/h"
+    assert lines[1] == "Senaatintori: worst N2A impact speed 52 → 0 km/h, risk 40 → 5"
     assert len(lines) == 2
 
 
-def test_summary_says_when_a_proposed_barrier_is_driven_through(helsinki):
-    # Senaatintori is reached far above 80 km/h, beyond any test speed: the ring is defeated
-    scenario = cg.load_scenario("scenarios/senaatintori_barriers.toml")
+def test_summary_says_when_a_proposed_barrier_is_driven_through(tmp_path, helsinki):
+    # Senaatintori's perimeter alone, with Unioninkatu open: trucks arrive at 90 km/h, beyond the
+    # ring's 64 km/h rating, so the ring is defeated
+    scheme = (SCENARIOS / "senaatintori_barriers.toml").read_text(encoding="utf-8")
+    ring = scheme[scheme.index('geometry = """') :].split('"""')[1]
+    entry = f'type = "add_barrier"\nrating = "V/7200[N3C]/64/90:1.5"\ngeometry = """{ring}"""'
+    scenario = scenario_file(tmp_path, entry)
     result = cg.compare(helsinki, scenario)
     assert any("barrier new/0 would be driven through" in line for line in result.summary)
     assert "defeated_barriers_scenario" in result.sites.columns

@@ -209,9 +209,9 @@ def test_add_and_remove_contact_space(tmp_path: Path, helsinki: cg.City) -> None
 
 def test_add_and_remove_barrier(tmp_path: Path, helsinki: cg.City) -> None:
     after = apply(helsinki, load_scenario(SCENARIOS / "senaatintori_barriers.toml"))
-    new = after.barriers.set_index("barrier_id").loc["new/0"]
-    assert new["rating"] == "ISO 22343-1: V/7500[N3C]/64/90:1.5"
-    assert new.geometry.length > 300  # the square's perimeter, metres
+    new = after.barriers.set_index("barrier_id").loc["senaatintori_N3C"]
+    assert new["rating"] == "ISO 22343-1: V/7200[N3C]/64/90:1.0"
+    assert new.geometry.length > 300  # around the square, metres
     assert after.barriers["rating"].iloc[: len(helsinki.barriers)].isna().all()
     first = helsinki.barriers["barrier_id"].iloc[0]
     gone = apply(helsinki, one(tmp_path, f'type = "remove_barrier"\nid = "{first}"'))
