@@ -359,13 +359,14 @@ def _district_scores(homes: pd.DataFrame) -> pd.Series:
 
 def space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:
     """``reached_by_persons`` (residents within the search radius) and a ``flag`` per space."""
-    reached = (
-        base.table.merge(base.homes[["population"]], left_on="home", right_index=True)
-        .groupby("space")["population"]
-        .sum()
+    population = base.homes["population"].to_numpy(dtype=float)
+    reached = np.bincount(
+        base.table["space"].to_numpy(),
+        weights=population[base.table["home"].to_numpy()],
+        minlength=len(base.spaces),
     )
     out = spaces.copy()
-    out["reached_by_persons"] = out.index.map(reached).fillna(0.0)
+    out["reached_by_persons"] = reached
     out["flag"] = ""
     out.loc[out["reached_by_persons"] <= 0, "flag"] = "no home within the search distance"
     out.loc[out["n_entrances"] == 0, "flag"] = "no entrance on the walk network"
