@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cohesion_gis._nearest import SegmentGrid, nearest_segments
 from cohesion_gis._search import (
     aggregate_groups,
     expand_ranges,
@@ -542,6 +543,27 @@ def _nearest(
     return np.concatenate(geom), np.concatenate(item), np.concatenate(dist)
 
 
+def _nearest_edges(
+    lines: np.ndarray, pts: np.ndarray, *, max_distance: float, n_threads: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest line of each point within ``max_distance``: point, line, distance (metres).
+
+    A compiled grid search (:mod:`cohesion_gis._nearest`) over chunks of points on threads;
+    distances are GEOS's, ties go to the lowest line position.
+    """
+    grid = SegmentGrid(lines)
+    xy = shapely.get_coordinates(pts)
+    bounds = _bounds(pts.size, n_threads)
+
+    def chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
+        return nearest_segments(grid, xy[bounds[i] : bounds[i + 1]], max_distance)
+
+    lines_found, dists = zip(*map_chunks(chunk, bounds.size - 1, n_threads), strict=True)
+    line, dist = np.concatenate(lines_found), np.concatenate(dists)
+    found = np.flatnonzero(line >= 0)
+    return found, line[found], dist[found]
+
+
 def _intersecting(
     tree: shapely.STRtree, geoms: np.ndarray, *, n_threads: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -615,8 +637,7 @@ def snap_to_edges(
 
     n = pts.size
     lines = edges.geometry.to_numpy()
-    tree = shapely.STRtree(lines)
-    p_idx, e_idx, dist = _nearest(tree, pts, max_distance=max_snap_m, n_threads=n_threads)
+    p_idx, e_idx, dist = _nearest_edges(lines, pts, max_distance=max_snap_m, n_threads=n_threads)
     edge = np.full(n, -1, dtype=np.int64)
     snap_m = np.full(n, np.nan)
     edge[p_idx] = e_idx

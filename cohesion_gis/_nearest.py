@@ -1,0 +1,174 @@
+"""Compiled nearest-edge search for snapping points to a street network.
+
+Internal module: the public entry point is :func:`cohesion_gis.network.snap_to_edges`.
+
+The edges' segments are binned into a uniform grid (a segment into every cell its bounding box
+touches). A point's search scans the cells ring by ring around its own cell: after ring ``k``
+every segment passing within ``k`` cells of the point has been seen, so the search stops as soon
+as the best distance is at most ``k`` cell sides, or beyond the snapping limit. The distance is
+GEOS's point-to-segment formula (``Distance::pointToSegment``), written out in the same order,
+so the distances are those of ``shapely.distance``; of edges at exactly the same distance (a point
+whose nearest network point is a node shared by several edges) the lowest edge position wins.
+About 1 µs per point against ~30 µs for ``STRtree.query_nearest``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from numba import njit
+
+__all__ = ["SegmentGrid", "nearest_segments"]
+
+
+class SegmentGrid:
+    """The segments of a set of polylines binned into square cells.
+
+    Parameters
+    ----------
+    lines
+        shapely (Multi)LineStrings.
+    """
+
+    def __init__(self, lines: np.ndarray) -> None:
+        if (shapely.get_type_id(lines) == shapely.GeometryType.LINESTRING).all():
+            parts, part_line = lines, np.arange(lines.size)
+        else:
+            parts, part_line = shapely.get_parts(lines, return_index=True)
+        coords, part = shapely.get_coordinates(parts, return_index=True)
+        same = part[1:] == part[:-1]
+        self.a = np.ascontiguousarray(coords[:-1][same])
+        self.b = np.ascontiguousarray(coords[1:][same])
+        self.line = part_line[part[:-1][same]].astype(np.int64)
+        lo = np.minimum(self.a, self.b)
+        hi = np.maximum(self.a, self.b)
+        extent = np.maximum(hi - lo, 0.0).max(axis=1)
+        # Cells about as large as a typical segment: a few cells per segment, a few per point.
+        self.cell_m = float(max(np.median(extent) if extent.size else 1.0, 1.0))
+        self.origin = lo.min(axis=0) if lo.size else np.zeros(2)
+        top = hi.max(axis=0) if hi.size else np.ones(2)
+        self.shape = (np.floor((top - self.origin) / self.cell_m).astype(np.int64) + 1).tolist()
+        self.cell_ptr, self.cell_segment = _bin_segments(
+            lo, hi, self.origin, self.cell_m, self.shape[0], self.shape[1]
+        )
+
+
+def nearest_segments(
+    grid: SegmentGrid, points: np.ndarray, max_distance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest line (position) and distance in metres of each point; -1 and inf beyond the limit.
+
+    Parameters
+    ----------
+    grid
+        The lines' segment grid.
+    points
+        float64 (n, 2) point coordinates, in the lines' CRS.
+    max_distance_m
+        Lines farther than this are not returned.
+    """
+    return _nearest(
+        np.ascontiguousarray(points, dtype=np.float64),
+        grid.a,
+        grid.b,
+        grid.line,
+        grid.cell_ptr,
+        grid.cell_segment,
+        grid.origin,
+        grid.cell_m,
+        grid.shape[0],
+        grid.shape[1],
+        float(max_distance_m),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _bin_segments(lo, hi, origin, cell, nx, ny):  # noqa: PLR0917
+    """CSR from cell (``ix * ny + iy``) to the segments whose bounding box touches it."""
+    ptr = np.zeros(nx * ny + 1, np.int64)
+    for s in range(lo.shape[0]):
+        for c in _cells(lo[s], hi[s], origin, cell, nx, ny):
+            ptr[c + 1] += 1
+    for c in range(nx * ny):
+        ptr[c + 1] += ptr[c]
+    fill = ptr[:-1].copy()
+    segment = np.empty(ptr[nx * ny], np.int64)
+    for s in range(lo.shape[0]):
+        for c in _cells(lo[s], hi[s], origin, cell, nx, ny):
+            segment[fill[c]] = s
+            fill[c] += 1
+    return ptr, segment
+
+
+@njit(cache=True, nogil=True)
+def _cells(lo, hi, origin, cell, nx, ny):  # noqa: PLR0917
+    """The cells a bounding box touches."""
+    x0 = int((lo[0] - origin[0]) // cell)
+    x1 = min(int((hi[0] - origin[0]) // cell), nx - 1)
+    y0 = int((lo[1] - origin[1]) // cell)
+    y1 = min(int((hi[1] - origin[1]) // cell), ny - 1)
+    out = np.empty((x1 - x0 + 1) * (y1 - y0 + 1), np.int64)
+    k = 0
+    for ix in range(x0, x1 + 1):
+        for iy in range(y0, y1 + 1):
+            out[k] = ix * ny + iy
+            k += 1
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _point_segment_m(px, py, ax, ay, bx, by):  # noqa: PLR0917
+    """GEOS ``Distance::pointToSegment``, operation for operation."""
+    if ax == bx and ay == by:
+        return math.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    len2 = (bx - ax) * (bx - ax) + (by - ay) * (by - ay)
+    r = ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / len2
+    if r <= 0.0:
+        return math.sqrt((px - ax) * (px - ax) + (py - ay) * (py - ay))
+    if r >= 1.0:
+        return math.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
+    s = ((ay - py) * (bx - ax) - (ax - px) * (by - ay)) / len2
+    return abs(s) * math.sqrt(len2)
+
+
+@njit(cache=True, nogil=True)
+def _nearest(points, a, b, line, cell_ptr, cell_segment, origin, cell, nx, ny, max_distance):  # noqa: PLR0917
+    n = points.shape[0]
+    best_line = np.full(n, -1, np.int64)
+    best_dist = np.full(n, np.inf)
+    for i in range(n):
+        px, py = points[i, 0], points[i, 1]
+        if not (math.isfinite(px) and math.isfinite(py)):
+            continue
+        cx = int((px - origin[0]) // cell)
+        cy = int((py - origin[1]) // cell)
+        found, d_best = -1, np.inf
+        k = 0
+        while True:
+            for ix in range(cx - k, cx + k + 1):
+                if ix < 0 or ix >= nx:
+                    continue
+                ring_only = ix != cx - k and ix != cx + k
+                step = 2 * k if ring_only and k > 0 else 1
+                for iy in range(cy - k, cy + k + 1, step):
+                    if iy < 0 or iy >= ny:
+                        continue
+                    c = ix * ny + iy
+                    for j in range(cell_ptr[c], cell_ptr[c + 1]):
+                        s = cell_segment[j]
+                        d = _point_segment_m(px, py, a[s, 0], a[s, 1], b[s, 0], b[s, 1])
+                        if d < d_best or (d == d_best and line[s] < found):
+                            d_best, found = d, line[s]
+            # every segment within k cells of the point has been seen
+            reach = k * cell
+            if d_best <= reach or reach >= max_distance:
+                break
+            if cx - k < 0 and cy - k < 0 and cx + k >= nx and cy + k >= ny:
+                break
+            k += 1
+        if found >= 0 and d_best <= max_distance:
+            best_line[i] = found
+            best_dist[i] = d_best
+    return best_line, best_dist
