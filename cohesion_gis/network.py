@@ -548,18 +548,26 @@ def _nearest_edges(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest line of each point within ``max_distance``: point, line, distance (metres).
 
-    A compiled grid search (:mod:`cohesion_gis._nearest`) over chunks of points on threads;
-    distances are GEOS's, ties go to the lowest line position.
+    The same answer as ``STRtree(lines).query_nearest(pts, all_matches=False)``: a compiled grid
+    search (:mod:`cohesion_gis._nearest`, GEOS's distances bit for bit) over chunks of points on
+    threads, and GEOS itself for the points with several lines at exactly the nearest distance,
+    where only GEOS's traversal order says which one it returns.
     """
     grid = SegmentGrid(lines)
     xy = shapely.get_coordinates(pts)
     bounds = _bounds(pts.size, n_threads)
 
-    def chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
+    def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return nearest_segments(grid, xy[bounds[i] : bounds[i + 1]], max_distance)
 
-    lines_found, dists = zip(*map_chunks(chunk, bounds.size - 1, n_threads), strict=True)
-    line, dist = np.concatenate(lines_found), np.concatenate(dists)
+    parts = list(map_chunks(chunk, bounds.size - 1, n_threads))
+    line, dist, tied = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    tied = np.flatnonzero(tied)
+    if tied.size:
+        p_idx, e_idx, _ = _nearest(
+            shapely.STRtree(lines), pts[tied], max_distance=max_distance, n_threads=n_threads
+        )
+        line[tied[p_idx]] = e_idx
     found = np.flatnonzero(line >= 0)
     return found, line[found], dist[found]
 
@@ -600,14 +608,15 @@ def snap_to_edges(
     max_snap_m
         Points farther than this (metres) from every edge are left unsnapped (``snapped`` False).
     n_threads
-        Threads the nearest-edge queries are split over (GEOS releases the GIL); default: every
+        Threads the nearest-edge search and ``line_locate_point`` are split over; default: every
         CPU. The result does not depend on it.
 
     Returns
     -------
     SnappedPoints
         Nearest edge, position along it, offsets to both ends (scaled to the edge's weight) and
-        the straight snapping distance.
+        the straight snapping distance (GEOS's, bit for bit). Of edges at exactly the same
+        distance (a point nearest to a node several edges share) the first in ``edges`` wins.
 
     Raises
     ------
