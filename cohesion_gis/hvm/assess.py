@@ -64,7 +64,7 @@ from cohesion_gis.hvm.barriers import (
 )
 from cohesion_gis.hvm.params import HvmParams, load_params
 from cohesion_gis.hvm.rating import RatingRequirement, required_rating
-from cohesion_gis.hvm.routes import APPROACH_COLUMNS, approach_routes
+from cohesion_gis.hvm.routes import APPROACH_COLUMNS, ApproachNetwork, approach_network
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
 
@@ -264,40 +264,101 @@ def assess_sites(
     ParameterError
         Impossible vehicle or parameter values.
     """
+    setup = _setup(
+        city, vehicles=vehicles, barriers=barriers, params=params, block_unrated=block_unrated,
+        dem=dem, site_params=site_params,
+    )  # fmt: skip
+    sites = soft_target_sites(city, params=setup.site_params)
+    return _assessment(city, setup, sites, _approaches(city, setup, sites))
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The resolved inputs of :func:`assess_sites` (internal; shared with ``hvm.incremental``)."""
+
+    params: HvmParams
+    site_params: SiteParams
+    block_unrated: bool
+    classes: list[VehicleClass]
+    barriers: gpd.GeoDataFrame  # combined OSM and user barriers
+    barrier_source: str | None
+    edges: gpd.GeoDataFrame  # the vehicle network, with ``grade`` from the DEM if given
+    dem: str | Path | None
+
+    @property
+    def routing(self) -> gpd.GeoDataFrame:
+        """The barriers that take part in the approach search (``barrier_id, rating``)."""
+        stops = self.barriers["stops_vehicles"] | self.barriers["rating"].notna()
+        return self.barriers.loc[stops, ["barrier_id", "rating", "geometry"]]
+
+
+def _setup(
+    city: City,
+    *,
+    vehicles: Sequence[str | VehicleClass] | str | Path | None,
+    barriers: gpd.GeoDataFrame | str | Path | None,
+    params: HvmParams | None,
+    block_unrated: bool | None,
+    dem: str | Path | None,
+    site_params: SiteParams | None,
+) -> _Setup:
     params = params or load_params()
-    site_params = site_params or SiteParams()
-    block_unrated = params.block_unrated if block_unrated is None else block_unrated
-    classes = _vehicles(vehicles, params)
     rated, barrier_source = _rated(barriers, city.crs)
-    combined = combine_barriers(city.barriers, rated, taxonomy=city.taxonomy)
-    routing = combined.loc[combined["stops_vehicles"] | combined["rating"].notna()]
+    return _Setup(
+        params=params,
+        site_params=site_params or SiteParams(),
+        block_unrated=params.block_unrated if block_unrated is None else block_unrated,
+        classes=_vehicles(vehicles, params),
+        barriers=combine_barriers(city.barriers, rated, taxonomy=city.taxonomy),
+        barrier_source=barrier_source,
+        edges=_with_grades(city, dem),
+        dem=dem,
+    )
+
+
+def _with_grades(city: City, dem: str | Path | None) -> gpd.GeoDataFrame:
+    """The City's vehicle network, with each edge's ``grade`` from the DEM if one is given."""
     edges = city.drive_edges
-    if dem is not None:
-        edges = edges.assign(grade=dem_grades(edges, dem=dem))
-    sites = soft_target_sites(city, params=site_params)
-    if sites.empty:
-        approaches = gpd.GeoDataFrame(
-            pd.DataFrame({c: pd.Series(dtype=object) for c in APPROACH_COLUMNS}),
-            geometry=gpd.GeoSeries([], crs=city.crs),
-            crs=city.crs,
-        )
-    else:
-        search_area = sites[["site_id", "geometry"]].assign(
-            geometry=sites.geometry.buffer(site_params.entry_snap_m)
-        )
-        approaches = approach_routes(
-            edges, search_area, vehicles=classes, barriers=routing[["barrier_id", "rating",
-            "geometry"]], params=params, block_unrated=block_unrated, boundary=city.boundary,
-        )  # fmt: skip
-    vehicles_by_name = {v.name: v for v in classes}
+    return edges if dem is None else edges.assign(grade=dem_grades(edges, dem=dem))
+
+
+def _search_area(sites: gpd.GeoDataFrame, site_params: SiteParams) -> gpd.GeoDataFrame:
+    """Each site's crowd perimeter grown by the mount distance: its entries lie on the outline."""
+    return sites[["site_id", "geometry"]].assign(
+        geometry=sites.geometry.buffer(site_params.entry_snap_m)
+    )
+
+
+def _approaches(city: City, setup: _Setup, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every site's approaches (an empty table with the columns when there are no sites)."""
+    if len(sites):
+        return _network(city, setup, _search_area(sites, setup.site_params)).routes()
+    return gpd.GeoDataFrame(
+        pd.DataFrame({c: pd.Series(dtype=object) for c in APPROACH_COLUMNS}),
+        geometry=gpd.GeoSeries([], crs=city.crs),
+        crs=city.crs,
+    )
+
+
+def _network(city: City, setup: _Setup, areas: gpd.GeoDataFrame) -> ApproachNetwork:
+    """The approach network of the sites' search areas (:func:`_search_area`)."""
+    return approach_network(
+        setup.edges, areas, vehicles=setup.classes,
+        barriers=setup.routing, params=setup.params, block_unrated=setup.block_unrated,
+        boundary=city.boundary,
+    )  # fmt: skip
+
+
+def _assessment(
+    city: City, setup: _Setup, sites: gpd.GeoDataFrame, approaches: gpd.GeoDataFrame
+) -> SiteAssessment:
+    """The assessment from the sites and their approaches: ranking, entries, gaps, audit."""
+    params = setup.params
+    vehicles_by_name = {v.name: v for v in setup.classes}
     ranked = _rank(_site_table(sites, approaches, vehicles_by_name, params), params)
     entries = _entries(approaches, sites, vehicles_by_name, params, city.crs)
-    gaps = barrier_gaps(combined, gap_limit_m=params.gap_limit_m)
-    audit = _audit(
-        city, classes=classes, params=params, site_params=site_params,
-        block_unrated=block_unrated, dem=dem, barrier_source=barrier_source, barriers=combined,
-        sites=ranked,
-    )  # fmt: skip
+    gaps = barrier_gaps(setup.barriers, gap_limit_m=params.gap_limit_m)
+    audit = _audit(city, setup, sites=ranked)
     log.info(
         "HVM assessment: %d sites (%d priority 1), %d approaches, %d entries, %d gaps",
         len(ranked), int((ranked["priority"] == 1).sum()), len(approaches), len(entries),
@@ -308,7 +369,7 @@ def assess_sites(
         approaches=approaches,
         entries=entries,
         gaps=gaps,
-        barriers=combined[[*BARRIER_COLUMNS, "geometry"]],
+        barriers=setup.barriers[[*BARRIER_COLUMNS, "geometry"]],
         audit=audit,
     )
 
@@ -629,20 +690,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _audit(
-    city: City,
-    *,
-    classes: list[VehicleClass],
-    params: HvmParams,
-    site_params: SiteParams,
-    block_unrated: bool,
-    dem: str | Path | None,
-    barrier_source: str | None,
-    barriers: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
-) -> dict[str, Any]:
+def _audit(city: City, setup: _Setup, *, sites: gpd.GeoDataFrame) -> dict[str, Any]:
     from cohesion_gis import __version__
 
+    params, barriers, dem = setup.params, setup.barriers, setup.dem
     param_values = {f.name: getattr(params, f.name) for f in fields(params) if f.name != "sources"}
     densities = [
         {
@@ -658,14 +709,14 @@ def _audit(
     audit = {
         "data": {**city.provenance.as_dict(), "study_area": city.name, "crs": city.crs.to_string(),
                  "package_version": __version__},
-        "vehicles": [{f.name: getattr(v, f.name) for f in fields(v)} for v in classes],
+        "vehicles": [{f.name: getattr(v, f.name) for f in fields(v)} for v in setup.classes],
         "parameters": param_values,
         "parameter_sources": dict(params.sources),
-        "site_parameters": site_params.as_dict(),
+        "site_parameters": setup.site_params.as_dict(),
         "site_kinds": densities,
-        "block_unrated": block_unrated,
+        "block_unrated": setup.block_unrated,
         "barriers": {
-            "rated_layer": barrier_source,
+            "rated_layer": setup.barrier_source,
             "osm_unrated": int((barriers["source"] == "osm").sum()),
             "user": int((barriers["source"] == "user").sum()),
             "rated": int(barriers["rating"].notna().sum()),

@@ -86,7 +86,7 @@ from cohesion_gis.hvm.params import HvmParams, load_params
 from cohesion_gis.hvm.rating import BarrierRating, covers, parse_rating
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
 
-__all__ = ["APPROACH_COLUMNS", "approach_routes"]
+__all__ = ["APPROACH_COLUMNS", "ApproachNetwork", "approach_network", "approach_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,99 @@ def approach_routes(
     InputError
         Missing columns, missing or geographic CRS, CRS mismatch, invalid rating strings.
     """
+    return approach_network(
+        edges, sites, vehicles=vehicles, barriers=barriers, params=params,
+        block_unrated=block_unrated, boundary=boundary,
+    ).routes()  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class ApproachNetwork:
+    """The network :func:`approach_routes` searches, built once (:func:`approach_network`).
+
+    The edges split at every site's entries and at every barrier, with the per-class arrays
+    (edge maps, chains of pieces, barrier thresholds, start nodes). :meth:`routes` searches all
+    sites or some: a site's rows do not depend on which other sites are searched with it (the
+    split and the chain ends still include every site's entries), so ``routes(some)`` equals
+    the rows of those sites in ``routes()``.
+    """
+
+    net: _Network
+    entries: _Entries
+    inside: tuple[np.ndarray, np.ndarray]
+    kernel_network: tuple[np.ndarray, ...]
+    kernel_classes: tuple[np.ndarray, ...]
+    site_ids: np.ndarray
+    polygons: np.ndarray
+    classes: list[VehicleClass]
+    params: HvmParams
+    barriers: tuple[list[BarrierRating | None], list[str], bool]
+    crs: object
+
+    @property
+    def no_start_xy(self) -> list[np.ndarray]:
+        """Per class, the nodes (x, y in m, shape (k, 2)) where no vehicle of the class starts.
+
+        Closed nodes (a barrier stopping the class at low speed) and nodes inside a closed ring
+        of them (see *Where a vehicle can start*); empty where no barrier stops the class.
+        """
+        xy = _node_xy(self.net)
+        return [xy[~ok] for ok in self.kernel_classes[-1]]
+
+    def routes(self, sites: np.ndarray | None = None) -> gpd.GeoDataFrame:
+        """The approach table (as :func:`approach_routes`) of the sites at positions ``sites``.
+
+        Parameters
+        ----------
+        sites
+            Sorted positions (int) of the sites to search, in the order of the ``sites`` table
+            the network was built with; ``None``: every site.
+        """
+        entries, inside = self.entries, self.inside
+        site_ids, polygons = self.site_ids, self.polygons
+        if sites is not None:
+            entries, inside = _subset(self.entries, self.inside, sites)
+            site_ids, polygons = site_ids[sites], polygons[sites]
+        graph = self.net.graph
+        out = _run_chunks(
+            self.kernel_network,
+            (graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data),
+            (entries.ptr, entries.node, *inside),
+            self.kernel_classes,
+            self.params.search_horizon_m,
+            self.params.kerb_radius_m,
+        )
+        return _table(
+            out,
+            self.net,
+            sites=(site_ids, polygons, entries),
+            classes=self.classes,
+            params=self.params,
+            barriers=self.barriers,
+            crs=self.crs,
+        )
+
+
+def approach_network(
+    edges: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    *,
+    vehicles: Sequence[str | VehicleClass] | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    params: HvmParams | None = None,
+    block_unrated: bool | None = None,
+    boundary: shapely.Geometry | None = None,
+) -> ApproachNetwork:
+    """The split network and per-class arrays of :func:`approach_routes`, not yet searched.
+
+    Takes the arguments of :func:`approach_routes`; ``approach_network(...).routes()`` is
+    ``approach_routes(...)``.
+
+    Raises
+    ------
+    InputError
+        Missing columns, missing or geographic CRS, CRS mismatch, invalid rating strings.
+    """
     params = params or load_params()
     block_unrated = params.block_unrated if block_unrated is None else block_unrated
     classes = _vehicles(vehicles, params)
@@ -237,28 +330,43 @@ def approach_routes(
              widest, net.in_ptr, net.in_idx, stop)  # fmt: skip
     per_class = _class_arrays(net, graph, classes, params, ratings, block_unrated)
     start_ok = _start_nodes(net, per_class[5], _edge_nodes(net, boundary))
-    out = _run_chunks(
-        (
-            net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
-            net.in_idx, net.node_radius, net.piece_a, net.piece_b, net.piece_width,
-            net.piece_grade, net.piece_len, net.vptr, net.vxy, net.seg_len, net.vertex_radius,
-            has_barrier, turn_ptr, turn_radius, widest, stop,
-        ),
-        (net.graph.indptr.astype(np.int64), net.graph.indices.astype(np.int64), net.graph.data),
-        (entries.ptr, entries.node, *inside),
-        (*per_class, start_ok),
-        params.search_horizon_m,
-        params.kerb_radius_m,
+    kernel_network = (
+        net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
+        net.in_idx, net.node_radius, net.piece_a, net.piece_b, net.piece_width, net.piece_grade,
+        net.piece_len, net.vptr, net.vxy, net.seg_len, net.vertex_radius, has_barrier, turn_ptr,
+        turn_radius, widest, stop,
     )  # fmt: skip
-    return _table(
-        out,
-        net,
-        sites=(site_ids, sites.geometry.to_numpy(), entries),
+    return ApproachNetwork(
+        net=net,
+        entries=entries,
+        inside=inside,
+        kernel_network=kernel_network,
+        kernel_classes=(*per_class, start_ok),
+        site_ids=site_ids,
+        polygons=sites.geometry.to_numpy(),
         classes=classes,
         params=params,
         barriers=(ratings, barrier_ids, block_unrated),
         crs=edges.crs,
     )
+
+
+def _subset(
+    entries: _Entries, inside: tuple[np.ndarray, np.ndarray], sites: np.ndarray
+) -> tuple[_Entries, tuple[np.ndarray, np.ndarray]]:
+    """The entries and inner pieces (CSR by site) of the sites at positions ``sites`` only."""
+    ptr, rows = _csr_rows(entries.ptr, sites)
+    inside_ptr, inside_rows = _csr_rows(inside[0], sites)
+    subset = _Entries(ptr, entries.node[rows], entries.x[rows], entries.y[rows])
+    return subset, (inside_ptr, inside[1][inside_rows])
+
+
+def _csr_rows(ptr: np.ndarray, picks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The row pointer and the flat rows of the CSR groups ``picks`` (in that order)."""
+    counts = ptr[picks + 1] - ptr[picks]
+    new_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    rows = np.repeat(ptr[picks] - new_ptr[:-1], counts) + np.arange(new_ptr[-1])
+    return new_ptr, rows
 
 
 def _run_chunks(  # noqa: PLR0917 (the kernel's argument tuples)
@@ -700,11 +808,16 @@ def _edge_nodes(net: _Network, boundary: shapely.Geometry | None) -> np.ndarray:
     """Nodes within :data:`EDGE_M` of the study area's edge (streets that continue outside)."""
     if boundary is None:
         return np.empty(0, np.int64)
+    edge = shapely.boundary(boundary)
+    return np.flatnonzero(shapely.dwithin(edge, shapely.points(_node_xy(net)), EDGE_M))
+
+
+def _node_xy(net: _Network) -> np.ndarray:
+    """Coordinates (m, shape (N, 2)) of every node, from the ends of its pieces."""
     xy = np.empty((net.n_nodes, 2))
     xy[net.piece_a] = net.vxy[net.vptr[:-1]]
     xy[net.piece_b] = net.vxy[net.vptr[1:] - 1]
-    edge = shapely.boundary(boundary)
-    return np.flatnonzero(shapely.dwithin(edge, shapely.points(xy), EDGE_M))
+    return xy
 
 
 def _start_nodes(net: _Network, threshold: np.ndarray, edge_nodes: np.ndarray) -> np.ndarray:

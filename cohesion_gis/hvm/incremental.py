@@ -1,0 +1,409 @@
+r"""Re-assessing a scenario City for HVM by searching only the sites a change can reach.
+
+The approach search (:mod:`cohesion_gis.hvm.routes`) dominates :func:`~cohesion_gis.hvm.assess.
+assess_sites`; a scenario (a closed road, a rated barrier line, a pedestrianised street) changes
+the approaches of the sites near it only. :func:`reassess` takes the base City, its
+:class:`~cohesion_gis.hvm.assess.SiteAssessment` and the scenario City and
+
+1. finds what changed for the search:
+
+   - vehicle-network edges added, removed or changed (``u, v, length_m, width_m``, geometry);
+   - routing barriers added, removed or re-rated (``barrier_id``, rating, geometry; every barrier
+     of the search: rated ones, and unrated kinds that can stop a car);
+   - sites added, removed, or whose crowd perimeter changed (their search areas' outlines: the
+     network is split there, so neighbours' routes gain or lose a vertex);
+   - per class, the nodes where a vehicle may start (:func:`~cohesion_gis.hvm.routes.
+     approach_routes`, *Where a vehicle can start*: a global rule, a closed ring far away can
+     change it): the nodes whose status differs between base and scenario;
+
+2. grows every change to the whole street it lies on, junction to junction (bends drawn across
+   many pieces are merged along such a street, so a change anywhere on it can move a radius
+   elsewhere on it), taking every edge within :func:`touch_m` of the change (a point barrier
+   snaps to a street 2 m away; cuts within 0.5 m merge);
+3. searches again every added or changed site and every site whose search area (the crowd
+   perimeter grown by the mount distance) lies within the search horizon plus
+   :func:`touch_m` of a change. A route never leaves the horizon's ball around the site's
+   entries, and network distance is at least straight-line distance, so nothing outside that
+   distance enters a site's search. The network is still split at every site's entries and
+   barriers (:class:`~cohesion_gis.hvm.routes.ApproachNetwork`), so a re-searched site's rows
+   are those of a full run;
+4. takes every other site's approach rows from the base assessment, and rebuilds the site
+   table, ranking, entries, gaps and audit from the merged approaches (cheap, global). When the
+   site inputs (candidate sites, buildings, the footways of the walk network, the taxonomy) are
+   unchanged, the base site table is reused instead of running
+   :func:`~cohesion_gis.hvm.sites.soft_target_sites` again.
+
+The result equals a full :func:`~cohesion_gis.hvm.assess.assess_sites` of the scenario
+(``tests/hvm/test_incremental.py``: every example scenario, a road closed far from any site and
+one next to a site). Other parameters than the base's (vehicles, HVM or site parameters,
+``block_unrated``, DEM), a changed study-area boundary, or edges or barriers whose unchanged rows
+come in another order fall back to a full run; :attr:`Reassessment.note` says which.
+
+Examples
+--------
+>>> import dataclasses
+>>> import cohesion_gis as cg
+>>> from cohesion_gis.hvm.assess import assess_sites
+>>> from cohesion_gis.hvm.incremental import reassess
+>>> city = cg.load_city()
+>>> base = assess_sites(city)
+>>> closed = city.drive_edges["name"] == "Unioninkatu"
+>>> scenario = dataclasses.replace(city, drive_edges=city.drive_edges.loc[~closed])
+>>> update = reassess(city, base, scenario)
+>>> update.note.startswith("HVM incremental:"), 0 < len(update.searched) < len(base.sites)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from cohesion_gis.hvm.assess import (
+    SiteAssessment,
+    _approaches,
+    _assessment,
+    _audit,
+    _network,
+    _search_area,
+    _Setup,
+    _setup,
+    _with_grades,
+)
+from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.hvm.routes import ApproachNetwork, _length_graph
+from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
+from cohesion_gis.hvm.vehicles import VehicleClass
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
+
+__all__ = ["Reassessment", "reassess", "touch_m"]
+
+log = logging.getLogger(__name__)
+
+#: Audit entries that must equal the base assessment's for its approaches to be reused.
+_SETTINGS = ("vehicles", "parameters", "site_parameters", "block_unrated", "dem")
+#: Columns of a vehicle-network edge that the approach search reads (plus geometry).
+_EDGE_COLUMNS = ("u", "v", "length_m", "width_m")
+
+
+@dataclass(frozen=True)
+class Reassessment:
+    """Result of :func:`reassess`.
+
+    Attributes
+    ----------
+    assessment
+        The scenario's assessment, equal to a full :func:`~cohesion_gis.hvm.assess.assess_sites`.
+    searched
+        Ids of the sites whose approaches were searched (every site after a full run).
+    note
+        What was computed: ``"HVM incremental: 3 of 81 sites searched"`` (plus ``", site table
+        rebuilt"`` when the site inputs changed), or ``"HVM full: <why>"``.
+    """
+
+    assessment: SiteAssessment
+    searched: tuple[str, ...]
+    note: str
+
+
+def touch_m(params: HvmParams) -> float:
+    """How far (m) a change can act on the network: ``2 × barrier_snap_m + 1``.
+
+    A point barrier closes a street within ``barrier_snap_m`` of it (so a changed street can move
+    a barrier onto another street up to twice that away), and cut points within 0.5 m merge.
+    """
+    return 2.0 * params.barrier_snap_m + 1.0
+
+
+def reassess(
+    base_city: City,
+    base: SiteAssessment,
+    city: City,
+    *,
+    vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
+    barriers: gpd.GeoDataFrame | str | Path | None = None,
+    params: HvmParams | None = None,
+    block_unrated: bool | None = None,
+    dem: str | Path | None = None,
+    site_params: SiteParams | None = None,
+) -> Reassessment:
+    """Assess a scenario City, searching again only the sites its changes can reach.
+
+    Parameters
+    ----------
+    base_city
+        The base study area.
+    base
+        ``assess_sites(base_city, ...)`` with the same options as given here (checked against
+        its audit; other options give a full run).
+    city
+        The scenario City (e.g. :func:`cohesion_gis.scenario.apply` on ``base_city``), same CRS.
+    vehicles, barriers, params, block_unrated, dem, site_params
+        As :func:`~cohesion_gis.hvm.assess.assess_sites`, for the scenario (``barriers``: its
+        rated barriers; the base's are read from ``base.barriers``).
+
+    Returns
+    -------
+    Reassessment
+        The assessment, the ids of the sites searched and a one-line note.
+
+    Raises
+    ------
+    InputError, ParameterError
+        As :func:`~cohesion_gis.hvm.assess.assess_sites`.
+    """
+    setup = _setup(
+        city, vehicles=vehicles, barriers=barriers, params=params, block_unrated=block_unrated,
+        dem=dem, site_params=site_params,
+    )  # fmt: skip
+    base_sites = _base_sites(base)
+    reused = _same_site_inputs(base_city, city)
+    sites = base_sites if reused else soft_target_sites(city, params=setup.site_params)
+    why = _why_full(base_city, base, city, setup, sites)
+    if not why:
+        base_setup = replace(setup, barriers=base.barriers, edges=_with_grades(base_city, dem))
+        before = _Side(base_city, base_setup, base_sites)
+        try:
+            approaches, searched = _merged(before, _Side(city, setup, sites), base.approaches)
+        except _ReorderedError as exc:
+            why = str(exc)
+    if why:
+        approaches, searched = _approaches(city, setup, sites), tuple(sites["site_id"])
+        note = f"HVM full: {why}"
+    else:
+        note = f"HVM incremental: {len(searched)} of {len(sites)} sites searched"
+        note += "" if reused else ", site table rebuilt"
+    log.info("reassess: %s", note)
+    return Reassessment(_assessment(city, setup, sites, approaches), searched, note)
+
+
+# --- whether the base can be reused ---------------------------------------------------------
+
+
+def _why_full(
+    base_city: City, base: SiteAssessment, city: City, setup: _Setup, sites: gpd.GeoDataFrame
+) -> str:
+    """Why the base approaches cannot be reused ("" if they can)."""
+    audit = _audit(city, setup, sites=base.sites)
+    if any(audit[k] != base.audit.get(k) for k in _SETTINGS):
+        return "parameters differ from the base assessment's"
+    if not shapely.equals_exact(base_city.boundary, city.boundary, 0.0):
+        return "the study area's boundary changed"
+    if sites.empty or base.sites.empty:
+        return "no sites in the base or the scenario"
+    return ""
+
+
+def _same_site_inputs(base_city: City, city: City) -> bool:
+    """Whether :func:`soft_target_sites` would give the base's site table again."""
+    same = (
+        city.sites is base_city.sites
+        and city.buildings is base_city.buildings
+        and city.taxonomy is base_city.taxonomy
+    )
+    if not same or city.walk_edges is base_city.walk_edges:
+        return same
+    before, after = base_city.walk_edges, city.walk_edges  # only the footways are read
+    return (
+        len(before) == len(after)
+        and before["highway"].equals(after["highway"])
+        and bool(before.geometry.geom_equals_exact(after.geometry, 0.0).all())
+    )
+
+
+def _base_sites(base: SiteAssessment) -> gpd.GeoDataFrame:
+    """The base :func:`soft_target_sites` table, from the ranked site table."""
+    return base.sites[[*SITE_COLUMNS, "geometry"]].sort_values("site_id", ignore_index=True)
+
+
+# --- the merged approaches ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of the comparison: the City, its resolved inputs and its site table."""
+
+    city: City
+    setup: _Setup
+    sites: gpd.GeoDataFrame
+
+    @cached_property
+    def areas(self) -> gpd.GeoDataFrame:
+        """The sites' search areas."""
+        return _search_area(self.sites, self.setup.site_params)
+
+    def network(self) -> ApproachNetwork:
+        """The approach network of this side (built anew each call)."""
+        return _network(self.city, self.setup, self.areas)
+
+
+def _merged(
+    base: _Side, scenario: _Side, base_approaches: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, tuple[str, ...]]:
+    """Base rows of the sites no change reaches, fresh rows of the others, in site order."""
+    sites, params = scenario.sites, scenario.setup.params
+    changed_sites, outlines = _changed_sites(base, scenario)
+    changes = [
+        outlines,
+        _changed_rows(base.setup.edges, scenario.setup.edges, _EDGE_COLUMNS),
+        _changed_rows(_routing(base.setup), _routing(scenario.setup), ("barrier_id", "rating")),
+    ]
+    network = None
+    if any(len(c) for c in changes):
+        network = scenario.network()
+        if _may_close(scenario.setup) or _may_close(base.setup):
+            changes.append(_start_changes(_no_starts(base), network.no_start_xy))
+    region = np.concatenate(changes)
+    areas = scenario.areas.geometry.to_numpy()
+    reached = changed_sites | _reached(base.setup.edges, region, areas, params)
+    search = np.flatnonzero(reached | _reached(scenario.setup.edges, region, areas, params))
+    searched = tuple(sites["site_id"].iloc[search])
+    parts = [base_approaches.loc[~base_approaches["site_id"].isin(searched)]]
+    if network is not None and search.size:
+        parts.append(network.routes(search))
+    merged = pd.concat([p for p in parts if len(p)]) if len(parts) > 1 else parts[0]
+    position = pd.Series(np.arange(len(sites)), index=sites["site_id"])
+    order = np.argsort(position.loc[merged["site_id"]].to_numpy(), kind="stable")
+    return merged.iloc[order].reset_index(drop=True), searched
+
+
+def _changed_sites(base: _Side, scenario: _Side) -> tuple[np.ndarray, np.ndarray]:
+    """Scenario sites to search (added or changed), and the outlines of every changed area.
+
+    The outlines are the search areas' boundaries, base and scenario, of sites added, removed
+    or whose perimeter changed: where the network is cut for entries.
+    """
+    sites = scenario.sites
+    before = base.sites.set_index("site_id").geometry
+    common = sites["site_id"].isin(before.index).to_numpy()
+    same = np.zeros(len(sites), bool)
+    old = before.reindex(sites["site_id"][common]).to_numpy()
+    same[common] = shapely.equals_exact(old, sites.geometry.to_numpy()[common], 0.0)
+    gone = ~base.sites["site_id"].isin(sites["site_id"][same]).to_numpy()
+    outlines = [base.areas.geometry.to_numpy()[gone], scenario.areas.geometry.to_numpy()[~same]]
+    return ~same, shapely.boundary(np.concatenate(outlines))
+
+
+def _routing(setup: _Setup) -> gpd.GeoDataFrame:
+    """The routing barriers with the rating as text ("" for unrated), for comparison."""
+    routing = setup.routing
+    rating = routing["rating"].map(lambda r: "" if r is None or pd.isna(r) else str(r))
+    return routing.assign(rating=rating)
+
+
+def _changed_rows(
+    before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, columns: Sequence[str]
+) -> np.ndarray:
+    """Geometries of the rows found on one side only (by ``columns`` and geometry).
+
+    Raises
+    ------
+    _ReorderedError
+        The rows found on both sides come in another relative order (the network's node and
+        piece numbering, which breaks ties in the search, would differ).
+    """
+    if before is after:
+        return np.empty(0, object)
+    keys = [_row_keys(frame, columns) for frame in (before, after)]
+    counts = [pd.Series(k).value_counts() for k in keys]
+    equal = counts[0].reindex(counts[1].index, fill_value=0) == counts[1]
+    common = equal.index[equal.to_numpy()].to_numpy()
+    left, right = (k[np.isin(k, common)] for k in keys)
+    if not np.array_equal(left, right):
+        raise _ReorderedError(f"unchanged rows of the {columns[0]}... table come in another order")
+    return np.concatenate(
+        [
+            f.geometry.to_numpy()[~np.isin(k, common)]
+            for f, k in zip((before, after), keys, strict=True)
+        ]
+    )
+
+
+class _ReorderedError(Exception):
+    """Unchanged rows of a table come in another order in the scenario."""
+
+
+def _row_keys(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> np.ndarray:
+    """A 64-bit hash per row of ``columns`` and the geometry's WKB."""
+    table = pd.DataFrame({c: frame[c].to_numpy() for c in columns})
+    table["wkb"] = shapely.to_wkb(frame.geometry.to_numpy())
+    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+
+
+def _may_close(setup: _Setup) -> bool:
+    """Whether some routing barrier can stop a class (only then are start nodes restricted)."""
+    rated = setup.routing["rating"].notna()
+    return bool(rated.any() or (setup.block_unrated and (~rated).any()))
+
+
+def _start_changes(before: list[np.ndarray], after: list[np.ndarray]) -> np.ndarray:
+    """Points (m) where a class may start in one network and not in the other."""
+    moved = set()
+    for a, b in zip(before, after, strict=True):
+        moved |= set(map(tuple, a.tolist())) ^ set(map(tuple, b.tolist()))
+    return shapely.points(np.array(sorted(moved), dtype=float).reshape(-1, 2))
+
+
+def _no_starts(side: _Side) -> list[np.ndarray]:
+    """Per class, the nodes (x, y) where no vehicle starts (none unless a barrier may close)."""
+    if _may_close(side.setup):
+        return side.network().no_start_xy
+    return [np.empty((0, 2)) for _ in side.setup.classes]
+
+
+def _reached(
+    edges: gpd.GeoDataFrame, changes: np.ndarray, areas: np.ndarray, params: HvmParams
+) -> np.ndarray:
+    """Per search area, whether a change lies within a route's reach of its entries.
+
+    The edges within :func:`touch_m` of a change, grown to their whole streets, are changed. A
+    site is reached when its search area lies within :func:`touch_m` of a change or a changed
+    edge (an entry on a changed edge), or when an edge crossing its outline (where its entries
+    are) has an end within the horizon plus :func:`touch_m` of a changed edge's end, in network
+    distance: a route from an entry to a change on another edge enters that edge at one of its
+    ends, so that end is no farther than the change.
+    """
+    lines = edges.geometry.to_numpy()
+    tree = shapely.STRtree(lines)
+    touch = touch_m(params)
+    street = _street_ids(edges)
+    changed = np.isin(street, street[tree.query(changes, "dwithin", distance=touch)[1]])
+    out = np.zeros(len(areas), bool)
+    near = np.concatenate([changes, lines[changed]])
+    out[shapely.STRtree(near).query(areas, "dwithin", distance=touch)[0]] = True
+    if not changed.any():
+        return out
+    codes, nodes = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
+    a, b = codes[: len(edges)], codes[len(edges) :]
+    graph = _length_graph(a, b, shapely.length(lines), len(nodes))
+    limit = params.search_horizon_m + touch
+    sources = np.unique(np.r_[a[changed], b[changed]])
+    dist = dijkstra(graph, indices=sources, min_only=True, limit=limit)
+    site, edge = tree.query(shapely.boundary(areas), predicate="intersects")
+    out[site[np.minimum(dist[a[edge]], dist[b[edge]]) <= limit]] = True
+    return out
+
+
+def _street_ids(edges: gpd.GeoDataFrame) -> np.ndarray:
+    """Per edge, an id shared by the edges of one street: joined at nodes of degree 2."""
+    n = len(edges)
+    codes, _ = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
+    degree = np.bincount(codes)
+    through = degree[codes] == 2
+    edge, node = np.tile(np.arange(n), 2)[through], codes[through]
+    pairs = edge[np.argsort(node, kind="stable")].reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
