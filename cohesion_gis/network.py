@@ -615,8 +615,8 @@ def snap_to_edges(
     -------
     SnappedPoints
         Nearest edge, position along it, offsets to both ends (scaled to the edge's weight) and
-        the straight snapping distance (GEOS's, bit for bit). Of edges at exactly the same
-        distance (a point nearest to a node several edges share) the first in ``edges`` wins.
+        the straight snapping distance: the edge and distance of shapely's
+        ``STRtree.query_nearest``, found by a compiled grid search (GEOS settles exact ties).
 
     Raises
     ------
