@@ -239,7 +239,7 @@ def _compare_and_write(path: Path, folder: Path) -> dict[str, Any]:
     row = {
         "scenario": scenario.name,
         "recomputed": result.after.cohesion.recomputed,
-        "hvm": "yes" if result.sites is not None else result.after.hvm_note,
+        "hvm": result.after.hvm_note,
         "headline": result.summary[0],
     }
     summary = {**metadata, **row, "status": "done", "summary": list(result.summary),

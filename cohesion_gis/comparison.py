@@ -12,8 +12,9 @@
 - **summary**: short sentences for a councillor ("Kluuvi: capacity +0.03, score +0.4";
   "Senaatintori: worst N2A impact speed 52 → 0 km/h").
 
-Only what the interventions touch is recomputed (:mod:`cohesion_gis.scenario.incremental`); pass
-the base :class:`Analysis` to reuse it across scenarios (the batch runner does).
+Only what the interventions touch is recomputed (:mod:`cohesion_gis.scenario.incremental` for
+cohesion, :mod:`cohesion_gis.hvm.incremental` for the HVM approaches); pass the base
+:class:`Analysis` to reuse it across scenarios (the batch runner does).
 """
 
 from __future__ import annotations
@@ -56,12 +57,18 @@ class Analysis:
         The HVM site table (``site_id, name, max_impact_speed_kmh_<class>, required_rating,
         risk, rank``...), or ``None`` when the HVM assessment is not available.
     hvm_note
-        Why ``sites`` is missing, or empty.
+        What the HVM assessment computed (``"HVM full"``, ``"HVM incremental: 3 of 81 sites
+        searched"``, see :func:`cohesion_gis.hvm.incremental.reassess`), or why ``sites`` is
+        missing.
+    hvm
+        The whole HVM assessment (a :class:`~cohesion_gis.hvm.assess.SiteAssessment`), which a
+        scenario's assessment starts from; ``None`` without HVM.
     """
 
     cohesion: CohesionState
     sites: pd.DataFrame | None
     hvm_note: str = ""
+    hvm: Any = None
 
 
 @dataclass(frozen=True)
@@ -129,8 +136,8 @@ def analyse(
         Run the HVM site assessment too.
     """
     params = params or CohesionParams.from_toml()
-    sites, note = _assess(city, hvm_params) if hvm else (None, "HVM not requested")
-    return Analysis(score_state(city, params), sites, note)
+    sites, note, assessment = _assess(city, hvm_params) if hvm else _NO_HVM
+    return Analysis(score_state(city, params), sites, note, assessment)
 
 
 def compare(
@@ -182,34 +189,51 @@ def compare(
     if base is None or base.cohesion.result.params != params:
         base = analyse(base_city, params=params, hvm_params=hvm_params, hvm=hvm)
     state = rescore(base_city, base.cohesion, city, params)
-    sites, note = _assess(city, hvm_params) if hvm else (None, "HVM not requested")
-    after = Analysis(state, sites, note)
+    sites, note, assessment = _assess(city, hvm_params, (base_city, base)) if hvm else _NO_HVM
+    after = Analysis(state, sites, note, assessment)
     districts = _deltas(base.cohesion.result.districts, state.result.districts, "district_id")
     homes = _deltas(base.cohesion.result.homes, state.result.homes, "home_id")
     site_table = _site_deltas(base.sites, sites)
     summary = _summary(districts, site_table, _street_lines(base_city, city) if hvm else [])
-    log.info("compared %s: %s; %d summary lines", scenario.name, state.recomputed, len(summary))
+    log.info(
+        "compared %s: %s; %s; %d summary lines",
+        scenario.name, state.recomputed, note, len(summary),
+    )  # fmt: skip
     return Comparison(scenario, city, districts, homes, site_table, summary, base, after)
 
 
 # --- HVM -----------------------------------------------------------------------------------
 
+_NO_HVM = (None, "HVM not requested", None)
 
-def _assess(city: Any, hvm_params: Any) -> tuple[pd.DataFrame | None, str]:
-    """The HVM site table, or None and why (the assessment module may not be installed)."""
+
+def _assess(
+    city: Any, hvm_params: Any, base: tuple[Any, Analysis] | None = None
+) -> tuple[pd.DataFrame | None, str, Any]:
+    """The HVM site table, the note and the assessment; or None and why (module missing).
+
+    With ``base`` (the base City and its analysis) only the sites the scenario's changes can
+    reach are searched again (:func:`cohesion_gis.hvm.incremental.reassess`; same result).
+    """
     try:
         from cohesion_gis.hvm.assess import assess_sites
+        from cohesion_gis.hvm.incremental import reassess
     except ImportError as exc:
-        return None, f"HVM assessment not available ({exc})"
+        return None, f"HVM assessment not available ({exc})", None
     barriers = city.barriers
     rated = barriers["rating"].notna() if "rating" in barriers else pd.Series(False, barriers.index)
     plain = replace(city, barriers=barriers.loc[~rated].drop(columns="rating", errors="ignore"))
     proposed = barriers.loc[rated, ["barrier_id", "rating", "geometry"]] if rated.any() else None
-    assessment = assess_sites(plain, barriers=proposed, params=hvm_params)
+    if base is None or base[1].hvm is None:
+        assessment = assess_sites(plain, barriers=proposed, params=hvm_params)
+        note = "HVM full"
+    else:
+        update = reassess(base[0], base[1].hvm, plain, barriers=proposed, params=hvm_params)
+        assessment, note = update.assessment, update.note
     sites = pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore"))
     rated_ids = set(barriers.loc[rated, "barrier_id"].astype(str)) if rated.any() else set()
     defeated = _defeated(assessment.approaches, sites, rated_ids)
-    return sites.assign(defeated_barriers=defeated), ""
+    return sites.assign(defeated_barriers=defeated), note, assessment
 
 
 def _defeated(approaches: pd.DataFrame, sites: pd.DataFrame, rated: set[str]) -> list[str]:

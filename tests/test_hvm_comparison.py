@@ -60,3 +60,14 @@ def test_senaatintori_scheme_lowers_the_speed_and_holds(helsinki: cg.City, base)
     assert square["defeated_barriers_scenario"] == ""  # no proposed barrier is driven through
     assert not any("driven through" in line for line in result.summary)
     assert result.summary[0].startswith("Senaatintori: worst M1 impact speed 151 → 0 km/h")
+    assert result.base.hvm_note == "HVM full"
+    searched, total = map(
+        int, result.after.hvm_note.split(": ")[1].split(" sites")[0].split(" of ")
+    )
+    assert 0 < searched < total == len(result.after.hvm.sites)
+
+
+def test_pedestrianised_street_rebuilds_the_site_table(pedestrianised) -> None:
+    for result in pedestrianised.values():
+        assert result.after.hvm_note.startswith("HVM incremental: ")
+        assert result.after.hvm_note.endswith(", site table rebuilt")
