@@ -262,18 +262,17 @@ def _merged(
         _changed_rows(_routing(base.setup), _routing(scenario.setup), ("barrier_id", "rating")),
     ]
     network = None
-    if any(len(c) for c in changes):
-        network = scenario.network()
-        if _may_close(scenario.setup) or _may_close(base.setup):
-            changes.append(_start_changes(_no_starts(base), network.no_start_xy))
+    if any(len(c) for c in changes) and (_may_close(scenario.setup) or _may_close(base.setup)):
+        network = scenario.network()  # the start rule is global: compare every node
+        changes.append(_start_changes(_no_starts(base), network.no_start_xy))
     region = np.concatenate(changes)
     areas = scenario.areas.geometry.to_numpy()
     reached = changed_sites | _reached(base.setup.edges, region, areas, params)
     search = np.flatnonzero(reached | _reached(scenario.setup.edges, region, areas, params))
     searched = tuple(sites["site_id"].iloc[search])
     parts = [base_approaches.loc[~base_approaches["site_id"].isin(searched)]]
-    if network is not None and search.size:
-        parts.append(network.routes(search))
+    if search.size:
+        parts.append((network or scenario.network()).routes(search))
     merged = pd.concat([p for p in parts if len(p)]) if len(parts) > 1 else parts[0]
     position = pd.Series(np.arange(len(sites)), index=sites["site_id"])
     order = np.argsort(position.loc[merged["site_id"]].to_numpy(), kind="stable")
@@ -309,6 +308,9 @@ def _changed_rows(
 ) -> np.ndarray:
     """Geometries of the rows found on one side only (by ``columns`` and geometry).
 
+    Rows are matched by ``columns`` in order (the k-th base row with some values to the k-th
+    scenario row with them), then their geometries compared exactly.
+
     Raises
     ------
     _ReorderedError
@@ -317,30 +319,24 @@ def _changed_rows(
     """
     if before is after:
         return np.empty(0, object)
-    keys = [_row_keys(frame, columns) for frame in (before, after)]
-    counts = [pd.Series(k).value_counts() for k in keys]
-    equal = counts[0].reindex(counts[1].index, fill_value=0) == counts[1]
-    common = equal.index[equal.to_numpy()].to_numpy()
-    left, right = (k[np.isin(k, common)] for k in keys)
-    if not np.array_equal(left, right):
+    both = pd.concat([before[list(columns)], after[list(columns)]], ignore_index=True)
+    codes = both.groupby(list(columns), sort=False, dropna=False).ngroup().to_numpy()
+    left, right = codes[: len(before)], codes[len(before) :]
+    counts = np.bincount(left, minlength=codes.max(initial=-1) + 1)
+    matched = counts == np.bincount(right, minlength=counts.size)
+    kept = [np.flatnonzero(matched[side]) for side in (left, right)]
+    if not np.array_equal(left[kept[0]], right[kept[1]]):
         raise _ReorderedError(f"unchanged rows of the {columns[0]}... table come in another order")
-    return np.concatenate(
-        [
-            f.geometry.to_numpy()[~np.isin(k, common)]
-            for f, k in zip((before, after), keys, strict=True)
-        ]
-    )
+    old, new = before.geometry.to_numpy(), after.geometry.to_numpy()
+    moved = ~shapely.equals_exact(old[kept[0]], new[kept[1]], 0.0)
+    changed = [np.ones(len(before), bool), np.ones(len(after), bool)]
+    changed[0][kept[0][~moved]] = False
+    changed[1][kept[1][~moved]] = False
+    return np.concatenate([old[changed[0]], new[changed[1]]])
 
 
 class _ReorderedError(Exception):
     """Unchanged rows of a table come in another order in the scenario."""
-
-
-def _row_keys(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> np.ndarray:
-    """A 64-bit hash per row of ``columns`` and the geometry's WKB."""
-    table = pd.DataFrame({c: frame[c].to_numpy() for c in columns})
-    table["wkb"] = shapely.to_wkb(frame.geometry.to_numpy())
-    return pd.util.hash_pandas_object(table, index=False).to_numpy()
 
 
 def _may_close(setup: _Setup) -> bool:

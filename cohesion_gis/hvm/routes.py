@@ -808,8 +808,17 @@ def _edge_nodes(net: _Network, boundary: shapely.Geometry | None) -> np.ndarray:
     """Nodes within :data:`EDGE_M` of the study area's edge (streets that continue outside)."""
     if boundary is None:
         return np.empty(0, np.int64)
+    xy = _node_xy(net)
+    # only nodes within EDGE_M of the area's bounding box and not inside the area shrunk by
+    # more than EDGE_M can be near its edge; test those exactly
+    x0, y0, x1, y1 = shapely.bounds(boundary)
+    box = (xy[:, 0] >= x0 - EDGE_M) & (xy[:, 0] <= x1 + EDGE_M)
+    box &= (xy[:, 1] >= y0 - EDGE_M) & (xy[:, 1] <= y1 + EDGE_M)
+    near = np.flatnonzero(box)
+    inner = shapely.buffer(boundary, -(EDGE_M + 1.0))
+    near = near[~shapely.contains_xy(inner, xy[near, 0], xy[near, 1])]
     edge = shapely.boundary(boundary)
-    return np.flatnonzero(shapely.dwithin(edge, shapely.points(_node_xy(net)), EDGE_M))
+    return near[shapely.dwithin(edge, shapely.points(xy[near]), EDGE_M)]
 
 
 def _node_xy(net: _Network) -> np.ndarray:
