@@ -22,6 +22,7 @@ from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError
 from cohesion_gis.network import (
     Csr,
+    EdgeIndex,
     SnappedPoints,
     csr_from_edges,
     distances_to_points,
@@ -52,15 +53,16 @@ class Reach:
     limit_m
         The largest distance kept (the largest search radius).
     network
-        The compact graph searched and the homes snapped to it, for reuse by searches of
-        further spaces on the same network and homes (incremental scenarios).
+        The compact graph searched, the homes snapped to it and the edges' spatial index, for
+        reuse by searches of further spaces on the same network and homes (incremental
+        scenarios).
     """
 
     homes: gpd.GeoDataFrame
     spaces: gpd.GeoDataFrame
     table: pd.DataFrame
     limit_m: float
-    network: tuple[Csr, SnappedPoints] | None = field(default=None, repr=False)
+    network: tuple[Csr, SnappedPoints, EdgeIndex] | None = field(default=None, repr=False)
 
 
 def reach(
@@ -71,7 +73,7 @@ def reach(
     *,
     params: CohesionParams,
     access_only: bool = False,
-    network: tuple[Csr, SnappedPoints] | None = None,
+    network: tuple[Csr, SnappedPoints, EdgeIndex] | None = None,
 ) -> Reach:
     """Walking distances from every home to every contact space within its search radius.
 
@@ -89,7 +91,7 @@ def reach(
         Search each space only to its access ``d_max`` (the plain network, read for severance).
     network
         ``Reach.network`` of an earlier call on the same network and homes, to skip rebuilding
-        the graph and snapping the homes again.
+        the graph, snapping the homes and indexing the edges again.
     """
     _check_population(homes)
     spaces = spaces.reset_index(drop=True).copy()
@@ -103,20 +105,22 @@ def reach(
     )
     homes = homes.reset_index(drop=True).copy()
     if network is None:
-        csr = csr_from_edges(nodes, edges)
+        csr, index = csr_from_edges(nodes, edges), EdgeIndex(edges)
         home_points = homes.geometry.representative_point()
-        snapped_homes = snap_to_edges(home_points, edges, csr, max_snap_m=params.max_snap_m)
-    else:
-        csr, snapped_homes = network
+        snapped_homes = snap_to_edges(
+            home_points, edges, csr, max_snap_m=params.max_snap_m, index=index
+        )
+        network = (csr, snapped_homes, index)
+    csr, snapped_homes, index = network
     homes["snap_m"] = np.where(snapped_homes.snapped, snapped_homes.snap_m, np.nan)
     if spaces.empty or homes.empty:
         table = pd.DataFrame({"home": [], "space": [], "dist_m": []})
         spaces["n_entrances"] = 0
         table = table.astype({"home": int, "space": int})
-        return Reach(homes, spaces, table, limit_m, (csr, snapped_homes))
+        return Reach(homes, spaces, table, limit_m, network)
 
-    entrances = entrance_points(spaces.geometry, edges, max_gap_m=params.max_snap_m)
-    seeds = snap_to_edges(entrances.geometry, edges, csr, max_snap_m=params.max_snap_m)
+    entrances = entrance_points(spaces.geometry, edges, max_gap_m=params.max_snap_m, index=index)
+    seeds = snap_to_edges(entrances.geometry, edges, csr, max_snap_m=params.max_snap_m, index=index)
     group = entrances["polygon"].to_numpy()
     spaces["n_entrances"] = np.bincount(group[seeds.snapped], minlength=len(spaces))
     table = distances_to_points(csr, seeds, snapped_homes, group=group, limit_m=radius)
@@ -132,7 +136,7 @@ def reach(
         len(homes), int(homes["snap_m"].isna().sum()), len(spaces),
         int((spaces["n_entrances"] == 0).sum()), len(table), limit_m,
     )  # fmt: skip
-    return Reach(homes, spaces, table, limit_m, (csr, snapped_homes))
+    return Reach(homes, spaces, table, limit_m, network)
 
 
 def _entrance_gap(spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> np.ndarray:
