@@ -18,6 +18,7 @@ from shapely.geometry import LineString, Point, Polygon
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.network import (
     Csr,
+    EdgeIndex,
     SnappedPoints,
     bounded_distances,
     csr_from_edges,
@@ -391,6 +392,16 @@ def test_snapping_and_entrances_do_not_depend_on_thread_count(helsinki: tuple) -
     ent_two = entrance_points(boxes, edges, max_gap_m=30.0, n_threads=2)
     assert ent_one["polygon"].nunique() > 1000
     pd.testing.assert_frame_equal(ent_one, ent_two)
+    # one shared index gives what a fresh index per call gives, and refuses another table
+    index = EdgeIndex(edges)
+    shared = snap_to_edges(pts, edges, csr, max_snap_m=60.0, index=index)
+    for field in SnappedPoints.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(one, field), getattr(shared, field))
+    pd.testing.assert_frame_equal(
+        ent_one, entrance_points(boxes, edges, max_gap_m=30.0, index=index)
+    )
+    with pytest.raises(ParameterError, match="EdgeIndex from the same edges"):
+        snap_to_edges(pts, edges.iloc[:10], csr, index=index)
 
 
 def test_nearest_edge_is_geos_nearest(helsinki: tuple) -> None:
