@@ -12,6 +12,7 @@ from cohesion_gis.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SENAATINTORI = "relation/2919121"
+PRECINCT = "node/2225393053"  # the Aleksanterinkatu-Keskuskatu precinct (hvm.sites: anchor id)
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,10 @@ def pedestrianised(helsinki: cg.City, base):
 
 def test_pedestrianised_street_joins_its_merged_site_as_changed(pedestrianised) -> None:
     for result in pedestrianised.values():
-        sites = result.sites.set_index("site_id")
-        joined = sites.loc[sites["name"].fillna("").str.contains("Yliopistonkatu")]
-        assert list(joined["status"]) == ["changed"]  # same id as in the base: not removed+added
+        after = result.after.sites.set_index("site_id")
+        joined = after.loc[after["member_names"].fillna("").str.contains("Yliopistonkatu")]
+        assert list(joined.index) == [PRECINCT]  # same id as in the base: not removed+added
+        assert result.sites.set_index("site_id").loc[PRECINCT, "status"] == "changed"
         assert not (result.sites["status"] == "added").any()
 
 

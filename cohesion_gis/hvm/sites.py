@@ -16,7 +16,12 @@ assessment (reference hvm.md §8.2):
    ``node/``, ``way/`` or ``relation/``; ties: the smallest id), so it stays the same when a
    proposed feature (a pedestrianised street, ``pedestrianised/...``) joins the site and a
    comparison reports the site as changed, not removed and added; ``members`` lists every
-   member's id, sorted (``"node/2+way/1"``).
+   member's id, sorted (``"node/2+way/1"``), and ``member_names`` every member's name, largest
+   footprint first. ``name`` is short enough for a map label: the **lead** member's name, plus
+   the other name when there are two, else ``"and N more"`` (``"Aleksanterinkatu and 12
+   more"``). The lead is the member that names the place: mapped before proposed, an outline
+   before a point POI (a venue node inside a building), an open space (a square or pedestrian
+   street: a kind with ``density_persons_m2``) before a venue, then the largest footprint.
 3. **Capacity** (persons present at the same time), per member, in this order:
 
    - ``tag``: the OSM ``capacity`` tag;
@@ -102,6 +107,7 @@ SITE_COLUMNS = (
     "kinds",
     "n_members",
     "members",
+    "member_names",
     "area_m2",
     "perimeter_area_m2",
     "capacity_persons",
@@ -232,8 +238,8 @@ def soft_target_sites(
         One row per site (:data:`SITE_COLUMNS`), geometry = crowd perimeter (Polygon or
         MultiPolygon, same CRS), sorted by ``site_id``. ``area_m2`` is the merged footprint
         area; ``kind`` is the member holding most persons, ``kinds`` every member's kind (most
-        persons first) and ``name`` every member's name (largest footprint first), each
-        ``"; "``-separated.
+        persons first) and ``member_names`` every member's name (largest footprint first), each
+        ``"; "``-separated; ``name`` is the short label (see the module docstring).
 
     Raises
     ------
@@ -366,6 +372,10 @@ def _members(
             "tagged": source == "tag",
             "source": source,
             "capped": capped,
+            "open": candidates["kind"]
+            .map(lambda k: kinds[k].density_persons_m2 is not None)
+            .to_numpy(),
+            "point": is_point,
         },
         geometry=shapely.make_valid(footprint),
         crs=candidates.crs,
@@ -400,10 +410,9 @@ def _site_row(
         persons[k] = members["persons"][i] if whole else members["per_m2"][i] * shapely.area(new)
         covered = geoms[k] if covered is None else shapely.union(covered, geoms[k])
     by_persons = np.argsort(-persons, kind="stable")
-    by_area = np.argsort(-shapely.area(geoms), kind="stable")
-    names = list(
-        dict.fromkeys(n for n in members["name"][idx[by_area]] if isinstance(n, str) and n)
-    )
+    areas = shapely.area(geoms)
+    by_area = np.argsort(-areas, kind="stable")
+    names = _names(members["name"][idx[by_area]])
     kinds = list(dict.fromkeys(members["kind"][idx[by_persons]]))
     total = float(persons.sum())
     uncapped = float(persons[~members["capped"][idx].astype(bool)].sum())
@@ -413,11 +422,15 @@ def _site_row(
     footprint = geoms[0] if len(idx) == 1 else shapely.union_all(geoms)
     ids = members["osm_id"][idx].astype(str)
     mapped = np.array([i.startswith(MAPPED_PREFIXES) for i in ids])
-    anchor = np.lexsort((ids, -shapely.area(geoms), ~mapped))[0]  # mapped, largest, smallest id
+    anchor = np.lexsort((ids, -areas, ~mapped))[0]  # mapped, largest, smallest id
+    # the lead name: mapped, outline, open space, largest, smallest id (module docstring)
+    point, is_open = members["point"][idx].astype(bool), members["open"][idx].astype(bool)
+    lead = _names(members["name"][idx[np.lexsort((ids, -areas, ~is_open, point, ~mapped))]])
     row = {
         "site_id": ids[anchor],
         "members": "+".join(sorted(ids)),
-        "name": "; ".join(names) if names else None,
+        "member_names": "; ".join(names) if names else None,
+        "name": _short_name(lead),
         "kind": kinds[0],
         "kinds": "; ".join(kinds),
         "n_members": len(idx),
@@ -427,6 +440,24 @@ def _site_row(
         "martyns_law_tier": tier,
     }
     return row, footprint
+
+
+def _names(values: np.ndarray) -> list[str]:
+    """The distinct non-empty names among ``values``, in their order."""
+    return list(dict.fromkeys(n for n in values if isinstance(n, str) and n))
+
+
+def _short_name(names: list[str]) -> str | None:
+    """A map label for a site whose distinct member names are ``names``, the lead first.
+
+    Examples
+    --------
+    >>> _short_name(["Kansalaistori", "Kiasma"]), _short_name(["A", "B", "C"])
+    ('Kansalaistori and Kiasma', 'A and 2 more')
+    """
+    if len(names) <= 2:
+        return " and ".join(names) or None
+    return f"{names[0]} and {len(names) - 1} more"
 
 
 def _perimeters(

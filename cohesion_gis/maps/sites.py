@@ -73,6 +73,9 @@ def _site_popup(row: dict[str, object], n_sites: int) -> str:
     }
     if "max_impact_speed_kmh" in row:
         rows["Fastest vehicle impact"] = format_number(row["max_impact_speed_kmh"], unit="km/h")
+    members = row.get("member_names")
+    if isinstance(members, str) and "; " in members:  # a merged site: its short name + all names
+        rows["Places in it"] = members
     return popup_html(row["name"], rows)
 
 

@@ -17,7 +17,7 @@ def sites(helsinki):
 
 
 def named(sites, text):
-    found = sites.loc[sites["name"].fillna("").str.contains(text, regex=False)]
+    found = sites.loc[sites["member_names"].fillna("").str.contains(text, regex=False)]
     assert len(found) >= 1, f"no site named {text!r}"
     return found
 
@@ -65,7 +65,8 @@ def test_hand_built_merge_capacity_and_tier():
     assert merged["members"] == "way/1+way/2"  # every member, sorted
     assert merged["capacity_persons"] == 7500
     assert merged["area_m2"] == pytest.approx(15_000)
-    assert merged["name"] == "A; B"  # largest footprint first
+    assert merged["member_names"] == "A; B"  # largest footprint first
+    assert merged["name"] == "A and B"
     assert merged["martyns_law_tier"] == "enhanced"
     assert by_id.loc["way/4", "n_members"] == 1  # the school stayed apart
     assert by_id.loc["way/4", "martyns_law_tier"] == "standard"  # 2 500 m² ÷ 2 × 0.5 = 625
@@ -144,7 +145,7 @@ def test_helsinki_landmark_squares_are_crowded_enhanced_sites(sites):
     assert biggest["capacity_persons"] > senate["capacity_persons"]  # 9 500 m² vs 6 700 m²
     # Narinkkatori touches Lasipalatsinaukio, Mauno Koiviston aukio and the Kamppi chapel
     narinkka = named(sites, "Narinkkatori").iloc[0]
-    assert "Lasipalatsinaukio" in narinkka["name"] and narinkka["n_members"] >= 3
+    assert "Lasipalatsinaukio" in narinkka["member_names"] and narinkka["n_members"] >= 3
     assert narinkka["martyns_law_tier"] == "enhanced"
 
 
@@ -152,7 +153,7 @@ def test_helsinki_cathedral_merges_with_its_steps_not_with_senate_square(sites):
     # In the 2019 extract the cathedral and its steps/platform (an unnamed pedestrian area)
     # touch each other, but stand about 27 m from the Senaatintori polygon: separate sites.
     cathedral = named(sites, "Helsingin tuomiokirkko").iloc[0]
-    assert "Senaatintori" not in cathedral["name"]
+    assert "Senaatintori" not in cathedral["member_names"]
     assert {"place_of_worship", "square"} <= set(cathedral["kinds"].split("; "))
     senate = named(sites, "Senaatintori").iloc[0]
     assert 10 < cathedral.geometry.distance(senate.geometry) < 40

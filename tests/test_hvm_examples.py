@@ -1,0 +1,69 @@
+"""The worst soft target's example scheme, and the short names of merged sites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import cohesion_gis as cg
+from cohesion_gis.comparison import Comparison, compare
+from cohesion_gis.maps import sites_map
+from cohesion_gis.scenario import load_scenario
+
+SCHEME = (
+    Path(__file__).resolve().parents[1] / "scenarios" / "aleksanterinkatu_precinct_barriers.toml"
+)
+PRECINCT = "node/2225393053"  # the Aleksanterinkatu-Keskuskatu precinct: rank 1, risk 100
+CLASSES = ("M1", "N1", "N2A", "N3C")
+
+
+@pytest.fixture(scope="module")
+def result(helsinki: cg.City) -> Comparison:
+    return compare(helsinki, load_scenario(SCHEME))
+
+
+def test_the_precinct_is_the_worst_soft_target(result: Comparison) -> None:
+    base = result.base.sites.set_index("site_id")
+    assert base["rank"].idxmin() == PRECINCT
+    assert base.loc[PRECINCT, "max_impact_speed_kmh_M1"] > 140  # beyond every test speed
+
+
+def test_scheme_stops_every_approach_of_the_precinct(result: Comparison) -> None:
+    precinct = result.sites.set_index("site_id").loc[PRECINCT]
+    for cls in CLASSES:
+        before = precinct[f"max_impact_speed_kmh_{cls}_base"]
+        after = precinct[f"max_impact_speed_kmh_{cls}_scenario"]
+        assert before >= 90 and after < before, cls
+        assert after == 0, cls  # every approach stopped
+    assert precinct["risk_scenario"] < precinct["risk_base"] == 100
+    assert precinct["required_rating_scenario"].startswith("none")
+    line = next(s for s in result.summary if s.startswith("Aleksanterinkatu and 12 more:"))
+    assert line.startswith("Aleksanterinkatu and 12 more: worst M1 impact speed 151 → 0 km/h")
+    assert "risk 100 → " in line
+
+
+def test_no_proposed_barrier_is_driven_through(helsinki: cg.City, result: Comparison) -> None:
+    proposed = set(result.city.barriers["barrier_id"]) - set(helsinki.barriers["barrier_id"])
+    assert proposed == {f"aleksanterinkatu_{cls}" for cls in CLASSES}
+    defeated = set(";".join(result.sites["defeated_barriers_scenario"].fillna("")).split(";"))
+    assert not defeated & proposed
+    assert not any("driven through" in line for line in result.summary)
+
+
+def test_merged_sites_have_short_names_and_keep_every_member_name(result: Comparison) -> None:
+    sites = result.base.sites.set_index("site_id")
+    precinct = sites.loc[PRECINCT]
+    assert precinct["name"] == "Aleksanterinkatu and 12 more"
+    members = precinct["member_names"].split("; ")
+    assert len(members) == 13 and {"Stockmann", "Keskuskatu", "Kolmensepänaukio"} <= set(members)
+    assert sites["name"].dropna().str.len().max() <= 50
+    cathedral = sites.loc[sites["member_names"].fillna("").str.contains("Helsingin tuomiokirkko")]
+    assert list(cathedral["name"]) == ["Helsingin tuomiokirkko and 2 more"]  # not the museum
+
+
+def test_site_map_shows_the_short_name_and_lists_the_members(result: Comparison) -> None:
+    hvm = result.base.hvm
+    page = sites_map(hvm.sites, hvm.approaches).get_root().render()
+    assert "Aleksanterinkatu and 12 more" in page
+    assert "Places in it" in page and "Kauppakeskus Citycenter" in page
