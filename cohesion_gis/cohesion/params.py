@@ -185,7 +185,26 @@ class CohesionParams:
             self.bridging_wide_radius_m,
             max(self.capacity_zone_limits_m),
         ]
-        return max(radii) * max((1.0, *self.sensitivity_distance_scales))
+        return max(radii) * self.sensitivity_scale
+
+    @property
+    def sensitivity_scale(self) -> float:
+        """The largest factor a sensitivity variant multiplies the distance thresholds by.
+
+        The largest distance scale, or the walking-speed variant's ratio to the base speed
+        (a slower walker covers less ground in the same minutes, so it shrinks the thresholds;
+        a faster one would stretch them); at least 1.
+        """
+        speed = self.sensitivity_slow_walk_speed_m_s / self.walk_speed_m_s
+        return max(1.0, speed, *self.sensitivity_distance_scales)
+
+    def without_sensitivity(self) -> CohesionParams:
+        """The same parameters with no distance variant (searches need not reach beyond)."""
+        return replace(
+            self,
+            sensitivity_distance_scales=(),
+            sensitivity_slow_walk_speed_m_s=self.walk_speed_m_s,
+        )
 
     def space_radius_m(self, spaces: Any, *, access_only: bool = False) -> np.ndarray:
         """The largest network distance (m) at which any component reads each space.
@@ -215,7 +234,7 @@ class CohesionParams:
         )
         capacity = np.isin(kind, self.capacity_space_types)
         radius = np.where(capacity, np.maximum(radius, max(self.capacity_zone_limits_m)), radius)
-        return radius * max((1.0, *self.sensitivity_distance_scales))
+        return radius * self.sensitivity_scale
 
     def scaled(self, factor: float) -> CohesionParams:
         """The same parameters with every distance threshold multiplied by ``factor``."""

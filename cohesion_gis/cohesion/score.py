@@ -41,6 +41,7 @@ __all__ = [
     "home_components",
     "score_districts",
     "score_from_reach",
+    "search_params",
     "space_components",
     "space_flags",
 ]
@@ -118,12 +119,22 @@ def score_districts(
     params.validate()
     _require_residents(city)
     aware_nodes, aware_edges = barrier_aware_network(city.walk_nodes, city.walk_edges)
-    aware = reach(city.homes, city.contact_spaces, aware_nodes, aware_edges, params=params)
+    searched = search_params(params, sensitivity=sensitivity)
+    aware = reach(city.homes, city.contact_spaces, aware_nodes, aware_edges, params=searched)
     free = reach(
         city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges,
-        params=params, access_only=True,
+        params=searched, access_only=True,
     )  # fmt: skip
     return score_from_reach(city, aware, free, params, sensitivity=sensitivity)
+
+
+def search_params(params: CohesionParams, *, sensitivity: bool) -> CohesionParams:
+    """The parameters the network searches use.
+
+    Without the sensitivity variants no space is searched beyond the distances the base run
+    reads (with the default ±25 %, about a third less search on a large network).
+    """
+    return params if sensitivity else params.without_sensitivity()
 
 
 def score_from_reach(

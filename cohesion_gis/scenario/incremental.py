@@ -46,6 +46,7 @@ from cohesion_gis.cohesion.score import (
     assemble_result,
     home_components,
     score_from_reach,
+    search_params,
     space_components,
     space_flags,
 )
@@ -97,10 +98,11 @@ class CohesionState:
 def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
     """Score a City in full, keeping the distance tables (as :func:`score_districts` does)."""
     network = barrier_aware_network(city.walk_nodes, city.walk_edges)
-    aware = reach(city.homes, city.contact_spaces, *network, params=params)
+    searched = search_params(params, sensitivity=sensitivity)
+    aware = reach(city.homes, city.contact_spaces, *network, params=searched)
     free = reach(
         city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges,
-        params=params, access_only=True,
+        params=searched, access_only=True,
     )  # fmt: skip
     result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
     return CohesionState(result, network, partial(_given, aware, free))
@@ -132,16 +134,18 @@ def rescore(
     )
     plan = _space_plan(base.aware.spaces, city.contact_spaces)
     homes = _homes_in_place(base.aware.homes, city.homes)
-    if not same_network or homes is None or plan is None or params != base.result.params:
+    short = sensitivity and base.result.sensitivity.empty  # base searched without the variants
+    if not same_network or homes is None or plan is None or params != base.result.params or short:
         log.info("rescore: full recompute (network, home locations or parameters changed)")
         return score_state(city, params, sensitivity=sensitivity)
+    searched_with = search_params(params, sensitivity=not base.result.sensitivity.empty)
     searched = np.flatnonzero(plan < 0)
     changed = city.contact_spaces.iloc[searched]
     aware_net = base.aware.network
-    fresh_aware = _search(homes, changed, base.aware_network, params, snapped=aware_net)
+    fresh_aware = _search(homes, changed, base.aware_network, searched_with, snapped=aware_net)
     free_net = (city.walk_nodes, city.walk_edges)
     fresh_free = _search(
-        homes, changed, free_net, params, access_only=True, snapped=base.free.network
+        homes, changed, free_net, searched_with, access_only=True, snapped=base.free.network
     )
     change = _Change(homes, plan, fresh_aware, fresh_free)
     tables = partial(_merged_tables, base.aware, base.free, change)

@@ -144,3 +144,21 @@ def test_spearman_matches_scipy_with_ties_and_missing_values():
     b = pd.Series([2.0, 1.0, 3.0, 3.0, 5.0, np.nan, 6.0])
     keep = a.notna() & b.notna()
     assert _spearman(a, b) == pytest.approx(spearmanr(a[keep], b[keep]).statistic, rel=1e-12)
+
+
+def test_scores_without_sensitivity_search_less_and_score_the_same(helsinki, base):
+    params = CohesionParams.from_toml()
+    quick = score_districts(helsinki, params, sensitivity=False)
+    columns = [*COMPONENTS, "severance", "score"]
+    pd.testing.assert_frame_equal(quick.homes[columns], base.homes[columns], rtol=1e-12)
+    radius = quick.spaces["search_radius_m"].to_numpy()
+    np.testing.assert_allclose(base.spaces["search_radius_m"].to_numpy(), radius * 1.25)
+    assert quick.sensitivity.empty and not base.sensitivity.empty
+
+
+def test_sensitivity_scale_covers_every_variant():
+    params = CohesionParams.from_toml()
+    assert params.sensitivity_scale == 1.25  # slow walking shrinks distances: not above 1.25
+    faster = dataclasses.replace(params, sensitivity_slow_walk_speed_m_s=2.0)
+    assert faster.sensitivity_scale == pytest.approx(2.0 / params.walk_speed_m_s)
+    assert params.without_sensitivity().sensitivity_scale == 1.0
