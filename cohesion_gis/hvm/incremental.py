@@ -20,13 +20,15 @@ the approaches of the sites near it only. :func:`reassess` takes the base City, 
    many pieces are merged along such a street, so a change anywhere on it can move a radius
    elsewhere on it), taking every edge within :func:`touch_m` of the change (a point barrier
    snaps to a street 2 m away; cuts within 0.5 m merge);
-3. searches again every added or changed site and every site whose search area (the crowd
-   perimeter grown by the mount distance) lies within the search horizon plus
-   :func:`touch_m` of a change. A route never leaves the horizon's ball around the site's
-   entries, and network distance is at least straight-line distance, so nothing outside that
-   distance enters a site's search. The network is still split at every site's entries and
-   barriers (:class:`~cohesion_gis.hvm.routes.ApproachNetwork`), so a re-searched site's rows
-   are those of a full run;
+3. searches again every added or changed site, and every site whose search area (the crowd
+   perimeter grown by the mount distance) lies within :func:`touch_m` of a change or changed
+   edge (an entry on it), or has an entry edge with an end within the search horizon plus
+   :func:`touch_m` of a changed edge's end, in network distance on the base or the scenario
+   network (:func:`_reached`). A site's search never leaves the horizon's ball around its
+   entries, and a route reaches a change on another edge through one of that edge's ends, so
+   nothing else enters it. The network is still split at every site's entries and barriers
+   (:class:`~cohesion_gis.hvm.routes.ApproachNetwork`), so a re-searched site's rows are those
+   of a full run;
 4. takes every other site's approach rows from the base assessment, and rebuilds the site
    table, ranking, entries, gaps and audit from the merged approaches (cheap, global). When the
    site inputs (candidate sites, buildings, the footways of the walk network, the taxonomy) are
@@ -34,10 +36,11 @@ the approaches of the sites near it only. :func:`reassess` takes the base City, 
    :func:`~cohesion_gis.hvm.sites.soft_target_sites` again.
 
 The result equals a full :func:`~cohesion_gis.hvm.assess.assess_sites` of the scenario
-(``tests/hvm/test_incremental.py``: every example scenario, a road closed far from any site and
-one next to a site). Other parameters than the base's (vehicles, HVM or site parameters,
-``block_unrated``, DEM), a changed study-area boundary, or edges or barriers whose unchanged rows
-come in another order fall back to a full run; :attr:`Reassessment.note` says which.
+(``tests/hvm/test_incremental.py``: every example scenario, a road closed far from any site, one
+next to a site, and a closure far from a site that moves where vehicles start). Other parameters
+than the base's (vehicles, HVM or site parameters, ``block_unrated``, DEM), a changed study-area
+boundary, or edges or barriers whose unchanged rows come in another order fall back to a full
+run; :attr:`Reassessment.note` says which.
 
 Examples
 --------
