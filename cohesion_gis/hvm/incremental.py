@@ -273,7 +273,8 @@ def _merged(
     reached = changed_sites | _reached(base.setup.edges, region, areas, params)
     search = np.flatnonzero(reached | _reached(scenario.setup.edges, region, areas, params))
     searched = tuple(sites["site_id"].iloc[search])
-    parts = [base_approaches.loc[~base_approaches["site_id"].isin(searched)]]
+    ids = base_approaches["site_id"]
+    parts = [base_approaches.loc[ids.isin(sites["site_id"]) & ~ids.isin(searched)]]
     if search.size:
         parts.append((network or scenario.network()).routes(search))
     merged = pd.concat([p for p in parts if len(p)]) if len(parts) > 1 else parts[0]

@@ -92,6 +92,17 @@ def test_closing_a_road_at_a_site_searches_that_site_and_its_neighbours(helsinki
     assert len(update.searched) < len(base.sites)
 
 
+def test_a_removed_site_leaves_the_table_and_its_neighbours_are_searched(helsinki, base) -> None:
+    single = base.sites.loc[base.sites["n_members"] == 1, "site_id"].iloc[0]
+    city = dataclasses.replace(
+        helsinki, sites=helsinki.sites.loc[helsinki.sites["site_id"] != single]
+    )
+    update = reassess(helsinki, base, city)
+    assert_same(assess_sites(city), update.assessment)
+    assert single not in set(update.assessment.approaches["site_id"])
+    assert update.note.endswith(", site table rebuilt")
+
+
 def test_other_parameters_or_reordered_edges_give_a_full_run(helsinki, base) -> None:
     params = dataclasses.replace(load_params(), friction_mu=0.8)
     update = reassess(helsinki, base, helsinki, params=params)
