@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
@@ -54,39 +55,39 @@ def group_columns(homes: pd.DataFrame) -> pd.DataFrame | None:
     return homes[columns].rename(columns=lambda c: c.removeprefix("pop_")).astype(float)
 
 
-def _users(
-    homes: pd.DataFrame, home: np.ndarray, space: np.ndarray, weight: np.ndarray, n_spaces: int
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _users(reach: Reach, params: CohesionParams) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Distance-weighted users of each space by group, and the city's residents by group.
 
-    Groups are the ``pop_<group>`` columns, else the home districts (one group per home, summed
-    with one ``bincount`` so memory stays proportional to spaces × districts at metro scale).
+    Groups are the ``pop_<group>`` columns, else the home districts (one group per home, so
+    memory stays proportional to spaces × districts at metro scale). Each home's residents are
+    given as a list of (group, count), ``ptr[i]:ptr[i + 1]`` for home ``i``.
     """
+    homes = reach.homes
     columns = group_columns(homes)
     if columns is not None:
         counts = columns.to_numpy()
-        users = np.column_stack(
-            [
-                np.bincount(space, weights=weight * counts[home, g], minlength=n_spaces)
-                for g in range(counts.shape[1])
-            ]
-        )
-        return list(columns.columns), users.astype(float), counts.sum(axis=0)
-    district = pd.Categorical(homes["district_id"].fillna("(outside districts)"))
-    code = district.codes.astype(np.int64)
-    population = homes["population"].to_numpy(dtype=float)
-    n_groups = len(district.categories)
-    users = (
-        np.bincount(
-            space * n_groups + code[home],
-            weights=weight * population[home],
-            minlength=n_spaces * n_groups,
-        )
-        .reshape(n_spaces, n_groups)
-        .astype(float)
+        n_homes, n_groups = counts.shape
+        ptr = np.arange(0, n_homes * n_groups + 1, n_groups, dtype=np.int64)
+        group = np.tile(np.arange(n_groups, dtype=np.int64), n_homes)
+        value, names = counts.ravel(), list(columns.columns)
+        totals = counts.sum(axis=0)
+    else:
+        district = pd.Categorical(homes["district_id"].fillna("(outside districts)"))
+        group = district.codes.astype(np.int64)
+        value = homes["population"].to_numpy(dtype=float)
+        ptr = np.arange(len(homes) + 1, dtype=np.int64)
+        n_groups, names = len(district.categories), [str(c) for c in district.categories]
+        totals = np.bincount(group, weights=value, minlength=n_groups)
+    users = _user_sums(
+        *_rows(reach),
+        _catchment_radius_m(reach.spaces, params),
+        float(params.decay_beta_factor),
+        ptr,
+        group,
+        np.ascontiguousarray(value, dtype=np.float64),
+        n_groups,
     )
-    totals = np.bincount(code, weights=population, minlength=n_groups)
-    return [str(c) for c in district.categories], users, totals
+    return names, users, totals
 
 
 def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFrame]:
@@ -99,9 +100,8 @@ def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFr
     spaces
         :func:`space_bridging`.
     """
-    rows = _weighted_rows(reach, params)
-    spaces = _space_table(reach, rows)
-    return _home_mean(reach, rows, spaces["bridging"].to_numpy()), spaces
+    spaces = space_bridging(reach, params)
+    return home_bridging(reach, params, spaces["bridging"].to_numpy()), spaces
 
 
 def space_bridging(reach: Reach, params: CohesionParams) -> pd.DataFrame:
@@ -117,7 +117,21 @@ def space_bridging(reach: Reach, params: CohesionParams) -> pd.DataFrame:
         ``share_<group>`` columns (left out beyond :data:`MAX_SHARE_COLUMNS` groups, e.g. the
         hundreds of districts of a metropolitan area).
     """
-    return _space_table(reach, _weighted_rows(reach, params))
+    names, users, totals = _users(reach, params)
+    total = users.sum(axis=1)
+    shares = np.divide(users, total[:, None], out=np.zeros_like(users), where=total[:, None] > 0)
+    h_city = float(entropy(totals / max(totals.sum(), 1e-12)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b_space = np.where(total > 0, np.clip(entropy(shares) / h_city, 0.0, 1.0), np.nan)
+    radius = _catchment_radius_m(reach.spaces, params)
+    table = pd.DataFrame(
+        {"bridging": b_space, "catchment_persons": total, "catchment_radius_m": radius},
+        index=reach.spaces.index,
+    )
+    if len(names) <= MAX_SHARE_COLUMNS:
+        for k, name in enumerate(names):
+            table[f"share_{name}"] = shares[:, k]
+    return table
 
 
 def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> pd.Series:
@@ -135,39 +149,14 @@ def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> 
     pandas.Series
         ``bridging`` (0–1, 0 for a home that reaches no space), indexed like ``reach.homes``.
     """
-    return _home_mean(reach, _weighted_rows(reach, params), space_b)
-
-
-#: Home, space and distance weight of the table's rows within each space's catchment, and the
-#: catchment radius of every space (m).
-_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _space_table(reach: Reach, rows: _Rows) -> pd.DataFrame:
-    home, space, weight, radius = rows
-    names, users, totals = _users(reach.homes, home, space, weight, len(reach.spaces))
-    total = users.sum(axis=1)
-    shares = np.divide(users, total[:, None], out=np.zeros_like(users), where=total[:, None] > 0)
-    h_city = float(entropy(totals / max(totals.sum(), 1e-12)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        b_space = np.where(total > 0, np.clip(entropy(shares) / h_city, 0.0, 1.0), np.nan)
-    table = pd.DataFrame(
-        {"bridging": b_space, "catchment_persons": total, "catchment_radius_m": radius},
-        index=reach.spaces.index,
+    num, den = _home_sums(
+        *_rows(reach),
+        _catchment_radius_m(reach.spaces, params),
+        float(params.decay_beta_factor),
+        np.sqrt(reach.spaces["size_m2"].to_numpy(dtype=np.float64)),
+        np.nan_to_num(np.asarray(space_b, dtype=np.float64)),
+        len(reach.homes),
     )
-    if len(names) <= MAX_SHARE_COLUMNS:
-        for k, name in enumerate(names):
-            table[f"share_{name}"] = shares[:, k]
-    return table
-
-
-def _home_mean(reach: Reach, rows: _Rows, space_b: np.ndarray) -> pd.Series:
-    home, space, weight, _ = rows
-    size_weight = np.sqrt(reach.spaces["size_m2"].to_numpy()[space]) * weight
-    b_rows = np.nan_to_num(np.asarray(space_b, dtype=float)[space])
-    n_homes = len(reach.homes)
-    num = np.bincount(home, weights=size_weight * b_rows, minlength=n_homes).astype(float)
-    den = np.bincount(home, weights=size_weight, minlength=n_homes).astype(float)
     home_b = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
     return pd.Series(home_b, index=reach.homes.index, name="bridging")
 
@@ -180,11 +169,57 @@ def _catchment_radius_m(spaces: pd.DataFrame, params: CohesionParams) -> np.ndar
     return np.where(wide, params.bridging_wide_radius_m, params.bridging_radius_m)
 
 
-def _weighted_rows(reach: Reach, params: CohesionParams) -> _Rows:
-    r"""The rows within each space's catchment, weighted by :math:`e^{-\beta d}`."""
-    radius_m = _catchment_radius_m(reach.spaces, params)
-    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
-    rows = dist <= radius_m[space]
-    home, space, dist = home[rows], space[rows], dist[rows]
-    weight = np.exp(-params.decay_beta_factor / radius_m[space] * dist)
-    return home, space, weight, radius_m
+def _rows(reach: Reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The table's home, space and distance (m) columns."""
+    table = reach.table
+    return (
+        table["home"].to_numpy(),
+        table["space"].to_numpy(),
+        table["dist_m"].to_numpy(dtype=np.float64),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _user_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    home: np.ndarray,
+    space: np.ndarray,
+    dist_m: np.ndarray,
+    radius_m: np.ndarray,
+    beta_factor: float,
+    ptr: np.ndarray,
+    group: np.ndarray,
+    value: np.ndarray,
+    n_groups: int,
+) -> np.ndarray:  # pragma: no cover - compiled
+    r""":math:`P_{sg} = \sum_i n_{ig} e^{-\beta d_{is}}` over the rows within each catchment."""
+    users = np.zeros((radius_m.size, n_groups))
+    for row in range(home.size):
+        s = space[row]
+        if dist_m[row] <= radius_m[s]:
+            weight = np.exp(-beta_factor / radius_m[s] * dist_m[row])
+            for k in range(ptr[home[row]], ptr[home[row] + 1]):
+                users[s, group[k]] += weight * value[k]
+    return users
+
+
+@njit(cache=True, nogil=True)
+def _home_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    home: np.ndarray,
+    space: np.ndarray,
+    dist_m: np.ndarray,
+    radius_m: np.ndarray,
+    beta_factor: float,
+    sqrt_size: np.ndarray,
+    space_b: np.ndarray,
+    n_homes: int,
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    r"""Per home :math:`\sum_s w_{is} B_s` and :math:`\sum_s w_{is}` (size and distance weights)."""
+    num = np.zeros(n_homes)
+    den = np.zeros(n_homes)
+    for row in range(home.size):
+        s = space[row]
+        if dist_m[row] <= radius_m[s]:
+            weight = sqrt_size[s] * np.exp(-beta_factor / radius_m[s] * dist_m[row])
+            num[home[row]] += weight * space_b[s]
+            den[home[row]] += weight
+    return num, den

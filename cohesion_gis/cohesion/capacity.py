@@ -21,19 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = [
-    "accessible_supply",
-    "capacity",
-    "e2sfca",
-    "home_capacity",
-    "space_supply",
-    "supply_ratio",
-    "zone_weight",
-]
+__all__ = ["capacity", "e2sfca", "home_capacity", "space_supply", "zone_weight"]
 
 
 def zone_weight(
@@ -53,7 +46,10 @@ def e2sfca(
     demand: np.ndarray,
     supply: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Both steps of the E2SFCA on a sparse (home, space, weight) list.
+    """Both steps of the E2SFCA on a sparse (home, space, weight) list: the plain formula.
+
+    :func:`capacity` computes the same from the distance table in compiled passes (no weight
+    list is built); the tests check both against each other and this one against PySAL.
 
     Returns
     -------
@@ -61,35 +57,19 @@ def e2sfca(
         Accessible supply per home :math:`Q_i` and supply ratio per space :math:`R_s`
         (NaN where nobody competes for the space).
     """
-    ratio = supply_ratio(home, space, weight, demand, supply)
-    return accessible_supply(home, space, weight, ratio, demand.size), ratio
-
-
-def supply_ratio(
-    home: np.ndarray,
-    space: np.ndarray,
-    weight: np.ndarray,
-    demand: np.ndarray,
-    supply: np.ndarray,
-) -> np.ndarray:
-    """Step 1: :math:`R_s`, supply over weighted competing demand (NaN where nobody competes)."""
     competing = np.bincount(space, weights=demand[home] * weight, minlength=supply.size)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(competing > 0, supply / competing, np.nan)
-
-
-def accessible_supply(
-    home: np.ndarray, space: np.ndarray, weight: np.ndarray, ratio: np.ndarray, n_homes: int
-) -> np.ndarray:
-    r"""Step 2: :math:`Q_i = \sum_s R_s W(d_{is})` per home (m² per person)."""
-    return np.bincount(home, weights=np.nan_to_num(ratio[space]) * weight, minlength=n_homes)
+        ratio = np.where(competing > 0, supply / competing, np.nan)
+    per_home = np.bincount(
+        home, weights=np.nan_to_num(ratio[space]) * weight, minlength=demand.size
+    )
+    return per_home, ratio
 
 
 def capacity(reach: Reach, params: CohesionParams) -> tuple[pd.DataFrame, pd.Series]:
     """Capacity per home (:func:`home_capacity`) and supply per space (:func:`space_supply`)."""
-    rows = _weighted_rows(reach, params)
-    supply = _supply(reach, rows)
-    return _per_home(reach, rows, supply.to_numpy(), params), supply
+    supply = space_supply(reach, params)
+    return home_capacity(reach, params, supply.to_numpy()), supply
 
 
 def space_supply(reach: Reach, params: CohesionParams) -> pd.Series:
@@ -97,7 +77,18 @@ def space_supply(reach: Reach, params: CohesionParams) -> pd.Series:
 
     ``reach`` must hold every home (the competing demand is read from it).
     """
-    return _supply(reach, _weighted_rows(reach, params))
+    eligible = _eligible(reach, params)
+    competing = _competing(
+        *_rows(reach),
+        eligible,
+        *_zones(params),
+        reach.homes["population"].to_numpy(dtype=np.float64),
+        len(reach.spaces),
+    )
+    supply = np.where(eligible, reach.spaces["size_m2"].to_numpy(), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(eligible & (competing > 0), supply / competing, np.nan)
+    return pd.Series(ratio, index=reach.spaces.index, name="supply_m2_per_person")
 
 
 def home_capacity(reach: Reach, params: CohesionParams, ratio: np.ndarray) -> pd.DataFrame:
@@ -110,26 +101,13 @@ def home_capacity(reach: Reach, params: CohesionParams, ratio: np.ndarray) -> pd
     ratio
         :math:`R_s` of every space of ``reach.spaces`` (:func:`space_supply`).
     """
-    return _per_home(reach, _weighted_rows(reach, params), ratio, params)
-
-
-#: Which spaces count, and home, space and zone weight of the rows that reach them.
-_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _supply(reach: Reach, rows: _Rows) -> pd.Series:
-    eligible, home, space, weight = rows
-    supply = np.where(eligible, reach.spaces["size_m2"].to_numpy(), 0.0)
-    demand = reach.homes["population"].to_numpy(dtype=float)
-    ratio = supply_ratio(home, space, weight, demand, supply)
-    return pd.Series(
-        np.where(eligible, ratio, np.nan), index=reach.spaces.index, name="supply_m2_per_person"
+    per_home = _accessible(
+        *_rows(reach),
+        _eligible(reach, params),
+        *_zones(params),
+        np.nan_to_num(np.asarray(ratio, dtype=np.float64)),
+        len(reach.homes),
     )
-
-
-def _per_home(reach: Reach, rows: _Rows, ratio: np.ndarray, params: CohesionParams) -> pd.DataFrame:
-    _, home, space, weight = rows
-    per_home = accessible_supply(home, space, weight, np.asarray(ratio), len(reach.homes))
     return pd.DataFrame(
         {
             "capacity_m2_per_person": per_home,
@@ -139,13 +117,73 @@ def _per_home(reach: Reach, rows: _Rows, ratio: np.ndarray, params: CohesionPara
     )
 
 
-def _weighted_rows(reach: Reach, params: CohesionParams) -> _Rows:
-    eligible = reach.spaces["space_type"].isin(params.capacity_space_types).to_numpy()
-    space = reach.table["space"].to_numpy()
-    rows = eligible[space]
-    weight = zone_weight(
-        reach.table["dist_m"].to_numpy()[rows],
-        params.capacity_zone_limits_m,
-        params.capacity_zone_weights,
+def _eligible(reach: Reach, params: CohesionParams) -> np.ndarray:
+    """Which spaces count as open space."""
+    return reach.spaces["space_type"].isin(params.capacity_space_types).to_numpy()
+
+
+def _zones(params: CohesionParams) -> tuple[np.ndarray, np.ndarray]:
+    """Zone limits (m) and their weights."""
+    return (
+        np.asarray(params.capacity_zone_limits_m, dtype=np.float64),
+        np.asarray(params.capacity_zone_weights, dtype=np.float64),
     )
-    return eligible, reach.table["home"].to_numpy()[rows], space[rows], weight
+
+
+def _rows(reach: Reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The table's home, space and distance (m) columns."""
+    table = reach.table
+    return (
+        table["home"].to_numpy(),
+        table["space"].to_numpy(),
+        table["dist_m"].to_numpy(dtype=np.float64),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _zone(dist_m: float, limits_m: np.ndarray, weights: np.ndarray) -> float:  # pragma: no cover
+    """:func:`zone_weight` of one distance."""
+    for k in range(limits_m.size):
+        if dist_m <= limits_m[k]:
+            return weights[k]
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def _competing(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    home: np.ndarray,
+    space: np.ndarray,
+    dist_m: np.ndarray,
+    eligible: np.ndarray,
+    limits_m: np.ndarray,
+    weights: np.ndarray,
+    demand: np.ndarray,
+    n_spaces: int,
+) -> np.ndarray:  # pragma: no cover - compiled
+    r"""Step 1's denominator :math:`\sum_i n_i W(d_{is})` per space."""
+    out = np.zeros(n_spaces)
+    for row in range(home.size):
+        s = space[row]
+        if eligible[s]:
+            out[s] += demand[home[row]] * _zone(dist_m[row], limits_m, weights)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _accessible(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    home: np.ndarray,
+    space: np.ndarray,
+    dist_m: np.ndarray,
+    eligible: np.ndarray,
+    limits_m: np.ndarray,
+    weights: np.ndarray,
+    ratio: np.ndarray,
+    n_homes: int,
+) -> np.ndarray:  # pragma: no cover - compiled
+    r"""Step 2: :math:`Q_i = \sum_s R_s W(d_{is})` per home."""
+    out = np.zeros(n_homes)
+    for row in range(home.size):
+        s = space[row]
+        if eligible[s]:
+            out[home[row]] += ratio[s] * _zone(dist_m[row], limits_m, weights)
+    return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
@@ -47,15 +48,17 @@ def hill_number(shares: np.ndarray, q: float) -> np.ndarray:
 
 def diversity(reach: Reach, params: CohesionParams, *, n_types: int) -> pd.Series:
     """Per home: normalised Hill diversity of contact-space types within the radius (0–1)."""
-    radius = params.diversity_radius_m
-    home, space, dist = (reach.table[c].to_numpy() for c in ("home", "space", "dist_m"))
-    rows = dist <= radius
     types = pd.Categorical(reach.spaces["space_type"])
-    n_kinds = max(len(types.categories), 1)
-    weight = np.exp(-params.decay_beta_factor / radius * dist[rows])
-    cell = home[rows] * n_kinds + types.codes[space[rows]]
-    abundance = np.bincount(cell, weights=weight, minlength=len(reach.homes) * n_kinds)
-    abundance = abundance.reshape(len(reach.homes), n_kinds).astype(float)
+    abundance = _abundance(
+        reach.table["home"].to_numpy(),
+        reach.table["space"].to_numpy(),
+        reach.table["dist_m"].to_numpy(dtype=np.float64),
+        types.codes.astype(np.int64),
+        len(reach.homes),
+        max(len(types.categories), 1),
+        float(params.diversity_radius_m),
+        float(params.decay_beta_factor),
+    )
     total = abundance.sum(axis=1, keepdims=True)
     shares = np.divide(abundance, total, out=np.zeros_like(abundance), where=total > 0)
     number = hill_number(shares, params.hill_q)
@@ -63,3 +66,22 @@ def diversity(reach: Reach, params: CohesionParams, *, n_types: int) -> pd.Serie
     return pd.Series(
         np.clip((number - 1.0) / scale, 0.0, 1.0), index=reach.homes.index, name="diversity"
     )
+
+
+@njit(cache=True, nogil=True)
+def _abundance(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    home: np.ndarray,
+    space: np.ndarray,
+    dist_m: np.ndarray,
+    kind: np.ndarray,
+    n_homes: int,
+    n_kinds: int,
+    radius_m: float,
+    beta_factor: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    r"""Per home and type, :math:`\sum_s e^{-\beta d_{is}}` over the rows within the radius."""
+    out = np.zeros((n_homes, n_kinds))
+    for row in range(home.size):
+        if dist_m[row] <= radius_m:
+            out[home[row], kind[space[row]]] += np.exp(-beta_factor / radius_m * dist_m[row])
+    return out

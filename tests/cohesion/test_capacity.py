@@ -75,3 +75,22 @@ def test_capacity_against_the_30_m2_benchmark(line):
         reach(h, spaces([("library", (100.0, 0.0), 60)]), nodes, edges, params=params), params
     )
     assert per_home["capacity"].iloc[0] == 0
+
+
+def test_capacity_on_helsinki_equals_the_plain_e2sfca(helsinki):
+    params = CohesionParams.from_toml()
+    table = reach(helsinki.homes, helsinki.contact_spaces, helsinki.walk_nodes,
+                  helsinki.walk_edges, params=params)  # fmt: skip
+    per_home, supply = capacity(table, params)
+    eligible = table.spaces["space_type"].isin(params.capacity_space_types).to_numpy()
+    rows = table.table.loc[eligible[table.table["space"].to_numpy()]]
+    limits, weights = params.capacity_zone_limits_m, params.capacity_zone_weights
+    weight = zone_weight(rows["dist_m"], limits, weights)
+    want_home, want_ratio = e2sfca(
+        rows["home"].to_numpy(), rows["space"].to_numpy(), weight,
+        table.homes["population"].to_numpy(dtype=float),
+        np.where(eligible, table.spaces["size_m2"].to_numpy(), 0.0),
+    )  # fmt: skip
+    np.testing.assert_allclose(per_home["capacity_m2_per_person"], want_home, rtol=1e-12)
+    np.testing.assert_allclose(supply, np.where(eligible, want_ratio, np.nan), rtol=1e-12)
+    assert (per_home["capacity_m2_per_person"] > 0).mean() > 0.5
