@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from cohesion_gis._search import map_chunks
 from cohesion_gis.cohesion.access import access
 from cohesion_gis.cohesion.bridging import bridging, group_columns, home_bridging, space_bridging
 from cohesion_gis.cohesion.capacity import capacity, home_capacity, space_supply
@@ -308,13 +309,15 @@ def _sensitivity(
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     scored = districts["population"] > 0
     base_rank = districts["score"].where(scored).rank(ascending=False, method="min")
-    variants: dict[str, pd.Series] = {}
-    for factor in params.sensitivity_distance_scales:
-        variants[f"distances x{factor:g}"] = _variant(base, params.scaled(factor), n_types)
-    slow = params.sensitivity_slow_walk_speed_m_s / params.walk_speed_m_s
-    variants[f"walking {params.sensitivity_slow_walk_speed_m_s:g} m/s"] = _variant(
-        base, params.scaled(slow), n_types
+    scales = {f"distances x{f:g}": f for f in params.sensitivity_distance_scales}
+    slow_m_s = params.sensitivity_slow_walk_speed_m_s
+    scales[f"walking {slow_m_s:g} m/s"] = slow_m_s / params.walk_speed_m_s
+    factors = list(scales.values())
+    # the components' compiled passes release the GIL: the variants run side by side
+    scores = map_chunks(
+        lambda i: _variant(base, params.scaled(factors[i]), n_types), len(factors), None
     )
+    variants: dict[str, pd.Series] = dict(zip(scales, scores, strict=True))
     rng = np.random.default_rng(params.seed)
     keys = list(COMPONENTS)
     alpha = (
