@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from cohesion_gis.errors import ScenarioError
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 TOUCH_M = 2.0
 #: Width (m) of a pedestrianised street's crowd area when its edges carry no ``width_m``.
 DEFAULT_STREET_WIDTH_M = 6.0
+#: A rated closure's barrier line lies this far (m) inside the closed street from the junction.
+CLOSURE_INSET_M = 1.0
+#: ... and reaches this far (m) beyond each side of the carriageway.
+CLOSURE_MARGIN_M = 1.0
+#: ... stopping this far (m) short of any other street it would cross.
+CLOSURE_CLEAR_M = 0.1
 
 
 def project_shape(city: Any, shape: BaseGeometry) -> BaseGeometry:
@@ -191,28 +198,44 @@ def remove_contact_space(city: Any, iv: Intervention) -> Any:
 # --- barriers ------------------------------------------------------------------------------
 
 
+def _barrier_rows(
+    city: Any, ids: list[str], geoms: list[Any], *, kind: str, names: list[Any], rating: str | None
+) -> gpd.GeoDataFrame:
+    """The City's barrier table with new rows appended (``rating`` None: unrated)."""
+    barriers = city.barriers
+    if "rating" not in barriers.columns:
+        barriers = barriers.assign(rating=None)
+    rows = gpd.GeoDataFrame(
+        {
+            "barrier_id": ids,
+            "barrier_kind": [kind] * len(ids),
+            "barrier": [kind] * len(ids),
+            "bollard": [None] * len(ids),
+            "name": names,
+            "rating": [rating] * len(ids),
+        },
+        geometry=geoms,
+        crs=city.crs,
+    )
+    return _append(barriers, rows)
+
+
 def add_barrier(city: Any, iv: Intervention) -> Any:
     """A barrier line (or point), with its rating string in a ``rating`` column (None: unrated)."""
     geom = project_shape(city, iv.shape)
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         geom = geom.boundary
     barrier_id = iv.options.get("barrier_id", f"new/{iv.index}")
-    barriers = city.barriers
-    if "rating" not in barriers.columns:
-        barriers = barriers.assign(rating=None)
-    row = gpd.GeoDataFrame(
-        {
-            "barrier_id": [barrier_id],
-            "barrier_kind": [iv.options.get("kind", "bollard")],
-            "barrier": [iv.options.get("kind", "bollard")],
-            "bollard": [None],
-            "name": [iv.options.get("name")],
-            "rating": [iv.options.get("rating")],
-        },
-        geometry=[geom],
-        crs=city.crs,
+    kind = iv.options.get("kind", "bollard")
+    rows = _barrier_rows(
+        city,
+        [barrier_id],
+        [geom],
+        kind=kind,
+        names=[iv.options.get("name")],
+        rating=iv.options.get("rating"),
     )
-    return replace(city, barriers=_append(barriers, row))
+    return replace(city, barriers=rows)
 
 
 def remove_barrier(city: Any, iv: Intervention) -> Any:
@@ -233,13 +256,127 @@ def _drop_edges(city: Any, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
+def _closure_line(
+    line: LineString, *, from_start: bool, width_m: float, inset_m: float
+) -> LineString:
+    """A line across a street piece, ``inset_m`` in from one end (at most its middle).
+
+    Perpendicular to the piece there; as long as the carriageway is wide plus
+    :data:`CLOSURE_MARGIN_M` each side (m).
+    """
+    length = line.length
+    at = min(inset_m, length / 2.0)
+    at = at if from_start else length - at
+    centre = np.asarray(line.interpolate(at).coords[0])
+    ahead = np.asarray(line.interpolate(min(at + 0.5, length)).coords[0])
+    behind = np.asarray(line.interpolate(max(at - 0.5, 0.0)).coords[0])
+    tangent = (ahead - behind) / np.hypot(*(ahead - behind))
+    normal = np.array([-tangent[1], tangent[0]]) * (width_m / 2.0 + CLOSURE_MARGIN_M)
+    return LineString([centre - normal, centre + normal])
+
+
+def _across_piece(
+    lines: np.ndarray, tree: shapely.STRtree, pos: int, *, from_start: bool, width_m: float
+) -> LineString:
+    """The closure line of piece ``pos`` at one end, crossing no other street piece.
+
+    :data:`CLOSURE_INSET_M` in from the end, cut short of other streets; where another street
+    still runs through it (a piece that starts along another street), 2, 4 and 8 times as far
+    in (at most the piece's middle); a piece mapped along another street all the way is logged.
+    """
+    for factor in (1.0, 2.0, 4.0, 8.0):
+        across = _closure_line(
+            lines[pos], from_start=from_start, width_m=width_m, inset_m=CLOSURE_INSET_M * factor
+        )
+        near = tree.query(across, predicate="intersects")
+        across = _trim(across, lines[near[near != pos]])
+        if not shapely.intersects(lines[near[near != pos]], across).any():
+            return across
+    log.warning(
+        "a rated closure line at %s also crosses another street running along the closed "
+        "piece; check the mapping there",
+        across.centroid.wkt,
+    )
+    return across
+
+
+def _trim(across: LineString, others: np.ndarray) -> LineString:
+    """``across`` shortened so that it stops short of every street piece in ``others``.
+
+    A line across a closed street near a junction must not also close an open street meeting
+    it at an acute angle: each half is cut :data:`CLOSURE_CLEAR_M` before its first crossing.
+    """
+    start, end = (np.asarray(xy) for xy in across.coords)
+    centre, half = (start + end) / 2.0, np.hypot(*(end - start)) / 2.0
+    unit = (end - start) / (2.0 * half)
+    reach = {1.0: half, -1.0: half}
+    for xy in shapely.get_coordinates(shapely.intersection(others, across)):
+        offset = float(np.dot(xy - centre, unit))
+        side = 1.0 if offset >= 0 else -1.0
+        reach[side] = min(reach[side], max(abs(offset) - CLOSURE_CLEAR_M, CLOSURE_CLEAR_M))
+    return LineString([centre - unit * reach[-1.0], centre + unit * reach[1.0]])
+
+
+def _unique(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted/2``, ``wanted/3``... whichever is not taken yet."""
+    suffix = 2
+    name = wanted
+    while name in taken:
+        name, suffix = f"{wanted}/{suffix}", suffix + 1
+    return name
+
+
+def _closures(city: Any, mask: np.ndarray, rating: str, iv: Intervention) -> gpd.GeoDataFrame:
+    """The barrier table with a rated line across each closed piece that meets an open street.
+
+    Ids are ``closure/<way id>/<junction node id>``, with ``/2``, ``/3``... where that repeats
+    one (a way running on through the junction; a second rated closure of the same street, e.g.
+    for another vehicle class).
+    """
+    edges = city.drive_edges
+    lines = edges.geometry.to_numpy()
+    open_nodes = set(np.unique(edges.loc[~mask, ["u", "v"]].to_numpy()))
+    tree = shapely.STRtree(lines)
+    widths = edges["width_m"].fillna(DEFAULT_STREET_WIDTH_M).to_numpy(dtype=float)
+    taken = set(city.barriers["barrier_id"].astype(str))
+    ids, names, geoms = [], [], []
+    for pos in np.flatnonzero(mask):
+        edge = edges.iloc[pos]
+        for from_start, node in ((True, edge["u"]), (False, edge["v"])):
+            if node not in open_nodes:
+                continue
+            across = _across_piece(lines, tree, pos, from_start=from_start, width_m=widths[pos])
+            barrier_id = _unique(f"closure/{edge['osm_id']}/{node}", taken)
+            taken.add(barrier_id)
+            street = edge["name"] if isinstance(edge["name"], str) else edge["osm_id"]
+            ids.append(barrier_id)
+            names.append(f"{street} closed at node {node} (rated closure)")
+            geoms.append(across)
+    if not ids:
+        raise ScenarioError(
+            "the closed streets meet no street that stays open, so a rated closure has no end "
+            "to stand at; omit 'rating' (the streets are then removed) or close fewer streets"
+        )
+    log.info("%s: %d rated closure lines (%s)", iv.label, len(ids), rating)
+    return _barrier_rows(city, ids, geoms, kind="closure", names=names, rating=rating)
+
+
+def _close(city: Any, iv: Intervention, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
+    """Close the masked streets: removed (permanent layout change) or rated lines at their ends."""
+    rating = iv.options.get("rating")
+    if rating is None:
+        return _drop_edges(city, mask)
+    return {"barriers": _closures(city, mask, rating, iv)}
+
+
 def pedestrianise(city: Any, iv: Intervention) -> Any:
-    """The street becomes a crowded site; with physical closure it also leaves the vehicle network.
+    """The street becomes a crowded site; with physical closure it is also closed to vehicles.
 
     Both modes take the street's traffic away from walkers (its walk edges lose ``severance``).
     ``traffic_order`` keeps its edges in the hostile-vehicle network (a regulatory order does not
-    stop a hostile driver); ``physical_closure`` removes them (VSBs at every entry, NPSA option
-    1/2; reference hvm.md §8.5).
+    stop a hostile driver); ``physical_closure`` closes it as :func:`close_road` does: removed
+    from the network, or with ``rating`` a rated barrier line at each end where it meets an open
+    street (VSBs at every entry, NPSA option 1/2; reference hvm.md §8.5).
     """
     mask = _select(city, iv, "drive_edges", "osm_id", what="streets of the vehicle network")
     street = city.drive_edges.loc[mask]
@@ -271,14 +408,23 @@ def pedestrianise(city: Any, iv: Intervention) -> Any:
             severance=city.walk_edges["severance"] & ~walk
         )
     if iv.options["mode"] == "physical_closure":
-        changes.update(_drop_edges(city, mask))
+        changes.update(_close(city, iv, mask))
     return replace(city, **changes)
 
 
 def close_road(city: Any, iv: Intervention) -> Any:
-    """Remove streets from the hostile-vehicle network (walkers keep them)."""
+    """Close streets to vehicles (walkers keep them).
+
+    Without ``rating`` the streets leave the hostile-vehicle network: a permanent change of the
+    street's layout (built over: kerbs, planting, a building line), which no vehicle crosses.
+    With ``rating`` they stay in it and a barrier line of that rating is put across each closed
+    piece :data:`CLOSURE_INSET_M` in from every junction with a street that stays open (as long
+    as the carriageway is wide plus :data:`CLOSURE_MARGIN_M` each side, cut short of any other
+    street): the HVM assessment stops a vehicle arriving within the rating and lets a faster
+    one drive through (reported like any proposed barrier).
+    """
     mask = _select(city, iv, "drive_edges", "osm_id", what="streets of the vehicle network")
-    return replace(city, **_drop_edges(city, mask))
+    return replace(city, **_close(city, iv, mask))
 
 
 # --- residents -----------------------------------------------------------------------------

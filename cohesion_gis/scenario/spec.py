@@ -113,16 +113,19 @@ INTERVENTIONS: Mapping[str, _Schema] = MappingProxyType(
         ),
         "remove_barrier": _schema("remove barriers", {}, _SELECT, SELECTORS),
         "pedestrianise": _schema(
-            "make a street pedestrian: a crowded site; 'physical_closure' also removes it from "
-            "the hostile-vehicle network, 'traffic_order' leaves it drivable",
+            "make a street pedestrian: a crowded site; 'physical_closure' also closes it as "
+            "close_road does (with 'rating': rated lines at its ends), 'traffic_order' leaves "
+            "it drivable",
             {"mode": "mode"},
-            {**_SELECT, "site_name": "str", "width_m": "number"},
+            {**_SELECT, "site_name": "str", "width_m": "number", "rating": "rating"},
             SELECTORS,
         ),
         "close_road": _schema(
-            "close streets to vehicles (removed from the hostile-vehicle network)",
+            "close streets to vehicles: removed from the hostile-vehicle network (a permanent "
+            "layout change), or with 'rating' a rated barrier line at each end meeting an open "
+            "street",
             {},
-            _SELECT,
+            {**_SELECT, "rating": "rating"},
             SELECTORS,
         ),
         "add_residents": _schema(
@@ -436,6 +439,11 @@ def _intervention(
                 f"{where}: give exactly one of {', '.join(schema.choose)}"
                 + (f" (got {', '.join(given)})" if given else "")
             )
+    if kind == "pedestrianise" and "rating" in entry and entry.get("mode") != "physical_closure":
+        problems.append(
+            f"{where}: 'rating' needs mode = \"physical_closure\" (a traffic order has no "
+            "barrier to rate); remove 'rating' or change 'mode'"
+        )
     shape = None
     for key, value in entry.items():
         expected = allowed.get(key)
@@ -508,7 +516,10 @@ def _check_rating(value: Any, folder: Path) -> str | None:
     try:
         parse_rating(value)
     except ValueError as exc:
-        return f"is not a valid rating: {exc} (omit 'rating' for an unrated barrier)"
+        return (
+            f"is not a valid rating: {exc} (omit 'rating' for an unrated barrier, or for a "
+            "closure removed from the vehicle network)"
+        )
     return None
 
 
