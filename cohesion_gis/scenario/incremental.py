@@ -44,6 +44,7 @@ from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.score import (
     CohesionResult,
     assemble_result,
+    distance_tables,
     home_components,
     score_from_reach,
     search_params,
@@ -98,12 +99,7 @@ class CohesionState:
 def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
     """Score a City in full, keeping the distance tables (as :func:`score_districts` does)."""
     network = barrier_aware_network(city.walk_nodes, city.walk_edges)
-    searched = search_params(params, sensitivity=sensitivity)
-    aware = reach(city.homes, city.contact_spaces, *network, params=searched)
-    free = reach(
-        city.homes, city.contact_spaces, city.walk_nodes, city.walk_edges,
-        params=searched, access_only=True,
-    )  # fmt: skip
+    aware, free = distance_tables(city, network, params, sensitivity=sensitivity)
     result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
     return CohesionState(result, network, partial(_given, aware, free))
 
