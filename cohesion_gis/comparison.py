@@ -364,7 +364,13 @@ def _street_lines(base_city: Any, city: Any) -> list[tuple[float, str]]:
             for edges in (base_city.drive_edges, city.drive_edges)
         )
         name = street["name"] if isinstance(street["name"], str) else street["site_id"]
-        if after > before - 1.0:  # none of its carriageway left the vehicle network
+        ids = city.barriers["barrier_id"].astype(str)
+        rated_ends = ids.str.startswith("closure/") & city.barriers.intersects(area)
+        if rated_ends.any():  # close_road/pedestrianise with a rating: lines at its ends
+            text = (f"{name} (pedestrianised, rated closure at {rated_ends.sum()} ends): a "
+                    f"vehicle faster or heavier than the rating covers can still drive {after:.0f} "
+                    "m of carriageway along the crowd")  # fmt: skip
+        elif after > before - 1.0:  # none of its carriageway left the vehicle network
             text = (f"{name} (pedestrianised, still drivable): a hostile vehicle can drive "
                     f"{after:.0f} m of carriageway along the crowd; a traffic order does not stop "
                     "it")  # fmt: skip

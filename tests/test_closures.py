@@ -95,7 +95,7 @@ def test_rating_validation(tmp_path: Path) -> None:
 
 
 def test_rated_physical_closure_pedestrianises_and_lines_the_ends(
-    tmp_path: Path, helsinki: cg.City
+    tmp_path: Path, helsinki: cg.City, base
 ) -> None:
     path = tmp_path / "p.toml"
     path.write_text(
@@ -107,3 +107,5 @@ def test_rated_physical_closure_pedestrianises_and_lines_the_ends(
     assert after.drive_edges is helsinki.drive_edges
     new = after.barriers.iloc[len(helsinki.barriers) :]
     assert len(new) >= 2 and new["barrier_id"].str.startswith("closure/").all()
+    first = compare(helsinki, load_scenario(path), base=base).summary[0]
+    assert first.startswith(f"Yliopistonkatu (pedestrianised, rated closure at {len(new)} ends)")
