@@ -37,6 +37,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/hvm_routes.py
 	$(PY) bench/hvm_sites.py
 	$(PY) bench/scenario_incremental.py
+	$(PY) bench/hvm_incremental.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
