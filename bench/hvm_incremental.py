@@ -25,8 +25,6 @@ import argparse
 import dataclasses
 import logging
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from pandas.testing import assert_frame_equal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hvm_sites import synthetic_city
+from workloads import best_of
 
 import cohesion_gis as cg
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
@@ -44,16 +43,6 @@ from cohesion_gis.hvm.incremental import reassess
 from cohesion_gis.scenario import apply, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-
-
-def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    """The shortest wall time of ``repeat`` calls (s) and the last result."""
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = run()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def without_edge(city: cg.City, row: int) -> cg.City:

@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +29,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cohesion_scale import study_area
+from workloads import best_of
 
 from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.scenario.incremental import rescore, score_state
@@ -49,16 +48,6 @@ def with_new_park(city: SimpleNamespace) -> SimpleNamespace:
     )
     spaces = pd.concat([city.contact_spaces, park], ignore_index=True)
     return SimpleNamespace(**{**vars(city), "contact_spaces": spaces})
-
-
-def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    """The shortest wall time of ``repeat`` calls (s) and the last result."""
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = run()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main() -> None:

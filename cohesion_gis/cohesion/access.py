@@ -50,9 +50,7 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
         or [np.zeros(len(kind), dtype=bool)]
     )
     best = _best_coverage(
-        reach.table["home"].to_numpy(),
-        reach.table["space"].to_numpy(),
-        reach.table["dist_m"].to_numpy(dtype=np.float64),
+        *reach.columns(),
         eligible,
         np.array([c.d_full_m for c in params.access], dtype=np.float64),
         np.array([c.d_max_m for c in params.access], dtype=np.float64),

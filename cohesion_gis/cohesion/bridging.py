@@ -79,7 +79,7 @@ def _users(reach: Reach, params: CohesionParams) -> tuple[list[str], np.ndarray,
         n_groups, names = len(district.categories), [str(c) for c in district.categories]
         totals = np.bincount(group, weights=value, minlength=n_groups)
     users = _user_sums(
-        *_rows(reach),
+        *reach.columns(),
         _catchment_radius_m(reach.spaces, params),
         float(params.decay_beta_factor),
         ptr,
@@ -150,7 +150,7 @@ def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> 
         ``bridging`` (0–1, 0 for a home that reaches no space), indexed like ``reach.homes``.
     """
     num, den = _home_sums(
-        *_rows(reach),
+        *reach.columns(),
         _catchment_radius_m(reach.spaces, params),
         float(params.decay_beta_factor),
         np.sqrt(reach.spaces["size_m2"].to_numpy(dtype=np.float64)),
@@ -167,16 +167,6 @@ def _catchment_radius_m(spaces: pd.DataFrame, params: CohesionParams) -> np.ndar
         spaces["area_m2"] >= params.bridging_wide_min_area_m2
     )
     return np.where(wide, params.bridging_wide_radius_m, params.bridging_radius_m)
-
-
-def _rows(reach: Reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The table's home, space and distance (m) columns."""
-    table = reach.table
-    return (
-        table["home"].to_numpy(),
-        table["space"].to_numpy(),
-        table["dist_m"].to_numpy(dtype=np.float64),
-    )
 
 
 @njit(cache=True, nogil=True)

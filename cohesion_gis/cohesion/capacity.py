@@ -78,13 +78,11 @@ def space_supply(reach: Reach, params: CohesionParams) -> pd.Series:
     ``reach`` must hold every home (the competing demand is read from it).
     """
     eligible = _eligible(reach, params)
-    competing = _competing(
-        *_rows(reach),
-        eligible,
-        *_zones(params),
-        reach.homes["population"].to_numpy(dtype=np.float64),
-        len(reach.spaces),
-    )
+    home, space, dist_m = reach.columns()
+    competing = _zone_sums(
+        space, space, home, dist_m, eligible, *_zones(params),
+        reach.homes["population"].to_numpy(dtype=np.float64), len(reach.spaces),
+    )  # fmt: skip
     supply = np.where(eligible, reach.spaces["size_m2"].to_numpy(), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(eligible & (competing > 0), supply / competing, np.nan)
@@ -101,13 +99,11 @@ def home_capacity(reach: Reach, params: CohesionParams, ratio: np.ndarray) -> pd
     ratio
         :math:`R_s` of every space of ``reach.spaces`` (:func:`space_supply`).
     """
-    per_home = _accessible(
-        *_rows(reach),
-        _eligible(reach, params),
-        *_zones(params),
-        np.nan_to_num(np.asarray(ratio, dtype=np.float64)),
-        len(reach.homes),
-    )
+    home, space, dist_m = reach.columns()
+    per_home = _zone_sums(
+        space, home, space, dist_m, _eligible(reach, params), *_zones(params),
+        np.nan_to_num(np.asarray(ratio, dtype=np.float64)), len(reach.homes),
+    )  # fmt: skip
     return pd.DataFrame(
         {
             "capacity_m2_per_person": per_home,
@@ -130,16 +126,6 @@ def _zones(params: CohesionParams) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _rows(reach: Reach) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The table's home, space and distance (m) columns."""
-    table = reach.table
-    return (
-        table["home"].to_numpy(),
-        table["space"].to_numpy(),
-        table["dist_m"].to_numpy(dtype=np.float64),
-    )
-
-
 @njit(cache=True, nogil=True)
 def _zone(dist_m: float, limits_m: np.ndarray, weights: np.ndarray) -> float:  # pragma: no cover
     """:func:`zone_weight` of one distance."""
@@ -150,40 +136,24 @@ def _zone(dist_m: float, limits_m: np.ndarray, weights: np.ndarray) -> float:  #
 
 
 @njit(cache=True, nogil=True)
-def _competing(  # noqa: PLR0917 (numba has no keyword-only arguments)
-    home: np.ndarray,
+def _zone_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
     space: np.ndarray,
+    into: np.ndarray,
+    read: np.ndarray,
     dist_m: np.ndarray,
     eligible: np.ndarray,
     limits_m: np.ndarray,
     weights: np.ndarray,
-    demand: np.ndarray,
-    n_spaces: int,
+    value: np.ndarray,
+    n_out: int,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    r"""Step 1's denominator :math:`\sum_i n_i W(d_{is})` per space."""
-    out = np.zeros(n_spaces)
-    for row in range(home.size):
-        s = space[row]
-        if eligible[s]:
-            out[s] += demand[home[row]] * _zone(dist_m[row], limits_m, weights)
-    return out
+    r""":math:`\sum value[read] \cdot W(d)` into ``into`` over the rows of open spaces.
 
-
-@njit(cache=True, nogil=True)
-def _accessible(  # noqa: PLR0917 (numba has no keyword-only arguments)
-    home: np.ndarray,
-    space: np.ndarray,
-    dist_m: np.ndarray,
-    eligible: np.ndarray,
-    limits_m: np.ndarray,
-    weights: np.ndarray,
-    ratio: np.ndarray,
-    n_homes: int,
-) -> np.ndarray:  # pragma: no cover - compiled
-    r"""Step 2: :math:`Q_i = \sum_s R_s W(d_{is})` per home."""
-    out = np.zeros(n_homes)
-    for row in range(home.size):
-        s = space[row]
-        if eligible[s]:
-            out[home[row]] += ratio[s] * _zone(dist_m[row], limits_m, weights)
+    Step 1's competing demand is ``into=space, read=home, value=demand``; step 2's accessible
+    supply ``into=home, read=space, value=ratio``.
+    """
+    out = np.zeros(n_out)
+    for row in range(space.size):
+        if eligible[space[row]]:
+            out[into[row]] += value[read[row]] * _zone(dist_m[row], limits_m, weights)
     return out

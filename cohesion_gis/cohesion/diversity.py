@@ -50,9 +50,7 @@ def diversity(reach: Reach, params: CohesionParams, *, n_types: int) -> pd.Serie
     """Per home: normalised Hill diversity of contact-space types within the radius (0–1)."""
     types = pd.Categorical(reach.spaces["space_type"])
     abundance = _abundance(
-        reach.table["home"].to_numpy(),
-        reach.table["space"].to_numpy(),
-        reach.table["dist_m"].to_numpy(dtype=np.float64),
+        *reach.columns(),
         types.codes.astype(np.int64),
         len(reach.homes),
         max(len(types.categories), 1),

@@ -64,6 +64,14 @@ class Reach:
     limit_m: float
     network: tuple[Csr, SnappedPoints, EdgeIndex] | None = field(default=None, repr=False)
 
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The table's ``home``, ``space`` and ``dist_m`` (float64, m) columns as arrays."""
+        return (
+            self.table["home"].to_numpy(),
+            self.table["space"].to_numpy(),
+            self.table["dist_m"].to_numpy(dtype=np.float64),
+        )
+
 
 def reach(
     homes: gpd.GeoDataFrame,
