@@ -8,13 +8,15 @@ The vehicle dynamics assessment (VDA) of the HVM reference (reference hvm.md §3
 - :mod:`~cohesion_gis.hvm.rating`: rating strings, coverage, required ratings;
 - :mod:`~cohesion_gis.hvm.routes`: the worst-case approach to every entry of every site;
 - :mod:`~cohesion_gis.hvm.sites`, :mod:`~cohesion_gis.hvm.barriers`,
-  :mod:`~cohesion_gis.hvm.assess`: crowded sites, rated barriers and gaps, the full assessment.
+  :mod:`~cohesion_gis.hvm.assess`: crowded sites, rated barriers and gaps, the full assessment;
+- :mod:`~cohesion_gis.hvm.incremental`: a scenario's assessment from the base one.
 """
 
 from __future__ import annotations
 
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, dem_grades, write_assessment
 from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers, read_rated_barriers
+from cohesion_gis.hvm.incremental import Reassessment, reassess
 from cohesion_gis.hvm.params import HvmParams, load_params
 from cohesion_gis.hvm.rating import (
     FAMILY_EQUIVALENCE,
@@ -33,6 +35,7 @@ __all__ = [
     "BarrierRating",
     "HvmParams",
     "RatingRequirement",
+    "Reassessment",
     "SiteAssessment",
     "SiteParams",
     "VehicleClass",
@@ -47,6 +50,7 @@ __all__ = [
     "martyns_law_tier",
     "parse_rating",
     "read_rated_barriers",
+    "reassess",
     "required_rating",
     "soft_target_sites",
     "write_assessment",

@@ -2,11 +2,14 @@
 
 :func:`load_scenario` reads and validates a file (``docs/scenarios.md`` documents the schema),
 :func:`check_scenario` checks its references against a City, and :func:`apply` returns the
-changed City. :func:`cohesion_gis.comparison.compare` analyses base and scenario side by side.
+changed City. :func:`cohesion_gis.comparison.compare` analyses base and scenario side by side;
+:func:`rescore` scores a scenario City from the base :func:`score_state`, recomputing only what
+changed.
 """
 
 from cohesion_gis.scenario.apply import apply, check_scenario
 from cohesion_gis.scenario.base import load_base, read_layers
+from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
 from cohesion_gis.scenario.spec import (
     INTERVENTIONS,
     BaseSpec,
@@ -18,6 +21,7 @@ from cohesion_gis.scenario.spec import (
 __all__ = [
     "INTERVENTIONS",
     "BaseSpec",
+    "CohesionState",
     "Intervention",
     "Scenario",
     "apply",
@@ -25,4 +29,6 @@ __all__ = [
     "load_base",
     "load_scenario",
     "read_layers",
+    "rescore",
+    "score_state",
 ]
