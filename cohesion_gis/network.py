@@ -632,6 +632,7 @@ def snap_to_edges(
     max_snap_m: float = 100.0,
     n_threads: int | None = None,
     index: EdgeIndex | None = None,
+    side_points: np.ndarray | None = None,
 ) -> SnappedPoints:
     """Place each point on its nearest edge of the network.
 
@@ -651,6 +652,12 @@ def snap_to_edges(
         CPU. The result does not depend on it.
     index
         An :class:`EdgeIndex` of ``edges``, to share between calls; built here when None.
+    side_points
+        Where each point's side of a two-sided road is judged from (shapely points, one per
+        point; default: the points). Edges with a ``twin`` column (the barrier-aware network's
+        two copies of a major road, :func:`cohesion_gis.cohesion.severance.barrier_aware_network`)
+        tie for the nearest edge; a point is put on the copy of its side. An entrance on the
+        road itself is judged from the space it leads to.
 
     Returns
     -------
@@ -689,6 +696,9 @@ def snap_to_edges(
     index = (index or EdgeIndex(edges)).check(edges)
     lines = index.lines
     p_idx, e_idx, dist = _nearest_edges(index, pts, max_distance=max_snap_m, n_threads=n_threads)
+    if "twin" in edges.columns:
+        side_of = pts if side_points is None else np.asarray(side_points)
+        e_idx = _own_side(edges, lines[e_idx], side_of[p_idx], e_idx)
     edge = np.full(n, -1, dtype=np.int64)
     snap_m = np.full(n, np.nan)
     edge[p_idx] = e_idx
@@ -722,6 +732,35 @@ def snap_to_edges(
         snap_m=snap_m,
         snapped=ok,
     )
+
+
+def _own_side(
+    edges: gpd.GeoDataFrame, lines: np.ndarray, pts: np.ndarray, e_idx: np.ndarray
+) -> np.ndarray:
+    """``e_idx`` with each point beside a two-sided road moved to the copy on its side.
+
+    Edges with a ``twin`` (the barrier-aware network's left and right copies of a major road,
+    same geometry) are a tie for the nearest edge; the point's side is the sign of the cross
+    product of the line's direction at its nearest point (over ±0.5 m) and the offset to the
+    point. A point on the line itself keeps the copy it was given.
+    """
+    twin = edges["twin"].to_numpy()[e_idx]
+    todo = np.flatnonzero(twin >= 0)
+    if not todo.size:
+        return e_idx
+    line, pt = lines[todo], pts[todo]
+    at = shapely.line_locate_point(line, pt)
+    a = shapely.line_interpolate_point(line, np.maximum(at - 0.5, 0.0))
+    b = shapely.line_interpolate_point(line, np.minimum(at + 0.5, shapely.length(line)))
+    ax, ay = shapely.get_x(a), shapely.get_y(a)
+    cross = (shapely.get_x(b) - ax) * (shapely.get_y(pt) - ay) - (shapely.get_y(b) - ay) * (
+        shapely.get_x(pt) - ax
+    )
+    left = edges["side"].to_numpy()[e_idx[todo]] == "left"
+    wrong = np.where(left, cross < 0.0, cross > 0.0)
+    out = e_idx.copy()
+    out[todo[wrong]] = twin[todo[wrong]]
+    return out
 
 
 def entrance_points(

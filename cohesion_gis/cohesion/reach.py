@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError
@@ -128,7 +129,13 @@ def reach(
         return Reach(homes, spaces, table, limit_m, network)
 
     entrances = entrance_points(spaces.geometry, edges, max_gap_m=params.max_snap_m, index=index)
-    seeds = snap_to_edges(entrances.geometry, edges, csr, max_snap_m=params.max_snap_m, index=index)
+    # an entrance on a two-sided road serves the side its space is on
+    owner = spaces.geometry.to_numpy()[entrances["polygon"].to_numpy()]
+    toward = shapely.get_point(shapely.shortest_line(entrances.geometry.to_numpy(), owner), 1)
+    seeds = snap_to_edges(
+        entrances.geometry, edges, csr, max_snap_m=params.max_snap_m, index=index,
+        side_points=toward,
+    )  # fmt: skip
     group = entrances["polygon"].to_numpy()
     spaces["n_entrances"] = np.bincount(group[seeds.snapped], minlength=len(spaces))
     table = distances_to_points(csr, seeds, snapped_homes, group=group, limit_m=radius)

@@ -64,7 +64,10 @@ def barrier_aware_network(
         A new network; split nodes get a second id (negative: ``-node_id``) for the right-hand
         side; the node table has ``side`` (``"both"``, ``"left"``, ``"right"``). Edges are the
         other edges (side streets re-attached), then each road edge's left copy, then its right
-        copy, without repeated (``u``, ``v``, ``osm_id``, ``length_m``) rows.
+        copy, without repeated (``u``, ``v``, ``osm_id``, ``length_m``) rows. ``side`` says which
+        side of its road (left or right of its own ``u`` → ``v`` direction) a copy serves
+        (``"both"`` for other edges) and ``twin`` is the position of the other copy (-1 if none):
+        :func:`~cohesion_gis.network.snap_to_edges` puts a home beside the road on its side's copy.
     """
     road = edges["severance"].to_numpy(dtype=bool)
     if not road.any():
@@ -115,7 +118,9 @@ def barrier_aware_network(
     out = edges.iloc[rows].reset_index(drop=True)
     out["u"] = np.r_[new_u[kept], left_u[roads], right_u[roads]]
     out["v"] = np.r_[new_v[kept], left_v[roads], right_v[roads]]
-    out = out.loc[~_repeated(out)].reset_index(drop=True)
+    keep = ~_repeated(out)
+    side, twin = _sides(kept.size, roads.size, keep)
+    out = out.loc[keep].reset_index(drop=True).assign(side=side, twin=twin)
 
     right_nodes = nodes.loc[split_nodes].copy()
     right_nodes.index = pd.Index(-split_nodes, name=nodes.index.name)
@@ -126,6 +131,25 @@ def barrier_aware_network(
         split_nodes.size, len(out), n_edges,
     )  # fmt: skip
     return gpd.GeoDataFrame(out_nodes, geometry=out_nodes.geometry, crs=nodes.crs), out
+
+
+def _sides(n_kept: int, n_roads: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``side`` and ``twin`` of the edge rows ``[kept..., left copies..., right copies...]``.
+
+    A road edge's left copy (left of its own u → v direction) and right copy are each other's
+    ``twin`` (position among the rows ``keep`` leaves); a copy whose twin repeated it (both ends
+    unsplit) is the road on both sides. Other edges are ``"both"`` with twin -1.
+    """
+    side = np.array(["both"] * n_kept + ["left"] * n_roads + ["right"] * n_roads, dtype=object)
+    position = np.cumsum(keep) - 1
+    left = n_kept + np.arange(n_roads)
+    right = left + n_roads
+    paired = keep[left] & keep[right]
+    twin = np.full(keep.size, -1, dtype=np.int64)
+    twin[left[paired]] = position[right[paired]]
+    twin[right[paired]] = position[left[paired]]
+    side[left[~paired]] = "both"
+    return side[keep].astype(str), twin[keep]
 
 
 def _away_from_ends(

@@ -78,3 +78,50 @@ def test_severance_share():
 
     lost = severance(pd.Series([0.5, 0.0, 1.0]), pd.Series([1.0, 0.0, 1.0]))
     np.testing.assert_allclose(lost, [0.5, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_home_beside_the_road_is_put_on_its_own_side(crossroads, reverse):
+    import geopandas as gpd
+    import shapely
+
+    from cohesion_gis.network import snap_to_edges
+
+    nodes, edges = crossroads
+    if reverse:  # the road drawn east to west: sides follow each edge's own direction
+        road = edges["severance"].to_numpy()
+        edges = edges.copy()
+        edges.loc[road, ["u", "v"]] = edges.loc[road, ["v", "u"]].to_numpy()
+        edges.loc[road, "geometry"] = shapely.reverse(edges.loc[road, "geometry"].to_numpy())
+    aware_nodes, aware_edges = barrier_aware_network(nodes, edges)
+    assert set(aware_edges["side"]) == {"both", "left", "right"}
+    csr = csr_from_edges(aware_nodes, aware_edges)
+    points = gpd.GeoSeries(shapely.points([(150, 8), (150, -8)]), crs=edges.crs)
+    snapped = snap_to_edges(points, aware_edges, csr, max_snap_m=50.0)
+    ends = [set(csr.node_ids[[snapped.node_u[i], snapped.node_v[i]]]) for i in range(2)]
+    # the north side is where the side street to node 10 joins node 2, the south side node 20's
+    uv = aware_edges[["u", "v"]].to_numpy()
+    north = {int(n) for n in uv[(uv == 10).any(axis=1)].ravel() if n != 10}
+    south = {int(n) for n in uv[(uv == 20).any(axis=1)].ravel() if n != 20}
+    assert north == {2 if not reverse else -2} and south == {-n for n in north}
+    assert north < ends[0] and south < ends[1]
+    np.testing.assert_allclose(snapped.snap_m, [8.0, 8.0])
+
+
+def test_homes_and_spaces_on_the_same_side_need_no_crossing(crossroads):
+    from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.cohesion.reach import reach
+
+    from .conftest import homes, spaces
+
+    nodes, edges = crossroads
+    params = CohesionParams.from_toml()
+    aware_nodes, aware_edges = barrier_aware_network(nodes, edges)
+    h = homes([(150, 8), (150, -8)], [10.0, 10.0])
+    s = spaces([("library", (250, 6), 0), ("library", (250, -6), 0)])
+    table = reach(h, s, aware_nodes, aware_edges, params=params).table
+    dist = table.set_index(["home", "space"])["dist_m"]
+    # same side: along the road, 8 + 100 + 6 m; across: to the crossing at x=300 and back
+    assert dist[(0, 0)] == pytest.approx(114.0) and dist[(1, 1)] == pytest.approx(114.0)
+    assert dist[(0, 1)] == pytest.approx(8 + 150 + 50 + 6)
+    assert dist[(1, 0)] == pytest.approx(8 + 150 + 50 + 6)
