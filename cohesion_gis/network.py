@@ -632,7 +632,7 @@ def snap_to_edges(
     max_snap_m: float = 100.0,
     n_threads: int | None = None,
     index: EdgeIndex | None = None,
-    side_points: np.ndarray | None = None,
+    side_points: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> SnappedPoints:
     """Place each point on its nearest edge of the network.
 
@@ -653,9 +653,10 @@ def snap_to_edges(
     index
         An :class:`EdgeIndex` of ``edges``, to share between calls; built here when None.
     side_points
-        Where each point's side of a two-sided road is judged from (shapely points, one per
-        point; default: the points). Edges with a ``twin`` column (the barrier-aware network's
-        two copies of a major road, :func:`cohesion_gis.cohesion.severance.barrier_aware_network`)
+        Where each point's side of a two-sided road is judged from: given positions of points,
+        one shapely point for each (default: the points themselves), asked only about points
+        that need it. Edges with a ``twin`` column (the barrier-aware network's two copies of a
+        major road, :func:`cohesion_gis.cohesion.severance.barrier_aware_network`)
         tie for the nearest edge; a point is put on the copy of its side. An entrance on the
         road itself is judged from the space it leads to.
 
@@ -697,8 +698,7 @@ def snap_to_edges(
     lines = index.lines
     p_idx, e_idx, dist = _nearest_edges(index, pts, max_distance=max_snap_m, n_threads=n_threads)
     if "twin" in edges.columns:
-        side_of = pts if side_points is None else np.asarray(side_points)
-        e_idx = _own_side(edges, lines[e_idx], side_of[p_idx], e_idx)
+        e_idx = _own_side(edges, lines, e_idx, p_idx, side_points or pts.__getitem__)
     edge = np.full(n, -1, dtype=np.int64)
     snap_m = np.full(n, np.nan)
     edge[p_idx] = e_idx
@@ -735,20 +735,24 @@ def snap_to_edges(
 
 
 def _own_side(
-    edges: gpd.GeoDataFrame, lines: np.ndarray, pts: np.ndarray, e_idx: np.ndarray
+    edges: gpd.GeoDataFrame,
+    lines: np.ndarray,
+    e_idx: np.ndarray,
+    p_idx: np.ndarray,
+    side_of: Callable[[np.ndarray], np.ndarray],
 ) -> np.ndarray:
-    """``e_idx`` with each point beside a two-sided road moved to the copy on its side.
+    """``e_idx`` (the nearest edge of points ``p_idx``), each beside a road put on its side's copy.
 
     Edges with a ``twin`` (the barrier-aware network's left and right copies of a major road,
     same geometry) are a tie for the nearest edge; the point's side is the sign of the cross
     product of the line's direction at its nearest point (over ±0.5 m) and the offset to the
-    point. A point on the line itself keeps the copy it was given.
+    point ``side_of(positions)`` gives. A point on the line itself keeps the copy it was given.
     """
     twin = edges["twin"].to_numpy()[e_idx]
     todo = np.flatnonzero(twin >= 0)
     if not todo.size:
         return e_idx
-    line, pt = lines[todo], pts[todo]
+    line, pt = lines[e_idx[todo]], side_of(p_idx[todo])
     at = shapely.line_locate_point(line, pt)
     a = shapely.line_interpolate_point(line, np.maximum(at - 0.5, 0.0))
     b = shapely.line_interpolate_point(line, np.minimum(at + 0.5, shapely.length(line)))

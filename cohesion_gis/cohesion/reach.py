@@ -12,12 +12,14 @@ each space searched only as far as a component reads it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numba import njit
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError
@@ -129,22 +131,23 @@ def reach(
         return Reach(homes, spaces, table, limit_m, network)
 
     entrances = entrance_points(spaces.geometry, edges, max_gap_m=params.max_snap_m, index=index)
-    # an entrance on a two-sided road serves the side its space is on
-    owner = spaces.geometry.to_numpy()[entrances["polygon"].to_numpy()]
-    toward = shapely.get_point(shapely.shortest_line(entrances.geometry.to_numpy(), owner), 1)
     seeds = snap_to_edges(
         entrances.geometry, edges, csr, max_snap_m=params.max_snap_m, index=index,
-        side_points=toward,
+        side_points=_toward_space(spaces, entrances),
     )  # fmt: skip
     group = entrances["polygon"].to_numpy()
     spaces["n_entrances"] = np.bincount(group[seeds.snapped], minlength=len(spaces))
-    table = distances_to_points(csr, seeds, snapped_homes, group=group, limit_m=radius)
-    table = table.rename(columns={"point": "home", "group": "space"})
+    street = distances_to_points(csr, seeds, snapped_homes, group=group, limit_m=radius)
     # door to street, and from the street to a point space across its gap
-    gap = _entrance_gap(spaces, entrances)
-    space = table["space"].to_numpy()
-    table["dist_m"] += homes["snap_m"].to_numpy()[table["home"].to_numpy()] + gap[space]
-    table = table.loc[table["dist_m"].to_numpy() <= radius[space]].reset_index(drop=True)
+    home, space, dist_m = _door_to_door(
+        street["point"].to_numpy(),
+        street["group"].to_numpy(),
+        street["dist_m"].to_numpy(dtype=np.float64),
+        homes["snap_m"].to_numpy(dtype=np.float64),
+        _entrance_gap(spaces, entrances),
+        radius,
+    )
+    table = pd.DataFrame({"home": home, "space": space, "dist_m": dist_m}, copy=False)
     log.info(
         "reach: %d homes (%d off the network), %d spaces (%d without entrance), %d pairs "
         "within at most %.0f m",
@@ -152,6 +155,22 @@ def reach(
         int((spaces["n_entrances"] == 0).sum()), len(table), limit_m,
     )  # fmt: skip
     return Reach(homes, spaces, table, limit_m, network)
+
+
+def _toward_space(
+    spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The nearest point of its space to each entrance at the given positions.
+
+    An entrance on a two-sided road serves the side its space is on.
+    """
+    points = entrances.geometry.to_numpy()
+    owner = spaces.geometry.to_numpy()[entrances["polygon"].to_numpy()]
+
+    def toward(at: np.ndarray) -> np.ndarray:
+        return shapely.get_point(shapely.shortest_line(points[at], owner[at]), 1)
+
+    return toward
 
 
 def _entrance_gap(spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> np.ndarray:
@@ -164,6 +183,36 @@ def _entrance_gap(spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> np.n
     per_space = pd.Series(dist).groupby(owner).min()
     gap[per_space.index.to_numpy()] = per_space.to_numpy()
     return gap
+
+
+@njit(cache=True, nogil=True)
+def _door_to_door(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    home: np.ndarray,
+    space: np.ndarray,
+    street_m: np.ndarray,
+    snap_m: np.ndarray,
+    gap_m: np.ndarray,
+    radius_m: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The rows within their space's radius once the door-to-street and entrance gaps (m) are added.
+
+    ``street_m + (snap_m[home] + gap_m[space])``, in one pass over the rows, order kept.
+    """
+    keep = np.empty(home.size, np.bool_)
+    dist_m = np.empty(home.size)
+    for row in range(home.size):
+        dist_m[row] = street_m[row] + (snap_m[home[row]] + gap_m[space[row]])
+        keep[row] = dist_m[row] <= radius_m[space[row]]
+    n = int(keep.sum())
+    out_home = np.empty(n, home.dtype)
+    out_space = np.empty(n, space.dtype)
+    out_dist = np.empty(n)
+    k = 0
+    for row in range(home.size):
+        if keep[row]:
+            out_home[k], out_space[k], out_dist[k] = home[row], space[row], dist_m[row]
+            k += 1
+    return out_home, out_space, out_dist
 
 
 def _check_population(homes: gpd.GeoDataFrame) -> None:
