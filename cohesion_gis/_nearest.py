@@ -43,16 +43,14 @@ class SegmentGrid:
         self.a = np.ascontiguousarray(coords[:-1][same])
         self.b = np.ascontiguousarray(coords[1:][same])
         self.line = part_line[part[:-1][same]].astype(np.int64)
-        lo = np.minimum(self.a, self.b)
-        hi = np.maximum(self.a, self.b)
-        extent = np.maximum(hi - lo, 0.0).max(axis=1)
+        extent, lo, hi = _extents(self.a, self.b)
         # Cells about as large as a typical segment: a few cells per segment, a few per point.
         self.cell_m = float(max(np.median(extent) if extent.size else 1.0, 1.0))
-        self.origin = lo.min(axis=0) if lo.size else np.zeros(2)
-        top = hi.max(axis=0) if hi.size else np.ones(2)
+        self.origin = lo if extent.size else np.zeros(2)
+        top = hi if extent.size else np.ones(2)
         self.shape = (np.floor((top - self.origin) / self.cell_m).astype(np.int64) + 1).tolist()
         self.cell_ptr, self.cell_segment = _bin_segments(
-            lo, hi, self.origin, self.cell_m, self.shape[0], self.shape[1]
+            self.a, self.b, self.origin, self.cell_m, self.shape[0], self.shape[1]
         )
 
 
@@ -89,37 +87,49 @@ def nearest_segments(
 
 
 @njit(cache=True, nogil=True)
-def _bin_segments(lo, hi, origin, cell, nx, ny):  # noqa: PLR0917
+def _extents(a, b):
+    """Each segment's larger bounding-box side (m), and the lower and upper corner of them all."""
+    extent = np.empty(a.shape[0])
+    lo = np.full(2, np.inf)
+    hi = np.full(2, -np.inf)
+    for s in range(a.shape[0]):
+        extent[s] = max(abs(b[s, 0] - a[s, 0]), abs(b[s, 1] - a[s, 1]))
+        for k in range(2):
+            lo[k] = min(lo[k], a[s, k], b[s, k])
+            hi[k] = max(hi[k], a[s, k], b[s, k])
+    return extent, lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _bin_segments(a, b, origin, cell, nx, ny):  # noqa: PLR0917
     """CSR from cell (``ix * ny + iy``) to the segments whose bounding box touches it."""
     ptr = np.zeros(nx * ny + 1, np.int64)
-    for s in range(lo.shape[0]):
-        for c in _cells(lo[s], hi[s], origin, cell, nx, ny):
-            ptr[c + 1] += 1
+    for s in range(a.shape[0]):
+        x0, x1, y0, y1 = _cells(a[s], b[s], origin, cell, nx, ny)
+        for ix in range(x0, x1 + 1):
+            for iy in range(y0, y1 + 1):
+                ptr[ix * ny + iy + 1] += 1
     for c in range(nx * ny):
         ptr[c + 1] += ptr[c]
     fill = ptr[:-1].copy()
     segment = np.empty(ptr[nx * ny], np.int64)
-    for s in range(lo.shape[0]):
-        for c in _cells(lo[s], hi[s], origin, cell, nx, ny):
-            segment[fill[c]] = s
-            fill[c] += 1
+    for s in range(a.shape[0]):
+        x0, x1, y0, y1 = _cells(a[s], b[s], origin, cell, nx, ny)
+        for ix in range(x0, x1 + 1):
+            for iy in range(y0, y1 + 1):
+                segment[fill[ix * ny + iy]] = s
+                fill[ix * ny + iy] += 1
     return ptr, segment
 
 
-@njit(cache=True, nogil=True)
-def _cells(lo, hi, origin, cell, nx, ny):  # noqa: PLR0917
-    """The cells a bounding box touches."""
-    x0 = int((lo[0] - origin[0]) // cell)
-    x1 = min(int((hi[0] - origin[0]) // cell), nx - 1)
-    y0 = int((lo[1] - origin[1]) // cell)
-    y1 = min(int((hi[1] - origin[1]) // cell), ny - 1)
-    out = np.empty((x1 - x0 + 1) * (y1 - y0 + 1), np.int64)
-    k = 0
-    for ix in range(x0, x1 + 1):
-        for iy in range(y0, y1 + 1):
-            out[k] = ix * ny + iy
-            k += 1
-    return out
+@njit(cache=True, nogil=True, inline="always")
+def _cells(a, b, origin, cell, nx, ny):  # noqa: PLR0917
+    """The cells segment ``a``-``b``'s bounding box touches: first and last column and row."""
+    x0 = int((min(a[0], b[0]) - origin[0]) // cell)
+    x1 = min(int((max(a[0], b[0]) - origin[0]) // cell), nx - 1)
+    y0 = int((min(a[1], b[1]) - origin[1]) // cell)
+    y1 = min(int((max(a[1], b[1]) - origin[1]) // cell), ny - 1)
+    return x0, x1, y0, y1
 
 
 @njit(cache=True, nogil=True, inline="always")
