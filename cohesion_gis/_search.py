@@ -5,9 +5,10 @@ Internal module: the public entry point is :func:`cohesion_gis.network.bounded_d
 Design
 ------
 A *group* is a set of seeds (e.g. the entrances of one park), each seed a node index with an
-initial offset distance in metres. For every group the kernel runs one Dijkstra search with a
-4-ary heap (with decrease-key) bounded by ``limit``: nodes farther than ``limit`` are never pushed,
-so the cost of a search is proportional to the nodes and edges it touches, not to the graph size.
+initial offset distance in metres. For every group the kernel runs one shortest-path search
+bounded by ``limit``, with a bucket queue (see :func:`_offer`): nodes farther than ``limit`` are
+never queued, so the cost of a search is proportional to the nodes and edges it touches, not to
+the graph size. Its distances are exactly Dijkstra's.
 
 :func:`search_groups` adds four things around the kernel:
 
@@ -15,7 +16,7 @@ so the cost of a search is proportional to the nodes and edges it touches, not t
   (POIs snapped to one node, two spaces sharing their entrances) are searched once and the result
   is copied; duplicates are found by a hash of the sorted seeds and then compared exactly;
 - **chains of degree-2 nodes contracted** (when at least ``_CONTRACT_SHARE`` of the nodes have
-  degree 2, as on unsimplified OSM networks where every way vertex is a node): the heap sees only
+  degree 2, as on unsimplified OSM networks where every way vertex is a node): the queue sees only
   the other ("core") nodes, joined by one edge per chain; a chain's interior nodes then get
   ``min(d(a) + t, d(b) + L - t)`` from its ends ``a``, ``b`` (and directly from a seed on the
   same chain), which is exactly their shortest distance; dead ends (degree 1) are chain
@@ -31,10 +32,10 @@ and gravity sums (no pairs stored). :func:`search_to_points` runs them but hands
 node straight to the points (homes) whose edge ends there, so the per-node triples are never
 stored; a counting sort puts the (point, group, distance) rows in order.
 
-Scratch arrays (distances, heap positions, heap, touched list) are allocated once per chunk and
-reset only at the nodes a search touched. A search's reached nodes are written in node order: by
-sorting the touched list, or, when the search reached more than one node in ``_DENSE_SHARE`` of
-the graph, by a scan of the settled flags (cheaper than the sort). The results are finally
+Scratch arrays (distances, touched list, queue) are allocated once per chunk and reset only at
+the nodes a search touched. A search's reached nodes are written in node order: by sorting the
+touched list, or, when the search reached more than one node in ``_DENSE_SHARE`` of the graph, by
+a scan of the distances (cheaper than the sort). The results are finally
 gathered into (group, node, distance) triples sorted by group then node. ``cache=True`` makes
 compilation a one-off cost per machine.
 """
@@ -61,8 +62,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-_UNSEEN = -1
-_SETTLED = -2
+#: Buckets of the queue at most (the bucket width grows for very long search radii).
+_MAX_BUCKETS = 1 << 16
 #: Write a search's nodes by scanning the whole graph when it reached more than n / _DENSE_SHARE.
 _DENSE_SHARE = 16
 #: Contract chains of degree-2 nodes when at least this share of the nodes has degree 2.
@@ -80,50 +81,96 @@ def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
     return shift + np.arange(total, dtype=np.int64)
 
 
-# The heap is 4-ary (children of i: 4i+1 .. 4i+4): half the depth of a binary heap, and the four
-# children share a cache line; about 15 % less CPU than a binary heap on Helsinki.
+# The queue is a bucket queue: entries (node, distance) in lists by ``floor(d / width)``. Every
+# shorter distance offered to a node adds an entry, and an entry whose distance is no longer its
+# node's is skipped when its bucket is emptied (lazy deletion). A bucket's entries are scanned in
+# any order, so a node can be scanned again when a shorter distance reaches it from the same
+# bucket: a label-correcting search, which ends with every distance exact and equal, bit for bit,
+# to Dijkstra's (each is the same floating-point minimum over its neighbours' final distances).
+# With the width a low quantile of the edge lengths, re-scans are rare and each queue operation
+# is a few writes: about 30 % less CPU than the 4-ary heap with decrease-key used before.
 @njit(cache=True, nogil=True, inline="always")
-def _sift_up(heap_node, heap_key, pos, i):
-    node = heap_node[i]
-    key = heap_key[i]
-    while i > 0:
-        parent = (i - 1) >> 2
-        if heap_key[parent] <= key:
-            break
-        heap_node[i] = heap_node[parent]
-        heap_key[i] = heap_key[parent]
-        pos[heap_node[i]] = i
-        i = parent
-    heap_node[i] = node
-    heap_key[i] = key
-    pos[node] = i
+def _offer(node, d, dist, touched, n_touched, top, n_entries, queue, inv):  # noqa: PLR0917
+    """Offer distance ``d`` to ``node``; return the new (n_touched, top bucket, n_entries)."""
+    if d >= dist[node]:
+        return n_touched, top, n_entries
+    if dist[node] == np.inf:
+        touched[n_touched] = node
+        n_touched += 1
+    dist[node] = d
+    head, entry_node, entry_dist, entry_next = queue
+    b = int(d * inv)
+    entry_node[n_entries] = node
+    entry_dist[n_entries] = d
+    entry_next[n_entries] = head[b]
+    head[b] = n_entries
+    return n_touched, max(top, b), n_entries + 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sift_down(heap_node, heap_key, pos, size):
-    i = 0
-    node = heap_node[0]
-    key = heap_key[0]
-    while True:
-        first = 4 * i + 1
-        if first >= size:
-            break
-        child = first
-        best = heap_key[first]
-        last = min(first + 4, size)
-        for c in range(first + 1, last):
-            if heap_key[c] < best:
-                best = heap_key[c]
-                child = c
-        if best >= key:
-            break
-        heap_node[i] = heap_node[child]
-        heap_key[i] = best
-        pos[heap_node[i]] = i
-        i = child
-    heap_node[i] = node
-    heap_key[i] = key
-    pos[node] = i
+def _settle(indptr, indices, weights, limit, dist, touched, n_touched, top, n_entries, queue, inv):  # noqa: PLR0917
+    """Run the search from the offered seeds to ``limit``; return the number of nodes touched.
+
+    Nothing beyond the limit is offered, so every touched node ends with its exact distance.
+    Returns -1, with the queue and the touched nodes reset, if the queue has too few entries.
+    """
+    head, entry_node, entry_dist, entry_next = queue
+    b = 0
+    while b <= top:
+        k = head[b]
+        if k < 0:
+            b += 1
+            continue
+        head[b] = entry_next[k]
+        u = entry_node[k]
+        du = entry_dist[k]
+        if du != dist[u]:
+            continue
+        if n_entries + indptr[u + 1] - indptr[u] > entry_node.size:
+            head[: top + 1] = -1
+            for i in range(n_touched):
+                dist[touched[i]] = np.inf
+            return -1
+        for e in range(indptr[u], indptr[u + 1]):
+            nd = du + weights[e]
+            if nd <= limit:
+                n_touched, top, n_entries = _offer(
+                    indices[e], nd, dist, touched, n_touched, top, n_entries, queue, inv
+                )
+    return n_touched
+
+
+@njit(cache=True, nogil=True)
+def _scratch(n, n_buckets, n_entries):
+    """Per-chunk search state: distances, touched list and an empty bucket queue."""
+    return np.full(n, np.inf), np.empty(n, np.int32), _queue(n_buckets, n_entries)
+
+
+@njit(cache=True, nogil=True)
+def _queue(n_buckets, n_entries):
+    """An empty bucket queue: list heads, then each entry's node, distance and next entry."""
+    return (
+        np.full(n_buckets, -1, np.int32),
+        np.empty(n_entries, np.int32),
+        np.empty(n_entries, np.float64),
+        np.empty(n_entries, np.int32),
+    )
+
+
+def _queue_shape(graph: tuple[np.ndarray, ...], limit: float) -> tuple[float, int, int]:
+    """Inverse bucket width (1/m), bucket count and initial entries of the searches' queues.
+
+    The width is the 5th percentile of the positive edge lengths (at least ``limit`` over
+    ``_MAX_BUCKETS``), so that few nodes are scanned twice and few buckets are empty. A search
+    offers a shorter distance at most once per edge unless it scans a node twice, so one entry
+    per edge and node rarely runs out; a queue that does is doubled and the search rerun.
+    """
+    indptr, indices, weights = graph
+    positive = weights[(weights > 0) & (weights < np.inf)]
+    width = float(np.percentile(positive, 5)) if positive.size else 1.0
+    width = max(width, limit / _MAX_BUCKETS, 1e-6)
+    inv = 1.0 / width
+    return inv, int(limit * inv) + 1, indices.size + indptr.size
 
 
 @njit(cache=True, nogil=True)
@@ -134,53 +181,7 @@ def _grow(a, cap):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _push(node, d, dist, pos, heap_node, heap_key, touched, n_touched, size):  # noqa: PLR0917
-    """Offer distance ``d`` to ``node`` (not settled); return the new (n_touched, heap size)."""
-    if d >= dist[node]:
-        return n_touched, size
-    dist[node] = d
-    if pos[node] == _UNSEEN:
-        touched[n_touched] = node
-        n_touched += 1
-        heap_node[size] = node
-        heap_key[size] = d
-        size += 1
-        _sift_up(heap_node, heap_key, pos, size - 1)
-    else:
-        heap_key[pos[node]] = d
-        _sift_up(heap_node, heap_key, pos, pos[node])
-    return n_touched, size
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _settle(  # noqa: PLR0917
-    indptr, indices, weights, limit, dist, pos, heap_node, heap_key, touched, n_touched, size
-):
-    """Run Dijkstra from the pushed seeds to ``limit``; return the number of nodes touched.
-
-    Nothing beyond the limit is pushed, so every touched node ends settled (``pos == _SETTLED``).
-    """
-    while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        pos[u] = _SETTLED
-        size -= 1
-        if size > 0:
-            heap_node[0] = heap_node[size]
-            heap_key[0] = heap_key[size]
-            _sift_down(heap_node, heap_key, pos, size)
-        for e in range(indptr[u], indptr[u + 1]):
-            nd = du + weights[e]
-            # A settled node has dist <= du <= nd, so _push never sees one.
-            if nd <= limit:
-                n_touched, size = _push(
-                    indices[e], nd, dist, pos, heap_node, heap_key, touched, n_touched, size
-                )
-    return n_touched
-
-
-@njit(cache=True, nogil=True)
-def _expand_chain(ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos, touched, n):  # noqa: PLR0917
+def _expand_chain(ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, touched, n):  # noqa: PLR0917
     """Give the interior nodes of chain ``ch`` their distance from its ends and group ``g``'s seeds.
 
     An interior node is reached through one end of its chain or, from a seed on the same chain,
@@ -204,61 +205,71 @@ def _expand_chain(ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist,
         if d <= limit:
             x = interior[j]
             dist[x] = d
-            pos[x] = _SETTLED
             touched[n] = x
             n += 1
     return n
 
 
-@njit(cache=True, nogil=True)
-def _search_one(  # noqa: PLR0917
-    g, stamp, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset, chains, seen,
-    dist, pos, heap_node, heap_key, touched,
+@njit(cache=True, nogil=True, inline="always")
+def _search_core(  # noqa: PLR0917
+    g, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset, chains, dist, touched,
+    queue, inv,
 ):  # fmt: skip
-    """Search from group ``g``'s seeds; return how many nodes it reached (listed in ``touched``).
-
-    With ``chains`` from :func:`_contract` (``indptr``, ``indices``, ``weights`` then being the
-    core graph) the heap sees only core nodes and the chains' interiors are filled in afterwards;
-    ``seen`` marks the chains done in this search (``stamp``, unique per search of a chunk).
-    """
-    c_chain, chain_a, chain_b, chain_len, _, _, _, node_chain, node_pos = chains
-    contracted = node_chain.size > 0
-    size = 0
+    """Offer group ``g``'s seeds (or their chains' ends) and settle; as :func:`_settle`."""
+    _, chain_a, chain_b, chain_len, _, _, _, node_chain, node_pos = chains
+    if 2 * (group_ptr[g + 1] - group_ptr[g]) > queue[1].size:
+        return -1
+    top = -1
     n_touched = 0
+    n_entries = 0
     for s in range(group_ptr[g], group_ptr[g + 1]):
         node = seed_node[s]
         d = seed_offset[s]
         if d > limit:
             continue
-        if contracted and node_chain[node] >= 0:
+        if node_chain.size and node_chain[node] >= 0:
             ch = node_chain[node]
             to_a = d + node_pos[node]
             to_b = d + (chain_len[ch] - node_pos[node])
             if to_a <= limit:
-                n_touched, size = _push(
-                    chain_a[ch], to_a, dist, pos, heap_node, heap_key, touched, n_touched, size
+                n_touched, top, n_entries = _offer(
+                    chain_a[ch], to_a, dist, touched, n_touched, top, n_entries, queue, inv
                 )
             if to_b <= limit:
-                n_touched, size = _push(
-                    chain_b[ch], to_b, dist, pos, heap_node, heap_key, touched, n_touched, size
+                n_touched, top, n_entries = _offer(
+                    chain_b[ch], to_b, dist, touched, n_touched, top, n_entries, queue, inv
                 )
         else:
-            n_touched, size = _push(
-                node, d, dist, pos, heap_node, heap_key, touched, n_touched, size
+            n_touched, top, n_entries = _offer(
+                node, d, dist, touched, n_touched, top, n_entries, queue, inv
             )
-    n_touched = _settle(
-        indptr,
-        indices,
-        weights,
-        limit,
-        dist,
-        pos,
-        heap_node,
-        heap_key,
-        touched,
-        n_touched,
-        size,
+    return _settle(
+        indptr, indices, weights, limit, dist, touched, n_touched, top, n_entries, queue, inv
     )
+
+
+@njit(cache=True, nogil=True)
+def _search_one(  # noqa: PLR0917
+    g, stamp, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset, chains, seen,
+    dist, touched, queue, inv,
+):  # fmt: skip
+    """Search from group ``g``'s seeds; return the nodes reached (in ``touched``) and the queue.
+
+    The queue returned is a larger one if the search needed more entries than it had. With
+    ``chains`` from :func:`_contract` (``indptr``, ``indices``, ``weights`` then being the core
+    graph) the queue sees only core nodes and the chains' interiors are filled in afterwards;
+    ``seen`` marks the chains done in this search (``stamp``, unique per search of a chunk).
+    """
+    c_chain, node_chain = chains[0], chains[7]
+    contracted = node_chain.size > 0
+    while True:
+        n_touched = _search_core(
+            g, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset, chains, dist,
+            touched, queue, inv,
+        )  # fmt: skip
+        if n_touched >= 0:
+            break
+        queue = _queue(queue[0].size, 2 * queue[1].size)
     if contracted:
         for i in range(n_touched):
             u = touched[i]
@@ -267,7 +278,7 @@ def _search_one(  # noqa: PLR0917
                 if ch >= 0 and seen[ch] != stamp:
                     seen[ch] = stamp
                     n_touched = _expand_chain(
-                        ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
+                        ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist,
                         touched, n_touched,
                     )  # fmt: skip
         for s in range(group_ptr[g], group_ptr[g + 1]):
@@ -275,10 +286,10 @@ def _search_one(  # noqa: PLR0917
             if ch >= 0 and seen[ch] != stamp:
                 seen[ch] = stamp
                 n_touched = _expand_chain(
-                    ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist, pos,
+                    ch, g, limit, chains, group_ptr, seed_node, seed_offset, dist,
                     touched, n_touched,
                 )  # fmt: skip
-    return n_touched
+    return n_touched, queue
 
 
 @njit(cache=True, nogil=True)
@@ -292,14 +303,13 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
     limit,
     groups,
     chains,
+    inv,
+    n_buckets,
+    n_entries,
 ):
     """Search each of ``groups`` in turn; return per-group counts and the nodes/distances."""
     n = indptr.size - 1
-    dist = np.full(n, np.inf)
-    pos = np.full(n, _UNSEEN, np.int32)
-    heap_node = np.empty(n, np.int32)
-    heap_key = np.empty(n, np.float64)
-    touched = np.empty(n, np.int32)
+    dist, touched, queue = _scratch(n, n_buckets, n_entries)
     seen = np.zeros(chains[1].size, np.int64)
     dense = max(1, n // _DENSE_SHARE)
 
@@ -311,9 +321,9 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
 
     for k in range(groups.size):
         g = groups[k]
-        n_touched = _search_one(
+        n_touched, queue = _search_one(
             g, k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
-            chains, seen, dist, pos, heap_node, heap_key, touched,
+            chains, seen, dist, touched, queue, inv,
         )  # fmt: skip
 
         if n_out + n_touched > cap:
@@ -322,12 +332,11 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
             out_dist = _grow(out_dist, cap)
         if n_touched > dense:
             for node in range(n):
-                if pos[node] == _SETTLED:
+                if dist[node] < np.inf:
                     out_node[n_out] = node
                     out_dist[n_out] = dist[node]
                     n_out += 1
                     dist[node] = np.inf
-                    pos[node] = _UNSEEN
         else:
             reached = np.sort(touched[:n_touched])
             for i in range(n_touched):
@@ -336,7 +345,6 @@ def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only argumen
                 out_dist[n_out] = dist[node]
                 n_out += 1
                 dist[node] = np.inf
-                pos[node] = _UNSEEN
         counts[k] = n_touched
 
     return counts, out_node[:n_out].copy(), out_dist[:n_out].copy()
@@ -438,11 +446,12 @@ def search_groups(
     # A few chunks per thread balance uneven searches; each chunk costs one O(n_nodes) scratch set.
     n_chunks = max(1, min(run.size, 4 * n_threads))
     bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
-    args, chains = _graph_for_search(indptr, indices, weights)
-    args += (group_ptr, seed_node, seed_offset, float(limit))
+    graph, chains = _graph_for_search(indptr, indices, weights)
+    args = (*graph, group_ptr, seed_node, seed_offset, float(limit))
+    queue = _queue_shape(graph, float(limit))
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _search_chunk(*args, run[bounds[i] : bounds[i + 1]], chains)
+        return _search_chunk(*args, run[bounds[i] : bounds[i + 1]], chains, *queue)
 
     parts = list(map_chunks(chunk, n_chunks, n_threads))
     # Where each distinct group's result lies in the concatenated output, then gather by group.
@@ -511,12 +520,14 @@ def aggregate_groups(
     bounds = np.linspace(0, run.size, min(run.size, _AGGREGATE_CHUNKS) + 1).astype(np.int64)
     graph, chains = _graph_for_search(indptr, indices, weights)
     args = (*graph, group_ptr, seed_node, seed_offset, limit)
+    queue = _queue_shape(graph, limit)
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
         part = run[bounds[i] : bounds[i + 1]]
         return _aggregate_chunk(
-            *args, part, multiplicity[part], chains, count_limits, float(beta), gravity_limit
-        )
+            *args, part, multiplicity[part], chains, count_limits, float(beta), gravity_limit,
+            *queue,
+        )  # fmt: skip
 
     for part_counts, part_gravity in map_chunks(chunk, bounds.size - 1, n_threads):
         counts += part_counts
@@ -568,6 +579,9 @@ def _aggregate_chunk(  # noqa: PLR0917 - numba kernels take no keyword arguments
     count_limits,
     beta,
     gravity_limit,
+    inv,
+    n_buckets,
+    n_entries,
 ):
     """Search each of ``groups`` and add it straight into per-node counts and gravity sums.
 
@@ -576,18 +590,14 @@ def _aggregate_chunk(  # noqa: PLR0917 - numba kernels take no keyword arguments
     sums float64 ``(n,)``, each added in search order.
     """
     n = indptr.size - 1
-    dist = np.full(n, np.inf)
-    pos = np.full(n, _UNSEEN, np.int32)
-    heap_node = np.empty(n, np.int32)
-    heap_key = np.empty(n, np.float64)
-    touched = np.empty(n, np.int32)
+    dist, touched, queue = _scratch(n, n_buckets, n_entries)
     seen = np.zeros(chains[1].size, np.int64)
     counts = np.zeros((count_limits.size, n), np.int64)
     gravity = np.zeros(n)
     for k in range(groups.size):
-        n_touched = _search_one(
+        n_touched, queue = _search_one(
             groups[k], k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
-            chains, seen, dist, pos, heap_node, heap_key, touched,
+            chains, seen, dist, touched, queue, inv,
         )  # fmt: skip
         m = multiplicity[k]
         for i in range(n_touched):
@@ -599,7 +609,6 @@ def _aggregate_chunk(  # noqa: PLR0917 - numba kernels take no keyword arguments
             if d <= gravity_limit:
                 gravity[node] += m * np.exp(-d / beta)
             dist[node] = np.inf
-            pos[node] = _UNSEEN
     return counts, gravity
 
 
@@ -624,14 +633,13 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
     edge_along,
     n_points,
     chains,
+    inv,
+    n_buckets,
+    n_entries,
 ):
     """Search each of ``groups`` and map the reached nodes straight to points (see above)."""
     n = indptr.size - 1
-    dist = np.full(n, np.inf)
-    pos = np.full(n, _UNSEEN, np.int32)
-    heap_node = np.empty(n, np.int32)
-    heap_key = np.empty(n, np.float64)
-    touched = np.empty(n, np.int32)
+    dist, touched, queue = _scratch(n, n_buckets, n_entries)
     seen = np.zeros(chains[1].size, np.int64)
     best = np.full(n_points, np.inf)
     hit = np.empty(n_points, np.int64)
@@ -645,9 +653,9 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
     for k in range(groups.size):
         g = groups[k]
         limit = group_limit[g]
-        n_touched = _search_one(
+        n_touched, queue = _search_one(
             g, k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
-            chains, seen, dist, pos, heap_node, heap_key, touched,
+            chains, seen, dist, touched, queue, inv,
         )  # fmt: skip
 
         # Points through either end of their edge, then directly along an edge a seed shares.
@@ -664,7 +672,6 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
                         n_hit += 1
                     best[p] = cand
             dist[node] = np.inf
-            pos[node] = _UNSEEN
         for s in range(gseed_ptr[g], gseed_ptr[g + 1]):
             edge = gseed_edge[s]
             for j in range(edge_ptr[edge], edge_ptr[edge + 1]):
@@ -791,11 +798,12 @@ def search_to_points(
     bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
     graph, chains = _graph_for_search(indptr, indices, weights)
     args = (*graph, group_ptr, seed_node, seed_offset, group_limit)
+    queue = _queue_shape(graph, float(group_limit.max()))
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _search_to_points_chunk(
             *args, run[bounds[i] : bounds[i + 1]], *ends, *edge_seeds, *edge_points, n_points,
-            chains,
+            chains, *queue,
         )  # fmt: skip
 
     parts = list(map_chunks(chunk, n_chunks, n_threads))

@@ -12,6 +12,7 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
+from cohesion_gis import _search
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.network import (
     Csr,
@@ -272,3 +273,27 @@ def test_kernel_matches_scipy_on_helsinki(helsinki: tuple[Csr, np.ndarray]) -> N
     assert_same(fast, ref)
     # The fused aggregates (no pairs stored; POIs sharing a node searched once) equal scipy's.
     assert_same_aggregates(node_aggregates_from_seeds(csr, poi_node, zeros, groups), ref, csr)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bucket_queue_is_exact_whatever_its_width_and_size(seed: int) -> None:
+    """One wide bucket (every node scanned in any order, many re-scans), hair-thin buckets, and a
+    queue of two entries that must grow: the same distances, bit for bit, as the default queue."""
+    csr = subdivided_graph(seed) if seed else random_graph(2000, 11)
+    rng = np.random.default_rng(seed)
+    seed_node = rng.integers(0, csr.n_nodes, 200).astype(np.int32)
+    seed_offset = rng.uniform(0, 40, 200)
+    group_ptr = np.arange(0, 201, 2, dtype=np.int64)
+    graph, chains = _search._graph_for_search(csr.indptr, csr.indices, csr.weights_m)
+    groups = np.arange(100, dtype=np.int64)
+
+    def run(inv: float, n_buckets: int, n_entries: int) -> tuple[np.ndarray, ...]:
+        args = (*graph, group_ptr, seed_node, seed_offset, 500.0, groups, chains)
+        return _search._search_chunk(*args, inv, n_buckets, n_entries)
+
+    inv, n_buckets, n_entries = _search._queue_shape(graph, 500.0)
+    default = run(inv, n_buckets, n_entries)
+    assert default[1].size > 10_000
+    for queue in [(1e-4, 1, n_entries), (1.0 / 0.05, 10_001, n_entries), (inv, n_buckets, 2)]:
+        for got, expected in zip(run(*queue), default, strict=True):
+            np.testing.assert_array_equal(got, expected)
