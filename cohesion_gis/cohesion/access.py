@@ -49,9 +49,12 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
         [np.isin(kind, c.space_types) & (area >= c.min_area_m2) for c in params.access]
         or [np.zeros(len(kind), dtype=bool)]
     )
+    space_of, category = np.nonzero(eligible)  # by space, then category
     best = _best_coverage(
         *reach.columns(),
-        eligible,
+        np.searchsorted(space_of, np.arange(len(kind) + 1)),
+        category,
+        eligible.shape[1],
         np.array([c.d_full_m for c in params.access], dtype=np.float64),
         np.array([c.d_max_m for c in params.access], dtype=np.float64),
         len(reach.homes),
@@ -67,16 +70,22 @@ def _best_coverage(  # noqa: PLR0917 (numba has no keyword-only arguments)
     home: np.ndarray,
     space: np.ndarray,
     dist_m: np.ndarray,
-    eligible: np.ndarray,
+    category_ptr: np.ndarray,
+    category: np.ndarray,
+    n_categories: int,
     d_full_m: np.ndarray,
     d_max_m: np.ndarray,
     n_homes: int,
 ) -> np.ndarray:  # pragma: no cover - compiled; checked against coverage() in the tests
-    """Best :func:`coverage` per home and category, in one pass over the table's rows."""
-    best = np.zeros((n_homes, eligible.shape[1]))
+    """Best :func:`coverage` per home and category, in one pass over the table's rows.
+
+    Space ``s`` counts for categories ``category[category_ptr[s]:category_ptr[s + 1]]``.
+    """
+    best = np.zeros((n_homes, n_categories))
     for row in range(home.size):
-        for cat in range(d_max_m.size):
-            if eligible[space[row], cat] and dist_m[row] <= d_max_m[cat]:
+        for k in range(category_ptr[space[row]], category_ptr[space[row] + 1]):
+            cat = category[k]
+            if dist_m[row] <= d_max_m[cat]:
                 g = (d_max_m[cat] - dist_m[row]) / (d_max_m[cat] - d_full_m[cat])
                 g = min(max(g, 0.0), 1.0)
                 best[home[row], cat] = max(best[home[row], cat], g)

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from cohesion_gis._search import map_chunks
 from cohesion_gis.cohesion.access import access
@@ -246,18 +248,32 @@ def home_components(
         :func:`space_components` of every space, when known (they depend on every home's
         residents, so an incremental rescore of some homes passes them in).
     """
-    if space_values is None:
-        home_b, space_b = bridging(reach_table, params)
-        home_q, supply = capacity(reach_table, params)
-        space_values = pd.concat([space_b, supply], axis=1)
+    known = space_values
+    if known is None:
+        per_space = (partial(bridging, reach_table, params), partial(capacity, reach_table, params))
     else:
-        home_b = home_bridging(reach_table, params, space_values["bridging"].to_numpy())
-        home_q = home_capacity(reach_table, params, space_values["supply_m2_per_person"].to_numpy())
-    acc = access(reach_table, params)
+        per_space = (
+            lambda: (home_bridging(reach_table, params, known["bridging"].to_numpy()), None),
+            lambda: (
+                home_capacity(reach_table, params, known["supply_m2_per_person"].to_numpy()),
+                None,
+            ),
+        )
+    # compiled passes over the table that release the GIL: the components run side by side
+    tasks = (
+        *per_space,
+        partial(access, reach_table, params),
+        partial(diversity, reach_table, params, n_types=n_types),
+    )
+    (home_b, space_b), (home_q, supply), acc, div = map_chunks(
+        lambda i: tasks[i](), len(tasks), None
+    )
+    if space_values is None:
+        space_values = pd.concat([space_b, supply], axis=1)
     homes = reach_table.homes.copy()
     homes = homes.drop(columns=[c for c in homes.columns if c in acc.columns])
     homes = pd.concat([homes, acc], axis=1)
-    homes["diversity"] = diversity(reach_table, params, n_types=n_types)
+    homes["diversity"] = div
     homes["bridging"] = home_b
     homes[["capacity_m2_per_person", "capacity"]] = home_q
     homes["score"] = composite(homes, params.weights)
@@ -329,9 +345,12 @@ def _sensitivity(
     slow_m_s = params.sensitivity_slow_walk_speed_m_s
     scales[f"walking {slow_m_s:g} m/s"] = slow_m_s / params.walk_speed_m_s
     factors = list(scales.values())
+    district = _DistrictKey(homes)
     # the components' compiled passes release the GIL: the variants run side by side
     scores = map_chunks(
-        lambda i: _variant(base, params.scaled(factors[i]), n_types), len(factors), None
+        lambda i: _variant(base, params.scaled(factors[i]), n_types, district),
+        len(factors),
+        None,
     )
     variants: dict[str, pd.Series] = dict(zip(scales, scores, strict=True))
     rng = np.random.default_rng(params.seed)
@@ -342,9 +361,7 @@ def _sensitivity(
     )
     for draw in range(params.sensitivity_weight_draws if alpha.min() > 0 else 0):
         weights = dict(zip(keys, rng.dirichlet(alpha), strict=True))
-        variants[f"weights draw {draw + 1}"] = _district_scores(
-            homes.assign(score=composite(homes, weights))
-        )
+        variants[f"weights draw {draw + 1}"] = district.means(composite(homes, weights))
     ids = districts["district_id"]
     ranks = pd.DataFrame(
         {
@@ -373,31 +390,51 @@ def _spearman(a: pd.Series, b: pd.Series) -> float:
     return float(a[both].rank().corr(b[both].rank()))
 
 
-def _variant(base: Reach, params: CohesionParams, n_types: int) -> pd.Series:
+def _variant(
+    base: Reach, params: CohesionParams, n_types: int, district: _DistrictKey
+) -> pd.Series:
     homes, _ = home_components(base, params, n_types=n_types)
-    return _district_scores(homes)
+    return district.means(homes["score"])
 
 
-def _district_scores(homes: pd.DataFrame) -> pd.Series:
-    """Population-weighted mean score per ``district_id``."""
-    weight = homes["population"].to_numpy(dtype=float)
-    key = homes["district_id"].to_numpy()
-    num = pd.Series(homes["score"].to_numpy() * weight).groupby(key).sum()
-    den = pd.Series(weight).groupby(key).sum()
-    return num / den.where(den > 0)
+class _DistrictKey:
+    """The homes' districts as integer codes, for many population-weighted district means.
+
+    Grouping by the codes (in the order of the sorted ``district_id``) sums each district's
+    rows in the same order as grouping by the ids, without hashing the id strings each time.
+    """
+
+    def __init__(self, homes: pd.DataFrame) -> None:
+        self.code, self.ids = pd.factorize(homes["district_id"], sort=True)
+        self.weight = homes["population"].to_numpy(dtype=float)
+        self.den = pd.Series(self.weight).groupby(self.code).sum()
+
+    def means(self, score: pd.Series) -> pd.Series:
+        """Population-weighted mean ``score`` per ``district_id``."""
+        num = pd.Series(score.to_numpy() * self.weight).groupby(self.code).sum()
+        means = num / self.den.where(self.den > 0)
+        inside = means.index.to_numpy() >= 0  # code -1: no district
+        return pd.Series(means.to_numpy()[inside], index=self.ids[means.index[inside]])
 
 
 def space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:
     """``reached_by_persons`` (residents within the search radius) and a ``flag`` per space."""
-    population = base.homes["population"].to_numpy(dtype=float)
-    reached = np.bincount(
-        base.table["space"].to_numpy(),
-        weights=population[base.table["home"].to_numpy()],
-        minlength=len(base.spaces),
-    )
+    home, space, _ = base.columns()
+    population = base.homes["population"].to_numpy(dtype=np.float64)
     out = spaces.copy()
-    out["reached_by_persons"] = reached
+    out["reached_by_persons"] = _reached(home, space, population, len(base.spaces))
     out["flag"] = ""
     out.loc[out["reached_by_persons"] <= 0, "flag"] = "no home within the search distance"
     out.loc[out["n_entrances"] == 0, "flag"] = "no entrance on the walk network"
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _reached(
+    home: np.ndarray, space: np.ndarray, population: np.ndarray, n_spaces: int
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Residents of the rows' homes summed per space, in row order (``np.bincount``'s sums)."""
+    out = np.zeros(n_spaces)
+    for row in range(home.size):
+        out[space[row]] += population[home[row]]
     return out
