@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis._nearest import SegmentGrid, nearest_segments
+from cohesion_gis._nearest import SegmentGrid, cell_order, nearest_segments
 from cohesion_gis._search import (
     aggregate_groups,
     expand_ranges,
@@ -589,17 +589,22 @@ def _nearest_edges(
     The same answer as ``STRtree(lines).query_nearest(pts, all_matches=False)``: a compiled grid
     search (:mod:`cohesion_gis._nearest`, GEOS's distances bit for bit) over chunks of points on
     threads, and GEOS itself for the points with several lines at exactly the nearest distance,
-    where only GEOS's traversal order says which one it returns.
+    where only GEOS's traversal order says which one it returns. The points are searched cell
+    by cell (:func:`~cohesion_gis._nearest.cell_order`), so that neighbours share cached cells.
     """
     grid = index.grid
     xy = shapely.get_coordinates(pts)
+    order = cell_order(grid, xy)
+    xy = xy[order]
     bounds = _bounds(pts.size, n_threads)
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return nearest_segments(grid, xy[bounds[i] : bounds[i + 1]], max_distance)
 
     parts = list(map_chunks(chunk, bounds.size - 1, n_threads))
-    line, dist, tied = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    line, dist, tied = (np.empty_like(parts[0][k], shape=order.size) for k in range(3))
+    for k, out in enumerate((line, dist, tied)):
+        out[order] = np.concatenate([p[k] for p in parts])
     tied = np.flatnonzero(tied)
     if tied.size:
         p_idx, e_idx, _ = _nearest(
