@@ -615,6 +615,27 @@ def _nearest_edges(
     return found, line[found], dist[found]
 
 
+def _nearest_lines(
+    index: EdgeIndex, geoms: np.ndarray, max_distance: float, *, n_threads: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``tree.query_nearest`` (first match) of any geometries: geometry and line, by geometry.
+
+    Points take the compiled grid search (:func:`_nearest_edges`, the same answer), the rest
+    GEOS's tree.
+    """
+    point = (shapely.get_type_id(geoms) == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+    points, others = np.flatnonzero(point), np.flatnonzero(~point)
+    p_idx, p_line, _ = _nearest_edges(
+        index, geoms[points], max_distance=max_distance, n_threads=n_threads
+    )
+    o_idx, o_line, _ = _nearest(
+        index.tree, geoms[others], max_distance=max_distance, n_threads=n_threads
+    )
+    geom = np.concatenate([points[p_idx], others[o_idx]])
+    order = np.argsort(geom, kind="stable")
+    return geom[order], np.concatenate([p_line, o_line])[order]
+
+
 def _intersecting(
     tree: shapely.STRtree, geoms: np.ndarray, *, n_threads: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -829,8 +850,11 @@ def entrance_points(
     ).drop_duplicates(["polygon", "x", "y"])
 
     missing = np.setdiff1d(np.arange(polys.size), found["polygon"].to_numpy())
-    m_idx, n_idx, _ = _nearest(tree, polys[missing], max_distance=max_gap_m, n_threads=n_threads)
-    nearest = shapely.get_point(shapely.shortest_line(lines[n_idx], polys[missing][m_idx]), 0)
+    m_idx, n_idx = _nearest_lines(index, polys[missing], max_gap_m, n_threads=n_threads)
+    nearest = shapely.get_point(
+        _chunked(shapely.shortest_line, lines[n_idx], polys[missing][m_idx], n_threads=n_threads),
+        0,
+    )
     fallback = pd.DataFrame(
         {
             "polygon": missing[m_idx],

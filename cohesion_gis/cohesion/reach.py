@@ -117,7 +117,7 @@ def reach(
     homes = homes.reset_index(drop=True).copy()
     if network is None:
         csr, index = csr_from_edges(nodes, edges), EdgeIndex(edges)
-        home_points = homes.geometry.representative_point()
+        home_points = _doors(homes.geometry)
         snapped_homes = snap_to_edges(
             home_points, edges, csr, max_snap_m=params.max_snap_m, index=index
         )
@@ -155,6 +155,13 @@ def reach(
         int((spaces["n_entrances"] == 0).sum()), len(table), limit_m,
     )  # fmt: skip
     return Reach(homes, spaces, table, limit_m, network)
+
+
+def _doors(homes: gpd.GeoSeries) -> gpd.GeoSeries:
+    """A point of each home: the home itself where every home is a point, else a point inside."""
+    if (shapely.get_type_id(homes.to_numpy()) == shapely.GeometryType.POINT).all():
+        return homes
+    return homes.representative_point()
 
 
 def _toward_space(
