@@ -127,15 +127,6 @@ def _zones(params: CohesionParams) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def _zone(dist_m: float, limits_m: np.ndarray, weights: np.ndarray) -> float:  # pragma: no cover
-    """:func:`zone_weight` of one distance."""
-    for k in range(limits_m.size):
-        if dist_m <= limits_m[k]:
-            return weights[k]
-    return 0.0
-
-
-@njit(cache=True, nogil=True)
 def _zone_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
     space: np.ndarray,
     into: np.ndarray,
@@ -155,5 +146,10 @@ def _zone_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
     out = np.zeros(n_out)
     for row in range(space.size):
         if eligible[space[row]]:
-            out[into[row]] += value[read[row]] * _zone(dist_m[row], limits_m, weights)
+            weight = 0.0  # :func:`zone_weight` of the row's distance
+            for k in range(limits_m.size):
+                if dist_m[row] <= limits_m[k]:
+                    weight = weights[k]
+                    break
+            out[into[row]] += value[read[row]] * weight
     return out
