@@ -1101,7 +1101,7 @@ def distances_to_points(
     logger.info(
         "distances to points: %d groups, %d points -> %d pairs", n_groups, pts.size, point.size
     )
-    return pd.DataFrame({"point": point, "group": grp, "dist_m": dist})
+    return pd.DataFrame({"point": point, "group": grp, "dist_m": dist}, copy=False)
 
 
 def node_aggregates(

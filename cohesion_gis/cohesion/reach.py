@@ -203,21 +203,20 @@ def _door_to_door(  # noqa: PLR0917 (numba has no keyword-only arguments)
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """The rows within their space's radius once the door-to-street and entrance gaps (m) are added.
 
-    ``street_m + (snap_m[home] + gap_m[space])``, in one pass over the rows, order kept.
+    ``street_m + (snap_m[home] + gap_m[space])``, order kept; counted first, so that only the
+    rows kept are allocated (fresh memory costs about as much as the sums on C's 33M rows).
     """
-    keep = np.empty(home.size, np.bool_)
-    dist_m = np.empty(home.size)
+    n = 0
     for row in range(home.size):
-        dist_m[row] = street_m[row] + (snap_m[home[row]] + gap_m[space[row]])
-        keep[row] = dist_m[row] <= radius_m[space[row]]
-    n = int(keep.sum())
+        n += street_m[row] + (snap_m[home[row]] + gap_m[space[row]]) <= radius_m[space[row]]
     out_home = np.empty(n, home.dtype)
     out_space = np.empty(n, space.dtype)
     out_dist = np.empty(n)
     k = 0
     for row in range(home.size):
-        if keep[row]:
-            out_home[k], out_space[k], out_dist[k] = home[row], space[row], dist_m[row]
+        dist_m = street_m[row] + (snap_m[home[row]] + gap_m[space[row]])
+        if dist_m <= radius_m[space[row]]:
+            out_home[k], out_space[k], out_dist[k] = home[row], space[row], dist_m
             k += 1
     return out_home, out_space, out_dist
 
