@@ -115,12 +115,13 @@ def barrier_aware_network(
         right[end_edge[at_split][pick]] = -left_id[pick]
     kept, roads = np.flatnonzero(~road), np.flatnonzero(road)
     rows = np.r_[kept, roads, roads]
-    out = edges.iloc[rows].reset_index(drop=True)
-    out["u"] = np.r_[new_u[kept], left_u[roads], right_u[roads]]
-    out["v"] = np.r_[new_v[kept], left_v[roads], right_v[roads]]
-    keep = ~_repeated(out)
+    out_u = np.r_[new_u[kept], left_u[roads], right_u[roads]]
+    out_v = np.r_[new_v[kept], left_v[roads], right_v[roads]]
+    keep = ~_repeated(edges, rows, out_u, out_v)
     side, twin = _sides(kept.size, roads.size, keep)
-    out = out.loc[keep].reset_index(drop=True).assign(side=side, twin=twin)
+    out = edges.iloc[rows[keep]].reset_index(drop=True)
+    out["u"], out["v"] = out_u[keep], out_v[keep]
+    out = out.assign(side=side, twin=twin)
 
     right_nodes = nodes.loc[split_nodes].copy()
     right_nodes.index = pd.Index(-split_nodes, name=nodes.index.name)
@@ -179,19 +180,32 @@ def _split_nodes(nodes: gpd.GeoDataFrame, end_node: np.ndarray, end_road: np.nda
     return road_node[(through | dangling) & ~crossing]
 
 
-def _repeated(edges: pd.DataFrame) -> np.ndarray:
-    """Rows repeating an earlier row's (``u``, ``v``, ``osm_id``, ``length_m``).
+def _repeated(edges: pd.DataFrame, rows: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Which edge rows ``rows``, with new ends ``u`` and ``v``, repeat an earlier one's values.
 
-    Candidates are the rows sharing a 64-bit hash of (``u``, ``v``, ``length_m``) with another
-    row; only those are compared in full (a collision costs a comparison, never a wrong row).
+    The values are (``u``, ``v``, ``osm_id``, ``length_m``). Candidates are the rows sharing a
+    64-bit hash of (``u``, ``v``, ``length_m``) with another row (found by sorting the hashes);
+    only those are compared in full (a collision costs a comparison, never a wrong row).
     """
+    length = edges["length_m"].to_numpy(dtype=np.float64)[rows] + 0.0  # -0.0 and 0.0 alike
     with np.errstate(over="ignore"):
-        mixed = edges["u"].to_numpy(dtype=np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        mixed ^= edges["v"].to_numpy(dtype=np.int64).view(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
-        length = edges["length_m"].to_numpy(dtype=np.float64) + 0.0  # -0.0 and 0.0 alike
+        mixed = u.astype(np.int64).view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        mixed ^= v.astype(np.int64).view(np.uint64) * np.uint64(0xBF58476D1CE4E5B9)
         mixed ^= length.view(np.uint64) * np.uint64(0x94D049BB133111EB)
-    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
-    repeated = np.zeros(len(edges), bool)
-    subset = edges.iloc[candidates][["u", "v", "osm_id", "length_m"]]
+    order = np.argsort(mixed)
+    same = mixed[order[1:]] == mixed[order[:-1]]
+    shared = np.zeros(mixed.size, bool)
+    shared[order[1:][same]] = True
+    shared[order[:-1][same]] = True
+    candidates = np.flatnonzero(shared)
+    repeated = np.zeros(mixed.size, bool)
+    subset = pd.DataFrame(
+        {
+            "u": u[candidates],
+            "v": v[candidates],
+            "osm_id": edges["osm_id"].to_numpy()[rows[candidates]],
+            "length_m": edges["length_m"].to_numpy()[rows[candidates]],
+        }
+    )
     repeated[candidates] = subset.duplicated().to_numpy()
     return repeated
