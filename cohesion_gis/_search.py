@@ -697,36 +697,67 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
     return counts, out_point[:n_out].copy(), out_dist[:n_out].copy()
 
 
-@njit(cache=True)
-def _sort_by_point(run, run_count, point, dist, n_points):
-    """Sort blocks of (point, dist) pairs, one per group in ``run`` order, by point then group.
+@njit(cache=True, nogil=True)
+def _point_counts(block, block_len, point, lo, hi, n_points):  # noqa: PLR0917
+    """How many pairs of groups ``lo .. hi - 1`` each point has (group g's start at block[g])."""
+    counts = np.zeros(n_points, np.int64)
+    for g in range(lo, hi):
+        for i in range(block[g], block[g] + block_len[g]):
+            counts[point[i]] += 1
+    return counts
 
-    A counting sort: one pass to count, one to scatter, no comparisons.
-    """
-    block = np.empty(run.size, np.int64)  # where each group's pairs start in the flat arrays
-    block_len = np.empty(run.size, np.int64)
-    acc = 0
-    for r in range(run.size):
-        block[run[r]] = acc
-        block_len[run[r]] = run_count[r]
-        acc += run_count[r]
-    ptr = np.zeros(n_points + 1, np.int64)
-    for i in range(point.size):
-        ptr[point[i] + 1] += 1
-    for p in range(n_points):
-        ptr[p + 1] += ptr[p]
-    out_point = np.empty(point.size, np.int64)
-    out_group = np.empty(point.size, np.int32)
-    out_dist = np.empty(point.size, np.float64)
-    for g in range(block.size):
+
+@njit(cache=True, nogil=True)
+def _scatter_by_point(block, block_len, point, dist, lo, hi, slot, out):  # noqa: PLR0917
+    """Write the pairs of groups ``lo .. hi - 1``, in group order, at each point's next ``slot``."""
+    out_point, out_group, out_dist = out
+    for g in range(lo, hi):
         for i in range(block[g], block[g] + block_len[g]):
             p = point[i]
-            slot = ptr[p]
-            ptr[p] = slot + 1
-            out_point[slot] = p
-            out_group[slot] = g
-            out_dist[slot] = dist[i]
-    return out_point, out_group, out_dist
+            k = slot[p]
+            slot[p] = k + 1
+            out_point[k] = p
+            out_group[k] = g
+            out_dist[k] = dist[i]
+
+
+def _sort_by_point(  # noqa: PLR0917
+    run: np.ndarray,
+    run_count: np.ndarray,
+    point: np.ndarray,
+    dist: np.ndarray,
+    n_points: int,
+    n_threads: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort blocks of (point, dist) pairs, one per group in ``run`` order, by point then group.
+
+    A counting sort with no comparisons, on threads: each thread counts the points of one range
+    of groups, and then writes its pairs after those of the ranges before it, so the order is
+    that of one thread.
+    """
+    n_groups = run.size
+    block_len = np.empty(n_groups, np.int64)
+    block_len[run] = run_count
+    block = np.empty(n_groups, np.int64)
+    block[run] = np.cumsum(run_count) - run_count
+    # Ranges of groups with about the same number of pairs.
+    edges = np.searchsorted(np.cumsum(block_len), np.linspace(0, point.size, n_threads + 1)[1:-1])
+    bounds = np.r_[0, edges, n_groups].astype(np.int64)
+    parts = range(bounds.size - 1)
+
+    def count(t: int) -> np.ndarray:
+        return _point_counts(block, block_len, point, bounds[t], bounds[t + 1], n_points)
+
+    counts = list(map_chunks(count, len(parts), n_threads))
+    total = np.sum(counts, axis=0)
+    slots = [np.cumsum(total) - total + sum(counts[:t]) for t in parts]
+    out = (np.empty(point.size, np.int64), np.empty(point.size, np.int32), np.empty(point.size))
+
+    def scatter(t: int) -> None:
+        _scatter_by_point(block, block_len, point, dist, bounds[t], bounds[t + 1], slots[t], out)
+
+    list(map_chunks(scatter, len(parts), n_threads))
+    return out
 
 
 def spatial_order(
@@ -811,7 +842,7 @@ def search_to_points(
     point = np.concatenate([p[1] for p in parts])
     dist = np.concatenate([p[2] for p in parts])
     del parts
-    return _sort_by_point(run, run_count, point, dist, n_points)
+    return _sort_by_point(run, run_count, point, dist, n_points, n_threads)
 
 
 @njit(cache=True)

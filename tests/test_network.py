@@ -356,6 +356,9 @@ def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
     per_group = distances_to_points(csr, seeds, homes, group=group, limit_m=radius)
     within = table.loc[table["dist_m"].to_numpy() <= radius[table["group"]]]
     pd.testing.assert_frame_equal(per_group, within.reset_index(drop=True))
+    # The searches and the sort by point run on threads; one thread gives the same rows.
+    one_thread = distances_to_points(csr, seeds, homes, group=group, limit_m=radius, n_threads=1)
+    pd.testing.assert_frame_equal(one_thread, per_group)
 
     ok = np.flatnonzero(homes.snapped)
     sub = SnappedPoints(
