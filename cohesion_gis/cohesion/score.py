@@ -346,12 +346,9 @@ def _sensitivity(
     scales[f"walking {slow_m_s:g} m/s"] = slow_m_s / params.walk_speed_m_s
     factors = list(scales.values())
     district = _DistrictKey(homes)
-    # the components' compiled passes release the GIL: the variants run side by side
-    scores = map_chunks(
-        lambda i: _variant(base, params.scaled(factors[i]), n_types, district),
-        len(factors),
-        None,
-    )
+    # one after the other: each runs its components side by side (more threads than CPUs
+    # were measured slower, the passes evicting each other's cached per-space arrays)
+    scores = [_variant(base, params.scaled(f), n_types, district) for f in factors]
     variants: dict[str, pd.Series] = dict(zip(scales, scores, strict=True))
     rng = np.random.default_rng(params.seed)
     keys = list(COMPONENTS)
