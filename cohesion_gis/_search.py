@@ -64,6 +64,10 @@ T = TypeVar("T")
 
 #: Buckets of the queue at most (the bucket width grows for very long search radii).
 _MAX_BUCKETS = 1 << 16
+#: Edge lengths sampled to choose the bucket width.
+_WIDTH_SAMPLE = 4096
+#: Pairs from which the sort by point runs on threads (below, starting them costs more).
+_THREADED_SORT_ROWS = 1 << 20
 #: Write a search's nodes by scanning the whole graph when it reached more than n / _DENSE_SHARE.
 _DENSE_SHARE = 16
 #: Contract chains of degree-2 nodes when at least this share of the nodes has degree 2.
@@ -161,12 +165,14 @@ def _queue_shape(graph: tuple[np.ndarray, ...], limit: float) -> tuple[float, in
     """Inverse bucket width (1/m), bucket count and initial entries of the searches' queues.
 
     The width is the 5th percentile of the positive edge lengths (at least ``limit`` over
-    ``_MAX_BUCKETS``), so that few nodes are scanned twice and few buckets are empty. A search
+    ``_MAX_BUCKETS``; of every k-th edge on large graphs, which is as good and costs no more
+    than a search), so that few nodes are scanned twice and few buckets are empty. A search
     offers a shorter distance at most once per edge unless it scans a node twice, so one entry
     per edge and node rarely runs out; a queue that does is doubled and the search rerun.
     """
     indptr, indices, weights = graph
-    positive = weights[(weights > 0) & (weights < np.inf)]
+    sample = weights[:: max(1, weights.size // _WIDTH_SAMPLE)]
+    positive = sample[(sample > 0) & (sample < np.inf)]
     width = float(np.percentile(positive, 5)) if positive.size else 1.0
     width = max(width, limit / _MAX_BUCKETS, 1e-6)
     inv = 1.0 / width
@@ -740,8 +746,9 @@ def _sort_by_point(  # noqa: PLR0917
     block_len[run] = run_count
     block = np.empty(n_groups, np.int64)
     block[run] = np.cumsum(run_count) - run_count
-    # Ranges of groups with about the same number of pairs.
-    edges = np.searchsorted(np.cumsum(block_len), np.linspace(0, point.size, n_threads + 1)[1:-1])
+    # Ranges of groups with about the same number of pairs (one range for a small table).
+    n_parts = n_threads if point.size >= _THREADED_SORT_ROWS else 1
+    edges = np.searchsorted(np.cumsum(block_len), np.linspace(0, point.size, n_parts + 1)[1:-1])
     bounds = np.r_[0, edges, n_groups].astype(np.int64)
     parts = range(bounds.size - 1)
 

@@ -108,6 +108,11 @@ class Csr:
         """Number of undirected edges (each stored twice, once per direction)."""
         return int(self.indices.size // 2)
 
+    @cached_property
+    def _id_index(self) -> pd.Index:
+        """``node_ids`` as an index (its hash table built once, on first look-up)."""
+        return pd.Index(self.node_ids)
+
     def node_index(
         self, node_ids: Sequence[int] | np.ndarray, *, where: str = "node ids"
     ) -> np.ndarray:
@@ -118,7 +123,7 @@ class Csr:
         InputError
             If a node id is not in the graph; ``where`` names the input in the message.
         """
-        idx = pd.Index(self.node_ids).get_indexer(np.asarray(node_ids, dtype=np.int64))
+        idx = self._id_index.get_indexer(np.asarray(node_ids, dtype=np.int64))
         if (idx < 0).any():
             missing = np.asarray(node_ids)[idx < 0]
             raise InputError(
@@ -219,6 +224,27 @@ class SnappedPoints:
 
     def __len__(self) -> int:
         return int(self.edge.size)
+
+    @cached_property
+    def by_end(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The snapped points listed by edge end: ``(ptr, point, offset_m)``.
+
+        The points whose edge ends at node ``n`` are ``point[ptr[n]:ptr[n + 1]]``, each with its
+        distance along the edge to that node; ``ptr`` runs to the highest node any edge ends at.
+        Computed once per snapping, as every search against these points reads it.
+        """
+        pts = np.flatnonzero(self.snapped)
+        end_node = np.concatenate([self.node_u[pts], self.node_v[pts]]).astype(np.int64)
+        ptr, order = _csr_of(end_node, int(end_node.max(initial=-1)) + 1)
+        offset = np.concatenate([self.offset_u_m[pts], self.offset_v_m[pts]])
+        return ptr, np.concatenate([pts, pts])[order], offset[order]
+
+    @cached_property
+    def by_edge(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The snapped points listed by edge: ``(ptr, point, along_m)``, as :attr:`by_end`."""
+        pts = np.flatnonzero(self.snapped)
+        ptr, order = _csr_of(self.edge[pts], int(self.edge[pts].max(initial=-1)) + 1)
+        return ptr, pts[order], self.along_m[pts][order]
 
 
 def _require_columns(table: pd.DataFrame, columns: Sequence[str], where: str) -> None:
@@ -996,6 +1022,13 @@ def point_to_group_distances(
     )
 
 
+def _extended(ptr: np.ndarray, size: int) -> np.ndarray:
+    """Row pointer ``ptr`` extended with empty rows to ``size`` rows."""
+    if ptr.size > size:
+        return ptr
+    return np.concatenate([ptr, np.full(size + 1 - ptr.size, ptr[-1])])
+
+
 def _csr_of(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Row pointer and stable order grouping ``key`` (ints in ``0 .. size - 1``) into rows."""
     order = np.argsort(key, kind="stable")
@@ -1073,15 +1106,11 @@ def distances_to_points(
         float(limits.max()) if limits.size else 0.0,
     )
     group_ptr = np.concatenate([group_ptr, np.full(n_groups - searched, group_ptr[-1])])
-    pts = np.flatnonzero(points.snapped)
-    end_node = np.concatenate([points.node_u[pts], points.node_v[pts]]).astype(np.int64)
-    end_ptr, by_node = _csr_of(end_node, csr.n_nodes)
-    end_point = np.concatenate([pts, pts])[by_node]
-    end_offset = np.concatenate([points.offset_u_m[pts], points.offset_v_m[pts]])[by_node]
+    end_ptr, end_point, end_offset = points.by_end
+    edge_ptr, edge_point, edge_along = points.by_edge
     seed_group = codes[ok]
     gseed_ptr, by_group = _csr_of(seed_group, n_groups)
-    n_edges = int(max(seeds.edge[ok].max(initial=-1), points.edge[pts].max(initial=-1))) + 1
-    edge_ptr, by_edge = _csr_of(points.edge[pts], n_edges)
+    n_edges = max(int(seeds.edge[ok].max(initial=-1)) + 1, edge_ptr.size - 1)
     point, grp, dist = search_to_points(
         csr.indptr,
         csr.indices,
@@ -1090,16 +1119,19 @@ def distances_to_points(
         seed_node=node,
         seed_offset=offset,
         group_limit=limits,
-        ends=(end_ptr, end_point, end_offset),
+        ends=(_extended(end_ptr, csr.n_nodes), end_point, end_offset),
         edge_seeds=(gseed_ptr, seeds.edge[ok][by_group], seeds.along_m[ok][by_group]),
-        edge_points=(edge_ptr, pts[by_edge], points.along_m[pts][by_edge]),
+        edge_points=(_extended(edge_ptr, n_edges), edge_point, edge_along),
         n_points=len(points),
         x=csr.x,
         y=csr.y,
         n_threads=n_threads,
     )
     logger.info(
-        "distances to points: %d groups, %d points -> %d pairs", n_groups, pts.size, point.size
+        "distances to points: %d groups, %d points -> %d pairs",
+        n_groups,
+        int(points.snapped.sum()),
+        point.size,
     )
     return pd.DataFrame({"point": point, "group": grp, "dist_m": dist}, copy=False)
 

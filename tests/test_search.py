@@ -297,3 +297,21 @@ def test_bucket_queue_is_exact_whatever_its_width_and_size(seed: int) -> None:
     for queue in [(1e-4, 1, n_entries), (1.0 / 0.05, 10_001, n_entries), (inv, n_buckets, 2)]:
         for got, expected in zip(run(*queue), default, strict=True):
             np.testing.assert_array_equal(got, expected)
+
+
+def test_sort_by_point_on_threads_keeps_the_one_thread_order(monkeypatch) -> None:
+    """Blocks of pairs, one per group in search order, sorted by point then group."""
+    rng = np.random.default_rng(3)
+    n_groups, n_points = 300, 500
+    run = rng.permutation(n_groups)
+    run_count = rng.integers(0, 40, n_groups)
+    point = np.concatenate([rng.choice(n_points, c, replace=False) for c in run_count])
+    dist = rng.uniform(0, 800, point.size)
+    group = np.repeat(run, run_count)
+    order = np.lexsort((group, point))
+    expected = (point[order], group[order], dist[order])
+    monkeypatch.setattr(_search, "_THREADED_SORT_ROWS", 0)
+    for n_threads in (1, 2, 3):
+        got = _search._sort_by_point(run, run_count, point, dist, n_points, n_threads)
+        for array, want in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(array, want)

@@ -305,22 +305,17 @@ def _districts(
     districts: gpd.GeoDataFrame, homes: pd.DataFrame, params: CohesionParams
 ) -> gpd.GeoDataFrame:
     columns = [*COMPONENTS, "severance", "score"] + [c for c in homes if c.startswith("access_")]
-    weight = homes["population"].to_numpy(dtype=float)
-    key = homes["district_id"]
-    weighted = homes[columns].mul(weight, axis=0).groupby(key).sum()
-    population = pd.Series(weight, index=homes.index).groupby(key).sum()
-    means = weighted.div(population.where(population > 0), axis=0)
+    key = _DistrictKey(homes)
+    means = key.means(homes[columns])
     out = districts[["district_id", "name", "geometry"]].merge(
         means, left_on="district_id", right_index=True, how="left"
     )
-    out.insert(2, "population", out["district_id"].map(population).fillna(0.0).to_numpy())
+    out.insert(2, "population", out["district_id"].map(key.population).fillna(0.0).to_numpy())
     counts = group_columns(homes)
     if counts is not None:
         for group in counts.columns:
-            w = counts[group].to_numpy()
-            num = pd.Series(homes["score"].to_numpy() * w).groupby(key.to_numpy()).sum()
-            den = pd.Series(w).groupby(key.to_numpy()).sum()
-            out[f"score_{group}"] = out["district_id"].map(num / den.where(den > 0))
+            share = key.means(homes["score"], weight=counts[group].to_numpy())
+            out[f"score_{group}"] = out["district_id"].map(share)
         first, *rest = counts.columns
         if rest:
             out["score_gap"] = out[f"score_{rest[0]}"] - out[f"score_{first}"]
@@ -395,23 +390,45 @@ def _variant(
 
 
 class _DistrictKey:
-    """The homes' districts as integer codes, for many population-weighted district means.
+    """The homes' districts as integer codes, for many weighted district means.
 
-    Grouping by the codes (in the order of the sorted ``district_id``) sums each district's
-    rows in the same order as grouping by the ids, without hashing the id strings each time.
+    The codes number the sorted ``district_id`` values (-1: a home outside every district). The
+    homes are ordered by district once; each mean is then one ``np.add.reduceat`` over all its
+    columns, without hashing the id strings again. As a pandas group sum does, a missing value
+    adds nothing to its district's sum.
     """
 
     def __init__(self, homes: pd.DataFrame) -> None:
-        self.code, self.ids = pd.factorize(homes["district_id"], sort=True)
+        code, self.ids = pd.factorize(homes["district_id"], sort=True)
+        self.order = np.flatnonzero(code >= 0)[np.argsort(code[code >= 0], kind="stable")]
+        sorted_code = code[self.order]
+        first = np.r_[True, sorted_code[1:] != sorted_code[:-1]] if sorted_code.size else []
+        self.starts = np.flatnonzero(first)
+        self.present = sorted_code[self.starts]
         self.weight = homes["population"].to_numpy(dtype=float)
-        self.den = pd.Series(self.weight).groupby(self.code).sum()
+        self.population = pd.Series(self._sums(self.weight[:, None])[:, 0], index=self.ids)
 
-    def means(self, score: pd.Series) -> pd.Series:
-        """Population-weighted mean ``score`` per ``district_id``."""
-        num = pd.Series(score.to_numpy() * self.weight).groupby(self.code).sum()
-        means = num / self.den.where(self.den > 0)
-        inside = means.index.to_numpy() >= 0  # code -1: no district
-        return pd.Series(means.to_numpy()[inside], index=self.ids[means.index[inside]])
+    def _sums(self, values: np.ndarray) -> np.ndarray:
+        """Per-district column sums of ``values`` (one row per home; NaN adds nothing)."""
+        rows = values[self.order]
+        out = np.zeros((len(self.ids), values.shape[1]))
+        if self.starts.size:
+            out[self.present] = np.add.reduceat(np.where(np.isnan(rows), 0.0, rows), self.starts)
+        return out
+
+    def means(
+        self, values: pd.Series | pd.DataFrame, weight: np.ndarray | None = None
+    ) -> pd.Series | pd.DataFrame:
+        """Mean of ``values`` per ``district_id``, weighted by population (or by ``weight``)."""
+        weight = self.weight if weight is None else np.asarray(weight, dtype=float)
+        den = self._sums(weight[:, None])[:, 0]
+        array = values.to_numpy(dtype=float)
+        column = array.ndim == 1
+        num = self._sums(array[:, None] * weight[:, None] if column else array * weight[:, None])
+        means = num / np.where(den > 0, den, np.nan)[:, None]
+        if column:
+            return pd.Series(means[:, 0], index=self.ids)
+        return pd.DataFrame(means, index=self.ids, columns=values.columns)
 
 
 def space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:

@@ -129,7 +129,8 @@ def rescore(
         city.walk_edges is base_city.walk_edges and city.walk_nodes is base_city.walk_nodes
     )
     plan = _space_plan(base.aware.spaces, city.contact_spaces)
-    homes = _homes_in_place(base.aware.homes, city.homes)
+    same_homes = city.homes is base_city.homes
+    homes = base.aware.homes if same_homes else _homes_in_place(base.aware.homes, city.homes)
     short = sensitivity and base.result.sensitivity.empty  # base searched without the variants
     if not same_network or homes is None or plan is None or params != base.result.params or short:
         log.info("rescore: full recompute (network, home locations or parameters changed)")
@@ -146,7 +147,8 @@ def rescore(
     change = _Change(homes, plan, fresh_aware, fresh_free)
     tables = partial(_merged_tables, base.aware, base.free, change)
     note = f"incremental: {searched.size} of {len(plan)} spaces searched"
-    if sensitivity or not _same_residents(base.aware.homes, homes):
+    unchanged = same_homes or _same_residents(base.aware.homes, homes)
+    if sensitivity or not unchanged:
         aware, free = tables()
         result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
         note += f", {len(homes)} of {len(homes)} homes evaluated"
@@ -183,10 +185,11 @@ def _touched_homes(base: CohesionState, change: _Change) -> np.ndarray:
     parts = [
         table["home"].to_numpy()[dropped[table["space"].to_numpy()]]
         for table in (base.aware.table, base.free.table)
+        if dropped.any()
     ]
     fresh = (change.fresh_aware, change.fresh_free)
     parts += [reached.table["home"].to_numpy() for reached in fresh if reached is not None]
-    return np.unique(np.concatenate(parts)).astype(np.int64)
+    return np.unique(np.concatenate([np.empty(0, np.int64), *parts])).astype(np.int64)
 
 
 def _rescore_homes(
@@ -208,9 +211,11 @@ def _rescore_homes(
     n_types = len(city.taxonomy.contact_spaces)
     scored, _ = home_components(aware, params, n_types=n_types, space_values=spaces)
     scored["severance"] = severance(scored["access"], access(free, params)["access"])
-    out = base.result.homes.copy()
-    columns = [c for c in scored.columns if c not in some.columns]
-    out.iloc[touched, out.columns.get_indexer(columns)] = scored[columns].to_numpy()
+    out = base.result.homes.copy(deep=False)
+    for column in (c for c in scored.columns if c not in some.columns):
+        values = out[column].to_numpy(copy=True)
+        values[touched] = scored[column].to_numpy()
+        out[column] = values
     return assemble_result(city, out, spaces, params)
 
 
