@@ -422,11 +422,9 @@ class _DistrictKey:
         """Mean of ``values`` per ``district_id``, weighted by population (or by ``weight``)."""
         weight = self.weight if weight is None else np.asarray(weight, dtype=float)
         den = self._sums(weight[:, None])[:, 0]
-        array = values.to_numpy(dtype=float)
-        column = array.ndim == 1
-        num = self._sums(array[:, None] * weight[:, None] if column else array * weight[:, None])
-        means = num / np.where(den > 0, den, np.nan)[:, None]
-        if column:
+        array = values.to_numpy(dtype=float).reshape(len(values), -1)
+        means = self._sums(array * weight[:, None]) / np.where(den > 0, den, np.nan)[:, None]
+        if values.ndim == 1:
             return pd.Series(means[:, 0], index=self.ids)
         return pd.DataFrame(means, index=self.ids, columns=values.columns)
 
