@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from cohesion_gis._search import map_chunks
 from cohesion_gis.cohesion.access import access
 from cohesion_gis.cohesion.bridging import bridging, group_columns, home_bridging, space_bridging
 from cohesion_gis.cohesion.capacity import capacity, home_capacity, space_supply
@@ -36,6 +35,7 @@ from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.severance import barrier_aware_network, severance
 from cohesion_gis.errors import DataError
+from cohesion_gis.network import map_chunks
 
 __all__ = [
     "COMPONENTS",

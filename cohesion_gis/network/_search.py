@@ -1,6 +1,6 @@
 """Compiled bounded multi-source Dijkstra on CSR arrays (the hot loop of the accessibility engine).
 
-Internal module: the public entry point is :func:`cohesion_gis.network.bounded_distances`.
+Internal module: the public entry point is :func:`cohesion_gis.network.distances_to_points`.
 
 Design
 ------
