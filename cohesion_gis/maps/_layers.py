@@ -2,7 +2,8 @@
 
 Frames come in the study area's metric CRS; they are simplified there (tolerance in metres),
 reprojected to EPSG:4326 and rounded to 1e-6 degrees (about 0.1 m) so the HTML stays small. Only the
-pre-escaped ``popup``/``tooltip`` text travels to the browser, never the raw columns.
+pre-escaped ``popup``/``tooltip`` text travels to the browser, never the raw columns; layer names
+are escaped here, and a popup or tooltip holding a Jinja delimiter is refused (see ``_style``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import geopandas as gpd
 import shapely
 
 from cohesion_gis.errors import InputError
+from cohesion_gis.maps._style import check_inert, escape_text
 
 __all__ = ["as_points", "check_frame", "geojson_layer", "to_wgs84"]
 
@@ -112,11 +114,13 @@ def geojson_layer(
     gdf
         Features in EPSG:4326 with a 0..n-1 index (as :func:`to_wgs84` returns).
     name
-        Layer name shown in the layer control.
+        Layer name shown in the layer control, plain text (escaped here: Leaflet inserts it as
+        HTML).
     styles
         One Leaflet path style per feature (``radius`` sizes points), or one style for all.
     popups, tooltips
-        Pre-escaped HTML per feature (from ``_style.popup_html``), or None for none.
+        Pre-escaped HTML per feature (from ``_style.popup_html`` or ``_style.escape_text``), or
+        None for none.
     show
         Whether the layer is on when the map opens.
     interactive
@@ -126,12 +130,16 @@ def geojson_layer(
     -------
     folium.GeoJson
         Points are drawn as circle markers.
+
+    Raises
+    ------
+    ValueError
+        A popup or tooltip holds a Jinja delimiter (it was not escaped).
     """
     props: dict[str, Sequence[str]] = {}
-    if popups is not None:
-        props["popup"] = popups
-    if tooltips is not None:
-        props["tooltip"] = tooltips
+    for key, texts in (("popup", popups), ("tooltip", tooltips)):
+        if texts is not None:
+            props[key] = [check_inert(t, where=f"{name}: {key}") for t in texts]
     data = gpd.GeoDataFrame(props, geometry=gdf.geometry.values, crs=gdf.crs)
     style_of: Callable[[dict[str, Any]], dict[str, Any]]
     if isinstance(styles, dict):
@@ -142,7 +150,7 @@ def geojson_layer(
         style_of = lambda feature: per_feature[int(feature["id"])]  # noqa: E731
     return folium.GeoJson(
         data.__geo_interface__,
-        name=name,
+        name=escape_text(name),
         style_function=style_of,
         highlight_function=None,
         popup=(

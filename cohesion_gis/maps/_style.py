@@ -1,9 +1,12 @@
 """Shared look of cohesion_gis maps: escaped popups, colour scales, legends, titles, attribution.
 
-Every text that comes from data goes through :func:`escape_text` (OSM names can hold anything,
-``<script>`` included), and popups are built from ``{plain-language label: value with unit}`` so no
-raw column name reaches a councillor. Legends and titles are plain HTML inside a Leaflet control: no
-external JavaScript (branca's colour legends would need d3).
+Every text that reaches a map goes through :func:`escape_text`: names, titles, layer names,
+tooltips, popups and legends. OSM names, district names and scenario names are written by
+strangers and can hold anything: ``<script>``, or ``{{ ... }}``, which folium and branca would
+evaluate, because they render each element's output a second time as a Jinja template with no
+sandbox. Popups are built from ``{plain-language label: value with unit}`` so no raw column name
+reaches a councillor. Legends and titles are plain HTML inside a Leaflet control: no external
+JavaScript (branca's colour legends would need d3).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import html
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,10 +36,12 @@ __all__ = [
     "add_legend",
     "add_title",
     "category_colours",
+    "check_inert",
     "delta_scale",
     "escape_text",
     "format_number",
     "legend_html",
+    "plain_text",
     "point_style",
     "popup_html",
 ]
@@ -47,11 +53,39 @@ NO_DATA = "no data"
 NO_DATA_COLOUR = "#bdbdbd"
 
 
-def escape_text(value: object) -> str:
-    """HTML-escape a value for a popup, tooltip or legend.
+# Characters that are not text: C0/C1 controls (NUL included, tab and newline kept) and the
+# Unicode bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which
+# would reorder the text after a name ("Trojan Source", CVE-2021-42574).
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Jinja delimiters ({{ }}, {% %}, {# #}) and the JavaScript template-literal ones (` ${ }).
+_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;", "%": "&#37;", "`": "&#96;", "$": "&#36;"})
+_TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")
 
-    Besides ``< > & " '`` it escapes `` ` `` and ``$``, so the text is also inert inside a
-    JavaScript template literal (folium builds ``folium.Popup`` content in one).
+
+def plain_text(value: object) -> str:
+    r"""Return ``value`` as display text: None/NaN as ``"no data"``, control characters as ``�``.
+
+    Used by every map and figure before its own escaping (:func:`escape_text` for HTML,
+    ``static._mpl_text`` for matplotlib).
+
+    Examples
+    --------
+    >>> plain_text("evil\u202egnp.exe")
+    'evil�gnp.exe'
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NO_DATA
+    return _NOT_TEXT.sub("\ufffd", str(value))
+
+
+def escape_text(value: object) -> str:
+    """Escape a value for any text of a map: name, title, layer name, tooltip, popup, legend.
+
+    HTML-escapes ``< > & " '`` and writes ``{ } %`` (Jinja's delimiters) and `` ` $`` (those of
+    a JavaScript template literal) as HTML entities, so the text is inert as HTML, as a Jinja
+    template (folium re-renders every element's output as one) and inside a template literal
+    (folium builds ``folium.Popup`` content in one). Leaflet shows the entities as the
+    characters themselves. Control characters become ``�`` (:func:`plain_text`).
 
     Parameters
     ----------
@@ -61,16 +95,35 @@ def escape_text(value: object) -> str:
     Returns
     -------
     str
-        Text safe to place in HTML.
+        Text safe to place in HTML, in a folium template and in JavaScript strings.
 
     Examples
     --------
     >>> escape_text("<script>alert(1)</script>")
     '&lt;script&gt;alert(1)&lt;/script&gt;'
+    >>> escape_text("{{7*7}}")
+    '&#123;&#123;7*7&#125;&#125;'
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return NO_DATA
-    return html.escape(str(value), quote=True).replace("`", "&#96;").replace("$", "&#36;")
+    return html.escape(plain_text(value), quote=True).translate(_ENTITIES)
+
+
+def check_inert(text: str, *, where: str) -> str:
+    """Return ``text`` if it holds no Jinja delimiter; raise if unescaped text reached a map.
+
+    The last guard before folium's templates: map builders pass every text through
+    :func:`escape_text`, so a delimiter here is a bug in cohesion_gis, refused rather than run.
+
+    Raises
+    ------
+    ValueError
+        ``text`` holds ``{{``, ``{%`` or ``{#``.
+    """
+    if _TEMPLATE_SYNTAX.search(text):
+        raise ValueError(
+            f"{where}: unescaped text reached a map ({text[:80]!r}); "
+            "pass it through cohesion_gis.maps._style.escape_text"
+        )
+    return text
 
 
 def format_number(value: object, *, digits: int = 0, unit: str = "") -> str:
@@ -327,7 +380,7 @@ class MapScript(MacroElement):  # type: ignore[misc]
     def __init__(self, js: str) -> None:
         super().__init__()
         self._name = "MapScript"
-        self.js = js
+        self.js = check_inert(js, where="MapScript")
 
 
 _CSS = (

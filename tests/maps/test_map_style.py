@@ -7,6 +7,7 @@ from cohesion_gis.maps._style import (
     SPEED_BANDS_KMH,
     ColourScale,
     category_colours,
+    check_inert,
     delta_scale,
     escape_text,
     format_number,
@@ -17,10 +18,20 @@ from cohesion_gis.maps._style import (
 
 def test_escape_text_neutralises_html_and_template_literals():
     assert escape_text("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert escape_text("${alert(1)}`") == "&#36;{alert(1)}&#96;"
+    assert escape_text("${alert(1)}`") == "&#36;&#123;alert(1)&#125;&#96;"
     assert escape_text('a"b&c') == "a&quot;b&amp;c"
     assert escape_text(None) == "no data"
     assert escape_text(float("nan")) == "no data"
+
+
+def test_escape_text_leaves_no_jinja_delimiter_and_no_control_character():
+    assert escape_text("{{7*7}} {% x %} {# c #} 5%") == (
+        "&#123;&#123;7*7&#125;&#125; &#123;&#37; x &#37;&#125; &#123;# c #&#125; 5&#37;"
+    )
+    assert escape_text("a\x00b\u202ec\u2066d\te") == "a\ufffdb\ufffdc\ufffdd\te"
+    assert check_inert(escape_text("{{ x }}"), where="t") == "&#123;&#123; x &#125;&#125;"
+    with pytest.raises(ValueError, match=r"layer: unescaped text reached a map"):
+        check_inert("<b>{{ x }}</b>", where="layer")
 
 
 def test_format_number():
