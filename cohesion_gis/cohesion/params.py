@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cohesion_gis._toml import read_toml
+from cohesion_gis.cohesion.cleaning import CLEANING_RULES
 from cohesion_gis.errors import ParameterError
 
 __all__ = ["AccessCategory", "CohesionParams"]
@@ -64,6 +65,7 @@ class CohesionParams:
     weights: dict[str, float]
     walk_speed_m_s: float = 1.33
     max_snap_m: float = 100.0
+    network_cleaning: str = "largest_component"
     decay_beta_factor: float = 4.0
     diversity_radius_m: float = 800.0
     hill_q: float = 0.0
@@ -120,6 +122,7 @@ class CohesionParams:
                 weights={k: float(v) for k, v in data["weights"].items()},
                 walk_speed_m_s=float(data["walk_speed_m_s"]),
                 max_snap_m=float(data["max_snap_m"]),
+                network_cleaning=str(data["network_cleaning"]),
                 decay_beta_factor=float(data["decay_beta_factor"]),
                 diversity_radius_m=float(div["radius_m"]),
                 hill_q=float(div["hill_q"]),
@@ -171,6 +174,11 @@ class CohesionParams:
             "capacity.benchmark_m2_per_person": self.capacity_benchmark_m2_per_person,
         }
         problems += [f"{k} must be > 0, got {v}" for k, v in positive.items() if not v > 0]
+        if self.network_cleaning not in CLEANING_RULES:
+            problems.append(
+                f"network_cleaning must be one of {list(CLEANING_RULES)}, "
+                f"got {self.network_cleaning!r}"
+            )
         if self.hill_q < 0:
             problems.append(f"diversity.hill_q must be >= 0, got {self.hill_q}")
         if problems:

@@ -137,7 +137,9 @@ def reach(
     )  # fmt: skip
     group = entrances["polygon"].to_numpy()
     spaces["n_entrances"] = np.bincount(group[seeds.snapped], minlength=len(spaces))
-    street = distances_to_points(csr, seeds, snapped_homes, group=group, limit_m=radius)
+    # one radius per space up to the last with an entrance (spaces after it have no seeds)
+    n_seeded = int(group.max()) + 1 if group.size else 0
+    street = distances_to_points(csr, seeds, snapped_homes, group=group, limit_m=radius[:n_seeded])
     # door to street, and from the street to a point space across its gap
     home, space, dist_m = _door_to_door(
         street["point"].to_numpy(),

@@ -28,6 +28,7 @@ def summary(result: CohesionResult) -> dict[str, Any]:
         "worst_district": scored["name"].iloc[-1] if len(scored) else None,
         "component_means": {c: float(scored[c].mean()) for c in (*COMPONENTS, "severance")},
         "spaces_reached_by_nobody": int((result.spaces["reached_by_persons"] <= 0).sum()),
+        "notes": dict(result.notes),
         "min_rank_correlation": float(result.sensitivity["spearman_rho"].min())
         if len(result.sensitivity)
         else None,

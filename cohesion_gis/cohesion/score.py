@@ -18,7 +18,7 @@ Every variant reads the same distance table, so it costs no new network search.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -30,6 +30,7 @@ from numba import njit
 from cohesion_gis.cohesion.access import access
 from cohesion_gis.cohesion.bridging import bridging, group_columns, home_bridging, space_bridging
 from cohesion_gis.cohesion.capacity import capacity, home_capacity, space_supply
+from cohesion_gis.cohesion.cleaning import CleanedNetwork, clean_network
 from cohesion_gis.cohesion.diversity import diversity
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
@@ -48,6 +49,7 @@ __all__ = [
     "search_params",
     "space_components",
     "space_flags",
+    "walk_networks",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,11 +74,14 @@ class CohesionResult:
     spaces
         Per contact space: ``bridging`` (its users' mix, 0–1), ``catchment_persons``,
         ``supply_m2_per_person``, ``share_<group>``, ``n_entrances``, ``reached_by_persons``,
-        ``flag``.
+        ``unreached_reason`` (why no home reaches it, or empty).
     sensitivity
         One row per variant: ``variant``, ``spearman_rho`` with the base district ranking.
     params
         The parameters used.
+    notes
+        Plain-language notes every output repeats (``network``: how the walk network was
+        cleaned; ``bridging``: whether resident-group data were available).
     """
 
     districts: gpd.GeoDataFrame
@@ -84,6 +89,7 @@ class CohesionResult:
     spaces: gpd.GeoDataFrame
     sensitivity: pd.DataFrame
     params: CohesionParams
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def score_districts(
@@ -122,14 +128,26 @@ def score_districts(
     params = params or CohesionParams.from_toml()
     params.validate()
     _require_residents(city)
-    network = barrier_aware_network(city.walk_nodes, city.walk_edges)
-    aware, free = distance_tables(city, network, params, sensitivity=sensitivity)
-    return score_from_reach(city, aware, free, params, sensitivity=sensitivity)
+    networks = walk_networks(city, params)
+    aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)
+    return score_from_reach(city, aware, free, params, sensitivity=sensitivity, networks=networks)
+
+
+def walk_networks(city: Any, params: CohesionParams) -> tuple[CleanedNetwork, CleanedNetwork]:
+    """The barrier-aware and the plain walk network, each cleaned by ``params.network_cleaning``.
+
+    See :mod:`~cohesion_gis.cohesion.cleaning`.
+    """
+    aware = barrier_aware_network(city.walk_nodes, city.walk_edges)
+    return (
+        clean_network(*aware, rule=params.network_cleaning),
+        clean_network(city.walk_nodes, city.walk_edges, rule=params.network_cleaning),
+    )
 
 
 def distance_tables(
     city: Any,
-    aware_network: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    networks: tuple[CleanedNetwork, CleanedNetwork],
     params: CohesionParams,
     *,
     sensitivity: bool,
@@ -142,8 +160,8 @@ def distance_tables(
     """
     searched = search_params(params, sensitivity=sensitivity)
     homes, spaces = city.homes, city.contact_spaces
-    aware = reach(homes, spaces, *aware_network, params=searched)
-    free = reach(homes, spaces, city.walk_nodes, city.walk_edges, params=searched, access_only=True)
+    aware = reach(homes, spaces, *networks[0].network, params=searched)
+    free = reach(homes, spaces, *networks[1].network, params=searched, access_only=True)
     return aware, free
 
 
@@ -163,6 +181,7 @@ def score_from_reach(
     params: CohesionParams,
     *,
     sensitivity: bool = True,
+    networks: tuple[CleanedNetwork, CleanedNetwork] | None = None,
 ) -> CohesionResult:
     """Every step of :func:`score_districts` after the distance tables.
 
@@ -178,13 +197,16 @@ def score_from_reach(
         The parameters the tables were built with.
     sensitivity
         Also run the sensitivity variants.
+    networks
+        The cleaned networks the tables were searched on (:func:`walk_networks`), for the notes.
     """
     _require_residents(city)
     homes, spaces = home_components(aware, params, n_types=len(city.taxonomy.contact_spaces))
     homes["severance"] = severance(homes["access"], access(free, params)["access"])
     spaces = space_flags(spaces, aware)
     variants_of = aware if sensitivity else None
-    return assemble_result(city, homes, spaces, params, sensitivity_of=variants_of)
+    notes = {"network": networks[0].describe()} if networks is not None else {}
+    return assemble_result(city, homes, spaces, params, sensitivity_of=variants_of, notes=notes)
 
 
 def assemble_result(
@@ -194,6 +216,7 @@ def assemble_result(
     params: CohesionParams,
     *,
     sensitivity_of: Reach | None = None,
+    notes: dict[str, str] | None = None,
 ) -> CohesionResult:
     """District means and flags from scored homes and spaces; sensitivity variants of a table.
 
@@ -205,6 +228,8 @@ def assemble_result(
         :func:`home_components` with ``severance``, and :func:`space_flags`.
     sensitivity_of
         The barrier-aware table to run the sensitivity variants on; None skips them.
+    notes
+        :attr:`CohesionResult.notes`.
     """
     districts = _districts(city.districts, homes, params)
     if city.contact_spaces.empty:
@@ -218,7 +243,7 @@ def assemble_result(
         "scored %d districts, %d homes, %d spaces; mean score %.1f",
         len(districts), len(homes), len(spaces), float(districts["score"].mean()),
     )  # fmt: skip
-    return CohesionResult(districts, homes, spaces, table, params)
+    return CohesionResult(districts, homes, spaces, table, params, dict(notes or {}))
 
 
 def _require_residents(city: Any) -> None:
@@ -430,14 +455,24 @@ class _DistrictKey:
 
 
 def space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:
-    """``reached_by_persons`` (residents within the search radius) and a ``flag`` per space."""
+    """``reached_by_persons`` (residents within the search radius) and ``unreached_reason``.
+
+    ``unreached_reason`` is empty for a space some home reaches, else why none does.
+    """
     home, space, _ = base.columns()
     population = base.homes["population"].to_numpy(dtype=np.float64)
     out = spaces.copy()
     out["reached_by_persons"] = _reached(home, space, population, len(base.spaces))
-    out["flag"] = ""
-    out.loc[out["reached_by_persons"] <= 0, "flag"] = "no home within the search distance"
-    out.loc[out["n_entrances"] == 0, "flag"] = "no entrance on the walk network"
+    radius = out["search_radius_m"].to_numpy(dtype=float)
+    reason = np.where(
+        out["reached_by_persons"].to_numpy() > 0,
+        "",
+        pd.Series(radius).map(lambda r: f"no home within {r:,.0f} m walk of its entrances"),
+    )
+    reason[out["n_entrances"].to_numpy() == 0] = (
+        "no entrance: no edge of the analysed walk network within the snapping distance"
+    )
+    out["unreached_reason"] = reason
     return out
 
 

@@ -39,6 +39,7 @@ import shapely
 
 from cohesion_gis.cohesion.access import access
 from cohesion_gis.cohesion.bridging import group_columns
+from cohesion_gis.cohesion.cleaning import CleanedNetwork
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.score import (
@@ -50,8 +51,9 @@ from cohesion_gis.cohesion.score import (
     search_params,
     space_components,
     space_flags,
+    walk_networks,
 )
-from cohesion_gis.cohesion.severance import barrier_aware_network, severance
+from cohesion_gis.cohesion.severance import severance
 
 __all__ = ["CohesionState", "rescore", "score_state"]
 
@@ -66,8 +68,9 @@ class CohesionState:
     ----------
     result
         The scores.
-    aware_network
-        The barrier-aware walk network ``(nodes, edges)``.
+    networks
+        The cleaned barrier-aware and plain walk networks searched
+        (:func:`~cohesion_gis.cohesion.score.walk_networks`).
     tables
         Returns the distance tables ``(aware, free)``; read them as :attr:`aware` and
         :attr:`free` (an incremental state merges them on first use).
@@ -77,7 +80,7 @@ class CohesionState:
     """
 
     result: CohesionResult
-    aware_network: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
+    networks: tuple[CleanedNetwork, CleanedNetwork]
     tables: Callable[[], tuple[Reach, Reach]] = field(repr=False)
     recomputed: str = "full"
 
@@ -98,10 +101,10 @@ class CohesionState:
 
 def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
     """Score a City in full, keeping the distance tables (as :func:`score_districts` does)."""
-    network = barrier_aware_network(city.walk_nodes, city.walk_edges)
-    aware, free = distance_tables(city, network, params, sensitivity=sensitivity)
-    result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
-    return CohesionState(result, network, partial(_given, aware, free))
+    networks = walk_networks(city, params)
+    aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)
+    result = score_from_reach(city, aware, free, params, sensitivity=sensitivity, networks=networks)
+    return CohesionState(result, networks, partial(_given, aware, free))
 
 
 def rescore(
@@ -138,9 +141,8 @@ def rescore(
     searched_with = search_params(params, sensitivity=not base.result.sensitivity.empty)
     searched = np.flatnonzero(plan < 0)
     changed = city.contact_spaces.iloc[searched]
-    aware_net = base.aware.network
-    fresh_aware = _search(homes, changed, base.aware_network, searched_with, snapped=aware_net)
-    free_net = (city.walk_nodes, city.walk_edges)
+    aware_net, free_net = (cleaned.network for cleaned in base.networks)
+    fresh_aware = _search(homes, changed, aware_net, searched_with, snapped=base.aware.network)
     fresh_free = _search(
         homes, changed, free_net, searched_with, access_only=True, snapped=base.free.network
     )
@@ -150,14 +152,16 @@ def rescore(
     unchanged = same_homes or _same_residents(base.aware.homes, homes)
     if sensitivity or not unchanged:
         aware, free = tables()
-        result = score_from_reach(city, aware, free, params, sensitivity=sensitivity)
+        result = score_from_reach(
+            city, aware, free, params, sensitivity=sensitivity, networks=base.networks
+        )
         note += f", {len(homes)} of {len(homes)} homes evaluated"
     else:
         touched = _touched_homes(base, change)
         result = _rescore_homes(city, base, change, touched, params)
         note += f", {touched.size} of {len(homes)} homes evaluated"
     log.info("rescore: %s", note)
-    return CohesionState(result, base.aware_network, tables, note)
+    return CohesionState(result, base.networks, tables, note)
 
 
 @dataclass(frozen=True)
@@ -216,7 +220,7 @@ def _rescore_homes(
         values = out[column].to_numpy(copy=True)
         values[touched] = scored[column].to_numpy()
         out[column] = values
-    return assemble_result(city, out, spaces, params)
+    return assemble_result(city, out, spaces, params, notes=base.result.notes)
 
 
 # --- merging base and fresh ----------------------------------------------------------------

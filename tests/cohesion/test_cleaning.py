@@ -1,0 +1,94 @@
+"""Network cleaning on real Helsinki: spaces stranded on path fragments are reached again."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cohesion_gis.cohesion import CohesionParams, score_districts
+from cohesion_gis.cohesion.cleaning import clean_network
+from cohesion_gis.cohesion.severance import barrier_aware_network
+
+#: Spaces whose mapped paths are isolated pieces (indoor corridors, footway rings) in the extract.
+STRANDED = ["Oodi", "Helsingin yliopiston pääkirjasto", "Vanha Kauppahalli"]  # Kaisa = pääkirjasto
+
+
+@pytest.fixture(scope="module")
+def cleaned(helsinki):
+    return score_districts(helsinki, sensitivity=False)
+
+
+@pytest.fixture(scope="module")
+def uncleaned(helsinki):
+    params = dataclasses.replace(CohesionParams.from_toml(), network_cleaning="none")
+    return score_districts(helsinki, params, sensitivity=False)
+
+
+def _row(spaces, name):
+    rows = spaces[spaces["name"].fillna("").str.contains(name, regex=False)]
+    assert len(rows) == 1, name
+    return rows.iloc[0]
+
+
+def test_the_largest_piece_is_kept_and_the_rest_counted(helsinki):
+    out = clean_network(helsinki.walk_nodes, helsinki.walk_edges)
+    assert out.n_components == 47  # measured on the April 2019 extract
+    assert out.dropped_edges == 149
+    assert len(out.edges) == len(helsinki.walk_edges) - 149
+    assert set(out.edges["u"]) | set(out.edges["v"]) <= set(out.nodes.index)
+    assert "46 isolated pieces" in out.describe()
+    # cleaning twice changes nothing
+    again = clean_network(out.nodes, out.edges)
+    assert again.n_components == 1 and again.dropped_edges == 0
+
+
+def test_twin_positions_follow_the_kept_edges(helsinki):
+    nodes, edges = barrier_aware_network(helsinki.walk_nodes, helsinki.walk_edges)
+    out = clean_network(nodes, edges)
+    twin = out.edges["twin"].to_numpy()
+    has = np.flatnonzero(twin >= 0)
+    assert has.size > 0
+    # each copy's twin points back to it and is a copy of the same OSM way
+    assert (twin[twin[has]] == has).all()
+    assert (out.edges["osm_id"].to_numpy()[twin[has]] == out.edges["osm_id"].to_numpy()[has]).all()
+
+
+@pytest.mark.parametrize("name", STRANDED)
+def test_stranded_spaces_are_reached_after_cleaning(cleaned, uncleaned, name):
+    before, after = _row(uncleaned.spaces, name), _row(cleaned.spaces, name)
+    assert before["reached_by_persons"] == 0
+    assert before["unreached_reason"].startswith("no home within")
+    assert after["reached_by_persons"] > 1000
+    assert after["unreached_reason"] == ""
+
+
+def test_every_space_reached_by_no_home_says_why(cleaned, uncleaned):
+    for result in (cleaned, uncleaned):
+        spaces = result.spaces
+        nobody = spaces["reached_by_persons"] <= 0
+        assert (spaces.loc[nobody, "unreached_reason"] != "").all()
+        assert (spaces.loc[~nobody, "unreached_reason"] == "").all()
+    assert (uncleaned.spaces["reached_by_persons"] <= 0).sum() == 7
+    assert (cleaned.spaces["reached_by_persons"] <= 0).sum() == 0
+    assert "isolated pieces" in cleaned.notes["network"]
+    assert "not cleaned" in uncleaned.notes["network"]
+
+
+def test_market_access_is_no_longer_zero_for_everyone(cleaned, uncleaned):
+    assert (uncleaned.homes["access_market"] == 0).all()
+    assert (cleaned.homes["access_market"] > 0).mean() > 0.5
+
+
+def test_a_space_with_no_edge_in_reach_says_so(helsinki):
+    far = helsinki.contact_spaces.iloc[:1].copy()
+    far["geometry"] = far.geometry.translate(5000, 5000)
+    far["space_id"] = "test/far"
+    spaces = pd.concat([helsinki.contact_spaces, far], ignore_index=True)
+    city = dataclasses.replace(helsinki, contact_spaces=spaces)
+    result = score_districts(city, sensitivity=False)
+    row = result.spaces.set_index("space_id").loc["test/far"]
+    assert row["n_entrances"] == 0
+    assert row["unreached_reason"].startswith("no entrance")
