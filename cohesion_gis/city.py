@@ -26,7 +26,6 @@ import geopandas as gpd
 import networkx as nx
 import pandas as pd
 from pyproj import CRS
-from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from cohesion_gis import layers as lyr
@@ -62,6 +61,9 @@ class Provenance:
         cohesion_gis version that built it.
     attribution
         Licence attribution that must appear on every map and export.
+    study_area
+        ``area_km2`` of the study area and ``derived_from``: how it was made (the clip area, or
+        the file's header box ∩ the hull of its streets and buildings; ``docs/layers.md``).
     """
 
     source: str
@@ -69,6 +71,7 @@ class Provenance:
     parameters: dict[str, Any]
     package_version: str
     attribution: str = "© OpenStreetMap contributors (ODbL 1.0)"
+    study_area: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, JSON-serialisable."""
@@ -86,7 +89,8 @@ class City:
     crs
         Local metric CRS (UTM zone of the area's centre).
     boundary
-        The study-area polygon (the extract frame or the clip area), in ``crs``.
+        The study area, in ``crs``: the clip area, else the file's header box ∩ the hull of its
+        streets and buildings (:func:`cohesion_gis.sources.osm.data_hull`).
     walk_nodes, walk_edges
         Pedestrian network (see :func:`cohesion_gis.streets.walk_network`).
     drive_nodes, drive_edges
@@ -106,7 +110,7 @@ class City:
 
     name: str
     crs: CRS
-    boundary: Polygon
+    boundary: BaseGeometry
     walk_nodes: gpd.GeoDataFrame
     walk_edges: gpd.GeoDataFrame
     drive_nodes: gpd.GeoDataFrame
@@ -313,6 +317,10 @@ def load_city(
             data_date=extract.data_date,
             parameters=parameters,
             package_version=__version__,
+            study_area={
+                "area_km2": round(city.boundary.area / 1e6, 3),
+                "derived_from": extract.frame_source,
+            },
         ),
     )
     log.info("loaded %s: %s", city.name, city.summary().to_dict())

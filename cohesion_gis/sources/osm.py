@@ -1,8 +1,12 @@
 """Read OpenStreetMap data: a PBF extract (pyrosm), an OSM XML file or a live query (osmnx).
 
 Every reader returns the same :class:`OsmExtract`: raw street segments, nodes, tagged features and
-buildings in EPSG:4326 with their tags as dicts, the extract frame and the data date. Turning
+buildings in EPSG:4326 with their tags as dicts, the study-area frame and the data date. Turning
 these into study-area layers is :mod:`cohesion_gis.layers`' job; this module only reads.
+
+The frame is the clip area when one is given, else the file's header box intersected with the
+:func:`data_hull` of its streets and buildings: never the extent of every node, which in a country
+extract reaches across the sea along ferry routes and relation members (``docs/layers.md``).
 
 Data © OpenStreetMap contributors, ODbL 1.0.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -21,7 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyproj
+import shapely
+import shapely.geometry
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -29,7 +38,10 @@ from cohesion_gis.errors import DataError, InputError
 
 __all__ = [
     "FEATURE_TAGS",
+    "HULL_CELL_M",
+    "HULL_CLOSE_M",
     "OsmExtract",
+    "data_hull",
     "default_pbf",
     "fetch_osmnx",
     "read_osm_xml",
@@ -53,6 +65,12 @@ FEATURE_TAGS: Mapping[str, Any] = {
     "landuse": True,
     "entrance": True,
 }
+
+#: Cell size (m) of the data hull's raster: streets and buildings mark the cells they touch.
+HULL_CELL_M = 100.0
+#: Closing radius (m) of the data hull: gaps in the data narrower than twice this (a park, a
+#: river, a harbour mouth) belong to the study area; open sea and countryside beyond do not.
+HULL_CLOSE_M = 500.0
 
 _NETWORK_WAY_TAGS = (
     "highway", "name", "width", "est_width", "lanes", "foot", "access", "motor_vehicle", "area",
@@ -82,23 +100,27 @@ class OsmExtract:
     buildings
         Building footprints: ``osm_id``, ``tags``, geometry.
     frame
-        The extract's extent (its bounding box, or the clip area), a Polygon in EPSG:4326.
+        The study area, a (Multi)Polygon in EPSG:4326: the clip area, else the header box
+        intersected with the :func:`data_hull` of streets and buildings.
     source
         What was read (file path or query), for provenance.
     data_date
         ISO date of the newest object read, or of the query.
     pbf_path
         The PBF or XML file read, if any (districts are rebuilt from it).
+    frame_source
+        How ``frame`` was derived, in words (for provenance).
     """
 
     segments: gpd.GeoDataFrame
     nodes: gpd.GeoDataFrame
     features: gpd.GeoDataFrame
     buildings: gpd.GeoDataFrame
-    frame: Polygon
+    frame: BaseGeometry
     source: str
     data_date: str
     pbf_path: Path | None = None
+    frame_source: str = ""
 
 
 def default_pbf() -> Path:
@@ -135,7 +157,6 @@ def read_pbf(
     DataError
         The extract holds no street or path ways.
     """
-    import osmium
     from pyrosm import OSM
 
     path = Path(path)
@@ -144,13 +165,12 @@ def read_pbf(
             f"{path}: no such PBF file; pass an existing .osm.pbf (e.g. from Geofabrik)"
         )
     try:
-        extent, newest = _scan_extent(path, osmium)
+        header_box, header_date = _header(path)
     except RuntimeError as exc:
         raise InputError(
             f"{path}: not a readable OSM PBF file ({exc}); download it again or check the path"
         ) from exc
-    frame = _clip_frame(path, extent, bbox=bbox, boundary=boundary)
-    clip = None if frame.equals(extent) else frame
+    clip = _clip_area(path, header_box, bbox=bbox, boundary=boundary)
     with _quiet():
         osm = OSM(str(path), bounding_box=clip, progress=progress)
         network = osm.get_network(network_type="all", nodes=True)
@@ -170,15 +190,22 @@ def read_pbf(
         )
         buildings = osm.get_buildings()
     log.info("read %s: %d segments, %d nodes", path.name, len(edges), len(nodes))
+    segments = _segments_from_pyrosm(edges)
+    building_table = _features_from_pyrosm(buildings)
+    if clip is not None:
+        frame, how = clip, "the clip area (bbox or boundary) within the file's header box"
+    else:
+        frame, how = _frame_from_data(path, header_box, segments, building_table)
     return OsmExtract(
-        segments=_segments_from_pyrosm(edges),
+        segments=segments,
         nodes=_nodes_from_pyrosm(nodes),
         features=_features_from_pyrosm(features),
-        buildings=_features_from_pyrosm(buildings),
+        buildings=building_table,
         frame=frame,
         source=str(path),
-        data_date=newest,
+        data_date=header_date or _newest(edges, nodes, features, buildings),
         pbf_path=path,
+        frame_source=how,
     )
 
 
@@ -200,24 +227,30 @@ def read_osm_xml(
     if not path.is_file():
         raise InputError(f"{path}: no such OSM XML file")
     try:
-        extent, newest = _scan_extent(path, osmium)
+        header_box, header_date = _header(path)
+        newest = header_date or _newest_node(path, osmium)
     except RuntimeError as exc:
         raise InputError(f"{path}: not a readable OSM XML file ({exc})") from exc
-    frame = _clip_frame(path, extent, bbox=bbox, boundary=boundary)
+    clip = _clip_area(path, header_box, bbox=bbox, boundary=boundary)
     with tempfile.TemporaryDirectory() as tmp:
         streets_xml, all_xml = Path(tmp, "streets.osm"), Path(tmp, "all.osm")
         _write_clean_xml(path, streets_xml, all_xml, osmium)
-        return _read_osmnx(
+        segments, nodes, feats, buildings = _read_osmnx(
             graph=lambda ox: ox.graph_from_xml(
                 streets_xml, bidirectional=True, simplify=False, retain_all=True
             ),
             features=lambda ox, tags: ox.features_from_xml(all_xml, tags=tags),
-            frame=frame,
-            clip=None if frame.equals(extent) else frame,
+            clip=clip,
             source=str(path),
-            data_date=newest,
-            pbf_path=path,
         )
+    if clip is not None:
+        frame, how = clip, "the clip area (bbox or boundary) within the file's header box"
+    else:
+        frame, how = _frame_from_data(path, header_box, segments, buildings)
+    return OsmExtract(
+        segments, nodes, feats, buildings, frame=frame, source=str(path), data_date=newest,
+        pbf_path=path, frame_source=how,
+    )  # fmt: skip
 
 
 def fetch_osmnx(
@@ -246,17 +279,18 @@ def fetch_osmnx(
     else:
         area = box(*_check_bbox(bbox))
         source = f"osmnx bbox query {bbox}"
-    return _read_osmnx(
+    segments, nodes, feats, buildings = _read_osmnx(
         graph=lambda ox: ox.graph_from_polygon(
             area, network_type="all", simplify=False, retain_all=True, truncate_by_edge=True
         ),
         features=lambda ox, tags: ox.features_from_polygon(area, tags=tags),
-        frame=area,
         clip=None,
         source=source,
-        data_date=datetime.now(UTC).date().isoformat(),
-        pbf_path=None,
     )
+    return OsmExtract(
+        segments, nodes, feats, buildings, frame=area, source=source,
+        data_date=datetime.now(UTC).date().isoformat(), frame_source="the area of the live query",
+    )  # fmt: skip
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -270,21 +304,129 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _scan_extent(path: Path, osmium: Any) -> tuple[Polygon, str]:
-    """The extent of all node locations in a file and the date of its newest object."""
-    west = south = float("inf")
-    east = north = float("-inf")
-    newest = 0.0
-    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
-        loc = node.location
-        if loc.valid():
-            west, east = min(west, loc.lon), max(east, loc.lon)
-            south, north = min(south, loc.lat), max(north, loc.lat)
-        newest = max(newest, node.timestamp.timestamp())
-    if west == float("inf"):
-        raise RuntimeError("no nodes with coordinates")
-    date = datetime.fromtimestamp(newest, UTC).date().isoformat() if newest > 0 else "unknown"
-    return box(west, south, east, north), date
+def _header(path: Path) -> tuple[Polygon | None, str | None]:
+    """The file's header box (None when absent) and its snapshot date (ISO, None when absent).
+
+    Reads only the header (Geofabrik and osmium write both), so it costs nothing on a country.
+    """
+    import osmium
+
+    with osmium.io.Reader(str(path), osmium.osm.NOTHING) as reader:
+        header = reader.header()
+    found = header.box()
+    extent = None
+    if found.valid():
+        west, south = found.bottom_left.lon, found.bottom_left.lat
+        east, north = found.top_right.lon, found.top_right.lat
+        extent = box(west, south, east, north) if west < east and south < north else None
+    stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp")
+    return extent, (stamp[:10] if stamp else None)
+
+
+def _newest_node(path: Path, osmium: Any) -> str:
+    """Date of the newest node of a file (ISO), for files whose header has no date."""
+    newest = max(
+        (n.timestamp.timestamp() for n in osmium.FileProcessor(str(path), osmium.osm.NODE)),
+        default=0.0,
+    )
+    return datetime.fromtimestamp(newest, UTC).date().isoformat() if newest > 0 else "unknown"
+
+
+def _newest(*tables: pd.DataFrame | None) -> str:
+    """Date (ISO) of the newest object among pyrosm tables (``timestamp`` in Unix seconds)."""
+    stamps = [
+        float(t["timestamp"].max())
+        for t in tables
+        if t is not None and "timestamp" in t and len(t) and pd.notna(t["timestamp"].max())
+    ]
+    newest = max(stamps, default=0.0)
+    return datetime.fromtimestamp(newest, UTC).date().isoformat() if newest > 0 else "unknown"
+
+
+def data_hull(*layers: gpd.GeoDataFrame) -> BaseGeometry:
+    """The area covered by the data: the cells its geometries touch, gaps closed, one cell added.
+
+    Every vertex of ``layers`` (streets, buildings; any CRS) marks its :data:`HULL_CELL_M` cell
+    in the local UTM zone. The marked cells are closed morphologically by a disc of radius
+    :data:`HULL_CLOSE_M` (dilated, holes filled, eroded), grown by one cell so that no street
+    lies on the edge, and returned as a (Multi)Polygon in EPSG:4326.
+
+    Unlike the extent of all nodes, it ignores ferry routes and far relation members; unlike a
+    convex hull, it leaves out the sea between islands.
+
+    Examples
+    --------
+    >>> extract = read_pbf(default_pbf())
+    >>> hull = data_hull(extract.segments, extract.buildings)
+    >>> round(float(gpd.GeoSeries([hull], crs=4326).to_crs(32635).area.iloc[0]) / 1e6, 1)
+    2.6
+    """
+    from rasterio.features import shapes
+    from rasterio.transform import Affine
+    from scipy import ndimage
+
+    coords = np.concatenate(
+        [shapely.get_coordinates(layer.to_crs(4326).geometry.to_numpy()) for layer in layers]
+    )
+    if not len(coords):
+        raise DataError("no streets or buildings: the data cover no area")
+    lon_lat = box(*coords.min(axis=0), *coords.max(axis=0))
+    crs = gpd.GeoSeries([lon_lat], crs=4326).estimate_utm_crs()
+    to_metric = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    x, y = to_metric.transform(coords[:, 0], coords[:, 1])
+    radius = math.ceil(HULL_CLOSE_M / HULL_CELL_M)
+    pad = radius + 2
+    col0 = math.floor(x.min() / HULL_CELL_M) - pad
+    row0 = math.ceil(y.max() / HULL_CELL_M) + pad  # north edge, in cells
+    cols = np.floor(x / HULL_CELL_M).astype(np.int64) - col0
+    rows = row0 - np.ceil(y / HULL_CELL_M).astype(np.int64)
+    marked = np.zeros((rows.max() + pad + 1, cols.max() + pad + 1), dtype=bool)
+    marked[rows, cols] = True
+    offsets = np.arange(-radius, radius + 1)
+    disc = np.hypot(*np.meshgrid(offsets, offsets)) <= radius
+    area = ndimage.binary_fill_holes(ndimage.binary_dilation(marked, structure=disc))
+    area = ndimage.binary_erosion(area, structure=disc) | marked
+    area = ndimage.binary_dilation(area, structure=np.ones((3, 3), dtype=bool))
+    transform = Affine(HULL_CELL_M, 0.0, col0 * HULL_CELL_M, 0.0, -HULL_CELL_M, row0 * HULL_CELL_M)
+    polygons = [
+        shapely.geometry.shape(geom)
+        for geom, _ in shapes(area.astype(np.uint8), mask=area, transform=transform)
+    ]
+    hull = shapely.union_all(polygons)
+    to_degrees = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+    return shapely.transform(hull, lambda xy: np.column_stack(to_degrees.transform(*xy.T)))
+
+
+def _frame_from_data(
+    path: Path,
+    header_box: Polygon | None,
+    segments: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+) -> tuple[BaseGeometry, str]:
+    """The study area of an unclipped file: header box ∩ :func:`data_hull`, and how it was made."""
+    hull = data_hull(segments, buildings)
+    how = (
+        f"the hull of the streets and buildings ({HULL_CELL_M:g} m cells closed by "
+        f"{HULL_CLOSE_M:g} m)"
+    )
+    if header_box is None:
+        log.warning(
+            "%s: the file has no header box; the study area is %s alone. Pass bbox= or "
+            "boundary= to set it yourself",
+            path.name,
+            how,
+        )
+        return hull, how
+    frame = header_box.intersection(hull)
+    if frame.is_empty:
+        log.warning(
+            "%s: the header box %s holds none of the streets and buildings; using %s alone",
+            path.name,
+            tuple(round(v, 5) for v in header_box.bounds),
+            how,
+        )
+        return hull, how
+    return frame, f"the file's header box ∩ {how}"
 
 
 def _check_bbox(bbox: Any) -> tuple[float, float, float, float]:
@@ -302,24 +444,27 @@ def _check_bbox(bbox: Any) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
-def _clip_frame(
+def _clip_area(
     path: Path,
-    extent: Polygon,
+    header_box: Polygon | None,
     *,
     bbox: tuple[float, float, float, float] | None,
     boundary: BaseGeometry | None,
-) -> Polygon:
+) -> BaseGeometry | None:
+    """The clip area within the header box, or None when neither bbox nor boundary is given."""
     if boundary is None and bbox is None:
-        return extent
+        return None
     area = boundary if boundary is not None else box(*_check_bbox(bbox))
-    if not area.intersects(extent):
-        w, s, e, n = extent.bounds
+    if header_box is None:
+        return area
+    if not area.intersects(header_box):
+        w, s, e, n = header_box.bounds
         raise InputError(
             f"{path}: the clip area {tuple(round(v, 5) for v in area.bounds)} does not overlap the "
             f"extract, which covers west {w:.5f}, south {s:.5f}, east {e:.5f}, north {n:.5f} "
             "(degrees); pass a bbox or boundary inside it"
         )
-    return area.intersection(extent)
+    return area.intersection(header_box)
 
 
 def _tag_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -418,12 +563,10 @@ def _read_osmnx(
     *,
     graph: Any,
     features: Any,
-    frame: BaseGeometry,
     clip: BaseGeometry | None,
     source: str,
-    data_date: str,
-    pbf_path: Path | None,
-) -> OsmExtract:
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Segments, nodes, features and buildings read through osmnx, cut to ``clip``."""
     import osmnx as ox
 
     saved = (ox.settings.useful_tags_way, ox.settings.useful_tags_node)
@@ -476,16 +619,7 @@ def _read_osmnx(
         buildings = buildings.loc[buildings.intersects(clip)].reset_index(drop=True)
     if segments.empty:
         raise DataError(f"{source}: no street or path ways in the area")
-    return OsmExtract(
-        segments=segments,
-        nodes=nodes,
-        features=feats,
-        buildings=buildings,
-        frame=frame if isinstance(frame, Polygon) else box(*frame.bounds),
-        source=source,
-        data_date=data_date,
-        pbf_path=pbf_path,
-    )
+    return segments, nodes, feats, buildings
 
 
 def _osmnx_features(fetch: Any, ox: Any, tags: dict[str, Any]) -> gpd.GeoDataFrame:

@@ -9,7 +9,7 @@ import pytest
 
 import cohesion_gis as cg
 from cohesion_gis import DataError, InputError
-from cohesion_gis.sources.osm import default_pbf, read_osm_xml, read_pbf
+from cohesion_gis.sources.osm import data_hull, default_pbf, read_osm_xml, read_pbf
 
 SMALL_BBOX = (24.9425, 60.1675, 24.9475, 60.1705)  # around Rautatientori and Kaisaniemi
 
@@ -108,3 +108,24 @@ def test_extract_without_walkable_ways(tmp_path):
 def test_only_one_source():
     with pytest.raises(InputError, match="only one of"):
         cg.load_city(default_pbf(), osm_xml="x.osm")
+
+
+def test_study_area_is_the_header_box_within_the_data_hull():
+    extract = read_pbf(default_pbf())
+    # the bundled file's data fill its header box: the study area is the box (1.69 km², data.md)
+    assert extract.frame.equals(extract.frame.envelope)
+    assert "header box" in extract.frame_source and "hull" in extract.frame_source
+    hull = data_hull(extract.segments, extract.buildings)
+    assert hull.covers(extract.frame)
+
+
+def test_a_file_without_header_box_gets_the_data_hull_and_a_warning(tmp_path, caplog):
+    subset = write_osm_subset(tmp_path / "no_header.osm.pbf", bbox=SMALL_BBOX)
+    with caplog.at_level("WARNING", logger="cohesion_gis.sources.osm"):
+        extract = read_pbf(subset)
+    assert "no header box" in caplog.text and "no_header.osm.pbf" in caplog.text
+    assert "header box" not in extract.frame_source
+    # the hull of a 0.18 km² subset: its cells grown by one, not the whole Helsinki box
+    west, _south, east, _north = extract.frame.bounds
+    assert west < SMALL_BBOX[0] and east > SMALL_BBOX[2]
+    assert extract.frame.covers(extract.segments.geometry.union_all())
