@@ -1,0 +1,164 @@
+"""The suggestions map: where a new contact space would raise the cohesion score most.
+
+Candidates are drawn as outlines coloured by their best predicted gain (score points per
+resident), the portfolio's picks numbered in the order chosen, over the district scores.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+
+from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._style import (
+    SCORE_SCALE,
+    ColourScale,
+    add_legend,
+    escape_text,
+    format_number,
+    legend_html,
+    popup_html,
+)
+from cohesion_gis.maps.basemap import base_map
+
+__all__ = ["suggestions_map"]
+
+#: Gain bins (score points per resident), a single-hue ramp readable under colour blindness.
+GAIN_SCALE = ColourScale(
+    "Best predicted gain (score points per resident)",
+    (0.0, 0.5, 1.0, 2.0, 3.0, 100.0),
+    ("#deebf7", "#9ecae1", "#4292c6", "#08519c", "#08306b"),
+    ("below 0.5", "0.5 – 1", "1 – 2", "2 – 3", "3 or more"),
+)
+
+
+def suggestions_map(
+    table: gpd.GeoDataFrame,
+    portfolio: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    *,
+    streets: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    title: str = "Where a new contact space would do the most",
+    tolerance_m: float = 1.0,
+) -> folium.Map:
+    """Build the map of ranked suggestions.
+
+    Parameters
+    ----------
+    table
+        ``Suggestions.table`` (one row per candidate × type, metric CRS).
+    portfolio
+        ``Suggestions.portfolio`` (the greedy picks).
+    districts
+        District scores (``name, score``) drawn underneath.
+    streets, buildings
+        Optional vector base layer.
+    title
+        Heading of the map (escaped).
+    tolerance_m
+        Simplification tolerance in metres.
+
+    Returns
+    -------
+    folium.Map
+        Layers "District score (0–100)" (off), "Candidate sites by best gain" (on) and
+        "Suggested portfolio" (on), with legends and a layer control.
+    """
+    check_frame(
+        table, layer="suggestions", columns=("candidate_id", "space_type", "predicted_score_gain")
+    )
+    check_frame(districts, layer="districts", columns=("name", "score"))
+    m = base_map(
+        districts, streets=streets, buildings=buildings, title=title, tolerance_m=tolerance_m
+    )
+    wgs_districts = to_wgs84(districts, tolerance_m=tolerance_m)
+    geojson_layer(
+        wgs_districts,
+        name="District score (0–100)",
+        styles=[
+            {
+                "fillColor": SCORE_SCALE.colour(float(s)),
+                "color": "#555555",
+                "weight": 1,
+                "fillOpacity": 0.45,
+            }
+            for s in wgs_districts["score"]
+        ],
+        tooltips=[
+            f"{escape_text(n)}: score {format_number(s)} of 100"
+            for n, s in zip(wgs_districts["name"], wgs_districts["score"], strict=True)
+        ],
+        show=False,
+    ).add_to(m)
+    best = table.sort_values("predicted_score_gain", ascending=False, kind="stable")
+    best = best.drop_duplicates("candidate_id").reset_index(drop=True)
+    options = table.groupby("candidate_id")
+    wgs = to_wgs84(best, tolerance_m=tolerance_m)
+    popups = []
+    for row in best.itertuples():
+        rows = {
+            "Land now": row.source,
+            "Area": format_number(row.area_m2, unit="m²"),
+        }
+        for opt in options.get_group(row.candidate_id).itertuples():
+            rows[f"As a {opt.space_type.replace('_', ' ')}"] = (
+                f"+{format_number(opt.predicted_score_gain, digits=2)} points; "
+                f"{format_number(opt.residents_newly_served)} residents newly within the standard"
+            )
+        popups.append(popup_html(_label(row.name, row.candidate_id), rows))
+    geojson_layer(
+        wgs,
+        name="Candidate sites by best gain",
+        styles=[
+            {
+                "fillColor": GAIN_SCALE.colour(float(g)),
+                "color": "#222222",
+                "weight": 1.5,
+                "fillOpacity": 0.85,
+            }
+            for g in best["predicted_score_gain"]
+        ],
+        popups=popups,
+        tooltips=[
+            f"{escape_text(_label(r.name, r.candidate_id))}: best as "
+            f"{escape_text(r.space_type.replace('_', ' '))}, "
+            f"+{format_number(r.predicted_score_gain, digits=2)} points"
+            for r in best.itertuples()
+        ],
+    ).add_to(m)
+    if not portfolio.empty:
+        picks = to_wgs84(
+            gpd.GeoDataFrame(portfolio, geometry=portfolio.geometry.representative_point()),
+            tolerance_m=0,
+        )
+        geojson_layer(
+            picks,
+            name="Suggested portfolio (in order of choice)",
+            styles={
+                "radius": 9,
+                "color": "#000000",
+                "weight": 2,
+                "fillColor": "#E69F00",
+                "fillOpacity": 1.0,
+            },
+            tooltips=[
+                f"Pick {p.pick}: {escape_text(p.space_type.replace('_', ' '))} "
+                f"(+{format_number(p.marginal_gain, digits=2)} points given the earlier picks)"
+                for p in portfolio.itertuples()
+            ],
+        ).add_to(m)
+    add_legend(m, legend_html(GAIN_SCALE.title, GAIN_SCALE.items()))
+    add_legend(
+        m,
+        legend_html(
+            "Suggested portfolio", [("#E69F00", "a pick (hover for its order)")], shape="dot"
+        ),
+        position="bottomleft",
+    )
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _label(name: object, fallback: str) -> str:
+    return name if isinstance(name, str) and name else f"unnamed site {fallback}"

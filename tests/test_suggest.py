@@ -1,0 +1,207 @@
+"""cohesion_gis.suggest: candidates, exact gains, the greedy portfolio and the written scenarios."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import cohesion_gis as cg
+from cohesion_gis.comparison import compare
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.scenario import load_scenario
+from cohesion_gis.scenario.write import scenario_toml
+from cohesion_gis.suggest import (
+    SuggestParams,
+    candidate_sites,
+    suggest,
+    write_suggestions,
+)
+
+# The largest surface car park of the extract (way/27558514, 1,034 m², the car_park_to_park
+# example) and an underground one (node/277398925, Kluuvi).
+LARGEST_SURFACE_PARK = "way/27558514"
+UNDERGROUND = "node/277398925"
+
+
+def _gain(comparison: cg.Comparison) -> float:
+    d = comparison.districts
+    pop = comparison.base_districts.set_index("district_id")["population"]
+    weights = d["district_id"].map(pop).to_numpy(dtype=float)
+    return float((weights * d["score_delta"].to_numpy()).sum() / weights.sum())
+
+
+@pytest.fixture(scope="module")
+def car_parks_only() -> SuggestParams:
+    """Only car parks as candidates, to keep the module quick."""
+    return dataclasses.replace(SuggestParams.from_toml(), land_uses=())
+
+
+@pytest.fixture(scope="module")
+def found(helsinki: cg.City, car_parks_only: SuggestParams):
+    return suggest(helsinki, suggest_params=car_parks_only, k=3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def written(found, helsinki: cg.City, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("suggest")
+    write_suggestions(found, helsinki, out)
+    return out
+
+
+def test_candidates_are_surface_land_big_enough_for_their_types(helsinki: cg.City) -> None:
+    params = SuggestParams.from_toml()
+    found = candidate_sites(helsinki, params=params)
+    ids = set(found["candidate_id"])
+    assert LARGEST_SURFACE_PARK in ids
+    assert UNDERGROUND not in ids  # a building, not open land
+    for row in found.itertuples():
+        assert row.space_types, row.candidate_id
+        for space_type in row.space_types:
+            assert row.area_m2 >= params.min_area_m2[space_type]
+    park = found.set_index("candidate_id").loc[LARGEST_SURFACE_PARK]
+    assert "park" in park["space_types"] and "sport" in park["space_types"]
+    assert park["district_id"] in set(helsinki.districts["district_id"])
+    # grass inside an existing park is already a contact space, not a candidate
+    spaces = helsinki.contact_spaces
+    outlines = spaces.loc[spaces.geom_type != "Point"].geometry.make_valid().union_all()
+    grass = found.loc[found["source"] == "landuse=grass"]
+    share = grass.geometry.make_valid().intersection(outlines).area / grass.area
+    assert (share <= params.max_overlap_with_spaces + 1e-9).all()
+
+
+def test_ranking_is_by_exact_gain(found) -> None:
+    table = found.table
+    assert list(table["rank"]) == list(range(1, len(table) + 1))
+    assert table["predicted_score_gain"].is_monotonic_decreasing
+    assert set(table["space_type"]) <= {"park", "playground", "sport", "youth_centre",
+                                        "community_centre"}  # fmt: skip
+    # every option has one row per district in the long table
+    n_districts = found.base.result.districts.shape[0]
+    assert len(found.district_gains) == len(table) * n_districts
+    assert (table["residents_newly_served"] >= 0).all()
+
+
+def test_top_suggestion_compared_gives_its_predicted_gain(found, written, helsinki) -> None:
+    table = pd.read_csv(written / "suggestions.csv", encoding="utf-8-sig")
+    for col in ("rank", "candidate_id", "name", "space_type", "area_m2", "district_id",
+                "predicted_score_gain", "residents_newly_served", "scenario_file"):  # fmt: skip
+        assert col in table.columns
+    top = load_scenario(written / table.at[0, "scenario_file"])
+    result = compare(helsinki, top, hvm=False)
+    assert _gain(result) == pytest.approx(found.table.at[0, "predicted_score_gain"], abs=1e-9)
+    per_district = found.district_gains.loc[
+        (found.district_gains["candidate_id"] == found.table.at[0, "candidate_id"])
+        & (found.district_gains["space_type"] == found.table.at[0, "space_type"])
+    ].set_index("district_id")["score_delta"]
+    got = result.districts.set_index("district_id")["score_delta"]
+    np.testing.assert_allclose(got.loc[per_district.index], per_district, atol=1e-9)
+
+
+def test_every_written_scenario_validates_and_reads_back(found, written) -> None:
+    files = sorted((written / "scenarios").glob("*.toml"))
+    assert len(files) == len(found.table)
+    for path in files[:10]:
+        scenario = load_scenario(path)
+        key = (scenario.interventions[0].options["id"],
+               scenario.interventions[0].options["space_type"])  # fmt: skip
+        original = found.scenarios[key]
+        assert scenario.interventions[0].options == dict(original.interventions[0].options)
+        assert scenario.description == original.description
+
+
+def test_portfolio_marginal_gains_add_up_and_beat_or_explain(found, written) -> None:
+    picks = found.portfolio
+    assert 1 <= len(picks) <= 3
+    assert picks["candidate_id"].is_unique
+    np.testing.assert_allclose(picks["marginal_gain"].cumsum(), picks["cumulative_gain"])
+    first = found.table.iloc[0]
+    assert (picks.at[0, "candidate_id"], picks.at[0, "space_type"]) == (
+        first["candidate_id"], first["space_type"])  # fmt: skip
+    assert picks.at[0, "marginal_gain"] == pytest.approx(first["predicted_score_gain"])
+    summary = json.loads((written / "suggestions.json").read_text(encoding="utf-8"))
+    portfolio, independent = summary["portfolio_gain"], summary["top_k_independent_gain"]
+    assert portfolio == pytest.approx(picks["cumulative_gain"].iloc[-1])
+    word = "more" if portfolio > independent + 1e-9 else "equals"
+    assert word in summary["portfolio_vs_independent"] or portfolio < independent
+
+
+def test_portfolio_of_three_reproduced_by_applying_the_picks(found, helsinki) -> None:
+    from cohesion_gis.scenario import Scenario, apply
+
+    picks = [found.scenarios[(p.candidate_id, p.space_type)] for p in found.portfolio.itertuples()]
+    together = Scenario(
+        name="portfolio",
+        interventions=tuple(
+            dataclasses.replace(s.interventions[0], index=i) for i, s in enumerate(picks)
+        ),
+    )
+    city = apply(helsinki, together)
+    full = cg.score_districts(city)
+    base = found.base.result.districts
+    merged = base.merge(full.districts[["district_id", "score"]], on="district_id")
+    gain = float(
+        (merged["population"] * (merged["score_y"] - merged["score_x"])).sum()
+        / merged["population"].sum()
+    )
+    assert gain == pytest.approx(found.portfolio["cumulative_gain"].iloc[-1], abs=1e-6)
+
+
+def test_given_site_becomes_an_added_space(helsinki, car_parks_only) -> None:
+    # a 40 m × 30 m plot in Kamppi, given in degrees with a hostile name
+    centre = helsinki.districts.set_index("name").loc["Kamppi"].geometry.representative_point()
+    plot = gpd.GeoDataFrame(
+        {"name": ["{{7*7}}<img src=x onerror=alert(1)>"]},
+        geometry=[shapely.box(centre.x - 20, centre.y - 15, centre.x + 20, centre.y + 15)],
+        crs=helsinki.crs,
+    ).to_crs(4326)
+    params = dataclasses.replace(car_parks_only, surface_parking=())
+    got = suggest(helsinki, suggest_params=params, sites=plot, k=1, progress=False)
+    assert set(got.table["candidate_id"]) == {"user/0"}
+    # 1,200 m² fits every type (the largest minimum, sport, is 670 m²)
+    assert set(got.table["space_type"]) == {"playground", "park", "sport", "youth_centre",
+                                            "community_centre"}  # fmt: skip
+    text = scenario_toml(got.scenarios[("user/0", "park")])
+    assert "add_contact_space" in text and "{{7*7}}" in text  # kept literally, as a TOML string
+
+
+def test_bad_input_is_refused(helsinki) -> None:
+    with pytest.raises(InputError, match="k = 0"):
+        suggest(helsinki, k=0, progress=False)
+    no_crs = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)])
+    with pytest.raises(InputError, match="no CRS"):
+        candidate_sites(helsinki, sites=no_crs)
+
+
+def test_bad_parameters_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "suggest.toml"
+    bad.write_text(
+        'surface_parking = ["surface"]\nland_uses = []\nmax_overlap_with_spaces = 2.0\n'
+        "equity_exponent = 1.0\n[min_area_m2]\npark = inf\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ParameterError, match=r"min_area_m2\.park = inf.*max_overlap"):
+        SuggestParams.from_toml(bad)
+
+
+def test_equity_weights_favour_low_scoring_districts(helsinki, car_parks_only, found) -> None:
+    fair = suggest(helsinki, suggest_params=car_parks_only, k=1, equity=True, progress=False)
+    base = found.base.result.districts.set_index("district_id")
+    pop, shortfall = base["population"], 100.0 - base["score"]
+    weights = shortfall / ((pop * shortfall).sum() / pop.sum())  # exponent 1, mean 1
+    assert weights[base["score"].idxmin()] > 1.0 > weights[base["score"].idxmax()]
+    gains = found.district_gains
+    expected = (
+        gains.assign(w=gains["district_id"].map(weights * pop) * gains["score_delta"])
+        .groupby(["candidate_id", "space_type"])["w"]
+        .sum()
+        / pop.sum()
+    )
+    got = fair.table.set_index(["candidate_id", "space_type"])["predicted_score_gain"]
+    np.testing.assert_allclose(got.loc[expected.index], expected, atol=1e-9)
