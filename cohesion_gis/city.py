@@ -212,6 +212,7 @@ def load_city(
     floor_m2_per_person: float = DEFAULT_FLOOR_M2_PER_PERSON,
     groups: str | Path | pd.DataFrame | None = None,
     groups_by: str = "district_id",
+    online: bool = False,
     progress: bool = False,
 ) -> City:
     """Load a study area from OSM data, with districts and residents.
@@ -221,7 +222,9 @@ def load_city(
 
     - ``pbf``: an ``.osm.pbf`` extract, optionally clipped by ``bbox`` or ``boundary``;
     - ``osm_xml``: an OSM XML file, read through osmnx;
-    - ``place`` or ``bbox`` alone: retrieved live through osmnx (needs internet).
+    - ``place``, or ``bbox`` with ``online=True``: retrieved live through osmnx (needs internet).
+
+    Offline is the default: ``bbox`` alone clips the embedded extract.
 
     Parameters
     ----------
@@ -255,13 +258,16 @@ def load_city(
     groups
         Optional resident-group shares (CSV path or DataFrame) keyed by ``groups_by``, one
         column per group with shares summing to 1 (e.g. ``long_term``, ``new_arrival``).
+    online
+        Retrieve ``bbox`` live through osmnx instead of clipping the embedded extract.
     progress
         Show a progress bar while a large PBF is read.
 
     Raises
     ------
     InputError
-        A file is missing or corrupt, arguments conflict, or a clip area misses the extract.
+        A file is missing or corrupt, arguments conflict, a clip area misses the extract or is
+        not a polygon, or a live query cannot reach its service.
     DataError
         The data hold no walkable ways, or no residential buildings for the dasymetric estimate.
     """
@@ -273,10 +279,18 @@ def load_city(
     clip = _boundary(boundary)
     if osm_xml is not None:
         extract = read_osm_xml(osm_xml, bbox=bbox, boundary=clip)
-    elif place is not None or (pbf is None and bbox is not None and clip is None):
+    elif place is not None or (online and pbf is None):
         extract = fetch_osmnx(place=place, bbox=bbox)
+    elif pbf is not None:
+        extract = read_pbf(pbf, bbox=bbox, boundary=clip, progress=progress)
     else:
-        extract = read_pbf(pbf or default_pbf(), bbox=bbox, boundary=clip, progress=progress)
+        try:
+            extract = read_pbf(default_pbf(), bbox=bbox, boundary=clip, progress=progress)
+        except InputError as exc:
+            raise InputError(
+                f"{exc}. That is the embedded central-Helsinki extract: pass pbf= (--pbf) with an "
+                "extract of your area, or online=True (--online) to fetch it live"
+            ) from exc
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     crs = CRS(gpd.GeoSeries([extract.frame], crs=4326).estimate_utm_crs())
     city = _build(extract, crs=crs, taxonomy=tax, name=name or _default_name(pbf, osm_xml, place))
@@ -295,7 +309,7 @@ def load_city(
         )
     parameters = {
         "pbf": str(pbf) if pbf else None, "osm_xml": str(osm_xml) if osm_xml else None,
-        "place": place, "bbox": list(bbox) if bbox else None,
+        "place": place, "bbox": list(bbox) if bbox else None, "online": online,
         "boundary": str(boundary) if isinstance(boundary, str | Path) else (
             clip.wkt if clip is not None else None),
         "taxonomy": tax.path, "districts": str(districts) if districts else None,
@@ -427,18 +441,32 @@ def _homes(
 
 
 def _boundary(boundary: BaseGeometry | str | Path | None) -> BaseGeometry | None:
-    if boundary is None or isinstance(boundary, BaseGeometry):
-        return boundary
-    path = Path(boundary)
-    if not path.is_file():
-        raise InputError(f"boundary file {path} does not exist")
-    try:
-        frame = gpd.read_file(path)
-    except Exception as exc:
-        raise InputError(f"{path}: cannot read the boundary file ({exc})") from exc
-    if frame.crs is None:
-        raise InputError(f"{path}: the boundary layer has no CRS; define it (e.g. a .prj file)")
-    return frame.to_crs(4326).union_all()
+    if boundary is None:
+        return None
+    if isinstance(boundary, BaseGeometry):
+        where = "boundary="
+        area = boundary
+    else:
+        path = Path(boundary)
+        where = str(path)
+        if not path.is_file():
+            raise InputError(f"boundary file {path} does not exist")
+        try:
+            frame = gpd.read_file(path)
+        except Exception as exc:
+            raise InputError(f"{path}: cannot read the boundary file ({exc})") from exc
+        if frame.crs is None:
+            raise InputError(f"{path}: the boundary layer has no CRS; define it (e.g. a .prj file)")
+        if frame.empty:
+            raise InputError(f"{path}: the boundary layer has no features; draw the study area")
+        area = frame.to_crs(4326).union_all()
+    if area.is_empty or area.geom_type not in ("Polygon", "MultiPolygon"):
+        kinds = sorted({g.geom_type for g in getattr(area, "geoms", [area])})
+        raise InputError(
+            f"{where}: the boundary must be a polygon, got {', '.join(kinds) or 'nothing'}; "
+            "draw the study area as a polygon (or pass bbox=)"
+        )
+    return area
 
 
 def _default_name(pbf: Any, osm_xml: Any, place: str | None) -> str:

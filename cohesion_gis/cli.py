@@ -31,6 +31,8 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--place", help="Place name to retrieve live through osmnx (needs internet)."),
         click.option("--bbox", nargs=4, type=float, default=None,
                      metavar="WEST SOUTH EAST NORTH", help="Clip box in degrees (EPSG:4326)."),
+        click.option("--online", is_flag=True,
+                     help="Fetch --bbox live through osmnx (needs internet); else clip --pbf."),
         click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path),
                      help="Clip polygon file (any CRS)."),
         click.option("--districts", default=None,
@@ -74,6 +76,7 @@ def _load(kwargs: dict[str, Any]) -> Any:
         population_total=kwargs.pop("population_total"),
         groups=kwargs.pop("groups"),
         taxonomy=kwargs.pop("taxonomy"),
+        online=kwargs.pop("online"),
         progress=sys.stderr.isatty(),
     )
 

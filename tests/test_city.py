@@ -5,13 +5,17 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmnx as ox
 import pytest
+from click.testing import CliRunner
 from shapely.ops import nearest_points
 
 import cohesion_gis as cg
+from cohesion_gis.cli import main
+from cohesion_gis.errors import InputError
 from cohesion_gis.sources.osm import default_pbf
 
 HELSINKI_DISTRICTS = {"Kluuvi", "Kaartinkaupunki", "Kamppi", "Kruununhaka", "Kallio", "Punavuori"}
@@ -160,3 +164,39 @@ def test_clip_to_a_boundary_file_in_another_crs(helsinki, tmp_path):
         rel=0.02,
     )
     assert small.provenance.parameters["boundary"] == str(path)
+
+
+def test_bbox_alone_clips_the_embedded_extract_offline():
+    small = cg.load_city(bbox=(24.940, 60.166, 24.948, 60.171))
+    assert small.provenance.source == str(default_pbf())
+    assert small.boundary.area < 0.5e6
+    with pytest.raises(InputError, match=r"embedded central-Helsinki extract.*--online"):
+        cg.load_city(bbox=(14.50, 35.88, 14.52, 35.90))  # Valletta
+
+
+def test_a_place_offline_is_one_clear_error(monkeypatch):
+    monkeypatch.setattr(ox.settings, "nominatim_url", "http://127.0.0.1:9/")  # nothing listens
+    monkeypatch.setattr(ox.settings, "use_cache", False)
+    with pytest.raises(InputError, match=r"'Valletta, Malta': cannot reach the OpenStreetMap"):
+        cg.load_city(place="Valletta, Malta")
+    result = CliRunner().invoke(main, ["layers", "--place", "Valletta, Malta"])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_a_boundary_of_points_is_refused(tmp_path):
+    points = tmp_path / "points.geojson"
+    gpd.GeoDataFrame(geometry=gpd.points_from_xy([24.94, 24.95], [60.17, 60.17]), crs=4326).to_file(
+        points
+    )
+    with pytest.raises(
+        InputError, match=r"points\.geojson: the boundary must be a polygon, got Po"
+    ):
+        cg.load_city(boundary=points)
+
+
+def test_an_empty_district_file_is_refused(tmp_path):
+    empty = tmp_path / "districts.gpkg"
+    gpd.GeoDataFrame({"district_id": [], "name": []}, geometry=[], crs=3067).to_file(empty)
+    with pytest.raises(InputError, match=r"districts\.gpkg: holds no districts"):
+        cg.load_city(districts=empty)

@@ -519,7 +519,7 @@ def districts_from_file(
     Raises
     ------
     InputError
-        Missing or unreadable file; no CRS; missing id or name column; missing, duplicate
+        Missing, unreadable or empty file; no CRS; missing id or name column; missing, duplicate
         ids; empty, non-polygonal or invalid geometries; overlapping districts; no overlap
         with ``area``.
     """
@@ -527,6 +527,11 @@ def districts_from_file(
     metric = _check_metric_crs(crs)
     raw = _read_layer(src, layer)
     where = f"{src}" + (f" (layer {layer!r})" if layer is not None else "")
+    if raw.empty:
+        raise InputError(
+            f"{where}: holds no districts (0 features); draw them, or leave districts= out to "
+            "use the OSM admin boundaries or a grid"
+        )
     fatal = []
     if raw.crs is None:
         fatal.append(

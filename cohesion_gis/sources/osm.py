@@ -268,25 +268,34 @@ def fetch_osmnx(
         ``(west, south, east, north)`` in degrees, used when ``place`` is None.
     """
     import osmnx as ox
+    import requests
 
     if place is None and bbox is None:
         raise InputError(
             "fetch_osmnx needs place='City, Country' or bbox=(west, south, east, north)"
         )
-    if place is not None:
-        area = ox.geocode_to_gdf(place).union_all()
-        source = f"osmnx place query {place!r}"
-    else:
-        area = box(*_check_bbox(bbox))
-        source = f"osmnx bbox query {bbox}"
-    segments, nodes, feats, buildings = _read_osmnx(
-        graph=lambda ox: ox.graph_from_polygon(
-            area, network_type="all", simplify=False, retain_all=True, truncate_by_edge=True
-        ),
-        features=lambda ox, tags: ox.features_from_polygon(area, tags=tags),
-        clip=None,
-        source=source,
-    )
+    source = f"osmnx place query {place!r}" if place is not None else f"osmnx bbox query {bbox}"
+    try:
+        area = (
+            ox.geocode_to_gdf(place).union_all() if place is not None else box(*_check_bbox(bbox))
+        )
+        segments, nodes, feats, buildings = _read_osmnx(
+            graph=lambda ox: ox.graph_from_polygon(
+                area, network_type="all", simplify=False, retain_all=True, truncate_by_edge=True
+            ),
+            features=lambda ox, tags: ox.features_from_polygon(area, tags=tags),
+            clip=None,
+            source=source,
+        )
+    except requests.RequestException as exc:
+        raise InputError(
+            f"{source}: cannot reach the OpenStreetMap services ({type(exc).__name__}); "
+            "work offline with a downloaded extract (pbf=, --pbf) or check the connection"
+        ) from exc
+    except ox._errors.InsufficientResponseError as exc:
+        raise InputError(
+            f"{source}: OpenStreetMap returned nothing ({exc}); check the name"
+        ) from exc
     return OsmExtract(
         segments, nodes, feats, buildings, frame=area, source=source,
         data_date=datetime.now(UTC).date().isoformat(), frame_source="the area of the live query",
