@@ -22,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import (
+    Bound,
+    number_problem,
+    raise_problems,
+    strings_problem,
+    table_problem,
+)
 from cohesion_gis.errors import ParameterError
 
 __all__ = ["Category", "NetworkRules", "Taxonomy", "classify", "load_taxonomy", "matches"]
@@ -29,27 +36,42 @@ __all__ = ["Category", "NetworkRules", "Taxonomy", "classify", "load_taxonomy", 
 Rule = Mapping[str, str | list[str] | bool]
 
 _CATEGORY_SECTIONS = ("contact_spaces", "site_kinds", "barrier_kinds")
+#: Numbers of the taxonomy and their plausible bounds (reasons in docs/layers.md, docs/hvm.md).
+_BOUNDS = {
+    # a standing crowd cannot pack tighter than about 9-10 persons/m² (Fruin; Still 2014)
+    "density_persons_m2": Bound(0.0, 10.0, "persons/m²", above=True),
+    # its inverse; Approved Document B Table D1's largest factor is 30 m²/person (storage)
+    "floor_m2_per_person": Bound(0.1, 100.0, "m²/person"),
+    # a vehicle class is 0.5-5 m wide (vehicles.toml bounds) plus clearance
+    "vehicle_min_width_m": Bound(0.5, 10.0, "m"),
+    # UK DMRB CD 127 lanes are 3.0-3.65 m; 2-6 m covers every lane from a narrow urban one to
+    # a wide bus lane
+    "lane_width_m": Bound(2.0, 6.0, "m"),
+    # carriageways: the widest avenue (Avenida 9 de Julio, Buenos Aires) is about 140 m
+    "default_width_m": Bound(0.0, 150.0, "m", above=True),
+}
+#: Keys of a category and of [network], with the kind of value each takes.
 _CATEGORY_KEYS = {
-    "label": str,
-    "rules": list,
-    "source": str,
-    "density_persons_m2": float,
-    "floor_m2_per_person": float,
-    "martyns_law_cap": str,
-    "stops_vehicles": bool,
+    "label": "str",
+    "rules": "rules",
+    "source": "str",
+    "density_persons_m2": "number",
+    "floor_m2_per_person": "number",
+    "martyns_law_cap": "str",
+    "stops_vehicles": "bool",
 }
 _NETWORK_KEYS = {
-    "walk_highways": list,
-    "walk_excluded": list,
-    "severance_highways": list,
-    "severance_railways": list,
-    "crossing_node_tags": list,
-    "vehicle_highways": list,
-    "vehicle_min_width_m": float,
-    "vehicle_if_wide": list,
-    "lane_width_m": float,
-    "default_width_m": dict,
-    "source": str,
+    "walk_highways": "strings",
+    "walk_excluded": "rules",
+    "severance_highways": "strings",
+    "severance_railways": "strings",
+    "crossing_node_tags": "rules",
+    "vehicle_highways": "strings",
+    "vehicle_min_width_m": "number",
+    "vehicle_if_wide": "strings",
+    "lane_width_m": "number",
+    "default_width_m": "widths",
+    "source": "str",
 }
 
 
@@ -233,10 +255,13 @@ def _validate(data: Mapping[str, Any], label: str) -> None:
         for key in data
         if key not in allowed
     ]
+    tables = [key for key in (*_CATEGORY_SECTIONS, "network") if key in data]
+    problems += [p for key in tables if (p := table_problem(key, data[key]))]
     entries = [
         (f"{section}.{name}", entry)
         for section in _CATEGORY_SECTIONS
-        for name, entry in data.get(section, {}).items()
+        if isinstance(data.get(section), Mapping)
+        for name, entry in data[section].items()
     ]
     if "parking" in data:
         entries.append(("parking", data["parking"]))
@@ -245,41 +270,45 @@ def _validate(data: Mapping[str, Any], label: str) -> None:
             problems.append(f"[{where}] must be a table")
             continue
         problems += _check_keys(where, entry, _CATEGORY_KEYS)
-        problems += _check_rules(where, entry.get("rules"))
+        if "rules" not in entry:
+            problems += _check_rules(where, None)
         if "martyns_law_cap" in entry and entry["martyns_law_cap"] not in ("standard", "enhanced"):
             problems.append(f"[{where}] martyns_law_cap must be 'standard' or 'enhanced'")
-    if "network" in data:
-        net = data["network"]
-        problems += _check_keys("network", net, _NETWORK_KEYS)
-        for key in ("walk_excluded", "crossing_node_tags"):
-            if isinstance(net.get(key), list):
-                problems += _check_rules(f"network.{key}", net[key])
-    if problems:
-        raise ParameterError(
-            f"taxonomy {label}: {len(problems)} problem(s):\n  - "
-            + "\n  - ".join(problems)
-            + "\nSee cohesion_gis/defaults/taxonomy.toml for the layout."
-        )
+    if isinstance(data.get("network"), Mapping):
+        problems += _check_keys("network", data["network"], _NETWORK_KEYS)
+    raise_problems(
+        ParameterError,
+        f"taxonomy {label}",
+        problems,
+        "Fix the file; see cohesion_gis/defaults/taxonomy.toml for the layout",
+    )
 
 
-def _check_keys(where: str, entry: Mapping[str, Any], spec: Mapping[str, type]) -> list[str]:
-    problems = []
+def _check_keys(where: str, entry: Mapping[str, Any], spec: Mapping[str, str]) -> list[str]:
+    """Problems of one table's keys: unknown names, wrong kinds, numbers out of bounds."""
+    problems: list[str] = []
     for key, value in entry.items():
-        if key not in spec:
+        kind, field = spec.get(key), f"{where}.{key}"
+        if kind is None:
             problems.append(f"[{where}] unknown key {key!r} (allowed: {', '.join(sorted(spec))})")
-            continue
-        expected = spec[key]
-        ok = (
-            isinstance(value, int | float) and not isinstance(value, bool)
-            if expected is float
-            else isinstance(value, expected)
-        )
-        if not ok:
-            problems.append(
-                f"[{where}] {key} must be {expected.__name__}, got {type(value).__name__} {value!r}"
-            )
-        elif expected is float and value <= 0:
-            problems.append(f"[{where}] {key} must be > 0, got {value}")
+        elif kind == "rules":
+            problems += _check_rules(field if where == "network" else where, value)
+        elif kind == "strings":
+            problems += [p for p in [strings_problem(field, value)] if p]
+        elif kind == "number":
+            problems += [p for p in [number_problem(field, value, _BOUNDS[key])] if p]
+        elif kind == "widths":
+            if not isinstance(value, Mapping):
+                problems.append(f"field `{field}` = {value!r}; expected a table of class = metres")
+                continue
+            problems += [
+                p
+                for name, width in value.items()
+                if (p := number_problem(f"{field}.{name}", width, _BOUNDS[key]))
+            ]
+        elif not isinstance(value, str if kind == "str" else bool):
+            expected = "a string" if kind == "str" else "true or false"
+            problems.append(f"field `{field}` = {value!r}; expected {expected}")
     return problems
 
 

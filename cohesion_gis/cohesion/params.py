@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,15 @@ from typing import Any
 import numpy as np
 
 from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import (
+    Bound,
+    is_number,
+    number_problem,
+    numbers_problems,
+    raise_problems,
+    strings_problem,
+    table_problem,
+)
 from cohesion_gis.cohesion.cleaning import CLEANING_RULES
 from cohesion_gis.errors import ParameterError
 
@@ -102,87 +112,130 @@ class CohesionParams:
 
     @classmethod
     def _from_mapping(cls, data: dict[str, Any], label: str) -> CohesionParams:
-        try:
-            access = tuple(
+        problems = [p for key in _TABLES if (p := table_problem(key, data.get(key)))]
+        raise_problems(ParameterError, label, problems, "Fix the file and load it again")
+        access = []
+        for name, entry in data["access"].items():
+            if not isinstance(entry, dict):
+                problems.append(f"field `access.{name}` = {entry!r}; expected a table")
+                continue
+            missing = [k for k in ("space_types", "d_full_m", "d_max_m") if k not in entry]
+            if missing:
+                problems.append(f"[access.{name}] needs {', '.join(missing)}")
+                continue
+            access.append(
                 AccessCategory(
                     name=name,
-                    space_types=tuple(entry["space_types"]),
-                    d_full_m=float(entry["d_full_m"]),
-                    d_max_m=float(entry["d_max_m"]),
-                    min_area_m2=float(entry.get("min_area_m2", 0.0)),
+                    space_types=_seq(entry["space_types"]),
+                    d_full_m=_num(entry["d_full_m"]),
+                    d_max_m=_num(entry["d_max_m"]),
+                    min_area_m2=_num(entry.get("min_area_m2", 0.0)),
                     source=str(entry.get("source", "")),
                 )
-                for name, entry in data["access"].items()
             )
-            sens, cap, bri, div = (
-                data["sensitivity"], data["capacity"], data["bridging"], data["diversity"]
-            )  # fmt: skip
-            params = cls(
-                access=access,
-                weights={k: float(v) for k, v in data["weights"].items()},
-                walk_speed_m_s=float(data["walk_speed_m_s"]),
-                max_snap_m=float(data["max_snap_m"]),
-                network_cleaning=str(data["network_cleaning"]),
-                decay_beta_factor=float(data["decay_beta_factor"]),
-                diversity_radius_m=float(div["radius_m"]),
-                hill_q=float(div["hill_q"]),
-                bridging_radius_m=float(bri["radius_m"]),
-                bridging_wide_radius_m=float(bri["wide_radius_m"]),
-                bridging_wide_types=tuple(bri["wide_types"]),
-                bridging_wide_min_area_m2=float(bri["wide_min_area_m2"]),
-                capacity_benchmark_m2_per_person=float(cap["benchmark_m2_per_person"]),
-                capacity_zone_limits_m=tuple(float(v) for v in cap["zone_limits_m"]),
-                capacity_zone_weights=tuple(float(v) for v in cap["zone_weights"]),
-                capacity_space_types=tuple(cap["space_types"]),
-                nominal_area_m2={k: float(v) for k, v in data["nominal_area_m2"].items()},
-                sensitivity_distance_scales=tuple(float(v) for v in sens["distance_scales"]),
-                sensitivity_slow_walk_speed_m_s=float(sens["slow_walk_speed_m_s"]),
-                sensitivity_weight_draws=int(sens["weight_draws"]),
-                sensitivity_weight_concentration=float(sens["weight_concentration"]),
-                seed=int(sens["seed"]),
-                source=label,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ParameterError(f"{label}: bad or missing value ({exc!r})") from exc
-        params.validate()
+        sens, cap, bri, div = (
+            data["sensitivity"], data["capacity"], data["bridging"], data["diversity"]
+        )  # fmt: skip
+        params = cls(
+            access=tuple(access),
+            weights={k: _num(v) for k, v in data["weights"].items()},
+            walk_speed_m_s=_num(data["walk_speed_m_s"]),
+            max_snap_m=_num(data["max_snap_m"]),
+            network_cleaning=data["network_cleaning"],
+            decay_beta_factor=_num(data["decay_beta_factor"]),
+            diversity_radius_m=_num(div["radius_m"]),
+            hill_q=_num(div["hill_q"]),
+            bridging_radius_m=_num(bri["radius_m"]),
+            bridging_wide_radius_m=_num(bri["wide_radius_m"]),
+            bridging_wide_types=_seq(bri["wide_types"]),
+            bridging_wide_min_area_m2=_num(bri["wide_min_area_m2"]),
+            capacity_benchmark_m2_per_person=_num(cap["benchmark_m2_per_person"]),
+            capacity_zone_limits_m=_seq(cap["zone_limits_m"]),
+            capacity_zone_weights=_seq(cap["zone_weights"]),
+            capacity_space_types=_seq(cap["space_types"]),
+            nominal_area_m2={k: _num(v) for k, v in data["nominal_area_m2"].items()},
+            sensitivity_distance_scales=_seq(sens["distance_scales"]),
+            sensitivity_slow_walk_speed_m_s=_num(sens["slow_walk_speed_m_s"]),
+            sensitivity_weight_draws=_num(sens["weight_draws"], whole=True),
+            sensitivity_weight_concentration=_num(sens["weight_concentration"]),
+            seed=_num(sens["seed"], whole=True),
+            source=label,
+        )
+        raise_problems(
+            ParameterError, label, problems + params.problems(), "Fix the file and load it again"
+        )
         return params
 
     def validate(self) -> None:
-        """Check values are possible; raise one ParameterError listing every problem."""
-        problems = []
+        """Check every value is possible; raise one ParameterError listing every problem."""
+        raise_problems(
+            ParameterError,
+            f"cohesion parameters {self.source}",
+            self.problems(),
+            "Fix the value(s) and run again",
+        )
+
+    def problems(self) -> list[str]:
+        """Every impossible or implausible value, named by its TOML field (empty: all good).
+
+        Numbers must be finite and within the bounds of ``docs/cohesion.md`` (e.g. distances
+        0-10,000 m, walking speeds 0.2-3 m/s); lists must hold the right kind of values.
+        """
+        problems: list[str] = []
         for cat in self.access:
-            if not 0 <= cat.d_full_m < cat.d_max_m:
-                problems.append(
-                    f"access.{cat.name}: need 0 <= d_full_m < d_max_m, got "
-                    f"{cat.d_full_m} and {cat.d_max_m}"
+            where = f"access.{cat.name}"
+            keys = {"d_full_m": _DISTANCE, "d_max_m": _RADIUS, "min_area_m2": _AREA}
+            bad = [
+                p
+                for key, bound in keys.items()
+                if (p := number_problem(f"{where}.{key}", getattr(cat, key), bound))
+            ]
+            if not bad and not cat.d_full_m < cat.d_max_m:
+                bad.append(
+                    f"[{where}] d_full_m = {cat.d_full_m:g} must be less than "
+                    f"d_max_m = {cat.d_max_m:g}"
                 )
+            bad += [p for p in [strings_problem(f"{where}.space_types", cat.space_types)] if p]
+            problems += bad
         unknown = set(self.weights) - {"access", "diversity", "bridging", "capacity"}
         if unknown:
             problems.append(f"weights: unknown component(s) {sorted(unknown)}")
-        if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
-            problems.append(f"weights must be >= 0 with a positive sum, got {self.weights}")
-        if len(self.capacity_zone_limits_m) != len(self.capacity_zone_weights):
+        weights = [
+            p for k, w in self.weights.items() if (p := number_problem(f"weights.{k}", w, _WEIGHT))
+        ]
+        problems += weights
+        if not weights and sum(self.weights.values()) <= 0:
+            problems.append(f"weights must have a positive sum, got {dict(self.weights)}")
+        problems += [
+            p
+            for name, (key, bound) in _NUMBERS.items()
+            if (p := number_problem(key, getattr(self, name), bound))
+        ]
+        problems += [
+            p
+            for k, a in self.nominal_area_m2.items()
+            if (p := number_problem(f"nominal_area_m2.{k}", a, _NOMINAL_AREA))
+        ]
+        lists = [
+            p
+            for name, (key, bound, min_len) in _LISTS.items()
+            for p in numbers_problems(key, getattr(self, name), bound, min_len=min_len)
+        ]
+        problems += lists
+        problems += [
+            p for name, key in _STRINGS.items() if (p := strings_problem(key, getattr(self, name)))
+        ]
+        limits, zone_weights = self.capacity_zone_limits_m, self.capacity_zone_weights
+        if not lists and len(limits) != len(zone_weights):
             problems.append("capacity: zone_limits_m and zone_weights must have the same length")
-        if list(self.capacity_zone_limits_m) != sorted(self.capacity_zone_limits_m):
+        elif not lists and list(limits) != sorted(limits):
             problems.append("capacity.zone_limits_m must increase")
-        positive = {
-            "walk_speed_m_s": self.walk_speed_m_s,
-            "max_snap_m": self.max_snap_m,
-            "decay_beta_factor": self.decay_beta_factor,
-            "diversity.radius_m": self.diversity_radius_m,
-            "bridging.radius_m": self.bridging_radius_m,
-            "capacity.benchmark_m2_per_person": self.capacity_benchmark_m2_per_person,
-        }
-        problems += [f"{k} must be > 0, got {v}" for k, v in positive.items() if not v > 0]
         if self.network_cleaning not in CLEANING_RULES:
             problems.append(
-                f"network_cleaning must be one of {list(CLEANING_RULES)}, "
-                f"got {self.network_cleaning!r}"
+                f"field `network_cleaning` = {self.network_cleaning!r}; expected one of "
+                f"{', '.join(map(repr, CLEANING_RULES))}"
             )
-        if self.hill_q < 0:
-            problems.append(f"diversity.hill_q must be >= 0, got {self.hill_q}")
-        if problems:
-            raise ParameterError(f"cohesion parameters {self.source}: " + "; ".join(problems))
+        return problems
 
     @property
     def search_limit_m(self) -> float:
@@ -260,33 +313,108 @@ class CohesionParams:
         )
 
 
+#: Plausible bounds (reasons in docs/cohesion.md, "Parameter bounds").
+_SPEED = Bound(0.2, 3.0, "m/s")  # a frail walker's 0.2-0.5 m/s up to a brisk 2 m/s; 3 m/s runs
+_DISTANCE = Bound(0.0, 10_000.0, "m")  # walk distances: ANGSt's largest tier is 10 km
+_RADIUS = Bound(0.0, 10_000.0, "m", above=True)
+_AREA = Bound(0.0, 1e8, "m²")  # 100 km²: ten times the largest urban parks (about 10 km²)
+_NOMINAL_AREA = Bound(0.0, 1e8, "m²", above=True)
+_WEIGHT = Bound(0.0, 100.0)  # relative: normalised by their sum (fractions or percentages)
+_NUMBERS: dict[str, tuple[str, Bound]] = {
+    "walk_speed_m_s": ("walk_speed_m_s", _SPEED),
+    "max_snap_m": ("max_snap_m", Bound(0.0, 1000.0, "m", above=True)),
+    "decay_beta_factor": ("decay_beta_factor", Bound(0.0, 20.0, above=True)),
+    "diversity_radius_m": ("diversity.radius_m", _RADIUS),
+    "hill_q": ("diversity.hill_q", Bound(0.0, 10.0)),
+    "bridging_radius_m": ("bridging.radius_m", _RADIUS),
+    "bridging_wide_radius_m": ("bridging.wide_radius_m", _RADIUS),
+    "bridging_wide_min_area_m2": ("bridging.wide_min_area_m2", _AREA),
+    "capacity_benchmark_m2_per_person": (
+        "capacity.benchmark_m2_per_person",
+        Bound(0.0, 1000.0, "m²/person", above=True),
+    ),
+    "sensitivity_slow_walk_speed_m_s": ("sensitivity.slow_walk_speed_m_s", _SPEED),
+    "sensitivity_weight_draws": ("sensitivity.weight_draws", Bound(0, 10_000, integer=True)),
+    "sensitivity_weight_concentration": (
+        "sensitivity.weight_concentration",
+        Bound(0.0, 1e6, above=True),
+    ),
+    "seed": ("sensitivity.seed", Bound(0, 2**32 - 1, integer=True)),  # numpy SeedSequence
+}
+_LISTS: dict[str, tuple[str, Bound, int]] = {
+    "capacity_zone_limits_m": ("capacity.zone_limits_m", _RADIUS, 1),
+    "capacity_zone_weights": ("capacity.zone_weights", Bound(0.0, 1.0), 1),
+    "sensitivity_distance_scales": ("sensitivity.distance_scales", Bound(0.25, 4.0), 0),
+}
+_STRINGS = {
+    "bridging_wide_types": "bridging.wide_types",
+    "capacity_space_types": "capacity.space_types",
+}
+_TABLES = (
+    "access",
+    "weights",
+    "diversity",
+    "bridging",
+    "capacity",
+    "nominal_area_m2",
+    "sensitivity",
+)
+
+
+def _num(value: Any, *, whole: bool = False) -> Any:
+    """A finite TOML number as a float (``whole``: an int if integral); anything else as read.
+
+    Values left as read are named by :meth:`CohesionParams.problems`.
+    """
+    if not is_number(value) or not math.isfinite(value):
+        return value
+    if whole:
+        return int(value) if float(value).is_integer() else value
+    return float(value)
+
+
+def _seq(value: Any) -> Any:
+    """A TOML list as a tuple (numbers as floats); anything else as read."""
+    return tuple(_num(v) for v in value) if isinstance(value, list) else value
+
+
 def _merge(base: dict[str, Any], user: dict[str, Any], label: str) -> dict[str, Any]:
     """Override ``base`` value by value with ``user``; refuse keys ``base`` does not have.
 
     New access categories may be added (they need the full set of keys).
     """
+    out, problems = _merged(base, user, "")
+    raise_problems(ParameterError, label, problems, "Fix the file and load it again")
+    return out
+
+
+def _merged(base: dict[str, Any], user: dict[str, Any], prefix: str) -> tuple[dict, list[str]]:
     out = dict(base)
     problems = []
     for key, value in user.items():
+        field = f"{prefix}{key}"
         if key not in base:
-            problems.append(f"unknown key {key!r} (allowed: {', '.join(sorted(base))})")
-        elif isinstance(base[key], dict) and isinstance(value, dict):
-            if key == "access":
-                out[key] = {
-                    **base[key],
-                    **{n: {**base[key].get(n, {}), **v} for n, v in value.items()},
-                }
-            else:
-                try:
-                    out[key] = _merge(base[key], value, label)
-                except ParameterError as exc:
-                    problems.append(f"[{key}] {exc}")
+            problems.append(f"unknown key `{field}` (allowed: {', '.join(sorted(base))})")
         elif isinstance(base[key], dict) != isinstance(value, dict):
-            problems.append(
-                f"{key!r} must be {'a table' if isinstance(base[key], dict) else 'a value'}"
-            )
-        else:
+            expected = "a table" if isinstance(base[key], dict) else "a value, not a table"
+            problems.append(f"field `{field}` = {value!r}; expected {expected}")
+        elif not isinstance(value, dict):
             out[key] = value
-    if problems:
-        raise ParameterError(f"{label}: " + "; ".join(problems))
-    return out
+        elif field == "access":
+            problems += [
+                f"field `access.{n}` = {v!r}; expected a table ([access.{n}])"
+                for n, v in value.items()
+                if not isinstance(v, dict)
+            ]
+            out[key] = {
+                **base[key],
+                **{
+                    n: {**base[key].get(n, {}), **v}
+                    for n, v in value.items()
+                    if isinstance(v, dict)
+                },
+            }
+        else:
+            out[key], more = _merged(base[key], value, f"{field}.")
+            problems += more
+    return out, problems

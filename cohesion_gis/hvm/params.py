@@ -14,21 +14,24 @@ Examples
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import (
+    Bound,
+    is_number,
+    number_problem,
+    numbers_problems,
+    raise_problems,
+)
 from cohesion_gis.errors import ParameterError
 
-__all__ = ["HvmParams", "load_params"]
-
-#: A field check: (predicate on the value, what a valid value looks like).
-Check = tuple[Callable[[Any], bool], str]
+__all__ = ["HvmParams", "load_params", "params_from_table"]
 
 
 @dataclass(frozen=True)
@@ -91,38 +94,50 @@ class HvmParams:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        problems = _value_problems(self, _PARAM_CHECKS)
-        if problems:
-            raise ParameterError(_message("HvmParams", problems, "fix the value(s)"))
+        raise_problems(ParameterError, "HVM parameters", _value_problems(self), "Fix the value(s)")
 
 
-def _positive(x: float) -> bool:
-    return math.isfinite(x) and x > 0
-
-
-def _non_negative(x: float) -> bool:
-    return math.isfinite(x) and x >= 0
-
-
-_PARAM_CHECKS: dict[str, Check] = {
-    "friction_mu": (lambda x: 0 < x <= 2, "0 < friction_mu <= 2"),
-    "friction_mu_sensitivity": (lambda x: 0 < x <= 2, "0 < value <= 2"),
-    "speed_allowance": (lambda x: 0 <= x < 1, "a fraction in [0, 1), e.g. 0.10 for +10 %"),
-    "test_speeds_kmh": (
-        lambda s: len(s) > 0 and all(_positive(v) for v in s) and list(s) == sorted(set(s)),
-        "a non-empty strictly ascending list of positive speeds, e.g. [16, 32, 48, 64, 80]",
-    ),
-    "gap_limit_m": (_positive, "> 0"),
-    "search_horizon_m": (_positive, "> 0"),
-    "start_speed_kmh": (_non_negative, ">= 0"),
-    "kerb_radius_m": (_non_negative, ">= 0"),
-    "width_clearance_m": (_non_negative, ">= 0"),
-    "angle_band_deg": (lambda x: 0 < x <= 90, "0 < value <= 90"),
-    "barrier_snap_m": (_non_negative, ">= 0"),
-    "block_unrated": (lambda x: True, "true or false"),
-    "acceleration_model": (lambda x: x in {"power", "constant"}, '"power" or "constant"'),
-    "default_vehicle_classes": (lambda s: len(s) > 0, "a non-empty list of class names"),
+#: Plausible bounds of the numeric parameters (reasons in docs/hvm.md, "Parameter bounds").
+_BOUNDS: dict[str, Bound] = {
+    "friction_mu": Bound(0.0, 2.0, above=True),  # racing tyres on dry asphalt stay below 2
+    "friction_mu_sensitivity": Bound(0.0, 2.0, above=True),
+    "speed_allowance": Bound(0.0, 0.5),  # practice is +5-15 %
+    "gap_limit_m": Bound(0.0, 3.0, "m", above=True),  # DfT TAL 01/11: 1.2 m
+    "search_horizon_m": Bound(0.0, 5000.0, "m", above=True),  # top speed within 1,000 m
+    "start_speed_kmh": Bound(0.0, 140.0, "km/h"),  # highest posted European limit (Poland)
+    "kerb_radius_m": Bound(0.0, 100.0, "m"),
+    "width_clearance_m": Bound(0.0, 5.0, "m"),
+    "angle_band_deg": Bound(0.0, 90.0, "degrees", above=True),
+    "barrier_snap_m": Bound(0.0, 50.0, "m"),
 }
+#: Each test speed: ISO 22343-1 / PAS 68 test at 16-112 km/h; ratings are parsed up to 200 km/h.
+_TEST_SPEED = Bound(0.0, 200.0, "km/h", above=True)
+
+
+def _value_problems(params: Any) -> list[str]:
+    """Every impossible or implausible value of ``params``, named by field."""
+    problems = [
+        p
+        for name, bound in _BOUNDS.items()
+        if (p := number_problem(name, getattr(params, name), bound))
+    ]
+    speeds = params.test_speeds_kmh
+    bad_speeds = numbers_problems("test_speeds_kmh", speeds, _TEST_SPEED, min_len=1)
+    problems += bad_speeds
+    if not bad_speeds and list(speeds) != sorted(set(speeds)):
+        problems.append(
+            f"field `test_speeds_kmh` = {list(speeds)}; expected strictly ascending speeds, "
+            "e.g. [16, 32, 48, 64, 80]"
+        )
+    if params.acceleration_model not in {"power", "constant"}:
+        problems.append(
+            f"field `acceleration_model` = {params.acceleration_model!r}; expected "
+            '"power" or "constant"'
+        )
+    if not params.default_vehicle_classes:
+        problems.append("field `default_vehicle_classes` = []; expected at least one class name")
+    return problems
+
 
 _TYPES: dict[str, str] = {
     "friction_mu": "number",
@@ -141,25 +156,6 @@ _TYPES: dict[str, str] = {
     "default_vehicle_classes": "list of strings",
     "equivalence": "table of lists of strings",
 }
-
-
-def _value_problems(obj: object, checks: Mapping[str, Check]) -> list[str]:
-    problems = []
-    for name, (ok, expected) in checks.items():
-        value = getattr(obj, name)
-        if not ok(value):
-            problems.append(f"field {name!r}: got {value!r}, expected {expected}")
-    return problems
-
-
-def _message(where: str, problems: list[str], todo: str) -> str:
-    head = f"{where}: {len(problems)} problem(s) with HVM parameters"
-    return head + ":\n  - " + "\n  - ".join(problems) + f"\n{todo}."
-
-
-def is_number(value: Any) -> bool:
-    """Whether a TOML value is an int or float (bools are not numbers here)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _is_str(value: Any) -> bool:
@@ -185,30 +181,28 @@ def coerce(value: Any, kind: str) -> Any:
     raise TypeError(kind)
 
 
-def _fill(
-    table: Mapping[str, Any], label: str, values: dict[str, Any], sources: dict[str, str]
-) -> list[str]:
+def _fill(table: Mapping[str, Any], values: dict[str, Any], sources: dict[str, str]) -> list[str]:
     """Validate a parsed hvm TOML table and merge it into ``values`` and ``sources``."""
     problems = []
     for key, raw in table.items():
         if key == "sources":
             if not isinstance(raw, dict):
-                problems.append("'sources' must be a table of strings")
+                problems.append(f"field `sources` = {raw!r}; expected a table of strings")
                 continue
             for name, text in raw.items():
                 if name not in _TYPES:
                     problems.append(f"[sources] names unknown field {name!r}")
                 elif not isinstance(text, str):
-                    problems.append(f"[sources] {name!r}: got {text!r}, expected a string")
+                    problems.append(f"field `sources.{name}` = {text!r}; expected a string")
                 else:
                     sources[name] = text
         elif key not in _TYPES:
-            problems.append(f"unknown key {key!r}; known keys: {sorted(_TYPES)}")
+            problems.append(f"unknown key {key!r}; known keys: {', '.join(sorted(_TYPES))}")
         else:
             try:
                 values[key] = coerce(raw, _TYPES[key])
             except TypeError:
-                problems.append(f"field {key!r}: got {raw!r}, expected a {_TYPES[key]}")
+                problems.append(f"field `{key}` = {raw!r}; expected a {_TYPES[key]}")
     return problems
 
 
@@ -234,24 +228,35 @@ def load_params(path: Path | str | None = None) -> HvmParams:
     """
     if path is None:
         return _default_params()
+    table, label = read_toml(path, "hvm.toml")
+    return params_from_table(table, label)
+
+
+def params_from_table(table: Mapping[str, Any], label: str) -> HvmParams:
+    """The packaged defaults overridden by a parsed table (a user file, a scenario's overrides).
+
+    Parameters
+    ----------
+    table
+        Any subset of the keys of ``defaults/hvm.toml``, as read from TOML.
+    label
+        Where the table comes from, for messages (a file, ``"x.toml [parameters.hvm]"``).
+
+    Raises
+    ------
+    ParameterError
+        Unknown keys, wrong types, non-finite or implausible values, all in one message.
+    """
     values, sources = _raw_defaults()
     values, sources = dict(values), dict(sources)
-    table, label = read_toml(path, "hvm.toml")
-    problems = _fill(table, label, values, sources)
+    problems = _fill(table, values, sources)
     given_sources = table.get("sources") if isinstance(table.get("sources"), dict) else {}
     for key in table:
         if key in _TYPES and key not in given_sources:
             sources[key] = f"user file {label}"
-    if problems:
-        raise ParameterError(_message(label, problems, "Fix the file and load it again"))
-    return _build(values, sources, label)
-
-
-def _build(values: dict[str, Any], sources: dict[str, str], label: str) -> HvmParams:
-    try:
-        return HvmParams(**values, sources=MappingProxyType(sources))
-    except ParameterError as exc:
-        raise ParameterError(f"{label}: {exc}") from exc
+    problems += _value_problems(SimpleNamespace(**values))
+    raise_problems(ParameterError, label, problems, "Fix the file and load it again")
+    return HvmParams(**values, sources=MappingProxyType(sources))
 
 
 @lru_cache(maxsize=1)
@@ -259,15 +264,13 @@ def _raw_defaults() -> tuple[dict[str, Any], dict[str, str]]:
     table, label = read_toml(None, "hvm.toml")
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    problems = _fill(table, label, values, sources)
+    problems = _fill(table, values, sources)
     missing = [f.name for f in fields(HvmParams) if f.name not in values and f.name != "sources"]
-    problems += [f"missing field {name!r}" for name in missing]
-    if problems:  # a broken install, not a user error
-        raise ParameterError(_message(label, problems, "Reinstall cohesion_gis"))
+    problems += [f"missing field `{name}`" for name in missing]
+    raise_problems(ParameterError, label, problems, "Reinstall cohesion_gis")  # a broken install
     return values, sources
 
 
 @lru_cache(maxsize=1)
 def _default_params() -> HvmParams:
-    values, sources = _raw_defaults()
-    return _build(dict(values), dict(sources), "defaults/hvm.toml")
+    return params_from_table({}, "defaults/hvm.toml")

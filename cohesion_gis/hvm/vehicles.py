@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,16 +24,21 @@ from types import MappingProxyType
 from typing import Any
 
 from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import Bound, is_number, number_problem, raise_problems
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.hvm.kinematics import G_MS2, Traction
 from cohesion_gis.hvm.params import coerce
 
-__all__ = ["NUMERIC_FIELDS", "VehicleClass", "load_vehicles"]
+__all__ = ["MAX_TEST_MASS_KG", "NUMERIC_FIELDS", "VehicleClass", "load_vehicles"]
+
+#: The heaviest impact-test vehicle of any standard (kg): ISO 22343-1 N3G and PAS 68 N3 at
+#: 30 000 kg [S/U] (ASTM F2656 H: about 29 500 kg [U]); reference hvm.md §2.
+MAX_TEST_MASS_KG = 30_000.0
 
 #: Numeric fields of a class, with the range a real road vehicle can have.
 NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
     {
-        "test_mass_kg": (1.0, 100_000.0),
+        "test_mass_kg": (100.0, MAX_TEST_MASS_KG),
         "width_m": (0.5, 5.0),
         "length_m": (1.0, 30.0),
         "accel_ms2": (0.05, 12.0),
@@ -47,6 +51,7 @@ NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
     }
 )
 _ALL_FIELDS = ("description", *NUMERIC_FIELDS)
+_UNITS = {"kg": "kg", "m": "m", "ms2": "m/s²", "kmh": "km/h", "kw": "kW", "m2": "m²"}
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
@@ -99,10 +104,7 @@ class VehicleClass:
 
     def __post_init__(self) -> None:
         problems = _range_problems(self.name, {f: getattr(self, f) for f in NUMERIC_FIELDS})
-        if problems:
-            raise ParameterError(
-                "VehicleClass: " + "; ".join(problems) + ". Fix the value(s) of the class."
-            )
+        raise_problems(ParameterError, "VehicleClass", problems, "Fix the value(s) of the class")
 
     def lateral_limit_ms2(self, friction_mu: float) -> float:
         """Lateral acceleration (m/s²) the class can hold in a bend: ``min(lat_accel, μ·g)``."""
@@ -133,11 +135,15 @@ class VehicleClass:
 def _range_problems(name: str, values: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, value in values.items():
-        low, high = NUMERIC_FIELDS[key]
-        if not (math.isfinite(value) and low <= value <= high):
-            problems.append(
-                f"class {name!r} field {key!r}: got {value!r}, expected {low:g} to {high:g}"
+        unit = _UNITS.get(key.rsplit("_", 1)[-1], "")
+        problem = number_problem(f"classes.{name}.{key}", value, Bound(*NUMERIC_FIELDS[key], unit))
+        if problem and key == "test_mass_kg" and is_number(value) and value > MAX_TEST_MASS_KG:
+            problem += (
+                ": no impact-test standard uses a heavier vehicle (ISO 22343-1 N3G, PAS 68 N3), "
+                "so no barrier rating could cover this class; model the threat as N3G"
             )
+        if problem:
+            problems.append(problem)
     accel, crr = values.get("accel_ms2"), values.get("rolling_resistance")
     if not problems and accel is not None and crr is not None and accel <= G_MS2 * crr:
         problems.append(
@@ -177,12 +183,12 @@ def load_vehicles(
     if path is not None:
         table, label = read_toml(path, "vehicles.toml")
         problems = _merge(table, raw, label)
-        if problems:
-            raise ParameterError(
-                f"{label}: {len(problems)} problem(s) in the vehicle table:\n  - "
-                + "\n  - ".join(problems)
-                + "\nFix the file; see cohesion_gis/defaults/vehicles.toml for the layout."
-            )
+        raise_problems(
+            ParameterError,
+            label,
+            problems,
+            "Fix the file; see cohesion_gis/defaults/vehicles.toml for the layout",
+        )
     vehicles = {name: _build(name, entry) for name, entry in raw.items()}
     if classes is None:
         return vehicles
@@ -205,8 +211,7 @@ def _packaged() -> dict[str, dict[str, Any]]:
     table, label = read_toml(None, "vehicles.toml")
     raw: dict[str, dict[str, Any]] = {}
     problems = _merge(table, raw, label)
-    if problems:  # a broken install, not a user error
-        raise ParameterError(f"{label}: " + "; ".join(problems) + ". Reinstall cohesion_gis.")
+    raise_problems(ParameterError, label, problems, "Reinstall cohesion_gis")  # a broken install
     return raw
 
 
@@ -252,7 +257,7 @@ def _merge_class(
             try:
                 merged[key] = coerce(value, kind)
             except TypeError:
-                problems.append(f"class {name!r} field {key!r}: got {value!r}, expected a {kind}")
+                problems.append(f"field `classes.{name}.{key}` = {value!r}; expected a {kind}")
                 continue
             if key in NUMERIC_FIELDS and key not in entry.get("sources", {}):
                 sources[key] = f"user file {label}" if not label.startswith("defaults/") else ""

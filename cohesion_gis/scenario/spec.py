@@ -41,6 +41,7 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from cohesion_gis._validate import Bound
 from cohesion_gis.errors import CohesionError, ScenarioError
 
 __all__ = [
@@ -117,7 +118,7 @@ INTERVENTIONS: Mapping[str, _Schema] = MappingProxyType(
             "close_road does (with 'rating': rated lines at its ends), 'traffic_order' leaves "
             "it drivable",
             {"mode": "mode"},
-            {**_SELECT, "site_name": "str", "width_m": "number", "rating": "rating"},
+            {**_SELECT, "site_name": "str", "width_m": "width", "rating": "rating"},
             SELECTORS,
         ),
         "close_road": _schema(
@@ -130,18 +131,18 @@ INTERVENTIONS: Mapping[str, _Schema] = MappingProxyType(
         ),
         "add_residents": _schema(
             "house new residents in an area (a district, or a polygon)",
-            {"count": "count"},
+            {"count": "residents"},
             {**_AREA, "groups": "shares"},
             ("district", "geometry", "file"),
         ),
         "move_residents": _schema(
             "move residents from one area to another",
-            {"count": "count", "from": "area", "to": "area"},
+            {"count": "residents", "from": "area", "to": "area"},
             {"groups": "shares"},
         ),
         "change_site_capacity": _schema(
             "set a site's crowd capacity (persons), e.g. for an event",
-            {"capacity_persons": "count"},
+            {"capacity_persons": "persons"},
             _SELECT,
             SELECTORS,
         ),
@@ -235,41 +236,28 @@ class Scenario:
 
     def cohesion_params(self) -> Any:
         """The cohesion parameters: packaged defaults with this scenario's overrides."""
-        from importlib import resources
-
+        from cohesion_gis._toml import read_toml
         from cohesion_gis.cohesion.params import CohesionParams, _merge
 
         if not self.cohesion_overrides:
             return CohesionParams.from_toml()
-        text = resources.files("cohesion_gis.defaults").joinpath("cohesion.toml").read_text()
         label = f"{self.where} [parameters.cohesion]"
-        data = _merge(tomllib.loads(text), dict(self.cohesion_overrides), label)
+        data = _merge(read_toml(None, "cohesion.toml")[0], dict(self.cohesion_overrides), label)
         return CohesionParams._from_mapping(data, label)
 
     def hvm_params(self) -> Any:
         """The HVM parameters: packaged defaults with this scenario's overrides."""
-        from dataclasses import fields, replace
+        from cohesion_gis.hvm.params import load_params, params_from_table
 
-        from cohesion_gis.errors import ParameterError
-        from cohesion_gis.hvm.params import load_params
-
-        params = load_params()
-        known = {f.name for f in fields(params)} - {"sources", "equivalence"}
-        unknown = sorted(set(self.hvm_overrides) - known)
-        if unknown:
-            raise ParameterError(
-                f"{self.where} [parameters.hvm]: unknown key(s) {unknown}; "
-                f"allowed: {', '.join(sorted(known))}"
-            )
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in self.hvm_overrides.items()}
-        return replace(params, **values)
+        if not self.hvm_overrides:
+            return load_params()
+        return params_from_table(dict(self.hvm_overrides), f"{self.where} [parameters.hvm]")
 
 
 def scenario_problem(where: str, problems: list[str]) -> ScenarioError:
-    """One error listing every problem of a scenario file."""
-    lines = "\n".join(f"  - {p}" for p in problems)
+    """One error listing every problem of a scenario file, on one line."""
     noun = "problem" if len(problems) == 1 else "problems"
-    return ScenarioError(f"{where}: {len(problems)} {noun}:\n{lines}")
+    return ScenarioError(f"{where}: {len(problems)} {noun}: " + "; ".join(problems))
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -300,10 +288,19 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError as exc:
         raise ScenarioError(f"scenario file {path} does not exist; check the path") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); TOML files must be "
+            "UTF-8: save the file as UTF-8 in your editor"
+        ) from exc
+    except OSError as exc:
+        raise ScenarioError(
+            f"{path}: cannot be read ({exc.strerror}); give the path of a scenario .toml file"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
     problems: list[str] = []
     for key in data:
@@ -340,8 +337,8 @@ def load_scenario(path: str | Path) -> Scenario:
             if table:
                 try:
                     build()
-                except (CohesionError, TypeError) as exc:
-                    problems.append(f"parameters: {exc}")
+                except CohesionError as exc:
+                    problems.append(str(exc).removeprefix(f"{path} "))
     if problems:
         raise scenario_problem(str(path), problems)
     log.info("scenario %s: %d interventions", scenario.name, len(scenario.interventions))
@@ -384,8 +381,21 @@ def _base(value: Any, folder: Path, problems: list[str]) -> BaseSpec:
         source = str(resolved)
     bbox = value.get("bbox")
     if bbox is not None:
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
-            problems.append(f"base.bbox must be [west, south, east, north] in degrees, got {bbox}")
+        if not (
+            isinstance(bbox, list)
+            and len(bbox) == 4
+            and all(b.holds(v) for v, b in zip(bbox, _BBOX, strict=True))
+        ):
+            problems.append(
+                f"field `base.bbox` = {bbox!r}; expected [west, south, east, north] in degrees "
+                "(finite, longitudes -180 to 180, latitudes -90 to 90, west < east, south < north)"
+            )
+            bbox = None
+        elif not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
+            problems.append(
+                f"field `base.bbox` = {bbox!r}; expected west < east and south < north "
+                "([west, south, east, north] in degrees)"
+            )
             bbox = None
         else:
             bbox = tuple(float(v) for v in bbox)
@@ -469,8 +479,8 @@ def _intervention(
     return Intervention(index, kind, MappingProxyType(options), shape)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+_BBOX = (Bound(-180, 180), Bound(-90, 90), Bound(-180, 180), Bound(-90, 90))
+_SHARE = Bound(0, 1)
 
 
 def _check_text(value: Any, folder: Path) -> str | None:
@@ -496,12 +506,20 @@ def _check_id(value: Any, folder: Path) -> str | None:
     return None
 
 
-def _check_number(value: Any, folder: Path) -> str | None:
-    return None if _is_number(value) and value > 0 else f"must be a number > 0, got {value!r}"
+#: Plausible bounds of scenario numbers (reasons in docs/scenarios.md, "Bounds").
+#: Residents one intervention adds or moves: a whole new town (UK New Towns: 10,000+ homes,
+#: Milton Keynes designated for 250,000 people) fits; 10^15 does not.
+RESIDENTS = Bound(0, 1_000_000, "residents", integer=True)
+#: A site's crowd: the largest stadiums hold about 150,000; the largest street events gather
+#: around a million people (Notting Hill Carnival).
+PERSONS = Bound(0, 1_000_000, "persons", integer=True)
+#: A street's width: the widest avenue (Avenida 9 de Julio, Buenos Aires) is about 140 m.
+WIDTH = Bound(0, 150, "m", above=True)
 
 
-def _check_count(value: Any, folder: Path) -> str | None:
-    return None if _is_number(value) and value >= 0 else f"must be a number >= 0, got {value!r}"
+def _bounded(bound: Bound) -> Callable[[Any, Path], str | None]:
+    """A schema check of a number within ``bound``."""
+    return lambda value, folder: bound.problem(value)
 
 
 def _check_mode(value: Any, folder: Path) -> str | None:
@@ -524,7 +542,7 @@ def _check_rating(value: Any, folder: Path) -> str | None:
 
 
 def _check_shares(value: Any, folder: Path) -> str | None:
-    if not isinstance(value, dict) or not all(_is_number(v) and v >= 0 for v in value.values()):
+    if not isinstance(value, dict) or not all(map(_SHARE.holds, value.values())):
         return f"must be a table of group = share (numbers >= 0), got {value!r}"
     total = sum(value.values())
     if abs(total - 1.0) > 1e-6:
@@ -545,8 +563,9 @@ _CHECKS: dict[str, Callable[[Any, Path], str | None]] = {
     "wkt": _check_text,
     "file": _check_file,
     "id": _check_id,
-    "number": _check_number,
-    "count": _check_count,
+    "width": _bounded(WIDTH),
+    "residents": _bounded(RESIDENTS),
+    "persons": _bounded(PERSONS),
     "mode": _check_mode,
     "rating": _check_rating,
     "shares": _check_shares,

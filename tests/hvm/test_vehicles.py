@@ -54,13 +54,28 @@ def test_user_file_overrides_and_adds(tmp_path):
 @pytest.mark.parametrize(
     ("body", "match"),
     [
-        ("[classes.M1]\naccel_ms2 = -3.2\n", r"class 'M1' field 'accel_ms2': got -3.2"),
-        ("[classes.M1]\ntest_mass_kg = 0\n", r"class 'M1' field 'test_mass_kg'"),
-        ("[classes.M1]\naccel_ms2 = 'fast'\n", r"field 'accel_ms2': got 'fast', expected a number"),
+        ("[classes.M1]\naccel_ms2 = -3.2\n", r"field `classes.M1.accel_ms2` = -3.2; expected a"),
+        (
+            "[classes.M1]\ntest_mass_kg = 0\n",
+            r"`classes.M1.test_mass_kg` = 0.0; .* 100 and 30,000 kg",
+        ),
+        (
+            "[classes.M1]\naccel_ms2 = 'fast'\n",
+            r"`classes.M1.accel_ms2` = 'fast'; expected a number",
+        ),
         ("[classes.M1]\nwheels = 4\n", r"unknown field 'wheels'"),
         ('[classes.X]\ndescription = "x"\n', r"class 'X': missing field"),
         ("[trucks]\n", r"unknown top-level key"),
-        ("[classes.M1]\npower_kw = 0\n", r"class 'M1' field 'power_kw'"),
+        ("[classes.M1]\npower_kw = 0\n", r"`classes.M1.power_kw` = 0.0; .* 1 and 5,000 kW"),
+        # issue 15: non-finite values
+        ("[classes.M1]\ntop_speed_kmh = inf\n", r"`classes.M1.top_speed_kmh` = inf; expected a"),
+        ("[classes.M1]\nbraking_ms2 = nan\n", r"`classes.M1.braking_ms2` = nan; expected a"),
+        # heavier than any impact-test vehicle: 90 t loaded silently, no rating can cover it
+        (
+            "[classes.N3G]\ntest_mass_kg = 90000\n",
+            r"`classes.N3G.test_mass_kg` = 90000.0; .* no impact-test standard uses a heavier "
+            r"vehicle .* model the threat as N3G",
+        ),
         (
             "[classes.M1]\naccel_ms2 = 0.1\nrolling_resistance = 0.02\n",
             r"class 'M1': accel_ms2 0.1 cannot overcome rolling_resistance",
@@ -72,7 +87,7 @@ def test_bad_vehicle_files_name_file_class_and_field(tmp_path, body, match):
     path.write_text(body)
     with pytest.raises(ParameterError, match=match) as info:
         load_vehicles(path)
-    assert "bad.toml" in str(info.value)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
 
 
 def test_params_override_and_validation(tmp_path):
@@ -94,3 +109,42 @@ def test_params_override_and_validation(tmp_path):
             load_params(bad)
     with pytest.raises(ParameterError, match="speed_allowance"):
         dataclasses.replace(params, speed_allowance=2.0)
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        # issue 15: non-finite and absurd values
+        ("search_horizon_m = 1e12\n", r"`search_horizon_m` = 1000000000000.0; .* at most 5,000 m"),
+        ("gap_limit_m = inf\n", r"`gap_limit_m` = inf; expected a finite number"),
+        ("test_speeds_kmh = [16, nan]\n", r"`test_speeds_kmh\[1\]` = nan"),
+        ("test_speeds_kmh = [16, 1e6]\n", r"`test_speeds_kmh\[1\]` = 1000000.0; .* 200 km/h"),
+        ("start_speed_kmh = 500\n", r"`start_speed_kmh` = 500.0; .* between 0 and 140 km/h"),
+        ("barrier_snap_m = -1\n", r"`barrier_snap_m` = -1.0"),
+        ("friction_mu = 'high'\n", r"field `friction_mu` = 'high'; expected a number"),
+        ("default_vehicle_classes = []\n", r"`default_vehicle_classes` = \[\]; expected at least"),
+    ],
+)
+def test_bad_params_name_file_field_and_bounds(tmp_path, body, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(ParameterError, match=match) as info:
+        load_params(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_every_bad_param_in_one_message(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("friction_mu = nan\ngap_limit_m = 'wide'\nhorizon = 3\n")
+    with pytest.raises(ParameterError) as info:
+        load_params(path)
+    text = str(info.value)
+    assert "`friction_mu` = nan" in text and "`gap_limit_m` = 'wide'" in text
+    assert "unknown key 'horizon'" in text
+
+
+def test_non_utf8_vehicle_file(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[classes.M1]\ndescription = "Voiture légère"\n'.encode("latin-1"))
+    with pytest.raises(ParameterError, match=r"latin1.toml: not UTF-8 text"):
+        load_vehicles(path)

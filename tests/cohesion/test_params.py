@@ -1,0 +1,90 @@
+"""Cohesion parameter files: every value finite, within its documented bound, of the right type."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from cohesion_gis.cohesion import CohesionParams
+from cohesion_gis.errors import ParameterError
+
+
+def test_packaged_defaults_are_within_their_bounds():
+    params = CohesionParams.from_toml()
+    assert params.problems() == []
+    assert params.seed == 20261128 and isinstance(params.seed, int)
+    assert params.sensitivity_weight_draws == 20
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        # issue 15: `access = nan` made every score 0, inf made them NaN; both loaded silently
+        ("[weights]\naccess = nan\n", r"field `weights.access` = nan; expected a finite number"),
+        ("[weights]\naccess = inf\n", r"field `weights.access` = inf; expected a finite number"),
+        ("walk_speed_m_s = inf\n", r"`walk_speed_m_s` = inf; .* between 0.2 and 3 m/s"),
+        ("walk_speed_m_s = 50\n", r"`walk_speed_m_s` = 50.0; .* between 0.2 and 3 m/s"),
+        ("max_snap_m = 1e12\n", r"`max_snap_m` = 1000000000000.0; .* at most 1,000 m"),
+        ("[access.playground]\nd_max_m = 1e9\n", r"`access.playground.d_max_m` = 1000000000.0"),
+        ("[access.playground]\nd_full_m = nan\n", r"`access.playground.d_full_m` = nan"),
+        ("[bridging]\nwide_radius_m = inf\n", r"`bridging.wide_radius_m` = inf"),
+        ("[capacity]\nzone_weights = [1.0, nan, 0.22]\n", r"`capacity.zone_weights\[1\]` = nan"),
+        ("[capacity]\nzone_limits_m = 400\n", r"`capacity.zone_limits_m` = 400; expected a list"),
+        ("[nominal_area_m2]\npark = -1\n", r"`nominal_area_m2.park` = -1"),
+        ("[sensitivity]\ndistance_scales = [0.75, 1e6]\n", r"`sensitivity.distance_scales\[1\]`"),
+        # wrong types: a string seed raised "invalid literal for int()", 2.5 draws became 2
+        ("[sensitivity]\nseed = 'x'\n", r"`sensitivity.seed` = 'x'; expected a whole number"),
+        (
+            "[sensitivity]\nweight_draws = 2.5\n",
+            r"`sensitivity.weight_draws` = 2.5; expected a",
+        ),
+        (
+            "[capacity]\nspace_types = 'park'\n",
+            r"`capacity.space_types` = 'park'; .*strings",
+        ),
+        ("[access]\nplayground = 3\n", r"field `access.playground` = 3; expected a table"),
+        ("weights = 3\n", r"field `weights` = 3; expected a table"),
+        ("[diversity.radius_m]\nx = 1\n", r"field `diversity.radius_m` = .*; expected a value"),
+        ("[weights]\nfun = 1\n", r"unknown key `weights.fun`"),
+        ("network_cleaning = 'all'\n", r"field `network_cleaning` = 'all'; expected one of"),
+    ],
+)
+def test_bad_values_name_file_field_and_bounds(tmp_path: Path, body: str, match: str):
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(ParameterError, match=match) as info:
+        CohesionParams.from_toml(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: ") and "\n" not in text
+    assert text.endswith("Fix the file and load it again")
+
+
+def test_every_problem_of_a_file_in_one_message(tmp_path: Path):
+    path = tmp_path / "bad.toml"
+    path.write_text("walk_speed_m_s = nan\n[weights]\naccess = -1\n[diversity]\nhill_q = inf\n")
+    with pytest.raises(ParameterError) as info:
+        CohesionParams.from_toml(path)
+    for field in ("walk_speed_m_s", "weights.access", "diversity.hill_q"):
+        assert f"`{field}`" in str(info.value)
+
+
+def test_a_new_access_category_needs_its_keys(tmp_path: Path):
+    path = tmp_path / "new.toml"
+    path.write_text('[access.pool]\nspace_types = ["pool"]\nd_full_m = 400\n')
+    with pytest.raises(ParameterError, match=r"\[access.pool\] needs d_max_m"):
+        CohesionParams.from_toml(path)
+
+
+def test_non_utf8_parameter_file(tmp_path: Path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes("# Paramètres\nwalk_speed_m_s = 1.2\n".encode("latin-1"))
+    with pytest.raises(ParameterError, match=r"latin1.toml: not UTF-8 text"):
+        CohesionParams.from_toml(path)
+
+
+def test_validate_checks_parameters_built_in_code():
+    params = dataclasses.replace(CohesionParams.from_toml(), walk_speed_m_s=float("nan"))
+    with pytest.raises(ParameterError, match=r"`walk_speed_m_s` = nan"):
+        params.validate()
