@@ -74,8 +74,9 @@ def peak_mb() -> float:
 
 def run_cohesion_gis(w: dict[str, np.ndarray], repeat: int) -> tuple[dict, dict]:
     import pandas as pd
+    from _aggregates import node_aggregates_from_seeds
 
-    from cohesion_gis.network import csr_from_edges, node_aggregates_from_seeds
+    from cohesion_gis.network import csr_from_edges
 
     ids = w["node_ids"]
     nodes = pd.DataFrame({"x": w["x"], "y": w["y"]}, index=ids)
@@ -276,7 +277,8 @@ def bench_jit() -> dict:
     code = (
         "import time, numpy as np, pandas as pd\n"
         "t = time.perf_counter()\n"
-        "from cohesion_gis.network import csr_from_edges, node_aggregates_from_seeds\n"
+        "from _aggregates import node_aggregates_from_seeds\n"
+        "from cohesion_gis.network import csr_from_edges\n"
         "t1 = time.perf_counter()\n"
         "n = pd.DataFrame({'x': [0.0, 1.0], 'y': [0.0, 0.0]}, index=[1, 2])\n"
         "e = pd.DataFrame({'u': [1], 'v': [2], 'length_m': [1.0]})\n"
@@ -289,7 +291,12 @@ def bench_jit() -> dict:
         runs = []
         for _ in range(2):
             out = subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+                cwd=HERE,
             )
             runs.append([float(v) for v in out.stdout.split()])
     report = {

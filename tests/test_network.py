@@ -1,8 +1,7 @@
-"""Graph building, snapping to edges, entrances, point-to-group distances and node aggregates."""
+"""Graph building, snapping, entrances and point-to-group distances, by hand and on Helsinki."""
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import geopandas as gpd
@@ -11,22 +10,17 @@ import pandas as pd
 import pyrosm
 import pytest
 import shapely
-from scipy.sparse import coo_array
-from scipy.sparse.csgraph import dijkstra
+from network_reference import brute_force_distances, snapped_subset
 from shapely.geometry import LineString, Point, Polygon
 
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.network import (
-    Csr,
     EdgeIndex,
     SnappedPoints,
-    bounded_distances,
     csr_from_edges,
-    distances_from_points,
     distances_to_points,
     entrance_points,
-    node_aggregates,
-    point_to_group_distances,
+    node_distances,
     snap_to_edges,
 )
 
@@ -165,18 +159,18 @@ def test_entrances_are_boundary_crossings_or_nearest_edge_point(tiny: tuple) -> 
     assert ent.crs == edges.crs
 
 
-# --- point_to_group_distances -------------------------------------------------------------------
+# --- distances_to_points ------------------------------------------------------------------------
 
 
-def test_point_to_group_distances_by_hand(tiny: tuple) -> None:
+def test_distances_to_points_by_hand(tiny: tuple) -> None:
     nodes, edges = tiny
     csr = csr_from_edges(nodes, edges)
     # Group 0: a seed 30 m along A-B. Group 1: a seed 150 m along C-D (50 m short of D).
     seeds = snap_to_edges(points((30, 5), (150, 95)), edges, csr)
-    sparse = distances_from_points(csr, seeds, limit_m=300.0)
-    # Homes: 70 m along A-B (same edge as seed 0), 40 m along C-D (same as seed 1), 80 m along B-C.
-    homes = snap_to_edges(points((70, 2), (205, 40), (180, 1)), edges, csr)
-    table = point_to_group_distances(sparse, homes, limit_m=300.0)
+    # Homes: 70 m along A-B (same edge as seed 0), 40 m along C-D (same as seed 1), 80 m along B-C,
+    # and one too far from every edge (no rows).
+    homes = snap_to_edges(points((70, 2), (205, 40), (180, 1), (900, 900)), edges, csr)
+    table = distances_to_points(csr, seeds, homes, limit_m=300.0)
     expected = [
         (0, 0, 40.0),  # along A-B directly (via A or B would be 100)
         (0, 1, 280.0),  # 30 to B, 100 to C, 150 to the seed
@@ -188,27 +182,13 @@ def test_point_to_group_distances_by_hand(tiny: tuple) -> None:
     got = list(table.itertuples(index=False, name=None))
     assert [g[:2] for g in got] == [e[:2] for e in expected]
     np.testing.assert_allclose([g[2] for g in got], [e[2] for e in expected])
-    tighter = point_to_group_distances(sparse, homes, limit_m=200.0)
+    tighter = distances_to_points(csr, seeds, homes, limit_m=200.0)
     assert list(zip(tighter["point"], tighter["group"], strict=True)) == [
         (0, 0),
         (1, 1),
         (2, 0),
         (2, 1),
     ]
-    with pytest.raises(ParameterError, match="larger limit_m"):
-        point_to_group_distances(sparse, homes, limit_m=301.0)
-
-
-def test_distances_to_points_by_hand_with_a_radius_per_group(tiny: tuple) -> None:
-    nodes, edges = tiny
-    csr = csr_from_edges(nodes, edges)
-    seeds = snap_to_edges(points((30, 5), (150, 95)), edges, csr)
-    homes = snap_to_edges(points((70, 2), (205, 40), (180, 1), (900, 900)), edges, csr)
-    one = distances_to_points(csr, seeds, homes, limit_m=300.0)
-    both = point_to_group_distances(
-        distances_from_points(csr, seeds, limit_m=300.0), homes, limit_m=300.0
-    )
-    pd.testing.assert_frame_equal(one, both)
     # Group 0 searched to 150 m (keeps 40 and 150 m, drops 210 m), group 1 to 110 m.
     per_group = distances_to_points(csr, seeds, homes, limit_m=np.array([150.0, 110.0]))
     assert list(per_group.itertuples(index=False, name=None)) == [
@@ -222,17 +202,14 @@ def test_distances_to_points_by_hand_with_a_radius_per_group(tiny: tuple) -> Non
         distances_to_points(csr, seeds, homes, limit_m=np.array([1.0, np.nan]))
 
 
-def test_seeds_given_as_nodes_are_reached_through_edge_ends(tiny: tuple) -> None:
+def test_node_distances_by_hand(tiny: tuple) -> None:
     nodes, edges = tiny
     csr = csr_from_edges(nodes, edges)
-    # The same seed as above, given as its edge's two ends: no direct connection along the edge.
-    sparse = bounded_distances(
-        csr, np.array([0, 1]), np.array([30.0, 70.0]), np.array([0, 0]), limit_m=300.0
+    # The seed 30 m along A-B, given as its edge's two ends: A at 30 m, B at 70 m.
+    dist = node_distances(
+        csr, np.array([0, 1]), seed_offset_m=np.array([30.0, 70.0]), limit_m=300.0
     )
-    homes = snap_to_edges(points((70, 2), (500, 500)), edges, csr)
-    table = point_to_group_distances(sparse, homes, limit_m=300.0)
-    assert table["point"].tolist() == [0]  # the unsnapped home has no row
-    assert table["dist_m"].tolist() == [100.0]
+    assert dist.tolist() == [30.0, 70.0, 170.0, np.inf]  # D is 370 m away
 
 
 def test_park_entrances_form_one_group(tiny: tuple) -> None:
@@ -240,77 +217,17 @@ def test_park_entrances_form_one_group(tiny: tuple) -> None:
     csr = csr_from_edges(nodes, edges)
     park = gpd.GeoSeries([Polygon([(40, -10), (60, -10), (60, 10), (40, 10)])], crs=CRS)
     ent = entrance_points(park, edges)
-    sparse = distances_from_points(
-        csr, snap_to_edges(ent, edges, csr), group=ent["polygon"].to_numpy(), limit_m=500.0
-    )
-    assert sparse.n_groups == 1
     homes = snap_to_edges(points((10, 0), (90, 0), (50, 0), (200, 100)), edges, csr)
-    table = point_to_group_distances(sparse, homes, limit_m=500.0)
+    table = distances_to_points(
+        csr, snap_to_edges(ent, edges, csr), homes, group=ent["polygon"].to_numpy(), limit_m=500.0
+    )
+    assert table["group"].tolist() == [0, 0, 0, 0]
     # Nearest entrance: x=40 for the home at 10; x=60 for 90; inside the park, 10 m to either;
     # the corner of C-D: 100 m to C, 100 to B, 40 to the entrance at x=60.
     np.testing.assert_allclose(table["dist_m"], [30.0, 30.0, 10.0, 240.0])
 
 
-# --- node_aggregates ----------------------------------------------------------------------------
-
-
-def test_node_aggregates_by_hand(tiny: tuple) -> None:
-    nodes, edges = tiny
-    csr = csr_from_edges(nodes, edges)
-    # POIs at A and at C.
-    sparse = bounded_distances(csr, np.array([0, 2]), np.zeros(2), np.array([0, 1]), limit_m=250.0)
-    agg = node_aggregates(
-        sparse, csr, count_limits_m=(150.0, 250.0), gravity_beta_m=100.0, gravity_limit_m=250.0
-    )
-    assert agg.index.tolist() == [1, 2, 3, 4]
-    assert agg.columns.tolist() == ["count_150m", "count_250m", "gravity_250m"]
-    assert agg["count_150m"].tolist() == [1, 2, 1, 0]
-    assert agg["count_250m"].tolist() == [2, 2, 2, 1]
-    e1, e2 = math.exp(-1), math.exp(-2)
-    np.testing.assert_allclose(agg["gravity_250m"], [1 + e2, 2 * e1, 1 + e2, e2])
-    with pytest.raises(ParameterError, match="search radius"):
-        node_aggregates(sparse, csr)
-
-
 # --- Helsinki: exact against a brute-force graph with every point inserted as a node -------------
-
-
-def brute_force(
-    edges: gpd.GeoDataFrame,
-    csr: Csr,
-    seeds: SnappedPoints,
-    *,
-    seed_group: np.ndarray,
-    homes: SnappedPoints,
-    limit_m: float,
-) -> dict[tuple[int, int], float]:
-    """Split every edge at the seeds and homes on it, then run scipy from every seed."""
-    extra = np.concatenate([seeds.edge, homes.edge])
-    along = np.concatenate([seeds.along_m, homes.along_m])
-    new_id = csr.n_nodes + np.arange(extra.size)
-    u_all = csr.node_index(edges["u"].to_numpy())
-    v_all = csr.node_index(edges["v"].to_numpy())
-    length = edges[csr.weight].to_numpy()
-    rows, cols, data = [], [], []
-    for e in range(len(edges)):
-        on = np.flatnonzero(extra == e)
-        on = on[np.argsort(along[on])]
-        chain = [u_all[e], *new_id[on], v_all[e]]
-        pos = [0.0, *along[on], length[e]]
-        for k in range(len(chain) - 1):
-            rows += [chain[k], chain[k + 1]]
-            cols += [chain[k + 1], chain[k]]
-            data += [pos[k + 1] - pos[k]] * 2
-    n = csr.n_nodes + extra.size
-    graph = coo_array((data, (rows, cols)), shape=(n, n)).tocsr()
-    dist = dijkstra(graph, indices=new_id[: len(seeds)], limit=limit_m)
-    home_cols = new_id[len(seeds) :]
-    result: dict[tuple[int, int], float] = {}
-    for s, g in enumerate(seed_group):
-        for h in np.flatnonzero(dist[s, home_cols] <= limit_m):
-            d = dist[s, home_cols[h]]
-            result[(int(h), int(g))] = min(d, result.get((int(h), int(g)), np.inf))
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -345,13 +262,9 @@ def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
     )
     assert 50 < homes.snapped.sum() < 150
     group = ent["polygon"].to_numpy()
-    sparse = distances_from_points(csr, seeds, group=group, limit_m=800.0)
-    table = point_to_group_distances(sparse, homes, limit_m=800.0)
+    table = distances_to_points(csr, seeds, homes, group=group, limit_m=800.0)
     assert len(table) > 300
-    # The one-pass engine gives the same table, also when each park has its own radius.
-    pd.testing.assert_frame_equal(
-        distances_to_points(csr, seeds, homes, group=group, limit_m=800.0), table
-    )
+    # every park its own radius: the rows within it
     radius = np.random.default_rng(1).uniform(200.0, 800.0, group.max() + 1)
     per_group = distances_to_points(csr, seeds, homes, group=group, limit_m=radius)
     within = table.loc[table["dist_m"].to_numpy() <= radius[table["group"]]]
@@ -361,19 +274,19 @@ def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
     pd.testing.assert_frame_equal(one_thread, per_group)
 
     ok = np.flatnonzero(homes.snapped)
-    sub = SnappedPoints(
-        **{
-            f: (getattr(homes, f)[ok] if f != "index" else homes.index[ok])
-            for f in SnappedPoints.__dataclass_fields__
-        }
+    sub = snapped_subset(homes)
+    edge_ends = (
+        csr.node_index(edges["u"].to_numpy()),
+        csr.node_index(edges["v"].to_numpy()),
+        edges["length_m"].to_numpy(),
     )
-    expected = brute_force(edges, csr, seeds, seed_group=group, homes=sub, limit_m=800.0)
-    position = {int(p): i for i, p in enumerate(ok)}
-    got = {(position[p], g): d for p, g, d in table.itertuples(index=False)}
-    assert got.keys() == expected.keys()
-    np.testing.assert_allclose(
-        [got[k] for k in sorted(got)], [expected[k] for k in sorted(got)], rtol=1e-9, atol=1e-6
-    )
+    expected = brute_force_distances(
+        edge_ends, csr.n_nodes, (seeds.edge, seeds.along_m, group), (sub.edge, sub.along_m),
+        limit_m=800.0,
+    )  # fmt: skip
+    got = table.assign(point=np.searchsorted(ok, table["point"]))
+    pd.testing.assert_frame_equal(got[["point", "group"]], expected[["point", "group"]])
+    np.testing.assert_allclose(got["dist_m"], expected["dist_m"], rtol=1e-9, atol=1e-6)
 
 
 def test_snapping_and_entrances_do_not_depend_on_thread_count(helsinki: tuple) -> None:

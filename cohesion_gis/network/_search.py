@@ -1,6 +1,8 @@
-"""Compiled bounded multi-source Dijkstra on CSR arrays (the hot loop of the accessibility engine).
+"""Compiled bounded multi-source Dijkstra on CSR arrays (the hot loop of the network engine).
 
-Internal module: the public entry point is :func:`cohesion_gis.network.distances_to_points`.
+Internal module: the public entry points are :func:`cohesion_gis.network.distances_to_points`
+(every cohesion component) and :func:`cohesion_gis.network.node_distances` (the HVM's reach of a
+change).
 
 Design
 ------
@@ -10,34 +12,27 @@ bounded by ``limit``, with a bucket queue (see :func:`_offer`): nodes farther th
 never queued, so the cost of a search is proportional to the nodes and edges it touches, not to
 the graph size. Its distances are exactly Dijkstra's.
 
-:func:`search_groups` adds four things around the kernel:
+Around the kernel (:func:`search_one`):
 
-- **one search per distinct seed set**: groups whose seeds are the same (node, offset) pairs
-  (POIs snapped to one node, two spaces sharing their entrances) are searched once and the result
-  is copied; duplicates are found by a hash of the sorted seeds and then compared exactly;
 - **chains of degree-2 nodes contracted** (when at least ``_CONTRACT_SHARE`` of the nodes have
   degree 2, as on unsimplified OSM networks where every way vertex is a node): the queue sees only
   the other ("core") nodes, joined by one edge per chain; a chain's interior nodes then get
   ``min(d(a) + t, d(b) + L - t)`` from its ends ``a``, ``b`` (and directly from a seed on the
   same chain), which is exactly their shortest distance; dead ends (degree 1) are chain
   interiors too, on chains with one end;
-- **searches in spatial order**: the distinct groups are run in strips of the search radius,
-  west to east, so consecutive searches cover overlapping nodes and find them in cache;
+- **searches in spatial order** (:func:`spatial_order`): the groups are run in strips of the
+  search radius, west to east, so consecutive searches cover overlapping nodes and find them in
+  cache;
 - **parallel chunks**: contiguous chunks of that order run on a thread pool (the kernel releases
   the GIL). A ``prange`` loop cannot hand back one variable-length result per chunk without a
   second counting pass, which would double the work.
 
-:func:`aggregate_groups` runs the same searches and adds each one straight into per-node counts
-and gravity sums (no pairs stored). :func:`search_to_points` runs them but hands every reached
-node straight to the points (homes) whose edge ends there, so the per-node triples are never
-stored; a counting sort puts the (point, group, distance) rows in order.
+:func:`search_to_points` hands every reached node straight to the points (homes) whose edge ends
+there, so no per-node triples are stored; a counting sort puts the (point, group, distance) rows
+in order. :func:`search_nodes` runs one search from many seeds and returns every node's distance.
 
 Scratch arrays (distances, touched list, queue) are allocated once per chunk and reset only at
-the nodes a search touched. A search's reached nodes are written in node order: by sorting the
-touched list, or, when the search reached more than one node in ``_DENSE_SHARE`` of the graph, by
-a scan of the distances (cheaper than the sort). The results are finally
-gathered into (group, node, distance) triples sorted by group then node. ``cache=True`` makes
-compilation a one-off cost per machine.
+the nodes a search touched. ``cache=True`` makes compilation a one-off cost per machine.
 """
 
 from __future__ import annotations
@@ -51,11 +46,13 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "aggregate_groups",
     "expand_ranges",
+    "graph_for_search",
     "map_chunks",
-    "node_sums",
-    "search_groups",
+    "queue_shape",
+    "scratch",
+    "search_nodes",
+    "search_one",
     "search_to_points",
     "spatial_order",
 ]
@@ -68,13 +65,8 @@ _MAX_BUCKETS = 1 << 16
 _WIDTH_SAMPLE = 4096
 #: Pairs from which the sort by point runs on threads (below, starting them costs more).
 _THREADED_SORT_ROWS = 1 << 20
-#: Write a search's nodes by scanning the whole graph when it reached more than n / _DENSE_SHARE.
-_DENSE_SHARE = 16
 #: Contract chains of degree-2 nodes when at least this share of the nodes has degree 2.
 _CONTRACT_SHARE = 0.2
-#: Chunks of searches whose sums :func:`aggregate_groups` adds up, in order (fixed, so that the
-#: floating-point sums do not depend on the thread count).
-_AGGREGATE_CHUNKS = 16
 
 
 def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -145,7 +137,7 @@ def _settle(indptr, indices, weights, limit, dist, touched, n_touched, top, n_en
 
 
 @njit(cache=True, nogil=True)
-def _scratch(n, n_buckets, n_entries):
+def scratch(n, n_buckets, n_entries):
     """Per-chunk search state: distances, touched list and an empty bucket queue."""
     return np.full(n, np.inf), np.empty(n, np.int32), _queue(n_buckets, n_entries)
 
@@ -161,7 +153,7 @@ def _queue(n_buckets, n_entries):
     )
 
 
-def _queue_shape(graph: tuple[np.ndarray, ...], limit: float) -> tuple[float, int, int]:
+def queue_shape(graph: tuple[np.ndarray, ...], limit: float) -> tuple[float, int, int]:
     """Inverse bucket width (1/m), bucket count and initial entries of the searches' queues.
 
     The width is the 5th percentile of the positive edge lengths (at least ``limit`` over
@@ -255,7 +247,7 @@ def _search_core(  # noqa: PLR0917
 
 
 @njit(cache=True, nogil=True)
-def _search_one(  # noqa: PLR0917
+def search_one(  # noqa: PLR0917
     g, stamp, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset, chains, seen,
     dist, touched, queue, inv,
 ):  # fmt: skip
@@ -298,107 +290,17 @@ def _search_one(  # noqa: PLR0917
     return n_touched, queue
 
 
-@njit(cache=True, nogil=True)
-def _search_chunk(  # noqa: PLR0917 - numba kernels take no keyword-only arguments
-    indptr,
-    indices,
-    weights,
-    group_ptr,
-    seed_node,
-    seed_offset,
-    limit,
-    groups,
-    chains,
-    inv,
-    n_buckets,
-    n_entries,
-):
-    """Search each of ``groups`` in turn; return per-group counts and the nodes/distances."""
-    n = indptr.size - 1
-    dist, touched, queue = _scratch(n, n_buckets, n_entries)
-    seen = np.zeros(chains[1].size, np.int64)
-    dense = max(1, n // _DENSE_SHARE)
-
-    counts = np.zeros(groups.size, np.int64)
-    cap = max(1024, 64 * groups.size)
-    out_node = np.empty(cap, np.int32)
-    out_dist = np.empty(cap, np.float64)
-    n_out = 0
-
-    for k in range(groups.size):
-        g = groups[k]
-        n_touched, queue = _search_one(
-            g, k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
-            chains, seen, dist, touched, queue, inv,
-        )  # fmt: skip
-
-        if n_out + n_touched > cap:
-            cap = max(2 * cap, n_out + n_touched)
-            out_node = _grow(out_node, cap)
-            out_dist = _grow(out_dist, cap)
-        if n_touched > dense:
-            for node in range(n):
-                if dist[node] < np.inf:
-                    out_node[n_out] = node
-                    out_dist[n_out] = dist[node]
-                    n_out += 1
-                    dist[node] = np.inf
-        else:
-            reached = np.sort(touched[:n_touched])
-            for i in range(n_touched):
-                node = reached[i]
-                out_node[n_out] = node
-                out_dist[n_out] = dist[node]
-                n_out += 1
-                dist[node] = np.inf
-        counts[k] = n_touched
-
-    return counts, out_node[:n_out].copy(), out_dist[:n_out].copy()
-
-
-def _distinct_groups(
-    group_ptr: np.ndarray, seed_node: np.ndarray, seed_offset: np.ndarray
-) -> np.ndarray:
-    """For every group, the first group with exactly the same seeds (itself if none).
-
-    Seeds are compared as sorted (node, offset) pairs: candidates share a seed count and an
-    order-independent 64-bit hash, and are then compared element by element, so a hash collision
-    can only cost a search, never change a result.
-    """
-    n_groups = group_ptr.size - 1
-    size = np.diff(group_ptr)
-    seed_group = np.repeat(np.arange(n_groups), size)
-    order = np.lexsort((seed_offset, seed_node, seed_group))
-    node, offset = seed_node[order].astype(np.uint64), seed_offset[order]
-    with np.errstate(over="ignore"):
-        mixed = (node + np.uint64(0x9E3779B97F4A7C15)) * np.uint64(0xBF58476D1CE4E5B9)
-        mixed ^= offset.view(np.uint64) * np.uint64(0x94D049BB133111EB)
-        cumulative = np.concatenate([np.zeros(1, np.uint64), np.cumsum(mixed, dtype=np.uint64)])
-        digest = cumulative[group_ptr[1:]] - cumulative[group_ptr[:-1]]
-    by_key = np.lexsort((digest, size))
-    key_size, key_digest = size[by_key], digest[by_key]
-    new_run = np.r_[True, (key_size[1:] != key_size[:-1]) | (key_digest[1:] != key_digest[:-1])]
-    first = by_key[np.flatnonzero(new_run)[np.cumsum(new_run) - 1]]
-    rep = np.empty(n_groups, np.int64)
-    rep[by_key] = first
-    dup = np.flatnonzero(rep != np.arange(n_groups))
-    if dup.size:
-        mine = expand_ranges(group_ptr[dup], size[dup])
-        theirs = expand_ranges(group_ptr[rep[dup]], size[dup])
-        differs = (seed_node[order][mine] != seed_node[order][theirs]) | (
-            offset[mine] != offset[theirs]
-        )
-        owner = np.repeat(dup, size[dup])
-        rep[np.unique(owner[differs])] = np.unique(owner[differs])
-    return rep
-
-
-def _graph_for_search(
-    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
+def graph_for_search(
+    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, *, contract: bool = True
 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """The graph the kernels search and its chains: contracted when degree-2 nodes abound."""
+    """The graph the kernels search and its chains: contracted when degree-2 nodes abound.
+
+    ``contract=False`` (one search only, which costs no more than contracting) keeps the graph:
+    every distance is then a sum along the path in path order, Dijkstra's to the last bit (a
+    chain's interior node adds its offset to the chain end's distance, a few ulps apart).
+    """
     degree = np.diff(indptr)
-    if np.count_nonzero(degree == 2) >= _CONTRACT_SHARE * degree.size:
+    if contract and np.count_nonzero(degree == 2) >= _CONTRACT_SHARE * degree.size:
         core_indptr, core_indices, core_weights, *chains = _contract(indptr, indices, weights)
         return (core_indptr, core_indices, core_weights), tuple(chains)
     empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
@@ -406,139 +308,52 @@ def _graph_for_search(
     return (indptr, indices, weights), (*chains, empty_f, empty_i, empty_f)
 
 
-def search_groups(
+@njit(cache=True, nogil=True)
+def _nodes_kernel(  # noqa: PLR0917 - numba kernels take no keyword arguments
+    indptr, indices, weights, seed_node, seed_offset, limit, chains, inv, n_buckets, n_entries
+):  # fmt: skip
+    """One search from all the seeds; every node's distance (``inf`` beyond ``limit``)."""
+    dist, touched, queue = scratch(indptr.size - 1, n_buckets, n_entries)
+    seen = np.zeros(chains[1].size, np.int64)
+    group_ptr = np.array([0, seed_node.size], np.int64)
+    search_one(
+        0, 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset, chains, seen,
+        dist, touched, queue, inv,
+    )  # fmt: skip
+    return dist
+
+
+def search_nodes(
     indptr: np.ndarray,
     indices: np.ndarray,
     weights: np.ndarray,
     *,
-    group_ptr: np.ndarray,
     seed_node: np.ndarray,
     seed_offset: np.ndarray,
     limit: float,
-    x: np.ndarray,
-    y: np.ndarray,
-    n_threads: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run one bounded Dijkstra search per distinct group of seeds, in parallel.
+) -> np.ndarray:
+    """One bounded search from every seed at once: each node's distance to its nearest seed.
 
     Parameters
     ----------
     indptr, indices, weights
         CSR adjacency: int64 row pointers, int32 neighbour indices, float64 edge weights (metres).
-    group_ptr
-        int64 array of length ``n_groups + 1``: the seeds of group ``g`` are
-        ``seed_node[group_ptr[g]:group_ptr[g + 1]]``.
     seed_node, seed_offset
-        int32 node index and float64 initial distance (metres) of every seed, ordered by group.
+        int32 node index and float64 initial distance (metres) of every seed.
     limit
         Search radius in metres (inclusive).
-    x, y
-        float64 node coordinates in metres, used only to run nearby searches one after another.
-    n_threads
-        Worker threads; default: the number of CPUs.
 
     Returns
     -------
-    tuple of numpy.ndarray
-        ``(group int32, node int32, dist float64)``, sorted by group then node.
+    numpy.ndarray
+        float64 distance in metres of every node, ``inf`` where it exceeds ``limit``; with no
+        offsets, ``scipy.sparse.csgraph.dijkstra(min_only=True)``'s bit for bit (the graph is
+        searched as it is, no chains contracted).
     """
-    n_groups = group_ptr.size - 1
-    if n_groups == 0:
-        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float64)
-    rep = _distinct_groups(group_ptr, seed_node, seed_offset)
-    distinct = np.flatnonzero(rep == np.arange(n_groups))
-    run = spatial_order(distinct, group_ptr, seed_node, x=x, y=y, strip_m=float(limit))
-    n_threads = n_threads or os.cpu_count() or 1
-    # A few chunks per thread balance uneven searches; each chunk costs one O(n_nodes) scratch set.
-    n_chunks = max(1, min(run.size, 4 * n_threads))
-    bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
-    graph, chains = _graph_for_search(indptr, indices, weights)
-    args = (*graph, group_ptr, seed_node, seed_offset, float(limit))
-    queue = _queue_shape(graph, float(limit))
-
-    def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _search_chunk(*args, run[bounds[i] : bounds[i + 1]], chains, *queue)
-
-    parts = list(map_chunks(chunk, n_chunks, n_threads))
-    # Where each distinct group's result lies in the concatenated output, then gather by group.
-    run_count = np.concatenate([p[0] for p in parts])
-    run_start = np.concatenate([[0], np.cumsum(run_count)[:-1]])
-    flat_node = np.concatenate([p[1] for p in parts])
-    flat_dist = np.concatenate([p[2] for p in parts])
-    del parts
-    slot = np.empty(n_groups, np.int64)
-    slot[run] = np.arange(run.size)
-    slot = slot[rep]
-    count = run_count[slot]
-    take = expand_ranges(run_start[slot], count)
-    group = np.repeat(np.arange(n_groups, dtype=np.int32), count)
-    return group, flat_node[take], flat_dist[take]
-
-
-def aggregate_groups(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    weights: np.ndarray,
-    *,
-    group_ptr: np.ndarray,
-    seed_node: np.ndarray,
-    seed_offset: np.ndarray,
-    count_limits: np.ndarray,
-    beta: float,
-    gravity_limit: float,
-    x: np.ndarray,
-    y: np.ndarray,
-    n_threads: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per node: groups within each count limit and their gravity sum, with no pairs stored.
-
-    The searches of :func:`search_groups` (one per distinct seed set, in spatial order), each
-    added into per-chunk sums as it ends. The chunks depend only on the groups, never on
-    ``n_threads``, and are summed in order, so the results do not depend on the thread count.
-
-    Parameters
-    ----------
-    indptr, indices, weights, group_ptr, seed_node, seed_offset, x, y, n_threads
-        As :func:`search_groups`.
-    count_limits
-        float64 distances in metres for the counts.
-    beta
-        Gravity decay length in metres: a group at ``d`` adds ``exp(-d / beta)``.
-    gravity_limit
-        Metres beyond which a group adds nothing to the gravity sum.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        ``(counts int64 (len(count_limits), n_nodes), gravity float64 (n_nodes,))``.
-    """
-    n = indptr.size - 1
-    counts = np.zeros((count_limits.size, n), np.int64)
-    gravity = np.zeros(n)
-    n_groups = group_ptr.size - 1
-    if n_groups == 0:
-        return counts, gravity
-    limit = float(max(count_limits.max(initial=0.0), gravity_limit))
-    rep = _distinct_groups(group_ptr, seed_node, seed_offset)
-    multiplicity = np.bincount(rep, minlength=n_groups)
-    distinct = np.flatnonzero(multiplicity)
-    run = spatial_order(distinct, group_ptr, seed_node, x=x, y=y, strip_m=limit)
-    bounds = np.linspace(0, run.size, min(run.size, _AGGREGATE_CHUNKS) + 1).astype(np.int64)
-    graph, chains = _graph_for_search(indptr, indices, weights)
-    args = (*graph, group_ptr, seed_node, seed_offset, limit)
-    queue = _queue_shape(graph, limit)
-
-    def chunk(i: int) -> tuple[np.ndarray, np.ndarray]:
-        part = run[bounds[i] : bounds[i + 1]]
-        return _aggregate_chunk(
-            *args, part, multiplicity[part], chains, count_limits, float(beta), gravity_limit,
-            *queue,
-        )  # fmt: skip
-
-    for part_counts, part_gravity in map_chunks(chunk, bounds.size - 1, n_threads):
-        counts += part_counts
-        gravity += part_gravity
-    return counts, gravity
+    graph, chains = graph_for_search(indptr, indices, weights, contract=False)
+    return _nodes_kernel(
+        *graph, seed_node, seed_offset, float(limit), chains, *queue_shape(graph, float(limit))
+    )
 
 
 def map_chunks(chunk: Callable[[int], T], n_chunks: int, n_threads: int | None) -> Iterator[T]:
@@ -549,73 +364,6 @@ def map_chunks(chunk: Callable[[int], T], n_chunks: int, n_threads: int | None) 
         return
     with ThreadPoolExecutor(max_workers=min(n_threads, n_chunks)) as pool:
         yield from pool.map(chunk, range(n_chunks))
-
-
-@njit(cache=True, nogil=True)
-def node_sums(node, dist, n_nodes, count_limits, beta, gravity_limit):  # noqa: PLR0917
-    """Per node: how many pairs lie within each count limit, and the sum of ``exp(-d / beta)``.
-
-    One pass over the (node, distance) pairs, in their order, so the sums equal ``np.bincount``'s.
-    """
-    counts = np.zeros((count_limits.size, n_nodes), np.int64)
-    gravity = np.zeros(n_nodes)
-    for i in range(node.size):
-        d = dist[i]
-        v = node[i]
-        for k in range(count_limits.size):
-            if d <= count_limits[k]:
-                counts[k, v] += 1
-        if d <= gravity_limit:
-            gravity[v] += np.exp(-d / beta)
-    return counts, gravity
-
-
-@njit(cache=True, nogil=True)
-def _aggregate_chunk(  # noqa: PLR0917 - numba kernels take no keyword arguments
-    indptr,
-    indices,
-    weights,
-    group_ptr,
-    seed_node,
-    seed_offset,
-    limit,
-    groups,
-    multiplicity,
-    chains,
-    count_limits,
-    beta,
-    gravity_limit,
-    inv,
-    n_buckets,
-    n_entries,
-):
-    """Search each of ``groups`` and add it straight into per-node counts and gravity sums.
-
-    Group ``groups[k]`` stands for ``multiplicity[k]`` groups with the same seeds. Nothing per
-    (group, node) pair is stored: the counts are int64 ``(len(count_limits), n)``, the gravity
-    sums float64 ``(n,)``, each added in search order.
-    """
-    n = indptr.size - 1
-    dist, touched, queue = _scratch(n, n_buckets, n_entries)
-    seen = np.zeros(chains[1].size, np.int64)
-    counts = np.zeros((count_limits.size, n), np.int64)
-    gravity = np.zeros(n)
-    for k in range(groups.size):
-        n_touched, queue = _search_one(
-            groups[k], k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
-            chains, seen, dist, touched, queue, inv,
-        )  # fmt: skip
-        m = multiplicity[k]
-        for i in range(n_touched):
-            node = touched[i]
-            d = dist[node]
-            for c in range(count_limits.size):
-                if d <= count_limits[c]:
-                    counts[c, node] += m
-            if d <= gravity_limit:
-                gravity[node] += m * np.exp(-d / beta)
-            dist[node] = np.inf
-    return counts, gravity
 
 
 @njit(cache=True, nogil=True)
@@ -645,7 +393,7 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
 ):
     """Search each of ``groups`` and map the reached nodes straight to points (see above)."""
     n = indptr.size - 1
-    dist, touched, queue = _scratch(n, n_buckets, n_entries)
+    dist, touched, queue = scratch(n, n_buckets, n_entries)
     seen = np.zeros(chains[1].size, np.int64)
     best = np.full(n_points, np.inf)
     hit = np.empty(n_points, np.int64)
@@ -659,7 +407,7 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
     for k in range(groups.size):
         g = groups[k]
         limit = group_limit[g]
-        n_touched, queue = _search_one(
+        n_touched, queue = search_one(
             g, k + 1, limit, indptr, indices, weights, group_ptr, seed_node, seed_offset,
             chains, seen, dist, touched, queue, inv,
         )  # fmt: skip
@@ -806,8 +554,17 @@ def search_to_points(
 
     Parameters
     ----------
-    indptr, indices, weights, group_ptr, seed_node, seed_offset, x, y, n_threads
-        As :func:`search_groups`.
+    indptr, indices, weights
+        CSR adjacency: int64 row pointers, int32 neighbour indices, float64 edge weights (metres).
+    group_ptr
+        int64 array of length ``n_groups + 1``: the seeds of group ``g`` are
+        ``seed_node[group_ptr[g]:group_ptr[g + 1]]``.
+    seed_node, seed_offset
+        int32 node index and float64 initial distance (metres) of every seed, ordered by group.
+    x, y
+        float64 node coordinates in metres, used only to run nearby searches one after another.
+    n_threads
+        Worker threads; default: the number of CPUs.
     group_limit
         float64 search radius of every group, metres.
     ends
@@ -834,9 +591,9 @@ def search_to_points(
     n_threads = n_threads or os.cpu_count() or 1
     n_chunks = max(1, min(run.size, 4 * n_threads))
     bounds = np.linspace(0, run.size, n_chunks + 1).astype(np.int64)
-    graph, chains = _graph_for_search(indptr, indices, weights)
+    graph, chains = graph_for_search(indptr, indices, weights)
     args = (*graph, group_ptr, seed_node, seed_offset, group_limit)
-    queue = _queue_shape(graph, float(group_limit.max()))
+    queue = queue_shape(graph, float(group_limit.max()))
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _search_to_points_chunk(

@@ -2,7 +2,8 @@
 
 :func:`csr_from_edges` turns the ``nodes``/``edges`` tables of a study area (the walk network, or
 the hostile-vehicle network) into compressed sparse rows of the undirected graph, both directions
-stored; :func:`components` labels its connected parts.
+stored; :func:`csr_from_pairs` does the same for edges already given as node positions, and
+:func:`components` labels the connected parts of a graph.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from cohesion_gis.errors import InputError
 
-__all__ = ["Csr", "csr_from_edges"]
+__all__ = ["Csr", "components", "csr_from_edges", "csr_from_pairs"]
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +141,6 @@ def csr_from_edges(nodes: pd.DataFrame, edges: pd.DataFrame, *, weight: str = "l
             "node ids must be unique."
         )
     node_ids = nodes.index.to_numpy(dtype=np.int64)
-    n = node_ids.size
     w = edges[weight].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
@@ -158,8 +159,54 @@ def csr_from_edges(nodes: pd.DataFrame, edges: pd.DataFrame, *, weight: str = "l
             f"edges table: {rows.size} edge(s) name node ids missing from the nodes table "
             f"(rows {rows[:5].tolist()}); drop them or add the nodes."
         )
+    return csr_from_pairs(
+        u,
+        v,
+        w,
+        x=nodes["x"].to_numpy(dtype=np.float64),
+        y=nodes["y"].to_numpy(dtype=np.float64),
+        node_ids=node_ids,
+        weight=weight,
+    )
+
+
+def csr_from_pairs(
+    u: np.ndarray,
+    v: np.ndarray,
+    weights_m: np.ndarray,
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    node_ids: np.ndarray | None = None,
+    weight: str = "length_m",
+) -> Csr:
+    """Build the compact undirected graph of edges given as node positions.
+
+    What :func:`csr_from_edges` builds once it has checked the tables; also the graph of a
+    network already numbered (the hostile-vehicle network split at entries and barriers).
+
+    Parameters
+    ----------
+    u, v
+        Node positions (``0 .. len(x) - 1``) of each edge's ends.
+    weights_m
+        float64 traversal cost of each edge in metres (finite, ``>= 0``; not checked here).
+    x, y
+        float64 node coordinates in metres.
+    node_ids
+        int64 id of each node; default: its position.
+    weight
+        Name of what the weights measure (``Csr.weight``).
+
+    Returns
+    -------
+    Csr
+        Both directions of every edge, neighbours in ascending order; self-loops are dropped
+        (they never shorten a path) and of parallel edges the shortest is kept.
+    """
+    n = int(np.size(x))
     keep = u != v
-    u, v, w = u[keep], v[keep], w[keep]
+    u, v, w = u[keep], v[keep], weights_m[keep]
     src = np.concatenate([u, v]).astype(np.int64)
     dst = np.concatenate([v, u]).astype(np.int64)
     ww = np.concatenate([w, w])
@@ -177,13 +224,72 @@ def csr_from_edges(nodes: pd.DataFrame, edges: pd.DataFrame, *, weight: str = "l
         indptr=indptr,
         indices=(key % n).astype(np.int32),
         weights_m=np.ascontiguousarray(ww, dtype=np.float64),
-        node_ids=node_ids,
-        x=nodes["x"].to_numpy(dtype=np.float64),
-        y=nodes["y"].to_numpy(dtype=np.float64),
+        node_ids=np.arange(n, dtype=np.int64) if node_ids is None else node_ids,
+        x=np.asarray(x, dtype=np.float64),
+        y=np.asarray(y, dtype=np.float64),
         weight=weight,
     )
     logger.info("graph: %d nodes, %d undirected edges (weight %r)", n, csr.n_edges, weight)
     return csr
+
+
+def components(n_nodes: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
+    """The connected parts of an undirected graph given as node pairs.
+
+    Parameters
+    ----------
+    n_nodes
+        Number of nodes (a node in no pair is a part alone).
+    u, v
+        Node positions (``0 .. n_nodes - 1``) of each edge's ends.
+
+    Returns
+    -------
+    tuple
+        The number of parts and the int64 part of every node. Parts are numbered in the order of
+        their lowest node (the numbering of ``scipy.sparse.csgraph.connected_components``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> components(5, np.array([3, 1]), np.array([4, 0]))
+    (3, array([0, 0, 1, 2, 2]))
+    """
+    return _components(
+        int(n_nodes), np.asarray(u, dtype=np.int64).ravel(), np.asarray(v, dtype=np.int64).ravel()
+    )
+
+
+@njit(cache=True, nogil=True)
+def _root(parent, x):
+    """The root of ``x``'s tree (halving the path on the way)."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@njit(cache=True, nogil=True)
+def _components(n, u, v):
+    """Union-find whose roots are the lowest node of their part; then parts numbered by root."""
+    parent = np.arange(n)
+    for i in range(u.size):
+        a = _root(parent, u[i])
+        b = _root(parent, v[i])
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
+    label = np.empty(n, np.int64)
+    count = 0
+    for x in range(n):
+        r = _root(parent, x)
+        if r == x:
+            label[x] = count
+            count += 1
+        else:
+            label[x] = label[r]
+    return count, label
 
 
 def group_rows(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

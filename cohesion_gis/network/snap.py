@@ -26,7 +26,7 @@ from cohesion_gis.network._nearest import SegmentGrid, cell_order, nearest_segme
 from cohesion_gis.network._search import map_chunks
 from cohesion_gis.network.graph import Csr, group_rows, require_columns
 
-__all__ = ["EdgeIndex", "SnappedPoints", "entrance_points", "snap_to_edges"]
+__all__ = ["EdgeIndex", "SnappedPoints", "entrance_points", "nearest_edges", "snap_to_edges"]
 
 logger = logging.getLogger(__name__)
 
@@ -189,25 +189,48 @@ class EdgeIndex:
         return self
 
 
-def _nearest_edges(
-    index: EdgeIndex, pts: np.ndarray, *, max_distance: float, n_threads: int | None
+def nearest_edges(
+    index: EdgeIndex,
+    points: np.ndarray,
+    *,
+    max_distance_m: float,
+    n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest line of each point within ``max_distance``: point, line, distance (metres).
+    """Nearest edge of each point within a distance, as ``STRtree.query_nearest`` gives it.
 
-    The same answer as ``STRtree(lines).query_nearest(pts, all_matches=False)``: a compiled grid
-    search (:mod:`cohesion_gis._nearest`, GEOS's distances bit for bit) over chunks of points on
-    threads, and GEOS itself for the points with several lines at exactly the nearest distance,
-    where only GEOS's traversal order says which one it returns. The points are searched cell
-    by cell (:func:`~cohesion_gis._nearest.cell_order`), so that neighbours share cached cells.
+    The same answer as ``STRtree(lines).query_nearest(points, max_distance=max_distance_m,
+    return_distance=True, all_matches=False)``: a compiled grid search
+    (:mod:`cohesion_gis.network._nearest`, GEOS's distances bit for bit) over chunks of points
+    on threads, and GEOS itself (``index.tree``) for the points with several lines at exactly
+    the nearest distance, where only GEOS's traversal order says which one it returns. The
+    points are searched cell by cell (:func:`~cohesion_gis.network._nearest.cell_order`), so
+    that neighbours share cached cells.
+
+    Parameters
+    ----------
+    index
+        The :class:`EdgeIndex` of the edges.
+    points
+        shapely Points, in the edges' CRS; empty or missing ones have no nearest edge.
+    max_distance_m
+        Edges farther than this (metres) are not returned.
+    n_threads
+        Threads the search is split over; default: every CPU. The result does not depend on it.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Positions of the points with an edge within the distance (ascending), the position of
+        that edge in the edges table, and the distance in metres.
     """
     grid = index.grid
-    xy = shapely.get_coordinates(pts)
+    xy = np.column_stack([shapely.get_x(points), shapely.get_y(points)])  # NaN for empty points
     order = cell_order(grid, xy)
     xy = xy[order]
-    bounds = _bounds(pts.size, n_threads)
+    bounds = _bounds(points.size, n_threads)
 
     def chunk(i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return nearest_segments(grid, xy[bounds[i] : bounds[i + 1]], max_distance)
+        return nearest_segments(grid, xy[bounds[i] : bounds[i + 1]], max_distance_m)
 
     parts = list(map_chunks(chunk, bounds.size - 1, n_threads))
     line, dist, tied = (np.empty_like(parts[0][k], shape=order.size) for k in range(3))
@@ -216,7 +239,7 @@ def _nearest_edges(
     tied = np.flatnonzero(tied)
     if tied.size:
         p_idx, e_idx, _ = _nearest(
-            index.tree, pts[tied], max_distance=max_distance, n_threads=n_threads
+            index.tree, points[tied], max_distance=max_distance_m, n_threads=n_threads
         )
         line[tied[p_idx]] = e_idx
     found = np.flatnonzero(line >= 0)
@@ -228,13 +251,13 @@ def _nearest_lines(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``tree.query_nearest`` (first match) of any geometries: geometry and line, by geometry.
 
-    Points take the compiled grid search (:func:`_nearest_edges`, the same answer), the rest
+    Points take the compiled grid search (:func:`nearest_edges`, the same answer), the rest
     GEOS's tree.
     """
     point = (shapely.get_type_id(geoms) == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
     points, others = np.flatnonzero(point), np.flatnonzero(~point)
-    p_idx, p_line, _ = _nearest_edges(
-        index, geoms[points], max_distance=max_distance, n_threads=n_threads
+    p_idx, p_line, _ = nearest_edges(
+        index, geoms[points], max_distance_m=max_distance, n_threads=n_threads
     )
     o_idx, o_line, _ = _nearest(
         index.tree, geoms[others], max_distance=max_distance, n_threads=n_threads
@@ -330,7 +353,7 @@ def snap_to_edges(
     n = pts.size
     index = (index or EdgeIndex(edges)).check(edges)
     lines = index.lines
-    p_idx, e_idx, dist = _nearest_edges(index, pts, max_distance=max_snap_m, n_threads=n_threads)
+    p_idx, e_idx, dist = nearest_edges(index, pts, max_distance_m=max_snap_m, n_threads=n_threads)
     if "twin" in edges.columns:
         e_idx = _own_side(edges, lines, e_idx, p_idx, side_points or pts.__getitem__)
     edge = np.full(n, -1, dtype=np.int64)
