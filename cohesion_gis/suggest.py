@@ -83,6 +83,8 @@ class SuggestParams:
         candidate.
     min_area_m2
         Smallest outline (m²) per contact-space type a candidate can become.
+    min_width_m
+        Narrowest usable width (m) per type: the outline must hold a square of this side.
     equity_exponent
         Exponent :math:`e` of the equity weights (0 = none).
     """
@@ -91,6 +93,7 @@ class SuggestParams:
     land_uses: tuple[str, ...]
     max_overlap_with_spaces: float
     min_area_m2: Mapping[str, float]
+    min_width_m: Mapping[str, float]
     equity_exponent: float
 
     @classmethod
@@ -105,11 +108,13 @@ class SuggestParams:
         data, label = read_toml(path, "suggest.toml")
         try:
             sizes = {str(k): float(v) for k, v in data["min_area_m2"].items()}
+            widths = {str(k): float(v) for k, v in data["min_width_m"].items()}
             params = cls(
                 surface_parking=tuple(str(v) for v in data["surface_parking"]),
                 land_uses=tuple(str(v) for v in data["land_uses"]),
                 max_overlap_with_spaces=float(data["max_overlap_with_spaces"]),
                 min_area_m2=MappingProxyType(sizes),
+                min_width_m=MappingProxyType(widths),
                 equity_exponent=float(data["equity_exponent"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -117,10 +122,16 @@ class SuggestParams:
                 f"{label}: {exc!r}; lay it out like cohesion_gis/defaults/suggest.toml"
             ) from exc
         problems = [
-            f"min_area_m2.{k} = {v}; expected a finite size > 0 m²"
-            for k, v in sizes.items()
+            f"{table}.{k} = {v}; expected a finite value > 0"
+            for table, values in (("min_area_m2", sizes), ("min_width_m", widths))
+            for k, v in values.items()
             if not (math.isfinite(v) and v > 0)
         ]
+        if set(widths) != set(sizes):
+            problems.append(
+                f"min_width_m and min_area_m2 must name the same types "
+                f"(got {sorted(widths)} and {sorted(sizes)})"
+            )
         if not 0.0 <= params.max_overlap_with_spaces <= 1.0:
             problems.append(
                 f"max_overlap_with_spaces = {params.max_overlap_with_spaces}; expected 0-1"
@@ -193,7 +204,7 @@ def candidate_sites(
         ``candidate_id`` (``way/123`` for OSM features, ``user/0`` for given sites), ``name``,
         ``source`` (``surface car park``, ``landuse=brownfield``, ``given site``), ``area_m2``,
         ``district_id``, ``space_types`` (tuple, smallest first) and geometry (City CRS); only
-        candidates that fit at least one type.
+        candidates that fit at least one type by area and width.
 
     Raises
     ------
@@ -208,10 +219,13 @@ def candidate_sites(
         parts.append(_given_sites(city, sites))
     frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=city.crs)
     frame["area_m2"] = frame.geometry.area
-    frame["space_types"] = [
-        tuple(t for t, a in sorted(sizes.items(), key=lambda x: (x[1], x[0])) if area >= a)
-        for area in frame["area_m2"]
-    ]
+    order = sorted(sizes, key=lambda t: (sizes[t], t))
+    fits = {
+        t: (frame["area_m2"].to_numpy() >= sizes[t])
+        & ~frame.geometry.buffer(-params.min_width_m[t] / 2).is_empty.to_numpy()
+        for t in order
+    }
+    frame["space_types"] = [tuple(t for t in order if fits[t][i]) for i in range(len(frame))]
     frame = frame.loc[frame["space_types"].map(len) > 0]
     frame = frame.drop_duplicates("candidate_id").reset_index(drop=True)
     frame["district_id"] = _district_of(city, frame)

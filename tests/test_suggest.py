@@ -65,6 +65,8 @@ def test_candidates_are_surface_land_big_enough_for_their_types(helsinki: cg.Cit
         assert row.space_types, row.candidate_id
         for space_type in row.space_types:
             assert row.area_m2 >= params.min_area_m2[space_type]
+            half = params.min_width_m[space_type] / 2
+            assert not row.geometry.buffer(-half).is_empty  # a verge is not a site
     park = found.set_index("candidate_id").loc[LARGEST_SURFACE_PARK]
     assert "park" in park["space_types"] and "sport" in park["space_types"]
     assert park["district_id"] in set(helsinki.districts["district_id"])
@@ -183,7 +185,7 @@ def test_bad_parameters_are_named(tmp_path: Path) -> None:
     bad = tmp_path / "suggest.toml"
     bad.write_text(
         'surface_parking = ["surface"]\nland_uses = []\nmax_overlap_with_spaces = 2.0\n'
-        "equity_exponent = 1.0\n[min_area_m2]\npark = inf\n",
+        "equity_exponent = 1.0\n[min_area_m2]\npark = inf\n[min_width_m]\npark = 10\n",
         encoding="utf-8",
     )
     with pytest.raises(ParameterError, match=r"min_area_m2\.park = inf.*max_overlap"):

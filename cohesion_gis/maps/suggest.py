@@ -13,6 +13,7 @@ from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
     ColourScale,
+    MapScript,
     add_legend,
     escape_text,
     format_number,
@@ -29,6 +30,14 @@ GAIN_SCALE = ColourScale(
     (0.0, 0.5, 1.0, 2.0, 3.0, 100.0),
     ("#deebf7", "#9ecae1", "#4292c6", "#08519c", "#08306b"),
     ("below 0.5", "0.5 – 1", "1 – 2", "2 – 3", "3 or more"),
+)
+
+_PICK_CSS = (
+    "var s = document.createElement('style');"
+    "s.textContent = '.cg-pick{width:24px;height:24px;border-radius:12px;background:#E69F00;"
+    "border:2px solid #000;font:bold 13px sans-serif;color:#000;text-align:center;"
+    "line-height:20px;box-sizing:border-box}';"
+    "document.head.appendChild(s);"
 )
 
 
@@ -128,31 +137,28 @@ def suggestions_map(
         ],
     ).add_to(m)
     if not portfolio.empty:
-        picks = to_wgs84(
-            gpd.GeoDataFrame(portfolio, geometry=portfolio.geometry.representative_point()),
-            tolerance_m=0,
-        )
-        geojson_layer(
-            picks,
-            name="Suggested portfolio (in order of choice)",
-            styles={
-                "radius": 9,
-                "color": "#000000",
-                "weight": 2,
-                "fillColor": "#E69F00",
-                "fillOpacity": 1.0,
-            },
-            tooltips=[
-                f"Pick {p.pick}: {escape_text(p.space_type.replace('_', ' '))} "
-                f"(+{format_number(p.marginal_gain, digits=2)} points given the earlier picks)"
-                for p in portfolio.itertuples()
-            ],
-        ).add_to(m)
+        picks = folium.FeatureGroup(name="Suggested portfolio (numbered in order of choice)")
+        points = portfolio.geometry.representative_point().to_crs(4326)
+        for p, point in zip(portfolio.itertuples(), points, strict=True):
+            folium.Marker(
+                [point.y, point.x],
+                icon=folium.DivIcon(
+                    html=f'<div class="cg-pick">{int(p.pick)}</div>',
+                    icon_size=(24, 24),
+                    icon_anchor=(12, 12),
+                ),
+                tooltip=(
+                    f"Pick {int(p.pick)}: {escape_text(p.space_type.replace('_', ' '))} "
+                    f"(+{format_number(p.marginal_gain, digits=2)} points given the earlier picks)"
+                ),
+            ).add_to(picks)
+        picks.add_to(m)
+        MapScript(_PICK_CSS).add_to(m)
     add_legend(m, legend_html(GAIN_SCALE.title, GAIN_SCALE.items()))
     add_legend(
         m,
         legend_html(
-            "Suggested portfolio", [("#E69F00", "a pick (hover for its order)")], shape="dot"
+            "Suggested portfolio", [("#E69F00", "a pick, numbered in order of choice")], shape="dot"
         ),
         position="bottomleft",
     )
