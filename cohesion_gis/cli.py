@@ -202,6 +202,56 @@ def score(
 
 @main.command()
 @_source_options
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("out/suggest"), show_default=True, help="Output folder.")  # fmt: skip
+@_OVERWRITE
+@_PARAMS
+@click.option("--k", "k", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Sites in the portfolio.")  # fmt: skip
+@click.option("--equity", is_flag=True,
+              help="Weight gains by each district's shortfall from 100.")  # fmt: skip
+@click.option("--sites", type=click.Path(dir_okay=False, path_type=Path),
+              help="Extra candidate outlines (GeoPackage/GeoJSON polygons, any CRS).")  # fmt: skip
+@click.option("--suggest-params", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML overriding defaults/suggest.toml (minimum sizes).")  # fmt: skip
+@_friendly_errors
+def suggest(
+    *,
+    out: Path,
+    overwrite: bool,
+    params: Path | None,
+    k: int,
+    equity: bool,
+    sites: Path | None,
+    suggest_params: Path | None,
+    **kwargs: Any,
+) -> None:
+    """Rank where a new contact space would raise the cohesion score most (exact gains)."""
+    import geopandas as gpd
+
+    from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.suggest import SuggestParams, suggest, write_suggestions
+
+    city = _load(kwargs)
+    given = gpd.read_file(sites) if sites else None
+    found = suggest(
+        city,
+        params=CohesionParams.from_toml(params),
+        suggest_params=SuggestParams.from_toml(suggest_params),
+        sites=given,
+        k=k,
+        equity=equity,
+        progress=sys.stderr.isatty(),
+    )
+    paths = write_suggestions(found, city, out, overwrite=overwrite)
+    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    columns = ["rank", "candidate_id", "space_type", "area_m2", "predicted_score_gain",
+               "residents_newly_served"]  # fmt: skip
+    click.echo(found.table[columns].head(10).round(2).to_string(index=False))
+
+
+@main.command()
+@_source_options
 @_OUT
 @_OVERWRITE
 @click.option(
