@@ -36,7 +36,7 @@ from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from cohesion_gis.errors import InputError
+from cohesion_gis.errors import InputError, listing
 from cohesion_gis.hvm.rating import parse_rating
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
@@ -95,8 +95,8 @@ def read_rated_barriers(
     ------
     InputError
         The file is missing or unreadable, has no CRS, lacks the rating column, has empty or
-        invalid geometries or geometry collections, or bad rating strings. Every problem is listed
-        with its feature id and value.
+        invalid geometries or geometry collections, empty or repeated ids, or bad rating strings.
+        Every problem is listed with its feature id and value.
     """
     import pyogrio
 
@@ -122,7 +122,7 @@ def read_rated_barriers(
         if id_column in frame.columns
         else np.array([f"user/{i}" for i in frame.index], dtype=object)
     )
-    problems = _geometry_problems(frame, ids)
+    problems = _id_problems(frame, id_column) + _geometry_problems(frame, ids)
     ratings, parsed = [], []
     for fid, value in zip(ids, frame[rating_column], strict=True):
         text = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
@@ -332,6 +332,22 @@ def _as_lines(geoms: np.ndarray) -> np.ndarray:
     areal = np.isin(shapely.get_type_id(geoms), [3, 6])
     out[areal] = shapely.boundary(geoms[areal])
     return out
+
+
+def _id_problems(frame: gpd.GeoDataFrame, id_column: str) -> list[str]:
+    """Empty or repeated ids in the id column (each barrier needs its own id)."""
+    if id_column not in frame.columns:
+        return []
+    column = frame[id_column]
+    text = column.astype(str).str.strip()
+    empty = column.isna().to_numpy() | (text == "").to_numpy()
+    problems = [f"feature {fid}: empty {id_column!r}" for fid in frame.index[empty]]
+    repeated = text[~empty & text.duplicated(keep=False).to_numpy()]
+    if len(repeated):
+        problems.append(
+            f"{id_column!r} repeats {listing(sorted(set(repeated)))}; give each barrier its own id"
+        )
+    return problems
 
 
 def _geometry_problems(frame: gpd.GeoDataFrame, ids: np.ndarray) -> list[str]:
