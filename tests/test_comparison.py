@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,27 @@ def test_incremental_add_and_remove_spaces(tmp_path: Path, helsinki: cg.City, ba
     merged = result.after.cohesion.aware.table
     fresh = analyse(result.city, params=CohesionParams.from_toml(), hvm=False).cohesion.aware.table
     pd.testing.assert_frame_equal(merged, fresh, rtol=1e-12)
+
+
+def test_incremental_with_resident_groups_equals_full(helsinki: cg.City) -> None:
+    homes = helsinki.homes.copy()
+    share = np.linspace(0.1, 0.9, len(homes))
+    homes["pop_a"], homes["pop_b"] = homes["population"] * share, homes["population"] * (1 - share)
+    homes.loc[0, ["pop_a", "pop_b", "district_id"]] = [np.nan, np.nan, None]  # no group data
+    city = dataclasses.replace(helsinki, homes=homes)
+    params = CohesionParams.from_toml()
+    scenario = load_scenario(SCENARIOS / "car_park_to_park.toml")
+    after = apply(city, scenario)
+    state = rescore(city, score_state(city, params), after, params)
+    assert state.recomputed.startswith("incremental")
+    full = score_districts(after, params, sensitivity=False)
+    assert full.homes["bridging"].notna().all()
+    assert_same_scores(state.result, full)
+    pd.testing.assert_frame_equal(
+        state.result.districts.drop(columns="geometry"),
+        full.districts.drop(columns="geometry"),
+        rtol=1e-9,
+    )
 
 
 def test_incremental_with_sensitivity_and_moved_residents(

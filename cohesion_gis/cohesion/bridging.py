@@ -1,27 +1,39 @@
-r"""Bridging: whether the spaces a home reaches draw a mix of the city's communities.
+r"""Bridging: whether the spaces a home reaches draw a mix of the city's resident groups.
+
+Groups are real data only: the homes' ``pop_<group>`` columns (from a table of group shares per
+district or small area, or per home; ``load_city(groups=...)``). Districts are never used as
+stand-in groups: that measures the district boundaries, not social mix (re-drawing Helsinki's
+districts as 250 m cells gave a ranking with Spearman ρ ≈ −0.03 against the admin one). Without
+group data bridging is **not available**: NaN everywhere, and the composite re-weights the other
+components (:func:`~cohesion_gis.cohesion.score.composite`).
 
 For each contact space :math:`s`, its potential users are the residents within its catchment
 radius :math:`r_s`, weighted by distance: :math:`P_{sg} = \sum_i n_{ig} e^{-\beta d_{is}}` for
 :math:`d_{is} \le r_s` (:math:`\beta = 4/r_s`), with shares :math:`p_{sg} = P_{sg}/\sum_g P_{sg}`.
-The space bridges communities as much as its users are mixed relative to the city:
+Homes whose group counts are missing (NaN, e.g. a home outside every district) or negative are
+left out of every catchment's mix (counted in ``catchment_unknown_persons``); they never spread a
+NaN to other homes. The space's mix is, by ``bridging.index``:
 
-.. math:: B_s = \min\Big(1, \frac{H_s}{H_{city}}\Big), \qquad H = -\sum_g p_g \ln p_g
+.. math:: B_s = \min\Big(1, \frac{H_s}{H_{city}}\Big), \quad H = -\sum_g p_g \ln p_g
+          \qquad \text{(entropy\_ratio, relative to the city)}
 
-(the local form of Theil's information index; PySAL segregation's ``MultiLocalEntropy``).
-A home's bridging is the mean over the spaces it reaches, weighted by distance and by
-:math:`\sqrt{\text{size}}` so very large parks do not swamp the rest:
+.. math:: B_s = \frac{1 - \sum_g p_{sg}^2}{1 - 1/G} \qquad \text{(simpson, absolute: comparable
+          across cities)}
 
-.. math:: B_i = \frac{\sum_s e^{-\beta d_{is}} \sqrt{c_s} B_s}{\sum_s e^{-\beta d_{is}} \sqrt{c_s}}
+A home's bridging is its best-mixed space within reach, discounted by distance (reference §B.3):
 
-and 0 when it reaches none. Groups are the ``pop_<group>`` columns of the homes (e.g. long-term
-residents and new arrivals); without them, the home districts stand in for communities, so
-bridging then says whether a space draws from several districts or serves one.
+.. math:: B_i = \max_{s:\, d_{is} \le r_s} e^{-\beta d_{is}} B_s \qquad (0 \text{ if none})
+
+A maximum can never fall when a space is added (each space's mix depends only on the homes
+around it, not on other spaces), so a new playground cannot lower anyone's bridging; a weighted
+mean could, and did (−0.66 points for Kamppi from a new playground).
 
 References
 ----------
-Theil, H. (1972) *Statistical Decomposition Analysis*. Peters, Elands & Buijs (2010) Social
-interactions in urban parks, *Urban Forestry & Urban Greening* 9(2), 93-100. Nilforoshan et al.
-(2023) Human mobility networks reveal increased segregation in large cities, *Nature* 624.
+Theil, H. (1972) *Statistical Decomposition Analysis*. Simpson, E. H. (1949) Measurement of
+diversity, *Nature* 163, 688. Peters, Elands & Buijs (2010) Social interactions in urban parks,
+*Urban Forestry & Urban Greening* 9(2), 93-100. Nilforoshan et al. (2023) Human mobility networks
+reveal increased segregation in large cities, *Nature* 624.
 """
 
 from __future__ import annotations
@@ -30,10 +42,27 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from cohesion_gis.cohesion.params import CohesionParams
+from cohesion_gis.cohesion.params import BRIDGING_INDICES, CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["bridging", "entropy", "group_columns", "home_bridging", "space_bridging"]
+__all__ = [
+    "BRIDGING_INDICES",
+    "bridging",
+    "entropy",
+    "group_columns",
+    "group_reason",
+    "home_bridging",
+    "space_bridging",
+]
+
+#: Most groups reported as ``share_<group>`` columns of the spaces table.
+MAX_SHARE_COLUMNS = 30
+
+#: Why bridging is NaN, in the words every output repeats.
+NOT_AVAILABLE = (
+    "bridging not available: no resident-group data were given (load_city(groups=...)); "
+    "districts are never used as stand-in groups"
+)
 
 
 def entropy(shares: np.ndarray) -> np.ndarray:
@@ -41,10 +70,6 @@ def entropy(shares: np.ndarray) -> np.ndarray:
     shares = np.asarray(shares, dtype=float)
     logs = np.log(np.where(shares > 0, shares, 1.0))
     return -(shares * logs).sum(axis=-1)
-
-
-#: Most groups reported as ``share_<group>`` columns of the spaces table.
-MAX_SHARE_COLUMNS = 30
 
 
 def group_columns(homes: pd.DataFrame) -> pd.DataFrame | None:
@@ -55,39 +80,49 @@ def group_columns(homes: pd.DataFrame) -> pd.DataFrame | None:
     return homes[columns].rename(columns=lambda c: c.removeprefix("pop_")).astype(float)
 
 
-def _users(reach: Reach, params: CohesionParams) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Distance-weighted users of each space by group, and the city's residents by group.
+def _known(counts: pd.DataFrame) -> np.ndarray:
+    """Homes whose group counts are all present and non-negative (none without groups)."""
+    values = counts.to_numpy(dtype=float)
+    known = np.isfinite(values).all(axis=1) & (values >= 0).all(axis=1)
+    return known & (values.shape[1] > 0)
 
-    Groups are the ``pop_<group>`` columns, else the home districts (one group per home, so
-    memory stays proportional to spaces × districts at metro scale). Each home's residents are
-    given as a list of (group, count), ``ptr[i]:ptr[i + 1]`` for home ``i``.
+
+def group_reason(homes: pd.DataFrame) -> pd.Series | None:
+    """Per home, why its group counts are unusable (empty when usable); None without groups."""
+    counts = group_columns(homes)
+    if counts is None:
+        return None
+    values = counts.to_numpy(dtype=float)
+    reason = np.full(len(homes), "", dtype=object)
+    reason[(values < 0).any(axis=1)] = "negative group counts: left out of every space's mix"
+    missing = np.isnan(values).any(axis=1)
+    reason[missing] = "no group data for this home: left out of every space's mix"
+    if "district_id" in homes:
+        outside = missing & homes["district_id"].isna().to_numpy()
+        reason[outside] = "outside every district, so no group shares: left out of every mix"
+    return pd.Series(reason, index=homes.index, name="group_reason")
+
+
+def _users(reach: Reach, params: CohesionParams, counts: pd.DataFrame) -> np.ndarray:
+    """Distance-weighted users of each space per group; the last column: persons of unknown group.
+
+    Each home's residents are given as a list of (group, count), ``ptr[i]:ptr[i + 1]`` for home
+    ``i``.
     """
-    homes = reach.homes
-    columns = group_columns(homes)
-    if columns is not None:
-        counts = columns.to_numpy()
-        n_homes, n_groups = counts.shape
-        ptr = np.arange(0, n_homes * n_groups + 1, n_groups, dtype=np.int64)
-        group = np.tile(np.arange(n_groups, dtype=np.int64), n_homes)
-        value, names = counts.ravel(), list(columns.columns)
-        totals = counts.sum(axis=0)
-    else:
-        district = pd.Categorical(homes["district_id"].fillna("(outside districts)"))
-        group = district.codes.astype(np.int64)
-        value = homes["population"].to_numpy(dtype=float)
-        ptr = np.arange(len(homes) + 1, dtype=np.int64)
-        n_groups, names = len(district.categories), [str(c) for c in district.categories]
-        totals = np.bincount(group, weights=value, minlength=n_groups)
-    users = _user_sums(
+    known = _known(counts)
+    value = np.where(known[:, None], counts.to_numpy(dtype=float), 0.0)
+    unknown = np.where(known, 0.0, reach.homes["population"].to_numpy(dtype=float))
+    value = np.column_stack([value, unknown])
+    n_homes, n_groups = value.shape
+    return _user_sums(
         *reach.columns(),
         _catchment_radius_m(reach.spaces, params),
         float(params.decay_beta_factor),
-        ptr,
-        group,
-        np.ascontiguousarray(value, dtype=np.float64),
+        np.arange(0, n_homes * n_groups + 1, n_groups, dtype=np.int64),
+        np.tile(np.arange(n_groups, dtype=np.int64), n_homes),
+        np.ascontiguousarray(value.ravel(), dtype=np.float64),
         n_groups,
     )
-    return names, users, totals
 
 
 def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFrame]:
@@ -105,60 +140,96 @@ def bridging(reach: Reach, params: CohesionParams) -> tuple[pd.Series, pd.DataFr
 
 
 def space_bridging(reach: Reach, params: CohesionParams) -> pd.DataFrame:
-    """Per space ``B_s``: how mixed the residents within its catchment are (0–1).
+    """Per space ``B_s``: how mixed the residents of known group within its catchment are (0–1).
 
     ``reach`` must hold every home (the catchments and the city's mix are read from it).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``reach.spaces``: ``bridging`` (0–1, NaN for a space nobody reaches),
-        ``catchment_persons`` (distance-weighted potential users), ``catchment_radius_m`` and
-        ``share_<group>`` columns (left out beyond :data:`MAX_SHARE_COLUMNS` groups, e.g. the
-        hundreds of districts of a metropolitan area).
+        Indexed like ``reach.spaces``: ``bridging`` (0–1, NaN with a reason in
+        ``bridging_reason``), ``catchment_persons`` (distance-weighted potential users),
+        ``catchment_unknown_persons`` (of them, persons of unknown group), ``catchment_radius_m``
+        and ``share_<group>`` columns (left out beyond :data:`MAX_SHARE_COLUMNS` groups).
     """
-    names, users, totals = _users(reach, params)
-    total = users.sum(axis=1)
-    shares = np.divide(users, total[:, None], out=np.zeros_like(users), where=total[:, None] > 0)
-    h_city = float(entropy(totals / max(totals.sum(), 1e-12)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        b_space = np.where(total > 0, np.clip(entropy(shares) / h_city, 0.0, 1.0), np.nan)
     radius = _catchment_radius_m(reach.spaces, params)
+    counts = group_columns(reach.homes)
+    if counts is None:
+        # no groups: the catchment is still reported (persons of unknown group, all of them)
+        counts = pd.DataFrame(index=reach.homes.index)
+    users = _users(reach, params, counts)
+    known_users, unknown_users = users[:, :-1], users[:, -1]
+    total = known_users.sum(axis=1)
     table = pd.DataFrame(
-        {"bridging": b_space, "catchment_persons": total, "catchment_radius_m": radius},
+        {
+            "bridging": np.nan,
+            "bridging_reason": NOT_AVAILABLE,
+            "catchment_persons": total + unknown_users,
+            "catchment_unknown_persons": unknown_users,
+            "catchment_radius_m": radius,
+        },
         index=reach.spaces.index,
     )
-    if len(names) <= MAX_SHARE_COLUMNS:
-        for k, name in enumerate(names):
-            table[f"share_{name}"] = shares[:, k]
+    if counts.shape[1] == 0:
+        return table
+    shares = np.divide(
+        known_users, total[:, None], out=np.zeros_like(known_users), where=total[:, None] > 0
+    )
+    city = counts.to_numpy(dtype=float)[_known(counts)].sum(axis=0)
+    b_space, city_reason = _mix(shares, city, params.bridging_index)
+    reason = np.where(total > 0, "", "no resident of known group within its catchment").astype(
+        object
+    )
+    if city_reason:
+        reason[:] = city_reason
+    table["bridging"] = np.where(reason == "", b_space, np.nan)
+    table["bridging_reason"] = reason
+    if counts.shape[1] <= MAX_SHARE_COLUMNS:
+        for k, name in enumerate(counts.columns):
+            table[f"share_{name}"] = np.where(total > 0, shares[:, k], np.nan)
     return table
 
 
+def _mix(shares: np.ndarray, city: np.ndarray, index: str) -> tuple[np.ndarray, str]:
+    """``B_s`` of each row of shares, and a reason when the city's own mix makes it undefined."""
+    present = int((city > 0).sum())
+    if present < 2:
+        return np.full(len(shares), np.nan), (
+            f"the study area holds {present} resident group(s): mixing needs at least 2"
+        )
+    if index == "simpson":
+        return (1.0 - (shares**2).sum(axis=1)) / (1.0 - 1.0 / present), ""
+    h_city = float(entropy(city / city.sum()))
+    return np.clip(entropy(shares) / h_city, 0.0, 1.0), ""
+
+
 def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> pd.Series:
-    """Per home ``B_i``: the distance- and size-weighted mean ``B_s`` of the spaces it reaches.
+    """Per home ``B_i``: its best-mixed space within reach, discounted by distance.
 
     Parameters
     ----------
     reach
         The table; may hold only some homes (incremental rescoring).
     space_b
-        ``B_s`` of every space of ``reach.spaces`` (:func:`space_bridging`).
+        ``B_s`` of every space of ``reach.spaces`` (:func:`space_bridging`); NaN spaces count
+        for nothing.
 
     Returns
     -------
     pandas.Series
-        ``bridging`` (0–1, 0 for a home that reaches no space), indexed like ``reach.homes``.
+        ``bridging`` (0–1; 0 for a home that reaches no space of known mix; NaN everywhere
+        without group data), indexed like ``reach.homes``.
     """
-    num, den = _home_sums(
+    if group_columns(reach.homes) is None:
+        return pd.Series(np.nan, index=reach.homes.index, name="bridging")
+    best = _home_best(
         *reach.columns(),
         _catchment_radius_m(reach.spaces, params),
         float(params.decay_beta_factor),
-        np.sqrt(reach.spaces["size_m2"].to_numpy(dtype=np.float64)),
-        np.nan_to_num(np.asarray(space_b, dtype=np.float64)),
+        np.asarray(space_b, dtype=np.float64),
         len(reach.homes),
     )
-    home_b = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-    return pd.Series(home_b, index=reach.homes.index, name="bridging")
+    return pd.Series(best, index=reach.homes.index, name="bridging")
 
 
 def _catchment_radius_m(spaces: pd.DataFrame, params: CohesionParams) -> np.ndarray:
@@ -193,23 +264,20 @@ def _user_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
 
 
 @njit(cache=True, nogil=True)
-def _home_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
+def _home_best(  # noqa: PLR0917 (numba has no keyword-only arguments)
     home: np.ndarray,
     space: np.ndarray,
     dist_m: np.ndarray,
     radius_m: np.ndarray,
     beta_factor: float,
-    sqrt_size: np.ndarray,
     space_b: np.ndarray,
     n_homes: int,
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    r"""Per home :math:`\sum_s w_{is} B_s` and :math:`\sum_s w_{is}` (size and distance weights)."""
-    num = np.zeros(n_homes)
-    den = np.zeros(n_homes)
+) -> np.ndarray:  # pragma: no cover - compiled
+    r"""Per home :math:`\max_s e^{-\beta d_{is}} B_s` over the rows within each catchment."""
+    best = np.zeros(n_homes)
     for row in range(home.size):
         s = space[row]
-        if dist_m[row] <= radius_m[s]:
-            weight = sqrt_size[s] * np.exp(-beta_factor / radius_m[s] * dist_m[row])
-            num[home[row]] += weight * space_b[s]
-            den[home[row]] += weight
-    return num, den
+        if dist_m[row] <= radius_m[s] and not np.isnan(space_b[s]):
+            value = space_b[s] * np.exp(-beta_factor / radius_m[s] * dist_m[row])
+            best[home[row]] = max(best[home[row]], value)
+    return best

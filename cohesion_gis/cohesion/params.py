@@ -32,7 +32,13 @@ from cohesion_gis._validate import (
 from cohesion_gis.cohesion.cleaning import CLEANING_RULES
 from cohesion_gis.errors import ParameterError
 
-__all__ = ["AccessCategory", "CohesionParams"]
+#: The space-mix indices ``bridging.index`` may name (:mod:`~cohesion_gis.cohesion.bridging`).
+BRIDGING_INDICES = ("entropy_ratio", "simpson")
+
+#: How the components are combined into the score (:func:`~.score.composite`).
+AGGREGATIONS = ("arithmetic", "geometric")
+
+__all__ = ["AGGREGATIONS", "BRIDGING_INDICES", "AccessCategory", "CohesionParams"]
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,14 @@ class CohesionParams:
 
     access: tuple[AccessCategory, ...]
     weights: dict[str, float]
+    aggregation: str = "arithmetic"
     walk_speed_m_s: float = 1.33
     max_snap_m: float = 100.0
     network_cleaning: str = "largest_component"
     decay_beta_factor: float = 4.0
     diversity_radius_m: float = 800.0
     hill_q: float = 0.0
+    bridging_index: str = "entropy_ratio"
     bridging_radius_m: float = 800.0
     bridging_wide_radius_m: float = 1200.0
     bridging_wide_types: tuple[str, ...] = ("market", "library")
@@ -139,12 +147,14 @@ class CohesionParams:
         params = cls(
             access=tuple(access),
             weights={k: _num(v) for k, v in data["weights"].items()},
+            aggregation=data["aggregation"],
             walk_speed_m_s=_num(data["walk_speed_m_s"]),
             max_snap_m=_num(data["max_snap_m"]),
             network_cleaning=data["network_cleaning"],
             decay_beta_factor=_num(data["decay_beta_factor"]),
             diversity_radius_m=_num(div["radius_m"]),
             hill_q=_num(div["hill_q"]),
+            bridging_index=bri["index"],
             bridging_radius_m=_num(bri["radius_m"]),
             bridging_wide_radius_m=_num(bri["wide_radius_m"]),
             bridging_wide_types=_seq(bri["wide_types"]),
@@ -230,11 +240,16 @@ class CohesionParams:
             problems.append("capacity: zone_limits_m and zone_weights must have the same length")
         elif not lists and list(limits) != sorted(limits):
             problems.append("capacity.zone_limits_m must increase")
-        if self.network_cleaning not in CLEANING_RULES:
-            problems.append(
-                f"field `network_cleaning` = {self.network_cleaning!r}; expected one of "
-                f"{', '.join(map(repr, CLEANING_RULES))}"
-            )
+        choices = {
+            "aggregation": (self.aggregation, AGGREGATIONS),
+            "bridging.index": (self.bridging_index, BRIDGING_INDICES),
+            "network_cleaning": (self.network_cleaning, CLEANING_RULES),
+        }
+        problems += [
+            f"field `{key}` = {value!r}; expected one of {', '.join(map(repr, allowed))}"
+            for key, (value, allowed) in choices.items()
+            if value not in allowed
+        ]
         return problems
 
     @property

@@ -26,7 +26,14 @@ def summary(result: CohesionResult) -> dict[str, Any]:
         else None,
         "best_district": scored["name"].iloc[0] if len(scored) else None,
         "worst_district": scored["name"].iloc[-1] if len(scored) else None,
-        "component_means": {c: float(scored[c].mean()) for c in (*COMPONENTS, "severance")},
+        "component_means": {
+            c: (float(scored[c].mean()) if scored[c].notna().any() else None)
+            for c in (*COMPONENTS, "severance")
+        },
+        "bridging_available": bool(result.homes["bridging"].notna().any()),
+        "lowest_p10_district": (
+            d.loc[d["p10_score"].idxmin(), "name"] if d["p10_score"].notna().any() else None
+        ),
         "spaces_reached_by_nobody": int((result.spaces["reached_by_persons"] <= 0).sum()),
         "notes": dict(result.notes),
         "min_rank_correlation": float(result.sensitivity["spearman_rho"].min())

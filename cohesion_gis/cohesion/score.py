@@ -28,7 +28,14 @@ import pandas as pd
 from numba import njit
 
 from cohesion_gis.cohesion.access import access
-from cohesion_gis.cohesion.bridging import bridging, group_columns, home_bridging, space_bridging
+from cohesion_gis.cohesion.bridging import (
+    NOT_AVAILABLE,
+    bridging,
+    group_columns,
+    group_reason,
+    home_bridging,
+    space_bridging,
+)
 from cohesion_gis.cohesion.capacity import capacity, home_capacity, space_supply
 from cohesion_gis.cohesion.cleaning import CleanedNetwork, clean_network
 from cohesion_gis.cohesion.diversity import diversity
@@ -66,13 +73,19 @@ class CohesionResult:
     ----------
     districts
         ``district_id, name, population, access, diversity, bridging, capacity, severance,
-        score`` (components 0–1, score 0–100), ``access_<category>``, per-group
-        ``score_<group>`` and ``score_gap`` where group data exist, sensitivity columns
-        ``rank``, ``rank_min``, ``rank_max``, and ``flag`` (a reason, or empty).
+        score`` (components 0–1, NaN when not available; score 0–100), ``access_<category>``,
+        ``share_meeting_<category>`` (share of residents within the category's full-credit
+        distance), ``shortfall_<component>`` (points of 100 − score due to each component),
+        ``p10_score`` and ``median_score`` (population-weighted, over the district's homes),
+        ``main_shortfall``; with resident groups ``score_<group>``, ``gap_<group>`` (points
+        vs the district) and ``largest_gap_group`` / ``largest_gap``; sensitivity columns
+        ``rank``, ``rank_min``, ``rank_max``; and ``flag`` (reasons joined by "; ", or empty).
     homes
-        Per home: the same components, ``score``, ``district_id``, ``population``.
+        Per home: the same components, ``score``, ``district_id``, ``population``; with
+        groups, ``group_reason`` (why its group counts are unusable, or empty).
     spaces
-        Per contact space: ``bridging`` (its users' mix, 0–1), ``catchment_persons``,
+        Per contact space: ``bridging`` (its users' mix, 0–1, NaN with ``bridging_reason``),
+        ``catchment_persons``, ``catchment_unknown_persons``,
         ``supply_m2_per_person``, ``share_<group>``, ``n_entrances``, ``reached_by_persons``,
         ``unreached_reason`` (why no home reaches it, or empty).
     sensitivity
@@ -81,7 +94,7 @@ class CohesionResult:
         The parameters used.
     notes
         Plain-language notes every output repeats (``network``: how the walk network was
-        cleaned; ``bridging``: whether resident-group data were available).
+        cleaned; ``bridging``: where the groups come from, or why bridging is not available).
     """
 
     districts: gpd.GeoDataFrame
@@ -232,6 +245,7 @@ def assemble_result(
         :attr:`CohesionResult.notes`.
     """
     districts = _districts(city.districts, homes, params)
+    notes = {**(notes or {}), "bridging": bridging_note(homes, params)}
     if city.contact_spaces.empty:
         log.warning("%s: no contact spaces in the study area: every component is 0", city.name)
         districts["flag"] = "no contact spaces in the study area"
@@ -243,7 +257,34 @@ def assemble_result(
         "scored %d districts, %d homes, %d spaces; mean score %.1f",
         len(districts), len(homes), len(spaces), float(districts["score"].mean()),
     )  # fmt: skip
-    return CohesionResult(districts, homes, spaces, table, params, dict(notes or {}))
+    return CohesionResult(districts, homes, spaces, table, params, notes)
+
+
+def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
+    """One plain paragraph: where bridging comes from, or why it is not available."""
+    counts = group_columns(homes)
+    if counts is None:
+        others = [c for c in COMPONENTS if c != "bridging" and params.weights.get(c, 0.0) > 0]
+        total = sum(params.weights[c] for c in others)
+        shares = ", ".join(f"{c} {params.weights[c] / total:.0%}" for c in others)
+        return (
+            f"{NOT_AVAILABLE}. Bridging is NaN everywhere and the score is the weighted mean of "
+            f"the other components, weights re-scaled to sum to 1 ({shares})."
+        )
+    reason = group_reason(homes)
+    unknown = reason != ""
+    text = (
+        f"bridging from {counts.shape[1]} resident groups ({', '.join(counts.columns)}); "
+        f"space mix: {params.bridging_index}; a home's value is its best-mixed space within "
+        "reach, discounted by distance."
+    )
+    if unknown.any():
+        people = float(homes.loc[unknown, "population"].sum())
+        text += (
+            f" {int(unknown.sum())} homes ({people:,.0f} residents) have no usable group data "
+            "(see group_reason): they are left out of every space's mix."
+        )
+    return text
 
 
 def _require_residents(city: Any) -> None:
@@ -300,8 +341,11 @@ def home_components(
     homes = pd.concat([homes, acc], axis=1)
     homes["diversity"] = div
     homes["bridging"] = home_b
+    reason = group_reason(homes)
+    if reason is not None:
+        homes["group_reason"] = reason
     homes[["capacity_m2_per_person", "capacity"]] = home_q
-    homes["score"] = composite(homes, params.weights)
+    homes["score"] = composite(homes, params.weights, params.aggregation)
     new = space_values.columns.difference(reach_table.spaces.columns, sort=False)
     spaces = pd.concat([reach_table.spaces, space_values[new]], axis=1)
     return gpd.GeoDataFrame(homes, crs=reach_table.homes.crs), gpd.GeoDataFrame(
@@ -319,36 +363,134 @@ def space_components(reach_table: Reach, params: CohesionParams) -> pd.DataFrame
     )
 
 
-def composite(frame: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
-    """Weighted mean of the components, × 100."""
-    total = sum(weights.get(c, 0.0) for c in COMPONENTS)
-    value = sum(weights.get(c, 0.0) * frame[c] for c in COMPONENTS)
-    return 100.0 * value / total
+def composite(
+    frame: pd.DataFrame, weights: dict[str, float], aggregation: str = "arithmetic"
+) -> pd.Series:
+    r"""The score, 0–100: the weighted mean of the components available for each home.
+
+    .. math:: CCS_i = 100 \frac{\sum_c \omega_c x_{ic}}{\sum_c \omega_c} \quad
+              \text{or} \quad 100 \prod_c x_{ic}^{\omega_c / \sum_c \omega_c}
+
+    (``aggregation`` ``"arithmetic"`` or ``"geometric"``) over the components that are not NaN:
+    bridging without group data is left out and the other weights re-scaled.
+    """
+    keys = [c for c in COMPONENTS if weights.get(c, 0.0) > 0]
+    values = frame[keys].to_numpy(dtype=float)
+    weight = np.array([weights[c] for c in keys])
+    have = ~np.isnan(values)
+    total = (have * weight).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if aggregation == "geometric":
+            logs = np.log(np.where(have, values, 1.0))
+            value = np.exp((have * weight * logs).sum(axis=1) / total)
+        else:
+            value = (np.where(have, values, 0.0) * weight).sum(axis=1) / total
+    return pd.Series(100.0 * value, index=frame.index, name="score")
 
 
 def _districts(
     districts: gpd.GeoDataFrame, homes: pd.DataFrame, params: CohesionParams
 ) -> gpd.GeoDataFrame:
-    columns = [*COMPONENTS, "severance", "score"] + [c for c in homes if c.startswith("access_")]
+    """District means, the decision outputs and the group gaps; see :class:`CohesionResult`."""
+    access_columns = [c for c in homes if c.startswith("access_")]
+    columns = [*COMPONENTS, "severance", "score", *access_columns]
     key = _DistrictKey(homes)
-    means = key.means(homes[columns])
+    meeting = homes[access_columns].ge(1.0 - 1e-12).astype(float)
+    meeting.columns = [c.replace("access_", "share_meeting_", 1) for c in access_columns]
+    shortfall = shortfall_contributions(homes, params)
+    means = key.means(pd.concat([homes[columns], meeting, shortfall], axis=1))
+    means["p10_score"] = key.quantile(homes["score"], 0.1)
+    means["median_score"] = key.quantile(homes["score"], 0.5)
     out = districts[["district_id", "name", "geometry"]].merge(
         means, left_on="district_id", right_index=True, how="left"
     )
     out.insert(2, "population", out["district_id"].map(key.population).fillna(0.0).to_numpy())
+    shortfall_columns = list(shortfall.columns)
+    largest = out[shortfall_columns].fillna(-np.inf).to_numpy().argmax(axis=1)
+    out["main_shortfall"] = np.where(
+        out[shortfall_columns].notna().any(axis=1),
+        np.array([c.removeprefix("shortfall_") for c in shortfall_columns])[largest],
+        "",
+    )
+    flags = [
+        (out["population"] <= 0, "no residents: not scored"),
+        (
+            out[list(COMPONENTS)].lt(0.2).any(axis=1) & (out["population"] > 0),
+            "a component below 0.2 (the composite is compensatory)",
+        ),
+    ]
     counts = group_columns(homes)
-    if counts is not None:
-        for group in counts.columns:
-            share = key.means(homes["score"], weight=counts[group].to_numpy())
-            out[f"score_{group}"] = out["district_id"].map(share)
-        first, *rest = counts.columns
-        if rest:
-            out["score_gap"] = out[f"score_{rest[0]}"] - out[f"score_{first}"]
-    out["flag"] = np.where(out["population"] > 0, "", "no residents: not scored")
-    low = out[list(COMPONENTS)].lt(0.2).any(axis=1) & (out["population"] > 0)
-    out.loc[low, "flag"] = "a component below 0.2 (the composite is compensatory)"
+    if counts is None:
+        flags.append((out["population"] > 0, "bridging not available (no resident-group data)"))
+    else:
+        out, uniform = _group_gaps(out, homes, counts, key)
+        flags.append(
+            (
+                out["district_id"].map(uniform).fillna(False).astype(bool),
+                "group gaps not measurable: every home has its district's group shares",
+            )
+        )
+    out["flag"] = _join_flags(len(out), flags)
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=districts.crs)
+
+
+def shortfall_contributions(homes: pd.DataFrame, params: CohesionParams) -> pd.DataFrame:
+    r"""Per home, each component's share of the shortfall of the score from 100 (points).
+
+    With the arithmetic mean, :math:`100 - CCS_i = \sum_c 100\, \omega_c (1 - x_{ic}) /
+    \sum_{c'} \omega_{c'}` exactly (components not available left out), so the columns
+    ``shortfall_<component>`` add up to the shortfall ("why this district is low"). With the
+    geometric mean the shortfall does not split additively: the columns are NaN.
+    """
+    keys = [c for c in COMPONENTS if params.weights.get(c, 0.0) > 0]
+    values = homes[keys].to_numpy(dtype=float)
+    weight = np.array([params.weights[c] for c in keys])
+    have = ~np.isnan(values)
+    total = (have * weight).sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        parts = 100.0 * np.where(have, weight * (1.0 - values), np.nan) / total
+    if params.aggregation != "arithmetic":
+        parts[:] = np.nan
+    return pd.DataFrame(parts, index=homes.index, columns=[f"shortfall_{c}" for c in keys])
+
+
+def _group_gaps(
+    out: pd.DataFrame, homes: pd.DataFrame, counts: pd.DataFrame, key: _DistrictKey
+) -> tuple[pd.DataFrame, pd.Series]:
+    """``score_<group>``, ``gap_<group>`` (points vs the district), and the largest gap named.
+
+    A gap needs homes of one district to differ in their group mix; where every home has its
+    district's shares (group data per district) the gaps are 0 by construction, so they are NaN
+    and the district is flagged (returned as ``uniform``, by district id).
+    """
+    population = homes["population"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = counts.to_numpy(dtype=float) / population[:, None]
+    spread = pd.DataFrame(shares, index=homes.index).groupby(homes["district_id"].to_numpy())
+    uniform = (spread.max() - spread.min()).fillna(0.0).le(1e-9).all(axis=1)
+    gaps = []
+    for group in counts.columns:
+        weight = counts[group].to_numpy(dtype=float)
+        out[f"score_{group}"] = out["district_id"].map(key.means(homes["score"], weight=weight))
+        gap = out[f"score_{group}"] - out["score"]
+        out[f"gap_{group}"] = gap.where(~out["district_id"].map(uniform).fillna(False).astype(bool))
+        gaps.append(f"gap_{group}")
+    table = out[gaps]
+    worst = table.fillna(np.inf).to_numpy().argmin(axis=1)
+    measured = table.notna().any(axis=1)
+    out["largest_gap_group"] = np.where(measured, np.array(list(counts.columns))[worst], "")
+    out["largest_gap"] = np.where(measured, table.min(axis=1), np.nan)
+    return out, uniform
+
+
+def _join_flags(n: int, flags: list[tuple[pd.Series, str]]) -> list[str]:
+    """Each row's reasons joined by "; " (empty when none applies)."""
+    parts: list[list[str]] = [[] for _ in range(n)]
+    for mask, text in flags:
+        for row in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            parts[row].append(text)
+    return ["; ".join(p) for p in parts]
 
 
 def _sensitivity(
@@ -378,7 +520,9 @@ def _sensitivity(
     )
     for draw in range(params.sensitivity_weight_draws if alpha.min() > 0 else 0):
         weights = dict(zip(keys, rng.dirichlet(alpha), strict=True))
-        variants[f"weights draw {draw + 1}"] = district.means(composite(homes, weights))
+        variants[f"weights draw {draw + 1}"] = district.means(
+            composite(homes, weights, params.aggregation)
+        )
     ids = districts["district_id"]
     ranks = pd.DataFrame(
         {
@@ -419,8 +563,8 @@ class _DistrictKey:
 
     The codes number the sorted ``district_id`` values (-1: a home outside every district). The
     homes are ordered by district once; each mean is then one ``np.add.reduceat`` over all its
-    columns, without hashing the id strings again. As a pandas group sum does, a missing value
-    adds nothing to its district's sum.
+    columns, without hashing the id strings again. A missing value adds nothing to its district's
+    sum nor to its weight, so a column missing for every home of a district has a NaN mean.
     """
 
     def __init__(self, homes: pd.DataFrame) -> None:
@@ -441,14 +585,37 @@ class _DistrictKey:
             out[self.present] = np.add.reduceat(np.where(np.isnan(rows), 0.0, rows), self.starts)
         return out
 
+    def quantile(self, values: pd.Series, q: float) -> pd.Series:
+        """Population-weighted quantile ``q`` of ``values`` per ``district_id``.
+
+        The smallest value whose cumulative resident share reaches ``q`` (the inverse of the
+        weighted distribution function): ``p10_score`` is the score the worst-served tenth of a
+        district's residents are at or below.
+        """
+        value = values.to_numpy(dtype=float)[self.order]
+        weight = self.weight[self.order]
+        out = np.full(len(self.ids), np.nan)
+        bounds = np.r_[self.starts, value.size]
+        for k, district in enumerate(self.present):
+            v, w = value[bounds[k] : bounds[k + 1]], weight[bounds[k] : bounds[k + 1]]
+            keep = ~np.isnan(v) & (w > 0)
+            if keep.any():
+                order = np.argsort(v[keep], kind="stable")
+                cumulative = np.cumsum(w[keep][order])
+                at = np.searchsorted(cumulative, q * cumulative[-1] * (1 - 1e-12))
+                out[district] = v[keep][order][min(at, order.size - 1)]
+        return pd.Series(out, index=self.ids)
+
     def means(
         self, values: pd.Series | pd.DataFrame, weight: np.ndarray | None = None
     ) -> pd.Series | pd.DataFrame:
         """Mean of ``values`` per ``district_id``, weighted by population (or by ``weight``)."""
         weight = self.weight if weight is None else np.asarray(weight, dtype=float)
-        den = self._sums(weight[:, None])[:, 0]
+        weight = np.where(np.isnan(weight), 0.0, weight)
         array = values.to_numpy(dtype=float).reshape(len(values), -1)
-        means = self._sums(array * weight[:, None]) / np.where(den > 0, den, np.nan)[:, None]
+        den = self._sums(np.where(np.isnan(array), 0.0, weight[:, None]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = self._sums(array * weight[:, None]) / np.where(den > 0, den, np.nan)
         if values.ndim == 1:
             return pd.Series(means[:, 0], index=self.ids)
         return pd.DataFrame(means, index=self.ids, columns=values.columns)

@@ -1,9 +1,14 @@
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from cohesion_gis.cohesion import CohesionParams
+from cohesion_gis import InputError
+from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.cohesion.bridging import bridging, entropy
 from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.sources.population import group_shares
 
 from .conftest import homes, spaces
 
@@ -13,44 +18,138 @@ def test_entropy_by_hand():
     assert entropy(np.array([1.0, 0.0])) == 0
 
 
-def test_a_space_between_two_communities_bridges_and_one_inside_one_does_not(line):
+def _two_communities():
+    # group A at the west end, group B at the east end (2 km apart), equal populations
+    h = homes([(0.0, 0.0), (100.0, 0.0), (1900.0, 0.0), (2000.0, 0.0)], [50.0] * 4)
+    h["pop_a"] = [50.0, 50.0, 0.0, 0.0]
+    h["pop_b"] = [0.0, 0.0, 50.0, 50.0]
+    return h
+
+
+def test_a_space_between_two_groups_bridges_and_one_inside_one_does_not(line):
     nodes, edges = line
     params = CohesionParams.from_toml()
-    # district A at the west end, district B at the east end (2 km apart), equal populations
-    h = homes(
-        [(0.0, 0.0), (100.0, 0.0), (1900.0, 0.0), (2000.0, 0.0)],
-        [50.0] * 4,
-        districts=["A", "A", "B", "B"],
-    )
     s = spaces([("library", (50.0, 0.0), 0), ("library", (1000.0, 0.0), 0)])
-    home, space = bridging(reach(h, s, nodes, edges, params=params), params)
-    # the west library (wide 1,200 m catchment) sees only district A
+    home, space = bridging(reach(_two_communities(), s, nodes, edges, params=params), params)
+    # the west library (wide 1,200 m catchment) sees only group A
     assert space["bridging"].iloc[0] == pytest.approx(0.0)
     # the middle library is 900-1,000 m from both ends: equal shares -> as mixed as the city
     assert space["bridging"].iloc[1] == pytest.approx(1.0)
-    assert space["share_A"].iloc[1] == pytest.approx(0.5)
-    # west homes reach both libraries; their bridging is the weighted mean of 0 and 1
-    assert 0 < home.iloc[0] < 1
+    assert space["share_a"].iloc[1] == pytest.approx(0.5)
+    # the west home's value: the middle library (B = 1) discounted by its 1,000 m walk
+    assert home.iloc[0] == pytest.approx(np.exp(-4.0 * 1000.0 / 1200.0))
 
 
-def test_group_columns_replace_districts(line):
+def test_simpson_is_the_absolute_variant(line):
+    nodes, edges = line
+    params = dataclasses.replace(CohesionParams.from_toml(), bridging_index="simpson")
+    h = _two_communities()
+    h["pop_a"] = [50.0, 50.0, 50.0, 0.0]  # the city is 3:1, not 1:1
+    h["pop_b"] = [0.0, 0.0, 0.0, 50.0]
+    s = spaces([("library", (1000.0, 0.0), 0)])
+    _, space = bridging(reach(h, s, nodes, edges, params=params), params)
+    p = space[["share_a", "share_b"]].iloc[0].to_numpy()
+    assert space["bridging"].iloc[0] == pytest.approx((1 - (p**2).sum()) / (1 - 1 / 2))
+
+
+def test_without_groups_bridging_is_not_available(line):
     nodes, edges = line
     params = CohesionParams.from_toml()
-    h = homes([(0.0, 0.0), (200.0, 0.0)], [100.0, 100.0])
-    h["pop_long_term"] = [100.0, 0.0]
-    h["pop_new_arrival"] = [0.0, 100.0]
+    h = homes([(0.0, 0.0), (200.0, 0.0)], [100.0, 100.0], districts=["A", "B"])
     s = spaces([("square", (100.0, 0.0), 0)])
     home, space = bridging(reach(h, s, nodes, edges, params=params), params)
-    # the square is equidistant from a home of each group
-    assert space["bridging"].iloc[0] == pytest.approx(1.0)
-    assert list(home) == pytest.approx([1.0, 1.0])
+    # districts are never stand-in groups: NaN with the reason, not a proxy mix
+    assert home.isna().all() and space["bridging"].isna().all()
+    assert space["bridging_reason"].iloc[0].startswith("bridging not available")
+    assert space["catchment_persons"].iloc[0] > 0
 
 
-def test_no_space_reached_gives_zero_not_nan(line):
+def test_no_space_reached_gives_zero_and_unreached_space_says_why(line):
     nodes, edges = line
     params = CohesionParams.from_toml()
-    h = homes([(0.0, 0.0)], [10.0])
+    h = _two_communities().iloc[:2]
+    h["pop_a"], h["pop_b"] = [40.0, 50.0], [10.0, 0.0]
     s = spaces([("square", (1900.0, 0.0), 0)])
     home, space = bridging(reach(h, s, nodes, edges, params=params), params)
     assert home.iloc[0] == 0
     assert np.isnan(space["bridging"].iloc[0])
+    assert space["bridging_reason"].iloc[0] == "no resident of known group within its catchment"
+
+
+def test_a_home_without_groups_spreads_nothing(line):
+    nodes, edges = line
+    params = CohesionParams.from_toml()
+    s = spaces([("library", (50.0, 0.0), 0), ("library", (1000.0, 0.0), 0)])
+    h = _two_communities()
+    h.loc[1, ["pop_a", "pop_b"]] = np.nan  # e.g. outside every district
+    h.loc[1, "district_id"] = None
+    home, space = bridging(reach(h, s, nodes, edges, params=params), params)
+    left_out = h.assign(population=[50.0, 0.0, 50.0, 50.0]).fillna({"pop_a": 0.0, "pop_b": 0.0})
+    home_0, space_0 = bridging(reach(left_out, s, nodes, edges, params=params), params)
+    assert np.isfinite(home).all() and np.isfinite(space["bridging"]).all()
+    np.testing.assert_allclose(home, home_0)
+    np.testing.assert_allclose(space["bridging"], space_0["bridging"])
+    assert space["catchment_unknown_persons"].iloc[0] > 0
+
+
+@pytest.fixture(scope="module")
+def helsinki_groups(helsinki):
+    """Helsinki with made-up per-home group counts (only to exercise the arithmetic)."""
+    homes = helsinki.homes.copy()
+    share = np.random.default_rng(7).uniform(0.05, 0.95, len(homes))
+    homes["pop_long_term"] = homes["population"] * share
+    homes["pop_new_arrival"] = homes["population"] * (1 - share)
+    return dataclasses.replace(helsinki, homes=homes)
+
+
+def test_one_home_outside_every_district_does_not_wipe_the_city(helsinki_groups):
+    base = score_districts(helsinki_groups, sensitivity=False)
+    homes = helsinki_groups.homes.copy()
+    homes.loc[0, ["pop_long_term", "pop_new_arrival", "district_id"]] = [np.nan, np.nan, None]
+    result = score_districts(dataclasses.replace(helsinki_groups, homes=homes), sensitivity=False)
+    assert result.homes["bridging"].notna().all()
+    assert result.spaces["bridging"].notna().all()
+    assert result.homes.loc[0, "group_reason"].startswith("outside every district")
+    assert "1 homes" in result.notes["bridging"]
+    # every district keeps its score within a point (one home of 94 left out of the mixes)
+    change = (result.districts["score"] - base.districts["score"]).abs()
+    assert change.max() < 1.0
+
+
+def test_helsinki_without_groups_says_so_everywhere(helsinki):
+    result = score_districts(helsinki, sensitivity=False)
+    assert result.homes["bridging"].isna().all()
+    assert result.districts["bridging"].isna().all()
+    assert result.districts["score"].notna().all()
+    assert result.districts["flag"].str.contains("bridging not available").all()
+    assert result.notes["bridging"].startswith("bridging not available")
+    assert "re-scaled" in result.notes["bridging"]
+    w = result.params.weights
+    homes = result.homes
+    expected = (
+        100 * (w["access"] * homes["access"] + w["diversity"] * homes["diversity"]
+               + w["capacity"] * homes["capacity"])
+        / (w["access"] + w["diversity"] + w["capacity"])
+    )  # fmt: skip
+    np.testing.assert_allclose(homes["score"], expected)
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ({"district_id": ["nowhere"], "a": [0.5], "b": [0.5]}, "unknown district_id"),
+        ({"a": [0.7], "b": [0.7]}, "do not sum to 1"),
+        ({"a": [-0.5], "b": [1.5]}, "outside"),
+        ({"a": [np.nan], "b": [np.nan]}, "missing or not numbers"),
+    ],
+)
+def test_bad_group_tables_are_refused_with_the_rows_named(helsinki, rows, match):
+    ids = sorted(helsinki.homes["district_id"].dropna().unique())
+    table = pd.DataFrame({"district_id": ids, "a": 0.5, "b": 0.5})
+    bad = pd.DataFrame(rows)
+    if "district_id" not in bad:
+        table.loc[0, list(bad.columns)] = bad.iloc[0].to_numpy()
+    else:
+        table = pd.concat([table, bad], ignore_index=True)
+    with pytest.raises(InputError, match=match):
+        group_shares(helsinki.homes, table, known_keys=helsinki.districts["district_id"])
