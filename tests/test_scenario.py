@@ -197,6 +197,17 @@ def test_bad_parameters_and_base_are_named(tmp_path: Path, header: str, match: s
     assert "\n" not in str(info.value)
 
 
+def test_parameter_and_intervention_problems_in_one_message(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[parameters.cohesion.weights]\naccess = nan\n[[interventions]]\n"
+        'type = "add_residents"\ncount = inf\ndistrict = "Kallio"\n',
+    )
+    with pytest.raises(cg.ScenarioError, match="2 problems") as info:
+        load_scenario(path)
+    assert "`weights.access` = nan" in str(info.value) and "'count' = inf" in str(info.value)
+
+
 def test_hvm_overrides_are_typed_like_a_parameter_file(tmp_path: Path) -> None:
     scenario = load_scenario(
         write(tmp_path, "[parameters.hvm]\ntest_speeds_kmh = [32, 48]\nfriction_mu = 1\n")

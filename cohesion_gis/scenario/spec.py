@@ -332,13 +332,12 @@ def load_scenario(path: str | Path) -> Scenario:
         interventions=tuple(i for i in interventions if i is not None),
         path=path,
     )
-    if not problems:  # parameter overrides: only meaningful once the shape is right
-        for build, table in ((scenario.cohesion_params, cohesion), (scenario.hvm_params, hvm)):
-            if table:
-                try:
-                    build()
-                except CohesionError as exc:
-                    problems.append(str(exc).removeprefix(f"{path} "))
+    for build, table in ((scenario.cohesion_params, cohesion), (scenario.hvm_params, hvm)):
+        if table:  # parameter overrides, read as parameter files are
+            try:
+                build()
+            except CohesionError as exc:
+                problems.append(str(exc).removeprefix(f"{path} "))
     if problems:
         raise scenario_problem(str(path), problems)
     log.info("scenario %s: %d interventions", scenario.name, len(scenario.interventions))
