@@ -3,6 +3,8 @@
 Each figure draws the same vector base layer as the web maps (buildings, streets) under the
 results, in the study area's metric CRS, with the same colour classes and the OSM attribution.
 Figures are ``matplotlib.figure.Figure`` objects made without pyplot, so nothing opens a window.
+Every text from data (titles, scenario and place names, table cells) goes through
+:func:`_mpl_text`, so a name is drawn as written and never parsed as mathtext.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from cohesion_gis.maps._style import (
     SPEED_BANDS_KMH,
     ColourScale,
     delta_scale,
+    plain_text,
 )
 from cohesion_gis.maps.basemap import BACKGROUND_COLOUR
 from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS
@@ -42,6 +45,20 @@ __all__ = [
 ]
 
 _ATTRIBUTION = "© OpenStreetMap contributors"
+
+
+def _mpl_text(value: object) -> str:
+    r"""Return ``value`` as literal matplotlib text: ``$`` escaped, control characters as ``�``.
+
+    A pair of ``$`` makes matplotlib read the text between as mathtext: ``$x^2$`` would be
+    typeset and ``$\frac$`` stops the figure from being drawn at all.
+
+    Examples
+    --------
+    >>> _mpl_text("Plan $x^2$")
+    'Plan \\$x^2\\$'
+    """
+    return plain_text(value).replace("$", r"\$")
 
 
 def _base(
@@ -64,7 +81,7 @@ def _finish(ax: Axes, title: str, frame: gpd.GeoDataFrame) -> None:
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(title, fontsize=11)
+    ax.set_title(_mpl_text(title), fontsize=11)
     ax.text(
         0.99,
         0.01,
@@ -147,7 +164,9 @@ def _draw_sites(
         zorder=5,
     )
     for point, rank in zip(points, sites["rank"], strict=True):
-        ax.annotate(str(rank), (point.x, point.y), ha="center", va="center", fontsize=7, zorder=6)
+        ax.annotate(
+            _mpl_text(rank), (point.x, point.y), ha="center", va="center", fontsize=7, zorder=6
+        )
 
 
 def sites_figure(
@@ -254,11 +273,11 @@ def _table(
     widths: Sequence[float],
 ) -> None:
     ax.axis("off")
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(_mpl_text(title), fontsize=10, loc="left")
     if rows:
         table = ax.table(
-            cellText=rows,
-            colLabels=list(header),
+            cellText=[[_mpl_text(cell) for cell in row] for row in rows],
+            colLabels=[_mpl_text(label) for label in header],
             loc="upper center",
             colWidths=list(widths),
             cellLoc="left",
@@ -310,7 +329,7 @@ def summary_figure(
     check_frame(districts, layer="districts", columns=DISTRICT_COLUMNS)
     check_frame(sites, layer="sites", columns=SITE_COLUMNS)
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
-    fig.suptitle(title, fontsize=14, fontweight="bold")
+    fig.suptitle(_mpl_text(title), fontsize=14, fontweight="bold")
     grid = fig.add_gridspec(2, 2, height_ratios=[3, 1.3])
     left, right = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     _base(left, streets=streets, buildings=buildings)

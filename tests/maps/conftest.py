@@ -8,8 +8,10 @@ The frames follow the column contracts of the map builders; the scores are seede
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -206,3 +208,95 @@ def browser() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser
         browser.close()
+
+
+COUNTS_JS = """() => Object.keys(window)
+  .filter(k => /^layer_control_.*_layers$/.test(k))
+  .map(k => Object.fromEntries(Object.entries(window[k].overlays)
+    .map(([name, layer]) => [name, layer.getLayers().length])))"""
+
+# Screen point of the centre of the first feature of an overlay whose popup contains `text`.
+POINT_JS = """([control, overlay, text]) => {
+  const key = Object.keys(window).filter(k => /^layer_control_.*_layers$/.test(k))[control];
+  const group = window[key].overlays[overlay];
+  const layer = group.getLayers().find(l => l.feature.properties.popup.includes(text));
+  const map = group._map;
+  const at = layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter();
+  map.setView(at, map.getZoom(), {animate: false});
+  const p = map.latLngToContainerPoint(at), box = map.getContainer().getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y];
+}"""
+
+ON_MAP_JS = """([control, overlay]) => {
+  const key = Object.keys(window).filter(k => /^layer_control_.*_layers$/.test(k))[control];
+  const layer = window[key].overlays[overlay];
+  return layer._map !== null && layer._map !== undefined;
+}"""
+
+
+class MapPage:
+    """A saved map open in chromium, recording script errors, non-local requests and dialogs."""
+
+    def __init__(self, browser: Any, path: Path, shots: Path, *, ready: str) -> None:
+        self.page = browser.new_page(viewport={"width": 1200, "height": 900})
+        self.errors: list[str] = []
+        self.remote: list[str] = []
+        self.dialogs: list[str] = []
+        self.shots = shots
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on(
+            "request",
+            lambda r: None if r.url.startswith(("file://", "data:")) else self.remote.append(r.url),
+        )
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.goto(path.as_uri())
+        self.page.wait_for_selector(ready)
+
+    def counts(self) -> list[dict[str, int]]:
+        return self.page.evaluate(COUNTS_JS)
+
+    def click_feature(self, overlay: str, text: str, *, control: int = 0) -> str:
+        x, y = self.page.evaluate(POINT_JS, [control, overlay, text])
+        self.page.mouse.click(x, y)
+        popup = self.page.locator(".leaflet-popup-content").first
+        popup.wait_for()
+        return popup.inner_text()
+
+    def hover_feature(self, overlay: str, text: str, *, control: int = 0) -> str:
+        """Move the mouse onto the feature whose popup contains ``text``; return its tooltip."""
+        x, y = self.page.evaluate(POINT_JS, [control, overlay, text])
+        self.page.mouse.move(x - 5, y - 5)  # Leaflet opens a tooltip on entering the feature
+        self.page.mouse.move(x, y, steps=3)
+        tooltip = self.page.locator(".leaflet-tooltip").first
+        tooltip.wait_for()
+        return tooltip.inner_text()
+
+    def toggle(self, overlay: str, *, control: int = 0) -> bool:
+        box = self.page.locator(".leaflet-control-layers-overlays").nth(control)
+        exact = re.compile(rf"^\s*{re.escape(overlay)}\s*$")
+        box.locator("label", has_text=exact).locator("input").click()
+        return self.page.evaluate(ON_MAP_JS, [control, overlay])
+
+    def finish(self, name: str) -> Path:
+        self.page.wait_for_timeout(400)  # let Leaflet's popup fade-in finish
+        shot = self.page.screenshot(path=self.shots / f"{name}.png")
+        assert len(shot) > 20_000  # a real picture, not a blank page
+        assert self.errors == [] and self.remote == [] and self.dialogs == []
+        self.page.close()
+        return self.shots / f"{name}.png"
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def open_map(browser: Any, shots: Path) -> Callable[..., MapPage]:
+    """Open a saved map: ``open_map(path, ready=css_selector)`` waits for ``ready`` to appear."""
+
+    def open_(path: Path, *, ready: str = "path.leaflet-interactive") -> MapPage:
+        return MapPage(browser, path, shots, ready=ready)
+
+    return open_
