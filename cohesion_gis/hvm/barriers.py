@@ -36,6 +36,7 @@ from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
+from cohesion_gis._validate import raise_problems
 from cohesion_gis.errors import InputError, listing
 from cohesion_gis.hvm.rating import parse_rating
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
@@ -137,12 +138,12 @@ def read_rated_barriers(
             ratings.append(str(text))
         except InputError as exc:
             problems.append(f"feature {fid}: bad rating {text!r} ({exc})")
-    if problems:
-        raise InputError(
-            f"{path}: {len(problems)} problem(s) in the rated-barrier layer:\n  - "
-            + "\n  - ".join(problems)
-            + "\nFix the features and read the layer again."
-        )
+    raise_problems(
+        InputError,
+        f"{path}: {len(problems)} problem(s) in the rated-barrier layer",
+        problems,
+        "Fix the features and read the layer again",
+    )
     out = gpd.GeoDataFrame(
         {
             "barrier_id": ids,

@@ -53,8 +53,9 @@ def test_impossible_ratings_are_named_per_feature(tmp_path: Path, rating: str, m
     path = write(tmp_path, ["M50/P1", rating])
     with pytest.raises(InputError, match=match) as info:
         read_rated_barriers(path, crs=3067)
-    assert f"{path}: 1 problem(s)" in str(info.value)
-    assert "feature user/1: bad rating" in str(info.value)
+    text = str(info.value)
+    assert text.startswith(f"{path}: 1 problem(s) in the rated-barrier layer: feature user/1: bad")
+    assert "\n" not in text  # one line for the command line
 
 
 def test_repeated_and_empty_ids_are_refused(tmp_path: Path):
