@@ -208,6 +208,19 @@ def test_parameter_and_intervention_problems_in_one_message(tmp_path: Path) -> N
     assert "`weights.access` = nan" in str(info.value) and "'count' = inf" in str(info.value)
 
 
+def test_interventions_built_in_code_are_checked_too() -> None:
+    from cohesion_gis.scenario.spec import Intervention
+
+    with pytest.raises(
+        cg.ScenarioError, match=r"interventions\[0\] \(add_residents\): 'count' = inf"
+    ):
+        Intervention(0, "add_residents", {"count": float("inf"), "district": "Kallio"})
+    with pytest.raises(
+        cg.ScenarioError, match=r"unknown intervention type; did you mean 'close_road'"
+    ):
+        Intervention(0, "close_rood", {})
+
+
 def test_hvm_overrides_are_typed_like_a_parameter_file(tmp_path: Path) -> None:
     scenario = load_scenario(
         write(tmp_path, "[parameters.hvm]\ntest_speeds_kmh = [32, 48]\nfriction_mu = 1\n")

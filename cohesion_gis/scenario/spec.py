@@ -196,6 +196,23 @@ class Intervention:
     options: Mapping[str, Any]
     shape: BaseGeometry | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse an unknown type or numbers out of bounds (an intervention built in code)."""
+        schema = INTERVENTIONS.get(self.type)
+        if schema is None:
+            raise ScenarioError(
+                f"{self.label}: unknown intervention type"
+                + _did_you_mean(self.type, [*INTERVENTIONS])
+            )
+        kinds = {**schema.required, **schema.optional}
+        problems = [
+            f"{self.label}: {key!r} {problem}"
+            for key, value in self.options.items()
+            if kinds.get(key) in _NUMBERS and (problem := _NUMBERS[kinds[key]].problem(value))
+        ]
+        if problems:
+            raise scenario_problem("scenario", problems)
+
     @property
     def label(self) -> str:
         """``interventions[2] (add_barrier)``: how messages name the entry."""
@@ -433,6 +450,7 @@ def _intervention(
             problems.append(f"{where}: unknown intervention type {kind!r}{hint}")
         return None
     schema = INTERVENTIONS[kind]
+    before = len(problems)
     where = f"{where} ({kind})"
     allowed = {**schema.required, **schema.optional}
     for key in entry:
@@ -475,6 +493,8 @@ def _intervention(
                     _AREA[kind_key], area[kind_key], folder, f"{where}: {key}.{kind_key}", problems
                 )
                 options[key] = MappingProxyType({"shape": geom})
+    if len(problems) > before:
+        return None
     return Intervention(index, kind, MappingProxyType(options), shape)
 
 
@@ -514,6 +534,10 @@ RESIDENTS = Bound(0, 1_000_000, "residents", integer=True)
 PERSONS = Bound(0, 1_000_000, "persons", integer=True)
 #: A street's width: the widest avenue (Avenida 9 de Julio, Buenos Aires) is about 140 m.
 WIDTH = Bound(0, 150, "m", above=True)
+
+
+#: Numeric value types of the schema and their bounds.
+_NUMBERS = {"width": WIDTH, "residents": RESIDENTS, "persons": PERSONS}
 
 
 def _bounded(bound: Bound) -> Callable[[Any, Path], str | None]:
@@ -562,9 +586,7 @@ _CHECKS: dict[str, Callable[[Any, Path], str | None]] = {
     "wkt": _check_text,
     "file": _check_file,
     "id": _check_id,
-    "width": _bounded(WIDTH),
-    "residents": _bounded(RESIDENTS),
-    "persons": _bounded(PERSONS),
+    **{kind: _bounded(bound) for kind, bound in _NUMBERS.items()},
     "mode": _check_mode,
     "rating": _check_rating,
     "shares": _check_shares,
