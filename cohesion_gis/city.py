@@ -40,10 +40,6 @@ __all__ = ["City", "Provenance", "load_city"]
 
 log = logging.getLogger(__name__)
 
-#: Residential floor area per resident used to scale the dasymetric estimate when no total is
-#: given: 40 m² (Statistics Finland, Dwellings and housing conditions 2019: 40.3 m² per person).
-DEFAULT_FLOOR_M2_PER_PERSON = 40.0
-
 
 @dataclass(frozen=True)
 class Provenance:
@@ -209,7 +205,8 @@ def load_city(
     grid_shape: Literal["square", "hex"] = "square",
     population: str | Path | None = None,
     population_total: float | None = None,
-    floor_m2_per_person: float = DEFAULT_FLOOR_M2_PER_PERSON,
+    population_table: str | Path | pd.DataFrame | None = None,
+    floor_m2_per_person: float | None = None,
     groups: str | Path | pd.DataFrame | None = None,
     groups_by: str = "district_id",
     online: bool = False,
@@ -249,12 +246,15 @@ def load_city(
         Grid cell size in metres and shape, when districts are a grid.
     population
         A population-count raster (WorldPop, GHSL, census grid GeoTIFF; any CRS). Without it,
-        residents are estimated by dasymetric mapping from residential floor area.
+        residents are estimated from buildings (``docs/population.md``).
     population_total
-        Residents to distribute in the dasymetric estimate; default: residential floor area ÷
-        ``floor_m2_per_person``.
+        A census total (persons): residents are scaled to exactly this total.
+    population_table
+        Census counts per district (CSV path or DataFrame: ``district_id``, ``population``):
+        residents are scaled to exactly these counts, district by district.
     floor_m2_per_person
-        Residential floor area per resident, m² (default 40 m², Statistics Finland 2019).
+        Net dwelling floor area per resident, m² (default 40.3, Statistics Finland 2016;
+        ``cohesion_gis/defaults/population.toml``).
     groups
         Optional resident-group shares (CSV path or DataFrame) keyed by ``groups_by``, one
         column per group with shares summing to 1 (e.g. ``long_term``, ``new_arrival``).
@@ -299,10 +299,11 @@ def load_city(
         name_column=district_name_column, admin_level=admin_level,
         cell_m=grid_cell_m, shape=grid_shape,
     )  # fmt: skip
-    homes = _homes(
-        city, population=population, total=population_total, floor_m2_per_person=floor_m2_per_person
-    )
-    homes = pop.assign_to_districts(homes, city_districts)
+    homes = pop.residents(
+        city.buildings, landuse=city.landuse, area=city.boundary, crs=city.crs,
+        districts=city_districts, raster=population, total=population_total,
+        table=population_table, net_m2_per_person=floor_m2_per_person,
+    )  # fmt: skip
     if groups is not None:
         homes = pop.group_shares(
             homes, groups, by=groups_by, known_keys=city_districts["district_id"]
@@ -316,6 +317,8 @@ def load_city(
         "admin_level": admin_level, "grid_cell_m": grid_cell_m, "grid_shape": grid_shape,
         "population": str(population) if population else None,
         "population_total": population_total, "floor_m2_per_person": floor_m2_per_person,
+        "population_table": str(population_table) if isinstance(population_table, str | Path)
+        else ("DataFrame" if population_table is not None else None),
         "groups": str(groups) if isinstance(groups, str | Path) else (
             "DataFrame" if groups is not None else None),
         "crs": crs.to_string(),
@@ -412,32 +415,6 @@ def _districts(
             )
         log.info("no admin_level=%d boundaries: using a %g m %s grid", admin_level, cell_m, shape)
     return dist.grid_districts(city.boundary, crs=city.crs, cell_m=cell_m, shape=shape)
-
-
-def _homes(
-    city: City,
-    *,
-    population: str | Path | None,
-    total: float | None,
-    floor_m2_per_person: float,
-) -> gpd.GeoDataFrame:
-    if population is not None:
-        cells = pop.population_from_raster(population, area=city.boundary, crs=city.crs)
-        return cells.rename(columns={"cell_id": "home_id"})
-    try:
-        homes = pop.dasymetric_population(
-            city.buildings, landuse=city.landuse, total=total or 1.0, area=city.boundary
-        )
-    except DataError as exc:  # an area of offices and squares: no residents, said loudly
-        log.warning("%s: no residents estimated: %s", city.name, exc)
-        return gpd.GeoDataFrame(
-            {"home_id": pd.Series(dtype=str), "population": pd.Series(dtype=float)},
-            geometry=[],
-            crs=city.crs,
-        )
-    if total is None:  # scale by floor area per resident: population ∝ floor area already
-        homes = homes.assign(population=homes["floor_area_m2"] / floor_m2_per_person)
-    return homes
 
 
 def _boundary(boundary: BaseGeometry | str | Path | None) -> BaseGeometry | None:

@@ -11,7 +11,8 @@ Layers and their columns (also listed in ``docs/layers.md``):
 - soft-target candidate sites: ``site_id``, ``name``, ``kind``, ``area_m2``,
   ``capacity_tag`` (persons, NaN if untagged), ``building_levels``;
 - buildings: ``osm_id``, ``name``, ``building``, ``building_levels``, ``height_m``, ``amenity``,
-  ``area_m2``;
+  ``shop``, ``office``, ``craft``, ``tourism``, ``building_flats``, ``address`` (house number or
+  name; residents are estimated from these, see ``docs/population.md``), ``area_m2``;
 - barriers: ``barrier_id``, ``barrier_kind``, ``barrier``, ``bollard`` (subtype), ``name``;
 - land use: ``osm_id``, ``landuse``, ``name``, ``area_m2``;
 - parking: ``parking_id``, ``name``, ``parking`` (surface, multi-storey, underground...),
@@ -113,6 +114,11 @@ def buildings_layer(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "building_levels": tags.map(lambda t: _metres(t.get("building:levels"))).to_numpy(),
             "height_m": tags.map(lambda t: _metres(t.get("height"))).to_numpy(),
             "amenity": _tag(buildings, "amenity"),
+            **{k: _tag(buildings, k) for k in ("shop", "office", "craft", "tourism")},
+            "building_flats": tags.map(lambda t: _metres(t.get("building:flats"))).to_numpy(),
+            "address": tags.map(
+                lambda t: t.get("addr:housenumber") or t.get("addr:housename")
+            ).to_numpy(dtype=object),
             "area_m2": buildings.geometry.area.to_numpy(),
         },
         geometry=buildings.geometry.to_numpy(),

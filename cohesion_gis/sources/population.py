@@ -17,13 +17,14 @@ The method and its defaults are documented in ``docs/population.md``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
@@ -39,14 +40,19 @@ import shapely
 from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
+from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import DataError, InputError, ParameterError, listing
 
 __all__ = [
+    "BuildingType",
     "DasymetricParams",
     "assign_to_districts",
     "dasymetric_population",
     "group_shares",
     "population_from_raster",
+    "residents",
+    "scale_to_districts",
+    "scale_to_total",
     "write_population_raster",
 ]
 
@@ -54,6 +60,8 @@ logger = logging.getLogger(__name__)
 
 _SHARE_TOLERANCE = 1e-6
 _NODATA = -1.0
+#: Share of the study area a population raster must cover before a warning is given.
+_COVERED_ENOUGH = 0.99
 
 
 def _projected(crs: Any, what: str) -> pyproj.CRS:
@@ -85,6 +93,7 @@ def population_from_raster(
     area: BaseGeometry,
     crs: Any,
     band: int = 1,
+    params: DasymetricParams | None = None,
 ) -> gpd.GeoDataFrame:
     r"""Read a population-count raster into cells clipped to the study area.
 
@@ -109,6 +118,9 @@ def population_from_raster(
         Projected metric CRS of ``area`` and of the result.
     band
         Band number (1-based).
+    params
+        Population parameters (the plausibility limit ``raster_max_persons_per_m2``);
+        ``DasymetricParams.from_toml()`` when None.
 
     Returns
     -------
@@ -121,7 +133,15 @@ def population_from_raster(
     ------
     InputError
         Missing or unreadable file, no CRS, no such band, raster not overlapping the area,
-        or values that are negative or NaN without being marked as nodata.
+        values that are NaN, infinite or negative without being nodata, or cells holding more
+        than ``raster_max_persons_per_m2`` per m² (an unset nodata such as the uint32 or
+        float maximum, or a density raster); the message names the file and the fix.
+
+    Warns
+    -----
+    UserWarning
+        The raster covers less than 99 % of the area: the share covered and that the rest
+        gets nobody.
     DataError
         Every cell over the area is nodata.
 
@@ -166,6 +186,8 @@ def population_from_raster(
         values = dataset.read(band, window=window, masked=True)
         transform = dataset.transform @ Affine.translation(window.col_off, window.row_off)
         nodata = dataset.nodata
+        dtype = np.dtype(dataset.dtypes[band - 1])
+        raster_box = shapely.box(*dataset.bounds)
     data = np.ma.filled(values.astype(float), np.nan)
     valid = ~np.ma.getmaskarray(values)
     if not valid.any():
@@ -173,19 +195,7 @@ def population_from_raster(
             f"{src_path}: every cell over the study area is nodata ({nodata}); "
             "is it the right band or file?"
         )
-    bad_nan = valid & np.isnan(data)
-    if bad_nan.any():
-        raise InputError(
-            f"{src_path}: {int(bad_nan.sum())} cells are NaN but not nodata (nodata={nodata}); "
-            "mark them as nodata, e.g. `rio edit-info --nodata nan`"
-        )
-    negative = valid & (data < 0)
-    if negative.any():
-        raise InputError(
-            f"{src_path}: {int(negative.sum())} cells have negative population (min "
-            f"{np.nanmin(data[negative]):g}, nodata={nodata}); population counts are >= 0: set "
-            "the nodata value the producer used (`rio edit-info --nodata <value>`)"
-        )
+    _check_counts(src_path, data, valid, dtype=dtype, nodata=nodata)
     rows, cols = np.nonzero(valid)
     x0, y0 = transform @ (cols, rows)
     x1, y1 = transform @ (cols + 1, rows + 1)
@@ -197,11 +207,23 @@ def population_from_raster(
     cells = shapely.transform(
         shapely.segmentize(cells, step), to_target.transform, interleaved=False
     )
-    inside = shapely.intersection(cells, area)
     cell_area = shapely.area(cells)
+    _check_density(
+        src_path,
+        data[rows, cols],
+        cell_area,
+        limit=(params or _packaged_params()).raster_max_persons_per_m2,
+        dtype=dtype,
+        nodata=nodata,
+    )
+    inside = shapely.intersection(cells, area)
     share = np.divide(
         shapely.area(inside), cell_area, out=np.zeros_like(cell_area), where=cell_area > 0
     )
+    footprint = shapely.transform(
+        shapely.segmentize(raster_box, step), to_target.transform, interleaved=False
+    )
+    _warn_coverage(src_path, covered=shapely.intersection(footprint, area).area, area=area)
     keep = share > 0
     row_off, col_off = int(window.row_off), int(window.col_off)
     result = gpd.GeoDataFrame(
@@ -229,138 +251,466 @@ def population_from_raster(
     return result
 
 
+def _fill_hint(value: float, dtype: np.dtype) -> str:
+    """Name a value that is a data type's fill value (an unset nodata), or ''."""
+    if np.issubdtype(dtype, np.integer) and value == np.iinfo(dtype).max:
+        return f" ({value:.0f} is the {dtype} maximum, the usual fill of an unset nodata)"
+    for kind in (np.float32, np.float64):
+        if np.isclose(abs(value), float(np.finfo(kind).max), rtol=1e-6):
+            return (
+                f" ({value:g} is the {np.dtype(kind)} maximum, the usual fill of an unset nodata)"
+            )
+    return ""
+
+
+def _check_counts(
+    path: Path, data: np.ndarray, valid: np.ndarray, *, dtype: np.dtype, nodata: float | None
+) -> None:
+    """Refuse NaN, infinite and negative counts in valid cells, naming the file and the fix."""
+    problems = []
+    for mask, what in (
+        (valid & np.isnan(data), "are NaN"),
+        (valid & np.isinf(data), "are infinite"),
+        (valid & (data < 0), "are negative"),
+    ):
+        if mask.any():
+            example = float(data[mask][0])
+            problems.append(f"{int(mask.sum())} cells {what} (e.g. {example:g})")
+    if problems:
+        raise InputError(
+            f"{path}: {'; '.join(problems)} without being nodata (nodata={nodata}, {dtype}); "
+            "a population raster holds counts >= 0: set the nodata value the producer used, "
+            f"e.g. `rio edit-info --nodata <value> {path.name}`"
+        )
+
+
+def _check_density(
+    path: Path,
+    counts: np.ndarray,
+    cell_m2: np.ndarray,
+    *,
+    limit: float,
+    dtype: np.dtype,
+    nodata: float | None,
+) -> None:
+    """Refuse cells holding more people than could stand on them (a fill value or density)."""
+    dense = counts > limit * cell_m2
+    if not dense.any():
+        return
+    worst = float(counts[dense].max())
+    raise InputError(
+        f"{path}: {int(dense.sum())} cells hold more than {limit:g} persons per m² of cell "
+        f"(largest value {worst:g}{_fill_hint(worst, dtype)}; cells of about "
+        f"{float(np.median(cell_m2)):,.0f} m²; nodata={nodata}); no place on Earth is that dense. "
+        f"Set the nodata value (`rio edit-info --nodata <value> {path.name}`), or, if the raster "
+        "holds densities (persons per km²) rather than counts per cell, convert it to counts"
+    )
+
+
+def _warn_coverage(path: Path, *, covered: float, area: BaseGeometry) -> None:
+    """Warn when the raster covers only part of the study area."""
+    share = covered / area.area if area.area > 0 else 1.0
+    if share < _COVERED_ENOUGH:
+        warnings.warn(
+            f"{path}: the raster covers {share:.0%} of the study area ({covered / 1e6:.3g} of "
+            f"{area.area / 1e6:.3g} km²); residents were counted only where it has cells, the "
+            "rest of the area has nobody (a population_total= goes wholly to the covered part). "
+            "Pass a raster covering the whole area, or clip the study area to it (boundary=)",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 # --------------------------------------------------------------------------------------
 # dasymetric estimate
 # --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class DasymetricParams:
-    """Parameters of the dasymetric population estimate.
+class BuildingType:
+    """How a residential building type is estimated (``[types.<value>]`` in the TOML)."""
 
-    Every default is either sourced or a stated assumption; see ``docs/population.md``.
+    levels: float
+    """Storeys when the building has neither ``building:levels`` nor ``height``."""
+    low_rise: bool
+    """Never takes storeys from the neighbourhood (houses do not inherit towers' storeys)."""
+    net_to_gross: float
+    """Dwelling (net internal) floor area per m² of gross floor area."""
+
+
+@dataclass(frozen=True)
+class DasymetricParams:
+    """Parameters of the residents estimate (:meth:`from_toml`).
+
+    Every value and its source is in ``cohesion_gis/defaults/population.toml``.
     """
 
-    residential_buildings: frozenset[str] = frozenset(
-        {
-            "residential",
-            "apartments",
-            "house",
-            "detached",
-            "semidetached_house",
-            "terrace",
-            "dormitory",
-            "bungalow",
-            "farm",
-            "houseboat",
-            "static_caravan",
+    net_m2_per_person: float
+    """Net dwelling floor area per resident, m² (Statistics Finland 2016: 40.3)."""
+    storey_height_m: float
+    """Metres per storey, to turn ``height`` into storeys."""
+    neighbourhood_radius_m: float
+    """Tagged buildings this close (m) give their median storeys to untagged ones."""
+    min_neighbour_samples: int
+    """Tagged buildings needed within the radius for their median to count."""
+    min_untyped_footprint_m2: float
+    """Untyped buildings with a smaller footprint (m²) are sheds, garages or kiosks."""
+    types: Mapping[str, BuildingType] = field(hash=False)
+    """Residential building types (``building=*`` values) and untyped values."""
+    untyped_values: frozenset[str]
+    """``building=*`` values of unknown use (``yes``)."""
+    untyped_residential_share: float
+    """Share of an untyped building's floor area in dwellings, with no other evidence."""
+    residential_landuse: frozenset[str]
+    """``landuse=*`` where untyped buildings are homes entirely."""
+    non_residential_landuse: frozenset[str]
+    """``landuse=*`` where untyped buildings hold nobody."""
+    non_residential_tourism: frozenset[str]
+    """``tourism=*`` values that make an untyped building non-residential."""
+    ground_floor_keys: frozenset[str]
+    """Tags (``shop``, ``office``, ``craft``) whose presence takes the ground floor."""
+    ground_floor_amenities: frozenset[str]
+    """``amenity=*`` values that take only the ground floor; others make untyped buildings
+    non-residential."""
+    unmapped_max_coverage: float
+    """Residential land whose mapped footprint covers less than this share is filled in."""
+    unmapped_default_coverage: float
+    """Footprint share given to unmapped residential land when the extract has no reference."""
+    unmapped_levels: float
+    """Storeys of the floor area filled into unmapped residential land."""
+    unmapped_building: str
+    """Building type (net-to-gross ratio) of the filled-in floor area."""
+    unmapped_min_reference_area_m2: float
+    """Mapped residential land (m²) needed to take the fill coverage from the extract itself."""
+    raster_max_persons_per_m2: float
+    """A population raster cell holding more persons per m² is refused."""
+    source: str = "defaults/population.toml"
+
+    @classmethod
+    def from_toml(cls, path: str | Path | None = None) -> DasymetricParams:
+        """The packaged defaults, with single values overridden by a user TOML file.
+
+        Raises
+        ------
+        ParameterError
+            Unknown keys, wrong types or impossible values, all listed with the file name.
+        """
+        data, label = read_toml(None, "population.toml")
+        if path is not None:
+            user, label = read_toml(path, "population.toml")
+            data = _merged(data, user, label)
+        try:
+            untyped, ground, fill = data["untyped"], data["ground_floor"], data["unmapped_landuse"]
+            params = cls(
+                net_m2_per_person=float(data["net_m2_per_person"]),
+                storey_height_m=float(data["storey_height_m"]),
+                neighbourhood_radius_m=float(data["neighbourhood_radius_m"]),
+                min_neighbour_samples=int(data["min_neighbour_samples"]),
+                min_untyped_footprint_m2=float(data["min_untyped_footprint_m2"]),
+                types=MappingProxyType(
+                    {
+                        str(name): BuildingType(
+                            levels=float(entry["levels"]),
+                            low_rise=bool(entry["low_rise"]),
+                            net_to_gross=float(entry["net_to_gross"]),
+                        )
+                        for name, entry in data["types"].items()
+                    }
+                ),
+                untyped_values=frozenset(map(str, untyped["values"])),
+                untyped_residential_share=float(untyped["residential_share"]),
+                residential_landuse=frozenset(map(str, untyped["residential_landuse"])),
+                non_residential_landuse=frozenset(map(str, untyped["non_residential_landuse"])),
+                non_residential_tourism=frozenset(map(str, untyped["non_residential_tourism"])),
+                ground_floor_keys=frozenset(map(str, ground["keys"])),
+                ground_floor_amenities=frozenset(map(str, ground["amenities"])),
+                unmapped_max_coverage=float(fill["max_coverage"]),
+                unmapped_default_coverage=float(fill["default_coverage"]),
+                unmapped_levels=float(fill["levels"]),
+                unmapped_building=str(fill["building"]),
+                unmapped_min_reference_area_m2=float(fill["min_reference_area_m2"]),
+                raster_max_persons_per_m2=float(data["raster"]["max_persons_per_m2"]),
+                source=label,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ParameterError(
+                f"{label}: missing or malformed value ({exc!r}); lay it out like "
+                "cohesion_gis/defaults/population.toml"
+            ) from exc
+        params._validate()
+        return params
+
+    def _validate(self) -> None:
+        checks = {
+            "net_m2_per_person": self.net_m2_per_person > 0,
+            "storey_height_m": self.storey_height_m > 0,
+            "neighbourhood_radius_m": self.neighbourhood_radius_m >= 0,
+            "min_neighbour_samples": self.min_neighbour_samples >= 1,
+            "min_untyped_footprint_m2": self.min_untyped_footprint_m2 >= 0,
+            "untyped.residential_share": 0 <= self.untyped_residential_share <= 1,
+            "unmapped_landuse.max_coverage": 0 <= self.unmapped_max_coverage < 1,
+            "unmapped_landuse.default_coverage": 0 <= self.unmapped_default_coverage <= 1,
+            "unmapped_landuse.levels": self.unmapped_levels > 0,
+            "unmapped_landuse.building": self.unmapped_building in self.types,
+            "unmapped_landuse.min_reference_area_m2": self.unmapped_min_reference_area_m2 >= 0,
+            "raster.max_persons_per_m2": self.raster_max_persons_per_m2 > 0,
         }
-    )
-    """``building=*`` values that are homes wherever they stand (OSM wiki Key:building,
-    "Accommodation" group, minus holiday ``cabin`` and ``hut``)."""
+        for name, kind in self.types.items():
+            checks[f"types.{name}.levels"] = kind.levels > 0
+            checks[f"types.{name}.net_to_gross"] = 0 < kind.net_to_gross <= 1
+        for name in self.untyped_values:
+            checks[f"types.{name} (untyped values need a type entry)"] = name in self.types
+        bad = [name for name, ok in checks.items() if not ok]
+        numbers = [
+            self.net_m2_per_person, self.storey_height_m, self.neighbourhood_radius_m,
+            self.min_untyped_footprint_m2, self.untyped_residential_share,
+            self.unmapped_max_coverage, self.unmapped_default_coverage, self.unmapped_levels,
+            self.raster_max_persons_per_m2,
+            *(v for k in self.types.values() for v in (k.levels, k.net_to_gross)),
+        ]  # fmt: skip
+        if bad or not all(math.isfinite(v) for v in numbers):
+            raise ParameterError(
+                f"{self.source}: impossible or non-finite value(s) for {listing(bad) or 'a number'}"
+                " (areas, heights and storeys > 0, shares and ratios in [0, 1])"
+            )
 
-    generic_buildings: frozenset[str] = frozenset({"yes"})
-    """``building=*`` values of unknown use: homes only inside residential land use and only
-    when they carry no ``amenity`` (OSM wiki Key:building: ``yes`` means "use unknown")."""
 
-    residential_landuse: frozenset[str] = frozenset({"residential"})
-    """``landuse=*`` values whose generic buildings count as homes (OSM wiki Key:landuse)."""
+@functools.cache
+def _packaged_params() -> DasymetricParams:
+    return DasymetricParams.from_toml()
 
-    storey_height_m: float = 3.0
-    """Metres per storey, to turn ``height`` into levels: 3 m per level, the convention of
-    Mapbox Streets' building heights and of most OSM 3D renderers (assumption for
-    residential floor-to-floor heights of 2.8–3.2 m)."""
 
-    min_local_samples: int = 5
-    """Buildings with tagged levels needed before their median stands in for untagged ones."""
+def _merged(
+    base: dict[str, Any], user: dict[str, Any], label: str, *, open_table: bool = False
+) -> dict[str, Any]:
+    """Override ``base`` value by value with ``user``; refuse unknown keys.
 
-    type_levels: Mapping[str, float] = field(
-        hash=False,
-        default_factory=lambda: MappingProxyType(
-            {
-                "house": 1.5,
-                "detached": 1.5,
-                "bungalow": 1.0,
-                "farm": 1.5,
-                "houseboat": 1.0,
-                "static_caravan": 1.0,
-                "semidetached_house": 2.0,
-                "terrace": 2.0,
-                "residential": 3.0,
-                "apartments": 4.0,
-                "dormitory": 4.0,
-            }
-        ),
-    )
-    """Levels assumed by building type when neither levels, height nor a local median are
-    available (stated assumptions: detached houses of one or two storeys, terraces of two,
-    walk-up apartment blocks of four)."""
-
-    default_levels: float = 2.0
-    """Levels of a home of any other type when nothing else is known (assumption)."""
+    New building types may be added under ``[types]`` (each needs every field).
+    """
+    out = dict(base)
+    problems = []
+    for key, value in user.items():
+        if key not in base and open_table:
+            out[key] = value  # a new building type: checked when the parameters are built
+        elif key not in base:
+            problems.append(f"unknown key {key!r} (allowed: {', '.join(sorted(base))})")
+        elif isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                problems.append(f"{key!r} must be a table")
+                continue
+            try:
+                out[key] = _merged(base[key], value, label, open_table=key == "types")
+            except ParameterError as exc:
+                problems.append(f"[{key}] {exc}")
+        else:
+            out[key] = value
+    if problems:
+        raise ParameterError(f"{label}: " + "; ".join(problems))
+    return out
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column of ``frame``, or an all-missing Series when the column is absent."""
     if name in frame.columns:
         return frame[name]
-    return pd.Series(np.nan, index=frame.index, dtype=float)
+    return pd.Series(np.nan, index=frame.index, dtype=object)
 
 
-def _residential_mask(
+def _present(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """True where the tag column ``name`` holds a value."""
+    values = _column(frame, name)
+    return (values.notna() & (values.astype(str).str.strip() != "")).to_numpy()
+
+
+def _numbers(frame: pd.DataFrame, name: str) -> np.ndarray:
+    values = pd.to_numeric(_column(frame, name), errors="coerce").to_numpy(float)
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def _landuse_of(
+    points: np.ndarray, landuse: gpd.GeoDataFrame | None, values: frozenset[str], crs: Any
+) -> np.ndarray:
+    """True for points inside a land-use polygon whose ``landuse`` is in ``values``."""
+    inside = np.zeros(len(points), dtype=bool)
+    if landuse is None or landuse.empty or not len(points):
+        return inside
+    land = landuse[landuse["landuse"].isin(values)]
+    if land.empty:
+        return inside
+    polygons = _valid(land.to_crs(crs).geometry.to_numpy())
+    hits, _ = shapely.STRtree(polygons).query(points, predicate="within")
+    inside[np.unique(hits)] = True
+    return inside
+
+
+def _residential_share(
     buildings: gpd.GeoDataFrame,
     landuse: gpd.GeoDataFrame | None,
     params: DasymetricParams,
-) -> np.ndarray:
-    """True for buildings that are homes: residential type, or generic in residential land."""
-    kind = buildings["building"].astype("string").fillna("")
-    typed = kind.isin(params.residential_buildings).to_numpy()
-    generic = (
-        kind.isin(params.generic_buildings) & _column(buildings, "amenity").isna()
-    ).to_numpy()
-    in_land = np.zeros(len(buildings), dtype=bool)
-    if landuse is not None and generic.any():
-        land = landuse[landuse["landuse"].isin(params.residential_landuse)]
-        if not land.empty:
-            land = land.to_crs(buildings.crs).make_valid()
-            points = buildings.geometry.representative_point().to_numpy()
-            tree = shapely.STRtree(land.to_numpy())
-            hits, _ = tree.query(points, predicate="within")
-            in_land[np.unique(hits)] = True
-    return typed | (generic & in_land)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each building's floor area in dwellings, and the rule that set it.
+
+    Rules: ``type`` (a residential building type, 1), ``residential_landuse``, ``flats``
+    and ``address`` (untyped, 1), ``untyped`` (untyped without evidence, the default share),
+    ``none`` (0: another type, untyped in non-residential land, with a non-residential amenity
+    or tourism tag, or smaller than the minimum footprint).
+    """
+    kind = buildings["building"].astype("string").fillna("yes").to_numpy(dtype=object)
+    typed = np.isin(kind, [k for k in params.types if k not in params.untyped_values])
+    untyped = np.isin(kind, list(params.untyped_values))
+    amenity = _column(buildings, "amenity").astype("string")
+    tourism = _column(buildings, "tourism").astype("string")
+    commercial = (
+        np.logical_or.reduce([_present(buildings, k) for k in params.ground_floor_keys])
+        if params.ground_floor_keys
+        else np.zeros(len(buildings), dtype=bool)
+    )
+    has_amenity = _present(buildings, "amenity")
+    ground_amenity = amenity.isin(params.ground_floor_amenities).fillna(False).to_numpy()
+    other_amenity = has_amenity & ~ground_amenity
+    lodging = tourism.isin(params.non_residential_tourism).fillna(False).to_numpy()
+    points = shapely.point_on_surface(buildings.geometry.to_numpy())
+    in_homes_land = _landuse_of(points, landuse, params.residential_landuse, buildings.crs)
+    in_other_land = _landuse_of(points, landuse, params.non_residential_landuse, buildings.crs)
+    flats = _numbers(buildings, "building_flats") > 0
+    address = (
+        _present(buildings, "address")
+        & ~commercial
+        & ~has_amenity
+        & ~_present(buildings, "tourism")
+    )
+    small = shapely.area(buildings.geometry.to_numpy()) < params.min_untyped_footprint_m2
+
+    share = np.where(typed, 1.0, 0.0)
+    rule = np.where(typed, "type", "none").astype(object)
+    candidate = untyped & ~other_amenity & ~lodging & ~small
+    steps = (
+        (candidate & ~in_other_land, params.untyped_residential_share, "untyped"),
+        (candidate & ~in_other_land & address, 1.0, "address"),
+        (candidate & in_homes_land, 1.0, "residential_landuse"),
+        (candidate & flats, 1.0, "flats"),
+    )
+    for mask, value, label in steps:  # later rules win
+        share[mask], rule[mask] = value, label
+    return share, rule
 
 
-def _levels(homes: gpd.GeoDataFrame, params: DasymetricParams) -> tuple[np.ndarray, np.ndarray]:
-    """Levels per home and where each value came from.
+def _storeys(
+    homes: gpd.GeoDataFrame,
+    reference: gpd.GeoDataFrame,
+    params: DasymetricParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Storeys per home and where each value came from.
 
     Order: ``tag`` (``building_levels``), ``height`` (``height_m`` / storey height, rounded,
-    at least 1), ``local_median`` (median tagged levels of homes of the same type, else of
-    all homes, when at least ``min_local_samples`` are tagged), ``type_default``.
+    at least 1), then for low-rise types (houses) ``type_default``; for the others
+    ``neighbourhood`` (median storeys of the tagged buildings of ``reference`` within the
+    radius, not counting low-rise types, when at least ``min_neighbour_samples``), else
+    ``type_default``.
     """
-    tagged = pd.to_numeric(_column(homes, "building_levels"), errors="coerce").to_numpy(float)
-    tagged = np.where(tagged > 0, tagged, np.nan)
-    height = pd.to_numeric(_column(homes, "height_m"), errors="coerce").to_numpy(float)
-    from_height = np.where(
-        height > 0, np.maximum(1.0, np.round(height / params.storey_height_m)), np.nan
-    )
+
+    def tagged(frame: gpd.GeoDataFrame) -> np.ndarray:
+        levels = _numbers(frame, "building_levels")
+        height = _numbers(frame, "height_m")
+        from_height = np.maximum(1.0, np.round(height / params.storey_height_m))
+        return np.where(np.isnan(levels), from_height, levels)
+
+    levels = _numbers(homes, "building_levels")
+    source = np.where(np.isnan(levels), "", "tag").astype(object)
+    height = _numbers(homes, "height_m")
+    use = np.isnan(levels) & ~np.isnan(height)
+    levels[use] = np.maximum(1.0, np.round(height[use] / params.storey_height_m))
+    source[use] = "height"
+
     kind = homes["building"].astype(str).to_numpy()
-    levels = np.full(len(homes), np.nan)
-    source = np.full(len(homes), "type_default", dtype=object)
-    for value, label in ((tagged, "tag"), (from_height, "height")):
-        use = np.isnan(levels) & ~np.isnan(value)
-        levels[use], source[use] = value[use], label
-    known = ~np.isnan(tagged)
-    overall = np.median(tagged[known]) if known.sum() >= params.min_local_samples else np.nan
-    for value in np.unique(kind[np.isnan(levels)]):
-        same = kind == value
-        samples = tagged[same & known]
-        median = np.median(samples) if len(samples) >= params.min_local_samples else overall
-        use = same & np.isnan(levels)
-        if not np.isnan(median):
-            levels[use], source[use] = median, "local_median"
-        else:
-            levels[use] = params.type_levels.get(value, params.default_levels)
+    low_rise = np.array([params.types[k].low_rise for k in kind], dtype=bool)
+    missing = np.isnan(levels) & ~low_rise
+    low = {k for k, t in params.types.items() if t.low_rise}
+    ref_levels = tagged(reference)
+    ref_ok = ~np.isnan(ref_levels) & ~reference["building"].astype(str).isin(low).to_numpy()
+    if missing.any() and ref_ok.sum() >= params.min_neighbour_samples:
+        ref_points = shapely.point_on_surface(reference.geometry.to_numpy()[ref_ok])
+        ref_values = ref_levels[ref_ok]
+        idx = np.flatnonzero(missing)
+        points = shapely.point_on_surface(homes.geometry.to_numpy()[idx])
+        home_i, ref_i = shapely.STRtree(ref_points).query(
+            points, predicate="dwithin", distance=params.neighbourhood_radius_m
+        )
+        if len(home_i):
+            order = np.argsort(home_i, kind="stable")
+            groups, starts, counts = np.unique(home_i[order], return_index=True, return_counts=True)
+            for g, s, n in zip(groups, starts, counts, strict=True):
+                if n >= params.min_neighbour_samples:
+                    levels[idx[g]] = float(np.median(ref_values[ref_i[order][s : s + n]]))
+                    source[idx[g]] = "neighbourhood"
+    default = np.isnan(levels)
+    levels[default] = [params.types[k].levels for k in kind[default]]
+    source[default] = "type_default"
     return levels, source
+
+
+def _unmapped_landuse(
+    landuse: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame,
+    area: BaseGeometry | None,
+    params: DasymetricParams,
+) -> gpd.GeoDataFrame:
+    """Residential land-use polygons with (almost) no mapped building, as homes.
+
+    A polygon whose mapped footprint covers less than ``unmapped_max_coverage`` of it gets
+    floor area ``A × c × levels``: ``c`` is the area-weighted footprint coverage of the
+    extract's mapped residential polygons (when they cover ``unmapped_min_reference_area_m2``),
+    else ``unmapped_default_coverage``.
+    """
+    empty = gpd.GeoDataFrame(
+        {"home_id": [], "building": [], "footprint_m2": [], "coverage": []},
+        geometry=[],
+        crs=buildings.crs,
+    )
+    if landuse is None or landuse.empty or params.unmapped_max_coverage <= 0:
+        return empty
+    land = landuse[landuse["landuse"].isin(params.residential_landuse)]
+    if land.empty:
+        return empty
+    polygons = _valid(land.to_crs(buildings.crs).geometry.to_numpy())
+    if area is not None:
+        polygons = shapely.intersection(polygons, area)
+    land_area = shapely.area(polygons)
+    keep = land_area > 0
+    polygons, land_area, ids = polygons[keep], land_area[keep], land["osm_id"].to_numpy()[keep]
+    footprints = _valid(buildings.geometry.to_numpy())
+    b_i, l_i = shapely.STRtree(polygons).query(
+        shapely.point_on_surface(footprints), predicate="within"
+    )
+    mapped = np.bincount(l_i, weights=shapely.area(footprints)[b_i], minlength=len(polygons))
+    coverage = mapped / land_area
+    unmapped = coverage < params.unmapped_max_coverage
+    reference = ~unmapped
+    if land_area[reference].sum() >= params.unmapped_min_reference_area_m2:
+        fill = float(mapped[reference].sum() / land_area[reference].sum())
+    else:
+        fill = params.unmapped_default_coverage
+    if not unmapped.any() or fill <= 0:
+        return empty
+    footprint = np.maximum(land_area[unmapped] * fill - mapped[unmapped], 0.0)
+    logger.info(
+        "residents: %d residential land-use polygons (%.2f km²) hold under %.0f %% mapped "
+        "footprint; filled to %.0f %% coverage",
+        int(unmapped.sum()),
+        land_area[unmapped].sum() / 1e6,
+        100 * params.unmapped_max_coverage,
+        100 * fill,
+    )
+    return gpd.GeoDataFrame(
+        {
+            "home_id": ids[unmapped].astype(str),
+            "building": params.unmapped_building,
+            "footprint_m2": footprint,
+            "coverage": fill,
+        },
+        geometry=polygons[unmapped],
+        crs=buildings.crs,
+    )
 
 
 def dasymetric_population(
@@ -372,124 +722,170 @@ def dasymetric_population(
     area: BaseGeometry | None = None,
     params: DasymetricParams | None = None,
 ) -> gpd.GeoDataFrame:
-    r"""Estimate residents per building from residential floor area, scaled to a total.
+    r"""Estimate residents per building from its dwelling floor area.
 
-    Residents are spread in proportion to floor area:
+    .. math::
 
-    .. math:: p_b = T \, \frac{a_b \, \ell_b}{\sum_{h \in H} a_h \, \ell_h}
+        p_b = \frac{a_b \, \ell_b \, s_b \, g_{t(b)}}{f}
 
-    where :math:`a_b` is the footprint (m²), :math:`\ell_b` the number of levels, :math:`H`
-    the homes (the residential mask) and :math:`T` the total (``total``, or
-    ``density_per_km2`` × the area in km²). Buildings outside the mask get nobody.
+    with footprint :math:`a_b` (m²), residential storeys :math:`\ell_b` (storeys less a
+    commercial ground floor), residential share :math:`s_b` (1 for residential types; for
+    untyped buildings by land use, tags and address), the net-to-gross ratio :math:`g_t` of
+    its type and the net dwelling area per person :math:`f` (m²). Residential land use with
+    (almost) no mapped building adds its expected floor area as one home per polygon. With
+    ``total`` (or ``density_per_km2`` × the area), residents are scaled to exactly that total.
 
     Parameters
     ----------
     buildings
         Building footprints in a projected metric CRS: ``osm_id`` (``way/123``),
-        ``building`` (tag value) and, optionally, ``building_levels`` and ``height_m``
-        (float, NaN when unknown) and ``amenity``.
+        ``building`` and optionally ``building_levels``, ``height_m``, ``building_flats``
+        (numbers, NaN when unknown), ``amenity``, ``shop``, ``office``, ``craft``,
+        ``tourism`` and ``address`` (tag values) — the columns of the buildings layer.
     landuse
-        Land-use polygons with a ``landuse`` column; generic ``building=yes`` count as homes
-        only inside ``params.residential_landuse`` polygons.
+        Land-use polygons with ``osm_id`` and ``landuse``.
     total
-        Residents to distribute (persons).
+        Residents to distribute (persons), e.g. a census count for the area.
     density_per_km2
         Residents per km² of ``area``, instead of ``total``.
     area
-        Study-area polygon in the buildings' CRS. Only buildings whose representative point
-        lies in it are considered; required with ``density_per_km2``.
+        Study-area polygon in the buildings' CRS: only buildings whose representative point
+        lies in it count; required with ``density_per_km2``.
     params
-        Residential tags, storey height and default levels; :class:`DasymetricParams` when None.
+        Types, shares and factors; ``DasymetricParams.from_toml()`` when None.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per home: ``home_id`` (the building's ``osm_id``), ``building``,
-        ``population`` (persons, float; sums to the total), ``floor_area_m2``, ``levels``,
-        ``levels_source`` (``tag`` | ``height`` | ``local_median`` | ``type_default``) and the
-        building polygon as geometry (use ``.representative_point()`` for a point).
+        One row per home: ``home_id`` (``way/123``; for filled-in land use the land-use id),
+        ``building``, ``population`` (persons, float), ``floor_area_m2`` (gross residential
+        floor area), ``net_floor_area_m2``, ``levels``, ``levels_source`` (``tag`` |
+        ``height`` | ``neighbourhood`` | ``type_default`` | ``unmapped_landuse``),
+        ``residential_share``, ``share_rule`` and the polygon as geometry.
 
     Raises
     ------
     InputError
         Missing columns or a geographic / missing CRS.
     ParameterError
-        Neither or both of ``total`` and ``density_per_km2``; a non-positive total;
-        ``density_per_km2`` without ``area``.
+        Both ``total`` and ``density_per_km2``; a total that is not a positive finite
+        number; ``density_per_km2`` without ``area``.
     DataError
-        No building is residential.
+        No building is residential (and no residential land use to fill).
 
     References
     ----------
     Mennis, J. (2003). Generating surface models of population using dasymetric mapping.
     The Professional Geographer 55(1), 31-42. doi:10.1111/0033-0124.10042
     """
-    params = params or DasymetricParams()
+    params = params or _packaged_params()
     crs = _projected(buildings.crs, "buildings")
     missing = [c for c in ("osm_id", "building") if c not in buildings.columns]
     if missing:
         raise InputError(
             f"buildings: missing column(s) {missing}; columns found: {list(buildings.columns)}"
         )
-    if landuse is not None and "landuse" not in landuse.columns:
-        raise InputError(f"landuse: no 'landuse' column; columns found: {list(landuse.columns)}")
-    if total is not None and density_per_km2 is None:
-        persons = float(total)
-    elif density_per_km2 is not None and total is None:
-        if area is None:
-            raise ParameterError("density_per_km2 needs area= (the study-area polygon)")
-        persons = float(density_per_km2) * area.area / 1e6
-    else:
-        raise ParameterError("pass exactly one of total= (persons) or density_per_km2=")
-    if not (math.isfinite(persons) and persons > 0):
-        raise ParameterError(
-            f"total={persons}: the number of residents must be a positive number "
-            f"(total={total}, density_per_km2={density_per_km2})"
+    if landuse is not None and not {"landuse", "osm_id"} <= set(landuse.columns):
+        raise InputError(
+            f"landuse: needs 'osm_id' and 'landuse' columns; columns found: {list(landuse.columns)}"
         )
+    persons = _target_total(total, density_per_km2, area)
 
     candidates = buildings
     if area is not None:
         candidates = buildings[buildings.geometry.representative_point().within(area)]
-    mask = _residential_mask(candidates, landuse, params)
-    if not mask.any():
-        kinds = candidates["building"].value_counts().head(5).to_dict()
-        raise DataError(
-            f"buildings: none of {len(candidates)} buildings is residential (most common "
-            f"building=* {kinds}; residential types {sorted(params.residential_buildings)}; "
-            f"building=yes counts only inside landuse={sorted(params.residential_landuse)}, "
-            f"landuse given: {landuse is not None}); pass the land-use layer, widen "
-            "DasymetricParams.residential_buildings, or read a population raster instead"
-        )
-    homes = candidates[mask]
-    levels, source = _levels(homes, params)
-    footprints = _valid(homes.geometry.to_numpy())
-    floor_area = shapely.area(footprints) * levels
-    if not (floor_area > 0).all():
-        logger.info("dasymetric: %d homes without footprint area dropped", (floor_area <= 0).sum())
-        keep = floor_area > 0
-        homes, levels, source = homes[keep], levels[keep], source[keep]
-        footprints, floor_area = footprints[keep], floor_area[keep]
-    result = gpd.GeoDataFrame(
+    candidates = candidates.set_geometry(_valid(candidates.geometry.to_numpy()), crs=crs)
+    candidates = candidates[shapely.area(candidates.geometry.to_numpy()) > 0]
+    share, rule = _residential_share(candidates, landuse, params)
+    homes = candidates[share > 0]
+    share, rule = share[share > 0], rule[share > 0]
+    levels, source = _storeys(homes, candidates, params)
+    ground = (
+        np.logical_or.reduce([_present(homes, k) for k in params.ground_floor_keys])
+        | _column(homes, "amenity").isin(params.ground_floor_amenities).to_numpy()
+    )
+    residential_levels = np.where(ground, np.maximum(levels - 1.0, 0.0), levels)
+    footprint = shapely.area(homes.geometry.to_numpy())
+    gross = footprint * residential_levels * share
+    ratio = np.array([params.types[k].net_to_gross for k in homes["building"].astype(str)])
+    built = gpd.GeoDataFrame(
         {
             "home_id": homes["osm_id"].astype(str).to_numpy(),
             "building": homes["building"].astype(str).to_numpy(),
-            "population": persons * floor_area / floor_area.sum(),
-            "floor_area_m2": floor_area,
+            "floor_area_m2": gross,
+            "net_floor_area_m2": gross * ratio,
             "levels": levels,
             "levels_source": source,
+            "residential_share": share,
+            "share_rule": rule,
         },
-        geometry=footprints,
+        geometry=homes.geometry.to_numpy(),
         crs=crs,
     )
+    land = _unmapped_landuse(landuse, candidates, area, params)
+    fill_gross = land["footprint_m2"].to_numpy(float) * params.unmapped_levels
+    filled = gpd.GeoDataFrame(
+        {
+            "home_id": land["home_id"].to_numpy(),
+            "building": land["building"].to_numpy(),
+            "floor_area_m2": fill_gross,
+            "net_floor_area_m2": fill_gross * params.types[params.unmapped_building].net_to_gross,
+            "levels": params.unmapped_levels,
+            "levels_source": "unmapped_landuse",
+            "residential_share": 1.0,
+            "share_rule": "unmapped_landuse",
+        },
+        geometry=land.geometry.to_numpy(),
+        crs=crs,
+    )
+    result = pd.concat([built, filled], ignore_index=True)
+    result = result[result["net_floor_area_m2"] > 0].reset_index(drop=True)
+    if result.empty:
+        kinds = candidates["building"].value_counts().head(5).to_dict()
+        raise DataError(
+            f"buildings: none of {len(candidates)} buildings is residential (most common "
+            f"building=* {kinds}; residential types {sorted(params.types)}; land use given: "
+            f"{landuse is not None}); pass the land-use layer, add types in a population TOML, "
+            "or read a population raster instead"
+        )
+    people = result["net_floor_area_m2"].to_numpy() / params.net_m2_per_person
+    if persons is not None:
+        people = persons * people / people.sum()
+    result.insert(2, "population", people)
     logger.info(
-        "dasymetric: %.0f residents in %d of %d buildings, %.0f m² floor area (levels: %s)",
-        persons,
-        len(result),
+        "residents: %.0f in %d homes of %d buildings (%d filled-in land-use polygons); "
+        "%.0f m² gross residential floor; storeys %s; shares %s",
+        people.sum(),
+        len(built),
         len(candidates),
-        floor_area.sum(),
+        len(filled),
+        result["floor_area_m2"].sum(),
         result["levels_source"].value_counts().to_dict(),
+        result["share_rule"].value_counts().to_dict(),
     )
     return result
+
+
+def _target_total(
+    total: float | None, density_per_km2: float | None, area: BaseGeometry | None
+) -> float | None:
+    """The total to scale to (persons), or None for the unscaled estimate."""
+    if total is not None and density_per_km2 is not None:
+        raise ParameterError("pass total= (persons) or density_per_km2=, not both")
+    if density_per_km2 is not None:
+        if area is None:
+            raise ParameterError("density_per_km2 needs area= (the study-area polygon)")
+        persons = float(density_per_km2) * area.area / 1e6
+    elif total is not None:
+        persons = float(total)
+    else:
+        return None
+    if not (math.isfinite(persons) and persons > 0):
+        raise ParameterError(
+            f"total={persons}: the number of residents must be a positive finite number "
+            f"(total={total}, density_per_km2={density_per_km2})"
+        )
+    return persons
 
 
 # --------------------------------------------------------------------------------------
@@ -681,13 +1077,213 @@ def assign_to_districts(homes: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) ->
     return result
 
 
-def _read_share_table(table: str | Path | pd.DataFrame, by: str) -> tuple[pd.DataFrame, str]:
-    """Read the share table and name it for messages."""
+# --------------------------------------------------------------------------------------
+# control totals: a census total or a table of counts per district
+# --------------------------------------------------------------------------------------
+
+
+def scale_to_total(homes: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
+    """Scale residents so that they sum to exactly ``total`` (persons), keeping proportions.
+
+    Raises
+    ------
+    ParameterError
+        ``total`` is not a positive finite number.
+    DataError
+        ``homes`` hold nobody to scale.
+    """
+    persons = _target_total(total, None, None)
+    current = float(homes["population"].sum()) if len(homes) else 0.0
+    if not current > 0:
+        raise DataError(
+            f"population_total={total}: no home to put residents in (no residential building "
+            "or raster cell in the study area); pass a population raster or a census table "
+            "per district (population_table=)"
+        )
+    return homes.assign(population=homes["population"].to_numpy(float) * (persons / current))
+
+
+def scale_to_districts(
+    homes: gpd.GeoDataFrame,
+    table: str | Path | pd.DataFrame,
+    *,
+    districts: gpd.GeoDataFrame,
+) -> gpd.GeoDataFrame:
+    """Scale residents district by district to census counts, exactly.
+
+    Homes of a district are scaled by ``count / estimate``; a district with a count but no
+    home gets one home, its own polygon (``home_id`` ``district/<id>``), with a warning;
+    homes outside every district get nobody (warned), so the result sums to the table.
+
+    Parameters
+    ----------
+    homes
+        Homes with ``population`` and ``district_id`` (:func:`assign_to_districts`).
+    table
+        CSV file or DataFrame with ``district_id`` and ``population`` (persons) per district.
+    districts
+        The study area's districts (``district_id``, polygons).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The homes, ``population`` summing to the table's total in every district.
+
+    Raises
+    ------
+    InputError
+        Missing columns, duplicate or unknown district ids, counts that are missing, not
+        numbers, infinite or negative, or districts holding homes that the table lacks; all
+        listed together, naming the file.
+    """
+    frame, where = _read_table(table, "district_id", "population table")
+    missing = [c for c in ("district_id", "population") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{where}: missing column(s) {missing}; columns found: {list(frame.columns)}; "
+            "give one row per district: district_id, population"
+        )
+    keys = frame["district_id"].astype(str)
+    counts = pd.to_numeric(frame["population"], errors="coerce")
+    problems = []
+    duplicated = sorted(set(keys[keys.duplicated()]))
+    if duplicated:
+        problems.append(f"duplicate district_id {listing(duplicated)}")
+    bad = ~np.isfinite(counts.to_numpy(float)) | (counts.to_numpy(float) < 0)
+    if bad.any():
+        problems.append(
+            "population missing, not a number, infinite or negative for "
+            + listing(
+                f"{k} ({v!r})" for k, v in zip(keys[bad], frame["population"][bad], strict=True)
+            )
+        )
+    known = set(districts["district_id"].astype(str))
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        problems.append(
+            f"unknown district_id {listing(unknown)} (districts: {listing(sorted(known))})"
+        )
+    home_keys = homes["district_id"].dropna().astype(str)
+    held = home_keys[homes.loc[home_keys.index, "population"].to_numpy(float) > 0]
+    uncovered = sorted(set(held) - set(keys))
+    if uncovered:
+        problems.append(
+            f"no count for district_id {listing(uncovered)}, which hold homes (give 0 if "
+            "nobody lives there)"
+        )
+    if problems:
+        raise InputError(f"{where}: " + "; ".join(problems))
+
+    target = pd.Series(counts.to_numpy(float), index=keys.to_numpy())
+    key = homes["district_id"].where(homes["district_id"].isna(), homes["district_id"].astype(str))
+    estimate = homes.groupby(key)["population"].sum()
+    factor = (target / estimate.reindex(target.index)).replace([np.inf, -np.inf], np.nan)
+    people = homes["population"].to_numpy(float) * key.map(factor).fillna(0.0).to_numpy(float)
+    outside = key.isna().to_numpy() & (homes["population"].to_numpy(float) > 0)
+    if outside.any():
+        logger.warning(
+            "%s: %d homes (%.0f estimated residents) lie outside every district and get nobody",
+            where,
+            int(outside.sum()),
+            float(homes.loc[outside, "population"].sum()),
+        )
+    result = homes.assign(population=people)
+    empty = target[(target > 0) & ~(estimate.reindex(target.index).fillna(0) > 0)]
+    if len(empty):
+        zones = districts.set_index(districts["district_id"].astype(str)).loc[empty.index]
+        warnings.warn(
+            f"{where}: districts {listing(empty.index)} have residents in the table "
+            f"({empty.sum():,.0f} in all) but no home in the data; each district's polygon "
+            "holds its residents as one home. Check the buildings or pass a raster",
+            UserWarning,
+            stacklevel=2,
+        )
+        added = gpd.GeoDataFrame(
+            {
+                "home_id": [f"district/{k}" for k in empty.index],
+                "population": empty.to_numpy(float),
+                "district_id": list(empty.index),
+            },
+            geometry=zones.geometry.to_crs(homes.crs).to_numpy(),
+            crs=homes.crs,
+        )
+        result = pd.concat([result, added], ignore_index=True)
+    logger.info(
+        "%s: residents scaled to %d district counts, %.0f in all", where, len(target), people.sum()
+    )
+    return result
+
+
+def residents(
+    buildings: gpd.GeoDataFrame,
+    *,
+    landuse: gpd.GeoDataFrame | None,
+    area: BaseGeometry,
+    crs: Any,
+    districts: gpd.GeoDataFrame,
+    raster: str | Path | None = None,
+    total: float | None = None,
+    table: str | Path | pd.DataFrame | None = None,
+    net_m2_per_person: float | None = None,
+    params: DasymetricParams | None = None,
+) -> gpd.GeoDataFrame:
+    """Homes with residents and districts: a raster or the estimate, then the control totals.
+
+    Residents come from ``raster`` (:func:`population_from_raster`) or the estimate from
+    buildings (:func:`dasymetric_population`); they are given districts
+    (:func:`assign_to_districts`) and then scaled to ``table`` (:func:`scale_to_districts`) or
+    to ``total`` (:func:`scale_to_total`), exactly. An area with no residential building and
+    no control total gets no homes (a warning is logged: a site assessment needs none).
+
+    ``net_m2_per_person`` overrides that parameter of ``params`` (m² of net dwelling floor
+    area per resident).
+
+    Raises
+    ------
+    InputError
+        Both ``total`` and ``table`` are given, or an input is invalid.
+    ParameterError
+        ``net_m2_per_person`` is not a positive finite number.
+    """
+    params = params or _packaged_params()
+    if net_m2_per_person is not None:
+        params = replace(params, net_m2_per_person=float(net_m2_per_person))
+        params._validate()
+    if total is not None and table is not None:
+        raise InputError(
+            "give population_total= or population_table=, not both: the table's counts "
+            "already fix the total"
+        )
+    if raster is not None:
+        homes = population_from_raster(raster, area=area, crs=crs, params=params)
+        homes = homes.rename(columns={"cell_id": "home_id"})
+    else:
+        try:
+            homes = dasymetric_population(buildings, landuse=landuse, area=area, params=params)
+        except DataError as exc:
+            if total is not None:
+                raise
+            logger.warning("no residents estimated: %s", exc)
+            homes = gpd.GeoDataFrame(
+                {"home_id": pd.Series(dtype=str), "population": pd.Series(dtype=float)},
+                geometry=[],
+                crs=crs,
+            )
+    homes = assign_to_districts(homes, districts)
+    if table is not None:
+        return scale_to_districts(homes, table, districts=districts)
+    if total is not None:
+        return scale_to_total(homes, total)
+    return homes
+
+
+def _read_table(table: str | Path | pd.DataFrame, by: str, what: str) -> tuple[pd.DataFrame, str]:
+    """Read a CSV table keyed by ``by`` (or copy a DataFrame) and name it for messages."""
     if isinstance(table, pd.DataFrame):
-        return table.copy(), "group share table"
+        return table.copy(), what
     src = Path(table)
     if not src.is_file():
-        raise InputError(f"{src}: group share table not found")
+        raise InputError(f"{src}: {what} not found; pass the path of a CSV file")
     try:
         frame = pd.read_csv(src, dtype={by: str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -732,7 +1328,7 @@ def group_shares(
         Missing key or group columns, duplicate or unknown keys, keys of homes absent from
         the table, shares outside [0, 1] or rows not summing to 1 (tolerance 1e-6).
     """
-    frame, where = _read_share_table(table, by)
+    frame, where = _read_table(table, by, "group share table")
     for name, cols in (("homes", homes.columns), (where, frame.columns)):
         if by not in cols:
             raise InputError(f"{name}: no key column {by!r}; columns found: {list(cols)}")
