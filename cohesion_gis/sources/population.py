@@ -355,6 +355,10 @@ class DasymetricParams:
     """Tagged buildings needed within the radius for their median to count."""
     min_untyped_footprint_m2: float
     """Untyped buildings with a smaller footprint (m²) are sheds, garages or kiosks."""
+    small_footprint_m2: float
+    """Untagged non-low-rise homes with a smaller footprint (m²), no tall neighbours, are houses."""
+    small_footprint_type: str
+    """Building type whose storeys such small homes take (``house``)."""
     types: Mapping[str, BuildingType] = field(hash=False)
     """Residential building types (``building=*`` values) and untyped values."""
     untyped_values: frozenset[str]
@@ -407,6 +411,8 @@ class DasymetricParams:
                 neighbourhood_radius_m=float(data["neighbourhood_radius_m"]),
                 min_neighbour_samples=int(data["min_neighbour_samples"]),
                 min_untyped_footprint_m2=float(data["min_untyped_footprint_m2"]),
+                small_footprint_m2=float(data["small_footprint_m2"]),
+                small_footprint_type=str(data["small_footprint_type"]),
                 types=MappingProxyType(
                     {
                         str(name): BuildingType(
@@ -447,6 +453,8 @@ class DasymetricParams:
             "neighbourhood_radius_m": self.neighbourhood_radius_m >= 0,
             "min_neighbour_samples": self.min_neighbour_samples >= 1,
             "min_untyped_footprint_m2": self.min_untyped_footprint_m2 >= 0,
+            "small_footprint_m2": self.small_footprint_m2 >= 0,
+            "small_footprint_type": self.small_footprint_type in self.types,
             "untyped.residential_share": 0 <= self.untyped_residential_share <= 1,
             "unmapped_landuse.max_coverage": 0 <= self.unmapped_max_coverage < 1,
             "unmapped_landuse.default_coverage": 0 <= self.unmapped_default_coverage <= 1,
@@ -463,7 +471,7 @@ class DasymetricParams:
         bad = [name for name, ok in checks.items() if not ok]
         numbers = [
             self.net_m2_per_person, self.storey_height_m, self.neighbourhood_radius_m,
-            self.min_untyped_footprint_m2, self.untyped_residential_share,
+            self.min_untyped_footprint_m2, self.small_footprint_m2, self.untyped_residential_share,
             self.unmapped_max_coverage, self.unmapped_default_coverage, self.unmapped_levels,
             self.raster_max_persons_per_m2,
             *(v for k in self.types.values() for v in (k.levels, k.net_to_gross)),
@@ -606,7 +614,8 @@ def _storeys(
     at least 1), then for low-rise types (houses) ``type_default``; for the others
     ``neighbourhood`` (median storeys of the tagged buildings of ``reference`` within the
     radius, not counting low-rise types, when at least ``min_neighbour_samples``), else
-    ``type_default``.
+    ``small_footprint`` (the storeys of ``small_footprint_type`` for a footprint under
+    ``small_footprint_m2``: a small untagged building is a house), else ``type_default``.
     """
 
     def tagged(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -646,6 +655,10 @@ def _storeys(
     default = np.isnan(levels)
     levels[default] = [params.types[k].levels for k in kind[default]]
     source[default] = "type_default"
+    footprint = shapely.area(homes.geometry.to_numpy())
+    small = default & ~low_rise & (footprint < params.small_footprint_m2)
+    levels[small] = params.types[params.small_footprint_type].levels
+    source[small] = "small_footprint"
     return levels, source
 
 
@@ -760,7 +773,8 @@ def dasymetric_population(
         One row per home: ``home_id`` (``way/123``; for filled-in land use the land-use id),
         ``building``, ``population`` (persons, float), ``floor_area_m2`` (gross residential
         floor area), ``net_floor_area_m2``, ``levels``, ``levels_source`` (``tag`` |
-        ``height`` | ``neighbourhood`` | ``type_default`` | ``unmapped_landuse``),
+        ``height`` | ``neighbourhood`` | ``small_footprint`` | ``type_default`` |
+        ``unmapped_landuse``),
         ``residential_share``, ``share_rule`` and the polygon as geometry.
 
     Raises

@@ -105,7 +105,7 @@ def test_estimate_on_helsinki(
     ratio = estimate["net_floor_area_m2"] / estimate["floor_area_m2"]
     assert set(ratio.round(6)) <= {0.75, 0.85}
     assert set(estimate["levels_source"]) <= {
-        "tag", "height", "neighbourhood", "type_default", "unmapped_landuse"
+        "tag", "height", "neighbourhood", "small_footprint", "type_default", "unmapped_landuse"
     }  # fmt: skip
     # building=yes in residential land use are homes (issue 14: they were missed before)
     in_land = estimate[estimate["share_rule"] == "residential_landuse"]
@@ -163,7 +163,9 @@ def test_estimate_hand_computed() -> None:
         geometry=[box(95, -5, 115, 25), box(490, -10, 520, 20)],
         crs=CRS,
     )
-    params = dataclasses.replace(PARAMS, min_neighbour_samples=50)  # no neighbourhood here
+    # storeys from tags and type defaults only (the neighbourhood and small-footprint rules are
+    # tested below)
+    params = dataclasses.replace(PARAMS, min_neighbour_samples=50, small_footprint_m2=0.0)
     homes = dasymetric_population(_hand_buildings(), landuse=landuse, params=params)
     homes = homes.set_index("home_id")
     # gross floor area = footprint x residential storeys x residential share
@@ -187,8 +189,10 @@ def test_estimate_hand_computed() -> None:
     # office, commercial land, school, shed and hotel hold nobody
     assert not {"way/5", "way/6", "way/8", "way/9", "way/12"} & set(homes.index)
     # a control total keeps these proportions exactly
-    scaled = dasymetric_population(_hand_buildings(), landuse=landuse, total=1000)
-    assert scaled["population"].sum() == pytest.approx(1000)
+    scaled = dasymetric_population(_hand_buildings(), landuse=landuse, total=1000, params=params)
+    assert scaled["population"].to_numpy() == pytest.approx(
+        1000 * homes["population"].to_numpy() / homes["population"].sum()
+    )
     area = box(-1000, -500, 1000, 500)  # 2 km², 500 persons/km²
     dense = dasymetric_population(_hand_buildings(), density_per_km2=500, area=area)
     assert dense["population"].sum() == pytest.approx(1000)
@@ -210,10 +214,14 @@ def test_houses_never_inherit_towers() -> None:
     assert homes.loc["way/7", ["levels", "levels_source"]].tolist() == [2.0, "type_default"]
     # an untyped block among towers takes their median storeys
     assert homes.loc["way/6", ["levels", "levels_source"]].tolist() == [10.0, "neighbourhood"]
-    # beyond the radius, the type's default
+    # beyond the radius: a small footprint (under 200 m²) is a house, a large one takes the
+    # type's default
     far = buildings.assign(geometry=[*towers, *(box(900, 0, 910, 10 + i) for i in range(3))])
     alone = dasymetric_population(far).set_index("home_id")
-    assert alone.loc["way/6", ["levels", "levels_source"]].tolist() == [2.0, "type_default"]
+    assert alone.loc["way/6", ["levels", "levels_source"]].tolist() == [1.5, "small_footprint"]
+    big = buildings.assign(geometry=[*towers, *(box(900, 0, 920 + i, 20) for i in range(3))])
+    large = dasymetric_population(big).set_index("home_id")
+    assert large.loc["way/6", ["levels", "levels_source"]].tolist() == [2.0, "type_default"]
 
 
 def test_unmapped_residential_land_is_filled() -> None:
