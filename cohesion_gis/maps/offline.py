@@ -123,6 +123,20 @@ _REMOTE_LEFT = re.compile(
     re.IGNORECASE,
 )
 _URL_PATH = re.compile(r"^(?:https?:)?//[^/]+(?P<path>/.*)$")
+_SCRIPT_BODY = re.compile(r"(<script\b[^>]*>)(.*?)(</script\s*>)", re.IGNORECASE | re.DOTALL)
+_JS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def _code_of(page: str) -> str:
+    """Return ``page`` with the double-quoted strings inside its scripts emptied.
+
+    Text from data (names, popups, titles) lives only in such strings (JSON), so a district named
+    ``url(https://x)`` or ``L.AwesomeMarkers`` is not taken for a remote reference or a use of an
+    asset, which would refuse to write the map.
+    """
+    return _SCRIPT_BODY.sub(
+        lambda m: m.group(1) + _JS_STRING.sub('""', m.group(2)) + m.group(3), page
+    )
 
 
 def _package_dir(asset: _Asset) -> Path:
@@ -222,7 +236,7 @@ def inline_html(html_text: str, *, lean: bool = True, allow_remote_tiles: bool =
                 "allow_remote_tiles=True"
             )
 
-    code_only = _LINK_TAG.sub("", _SCRIPT_TAG.sub("", html_text))
+    code_only = _code_of(_LINK_TAG.sub("", _SCRIPT_TAG.sub("", html_text)))
 
     def sub(match: re.Match[str]) -> str:
         url = match.group("url")
@@ -256,7 +270,7 @@ def inline_html(html_text: str, *, lean: bool = True, allow_remote_tiles: bool =
 
     out = _SCRIPT_TAG.sub(sub, html_text)
     out = _LINK_TAG.sub(sub, out)
-    left = _REMOTE_LEFT.search(out)
+    left = _REMOTE_LEFT.search(_code_of(out))
     if left:
         raise InputError(
             f"the offline map still references a remote resource: {left.group(0)[:200]}; "

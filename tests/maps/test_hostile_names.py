@@ -59,6 +59,10 @@ def payloads(target: Path) -> list[str]:
         "evil\u202egnp.exe",
         "nul\x00char",
         "100% {x}",
+        # look like a remote reference or an asset the offline page lacks: must not block saving
+        "url(https://example.org/x.png)",
+        "L.AwesomeMarkers",
+        "bootstrap.Modal",
     ]
 
 

@@ -92,6 +92,15 @@ def test_unknown_cdn_url_fails_loudly():
         inline_html(page)
 
 
+def test_remote_stylesheet_url_left_in_the_page_fails():
+    page = _map().get_root().render()
+    page = page.replace(
+        "</head>", "<style>.x{background:url(https://e.example/a.png)}</style></head>"
+    )
+    with pytest.raises(InputError, match=r"remote resource: url\(https:"):
+        inline_html(page)
+
+
 def test_awesome_markers_have_no_package_and_fail():
     m = folium.Map(location=LOC, tiles=None)
     folium.Marker(LOC, icon=folium.Icon(icon="info-sign")).add_to(m)
