@@ -5,13 +5,24 @@ expected) or ``None``; a reader gathers every problem of a file and raises once 
 :func:`raise_problems`, so a planner fixes a file in one pass (the style of osmnx
 ``_validate``)::
 
-    defaults.toml: field `weights.access` = nan; expected a finite number between 0 and 100;
-    field `walk_speed_m_s` = 0; expected a finite number between 0.2 and 3 m/s. Fix the file
-    and run again.
+    my.toml: field `weights.access` = nan; expected a finite number between 0 and 100;
+    field `walk_speed_m_s` = 0.0; expected a finite number between 0.2 and 3 m/s. Fix the file
+    and load it again
 
 TOML itself reads ``inf`` and ``nan`` as floats, so every number is checked for finiteness as
 well as range. Bounds are plausible limits stated, with their reasons, in ``docs/cohesion.md``,
 ``docs/hvm.md`` and ``docs/scenarios.md``.
+
+Examples
+--------
+>>> from cohesion_gis._validate import Bound, number_problem
+>>> width = Bound(0, 150, "m", above=True)
+>>> number_problem("width_m", 7.5, width) is None
+True
+>>> number_problem("width_m", float("inf"), width)
+'field `width_m` = inf; expected a finite number greater than 0 and at most 150 m'
+>>> Bound(0, 1_000_000, "residents", integer=True).problem(2.5)
+'= 2.5; expected a whole number between 0 and 1,000,000 residents'
 """
 
 from __future__ import annotations

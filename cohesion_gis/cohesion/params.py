@@ -403,7 +403,9 @@ def _merge(base: dict[str, Any], user: dict[str, Any], label: str) -> dict[str, 
     return out
 
 
-def _merged(base: dict[str, Any], user: dict[str, Any], prefix: str) -> tuple[dict, list[str]]:
+def _merged(
+    base: dict[str, Any], user: dict[str, Any], prefix: str
+) -> tuple[dict[str, Any], list[str]]:
     out = dict(base)
     problems = []
     for key, value in user.items():

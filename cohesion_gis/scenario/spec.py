@@ -566,7 +566,7 @@ def _check_rating(value: Any, folder: Path) -> str | None:
 
 def _check_shares(value: Any, folder: Path) -> str | None:
     if not isinstance(value, dict) or not all(map(_SHARE.holds, value.values())):
-        return f"must be a table of group = share (numbers >= 0), got {value!r}"
+        return f"must be a table of group = share (finite numbers 0-1), got {value!r}"
     total = sum(value.values())
     if abs(total - 1.0) > 1e-6:
         return f"shares must sum to 1, got {total:g}; rescale them"
