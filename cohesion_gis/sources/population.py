@@ -386,6 +386,8 @@ class DasymetricParams:
     """Building type (net-to-gross ratio) of the filled-in floor area."""
     unmapped_min_reference_area_m2: float
     """Mapped residential land (m²) needed to take the fill coverage from the extract itself."""
+    unmapped_cell_m: float
+    """Filled-in land is cut into squares of this side (m), one home each."""
     raster_max_persons_per_m2: float
     """A population raster cell holding more persons per m² is refused."""
     source: str = "defaults/population.toml"
@@ -435,6 +437,7 @@ class DasymetricParams:
                 unmapped_levels=float(fill["levels"]),
                 unmapped_building=str(fill["building"]),
                 unmapped_min_reference_area_m2=float(fill["min_reference_area_m2"]),
+                unmapped_cell_m=float(fill["cell_m"]),
                 raster_max_persons_per_m2=float(data["raster"]["max_persons_per_m2"]),
                 source=label,
             )
@@ -461,6 +464,7 @@ class DasymetricParams:
             "unmapped_landuse.levels": self.unmapped_levels > 0,
             "unmapped_landuse.building": self.unmapped_building in self.types,
             "unmapped_landuse.min_reference_area_m2": self.unmapped_min_reference_area_m2 >= 0,
+            "unmapped_landuse.cell_m": self.unmapped_cell_m > 0,
             "raster.max_persons_per_m2": self.raster_max_persons_per_m2 > 0,
         }
         for name, kind in self.types.items():
@@ -473,7 +477,7 @@ class DasymetricParams:
             self.net_m2_per_person, self.storey_height_m, self.neighbourhood_radius_m,
             self.min_untyped_footprint_m2, self.small_footprint_m2, self.untyped_residential_share,
             self.unmapped_max_coverage, self.unmapped_default_coverage, self.unmapped_levels,
-            self.raster_max_persons_per_m2,
+            self.raster_max_persons_per_m2, self.unmapped_cell_m,
             *(v for k in self.types.values() for v in (k.levels, k.net_to_gross)),
         ]  # fmt: skip
         if bad or not all(math.isfinite(v) for v in numbers):
@@ -670,10 +674,12 @@ def _unmapped_landuse(
 ) -> gpd.GeoDataFrame:
     """Residential land-use polygons with (almost) no mapped building, as homes.
 
-    A polygon whose mapped footprint covers less than ``unmapped_max_coverage`` of it gets
-    floor area ``A × c × levels``: ``c`` is the area-weighted footprint coverage of the
-    extract's mapped residential polygons (when they cover ``unmapped_min_reference_area_m2``),
-    else ``unmapped_default_coverage``.
+    A polygon whose mapped footprint covers less than ``unmapped_max_coverage`` of it gets the
+    footprint ``A × c`` less what is mapped: ``c`` is the area-weighted footprint coverage of
+    the extract's mapped residential polygons (when they cover
+    ``unmapped_min_reference_area_m2``), else ``unmapped_default_coverage``. It is cut into
+    ``unmapped_cell_m`` squares sharing that footprint by area, one home each (``home_id``
+    ``<land-use id>#<n>``), so that residents keep their place on the network.
     """
     empty = gpd.GeoDataFrame(
         {"home_id": [], "building": [], "footprint_m2": [], "coverage": []},
@@ -714,16 +720,41 @@ def _unmapped_landuse(
         100 * params.unmapped_max_coverage,
         100 * fill,
     )
+    pieces, owner = _grid_pieces(polygons[unmapped], params.unmapped_cell_m)
+    share = shapely.area(pieces) / land_area[unmapped][owner]
+    number = np.zeros(len(pieces), dtype=int)
+    for i in range(1, len(pieces)):
+        number[i] = number[i - 1] + 1 if owner[i] == owner[i - 1] else 0
+    piece_ids = [f"{k}#{n}" for k, n in zip(ids[unmapped][owner], number, strict=True)]
     return gpd.GeoDataFrame(
         {
-            "home_id": ids[unmapped].astype(str),
+            "home_id": piece_ids,
             "building": params.unmapped_building,
-            "footprint_m2": footprint,
+            "footprint_m2": footprint[owner] * share,
             "coverage": fill,
         },
-        geometry=polygons[unmapped],
+        geometry=pieces,
         crs=buildings.crs,
     )
+
+
+def _grid_pieces(polygons: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut polygons by a grid of ``cell_m`` squares (edges on multiples of ``cell_m``).
+
+    Returns the non-empty pieces and the index of the polygon each came from, in order.
+    """
+    pieces, owner = [], []
+    for i, polygon in enumerate(polygons):
+        minx, miny, maxx, maxy = polygon.bounds
+        xs = np.arange(math.floor(minx / cell_m), math.ceil(maxx / cell_m)) * cell_m
+        ys = np.arange(math.floor(miny / cell_m), math.ceil(maxy / cell_m)) * cell_m
+        gx, gy = np.meshgrid(xs, ys)
+        cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + cell_m, gy.ravel() + cell_m)
+        cut = shapely.intersection(cells, polygon)
+        cut = cut[shapely.area(cut) > 0]
+        pieces.extend(cut)
+        owner.extend([i] * len(cut))
+    return np.array(pieces, dtype=object), np.array(owner, dtype=int)
 
 
 def dasymetric_population(

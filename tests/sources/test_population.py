@@ -237,19 +237,23 @@ def test_unmapped_residential_land_is_filled() -> None:
         crs=CRS,
     )
     params = dataclasses.replace(PARAMS, unmapped_min_reference_area_m2=5_000)
-    homes = dasymetric_population(buildings, landuse=landuse, params=params).set_index("home_id")
-    fill = homes.loc["way/9"]
-    assert fill["levels_source"] == "unmapped_landuse"
-    assert fill["floor_area_m2"] == pytest.approx(20_000 * 0.40 * 2.0)  # area x coverage x 2
-    assert fill["population"] == pytest.approx(20_000 * 0.40 * 2.0 * 0.75 / 40.3)
+    homes = dasymetric_population(buildings, landuse=landuse, params=params)
+    fill = homes[homes["home_id"].str.startswith("way/9#")]
+    # cut by the 250 m grid (edges on multiples of 250 m): x 200-250 and 250-400
+    assert fill["home_id"].tolist() == ["way/9#0", "way/9#1"]
+    assert fill.area.tolist() == pytest.approx([5_000, 15_000])
+    assert (fill["levels_source"] == "unmapped_landuse").all()
+    # area x the mapped coverage (40 %) x 2 storeys, shared by area
+    assert fill["floor_area_m2"].tolist() == pytest.approx([4_000, 12_000])
+    assert fill["population"].sum() == pytest.approx(20_000 * 0.40 * 2.0 * 0.75 / 40.3)
     # too little mapped land to learn from: the default coverage (0.30)
-    default = dasymetric_population(buildings, landuse=landuse).set_index("home_id")
-    assert default.loc["way/9", "floor_area_m2"] == pytest.approx(20_000 * 0.30 * 2.0)
+    default = dasymetric_population(buildings, landuse=landuse)
+    filled = default[default["home_id"].str.startswith("way/9#")]
+    assert filled["floor_area_m2"].sum() == pytest.approx(20_000 * 0.30 * 2.0)
     # nothing to fill when the fill is switched off
     off = dataclasses.replace(PARAMS, unmapped_max_coverage=0.0)
-    assert "way/9" not in set(
-        dasymetric_population(buildings, landuse=landuse, params=off)["home_id"]
-    )
+    ids = dasymetric_population(buildings, landuse=landuse, params=off)["home_id"]
+    assert ids.tolist() == ["way/1"]
 
 
 def test_dasymetric_does_not_mutate_input(
