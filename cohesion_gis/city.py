@@ -25,6 +25,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
+import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
@@ -200,7 +201,7 @@ def load_city(
     districts: str | Path | Literal["osm", "grid"] | None = None,
     district_id_column: str = "district_id",
     district_name_column: str | None = "name",
-    admin_level: int = 10,
+    admin_level: int | None = None,
     grid_cell_m: float = 250.0,
     grid_shape: Literal["square", "hex"] = "square",
     population: str | Path | None = None,
@@ -236,14 +237,16 @@ def load_city(
     taxonomy
         A user taxonomy TOML overriding ``cohesion_gis/defaults/taxonomy.toml``.
     districts
-        ``None`` tries OSM admin boundaries at ``admin_level`` and falls back to a grid;
+        ``None`` tries OSM admin boundaries and falls back to a grid over the built area;
         ``"osm"`` requires them; ``"grid"`` forces a grid; a path reads a user file
         (GeoPackage, GeoJSON, Shapefile; any CRS) with ``district_id_column`` and
         ``district_name_column``.
     admin_level
-        OSM ``admin_level`` of the districts (10 = city districts in Finland).
+        OSM ``admin_level`` of the districts; None chooses the finest level that partitions
+        the built area into 5-200 districts (``docs/districts.md``: Helsinki 10, Monaco 10,
+        Malta 8).
     grid_cell_m, grid_shape
-        Grid cell size in metres and shape, when districts are a grid.
+        Grid cell size in metres and shape, when districts are a grid (at most 100,000 cells).
     population
         A population-count raster (WorldPop, GHSL, census grid GeoTIFF; any CRS). Without it,
         residents are estimated from buildings (``docs/population.md``).
@@ -389,7 +392,7 @@ def _districts(
     districts: str | Path | None,
     id_column: str,
     name_column: str | None,
-    admin_level: int,
+    admin_level: int | None,
     cell_m: float,
     shape: Literal["square", "hex"],
 ) -> gpd.GeoDataFrame:
@@ -398,23 +401,30 @@ def _districts(
             Path(str(districts)), crs=city.crs, id_column=id_column,
             name_column=name_column, area=city.boundary,
         )  # fmt: skip
+    built = shapely.get_coordinates(
+        city.buildings.geometry.centroid.to_numpy()
+        if len(city.buildings)
+        else city.walk_nodes.geometry.to_numpy()
+    )
     if districts != "grid":
         found = (
-            dist.districts_from_pbf(
-                extract.pbf_path, frame=city.boundary, crs=city.crs, admin_level=admin_level
+            dist.admin_districts(
+                extract.pbf_path, frame=city.boundary, crs=city.crs, built=built,
+                admin_level=admin_level,
             )
             if extract.pbf_path is not None
             else gpd.GeoDataFrame()
-        )
+        )  # fmt: skip
         if len(found):
             return found
+        level = "a usable admin level" if admin_level is None else f"admin_level={admin_level}"
         if districts == "osm":
             raise InputError(
-                f"{extract.source}: no admin_level={admin_level} boundaries; try another "
-                "admin_level, districts='grid', or a districts file"
+                f"{extract.source}: no OSM boundaries at {level}; try another admin_level, "
+                "districts='grid', or a districts file"
             )
-        log.info("no admin_level=%d boundaries: using a %g m %s grid", admin_level, cell_m, shape)
-    return dist.grid_districts(city.boundary, crs=city.crs, cell_m=cell_m, shape=shape)
+        log.info("no OSM boundaries at %s: using a %g m %s grid", level, cell_m, shape)
+    return dist.grid_districts(city.boundary, crs=city.crs, cell_m=cell_m, shape=shape, built=built)
 
 
 def _boundary(boundary: BaseGeometry | str | Path | None) -> BaseGeometry | None:

@@ -23,6 +23,7 @@ shares most of its boundary (see ``docs/districts.md``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import math
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ import pandas as pd
 import pyogrio
 import pyproj
 import shapely
-from shapely.geometry import LineString, MultiLineString, Point, Polygon, box
+from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polygonize, unary_union
 
@@ -44,6 +45,11 @@ from cohesion_gis.errors import InputError, listing
 
 __all__ = [
     "DISTRICT_COLUMNS",
+    "MAX_DISTRICTS",
+    "MAX_GRID_CELLS",
+    "MIN_BUILT_SHARE",
+    "MIN_DISTRICTS",
+    "admin_districts",
     "districts_from_file",
     "districts_from_pbf",
     "grid_districts",
@@ -63,6 +69,17 @@ DISTRICT_COLUMNS: tuple[str, ...] = (
 
 _LABEL_ROLES = frozenset({"label", "admin_centre"})
 _PLACE_VALUES = frozenset({"suburb", "quarter", "neighbourhood", "city_district", "borough"})
+#: A useful number of districts: fewer than 5 hardly compares places, more than 200 cannot be
+#: read on one map or table (``docs/districts.md``).
+MIN_DISTRICTS = 5
+MAX_DISTRICTS = 200
+#: Share of the built area (building centroids) a level's districts must hold to be chosen.
+MIN_BUILT_SHARE = 0.9
+#: The largest grid built; a larger one is refused up front with its size and what to do
+#: (a 3.6-million-cell grid took 80 s and most of 6 GB on Malta's old frame).
+MAX_GRID_CELLS = 100_000
+#: Two boundaries overlap when they share more than this share of the smaller one's area.
+OVERLAP_TOLERANCE = 0.01
 _SNAP_M = 1e-6
 _OVERSHOOT_M = 1e-3  # extensions cross the line they meet, so noding splits it
 
@@ -155,24 +172,28 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
 # --------------------------------------------------------------------------------------
 
 
-def _read_relations(pbf_path: Path, admin_level: int) -> list[_Relation]:
-    """Read the ``boundary=administrative`` relations at ``admin_level``."""
+def _read_relations(pbf_path: Path) -> list[_Relation]:
+    """Read every ``boundary=administrative`` relation with a numeric ``admin_level``."""
     import osmium
+    import osmium.filter
 
     relations = []
-    for rel in osmium.FileProcessor(str(pbf_path), osmium.osm.RELATION):
-        tags = rel.tags
-        if tags.get("boundary") != "administrative" or tags.get("admin_level") != str(admin_level):
+    processor = osmium.FileProcessor(str(pbf_path), osmium.osm.RELATION).with_filter(
+        osmium.filter.TagFilter(("boundary", "administrative"))
+    )
+    for rel in processor:
+        level = rel.tags.get("admin_level", "")
+        if not level.isdigit():
             continue
-        ways = tuple(m.ref for m in rel.members if m.type == "w")
-        labels = tuple(m.ref for m in rel.members if m.type == "n" and m.role in _LABEL_ROLES)
         relations.append(
             _Relation(
                 relation_id=rel.id,
-                name=tags.get("name") or f"relation/{rel.id}",
-                admin_level=admin_level,
-                way_ids=ways,
-                label_node_ids=labels,
+                name=rel.tags.get("name") or f"relation/{rel.id}",
+                admin_level=int(level),
+                way_ids=tuple(m.ref for m in rel.members if m.type == "w"),
+                label_node_ids=tuple(
+                    m.ref for m in rel.members if m.type == "n" and m.role in _LABEL_ROLES
+                ),
             )
         )
     return relations
@@ -188,6 +209,10 @@ def _read_geometry(
 ]:
     """Read boundary way runs, incomplete ways, label node positions and named place nodes.
 
+    One pass; osmium's compiled filters hand Python only the wanted ways and the ``place``
+    nodes (a country extract has millions of nodes), and label nodes are looked up in its
+    location index afterwards.
+
     Returns
     -------
     runs
@@ -201,29 +226,39 @@ def _read_geometry(
         (name, (lon, lat)) of ``place=suburb|quarter|neighbourhood|...`` nodes.
     """
     import osmium
+    import osmium.filter
 
     runs: dict[int, list[list[tuple[float, float]]]] = {}
     incomplete: set[int] = set()
-    labels: dict[int, tuple[float, float]] = {}
     places: list[tuple[str, tuple[float, float]]] = []
-    processor = osmium.FileProcessor(str(pbf_path), osmium.osm.NODE | osmium.osm.WAY)
-    for obj in processor.with_locations():
+    processor = (
+        osmium.FileProcessor(str(pbf_path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.KeyFilter("place").enable_for(osmium.osm.NODE))
+        .with_filter(osmium.filter.IdFilter(way_ids).enable_for(osmium.osm.WAY))
+    )
+    for obj in processor:
         if obj.is_node():
-            if obj.id in label_ids:
-                labels[obj.id] = (obj.location.lon, obj.location.lat)
             place, name = obj.tags.get("place"), obj.tags.get("name")
             if place in _PLACE_VALUES and name:
                 places.append((name, (obj.location.lon, obj.location.lat)))
-        elif obj.id in way_ids:
-            way_runs: list[list[tuple[float, float]]] = [[]]
-            for node in obj.nodes:
-                if node.location.valid():
-                    way_runs[-1].append((node.location.lon, node.location.lat))
-                else:
-                    incomplete.add(obj.id)
-                    if way_runs[-1]:
-                        way_runs.append([])
-            runs[obj.id] = [r for r in way_runs if len(r) >= 2]
+            continue
+        way_runs: list[list[tuple[float, float]]] = [[]]
+        for node in obj.nodes:
+            if node.location.valid():
+                way_runs[-1].append((node.location.lon, node.location.lat))
+            else:
+                incomplete.add(obj.id)
+                if way_runs[-1]:
+                    way_runs.append([])
+        runs[obj.id] = [r for r in way_runs if len(r) >= 2]
+    labels: dict[int, tuple[float, float]] = {}
+    store = processor.node_location_storage
+    for node_id in label_ids:
+        with contextlib.suppress(KeyError, RuntimeError):
+            location = store.get(node_id)
+            if location.valid():
+                labels[node_id] = (location.lon, location.lat)
     return runs, incomplete, labels, places
 
 
@@ -235,7 +270,7 @@ def _extend_dangling(lines: list[LineString], frame: Polygon) -> list[LineString
     """
     if not lines:
         return []
-    network = unary_union([*lines, frame.exterior])
+    network = unary_union([*lines, frame.boundary])
     parts = shapely.get_parts(shapely.line_merge(unary_union(lines)))
     degree = collections.Counter(p for g in parts for p in (g.coords[0], g.coords[-1]))
     reach = 2.0 * math.hypot(*np.subtract(frame.bounds[2:], frame.bounds[:2]))
@@ -246,7 +281,7 @@ def _extend_dangling(lines: list[LineString], frame: Polygon) -> list[LineString
             continue
         for end, before in ((coords[0], coords[1]), (coords[-1], coords[-2])):
             tip = Point(end)
-            if degree[end] > 1 or frame.exterior.distance(tip) < _SNAP_M or not frame.covers(tip):
+            if degree[end] > 1 or frame.boundary.distance(tip) < _SNAP_M or not frame.covers(tip):
                 continue
             direction = np.subtract(end, before)
             direction = direction / np.linalg.norm(direction)
@@ -363,30 +398,192 @@ def districts_from_pbf(
     >>> sorted(districts_from_pbf(fp, frame=frame, crs=crs).name)  # doctest: +NORMALIZE_WHITESPACE
     ['Kaartinkaupunki', 'Kallio', 'Kamppi', 'Kluuvi', 'Kruununhaka', 'Punavuori']
     """
+    path, metric = _check_pbf_inputs(pbf_path, frame, crs)
+    relations = [r for r in _read_pbf_relations(path) if r.admin_level == admin_level]
+    if not relations:
+        logger.info("%s: no admin_level=%s boundaries", path.name, admin_level)
+        return _empty(metric)
+    geometry = _read_pbf_geometry(path, relations)
+    return _level_table(path, relations, geometry, frame=frame, metric=metric)
+
+
+def admin_districts(
+    pbf_path: str | Path,
+    *,
+    frame: BaseGeometry,
+    crs: Any,
+    built: np.ndarray,
+    admin_level: int | None = None,
+) -> gpd.GeoDataFrame:
+    """OSM admin districts at the level that partitions the built area usefully.
+
+    Levels are tried from the finest (highest ``admin_level``) to the coarsest; the first whose
+    districts number :data:`MIN_DISTRICTS` to :data:`MAX_DISTRICTS` and hold at least
+    :data:`MIN_BUILT_SHARE` of the ``built`` points is chosen (``docs/districts.md``). Every
+    level tried is logged with its count and share; built points left in no district, districts
+    that overlap and a level of one district are logged as warnings saying what was done.
+
+    Parameters
+    ----------
+    pbf_path
+        An ``.osm.pbf`` file.
+    frame
+        The study area in ``crs`` (metres).
+    crs
+        Projected metric CRS of ``frame``, ``built`` and the result.
+    built
+        (N, 2) coordinates (m) of what the districts must cover: building centroids, or walk
+        nodes when there are no buildings.
+    admin_level
+        Use this level, whatever its count (the caller's override); None chooses.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`districts_from_pbf`; empty when no level qualifies (the caller falls back to
+        a grid).
+    """
+    path, metric = _check_pbf_inputs(pbf_path, frame, crs)
+    relations = _read_pbf_relations(path)
+    by_level: dict[int, list[_Relation]] = collections.defaultdict(list)
+    for rel in relations:
+        by_level[rel.admin_level].append(rel)
+    if admin_level is not None:
+        levels = [admin_level] if admin_level in by_level else []
+    else:
+        levels = sorted((k for k, v in by_level.items() if len(v) >= MIN_DISTRICTS), reverse=True)
+    if not levels:
+        found = ", ".join(f"{k}: {len(v)}" for k, v in sorted(by_level.items())) or "none"
+        logger.info(
+            "%s: no admin level with at least %d boundaries (relations per level: %s)",
+            path.name,
+            MIN_DISTRICTS,
+            found,
+        )
+        return _empty(metric)
+    geometry = _read_pbf_geometry(path, [r for k in levels for r in by_level[k]])
+    tried = []
+    for level in levels:
+        table = _level_table(path, by_level[level], geometry, frame=frame, metric=metric)
+        share = _built_share(table, built)
+        tried.append(f"admin_level {level}: {len(table)} districts holding {share:.1%} of it")
+        if admin_level is not None or (
+            MIN_DISTRICTS <= len(table) <= MAX_DISTRICTS and share >= MIN_BUILT_SHARE
+        ):
+            logger.info("%s: chose admin_level %d (tried %s)", path.name, level, "; ".join(tried))
+            _check_partition(path, table, built, level=level, by_level=by_level)
+            return table
+    logger.warning(
+        "%s: no admin level partitions the built area into %d-%d districts holding %.0f%% of it "
+        "(%s); using a grid over the built area instead (pass admin_level= to force a level)",
+        path.name,
+        MIN_DISTRICTS,
+        MAX_DISTRICTS,
+        100 * MIN_BUILT_SHARE,
+        "; ".join(tried),
+    )
+    return _empty(metric)
+
+
+def _check_pbf_inputs(pbf_path: str | Path, frame: BaseGeometry, crs: Any) -> tuple[Path, Any]:
     path = Path(pbf_path)
     metric = _check_metric_crs(crs)
     if not path.is_file():
         raise InputError(f"{path}: OSM file not found; pass the path of an .osm.pbf extract")
     if frame is None or frame.is_empty or frame.area <= 0:
         raise InputError(f"{path}: frame is empty; pass the extract's bounding box in {crs}")
+    return path, metric
+
+
+def _read_pbf_relations(path: Path) -> list[_Relation]:
     try:
-        relations = _read_relations(path, admin_level)
-        if not relations:
-            logger.info("%s: no admin_level=%s boundaries", path.name, admin_level)
-            return _empty(metric)
-        want = {w for r in relations for w in r.way_ids}
-        label_ids = {n for r in relations for n in r.label_node_ids}
-        runs, incomplete, label_pos, places = _read_geometry(path, want, label_ids)
+        return _read_relations(path)
     except RuntimeError as exc:
         raise InputError(
             f"{path}: cannot read as OSM data ({exc}); is it a valid .osm.pbf?"
         ) from exc
 
+
+def _read_pbf_geometry(path: Path, relations: list[_Relation]) -> tuple[Any, ...]:
+    want = {w for r in relations for w in r.way_ids}
+    label_ids = {n for r in relations for n in r.label_node_ids}
+    try:
+        return _read_geometry(path, want, label_ids)
+    except RuntimeError as exc:
+        raise InputError(
+            f"{path}: cannot read as OSM data ({exc}); is it a valid .osm.pbf?"
+        ) from exc
+
+
+def _built_share(table: gpd.GeoDataFrame, built: np.ndarray) -> float:
+    """Share of the ``built`` points inside some district (1.0 when there are none)."""
+    if not len(built):
+        return 1.0
+    if table.empty:
+        return 0.0
+    inside = shapely.contains_xy(shapely.union_all(table.geometry.to_numpy()), *built.T)
+    return float(inside.mean())
+
+
+def _check_partition(
+    path: Path,
+    table: gpd.GeoDataFrame,
+    built: np.ndarray,
+    *,
+    level: int,
+    by_level: Mapping[int, list[_Relation]],
+) -> None:
+    """Warn about a level of one district, built points in no district and overlaps."""
+    if len(table) == 1:
+        others = ", ".join(
+            f"{k} ({len(v)})" for k, v in sorted(by_level.items()) if k != level and len(v) > 1
+        )
+        logger.warning(
+            "%s: admin_level %d gives one district (%s); every score is one number for the "
+            "whole area. Levels with more boundaries: %s",
+            path.name,
+            level,
+            table["name"].iloc[0],
+            others or "none",
+        )
+    if len(built) and len(table):
+        inside = shapely.contains_xy(shapely.union_all(table.geometry.to_numpy()), *built.T)
+        if not inside.all():
+            x, y = built[~inside].mean(axis=0)
+            to_degrees = pyproj.Transformer.from_crs(table.crs, 4326, always_xy=True)
+            lon, lat = to_degrees.transform(x, y)
+            logger.warning(
+                "%s: %d of %d built points (%.1f%%) lie in no admin_level %d district (a gap in "
+                "the boundaries, or land outside them, centred near lon %.4f, lat %.4f); their "
+                "homes are left out of the district scores",
+                path.name,
+                int((~inside).sum()),
+                len(built),
+                100 * (~inside).mean(),
+                level,
+                lon,
+                lat,
+            )
+
+
+def _level_table(
+    path: Path,
+    relations: list[_Relation],
+    geometry: tuple[Any, ...],
+    *,
+    frame: BaseGeometry,
+    metric: Any,
+) -> gpd.GeoDataFrame:
+    """Districts of one admin level rebuilt against ``frame`` (steps in ``docs/districts.md``)."""
+    runs, incomplete, label_pos, places = geometry
     transformer = pyproj.Transformer.from_crs("EPSG:4326", metric, always_xy=True)
     to_metric = transformer.transform
+    edge = frame.boundary
     way_lines: dict[int, BaseGeometry] = {}
-    for way_id, way_runs in runs.items():
-        lines = [LineString(r) for r in way_runs]
+    for way_id in {w for r in relations for w in r.way_ids}:
+        if not runs.get(way_id):
+            continue
+        lines = [LineString(r) for r in runs[way_id]]
         line = shapely.transform(MultiLineString(lines), to_metric, interleaved=False)
         if line.intersects(frame):  # kept whole: lines crossing the frame node cleanly with it
             way_lines[way_id] = line
@@ -394,9 +591,10 @@ def districts_from_pbf(
     extensions = _extend_dangling(pieces, frame)
     faces = [
         f
-        for f in polygonize(unary_union([*pieces, *extensions, frame.exterior]))
+        for f in polygonize(unary_union([*pieces, *extensions, edge]))
         if f.area > 0 and frame.contains(f.representative_point())
     ]
+    _warn_overlaps(path, relations, way_lines)
 
     anchors: dict[int, list[Point]] = collections.defaultdict(list)
     for j, rel in enumerate(relations):
@@ -417,7 +615,7 @@ def districts_from_pbf(
         rel = relations[j]
         geom = unary_union(by_relation[j])
         missing = any(w not in runs or w in incomplete for w in rel.way_ids)
-        touches_frame = geom.boundary.intersection(frame.exterior).length > 0
+        touches_frame = geom.boundary.intersection(edge).length > 0
         ids.append(f"relation/{rel.relation_id}")
         names.append(rel.name)
         levels.append(rel.admin_level)
@@ -428,11 +626,49 @@ def districts_from_pbf(
         "%s: %d admin_level=%s districts from %d faces (%d clipped)",
         path.name,
         len(result),
-        admin_level,
+        relations[0].admin_level if relations else None,
         len(faces),
         int(result["clipped"].sum()),
     )
     return result
+
+
+def _warn_overlaps(
+    path: Path, relations: list[_Relation], way_lines: Mapping[int, BaseGeometry]
+) -> None:
+    """Warn about relations of one level whose own closed outlines overlap.
+
+    Each relation's area is built from its own ways alone (even-odd rings,
+    :func:`shapely.build_area`); open (clipped) relations are skipped. Overlapping faces go to
+    the relation sharing most of their outline (:func:`_label_faces`), which the warning says.
+    """
+    areas, names = [], []
+    for rel in relations:
+        lines = [way_lines[w] for w in rel.way_ids if w in way_lines]
+        if lines:
+            area = shapely.build_area(unary_union(lines))
+            if not area.is_empty:
+                areas.append(area)
+                names.append(rel.name)
+    if len(areas) < 2:
+        return
+    tree = shapely.STRtree(areas)
+    left, right = tree.query(areas, predicate="intersects")
+    pairs = []
+    for i, k in zip(left, right, strict=True):
+        if i < k:
+            shared = shapely.intersection(areas[i], areas[k]).area
+            if shared > OVERLAP_TOLERANCE * min(areas[i].area, areas[k].area):
+                pairs.append(f"{names[i]} & {names[k]} ({shared:.0f} m²)")
+    if pairs:
+        logger.warning(
+            "%s: %d pairs of admin_level %d boundaries overlap: %s; each shared piece went to "
+            "the district sharing most of its outline",
+            path.name,
+            len(pairs),
+            relations[0].admin_level,
+            listing(pairs),
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -624,6 +860,7 @@ def grid_districts(
     crs: Any,
     cell_m: float = 250.0,
     shape: Literal["square", "hex"] = "square",
+    built: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     r"""Cover a study area with a regular grid of districts, clipped to the area.
 
@@ -638,6 +875,10 @@ def grid_districts(
         neighbouring hexagons (flat-to-flat width; cell area :math:`\frac{\sqrt3}{2} s^2`).
     shape
         ``"square"`` or ``"hex"`` (pointy-top hexagons, odd rows shifted half a cell east).
+    built
+        (N, 2) coordinates (m) of the built area (building centroids); when given, only cells
+        holding at least one of them are kept, so the grid covers the built area, not fields
+        and sea.
 
     Returns
     -------
@@ -651,7 +892,8 @@ def grid_districts(
     Raises
     ------
     InputError
-        Empty area, non-positive ``cell_m``, unknown ``shape`` or a geographic CRS.
+        Empty area, non-positive ``cell_m``, unknown ``shape``, a geographic CRS, or a grid of
+        more than :data:`MAX_GRID_CELLS` cells (refused before any is built).
 
     Examples
     --------
@@ -667,17 +909,26 @@ def grid_districts(
         raise InputError(f"shape={shape!r}: choose 'square' or 'hex'")
     if area is None or area.is_empty or area.area <= 0:
         raise InputError("area is empty: pass the study-area polygon in the given metric CRS")
+    if built is not None and len(built):
+        built = built[shapely.contains_xy(area, *np.asarray(built, dtype=float).T)]
     minx, miny, maxx, maxy = area.bounds
-    cells: list[tuple[int, int, Polygon]] = []
     if shape == "square":
         top = math.ceil(maxy / cell_m) * cell_m
         col0 = math.floor(minx / cell_m)
         n_rows = max(1, math.ceil((top - miny) / cell_m))
         n_cols = max(1, math.ceil(maxx / cell_m) - col0)
-        for r in range(n_rows):
-            for c in range(n_cols):
-                x0, y1 = (col0 + c) * cell_m, top - r * cell_m
-                cells.append((r, c, box(x0, y1 - cell_m, x0 + cell_m, y1)))
+        if built is not None and len(built):
+            rows = np.clip(((top - built[:, 1]) // cell_m).astype(np.int64), 0, n_rows - 1)
+            cols = np.clip((built[:, 0] // cell_m).astype(np.int64) - col0, 0, n_cols - 1)
+            rc = np.unique(np.column_stack([rows, cols]), axis=0)
+            _check_grid_size(len(rc), area, cell_m, built)
+        else:
+            _check_grid_size(n_rows * n_cols, area, cell_m, built)
+            rc = np.argwhere(np.ones((n_rows, n_cols), dtype=bool))
+        x0 = (col0 + rc[:, 1]) * cell_m
+        y1 = top - rc[:, 0] * cell_m
+        cells = shapely.box(x0, y1 - cell_m, x0 + cell_m, y1)
+        r_idx, c_idx = rc[:, 0], rc[:, 1]
     else:
         dy = cell_m * math.sqrt(3.0) / 2.0
         radius = cell_m / math.sqrt(3.0)
@@ -685,16 +936,21 @@ def grid_districts(
         left = math.floor((minx - cell_m) / cell_m)
         n_rows = top_row - math.floor((miny - radius) / dy) + 1
         n_cols = math.ceil((maxx + cell_m) / cell_m) - left + 1
+        _check_grid_size(n_rows * n_cols, area, cell_m, None)
+        r_list, c_list, polys = [], [], []
         for r in range(n_rows):
             k = top_row - r
             shift = 0.5 * cell_m if k % 2 else 0.0
             for c in range(n_cols):
-                cells.append((r, c, _hexagon((left + c) * cell_m + shift, k * dy, cell_m)))
-    grid = gpd.GeoDataFrame(
-        {"r": [c[0] for c in cells], "c": [c[1] for c in cells]},
-        geometry=[c[2] for c in cells],
-        crs=metric,
-    )
+                r_list.append(r)
+                c_list.append(c)
+                polys.append(_hexagon((left + c) * cell_m + shift, k * dy, cell_m))
+        cells = np.asarray(polys, dtype=object)
+        r_idx, c_idx = np.asarray(r_list), np.asarray(c_list)
+        if built is not None and len(built):
+            hit = np.unique(shapely.STRtree(cells).query(shapely.points(built), "intersects")[1])
+            cells, r_idx, c_idx = cells[hit], r_idx[hit], c_idx[hit]
+    grid = gpd.GeoDataFrame({"r": r_idx, "c": c_idx}, geometry=cells, crs=metric)
     grid = grid[grid.intersects(area)]
     clipped_geoms = grid.intersection(area).apply(_polygonal)
     keep = clipped_geoms.area > 0
@@ -708,5 +964,26 @@ def grid_districts(
         clipped=(clipped_geoms.area < grid.area * (1 - 1e-9)).tolist(),
         crs=metric,
     )
-    logger.info("grid: %d %s cells of %.0f m over the area", len(result), shape, cell_m)
+    logger.info(
+        "grid: %d %s cells of %.0f m over the %s",
+        len(result),
+        shape,
+        cell_m,
+        "built area" if built is not None else "area",
+    )
     return result
+
+
+def _check_grid_size(
+    n_cells: int, area: BaseGeometry, cell_m: float, built: np.ndarray | None
+) -> None:
+    """Refuse a grid of more than :data:`MAX_GRID_CELLS` cells, saying what would fit."""
+    if n_cells <= MAX_GRID_CELLS:
+        return
+    fits = cell_m * math.ceil(math.sqrt(n_cells / MAX_GRID_CELLS) * 1.05)
+    over = "the built area" if built is not None else f"an area of {area.area / 1e6:,.0f} km²"
+    raise InputError(
+        f"a {cell_m:g} m grid over {over} would have {n_cells:,} cells, more than the "
+        f"{MAX_GRID_CELLS:,} allowed (docs/districts.md); pass grid_cell_m={fits:g} "
+        "(--grid-cell-m), a districts file, or admin_level= for OSM boundaries"
+    )

@@ -477,20 +477,34 @@ def _clip_area(
 
 
 def _tag_dicts(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Merge tag columns and a JSON/dict ``tags`` column into one dict per row."""
-    columns = [c for c in frame.columns if c not in _META_COLUMNS]
-    records = frame[columns].to_dict("records") if columns else [{} for _ in range(len(frame))]
-    extra = frame["tags"] if "tags" in frame else [None] * len(frame)
-    out = []
-    for record, raw in zip(records, extra, strict=True):
-        tags = {k: v for k, v in record.items() if _present(v)}
-        more = raw
-        if isinstance(raw, str):
-            with contextlib.suppress(ValueError):
-                more = json.loads(raw)
-        if isinstance(more, dict):
-            tags.update({k: v for k, v in more.items() if _present(v) and k not in tags})
-        out.append({k: (str(v) if not isinstance(v, str) else v) for k, v in tags.items()})
+    """Merge tag columns and a JSON/dict ``tags`` column into one dict per row.
+
+    Column by column: only present values reach Python (a country has millions of empty
+    cells); a value in its own column wins over the same key in ``tags``.
+    """
+    out: list[dict[str, Any]] = [{} for _ in range(len(frame))]
+    for column in frame.columns:
+        if column in _META_COLUMNS:
+            continue
+        values = frame[column].to_numpy(dtype=object)
+        present = pd.notna(values)
+        present[present] &= values[present] != ""
+        for i in np.flatnonzero(present):
+            value = values[i]
+            if not isinstance(value, list | dict):
+                out[i][column] = value if isinstance(value, str) else str(value)
+    if "tags" in frame:
+        raw = frame["tags"].to_numpy(dtype=object)
+        for i in np.flatnonzero(pd.notna(raw)):
+            more = raw[i]
+            if isinstance(more, str):
+                with contextlib.suppress(ValueError):
+                    more = json.loads(more)
+            if isinstance(more, dict):
+                tags = out[i]
+                for key, value in more.items():
+                    if key not in tags and _present(value):
+                        tags[key] = value if isinstance(value, str) else str(value)
     return out
 
 

@@ -4,14 +4,17 @@ import math
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import osmium
 import pyrosm
 import pytest
+import shapely
 from shapely.geometry import Point, Polygon, box
 
 from cohesion_gis.errors import InputError
 from cohesion_gis.sources.districts import (
     DISTRICT_COLUMNS,
+    admin_districts,
     districts_from_file,
     districts_from_pbf,
     grid_districts,
@@ -310,3 +313,108 @@ def test_grid_errors() -> None:
         grid_districts(box(0, 0, 10, 10), crs=CRS, shape="round")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="area is empty"):
         grid_districts(Polygon(), crs=CRS)
+
+
+def test_grid_covers_only_the_built_area() -> None:
+    built = np.array([[10.0, 10.0], [600.0, 600.0], [610.0, 620.0]])
+    grid = grid_districts(box(0, 0, 1000, 1000), crs=CRS, cell_m=250, built=built)
+    # two cells hold buildings: (500-750, 500-750) is row 1 from the north edge at 1000 m
+    assert grid["district_id"].tolist() == ["grid/r1c2", "grid/r3c0"]
+    assert grid["area_m2"].sum() == pytest.approx(2 * 250**2)
+    hexes = grid_districts(box(0, 0, 1000, 1000), crs=CRS, cell_m=250, shape="hex", built=built)
+    assert 2 <= len(hexes) <= 3  # a hexagon per point, two points may share one
+    assert all(
+        hexes.geometry.intersects(Point(10, 10)) | hexes.geometry.intersects(Point(600, 600))
+    )
+
+
+def test_a_grid_too_large_is_refused_before_it_is_built() -> None:
+    # 1,000 km x 1,000 km at 250 m: 16 million cells (Malta's old frame made 3.6 million)
+    with pytest.raises(InputError, match=r"16,000,000 cells, more than the 100,000.*grid_cell_m="):
+        grid_districts(box(0, 0, 1e6, 1e6), crs=CRS, cell_m=250)
+    scattered = np.column_stack([np.arange(450, 1e6, 900.0), np.arange(450, 1e6, 900.0)])
+    grid = grid_districts(box(0, 0, 1e6, 1e6), crs=CRS, cell_m=250, built=scattered)
+    assert len(grid) == len(scattered)  # only the built cells count against the limit
+
+
+# ---------------------------------------------------------------- admin_districts
+
+
+def _points(frame: Polygon, step_m: float = 100.0) -> np.ndarray:
+    x0, y0, x1, y1 = frame.bounds
+    xx, yy = np.meshgrid(np.arange(x0 + 1, x1, step_m), np.arange(y0 + 1, y1, step_m))
+    xy = np.column_stack([xx.ravel(), yy.ravel()])
+    return xy[shapely.contains_xy(frame, *xy.T)]
+
+
+def test_the_level_is_chosen_finest_first(frame: Polygon, caplog) -> None:
+    with caplog.at_level("INFO", logger="cohesion_gis.sources.districts"):
+        chosen = admin_districts(HELSINKI, frame=frame, crs=CRS, built=_points(frame))
+    assert sorted(chosen["name"]) == sorted(EXPECTED_KM2)
+    # levels 11 (2 relations) and 9 (1) have too few boundaries; 10 holds every built point
+    assert "chose admin_level 10" in caplog.text and "holding 100.0%" in caplog.text
+
+
+def test_a_forced_level_of_one_district_is_named(frame: Polygon, caplog) -> None:
+    with caplog.at_level("WARNING", logger="cohesion_gis.sources.districts"):
+        forced = admin_districts(
+            HELSINKI, frame=frame, crs=CRS, built=_points(frame), admin_level=8
+        )
+    assert forced["name"].tolist() == ["Helsinki"]
+    assert "admin_level 8 gives one district (Helsinki)" in caplog.text
+    assert "10 (6)" in caplog.text  # the level with more boundaries is named
+
+
+def test_built_points_outside_every_district_are_named(frame: Polygon, caplog) -> None:
+    outside = np.vstack([_points(frame), [[frame.bounds[2] + 500.0, frame.bounds[3] + 500.0]]])
+    with caplog.at_level("WARNING", logger="cohesion_gis.sources.districts"):
+        admin_districts(HELSINKI, frame=frame, crs=CRS, built=outside)
+    assert f"1 of {len(outside)} built points" in caplog.text and "left out" in caplog.text
+
+
+def test_no_usable_level_falls_back_with_a_warning(caplog) -> None:
+    with caplog.at_level("INFO", logger="cohesion_gis.sources.districts"):
+        result = admin_districts(KOTKA, frame=_frame(KOTKA), crs=CRS, built=_points(_frame(KOTKA)))
+    assert result.empty and list(result.columns) == list(DISTRICT_COLUMNS)
+    assert "no admin level with at least 5 boundaries" in caplog.text
+
+
+def _squares_pbf(path: Path) -> Path:
+    """Six admin_level 9 squares of 0.01°: five side by side, the sixth overlapping two."""
+    from osmium.osm.mutable import Node, Relation, Way
+
+    squares = [(24.90 + 0.01 * i, 60.10) for i in range(5)] + [(24.905, 60.105)]
+    with osmium.SimpleWriter(str(path)) as writer:
+        node_id = 0
+        nodes, ways = [], []
+        for way_id, (west, south) in enumerate(squares, start=1):
+            ring = []
+            for lon, lat in [(0, 0), (0.01, 0), (0.01, 0.01), (0, 0.01)]:
+                node_id += 1
+                nodes.append(Node(id=node_id, location=(west + lon, south + lat), version=1))
+                ring.append(node_id)
+            ways.append(Way(id=way_id, nodes=[*ring, ring[0]], version=1))
+        for node in nodes:
+            writer.add_node(node)
+        for way in ways:
+            writer.add_way(way)
+        for i, way in enumerate(ways):
+            writer.add_relation(
+                Relation(
+                    id=100 + i, version=1, members=[("w", way.id, "outer")],
+                    tags={"boundary": "administrative", "admin_level": "9", "name": f"Sq{i}"},
+                )
+            )  # fmt: skip
+    return path
+
+
+def test_overlapping_boundaries_are_named(tmp_path: Path, caplog) -> None:
+    pbf = _squares_pbf(tmp_path / "squares.osm.pbf")
+    area = gpd.GeoSeries([box(24.899, 60.099, 24.951, 60.121)], crs=4326).to_crs(CRS).iloc[0]
+    with caplog.at_level("WARNING", logger="cohesion_gis.sources.districts"):
+        result = admin_districts(pbf, frame=area, crs=CRS, built=_points(area, 200.0))
+    assert "pairs of admin_level 9 boundaries overlap" in caplog.text
+    assert "Sq0 & Sq5" in caplog.text and "Sq1 & Sq5" in caplog.text
+    assert result["district_id"].is_unique  # each shared piece went to one district
+    pieces = result.geometry.to_numpy()
+    assert sum(a.intersection(b).area for a in pieces for b in pieces if a is not b) < 1.0
