@@ -41,6 +41,13 @@ from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
 from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import (
+    Bound,
+    number_problem,
+    raise_problems,
+    strings_problem,
+    table_problem,
+)
 from cohesion_gis.errors import DataError, InputError, ParameterError, listing
 
 __all__ = [
@@ -405,86 +412,113 @@ class DasymetricParams:
         if path is not None:
             user, label = read_toml(path, "population.toml")
             data = _merged(data, user, label)
-        try:
-            untyped, ground, fill = data["untyped"], data["ground_floor"], data["unmapped_landuse"]
-            params = cls(
-                net_m2_per_person=float(data["net_m2_per_person"]),
-                storey_height_m=float(data["storey_height_m"]),
-                neighbourhood_radius_m=float(data["neighbourhood_radius_m"]),
-                min_neighbour_samples=int(data["min_neighbour_samples"]),
-                min_untyped_footprint_m2=float(data["min_untyped_footprint_m2"]),
-                small_footprint_m2=float(data["small_footprint_m2"]),
-                small_footprint_type=str(data["small_footprint_type"]),
-                types=MappingProxyType(
-                    {
-                        str(name): BuildingType(
-                            levels=float(entry["levels"]),
-                            low_rise=bool(entry["low_rise"]),
-                            net_to_gross=float(entry["net_to_gross"]),
-                        )
-                        for name, entry in data["types"].items()
-                    }
-                ),
-                untyped_values=frozenset(map(str, untyped["values"])),
-                untyped_residential_share=float(untyped["residential_share"]),
-                residential_landuse=frozenset(map(str, untyped["residential_landuse"])),
-                non_residential_landuse=frozenset(map(str, untyped["non_residential_landuse"])),
-                non_residential_tourism=frozenset(map(str, untyped["non_residential_tourism"])),
-                ground_floor_keys=frozenset(map(str, ground["keys"])),
-                ground_floor_amenities=frozenset(map(str, ground["amenities"])),
-                unmapped_max_coverage=float(fill["max_coverage"]),
-                unmapped_default_coverage=float(fill["default_coverage"]),
-                unmapped_levels=float(fill["levels"]),
-                unmapped_building=str(fill["building"]),
-                unmapped_min_reference_area_m2=float(fill["min_reference_area_m2"]),
-                unmapped_cell_m=float(fill["cell_m"]),
-                raster_max_persons_per_m2=float(data["raster"]["max_persons_per_m2"]),
-                source=label,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ParameterError(
-                f"{label}: missing or malformed value ({exc!r}); lay it out like "
-                "cohesion_gis/defaults/population.toml"
-            ) from exc
-        params._validate()
-        return params
+        raise_problems(
+            ParameterError, label, _toml_problems(data), "Fix the file and load it again"
+        )
+        untyped, ground, fill = data["untyped"], data["ground_floor"], data["unmapped_landuse"]
+        return cls(
+            net_m2_per_person=float(data["net_m2_per_person"]),
+            storey_height_m=float(data["storey_height_m"]),
+            neighbourhood_radius_m=float(data["neighbourhood_radius_m"]),
+            min_neighbour_samples=int(data["min_neighbour_samples"]),
+            min_untyped_footprint_m2=float(data["min_untyped_footprint_m2"]),
+            small_footprint_m2=float(data["small_footprint_m2"]),
+            small_footprint_type=str(data["small_footprint_type"]),
+            types=MappingProxyType(
+                {
+                    str(name): BuildingType(
+                        levels=float(entry["levels"]),
+                        low_rise=bool(entry["low_rise"]),
+                        net_to_gross=float(entry["net_to_gross"]),
+                    )
+                    for name, entry in data["types"].items()
+                }
+            ),
+            untyped_values=frozenset(untyped["values"]),
+            untyped_residential_share=float(untyped["residential_share"]),
+            residential_landuse=frozenset(untyped["residential_landuse"]),
+            non_residential_landuse=frozenset(untyped["non_residential_landuse"]),
+            non_residential_tourism=frozenset(untyped["non_residential_tourism"]),
+            ground_floor_keys=frozenset(ground["keys"]),
+            ground_floor_amenities=frozenset(ground["amenities"]),
+            unmapped_max_coverage=float(fill["max_coverage"]),
+            unmapped_default_coverage=float(fill["default_coverage"]),
+            unmapped_levels=float(fill["levels"]),
+            unmapped_building=str(fill["building"]),
+            unmapped_min_reference_area_m2=float(fill["min_reference_area_m2"]),
+            unmapped_cell_m=float(fill["cell_m"]),
+            raster_max_persons_per_m2=float(data["raster"]["max_persons_per_m2"]),
+            source=label,
+        )
 
-    def _validate(self) -> None:
-        checks = {
-            "net_m2_per_person": self.net_m2_per_person > 0,
-            "storey_height_m": self.storey_height_m > 0,
-            "neighbourhood_radius_m": self.neighbourhood_radius_m >= 0,
-            "min_neighbour_samples": self.min_neighbour_samples >= 1,
-            "min_untyped_footprint_m2": self.min_untyped_footprint_m2 >= 0,
-            "small_footprint_m2": self.small_footprint_m2 >= 0,
-            "small_footprint_type": self.small_footprint_type in self.types,
-            "untyped.residential_share": 0 <= self.untyped_residential_share <= 1,
-            "unmapped_landuse.max_coverage": 0 <= self.unmapped_max_coverage < 1,
-            "unmapped_landuse.default_coverage": 0 <= self.unmapped_default_coverage <= 1,
-            "unmapped_landuse.levels": self.unmapped_levels > 0,
-            "unmapped_landuse.building": self.unmapped_building in self.types,
-            "unmapped_landuse.min_reference_area_m2": self.unmapped_min_reference_area_m2 >= 0,
-            "unmapped_landuse.cell_m": self.unmapped_cell_m > 0,
-            "raster.max_persons_per_m2": self.raster_max_persons_per_m2 > 0,
-        }
-        for name, kind in self.types.items():
-            checks[f"types.{name}.levels"] = kind.levels > 0
-            checks[f"types.{name}.net_to_gross"] = 0 < kind.net_to_gross <= 1
-        for name in self.untyped_values:
-            checks[f"types.{name} (untyped values need a type entry)"] = name in self.types
-        bad = [name for name, ok in checks.items() if not ok]
-        numbers = [
-            self.net_m2_per_person, self.storey_height_m, self.neighbourhood_radius_m,
-            self.min_untyped_footprint_m2, self.small_footprint_m2, self.untyped_residential_share,
-            self.unmapped_max_coverage, self.unmapped_default_coverage, self.unmapped_levels,
-            self.raster_max_persons_per_m2, self.unmapped_cell_m,
-            *(v for k in self.types.values() for v in (k.levels, k.net_to_gross)),
-        ]  # fmt: skip
-        if bad or not all(math.isfinite(v) for v in numbers):
-            raise ParameterError(
-                f"{self.source}: impossible or non-finite value(s) for {listing(bad) or 'a number'}"
-                " (areas, heights and storeys > 0, shares and ratios in [0, 1])"
+
+#: Plausible bounds of every number in ``population.toml`` (reasons in docs/population.md).
+_BOUNDS: dict[str, Bound] = {
+    "net_m2_per_person": Bound(5.0, 200.0, "m²/person"),  # national means 15-75 m²
+    "storey_height_m": Bound(2.0, 10.0, "m"),
+    "neighbourhood_radius_m": Bound(0.0, 5_000.0, "m"),
+    "min_neighbour_samples": Bound(1, 1_000, integer=True),
+    "min_untyped_footprint_m2": Bound(0.0, 1_000.0, "m²"),
+    "small_footprint_m2": Bound(0.0, 10_000.0, "m²"),
+    "untyped.residential_share": Bound(0.0, 1.0),
+    "unmapped_landuse.max_coverage": Bound(0.0, 0.99),
+    "unmapped_landuse.default_coverage": Bound(0.0, 1.0),
+    "unmapped_landuse.levels": Bound(0.0, 200.0, "storeys", above=True),
+    "unmapped_landuse.min_reference_area_m2": Bound(0.0, 1e10, "m²"),
+    "unmapped_landuse.cell_m": Bound(10.0, 10_000.0, "m"),
+    "raster.max_persons_per_m2": Bound(0.0, 100.0, "persons/m²", above=True),
+}
+_TYPE_BOUNDS = {
+    "levels": Bound(0.0, 200.0, "storeys", above=True),  # the tallest towers have ~160 floors
+    "net_to_gross": Bound(0.0, 1.0, above=True),
+}
+_STRING_LISTS = (
+    "untyped.values", "untyped.residential_landuse", "untyped.non_residential_landuse",
+    "untyped.non_residential_tourism", "ground_floor.keys", "ground_floor.amenities",
+)  # fmt: skip
+
+
+def _toml_problems(data: dict[str, Any]) -> list[str]:
+    """Every missing, mistyped or implausible value of a population TOML, in one list."""
+
+    def get(dotted: str) -> Any:
+        value: Any = data
+        for part in dotted.split("."):
+            value = value.get(part, _MISSING) if isinstance(value, Mapping) else _MISSING
+        return value
+
+    problems = [number_problem(field, get(field), bound) or "" for field, bound in _BOUNDS.items()]
+    problems += [strings_problem(field, get(field)) or "" for field in _STRING_LISTS]
+    types = get("types")
+    if not isinstance(types, Mapping) or not types:
+        problems.append(f"field `types` = {types!r}; expected a table of building types")
+        types = {}
+    for name, entry in types.items():
+        if not isinstance(entry, Mapping):
+            problems.append(table_problem(f"types.{name}", entry) or "")
+            continue
+        for key, bound in _TYPE_BOUNDS.items():
+            problems.append(number_problem(f"types.{name}.{key}", entry.get(key), bound) or "")
+        if not isinstance(entry.get("low_rise"), bool):
+            problems.append(
+                f"field `types.{name}.low_rise` = {entry.get('low_rise')!r}; expected true or false"
             )
+        unknown = sorted(set(entry) - {"levels", "low_rise", "net_to_gross"})
+        if unknown:
+            problems.append(f"field `types.{name}` has unknown key(s) {unknown}")
+    for key in ("small_footprint_type", "unmapped_landuse.building"):
+        if get(key) not in types:
+            problems.append(f"field `{key}` = {get(key)!r}; expected one of [types]")
+    untyped = get("untyped.values")
+    if isinstance(untyped, list):
+        problems += [
+            f"field `untyped.values`: {v!r} has no [types.{v}] entry" for v in untyped
+            if v not in types
+        ]  # fmt: skip
+    return [p for p in problems if p]
+
+
+_MISSING = "(missing)"
 
 
 @functools.cache
@@ -1292,8 +1326,15 @@ def residents(
     """
     params = params or _packaged_params()
     if net_m2_per_person is not None:
+        bound = _BOUNDS["net_m2_per_person"]
+        problem = number_problem("floor_m2_per_person", net_m2_per_person, bound)
+        raise_problems(
+            ParameterError,
+            "residents",
+            [problem] if problem else [],
+            "Pass the net dwelling floor area per resident in m²",
+        )
         params = replace(params, net_m2_per_person=float(net_m2_per_person))
-        params._validate()
     if total is not None and table is not None:
         raise InputError(
             "give population_total= or population_table=, not both: the table's counts "

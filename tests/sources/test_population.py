@@ -301,11 +301,20 @@ def test_params_from_toml(tmp_path: Path) -> None:
     mine.write_text("net_m2_per_persons = 35.0\n[untyped]\nshare = 1\n")
     with pytest.raises(ParameterError, match=r"pop\.toml: unknown key 'net_m2_per_persons'"):
         DasymetricParams.from_toml(mine)
-    mine.write_text("net_m2_per_person = inf\n[types.house]\nnet_to_gross = 1.5\n")
-    with pytest.raises(ParameterError, match=r"impossible or non-finite.*types\.house\.net_to"):
+    mine.write_text(
+        'net_m2_per_person = inf\nstorey_height_m = "3"\n[types.house]\nnet_to_gross = 1.5\n'
+        "[untyped]\nvalues = [1]\n"
+    )
+    with pytest.raises(ParameterError) as info:
         DasymetricParams.from_toml(mine)
+    message = str(info.value)
+    assert message.startswith(f"{mine}: field `net_m2_per_person` = inf; expected a finite")
+    assert "field `storey_height_m` = '3'" in message
+    assert "field `types.house.net_to_gross` = 1.5" in message
+    assert "field `untyped.values` = [1]; expected a list of strings" in message
+    assert message.endswith("Fix the file and load it again")
     mine.write_text("[types.cabin]\nlevels = 1.0\n")
-    with pytest.raises(ParameterError, match="missing or malformed value"):
+    with pytest.raises(ParameterError, match=r"`types\.cabin\.net_to_gross` = None.*low_rise"):
         DasymetricParams.from_toml(mine)
 
 
@@ -384,7 +393,7 @@ def test_load_city_control_totals(helsinki: cg.City, tmp_path: Path) -> None:
     assert sums.to_dict() == pytest.approx(expected)
     with pytest.raises(InputError, match="population_total= or population_table=, not both"):
         cg.load_city(population_total=1, population_table=table)
-    with pytest.raises(ParameterError, match="net_m2_per_person"):
+    with pytest.raises(ParameterError, match=r"`floor_m2_per_person` = 0; expected a finite"):
         cg.load_city(floor_m2_per_person=0)
 
 
