@@ -54,6 +54,7 @@ _BOUNDS = {
 _CATEGORY_KEYS = {
     "label": "str",
     "rules": "rules",
+    "exclude": "rules",
     "source": "str",
     "density_persons_m2": "number",
     "floor_m2_per_person": "number",
@@ -86,7 +87,9 @@ class Category:
     label
         Plain-language name for maps and reports.
     rules
-        Tag conditions; a feature belongs to the category if any rule matches.
+        Tag conditions; a feature belongs to the category if any rule matches...
+    exclude
+        ...and no ``exclude`` rule does (e.g. ``access = "private"``, ``fee = "yes"``).
     source
         Where the definition or default value comes from.
     density_persons_m2
@@ -103,6 +106,7 @@ class Category:
     label: str
     rules: tuple[Rule, ...]
     source: str
+    exclude: tuple[Rule, ...] = ()
     density_persons_m2: float | None = None
     floor_m2_per_person: float | None = None
     martyns_law_cap: str | None = None
@@ -147,9 +151,14 @@ class Taxonomy:
 
 
 def classify(tags: Mapping[str, Any], family: tuple[Category, ...]) -> str | None:
-    """Name of the first category in ``family`` whose rules match ``tags``, or None."""
+    """Name of the first category in ``family`` whose rules match ``tags``, or None.
+
+    A category whose ``exclude`` rules match is passed over.
+    """
     for category in family:
-        if any(matches(tags, rule) for rule in category.rules):
+        if any(matches(tags, rule) for rule in category.rules) and not any(
+            matches(tags, rule) for rule in category.exclude
+        ):
             return category.name
     return None
 
@@ -235,6 +244,7 @@ def _category(name: str, entry: Mapping[str, Any]) -> Category:
         label=entry.get("label", name.replace("_", " ").capitalize()),
         rules=tuple(entry["rules"]),
         source=entry.get("source", ""),
+        exclude=tuple(entry.get("exclude", ())),
         density_persons_m2=_opt_float(entry.get("density_persons_m2")),
         floor_m2_per_person=_opt_float(entry.get("floor_m2_per_person")),
         martyns_law_cap=entry.get("martyns_law_cap"),

@@ -96,6 +96,7 @@ class CohesionParams:
     capacity_zone_weights: tuple[float, ...] = (1.0, 0.68, 0.22)
     capacity_space_types: tuple[str, ...] = ("park", "playground", "sport")
     nominal_area_m2: dict[str, float] = field(default_factory=dict)
+    min_usable_area_m2: dict[str, float] = field(default_factory=dict)
     sensitivity_distance_scales: tuple[float, ...] = (0.75, 1.25)
     sensitivity_slow_walk_speed_m_s: float = 1.0
     sensitivity_weight_draws: int = 20
@@ -164,6 +165,7 @@ class CohesionParams:
             capacity_zone_weights=_seq(cap["zone_weights"]),
             capacity_space_types=_seq(cap["space_types"]),
             nominal_area_m2={k: _num(v) for k, v in data["nominal_area_m2"].items()},
+            min_usable_area_m2={k: _num(v) for k, v in data["min_usable_area_m2"].items()},
             sensitivity_distance_scales=_seq(sens["distance_scales"]),
             sensitivity_slow_walk_speed_m_s=_num(sens["slow_walk_speed_m_s"]),
             sensitivity_weight_draws=_num(sens["weight_draws"], whole=True),
@@ -225,6 +227,11 @@ class CohesionParams:
             p
             for k, a in self.nominal_area_m2.items()
             if (p := number_problem(f"nominal_area_m2.{k}", a, _NOMINAL_AREA))
+        ]
+        problems += [
+            p
+            for k, a in self.min_usable_area_m2.items()
+            if (p := number_problem(f"min_usable_area_m2.{k}", a, _AREA))
         ]
         lists = [
             p
@@ -372,6 +379,7 @@ _TABLES = (
     "bridging",
     "capacity",
     "nominal_area_m2",
+    "min_usable_area_m2",
     "sensitivity",
 )
 

@@ -35,6 +35,7 @@ def summary(result: CohesionResult) -> dict[str, Any]:
             d.loc[d["p10_score"].idxmin(), "name"] if d["p10_score"].notna().any() else None
         ),
         "spaces_reached_by_nobody": int((result.spaces["reached_by_persons"] <= 0).sum()),
+        "spaces_not_counted": 0 if result.excluded_spaces is None else len(result.excluded_spaces),
         "notes": dict(result.notes),
         "min_rank_correlation": float(result.sensitivity["spearman_rho"].min())
         if len(result.sensitivity)
@@ -50,7 +51,9 @@ def write_scores(
     stem: str = "cohesion",
     overwrite: bool = False,
 ) -> list[Path]:
-    """Write ``<stem>.gpkg`` (districts, homes, spaces, sensitivity), CSVs and a summary JSON.
+    """Write ``<stem>.gpkg``, CSV tables and a summary JSON.
+
+    The GeoPackage holds districts, homes, spaces, sensitivity and (when any) excluded spaces.
 
     Tables are in the City's metric CRS; CSVs have no geometry.
     """
@@ -66,6 +69,11 @@ def write_scores(
             "homes": result.homes,
             "spaces": result.spaces,
             "sensitivity": result.sensitivity,
+            **(
+                {"excluded_spaces": result.excluded_spaces}
+                if result.excluded_spaces is not None and len(result.excluded_spaces)
+                else {}
+            ),
         },
         out / f"{stem}.gpkg",
         metadata=metadata,

@@ -18,7 +18,7 @@ Every variant reads the same distance table, so it costs no new network search.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -49,6 +49,7 @@ __all__ = [
     "COMPONENTS",
     "CohesionResult",
     "assemble_result",
+    "counted_spaces",
     "distance_tables",
     "home_components",
     "score_districts",
@@ -92,6 +93,9 @@ class CohesionResult:
         One row per variant: ``variant``, ``spearman_rho`` with the base district ranking.
     params
         The parameters used.
+    excluded_spaces
+        Contact spaces not counted (below their type's ``min_usable_area_m2``), with
+        ``excluded_reason``.
     notes
         Plain-language notes every output repeats (``network``: how the walk network was
         cleaned; ``bridging``: where the groups come from, or why bridging is not available).
@@ -103,6 +107,7 @@ class CohesionResult:
     sensitivity: pd.DataFrame
     params: CohesionParams
     notes: dict[str, str] = field(default_factory=dict)
+    excluded_spaces: gpd.GeoDataFrame | None = None
 
 
 def score_districts(
@@ -172,10 +177,31 @@ def distance_tables(
     side was measured slower on 2 cores (more memory traffic, no idle core to fill).
     """
     searched = search_params(params, sensitivity=sensitivity)
-    homes, spaces = city.homes, city.contact_spaces
+    homes, spaces = city.homes, counted_spaces(city.contact_spaces, params)[0]
     aware = reach(homes, spaces, *networks[0].network, params=searched)
     free = reach(homes, spaces, *networks[1].network, params=searched, access_only=True)
     return aware, free
+
+
+def counted_spaces(
+    spaces: gpd.GeoDataFrame, params: CohesionParams
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The contact spaces the score counts, and those below their type's minimum usable size.
+
+    Returns
+    -------
+    counted, excluded
+        ``excluded`` has ``excluded_reason``; point spaces (no area) are always counted.
+    """
+    minimum = spaces["space_type"].map(params.min_usable_area_m2).fillna(0.0).to_numpy()
+    area = spaces["area_m2"].to_numpy(dtype=float)
+    small = (area > 0) & (area < minimum)
+    excluded = spaces.loc[small].copy()
+    excluded["excluded_reason"] = [
+        f"below the minimum usable size of a {t} ({m:,.0f} m²)"
+        for t, m in zip(excluded["space_type"], minimum[small], strict=True)
+    ]
+    return spaces.loc[~small], excluded
 
 
 def search_params(params: CohesionParams, *, sensitivity: bool) -> CohesionParams:
@@ -252,12 +278,16 @@ def assemble_result(
     table = pd.DataFrame()
     if sensitivity_of is not None:
         n_types = len(city.taxonomy.contact_spaces)
-        districts, table = _sensitivity(sensitivity_of, districts, homes, params, n_types=n_types)
+        districts, table, why = _sensitivity(
+            city, sensitivity_of, districts, homes, params, n_types=n_types
+        )
+        notes = {**notes, "sensitivity": why}
     log.info(
         "scored %d districts, %d homes, %d spaces; mean score %.1f",
         len(districts), len(homes), len(spaces), float(districts["score"].mean()),
     )  # fmt: skip
-    return CohesionResult(districts, homes, spaces, table, params, notes)
+    excluded = counted_spaces(city.contact_spaces, params)[1]
+    return CohesionResult(districts, homes, spaces, table, params, notes, excluded)
 
 
 def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
@@ -493,14 +523,21 @@ def _join_flags(n: int, flags: list[tuple[pd.Series, str]]) -> list[str]:
     return ["; ".join(p) for p in parts]
 
 
+#: Fewest scored districts for which rank ranges are reported: with fewer, one swap of
+#: neighbours already moves Spearman's ρ far (6 districts: 0.94), so ranges mislead.
+MIN_DISTRICTS_FOR_RANKS = 10
+
+
 def _sensitivity(
+    city: Any,
     base: Reach,
     districts: gpd.GeoDataFrame,
     homes: pd.DataFrame,
     params: CohesionParams,
     *,
     n_types: int,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, str]:
+    """District scores under every variant: ranks, the variants table and a plain note."""
     scored = districts["population"] > 0
     base_rank = districts["score"].where(scored).rank(ascending=False, method="min")
     scales = {f"distances x{f:g}": f for f in params.sensitivity_distance_scales}
@@ -512,6 +549,10 @@ def _sensitivity(
     # were measured slower, the passes evicting each other's cached per-space arrays)
     scores = [_variant(base, params.scaled(f), n_types, district) for f in factors]
     variants: dict[str, pd.Series] = dict(zip(scales, scores, strict=True))
+    kinds = dict.fromkeys(variants, "distance")
+    structural, skipped = _structural(city, base, homes, params, n_types=n_types)
+    variants.update(structural)
+    kinds.update(dict.fromkeys(structural, "structural"))
     rng = np.random.default_rng(params.seed)
     keys = list(COMPONENTS)
     alpha = (
@@ -520,9 +561,9 @@ def _sensitivity(
     )
     for draw in range(params.sensitivity_weight_draws if alpha.min() > 0 else 0):
         weights = dict(zip(keys, rng.dirichlet(alpha), strict=True))
-        variants[f"weights draw {draw + 1}"] = district.means(
-            composite(homes, weights, params.aggregation)
-        )
+        name = f"weights draw {draw + 1}"
+        variants[name] = district.means(composite(homes, weights, params.aggregation))
+        kinds[name] = "weights"
     ids = districts["district_id"]
     ranks = pd.DataFrame(
         {
@@ -530,19 +571,99 @@ def _sensitivity(
             for name, s in variants.items()
         }
     )
+    n_scored = int(scored.sum())
     out = districts.copy()
     out["rank"] = base_rank
-    out["rank_min"] = ranks.min(axis=1)
-    out["rank_max"] = ranks.max(axis=1)
+    ranked = n_scored >= MIN_DISTRICTS_FOR_RANKS
+    out["rank_min"] = ranks.min(axis=1) if ranked else np.nan
+    out["rank_max"] = ranks.max(axis=1) if ranked else np.nan
+    base_score = districts["score"].where(scored)
     table = pd.DataFrame(
         {
             "variant": list(variants),
+            "kind": [kinds[name] for name in variants],
             "spearman_rho": [
-                _spearman(base_rank, ranks[name]) if scored.sum() > 1 else 1.0 for name in variants
+                _spearman(base_rank, ranks[name]) if n_scored > 1 else 1.0 for name in variants
+            ],
+            "max_score_change": [
+                float((ids.map(variants[name]).where(scored) - base_score).abs().max())
+                for name in variants
             ],
         }
     )
-    return out, table
+    why = (
+        f"{len(variants)} variants: distances ±25 % and a slow walk, "
+        f"{sum(k == 'structural' for k in kinds.values())} structural variants "
+        f"({', '.join(structural) or 'none'}), {params.sensitivity_weight_draws} weight draws."
+    )
+    if skipped:
+        why += " Not run: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()) + "."
+    if not ranked:
+        why += (
+            f" Rank ranges are not reported: {n_scored} scored districts, fewer than "
+            f"{MIN_DISTRICTS_FOR_RANKS}, where one swap of neighbours already moves Spearman's "
+            "rho far; read max_score_change (points) instead."
+        )
+    return out, table, why
+
+
+def _structural(
+    city: Any, base: Reach, homes: pd.DataFrame, params: CohesionParams, *, n_types: int
+) -> tuple[dict[str, pd.Series], dict[str, str]]:
+    """District scores under the structural alternatives, and the ones that could not run (why).
+
+    Aggregation rule (the other of arithmetic / geometric); bridging index (the other of entropy
+    ratio / Simpson) and group definition (the largest group against the rest) with group data;
+    population source (residents in proportion to building footprint instead of the estimate's
+    floor area, when the population is the dasymetric estimate); network cleaning (the other
+    rule: a second network search).
+    """
+    district = _DistrictKey(homes)
+    out: dict[str, pd.Series] = {}
+    skipped: dict[str, str] = {}
+    other = "geometric" if params.aggregation == "arithmetic" else "arithmetic"
+    out[f"aggregation: {other}"] = district.means(composite(homes, params.weights, other))
+    counts = group_columns(base.homes)
+    if counts is None:
+        skipped["group definition"] = "no resident-group data"
+    else:
+        index = "simpson" if params.bridging_index == "entropy_ratio" else "entropy_ratio"
+        out[f"bridging index: {index}"] = _variant(
+            base, replace(params, bridging_index=index), n_types, district
+        )
+        if counts.shape[1] > 2:
+            largest = str(counts.sum().idxmax())
+            rest = counts.drop(columns=largest).sum(axis=1, min_count=1)
+            merged = base.homes.drop(columns=[f"pop_{g}" for g in counts.columns])
+            merged[f"pop_{largest}"], merged["pop_rest"] = counts[largest], rest
+            out[f"groups: {largest} vs the rest"] = _variant(
+                replace(base, homes=merged), params, n_types, district
+            )
+        else:
+            skipped["merged groups"] = "only two groups"
+    population = getattr(getattr(city, "provenance", None), "parameters", None) or {}
+    footprint = base.homes.geometry.area.to_numpy()
+    if population.get("population") is not None:
+        skipped["population source"] = "residents come from a raster, not the dasymetric estimate"
+    elif not (footprint > 0).all():
+        skipped["population source"] = "homes are points: no footprint to re-weight by"
+    else:
+        total = float(base.homes["population"].sum())
+        new = footprint / footprint.sum() * total
+        old = base.homes["population"].to_numpy(dtype=float)
+        factor = np.divide(new, old, out=np.zeros_like(new), where=old > 0)
+        moved = base.homes.assign(population=new)
+        for column in [c for c in moved if c.startswith("pop_")]:
+            moved[column] = moved[column] * factor
+        out["population: by building footprint"] = _variant(
+            replace(base, homes=moved), params, n_types, _DistrictKey(moved)
+        )
+    rule = "none" if params.network_cleaning != "none" else "largest_component"
+    other_network = score_districts(
+        city, replace(params, network_cleaning=rule), sensitivity=False
+    )
+    out[f"network cleaning: {rule}"] = other_network.districts.set_index("district_id")["score"]
+    return out, skipped
 
 
 def _spearman(a: pd.Series, b: pd.Series) -> float:

@@ -45,6 +45,7 @@ from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.score import (
     CohesionResult,
     assemble_result,
+    counted_spaces,
     distance_tables,
     home_components,
     score_from_reach,
@@ -131,7 +132,8 @@ def rescore(
     same_network = (
         city.walk_edges is base_city.walk_edges and city.walk_nodes is base_city.walk_nodes
     )
-    plan = _space_plan(base.aware.spaces, city.contact_spaces)
+    counted = counted_spaces(city.contact_spaces, params)[0]
+    plan = _space_plan(base.aware.spaces, counted)
     same_homes = city.homes is base_city.homes
     homes = base.aware.homes if same_homes else _homes_in_place(base.aware.homes, city.homes)
     short = sensitivity and base.result.sensitivity.empty  # base searched without the variants
@@ -140,7 +142,7 @@ def rescore(
         return score_state(city, params, sensitivity=sensitivity)
     searched_with = search_params(params, sensitivity=not base.result.sensitivity.empty)
     searched = np.flatnonzero(plan < 0)
-    changed = city.contact_spaces.iloc[searched]
+    changed = counted.iloc[searched]
     aware_net, free_net = (cleaned.network for cleaned in base.networks)
     fresh_aware = _search(homes, changed, aware_net, searched_with, snapped=base.aware.network)
     fresh_free = _search(

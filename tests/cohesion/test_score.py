@@ -12,6 +12,8 @@ from shapely.geometry import box
 
 from cohesion_gis import DataError
 from cohesion_gis.cohesion import COMPONENTS, CohesionParams, score_districts
+from cohesion_gis.sources.districts import grid_districts
+from cohesion_gis.sources.population import assign_to_districts
 
 DISTRICT_COLUMNS = [
     "district_id",
@@ -89,14 +91,37 @@ def test_decision_outputs_per_district(base):
     assert set(d["main_shortfall"]) <= set(COMPONENTS)
 
 
-def test_sensitivity_reports_rank_stability(base):
+def test_sensitivity_runs_structural_variants_and_withholds_ranks_below_ten(base):
     districts, table = base.districts, base.sensitivity
     assert {"rank", "rank_min", "rank_max"} <= set(districts.columns)
-    assert (districts["rank_min"] <= districts["rank"]).all()
-    assert (districts["rank"] <= districts["rank_max"]).all()
+    # 6 districts: no rank ranges, and the note says why
+    assert districts["rank_min"].isna().all() and districts["rank_max"].isna().all()
+    assert "Rank ranges are not reported: 6 scored districts" in base.notes["sensitivity"]
+    assert "group definition (no resident-group data)" in base.notes["sensitivity"]
     names = set(table["variant"])
     assert {"distances x0.75", "distances x1.25", "walking 1 m/s"} <= names
+    assert {
+        "aggregation: geometric",
+        "population: by building footprint",
+        "network cleaning: none",
+    } <= names
+    assert set(table["kind"]) == {"distance", "structural", "weights"}
     assert table["spearman_rho"].between(-1, 1).all()
+    assert (table["max_score_change"] >= 0).all()
+    # not cleaning the network strands 7 spaces again: the largest structural effect (measured)
+    by = table.set_index("variant")["max_score_change"]
+    assert by["network cleaning: none"] > by["population: by building footprint"]
+
+
+def test_rank_ranges_with_ten_districts_or_more(helsinki):
+    cells = grid_districts(helsinki.boundary, cell_m=250.0, crs=helsinki.crs)
+    homes = assign_to_districts(helsinki.homes.drop(columns="district_id"), cells)
+    city = dataclasses.replace(helsinki, districts=cells, homes=homes)
+    result = score_districts(city)
+    d = result.districts[result.districts["population"] > 0]
+    assert len(d) >= 10
+    assert (d["rank_min"] <= d["rank"]).all() and (d["rank"] <= d["rank_max"]).all()
+    assert "Rank ranges are not reported" not in result.notes["sensitivity"]
 
 
 def test_adding_a_park_never_lowers_any_homes_access(helsinki, base):
