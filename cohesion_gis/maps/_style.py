@@ -57,8 +57,11 @@ NO_DATA_COLOUR = "#bdbdbd"
 # Unicode bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which
 # would reorder the text after a name ("Trojan Source", CVE-2021-42574).
 _NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# Jinja delimiters ({{ }}, {% %}, {# #}) and the JavaScript template-literal ones (` ${ }).
-_ENTITIES = str.maketrans({"{": "&#123;", "}": "&#125;", "%": "&#37;", "`": "&#96;", "$": "&#36;"})
+# Jinja delimiters ({{ }}, {% %}, {# #}) and what is special in a JavaScript template literal
+# (` ${ } and the backslash: "\x" without hex digits is a syntax error that blanks the page).
+_ENTITIES = str.maketrans(
+    {"{": "&#123;", "}": "&#125;", "%": "&#37;", "`": "&#96;", "$": "&#36;", "\\": "&#92;"}
+)
 _TEMPLATE_SYNTAX = re.compile(r"\{[{%#]")
 
 
@@ -79,13 +82,13 @@ def plain_text(value: object) -> str:
 
 
 def escape_text(value: object) -> str:
-    """Escape a value for any text of a map: name, title, layer name, tooltip, popup, legend.
+    r"""Escape a value for any text of a map: name, title, layer name, tooltip, popup, legend.
 
-    HTML-escapes ``< > & " '`` and writes ``{ } %`` (Jinja's delimiters) and `` ` $`` (those of
-    a JavaScript template literal) as HTML entities, so the text is inert as HTML, as a Jinja
+    HTML-escapes ``< > & " '`` and writes ``{ } %`` (Jinja's delimiters) and `` ` $ \`` (special
+    in a JavaScript template literal) as HTML entities, so the text is inert as HTML, as a Jinja
     template (folium re-renders every element's output as one) and inside a template literal
-    (folium builds ``folium.Popup`` content in one). Leaflet shows the entities as the
-    characters themselves. Control characters become ``�`` (:func:`plain_text`).
+    (folium builds ``folium.Popup`` and ``folium.Tooltip`` content in one). Leaflet shows the
+    entities as the characters themselves. Control characters become ``�`` (:func:`plain_text`).
 
     Parameters
     ----------

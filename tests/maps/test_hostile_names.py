@@ -33,10 +33,12 @@ from cohesion_gis.maps.static import (
     sites_figure,
     summary_figure,
 )
+from cohesion_gis.maps.suggest import suggestions_map
 
 SEVEN_SEVENS = "{{7*7}}"
 IMG = "<img src=x onerror=alert(1)>"
 MATH = "$x^2$"
+BACKSLASH = "back\\slash \\x"  # \x without hex digits: a syntax error in a template literal
 
 
 def payloads(target: Path) -> list[str]:
@@ -59,6 +61,7 @@ def payloads(target: Path) -> list[str]:
         "evil\u202egnp.exe",
         "nul\x00char",
         "100% {x}",
+        BACKSLASH,
         # look like a remote reference or an asset the offline page lacks: must not block saving
         "url(https://example.org/x.png)",
         "L.AwesomeMarkers",
@@ -85,6 +88,7 @@ class Hostile:
     approaches: gpd.GeoDataFrame
     entries: gpd.GeoDataFrame
     barriers: gpd.GeoDataFrame
+    suggestions: gpd.GeoDataFrame
 
 
 @pytest.fixture
@@ -109,7 +113,24 @@ def hostile(helsinki, scenario_districts, tmp_path) -> Hostile:
         approaches=renamed(helsinki.approaches, "vehicle_class", names),
         entries=renamed(helsinki.entries, "required_rating", names),
         barriers=renamed(renamed(helsinki.barriers, "barrier_kind", names), "rating", names[2:]),
+        suggestions=_suggestions(helsinki.sites, names),
     )
+
+
+def _suggestions(sites: gpd.GeoDataFrame, names: list[str]) -> gpd.GeoDataFrame:
+    """A suggestions table (``Suggestions.table`` columns) on the site outlines, hostile texts."""
+    table = gpd.GeoDataFrame(
+        {
+            "candidate_id": [f"way/{k}" for k in range(len(sites))],
+            "predicted_score_gain": [3.5 - 0.4 * k for k in range(len(sites))],
+            "area_m2": sites["area_m2"].to_numpy(),
+            "residents_newly_served": [120.0] * len(sites),
+        },
+        geometry=sites.geometry.to_numpy(),
+        crs=sites.crs,
+    )
+    table = renamed(renamed(table.assign(name=""), "name", names), "source", names[::-1])
+    return renamed(table, "space_type", names[3:])
 
 
 def build_maps(h: Hostile, out: Path) -> dict[str, Path]:
@@ -121,6 +142,14 @@ def build_maps(h: Hostile, out: Path) -> dict[str, Path]:
         ),
         "scenario": scenario_map(h.districts, h.scenario_districts, scenario_name=h.title),
         "base": base_map(h.districts, title=h.title),
+        "suggestions": suggestions_map(
+            h.suggestions,
+            h.suggestions.head(3).assign(
+                pick=[1, 2, 3], marginal_gain=[3.5, 2.0, 1.0], space_type=[BACKSLASH, IMG, MATH]
+            ),
+            h.districts,
+            title=h.title,
+        ),
     }
     return {kind: save_offline(m, out / f"{kind}.html") for kind, m in maps.items()}
 

@@ -29,6 +29,7 @@ def test_escape_text_leaves_no_jinja_delimiter_and_no_control_character():
         "&#123;&#123;7*7&#125;&#125; &#123;&#37; x &#37;&#125; &#123;# c #&#125; 5&#37;"
     )
     assert escape_text("a\x00b\u202ec\u2066d\te") == "a\ufffdb\ufffdc\ufffdd\te"
+    assert escape_text("C:\\x") == "C:&#92;x"
     assert check_inert(escape_text("{{ x }}"), where="t") == "&#123;&#123; x &#125;&#125;"
     with pytest.raises(ValueError, match=r"layer: unescaped text reached a map"):
         check_inert("<b>{{ x }}</b>", where="layer")
