@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
+from tqdm.auto import tqdm
 
 from cohesion_gis import layers as lyr
 from cohesion_gis.errors import DataError, InputError
@@ -264,7 +265,8 @@ def load_city(
     online
         Retrieve ``bbox`` live through osmnx instead of clipping the embedded extract.
     progress
-        Show a progress bar while a large PBF is read.
+        Show a progress bar over the load steps (read, networks and layers, districts,
+        residents) and pyrosm's bar while a large PBF is read.
 
     Raises
     ------
@@ -280,6 +282,8 @@ def load_city(
     if sum(sources) > 1:
         raise InputError("give only one of pbf=, osm_xml= or place=")
     clip = _boundary(boundary)
+    bar = tqdm(total=4, desc="load_city", unit="step", disable=not progress, leave=False)
+    bar.set_postfix_str("reading OSM")
     if osm_xml is not None:
         extract = read_osm_xml(osm_xml, bbox=bbox, boundary=clip)
     elif place is not None or (online and pbf is None):
@@ -296,17 +300,25 @@ def load_city(
             ) from exc
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     crs = CRS(gpd.GeoSeries([extract.frame], crs=4326).estimate_utm_crs())
+    bar.update()
+    bar.set_postfix_str("networks and layers")
     city = _build(extract, crs=crs, taxonomy=tax, name=name or _default_name(pbf, osm_xml, place))
+    bar.update()
+    bar.set_postfix_str("districts")
     city_districts = _districts(
         extract, city, districts=districts, id_column=district_id_column,
         name_column=district_name_column, admin_level=admin_level,
         cell_m=grid_cell_m, shape=grid_shape,
     )  # fmt: skip
+    bar.update()
+    bar.set_postfix_str("residents")
     homes = pop.residents(
         city.buildings, landuse=city.landuse, area=city.boundary, crs=city.crs,
         districts=city_districts, raster=population, total=population_total,
         table=population_table, net_m2_per_person=floor_m2_per_person,
     )  # fmt: skip
+    bar.update()
+    bar.close()
     if groups is not None:
         homes = pop.group_shares(
             homes, groups, by=groups_by, known_keys=city_districts["district_id"]
