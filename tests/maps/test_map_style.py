@@ -2,10 +2,12 @@ import math
 
 import pytest
 
+from cohesion_gis.maps._layers import geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
     SPEED_BANDS_KMH,
     ColourScale,
+    MapScript,
     category_colours,
     check_inert,
     delta_scale,
@@ -33,6 +35,16 @@ def test_escape_text_leaves_no_jinja_delimiter_and_no_control_character():
     assert check_inert(escape_text("{{ x }}"), where="t") == "&#123;&#123; x &#125;&#125;"
     with pytest.raises(ValueError, match=r"layer: unescaped text reached a map"):
         check_inert("<b>{{ x }}</b>", where="layer")
+
+
+def test_unescaped_text_is_refused_before_folium_renders_it(helsinki):
+    wgs = to_wgs84(helsinki.districts, tolerance_m=0)
+    with pytest.raises(ValueError, match=r"Districts: tooltip: unescaped text"):
+        geojson_layer(wgs, name="Districts", styles={}, tooltips=["{{7*7}}"] * len(wgs))
+    with pytest.raises(ValueError, match=r"MapScript: unescaped text"):
+        MapScript("d.innerHTML = '{% raw %}';")
+    layer = geojson_layer(wgs, name="<b>{{7*7}}</b>", styles={})
+    assert layer.layer_name == "&lt;b&gt;&#123;&#123;7*7&#125;&#125;&lt;/b&gt;"
 
 
 def test_format_number():
