@@ -468,8 +468,10 @@ _BOUNDS: dict[str, Bound] = {
     "unmapped_landuse.cell_m": Bound(10.0, 10_000.0, "m"),
     "raster.max_persons_per_m2": Bound(0.0, 100.0, "persons/m²", above=True),
 }
+#: Storeys above this are not believed, in tags or parameters: the tallest towers have ~160.
+_MAX_STOREYS = 200.0
 _TYPE_BOUNDS = {
-    "levels": Bound(0.0, 200.0, "storeys", above=True),  # the tallest towers have ~160 floors
+    "levels": Bound(0.0, _MAX_STOREYS, "storeys", above=True),
     "net_to_gross": Bound(0.0, 1.0, above=True),
 }
 _STRING_LISTS = (
@@ -641,6 +643,34 @@ def _residential_share(
     return share, rule
 
 
+def _tagged_storeys(
+    frame: gpd.GeoDataFrame, params: DasymetricParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Storeys from ``building_levels``, else ``height_m`` / storey height (NaN if neither).
+
+    OSM values are typed by anyone: storeys above :data:`_MAX_STOREYS` (the tallest towers
+    have about 160 floors) are ignored, with a warning, so that a ``building:levels=1000000``
+    does not put millions of people in one building.
+    """
+    levels = _numbers(frame, "building_levels")
+    height = _numbers(frame, "height_m")
+    from_height = np.maximum(1.0, np.round(height / params.storey_height_m))
+    absurd = (levels > _MAX_STOREYS) | (~(levels <= _MAX_STOREYS) & (from_height > _MAX_STOREYS))
+    if absurd.any():
+        ids = frame["osm_id"].astype(str).to_numpy()[absurd] if "osm_id" in frame else []
+        logger.warning(
+            "residents: %d buildings tagged with more than %d storeys (%s); their tags are "
+            "ignored and their storeys estimated instead",
+            int(absurd.sum()),
+            int(_MAX_STOREYS),
+            listing(ids),
+        )
+        levels[levels > _MAX_STOREYS] = np.nan
+        from_height[from_height > _MAX_STOREYS] = np.nan
+    source = np.where(np.isnan(levels), np.where(np.isnan(from_height), "", "height"), "tag")
+    return np.where(np.isnan(levels), from_height, levels), source.astype(object)
+
+
 def _storeys(
     homes: gpd.GeoDataFrame,
     reference: gpd.GeoDataFrame,
@@ -655,25 +685,12 @@ def _storeys(
     ``small_footprint`` (the storeys of ``small_footprint_type`` for a footprint under
     ``small_footprint_m2``: a small untagged building is a house), else ``type_default``.
     """
-
-    def tagged(frame: gpd.GeoDataFrame) -> np.ndarray:
-        levels = _numbers(frame, "building_levels")
-        height = _numbers(frame, "height_m")
-        from_height = np.maximum(1.0, np.round(height / params.storey_height_m))
-        return np.where(np.isnan(levels), from_height, levels)
-
-    levels = _numbers(homes, "building_levels")
-    source = np.where(np.isnan(levels), "", "tag").astype(object)
-    height = _numbers(homes, "height_m")
-    use = np.isnan(levels) & ~np.isnan(height)
-    levels[use] = np.maximum(1.0, np.round(height[use] / params.storey_height_m))
-    source[use] = "height"
-
+    levels, source = _tagged_storeys(homes, params)
     kind = homes["building"].astype(str).to_numpy()
     low_rise = np.array([params.types[k].low_rise for k in kind], dtype=bool)
     missing = np.isnan(levels) & ~low_rise
     low = {k for k, t in params.types.items() if t.low_rise}
-    ref_levels = tagged(reference)
+    ref_levels, _ = _tagged_storeys(reference, params)
     ref_ok = ~np.isnan(ref_levels) & ~reference["building"].astype(str).isin(low).to_numpy()
     if missing.any() and ref_ok.sum() >= params.min_neighbour_samples:
         ref_points = shapely.point_on_surface(reference.geometry.to_numpy()[ref_ok])

@@ -216,6 +216,26 @@ def test_houses_never_inherit_towers() -> None:
     assert large.loc["way/6", ["levels", "levels_source"]].tolist() == [2.0, "type_default"]
 
 
+def test_absurd_storey_tags_are_ignored(caplog: pytest.LogCaptureFixture) -> None:
+    # OSM is typed by anyone: building:levels=1000000 or height=1e9 must not create millions
+    buildings = gpd.GeoDataFrame(
+        {
+            "osm_id": ["way/1", "way/2", "way/3"],
+            "building": ["apartments", "apartments", "apartments"],
+            "building_levels": [1e6, np.nan, 5.0],
+            "height_m": [np.nan, 1e9, 1e9],
+        },
+        geometry=[box(0, 0, 20, 20), box(1000, 0, 1020, 20), box(2000, 0, 2020, 20)],
+        crs=CRS,
+    )
+    with caplog.at_level(logging.WARNING, logger="cohesion_gis.sources.population"):
+        homes = dasymetric_population(buildings).set_index("home_id")
+    assert homes.loc[["way/1", "way/2"], "levels_source"].tolist() == ["type_default"] * 2
+    assert homes.loc[["way/1", "way/2"], "levels"].tolist() == [4.0, 4.0]
+    assert homes.loc["way/3", ["levels", "levels_source"]].tolist() == [5.0, "tag"]
+    assert "2 buildings tagged with more than 200 storeys (way/1, way/2)" in caplog.text
+
+
 def test_unmapped_residential_land_is_filled() -> None:
     # a mapped residential block (40 % covered) and an unmapped one (no building)
     buildings = gpd.GeoDataFrame(
