@@ -1,4 +1,4 @@
-"""Residents of a study area: a population raster, or a dasymetric estimate from buildings.
+"""Residents of a study area: a population raster, or an estimate from buildings.
 
 Two sources give the same kind of table, a *home* per row with a ``population`` count:
 
@@ -6,13 +6,33 @@ Two sources give the same kind of table, a *home* per row with a ``population`` 
   CRS). Population is a count per cell, so cells are never interpolated: each source cell is
   projected as a polygon into the study CRS and cut by the study area, and keeps the share
   of its count that falls inside (area-weighted redistribution). Totals are conserved.
-* :func:`dasymetric_population` spreads a known total over residential floor area
-  (footprint × levels) in residential buildings, so nobody lives in an office or a park.
+  Values that are not counts (NaN, infinite, negative, unset fill values, more than 2
+  persons per m²) are refused, naming the file and the fix.
+* :func:`dasymetric_population` estimates residents from each building's dwelling floor
+  area (footprint × residential storeys × residential share × net-to-gross ratio ÷ net m² per
+  person), so nobody lives in an office or a park; residential land use without mapped
+  buildings is filled in.
 
-:func:`write_population_raster` writes either to a GeoTIFF of counts per cell,
+:func:`scale_to_total` and :func:`scale_to_districts` scale either to a census total or to
+counts per district, exactly; :func:`residents` chains it all for :func:`~cohesion_gis.load_city`.
+:func:`write_population_raster` writes homes to a GeoTIFF of counts per cell,
 :func:`assign_to_districts` gives every home its district, and :func:`group_shares` splits
 each home's residents into resident groups (e.g. long-term residents and new arrivals).
-The method and its defaults are documented in ``docs/population.md``.
+The method, its defaults with their sources and its validation are in ``docs/population.md``.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> from cohesion_gis.sources.population import dasymetric_population, scale_to_total
+>>> block = gpd.GeoDataFrame(
+...     {"osm_id": ["way/1"], "building": ["apartments"], "building_levels": [4.0]},
+...     geometry=[box(0, 0, 20, 20)], crs="EPSG:32635")
+>>> homes = dasymetric_population(block)  # 400 m² x 4 storeys x 0.75 net / 40.3 m² each
+>>> round(float(homes["population"].iloc[0]), 1)
+29.8
+>>> float(scale_to_total(homes, 25)["population"].sum())
+25.0
 """
 
 from __future__ import annotations
