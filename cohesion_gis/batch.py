@@ -1,21 +1,27 @@
 """Run many scenarios: in this process, on a local Dask cluster, or on an existing one.
 
 :func:`run` compares every scenario file with its base and writes, per scenario, a folder
-``<out_dir>/<file stem>/`` holding ``comparison.gpkg`` (layers ``districts``, ``homes`` and
-``sites`` when the HVM assessment is available, with a ``metadata`` table), ``districts.csv``,
-``sites.csv``, the offline side-by-side ``scenario_map.html`` (all through
-:func:`cohesion_gis.pipeline.write_comparison`) and ``summary.json`` (status, summary lines, the
-inputs hash and provenance),
-then one table across all scenarios, ``<out_dir>/summary.csv``, and the districts of every
-scenario stacked in ``<out_dir>/districts_all.csv`` (scenario × district × metric).
+``<out_dir>/<file stem>-<hash>/`` (:func:`output_folder`: the stem and 8 hex digits of the
+file's resolved path, so ``a/x.toml`` and ``b/x.toml`` never share a folder) holding
+``comparison.gpkg`` (layers ``districts``, ``homes`` and ``sites`` when the HVM assessment is
+available, with a ``metadata`` table), ``districts.csv``, ``sites.csv``, the offline
+side-by-side ``scenario_map.html`` (all through :func:`cohesion_gis.pipeline.write_comparison`)
+and ``summary.json`` (status, summary lines, the inputs hash and provenance), then one table
+across all scenarios, ``<out_dir>/summary.csv``, and the districts of every scenario stacked in
+``<out_dir>/districts_all.csv`` (scenario, file × district × metric).
 
-- **Resumable.** ``summary.json`` is written last and records a hash of the scenario file, the
-  base input files, the files the scenario refers to, the packaged default parameters and the
-  package version; a scenario whose hash is unchanged and which finished is skipped.
-- **Atomic.** Every file is written to a temporary sibling and renamed
-  (:func:`cohesion_gis.export.atomic_path`).
+- **Resumable.** ``summary.json`` is written last, with ``status = "done"`` and a hash
+  (:func:`inputs_hash`) of the content of every input: the scenario file, the base's input
+  files, every file the scenario refers to (:func:`input_files`: ``file =`` keys, also inside
+  ``from``/``to`` areas), the packaged default parameter and taxonomy files, and the package
+  version; a scenario whose hash is unchanged and which finished is skipped.
+- **All or nothing.** A scenario's folder is written beside its final place under a hidden name
+  and renamed into place when complete (:func:`cohesion_gis._atomic.staged_folder`): an
+  interrupted run leaves the previous folder, or none, never a half-written one; hidden
+  leftovers of a killed run are removed by the next run.
 - **Failures are reported, not raised.** A scenario that fails gets ``status = "failed"`` and its
-  error in the summary; the others still run.
+  error in the summary; the others still run. A finished folder from an earlier run is kept; a
+  scenario without one gets a folder holding only a ``summary.json`` that records the failure.
 - **Parallel.** ``workers=N`` starts a ``dask.distributed.LocalCluster`` (N single-threaded
   worker processes); ``scheduler="tcp://host:port"`` uses a running cluster. Each worker process
   loads a base City (and its base analysis) once, cached by base spec, whatever the number of
@@ -29,7 +35,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,9 +43,18 @@ from typing import Any
 
 import pandas as pd
 
+from cohesion_gis._atomic import check_outputs, staged_folder
 from cohesion_gis.export import write_csv, write_json
 
-__all__ = ["SUMMARY_COLUMNS", "BatchResult", "inputs_hash", "run", "run_one"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "BatchResult",
+    "input_files",
+    "inputs_hash",
+    "output_folder",
+    "run",
+    "run_one",
+]
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +126,9 @@ def run(
     >>> result.summary[["scenario", "status"]]  # doctest: +SKIP
     """
     out = Path(out_dir)
-    files = list(dict.fromkeys(str(Path(p)) for p in paths))
+    check_outputs(out, ["summary.csv", "districts_all.csv"], overwrite=True)
+    unique = {Path(p).resolve(): str(Path(p)) for p in reversed(list(paths))}
+    files = list(reversed(unique.values()))  # each file once (first spelling), in given order
     rows = list(
         _execute(
             files,
@@ -177,8 +194,18 @@ def _execute(
             cluster.close()
 
 
+def output_folder(path: str | Path) -> str:
+    """The name of a scenario file's output folder: ``<stem>-<8 hex digits>``.
+
+    The digits are the start of the SHA-256 of the file's resolved path: stable between runs,
+    different for files of the same name in different folders.
+    """
+    resolved = Path(path).resolve().as_posix()
+    return f"{Path(path).stem}-{hashlib.sha256(resolved.encode()).hexdigest()[:8]}"
+
+
 def run_one(path: str | Path, *, out_dir: str | Path, resume: bool = True) -> dict[str, Any]:
-    """Run one scenario into ``<out_dir>/<file stem>/``; never raises for a scenario's fault.
+    """Run one scenario into ``<out_dir>/<output_folder(path)>/``; never raises for its fault.
 
     Returns
     -------
@@ -186,7 +213,7 @@ def run_one(path: str | Path, *, out_dir: str | Path, resume: bool = True) -> di
         Its row of the summary table (:data:`SUMMARY_COLUMNS`).
     """
     path = Path(path)
-    folder = Path(out_dir) / path.stem
+    folder = Path(out_dir) / output_folder(path)
     start = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
     row.update(scenario=path.stem, file=str(path), output=str(folder))
@@ -200,18 +227,20 @@ def run_one(path: str | Path, *, out_dir: str | Path, resume: bool = True) -> di
             )
             row.update(status="skipped", seconds=0.0)
             return row
-        row.update(_compare_and_write(path, folder))
+        with staged_folder(folder) as stage:
+            row.update(_compare_and_write(path, stage, digest))
         row["status"] = "done"
     except Exception as exc:  # a failing scenario is reported and the others go on
         log.warning("scenario %s failed: %s", path, exc)
         row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
     row["seconds"] = round(time.perf_counter() - start, 3)
-    if row["status"] == "failed":
-        write_json({**row, "package_version": _version()}, folder / "summary.json", overwrite=True)
+    if row["status"] == "failed" and not folder.exists():  # never replaces a finished result
+        with staged_folder(folder) as stage:
+            write_json({**row, "package_version": _version()}, stage / "summary.json")
     return row
 
 
-def _compare_and_write(path: Path, folder: Path) -> dict[str, Any]:
+def _compare_and_write(path: Path, folder: Path, digest: str) -> dict[str, Any]:
     from cohesion_gis.comparison import compare
     from cohesion_gis.pipeline import write_comparison
     from cohesion_gis.scenario import load_base, load_scenario
@@ -235,16 +264,15 @@ def _compare_and_write(path: Path, folder: Path) -> dict[str, Any]:
         "hvm_overrides": dict(scenario.hvm_overrides),
         "package_version": _version(),
     }
-    write_comparison(city, result, folder, overwrite=True, metadata=metadata)
     row = {
         "scenario": scenario.name,
         "recomputed": result.after.cohesion.recomputed,
         "hvm": result.after.hvm_note,
         "headline": result.summary[0],
     }
-    summary = {**metadata, **row, "status": "done", "summary": list(result.summary),
-               "inputs_hash": inputs_hash(path)}  # fmt: skip
-    write_json(summary, folder / "summary.json", overwrite=True)  # last: marks the run finished
+    record = {**metadata, **row, "inputs_hash": digest,
+              "inputs": [str(f) for f in input_files(scenario)]}  # fmt: skip
+    write_comparison(city, result, folder, overwrite=True, metadata=metadata, record=record)
     return row
 
 
@@ -261,33 +289,55 @@ def _base_analysis(spec: Any, cohesion_json: str, hvm_json: str) -> Any:
     )
 
 
-def inputs_hash(path: str | Path) -> str:
-    """SHA-256 over everything a scenario's result depends on.
+def input_files(scenario: Any) -> list[Path]:
+    """Every file a scenario reads: its base's input files and each ``file`` it names.
 
-    The scenario file, the base's input files, the geometry files it refers to, the packaged
-    default parameter and taxonomy files, and the package version.
+    ``file`` keys are found at any depth of an intervention's options (a ``move_residents``
+    ``from``/``to`` area keeps its file beside its shape).
+    """
+    from cohesion_gis.scenario.base import base_files
+
+    def named(value: Any) -> Iterator[Path]:
+        if isinstance(value, Mapping):
+            if isinstance(value.get("file"), str):
+                yield Path(value["file"])
+            for inner in value.values():
+                yield from named(inner)
+
+    files = [*base_files(scenario.base)]
+    for intervention in scenario.interventions:
+        files.extend(named(intervention.options))
+    return sorted({f.resolve() for f in files})
+
+
+def inputs_hash(path: str | Path) -> str:
+    """SHA-256 over the content of everything a scenario's result depends on.
+
+    The scenario file, every file it reads (:func:`input_files`), the packaged default parameter
+    and taxonomy files, and the package version.
     """
     from cohesion_gis.scenario import load_scenario
-    from cohesion_gis.scenario.base import base_files
 
     path = Path(path)
     digest = hashlib.sha256(path.read_bytes())
-    scenario = load_scenario(path)
-    files = [*base_files(scenario.base)]
-    files += [Path(iv.options["file"]) for iv in scenario.interventions if "file" in iv.options]
-    for file in files:
-        digest.update(_file_hash(str(file.resolve()), file.stat().st_size, file.stat().st_mtime))
+    for file in input_files(load_scenario(path)):
+        stat = file.stat()
+        key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+        digest.update(file.as_posix().encode() + b"\0" + _file_hash(str(file), key))
     defaults = resources.files("cohesion_gis.defaults")
     for name in ("cohesion.toml", "hvm.toml", "taxonomy.toml", "vehicles.toml"):
         digest.update(defaults.joinpath(name).read_bytes())
-    digest.update(str(scenario.base.bbox).encode())
     digest.update(_version().encode())
     return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=64)
-def _file_hash(path: str, size: int, mtime: float) -> bytes:
-    """Content hash of an input file, cached per (path, size, mtime) in this process."""
+def _file_hash(path: str, stat_key: tuple[int, int, int, int]) -> bytes:
+    """Content hash of an input file, cached per file state in this process.
+
+    ``stat_key`` (size, mtime and ctime in ns, inode) changes with every write to the file, so
+    an edit is always read again; the cache only spares re-reading a large PBF per scenario.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -314,8 +364,9 @@ def _stack_districts(table: pd.DataFrame, out: Path) -> None:
     for _, row in table.loc[table["status"] != "failed"].iterrows():
         csv = Path(row["output"]) / "districts.csv"
         if csv.is_file():
-            parts.append(pd.read_csv(csv).assign(scenario=row["scenario"]))
+            parts.append(pd.read_csv(csv).assign(scenario=row["scenario"], file=row["file"]))
     if parts:
         stacked = pd.concat(parts, ignore_index=True)
-        stacked = stacked[["scenario", *[c for c in stacked.columns if c != "scenario"]]]
+        first = ["scenario", "file"]
+        stacked = stacked[[*first, *[c for c in stacked.columns if c not in first]]]
         write_csv(stacked, out / "districts_all.csv", overwrite=True)

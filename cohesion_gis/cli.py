@@ -1,14 +1,15 @@
 """The ``cohesion-gis`` command.
 
-Each subcommand is a thin wrapper: it resolves paths and options, then calls the same public
-function a notebook calls. Bad input exits with status 1 and the message; ``-v`` shows the
-traceback too.
+Each subcommand is a thin wrapper: it resolves paths and options, checks that its outputs can be
+written (before any computation), then calls the same public function a notebook calls. Any
+error exits with status 1 and one line saying what to do; ``-v`` shows the traceback too.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,16 @@ __all__ = ["main"]
 log = logging.getLogger(__name__)
 
 
+def _finite_positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Refuse NaN, infinite, zero and negative numbers (one number or a tuple of them)."""
+    values = value if isinstance(value, tuple) else (value,)
+    for v in values:
+        if v is not None and not (math.isfinite(v) and (v > 0 or param.name == "bbox")):
+            expected = "finite numbers" if param.name == "bbox" else "a finite number > 0"
+            raise click.BadParameter(f"expected {expected}, got {v}")
+    return value
+
+
 def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options that choose the study area, shared by every subcommand."""
     options = [
@@ -29,7 +40,7 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--osm-xml", type=click.Path(dir_okay=False, path_type=Path),
                      help="OSM XML file, read through osmnx."),
         click.option("--place", help="Place name to retrieve live through osmnx (needs internet)."),
-        click.option("--bbox", nargs=4, type=float, default=None,
+        click.option("--bbox", nargs=4, type=float, default=None, callback=_finite_positive,
                      metavar="WEST SOUTH EAST NORTH", help="Clip box in degrees (EPSG:4326)."),
         click.option("--online", is_flag=True,
                      help="Fetch --bbox live through osmnx (needs internet); else clip --pbf."),
@@ -43,10 +54,10 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--admin-level", default=None, type=int,
                      help="OSM admin_level of the districts (default: chosen; docs/districts.md)."),
         click.option("--grid-cell-m", default=250.0, show_default=True, type=float,
-                     help="Grid cell size, metres."),
+                     callback=_finite_positive, help="Grid cell size, metres."),
         click.option("--population", type=click.Path(dir_okay=False, path_type=Path),
                      help="Population-count GeoTIFF (any CRS). Default: dasymetric estimate."),
-        click.option("--population-total", type=float, default=None,
+        click.option("--population-total", type=float, default=None, callback=_finite_positive,
                      help="Census total: residents are scaled to exactly this number."),
         click.option("--population-table", type=click.Path(dir_okay=False, path_type=Path),
                      help="CSV of census counts per district (district_id, population)."),
@@ -86,21 +97,39 @@ def _load(kwargs: dict[str, Any]) -> Any:
 
 
 def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn cohesion_gis errors into a one-line message and exit status 1 (traceback with -v)."""
+    """Turn any error into a message and exit status 1; with ``-v`` the traceback too."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cohesion_gis.errors import CohesionError
-
         try:
             return func(*args, **kwargs)
-        except CohesionError as exc:
-            if logging.getLogger("cohesion_gis").isEnabledFor(logging.DEBUG):
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if logging.getLogger("cohesion_gis").isEnabledFor(logging.DEBUG):  # -v
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_message(exc)}", err=True)
             sys.exit(1)
 
     return wrapper
+
+
+def _message(exc: Exception) -> str:
+    """What went wrong and what to do, for errors the library does not word itself."""
+    from cohesion_gis.errors import CohesionError
+
+    if isinstance(exc, CohesionError):
+        return str(exc)
+    module = type(exc).__module__.split(".")[0]
+    if module in ("requests", "urllib3") or isinstance(exc, ConnectionError):
+        return (
+            "cannot reach the OpenStreetMap service for --place/--bbox "
+            f"({type(exc).__name__}); check the internet connection, or read a local "
+            "extract with --pbf or --osm-xml"
+        )
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc} (unexpected: rerun with -v and report the traceback)"
 
 
 def _show_versions(ctx: click.Context, _param: Any, value: bool) -> None:
@@ -158,8 +187,10 @@ def main(verbose: int, quiet: bool) -> None:
 @_friendly_errors
 def layers(out: Path, overwrite: bool, **kwargs: Any) -> None:
     """Load a study area and write every layer to one GeoPackage (+ population GeoTIFF)."""
-    from cohesion_gis.export import write_layers
+    from cohesion_gis._atomic import check_outputs
+    from cohesion_gis.export import layers_names, write_layers
 
+    check_outputs(out.parent, layers_names(out), overwrite=overwrite)
     city = _load(kwargs)
     gpkg, tif = write_layers(city, out, overwrite=overwrite)
     click.echo(f"wrote {gpkg} and {tif}")
@@ -192,9 +223,11 @@ def score(
     out: Path, overwrite: bool, params: Path | None, no_sensitivity: bool, **kwargs: Any
 ) -> None:
     """Score every district for contact spaces; write GeoPackage, CSV and summary JSON."""
+    from cohesion_gis._atomic import check_outputs
     from cohesion_gis.cohesion import CohesionParams, score_districts
-    from cohesion_gis.cohesion.report import write_scores
+    from cohesion_gis.cohesion.report import score_names, write_scores
 
+    check_outputs(out, score_names(), overwrite=overwrite)
     city = _load(kwargs)
     result = score_districts(city, CohesionParams.from_toml(params), sensitivity=not no_sensitivity)
     paths = write_scores(result, out, provenance=city.provenance.as_dict(), overwrite=overwrite)
@@ -288,8 +321,11 @@ def hvm(
     **kwargs: Any,
 ) -> None:
     """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
+    from cohesion_gis._atomic import check_outputs
     from cohesion_gis.hvm.assess import assess_sites, write_assessment
+    from cohesion_gis.pipeline import ASSESSMENT_NAMES
 
+    check_outputs(out, ASSESSMENT_NAMES, overwrite=overwrite)
     city = _load(kwargs)
     classes: Any = None
     if vehicles:
@@ -338,10 +374,12 @@ def scenario_validate(files: tuple[Path, ...], with_city: bool) -> None:
 @_friendly_errors
 def compare(file: Path, out: Path, overwrite: bool, no_hvm: bool) -> None:
     """Run one scenario FILE beside its base; write the comparison tables and map."""
+    from cohesion_gis._atomic import check_outputs
     from cohesion_gis.comparison import compare as run_compare
-    from cohesion_gis.pipeline import write_comparison
+    from cohesion_gis.pipeline import COMPARISON_NAMES, write_comparison
     from cohesion_gis.scenario import load_base, load_scenario
 
+    check_outputs(out, COMPARISON_NAMES, overwrite=overwrite)
     spec = load_scenario(file)
     base = load_base(spec.base)
     result = run_compare(base, spec, hvm=not no_hvm)
@@ -395,8 +433,11 @@ def batch(
 @_friendly_errors
 def map_command(out: Path, overwrite: bool, kind: str, **kwargs: Any) -> None:
     """Write offline HTML maps, PNG/PDF figures and the one-page summary for councillors."""
-    from cohesion_gis.pipeline import cohesion_maps, sites_maps, summary_page
+    from cohesion_gis._atomic import check_outputs
+    from cohesion_gis.pipeline import MAP_NAMES, cohesion_maps, sites_maps, summary_page
 
+    kinds = ("cohesion", "sites", "summary") if kind == "all" else (kind,)
+    check_outputs(out, [n for k in kinds for n in MAP_NAMES[k]], overwrite=overwrite)
     city = _load(kwargs)
     written = []
     scores = sites = None
@@ -442,9 +483,16 @@ def demo(
     layers_out: Path | None,
     **kwargs: Any,
 ) -> None:
-    """The main job: layers, cohesion scores, site assessment, scenarios and maps in one folder."""
-    from cohesion_gis.pipeline import run_study
+    """The main job: layers, cohesion scores, site assessment, scenarios and maps in one folder.
 
+    Resumable: rerun the same command after an interruption and finished steps are skipped.
+    """
+    from cohesion_gis._atomic import check_outputs
+    from cohesion_gis.pipeline import STUDY_RECORD, run_study
+
+    check_outputs(out, [STUDY_RECORD], overwrite=True)
+    if layers_out is not None:
+        check_outputs(layers_out.parent, [layers_out.name], overwrite=True)
     city = _load(kwargs)
     written = run_study(
         city, out, layers_path=layers_out, overwrite=overwrite, scenarios=scenarios or None

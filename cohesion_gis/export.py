@@ -1,30 +1,35 @@
 """Writing results: GeoPackage, CSV and JSON, atomically, with provenance.
 
-Every writer writes to a temporary file beside the target and renames it into place, so a failed
-run never leaves a half-written output. Existing files are kept unless ``overwrite=True``.
-A GeoPackage gets a ``metadata`` attribute table (key, value) and every output a sidecar
-``<name>.provenance.json``: data source and date, parameters, package version and the ODbL
-attribution.
+Every writer writes to a temporary file beside the target and renames it into place
+(:mod:`cohesion_gis._atomic`), so a failed run never leaves a half-written output; files get the
+user's umask. Existing files are kept unless ``overwrite=True``. A GeoPackage gets a
+``metadata`` attribute table (key, value) and every output a sidecar ``<name>.provenance.json``:
+data source and date, parameters, package version and the ODbL attribution.
+
+- **CSV** (:func:`write_csv`, the one CSV writer of the package): a text cell starting with
+  ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading ``'`` so a
+  spreadsheet shows it as text instead of running it as a formula (OWASP, "CSV Injection").
+- **JSON** (:func:`write_json`): strict JSON; a NaN or infinite number is written as ``null``
+  (and logged), never as the ``NaN`` token most JSON readers reject.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from cohesion_gis.errors import InputError
+from cohesion_gis._atomic import atomic_path, refuse_existing, staged_files
 
 __all__ = [
     "atomic_path",
+    "layers_names",
     "refuse_existing",
     "write_csv",
     "write_geopackage",
@@ -32,37 +37,10 @@ __all__ = [
     "write_layers",
 ]
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV Injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 log = logging.getLogger(__name__)
-
-
-def refuse_existing(*paths: str | Path, overwrite: bool) -> None:
-    """Raise InputError if any path exists and ``overwrite`` is False."""
-    for path in paths:
-        if Path(path).exists() and not overwrite:
-            raise InputError(f"{path} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path``; on success it replaces ``path``, else is removed.
-
-    Raises
-    ------
-    InputError
-        ``path`` exists and ``overwrite`` is False.
-    """
-    path = Path(path)
-    refuse_existing(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # writers (GDAL) want to create the file themselves
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_geopackage(
@@ -109,18 +87,49 @@ def write_csv(
         frame = frame.drop(columns=name)
         if geometry:
             frame["geometry_wkt"] = table.geometry.to_wkt()
+    frame = frame.rename(columns=lambda c: _safe_cell(c) if isinstance(c, str) else c)
+    for column in frame.columns:
+        if frame[column].dtype == object or isinstance(frame[column].dtype, pd.StringDtype):
+            frame[column] = frame[column].map(_safe_cell)
     with atomic_path(path, overwrite=overwrite) as tmp:
         frame.to_csv(tmp, index=False)
     return Path(path)
 
 
+def _safe_cell(value: Any) -> Any:
+    """A text cell a spreadsheet shows as text: formula starts get a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_json(data: Any, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write JSON (UTF-8, indented), atomically."""
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        tmp.write_text(
-            json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    """Write strict JSON (UTF-8, indented), atomically; NaN and infinities become ``null``."""
+    replaced: list[str] = []
+    clean = _finite(data, "", replaced)
+    if replaced:
+        log.warning(
+            "%s: %d non-finite numbers written as null (%s)",
+            Path(path).name,
+            len(replaced),
+            ", ".join(replaced[:5]),
         )
+    text = json.dumps(clean, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def _finite(value: Any, where: str, replaced: list[str]) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (their keys in ``replaced``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        replaced.append(where or "value")
+        return None
+    if isinstance(value, Mapping):
+        return {k: _finite(v, f"{where}.{k}".lstrip("."), replaced) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v, f"{where}[{i}]", replaced) for i, v in enumerate(value)]
+    return value
 
 
 def write_layers(
@@ -132,7 +141,8 @@ def write_layers(
 ) -> tuple[Path, Path]:
     """Write every layer of a City to one GeoPackage, and its residents as a GeoTIFF.
 
-    The GeoTIFF goes beside the GeoPackage as ``<stem>_population.tif``.
+    The GeoTIFF goes beside the GeoPackage as ``<stem>_population.tif``; the files
+    (:func:`layers_names`) replace older ones together or not at all.
 
     Returns
     -------
@@ -142,15 +152,21 @@ def write_layers(
     from cohesion_gis.sources.population import write_population_raster
 
     path = Path(path)
-    gpkg = write_geopackage(
-        city.layers(), path, metadata=city.provenance.as_dict(), overwrite=overwrite
-    )
-    tif = path.with_name(f"{path.stem}_population.tif")
-    refuse_existing(tif, overwrite=overwrite)
-    write_population_raster(
-        city.homes, tif, crs=city.crs, cell_m=raster_cell_m, extent=city.boundary
-    )
-    return gpkg, tif
+    gpkg_name, _, tif_name = names = layers_names(path)
+    with staged_files(path.parent, names, overwrite=overwrite) as stage:
+        write_geopackage(
+            city.layers(), stage / gpkg_name, metadata=city.provenance.as_dict(), overwrite=True
+        )
+        write_population_raster(
+            city.homes, stage / tif_name, crs=city.crs, cell_m=raster_cell_m, extent=city.boundary
+        )
+    return path, path.with_name(tif_name)
+
+
+def layers_names(path: str | Path) -> tuple[str, str, str]:
+    """The file names :func:`write_layers` writes beside ``path``: GeoPackage, sidecar, GeoTIFF."""
+    path = Path(path)
+    return path.name, f"{path.stem}.provenance.json", f"{path.stem}_population.tif"
 
 
 def _plain_columns(table: pd.DataFrame) -> pd.DataFrame:

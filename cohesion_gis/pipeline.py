@@ -3,31 +3,116 @@
 :func:`run_study` is what ``cohesion-gis demo`` runs on the embedded Helsinki extract, and what a
 notebook calls for any other area. Each step is a public function of its own module; this only
 chains them and puts the outputs in one folder.
+
+Every step writes its files together or not at all (a hidden staging folder, moved into place
+when the step is complete: :func:`cohesion_gis._atomic.staged_files`), after checking that the
+folder is writable and that no output name is a folder. ``<out_dir>/study.json`` records each
+finished step with the hash of its inputs (:func:`study_hash`), so a run interrupted after some
+steps resumes: finished steps whose inputs are unchanged are skipped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from cohesion_gis._atomic import check_outputs, staged_files
+
 __all__ = [
+    "ASSESSMENT_NAMES",
+    "COMPARISON_NAMES",
+    "MAP_NAMES",
+    "STUDY_RECORD",
     "cohesion_maps",
     "example_scenarios",
     "run_study",
     "sites_maps",
+    "study_hash",
+    "study_steps",
     "summary_page",
     "write_comparison",
 ]
 
 log = logging.getLogger(__name__)
 
+#: Files of one comparison (:func:`write_comparison`); ``summary.json`` last marks it finished.
+COMPARISON_NAMES = (
+    "comparison.gpkg", "comparison.provenance.json", "districts.csv", "sites.csv",
+    "scenario_map.html", "summary.json",
+)  # fmt: skip
+#: The record of finished steps of :func:`run_study`.
+STUDY_RECORD = "study.json"
+#: Files of :func:`cohesion_maps`, :func:`sites_maps` and :func:`summary_page`.
+MAP_NAMES = {
+    "cohesion": ("cohesion_map.html", "cohesion_map.png", "cohesion_map.pdf"),
+    "sites": ("sites_map.html", "sites_map.png", "sites_map.pdf"),
+    "summary": ("summary.pdf",),
+}
+#: Files of :func:`cohesion_gis.hvm.assess.write_assessment` (its docstring lists them).
+ASSESSMENT_NAMES = (
+    "hvm_assessment.gpkg", "hvm_assessment.provenance.json", "hvm_sites.csv", "hvm_audit.json",
+)  # fmt: skip
+
 
 def example_scenarios() -> list[Path]:
     """The Helsinki example scenarios shipped in the repository's ``scenarios/`` folder."""
     folder = Path(__file__).resolve().parent.parent / "scenarios"
     return sorted(folder.glob("*.toml"))
+
+
+def study_steps(
+    city: Any, out_dir: str | Path, *, layers_path: str | Path | None = None, maps: bool = True
+) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    """The folder and file names of each step of :func:`run_study` (scenarios excepted)."""
+    from cohesion_gis.cohesion.report import score_names
+    from cohesion_gis.export import layers_names
+
+    out = Path(out_dir)
+    layers = Path(layers_path) if layers_path else out / f"{city.name}_layers.gpkg"
+    steps = {
+        "layers": (layers.parent, layers_names(layers)),
+        "cohesion": (out, score_names("cohesion")),
+        "sites": (out, ASSESSMENT_NAMES),
+    }
+    if maps:
+        steps["maps"] = (out, tuple(n for names in MAP_NAMES.values() for n in names))
+    return steps
+
+
+def study_hash(city: Any) -> str:
+    """SHA-256 of what the steps of :func:`run_study` read.
+
+    The City's content, the packaged parameter files and the package version.
+
+    The City is hashed by content (every layer's values and geometry as WKB), so any change of
+    its inputs (OSM file, district file, population raster, taxonomy, a live query's answer)
+    changes the hash, whatever the file names.
+    """
+    from cohesion_gis import __version__
+
+    digest = hashlib.sha256(f"{city.name}|{city.crs.to_wkt()}|{__version__}".encode())
+    digest.update(city.boundary.wkb)
+    for name, layer in sorted(city.layers().items()):
+        digest.update(f"{name}|{','.join(map(str, layer.columns))}|{len(layer)}".encode())
+        frame = pd.DataFrame(layer)
+        for column in frame.columns:
+            values = layer[column]
+            if column == getattr(layer, "_geometry_column_name", None):
+                digest.update(b"".join(g or b"" for g in values.to_wkb()))
+            else:
+                text = values.map(str) if values.dtype == object else values
+                digest.update(pd.util.hash_pandas_object(text, index=True).to_numpy().tobytes())
+    defaults = resources.files("cohesion_gis.defaults")
+    for name in ("cohesion.toml", "hvm.toml", "taxonomy.toml", "vehicles.toml"):
+        digest.update(defaults.joinpath(name).read_bytes())
+    return digest.hexdigest()
 
 
 def run_study(
@@ -41,6 +126,10 @@ def run_study(
 ) -> dict[str, list[Path]]:
     """Write layers, cohesion scores, the site assessment, scenarios and maps of a study area.
 
+    Resumable: a step recorded as finished in ``<out_dir>/study.json`` with the same
+    :func:`study_hash` and whose files are all present is skipped (scenarios resume by
+    :mod:`cohesion_gis.batch`'s own hash). Each step's files are written together or not at all.
+
     Parameters
     ----------
     city
@@ -50,7 +139,8 @@ def run_study(
     layers_path
         Where to write the layers GeoPackage; default ``<out_dir>/<city.name>_layers.gpkg``.
     overwrite
-        Replace existing outputs.
+        Recompute every step and replace existing outputs. Without it, a step's existing files
+        that were not written by a finished step of the same inputs are refused.
     maps
         Also write the offline HTML maps, PNG/PDF figures and the one-page summary.
     scenarios
@@ -61,40 +151,116 @@ def run_study(
     Returns
     -------
     dict
-        Paths written, by step (``layers``, ``cohesion``, ``sites``, ``scenarios``, ``maps``).
+        Paths written or kept, by step (``layers``, ``cohesion``, ``sites``, ``scenarios``,
+        ``maps``).
+
+    Raises
+    ------
+    InputError
+        Before any computation: a folder cannot be written, an output name is a folder, or an
+        output exists that no finished step of the same inputs wrote and ``overwrite`` is False.
     """
-    from cohesion_gis.cohesion import score_districts
-    from cohesion_gis.cohesion.report import write_scores
-    from cohesion_gis.export import write_layers
-    from cohesion_gis.hvm.assess import assess_sites, write_assessment
     from cohesion_gis.sources.osm import default_pbf
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    provenance = city.provenance.as_dict()
-    written: dict[str, list[Path]] = {}
-    layers = Path(layers_path) if layers_path else out / f"{city.name}_layers.gpkg"
-    written["layers"] = list(write_layers(city, layers, overwrite=overwrite))
-    scores = score_districts(city)
-    written["cohesion"] = write_scores(scores, out, provenance=provenance, overwrite=overwrite)
-    sites = assess_sites(city)
-    written["sites"] = list(write_assessment(sites, out, overwrite=overwrite).values())
+    steps = study_steps(city, out, layers_path=layers_path, maps=maps)
+    digest = study_hash(city)
+    record = {} if overwrite else _record(out, digest)
+    finished = {
+        step
+        for step, (folder, names) in steps.items()
+        if step in record and all((folder / n).is_file() for n in names)
+    }
+    check_outputs(out, [STUDY_RECORD, "scenarios"], overwrite=True)
+    for step, (folder, names) in steps.items():
+        if step not in finished:
+            check_outputs(folder, names, overwrite=overwrite)
     if scenarios is None:
         scenarios = example_scenarios() if city.provenance.source == str(default_pbf()) else []
-    if scenarios:
-        written["scenarios"] = _scenarios(city, scenarios, out / "scenarios", overwrite=overwrite)
-    if maps:
-        written["maps"] = [
-            *cohesion_maps(city, scores, out, overwrite=overwrite),
-            *sites_maps(city, sites, out, overwrite=overwrite),
-            summary_page(city, scores, sites, out, overwrite=overwrite),
-        ]
+    written: dict[str, list[Path]] = {}
+    results: dict[str, Any] = {}
+    for step, (folder, names) in steps.items():
+        if step in finished:
+            log.info("%s: finished in an earlier run with the same inputs; skipped", step)
+        else:
+            with staged_files(folder, names, overwrite=overwrite) as stage:
+                _STEPS[step](city, stage, names, results)
+            record[step] = {"inputs_hash": digest, "files": list(names)}
+            _write_record(out, record)
+        written[step] = [folder / n for n in names]
+        if step == "sites" and scenarios:
+            written["scenarios"] = _scenarios(scenarios, out / "scenarios", overwrite=overwrite)
     for step, paths in written.items():
         log.info("%s: %s", step, ", ".join(p.name for p in paths))
     return written
 
 
-def _scenarios(city: Any, files: Sequence[str | Path], out: Path, *, overwrite: bool) -> list[Path]:
+def _record(out: Path, digest: str) -> dict[str, Any]:
+    """The steps ``<out>/study.json`` records as finished with inputs of hash ``digest``."""
+    try:
+        data = json.loads((out / STUDY_RECORD).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not isinstance(steps, dict):
+        return {}
+    return {
+        step: entry
+        for step, entry in steps.items()
+        if isinstance(entry, dict) and entry.get("inputs_hash") == digest
+    }
+
+
+def _write_record(out: Path, steps: dict[str, Any]) -> None:
+    from cohesion_gis import __version__
+    from cohesion_gis.export import write_json
+
+    write_json({"steps": steps, "package_version": __version__}, out / STUDY_RECORD,
+               overwrite=True)  # fmt: skip
+
+
+def _layers_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+    from cohesion_gis.export import write_layers
+
+    write_layers(city, stage / names[0])
+
+
+def _cohesion_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+    from cohesion_gis.cohesion import score_districts
+    from cohesion_gis.cohesion.report import write_scores
+
+    results["scores"] = score_districts(city)
+    write_scores(results["scores"], stage, provenance=city.provenance.as_dict())
+
+
+def _sites_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+    from cohesion_gis.hvm.assess import assess_sites, write_assessment
+
+    results["sites"] = assess_sites(city)
+    write_assessment(results["sites"], stage)
+
+
+def _maps_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+    from cohesion_gis.cohesion import score_districts
+    from cohesion_gis.hvm.assess import assess_sites
+
+    # after a resumed run the tables come from a finished step: recompute, not read back
+    scores = results["scores"] if "scores" in results else score_districts(city, sensitivity=False)
+    sites = results["sites"] if "sites" in results else assess_sites(city)
+    cohesion_maps(city, scores, stage)
+    sites_maps(city, sites, stage)
+    summary_page(city, scores, sites, stage)
+
+
+_STEPS = {
+    "layers": _layers_step,
+    "cohesion": _cohesion_step,
+    "sites": _sites_step,
+    "maps": _maps_step,
+}
+
+
+def _scenarios(files: Sequence[str | Path], out: Path, *, overwrite: bool) -> list[Path]:
     """Batch-run scenarios: tables and a side-by-side map per scenario, and a summary table."""
     from cohesion_gis.batch import run
 
@@ -111,11 +277,14 @@ def write_comparison(
     *,
     overwrite: bool = False,
     metadata: dict[str, Any] | None = None,
+    record: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write one comparison: districts, homes and sites tables, summary and side-by-side map.
 
-    ``metadata`` (default: the base's provenance and the scenario name) goes into the
-    GeoPackage's metadata table.
+    The files (:data:`COMPARISON_NAMES`) replace older ones together or not at all;
+    ``summary.json`` is moved last and holds ``status = "done"``. ``metadata`` (default: the
+    base's provenance and the scenario name) goes into the GeoPackage's metadata table;
+    ``record`` adds fields to ``summary.json``.
     """
     from cohesion_gis.export import write_csv, write_geopackage, write_json
 
@@ -125,23 +294,20 @@ def write_comparison(
         tables["sites"] = comparison.sites
     if metadata is None:
         metadata = {**base_city.provenance.as_dict(), "scenario": comparison.scenario.name}
-    paths = [
-        write_geopackage(tables, out / "comparison.gpkg", metadata=metadata, overwrite=overwrite),
-        write_csv(comparison.districts, out / "districts.csv", overwrite=overwrite),
-        write_json(
-            {"scenario": comparison.scenario.name, "summary": list(comparison.summary)},
-            out / "summary.json",
-            overwrite=overwrite,
-        ),
-    ]
-    if comparison.sites is not None:
-        paths.append(write_csv(comparison.sites, out / "sites.csv", overwrite=overwrite))
-    paths.append(_scenario_map(base_city, comparison, out, overwrite=overwrite))
-    return paths
+    summary = {**(record or {}), "scenario": comparison.scenario.name,
+               "summary": list(comparison.summary), "status": "done"}  # fmt: skip
+    with staged_files(out, COMPARISON_NAMES, overwrite=overwrite) as stage:
+        write_geopackage(tables, stage / "comparison.gpkg", metadata=metadata)
+        write_csv(comparison.districts, stage / "districts.csv")
+        if comparison.sites is not None:
+            write_csv(comparison.sites, stage / "sites.csv")
+        _scenario_map(base_city, comparison, stage)
+        write_json(summary, stage / "summary.json")
+        written = sorted(p.name for p in stage.iterdir())
+    return [out / name for name in COMPARISON_NAMES if name in written]
 
 
-def _scenario_map(city: Any, comparison: Any, out: Path, *, overwrite: bool) -> Path:
-    from cohesion_gis.export import atomic_path
+def _scenario_map(city: Any, comparison: Any, out: Path) -> Path:
     from cohesion_gis.maps import save_offline, scenario_map
 
     m = scenario_map(
@@ -149,74 +315,71 @@ def _scenario_map(city: Any, comparison: Any, out: Path, *, overwrite: bool) -> 
         scenario_name=comparison.scenario.name,
         streets=city.walk_edges, buildings=city.buildings,
     )  # fmt: skip
-    path = out / "scenario_map.html"
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        save_offline(m, tmp)
-    return path
+    return save_offline(m, out / "scenario_map.html")
 
 
 def cohesion_maps(
     city: Any, scores: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
-    """The offline cohesion map (HTML) and its static PNG and PDF."""
-    from cohesion_gis.export import atomic_path, refuse_existing
+    """The offline cohesion map (HTML) and its static PNG and PDF, written together."""
     from cohesion_gis.maps import cohesion_map, save_offline
     from cohesion_gis.maps.static import cohesion_figure, save_pdf, save_png
 
     out = Path(out_dir)
     streets, buildings = city.walk_edges, city.buildings
-    m = cohesion_map(
-        scores.districts, homes=scores.homes, spaces=scores.spaces,
-        streets=streets, buildings=buildings,
-        title=f"Contact spaces and cohesion by district: {city.name}",
-    )  # fmt: skip
-    html = out / "cohesion_map.html"
-    with atomic_path(html, overwrite=overwrite) as tmp:
-        save_offline(m, tmp)
-    figure = cohesion_figure(
-        scores.districts, streets=streets, buildings=buildings, spaces=scores.spaces
-    )
-    png, pdf = out / "cohesion_map.png", out / "cohesion_map.pdf"
-    refuse_existing(png, pdf, overwrite=overwrite)
-    return [html, save_png(figure, png), save_pdf(figure, pdf)]
+    with staged_files(out, MAP_NAMES["cohesion"], overwrite=overwrite) as stage:
+        m = cohesion_map(
+            scores.districts, homes=scores.homes, spaces=scores.spaces,
+            streets=streets, buildings=buildings,
+            title=f"Contact spaces and cohesion by district: {city.name}",
+        )  # fmt: skip
+        html, png, pdf = (stage / name for name in MAP_NAMES["cohesion"])
+        save_offline(m, html)
+        figure = cohesion_figure(
+            scores.districts, streets=streets, buildings=buildings, spaces=scores.spaces
+        )
+        save_png(figure, png)
+        save_pdf(figure, pdf)
+    return [out / name for name in MAP_NAMES["cohesion"]]
 
 
 def sites_maps(
     city: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
-    """The offline soft-target map (HTML) and its static PNG and PDF."""
-    from cohesion_gis.export import atomic_path, refuse_existing
+    """The offline soft-target map (HTML) and its static PNG and PDF, written together."""
     from cohesion_gis.maps import save_offline, sites_map
     from cohesion_gis.maps.static import save_pdf, save_png, sites_figure
 
     out = Path(out_dir)
     arriving = sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0]
-    m = sites_map(
-        sites.sites, arriving, entries=sites.entries, barriers=sites.barriers,
-        gaps=sites.gaps, streets=city.drive_edges, buildings=city.buildings,
-        title=f"Crowded sites and hostile-vehicle approaches: {city.name}",
-    )  # fmt: skip
-    html = out / "sites_map.html"
-    with atomic_path(html, overwrite=overwrite) as tmp:
-        save_offline(m, tmp)
-    figure = sites_figure(sites.sites, arriving, streets=city.drive_edges, buildings=city.buildings)
-    png, pdf = out / "sites_map.png", out / "sites_map.pdf"
-    refuse_existing(png, pdf, overwrite=overwrite)
-    return [html, save_png(figure, png), save_pdf(figure, pdf)]
+    with staged_files(out, MAP_NAMES["sites"], overwrite=overwrite) as stage:
+        m = sites_map(
+            sites.sites, arriving, entries=sites.entries, barriers=sites.barriers,
+            gaps=sites.gaps, streets=city.drive_edges, buildings=city.buildings,
+            title=f"Crowded sites and hostile-vehicle approaches: {city.name}",
+        )  # fmt: skip
+        html, png, pdf = (stage / name for name in MAP_NAMES["sites"])
+        save_offline(m, html)
+        figure = sites_figure(
+            sites.sites, arriving, streets=city.drive_edges, buildings=city.buildings
+        )
+        save_png(figure, png)
+        save_pdf(figure, pdf)
+    return [out / name for name in MAP_NAMES["sites"]]
 
 
 def summary_page(
     city: Any, scores: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> Path:
     """The one-page PDF summary for council papers."""
-    from cohesion_gis.export import refuse_existing
     from cohesion_gis.maps.static import summary_figure
 
-    path = Path(out_dir) / "summary.pdf"
-    refuse_existing(path, overwrite=overwrite)
-    return summary_figure(
-        scores.districts, sites.sites, path,
-        approaches=sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0],
-        streets=city.walk_edges, buildings=city.buildings,
-        title=f"Contact spaces and crowded-site protection: {city.name}",
-    )  # fmt: skip
+    path = Path(out_dir) / MAP_NAMES["summary"][0]
+    with staged_files(path.parent, [path.name], overwrite=overwrite) as stage:
+        summary_figure(
+            scores.districts, sites.sites, stage / path.name,
+            approaches=sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0],
+            streets=city.walk_edges, buildings=city.buildings,
+            title=f"Contact spaces and crowded-site protection: {city.name}",
+        )  # fmt: skip
+    return path

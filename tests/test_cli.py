@@ -27,7 +27,7 @@ def test_layers_writes_a_geopackage(tmp_path):
     assert (tmp_path / "helsinki_population.tif").exists()
     again = CliRunner().invoke(main, ["layers", "--out", str(out)])
     assert again.exit_code == 1
-    assert "exists; pass overwrite=True (CLI: --overwrite)" in again.output
+    assert "exist; pass overwrite=True (CLI: --overwrite)" in again.output
 
 
 def test_score_writes_tables(tmp_path):

@@ -6,16 +6,26 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from cohesion_gis._atomic import staged_files
 from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult
 from cohesion_gis.export import write_csv, write_geopackage, write_json
 
-__all__ = ["summary", "write_scores"]
+__all__ = ["score_names", "summary", "write_scores"]
 
 
 def summary(result: CohesionResult) -> dict[str, Any]:
-    """Headline figures of a result, JSON-serialisable."""
+    """Headline figures of a result, JSON-serialisable.
+
+    Figures that do not exist (no district has residents, no sensitivity variants) are ``None``,
+    and ``notes`` (with the result's own notes) says why.
+    """
     d = result.districts
     scored = d.loc[d["population"] > 0].sort_values("score", ascending=False)
+    notes = dict(result.notes)
+    if not len(scored):
+        notes["summary"] = "no district has residents: the mean score and component means are null"
+    if not len(result.sensitivity):
+        notes["sensitivity"] = "variants not run: min_rank_correlation is null"
     return {
         "districts": len(d),
         "residents": float(d["population"].sum()),
@@ -36,10 +46,10 @@ def summary(result: CohesionResult) -> dict[str, Any]:
         ),
         "spaces_reached_by_nobody": int((result.spaces["reached_by_persons"] <= 0).sum()),
         "spaces_not_counted": 0 if result.excluded_spaces is None else len(result.excluded_spaces),
-        "notes": dict(result.notes),
         "min_rank_correlation": float(result.sensitivity["spearman_rho"].min())
         if len(result.sensitivity)
         else None,
+        "notes": notes,
     }
 
 
@@ -55,7 +65,8 @@ def write_scores(
 
     The GeoPackage holds districts, homes, spaces, sensitivity and (when any) excluded spaces.
 
-    Tables are in the City's metric CRS; CSVs have no geometry.
+    Tables are in the City's metric CRS; CSVs have no geometry. The files (:func:`score_names`)
+    replace older ones together or not at all.
     """
     out = Path(out_dir)
     metadata = {
@@ -63,30 +74,32 @@ def write_scores(
         "analysis": "contact-space cohesion score",
         "cohesion_parameters": dataclasses.asdict(result.params),
     }
-    gpkg = write_geopackage(
-        {
-            "districts": result.districts,
-            "homes": result.homes,
-            "spaces": result.spaces,
-            "sensitivity": result.sensitivity,
-            **(
-                {"excluded_spaces": result.excluded_spaces}
-                if result.excluded_spaces is not None and len(result.excluded_spaces)
-                else {}
-            ),
-        },
-        out / f"{stem}.gpkg",
-        metadata=metadata,
-        overwrite=overwrite,
+    names = score_names(stem)
+    gpkg, _, districts, homes, spaces, summary_json = names
+    tables = {
+        "districts": result.districts,
+        "homes": result.homes,
+        "spaces": result.spaces,
+        "sensitivity": result.sensitivity,
+    }
+    if result.excluded_spaces is not None and len(result.excluded_spaces):
+        tables["excluded_spaces"] = result.excluded_spaces
+    with staged_files(out, names, overwrite=overwrite) as stage:
+        write_geopackage(tables, stage / gpkg, metadata=metadata)
+        write_csv(result.districts, stage / districts)
+        write_csv(result.homes, stage / homes)
+        write_csv(result.spaces, stage / spaces)
+        write_json({"summary": summary(result), "provenance": metadata}, stage / summary_json)
+    return [out / name for name in names if name != f"{stem}.provenance.json"]
+
+
+def score_names(stem: str = "cohesion") -> tuple[str, str, str, str, str, str]:
+    """The file names :func:`write_scores` writes: GeoPackage and its sidecar, CSVs, summary."""
+    return (
+        f"{stem}.gpkg",
+        f"{stem}.provenance.json",
+        f"{stem}_districts.csv",
+        f"{stem}_homes.csv",
+        f"{stem}_spaces.csv",
+        f"{stem}_summary.json",
     )
-    return [
-        gpkg,
-        write_csv(result.districts, out / f"{stem}_districts.csv", overwrite=overwrite),
-        write_csv(result.homes, out / f"{stem}_homes.csv", overwrite=overwrite),
-        write_csv(result.spaces, out / f"{stem}_spaces.csv", overwrite=overwrite),
-        write_json(
-            {"summary": summary(result), "provenance": metadata},
-            out / f"{stem}_summary.json",
-            overwrite=overwrite,
-        ),
-    ]

@@ -32,11 +32,11 @@ import logging
 import mimetypes
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from cohesion_gis._atomic import atomic_path
 from cohesion_gis.errors import InputError
 
 __all__ = ["OfflineView", "inline_html", "notebook_view", "save_offline"]
@@ -324,15 +324,8 @@ def save_offline(
         lean=lean,
         allow_remote_tiles=allow_remote_tiles,
     )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
-        os.replace(tmp_name, out_path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(out_path, overwrite=True) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     logger.info("wrote offline map %s (%.2f MB)", out_path, len(page.encode("utf-8")) / 1e6)
     return out_path
 

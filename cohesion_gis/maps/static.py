@@ -10,7 +10,6 @@ Every text from data (titles, scenario and place names, table cells) goes throug
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from cohesion_gis._atomic import atomic_path
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.maps._layers import check_frame
 from cohesion_gis.maps._style import (
@@ -372,15 +372,8 @@ def _save(fig: Figure, path: str | os.PathLike[str], *, dpi: int) -> Path:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in {"png", "pdf"}:
         raise ParameterError(f"{out}: expected a .png or .pdf file name, got {out.suffix!r}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=f".{fmt}")
-    os.close(fd)
-    try:
+    with atomic_path(out, overwrite=True) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Creator": "cohesion_gis"})
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

@@ -492,7 +492,10 @@ def _intervention(
                 geom = _read_shape(
                     _AREA[kind_key], area[kind_key], folder, f"{where}: {key}.{kind_key}", problems
                 )
-                options[key] = MappingProxyType({"shape": geom})
+                area_shape: dict[str, Any] = {"shape": geom}
+                if kind_key == "file":  # kept for the inputs hash of a batch run
+                    area_shape["file"] = str(_resolve(folder, area["file"]))
+                options[key] = MappingProxyType(area_shape)
     if len(problems) > before:
         return None
     return Intervention(index, kind, MappingProxyType(options), shape)

@@ -40,8 +40,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -60,6 +58,7 @@ import shapely
 from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
+from cohesion_gis._atomic import atomic_path
 from cohesion_gis._toml import read_toml
 from cohesion_gis._validate import (
     Bound,
@@ -1116,18 +1115,10 @@ def write_population_raster(
         "nodata": _NODATA,
         "compress": "deflate",
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".tif", prefix=f".{out.stem}-", dir=out.parent)
-    os.close(fd)
-    try:
-        with rasterio.open(tmp_name, "w", **profile) as dst:
-            dst.write(grid.astype("float32"), 1)
-            dst.update_tags(units="persons per cell", total_persons=f"{people.sum():.3f}")
-            dst.set_band_description(1, "population")
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(out, overwrite=True) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(grid.astype("float32"), 1)
+        dst.update_tags(units="persons per cell", total_persons=f"{people.sum():.3f}")
+        dst.set_band_description(1, "population")
     logger.info(
         "%s: %d x %d cells of %.0f m, %.1f residents (input %.1f)",
         out.name,
