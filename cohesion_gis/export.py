@@ -6,7 +6,8 @@ user's umask. Existing files are kept unless ``overwrite=True``. A GeoPackage ge
 ``metadata`` attribute table (key, value) and every output a sidecar ``<name>.provenance.json``:
 data source and date, parameters, package version and the ODbL attribution.
 
-- **CSV** (:func:`write_csv`, the one CSV writer of the package): a text cell starting with
+- **CSV** (:func:`write_csv`, the one CSV writer of the package): RFC 4180 (CRLF line ends, so
+  a cell holding a line break is quoted); a text cell starting with
   ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading ``'`` so a
   spreadsheet shows it as text instead of running it as a formula (OWASP, "CSV Injection").
 - **JSON** (:func:`write_json`): strict JSON; a NaN or infinite number is written as ``null``
@@ -92,7 +93,7 @@ def write_csv(
         if frame[column].dtype == object or isinstance(frame[column].dtype, pd.StringDtype):
             frame[column] = frame[column].map(_safe_cell)
     with atomic_path(path, overwrite=overwrite) as tmp:
-        frame.to_csv(tmp, index=False)
+        frame.to_csv(tmp, index=False, lineterminator="\r\n")  # RFC 4180: CR, LF in cells quoted
     return Path(path)
 
 

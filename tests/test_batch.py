@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -49,8 +54,8 @@ def test_run_resume_and_failure(tmp_path: Path, files: list[Path]) -> None:
     assert status == {"park": "done", "residents": "done", "broken": "failed"}
     error = first.failed["error"].iloc[0]
     assert "ScenarioError" in error and "id way/1 not found" in error
-    for name in ("park", "residents"):
-        folder = out / name
+    for path in files[:2]:
+        folder = out / batch.output_folder(path)
         assert {p.name for p in folder.iterdir()} >= {
             "comparison.gpkg",
             "districts.csv",
@@ -81,8 +86,98 @@ def test_dask_local_cluster(tmp_path: Path, files: list[Path]) -> None:
     result = batch.run(files[:2], out_dir=out, workers=2, progress=False)
     assert list(result.summary["status"]) == ["done", "done"]
     batch.run(files[:2], out_dir=tmp_path / "serial", progress=False)
-    for name in ("park", "residents"):
+    for path in files[:2]:
+        name = batch.output_folder(path)
         pd.testing.assert_frame_equal(
             pd.read_csv(out / name / "districts.csv"),
             pd.read_csv(tmp_path / "serial" / name / "districts.csv"),
         )
+
+
+RESIDENTS = '[[interventions]]\ntype = "add_residents"\ncount = {count}\ndistrict = "Kamppi"\n'
+
+
+def test_files_of_the_same_name_get_their_own_folders(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    first = scenario(tmp_path / "a", "x", RESIDENTS.format(count=300))
+    second = scenario(tmp_path / "b", "x", RESIDENTS.format(count=900))
+    out = tmp_path / "results"
+    result = batch.run([first, second, tmp_path / "a" / ".." / "a" / "x.toml"], out_dir=out,
+                       progress=False)  # fmt: skip
+    assert list(result.summary["status"]) == ["done", "done"]  # the same file once
+    folders = [out / batch.output_folder(p) for p in (first, second)]
+    assert folders[0] != folders[1] and all(f.name.startswith("x-") for f in folders)
+    headlines = [json.loads((f / "summary.json").read_text())["headline"] for f in folders]
+    assert headlines[0] != headlines[1]  # neither overwrote the other
+    stacked = pd.read_csv(out / "districts_all.csv")
+    assert set(stacked["file"]) == {str(first), str(second)}
+    again = batch.run([first, second], out_dir=out, progress=False)
+    assert list(again.summary["status"]) == ["skipped", "skipped"]
+
+
+def test_resume_reruns_when_a_file_the_scenario_reads_changes(tmp_path: Path) -> None:
+    def square(west: float) -> str:
+        east = round(west + 0.003, 4)
+        ring = [[west, 60.167], [east, 60.167], [east, 60.170], [west, 60.170], [west, 60.167]]
+        geometry = {"type": "Polygon", "coordinates": [ring]}
+        feature = {"type": "Feature", "properties": {}, "geometry": geometry}
+        return json.dumps({"type": "FeatureCollection", "features": [feature]})
+
+    (tmp_path / "from.geojson").write_text(square(24.9355), encoding="utf-8")
+    (tmp_path / "to.geojson").write_text(square(24.9388), encoding="utf-8")
+    path = scenario(
+        tmp_path,
+        "move",
+        '[[interventions]]\ntype = "move_residents"\ncount = 50\n'
+        'from = {file = "from.geojson"}\nto = {file = "to.geojson"}\n',
+    )
+    out = tmp_path / "results"
+    assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["done"]
+    assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["skipped"]
+    # the same size and modification time, another area: only the content tells
+    target = tmp_path / "to.geojson"
+    stat = target.stat()
+    target.write_text(square(24.9387), encoding="utf-8")
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert target.stat().st_size == stat.st_size
+    rerun = batch.run([path], out_dir=out, progress=False)
+    assert list(rerun.summary["status"]) == ["done"]
+    inputs = json.loads((out / batch.output_folder(path) / "summary.json").read_text())["inputs"]
+    assert str(target.resolve()) in inputs and str((tmp_path / "from.geojson").resolve()) in inputs
+
+
+def test_formula_names_are_text_in_the_summary_table(tmp_path: Path) -> None:
+    path = tmp_path / "formula.toml"
+    body = SMALL_BASE + RESIDENTS.format(count=10)
+    path.write_text("name = \"=HYPERLINK('http://x.invalid')\"\n" + body, encoding="utf-8")
+    out = tmp_path / "results"
+    assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["done"]
+    cells = pd.read_csv(out / "summary.csv", dtype=str)["scenario"]
+    assert cells.iloc[0] == "'=HYPERLINK('http://x.invalid')"
+
+
+def test_a_killed_batch_leaves_no_folder_that_looks_finished(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "residents", RESIDENTS.format(count=500))
+    out = tmp_path / "results"
+    code = (
+        "import sys; from cohesion_gis import batch; "
+        "batch.run([sys.argv[1]], out_dir=sys.argv[2], progress=False)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path), str(out)], env=env)
+    deadline = time.monotonic() + 300
+    try:
+        while not (out.is_dir() and any(p.name.startswith(".residents-") for p in out.iterdir())):
+            assert proc.poll() is None and time.monotonic() < deadline, "no staging folder seen"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    final = out / batch.output_folder(path)
+    assert not final.exists()  # the unfinished run is hidden, not a folder with a summary
+    assert any(p.name.startswith(".residents-") for p in out.iterdir())
+    result = batch.run([path], out_dir=out, progress=False)
+    assert list(result.summary["status"]) == ["done"]
+    assert json.loads((final / "summary.json").read_text())["status"] == "done"
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []

@@ -775,6 +775,8 @@ def districts_from_file(
             "gdf.set_crs(<the data's EPSG>).to_file(...)) and read it again"
         )
     columns = [c for c in raw.columns if c != raw.geometry.name]
+    if raw.empty:
+        fatal.append("holds no districts; add polygons, or use a grid (CLI: --districts grid)")
     if id_column not in raw.columns:
         fatal.append(f"has no id column {id_column!r}; columns found: {columns}")
     if name_column is not None and name_column not in raw.columns:
