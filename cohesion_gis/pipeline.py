@@ -171,12 +171,14 @@ def run_study(
         for step, (folder, names) in steps.items()
         if step in record and all((folder / n).is_file() for n in names)
     }
-    check_outputs(out, [STUDY_RECORD, "scenarios"], overwrite=True)
+    if scenarios is None:
+        scenarios = example_scenarios() if city.provenance.source == str(default_pbf()) else []
+    check_outputs(out, [STUDY_RECORD], overwrite=True)
+    if scenarios:
+        check_outputs(out / "scenarios", ["summary.csv"], overwrite=True)
     for step, (folder, names) in steps.items():
         if step not in finished:
             check_outputs(folder, names, overwrite=overwrite)
-    if scenarios is None:
-        scenarios = example_scenarios() if city.provenance.source == str(default_pbf()) else []
     written: dict[str, list[Path]] = {}
     results: dict[str, Any] = {}
     for step, (folder, names) in steps.items():

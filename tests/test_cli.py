@@ -1,8 +1,18 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import geopandas as gpd
+import pandas as pd
 import pyogrio
+import pytest
 from click.testing import CliRunner
 
+from cohesion_gis import InputError
 from cohesion_gis.cli import main
 
 
@@ -43,3 +53,129 @@ def test_bad_input_exits_with_the_message(tmp_path):
     assert result.exit_code == 1
     assert "no such PBF file" in result.output
     assert "Traceback" not in result.output
+
+
+KAMPPI = ["--bbox", "24.930", "60.166", "24.942", "60.172"]
+
+
+def _pbf():
+    from cohesion_gis.sources.osm import default_pbf
+
+    return str(default_pbf())
+
+
+def test_score_refuses_an_output_name_that_is_a_folder_before_computing(tmp_path):
+    (tmp_path / "cohesion_spaces.csv").mkdir()
+    result = CliRunner().invoke(main, ["score", "--out", str(tmp_path), "--no-sensitivity"])
+    assert result.exit_code == 1
+    assert "cohesion_spaces.csv: output name is a folder" in result.output
+    assert "Traceback" not in result.output and "Kluuvi" not in result.output  # nothing scored
+    assert [p.name for p in tmp_path.iterdir()] == ["cohesion_spaces.csv"]  # nothing written
+
+
+def test_an_existing_output_keeps_every_file_as_it_was(tmp_path):
+    (tmp_path / "cohesion_homes.csv").write_text("mine")
+    result = CliRunner().invoke(main, ["score", "--out", str(tmp_path), "--no-sensitivity"])
+    assert result.exit_code == 1
+    assert "cohesion_homes.csv exists; pass overwrite=True (CLI: --overwrite)" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["cohesion_homes.csv"]
+    assert (tmp_path / "cohesion_homes.csv").read_text() == "mine"
+
+
+@pytest.mark.parametrize("where", ["read-only folder", "read-only file system"])
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, where):
+    if where == "read-only folder":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        out = tmp_path / "locked"
+        out.mkdir(mode=0o555)
+    else:
+        if not Path("/sys/kernel").is_dir():
+            pytest.skip("needs Linux sysfs (refuses new folders)")
+        out = Path("/sys/cohesion-gis-test")
+    result = CliRunner().invoke(main, ["compare", "scenarios/car_park_to_park.toml",
+                                       "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert str(out) in result.output and "(CLI: --out)" in result.output
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    (tmp_path / "summary.json").mkdir()
+    result = CliRunner().invoke(
+        main, ["-v", "compare", "scenarios/car_park_to_park.toml", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert isinstance(result.exception, InputError)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-5", "0"])
+def test_grid_cell_must_be_a_finite_positive_number(value):
+    result = CliRunner().invoke(main, ["score", "--districts", "grid", "--grid-cell-m", value])
+    assert result.exit_code == 2
+    assert "--grid-cell-m" in result.output and "a finite number > 0" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_place_offline_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # osmnx's cache folder
+    offline = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+    result = CliRunner(env=offline).invoke(main, ["score", "--place", "Kamppi, Helsinki"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot reach the OpenStreetMap service")
+    assert "--pbf" in result.output and result.output.count("\n") == 1
+
+
+def test_an_empty_district_file_is_an_error(tmp_path):
+    empty = gpd.GeoDataFrame(
+        {"district_id": pd.Series([], dtype=str), "name": pd.Series([], dtype=str)},
+        geometry=gpd.GeoSeries([], crs=4326),
+    )
+    empty.to_file(tmp_path / "districts.gpkg", layer="districts")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["score", "--districts", str(tmp_path / "districts.gpkg"), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "holds no districts" in result.output and "--districts grid" in result.output
+    assert not list(out.glob("*.json"))
+
+
+def test_demo_resumes_after_sigkill(tmp_path):
+    scenario = tmp_path / "residents.toml"
+    scenario.write_text(
+        'name = "residents"\n[base]\nsource = "helsinki"\nbbox = [24.930, 60.166, 24.942, 60.172]\n'
+        '[[interventions]]\ntype = "add_residents"\ncount = 500\ndistrict = "Kamppi"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["demo", "--pbf", _pbf(), *KAMPPI, "--out", str(out), "--scenarios", str(scenario)]
+    code = "import sys; from cohesion_gis.cli import main; main(sys.argv[1:])"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    record = out / "study.json"
+    with subprocess.Popen([sys.executable, "-c", code, "-q", *args], env=env) as proc:
+        deadline = time.monotonic() + 600
+        try:
+            while not (record.is_file() and '"cohesion"' in record.read_text()):
+                assert proc.poll() is None and time.monotonic() < deadline, "cohesion never done"
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+    steps = json.loads(record.read_text())["steps"]
+    assert set(steps) == {"layers", "cohesion"}  # killed during the site assessment
+    assert not list(out.glob("hvm_*")) and not list(out.glob("*map*"))
+    before = (out / "cohesion.gpkg").stat()
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    after = (out / "cohesion.gpkg").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # skipped
+    steps = json.loads(record.read_text())["steps"]
+    assert set(steps) == {"layers", "cohesion", "sites", "maps"}
+    assert all((out / name).is_file() for step in steps.values() for name in step["files"])
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # leftovers removed
+
+    other = CliRunner().invoke(main, [*args, "--districts", "grid"])  # other inputs, same folder
+    assert other.exit_code == 1
+    assert "exist; pass overwrite=True (CLI: --overwrite)" in other.output
