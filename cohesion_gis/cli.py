@@ -120,13 +120,6 @@ def _message(exc: Exception) -> str:
 
     if isinstance(exc, CohesionError):
         return str(exc)
-    module = type(exc).__module__.split(".")[0]
-    if module in ("requests", "urllib3") or isinstance(exc, ConnectionError):
-        return (
-            "cannot reach the OpenStreetMap service for --place/--bbox "
-            f"({type(exc).__name__}); check the internet connection, or read a local "
-            "extract with --pbf or --osm-xml"
-        )
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     return f"{type(exc).__name__}: {exc} (unexpected: rerun with -v and report the traceback)"

@@ -765,8 +765,8 @@ def districts_from_file(
     where = f"{src}" + (f" (layer {layer!r})" if layer is not None else "")
     if raw.empty:
         raise InputError(
-            f"{where}: holds no districts (0 features); draw them, or leave districts= out to "
-            "use the OSM admin boundaries or a grid"
+            f"{where}: holds no districts (0 features); draw them, or leave districts= out "
+            "(CLI: --districts) to use the OSM admin boundaries or a grid"
         )
     fatal = []
     if raw.crs is None:
@@ -775,8 +775,6 @@ def districts_from_file(
             "gdf.set_crs(<the data's EPSG>).to_file(...)) and read it again"
         )
     columns = [c for c in raw.columns if c != raw.geometry.name]
-    if raw.empty:
-        fatal.append("holds no districts; add polygons, or use a grid (CLI: --districts grid)")
     if id_column not in raw.columns:
         fatal.append(f"has no id column {id_column!r}; columns found: {columns}")
     if name_column is not None and name_column not in raw.columns:
