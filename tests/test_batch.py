@@ -17,6 +17,9 @@ from cohesion_gis import batch
 
 # a small corner of central Helsinki (Kamppi), so each Dask worker loads its base fast
 SMALL_BASE = '[base]\nsource = "helsinki"\nbbox = [24.930, 60.166, 24.942, 60.172]\n'
+# a triangle inside it (longitude latitude, EPSG:4326) to house new residents
+AREA = 'geometry = "POLYGON ((24.936 60.167, 24.94 60.167, 24.94 60.17, 24.936 60.167))"\n'
+RESIDENTS = '[[interventions]]\ntype = "add_residents"\ncount = {count}\n' + AREA
 
 
 def scenario(folder: Path, name: str, body: str) -> Path:
@@ -39,7 +42,7 @@ def files(tmp_path: Path) -> list[Path]:
         scenario(
             folder,
             "residents",
-            '[[interventions]]\ntype = "add_residents"\ncount = 500\ndistrict = "Kamppi"\n',
+            RESIDENTS.format(count=500),
         ),
         scenario(
             folder, "broken", '[[interventions]]\ntype = "remove_contact_space"\nid = "way/1"\n'
@@ -92,9 +95,6 @@ def test_dask_local_cluster(tmp_path: Path, files: list[Path]) -> None:
             pd.read_csv(out / name / "districts.csv"),
             pd.read_csv(tmp_path / "serial" / name / "districts.csv"),
         )
-
-
-RESIDENTS = '[[interventions]]\ntype = "add_residents"\ncount = {count}\ndistrict = "Kamppi"\n'
 
 
 def test_files_of_the_same_name_get_their_own_folders(tmp_path: Path) -> None:

@@ -146,7 +146,8 @@ def test_demo_resumes_after_sigkill(tmp_path):
     scenario = tmp_path / "residents.toml"
     scenario.write_text(
         'name = "residents"\n[base]\nsource = "helsinki"\nbbox = [24.930, 60.166, 24.942, 60.172]\n'
-        '[[interventions]]\ntype = "add_residents"\ncount = 500\ndistrict = "Kamppi"\n',
+        '[[interventions]]\ntype = "add_residents"\ncount = 500\n'
+        'geometry = "POLYGON ((24.936 60.167, 24.94 60.167, 24.94 60.17, 24.936 60.167))"\n',
         encoding="utf-8",
     )
     out = tmp_path / "out"
@@ -176,6 +177,6 @@ def test_demo_resumes_after_sigkill(tmp_path):
     assert all((out / name).is_file() for step in steps.values() for name in step["files"])
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # leftovers removed
 
-    other = CliRunner().invoke(main, [*args, "--districts", "grid"])  # other inputs, same folder
+    other = CliRunner().invoke(main, [*args, "--grid-cell-m", "150"])  # other inputs, same folder
     assert other.exit_code == 1
     assert "exist; pass overwrite=True (CLI: --overwrite)" in other.output
