@@ -21,11 +21,18 @@ def summary(result: CohesionResult) -> dict[str, Any]:
     """
     d = result.districts
     scored = d.loc[d["population"] > 0].sort_values("score", ascending=False)
-    notes = dict(result.notes)
-    if not len(scored):
-        notes["summary"] = "no district has residents: the mean score and component means are null"
-    if not len(result.sensitivity):
-        notes["sensitivity"] = "variants not run: min_rank_correlation is null"
+    nulls = [
+        reason
+        for reason, missing in (
+            ("no district has residents: mean score and component means are null", not len(scored)),
+            (
+                "no sensitivity variants were run: min_rank_correlation is null",
+                not len(result.sensitivity),
+            ),
+        )
+        if missing
+    ]
+    notes = {**result.notes, **({"summary": "; ".join(nulls)} if nulls else {})}
     return {
         "districts": len(d),
         "residents": float(d["population"].sum()),
