@@ -80,6 +80,7 @@ def write_scores(
         **provenance,
         "analysis": "contact-space cohesion score",
         "cohesion_parameters": dataclasses.asdict(result.params),
+        "notes": dict(result.notes),
     }
     names = score_names(stem)
     gpkg, _, districts, homes, spaces, summary_json = names

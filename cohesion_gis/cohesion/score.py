@@ -41,7 +41,7 @@ from cohesion_gis.cohesion.cleaning import CleanedNetwork, clean_network
 from cohesion_gis.cohesion.diversity import diversity
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
-from cohesion_gis.cohesion.severance import barrier_aware_network, severance
+from cohesion_gis.cohesion.severance import barrier_aware_network, detour_ratio, severance
 from cohesion_gis.errors import DataError
 from cohesion_gis.network import map_chunks
 
@@ -242,6 +242,7 @@ def score_from_reach(
     _require_residents(city)
     homes, spaces = home_components(aware, params, n_types=len(city.taxonomy.contact_spaces))
     homes["severance"] = severance(homes["access"], access(free, params)["access"])
+    homes["detour_ratio"] = detour_ratio(aware, free)
     spaces = space_flags(spaces, aware)
     variants_of = aware if sensitivity else None
     notes = {"network": networks[0].describe()} if networks is not None else {}
@@ -423,7 +424,8 @@ def _districts(
 ) -> gpd.GeoDataFrame:
     """District means, the decision outputs and the group gaps; see :class:`CohesionResult`."""
     access_columns = [c for c in homes if c.startswith("access_")]
-    columns = [*COMPONENTS, "severance", "score", *access_columns]
+    extra = ["detour_ratio"] if "detour_ratio" in homes else []
+    columns = [*COMPONENTS, "severance", "score", *extra, *access_columns]
     key = _DistrictKey(homes)
     meeting = homes[access_columns].ge(1.0 - 1e-12).astype(float)
     meeting.columns = [c.replace("access_", "share_meeting_", 1) for c in access_columns]
@@ -659,9 +661,7 @@ def _structural(
             replace(base, homes=moved), params, n_types, _DistrictKey(moved)
         )
     rule = "none" if params.network_cleaning != "none" else "largest_component"
-    other_network = score_districts(
-        city, replace(params, network_cleaning=rule), sensitivity=False
-    )
+    other_network = score_districts(city, replace(params, network_cleaning=rule), sensitivity=False)
     out[f"network cleaning: {rule}"] = other_network.districts.set_index("district_id")["score"]
     return out, skipped
 

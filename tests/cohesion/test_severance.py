@@ -125,3 +125,24 @@ def test_homes_and_spaces_on_the_same_side_need_no_crossing(crossroads):
     assert dist[(0, 0)] == pytest.approx(114.0) and dist[(1, 1)] == pytest.approx(114.0)
     assert dist[(0, 1)] == pytest.approx(8 + 150 + 50 + 6)
     assert dist[(1, 0)] == pytest.approx(8 + 150 + 50 + 6)
+
+
+def test_detour_ratio_is_the_walk_with_barriers_over_the_walk_without(crossroads):
+    from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.cohesion.reach import reach
+    from cohesion_gis.cohesion.severance import detour_ratio
+
+    from .conftest import homes, spaces
+
+    nodes, edges = crossroads
+    params = CohesionParams.from_toml()
+    h = homes([(100.0, 50.0), (300.0, 60.0)], [10.0, 10.0])  # north of node 2, and of the crossing
+    s = spaces([("library", (100.0, -50.0), 0)])  # south of node 2
+    free = reach(h, s, nodes, edges, params=params)
+    aware = reach(h, s, *barrier_aware_network(nodes, edges), params=params)
+    ratio = detour_ratio(aware, free)
+    d_free = free.table.set_index("home")["dist_m"]
+    d_aware = aware.table.set_index("home")["dist_m"]
+    assert d_aware[0] - d_free[0] == pytest.approx(400)  # round the crossing 200 m away
+    assert ratio.iloc[0] == pytest.approx(d_aware[0] / d_free[0])
+    assert ratio.iloc[1] == pytest.approx(1.0)  # crosses at the crossing either way
