@@ -44,7 +44,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -62,8 +62,15 @@ from cohesion_gis.hvm.barriers import (
     combine_barriers,
     read_rated_barriers,
 )
+from cohesion_gis.hvm.impact import (
+    approach_requirements,
+    demand_key,
+    impact_envelope,
+    requirement_text,
+    round_speed,
+)
 from cohesion_gis.hvm.params import HvmParams, load_params
-from cohesion_gis.hvm.rating import RatingRequirement, required_rating
+from cohesion_gis.hvm.rating import RatingRequirement
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, ApproachNetwork, approach_network
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
@@ -78,6 +85,8 @@ __all__ = [
     "assess_sites",
     "dem_grades",
     "exposure_band",
+    "horizon_sensitivity",
+    "martyns_law_scope",
     "speed_column",
     "vulnerability",
     "write_assessment",
@@ -116,6 +125,15 @@ PRIORITY_SHARE = 0.10
 #: persons makes it priority 1 (reference hvm.md §8.2.5).
 PRIORITY_SPEED_KMH = 48.0
 PRIORITY_PERSONS = 800
+#: Coarse lon/lat boxes of the United Kingdom (Great Britain and Northern Ireland) where
+#: Martyn's Law applies; elsewhere its tiers are a UK-law proxy [A: boxes keep Dublin and the
+#: continent out; border districts of Ireland may read as UK].
+UK_BOXES = (
+    (-5.8, 49.9, 1.8, 53.0),
+    (-4.8, 53.0, 0.6, 55.8),
+    (-7.7, 54.6, -0.7, 60.9),
+    (-8.2, 54.0, -5.4, 55.3),
+)
 #: Columns of the entries table (plus per-class speed columns and ``geometry``).
 ENTRY_COLUMNS = (
     "entry_id",
@@ -355,8 +373,15 @@ def _assessment(
     """The assessment from the sites and their approaches: ranking, entries, gaps, audit."""
     params = setup.params
     vehicles_by_name = {v.name: v for v in setup.classes}
-    ranked = _rank(_site_table(sites, approaches, vehicles_by_name, params), params)
-    entries = _entries(approaches, sites, vehicles_by_name, params, city.crs)
+    approaches = impact_envelope(
+        approaches, sites, setup.edges, vehicles=vehicles_by_name, params=params
+    )
+    reqs = approach_requirements(approaches, vehicles_by_name, params=params)
+    ranked = _rank(_site_table(sites, approaches, reqs, vehicles_by_name, params), params)
+    entries = _entries(
+        approaches, reqs, vehicles_by_name, city.crs, resolution=params.speed_resolution_kmh
+    )
+    ranked["martyns_law_scope"] = martyns_law_scope(city.boundary, city.crs)
     gaps = barrier_gaps(setup.barriers, gap_limit_m=params.gap_limit_m)
     audit = _audit(city, setup, sites=ranked)
     log.info(
@@ -372,6 +397,51 @@ def _assessment(
         barriers=setup.barriers[[*BARRIER_COLUMNS, "geometry"]],
         audit=audit,
     )
+
+
+def horizon_sensitivity(
+    city: City,
+    *,
+    horizons_m: Sequence[float] = (250.0, 500.0, 1000.0),
+    params: HvmParams | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Worst arrival speed per site and class at several search horizons (audit sensitivity).
+
+    Runs :func:`assess_sites` once per horizon (``options`` are passed on) and tabulates
+    ``max_impact_speed_kmh_<class>`` for each, with ``horizon_limited`` at the packaged horizon.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site (``site_id``, ``name``), columns ``<class>@<horizon>m`` in km/h.
+    """
+    params = params or load_params()
+    tables = []
+    for horizon in horizons_m:
+        result = assess_sites(
+            city, params=replace(params, search_horizon_m=float(horizon)), **options
+        )
+        cols = [c for c in result.sites.columns if c.startswith("max_impact_speed_kmh_")]
+        part = result.sites.set_index("site_id")[cols]
+        part.columns = [f"{c.removeprefix('max_impact_speed_kmh_')}@{horizon:g}m" for c in cols]
+        tables.append(part)
+        if horizon == params.search_horizon_m:
+            flag = result.sites.set_index("site_id")[["name", "horizon_limited"]]
+            tables.insert(0, flag)
+    return pd.concat(tables, axis=1).reset_index()
+
+
+def martyns_law_scope(area: shapely.Geometry, crs: CRS) -> str:
+    """``"UK law"`` inside the United Kingdom (:data:`UK_BOXES`), else a proxy label.
+
+    The Terrorism (Protection of Premises) Act 2025 is UK law; outside the UK its tiers are a
+    benchmark only (reference hvm.md §0.4).
+    """
+    point = shapely.centroid(area)
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(point.x, point.y)
+    inside = any(x0 <= lon <= x1 and y0 <= lat <= y1 for x0, y0, x1, y1 in UK_BOXES)
+    return "UK law" if inside else "UK-law proxy: the study area is outside the UK"
 
 
 def dem_grades(edges: gpd.GeoDataFrame, *, dem: str | Path) -> np.ndarray:
@@ -528,37 +598,25 @@ def _rated(
 # --------------------------------------------------------------------------- tables
 
 
-def _governing(requirements: Sequence[RatingRequirement]) -> RatingRequirement | None:
-    """The requirement whose test carries most energy (mass × test speed²; beyond-test first)."""
-    best, best_key = None, (-1.0, -1.0)
-    for req in requirements:
-        if not req.impact_speed_kmh > 0:
-            continue
-        test = math.inf if req.exceeds_test_speeds else float(req.test_speed_kmh or 0.0)
-        key = (req.mass_kg * test**2, req.impact_speed_kmh)
-        if key > best_key:
-            best, best_key = req, key
-    return best
+def _governing(
+    reqs: Sequence[Sequence[RatingRequirement]],
+) -> tuple[RatingRequirement | None, str]:
+    """The most demanding requirement over rows, and its row's text (its class at its entry).
 
-
-def _requirements(
-    speeds: Mapping[str, float],
-    vehicles: Mapping[str, VehicleClass],
-    params: HvmParams,
-    *,
-    standoff_m: float | None = None,
-) -> list[RatingRequirement]:
-    """Requirement of every class that arrives (speed > 0), penetration within the stand-off."""
-    return [
-        required_rating(speed, vehicles[name], params=params, standoff_m=standoff_m)
-        for name, speed in speeds.items()
-        if speed > 0
-    ]
+    Demand is :func:`~cohesion_gis.hvm.impact.demand_key`: the heaviest class beyond test
+    speeds first, then test mass, test speed, angle, energy.
+    """
+    best, text = None, "none: no vehicle approach"
+    for row in reqs:
+        if row and (best is None or demand_key(row[0]) > demand_key(best)):
+            best, text = row[0], requirement_text(row)
+    return best, text
 
 
 def _site_table(
     sites: gpd.GeoDataFrame,
     approaches: gpd.GeoDataFrame,
+    reqs: Sequence[Sequence[RatingRequirement]],
     vehicles: Mapping[str, VehicleClass],
     params: HvmParams,
 ) -> gpd.GeoDataFrame:
@@ -574,24 +632,29 @@ def _site_table(
     reasons = approaches.loc[approaches["reason"].astype(str) != ""].groupby("site_id")["reason"]
     first_reason = reasons.first()
     table = sites[list(SITE_COLUMNS)].copy()
+    speed = speed.fillna(0.0).map(lambda v: float(round_speed(v, params.speed_resolution_kmh)))
     for name in names:
-        table[speed_column(name)] = speed[name].fillna(0.0).to_numpy(float)
+        table[speed_column(name)] = speed[name].to_numpy(float)
     max_speed = speed.fillna(0.0).max(axis=1).to_numpy(float) if names else 0.0
     table["max_impact_speed_kmh"] = max_speed
     table["max_impact_energy_kj"] = energy.fillna(0.0).max(axis=1).to_numpy(float)
     worst = energy.fillna(0.0).idxmax(axis=1).where(energy.fillna(0.0).max(axis=1) > 0)
     table["worst_class"] = worst.to_numpy(dtype=object)
     table["open_approaches"] = table["site_id"].map(open_counts).fillna(0).astype(int)
-    filled = speed.fillna(0.0)
-    reqs = [
-        _governing(_requirements(dict(zip(names, row, strict=True)), vehicles, params))
-        for row in filled.to_numpy(float)
-    ]
-    table["required_rating"] = [r.text if r else "none: no vehicle approach" for r in reqs]
+    by_site: dict[str, list[list[RatingRequirement]]] = {}
+    for sid, row in zip(approaches["site_id"], reqs, strict=True):
+        by_site.setdefault(sid, []).append(row)
+    governing = [_governing(by_site.get(sid, [])) for sid in table["site_id"]]
+    site_reqs = [g for g, _ in governing]
+    table["required_rating"] = [text for _, text in governing]
+    normal = approaches.groupby("site_id")["normal_speed_kmh"].max()
+    table["max_normal_speed_kmh"] = table["site_id"].map(normal).fillna(0.0).astype(float)
+    limited = approaches.groupby("site_id")["horizon_limited"].any()
+    table["horizon_limited"] = table["site_id"].map(limited).fillna(False).astype(bool)
     table["exposure"] = table["capacity_persons"].map(exposure_band).astype(int)
     table["vulnerability"] = [
         vulnerability(r, n, params=params)
-        for r, n in zip(reqs, table["open_approaches"], strict=True)
+        for r, n in zip(site_reqs, table["open_approaches"], strict=True)
     ]
     table["attractiveness"] = table["kinds"].map(_attractiveness).astype(int)
     table["risk"] = table["exposure"] * table["vulnerability"] * table["attractiveness"]
@@ -623,17 +686,19 @@ def _rank(table: gpd.GeoDataFrame, params: HvmParams) -> gpd.GeoDataFrame:
 
 def _entries(
     approaches: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame,
+    reqs: Sequence[Sequence[RatingRequirement]],
     vehicles: Mapping[str, VehicleClass],
-    params: HvmParams,
     crs: CRS,
+    *,
+    resolution: float,
 ) -> gpd.GeoDataFrame:
     """One row per entry: speeds per class and the rating a barrier there needs.
 
     A barrier at the entry (where the carriageway meets the crowd perimeter grown by the mount
     distance) may let a vehicle penetrate at most its stand-off: the distance from the entry to
     the crowd perimeter (``standoff_m``), which goes into the requirement as the penetration
-    limit (reference hvm.md §8.4.4).
+    limit (reference hvm.md §8.4.4). Every class's requirements are listed (``requirements``);
+    ``required_rating`` is the most demanding one with its class's other test angles.
     """
     names = list(vehicles)
     speed_cols = [speed_column(n) for n in names]
@@ -648,18 +713,20 @@ def _entries(
         .reindex(columns=names)
         .fillna(0.0)
     )
-    first = rows.groupby("entry_id")[["site_id", "entry_x", "entry_y"]].first().loc[speed.index]
+    first = rows.groupby("entry_id")[["site_id", "entry_x", "entry_y", "standoff_m"]].first()
+    first = first.loc[speed.index]
     points = shapely.points(first["entry_x"].to_numpy(float), first["entry_y"].to_numpy(float))
-    perimeter = sites.set_index("site_id").geometry.loc[first["site_id"].to_numpy()].to_numpy()
-    standoff = shapely.distance(points, perimeter)
+    standoff = first["standoff_m"].to_numpy(float)
+    by_entry: dict[str, list[list[RatingRequirement]]] = {}
+    for entry, row in zip(approaches["entry_id"], reqs, strict=True):
+        if entry is not None:
+            by_entry.setdefault(entry, []).append(list(row))
     open_classes, governing, every = [], [], []
-    for row, room in zip(speed.to_numpy(float), standoff, strict=True):
-        speeds = dict(zip(names, row, strict=True))
-        reqs = _requirements(speeds, vehicles, params, standoff_m=round(float(room), 1))
-        best = _governing(reqs)
-        open_classes.append(";".join(k for k, v in speeds.items() if v > 0))
-        governing.append(best.text if best else "none: no vehicle approach")
-        every.append("; ".join(r.text for r in reqs))
+    for entry, row in zip(speed.index, speed.to_numpy(float), strict=True):
+        entry_reqs = by_entry.get(entry, [])
+        open_classes.append(";".join(k for k, v in zip(names, row, strict=True) if v > 0))
+        governing.append(_governing(entry_reqs)[1])
+        every.append("; ".join(requirement_text(r) for r in entry_reqs if r))
     table = pd.DataFrame(
         {
             "entry_id": speed.index.to_numpy(),
@@ -668,7 +735,7 @@ def _entries(
             "required_rating": governing,
             "requirements": every,
             "standoff_m": standoff,
-            **{speed_column(n): speed[n].to_numpy(float) for n in names},
+            **{speed_column(n): round_speed(speed[n], resolution) for n in names},
         }
     )
     return gpd.GeoDataFrame(table, geometry=points, crs=crs)
@@ -739,7 +806,12 @@ def _audit(city: City, setup: _Setup, *, sites: gpd.GeoDataFrame) -> dict[str, A
                 "2: any other open approach; 3: no vehicle arrives"
             ),
         },
-        "martyns_law": "none < 200 ≤ standard < 800 ≤ enhanced; worship and schools capped",
+        "martyns_law": (
+            "tiers per building-based premises only (s.2(2)(a)): none < 200 ≤ standard < 800 ≤ "
+            "enhanced; worship and schools standard; open spaces: possible qualifying event "
+            "(≥ 800 at 2 persons/m², HSG195); "
+            + martyns_law_scope(city.boundary, city.crs)
+        ),
         "results": {
             "sites": len(sites),
             "priority_1": int((sites["priority"] == 1).sum()),

@@ -47,6 +47,7 @@ __all__ = [
     "barrier_gaps",
     "combine_barriers",
     "read_rated_barriers",
+    "street_closures",
 ]
 
 log = logging.getLogger(__name__)
@@ -367,3 +368,141 @@ def _geometry_problems(frame: gpd.GeoDataFrame, ids: np.ndarray) -> list[str]:
         for fid, g in zip(ids[invalid], geoms[invalid], strict=True)
     ]
     return problems
+
+
+#: Step (m) at which barrier lines are sampled across a carriageway.
+SAMPLE_M = 0.25
+#: Elements within this distance (m) along a street stand in the same cross-section (a row of
+#: bollards drawn a little staggered; a line drawn diagonally across is sampled every SAMPLE_M).
+SECTION_M = 1.0
+
+
+def street_closures(
+    barriers: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    *,
+    vehicle_width_m: float,
+    snap_m: float,
+) -> gpd.GeoDataFrame:
+    """Where barriers as built close a street: cross-sections they block kerb to kerb.
+
+    A barrier covers only its own footprint: a bollard point its own width, a line where it
+    runs. A street (carriageway ``width_m`` centred on its centreline) is closed at a
+    cross-section when the elements standing on it (points, and lines sampled every
+    :data:`SAMPLE_M`, within ``width_m / 2 + snap_m`` of the centreline and within
+    :data:`SECTION_M` of each other along it) leave no gap across the carriageway, kerb to
+    kerb, as wide as ``vehicle_width_m``. Centre-to-centre distances are used (the bollard's
+    own diameter is not subtracted: errs towards an open gap). So one bollard beside or in a
+    street does not close it, a row of bollards 1.2 m apart across it does, and a line along
+    the kerb closes nothing. Gaps are measured only across the carriageway: a bypass over a
+    footway beyond the kerb is not seen (it is reported by :func:`barrier_gaps` when the line
+    has elements there).
+
+    Parameters
+    ----------
+    barriers
+        Points and lines (polygons by their outline) with ``barrier_id`` and ``rating``, in
+        the edges' metric CRS.
+    edges
+        Street centrelines with ``width_m``.
+    vehicle_width_m
+        Width (m) of the narrowest threat vehicle: a gap at least this wide lets it through.
+    snap_m
+        Mapping tolerance (m) beyond the kerb within which an element still stands on the
+        street (``params.barrier_snap_m``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per closed cross-section: ``barrier_id`` (the elements' ids joined by ``+``),
+        ``rating`` (the weakest element's: unrated if any element is unrated, else the lowest
+        test speed), ``max_gap_m`` and the point on the centreline where the street is closed
+        (kept 0.5 m off the street's ends, so it belongs to this street, not to the junction).
+        The weakest element governs because a vehicle picks it.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> street = gpd.GeoDataFrame({"width_m": [7.0]},
+    ...     geometry=[shapely.LineString([(0, 0), (100, 0)])], crs=3067)
+    >>> one = gpd.GeoDataFrame({"barrier_id": ["b"], "rating": ["V/1500[M1]/48/90:1"]},
+    ...     geometry=[shapely.Point(50, 1)], crs=3067)
+    >>> len(street_closures(one, street, vehicle_width_m=1.8, snap_m=2.0))
+    0
+    >>> row = one.assign(geometry=[shapely.LineString([(50, -5), (50, 5)])])
+    >>> closed = street_closures(row, street, vehicle_width_m=1.8, snap_m=2.0)
+    >>> closed["max_gap_m"].tolist(), closed.geometry.iloc[0].wkt
+    ([0.25], 'POINT (50 0)')
+    """
+    columns = ("barrier_id", "rating", "max_gap_m")
+    crs = edges.crs
+    geoms = barriers.geometry.to_numpy()
+    geoms = np.where(shapely.get_type_id(geoms) >= 3, shapely.boundary(geoms), geoms)
+    lines = edges.geometry.to_numpy()
+    half = edges["width_m"].to_numpy(float) / 2
+    corridors = shapely.buffer(lines, half + snap_m)  # round caps: short pieces, junctions
+    b_idx, e_idx = shapely.STRtree(geoms).query(corridors, predicate="intersects")[::-1]
+    rows: list[tuple[str, object, float, shapely.Geometry]] = []
+    if b_idx.size:
+        pieces = shapely.segmentize(shapely.intersection(geoms[b_idx], corridors[e_idx]), SAMPLE_M)
+        xy, owner = shapely.get_coordinates(pieces, return_index=True)
+        pair = owner
+        edge = e_idx[pair]
+        points = shapely.points(xy)
+        along = shapely.line_locate_point(lines[edge], points)
+        ahead = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge], along + 0.5))
+        behind = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge], along - 0.5))
+        direction = ahead - behind
+        direction /= np.maximum(np.linalg.norm(direction, axis=1), 1e-9)[:, None]
+        foot = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge], along))
+        offset = xy - foot
+        lateral = direction[:, 0] * offset[:, 1] - direction[:, 1] * offset[:, 0]
+        ids = barriers["barrier_id"].astype(str).to_numpy()
+        ratings = barriers["rating"].to_numpy(dtype=object)
+        order = np.lexsort((along, edge))
+        for group in _sections(edge[order], along[order]):
+            k = order[group]
+            e = int(edge[k[0]])
+            gap = _widest_gap(lateral[k], half[e])
+            if gap >= vehicle_width_m:
+                continue
+            members = np.unique(b_idx[pair[k]])
+            at = float(np.median(along[k]))
+            rows.append((
+                "+".join(ids[members]), _weakest(ratings[members]), round(gap, 2),
+                _on_street(lines[e], at),
+            ))  # fmt: skip
+    table = pd.DataFrame([r[:3] for r in rows] or None, columns=list(columns)).astype(
+        {"barrier_id": object, "rating": object, "max_gap_m": float}
+    )
+    return gpd.GeoDataFrame(table, geometry=[r[3] for r in rows], crs=crs)
+
+
+def _sections(edge: np.ndarray, along: np.ndarray) -> list[np.ndarray]:
+    """Runs of sorted (edge, along) samples closer than SECTION_M along the same edge."""
+    if edge.size == 0:
+        return []
+    cut = (np.diff(edge) != 0) | (np.diff(along) > SECTION_M)
+    return np.split(np.arange(edge.size), np.flatnonzero(cut) + 1)
+
+
+def _widest_gap(lateral: np.ndarray, half: float) -> float:
+    """Widest uncovered stretch (m) of the carriageway [-half, half] between the samples."""
+    stops = np.sort(np.clip(lateral, -half, half))
+    return float(np.diff(np.concatenate([[-half], stops, [half]])).max())
+
+
+def _weakest(ratings: np.ndarray) -> object:
+    """The rating a vehicle would pick: unrated if any is, else the lowest test speed."""
+    parsed = []
+    for value in ratings:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        parsed.append(value if not isinstance(value, str) else parse_rating(value))
+    return min(parsed, key=lambda r: r.speed_kmh)
+
+
+def _on_street(line: shapely.LineString, at: float) -> shapely.Point:
+    """The point ``at`` m along ``line``, kept 0.5 m inside its ends (off the junction node)."""
+    length = float(line.length)
+    return shapely.line_interpolate_point(line, min(max(at, 0.5), max(length - 0.5, 0.0)))

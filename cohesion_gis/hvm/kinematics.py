@@ -42,9 +42,12 @@ __all__ = [
     "bend_radii_m",
     "bend_speed_kmh",
     "graded_accel_ms2",
+    "impact_speed_at_angle_kmh",
+    "impact_speed_ms",
     "kinetic_energy_kj",
     "kmh_to_ms",
     "ms_to_kmh",
+    "normal_speed_kmh",
     "profile_sq",
     "run_up_distance_m",
     "run_up_speed_kmh",
@@ -799,3 +802,123 @@ def profile_sq(  # noqa: PLR0917 (numba has no keyword-only arguments)
         ds = dist[i + 1] - dist[i]
         v2[i] = min(v2[i], v2[i + 1] + 2.0 * braking * ds)
     return v2
+
+
+def impact_speed_at_angle_kmh(
+    approach_kmh: ArrayLike,
+    approach_angle_deg: ArrayLike,
+    lateral_room_m: ArrayLike,
+    impact_angle_deg: ArrayLike,
+    *,
+    lat_accel_ms2: ArrayLike,
+    accel_ms2: ArrayLike,
+) -> FloatArray:
+    r"""Fastest speed (km/h) at which a vehicle can strike a perimeter at a given angle.
+
+    A vehicle arrives at speed :math:`v_a` heading at :math:`\theta_0` to the perimeter (0:
+    driving along it, 90: straight at it) with :math:`y` metres of hard-standing between its
+    line and the perimeter (the far half of the carriageway, the kerb and the footway up to
+    the crowd edge; a kerb mount costs no speed, conservative). To strike at
+    :math:`\theta > \theta_0` it must turn towards the perimeter inside that room. Turning at
+    the lateral limit :math:`a_{lat}` on an arc of radius :math:`R = v^2 / a_{lat}` moves it
+    :math:`R (\cos\theta_0 - \cos\theta)` towards the perimeter (the barrier impact-angle
+    equation, McHenry; reference hvm.md §3 "Departure angle"), so
+
+    .. math::
+
+        v(\theta) = \min\Big(v_a,\ \max\Big(\sqrt{\frac{a_{lat}\, y}{\cos\theta_0 - \cos\theta}},
+        \ \sqrt{\frac{2 a_0 y}{\sin\theta}}\Big)\Big), \qquad \theta > \theta_0
+
+    and :math:`v(\theta) = v_a` for :math:`\theta \le \theta_0`. The second term is the other
+    end of the trade-off (turn slowly, then accelerate at :math:`a_0` straight across the
+    room); the impact speed is linear in the turn speed squared, so one of the two ends is the
+    fastest. Hand check: 150 km/h along the perimeter (:math:`\theta_0 = 0`), μ 0.7 (turn
+    radius 256 m at 150 km/h), 10 m of room: 45° at 55 km/h, 90° at 30 km/h.
+
+    Parameters
+    ----------
+    approach_kmh
+        Speed on arrival at the entry (km/h).
+    approach_angle_deg
+        Heading to the perimeter on arrival (degrees, 0-90).
+    lateral_room_m
+        Hard-standing between the vehicle's line and the perimeter (m).
+    impact_angle_deg
+        Impact angle asked for (degrees, 0-90).
+    lat_accel_ms2
+        Lateral-acceleration limit (m/s²): ``min(lat_accel, μ g)`` of the class.
+    accel_ms2
+        Straight-line acceleration a0 (m/s²) of the class.
+
+    Returns
+    -------
+    numpy.ndarray
+        Impact speed (km/h), broadcast over the inputs.
+
+    References
+    ----------
+    Reference hvm.md §3 (departure angle vs speed, ``cos θ = 1 − y μ g / v²``; McHenry Software,
+    *Barrier impact angle equation*); MIL-HDBK-1013/14 eq. 6.
+    """
+    args = np.broadcast_arrays(
+        kmh_to_ms(approach_kmh), np.radians(np.asarray(approach_angle_deg, float)),
+        np.asarray(lateral_room_m, float), np.radians(np.asarray(impact_angle_deg, float)),
+        np.asarray(lat_accel_ms2, float), np.asarray(accel_ms2, float),
+    )  # fmt: skip
+    flat = [np.ascontiguousarray(a, dtype=float).ravel() for a in args]
+    return ms_to_kmh(_impact_speeds(*flat).reshape(args[0].shape))
+
+
+def normal_speed_kmh(
+    approach_kmh: ArrayLike,
+    approach_angle_deg: ArrayLike,
+    lateral_room_m: ArrayLike,
+    *,
+    lat_accel_ms2: ArrayLike,
+    accel_ms2: ArrayLike,
+) -> FloatArray:
+    r"""Largest speed component (km/h) normal to the perimeter at impact, over every angle.
+
+    The normal velocity grows only by acceleration towards the perimeter, at most
+    :math:`a_n = \sqrt{a_{lat}^2 + a_0^2}` (turning plus driving), over the room :math:`y`:
+
+    .. math::
+
+        v_n \le \min\Big(v_a,\ \sqrt{(v_a \sin\theta_0)^2 + 2\, a_n\, y}\Big)
+
+    Parameters are those of :func:`impact_speed_at_angle_kmh` without the angle. Hand check:
+    150 km/h along the perimeter, μ 0.7, 10 m: 42 km/h normal (about 44 with a car's a0).
+    """
+    v = kmh_to_ms(approach_kmh)
+    s = np.sin(np.radians(np.asarray(approach_angle_deg, float)))
+    a_n = np.hypot(np.asarray(lat_accel_ms2, float), np.asarray(accel_ms2, float))
+    room = np.maximum(np.asarray(lateral_room_m, float), 0.0)
+    return ms_to_kmh(np.minimum(v, np.sqrt((v * s) ** 2 + 2.0 * a_n * room)))
+
+
+@njit(cache=True)
+def impact_speed_ms(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    v_a: float, th0: float, room: float, th: float, a_lat: float, a0: float
+) -> float:  # pragma: no cover - numba
+    """Compiled core of :func:`impact_speed_at_angle_kmh` (m/s, radians)."""
+    if th <= th0 + 1e-9:
+        return v_a
+    room = max(room, 0.0)
+    turn = math.sqrt(a_lat * room / (math.cos(th0) - math.cos(th)))
+    straight = math.sqrt(2.0 * a0 * room / max(math.sin(th), 1e-9))
+    return min(v_a, max(turn, straight))
+
+
+@njit(cache=True)
+def _impact_speeds(  # noqa: PLR0917 (numba has no keyword-only arguments)
+    v_a: FloatArray,
+    th0: FloatArray,
+    room: FloatArray,
+    th: FloatArray,
+    a_lat: FloatArray,
+    a0: FloatArray,
+) -> FloatArray:  # pragma: no cover - numba
+    out = np.empty(v_a.size)
+    for i in range(v_a.size):
+        out[i] = impact_speed_ms(v_a[i], th0[i], room[i], th[i], a_lat[i], a0[i])
+    return out

@@ -9,7 +9,7 @@ Examples
 >>> from cohesion_gis.hvm.params import load_params
 >>> params = load_params()
 >>> params.friction_mu, params.speed_allowance, params.test_speeds_kmh
-(0.7, 0.1, (16.0, 32.0, 48.0, 64.0, 80.0))
+(0.7, 0.1, (16.0, 32.0, 48.0, 64.0, 80.0, 96.0, 112.0))
 """
 
 from __future__ import annotations
@@ -70,6 +70,15 @@ class HvmParams:
         worked examples).
     default_vehicle_classes
         Vehicle classes analysed when none are given.
+    speed_resolution_kmh
+        Resolution (km/h) of reported speeds; a design speed within half a step of a test speed
+        counts as that test speed (the allowance is the margin, rounding adds none).
+    impact_angles_deg
+        Impact angles (degrees, descending) of the impact envelope; the last is "glancing".
+    test_angles_deg
+        Impact-test angles (degrees, descending) a requirement may ask for.
+    glancing_below_deg
+        Impacts at smaller angles (degrees) deflect along the barrier: no impact test is asked.
     equivalence
         Threat class → extra rated classes that cover it (empty: strict, own class only).
     sources
@@ -90,6 +99,10 @@ class HvmParams:
     block_unrated: bool
     acceleration_model: str
     default_vehicle_classes: tuple[str, ...]
+    speed_resolution_kmh: float
+    impact_angles_deg: tuple[float, ...]
+    test_angles_deg: tuple[float, ...]
+    glancing_below_deg: float
     equivalence: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -109,7 +122,11 @@ _BOUNDS: dict[str, Bound] = {
     "width_clearance_m": Bound(0.0, 5.0, "m"),
     "angle_band_deg": Bound(0.0, 90.0, "degrees", above=True),
     "barrier_snap_m": Bound(0.0, 50.0, "m"),
+    "speed_resolution_kmh": Bound(0.0, 10.0, "km/h", above=True),
+    "glancing_below_deg": Bound(0.0, 89.0, "degrees"),
 }
+#: Each envelope or test angle (degrees): (0, 90], 90 = head-on.
+_ANGLE = Bound(0.0, 90.0, "degrees", above=True)
 #: Each test speed: ISO 22343-1 / PAS 68 test at 16-112 km/h; ratings are parsed up to 200 km/h.
 _TEST_SPEED = Bound(0.0, 200.0, "km/h", above=True)
 
@@ -129,6 +146,15 @@ def _value_problems(params: Any) -> list[str]:
             f"field `test_speeds_kmh` = {list(speeds)}; expected strictly ascending speeds, "
             "e.g. [16, 32, 48, 64, 80]"
         )
+    for name in ("impact_angles_deg", "test_angles_deg"):
+        angles = getattr(params, name)
+        bad_angles = numbers_problems(name, angles, _ANGLE, min_len=1)
+        problems += bad_angles
+        if not bad_angles and list(angles) != sorted(set(angles), reverse=True):
+            problems.append(
+                f"field `{name}` = {list(angles)}; expected strictly descending angles, "
+                "e.g. [90, 60, 45, 30, 15]"
+            )
     if params.acceleration_model not in {"power", "constant"}:
         problems.append(
             f"field `acceleration_model` = {params.acceleration_model!r}; expected "
@@ -154,6 +180,10 @@ _TYPES: dict[str, str] = {
     "block_unrated": "boolean",
     "acceleration_model": "string",
     "default_vehicle_classes": "list of strings",
+    "speed_resolution_kmh": "number",
+    "impact_angles_deg": "list of numbers",
+    "test_angles_deg": "list of numbers",
+    "glancing_below_deg": "number",
     "equivalence": "table of lists of strings",
 }
 

@@ -18,6 +18,8 @@ A standard name may prefix the string (``"ISO 22343-1: V/7200[N2A]/48/90:2.5"``,
 
 Coverage follows the rule "a rating is evidence only for its test vehicle class at no more than its
 test speed" (THREAT Pro methodology, reference hvm.md §0.2): never substitute by kinetic energy.
+It also needs a test angle that covers the impact angle and a penetration within the stand-off,
+and it applies the same speed allowance a requirement asks for (one margin, both ways).
 Heavier classes of the same family may be accepted through an explicit, documented equivalence
 table (:data:`FAMILY_EQUIVALENCE`); the default is strict.
 
@@ -27,10 +29,10 @@ Examples
 >>> r = parse_rating("V/7200[N2A]/48/90:2.5")
 >>> r.standard, r.mass_kg, r.vehicle_class, r.speed_kmh, r.penetration_m
 ('IWA 14-1', 7200.0, 'N2A', 48.0, 2.5)
->>> covers(r, "N2A", 40.0), covers(r, "N2A", 55.0), covers(r, "M1", 30.0)
+>>> covers(r, "N2A", 40.0), covers(r, "N2A", 45.0), covers(r, "M1", 30.0)
 (True, False, False)
 >>> required_rating(40.0, "N2A", standoff_m=4.5).text
-'ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m'
+'ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m (40 km/h at 90°, 444 kJ)'
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -54,6 +56,8 @@ __all__ = [
     "BarrierRating",
     "RatingRequirement",
     "covers",
+    "credited_speed_kmh",
+    "matching_test_angle_deg",
     "parse_rating",
     "required_rating",
 ]
@@ -182,9 +186,12 @@ class RatingRequirement:
         Whether the design speed is above every test speed (no rating can cover it: reduce the
         approach speed).
     angle_deg
-        Required test angle (90: head-on tests cover every approach angle, reference §8.4.3).
+        Required test angle (degrees; :func:`matching_test_angle_deg`; 90 when nothing is asked).
     max_penetration_m
         Largest acceptable penetration (m): the stand-off, or ``None`` if not given.
+    impact_energy_kj
+        Kinetic energy (kJ) of the threat at its impact speed and the class test mass: shown
+        beside the rating for information, never used to substitute classes.
     text
         The requirement for people, e.g. ``ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m``.
     """
@@ -197,6 +204,7 @@ class RatingRequirement:
     exceeds_test_speeds: bool
     angle_deg: float
     max_penetration_m: float | None
+    impact_energy_kj: float
     text: str
 
 
@@ -304,19 +312,98 @@ def _class_name(vehicle_class: str | VehicleClass) -> str:
     return vehicle_class.name if isinstance(vehicle_class, VehicleClass) else vehicle_class
 
 
+def matching_test_angle_deg(
+    impact_angle_deg: float, *, params: HvmParams | None = None
+) -> float | None:
+    """The impact-test angle (degrees) that matches an impact at ``impact_angle_deg``.
+
+    The smallest test angle of ``params.test_angles_deg`` that covers the impact (a test at
+    angle α covers impacts up to α + ``angle_band_deg``/2; a 90° test covers every angle);
+    ``None`` for a glancing impact (below ``glancing_below_deg``: no impact test is asked).
+
+    Examples
+    --------
+    >>> [matching_test_angle_deg(a) for a in (90, 60, 45, 30, 15)]
+    [90.0, 90.0, 45.0, 45.0, None]
+    """
+    params = params or load_params()
+    if impact_angle_deg < params.glancing_below_deg:
+        return None
+    half = params.angle_band_deg / 2
+    fits = [a for a in params.test_angles_deg if a + half >= impact_angle_deg or a >= 90]
+    return float(min(fits)) if fits else float(max(params.test_angles_deg))
+
+
+def credited_speed_kmh(
+    rating: BarrierRating,
+    vehicle_class: str | VehicleClass,
+    *,
+    angle_deg: float = 90.0,
+    standoff_m: float | None = None,
+    params: HvmParams | None = None,
+) -> float:
+    r"""Highest impact speed (km/h) at which a rating is evidence the barrier stops a class.
+
+    .. math::
+
+        v_{credit} = \frac{v_{test} + \delta / 2}{1 + \text{allowance}}
+
+    with δ the speed resolution: the same margin :func:`required_rating` asks for, so a barrier
+    built to a requirement is credited with the speed it was asked for. 0 when the rating is
+    no evidence at all: not a full-scale vehicle test (``V``), another class (unless the
+    parameters' equivalence table accepts it; never by kinetic energy), a test angle that does
+    not cover ``angle_deg`` (a 45° test does not cover a head-on impact; a 90° test covers
+    every angle), or a penetration beyond the stand-off.
+
+    Parameters
+    ----------
+    rating
+        A parsed rating.
+    vehicle_class
+        Threat class (name or :class:`~cohesion_gis.hvm.vehicles.VehicleClass`).
+    angle_deg
+        Impact angle (degrees; 90 = head-on). Glancing impacts (below
+        ``params.glancing_below_deg``) are covered by any angle.
+    standoff_m
+        Distance (m) behind the barrier line the vehicle may travel; ``None``: not checked.
+    params
+        Allowance, resolution, angles, equivalence; ``None``: the packaged defaults.
+
+    Examples
+    --------
+    >>> r = parse_rating("V/1500[M1]/48/90:2.5")
+    >>> round(credited_speed_kmh(r, "M1"), 1), credited_speed_kmh(r, "M1", standoff_m=2.0)
+    (44.1, 0.0)
+    >>> credited_speed_kmh(parse_rating("V/1500[M1]/64/45:1.0"), "M1", angle_deg=90)
+    0.0
+    """
+    params = params or load_params()
+    name = _class_name(vehicle_class)
+    accepted = rating.vehicle_class == name or rating.vehicle_class in params.equivalence.get(
+        name, ()
+    )
+    needed = matching_test_angle_deg(angle_deg, params=params)
+    angle_ok = needed is None or rating.angle_deg >= needed
+    room_ok = standoff_m is None or rating.penetration_m <= standoff_m + 1e-9
+    if not (rating.test_type == "V" and accepted and angle_ok and room_ok):
+        return 0.0
+    return (rating.speed_kmh + params.speed_resolution_kmh / 2) / (1 + params.speed_allowance)
+
+
 def covers(
     rating: BarrierRating,
     vehicle_class: str | VehicleClass,
     speed_kmh: float,
     *,
-    equivalence: Mapping[str, Collection[str]] | None = None,
+    angle_deg: float = 90.0,
+    standoff_m: float | None = None,
+    params: HvmParams | None = None,
 ) -> bool:
-    """Whether a rating is evidence that the barrier stops a class at a speed.
+    """Whether a rating is evidence that the barrier stops a class at a speed and angle.
 
-    The rating must come from a full-scale vehicle test (``V``), its test class must be the
-    threat class or one the equivalence table accepts for it, and its test speed must be at
-    least ``speed_kmh``. Kinetic energy is never substituted across classes. Angle and
-    penetration are not checked here (penetration against stand-off is a separate check).
+    True iff ``speed_kmh`` is at most :func:`credited_speed_kmh`: the class (or an accepted
+    equivalent), the test angle, the penetration against the stand-off and the test speed
+    with the one allowance all hold.
 
     Parameters
     ----------
@@ -326,35 +413,43 @@ def covers(
         Threat class (name or :class:`~cohesion_gis.hvm.vehicles.VehicleClass`).
     speed_kmh
         Speed of the threat vehicle at the barrier (km/h).
-    equivalence
-        Threat class → extra rated classes accepted; ``None``: the parameters' table (strict
-        by default). :data:`FAMILY_EQUIVALENCE` is a documented opt-in.
+    angle_deg
+        Impact angle (degrees; 90 = head-on).
+    standoff_m
+        Stand-off behind the barrier (m); ``None``: penetration not checked.
+    params
+        Parameters (allowance, resolution, angles, equivalence); ``None``: packaged defaults.
 
     Returns
     -------
     bool
     """
-    if equivalence is None:
-        equivalence = load_params().equivalence
-    name = _class_name(vehicle_class)
-    accepted = rating.vehicle_class == name or rating.vehicle_class in equivalence.get(name, ())
-    return rating.test_type == "V" and accepted and speed_kmh <= rating.speed_kmh
+    credit = credited_speed_kmh(
+        rating, vehicle_class, angle_deg=angle_deg, standoff_m=standoff_m, params=params
+    )
+    return credit > 0 and speed_kmh <= credit
 
 
 def required_rating(
     impact_speed_kmh: float,
     vehicle_class: str | VehicleClass,
     *,
+    angle_deg: float = 90.0,
     allowance: float | None = None,
     standoff_m: float | None = None,
     params: HvmParams | None = None,
 ) -> RatingRequirement:
-    r"""The ISO 22343-1 rating a barrier needs against one class at one impact speed.
+    r"""The ISO 22343-1 rating a barrier needs against one class at one impact speed and angle.
 
     .. math::
 
         v_d = v \cdot (1 + \text{allowance}), \qquad
-        v_{test} = \min\{s \in \text{test speeds} : s \ge v_d\}
+        v_{test} = \min\{s \in \text{test speeds} : s \ge v_d - \delta/2\}
+
+    with δ the speed resolution (1 km/h): the allowance is the one margin, rounding up to a
+    test speed adds none beyond the model's resolution (43.7 km/h → 48.07 → 48 km/h test).
+    The test angle is the one that matches the impact angle (:func:`matching_test_angle_deg`); a
+    glancing impact asks for no impact test.
 
     Parameters
     ----------
@@ -362,22 +457,25 @@ def required_rating(
         Attainable impact speed (km/h); 0 means no vehicle approach (nothing required).
     vehicle_class
         Threat class (name of a packaged class, or a :class:`VehicleClass`).
+    angle_deg
+        Impact angle (degrees, 90 = head-on).
     allowance
         Fractional speed allowance; ``None``: ``params.speed_allowance`` (+10 %).
     standoff_m
         Available stand-off behind the barrier line (m): the largest acceptable penetration.
     params
-        Parameters (test speeds, allowance); ``None``: the packaged defaults.
+        Parameters (test speeds and angles, allowance, resolution); ``None``: the defaults.
 
     Returns
     -------
     RatingRequirement
         A design speed above the highest test speed is flagged (``exceeds_test_speeds``) and
-        spelled out in ``text``, never rounded down.
+        spelled out in ``text``, never rounded down. ``impact_energy_kj`` is ½ m v² of the
+        threat at its impact speed (class test mass), shown in ``text``.
 
     References
     ----------
-    Reference hvm.md §8.4 (design speed, rounding up, output string).
+    Reference hvm.md §8.4 (design speed, rounding up, output string, angle).
     """
     params = params or load_params()
     allowance = params.speed_allowance if allowance is None else allowance
@@ -385,6 +483,8 @@ def required_rating(
         raise InputError(f"allowance: got {allowance!r}, expected a fraction in [0, 1), e.g. 0.1.")
     if not (math.isfinite(impact_speed_kmh) and impact_speed_kmh >= 0):
         raise InputError(f"impact_speed_kmh: got {impact_speed_kmh!r}, expected a speed >= 0.")
+    if not (math.isfinite(angle_deg) and 0 < angle_deg <= 90):
+        raise InputError(f"angle_deg: got {angle_deg!r}, expected an angle in (0, 90] degrees.")
     if standoff_m is not None and not standoff_m >= 0:
         raise InputError(f"standoff_m: got {standoff_m!r}, expected a distance >= 0 (m) or None.")
     vehicle = (
@@ -394,20 +494,30 @@ def required_rating(
     )
     design = impact_speed_kmh * (1 + allowance)
     top = params.test_speeds_kmh[-1]
-    test = next((s for s in params.test_speeds_kmh if s >= design - 1e-6), None)
+    half = params.speed_resolution_kmh / 2
+    test = next((s for s in params.test_speeds_kmh if s >= design - half), None)
     exceeds = test is None
+    energy = 0.5 * vehicle.test_mass_kg * (impact_speed_kmh / 3.6) ** 2 / 1000.0
+    angle = matching_test_angle_deg(angle_deg, params=params)
     pen = "" if standoff_m is None else f", penetration ≤ {standoff_m:.1f} m"
     head = f"ISO 22343-1: V/{vehicle.test_mass_kg:.0f}[{vehicle.name}]"
+    threat = f"{impact_speed_kmh:.0f} km/h at {angle_deg:.0f}°, {energy:,.0f} kJ"
     if impact_speed_kmh == 0:
         test, text = None, f"none: no {vehicle.name} approach"
+    elif angle is None:
+        test, exceeds = None, False
+        text = (
+            f"none for {vehicle.name}: glancing ({threat}); a continuous line deflects it, "
+            "no impact test applies"
+        )
     elif exceeds:
         text = (
-            f"{head}/>{top:.0f}/90{pen}: design speed {design:.1f} km/h exceeds the highest "
-            f"test speed {top:.0f} km/h; reduce the approach speed"
+            f"{head}/>{top:.0f}/{angle:.0f}{pen}: design speed {design:.0f} km/h exceeds the "
+            f"highest test speed {top:.0f} km/h ({threat}); reduce the approach speed"
         )
         log.info("required rating for %s: %s", vehicle.name, text)
     else:
-        text = f"{head}/{test:.0f}/90{pen}"
+        text = f"{head}/{test:.0f}/{angle:.0f}{pen} ({threat})"
     return RatingRequirement(
         vehicle_class=vehicle.name,
         mass_kg=vehicle.test_mass_kg,
@@ -415,7 +525,8 @@ def required_rating(
         design_speed_kmh=design,
         test_speed_kmh=test,
         exceeds_test_speeds=exceeds,
-        angle_deg=90.0,
+        angle_deg=90.0 if angle is None else angle,
         max_penetration_m=standoff_m,
+        impact_energy_kj=energy,
         text=text,
     )

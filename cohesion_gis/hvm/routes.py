@@ -81,9 +81,10 @@ from scipy.sparse.csgraph import connected_components
 
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm import _routes_kernel as kernel
+from cohesion_gis.hvm.barriers import street_closures
 from cohesion_gis.hvm.kinematics import kinetic_energy_kj, kmh_to_ms, traction_model
 from cohesion_gis.hvm.params import HvmParams, load_params
-from cohesion_gis.hvm.rating import BarrierRating, covers, parse_rating
+from cohesion_gis.hvm.rating import BarrierRating, covers, credited_speed_kmh, parse_rating
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
 
 __all__ = ["APPROACH_COLUMNS", "ApproachNetwork", "approach_network", "approach_routes"]
@@ -311,7 +312,14 @@ def approach_network(
     classes = _vehicles(vehicles, params)
     _check_inputs(edges, sites, barriers)
     site_ids = sites["site_id"].to_numpy() if "site_id" in sites else sites.index.to_numpy()
-    ratings, barrier_ids = _barrier_table(barriers)
+    ratings, barrier_ids = _barrier_table(barriers)  # every rating validated
+    if barriers is not None:  # barriers as built: where they close a street kerb to kerb
+        as_given = barriers.assign(barrier_id=barrier_ids, rating=ratings)
+        narrowest = min(v.width_m for v in classes)
+        barriers = street_closures(
+            as_given, edges, vehicle_width_m=narrowest, snap_m=params.barrier_snap_m
+        )
+        ratings, barrier_ids = _barrier_table(barriers)
     net, entries, inside = _build_network(edges, sites, barriers, params)
     log.info(
         "approach search: %d sites, %d entries, %d street pieces, %d classes",
@@ -917,8 +925,8 @@ def _class_arrays(  # noqa: PLR0917
                 if rating is None:
                     if block_unrated:
                         threshold[c, node] = np.inf
-                elif covers(rating, vehicle, rating.speed_kmh, equivalence=params.equivalence):
-                    u = float(kmh_to_ms(rating.speed_kmh)) ** 2
+                elif (credit := credited_speed_kmh(rating, vehicle, params=params)) > 0:
+                    u = float(kmh_to_ms(credit)) ** 2
                     threshold[c, node] = max(threshold[c, node], u)
         vehicle_table[c] = (
             lat,
@@ -1080,7 +1088,7 @@ def _blocked_text(
                 stops = block_unrated
             else:
                 vehicle = vehicles[cls[r]]
-                stops = covers(rating, vehicle, speed, equivalence=params.equivalence)
+                stops = covers(rating, vehicle, speed, params=params)
             if stops:
                 parts[r].append(ids[b])
     return np.array([";".join(dict.fromkeys(p)) for p in parts], dtype=object)

@@ -36,10 +36,17 @@ assessment (reference hvm.md §8.2):
 
    In a merged site every square metre counts once, at the densest member covering it (members
    with a capacity tag first, counted whole); ``capacity_source`` names the rules used.
-4. **Martyn's Law tier** (Terrorism (Protection of Premises) Act 2025 s.2): ``none`` below 200
-   persons, ``standard`` from 200, ``enhanced`` from 800. Places of worship and schools are capped
-   at ``standard`` (kinds with ``martyns_law_cap``): persons at capped members never lift a merged
-   site to ``enhanced`` (its uncapped members alone must reach 800).
+4. **Martyn's Law, per premises** (Terrorism (Protection of Premises) Act 2025): a tier is given
+   only to **building-based premises** (s.2(2)(a): "a building, or a building and other land";
+   here a member whose footprint buildings cover at least :data:`BUILDING_SHARE`, or a venue
+   mapped inside a building), each member on its own persons: ``none`` below 200, ``standard``
+   from 200, ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of worship and schools stay
+   ``standard`` (kinds with ``martyns_law_cap``). ``martyns_law_tier`` is the highest tier of the
+   site's premises and ``martyns_law_premises`` lists them; a merged crowd area never adds
+   persons of different premises together. An open square, street or market is never premises:
+   its ``event_capacity_persons`` (area × :data:`EVENT_PERSONS_M2`) flags a "possible qualifying
+   event" from 800 (s.3, events with entry checks). The Act is UK law: outside the UK the
+   assessment labels the tier a UK-law proxy (``hvm.assess``).
 5. **Crowd perimeter** (the geometry): the site plus its frontage footway, where crowds queue and
    leave: footway, pedestrian, path and steps edges of the walk network within
    :attr:`SiteParams.frontage_m` of the footprint, buffered to a footway width and joined to the
@@ -53,8 +60,8 @@ Examples
 >>> from cohesion_gis.hvm.sites import soft_target_sites
 >>> sites = soft_target_sites(cg.load_city())
 >>> senate = sites.loc[sites["name"] == "Senaatintori"].iloc[0]
->>> senate["martyns_law_tier"], int(senate["capacity_persons"]) > 1000
-('enhanced', True)
+>>> senate["martyns_law_tier"], senate["martyns_law_event"]  # an open square: no premises
+('none', 'possible qualifying event')
 """
 
 from __future__ import annotations
@@ -95,6 +102,16 @@ STANDARD_PERSONS = 200
 ENHANCED_PERSONS = 800
 #: Tiers in ascending order.
 TIERS = ("none", "standard", "enhanced")
+#: Persons per m² of an open space holding an event: HSE HSG195 0.5 m²/person (2 persons/m²)
+#: for outdoor events; council event guides use 2/m² for open-air holding capacity and call a
+#: crowd unstable above 4/m² (reference hvm.md §6) [V]. The event figure is separate from the
+#: everyday ``capacity_persons``.
+EVENT_PERSONS_M2 = 2.0
+#: A member is building-based premises (Terrorism (Protection of Premises) Act 2025 s.2(2)(a):
+#: "a building, or a building and other land") when buildings cover at least this share of its
+#: footprint, or it is a venue mapped inside a building [A: a kiosk on a square is not the
+#: square's building].
+BUILDING_SHARE = 0.10
 #: Walk-network ``highway`` values that count as frontage footway (where crowds stand).
 FRONTAGE_HIGHWAYS = ("footway", "pedestrian", "path", "steps")
 #: Id prefixes of mapped OSM features: the anchors of merged sites (proposed features have others).
@@ -113,6 +130,9 @@ SITE_COLUMNS = (
     "capacity_persons",
     "capacity_source",
     "martyns_law_tier",
+    "martyns_law_premises",
+    "event_capacity_persons",
+    "martyns_law_event",
 )
 
 
@@ -346,6 +366,9 @@ def _members(
         footprint[inside.index.to_numpy()] = b_geoms[inside.to_numpy()]
         levels[point_idx] = params.default_levels
     area = shapely.area(footprint)
+    building = _building_share(footprint, buildings, area)
+    if point_idx.size:
+        building[inside.index.to_numpy()] = 1.0
     floor_m2 = area * levels * params.net_floor_fraction
     floor_m2[is_point] = np.minimum(floor_m2[is_point], params.point_max_floor_m2)
     persons = np.zeros(len(candidates))
@@ -376,6 +399,7 @@ def _members(
             .map(lambda k: kinds[k].density_persons_m2 is not None)
             .to_numpy(),
             "point": is_point,
+            "premises": building >= BUILDING_SHARE,
         },
         geometry=shapely.make_valid(footprint),
         crs=candidates.crs,
@@ -415,10 +439,20 @@ def _site_row(
     names = _names(members["name"][idx[by_area]])
     kinds = list(dict.fromkeys(members["kind"][idx[by_persons]]))
     total = float(persons.sum())
-    uncapped = float(persons[~members["capped"][idx].astype(bool)].sum())
-    tier = martyns_law_tier(total, capped=True)
-    if martyns_law_tier(uncapped) == "enhanced":
-        tier = "enhanced"
+    premises = members["premises"][idx].astype(bool)
+    capped = members["capped"][idx].astype(bool)
+    # tiers per building-based premises (each member alone), never for open land (s.2(2)(a))
+    tiers = [
+        martyns_law_tier(members["persons"][i], capped=bool(c))
+        for i, c in zip(idx[premises], capped[premises], strict=True)
+    ]
+    tier = max(tiers, key=TIERS.index, default="none")
+    listed = [
+        f"{members['name'][i] or members['osm_id'][i]}: {t} ({members['persons'][i]:.0f})"
+        for i, t in zip(idx[premises], tiers, strict=True)
+        if t != "none"
+    ]
+    event = float(np.sum(shapely.area(geoms[~premises]))) * EVENT_PERSONS_M2
     footprint = geoms[0] if len(idx) == 1 else shapely.union_all(geoms)
     ids = members["osm_id"][idx].astype(str)
     mapped = np.array([i.startswith(MAPPED_PREFIXES) for i in ids])
@@ -438,8 +472,26 @@ def _site_row(
         "capacity_persons": round(total),
         "capacity_source": "+".join(dict.fromkeys(members["source"][idx[by_persons]])),
         "martyns_law_tier": tier,
+        "martyns_law_premises": "; ".join(listed),
+        "event_capacity_persons": round(event),
+        "martyns_law_event": "possible qualifying event" if event >= ENHANCED_PERSONS else "",
     }
     return row, footprint
+
+
+def _building_share(
+    footprint: np.ndarray, buildings: gpd.GeoDataFrame, area: np.ndarray
+) -> np.ndarray:
+    """Share (0-1) of each footprint covered by buildings."""
+    b_geoms = buildings.geometry.to_numpy()
+    share = np.zeros(footprint.size)
+    if b_geoms.size == 0:
+        return share
+    f_idx, b_idx = shapely.STRtree(b_geoms).query(footprint, predicate="intersects")
+    if f_idx.size:
+        covered = shapely.area(shapely.intersection(footprint[f_idx], b_geoms[b_idx]))
+        np.add.at(share, f_idx, covered)
+    return np.minimum(share / np.maximum(area, 1e-9), 1.0)
 
 
 def _names(values: np.ndarray) -> list[str]:

@@ -4,11 +4,15 @@ from scipy.integrate import quad, solve_ivp
 
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.hvm.kinematics import (
+    G_MS2,
     Traction,
     bend_radii_m,
     bend_speed_kmh,
     graded_accel_ms2,
+    impact_speed_at_angle_kmh,
     kinetic_energy_kj,
+    ms_to_kmh,
+    normal_speed_kmh,
     run_up_distance_m,
     run_up_speed_kmh,
     speed_profile_kmh,
@@ -182,3 +186,35 @@ def test_power_speed_profile_and_bad_traction():
     )
     with pytest.raises(ParameterError, match="rolling resistance"):
         Traction(0.05, rolling_resistance=0.012)
+
+
+def test_impact_envelope_hand_check():
+    # 150 km/h along a perimeter, μ 0.7: turn radius v²/(μ g) ≈ 253 m; with 10 m of room the
+    # fastest 45° impact is ~55 km/h and a 90° impact ~30 km/h (McHenry, reference hvm.md §3)
+    lat = 0.7 * G_MS2
+    v = impact_speed_at_angle_kmh(150.0, 0.0, 10.0, [90, 60, 45, 30, 15], lat_accel_ms2=lat,
+                                  accel_ms2=3.2)  # fmt: skip
+    assert v[0] == pytest.approx(ms_to_kmh(np.sqrt(lat * 10.0)), abs=0.01)  # 29.8
+    assert v[2] == pytest.approx(55.1, abs=0.1)
+    assert v[4] == 150.0  # glancing: the approach speed stands
+    assert np.all(np.diff(v) >= 0)  # steeper is slower
+    # a street straight at the perimeter: every angle up to the approach angle at full speed
+    head_on = impact_speed_at_angle_kmh(60.0, 80.0, 5.0, [90, 60], lat_accel_ms2=lat,
+                                        accel_ms2=3.2)  # fmt: skip
+    assert head_on[1] == pytest.approx(60.0) and head_on[0] <= 60.0 + 1e-9
+    # slow enough to turn square on inside the room: the approach speed
+    assert impact_speed_at_angle_kmh(20.0, 0.0, 10.0, 90, lat_accel_ms2=lat, accel_ms2=3.2) == 20
+    # no room at all: no square impact from a line along the perimeter
+    assert impact_speed_at_angle_kmh(150.0, 0.0, 0.0, 90, lat_accel_ms2=lat, accel_ms2=3.2) == 0
+
+
+def test_normal_speed_is_bounded_by_lateral_acceleration_over_the_room():
+    lat = 0.7 * G_MS2
+    vn = normal_speed_kmh(150.0, 0.0, 10.0, lat_accel_ms2=lat, accel_ms2=0.0)
+    assert vn == pytest.approx(ms_to_kmh(np.sqrt(2 * lat * 10.0)), abs=0.01)  # 42.2
+    # never above the arcs' own normal components, at any angle
+    angles = np.linspace(1, 90, 90)
+    v = impact_speed_at_angle_kmh(150.0, 0.0, 10.0, angles, lat_accel_ms2=lat, accel_ms2=0.0)
+    assert np.all(v * np.sin(np.radians(angles)) <= vn + 1e-6)
+    # head-on approach: the whole speed is normal
+    assert normal_speed_kmh(50.0, 90.0, 3.0, lat_accel_ms2=lat, accel_ms2=3.2) == 50.0

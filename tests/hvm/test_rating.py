@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -7,6 +8,8 @@ from cohesion_gis.hvm.params import load_params
 from cohesion_gis.hvm.rating import (
     FAMILY_EQUIVALENCE,
     covers,
+    credited_speed_kmh,
+    matching_test_angle_deg,
     parse_rating,
     required_rating,
 )
@@ -54,33 +57,78 @@ def test_bad_strings_name_the_wrong_part_and_show_an_example(text, part):
     assert text == "" or "V/7200[N2A]/48/90:2.5" in str(info.value)
 
 
-def test_covers_is_strict_by_class_and_speed():
+def test_covers_is_strict_by_class_speed_angle_and_penetration():
     r = parse_rating("V/7200[N2A]/48/90:2.5")
-    assert covers(r, "N2A", 48)
-    assert not covers(r, "N2A", 48.1)
+    # one margin: credited up to (48 + 0.5) / 1.10 = 44.1 km/h, the speed a 48 km/h test is
+    # asked for
+    assert covers(r, "N2A", 44.0)
+    assert not covers(r, "N2A", 44.2)
+    assert credited_speed_kmh(r, "N2A") == pytest.approx(48.5 / 1.1)
+    # penetration against the stand-off
+    assert covers(r, "N2A", 40.0, standoff_m=2.5)
+    assert not covers(r, "N2A", 40.0, standoff_m=2.4)
+    assert not covers(parse_rating("V/1500[M1]/80/90:25"), "M1", 40.0, standoff_m=4.0)
+    # angle: a 45-degree test does not cover a head-on impact; a 90-degree test covers 45
+    oblique = parse_rating("V/1500[M1]/64/45:1.0")
+    assert not covers(oblique, "M1", 30.0, angle_deg=90)
+    assert covers(oblique, "M1", 30.0, angle_deg=45)
+    assert covers(parse_rating("V/1500[M1]/64/90:1.0"), "M1", 30.0, angle_deg=45)
     # a heavier-energy rating never covers another class by default
     assert not covers(parse_rating("V/7200[N3C]/80/90:1"), "N2A", 30)
     assert not covers(parse_rating("V/7500(N2)/80/90:1/5"), "N2A", 30)
-    # unless a documented equivalence table is passed
-    assert covers(parse_rating("V/7200[N3C]/80/90:1"), "N2A", 30, equivalence=FAMILY_EQUIVALENCE)
-    assert not covers(parse_rating("V/7200[N2A]/80/90:1"), "M1", 30, equivalence=FAMILY_EQUIVALENCE)
+    # unless a documented equivalence table is given in the parameters
+    family = replace(load_params(), equivalence=FAMILY_EQUIVALENCE)
+    assert covers(parse_rating("V/7200[N3C]/80/90:1"), "N2A", 30, params=family)
+    assert not covers(parse_rating("V/7200[N2A]/80/90:1"), "M1", 30, params=family)
     # a design (non-vehicle) rating covers nothing
     assert not covers(parse_rating("D/7500(N2)/48/90:1/5"), "N2", 30)
 
 
-def test_required_rating_rounds_up_and_flags_excess():
+def test_test_angle_matches_the_impact_angle():
+    assert [matching_test_angle_deg(a) for a in (90, 75, 60, 52, 45, 30, 23)] == [
+        90,
+        90,
+        90,
+        45,
+        45,
+        45,
+        45,
+    ]
+    assert matching_test_angle_deg(15) is None  # glancing: no impact test
+    glancing = required_rating(151.0, "M1", angle_deg=15)
+    assert glancing.test_speed_kmh is None and not glancing.exceeds_test_speeds
+    assert glancing.text.startswith("none for M1: glancing")
+    oblique = required_rating(71.0, "M1", angle_deg=30)
+    assert oblique.angle_deg == 45 and oblique.test_speed_kmh == 80
+    assert oblique.text.startswith("ISO 22343-1: V/1500[M1]/80/45")
+
+
+def test_required_rating_rounds_up_once_and_flags_excess():
     req = required_rating(40.0, "N2A", standoff_m=4.5)
     assert req.design_speed_kmh == pytest.approx(44.0)
     assert req.test_speed_kmh == 48
-    assert req.text == "ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m"
+    assert req.impact_energy_kj == pytest.approx(0.5 * 7200 * (40 / 3.6) ** 2 / 1000)
+    assert (
+        req.text == "ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m (40 km/h at 90°, 444 kJ)"
+    )
     assert required_rating(48 / 1.1, "M1").test_speed_kmh == 48  # exact boundary stays
+    # the allowance and the rounding do not compound: 43.7 x 1.1 = 48.07 is 48 at 1 km/h
+    assert required_rating(43.7, "M1").test_speed_kmh == 48
     assert required_rating(45.0, "M1").test_speed_kmh == 64
-    high = required_rating(75.0, "N3C")
+    # 72.8 km/h no longer "exceeds the highest test speed"; beyond 80 km/h: 96/112 km/h
+    assert required_rating(72.8, "M1").test_speed_kmh == 80
+    assert required_rating(75.0, "M1").test_speed_kmh == 96
+    high = required_rating(105.0, "N3C")
     assert high.exceeds_test_speeds and high.test_speed_kmh is None
-    assert "exceeds the highest test speed 80 km/h" in high.text
+    assert "exceeds the highest test speed 112 km/h" in high.text
     none = required_rating(0.0, "M1")
     assert none.test_speed_kmh is None and not none.exceeds_test_speeds
     assert required_rating(40.0, "M1", allowance=0.0).test_speed_kmh == 48
+    # whatever is credited is what was asked for: a barrier built to a requirement covers it
+    for speed in (20.0, 43.7, 44.1, 60.0, 95.0):
+        req = required_rating(speed, "M1")
+        built = parse_rating(f"V/1500[M1]/{req.test_speed_kmh:.0f}/90:1")
+        assert covers(built, "M1", speed)
     with pytest.raises(InputError, match="standoff_m"):
         required_rating(40.0, "M1", standoff_m=-1)
     assert load_params().speed_allowance == 0.1

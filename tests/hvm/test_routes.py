@@ -127,16 +127,19 @@ def test_rated_barrier_removes_a_route_unrated_bollard_does_not():
     defeated = approach_routes(edges, site(), barriers=car_only, **options).iloc[0]
     assert defeated["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
     assert defeated["defeated"] == "vsb1" and defeated["blocked_by"] == ""
-    # an unrated bollard on the road does not block by default, only on request
-    bollard = gpd.GeoDataFrame(
-        {"barrier_id": ["b1"], "rating": [None]}, geometry=[shapely.Point(-60, 0.5)], crs=CRS
+    # an unrated row of bollards across the road (1.2 m apart) blocks only on request
+    row = gpd.GeoDataFrame(
+        {"barrier_id": [f"b{k}" for k in range(8)], "rating": [None] * 8},
+        geometry=[shapely.Point(-60, y) for y in np.arange(-4.2, 4.3, 1.2)],
+        crs=CRS,
     )
-    kept = approach_routes(edges, site(), barriers=bollard, **options).iloc[0]
+    kept = approach_routes(edges, site(), barriers=row, **options).iloc[0]
     assert kept["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
-    stopped = approach_routes(edges, site(), barriers=bollard, block_unrated=True, **options).iloc[
-        0
-    ]
-    assert stopped["impact_speed_kmh"] == pytest.approx(side_road)
+    stopped = approach_routes(edges, site(), barriers=row, block_unrated=True, **options)
+    assert stopped.iloc[0]["impact_speed_kmh"] == pytest.approx(side_road)
+    # a bollard covers its own width: one in the road, a 7 m carriageway, leaves room to pass
+    lone = approach_routes(edges, site(), barriers=row.iloc[[3]], block_unrated=True, **options)
+    assert lone.iloc[0]["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
 
 
 def test_barrier_on_the_perimeter_stops_every_approach():

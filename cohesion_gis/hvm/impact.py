@@ -1,0 +1,271 @@
+r"""The impact envelope of each approach, and the rating each class needs at an entry.
+
+An approach (:func:`cohesion_gis.hvm.routes.approach_routes`) ends where a carriageway meets a
+site's crowd perimeter grown by the mount distance: the speed there is the vehicle's speed on
+the carriageway, heading ``impact_angle_deg`` to the perimeter. A vehicle driving *along* a
+square at 150 km/h cannot strike it head-on at 150 km/h: to turn towards it, it needs room.
+For each approach and each angle of ``params.impact_angles_deg`` (90, 60, 45, 30 and glancing
+15°) the envelope is the fastest speed at which the vehicle can strike the perimeter at that
+angle, limited by its lateral acceleration ``min(lat_accel, μ g)`` over the hard-standing before
+the perimeter (:func:`cohesion_gis.hvm.kinematics.impact_speed_at_angle_kmh`):
+
+.. math::
+
+    y = d_{entry} + w / 2
+
+with :math:`d_{entry}` the distance from the entry (on the carriageway centreline) to the crowd
+perimeter (the kerb, the footway and any plaza in front of the crowd; a kerb mount costs no
+speed) and :math:`w/2` the far half of the carriageway the vehicle can swing out into. The
+normal component (``normal_speed_kmh``, :func:`~cohesion_gis.hvm.kinematics.normal_speed_kmh`)
+bounds the speed square to the perimeter over every angle.
+
+Requirements per class (:func:`class_requirements`) use the test angle that matches each
+envelope angle (:func:`cohesion_gis.hvm.rating.matching_test_angle_deg`: a 90° test covers
+every angle, a 45° test impacts up to 52.5°, glancing impacts ask for no test), keeping for
+each test angle the most demanding speed and dropping a 45° requirement a 90° one covers.
+
+Speeds are reported at ``params.speed_resolution_kmh`` (1 km/h). ``horizon_limited`` marks
+approaches whose run-up ends within :data:`HORIZON_SLACK` of the search horizon while still
+below the class's top speed: a longer horizon would give more, so the speed is a lower bound
+("≥ X km/h").
+
+References
+----------
+Reference hvm.md §3 (departure angle vs speed: ``cos θ = 1 − y μ g / v²``, McHenry), §8.3.6
+(impact angle relative to the barrier line), §8.4 (required rating, angle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from cohesion_gis.hvm.kinematics import impact_speed_at_angle_kmh, normal_speed_kmh
+from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.hvm.rating import RatingRequirement, required_rating
+from cohesion_gis.hvm.routes import APPROACH_COLUMNS
+from cohesion_gis.hvm.vehicles import VehicleClass
+
+__all__ = [
+    "ENVELOPE_COLUMNS",
+    "HORIZON_SLACK",
+    "approach_requirements",
+    "class_requirements",
+    "demand_key",
+    "envelope_column",
+    "impact_envelope",
+    "requirement_text",
+    "round_speed",
+]
+
+#: A run-up longer than (1 − this) × the search horizon is horizon-limited (unless the class
+#: is at its top speed) [A: routes start at nodes, so a bound run-up ends within about one
+#: street piece of the horizon; checked against the 1 000 m sensitivity run, docs/hvm_assess.md].
+HORIZON_SLACK = 0.10
+
+
+def envelope_column(angle_deg: float) -> str:
+    """Name of the envelope column at an angle, e.g. ``impact_speed_kmh_45deg``."""
+    return f"impact_speed_kmh_{angle_deg:g}deg"
+
+
+def _envelope_names(params: HvmParams) -> list[str]:
+    return [envelope_column(a) for a in params.impact_angles_deg]
+
+
+#: Columns :func:`impact_envelope` adds (the envelope columns come in between, one per angle).
+ENVELOPE_COLUMNS = (
+    "standoff_m",
+    "lateral_room_m",
+    "normal_speed_kmh",
+    "design_angle_deg",
+    "required_rating",
+    "horizon_limited",
+)
+
+
+def impact_envelope(
+    approaches: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    *,
+    vehicles: Mapping[str, VehicleClass],
+    params: HvmParams,
+) -> gpd.GeoDataFrame:
+    """Approaches with their impact envelope, normal speed and horizon flag.
+
+    Parameters
+    ----------
+    approaches
+        :func:`~cohesion_gis.hvm.routes.approach_routes` rows (derived columns from an earlier
+        call are recomputed, so the function is idempotent).
+    sites
+        The sites (``site_id``, crowd perimeter polygons), same CRS.
+    edges
+        The vehicle network (``width_m``), same CRS: the carriageway at each entry.
+    vehicles
+        Class name → :class:`VehicleClass` of every class in ``approaches``.
+    params
+        Friction, angles, resolution, horizon.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The approach columns (as searched, to 0.1 km/h) plus, at the speed resolution,
+        ``standoff_m`` (entry to
+        crowd perimeter, m), ``lateral_room_m``, ``impact_speed_kmh_<angle>deg`` per envelope
+        angle, ``normal_speed_kmh``, ``design_angle_deg`` (test angle of the most demanding
+        requirement; NaN if none), ``required_rating`` (the class's requirements at this
+        entry, penetration within the stand-off) and ``horizon_limited``.
+    """
+    table = approaches[[*APPROACH_COLUMNS, "geometry"]].copy()
+    n = len(table)
+    res = params.speed_resolution_kmh
+    speed = table["impact_speed_kmh"].to_numpy(float)
+    arrived = speed > 0
+    room, standoff = np.zeros(n), np.full(n, np.nan)
+    if arrived.any():
+        standoff[arrived], room[arrived] = _lateral_room(table.loc[arrived], sites, edges)
+    table["standoff_m"] = np.round(standoff, 1)
+    names = table["vehicle_class"].to_numpy(dtype=object)
+    lat = np.array([vehicles[c].lateral_limit_ms2(params.friction_mu) for c in names], float)
+    acc = np.array([vehicles[c].accel_ms2 for c in names], float)
+    top = np.array([vehicles[c].top_speed_kmh for c in names], float)
+    theta0 = np.nan_to_num(table["impact_angle_deg"].to_numpy(float), nan=0.0)
+    table["lateral_room_m"] = np.round(room, 1)
+    envelope = {}
+    for angle, column in zip(params.impact_angles_deg, _envelope_names(params), strict=True):
+        v = impact_speed_at_angle_kmh(speed, theta0, room, angle, lat_accel_ms2=lat, accel_ms2=acc)
+        envelope[angle] = np.where(arrived, round_speed(v, res), 0.0)
+        table[column] = envelope[angle]
+    normal = normal_speed_kmh(speed, theta0, room, lat_accel_ms2=lat, accel_ms2=acc)
+    table["normal_speed_kmh"] = np.where(arrived, round_speed(normal, res), 0.0)
+    reqs = approach_requirements(table, vehicles, params=params)
+    table["design_angle_deg"] = [r[0].angle_deg if r and _asks(r[0]) else np.nan for r in reqs]
+    table["required_rating"] = [requirement_text(r) for r in reqs]
+    run_up = table["run_up_m"].to_numpy(float)
+    table["horizon_limited"] = (
+        arrived & (run_up >= (1 - HORIZON_SLACK) * params.search_horizon_m) & (speed < top - res)
+    )
+    return table
+
+
+def round_speed(speed: np.ndarray, resolution: float) -> np.ndarray:
+    """Speeds (km/h) rounded to the model's resolution (``params.speed_resolution_kmh``)."""
+    return np.round(np.asarray(speed, float) / resolution) * resolution
+
+
+def _lateral_room(
+    rows: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, edges: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stand-off (entry to crowd perimeter) and hard-standing before the perimeter (+ w/2), m."""
+    points = shapely.points(rows["entry_x"].to_numpy(float), rows["entry_y"].to_numpy(float))
+    perimeter = sites.set_index("site_id").geometry
+    polygons = perimeter.loc[rows["site_id"].to_numpy()].to_numpy()
+    to_crowd = shapely.distance(points, polygons)
+    lines = edges.geometry.to_numpy()
+    _, nearest = shapely.STRtree(lines).query_nearest(points, all_matches=False)
+    half_width = edges["width_m"].to_numpy(float)[nearest] / 2
+    return to_crowd, to_crowd + half_width
+
+
+def approach_requirements(
+    table: gpd.GeoDataFrame, vehicles: Mapping[str, VehicleClass], *, params: HvmParams
+) -> list[list[RatingRequirement]]:
+    """Per approach row, its class's requirements (:func:`class_requirements`).
+
+    The row's stand-off is the penetration limit; empty where no vehicle arrives.
+    """
+    columns = _envelope_names(params)
+    speeds = table[columns].to_numpy(float)
+    standoff = table["standoff_m"].to_numpy(float)
+    out: list[list[RatingRequirement]] = []
+    for name, row, room in zip(table["vehicle_class"], speeds, standoff, strict=True):
+        if not row.max() > 0:
+            out.append([])
+            continue
+        envelope = dict(zip(params.impact_angles_deg, row.tolist(), strict=True))
+        room_m = float(room) if np.isfinite(room) else None
+        out.append(class_requirements(envelope, vehicles[name], params=params, standoff_m=room_m))
+    return out
+
+
+def _asks(req: RatingRequirement) -> bool:
+    """Whether a requirement asks for an impact test (not glancing-only, not "none")."""
+    return req.test_speed_kmh is not None or req.exceeds_test_speeds
+
+
+def demand_key(req: RatingRequirement) -> tuple[bool, float, float, float, float]:
+    """Sort key, ascending demand: beyond test speeds, test mass, test speed, angle, energy.
+
+    The heaviest class beyond every test speed comes first; a requirement with no test (no
+    approach, glancing only) comes last.
+    """
+    asks = _asks(req)
+    speed = np.inf if req.exceeds_test_speeds else float(req.test_speed_kmh or 0.0)
+    return (
+        req.exceeds_test_speeds,
+        req.mass_kg if asks else -1.0,
+        speed if asks else -1.0,
+        req.angle_deg,
+        req.impact_energy_kj,
+    )
+
+
+def class_requirements(
+    speeds: Mapping[float, float],
+    vehicle: VehicleClass,
+    *,
+    params: HvmParams,
+    standoff_m: float | None = None,
+) -> list[RatingRequirement]:
+    """The ratings one class needs over its impact envelope, most demanding first.
+
+    Parameters
+    ----------
+    speeds
+        Envelope: impact angle (degrees) → fastest impact speed there (km/h).
+    vehicle
+        The class.
+    params
+        Test speeds and angles, allowance, resolution.
+    standoff_m
+        Stand-off behind the barrier (m): the penetration limit.
+
+    Returns
+    -------
+    list of RatingRequirement
+        At most one per test angle (the most demanding envelope angle it must cover); a lower
+        test angle is dropped when a higher one asks at least the same test speed (a 90° test
+        covers every angle). Only a glancing requirement when every impact is glancing; empty
+        when no vehicle arrives.
+    """
+    reqs = [
+        required_rating(v, vehicle, angle_deg=a, standoff_m=standoff_m, params=params)
+        for a, v in speeds.items()
+        if v > 0
+    ]
+    tested = [r for r in reqs if _asks(r)]
+    if not tested:
+        return sorted(reqs, key=lambda r: -r.impact_speed_kmh)[:1]
+    best: dict[float, RatingRequirement] = {}
+    for req in tested:
+        if req.angle_deg not in best or demand_key(req) > demand_key(best[req.angle_deg]):
+            best[req.angle_deg] = req
+    kept = [
+        req
+        for req in best.values()
+        if not any(
+            other.angle_deg > req.angle_deg and demand_key(other)[:3] >= demand_key(req)[:3]
+            for other in best.values()
+        )
+    ]
+    return sorted(kept, key=demand_key, reverse=True)
+
+
+def requirement_text(reqs: Sequence[RatingRequirement]) -> str:
+    """The requirements of one class joined for people (``" and "``)."""
+    return " and ".join(r.text for r in reqs)
