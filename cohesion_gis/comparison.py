@@ -259,7 +259,7 @@ def _site_deltas(base: pd.DataFrame | None, after: pd.DataFrame | None) -> pd.Da
     if base is None or after is None:
         return None
     speeds = sorted(set(_speed_columns(base)) | set(_speed_columns(after)))
-    numeric = [*speeds, *(m for m in ("risk",) if m in base or m in after)]
+    numeric = [*speeds, *(m for m in ("capacity_persons", "risk") if m in base or m in after)]
     text = [m for m in ("required_rating", "defeated_barriers") if m in base or m in after]
     keep = ["site_id", "name", *numeric, *text]
     left = base.reindex(columns=keep).set_index("site_id")

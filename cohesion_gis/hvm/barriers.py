@@ -414,11 +414,14 @@ def street_closures(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per closed cross-section: ``barrier_id`` (the elements' ids joined by ``+``),
-        ``rating`` (the weakest element's: unrated if any element is unrated, else the lowest
-        test speed), ``max_gap_m`` and the point on the centreline where the street is closed
-        (kept 0.5 m off the street's ends, so it belongs to this street, not to the junction).
-        The weakest element governs because a vehicle picks it.
+        One row per closed cross-section and rating: ``barrier_id`` (the elements' ids joined
+        by ``+``), ``rating``, ``max_gap_m`` and the point on the centreline where the street
+        is closed (kept 0.5 m off the street's ends: it belongs to this street, not to the
+        junction).
+        Elements close a street together only when they carry the same rating (a line rated
+        for cars and the same line rated for trucks are two closures, one per class); a row
+        mixing ratings closes as each rating's elements alone would, so the weakest part of a
+        line governs: a vehicle picks it.
 
     Examples
     --------
@@ -434,10 +437,37 @@ def street_closures(
     >>> closed["max_gap_m"].tolist(), closed.geometry.iloc[0].wkt
     ([0.25], 'POINT (50 0)')
     """
+    ratings = barriers["rating"].to_numpy(dtype=object)
+    keys = np.array([_rating_key(r) for r in ratings], dtype=object)
+    parts = [
+        _closures_of(barriers.loc[keys == key], edges, vehicle_width_m, snap_m)
+        for key in pd.unique(keys)
+    ]
+    table = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else _closures_of(barriers, edges, vehicle_width_m, snap_m)
+    )
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=edges.crs)
+
+
+def _rating_key(rating: object) -> str:
+    """The rating as text ("" when unrated): elements with the same rating form lines together."""
+    if rating is None or (isinstance(rating, float) and np.isnan(rating)):
+        return ""
+    return rating if isinstance(rating, str) else str(getattr(rating, "text", "")) or repr(rating)
+
+
+def _closures_of(
+    barriers: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, vehicle_width_m: float, snap_m: float
+) -> gpd.GeoDataFrame:
+    """:func:`street_closures` for barriers that all carry the same rating."""
     columns = ("barrier_id", "rating", "max_gap_m")
     crs = edges.crs
     geoms = barriers.geometry.to_numpy()
-    geoms = np.where(shapely.get_type_id(geoms) >= 3, shapely.boundary(geoms), geoms)
+    geoms = shapely.make_valid(geoms)
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    geoms = np.where(polygonal, shapely.boundary(geoms), geoms)
     lines = edges.geometry.to_numpy()
     half = edges["width_m"].to_numpy(float) / 2
     corridors = shapely.buffer(lines, half + snap_m)  # round caps: short pieces, junctions
@@ -469,7 +499,7 @@ def street_closures(
             members = np.unique(b_idx[pair[k]])
             at = float(np.median(along[k]))
             rows.append((
-                "+".join(ids[members]), _weakest(ratings[members]), round(gap, 2),
+                "+".join(ids[members]), ratings[members[0]], round(gap, 2),
                 _on_street(lines[e], at),
             ))  # fmt: skip
     table = pd.DataFrame([r[:3] for r in rows] or None, columns=list(columns)).astype(
@@ -490,16 +520,6 @@ def _widest_gap(lateral: np.ndarray, half: float) -> float:
     """Widest uncovered stretch (m) of the carriageway [-half, half] between the samples."""
     stops = np.sort(np.clip(lateral, -half, half))
     return float(np.diff(np.concatenate([[-half], stops, [half]])).max())
-
-
-def _weakest(ratings: np.ndarray) -> object:
-    """The rating a vehicle would pick: unrated if any is, else the lowest test speed."""
-    parsed = []
-    for value in ratings:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return None
-        parsed.append(value if not isinstance(value, str) else parse_rating(value))
-    return min(parsed, key=lambda r: r.speed_kmh)
 
 
 def _on_street(line: shapely.LineString, at: float) -> shapely.Point:

@@ -38,8 +38,8 @@ assessment (reference hvm.md §8.2):
    with a capacity tag first, counted whole); ``capacity_source`` names the rules used.
 4. **Martyn's Law, per premises** (Terrorism (Protection of Premises) Act 2025): a tier is given
    only to **building-based premises** (s.2(2)(a): "a building, or a building and other land";
-   here a member whose footprint buildings cover at least :data:`BUILDING_SHARE`, or a venue
-   mapped inside a building), each member on its own persons: ``none`` below 200, ``standard``
+   here every venue, and an open-space member whose footprint buildings cover at least
+   :data:`BUILDING_SHARE`), each member on its own persons: ``none`` below 200, ``standard``
    from 200, ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of worship and schools stay
    ``standard`` (kinds with ``martyns_law_cap``). ``martyns_law_tier`` is the highest tier of the
    site's premises and ``martyns_law_premises`` lists them; a merged crowd area never adds
@@ -107,10 +107,11 @@ TIERS = ("none", "standard", "enhanced")
 #: crowd unstable above 4/m² (reference hvm.md §6) [V]. The event figure is separate from the
 #: everyday ``capacity_persons``.
 EVENT_PERSONS_M2 = 2.0
-#: A member is building-based premises (Terrorism (Protection of Premises) Act 2025 s.2(2)(a):
-#: "a building, or a building and other land") when buildings cover at least this share of its
-#: footprint, or it is a venue mapped inside a building [A: a kiosk on a square is not the
-#: square's building].
+#: An open-space member (a kind with ``density_persons_m2``: square, market, station, stadium,
+#: attraction) is building-based premises (Terrorism (Protection of Premises) Act 2025
+#: s.2(2)(a): "a building, or a building and other land") when buildings cover at least this
+#: share of its footprint; a venue kind (a floor-space factor: theatre, church, mall...) always
+#: is [A: a kiosk on a square is not the square's building].
 BUILDING_SHARE = 0.10
 #: Walk-network ``highway`` values that count as frontage footway (where crowds stand).
 FRONTAGE_HIGHWAYS = ("footway", "pedestrian", "path", "steps")
@@ -385,6 +386,7 @@ def _members(
         else:
             persons[i], source[i] = 0.0, "none"
     capped = candidates["kind"].map(lambda k: kinds[k].martyns_law_cap is not None).to_numpy()
+    is_open = candidates["kind"].map(lambda k: kinds[k].density_persons_m2 is not None).to_numpy()
     return gpd.GeoDataFrame(
         {
             "osm_id": candidates["site_id"].to_numpy(),
@@ -395,11 +397,9 @@ def _members(
             "tagged": source == "tag",
             "source": source,
             "capped": capped,
-            "open": candidates["kind"]
-            .map(lambda k: kinds[k].density_persons_m2 is not None)
-            .to_numpy(),
+            "open": is_open,
             "point": is_point,
-            "premises": building >= BUILDING_SHARE,
+            "premises": ~is_open | (building >= BUILDING_SHARE),
         },
         geometry=shapely.make_valid(footprint),
         crs=candidates.crs,
@@ -483,7 +483,8 @@ def _building_share(
     footprint: np.ndarray, buildings: gpd.GeoDataFrame, area: np.ndarray
 ) -> np.ndarray:
     """Share (0-1) of each footprint covered by buildings."""
-    b_geoms = buildings.geometry.to_numpy()
+    b_geoms = shapely.make_valid(buildings.geometry.to_numpy())
+    footprint = shapely.make_valid(footprint)
     share = np.zeros(footprint.size)
     if b_geoms.size == 0:
         return share

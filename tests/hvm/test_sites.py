@@ -67,7 +67,10 @@ def test_hand_built_merge_capacity_and_tier():
     assert merged["area_m2"] == pytest.approx(15_000)
     assert merged["member_names"] == "A; B"  # largest footprint first
     assert merged["name"] == "A and B"
-    assert merged["martyns_law_tier"] == "enhanced"
+    # open squares are never premises (s.2(2)(a)): at most a qualifying event, 2 persons/m²
+    assert merged["martyns_law_tier"] == "none"
+    assert merged["event_capacity_persons"] == 30_000
+    assert merged["martyns_law_event"] == "possible qualifying event"
     assert by_id.loc["way/4", "n_members"] == 1  # the school stayed apart
     assert by_id.loc["way/4", "martyns_law_tier"] == "standard"  # 2 500 m² ÷ 2 × 0.5 = 625
     theatre = by_id.loc["node/7"]
@@ -104,6 +107,7 @@ def test_worship_does_not_lift_a_merged_site_to_enhanced():
     out = soft_target_sites(candidates(rows), **tables())
     assert out["capacity_persons"].iloc[0] == 2000
     assert out["martyns_law_tier"].iloc[0] == "standard"
+    assert out["martyns_law_premises"].iloc[0] == "C: standard (1600)"  # per premises
 
 
 def test_frontage_footway_joins_the_perimeter():
@@ -135,10 +139,17 @@ def test_bad_inputs():
 # --------------------------------------------------------------------------- Helsinki
 
 
-def test_helsinki_landmark_squares_are_crowded_enhanced_sites(sites):
+def test_helsinki_landmark_squares_are_crowded_but_no_premises(sites):
     senate = named(sites, "Senaatintori").iloc[0]
     assert 2000 <= senate["capacity_persons"] <= 10_000  # 6 700 m² at 0.5 persons/m²
-    assert senate["martyns_law_tier"] == "enhanced"
+    # an open square is no premises (s.2(2)(a)): no tier, a possible qualifying event instead
+    assert senate["martyns_law_tier"] == "none" and senate["martyns_law_premises"] == ""
+    assert senate["martyns_law_event"] == "possible qualifying event"
+    assert senate["event_capacity_persons"] == pytest.approx(
+        4 * senate["capacity_persons"], rel=0.01
+    )
+    squares_only = sites.loc[sites["kinds"] == "square"]
+    assert len(squares_only) > 10 and (squares_only["martyns_law_tier"] == "none").all()
     station_square = sites.loc[sites["name"] == "Rautatientori"]
     biggest = station_square.sort_values("capacity_persons").iloc[-1]
     assert biggest["kind"] == "square"
@@ -146,7 +157,9 @@ def test_helsinki_landmark_squares_are_crowded_enhanced_sites(sites):
     # Narinkkatori touches Lasipalatsinaukio, Mauno Koiviston aukio and the Kamppi chapel
     narinkka = named(sites, "Narinkkatori").iloc[0]
     assert "Lasipalatsinaukio" in narinkka["member_names"] and narinkka["n_members"] >= 3
-    assert narinkka["martyns_law_tier"] == "enhanced"
+    # its tier is the chapel's own (worship: standard), not the merged crowd's
+    assert narinkka["martyns_law_tier"] == "standard"
+    assert "Kampin kappeli: standard" in narinkka["martyns_law_premises"]
 
 
 def test_helsinki_cathedral_merges_with_its_steps_not_with_senate_square(sites):
@@ -157,8 +170,8 @@ def test_helsinki_cathedral_merges_with_its_steps_not_with_senate_square(sites):
     assert {"place_of_worship", "square"} <= set(cathedral["kinds"].split("; "))
     senate = named(sites, "Senaatintori").iloc[0]
     assert 10 < cathedral.geometry.distance(senate.geometry) < 40
-    # the steps alone hold over 800 people, so the merged site is enhanced despite the cap
-    assert cathedral["martyns_law_tier"] == "enhanced"
+    # the steps are open land, not the cathedral's premises: the worship premises stays standard
+    assert cathedral["martyns_law_tier"] == "standard"
     old_church = named(sites, "Vanha kirkko").iloc[0]
     assert old_church["capacity_persons"] >= 800
     assert old_church["martyns_law_tier"] == "standard"  # a church alone stays capped
