@@ -226,8 +226,11 @@ def score(
     paths = write_scores(result, out, provenance=city.provenance.as_dict(), overwrite=overwrite)
     click.echo("wrote " + ", ".join(str(p) for p in paths))
     columns = ["name", "population", "access", "diversity", "bridging", "capacity", "severance"]
-    table = result.districts.sort_values("score", ascending=False)[[*columns, "score"]]
+    table = result.districts.sort_values("score", ascending=False)
+    table = table[[*columns, "score", "p10_score", "main_shortfall"]]
     click.echo(table.round(2).to_string(index=False))
+    for note in result.notes.values():
+        click.echo(note)
 
 
 @main.command()
