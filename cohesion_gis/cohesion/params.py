@@ -97,6 +97,8 @@ class CohesionParams:
     capacity_space_types: tuple[str, ...] = ("park", "playground", "sport")
     nominal_area_m2: dict[str, float] = field(default_factory=dict)
     min_usable_area_m2: dict[str, float] = field(default_factory=dict)
+    edge_radius_m: float = 1200.0
+    edge_cut_flag_share: float = 0.25
     sensitivity_distance_scales: tuple[float, ...] = (0.75, 1.25)
     sensitivity_slow_walk_speed_m_s: float = 1.0
     sensitivity_weight_draws: int = 20
@@ -166,6 +168,8 @@ class CohesionParams:
             capacity_space_types=_seq(cap["space_types"]),
             nominal_area_m2={k: _num(v) for k, v in data["nominal_area_m2"].items()},
             min_usable_area_m2={k: _num(v) for k, v in data["min_usable_area_m2"].items()},
+            edge_radius_m=_num(data["edge"]["radius_m"]),
+            edge_cut_flag_share=_num(data["edge"]["flag_share"]),
             sensitivity_distance_scales=_seq(sens["distance_scales"]),
             sensitivity_slow_walk_speed_m_s=_num(sens["slow_walk_speed_m_s"]),
             sensitivity_weight_draws=_num(sens["weight_draws"], whole=True),
@@ -349,6 +353,8 @@ _NUMBERS: dict[str, tuple[str, Bound]] = {
     "diversity_radius_m": ("diversity.radius_m", _RADIUS),
     "hill_q": ("diversity.hill_q", Bound(0.0, 10.0)),
     "bridging_radius_m": ("bridging.radius_m", _RADIUS),
+    "edge_radius_m": ("edge.radius_m", _RADIUS),
+    "edge_cut_flag_share": ("edge.flag_share", Bound(0.0, 1.0)),
     "bridging_wide_radius_m": ("bridging.wide_radius_m", _RADIUS),
     "bridging_wide_min_area_m2": ("bridging.wide_min_area_m2", _AREA),
     "capacity_benchmark_m2_per_person": (
@@ -380,6 +386,7 @@ _TABLES = (
     "capacity",
     "nominal_area_m2",
     "min_usable_area_m2",
+    "edge",
     "sensitivity",
 )
 

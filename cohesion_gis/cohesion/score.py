@@ -25,6 +25,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numba import njit
 
 from cohesion_gis.cohesion.access import access
@@ -271,6 +272,7 @@ def assemble_result(
     notes
         :attr:`CohesionResult.notes`.
     """
+    homes = homes.assign(edge_cut_share=edge_cut_share(homes, city.boundary, params))
     districts = _districts(city.districts, homes, params)
     notes = {**(notes or {}), "bridging": bridging_note(homes, params)}
     if city.contact_spaces.empty:
@@ -424,7 +426,7 @@ def _districts(
 ) -> gpd.GeoDataFrame:
     """District means, the decision outputs and the group gaps; see :class:`CohesionResult`."""
     access_columns = [c for c in homes if c.startswith("access_")]
-    extra = ["detour_ratio"] if "detour_ratio" in homes else []
+    extra = [c for c in ("detour_ratio", "edge_cut_share") if c in homes]
     columns = [*COMPONENTS, "severance", "score", *extra, *access_columns]
     key = _DistrictKey(homes)
     meeting = homes[access_columns].ge(1.0 - 1e-12).astype(float)
@@ -451,6 +453,16 @@ def _districts(
             "a component below 0.2 (the composite is compensatory)",
         ),
     ]
+    if "edge_cut_share" in out:
+        cut = out["edge_cut_share"].gt(params.edge_cut_flag_share) & (out["population"] > 0)
+        flags += [
+            (
+                cut & (out["edge_cut_share"] == share),
+                f"catchments cut by the data edge: {share:.0%} of its residents' "
+                f"{params.edge_radius_m:,.0f} m catchments lies outside the study area",
+            )
+            for share in out.loc[cut, "edge_cut_share"].unique()
+        ]
     counts = group_columns(homes)
     if counts is None:
         flags.append((out["population"] > 0, "bridging not available (no resident-group data)"))
@@ -465,6 +477,29 @@ def _districts(
     out["flag"] = _join_flags(len(out), flags)
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=districts.crs)
+
+
+def edge_cut_share(
+    homes: gpd.GeoDataFrame, boundary: Any, params: CohesionParams
+) -> np.ndarray:
+    """Per home, the share of its catchment disk that lies outside the study area (0–1).
+
+    The disk has radius ``params.edge_radius_m`` (straight line, an upper bound of the walking
+    catchment) around the home's point: spaces and residents beyond the data edge are missing
+    from its scores, so a large share means its scores are understated (access, diversity)
+    or its capacity overstated (competing demand beyond the edge is not counted).
+    """
+    points = homes.geometry.representative_point().to_numpy()
+    out = np.zeros(len(points))
+    if boundary is None or boundary.is_empty or not len(points):
+        return out
+    radius = params.edge_radius_m
+    near = shapely.distance(points, boundary.boundary) < radius
+    near |= ~shapely.contains(boundary, points)
+    disks = shapely.buffer(points[near], radius, quad_segs=16)
+    inside = shapely.area(shapely.intersection(disks, boundary))
+    out[near] = np.clip(1.0 - inside / shapely.area(disks), 0.0, 1.0)
+    return out
 
 
 def shortfall_contributions(homes: pd.DataFrame, params: CohesionParams) -> pd.DataFrame:

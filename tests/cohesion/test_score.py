@@ -241,3 +241,17 @@ def test_sensitivity_scale_covers_every_variant():
     faster = dataclasses.replace(params, sensitivity_slow_walk_speed_m_s=2.0)
     assert faster.sensitivity_scale == pytest.approx(2.0 / params.walk_speed_m_s)
     assert params.without_sensitivity().sensitivity_scale == 1.0
+
+
+def test_edge_cut_share_by_hand_and_on_helsinki(base):
+    from cohesion_gis.cohesion.score import edge_cut_share
+
+    params = CohesionParams.from_toml()
+    area = box(0, 0, 10_000, 10_000)
+    homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([5000, 0, 5000], [5000, 0, 0]))
+    share = edge_cut_share(homes, area, params)
+    assert share == pytest.approx([0.0, 0.75, 0.5], abs=2e-3)  # centre, corner, side
+    # the 1.7 km² extract: most of every 1,200 m catchment lies beyond its edge, and it says so
+    d = base.districts
+    assert d["edge_cut_share"].between(0.5, 0.9).all()
+    assert d["flag"].str.contains("catchments cut by the data edge").all()
