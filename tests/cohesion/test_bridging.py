@@ -153,3 +153,16 @@ def test_bad_group_tables_are_refused_with_the_rows_named(helsinki, rows, match)
         table = pd.concat([table, bad], ignore_index=True)
     with pytest.raises(InputError, match=match):
         group_shares(helsinki.homes, table, known_keys=helsinki.districts["district_id"])
+
+
+def test_sensitivity_with_groups_varies_the_group_definition(helsinki):
+    homes = helsinki.homes.copy()
+    shares = np.random.default_rng(3).dirichlet([1.0, 1.0, 1.0], len(homes))
+    for k, name in enumerate(["fi", "sv", "other"]):
+        homes[f"pop_{name}"] = homes["population"] * shares[:, k]
+    result = score_districts(dataclasses.replace(helsinki, homes=homes))
+    table = result.sensitivity.set_index("variant")
+    largest = max(["fi", "sv", "other"], key=lambda g: homes[f"pop_{g}"].sum())
+    assert {"bridging index: simpson", f"groups: {largest} vs the rest"} <= set(table.index)
+    assert (table.loc[["bridging index: simpson"], "kind"] == "structural").all()
+    assert "group definition" not in result.notes["sensitivity"]
