@@ -317,7 +317,7 @@ def hvm(
     **kwargs: Any,
 ) -> None:
     """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
-    from cohesion_gis._atomic import check_outputs
+    from cohesion_gis._atomic import check_outputs, staged_files
     from cohesion_gis.hvm.assess import assess_sites, write_assessment
     from cohesion_gis.pipeline import ASSESSMENT_NAMES
 
@@ -329,8 +329,9 @@ def hvm(
     result = assess_sites(
         city, vehicles=classes, barriers=barriers, block_unrated=block_unrated or None, dem=dem
     )
-    paths = write_assessment(result, out, overwrite=overwrite)
-    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    with staged_files(out, ASSESSMENT_NAMES, overwrite=overwrite) as stage:
+        write_assessment(result, stage)  # the four files replace older ones together
+    click.echo("wrote " + ", ".join(str(out / name) for name in ASSESSMENT_NAMES))
     columns = [
         "rank",
         "name",
