@@ -202,6 +202,8 @@ def load_city(
     districts: str | Path | Literal["osm", "grid"] | None = None,
     district_id_column: str = "district_id",
     district_name_column: str | None = "name",
+    districts_layer: str | None = None,
+    repair_districts: bool = False,
     admin_level: int | None = None,
     grid_cell_m: float = 250.0,
     grid_shape: Literal["square", "hex"] = "square",
@@ -242,6 +244,9 @@ def load_city(
         ``"osm"`` requires them; ``"grid"`` forces a grid; a path reads a user file
         (GeoPackage, GeoJSON, Shapefile; any CRS) with ``district_id_column`` and
         ``district_name_column``.
+    districts_layer, repair_districts
+        For a district file: the layer to read (needed when it holds several), and whether to
+        repair invalid polygons (:func:`shapely.make_valid`) instead of refusing them.
     admin_level
         OSM ``admin_level`` of the districts; None chooses the finest level that partitions
         the built area into 5-200 districts (``docs/districts.md``: Helsinki 10, Monaco 10,
@@ -308,7 +313,7 @@ def load_city(
     city_districts = _districts(
         extract, city, districts=districts, id_column=district_id_column,
         name_column=district_name_column, admin_level=admin_level,
-        cell_m=grid_cell_m, shape=grid_shape,
+        cell_m=grid_cell_m, shape=grid_shape, layer=districts_layer, repair=repair_districts,
     )  # fmt: skip
     bar.update()
     bar.set_postfix_str("residents")
@@ -329,6 +334,7 @@ def load_city(
         "boundary": str(boundary) if isinstance(boundary, str | Path) else (
             clip.wkt if clip is not None else None),
         "taxonomy": tax.path, "districts": str(districts) if districts else None,
+        "districts_layer": districts_layer, "repair_districts": repair_districts,
         "admin_level": admin_level, "grid_cell_m": grid_cell_m, "grid_shape": grid_shape,
         "population": str(population) if population else None,
         "population_total": population_total, "floor_m2_per_person": floor_m2_per_person,
@@ -407,11 +413,13 @@ def _districts(
     admin_level: int | None,
     cell_m: float,
     shape: Literal["square", "hex"],
+    layer: str | None = None,
+    repair: bool = False,
 ) -> gpd.GeoDataFrame:
     if districts not in (None, "osm", "grid"):
         return dist.districts_from_file(
             Path(str(districts)), crs=city.crs, id_column=id_column,
-            name_column=name_column, area=city.boundary,
+            name_column=name_column, area=city.boundary, layer=layer, repair=repair,
         )  # fmt: skip
     built = shapely.get_coordinates(
         city.buildings.geometry.centroid.to_numpy()

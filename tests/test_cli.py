@@ -180,3 +180,30 @@ def test_demo_resumes_after_sigkill(tmp_path):
     other = CliRunner().invoke(main, [*args, "--grid-cell-m", "150"])  # other inputs, same folder
     assert other.exit_code == 1
     assert "exist; pass overwrite=True (CLI: --overwrite)" in other.output
+
+
+def test_district_file_messages_name_the_cli_options(helsinki, tmp_path):
+    from shapely.geometry import Polygon
+
+    path = tmp_path / "districts.gpkg"
+    districts = helsinki.districts[["district_id", "name", "geometry"]]
+    districts.to_file(path, layer="districts")
+    districts.head(1).to_file(path, layer="old")
+    args = ["score", "--no-sensitivity", "--districts", str(path)]
+    several = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "a")])
+    assert several.exit_code == 1 and "CLI: --districts-layer" in several.output
+    assert "Traceback" not in several.output
+
+    x, y = districts.geometry.iloc[0].representative_point().coords[0]
+    bowtie = Polygon([(x - 5, y - 5), (x + 5, y + 5), (x + 5, y - 5), (x - 5, y + 5)])
+    assert not bowtie.is_valid  # crosses itself
+    broken = districts.copy()
+    broken.loc[broken.index[0], "geometry"] = bowtie
+    broken.to_file(path, layer="districts")
+    layer = ["--districts-layer", "districts"]
+    invalid = CliRunner().invoke(main, [*args, *layer, "--out", str(tmp_path / "b")])
+    assert invalid.exit_code == 1 and "CLI: --repair-districts" in invalid.output
+    out = tmp_path / "c"
+    repaired = CliRunner().invoke(main, [*args, *layer, "--repair-districts", "--out", str(out)])
+    assert repaired.exit_code == 0, repaired.output
+    assert json.loads((out / "cohesion_summary.json").read_text())["summary"]["districts"] == 6

@@ -117,7 +117,8 @@ def read_rated_barriers(
     if rating_column not in frame.columns:
         raise InputError(
             f"{path}: no column {rating_column!r} (columns: {list(frame.columns)}); add the "
-            "rating strings or pass rating_column=."
+            f"rating strings in a column {rating_column!r} (in Python, rating_column= names "
+            "another column)."
         )
     ids = (
         frame[id_column].astype(str).to_numpy()

@@ -687,7 +687,10 @@ def _read_layer(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
             f"{path}: cannot open as a vector file ({exc}); use a GeoPackage, GeoJSON or Shapefile"
         ) from exc
     if layer is None and len(layers) > 1:
-        raise InputError(f"{path}: holds {len(layers)} layers {layers}; pass layer=<name>")
+        raise InputError(
+            f"{path}: holds {len(layers)} layers {layers}; pass layer=<name> "
+            "(load_city: districts_layer=; CLI: --districts-layer)"
+        )
     if isinstance(layer, str) and layer not in layers:
         raise InputError(f"{path}: no layer {layer!r}; layers found: {layers}")
     try:
@@ -809,7 +812,8 @@ def districts_from_file(
     elif invalid.any():
         problems.append(
             f"{int(invalid.sum())} districts have invalid geometry (ids {listing(ids[invalid])}); "
-            "repair them in QGIS or pass repair=True"
+            "repair them in QGIS or pass repair=True (load_city: repair_districts=True; "
+            "CLI: --repair-districts)"
         )
     usable = ~empty & ~not_polygon & (geoms.is_valid | ~invalid)
     if usable.any() and not (invalid.any() and not repair):
