@@ -181,3 +181,22 @@ def test_a_killed_batch_leaves_no_folder_that_looks_finished(tmp_path: Path) -> 
     assert list(result.summary["status"]) == ["done"]
     assert json.loads((final / "summary.json").read_text())["status"] == "done"
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_layers_base_is_rerun_when_its_taxonomy_file_changes(tmp_path: Path) -> None:
+    import cohesion_gis as cg
+    from cohesion_gis.sources.osm import default_pbf
+
+    taxonomy = tmp_path / "taxonomy.toml"
+    packaged = Path(cg.__file__).parent / "defaults" / "taxonomy.toml"
+    taxonomy.write_text(packaged.read_text(encoding="utf-8"), encoding="utf-8")
+    city = cg.load_city(default_pbf(), bbox=(24.930, 60.166, 24.942, 60.172), taxonomy=taxonomy)
+    cg.write_layers(city, tmp_path / "base.gpkg")
+    path = tmp_path / "on_layers.toml"
+    path.write_text('base = "base.gpkg"\n' + RESIDENTS.format(count=100), encoding="utf-8")
+    out = tmp_path / "results"
+    assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["done"]
+    assert taxonomy.resolve() in batch.input_files(cg.load_scenario(path))
+    assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["skipped"]
+    taxonomy.write_text(taxonomy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["done"]

@@ -39,12 +39,24 @@ def load_base(spec: BaseSpec) -> Any:
 
 
 def base_files(spec: BaseSpec) -> list[Path]:
-    """The files a base is read from (for hashing the inputs of a run)."""
+    """The files a base is read from (for hashing the inputs of a run).
+
+    A layers GeoPackage also reads the taxonomy file its metadata names, when that exists.
+    """
     if spec.source == "helsinki":
         from cohesion_gis.sources.osm import default_pbf
 
         return [Path(default_pbf())]
-    return [Path(spec.source)]
+    taxonomy = _taxonomy_file(spec.source) if spec.source.lower().endswith(".gpkg") else None
+    return [Path(spec.source), *([taxonomy] if taxonomy else [])]
+
+
+def _taxonomy_file(path: str | Path) -> Path | None:
+    """The user taxonomy a layers GeoPackage was built with, if its file still exists."""
+    meta = gpd.read_file(path, layer="metadata")
+    values = dict(zip(meta["key"], meta["value"], strict=True))
+    taxonomy = _json(values.get("parameters", "{}")).get("taxonomy")
+    return Path(taxonomy) if taxonomy and Path(taxonomy).is_file() else None
 
 
 def read_layers(path: str | Path) -> Any:
@@ -80,15 +92,13 @@ def read_layers(path: str | Path) -> Any:
     meta = gpd.read_file(path, layer="metadata")
     values = dict(zip(meta["key"], meta["value"], strict=True))
     parameters = _json(values.get("parameters", "{}"))
-    taxonomy_path = parameters.get("taxonomy")
-    use_file = taxonomy_path and Path(taxonomy_path).is_file()
     crs = CRS(tables["walk_edges"].crs)
     boundary = shapely.box(*tables["walk_edges"].total_bounds)
     return City(
         name=path.stem,
         crs=crs,
         boundary=boundary,
-        taxonomy=load_taxonomy(taxonomy_path if use_file else None),
+        taxonomy=load_taxonomy(_taxonomy_file(path)),
         provenance=Provenance(
             source=f"{values.get('source', '')} (via {path})",
             data_date=str(values.get("data_date", "")),
