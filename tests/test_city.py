@@ -184,6 +184,18 @@ def test_a_place_offline_is_one_clear_error(monkeypatch):
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
 
 
+def test_online_needs_asking_for_and_fails_offline_in_one_line(monkeypatch, tmp_path):
+    monkeypatch.setattr(ox.settings, "overpass_url", "http://127.0.0.1:9/api")  # nothing listens
+    monkeypatch.setattr(ox.settings, "overpass_rate_limit", False)
+    monkeypatch.setattr(ox.settings, "use_cache", False)
+    box_args = ["--bbox", "24.940", "60.166", "24.948", "60.171"]
+    out = str(tmp_path / "x.gpkg")
+    result = CliRunner().invoke(main, ["layers", *box_args, "--online", "--out", out])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: osmnx bbox query") and "cannot reach" in result.output
+    assert result.output.count("\n") == 1
+
+
 def test_a_boundary_of_points_is_refused(tmp_path):
     points = tmp_path / "points.geojson"
     gpd.GeoDataFrame(geometry=gpd.points_from_xy([24.94, 24.95], [60.17, 60.17]), crs=4326).to_file(
