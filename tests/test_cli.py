@@ -64,13 +64,30 @@ def _pbf():
     return str(default_pbf())
 
 
-def test_score_refuses_an_output_name_that_is_a_folder_before_computing(tmp_path):
-    (tmp_path / "cohesion_spaces.csv").mkdir()
-    result = CliRunner().invoke(main, ["score", "--out", str(tmp_path), "--no-sensitivity"])
+@pytest.mark.parametrize(
+    ("command", "folder"),
+    [
+        (["score", "--no-sensitivity"], "cohesion_spaces.csv"),
+        (["hvm"], "hvm_audit.json"),
+        (["map", "--kind", "cohesion"], "cohesion_map.png"),
+        (["compare", "scenarios/car_park_to_park.toml"], "scenario_map.html"),
+        (["demo"], "study.json"),
+    ],
+)
+def test_an_output_name_that_is_a_folder_is_refused_before_computing(tmp_path, command, folder):
+    (tmp_path / folder).mkdir()
+    result = CliRunner().invoke(main, [*command, "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "cohesion_spaces.csv: output name is a folder" in result.output
-    assert "Traceback" not in result.output and "Kluuvi" not in result.output  # nothing scored
-    assert [p.name for p in tmp_path.iterdir()] == ["cohesion_spaces.csv"]  # nothing written
+    assert f"{folder}: output name is a folder" in result.output
+    assert result.output.startswith("Error: ")  # before any loading was logged
+    assert [p.name for p in tmp_path.iterdir()] == [folder]  # nothing written
+
+
+def test_layers_refuses_a_raster_name_that_is_a_folder(tmp_path):
+    (tmp_path / "x_population.tif").mkdir()
+    result = CliRunner().invoke(main, ["layers", "--out", str(tmp_path / "x.gpkg")])
+    assert result.exit_code == 1 and "x_population.tif: output name is a folder" in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["x_population.tif"]
 
 
 def test_an_existing_output_keeps_every_file_as_it_was(tmp_path):
