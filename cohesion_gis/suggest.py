@@ -51,7 +51,6 @@ from cohesion_gis._toml import read_toml
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.scenario import (
-    BaseSpec,
     CohesionState,
     Intervention,
     Scenario,
@@ -59,6 +58,7 @@ from cohesion_gis.scenario import (
     rescore,
     score_state,
 )
+from cohesion_gis.scenario.write import base_spec
 
 __all__ = ["SuggestParams", "Suggestions", "candidate_sites", "suggest", "write_suggestions"]
 
@@ -334,18 +334,9 @@ def _option_scenario(city: Any, row: pd.Series, space_type: str) -> Scenario:
             f"Build a {space_type.replace('_', ' ')} on the {row['source']} {label} "
             f"({row['area_m2']:,.0f} m²), suggested by cohesion-gis suggest."
         ),
-        base=_base_spec(city),
+        base=base_spec(city),
         interventions=(iv,),
     )
-
-
-def _base_spec(city: Any) -> BaseSpec:
-    """The scenario ``base`` that reloads this City: the embedded extract or its PBF and box."""
-    given = city.provenance.parameters
-    if given.get("pbf"):
-        bbox = given.get("bbox")
-        return BaseSpec(str(Path(given["pbf"]).resolve()), tuple(bbox) if bbox else None)
-    return BaseSpec()
 
 
 def _weights(districts: pd.DataFrame, exponent: float) -> np.ndarray:

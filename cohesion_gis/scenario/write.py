@@ -14,9 +14,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cohesion_gis.scenario.spec import Scenario
+from cohesion_gis.scenario.spec import BaseSpec, Scenario
 
-__all__ = ["scenario_toml", "write_scenario"]
+__all__ = ["base_spec", "scenario_toml", "write_scenario"]
+
+
+def base_spec(city: Any) -> BaseSpec:
+    """The scenario ``base`` that reloads ``city``: the embedded extract, or its PBF and box."""
+    given = city.provenance.parameters
+    if given.get("pbf"):
+        bbox = given.get("bbox")
+        return BaseSpec(str(Path(given["pbf"]).resolve()), tuple(bbox) if bbox else None)
+    return BaseSpec()
 
 
 def _value(value: Any) -> str:
