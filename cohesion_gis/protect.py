@@ -18,7 +18,8 @@ r"""Designed barrier schemes: the cheapest set of rated lines that stops every a
    (infinite cost), so the cut moves to where vehicles are still slow (after a bend, near a
    junction);
 3. the minimum cut (Ford–Fulkerson max-flow / min-cut, networkx) is the cheapest set of lines
-   crossing every route; each becomes a line across the street at the segment's midpoint, with a
+   crossing every route; each becomes a line across the street a few metres past the segment's
+   upstream end (where vehicles are slowest), with a
    required rating per class (:func:`cohesion_gis.hvm.required_rating`, head-on, penetration no
    more than the stand-off left to the site);
 4. the scheme is **verified**: applied as a scenario (``add_barrier`` per line and class) and
@@ -51,7 +52,6 @@ from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -79,6 +79,11 @@ class ProtectParams:
         Relative cost per metre of line by test speed (km/h → units), one entry per test speed.
     margin_m
         How far a line reaches beyond each kerb (m).
+    distance_weight
+        Extra cost per 100 m of stand-off from the site (0: distance is free).
+    placement_m
+        A line stands this far past the upstream end of its segment (or mid-segment if shorter),
+        where vehicles are slowest.
     default_width_m
         Carriageway width (m) where the street has none.
     classes
@@ -89,6 +94,8 @@ class ProtectParams:
 
     cost_per_m: Mapping[float, float]
     margin_m: float
+    placement_m: float
+    distance_weight: float
     default_width_m: float
     classes: tuple[str, ...]
     max_rounds: int
@@ -108,6 +115,8 @@ class ProtectParams:
             params = cls(
                 cost_per_m=MappingProxyType(dict(sorted(costs.items()))),
                 margin_m=float(data["margin_m"]),
+                placement_m=float(data["placement_m"]),
+                distance_weight=float(data["distance_weight"]),
                 default_width_m=float(data["default_width_m"]),
                 classes=tuple(str(c) for c in data["classes"]),
                 max_rounds=int(data["max_rounds"]),
@@ -116,7 +125,13 @@ class ProtectParams:
             raise ParameterError(
                 f"{label}: {exc!r}; lay it out like cohesion_gis/defaults/protect.toml"
             ) from exc
-        values = [*costs.values(), params.margin_m, params.default_width_m]
+        values = [
+            *costs.values(),
+            params.margin_m,
+            params.placement_m,
+            params.distance_weight,
+            params.default_width_m,
+        ]
         if not all(math.isfinite(v) and v >= 0 for v in values) or params.default_width_m <= 0:
             raise ParameterError(f"{label}: costs and widths must be finite and positive")
         if not 1 <= params.max_rounds <= 20 or not params.classes:
@@ -198,33 +213,74 @@ def _key(xy: tuple[float, float]) -> tuple[float, float]:
 
 @dataclass
 class _Segment:
+    """One route segment (shared by every route that uses it)."""
+
     start: tuple[float, float]
     end: tuple[float, float]
     to_entry_m: float
-    speed_kmh: dict[str, float]
+
+    @property
+    def length_m(self) -> float:
+        return math.hypot(self.end[0] - self.start[0], self.end[1] - self.start[1])
+
+    def offset_m(self, placement_m: float) -> float:
+        """Where a line goes: ``placement_m`` past the upstream end, or mid-segment if shorter."""
+        return min(placement_m, self.length_m / 2)
 
 
-def _add_routes(pool: dict[tuple, _Segment], routes: gpd.GeoDataFrame) -> None:
-    """Merge the routes' segments into ``pool`` (keyed by end points), keeping top speeds."""
-    for row in routes.itertuples():
-        coords = list(row.geometry.coords)
+def line_speed_kmh(v0_kmh: float, v1_kmh: float, length_m: float, offset_m: float) -> float:
+    r"""Top speed (km/h) a route reaches at a line ``offset_m`` into a segment.
+
+    Between two vertices the model accelerates or brakes uniformly, so
+    :math:`v(d)^2 = v_0^2 + (v_1^2 - v_0^2)\, d / L`; when braking the fastest point before the
+    line is the segment's start, :math:`v_0`.
+    """
+    if v1_kmh <= v0_kmh or length_m <= 0:
+        return v0_kmh
+    return math.sqrt(v0_kmh**2 + (v1_kmh**2 - v0_kmh**2) * min(offset_m / length_m, 1.0))
+
+
+@dataclass(frozen=True)
+class _Route:
+    """One open approach: its class, its segments in order and its speed at a line on each."""
+
+    vehicle_class: str
+    segments: tuple[tuple, ...]
+    speeds_kmh: tuple[float, ...]
+
+
+def _add_routes(
+    pool: dict[tuple, _Segment], routes: list[_Route], found: gpd.GeoDataFrame, placement_m: float
+) -> None:
+    """Add the approaches' segments to ``pool`` (keyed by end points) and the routes to ``routes``.
+
+    A route's last vertex is its entry, a node of its own (``("entry", xy)``), so a vehicle that
+    starts at one entry and drives to another still crosses a segment that can hold a line.
+    """
+    for row in found.itertuples():
+        coords = [_key(c) for c in row.geometry.coords]
         speeds = [float(s) for s in str(row.speeds_kmh).split()]
         lengths = np.hypot(*np.diff(np.asarray(coords), axis=0).T)
         remaining = np.concatenate([np.cumsum(lengths[::-1])[::-1], [0.0]])
+        nodes: list[Any] = [*coords[:-1], ("entry", coords[-1])]
+        keys, at_line = [], []
         for i in range(len(coords) - 1):
-            key = (_key(coords[i]), _key(coords[i + 1]))
-            seg = pool.setdefault(key, _Segment(coords[i], coords[i + 1], remaining[i + 1], {}))
-            seg.to_entry_m = min(seg.to_entry_m, float(remaining[i + 1]))
-            fastest = max(speeds[i], speeds[i + 1])
-            cls = str(row.vehicle_class)
-            seg.speed_kmh[cls] = max(seg.speed_kmh.get(cls, 0.0), fastest)
-        pool.setdefault(("route", _key(coords[0]), _key(coords[-1])), _Segment(
-            coords[0], coords[-1], 0.0, {}))  # fmt: skip
+            if coords[i] == coords[i + 1]:
+                continue
+            key = (nodes[i], nodes[i + 1])
+            seg = pool.setdefault(key, _Segment(coords[i], coords[i + 1], float(remaining[i])))
+            keys.append(key)
+            at_line.append(
+                line_speed_kmh(speeds[i], speeds[i + 1], seg.length_m, seg.offset_m(placement_m))
+            )
+        route = _Route(str(row.vehicle_class), tuple(keys), tuple(at_line))
+        if keys and route not in routes:
+            routes.append(route)
 
 
 def _widths(city: Any, pool: Mapping[tuple, _Segment], default_m: float) -> dict[tuple, float]:
     """Carriageway width (m) of the drive edge nearest each segment's midpoint."""
-    keys = [k for k in pool if k[0] != "route"]
+    keys = list(pool)
     mids = gpd.GeoDataFrame(
         geometry=[
             shapely.Point(
@@ -247,64 +303,117 @@ def _requirement(speed_kmh: float, vehicle_class: str, standoff_m: float, hvm_pa
     return required_rating(speed_kmh, vehicle_class, standoff_m=standoff_m, params=hvm_params)
 
 
-def _cost(
-    seg: _Segment, width_m: float, params: ProtectParams, hvm_params: Any
-) -> tuple[float, dict[str, Any]]:
-    """Cost units of a line across ``seg`` and its requirement per class (inf: no product)."""
-    needs, units = {}, 0.0
-    for cls, speed in seg.speed_kmh.items():
-        need = _requirement(speed, cls, seg.to_entry_m, hvm_params)
-        needs[cls] = need
-        if need.exceeds_test_speeds or need.test_speed_kmh is None:
-            return math.inf, needs
-        per_m = next(
-            (c for s, c in params.cost_per_m.items() if s >= need.test_speed_kmh - 1e-6),
-            math.inf,
-        )
-        units += per_m
-    return units * (width_m + 2 * params.margin_m), needs
+def _cost(need: Any, width_m: float, standoff_m: float, params: ProtectParams) -> float:
+    """Cost units of a line ``width_m`` wide meeting ``need`` (inf: no tested product can).
+
+    A line further from the site closes more of the city to traffic and protects a larger,
+    emptier area, so its cost grows by ``distance_weight`` per 100 m of stand-off.
+    """
+    if need.exceeds_test_speeds or need.test_speed_kmh is None:
+        return math.inf
+    per_m = next(
+        (c for s, c in params.cost_per_m.items() if s >= need.test_speed_kmh - 1e-6), math.inf
+    )
+    spread = 1.0 + params.distance_weight * max(standoff_m, 0.0) / 100.0
+    return per_m * (width_m + 2 * params.margin_m) * spread
+
+
+@dataclass(frozen=True)
+class _Cut:
+    """The chosen lines per class, the requirement each meets, and the routes no line can stop."""
+
+    needs: Mapping[tuple, Any]  # (segment key, class) -> RatingRequirement
+    costs: Mapping[tuple, float]
+    unstoppable: tuple[_Route, ...]
 
 
 def _cut(
-    city: Any, pool: dict[tuple, _Segment], params: ProtectParams, hvm_params: Any
-) -> list[tuple[tuple, float, float, dict[str, Any]]]:
-    """Minimum-cost set of segments crossing every route: (key, cost, width, needs) each."""
+    city: Any,
+    pool: Mapping[tuple, _Segment],
+    routes: Sequence[_Route],
+    params: ProtectParams,
+    hvm_params: Any,
+) -> _Cut:
+    """The cheapest lines that every route crosses at least once (a weighted hitting set).
+
+    A candidate line is a (segment, class) slot: it must stop that class at the fastest speed
+    any of the class's routes reaches there (so it holds whatever else the scheme does), and
+    costs :func:`_cost`. Slots no tested product could hold are left out; a route with none left
+    is reported as unstoppable. The choice is exact, by a mixed-integer program (HiGHS through
+    :func:`scipy.optimize.milp`): minimise the summed cost subject to every route crossing a
+    chosen slot.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_array
+
     widths = _widths(city, pool, params.default_width_m)
-    graph = nx.DiGraph()
-    info = {}
-    for key, seg in pool.items():
-        if key[0] == "route":
-            graph.add_edge(_SOURCE, key[1])  # no capacity attribute: infinite
-            graph.add_edge(key[2], _SINK)
-            continue
-        cost, needs = _cost(seg, widths[key], params, hvm_params)
-        info[key] = (cost, widths[key], needs)
+    fastest: dict[tuple, float] = {}
+    for route in routes:
+        for key, speed in zip(route.segments, route.speeds_kmh, strict=True):
+            slot = (key, route.vehicle_class)
+            fastest[slot] = max(fastest.get(slot, 0.0), speed)
+    needs, costs = {}, {}
+    for (key, cls), speed in fastest.items():
+        standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
+        need = _requirement(speed, cls, standoff, hvm_params)
+        cost = _cost(need, widths[key], standoff, params)
         if math.isfinite(cost):
-            graph.add_edge(key[0], key[1], capacity=cost)
-        else:
-            graph.add_edge(key[0], key[1])
-    value, (reach, _) = nx.minimum_cut(graph, _SOURCE, _SINK)
-    if not math.isfinite(value):
-        return []
-    return [(key, *info[key]) for key in info if key[0] in reach and key[1] not in reach]
+            needs[key, cls], costs[key, cls] = need, cost
+    slots = sorted(costs, key=str)
+    index = {slot: i for i, slot in enumerate(slots)}
+    matrix_rows: list[int] = []
+    matrix_cols: list[int] = []
+    unstoppable = []
+    for route in routes:
+        cls = route.vehicle_class
+        hits = sorted({index[k, cls] for k in route.segments if (k, cls) in index})
+        if not hits:
+            unstoppable.append(route)
+            continue
+        matrix_cols += hits
+        matrix_rows += [len(set(matrix_rows))] * len(hits)
+    n_rows = len(set(matrix_rows))
+    if not slots or n_rows == 0:
+        return _Cut({}, {}, tuple(unstoppable))
+    cover = csr_array(
+        (np.ones(len(matrix_rows)), (matrix_rows, matrix_cols)), shape=(n_rows, len(slots))
+    )
+    solution = milp(
+        np.array([costs[s] for s in slots]),
+        constraints=LinearConstraint(cover, lb=1),
+        integrality=np.ones(len(slots)),
+        bounds=Bounds(0, 1),
+    )
+    chosen = (
+        [slots[i] for i in np.flatnonzero(np.round(solution.x) > 0)] if solution.success else []
+    )
+    return _Cut({s: needs[s] for s in chosen}, {s: costs[s] for s in chosen}, tuple(unstoppable))
 
 
 # --- lines and the scenario ----------------------------------------------------------------
 
 
-def _line(seg: _Segment, width_m: float, margin_m: float) -> LineString:
-    """A line across the segment at its midpoint, ``width + 2 margin`` long."""
+def _line(seg: _Segment, width_m: float, params: ProtectParams) -> LineString:
+    """A line across the segment where it stands, ``width + 2 margin`` long."""
     (x0, y0), (x1, y1) = seg.start, seg.end
-    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-    length = math.hypot(x1 - x0, y1 - y0) or 1.0
+    length = seg.length_m or 1.0
+    share = seg.offset_m(params.placement_m) / length
+    mx, my = x0 + (x1 - x0) * share, y0 + (y1 - y0) * share
     nx_, ny_ = -(y1 - y0) / length, (x1 - x0) / length
+    margin_m = params.margin_m
     half = width_m / 2 + margin_m
     return LineString([(mx - nx_ * half, my - ny_ * half), (mx + nx_ * half, my + ny_ * half)])
 
 
+#: Longest penetration (m) a designed line asks for: stand-offs beyond it are not needed, and
+#: test reports list dynamic penetrations of tens of metres at most.
+MAX_PENETRATION_M = 50.0
+
+
 def _rating(need: Any) -> str:
     """The rating string asked of a line: head-on test, penetration within the stand-off."""
-    pen = max(0.0, math.floor((need.max_penetration_m or 0.0) * 10) / 10)
+    standoff = min(need.max_penetration_m or 0.0, MAX_PENETRATION_M)
+    pen = max(0.0, math.floor(standoff * 10) / 10)
     return f"V/{need.mass_kg:.0f}[{need.vehicle_class}]/{need.test_speed_kmh:.0f}/90:{pen:.1f}"
 
 
@@ -323,28 +432,31 @@ def _form(needs: Mapping[str, Any]) -> str:
 
 
 def _lines(
-    city: Any,
-    chosen: Sequence[tuple[tuple, float, float, dict[str, Any]]],
-    pool: Mapping[tuple, _Segment],
-    params: ProtectParams,
+    city: Any, cut: _Cut | None, pool: Mapping[tuple, _Segment], params: ProtectParams
 ) -> gpd.GeoDataFrame:
+    """One physical line per cut segment, with the rating asked for each class it stops."""
+    by_segment: dict[tuple, dict[str, Any]] = {}
+    if cut is not None:
+        for (key, cls), need in cut.needs.items():
+            by_segment.setdefault(key, {})[cls] = need
+    widths = _widths(city, {k: pool[k] for k in by_segment}, params.default_width_m)
     rows = []
-    for i, (key, cost, width, needs) in enumerate(sorted(chosen, key=lambda c: (c[0][0], c[0][1]))):
-        seg = pool[key]
+    for i, key in enumerate(sorted(by_segment, key=str)):
+        seg, needs, width = pool[key], by_segment[key], widths[key]
         row: dict[str, Any] = {
             "line_id": f"protect/{i}",
             "length_m": width + 2 * params.margin_m,
             "width_m": width,
-            "standoff_m": seg.to_entry_m,
-            "cost_units": cost,
+            "standoff_m": seg.to_entry_m - seg.offset_m(params.placement_m),
+            "cost_units": sum(cut.costs[key, cls] for cls in needs) if cut else 0.0,
         }
         for cls in params.classes:
             need = needs.get(cls)
-            row[f"speed_kmh_{cls}"] = need.impact_speed_kmh if need else 0.0
+            row[f"speed_kmh_{cls}"] = round(need.impact_speed_kmh, 1) if need else 0.0
             row[f"rating_{cls}"] = _rating(need) if need else ""
-        row["requirement"] = "; ".join(n.text for n in needs.values())
+        row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
         row["form"] = _form(needs)
-        row["geometry"] = _line(seg, width, params.margin_m)
+        row["geometry"] = _line(seg, width, params)
         rows.append(row)
     columns = ["line_id", "length_m", "width_m", "standoff_m", "cost_units", "requirement",
                "form", "geometry"]  # fmt: skip
@@ -438,29 +550,35 @@ def protect(
     threats = _open(base.hvm.approaches, site_id, classes)
     open_before = len(threats)
     pool: dict[tuple, _Segment] = {}
-    lines = _lines(city, [], pool, params)
+    routes: list[_Route] = []
+    lines = _lines(city, None, pool, params)
     scheme = _scheme(city, row, lines, classes)
-    comparison, rounds, open_after = None, 0, open_before
+    comparison, rounds, open_after, unstoppable = None, 0, open_before, 0
     while open_after and rounds < params.max_rounds:
+        known = len(routes)
+        _add_routes(pool, routes, threats, params.placement_m)
+        if rounds and len(routes) == known:
+            break  # what is still open was already in the cut: no line can stop it
         rounds += 1
-        _add_routes(pool, threats)
-        chosen = _cut(city, pool, params, hvm_params)
-        if not chosen:
+        cut = _cut(city, pool, routes, params, hvm_params)
+        unstoppable = len(cut.unstoppable)
+        if not cut.needs:
             break
-        lines = _lines(city, chosen, pool, params)
+        lines = _lines(city, cut, pool, params)
         scheme = _scheme(city, row, lines, classes)
         comparison = compare(city, scheme, base=base, hvm_params=hvm_params)
         threats = _open(comparison.after.hvm.approaches, site_id, classes)
         open_after = len(threats)
         log.info("protect %s round %d: %d lines, %d approaches open", row["name"], rounds,
                  len(lines), open_after)  # fmt: skip
-    note = _note(row, lines, open_before, open_after, rounds=rounds, segments=len(pool))
+    note = _note(row, lines, open_before, open_after, rounds=rounds, unstoppable=unstoppable)
     return Protection(row, lines, scheme, comparison, open_before, open_after, rounds, note)
 
 
 def _note(
-    row: pd.Series, lines: gpd.GeoDataFrame, before: int, after: int, *, rounds: int, segments: int
-) -> str:
+    row: pd.Series, lines: gpd.GeoDataFrame, before: int, after: int, *, rounds: int,
+    unstoppable: int,
+) -> str:  # fmt: skip
     name = row["name"]
     if before == 0:
         return f"{name}: no open vehicle approach; nothing to protect"
@@ -469,14 +587,15 @@ def _note(
             f"{name}: {len(lines)} rated lines stop all {before} open approaches "
             f"(verified by re-running the assessment; {rounds} round(s))"
         )
-    if not lines.empty:
-        return (
-            f"{name}: after {rounds} round(s), {after} of {before} approaches are still open; "
-            "the scheme is partial"
-        )
+    why = (
+        f"; {unstoppable} approach(es) are faster than any test speed covers all along their "
+        "route: slow them first (traffic calming, a bend, a narrowing)"
+        if unstoppable
+        else ""
+    )
     return (
-        f"{name}: every approach is faster than any test speed covers along its whole route "
-        f"({segments} segments); no rated line can stop it: reduce approach speeds first"
+        f"{name}: partial scheme: {len(lines)} rated lines; {after} of {before} approaches "
+        f"still open after {rounds} round(s){why}"
     )
 
 
