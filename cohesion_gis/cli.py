@@ -291,6 +291,44 @@ def suggest(
 
 @main.command()
 @_source_options
+@click.option("--site", required=True, help="Site name (or a unique prefix) or site_id.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("out/protect"), show_default=True, help="Output folder.")  # fmt: skip
+@_OVERWRITE
+@click.option("--classes", default=None,
+              help="Comma-separated vehicle classes to stop (default M1,N1,N2A,N3C).")  # fmt: skip
+@click.option("--protect-params", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML overriding defaults/protect.toml (costs, margins).")  # fmt: skip
+@_friendly_errors
+def protect(
+    *,
+    site: str,
+    out: Path,
+    overwrite: bool,
+    classes: str | None,
+    protect_params: Path | None,
+    **kwargs: Any,
+) -> None:
+    """Design and verify the cheapest rated barrier scheme for one site (a scenario TOML)."""
+    from cohesion_gis.protect import ProtectParams, protect, write_protection
+
+    city = _load(kwargs)
+    result = protect(
+        city,
+        site,
+        classes=classes.split(",") if classes else None,
+        params=ProtectParams.from_toml(protect_params),
+    )
+    paths = write_protection(result, city, out, overwrite=overwrite)
+    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    click.echo(result.note)
+    if len(result.lines):
+        columns = ["line_id", "length_m", "standoff_m", "requirement"]
+        click.echo(result.lines[columns].round(1).to_string(index=False))
+
+
+@main.command()
+@_source_options
 @_OUT
 @_OVERWRITE
 @click.option(
