@@ -5,39 +5,37 @@ r"""Designed barrier schemes: the cheapest set of rated lines that stops every a
 1. the open approaches to the site (every class asked for) are taken from
    :func:`cohesion_gis.hvm.assess.assess_sites`: routes from where a vehicle can start to the
    site's entries, with the speed the vehicle reaches at every vertex;
-2. their segments form a directed network from a super-source (every route's start) to a
-   super-sink (every entry); a segment's capacity is the cost of a barrier line across it,
+2. every route segment may hold a line across the street a few metres past its upstream vertex
+   (where vehicles are slowest, :func:`line_speed_kmh`); a (segment, class) slot must stop that
+   class at the fastest speed any of its routes reaches there, rated by
+   :func:`cohesion_gis.hvm.required_rating` (head-on, penetration within the stand-off), and costs
 
-   .. math:: c_e = (w_e + 2 m) \sum_k u(v^{test}_{e,k}), \qquad
-             v^{test}_{e,k} = \text{required test speed of class } k
-             \text{ at the segment's faster end}
+   .. math:: c = u(v^{test}) \,(w + 2 m)\,(1 + \lambda\, s / 100)
 
-   with :math:`w_e` the carriageway width, :math:`m` the margin beyond each kerb and
-   :math:`u` a relative cost per metre that rises with the test speed (``defaults/protect.toml``);
-   a segment where some class is faster than any test speed covers cannot hold a line
-   (infinite cost), so the cut moves to where vehicles are still slow (after a bend, near a
-   junction);
-3. the minimum cut (Ford–Fulkerson max-flow / min-cut, networkx) is the cheapest set of lines
-   crossing every route; each becomes a line across the street a few metres past the segment's
-   upstream end (where vehicles are slowest), with a
-   required rating per class (:func:`cohesion_gis.hvm.required_rating`, head-on, penetration no
-   more than the stand-off left to the site);
+   with :math:`u` a relative cost per metre rising with the test speed, :math:`w` the carriageway
+   width, :math:`m` the margin beyond each kerb, :math:`s` the stand-off (m) and :math:`\lambda`
+   the distance weight (``defaults/protect.toml``); slots no tested product covers are left out;
+3. the cheapest set of slots that every route crosses at least once (a weighted hitting set,
+   solved exactly as a 0/1 integer programme by HiGHS) becomes the scheme, one physical line per
+   segment with a rating per class;
 4. the scheme is **verified**: applied as a scenario (``add_barrier`` per line and class) and
    compared (:func:`cohesion_gis.compare`): the full VDA is run again, and any approach still
-   open (a new route round the lines, or one faster than a line's rating) is added to the
-   network and the cut solved again, until no approach to the site is open or ``max_rounds``
-   is reached. The cohesion engine runs too: barrier lines are pedestrian-permeable (bollards
-   with gaps of at most 1.2 m), so no home may lose walking access, and the comparison says so.
+   open (a new route round the lines, or one faster than a line's rating) joins the threats and
+   the choice is solved again, until no approach to the site is open or ``max_rounds`` is
+   reached. The cohesion engine runs too: barrier lines are pedestrian-permeable (bollards with
+   gaps of at most 1.2 m), so no home may lose walking access, and the comparison says so.
 
 The costs are relative units, not money: they rank layouts, they do not price them. A line
 across a street closes it to vehicles; where access must stay (deliveries, emergency services),
-the form column suggests an active (retractable) barrier with the same rating.
+the form column suggests an active (retractable) barrier with the same rating. Method, Helsinki
+results and limits: ``docs/decisions.md``.
 
 References
 ----------
 NPSA (2023). *Hostile Vehicle Mitigation: guidance* (vehicle dynamics assessment, stand-off,
 integration with the streetscape). DfT Traffic Advisory Leaflet 01/11 (pedestrian gaps ≤ 1.2 m).
-Ford, L. R. & Fulkerson, D. R. (1956). Maximal flow through a network. *Can. J. Math.* 8, 399-404.
+Huangfu, Q. & Hall, J. A. J. (2018). Parallelizing the dual revised simplex method. *Math. Prog.
+Comp.* 10, 119-142 (HiGHS, behind :func:`scipy.optimize.milp`).
 """
 
 from __future__ import annotations
