@@ -319,8 +319,8 @@ def load_city(
     bar.set_postfix_str("residents")
     homes = pop.residents(
         city.buildings, landuse=city.landuse, area=city.boundary, crs=city.crs,
-        districts=city_districts, raster=population, total=population_total,
-        table=population_table, net_m2_per_person=floor_m2_per_person,
+        districts=city_districts, pois=extract.features, raster=population,
+        total=population_total, table=population_table, net_m2_per_person=floor_m2_per_person,
     )  # fmt: skip
     bar.update()
     bar.close()

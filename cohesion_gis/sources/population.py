@@ -827,10 +827,38 @@ def _grid_pieces(polygons: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.nd
     return np.array(pieces, dtype=object), np.array(owner, dtype=int)
 
 
+def _holds_ground_floor_poi(
+    homes: gpd.GeoDataFrame, pois: gpd.GeoDataFrame | None, params: DasymetricParams
+) -> np.ndarray:
+    """True for homes containing a shop, office, craft or ground-floor amenity point."""
+    held = np.zeros(len(homes), dtype=bool)
+    if pois is None or pois.empty or homes.empty:
+        return held
+    if "tags" not in pois.columns:
+        raise InputError(f"pois: no 'tags' column of dicts; columns found: {list(pois.columns)}")
+    keys, amenities = params.ground_floor_keys, params.ground_floor_amenities
+
+    def commercial(tags: Any) -> bool:
+        return isinstance(tags, Mapping) and (
+            any(k in tags for k in keys) or tags.get("amenity") in amenities
+        )
+
+    wanted = (
+        pois["tags"].map(commercial).to_numpy(dtype=bool) & (pois.geom_type == "Point").to_numpy()
+    )
+    if not wanted.any():
+        return held
+    points = pois.loc[wanted].to_crs(homes.crs).geometry.to_numpy()
+    home_i, _ = shapely.STRtree(points).query(homes.geometry.to_numpy(), predicate="contains")
+    held[np.unique(home_i)] = True
+    return held
+
+
 def dasymetric_population(
     buildings: gpd.GeoDataFrame,
     *,
     landuse: gpd.GeoDataFrame | None = None,
+    pois: gpd.GeoDataFrame | None = None,
     total: float | None = None,
     density_per_km2: float | None = None,
     area: BaseGeometry | None = None,
@@ -858,6 +886,10 @@ def dasymetric_population(
         ``tourism`` and ``address`` (tag values) — the columns of the buildings layer.
     landuse
         Land-use polygons with ``osm_id`` and ``landuse``.
+    pois
+        OSM features with a ``tags`` column of dicts (any CRS), e.g. the loader's raw
+        features: a building holding a point tagged ``shop``, ``office``, ``craft`` or a
+        ground-floor ``amenity`` loses its ground floor, as if the building carried the tag.
     total
         Residents to distribute (persons), e.g. a census count for the area.
     density_per_km2
@@ -918,6 +950,7 @@ def dasymetric_population(
     ground = (
         np.logical_or.reduce([_present(homes, k) for k in params.ground_floor_keys])
         | _column(homes, "amenity").isin(params.ground_floor_amenities).to_numpy()
+        | _holds_ground_floor_poi(homes, pois, params)
     )
     residential_levels = np.where(ground, np.maximum(levels - 1.0, 0.0), levels)
     footprint = shapely.area(homes.geometry.to_numpy())
@@ -1328,6 +1361,7 @@ def residents(
     area: BaseGeometry,
     crs: Any,
     districts: gpd.GeoDataFrame,
+    pois: gpd.GeoDataFrame | None = None,
     raster: str | Path | None = None,
     total: float | None = None,
     table: str | Path | pd.DataFrame | None = None,
@@ -1373,7 +1407,9 @@ def residents(
         homes = homes.rename(columns={"cell_id": "home_id"})
     else:
         try:
-            homes = dasymetric_population(buildings, landuse=landuse, area=area, params=params)
+            homes = dasymetric_population(
+                buildings, landuse=landuse, pois=pois, area=area, params=params
+            )
         except DataError as exc:
             if total is not None:
                 raise
