@@ -1,9 +1,10 @@
 """Writing outputs all or nothing, with the user's permissions.
 
 One file: :func:`atomic_path` yields a hidden temporary sibling; when the writer is done it
-replaces the target by one rename, so a reader never sees half a file. Several files or a folder:
+replaces the target by one rename, so a reader never sees half a file. Several files:
 :func:`staged_files` yields a hidden staging folder inside the output folder; when every file is
-written they replace their targets together (a failed move puts the old files back).
+written they replace their targets together (a failed move puts the old files back). A whole
+folder: :func:`staged_folder` yields a hidden sibling that replaces it by one rename.
 
 - **Checked first.** :func:`check_outputs` runs before any computation: the output folder can be
   created and written (a probe folder is made and removed), no output name is an existing folder,
@@ -13,7 +14,8 @@ written they replace their targets together (a failed move puts the old files ba
   not the ``rw-------`` of :func:`tempfile.mkstemp`; colleagues on a shared drive can read them.
 - **Leftovers.** Temporary names carry the host and process id
   (``.<name>.<host>-<pid>-<random>.tmp<suffix>``); a process killed with SIGKILL leaves them,
-  and the next write into the same folder on the same host removes those whose process is gone.
+  and the next write into the same folder on the same host removes those whose process is gone
+  (on POSIX systems; on Windows they stay, hidden).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def _temp_sibling(path: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) sends CTRL_C_EVENT on Windows: never probe there
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
