@@ -99,8 +99,9 @@ def test_an_existing_output_keeps_every_file_as_it_was(tmp_path):
     assert (tmp_path / "cohesion_homes.csv").read_text() == "mine"
 
 
+@pytest.mark.parametrize("command", ["compare", "batch", "score"])
 @pytest.mark.parametrize("where", ["read-only folder", "read-only file system"])
-def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, where):
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, where, command):
     if where == "read-only folder":
         if os.geteuid() == 0:
             pytest.skip("root writes into read-only folders")
@@ -110,8 +111,8 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, where):
         if not Path("/sys/kernel").is_dir():
             pytest.skip("needs Linux sysfs (refuses new folders)")
         out = Path("/sys/cohesion-gis-test")
-    result = CliRunner().invoke(main, ["compare", "scenarios/car_park_to_park.toml",
-                                       "--out", str(out)])  # fmt: skip
+    file = [] if command == "score" else ["scenarios/car_park_to_park.toml"]
+    result = CliRunner().invoke(main, [command, *file, "--out", str(out)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert result.output.startswith("Error: ") and result.output.count("\n") == 1
