@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -136,3 +137,24 @@ def test_staged_files_are_checked_first_and_moved_all_or_nothing(tmp_path):
         (stage / "b.csv").write_text("new b")
     assert [(tmp_path / n).read_text() for n in ("a.csv", "b.csv")] == ["new a", "new b"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_a_failed_move_puts_every_old_file_back(tmp_path):
+    """A target that cannot be moved (immutable) stops the move half-way: all is undone."""
+    (tmp_path / "a.csv").write_text("old a")
+    locked = tmp_path / "b.csv"
+    locked.write_text("old b")
+    lock = ["chattr", "+i", str(locked)]
+    if not shutil.which("chattr") or subprocess.run(lock, check=False).returncode != 0:
+        pytest.skip("needs chattr and CAP_LINUX_IMMUTABLE on an ext2/3/4 or similar disk")
+    try:
+        with (
+            pytest.raises(PermissionError),
+            staged_files(tmp_path, ["a.csv", "b.csv", "c.csv"], overwrite=True) as stage,
+        ):
+            for name in ("a.csv", "b.csv", "c.csv"):
+                (stage / name).write_text(f"new {name[0]}")
+        texts = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    assert texts == {"a.csv": "old a", "b.csv": "old b"}  # a.csv back, c.csv never placed
