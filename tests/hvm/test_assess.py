@@ -17,6 +17,8 @@ from cohesion_gis.hvm.assess import (
     SiteAssessment,
     assess_sites,
     exposure_band,
+    horizon_sensitivity,
+    martyns_law_scope,
     speed_column,
     vulnerability,
     write_assessment,
@@ -394,3 +396,20 @@ def test_headline_is_the_most_demanding_by_mass_then_speed(result):
         assert beyond.empty, site["name"]  # nothing beyond the test speeds outranks it
         arriving = rows.loc[rows["required_rating"].str.startswith("ISO")]
         assert masses[cls] == max(masses[c] for c in arriving["vehicle_class"])
+
+
+def test_horizon_sensitivity_and_the_horizon_flag(helsinki):
+    city = only_sites(helsinki, "Senaatintori")
+    table = horizon_sensitivity(city, horizons_m=(250.0, 500.0), vehicles=["M1"])
+    row = table.loc[table["name"] == "Senaatintori"].iloc[0]
+    # the Unioninkatu straights are longer than either horizon: the speed grows with it
+    assert row["M1@250m"] < row["M1@500m"]
+    assert row["horizon_limited"]
+
+
+def test_martyns_law_is_a_proxy_outside_the_uk(helsinki):
+    assert martyns_law_scope(helsinki.boundary, helsinki.crs).startswith("UK-law proxy")
+    london = shapely.Point(-0.0817, 51.5154)  # Liverpool Street, City of London
+    assert martyns_law_scope(london, "EPSG:4326") == "UK law"
+    dublin = shapely.Point(-6.2603, 53.3498)
+    assert martyns_law_scope(dublin, "EPSG:4326").startswith("UK-law proxy")
