@@ -27,7 +27,9 @@ approach reaches at ≥ 48 km/h with ≥ 800 persons (reference §8.2.5); priori
 with an open approach; priority 3 sites no vehicle reaches.
 
 An approach is **open** when a vehicle of the class arrives (impact speed > 0): no barrier on
-its worst route covers the class at its speed there.
+its worst route covers the class at its speed there, and no rated line between the entry and
+the crowd holds its impact envelope (``protected_by``,
+:func:`cohesion_gis.hvm.impact.kerbside_cover`).
 
 Examples
 --------
@@ -374,8 +376,9 @@ def _assessment(
     params = setup.params
     vehicles_by_name = {v.name: v for v in setup.classes}
     approaches = impact_envelope(
-        approaches, sites, setup.edges, vehicles=vehicles_by_name, params=params
-    )
+        approaches, sites, setup.edges, vehicles=vehicles_by_name, params=params,
+        barriers=setup.routing,
+    )  # fmt: skip
     reqs = approach_requirements(approaches, vehicles_by_name, params=params)
     ranked = _rank(_site_table(sites, approaches, reqs, vehicles_by_name, params), params)
     entries = _entries(
@@ -627,7 +630,9 @@ def _site_table(
     energy = approaches.pivot_table(
         index="site_id", columns="vehicle_class", values="impact_energy_kj", aggfunc="max"
     ).reindex(index=sites["site_id"], columns=names, fill_value=0.0)
-    arrived = approaches.loc[approaches["impact_speed_kmh"].astype(float) > 0]
+    arrived = approaches.loc[
+        (approaches["impact_speed_kmh"].astype(float) > 0) & (approaches["protected_by"] == "")
+    ]
     open_counts = arrived.groupby("site_id")["entry_id"].nunique()
     reasons = approaches.loc[approaches["reason"].astype(str) != ""].groupby("site_id")["reason"]
     first_reason = reasons.first()
@@ -721,10 +726,14 @@ def _entries(
     for entry, row in zip(approaches["entry_id"], reqs, strict=True):
         if entry is not None:
             by_entry.setdefault(entry, []).append(list(row))
+    held = rows["protected_by"].astype(str) != ""
+    open_rows = rows.loc[(rows["impact_speed_kmh"].astype(float) > 0) & ~held]
+    open_by_entry = open_rows.groupby("entry_id")["vehicle_class"].agg(set)
     open_classes, governing, every = [], [], []
-    for entry, row in zip(speed.index, speed.to_numpy(float), strict=True):
+    for entry in speed.index:
         entry_reqs = by_entry.get(entry, [])
-        open_classes.append(";".join(k for k, v in zip(names, row, strict=True) if v > 0))
+        arriving = open_by_entry.get(entry, set())
+        open_classes.append(";".join(k for k in names if k in arriving))
         governing.append(_governing(entry_reqs)[1])
         every.append("; ".join(requirement_text(r) for r in entry_reqs if r))
     table = pd.DataFrame(

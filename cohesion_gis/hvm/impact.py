@@ -57,6 +57,7 @@ __all__ = [
     "demand_key",
     "envelope_column",
     "impact_envelope",
+    "kerbside_cover",
     "requirement_text",
     "round_speed",
 ]
@@ -78,6 +79,7 @@ def _envelope_names(params: HvmParams) -> list[str]:
 
 #: Columns :func:`impact_envelope` adds (the envelope columns come in between, one per angle).
 ENVELOPE_COLUMNS = (
+    "protected_by",
     "standoff_m",
     "lateral_room_m",
     "normal_speed_kmh",
@@ -94,8 +96,9 @@ def impact_envelope(
     *,
     vehicles: Mapping[str, VehicleClass],
     params: HvmParams,
+    barriers: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
-    """Approaches with their impact envelope, normal speed and horizon flag.
+    """Approaches with their impact envelope, normal speed, horizon flag and kerbside cover.
 
     Parameters
     ----------
@@ -109,7 +112,10 @@ def impact_envelope(
     vehicles
         Class name → :class:`VehicleClass` of every class in ``approaches``.
     params
-        Friction, angles, resolution, horizon.
+        Friction, angles, resolution, horizon, allowance, gap limit.
+    barriers
+        Rated barriers (``barrier_id``, ``rating``; points and lines) that may stand between an
+        entry and its crowd (:func:`kerbside_cover`); ``None``: none.
 
     Returns
     -------
@@ -119,7 +125,8 @@ def impact_envelope(
         crowd perimeter, m), ``lateral_room_m``, ``impact_speed_kmh_<angle>deg`` per envelope
         angle, ``normal_speed_kmh``, ``design_angle_deg`` (test angle of the most demanding
         requirement; NaN if none), ``required_rating`` (the class's requirements at this
-        entry, penetration within the stand-off) and ``horizon_limited``.
+        entry, penetration within the stand-off), ``horizon_limited`` and ``protected_by`` (the
+        rated kerbside line that holds every impact of the envelope, "" if none).
     """
     table = approaches[[*APPROACH_COLUMNS, "geometry"]].copy()
     n = len(table)
@@ -143,9 +150,13 @@ def impact_envelope(
         table[column] = envelope[angle]
     normal = normal_speed_kmh(speed, theta0, room, lat_accel_ms2=lat, accel_ms2=acc)
     table["normal_speed_kmh"] = np.where(arrived, round_speed(normal, res), 0.0)
+    table["protected_by"] = kerbside_cover(table, sites, barriers, vehicles=vehicles, params=params)
     reqs = approach_requirements(table, vehicles, params=params)
     table["design_angle_deg"] = [r[0].angle_deg if r and _asks(r[0]) else np.nan for r in reqs]
-    table["required_rating"] = [requirement_text(r) for r in reqs]
+    table["required_rating"] = [
+        f"none: held by the rated line {held}" if held else requirement_text(r)
+        for r, held in zip(reqs, table["protected_by"], strict=True)
+    ]
     run_up = table["run_up_m"].to_numpy(float)
     table["horizon_limited"] = (
         arrived & (run_up >= (1 - HORIZON_SLACK) * params.search_horizon_m) & (speed < top - res)
@@ -177,14 +188,16 @@ def approach_requirements(
 ) -> list[list[RatingRequirement]]:
     """Per approach row, its class's requirements (:func:`class_requirements`).
 
-    The row's stand-off is the penetration limit; empty where no vehicle arrives.
+    The row's stand-off is the penetration limit; empty where no vehicle arrives or a rated
+    kerbside line holds it (``protected_by``).
     """
     columns = _envelope_names(params)
     speeds = table[columns].to_numpy(float)
     standoff = table["standoff_m"].to_numpy(float)
+    held = table["protected_by"].astype(str).to_numpy() != ""
     out: list[list[RatingRequirement]] = []
-    for name, row, room in zip(table["vehicle_class"], speeds, standoff, strict=True):
-        if not row.max() > 0:
+    for name, row, room, h in zip(table["vehicle_class"], speeds, standoff, held, strict=True):
+        if h or not row.max() > 0:
             out.append([])
             continue
         envelope = dict(zip(params.impact_angles_deg, row.tolist(), strict=True))
@@ -269,3 +282,88 @@ def class_requirements(
 def requirement_text(reqs: Sequence[RatingRequirement]) -> str:
     """The requirements of one class joined for people (``" and "``)."""
     return " and ".join(r.text for r in reqs)
+
+
+#: Points along the crowd perimeter, each side of the nearest one, that a kerbside line must
+#: also screen from the entry (m): a vehicle may turn in anywhere near the entry [A: about one
+#: car length plus the turn's lateral drift at 30-50 km/h].
+SCREEN_M = (0.0, -5.0, 5.0, -10.0, 10.0)
+
+
+def kerbside_cover(
+    table: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None,
+    *,
+    vehicles: Mapping[str, VehicleClass],
+    params: HvmParams,
+) -> np.ndarray:
+    """Per approach, the rated barrier line between its entry and the crowd that holds it.
+
+    A rated line (or a row of rated points no more than ``gap_limit_m`` apart, buffered by
+    half the gap limit into one band) covers an approach when it crosses every sight line from
+    the entry to the crowd perimeter near the entry (:data:`SCREEN_M`) and its rating
+    :func:`~cohesion_gis.hvm.rating.covers` the class at **every** non-glancing angle of the
+    envelope: the envelope's speed at that angle, that angle, and a penetration within the
+    distance from the line to the crowd (glancing impacts, below ``glancing_below_deg``, deflect
+    along the line: its continuity across the sight lines is what holds them). A kerbside line
+    parallel to the carriageway is so credited where the envelope says it holds: a car running
+    along it at 150 km/h strikes it at a glancing angle, or turns in slower.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``barrier_id`` of the covering line (``+``-joined elements), "" where none covers.
+    """
+    from cohesion_gis.hvm.rating import BarrierRating, covers, parse_rating
+
+    out = np.full(len(table), "", dtype=object)
+    if barriers is None or barriers.empty or table.empty:
+        return out
+    rated = barriers.loc[barriers["rating"].notna()]
+    if rated.empty:
+        return out
+    bands, ids, ratings = [], [], []
+    for value, group in rated.groupby(rated["rating"].map(str), sort=True):
+        band = shapely.union_all(shapely.buffer(group.geometry.to_numpy(), params.gap_limit_m / 2))
+        for part in shapely.get_parts(band):
+            members = group.loc[shapely.intersects(group.geometry.to_numpy(), part)]
+            bands.append(part)
+            ids.append("+".join(members["barrier_id"].astype(str)))
+            rating = members["rating"].iloc[0]
+            ratings.append(rating if isinstance(rating, BarrierRating) else parse_rating(value))
+    tree = shapely.STRtree(np.array(bands, dtype=object))
+    perimeter = sites.set_index("site_id").geometry
+    names = _envelope_names(params)
+    for i in np.flatnonzero(table["impact_speed_kmh"].to_numpy(float) > 0):
+        row = table.iloc[i]
+        entry = shapely.Point(row["entry_x"], row["entry_y"])
+        outline = shapely.boundary(perimeter.loc[row["site_id"]])
+        at = shapely.line_locate_point(outline, entry)
+        rays = [
+            shapely.LineString([entry, shapely.line_interpolate_point(outline, at + d)])
+            for d in SCREEN_M
+        ]
+        candidates = tree.query(rays[0], predicate="intersects")
+        for k in candidates:
+            if not all(shapely.intersects(bands[k], ray) for ray in rays):
+                continue
+            crossing = shapely.intersection(rays[0], bands[k])
+            room = float(shapely.distance(crossing, shapely.get_point(rays[0], -1)))
+            vehicle = vehicles[row["vehicle_class"]]
+            held = all(
+                covers(
+                    ratings[k],
+                    vehicle,
+                    float(row[col]),
+                    angle_deg=a,
+                    standoff_m=room,
+                    params=params,
+                )
+                for a, col in zip(params.impact_angles_deg, names, strict=True)
+                if row[col] > 0 and a >= params.glancing_below_deg
+            )
+            if held:
+                out[i] = ids[k]
+                break
+    return out

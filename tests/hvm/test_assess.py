@@ -413,3 +413,30 @@ def test_martyns_law_is_a_proxy_outside_the_uk(helsinki):
     assert martyns_law_scope(london, "EPSG:4326") == "UK law"
     dublin = shapely.Point(-6.2603, 53.3498)
     assert martyns_law_scope(dublin, "EPSG:4326").startswith("UK-law proxy")
+
+
+def test_a_rated_kerbside_line_holds_where_the_envelope_says(helsinki):
+    # a rated line 2 m outside Senaatintori's crowd (between the entries, 4 m out, and the crowd)
+    # faces the Unioninkatu cars at a glancing angle at 151 km/h, or turned in at 70 km/h at 30°
+    city = only_sites(helsinki, "Senaatintori")
+    base = assess_sites(city, vehicles=["M1"])
+    crowd = base.sites.geometry.iloc[0]
+
+    def along(rating):
+        line = gpd.GeoDataFrame(
+            {"barrier_id": ["kerb"], "rating": [rating]},
+            geometry=[shapely.boundary(crowd.buffer(2.0))],
+            crs=city.crs,
+        )
+        rows = assess_sites(city, vehicles=["M1"], barriers=line).approaches
+        return rows.loc[rows["impact_angle_deg"] < 20]
+
+    held = along("V/1500[M1]/80/90:1.0")
+    assert len(held) >= 2 and (held["impact_speed_kmh"] > 140).all()
+    assert (held["protected_by"] == "kerb").all()
+    assert held["required_rating"].str.startswith("none: held by the rated line").all()
+    # 48 km/h is too slow for the 70 km/h turn-in at 30°; 5 m of penetration runs into the crowd
+    assert (along("V/1500[M1]/48/90:1.0")["protected_by"] == "").all()
+    assert (along("V/1500[M1]/80/90:5.0")["protected_by"] == "").all()
+    # a 45-degree test is no evidence against the 25 km/h head-on turn-in: it does not hold
+    assert (along("V/1500[M1]/80/45:1.0")["protected_by"] == "").all()
