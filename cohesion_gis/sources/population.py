@@ -1014,6 +1014,12 @@ def dasymetric_population(
     return result
 
 
+#: A census total above the world's population (8.2 billion, UN 2024) is a typing error.
+_TOTAL = Bound(0.0, 1e10, "persons", above=True)
+#: Residents per km²: 2 per m² at most, the raster limit (Kowloon Walled City held 1.3).
+_DENSITY = Bound(0.0, 2e6, "persons/km²", above=True)
+
+
 def _target_total(
     total: float | None, density_per_km2: float | None, area: BaseGeometry | None
 ) -> float | None:
@@ -1021,19 +1027,19 @@ def _target_total(
     if total is not None and density_per_km2 is not None:
         raise ParameterError("pass total= (persons) or density_per_km2=, not both")
     if density_per_km2 is not None:
+        problem = number_problem("density_per_km2", density_per_km2, _DENSITY)
+        raise_problems(ParameterError, "residents", [problem] if problem else [], _FIX_TOTAL)
         if area is None:
             raise ParameterError("density_per_km2 needs area= (the study-area polygon)")
-        persons = float(density_per_km2) * area.area / 1e6
-    elif total is not None:
-        persons = float(total)
-    else:
+        return float(density_per_km2) * area.area / 1e6
+    if total is None:
         return None
-    if not (math.isfinite(persons) and persons > 0):
-        raise ParameterError(
-            f"total={persons}: the number of residents must be a positive finite number "
-            f"(total={total}, density_per_km2={density_per_km2})"
-        )
-    return persons
+    problem = number_problem("population_total", total, _TOTAL)
+    raise_problems(ParameterError, "residents", [problem] if problem else [], _FIX_TOTAL)
+    return float(total)
+
+
+_FIX_TOTAL = "Pass the census count of the study area's residents (persons)"
 
 
 # --------------------------------------------------------------------------------------
