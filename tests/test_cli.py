@@ -225,3 +225,26 @@ def test_district_file_messages_name_the_cli_options(helsinki, tmp_path):
     repaired = CliRunner().invoke(main, [*args, *layer, "--repair-districts", "--out", str(out)])
     assert repaired.exit_code == 0, repaired.output
     assert json.loads((out / "cohesion_summary.json").read_text())["summary"]["districts"] == 6
+
+
+def test_layers_with_census_counts_per_district(tmp_path, helsinki):
+    import rasterio
+
+    ids = sorted(helsinki.districts["district_id"])
+    census = tmp_path / "census.csv"
+    pd.DataFrame(
+        {"district_id": ids, "population": [100.0 * (i + 1) for i in range(len(ids))]}
+    ).to_csv(census, index=False)
+    out = tmp_path / "h.gpkg"
+    args = ["layers", "--population-table", str(census), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    with rasterio.open(tmp_path / "h_population.tif") as src:
+        assert float(src.read(1, masked=True).astype(float).sum()) == pytest.approx(
+            100.0 * sum(range(1, len(ids) + 1)), rel=1e-5
+        )
+    census.write_text(census.read_text().replace(",100.0", ",inf"))
+    bad = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "bad.gpkg")])
+    assert bad.exit_code == 1
+    assert "census.csv: population missing, not a number, infinite or negative for" in bad.output
+    assert not (tmp_path / "bad.gpkg").exists()
