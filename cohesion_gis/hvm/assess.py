@@ -65,6 +65,7 @@ from cohesion_gis.hvm.barriers import (
     read_rated_barriers,
 )
 from cohesion_gis.hvm.impact import (
+    HORIZON_SLACK,
     approach_requirements,
     demand_key,
     impact_envelope,
@@ -826,9 +827,22 @@ def _audit(city: City, setup: _Setup, *, sites: gpd.GeoDataFrame) -> dict[str, A
             "priority_1": int((sites["priority"] == 1).sum()),
             "sites_with_open_approach": int((sites["open_approaches"] > 0).sum()),
         },
+        "impact_envelope": (
+            "per approach and angle (90/60/45/30/15°): fastest impact speed turning at "
+            "min(lat_accel, μg) within the hard-standing before the crowd (entry-to-crowd "
+            "distance + half the carriageway; McHenry barrier impact-angle equation); "
+            "requirements at the matching test angle (90° covers every angle, 45° up to 52.5°, "
+            "below 22.5° glancing: none); headline = beyond test speeds, then test mass, test "
+            "speed, angle, energy"
+        ),
+        "horizon_limited": (
+            f"run-up ≥ {1 - HORIZON_SLACK:.0%} of the {params.search_horizon_m:g} m horizon "
+            "below the class's top speed: the speed is a lower bound; horizon_sensitivity() "
+            "gives 250/500/1000 m"
+        ),
         "not_modelled": [
-            "off-road legs across footways and squares from mount points (entries are where "
-            "streets cross the crowd perimeter)",
+            "off-road legs across footways and squares from further than the entry (the "
+            "impact envelope uses the hard-standing measured at the entry)",
             "stand-off at sites' own frontages: an entry's stand-off is its distance to the "
             "crowd perimeter, not a surveyed distance to the nearest person or façade",
         ],
