@@ -752,7 +752,7 @@ def _unmapped_landuse(
     ``<land-use id>#<n>``), so that residents keep their place on the network.
     """
     empty = gpd.GeoDataFrame(
-        {"home_id": [], "building": [], "footprint_m2": [], "coverage": []},
+        {"home_id": [], "building": [], "footprint_m2": []},
         geometry=[],
         crs=buildings.crs,
     )
@@ -801,7 +801,6 @@ def _unmapped_landuse(
             "home_id": piece_ids,
             "building": params.unmapped_building,
             "footprint_m2": footprint[owner] * share,
-            "coverage": fill,
         },
         geometry=pieces,
         crs=buildings.crs,
