@@ -192,9 +192,10 @@ def write_vda(
     InputError
         The file exists and ``overwrite`` is False, or the site is unknown.
     """
+    from cohesion_gis.export import atomic_path
+
     out = Path(path)
-    if out.exists() and not overwrite:
-        raise InputError(f"{out} exists; pass overwrite=True.")
-    page = vda_html(result, site_id)
-    out.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
+    with atomic_path(out, overwrite=overwrite) as tmp:  # refuses an existing file first
+        page = vda_html(result, site_id)
+        tmp.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
     return out
