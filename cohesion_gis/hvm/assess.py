@@ -285,17 +285,17 @@ def assess_sites(
     ParameterError
         Impossible vehicle or parameter values.
     """
-    setup = _setup(
+    setup = resolve_setup(
         city, vehicles=vehicles, barriers=barriers, params=params, block_unrated=block_unrated,
         dem=dem, site_params=site_params,
     )  # fmt: skip
     sites = soft_target_sites(city, params=setup.site_params)
-    return _assessment(city, setup, sites, _approaches(city, setup, sites))
+    return build_assessment(city, setup, sites, site_approaches(city, setup, sites))
 
 
 @dataclass(frozen=True)
-class _Setup:
-    """The resolved inputs of :func:`assess_sites` (internal; shared with ``hvm.incremental``)."""
+class AssessmentSetup:
+    """The resolved inputs of :func:`assess_sites` (also read by :func:`.incremental.reassess`)."""
 
     params: HvmParams
     site_params: SiteParams
@@ -313,7 +313,7 @@ class _Setup:
         return self.barriers.loc[stops, ["barrier_id", "rating", "geometry"]]
 
 
-def _setup(
+def resolve_setup(
     city: City,
     *,
     vehicles: Sequence[str | VehicleClass] | str | Path | None,
@@ -322,38 +322,40 @@ def _setup(
     block_unrated: bool | None,
     dem: str | Path | None,
     site_params: SiteParams | None,
-) -> _Setup:
+) -> AssessmentSetup:
     params = params or load_params()
     rated, barrier_source = _rated(barriers, city.crs)
-    return _Setup(
+    return AssessmentSetup(
         params=params,
         site_params=site_params or SiteParams(),
         block_unrated=params.block_unrated if block_unrated is None else block_unrated,
         classes=_vehicles(vehicles, params),
         barriers=combine_barriers(city.barriers, rated, taxonomy=city.taxonomy),
         barrier_source=barrier_source,
-        edges=_with_grades(city, dem),
+        edges=graded_edges(city, dem),
         dem=dem,
     )
 
 
-def _with_grades(city: City, dem: str | Path | None) -> gpd.GeoDataFrame:
+def graded_edges(city: City, dem: str | Path | None) -> gpd.GeoDataFrame:
     """The City's vehicle network, with each edge's ``grade`` from the DEM if one is given."""
     edges = city.drive_edges
     return edges if dem is None else edges.assign(grade=dem_grades(edges, dem=dem))
 
 
-def _search_area(sites: gpd.GeoDataFrame, site_params: SiteParams) -> gpd.GeoDataFrame:
+def search_areas(sites: gpd.GeoDataFrame, site_params: SiteParams) -> gpd.GeoDataFrame:
     """Each site's crowd perimeter grown by the mount distance: its entries lie on the outline."""
     return sites[["site_id", "geometry"]].assign(
         geometry=sites.geometry.buffer(site_params.entry_snap_m)
     )
 
 
-def _approaches(city: City, setup: _Setup, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def site_approaches(
+    city: City, setup: AssessmentSetup, sites: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """Every site's approaches (an empty table with the columns when there are no sites)."""
     if len(sites):
-        return _network(city, setup, _search_area(sites, setup.site_params)).routes()
+        return setup_network(city, setup, search_areas(sites, setup.site_params)).routes()
     return gpd.GeoDataFrame(
         pd.DataFrame({c: pd.Series(dtype=object) for c in APPROACH_COLUMNS}),
         geometry=gpd.GeoSeries([], crs=city.crs),
@@ -361,8 +363,8 @@ def _approaches(city: City, setup: _Setup, sites: gpd.GeoDataFrame) -> gpd.GeoDa
     )
 
 
-def _network(city: City, setup: _Setup, areas: gpd.GeoDataFrame) -> ApproachNetwork:
-    """The approach network of the sites' search areas (:func:`_search_area`)."""
+def setup_network(city: City, setup: AssessmentSetup, areas: gpd.GeoDataFrame) -> ApproachNetwork:
+    """The approach network of the sites' search areas (:func:`search_areas`)."""
     return approach_network(
         setup.edges, areas, vehicles=setup.classes,
         barriers=setup.routing, params=setup.params, block_unrated=setup.block_unrated,
@@ -370,8 +372,8 @@ def _network(city: City, setup: _Setup, areas: gpd.GeoDataFrame) -> ApproachNetw
     )  # fmt: skip
 
 
-def _assessment(
-    city: City, setup: _Setup, sites: gpd.GeoDataFrame, approaches: gpd.GeoDataFrame
+def build_assessment(
+    city: City, setup: AssessmentSetup, sites: gpd.GeoDataFrame, approaches: gpd.GeoDataFrame
 ) -> SiteAssessment:
     """The assessment from the sites and their approaches: ranking, entries, gaps, audit."""
     params = setup.params
@@ -387,7 +389,7 @@ def _assessment(
     )
     ranked["martyns_law_scope"] = martyns_law_scope(city.boundary, city.crs)
     gaps = barrier_gaps(setup.barriers, gap_limit_m=params.gap_limit_m)
-    audit = _audit(city, setup, sites=ranked)
+    audit = assessment_audit(city, setup, sites=ranked)
     log.info(
         "HVM assessment: %d sites (%d priority 1), %d approaches, %d entries, %d gaps",
         len(ranked), int((ranked["priority"] == 1).sum()), len(approaches), len(entries),
@@ -767,7 +769,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _audit(city: City, setup: _Setup, *, sites: gpd.GeoDataFrame) -> dict[str, Any]:
+def assessment_audit(
+    city: City, setup: AssessmentSetup, *, sites: gpd.GeoDataFrame
+) -> dict[str, Any]:
     from cohesion_gis import __version__
 
     params, barriers, dem = setup.params, setup.barriers, setup.dem

@@ -24,11 +24,13 @@ the approaches of the sites near it only. :func:`reassess` takes the base City, 
    perimeter grown by the mount distance) lies within :func:`touch_m` of a change or changed
    edge (an entry on it), or has an entry edge with an end within the search horizon plus
    :func:`touch_m` of a changed edge's end, in network distance on the base or the scenario
-   network (:func:`_reached`). A site's search never leaves the horizon's ball around its
-   entries, and a route reaches a change on another edge through one of that edge's ends, so
-   nothing else enters it. The network is still split at every site's entries and barriers
-   (:class:`~cohesion_gis.hvm.routes.ApproachNetwork`), so a re-searched site's rows are those
-   of a full run;
+   network (:func:`_reached`: one search of the network engine,
+   :func:`~cohesion_gis.network.node_distances`, on the graph the horizon is searched on,
+   :func:`~cohesion_gis.hvm.routes.horizon_graph`). A site's search never leaves the horizon's
+   ball around its entries, and a route reaches a change on another edge through one of that
+   edge's ends, so nothing else enters it. The network is still split at every site's entries
+   and barriers (:class:`~cohesion_gis.hvm.routes.ApproachNetwork`), so a re-searched site's
+   rows are those of a full run;
 4. takes every other site's approach rows from the base assessment, and rebuilds the site
    table, ranking, entries, gaps and audit from the merged approaches (cheap, global). When the
    site inputs (candidate sites, buildings, the footways of the walk network, the taxonomy) are
@@ -70,24 +72,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
 
 from cohesion_gis.hvm.assess import (
+    AssessmentSetup,
     SiteAssessment,
-    _approaches,
-    _assessment,
-    _audit,
-    _network,
-    _search_area,
-    _Setup,
-    _setup,
-    _with_grades,
+    assessment_audit,
+    build_assessment,
+    graded_edges,
+    resolve_setup,
+    search_areas,
+    setup_network,
+    site_approaches,
 )
 from cohesion_gis.hvm.params import HvmParams
-from cohesion_gis.hvm.routes import ApproachNetwork, _length_graph
+from cohesion_gis.hvm.routes import ApproachNetwork, horizon_graph
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
 from cohesion_gis.hvm.vehicles import VehicleClass
+from cohesion_gis.network import components, node_distances
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
@@ -168,7 +169,7 @@ def reassess(
     InputError, ParameterError
         As :func:`~cohesion_gis.hvm.assess.assess_sites`.
     """
-    setup = _setup(
+    setup = resolve_setup(
         city, vehicles=vehicles, barriers=barriers, params=params, block_unrated=block_unrated,
         dem=dem, site_params=site_params,
     )  # fmt: skip
@@ -177,30 +178,34 @@ def reassess(
     sites = base_sites if reused else soft_target_sites(city, params=setup.site_params)
     why = _why_full(base_city, base, city, setup, sites)
     if not why:
-        base_setup = replace(setup, barriers=base.barriers, edges=_with_grades(base_city, dem))
+        base_setup = replace(setup, barriers=base.barriers, edges=graded_edges(base_city, dem))
         before = _Side(base_city, base_setup, base_sites)
         try:
             approaches, searched = _merged(before, _Side(city, setup, sites), base.approaches)
         except _ReorderedError as exc:
             why = str(exc)
     if why:
-        approaches, searched = _approaches(city, setup, sites), tuple(sites["site_id"])
+        approaches, searched = site_approaches(city, setup, sites), tuple(sites["site_id"])
         note = f"HVM full: {why}"
     else:
         note = f"HVM incremental: {len(searched)} of {len(sites)} sites searched"
         note += "" if reused else ", site table rebuilt"
     log.info("reassess: %s", note)
-    return Reassessment(_assessment(city, setup, sites, approaches), searched, note)
+    return Reassessment(build_assessment(city, setup, sites, approaches), searched, note)
 
 
 # --- whether the base can be reused ---------------------------------------------------------
 
 
 def _why_full(
-    base_city: City, base: SiteAssessment, city: City, setup: _Setup, sites: gpd.GeoDataFrame
+    base_city: City,
+    base: SiteAssessment,
+    city: City,
+    setup: AssessmentSetup,
+    sites: gpd.GeoDataFrame,
 ) -> str:
     """Why the base approaches cannot be reused ("" if they can)."""
-    audit = _audit(city, setup, sites=base.sites)
+    audit = assessment_audit(city, setup, sites=base.sites)
     if any(audit[k] != base.audit.get(k) for k in _SETTINGS):
         return "parameters differ from the base assessment's"
     if not shapely.equals_exact(base_city.boundary, city.boundary, 0.0):
@@ -240,17 +245,17 @@ class _Side:
     """One side of the comparison: the City, its resolved inputs and its site table."""
 
     city: City
-    setup: _Setup
+    setup: AssessmentSetup
     sites: gpd.GeoDataFrame
 
     @cached_property
     def areas(self) -> gpd.GeoDataFrame:
         """The sites' search areas."""
-        return _search_area(self.sites, self.setup.site_params)
+        return search_areas(self.sites, self.setup.site_params)
 
     def network(self) -> ApproachNetwork:
         """The approach network of this side (built anew each call)."""
-        return _network(self.city, self.setup, self.areas)
+        return setup_network(self.city, self.setup, self.areas)
 
 
 def _merged(
@@ -300,7 +305,7 @@ def _changed_sites(base: _Side, scenario: _Side) -> tuple[np.ndarray, np.ndarray
     return ~same, shapely.boundary(np.concatenate(outlines))
 
 
-def _routing(setup: _Setup) -> gpd.GeoDataFrame:
+def _routing(setup: AssessmentSetup) -> gpd.GeoDataFrame:
     """The routing barriers with the rating as text ("" for unrated), for comparison."""
     routing = setup.routing
     rating = routing["rating"].map(lambda r: "" if r is None or pd.isna(r) else str(r))
@@ -343,7 +348,7 @@ class _ReorderedError(Exception):
     """Unchanged rows of a table come in another order in the scenario."""
 
 
-def _may_close(setup: _Setup) -> bool:
+def _may_close(setup: AssessmentSetup) -> bool:
     """Whether some routing barrier can stop a class (only then are start nodes restricted)."""
     rated = setup.routing["rating"].notna()
     return bool(rated.any() or (setup.block_unrated and (~rated).any()))
@@ -388,10 +393,15 @@ def _reached(
         return out
     codes, nodes = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
     a, b = codes[: len(edges)], codes[len(edges) :]
-    graph = _length_graph(a, b, shapely.length(lines), len(nodes))
+    xy = np.zeros((len(nodes), 2))
+    xy[a], xy[b] = (
+        shapely.get_coordinates(shapely.get_point(lines, 0)),
+        shapely.get_coordinates(shapely.get_point(lines, -1)),
+    )
+    graph = horizon_graph(a, b, shapely.length(lines), x=xy[:, 0], y=xy[:, 1])
     limit = params.search_horizon_m + touch
     sources = np.unique(np.r_[a[changed], b[changed]])
-    dist = dijkstra(graph, indices=sources, min_only=True, limit=limit)
+    dist = node_distances(graph, sources, limit_m=limit)
     site, edge = tree.query(shapely.boundary(areas), predicate="intersects")
     out[site[np.minimum(dist[a[edge]], dist[b[edge]]) <= limit]] = True
     return out
@@ -405,5 +415,4 @@ def _street_ids(edges: gpd.GeoDataFrame) -> np.ndarray:
     through = degree[codes] == 2
     edge, node = np.tile(np.arange(n), 2)[through], codes[through]
     pairs = edge[np.argsort(node, kind="stable")].reshape(-1, 2)
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    return components(n, pairs[:, 0], pairs[:, 1])[1]

@@ -76,18 +76,30 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components
 
+import cohesion_gis.hvm._routes_kernel as kernel
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm import _routes_kernel as kernel
 from cohesion_gis.hvm.barriers import street_closures
 from cohesion_gis.hvm.kinematics import kinetic_energy_kj, kmh_to_ms, traction_model
 from cohesion_gis.hvm.params import HvmParams, load_params
 from cohesion_gis.hvm.rating import BarrierRating, covers, credited_speed_kmh, parse_rating
 from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
+from cohesion_gis.network import (
+    Csr,
+    EdgeIndex,
+    components,
+    csr_from_pairs,
+    nearest_edges,
+)
 
-__all__ = ["APPROACH_COLUMNS", "ApproachNetwork", "approach_network", "approach_routes"]
+__all__ = [
+    "APPROACH_COLUMNS",
+    "HORIZON_PAD_M",
+    "ApproachNetwork",
+    "approach_network",
+    "approach_routes",
+    "horizon_graph",
+]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +123,9 @@ APPROACH_COLUMNS = (
 EDGE_M = 2.0
 #: Cut points closer than this (m) to each other or to an edge end are the same point.
 _MERGE_M = 0.5
+#: Added to every piece's length (m) in the graph the horizon is searched on
+#: (:func:`horizon_graph`).
+HORIZON_PAD_M = 1e-9
 #: Reasons for rows without an arriving vehicle, by kernel status.
 _SITE_REASONS = {
     kernel.ROW_NO_STREET: "no street of the hostile-vehicle network meets the site",
@@ -147,7 +162,7 @@ class _Network:
     in_ptr: np.ndarray
     in_idx: np.ndarray
     node_barriers: dict[int, list[int]]
-    graph: csr_matrix
+    graph: Csr
 
 
 @dataclass(frozen=True)
@@ -270,7 +285,7 @@ class ApproachNetwork:
         graph = self.net.graph
         out = _run_chunks(
             self.kernel_network,
-            (graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data),
+            (graph.indptr, graph.indices.astype(np.int64), graph.weights_m),
             (entries.ptr, entries.node, *inside),
             self.kernel_classes,
             self.params.search_horizon_m,
@@ -497,16 +512,18 @@ def _barrier_table(
 
 
 def _cut_points(
-    lines: np.ndarray,
-    tree: shapely.STRtree,
+    index: EdgeIndex,
     sites: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None,
     snap_m: float,
 ) -> np.ndarray:
     """Points where edges must be split, sorted: rows (edge, distance along, site, barrier).
 
-    Site and barrier are -1 where the point is not of that kind.
+    Site and barrier are -1 where the point is not of that kind. A point barrier closes its
+    nearest edge within ``snap_m`` (:func:`~cohesion_gis.network.nearest_edges`, the compiled
+    grid search homes are snapped with: ``STRtree.query_nearest``'s edge, ties settled by GEOS).
     """
+    lines, tree = index.lines, index.tree
     boundaries = shapely.boundary(sites.geometry.to_numpy())
     s_idx, e_idx = tree.query(boundaries, predicate="intersects")
     parts = [_crossings(lines, e_idx, shapely.intersection(lines[e_idx], boundaries[s_idx]),
@@ -516,9 +533,7 @@ def _cut_points(
         is_point = shapely.get_type_id(geoms) == 0
         point_idx = np.flatnonzero(is_point)
         if point_idx.size:
-            b_idx, e_near = tree.query_nearest(
-                geoms[point_idx], max_distance=snap_m, all_matches=False
-            )
+            b_idx, e_near, _ = nearest_edges(index, geoms[point_idx], max_distance_m=snap_m)
             dist = shapely.line_locate_point(lines[e_near], geoms[point_idx[b_idx]])
             parts.append(
                 np.column_stack([e_near, dist, np.full(e_near.size, -1), point_idx[b_idx]])
@@ -564,9 +579,9 @@ def _build_network(
     params: HvmParams,
 ) -> tuple[_Network, _Entries, tuple[np.ndarray, np.ndarray]]:
     """Split the edges at entries and barriers; the entries and each site's inner pieces."""
-    lines = edges.geometry.to_numpy()
-    tree = shapely.STRtree(lines)
-    cuts = _cut_points(lines, tree, sites, barriers, params.barrier_snap_m)
+    index = EdgeIndex(edges)
+    lines, tree = index.lines, index.tree
+    cuts = _cut_points(index, sites, barriers, params.barrier_snap_m)
     node_codes, node_values = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
     n_edges = len(edges)
     u_idx, v_idx = node_codes[:n_edges].astype(np.int64), node_codes[n_edges:].astype(np.int64)
@@ -721,7 +736,9 @@ def _assemble(
     vertex_radius, node_radius = kernel.chain_radii(
         piece_a, piece_b, vptr, vxy, piece_width, n_nodes, kerb_m
     )
-    graph = _length_graph(piece_a, piece_b, lengths, n_nodes)
+    xy = np.zeros((n_nodes, 2))
+    xy[piece_a], xy[piece_b] = vxy[vptr[:-1]], vxy[vptr[1:] - 1]
+    graph = horizon_graph(piece_a, piece_b, lengths, x=xy[:, 0], y=xy[:, 1])
     return _Network(
         n_nodes=n_nodes,
         piece_a=piece_a,
@@ -748,21 +765,27 @@ def _assemble(
     )
 
 
-def _length_graph(
-    piece_a: np.ndarray, piece_b: np.ndarray, lengths: np.ndarray, n_nodes: int
-) -> csr_matrix:
-    """Undirected node graph for the horizon: one entry per node pair, the shortest piece.
+def horizon_graph(
+    node_a: np.ndarray, node_b: np.ndarray, length_m: np.ndarray, *, x: np.ndarray, y: np.ndarray
+) -> Csr:
+    """The undirected node graph a site's horizon is searched on, in the network engine's form.
 
-    Parallel pieces (two streets joining the same two nodes) keep the shorter length; scipy would
-    add them up. A tiny epsilon keeps zero-length pieces as explicit entries.
+    One entry per node pair, the shortest piece (:func:`~cohesion_gis.network.csr_from_pairs`),
+    each piece :data:`HORIZON_PAD_M` longer than it is: so that the horizon, and every approach,
+    stay bit for bit what they were when this graph was scipy's (whose sparse matrices drop
+    entries of length 0). :mod:`cohesion_gis.hvm.incremental` measures how far a change reaches
+    on the same graph of the unsplit network.
+
+    Parameters
+    ----------
+    node_a, node_b
+        Node positions of each piece's ends.
+    length_m
+        Length of each piece in metres.
+    x, y
+        Node coordinates in metres.
     """
-    rows = np.r_[piece_a, piece_b]
-    cols = np.r_[piece_b, piece_a]
-    weights = np.r_[lengths, lengths] + 1e-9
-    order = np.lexsort((weights, cols, rows))
-    rows, cols, weights = rows[order], cols[order], weights[order]
-    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-    return csr_matrix((weights[first], (rows[first], cols[first])), shape=(n_nodes, n_nodes))
+    return csr_from_pairs(node_a, node_b, length_m + HORIZON_PAD_M, x=x, y=y)
 
 
 def _piece_lengths(vptr: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
@@ -831,10 +854,7 @@ def _edge_nodes(net: _Network, boundary: shapely.Geometry | None) -> np.ndarray:
 
 def _node_xy(net: _Network) -> np.ndarray:
     """Coordinates (m, shape (N, 2)) of every node, from the ends of its pieces."""
-    xy = np.empty((net.n_nodes, 2))
-    xy[net.piece_a] = net.vxy[net.vptr[:-1]]
-    xy[net.piece_b] = net.vxy[net.vptr[1:] - 1]
-    return xy
+    return np.column_stack([net.graph.x, net.graph.y])
 
 
 def _start_nodes(net: _Network, threshold: np.ndarray, edge_nodes: np.ndarray) -> np.ndarray:
@@ -848,15 +868,14 @@ def _start_nodes(net: _Network, threshold: np.ndarray, edge_nodes: np.ndarray) -
     every such part (its streets continue outside). Only open nodes of outside parts are starts;
     the others lie inside a closed ring of barriers.
     """
-    _, whole = connected_components(net.graph, directed=False)
+    _, whole = components(net.n_nodes, net.piece_a, net.piece_b)
     out = np.ones(threshold.shape, bool)
     for c, closed in enumerate(threshold >= 0):
         if not closed.any():
             continue
         open_piece = ~(closed[net.piece_a] | closed[net.piece_b])
         a, b = net.piece_a[open_piece], net.piece_b[open_piece]
-        graph = coo_matrix((np.ones(a.size), (a, b)), shape=(net.n_nodes, net.n_nodes))
-        n_parts, part = connected_components(graph, directed=False)
+        n_parts, part = components(net.n_nodes, a, b)
         length = np.bincount(part[a], net.piece_len[open_piece], minlength=n_parts)
         half = closed[net.piece_a] != closed[net.piece_b]  # a street up to a barrier
         near = np.where(closed[net.piece_a], net.piece_b, net.piece_a)[half]

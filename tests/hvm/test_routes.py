@@ -22,9 +22,9 @@ from cohesion_gis.hvm.kinematics import (
 from cohesion_gis.hvm.params import load_params
 from cohesion_gis.hvm.routes import (
     APPROACH_COLUMNS,
-    _length_graph,
     _piece_lengths,
     approach_routes,
+    horizon_graph,
 )
 from cohesion_gis.hvm.vehicles import load_vehicles
 
@@ -182,9 +182,10 @@ def test_search_horizon_limits_the_run_up():
 
 def test_parallel_pieces_take_the_shorter_length():
     # two streets join nodes 1 and 2: a 300 m straight and a 424 m detour; the entry is 100 m on
-    assert _length_graph(np.array([0, 0]), np.array([1, 1]), np.array([300.0, 424.0]), 2)[
-        0, 1
-    ] == pytest.approx(300)
+    graph = horizon_graph(
+        np.array([0, 0]), np.array([1, 1]), np.array([300.0, 424.0]), x=np.zeros(2), y=np.zeros(2)
+    )
+    assert graph.weights_m.tolist() == pytest.approx([300, 300])
     edges = network(
         [
             (1, 2, [(-400, 0), (-100, 0)]),
