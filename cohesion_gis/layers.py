@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 from shapely import Polygon
 
-from cohesion_gis.streets import _metres
+from cohesion_gis.streets import osm_number
 from cohesion_gis.taxonomy import Category, Taxonomy, classify
 
 __all__ = [
@@ -77,7 +77,7 @@ def sites_layer(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy) -> gpd.GeoDat
     (default 6 m, the taxonomy's pedestrian-street width) so every site has an area.
     """
     found = _classified(features, taxonomy.site_kinds, areal_or_point=False)
-    widths = found["tags"].map(lambda t: _metres(t.get("width")))
+    widths = found["tags"].map(lambda t: osm_number(t.get("width")))
     default = taxonomy.network.default_width_m.get("pedestrian", 6.0)
     geometry = found.geometry.copy()
     lines = ~geometry.geom_type.isin([*_AREAL, "Point", "MultiPoint"])
@@ -90,9 +90,9 @@ def sites_layer(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy) -> gpd.GeoDat
             "name": _tag(found, "name"),
             "kind": found["category"].to_numpy(),
             "area_m2": _area(found),
-            "capacity_tag": found["tags"].map(lambda t: _metres(t.get("capacity"))).to_numpy(),
+            "capacity_tag": found["tags"].map(lambda t: osm_number(t.get("capacity"))).to_numpy(),
             "building_levels": found["tags"]
-            .map(lambda t: _metres(t.get("building:levels")))
+            .map(lambda t: osm_number(t.get("building:levels")))
             .to_numpy(),
         },
         geometry=found.geometry.to_numpy(),
@@ -111,8 +111,8 @@ def buildings_layer(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "osm_id": buildings["osm_id"].to_numpy(),
             "name": _tag(buildings, "name"),
             "building": tags.map(lambda t: t.get("building", "yes")).to_numpy(),
-            "building_levels": tags.map(lambda t: _metres(t.get("building:levels"))).to_numpy(),
-            "height_m": tags.map(lambda t: _metres(t.get("height"))).to_numpy(),
+            "building_levels": tags.map(lambda t: osm_number(t.get("building:levels"))).to_numpy(),
+            "height_m": tags.map(lambda t: osm_number(t.get("height"))).to_numpy(),
             "amenity": _tag(buildings, "amenity"),
             **{k: _tag(buildings, k) for k in ("shop", "office", "craft", "tourism")},
             "building_flats": tags.map(lambda t: _metres(t.get("building:flats"))).to_numpy(),
@@ -171,7 +171,7 @@ def parking_layer(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy) -> gpd.GeoD
             "parking_id": found["osm_id"].to_numpy(),
             "name": _tag(found, "name"),
             "parking": found["tags"].map(lambda t: t.get("parking", "surface")).to_numpy(),
-            "capacity_tag": found["tags"].map(lambda t: _metres(t.get("capacity"))).to_numpy(),
+            "capacity_tag": found["tags"].map(lambda t: osm_number(t.get("capacity"))).to_numpy(),
             "area_m2": _area(found),
         },
         geometry=found.geometry.to_numpy(),

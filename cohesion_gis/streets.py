@@ -30,7 +30,7 @@ from pyproj import CRS
 
 from cohesion_gis.taxonomy import NetworkRules, matches
 
-__all__ = ["to_osmnx_graph", "vehicle_network", "walk_network"]
+__all__ = ["osm_number", "to_osmnx_graph", "vehicle_network", "walk_network"]
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ def vehicle_network(
     """
     tags = segments["tags"]
     highway = tags.map(lambda t: t.get("highway"))
-    tagged_width = tags.map(lambda t: _metres(t.get("width") or t.get("est_width")))
-    lanes = tags.map(lambda t: _metres(t.get("lanes")))
+    tagged_width = tags.map(lambda t: osm_number(t.get("width") or t.get("est_width")))
+    lanes = tags.map(lambda t: osm_number(t.get("lanes")))
     wide_path = highway.isin(rules.vehicle_if_wide) & (tagged_width >= rules.vehicle_min_width_m)
     drivable = highway.isin(rules.vehicle_highways) | wide_path
     edges = _edge_table(segments.loc[drivable], highway.loc[drivable])
@@ -199,7 +199,7 @@ def _flag(segments: gpd.GeoDataFrame, key: str) -> np.ndarray:
     return segments["tags"].map(lambda t: t.get(key) not in (None, "no", "0", "false")).to_numpy()
 
 
-def _metres(value: Any) -> float:
+def osm_number(value: Any) -> float:
     """Parse an OSM width or lanes value (``"7"``, ``"7.5 m"``, ``"3,5"``); NaN if not a number."""
     if value is None:
         return float("nan")

@@ -38,7 +38,13 @@ BRIDGING_INDICES = ("entropy_ratio", "simpson")
 #: How the components are combined into the score (:func:`~.score.composite`).
 AGGREGATIONS = ("arithmetic", "geometric")
 
-__all__ = ["AGGREGATIONS", "BRIDGING_INDICES", "AccessCategory", "CohesionParams"]
+__all__ = [
+    "AGGREGATIONS",
+    "BRIDGING_INDICES",
+    "AccessCategory",
+    "CohesionParams",
+    "merge_overrides",
+]
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ class CohesionParams:
         data, label = read_toml(None, "cohesion.toml")
         if path is not None:
             user, label = read_toml(path, "cohesion.toml")
-            data = _merge(data, user, label)
+            data = merge_overrides(data, user, label)
         return cls._from_mapping(data, label)
 
     @classmethod
@@ -408,7 +414,7 @@ def _seq(value: Any) -> Any:
     return tuple(_num(v) for v in value) if isinstance(value, list) else value
 
 
-def _merge(base: dict[str, Any], user: dict[str, Any], label: str) -> dict[str, Any]:
+def merge_overrides(base: dict[str, Any], user: dict[str, Any], label: str) -> dict[str, Any]:
     """Override ``base`` value by value with ``user``; refuse keys ``base`` does not have.
 
     New access categories may be added (they need the full set of keys).

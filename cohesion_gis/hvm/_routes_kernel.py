@@ -22,10 +22,10 @@ from numba import njit
 
 from cohesion_gis.hvm.kinematics import (
     G_MS2,
-    _d_of,
-    _u_of,
     advance_sq,
     group_bend_radii,
+    level_run_up_m,
+    level_speed_sq,
     profile_sq,
     widest_radius,
 )
@@ -265,7 +265,7 @@ def edge_maps(  # noqa: PLR0917 (numba has no keyword-only arguments)
                 cap = min(top2, lat * r)
                 if power:
                     step = length
-                    cap = _d_of(cap, model)
+                    cap = level_run_up_m(cap, model)
                 else:
                     step = 2.0 * a * length
                 t += step
@@ -295,7 +295,7 @@ def _traverse(  # noqa: PLR0917
     if kind[d] == MAP_SPEED:
         return min(high[d], max(low[d], u + shift[d]))
     if kind[d] == MAP_DISTANCE:
-        return _u_of(min(high[d], max(low[d], _d_of(u, model) + shift[d])), model)
+        return level_speed_sq(min(high[d], max(low[d], level_run_up_m(u, model) + shift[d])), model)
     vptr, seg_len, radius, grade = segments
     p = d >> 1
     s0 = vptr[p]
@@ -626,7 +626,7 @@ def chain_starts(
                     fits = fits and width_ok[d2]
                     walk = walk or kind[d2] == MAP_STEPS
                     if kind[d2] == MAP_DISTANCE:
-                        cap = _d_of(min(cap, top2), model)
+                        cap = level_run_up_m(min(cap, top2), model)
                     clamp = _compose(_compose(clamp, (0.0, -np.inf, cap)),
                                      (maps[1][d2], maps[2][d2], maps[3][d2]))  # fmt: skip
                     d = d2
@@ -658,8 +658,8 @@ def _chain_traverse(  # noqa: PLR0917
         return min(chain_maps[x, 3], max(chain_maps[x, 2], u + chain_maps[x, 1]))
     if k == MAP_DISTANCE:
         model = maps[4]
-        d = _d_of(u, model) + chain_maps[x, 1]
-        return _u_of(min(chain_maps[x, 3], max(chain_maps[x, 2], d)), model)
+        d = level_run_up_m(u, model) + chain_maps[x, 1]
+        return level_speed_sq(min(chain_maps[x, 3], max(chain_maps[x, 2], d)), model)
     out_ptr, out_idx, head, turn_ptr, turn_radius, stop = (
         graph[0], graph[1], graph[2], graph[5], graph[6], graph[10]
     )  # fmt: skip

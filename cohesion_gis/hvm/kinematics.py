@@ -46,6 +46,8 @@ __all__ = [
     "impact_speed_ms",
     "kinetic_energy_kj",
     "kmh_to_ms",
+    "level_run_up_m",
+    "level_speed_sq",
     "ms_to_kmh",
     "normal_speed_kmh",
     "profile_sq",
@@ -368,7 +370,7 @@ def _distance_table(model: FloatArray, v_hi: float, n: int) -> FloatArray:  # pr
 
 
 @njit(cache=True)
-def _d_of(u: float, model: FloatArray) -> float:  # pragma: no cover - numba
+def level_run_up_m(u: float, model: FloatArray) -> float:  # pragma: no cover - numba
     """Level run-up distance D (m) from rest to squared speed ``u`` (linear in u per cell)."""
     n = model.size - _M_TABLE - 1
     dv = model[_M_DV]
@@ -382,8 +384,8 @@ def _d_of(u: float, model: FloatArray) -> float:  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _u_of(dist: float, model: FloatArray) -> float:  # pragma: no cover - numba
-    """Inverse of :func:`_d_of`: squared speed (m²/s²) after a level run-up ``dist`` from rest."""
+def level_speed_sq(dist: float, model: FloatArray) -> float:  # pragma: no cover - numba
+    """Squared speed (m²/s²) after a level run-up ``dist`` from rest (:func:`level_run_up_m`⁻¹)."""
     n = model.size - _M_TABLE - 1
     dv = model[_M_DV]
     if dist >= model[_M_TABLE + n]:
@@ -415,7 +417,7 @@ def advance_sq(
         a = model[0] if grade == 0.0 else model[0] - G_MS2 * math.sin(math.atan(grade))
         return max(0.0, u + 2.0 * a * length)
     if grade == 0.0:
-        return _u_of(_d_of(u, model) + length, model)
+        return level_speed_sq(level_run_up_m(u, model) + length, model)
     n = max(1, math.ceil(length / GRADED_STEP_M))
     h = length / n
     for _ in range(n):
@@ -473,7 +475,7 @@ def traction_run_up_distance_m(
     u, u0 = np.broadcast_arrays(kmh_to_ms(speed_kmh) ** 2, kmh_to_ms(start_speed_kmh) ** 2)
     if model[_M_POWER] == 0.0:
         return np.maximum(u - u0, 0.0) / (2.0 * traction.accel_ms2)
-    d = [max(_d_of(a, model) - _d_of(b, model), 0.0)
+    d = [max(level_run_up_m(a, model) - level_run_up_m(b, model), 0.0)
          for a, b in zip(u.ravel(), u0.ravel(), strict=True)]  # fmt: skip
     return np.array(d).reshape(u.shape)
 

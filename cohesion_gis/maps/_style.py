@@ -40,6 +40,7 @@ __all__ = [
     "delta_scale",
     "escape_text",
     "format_number",
+    "js_literal",
     "legend_html",
     "plain_text",
     "point_style",
@@ -358,7 +359,7 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "b
     return f'<div class="cg-legend-title">{escape_text(title)}</div>{rows}'
 
 
-def _js(value: object) -> str:
+def js_literal(value: object) -> str:
     """Return JSON for inline JavaScript, escaping ``<``, ``>``, ``&`` (no ``</script>`` inside)."""
     return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
@@ -369,7 +370,7 @@ class MapScript(MacroElement):  # type: ignore[misc]
     Parameters
     ----------
     js
-        Code that refers to the map as ``map``; data must be passed through :func:`_js`.
+        Code that refers to the map as ``map``; data must be passed through :func:`js_literal`.
     """
 
     _template = Template(
@@ -405,7 +406,7 @@ def _ensure_css(m: folium.Map) -> None:
     MapScript(
         "if (!document.getElementById('cg-css')) {"
         "var s = document.createElement('style'); s.id = 'cg-css';"
-        f"s.textContent = {_js(_CSS)}; document.head.appendChild(s); }}"
+        f"s.textContent = {js_literal(_CSS)}; document.head.appendChild(s); }}"
     ).add_to(m)
 
 
@@ -414,7 +415,7 @@ def add_title(m: folium.Map, title: str) -> None:
     _ensure_css(m)
     MapScript(
         "var d = L.DomUtil.create('div', 'cg-box cg-title', map.getContainer());"
-        f"d.innerHTML = {_js(escape_text(title))};"
+        f"d.innerHTML = {js_literal(escape_text(title))};"
     ).add_to(m)
 
 
@@ -422,9 +423,9 @@ def add_legend(m: folium.Map, legend: str, *, position: str = "bottomright") -> 
     """Add an HTML legend (from :func:`legend_html`) as a Leaflet control at ``position``."""
     _ensure_css(m)
     MapScript(
-        f"var c = L.control({{position: {_js(position)}}});"
+        f"var c = L.control({{position: {js_literal(position)}}});"
         "c.onAdd = function () { var d = L.DomUtil.create('div', 'cg-box cg-legend');"
-        f"d.innerHTML = {_js(legend)}; return d; }};"
+        f"d.innerHTML = {js_literal(legend)}; return d; }};"
         "c.addTo(map);"
     ).add_to(m)
 
@@ -434,5 +435,5 @@ def add_attribution(m: folium.Map) -> None:
     MapScript(
         "var a = map.attributionControl;"
         "if (!a) { a = L.control.attribution(); a.addTo(map); }"
-        f"a.addAttribution({_js(OSM_ATTRIBUTION)});"
+        f"a.addAttribution({js_literal(OSM_ATTRIBUTION)});"
     ).add_to(m)

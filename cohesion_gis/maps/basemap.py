@@ -16,7 +16,13 @@ import shapely
 
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
-from cohesion_gis.maps._style import OSM_ATTRIBUTION, MapScript, _js, add_attribution, add_title
+from cohesion_gis.maps._style import (
+    OSM_ATTRIBUTION,
+    MapScript,
+    add_attribution,
+    add_title,
+    js_literal,
+)
 
 __all__ = [
     "BACKGROUND_COLOUR",
@@ -180,7 +186,7 @@ def furnish_map(
     Used for maps folium creates itself, such as the two halves of a ``DualMap``. Parameters are
     those of :func:`base_map`. The map is changed in place (it is the caller's new map).
     """
-    MapScript(f"map.getContainer().style.background = {_js(background)};").add_to(m)
+    MapScript(f"map.getContainer().style.background = {js_literal(background)};").add_to(m)
     if tiles is not None:
         folium.TileLayer(
             tiles,

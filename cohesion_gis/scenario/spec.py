@@ -254,12 +254,14 @@ class Scenario:
     def cohesion_params(self) -> Any:
         """The cohesion parameters: packaged defaults with this scenario's overrides."""
         from cohesion_gis._toml import read_toml
-        from cohesion_gis.cohesion.params import CohesionParams, _merge
+        from cohesion_gis.cohesion.params import CohesionParams, merge_overrides
 
         if not self.cohesion_overrides:
             return CohesionParams.from_toml()
         label = f"{self.where} [parameters.cohesion]"
-        data = _merge(read_toml(None, "cohesion.toml")[0], dict(self.cohesion_overrides), label)
+        data = merge_overrides(
+            read_toml(None, "cohesion.toml")[0], dict(self.cohesion_overrides), label
+        )
         return CohesionParams._from_mapping(data, label)
 
     def hvm_params(self) -> Any:

@@ -24,7 +24,7 @@ from cohesion_gis.maps import (
     scenario_map,
     sites_map,
 )
-from cohesion_gis.maps._style import _js, escape_text, plain_text
+from cohesion_gis.maps._style import escape_text, js_literal, plain_text
 from cohesion_gis.maps.static import (
     cohesion_figure,
     save_pdf,
@@ -156,7 +156,7 @@ def build_maps(h: Hostile, out: Path) -> dict[str, Path]:
 
 def in_page(text: str) -> str:
     """``text`` escaped as the maps escape it, as it appears inside a JSON string of the page."""
-    return _js(escape_text(text))[1:-1]
+    return js_literal(escape_text(text))[1:-1]
 
 
 def test_maps_keep_hostile_names_as_escaped_text(hostile, tmp_path):
@@ -172,7 +172,7 @@ def test_maps_keep_hostile_names_as_escaped_text(hostile, tmp_path):
         for raw in ("<img src=x", "\\u003cimg src=x", "\\u003cscript\\u003ealert"):
             assert raw not in page, (kind, raw)
         for char in ("\x00", "\u202e"):
-            assert char not in page and _js(char)[1:-1] not in page, (kind, repr(char))
+            assert char not in page and js_literal(char)[1:-1] not in page, (kind, repr(char))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["maps"]
 
 
