@@ -29,6 +29,8 @@ import pandas as pd
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.score import COMPONENTS
+from cohesion_gis.hvm.assess import assess_sites
+from cohesion_gis.hvm.incremental import reassess
 from cohesion_gis.scenario.apply import apply
 from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
 from cohesion_gis.scenario.spec import Scenario
@@ -122,7 +124,7 @@ def analyse(
     hvm_params: Any = None,
     hvm: bool = True,
 ) -> Analysis:
-    """Run the cohesion score (keeping its distance tables) and, if available, the HVM assessment.
+    """Run the cohesion score (keeping its distance tables) and, if asked, the HVM assessment.
 
     Parameters
     ----------
@@ -209,17 +211,12 @@ _NO_HVM = (None, "HVM not requested", None)
 
 def _assess(
     city: Any, hvm_params: Any, base: tuple[Any, Analysis] | None = None
-) -> tuple[pd.DataFrame | None, str, Any]:
-    """The HVM site table, the note and the assessment; or None and why (module missing).
+) -> tuple[pd.DataFrame, str, Any]:
+    """The HVM site table, the note and the assessment.
 
     With ``base`` (the base City and its analysis) only the sites the scenario's changes can
     reach are searched again (:func:`cohesion_gis.hvm.incremental.reassess`; same result).
     """
-    try:
-        from cohesion_gis.hvm.assess import assess_sites
-        from cohesion_gis.hvm.incremental import reassess
-    except ImportError as exc:
-        return None, f"HVM assessment not available ({exc})", None
     barriers = city.barriers
     rated = barriers["rating"].notna() if "rating" in barriers else pd.Series(False, barriers.index)
     plain = replace(city, barriers=barriers.loc[~rated].drop(columns="rating", errors="ignore"))
