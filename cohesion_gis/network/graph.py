@@ -86,7 +86,7 @@ class Csr:
                 f"{where}: {missing.size} node id(s) are not in the network's nodes table "
                 f"(first: {missing[:5].tolist()}); build the graph from matching nodes and edges."
             )
-        return idx.astype(np.int32)
+        return np.asarray(idx, dtype=np.int32)
 
 
 def require_columns(table: pd.DataFrame, columns: Sequence[str], where: str) -> None:
@@ -255,13 +255,14 @@ def components(n_nodes: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndar
     >>> components(5, np.array([3, 1]), np.array([4, 0]))
     (3, array([0, 0, 1, 2, 2]))
     """
-    return _components(
+    count, label = _components(
         int(n_nodes), np.asarray(u, dtype=np.int64).ravel(), np.asarray(v, dtype=np.int64).ravel()
     )
+    return int(count), np.asarray(label)
 
 
 @njit(cache=True, nogil=True)
-def _root(parent, x):
+def _root(parent: np.ndarray, x: int) -> int:
     """The root of ``x``'s tree (halving the path on the way)."""
     while parent[x] != x:
         parent[x] = parent[parent[x]]
@@ -270,7 +271,7 @@ def _root(parent, x):
 
 
 @njit(cache=True, nogil=True)
-def _components(n, u, v):
+def _components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
     """Union-find whose roots are the lowest node of their part; then parts numbered by root."""
     parent = np.arange(n)
     for i in range(u.size):

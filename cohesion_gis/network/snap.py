@@ -275,7 +275,8 @@ def _intersecting(
 
     def chunk(i: int) -> np.ndarray:
         found = tree.query(geoms[bounds[i] : bounds[i + 1]], predicate="intersects")
-        return found + np.array([[bounds[i]], [0]])
+        shifted: np.ndarray = found + np.array([[bounds[i]], [0]])
+        return shifted
 
     pairs = np.concatenate(list(map_chunks(chunk, bounds.size - 1, n_threads)), axis=1)
     return pairs[0], pairs[1]

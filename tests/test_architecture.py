@@ -1,0 +1,99 @@
+"""The import rules of ``docs/architecture.md``, checked against the code.
+
+Every import of a ``cohesion_gis`` module by another (at the top of a file or inside a function;
+type-only imports under ``if TYPE_CHECKING:`` excepted) must go down the layers of the map, and
+no module may import another's private names.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import cohesion_gis
+
+PACKAGE = Path(cohesion_gis.__file__).parent
+
+#: Layers of docs/architecture.md, bottom first (top-level module or subpackage names).
+LAYERS = (
+    {"errors", "_toml", "_validate"},
+    {"taxonomy", "network", "sources", "maps"},
+    {"export", "streets", "layers"},
+    {"city"},
+    {"cohesion", "hvm"},
+    {"scenario", "comparison", "suggest"},
+    {"batch", "pipeline"},
+    {"cli", "__init__"},
+)
+#: Imports within a layer that the map allows (importer, imported).
+SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("layers", "streets"),
+            ("comparison", "scenario"), ("suggest", "scenario"), ("pipeline", "batch")}  # fmt: skip
+#: The one exception left (docs/architecture.md): batch writes comparisons with pipeline's writer.
+KNOWN = {("batch", "pipeline")}
+
+
+def _unit(module: str) -> str:
+    """``cohesion_gis.hvm.routes`` -> ``hvm``; ``cohesion_gis`` -> ``__init__``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imports() -> list[tuple[str, str, str, list[str]]]:
+    """(file, importer unit, imported module, names) of every cohesion_gis import."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {
+            id(node)
+            for block in tree.body
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for node in ast.walk(block)
+        }
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        importer = _unit(".".join(rel.parts))
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cohesion_gis"):
+                found.append((str(rel), importer, node.module, [a.name for a in node.names]))
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("cohesion_gis"):
+                        found.append((str(rel), importer, alias.name, []))
+    return found
+
+
+def test_imports_go_down_the_layers() -> None:
+    layer = {unit: k for k, units in enumerate(LAYERS) for unit in units}
+    imports = _imports()
+    assert len(imports) > 200
+    wrong = set()
+    for path, importer, module, names in imports:
+        targets = [_unit(module)]
+        if module == "cohesion_gis":  # from cohesion_gis import errors, __version__, ...
+            targets = [n for n in names if n in layer] or ["__init__"]
+        for target in targets:
+            if target == importer or (importer, target) in SIDEWAYS - KNOWN:
+                continue
+            if target == "__init__" and names == ["__version__"]:
+                continue
+            assert importer in layer, f"{path}: {importer} is not on the map"
+            if layer[target] >= layer[importer] and (importer, target) not in KNOWN:
+                wrong.add(f"{path}: {importer} (layer {layer[importer]}) imports {module}")
+    assert not wrong, "imports up or sideways the layers:\n" + "\n".join(sorted(wrong))
+
+
+def test_known_exceptions_are_still_needed() -> None:
+    """An exception fixed in the code must leave the list (and the map) too."""
+    used = {(importer, _unit(module)) for _, importer, module, _ in _imports()}
+    assert used >= KNOWN
+
+
+def test_no_private_names_across_modules() -> None:
+    private = [
+        f"{path}: from {module} import {name}"
+        for path, _, module, names in _imports()
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+    assert not private
