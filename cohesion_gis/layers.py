@@ -115,7 +115,7 @@ def buildings_layer(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "height_m": tags.map(lambda t: osm_number(t.get("height"))).to_numpy(),
             "amenity": _tag(buildings, "amenity"),
             **{k: _tag(buildings, k) for k in ("shop", "office", "craft", "tourism")},
-            "building_flats": tags.map(lambda t: _metres(t.get("building:flats"))).to_numpy(),
+            "building_flats": tags.map(lambda t: osm_number(t.get("building:flats"))).to_numpy(),
             "address": tags.map(
                 lambda t: t.get("addr:housenumber") or t.get("addr:housename")
             ).to_numpy(dtype=object),
