@@ -5,7 +5,7 @@
 file's resolved path, so ``a/x.toml`` and ``b/x.toml`` never share a folder) holding
 ``comparison.gpkg`` (layers ``districts``, ``homes`` and ``sites`` when the HVM assessment is
 available, with a ``metadata`` table), ``districts.csv``, ``sites.csv``, the offline
-side-by-side ``scenario_map.html`` (all through :func:`cohesion_gis.pipeline.write_comparison`)
+side-by-side ``scenario_map.html`` (all through :func:`cohesion_gis.export.write_comparison`)
 and ``summary.json`` (status, summary lines, the inputs hash and provenance), then one table
 across all scenarios, ``<out_dir>/summary.csv``, and the districts of every scenario stacked in
 ``<out_dir>/districts_all.csv`` (scenario, file × district × metric).
@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from cohesion_gis._atomic import check_outputs, staged_folder
-from cohesion_gis.export import write_csv, write_json
+from cohesion_gis.export import write_comparison, write_csv, write_json
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -242,7 +242,6 @@ def run_one(path: str | Path, *, out_dir: str | Path, resume: bool = True) -> di
 
 def _compare_and_write(path: Path, folder: Path, digest: str) -> dict[str, Any]:
     from cohesion_gis.comparison import compare
-    from cohesion_gis.pipeline import write_comparison
     from cohesion_gis.scenario import load_base, load_scenario
 
     scenario = load_scenario(path)

@@ -417,7 +417,7 @@ def compare(file: Path, out: Path, overwrite: bool, no_hvm: bool) -> None:
     """Run one scenario FILE beside its base; write the comparison tables and map."""
     from cohesion_gis._atomic import check_outputs
     from cohesion_gis.comparison import compare as run_compare
-    from cohesion_gis.pipeline import COMPARISON_NAMES, write_comparison
+    from cohesion_gis.export import COMPARISON_NAMES, write_comparison
     from cohesion_gis.scenario import load_base, load_scenario
 
     check_outputs(out, COMPARISON_NAMES, overwrite=overwrite)

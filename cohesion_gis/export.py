@@ -10,6 +10,8 @@ data source and date, parameters, package version and the ODbL attribution.
   a cell holding a line break is quoted); a text cell starting with
   ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading ``'`` so a
   spreadsheet shows it as text instead of running it as a formula (OWASP, "CSV Injection").
+- **A comparison** (:func:`write_comparison`): its tables, summary and side-by-side map in one
+  folder, together or not at all (what ``batch`` and ``cohesion-gis compare`` write).
 - **JSON** (:func:`write_json`): strict JSON; a NaN or infinite number is written as ``null``
   (and logged), never as the ``NaN`` token most JSON readers reject.
 """
@@ -29,9 +31,11 @@ import pandas as pd
 from cohesion_gis._atomic import atomic_path, refuse_existing, staged_files
 
 __all__ = [
+    "COMPARISON_NAMES",
     "atomic_path",
     "layers_names",
     "refuse_existing",
+    "write_comparison",
     "write_csv",
     "write_geopackage",
     "write_json",
@@ -40,6 +44,12 @@ __all__ = [
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV Injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+#: Files of one comparison (:func:`write_comparison`); ``summary.json`` last marks it finished.
+COMPARISON_NAMES = (
+    "comparison.gpkg", "comparison.provenance.json", "districts.csv", "sites.csv",
+    "scenario_map.html", "summary.json",
+)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -187,3 +197,49 @@ def _plain_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 def _json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+
+
+def write_comparison(
+    base_city: Any,
+    comparison: Any,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    metadata: dict[str, Any] | None = None,
+    record: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write one comparison: districts, homes and sites tables, summary and side-by-side map.
+
+    The files (:data:`COMPARISON_NAMES`) replace older ones together or not at all;
+    ``summary.json`` is moved last and holds ``status = "done"``. ``metadata`` (default: the
+    base's provenance and the scenario name) goes into the GeoPackage's metadata table;
+    ``record`` adds fields to ``summary.json``.
+    """
+    out = Path(out_dir)
+    tables = {"districts": comparison.districts, "homes": comparison.homes}
+    if comparison.sites is not None:
+        tables["sites"] = comparison.sites
+    if metadata is None:
+        metadata = {**base_city.provenance.as_dict(), "scenario": comparison.scenario.name}
+    summary = {**(record or {}), "scenario": comparison.scenario.name,
+               "summary": list(comparison.summary), "status": "done"}  # fmt: skip
+    with staged_files(out, COMPARISON_NAMES, overwrite=overwrite) as stage:
+        write_geopackage(tables, stage / "comparison.gpkg", metadata=metadata)
+        write_csv(comparison.districts, stage / "districts.csv")
+        if comparison.sites is not None:
+            write_csv(comparison.sites, stage / "sites.csv")
+        _scenario_map(base_city, comparison, stage)
+        write_json(summary, stage / "summary.json")
+        written = sorted(p.name for p in stage.iterdir())
+    return [out / name for name in COMPARISON_NAMES if name in written]
+
+
+def _scenario_map(city: Any, comparison: Any, out: Path) -> Path:
+    from cohesion_gis.maps import save_offline, scenario_map
+
+    m = scenario_map(
+        comparison.base_districts, comparison.scenario_districts,
+        scenario_name=comparison.scenario.name,
+        streets=city.walk_edges, buildings=city.buildings,
+    )  # fmt: skip
+    return save_offline(m, out / "scenario_map.html")

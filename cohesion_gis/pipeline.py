@@ -27,7 +27,6 @@ from cohesion_gis._atomic import check_outputs, staged_files
 
 __all__ = [
     "ASSESSMENT_NAMES",
-    "COMPARISON_NAMES",
     "MAP_NAMES",
     "STUDY_RECORD",
     "cohesion_maps",
@@ -37,16 +36,10 @@ __all__ = [
     "study_hash",
     "study_steps",
     "summary_page",
-    "write_comparison",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Files of one comparison (:func:`write_comparison`); ``summary.json`` last marks it finished.
-COMPARISON_NAMES = (
-    "comparison.gpkg", "comparison.provenance.json", "districts.csv", "sites.csv",
-    "scenario_map.html", "summary.json",
-)  # fmt: skip
 #: The record of finished steps of :func:`run_study`.
 STUDY_RECORD = "study.json"
 #: Files of :func:`cohesion_maps`, :func:`sites_maps` and :func:`summary_page`.
@@ -270,54 +263,6 @@ def _scenarios(files: Sequence[str | Path], out: Path, *, overwrite: bool) -> li
     finished = result.summary.loc[result.summary["status"] != "failed", "output"]
     maps = [Path(folder) / "scenario_map.html" for folder in finished]
     return [result.path, *(m for m in maps if m.exists())]
-
-
-def write_comparison(
-    base_city: Any,
-    comparison: Any,
-    out_dir: str | Path,
-    *,
-    overwrite: bool = False,
-    metadata: dict[str, Any] | None = None,
-    record: dict[str, Any] | None = None,
-) -> list[Path]:
-    """Write one comparison: districts, homes and sites tables, summary and side-by-side map.
-
-    The files (:data:`COMPARISON_NAMES`) replace older ones together or not at all;
-    ``summary.json`` is moved last and holds ``status = "done"``. ``metadata`` (default: the
-    base's provenance and the scenario name) goes into the GeoPackage's metadata table;
-    ``record`` adds fields to ``summary.json``.
-    """
-    from cohesion_gis.export import write_csv, write_geopackage, write_json
-
-    out = Path(out_dir)
-    tables = {"districts": comparison.districts, "homes": comparison.homes}
-    if comparison.sites is not None:
-        tables["sites"] = comparison.sites
-    if metadata is None:
-        metadata = {**base_city.provenance.as_dict(), "scenario": comparison.scenario.name}
-    summary = {**(record or {}), "scenario": comparison.scenario.name,
-               "summary": list(comparison.summary), "status": "done"}  # fmt: skip
-    with staged_files(out, COMPARISON_NAMES, overwrite=overwrite) as stage:
-        write_geopackage(tables, stage / "comparison.gpkg", metadata=metadata)
-        write_csv(comparison.districts, stage / "districts.csv")
-        if comparison.sites is not None:
-            write_csv(comparison.sites, stage / "sites.csv")
-        _scenario_map(base_city, comparison, stage)
-        write_json(summary, stage / "summary.json")
-        written = sorted(p.name for p in stage.iterdir())
-    return [out / name for name in COMPARISON_NAMES if name in written]
-
-
-def _scenario_map(city: Any, comparison: Any, out: Path) -> Path:
-    from cohesion_gis.maps import save_offline, scenario_map
-
-    m = scenario_map(
-        comparison.base_districts, comparison.scenario_districts,
-        scenario_name=comparison.scenario.name,
-        streets=city.walk_edges, buildings=city.buildings,
-    )  # fmt: skip
-    return save_offline(m, out / "scenario_map.html")
 
 
 def cohesion_maps(

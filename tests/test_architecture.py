@@ -16,7 +16,7 @@ PACKAGE = Path(cohesion_gis.__file__).parent
 
 #: Layers of docs/architecture.md, bottom first (top-level module or subpackage names).
 LAYERS = (
-    {"errors", "_toml", "_validate"},
+    {"errors", "_toml", "_validate", "_atomic"},
     {"taxonomy", "network", "sources", "maps"},
     {"export", "streets", "layers"},
     {"city"},
@@ -26,10 +26,9 @@ LAYERS = (
     {"cli", "__init__"},
 )
 #: Imports within a layer that the map allows (importer, imported).
-SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("layers", "streets"),
-            ("comparison", "scenario"), ("suggest", "scenario"), ("pipeline", "batch")}  # fmt: skip
-#: The one exception left (docs/architecture.md): batch writes comparisons with pipeline's writer.
-KNOWN = {("batch", "pipeline")}
+SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("_atomic", "errors"),
+            ("layers", "streets"), ("comparison", "scenario"), ("suggest", "scenario"),
+            ("pipeline", "batch")}  # fmt: skip
 
 
 def _unit(module: str) -> str:
@@ -73,20 +72,14 @@ def test_imports_go_down_the_layers() -> None:
         if module == "cohesion_gis":  # from cohesion_gis import errors, __version__, ...
             targets = [n for n in names if n in layer] or ["__init__"]
         for target in targets:
-            if target == importer or (importer, target) in SIDEWAYS - KNOWN:
+            if target == importer or (importer, target) in SIDEWAYS:
                 continue
             if target == "__init__" and names == ["__version__"]:
                 continue
             assert importer in layer, f"{path}: {importer} is not on the map"
-            if layer[target] >= layer[importer] and (importer, target) not in KNOWN:
+            if layer[target] >= layer[importer]:
                 wrong.add(f"{path}: {importer} (layer {layer[importer]}) imports {module}")
     assert not wrong, "imports up or sideways the layers:\n" + "\n".join(sorted(wrong))
-
-
-def test_known_exceptions_are_still_needed() -> None:
-    """An exception fixed in the code must leave the list (and the map) too."""
-    used = {(importer, _unit(module)) for _, importer, module, _ in _imports()}
-    assert used >= KNOWN
 
 
 def test_no_private_names_across_modules() -> None:
