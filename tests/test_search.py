@@ -23,7 +23,7 @@ from network_reference import (
     undirected_edges,
 )
 from scipy.sparse import coo_array, csr_array
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 from scipy.spatial import cKDTree
 
 from cohesion_gis.errors import InputError, ParameterError
@@ -36,6 +36,7 @@ from cohesion_gis.network import (
     csr_from_pairs,
     distances_to_points,
     node_distances,
+    spanning_forest,
 )
 
 
@@ -252,6 +253,24 @@ def test_components_and_csr_from_pairs_match_scipy_and_csr_from_edges() -> None:
     )
     for field in ("indptr", "indices", "weights_m", "x", "y"):
         np.testing.assert_array_equal(getattr(again, field), getattr(csr, field))
+
+
+def test_spanning_forest_is_scipys_with_ties() -> None:
+    """Points on a 1 m grid (many equal distances) in a few clusters: the forest scipy picks."""
+    rng = np.random.default_rng(13)
+    xy = np.r_[rng.integers(0, 12, (150, 2)), rng.integers(40, 50, (100, 2))].astype(float)
+    xy = np.unique(xy, axis=0)
+    a, b = np.triu_indices(len(xy), 1)
+    dist = np.hypot(*(xy[a] - xy[b]).T)
+    near = dist <= 3.0
+    a, b, dist = a[near], b[near], dist[near]
+    assert np.unique(dist).size < 0.01 * dist.size  # ties everywhere
+    kept = spanning_forest(len(xy), a, b, dist)
+    tree = minimum_spanning_tree(coo_array((dist, (a, b)), shape=(len(xy),) * 2).tocsr()).tocoo()
+    assert kept.size == tree.row.size > 100
+    np.testing.assert_array_equal(a[kept], tree.row)
+    np.testing.assert_array_equal(b[kept], tree.col)
+    np.testing.assert_array_equal(dist[kept], tree.data)
 
 
 @pytest.fixture(scope="module")

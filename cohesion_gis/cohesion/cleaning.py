@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+
+from cohesion_gis.network import components
 
 __all__ = ["CLEANING_RULES", "CleanedNetwork", "clean_network"]
 
@@ -108,8 +108,7 @@ def clean_network(
     v = ids.get_indexer(edges["v"].to_numpy())
     n = len(ids)
     known = (u >= 0) & (v >= 0)
-    graph = sp.coo_matrix((np.ones(int(known.sum())), (u[known], v[known])), shape=(n, n))
-    n_components, label = connected_components(graph, directed=False)
+    n_components, label = components(n, u[known], v[known])
     if rule == "none" or n_components <= 1 or edges.empty:
         return CleanedNetwork(nodes, edges, rule, int(n_components), 0, 0.0)
     main = int(np.bincount(label).argmax())  # ties: the lowest label, i.e. the first node's piece

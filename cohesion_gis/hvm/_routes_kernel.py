@@ -348,7 +348,7 @@ def _horizon(  # noqa: PLR0917
 ) -> np.ndarray:  # pragma: no cover - numba
     """Nodes within ``limit`` network metres of ``sources`` (sorted); ``dist`` is set for them.
 
-    Same semantics as ``scipy.sparse.csgraph.dijkstra(..., min_only=True, limit=limit)``: a node
+    Same semantics as scipy's ``dijkstra(..., min_only=True, limit=limit)``: a node
     is reached iff its distance is ``<= limit``. ``dist`` must be ``inf`` everywhere on entry;
     the caller resets the returned nodes afterwards.
     """

@@ -33,12 +33,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from cohesion_gis._validate import raise_problems
 from cohesion_gis.errors import InputError, listing
 from cohesion_gis.hvm.rating import parse_rating
+from cohesion_gis.network import components, spanning_forest
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
@@ -296,22 +295,20 @@ def barrier_gaps(
     pair = a < b
     a, b = a[pair], b[pair]
     dist = shapely.distance(geoms[a], geoms[b])
-    # csgraph treats explicit zeros as missing links: touching elements get a tiny length
-    graph = coo_matrix((np.maximum(dist, 1e-9), (a, b)), shape=(n, n)).tocsr()
-    tree = minimum_spanning_tree(graph).tocoo()
-    wide = tree.data > gap_limit_m + 1e-9  # a gap of exactly the limit is allowed
-    ga, gb = tree.row[wide], tree.col[wide]
+    tree = spanning_forest(n, a, b, dist)
+    wide = tree[dist[tree] > gap_limit_m + 1e-9]  # a gap of exactly the limit is allowed
+    ga, gb = a[wide], b[wide]
     middles = [
         shapely.line_interpolate_point(
             shapely.shortest_line(geoms[i], geoms[j]), 0.5, normalized=True
         )
         for i, j in zip(ga, gb, strict=True)
     ]
-    lines = connected_components(graph, directed=False)[0] if n else 0
+    lines = components(n, a, b)[0] if n else 0
     gaps = gpd.GeoDataFrame(
         {
             "gap_id": [f"gap/{k}" for k in range(len(ga))],
-            "gap_m": np.round(tree.data[wide], 3),
+            "gap_m": np.round(dist[wide], 3),
             "barrier_a": ids[ga],
             "barrier_b": ids[gb],
             "barrier_ids": [f"{ids[i]};{ids[j]}" for i, j in zip(ga, gb, strict=True)],

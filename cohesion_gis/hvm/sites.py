@@ -74,10 +74,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.network import components
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -414,8 +413,7 @@ def _merge_groups(members: gpd.GeoDataFrame, params: SiteParams) -> np.ndarray:
     separate = members["kind"].isin(params.separate_kinds).to_numpy()
     keep = (a == b) | ~(separate[a] | separate[b])
     n = len(members)
-    graph = coo_matrix((np.ones(keep.sum()), (a[keep], b[keep])), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    return components(n, a[keep], b[keep])[1]
 
 
 def _site_row(

@@ -3,7 +3,7 @@
 1. :mod:`~cohesion_gis.network.graph`: :func:`csr_from_edges` turns the ``nodes``/``edges``
    tables of a study area into a :class:`Csr` (compressed sparse rows of the undirected graph;
    :func:`csr_from_pairs` from edges already numbered), :func:`components` labels its connected
-   parts;
+   parts, :func:`spanning_forest` picks a minimum spanning forest (barrier gaps);
 2. :mod:`~cohesion_gis.network.snap`: :func:`snap_to_edges` places points on their nearest edge,
    part-way along it, :func:`entrance_points` finds where polygons (parks) meet walkable edges,
    and :func:`nearest_edges` is the nearest edge of each point (a barrier) within a distance;
@@ -23,7 +23,13 @@ Only the max-speed search of :mod:`cohesion_gis.hvm` is its own. See ``docs/engi
 from __future__ import annotations
 
 from cohesion_gis.network._search import map_chunks
-from cohesion_gis.network.graph import Csr, components, csr_from_edges, csr_from_pairs
+from cohesion_gis.network.graph import (
+    Csr,
+    components,
+    csr_from_edges,
+    csr_from_pairs,
+    spanning_forest,
+)
 from cohesion_gis.network.paths import distances_to_points, node_distances
 from cohesion_gis.network.snap import (
     EdgeIndex,
@@ -46,4 +52,5 @@ __all__ = [
     "nearest_edges",
     "node_distances",
     "snap_to_edges",
+    "spanning_forest",
 ]

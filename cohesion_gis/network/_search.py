@@ -347,8 +347,8 @@ def search_nodes(
     -------
     numpy.ndarray
         float64 distance in metres of every node, ``inf`` where it exceeds ``limit``; with no
-        offsets, ``scipy.sparse.csgraph.dijkstra(min_only=True)``'s bit for bit (the graph is
-        searched as it is, no chains contracted).
+        offsets, scipy's ``dijkstra(min_only=True)`` bit for bit (the graph is searched as it
+        is, no chains contracted).
     """
     graph, chains = graph_for_search(indptr, indices, weights, contract=False)
     return _nodes_kernel(
