@@ -21,14 +21,14 @@ LAYERS = (
     {"export", "streets", "layers"},
     {"city"},
     {"cohesion", "hvm"},
-    {"scenario", "comparison", "suggest"},
+    {"scenario", "comparison", "suggest", "protect"},
     {"batch", "pipeline"},
     {"cli", "__init__"},
 )
 #: Imports within a layer that the map allows (importer, imported).
 SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("_atomic", "errors"),
             ("layers", "streets"), ("comparison", "scenario"), ("suggest", "scenario"),
-            ("pipeline", "batch")}  # fmt: skip
+            ("protect", "scenario"), ("protect", "comparison"), ("pipeline", "batch")}  # fmt: skip
 
 
 def _unit(module: str) -> str:
