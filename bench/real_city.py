@@ -21,6 +21,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from queue import Empty
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 LIMIT_RATIO = 8.0
@@ -82,12 +83,21 @@ def _ours(pbf: str, queue: multiprocessing.Queue) -> None:
 
 
 def _run(target, pbf: str) -> dict:
-    queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
-    process = multiprocessing.get_context("spawn").Process(target=target, args=(pbf, queue))
+    """Run ``target`` in a fresh process; its result, or a RuntimeError if it died."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=target, args=(pbf, queue))
     process.start()
-    result = queue.get()
-    process.join()
-    return result
+    while True:
+        try:
+            result = queue.get(timeout=5.0)
+        except Empty:
+            if not process.is_alive():
+                message = f"{target.__name__} failed (exit code {process.exitcode})"
+                raise RuntimeError(message) from None
+            continue
+        process.join()
+        return result
 
 
 def main() -> None:
