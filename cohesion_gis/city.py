@@ -443,7 +443,8 @@ def _districts(
                 f"{extract.source}: no OSM boundaries at {level}; try another admin_level, "
                 "districts='grid', or a districts file"
             )
-        log.info("no OSM boundaries at %s: using a %g m %s grid", level, cell_m, shape)
+        say = log.info if admin_level is None else log.warning  # the level asked for is absent
+        say("no OSM boundaries at %s: using a %g m %s grid", level, cell_m, shape)
     return dist.grid_districts(city.boundary, crs=city.crs, cell_m=cell_m, shape=shape, built=built)
 
 

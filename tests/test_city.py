@@ -212,3 +212,13 @@ def test_an_empty_district_file_is_refused(tmp_path):
     gpd.GeoDataFrame({"district_id": [], "name": []}, geometry=[], crs=3067).to_file(empty)
     with pytest.raises(InputError, match=r"districts\.gpkg: holds no districts"):
         cg.load_city(districts=empty)
+
+
+def test_an_admin_level_absent_from_the_file_is_a_warning_and_a_grid(kotka_pbf, caplog):
+    with caplog.at_level("WARNING", logger="cohesion_gis.city"):
+        city = cg.load_city(kotka_pbf, admin_level=9)
+    assert "no OSM boundaries at admin_level=9: using a 250 m square grid" in caplog.text
+    assert city.districts["district_id"].str.startswith("grid/").all()
+    # the grid covers the built cells only: every cell holds a building centroid
+    centroids = city.buildings.geometry.centroid
+    assert city.districts.geometry.map(lambda cell: centroids.within(cell).any()).all()
