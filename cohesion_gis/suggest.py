@@ -154,7 +154,9 @@ class Suggestions:
         space_type, area_m2, district_id, predicted_score_gain`` (score points per resident,
         0–100 scale, equity-weighted when asked), ``residents_newly_served`` (residents brought
         within the full-credit distance of a category the new space counts for),
-        ``best_district``, ``best_district_gain`` and geometry (City CRS).
+        ``best_district``, ``best_district_gain``, ``<component>_gain`` (per-resident change of
+        access, diversity, bridging and capacity, 0–1) and ``main_driver`` (the component that
+        changed most), and geometry (City CRS).
     district_gains
         Long table ``candidate_id, space_type, district_id, score_delta`` plus every component's
         delta, for every evaluated option and district.
@@ -468,6 +470,7 @@ def suggest(
         served = _served_columns(params, space_type, float(row["area_m2"]))
         deltas = _district_deltas(base_districts, after.districts)
         best = deltas.sort_values("score_delta", ascending=False, kind="stable").iloc[0]
+        components = _component_gains(base_districts, deltas)
         rows.append(
             {
                 "candidate_id": key[0],
@@ -482,6 +485,7 @@ def suggest(
                 ),
                 "best_district": best["district_id"],
                 "best_district_gain": float(best["score_delta"]),
+                **components,
                 "geometry": row.geometry,
             }
         )
@@ -507,6 +511,19 @@ def suggest(
     return Suggestions(
         table, district_gains, portfolio, independent, base_state, MappingProxyType(scenarios)
     )
+
+
+def _component_gains(base: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
+    """Per-resident change of each component (0–1) and the one that changed most."""
+    pop = deltas["district_id"].map(base.set_index("district_id")["population"])
+    pop = pop.to_numpy(dtype=float)
+    gains = {
+        f"{c}_gain": float(np.nansum(pop * deltas[f"{c}_delta"].to_numpy()) / pop.sum())
+        for c in ("access", "diversity", "bridging", "capacity")
+        if f"{c}_delta" in deltas and pop.sum() > 0
+    }
+    driver = max(gains, key=lambda k: gains[k], default="")
+    return {**gains, "main_driver": driver.removesuffix("_gain")}
 
 
 def _district_deltas(base: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
@@ -646,12 +663,16 @@ def write_suggestions(
         files.append(str(path.relative_to(out)))
     table["scenario_file"] = files
     names = city.districts.set_index("district_id")["name"]
+    districts = found.base.result.districts.set_index("district_id")
+    edge = districts.get("edge_cut_share")
+    table["edge_cut_share"] = table["district_id"].map(edge) if edge is not None else np.nan
     table.insert(table.columns.get_loc("district_id") + 1, "district_name",
                  table["district_id"].map(names))  # fmt: skip
     columns = [
         "rank", "candidate_id", "name", "space_type", "area_m2", "district_id", "district_name",
         "predicted_score_gain", "residents_newly_served", "scenario_file", "source",
-        "best_district", "best_district_gain",
+        "best_district", "best_district_gain", "main_driver", "access_gain", "diversity_gain",
+        "capacity_gain", "edge_cut_share",
     ]  # fmt: skip
     paths = {
         "suggestions": write_csv(
