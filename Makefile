@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/cohesion-gis -v demo --out $(OUT) --layers-out layers/helsinki.gpkg --overwrite
+	$(VENV)/bin/cohesion-gis demo --out $(OUT) --layers-out layers/helsinki.gpkg --overwrite
 
 browser:
 	@test -x /usr/bin/chromium || { \

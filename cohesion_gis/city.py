@@ -38,7 +38,7 @@ from cohesion_gis.sources.osm import OsmExtract, default_pbf, fetch_osmnx, read_
 from cohesion_gis.streets import to_osmnx_graph, vehicle_network, walk_network
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["City", "Provenance", "load_city"]
+__all__ = ["City", "Provenance", "default_name", "load_city"]
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ def load_city(
     crs = CRS(gpd.GeoSeries([extract.frame], crs=4326).estimate_utm_crs())
     bar.update()
     bar.set_postfix_str("networks and layers")
-    city = _build(extract, crs=crs, taxonomy=tax, name=name or _default_name(pbf, osm_xml, place))
+    city = _build(extract, crs=crs, taxonomy=tax, name=name or default_name(pbf, osm_xml, place))
     bar.update()
     bar.set_postfix_str("districts")
     city_districts = _districts(
@@ -477,7 +477,14 @@ def _boundary(boundary: BaseGeometry | str | Path | None) -> BaseGeometry | None
     return area
 
 
-def _default_name(pbf: Any, osm_xml: Any, place: str | None) -> str:
+def default_name(pbf: Any, osm_xml: Any, place: str | None) -> str:
+    """The study area's name from its source: the place's first part, else the file's stem.
+
+    Examples
+    --------
+    >>> default_name("data/kotka.osm.pbf", None, None)
+    'kotka'
+    """
     if place:
         return place.split(",")[0].strip().lower().replace(" ", "_")
     path = Path(str(pbf or osm_xml)) if (pbf or osm_xml) else default_pbf()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 __all__ = ["main"]
 
@@ -146,8 +147,26 @@ def _show_versions(ctx: click.Context, _param: Any, value: bool) -> None:
     ctx.exit()
 
 
+class _ManyValues(click.Option):
+    """A ``multiple`` option that also takes several values after one flag (``--x a b c``)."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            take_one = option.process
+
+            def process(value: Any, state: Any, take_one: Any = take_one) -> None:
+                take_one(value, state)
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    take_one(state.rargs.pop(0), state)
+
+            option.process = process
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="cohesion-gis", prog_name="cohesion-gis")
+@click.option("-v", "--verbose", count=True, help="Log each step's details (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 @click.option(
     "--show-versions",
@@ -157,15 +176,14 @@ def _show_versions(ctx: click.Context, _param: Any, value: bool) -> None:
     callback=_show_versions,
     help="Print versions of the dependency stack and exit.",
 )
-def main(verbose: int, quiet: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """cohesion-gis: contact-space cohesion and hostile-vehicle mitigation for planners.
 
     Data © OpenStreetMap contributors (ODbL).
     """
     level = (
-        logging.ERROR
-        if quiet
-        else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
     package = logging.getLogger("cohesion_gis")
     for old in [h for h in package.handlers if getattr(h, "_cohesion_cli", False)]:
@@ -175,20 +193,29 @@ def main(verbose: int, quiet: bool) -> None:
     handler._cohesion_cli = True  # type: ignore[attr-defined]
     package.addHandler(handler)
     package.setLevel(level)
+    # one milestone line per step of the main job, even at the default (WARNING) level
+    logging.getLogger("cohesion_gis.pipeline").setLevel(
+        logging.ERROR if quiet else min(level, logging.INFO)
+    )
+    ctx.with_resource(logging_redirect_tqdm(loggers=[package]))  # log lines above the bars
 
 
 @main.command()
 @_source_options
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("layers/helsinki.gpkg"), show_default=True,
-              help="GeoPackage to write; the population GeoTIFF goes beside it.")  # fmt: skip
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GeoPackage to write; the population GeoTIFF goes beside it. "
+                   "Default: layers/<city>.gpkg, <city> from --pbf/--osm-xml/--place.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_friendly_errors
-def layers(out: Path, overwrite: bool, **kwargs: Any) -> None:
+def layers(out: Path | None, overwrite: bool, **kwargs: Any) -> None:
     """Load a study area and write every layer to one GeoPackage (+ population GeoTIFF)."""
     from cohesion_gis._atomic import check_outputs
+    from cohesion_gis.city import default_name
     from cohesion_gis.export import layers_names, write_layers
 
+    if out is None:
+        city_name = default_name(kwargs["pbf"], kwargs["osm_xml"], kwargs["place"])
+        out = Path("layers") / f"{city_name}.gpkg"
     check_outputs(out.parent, layers_names(out), overwrite=overwrite)
     city = _load(kwargs)
     gpkg, tif = write_layers(city, out, overwrite=overwrite)
@@ -504,6 +531,7 @@ def map_command(out: Path, overwrite: bool, kind: str, **kwargs: Any) -> None:
 @click.option(
     "--scenarios",
     "scenarios",
+    cls=_ManyValues,
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Scenario files to run beside the base (default: scenarios/*.toml when the study "

@@ -515,7 +515,7 @@ def required_rating(
             f"{head}/>{top:.0f}/{angle:.0f}{pen}: design speed {design:.0f} km/h exceeds the "
             f"highest test speed {top:.0f} km/h ({threat}); reduce the approach speed"
         )
-        log.info("required rating for %s: %s", vehicle.name, text)
+        log.debug("required rating for %s: %s", vehicle.name, text)
     else:
         text = f"{head}/{test:.0f}/{angle:.0f}{pen} ({threat})"
     return RatingRequirement(
