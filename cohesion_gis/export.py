@@ -235,11 +235,7 @@ def write_comparison(
 
 
 def _scenario_map(city: Any, comparison: Any, out: Path) -> Path:
-    from cohesion_gis.maps import save_offline, scenario_map
+    from cohesion_gis.maps import comparison_map, save_offline
 
-    m = scenario_map(
-        comparison.base_districts, comparison.scenario_districts,
-        scenario_name=comparison.scenario.name,
-        streets=city.walk_edges, buildings=city.buildings,
-    )  # fmt: skip
+    m = comparison_map(city, comparison)
     return save_offline(m, out / "scenario_map.html")

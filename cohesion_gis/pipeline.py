@@ -278,7 +278,7 @@ def cohesion_maps(
         m = cohesion_map(
             scores.districts, homes=scores.homes, spaces=scores.spaces,
             streets=streets, buildings=buildings,
-            title=f"Contact spaces and cohesion by district: {city.name}",
+            place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
         html, png, pdf = (stage / name for name in MAP_NAMES["cohesion"])
         save_offline(m, html)
@@ -303,7 +303,7 @@ def sites_maps(
         m = sites_map(
             sites.sites, arriving, entries=sites.entries, barriers=sites.barriers,
             gaps=sites.gaps, streets=city.drive_edges, buildings=city.buildings,
-            title=f"Crowded sites and hostile-vehicle approaches: {city.name}",
+            place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
         html, png, pdf = (stage / name for name in MAP_NAMES["sites"])
         save_offline(m, html)

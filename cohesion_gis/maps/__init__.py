@@ -10,17 +10,19 @@ from __future__ import annotations
 from cohesion_gis.maps.basemap import base_map, furnish_map, vector_base_layers
 from cohesion_gis.maps.cohesion import cohesion_map
 from cohesion_gis.maps.offline import OfflineView, inline_html, notebook_view, save_offline
-from cohesion_gis.maps.scenario import scenario_map, score_change
+from cohesion_gis.maps.scenario import comparison_map, scenario_changes, scenario_map, score_change
 from cohesion_gis.maps.sites import sites_map
 
 __all__ = [
     "OfflineView",
     "base_map",
     "cohesion_map",
+    "comparison_map",
     "furnish_map",
     "inline_html",
     "notebook_view",
     "save_offline",
+    "scenario_changes",
     "scenario_map",
     "score_change",
     "sites_map",

@@ -12,7 +12,6 @@ JavaScript (branca's colour legends would need d3).
 from __future__ import annotations
 
 import html
-import itertools
 import json
 import math
 import re
@@ -25,23 +24,32 @@ from folium.template import Template
 
 __all__ = [
     "COMPONENT_SCALE",
+    "OKABE_ITO",
     "OSM_ATTRIBUTION",
     "RISK_SCALE",
     "SCORE_SCALE",
     "SEVERANCE_SCALE",
     "SPEED_BANDS_KMH",
+    "STOPPED_COLOUR",
+    "WORST_CASE",
+    "WORST_CASE_SHORT",
     "ColourScale",
     "MapScript",
     "add_attribution",
+    "add_labels",
     "add_legend",
     "add_title",
     "category_colours",
     "check_inert",
     "delta_scale",
     "escape_text",
+    "fit_view",
     "format_number",
+    "header_lines",
     "js_literal",
     "legend_html",
+    "place_name",
+    "plain_rating",
     "plain_text",
     "point_style",
     "popup_html",
@@ -255,6 +263,9 @@ def _short(value: float) -> str:
 _YLGNBU = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 # Sequential reds (ColorBrewer Reds, 5 classes): higher is worse.
 _REDS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
+# Sequential oranges (ColorBrewer Oranges, 5 classes) for site risk: one hue, apart from the blue
+# speed ramp of the routes under every colour-vision deficiency.
+_ORANGES = ("#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603")
 
 SCORE_SCALE = ColourScale(
     "Cohesion score (0–100, higher is better)", (0, 20, 40, 60, 80, 100), _YLGNBU
@@ -266,20 +277,25 @@ SEVERANCE_SCALE = ColourScale(
     "Access lost to barriers (0–1, higher is worse)", (0, 0.2, 0.4, 0.6, 0.8, 1.0), _REDS
 )
 #: Site risk = exposure × vulnerability × attractiveness, each 1–5 (cohesion_gis.hvm.assess).
-RISK_SCALE = ColourScale("Site risk (1–125, higher is worse)", (0, 10, 25, 50, 75, 125.0), _REDS)
+RISK_SCALE = ColourScale("Site risk (1–125, higher is worse)", (0, 10, 25, 50, 75, 125.0), _ORANGES)
+#: Speed bands at the crash-test speeds 32/48/64 km/h in one hue (blues, darker = faster), so
+#: routes stay apart from the orange sites under every colour-vision deficiency.
 SPEED_BANDS_KMH = ColourScale(
-    "Vehicle impact speed",
+    "Vehicle speed on reaching the site",
     (0, 32, 48, 64, math.inf),
-    ("#1a9641", "#fdae61", "#f46d43", "#a50026"),
+    ("#9ecae1", "#4a98c9", "#1764ab", "#08214f"),
     ("below 32 km/h", "32 – 48 km/h", "48 – 64 km/h", "above 64 km/h"),
 )
+#: Colour of an approach that a barrier or a closure stops.
+STOPPED_COLOUR = "#7f7f7f"
 
 # Diverging red-blue (ColorBrewer RdBu, 6 classes without a neutral middle class).
 _RDBU = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac")
-# Qualitative (ColorBrewer Set2 + Dark2) for categories such as contact-space types.
+# Qualitative, colour-blind safe: Okabe & Ito (2008) without black, then Paul Tol's "muted"
+# (Tol 2021, https://personal.sron.nl/~pault/) for an 8th type and beyond.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
 _QUALITATIVE = (
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
-    "#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3",
+    *OKABE_ITO, "#332288", "#88CCEE", "#117733", "#999933", "#882255", "#44AA99", "#DDCC77",
 )  # fmt: skip
 
 
@@ -297,30 +313,52 @@ def point_style(
     }
 
 
-def delta_scale(max_abs: float, *, title: str = "Change in score (scenario − base)") -> ColourScale:
-    """Return a diverging scale symmetric around 0 for score changes (red worse, blue better).
+def delta_scale(
+    max_abs: float,
+    *,
+    title: str = "Change in score (scenario − base, points)",
+    no_change: float = 0.05,
+) -> ColourScale:
+    """Return a diverging scale for score changes: three loss classes, "no change", three gains.
+
+    The class width is the smallest of 0.1, 0.2, 0.5, 1, 2, 5, 10... points for which three
+    classes reach ``max_abs``, so legend limits are round numbers.
 
     Parameters
     ----------
     max_abs
-        Largest absolute change to show, in score points (> 0); larger changes use the end colours.
+        Largest absolute change to show, in score points.
     title
         Legend heading.
+    no_change
+        Changes smaller than this (points) are "no change" (grey); 0.05 is what rounds to 0.0.
 
     Returns
     -------
     ColourScale
-        Six classes: three for losses, three for gains.
+        Seven classes (ColorBrewer RdBu, red worse, blue better, grey middle).
 
     Examples
     --------
-    >>> delta_scale(9).breaks
-    (-9.0, -6.0, -3.0, 0.0, 3.0, 6.0, 9.0)
+    >>> delta_scale(0.7).breaks
+    (-0.9, -0.6, -0.3, -0.05, 0.05, 0.3, 0.6, 0.9)
+    >>> delta_scale(0.7).labels[3]
+    'no change (under 0.05 points)'
     """
-    step = max(float(max_abs), 1e-9) / 3
-    breaks = tuple(round(step * k, 6) for k in range(-3, 4))
-    labels = tuple(f"{_short(lo)} to {_short(hi)}" for lo, hi in itertools.pairwise(breaks))
-    return ColourScale(title, breaks, _RDBU, labels)
+    target = max(float(max_abs), 3 * no_change) / 3
+    step = next(
+        s * 10**e for e in range(-1, 6) for s in (1, 2, 3, 5) if s * 10**e >= target - 1e-12
+    )
+    breaks = (-3 * step, -2 * step, -step, -no_change, no_change, step, 2 * step, 3 * step)
+    breaks = tuple(round(b, 6) for b in breaks)
+    s1, s2, s3 = (_short(round(k * step, 6)) for k in (1, 2, 3))
+    labels = (
+        f"lost {s2} – {s3} points", f"lost {s1} – {s2} points", f"lost up to {s1} points",
+        f"no change (under {_short(no_change)} points)",
+        f"gained up to {s1} points", f"gained {s1} – {s2} points", f"gained {s2} – {s3} points",
+    )  # fmt: skip
+    colours = ("#b2182b", "#ef8a62", "#fddbc7", "#f0f0f0", "#d1e5f0", "#67a9cf", "#2166ac")
+    return ColourScale(title, breaks, colours, labels)
 
 
 def category_colours(categories: Iterable[object]) -> dict[str, str]:
@@ -329,7 +367,9 @@ def category_colours(categories: Iterable[object]) -> dict[str, str]:
     return {name: _QUALITATIVE[i % len(_QUALITATIVE)] for i, name in enumerate(names)}
 
 
-def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "box") -> str:
+def legend_html(
+    title: str, items: Sequence[tuple[str, str]], *, shape: str | Sequence[str] = "box"
+) -> str:
     """Return a legend as plain HTML: a heading, then one swatch and label per item (escaped).
 
     Parameters
@@ -339,7 +379,7 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "b
     items
         ``(css_colour, label)`` pairs.
     shape
-        ``"box"`` for areas, ``"line"`` for routes, ``"dot"`` for points.
+        ``"box"`` for areas, ``"line"`` for routes, ``"dot"`` for points; or one per item.
 
     Returns
     -------
@@ -350,11 +390,12 @@ def legend_html(title: str, items: Sequence[tuple[str, str]], *, shape: str = "b
         "box": "width:14px;height:12px",
         "line": "width:18px;height:4px;margin-top:4px",
         "dot": "width:10px;height:10px;border-radius:50%",
-    }[shape]
+    }
+    shapes = [shape] * len(items) if isinstance(shape, str) else list(shape)
     rows = "".join(
-        f'<div class="cg-legend-row"><span class="cg-swatch" style="{css};'
+        f'<div class="cg-legend-row"><span class="cg-swatch" style="{css[one]};'
         f'background:{escape_text(colour)}"></span>{escape_text(label)}</div>'
-        for colour, label in items
+        for (colour, label), one in zip(items, shapes, strict=True)
     )
     return f'<div class="cg-legend-title">{escape_text(title)}</div>{rows}'
 
@@ -390,8 +431,8 @@ class MapScript(MacroElement):  # type: ignore[misc]
 _CSS = (
     ".cg-box{background:rgba(255,255,255,.92);padding:6px 8px;border-radius:4px;"
     "box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px/1.4 sans-serif;color:#222}"
-    ".cg-title{position:absolute;top:10px;left:50%;transform:translateX(-50%);z-index:1000;"
-    "font:bold 15px/1.3 sans-serif;max-width:60%;text-align:center}"
+    ".cg-title{font:bold 15px/1.3 sans-serif;overflow-wrap:anywhere}"
+    ".cg-sub{font:12px/1.35 sans-serif;margin-top:2px;color:#333}"
     ".cg-legend-title{font-weight:bold;margin-bottom:3px}"
     ".cg-legend-row{display:flex;align-items:center;gap:6px}"
     ".cg-swatch{display:inline-block;border:1px solid #777;flex:none}"
@@ -399,6 +440,11 @@ _CSS = (
     ".cg-popup table{border-collapse:collapse;margin-top:4px}"
     ".cg-popup th{text-align:left;font-weight:normal;color:#555;padding:1px 8px 1px 0}"
     ".cg-popup td{padding:1px 0}"
+    ".cg-label-icon{background:none;border:none}"
+    ".cg-label{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;"
+    "text-align:center;font:bold 13px/1.2 sans-serif;color:#111;pointer-events:none;"
+    "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}"
+    ".cg-label small{font-weight:normal;font-size:11px}"
 )
 
 
@@ -410,24 +456,251 @@ def _ensure_css(m: folium.Map) -> None:
     ).add_to(m)
 
 
-def add_title(m: folium.Map, title: str) -> None:
-    """Show ``title`` (escaped) centred at the top of the map."""
-    _ensure_css(m)
-    MapScript(
-        "var d = L.DomUtil.create('div', 'cg-box cg-title', map.getContainer());"
-        f"d.innerHTML = {js_literal(escape_text(title))};"
-    ).add_to(m)
+def add_title(m: folium.Map, title: str, *, lines: Sequence[str] = ()) -> None:
+    """Show ``title`` (escaped) and smaller ``lines`` in a box at the top left of the map.
 
-
-def add_legend(m: folium.Map, legend: str, *, position: str = "bottomright") -> None:
-    """Add an HTML legend (from :func:`legend_html`) as a Leaflet control at ``position``."""
+    The box is a Leaflet control, so it stacks under the zoom buttons and never covers the layer
+    control at the top right (its width is capped at what the layer control leaves). The page's
+    ``<title>`` becomes ``title`` too.
+    """
     _ensure_css(m)
+    body = f'<div class="cg-title">{escape_text(title)}</div>' + "".join(
+        f'<div class="cg-sub">{escape_text(line)}</div>' for line in lines
+    )
+    root = m.get_root()
+    if not getattr(root, "title", None):
+        root.title = check_inert(escape_text(title), where="page title")
     MapScript(
-        f"var c = L.control({{position: {js_literal(position)}}});"
-        "c.onAdd = function () { var d = L.DomUtil.create('div', 'cg-box cg-legend');"
-        f"d.innerHTML = {js_literal(legend)}; return d; }};"
+        "var c = L.control({position: 'topleft'}); var d;"
+        "c.onAdd = function () { d = L.DomUtil.create('div', 'cg-box cg-header');"
+        f"d.innerHTML = {js_literal(body)}; L.DomEvent.disableClickPropagation(d); return d; }};"
         "c.addTo(map);"
+        "function fit() { var lc = map.getContainer().querySelector('.leaflet-control-layers');"
+        "var w = map.getSize().x - (lc ? lc.offsetWidth : 0) - 40;"
+        "d.style.maxWidth = Math.max(w, 180) + 'px'; }"
+        "map.whenReady(function () { setTimeout(fit, 0); }); map.on('resize', fit);"
     ).add_to(m)
+
+
+def fit_view(
+    m: folium.Map, bounds: Sequence[Sequence[float]], *, top_left_px: tuple[int, int] = (0, 0)
+) -> None:
+    """Open the map on ``bounds`` ([[south, west], [north, east]]) without animation.
+
+    An animated first ``fitBounds`` stalls in a throttled frame (a notebook map below the fold)
+    and leaves the map at its starting zoom; this sets the view at once and again whenever the
+    container gets its real size, until the user moves the map.
+    """
+    MapScript(
+        f"var b = {js_literal([[float(v) for v in corner] for corner in bounds])};"
+        f"var o = {{animate: false, paddingTopLeft: {js_literal(list(top_left_px))}}};"
+        "var moved = false; map.on('mousedown touchstart wheel keydown', function () {"
+        " moved = true; });"
+        "function fit() { if (!moved && map.getSize().x > 0) { map.fitBounds(b, o); } }"
+        "fit();"
+        "if (window.ResizeObserver) { new ResizeObserver(function () {"
+        " map.invalidateSize({animate: false}); fit(); }).observe(map.getContainer()); }"
+    ).add_to(m)
+
+
+_JS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def add_legend(
+    m: folium.Map,
+    legend: str,
+    *,
+    position: str = "bottomright",
+    layers: Sequence[folium.map.Layer] = (),
+) -> None:
+    """Add an HTML legend (from :func:`legend_html`) as a Leaflet control at ``position``.
+
+    With ``layers`` the legend follows them: shown while at least one is on, hidden otherwise.
+    """
+    _ensure_css(m)
+    names = [layer.get_name() for layer in layers]
+    if not all(_JS_NAME.match(n) for n in names):  # folium's own variable names
+        raise ValueError(f"add_legend: unexpected layer variable names {names}")
+    follow = (
+        f"var ls = [{', '.join(names)}];"
+        "function sync() { d.style.display = ls.some(function (l) { return map.hasLayer(l); })"
+        " ? '' : 'none'; }"
+        "map.on('layeradd layerremove', sync); sync();"
+        if names
+        else ""
+    )
+    MapScript(
+        f"var c = L.control({{position: {js_literal(position)}}}); var d;"
+        "c.onAdd = function () { d = L.DomUtil.create('div', 'cg-box cg-legend');"
+        f"d.innerHTML = {js_literal(legend)}; return d; }};"
+        "c.addTo(map);" + follow
+    ).add_to(m)
+
+
+def add_labels(
+    m: folium.Map,
+    points: Sequence[tuple[float, float]],
+    texts: Sequence[tuple[object, str]],
+    *,
+    name: str,
+    show: bool = True,
+) -> folium.FeatureGroup:
+    """Add always-visible text labels (no click needed) as a toggleable layer.
+
+    Parameters
+    ----------
+    points
+        ``(latitude, longitude)`` of each label (EPSG:4326 degrees).
+    texts
+        ``(name, detail)`` per label: the name in bold (escaped), the detail smaller below
+        (escaped; empty for none).
+    name
+        Layer name in the layer control.
+    show
+        Whether the labels are on at first.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The layer, already added to ``m``.
+    """
+    _ensure_css(m)
+    group = folium.FeatureGroup(name=escape_text(name), show=show)
+    for (lat, lon), (label, detail) in zip(points, texts, strict=True):
+        small = f"<br><small>{escape_text(detail)}</small>" if detail else ""
+        folium.Marker(
+            [lat, lon],
+            icon=folium.DivIcon(
+                html=check_inert(
+                    f'<div class="cg-label">{escape_text(label)}{small}</div>', where=name
+                ),
+                icon_size=(0, 0),
+                icon_anchor=(0, 0),
+                class_name="cg-label-icon",
+            ),
+            interactive=False,
+        ).add_to(group)
+    group.add_to(m)
+    return group
+
+
+def header_lines(
+    *,
+    place: str | None = None,
+    data_date: str | None = None,
+    version: str | None = None,
+    meaning: str = "",
+    run_date: str | None = None,
+) -> list[str]:
+    """Return the lines under a map's title: place and dates, then what the map's values mean.
+
+    Parameters
+    ----------
+    place
+        Study area, e.g. ``"helsinki"`` (written with capitals: ``"Helsinki"``).
+    data_date
+        Date of the OpenStreetMap data (ISO date).
+    version
+        cohesion_gis version that drew the map.
+    meaning
+        One sentence on what the main value means.
+    run_date
+        Date of the run (default: today, UTC).
+
+    Examples
+    --------
+    >>> header_lines(place="new_york", data_date="2019-04-21", version="0.1.0",
+    ...              run_date="2026-12-02")
+    ['New York · OpenStreetMap data of 2019-04-21 · run 2026-12-02 · cohesion_gis 0.1.0']
+    """
+    import datetime as dt
+
+    run = run_date or dt.datetime.now(dt.UTC).date().isoformat()
+    parts = [place_name(place)] if place else []
+    if data_date:
+        parts.append(f"OpenStreetMap data of {data_date}")
+    parts.append(f"run {run}")
+    if version:
+        parts.append(f"cohesion_gis {version}")
+    return [" · ".join(parts), *([meaning] if meaning else [])]
+
+
+def place_name(name: str) -> str:
+    """Write a study area's id as a place name: ``"helsinki+plan"`` → ``"Helsinki + plan"``.
+
+    Examples
+    --------
+    >>> place_name("helsinki")
+    'Helsinki'
+    """
+    base, _, rest = str(name).partition("+")
+    words = base.replace("_", " ").strip()
+    text = " ".join(w[:1].upper() + w[1:] for w in words.split())
+    return f"{text} + {rest.replace('_', ' ')}" if rest else text
+
+
+#: The same in one line, for legends.
+WORST_CASE_SHORT = "Worst case: full acceleration on the straightest route, head-on."
+#: What the worst-case impact speeds assume, said once wherever a rating is shown (the margin
+#: and test speeds are defaults/hvm.toml's ``speed_allowance`` and ``test_speeds_kmh``).
+WORST_CASE = (
+    "Worst case assumed: a driver accelerating as hard as the vehicle can along the straightest "
+    "route to the site and hitting head-on; a rating adds a 10 % margin to that speed and rounds "
+    "up to the next crash-test speed (16, 32, 48, 64 or 80 km/h)."
+)
+_RATING = re.compile(
+    r"(?P<std>[A-Za-z][\w .\-]*?):\s*[VDFP]?/?(?P<mass>\d+(?:\.\d+)?)[\[(](?P<cls>[A-Z0-9]+)[\])]"
+    r"/(?P<gt>>?)(?P<speed>\d+(?:\.\d+)?)/(?P<angle>\d+(?:\.\d+)?)"
+)
+
+
+def plain_rating(text: object) -> str:
+    """Say a crash rating in plain words, e.g. "tested against a 7.2 t lorry at 64 km/h head-on".
+
+    Parameters
+    ----------
+    text
+        A rating or requirement string such as ``"ISO 22343-1: V/7200[N2A]/64/90:1.0"``; other
+        text (``"none: no M1 approach"``, empty) is returned as written.
+
+    Returns
+    -------
+    str
+        Plain words, each rating of the text in turn, the code kept in brackets.
+
+    Examples
+    --------
+    >>> plain_rating("ISO 22343-1: V/7200[N2A]/64/90:1.0")[:64]
+    'a barrier tested against a 7.2 t lorry (N2A) at 64 km/h head-on'
+    >>> plain_rating("ISO 22343-1: V/1500[M1]/>112/90: design speed 165.6 km/h exceeds ...")[:60]
+    'no barrier can do: a 1.5 t car (M1) would arrive faster than'
+    """
+    raw = plain_text(text)
+    found = list(_RATING.finditer(raw))
+    if not found:
+        return raw.replace("_", " ")
+    said = []
+    for match in found:
+        mass_t = float(match["mass"]) / 1000
+        vehicle = f"a {mass_t:g} t {_vehicle_noun(match['cls'], mass_t)} ({match['cls']})"
+        angle = float(match["angle"])
+        how = "head-on" if angle >= 89.5 else f"at {angle:g}° to the barrier"
+        if match["gt"]:
+            said.append(
+                f"no barrier can do: {vehicle} would arrive faster than the fastest crash test "
+                f"({match['speed']} km/h); slow the approach instead"
+            )
+        else:
+            said.append(f"a barrier tested against {vehicle} at {match['speed']} km/h {how}")
+    return "; ".join(said) + f" [{raw}]"
+
+
+def _vehicle_noun(vehicle_class: str, mass_t: float) -> str:
+    if vehicle_class.startswith("M") or mass_t <= 2.5:
+        return "car"
+    if mass_t <= 3.5:
+        return "van"
+    return "lorry" if mass_t <= 7.5 else "heavy lorry"
 
 
 def add_attribution(m: folium.Map) -> None:

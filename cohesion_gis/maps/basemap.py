@@ -9,6 +9,7 @@ CRS and drawn by Leaflet. Online tiles remain an option. Every map carries
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import folium
 import geopandas as gpd
@@ -21,6 +22,7 @@ from cohesion_gis.maps._style import (
     MapScript,
     add_attribution,
     add_title,
+    fit_view,
     js_literal,
 )
 
@@ -103,6 +105,7 @@ def base_map(
     buildings: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
     title: str | None = None,
+    lines: Sequence[str] = (),
     tolerance_m: float = 1.0,
     background: str = BACKGROUND_COLOUR,
 ) -> folium.Map:
@@ -120,7 +123,9 @@ def base_map(
         tiles. A map with online tiles must be saved with ``save_offline(...,
         allow_remote_tiles=True)`` and shows them only with internet.
     title
-        Heading shown at the top (escaped).
+        Heading shown at the top left (escaped), also the page's ``<title>``.
+    lines
+        Smaller lines under the heading (escaped), e.g. from ``_style.header_lines``.
     tolerance_m
         Simplification tolerance of the base layer in metres.
     background
@@ -159,13 +164,14 @@ def base_map(
         prefer_canvas=False,
         control_scale=True,
     )
-    m.fit_bounds([[south, west], [north, east]])
+    fit_view(m, [[south, west], [north, east]], top_left_px=(0, 90 if title else 0))
     furnish_map(
         m,
         streets=streets,
         buildings=buildings,
         tiles=tiles,
         title=title,
+        lines=lines,
         tolerance_m=tolerance_m,
         background=background,
     )
@@ -179,6 +185,7 @@ def furnish_map(
     buildings: gpd.GeoDataFrame | None = None,
     tiles: str | None = None,
     title: str | None = None,
+    lines: Sequence[str] = (),
     tolerance_m: float = 1.0,
     background: str = BACKGROUND_COLOUR,
 ) -> None:
@@ -200,4 +207,4 @@ def furnish_map(
         layer.add_to(m)
     add_attribution(m)
     if title:
-        add_title(m, title)
+        add_title(m, title, lines=lines)

@@ -18,23 +18,34 @@ import folium
 import geopandas as gpd
 import numpy as np
 
+from cohesion_gis import __version__
 from cohesion_gis.maps._layers import as_points, check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     COMPONENT_SCALE,
     SCORE_SCALE,
     SEVERANCE_SCALE,
     ColourScale,
+    add_labels,
     add_legend,
     category_colours,
     escape_text,
     format_number,
+    header_lines,
     legend_html,
     point_style,
     popup_html,
 )
 from cohesion_gis.maps.basemap import base_map
 
-__all__ = ["COMPONENTS", "DISTRICT_COLUMNS", "Component", "cohesion_map", "district_popup"]
+__all__ = [
+    "COMPONENTS",
+    "DISTRICT_COLUMNS",
+    "SCORE_MEANING",
+    "Component",
+    "cohesion_map",
+    "district_labels",
+    "district_popup",
+]
 
 DISTRICT_COLUMNS = (
     "district_id",
@@ -116,6 +127,28 @@ def district_popup(row: dict[str, object]) -> str:
     return popup_html(row["name"], rows)
 
 
+#: What the score means, in one sentence under every cohesion map's title.
+SCORE_MEANING = (
+    "Score 0–100: how well residents can walk to varied, roomy places to meet (parks, "
+    "libraries, squares...) that mix people, less what busy roads cut off; higher is better."
+)
+
+
+def district_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, show: bool = True) -> None:
+    """Write each district's name and score on the map, visible without a click."""
+    points = wgs.geometry.representative_point()
+    add_labels(
+        m,
+        [(pt.y, pt.x) for pt in points],
+        [
+            (name, f"score {format_number(score)}")
+            for name, score in zip(wgs["name"], wgs["score"], strict=True)
+        ],
+        name="District names and scores",
+        show=show,
+    )
+
+
 def _district_style(colour: str) -> dict[str, object]:
     return {"fillColor": colour, "fillOpacity": 0.6, "color": "#555555", "weight": 1}
 
@@ -128,6 +161,8 @@ def cohesion_map(
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     title: str = "Contact spaces and cohesion by district",
+    place: str | None = None,
+    data_date: str | None = None,
     tolerance_m: float = 1.0,
     tiles: str | None = None,
 ) -> folium.Map:
@@ -144,7 +179,10 @@ def cohesion_map(
     streets, buildings
         Optional vector base layer (see :func:`~cohesion_gis.maps.basemap.base_map`).
     title
-        Heading of the map.
+        Heading of the map (and the page's ``<title>``).
+    place, data_date
+        Study area name and OpenStreetMap data date for the header (with run date, version
+        and what the score means).
     tolerance_m
         Simplification tolerance in metres for every layer.
     tiles
@@ -153,8 +191,9 @@ def cohesion_map(
     Returns
     -------
     folium.Map
-        Layers: "Cohesion score (0–100)" (on), the five components (off), "Contact spaces",
-        "Homes"; a layer control, legends, the OSM attribution. Save with ``save_offline``.
+        Layers: "Cohesion score (0–100)" and "District names and scores" (on), the five
+        components (off), "Contact spaces" (on), "Homes" (off); a layer control, legends that
+        show only while their layer is on, the OSM attribution. Save with ``save_offline``.
 
     Raises
     ------
@@ -168,6 +207,9 @@ def cohesion_map(
         buildings=buildings,
         tiles=tiles,
         title=title,
+        lines=header_lines(
+            place=place, data_date=data_date, version=__version__, meaning=SCORE_MEANING
+        ),
         tolerance_m=tolerance_m,
     )
     wgs = to_wgs84(districts, tolerance_m=tolerance_m)
@@ -176,15 +218,16 @@ def cohesion_map(
     tooltips = [
         f"{escape_text(r['name'])}: score {format_number(r['score'])} of 100" for r in records
     ]
-    geojson_layer(
+    score_layer = geojson_layer(
         wgs,
         name="Cohesion score (0–100)",
         styles=[_district_style(SCORE_SCALE.colour(float(r["score"]))) for r in records],
         popups=popups,
         tooltips=tooltips,
     ).add_to(m)
+    layers = {}
     for comp in COMPONENTS:
-        geojson_layer(
+        layers[comp.column] = geojson_layer(
             wgs,
             name=comp.label,
             styles=[_district_style(comp.scale.colour(float(r[comp.column]))) for r in records],
@@ -195,10 +238,17 @@ def cohesion_map(
             ],
             show=False,
         ).add_to(m)
-    add_legend(m, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()))
-    add_legend(m, legend_html("Components: " + COMPONENT_SCALE.title, COMPONENT_SCALE.items()))
+    district_labels(m, wgs)
+    add_legend(m, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()), layers=[score_layer])
     add_legend(
-        m, legend_html(SEVERANCE_SCALE.title, SEVERANCE_SCALE.items()), position="bottomleft"
+        m,
+        legend_html("Components: " + COMPONENT_SCALE.title, COMPONENT_SCALE.items()),
+        layers=[layer for column, layer in layers.items() if column != "severance"],
+    )
+    add_legend(
+        m,
+        legend_html(SEVERANCE_SCALE.title, SEVERANCE_SCALE.items()),
+        layers=[layers["severance"]],
     )
     if spaces is not None and not spaces.empty:
         _add_spaces(m, spaces, tolerance_m=tolerance_m)
@@ -214,7 +264,7 @@ def _add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame, *, tolerance_m: float) 
     types = points["space_type"].astype(str).tolist()
     names = points["name"].tolist() if "name" in points else [None] * len(points)
     colours = category_colours(types)
-    geojson_layer(
+    layer = geojson_layer(
         points,
         name="Contact spaces",
         styles=[point_style(colours[t]) for t in types],
@@ -230,6 +280,7 @@ def _add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame, *, tolerance_m: float) 
             "Contact spaces", [(c, t.replace("_", " ")) for t, c in colours.items()], shape="dot"
         ),
         position="bottomleft",
+        layers=[layer],
     )
 
 
@@ -238,16 +289,25 @@ def _add_homes(m: folium.Map, homes: gpd.GeoDataFrame) -> None:
     points = to_wgs84(as_points(homes), tolerance_m=0)
     population = points["population"].to_numpy(dtype=float)
     top = max(float(np.nanmax(population)), 1.0)
-    geojson_layer(
+    layer = geojson_layer(
         points,
         name="Homes (dot size = residents)",
         styles=[
-            point_style("#6a3d9a", radius=1.5 + 4.5 * math.sqrt(max(p, 0) / top), weight=0)
+            point_style(_HOME_COLOUR, radius=1.5 + 4.5 * math.sqrt(max(p, 0) / top), weight=0)
             for p in population
         ],
         tooltips=[f"About {format_number(p, unit='residents')}" for p in population],
         show=False,
     ).add_to(m)
+    add_legend(
+        m,
+        legend_html("Homes", [(_HOME_COLOUR, "a home; larger = more residents")], shape="dot"),
+        position="bottomleft",
+        layers=[layer],
+    )
+
+
+_HOME_COLOUR = "#444444"  # dark grey: no category colour of the contact spaces
 
 
 def _name_or(name: object, fallback: str) -> str:

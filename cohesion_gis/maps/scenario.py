@@ -1,35 +1,176 @@
-"""The scenario map: base and scenario cohesion scores side by side, plus the change.
+"""The scenario map: base and scenario side by side, with what the scenario changes and its effect.
 
-Two Leaflet maps in one page (folium's ``DualMap``) move together: the left shows the base scores,
-the right the scenario's, with a "Change in score" layer (diverging colours, red = worse) that can
-be switched on. ``DualMap`` normally loads the Leaflet.Sync plugin from a CDN; ``save_offline``
-replaces it with a small synchronisation script of our own.
+Two Leaflet maps in one page (folium's ``DualMap``) move together. Both panels draw the
+intervention itself ("Intervention: ..." layer: new contact spaces, rated barrier lines, streets
+closed to vehicles, new homes, from :func:`scenario_changes`); the left shows today's scores, the
+right the change in score (rounded classes, a grey "no change" class; the scenario's own scores
+are one click away). With an HVM comparison each panel also draws the vehicle approaches to the
+sites the scenario changes, before (left) and after (right), coloured by speed, stopped ones
+grey and dashed. ``DualMap`` normally loads the Leaflet.Sync plugin from a CDN;
+``save_offline`` replaces it with a small synchronisation script of our own.
 
-Both tables follow the districts contract of :mod:`cohesion_gis.maps.cohesion`.
+Both district tables follow the districts contract of :mod:`cohesion_gis.maps.cohesion`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 from folium.plugins import DualMap
 
+from cohesion_gis import __version__
 from cohesion_gis.errors import InputError
 from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
+    add_labels,
     add_legend,
     delta_scale,
     escape_text,
+    fit_view,
     format_number,
+    header_lines,
     legend_html,
+    plain_rating,
+    point_style,
     popup_html,
 )
 from cohesion_gis.maps.basemap import furnish_map
-from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, district_popup
+from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, district_labels, district_popup
+from cohesion_gis.maps.sites import add_approaches, speed_legend
 
-__all__ = ["scenario_map", "score_change"]
+__all__ = [
+    "INTERVENTION_STYLES",
+    "changed_sites",
+    "comparison_map",
+    "scenario_changes",
+    "scenario_map",
+    "scenario_title",
+    "score_change",
+]
+
+#: Look of each kind of change (Okabe-Ito colours; closures dashed), and its legend shape.
+INTERVENTION_STYLES: dict[str, tuple[dict[str, object], str]] = {
+    "new contact space": (
+        {"color": "#006d50", "weight": 3, "fillColor": "#009E73", "fillOpacity": 0.6},
+        "box",
+    ),
+    "new barrier line": ({"color": "#000000", "weight": 7, "opacity": 0.95}, "line"),
+    "street closed to vehicles": (
+        {"color": "#D55E00", "weight": 5, "opacity": 0.95, "dashArray": "8 6"},
+        "line",
+    ),
+    "new homes": (
+        {"color": "#CC79A7", "weight": 2, "fillColor": "#CC79A7", "fillOpacity": 0.6},
+        "box",
+    ),
+}
+_CHANGE_COLUMNS = ("change", "name", "detail")
+
+
+def scenario_changes(base_city: Any, scenario_city: Any) -> gpd.GeoDataFrame:
+    """Return what a scenario changed, one drawable feature per change, in the City's CRS.
+
+    Compares the two Cities' layers: contact spaces and homes whose id is new, barriers whose
+    ``barrier_id`` is new (one feature per line, every class rating on it listed), and vehicle
+    streets (``drive_edges`` by ``osm_id``) that the scenario removed, merged per street name.
+
+    Parameters
+    ----------
+    base_city, scenario_city
+        The base :class:`~cohesion_gis.city.City` and the one ``scenario.apply`` returned.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``change`` (a key of :data:`INTERVENTION_STYLES`), ``name``, ``detail`` (plain
+        language, ratings spelled out) and geometry; empty when nothing drawable changed.
+    """
+    rows: list[dict[str, object]] = []
+    before, after = base_city.contact_spaces, scenario_city.contact_spaces
+    for r in after.loc[~after["space_id"].isin(before["space_id"])].itertuples():
+        kind = str(r.space_type).replace("_", " ")
+        name = r.name if isinstance(r.name, str) and r.name else f"new {kind}"
+        detail = f"new {kind}, {format_number(r.area_m2, unit='m²')}"
+        rows.append({"change": "new contact space", "name": name, "detail": detail,
+                     "geometry": r.geometry})  # fmt: skip
+    before, after = base_city.barriers, scenario_city.barriers
+    added = after.loc[~after["barrier_id"].isin(before["barrier_id"])]
+    if len(added):
+        added = added.assign(_wkb=shapely.to_wkb(added.geometry.values))
+        for _, group in added.groupby("_wkb", sort=False):
+            ratings = [
+                plain_rating(v) for v in group.get("rating", pd.Series(dtype=object)).dropna()
+            ]
+            names = sorted({str(n) for n in group.get("name", group["barrier_id"]).dropna()})
+            rows.append({
+                "change": "new barrier line", "name": "; ".join(names) or "new barrier",
+                "detail": "; ".join(ratings) or "not crash-rated",
+                "geometry": group.geometry.iloc[0],
+            })  # fmt: skip
+    before, after = base_city.drive_edges, scenario_city.drive_edges
+    closed = before.loc[~before["osm_id"].isin(after["osm_id"])]
+    if len(closed):
+        names = closed["name"].where(closed["name"].notna(), "unnamed street").astype(str)
+        for name, group in closed.groupby(names.to_numpy(), sort=True):
+            rows.append({
+                "change": "street closed to vehicles", "name": name,
+                "detail": "closed to vehicles; people on foot keep it",
+                "geometry": shapely.line_merge(group.geometry.union_all()),
+            })  # fmt: skip
+    before, after = base_city.homes, scenario_city.homes
+    if "home_id" in before and "home_id" in after:
+        new = after.loc[~after["home_id"].isin(before["home_id"])]
+        if len(new):
+            rows.append({
+                "change": "new homes", "name": "new homes",
+                "detail": f"{format_number(new['population'].sum(), unit='residents')} in "
+                          f"{len(new)} homes",
+                "geometry": new.geometry.union_all(),
+            })  # fmt: skip
+    return gpd.GeoDataFrame(
+        rows or None, columns=[*_CHANGE_COLUMNS, "geometry"], geometry="geometry",
+        crs=base_city.crs,
+    )  # fmt: skip
+
+
+def changed_sites(base_approaches: pd.DataFrame, scenario_approaches: pd.DataFrame) -> list[str]:
+    """Sites whose approaches the scenario changed (speed per class and entry, or their set)."""
+
+    def key(table: pd.DataFrame) -> pd.Series:
+        speeds = table["impact_speed_kmh"].round(1).astype(str)
+        return (
+            (table["vehicle_class"].astype(str) + ":" + speeds)
+            .groupby(table["site_id"])
+            .agg(lambda v: "|".join(sorted(v)))
+        )
+
+    before, after = key(base_approaches), key(scenario_approaches)
+    sites = before.index.union(after.index)
+    before, after = before.reindex(sites), after.reindex(sites)
+    return sorted(str(s) for s in sites[(before != after).to_numpy()])
+
+
+def scenario_title(description: str | None, name: str, *, max_chars: int = 110) -> str:
+    """A map title from a scenario's description: its first sentence or clause, else the name.
+
+    Examples
+    --------
+    >>> scenario_title("Convert the car park into a pocket park. More text.", "car_park")
+    'Convert the car park into a pocket park'
+    """
+    text = " ".join(str(description or "").split())
+    if not text:
+        return name.replace("_", " ")
+    for stop in (". ", ": "):
+        text = text.split(stop)[0]
+    text = text.rstrip(".")
+    return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
 
 
 def score_change(
@@ -67,7 +208,7 @@ def score_change(
     return out
 
 
-def _score_layer(wgs: gpd.GeoDataFrame, *, name: str) -> folium.GeoJson:
+def _score_layer(wgs: gpd.GeoDataFrame, *, name: str, show: bool = True) -> folium.GeoJson:
     records = wgs.drop(columns="geometry").to_dict("records")
     return geojson_layer(
         wgs,
@@ -85,6 +226,44 @@ def _score_layer(wgs: gpd.GeoDataFrame, *, name: str) -> folium.GeoJson:
         tooltips=[
             f"{escape_text(r['name'])}: score {format_number(r['score'])} of 100" for r in records
         ],
+        show=show,
+    )
+
+
+def _intervention_layer(
+    m: folium.Map, changes: gpd.GeoDataFrame, *, title: str, description: str, tolerance_m: float
+) -> None:
+    """Draw the changes on one panel with their legend (kinds present only)."""
+    wgs = to_wgs84(changes, tolerance_m=tolerance_m)
+    styles = []
+    for kind, geom in zip(wgs["change"], wgs.geometry, strict=True):
+        style = dict(INTERVENTION_STYLES[kind][0])
+        if geom.geom_type in ("Point", "MultiPoint"):
+            style = point_style(str(style["color"]), radius=7, stroke="#000000", weight=1.5)
+        styles.append(style)
+    layer = geojson_layer(
+        wgs,
+        name="Intervention: what the scenario changes",
+        styles=styles,
+        popups=[
+            popup_html(name, {"What changes": detail, "Scenario": description})
+            for name, detail in zip(wgs["name"], wgs["detail"], strict=True)
+        ],
+        tooltips=[
+            f"{escape_text(name)}: {escape_text(kind)}"
+            for name, kind in zip(wgs["name"], wgs["change"], strict=True)
+        ],
+    ).add_to(m)
+    kinds = list(dict.fromkeys(wgs["change"]))
+    add_legend(
+        m,
+        legend_html(
+            "Intervention",
+            [(str(INTERVENTION_STYLES[k][0]["color"]), k) for k in kinds],
+            shape=[INTERVENTION_STYLES[k][1] for k in kinds],
+        ),
+        position="topleft",
+        layers=[layer],
     )
 
 
@@ -93,19 +272,40 @@ def scenario_map(
     scenario_districts: gpd.GeoDataFrame,
     *,
     scenario_name: str = "Scenario",
+    description: str | None = None,
+    interventions: gpd.GeoDataFrame | None = None,
+    base_approaches: gpd.GeoDataFrame | None = None,
+    scenario_approaches: gpd.GeoDataFrame | None = None,
+    site_names: dict[object, object] | None = None,
+    place: str | None = None,
+    data_date: str | None = None,
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     tolerance_m: float = 1.0,
     tiles: str | None = None,
 ) -> DualMap:
-    """Build base and scenario maps side by side, kept in step, with the change in score.
+    """Build base and scenario side by side, kept in step: the intervention and its effect.
 
     Parameters
     ----------
     base_districts, scenario_districts
         District scores (districts contract) in the metric CRS, the same ``district_id`` values.
     scenario_name
-        Name of the scenario in titles and popups (escaped).
+        The scenario's id, used when it has no description (escaped).
+    description
+        The scenario's description: its first sentence titles the map, the whole text is in the
+        intervention's popups (escaped).
+    interventions
+        What the scenario changes (:func:`scenario_changes`), drawn on both panels as
+        "Intervention: <title>".
+    base_approaches, scenario_approaches
+        HVM approaches before and after (``site_id, vehicle_class, impact_speed_kmh``,
+        LineStrings); those of the sites the scenario changes are drawn as "Vehicle approaches
+        before/after", coloured by speed, stopped ones grey and dashed.
+    site_names
+        ``{site_id: name}`` for the approaches' popups.
+    place, data_date
+        Study area name and OpenStreetMap data date for the header.
     streets, buildings
         Optional vector base layer, drawn on both maps.
     tolerance_m
@@ -116,9 +316,9 @@ def scenario_map(
     Returns
     -------
     folium.plugins.DualMap
-        ``.m1`` (left, "Base: cohesion score") and ``.m2`` (right, "<scenario>: cohesion score"
-        and "Change in score", off at start); each with a layer control and legends. Save with
-        ``save_offline``.
+        ``.m1`` (left: today's scores, on) and ``.m2`` (right: "Change in score", on, and the
+        scenario's scores, off); both with the intervention, district labels, legends that follow
+        their layers and a layer control. Save with ``save_offline``.
 
     Raises
     ------
@@ -128,6 +328,7 @@ def scenario_map(
     check_frame(base_districts, layer="base_districts", columns=DISTRICT_COLUMNS)
     check_frame(scenario_districts, layer="scenario_districts", columns=DISTRICT_COLUMNS)
     change = score_change(base_districts, scenario_districts)
+    title = scenario_title(description, scenario_name)
     west, south, east, north = change.to_crs("EPSG:4326").total_bounds
     dual = DualMap(
         location=[(south + north) / 2, (west + east) / 2],
@@ -135,59 +336,107 @@ def scenario_map(
         prefer_canvas=False,
         control_scale=True,
     )
-    dual.fit_bounds([[south, west], [north, east]])
-    for m, title in (
-        (dual.m1, "Base: cohesion score"),
-        (dual.m2, f"{scenario_name}: cohesion score"),
+    dual.get_root().title = escape_text(f"Scenario: {title}")
+    for m in (dual.m1, dual.m2):
+        fit_view(m, [[south, west], [north, east]], top_left_px=(0, 90))
+    dates = header_lines(place=place, data_date=data_date, version=__version__)
+    for m, heading, lines in (
+        (dual.m1, "Today", dates),
+        (dual.m2, f"Scenario: {title}", ["Colours: change in cohesion score (scenario − today)"]),
     ):
         furnish_map(
-            m,
-            streets=streets,
-            buildings=buildings,
-            tiles=tiles,
-            title=title,
+            m, streets=streets, buildings=buildings, tiles=tiles, title=heading, lines=lines,
             tolerance_m=tolerance_m,
-        )
-        add_legend(m, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()))
-    _score_layer(to_wgs84(base_districts, tolerance_m=tolerance_m), name="Base score").add_to(
-        dual.m1
-    )
+        )  # fmt: skip
+    base_wgs = to_wgs84(base_districts, tolerance_m=tolerance_m)
+    base_layer = _score_layer(base_wgs, name="Cohesion score today", show=False).add_to(dual.m1)
+    add_legend(dual.m1, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()), layers=[base_layer])
+    district_labels(dual.m1, base_wgs)
     wgs = to_wgs84(change, tolerance_m=tolerance_m)
-    _score_layer(wgs, name=f"{scenario_name} score").add_to(dual.m2)
+    after_layer = _score_layer(wgs, name="Cohesion score with the scenario", show=False).add_to(
+        dual.m2
+    )
+    add_legend(dual.m2, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()), layers=[after_layer])
     deltas = wgs["score_change"].to_numpy(dtype=float)
-    scale = delta_scale(max(float(np.nanmax(np.abs(deltas))), 1.0) if len(deltas) else 1.0)
+    scale = delta_scale(float(np.nanmax(np.abs(deltas))) if len(deltas) else 0.0)
     records = wgs.drop(columns="geometry").to_dict("records")
-    geojson_layer(
+    change_layer = geojson_layer(
         wgs,
         name="Change in score",
         styles=[
-            {
-                "fillColor": "#ffffff" if d == 0 else scale.colour(d),
-                "fillOpacity": 0.75,
-                "color": "#555555",
-                "weight": 1,
-            }
+            {"fillColor": scale.colour(d), "fillOpacity": 0.7, "color": "#555555", "weight": 1}
             for d in deltas
         ],
         popups=[
             popup_html(
                 r["name"],
                 {
-                    "Base score": f"{format_number(r['base_score'])} of 100",
-                    f"{scenario_name} score": f"{format_number(r['score'])} of 100",
+                    "Score today": f"{format_number(r['base_score'], digits=1)} of 100",
+                    "Score with the scenario": f"{format_number(r['score'], digits=1)} of 100",
                     "Change": f"{r['score_change']:+.1f} points (above 0 = better)",
                 },
             )
             for r in records
         ],
         tooltips=[f"{escape_text(r['name'])}: {r['score_change']:+.1f} points" for r in records],
-        show=False,
     ).add_to(dual.m2)
-    add_legend(
-        dual.m2,
-        legend_html(scale.title + " (white = no change)", scale.items()),
-        position="bottomleft",
-    )
+    add_legend(dual.m2, legend_html(scale.title, scale.items()), layers=[change_layer])
+    _change_labels(dual.m2, wgs, no_change=scale.breaks[4])
+    if interventions is not None and len(interventions):
+        for m in (dual.m1, dual.m2):
+            _intervention_layer(
+                m, interventions, title=title, description=description or title,
+                tolerance_m=tolerance_m,
+            )  # fmt: skip
+    if base_approaches is not None and scenario_approaches is not None:
+        sites = changed_sites(base_approaches, scenario_approaches)
+        for m, table, when in (
+            (dual.m1, base_approaches, "before"),
+            (dual.m2, scenario_approaches, "after"),
+        ):
+            shown = table.loc[table["site_id"].astype(str).isin(sites)] if sites else table
+            layer = add_approaches(
+                m, shown, site_names=site_names or {}, tolerance_m=tolerance_m,
+                name=f"Vehicle approaches {when} ({len(sites) or 'all'} sites)",
+            )  # fmt: skip
+            if layer is not None:
+                add_legend(m, speed_legend(stopped=True), position="bottomleft", layers=[layer])
     for m in (dual.m1, dual.m2):
         folium.LayerControl(collapsed=False).add_to(m)
     return dual
+
+
+def _change_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, no_change: float) -> None:
+    """District names with their change in score, visible without a click."""
+    points = wgs.geometry.representative_point()
+    add_labels(
+        m,
+        [(pt.y, pt.x) for pt in points],
+        [
+            (name, "no change" if abs(d) < no_change else f"{d:+.1f} points")
+            for name, d in zip(wgs["name"], wgs["score_change"], strict=True)
+        ],
+        name="District names and changes",
+    )
+
+
+def comparison_map(base_city: Any, comparison: Any, *, tolerance_m: float = 1.0) -> DualMap:
+    """Build :func:`scenario_map` from a :class:`~cohesion_gis.comparison.Comparison`.
+
+    The intervention comes from :func:`scenario_changes` (base City vs the comparison's City),
+    the title from the scenario's description, and the approaches before and after from the
+    two HVM assessments when the comparison has them.
+    """
+    before, after = comparison.base.hvm, comparison.after.hvm
+    hvm = before is not None and after is not None
+    return scenario_map(
+        comparison.base_districts, comparison.scenario_districts,
+        scenario_name=comparison.scenario.name, description=comparison.scenario.description,
+        interventions=scenario_changes(base_city, comparison.city),
+        base_approaches=before.approaches if hvm else None,
+        scenario_approaches=after.approaches if hvm else None,
+        site_names=dict(zip(before.sites["site_id"], before.sites["name"], strict=True))
+        if hvm else None,
+        place=base_city.name, data_date=base_city.provenance.data_date,
+        streets=base_city.walk_edges, buildings=base_city.buildings, tolerance_m=tolerance_m,
+    )  # fmt: skip

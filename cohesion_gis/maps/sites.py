@@ -22,20 +22,33 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from cohesion_gis import __version__
 from cohesion_gis.maps._layers import as_points, check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     RISK_SCALE,
     SPEED_BANDS_KMH,
+    STOPPED_COLOUR,
+    WORST_CASE,
+    WORST_CASE_SHORT,
     add_legend,
     escape_text,
     format_number,
+    header_lines,
     legend_html,
+    plain_rating,
     point_style,
     popup_html,
 )
 from cohesion_gis.maps.basemap import base_map
 
-__all__ = ["APPROACH_COLUMNS", "SITE_COLUMNS", "sites_map"]
+__all__ = [
+    "APPROACH_COLUMNS",
+    "SITES_MEANING",
+    "SITE_COLUMNS",
+    "add_approaches",
+    "sites_map",
+    "speed_legend",
+]
 
 SITE_COLUMNS = (
     "site_id",
@@ -49,9 +62,16 @@ SITE_COLUMNS = (
     "rank",
 )
 APPROACH_COLUMNS = ("site_id", "vehicle_class", "impact_speed_kmh")
-_RATED = "#08519c"
+# Okabe-Ito bluish green for rated barriers, grey for unrated, black for gaps: none of them is a
+# colour of the risk (oranges) or speed (blues) classes.
+_RATED = "#009E73"
 _UNRATED = "#969696"
-_GAP = "#e31a1c"
+_GAP = "#000000"
+#: What the map shows, in one sentence under its title.
+SITES_MEANING = (
+    "Where crowds gather, ranked by risk (1 = act first), and how fast a hostile vehicle could "
+    "reach each site."
+)
 
 
 def _text(value: object, fallback: str = "not given") -> str:
@@ -69,7 +89,8 @@ def _site_popup(row: dict[str, object], n_sites: int) -> str:
         "People at busy times": format_number(row["capacity_persons"], unit="people"),
         "Area": format_number(row["area_m2"], unit="m²"),
         "Martyn's Law tier": _text(row["martyns_law_tier"]),
-        "Barrier rating needed": _text(row["required_rating"]),
+        "Barrier rating needed": plain_rating(row["required_rating"]),
+        "Assumes": WORST_CASE,
     }
     if "max_impact_speed_kmh" in row:
         rows["Fastest vehicle impact"] = format_number(row["max_impact_speed_kmh"], unit="km/h")
@@ -89,6 +110,8 @@ def sites_map(
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     title: str = "Crowded sites and hostile-vehicle approaches",
+    place: str | None = None,
+    data_date: str | None = None,
     tolerance_m: float = 1.0,
     tiles: str | None = None,
 ) -> folium.Map:
@@ -106,7 +129,9 @@ def sites_map(
     streets, buildings
         Optional vector base layer.
     title
-        Heading of the map.
+        Heading of the map (and the page's ``<title>``).
+    place, data_date
+        Study area name and OpenStreetMap data date for the header.
     tolerance_m
         Simplification tolerance in metres.
     tiles
@@ -115,9 +140,9 @@ def sites_map(
     Returns
     -------
     folium.Map
-        Layers "Site areas" (polygons only), "Vehicle approach routes", "Crowded sites", and the
-        optional "Entries", "Barriers", "Gaps in the barrier line"; a layer control, legends, the
-        OSM attribution.
+        Layers "Site areas" (polygons only), "Vehicle approach routes", "Crowded sites" (on), and
+        the optional "Entries", "Barriers", "Gaps in the barrier line" (off at first); a layer
+        control, legends that show only while their layer is on, the OSM attribution.
 
     Raises
     ------
@@ -132,6 +157,9 @@ def sites_map(
         buildings=buildings,
         tiles=tiles,
         title=title,
+        lines=header_lines(
+            place=place, data_date=data_date, version=__version__, meaning=SITES_MEANING
+        ),
         tolerance_m=tolerance_m,
     )
     site_wgs = to_wgs84(sites, tolerance_m=tolerance_m)
@@ -152,7 +180,7 @@ def sites_map(
             popups=[p for p, keep in zip(popups, polygonal, strict=True) if keep],
             tooltips=[t for t, keep in zip(tooltips, polygonal, strict=True) if keep],
         ).add_to(m)
-    _add_approaches(
+    routes = add_approaches(
         m,
         approaches,
         site_names=dict(zip(sites["site_id"], sites["name"], strict=True)),
@@ -160,7 +188,7 @@ def sites_map(
     )
     capacity = site_wgs["capacity_persons"].to_numpy(dtype=float)
     top = max(float(pd.Series(capacity).max(skipna=True) or 1.0), 1.0)
-    geojson_layer(
+    site_layer = geojson_layer(
         as_points(site_wgs),
         name="Crowded sites (circle size = people)",
         styles=[
@@ -176,61 +204,78 @@ def sites_map(
         _add_barriers(m, barriers, tolerance_m=tolerance_m)
     if gaps is not None and not gaps.empty:
         _add_gaps(m, gaps)
-    add_legend(m, legend_html(RISK_SCALE.title, RISK_SCALE.items(), shape="dot"))
     add_legend(
-        m,
-        legend_html(SPEED_BANDS_KMH.title, SPEED_BANDS_KMH.items(), shape="line"),
-        position="bottomleft",
+        m, legend_html(RISK_SCALE.title, RISK_SCALE.items(), shape="dot"), layers=[site_layer]
     )
-    add_legend(
-        m,
-        legend_html(
-            "Barriers and gaps",
-            [(_RATED, "crash-rated barrier"), (_UNRATED, "barrier, not rated"), (_GAP, "gap")],
-            shape="dot",
-        ),
-        position="bottomleft",
-    )
+    if routes is not None:
+        add_legend(m, speed_legend(), position="bottomleft", layers=[routes])
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
 
-def _add_approaches(
+def speed_legend(*, stopped: bool = False) -> str:
+    """The legend of approach speeds, with the worst-case assumption (and "stopped")."""
+    items = SPEED_BANDS_KMH.items() + ([(STOPPED_COLOUR, "stopped (dashed)")] if stopped else [])
+    return legend_html(SPEED_BANDS_KMH.title, items, shape="line") + (
+        f'<div class="cg-sub" style="max-width:230px">{escape_text(WORST_CASE_SHORT)}</div>'
+    )
+
+
+def add_approaches(
     m: folium.Map,
     approaches: gpd.GeoDataFrame,
     *,
     site_names: dict[object, object],
     tolerance_m: float,
-) -> None:
+    name: str = "Vehicle approach routes",
+    show: bool = True,
+) -> folium.GeoJson | None:
+    """Draw approach routes coloured by speed band; a stopped one (0 km/h) grey and dashed.
+
+    Returns the layer, or None when there are no approaches.
+    """
     if approaches.empty:
-        return
+        return None
     wgs = to_wgs84(approaches, tolerance_m=tolerance_m)
     records = wgs.drop(columns="geometry").to_dict("records")
     popups = []
     for r in records:
+        stopped = not float(r["impact_speed_kmh"]) > 0
         rows = {
             "Vehicle": _text(r["vehicle_class"]),
-            "Speed on reaching the site": format_number(r["impact_speed_kmh"], unit="km/h"),
+            "Speed on reaching the site": "stopped before the site"
+            if stopped
+            else format_number(r["impact_speed_kmh"], unit="km/h"),
         }
+        if stopped and _text(r.get("blocked_by"), "") != "":
+            rows["Stopped by"] = _text(r["blocked_by"])
         if "run_up_m" in r:
             rows["Straight run-up"] = format_number(r["run_up_m"], unit="m")
         if "impact_energy_kj" in r:
             rows["Impact energy"] = format_number(r["impact_energy_kj"], unit="kJ")
         site = _text(site_names.get(r["site_id"]), fallback=str(r["site_id"]))
         popups.append(popup_html(f"Approach to {site}", rows))
-    geojson_layer(
+    return geojson_layer(
         wgs,
-        name="Vehicle approach routes",
+        name=name,
         styles=[
-            {
+            {"color": STOPPED_COLOUR, "weight": 3, "opacity": 0.9, "dashArray": "6 5"}
+            if not float(r["impact_speed_kmh"]) > 0
+            else {
                 "color": SPEED_BANDS_KMH.colour(float(r["impact_speed_kmh"])),
-                "weight": 5,
+                "weight": 4,
                 "opacity": 0.9,
             }
             for r in records
         ],
         popups=popups,
-        tooltips=[format_number(r["impact_speed_kmh"], unit="km/h") for r in records],
+        tooltips=[
+            format_number(r["impact_speed_kmh"], unit="km/h")
+            if float(r["impact_speed_kmh"]) > 0
+            else f"{escape_text(_text(r['vehicle_class']))}: stopped"
+            for r in records
+        ],
+        show=show,
     ).add_to(m)
 
 
@@ -238,13 +283,23 @@ def _add_entries(m: folium.Map, entries: gpd.GeoDataFrame) -> None:
     check_frame(entries, layer="entries", columns=("required_rating",))
     wgs = to_wgs84(as_points(entries), tolerance_m=0)
     ratings = [_text(v) for v in wgs["required_rating"]]
-    geojson_layer(
+    layer = geojson_layer(
         wgs,
         name="Entries",
-        styles=point_style("#ffffff", radius=5, stroke="#000000", weight=2),
-        popups=[popup_html("Entry", {"Barrier rating needed": r}) for r in ratings],
+        styles=point_style("#ffffff", radius=4, stroke="#000000", weight=1.5),
+        popups=[
+            popup_html("Entry", {"Barrier rating needed": plain_rating(r), "Assumes": WORST_CASE})
+            for r in ratings
+        ],
         tooltips=[f"Entry: {escape_text(r)}" for r in ratings],
+        show=False,
     ).add_to(m)
+    add_legend(
+        m,
+        legend_html("Entries", [("#ffffff", "where a vehicle reaches the site")], shape="dot"),
+        position="bottomleft",
+        layers=[layer],
+    )
 
 
 def _add_barriers(m: folium.Map, barriers: gpd.GeoDataFrame, *, tolerance_m: float) -> None:
@@ -256,14 +311,14 @@ def _add_barriers(m: folium.Map, barriers: gpd.GeoDataFrame, *, tolerance_m: flo
         | ({} if ok else {"dashArray": "3 3"})
         for ok in rated
     ]
-    geojson_layer(
+    layer = geojson_layer(
         wgs,
         name="Barriers",
         styles=styles,
         popups=[
             popup_html(
                 _text(kind).capitalize(),
-                {"Crash rating": _text(rating, "not crash-rated")},
+                {"Crash rating": plain_rating(_text(rating, "not crash-rated"))},
             )
             for kind, rating in zip(wgs["barrier_kind"], wgs["rating"], strict=True)
         ],
@@ -271,17 +326,26 @@ def _add_barriers(m: folium.Map, barriers: gpd.GeoDataFrame, *, tolerance_m: flo
             f"{escape_text(_text(kind))}: {'rated' if ok else 'not rated'}"
             for kind, ok in zip(wgs["barrier_kind"], rated, strict=True)
         ],
+        show=False,
     ).add_to(m)
+    add_legend(
+        m,
+        legend_html(
+            "Barriers", [(_RATED, "crash-rated"), (_UNRATED, "not rated (dashed)")], shape="dot"
+        ),
+        position="bottomleft",
+        layers=[layer],
+    )
 
 
 def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame) -> None:
     check_frame(gaps, layer="gaps")
     wgs = to_wgs84(as_points(gaps), tolerance_m=0)
     widths = wgs["gap_m"].tolist() if "gap_m" in wgs else [None] * len(wgs)
-    geojson_layer(
+    layer = geojson_layer(
         wgs,
         name="Gaps in the barrier line",
-        styles=point_style(_GAP, radius=6, stroke="#000000", weight=2),
+        styles=point_style(_GAP, radius=5, stroke="#ffffff", weight=2),
         popups=[
             popup_html(
                 "Gap in the barrier line",
@@ -292,4 +356,11 @@ def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame) -> None:
             for w in widths
         ],
         tooltips=["Gap in the barrier line"] * len(wgs),
+        show=False,
     ).add_to(m)
+    add_legend(
+        m,
+        legend_html("Gaps", [(_GAP, "a vehicle can pass between barriers")], shape="dot"),
+        position="bottomleft",
+        layers=[layer],
+    )

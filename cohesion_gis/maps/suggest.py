@@ -9,6 +9,7 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 
+from cohesion_gis import __version__
 from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
@@ -17,10 +18,12 @@ from cohesion_gis.maps._style import (
     add_legend,
     escape_text,
     format_number,
+    header_lines,
     legend_html,
     popup_html,
 )
 from cohesion_gis.maps.basemap import base_map
+from cohesion_gis.maps.cohesion import district_labels
 
 __all__ = ["suggestions_map"]
 
@@ -30,6 +33,11 @@ GAIN_SCALE = ColourScale(
     (0.0, 0.5, 1.0, 2.0, 3.0, 100.0),
     ("#deebf7", "#9ecae1", "#4292c6", "#08519c", "#08306b"),
     ("below 0.5", "0.5 – 1", "1 – 2", "2 – 3", "3 or more"),
+)
+
+SUGGEST_MEANING = (
+    "Outlines: land that could become a contact space, coloured by the largest rise in the "
+    "cohesion score it would bring; numbers: the suggested picks in order."
 )
 
 _PICK_CSS = (
@@ -79,8 +87,9 @@ def suggestions_map(
     )
     check_frame(districts, layer="districts", columns=("name", "score"))
     m = base_map(
-        districts, streets=streets, buildings=buildings, title=title, tolerance_m=tolerance_m
-    )
+        districts, streets=streets, buildings=buildings, title=title, tolerance_m=tolerance_m,
+        lines=header_lines(version=__version__, meaning=SUGGEST_MEANING),
+    )  # fmt: skip
     wgs_districts = to_wgs84(districts, tolerance_m=tolerance_m)
     geojson_layer(
         wgs_districts,
@@ -116,7 +125,7 @@ def suggestions_map(
                 f"{format_number(opt.residents_newly_served)} residents newly within the standard"
             )
         popups.append(popup_html(_label(row.name, row.candidate_id), rows))
-    geojson_layer(
+    candidates = geojson_layer(
         wgs,
         name="Candidate sites by best gain",
         styles=[
@@ -154,14 +163,19 @@ def suggestions_map(
             ).add_to(picks)
         picks.add_to(m)
         MapScript(_PICK_CSS).add_to(m)
-    add_legend(m, legend_html(GAIN_SCALE.title, GAIN_SCALE.items()))
-    add_legend(
-        m,
-        legend_html(
-            "Suggested portfolio", [("#E69F00", "a pick, numbered in order of choice")], shape="dot"
-        ),
-        position="bottomleft",
-    )
+    add_legend(m, legend_html(GAIN_SCALE.title, GAIN_SCALE.items()), layers=[candidates])
+    if not portfolio.empty:
+        add_legend(
+            m,
+            legend_html(
+                "Suggested portfolio",
+                [("#E69F00", "a pick, numbered in order of choice")],
+                shape="dot",
+            ),
+            position="bottomleft",
+            layers=[picks],
+        )
+    district_labels(m, wgs_districts)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 
