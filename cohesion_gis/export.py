@@ -26,14 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from cohesion_gis._atomic import atomic_path, refuse_existing, staged_files
+from cohesion_gis.errors import InputError
 
 __all__ = [
     "COMPARISON_NAMES",
     "atomic_path",
+    "for_spreadsheets",
     "layers_names",
+    "one_geometry_type",
+    "read_layer",
     "refuse_existing",
     "write_comparison",
     "write_csv",
@@ -76,9 +81,10 @@ def write_geopackage(
                 continue
             frame = _plain_columns(table)
             if isinstance(frame, gpd.GeoDataFrame):
-                pyogrio.write_dataframe(
-                    frame, tmp, layer=layer, driver="GPKG", promote_to_multi=False
-                )
+                for name, part in one_geometry_type(frame, layer).items():
+                    pyogrio.write_dataframe(
+                        part, tmp, layer=name, driver="GPKG", promote_to_multi=None
+                    )
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
         meta = pd.DataFrame({"key": list(metadata), "value": [_json(v) for v in metadata.values()]})
@@ -86,6 +92,47 @@ def write_geopackage(
     write_json(metadata, path.with_suffix(".provenance.json"), overwrite=True)
     log.info("wrote %s (%d layers)", path, len(tables))
     return path
+
+
+_FAMILIES = {"Point": "points", "LineString": "lines", "Polygon": "polygons"}
+
+
+def one_geometry_type(frame: gpd.GeoDataFrame, layer: str) -> dict[str, gpd.GeoDataFrame]:
+    """Split a layer that mixes points, lines and polygons into one layer per kind.
+
+    QGIS asks which sub-layer to open when a GeoPackage layer mixes geometry types; a layer of
+    one kind is kept whole (``layer``), a mixed one becomes ``<layer>_points``,
+    ``<layer>_lines`` and ``<layer>_polygons``. Multi-parts join their kind (a kind holding both
+    is written as Multi*).
+    """
+    kinds = frame.geom_type.str.removeprefix("Multi").map(_FAMILIES)
+    present = sorted(set(kinds.dropna()))
+    if len(present) <= 1:
+        return {layer: frame}
+    return {f"{layer}_{kind}": frame.loc[kinds == kind] for kind in present}
+
+
+def read_layer(path: str | Path, layer: str) -> gpd.GeoDataFrame:
+    """Read a layer :func:`write_geopackage` wrote, joining it again if it was split by kind.
+
+    Raises
+    ------
+    InputError
+        Neither ``layer`` nor any ``<layer>_points/_lines/_polygons`` is in the file.
+    """
+    import pyogrio
+
+    names = {name for name, _ in pyogrio.list_layers(path)}
+    if layer in names:
+        return gpd.read_file(path, layer=layer)
+    parts = [f"{layer}_{kind}" for kind in _FAMILIES.values() if f"{layer}_{kind}" in names]
+    if not parts:
+        raise InputError(
+            f"{path}: layer {layer!r} missing; write it with `cohesion-gis layers` "
+            "(cohesion_gis.write_layers)"
+        )
+    frames = [gpd.read_file(path, layer=name) for name in parts]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def write_csv(
@@ -102,8 +149,9 @@ def write_csv(
     for column in frame.columns:
         if frame[column].dtype == object or isinstance(frame[column].dtype, pd.StringDtype):
             frame[column] = frame[column].map(_safe_cell)
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\r\n")  # RFC 4180: CR, LF in cells quoted
+    frame = for_spreadsheets(frame)
+    with atomic_path(path, overwrite=overwrite) as tmp:  # BOM: Excel then reads ä, ö as UTF-8
+        frame.to_csv(tmp, index=False, lineterminator="\r\n", encoding="utf-8-sig")
     return Path(path)
 
 
@@ -112,6 +160,37 @@ def _safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+#: Decimals a CSV keeps: enough for shares (0-1), scores (0-100), km/h, metres and m².
+CSV_DECIMALS = 3
+
+
+def for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` as a CSV should hold it: whole-number floats as integers, others rounded.
+
+    A float column whose finite values are all whole (ranks, counts: ``4.0``) becomes an integer
+    column (missing values stay empty); other float columns keep :data:`CSV_DECIMALS` decimals.
+
+    Examples
+    --------
+    >>> for_spreadsheets(pd.DataFrame({"rank": [4.0, None], "score": [61.23456, 2.0]}))
+       rank   score
+    0     4  61.235
+    1  <NA>   2.000
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        known = values.dropna()
+        finite = bool(np.isfinite(known).all())
+        if len(known) and finite and bool((known == known.round()).all()):
+            out[column] = values.astype("Int64")
+        else:
+            out[column] = values.round(CSV_DECIMALS)
+    return out
 
 
 def write_json(data: Any, path: str | Path, *, overwrite: bool = False) -> Path:

@@ -125,6 +125,7 @@ _REMOTE_LEFT = re.compile(
 _URL_PATH = re.compile(r"^(?:https?:)?//[^/]+(?P<path>/.*)$")
 _SCRIPT_BODY = re.compile(r"(<script\b[^>]*>)(.*?)(</script\s*>)", re.IGNORECASE | re.DOTALL)
 _JS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 
 
 def _code_of(page: str) -> str:
@@ -134,6 +135,7 @@ def _code_of(page: str) -> str:
     ``url(https://x)`` or ``L.AwesomeMarkers`` is not taken for a remote reference or a use of an
     asset, which would refuse to write the map.
     """
+    page = _TITLE.sub("<title></title>", page)  # the page title is text from data too
     return _SCRIPT_BODY.sub(
         lambda m: m.group(1) + _JS_STRING.sub('""', m.group(2)) + m.group(3), page
     )

@@ -166,7 +166,7 @@ def scenario_title(description: str | None, name: str, *, max_chars: int = 110) 
     """
     text = " ".join(str(description or "").split())
     if not text:
-        return name.replace("_", " ")
+        return name
     for stop in (". ", ": "):
         text = text.split(stop)[0]
     text = text.rstrip(".")

@@ -71,12 +71,14 @@ def read_layers(path: str | Path) -> Any:
         The file is missing or lacks a layer.
     """
     from cohesion_gis.city import City, Provenance
+    from cohesion_gis.export import read_layer
     from cohesion_gis.taxonomy import load_taxonomy
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"layers GeoPackage {path} does not exist")
     layers = {name for name, _ in pyogrio.list_layers(path)}
+    layers |= {name.rsplit("_", 1)[0] for name in layers if name.endswith(_SPLIT)}
     wanted = ("contact_spaces", "sites", "buildings", "barriers", "landuse", "parking",
               "severance_lines", "districts", "homes", "walk_nodes", "walk_edges",
               "drive_nodes", "drive_edges")  # fmt: skip
@@ -86,7 +88,7 @@ def read_layers(path: str | Path) -> Any:
             f"{path}: layer(s) {missing} missing; write it with `cohesion-gis layers` "
             "(cohesion_gis.write_layers)"
         )
-    tables = {name: gpd.read_file(path, layer=name) for name in wanted}
+    tables = {name: read_layer(path, name) for name in wanted}
     for name in ("walk_nodes", "drive_nodes"):
         tables[name] = tables[name].set_index("node_id")
     meta = gpd.read_file(path, layer="metadata")
@@ -107,6 +109,10 @@ def read_layers(path: str | Path) -> Any:
         ),
         **tables,
     )
+
+
+# layers write_geopackage split by geometry kind (export.one_geometry_type)
+_SPLIT = ("_points", "_lines", "_polygons")
 
 
 def _json(text: str) -> dict[str, Any]:

@@ -308,7 +308,8 @@ def test_kotka_only_schools_and_an_empty_area(kotka, tmp_path):
 def test_write_assessment(result, tmp_path):
     paths = write_assessment(result, tmp_path / "out")
     layers = {name for name, _ in pyogrio.list_layers(paths["geopackage"])}
-    assert {"sites", "approaches", "entries", "gaps", "barriers", "metadata"} <= layers
+    assert {"sites", "approaches", "entries", "gaps", "metadata"} <= layers
+    assert {"barriers_points", "barriers_lines"} <= layers  # one geometry type per layer
     sites = gpd.read_file(paths["geopackage"], layer="sites", engine="pyogrio")
     assert len(sites) == len(result.sites)
     table = pd.read_csv(paths["csv"])

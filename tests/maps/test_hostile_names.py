@@ -241,8 +241,7 @@ def test_maps_in_browser_show_hostile_names_and_run_nothing(hostile, tmp_path, o
             popup = s.click_feature(overlay, f"<strong>{escape_text(MATH)}</")
             assert popup.startswith(MATH)
         if kind == "scenario":
-            labels = s.page.locator(".leaflet-control-layers-overlays").nth(1).inner_text()
-            assert f"{shown} score" in labels
+            assert s.page.title() == f"Scenario: {shown}"
         s.finish(f"hostile_{kind}")
     assert not h.target.exists()
 
@@ -259,5 +258,6 @@ def test_scenario_name_is_text_in_the_layer_control(
     s = open_map(path)
     s.page.wait_for_timeout(300)  # an injected image would fail to load and fire its onerror
     assert s.dialogs == []
-    assert f"{IMG} score" in s.page.locator(".leaflet-control-layers-overlays").nth(1).inner_text()
+    assert IMG in s.page.locator(".cg-title").nth(1).inner_text()
+    assert s.page.title() == f"Scenario: {IMG}"
     s.finish("scenario_img_name")

@@ -76,12 +76,17 @@ def test_score_scale_classes_and_no_data():
     assert SCORE_SCALE.items()[0] == (SCORE_SCALE.colours[0], "0 – 20")
 
 
-def test_delta_scale_is_symmetric_and_signed():
+def test_delta_scale_is_symmetric_round_and_has_no_change():
     scale = delta_scale(12)
-    assert scale.breaks == (-12.0, -8.0, -4.0, 0.0, 4.0, 8.0, 12.0)
-    assert scale.colour(-5) == scale.colours[1]  # a loss is red
-    assert scale.colour(0.5) == scale.colours[3]  # a small gain is light blue
+    assert scale.breaks == (-15, -10, -5, -0.05, 0.05, 5, 10, 15)  # round class limits
+    assert scale.colour(-6) == scale.colours[1]  # a loss is red
+    assert scale.colour(0.0) == scale.colour(0.04) == scale.colours[3] == "#f0f0f0"
+    assert scale.labels[3] == "no change (under 0.05 points)"
+    assert scale.colour(0.5) == scale.colours[4]  # a small gain is light blue
     assert scale.colour(30) == scale.colours[-1]
+    # a tiny change still gets readable limits, never "-3.75147 to -2.50098"
+    assert delta_scale(0.0123).labels[0] == "lost 0.2 – 0.3 points"
+    assert delta_scale(3.75147).breaks[:3] == (-6, -4, -2)
 
 
 def test_colour_scale_rejects_bad_shapes():

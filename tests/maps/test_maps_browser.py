@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from cohesion_gis.maps import cohesion_map, save_offline, scenario_map, sites_map
+from cohesion_gis.maps._style import plain_rating
 
 pytestmark = pytest.mark.browser
 EVIL = "<script>alert(1)</script>"
@@ -41,13 +43,136 @@ def saved(helsinki, scenario_districts, tmp_path_factory) -> dict[str, Path]:
             scenario_map(
                 h.districts,
                 scenario_districts,
-                scenario_name="New park",
+                scenario_name="new_park",
+                description="A new park beside the library. It replaces a car park.",
+                interventions=_interventions(h),
                 streets=h.streets,
                 buildings=h.buildings,
             ),
             out / "scenario.html",
         ),
+        "hvm_scenario": save_offline(
+            scenario_map(
+                h.districts,
+                h.districts,
+                scenario_name="barriers",
+                description="Rated barriers at the market",
+                interventions=_interventions(h),
+                base_approaches=h.approaches,
+                scenario_approaches=_stopped(h.approaches),
+                site_names=dict(zip(h.sites["site_id"], h.sites["name"], strict=True)),
+                streets=h.streets,
+                buildings=h.buildings,
+            ),
+            out / "hvm_scenario.html",
+        ),
     }
+
+
+def _interventions(h) -> gpd.GeoDataFrame:
+    """A new space, a rated barrier line and a closed street, as ``scenario_changes`` gives."""
+    return gpd.GeoDataFrame(
+        {
+            "change": ["new contact space", "new barrier line", "street closed to vehicles"],
+            "name": ["Uusi puisto", "Market line", "Kauppatori"],
+            "detail": [
+                "new park, 1,000 m²",
+                plain_rating("ISO 22343-1: V/7200[N2A]/64/90:1.0"),
+                "closed to vehicles; people on foot keep it",
+            ],
+        },
+        geometry=[
+            h.districts.geometry.iloc[5].centroid.buffer(30),
+            h.drive.geometry.iloc[0],
+            h.drive.geometry.iloc[1],
+        ],
+        crs=h.districts.crs,
+    )
+
+
+def _stopped(approaches: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The approaches after the scenario: the first site's are stopped (0 km/h)."""
+    first = approaches["site_id"] == approaches["site_id"].iloc[0]
+    return approaches.assign(impact_speed_kmh=approaches["impact_speed_kmh"].where(~first, 0.0))
+
+
+ON_MAP_JS = """([control, overlay]) => {
+  const key = Object.keys(window).filter(k => /^layer_control_.*_layers$/.test(k))[control];
+  const layer = window[key].overlays[overlay];
+  return layer._map !== null && layer._map !== undefined;
+}"""
+LAYER_NAMES_JS = """() => [...document.querySelectorAll('.leaflet-control-layers-overlays')]
+  .map(box => [...box.querySelectorAll('label')].map(l => l.innerText.trim()))"""
+
+
+def test_every_map_has_a_page_title(open_map, saved):
+    for kind, path in saved.items():
+        s = open_map(path)
+        assert s.page.title().strip(), kind
+        s.finish(f"title_{kind}")
+
+
+@pytest.mark.parametrize("kind", ["scenario", "hvm_scenario"])
+def test_scenario_maps_draw_the_intervention(open_map, saved, kind):
+    s = open_map(saved[kind])
+    panels = s.page.evaluate(LAYER_NAMES_JS)
+    assert len(panels) == 2
+    for names in panels:  # on both panels
+        assert any(n.startswith("Intervention") for n in names), names
+        assert any(n.startswith("Vehicle approaches") for n in names) is (kind == "hvm_scenario")
+    left, right = s.counts()
+    (entry,) = [n for n in right if n.startswith("Intervention")]
+    assert left[entry] == right[entry] == 3
+    text = s.click_feature(entry, "Market line", control=1)
+    assert "tested against a 7.2 t lorry (N2A) at 64 km/h head-on" in text
+    # the change alone among the score layers is on, with its round classes and "no change"
+    assert s.page.evaluate(ON_MAP_JS, [1, "Change in score"]) is True
+    assert s.page.evaluate(ON_MAP_JS, [1, "Cohesion score with the scenario"]) is False
+    legends = s.page.locator(".cg-legend:visible").all_inner_texts()
+    assert any("no change (under 0.05 points)" in t for t in legends)
+    s.finish(f"{kind}_intervention")
+
+
+def test_hvm_scenario_marks_stopped_approaches(open_map, saved, helsinki):
+    s = open_map(saved["hvm_scenario"])
+    left, right = s.counts()
+    before = next(n for n in left if n.startswith("Vehicle approaches before"))
+    after = next(n for n in right if n.startswith("Vehicle approaches after"))
+    first = helsinki.approaches["site_id"] == helsinki.approaches["site_id"].iloc[0]
+    assert left[before] == right[after] == int(first.sum())  # only the changed site's
+    dashed = s.page.locator(".leaflet-pane path[stroke-dasharray='6 5']").count()
+    assert dashed >= int(first.sum())
+    assert "stopped (dashed)" in " ".join(s.page.locator(".cg-legend:visible").all_inner_texts())
+    s.finish("hvm_scenario_stopped")
+
+
+def test_district_names_visible_without_a_click(open_map, saved, helsinki):
+    s = open_map(saved["cohesion"])
+    labels = s.page.locator(".cg-label")
+    assert labels.count() == len(helsinki.districts)
+    first = labels.filter(has_text="District 1").first
+    assert first.is_visible()
+    assert "score" in first.inner_text()
+    assert s.page.locator(".leaflet-popup").count() == 0  # nothing clicked
+    s.finish("cohesion_labels")
+
+
+def test_legends_follow_their_layers(open_map, saved):
+    s = open_map(saved["cohesion"])
+
+    def shown(title: str) -> bool:
+        legend = s.page.locator(".cg-legend", has_text=title)
+        return legend.is_visible()
+
+    assert shown("Cohesion score (0–100")
+    assert not shown("Access lost to barriers")  # its layer is off at first
+    s.toggle("Access lost to busy roads and railways")
+    assert shown("Access lost to barriers")
+    s.toggle("Cohesion score (0–100)")
+    assert not shown("Cohesion score (0–100")
+    s.toggle("Contact spaces")
+    assert not shown("Contact spaces")
+    s.finish("cohesion_legends")
 
 
 def test_cohesion_map_in_browser(open_map, saved, helsinki):
@@ -100,9 +225,10 @@ def test_sites_map_in_browser(open_map, saved, helsinki):
 def test_scenario_map_in_browser(open_map, saved):
     s = open_map(saved["scenario"])
     left, right = s.counts()
-    assert left["Base score"] == 16 and right["New park score"] == 16
+    assert left["Cohesion score today"] == 16
+    assert right["Cohesion score with the scenario"] == 16
     assert right["Change in score"] == 16
-    assert s.toggle("Change in score", control=1) is True
+    assert s.page.title() == "Scenario: A new park beside the library"
     text = s.click_feature("Change in score", "District 3<", control=1)
     assert "+12.0 points" in text
     # the two maps move together (our offline Leaflet.Sync stand-in)

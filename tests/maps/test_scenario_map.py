@@ -21,5 +21,7 @@ def test_scenario_map_is_two_maps_with_the_change_layer(helsinki, scenario_distr
     dual = scenario_map(helsinki.districts, scenario_districts, scenario_name="New park")
     page = dual.get_root().render()
     assert page.count("L.map(") == 2
-    assert '"Base score"' in page and '"New park score"' in page and '"Change in score"' in page
+    assert '"Cohesion score today"' in page and '"Change in score"' in page
+    assert '"Cohesion score with the scenario"' in page
+    assert "<title>Scenario: New park</title>" in page
     assert "+12.0 points" in page and "-4.0 points" in page
