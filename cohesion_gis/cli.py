@@ -113,7 +113,7 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
-            if logging.getLogger("cohesion_gis").isEnabledFor(logging.DEBUG):  # -v
+            if logging.getLogger("cohesion_gis").isEnabledFor(logging.INFO):  # -v
                 raise
             click.echo(f"Error: {_message(exc)}", err=True)
             sys.exit(1)

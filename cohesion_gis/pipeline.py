@@ -327,6 +327,6 @@ def summary_page(
             scores.districts, sites.sites, stage / path.name,
             approaches=sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0],
             streets=city.walk_edges, buildings=city.buildings,
-            title=f"Contact spaces and crowded-site protection: {city.name}",
+            place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
     return path

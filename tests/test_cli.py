@@ -1,5 +1,7 @@
 import json
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from cohesion_gis import InputError
-from cohesion_gis.cli import main
+from cohesion_gis.cli import demo, main
 
 
 def test_help_lists_the_commands():
@@ -248,3 +250,40 @@ def test_layers_with_census_counts_per_district(tmp_path, helsinki):
     assert bad.exit_code == 1
     assert "census.csv: population missing, not a number, infinite or negative for" in bad.output
     assert not (tmp_path / "bad.gpkg").exists()
+
+
+def test_version_is_printed():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("cohesion-gis, version ")
+
+
+@pytest.mark.parametrize(
+    ("flags", "level"), [([], "WARNING"), (["-v"], "INFO"), (["-vv"], "DEBUG")]
+)
+def test_quiet_by_default_v_for_info_vv_for_debug(flags, level):
+    result = CliRunner().invoke(
+        main, [*flags, "scenario", "validate", "scenarios/car_park_to_park.toml"]
+    )
+    assert result.exit_code == 0, result.output
+    assert logging.getLevelName(logging.getLogger("cohesion_gis").level) == level
+    # the main job's one line per step stays on at the default level
+    assert logging.getLogger("cohesion_gis.pipeline").getEffectiveLevel() <= logging.INFO
+
+
+def test_demo_takes_many_scenario_files_after_one_flag():
+    ctx = demo.make_context(
+        "demo", ["--scenarios", "a.toml", "b.toml", "--overwrite", "--scenarios", "c.toml"]
+    )
+    assert ctx.params["scenarios"] == (Path("a.toml"), Path("b.toml"), Path("c.toml"))
+    assert ctx.params["overwrite"] is True
+
+
+def test_layers_names_its_geopackage_after_the_city(tmp_path, monkeypatch):
+    from cohesion_gis.sources.osm import default_pbf
+
+    shutil.copy(default_pbf(), tmp_path / "kotka.osm.pbf")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["layers", "--pbf", "kotka.osm.pbf"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "layers" / "kotka.gpkg").is_file()
+    assert not (tmp_path / "layers" / "helsinki.gpkg").exists()

@@ -654,7 +654,7 @@ _RATING = re.compile(
 )
 
 
-def plain_rating(text: object) -> str:
+def plain_rating(text: object, *, code: bool = True) -> str:
     """Say a crash rating in plain words, e.g. "tested against a 7.2 t lorry at 64 km/h head-on".
 
     Parameters
@@ -663,10 +663,13 @@ def plain_rating(text: object) -> str:
         A rating or requirement string such as ``"ISO 22343-1: V/7200[N2A]/64/90:1.0"``; other
         text (``"none: no M1 approach"``, empty) is returned as written.
 
+    code
+        Keep the rating code in brackets after the words (False for short table cells).
+
     Returns
     -------
     str
-        Plain words, each rating of the text in turn, the code kept in brackets.
+        Plain words, each rating of the text in turn.
 
     Examples
     --------
@@ -692,7 +695,7 @@ def plain_rating(text: object) -> str:
             )
         else:
             said.append(f"a barrier tested against {vehicle} at {match['speed']} km/h {how}")
-    return "; ".join(said) + f" [{raw}]"
+    return "; ".join(said) + (f" [{raw}]" if code else "")
 
 
 def _vehicle_noun(vehicle_class: str, mass_t: float) -> str:

@@ -10,6 +10,7 @@ Every text from data (titles, scenario and place names, table cells) goes throug
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,8 +18,10 @@ import geopandas as gpd
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from cohesion_gis import __version__
 from cohesion_gis._atomic import atomic_path
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.maps._layers import check_frame
@@ -26,13 +29,17 @@ from cohesion_gis.maps._style import (
     RISK_SCALE,
     SCORE_SCALE,
     SPEED_BANDS_KMH,
+    WORST_CASE,
     ColourScale,
     delta_scale,
+    header_lines,
+    place_name,
+    plain_rating,
     plain_text,
 )
 from cohesion_gis.maps.basemap import BACKGROUND_COLOUR
-from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS
-from cohesion_gis.maps.scenario import score_change
+from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, SCORE_MEANING
+from cohesion_gis.maps.scenario import INTERVENTION_STYLES, scenario_title, score_change
 from cohesion_gis.maps.sites import APPROACH_COLUMNS, SITE_COLUMNS
 
 __all__ = [
@@ -85,6 +92,8 @@ def _finish(ax: Axes, title: str, frame: gpd.GeoDataFrame) -> None:
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(_mpl_text(title), fontsize=11)
+    _scale_bar(ax, width_m=east - west + 2 * pad)
+    _north_arrow(ax)
     ax.text(
         0.99,
         0.01,
@@ -98,11 +107,45 @@ def _finish(ax: Axes, title: str, frame: gpd.GeoDataFrame) -> None:
     )
 
 
-def _legend(ax: Axes, scale: ColourScale, *, loc: str = "lower left") -> None:
-    handles = [Patch(facecolor=c, edgecolor="#777777", label=lab) for c, lab in scale.items()]
-    ax.legend(
-        handles=handles, title=scale.title, loc=loc, fontsize=7, title_fontsize=7, framealpha=0.9
+def _scale_bar(ax: Axes, *, width_m: float) -> None:
+    """A scale bar of a round length (1, 2 or 5 × 10^k m), about a fifth of the map's width."""
+    target = width_m / 5
+    length = max(
+        (s * 10**k for k in range(0, 6) for s in (1, 2, 5) if s * 10**k <= target), default=1
     )
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    left, base = x0 + 0.03 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    ax.plot([left, left + length], [base, base], color="#000000", lw=3, solid_capstyle="butt",
+            zorder=9)  # fmt: skip
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(left + length / 2, base + 0.012 * (y1 - y0), label, ha="center", va="bottom",
+            fontsize=7, zorder=9, bbox={"facecolor": "white", "alpha": 0.7, "lw": 0})  # fmt: skip
+
+
+def _north_arrow(ax: Axes) -> None:
+    """An arrow and "N" at the top right: up is (grid) north in the metric CRS."""
+    ax.annotate("N", xy=(0.96, 0.97), xytext=(0.96, 0.87), xycoords="axes fraction",
+                ha="center", va="center", fontsize=9, fontweight="bold", zorder=9,
+                arrowprops={"arrowstyle": "-|>", "color": "#000000", "lw": 1.5})  # fmt: skip
+
+
+def _legend(
+    ax: Axes,
+    scale: ColourScale,
+    *,
+    loc: str = "upper left",
+    anchor: tuple[float, float] = (1.01, 1),
+) -> None:
+    """A legend beside the map (outside the axes), never over it."""
+    handles = [Patch(facecolor=c, edgecolor="#777777", label=lab) for c, lab in scale.items()]
+    previous = ax.get_legend()
+    ax.legend(
+        handles=handles, title=scale.title, loc=loc, bbox_to_anchor=anchor, fontsize=7,
+        title_fontsize=7, framealpha=0.9, borderaxespad=0,
+    )  # fmt: skip
+    if previous is not None:
+        ax.add_artist(previous)
 
 
 def _choropleth(ax: Axes, districts: gpd.GeoDataFrame, column: str, scale: ColourScale) -> None:
@@ -202,25 +245,10 @@ def sites_figure(
     ax = fig.add_subplot()
     _base(ax, streets=streets, buildings=buildings)
     _draw_sites(ax, sites, approaches)
-    _legend(ax, RISK_SCALE, loc="upper right")
-    _legend_speed(ax)
+    _legend(ax, RISK_SCALE)
+    _legend(ax, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
     _finish(ax, title, sites)
     return fig
-
-
-def _legend_speed(ax: Axes) -> None:
-    previous = ax.get_legend()
-    handles = [Patch(facecolor=c, label=lab) for c, lab in SPEED_BANDS_KMH.items()]
-    ax.legend(
-        handles=handles,
-        title=SPEED_BANDS_KMH.title,
-        loc="lower left",
-        fontsize=7,
-        title_fontsize=7,
-        framealpha=0.9,
-    )
-    if previous is not None:
-        ax.add_artist(previous)
 
 
 def scenario_figure(
@@ -228,43 +256,78 @@ def scenario_figure(
     scenario_districts: gpd.GeoDataFrame,
     *,
     scenario_name: str = "Scenario",
+    description: str | None = None,
+    interventions: gpd.GeoDataFrame | None = None,
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
 ) -> Figure:
-    """Draw base score, scenario score and the change side by side (three panels).
+    """Draw today's score and the change in score side by side, with the intervention on both.
 
     Parameters
     ----------
     base_districts, scenario_districts
         Districts contract, the same ``district_id`` values, metric CRS.
     scenario_name
-        Name of the scenario in the panel titles.
+        The scenario's id, the title when there is no description.
+    description
+        The scenario's description; its first sentence is the figure's title.
+    interventions
+        What the scenario changes (:func:`~cohesion_gis.maps.scenario.scenario_changes`).
     streets, buildings
         Optional base layer.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Three maps in a row.
+        Two maps in a row, legends beside them.
     """
     check_frame(base_districts, layer="base_districts", columns=DISTRICT_COLUMNS)
     check_frame(scenario_districts, layer="scenario_districts", columns=DISTRICT_COLUMNS)
     change = score_change(base_districts, scenario_districts)
     deltas = change["score_change"].to_numpy(dtype=float)
-    scale = delta_scale(max(float(np.nanmax(np.abs(deltas))), 1.0))
-    fig = Figure(figsize=(16.5, 6.5), layout="constrained")
-    axes = fig.subplots(1, 3)
+    scale = delta_scale(float(np.nanmax(np.abs(deltas))) if len(deltas) else 0.0)
+    fig = Figure(figsize=(14, 7), layout="constrained")
+    fig.suptitle(
+        _mpl_text(f"Scenario: {scenario_title(description, scenario_name)}"),
+        fontsize=13, fontweight="bold",
+    )  # fmt: skip
+    axes = fig.subplots(1, 2)
     panels = (
-        (base_districts, "score", SCORE_SCALE, "Base: cohesion score"),
-        (change, "score", SCORE_SCALE, f"{scenario_name}: cohesion score"),
-        (change, "score_change", scale, f"Change in score ({scenario_name} − base)"),
+        (base_districts, "score", SCORE_SCALE, "Today: cohesion score"),
+        (change, "score_change", scale, "Change in score with the scenario"),
     )
     for ax, (frame, column, colours, title) in zip(axes, panels, strict=True):
         _base(ax, streets=streets, buildings=buildings)
         _choropleth(ax, frame, column, colours)
         _legend(ax, colours)
+        if interventions is not None and len(interventions):
+            _draw_interventions(ax, interventions)
         _finish(ax, title, frame)
     return fig
+
+
+def _draw_interventions(ax: Axes, changes: gpd.GeoDataFrame) -> None:
+    handles = []
+    for kind, group in changes.groupby("change", sort=False):
+        style = INTERVENTION_STYLES[str(kind)][0]
+        colour = str(style["color"])
+        dashed = "dashArray" in style
+        polygons = group.geom_type.isin(["Polygon", "MultiPolygon"])
+        if polygons.any():
+            group[polygons].plot(ax=ax, facecolor=str(style.get("fillColor", colour)),
+                                 edgecolor=colour, linewidth=1.5, alpha=0.8, zorder=6)  # fmt: skip
+        if (~polygons).any():
+            group[~polygons].plot(
+                ax=ax, color=colour, linewidth=3, linestyle="--" if dashed else "-",
+                markersize=30, zorder=6,
+            )  # fmt: skip
+        handles.append(Line2D([], [], color=colour, lw=3, ls="--" if dashed else "-",
+                              label=_mpl_text(kind)))  # fmt: skip
+    previous = ax.get_legend()
+    ax.legend(handles=handles, title="Intervention", loc="lower left", bbox_to_anchor=(1.01, 0),
+              fontsize=7, title_fontsize=7, framealpha=0.9, borderaxespad=0)  # fmt: skip
+    if previous is not None:
+        ax.add_artist(previous)
 
 
 def _table(
@@ -287,8 +350,11 @@ def _table(
             colLoc="left",
         )
         table.auto_set_font_size(False)
-        table.set_fontsize(8)
-        table.scale(1, 1.3)
+        table.set_fontsize(7)
+        lines = [1] + [max(cell.count("\n") + 1 for cell in row) for row in rows]
+        unit = 0.95 / sum(n + 0.4 for n in lines)  # axes height shared by the text lines
+        for (row, _col), cell in table.get_celld().items():
+            cell.set_height(unit * (lines[row] + 0.4))
 
 
 def summary_figure(
@@ -299,7 +365,9 @@ def summary_figure(
     approaches: gpd.GeoDataFrame | None = None,
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
-    title: str = "Contact spaces and crowded-site protection: summary",
+    title: str = "Contact spaces and crowded-site protection",
+    place: str | None = None,
+    data_date: str | None = None,
     dpi: int = 150,
 ) -> Path:
     """Write a one-page A4 summary for council papers: both maps and two short tables.
@@ -315,7 +383,10 @@ def summary_figure(
     approaches, streets, buildings
         Optional layers.
     title
-        Page heading.
+        Page heading (the place is added after a colon).
+    place, data_date
+        Study area and OpenStreetMap data date, in the heading and the footer (with the run
+        date, the version, what the score means and the worst case the ratings assume).
     dpi
         Resolution of a PNG, dots per inch.
 
@@ -332,8 +403,16 @@ def summary_figure(
     check_frame(districts, layer="districts", columns=DISTRICT_COLUMNS)
     check_frame(sites, layer="sites", columns=SITE_COLUMNS)
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
-    fig.suptitle(_mpl_text(title), fontsize=14, fontweight="bold")
-    grid = fig.add_gridspec(2, 2, height_ratios=[3, 1.3])
+    heading = f"{title}: {place_name(place)}" if place else title
+    fig.suptitle(_mpl_text(heading), fontsize=14, fontweight="bold")
+    footer = [
+        *header_lines(place=place, data_date=data_date, version=__version__),
+        SCORE_MEANING,
+        WORST_CASE,
+    ]
+    fig.text(0.5, 0.0, _mpl_text("\n".join(footer)), ha="center", va="top", fontsize=7,
+             wrap=True)  # fmt: skip
+    grid = fig.add_gridspec(2, 2, height_ratios=[3, 2])
     left, right = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     _base(left, streets=streets, buildings=buildings)
     _choropleth(left, districts, "score", SCORE_SCALE)
@@ -341,9 +420,9 @@ def summary_figure(
     _finish(left, "Cohesion score by district (0–100)", districts)
     _base(right, streets=streets, buildings=buildings)
     _draw_sites(right, sites, approaches)
-    _legend(right, RISK_SCALE, loc="upper right")
+    _legend(right, RISK_SCALE)
     if approaches is not None:
-        _legend_speed(right)
+        _legend(right, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
     _finish(right, "Crowded sites: size = people, colour = risk, label = priority", sites)
     weakest = districts.nsmallest(5, "score")
     _table(
@@ -351,7 +430,7 @@ def summary_figure(
         "Districts with the lowest cohesion score",
         ("District", "Score (0–100)", "Residents"),
         [
-            [str(r.name)[:40], f"{r.score:.0f}", f"{r.population:,.0f}"]
+            [_wrap(r.name, 40), f"{r.score:.0f}", f"{r.population:,.0f}"]
             for r in weakest.itertuples()
         ],
         widths=(0.5, 0.25, 0.25),
@@ -362,12 +441,22 @@ def summary_figure(
         "Sites to protect first",
         ("Priority", "Site", "People", "Barrier rating needed"),
         [
-            [str(r.rank), str(r.name)[:26], f"{r.capacity_persons:,.0f}", str(r.required_rating)]
+            [
+                str(r.rank),
+                _wrap(r.name, 28),
+                f"{r.capacity_persons:,.0f}",
+                _wrap(plain_rating(r.required_rating, code=False), 50),
+            ]
             for r in first.itertuples()
         ],
-        widths=(0.1, 0.34, 0.12, 0.44),
+        widths=(0.07, 0.33, 0.1, 0.5),
     )
     return _save(fig, path, dpi=dpi)
+
+
+def _wrap(value: object, width: int) -> str:
+    """Text wrapped onto lines of at most ``width`` characters: never cut."""
+    return "\n".join(textwrap.wrap(plain_text(value), width, break_long_words=True)) or "–"
 
 
 def _save(fig: Figure, path: str | os.PathLike[str], *, dpi: int) -> Path:
@@ -376,7 +465,10 @@ def _save(fig: Figure, path: str | os.PathLike[str], *, dpi: int) -> Path:
     if fmt not in {"png", "pdf"}:
         raise ParameterError(f"{out}: expected a .png or .pdf file name, got {out.suffix!r}")
     with atomic_path(out, overwrite=True) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Creator": "cohesion_gis"})
+        fig.savefig(
+            tmp, format=fmt, dpi=dpi, metadata={"Creator": "cohesion_gis"},
+            bbox_inches="tight", pad_inches=0.15,
+        )  # fmt: skip
     return out
 
 
