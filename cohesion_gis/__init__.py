@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, write_assessment
     from cohesion_gis.maps import (
         cohesion_map,
+        comparison_map,
         notebook_view,
         save_offline,
         scenario_map,
@@ -71,6 +72,7 @@ _EXPORTS = {
     "cohesion_gis.hvm.assess": ("SiteAssessment", "assess_sites", "write_assessment"),
     "cohesion_gis.maps": (
         "cohesion_map",
+        "comparison_map",
         "notebook_view",
         "save_offline",
         "scenario_map",
@@ -111,6 +113,7 @@ __all__ = [
     "batch",
     "cohesion_map",
     "compare",
+    "comparison_map",
     "load_city",
     "load_scenario",
     "load_taxonomy",

@@ -482,22 +482,27 @@ def add_title(m: folium.Map, title: str, *, lines: Sequence[str] = ()) -> None:
     ).add_to(m)
 
 
-def fit_view(
-    m: folium.Map, bounds: Sequence[Sequence[float]], *, top_left_px: tuple[int, int] = (0, 0)
-) -> None:
+def fit_view(m: folium.Map, bounds: Sequence[Sequence[float]]) -> None:
     """Open the map on ``bounds`` ([[south, west], [north, east]]) without animation.
 
     An animated first ``fitBounds`` stalls in a throttled frame (a notebook map below the fold)
-    and leaves the map at its starting zoom; this sets the view at once and again whenever the
-    container gets its real size, until the user moves the map.
+    and leaves the map at its starting zoom; this sets the view at once, again once the page's
+    controls are in place (the study area then starts below the title box and the layer
+    control, so nothing covers it) and whenever the container gets its real size, until the
+    user moves the map.
     """
     MapScript(
         f"var b = {js_literal([[float(v) for v in corner] for corner in bounds])};"
-        f"var o = {{animate: false, paddingTopLeft: {js_literal(list(top_left_px))}}};"
+        "map.options.zoomSnap = 0.25;"  # fit closely: no tiles need whole zoom levels
         "var moved = false; map.on('mousedown touchstart wheel keydown', function () {"
         " moved = true; });"
-        "function fit() { if (!moved && map.getSize().x > 0) { map.fitBounds(b, o); } }"
-        "fit();"
+        "function fit() { if (moved || map.getSize().x === 0) { return; }"
+        " var box = map.getContainer().getBoundingClientRect();"
+        " var top = 0; map.getContainer().querySelectorAll('.cg-header, .leaflet-control-layers')"
+        ".forEach(function (c) { top = Math.max(top, c.getBoundingClientRect().bottom - box.top"
+        " + 8); });"
+        " map.fitBounds(b, {animate: false, paddingTopLeft: [0, top]}); }"
+        "fit(); map.whenReady(function () { setTimeout(fit, 0); });"
         "if (window.ResizeObserver) { new ResizeObserver(function () {"
         " map.invalidateSize({animate: false}); fit(); }).observe(map.getContainer()); }"
     ).add_to(m)

@@ -164,7 +164,7 @@ def base_map(
         prefer_canvas=False,
         control_scale=True,
     )
-    fit_view(m, [[south, west], [north, east]], top_left_px=(0, 90 if title else 0))
+    fit_view(m, [[south, west], [north, east]])
     furnish_map(
         m,
         streets=streets,

@@ -254,6 +254,15 @@ def _intervention_layer(
             for name, kind in zip(wgs["name"], wgs["change"], strict=True)
         ],
     ).add_to(m)
+    named = wgs.loc[wgs["change"].isin(["new contact space", "new homes"])]
+    if len(named):  # a new space is small on a city map: its name shows where it is
+        points = named.geometry.representative_point()
+        add_labels(
+            m,
+            [(pt.y, pt.x) for pt in points],
+            [(name, kind) for name, kind in zip(named["name"], named["change"], strict=True)],
+            name="Intervention names",
+        )
     kinds = list(dict.fromkeys(wgs["change"]))
     add_legend(
         m,
@@ -338,7 +347,7 @@ def scenario_map(
     )
     dual.get_root().title = escape_text(f"Scenario: {title}")
     for m in (dual.m1, dual.m2):
-        fit_view(m, [[south, west], [north, east]], top_left_px=(0, 90))
+        fit_view(m, [[south, west], [north, east]])
     dates = header_lines(place=place, data_date=data_date, version=__version__)
     for m, heading, lines in (
         (dual.m1, "Today", dates),
@@ -382,25 +391,29 @@ def scenario_map(
     ).add_to(dual.m2)
     add_legend(dual.m2, legend_html(scale.title, scale.items()), layers=[change_layer])
     _change_labels(dual.m2, wgs, no_change=scale.breaks[4])
-    if interventions is not None and len(interventions):
-        for m in (dual.m1, dual.m2):
-            _intervention_layer(
-                m, interventions, title=title, description=description or title,
-                tolerance_m=tolerance_m,
-            )  # fmt: skip
     if base_approaches is not None and scenario_approaches is not None:
         sites = changed_sites(base_approaches, scenario_approaches)
         for m, table, when in (
             (dual.m1, base_approaches, "before"),
             (dual.m2, scenario_approaches, "after"),
         ):
+            # the approaches of the sites the scenario changes; if it changes none, all of
+            # them, off at first (the map is then about the cohesion score)
             shown = table.loc[table["site_id"].astype(str).isin(sites)] if sites else table
+            what = f"{len(sites)} sites changed" if sites else "unchanged"
             layer = add_approaches(
                 m, shown, site_names=site_names or {}, tolerance_m=tolerance_m,
-                name=f"Vehicle approaches {when} ({len(sites) or 'all'} sites)",
+                name=f"Vehicle approaches {when} ({what})", show=bool(sites),
             )  # fmt: skip
             if layer is not None:
                 add_legend(m, speed_legend(stopped=True), position="bottomleft", layers=[layer])
+    # the intervention last: drawn over the approaches it changes
+    if interventions is not None and len(interventions):
+        for m in (dual.m1, dual.m2):
+            _intervention_layer(
+                m, interventions, title=title, description=description or title,
+                tolerance_m=tolerance_m,
+            )  # fmt: skip
     for m in (dual.m1, dual.m2):
         folium.LayerControl(collapsed=False).add_to(m)
     return dual

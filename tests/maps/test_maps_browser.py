@@ -5,7 +5,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
-from cohesion_gis.maps import cohesion_map, save_offline, scenario_map, sites_map
+from cohesion_gis.maps import cohesion_map, notebook_view, save_offline, scenario_map, sites_map
 from cohesion_gis.maps._style import plain_rating
 
 pytestmark = pytest.mark.browser
@@ -121,7 +121,7 @@ def test_scenario_maps_draw_the_intervention(open_map, saved, kind):
         assert any(n.startswith("Intervention") for n in names), names
         assert any(n.startswith("Vehicle approaches") for n in names) is (kind == "hvm_scenario")
     left, right = s.counts()
-    (entry,) = [n for n in right if n.startswith("Intervention")]
+    entry = "Intervention: what the scenario changes"
     assert left[entry] == right[entry] == 3
     text = s.click_feature(entry, "Market line", control=1)
     assert "tested against a 7.2 t lorry (N2A) at 64 km/h head-on" in text
@@ -242,3 +242,30 @@ def test_scenario_map_in_browser(open_map, saved):
     assert centres[0] == pytest.approx(centres[1])
     assert centres[1][2] == 17
     s.finish("scenario")
+
+
+def test_notebook_map_below_the_fold_opens_fitted(browser, helsinki, tmp_path):
+    """The inline map of a notebook cell far down the page: fitted, not left at zoom 10."""
+    view = notebook_view(cohesion_map(helsinki.districts, streets=helsinki.streets))
+    path = tmp_path / "notebook.html"
+    path.write_text(
+        '<html><body><div style="height:3000px">earlier cells</div>'
+        f"{view._repr_html_()}</body></html>",
+        encoding="utf-8",
+    )
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(path.as_uri())
+    page.wait_for_timeout(1000)
+    page.evaluate("() => window.scrollTo(0, 3000)")
+    page.wait_for_timeout(800)
+    (frame,) = [f for f in page.frames if f is not page.main_frame]
+    zoom = frame.evaluate("() => window[document.querySelector('.folium-map').id].getZoom()")
+    bounds = frame.evaluate(
+        """() => { const m = window[document.querySelector('.folium-map').id];
+                   const b = m.getBounds(); return [b.getSouth(), b.getNorth()]; }"""
+    )
+    south, _, north, _ = helsinki.districts.to_crs(4326).total_bounds[[1, 0, 3, 2]]
+    assert zoom > 12  # folium starts at 10; the study area is a few km across
+    tolerance = 1e-5  # degrees, about 1 m: the map's coordinates are simplified
+    assert bounds[0] <= south + tolerance and bounds[1] >= north - tolerance  # all in view
+    page.close()
