@@ -1,15 +1,20 @@
 import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
 
 from cohesion_gis import InputError, write_layers
-from cohesion_gis.export import (
-    atomic_path,
-    read_layer,
-    write_geopackage,
-)
+from cohesion_gis._atomic import staged_files
+from cohesion_gis.export import atomic_path, read_layer, write_csv, write_geopackage, write_json
 
 
 def test_layers_geopackage_has_every_layer_metadata_and_a_population_raster(helsinki, tmp_path):
@@ -51,3 +56,123 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
         tmp.write_text("half")
         raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_follow_the_users_umask(helsinki, tmp_path):
+    import folium
+    from matplotlib.figure import Figure
+
+    from cohesion_gis.maps import save_offline
+    from cohesion_gis.maps.static import save_png
+
+    old = os.umask(0o027)  # rw-r----- expected; mkstemp would give rw-------
+    try:
+        gpkg, tif = write_layers(helsinki, tmp_path / "layers" / "helsinki.gpkg")
+        html = save_offline(folium.Map(location=[60.17, 24.94], tiles=None), tmp_path / "m.html")
+        png = save_png(Figure(figsize=(1, 1)), tmp_path / "f.png")
+        csv = write_csv(helsinki.districts, tmp_path / "d.csv")
+        js = write_json({"a": 1}, tmp_path / "a.json")
+    finally:
+        os.umask(old)
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in (gpkg, tif, html, png, csv, js)}
+    assert set(modes.values()) == {oct(0o640)}, modes
+
+
+def test_leftovers_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
+    code = (
+        "import sys, time\n"
+        "from cohesion_gis._atomic import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_text('half')\n"
+        "    print(tmp, flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path / "x.json")],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    with proc:
+        try:
+            leftover = Path(proc.stdout.readline().strip())
+        finally:
+            proc.send_signal(signal.SIGKILL)
+    assert leftover.is_file() and leftover.name.startswith(".x.json.")
+    write_json({"b": 2}, tmp_path / "other.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.json"]
+
+
+def test_csv_text_cells_that_start_a_formula_are_prefixed(tmp_path):
+    names = ["=HYPERLINK(\"http://x.invalid\",\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx",
+             "Kamppi", "a-b"]  # fmt: skip
+    frame = pd.DataFrame({"name": names, "delta": [-1.5] * len(names), "=col": 1})
+    path = write_csv(frame, tmp_path / "t.csv")
+    back = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(back["name"]) == ["'" + n for n in names[:6]] + ["Kamppi", "a-b"]
+    assert set(back["delta"]) == {"-1.5"}  # numbers stay numbers
+    assert "'=col" in back.columns
+
+
+def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):
+    path = write_json({"mean": float("nan"), "values": [1.0, float("inf")]}, tmp_path / "s.json")
+
+    def refuse(token):
+        raise ValueError(token)
+
+    data = json.loads(path.read_text(), parse_constant=refuse)
+    assert data == {"mean": None, "values": [1.0, None]}
+
+
+def test_staged_files_are_checked_first_and_moved_all_or_nothing(tmp_path):
+    (tmp_path / "a.csv").write_text("old a")
+    ran = []
+    refused = pytest.raises(InputError, match=r"a\.csv exists; pass overwrite=True")
+    with refused, staged_files(tmp_path, ["a.csv", "b.csv"], overwrite=False):
+        ran.append(True)  # never: refused before any work
+    assert ran == []
+    refused = pytest.raises(InputError, match="output name is a folder")
+    with refused, staged_files(tmp_path, ["a.csv", "b.csv"], overwrite=True) as stage:
+        (stage / "a.csv").write_text("new a")
+        (stage / "b.csv").write_text("new b")
+        (tmp_path / "b.csv").mkdir()  # the folder changed while the run computed
+    assert (tmp_path / "a.csv").read_text() == "old a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+    (tmp_path / "b.csv").rmdir()
+    with staged_files(tmp_path, ["a.csv", "b.csv"], overwrite=True) as stage:
+        (stage / "a.csv").write_text("new a")
+        (stage / "b.csv").write_text("new b")
+    assert [(tmp_path / n).read_text() for n in ("a.csv", "b.csv")] == ["new a", "new b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_a_failed_move_puts_every_old_file_back(tmp_path):
+    """A target that cannot be moved (immutable) stops the move half-way: all is undone."""
+    (tmp_path / "a.csv").write_text("old a")
+    locked = tmp_path / "b.csv"
+    locked.write_text("old b")
+    lock = ["chattr", "+i", str(locked)]
+    if not shutil.which("chattr") or subprocess.run(lock, check=False).returncode != 0:
+        pytest.skip("needs chattr and CAP_LINUX_IMMUTABLE on an ext2/3/4 or similar disk")
+    try:
+        with (
+            pytest.raises(PermissionError),
+            staged_files(tmp_path, ["a.csv", "b.csv", "c.csv"], overwrite=True) as stage,
+        ):
+            for name in ("a.csv", "b.csv", "c.csv"):
+                (stage / name).write_text(f"new {name[0]}")
+        texts = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    assert texts == {"a.csv": "old a", "b.csv": "old b"}  # a.csv back, c.csv never placed
+
+
+def test_csv_opens_in_spreadsheets_bom_rounded_integers(tmp_path):
+    table = pd.DataFrame(
+        {"name": ["Töölö", "Kallio"], "rank": [4.0, float("nan")], "score": [61.234567, 2.0]}
+    )
+    path = write_csv(table, tmp_path / "districts.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads ä/ö right
+    text = raw.decode("utf-8-sig")
+    assert "Töölö,4,61.235\r\n" in text  # rank as an integer, score to 3 decimals
+    assert "Kallio,,2.0\r\n" in text
