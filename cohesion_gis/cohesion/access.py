@@ -41,7 +41,8 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``reach.homes``; homes off the network get 0.
+        Indexed like ``reach.homes``; NaN for a home off the network (no walkable edge within
+        ``max_snap_m``), which is not measured rather than served by nothing.
     """
     kind = reach.spaces["space_type"].to_numpy()
     area = reach.spaces["area_m2"].to_numpy(dtype=float)
@@ -62,6 +63,7 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
     names = [f"access_{c.name}" for c in params.access]
     frame = pd.DataFrame(best[:, : len(names)], index=reach.homes.index, columns=names)
     frame["access"] = frame.mean(axis=1) if names else 0.0
+    frame.loc[reach.homes["snap_m"].isna().to_numpy()] = np.nan  # reaches nothing: not measured
     return frame
 
 

@@ -1,21 +1,31 @@
-"""Network cleaning: the cohesion score runs on the largest connected piece of the walk network.
+"""Network cleaning: the score runs on every piece of the walk network larger than a fragment.
 
 OSM walk networks hold many small pieces no path joins to the rest: corridors inside a market
 hall, a library's indoor footways, a pedestrian square drawn as a closed ring. A home or a space
 that enters the network on such a piece reaches nothing beyond it, so on central Helsinki seven
-spaces (Oodi, the Kaisa library, Vanha Kauppahalli...) were reached by no home. As osmnx
-(``osmnx.truncate.largest_component``) and cityseer (``graphs.nx_remove_dangling_nodes`` with
-``remove_disconnected``) do by default for walk analyses, the score keeps the largest connected
-component; homes and spaces then enter it at its nearest edge (within ``max_snap_m``), so a space
-whose own paths are an island is entered through the nearest edge of the main network.
+spaces (Oodi, the Kaisa library, Vanha Kauppahalli...) were reached by no home. Islands are
+different: Gozo and Comino are separate pieces of Malta's walk network with 43,000 residents and
+their own parks, and keeping only the largest piece scored all of them 0.
 
-``network_cleaning = "none"`` in ``cohesion.toml`` keeps every piece (a sensitivity variant).
+The default rule ``"drop_fragments"`` does what cityseer's ``graphs.nx_remove_dangling_nodes``
+does by default (``remove_disconnected=100``): pieces of fewer than :data:`MIN_COMPONENT_NODES`
+nodes are dropped and every larger piece is kept, each analysed on its own (no path joins two
+pieces, so a home reaches only its own piece's spaces). Homes and spaces on a dropped fragment
+enter the nearest kept edge (within ``max_snap_m``). On Helsinki the largest fragment has 33
+nodes (208 m of path), so only the main network is kept; on Malta, Malta, Gozo and Comino are.
+Pieces other than the largest are *islands*: the result flags the districts with residents on
+them.
+
+``"largest_component"`` keeps only the largest piece (osmnx ``truncate.largest_component``);
+``"none"`` keeps every piece (the sensitivity variant).
 
 References
 ----------
 Boeing, G. (2017) OSMnx: New methods for acquiring, constructing, analyzing, and visualizing
 complex street networks. *Computers, Environment and Urban Systems* 65, 126-139.
 doi:10.1016/j.compenvurbsys.2017.05.004.
+Simons, G. (2023) The cityseer Python package for pedestrian-scale network-based urban analysis.
+*Environment and Planning B* 50(5), 1328-1344. doi:10.1177/23998083221133827.
 """
 
 from __future__ import annotations
@@ -34,7 +44,10 @@ __all__ = ["CLEANING_RULES", "CleanedNetwork", "clean_network"]
 log = logging.getLogger(__name__)
 
 #: The cleaning rules ``network_cleaning`` may name.
-CLEANING_RULES = ("largest_component", "none")
+CLEANING_RULES = ("drop_fragments", "largest_component", "none")
+
+#: Pieces with fewer nodes are fragments (cityseer ``nx_remove_dangling_nodes`` default).
+MIN_COMPONENT_NODES = 100
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,10 @@ class CleanedNetwork:
         Edges left out (on the pieces other than the largest).
     dropped_length_m
         Their total length, m.
+    edge_piece
+        Per kept edge, its piece: 0 the largest, 1, 2... the islands, largest first.
+    piece_nodes
+        Nodes of each kept piece, in that order.
     """
 
     nodes: gpd.GeoDataFrame
@@ -61,6 +78,8 @@ class CleanedNetwork:
     n_components: int
     dropped_edges: int
     dropped_length_m: float
+    edge_piece: np.ndarray
+    piece_nodes: np.ndarray
 
     @property
     def network(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -69,19 +88,31 @@ class CleanedNetwork:
 
     def describe(self) -> str:
         """One plain sentence for reports."""
+        kept = len(self.piece_nodes)
+        islands = (
+            f"; {kept - 1} island(s) of {', '.join(f'{n:,}' for n in self.piece_nodes[1:6])}"
+            f"{'...' if kept > 6 else ''} nodes scored on their own (no path joins them)"
+            if kept > 1
+            else ""
+        )
         if self.rule == "none":
             return f"not cleaned: all {self.n_components} connected pieces of the walk network kept"
+        what = {
+            "drop_fragments": f"pieces of fewer than {MIN_COMPONENT_NODES} nodes dropped",
+            "largest_component": "only the largest connected piece kept",
+        }[self.rule]
         return (
-            f"largest connected piece of the walk network kept; {self.n_components - 1} "
-            f"isolated pieces ({self.dropped_edges} edges, {self.dropped_length_m:,.0f} m) "
-            "left out, homes and spaces on them enter the main network at its nearest edge"
+            f"walk network: {self.n_components} connected pieces, {what}: "
+            f"{self.n_components - kept} pieces ({self.dropped_edges} edges, "
+            f"{self.dropped_length_m:,.0f} m) left out, homes and spaces on them enter the nearest "
+            f"kept edge; the largest piece has {self.piece_nodes[:1].sum():,} nodes{islands}"
         )
 
 
 def clean_network(
-    nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, rule: str = "largest_component"
+    nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, *, rule: str = "drop_fragments"
 ) -> CleanedNetwork:
-    """Keep the largest connected component of a walk network (or, with ``"none"``, all of it).
+    """Drop the fragments of a walk network (or keep only its largest piece, or all of it).
 
     Parameters
     ----------
@@ -91,15 +122,15 @@ def clean_network(
         Edges with ``u``, ``v``, ``length_m``; an optional ``twin`` column (positions of the
         barrier-aware network's other road copy) is remapped to the kept edges (-1 if dropped).
     rule
-        ``"largest_component"`` or ``"none"``.
+        One of :data:`CLEANING_RULES`.
 
     Examples
     --------
     >>> import cohesion_gis as cg
     >>> city = cg.load_city()
     >>> cleaned = clean_network(city.walk_nodes, city.walk_edges)
-    >>> cleaned.n_components, cleaned.dropped_edges
-    (47, 149)
+    >>> cleaned.n_components, cleaned.dropped_edges, len(cleaned.piece_nodes)
+    (47, 149, 1)
     """
     if rule not in CLEANING_RULES:
         raise ValueError(f"network_cleaning: expected one of {CLEANING_RULES}, got {rule!r}")
@@ -109,11 +140,26 @@ def clean_network(
     n = len(ids)
     known = (u >= 0) & (v >= 0)
     n_components, label = components(n, u[known], v[known])
-    if rule == "none" or n_components <= 1 or edges.empty:
-        return CleanedNetwork(nodes, edges, rule, int(n_components), 0, 0.0)
-    main = int(np.bincount(label).argmax())  # ties: the lowest label, i.e. the first node's piece
-    keep_node = label == main
+    size = np.bincount(label, minlength=n_components)
+    # pieces largest first (ties: the lowest label, i.e. the first node's piece)
+    order = np.lexsort((np.arange(n_components), -size))
+    rank = np.empty(n_components, dtype=np.int64)
+    rank[order] = np.arange(n_components)
+    if rule == "none":
+        keep_piece = np.ones(n_components, dtype=bool)
+    elif rule == "largest_component":
+        keep_piece = rank == 0
+    else:
+        keep_piece = (size >= MIN_COMPONENT_NODES) | (rank == 0)
+    piece_nodes = size[order][keep_piece[order]]
+    new_rank = np.cumsum(keep_piece[order]) - 1  # rank among the kept pieces
+    node_piece = new_rank[rank[label]]
+    keep_node = keep_piece[label]
     keep = known & keep_node[np.where(known, u, 0)]
+    if rule == "none" or keep.all():
+        piece = np.where(known, node_piece[np.where(known, u, 0)], 0)
+        return CleanedNetwork(nodes, edges, rule, int(n_components), 0, 0.0, piece, piece_nodes)
+    edge_piece = node_piece[u[keep]]
     kept_edges = edges.loc[keep].reset_index(drop=True)
     if "twin" in edges.columns:
         position = np.cumsum(keep) - 1
@@ -125,10 +171,11 @@ def clean_network(
     dropped = int((~keep).sum())
     length = float(edges.loc[~keep, "length_m"].sum())
     log.info(
-        "network cleaning: %d connected pieces; kept the largest (%d of %d nodes); "
+        "network cleaning (%s): %d connected pieces; kept %d (%d of %d nodes); "
         "%d edges (%.0f m) left out",
-        n_components, int(keep_node.sum()), n, dropped, length,
+        rule, n_components, len(piece_nodes), int(keep_node.sum()), n, dropped, length,
     )  # fmt: skip
     return CleanedNetwork(
-        nodes.loc[keep_node], kept_edges, rule, int(n_components), dropped, length
-    )
+        nodes.loc[keep_node], kept_edges, rule, int(n_components), dropped, length,
+        edge_piece, piece_nodes,
+    )  # fmt: skip

@@ -88,7 +88,7 @@ class CohesionParams:
     aggregation: str = "arithmetic"
     walk_speed_m_s: float = 1.33
     max_snap_m: float = 100.0
-    network_cleaning: str = "largest_component"
+    network_cleaning: str = "drop_fragments"
     decay_beta_factor: float = 4.0
     diversity_radius_m: float = 800.0
     hill_q: float = 0.0

@@ -79,12 +79,16 @@ class CohesionResult:
         ``share_meeting_<category>`` (share of residents within the category's full-credit
         distance), ``shortfall_<component>`` (points of 100 − score due to each component),
         ``p10_score`` and ``median_score`` (population-weighted, over the district's homes),
-        ``main_shortfall``; with resident groups ``score_<group>``, ``gap_<group>`` (points
+        ``main_shortfall``, ``unscored_persons`` (residents of homes off the walk network, left
+        out of the means), ``island_persons`` (residents on walk-network pieces other than the
+        largest); with resident groups ``score_<group>``, ``gap_<group>`` (points
         vs the district) and ``largest_gap_group`` / ``largest_gap``; sensitivity columns
         ``rank``, ``rank_min``, ``rank_max``; and ``flag`` (reasons joined by "; ", or empty).
     homes
-        Per home: the same components, ``score``, ``district_id``, ``population``; with
-        groups, ``group_reason`` (why its group counts are unusable, or empty).
+        Per home: the same components, ``score``, ``district_id``, ``population``,
+        ``network_piece`` (0 the largest, 1... islands, -1 off the network), ``unscored_reason``
+        (why its components are NaN, or empty); with groups, ``group_reason`` (why its group
+        counts are unusable, or empty).
     spaces
         Per contact space: ``bridging`` (its users' mix, 0–1, NaN with ``bridging_reason``),
         ``catchment_persons``, ``catchment_unknown_persons``,
@@ -246,7 +250,12 @@ def score_from_reach(
     homes["detour_ratio"] = detour_ratio(aware, free)
     spaces = space_flags(spaces, aware)
     variants_of = aware if sensitivity else None
-    notes = {"network": networks[0].describe()} if networks is not None else {}
+    notes = {}
+    if networks is not None and aware.network is not None:
+        snapped = aware.network[1]
+        piece = np.where(snapped.snapped, networks[0].edge_piece[snapped.edge], -1)
+        homes["network_piece"] = piece
+        notes["network"] = network_note(networks[0], homes)
     return assemble_result(city, homes, spaces, params, sensitivity_of=variants_of, notes=notes)
 
 
@@ -291,6 +300,27 @@ def assemble_result(
     )  # fmt: skip
     excluded = counted_spaces(city.contact_spaces, params)[1]
     return CohesionResult(districts, homes, spaces, table, params, notes, excluded)
+
+
+def network_note(cleaned: CleanedNetwork, homes: pd.DataFrame) -> str:
+    """What was analysed: the cleaning, the islands scored and the residents left out."""
+    population = homes["population"].to_numpy(dtype=float)
+    piece = homes["network_piece"].to_numpy()
+    text = cleaned.describe() + "."
+    on_islands = float(population[piece > 0].sum())
+    if on_islands > 0:
+        text += (
+            f" {on_islands:,.0f} residents live on the islands, scored against the spaces of "
+            "their own piece only (districts flagged)."
+        )
+    off = piece < 0
+    if off.any():
+        text += (
+            f" {int(off.sum())} homes ({float(population[off].sum()):,.0f} residents) have no "
+            "walkable edge within the snapping distance: not scored (NaN, unscored_reason) and "
+            "left out of district means (unscored_persons)."
+        )
+    return text
 
 
 def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
@@ -378,11 +408,23 @@ def home_components(
     if reason is not None:
         homes["group_reason"] = reason
     homes[["capacity_m2_per_person", "capacity"]] = home_q
+    off = homes["snap_m"].isna().to_numpy()
+    components = [*acc.columns, "diversity", "bridging", "capacity_m2_per_person", "capacity"]
+    homes.loc[off, components] = np.nan
+    homes["unscored_reason"] = np.where(off, unscored_reason(params), "")
     homes["score"] = composite(homes, params.weights, params.aggregation)
     new = space_values.columns.difference(reach_table.spaces.columns, sort=False)
     spaces = pd.concat([reach_table.spaces, space_values[new]], axis=1)
     return gpd.GeoDataFrame(homes, crs=reach_table.homes.crs), gpd.GeoDataFrame(
         spaces, crs=reach_table.spaces.crs
+    )
+
+
+def unscored_reason(params: CohesionParams) -> str:
+    """Why a home off the walk network has no score (NaN components, left out of district means)."""
+    return (
+        f"no walk network within {params.max_snap_m:,.0f} m (max_snap_m) of the home: "
+        "not scored, left out of its district's means"
     )
 
 
@@ -426,13 +468,20 @@ def _districts(
 ) -> gpd.GeoDataFrame:
     """District means, the decision outputs and the group gaps; see :class:`CohesionResult`."""
     access_columns = [c for c in homes if c.startswith("access_")]
-    extra = [c for c in ("detour_ratio", "edge_cut_share") if c in homes]
+    extra = [c for c in ("detour_ratio", "detour_capped_share", "edge_cut_share") if c in homes]
     columns = [*COMPONENTS, "severance", "score", *extra, *access_columns]
     key = _DistrictKey(homes)
     meeting = homes[access_columns].ge(1.0 - 1e-12).astype(float)
     meeting.columns = [c.replace("access_", "share_meeting_", 1) for c in access_columns]
     shortfall = shortfall_contributions(homes, params)
     means = key.means(pd.concat([homes[columns], meeting, shortfall], axis=1))
+    unscored = homes["score"].isna().to_numpy()
+    means["unscored_persons"] = key.means(pd.Series(unscored.astype(float), index=homes.index))
+    means["unscored_persons"] *= key.population.reindex(means.index).to_numpy()
+    if "network_piece" in homes:
+        island = (homes["network_piece"].to_numpy() > 0).astype(float)
+        means["island_persons"] = key.means(pd.Series(island, index=homes.index))
+        means["island_persons"] *= key.population.reindex(means.index).to_numpy()
     means["p10_score"] = key.quantile(homes["score"], 0.1)
     means["median_score"] = key.quantile(homes["score"], 0.5)
     out = districts[["district_id", "name", "geometry"]].merge(
@@ -453,6 +502,25 @@ def _districts(
             "a component below 0.2 (the composite is compensatory)",
         ),
     ]
+    left_out = out["unscored_persons"].fillna(0.0)
+    flags += [
+        (
+            (left_out == persons) & (out["population"] > 0),
+            f"{persons:,.0f} residents left out: homes with no walk network within "
+            f"{params.max_snap_m:,.0f} m",
+        )
+        for persons in left_out[left_out > 0].unique()
+    ]
+    if "island_persons" in out:
+        island = out["island_persons"].fillna(0.0)
+        flags += [
+            (
+                (island == persons) & (out["population"] > 0),
+                f"island: {persons:,.0f} residents on a piece of the walk network no path joins "
+                "to the largest, scored against that piece's spaces only",
+            )
+            for persons in island[island > 0].unique()
+        ]
     if "edge_cut_share" in out:
         cut = out["edge_cut_share"].gt(params.edge_cut_flag_share) & (out["population"] > 0)
         flags += [
@@ -479,9 +547,7 @@ def _districts(
     return gpd.GeoDataFrame(out, geometry="geometry", crs=districts.crs)
 
 
-def edge_cut_share(
-    homes: gpd.GeoDataFrame, boundary: Any, params: CohesionParams
-) -> np.ndarray:
+def edge_cut_share(homes: gpd.GeoDataFrame, boundary: Any, params: CohesionParams) -> np.ndarray:
     """Per home, the share of its catchment disk that lies outside the study area (0–1).
 
     The disk has radius ``params.edge_radius_m`` (straight line, an upper bound of the walking
@@ -695,7 +761,7 @@ def _structural(
         out["population: by building footprint"] = _variant(
             replace(base, homes=moved), params, n_types, _DistrictKey(moved)
         )
-    rule = "none" if params.network_cleaning != "none" else "largest_component"
+    rule = "none" if params.network_cleaning != "none" else "drop_fragments"
     other_network = score_districts(city, replace(params, network_cleaning=rule), sensitivity=False)
     out[f"network cleaning: {rule}"] = other_network.districts.set_index("district_id")["score"]
     return out, skipped

@@ -37,10 +37,11 @@ log = logging.getLogger(__name__)
 
 
 def severance(access_aware: pd.Series, access_free: pd.Series) -> pd.Series:
-    """Share of access lost to major roads per home, 0–1."""
+    """Share of access lost to major roads per home, 0–1 (NaN for a home off the network)."""
     free = access_free.to_numpy(dtype=float)
     aware = access_aware.to_numpy(dtype=float)
     lost = np.divide(free - aware, free, out=np.zeros_like(free), where=free > 0)
+    lost[np.isnan(free) | np.isnan(aware)] = np.nan  # a home off the network: not measured
     return pd.Series(np.clip(lost, 0.0, 1.0), index=access_aware.index, name="severance")
 
 

@@ -33,13 +33,18 @@ def _row(spaces, name):
     return rows.iloc[0]
 
 
-def test_the_largest_piece_is_kept_and_the_rest_counted(helsinki):
+def test_the_fragments_are_dropped_and_counted(helsinki):
     out = clean_network(helsinki.walk_nodes, helsinki.walk_edges)
     assert out.n_components == 47  # measured on the April 2019 extract
     assert out.dropped_edges == 149
     assert len(out.edges) == len(helsinki.walk_edges) - 149
     assert set(out.edges["u"]) | set(out.edges["v"]) <= set(out.nodes.index)
-    assert "46 isolated pieces" in out.describe()
+    # the largest fragment has 33 nodes (208 m): only the main piece is over 100 nodes
+    assert out.piece_nodes.tolist() == [5673]
+    assert (out.edge_piece == 0).all()
+    assert "46 pieces" in out.describe()
+    largest = clean_network(helsinki.walk_nodes, helsinki.walk_edges, rule="largest_component")
+    assert largest.dropped_edges == out.dropped_edges
     # cleaning twice changes nothing
     again = clean_network(out.nodes, out.edges)
     assert again.n_components == 1 and again.dropped_edges == 0
@@ -75,7 +80,7 @@ def test_every_space_reached_by_no_home_says_why(cleaned, uncleaned):
     # Makasiinipuisto and a small park
     assert (uncleaned.spaces["reached_by_persons"] <= 0).sum() >= len(STRANDED)
     assert (cleaned.spaces["reached_by_persons"] <= 0).sum() == 0
-    assert "isolated pieces" in cleaned.notes["network"]
+    assert "pieces of fewer than 100 nodes dropped" in cleaned.notes["network"]
     assert "not cleaned" in uncleaned.notes["network"]
 
 
