@@ -293,7 +293,9 @@ STOPPED_COLOUR = "#7f7f7f"
 _RDBU = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac")
 # Qualitative, colour-blind safe: Okabe & Ito (2008) without black, then Paul Tol's "muted"
 # (Tol 2021, https://personal.sron.nl/~pault/) for an 8th type and beyond.
-OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+# Ordered so that neighbours stay apart under deuteranopia and protanopia too (dark blue, orange,
+# light blue, vermillion, yellow, bluish green, reddish purple).
+OKABE_ITO = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#F0E442", "#009E73", "#CC79A7")
 _QUALITATIVE = (
     *OKABE_ITO, "#332288", "#88CCEE", "#117733", "#999933", "#882255", "#44AA99", "#DDCC77",
 )  # fmt: skip
@@ -362,7 +364,16 @@ def delta_scale(
 
 
 def category_colours(categories: Iterable[object]) -> dict[str, str]:
-    """Give each category (sorted by name) a colour from a qualitative palette, cycling past 12."""
+    """Give each category a colour-blind-safe colour, the same on every map.
+
+    Categories sorted by name take Okabe–Ito then Paul Tol "muted" colours in turn, cycling
+    past 14, so a type keeps its colour whatever else a map shows.
+
+    Examples
+    --------
+    >>> category_colours(["park", "library", "park"])
+    {'library': '#0072B2', 'park': '#E69F00'}
+    """
     names = sorted({str(c) for c in categories})
     return {name: _QUALITATIVE[i % len(_QUALITATIVE)] for i, name in enumerate(names)}
 
@@ -678,7 +689,7 @@ def plain_rating(text: object, *, code: bool = True) -> str:
 
     Examples
     --------
-    >>> plain_rating("ISO 22343-1: V/7200[N2A]/64/90:1.0")[:64]
+    >>> plain_rating("ISO 22343-1: V/7200[N2A]/64/90:1.0", code=False)
     'a barrier tested against a 7.2 t lorry (N2A) at 64 km/h head-on'
     >>> plain_rating("ISO 22343-1: V/1500[M1]/>112/90: design speed 165.6 km/h exceeds ...")[:60]
     'no barrier can do: a 1.5 t car (M1) would arrive faster than'
