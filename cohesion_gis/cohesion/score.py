@@ -247,7 +247,7 @@ def score_from_reach(
     _require_residents(city)
     homes, spaces = home_components(aware, params, n_types=len(city.taxonomy.contact_spaces))
     homes["severance"] = severance(homes["access"], access(free, params)["access"])
-    homes["detour_ratio"] = detour_ratio(aware, free)
+    homes[["detour_ratio", "detour_capped_share"]] = detour_ratio(aware, free, params)
     spaces = space_flags(spaces, aware)
     variants_of = aware if sensitivity else None
     notes = {}

@@ -45,26 +45,53 @@ def severance(access_aware: pd.Series, access_free: pd.Series) -> pd.Series:
     return pd.Series(np.clip(lost, 0.0, 1.0), index=access_aware.index, name="severance")
 
 
-def detour_ratio(aware: Any, free: Any) -> pd.Series:
+def detour_ratio(aware: Any, free: Any, params: Any) -> pd.DataFrame:
     r"""Per home, how much longer its walks to nearby spaces are when roads bar crossing.
 
-    .. math:: R_i = \frac{\sum_s d^{aware}_{is}}{\sum_s d^{free}_{is}}
+    .. math:: R_i = \frac{\sum_s \min(d^{aware}_{is}, R_s)}{\sum_s d^{free}_{is}}
 
-    over the spaces within access reach on the plain network that are also in the barrier-aware
-    table (Anciaes & Mindell's detour ratio, network distance with barriers over without; 1 = no
-    detour). NaN for a home with no such pair.
+    over every space ``s`` within access reach (its access ``d_max``) on the plain network:
+    network distance with barriers over network distance without (1 = no detour). This adapts
+    Anciaes & Mindell's detour index, which divides the route by the straight line: dividing by
+    the plain network walk isolates the detour the barriers alone cause. :math:`R_s` is the
+    distance to which the barrier-aware network is searched from ``s`` in the base run (the
+    largest radius any component reads it at, without the sensitivity margin). A pair the
+    barriers push beyond :math:`R_s` (or cut off) counts at :math:`R_s`, so the worst detours are
+    kept as a lower bound rather than dropped; ``detour_capped_share`` is the share of a home's
+    pairs so capped.
 
     Parameters
     ----------
     aware, free
         :class:`~cohesion_gis.cohesion.reach.Reach` tables of the same homes and spaces.
+    params
+        :class:`~cohesion_gis.cohesion.params.CohesionParams` (:math:`R_s`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``detour_ratio`` and ``detour_capped_share`` (0–1), indexed like ``aware.homes``; NaN for
+        a home with no space within access reach.
     """
-    pairs = free.table.merge(aware.table, on=["home", "space"], suffixes=("_free", "_aware"))
-    sums = pairs.groupby("home")[["dist_m_free", "dist_m_aware"]].sum()
+    pairs = free.table.merge(
+        aware.table, on=["home", "space"], how="left", suffixes=("_free", "_aware")
+    )
+    base = params.without_sensitivity()  # the same cap whether or not the variants run
+    radius = base.space_radius_m(free.spaces)[pairs["space"].to_numpy()]
+    d_aware = pairs["dist_m_aware"].to_numpy(dtype=float)
+    capped = np.isnan(d_aware) | (d_aware > radius)
+    pairs["dist_m_aware"] = np.where(capped, radius, d_aware)
+    pairs["capped"] = capped.astype(float)
+    by_home = pairs.groupby("home")
+    sums = by_home[["dist_m_free", "dist_m_aware"]].sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = sums["dist_m_aware"] / sums["dist_m_free"].where(sums["dist_m_free"] > 0)
-    out = pd.Series(np.nan, index=aware.homes.index, name="detour_ratio")
-    out.iloc[ratio.index.to_numpy()] = ratio.to_numpy()
+    out = pd.DataFrame(
+        np.nan, index=aware.homes.index, columns=["detour_ratio", "detour_capped_share"]
+    )
+    at = ratio.index.to_numpy()
+    out.iloc[at, 0] = ratio.to_numpy()
+    out.iloc[at, 1] = by_home["capped"].mean().to_numpy()
     return out
 
 

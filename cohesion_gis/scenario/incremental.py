@@ -217,7 +217,7 @@ def _rescore_homes(
     n_types = len(city.taxonomy.contact_spaces)
     scored, _ = home_components(aware, params, n_types=n_types, space_values=spaces)
     scored["severance"] = severance(scored["access"], access(free, params)["access"])
-    scored["detour_ratio"] = detour_ratio(aware, free)
+    scored[["detour_ratio", "detour_capped_share"]] = detour_ratio(aware, free, params)
     out = base.result.homes.copy(deep=False)
     for column in (c for c in scored.columns if c not in some.columns):
         values = out[column].to_numpy(copy=True)

@@ -140,9 +140,45 @@ def test_detour_ratio_is_the_walk_with_barriers_over_the_walk_without(crossroads
     s = spaces([("library", (100.0, -50.0), 0)])  # south of node 2
     free = reach(h, s, nodes, edges, params=params)
     aware = reach(h, s, *barrier_aware_network(nodes, edges), params=params)
-    ratio = detour_ratio(aware, free)
+    ratio = detour_ratio(aware, free, params)["detour_ratio"]
     d_free = free.table.set_index("home")["dist_m"]
     d_aware = aware.table.set_index("home")["dist_m"]
     assert d_aware[0] - d_free[0] == pytest.approx(400)  # round the crossing 200 m away
     assert ratio.iloc[0] == pytest.approx(d_aware[0] / d_free[0])
     assert ratio.iloc[1] == pytest.approx(1.0)  # crosses at the crossing either way
+
+
+@pytest.fixture(scope="module")
+def helsinki_without_crossings(helsinki):
+    """Real Helsinki with no mapped crossing: major roads crossable only at their junctions."""
+    import dataclasses
+
+    from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.cohesion.score import distance_tables, walk_networks
+
+    city = dataclasses.replace(helsinki, walk_nodes=helsinki.walk_nodes.assign(crossing=False))
+    params = CohesionParams.from_toml()
+    aware, free = distance_tables(city, walk_networks(city, params), params, sensitivity=False)
+    return aware, free, params
+
+
+def test_detour_ratio_keeps_the_pairs_barriers_push_beyond_reach(helsinki_without_crossings):
+    from cohesion_gis.cohesion.severance import detour_ratio
+
+    aware, free, params = helsinki_without_crossings
+    out = detour_ratio(aware, free, params)
+    pairs = free.table.merge(aware.table, on=["home", "space"], how="left", suffixes=("", "_a"))
+    radius = params.without_sensitivity().space_radius_m(free.spaces)[pairs["space"]]
+    pushed = pairs["dist_m_a"].isna() | (pairs["dist_m_a"] > radius)
+    # without crossings some walks within reach on the plain network are pushed beyond it
+    assert pushed.sum() > 100
+    # every pair counts, a pushed one at the radius searched (a lower bound of its detour)
+    capped = pairs.assign(dist_m_a=np.where(pushed, radius, pairs["dist_m_a"]))
+    sums = capped.groupby("home")[["dist_m", "dist_m_a"]].sum()
+    expected = sums["dist_m_a"] / sums["dist_m"]
+    np.testing.assert_allclose(out["detour_ratio"].iloc[expected.index], expected, rtol=1e-12)
+    share = pushed.groupby(pairs["home"]).mean()
+    np.testing.assert_allclose(out["detour_capped_share"].iloc[share.index], share, rtol=1e-12)
+    assert out["detour_ratio"].dropna().ge(1.0 - 1e-9).all()
+    # homes with no space within access reach have no ratio
+    assert out["detour_ratio"].isna().sum() == len(aware.homes) - pairs["home"].nunique()
