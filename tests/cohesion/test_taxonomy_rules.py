@@ -31,6 +31,10 @@ def spaces():
         ({"place": "square", "highway": "tertiary"}, None),  # a street called a square
         ({"highway": "pedestrian", "area": "yes"}, "square"),
         ({"highway": "pedestrian", "area": "yes", "motor_vehicle": "destination"}, None),
+        ({"leisure": "garden"}, "park"),  # most public gardens carry no access tag
+        ({"leisure": "garden", "access": "private"}, None),
+        ({"leisure": "garden", "garden:type": "residential"}, None),  # a house's garden
+        ({"natural": "beach"}, None),  # no distance standard in the reference: not counted
     ],
 )
 def test_open_to_all_without_paying(spaces, tags, expected):
@@ -65,3 +69,12 @@ def test_square_fragments_are_not_counted(helsinki):
     result = score_districts(helsinki, params, sensitivity=False)
     assert len(result.spaces) == len(counted)
     assert result.excluded_spaces["excluded_reason"].str.startswith("below the minimum").all()
+
+
+def test_monaco_public_gardens_count_and_private_or_paid_ones_do_not(monaco):
+    kinds = monaco.contact_spaces.set_index("space_id")["space_type"]
+    # Jardins de Saint-Martin, Roseraie Princesse Grace, Jardin de l'Unesco: no access tag
+    for garden in ["way/88875704", "way/177052156", "way/627022271"]:
+        assert kinds.get(garden) == "park", garden
+    assert "way/48808812" not in kinds.index  # leisure=garden + access=private
+    assert "way/157455610" not in kinds.index  # Jardin Exotique: fee=yes (7.20 EUR)
