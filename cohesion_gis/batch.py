@@ -13,8 +13,9 @@ across all scenarios, ``<out_dir>/summary.csv``, and the districts of every scen
 - **Resumable.** ``summary.json`` is written last, with ``status = "done"`` and a hash
   (:func:`inputs_hash`) of the content of every input: the scenario file, the base's input
   files, every file the scenario refers to (:func:`input_files`: ``file =`` keys, also inside
-  ``from``/``to`` areas), the packaged default parameter and taxonomy files, and the package
-  version; a scenario whose hash is unchanged and which finished is skipped.
+  ``from``/``to`` areas), the base's effective taxonomy, the scenario's effective parameters and
+  the package code (:mod:`cohesion_gis._fingerprint`); a scenario whose hash is unchanged and
+  which finished is skipped.
 - **All or nothing.** A scenario's folder is written beside its final place under a hidden name
   and renamed into place when complete (:func:`cohesion_gis._atomic.staged_folder`): an
   interrupted run leaves the previous folder, or none, never a half-written one; hidden
@@ -37,7 +38,6 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -312,21 +312,23 @@ def input_files(scenario: Any) -> list[Path]:
 def inputs_hash(path: str | Path) -> str:
     """SHA-256 over the content of everything a scenario's result depends on.
 
-    The scenario file, every file it reads (:func:`input_files`), the packaged default parameter
-    and taxonomy files, and the package version.
+    The scenario file, every file it reads (:func:`input_files`), and
+    :func:`cohesion_gis._fingerprint.inputs_fingerprint` of the base's effective taxonomy, the
+    scenario's effective parameters and the package code.
     """
+    from cohesion_gis._fingerprint import inputs_fingerprint
     from cohesion_gis.scenario import load_scenario
+    from cohesion_gis.scenario.base import base_taxonomy
 
     path = Path(path)
+    scenario = load_scenario(path)
     digest = hashlib.sha256(path.read_bytes())
-    for file in input_files(load_scenario(path)):
+    for file in input_files(scenario):
         stat = file.stat()
         key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         digest.update(file.as_posix().encode() + b"\0" + _file_hash(str(file), key))
-    defaults = resources.files("cohesion_gis.defaults")
-    for name in ("cohesion.toml", "hvm.toml", "taxonomy.toml", "vehicles.toml"):
-        digest.update(defaults.joinpath(name).read_bytes())
-    digest.update(_version().encode())
+    params = {"cohesion": scenario.cohesion_params(), "hvm": scenario.hvm_params()}
+    digest.update(inputs_fingerprint(taxonomy=base_taxonomy(scenario.base), params=params).encode())
     return digest.hexdigest()
 
 

@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +81,22 @@ def study_steps(
 def study_hash(city: Any) -> str:
     """SHA-256 of what the steps of :func:`run_study` read.
 
-    The City's content, the packaged parameter files and the package version.
+    The City's content and :func:`cohesion_gis._fingerprint.inputs_fingerprint` of its
+    effective taxonomy (``city.taxonomy``), the parameters the steps use and the package code.
 
     The City is hashed by content (every layer's values and geometry as WKB), so any change of
-    its inputs (OSM file, district file, population raster, taxonomy, a live query's answer)
-    changes the hash, whatever the file names.
+    its inputs (OSM file, district file, population raster, a live query's answer) changes the
+    hash, whatever the file names.
     """
-    from cohesion_gis import __version__
+    from cohesion_gis._fingerprint import inputs_fingerprint
+    from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.hvm.params import load_params
 
-    digest = hashlib.sha256(f"{city.name}|{city.crs.to_wkt()}|{__version__}".encode())
+    fingerprint = inputs_fingerprint(
+        taxonomy=city.taxonomy,
+        params={"cohesion": CohesionParams.from_toml(), "hvm": load_params()},
+    )
+    digest = hashlib.sha256(f"{city.name}|{city.crs.to_wkt()}|{fingerprint}".encode())
     digest.update(city.boundary.wkb)
     for name, layer in sorted(city.layers().items()):
         digest.update(f"{name}|{','.join(map(str, layer.columns))}|{len(layer)}".encode())
@@ -102,9 +108,6 @@ def study_hash(city: Any) -> str:
             else:
                 text = values.map(str) if values.dtype == object else values
                 digest.update(pd.util.hash_pandas_object(text, index=True).to_numpy().tobytes())
-    defaults = resources.files("cohesion_gis.defaults")
-    for name in ("cohesion.toml", "hvm.toml", "taxonomy.toml", "vehicles.toml"):
-        digest.update(defaults.joinpath(name).read_bytes())
     return digest.hexdigest()
 
 

@@ -22,7 +22,7 @@ from pyproj import CRS
 from cohesion_gis.errors import InputError
 from cohesion_gis.scenario.spec import BaseSpec
 
-__all__ = ["base_files", "load_base", "read_layers"]
+__all__ = ["base_files", "base_taxonomy", "load_base", "read_layers"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ def base_files(spec: BaseSpec) -> list[Path]:
         return [Path(default_pbf())]
     taxonomy = _taxonomy_file(spec.source) if spec.source.lower().endswith(".gpkg") else None
     return [Path(spec.source), *([taxonomy] if taxonomy else [])]
+
+
+def base_taxonomy(spec: BaseSpec) -> Any:
+    """The taxonomy a base is classified with (:func:`load_base` uses the same)."""
+    from cohesion_gis.taxonomy import load_taxonomy
+
+    gpkg = spec.source.lower().endswith(".gpkg")
+    return load_taxonomy(_taxonomy_file(spec.source) if gpkg else None)
 
 
 def _taxonomy_file(path: str | Path) -> Path | None:

@@ -1,0 +1,59 @@
+"""The resume key of ``demo`` and ``batch``: effective taxonomy, parameters and package code."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import cohesion_gis as cg
+from cohesion_gis import _fingerprint, batch
+from cohesion_gis.pipeline import study_hash
+from cohesion_gis.taxonomy import load_taxonomy
+
+DENSER_SQUARES = (
+    '[site_kinds.square]\nlabel = "Square"\nrules = [{ place = "square" }]\n'
+    "density_persons_m2 = 1.0\n"
+    'source = "test: twice the packaged Fruin LOS C density"\n'
+)
+
+
+def test_study_hash_follows_the_effective_taxonomy(helsinki: cg.City, tmp_path: Path) -> None:
+    user = tmp_path / "my.toml"
+    user.write_text(DENSER_SQUARES, encoding="utf-8")
+    denser = dataclasses.replace(helsinki, taxonomy=load_taxonomy(user))
+    # the layers are the same; only the capacity density the assessment reads differs
+    assert denser.taxonomy.category(denser.taxonomy.site_kinds, "square").density_persons_m2 == 1.0
+    assert study_hash(denser) != study_hash(helsinki)
+    assert study_hash(dataclasses.replace(helsinki)) == study_hash(helsinki)
+
+
+def test_code_digest_changes_with_any_module_or_default(tmp_path: Path) -> None:
+    package = Path(cg.__file__).parent
+    copy = tmp_path / "pkg"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "data"))
+    before = _fingerprint.code_digest(copy)
+    assert before == _fingerprint.code_digest(package)  # content, not location
+    (copy / "cohesion" / "score.py").write_text(
+        (copy / "cohesion" / "score.py").read_text(encoding="utf-8") + "\n# edited\n",
+        encoding="utf-8",
+    )
+    edited = _fingerprint.code_digest.__wrapped__(copy)
+    assert edited != before
+    (copy / "defaults" / "hvm.toml").write_text("# edited\n", encoding="utf-8")
+    assert _fingerprint.code_digest.__wrapped__(copy) not in (before, edited)
+
+
+def test_demo_and_batch_keys_follow_the_code(
+    helsinki: cg.City, tmp_path: Path, monkeypatch
+) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'name = "s"\n[[interventions]]\ntype = "add_residents"\ncount = 10\n'
+        'geometry = "POLYGON ((24.936 60.167, 24.94 60.167, 24.94 60.17, 24.936 60.167))"\n',
+        encoding="utf-8",
+    )
+    keys = (study_hash(helsinki), batch.inputs_hash(path))
+    monkeypatch.setattr(_fingerprint, "code_digest", lambda: "another build, same __version__")
+    changed = (study_hash(helsinki), batch.inputs_hash(path))
+    assert changed[0] != keys[0] and changed[1] != keys[1]
