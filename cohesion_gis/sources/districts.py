@@ -78,6 +78,11 @@ MIN_BUILT_SHARE = 0.9
 #: The largest grid built; a larger one is refused up front with its size and what to do
 #: (a 3.6-million-cell grid took 80 s and most of 6 GB on Malta's old frame).
 MAX_GRID_CELLS = 100_000
+#: A district keeping less than this share of its rebuilt area inside its parent admin area is
+#: dropped: it was a face of the neighbouring country labelled by a shared border way.
+MIN_PARENT_SHARE = 0.01
+#: A parent area this much inside a district belongs to it, whichever parent holds its anchor.
+MIN_COVERED_SHARE = 0.9
 #: Two boundaries overlap when they share more than this share of the smaller one's area.
 OVERLAP_TOLERANCE = 0.01
 _SNAP_M = 1e-6
@@ -399,12 +404,26 @@ def districts_from_pbf(
     ['Kaartinkaupunki', 'Kallio', 'Kamppi', 'Kluuvi', 'Kruununhaka', 'Punavuori']
     """
     path, metric = _check_pbf_inputs(pbf_path, frame, crs)
-    relations = [r for r in _read_pbf_relations(path) if r.admin_level == admin_level]
-    if not relations:
+    by_level = _by_level(_read_pbf_relations(path))
+    if admin_level not in by_level:
         logger.info("%s: no admin_level=%s boundaries", path.name, admin_level)
         return _empty(metric)
-    geometry = _read_pbf_geometry(path, relations)
-    return _level_table(path, relations, geometry, frame=frame, metric=metric)
+    geometry = _read_pbf_geometry(
+        path, [r for k in by_level if k <= admin_level for r in by_level[k]]
+    )
+    table = _level_table(path, by_level[admin_level], geometry, frame=frame, metric=metric)
+    return _clip_to_parents(
+        path, table, level=admin_level, by_level=by_level, geometry=geometry, frame=frame,
+        metric=metric,
+    )  # fmt: skip
+
+
+def _by_level(relations: list[_Relation]) -> dict[int, list[_Relation]]:
+    """Relations grouped by ``admin_level``."""
+    by_level: dict[int, list[_Relation]] = collections.defaultdict(list)
+    for rel in relations:
+        by_level[rel.admin_level].append(rel)
+    return dict(by_level)
 
 
 def admin_districts(
@@ -444,10 +463,7 @@ def admin_districts(
         a grid).
     """
     path, metric = _check_pbf_inputs(pbf_path, frame, crs)
-    relations = _read_pbf_relations(path)
-    by_level: dict[int, list[_Relation]] = collections.defaultdict(list)
-    for rel in relations:
-        by_level[rel.admin_level].append(rel)
+    by_level = _by_level(_read_pbf_relations(path))
     if admin_level is not None:
         levels = [admin_level] if admin_level in by_level else []
     else:
@@ -461,7 +477,9 @@ def admin_districts(
             found,
         )
         return _empty(metric)
-    geometry = _read_pbf_geometry(path, [r for k in levels for r in by_level[k]])
+    geometry = _read_pbf_geometry(
+        path, [r for k in by_level if k <= levels[0] for r in by_level[k]]
+    )
     tried = []
     for level in levels:
         table = _level_table(path, by_level[level], geometry, frame=frame, metric=metric)
@@ -471,6 +489,10 @@ def admin_districts(
             MIN_DISTRICTS <= len(table) <= MAX_DISTRICTS and share >= MIN_BUILT_SHARE
         ):
             logger.info("%s: chose admin_level %d (tried %s)", path.name, level, "; ".join(tried))
+            table = _clip_to_parents(
+                path, table, level=level, by_level=by_level, geometry=geometry, frame=frame,
+                metric=metric,
+            )  # fmt: skip
             _check_partition(path, table, built, level=level, by_level=by_level)
             return table
     logger.warning(
@@ -596,14 +618,7 @@ def _level_table(
     ]
     _warn_overlaps(path, relations, way_lines)
 
-    anchors: dict[int, list[Point]] = collections.defaultdict(list)
-    for j, rel in enumerate(relations):
-        for node_id in rel.label_node_ids:
-            if node_id in label_pos:
-                anchors[j].append(Point(to_metric(*label_pos[node_id])))
-        for name, lonlat in places:
-            if name == rel.name:
-                anchors[j].append(Point(to_metric(*lonlat)))
+    anchors = _anchors(relations, label_pos, places, to_metric)
     labels = _label_faces(faces, relations, way_lines, anchors)
 
     by_relation: dict[int, list[Polygon]] = collections.defaultdict(list)
@@ -631,6 +646,137 @@ def _level_table(
         int(result["clipped"].sum()),
     )
     return result
+
+
+def _anchors(
+    relations: list[_Relation],
+    label_pos: Mapping[int, tuple[float, float]],
+    places: list[tuple[str, tuple[float, float]]],
+    to_metric: Any,
+) -> dict[int, list[Point]]:
+    """Relation index to its label/admin-centre nodes and same-named place nodes (metres)."""
+    anchors: dict[int, list[Point]] = collections.defaultdict(list)
+    for j, rel in enumerate(relations):
+        for node_id in rel.label_node_ids:
+            if node_id in label_pos:
+                anchors[j].append(Point(to_metric(*label_pos[node_id])))
+        for name, lonlat in places:
+            if name == rel.name:
+                anchors[j].append(Point(to_metric(*lonlat)))
+    return anchors
+
+
+def _clip_to_parents(
+    path: Path,
+    table: gpd.GeoDataFrame,
+    *,
+    level: int,
+    by_level: Mapping[int, list[_Relation]],
+    geometry: tuple[Any, ...],
+    frame: BaseGeometry,
+    metric: Any,
+) -> gpd.GeoDataFrame:
+    """Clip each district to the admin area of the level above that holds its anchor.
+
+    Coarser levels are tried finest first; the first whose rebuilt areas hold the anchor (label
+    or same-named place node, else a point inside the district) of at least half the districts
+    is the parent level. Each district is cut to the parent area holding its anchor (districts
+    whose anchor lies in none are kept whole); a district keeping less than
+    :data:`MIN_PARENT_SHARE` of its area is dropped with a warning naming it. This undoes
+    dangling boundary ends extended across a border the extract cuts (``docs/districts.md``).
+    """
+    if table.empty:
+        return table
+    _, _, label_pos, places = geometry
+    to_metric = pyproj.Transformer.from_crs("EPSG:4326", metric, always_xy=True).transform
+    relations = by_level[level]
+    by_id = {f"relation/{r.relation_id}": j for j, r in enumerate(relations)}
+    anchors = _anchors(relations, label_pos, places, to_metric)
+    points = [
+        next(
+            (p for p in anchors.get(by_id[i], []) if g.covers(p)),
+            g.representative_point(),
+        )
+        for i, g in zip(table["district_id"], table.geometry, strict=True)
+    ]
+    for parent_level in sorted((k for k in by_level if k < level), reverse=True):
+        parents = _trusted(
+            _level_table(path, by_level[parent_level], geometry, frame=frame, metric=metric),
+            by_level[parent_level],
+            geometry,
+            to_metric,
+        )
+        if parents.empty:
+            continue
+        tree = shapely.STRtree(parents.geometry.to_numpy())
+        held = [tree.query(p, predicate="within") for p in points]
+        if sum(len(h) > 0 for h in held) < 0.5 * len(table):
+            continue
+        areas = parents.geometry.to_numpy()
+        geoms = [
+            _polygonal(g.intersection(unary_union([areas[h[0]], *_covered(g, areas)])))
+            if len(h)
+            else g
+            for g, h in zip(table.geometry, held, strict=True)
+        ]
+        clipped = table.set_geometry(gpd.GeoSeries(geoms, index=table.index, crs=table.crs))
+        clipped["area_m2"] = clipped.geometry.area
+        kept = clipped["area_m2"] >= MIN_PARENT_SHARE * table["area_m2"]
+        if not kept.all():
+            logger.warning(
+                "%s: dropped %d admin_level %d districts lying (almost) wholly outside their "
+                "admin_level %d parent: %s",
+                path.name,
+                int((~kept).sum()),
+                level,
+                parent_level,
+                listing(clipped.loc[~kept, "name"]),
+            )
+        cut = table["area_m2"] - clipped["area_m2"]
+        logger.info(
+            "%s: admin_level %d districts clipped to their admin_level %d parents (%s): "
+            "%.3f of %.3f km² cut off",
+            path.name,
+            level,
+            parent_level,
+            listing(parents["name"].iloc[sorted({int(h[0]) for h in held if len(h)})]),
+            cut.sum() / 1e6,
+            table["area_m2"].sum() / 1e6,
+        )
+        return clipped[kept].reset_index(drop=True)
+    return table
+
+
+def _covered(district: BaseGeometry, areas: np.ndarray) -> list[BaseGeometry]:
+    """Parent areas lying at least :data:`MIN_COVERED_SHARE` inside ``district``.
+
+    A district may span small parents beside the one holding its anchor: Għajnsielem
+    (Gozo) holds Kemmuna (Comino), a region of its own at admin_level 4.
+    """
+    return [a for a in areas if district.intersection(a).area >= MIN_COVERED_SHARE * a.area > 0]
+
+
+def _trusted(
+    table: gpd.GeoDataFrame,
+    relations: list[_Relation],
+    geometry: tuple[Any, ...],
+    to_metric: Any,
+) -> gpd.GeoDataFrame:
+    """Keep the rebuilt areas that are their relation's own: complete, or holding its anchor.
+
+    A relation cut by the extract whose label, admin-centre or place node lies elsewhere may
+    have been given a neighbour's face through a shared border way (Nice, admin_level 7, gets
+    Monaco in the 2019 Monaco extract); such an area is no parent.
+    """
+    runs, incomplete, label_pos, places = geometry
+    anchors = _anchors(relations, label_pos, places, to_metric)
+    index = {f"relation/{r.relation_id}": j for j, r in enumerate(relations)}
+    keep = []
+    for district_id, geom in zip(table["district_id"], table.geometry, strict=True):
+        j = index[district_id]
+        complete = all(w in runs and w not in incomplete for w in relations[j].way_ids)
+        keep.append(complete or any(geom.covers(p) for p in anchors.get(j, [])))
+    return table[np.asarray(keep, dtype=bool)].reset_index(drop=True)
 
 
 def _warn_overlaps(

@@ -9,8 +9,10 @@ import osmium
 import pyrosm
 import pytest
 import shapely
+from conftest import real_pbf
 from shapely.geometry import Point, Polygon, box
 
+import cohesion_gis as cg
 from cohesion_gis.errors import InputError
 from cohesion_gis.sources.districts import (
     DISTRICT_COLUMNS,
@@ -418,3 +420,20 @@ def test_overlapping_boundaries_are_named(tmp_path: Path, caplog) -> None:
     assert result["district_id"].is_unique  # each shared piece went to one district
     pieces = result.geometry.to_numpy()
     assert sum(a.intersection(b).area for a in pieces for b in pieces if a is not b) < 1.0
+
+
+def test_monaco_quartiers_are_clipped_to_monaco(monaco: cg.City) -> None:
+    # Sainte-Dévote and Les Monegetti border France; their dangling border ways used to run
+    # straight to the frame, so 0.53 km² of Beausoleil became Sainte-Dévote (3.7 % of its 0.548
+    # km² in Monaco) and the nine quartiers summed to 3.02 km² for a ~2 km² city.
+    districts = monaco.districts.set_index("name")
+    commune = districts_from_pbf(
+        real_pbf("monaco-2019-09-30.osm.pbf"), frame=monaco.boundary, crs=monaco.crs, admin_level=8
+    ).set_index("name")
+    inside = districts.geometry.intersection(commune.loc["Monaco", "geometry"]).area
+    assert (inside / districts["area_m2"]).min() > 0.99
+    assert districts.loc["Sainte-Dévote", "area_m2"] < 0.05e6
+    assert districts.loc["Les Monegetti", "area_m2"] < 0.15e6
+    assert districts["area_m2"].sum() < 2.4e6
+    # Beausoleil is no quartier's any more
+    assert districts.geometry.intersection(commune.loc["Beausoleil", "geometry"]).area.sum() < 1.0
