@@ -557,11 +557,14 @@ def demo(
     Resumable: rerun the same command after an interruption and finished steps are skipped.
     """
     from cohesion_gis._atomic import check_outputs
-    from cohesion_gis.pipeline import STUDY_RECORD, run_study
+    from cohesion_gis.city import default_name
+    from cohesion_gis.pipeline import run_study, study_outputs
 
-    check_outputs(out, [STUDY_RECORD], overwrite=True)
-    if layers_out is not None:
-        check_outputs(layers_out.parent, [layers_out.name], overwrite=True)
+    # every output declared and checked before computing (which exist is decided by resume)
+    name = default_name(kwargs["pbf"], kwargs["osm_xml"], kwargs["place"])
+    declared = study_outputs(name, out, layers_path=layers_out)
+    for folder in dict.fromkeys(p.parent for p in declared):
+        check_outputs(folder, [p.name for p in declared if p.parent == folder], overwrite=True)
     city = _load(kwargs)
     written = run_study(
         city, out, layers_path=layers_out, overwrite=overwrite, scenarios=scenarios or None

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from cohesion_gis._atomic import check_outputs, staged_files
+from cohesion_gis.errors import InputError
 
 __all__ = [
     "ASSESSMENT_NAMES",
@@ -33,6 +34,7 @@ __all__ = [
     "run_study",
     "sites_maps",
     "study_hash",
+    "study_outputs",
     "study_steps",
     "summary_page",
 ]
@@ -60,14 +62,17 @@ def example_scenarios() -> list[Path]:
 
 
 def study_steps(
-    city: Any, out_dir: str | Path, *, layers_path: str | Path | None = None, maps: bool = True
+    name: str, out_dir: str | Path, *, layers_path: str | Path | None = None, maps: bool = True
 ) -> dict[str, tuple[Path, tuple[str, ...]]]:
-    """The folder and file names of each step of :func:`run_study` (scenarios excepted)."""
+    """The folder and file names of each step of :func:`run_study` (scenarios excepted).
+
+    ``name`` is the City's name (the default layers file is ``<out_dir>/<name>_layers.gpkg``).
+    """
     from cohesion_gis.cohesion.report import score_names
     from cohesion_gis.export import layers_names
 
     out = Path(out_dir)
-    layers = Path(layers_path) if layers_path else out / f"{city.name}_layers.gpkg"
+    layers = Path(layers_path) if layers_path else out / f"{name}_layers.gpkg"
     steps = {
         "layers": (layers.parent, layers_names(layers)),
         "cohesion": (out, score_names("cohesion")),
@@ -76,6 +81,44 @@ def study_steps(
     if maps:
         steps["maps"] = (out, tuple(n for names in MAP_NAMES.values() for n in names))
     return steps
+
+
+def study_outputs(
+    name: str,
+    out_dir: str | Path,
+    *,
+    layers_path: str | Path | None = None,
+    maps: bool = True,
+    scenarios: bool = True,
+) -> dict[Path, str]:
+    """Every path :func:`run_study` writes, with the step writing it; checked before computing.
+
+    Raises
+    ------
+    InputError
+        Two steps would write the same path (e.g. ``--layers-out OUT/cohesion.gpkg``): one
+        would silently replace the other.
+    """
+    out = Path(out_dir)
+    declared: list[tuple[Path, str]] = [(out / STUDY_RECORD, "the record of finished steps")]
+    for step, (folder, names) in study_steps(name, out, layers_path=layers_path, maps=maps).items():
+        declared += [(folder / n, f"the {step} step") for n in names]
+    if scenarios:
+        names = ("summary.csv", "districts_all.csv")
+        declared += [(out / "scenarios" / n, "the scenarios step") for n in names]
+    owners: dict[Path, str] = {}
+    clashes = []
+    for path, owner in declared:
+        key = path.resolve()
+        if key in owners:
+            clashes.append(f"{path} would be written by {owners[key]} and by {owner}")
+        owners.setdefault(key, owner)
+    if clashes:
+        raise InputError(
+            "; ".join(clashes) + "; give the layers file another name or folder "
+            "(CLI: --layers-out) or another output folder (CLI: --out)"
+        )
+    return dict(declared)
 
 
 def study_hash(city: Any) -> str:
@@ -153,13 +196,17 @@ def run_study(
     Raises
     ------
     InputError
-        Before any computation: a folder cannot be written, an output name is a folder, or an
-        output exists that no finished step of the same inputs wrote and ``overwrite`` is False.
+        Before any computation: two steps would write the same path (:func:`study_outputs`), a
+        folder cannot be written, an output name is a folder, or an output exists that no
+        finished step of the same inputs wrote and ``overwrite`` is False.
     """
     from cohesion_gis.sources.osm import default_pbf
 
     out = Path(out_dir)
-    steps = study_steps(city, out, layers_path=layers_path, maps=maps)
+    if scenarios is None:
+        scenarios = example_scenarios() if city.provenance.source == str(default_pbf()) else []
+    study_outputs(city.name, out, layers_path=layers_path, maps=maps, scenarios=bool(scenarios))
+    steps = study_steps(city.name, out, layers_path=layers_path, maps=maps)
     digest = study_hash(city)
     record = {} if overwrite else _record(out, digest)
     finished = {
@@ -167,8 +214,6 @@ def run_study(
         for step, (folder, names) in steps.items()
         if step in record and all((folder / n).is_file() for n in names)
     }
-    if scenarios is None:
-        scenarios = example_scenarios() if city.provenance.source == str(default_pbf()) else []
     check_outputs(out, [STUDY_RECORD], overwrite=True)
     if scenarios:
         check_outputs(out / "scenarios", ["summary.csv"], overwrite=True)

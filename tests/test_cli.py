@@ -287,3 +287,18 @@ def test_layers_names_its_geopackage_after_the_city(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "layers" / "kotka.gpkg").is_file()
     assert not (tmp_path / "layers" / "helsinki.gpkg").exists()
+
+
+def test_demo_refuses_a_layers_file_that_is_another_output_before_computing(tmp_path):
+    from cohesion_gis.pipeline import study_outputs
+
+    out = tmp_path / "DC"
+    args = ["demo", "--overwrite", "--layers-out", str(out / "cohesion.gpkg"), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--pbf", str(tmp_path / "missing.osm.pbf")])
+    assert result.exit_code == 1
+    # refused before the (missing) PBF is even read: nothing computed, nothing written
+    assert "would be written by the layers step and by the cohesion step" in result.output
+    assert "CLI: --layers-out" in result.output and "missing.osm.pbf" not in result.output
+    assert not out.exists() or not any(out.iterdir())
+    declared = study_outputs("helsinki", out, layers_path=tmp_path / "elsewhere.gpkg")
+    assert len(declared) == len(set(declared)) and out / "study.json" in declared
