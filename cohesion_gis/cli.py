@@ -501,27 +501,28 @@ def batch(
 @_friendly_errors
 def map_command(out: Path, overwrite: bool, kind: str, **kwargs: Any) -> None:
     """Write offline HTML maps, PNG/PDF figures and the one-page summary for councillors."""
-    from cohesion_gis._atomic import check_outputs
+    from cohesion_gis._atomic import check_outputs, staged_files
     from cohesion_gis.pipeline import MAP_NAMES, cohesion_maps, sites_maps, summary_page
 
     kinds = ("cohesion", "sites", "summary") if kind == "all" else (kind,)
-    check_outputs(out, [n for k in kinds for n in MAP_NAMES[k]], overwrite=overwrite)
+    names = [n for k in kinds for n in MAP_NAMES[k]]
+    check_outputs(out, names, overwrite=overwrite)
     city = _load(kwargs)
-    written = []
     scores = sites = None
-    if kind in ("cohesion", "all"):
-        from cohesion_gis.cohesion import score_districts
+    with staged_files(out, names, overwrite=overwrite) as stage:  # every file or none
+        if kind in ("cohesion", "all"):
+            from cohesion_gis.cohesion import score_districts
 
-        scores = score_districts(city, sensitivity=False)
-        written += cohesion_maps(city, scores, out, overwrite=overwrite)
-    if kind in ("sites", "all"):
-        from cohesion_gis.hvm.assess import assess_sites
+            scores = score_districts(city, sensitivity=False)
+            cohesion_maps(city, scores, stage)
+        if kind in ("sites", "all"):
+            from cohesion_gis.hvm.assess import assess_sites
 
-        sites = assess_sites(city)
-        written += sites_maps(city, sites, out, overwrite=overwrite)
-    if scores is not None and sites is not None:
-        written.append(summary_page(city, scores, sites, out, overwrite=overwrite))
-    click.echo("wrote " + ", ".join(str(p) for p in written))
+            sites = assess_sites(city)
+            sites_maps(city, sites, stage)
+        if scores is not None and sites is not None:
+            summary_page(city, scores, sites, stage)
+    click.echo("wrote " + ", ".join(str(out / n) for n in names))
 
 
 @main.command()

@@ -302,3 +302,19 @@ def test_demo_refuses_a_layers_file_that_is_another_output_before_computing(tmp_
     assert not out.exists() or not any(out.iterdir())
     declared = study_outputs("helsinki", out, layers_path=tmp_path / "elsewhere.gpkg")
     assert len(declared) == len(set(declared)) and out / "study.json" in declared
+
+
+def test_map_writes_its_maps_and_summary_all_or_nothing(tmp_path, monkeypatch):
+    from cohesion_gis.maps import static
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full while writing the summary")
+
+    (tmp_path / "cohesion_map.html").write_text("the previous map", encoding="utf-8")
+    monkeypatch.setattr(static, "summary_figure", fail)  # the last of the three to be built
+    args = ["map", "--pbf", _pbf(), *KAMPPI, "--out", str(tmp_path), "--overwrite"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "disk full" in result.output
+    # the cohesion and sites maps were built, yet none replaced or joined the older files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohesion_map.html"]
+    assert (tmp_path / "cohesion_map.html").read_text(encoding="utf-8") == "the previous map"
