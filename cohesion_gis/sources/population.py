@@ -1228,24 +1228,43 @@ def assign_to_districts(homes: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) ->
 
 
 def scale_to_total(homes: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
-    """Scale residents so that they sum to exactly ``total`` (persons), keeping proportions.
+    """Scale the residents of the census area so that they sum to exactly ``total`` (persons).
+
+    The census area is the districts: when ``homes`` have a ``district_id`` column, only homes
+    in a district are scaled, keeping proportions, and homes outside every district keep their
+    estimate (the French fringe of a Monaco extract is not counted by Monaco's census).
 
     Raises
     ------
     ParameterError
         ``total`` is not a positive finite number.
     DataError
-        ``homes`` hold nobody to scale.
+        The census area holds nobody to scale.
     """
     persons = _target_total(total, None, None)
-    current = float(homes["population"].sum()) if len(homes) else 0.0
+    inside = (
+        homes["district_id"].notna().to_numpy()
+        if "district_id" in homes
+        else np.ones(len(homes), dtype=bool)
+    )
+    population = homes["population"].to_numpy(float)
+    current = float(population[inside].sum())
     if not current > 0:
         raise DataError(
             f"population_total={total}: no home to put residents in (no residential building "
-            "or raster cell in the study area); pass a population raster or a census table "
+            "or raster cell in the districts); pass a population raster or a census table "
             "per district (population_table=)"
         )
-    return homes.assign(population=homes["population"].to_numpy(float) * (persons / current))
+    if not inside.all():
+        logger.info(
+            "population_total=%s scales the %d homes in the districts; %d homes outside them "
+            "keep their estimate (%.0f residents)",
+            total,
+            int(inside.sum()),
+            int((~inside).sum()),
+            float(population[~inside].sum()),
+        )
+    return homes.assign(population=np.where(inside, population * (persons / current), population))
 
 
 def scale_to_districts(
