@@ -1,8 +1,9 @@
 """Compiled kernels of the approach-route search (internal; see :mod:`cohesion_gis.hvm.routes`).
 
 Everything per site runs here, in one compiled call over all sites and vehicle classes: the
-horizon (Dijkstra from the entries, bounded), the max-speed search under the run-up budget (labels
-settled in order of run-up), the choice of the best incoming edge at every entry, route
+horizon (the network engine's bounded search from the entries,
+:func:`cohesion_gis.network._search.search_ball`), the max-speed search under the run-up budget
+(labels settled in order of run-up), the choice of the best incoming edge at every entry, route
 reconstruction from the labels and the speed profile. Scratch arrays are allocated once and reset
 only where a site touched them, so the cost of a site is what its horizon holds, not the size of
 the network.
@@ -29,6 +30,8 @@ from cohesion_gis.hvm.kinematics import (
     profile_sq,
     widest_radius,
 )
+from cohesion_gis.network._search import scratch as search_scratch
+from cohesion_gis.network._search import search_ball
 
 __all__ = [
     "MAP_DISTANCE",
@@ -335,57 +338,6 @@ def _junction_radius(
 
 
 # --------------------------------------------------------------------------- per site
-
-
-@njit(cache=True)
-def _horizon(  # noqa: PLR0917
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    weights: np.ndarray,
-    sources: np.ndarray,
-    limit: float,
-    dist: np.ndarray,
-) -> np.ndarray:  # pragma: no cover - numba
-    """Nodes within ``limit`` network metres of ``sources`` (sorted); ``dist`` is set for them.
-
-    Same semantics as scipy's ``dijkstra(..., min_only=True, limit=limit)``: a node
-    is reached iff its distance is ``<= limit``. ``dist`` must be ``inf`` everywhere on entry;
-    the caller resets the returned nodes afterwards.
-    """
-    heap_d = np.empty(64)
-    heap_n = np.empty(64, np.int64)
-    size = 0
-    reached = np.empty(64, np.int64)
-    n_reached = 0
-    for s in sources:
-        if np.isfinite(dist[s]):
-            continue  # a repeated source
-        dist[s] = 0.0
-        reached = _grow(reached, n_reached)
-        reached[n_reached] = s
-        n_reached += 1
-        heap_d = _grow(heap_d, size)
-        heap_n = _grow(heap_n, size)
-        size = _heap_push(heap_d, heap_n, size, 0.0, s)
-    while size > 0:
-        du = heap_d[0]
-        u = heap_n[0]
-        size = _heap_pop(heap_d, heap_n, size)
-        if du > dist[u]:
-            continue
-        for k in range(indptr[u], indptr[u + 1]):
-            v = indices[k]
-            nd = du + weights[k]
-            if nd <= limit and nd < dist[v]:
-                if not np.isfinite(dist[v]):
-                    reached = _grow(reached, n_reached)
-                    reached[n_reached] = v
-                    n_reached += 1
-                dist[v] = nd
-                heap_d = _grow(heap_d, size)
-                heap_n = _grow(heap_n, size)
-                size = _heap_push(heap_d, heap_n, size, nd, v)
-    return np.sort(reached[:n_reached])
 
 
 @njit(cache=True, inline="always")
@@ -1081,7 +1033,9 @@ def run_sites(  # noqa: PLR0917
         vertex_radius, has_barrier, turn_ptr, turn_radius, widest, stop)`` (``turn_*`` and
         ``widest`` from :func:`turn_radii`; ``stop``: nodes where chains of pieces end).
     graph
-        Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon.
+        Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon
+        (:func:`cohesion_gis.hvm.routes.horizon_graph`), then the network engine's queue shape
+        for it ``(inv, n_buckets, n_entries)`` (:func:`cohesion_gis.network._search.queue_shape`).
     sites
         ``(entry_ptr, entry_node, inside_ptr, inside_piece)``: per site its entry nodes and the
         pieces whose midpoint lies in the site polygon.
@@ -1108,7 +1062,7 @@ def run_sites(  # noqa: PLR0917
     node_radius, piece_a, piece_b, piece_width, piece_grade, piece_len = network[8:14]
     vptr, vxy, seg_len, vertex_radius, has_barrier, turn_ptr, turn_radius, widest = network[14:22]
     stop = network[22]
-    indptr, indices, weights = graph
+    indptr, indices, weights, inv, n_buckets, n_entries = graph
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
     width_ok, kind, shift, low, high, threshold, model, vehicle = classes[:8]
     start_u, start_len, chain_end, chain_ok, chain_maps, start_ok = classes[8:]
@@ -1122,7 +1076,7 @@ def run_sites(  # noqa: PLR0917
     free_threshold = np.full(n_nodes, -1.0)
     free_start = np.ones(n_nodes, np.bool_)  # no barriers: every node is reached
     # scratch, reset after each site where touched
-    dist = np.full(n_nodes, np.inf)
+    dist, touched, queue = search_scratch(n_nodes, n_buckets, n_entries)  # the horizon's
     in_ball = np.zeros(n_nodes, np.bool_)
     inside = np.zeros(piece_a.size, np.bool_)
     active = np.zeros(n_dir, np.bool_)
@@ -1152,7 +1106,9 @@ def run_sites(  # noqa: PLR0917
         nodes = entry_node[e0:e1]
         ball = np.empty(0, np.int64)
         if e0 < e1:
-            ball = _horizon(indptr, indices, weights, nodes, horizon_m, dist)
+            ball, queue = search_ball(
+                indptr, indices, weights, nodes, horizon_m, dist, touched, queue, inv
+            )
         for n in ball:
             in_ball[n] = True
         for n in nodes:

@@ -91,6 +91,7 @@ from cohesion_gis.network import (
     csr_from_pairs,
     nearest_edges,
 )
+from cohesion_gis.network._search import queue_shape
 
 __all__ = [
     "APPROACH_COLUMNS",
@@ -283,9 +284,10 @@ class ApproachNetwork:
             entries, inside = _subset(self.entries, self.inside, sites)
             site_ids, polygons = site_ids[sites], polygons[sites]
         graph = self.net.graph
+        arrays = (graph.indptr, graph.indices.astype(np.int64), graph.weights_m)
         out = _run_chunks(
             self.kernel_network,
-            (graph.indptr, graph.indices.astype(np.int64), graph.weights_m),
+            (*arrays, *queue_shape(arrays, self.params.search_horizon_m)),
             (entries.ptr, entries.node, *inside),
             self.kernel_classes,
             self.params.search_horizon_m,

@@ -51,6 +51,7 @@ __all__ = [
     "map_chunks",
     "queue_shape",
     "scratch",
+    "search_ball",
     "search_nodes",
     "search_one",
     "search_to_points",
@@ -321,6 +322,28 @@ def _nodes_kernel(  # noqa: PLR0917 - numba kernels take no keyword arguments
         dist, touched, queue, inv,
     )  # fmt: skip
     return dist
+
+
+@njit(cache=True, nogil=True)
+def search_ball(indptr, indices, weights, sources, limit, dist, touched, queue, inv):  # noqa: PLR0917
+    """One search from ``sources`` (at distance 0) to ``limit``, for a compiled caller.
+
+    Returns the nodes reached, sorted (int64), and the queue (a larger one if it had to grow).
+    ``dist`` must be ``inf`` everywhere on entry and holds the reached nodes' distances after;
+    the caller resets them. The graph is searched as it is (no chains), so the distances are
+    Dijkstra's bit for bit (:func:`search_nodes`). The HVM's horizon around a site's entries
+    (:func:`cohesion_gis.hvm._routes_kernel.run_sites`) is this search.
+    """
+    empty_i = np.empty(0, np.int64)
+    empty_f = np.empty(0)
+    chains = (empty_i, empty_i, empty_i, empty_f, np.zeros(1, np.int64), np.empty(0, np.int32),
+              empty_f, empty_i, empty_f)  # fmt: skip
+    group_ptr = np.array([0, sources.size], np.int64)
+    n_touched, queue = search_one(
+        0, 1, limit, indptr, indices, weights, group_ptr, sources, np.zeros(sources.size),
+        chains, empty_i, dist, touched, queue, inv,
+    )  # fmt: skip
+    return np.sort(touched[:n_touched]).astype(np.int64), queue
 
 
 def search_nodes(

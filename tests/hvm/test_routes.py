@@ -10,7 +10,6 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm._routes_kernel import _horizon
 from cohesion_gis.hvm.kinematics import (
     bend_speed_kmh,
     run_up_speed_kmh,
@@ -27,6 +26,7 @@ from cohesion_gis.hvm.routes import (
     horizon_graph,
 )
 from cohesion_gis.hvm.vehicles import load_vehicles
+from cohesion_gis.network._search import queue_shape, scratch, search_ball
 
 CRS = "EPSG:3067"
 # the reference's worked examples use constant acceleration; the default is the power model
@@ -360,11 +360,11 @@ def test_horizon_matches_scipy_dijkstra():
     )
     sources = np.array([5, 17, 17, 230])
     limit = 120.0
-    dist = np.full(n, np.inf)
-    reached = _horizon(
-        graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data, sources,
-        limit, dist,
-    )  # fmt: skip
+    # the horizon of a site is the network engine's search from its entries (run_sites)
+    arrays = (graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data)
+    inv, n_buckets, n_entries = queue_shape(arrays, limit)
+    dist, touched, queue = scratch(n, n_buckets, n_entries)
+    reached, _ = search_ball(*arrays, sources, limit, dist, touched, queue, inv)
     expected = dijkstra(graph, indices=sources, min_only=True, limit=limit)
     assert reached.tolist() == np.flatnonzero(np.isfinite(expected)).tolist()
     assert dist[reached].tolist() == expected[reached].tolist()
