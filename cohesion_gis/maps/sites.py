@@ -81,8 +81,12 @@ def _text(value: object, fallback: str = "not given") -> str:
 
 
 def _site_popup(row: dict[str, object], n_sites: int) -> str:
+    # a merged site (a precinct) lists every kind of place in it, not only the one that ranks it
+    kinds = row.get("kinds")
+    if not isinstance(kinds, str) or not kinds:
+        kinds = row["kind"]
     rows = {
-        "Kind of site": _text(row["kind"]),
+        "Kind of site": _text(kinds).replace(";", ","),
         "Priority": f"{format_number(row['rank'])} of {n_sites} (1 = act first)",
         "Risk": f"{format_number(row['risk'], digits=0)} of 125 (people × vulnerability × "
         "attractiveness, each scored 1–5; higher is worse)",

@@ -33,3 +33,15 @@ def test_sites_map_layers_popups_and_escaping(helsinki):
 def test_sites_need_their_columns(helsinki):
     with pytest.raises(InputError, match=r"approaches: columns \['impact_speed_kmh'\]"):
         sites_map(helsinki.sites, helsinki.approaches.drop(columns="impact_speed_kmh"))
+
+
+def test_site_popup_speaks_plainly(helsinki):
+    sites = helsinki.sites.assign(
+        kinds=["nightclub; mall; square"] + [None] * (len(helsinki.sites) - 1),
+        required_rating="ISO 22343-1: V/1500[M1]/>80/90: design speed 165.6 km/h exceeds ...",
+    )
+    page = sites_map(sites, helsinki.approaches).get_root().render()
+    assert "nightclub, mall, square" in page  # a precinct is not "a nightclub"
+    assert "no barrier can do: a 1.5 t car (M1) would arrive faster than" in page
+    assert "Worst case assumed: a driver accelerating as hard as the vehicle can" in page
+    assert "<title>Crowded sites and hostile-vehicle approaches</title>" in page
