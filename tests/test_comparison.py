@@ -157,7 +157,7 @@ def test_summary_lines(helsinki: cg.City, base) -> None:
     result = compare(helsinki, load_scenario(SCENARIOS / "new_residents_kallio.toml"), base=base,
                      hvm=False)  # fmt: skip
     assert result.summary[0].startswith("Kallio: ")
-    assert "capacity -0.17" in result.summary[0]  # 500 more residents share its green space
+    assert "capacity -0.15" in result.summary[0]  # 500 more residents share its green space
     quiet = compare(helsinki, load_scenario(SCENARIOS / "pedestrianise_traffic_order.toml"),
                     base=base, hvm=False)  # fmt: skip
     assert quiet.summary == ("No district or site changes beyond rounding.",)
