@@ -20,9 +20,16 @@ NaN to other homes. The space's mix is, by ``bridging.index``:
 .. math:: B_s = \frac{1 - \sum_g p_{sg}^2}{1 - 1/G} \qquad \text{(simpson, absolute: comparable
           across cities)}
 
-A home's bridging is its best-mixed space within reach, discounted by distance (reference §B.3):
+A home's bridging is its best-mixed space within reach (reference §B.3), credited as access is:
+in full within the standard distance of the space's category and linearly less beyond it,
 
-.. math:: B_i = \max_{s:\, d_{is} \le r_s} e^{-\beta d_{is}} B_s \qquad (0 \text{ if none})
+.. math:: B_i = \max_{s:\, d_{is} \le r_s} g_s(d_{is})\, B_s \qquad (0 \text{ if none})
+
+with :math:`g_s` the access credit :func:`~cohesion_gis.cohesion.access.coverage` of the space's
+category (``d_full`` to ``d_max``; the best of its categories; a park too small for any uses its
+type's loosest standard). A perfectly mixed park 200 m away thus gives 1, not the
+:math:`e^{-4 \cdot 200/800} = 0.37` of the catchment weight: that weight estimates who uses a
+space (its mix), not whether a home is served by it.
 
 A maximum can never fall when a space is added (each space's mix depends only on the homes
 around it, not on other spaces), so a new playground cannot lower anyone's bridging; a weighted
@@ -53,6 +60,7 @@ __all__ = [
     "group_reason",
     "home_bridging",
     "space_bridging",
+    "standard_distances_m",
 ]
 
 #: Most groups reported as ``share_<group>`` columns of the spaces table.
@@ -204,7 +212,7 @@ def _mix(shares: np.ndarray, city: np.ndarray, index: str) -> tuple[np.ndarray, 
 
 
 def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> pd.Series:
-    """Per home ``B_i``: its best-mixed space within reach, discounted by distance.
+    """Per home ``B_i``: its best-mixed space within reach, credited by its access standard.
 
     Parameters
     ----------
@@ -222,14 +230,44 @@ def home_bridging(reach: Reach, params: CohesionParams, space_b: np.ndarray) -> 
     """
     if group_columns(reach.homes) is None:
         return pd.Series(np.nan, index=reach.homes.index, name="bridging")
+    d_full_m, d_max_m = standard_distances_m(reach.spaces, params)
     best = _home_best(
         *reach.columns(),
         _catchment_radius_m(reach.spaces, params),
-        float(params.decay_beta_factor),
+        d_full_m,
+        d_max_m,
         np.asarray(space_b, dtype=np.float64),
         len(reach.homes),
     )
     return pd.Series(best, index=reach.homes.index, name="bridging")
+
+
+def standard_distances_m(
+    spaces: pd.DataFrame, params: CohesionParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per space, the full-credit and cut-off distances (m) of its access standard.
+
+    The most generous of the access categories that count it (type and size); a space too small
+    for every category of its type takes the standard of its type's smallest-size category (a
+    0.2 ha park: the local green space's 300 / 800 m); a type in no category is credited from 1
+    at the door to 0 at its catchment radius.
+    """
+    kind = spaces["space_type"].to_numpy()
+    area = spaces["area_m2"].to_numpy(dtype=float)
+    d_full = np.full(len(spaces), -np.inf)
+    d_max = np.full(len(spaces), -np.inf)
+    for cat in params.access:
+        counts = np.isin(kind, cat.space_types) & (area >= cat.min_area_m2)
+        d_full = np.where(counts, np.maximum(d_full, cat.d_full_m), d_full)
+        d_max = np.where(counts, np.maximum(d_max, cat.d_max_m), d_max)
+    for cat in sorted(params.access, key=lambda c: c.min_area_m2):  # the smallest size first
+        small = np.isinf(d_max) & np.isin(kind, cat.space_types)
+        d_full = np.where(small, cat.d_full_m, d_full)
+        d_max = np.where(small, cat.d_max_m, d_max)
+    untyped = np.isinf(d_max)
+    d_full[untyped] = 0.0
+    d_max[untyped] = _catchment_radius_m(spaces, params)[untyped]
+    return d_full.astype(np.float64), d_max.astype(np.float64)
 
 
 def _catchment_radius_m(spaces: pd.DataFrame, params: CohesionParams) -> np.ndarray:
@@ -269,15 +307,19 @@ def _home_best(  # noqa: PLR0917 (numba has no keyword-only arguments)
     space: np.ndarray,
     dist_m: np.ndarray,
     radius_m: np.ndarray,
-    beta_factor: float,
+    d_full_m: np.ndarray,
+    d_max_m: np.ndarray,
     space_b: np.ndarray,
     n_homes: int,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    r"""Per home :math:`\max_s e^{-\beta d_{is}} B_s` over the rows within each catchment."""
+    r"""Per home :math:`\max_s g_s(d_{is}) B_s` over the rows within each catchment."""
     best = np.zeros(n_homes)
     for row in range(home.size):
         s = space[row]
-        if dist_m[row] <= radius_m[s] and not np.isnan(space_b[s]):
-            value = space_b[s] * np.exp(-beta_factor / radius_m[s] * dist_m[row])
-            best[home[row]] = max(best[home[row]], value)
+        d = dist_m[row]
+        if d <= radius_m[s] and d <= d_max_m[s] and not np.isnan(space_b[s]):
+            credit = 1.0
+            if d > d_full_m[s]:
+                credit = (d_max_m[s] - d) / (d_max_m[s] - d_full_m[s])
+            best[home[row]] = max(best[home[row]], space_b[s] * credit)
     return best

@@ -282,8 +282,10 @@ def assemble_result(
         :attr:`CohesionResult.notes`.
     """
     homes = homes.assign(edge_cut_share=edge_cut_share(homes, city.boundary, params))
+    params, diversity_note = drop_collinear_diversity(homes, params)
+    homes["score"] = composite(homes, params.weights, params.aggregation)
     districts = _districts(city.districts, homes, params)
-    notes = {**(notes or {}), "bridging": bridging_note(homes, params)}
+    notes = {**(notes or {}), "bridging": bridging_note(homes, params), "diversity": diversity_note}
     if city.contact_spaces.empty:
         log.warning("%s: no contact spaces in the study area: every component is 0", city.name)
         districts["flag"] = "no contact spaces in the study area"
@@ -323,6 +325,39 @@ def network_note(cleaned: CleanedNetwork, homes: pd.DataFrame) -> str:
     return text
 
 
+#: Spearman's ρ between access and diversity over the homes above which diversity is dropped
+#: from the composite as collinear with access (reference §3.4 D: "Drop D from the composite if
+#: Spearman ρ(A, D) > 0.9 in a city").
+MAX_ACCESS_DIVERSITY_RHO = 0.9
+
+
+def drop_collinear_diversity(
+    homes: pd.DataFrame, params: CohesionParams
+) -> tuple[CohesionParams, str]:
+    """The parameters the composite uses, without diversity where it duplicates access; a note.
+
+    Spearman's ρ between the homes' ``access`` and ``diversity`` (homes with both measured,
+    unweighted). Above :data:`MAX_ACCESS_DIVERSITY_RHO` diversity's weight is set to 0 (the other
+    weights re-scaled by :func:`composite`); the component is still reported.
+    """
+    both = homes[["access", "diversity"]].dropna()
+    if len(both) < 3 or params.weights.get("diversity", 0.0) <= 0:
+        return params, "Spearman rho(access, diversity) not measured (fewer than 3 homes)."
+    rho = _spearman(both["access"], both["diversity"])
+    if not rho > MAX_ACCESS_DIVERSITY_RHO:
+        return params, (
+            f"Spearman rho(access, diversity) = {rho:.2f} over {len(both):,} homes, at most "
+            f"{MAX_ACCESS_DIVERSITY_RHO}: diversity stays in the composite."
+        )
+    weights = {**params.weights, "diversity": 0.0}
+    return replace(params, weights=weights), (
+        f"Spearman rho(access, diversity) = {rho:.2f} over {len(both):,} homes, above "
+        f"{MAX_ACCESS_DIVERSITY_RHO}: diversity measures the same thing as access here, so it is "
+        "left out of the composite (reference §3.4 D) and the other weights re-scaled; it is "
+        "still reported per home and district."
+    )
+
+
 def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
     """One plain paragraph: where bridging comes from, or why it is not available."""
     counts = group_columns(homes)
@@ -339,7 +374,7 @@ def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
     text = (
         f"bridging from {counts.shape[1]} resident groups ({', '.join(counts.columns)}); "
         f"space mix: {params.bridging_index}; a home's value is its best-mixed space within "
-        "reach, discounted by distance."
+        "reach, in full within its category's standard distance and linearly less to its cut-off."
     )
     if unknown.any():
         people = float(homes.loc[unknown, "population"].sum())
@@ -657,12 +692,9 @@ def _sensitivity(
     variants.update(structural)
     kinds.update(dict.fromkeys(structural, "structural"))
     rng = np.random.default_rng(params.seed)
-    keys = list(COMPONENTS)
-    alpha = (
-        np.array([params.weights.get(k, 0.0) for k in keys])
-        * params.sensitivity_weight_concentration
-    )
-    for draw in range(params.sensitivity_weight_draws if alpha.min() > 0 else 0):
+    keys = [k for k in COMPONENTS if params.weights.get(k, 0.0) > 0]
+    alpha = np.array([params.weights[k] for k in keys]) * params.sensitivity_weight_concentration
+    for draw in range(params.sensitivity_weight_draws if keys else 0):
         weights = dict(zip(keys, rng.dirichlet(alpha), strict=True))
         name = f"weights draw {draw + 1}"
         variants[name] = district.means(composite(homes, weights, params.aggregation))

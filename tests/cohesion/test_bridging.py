@@ -36,8 +36,9 @@ def test_a_space_between_two_groups_bridges_and_one_inside_one_does_not(line):
     # the middle library is 900-1,000 m from both ends: equal shares -> as mixed as the city
     assert space["bridging"].iloc[1] == pytest.approx(1.0)
     assert space["share_a"].iloc[1] == pytest.approx(0.5)
-    # the west home's value: the middle library (B = 1) discounted by its 1,000 m walk
-    assert home.iloc[0] == pytest.approx(np.exp(-4.0 * 1000.0 / 1200.0))
+    # the west home's value: the middle library (B = 1) at 1,000 m, credited as library access
+    # is (full to 800 m, 0 at 1,200 m): 0.5, where e^(-4 * 1000 / 1200) = 0.04 gave almost nothing
+    assert home.iloc[0] == pytest.approx((1200.0 - 1000.0) / (1200.0 - 800.0))
 
 
 def test_simpson_is_the_absolute_variant(line):
@@ -166,3 +167,25 @@ def test_sensitivity_with_groups_varies_the_group_definition(helsinki):
     assert {"bridging index: simpson", f"groups: {largest} vs the rest"} <= set(table.index)
     assert (table.loc[["bridging index: simpson"], "kind"] == "structural").all()
     assert "group definition" not in result.notes["sensitivity"]
+
+
+def test_a_mixed_space_within_its_standard_distance_gives_full_credit(helsinki_groups):
+    from cohesion_gis.cohesion.bridging import standard_distances_m
+    from cohesion_gis.cohesion.score import distance_tables, walk_networks
+
+    params = CohesionParams.from_toml()
+    result = score_districts(helsinki_groups, params, sensitivity=False)
+    networks = walk_networks(helsinki_groups, params)
+    table = distance_tables(helsinki_groups, networks, params, sensitivity=False)[0]
+    d_full, _ = standard_distances_m(table.spaces, params)
+    home, space, dist = table.columns()
+    b_s = result.spaces["bridging"].to_numpy()
+    got = result.homes["bridging"].to_numpy()
+    within = dist <= d_full[space]
+    assert within.sum() > 1000
+    # every home gets the full mix of each space within its standard distance (before: a park
+    # 200 m away credited e^(-4 * 200 / 800) = 0.37 of its mix)
+    assert (got[home[within]] >= b_s[space[within]] - 1e-12).all()
+    # and never more than the best mix it reaches
+    best = pd.Series(b_s[space]).groupby(home).max()
+    assert (got[best.index] <= best.to_numpy() + 1e-12).all()

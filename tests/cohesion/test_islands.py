@@ -61,3 +61,20 @@ def test_homes_off_the_network_are_left_out_with_a_reason(scored):
         if mine["population"].sum() > 0:
             mean = np.average(mine["score"], weights=mine["population"])
             assert row["score"] == pytest.approx(mean, rel=1e-9), district_id
+
+
+def test_diversity_collinear_with_access_is_left_out_of_the_composite(scored, helsinki):
+    # Malta 2018: Spearman rho(access, diversity) = 0.91 over the homes (reference §3.4 D: drop D
+    # above 0.9); without group data the composite is then access 70 %, capacity 30 %
+    note = scored.notes["diversity"]
+    assert "rho(access, diversity) = 0.91" in note and "left out of the composite" in note
+    homes = scored.homes.dropna(subset=["score"])
+    expected = 100 * (0.35 * homes["access"] + 0.15 * homes["capacity"]) / 0.5
+    np.testing.assert_allclose(homes["score"], expected, rtol=1e-12)
+    assert "shortfall_diversity" not in scored.districts
+    assert scored.districts["diversity"].notna().any()  # still reported
+    # Helsinki: rho 0.63, diversity stays
+    kept = score_districts(helsinki, sensitivity=False)
+    note = kept.notes["diversity"]
+    assert "= 0.63" in note and "stays in the composite" in note
+    assert "shortfall_diversity" in kept.districts
