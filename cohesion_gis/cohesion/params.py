@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +32,8 @@ from cohesion_gis._validate import (
 )
 from cohesion_gis.cohesion.cleaning import CLEANING_RULES
 from cohesion_gis.errors import ParameterError
+
+log = logging.getLogger(__name__)
 
 #: The space-mix indices ``bridging.index`` may name (:mod:`~cohesion_gis.cohesion.bridging`).
 BRIDGING_INDICES = ("entropy_ratio", "simpson")
@@ -186,6 +189,7 @@ class CohesionParams:
         raise_problems(
             ParameterError, label, problems + params.problems(), "Fix the file and load it again"
         )
+        params.warn_non_monotone()
         return params
 
     def validate(self) -> None:
@@ -196,6 +200,24 @@ class CohesionParams:
             self.problems(),
             "Fix the value(s) and run again",
         )
+        self.warn_non_monotone()
+
+    def warn_non_monotone(self) -> None:
+        """Log a warning when a setting lets a new contact space lower some home's score.
+
+        With ``diversity.hill_q`` > 0 the Hill number weighs the evenness of the types' shares,
+        so one more space of a type already near a home makes the mix less even and can lower
+        that home's diversity and score (q = 0 counts distinct types and can only rise): a
+        scenario that adds a playground may then show a loss. Allowed as the reference's q = 1
+        sensitivity (§3.4 D), never the default.
+        """
+        if self.hill_q > 0:
+            log.warning(
+                "cohesion parameters %s: diversity.hill_q = %g > 0 weighs evenness, so adding a "
+                "contact space can lower a home's diversity and score (a scenario may show a "
+                "loss from a new space); use hill_q = 0 for scenarios (docs/cohesion.md)",
+                self.source, self.hill_q,
+            )  # fmt: skip
 
     def problems(self) -> list[str]:
         """Every impossible or implausible value, named by its TOML field (empty: all good).

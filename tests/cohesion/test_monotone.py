@@ -65,3 +65,25 @@ def test_adding_spaces_of_every_type_lowers_no_home(helsinki, grouped, seed, wit
         assert not fell.any(), f"{column} fell for {list(before.index[fell])[:5]}"
     # the spaces were reached: somebody gained
     assert (after["score"] > before["score"] + 1e-9).any()
+
+
+def test_hill_q_above_zero_can_lower_a_home_and_is_warned(helsinki, tmp_path, caplog):
+    from cohesion_gis.cohesion import CohesionParams
+
+    path = tmp_path / "q1.toml"
+    path.write_text("[diversity]\nhill_q = 1.0\n")
+    with caplog.at_level("WARNING", logger="cohesion_gis.cohesion.params"):
+        params = CohesionParams.from_toml(path)
+    assert "hill_q = 1 > 0" in caplog.text and "can lower" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cohesion_gis.cohesion.params"):
+        CohesionParams.from_toml().validate()
+    assert "hill_q" not in caplog.text
+    # the warning is true on real Helsinki: one more space of every type lowers some homes
+    base = score_districts(helsinki, params, sensitivity=False)
+    spaces = pd.concat([helsinki.contact_spaces, _random_spaces(helsinki, 1)], ignore_index=True)
+    more = score_districts(
+        dataclasses.replace(helsinki, contact_spaces=spaces), params, sensitivity=False
+    )
+    fell = more.homes["diversity"] < base.homes["diversity"] - 1e-9
+    assert fell.any()
