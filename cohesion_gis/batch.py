@@ -8,7 +8,8 @@ available, with a ``metadata`` table), ``districts.csv``, ``sites.csv``, the off
 side-by-side ``scenario_map.html`` (all through :func:`cohesion_gis.export.write_comparison`)
 and ``summary.json`` (status, summary lines, the inputs hash and provenance), then one table
 across all scenarios, ``<out_dir>/summary.csv``, and the districts of every scenario stacked in
-``<out_dir>/districts_all.csv`` (scenario, file × district × metric).
+``<out_dir>/districts_all.csv`` (scenario, file × district × metric; removed when no scenario
+finished).
 
 - **Resumable.** ``summary.json`` is written last, with ``status = "done"`` and a hash
   (:func:`inputs_hash`) of the content of every input: the scenario file, the base's input
@@ -360,14 +361,24 @@ def _version() -> str:
 
 
 def _stack_districts(table: pd.DataFrame, out: Path) -> None:
-    """Every finished scenario's district deltas in one long table."""
+    """Every finished scenario's district deltas in one long table; none: no table.
+
+    The per-scenario tables are read back as text (``001`` stays ``001``, ``NA`` stays ``NA``:
+    ids and names are never parsed as numbers or missing values) and stacked as written.
+    """
     parts = []
     for _, row in table.loc[table["status"] != "failed"].iterrows():
         csv = Path(row["output"]) / "districts.csv"
         if csv.is_file():
-            parts.append(pd.read_csv(csv).assign(scenario=row["scenario"], file=row["file"]))
-    if parts:
-        stacked = pd.concat(parts, ignore_index=True)
-        first = ["scenario", "file"]
-        stacked = stacked[[*first, *[c for c in stacked.columns if c not in first]]]
-        write_csv(stacked, out / "districts_all.csv", overwrite=True)
+            text = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            parts.append(text.assign(scenario=row["scenario"], file=row["file"]))
+    path = out / "districts_all.csv"
+    if not parts:  # an older table would pass for this run's
+        if path.is_file():
+            path.unlink()
+            log.info("%s removed: no scenario finished", path)
+        return
+    stacked = pd.concat(parts, ignore_index=True)
+    first = ["scenario", "file"]
+    stacked = stacked[[*first, *[c for c in stacked.columns if c not in first]]]
+    write_csv(stacked, path, overwrite=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from cohesion_gis._atomic import atomic_path, refuse_existing, staged_files
+from cohesion_gis._text import clean_text, is_text
 from cohesion_gis.errors import InputError
 
 __all__ = [
@@ -147,17 +149,28 @@ def write_csv(
             frame["geometry_wkt"] = table.geometry.to_wkt()
     frame = frame.rename(columns=lambda c: _safe_cell(c) if isinstance(c, str) else c)
     for column in frame.columns:
-        if frame[column].dtype == object or isinstance(frame[column].dtype, pd.StringDtype):
-            frame[column] = frame[column].map(_safe_cell)
+        if is_text(frame[column]):
+            frame[column] = frame[column].astype(object).map(_safe_cell)
     frame = for_spreadsheets(frame)
     with atomic_path(path, overwrite=overwrite) as tmp:  # BOM: Excel then reads ä, ö as UTF-8
         frame.to_csv(tmp, index=False, lineterminator="\r\n", encoding="utf-8-sig")
     return Path(path)
 
 
+#: A text cell holding only a decimal number (``-1.5``, ``+3``, ``1e3``): a number, not a formula.
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _safe_cell(value: Any) -> Any:
-    """A text cell a spreadsheet shows as text: formula starts get a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """A text cell a spreadsheet shows as text.
+
+    Control and bidi-override characters become ``�`` (:func:`cohesion_gis._text.clean_text`);
+    a formula start gets a leading ``'`` unless the cell is a plain number.
+    """
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value)
+    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 

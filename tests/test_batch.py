@@ -200,3 +200,36 @@ def test_a_layers_base_is_rerun_when_its_taxonomy_file_changes(tmp_path: Path) -
     assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["skipped"]
     taxonomy.write_text(taxonomy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert list(batch.run([path], out_dir=out, progress=False).summary["status"]) == ["done"]
+
+
+def test_stacked_districts_keep_ids_and_names_as_written(tmp_path: Path) -> None:
+    from cohesion_gis.export import write_csv
+
+    folder = tmp_path / "s-1"
+    folder.mkdir()
+    districts = pd.DataFrame(
+        {"district_id": ["001", "1e3", "NA"], "name": ["NA", "null", "=cmd"],
+         "score_delta": [-1.5, 0.0, 2.25]}
+    )  # fmt: skip
+    write_csv(districts, folder / "districts.csv")
+    table = pd.DataFrame(
+        [{"scenario": "-s", "file": "s.toml", "status": "done", "output": str(folder)}]
+    )
+    batch._stack_districts(table, tmp_path)
+    back = pd.read_csv(tmp_path / "districts_all.csv", dtype=str, keep_default_na=False)
+    assert list(back.columns) == ["scenario", "file", "district_id", "name", "score_delta"]
+    assert list(back["district_id"]) == ["001", "1e3", "NA"]
+    assert list(back["name"]) == ["NA", "null", "'=cmd"]  # prefixed once, not twice
+    assert list(back["score_delta"]) == ["-1.5", "0.0", "2.25"]
+    assert list(back["scenario"]) == ["'-s"] * 3
+
+
+def test_no_stacked_table_is_left_when_no_scenario_finished(tmp_path: Path) -> None:
+    good = scenario(tmp_path, "residents", RESIDENTS.format(count=100))
+    broken = scenario(tmp_path, "broken", RESIDENTS.format(count=100).replace("POLYGON", "PLYGON"))
+    out = tmp_path / "results"
+    assert list(batch.run([good], out_dir=out, progress=False).summary["status"]) == ["done"]
+    assert (out / "districts_all.csv").is_file()
+    failed = batch.run([broken], out_dir=out, progress=False)
+    assert list(failed.summary["status"]) == ["failed"]
+    assert not (out / "districts_all.csv").exists()  # not the earlier run's table

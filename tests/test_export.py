@@ -103,14 +103,27 @@ def test_leftovers_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
 
 
 def test_csv_text_cells_that_start_a_formula_are_prefixed(tmp_path):
-    names = ["=HYPERLINK(\"http://x.invalid\",\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx",
-             "Kamppi", "a-b"]  # fmt: skip
+    names = ["=HYPERLINK(\"http://x.invalid\",\"x\")", "+1+cmd", "-2+3", "@SUM(A1)", "\tx",
+             "Kamppi", "a-b", "-2", "+1.5e3"]  # fmt: skip
     frame = pd.DataFrame({"name": names, "delta": [-1.5] * len(names), "=col": 1})
+    frame["kind"] = pd.Categorical(["=1+1"] * len(names))  # categorical text too
     path = write_csv(frame, tmp_path / "t.csv")
     back = pd.read_csv(path, dtype=str, keep_default_na=False)
-    assert list(back["name"]) == ["'" + n for n in names[:6]] + ["Kamppi", "a-b"]
+    assert list(back["name"]) == ["'" + n for n in names[:5]] + names[5:]  # a number is no formula
     assert set(back["delta"]) == {"-1.5"}  # numbers stay numbers
+    assert set(back["kind"]) == {"'=1+1"}
     assert "'=col" in back.columns
+
+
+def test_csv_text_cells_lose_control_and_bidi_override_characters(tmp_path):
+    names = ["a\x1b[31mred", "nul\x00here", "c1\x9bx", "evil\u202egnp.exe", "iso\u2066x\u2069",
+             "\rx", "two\nlines", "tab\tkept", "Töölö"]  # fmt: skip
+    path = write_csv(pd.DataFrame({"name": names}), tmp_path / "t.csv")
+    back = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(back["name"]) == [
+        "a\ufffd[31mred", "nul\ufffdhere", "c1\ufffdx", "evil\ufffdgnp.exe", "iso\ufffdx\ufffd",
+        "\ufffdx", "two\nlines", "tab\tkept", "Töölö",
+    ]  # fmt: skip
 
 
 def test_json_is_strict_with_non_finite_numbers_as_null(tmp_path):

@@ -22,6 +22,8 @@ import folium
 from branca.element import MacroElement
 from folium.template import Template
 
+from cohesion_gis._text import clean_text
+
 __all__ = [
     "COMPONENT_SCALE",
     "OKABE_ITO",
@@ -62,10 +64,6 @@ NO_DATA = "no data"
 NO_DATA_COLOUR = "#bdbdbd"
 
 
-# Characters that are not text: C0/C1 controls (NUL included, tab and newline kept) and the
-# Unicode bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which
-# would reorder the text after a name ("Trojan Source", CVE-2021-42574).
-_NOT_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Jinja delimiters ({{ }}, {% %}, {# #}) and what is special in a JavaScript template literal
 # (` ${ } and the backslash: "\x" without hex digits is a syntax error that blanks the page).
 _ENTITIES = str.maketrans(
@@ -87,7 +85,7 @@ def plain_text(value: object) -> str:
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return NO_DATA
-    return _NOT_TEXT.sub("\ufffd", str(value))
+    return clean_text(value)
 
 
 def escape_text(value: object) -> str:
