@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from cohesion_gis._atomic import check_outputs, staged_files
-from cohesion_gis.errors import InputError
+from cohesion_gis.errors import InputError, ScenarioError
 
 __all__ = [
     "ASSESSMENT_NAMES",
@@ -199,6 +199,9 @@ def run_study(
         Before any computation: two steps would write the same path (:func:`study_outputs`), a
         folder cannot be written, an output name is a folder, or an output exists that no
         finished step of the same inputs wrote and ``overwrite`` is False.
+    ScenarioError
+        After every other step is written and recorded: a scenario failed (each is named with
+        its error; ``<out_dir>/scenarios/summary.csv`` holds them too).
     """
     from cohesion_gis.sources.osm import default_pbf
 
@@ -222,6 +225,7 @@ def run_study(
             check_outputs(folder, names, overwrite=overwrite)
     written: dict[str, list[Path]] = {}
     results: dict[str, Any] = {}
+    failed = pd.DataFrame()
     for step, (folder, names) in steps.items():
         if step in finished:
             log.info("%s: finished in an earlier run with the same inputs; skipped", step)
@@ -232,9 +236,17 @@ def run_study(
             _write_record(out, record)
         written[step] = [folder / n for n in names]
         if step == "sites" and scenarios:
-            written["scenarios"] = _scenarios(scenarios, out / "scenarios", overwrite=overwrite)
+            written["scenarios"], failed = _scenarios(
+                scenarios, out / "scenarios", overwrite=overwrite
+            )
     for step, paths in written.items():
         log.info("%s: %s", step, ", ".join(p.name for p in paths))
+    if len(failed):
+        raise ScenarioError(
+            f"{len(failed)} of {len(scenarios)} scenarios failed (every other output is written; "
+            f"see {written['scenarios'][0]}): "
+            + "; ".join(f"{row.file}: {row.error}" for row in failed.itertuples())
+        )
     return written
 
 
@@ -303,14 +315,19 @@ _STEPS = {
 }
 
 
-def _scenarios(files: Sequence[str | Path], out: Path, *, overwrite: bool) -> list[Path]:
-    """Batch-run scenarios: tables and a side-by-side map per scenario, and a summary table."""
+def _scenarios(
+    files: Sequence[str | Path], out: Path, *, overwrite: bool
+) -> tuple[list[Path], pd.DataFrame]:
+    """Batch-run scenarios: tables and a side-by-side map per scenario, and a summary table.
+
+    Returns the paths written and the summary rows of the scenarios that failed.
+    """
     from cohesion_gis.batch import run
 
     result = run(files, out_dir=out, resume=not overwrite, progress=False)
     finished = result.summary.loc[result.summary["status"] != "failed", "output"]
     maps = [Path(folder) / "scenario_map.html" for folder in finished]
-    return [result.path, *(m for m in maps if m.exists())]
+    return [result.path, *(m for m in maps if m.exists())], result.failed
 
 
 def cohesion_maps(

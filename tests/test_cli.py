@@ -318,3 +318,20 @@ def test_map_writes_its_maps_and_summary_all_or_nothing(tmp_path, monkeypatch):
     # the cohesion and sites maps were built, yet none replaced or joined the older files
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohesion_map.html"]
     assert (tmp_path / "cohesion_map.html").read_text(encoding="utf-8") == "the previous map"
+
+
+def test_demo_exits_1_naming_a_failed_scenario_after_writing_the_rest(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        'name = "broken"\n[base]\nsource = "helsinki"\n'
+        '[[interventions]]\ntype = "remove_contact_space"\nid = "way/1"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = ["demo", "--pbf", _pbf(), *KAMPPI, "--out", str(out), "--scenarios", str(broken)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "1 of 1 scenarios failed" in result.output
+    assert f"{broken}: ScenarioError" in result.output and "id way/1 not found" in result.output
+    steps = json.loads((out / "study.json").read_text())["steps"]
+    assert set(steps) == {"layers", "cohesion", "sites", "maps"}  # the rest is written
