@@ -33,6 +33,33 @@ def _finite_positive(ctx: click.Context, param: click.Parameter, value: Any) -> 
     return value
 
 
+def _say(text: object, *, err: bool = False, one_line: bool = False) -> None:
+    """Print text that may hold names from data: control and bidi characters shown as ``�``.
+
+    A name holding ESC would otherwise drive the terminal (colours, cursor, window title,
+    hidden text); :func:`cohesion_gis._text.clean_text` is the one cleaner.
+    """
+    from cohesion_gis._text import clean_text
+
+    click.echo(clean_text(text, one_line=one_line), err=err)
+
+
+def _table(table: Any) -> str:
+    """A table as terminal text, each cell on one line (:func:`cohesion_gis._text.clean_table`)."""
+    from cohesion_gis._text import clean_table
+
+    return clean_table(table).to_string(index=False)
+
+
+class _CleanFormatter(logging.Formatter):
+    """Log lines with names from data cleaned to one line (the traceback, with ``-v``, kept)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        from cohesion_gis._text import clean_text
+
+        return clean_text(super().formatMessage(record), one_line=True)
+
+
 def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options that choose the study area, shared by every subcommand."""
     options = [
@@ -115,7 +142,7 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if logging.getLogger("cohesion_gis").isEnabledFor(logging.INFO):  # -v
                 raise
-            click.echo(f"Error: {_message(exc)}", err=True)
+            _say(f"Error: {_message(exc)}", err=True, one_line=True)
             sys.exit(1)
 
     return wrapper
@@ -189,7 +216,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     for old in [h for h in package.handlers if getattr(h, "_cohesion_cli", False)]:
         package.removeHandler(old)  # one console handler, however often main() runs
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_CleanFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._cohesion_cli = True  # type: ignore[attr-defined]
     package.addHandler(handler)
     package.setLevel(level)
@@ -219,8 +246,8 @@ def layers(out: Path | None, overwrite: bool, **kwargs: Any) -> None:
     check_outputs(out.parent, layers_names(out), overwrite=overwrite)
     city = _load(kwargs)
     gpkg, tif = write_layers(city, out, overwrite=overwrite)
-    click.echo(f"wrote {gpkg} and {tif}")
-    click.echo(city.summary().to_string())
+    _say(f"wrote {gpkg} and {tif}")
+    _say(city.summary().to_string())
 
 
 _OUT = click.option(
@@ -257,13 +284,13 @@ def score(
     city = _load(kwargs)
     result = score_districts(city, CohesionParams.from_toml(params), sensitivity=not no_sensitivity)
     paths = write_scores(result, out, provenance=city.provenance.as_dict(), overwrite=overwrite)
-    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    _say("wrote " + ", ".join(str(p) for p in paths))
     columns = ["name", "population", "access", "diversity", "bridging", "capacity", "severance"]
     table = result.districts.sort_values("score", ascending=False)
     table = table[[*columns, "score", "p10_score", "main_shortfall"]]
-    click.echo(table.round(2).to_string(index=False))
+    _say(_table(table.round(2)))
     for note in result.notes.values():
-        click.echo(note)
+        _say(note)
 
 
 @main.command()
@@ -310,10 +337,10 @@ def suggest(
         progress=sys.stderr.isatty(),
     )
     paths = write_suggestions(found, city, out, overwrite=overwrite)
-    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    _say("wrote " + ", ".join(str(p) for p in paths.values()))
     columns = ["rank", "candidate_id", "space_type", "area_m2", "predicted_score_gain",
                "residents_newly_served"]  # fmt: skip
-    click.echo(found.table[columns].head(10).round(2).to_string(index=False))
+    _say(_table(found.table[columns].head(10).round(2)))
 
 
 @main.command()
@@ -347,11 +374,11 @@ def protect(
         params=ProtectParams.from_toml(protect_params),
     )
     paths = write_protection(result, city, out, overwrite=overwrite)
-    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
-    click.echo(result.note)
+    _say("wrote " + ", ".join(str(p) for p in paths.values()))
+    _say(result.note)
     if len(result.lines):
         columns = ["line_id", "length_m", "standoff_m", "requirement"]
-        click.echo(result.lines[columns].round(1).to_string(index=False))
+        _say(_table(result.lines[columns].round(1)))
 
 
 @main.command()
@@ -402,7 +429,7 @@ def hvm(
     )
     with staged_files(out, ASSESSMENT_NAMES, overwrite=overwrite) as stage:
         write_assessment(result, stage)  # the four files replace older ones together
-    click.echo("wrote " + ", ".join(str(out / name) for name in ASSESSMENT_NAMES))
+    _say("wrote " + ", ".join(str(out / name) for name in ASSESSMENT_NAMES))
     columns = [
         "rank",
         "name",
@@ -411,7 +438,7 @@ def hvm(
         "max_impact_speed_kmh",
         "required_rating",
     ]
-    click.echo(result.sites[columns].head(15).to_string(index=False))
+    _say(_table(result.sites[columns].head(15)))
 
 
 @main.group()
@@ -431,7 +458,7 @@ def scenario_validate(files: tuple[Path, ...], with_city: bool) -> None:
         spec = load_scenario(path)
         if with_city:
             check_scenario(load_base(spec.base), spec)
-        click.echo(f"{path}: ok ({len(spec.interventions)} interventions)")
+        _say(f"{path}: ok ({len(spec.interventions)} interventions)", one_line=True)
 
 
 @main.command()
@@ -452,9 +479,9 @@ def compare(file: Path, out: Path, overwrite: bool, no_hvm: bool) -> None:
     base = load_base(spec.base)
     result = run_compare(base, spec, hvm=not no_hvm)
     paths = write_comparison(base, result, out, overwrite=overwrite)
-    click.echo("wrote " + ", ".join(str(p) for p in paths))
+    _say("wrote " + ", ".join(str(p) for p in paths))
     for line in result.summary:
-        click.echo(f"  {line}")
+        _say(f"  {line}", one_line=True)
 
 
 @main.command()
@@ -481,8 +508,8 @@ def batch(
     from cohesion_gis.batch import run
 
     result = run(files, out_dir=out, workers=workers, scheduler=scheduler, resume=not no_resume)
-    click.echo(f"wrote {result.path}")
-    click.echo(result.summary.to_string(index=False))
+    _say(f"wrote {result.path}")
+    _say(_table(result.summary))
     if len(result.failed):
         sys.exit(1)
 
@@ -522,7 +549,7 @@ def map_command(out: Path, overwrite: bool, kind: str, **kwargs: Any) -> None:
             sites_maps(city, sites, stage)
         if scores is not None and sites is not None:
             summary_page(city, scores, sites, stage)
-    click.echo("wrote " + ", ".join(str(out / n) for n in names))
+    _say("wrote " + ", ".join(str(out / n) for n in names))
 
 
 @main.command()
@@ -571,4 +598,4 @@ def demo(
         city, out, layers_path=layers_out, overwrite=overwrite, scenarios=scenarios or None
     )
     for step, paths in written.items():
-        click.echo(f"{step}: " + ", ".join(str(p) for p in paths))
+        _say(f"{step}: " + ", ".join(str(p) for p in paths))

@@ -335,3 +335,41 @@ def test_demo_exits_1_naming_a_failed_scenario_after_writing_the_rest(tmp_path):
     assert f"{broken}: ScenarioError" in result.output and "id way/1 not found" in result.output
     steps = json.loads((out / "study.json").read_text())["steps"]
     assert set(steps) == {"layers", "cohesion", "sites", "maps"}  # the rest is written
+
+
+EVIL = "evil\x1b]0;owned\x07\x1b[2J\u202egnp.exe\x9b\nforged"
+SHOWN = "evil\ufffd]0;owned\ufffd\ufffd[2J\ufffdgnp.exe\ufffd\ufffdforged"  # one line, inert
+
+
+def _no_control_characters(text):
+    import re
+
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text), text
+
+
+def test_scenario_names_reach_the_terminal_and_log_inert(tmp_path):
+    path = tmp_path / "evil.toml"
+    name = EVIL.replace("\x1b", "\\u001b").replace("\x07", "\\u0007").replace("\n", "\\n")
+    name = name.replace("\u202e", "\\u202e").replace("\x9b", "\\u009b")
+    path.write_text(
+        f'name = "{name}"\n[[interventions]]\ntype = "add_residents"\ncount = 10\n'
+        'geometry = "POLYGON ((24.936 60.167, 24.94 60.167, 24.94 60.17, 24.936 60.167))"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["-v", "scenario", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    _no_control_characters(result.output)
+    assert f"scenario {SHOWN}" in result.output
+
+
+def test_score_prints_district_names_inert(helsinki, tmp_path):
+    path = tmp_path / "districts.gpkg"
+    districts = helsinki.districts[["district_id", "name", "geometry"]].copy()
+    districts["name"] = [f"{EVIL}{i}" for i in range(len(districts))]
+    districts.to_file(path, layer="districts")
+    out = tmp_path / "out"
+    args = ["score", "--no-sensitivity", "--districts", str(path), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    _no_control_characters(result.output.replace("\n", " "))
+    assert f"{SHOWN}0" in result.output
