@@ -171,7 +171,7 @@ def read_pbf(
             f"{path}: not a readable OSM PBF file ({exc}); download it again or check the path"
         ) from exc
     clip = _clip_area(path, header_box, bbox=bbox, boundary=boundary)
-    with _quiet():
+    with _quiet(), _truncated(path):
         osm = OSM(str(path), bounding_box=clip, progress=progress)
         network = osm.get_network(network_type="all", nodes=True)
         if network is None or network[1] is None or len(network[1]) == 0:
@@ -311,6 +311,27 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+@contextlib.contextmanager
+def _truncated(path: Path) -> Iterator[None]:
+    """Turn the errors of a PBF cut short or damaged after its header into one clear InputError.
+
+    pyrosm decodes blocks with protobuf and zlib: a truncated download fails deep inside with
+    ``DecodeError ... Wire format was corrupt``, ``zlib.error`` or ``struct.error``.
+    """
+    import struct
+    import zlib
+
+    from google.protobuf.message import DecodeError
+
+    try:
+        yield
+    except (DecodeError, zlib.error, struct.error, EOFError) as exc:
+        raise InputError(
+            f"{path}: the PBF file is truncated or corrupt ({type(exc).__name__}: {exc}); "
+            "download it again"
+        ) from exc
 
 
 def _header(path: Path) -> tuple[Polygon | None, str | None]:

@@ -87,6 +87,15 @@ def test_corrupt_pbf(tmp_path):
         cg.load_city(bad)
 
 
+@pytest.mark.parametrize("kept", [0.001, 0.5, 0.99])
+def test_truncated_pbf_names_the_file_and_says_to_download_it_again(tmp_path, kept):
+    data = Path(default_pbf()).read_bytes()
+    cut = tmp_path / "cut.osm.pbf"
+    cut.write_bytes(data[: int(len(data) * kept)])  # an interrupted download: the header reads
+    with pytest.raises(InputError, match=r"cut\.osm\.pbf: the PBF file is truncated or corrupt"):
+        cg.load_city(cut)
+
+
 def test_bbox_outside_the_extract():
     with pytest.raises(InputError, match="does not overlap the extract"):
         cg.load_city(default_pbf(), bbox=(10.0, 50.0, 10.1, 50.1))
