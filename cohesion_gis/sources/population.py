@@ -699,8 +699,10 @@ def _storeys(
 
     Order: ``tag`` (``building_levels``), ``height`` (``height_m`` / storey height, rounded,
     at least 1), then for low-rise types (houses) ``type_default``; for the others
-    ``neighbourhood`` (median storeys of the tagged buildings of ``reference`` within the
-    radius, not counting low-rise types, when at least ``min_neighbour_samples``), else
+    ``neighbourhood`` when at least ``min_neighbour_samples`` tagged buildings of
+    ``reference`` (not of low-rise types) lie within the radius: the median storeys of *all*
+    the buildings of a home type there, each counted by its tag or, untagged, by its type's
+    default, so a few tagged towers among untagged blocks do not set the median. Else
     ``small_footprint`` (the storeys of ``small_footprint_type`` for a footprint under
     ``small_footprint_m2``: a small untagged building is a house), else ``type_default``.
     """
@@ -708,12 +710,20 @@ def _storeys(
     kind = homes["building"].astype(str).to_numpy()
     low_rise = np.array([params.types[k].low_rise for k in kind], dtype=bool)
     missing = np.isnan(levels) & ~low_rise
-    low = {k for k, t in params.types.items() if t.low_rise}
     ref_levels, _ = _tagged_storeys(reference, params)
-    ref_ok = ~np.isnan(ref_levels) & ~reference["building"].astype(str).isin(low).to_numpy()
-    if missing.any() and ref_ok.sum() >= params.min_neighbour_samples:
+    ref_kind = reference["building"].astype(str).to_numpy()
+    ref_tagged = ~np.isnan(ref_levels)
+    ref_low = np.array(
+        [k in params.types and params.types[k].low_rise for k in ref_kind], dtype=bool
+    )
+    ref_default = np.array(
+        [params.types[k].levels if k in params.types else np.nan for k in ref_kind]
+    )
+    ref_values = np.where(ref_tagged, ref_levels, ref_default)
+    ref_ok = ~ref_low & ~np.isnan(ref_values)
+    if missing.any() and (ref_ok & ref_tagged).sum() >= params.min_neighbour_samples:
         ref_points = shapely.point_on_surface(reference.geometry.to_numpy()[ref_ok])
-        ref_values = ref_levels[ref_ok]
+        ref_values, ref_tagged = ref_values[ref_ok], ref_tagged[ref_ok]
         idx = np.flatnonzero(missing)
         points = shapely.point_on_surface(homes.geometry.to_numpy()[idx])
         home_i, ref_i = shapely.STRtree(ref_points).query(
@@ -722,9 +732,10 @@ def _storeys(
         if len(home_i):
             order = np.argsort(home_i, kind="stable")
             groups, starts, counts = np.unique(home_i[order], return_index=True, return_counts=True)
+            near = ref_i[order]
             for g, s, n in zip(groups, starts, counts, strict=True):
-                if n >= params.min_neighbour_samples:
-                    levels[idx[g]] = float(np.median(ref_values[ref_i[order][s : s + n]]))
+                if ref_tagged[near[s : s + n]].sum() >= params.min_neighbour_samples:
+                    levels[idx[g]] = float(np.median(ref_values[near[s : s + n]]))
                     source[idx[g]] = "neighbourhood"
     default = np.isnan(levels)
     levels[default] = [params.types[k].levels for k in kind[default]]
