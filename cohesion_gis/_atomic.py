@@ -258,3 +258,32 @@ def staged_folder(target: str | Path) -> Iterator[Path]:
             _remove(backup)
     finally:
         _remove(stage)
+
+
+def check_run_folder(folder: str | Path, own: Iterable[str], *, overwrite: bool) -> None:
+    """Check, before computing, that a run may replace ``folder`` whole (see :func:`staged_folder`).
+
+    ``folder`` may be missing or empty; if it holds a previous run (only names in ``own``), it is
+    replaced with ``overwrite``; a folder holding anything else is never replaced.
+
+    Raises
+    ------
+    InputError
+        ``folder`` is a file, holds files of something else, holds a previous run and
+        ``overwrite`` is False, or its parent is not writable.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file, not an output folder; move it or choose another")
+    present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    foreign = [n for n in present if n not in set(own) and not n.startswith(".")]
+    if foreign:
+        raise InputError(
+            f"{folder} holds other files ({', '.join(foreign[:3])}...); a run replaces its "
+            "folder whole, so give an empty or new folder (CLI: --out)"
+        )
+    if present and not overwrite:
+        raise InputError(
+            f"{folder} holds a previous run; pass overwrite=True (CLI: --overwrite) to replace it"
+        )
+    check_outputs(folder.parent, [], overwrite=True)

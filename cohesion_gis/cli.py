@@ -322,9 +322,11 @@ def suggest(
     """Rank where a new contact space would raise the cohesion score most (exact gains)."""
     import geopandas as gpd
 
+    from cohesion_gis._atomic import check_run_folder
     from cohesion_gis.cohesion import CohesionParams
-    from cohesion_gis.suggest import SuggestParams, suggest, write_suggestions
+    from cohesion_gis.suggest import SUGGEST_OUTPUTS, SuggestParams, suggest, write_suggestions
 
+    check_run_folder(out, SUGGEST_OUTPUTS, overwrite=overwrite)  # before any computing
     city = _load(kwargs)
     given = gpd.read_file(sites) if sites else None
     found = suggest(
@@ -364,8 +366,13 @@ def protect(
     **kwargs: Any,
 ) -> None:
     """Design and verify the cheapest rated barrier scheme for one site (a scenario TOML)."""
+    from cohesion_gis._atomic import check_run_folder
     from cohesion_gis.protect import ProtectParams, protect, write_protection
 
+    earlier = (
+        [p.name for p in out.iterdir() if p.name.startswith("protect_")] if out.is_dir() else []
+    )
+    check_run_folder(out, earlier, overwrite=overwrite)  # before any computing
     city = _load(kwargs)
     result = protect(
         city,

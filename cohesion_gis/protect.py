@@ -64,7 +64,16 @@ __all__ = ["ProtectParams", "Protection", "protect", "write_protection"]
 
 log = logging.getLogger(__name__)
 
-_SOURCE, _SINK = "source", "sink"
+#: What a scheme assumes, written beside it for the client (see ``docs/decisions.md``).
+ASSUMPTIONS = (
+    "no hostile vehicle starts inside the ring of lines (parked cars, garages, deliveries and "
+    "service access inside it need their own management plan or active barriers)",
+    "a line is built from façade to façade; an end marked open (no building within reach) must be "
+    "continued to a wall, water or a level change on site, or a car drives round it",
+    "speeds come from the assessment's model (flat ground unless a DEM is given; run-up horizon "
+    "as stated) and each line is rated head-on for the fastest class that reaches it",
+    "costs are relative units for ranking layouts, not prices",
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,12 @@ class ProtectParams:
         How far a line reaches beyond each kerb (m).
     distance_weight
         Extra cost per 100 m of stand-off from the site (0: distance is free).
+    horizon_m
+        Run-up search horizon (m) of the threat search and of the verification (at least the
+        assessment's own): long enough for every class to reach its top speed.
+    max_reach_m
+        A line runs from façade to façade; this far (m) from the street's centreline on each
+        side without meeting a building, its end is reported as open.
     placement_m
         A line stands this far past the upstream end of its segment (or mid-segment if shorter),
         where vehicles are slowest.
@@ -94,6 +109,8 @@ class ProtectParams:
     margin_m: float
     placement_m: float
     distance_weight: float
+    horizon_m: float
+    max_reach_m: float
     default_width_m: float
     classes: tuple[str, ...]
     max_rounds: int
@@ -115,6 +132,8 @@ class ProtectParams:
                 margin_m=float(data["margin_m"]),
                 placement_m=float(data["placement_m"]),
                 distance_weight=float(data["distance_weight"]),
+                horizon_m=float(data["horizon_m"]),
+                max_reach_m=float(data["max_reach_m"]),
                 default_width_m=float(data["default_width_m"]),
                 classes=tuple(str(c) for c in data["classes"]),
                 max_rounds=int(data["max_rounds"]),
@@ -191,15 +210,20 @@ def _find_site(sites: pd.DataFrame, site: str) -> pd.Series:
 
 
 def _open(approaches: gpd.GeoDataFrame, site_id: str, classes: Sequence[str]) -> gpd.GeoDataFrame:
-    """Approaches to the site that no barrier stops and that reach it moving."""
+    """Approaches that reach the site moving with no line holding them (the assessment's rule).
+
+    As :func:`cohesion_gis.hvm.assess.assess_sites` counts ``open_approaches``: an impact speed
+    above 0 and no barrier in ``protected_by``. (``blocked_by`` names barriers the *reported*
+    route avoided, so a route listed there may still arrive.)
+    """
     mine = approaches.loc[
         (approaches["site_id"] == site_id)
         & approaches["vehicle_class"].isin(classes)
         & approaches.geometry.notna()
     ]
-    blocked = mine["blocked_by"].fillna("").astype(str).str.len() > 0
+    held = mine["protected_by"].fillna("").astype(str).str.len() > 0
     moving = mine["impact_speed_kmh"].fillna(0).to_numpy(dtype=float) > 0
-    return mine.loc[~blocked.to_numpy() & moving]
+    return mine.loc[~held.to_numpy() & moving]
 
 
 # --- the cut -------------------------------------------------------------------------------
@@ -295,25 +319,87 @@ def _widths(city: Any, pool: Mapping[tuple, _Segment], default_m: float) -> dict
     return dict(zip(keys, np.where(width > 0, width, default_m), strict=True))
 
 
+@dataclass(frozen=True)
+class _Span:
+    """Where a line across a segment stands and how far it reaches on each side (m)."""
+
+    x: float
+    y: float
+    normal: tuple[float, float]
+    left_m: float
+    right_m: float
+    open_ends: int
+
+    @property
+    def length_m(self) -> float:
+        return self.left_m + self.right_m
+
+
+def _spans(
+    city: Any, pool: Mapping[tuple, _Segment], widths: Mapping[tuple, float], params: ProtectParams
+) -> dict[tuple, _Span]:
+    """Each candidate line from façade to façade.
+
+    Out from the centreline on both sides to the first building within ``max_reach_m``, at least
+    to the kerb plus the margin; an end with no building in reach stops at ``max_reach_m`` and
+    counts as open (a car could drive round it).
+    """
+    keys = list(pool)
+    origins, normals = [], []
+    for key in keys:
+        seg = pool[key]
+        (x0, y0), (x1, y1) = seg.start, seg.end
+        length = seg.length_m or 1.0
+        share = seg.offset_m(params.placement_m) / length
+        origins.append((x0 + (x1 - x0) * share, y0 + (y1 - y0) * share))
+        normals.append((-(y1 - y0) / length, (x1 - x0) / length))
+    reach = params.max_reach_m
+    found = np.full((len(keys), 2), np.inf)
+    buildings = city.buildings.geometry.to_numpy() if len(city.buildings) else np.empty(0)
+    if keys and len(buildings):
+        pts = np.asarray(origins)
+        nrm = np.asarray(normals)
+        tree = shapely.STRtree(buildings)
+        for side, sign in enumerate((-1.0, 1.0)):
+            rays = shapely.linestrings(np.stack([pts, pts + sign * reach * nrm], axis=1))
+            ray_i, b_i = tree.query(rays, predicate="intersects")
+            if ray_i.size:
+                hits = shapely.intersection(rays[ray_i], buildings[b_i])
+                dist = shapely.distance(shapely.points(pts[ray_i]), hits)
+                np.minimum.at(found[:, side], ray_i, dist)
+    spans = {}
+    for i, key in enumerate(keys):
+        kerb = widths[key] / 2 + params.margin_m
+        sides = [max(kerb, d) if np.isfinite(d) else max(kerb, reach) for d in found[i]]
+        spans[key] = _Span(
+            *origins[i], normals[i], sides[0], sides[1], int((~np.isfinite(found[i])).sum())
+        )
+    return spans
+
+
 def _requirement(speed_kmh: float, vehicle_class: str, standoff_m: float, hvm_params: Any) -> Any:
     from cohesion_gis.hvm import required_rating
 
     return required_rating(speed_kmh, vehicle_class, standoff_m=standoff_m, params=hvm_params)
 
 
-def _cost(need: Any, width_m: float, standoff_m: float, params: ProtectParams) -> float:
-    """Cost units of a line ``width_m`` wide meeting ``need`` (inf: no tested product can).
+def _cost(need: Any, length_m: float, standoff_m: float, params: ProtectParams) -> float:
+    """Cost units of a line ``length_m`` long meeting ``need`` (inf: no tested product can).
 
     A line further from the site closes more of the city to traffic and protects a larger,
     emptier area, so its cost grows by ``distance_weight`` per 100 m of stand-off.
     """
-    if need.exceeds_test_speeds or need.test_speed_kmh is None:
+    if (
+        need.exceeds_test_speeds
+        or need.test_speed_kmh is None
+        or need.test_speed_kmh > max(params.cost_per_m) + 1e-6
+    ):
         return math.inf
     per_m = next(
         (c for s, c in params.cost_per_m.items() if s >= need.test_speed_kmh - 1e-6), math.inf
     )
     spread = 1.0 + params.distance_weight * max(standoff_m, 0.0) / 100.0
-    return per_m * (width_m + 2 * params.margin_m) * spread
+    return per_m * length_m * spread
 
 
 @dataclass(frozen=True)
@@ -344,7 +430,7 @@ def _cut(
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
 
-    widths = _widths(city, pool, params.default_width_m)
+    spans = _spans(city, pool, _widths(city, pool, params.default_width_m), params)
     fastest: dict[tuple, float] = {}
     for route in routes:
         for key, speed in zip(route.segments, route.speeds_kmh, strict=True):
@@ -354,7 +440,7 @@ def _cut(
     for (key, cls), speed in fastest.items():
         standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
         need = _requirement(speed, cls, standoff, hvm_params)
-        cost = _cost(need, widths[key], standoff, params)
+        cost = _cost(need, spans[key].length_m, standoff, params)
         if math.isfinite(cost):
             needs[key, cls], costs[key, cls] = need, cost
     slots = sorted(costs, key=str)
@@ -391,21 +477,18 @@ def _cut(
 # --- lines and the scenario ----------------------------------------------------------------
 
 
-def _line(seg: _Segment, width_m: float, params: ProtectParams) -> LineString:
-    """A line across the segment where it stands, ``width + 2 margin`` long."""
-    (x0, y0), (x1, y1) = seg.start, seg.end
-    length = seg.length_m or 1.0
-    share = seg.offset_m(params.placement_m) / length
-    mx, my = x0 + (x1 - x0) * share, y0 + (y1 - y0) * share
-    nx_, ny_ = -(y1 - y0) / length, (x1 - x0) / length
-    margin_m = params.margin_m
-    half = width_m / 2 + margin_m
-    return LineString([(mx - nx_ * half, my - ny_ * half), (mx + nx_ * half, my + ny_ * half)])
+def _line(span: _Span) -> LineString:
+    """The line across the street, from façade to façade (see :func:`_spans`)."""
+    nx_, ny_ = span.normal
+    return LineString([
+        (span.x - nx_ * span.left_m, span.y - ny_ * span.left_m),
+        (span.x + nx_ * span.right_m, span.y + ny_ * span.right_m),
+    ])  # fmt: skip
 
 
-#: Longest penetration (m) a designed line asks for: stand-offs beyond it are not needed, and
-#: test reports list dynamic penetrations of tens of metres at most.
-MAX_PENETRATION_M = 50.0
+#: Longest penetration (m) a designed line asks for: ISO 22343-1 classifies penetration up to
+#: 25 m (reference hvm.md §2 [V]); a larger stand-off is not needed and not tested.
+MAX_PENETRATION_M = 25.0
 
 
 def _rating(need: Any) -> str:
@@ -437,14 +520,17 @@ def _lines(
     if cut is not None:
         for (key, cls), need in cut.needs.items():
             by_segment.setdefault(key, {})[cls] = need
-    widths = _widths(city, {k: pool[k] for k in by_segment}, params.default_width_m)
+    chosen = {k: pool[k] for k in by_segment}
+    widths = _widths(city, chosen, params.default_width_m)
+    spans = _spans(city, chosen, widths, params)
     rows = []
     for i, key in enumerate(sorted(by_segment, key=str)):
-        seg, needs, width = pool[key], by_segment[key], widths[key]
+        seg, needs, width, span = pool[key], by_segment[key], widths[key], spans[key]
         row: dict[str, Any] = {
             "line_id": f"protect/{i}",
-            "length_m": width + 2 * params.margin_m,
+            "length_m": span.length_m,
             "width_m": width,
+            "open_ends": span.open_ends,
             "standoff_m": seg.to_entry_m - seg.offset_m(params.placement_m),
             "cost_units": sum(cut.costs[key, cls] for cls in needs) if cut else 0.0,
         }
@@ -454,10 +540,10 @@ def _lines(
             row[f"rating_{cls}"] = _rating(need) if need else ""
         row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
         row["form"] = _form(needs)
-        row["geometry"] = _line(seg, width, params)
+        row["geometry"] = _line(span)
         rows.append(row)
-    columns = ["line_id", "length_m", "width_m", "standoff_m", "cost_units", "requirement",
-               "form", "geometry"]  # fmt: skip
+    columns = ["line_id", "length_m", "width_m", "open_ends", "standoff_m", "cost_units",
+               "requirement", "form", "geometry"]  # fmt: skip
     if not rows:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=city.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=city.crs)
@@ -540,6 +626,13 @@ def protect(
     classes = tuple(classes or params.classes)
     if classes != params.classes:
         params = replace(params, classes=classes)
+    from cohesion_gis.hvm.params import load_params
+
+    hvm_params = hvm_params or load_params()
+    hvm_params = replace(
+        hvm_params, search_horizon_m=max(hvm_params.search_horizon_m, params.horizon_m)
+    )
+    design = replace(hvm_params, test_speeds_kmh=tuple(params.cost_per_m))
     base = analyse(city, hvm_params=hvm_params)
     if base.hvm is None:
         raise InputError(f"the HVM assessment is not available ({base.hvm_note})")
@@ -558,7 +651,7 @@ def protect(
         if rounds and len(routes) == known:
             break  # what is still open was already in the cut: no line can stop it
         rounds += 1
-        cut = _cut(city, pool, routes, params, hvm_params)
+        cut = _cut(city, pool, routes, params, design)
         unstoppable = len(cut.unstoppable)
         if not cut.needs:
             break
@@ -597,29 +690,46 @@ def _note(
     )
 
 
-def write_protection(result: Protection, city: Any, out_dir: str | Path, *,
-                     overwrite: bool = False) -> dict[str, Path]:  # fmt: skip
-    """Write the scheme: scenario TOML, lines (GeoPackage and CSV), summary JSON and a map.
+def write_protection(
+    result: Protection, city: Any, out_dir: str | Path, *, overwrite: bool = False
+) -> dict[str, Path]:
+    """Write the scheme: scenario TOML, lines (GeoPackage and CSV) and a summary JSON.
+
+    The files are written together: a staging folder replaces ``out_dir`` whole (a folder
+    holding anything but an earlier scheme of the same site is refused).
 
     Returns
     -------
     dict
         Output name → path.
     """
+    from cohesion_gis._atomic import check_run_folder, staged_folder
+
+    stem = result.scenario.name
+    check_run_folder(out_dir, protect_outputs(stem), overwrite=overwrite)
+    with staged_folder(out_dir) as stage:
+        written = _write_scheme(result, city, stage)
+    return {name: Path(out_dir) / path.relative_to(stage) for name, path in written.items()}
+
+
+def protect_outputs(stem: str) -> tuple[str, ...]:
+    """The names :func:`write_protection` writes for a scheme named ``stem``."""
+    return (f"{stem}.toml", f"{stem}_lines.csv", f"{stem}.gpkg", f"{stem}.provenance.json",
+            f"{stem}.json")  # fmt: skip
+
+
+def _write_scheme(result: Protection, city: Any, out: Path) -> dict[str, Path]:
     from cohesion_gis.export import write_csv, write_geopackage, write_json
     from cohesion_gis.scenario.write import write_scenario
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Every output of :func:`write_protection`, into the (staging) folder ``out``."""
     stem = result.scenario.name
     header = f"Barrier scheme by cohesion-gis protect. {result.note}."
     paths = {
-        "scenario": write_scenario(result.scenario, out / f"{stem}.toml", header=header,
-                                   overwrite=overwrite),
-        "lines_csv": write_csv(result.lines, out / f"{stem}_lines.csv", overwrite=overwrite,
-                               geometry=True),
+        "scenario": write_scenario(result.scenario, out / f"{stem}.toml", header=header),
+        "lines_csv": write_csv(result.lines, out / f"{stem}_lines.csv", geometry=True),
         "lines": write_geopackage({"barrier_lines": result.lines}, out / f"{stem}.gpkg",
-                                  metadata=city.provenance.as_dict(), overwrite=overwrite),
+                                  metadata=city.provenance.as_dict()),
     }  # fmt: skip
     summary: dict[str, Any] = {
         "site_id": str(result.site["site_id"]),
@@ -638,5 +748,6 @@ def write_protection(result: Protection, city: Any, out_dir: str | Path, *,
         summary["largest_severance_change"] = float(homes["severance_delta"].abs().max())
         summary["comparison_summary"] = list(result.comparison.summary)
     summary["provenance"] = city.provenance.as_dict()
-    paths["summary"] = write_json(summary, out / f"{stem}.json", overwrite=overwrite)
+    summary["assumptions"] = list(ASSUMPTIONS)
+    paths["summary"] = write_json(summary, out / f"{stem}.json")
     return paths

@@ -623,7 +623,8 @@ def write_suggestions(
     predicted_score_gain, residents_newly_served, scenario_file`` and context columns),
     ``portfolio.csv``, ``suggestions.json`` (the method, the portfolio against the top ``k``
     taken independently, provenance), ``scenarios/<rank>_<type>_<id>.toml`` and
-    ``suggestions_map.html``. Each scenario, compared with
+    ``suggestions_map.html``, written together (a staging folder replaces ``out_dir`` whole, so a
+    rerun never leaves files of an earlier one). Each scenario, compared with
     :func:`cohesion_gis.compare`, gives exactly its ``predicted_score_gain``.
 
     Parameters
@@ -637,19 +638,38 @@ def write_suggestions(
     map_html
         Also write the offline map.
     overwrite
-        Replace existing files of the same names.
+        Replace a previous run in ``out_dir`` (a folder holding anything else is refused).
 
     Returns
     -------
     dict
         Output name → path.
     """
+    from cohesion_gis._atomic import check_run_folder, staged_folder
+
+    check_run_folder(out_dir, SUGGEST_OUTPUTS, overwrite=overwrite)
+    with staged_folder(out_dir) as stage:
+        written = _write(found, city, stage, map_html=map_html)
+    return {name: Path(out_dir) / path.relative_to(stage) for name, path in written.items()}
+
+
+#: What :func:`write_suggestions` writes into its folder (a rerun replaces exactly these).
+SUGGEST_OUTPUTS = (
+    "suggestions.csv",
+    "portfolio.csv",
+    "suggestions.json",
+    "suggestions_map.html",
+    "scenarios",
+)
+
+
+def _write(found: Suggestions, city: Any, out: Path, *, map_html: bool) -> dict[str, Path]:
+    """Write every output of :func:`write_suggestions` into the (staging) folder ``out``."""
     from cohesion_gis.export import write_csv, write_json
     from cohesion_gis.scenario.write import write_scenario
 
-    out = Path(out_dir)
     folder = out / "scenarios"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir()
     table = found.table.copy()
     files = []
     for row in table.itertuples():
@@ -659,7 +679,7 @@ def write_suggestions(
             f"Suggestion {row.rank} of {len(table)} by cohesion-gis suggest: predicted score gain "
             f"+{row.predicted_score_gain:.3f} points per resident (exact, incremental engine)."
         )
-        write_scenario(scenario, path, header=header, overwrite=overwrite)
+        write_scenario(scenario, path, header=header)
         files.append(str(path.relative_to(out)))
     table["scenario_file"] = files
     names = city.districts.set_index("district_id")["name"]
@@ -675,13 +695,10 @@ def write_suggestions(
         "capacity_gain", "edge_cut_share",
     ]  # fmt: skip
     paths = {
-        "suggestions": write_csv(
-            pd.DataFrame(table[columns]), out / "suggestions.csv", overwrite=overwrite
-        ),
+        "suggestions": write_csv(pd.DataFrame(table[columns]), out / "suggestions.csv"),
         "portfolio": write_csv(
             pd.DataFrame(found.portfolio.drop(columns="geometry")),
             out / "portfolio.csv",
-            overwrite=overwrite,
         ),
     }
     portfolio_gain = (
@@ -705,7 +722,6 @@ def write_suggestions(
             "provenance": city.provenance.as_dict(),
         },
         out / "suggestions.json",
-        overwrite=overwrite,
     )
     if map_html:
         from cohesion_gis.maps import save_offline

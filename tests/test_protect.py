@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import cohesion_gis as cg
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm import parse_rating
-from cohesion_gis.protect import line_speed_kmh, protect, write_protection
+from cohesion_gis.protect import ProtectParams, line_speed_kmh, protect, write_protection
 from cohesion_gis.scenario import load_scenario
 
 # A small place of worship in Kamppi with four open approaches on the 2019 extract.
@@ -19,7 +20,8 @@ SITE = "Hehku"
 
 @pytest.fixture(scope="module")
 def scheme(helsinki: cg.City):
-    return protect(helsinki, SITE)
+    # the assessment's own 500 m horizon keeps the test quick; the default is 1,000 m
+    return protect(helsinki, SITE, params=replace(ProtectParams.from_toml(), horizon_m=500.0))
 
 
 def test_line_speed_follows_uniform_acceleration() -> None:
@@ -54,7 +56,10 @@ def test_every_line_is_rated_above_what_reaches_it(scheme) -> None:
             speed = getattr(line, f"speed_kmh_{cls}")
             assert rating.speed_kmh >= speed * 1.1 - 1e-6  # the +10 % allowance
             assert rating.penetration_m <= line.standoff_m + 1e-9
-        assert line.length_m == pytest.approx(line.width_m + 2.0)
+            assert 32 <= rating.speed_kmh <= 80  # the tested range of the NPSA catalogue
+        assert line.length_m >= line.width_m + 2.0 - 1e-9  # kerb to kerb at least, then façades
+        assert line.open_ends in (0, 1, 2)
+        assert rating.penetration_m <= 25.0  # ISO 22343-1 classifies penetration up to 25 m
         assert math.isfinite(line.cost_units) and line.cost_units > 0
 
 
@@ -69,7 +74,14 @@ def test_written_scheme_is_a_valid_scenario(scheme, helsinki, tmp_path: Path) ->
     )
     assert len(scenario.interventions) == n_ratings
     assert {i.type for i in scenario.interventions} == {"add_barrier"}
-    assert '"open_approaches_after": 0' in paths["summary"].read_text(encoding="utf-8")
+    summary = paths["summary"].read_text(encoding="utf-8")
+    assert '"open_approaches_after": 0' in summary and "no hostile vehicle starts" in summary
+    with pytest.raises(InputError, match="previous run"):
+        write_protection(scheme, helsinki, tmp_path)  # all or nothing: refused, nothing written
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(InputError, match="other files"):
+        write_protection(scheme, helsinki, tmp_path, overwrite=True)
+    assert (tmp_path / "notes.txt").exists()
 
 
 def test_unknown_site_names_close_ones(helsinki) -> None:

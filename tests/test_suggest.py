@@ -241,3 +241,35 @@ def test_cli_writes_table_scenarios_and_map(helsinki, tmp_path: Path) -> None:
     assert set(table["name"]) == {"Council depot"}
     assert len(list((out / "scenarios").glob("*.toml"))) == len(table)
     assert "Council depot" in (out / "suggestions_map.html").read_text(encoding="utf-8")
+
+
+def test_rerun_replaces_the_whole_run_or_nothing(found, helsinki, tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    write_suggestions(found, helsinki, out, map_html=False)
+    stray = out / "scenarios" / "999_stale.toml"
+    stray.write_text("# from an earlier run\n", encoding="utf-8")
+    with pytest.raises(InputError, match="previous run"):
+        write_suggestions(found, helsinki, out, map_html=False)
+    assert stray.exists()  # refused before writing anything
+    write_suggestions(found, helsinki, out, map_html=False, overwrite=True)
+    assert not stray.exists()  # the folder is replaced whole: nothing stale is left
+    assert len(list((out / "scenarios").glob("*.toml"))) == len(found.table)
+
+
+def test_scenario_text_round_trips_every_control_character() -> None:
+    from cohesion_gis.scenario import Intervention, Scenario
+
+    name = "".join(chr(c) for c in [*range(32), 127]) + '\u202e {{7*7}} "quoted" \\ end'
+    scenario = Scenario(
+        name="controls",
+        description=name,
+        interventions=(
+            Intervention(0, "convert_land_use",
+                         {"id": "way/1", "space_type": "park", "space_name": name}),
+        ),
+    )  # fmt: skip
+    import tomllib
+
+    data = tomllib.loads(scenario_toml(scenario))
+    assert data["description"] == name
+    assert data["interventions"][0]["space_name"] == name

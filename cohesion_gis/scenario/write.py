@@ -39,7 +39,8 @@ def _value(value: Any) -> str:
             raise ValueError(f"{value!r} is not a finite number; a scenario holds none")
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+        # a JSON string is a TOML basic string, except that TOML also forbids a raw DEL (U+007F)
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007F")
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
