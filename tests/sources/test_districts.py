@@ -437,3 +437,48 @@ def test_monaco_quartiers_are_clipped_to_monaco(monaco: cg.City) -> None:
     assert districts["area_m2"].sum() < 2.4e6
     # Beausoleil is no quartier's any more
     assert districts.geometry.intersection(commune.loc["Beausoleil", "geometry"]).area.sum() < 1.0
+
+
+def _border_pbf(path: Path) -> Path:
+    """A level-8 land of 0.05° by 0.01° holding four level-9 squares, and a fifth square beyond
+    its east edge but for a 0.00005° strip holding its label node (a face across a border)."""
+    from osmium.osm.mutable import Node, Relation, Way
+
+    rings = [(24.90, 60.10, 0.05, "Land", "8")]
+    rings += [(24.90 + 0.01 * i, 60.10, 0.01, f"Sq{i}", "9") for i in range(4)]
+    rings += [(24.94995, 60.10, 0.01, "Across", "9")]
+    with osmium.SimpleWriter(str(path)) as writer:
+        nodes, ways, relations = [], [], []
+        for i, (west, south, width, name, level) in enumerate(rings):
+            ids = [10 * i + k for k in range(1, 5)]
+            corners = [(0, 0), (width, 0), (width, 0.01), (0, 0.01)]
+            for node_id, (dx, dy) in zip(ids, corners, strict=True):
+                nodes.append(Node(id=node_id, location=(west + dx, south + dy), version=1))
+            ways.append(Way(id=i + 1, nodes=[*ids, ids[0]], version=1))
+            members = [("w", i + 1, "outer")]
+            if name == "Across":
+                nodes.append(Node(id=999, location=(24.949975, 60.105), version=1))
+                members.append(("n", 999, "label"))
+            relations.append(
+                Relation(
+                    id=100 + i, version=1, members=members,
+                    tags={"boundary": "administrative", "admin_level": level, "name": name},
+                )
+            )  # fmt: skip
+        for node in sorted(nodes, key=lambda n: n.id):
+            writer.add_node(node)
+        for way in ways:
+            writer.add_way(way)
+        for relation in relations:
+            writer.add_relation(relation)
+    return path
+
+
+def test_a_district_almost_wholly_outside_its_parent_is_dropped(tmp_path: Path, caplog) -> None:
+    pbf = _border_pbf(tmp_path / "border.osm.pbf")
+    area = gpd.GeoSeries([box(24.899, 60.099, 24.961, 60.111)], crs=4326).to_crs(CRS).iloc[0]
+    with caplog.at_level("INFO", logger="cohesion_gis.sources.districts"):
+        result = districts_from_pbf(pbf, frame=area, crs=CRS, admin_level=9)
+    assert sorted(result["name"]) == ["Sq0", "Sq1", "Sq2", "Sq3"]
+    assert "dropped 1 admin_level 9 districts" in caplog.text and "Across" in caplog.text
+    assert "clipped to their admin_level 8 parents (Land)" in caplog.text
