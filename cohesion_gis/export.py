@@ -55,7 +55,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Files of one comparison (:func:`write_comparison`); ``summary.json`` last marks it finished.
 COMPARISON_NAMES = (
     "comparison.gpkg", "comparison.provenance.json", "districts.csv", "sites.csv",
-    "scenario_map.html", "summary.json",
+    "scenario_map.html", "scenario_map.pdf", "summary.json",
 )  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -327,7 +327,15 @@ def write_comparison(
 
 
 def _scenario_map(city: Any, comparison: Any, out: Path) -> Path:
-    from cohesion_gis.maps import comparison_map, save_offline
+    """The side-by-side HTML map and a one-page PDF of it for council papers."""
+    from cohesion_gis.maps import comparison_map, save_offline, scenario_changes
+    from cohesion_gis.maps.static import save_pdf, scenario_figure
 
-    m = comparison_map(city, comparison)
-    return save_offline(m, out / "scenario_map.html")
+    figure = scenario_figure(
+        comparison.base_districts, comparison.scenario_districts,
+        scenario_name=comparison.scenario.name, description=comparison.scenario.description,
+        interventions=scenario_changes(city, comparison.city),
+        streets=city.walk_edges, buildings=city.buildings,
+    )  # fmt: skip
+    save_pdf(figure, out / "scenario_map.pdf")
+    return save_offline(comparison_map(city, comparison), out / "scenario_map.html")

@@ -64,6 +64,8 @@ def test_run_resume_and_failure(tmp_path: Path, files: list[Path]) -> None:
             "districts.csv",
             "summary.json",
             "comparison.provenance.json",
+            "scenario_map.html",
+            "scenario_map.pdf",  # one page per comparison for council papers
         }
         summary = json.loads((folder / "summary.json").read_text())
         assert summary["status"] == "done" and summary["base"]["source"]
