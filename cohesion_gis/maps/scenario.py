@@ -2,7 +2,8 @@
 
 Two Leaflet maps in one page (folium's ``DualMap``) move together. Both panels draw the
 intervention itself ("Intervention: ..." layer: new contact spaces, rated barrier lines, streets
-closed to vehicles, new homes, from :func:`scenario_changes`); the left shows today's scores, the
+closed to vehicles or given to people on foot, homes with more or fewer residents, from
+:func:`scenario_changes`); the left shows today's scores, the
 right the change in score (rounded classes, a grey "no change" class; the scenario's own scores
 are one click away). With an HVM comparison each panel also draws the vehicle approaches to the
 sites the scenario changes, before (left) and after (right), coloured by speed, stopped ones
@@ -65,8 +66,16 @@ INTERVENTION_STYLES: dict[str, tuple[dict[str, object], str]] = {
         {"color": "#D55E00", "weight": 5, "opacity": 0.95, "dashArray": "8 6"},
         "line",
     ),
-    "new homes": (
+    "street given to people on foot": (
+        {"color": "#000000", "weight": 1, "fillColor": "#F0E442", "fillOpacity": 0.8},
+        "box",
+    ),
+    "more residents": (
         {"color": "#CC79A7", "weight": 2, "fillColor": "#CC79A7", "fillOpacity": 0.6},
+        "box",
+    ),
+    "fewer residents": (
+        {"color": "#56B4E9", "weight": 2, "fillColor": "#56B4E9", "fillOpacity": 0.6},
         "box",
     ),
 }
@@ -76,9 +85,11 @@ _CHANGE_COLUMNS = ("change", "name", "detail")
 def scenario_changes(base_city: Any, scenario_city: Any) -> gpd.GeoDataFrame:
     """Return what a scenario changed, one drawable feature per change, in the City's CRS.
 
-    Compares the two Cities' layers: contact spaces and homes whose id is new, barriers whose
-    ``barrier_id`` is new (one feature per line, every class rating on it listed), and vehicle
-    streets (``drive_edges`` by ``osm_id``) that the scenario removed, merged per street name.
+    Compares the two Cities' layers: contact spaces whose id is new; barriers whose
+    ``barrier_id`` is new (one feature per line, every class rating on it listed); vehicle
+    streets (``drive_edges`` by ``osm_id``) that the scenario removed, merged per street name;
+    pedestrianised streets (the new ``pedestrianised/...`` sites, whatever the mode: a traffic
+    order leaves the street in the vehicle network); homes that gain or lose residents.
 
     Parameters
     ----------
@@ -123,20 +134,43 @@ def scenario_changes(base_city: Any, scenario_city: Any) -> gpd.GeoDataFrame:
                 "detail": "closed to vehicles; people on foot keep it",
                 "geometry": shapely.line_merge(group.geometry.union_all()),
             })  # fmt: skip
-    before, after = base_city.homes, scenario_city.homes
-    if "home_id" in before and "home_id" in after:
-        new = after.loc[~after["home_id"].isin(before["home_id"])]
-        if len(new):
-            rows.append({
-                "change": "new homes", "name": "new homes",
-                "detail": f"{format_number(new['population'].sum(), unit='residents')} in "
-                          f"{len(new)} homes",
-                "geometry": new.geometry.union_all(),
-            })  # fmt: skip
+    before, after = base_city.sites, scenario_city.sites
+    given = after.loc[
+        ~after["site_id"].isin(before["site_id"])
+        & after["site_id"].astype(str).str.startswith("pedestrianised/")
+    ]
+    for r in given.itertuples():
+        rows.append({
+            "change": "street given to people on foot", "name": str(r.name),
+            "detail": "pedestrianised: its traffic no longer cuts walkers off; people gather "
+                      "on it (a crowded site of its own)",
+            "geometry": r.geometry,
+        })  # fmt: skip
+    if "home_id" in base_city.homes and "home_id" in scenario_city.homes:
+        rows += _resident_changes(base_city.homes, scenario_city.homes)
     return gpd.GeoDataFrame(
         rows or None, columns=[*_CHANGE_COLUMNS, "geometry"], geometry="geometry",
         crs=base_city.crs,
     )  # fmt: skip
+
+
+def _resident_changes(before: gpd.GeoDataFrame, after: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    """Homes that gain or lose residents (new homes count as gaining), one feature each way."""
+    was = before.set_index("home_id")["population"]
+    delta = after["population"].to_numpy(dtype=float) - after["home_id"].map(was).fillna(
+        0
+    ).to_numpy(dtype=float)
+    rows: list[dict[str, object]] = []
+    for sign, label in ((1, "more residents"), (-1, "fewer residents")):
+        moved = sign * delta >= 0.5  # half a person: rounding, not a change
+        if moved.any():
+            rows.append({
+                "change": label, "name": label,
+                "detail": f"{format_number(sign * delta[moved].sum(), unit='residents')} "
+                          f"{'more' if sign > 0 else 'fewer'} in {int(moved.sum())} homes",
+                "geometry": after.geometry[moved].union_all(),
+            })  # fmt: skip
+    return rows
 
 
 def changed_sites(base_approaches: pd.DataFrame, scenario_approaches: pd.DataFrame) -> list[str]:
@@ -254,7 +288,7 @@ def _intervention_layer(
             for name, kind in zip(wgs["name"], wgs["change"], strict=True)
         ],
     ).add_to(m)
-    named = wgs.loc[wgs["change"].isin(["new contact space", "new homes"])]
+    named = wgs.loc[wgs["change"].isin(["new contact space", "street given to people on foot"])]
     if len(named):  # a new space is small on a city map: its name shows where it is
         points = named.geometry.representative_point()
         add_labels(
