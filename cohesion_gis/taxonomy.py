@@ -42,6 +42,8 @@ _BOUNDS = {
     "density_persons_m2": Bound(0.0, 10.0, "persons/m²", above=True),
     # its inverse; Approved Document B Table D1's largest factor is 30 m²/person (storage)
     "floor_m2_per_person": Bound(0.1, 100.0, "m²/person"),
+    # fixed seats per m² of auditorium: 0.45 m² per seat at the tightest row spacing (< 2.3)
+    "seats_per_m2": Bound(0.0, 3.0, "seats/m²", above=True),
     # a vehicle class is 0.5-5 m wide (vehicles.toml bounds) plus clearance
     "vehicle_min_width_m": Bound(0.5, 10.0, "m"),
     # UK DMRB CD 127 lanes are 3.0-3.65 m; 2-6 m covers every lane from a narrow urban one to
@@ -58,7 +60,9 @@ _CATEGORY_KEYS = {
     "source": "str",
     "density_persons_m2": "number",
     "floor_m2_per_person": "number",
+    "seats_per_m2": "number",
     "martyns_law_cap": "str",
+    "open_land": "bool",
     "stops_vehicles": "bool",
 }
 _NETWORK_KEYS = {
@@ -96,8 +100,15 @@ class Category:
         Planning crowd density for open sites, persons per m² (site kinds only).
     floor_m2_per_person
         Floor-space factor for venues, m² per person (site kinds only).
+    seats_per_m2
+        Fixed seats per m² of auditorium (seated venues: theatres, cinemas; site kinds only):
+        used before ``floor_m2_per_person``, over the auditorium share of the footprint.
     martyns_law_cap
         Highest Martyn's Law tier this kind can reach (``"standard"``), or None.
+    open_land
+        Site kinds only: a street, square or market, Martyn's Law premises only when it is
+        itself a building (a market hall), however many kiosks stand on it (s.2(2)(a):
+        premises consist of a building); else at most a qualifying event.
     stops_vehicles
         Barrier kinds only: whether the kind can physically stop a car when trusted.
     """
@@ -109,7 +120,9 @@ class Category:
     exclude: tuple[Rule, ...] = ()
     density_persons_m2: float | None = None
     floor_m2_per_person: float | None = None
+    seats_per_m2: float | None = None
     martyns_law_cap: str | None = None
+    open_land: bool = False
     stops_vehicles: bool | None = None
 
 
@@ -247,7 +260,9 @@ def _category(name: str, entry: Mapping[str, Any]) -> Category:
         exclude=tuple(entry.get("exclude", ())),
         density_persons_m2=_opt_float(entry.get("density_persons_m2")),
         floor_m2_per_person=_opt_float(entry.get("floor_m2_per_person")),
+        seats_per_m2=_opt_float(entry.get("seats_per_m2")),
         martyns_law_cap=entry.get("martyns_law_cap"),
+        open_land=bool(entry.get("open_land", False)),
         stops_vehicles=entry.get("stops_vehicles"),
     )
 

@@ -26,7 +26,13 @@ assessment (reference hvm.md §8.2):
 
    - ``tag``: the OSM ``capacity`` tag;
    - ``area×density``: open sites (kinds with ``density_persons_m2``): footprint area × density;
-   - ``floor÷factor``: venues (kinds with ``floor_m2_per_person``):
+   - ``auditorium×seats``: seated venues (kinds with ``seats_per_m2``: theatres, cinemas):
+     :math:`N = A_{footprint} \cdot s_{aud} \cdot \rho_{seats}` with
+     :math:`s_{aud}` = :attr:`SiteParams.auditorium_share` of the footprint (a node: of at
+     most :attr:`SiteParams.point_max_floor_m2`) and :math:`\rho_{seats}` 1.54 seats/m² (0.65
+     m² per seat with aisles, Time-Saver Standards); Approved Document B counts fixed seating
+     by its seats, not by floor-space factor;
+   - ``floor÷factor``: other venues (kinds with ``floor_m2_per_person``):
      :math:`N = A_{footprint} \cdot L \cdot f_{net} / F` with L storeys (``building:levels``, else
      1; a POI node is one storey of its building, at most
      :attr:`SiteParams.point_max_floor_m2` of floor), :math:`f_{net}` the share of gross floor
@@ -38,10 +44,13 @@ assessment (reference hvm.md §8.2):
    with a capacity tag first, counted whole); ``capacity_source`` names the rules used.
 4. **Martyn's Law, per premises** (Terrorism (Protection of Premises) Act 2025): a tier is given
    only to **building-based premises** (s.2(2)(a): "a building, or a building and other land";
-   here every venue, and an open-space member whose footprint buildings cover at least
-   :data:`BUILDING_SHARE`), each member on its own persons: ``none`` below 200, ``standard``
-   from 200, ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of worship and schools stay
-   ``standard`` (kinds with ``martyns_law_cap``). ``martyns_law_tier`` is the highest tier of the
+   here every venue, and a station, stadium or attraction whose footprint buildings cover at
+   least :data:`BUILDING_SHARE`; a street, square or market (kinds with ``open_land``) only
+   when it is itself a building, :data:`HALL_SHARE`: a market hall), each member on its own persons: ``none`` below 200, ``standard`` from 200,
+   ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of worship, schools and further
+   education colleges stay ``standard`` (kinds with ``martyns_law_cap``, Schedule 1);
+   universities are not capped (higher education is not among Schedule 1's standard-duty
+   uses). ``martyns_law_tier`` is the highest tier of the
    site's premises and ``martyns_law_premises`` lists them; a merged crowd area never adds
    persons of different premises together. An open square, street or market is never premises:
    its ``event_capacity_persons`` (area × :data:`EVENT_PERSONS_M2`) flags a "possible qualifying
@@ -106,12 +115,18 @@ TIERS = ("none", "standard", "enhanced")
 #: crowd unstable above 4/m² (reference hvm.md §6) [V]. The event figure is separate from the
 #: everyday ``capacity_persons``.
 EVENT_PERSONS_M2 = 2.0
-#: An open-space member (a kind with ``density_persons_m2``: square, market, station, stadium,
-#: attraction) is building-based premises (Terrorism (Protection of Premises) Act 2025
-#: s.2(2)(a): "a building, or a building and other land") when buildings cover at least this
-#: share of its footprint; a venue kind (a floor-space factor: theatre, church, mall...) always
-#: is [A: a kiosk on a square is not the square's building].
+#: An open-space member of a kind that may hold a building (``density_persons_m2`` but not
+#: ``open_land``: station, stadium, attraction) is building-based premises (Terrorism
+#: (Protection of Premises) Act 2025 s.2(2)(a): "a building, or a building and other land")
+#: when buildings cover at least this share of its footprint; a venue kind (a floor-space
+#: factor: theatre, church, mall...) always is; a street, square or market (``open_land``)
+#: only when it is itself a building (:data:`HALL_SHARE`) [A: a kiosk on a square is not the
+#: square's building; a street lined with buildings is still a street].
 BUILDING_SHARE = 0.10
+#: A street, square or market (``open_land`` kinds) is premises only when it is itself a
+#: building: buildings cover at least this share of it (a market hall mapped as a marketplace);
+#: a street lined with arcades or kiosks stays a street [A: "mainly" a building].
+HALL_SHARE = 0.5
 #: Walk-network ``highway`` values that count as frontage footway (where crowds stand).
 FRONTAGE_HIGHWAYS = ("footway", "pedestrian", "path", "steps")
 #: Id prefixes of mapped OSM features: the anchors of merged sites (proposed features have others).
@@ -156,6 +171,12 @@ class SiteParams:
     net_floor_fraction
         Share of gross floor area that is public room, to which the Approved Document B
         floor-space factors apply [A: the factors are per m² of the room, not of the building].
+    auditorium_share
+        Share of a seated venue's footprint (theatre, cinema: kinds with ``seats_per_m2``) that
+        is auditorium, seated at the kind's ``seats_per_m2`` whatever the storeys (balconies
+        lie over the stalls) [A: stage and fly tower take about as much as the auditorium,
+        foyers, workshops and offices the rest; checked against 6 theatres' published seats,
+        docs/hvm_assess.md, within 0.5-1.5×].
     default_levels
         Storeys of a venue without ``building:levels``, and of a POI node inside a building [A].
     separate_kinds
@@ -176,8 +197,9 @@ class SiteParams:
     point_footprint_m2: float = 100.0
     point_max_floor_m2: float = 1000.0
     net_floor_fraction: float = 0.5
+    auditorium_share: float = 0.25
     default_levels: float = 1.0
-    separate_kinds: tuple[str, ...] = ("school",)
+    separate_kinds: tuple[str, ...] = ("school", "university")
     merge_gap_m: float = 0.0
     entry_snap_m: float = 4.0
 
@@ -188,6 +210,7 @@ class SiteParams:
             "point_footprint_m2": self.point_footprint_m2 > 0,
             "point_max_floor_m2": self.point_max_floor_m2 > 0,
             "net_floor_fraction": 0 < self.net_floor_fraction <= 1,
+            "auditorium_share": 0 < self.auditorium_share <= 1,
             "default_levels": self.default_levels >= 1,
             "merge_gap_m": self.merge_gap_m >= 0,
             "entry_snap_m": self.entry_snap_m >= 0,
@@ -196,7 +219,7 @@ class SiteParams:
         if bad:
             raise ParameterError(
                 f"SiteParams: impossible value(s) {', '.join(bad)}; distances and areas must be "
-                "positive, net_floor_fraction in (0, 1], default_levels >= 1."
+                "positive, net_floor_fraction and auditorium_share in (0, 1], default_levels >= 1."
             )
 
     def as_dict(self) -> dict[str, Any]:
@@ -212,7 +235,8 @@ def martyns_law_tier(persons: float, *, capped: bool = False) -> str:
     persons
         Persons reasonably expected at the same time.
     capped
-        Place of worship or school: never above ``standard``.
+        Place of worship, school or further-education college (Schedule 1): never above
+        ``standard``.
 
     Examples
     --------
@@ -371,6 +395,9 @@ def _members(
         building[inside.index.to_numpy()] = 1.0
     floor_m2 = area * levels * params.net_floor_fraction
     floor_m2[is_point] = np.minimum(floor_m2[is_point], params.point_max_floor_m2)
+    # one auditorium per footprint (balconies lie within it), a node's at most the point cap
+    auditorium_m2 = np.where(is_point, np.minimum(area, params.point_max_floor_m2), area)
+    auditorium_m2 = auditorium_m2 * params.auditorium_share
     persons = np.zeros(len(candidates))
     source = np.empty(len(candidates), dtype=object)
     tags = candidates["capacity_tag"].to_numpy(float)
@@ -380,12 +407,15 @@ def _members(
             persons[i], source[i] = tags[i], "tag"
         elif kind.density_persons_m2 is not None:
             persons[i], source[i] = area[i] * kind.density_persons_m2, "area×density"
+        elif kind.seats_per_m2 is not None:
+            persons[i], source[i] = auditorium_m2[i] * kind.seats_per_m2, "auditorium×seats"
         elif kind.floor_m2_per_person is not None:
             persons[i], source[i] = floor_m2[i] / kind.floor_m2_per_person, "floor÷factor"
         else:
             persons[i], source[i] = 0.0, "none"
     capped = candidates["kind"].map(lambda k: kinds[k].martyns_law_cap is not None).to_numpy()
     is_open = candidates["kind"].map(lambda k: kinds[k].density_persons_m2 is not None).to_numpy()
+    land = candidates["kind"].map(lambda k: kinds[k].open_land).to_numpy(bool)
     return gpd.GeoDataFrame(
         {
             "osm_id": candidates["site_id"].to_numpy(),
@@ -398,7 +428,7 @@ def _members(
             "capped": capped,
             "open": is_open,
             "point": is_point,
-            "premises": ~is_open | (building >= BUILDING_SHARE),
+            "premises": ~is_open | (building >= np.where(land, HALL_SHARE, BUILDING_SHARE)),
         },
         geometry=shapely.make_valid(footprint),
         crs=candidates.crs,
