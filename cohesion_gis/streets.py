@@ -90,8 +90,11 @@ def vehicle_network(
     Returns
     -------
     nodes, edges
-        As :func:`walk_network`, edges with ``width_m`` (carriageway width estimate, m) and
-        ``width_source`` (``"tag"``, ``"lanes"`` or ``"default"``) instead of severance columns.
+        As :func:`walk_network`, edges with ``width_m`` (carriageway width estimate, m),
+        ``width_source`` (``"tag"``, ``"lanes"`` or ``"default"``), ``tunnel`` (any ``tunnel``
+        value but ``no``: ``yes``, ``building_passage``...), ``covered`` and ``layer`` (OSM
+        ``layer``, 0 if untagged) instead of severance columns: a vehicle may drive through a
+        tunnel, but it reaches no surface crowd from one (:mod:`cohesion_gis.hvm.routes`).
     """
     tags = segments["tags"]
     highway = tags.map(lambda t: t.get("highway"))
@@ -109,6 +112,10 @@ def vehicle_network(
     edges["width_source"] = np.where(
         np.isfinite(width_tag), "tag", np.where(np.isfinite(width_lanes), "lanes", "default")
     )
+    edges["tunnel"] = _flag(segments.loc[drivable], "tunnel")
+    edges["covered"] = _flag(segments.loc[drivable], "covered")
+    layer = tags.loc[drivable].map(lambda t: t.get("layer"))
+    edges["layer"] = pd.to_numeric(layer, errors="coerce").fillna(0.0).to_numpy(float)
     out_nodes = _node_table(nodes, edges).drop(columns="tags")
     log.info("hostile-vehicle network: %d nodes, %d edges", len(out_nodes), len(edges))
     return out_nodes, edges

@@ -100,6 +100,7 @@ __all__ = [
     "approach_network",
     "approach_routes",
     "horizon_graph",
+    "underground",
 ]
 
 log = logging.getLogger(__name__)
@@ -518,8 +519,12 @@ def _cut_points(
     sites: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None,
     snap_m: float,
+    *,
+    below: np.ndarray,
 ) -> np.ndarray:
     """Points where edges must be split, sorted: rows (edge, distance along, site, barrier).
+
+    Edges ``below`` the surface (:func:`underground`) cross no crowd perimeter: no entry.
 
     Site and barrier are -1 where the point is not of that kind. A point barrier closes its
     nearest edge within ``snap_m`` (:func:`~cohesion_gis.network.nearest_edges`, the compiled
@@ -528,6 +533,7 @@ def _cut_points(
     lines, tree = index.lines, index.tree
     boundaries = shapely.boundary(sites.geometry.to_numpy())
     s_idx, e_idx = tree.query(boundaries, predicate="intersects")
+    s_idx, e_idx = s_idx[~below[e_idx]], e_idx[~below[e_idx]]
     parts = [_crossings(lines, e_idx, shapely.intersection(lines[e_idx], boundaries[s_idx]),
                         s_idx, kind=0)]  # fmt: skip
     if barriers is not None and len(barriers):
@@ -583,7 +589,7 @@ def _build_network(
     """Split the edges at entries and barriers; the entries and each site's inner pieces."""
     index = EdgeIndex(edges)
     lines, tree = index.lines, index.tree
-    cuts = _cut_points(index, sites, barriers, params.barrier_snap_m)
+    cuts = _cut_points(index, sites, barriers, params.barrier_snap_m, below=underground(edges))
     node_codes, node_values = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
     n_edges = len(edges)
     u_idx, v_idx = node_codes[:n_edges].astype(np.int64), node_codes[n_edges:].astype(np.int64)
@@ -632,7 +638,25 @@ def _build_network(
     rows = [(n, x, y) for site in entries for n, (x, y) in sorted(site.items())]
     table = np.array(rows, dtype=float).reshape(-1, 3)
     entry_table = _Entries(ptr, table[:, 0].astype(np.int64), table[:, 1], table[:, 2])
-    return net, entry_table, _inside_pieces(net, tree, sites, first)
+    return net, entry_table, _inside_pieces(net, tree, sites, first, below=underground(edges))
+
+
+def underground(edges: gpd.GeoDataFrame) -> np.ndarray:
+    """Whether each vehicle edge runs below a surface crowd: a tunnel, covered, or layer < 0.
+
+    ``tunnel`` (any value but ``no``: ``yes``, ``building_passage``...), ``covered=yes`` or a
+    negative ``layer`` (:func:`cohesion_gis.streets.vehicle_network`). A vehicle may drive
+    through such an edge, but it meets no crowd perimeter there (no entry), and it does not
+    cross the crowd above it. An edge table without these columns is all at the surface.
+    """
+    n = len(edges)
+    flag = np.zeros(n, bool)
+    for column in ("tunnel", "covered"):
+        if column in edges:
+            flag |= edges[column].fillna(False).to_numpy(bool)
+    if "layer" in edges:
+        flag |= edges["layer"].to_numpy(float) < 0
+    return flag
 
 
 def _split_edges(
@@ -807,15 +831,22 @@ def _piece_lengths(vptr: np.ndarray, seg_len: np.ndarray) -> np.ndarray:
 
 
 def _inside_pieces(
-    net: _Network, tree: shapely.STRtree, sites: gpd.GeoDataFrame, first_piece: np.ndarray
+    net: _Network,
+    tree: shapely.STRtree,
+    sites: gpd.GeoDataFrame,
+    first_piece: np.ndarray,
+    *,
+    below: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per site (CSR ``ptr, piece``), the pieces whose midpoint lies inside the site polygon.
 
     Only pieces of edges whose bounding box meets the site can qualify, so only those are
-    tested. The search excludes them (no driving through the crowd to reach another entry).
+    tested; edges ``below`` the surface pass under the crowd and never qualify. The search
+    excludes them (no driving through the crowd to reach another entry).
     """
     polygons = sites.geometry.to_numpy()
     site_idx, edge_idx = tree.query(polygons)
+    site_idx, edge_idx = site_idx[~below[edge_idx]], edge_idx[~below[edge_idx]]
     counts = first_piece[edge_idx + 1] - first_piece[edge_idx]
     site_idx = np.repeat(site_idx, counts)
     piece = np.repeat(first_piece[edge_idx] - np.cumsum(counts) + counts, counts) + np.arange(

@@ -75,6 +75,7 @@ HULL_CLOSE_M = 500.0
 _NETWORK_WAY_TAGS = (
     "highway", "name", "width", "est_width", "lanes", "foot", "access", "motor_vehicle", "area",
     "bridge", "tunnel", "service", "maxspeed", "incline", "sidewalk", "layer", "junction",
+    "covered",
 )  # fmt: skip
 _NETWORK_NODE_TAGS = ("highway", "railway", "crossing", "barrier", "bollard")
 _META_COLUMNS = {
