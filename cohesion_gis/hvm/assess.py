@@ -16,8 +16,9 @@ r"""The full HVM assessment of a study area: sites, approaches, entries, gaps, r
     R = E \cdot V \cdot A, \qquad E = \mathrm{clip}(1 + \lfloor \log_{10} N \rfloor, 1, 5)
 
 - **E**, exposure band from the persons N (1-9 → 1, 10-99 → 2, ..., ≥ 10 000 → 5);
-- **V**, vulnerability 1-5: the test speed the fastest open approach needs (design speed =
-  impact speed × (1 + allowance), rounded up: 16 → 1, 32 → 2, 48 → 3, 64 → 4, 80 or more → 5),
+- **V**, vulnerability 1-5: the worst over every class's requirement at the open approaches
+  (not the headline's class) of the design speed (impact speed × (1 + allowance)) against the
+  10-mph steps: up to 16 → 1, 32 → 2, 48 → 3, 64 → 4, above → 5 (:func:`vulnerability`),
   plus 1 (at most 5) when :data:`MANY_APPROACHES` or more entries are open; 1 when no vehicle
   can arrive;
 - **A**, attractiveness 1-5 by kind (:data:`ATTRACTIVENESS`; the most attractive member kind).
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTRACTIVENESS",
     "MANY_APPROACHES",
+    "VULNERABILITY_STEPS_KMH",
     "SiteAssessment",
     "assess_sites",
     "dem_grades",
@@ -91,6 +93,7 @@ __all__ = [
     "horizon_sensitivity",
     "martyns_law_scope",
     "speed_column",
+    "terrain_note",
     "vulnerability",
     "write_assessment",
 ]
@@ -116,10 +119,15 @@ ATTRACTIVENESS: Mapping[str, int] = MappingProxyType(
         "museum": 3,
         "mall": 3,
         "school": 3,
+        "university": 3,
     }
 )
 #: Attractiveness of a kind missing from :data:`ATTRACTIVENESS` (a user taxonomy's new kind).
 DEFAULT_ATTRACTIVENESS = 2
+#: Design speeds (km/h) bounding the vulnerability bands 1-4 (above the last: 5): the 10-mph
+#: steps of the impact-test speed series (reference hvm.md §2), fixed so that a band means the
+#: same speed whatever test speeds a class has.
+VULNERABILITY_STEPS_KMH = (16.0, 32.0, 48.0, 64.0)
 #: Open entries from which a site counts as having many approaches (vulnerability + 1) [A].
 MANY_APPROACHES = 3
 #: Top share of sites by risk that are priority 1 (reference hvm.md §8.2.5).
@@ -158,7 +166,10 @@ class SiteAssessment:
         Ranked sites (crowd perimeters): ``site_id, name, kind, kinds, area_m2,
         capacity_persons, capacity_source, martyns_law_tier``, ``max_impact_speed_kmh_<class>``
         per class, ``worst_class``, ``max_impact_speed_kmh``, ``max_impact_energy_kj``,
-        ``required_rating``, ``open_approaches``, ``exposure``, ``vulnerability``,
+        ``max_normal_speed_kmh`` (barrier impact, square to the perimeter),
+        ``max_crowd_entry_speed_kmh`` (fastest crossing into the crowd at any angle, glancing
+        included), ``required_rating`` (headline: heaviest class first; the vulnerability band
+        is the worst over all classes), ``open_approaches``, ``exposure``, ``vulnerability``,
         ``attractiveness``, ``risk``, ``rank``, ``priority``, ``access`` (why no vehicle
         arrives, if none does); sorted by rank.
     approaches
@@ -202,37 +213,45 @@ def exposure_band(persons: float) -> int:
 
 
 def vulnerability(
-    requirement: RatingRequirement | None, open_approaches: int, *, params: HvmParams
+    requirements: Sequence[RatingRequirement], open_approaches: int, *, params: HvmParams
 ) -> int:
-    """Vulnerability 1-5 from the governing requirement's test speed and the open entries.
+    """Vulnerability 1-5: the worst band over every class's requirement, plus open entries.
+
+    Each requirement's band comes from its design speed (impact speed × (1 + allowance))
+    against the 10-mph test-speed steps :data:`VULNERABILITY_STEPS_KMH`: up to 16 → 1, 32 → 2,
+    48 → 3, 64 → 4, above → 5 (a design speed within half the resolution of a step counts as
+    that step). The band is the worst over **all** classes, not the headline requirement's: a
+    car needing 80 km/h makes the site band 5 even when the heavier truck, headlined first,
+    needs only 48 km/h.
 
     Parameters
     ----------
-    requirement
-        Governing requirement of the fastest open approach; ``None`` if no vehicle arrives.
+    requirements
+        Every class's requirements at the site's open approaches (empty: no vehicle arrives).
     open_approaches
         Entries at which at least one class arrives.
     params
-        Test speeds (the band is the index of the required test speed, capped at 5).
+        Speed allowance and resolution.
 
     Examples
     --------
     >>> from cohesion_gis.hvm.params import load_params
     >>> from cohesion_gis.hvm.rating import required_rating
     >>> p = load_params()
-    >>> vulnerability(required_rating(40.0, "M1"), 1, params=p)  # 44 km/h → 48 → band 3
+    >>> vulnerability([required_rating(40.0, "M1")], 1, params=p)  # 44 km/h → 48 → band 3
     3
-    >>> vulnerability(required_rating(40.0, "M1"), 3, params=p)  # many open entries
+    >>> vulnerability([required_rating(40.0, "N2A"), required_rating(70.0, "M1")], 1, params=p)
+    5
+    >>> vulnerability([required_rating(40.0, "M1")], 3, params=p)  # many open entries
     4
-    >>> vulnerability(None, 0, params=p)
+    >>> vulnerability([], 0, params=p)
     1
     """
-    if requirement is None or requirement.impact_speed_kmh <= 0:
+    half = params.speed_resolution_kmh / 2
+    designs = [r.design_speed_kmh for r in requirements if r.impact_speed_kmh > 0]
+    if not designs:
         return 1
-    if requirement.exceeds_test_speeds:
-        band = 5
-    else:
-        band = min(5, 1 + params.test_speeds_kmh.index(float(requirement.test_speed_kmh)))
+    band = 1 + sum(max(designs) > step + half for step in VULNERABILITY_STEPS_KMH)
     return int(min(5, band + (open_approaches >= MANY_APPROACHES)))
 
 
@@ -388,6 +407,7 @@ def build_assessment(
         approaches, reqs, vehicles_by_name, city.crs, resolution=params.speed_resolution_kmh
     )
     ranked["martyns_law_scope"] = martyns_law_scope(city.boundary, city.crs)
+    ranked["terrain"] = terrain_note(setup.dem)
     gaps = barrier_gaps(setup.barriers, gap_limit_m=params.gap_limit_m)
     audit = assessment_audit(city, setup, sites=ranked)
     log.info(
@@ -436,6 +456,22 @@ def horizon_sensitivity(
             flag = result.sites.set_index("site_id")[["name", "horizon_limited"]]
             tables.insert(0, flag)
     return pd.concat(tables, axis=1).reset_index()
+
+
+def terrain_note(dem: str | Path | None) -> str:
+    """The terrain the speeds assume, for every output row: a DEM's name, or the flat caveat.
+
+    Examples
+    --------
+    >>> terrain_note(None)[:40]
+    'flat terrain: no DEM given, gradients no'
+    """
+    if dem is None:
+        return (
+            "flat terrain: no DEM given, gradients not modelled (a downhill run-up arrives "
+            "faster; pass dem= for gradients)"
+        )
+    return f"gradients from the DEM {Path(dem).name}"
 
 
 def martyns_law_scope(area: shapely.Geometry, crs: CRS) -> str:
@@ -653,16 +689,19 @@ def _site_table(
     for sid, row in zip(approaches["site_id"], reqs, strict=True):
         by_site.setdefault(sid, []).append(row)
     governing = [_governing(by_site.get(sid, [])) for sid in table["site_id"]]
-    site_reqs = [g for g, _ in governing]
     table["required_rating"] = [text for _, text in governing]
     normal = approaches.groupby("site_id")["normal_speed_kmh"].max()
     table["max_normal_speed_kmh"] = table["site_id"].map(normal).fillna(0.0).astype(float)
+    entry = approaches.loc[approaches["protected_by"] == ""].groupby("site_id")[
+        "crowd_entry_speed_kmh"
+    ]
+    table["max_crowd_entry_speed_kmh"] = table["site_id"].map(entry.max()).fillna(0.0)
     limited = approaches.groupby("site_id")["horizon_limited"].any()
     table["horizon_limited"] = table["site_id"].map(limited).fillna(False).astype(bool)
     table["exposure"] = table["capacity_persons"].map(exposure_band).astype(int)
     table["vulnerability"] = [
-        vulnerability(r, n, params=params)
-        for r, n in zip(site_reqs, table["open_approaches"], strict=True)
+        vulnerability([r for row in by_site.get(sid, []) for r in row], n, params=params)
+        for sid, n in zip(table["site_id"], table["open_approaches"], strict=True)
     ]
     table["attractiveness"] = table["kinds"].map(_attractiveness).astype(int)
     table["risk"] = table["exposure"] * table["vulnerability"] * table["attractiveness"]
@@ -809,7 +848,8 @@ def assessment_audit(
             "formula": "risk = exposure × vulnerability × attractiveness",
             "exposure": "clip(1 + floor(log10 persons), 1, 5)",
             "vulnerability": (
-                "index (1-5) of the test speed the fastest open approach needs (16/32/48/64/80+), "
+                "worst over all classes' requirements of the design-speed band (≤16/32/48/64/above "
+                "km/h = 1-5; not the headline class's), "
                 f"+1 if at least {MANY_APPROACHES} entries are open, at most 5; 1 if none"
             ),
             "attractiveness": dict(ATTRACTIVENESS),
@@ -822,7 +862,9 @@ def assessment_audit(
         },
         "martyns_law": (
             "tiers per building-based premises only (s.2(2)(a)): none < 200 ≤ standard < 800 ≤ "
-            "enhanced; worship and schools standard; open spaces: possible qualifying event "
+            "enhanced; worship, schools and FE colleges standard (Schedule 1), universities "
+            "not capped; streets, squares and markets premises only when a building (a hall); open spaces: "
+            "possible qualifying event "
             "(≥ 800 at 2 persons/m², HSG195); "
             + martyns_law_scope(city.boundary, city.crs)
         ),
@@ -837,7 +879,8 @@ def assessment_audit(
             "distance + half the carriageway; McHenry barrier impact-angle equation); "
             "requirements at the matching test angle (90° covers every angle, 45° up to 52.5°, "
             "below 22.5° glancing: none); headline = beyond test speeds, then test mass, test "
-            "speed, angle, energy"
+            "speed, angle, energy (heaviest class first: the vulnerability band is the worst "
+            "over all classes, not the headline's)"
         ),
         "horizon_limited": (
             f"run-up ≥ {1 - HORIZON_SLACK:.0%} of the {params.search_horizon_m:g} m horizon "

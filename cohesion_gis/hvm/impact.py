@@ -46,7 +46,7 @@ import shapely
 from cohesion_gis.hvm.kinematics import impact_speed_at_angle_kmh, normal_speed_kmh
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import RatingRequirement, required_rating
-from cohesion_gis.hvm.routes import APPROACH_COLUMNS
+from cohesion_gis.hvm.routes import APPROACH_COLUMNS, underground
 from cohesion_gis.hvm.vehicles import VehicleClass
 
 __all__ = [
@@ -83,6 +83,7 @@ ENVELOPE_COLUMNS = (
     "standoff_m",
     "lateral_room_m",
     "normal_speed_kmh",
+    "crowd_entry_speed_kmh",
     "design_angle_deg",
     "required_rating",
     "horizon_limited",
@@ -123,7 +124,10 @@ def impact_envelope(
         The approach columns (as searched, to 0.1 km/h) plus, at the speed resolution,
         ``standoff_m`` (entry to
         crowd perimeter, m), ``lateral_room_m``, ``impact_speed_kmh_<angle>deg`` per envelope
-        angle, ``normal_speed_kmh``, ``design_angle_deg`` (test angle of the most demanding
+        angle, ``normal_speed_kmh``, ``crowd_entry_speed_kmh`` (the fastest speed at which
+        the vehicle crosses into the crowd perimeter at any envelope angle, glancing included:
+        the speed a vehicle running along the crowd enters it without turning),
+        ``design_angle_deg`` (test angle of the most demanding
         requirement; NaN if none), ``required_rating`` (the class's requirements at this
         entry, penetration within the stand-off), ``horizon_limited`` and ``protected_by`` (the
         rated kerbside line that holds every impact of the envelope, "" if none).
@@ -150,6 +154,7 @@ def impact_envelope(
         table[column] = envelope[angle]
     normal = normal_speed_kmh(speed, theta0, room, lat_accel_ms2=lat, accel_ms2=acc)
     table["normal_speed_kmh"] = np.where(arrived, round_speed(normal, res), 0.0)
+    table["crowd_entry_speed_kmh"] = np.max(np.column_stack(list(envelope.values())), axis=1)
     table["protected_by"] = kerbside_cover(table, sites, barriers, vehicles=vehicles, params=params)
     reqs = approach_requirements(table, vehicles, params=params)
     table["design_angle_deg"] = [r[0].angle_deg if r and _asks(r[0]) else np.nan for r in reqs]
@@ -177,6 +182,7 @@ def _lateral_room(
     perimeter = sites.set_index("site_id").geometry
     polygons = perimeter.loc[rows["site_id"].to_numpy()].to_numpy()
     to_crowd = shapely.distance(points, polygons)
+    edges = edges.loc[~underground(edges)]  # the carriageway the entry is on, at the surface
     lines = edges.geometry.to_numpy()
     _, nearest = shapely.STRtree(lines).query_nearest(points, all_matches=False)
     half_width = edges["width_m"].to_numpy(float)[nearest] / 2
@@ -253,8 +259,10 @@ def class_requirements(
     list of RatingRequirement
         At most one per test angle (the most demanding envelope angle it must cover); a lower
         test angle is dropped when a higher one asks at least the same test speed (a 90° test
-        covers every angle). Only a glancing requirement when every impact is glancing; empty
-        when no vehicle arrives.
+        covers every angle), then the glancing requirement (a continuous longitudinally tested
+        line or traffic management) when the glancing threat is faster than every tested one:
+        a vehicle arriving along the crowd enters it without turning, and a bollard row does
+        not deflect it. Empty when no vehicle arrives.
     """
     reqs = [
         required_rating(v, vehicle, angle_deg=a, standoff_m=standoff_m, params=params)
@@ -262,8 +270,9 @@ def class_requirements(
         if v > 0
     ]
     tested = [r for r in reqs if _asks(r)]
+    glancing = max((r for r in reqs if r.glancing), key=lambda r: r.impact_speed_kmh, default=None)
     if not tested:
-        return sorted(reqs, key=lambda r: -r.impact_speed_kmh)[:1]
+        return [glancing] if glancing is not None else []
     best: dict[float, RatingRequirement] = {}
     for req in tested:
         if req.angle_deg not in best or demand_key(req) > demand_key(best[req.angle_deg]):
@@ -276,7 +285,11 @@ def class_requirements(
             for other in best.values()
         )
     ]
-    return sorted(kept, key=demand_key, reverse=True)
+    kept.sort(key=demand_key, reverse=True)
+    fastest = max(r.impact_speed_kmh for r in kept)
+    if glancing is not None and glancing.impact_speed_kmh > fastest:
+        kept.append(glancing)  # a tested barrier does not hold the faster glancing threat
+    return kept
 
 
 def requirement_text(reqs: Sequence[RatingRequirement]) -> str:
@@ -305,10 +318,12 @@ def kerbside_cover(
     the entry to the crowd perimeter near the entry (:data:`SCREEN_M`) and its rating
     :func:`~cohesion_gis.hvm.rating.covers` the class at **every** non-glancing angle of the
     envelope: the envelope's speed at that angle, that angle, and a penetration within the
-    distance from the line to the crowd (glancing impacts, below ``glancing_below_deg``, deflect
-    along the line: its continuity across the sight lines is what holds them). A kerbside line
-    parallel to the carriageway is so credited where the envelope says it holds: a car running
-    along it at 150 km/h strikes it at a glancing angle, or turns in slower.
+    distance from the line to the crowd. Glancing impacts (below ``glancing_below_deg``) are
+    held only by a continuous line (line geometries, no point elements): a vehicle deflects
+    along continuous longitudinal members (EN 1317-2 safety barriers), not along a bollard
+    row. A kerbside line parallel to the carriageway is so credited where the envelope says it
+    holds: a car running along it at 150 km/h strikes it at a glancing angle, or turns in
+    slower.
 
     Returns
     -------
@@ -323,13 +338,16 @@ def kerbside_cover(
     rated = barriers.loc[barriers["rating"].notna()]
     if rated.empty:
         return out
-    bands, ids, ratings = [], [], []
+    bands, ids, ratings, continuous = [], [], [], []
     for value, group in rated.groupby(rated["rating"].map(str), sort=True):
         band = shapely.union_all(shapely.buffer(group.geometry.to_numpy(), params.gap_limit_m / 2))
         for part in shapely.get_parts(band):
             members = group.loc[shapely.intersects(group.geometry.to_numpy(), part)]
             bands.append(part)
             ids.append("+".join(members["barrier_id"].astype(str)))
+            continuous.append(
+                not shapely.get_type_id(members.geometry.to_numpy()).tolist().count(0)
+            )
             rating = members["rating"].iloc[0]
             ratings.append(rating if isinstance(rating, BarrierRating) else parse_rating(value))
     tree = shapely.STRtree(np.array(bands, dtype=object))
@@ -351,7 +369,11 @@ def kerbside_cover(
             crossing = shapely.intersection(rays[0], bands[k])
             room = float(shapely.distance(crossing, shapely.get_point(rays[0], -1)))
             vehicle = vehicles[row["vehicle_class"]]
-            held = all(
+            glancing = any(
+                row[col] > 0 and a < params.glancing_below_deg
+                for a, col in zip(params.impact_angles_deg, names, strict=True)
+            )
+            held = (continuous[k] or not glancing) and all(
                 covers(
                     ratings[k],
                     vehicle,

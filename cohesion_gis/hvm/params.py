@@ -9,7 +9,7 @@ Examples
 >>> from cohesion_gis.hvm.params import load_params
 >>> params = load_params()
 >>> params.friction_mu, params.speed_allowance, params.test_speeds_kmh
-(0.7, 0.1, (16.0, 32.0, 48.0, 64.0, 80.0, 96.0, 112.0))
+(0.7, 0.1, (32.0, 48.0, 64.0, 80.0))
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class HvmParams:
     speed_allowance
         Fractional allowance added to an impact speed before rounding up to a test speed.
     test_speeds_kmh
-        Impact-test speeds (km/h), ascending; a design speed is rounded up to one of these.
+        Full-scale impact-test speeds (km/h), ascending, of every class not in
+        ``class_test_speeds_kmh``; a design speed is rounded up to one of these.
     gap_limit_m
         Largest air gap (m) allowed in a pedestrian-permeable barrier line.
     search_horizon_m
@@ -81,6 +82,9 @@ class HvmParams:
         Impacts at smaller angles (degrees) deflect along the barrier: no impact test is asked.
     equivalence
         Threat class → extra rated classes that cover it (empty: strict, own class only).
+    class_test_speeds_kmh
+        Class → its own test speeds (km/h, ascending), for a class the standard tests at other
+        speeds than ``test_speeds_kmh`` (empty by default).
     sources
         Field name → source of its value.
     """
@@ -104,6 +108,9 @@ class HvmParams:
     test_angles_deg: tuple[float, ...]
     glancing_below_deg: float
     equivalence: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    class_test_speeds_kmh: Mapping[str, tuple[float, ...]] = field(
+        default_factory=dict, compare=False
+    )
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -144,8 +151,14 @@ def _value_problems(params: Any) -> list[str]:
     if not bad_speeds and list(speeds) != sorted(set(speeds)):
         problems.append(
             f"field `test_speeds_kmh` = {list(speeds)}; expected strictly ascending speeds, "
-            "e.g. [16, 32, 48, 64, 80]"
+            "e.g. [32, 48, 64, 80]"
         )
+    for cls, values in params.class_test_speeds_kmh.items():
+        name = f"class_test_speeds_kmh.{cls}"
+        bad = numbers_problems(name, values, _TEST_SPEED, min_len=1)
+        problems += bad
+        if not bad and list(values) != sorted(set(values)):
+            problems.append(f"field `{name}` = {list(values)}; expected strictly ascending speeds")
     for name in ("impact_angles_deg", "test_angles_deg"):
         angles = getattr(params, name)
         bad_angles = numbers_problems(name, angles, _ANGLE, min_len=1)
@@ -185,6 +198,7 @@ _TYPES: dict[str, str] = {
     "test_angles_deg": "list of numbers",
     "glancing_below_deg": "number",
     "equivalence": "table of lists of strings",
+    "class_test_speeds_kmh": "table of lists of numbers",
 }
 
 
@@ -204,10 +218,11 @@ def coerce(value: Any, kind: str) -> Any:
         return tuple(float(v) for v in value)
     if kind == "list of strings" and isinstance(value, list) and all(map(_is_str, value)):
         return tuple(value)
-    if kind == "table of lists of strings" and isinstance(value, dict):
-        lists = value.values()
-        if all(isinstance(v, list) and all(map(_is_str, v)) for v in lists):
-            return MappingProxyType({k: tuple(v) for k, v in value.items()})
+    if kind.startswith("table of lists of ") and isinstance(value, dict):
+        numbers = kind.endswith("numbers")
+        item, cast = (is_number, float) if numbers else (_is_str, str)
+        if all(isinstance(v, list) and all(map(item, v)) for v in value.values()):
+            return MappingProxyType({k: tuple(map(cast, v)) for k, v in value.items()})
     raise TypeError(kind)
 
 

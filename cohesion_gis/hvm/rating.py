@@ -55,6 +55,7 @@ __all__ = [
     "PAS68_CLASSES",
     "BarrierRating",
     "RatingRequirement",
+    "class_test_speeds_kmh",
     "covers",
     "credited_speed_kmh",
     "matching_test_angle_deg",
@@ -180,8 +181,9 @@ class RatingRequirement:
     design_speed_kmh
         Impact speed × (1 + allowance) (km/h).
     test_speed_kmh
-        Design speed rounded up to the next test speed (km/h); ``None`` if no vehicle can
-        approach or the design speed is above the highest test speed.
+        Design speed rounded up to the class's next test speed (km/h,
+        :func:`class_test_speeds_kmh`); ``None`` if no vehicle can approach, the impact is
+        glancing, or the design speed is above the class's highest test speed.
     exceeds_test_speeds
         Whether the design speed is above every test speed (no rating can cover it: reduce the
         approach speed).
@@ -192,6 +194,10 @@ class RatingRequirement:
     impact_energy_kj
         Kinetic energy (kJ) of the threat at its impact speed and the class test mass: shown
         beside the rating for information, never used to substitute classes.
+    glancing
+        Whether this is a glancing threat (below ``glancing_below_deg``): no impact test, but a
+        continuous longitudinally tested line (EN 1317-2 safety barrier) or traffic management;
+        a row of bollards does not deflect a vehicle along it.
     text
         The requirement for people, e.g. ``ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m``.
     """
@@ -206,6 +212,7 @@ class RatingRequirement:
     max_penetration_m: float | None
     impact_energy_kj: float
     text: str
+    glancing: bool = False
 
 
 def _fail(text: str, part: str, problem: str) -> InputError:
@@ -448,8 +455,12 @@ def required_rating(
 
     with δ the speed resolution (1 km/h): the allowance is the one margin, rounding up to a
     test speed adds none beyond the model's resolution (43.7 km/h → 48.07 → 48 km/h test).
-    The test angle is the one that matches the impact angle (:func:`matching_test_angle_deg`); a
-    glancing impact asks for no impact test.
+    Only a speed the standard tests the class at is asked (:func:`class_test_speeds_kmh`);
+    above the class's highest one the requirement says "beyond tested speeds: reduce approach
+    speed". The test angle is the one that matches the impact angle
+    (:func:`matching_test_angle_deg`); a glancing impact asks for no impact test but for a
+    continuous longitudinally tested line (an EN 1317-2 safety barrier has continuous
+    longitudinal members; a bollard row does not deflect a vehicle) or traffic management.
 
     Parameters
     ----------
@@ -493,27 +504,32 @@ def required_rating(
         else load_vehicles(classes=[vehicle_class])[vehicle_class]
     )
     design = impact_speed_kmh * (1 + allowance)
-    top = params.test_speeds_kmh[-1]
+    speeds = class_test_speeds_kmh(vehicle.name, params=params)
+    top = speeds[-1]
     half = params.speed_resolution_kmh / 2
-    test = next((s for s in params.test_speeds_kmh if s >= design - half), None)
+    test = next((s for s in speeds if s >= design - half), None)
     exceeds = test is None
     energy = 0.5 * vehicle.test_mass_kg * (impact_speed_kmh / 3.6) ** 2 / 1000.0
     angle = matching_test_angle_deg(angle_deg, params=params)
     pen = "" if standoff_m is None else f", penetration ≤ {standoff_m:.1f} m"
     head = f"ISO 22343-1: V/{vehicle.test_mass_kg:.0f}[{vehicle.name}]"
     threat = f"{impact_speed_kmh:.0f} km/h at {angle_deg:.0f}°, {energy:,.0f} kJ"
+    glancing = impact_speed_kmh > 0 and angle is None
     if impact_speed_kmh == 0:
         test, text = None, f"none: no {vehicle.name} approach"
-    elif angle is None:
+    elif glancing:
         test, exceeds = None, False
         text = (
-            f"none for {vehicle.name}: glancing ({threat}); a continuous line deflects it, "
-            "no impact test applies"
+            f"continuous line for {vehicle.name}: glancing, it enters the crowd at "
+            f"{impact_speed_kmh:.0f} km/h without turning ({threat}); a bollard row does not "
+            "deflect it: a continuous longitudinally tested line (EN 1317-2 safety barrier, "
+            "tested at 20°) or traffic management to reduce the approach speed"
         )
     elif exceeds:
         text = (
-            f"{head}/>{top:.0f}/{angle:.0f}{pen}: design speed {design:.0f} km/h exceeds the "
-            f"highest test speed {top:.0f} km/h ({threat}); reduce the approach speed"
+            f"beyond tested speeds: reduce approach speed ({head}/>{top:.0f}/{angle:.0f}{pen}: "
+            f"design speed {design:.0f} km/h, the highest {vehicle.name} test speed is "
+            f"{top:.0f} km/h; {threat})"
         )
         log.debug("required rating for %s: %s", vehicle.name, text)
     else:
@@ -529,4 +545,24 @@ def required_rating(
         max_penetration_m=standoff_m,
         impact_energy_kj=energy,
         text=text,
+        glancing=glancing,
     )
+
+
+def class_test_speeds_kmh(
+    vehicle_class: str, *, params: HvmParams | None = None
+) -> tuple[float, ...]:
+    """The full-scale impact-test speeds (km/h, ascending) a requirement may ask of a class.
+
+    ``params.class_test_speeds_kmh`` for the class when it lists it, else
+    ``params.test_speeds_kmh`` (32/48/64/80 km/h: the speeds every ISO 22343-1 / IWA 14-1 /
+    PAS 68 class is tested at in the NPSA catalogue; 16 km/h is a PAS 170-1 trolley test, not
+    a vehicle test; no 96 or 112 km/h test was found for any class).
+
+    Examples
+    --------
+    >>> class_test_speeds_kmh("N3C")
+    (32.0, 48.0, 64.0, 80.0)
+    """
+    params = params or load_params()
+    return params.class_test_speeds_kmh.get(vehicle_class, params.test_speeds_kmh)

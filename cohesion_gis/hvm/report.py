@@ -158,6 +158,7 @@ def vda_html(result: SiteAssessment, site_id: str) -> str:
         "away are not modelled. Ratings are evidence only for their class, speed, angle and "
         "penetration; energy is shown, never substituted.",
         f"Martyn's Law: {esc(str(site.get('martyns_law_scope', '')))}.",
+        f"Terrain: {esc(str(site.get('terrain', '')))}.",
     ]
     tier = esc(str(site["martyns_law_tier"]))
     event = esc(str(site.get("martyns_law_event", "")))
@@ -167,7 +168,8 @@ def vda_html(result: SiteAssessment, site_id: str) -> str:
 ({esc(str(site["capacity_source"]))}); Martyn's Law tier <b>{tier}</b>
 {esc(str(site.get("martyns_law_premises", "")))} {event}. Rank {site["rank"]}, priority
 {site["priority"]}, risk {site["risk"]}. Worst normal impact {site["max_normal_speed_kmh"]:.0f}
-km/h; governing requirement: <b>{esc(str(site["required_rating"]))}</b>.</p>
+km/h; crowd entry without turning {site.get("max_crowd_entry_speed_kmh", 0.0):.0f} km/h;
+governing requirement: <b>{esc(str(site["required_rating"]))}</b>.</p>
 {_svg(crowd, drawn)}
 <p style="font-size:11px">The last {NEAR_M:.0f} m of the {min(DRAWN, len(arrived))} fastest
 approaches, by arrival speed: green &lt; 32, yellow 32-48, orange 48-64, red ≥ 64 km/h. Crowd

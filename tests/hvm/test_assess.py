@@ -25,6 +25,7 @@ from cohesion_gis.hvm.assess import (
 )
 from cohesion_gis.hvm.params import load_params
 from cohesion_gis.hvm.rating import required_rating
+from cohesion_gis.hvm.routes import underground
 
 CLASSES = ("M1", "N1", "N2A", "N3C")
 #: A square whose fastest car approach stays under 73 km/h, and a rating that covers it (an
@@ -49,13 +50,17 @@ def test_bands_by_hand():
         1, 1, 1, 2, 2, 3, 4, 5, 5,
     ]  # fmt: skip
     p = load_params()
-    # 30 km/h × 1.1 = 33 → 48 km/h test (3rd) → band 3; 10 km/h → 16 → band 1
-    assert vulnerability(required_rating(30.0, "M1"), 1, params=p) == 3
-    assert vulnerability(required_rating(10.0, "M1"), 1, params=p) == 1
-    assert vulnerability(required_rating(60.0, "N2A"), 1, params=p) == 5  # 66 → 80 km/h
-    assert vulnerability(required_rating(100.0, "M1"), 5, params=p) == 5  # beyond 80: capped
-    assert vulnerability(required_rating(50.0, "M1"), 3, params=p) == 5  # 55 → 64 → 4, +1
-    assert vulnerability(None, 0, params=p) == 1
+    # 30 km/h × 1.1 = 33 → above 32 → band 3; 10 km/h → 11 → band 1
+    assert vulnerability([required_rating(30.0, "M1")], 1, params=p) == 3
+    assert vulnerability([required_rating(10.0, "M1")], 1, params=p) == 1
+    assert vulnerability([required_rating(60.0, "N2A")], 1, params=p) == 5  # 66 → above 64
+    assert vulnerability([required_rating(100.0, "M1")], 5, params=p) == 5  # capped
+    assert vulnerability([required_rating(50.0, "M1")], 3, params=p) == 5  # 55 → 4, +1
+    assert vulnerability([], 0, params=p) == 1
+    # the worst class sets the band, whichever class is headlined (heaviest first)
+    truck, car = required_rating(40.0, "N2A"), required_rating(70.0, "M1")
+    assert vulnerability([truck], 1, params=p) == 3
+    assert vulnerability([truck, car], 1, params=p) == 5
 
 
 def test_helsinki_assessment_tables(result, helsinki):
@@ -83,7 +88,11 @@ def test_helsinki_assessment_tables(result, helsinki):
     assert set(result.approaches["vehicle_class"]) == set(CLASSES)
     assert set(result.entries["entry_id"]) <= set(result.approaches["entry_id"].dropna())
     assert (result.entries.geom_type == "Point").all()
-    assert result.entries["required_rating"].str.match(r"ISO 22343-1|none").all()
+    assert (
+        result.entries["required_rating"]
+        .str.match(r"ISO 22343-1|none|beyond tested speeds|continuous line")
+        .all()
+    )
     assert result.sites.crs == helsinki.crs == result.entries.crs == result.gaps.crs
 
 
@@ -378,6 +387,17 @@ def test_senaatintori_impacts_are_credible_and_angle_matched(result):
     assert (result.sites["max_normal_speed_kmh"] % 1 == 0).all()
 
 
+def test_vulnerability_is_the_worst_class_not_the_headline(result):
+    # VDA review: Paasikivenaukio was band 3 from the N2A headline (48 km/h test) while an M1
+    # needs an 80 km/h test there; every site's band is the worst over all its classes
+    paasi = result.sites.loc[result.sites["name"] == RING_SITE].iloc[0]
+    assert "[N2A]" in paasi["required_rating"].split(" and ")[0]  # heaviest class headlined
+    rows = result.approaches.loc[result.approaches["site_id"] == paasi["site_id"]]
+    car = rows.loc[rows["vehicle_class"] == "M1", "required_rating"]
+    assert car.str.contains(r"\[M1\]/80/").any()  # the car needs an 80 km/h test: top band
+    assert paasi["vulnerability"] == 5
+
+
 def test_headline_is_the_most_demanding_by_mass_then_speed(result):
     # issue 13: a class beyond the test speeds is not automatically the headline; the heaviest
     # class beyond them comes first, then test mass, then test speed; energy shown beside
@@ -441,3 +461,27 @@ def test_a_rated_kerbside_line_holds_where_the_envelope_says(helsinki):
     assert (along("V/1500[M1]/80/90:5.0")["protected_by"] == "").all()
     # a 45-degree test is no evidence against the 25 km/h head-on turn-in: it does not hold
     assert (along("V/1500[M1]/80/45:1.0")["protected_by"] == "").all()
+
+
+def test_monaco_tunnels_reach_no_surface_crowd(monaco):
+    # VDA review: 17 % of Monaco arrivals ended where the carriageway is a tunnel or below
+    # ground (Auditorium Rainier III at 151 km/h via Boulevard Louis II, layer -1; Promenade
+    # Honoré II via Tunnel Rocher Canton, layer -2): such edges may be driven, never entered from
+    edges = monaco.drive_edges
+    below = underground(edges)
+    assert below.sum() > 100  # tunnels and underpasses are kept and flagged
+    city = only_sites(monaco, "Auditorium Rainier III")
+    city = dataclasses.replace(
+        city,
+        sites=pd.concat([city.sites, only_sites(monaco, "Promenade Honoré II").sites]),
+    )
+    result = assess_sites(city, vehicles=["M1"])
+    arrived = result.approaches.loc[result.approaches["impact_speed_kmh"] > 0]
+    assert len(arrived) >= 1
+    entries = shapely.points(arrived["entry_x"], arrived["entry_y"])
+    surface = shapely.union_all(edges.geometry.to_numpy()[~below])
+    assert (shapely.distance(entries, surface) < 0.01).all()  # every entry on a surface street
+    rainier = result.sites.loc[result.sites["name"] == "Auditorium Rainier III"].iloc[0]
+    assert rainier["max_impact_speed_kmh_M1"] < 150
+    # no DEM given: every site row says the speeds assume flat terrain
+    assert result.sites["terrain"].str.startswith("flat terrain: no DEM given").all()
