@@ -301,6 +301,8 @@ def requirement_text(reqs: Sequence[RatingRequirement]) -> str:
 #: also screen from the entry (m): a vehicle may turn in anywhere near the entry [A: about one
 #: car length plus the turn's lateral drift at 30-50 km/h].
 SCREEN_M = (0.0, -5.0, 5.0, -10.0, 10.0)
+#: Shapely type ids of point elements (Point, MultiPoint): a row of them never deflects.
+POINT_TYPES = (0, 4)
 
 
 def kerbside_cover(
@@ -345,9 +347,8 @@ def kerbside_cover(
             members = group.loc[shapely.intersects(group.geometry.to_numpy(), part)]
             bands.append(part)
             ids.append("+".join(members["barrier_id"].astype(str)))
-            continuous.append(
-                not shapely.get_type_id(members.geometry.to_numpy()).tolist().count(0)
-            )
+            kinds = shapely.get_type_id(members.geometry.to_numpy())
+            continuous.append(not np.isin(kinds, POINT_TYPES).any())  # no bollard in the band
             rating = members["rating"].iloc[0]
             ratings.append(rating if isinstance(rating, BarrierRating) else parse_rating(value))
     tree = shapely.STRtree(np.array(bands, dtype=object))

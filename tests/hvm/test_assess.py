@@ -382,6 +382,17 @@ def test_senaatintori_impacts_are_credible_and_angle_matched(result):
     # test at 151 km/h and no requirement for the glancing band
     assert (along["design_angle_deg"] == 45).all()
     assert along["required_rating"].str.contains(r"\[M1\]/\d+/45").all()
+    # VDA review: driving along the square, the car enters the crowd (the frontage footway)
+    # at 151 km/h without turning: a glancing requirement, and the crowd-entry speed shown
+    # beside the barrier impact, for the approach and the site
+    assert (
+        along["required_rating"]
+        .str.contains("continuous line for M1: glancing, it enters the crowd at 15")
+        .all()
+    )
+    assert along["required_rating"].str.contains("EN 1317-2").all()
+    assert (along["crowd_entry_speed_kmh"] > 140).all()
+    assert senate["max_crowd_entry_speed_kmh"] > 140 > senate["max_normal_speed_kmh"]
     assert not along["required_rating"].str.contains(">112").any()
     # speeds are reported at 1 km/h
     assert (result.sites["max_normal_speed_kmh"] % 1 == 0).all()
@@ -461,6 +472,20 @@ def test_a_rated_kerbside_line_holds_where_the_envelope_says(helsinki):
     assert (along("V/1500[M1]/80/90:5.0")["protected_by"] == "").all()
     # a 45-degree test is no evidence against the 25 km/h head-on turn-in: it does not hold
     assert (along("V/1500[M1]/80/45:1.0")["protected_by"] == "").all()
+    # VDA review: a row of the same rated bollards 1.2 m apart along the same line does not
+    # deflect the 151 km/h glancing car (no continuous longitudinal member): it stays open
+    ring = shapely.boundary(crowd.buffer(2.0))
+    posts = shapely.line_interpolate_point(ring, np.arange(0.0, ring.length, 1.2))
+    row = gpd.GeoDataFrame(
+        {"barrier_id": [f"b{i}" for i in range(len(posts))], "rating": "V/1500[M1]/80/90:1.0"},
+        geometry=posts,
+        crs=city.crs,
+    )
+    rows = assess_sites(city, vehicles=["M1"], barriers=row).approaches
+    glancing = rows.loc[(rows["impact_angle_deg"] < 20) & (rows["impact_speed_kmh"] > 140)]
+    assert len(glancing) >= 2 and (glancing["protected_by"] == "").all()
+    assert glancing["required_rating"].str.contains("continuous line for M1: glancing").all()
+    assert (glancing["crowd_entry_speed_kmh"] > 140).all()
 
 
 def test_monaco_tunnels_reach_no_surface_crowd(monaco):
