@@ -4,7 +4,7 @@ OSM walk networks hold many small pieces no path joins to the rest: corridors in
 hall, a library's indoor footways, a pedestrian square drawn as a closed ring. A home or a space
 that enters the network on such a piece reaches nothing beyond it, so on central Helsinki seven
 spaces (Oodi, the Kaisa library, Vanha Kauppahalli...) were reached by no home. Islands are
-different: Gozo and Comino are separate pieces of Malta's walk network with 43,000 residents and
+different: Gozo and Comino are separate pieces of Malta's walk network with 42,000 residents and
 their own parks, and keeping only the largest piece scored all of them 0.
 
 The default rule ``"drop_fragments"`` does what cityseer's ``graphs.nx_remove_dangling_nodes``

@@ -2,7 +2,7 @@
 
 Malta's walk network has three pieces of more than 100 nodes that no path joins: Malta, Gozo
 and Comino (the ferries are not walkable). Keeping only the largest piece scored the 14 Gozo
-councils (about 31,000 residents) 0 and counted their homes as served by nothing.
+councils (about 42,000 residents with Comino) 0 and counted their homes as served by nothing.
 """
 
 from __future__ import annotations
