@@ -863,8 +863,8 @@ def assessment_audit(
         "martyns_law": (
             "tiers per building-based premises only (s.2(2)(a)): none < 200 ≤ standard < 800 ≤ "
             "enhanced; worship, schools and FE colleges standard (Schedule 1), universities "
-            "not capped; streets, squares and markets premises only when a building (a hall); open spaces: "
-            "possible qualifying event "
+            "not capped; streets, squares and markets premises only when a building (a hall); "
+            "open spaces: possible qualifying event "
             "(≥ 800 at 2 persons/m², HSG195); "
             + martyns_law_scope(city.boundary, city.crs)
         ),

@@ -46,9 +46,9 @@ assessment (reference hvm.md §8.2):
    only to **building-based premises** (s.2(2)(a): "a building, or a building and other land";
    here every venue, and a station, stadium or attraction whose footprint buildings cover at
    least :data:`BUILDING_SHARE`; a street, square or market (kinds with ``open_land``) only
-   when it is itself a building, :data:`HALL_SHARE`: a market hall), each member on its own persons: ``none`` below 200, ``standard`` from 200,
-   ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of worship, schools and further
-   education colleges stay ``standard`` (kinds with ``martyns_law_cap``, Schedule 1);
+   when it is itself a building, :data:`HALL_SHARE`: a market hall), each member on its own
+   persons: ``none`` below 200, ``standard`` from 200, ``enhanced`` from 800 (s.2(2)(c),
+   s.2(3)(a)); places of worship, schools and further education colleges stay ``standard`` (kinds with ``martyns_law_cap``, Schedule 1);
    universities are not capped (higher education is not among Schedule 1's standard-duty
    uses). ``martyns_law_tier`` is the highest tier of the
    site's premises and ``martyns_law_premises`` lists them; a merged crowd area never adds
