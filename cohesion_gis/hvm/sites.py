@@ -43,19 +43,19 @@ assessment (reference hvm.md §8.2):
    In a merged site every square metre counts once, at the densest member covering it (members
    with a capacity tag first, counted whole); ``capacity_source`` names the rules used.
 4. **Martyn's Law, per premises** (Terrorism (Protection of Premises) Act 2025): a tier is given
-   only to **building-based premises** (s.2(2)(a): "a building, or a building and other land";
-   here every venue, and a station, stadium or attraction whose footprint buildings cover at
-   least :data:`BUILDING_SHARE`; a street, square or market (kinds with ``open_land``) only
-   when it is itself a building, :data:`HALL_SHARE`: a market hall), each member on its own
-   persons: ``none`` below 200, ``standard`` from 200, ``enhanced`` from 800 (s.2(2)(c),
-   s.2(3)(a)); places of worship, schools and further education colleges stay ``standard`` (kinds with ``martyns_law_cap``, Schedule 1);
-   universities are not capped (higher education is not among Schedule 1's standard-duty
-   uses). ``martyns_law_tier`` is the highest tier of the
-   site's premises and ``martyns_law_premises`` lists them; a merged crowd area never adds
-   persons of different premises together. An open square, street or market is never premises:
-   its ``event_capacity_persons`` (area × :data:`EVENT_PERSONS_M2`) flags a "possible qualifying
-   event" from 800 (s.3, events with entry checks). The Act is UK law: outside the UK the
-   assessment labels the tier a UK-law proxy (``hvm.assess``).
+   only to **building-based premises** (s.2(2)(a): "a building, or a building and other land"; here
+   every venue, and a station, stadium or attraction whose footprint buildings cover at least
+   :data:`BUILDING_SHARE`; a street, square or market (kinds with ``open_land``) only when it is
+   itself a building, :data:`HALL_SHARE`: a market hall), each member on its own persons: ``none``
+   below 200, ``standard`` from 200, ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of
+   worship, schools and further education colleges stay ``standard`` (kinds with
+   ``martyns_law_cap``, Schedule 1); universities are not capped (higher education is not among
+   Schedule 1's standard-duty uses). ``martyns_law_tier`` is the highest tier of the site's premises
+   and ``martyns_law_premises`` lists them; a merged crowd area never adds persons of different
+   premises together. An open square, street or market is never premises: its
+   ``event_capacity_persons`` (area × :data:`EVENT_PERSONS_M2`) flags a "possible qualifying event"
+   from 800 (s.3, events with entry checks). The Act is UK law: outside the UK the assessment labels
+   the tier a UK-law proxy (``hvm.assess``).
 5. **Crowd perimeter** (the geometry): the site plus its frontage footway, where crowds queue and
    leave: footway, pedestrian, path and steps edges of the walk network within
    :attr:`SiteParams.frontage_m` of the footprint, buffered to a footway width and joined to the
