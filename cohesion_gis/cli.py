@@ -597,7 +597,10 @@ def demo(
 
     # every output declared and checked before computing (which exist is decided by resume)
     name = default_name(kwargs["pbf"], kwargs["osm_xml"], kwargs["place"])
-    declared = study_outputs(name, out, layers_path=layers_out)
+    examples = not (kwargs["pbf"] or kwargs["osm_xml"] or kwargs["place"])  # as run_study
+    declared = study_outputs(
+        name, out, layers_path=layers_out, scenarios=bool(scenarios) or examples
+    )
     for folder in dict.fromkeys(p.parent for p in declared):
         check_outputs(folder, [p.name for p in declared if p.parent == folder], overwrite=True)
     city = _load(kwargs)
