@@ -16,7 +16,7 @@ PACKAGE = Path(cohesion_gis.__file__).parent
 
 #: Layers of docs/architecture.md, bottom first (top-level module or subpackage names).
 LAYERS = (
-    {"errors", "_toml", "_validate", "_atomic", "_fingerprint"},
+    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text"},
     {"taxonomy", "network", "sources", "maps"},
     {"export", "streets", "layers"},
     {"city"},

@@ -9,7 +9,6 @@ import osmium
 import pyrosm
 import pytest
 import shapely
-from conftest import real_pbf
 from shapely.geometry import Point, Polygon, box
 
 import cohesion_gis as cg
@@ -428,7 +427,7 @@ def test_monaco_quartiers_are_clipped_to_monaco(monaco: cg.City) -> None:
     # km² in Monaco) and the nine quartiers summed to 3.02 km² for a ~2 km² city.
     districts = monaco.districts.set_index("name")
     commune = districts_from_pbf(
-        real_pbf("monaco-2019-09-30.osm.pbf"), frame=monaco.boundary, crs=monaco.crs, admin_level=8
+        Path(monaco.provenance.source), frame=monaco.boundary, crs=monaco.crs, admin_level=8
     ).set_index("name")
     inside = districts.geometry.intersection(commune.loc["Monaco", "geometry"]).area
     assert (inside / districts["area_m2"]).min() > 0.99
