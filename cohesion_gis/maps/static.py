@@ -16,6 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -184,9 +185,26 @@ def cohesion_figure(
     _choropleth(ax, districts, "score", SCORE_SCALE)
     if spaces is not None and not spaces.empty:
         spaces.representative_point().plot(ax=ax, color="#222222", markersize=8, zorder=4)
+    _district_labels(ax, districts)
     _legend(ax, SCORE_SCALE)
     _finish(ax, title, districts)
     return fig
+
+
+def _district_labels(ax: Axes, districts: gpd.GeoDataFrame) -> None:
+    """Each district's name and score at a point inside it, on a white halo (escaped text)."""
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
+    for name, score, point in zip(
+        districts["name"], districts["score"], districts.representative_point(), strict=True
+    ):
+        label = _mpl_text(name if isinstance(name, str) and name else "district")
+        value = "no score" if pd.isna(score) else f"score {float(score):.0f}"
+        ax.annotate(
+            f"{label}\n{value}", (point.x, point.y), ha="center", va="center", fontsize=9,
+            fontweight="bold", color="#111111", path_effects=halo, zorder=6,
+        )  # fmt: skip
 
 
 def _draw_sites(

@@ -75,3 +75,10 @@ def test_bad_suffix_is_refused(helsinki, tmp_path):
         save_png(fig, tmp_path / "x.jpg")
     with pytest.raises(ParameterError, match=r"\.png or \.pdf"):
         summary_figure(helsinki.districts, helsinki.sites, tmp_path / "x.svg")
+
+
+def test_cohesion_figure_names_every_district(helsinki):
+    fig = cohesion_figure(helsinki.districts)
+    texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+    for name in helsinki.districts["name"]:
+        assert any(t.startswith(str(name)) and "score" in t for t in texts), name
