@@ -388,28 +388,37 @@ def protect(
         _say(_table(result.lines[columns].round(1)))
 
 
+def _hvm_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The HVM assessment's options, shared by ``hvm`` and ``map`` (so maps match the tables)."""
+    options = [
+        click.option("--barriers", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Rated-barrier layer (GeoPackage/GeoJSON, any CRS) with a 'rating' "
+                          "column."),
+        click.option("--vehicles", default=None,
+                     help="Comma-separated vehicle classes (default M1,N1,N2A,N3C) or a vehicle "
+                          "TOML file."),
+        click.option("--block-unrated", is_flag=True,
+                     help="Let unrated OSM bollards and blocks stop vehicles."),
+        click.option("--dem", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Elevation GeoTIFF for gradients (any CRS)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _vehicle_classes(vehicles: str | None) -> Any:
+    """``--vehicles`` as ``assess_sites`` takes it: a TOML path, a list of classes or None."""
+    if not vehicles:
+        return None
+    return Path(vehicles) if vehicles.endswith(".toml") else vehicles.split(",")
+
+
 @main.command()
 @_source_options
 @_OUT
 @_OVERWRITE
-@click.option(
-    "--barriers",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Rated-barrier layer (GeoPackage/GeoJSON, any CRS) with a 'rating' column.",
-)
-@click.option(
-    "--vehicles",
-    default=None,
-    help="Comma-separated vehicle classes (default M1,N1,N2A,N3C) or a vehicle TOML file.",
-)
-@click.option(
-    "--block-unrated", is_flag=True, help="Let unrated OSM bollards and blocks stop vehicles."
-)
-@click.option(
-    "--dem",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Elevation GeoTIFF for gradients (any CRS).",
-)
+@_hvm_options
 @_friendly_errors
 def hvm(
     *,
@@ -428,11 +437,12 @@ def hvm(
 
     check_outputs(out, ASSESSMENT_NAMES, overwrite=overwrite)
     city = _load(kwargs)
-    classes: Any = None
-    if vehicles:
-        classes = Path(vehicles) if vehicles.endswith(".toml") else vehicles.split(",")
     result = assess_sites(
-        city, vehicles=classes, barriers=barriers, block_unrated=block_unrated or None, dem=dem
+        city,
+        vehicles=_vehicle_classes(vehicles),
+        barriers=barriers,
+        block_unrated=block_unrated or None,
+        dem=dem,
     )
     with staged_files(out, ASSESSMENT_NAMES, overwrite=overwrite) as stage:
         write_assessment(result, stage)  # the four files replace older ones together
@@ -532,27 +542,53 @@ def batch(
     show_default=True,
     help="Which maps (scenario maps: `cohesion-gis compare`).",
 )
+@_PARAMS
+@_hvm_options
 @_friendly_errors
-def map_command(out: Path, overwrite: bool, kind: str, **kwargs: Any) -> None:
-    """Write offline HTML maps, PNG/PDF figures and the one-page summary for councillors."""
+def map_command(
+    *,
+    out: Path,
+    overwrite: bool,
+    kind: str,
+    params: Path | None,
+    barriers: Path | None,
+    vehicles: str | None,
+    block_unrated: bool,
+    dem: Path | None,
+    **kwargs: Any,
+) -> None:
+    """Write offline HTML maps, PNG/PDF figures and the one-page summary for councillors.
+
+    The maps are computed with the same options as ``score`` and ``hvm`` (``--params``,
+    ``--barriers``, ``--vehicles``, ``--block-unrated``, ``--dem``), so they match those tables.
+    """
     from cohesion_gis._atomic import check_outputs, staged_files
     from cohesion_gis.pipeline import MAP_NAMES, cohesion_maps, sites_maps, summary_page
 
     kinds = ("cohesion", "sites", "summary") if kind == "all" else (kind,)
     names = [n for k in kinds for n in MAP_NAMES[k]]
     check_outputs(out, names, overwrite=overwrite)
+    from cohesion_gis.cohesion import CohesionParams
+
+    cohesion_params = CohesionParams.from_toml(params)  # read before the study area loads
     city = _load(kwargs)
     scores = sites = None
     with staged_files(out, names, overwrite=overwrite) as stage:  # every file or none
         if kind in ("cohesion", "all"):
             from cohesion_gis.cohesion import score_districts
 
-            scores = score_districts(city, sensitivity=False)
+            scores = score_districts(city, cohesion_params, sensitivity=False)
             cohesion_maps(city, scores, stage)
         if kind in ("sites", "all"):
             from cohesion_gis.hvm.assess import assess_sites
 
-            sites = assess_sites(city)
+            sites = assess_sites(
+                city,
+                vehicles=_vehicle_classes(vehicles),
+                barriers=barriers,
+                block_unrated=block_unrated or None,
+                dem=dem,
+            )
             sites_maps(city, sites, stage)
         if scores is not None and sites is not None:
             summary_page(city, scores, sites, stage)

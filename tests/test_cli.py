@@ -320,6 +320,23 @@ def test_map_writes_its_maps_and_summary_all_or_nothing(tmp_path, monkeypatch):
     assert (tmp_path / "cohesion_map.html").read_text(encoding="utf-8") == "the previous map"
 
 
+def test_map_uses_the_same_options_as_the_tables(tmp_path):
+    # --params is read before anything loads: a bad file stops the run with nothing written
+    bad = tmp_path / "params.toml"
+    bad.write_text("[weights]\naccess = nan\n", encoding="utf-8")
+    out = tmp_path / "maps"
+    args = ["map", "--kind", "cohesion", "--params", str(bad), *KAMPPI, "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "weights.access" in result.output, result.output
+    assert not out.exists() or not any(out.iterdir())
+    # --vehicles reaches the assessment: the sites map is built for the one class asked
+    args = ["map", "--kind", "sites", "--vehicles", "M1", *KAMPPI, "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    page = (out / "sites_map.html").read_text(encoding="utf-8")
+    assert "M1" in page and "N3C" not in page
+
+
 def test_demo_exits_1_naming_a_failed_scenario_after_writing_the_rest(tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text(
