@@ -95,12 +95,7 @@ def suggestions_map(
         wgs_districts,
         name="District score (0–100)",
         styles=[
-            {
-                "fillColor": SCORE_SCALE.colour(float(s)),
-                "color": "#555555",
-                "weight": 1,
-                "fillOpacity": 0.45,
-            }
+            _fill(SCORE_SCALE.colour(float(s)), edge="#555555", weight=1, opacity=0.45)
             for s in wgs_districts["score"]
         ],
         tooltips=[
@@ -129,12 +124,7 @@ def suggestions_map(
         wgs,
         name="Candidate sites by best gain",
         styles=[
-            {
-                "fillColor": GAIN_SCALE.colour(float(g)),
-                "color": "#222222",
-                "weight": 1.5,
-                "fillOpacity": 0.85,
-            }
+            _fill(GAIN_SCALE.colour(float(g)), edge="#222222", weight=1.5, opacity=0.85)
             for g in best["predicted_score_gain"]
         ],
         popups=popups,
@@ -178,6 +168,11 @@ def suggestions_map(
     district_labels(m, wgs_districts)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _fill(colour: str, *, edge: str, weight: float, opacity: float) -> dict[str, object]:
+    """The Leaflet style of a filled polygon."""
+    return {"fillColor": colour, "color": edge, "weight": weight, "fillOpacity": opacity}
 
 
 def _label(name: object, fallback: str) -> str:
