@@ -23,6 +23,14 @@ True
 'field `width_m` = inf; expected a finite number greater than 0 and at most 150 m'
 >>> Bound(0, 1_000_000, "residents", integer=True).problem(2.5)
 '= 2.5; expected a whole number between 0 and 1,000,000 residents'
+
+Every distance is measured in metres in a projected CRS; one check says whether a CRS is one:
+
+>>> from cohesion_gis._validate import metric_crs_problem
+>>> metric_crs_problem("EPSG:32635") is None
+True
+>>> metric_crs_problem("EPSG:4326").split(";")[0]
+'is in EPSG:4326, a geographic CRS (degrees)'
 """
 
 from __future__ import annotations
@@ -32,11 +40,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cohesion_gis.errors import CohesionError
+import pyproj
+
+from cohesion_gis.errors import CohesionError, InputError
 
 __all__ = [
     "Bound",
     "is_number",
+    "metric_crs",
+    "metric_crs_problem",
     "number_problem",
     "numbers_problems",
     "raise_problems",
@@ -151,3 +163,69 @@ def raise_problems(
     problems = list(problems)
     if problems:
         raise error(f"{where}: " + "; ".join(problems) + f". {todo}")
+
+
+def metric_crs_problem(crs: Any) -> str | None:
+    """Why ``crs`` cannot measure distances in metres; ``None`` for a projected CRS in metres.
+
+    The one answer to "is this CRS projected and metric?" for the whole package. Refused, each
+    with what to do: no CRS, one pyproj cannot read, a geographic CRS (degrees), a projected CRS
+    in other units (US survey feet: lengths would be off by 3.28x), Web Mercator (EPSG:3857: its
+    map metres are 1/cos(latitude) true metres, 2x in Helsinki) and one neither geographic nor
+    projected (geocentric, engineering).
+
+    Parameters
+    ----------
+    crs
+        Anything :meth:`pyproj.CRS.from_user_input` reads (a ``CRS``, ``"EPSG:32635"``, 32635),
+        or ``None``.
+
+    Returns
+    -------
+    str or None
+        The problem, phrased to follow the name of what holds the CRS (``"streets " + problem``).
+    """
+    if crs is None:
+        return "has no CRS; set it with .set_crs(<EPSG code of the data>)"
+    try:
+        parsed = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        return f"has a CRS pyproj cannot read ({crs!r}); pass e.g. 'EPSG:32635'"
+    horizontal = parsed.sub_crs_list[0] if parsed.is_compound else parsed
+    units = sorted({axis.unit_name for axis in horizontal.axis_info})
+    operation = horizontal.coordinate_operation
+    if parsed.is_geographic:
+        why = "a geographic CRS (degrees)"
+    elif not parsed.is_projected:
+        why = "neither geographic nor projected"
+    elif units != ["metre"]:
+        why = f"projected in {' and '.join(units)}, not metres"
+    elif operation is not None and "Pseudo Mercator" in operation.method_name:
+        why = "Web Mercator, whose metres stretch with latitude (x2 at 60°N)"
+    else:
+        return None
+    return (
+        f"is in {parsed.to_string()}, {why}; reproject it to a metric CRS, "
+        "e.g. .to_crs(gdf.estimate_utm_crs())"
+    )
+
+
+def metric_crs(crs: Any, what: str) -> pyproj.CRS:
+    """``crs`` as a pyproj CRS, or an :class:`~cohesion_gis.errors.InputError` naming ``what``.
+
+    Parameters
+    ----------
+    crs
+        The CRS to check (see :func:`metric_crs_problem`).
+    what
+        What holds it, for the message (``"streets"``, ``"crs"``).
+
+    Raises
+    ------
+    InputError
+        ``crs`` is not a projected CRS in metres: the message says why and what to do.
+    """
+    problem = metric_crs_problem(crs)
+    if problem:
+        raise InputError(f"{what} {problem}")
+    return pyproj.CRS.from_user_input(crs)

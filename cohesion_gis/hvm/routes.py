@@ -78,6 +78,7 @@ import pandas as pd
 import shapely
 
 import cohesion_gis.hvm._routes_kernel as kernel
+from cohesion_gis._validate import metric_crs
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.barriers import street_closures
 from cohesion_gis.hvm.kinematics import kinetic_energy_kj, kmh_to_ms, traction_model
@@ -229,7 +230,7 @@ def approach_routes(
     Raises
     ------
     InputError
-        Missing columns, missing or geographic CRS, CRS mismatch, invalid rating strings.
+        Missing columns, a CRS not projected in metres, CRS mismatch, invalid rating strings.
     """
     return approach_network(
         edges, sites, vehicles=vehicles, barriers=barriers, params=params,
@@ -323,7 +324,7 @@ def approach_network(
     Raises
     ------
     InputError
-        Missing columns, missing or geographic CRS, CRS mismatch, invalid rating strings.
+        Missing columns, a CRS not projected in metres, CRS mismatch, invalid rating strings.
     """
     params = params or load_params()
     block_unrated = params.block_unrated if block_unrated is None else block_unrated
@@ -463,13 +464,7 @@ def _check_inputs(
     if barriers is not None:
         layers["barriers"] = barriers
     for name, layer in layers.items():
-        if layer.crs is None:
-            raise InputError(f"{name}: has no CRS; set it with .set_crs().")
-        if layer.crs.is_geographic:
-            raise InputError(
-                f"{name}: CRS {layer.crs.to_string()} is geographic (degrees); reproject to "
-                "the study area's metric CRS with .to_crs()."
-            )
+        metric_crs(layer.crs, name)
         if layer.crs != edges.crs:
             raise InputError(
                 f"{name}: CRS {layer.crs.to_string()} differs from the network's "

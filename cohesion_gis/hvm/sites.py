@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cohesion_gis._validate import metric_crs
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.network import components
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
@@ -288,7 +289,7 @@ def soft_target_sites(
     Raises
     ------
     InputError
-        Missing columns, missing or geographic CRS, or a kind the taxonomy does not know.
+        Missing columns, a CRS not projected in metres, or a kind the taxonomy does not know.
     """
     params = params or SiteParams()
     if isinstance(city_or_candidates, gpd.GeoDataFrame):
@@ -345,11 +346,7 @@ def _check(
         missing = [c for c in columns if c not in layer.columns]
         if missing:
             raise InputError(f"{label}: missing column(s) {missing}; see cohesion_gis.layers.")
-        if layer.crs is None or layer.crs.is_geographic:
-            raise InputError(
-                f"{label}: CRS {layer.crs} is missing or geographic; give every layer in the "
-                "study area's metric CRS (.to_crs(city.crs))."
-            )
+        metric_crs(layer.crs, label)
         if layer.crs != candidates.crs:
             raise InputError(
                 f"{label}: CRS {layer.crs.to_string()} differs from the candidate sites' "

@@ -15,6 +15,7 @@ import folium
 import geopandas as gpd
 import shapely
 
+from cohesion_gis._validate import metric_crs_problem
 from cohesion_gis.errors import InputError
 from cohesion_gis.maps._style import check_inert, escape_text
 
@@ -49,13 +50,9 @@ def check_frame(gdf: object, *, layer: str, columns: Sequence[str] = ()) -> gpd.
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(f"{layer}: expected a GeoDataFrame, got {type(gdf).__name__}")
     problems = []
-    if gdf.crs is None:
-        problems.append("it has no CRS; set it with .set_crs(...)")
-    elif not gdf.crs.is_projected:
-        problems.append(
-            f"its CRS {gdf.crs.to_string()} is geographic (degrees); reproject it to the study "
-            "area's metric CRS with .to_crs(gdf.estimate_utm_crs())"
-        )
+    crs_problem = metric_crs_problem(gdf.crs)
+    if crs_problem:
+        problems.append(f"it {crs_problem}")
     missing = [c for c in columns if c not in gdf.columns]
     if missing:
         problems.append(

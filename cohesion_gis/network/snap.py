@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cohesion_gis._validate import metric_crs
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.network._nearest import SegmentGrid, cell_order, nearest_segments
 from cohesion_gis.network._search import map_chunks
@@ -92,16 +93,6 @@ class SnappedPoints:
         pts = np.flatnonzero(self.snapped)
         ptr, order = group_rows(self.edge[pts], int(self.edge[pts].max(initial=-1)) + 1)
         return ptr, pts[order], self.along_m[pts][order]
-
-
-def _require_metric_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries, where: str) -> None:
-    if frame.crs is None:
-        raise InputError(f"{where}: has no CRS; set it with .set_crs() before snapping.")
-    if frame.crs.is_geographic:
-        raise InputError(
-            f"{where}: CRS {frame.crs.to_string()} is geographic (degrees); distances need metres. "
-            "Reproject with .to_crs(frame.estimate_utm_crs())."
-        )
 
 
 #: Fewest geometries per thread worth the start of a thread.
@@ -332,8 +323,8 @@ def snap_to_edges(
         a point.
     """
     geoms = points.geometry
-    _require_metric_crs(edges, "edges table")
-    _require_metric_crs(geoms, "points")
+    metric_crs(edges.crs, "edges table")
+    metric_crs(geoms.crs, "points")
     if not geoms.crs.equals(edges.crs):
         raise InputError(
             f"points: CRS {geoms.crs.to_string()} differs from the edges' {edges.crs.to_string()}; "
@@ -463,8 +454,8 @@ def entrance_points(
         Polygons with no entrance within ``max_gap_m`` have no rows.
     """
     geoms = polygons.geometry
-    _require_metric_crs(edges, "edges table")
-    _require_metric_crs(geoms, "polygons")
+    metric_crs(edges.crs, "edges table")
+    metric_crs(geoms.crs, "polygons")
     if not geoms.crs.equals(edges.crs):
         raise InputError(
             f"polygons: CRS {geoms.crs.to_string()} differs from the edges' "

@@ -41,6 +41,7 @@ from shapely.geometry import LineString, MultiLineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import polygonize, unary_union
 
+from cohesion_gis._validate import metric_crs
 from cohesion_gis.errors import InputError, listing
 
 __all__ = [
@@ -143,23 +144,6 @@ def _table(
         geometry=geometry,
         crs=crs,
     )
-
-
-def _check_metric_crs(crs: Any) -> pyproj.CRS:
-    """Return ``crs`` as a pyproj CRS, refusing geographic (degree) CRSs."""
-    try:
-        parsed = pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as exc:
-        raise InputError(
-            f"crs={crs!r} is not a CRS pyproj understands; pass e.g. 'EPSG:32635' or "
-            "gdf.estimate_utm_crs()"
-        ) from exc
-    if not parsed.is_projected:
-        raise InputError(
-            f"crs={parsed.to_string()} is geographic (degrees); districts are computed in a "
-            "projected metric CRS: pass e.g. gdf.estimate_utm_crs()"
-        )
-    return parsed
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry:
@@ -509,7 +493,7 @@ def admin_districts(
 
 def _check_pbf_inputs(pbf_path: str | Path, frame: BaseGeometry, crs: Any) -> tuple[Path, Any]:
     path = Path(pbf_path)
-    metric = _check_metric_crs(crs)
+    metric = metric_crs(crs, "crs")
     if not path.is_file():
         raise InputError(f"{path}: OSM file not found; pass the path of an .osm.pbf extract")
     if frame is None or frame.is_empty or frame.area <= 0:
@@ -909,7 +893,7 @@ def districts_from_file(
         with ``area``.
     """
     src = Path(path)
-    metric = _check_metric_crs(crs)
+    metric = metric_crs(crs, "crs")
     raw = _read_layer(src, layer)
     where = f"{src}" + (f" (layer {layer!r})" if layer is not None else "")
     if raw.empty:
@@ -1052,7 +1036,7 @@ def grid_districts(
     >>> grid.district_id.tolist()
     ['grid/r0c0', 'grid/r0c1']
     """
-    metric = _check_metric_crs(crs)
+    metric = metric_crs(crs, "crs")
     if not cell_m > 0:
         raise InputError(f"cell_m={cell_m}: the grid cell size must be a positive number of metres")
     if shape not in ("square", "hex"):

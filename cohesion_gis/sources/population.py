@@ -62,6 +62,7 @@ from cohesion_gis._atomic import atomic_path
 from cohesion_gis._toml import read_toml
 from cohesion_gis._validate import (
     Bound,
+    metric_crs,
     number_problem,
     raise_problems,
     strings_problem,
@@ -88,19 +89,6 @@ _SHARE_TOLERANCE = 1e-6
 _NODATA = -1.0
 #: Share of the study area a population raster must cover before a warning is given.
 _COVERED_ENOUGH = 0.99
-
-
-def _projected(crs: Any, what: str) -> pyproj.CRS:
-    """Return ``crs`` as a pyproj CRS, refusing a missing or geographic one."""
-    if crs is None:
-        raise InputError(f"{what} has no CRS; set it with .set_crs(<EPSG code of the data>)")
-    parsed = pyproj.CRS.from_user_input(crs)
-    if not parsed.is_projected:
-        raise InputError(
-            f"{what} is in {parsed.to_string()}, a geographic CRS (degrees); reproject it to "
-            "a metric CRS, e.g. .to_crs(gdf.estimate_utm_crs())"
-        )
-    return parsed
 
 
 def _valid(geoms: np.ndarray) -> np.ndarray:
@@ -176,7 +164,7 @@ def population_from_raster(
     WorldPop (2018), Global High Resolution Population Denominators, doi:10.5258/SOTON/WP00647.
     """
     src_path = Path(path)
-    target = _projected(crs, "crs")
+    target = metric_crs(crs, "crs")
     if area is None or area.is_empty:
         raise InputError(f"{src_path}: the study area is empty; pass its polygon in {crs}")
     if not src_path.is_file():
@@ -936,7 +924,7 @@ def dasymetric_population(
     The Professional Geographer 55(1), 31-42. doi:10.1111/0033-0124.10042
     """
     params = params or _packaged_params()
-    crs = _projected(buildings.crs, "buildings")
+    crs = metric_crs(buildings.crs, "buildings")
     missing = [c for c in ("osm_id", "building") if c not in buildings.columns]
     if missing:
         raise InputError(
@@ -1102,8 +1090,8 @@ def write_population_raster(
         Non-positive ``cell_m``.
     """
     out = Path(path)
-    target = _projected(crs, "crs")
-    _projected(homes_or_cells.crs, "homes_or_cells")
+    target = metric_crs(crs, "crs")
+    metric_crs(homes_or_cells.crs, "homes_or_cells")
     if not cell_m > 0:
         raise ParameterError(f"cell_m={cell_m}: the cell size must be a positive number of metres")
     if "population" not in homes_or_cells.columns:
@@ -1201,7 +1189,7 @@ def assign_to_districts(homes: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) ->
         A copy of ``homes`` with a ``district_id`` column (None outside every district; the
         count is logged as a warning). Where districts overlap the first one wins.
     """
-    crs = _projected(homes.crs, "homes")
+    crs = metric_crs(homes.crs, "homes")
     if "district_id" not in districts.columns:
         raise InputError(
             f"districts: no 'district_id' column; columns found: {list(districts.columns)}"
