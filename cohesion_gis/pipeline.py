@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,7 @@ def run_study(
     results: dict[str, Any] = {}
     failed = pd.DataFrame()
     for step, (folder, names) in steps.items():
+        started = time.perf_counter()
         if step in finished:
             log.info("%s: finished in an earlier run with the same inputs; skipped", step)
         else:
@@ -234,13 +236,16 @@ def run_study(
                 _STEPS[step](city, stage, names, results)
             record[step] = {"inputs_hash": digest, "files": list(names)}
             _write_record(out, record)
+            _milestone(step, started, folder, names)
         written[step] = [folder / n for n in names]
         if step == "sites" and scenarios:
+            started = time.perf_counter()
             written["scenarios"], failed = _scenarios(
                 scenarios, out / "scenarios", overwrite=overwrite
             )
-    for step, paths in written.items():
-        log.info("%s: %s", step, ", ".join(p.name for p in paths))
+            done = len(scenarios) - len(failed)
+            _milestone("scenarios", started, out / "scenarios",
+                       [f"{done} of {len(scenarios)} compared", "summary.csv"])  # fmt: skip
     if len(failed):
         raise ScenarioError(
             f"{len(failed)} of {len(scenarios)} scenarios failed (every other output is written; "
@@ -248,6 +253,12 @@ def run_study(
             + "; ".join(f"{row.file}: {row.error}" for row in failed.itertuples())
         )
     return written
+
+
+def _milestone(step: str, started: float, folder: Path, names: Sequence[str]) -> None:
+    """Log, as soon as a step finishes, its wall time (s) and what it wrote where."""
+    seconds = time.perf_counter() - started
+    log.info("%s: done in %.0f s, in %s: %s", step, seconds, folder, ", ".join(names))
 
 
 def _record(out: Path, digest: str) -> dict[str, Any]:
