@@ -6,12 +6,12 @@ OUT ?= out
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint browser bench clean
+.PHONY: demo test lint browser bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test,notebooks,dask]'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test,notebooks,dask,docs]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -40,5 +40,10 @@ bench: $(VENV)/.installed
 	$(PY) bench/scenario_incremental.py
 	$(PY) bench/hvm_incremental.py
 
+# the API reference from the docstrings (pdoc), a static site: open site/index.html, offline
+docs: $(VENV)/.installed
+	rm -rf site
+	$(PY) docs/build_api.py site
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) .pytest_cache site
