@@ -502,7 +502,7 @@ def turn_radii(
     out_idx: np.ndarray,
     turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     kerb: float,
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Bend radius (m) of every turn (:func:`_junction_radius`; U-turns included).
 
     ``radius[ptr[d] + j]`` is the turn from directed edge ``d`` into the ``j``-th directed edge
@@ -644,7 +644,7 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     scratch: tuple[np.ndarray, ...],
     pool: tuple[np.ndarray, ...],
     n_lab: int,
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int, int]:  # pragma: no cover
+) -> tuple[tuple[np.ndarray, ...], int, int]:  # pragma: no cover
     """Max-speed search under a run-up budget: labels settled in order of run-up length.
 
     A label is a route ending with directed edge ``d``: its squared speed at the end of ``d``,
@@ -859,7 +859,7 @@ def _class_routes(  # noqa: PLR0917
     entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     scratch: tuple[np.ndarray, ...],
     pool: tuple[np.ndarray, ...],
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """Best loop-free route (a label of ``pool``) to every entry node, and a bound per entry.
 
     First the search over all routes (walks) within the budget; an entry whose best walk is
@@ -1008,18 +1008,9 @@ def _rows_append(  # noqa: PLR0917
 @njit(cache=True, nogil=True)
 def run_sites(  # noqa: PLR0917
     network: tuple[np.ndarray, ...],
-    graph: tuple[np.ndarray, np.ndarray, np.ndarray],
+    graph: tuple[np.ndarray, np.ndarray, np.ndarray, float, int, int],
     sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    classes: tuple[
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-        np.ndarray,
-    ],
+    classes: tuple[np.ndarray, ...],
     horizon_m: float,
     kerb: float,
 ) -> tuple[np.ndarray, ...]:  # pragma: no cover - numba
@@ -1085,9 +1076,9 @@ def run_sites(  # noqa: PLR0917
     scratch = (np.full(n_dir, -1.0), np.full(n_dir, -1, np.int64), np.full(n_dir, -1.0),
                np.empty(n_dir), np.empty(n_dir, np.int64), np.zeros(n_nodes, np.bool_),
                is_entry, blocked)  # fmt: skip
-    pool = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024), np.empty(1024, np.int64),
-            np.empty(1024, np.int64))  # fmt: skip
-    free_pool = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024),
+    pool: tuple[np.ndarray, ...] = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024),
+                                    np.empty(1024, np.int64), np.empty(1024, np.int64))  # fmt: skip
+    free_pool: tuple[np.ndarray, ...] = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024),
                  np.empty(1024, np.int64), np.empty(1024, np.int64))  # fmt: skip
     # outputs
     rows = np.empty((64, 8), np.int64)

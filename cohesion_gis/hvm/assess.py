@@ -685,7 +685,7 @@ def _site_table(
     worst = energy.fillna(0.0).idxmax(axis=1).where(energy.fillna(0.0).max(axis=1) > 0)
     table["worst_class"] = worst.to_numpy(dtype=object)
     table["open_approaches"] = table["site_id"].map(open_counts).fillna(0).astype(int)
-    by_site: dict[str, list[list[RatingRequirement]]] = {}
+    by_site: dict[str, list[Sequence[RatingRequirement]]] = {}
     for sid, row in zip(approaches["site_id"], reqs, strict=True):
         by_site.setdefault(sid, []).append(row)
     governing = [_governing(by_site.get(sid, [])) for sid in table["site_id"]]

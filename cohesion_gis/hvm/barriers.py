@@ -36,7 +36,7 @@ from pyproj import CRS
 
 from cohesion_gis._validate import raise_problems
 from cohesion_gis.errors import InputError, listing
-from cohesion_gis.hvm.rating import parse_rating
+from cohesion_gis.hvm.rating import BarrierRating, parse_rating
 from cohesion_gis.network import components, spanning_forest
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
@@ -125,7 +125,8 @@ def read_rated_barriers(
         else np.array([f"user/{i}" for i in frame.index], dtype=object)
     )
     problems = _id_problems(frame, id_column) + _geometry_problems(frame, ids)
-    ratings, parsed = [], []
+    ratings: list[str | None] = []
+    parsed: list[BarrierRating | None] = []
     for fid, value in zip(ids, frame[rating_column], strict=True):
         text = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
         if isinstance(text, str) and not text.strip():

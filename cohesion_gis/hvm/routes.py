@@ -398,7 +398,7 @@ def _csr_rows(ptr: np.ndarray, picks: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def _run_chunks(  # noqa: PLR0917 (the kernel's argument tuples)
     network: tuple[np.ndarray, ...],
-    graph: tuple[np.ndarray, ...],
+    graph: tuple[np.ndarray, np.ndarray, np.ndarray, float, int, int],
     sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     classes: tuple[np.ndarray, ...],
     horizon_m: float,

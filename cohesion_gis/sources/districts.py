@@ -26,7 +26,7 @@ import collections
 import contextlib
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -125,7 +125,7 @@ def _table(
     *,
     ids: list[str],
     names: list[str],
-    levels: list[int | None],
+    levels: Sequence[int | None],
     clipped: list[bool],
     crs: Any,
 ) -> gpd.GeoDataFrame:
@@ -171,7 +171,9 @@ def _read_relations(pbf_path: Path) -> list[_Relation]:
         osmium.filter.TagFilter(("boundary", "administrative"))
     )
     for rel in processor:
-        level = rel.tags.get("admin_level", "")
+        if not isinstance(rel, osmium.osm.Relation):  # the processor reads relations only
+            continue
+        level = rel.tags.get("admin_level") or ""
         if not level.isdigit():
             continue
         relations.append(
@@ -220,17 +222,23 @@ def _read_geometry(
     runs: dict[int, list[list[tuple[float, float]]]] = {}
     incomplete: set[int] = set()
     places: list[tuple[str, tuple[float, float]]] = []
+    place_nodes = osmium.filter.KeyFilter("place")
+    place_nodes.enable_for(osmium.osm.NODE)
+    wanted_ways = osmium.filter.IdFilter(way_ids)
+    wanted_ways.enable_for(osmium.osm.WAY)
     processor = (
         osmium.FileProcessor(str(pbf_path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
-        .with_filter(osmium.filter.KeyFilter("place").enable_for(osmium.osm.NODE))
-        .with_filter(osmium.filter.IdFilter(way_ids).enable_for(osmium.osm.WAY))
+        .with_filter(place_nodes)
+        .with_filter(wanted_ways)
     )
     for obj in processor:
-        if obj.is_node():
+        if isinstance(obj, osmium.osm.Node):
             place, name = obj.tags.get("place"), obj.tags.get("name")
             if place in _PLACE_VALUES and name:
                 places.append((name, (obj.location.lon, obj.location.lat)))
+            continue
+        if not isinstance(obj, osmium.osm.Way):  # the processor reads nodes and ways only
             continue
         way_runs: list[list[tuple[float, float]]] = [[]]
         for node in obj.nodes:
@@ -243,11 +251,12 @@ def _read_geometry(
         runs[obj.id] = [r for r in way_runs if len(r) >= 2]
     labels: dict[int, tuple[float, float]] = {}
     store = processor.node_location_storage
-    for node_id in label_ids:
-        with contextlib.suppress(KeyError, RuntimeError):
-            location = store.get(node_id)
-            if location.valid():
-                labels[node_id] = (location.lon, location.lat)
+    if store is not None:  # with_locations() made it
+        for node_id in label_ids:
+            with contextlib.suppress(KeyError, RuntimeError):
+                location = store.get(node_id)
+                if location.valid():
+                    labels[node_id] = (location.lon, location.lat)
     return runs, incomplete, labels, places
 
 

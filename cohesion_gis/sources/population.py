@@ -185,7 +185,8 @@ def population_from_raster(
             raise InputError(f"{src_path}: band={band} but the raster has {dataset.count} band(s)")
         source = pyproj.CRS.from_user_input(dataset.crs)
         to_source = pyproj.Transformer.from_crs(target, source, always_xy=True)
-        bounds = to_source.transform_bounds(*area.bounds, densify_pts=21)
+        west, south, east, north = area.bounds
+        bounds = to_source.transform_bounds(west, south, east, north, densify_pts=21)
         full = rasterio.windows.Window(0, 0, dataset.width, dataset.height)
         window = rasterio.windows.from_bounds(*bounds, transform=dataset.transform)
         window = window.round_offsets(op="floor").round_lengths(op="ceil")
@@ -1030,8 +1031,11 @@ def _target_total(
         if area is None:
             raise ParameterError("density_per_km2 needs area= (the study-area polygon)")
         return float(density_per_km2) * area.area / 1e6
-    if total is None:
-        return None
+    return None if total is None else _checked_total(total)
+
+
+def _checked_total(total: float) -> float:
+    """``total`` (persons), refused unless a positive finite number."""
     problem = number_problem("population_total", total, _TOTAL)
     raise_problems(ParameterError, "residents", [problem] if problem else [], _FIX_TOTAL)
     return float(total)
@@ -1240,7 +1244,7 @@ def scale_to_total(homes: gpd.GeoDataFrame, total: float) -> gpd.GeoDataFrame:
     DataError
         The census area holds nobody to scale.
     """
-    persons = _target_total(total, None, None)
+    persons = _checked_total(total)
     inside = (
         homes["district_id"].notna().to_numpy()
         if "district_id" in homes
