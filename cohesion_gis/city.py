@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +34,15 @@ from cohesion_gis import layers as lyr
 from cohesion_gis.errors import DataError, InputError
 from cohesion_gis.sources import districts as dist
 from cohesion_gis.sources import population as pop
-from cohesion_gis.sources.osm import OsmExtract, default_pbf, fetch_osmnx, read_osm_xml, read_pbf
+from cohesion_gis.sources.osm import (
+    OsmExtract,
+    buffer_area,
+    clip_polygon,
+    default_pbf,
+    fetch_osmnx,
+    read_osm_xml,
+    read_pbf,
+)
 from cohesion_gis.streets import to_osmnx_graph, vehicle_network, walk_network
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
@@ -61,7 +69,9 @@ class Provenance:
         Licence attribution that must appear on every map and export.
     study_area
         ``area_km2`` of the study area and ``derived_from``: how it was made (the clip area, or
-        the file's header box ∩ the hull of its streets and buildings; ``docs/layers.md``).
+        the file's header box ∩ the hull of its streets and buildings; ``docs/layers.md``);
+        ``buffer_m`` and ``loaded_area_km2``: the buffer read around a clip area and the area
+        read in all (``docs/cohesion.md``, "Study area, buffer and data edge").
     """
 
     source: str
@@ -88,7 +98,8 @@ class City:
         Local metric CRS (UTM zone of the area's centre).
     boundary
         The study area, in ``crs``: the clip area, else the file's header box ∩ the hull of its
-        streets and buildings (:func:`cohesion_gis.sources.osm.data_hull`).
+        streets and buildings (:func:`cohesion_gis.sources.osm.data_hull`). Districts and
+        sites lie inside it.
     walk_nodes, walk_edges
         Pedestrian network (see :func:`cohesion_gis.streets.walk_network`).
     drive_nodes, drive_edges
@@ -98,12 +109,17 @@ class City:
     districts
         ``district_id``, ``name``, ``area_m2`` and polygons.
     homes
-        Residents: ``home_id``, ``population`` (persons), ``district_id``, optional ``pop_<group>``
-        columns, geometry (building footprints or raster cells).
+        Residents: ``home_id``, ``population`` (persons), ``district_id`` (None in the buffer),
+        ``in_study_area`` (inside ``boundary``), optional ``pop_<group>`` columns, geometry
+        (building footprints or raster cells).
     taxonomy
         The taxonomy that classified the layers.
     provenance
         Source, data date, parameters and package version.
+    data_area
+        The area the data were read over, in ``crs``: ``boundary`` plus the buffer, within the
+        extract (networks, buildings, homes and contact spaces cover it); None when the same as
+        ``boundary``.
     """
 
     name: str
@@ -124,6 +140,7 @@ class City:
     homes: gpd.GeoDataFrame
     taxonomy: Taxonomy = field(repr=False)
     provenance: Provenance = field(repr=False)
+    data_area: BaseGeometry | None = field(default=None, repr=False)
 
     @cached_property
     def walk_graph(self) -> nx.MultiDiGraph:
@@ -214,6 +231,7 @@ def load_city(
     groups: str | Path | pd.DataFrame | None = None,
     groups_by: str = "district_id",
     online: bool = False,
+    buffer_m: float | None = None,
     progress: bool = False,
 ) -> City:
     """Load a study area from OSM data, with districts and residents.
@@ -269,6 +287,11 @@ def load_city(
         column per group with shares summing to 1 (e.g. ``long_term``, ``new_arrival``).
     online
         Retrieve ``bbox`` live through osmnx instead of clipping the embedded extract.
+    buffer_m
+        With ``bbox`` or ``boundary``: also read this many metres around it (within the
+        extract), so that homes and spaces beyond the edge count as supply and demand while
+        districts, sites and reported homes stay inside. None: the largest distance the default
+        cohesion parameters search (``CohesionParams.search_limit_m``, 2,500 m); 0: no buffer.
     progress
         Show a progress bar over the load steps (read, networks and layers, districts,
         residents) and pyrosm's bar while a large PBF is read.
@@ -277,7 +300,7 @@ def load_city(
     ------
     InputError
         A file is missing or corrupt, arguments conflict, a clip area misses the extract or is
-        not a polygon, or a live query cannot reach its service.
+        not a polygon, ``buffer_m`` is negative, or a live query cannot reach its service.
     DataError
         The data hold no walkable ways, or no residential buildings for the dasymetric estimate.
     """
@@ -287,27 +310,46 @@ def load_city(
     if sum(sources) > 1:
         raise InputError("give only one of pbf=, osm_xml= or place=")
     clip = _boundary(boundary)
+    study = clip_polygon(bbox, clip) if place is None else None
+    buffer = _buffer_m(buffer_m) if study is not None else 0.0
+    read_area = buffer_area(study, buffer) if study is not None else None
     bar = tqdm(total=4, desc="load_city", unit="step", disable=not progress, leave=False)
     bar.set_postfix_str("reading OSM")
     if osm_xml is not None:
-        extract = read_osm_xml(osm_xml, bbox=bbox, boundary=clip)
+        extract = read_osm_xml(osm_xml, boundary=read_area)
     elif place is not None or (online and pbf is None):
-        extract = fetch_osmnx(place=place, bbox=bbox)
+        box_read = tuple(read_area.bounds) if read_area is not None else None
+        extract = fetch_osmnx(place=place, bbox=box_read)
     elif pbf is not None:
-        extract = read_pbf(pbf, bbox=bbox, boundary=clip, progress=progress)
+        extract = read_pbf(pbf, boundary=read_area, progress=progress)
     else:
         try:
-            extract = read_pbf(default_pbf(), bbox=bbox, boundary=clip, progress=progress)
+            extract = read_pbf(default_pbf(), boundary=read_area, progress=progress)
         except InputError as exc:
             raise InputError(
                 f"{exc}. That is the embedded central-Helsinki extract: pass pbf= (--pbf) with an "
                 "extract of your area, or online=True (--online) to fetch it live"
             ) from exc
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
-    crs = CRS(gpd.GeoSeries([extract.frame], crs=4326).estimate_utm_crs())
+    inner = _inner_area(study, extract)
+    crs = CRS(gpd.GeoSeries([inner], crs=4326).estimate_utm_crs())
     bar.update()
     bar.set_postfix_str("networks and layers")
     city = _build(extract, crs=crs, taxonomy=tax, name=name or default_name(pbf, osm_xml, place))
+    if study is not None:  # districts, sites and reported homes inside; the rest in the buffer
+        inside = gpd.GeoSeries([inner], crs=4326).to_crs(crs).iloc[0]
+        city = replace(
+            city,
+            boundary=inside,
+            data_area=city.boundary,
+            sites=city.sites.loc[city.sites.intersects(inside)],
+        )
+        if not city.walk_edges.intersects(inside).any():
+            raise InputError(
+                f"{extract.source}: no walkable way inside the study area "
+                f"{tuple(round(v, 5) for v in study.bounds)}: it lies outside the data (only its "
+                f"{buffer:,.0f} m buffer reached them); pass a bbox or boundary inside them"
+            )
     bar.update()
     bar.set_postfix_str("districts")
     city_districts = _districts(
@@ -318,10 +360,13 @@ def load_city(
     bar.update()
     bar.set_postfix_str("residents")
     homes = pop.residents(
-        city.buildings, landuse=city.landuse, area=city.boundary, crs=city.crs,
+        city.buildings, landuse=city.landuse, area=_loaded(city), crs=city.crs,
         districts=city_districts, pois=extract.features, raster=population,
         total=population_total, table=population_table, net_m2_per_person=floor_m2_per_person,
     )  # fmt: skip
+    homes["in_study_area"] = shapely.within(
+        homes.geometry.representative_point().to_numpy(), city.boundary
+    )
     bar.update()
     bar.close()
     if groups is not None:
@@ -342,10 +387,8 @@ def load_city(
         else ("DataFrame" if population_table is not None else None),
         "groups": str(groups) if isinstance(groups, str | Path) else (
             "DataFrame" if groups is not None else None),
-        "crs": crs.to_string(),
+        "buffer_m": buffer_m, "crs": crs.to_string(),
     }  # fmt: skip
-    from dataclasses import replace
-
     city = replace(
         city,
         districts=city_districts,
@@ -358,6 +401,8 @@ def load_city(
             study_area={
                 "area_km2": round(city.boundary.area / 1e6, 3),
                 "derived_from": extract.frame_source,
+                "buffer_m": buffer,
+                "loaded_area_km2": round(_loaded(city).area / 1e6, 3),
             },
         ),
     )
@@ -421,11 +466,12 @@ def _districts(
             Path(str(districts)), crs=city.crs, id_column=id_column,
             name_column=name_column, area=city.boundary, layer=layer, repair=repair,
         )  # fmt: skip
-    built = shapely.get_coordinates(
+    points = (
         city.buildings.geometry.centroid.to_numpy()
         if len(city.buildings)
         else city.walk_nodes.geometry.to_numpy()
     )
+    built = shapely.get_coordinates(points[shapely.within(points, city.boundary)])  # not the buffer
     if districts != "grid":
         found = (
             dist.admin_districts(
@@ -446,6 +492,46 @@ def _districts(
         say = log.info if admin_level is None else log.warning  # the level asked for is absent
         say("no OSM boundaries at %s: using a %g m %s grid", level, cell_m, shape)
     return dist.grid_districts(city.boundary, crs=city.crs, cell_m=cell_m, shape=shape, built=built)
+
+
+def _loaded(city: City) -> BaseGeometry:
+    """The area the city's data were read over (the study area when no buffer was read)."""
+    return city.boundary if city.data_area is None else city.data_area
+
+
+def _buffer_m(buffer_m: float | None) -> float:
+    """The buffer to read around a clip area (m): ``buffer_m``, else the default search limit."""
+    if buffer_m is None:
+        from cohesion_gis.cohesion.params import CohesionParams
+
+        return float(CohesionParams.from_toml().search_limit_m)
+    if not (isinstance(buffer_m, int | float) and 0 <= buffer_m < float("inf")):
+        raise InputError(
+            f"buffer_m={buffer_m!r}: give a distance of at least 0 m (0 reads no buffer; "
+            "None reads the largest search radius of the cohesion score)"
+        )
+    return float(buffer_m)
+
+
+def _inner_area(study: BaseGeometry | None, extract: OsmExtract) -> BaseGeometry:
+    """The study area within the data read (EPSG:4326); the data's frame without a clip area.
+
+    Raises
+    ------
+    InputError
+        The clip area lies outside the data (only its buffer reached them).
+    """
+    if study is None:
+        return extract.frame
+    inner = study.intersection(extract.frame)
+    if inner.is_empty or inner.area <= 0:
+        w, s, e, n = extract.frame.bounds
+        raise InputError(
+            f"{extract.source}: the study area {tuple(round(v, 5) for v in study.bounds)} lies "
+            f"outside the data, which cover west {w:.5f}, south {s:.5f}, east {e:.5f}, north "
+            f"{n:.5f} (degrees); pass a bbox or boundary inside them"
+        )
+    return inner
 
 
 def _boundary(boundary: BaseGeometry | str | Path | None) -> BaseGeometry | None:

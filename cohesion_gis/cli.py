@@ -74,6 +74,10 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Fetch --bbox live through osmnx (needs internet); else clip --pbf."),
         click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path),
                      help="Clip polygon file (any CRS)."),
+        click.option("--buffer-m", type=click.FloatRange(min=0), default=None,
+                     help="Also read this many metres around --bbox/--boundary (homes and "
+                          "spaces there count; only districts inside are reported). Default: "
+                          "the largest search distance (2,500 m); 0: none."),
         click.option("--districts", default=None,
                      help="District file (GeoPackage/GeoJSON/Shapefile), 'osm' or 'grid'. "
                           "Default: OSM admin boundaries, else a grid."),
@@ -126,6 +130,7 @@ def _load(kwargs: dict[str, Any]) -> Any:
         groups=kwargs.pop("groups"),
         taxonomy=kwargs.pop("taxonomy"),
         online=kwargs.pop("online"),
+        buffer_m=kwargs.pop("buffer_m"),
         progress=sys.stderr.isatty(),
     )
 

@@ -345,6 +345,7 @@ def cohesion_maps(
     city: Any, scores: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """The offline cohesion map (HTML) and its static PNG and PDF, written together."""
+    from cohesion_gis.cohesion.score import reported_homes
     from cohesion_gis.maps import cohesion_map, save_offline
     from cohesion_gis.maps.static import cohesion_figure, save_pdf, save_png
 
@@ -352,7 +353,7 @@ def cohesion_maps(
     streets, buildings = city.walk_edges, city.buildings
     with staged_files(out, MAP_NAMES["cohesion"], overwrite=overwrite) as stage:
         m = cohesion_map(
-            scores.districts, homes=scores.homes, spaces=scores.spaces,
+            scores.districts, homes=reported_homes(scores.homes), spaces=scores.spaces,
             streets=streets, buildings=buildings,
             place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip

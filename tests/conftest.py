@@ -41,6 +41,12 @@ def kotka(kotka_pbf: Path) -> cg.City:
 
 
 @pytest.fixture(scope="session")
+def monaco_pbf() -> Path:
+    """Monaco's extract (Geofabrik, 30 Sep 2019); skips when absent."""
+    return real_pbf("monaco-2019-09-30.osm.pbf")
+
+
+@pytest.fixture(scope="session")
 def monaco() -> cg.City:
     """The whole of Monaco (Geofabrik extract, 30 Sep 2019), loaded once per session."""
     return cg.load_city(real_pbf("monaco-2019-09-30.osm.pbf"))

@@ -142,7 +142,7 @@ def test_summary_reports_counts(helsinki):
 
 
 def test_clip_to_bbox(helsinki):
-    small = cg.load_city(default_pbf(), bbox=(24.940, 60.166, 24.948, 60.171))
+    small = cg.load_city(default_pbf(), bbox=(24.940, 60.166, 24.948, 60.171), buffer_m=0)
     assert small.boundary.area < helsinki.boundary.area / 3
     assert len(small.walk_edges) < len(helsinki.walk_edges)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cohesion_gis._atomic import staged_files
-from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult
+from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult, reported_homes
 from cohesion_gis.export import write_csv, write_geopackage, write_json
 
 __all__ = ["score_names", "summary", "write_scores"]
@@ -70,7 +70,8 @@ def write_scores(
 ) -> list[Path]:
     """Write ``<stem>.gpkg``, CSV tables and a summary JSON.
 
-    The GeoPackage holds districts, homes, spaces, sensitivity and (when any) excluded spaces.
+    The GeoPackage holds districts, homes, spaces, sensitivity and (when any) excluded spaces;
+    homes in the buffer around the study area are left out (:func:`reported_homes`).
 
     Tables are in the City's metric CRS; CSVs have no geometry. The files (:func:`score_names`)
     replace older ones together or not at all.
@@ -84,9 +85,10 @@ def write_scores(
     }
     names = score_names(stem)
     gpkg, _, districts, homes, spaces, summary_json = names
+    homes_inside = reported_homes(result.homes)
     tables = {
         "districts": result.districts,
-        "homes": result.homes,
+        "homes": homes_inside,
         "spaces": result.spaces,
         "sensitivity": result.sensitivity,
     }
@@ -95,7 +97,7 @@ def write_scores(
     with staged_files(out, names, overwrite=overwrite) as stage:
         write_geopackage(tables, stage / gpkg, metadata=metadata)
         write_csv(result.districts, stage / districts)
-        write_csv(result.homes, stage / homes)
+        write_csv(homes_inside, stage / homes)
         write_csv(result.spaces, stage / spaces)
         write_json({"summary": summary(result), "provenance": metadata}, stage / summary_json)
     return [out / name for name in names if name != f"{stem}.provenance.json"]

@@ -53,6 +53,7 @@ __all__ = [
     "counted_spaces",
     "distance_tables",
     "home_components",
+    "reported_homes",
     "score_districts",
     "score_from_reach",
     "search_params",
@@ -281,11 +282,15 @@ def assemble_result(
     notes
         :attr:`CohesionResult.notes`.
     """
-    homes = homes.assign(edge_cut_share=edge_cut_share(homes, city.boundary, params))
+    data_area = getattr(city, "data_area", None)
+    loaded = city.boundary if data_area is None else data_area
+    homes = homes.assign(edge_cut_share=edge_cut_share(homes, loaded, params))
     params, diversity_note = drop_collinear_diversity(homes, params)
     homes["score"] = composite(homes, params.weights, params.aggregation)
     districts = _districts(city.districts, homes, params)
     notes = {**(notes or {}), "bridging": bridging_note(homes, params), "diversity": diversity_note}
+    if "in_study_area" in homes:
+        notes["study_area"] = study_area_note(city, homes, params)
     if city.contact_spaces.empty:
         log.warning("%s: no contact spaces in the study area: every component is 0", city.name)
         districts["flag"] = "no contact spaces in the study area"
@@ -302,6 +307,44 @@ def assemble_result(
     )  # fmt: skip
     excluded = counted_spaces(city.contact_spaces, params)[1]
     return CohesionResult(districts, homes, spaces, table, params, notes, excluded)
+
+
+def reported_homes(homes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The homes inside the study area, for the outputs (homes in the buffer are left out).
+
+    A home without ``in_study_area`` (added by a scenario, or a city loaded without the
+    column) counts as inside.
+    """
+    if "in_study_area" not in homes:
+        return homes
+    return homes.loc[homes["in_study_area"].fillna(True).astype(bool).to_numpy()]
+
+
+def study_area_note(city: Any, homes: pd.DataFrame, params: CohesionParams) -> str:
+    """What was computed and what is reported: the buffer read around the study area, if any."""
+    study = getattr(getattr(city, "provenance", None), "study_area", None) or {}
+    buffer = float(study.get("buffer_m") or 0.0)
+    inside = homes["in_study_area"].fillna(True).astype(bool).to_numpy()
+    population = homes["population"].to_numpy(dtype=float)
+    area = city.boundary.area / 1e6
+    if buffer <= 0 or inside.all():
+        return (
+            f"computed and reported on the study area ({area:,.2f} km²) alone: residents and "
+            "spaces beyond its edge are missing (see edge_cut_share)."
+        )
+    text = (
+        f"computed on the study area ({area:,.2f} km²) plus a {buffer:,.0f} m buffer within "
+        f"the extract ({study.get('loaded_area_km2', float('nan')):,.2f} km² read): "
+        f"{int((~inside).sum()):,} homes ({float(population[~inside].sum()):,.0f} residents) and "
+        "the spaces in the buffer count as demand and supply; only districts and homes inside "
+        "the study area are reported."
+    )
+    if buffer < params.search_limit_m:
+        text += (
+            f" The buffer is shorter than the largest search distance ({params.search_limit_m:,.0f}"
+            " m): catchments near the edge may still be cut (edge_cut_share)."
+        )
+    return text
 
 
 def network_note(cleaned: CleanedNetwork, homes: pd.DataFrame) -> str:

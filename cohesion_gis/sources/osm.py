@@ -41,6 +41,8 @@ __all__ = [
     "HULL_CELL_M",
     "HULL_CLOSE_M",
     "OsmExtract",
+    "buffer_area",
+    "clip_polygon",
     "data_hull",
     "default_pbf",
     "fetch_osmnx",
@@ -458,6 +460,34 @@ def _frame_from_data(
         )
         return hull, how
     return frame, f"the file's header box ∩ {how}"
+
+
+def clip_polygon(
+    bbox: tuple[float, float, float, float] | None, boundary: BaseGeometry | None
+) -> BaseGeometry | None:
+    """The study area a user asked for, in EPSG:4326: ``boundary``, else the ``bbox``, else None.
+
+    Raises
+    ------
+    InputError
+        ``bbox`` is not ``(west, south, east, north)`` in degrees.
+    """
+    if boundary is not None:
+        return boundary
+    return box(*_check_bbox(bbox)) if bbox is not None else None
+
+
+def buffer_area(area: BaseGeometry, metres: float) -> BaseGeometry:
+    """``area`` (EPSG:4326) grown by ``metres`` in its local UTM zone, back in EPSG:4326.
+
+    The area to read around a study area, so that homes and spaces up to ``metres`` beyond its
+    edge count as supply and demand (``docs/cohesion.md``, "Study area, buffer and data edge").
+    """
+    if metres <= 0:
+        return area
+    crs = gpd.GeoSeries([area], crs=4326).estimate_utm_crs()
+    grown = gpd.GeoSeries([area], crs=4326).to_crs(crs).buffer(metres, quad_segs=16)
+    return grown.to_crs(4326).iloc[0]
 
 
 def _check_bbox(bbox: Any) -> tuple[float, float, float, float]:
