@@ -323,23 +323,24 @@ def reported_homes(homes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def study_area_note(city: Any, homes: pd.DataFrame, params: CohesionParams) -> str:
     """What was computed and what is reported: the buffer read around the study area, if any."""
     study = getattr(getattr(city, "provenance", None), "study_area", None) or {}
-    buffer = float(study.get("buffer_m") or 0.0)
+    buffer, loaded = study.get("buffer_m"), study.get("loaded_area_km2")
     inside = homes["in_study_area"].fillna(True).astype(bool).to_numpy()
     population = homes["population"].to_numpy(dtype=float)
-    area = city.boundary.area / 1e6
-    if buffer <= 0 or inside.all():
+    if inside.all():
         return (
-            f"computed and reported on the study area ({area:,.2f} km²) alone: residents and "
-            "spaces beyond its edge are missing (see edge_cut_share)."
+            f"computed and reported on the study area ({city.boundary.area / 1e6:,.2f} km²) "
+            "alone: residents and spaces beyond its edge are missing (see edge_cut_share)."
         )
     text = (
-        f"computed on the study area ({area:,.2f} km²) plus a {buffer:,.0f} m buffer within "
-        f"the extract ({study.get('loaded_area_km2', float('nan')):,.2f} km² read): "
-        f"{int((~inside).sum()):,} homes ({float(population[~inside].sum()):,.0f} residents) and "
-        "the spaces in the buffer count as demand and supply; only districts and homes inside "
-        "the study area are reported."
+        "computed on the study area"
+        + (f" ({study['area_km2']:,.2f} km²)" if "area_km2" in study else "")
+        + (f" plus a {buffer:,.0f} m buffer" if buffer else " plus the buffer read around it")
+        + (f" within the extract ({loaded:,.2f} km² read)" if loaded else "")
+        + f": {int((~inside).sum()):,} homes ({float(population[~inside].sum()):,.0f} "
+        "residents) and the spaces in the buffer count as demand and supply; only districts and "
+        "homes inside the study area are reported."
     )
-    if buffer < params.search_limit_m:
+    if buffer and buffer < params.search_limit_m:
         text += (
             f" The buffer is shorter than the largest search distance ({params.search_limit_m:,.0f}"
             " m): catchments near the edge may still be cut (edge_cut_share)."
