@@ -42,7 +42,8 @@ if TYPE_CHECKING:
         sites_map,
     )
     from cohesion_gis.pipeline import run_study
-    from cohesion_gis.scenario import Scenario, apply, load_scenario
+    from cohesion_gis.scenario import Scenario, load_scenario
+    from cohesion_gis.scenario.apply import apply
     from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
 # Where each public name is defined. Imported on first use (PEP 562), so that

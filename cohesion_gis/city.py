@@ -229,7 +229,7 @@ def load_city(
     population_table: str | Path | pd.DataFrame | None = None,
     floor_m2_per_person: float | None = None,
     groups: str | Path | pd.DataFrame | None = None,
-    groups_by: str = "district_id",
+    groups_by: Literal["district_id", "cell_id"] = "district_id",
     online: bool = False,
     buffer_m: float | None = None,
     progress: bool = False,

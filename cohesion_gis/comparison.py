@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,9 @@ from cohesion_gis.hvm.incremental import reassess
 from cohesion_gis.scenario.apply import apply
 from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
 from cohesion_gis.scenario.spec import Scenario
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["Analysis", "Comparison", "analyse", "compare"]
 
@@ -98,7 +101,7 @@ class Comparison:
     """
 
     scenario: Scenario
-    city: Any
+    city: City
     districts: gpd.GeoDataFrame
     homes: gpd.GeoDataFrame
     sites: pd.DataFrame | None
@@ -118,7 +121,7 @@ class Comparison:
 
 
 def analyse(
-    city: Any,
+    city: City,
     *,
     params: CohesionParams | None = None,
     hvm_params: Any = None,
@@ -143,7 +146,7 @@ def analyse(
 
 
 def compare(
-    base_city: Any,
+    base_city: City,
     scenario: Scenario,
     *,
     params: CohesionParams | None = None,
@@ -210,7 +213,7 @@ _NO_HVM = (None, "HVM not requested", None)
 
 
 def _assess(
-    city: Any, hvm_params: Any, base: tuple[Any, Analysis] | None = None
+    city: City, hvm_params: Any, base: tuple[Any, Analysis] | None = None
 ) -> tuple[pd.DataFrame, str, Any]:
     """The HVM site table, the note and the assessment.
 
@@ -344,7 +347,7 @@ def _ids(text: Any) -> list[str]:
     return [i for i in str(text).split(";") if i] if isinstance(text, str) else []
 
 
-def _street_lines(base_city: Any, city: Any) -> list[tuple[float, str]]:
+def _street_lines(base_city: City, city: City) -> list[tuple[float, str]]:
     """One line per pedestrianised street: whether a hostile vehicle can still drive along it.
 
     The carriageway of the hostile-vehicle network inside the street's new crowd area, in the

@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -33,6 +33,9 @@ import pandas as pd
 from cohesion_gis._atomic import atomic_path, refuse_existing, staged_files
 from cohesion_gis._text import clean_text, is_text
 from cohesion_gis.errors import InputError
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = [
     "COMPARISON_NAMES",
@@ -236,7 +239,7 @@ def _finite(value: Any, where: str, replaced: list[str]) -> Any:
 
 
 def write_layers(
-    city: Any,
+    city: City,
     path: str | Path,
     *,
     overwrite: bool = False,
@@ -292,7 +295,7 @@ def _json(value: Any) -> str:
 
 
 def write_comparison(
-    base_city: Any,
+    base_city: City,
     comparison: Any,
     out_dir: str | Path,
     *,
@@ -326,7 +329,7 @@ def write_comparison(
     return [out / name for name in COMPARISON_NAMES if name in written]
 
 
-def _scenario_map(city: Any, comparison: Any, out: Path) -> Path:
+def _scenario_map(city: City, comparison: Any, out: Path) -> Path:
     """The side-by-side HTML map and a one-page PDF of it for council papers."""
     from cohesion_gis.maps import comparison_map, save_offline, scenario_changes
     from cohesion_gis.maps.static import save_pdf, scenario_figure

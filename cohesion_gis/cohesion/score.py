@@ -18,9 +18,10 @@ Every variant reads the same distance table, so it costs no new network search.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -45,6 +46,9 @@ from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.severance import barrier_aware_network, detour_ratio, severance
 from cohesion_gis.errors import DataError
 from cohesion_gis.network import map_chunks
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = [
     "COMPONENTS",
@@ -117,7 +121,7 @@ class CohesionResult:
 
 
 def score_districts(
-    city: Any,
+    city: City,
     params: CohesionParams | None = None,
     *,
     sensitivity: bool = True,
@@ -157,7 +161,7 @@ def score_districts(
     return score_from_reach(city, aware, free, params, sensitivity=sensitivity, networks=networks)
 
 
-def walk_networks(city: Any, params: CohesionParams) -> tuple[CleanedNetwork, CleanedNetwork]:
+def walk_networks(city: City, params: CohesionParams) -> tuple[CleanedNetwork, CleanedNetwork]:
     """The barrier-aware and the plain walk network, each cleaned by ``params.network_cleaning``.
 
     See :mod:`~cohesion_gis.cohesion.cleaning`.
@@ -170,7 +174,7 @@ def walk_networks(city: Any, params: CohesionParams) -> tuple[CleanedNetwork, Cl
 
 
 def distance_tables(
-    city: Any,
+    city: City,
     networks: tuple[CleanedNetwork, CleanedNetwork],
     params: CohesionParams,
     *,
@@ -220,7 +224,7 @@ def search_params(params: CohesionParams, *, sensitivity: bool) -> CohesionParam
 
 
 def score_from_reach(
-    city: Any,
+    city: City,
     aware: Reach,
     free: Reach,
     params: CohesionParams,
@@ -261,7 +265,7 @@ def score_from_reach(
 
 
 def assemble_result(
-    city: Any,
+    city: City,
     homes: gpd.GeoDataFrame,
     spaces: gpd.GeoDataFrame,
     params: CohesionParams,
@@ -405,7 +409,8 @@ def drop_collinear_diversity(
 def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
     """One plain paragraph: where bridging comes from, or why it is not available."""
     counts = group_columns(homes)
-    if counts is None:
+    reason = group_reason(homes)
+    if counts is None or reason is None:
         others = [c for c in COMPONENTS if c != "bridging" and params.weights.get(c, 0.0) > 0]
         total = sum(params.weights[c] for c in others)
         shares = ", ".join(f"{c} {params.weights[c] / total:.0%}" for c in others)
@@ -413,7 +418,6 @@ def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
             f"{NOT_AVAILABLE}. Bridging is NaN everywhere and the score is the weighted mean of "
             f"the other components, weights re-scaled to sum to 1 ({shares})."
         )
-    reason = group_reason(homes)
     unknown = reason != ""
     text = (
         f"bridging from {counts.shape[1]} resident groups ({', '.join(counts.columns)}); "
@@ -429,7 +433,7 @@ def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
     return text
 
 
-def _require_residents(city: Any) -> None:
+def _require_residents(city: City) -> None:
     if city.homes.empty or float(city.homes["population"].sum()) <= 0:
         raise DataError(
             f"{city.name}: no residents in the study area, so there is nothing to score; "
@@ -457,6 +461,7 @@ def home_components(
         residents, so an incremental rescore of some homes passes them in).
     """
     known = space_values
+    per_space: tuple[Callable[[], tuple[Any, Any]], ...]
     if known is None:
         per_space = (partial(bridging, reach_table, params), partial(capacity, reach_table, params))
     else:
@@ -468,7 +473,7 @@ def home_components(
             ),
         )
     # compiled passes over the table that release the GIL: the components run side by side
-    tasks = (
+    tasks: tuple[Callable[[], Any], ...] = (
         *per_space,
         partial(access, reach_table, params),
         partial(diversity, reach_table, params, n_types=n_types),
@@ -711,7 +716,7 @@ MIN_DISTRICTS_FOR_RANKS = 10
 
 
 def _sensitivity(
-    city: Any,
+    city: City,
     base: Reach,
     districts: gpd.GeoDataFrame,
     homes: pd.DataFrame,
@@ -787,7 +792,7 @@ def _sensitivity(
 
 
 def _structural(
-    city: Any, base: Reach, homes: pd.DataFrame, params: CohesionParams, *, n_types: int
+    city: City, base: Reach, homes: pd.DataFrame, params: CohesionParams, *, n_types: int
 ) -> tuple[dict[str, pd.Series], dict[str, str]]:
     """District scores under the structural alternatives, and the ones that could not run (why).
 

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cohesion_gis.errors import ScenarioError
 from cohesion_gis.scenario.interventions import APPLY
 from cohesion_gis.scenario.spec import Scenario, scenario_problem
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["apply", "check_scenario"]
 
 log = logging.getLogger(__name__)
 
 
-def _run(city: Any, scenario: Scenario) -> tuple[Any, list[str]]:
+def _run(city: City, scenario: Scenario) -> tuple[City, list[str]]:
     problems = []
     for iv in scenario.interventions:
         try:
@@ -29,7 +32,7 @@ def _run(city: Any, scenario: Scenario) -> tuple[Any, list[str]]:
     return city, problems
 
 
-def apply(city: Any, scenario: Scenario) -> Any:
+def apply(city: City, scenario: Scenario) -> City:
     """The City after the scenario's interventions; ``city`` itself is left unchanged.
 
     Parameters
@@ -74,7 +77,7 @@ def apply(city: Any, scenario: Scenario) -> Any:
     return replace(new, name=f"{city.name}+{scenario.name}", provenance=provenance)
 
 
-def check_scenario(city: Any, scenario: Scenario) -> None:
+def check_scenario(city: City, scenario: Scenario) -> None:
     """Check every reference of the scenario against the city (the second validation stage).
 
     Raises

@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pyogrio
@@ -22,13 +22,17 @@ from pyproj import CRS
 from cohesion_gis.errors import InputError
 from cohesion_gis.scenario.spec import BaseSpec
 
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
+    from cohesion_gis.taxonomy import Taxonomy
+
 __all__ = ["base_files", "base_taxonomy", "load_base", "read_layers"]
 
 log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
-def load_base(spec: BaseSpec) -> Any:
+def load_base(spec: BaseSpec) -> City:
     """The City of a base spec, loaded on first use and cached in this process."""
     from cohesion_gis.city import load_city
 
@@ -51,7 +55,7 @@ def base_files(spec: BaseSpec) -> list[Path]:
     return [Path(spec.source), *([taxonomy] if taxonomy else [])]
 
 
-def base_taxonomy(spec: BaseSpec) -> Any:
+def base_taxonomy(spec: BaseSpec) -> Taxonomy:
     """The taxonomy a base is classified with (:func:`load_base` uses the same)."""
     from cohesion_gis.taxonomy import load_taxonomy
 
@@ -67,7 +71,7 @@ def _taxonomy_file(path: str | Path) -> Path | None:
     return Path(taxonomy) if taxonomy and Path(taxonomy).is_file() else None
 
 
-def read_layers(path: str | Path) -> Any:
+def read_layers(path: str | Path) -> City:
     """A City read back from a layers GeoPackage written by :func:`cohesion_gis.write_layers`.
 
     The study-area boundary is the envelope of the walk network; the taxonomy is the one named in

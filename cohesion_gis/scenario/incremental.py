@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +55,9 @@ from cohesion_gis.cohesion.score import (
     walk_networks,
 )
 from cohesion_gis.cohesion.severance import detour_ratio, severance
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["CohesionState", "rescore", "score_state"]
 
@@ -100,7 +103,7 @@ class CohesionState:
         return self._reach[1]
 
 
-def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
+def score_state(city: City, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
     """Score a City in full, keeping the distance tables (as :func:`score_districts` does)."""
     networks = walk_networks(city, params)
     aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)
@@ -109,9 +112,9 @@ def score_state(city: Any, params: CohesionParams, *, sensitivity: bool = False)
 
 
 def rescore(
-    base_city: Any,
+    base_city: City,
     base: CohesionState,
-    city: Any,
+    city: City,
     params: CohesionParams,
     *,
     sensitivity: bool = False,
@@ -199,7 +202,7 @@ def _touched_homes(base: CohesionState, change: _Change) -> np.ndarray:
 
 
 def _rescore_homes(
-    city: Any, base: CohesionState, change: _Change, touched: np.ndarray, params: CohesionParams
+    city: City, base: CohesionState, change: _Change, touched: np.ndarray, params: CohesionParams
 ) -> CohesionResult:
     """The base result with the touched homes evaluated again and the spaces merged."""
     fresh_spaces = None

@@ -18,7 +18,7 @@ import difflib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +29,9 @@ from shapely.geometry.base import BaseGeometry
 
 from cohesion_gis.errors import ScenarioError
 from cohesion_gis.scenario.spec import Intervention
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["APPLY", "project_shape"]
 
@@ -46,7 +49,7 @@ CLOSURE_MARGIN_M = 1.0
 CLOSURE_CLEAR_M = 0.1
 
 
-def project_shape(city: Any, shape: BaseGeometry) -> BaseGeometry:
+def project_shape(city: City, shape: BaseGeometry) -> BaseGeometry:
     """A geometry in EPSG:4326 projected to the city's CRS; refused if outside the study area.
 
     Raises
@@ -67,7 +70,7 @@ def project_shape(city: Any, shape: BaseGeometry) -> BaseGeometry:
     return projected
 
 
-def _select(city: Any, iv: Intervention, layer: str, id_column: str, *, what: str) -> np.ndarray:
+def _select(city: City, iv: Intervention, layer: str, id_column: str, *, what: str) -> np.ndarray:
     """Boolean mask of the rows of ``city.<layer>`` the intervention refers to."""
     table: gpd.GeoDataFrame = getattr(city, layer)
     opts = iv.options
@@ -105,7 +108,7 @@ def _select(city: Any, iv: Intervention, layer: str, id_column: str, *, what: st
 # --- contact spaces ------------------------------------------------------------------------
 
 
-def _space_type(city: Any, value: str) -> str:
+def _space_type(city: City, value: str) -> str:
     known = [c.name for c in city.taxonomy.contact_spaces]
     if value not in known:
         close = difflib.get_close_matches(value, known, n=1)
@@ -118,7 +121,7 @@ def _space_type(city: Any, value: str) -> str:
 
 
 def _space_rows(
-    city: Any, ids: list[str], names: list[Any], space_type: str, geoms: list[BaseGeometry]
+    city: City, ids: list[str], names: list[Any], space_type: str, geoms: list[BaseGeometry]
 ) -> gpd.GeoDataFrame:
     areal = [g.geom_type in ("Polygon", "MultiPolygon") for g in geoms]
     return gpd.GeoDataFrame(
@@ -140,7 +143,7 @@ def _append(table: gpd.GeoDataFrame, rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame
     return gpd.GeoDataFrame(pd.concat([table, rows], ignore_index=True), crs=table.crs)
 
 
-def convert_land_use(city: Any, iv: Intervention) -> Any:
+def convert_land_use(city: City, iv: Intervention) -> City:
     """Car park (or land-use area) → contact space of ``space_type``, same id and outline."""
     space_type = _space_type(city, iv.options["space_type"])
     found = []
@@ -176,7 +179,7 @@ def convert_land_use(city: Any, iv: Intervention) -> Any:
     return replace(city, **changes)
 
 
-def add_contact_space(city: Any, iv: Intervention) -> Any:
+def add_contact_space(city: City, iv: Intervention) -> City:
     """A new contact space at the given polygon or point."""
     space_type = _space_type(city, iv.options["space_type"])
     geom = project_shape(city, iv.shape)
@@ -189,7 +192,7 @@ def add_contact_space(city: Any, iv: Intervention) -> Any:
     return replace(city, contact_spaces=_append(city.contact_spaces, rows))
 
 
-def remove_contact_space(city: Any, iv: Intervention) -> Any:
+def remove_contact_space(city: City, iv: Intervention) -> City:
     """Drop the referenced contact spaces."""
     mask = _select(city, iv, "contact_spaces", "space_id", what="contact spaces")
     return replace(city, contact_spaces=city.contact_spaces.loc[~mask].reset_index(drop=True))
@@ -199,7 +202,7 @@ def remove_contact_space(city: Any, iv: Intervention) -> Any:
 
 
 def _barrier_rows(
-    city: Any, ids: list[str], geoms: list[Any], *, kind: str, names: list[Any], rating: str | None
+    city: City, ids: list[str], geoms: list[Any], *, kind: str, names: list[Any], rating: str | None
 ) -> gpd.GeoDataFrame:
     """The City's barrier table with new rows appended (``rating`` None: unrated)."""
     barriers = city.barriers
@@ -220,7 +223,7 @@ def _barrier_rows(
     return _append(barriers, rows)
 
 
-def add_barrier(city: Any, iv: Intervention) -> Any:
+def add_barrier(city: City, iv: Intervention) -> City:
     """A barrier line (or point), with its rating string in a ``rating`` column (None: unrated)."""
     geom = project_shape(city, iv.shape)
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -238,7 +241,7 @@ def add_barrier(city: Any, iv: Intervention) -> Any:
     return replace(city, barriers=rows)
 
 
-def remove_barrier(city: Any, iv: Intervention) -> Any:
+def remove_barrier(city: City, iv: Intervention) -> City:
     """Drop the referenced barriers."""
     mask = _select(city, iv, "barriers", "barrier_id", what="barriers")
     return replace(city, barriers=city.barriers.loc[~mask].reset_index(drop=True))
@@ -247,7 +250,7 @@ def remove_barrier(city: Any, iv: Intervention) -> Any:
 # --- streets -------------------------------------------------------------------------------
 
 
-def _drop_edges(city: Any, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
+def _drop_edges(city: City, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
     edges = city.drive_edges.loc[~mask].reset_index(drop=True)
     used = np.unique(edges[["u", "v"]].to_numpy())
     return {
@@ -326,7 +329,7 @@ def _unique(wanted: str, taken: set[str]) -> str:
     return name
 
 
-def _closures(city: Any, mask: np.ndarray, rating: str, iv: Intervention) -> gpd.GeoDataFrame:
+def _closures(city: City, mask: np.ndarray, rating: str, iv: Intervention) -> gpd.GeoDataFrame:
     """The barrier table with a rated line across each closed piece that meets an open street.
 
     Ids are ``closure/<way id>/<junction node id>``, with ``/2``, ``/3``... where that repeats
@@ -340,7 +343,7 @@ def _closures(city: Any, mask: np.ndarray, rating: str, iv: Intervention) -> gpd
     widths = edges["width_m"].fillna(DEFAULT_STREET_WIDTH_M).to_numpy(dtype=float)
     taken = set(city.barriers["barrier_id"].astype(str))
     ids, names, geoms = [], [], []
-    for pos in np.flatnonzero(mask):
+    for pos in np.flatnonzero(mask).tolist():
         edge = edges.iloc[pos]
         for from_start, node in ((True, edge["u"]), (False, edge["v"])):
             if node not in open_nodes:
@@ -361,7 +364,7 @@ def _closures(city: Any, mask: np.ndarray, rating: str, iv: Intervention) -> gpd
     return _barrier_rows(city, ids, geoms, kind="closure", names=names, rating=rating)
 
 
-def _close(city: Any, iv: Intervention, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
+def _close(city: City, iv: Intervention, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
     """Close the masked streets: removed (permanent layout change) or rated lines at their ends."""
     rating = iv.options.get("rating")
     if rating is None:
@@ -369,7 +372,7 @@ def _close(city: Any, iv: Intervention, mask: np.ndarray) -> dict[str, gpd.GeoDa
     return {"barriers": _closures(city, mask, rating, iv)}
 
 
-def pedestrianise(city: Any, iv: Intervention) -> Any:
+def pedestrianise(city: City, iv: Intervention) -> City:
     """The street becomes a crowded site; with physical closure it is also closed to vehicles.
 
     Both modes take the street's traffic away from walkers (its walk edges lose ``severance``).
@@ -412,7 +415,7 @@ def pedestrianise(city: Any, iv: Intervention) -> Any:
     return replace(city, **changes)
 
 
-def close_road(city: Any, iv: Intervention) -> Any:
+def close_road(city: City, iv: Intervention) -> City:
     """Close streets to vehicles (walkers keep them).
 
     Without ``rating`` the streets leave the hostile-vehicle network: a permanent change of the
@@ -430,11 +433,11 @@ def close_road(city: Any, iv: Intervention) -> Any:
 # --- residents -----------------------------------------------------------------------------
 
 
-def _groups(city: Any) -> list[str]:
+def _groups(city: City) -> list[str]:
     return [c.removeprefix("pop_") for c in city.homes.columns if c.startswith("pop_")]
 
 
-def _area_mask(city: Any, area: Any) -> tuple[np.ndarray, BaseGeometry, str]:
+def _area_mask(city: City, area: Any) -> tuple[np.ndarray, BaseGeometry, str]:
     """Homes inside an area (a district id or name, or a shape), the area and its label."""
     if "district" in area:
         d = city.districts
@@ -453,7 +456,7 @@ def _area_mask(city: Any, area: Any) -> tuple[np.ndarray, BaseGeometry, str]:
 
 
 def _add_people(
-    city: Any, homes: gpd.GeoDataFrame, mask: np.ndarray, count: float, shares: dict[str, float]
+    city: City, homes: gpd.GeoDataFrame, mask: np.ndarray, count: float, shares: dict[str, float]
 ) -> gpd.GeoDataFrame:
     """Add ``count`` residents over the masked homes, in proportion to their residents."""
     weight = homes["population"].to_numpy(dtype=float) * mask
@@ -467,7 +470,7 @@ def _add_people(
     return out
 
 
-def _shares(city: Any, iv: Intervention, mask: np.ndarray) -> dict[str, float]:
+def _shares(city: City, iv: Intervention, mask: np.ndarray) -> dict[str, float]:
     """Group shares of the moved or new residents: as given, else the area's current mix."""
     groups = _groups(city)
     given = iv.options.get("groups")
@@ -489,7 +492,7 @@ def _shares(city: Any, iv: Intervention, mask: np.ndarray) -> dict[str, float]:
     return dict(zip(groups, mix, strict=True))
 
 
-def _new_home(city: Any, iv: Intervention, area: BaseGeometry) -> tuple[Any, np.ndarray]:
+def _new_home(city: City, iv: Intervention, area: BaseGeometry) -> tuple[Any, np.ndarray]:
     """An area with no homes: one new home there (a new development), in its district."""
     from cohesion_gis.sources.population import assign_to_districts
 
@@ -503,7 +506,7 @@ def _new_home(city: Any, iv: Intervention, area: BaseGeometry) -> tuple[Any, np.
     return replace(city, homes=homes), mask
 
 
-def add_residents(city: Any, iv: Intervention) -> Any:
+def add_residents(city: City, iv: Intervention) -> City:
     """House ``count`` new residents in an area, over its homes in proportion to their residents.
 
     An area without homes gets one new home (its outline) holding them all.
@@ -519,7 +522,7 @@ def add_residents(city: Any, iv: Intervention) -> Any:
     return replace(city, homes=homes)
 
 
-def move_residents(city: Any, iv: Intervention) -> Any:
+def move_residents(city: City, iv: Intervention) -> City:
     """Move ``count`` residents from one area to another (same group mix unless ``groups``)."""
     count = float(iv.options["count"])
     source, _, label = _area_mask(city, iv.options["from"])
@@ -544,7 +547,7 @@ def move_residents(city: Any, iv: Intervention) -> Any:
 # --- sites ---------------------------------------------------------------------------------
 
 
-def change_site_capacity(city: Any, iv: Intervention) -> Any:
+def change_site_capacity(city: City, iv: Intervention) -> City:
     """Set the crowd capacity (persons) of sites, e.g. for an event day."""
     mask = _select(city, iv, "sites", "site_id", what="sites")
     sites = city.sites.copy()
@@ -553,7 +556,7 @@ def change_site_capacity(city: Any, iv: Intervention) -> Any:
 
 
 #: Intervention type → the function applying it.
-APPLY: dict[str, Callable[[Any, Intervention], Any]] = {
+APPLY: dict[str, Callable[[City, Intervention], City]] = {
     "convert_land_use": convert_land_use,
     "add_contact_space": add_contact_space,
     "remove_contact_space": remove_contact_space,

@@ -444,7 +444,7 @@ def _intervention(
 ) -> Intervention | None:
     kind = entry.get("type")
     where = f"interventions[{index}]"
-    if kind not in INTERVENTIONS:
+    if not isinstance(kind, str) or kind not in INTERVENTIONS:
         hint = _did_you_mean(str(kind), list(INTERVENTIONS))
         if kind is None:
             problems.append(f"{where}: no 'type'; add type = \"...\" {hint.removeprefix('; ')}")

@@ -12,14 +12,17 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cohesion_gis.scenario.spec import BaseSpec, Scenario
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["base_spec", "scenario_toml", "write_scenario"]
 
 
-def base_spec(city: Any) -> BaseSpec:
+def base_spec(city: City) -> BaseSpec:
     """The scenario ``base`` that reloads ``city``: the embedded extract, or its PBF and box."""
     given = city.provenance.parameters
     if given.get("pbf"):
