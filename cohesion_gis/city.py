@@ -336,14 +336,10 @@ def load_city(
     bar.update()
     bar.set_postfix_str("networks and layers")
     city = _build(extract, crs=crs, taxonomy=tax, name=name or default_name(pbf, osm_xml, place))
+    derived = extract.frame_source
     if study is not None:  # districts, sites and reported homes inside; the rest in the buffer
         inside = gpd.GeoSeries([inner], crs=4326).to_crs(crs).iloc[0]
-        city = replace(
-            city,
-            boundary=inside,
-            data_area=city.boundary,
-            sites=city.sites.loc[city.sites.intersects(inside)],
-        )
+        city = _within(city, inside)
         if not city.walk_edges.intersects(inside).any():
             raise InputError(
                 f"{extract.source}: no walkable way inside the study area "
@@ -357,6 +353,9 @@ def load_city(
         name_column=district_name_column, admin_level=admin_level,
         cell_m=grid_cell_m, shape=grid_shape, layer=districts_layer, repair=repair_districts,
     )  # fmt: skip
+    if study is None and districts not in (None, "osm", "grid"):  # the file sets the study area
+        city = _within(city, city_districts.union_all().intersection(city.boundary))
+        derived = f"the district file's polygons within {derived}"
     bar.update()
     bar.set_postfix_str("residents")
     homes = pop.residents(
@@ -400,7 +399,7 @@ def load_city(
             package_version=__version__,
             study_area={
                 "area_km2": round(city.boundary.area / 1e6, 3),
-                "derived_from": extract.frame_source,
+                "derived_from": derived,
                 "buffer_m": buffer,
                 "loaded_area_km2": round(_loaded(city).area / 1e6, 3),
             },
@@ -492,6 +491,16 @@ def _districts(
         say = log.info if admin_level is None else log.warning  # the level asked for is absent
         say("no OSM boundaries at %s: using a %g m %s grid", level, cell_m, shape)
     return dist.grid_districts(city.boundary, crs=city.crs, cell_m=cell_m, shape=shape, built=built)
+
+
+def _within(city: City, inside: BaseGeometry) -> City:
+    """The city with ``inside`` as its study area: the data read stay, sites inside are kept."""
+    return replace(
+        city,
+        boundary=inside,
+        data_area=_loaded(city),
+        sites=city.sites.loc[city.sites.intersects(inside)],
+    )
 
 
 def _loaded(city: City) -> BaseGeometry:

@@ -131,3 +131,24 @@ def test_a_bbox_outside_the_data_is_one_clear_error():
         cg.load_city(default_pbf(), bbox=(10.0, 50.0, 10.1, 50.1))
     with pytest.raises(InputError, match=r"buffer_m=-1.*at least 0 m"):
         cg.load_city(default_pbf(), bbox=HELSINKI_BBOX, buffer_m=-1)
+
+
+def test_a_district_file_smaller_than_the_extract_is_the_study_area(helsinki, tmp_path):
+    two = helsinki.districts.loc[helsinki.districts["name"].isin(["Kluuvi", "Kruununhaka"])]
+    path = tmp_path / "two.gpkg"
+    two[["district_id", "name", "geometry"]].to_file(path)
+    city = cg.load_city(districts=path)
+    assert city.boundary.area == pytest.approx(two.union_all().area, rel=1e-3)
+    assert city.data_area.area > 1.5 * city.boundary.area  # the whole extract is read
+    assert "district file" in city.provenance.study_area["derived_from"]
+    outside = ~city.homes["in_study_area"]
+    assert outside.sum() > 50 and city.homes.loc[outside, "district_id"].isna().all()
+    result = score_districts(city, sensitivity=False)
+    assert sorted(result.districts["name"]) == ["Kluuvi", "Kruununhaka"]
+    assert "plus the buffer read around it" in result.notes["study_area"]
+    # the same two districts clipped out of the extract reach fewer spaces
+    bare = cg.load_city(boundary=path, districts=path, buffer_m=0)
+    bare_result = score_districts(bare, sensitivity=False)
+    access = result.districts.set_index("name")["access"]
+    bare_access = bare_result.districts.set_index("name")["access"]
+    assert (access > bare_access.reindex(access.index) + 0.01).all()
