@@ -1,7 +1,7 @@
 """The compiled bounded searches against scipy's Dijkstra, on random graphs and on Helsinki.
 
 Each search the product runs is checked against an independent reference
-(``tests/network_reference.py``): :func:`~cohesion_gis.network.distances_to_points` against a
+(``tests/network/reference.py``): :func:`~cohesion_gis.network.distances_to_points` against a
 brute force that inserts every point into the graph, :func:`~cohesion_gis.network.node_distances`
 against ``scipy.sparse.csgraph.dijkstra``, :func:`~cohesion_gis.network.components` against
 ``connected_components``.
@@ -17,42 +17,21 @@ import pandas as pd
 import pyrosm
 import pytest
 import shapely
-from network_reference import (
-    brute_force_distances,
-    node_distances_reference,
-    undirected_edges,
-)
-from scipy.sparse import coo_array, csr_array
-from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
-from scipy.spatial import cKDTree
+from scipy.sparse import csr_array
+from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.network import (
     Csr,
     SnappedPoints,
     _search,
-    components,
     csr_from_edges,
-    csr_from_pairs,
     distances_to_points,
     node_distances,
-    spanning_forest,
 )
 
-
-def random_graph(n_nodes: int, seed: int) -> Csr:
-    """A random geometric graph: nodes ~55 m apart, each joined to its 3 nearest neighbours."""
-    rng = np.random.default_rng(seed)
-    side = 55.0 * np.sqrt(n_nodes)
-    xy = rng.uniform(0, side, size=(n_nodes, 2))
-    _, near = cKDTree(xy).query(xy, k=4)
-    u = np.repeat(np.arange(n_nodes), 3)
-    v = near[:, 1:].ravel()
-    # Lengths a little above the straight line, as streets are; random so that no two paths tie.
-    length = np.hypot(*(xy[u] - xy[v]).T) * rng.uniform(1.0, 1.3, u.size)
-    nodes = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}, index=np.arange(n_nodes) * 10 + 3)
-    edges = pd.DataFrame({"u": nodes.index[u], "v": nodes.index[v], "length_m": length})
-    return csr_from_edges(nodes, edges)
+from .conftest import random_graph
+from .reference import brute_force_distances, node_distances_reference, undirected_edges
 
 
 def random_points(
@@ -237,40 +216,6 @@ def test_bad_seeds_and_radii_raise() -> None:
     seeds, points = random_points(csr, 4, rng), random_points(csr, 4, rng)
     with pytest.raises(InputError, match="one code per seed"):
         distances_to_points(csr, seeds, points, group=np.array([0, 1]), limit_m=10.0)
-
-
-def test_components_and_csr_from_pairs_match_scipy_and_csr_from_edges() -> None:
-    csr = random_graph(3000, 9)
-    u, v, length = undirected_edges(csr)
-    cut = length < np.quantile(length, 0.6)  # drop the longest edges: many parts
-    n_parts, label = components(csr.n_nodes, u[cut], v[cut])
-    graph = coo_array((np.ones(cut.sum()), (u[cut], v[cut])), shape=(csr.n_nodes,) * 2)
-    expected = connected_components(graph, directed=False)
-    assert 10 < n_parts == expected[0]
-    np.testing.assert_array_equal(label, expected[1])
-    again = csr_from_pairs(
-        np.r_[u, v[:5]], np.r_[v, u[:5]], np.r_[length, length[:5] + 1], x=csr.x, y=csr.y
-    )
-    for field in ("indptr", "indices", "weights_m", "x", "y"):
-        np.testing.assert_array_equal(getattr(again, field), getattr(csr, field))
-
-
-def test_spanning_forest_is_scipys_with_ties() -> None:
-    """Points on a 1 m grid (many equal distances) in a few clusters: the forest scipy picks."""
-    rng = np.random.default_rng(13)
-    xy = np.r_[rng.integers(0, 12, (150, 2)), rng.integers(40, 50, (100, 2))].astype(float)
-    xy = np.unique(xy, axis=0)
-    a, b = np.triu_indices(len(xy), 1)
-    dist = np.hypot(*(xy[a] - xy[b]).T)
-    near = dist <= 3.0
-    a, b, dist = a[near], b[near], dist[near]
-    assert np.unique(dist).size < 0.01 * dist.size  # ties everywhere
-    kept = spanning_forest(len(xy), a, b, dist)
-    tree = minimum_spanning_tree(coo_array((dist, (a, b)), shape=(len(xy),) * 2).tocsr()).tocoo()
-    assert kept.size == tree.row.size > 100
-    np.testing.assert_array_equal(a[kept], tree.row)
-    np.testing.assert_array_equal(b[kept], tree.col)
-    np.testing.assert_array_equal(dist[kept], tree.data)
 
 
 @pytest.fixture(scope="module")

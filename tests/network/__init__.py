@@ -1,0 +1,1 @@
+"""Tests of ``cohesion_gis.network``, module by module."""
