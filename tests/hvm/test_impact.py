@@ -1,0 +1,168 @@
+"""``hvm.impact``: the impact envelope of an approach, its requirements and kerbside cover.
+
+A hand-built scene in metres: a 40 m square crowd perimeter with a straight 8 m carriageway
+15 m south of it, a vehicle arriving along the perimeter. Speeds are checked against the
+kinematics (:func:`~cohesion_gis.hvm.kinematics.impact_speed_at_angle_kmh`) on the room the
+scene gives by hand (15 m stand-off + half the carriageway).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from cohesion_gis.hvm.impact import (
+    ENVELOPE_COLUMNS,
+    class_requirements,
+    demand_key,
+    envelope_column,
+    impact_envelope,
+    requirement_text,
+    round_speed,
+)
+from cohesion_gis.hvm.kinematics import (
+    impact_speed_at_angle_kmh,
+    kinetic_energy_kj,
+    normal_speed_kmh,
+)
+from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.routes import APPROACH_COLUMNS
+from cohesion_gis.hvm.vehicles import load_vehicles
+
+CRS = "EPSG:32635"
+PARAMS = load_params()
+VEHICLES = load_vehicles()
+M1 = VEHICLES["M1"]
+
+
+def scene(speed_kmh: float, *, run_up_m: float = 300.0) -> dict[str, gpd.GeoDataFrame]:
+    """Two approaches to site ``s`` along the street: one arriving at ``speed_kmh``, one not."""
+    sites = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[shapely.box(0, 0, 40, 40)], crs=CRS)
+    street = shapely.LineString([(-200, -15), (200, -15)])
+    edges = gpd.GeoDataFrame({"width_m": [8.0]}, geometry=[street], crs=CRS)
+    rows = {
+        "site_id": ["s", "s"],
+        "vehicle_class": ["M1", "M1"],
+        "entry_id": ["e1", "e2"],
+        "entry_x": [20.0, 30.0],
+        "entry_y": [-15.0, -15.0],
+        "run_up_m": [run_up_m, 0.0],
+        "impact_speed_kmh": [speed_kmh, 0.0],
+        "impact_energy_kj": [float(kinetic_energy_kj(M1.test_mass_kg, speed_kmh)), 0.0],
+        "impact_angle_deg": [0.0, np.nan],  # along the perimeter
+        "speeds_kmh": ["", ""],
+        "blocked_by": ["", ""],
+        "defeated": ["", ""],
+        "reason": ["", "no vehicle arrives"],
+    }
+    assert set(rows) == set(APPROACH_COLUMNS)
+    geometry = [shapely.LineString([(-100, -15), (20, -15)]), shapely.Point(30, -15)]
+    approaches = gpd.GeoDataFrame(rows, geometry=geometry, crs=CRS)
+    return {"approaches": approaches, "sites": sites, "edges": edges}
+
+
+def envelope(speed_kmh: float, barriers: gpd.GeoDataFrame | None = None, **kw: float):
+    tables = scene(speed_kmh, **kw)
+    return impact_envelope(
+        tables["approaches"], tables["sites"], tables["edges"], vehicles=VEHICLES,
+        params=PARAMS, barriers=barriers,
+    )  # fmt: skip
+
+
+def test_envelope_by_hand_on_the_scene() -> None:
+    table = envelope(100.0)
+    assert set(ENVELOPE_COLUMNS) <= set(table.columns)
+    arrived, still = table.iloc[0], table.iloc[1]
+    assert arrived["standoff_m"] == 15.0  # entry (20, -15) to the square's south side
+    assert arrived["lateral_room_m"] == 19.0  # + half the 8 m carriageway
+    lat = M1.lateral_limit_ms2(PARAMS.friction_mu)
+    for angle in PARAMS.impact_angles_deg:
+        expected = impact_speed_at_angle_kmh(
+            100.0, 0.0, 19.0, angle, lat_accel_ms2=lat, accel_ms2=M1.accel_ms2
+        )
+        assert arrived[envelope_column(angle)] == round_speed(expected, 1.0)
+    assert arrived[envelope_column(15)] == 100.0  # glancing: the approach speed stands
+    assert arrived[envelope_column(90)] < arrived[envelope_column(45)] < 100.0
+    normal = normal_speed_kmh(100.0, 0.0, 19.0, lat_accel_ms2=lat, accel_ms2=M1.accel_ms2)
+    assert arrived["normal_speed_kmh"] == round_speed(normal, 1.0)
+    assert arrived["crowd_entry_speed_kmh"] == 100.0
+    # 100 km/h still at 30° (a 45° test's range), beyond the 80 km/h M1 tests; the glancing
+    # threat is no faster, so no glancing requirement
+    assert arrived[envelope_column(30)] == 100.0
+    assert arrived["required_rating"].startswith("beyond tested speeds")
+    assert "glancing" not in arrived["required_rating"]
+    assert arrived["design_angle_deg"] == 45.0
+    assert not arrived["horizon_limited"]  # 300 m of a 500 m horizon
+    # no arrival: nothing measured, nothing required
+    assert np.isnan(still["standoff_m"])
+    assert still[[envelope_column(a) for a in PARAMS.impact_angles_deg]].eq(0).all()
+    assert still["required_rating"] == "" and np.isnan(still["design_angle_deg"])
+    # idempotent: the derived columns of an earlier call are recomputed
+    again = impact_envelope(
+        table, scene(100.0)["sites"], scene(100.0)["edges"], vehicles=VEHICLES, params=PARAMS
+    )
+    assert again[list(ENVELOPE_COLUMNS)].equals(table[list(ENVELOPE_COLUMNS)])
+
+
+def test_a_run_up_cut_by_the_horizon_is_flagged() -> None:
+    near_horizon = envelope(60.0, run_up_m=0.95 * PARAMS.search_horizon_m)
+    assert near_horizon["horizon_limited"].tolist() == [True, False]
+    short = envelope(60.0, run_up_m=0.5 * PARAMS.search_horizon_m)
+    assert not short["horizon_limited"].any()
+
+
+def test_a_steady_envelope_asks_one_head_on_test() -> None:
+    reqs = class_requirements(
+        dict.fromkeys(PARAMS.impact_angles_deg, 70.0), M1, params=PARAMS, standoff_m=5.0
+    )
+    # 70 km/h + 10 % allowance = 77 km/h: the 80 km/h test; the 90° test covers every angle
+    assert [(r.angle_deg, r.test_speed_kmh) for r in reqs] == [(90.0, 80.0)]
+    assert "penetration ≤ 5.0 m" in requirement_text(reqs)
+
+
+def test_requirements_most_demanding_first_then_glancing() -> None:
+    speeds = {90.0: 30.0, 60.0: 40.0, 45.0: 55.0, 30.0: 80.0, 15.0: 150.0}
+    reqs = class_requirements(speeds, M1, params=PARAMS, standoff_m=5.0)
+    assert [demand_key(r) for r in reqs[:2]] == sorted(
+        (demand_key(r) for r in reqs[:2]), reverse=True
+    )
+    first, second, last = reqs
+    assert first.exceeds_test_speeds and first.angle_deg == 45.0  # 80 km/h at 30°: > 80 test
+    assert second.test_speed_kmh == 48.0 and second.angle_deg == 90.0  # 40 km/h at 60°
+    assert last.glancing and "150 km/h" in last.text  # faster than every tested threat
+    assert requirement_text(reqs).count(" and ") == 2
+    assert class_requirements({90.0: 0.0}, M1, params=PARAMS) == []
+    only_glancing = class_requirements({15.0: 100.0}, M1, params=PARAMS)
+    assert len(only_glancing) == 1 and only_glancing[0].glancing
+
+
+def barrier(geoms: list, rating: str) -> gpd.GeoDataFrame:
+    ids = [f"b{i}" for i in range(len(geoms))]
+    return gpd.GeoDataFrame({"barrier_id": ids, "rating": rating}, geometry=geoms, crs=CRS)
+
+
+@pytest.mark.parametrize(
+    ("geoms", "rating", "held"),
+    [
+        # a continuous rated line 5 m before the crowd, tested faster than every impact
+        ([shapely.LineString([(-50, -5), (90, -5)])], "V/1500[M1]/80/90:1.0", "b0"),
+        # the same line tested too slow
+        ([shapely.LineString([(-50, -5), (90, -5)])], "V/1500[M1]/32/90:1.0", ""),
+        # penetration beyond the 5 m from the line to the crowd
+        ([shapely.LineString([(-50, -5), (90, -5)])], "V/1500[M1]/80/90:7.0", ""),
+        # too short to cross every sight line from the entry to the crowd
+        ([shapely.LineString([(19, -5), (21, -5)])], "V/1500[M1]/80/90:1.0", ""),
+        # a bollard row 1 m apart: one band, but points never deflect the glancing car
+        ([shapely.Point(x, -5) for x in range(-50, 91)], "V/1500[M1]/80/90:1.0", ""),
+    ],
+)
+def test_kerbside_cover(geoms: list, rating: str, held: str) -> None:
+    table = envelope(40.0, barrier(geoms, rating))
+    assert table["protected_by"].tolist() == [held, ""]
+    if held:
+        assert table["required_rating"].iloc[0] == f"none: held by the rated line {held}"
+        assert np.isnan(table["design_angle_deg"].iloc[0])
+    else:
+        assert table["required_rating"].iloc[0].startswith(("ISO", "continuous", "beyond"))
