@@ -36,7 +36,8 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -55,9 +56,9 @@ from cohesion_gis.scenario import (
     Intervention,
     Scenario,
     apply,
-    rescore,
     score_state,
 )
+from cohesion_gis.scenario.incremental import rescore_many
 from cohesion_gis.scenario.write import base_spec
 
 __all__ = ["SuggestParams", "Suggestions", "candidate_sites", "suggest", "write_suggestions"]
@@ -350,24 +351,31 @@ def _weights(districts: pd.DataFrame, exponent: float) -> np.ndarray:
     return short / mean if mean > 0 else np.ones(len(pop))
 
 
+def _aligned(base: pd.DataFrame, after: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """``after[columns]`` in the district order of ``base`` (float array)."""
+    ids = base["district_id"].to_numpy()
+    if not np.array_equal(after["district_id"].to_numpy(), ids):
+        after = after.set_index("district_id").reindex(ids).reset_index()
+    return after[columns].to_numpy(dtype=float)
+
+
 def _gain(base: pd.DataFrame, after: pd.DataFrame, weights: np.ndarray) -> float:
     """Weighted change of the mean score per resident (0–100 scale)."""
-    merged = base[["district_id", "population", "score"]].merge(
-        after[["district_id", "score"]], on="district_id", suffixes=("", "_after")
-    )
-    pop = merged["population"].to_numpy(dtype=float)
-    delta = np.nan_to_num(merged["score_after"].to_numpy(float) - merged["score"].to_numpy(float))
+    pop = base["population"].to_numpy(dtype=float)
+    delta = _aligned(base, after, ["score"])[:, 0] - base["score"].to_numpy(dtype=float)
+    delta = np.nan_to_num(delta)
     return float((weights * pop * delta).sum() / pop.sum()) if pop.sum() > 0 else 0.0
 
 
-def _newly_served(base: pd.DataFrame, after: pd.DataFrame, columns: list[str]) -> float:
+def _newly_served(base: CohesionState, after: CohesionState, columns: list[str]) -> float:
     """Residents of homes brought to full credit (1) in any of ``columns``."""
     if not columns:
         return 0.0
-    before = base[columns].to_numpy() >= 1.0
-    now = after[columns].to_numpy() >= 1.0
+    at = [base.values.columns.index(c) for c in columns]
+    before = base.values.array[:, at] >= 1.0
+    now = after.values.array[:, at] >= 1.0
     gained = (now & ~before).any(axis=1)
-    return float(after["population"].to_numpy(dtype=float)[gained].sum())
+    return float(base.homes["population"].to_numpy(dtype=float)[gained].sum())
 
 
 def _served_columns(params: CohesionParams, space_type: str, area_m2: float) -> list[str]:
@@ -390,10 +398,22 @@ class _Step:
 def _evaluate(
     step: _Step, scenario: Scenario, params: CohesionParams
 ) -> tuple[float, CohesionState, Any]:
-    city = apply(step.city, scenario)
-    state = rescore(step.city, step.state, city, params)
-    gain = _gain(step.state.result.districts, state.result.districts, step.weights)
-    return gain, state, city
+    return next(_evaluate_many(step, [scenario], params))
+
+
+def _evaluate_many(
+    step: _Step, scenarios: Iterable[Scenario], params: CohesionParams
+) -> Iterator[tuple[float, CohesionState, Any]]:
+    """Gain, state and City of each scenario applied after ``step``, rescored in batches."""
+    applied: deque[Any] = deque()
+
+    def cities() -> Iterator[Any]:
+        for scenario in scenarios:
+            applied.append(apply(step.city, scenario))
+            yield applied[-1]
+
+    for state in rescore_many(step.city, step.state, cities(), params):
+        yield _gain(step.state.districts, state.districts, step.weights), state, applied.popleft()
 
 
 def suggest(
@@ -453,23 +473,25 @@ def suggest(
             "contact space; pass sites= with outlines of land the council could use"
         )
     base_state = score_state(city, params)
-    base_districts = base_state.result.districts
+    base_districts = base_state.districts
     exponent = suggest_params.equity_exponent if equity else 0.0
     base_step = _Step(city, base_state, _weights(base_districts, exponent))
     options = [
         (row, space_type) for _, row in candidates.iterrows() for space_type in row["space_types"]
     ]
-    scenarios: dict[tuple[str, str], Scenario] = {}
+    scenarios = {
+        (str(row["candidate_id"]), space_type): _option_scenario(city, row, space_type)
+        for row, space_type in options
+    }
+    evaluated = _evaluate_many(base_step, scenarios.values(), params)
     rows, long_parts = [], []
-    for row, space_type in tqdm(options, desc="suggest", disable=not progress, unit="option"):
-        scenario = _option_scenario(city, row, space_type)
+    for (row, space_type), (gain, state, _) in zip(
+        tqdm(options, desc="suggest", disable=not progress, unit="option"), evaluated, strict=True
+    ):
         key = (str(row["candidate_id"]), space_type)
-        scenarios[key] = scenario
-        gain, state, _ = _evaluate(base_step, scenario, params)
-        after = state.result
         served = _served_columns(params, space_type, float(row["area_m2"]))
-        deltas = _district_deltas(base_districts, after.districts)
-        best = deltas.sort_values("score_delta", ascending=False, kind="stable").iloc[0]
+        deltas = _district_deltas(base_districts, state.districts)
+        best = deltas.iloc[int(np.argmax(deltas["score_delta"].fillna(-np.inf).to_numpy()))]
         components = _component_gains(base_districts, deltas)
         rows.append(
             {
@@ -480,9 +502,7 @@ def suggest(
                 "area_m2": float(row["area_m2"]),
                 "district_id": row["district_id"],
                 "predicted_score_gain": gain,
-                "residents_newly_served": _newly_served(
-                    base_state.result.homes, after.homes, served
-                ),
+                "residents_newly_served": _newly_served(base_state, state, served),
                 "best_district": best["district_id"],
                 "best_district_gain": float(best["score_delta"]),
                 **components,
@@ -500,8 +520,8 @@ def suggest(
     district_gains = pd.concat(long_parts, ignore_index=True)
     lead = ["candidate_id", "space_type"]
     district_gains = district_gains[lead + [c for c in district_gains if c not in lead]]
-    portfolio = _portfolio(base_step, table, scenarios, params, k)
-    independent = _independent(base_step, table, scenarios, params, k)
+    portfolio, steps = _portfolio(base_step, table, scenarios, params, k)
+    independent = _independent(base_step, table, scenarios, params, k, known=steps)
     log.info(
         "suggest: %d options on %d sites; best %s as %s (+%.3f); portfolio of %d +%.3f",
         len(table), len(candidates), table.at[0, "candidate_id"], table.at[0, "space_type"],
@@ -514,9 +534,11 @@ def suggest(
 
 
 def _component_gains(base: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
-    """Per-resident change of each component (0–1) and the one that changed most."""
-    pop = deltas["district_id"].map(base.set_index("district_id")["population"])
-    pop = pop.to_numpy(dtype=float)
+    """Per-resident change of each component (0–1) and the one that changed most.
+
+    ``deltas`` are in the district order of ``base`` (:func:`_district_deltas`).
+    """
+    pop = base["population"].to_numpy(dtype=float)
     gains = {
         f"{c}_gain": float(np.nansum(pop * deltas[f"{c}_delta"].to_numpy()) / pop.sum())
         for c in ("access", "diversity", "bridging", "capacity")
@@ -532,13 +554,16 @@ def _district_deltas(base: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
         for c in ("score", "access", "diversity", "bridging", "capacity", "severance")
         if c in base and c in after
     ]
-    merged = base[["district_id", *metrics]].merge(
-        after[["district_id", *metrics]], on="district_id", suffixes=("_base", "_after")
-    )
-    out = merged[["district_id"]].copy()
-    for m in metrics:
-        out[f"{m}_delta"] = merged[f"{m}_after"] - merged[f"{m}_base"]
-    return out
+    delta = _aligned(base, after, metrics) - base[metrics].to_numpy(dtype=float)
+    return pd.DataFrame(
+        {"district_id": base["district_id"].to_numpy(),
+         **{f"{m}_delta": delta[:, j] for j, m in enumerate(metrics)}}
+    )  # fmt: skip
+
+
+#: Stale queue entries the lazy greedy re-evaluates together (one batched rescore): more than
+#: the one strictly needed costs little in a batch and saves a batch when the top one falls.
+REEVALUATE_BATCH = 8
 
 
 def _portfolio(
@@ -547,8 +572,13 @@ def _portfolio(
     scenarios: Mapping[tuple[str, str], Scenario],
     params: CohesionParams,
     k: int,
-) -> gpd.GeoDataFrame:
-    """Lazy greedy picks of up to ``k`` distinct sites, each with its exact marginal gain."""
+) -> tuple[gpd.GeoDataFrame, dict[tuple[tuple[str, str], ...], tuple[_Step, float]]]:
+    """Lazy greedy picks of up to ``k`` distinct sites, each with its exact marginal gain.
+
+    The top of the queue is taken when its gain was computed against the current picks;
+    otherwise it and the next stale entries are re-evaluated exactly (together) and pushed back.
+    Also returns the step after each prefix of the picks, with its marginal gain.
+    """
     geometry = {(r.candidate_id, r.space_type): r.geometry for r in table.itertuples()}
     # queue entries: (-gain, order, key, round the gain was computed in)
     queue = [
@@ -557,6 +587,8 @@ def _portfolio(
     ]
     heapq.heapify(queue)
     step, taken, picks, total, round_ = base, set(), [], 0.0, 0
+    steps: dict[tuple[tuple[str, str], ...], tuple[_Step, float]] = {}
+    fresh: dict[tuple[str, str], tuple[float, CohesionState, Any]] = {}
     while queue and len(picks) < k:
         neg, order, key, computed = heapq.heappop(queue)
         if key[0] in taken:
@@ -564,29 +596,42 @@ def _portfolio(
         if computed == round_:
             if -neg <= GAIN_TOLERANCE:
                 break  # nothing left raises the score
-            gain, state, city = _evaluate(step, scenarios[key], params)
+            gain, state, city = fresh.get(key) or _evaluate(step, scenarios[key], params)
             taken.add(key[0])
             total += gain
             picks.append((len(picks) + 1, *key, gain, total, geometry[key]))
             step = _Step(city, state, step.weights)
+            steps[tuple((p[1], p[2]) for p in picks)] = (step, gain)
+            fresh = {}
             round_ += 1
             continue
-        gain = _evaluate(step, scenarios[key], params)[0]
-        if gain > -neg + GAIN_TOLERANCE:  # gains grew: not submodular here, refresh them all
-            queue = [
-                (-_evaluate(step, scenarios[e[2]], params)[0], e[1], e[2], round_)
-                for e in queue
-                if e[2][0] not in taken
-            ]
+        stale = [(neg, order, key)]
+        while queue and len(stale) < REEVALUATE_BATCH:
+            entry = heapq.heappop(queue)
+            if entry[2][0] in taken:
+                continue
+            if entry[3] == round_:
+                heapq.heappush(queue, entry)
+                break
+            stale.append(entry[:3])
+        results = list(_evaluate_many(step, (scenarios[e[2]] for e in stale), params))
+        if any(g > -e[0] + GAIN_TOLERANCE for e, (g, _, _) in zip(stale, results, strict=True)):
+            # gains grew: not submodular here, refresh them all
+            left = [e for e in queue if e[2][0] not in taken]
+            again = _evaluate_many(step, (scenarios[e[2]] for e in left), params)
+            queue = [(-g, e[1], e[2], round_) for e, (g, _, _) in zip(left, again, strict=True)]
             heapq.heapify(queue)
-        heapq.heappush(queue, (-gain, order, key, round_))
-    return gpd.GeoDataFrame(
+        for entry, result in zip(stale, results, strict=True):
+            heapq.heappush(queue, (-result[0], entry[1], entry[2], round_))
+            fresh[entry[2]] = result
+    frame = gpd.GeoDataFrame(
         picks,
         columns=["pick", "candidate_id", "space_type", "marginal_gain", "cumulative_gain",
                  "geometry"],
         geometry="geometry",
         crs=table.crs,
     )  # fmt: skip
+    return frame, steps
 
 
 def _independent(
@@ -595,14 +640,24 @@ def _independent(
     scenarios: Mapping[tuple[str, str], Scenario],
     params: CohesionParams,
     k: int,
+    *,
+    known: Mapping[tuple[tuple[str, str], ...], tuple[_Step, float]],
 ) -> float:
-    """Gain of the ``k`` best distinct sites of the single ranking, applied together."""
+    """Gain of the ``k`` best distinct sites of the single ranking, applied together.
+
+    ``known`` steps (the portfolio's, by the picks applied) are reused where the picks agree.
+    """
     firsts = table.drop_duplicates("candidate_id").head(k)
-    step, total = base, 0.0
+    step, total, applied = base, 0.0, ()
     for r in firsts.itertuples():
-        gain, state, city = _evaluate(step, scenarios[(r.candidate_id, r.space_type)], params)
+        key = (r.candidate_id, r.space_type)
+        applied = (*applied, key)
+        if applied in known:
+            step, gain = known[applied]
+        else:
+            gain, state, city = _evaluate(step, scenarios[key], params)
+            step = _Step(city, state, step.weights)
         total += gain
-        step = _Step(city, state, step.weights)
     return total
 
 

@@ -273,3 +273,39 @@ def test_scenario_text_round_trips_every_control_character() -> None:
     data = tomllib.loads(scenario_toml(scenario))
     assert data["description"] == name
     assert data["interventions"][0]["space_name"] == name
+
+
+def test_batched_rescoring_equals_full_runs_and_never_lowers_a_home(
+    found, helsinki: cg.City
+) -> None:
+    from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.scenario import apply
+    from cohesion_gis.scenario.incremental import rescore_many
+
+    params = CohesionParams.from_toml()
+    base = found.base
+    keys = list(found.scenarios)
+    cities = [apply(helsinki, found.scenarios[key]) for key in keys]
+    states = list(rescore_many(helsinki, base, cities, params, batch=8))
+    assert len(states) == len(keys)
+    components = [base.values.columns.index(c) for c in ("access", "diversity", "capacity")]
+    for state in states:
+        assert state.recomputed.startswith("incremental: 1 of ")
+        # adding a space never lowers any home's access, diversity or capacity
+        after, before = state.values.array[:, components], base.values.array[:, components]
+        assert (np.nan_to_num(after - before) >= -1e-12).all()
+    # one option from the middle of a batch, against a full run of its City
+    middle = len(keys) // 2
+    full = cg.score_districts(cities[middle], params, sensitivity=False)
+    got = states[middle]
+    np.testing.assert_allclose(
+        got.districts["score"].to_numpy(), full.districts["score"].to_numpy(), atol=1e-9
+    )
+    for column in ("access", "diversity", "capacity", "severance", "score"):
+        np.testing.assert_allclose(
+            got.result.homes[column].to_numpy(), full.homes[column].to_numpy(), atol=1e-9
+        )
+    # each state's means are its assembled result's
+    np.testing.assert_allclose(
+        got.districts["score"].to_numpy(), got.result.districts["score"].to_numpy(), atol=1e-12
+    )

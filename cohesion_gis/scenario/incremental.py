@@ -27,8 +27,8 @@ merged distance tables (:attr:`CohesionState.aware`, ``.free``) are built only w
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
@@ -43,10 +43,14 @@ from cohesion_gis.cohesion.cleaning import CleanedNetwork
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.score import (
+    COMPONENTS,
     CohesionResult,
+    _DistrictKey,
     assemble_result,
+    composite,
     counted_spaces,
     distance_tables,
+    drop_collinear_diversity,
     home_components,
     score_from_reach,
     search_params,
@@ -59,38 +63,148 @@ from cohesion_gis.cohesion.severance import detour_ratio, severance
 if TYPE_CHECKING:
     from cohesion_gis.city import City
 
-__all__ = ["CohesionState", "rescore", "score_state"]
+__all__ = ["CohesionState", "HomeValues", "district_scores", "rescore", "score_state"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class CohesionState:
-    """A cohesion result with the distance tables it came from, for incremental rescoring.
+class HomeValues:
+    """Per-home values that depend on the contact spaces, one float column each, every home.
+
+    The incremental engine replaces the rows of the homes a change touches and takes district
+    means from these arrays (:func:`district_scores`); the full :class:`CohesionResult` is
+    assembled from them only when read.
 
     Attributes
     ----------
-    result
-        The scores.
+    columns
+        ``access_<category>``, ``access``, ``diversity``, ``bridging``,
+        ``capacity_m2_per_person``, ``capacity``, ``severance``, ``detour_ratio``,
+        ``detour_capped_share`` (see :class:`CohesionResult`).
+    array
+        ``(n_homes, len(columns))`` float64, NaN where not measured.
+    """
+
+    columns: tuple[str, ...]
+    array: np.ndarray = field(repr=False)
+
+    @classmethod
+    def of(cls, homes: pd.DataFrame, params: CohesionParams) -> HomeValues:
+        """The values of scored homes (:func:`home_components` with severance and detour)."""
+        columns = value_columns(params)
+        return cls(columns, homes[list(columns)].to_numpy(dtype=np.float64, copy=True))
+
+    def replaced(self, rows: np.ndarray, values: np.ndarray) -> HomeValues:
+        """These values with rows ``rows`` (positions) replaced by ``values`` (same order)."""
+        array = self.array.copy()
+        array[rows] = values
+        return HomeValues(self.columns, array)
+
+    def frame(self) -> pd.DataFrame:
+        """The values as a DataFrame (one row per home)."""
+        return pd.DataFrame(self.array, columns=list(self.columns), copy=False)
+
+
+def value_columns(params: CohesionParams) -> tuple[str, ...]:
+    """The per-home columns that change with the contact spaces (:class:`HomeValues`)."""
+    return (
+        *(f"access_{c.name}" for c in params.access),
+        "access", "diversity", "bridging", "capacity_m2_per_person", "capacity",
+        "severance", "detour_ratio", "detour_capped_share",
+    )  # fmt: skip
+
+
+#: District columns :func:`district_scores` gives (population-weighted means over the homes).
+DISTRICT_SCORES = (*COMPONENTS, "severance", "score")
+
+
+def district_scores(
+    values: HomeValues, key: _DistrictKey, order: pd.Index, params: CohesionParams
+) -> pd.DataFrame:
+    """District means of the components, severance and score, from the per-home arrays.
+
+    The same steps as the full run (:func:`~cohesion_gis.cohesion.score.assemble_result`): the
+    collinearity check, the composite of every home, then population-weighted means per
+    district (one ``np.add.reduceat`` per column), so the values equal its ``districts``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``district_id`` (in ``order``), ``population`` and :data:`DISTRICT_SCORES`.
+    """
+    frame = values.frame()
+    used, _ = drop_collinear_diversity(frame, params)
+    frame["score"] = composite(frame, used.weights, used.aggregation)
+    means = key.means(frame[list(DISTRICT_SCORES)]).reindex(order)
+    means.insert(0, "population", key.population.reindex(order).fillna(0.0).to_numpy())
+    return means.rename_axis("district_id").reset_index()
+
+
+@dataclass(frozen=True)
+class CohesionState:
+    """A cohesion run with what incremental rescoring reuses: distance tables, per-home arrays.
+
+    Attributes
+    ----------
     networks
         The cleaned barrier-aware and plain walk networks searched
         (:func:`~cohesion_gis.cohesion.score.walk_networks`).
     tables
         Returns the distance tables ``(aware, free)``; read them as :attr:`aware` and
         :attr:`free` (an incremental state merges them on first use).
+    assemble
+        Returns the full :class:`CohesionResult`; read it as :attr:`result` (an incremental
+        state assembles it on first use).
+    values
+        Per-home values (:class:`HomeValues`).
+    districts
+        District means (:func:`district_scores`): what ranking many options reads, without
+        assembling each option's full result.
+    space_table
+        Returns, per counted space, the values the homes read (``bridging``,
+        ``supply_m2_per_person``) with the table's columns (:attr:`CohesionResult.spaces`); read
+        it as :attr:`spaces` (an incremental state merges it on first use).
+    homes
+        The scored homes of the full run this state descends from (their static columns;
+        value columns are replaced from :attr:`values` on assembly).
+    key
+        The homes' districts, for the means.
+    params
+        The parameters scored with.
+    sensitivity
+        Whether the tables were searched for the sensitivity variants.
     recomputed
         What was computed: ``"full"``, or ``"incremental: N of M spaces searched, K of H homes
         evaluated"``.
     """
 
-    result: CohesionResult
     networks: tuple[CleanedNetwork, CleanedNetwork]
     tables: Callable[[], tuple[Reach, Reach]] = field(repr=False)
+    assemble: Callable[[], CohesionResult] = field(repr=False)
+    values: HomeValues = field(repr=False)
+    districts: pd.DataFrame = field(repr=False)
+    space_table: Callable[[], gpd.GeoDataFrame] = field(repr=False)
+    homes: gpd.GeoDataFrame = field(repr=False)
+    key: _DistrictKey = field(repr=False)
+    params: CohesionParams = field(repr=False)
+    sensitivity: bool = False
+    notes: dict[str, str] = field(default_factory=dict, repr=False)
     recomputed: str = "full"
 
     @cached_property
     def _reach(self) -> tuple[Reach, Reach]:
         return self.tables()
+
+    @cached_property
+    def spaces(self) -> gpd.GeoDataFrame:
+        """The counted spaces with their values (see :attr:`space_table`)."""
+        return self.space_table()
+
+    @cached_property
+    def result(self) -> CohesionResult:
+        """The full result (districts with every column and flag, homes, spaces)."""
+        return self.assemble()
 
     @property
     def aware(self) -> Reach:
@@ -103,12 +217,30 @@ class CohesionState:
         return self._reach[1]
 
 
+def _full_state(
+    result: CohesionResult,
+    networks: tuple[CleanedNetwork, CleanedNetwork],
+    tables: Callable[[], tuple[Reach, Reach]],
+    note: str = "full",
+) -> CohesionState:
+    """The state of a result computed in full."""
+    values = HomeValues.of(result.homes, result.params)
+    key = _DistrictKey(result.homes)
+    order = pd.Index(result.districts["district_id"])
+    return CohesionState(
+        networks, tables, partial(_given, result), values,
+        district_scores(values, key, order, result.params), partial(_given, result.spaces),
+        result.homes, key,
+        result.params, not result.sensitivity.empty, result.notes, note,
+    )  # fmt: skip
+
+
 def score_state(city: City, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
     """Score a City in full, keeping the distance tables (as :func:`score_districts` does)."""
     networks = walk_networks(city, params)
     aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)
     result = score_from_reach(city, aware, free, params, sensitivity=sensitivity, networks=networks)
-    return CohesionState(result, networks, partial(_given, aware, free))
+    return _full_state(result, networks, partial(_given, aware, free))
 
 
 def rescore(
@@ -132,56 +264,151 @@ def rescore(
     sensitivity
         Also run the sensitivity variants (every home is then evaluated again).
     """
-    same_network = (
-        city.walk_edges is base_city.walk_edges and city.walk_nodes is base_city.walk_nodes
-    )
-    counted = counted_spaces(city.contact_spaces, params)[0]
-    plan = _space_plan(base.aware.spaces, counted)
-    same_homes = city.homes is base_city.homes
-    homes = base.aware.homes if same_homes else _homes_in_place(base.aware.homes, city.homes)
-    short = sensitivity and base.result.sensitivity.empty  # base searched without the variants
-    if not same_network or homes is None or plan is None or params != base.result.params or short:
-        log.info("rescore: full recompute (network, home locations or parameters changed)")
-        return score_state(city, params, sensitivity=sensitivity)
-    searched_with = search_params(params, sensitivity=not base.result.sensitivity.empty)
-    searched = np.flatnonzero(plan < 0)
-    changed = counted.iloc[searched]
-    aware_net, free_net = (cleaned.network for cleaned in base.networks)
-    fresh_aware = _search(homes, changed, aware_net, searched_with, snapped=base.aware.network)
-    fresh_free = _search(
-        homes, changed, free_net, searched_with, access_only=True, snapped=base.free.network
-    )
-    change = _Change(homes, plan, fresh_aware, fresh_free)
-    tables = partial(_merged_tables, base.aware, base.free, change)
-    note = f"incremental: {searched.size} of {len(plan)} spaces searched"
-    unchanged = same_homes or _same_residents(base.aware.homes, homes)
-    if sensitivity or not unchanged:
-        aware, free = tables()
-        result = score_from_reach(
-            city, aware, free, params, sensitivity=sensitivity, networks=base.networks
-        )
-        note += f", {len(homes)} of {len(homes)} homes evaluated"
-    else:
-        touched = _touched_homes(base, change)
-        result = _rescore_homes(city, base, change, touched, params)
-        note += f", {touched.size} of {len(homes)} homes evaluated"
-    log.info("rescore: %s", note)
-    return CohesionState(result, base.networks, tables, note)
+    return next(rescore_many(base_city, base, [city], params, sensitivity=sensitivity))
+
+
+def rescore_many(
+    base_city: City,
+    base: CohesionState,
+    cities: Iterable[City],
+    params: CohesionParams,
+    *,
+    sensitivity: bool = False,
+    batch: int = 64,
+) -> Iterator[CohesionState]:
+    """:func:`rescore` each scenario City of the same base, in order, several at a time.
+
+    The changed spaces of up to ``batch`` scenarios are searched in one call per network, and
+    the homes they touch evaluated in one pass (each scenario's touched homes as separate rows
+    of one table), so the fixed cost of a search and of an evaluation is paid once per batch.
+    Each space's search and each home's values depend only on that space's and that home's
+    rows, so the states equal those of one :func:`rescore` per City.
+    """
+    chunk: list[Any] = []
+    for city in cities:
+        chunk.append(city)
+        if len(chunk) == batch:
+            yield from _rescore_chunk(base_city, base, chunk, params, sensitivity)
+            chunk = []
+    if chunk:
+        yield from _rescore_chunk(base_city, base, chunk, params, sensitivity)
 
 
 @dataclass(frozen=True)
 class _Change:
     """What a scenario changes in the base tables.
 
-    ``homes`` are the scenario's (with the base snapping); ``plan`` gives each scenario space its
-    base position, or -1 when it was searched again, into ``fresh_aware`` and ``fresh_free``
-    (None when no space was).
+    ``counted`` are the scenario's counted spaces and ``homes`` its homes (with the base
+    snapping); ``plan`` gives each counted space its base position, or -1 when it was searched
+    again, into ``fresh_aware`` and ``fresh_free`` (None when no space was), whose spaces are
+    ``fresh_start...`` of the spaces searched with it; ``same_residents``: every home keeps its
+    residents.
     """
 
+    city: City
+    counted: gpd.GeoDataFrame
     homes: gpd.GeoDataFrame
     plan: np.ndarray
-    fresh_aware: Reach | None
-    fresh_free: Reach | None
+    same_residents: bool
+    fresh_aware: Reach | None = None
+    fresh_free: Reach | None = None
+    fresh_start: int = 0
+
+
+def _rescore_chunk(
+    base_city: City,
+    base: CohesionState,
+    cities: list[City],
+    params: CohesionParams,
+    sensitivity: bool,
+) -> Iterator[CohesionState]:
+    changes = [_change(base_city, base, city, params, sensitivity) for city in cities]
+    found = [c for c in changes if c is not None]
+    found, fresh_spaces = _search_changed(base, found, params)
+    quick = [c for c in found if c.same_residents and not sensitivity]
+    evaluated = iter(_evaluate_touched(base, quick, fresh_spaces, params))
+    done = iter(found)
+    for city, planned in zip(cities, changes, strict=True):
+        if planned is None:
+            log.info("rescore: full recompute (network, home locations or parameters changed)")
+            yield score_state(city, params, sensitivity=sensitivity)
+            continue
+        change = next(done)
+        note = f"incremental: {int((change.plan < 0).sum())} of {len(change.plan)} spaces searched"
+        tables = partial(_merged_tables, base.aware, base.free, change)
+        if change.same_residents and not sensitivity:
+            state = next(evaluated)
+            log.info("rescore: %s", state.recomputed)
+            yield state
+            continue
+        aware, free = tables()
+        result = score_from_reach(
+            city, aware, free, params, sensitivity=sensitivity, networks=base.networks
+        )
+        note += f", {len(change.homes)} of {len(change.homes)} homes evaluated"
+        log.info("rescore: %s", note)
+        yield _full_state(result, base.networks, tables, note)
+
+
+def _change(
+    base_city: City, base: CohesionState, city: City, params: CohesionParams, sensitivity: bool
+) -> _Change | None:
+    """What ``city`` changes against the base, or None when it must be scored in full."""
+    same_network = (
+        city.walk_edges is base_city.walk_edges and city.walk_nodes is base_city.walk_nodes
+    )
+    counted = counted_spaces(city.contact_spaces, params)[0]
+    plan = _space_plan(base.spaces, counted)
+    same_homes = city.homes is base_city.homes
+    homes = base.aware.homes if same_homes else _homes_in_place(base.aware.homes, city.homes)
+    short = sensitivity and not base.sensitivity  # base searched without the variants
+    if not same_network or homes is None or plan is None or params != base.params or short:
+        return None
+    same = same_homes or _same_residents(base.aware.homes, homes)
+    return _Change(city, counted, homes, plan, same)
+
+
+def _search_changed(
+    base: CohesionState, changes: list[_Change], params: CohesionParams
+) -> tuple[list[_Change], gpd.GeoDataFrame | None]:
+    """The changes with their fresh tables, and the values of every searched space.
+
+    Every change's new or changed spaces are searched in one call per network; the spaces get
+    their values (:func:`space_components`, flags) there too.
+    """
+    parts = [c.counted.iloc[np.flatnonzero(c.plan < 0)] for c in changes]
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    if not sizes.sum():
+        return changes, None
+    changed = pd.concat(parts, ignore_index=True)
+    searched_with = search_params(params, sensitivity=base.sensitivity)
+    homes = changes[0].homes
+    aware_net, free_net = (cleaned.network for cleaned in base.networks)
+    aware = reach(homes, changed, *aware_net, params=searched_with, network=base.aware.network)
+    free = reach(
+        homes, changed, *free_net, params=searched_with, access_only=True,
+        network=base.free.network,
+    )  # fmt: skip
+    values = space_components(aware, params)
+    spaces = space_flags(pd.concat([aware.spaces, values], axis=1), aware)
+    starts = np.r_[0, np.cumsum(sizes)]
+    return [
+        replace(c, fresh_aware=_part(aware, a, b), fresh_free=_part(free, a, b), fresh_start=a)
+        for c, a, b in zip(changes, starts[:-1], starts[1:], strict=True)
+    ], spaces
+
+
+def _part(table: Reach, start: int, stop: int) -> Reach | None:
+    """The spaces ``start:stop`` of a table, renumbered from 0 (None when there are none)."""
+    if stop == start:
+        return None
+    space = table.table["space"].to_numpy()
+    keep = (space >= start) & (space < stop)
+    rows = table.table.loc[keep].reset_index(drop=True)
+    rows["space"] -= start
+    spaces = table.spaces.iloc[start:stop].reset_index(drop=True)
+    limit = float(spaces["search_radius_m"].max())
+    return Reach(table.homes, spaces, rows, limit, table.network)
 
 
 # --- the touched homes ---------------------------------------------------------------------
@@ -189,7 +416,7 @@ class _Change:
 
 def _touched_homes(base: CohesionState, change: _Change) -> np.ndarray:
     """Sorted positions of the homes with a row for a removed, changed or new space."""
-    dropped = np.ones(len(base.aware.spaces), dtype=bool)
+    dropped = np.ones(len(base.spaces), dtype=bool)
     dropped[change.plan[change.plan >= 0]] = False
     parts = [
         table["home"].to_numpy()[dropped[table["space"].to_numpy()]]
@@ -201,48 +428,116 @@ def _touched_homes(base: CohesionState, change: _Change) -> np.ndarray:
     return np.unique(np.concatenate([np.empty(0, np.int64), *parts])).astype(np.int64)
 
 
-def _rescore_homes(
-    city: City, base: CohesionState, change: _Change, touched: np.ndarray, params: CohesionParams
-) -> CohesionResult:
-    """The base result with the touched homes evaluated again and the spaces merged."""
-    fresh_spaces = None
-    if change.fresh_aware is not None:
-        values = space_components(change.fresh_aware, params)
-        fresh_spaces = space_flags(
-            pd.concat([change.fresh_aware.spaces, values], axis=1), change.fresh_aware
-        )
-    spaces = _by_plan(base.result.spaces, fresh_spaces, change.plan)
-    some = change.homes.iloc[touched].reset_index(drop=True)
-    aware, free = (
-        Reach(some, spaces, _scenario_rows(table, fresh, change.plan, touched), table.limit_m)
-        for table, fresh in ((base.aware, change.fresh_aware), (base.free, change.fresh_free))
-    )
-    n_types = len(city.taxonomy.contact_spaces)
-    scored, _ = home_components(aware, params, n_types=n_types, space_values=spaces)
+def _evaluate_touched(
+    base: CohesionState,
+    changes: list[_Change],
+    fresh_spaces: gpd.GeoDataFrame | None,
+    params: CohesionParams,
+) -> Iterator[CohesionState]:
+    """The state of each change: its touched homes evaluated again, every change in one pass.
+
+    The touched homes of every change are stacked as separate rows of one table whose spaces
+    are the base spaces followed by every change's fresh spaces (change ``k``'s rows read only
+    its own), so one :func:`home_components` call evaluates them all.
+    """
+    if not changes:
+        return
+    n_base = len(base.spaces)
+    union = base.spaces if fresh_spaces is None else _stacked(base.spaces, fresh_spaces)
+    touched = [_touched_homes(base, c) for c in changes]
+    offsets = np.r_[0, np.cumsum([t.size for t in touched])]
+    stacked = []
+    for table, which in ((base.aware, "fresh_aware"), (base.free, "fresh_free")):
+        parts = []
+        for k, change in enumerate(changes):
+            kept = change.plan[change.plan >= 0]
+            keep = np.full(n_base, -1, dtype=np.int64)
+            keep[kept] = kept  # base spaces keep their numbers; fresh ones follow them all
+            first = n_base + change.fresh_start
+            fresh_at = np.arange(first, first + len(change.plan) - kept.size, dtype=np.int64)
+            fresh = getattr(change, which)
+            home, space, dist = _rows(table, keep, touched[k], fresh, fresh_at)
+            parts.append((home + offsets[k], space, dist))
+        home, space, dist = (np.concatenate(p) for p in zip(*parts, strict=True))
+        rows = pd.DataFrame(
+            {"home": home.astype(table.table.dtypes["home"]),
+             "space": space.astype(table.table.dtypes["space"]), "dist_m": dist}
+        )  # fmt: skip
+        some = changes[0].homes.iloc[np.concatenate(touched)].reset_index(drop=True)
+        stacked.append(Reach(some, union, rows, table.limit_m))
+    aware, free = stacked
+    n_types = len(changes[0].city.taxonomy.contact_spaces)
+    scored, _ = home_components(aware, params, n_types=n_types, space_values=union)
     scored["severance"] = severance(scored["access"], access(free, params)["access"])
     scored[["detour_ratio", "detour_capped_share"]] = detour_ratio(aware, free, params)
-    out = base.result.homes.copy(deep=False)
-    for column in (c for c in scored.columns if c not in some.columns):
-        values = out[column].to_numpy(copy=True)
-        values[touched] = scored[column].to_numpy()
-        out[column] = values
-    return assemble_result(city, out, spaces, params, notes=base.result.notes)
+    new = scored[list(base.values.columns)].to_numpy(dtype=np.float64)
+    order = pd.Index(base.districts["district_id"])
+    for k, change in enumerate(changes):
+        rows = touched[k]
+        values = base.values.replaced(rows, new[offsets[k] : offsets[k + 1]])
+        n_fresh = int((change.plan < 0).sum())
+        mine = None
+        if fresh_spaces is not None and n_fresh:
+            mine = fresh_spaces.iloc[change.fresh_start : change.fresh_start + n_fresh]
+        spaces = partial(_by_plan, base.spaces, mine, change.plan)
+        note = (
+            f"incremental: {int((change.plan < 0).sum())} of {len(change.plan)} spaces searched, "
+            f"{rows.size} of {len(change.homes)} homes evaluated"
+        )
+        yield CohesionState(
+            base.networks,
+            partial(_merged_tables, base.aware, base.free, change),
+            partial(_assembled, change.city, base.homes, values, spaces, params=params,
+                    notes=base.notes),
+            values, district_scores(values, base.key, order, params), spaces, base.homes,
+            base.key, params, base.sensitivity, base.notes, note,
+        )  # fmt: skip
+
+
+def _stacked(base_spaces: gpd.GeoDataFrame, fresh: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The base spaces followed by the fresh ones, renumbered from 0."""
+    return gpd.GeoDataFrame(pd.concat([base_spaces, fresh], ignore_index=True), crs=base_spaces.crs)
+
+
+def _assembled(
+    city: City,
+    homes: gpd.GeoDataFrame,
+    values: HomeValues,
+    spaces: Callable[[], gpd.GeoDataFrame],
+    *,
+    params: CohesionParams,
+    notes: dict[str, str],
+) -> CohesionResult:  # spaces: the state's space_table
+    """The full result of scored ``homes`` with their value columns replaced by ``values``."""
+    out = homes.copy(deep=False)
+    for j, column in enumerate(values.columns):
+        out[column] = values.array[:, j]
+    return assemble_result(city, out, spaces(), params, notes=notes)
 
 
 # --- merging base and fresh ----------------------------------------------------------------
 
 
-def _given(aware: Reach, free: Reach) -> tuple[Reach, Reach]:
-    return aware, free
+def _given(*values: Any) -> Any:
+    """The values passed in (one alone, or as a tuple): a state's precomputed tables or result."""
+    return values[0] if len(values) == 1 else values
 
 
 def _merged_tables(base_aware: Reach, base_free: Reach, change: _Change) -> tuple[Reach, Reach]:
     """Both scenario tables in full: base rows of kept spaces, fresh rows of searched ones."""
     every = np.arange(len(change.homes), dtype=np.int64)
+    kept = np.flatnonzero(change.plan >= 0)
+    position = np.full(len(base_aware.spaces), -1, dtype=np.int64)
+    position[change.plan[kept]] = kept
+    searched = np.flatnonzero(change.plan < 0)
     merged = []
     for base, fresh in ((base_aware, change.fresh_aware), (base_free, change.fresh_free)):
         spaces = _by_plan(base.spaces, None if fresh is None else fresh.spaces, change.plan)
-        table = _scenario_rows(base, fresh, change.plan, every)
+        home, space, dist = _rows(base, position, every, fresh, searched)
+        table = pd.DataFrame(
+            {"home": home.astype(base.table.dtypes["home"]),
+             "space": space.astype(base.table.dtypes["space"]), "dist_m": dist}
+        )  # fmt: skip
         merged.append(Reach(change.homes, spaces, table, base.limit_m, base.network))
     return merged[0], merged[1]
 
@@ -258,40 +553,39 @@ def _by_plan(
     return gpd.GeoDataFrame(pd.concat(parts).sort_index(), crs=base_rows.crs)
 
 
-def _scenario_rows(
-    base: Reach, fresh: Reach | None, plan: np.ndarray, homes: np.ndarray
-) -> pd.DataFrame:
-    """Rows of ``homes`` (sorted positions) in the scenario table, renumbered to ``0..k-1``.
+def _rows(
+    base: Reach,
+    position: np.ndarray,
+    homes: np.ndarray,
+    fresh: Reach | None,
+    fresh_position: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``home, space, dist_m`` of ``homes`` (sorted positions), renumbered ``0..k-1``, sorted.
 
-    Base rows come from the home-sorted base table by slicing, with spaces renumbered to the
-    scenario's order (rows of dropped spaces left out); fresh rows of new spaces are added. The
-    result is sorted by home then space, as :func:`reach` returns it.
+    Sorted by home then space. Base rows come from the home-sorted base table by slicing, base
+    space ``s`` becoming ``position[s]`` (rows of spaces at -1 left out); fresh rows of these
+    homes are added, fresh space ``f`` becoming ``fresh_position[f]``.
     """
     home_col = base.table["home"].to_numpy()
     start = np.searchsorted(home_col, homes, side="left")
     stop = np.searchsorted(home_col, homes, side="right")
     length = stop - start
     rows = np.arange(length.sum()) + np.repeat(start - (np.cumsum(length) - length), length)
-    new_position = np.full(len(base.spaces), -1, dtype=np.int64)
-    kept = np.flatnonzero(plan >= 0)
-    new_position[plan[kept]] = kept
-    space = new_position[base.table["space"].to_numpy()[rows]]
+    space = position[base.table["space"].to_numpy()[rows]]
     keep = space >= 0
     home = np.repeat(np.arange(homes.size), length)[keep]
     space, dist = space[keep], base.table["dist_m"].to_numpy()[rows][keep]
     if fresh is not None:
-        searched = np.flatnonzero(plan < 0)
         fresh_home = fresh.table["home"].to_numpy()
+        fresh_space = fresh.table["space"].to_numpy()
         inside = np.isin(fresh_home, homes)
         home = np.r_[home, np.searchsorted(homes, fresh_home[inside])]
-        space = np.r_[space, searched[fresh.table["space"].to_numpy()[inside]]]
+        at = fresh_space[inside]
+        space = np.r_[space, fresh_position[at]]
         dist = np.r_[dist, fresh.table["dist_m"].to_numpy()[inside]]
         order = np.lexsort((space, home))
         home, space, dist = home[order], space[order], dist[order]
-    dtype = base.table.dtypes
-    return pd.DataFrame(
-        {"home": home.astype(dtype["home"]), "space": space.astype(dtype["space"]), "dist_m": dist}
-    )
+    return home, space, dist
 
 
 # --- what changed --------------------------------------------------------------------------
@@ -341,17 +635,3 @@ def _same_residents(base_homes: gpd.GeoDataFrame, homes: gpd.GeoDataFrame) -> bo
 def _groups(homes: pd.DataFrame) -> list[str]:
     counts = group_columns(homes)
     return [] if counts is None else list(counts.columns)
-
-
-def _search(
-    homes: gpd.GeoDataFrame,
-    spaces: gpd.GeoDataFrame,
-    network: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
-    params: CohesionParams,
-    *,
-    access_only: bool = False,
-    snapped: Any = None,
-) -> Reach | None:
-    if not len(spaces):
-        return None
-    return reach(homes, spaces, *network, params=params, access_only=access_only, network=snapped)
