@@ -390,3 +390,56 @@ def test_score_prints_district_names_inert(helsinki, tmp_path):
     assert result.exit_code == 0, result.output
     _no_control_characters(result.output.replace("\n", " "))
     assert f"{SHOWN}0" in result.output
+
+
+#: Where each command of ``cohesion-gis --help`` is run (this file unless a path is given): a
+#: command added to the CLI fails ``test_every_command_is_run_by_a_test`` until it has one.
+COMMAND_TESTS = {
+    "batch": "test_an_output_folder_that_cannot_be_written_is_one_line",
+    "compare": "test_verbose_shows_the_traceback",
+    "demo": "test_demo_resumes_after_sigkill",
+    "hvm": "test_hvm_writes_the_assessment",
+    "layers": "test_layers_writes_a_geopackage",
+    "map": "test_map_writes_its_maps_and_summary_all_or_nothing",
+    "protect": "test_protect_names_an_unknown_site_and_writes_nothing",
+    "scenario": "test_scenario_names_reach_the_terminal_and_log_inert",
+    "score": "test_score_writes_tables",
+    "suggest": "tests/test_suggest.py::test_cli_writes_table_scenarios_and_map",
+}
+
+
+def test_every_command_is_run_by_a_test():
+    assert set(COMMAND_TESTS) == set(main.commands)
+    for where in COMMAND_TESTS.values():
+        path, _, name = where.rpartition("::")
+        source = Path(path or __file__).read_text(encoding="utf-8")
+        assert f"\ndef {name}(" in source, where
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: main {command} ")
+    assert "-h, --help" in result.output
+
+
+def test_hvm_writes_the_assessment(tmp_path):
+    out = tmp_path / "hvm"
+    result = CliRunner().invoke(main, ["hvm", *KAMPPI, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    assert {"hvm_sites.csv", "hvm_assessment.gpkg", "hvm_audit.json"} <= names
+    sites = pd.read_csv(out / "hvm_sites.csv", encoding="utf-8-sig")
+    assert len(sites) > 5 and sites["site_id"].is_unique
+    assert sites["required_rating"].notna().any()
+    assert "Tornin piha" in result.output  # the table printed names the sites
+
+
+def test_protect_names_an_unknown_site_and_writes_nothing(tmp_path):
+    out = tmp_path / "protect"
+    result = CliRunner().invoke(main, ["protect", "--site", "No such place", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "no soft-target site named or with id 'No such place'" in result.output
+    assert "cohesion-gis hvm" in result.output  # how to list the sites
+    assert not out.exists()
