@@ -7,7 +7,8 @@ module is documented (a package's ``__all__`` would otherwise hide its submodule
 (``_name``) are left out. Any warning pdoc gives (a module that fails to import, a docstring it
 cannot convert) stops the build with exit status 1. Sphinx's ``:class:`~a.b.C``` short form is
 read as ``:class:`a.b.C``` (pdoc links the full name) rather than shown with its tilde. Formulas
-(``.. math::``) are shown as their LaTeX source: rendering them would load MathJax from the web.
+(``.. math::``, ``:math:``) become MathML (latex2mathml), which the browser draws with no script
+and no internet; pdoc's own ``--math`` would load MathJax from the web.
 """
 
 from __future__ import annotations
@@ -32,6 +33,37 @@ def public_modules(package: str = "cohesion_gis") -> list[str]:
     return sorted(found)
 
 
+def math_to_mathml(docstring: str) -> str:
+    """Formulas (``.. math::`` blocks, ``:math:`` roles) as MathML, which browsers draw offline.
+
+    A formula latex2mathml cannot read is kept as its LaTeX source in a code block.
+    """
+    from latex2mathml.converter import convert as to_mathml
+
+    def formula(latex: str, display: str) -> str:
+        try:
+            return to_mathml(latex, display=display)
+        except Exception:  # any parse failure: show the source instead
+            return f"`{latex}`" if display == "inline" else f"\n```latex\n{latex}\n```\n"
+
+    lines, out, i = docstring.split("\n"), [], 0
+    while i < len(lines):
+        start = re.match(r"^(\s*)\.\. math::(.*)$", lines[i])
+        i += 1
+        if not start:
+            out.append(lines[i - 1])
+            continue
+        indent, body = len(start.group(1)), [start.group(2)]
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent
+        ):
+            body.append(lines[i])
+            i += 1
+        latex = " ".join(line.strip() for line in body if line.strip())
+        out += ["", start.group(1) + formula(latex, "block"), ""]
+    return re.sub(r":math:`([^`]+)`", lambda m: formula(m.group(1), "inline"), "\n".join(out))
+
+
 def build(out_dir: Path) -> None:
     """Write the site into ``out_dir``; raise on any pdoc warning."""
     import pdoc
@@ -39,10 +71,11 @@ def build(out_dir: Path) -> None:
 
     convert = pdoc.docstrings.convert
 
-    def without_tilde(docstring: str, docformat: str, source_file: Path | None) -> str:
-        return convert(re.sub(r"(:[a-z]+:`)~", r"\1", docstring), docformat, source_file)
+    def prepared(docstring: str, docformat: str, source_file: Path | None) -> str:
+        docstring = math_to_mathml(re.sub(r"(:[a-z]+:`)~", r"\1", docstring))
+        return convert(docstring, docformat, source_file)
 
-    pdoc.docstrings.convert = without_tilde
+    pdoc.docstrings.convert = prepared
     pdoc.render.configure(
         docformat="numpy",
         show_source=False,
