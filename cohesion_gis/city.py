@@ -495,10 +495,11 @@ def _districts(
 
 def _within(city: City, inside: BaseGeometry) -> City:
     """The city with ``inside`` as its study area: the data read stay, sites inside are kept."""
+    loaded = _loaded(city)
     return replace(
         city,
         boundary=inside,
-        data_area=_loaded(city),
+        data_area=loaded if loaded.difference(inside).area > 1.0 else None,  # m²
         sites=city.sites.loc[city.sites.intersects(inside)],
     )
 

@@ -345,23 +345,31 @@ def cohesion_maps(
     city: Any, scores: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """The offline cohesion map (HTML) and its static PNG and PDF, written together."""
+    import geopandas as gpd
+
     from cohesion_gis.cohesion.score import reported_homes
     from cohesion_gis.maps import cohesion_map, save_offline
     from cohesion_gis.maps.static import cohesion_figure, save_pdf, save_png
 
     out = Path(out_dir)
     streets, buildings = city.walk_edges, city.buildings
+    study = (
+        None  # no buffer was read: the districts are the whole picture
+        if getattr(city, "data_area", None) is None
+        else gpd.GeoDataFrame(geometry=[city.boundary], crs=city.crs)
+    )
     with staged_files(out, MAP_NAMES["cohesion"], overwrite=overwrite) as stage:
         m = cohesion_map(
             scores.districts, homes=reported_homes(scores.homes), spaces=scores.spaces,
-            streets=streets, buildings=buildings,
+            streets=streets, buildings=buildings, study_area=study,
             place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
         html, png, pdf = (stage / name for name in MAP_NAMES["cohesion"])
         save_offline(m, html)
         figure = cohesion_figure(
-            scores.districts, streets=streets, buildings=buildings, spaces=scores.spaces
-        )
+            scores.districts, streets=streets, buildings=buildings, spaces=scores.spaces,
+            study_area=study,
+        )  # fmt: skip
         save_png(figure, png)
         save_pdf(figure, pdf)
     return [out / name for name in MAP_NAMES["cohesion"]]

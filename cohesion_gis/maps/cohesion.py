@@ -149,6 +149,10 @@ def district_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, show: bool = True) 
     )
 
 
+#: The study area's outline: dashed, no fill (the buffer read around it is not reported).
+STUDY_AREA_STYLE = {"fill": False, "color": "#222222", "weight": 2, "dashArray": "6 4"}
+
+
 def _district_style(colour: str) -> dict[str, object]:
     return {"fillColor": colour, "fillOpacity": 0.6, "color": "#555555", "weight": 1}
 
@@ -165,6 +169,7 @@ def cohesion_map(
     data_date: str | None = None,
     tolerance_m: float = 1.0,
     tiles: str | None = None,
+    study_area: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Build the cohesion map: a district choropleth of the score plus one layer per component.
 
@@ -187,6 +192,9 @@ def cohesion_map(
         Simplification tolerance in metres for every layer.
     tiles
         None for the offline base layer, or online tiles (see ``base_map``).
+    study_area
+        Optional study-area polygon(s), drawn as a dashed outline when the data were read with a
+        buffer around it (scores are reported inside only; ``docs/cohesion.md``).
 
     Returns
     -------
@@ -239,6 +247,13 @@ def cohesion_map(
             show=False,
         ).add_to(m)
     district_labels(m, wgs)
+    if study_area is not None and not study_area.empty:
+        geojson_layer(
+            to_wgs84(study_area, tolerance_m=tolerance_m),
+            name="Study area (scores reported inside; the buffer around it counted)",
+            styles=STUDY_AREA_STYLE,
+            interactive=False,
+        ).add_to(m)
     add_legend(m, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()), layers=[score_layer])
     add_legend(
         m,

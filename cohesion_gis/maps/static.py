@@ -161,6 +161,7 @@ def cohesion_figure(
     buildings: gpd.GeoDataFrame | None = None,
     spaces: gpd.GeoDataFrame | None = None,
     title: str = "Contact spaces and cohesion by district",
+    study_area: gpd.GeoDataFrame | None = None,
 ) -> Figure:
     """Draw the district cohesion score (0–100) with contact spaces over the base layer.
 
@@ -172,6 +173,8 @@ def cohesion_figure(
         Optional layers in the same CRS.
     title
         Figure title.
+    study_area
+        Optional study-area polygon(s), outlined dashed (scores are reported inside only).
 
     Returns
     -------
@@ -183,6 +186,8 @@ def cohesion_figure(
     ax = fig.add_subplot()
     _base(ax, streets=streets, buildings=buildings)
     _choropleth(ax, districts, "score", SCORE_SCALE)
+    if study_area is not None and not study_area.empty:
+        study_area.boundary.plot(ax=ax, color="#222222", linewidth=1.5, linestyle="--", zorder=3)
     if spaces is not None and not spaces.empty:
         spaces.representative_point().plot(ax=ax, color="#222222", markersize=8, zorder=4)
     _district_labels(ax, districts)

@@ -17,6 +17,7 @@ from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.cohesion.report import write_scores
 from cohesion_gis.cohesion.score import distance_tables, walk_networks
 from cohesion_gis.errors import InputError
+from cohesion_gis.pipeline import cohesion_maps
 from cohesion_gis.sources.osm import default_pbf
 
 #: Monaco-Ville, Fontvieille, La Condamine and the west of Monte-Carlo (2.0 km²).
@@ -105,7 +106,7 @@ def test_a_home_near_the_edge_reaches_a_space_just_outside(monaco_runs):
     assert len(gains) >= 10, gains
 
 
-def test_helsinki_bbox_inside_the_extract():
+def test_helsinki_bbox_inside_the_extract(tmp_path):
     city = cg.load_city(bbox=HELSINKI_BBOX)
     bare = cg.load_city(bbox=HELSINKI_BBOX, buffer_m=0)
     assert city.boundary.area / 1e6 == pytest.approx(0.247, abs=0.005)
@@ -121,6 +122,12 @@ def test_helsinki_bbox_inside_the_extract():
     assert (gain > 0.25).all()  # 0.24-0.33 -> 0.59-0.76: the Esplanadi's neighbours count
     assert "163 homes" in result.notes["study_area"]
     assert "alone" in bare_result.notes["study_area"]
+    # the maps outline the study area when a buffer was read, and only then
+    cohesion_maps(city, result, tmp_path / "buffer")
+    cohesion_maps(bare, bare_result, tmp_path / "none")
+    layer = "Study area (scores reported inside"
+    assert layer in (tmp_path / "buffer" / "cohesion_map.html").read_text(encoding="utf-8")
+    assert layer not in (tmp_path / "none" / "cohesion_map.html").read_text(encoding="utf-8")
 
 
 def test_a_bbox_outside_the_data_is_one_clear_error():
