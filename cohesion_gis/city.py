@@ -46,9 +46,15 @@ from cohesion_gis.sources.osm import (
 from cohesion_gis.streets import to_osmnx_graph, vehicle_network, walk_network
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["City", "Provenance", "default_name", "load_city"]
+__all__ = ["LAYER_NAMES", "City", "Provenance", "default_name", "load_city"]
 
 log = logging.getLogger(__name__)
+
+#: The tables of a City by GeoPackage layer name, in the order :meth:`City.layers` gives them
+#: (node tables with their ``node_id`` index as a column); a layers file is read back by them.
+LAYER_NAMES = ("contact_spaces", "sites", "buildings", "barriers", "landuse", "parking",
+               "severance_lines", "districts", "homes", "walk_nodes", "walk_edges",
+               "drive_nodes", "drive_edges")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -168,21 +174,8 @@ class City:
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Every table of the study area by layer name, as written to a GeoPackage."""
-        return {
-            "contact_spaces": self.contact_spaces,
-            "sites": self.sites,
-            "buildings": self.buildings,
-            "barriers": self.barriers,
-            "landuse": self.landuse,
-            "parking": self.parking,
-            "severance_lines": self.severance_lines,
-            "districts": self.districts,
-            "homes": self.homes,
-            "walk_nodes": self.walk_nodes.reset_index(),
-            "walk_edges": self.walk_edges,
-            "drive_nodes": self.drive_nodes.reset_index(),
-            "drive_edges": self.drive_edges,
-        }
+        tables = {name: getattr(self, name) for name in LAYER_NAMES}
+        return {k: v.reset_index() if k.endswith("_nodes") else v for k, v in tables.items()}
 
     def summary(self) -> pd.Series:
         """Counts a planner checks first (features per layer, network size, residents)."""

@@ -82,7 +82,7 @@ def read_layers(path: str | Path) -> City:
     InputError
         The file is missing or lacks a layer.
     """
-    from cohesion_gis.city import City, Provenance
+    from cohesion_gis.city import LAYER_NAMES, City, Provenance
     from cohesion_gis.export import read_layer
     from cohesion_gis.taxonomy import load_taxonomy
 
@@ -91,16 +91,13 @@ def read_layers(path: str | Path) -> City:
         raise InputError(f"layers GeoPackage {path} does not exist")
     layers = {name for name, _ in pyogrio.list_layers(path)}
     layers |= {name.rsplit("_", 1)[0] for name in layers if name.endswith(_SPLIT)}
-    wanted = ("contact_spaces", "sites", "buildings", "barriers", "landuse", "parking",
-              "severance_lines", "districts", "homes", "walk_nodes", "walk_edges",
-              "drive_nodes", "drive_edges")  # fmt: skip
-    missing = [name for name in wanted if name not in layers]
+    missing = [name for name in LAYER_NAMES if name not in layers]
     if missing:
         raise InputError(
             f"{path}: layer(s) {missing} missing; write it with `cohesion-gis layers` "
             "(cohesion_gis.write_layers)"
         )
-    tables = {name: read_layer(path, name) for name in wanted}
+    tables = {name: read_layer(path, name) for name in LAYER_NAMES}
     for name in ("walk_nodes", "drive_nodes"):
         tables[name] = tables[name].set_index("node_id")
     meta = gpd.read_file(path, layer="metadata")
