@@ -20,7 +20,7 @@ import logging
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -45,6 +45,9 @@ from cohesion_gis.sources.osm import (
 )
 from cohesion_gis.streets import to_osmnx_graph, vehicle_network, walk_network
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from cohesion_gis.network import Csr
 
 __all__ = ["LAYER_NAMES", "City", "Provenance", "default_name", "load_city"]
 
@@ -159,14 +162,14 @@ class City:
         return to_osmnx_graph(self.drive_nodes, self.drive_edges, crs=self.crs)
 
     @cached_property
-    def walk_csr(self) -> Any:
+    def walk_csr(self) -> Csr:
         """Compact CSR arrays of the pedestrian network (:class:`cohesion_gis.network.Csr`)."""
         from cohesion_gis.network import csr_from_edges
 
         return csr_from_edges(self.walk_nodes, self.walk_edges)
 
     @cached_property
-    def drive_csr(self) -> Any:
+    def drive_csr(self) -> Csr:
         """Compact CSR arrays of the hostile-vehicle network."""
         from cohesion_gis.network import csr_from_edges
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.score import COMPONENTS
-from cohesion_gis.hvm.assess import assess_sites
+from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
 from cohesion_gis.hvm.incremental import reassess
 from cohesion_gis.scenario.apply import apply
 from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
@@ -37,6 +37,7 @@ from cohesion_gis.scenario.spec import Scenario
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
+    from cohesion_gis.hvm.params import HvmParams
 
 __all__ = ["Analysis", "Comparison", "analyse", "compare"]
 
@@ -73,7 +74,7 @@ class Analysis:
     cohesion: CohesionState
     sites: pd.DataFrame | None
     hvm_note: str = ""
-    hvm: Any = None
+    hvm: SiteAssessment | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def analyse(
     city: City,
     *,
     params: CohesionParams | None = None,
-    hvm_params: Any = None,
+    hvm_params: HvmParams | None = None,
     hvm: bool = True,
 ) -> Analysis:
     """Run the cohesion score (keeping its distance tables) and, if asked, the HVM assessment.
@@ -150,7 +151,7 @@ def compare(
     scenario: Scenario,
     *,
     params: CohesionParams | None = None,
-    hvm_params: Any = None,
+    hvm_params: HvmParams | None = None,
     base: Analysis | None = None,
     hvm: bool = True,
 ) -> Comparison:
@@ -213,8 +214,8 @@ _NO_HVM = (None, "HVM not requested", None)
 
 
 def _assess(
-    city: City, hvm_params: Any, base: tuple[Any, Analysis] | None = None
-) -> tuple[pd.DataFrame, str, Any]:
+    city: City, hvm_params: HvmParams | None, base: tuple[City, Analysis] | None = None
+) -> tuple[pd.DataFrame, str, SiteAssessment]:
     """The HVM site table, the note and the assessment.
 
     With ``base`` (the base City and its analysis) only the sites the scenario's changes can

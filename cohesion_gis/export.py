@@ -36,6 +36,7 @@ from cohesion_gis.errors import InputError
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
+    from cohesion_gis.comparison import Comparison
 
 __all__ = [
     "COMPARISON_NAMES",
@@ -296,7 +297,7 @@ def _json(value: Any) -> str:
 
 def write_comparison(
     base_city: City,
-    comparison: Any,
+    comparison: Comparison,
     out_dir: str | Path,
     *,
     overwrite: bool = False,
@@ -329,7 +330,7 @@ def write_comparison(
     return [out / name for name in COMPARISON_NAMES if name in written]
 
 
-def _scenario_map(city: City, comparison: Any, out: Path) -> Path:
+def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
     """The side-by-side HTML map and a one-page PDF of it for council papers."""
     from cohesion_gis.maps import comparison_map, save_offline, scenario_changes
     from cohesion_gis.maps.static import save_pdf, scenario_figure
