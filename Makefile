@@ -25,6 +25,7 @@ browser:
 
 test: $(VENV)/.installed browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check cohesion_gis tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -n 2 --doctest-modules cohesion_gis tests --nbmake notebooks
 
