@@ -19,12 +19,15 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cohesion_gis._atomic import check_outputs, staged_files
 from cohesion_gis.errors import InputError, ScenarioError
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = [
     "ASSESSMENT_NAMES",
@@ -122,7 +125,7 @@ def study_outputs(
     return dict(declared)
 
 
-def study_hash(city: Any) -> str:
+def study_hash(city: City) -> str:
     """SHA-256 of what the steps of :func:`run_study` read.
 
     The City's content and :func:`cohesion_gis._fingerprint.inputs_fingerprint` of its
@@ -156,7 +159,7 @@ def study_hash(city: Any) -> str:
 
 
 def run_study(
-    city: Any,
+    city: City,
     out_dir: str | Path,
     *,
     layers_path: str | Path | None = None,
@@ -285,13 +288,15 @@ def _write_record(out: Path, steps: dict[str, Any]) -> None:
                overwrite=True)  # fmt: skip
 
 
-def _layers_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+def _layers_step(city: City, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
     from cohesion_gis.export import write_layers
 
     write_layers(city, stage / names[0])
 
 
-def _cohesion_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+def _cohesion_step(
+    city: City, stage: Path, names: tuple[str, ...], results: dict[str, Any]
+) -> None:
     from cohesion_gis.cohesion import score_districts
     from cohesion_gis.cohesion.report import write_scores
 
@@ -299,14 +304,14 @@ def _cohesion_step(city: Any, stage: Path, names: tuple[str, ...], results: dict
     write_scores(results["scores"], stage, provenance=city.provenance.as_dict())
 
 
-def _sites_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+def _sites_step(city: City, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
     from cohesion_gis.hvm.assess import assess_sites, write_assessment
 
     results["sites"] = assess_sites(city)
     write_assessment(results["sites"], stage)
 
 
-def _maps_step(city: Any, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
+def _maps_step(city: City, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
     from cohesion_gis.cohesion import score_districts
     from cohesion_gis.hvm.assess import assess_sites
 
@@ -342,7 +347,7 @@ def _scenarios(
 
 
 def cohesion_maps(
-    city: Any, scores: Any, out_dir: str | Path, *, overwrite: bool = False
+    city: City, scores: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """The offline cohesion map (HTML) and its static PNG and PDF, written together."""
     import geopandas as gpd
@@ -376,7 +381,7 @@ def cohesion_maps(
 
 
 def sites_maps(
-    city: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
+    city: City, sites: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """The offline soft-target map (HTML) and its static PNG and PDF, written together."""
     from cohesion_gis.maps import save_offline, sites_map
@@ -401,7 +406,7 @@ def sites_maps(
 
 
 def summary_page(
-    city: Any, scores: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
+    city: City, scores: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
 ) -> Path:
     """The one-page PDF summary for council papers."""
     from cohesion_gis.maps.static import summary_figure
