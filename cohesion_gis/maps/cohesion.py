@@ -124,6 +124,15 @@ def district_popup(row: dict[str, object]) -> str:
     }
     for comp in COMPONENTS:
         rows[comp.label] = f"{format_number(row[comp.column], digits=2)} {comp.meaning}"
+    # the decision outputs of score_districts, when the table has them (issue 12, item 4)
+    if "p10_score" in row and "median_score" in row:
+        rows["Worst-served tenth / median home"] = (
+            f"{format_number(row['p10_score'])} / {format_number(row['median_score'])} of 100"
+        )
+    if row.get("main_shortfall"):
+        rows["Main reason the score is below 100"] = str(row["main_shortfall"])
+    if row.get("flag"):
+        rows["Read with care"] = str(row["flag"])
     return popup_html(row["name"], rows)
 
 

@@ -45,3 +45,16 @@ def test_district_popup_speaks_plain_words():
 def test_missing_district_columns_are_listed(helsinki):
     with pytest.raises(InputError, match=r"districts: columns \['bridging', 'score'\] are missing"):
         cohesion_map(helsinki.districts.drop(columns=["bridging", "score"]))
+
+
+def test_district_popup_gives_the_decision_outputs():
+    row = {
+        "name": "Kallio", "population": 1028, "score": 58.0, "access": 0.45,
+        "diversity": 0.46, "bridging": float("nan"), "capacity": 1.0, "severance": 0.0,
+        "p10_score": 50.1, "median_score": 61.4, "main_shortfall": "access",
+        "flag": "bridging not available (no resident-group data)",
+    }  # fmt: skip
+    out = district_popup(row)
+    assert "Worst-served tenth / median home</th><td>50 / 61 of 100" in out
+    assert "Main reason the score is below 100</th><td>access" in out
+    assert "Read with care</th><td>bridging not available (no resident-group data)" in out
