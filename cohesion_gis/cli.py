@@ -13,10 +13,13 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from tqdm.contrib.logging import logging_redirect_tqdm
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["main"]
 
@@ -107,7 +110,7 @@ def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _load(kwargs: dict[str, Any]) -> Any:
+def _load(kwargs: dict[str, Any]) -> City:
     from cohesion_gis.city import load_city
 
     bbox = kwargs.pop("bbox") or None

@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -59,6 +59,9 @@ from cohesion_gis._toml import read_toml
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.scenario import Intervention, Scenario
 from cohesion_gis.scenario.write import base_spec
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["ProtectParams", "Protection", "protect", "write_protection"]
 
@@ -300,7 +303,7 @@ def _add_routes(
             routes.append(route)
 
 
-def _widths(city: Any, pool: Mapping[tuple, _Segment], default_m: float) -> dict[tuple, float]:
+def _widths(city: City, pool: Mapping[tuple, _Segment], default_m: float) -> dict[tuple, float]:
     """Carriageway width (m) of the drive edge nearest each segment's midpoint."""
     keys = list(pool)
     mids = gpd.GeoDataFrame(
@@ -336,7 +339,7 @@ class _Span:
 
 
 def _spans(
-    city: Any, pool: Mapping[tuple, _Segment], widths: Mapping[tuple, float], params: ProtectParams
+    city: City, pool: Mapping[tuple, _Segment], widths: Mapping[tuple, float], params: ProtectParams
 ) -> dict[tuple, _Span]:
     """Each candidate line from façade to façade.
 
@@ -412,7 +415,7 @@ class _Cut:
 
 
 def _cut(
-    city: Any,
+    city: City,
     pool: Mapping[tuple, _Segment],
     routes: Sequence[_Route],
     params: ProtectParams,
@@ -513,7 +516,7 @@ def _form(needs: Mapping[str, Any]) -> str:
 
 
 def _lines(
-    city: Any, cut: _Cut | None, pool: Mapping[tuple, _Segment], params: ProtectParams
+    city: City, cut: _Cut | None, pool: Mapping[tuple, _Segment], params: ProtectParams
 ) -> gpd.GeoDataFrame:
     """One physical line per cut segment, with the rating asked for each class it stops."""
     by_segment: dict[tuple, dict[str, Any]] = {}
@@ -550,7 +553,7 @@ def _lines(
 
 
 def _scheme(
-    city: Any, site: pd.Series, lines: gpd.GeoDataFrame, classes: Sequence[str]
+    city: City, site: pd.Series, lines: gpd.GeoDataFrame, classes: Sequence[str]
 ) -> Scenario:
     wgs = lines.to_crs(4326)
     interventions = []
@@ -588,7 +591,7 @@ def _scheme(
 
 
 def protect(
-    city: Any,
+    city: City,
     site: str,
     *,
     classes: Sequence[str] | None = None,
@@ -691,7 +694,7 @@ def _note(
 
 
 def write_protection(
-    result: Protection, city: Any, out_dir: str | Path, *, overwrite: bool = False
+    result: Protection, city: City, out_dir: str | Path, *, overwrite: bool = False
 ) -> dict[str, Path]:
     """Write the scheme: scenario TOML, lines (GeoPackage and CSV) and a summary JSON.
 
@@ -718,7 +721,7 @@ def protect_outputs(stem: str) -> tuple[str, ...]:
             f"{stem}.json")  # fmt: skip
 
 
-def _write_scheme(result: Protection, city: Any, out: Path) -> dict[str, Path]:
+def _write_scheme(result: Protection, city: City, out: Path) -> dict[str, Path]:
     from cohesion_gis.export import write_csv, write_geopackage, write_json
     from cohesion_gis.scenario.write import write_scenario
 

@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -60,6 +60,9 @@ from cohesion_gis.scenario import (
 )
 from cohesion_gis.scenario.incremental import rescore_many
 from cohesion_gis.scenario.write import base_spec
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = ["SuggestParams", "Suggestions", "candidate_sites", "suggest", "write_suggestions"]
 
@@ -185,7 +188,7 @@ class Suggestions:
 
 
 def candidate_sites(
-    city: Any,
+    city: City,
     *,
     sites: gpd.GeoDataFrame | None = None,
     params: SuggestParams | None = None,
@@ -241,7 +244,7 @@ def _polygons(frame: gpd.GeoDataFrame) -> np.ndarray:
     return frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
 
 
-def _parking_candidates(city: Any, params: SuggestParams) -> gpd.GeoDataFrame:
+def _parking_candidates(city: City, params: SuggestParams) -> gpd.GeoDataFrame:
     parking = city.parking
     kind = parking["parking"].fillna("").astype(str)
     keep = _polygons(parking) & kind.isin(params.surface_parking).to_numpy()
@@ -257,7 +260,7 @@ def _parking_candidates(city: Any, params: SuggestParams) -> gpd.GeoDataFrame:
     )
 
 
-def _landuse_candidates(city: Any, params: SuggestParams) -> gpd.GeoDataFrame:
+def _landuse_candidates(city: City, params: SuggestParams) -> gpd.GeoDataFrame:
     landuse = city.landuse
     keep = _polygons(landuse) & landuse["landuse"].isin(params.land_uses).to_numpy()
     rows = landuse.loc[keep]
@@ -276,7 +279,7 @@ def _landuse_candidates(city: Any, params: SuggestParams) -> gpd.GeoDataFrame:
     )
 
 
-def _given_sites(city: Any, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _given_sites(city: City, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if sites.crs is None:
         raise InputError(
             "the given candidate sites have no CRS; set one with sites.set_crs(...) first"
@@ -299,7 +302,7 @@ def _given_sites(city: Any, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
-def _district_of(city: Any, frame: gpd.GeoDataFrame) -> np.ndarray:
+def _district_of(city: City, frame: gpd.GeoDataFrame) -> np.ndarray:
     """The district holding each candidate's representative point (None outside all)."""
     points = gpd.GeoDataFrame(geometry=frame.geometry.representative_point(), crs=city.crs)
     joined = gpd.sjoin(points, city.districts[["district_id", "geometry"]], how="left")
@@ -310,7 +313,7 @@ def _district_of(city: Any, frame: gpd.GeoDataFrame) -> np.ndarray:
 # --- evaluating options --------------------------------------------------------------------
 
 
-def _option_scenario(city: Any, row: pd.Series, space_type: str) -> Scenario:
+def _option_scenario(city: City, row: pd.Series, space_type: str) -> Scenario:
     """The scenario that builds ``space_type`` on candidate ``row``."""
     label = row["name"] if isinstance(row["name"], str) and row["name"] else row["candidate_id"]
     space_name = f"{space_type.replace('_', ' ')} at {label} (proposed)"
@@ -390,7 +393,7 @@ def _served_columns(params: CohesionParams, space_type: str, area_m2: float) -> 
 class _Step:
     """The City and cohesion state after the picks so far, with the district weights."""
 
-    city: Any
+    city: City
     state: CohesionState
     weights: np.ndarray
 
@@ -417,7 +420,7 @@ def _evaluate_many(
 
 
 def suggest(
-    city: Any,
+    city: City,
     *,
     params: CohesionParams | None = None,
     suggest_params: SuggestParams | None = None,
@@ -666,7 +669,7 @@ def _independent(
 
 def write_suggestions(
     found: Suggestions,
-    city: Any,
+    city: City,
     out_dir: str | Path,
     *,
     map_html: bool = True,
@@ -718,7 +721,7 @@ SUGGEST_OUTPUTS = (
 )
 
 
-def _write(found: Suggestions, city: Any, out: Path, *, map_html: bool) -> dict[str, Path]:
+def _write(found: Suggestions, city: City, out: Path, *, map_html: bool) -> dict[str, Path]:
     """Write every output of :func:`write_suggestions` into the (staging) folder ``out``."""
     from cohesion_gis.export import write_csv, write_json
     from cohesion_gis.scenario.write import write_scenario

@@ -15,7 +15,7 @@ Both district tables follow the districts contract of :mod:`cohesion_gis.maps.co
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -44,6 +44,9 @@ from cohesion_gis.maps._style import (
 from cohesion_gis.maps.basemap import furnish_map
 from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, district_labels, district_popup
 from cohesion_gis.maps.sites import add_approaches, speed_legend
+
+if TYPE_CHECKING:
+    from cohesion_gis.city import City
 
 __all__ = [
     "INTERVENTION_STYLES",
@@ -82,7 +85,7 @@ INTERVENTION_STYLES: dict[str, tuple[dict[str, object], str]] = {
 _CHANGE_COLUMNS = ("change", "name", "detail")
 
 
-def scenario_changes(base_city: Any, scenario_city: Any) -> gpd.GeoDataFrame:
+def scenario_changes(base_city: City, scenario_city: City) -> gpd.GeoDataFrame:
     """Return what a scenario changed, one drawable feature per change, in the City's CRS.
 
     Compares the two Cities' layers: contact spaces whose id is new; barriers whose
@@ -467,7 +470,7 @@ def _change_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, no_change: float) ->
     )
 
 
-def comparison_map(base_city: Any, comparison: Any, *, tolerance_m: float = 1.0) -> DualMap:
+def comparison_map(base_city: City, comparison: Any, *, tolerance_m: float = 1.0) -> DualMap:
     """Build :func:`scenario_map` from a :class:`~cohesion_gis.comparison.Comparison`.
 
     The intervention comes from :func:`scenario_changes` (base City vs the comparison's City),
