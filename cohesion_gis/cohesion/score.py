@@ -324,7 +324,7 @@ def reported_homes(homes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return homes.loc[homes["in_study_area"].fillna(True).astype(bool).to_numpy()]
 
 
-def study_area_note(city: Any, homes: pd.DataFrame, params: CohesionParams) -> str:
+def study_area_note(city: City, homes: pd.DataFrame, params: CohesionParams) -> str:
     """What was computed and what is reported: the buffer read around the study area, if any."""
     study = getattr(getattr(city, "provenance", None), "study_area", None) or {}
     buffer, loaded = study.get("buffer_m"), study.get("loaded_area_km2")
