@@ -159,3 +159,18 @@ def test_a_district_file_smaller_than_the_extract_is_the_study_area(helsinki, tm
     access = result.districts.set_index("name")["access"]
     bare_access = bare_result.districts.set_index("name")["access"]
     assert (access > bare_access.reindex(access.index) + 0.01).all()
+
+
+def test_the_cli_says_a_bbox_outside_the_data_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from cohesion_gis.cli import main
+
+    outside = ["--bbox", "24.975", "60.166", "24.985", "60.170"]
+    result = CliRunner().invoke(main, ["score", *outside, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 1 and "lies outside the data" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    negative = ["--bbox", *map(str, HELSINKI_BBOX), "--buffer-m", "-5"]
+    result = CliRunner().invoke(main, ["score", *negative, "--out", str(tmp_path / "b")])
+    assert result.exit_code == 2 and "--buffer-m" in result.output
+    assert not any((tmp_path / "a").iterdir()) and not (tmp_path / "b").exists()  # nothing written
