@@ -337,6 +337,21 @@ def test_map_uses_the_same_options_as_the_tables(tmp_path):
     assert "M1" in page and "N3C" not in page
 
 
+def test_demo_logs_each_milestone_as_its_step_finishes(tmp_path, caplog):
+    pbf = tmp_path / "kamppi.osm.pbf"  # a copy: not the embedded extract, so no example scenarios
+    shutil.copy(_pbf(), pbf)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.INFO, logger="cohesion_gis.pipeline"):
+        result = CliRunner().invoke(main, ["demo", "--pbf", str(pbf), *KAMPPI, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    done = [r for r in caplog.records if r.name == "cohesion_gis.pipeline" and " done in " in r.msg]
+    assert [r.getMessage().split(":")[0] for r in done] == ["layers", "cohesion", "sites", "maps"]
+    assert str(out) in done[1].getMessage() and "cohesion_districts.csv" in done[1].getMessage()
+    # live: each line is logged before the next step writes its files, not all at the end
+    for record, later in zip(done, ["cohesion.gpkg", "hvm_sites.csv", "summary.pdf"], strict=False):
+        assert record.created < (out / later).stat().st_mtime, record.getMessage()
+
+
 def test_demo_exits_1_naming_a_failed_scenario_after_writing_the_rest(tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text(
