@@ -108,6 +108,11 @@ def group_reason(homes: pd.DataFrame) -> pd.Series | None:
     if "district_id" in homes:
         outside = missing & homes["district_id"].isna().to_numpy()
         reason[outside] = "outside every district, so no group shares: left out of every mix"
+    if "in_study_area" in homes:  # read with the study area: the group table covers districts
+        buffer = missing & ~homes["in_study_area"].fillna(True).astype(bool).to_numpy()
+        reason[buffer] = (
+            "in the buffer around the study area, which no group data cover: left out of every mix"
+        )
     return pd.Series(reason, index=homes.index, name="group_reason")
 
 

@@ -174,3 +174,19 @@ def test_the_cli_says_a_bbox_outside_the_data_in_one_line(tmp_path):
     result = CliRunner().invoke(main, ["score", *negative, "--out", str(tmp_path / "b")])
     assert result.exit_code == 2 and "--buffer-m" in result.output
     assert not any((tmp_path / "a").iterdir()) and not (tmp_path / "b").exists()  # nothing written
+
+
+def test_buffer_homes_without_group_data_say_why():
+    import dataclasses
+
+    from cohesion_gis.sources.population import group_shares
+
+    city = cg.load_city(bbox=HELSINKI_BBOX)
+    ids = city.districts["district_id"]
+    table = pd.DataFrame({"district_id": ids, "long_term": 0.7, "new_arrival": 0.3})
+    homes = group_shares(city.homes, table, known_keys=ids)
+    result = score_districts(dataclasses.replace(city, homes=homes), sensitivity=False)
+    reason = result.homes.set_index("in_study_area")["group_reason"]
+    assert reason.loc[False].str.startswith("in the buffer around the study area").all()
+    assert (reason.loc[True] == "").all()
+    assert result.homes.loc[result.homes["in_study_area"], "bridging"].notna().all()
