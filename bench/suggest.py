@@ -11,10 +11,12 @@ Two measurements (issue 18's targets):
   ``suggest`` does (:func:`cohesion_gis.scenario.incremental.rescore_many`, batches of 64), each
   option's district means read (target: within a minute).
 
-No open tool suggests sites (issue 18), so the peer is the naive full recompute. Peak memory is
-the process's maximum resident set size.
+No open tool suggests sites (issue 18), so the peer is the naive full recompute. Times are the
+best of ``--repeat`` runs, wall and CPU (every thread of the process; steadier than wall time on a
+shared machine); ratios are taken within one run. Peak memory is the process's maximum resident
+set size.
 
-Run: ``.venv/bin/python bench/suggest.py [--repeat 1] [--options 500] [--part B]``
+Run: ``.venv/bin/python bench/suggest.py [--repeat 3] [--options 500] [--part B]``
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import argparse
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,12 +50,30 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu(repeat: int, run: Callable[[], Any]) -> float:
+    """The smallest CPU time of ``repeat`` calls (s, every thread of the process)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        run()
+        times.append(time.process_time() - t0)
+    return min(times)
+
+
 def helsinki(repeat: int) -> None:
     city = cg.load_city()
     params = CohesionParams.from_toml()
-    cg.score_districts(city, params, sensitivity=False)  # compile
-    t_full, _ = best_of(repeat, lambda: cg.score_districts(city, params, sensitivity=False))
-    t_suggest, found = best_of(repeat, lambda: suggest(city, params=params, k=3, progress=False))
+
+    def full() -> Any:
+        return cg.score_districts(city, params, sensitivity=False)
+
+    def every() -> Any:
+        return suggest(city, params=params, k=3, progress=False)
+
+    full()  # compile
+    t_full, _ = best_of(repeat, full)
+    t_suggest, found = best_of(repeat, every)
+    c_full, c_suggest = _cpu(repeat, full), _cpu(repeat, every)
     n = len(found.table)
     sample = list(found.scenarios.values())[:5]
     t0 = time.perf_counter()
@@ -64,6 +85,10 @@ def helsinki(repeat: int) -> None:
     print(
         f"  suggest (every option):    {t_suggest:8.2f} s  = {t_suggest / t_full:.1f} x one run"
         " (target: 10 x)"
+    )
+    print(
+        f"  the same in CPU time:      {c_full:8.2f} s one run, {c_suggest:.2f} s suggest "
+        f"= {c_suggest / c_full:.1f} x"
     )
     print(f"  naive (full run each):     {t_naive:8.2f} s  (extrapolated from {len(sample)})")
     print(f"  ratio naive / suggest:     {t_naive / t_suggest:8.1f}")
@@ -109,7 +134,7 @@ def workload_b(n_options: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--options", type=int, default=500)
     parser.add_argument("--part", choices=["helsinki", "B", "both"], default="both")
     args = parser.parse_args()

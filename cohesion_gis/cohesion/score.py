@@ -388,18 +388,18 @@ def drop_collinear_diversity(
     unweighted). Above :data:`MAX_ACCESS_DIVERSITY_RHO` diversity's weight is set to 0 (the other
     weights re-scaled by :func:`composite`); the component is still reported.
     """
-    both = homes[["access", "diversity"]].dropna()
-    if len(both) < 3 or params.weights.get("diversity", 0.0) <= 0:
+    n_both = int((homes["access"].notna() & homes["diversity"].notna()).sum())
+    if n_both < 3 or params.weights.get("diversity", 0.0) <= 0:
         return params, "Spearman rho(access, diversity) not measured (fewer than 3 homes)."
-    rho = _spearman(both["access"], both["diversity"])
+    rho = _spearman(homes["access"], homes["diversity"])
     if not rho > MAX_ACCESS_DIVERSITY_RHO:
         return params, (
-            f"Spearman rho(access, diversity) = {rho:.2f} over {len(both):,} homes, at most "
+            f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes, at most "
             f"{MAX_ACCESS_DIVERSITY_RHO}: diversity stays in the composite."
         )
     weights = {**params.weights, "diversity": 0.0}
     return replace(params, weights=weights), (
-        f"Spearman rho(access, diversity) = {rho:.2f} over {len(both):,} homes, above "
+        f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes, above "
         f"{MAX_ACCESS_DIVERSITY_RHO}: diversity measures the same thing as access here, so it is "
         "left out of the composite (reference §3.4 D) and the other weights re-scaled; it is "
         "still reported per home and district."
@@ -849,9 +849,22 @@ def _structural(
 
 
 def _spearman(a: pd.Series, b: pd.Series) -> float:
-    """Spearman's rank correlation: Pearson's on average ranks (NaN pairs left out)."""
-    both = a.notna() & b.notna()
-    return float(a[both].rank().corr(b[both].rank()))
+    """Spearman's rank correlation: Pearson's on average ranks (NaN pairs left out, by position).
+
+    NaN with fewer than two pairs or a constant side. numpy and scipy's ``rankdata`` (pandas'
+    rank and corr took ~50 ms on 33k homes, read once per option by incremental rescoring).
+    """
+    from scipy.stats import rankdata
+
+    x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+    both = ~np.isnan(x) & ~np.isnan(y)
+    if both.sum() < 2:
+        return float("nan")
+    rank_x, rank_y = rankdata(x[both]), rankdata(y[both])
+    rank_x -= rank_x.mean()
+    rank_y -= rank_y.mean()
+    spread = float(np.sqrt((rank_x * rank_x).sum() * (rank_y * rank_y).sum()))
+    return float((rank_x * rank_y).sum() / spread) if spread > 0 else float("nan")
 
 
 def _variant(
