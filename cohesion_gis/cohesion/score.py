@@ -611,7 +611,7 @@ def _districts(
             (
                 cut & (out["edge_cut_share"] == share),
                 f"catchments cut by the data edge: {share:.0%} of its residents' "
-                f"{params.edge_radius_m:,.0f} m catchments lies outside the study area",
+                f"{params.edge_radius_m:,.0f} m catchments lies beyond the data read",
             )
             for share in out.loc[cut, "edge_cut_share"].unique()
         ]
@@ -632,7 +632,10 @@ def _districts(
 
 
 def edge_cut_share(homes: gpd.GeoDataFrame, boundary: Any, params: CohesionParams) -> np.ndarray:
-    """Per home, the share of its catchment disk that lies outside the study area (0–1).
+    """Per home, the share of its catchment disk that lies outside ``boundary`` (0–1).
+
+    ``boundary`` is the area the data were read over (the study area plus its buffer,
+    ``City.data_area``, else the study area).
 
     The disk has radius ``params.edge_radius_m`` (straight line, an upper bound of the walking
     catchment) around the home's point: spaces and residents beyond the data edge are missing
