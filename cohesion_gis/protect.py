@@ -236,6 +236,11 @@ def _key(xy: tuple[float, float]) -> tuple[float, float]:
     return (round(xy[0], 2), round(xy[1], 2))
 
 
+#: A route segment's key: its two end nodes, (x, y) or ("entry", (x, y)) at an entry; the
+#: cut's tables key (segment key, class).
+_Key = tuple[Any, ...]
+
+
 @dataclass
 class _Segment:
     """One route segment (shared by every route that uses it)."""
@@ -270,12 +275,12 @@ class _Route:
     """One open approach: its class, its segments in order and its speed at a line on each."""
 
     vehicle_class: str
-    segments: tuple[tuple, ...]
+    segments: tuple[_Key, ...]
     speeds_kmh: tuple[float, ...]
 
 
 def _add_routes(
-    pool: dict[tuple, _Segment], routes: list[_Route], found: gpd.GeoDataFrame, placement_m: float
+    pool: dict[_Key, _Segment], routes: list[_Route], found: gpd.GeoDataFrame, placement_m: float
 ) -> None:
     """Add the approaches' segments to ``pool`` (keyed by end points) and the routes to ``routes``.
 
@@ -303,7 +308,7 @@ def _add_routes(
             routes.append(route)
 
 
-def _widths(city: City, pool: Mapping[tuple, _Segment], default_m: float) -> dict[tuple, float]:
+def _widths(city: City, pool: Mapping[_Key, _Segment], default_m: float) -> dict[_Key, float]:
     """Carriageway width (m) of the drive edge nearest each segment's midpoint."""
     keys = list(pool)
     mids = gpd.GeoDataFrame(
@@ -339,8 +344,8 @@ class _Span:
 
 
 def _spans(
-    city: City, pool: Mapping[tuple, _Segment], widths: Mapping[tuple, float], params: ProtectParams
-) -> dict[tuple, _Span]:
+    city: City, pool: Mapping[_Key, _Segment], widths: Mapping[_Key, float], params: ProtectParams
+) -> dict[_Key, _Span]:
     """Each candidate line from façade to façade.
 
     Out from the centreline on both sides to the first building within ``max_reach_m``, at least
@@ -409,14 +414,14 @@ def _cost(need: Any, length_m: float, standoff_m: float, params: ProtectParams) 
 class _Cut:
     """The chosen lines per class, the requirement each meets, and the routes no line can stop."""
 
-    needs: Mapping[tuple, Any]  # (segment key, class) -> RatingRequirement
-    costs: Mapping[tuple, float]
+    needs: Mapping[_Key, Any]  # (segment key, class) -> RatingRequirement
+    costs: Mapping[_Key, float]
     unstoppable: tuple[_Route, ...]
 
 
 def _cut(
     city: City,
-    pool: Mapping[tuple, _Segment],
+    pool: Mapping[_Key, _Segment],
     routes: Sequence[_Route],
     params: ProtectParams,
     hvm_params: Any,
@@ -434,7 +439,7 @@ def _cut(
     from scipy.sparse import csr_array
 
     spans = _spans(city, pool, _widths(city, pool, params.default_width_m), params)
-    fastest: dict[tuple, float] = {}
+    fastest: dict[_Key, float] = {}
     for route in routes:
         for key, speed in zip(route.segments, route.speeds_kmh, strict=True):
             slot = (key, route.vehicle_class)
@@ -516,10 +521,10 @@ def _form(needs: Mapping[str, Any]) -> str:
 
 
 def _lines(
-    city: City, cut: _Cut | None, pool: Mapping[tuple, _Segment], params: ProtectParams
+    city: City, cut: _Cut | None, pool: Mapping[_Key, _Segment], params: ProtectParams
 ) -> gpd.GeoDataFrame:
     """One physical line per cut segment, with the rating asked for each class it stops."""
-    by_segment: dict[tuple, dict[str, Any]] = {}
+    by_segment: dict[_Key, dict[str, Any]] = {}
     if cut is not None:
         for (key, cls), need in cut.needs.items():
             by_segment.setdefault(key, {})[cls] = need
@@ -556,7 +561,7 @@ def _scheme(
     city: City, site: pd.Series, lines: gpd.GeoDataFrame, classes: Sequence[str]
 ) -> Scenario:
     wgs = lines.to_crs(4326)
-    interventions = []
+    interventions: list[Intervention] = []
     for line, shape in zip(lines.itertuples(), wgs.geometry, strict=True):
         for cls in classes:
             rating = getattr(line, f"rating_{cls}", "")
@@ -643,7 +648,7 @@ def protect(
     site_id = str(row["site_id"])
     threats = _open(base.hvm.approaches, site_id, classes)
     open_before = len(threats)
-    pool: dict[tuple, _Segment] = {}
+    pool: dict[_Key, _Segment] = {}
     routes: list[_Route] = []
     lines = _lines(city, None, pool, params)
     scheme = _scheme(city, row, lines, classes)
@@ -661,7 +666,10 @@ def protect(
         lines = _lines(city, cut, pool, params)
         scheme = _scheme(city, row, lines, classes)
         comparison = compare(city, scheme, base=base, hvm_params=hvm_params)
-        threats = _open(comparison.after.hvm.approaches, site_id, classes)
+        after = comparison.after.hvm
+        if after is None:  # compare assesses the sites unless told not to
+            raise RuntimeError("protect: the comparison ran no HVM assessment")
+        threats = _open(after.approaches, site_id, classes)
         open_after = len(threats)
         log.info("protect %s round %d: %d lines, %d approaches open", row["name"], rounds,
                  len(lines), open_after)  # fmt: skip

@@ -589,7 +589,8 @@ def _portfolio(
         for i, r in enumerate(table.itertuples())
     ]
     heapq.heapify(queue)
-    step, taken, picks, total, round_ = base, set(), [], 0.0, 0
+    step, taken, total, round_ = base, set(), 0.0, 0
+    picks: list[tuple[Any, ...]] = []  # pick, candidate_id, space_type, gains, geometry
     steps: dict[tuple[tuple[str, str], ...], tuple[_Step, float]] = {}
     fresh: dict[tuple[str, str], tuple[float, CohesionState, Any]] = {}
     while queue and len(picks) < k:
@@ -608,7 +609,7 @@ def _portfolio(
             fresh = {}
             round_ += 1
             continue
-        stale = [(neg, order, key)]
+        stale: list[tuple[float, int, tuple[str, str]]] = [(neg, order, key)]
         while queue and len(stale) < REEVALUATE_BATCH:
             entry = heapq.heappop(queue)
             if entry[2][0] in taken:
@@ -624,9 +625,9 @@ def _portfolio(
             again = _evaluate_many(step, (scenarios[e[2]] for e in left), params)
             queue = [(-g, e[1], e[2], round_) for e, (g, _, _) in zip(left, again, strict=True)]
             heapq.heapify(queue)
-        for entry, result in zip(stale, results, strict=True):
-            heapq.heappush(queue, (-result[0], entry[1], entry[2], round_))
-            fresh[entry[2]] = result
+        for done, result in zip(stale, results, strict=True):
+            heapq.heappush(queue, (-result[0], done[1], done[2], round_))
+            fresh[done[2]] = result
     frame = gpd.GeoDataFrame(
         picks,
         columns=["pick", "candidate_id", "space_type", "marginal_gain", "cumulative_gain",
@@ -651,7 +652,8 @@ def _independent(
     ``known`` steps (the portfolio's, by the picks applied) are reused where the picks agree.
     """
     firsts = table.drop_duplicates("candidate_id").head(k)
-    step, total, applied = base, 0.0, ()
+    step, total = base, 0.0
+    applied: tuple[tuple[str, str], ...] = ()
     for r in firsts.itertuples():
         key = (r.candidate_id, r.space_type)
         applied = (*applied, key)
