@@ -346,7 +346,11 @@ def resolve_setup(
     rated, barrier_source = _rated(barriers, city.crs)
     return AssessmentSetup(
         params=params,
-        site_params=site_params or SiteParams(),
+        site_params=site_params
+        or SiteParams(
+            station_persons_m2=params.station_concourse_persons_m2,
+            station_public_share=params.station_public_share,
+        ),
         block_unrated=params.block_unrated if block_unrated is None else block_unrated,
         classes=_vehicles(vehicles, params),
         barriers=combine_barriers(city.barriers, rated, taxonomy=city.taxonomy),

@@ -80,6 +80,11 @@ class HvmParams:
         Impact-test angles (degrees, descending) a requirement may ask for.
     glancing_below_deg
         Impacts at smaller angles (degrees) deflect along the barrier: no impact test is asked.
+    station_concourse_persons_m2
+        Persons per m² of a station's public floor at busy times (:mod:`~cohesion_gis.hvm.sites`).
+    station_public_share
+        Share (0-1] of a station building's gross floor (footprint × levels) that is public
+        concourse, ticket hall and waiting room.
     equivalence
         Threat class → extra rated classes that cover it (empty: strict, own class only).
     class_test_speeds_kmh
@@ -107,6 +112,8 @@ class HvmParams:
     impact_angles_deg: tuple[float, ...]
     test_angles_deg: tuple[float, ...]
     glancing_below_deg: float
+    station_concourse_persons_m2: float
+    station_public_share: float
     equivalence: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     class_test_speeds_kmh: Mapping[str, tuple[float, ...]] = field(
         default_factory=dict, compare=False
@@ -131,6 +138,8 @@ _BOUNDS: dict[str, Bound] = {
     "barrier_snap_m": Bound(0.0, 50.0, "m"),
     "speed_resolution_kmh": Bound(0.0, 10.0, "km/h", above=True),
     "glancing_below_deg": Bound(0.0, 89.0, "degrees"),
+    "station_concourse_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # Fruin LOS F
+    "station_public_share": Bound(0.0, 1.0, above=True),
 }
 #: Each envelope or test angle (degrees): (0, 90], 90 = head-on.
 _ANGLE = Bound(0.0, 90.0, "degrees", above=True)
@@ -197,6 +206,8 @@ _TYPES: dict[str, str] = {
     "impact_angles_deg": "list of numbers",
     "test_angles_deg": "list of numbers",
     "glancing_below_deg": "number",
+    "station_concourse_persons_m2": "number",
+    "station_public_share": "number",
     "equivalence": "table of lists of strings",
     "class_test_speeds_kmh": "table of lists of numbers",
 }

@@ -32,6 +32,18 @@ assessment (reference hvm.md §8.2):
      most :attr:`SiteParams.point_max_floor_m2`) and :math:`\rho_{seats}` 1.54 seats/m² (0.65
      m² per seat with aisles, Time-Saver Standards); Approved Document B counts fixed seating
      by its seats, not by floor-space factor;
+   - ``station floor×levels``: stations (kinds in :attr:`SiteParams.station_kinds`) standing
+     on buildings (at least :data:`BUILDING_SHARE` of the footprint):
+     :math:`N = \sum_b A_b L_b \cdot s_{pub} \cdot \rho_{st}` over the station buildings b
+     (the part of each building inside the station's footprint, its ``building:levels``, else
+     1), :math:`s_{pub}` the public share of the gross floor and :math:`\rho_{st}` the concourse
+     density (both in ``defaults/hvm.toml``: ``station_public_share``,
+     ``station_concourse_persons_m2``); an open station (a bus station, open platforms) is its
+     area × the concourse density (``area×density``). A station **node** takes the footprint
+     and levels of the building it stands in; a station node in no building has **no
+     capacity** (``unknown: station node in no building``; ``capacity_persons`` NaN when no
+     other member counts): its size cannot be read from the map, and a default disc would
+     invent it;
    - ``floor÷factor``: other venues (kinds with ``floor_m2_per_person``):
      :math:`N = A_{footprint} \cdot L \cdot f_{net} / F` with L storeys (``building:levels``, else
      1; a POI node is one storey of its building, at most
@@ -76,7 +88,7 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -86,6 +98,7 @@ import shapely
 
 from cohesion_gis._validate import metric_crs
 from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.hvm.params import load_params
 from cohesion_gis.network import components
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
@@ -182,6 +195,14 @@ class SiteParams:
         Storeys of a venue without ``building:levels``, and of a POI node inside a building [A].
     separate_kinds
         Kinds that never merge with neighbours (see the module docstring).
+    station_kinds
+        Kinds counted as stations: floor of their buildings × public share × concourse density.
+    station_persons_m2
+        Concourse density (persons/m²) of a station's public floor; default
+        ``station_concourse_persons_m2`` of ``defaults/hvm.toml`` (Fruin LOS C).
+    station_public_share
+        Share (0-1] of a station building's gross floor that is public; default
+        ``station_public_share`` of ``defaults/hvm.toml`` [A].
     merge_gap_m
         Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
     entry_snap_m
@@ -203,6 +224,11 @@ class SiteParams:
     separate_kinds: tuple[str, ...] = ("school", "university")
     merge_gap_m: float = 0.0
     entry_snap_m: float = 4.0
+    station_kinds: tuple[str, ...] = ("station",)
+    station_persons_m2: float = field(
+        default_factory=lambda: load_params().station_concourse_persons_m2
+    )
+    station_public_share: float = field(default_factory=lambda: load_params().station_public_share)
 
     def __post_init__(self) -> None:
         checks = {
@@ -215,12 +241,15 @@ class SiteParams:
             "default_levels": self.default_levels >= 1,
             "merge_gap_m": self.merge_gap_m >= 0,
             "entry_snap_m": self.entry_snap_m >= 0,
+            "station_persons_m2": self.station_persons_m2 > 0,
+            "station_public_share": 0 < self.station_public_share <= 1,
         }
         bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
         if bad:
             raise ParameterError(
-                f"SiteParams: impossible value(s) {', '.join(bad)}; distances and areas must be "
-                "positive, net_floor_fraction and auditorium_share in (0, 1], default_levels >= 1."
+                f"SiteParams: impossible value(s) {', '.join(bad)}; distances, areas and "
+                "densities must be positive, net_floor_fraction, auditorium_share and "
+                "station_public_share in (0, 1], default_levels >= 1."
             )
 
     def as_dict(self) -> dict[str, Any]:
@@ -390,6 +419,11 @@ def _members(
     building = _building_share(footprint, buildings, area)
     if point_idx.size:
         building[inside.index.to_numpy()] = 1.0
+    station = candidates["kind"].isin(params.station_kinds).to_numpy()
+    station_floor = _building_floor(footprint, buildings, params.default_levels, station)
+    homeless = station & is_point
+    if point_idx.size:
+        homeless[inside.index.to_numpy()] = False
     floor_m2 = area * levels * params.net_floor_fraction
     floor_m2[is_point] = np.minimum(floor_m2[is_point], params.point_max_floor_m2)
     # one auditorium per footprint (balconies lie within it), a node's at most the point cap
@@ -402,6 +436,13 @@ def _members(
         kind = kinds[kind_name]
         if np.isfinite(tags[i]) and tags[i] > 0:
             persons[i], source[i] = tags[i], "tag"
+        elif homeless[i]:
+            persons[i], source[i] = np.nan, "unknown: station node in no building"
+        elif station[i] and building[i] >= BUILDING_SHARE:
+            persons[i] = station_floor[i] * params.station_public_share * params.station_persons_m2
+            source[i] = "station floor×levels"
+        elif station[i]:
+            persons[i], source[i] = area[i] * params.station_persons_m2, "area×density"
         elif kind.density_persons_m2 is not None:
             persons[i], source[i] = area[i] * kind.density_persons_m2, "area×density"
         elif kind.seats_per_m2 is not None:
@@ -419,7 +460,7 @@ def _members(
             "name": candidates["name"].to_numpy(dtype=object),
             "kind": candidates["kind"].to_numpy(),
             "persons": persons,
-            "per_m2": np.where(area > 0, persons / np.maximum(area, 1e-9), 0.0),
+            "per_m2": np.where((area > 0) & ~homeless, persons / np.maximum(area, 1e-9), 0.0),
             "tagged": source == "tag",
             "source": source,
             "capped": capped,
@@ -450,13 +491,19 @@ def _site_row(
     geoms = members["geometry"][idx]
     # tagged members first (counted whole), then by persons per m², densest first
     order = np.lexsort((-members["per_m2"][idx], ~members["tagged"][idx]))
+    known = np.isfinite(members["persons"][idx].astype(float))
     persons = np.zeros(len(idx))
     covered = None
     for k in order:
         i = idx[k]
         new = geoms[k] if covered is None else shapely.difference(geoms[k], covered)
         whole = members["tagged"][i] or covered is None
-        persons[k] = members["persons"][i] if whole else members["per_m2"][i] * shapely.area(new)
+        if not known[k]:
+            persons[k] = 0.0  # unknown: counts nothing, flagged in capacity_source
+        elif whole:
+            persons[k] = members["persons"][i]
+        else:
+            persons[k] = members["per_m2"][i] * shapely.area(new)
         covered = geoms[k] if covered is None else shapely.union(covered, geoms[k])
     by_persons = np.argsort(-persons, kind="stable")
     areas = shapely.area(geoms)
@@ -494,7 +541,7 @@ def _site_row(
         "kinds": "; ".join(kinds),
         "n_members": len(idx),
         "area_m2": float(shapely.area(footprint)),
-        "capacity_persons": round(total),
+        "capacity_persons": round(total) if known.any() else np.nan,
         "capacity_source": "+".join(dict.fromkeys(members["source"][idx[by_persons]])),
         "martyns_law_tier": tier,
         "martyns_law_premises": "; ".join(listed),
@@ -502,6 +549,32 @@ def _site_row(
         "martyns_law_event": "possible qualifying event" if event >= ENHANCED_PERSONS else "",
     }
     return row, footprint
+
+
+def _building_floor(
+    footprint: np.ndarray, buildings: gpd.GeoDataFrame, default_levels: float, which: np.ndarray
+) -> np.ndarray:
+    """Gross floor (m²) of the buildings inside each ``which`` footprint: Σ area × levels."""
+    floor = np.zeros(footprint.size)
+    idx = np.flatnonzero(which)
+    if idx.size == 0 or buildings.empty:
+        return floor
+    b_geoms = shapely.make_valid(buildings.geometry.to_numpy())
+    levels = (
+        buildings["building_levels"].to_numpy(float)
+        if "building_levels" in buildings
+        else np.full(len(buildings), np.nan)
+    )
+    levels = np.where(np.isfinite(levels) & (levels >= 1), levels, default_levels)
+    f_idx, b_idx = shapely.STRtree(b_geoms).query(
+        shapely.make_valid(footprint[idx]), predicate="intersects"
+    )
+    if f_idx.size:
+        covered = shapely.area(
+            shapely.intersection(shapely.make_valid(footprint[idx[f_idx]]), b_geoms[b_idx])
+        )
+        np.add.at(floor, idx[f_idx], covered * levels[b_idx])
+    return floor
 
 
 def _building_share(

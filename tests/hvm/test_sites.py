@@ -152,7 +152,7 @@ def test_helsinki_landmark_squares_are_crowded_but_no_premises(sites):
     squares_only = sites.loc[sites["kinds"] == "square"]
     assert len(squares_only) > 10 and (squares_only["martyns_law_tier"] == "none").all()
     station_square = sites.loc[sites["name"] == "Rautatientori"]
-    biggest = station_square.sort_values("capacity_persons").iloc[-1]
+    biggest = station_square.sort_values("capacity_persons", na_position="first").iloc[-1]
     assert biggest["kind"] == "square"
     assert biggest["capacity_persons"] > senate["capacity_persons"]  # 9 500 m² vs 6 700 m²
     # Narinkkatori touches Lasipalatsinaukio, Mauno Koiviston aukio and the Kamppi chapel
@@ -202,7 +202,9 @@ def test_helsinki_theatres_are_seated_auditoria(sites):
 def test_universities_are_not_capped_but_schools_are(sites):
     # VDA review: Schedule 1 treats schools and further education as standard duty premises,
     # not higher education; Helsingin yliopisto (~14 600 persons) was capped at standard
-    uni = sites.loc[sites["name"] == "Helsingin yliopisto"].sort_values("capacity_persons")
+    uni = sites.loc[sites["name"] == "Helsingin yliopisto"].sort_values(
+        "capacity_persons", na_position="first"
+    )
     assert uni.iloc[-1]["kind"] == "university"
     assert uni.iloc[-1]["martyns_law_tier"] == "enhanced"
     big_schools = sites.loc[(sites["kind"] == "school") & (sites["capacity_persons"] >= 800)]
@@ -264,3 +266,46 @@ def test_a_proposed_member_never_renames_a_merged_site():
     assert after["members"].iloc[0] == "pedestrianised/0+way/1+way/2"
     alone = soft_target_sites(candidates([street]), **tables())
     assert list(alone["site_id"]) == ["pedestrianised/0"]
+
+
+def test_stations_count_their_buildings_floor_and_a_homeless_node_is_unknown():
+    # issue 13: a station is its buildings' floor x levels x public share x concourse density;
+    # a node in no building is flagged unknown, never a 100 m² disc of people
+    hall = shapely.box(0, 0, 100, 40)  # 4 000 m², 3 storeys
+    rows = [
+        ("way/1", "Central", "station", np.nan, shapely.box(-10, -10, 110, 50)),  # hall + tracks
+        ("node/2", "Halt", "station", np.nan, shapely.Point(500, 500)),  # in no building
+        ("node/3", "Metro", "station", np.nan, shapely.Point(1010, 10)),  # inside a building
+        ("way/4", "Bus station", "station", np.nan, shapely.box(2000, 0, 2050, 20)),  # open
+    ]
+    given = tables(buildings=[hall, shapely.box(1000, 0, 1020, 20)])
+    given["buildings"]["building_levels"] = [3.0, 2.0]
+    params = SiteParams()
+    assert (params.station_persons_m2, params.station_public_share) == (0.5, 0.5)  # hvm.toml
+    by_id = soft_target_sites(candidates(rows), **given).set_index("site_id")
+    central = by_id.loc["way/1"]
+    assert central["capacity_persons"] == round(4000 * 3 * 0.5 * 0.5)  # 3 000, not 14 400 m² x 0.5
+    assert central["capacity_source"] == "station floor×levels"
+    assert central["martyns_law_tier"] == "enhanced"
+    halt = by_id.loc["node/2"]
+    assert np.isnan(halt["capacity_persons"])
+    assert halt["capacity_source"] == "unknown: station node in no building"
+    assert halt["martyns_law_tier"] == "none"
+    metro = by_id.loc["node/3"]  # the building it stands in: 400 m² x 2 storeys
+    assert metro["area_m2"] == pytest.approx(400)
+    assert metro["capacity_persons"] == 200
+    bus = by_id.loc["way/4"]  # open: its area x the concourse density
+    assert (bus["capacity_persons"], bus["capacity_source"]) == (500, "area×density")
+    with pytest.raises(ParameterError, match="station_public_share"):
+        SiteParams(station_public_share=1.5)
+
+
+def test_helsinki_central_station_from_its_building_and_nodes_unknown(sites):
+    # the station building (8 244 m², 4 storeys): 8 244 persons; the metro and train nodes
+    # stand in no mapped building and are flagged unknown
+    station = named(sites, "Helsingin päärautatieasema").iloc[0]
+    assert "station floor×levels" in station["capacity_source"]
+    assert "Helsingin päärautatieasema: enhanced (8244)" in station["martyns_law_premises"]
+    metro = sites.loc[(sites["name"] == "Rautatientori") & (sites["kinds"] == "station")]
+    assert len(metro) == 2 and metro["capacity_persons"].isna().all()
+    assert metro["capacity_source"].str.startswith("unknown").all()
