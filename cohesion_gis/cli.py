@@ -427,6 +427,9 @@ def _vehicle_classes(vehicles: str | None) -> Any:
 @_OUT
 @_OVERWRITE
 @_hvm_options
+@click.option("--vda", "vda", multiple=True, metavar="SITE",
+              help="Also write the one-page VDA of SITE (name or site_id; repeatable) as "
+                   "vda_<site_id>.html and .pdf.")  # fmt: skip
 @_friendly_errors
 def hvm(
     *,
@@ -436,6 +439,7 @@ def hvm(
     vehicles: str | None,
     block_unrated: bool,
     dem: Path | None,
+    vda: tuple[str, ...],
     **kwargs: Any,
 ) -> None:
     """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
@@ -452,9 +456,25 @@ def hvm(
         block_unrated=block_unrated or None,
         dem=dem,
     )
+    pages = _vda_pages(result, vda, out, overwrite=overwrite)  # names checked before writing
     with staged_files(out, ASSESSMENT_NAMES, overwrite=overwrite) as stage:
         write_assessment(result, stage)  # the four files replace older ones together
     _say("wrote " + ", ".join(str(out / name) for name in ASSESSMENT_NAMES))
+    if pages:
+        from cohesion_gis.hvm.barriers import level_changes
+        from cohesion_gis.hvm.params import load_params
+        from cohesion_gis.hvm.report import write_vda
+
+        params = load_params()
+        levels = level_changes(
+            city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
+        )
+        for site_id, path in pages:
+            write_vda(
+                result, site_id, path, overwrite=overwrite, buildings=city.buildings,
+                streets=city.drive_edges, levels=levels, params=params,
+            )  # fmt: skip
+        _say("wrote " + ", ".join(str(p) for _, p in pages))
     columns = [
         "rank",
         "name",
@@ -464,6 +484,24 @@ def hvm(
         "required_rating",
     ]
     _say(_table(result.sites[columns].head(15)))
+
+
+def _vda_pages(
+    result: Any, sites: tuple[str, ...], out: Path, *, overwrite: bool
+) -> list[tuple[str, Path]]:
+    """``(site_id, path)`` of each ``--vda`` page (HTML and PDF), every site found first."""
+    from cohesion_gis.errors import InputError
+    from cohesion_gis.protect import _find_site
+
+    pages = []
+    for site in sites:
+        site_id = str(_find_site(result.sites, site)["site_id"])
+        stem = "vda_" + "".join(c if c.isalnum() else "_" for c in site_id)
+        pages += [(site_id, out / f"{stem}{ext}") for ext in (".html", ".pdf")]
+    existing = [str(p) for _, p in pages if p.exists()]
+    if existing and not overwrite:
+        raise InputError(f"{existing} exist; pass --overwrite to replace them.")
+    return pages
 
 
 @main.group()

@@ -13,7 +13,8 @@ Layers and their columns (also listed in ``docs/layers.md``):
 - buildings: ``osm_id``, ``name``, ``building``, ``building_levels``, ``height_m``, ``amenity``,
   ``shop``, ``office``, ``craft``, ``tourism``, ``building_flats``, ``address`` (house number or
   name; residents are estimated from these, see ``docs/population.md``), ``area_m2``;
-- barriers: ``barrier_id``, ``barrier_kind``, ``barrier``, ``bollard`` (subtype), ``name``;
+- barriers: ``barrier_id``, ``barrier_kind``, ``barrier``, ``bollard`` (subtype), ``name``,
+  ``height_m`` (OSM ``height``, NaN if untagged);
 - land use: ``osm_id``, ``landuse``, ``name``, ``area_m2``;
 - parking: ``parking_id``, ``name``, ``parking`` (surface, multi-storey, underground...),
   ``capacity_tag``, ``area_m2``;
@@ -139,6 +140,7 @@ def barriers_layer(features: gpd.GeoDataFrame, *, taxonomy: Taxonomy) -> gpd.Geo
             "barrier": _tag(found, "barrier"),
             "bollard": _tag(found, "bollard"),
             "name": _tag(found, "name"),
+            "height_m": found["tags"].map(lambda t: osm_number(t.get("height"))).to_numpy(float),
         },
         geometry=geometry.to_numpy(),
         crs=features.crs,

@@ -63,6 +63,7 @@ from cohesion_gis.hvm.barriers import (
     BARRIER_COLUMNS,
     barrier_gaps,
     combine_barriers,
+    level_changes,
     read_rated_barriers,
 )
 from cohesion_gis.hvm.impact import (
@@ -401,9 +402,12 @@ def build_assessment(
     """The assessment from the sites and their approaches: ranking, entries, gaps, audit."""
     params = setup.params
     vehicles_by_name = {v.name: v for v in setup.classes}
+    levels = level_changes(
+        city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
+    )
     approaches = impact_envelope(
         approaches, sites, setup.edges, vehicles=vehicles_by_name, params=params,
-        barriers=setup.routing,
+        barriers=setup.routing, level_changes=levels,
     )  # fmt: skip
     reqs = approach_requirements(approaches, vehicles_by_name, params=params)
     ranked = _rank(_site_table(sites, approaches, reqs, vehicles_by_name, params), params)

@@ -12,6 +12,14 @@ table :func:`~cohesion_gis.hvm.routes.approach_routes` reads.
 the links of each line's minimum spanning tree are the gaps between neighbouring elements, and
 every link longer than the gap limit (1.2 m, DfT Traffic Advisory Leaflet 01/11) is reported.
 
+:func:`level_changes` picks the mapped **level changes** no vehicle mounts: retaining walls and
+city walls (unless their ``height`` tag is below ``level_change_min_height_m``), freestanding
+walls tagged at least that high, and flights of steps (``highway=steps``). They are not
+crash-rated products: the impact envelope credits one only where it stands between the street
+and the crowd across every sight line of an entry (:func:`~cohesion_gis.hvm.impact.impact_envelope`,
+``protected_by`` "level change ..."), and the VDA says a vehicle on the high side can still drive
+off it (no DEM: the side is unknown).
+
 Examples
 --------
 >>> import cohesion_gis as cg
@@ -45,6 +53,7 @@ __all__ = [
     "GAP_COLUMNS",
     "barrier_gaps",
     "combine_barriers",
+    "level_changes",
     "read_rated_barriers",
     "street_closures",
 ]
@@ -55,8 +64,85 @@ log = logging.getLogger(__name__)
 BARRIER_COLUMNS = ("barrier_id", "barrier_kind", "rating", "source", "stops_vehicles")
 #: Columns of the gap table (plus ``geometry``, the middle of the gap).
 GAP_COLUMNS = ("gap_id", "gap_m", "barrier_a", "barrier_b", "barrier_ids")
+#: Columns of the level-change table (plus ``geometry``, lines).
+LEVEL_COLUMNS = ("level_id", "level_kind", "height_m")
+#: ``barrier=*`` values that hold a level difference: counted unless tagged lower than the
+#: threshold (hvm.toml ``level_change_min_height_m``).
+RETAINING = ("retaining_wall", "city_wall")
+#: Freestanding walls: counted only when tagged at least as high as the threshold.
+FREESTANDING = ("wall",)
 #: OSM ``bollard=*`` subtypes that do not stop a vehicle when trusted (OSRM car profile).
 _OPEN_BOLLARDS = ("rising", "removable", "flexible", "foldable")
+
+
+def level_changes(
+    barriers: gpd.GeoDataFrame, walk_edges: gpd.GeoDataFrame | None, *, min_height_m: float
+) -> gpd.GeoDataFrame:
+    """Mapped level changes a vehicle cannot mount: retaining and city walls, tall walls, steps.
+
+    Parameters
+    ----------
+    barriers
+        OSM barriers (``barrier_id``, ``barrier``, optional ``height_m``), metric CRS.
+    walk_edges
+        Pedestrian network with ``highway`` (its ``steps``), same CRS; ``None``: no steps.
+    min_height_m
+        Height (m) from which a wall is a level change (``level_change_min_height_m``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``level_id`` (``barrier_id`` or the steps' ``osm_id``), ``level_kind``
+        (``retaining_wall``, ``city_wall``, ``wall`` or ``steps``), ``height_m`` (NaN if
+        untagged) and line geometry, same CRS.
+
+    Examples
+    --------
+    >>> import cohesion_gis as cg
+    >>> city = cg.load_city()
+    >>> levels = level_changes(city.barriers, city.walk_edges, min_height_m=0.6)
+    >>> sorted(set(levels["level_kind"]))
+    ['retaining_wall', 'steps', 'wall']
+    """
+    kind = barriers["barrier"].astype(object).to_numpy() if "barrier" in barriers else None
+    height = (
+        barriers["height_m"].to_numpy(float)
+        if "height_m" in barriers
+        else np.full(len(barriers), np.nan)
+    )
+    lines = shapely.get_type_id(barriers.geometry.to_numpy()) != 0
+    if kind is None:
+        keep = np.zeros(len(barriers), bool)
+    else:
+        tall = height >= min_height_m
+        keep = lines & (
+            (np.isin(kind, RETAINING) & (np.isnan(height) | tall))
+            | (np.isin(kind, FREESTANDING) & tall)
+        )
+    walls = pd.DataFrame(
+        {
+            "level_id": barriers["barrier_id"].to_numpy()[keep],
+            "level_kind": kind[keep] if kind is not None else np.array([], dtype=object),
+            "height_m": height[keep],
+            "geometry": barriers.geometry.to_numpy()[keep],
+        }
+    )
+    frames = [walls]
+    if walk_edges is not None and "highway" in walk_edges:
+        steps = walk_edges.loc[walk_edges["highway"] == "steps"]
+        ids = steps["osm_id"] if "osm_id" in steps else steps.index.map(str)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "level_id": ids.astype(str).to_numpy(),
+                    "level_kind": "steps",
+                    "height_m": np.nan,
+                    "geometry": steps.geometry.to_numpy(),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=barriers.crs)
 
 
 def read_rated_barriers(

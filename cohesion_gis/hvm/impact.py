@@ -98,6 +98,7 @@ def impact_envelope(
     vehicles: Mapping[str, VehicleClass],
     params: HvmParams,
     barriers: gpd.GeoDataFrame | None = None,
+    level_changes: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Approaches with their impact envelope, normal speed, horizon flag and kerbside cover.
 
@@ -117,6 +118,9 @@ def impact_envelope(
     barriers
         Rated barriers (``barrier_id``, ``rating``; points and lines) that may stand between an
         entry and its crowd (:func:`kerbside_cover`); ``None``: none.
+    level_changes
+        Level changes (:func:`~cohesion_gis.hvm.barriers.level_changes`: retaining walls,
+        steps) that may stand between an entry and its crowd (:func:`level_cover`).
 
     Returns
     -------
@@ -130,7 +134,9 @@ def impact_envelope(
         ``design_angle_deg`` (test angle of the most demanding
         requirement; NaN if none), ``required_rating`` (the class's requirements at this
         entry, penetration within the stand-off), ``horizon_limited`` and ``protected_by`` (the
-        rated kerbside line that holds every impact of the envelope, "" if none).
+        rated kerbside line that holds every impact of the envelope, else ``"level change
+        <kind> <id>"`` where a retaining wall or steps stand between the street and the crowd,
+        "" if none).
     """
     table = approaches[[*APPROACH_COLUMNS, "geometry"]].copy()
     n = len(table)
@@ -155,11 +161,13 @@ def impact_envelope(
     normal = normal_speed_kmh(speed, theta0, room, lat_accel_ms2=lat, accel_ms2=acc)
     table["normal_speed_kmh"] = np.where(arrived, round_speed(normal, res), 0.0)
     table["crowd_entry_speed_kmh"] = np.max(np.column_stack(list(envelope.values())), axis=1)
-    table["protected_by"] = kerbside_cover(table, sites, barriers, vehicles=vehicles, params=params)
+    cover = kerbside_cover(table, sites, barriers, vehicles=vehicles, params=params)
+    level = level_cover(table, sites, level_changes)
+    table["protected_by"] = np.where(cover != "", cover, level)
     reqs = approach_requirements(table, vehicles, params=params)
     table["design_angle_deg"] = [r[0].angle_deg if r and _asks(r[0]) else np.nan for r in reqs]
     table["required_rating"] = [
-        f"none: held by the rated line {held}" if held else requirement_text(r)
+        _held_text(held) if held else requirement_text(r)
         for r, held in zip(reqs, table["protected_by"], strict=True)
     ]
     run_up = table["run_up_m"].to_numpy(float)
@@ -305,6 +313,61 @@ SCREEN_M = (0.0, -5.0, 5.0, -10.0, 10.0)
 POINT_TYPES = (0, 4)
 
 
+def _screen_rays(entry: shapely.Point, outline: shapely.Geometry) -> list[shapely.LineString]:
+    """Sight lines from an entry to the crowd outline near it (:data:`SCREEN_M` along it)."""
+    at = shapely.line_locate_point(outline, entry)
+    return [
+        shapely.LineString([entry, shapely.line_interpolate_point(outline, at + d)])
+        for d in SCREEN_M
+    ]
+
+
+def _held_text(held: str) -> str:
+    """The requirement text of an approach held by a rated line or a level change."""
+    if held.startswith("level change"):
+        return (
+            f"none: {held} between the street and the crowd (not crash-rated; a vehicle on "
+            "the high side can drive off it: confirm the side on site)"
+        )
+    return f"none: held by the rated line {held}"
+
+
+def level_cover(
+    table: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, levels: gpd.GeoDataFrame | None
+) -> np.ndarray:
+    """Per approach, the level change between its entry and the crowd, "" where none.
+
+    A level change (:func:`~cohesion_gis.hvm.barriers.level_changes`: a retaining wall, city
+    wall, tall wall or flight of steps) holds an approach when the union of level changes
+    crosses **every** sight line from the entry to the crowd perimeter near it (as
+    :func:`kerbside_cover`): a vehicle cannot mount a vertical face higher than its wheel
+    radius (``level_change_min_height_m``). One crossing a single sight line leaves the
+    vehicle a way round it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``"level change <kind> <id>[+<id>...]"`` per approach, "" where none holds it.
+    """
+    out = np.full(len(table), "", dtype=object)
+    if levels is None or levels.empty or table.empty:
+        return out
+    geoms = levels.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    perimeter = sites.set_index("site_id").geometry
+    for i in np.flatnonzero(table["impact_speed_kmh"].to_numpy(float) > 0):
+        row = table.iloc[i]
+        entry = shapely.Point(row["entry_x"], row["entry_y"])
+        rays = _screen_rays(entry, shapely.boundary(perimeter.loc[row["site_id"]]))
+        ray_idx, hit = tree.query(rays, predicate="intersects")
+        if len(set(ray_idx.tolist())) < len(rays):
+            continue  # a sight line with no level change: the vehicle mounts there
+        used = levels.iloc[np.unique(hit)]
+        kinds = "/".join(sorted(set(used["level_kind"].astype(str))))
+        out[i] = f"level change {kinds} " + "+".join(used["level_id"].astype(str))
+    return out
+
+
 def kerbside_cover(
     table: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
@@ -358,11 +421,7 @@ def kerbside_cover(
         row = table.iloc[i]
         entry = shapely.Point(row["entry_x"], row["entry_y"])
         outline = shapely.boundary(perimeter.loc[row["site_id"]])
-        at = shapely.line_locate_point(outline, entry)
-        rays = [
-            shapely.LineString([entry, shapely.line_interpolate_point(outline, at + d)])
-            for d in SCREEN_M
-        ]
+        rays = _screen_rays(entry, outline)
         candidates = tree.query(rays[0], predicate="intersects")
         for k in candidates:
             if not all(shapely.intersects(bands[k], ray) for ray in rays):

@@ -85,6 +85,15 @@ class HvmParams:
     station_public_share
         Share (0-1] of a station building's gross floor (footprint × levels) that is public
         concourse, ticket hall and waiting room.
+    level_change_min_height_m
+        A mapped retaining wall, city wall or wall at least this high (m, OSM ``height``) is a
+        level change no vehicle mounts (:func:`~cohesion_gis.hvm.barriers.level_changes`).
+    egress_minutes
+        Time (min) in which a stadium or arena releases its capacity into the streets.
+    egress_persons_m2
+        Density (persons/m²) of the egress crowd outside the gates.
+    egress_ring_m
+        Distance (m) from a stadium or arena within which the egress crowd is drawn and held.
     equivalence
         Threat class → extra rated classes that cover it (empty: strict, own class only).
     class_test_speeds_kmh
@@ -114,6 +123,10 @@ class HvmParams:
     glancing_below_deg: float
     station_concourse_persons_m2: float
     station_public_share: float
+    level_change_min_height_m: float
+    egress_minutes: float
+    egress_persons_m2: float
+    egress_ring_m: float
     equivalence: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     class_test_speeds_kmh: Mapping[str, tuple[float, ...]] = field(
         default_factory=dict, compare=False
@@ -140,6 +153,10 @@ _BOUNDS: dict[str, Bound] = {
     "glancing_below_deg": Bound(0.0, 89.0, "degrees"),
     "station_concourse_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # Fruin LOS F
     "station_public_share": Bound(0.0, 1.0, above=True),
+    "level_change_min_height_m": Bound(0.0, 10.0, "m", above=True),
+    "egress_minutes": Bound(0.0, 60.0, "min", above=True),
+    "egress_persons_m2": Bound(0.0, 7.0, "persons/m²", above=True),  # static critical ~7
+    "egress_ring_m": Bound(0.0, 1000.0, "m", above=True),
 }
 #: Each envelope or test angle (degrees): (0, 90], 90 = head-on.
 _ANGLE = Bound(0.0, 90.0, "degrees", above=True)
@@ -208,6 +225,10 @@ _TYPES: dict[str, str] = {
     "glancing_below_deg": "number",
     "station_concourse_persons_m2": "number",
     "station_public_share": "number",
+    "level_change_min_height_m": "number",
+    "egress_minutes": "number",
+    "egress_persons_m2": "number",
+    "egress_ring_m": "number",
     "equivalence": "table of lists of strings",
     "class_test_speeds_kmh": "table of lists of numbers",
 }

@@ -1,10 +1,15 @@
-"""One-page vehicle dynamics assessment (VDA) of a site, as a self-contained HTML section.
+"""One-page vehicle dynamics assessment (VDA) of a site, as an HTML section or a PDF page.
 
-:func:`vda_html` turns one site of a :class:`~cohesion_gis.hvm.assess.SiteAssessment` into the
-page a planner hands to a security adviser: the worst approaches drawn (an inline SVG in the
-study area's metric CRS, no tiles, works offline), the impact envelope and requirement per entry
-and class, the options (traffic management, landscaping, a rated product, an active barrier)
-and the caveats. Print it to PDF from any browser (or ``chromium --headless --print-to-pdf``).
+:func:`vda_html` and :func:`vda_figure` turn one site of a
+:class:`~cohesion_gis.hvm.assess.SiteAssessment` into the page a planner hands to a security
+adviser: the worst approaches drawn (HTML: an inline SVG in the study area's metric CRS, no
+tiles, works offline; PDF: the static-map machinery of :mod:`cohesion_gis.maps.static`), the
+impact envelope and requirement per entry and class, the options (traffic management,
+landscaping, a rated product, an active barrier), the egress crowd of a stadium or arena
+(:func:`egress_crowd`: its capacity released into the streets in the Green Guide's 8 minutes)
+and the caveats (terrain without a DEM, level changes taken as impassable, the model).
+:func:`write_vda` writes either, by the file's suffix; ``cohesion-gis hvm --vda SITE`` writes
+both beside the assessment.
 
 It is not a VDA signed by a suitably qualified practitioner: the caveats say so on the page.
 
@@ -23,18 +28,35 @@ True
 from __future__ import annotations
 
 import html
+import re
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from cohesion_gis.errors import InputError
+from cohesion_gis.hvm.params import HvmParams, load_params
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from cohesion_gis.hvm.assess import SiteAssessment
 
-__all__ = ["SPEED_COLOURS", "vda_html", "write_vda"]
+__all__ = [
+    "EGRESS_KINDS",
+    "SPEED_COLOURS",
+    "Egress",
+    "egress_crowd",
+    "short_requirement",
+    "vda_figure",
+    "vda_html",
+    "write_vda",
+]
 
 #: Route colours by arrival speed band (km/h), the reference's map bands (hvm.md §8.6).
 SPEED_COLOURS = ((32.0, "#1a9850"), (48.0, "#fee08b"), (64.0, "#f46d43"), (np.inf, "#a50026"))
@@ -45,6 +67,100 @@ NEAR_M = 150.0
 #: Rows of the table: the fastest arrivals (the approaches table has every row).
 LISTED = 16
 _W, _H = 640, 420
+#: Rows of the PDF page's envelope table (the HTML table has :data:`LISTED`).
+TABLE_ROWS = 10
+#: A rating code in a requirement text, e.g. ``V/7200[N2A]/>80/90``.
+_CODE = re.compile(r"V/\d+\[[A-Z0-9]+\]/>?\d+/\d+")
+#: Site kinds that empty at once at the end of an event (stadiums, arenas and event halls).
+EGRESS_KINDS = ("stadium", "events_venue")
+
+
+@dataclass(frozen=True)
+class Egress:
+    """The crowd a stadium or arena releases into its streets at the end of an event.
+
+    Attributes
+    ----------
+    persons
+        Capacity released (persons).
+    minutes
+        Time to release it (min, ``params.egress_minutes``).
+    per_minute
+        Persons leaving per minute.
+    zone
+        Open ground (no building) within ``params.egress_ring_m`` outside the crowd perimeter.
+    zone_m2
+        Its area (m²).
+    held_persons
+        Persons the zone holds at ``params.egress_persons_m2``.
+    """
+
+    persons: float
+    minutes: float
+    per_minute: float
+    zone: shapely.Geometry
+    zone_m2: float
+    held_persons: float
+
+    def text(self, params: HvmParams) -> str:
+        """The egress note of the VDA, with its numbers and their sources."""
+        spill = (
+            "the crowd spills beyond it into the approach streets, where the carriageway "
+            "itself is crowd"
+            if self.persons > self.held_persons
+            else "it holds the crowd"
+        )
+        return (
+            f"Egress: about {self.persons:,.0f} persons leave in {self.minutes:.0f} min "
+            f"(Green Guide normal egress time) = {self.per_minute:,.0f} per minute. The open "
+            f"ground within {params.egress_ring_m:.0f} m ({self.zone_m2:,.0f} m²) holds "
+            f"{self.held_persons:,.0f} at {params.egress_persons_m2:g} persons/m²: {spill}. "
+            "On event days assess the approaches to that zone too (an event-day crowd "
+            "overlay), and manage traffic there during egress."
+        )
+
+
+def egress_crowd(
+    site: pd.Series,
+    buildings: gpd.GeoDataFrame | None,
+    *,
+    params: HvmParams,
+) -> Egress | None:
+    """The egress crowd of a stadium or arena site (:data:`EGRESS_KINDS`), else ``None``.
+
+    The site's whole ``capacity_persons`` leaves in ``params.egress_minutes`` (Green Guide: 8
+    minutes) onto the open ground within ``params.egress_ring_m`` of the crowd perimeter
+    (buildings removed), held at ``params.egress_persons_m2`` (reference hvm.md §6).
+
+    Parameters
+    ----------
+    site
+        A row of ``SiteAssessment.sites`` (``kinds``, ``capacity_persons``, ``geometry``).
+    buildings
+        Building footprints (same CRS); ``None``: the ring is not reduced by buildings.
+    params
+        Egress time, density and distance.
+    """
+    kinds = str(site.get("kinds", "")).split("; ")
+    persons = float(site["capacity_persons"])
+    if not set(kinds) & set(EGRESS_KINDS) or not persons > 0:
+        return None
+    crowd = site.geometry
+    zone = shapely.difference(shapely.buffer(crowd, params.egress_ring_m), crowd)
+    if buildings is not None and not buildings.empty:
+        near = buildings.geometry.to_numpy()
+        near = near[shapely.intersects(near, zone)]
+        if near.size:
+            zone = shapely.difference(zone, shapely.union_all(shapely.make_valid(near)))
+    area = float(shapely.area(zone))
+    return Egress(
+        persons=persons,
+        minutes=params.egress_minutes,
+        per_minute=persons / params.egress_minutes,
+        zone=zone,
+        zone_m2=area,
+        held_persons=area * params.egress_persons_m2,
+    )
 
 
 def _colour(speed: float) -> str:
@@ -85,27 +201,29 @@ def _svg(site: shapely.Geometry, rows: list[tuple[shapely.Geometry, float]]) -> 
     )
 
 
-def vda_html(result: SiteAssessment, site_id: str) -> str:
-    """The one-page VDA of one site as an HTML ``<section>``.
+@dataclass(frozen=True)
+class _Page:
+    """What one VDA page says, shared by the HTML and the PDF (one set of words)."""
 
-    Parameters
-    ----------
-    result
-        An assessment (:func:`~cohesion_gis.hvm.assess.assess_sites`).
-    site_id
-        The site (``result.sites["site_id"]``).
+    site: pd.Series
+    crowd: shapely.Geometry
+    arrived: gpd.GeoDataFrame
+    drawn: list[tuple[shapely.Geometry, float]]
+    angles: list[str]
+    headline: str
+    options: list[tuple[str, str]]
+    caveats: list[str]
+    egress: Egress | None
+    levels: gpd.GeoDataFrame | None
 
-    Returns
-    -------
-    str
-        A ``<section class="vda">`` with its own styles: headline, map, table, options,
-        caveats. Speeds a longer search horizon would raise read "≥ X".
 
-    Raises
-    ------
-    InputError
-        The site is not in the assessment.
-    """
+def _page(
+    result: SiteAssessment,
+    site_id: str,
+    buildings: gpd.GeoDataFrame | None,
+    levels: gpd.GeoDataFrame | None,
+    params: HvmParams,
+) -> _Page:
     sites = result.sites.set_index("site_id")
     if site_id not in sites.index:
         raise InputError(f"site {site_id!r} is not in the assessment; see result.sites.site_id.")
@@ -114,90 +232,370 @@ def vda_html(result: SiteAssessment, site_id: str) -> str:
     arrived = rows.loc[rows["impact_speed_kmh"].astype(float) > 0].sort_values(
         "impact_speed_kmh", ascending=False
     )
-    esc = html.escape
-    speeds = arrived["impact_speed_kmh"].astype(float)
-    crowd = result.sites.set_index("site_id").geometry.loc[site_id]
+    crowd = sites.geometry.loc[site_id]
     near = shapely.intersection(arrived.geometry.to_numpy(), shapely.buffer(crowd, NEAR_M))
+    speeds = arrived["impact_speed_kmh"].astype(float)
     drawn = list(zip(near, speeds, strict=True))[:DRAWN]
     angles = [c for c in rows.columns if c.startswith("impact_speed_kmh_") and c.endswith("deg")]
-    head = "".join(f"<th>{esc(c.removeprefix('impact_speed_kmh_'))}</th>" for c in angles)
-    body = []
-    for _, r in arrived.head(LISTED).iterrows():
-        ge = "≥ " if r["horizon_limited"] else ""
-        cells = "".join(f"<td>{r[c]:.0f}</td>" for c in angles)
-        body.append(
-            f"<tr><td>{esc(str(r['entry_id']))}</td><td>{esc(r['vehicle_class'])}</td>"
-            f"<td>{ge}{r['impact_speed_kmh']:.0f}</td><td>{r['impact_angle_deg']:.0f}°</td>"
-            f"<td>{r['run_up_m']:.0f}</td>{cells}<td>{r['normal_speed_kmh']:.0f}</td>"
-            f"<td>{esc(str(r['required_rating']))}</td></tr>"
-        )
+    capacity = float(site["capacity_persons"])
+    persons = (
+        f"about {capacity:,.0f} persons ({site['capacity_source']})"
+        if np.isfinite(capacity)
+        else f"capacity unknown ({site['capacity_source']})"
+    )
+    premises = str(site.get("martyns_law_premises", "") or "")
+    event = str(site.get("martyns_law_event", "") or "")
+    headline = (
+        f"{site['kinds']}; {persons}; Martyn's Law tier {site['martyns_law_tier']}"
+        f"{' (' + premises + ')' if premises else ''}{'; ' + event if event else ''}. "
+        f"Rank {site['rank']}, priority {site['priority']}, risk {site['risk']}. Worst normal "
+        f"impact {site['max_normal_speed_kmh']:.0f} km/h; crowd entry without turning "
+        f"{site.get('max_crowd_entry_speed_kmh', 0.0):.0f} km/h; governing requirement: "
+        f"{site['required_rating']}."
+    )
     fastest = arrived.iloc[0] if len(arrived) else None
     runs = (
         f"the longest run-up is {fastest['run_up_m']:.0f} m ({fastest['vehicle_class']} "
-        f"{fastest['impact_speed_kmh']:.0f} km/h at entry {esc(str(fastest['entry_id']))})"
+        f"{fastest['impact_speed_kmh']:.0f} km/h at entry {fastest['entry_id']})"
         if fastest is not None
         else "no vehicle reaches the site"
     )
     options = [
-        f"<b>Traffic management</b>: close or re-route the straight run-ups; {runs}.",
-        "<b>Landscaping and street geometry</b>: bends, narrowing or planting upstream lower the "
-        "speed at every entry; the requirement falls with it (a rated barrier is credited up to "
-        "its test speed / 1.10).",
-        f"<b>Rated product</b>: {esc(str(site['required_rating']))}, and every other class's "
-        "requirement in the table; a continuous line, gaps ≤ 1.2 m (DfT TAL 01/11), across "
-        "every entry listed.",
-        "<b>Active barrier</b> where vehicles must enter (deliveries, emergency access): rated "
-        "as above, closed by default, with an operating regime.",
+        ("Traffic management", f"close or re-route the straight run-ups; {runs}."),
+        (
+            "Landscaping and street geometry",
+            "bends, narrowing or planting upstream lower the speed at every entry; the "
+            "requirement falls with it (a rated barrier is credited up to its test speed / "
+            f"{1 + params.speed_allowance:.2f}).",
+        ),
+        (
+            "Rated product",
+            f"{site['required_rating']}, and every other class's requirement in the table; a "
+            f"continuous line, gaps ≤ {params.gap_limit_m:g} m (DfT TAL 01/11), across every "
+            "entry listed.",
+        ),
+        (
+            "Active barrier",
+            "where vehicles must enter (deliveries, emergency access): rated as above, closed "
+            "by default, with an operating regime.",
+        ),
     ]
+    held = arrived.loc[arrived["protected_by"].astype(str).str.startswith("level change")]
     caveats = [
         "Not a vehicle dynamics assessment by a suitably qualified practitioner: a screening "
         "for one; have it reviewed (NPSA, CTSA) before specifying products.",
+        f"Terrain: {site.get('terrain', '')}. Every speed here assumes it.",
+        "Level changes: mapped retaining and city walls (unless tagged lower than "
+        f"{params.level_change_min_height_m:g} m), walls tagged at least that high and flights "
+        "of steps are taken as faces no vehicle mounts where they stand between the street and "
+        f"the crowd ({len(held)} of {len(arrived)} arrivals here are held by one). They are not "
+        "crash-rated, and a vehicle on the high side can drive off a wall or down steps: "
+        "confirm on site which side the street is on. Kerbs, low walls and untagged "
+        "freestanding walls are taken as passable.",
         "Speeds from a point-mass model (μ, power, drag assumptions in the audit), from rest "
         "within the search horizon; '≥' marks speeds the horizon limits.",
         "Impact envelope: hard-standing measured at the entry; off-road paths from further "
         "away are not modelled. Ratings are evidence only for their class, speed, angle and "
         "penetration; energy is shown, never substituted.",
-        f"Martyn's Law: {esc(str(site.get('martyns_law_scope', '')))}.",
-        f"Terrain: {esc(str(site.get('terrain', '')))}.",
+        f"Martyn's Law: {site.get('martyns_law_scope', '')}.",
     ]
-    tier = esc(str(site["martyns_law_tier"]))
-    event = esc(str(site.get("martyns_law_event", "")))
+    return _Page(
+        site=site,
+        crowd=crowd,
+        arrived=arrived,
+        drawn=drawn,
+        angles=angles,
+        headline=headline,
+        options=options,
+        caveats=caveats,
+        egress=egress_crowd(site, buildings, params=params),
+        levels=levels,
+    )
+
+
+def vda_html(
+    result: SiteAssessment,
+    site_id: str,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    params: HvmParams | None = None,
+) -> str:
+    """The one-page VDA of one site as an HTML ``<section>``.
+
+    Parameters
+    ----------
+    result
+        An assessment (:func:`~cohesion_gis.hvm.assess.assess_sites`).
+    site_id
+        The site (``result.sites["site_id"]``).
+    buildings
+        Building footprints (same CRS), for a stadium's or arena's egress zone; ``None``: the
+        zone is not reduced by buildings.
+    params
+        The assessment's parameters (allowance, gap limit, egress); default the packaged ones.
+
+    Returns
+    -------
+    str
+        A ``<section class="vda">`` with its own styles: headline, map, table, options,
+        egress (stadiums and arenas), caveats. Speeds a longer search horizon would raise
+        read "≥ X".
+
+    Raises
+    ------
+    InputError
+        The site is not in the assessment.
+    """
+    page = _page(result, site_id, buildings, None, params or load_params())
+
+    def esc(text: str) -> str:  # text nodes only: quotes stay as written
+        return html.escape(text, quote=False)
+
+    head = "".join(f"<th>{esc(c.removeprefix('impact_speed_kmh_'))}</th>" for c in page.angles)
+    body = []
+    for _, r in page.arrived.head(LISTED).iterrows():
+        cells = "".join(f"<td>{r[c]:.0f}</td>" for c in page.angles)
+        body.append(
+            f"<tr><td>{esc(str(r['entry_id']))}</td><td>{esc(r['vehicle_class'])}</td>"
+            f"<td>{_arrival(r)}</td><td>{r['impact_angle_deg']:.0f}°</td>"
+            f"<td>{r['run_up_m']:.0f}</td>{cells}<td>{r['normal_speed_kmh']:.0f}</td>"
+            f"<td>{esc(str(r['required_rating']))}</td></tr>"
+        )
+    options = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in page.options)
+    caveats = "".join(f"<li>{esc(c)}</li>" for c in page.caveats)
+    params = params or load_params()
+    egress = f"<h3>Egress crowd</h3><p>{esc(page.egress.text(params))}</p>" if page.egress else ""
+    n = len(page.arrived)
     return f"""<section class="vda" style="font-family:sans-serif;max-width:1000px">
-<h2>{esc(str(site["name"]))} — vehicle dynamics screening</h2>
-<p>{esc(str(site["kinds"]))}; about {site["capacity_persons"]:,.0f} persons
-({esc(str(site["capacity_source"]))}); Martyn's Law tier <b>{tier}</b>
-{esc(str(site.get("martyns_law_premises", "")))} {event}. Rank {site["rank"]}, priority
-{site["priority"]}, risk {site["risk"]}. Worst normal impact {site["max_normal_speed_kmh"]:.0f}
-km/h; crowd entry without turning {site.get("max_crowd_entry_speed_kmh", 0.0):.0f} km/h;
-governing requirement: <b>{esc(str(site["required_rating"]))}</b>.</p>
-{_svg(crowd, drawn)}
-<p style="font-size:11px">The last {NEAR_M:.0f} m of the {min(DRAWN, len(arrived))} fastest
+<h2>{esc(str(page.site["name"]))} — vehicle dynamics screening</h2>
+<p>{esc(page.headline)}</p>
+{_svg(page.crowd, page.drawn)}
+<p style="font-size:11px">The last {NEAR_M:.0f} m of the {min(DRAWN, n)} fastest
 approaches, by arrival speed: green &lt; 32, yellow 32-48, orange 48-64, red ≥ 64 km/h. Crowd
-perimeter in blue. Table: the {min(LISTED, len(arrived))} fastest of {len(arrived)} arrivals
+perimeter in blue. Table: the {min(LISTED, n)} fastest of {n} arrivals
 (speeds in km/h; envelope: fastest impact at each angle).</p>
 <table border="1" cellspacing="0" cellpadding="3" style="font-size:11px">
 <tr><th>entry</th><th>class</th><th>arrival km/h</th><th>heading</th><th>run-up m</th>{head}
 <th>normal km/h</th><th>requirement</th></tr>
 {"".join(body)}</table>
-<h3>Options</h3><ul>{"".join(f"<li>{o}</li>" for o in options)}</ul>
-<h3>Caveats</h3><ul style="font-size:11px">{"".join(f"<li>{c}</li>" for c in caveats)}</ul>
+<h3>Options</h3><ul>{options}</ul>{egress}
+<h3>Caveats</h3><ul style="font-size:11px">{caveats}</ul>
 </section>"""
 
 
+def _arrival(row: pd.Series) -> str:
+    """Arrival speed (km/h), "≥ X" where the search horizon limits it."""
+    return f"{'≥ ' if row['horizon_limited'] else ''}{row['impact_speed_kmh']:.0f}"
+
+
+def vda_figure(
+    result: SiteAssessment,
+    site_id: str,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    levels: gpd.GeoDataFrame | None = None,
+    params: HvmParams | None = None,
+) -> Figure:
+    """The one-page VDA of one site as an A4 landscape matplotlib figure (for the PDF).
+
+    The same words as :func:`vda_html`, drawn with the static-map machinery of
+    :mod:`cohesion_gis.maps.static` (vector base layers, scale bar, north arrow, attribution):
+    the worst approaches' last :data:`NEAR_M` m by arrival speed, the crowd perimeter, the
+    level changes that hold an entry, a stadium's or arena's egress zone; the envelope and
+    requirement of the fastest arrivals; options, egress note and caveats.
+
+    Parameters
+    ----------
+    result, site_id
+        As :func:`vda_html`.
+    buildings, streets
+        Base layers (same CRS); ``None``: not drawn (the egress zone then keeps buildings).
+    levels
+        Level changes (:func:`~cohesion_gis.hvm.barriers.level_changes`) to draw; ``None``:
+        none drawn.
+    params
+        The assessment's parameters; default the packaged ones.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Made without pyplot (no window); save it with
+        :func:`cohesion_gis.maps.static.save_pdf`.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from cohesion_gis import __version__
+    from cohesion_gis.maps.static import _base, _finish, _mpl_text, _table
+
+    params = params or load_params()
+    page = _page(result, site_id, buildings, levels, params)
+    fig = Figure(figsize=(11.7, 8.3), layout="constrained")
+    fig.suptitle(
+        _mpl_text(f"{page.site['name']} — vehicle dynamics screening (not a signed VDA)"),
+        fontsize=13,
+        fontweight="bold",
+    )
+    grid = fig.add_gridspec(3, 2, height_ratios=[3.2, 2.2, 1.6], width_ratios=[1, 1.25])
+    ax = fig.add_subplot(grid[0:2, 0])
+    crs = result.sites.crs
+    view = shapely.buffer(page.crowd, NEAR_M)
+    frame = gpd.GeoDataFrame(geometry=[view], crs=crs)
+    clip = frame.total_bounds
+    _base(
+        ax,
+        streets=None if streets is None else streets.cx[clip[0] : clip[2], clip[1] : clip[3]],
+        buildings=None if buildings is None else buildings.cx[clip[0] : clip[2], clip[1] : clip[3]],
+    )
+    handles = [Patch(facecolor="#9ecae1", edgecolor="#08519c", label="crowd perimeter")]
+    if page.egress is not None:
+        gpd.GeoSeries([page.egress.zone], crs=crs).plot(
+            ax=ax, facecolor="none", edgecolor="#6a3d9a", hatch="///", linewidth=0.4, zorder=2
+        )
+        handles.append(
+            Patch(facecolor="none", edgecolor="#6a3d9a", hatch="///", label="egress zone")
+        )
+    gpd.GeoSeries([page.crowd], crs=crs).plot(
+        ax=ax, facecolor="#9ecae1", edgecolor="#08519c", alpha=0.8, zorder=3
+    )
+    if page.levels is not None and not page.levels.empty:
+        near = page.levels.loc[page.levels.intersects(view)]
+        if len(near):
+            near.plot(ax=ax, color="#000000", linewidth=1.6, linestyle="--", zorder=4)
+            handles.append(
+                Line2D([], [], color="#000000", ls="--", label="level change (wall, steps)")
+            )
+    for geom, speed in page.drawn:
+        if geom is not None and not geom.is_empty:
+            gpd.GeoSeries([geom], crs=crs).plot(ax=ax, color=_colour(speed), linewidth=2.5,
+                                                zorder=5)  # fmt: skip
+    bands = ("< 32", "32-48", "48-64", "≥ 64")
+    handles += [
+        Line2D([], [], color=c, lw=2.5, label=f"{b} km/h")
+        for (_, c), b in zip(SPEED_COLOURS, bands, strict=True)
+    ]
+    for _, r in page.arrived.head(DRAWN).drop_duplicates("entry_id").iterrows():
+        ax.annotate(
+            _mpl_text(_entry(r["entry_id"])), (r["entry_x"], r["entry_y"]), fontsize=7,
+            zorder=6, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 0.5},
+        )  # fmt: skip
+    ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.9)
+    _finish(ax, f"Fastest {len(page.drawn)} approaches, last {NEAR_M:.0f} m", frame)
+    text = fig.add_subplot(grid[0, 1])
+    text.axis("off")
+    blocks = [_wrap(page.headline, 110)]
+    blocks += [_wrap(f"{k}: {v}", 110) for k, v in page.options]
+    if page.egress is not None:
+        blocks.append(_wrap(page.egress.text(params), 110))
+    text.text(0, 1, _mpl_text("\n\n".join(blocks)), va="top", ha="left", fontsize=7,
+              transform=text.transAxes)  # fmt: skip
+    short = {c: c.removeprefix("impact_speed_kmh_").removesuffix("deg") + "°" for c in page.angles}
+    _table(
+        fig.add_subplot(grid[1, 1]),
+        f"Envelope (fastest impact at each angle) and requirement: the "
+        f"{min(TABLE_ROWS, len(page.arrived))} fastest of {len(page.arrived)} arrivals (km/h)",
+        ("entry", "class", "arrival", "run-up m", *short.values(), "normal", "requirement"),
+        [
+            [
+                _entry(r["entry_id"]),
+                str(r["vehicle_class"]),
+                _arrival(r),
+                f"{r['run_up_m']:.0f}",
+                *(f"{r[c]:.0f}" for c in page.angles),
+                f"{r['normal_speed_kmh']:.0f}",
+                _wrap(short_requirement(r["required_rating"]), 44),
+            ]
+            for _, r in page.arrived.head(TABLE_ROWS).iterrows()
+        ],
+        widths=(0.06, 0.06, 0.07, 0.07, *([0.05] * len(page.angles)), 0.06, 0.43),
+    )
+    caveats = fig.add_subplot(grid[2, :])
+    caveats.axis("off")
+    lines = [_wrap("• " + c, 190) for c in page.caveats]
+    lines.append(f"cohesion_gis {__version__}; © OpenStreetMap contributors")
+    caveats.text(0, 1, _mpl_text("\n".join(lines)), va="top", ha="left", fontsize=6.5,
+                 transform=caveats.transAxes)  # fmt: skip
+    return fig
+
+
+def _entry(entry_id: object) -> str:
+    """An entry's short label on the page: its number at the site (``relation/1:3`` → ``e3``)."""
+    return "e" + str(entry_id).rsplit(":", 1)[-1]
+
+
+def short_requirement(text: object) -> str:
+    """A requirement in rating codes only, for a table cell.
+
+    Examples
+    --------
+    >>> short_requirement("ISO 22343-1: V/1500[M1]/80/45, penetration ≤ 4.0 m (70 km/h at 30°)"
+    ...                   " and ISO 22343-1: V/1500[M1]/48/90, penetration ≤ 4.0 m")
+    'V/1500[M1]/80/45 + V/1500[M1]/48/90'
+    >>> short_requirement("beyond tested speeds: reduce approach speed (ISO 22343-1: "
+    ...                   "V/7200[N2A]/>80/90, penetration ≤ 4.0 m: design speed 99 km/h)")
+    'beyond tested speeds: V/7200[N2A]/>80/90'
+    """
+    value = str(text)
+    if value.startswith("none"):
+        return value.split(" (", 1)[0]
+    codes = list(dict.fromkeys(_CODE.findall(value)))
+    if "continuous line" in value:
+        codes.append("continuous line (glancing)")
+    head = "beyond tested speeds: " if value.startswith("beyond") else ""
+    return head + " + ".join(codes) if codes else value
+
+
+def _wrap(value: object, width: int) -> str:
+    return "\n".join(textwrap.wrap(str(value), width)) or "–"
+
+
 def write_vda(
-    result: SiteAssessment, site_id: str, path: str | Path, *, overwrite: bool = False
+    result: SiteAssessment,
+    site_id: str,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    buildings: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    levels: gpd.GeoDataFrame | None = None,
+    params: HvmParams | None = None,
 ) -> Path:
-    """Write :func:`vda_html` of one site as a standalone HTML file.
+    """Write the one-page VDA of one site: ``.html`` (:func:`vda_html`) or ``.pdf``.
+
+    Parameters
+    ----------
+    result, site_id
+        As :func:`vda_html`.
+    path
+        Output file; its suffix (``.html`` or ``.pdf``) chooses the format.
+    overwrite
+        Replace an existing file.
+    buildings, streets, levels, params
+        As :func:`vda_figure` (the HTML uses ``buildings`` and ``params`` only).
 
     Raises
     ------
     InputError
-        The file exists and ``overwrite`` is False, or the site is unknown.
+        The file exists and ``overwrite`` is False, the site is unknown, or the suffix is
+        neither ``.html`` nor ``.pdf``.
     """
     from cohesion_gis.export import atomic_path
 
     out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".pdf"):
+        raise InputError(f"{out}: a VDA is written as .html or .pdf, not {out.suffix!r}.")
     with atomic_path(out, overwrite=overwrite) as tmp:  # refuses an existing file first
-        page = vda_html(result, site_id)
-        tmp.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
+        if suffix == ".pdf":
+            fig = vda_figure(
+                result, site_id, buildings=buildings, streets=streets, levels=levels,
+                params=params,
+            )  # fmt: skip
+            fig.savefig(tmp, format="pdf", metadata={"Creator": "cohesion_gis"},
+                        bbox_inches="tight", pad_inches=0.15)  # fmt: skip
+        else:
+            page = vda_html(result, site_id, buildings=buildings, params=params)
+            tmp.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
     return out

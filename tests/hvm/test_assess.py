@@ -510,3 +510,40 @@ def test_monaco_tunnels_reach_no_surface_crowd(monaco):
     assert rainier["max_impact_speed_kmh_M1"] < 150
     # no DEM given: every site row says the speeds assume flat terrain
     assert result.sites["terrain"].str.startswith("flat terrain: no DEM given").all()
+
+
+def test_level_changes_hold_where_they_physically_are(helsinki):
+    # VDA review: retaining walls and steps were neither passable nor impassable by any stated
+    # rule. A mapped retaining wall between the street and Senaatintori's crowd (2 m out, all
+    # round) holds every entry; tagged 0.4 m (below the 0.6 m threshold) it holds none; a wall
+    # along one side only leaves the other entries open
+    city = only_sites(helsinki, "Senaatintori")
+    base = assess_sites(city, vehicles=["M1"])
+    crowd = base.sites.geometry.iloc[0]
+    arrived = base.approaches["impact_speed_kmh"] > 0
+    assert arrived.sum() >= 4 and (base.approaches["protected_by"] == "").all()
+
+    def walled(geometry, height, barrier="retaining_wall"):
+        wall = gpd.GeoDataFrame(
+            {"barrier_id": ["way/-1"], "barrier_kind": ["wall"], "barrier": [barrier],
+             "bollard": [None], "name": [None], "height_m": [height]},
+            geometry=[geometry], crs=city.crs,
+        )  # fmt: skip
+        barriers = pd.concat([city.barriers, wall], ignore_index=True)
+        return assess_sites(dataclasses.replace(city, barriers=barriers), vehicles=["M1"])
+
+    ring = shapely.boundary(crowd.buffer(2.0))
+    held = walled(ring, np.nan)  # untagged retaining wall: assumed >= 0.6 m
+    rows = held.approaches.loc[held.approaches["impact_speed_kmh"] > 0]
+    assert (rows["protected_by"] == "level change retaining_wall way/-1").all()
+    assert rows["required_rating"].str.contains("not crash-rated").all()
+    assert held.sites["open_approaches"].iloc[0] == 0
+    low = walled(ring, 0.4).approaches  # below a wheel radius: passable
+    assert (low["protected_by"] == "").all()
+    garden = walled(ring, np.nan, barrier="wall").approaches  # untagged freestanding wall
+    assert (garden["protected_by"] == "").all()
+    west = shapely.intersection(ring, shapely.box(*crowd.bounds).buffer(5).difference(
+        shapely.box(crowd.centroid.x, -1e7, 1e7, 1e7)))  # fmt: skip
+    part = walled(west, 2.0).approaches
+    part = part.loc[part["impact_speed_kmh"] > 0]
+    assert 0 < (part["protected_by"] != "").sum() < len(part)

@@ -9,6 +9,7 @@ from cohesion_gis.hvm.barriers import (
     GAP_COLUMNS,
     barrier_gaps,
     combine_barriers,
+    level_changes,
     read_rated_barriers,
 )
 
@@ -162,3 +163,29 @@ def test_rated_barriers_added_to_the_city_keep_their_rating(helsinki):
     assert row["rating"] == "V/7200[N2A]/48/90:2.5"
     assert row["source"] == "user" and bool(row["stops_vehicles"])
     assert combined.loc[combined["barrier_id"] != "new/0", "rating"].isna().all()
+
+
+def test_level_changes_by_kind_and_height():
+    # retaining and city walls count unless tagged below 0.6 m; a freestanding wall only when
+    # tagged at least 0.6 m; a point never (a wall is a line); steps always
+    line = shapely.LineString([(0, 0), (10, 0)])
+    walls = layer(
+        [line] * 7 + [shapely.Point(0, 0)],
+        ids=[f"w{i}" for i in range(8)],
+        barrier=["retaining_wall", "retaining_wall", "retaining_wall", "city_wall", "wall",
+                 "wall", "kerb", "retaining_wall"],
+        height_m=[np.nan, 0.4, 0.6, np.nan, np.nan, 1.5, 2.0, np.nan],
+    )  # fmt: skip
+    steps = gpd.GeoDataFrame(
+        {"osm_id": ["way/9", "way/10"], "highway": ["steps", "footway"]},
+        geometry=[line, line], crs=CRS,
+    )  # fmt: skip
+    out = level_changes(walls, steps, min_height_m=0.6)
+    assert list(out.columns) == ["level_id", "level_kind", "height_m", "geometry"]
+    assert out["level_id"].tolist() == ["w0", "w2", "w3", "w5", "way/9"]
+    assert out["level_kind"].tolist() == [
+        "retaining_wall", "retaining_wall", "city_wall", "wall", "steps",
+    ]  # fmt: skip
+    assert level_changes(walls, None, min_height_m=2.0)["level_id"].tolist() == ["w0", "w3"]
+    empty = level_changes(layer([]), None, min_height_m=0.6)
+    assert empty.empty and empty.crs == CRS

@@ -1,10 +1,14 @@
 """The one-page VDA of a site (hvm.report) on the embedded Helsinki data."""
 
+import matplotlib.text
 import pytest
+import shapely
 
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.assess import assess_sites
-from cohesion_gis.hvm.report import vda_html, write_vda
+from cohesion_gis.hvm.barriers import level_changes
+from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.report import egress_crowd, vda_figure, vda_html, write_vda
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +23,48 @@ def test_senaatintori_page_shows_envelope_requirement_and_caveats(result, tmp_pa
     assert "≥ 151" in page  # horizon-limited speeds read as lower bounds
     assert "V/1500[M1]/80/45" in page  # the oblique requirement of the Unioninkatu runs
     assert "V/7200[N2A]/64/90" in page  # the governing one, in the headline
-    assert "Martyn's Law tier <b>none</b>" in page and "possible qualifying event" in page
+    assert "Martyn's Law tier none" in page and "possible qualifying event" in page
     assert "UK-law proxy" in page and "suitably qualified practitioner" in page
+    # VDA review: the flat-terrain assumption and the level-change rule are on the page
+    assert "flat terrain: no DEM given" in page and "Level changes" in page
+    assert "0 of" in page and "Egress" not in page  # a square: no egress crowd
     path = write_vda(result, sid, tmp_path / "vda.html")
     assert path.read_text(encoding="utf-8").startswith("<!doctype html>")
     with pytest.raises(InputError, match="exists"):
         write_vda(result, sid, path)
     with pytest.raises(InputError, match="not in the assessment"):
         vda_html(result, "way/0")
+    with pytest.raises(InputError, match="a VDA is written as"):
+        write_vda(result, sid, tmp_path / "vda.docx")
+
+
+def test_senaatintori_pdf_page(result, helsinki, tmp_path):
+    sid = result.sites.loc[result.sites["name"] == "Senaatintori", "site_id"].iloc[0]
+    levels = level_changes(helsinki.barriers, helsinki.walk_edges, min_height_m=0.6)
+    fig = vda_figure(result, sid, buildings=helsinki.buildings, streets=helsinki.drive_edges,
+                     levels=levels)  # fmt: skip
+    cells = [c.get_text() for ax in fig.axes for t in ax.tables for c in t.get_celld().values()]
+    words = " ".join(t.get_text() for t in [*fig.findobj(matplotlib.text.Text), *cells])
+    assert "Senaatintori" in words and "V/7200[N2A]/64/90" in words
+    assert "Traffic management" in words and "Active barrier" in words
+    assert "flat terrain" in words and "Level changes" in words
+    assert "≥ 151" in words  # the envelope table keeps the horizon flag
+    path = write_vda(result, sid, tmp_path / "vda.pdf", buildings=helsinki.buildings)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and b"/Count 1" in data  # one page
+
+
+def test_stadium_egress_crowd(monaco):
+    # VDA review: the Stade Louis-II page ignored the stadium emptying into its streets
+    params = load_params()
+    result = assess_sites(monaco, vehicles=["M1"])
+    site = result.sites.loc[result.sites["name"] == "Stade Louis-II"].iloc[0]
+    egress = egress_crowd(site, monaco.buildings, params=params)
+    assert egress is not None and egress.persons == site["capacity_persons"]
+    assert egress.per_minute == pytest.approx(egress.persons / 8.0)  # Green Guide 8 min
+    assert 0 < egress.zone_m2 < shapely.area(shapely.buffer(site.geometry, 50.0))
+    assert egress.held_persons == pytest.approx(2.0 * egress.zone_m2)
+    page = vda_html(result, site["site_id"], buildings=monaco.buildings)
+    assert "Egress crowd" in page and f"{egress.persons:,.0f} persons leave in 8 min" in page
+    square = result.sites.loc[result.sites["kinds"] == "square"].iloc[0]
+    assert egress_crowd(square, monaco.buildings, params=params) is None
