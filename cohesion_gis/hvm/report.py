@@ -423,6 +423,7 @@ def vda_figure(
         Made without pyplot (no window); save it with
         :func:`cohesion_gis.maps.static.save_pdf`.
     """
+    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -449,7 +450,9 @@ def vda_figure(
         streets=None if streets is None else streets.cx[clip[0] : clip[2], clip[1] : clip[3]],
         buildings=None if buildings is None else buildings.cx[clip[0] : clip[2], clip[1] : clip[3]],
     )
-    handles = [Patch(facecolor="#9ecae1", edgecolor="#08519c", label="crowd perimeter")]
+    handles: list[Artist] = [
+        Patch(facecolor="#9ecae1", edgecolor="#08519c", label="crowd perimeter")
+    ]
     if page.egress is not None:
         gpd.GeoSeries([page.egress.zone], crs=crs).plot(
             ax=ax, facecolor="none", edgecolor="#6a3d9a", hatch="///", linewidth=0.4, zorder=2
