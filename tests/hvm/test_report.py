@@ -68,3 +68,20 @@ def test_stadium_egress_crowd(monaco):
     assert "Egress crowd" in page and f"{egress.persons:,.0f} persons leave in 8 min" in page
     square = result.sites.loc[result.sites["kinds"] == "square"].iloc[0]
     assert egress_crowd(square, monaco.buildings, params=params) is None
+
+
+def test_cli_writes_the_vda_per_site_and_refuses_an_unknown_site(tmp_path):
+    from click.testing import CliRunner
+
+    from cohesion_gis.cli import main
+
+    out = tmp_path / "out"
+    bad = CliRunner().invoke(main, ["hvm", "--out", str(out), "--vda", "Nowhere Square"])
+    assert bad.exit_code == 1 and "Nowhere Square" in bad.output
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    ok = CliRunner().invoke(main, ["hvm", "--out", str(out), "--vda", "Senaatintori"])
+    assert ok.exit_code == 0, ok.output
+    pdf = out / "vda_relation_2919121.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert "Senaatintori" in (out / "vda_relation_2919121.html").read_text(encoding="utf-8")
+    assert (out / "hvm_sites.csv").exists()
