@@ -123,6 +123,12 @@ def test_params_override_and_validation(tmp_path):
         ("barrier_snap_m = -1\n", r"`barrier_snap_m` = -1.0"),
         ("friction_mu = 'high'\n", r"field `friction_mu` = 'high'; expected a number"),
         ("default_vehicle_classes = []\n", r"`default_vehicle_classes` = \[\]; expected at least"),
+        # issue 13 follow-up: stations, level changes, egress
+        ("station_public_share = 1.5\n", r"`station_public_share` = 1.5"),
+        ("station_concourse_persons_m2 = 0\n", r"`station_concourse_persons_m2` = 0.0"),
+        ("level_change_min_height_m = -1\n", r"`level_change_min_height_m` = -1.0"),
+        ("egress_minutes = 0\n", r"`egress_minutes` = 0.0"),
+        ("egress_persons_m2 = 12\n", r"`egress_persons_m2` = 12.0; .* 7 persons/m²"),
     ],
 )
 def test_bad_params_name_file_field_and_bounds(tmp_path, body, match):
