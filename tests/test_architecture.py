@@ -91,3 +91,30 @@ def test_no_private_names_across_modules() -> None:
         if name.startswith("_") and not name.startswith("__")
     ]
     assert not private
+
+
+def test_no_import_cycles() -> None:
+    """No module reaches itself through imports, lazy ones (inside functions) included."""
+    modules = {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        for p in PACKAGE.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for path, _, module, names in _imports():
+        importer = path.replace("/", ".").removesuffix(".__init__")
+        for target in (module, *(f"{module}.{n}" for n in names)):
+            if target in modules and target != importer:
+                graph[importer].add(target)
+    cycles: dict[frozenset[str], str] = {}
+    for start in graph:  # depth-first from every module, reporting a path back to it
+        stack = [(start, (start,))]
+        seen = set()
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    cycles.setdefault(frozenset(trail), " -> ".join((*trail, start)))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, (*trail, nxt)))
+    assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles.values()))
