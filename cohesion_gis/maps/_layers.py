@@ -1,28 +1,41 @@
 """GeoDataFrame → folium layer plumbing shared by the map builders.
 
 Frames come in the study area's metric CRS; they are simplified there (tolerance in metres),
-reprojected to EPSG:4326 and rounded to 1e-6 degrees (about 0.1 m) so the HTML stays small. Only the
+reprojected to EPSG:4326 and rounded to 1e-5 degrees (about 1 m) so the HTML stays small. Only the
 pre-escaped ``popup``/``tooltip`` text travels to the browser, never the raw columns; layer names
 are escaped here, and a popup or tooltip holding a Jinja delimiter is refused (see ``_style``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+import json
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import shapely
+from branca.element import Element
+from folium.template import Template
 
 from cohesion_gis._validate import metric_crs_problem
 from cohesion_gis.errors import InputError
-from cohesion_gis.maps._style import check_inert, escape_text
+from cohesion_gis.maps._style import check_inert, escape_text, js_literal
 
-__all__ = ["as_points", "check_frame", "geojson_layer", "to_wgs84"]
+__all__ = [
+    "VectorLayer",
+    "as_points",
+    "check_frame",
+    "geojson_layer",
+    "scale_tolerance_m",
+    "to_wgs84",
+]
 
 WGS84 = "EPSG:4326"
-_GRID_DEG = 1e-6
+_GRID_DEG = 1e-5  # about 1.1 m north-south, 0.9 m east-west at 36° N
 
 
 def check_frame(gdf: object, *, layer: str, columns: Sequence[str] = ()) -> gpd.GeoDataFrame:
@@ -71,8 +84,35 @@ def as_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.set_geometry(gdf.geometry.where(is_point, gdf.geometry.representative_point()))
 
 
+#: Screen pixels across the opening view, times 2**3: three zoom levels in from it.
+_PIXELS_ACROSS = 1000 * 2**3
+
+
+def scale_tolerance_m(gdf: gpd.GeoDataFrame) -> float:
+    """Simplification tolerance tied to the map's scale: one screen pixel three zoom levels in.
+
+    A map opens fitted to ``gdf`` (about 1,000 px across); each zoom level doubles the scale, so
+    three levels in a pixel covers 1/8,000 of the extent. Vertices closer than that to the
+    simplified line cannot be seen until the viewer has zoomed in three levels. Never below 1 m.
+    Helsinki's 1.7 km² extract: 1 m; Malta (45 km across): 5.6 m.
+
+    Parameters
+    ----------
+    gdf
+        The layer the map is framed on, in a metric CRS.
+
+    Returns
+    -------
+    float
+        Tolerance in metres.
+    """
+    west, south, east, north = gdf.total_bounds
+    extent_m = max(east - west, north - south)
+    return max(1.0, float(extent_m) / _PIXELS_ACROSS) if np.isfinite(extent_m) else 1.0
+
+
 def to_wgs84(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
-    """Simplify in the metric CRS, reproject to EPSG:4326 and round coordinates to ~0.1 m.
+    """Simplify in the metric CRS, reproject to EPSG:4326 and round coordinates to ~1 m.
 
     Parameters
     ----------
@@ -94,6 +134,123 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
     return out[~out.geometry.is_empty & out.geometry.notna()].reset_index(drop=True)
 
 
+class VectorLayer(folium.map.Layer):  # type: ignore[misc]
+    """A GeoJSON overlay whose data reach the page as JSON blocks, untouched by Python or Jinja.
+
+    folium's ``GeoJson`` turns every feature into Python dicts, calls the style function per
+    feature and then re-parses its whole script, data included, as a Jinja template: most of the
+    time of a country-sized map (Malta: 30 s). Here the geometries (``shapely.to_geojson``), the
+    distinct styles with one index per feature, and the popup and tooltip texts each travel once
+    as a ``<script type="application/json">`` block, shared by every layer that uses the same
+    block (the six district layers share one geometry block). A small script builds the Leaflet
+    layer in the browser; the page shows the same features, styles, popups and tooltips.
+
+    Built by :func:`geojson_layer`.
+    """
+
+    _template = Template("")  # no Jinja: the script is written by render()
+
+    def __init__(self, blobs: dict[str, str], options: dict[str, Any], **layer: Any) -> None:
+        super().__init__(overlay=True, control=True, **layer)
+        self._name = "VectorLayer"
+        self.blobs = blobs
+        self.options = options
+
+    def render(self, **kwargs: Any) -> None:
+        """Add the data blocks, the builder function and this layer's script to the page."""
+        figure = self.get_root()
+        for blob_id, text in self.blobs.items():
+            block = f'<script type="application/json" id="{blob_id}">{text}</script>'
+            figure.html.add_child(_Raw(block), name=blob_id)
+        figure.script.add_child(_Raw(_BUILDER_JS), name="cg_vector_layer")
+        figure.script.add_child(
+            _Raw(f"var {self.get_name()} = cgVectorLayer({js_literal(self.options)});"),
+            name=self.get_name(),
+        )
+        super().render(**kwargs)
+
+
+class _Raw(Element):  # type: ignore[misc]
+    """Text put into the page as it is (branca's ``Element`` would parse it as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+# Builds a layer from its blocks: features in order (id = row), style = styles[index[id]];
+# popups and tooltips look as folium's GeoJsonPopup/GeoJsonTooltip made them.
+_BUILDER_JS = """
+function cgVectorLayer(o) {
+  var cache = window.cgBlocks = window.cgBlocks || {};
+  function block(id) {
+    if (!id) { return null; }
+    if (!(id in cache)) { cache[id] = JSON.parse(document.getElementById(id).textContent); }
+    return cache[id];
+  }
+  var geoms = block(o.geometry), index = block(o.index), styles = o.styles;
+  function texts(id) {
+    var b = block(id);
+    return b && b.texts.map(function (ix) {
+      return ix.map(function (k) { return b.fragments[k]; }).join("");
+    });
+  }
+  var popups = texts(o.popup), tooltips = texts(o.tooltip);
+  function style(f) { return styles[index ? index[f.id] : 0]; }
+  var layer = L.geoJson(null, {
+    interactive: o.interactive, style: style,
+    pointToLayer: function (f, latlng) {
+      var options = {radius: 6, interactive: o.interactive};
+      return L.circleMarker(latlng, Object.assign(options, style(f)));
+    }
+  });
+  var features = new Array(geoms.length);
+  for (var i = 0; i < geoms.length; i++) {
+    var p = {};
+    if (popups) { p.popup = popups[i]; }
+    if (tooltips) { p.tooltip = tooltips[i]; }
+    features[i] = {type: "Feature", id: i, geometry: geoms[i], properties: p};
+  }
+  layer.addData(features);
+  function detail(key) {
+    return function (l) {
+      var d = L.DomUtil.create("div");
+      d.innerHTML = "<table><tr><td>" + l.feature.properties[key] + "</td></tr></table>";
+      return d;
+    };
+  }
+  if (popups) { layer.bindPopup(detail("popup"), o.popupOptions); }
+  if (tooltips) {
+    layer.bindTooltip(detail("tooltip"), {sticky: true, className: "foliumtooltip"});
+  }
+  return layer;
+}
+"""
+
+
+def _block(text: str) -> tuple[str, str]:
+    """``(id, JSON text safe inside <script>)``; the id is the content's hash (shared blocks)."""
+    safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return "cg-" + hashlib.sha1(safe.encode("utf-8")).hexdigest()[:16], safe
+
+
+_ROW_END = re.compile(r"(?<=</tr>)")
+
+
+def _fragments(texts: Sequence[str]) -> str:
+    """JSON of ``texts`` split into table rows, each distinct row once, rebuilt in the browser.
+
+    Popups repeat their rows ("Assumes: worst case...", "Crash rating: not crash-rated"):
+    Malta's 8,324 approach popups take 4.2 MB written out, 0.4 MB as rows and indices.
+    """
+    ids: dict[str, int] = {}
+    rows = [[ids.setdefault(part, len(ids)) for part in _ROW_END.split(t) if part] for t in texts]
+    return json.dumps({"fragments": list(ids), "texts": rows}, ensure_ascii=False)
+
+
 def geojson_layer(
     gdf: gpd.GeoDataFrame,
     *,
@@ -103,8 +260,8 @@ def geojson_layer(
     tooltips: Sequence[str] | None = None,
     show: bool = True,
     interactive: bool = True,
-) -> folium.GeoJson:
-    """Return a folium GeoJson layer of ``gdf`` (EPSG:4326) with per-feature styles and texts.
+) -> VectorLayer:
+    """Return a folium layer of ``gdf`` (EPSG:4326) with per-feature styles and texts.
 
     Parameters
     ----------
@@ -125,54 +282,44 @@ def geojson_layer(
 
     Returns
     -------
-    folium.GeoJson
-        Points are drawn as circle markers.
+    VectorLayer
+        Points are drawn as circle markers (radius 6 px unless the style says otherwise).
 
     Raises
     ------
     ValueError
-        A popup or tooltip holds a Jinja delimiter (it was not escaped).
+        A popup or tooltip holds a Jinja delimiter (it was not escaped), or a list of styles,
+        popups or tooltips does not have one item per feature.
     """
-    props: dict[str, Sequence[str]] = {}
+    blobs: dict[str, str] = {}
+
+    def count(values: Sequence[Any], what: str) -> Sequence[Any]:
+        if len(values) != len(gdf):
+            raise ValueError(f"{name}: {len(values)} {what} for {len(gdf)} features")
+        return values
+
+    def add(text: str) -> str:
+        blob_id, safe = _block(text)
+        blobs[blob_id] = safe
+        return blob_id
+
+    geometries = "[" + ",".join(shapely.to_geojson(gdf.geometry.values).tolist()) + "]"
+    options: dict[str, Any] = {"geometry": add(geometries), "interactive": interactive}
+    if isinstance(styles, dict):
+        options["styles"] = [styles]
+    else:
+        keys = [json.dumps(s, sort_keys=True) for s in styles]
+        distinct = {key: k for k, key in enumerate(dict.fromkeys(keys))}
+        options["styles"] = [json.loads(key) for key in distinct]
+        options["index"] = add(json.dumps([distinct[key] for key in count(keys, "styles")]))
     for key, texts in (("popup", popups), ("tooltip", tooltips)):
         if texts is not None:
-            props[key] = [check_inert(t, where=f"{name}: {key}") for t in texts]
-    data = gpd.GeoDataFrame(props, geometry=gdf.geometry.values, crs=gdf.crs)
-    style_of: Callable[[dict[str, Any]], dict[str, Any]]
-    if isinstance(styles, dict):
-        fixed = styles
-        style_of = lambda _feature: fixed  # noqa: E731
-    else:
-        per_feature = list(styles)
-        style_of = lambda feature: per_feature[int(feature["id"])]  # noqa: E731
-    return folium.GeoJson(
-        data.__geo_interface__,
-        name=escape_text(name),
-        style_function=style_of,
-        highlight_function=None,
-        popup=(
-            folium.GeoJsonPopup(
-                fields=["popup"],
-                labels=False,
-                localize=False,
-                max_width=360,
-                # keep the popup clear of the title at the top of the map
-                auto_pan_padding_top_left=[60, 80],
-            )
-            if popups is not None
-            else None
-        ),
-        tooltip=(
-            folium.GeoJsonTooltip(fields=["tooltip"], labels=False, localize=False)
-            if tooltips is not None
-            else None
-        ),
-        marker=folium.CircleMarker(radius=6) if _has_points(gdf) else None,
-        show=show,
-        interactive=interactive,
-        embed=True,
-    )
-
-
-def _has_points(gdf: gpd.GeoDataFrame) -> bool:
-    return bool(gdf.geom_type.isin(["Point", "MultiPoint"]).any())
+            checked = [check_inert(t, where=f"{name}: {key}") for t in texts]
+            options[key] = add(_fragments(count(checked, key + "s")))
+    # keep the popup clear of the title at the top of the map
+    options["popupOptions"] = {
+        "maxWidth": 360,
+        "autoPanPaddingTopLeft": [60, 80],
+        "className": "foliumpopup",
+    }
+    return VectorLayer(blobs, options, name=escape_text(name), show=show)

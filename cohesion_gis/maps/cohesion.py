@@ -17,9 +17,16 @@ from dataclasses import dataclass
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from cohesion_gis import __version__
-from cohesion_gis.maps._layers import as_points, check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._layers import (
+    as_points,
+    check_frame,
+    geojson_layer,
+    scale_tolerance_m,
+    to_wgs84,
+)
 from cohesion_gis.maps._style import (
     COMPONENT_SCALE,
     SCORE_SCALE,
@@ -40,11 +47,14 @@ from cohesion_gis.maps.basemap import base_map
 __all__ = [
     "COMPONENTS",
     "DISTRICT_COLUMNS",
+    "HOME_SQUARE_M",
+    "MAX_HOME_DOTS",
     "SCORE_MEANING",
     "Component",
     "cohesion_map",
     "district_labels",
     "district_popup",
+    "home_squares",
 ]
 
 DISTRICT_COLUMNS = (
@@ -176,7 +186,7 @@ def cohesion_map(
     title: str = "Contact spaces and cohesion by district",
     place: str | None = None,
     data_date: str | None = None,
-    tolerance_m: float = 1.0,
+    tolerance_m: float | None = None,
     tiles: str | None = None,
     study_area: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
@@ -198,7 +208,8 @@ def cohesion_map(
         Study area name and OpenStreetMap data date for the header (with run date, version
         and what the score means).
     tolerance_m
-        Simplification tolerance in metres for every layer.
+        Simplification tolerance in metres for every layer; None ties it to the map's scale
+        (:func:`~cohesion_gis.maps._layers.scale_tolerance_m`: 1 m for a town, 5.6 m for Malta).
     tiles
         None for the offline base layer, or online tiles (see ``base_map``).
     study_area
@@ -218,6 +229,8 @@ def cohesion_map(
         A layer is not a GeoDataFrame in a metric CRS or lacks a required column.
     """
     check_frame(districts, layer="districts", columns=DISTRICT_COLUMNS)
+    if tolerance_m is None:
+        tolerance_m = scale_tolerance_m(districts)
     m = base_map(
         districts,
         streets=streets,
@@ -310,9 +323,23 @@ def _add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame, *, tolerance_m: float) 
 
 def _add_homes(m: folium.Map, homes: gpd.GeoDataFrame) -> None:
     check_frame(homes, layer="homes", columns=("population",))
-    points = to_wgs84(as_points(homes), tolerance_m=0)
+    points = as_points(homes)
+    grouped = len(points) > MAX_HOME_DOTS
+    if grouped:
+        points = home_squares(points)
+    points = to_wgs84(points, tolerance_m=0)
     population = points["population"].to_numpy(dtype=float)
     top = max(float(np.nanmax(population)), 1.0)
+    if grouped:
+        tooltips = [
+            f"About {format_number(p, unit='residents')} in {format_number(n, unit='homes')} "
+            f"(a {HOME_SQUARE_M:g} m square)"
+            for p, n in zip(population, points["homes"], strict=True)
+        ]
+        what = f"homes in a {HOME_SQUARE_M:g} m square; larger = more residents"
+    else:
+        tooltips = [f"About {format_number(p, unit='residents')}" for p in population]
+        what = "a home; larger = more residents"
     layer = geojson_layer(
         points,
         name="Homes (dot size = residents)",
@@ -320,14 +347,65 @@ def _add_homes(m: folium.Map, homes: gpd.GeoDataFrame) -> None:
             point_style(_HOME_COLOUR, radius=1.5 + 4.5 * math.sqrt(max(p, 0) / top), weight=0)
             for p in population
         ],
-        tooltips=[f"About {format_number(p, unit='residents')}" for p in population],
+        tooltips=tooltips,
         show=False,
     ).add_to(m)
     add_legend(
         m,
-        legend_html("Homes", [(_HOME_COLOUR, "a home; larger = more residents")], shape="dot"),
+        legend_html("Homes", [(_HOME_COLOUR, what)], shape="dot"),
         position="bottomleft",
         layers=[layer],
+    )
+
+
+#: More homes than this are drawn as squares of homes (one dot per square), not one dot each:
+#: beyond a few thousand SVG circles a browser pans slowly and the file grows by ~80 bytes a home.
+MAX_HOME_DOTS = 5000
+#: Side of the squares, metres: the 250 m grid of European population statistics (Eurostat
+#: GEOSTAT grid is 1 km; national grids such as Statistics Finland's and ONS's are 250 m).
+HOME_SQUARE_M = 250.0
+
+
+def home_squares(homes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Sum homes (points, metric CRS) into squares of :data:`HOME_SQUARE_M` metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One point per square that holds homes, at the residents-weighted centre of its homes
+        (the plain centre when nobody lives there), with ``population`` (people, summed) and
+        ``homes`` (count).
+    """
+    x, y = homes.geometry.x.to_numpy(), homes.geometry.y.to_numpy()
+    people = np.nan_to_num(homes["population"].to_numpy(dtype=float))
+    frame = pd.DataFrame(
+        {
+            "cx": np.floor(x / HOME_SQUARE_M),
+            "cy": np.floor(y / HOME_SQUARE_M),
+            "population": people,
+            "homes": 1,
+            "wx": x * people,
+            "wy": y * people,
+            "x": x,
+            "y": y,
+        }
+    )
+    cells = frame.groupby(["cx", "cy"], sort=True).agg(
+        population=("population", "sum"),
+        homes=("homes", "sum"),
+        wx=("wx", "sum"),
+        wy=("wy", "sum"),
+        x=("x", "mean"),
+        y=("y", "mean"),
+    )
+    weighted = cells["population"].to_numpy() > 0
+    safe = np.where(weighted, cells["population"].to_numpy(), 1.0)
+    px = np.where(weighted, cells["wx"].to_numpy() / safe, cells["x"].to_numpy())
+    py = np.where(weighted, cells["wy"].to_numpy() / safe, cells["y"].to_numpy())
+    return gpd.GeoDataFrame(
+        {"population": cells["population"].to_numpy(), "homes": cells["homes"].to_numpy()},
+        geometry=gpd.points_from_xy(px, py),
+        crs=homes.crs,
     )
 
 

@@ -125,20 +125,25 @@ _REMOTE_LEFT = re.compile(
 _URL_PATH = re.compile(r"^(?:https?:)?//[^/]+(?P<path>/.*)$")
 _SCRIPT_BODY = re.compile(r"(<script\b[^>]*>)(.*?)(</script\s*>)", re.IGNORECASE | re.DOTALL)
 _JS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_DATA_BLOCK = re.compile(r'\btype="application/json"', re.IGNORECASE)
 _TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 
 
 def _code_of(page: str) -> str:
     """Return ``page`` with the double-quoted strings inside its scripts emptied.
 
-    Text from data (names, popups, titles) lives only in such strings (JSON), so a district named
-    ``url(https://x)`` or ``L.AwesomeMarkers`` is not taken for a remote reference or a use of an
-    asset, which would refuse to write the map.
+    Text from data (names, popups, titles) lives only in such strings and in the layers' JSON
+    data blocks (emptied whole), so a district named ``url(https://x)`` or ``L.AwesomeMarkers`` is
+    not taken for a remote reference or a use of an asset, which would refuse to write the map.
     """
     page = _TITLE.sub("<title></title>", page)  # the page title is text from data too
-    return _SCRIPT_BODY.sub(
-        lambda m: m.group(1) + _JS_STRING.sub('""', m.group(2)) + m.group(3), page
-    )
+
+    def code(m: re.Match[str]) -> str:
+        if _DATA_BLOCK.search(m.group(1)):  # JSON data (map layers): never run, all text
+            return m.group(1) + m.group(3)
+        return m.group(1) + _JS_STRING.sub('""', m.group(2)) + m.group(3)
+
+    return _SCRIPT_BODY.sub(code, page)
 
 
 def _package_dir(asset: _Asset) -> Path:

@@ -26,7 +26,7 @@ from folium.plugins import DualMap
 
 from cohesion_gis import __version__
 from cohesion_gis.errors import InputError
-from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._layers import VectorLayer, check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
     add_labels,
@@ -245,7 +245,7 @@ def score_change(
     return out
 
 
-def _score_layer(wgs: gpd.GeoDataFrame, *, name: str, show: bool = True) -> folium.GeoJson:
+def _score_layer(wgs: gpd.GeoDataFrame, *, name: str, show: bool = True) -> VectorLayer:
     records = wgs.drop(columns="geometry").to_dict("records")
     return geojson_layer(
         wgs,

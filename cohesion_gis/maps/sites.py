@@ -23,7 +23,14 @@ import geopandas as gpd
 import pandas as pd
 
 from cohesion_gis import __version__
-from cohesion_gis.maps._layers import as_points, check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._layers import (
+    VectorLayer,
+    as_points,
+    check_frame,
+    geojson_layer,
+    scale_tolerance_m,
+    to_wgs84,
+)
 from cohesion_gis.maps._style import (
     RISK_SCALE,
     SPEED_BANDS_KMH,
@@ -116,7 +123,7 @@ def sites_map(
     title: str = "Crowded sites and hostile-vehicle approaches",
     place: str | None = None,
     data_date: str | None = None,
-    tolerance_m: float = 1.0,
+    tolerance_m: float | None = None,
     tiles: str | None = None,
 ) -> folium.Map:
     """Build the soft-target map: sites sized by capacity and coloured by risk, routes by speed.
@@ -137,7 +144,8 @@ def sites_map(
     place, data_date
         Study area name and OpenStreetMap data date for the header.
     tolerance_m
-        Simplification tolerance in metres.
+        Simplification tolerance in metres; None ties it to the map's scale
+        (:func:`~cohesion_gis.maps._layers.scale_tolerance_m`).
     tiles
         None for the offline base layer, or online tiles (see ``base_map``).
 
@@ -155,6 +163,8 @@ def sites_map(
     """
     check_frame(sites, layer="sites", columns=SITE_COLUMNS)
     check_frame(approaches, layer="approaches", columns=APPROACH_COLUMNS)
+    if tolerance_m is None:
+        tolerance_m = scale_tolerance_m(sites)
     m = base_map(
         sites,
         streets=streets,
@@ -233,7 +243,7 @@ def add_approaches(
     tolerance_m: float,
     name: str = "Vehicle approach routes",
     show: bool = True,
-) -> folium.GeoJson | None:
+) -> VectorLayer | None:
     """Draw approach routes coloured by speed band; a stopped one (0 km/h) grey and dashed.
 
     Returns the layer, or None when there are no approaches.
