@@ -209,7 +209,7 @@ def cohesion_map(
         and what the score means).
     tolerance_m
         Simplification tolerance in metres for every layer; None ties it to the map's scale
-        (:func:`~cohesion_gis.maps._layers.scale_tolerance_m`: 1 m for a town, 5.6 m for Malta).
+        (:func:`~cohesion_gis.maps._layers.scale_tolerance_m`: 1 m for a town, 4.4 m for Malta).
     tiles
         None for the offline base layer, or online tiles (see ``base_map``).
     study_area
