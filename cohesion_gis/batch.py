@@ -40,12 +40,16 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cohesion_gis._atomic import check_outputs, staged_folder
 from cohesion_gis.export import write_comparison, write_csv, write_json
+
+if TYPE_CHECKING:
+    from cohesion_gis.comparison import Analysis
+    from cohesion_gis.scenario import BaseSpec, Scenario
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -277,7 +281,7 @@ def _compare_and_write(path: Path, folder: Path, digest: str) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=4)
-def _base_analysis(spec: Any, cohesion_json: str, hvm_json: str) -> Any:
+def _base_analysis(spec: BaseSpec, cohesion_json: str, hvm_json: str) -> Analysis:
     """The base analysis for a base spec and parameter overrides, once per process."""
     from cohesion_gis.comparison import analyse
     from cohesion_gis.scenario import Scenario, load_base
@@ -289,7 +293,7 @@ def _base_analysis(spec: Any, cohesion_json: str, hvm_json: str) -> Any:
     )
 
 
-def input_files(scenario: Any) -> list[Path]:
+def input_files(scenario: Scenario) -> list[Path]:
     """Every file a scenario reads: its base's input files and each ``file`` it names.
 
     ``file`` keys are found at any depth of an intervention's options (a ``move_residents``

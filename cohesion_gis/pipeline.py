@@ -28,6 +28,8 @@ from cohesion_gis.errors import InputError, ScenarioError
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
+    from cohesion_gis.cohesion import CohesionResult
+    from cohesion_gis.hvm.assess import SiteAssessment
 
 __all__ = [
     "ASSESSMENT_NAMES",
@@ -347,7 +349,7 @@ def _scenarios(
 
 
 def cohesion_maps(
-    city: City, scores: Any, out_dir: str | Path, *, overwrite: bool = False
+    city: City, scores: CohesionResult, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """The offline cohesion map (HTML) and its static PNG and PDF, written together."""
     import geopandas as gpd
@@ -381,7 +383,7 @@ def cohesion_maps(
 
 
 def sites_maps(
-    city: City, sites: Any, out_dir: str | Path, *, overwrite: bool = False
+    city: City, sites: SiteAssessment, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """The offline soft-target map (HTML) and its static PNG and PDF, written together."""
     from cohesion_gis.maps import save_offline, sites_map
@@ -406,7 +408,12 @@ def sites_maps(
 
 
 def summary_page(
-    city: City, scores: Any, sites: Any, out_dir: str | Path, *, overwrite: bool = False
+    city: City,
+    scores: CohesionResult,
+    sites: SiteAssessment,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
 ) -> Path:
     """The one-page PDF summary for council papers."""
     from cohesion_gis.maps.static import summary_figure
