@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cohesion_gis.cohesion.params import CohesionParams
-from cohesion_gis.cohesion.score import COMPONENTS
+from cohesion_gis.cohesion.score import COMPONENTS, reported_homes
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
 from cohesion_gis.hvm.incremental import reassess
 from cohesion_gis.scenario.apply import apply
@@ -198,7 +198,9 @@ def compare(
     sites, note, assessment = _assess(city, hvm_params, (base_city, base)) if hvm else _NO_HVM
     after = Analysis(state, sites, note, assessment)
     districts = _deltas(base.cohesion.result.districts, state.result.districts, "district_id")
-    homes = _deltas(base.cohesion.result.homes, state.result.homes, "home_id")
+    homes = _deltas(  # the homes inside the study area (not its buffer)
+        reported_homes(base.cohesion.result.homes), reported_homes(state.result.homes), "home_id"
+    )
     site_table = _site_deltas(base.sites, sites)
     summary = _summary(districts, site_table, _street_lines(base_city, city) if hvm else [])
     log.info(

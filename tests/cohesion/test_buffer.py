@@ -190,3 +190,24 @@ def test_buffer_homes_without_group_data_say_why():
     assert reason.loc[False].str.startswith("in the buffer around the study area").all()
     assert (reason.loc[True] == "").all()
     assert result.homes.loc[result.homes["in_study_area"], "bridging"].notna().all()
+
+
+def test_a_scenario_comparison_lists_the_homes_inside(tmp_path):
+    from cohesion_gis.comparison import compare
+    from cohesion_gis.scenario.spec import load_scenario
+
+    kamppi = (24.930, 60.166, 24.942, 60.172)
+    path = tmp_path / "residents.toml"
+    path.write_text(
+        'name = "residents"\n[base]\nsource = "helsinki"\n'
+        f"bbox = [{', '.join(map(str, kamppi))}]\n"
+        '[[interventions]]\ntype = "add_residents"\ncount = 100\n'
+        'geometry = "POLYGON ((24.936 60.167, 24.94 60.167, 24.94 60.17, 24.936 60.167))"\n',
+        encoding="utf-8",
+    )
+    city = cg.load_city(bbox=kamppi)
+    comparison = compare(city, load_scenario(path), hvm=False)
+    buffer = set(city.homes.loc[~city.homes["in_study_area"], "home_id"])
+    inside = set(city.homes.loc[city.homes["in_study_area"], "home_id"])
+    assert len(buffer) > 50 and inside <= set(comparison.homes["home_id"])
+    assert not buffer & set(comparison.homes["home_id"])
