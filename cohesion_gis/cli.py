@@ -373,12 +373,15 @@ def protect(
     protect_params: Path | None,
     **kwargs: Any,
 ) -> None:
-    """Design and verify the cheapest rated barrier scheme for one site (a scenario TOML)."""
+    """Design and verify the cheapest barrier scheme for one site (scenario TOML, map, page)."""
     from cohesion_gis._atomic import check_run_folder
-    from cohesion_gis.protect import ProtectParams, protect, write_protection
+    from cohesion_gis.protect import MAP_NAME, PAGE_NAME, ProtectParams, protect, write_protection
 
+    ours = (MAP_NAME, PAGE_NAME)
     earlier = (
-        [p.name for p in out.iterdir() if p.name.startswith("protect_")] if out.is_dir() else []
+        [p.name for p in out.iterdir() if p.name.startswith("protect_") or p.name in ours]
+        if out.is_dir()
+        else []
     )
     check_run_folder(out, earlier, overwrite=overwrite)  # before any computing
     city = _load(kwargs)
@@ -392,7 +395,7 @@ def protect(
     _say("wrote " + ", ".join(str(p) for p in paths.values()))
     _say(result.note)
     if len(result.lines):
-        columns = ["line_id", "length_m", "standoff_m", "requirement"]
+        columns = ["line_id", "form_type", "length_m", "standoff_m", "what_it_stops"]
         _say(_table(result.lines[columns].round(1)))
 
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from cohesion_gis.city import City
     from cohesion_gis.hvm.params import HvmParams
 
-__all__ = ["Analysis", "Comparison", "analyse", "compare"]
+__all__ = ["Analysis", "Comparison", "analyse", "compare", "split_rated"]
 
 log = logging.getLogger(__name__)
 
@@ -223,10 +223,7 @@ def _assess(
     With ``base`` (the base City and its analysis) only the sites the scenario's changes can
     reach are searched again (:func:`cohesion_gis.hvm.incremental.reassess`; same result).
     """
-    barriers = city.barriers
-    rated = barriers["rating"].notna() if "rating" in barriers else pd.Series(False, barriers.index)
-    plain = replace(city, barriers=barriers.loc[~rated].drop(columns="rating", errors="ignore"))
-    proposed = barriers.loc[rated, ["barrier_id", "rating", "geometry"]] if rated.any() else None
+    plain, proposed = split_rated(city)
     if base is None or base[1].hvm is None:
         assessment = assess_sites(plain, barriers=proposed, params=hvm_params)
         note = "HVM full"
@@ -234,9 +231,22 @@ def _assess(
         update = reassess(base[0], base[1].hvm, plain, barriers=proposed, params=hvm_params)
         assessment, note = update.assessment, update.note
     sites = pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore"))
-    rated_ids = set(barriers.loc[rated, "barrier_id"].astype(str)) if rated.any() else set()
+    rated_ids = set() if proposed is None else set(proposed["barrier_id"].astype(str))
     defeated = _defeated(assessment.approaches, sites, rated_ids)
     return sites.assign(defeated_barriers=defeated), note, assessment
+
+
+def split_rated(city: City) -> tuple[City, gpd.GeoDataFrame | None]:
+    """The City without its rated barriers, and those barriers (``barrier_id, rating``) or None.
+
+    A scenario's rated lines are barrier rows with a ``rating``; the assessment takes them as
+    its ``barriers`` argument (validated and snapped there), the City keeps the unrated ones.
+    """
+    barriers = city.barriers
+    rated = barriers["rating"].notna() if "rating" in barriers else pd.Series(False, barriers.index)
+    plain = replace(city, barriers=barriers.loc[~rated].drop(columns="rating", errors="ignore"))
+    proposed = barriers.loc[rated, ["barrier_id", "rating", "geometry"]] if rated.any() else None
+    return plain, proposed
 
 
 def _defeated(approaches: pd.DataFrame, sites: pd.DataFrame, rated: set[str]) -> list[str]:

@@ -53,6 +53,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from shapely.geometry import LineString
 
 from cohesion_gis._toml import read_toml
@@ -63,7 +64,18 @@ from cohesion_gis.scenario.write import base_spec
 if TYPE_CHECKING:
     from cohesion_gis.city import City
 
-__all__ = ["ProtectParams", "Protection", "protect", "write_protection"]
+__all__ = [
+    "Closure",
+    "Form",
+    "ProtectParams",
+    "Protection",
+    "closure_cost",
+    "line_speed_kmh",
+    "protect",
+    "rating_words",
+    "scheme_html",
+    "write_protection",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +92,57 @@ ASSUMPTIONS = (
 
 
 @dataclass(frozen=True)
+class Form:
+    """A built form a rated line can take (``[forms.<name>]`` of ``defaults/protect.toml``).
+
+    Attributes
+    ----------
+    name
+        Key in the TOML (``street_furniture``, ``planters``, ``bollards``).
+    label
+        The form in plain words, for the table and the map.
+    max_test_speed_kmh, max_mass_kg
+        The fastest test speed (km/h) and heaviest test vehicle (kg) products of this form are
+        tested with: a line asking more takes the next form.
+    intrusiveness
+        Penalty on the cost (0: none), for hardware a walker notices.
+    """
+
+    name: str
+    label: str
+    max_test_speed_kmh: float
+    max_mass_kg: float
+    intrusiveness: float
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A street closure with landscaping (``[closure]`` of ``defaults/protect.toml``).
+
+    Attributes
+    ----------
+    label
+        The form in plain words.
+    depth_m
+        Length of street (m) built over with planting, trees and seating, kerb to kerb.
+    cost_per_m2
+        Relative cost per m² of carriageway built over (units of ``cost_per_m``).
+    max_speed_kmh
+        Offered only where every class arrives at most this fast (km/h).
+    intrusiveness
+        Penalty on the cost (0: none).
+    """
+
+    label: str
+    depth_m: float
+    cost_per_m2: float
+    max_speed_kmh: float
+    intrusiveness: float
+
+
+@dataclass(frozen=True)
 class ProtectParams:
-    """Costs and geometry of designed barrier lines (``defaults/protect.toml``).
+    """Costs and geometry of designed barrier schemes (``defaults/protect.toml``).
 
     Attributes
     ----------
@@ -91,6 +152,9 @@ class ProtectParams:
         How far a line reaches beyond each kerb (m).
     distance_weight
         Extra cost per 100 m of stand-off from the site (0: distance is free).
+    max_standoff_m
+        Lines and closures stand at most this far (m, along the route) from the site's entry:
+        any street node may be a start, so only a compact ring of lines closes the site off.
     horizon_m
         Run-up search horizon (m) of the threat search and of the verification (at least the
         assessment's own): long enough for every class to reach its top speed.
@@ -105,18 +169,28 @@ class ProtectParams:
     classes
         Vehicle classes the scheme must stop.
     max_rounds
-        Verification rounds (cut, apply, re-assess) before giving up.
+        Design-and-verify rounds before the scheme is reported partial.
+    gap_m
+        Largest gap (m) between the elements of a line: walkers pass, vehicles do not.
+    forms
+        The forms a rated line can take, lightest first.
+    closure
+        The street closure with landscaping.
     """
 
     cost_per_m: Mapping[float, float]
     margin_m: float
     placement_m: float
     distance_weight: float
+    max_standoff_m: float
     horizon_m: float
     max_reach_m: float
     default_width_m: float
     classes: tuple[str, ...]
     max_rounds: int
+    gap_m: float
+    forms: tuple[Form, ...]
+    closure: Closure
 
     @classmethod
     def from_toml(cls, path: str | Path | None = None) -> ProtectParams:
@@ -130,16 +204,31 @@ class ProtectParams:
         data, label = read_toml(path, "protect.toml")
         try:
             costs = {float(k): float(v) for k, v in data["cost_per_m"].items()}
+            forms = tuple(
+                sorted(
+                    (Form(str(name), str(f["label"]), float(f["max_test_speed_kmh"]),
+                          float(f["max_mass_kg"]), float(f["intrusiveness"]))
+                     for name, f in data["forms"].items()),
+                    key=lambda f: (f.max_test_speed_kmh, f.max_mass_kg),
+                )
+            )  # fmt: skip
+            c = data["closure"]
+            closure = Closure(str(c["label"]), float(c["depth_m"]), float(c["cost_per_m2"]),
+                              float(c["max_speed_kmh"]), float(c["intrusiveness"]))  # fmt: skip
             params = cls(
                 cost_per_m=MappingProxyType(dict(sorted(costs.items()))),
                 margin_m=float(data["margin_m"]),
                 placement_m=float(data["placement_m"]),
                 distance_weight=float(data["distance_weight"]),
+                max_standoff_m=float(data["max_standoff_m"]),
                 horizon_m=float(data["horizon_m"]),
                 max_reach_m=float(data["max_reach_m"]),
                 default_width_m=float(data["default_width_m"]),
                 classes=tuple(str(c) for c in data["classes"]),
                 max_rounds=int(data["max_rounds"]),
+                gap_m=float(data["gap_m"]),
+                forms=forms,
+                closure=closure,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ParameterError(
@@ -150,12 +239,24 @@ class ProtectParams:
             params.margin_m,
             params.placement_m,
             params.distance_weight,
+            params.max_standoff_m,
             params.default_width_m,
+            params.gap_m,
+            closure.depth_m,
+            closure.cost_per_m2,
+            closure.max_speed_kmh,
+            closure.intrusiveness,
+            *(v for f in forms for v in (f.max_test_speed_kmh, f.max_mass_kg, f.intrusiveness)),
         ]
         if not all(math.isfinite(v) and v >= 0 for v in values) or params.default_width_m <= 0:
-            raise ParameterError(f"{label}: costs and widths must be finite and positive")
-        if not 1 <= params.max_rounds <= 20 or not params.classes:
-            raise ParameterError(f"{label}: max_rounds must be 1-20 and classes not empty")
+            raise ParameterError(f"{label}: costs, sizes and penalties must be finite and >= 0")
+        if not 1 <= params.max_rounds <= 20 or not params.classes or not forms:
+            raise ParameterError(f"{label}: max_rounds must be 1-20, classes and forms not empty")
+        if not 0 < params.gap_m <= 1.2:
+            raise ParameterError(
+                f"{label}: gap_m {params.gap_m} m; a line stops vehicles only with gaps of at "
+                "most 1.2 m (DfT Traffic Advisory Leaflet 01/11)"
+            )
         return params
 
 
@@ -177,6 +278,9 @@ class Protection:
         The verification: :func:`cohesion_gis.compare` of the scheme with the base.
     open_before, open_after
         Open approaches to the site (any class asked) before and after the scheme.
+    approaches_before, approaches_after
+        The site's approach rows (classes asked) of the base assessment and of the verified
+        scheme's (``protected_by`` names the line holding an approach).
     rounds
         Cut-and-verify rounds run.
     note
@@ -189,6 +293,8 @@ class Protection:
     comparison: Any
     open_before: int
     open_after: int
+    approaches_before: gpd.GeoDataFrame
+    approaches_after: gpd.GeoDataFrame
     rounds: int
     note: str
 
@@ -272,11 +378,15 @@ def line_speed_kmh(v0_kmh: float, v1_kmh: float, length_m: float, offset_m: floa
 
 @dataclass(frozen=True)
 class _Route:
-    """One open approach: its class, its segments in order and its speed at a line on each."""
+    """One open approach: class, segments in order, speed at a line on each, fastest on each.
+
+    Speeds in km/h.
+    """
 
     vehicle_class: str
     segments: tuple[_Key, ...]
     speeds_kmh: tuple[float, ...]
+    peaks_kmh: tuple[float, ...]
 
 
 def _add_routes(
@@ -293,7 +403,7 @@ def _add_routes(
         lengths = np.hypot(*np.diff(np.asarray(coords), axis=0).T)
         remaining = np.concatenate([np.cumsum(lengths[::-1])[::-1], [0.0]])
         nodes: list[Any] = [*coords[:-1], ("entry", coords[-1])]
-        keys, at_line = [], []
+        keys, at_line, peaks = [], [], []
         for i in range(len(coords) - 1):
             if coords[i] == coords[i + 1]:
                 continue
@@ -303,28 +413,46 @@ def _add_routes(
             at_line.append(
                 line_speed_kmh(speeds[i], speeds[i + 1], seg.length_m, seg.offset_m(placement_m))
             )
-        route = _Route(str(row.vehicle_class), tuple(keys), tuple(at_line))
+            peaks.append(max(speeds[i], speeds[i + 1]))
+        route = _Route(str(row.vehicle_class), tuple(keys), tuple(at_line), tuple(peaks))
         if keys and route not in routes:
             routes.append(route)
 
 
-def _widths(city: City, pool: Mapping[_Key, _Segment], default_m: float) -> dict[_Key, float]:
-    """Carriageway width (m) of the drive edge nearest each segment's midpoint."""
+#: A route segment lies on a street of the vehicle network when its midpoint is this close (m).
+ON_STREET_M = 1.0
+#: A closure is referred to in its scenario by a point at its street's middle, which picks every
+#: street within 2 m (:data:`cohesion_gis.scenario.interventions.TOUCH_M`); with a margin, no
+#: other street may come this close (m).
+CLOSURE_CLEAR_M = 2.5
+
+
+def _streets(
+    city: City, pool: Mapping[_Key, _Segment], default_m: float
+) -> tuple[dict[_Key, float], dict[_Key, int]]:
+    """Per segment, the carriageway width (m) of the nearest street, and where it lies.
+
+    The second mapping is the street's position in ``city.drive_edges`` when the segment lies
+    on it (within :data:`ON_STREET_M`), else -1.
+    """
     keys = list(pool)
-    mids = gpd.GeoDataFrame(
-        geometry=[
-            shapely.Point(
-                (pool[k].start[0] + pool[k].end[0]) / 2, (pool[k].start[1] + pool[k].end[1]) / 2
-            )
-            for k in keys
-        ],
-        crs=city.crs,
+    if not keys:
+        return {}, {}
+    mids = shapely.points([
+        ((pool[k].start[0] + pool[k].end[0]) / 2, (pool[k].start[1] + pool[k].end[1]) / 2)
+        for k in keys
+    ])  # fmt: skip
+    edges = city.drive_edges
+    tree = shapely.STRtree(edges.geometry.to_numpy())
+    (_, nearest), dist = tree.query_nearest(mids, all_matches=False, return_distance=True)
+    raw = edges.get("width_m", pd.Series(np.nan, index=edges.index)).to_numpy(dtype=float)
+    width = np.nan_to_num(raw[nearest], nan=default_m)
+    width = np.where(width > 0, width, default_m)
+    on = np.where(dist <= ON_STREET_M, nearest, -1)
+    return (
+        dict(zip(keys, width.tolist(), strict=True)),
+        dict(zip(keys, on.tolist(), strict=True)),
     )
-    edges = city.drive_edges[["geometry"]].assign(width_m=city.drive_edges.get("width_m", np.nan))
-    near = gpd.sjoin_nearest(mids, edges, how="left")
-    near = near[~near.index.duplicated(keep="first")]
-    width = near["width_m"].reindex(mids.index).fillna(default_m).to_numpy(dtype=float)
-    return dict(zip(keys, np.where(width > 0, width, default_m), strict=True))
 
 
 @dataclass(frozen=True)
@@ -363,7 +491,8 @@ def _spans(
         normals.append((-(y1 - y0) / length, (x1 - x0) / length))
     reach = params.max_reach_m
     found = np.full((len(keys), 2), np.inf)
-    buildings = city.buildings.geometry.to_numpy() if len(city.buildings) else np.empty(0)
+    # façades: building outlines (lines stay valid where a mapped polygon is not)
+    buildings = shapely.boundary(city.buildings.geometry.to_numpy()) if len(city.buildings) else []
     if keys and len(buildings):
         pts = np.asarray(origins)
         nrm = np.asarray(normals)
@@ -386,16 +515,37 @@ def _spans(
 
 
 def _requirement(speed_kmh: float, vehicle_class: str, standoff_m: float, hvm_params: Any) -> Any:
+    """The head-on rating a line square to the street needs.
+
+    :func:`~cohesion_gis.hvm.required_rating` at 90°: a vehicle following the street meets the
+    line square on.
+    """
     from cohesion_gis.hvm import required_rating
 
-    return required_rating(speed_kmh, vehicle_class, standoff_m=standoff_m, params=hvm_params)
+    return required_rating(
+        speed_kmh, vehicle_class, angle_deg=90.0, standoff_m=standoff_m, params=hvm_params
+    )
+
+
+def _form_of(needs: Sequence[Any], params: ProtectParams) -> Form:
+    """The lightest form whose tested range covers every requirement (the last form else)."""
+    top = max((n.test_speed_kmh or 0.0 for n in needs), default=0.0)
+    heavy = max((n.mass_kg for n in needs), default=0.0)
+    return next(
+        (f for f in params.forms if top <= f.max_test_speed_kmh + 1e-6 and heavy <= f.max_mass_kg),
+        params.forms[-1],
+    )
+
+
+def _spread(standoff_m: float, params: ProtectParams) -> float:
+    """Cost factor of distance: a line further out closes more of the city to traffic."""
+    return 1.0 + params.distance_weight * max(standoff_m, 0.0) / 100.0
 
 
 def _cost(need: Any, length_m: float, standoff_m: float, params: ProtectParams) -> float:
     """Cost units of a line ``length_m`` long meeting ``need`` (inf: no tested product can).
 
-    A line further from the site closes more of the city to traffic and protects a larger,
-    emptier area, so its cost grows by ``distance_weight`` per 100 m of stand-off.
+    Per metre by test speed, times the form's ``1 + intrusiveness`` and :func:`_spread`.
     """
     if (
         need.exceeds_test_speeds
@@ -406,17 +556,63 @@ def _cost(need: Any, length_m: float, standoff_m: float, params: ProtectParams) 
     per_m = next(
         (c for s, c in params.cost_per_m.items() if s >= need.test_speed_kmh - 1e-6), math.inf
     )
-    spread = 1.0 + params.distance_weight * max(standoff_m, 0.0) / 100.0
-    return per_m * length_m * spread
+    penalty = 1.0 + _form_of([need], params).intrusiveness
+    return per_m * length_m * penalty * _spread(standoff_m, params)
+
+
+def closure_cost(width_m: float, standoff_m: float, params: ProtectParams) -> float:
+    r"""Cost units of a street closure with landscaping.
+
+    .. math:: c = d\,(w + 2m)\,u_{m^2}\,(1 + i)\,(1 + \lambda\, s / 100)
+
+    with :math:`d` the built-over depth, :math:`w` the carriageway width, :math:`m` the margin,
+    :math:`u_{m^2}` the cost per m², :math:`i` the intrusiveness and :math:`s` the stand-off (m).
+    """
+    c = params.closure
+    area_m2 = c.depth_m * (width_m + 2 * params.margin_m)
+    return area_m2 * c.cost_per_m2 * (1.0 + c.intrusiveness) * _spread(standoff_m, params)
 
 
 @dataclass(frozen=True)
 class _Cut:
-    """The chosen lines per class, the requirement each meets, and the routes no line can stop."""
+    """The chosen lines per class and closures, what each meets, and the routes nothing stops."""
 
     needs: Mapping[_Key, Any]  # (segment key, class) -> RatingRequirement
-    costs: Mapping[_Key, float]
+    closures: Mapping[int, Mapping[str, float]]  # drive-edge position -> class -> peak km/h
+    costs: Mapping[_Key, float]  # ("line", key, class) or ("closure", position) -> units
     unstoppable: tuple[_Route, ...]
+
+
+def _closure_candidates(
+    city: City, routes: Sequence[_Route], on_street: Mapping[_Key, int], params: ProtectParams
+) -> dict[int, dict[str, float]]:
+    """Streets a closure may take: every class that drives along them arrives slowly enough.
+
+    Per drive-edge position, the fastest speed (km/h) each class reaches anywhere along it; kept
+    when all are at most ``closure.max_speed_kmh``, the street is long enough for the built-over
+    depth plus a metre each side, and no other street comes within :data:`CLOSURE_CLEAR_M` of
+    its middle (the point the scenario refers to it by).
+    """
+    peaks: dict[int, dict[str, float]] = {}
+    for route in routes:
+        for key, peak in zip(route.segments, route.peaks_kmh, strict=True):
+            edge = on_street.get(key, -1)
+            if edge >= 0:
+                by_class = peaks.setdefault(edge, {})
+                by_class[route.vehicle_class] = max(by_class.get(route.vehicle_class, 0.0), peak)
+    lines = city.drive_edges.geometry.to_numpy()
+    tree = shapely.STRtree(lines)
+    out = {}
+    for edge, by_class in peaks.items():
+        line = lines[edge]
+        if max(by_class.values()) > params.closure.max_speed_kmh + 1e-9:
+            continue
+        if line.length < params.closure.depth_m + 2.0:
+            continue
+        near = tree.query(line.interpolate(0.5, normalized=True), "dwithin", CLOSURE_CLEAR_M)
+        if np.array_equal(near, [edge]):
+            out[edge] = by_class
+    return out
 
 
 def _cut(
@@ -426,31 +622,42 @@ def _cut(
     params: ProtectParams,
     hvm_params: Any,
 ) -> _Cut:
-    """The cheapest lines that every route crosses at least once (a weighted hitting set).
+    """The cheapest lines and closures that every route crosses at least once (a hitting set).
 
     A candidate line is a (segment, class) slot: it must stop that class at the fastest speed
     any of the class's routes reaches there (so it holds whatever else the scheme does), and
-    costs :func:`_cost`. Slots no tested product could hold are left out; a route with none left
-    is reported as unstoppable. The choice is exact, by a mixed-integer program (HiGHS through
-    :func:`scipy.optimize.milp`): minimise the summed cost subject to every route crossing a
-    chosen slot.
+    costs :func:`_cost`. A candidate closure is a street every class drives along slowly
+    (:func:`_closure_candidates`): it stops every class and costs :func:`closure_cost`. Slots no
+    tested product could hold are left out; a route with none left is reported as unstoppable.
+    The choice is exact, by a mixed-integer program (HiGHS through :func:`scipy.optimize.milp`):
+    minimise the summed cost subject to every route crossing a chosen slot.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
 
-    spans = _spans(city, pool, _widths(city, pool, params.default_width_m), params)
+    widths, on_street = _streets(city, pool, params.default_width_m)
+    spans = _spans(city, pool, widths, params)
     fastest: dict[_Key, float] = {}
     for route in routes:
         for key, speed in zip(route.segments, route.speeds_kmh, strict=True):
             slot = (key, route.vehicle_class)
             fastest[slot] = max(fastest.get(slot, 0.0), speed)
-    needs, costs = {}, {}
+    needs: dict[_Key, Any] = {}
+    costs: dict[_Key, float] = {}  # ("line", segment key, class) or ("closure", position)
     for (key, cls), speed in fastest.items():
         standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
+        if standoff > params.max_standoff_m:
+            continue
         need = _requirement(speed, cls, standoff, hvm_params)
         cost = _cost(need, spans[key].length_m, standoff, params)
         if math.isfinite(cost):
-            needs[key, cls], costs[key, cls] = need, cost
+            needs[key, cls], costs["line", key, cls] = need, cost
+    closures = _closure_candidates(city, routes, on_street, params)
+    edge_width = {on_street[k]: widths[k] for k in pool if on_street[k] >= 0}
+    for edge in closures:
+        standoff = min(pool[k].to_entry_m for k in pool if on_street[k] == edge)
+        if standoff <= params.max_standoff_m:
+            costs["closure", edge] = closure_cost(edge_width[edge], standoff, params)
     slots = sorted(costs, key=str)
     index = {slot: i for i, slot in enumerate(slots)}
     matrix_rows: list[int] = []
@@ -458,15 +665,18 @@ def _cut(
     unstoppable = []
     for route in routes:
         cls = route.vehicle_class
-        hits = sorted({index[k, cls] for k in route.segments if (k, cls) in index})
+        hits = {index["line", k, cls] for k in route.segments if ("line", k, cls) in index}
+        hits |= {index["closure", on_street[k]] for k in route.segments
+                 if ("closure", on_street[k]) in index}  # fmt: skip
         if not hits:
             unstoppable.append(route)
             continue
-        matrix_cols += hits
-        matrix_rows += [len(set(matrix_rows))] * len(hits)
+        row = len(set(matrix_rows))
+        matrix_cols += sorted(hits)
+        matrix_rows += [row] * len(hits)
     n_rows = len(set(matrix_rows))
     if not slots or n_rows == 0:
-        return _Cut({}, {}, tuple(unstoppable))
+        return _Cut({}, {}, {}, tuple(unstoppable))
     cover = csr_array(
         (np.ones(len(matrix_rows)), (matrix_rows, matrix_cols)), shape=(n_rows, len(slots))
     )
@@ -479,7 +689,12 @@ def _cut(
     chosen = (
         [slots[i] for i in np.flatnonzero(np.round(solution.x) > 0)] if solution.success else []
     )
-    return _Cut({s: needs[s] for s in chosen}, {s: costs[s] for s in chosen}, tuple(unstoppable))
+    return _Cut(
+        {(s[1], s[2]): needs[s[1], s[2]] for s in chosen if s[0] == "line"},
+        {s[1]: closures[s[1]] for s in chosen if s[0] == "closure"},
+        {s: costs[s] for s in chosen},
+        tuple(unstoppable),
+    )
 
 
 # --- lines and the scenario ----------------------------------------------------------------
@@ -498,6 +713,9 @@ def _line(span: _Span) -> LineString:
 #: 25 m (reference hvm.md §2 [V]); a larger stand-off is not needed and not tested.
 MAX_PENETRATION_M = 25.0
 
+#: Test vehicles in plain words, by the first letters of the ISO 22343-1 class.
+_VEHICLE_WORDS = (("M1", "car"), ("N1", "van"), ("N2", "truck"), ("N3", "truck"))
+
 
 def _rating(need: Any) -> str:
     """The rating string asked of a line: head-on test, penetration within the stand-off."""
@@ -506,63 +724,138 @@ def _rating(need: Any) -> str:
     return f"V/{need.mass_kg:.0f}[{need.vehicle_class}]/{need.test_speed_kmh:.0f}/90:{pen:.1f}"
 
 
-def _form(needs: Mapping[str, Any]) -> str:
-    """A suggested product for the line (NPSA's palette of integrated measures)."""
-    top = max((n.test_speed_kmh or 0 for n in needs.values()), default=0)
-    heavy = max((n.mass_kg for n in needs.values()), default=0) >= 3500
-    if top <= 32 and not heavy:
-        return "rated street furniture or planters (benches, cycle stands) at ≤ 1.2 m gaps"
-    if top <= 48:
-        return "rated planters or bollards at ≤ 1.2 m gaps, in the street's paving palette"
+def rating_words(needs: Mapping[str, Any]) -> str:
+    """What a line must stop, in plain words: ``"stops a 1.5 t car (M1) at 64 km/h head-on..."``."""
+    parts = []
+    for cls in sorted(needs, key=lambda c: needs[c].mass_kg):
+        need = needs[cls]
+        noun = next((w for prefix, w in _VEHICLE_WORDS if cls.startswith(prefix)), "vehicle")
+        parts.append(
+            f"a {need.mass_kg / 1000:.1f} t {noun} ({cls}) at {need.test_speed_kmh:.0f} km/h"
+        )
+    if not parts:
+        return ""
+    pen = min(*(n.max_penetration_m or 0.0 for n in needs.values()), MAX_PENETRATION_M)
     return (
-        "rated bollards on a shallow foundation at ≤ 1.2 m gaps; an active (retractable) "
-        "bollard where service or emergency access must stay"
+        f"stops {', '.join(parts)}, head-on (90°), moving no more than "
+        f"{math.floor(pen * 10) / 10:.1f} m"
     )
+
+
+def _base_row(line_id: str, kind: str, form: Form | Closure, geometry: Any) -> dict[str, Any]:
+    form_type = form.name if isinstance(form, Form) else "closure"
+    return {"line_id": line_id, "kind": kind, "form_type": form_type, "form": form.label,
+            "geometry": geometry}  # fmt: skip
 
 
 def _lines(
     city: City, cut: _Cut | None, pool: Mapping[_Key, _Segment], params: ProtectParams
 ) -> gpd.GeoDataFrame:
-    """One physical line per cut segment, with the rating asked for each class it stops."""
+    """One physical line per cut segment (a rating per class it stops), one row per closure."""
     by_segment: dict[_Key, dict[str, Any]] = {}
     if cut is not None:
         for (key, cls), need in cut.needs.items():
             by_segment.setdefault(key, {})[cls] = need
     chosen = {k: pool[k] for k in by_segment}
-    widths = _widths(city, chosen, params.default_width_m)
+    widths, _ = _streets(city, chosen, params.default_width_m)
     spans = _spans(city, chosen, widths, params)
     rows = []
     for i, key in enumerate(sorted(by_segment, key=str)):
         seg, needs, width, span = pool[key], by_segment[key], widths[key], spans[key]
-        row: dict[str, Any] = {
-            "line_id": f"protect/{i}",
+        form = _form_of(list(needs.values()), params)
+        row = _base_row(f"protect/{i}", "rated line", form, _line(span))
+        row |= {
             "length_m": span.length_m,
             "width_m": width,
             "open_ends": span.open_ends,
             "standoff_m": seg.to_entry_m - seg.offset_m(params.placement_m),
-            "cost_units": sum(cut.costs[key, cls] for cls in needs) if cut else 0.0,
+            "gap_m": params.gap_m,
+            "cost_units": sum(cut.costs["line", key, cls] for cls in needs) if cut else 0.0,
+            "intrusiveness": form.intrusiveness,
         }
         for cls in params.classes:
             need = needs.get(cls)
             row[f"speed_kmh_{cls}"] = round(need.impact_speed_kmh, 1) if need else 0.0
+            row[f"angle_deg_{cls}"] = need.angle_deg if need else np.nan
             row[f"rating_{cls}"] = _rating(need) if need else ""
+        row["what_it_stops"] = rating_words(needs)
         row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
-        row["form"] = _form(needs)
-        row["geometry"] = _line(span)
         rows.append(row)
-    columns = ["line_id", "length_m", "width_m", "open_ends", "standoff_m", "cost_units",
-               "requirement", "form", "geometry"]  # fmt: skip
+    rows += _closure_rows(city, cut, pool, params)
+    columns = ["line_id", "kind", "form_type", "form", "length_m", "width_m", "open_ends",
+               "standoff_m", "gap_m", "cost_units", "intrusiveness", "what_it_stops",
+               "requirement", "geometry"]  # fmt: skip
     if not rows:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=city.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=city.crs)
 
 
+def _closure_rows(
+    city: City, cut: _Cut | None, pool: Mapping[_Key, _Segment], params: ProtectParams
+) -> list[dict[str, Any]]:
+    """One row per closure: the built-over middle of its street (a line along it)."""
+    if cut is None or not cut.closures:
+        return []
+    widths, on_street = _streets(city, pool, params.default_width_m)
+    edges = city.drive_edges
+    rows = []
+    for i, edge in enumerate(sorted(cut.closures)):
+        street = edges.geometry.iloc[edge]
+        mid, half = street.length / 2, params.closure.depth_m / 2
+        keys = [k for k in pool if on_street[k] == edge]
+        name = edges["name"].iloc[edge] if "name" in edges else None
+        row = _base_row(f"closure/{i}", "closure", params.closure,
+                        shapely.ops.substring(street, mid - half, mid + half))  # fmt: skip
+        row |= {
+            "length_m": params.closure.depth_m,
+            "width_m": widths[keys[0]],
+            "open_ends": 0,
+            "standoff_m": min(pool[k].to_entry_m for k in keys),
+            "gap_m": params.gap_m,
+            "cost_units": cut.costs["closure", edge],
+            "intrusiveness": params.closure.intrusiveness,
+            "street": name if isinstance(name, str) else str(edges["osm_id"].iloc[edge]),
+        }
+        peaks = cut.closures[edge]
+        for cls in params.classes:
+            row[f"speed_kmh_{cls}"] = round(peaks.get(cls, 0.0), 1)
+            row[f"angle_deg_{cls}"] = np.nan
+            row[f"rating_{cls}"] = ""
+        fastest = max(peaks.values())
+        row["what_it_stops"] = (
+            f"closes the street to every vehicle; they arrive at no more than {fastest:.0f} km/h"
+        )
+        row["requirement"] = (
+            f"street built over for {params.closure.depth_m:.0f} m kerb to kerb; every class "
+            f"arrives at ≤ {params.closure.max_speed_kmh:.0f} km/h (fastest {fastest:.0f} km/h)"
+        )
+        rows.append(row)
+    return rows
+
+
 def _scheme(
-    city: City, site: pd.Series, lines: gpd.GeoDataFrame, classes: Sequence[str]
+    city: City,
+    site: pd.Series,
+    lines: gpd.GeoDataFrame,
+    classes: Sequence[str],
+    hvm_overrides: Mapping[str, Any],
 ) -> Scenario:
-    wgs = lines.to_crs(4326)
+    """The scheme as a scenario: ``add_barrier`` per line and class, ``close_road`` per closure.
+
+    A closure refers to its street by a point at the street's middle (no other street within
+    :data:`CLOSURE_CLEAR_M`); ``hvm_overrides`` (the search horizon) make a comparison of the
+    written file assess as the design did.
+    """
+    wgs = lines.to_crs(4326) if len(lines) else lines
     interventions: list[Intervention] = []
     for line, shape in zip(lines.itertuples(), wgs.geometry, strict=True):
+        if line.kind == "closure":
+            middle = shape.interpolate(0.5, normalized=True)
+            options = {"geometry": middle.wkt}
+            interventions.append(
+                Intervention(len(interventions), "close_road", MappingProxyType(options), middle)
+            )
+            continue
         for cls in classes:
             rating = getattr(line, f"rating_{cls}", "")
             if not rating:
@@ -581,15 +874,58 @@ def _scheme(
                     shape,
                 )
             )  # fmt: skip
+    n_lines = int((lines["kind"] != "closure").sum()) if len(lines) else 0
     return Scenario(
         name=f"protect_{''.join(c if c.isalnum() else '_' for c in str(site['site_id']))}",
         description=(
-            f"Designed barrier scheme for {site['name']}: {len(lines)} rated lines across the "
-            f"approach streets (classes {', '.join(classes)}), by cohesion-gis protect."
+            f"Designed barrier scheme for {site['name']}: {n_lines} rated lines and "
+            f"{len(lines) - n_lines} street closures (classes {', '.join(classes)}), by "
+            "cohesion-gis protect."
         ),
         base=base_spec(city),
+        hvm_overrides=MappingProxyType(dict(hvm_overrides)),
         interventions=tuple(interventions),
     )
+
+
+# --- verification ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SiteCheck:
+    """The vehicle dynamics assessment of one site on a scheme's City.
+
+    The approach network is built whole (every street, barrier and site entry of the scheme's
+    City) and only the site is searched: :class:`~cohesion_gis.hvm.routes.ApproachNetwork`
+    gives a site the rows a full assessment gives it, whichever sites are searched with it.
+    """
+
+    city: City
+    sites: gpd.GeoDataFrame  # soft_target_sites of the City, in the assessment's order
+    site_id: str
+    classes: tuple[str, ...]
+    hvm_params: Any
+
+    def open(self, scheme: Scenario) -> gpd.GeoDataFrame:
+        """The site's open approaches with ``scheme`` built (:func:`_open`)."""
+        from cohesion_gis.comparison import split_rated
+        from cohesion_gis.hvm.assess import resolve_setup, search_areas, setup_network
+        from cohesion_gis.hvm.impact import impact_envelope
+        from cohesion_gis.scenario import apply
+
+        plain, proposed = split_rated(apply(self.city, scheme))
+        setup = resolve_setup(
+            plain, vehicles=None, barriers=proposed, params=self.hvm_params,
+            block_unrated=None, dem=None, site_params=None,
+        )  # fmt: skip
+        network = setup_network(plain, setup, search_areas(self.sites, setup.site_params))
+        position = np.flatnonzero(self.sites["site_id"].to_numpy() == self.site_id)
+        rows = impact_envelope(
+            network.routes(position), self.sites, setup.edges,
+            vehicles={v.name: v for v in setup.classes}, params=setup.params,
+            barriers=setup.routing,
+        )  # fmt: skip
+        return _open(rows, self.site_id, self.classes)
 
 
 # --- the loop ------------------------------------------------------------------------------
@@ -605,6 +941,12 @@ def protect(
 ) -> Protection:
     """Design and verify the cheapest barrier scheme that stops every approach to ``site``.
 
+    Each round solves the hitting set over the open approaches known so far and re-assesses the
+    site alone on the scheme's City (its rows of a full assessment, searched on the whole
+    network); approaches still open join the threats. The final scheme is then compared with the
+    base (:func:`cohesion_gis.compare`): the full assessment of every site and the cohesion
+    engine, whose verdict is reported.
+
     Parameters
     ----------
     city
@@ -616,7 +958,8 @@ def protect(
     params
         Costs and geometry; packaged defaults when None.
     hvm_params
-        HVM parameters (packaged defaults when None).
+        HVM parameters (packaged defaults when None); the search horizon is raised to
+        ``params.horizon_m``.
 
     Returns
     -------
@@ -626,55 +969,74 @@ def protect(
     Raises
     ------
     InputError
-        No site matches ``site``.
+        No site matches ``site``, or a class is not one the assessment runs.
     """
     from cohesion_gis.comparison import analyse, compare
+    from cohesion_gis.hvm.params import load_params
+    from cohesion_gis.hvm.sites import soft_target_sites
 
     params = params or ProtectParams.from_toml()
     classes = tuple(classes or params.classes)
     if classes != params.classes:
         params = replace(params, classes=classes)
-    from cohesion_gis.hvm.params import load_params
-
     hvm_params = hvm_params or load_params()
-    hvm_params = replace(
-        hvm_params, search_horizon_m=max(hvm_params.search_horizon_m, params.horizon_m)
-    )
+    unknown = sorted(set(classes) - set(hvm_params.default_vehicle_classes))
+    if unknown:
+        raise InputError(
+            f"classes {', '.join(unknown)} are not assessed; choose among "
+            f"{', '.join(hvm_params.default_vehicle_classes)} (defaults/hvm.toml)"
+        )
+    horizon = max(hvm_params.search_horizon_m, params.horizon_m)
+    hvm_params = replace(hvm_params, search_horizon_m=horizon)
     design = replace(hvm_params, test_speeds_kmh=tuple(params.cost_per_m))
     base = analyse(city, hvm_params=hvm_params)
     if base.hvm is None:
         raise InputError(f"the HVM assessment is not available ({base.hvm_note})")
     row = _find_site(base.hvm.sites, site)
     site_id = str(row["site_id"])
+    check = _SiteCheck(city, soft_target_sites(city), site_id, classes, hvm_params)
     threats = _open(base.hvm.approaches, site_id, classes)
     open_before = len(threats)
     pool: dict[_Key, _Segment] = {}
     routes: list[_Route] = []
+    overrides = {"search_horizon_m": horizon}
     lines = _lines(city, None, pool, params)
-    scheme = _scheme(city, row, lines, classes)
-    comparison, rounds, open_after, unstoppable = None, 0, open_before, 0
+    scheme = _scheme(city, row, lines, classes, overrides)
+    rounds, open_after, unstoppable = 0, open_before, 0
     while open_after and rounds < params.max_rounds:
         known = len(routes)
         _add_routes(pool, routes, threats, params.placement_m)
         if rounds and len(routes) == known:
-            break  # what is still open was already in the cut: no line can stop it
+            break  # what is still open was already in the cut: nothing offered can stop it
         rounds += 1
         cut = _cut(city, pool, routes, params, design)
         unstoppable = len(cut.unstoppable)
-        if not cut.needs:
+        if not cut.costs:
             break
         lines = _lines(city, cut, pool, params)
-        scheme = _scheme(city, row, lines, classes)
-        comparison = compare(city, scheme, base=base, hvm_params=hvm_params)
-        after = comparison.after.hvm
-        if after is None:  # compare assesses the sites unless told not to
-            raise RuntimeError("protect: the comparison ran no HVM assessment")
-        threats = _open(after.approaches, site_id, classes)
+        scheme = _scheme(city, row, lines, classes, overrides)
+        threats = check.open(scheme)
         open_after = len(threats)
         log.info("protect %s round %d: %d lines, %d approaches open", row["name"], rounds,
                  len(lines), open_after)  # fmt: skip
+    comparison, before = None, _rows(base.hvm.approaches, site_id, classes)
+    after = before
+    if scheme.interventions:
+        comparison = compare(city, scheme, base=base, hvm_params=hvm_params)
+        if comparison.after.hvm is None:  # compare assesses the sites unless told not to
+            raise RuntimeError("protect: the comparison ran no HVM assessment")
+        after = _rows(comparison.after.hvm.approaches, site_id, classes)
+        open_after = len(_open(after, site_id, classes))
     note = _note(row, lines, open_before, open_after, rounds=rounds, unstoppable=unstoppable)
-    return Protection(row, lines, scheme, comparison, open_before, open_after, rounds, note)
+    return Protection(
+        row, lines, scheme, comparison, open_before, open_after, before, after, rounds, note
+    )
+
+
+def _rows(approaches: gpd.GeoDataFrame, site_id: str, classes: Sequence[str]) -> gpd.GeoDataFrame:
+    """The site's approach rows of the classes asked."""
+    mine = (approaches["site_id"] == site_id) & approaches["vehicle_class"].isin(classes)
+    return approaches.loc[mine].reset_index(drop=True)
 
 
 def _note(
@@ -684,9 +1046,13 @@ def _note(
     name = row["name"]
     if before == 0:
         return f"{name}: no open vehicle approach; nothing to protect"
+    closures = int((lines["kind"] == "closure").sum()) if len(lines) else 0
+    what = f"{len(lines) - closures} rated lines" + (
+        f" and {closures} street closures" if closures else ""
+    )
     if after == 0:
         return (
-            f"{name}: {len(lines)} rated lines stop all {before} open approaches "
+            f"{name}: {what} stop all {before} open approaches "
             f"(verified by re-running the assessment; {rounds} round(s))"
         )
     why = (
@@ -696,7 +1062,7 @@ def _note(
         else ""
     )
     return (
-        f"{name}: partial scheme: {len(lines)} rated lines; {after} of {before} approaches "
+        f"{name}: partial scheme: {what}; {after} of {before} approaches "
         f"still open after {rounds} round(s){why}"
     )
 
@@ -704,10 +1070,12 @@ def _note(
 def write_protection(
     result: Protection, city: City, out_dir: str | Path, *, overwrite: bool = False
 ) -> dict[str, Path]:
-    """Write the scheme: scenario TOML, lines (GeoPackage and CSV) and a summary JSON.
+    """Write the scheme: scenario TOML, lines (GeoPackage, CSV), summary JSON, map and page.
 
-    The files are written together: a staging folder replaces ``out_dir`` whole (a folder
-    holding anything but an earlier scheme of the same site is refused).
+    ``scheme_map.html`` is the offline map (:func:`cohesion_gis.maps.protect.scheme_map`) and
+    ``scheme_summary.html`` the one-page summary (:func:`scheme_html`; print it to PDF from a
+    browser). The files are written together: a staging folder replaces ``out_dir`` whole (a
+    folder holding anything but an earlier scheme of the same site is refused).
 
     Returns
     -------
@@ -723,17 +1091,49 @@ def write_protection(
     return {name: Path(out_dir) / path.relative_to(stage) for name, path in written.items()}
 
 
+#: Names of the map and the one-page summary, beside the scheme's table.
+MAP_NAME, PAGE_NAME = "scheme_map.html", "scheme_summary.html"
+
+
 def protect_outputs(stem: str) -> tuple[str, ...]:
     """The names :func:`write_protection` writes for a scheme named ``stem``."""
     return (f"{stem}.toml", f"{stem}_lines.csv", f"{stem}.gpkg", f"{stem}.provenance.json",
-            f"{stem}.json")  # fmt: skip
+            f"{stem}.json", MAP_NAME, PAGE_NAME)  # fmt: skip
+
+
+def _summary(result: Protection) -> dict[str, Any]:
+    """The scheme's figures (the JSON and the one-page summary)."""
+    lines = result.lines
+    closures = int((lines["kind"] == "closure").sum()) if len(lines) else 0
+    out: dict[str, Any] = {
+        "site_id": str(result.site["site_id"]),
+        "site": str(result.site["name"]),
+        "note": result.note,
+        "lines": len(lines) - closures,
+        "closures": closures,
+        "total_length_m": float(lines["length_m"].sum()) if len(lines) else 0.0,
+        "cost_units": float(lines["cost_units"].sum()) if len(lines) else 0.0,
+        "open_line_ends": int(lines["open_ends"].sum()) if len(lines) else 0,
+        "open_approaches_before": result.open_before,
+        "open_approaches_after": result.open_after,
+        "rounds": result.rounds,
+    }
+    if result.comparison is not None:
+        homes = result.comparison.homes
+        out["homes_losing_access"] = int((homes["access_delta"] < -1e-9).sum())
+        out["largest_access_loss"] = float(-min(homes["access_delta"].min(), 0.0))
+        out["largest_severance_change"] = float(homes["severance_delta"].abs().max())
+        out["comparison_summary"] = list(result.comparison.summary)
+    return out
 
 
 def _write_scheme(result: Protection, city: City, out: Path) -> dict[str, Path]:
+    """Every output of :func:`write_protection`, into the (staging) folder ``out``."""
     from cohesion_gis.export import write_csv, write_geopackage, write_json
+    from cohesion_gis.maps.offline import save_offline
+    from cohesion_gis.maps.protect import scheme_map
     from cohesion_gis.scenario.write import write_scenario
 
-    """Every output of :func:`write_protection`, into the (staging) folder ``out``."""
     stem = result.scenario.name
     header = f"Barrier scheme by cohesion-gis protect. {result.note}."
     paths = {
@@ -742,23 +1142,95 @@ def _write_scheme(result: Protection, city: City, out: Path) -> dict[str, Path]:
         "lines": write_geopackage({"barrier_lines": result.lines}, out / f"{stem}.gpkg",
                                   metadata=city.provenance.as_dict()),
     }  # fmt: skip
-    summary: dict[str, Any] = {
-        "site_id": str(result.site["site_id"]),
-        "site": str(result.site["name"]),
-        "note": result.note,
-        "lines": len(result.lines),
-        "total_length_m": float(result.lines["length_m"].sum()) if len(result.lines) else 0.0,
-        "cost_units": float(result.lines["cost_units"].sum()) if len(result.lines) else 0.0,
-        "open_approaches_before": result.open_before,
-        "open_approaches_after": result.open_after,
-        "rounds": result.rounds,
-    }
-    if result.comparison is not None:
-        homes = result.comparison.homes
-        summary["homes_losing_access"] = int((homes["access_delta"] < -1e-9).sum())
-        summary["largest_severance_change"] = float(homes["severance_delta"].abs().max())
-        summary["comparison_summary"] = list(result.comparison.summary)
+    summary = _summary(result)
     summary["provenance"] = city.provenance.as_dict()
     summary["assumptions"] = list(ASSUMPTIONS)
     paths["summary"] = write_json(summary, out / f"{stem}.json")
+    site = _site_geometry(city, result)
+    paths["map"] = save_offline(
+        scheme_map(result, streets=city.drive_edges, buildings=city.buildings, site_geometry=site),
+        out / MAP_NAME,
+    )
+    page = out / PAGE_NAME
+    page.write_text(scheme_html(result), encoding="utf-8")
+    paths["page"] = page
     return paths
+
+
+def _site_geometry(city: City, result: Protection) -> Any:
+    """The site's crowd perimeter (City CRS), or None when the assessment has no geometry."""
+    sites = result.comparison.base.hvm.sites if result.comparison is not None else None
+    if sites is None or "geometry" not in sites:
+        from cohesion_gis.hvm.sites import soft_target_sites
+
+        sites = soft_target_sites(city)
+    hit = sites.loc[sites["site_id"] == result.site["site_id"]]
+    return hit.geometry.iloc[0] if len(hit) else None
+
+
+def scheme_html(result: Protection) -> str:
+    """The one-page summary of a scheme as a standalone HTML page (print it to PDF).
+
+    Outcome, lines and closures (form, what each must stop in plain words, the ISO 22343-1
+    rating asked per class, length, stand-off, open ends, relative cost), the approaches left
+    open with their requirement, the cohesion check, and the caveats. Every text is escaped.
+    """
+    from cohesion_gis.maps._style import escape_text as esc
+    from cohesion_gis.maps._style import format_number as num
+
+    figures = _summary(result)
+    classes = [c.removeprefix("rating_") for c in result.lines if c.startswith("rating_")]
+    body = []
+    for row in result.lines.itertuples():
+        codes = "<br>".join(esc(getattr(row, f"rating_{c}")) for c in classes
+                            if getattr(row, f"rating_{c}"))  # fmt: skip
+        ends = f"{row.open_ends} open" if row.open_ends else "façade to façade"
+        body.append(
+            f"<tr><td>{esc(row.line_id)}</td><td>{esc(row.form)}</td>"
+            f"<td>{esc(row.what_it_stops)}</td><td>{codes or '—'}</td>"
+            f"<td>{num(row.length_m, digits=1)}</td><td>{num(row.standoff_m, digits=1)}</td>"
+            f"<td>{esc(ends)}</td><td>{num(row.cost_units, digits=1)}</td></tr>"
+        )
+    after = result.approaches_after
+    still = _open(after, str(result.site["site_id"]), list(after["vehicle_class"].unique()))
+    left = [
+        f"<li>{esc(r.vehicle_class)} at entry {esc(r.entry_id)}: {num(r.impact_speed_kmh)} km/h "
+        f"— {esc(r.required_rating)}</li>"
+        for r in still.sort_values("impact_speed_kmh", ascending=False).itertuples()
+    ]
+    check = (
+        f"{figures['homes_losing_access']} homes lose walking access (largest loss "
+        f"{num(figures['largest_access_loss'], digits=3)}); largest change in severance "
+        f"{num(figures['largest_severance_change'], digits=3)}."
+        if "homes_losing_access" in figures
+        else "No scheme, so no change to check."
+    )
+    caveats = [
+        *ASSUMPTIONS,
+        "a screening, not a vehicle dynamics assessment by a suitably qualified practitioner: "
+        "have it reviewed (NPSA, CTSA) before specifying products; a rating is evidence only "
+        "for its test vehicle, speed, angle and penetration",
+        "a street closure with landscaping is credited only where every vehicle arrives slowly "
+        "(defaults/protect.toml); its elements still need a practitioner's check",
+    ]
+    name = esc(result.site["name"])
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Barrier scheme for {name}</title>
+<style>body{{font-family:sans-serif;font-size:12px;max-width:1000px;margin:1em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:3px;vertical-align:top}}
+@page{{size:A4 landscape;margin:10mm}}</style></head><body>
+<h1>Barrier scheme for {name}</h1>
+<p><b>{esc(result.note)}.</b></p>
+<p>Open vehicle approaches: <b>{figures["open_approaches_before"]} before, \
+{figures["open_approaches_after"]} after</b>. {figures["lines"]} rated lines and \
+{figures["closures"]} street closures, {num(figures["total_length_m"])} m in all, \
+{num(figures["cost_units"], digits=1)} relative cost units (for ranking layouts, not prices). \
+Walking: {esc(check)} Map: {esc(MAP_NAME)}.</p>
+<table><tr><th>line</th><th>form</th><th>must</th><th>rating asked (ISO 22343-1)</th>
+<th>length m</th><th>to the site m</th><th>ends</th><th>cost units</th></tr>
+{"".join(body)}</table>
+<h2>Approaches left open</h2>
+<ul>{"".join(left) or "<li>none</li>"}</ul>
+<h2>Caveats</h2><ul>{"".join(f"<li>{esc(c)}</li>" for c in caveats)}</ul>
+</body></html>
+"""

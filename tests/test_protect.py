@@ -9,10 +9,20 @@ from pathlib import Path
 import pytest
 
 import cohesion_gis as cg
-from cohesion_gis.errors import InputError
-from cohesion_gis.hvm import parse_rating
-from cohesion_gis.protect import ProtectParams, line_speed_kmh, protect, write_protection
-from cohesion_gis.scenario import load_scenario
+from cohesion_gis.comparison import compare
+from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.hvm import parse_rating, required_rating
+from cohesion_gis.hvm.params import load_params
+from cohesion_gis.protect import (
+    ProtectParams,
+    closure_cost,
+    line_speed_kmh,
+    protect,
+    rating_words,
+    scheme_html,
+    write_protection,
+)
+from cohesion_gis.scenario import apply, load_scenario
 
 # A small place of worship in Kamppi with four open approaches on the 2019 extract.
 SITE = "Hehku"
@@ -46,9 +56,11 @@ def test_scheme_stops_every_approach_and_costs_no_walking_access(scheme) -> None
 
 
 def test_every_line_is_rated_above_what_reaches_it(scheme) -> None:
+    params = ProtectParams.from_toml()
     classes = [c.removeprefix("rating_") for c in scheme.lines if c.startswith("rating_")]
-    assert len(scheme.lines) >= 1
-    for line in scheme.lines.itertuples():
+    rated = scheme.lines.loc[scheme.lines["kind"] == "rated line"]
+    assert len(rated) >= 1
+    for line in rated.itertuples():
         asked = [c for c in classes if getattr(line, f"rating_{c}")]
         assert asked, line.line_id
         for cls in asked:
@@ -57,13 +69,19 @@ def test_every_line_is_rated_above_what_reaches_it(scheme) -> None:
             assert rating.speed_kmh >= speed * 1.1 - 1e-6  # the +10 % allowance
             assert rating.penetration_m <= line.standoff_m + 1e-9
             assert 32 <= rating.speed_kmh <= 80  # the tested range of the NPSA catalogue
+            assert rating.penetration_m <= 25.0  # ISO 22343-1 classifies penetration up to 25 m
+            assert getattr(line, f"angle_deg_{cls}") == 90.0  # square to the street: head-on
+            form = next(f for f in params.forms if f.name == line.form_type)
+            assert rating.speed_kmh <= form.max_test_speed_kmh  # the form is tested that fast
         assert line.length_m >= line.width_m + 2.0 - 1e-9  # kerb to kerb at least, then façades
         assert line.open_ends in (0, 1, 2)
-        assert rating.penetration_m <= 25.0  # ISO 22343-1 classifies penetration up to 25 m
+        assert line.gap_m <= 1.2  # walkers pass (DfT TAL 01/11)
+        assert line.what_it_stops.startswith("stops a ")
+        assert line.standoff_m <= params.max_standoff_m
         assert math.isfinite(line.cost_units) and line.cost_units > 0
 
 
-def test_written_scheme_is_a_valid_scenario(scheme, helsinki, tmp_path: Path) -> None:
+def test_written_scheme_reproduces_no_open_approach(scheme, helsinki, tmp_path: Path) -> None:
     paths = write_protection(scheme, helsinki, tmp_path)
     scenario = load_scenario(paths["scenario"])
     n_ratings = sum(
@@ -72,16 +90,80 @@ def test_written_scheme_is_a_valid_scenario(scheme, helsinki, tmp_path: Path) ->
         for c in scheme.lines.columns
         if c.startswith("rating_")
     )
-    assert len(scenario.interventions) == n_ratings
-    assert {i.type for i in scenario.interventions} == {"add_barrier"}
+    n_closures = int((scheme.lines["kind"] == "closure").sum())
+    assert len(scenario.interventions) == n_ratings + n_closures
+    assert {i.type for i in scenario.interventions} <= {"add_barrier", "close_road"}
+    assert scenario.hvm_params().search_horizon_m == 500.0  # compared as designed
+    # compared afresh from the file, the scheme leaves the site no open approach
+    again = compare(helsinki, scenario, base=scheme.comparison.base)
+    after = again.after.hvm.approaches
+    mine = after.loc[after["site_id"] == scheme.site["site_id"]]
+    held = mine["protected_by"].fillna("").astype(str) != ""
+    assert len(mine) and ((mine["impact_speed_kmh"].fillna(0) == 0) | held).all()
     summary = paths["summary"].read_text(encoding="utf-8")
     assert '"open_approaches_after": 0' in summary and "no hostile vehicle starts" in summary
+    page = paths["page"].read_text(encoding="utf-8")
+    assert page == scheme_html(scheme)
+    assert "Approaches left open" in page and "<li>none</li>" in page
+    assert paths["map"].stat().st_size > 10_000
     with pytest.raises(InputError, match="previous run"):
         write_protection(scheme, helsinki, tmp_path)  # all or nothing: refused, nothing written
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(InputError, match="other files"):
         write_protection(scheme, helsinki, tmp_path, overwrite=True)
     assert (tmp_path / "notes.txt").exists()
+
+
+def test_rating_words_and_closure_cost_by_hand() -> None:
+    params = ProtectParams.from_toml()
+    need = required_rating(40.0, "N2A", standoff_m=3.25)  # 40 × 1.1 = 44 → 48 km/h test
+    assert rating_words({"N2A": need}) == (
+        "stops a 7.2 t truck (N2A) at 48 km/h, head-on (90°), moving no more than 3.2 m"
+    )
+    # 10 m deep × (7 m + 2 × 1 m) × 0.15 units/m² × (1 + 0.25) × (1 + 1.0 × 50/100)
+    assert closure_cost(7.0, 50.0, params) == pytest.approx(10 * 9 * 0.15 * 1.25 * 1.5)
+
+
+def test_bad_parameters_are_refused(tmp_path: Path) -> None:
+    text = Path(cg.__file__).with_name("defaults").joinpath("protect.toml").read_text("utf-8")
+    wide = tmp_path / "wide.toml"
+    wide.write_text(text.replace("gap_m = 1.2 ", "gap_m = 1.5 ", 1), encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"wide.toml.*1.2 m"):
+        ProtectParams.from_toml(wide)
+    missing = tmp_path / "missing.toml"
+    missing.write_text(text.split("[closure]")[0], encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"missing.toml.*closure"):
+        ProtectParams.from_toml(missing)
+
+
+def test_closures_where_vehicles_are_slow(helsinki, scheme) -> None:
+    # landscaping made cheap and credited up to 60 km/h: the cheapest cut is a closure of a
+    # street every class drives along slowly; its scenario removes exactly that street
+    from cohesion_gis.protect import _add_routes, _cut, _lines, _scheme
+
+    params = ProtectParams.from_toml()
+    cheap = replace(params.closure, cost_per_m2=0.01, max_speed_kmh=60.0)
+    params = replace(params, closure=cheap)
+    pool, routes = {}, []
+    _add_routes(pool, routes, scheme.approaches_before, params.placement_m)
+    design = replace(load_params(), test_speeds_kmh=tuple(params.cost_per_m))
+    cut = _cut(helsinki, pool, routes, params, design)
+    assert cut.closures and not cut.needs  # one closure stops every class's routes
+    for peaks in cut.closures.values():
+        assert max(peaks.values()) <= 60.0
+    lines = _lines(helsinki, cut, pool, params)
+    assert set(lines["form_type"]) == {"closure"} and (lines["length_m"] == 10.0).all()
+    scenario = _scheme(helsinki, scheme.site, lines, params.classes, {})
+    assert [i.type for i in scenario.interventions] == ["close_road"] * len(lines)
+    closed = apply(helsinki, scenario)
+    assert len(closed.drive_edges) == len(helsinki.drive_edges) - len(lines)
+    assert closed.walk_edges is helsinki.walk_edges  # walkers keep the street
+    assert "street closure with landscaping" in lines["form"].iloc[0]
+
+
+def test_classes_not_assessed_are_refused(helsinki) -> None:
+    with pytest.raises(InputError, match="N3G are not assessed"):
+        protect(helsinki, SITE, classes=["M1", "N3G"])
 
 
 def test_unknown_site_names_close_ones(helsinki) -> None:
