@@ -488,10 +488,13 @@ def suggest(
     }
     evaluated = _evaluate_many(base_step, scenarios.values(), params)
     rows, long_parts = [], []
-    for (row, space_type), (gain, state, _) in zip(
+    best_so_far: dict[tuple[str, str], tuple[float, CohesionState, Any]] = {}
+    for (row, space_type), (gain, state, option_city) in zip(
         tqdm(options, desc="suggest", disable=not progress, unit="option"), evaluated, strict=True
     ):
         key = (str(row["candidate_id"]), space_type)
+        if not best_so_far or (-gain, key) < min((-g, k) for k, (g, _, _) in best_so_far.items()):
+            best_so_far = {key: (gain, state, option_city)}  # the top row: the first pick
         served = _served_columns(params, space_type, float(row["area_m2"]))
         deltas = _district_deltas(base_districts, state.districts)
         best = deltas.iloc[int(np.argmax(deltas["score_delta"].fillna(-np.inf).to_numpy()))]
@@ -523,7 +526,7 @@ def suggest(
     district_gains = pd.concat(long_parts, ignore_index=True)
     lead = ["candidate_id", "space_type"]
     district_gains = district_gains[lead + [c for c in district_gains if c not in lead]]
-    portfolio, steps = _portfolio(base_step, table, scenarios, params, k)
+    portfolio, steps = _portfolio(base_step, table, scenarios, params, k, first=best_so_far)
     independent = _independent(base_step, table, scenarios, params, k, known=steps)
     log.info(
         "suggest: %d options on %d sites; best %s as %s (+%.3f); portfolio of %d +%.3f",
@@ -575,8 +578,12 @@ def _portfolio(
     scenarios: Mapping[tuple[str, str], Scenario],
     params: CohesionParams,
     k: int,
+    *,
+    first: Mapping[tuple[str, str], tuple[float, CohesionState, Any]],
 ) -> tuple[gpd.GeoDataFrame, dict[tuple[tuple[str, str], ...], tuple[_Step, float]]]:
     """Lazy greedy picks of up to ``k`` distinct sites, each with its exact marginal gain.
+
+    ``first`` holds the evaluation (gain, state, City) of the top-ranked option, if kept.
 
     The top of the queue is taken when its gain was computed against the current picks;
     otherwise it and the next stale entries are re-evaluated exactly (together) and pushed back.
@@ -592,7 +599,7 @@ def _portfolio(
     step, taken, total, round_ = base, set(), 0.0, 0
     picks: list[tuple[Any, ...]] = []  # pick, candidate_id, space_type, gains, geometry
     steps: dict[tuple[tuple[str, str], ...], tuple[_Step, float]] = {}
-    fresh: dict[tuple[str, str], tuple[float, CohesionState, Any]] = {}
+    fresh = dict(first)
     while queue and len(picks) < k:
         neg, order, key, computed = heapq.heappop(queue)
         if key[0] in taken:

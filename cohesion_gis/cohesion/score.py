@@ -54,6 +54,7 @@ __all__ = [
     "COMPONENTS",
     "CohesionResult",
     "assemble_result",
+    "below_minimum",
     "counted_spaces",
     "distance_tables",
     "home_components",
@@ -204,14 +205,20 @@ def counted_spaces(
         ``excluded`` has ``excluded_reason``; point spaces (no area) are always counted.
     """
     minimum = spaces["space_type"].map(params.min_usable_area_m2).fillna(0.0).to_numpy()
-    area = spaces["area_m2"].to_numpy(dtype=float)
-    small = (area > 0) & (area < minimum)
+    small = below_minimum(spaces, params)
     excluded = spaces.loc[small].copy()
     excluded["excluded_reason"] = [
         f"below the minimum usable size of a {t} ({m:,.0f} m²)"
         for t, m in zip(excluded["space_type"], minimum[small], strict=True)
     ]
     return spaces.loc[~small], excluded
+
+
+def below_minimum(spaces: pd.DataFrame, params: CohesionParams) -> np.ndarray:
+    """Which contact spaces are below their type's minimum usable size (points never are)."""
+    minimum = spaces["space_type"].map(params.min_usable_area_m2).fillna(0.0).to_numpy()
+    area = spaces["area_m2"].to_numpy(dtype=float)
+    return np.asarray((area > 0) & (area < minimum), dtype=bool)
 
 
 def search_params(params: CohesionParams, *, sensitivity: bool) -> CohesionParams:

@@ -47,8 +47,8 @@ from cohesion_gis.cohesion.score import (
     CohesionResult,
     _DistrictKey,
     assemble_result,
+    below_minimum,
     composite,
-    counted_spaces,
     distance_tables,
     drop_collinear_diversity,
     home_components,
@@ -298,15 +298,16 @@ def rescore_many(
 class _Change:
     """What a scenario changes in the base tables.
 
-    ``counted`` are the scenario's counted spaces and ``homes`` its homes (with the base
-    snapping); ``plan`` gives each counted space its base position, or -1 when it was searched
+    ``counted`` are the positions of the spaces the score counts in the scenario's
+    ``contact_spaces``, and ``homes`` its homes (with the base snapping); ``plan`` gives each
+    counted space its base position, or -1 when it was searched
     again, into ``fresh_aware`` and ``fresh_free`` (None when no space was), whose spaces are
     ``fresh_start...`` of the spaces searched with it; ``same_residents``: every home keeps its
     residents.
     """
 
     city: City
-    counted: gpd.GeoDataFrame
+    counted: np.ndarray
     homes: gpd.GeoDataFrame
     plan: np.ndarray
     same_residents: bool
@@ -357,8 +358,8 @@ def _change(
     same_network = (
         city.walk_edges is base_city.walk_edges and city.walk_nodes is base_city.walk_nodes
     )
-    counted = counted_spaces(city.contact_spaces, params)[0]
-    plan = _space_plan(base.spaces, counted)
+    counted = np.flatnonzero(~below_minimum(city.contact_spaces, params))
+    plan = _space_plan(base.spaces, city.contact_spaces, counted)
     same_homes = city.homes is base_city.homes
     homes = base.aware.homes if same_homes else _homes_in_place(base.aware.homes, city.homes)
     short = sensitivity and not base.sensitivity  # base searched without the variants
@@ -376,7 +377,7 @@ def _search_changed(
     Every change's new or changed spaces are searched in one call per network; the spaces get
     their values (:func:`space_components`, flags) there too.
     """
-    parts = [c.counted.iloc[np.flatnonzero(c.plan < 0)] for c in changes]
+    parts = [c.city.contact_spaces.iloc[c.counted[c.plan < 0]] for c in changes]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
     if not sizes.sum():
         return changes, None
@@ -392,20 +393,35 @@ def _search_changed(
     values = space_components(aware, params)
     spaces = space_flags(pd.concat([aware.spaces, values], axis=1), aware)
     starts = np.r_[0, np.cumsum(sizes)]
-    return [
-        replace(c, fresh_aware=_part(aware, a, b), fresh_free=_part(free, a, b), fresh_start=a)
-        for c, a, b in zip(changes, starts[:-1], starts[1:], strict=True)
-    ], spaces
+    by_space = [np.argsort(t.table["space"].to_numpy(), kind="stable") for t in (aware, free)]
+    return (
+        [
+            replace(
+                c,
+                fresh_aware=_part(aware, by_space[0], a, b),
+                fresh_free=_part(free, by_space[1], a, b),
+                fresh_start=a,
+            )
+            for c, a, b in zip(changes, starts[:-1], starts[1:], strict=True)
+        ],
+        spaces,
+    )
 
 
-def _part(table: Reach, start: int, stop: int) -> Reach | None:
-    """The spaces ``start:stop`` of a table, renumbered from 0 (None when there are none)."""
+def _part(table: Reach, by_space: np.ndarray, start: int, stop: int) -> Reach | None:
+    """The spaces ``start:stop`` of a table, renumbered from 0 (None when there are none).
+
+    ``by_space`` orders the table's rows by space (stable), so each part is one slice.
+    """
     if stop == start:
         return None
-    space = table.table["space"].to_numpy()
-    keep = (space >= start) & (space < stop)
-    rows = table.table.loc[keep].reset_index(drop=True)
-    rows["space"] -= start
+    home, space, dist_m = table.columns()
+    sorted_space = space[by_space]
+    lo, hi = np.searchsorted(sorted_space, [start, stop])
+    at = np.sort(by_space[lo:hi])  # back to the table's order: by home, then space
+    rows = pd.DataFrame(
+        {"home": home[at], "space": space[at] - start, "dist_m": dist_m[at]}, copy=False
+    )
     spaces = table.spaces.iloc[start:stop].reset_index(drop=True)
     limit = float(spaces["search_radius_m"].max())
     return Reach(table.homes, spaces, rows, limit, table.network)
@@ -591,24 +607,30 @@ def _rows(
 # --- what changed --------------------------------------------------------------------------
 
 
-def _space_plan(base_spaces: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame) -> np.ndarray | None:
-    """For each scenario space, its position in the base table, or -1 if it must be searched.
+def _space_plan(
+    base_spaces: gpd.GeoDataFrame, spaces: gpd.GeoDataFrame, counted: np.ndarray
+) -> np.ndarray | None:
+    """For each counted scenario space, its position in the base table, or -1 to search it.
 
-    A space is kept when its id, type, area and outline are those of a base space. None when
-    ids repeat (the plan could not tell spaces apart).
+    ``counted`` are the positions of the counted spaces in ``spaces``. A space is kept when its
+    id, type, area and outline are those of a base space. None when ids repeat (the plan could
+    not tell spaces apart).
     """
-    base_ids, ids = pd.Index(base_spaces["space_id"]), pd.Index(spaces["space_id"])
+    base_ids = pd.Index(base_spaces["space_id"])
+    ids = pd.Index(spaces["space_id"].to_numpy()[counted])
     if base_ids.has_duplicates or ids.has_duplicates:
         return None
     position = base_ids.get_indexer(ids)
     found = np.flatnonzero(position >= 0)
-    before, after = base_spaces.iloc[position[found]], spaces.iloc[found]
+    before, after = position[found], counted[found]
     same = (
-        (before["space_type"].to_numpy() == after["space_type"].to_numpy())
-        & (before["area_m2"].to_numpy() == after["area_m2"].to_numpy())
-        & shapely.equals_exact(before.geometry.to_numpy(), after.geometry.to_numpy(), 0.0)
+        (base_spaces["space_type"].to_numpy()[before] == spaces["space_type"].to_numpy()[after])
+        & (base_spaces["area_m2"].to_numpy()[before] == spaces["area_m2"].to_numpy()[after])
+        & shapely.equals_exact(
+            base_spaces.geometry.to_numpy()[before], spaces.geometry.to_numpy()[after], 0.0
+        )
     )
-    plan = np.full(len(spaces), -1, dtype=np.int64)
+    plan = np.full(counted.size, -1, dtype=np.int64)
     plan[found[same]] = position[found[same]]
     return plan
 
