@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import geopandas as gpd
@@ -24,6 +24,9 @@ from folium.template import Template
 from cohesion_gis._validate import metric_crs_problem
 from cohesion_gis.errors import InputError
 from cohesion_gis.maps._style import check_inert, escape_text, js_literal
+
+if TYPE_CHECKING:
+    from branca.element import Figure
 
 __all__ = [
     "VectorLayer",
@@ -134,7 +137,7 @@ def to_wgs84(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
     return out[~out.geometry.is_empty & out.geometry.notna()].reset_index(drop=True)
 
 
-class VectorLayer(folium.map.Layer):  # type: ignore[misc]
+class VectorLayer(folium.map.Layer):
     """A GeoJSON overlay whose data reach the page as JSON blocks, untouched by Python or Jinja.
 
     folium's ``GeoJson`` turns every feature into Python dicts, calls the style function per
@@ -156,9 +159,10 @@ class VectorLayer(folium.map.Layer):  # type: ignore[misc]
         self.blobs = blobs
         self.options = options
 
-    def render(self, **kwargs: Any) -> None:
+    # branca types Element.render -> str, but MacroElement (a Layer) renders into the page, None
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Add the data blocks, the builder function and this layer's script to the page."""
-        figure = self.get_root()
+        figure = cast("Figure", self.get_root())  # a layer on a map: the root is its Figure
         for blob_id, text in self.blobs.items():
             block = f'<script type="application/json" id="{blob_id}">{text}</script>'
             figure.html.add_child(_Raw(block), name=blob_id)
@@ -167,10 +171,10 @@ class VectorLayer(folium.map.Layer):  # type: ignore[misc]
             _Raw(f"var {self.get_name()} = cgVectorLayer({js_literal(self.options)});"),
             name=self.get_name(),
         )
-        super().render(**kwargs)
+        super().render(**kwargs)  # type: ignore[no-untyped-call]  # branca leaves it unannotated
 
 
-class _Raw(Element):  # type: ignore[misc]
+class _Raw(Element):
     """Text put into the page as it is (branca's ``Element`` would parse it as a template)."""
 
     def __init__(self, text: str) -> None:

@@ -17,12 +17,16 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import folium
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
 
 from cohesion_gis._text import clean_text
+
+if TYPE_CHECKING:
+    from branca.element import Figure
 
 __all__ = [
     "COMPONENT_SCALE",
@@ -349,7 +353,16 @@ def delta_scale(
     step = next(
         s * 10**e for e in range(-1, 6) for s in (1, 2, 3, 5) if s * 10**e >= target - 1e-12
     )
-    breaks = (-3 * step, -2 * step, -step, -no_change, no_change, step, 2 * step, 3 * step)
+    breaks: tuple[float, ...] = (
+        -3 * step,
+        -2 * step,
+        -step,
+        -no_change,
+        no_change,
+        step,
+        2 * step,
+        3 * step,
+    )
     breaks = tuple(round(b, 6) for b in breaks)
     s1, s2, s3 = (_short(round(k * step, 6)) for k in (1, 2, 3))
     labels = (
@@ -414,7 +427,7 @@ def js_literal(value: object) -> str:
     return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-class MapScript(MacroElement):  # type: ignore[misc]
+class MapScript(MacroElement):
     """Run a JavaScript snippet with ``map`` bound to the parent folium map.
 
     Parameters
@@ -432,7 +445,7 @@ class MapScript(MacroElement):  # type: ignore[misc]
     )
 
     def __init__(self, js: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # branca leaves it unannotated
         self._name = "MapScript"
         self.js = check_inert(js, where="MapScript")
 
@@ -476,7 +489,7 @@ def add_title(m: folium.Map, title: str, *, lines: Sequence[str] = ()) -> None:
     body = f'<div class="cg-title">{escape_text(title)}</div>' + "".join(
         f'<div class="cg-sub">{escape_text(line)}</div>' for line in lines
     )
-    root = m.get_root()
+    root = cast("Figure", m.get_root())  # a map's root is its page
     if not getattr(root, "title", None):
         root.title = check_inert(escape_text(title), where="page title")
     MapScript(
@@ -533,7 +546,7 @@ def add_legend(
     legend: str,
     *,
     position: str = "bottomright",
-    layers: Sequence[folium.map.Layer] = (),
+    layers: Sequence[Element] = (),
 ) -> None:
     """Add an HTML legend (from :func:`legend_html`) as a Leaflet control at ``position``.
 

@@ -15,7 +15,7 @@ Both district tables follow the districts contract of :mod:`cohesion_gis.maps.co
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import geopandas as gpd
@@ -46,6 +46,8 @@ from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, district_labels, distri
 from cohesion_gis.maps.sites import add_approaches, speed_legend
 
 if TYPE_CHECKING:
+    from branca.element import Figure
+
     from cohesion_gis.city import City
 
 __all__ = [
@@ -382,7 +384,7 @@ def scenario_map(
         prefer_canvas=False,
         control_scale=True,
     )
-    dual.get_root().title = escape_text(f"Scenario: {title}")
+    cast("Figure", dual.get_root()).title = escape_text(f"Scenario: {title}")
     for m in (dual.m1, dual.m2):
         fit_view(m, [[south, west], [north, east]])
     dates = header_lines(place=place, data_date=data_date, version=__version__)

@@ -269,7 +269,7 @@ def add_approaches(
             rows["Impact energy"] = format_number(r["impact_energy_kj"], unit="kJ")
         site = _text(site_names.get(r["site_id"]), fallback=str(r["site_id"]))
         popups.append(popup_html(f"Approach to {site}", rows))
-    return geojson_layer(
+    layer = geojson_layer(
         wgs,
         name=name,
         styles=[
@@ -290,7 +290,9 @@ def add_approaches(
             for r in records
         ],
         show=show,
-    ).add_to(m)
+    )
+    layer.add_to(m)
+    return layer
 
 
 def _add_entries(m: folium.Map, entries: gpd.GeoDataFrame) -> None:

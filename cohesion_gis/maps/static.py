@@ -13,6 +13,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -44,6 +45,9 @@ from cohesion_gis.maps.basemap import BACKGROUND_COLOUR
 from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, SCORE_MEANING
 from cohesion_gis.maps.scenario import INTERVENTION_STYLES, scenario_title, score_change
 from cohesion_gis.maps.sites import APPROACH_COLUMNS, SITE_COLUMNS
+
+if TYPE_CHECKING:
+    from matplotlib.typing import LegendLocType
 
 __all__ = [
     "MAX_RANK_LABELS",
@@ -107,7 +111,7 @@ def _draw_path(ax: Axes, frame: gpd.GeoDataFrame, **style: object) -> None:
     codes[ring_ends] = MplPath.CLOSEPOLY
     fill = "facecolor" in style
     # add_artist, not add_patch: its limit update walks the path in Python (Malta: 57 s)
-    ax.add_artist(PathPatch(MplPath(coords, codes), fill=fill, **style))  # type: ignore[arg-type]
+    ax.add_artist(PathPatch(MplPath(coords, codes), fill=fill, **style))
     ax.update_datalim([coords.min(axis=0), coords.max(axis=0)])
 
 
@@ -164,7 +168,7 @@ def _legend(
     ax: Axes,
     scale: ColourScale,
     *,
-    loc: str = "upper left",
+    loc: LegendLocType = "upper left",
     anchor: tuple[float, float] = (1.01, 1),
 ) -> None:
     """A legend beside the map (outside the axes), never over it."""
