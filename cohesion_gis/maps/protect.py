@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from cohesion_gis import __version__
-from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._layers import VectorLayer, check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     OKABE_ITO,
     add_legend,
@@ -170,7 +170,7 @@ def scheme_map(
     return m
 
 
-def _scheme_layer(lines: gpd.GeoDataFrame, *, tolerance_m: float) -> folium.GeoJson:
+def _scheme_layer(lines: gpd.GeoDataFrame, *, tolerance_m: float) -> VectorLayer:
     """The lines and closures, coloured by form, each with a popup in plain words."""
     wgs = to_wgs84(lines, tolerance_m=tolerance_m)
     popups, tooltips, styles = [], [], []

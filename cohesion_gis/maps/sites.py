@@ -17,6 +17,8 @@ Column contracts (all layers in the study area's metric CRS):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -239,7 +241,7 @@ def add_approaches(
     m: folium.Map,
     approaches: gpd.GeoDataFrame,
     *,
-    site_names: dict[object, object],
+    site_names: Mapping[Any, object],
     tolerance_m: float,
     name: str = "Vehicle approach routes",
     show: bool = True,
