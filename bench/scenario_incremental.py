@@ -32,6 +32,7 @@ from cohesion_scale import study_area
 from workloads import best_of
 
 from cohesion_gis.cohesion import CohesionParams, score_districts
+from cohesion_gis.params import load_params
 from cohesion_gis.scenario.incremental import rescore, score_state
 
 COLUMNS = ["access", "diversity", "bridging", "capacity", "severance", "score"]
@@ -57,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     city = study_area(args.workload, nodes_per_home=3)
     after = with_new_park(city)
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     print(
         f"workload {args.workload}: {len(city.walk_nodes):,} walk nodes, "
         f"{len(city.homes):,} homes, {len(city.contact_spaces):,} spaces; scenario: one new park"

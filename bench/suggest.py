@@ -41,6 +41,7 @@ from workloads import best_of
 
 import cohesion_gis as cg
 from cohesion_gis.cohesion import CohesionParams
+from cohesion_gis.params import load_params
 from cohesion_gis.scenario import apply, score_state
 from cohesion_gis.scenario.incremental import rescore_many
 from cohesion_gis.suggest import suggest
@@ -62,7 +63,7 @@ def _cpu(repeat: int, run: Callable[[], Any]) -> float:
 
 def helsinki(repeat: int) -> None:
     city = cg.load_city()
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
 
     def full() -> Any:
         return cg.score_districts(city, params, sensitivity=False)
@@ -98,7 +99,7 @@ def helsinki(repeat: int) -> None:
 def workload_b(n_options: int) -> None:
     city = study_area("B", nodes_per_home=3)
     city.boundary = shapely.box(*city.walk_edges.total_bounds)  # the data edge: the network's
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     t0 = time.perf_counter()
     base = score_state(city, params)
     t_base = time.perf_counter() - t0

@@ -287,10 +287,13 @@ def score(
     from cohesion_gis._atomic import check_outputs
     from cohesion_gis.cohesion import CohesionParams, score_districts
     from cohesion_gis.cohesion.report import score_names, write_scores
+    from cohesion_gis.params import load_params
 
     check_outputs(out, score_names(), overwrite=overwrite)
     city = _load(kwargs)
-    result = score_districts(city, CohesionParams.from_toml(params), sensitivity=not no_sensitivity)
+    result = score_districts(
+        city, load_params(CohesionParams, params), sensitivity=not no_sensitivity
+    )
     paths = write_scores(result, out, provenance=city.provenance.as_dict(), overwrite=overwrite)
     _say("wrote " + ", ".join(str(p) for p in paths))
     columns = ["name", "population", "access", "diversity", "bridging", "capacity", "severance"]
@@ -332,6 +335,7 @@ def suggest(
 
     from cohesion_gis._atomic import check_run_folder
     from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.params import load_params
     from cohesion_gis.suggest import SUGGEST_OUTPUTS, SuggestParams, suggest, write_suggestions
 
     check_run_folder(out, SUGGEST_OUTPUTS, overwrite=overwrite)  # before any computing
@@ -339,7 +343,7 @@ def suggest(
     given = gpd.read_file(sites) if sites else None
     found = suggest(
         city,
-        params=CohesionParams.from_toml(params),
+        params=load_params(CohesionParams, params),
         suggest_params=SuggestParams.from_toml(suggest_params),
         sites=given,
         k=k,
@@ -618,8 +622,9 @@ def map_command(
     names = [n for k in kinds for n in MAP_NAMES[k]]
     check_outputs(out, names, overwrite=overwrite)
     from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.params import load_params
 
-    cohesion_params = CohesionParams.from_toml(params)  # read before the study area loads
+    cohesion_params = load_params(CohesionParams, params)  # read before the study area loads
     city = _load(kwargs)
     scores = sites = None
     with staged_files(out, names, overwrite=overwrite) as stage:  # every file or none

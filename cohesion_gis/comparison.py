@@ -31,6 +31,7 @@ from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.score import COMPONENTS, reported_homes
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
 from cohesion_gis.hvm.incremental import reassess
+from cohesion_gis.params import load_params
 from cohesion_gis.scenario.apply import apply
 from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
 from cohesion_gis.scenario.spec import Scenario
@@ -141,7 +142,7 @@ def analyse(
     hvm
         Run the HVM site assessment too.
     """
-    params = params or CohesionParams.from_toml()
+    params = params or load_params(CohesionParams)
     sites, note, assessment = _assess(city, hvm_params) if hvm else _NO_HVM
     return Analysis(score_state(city, params), sites, note, assessment)
 

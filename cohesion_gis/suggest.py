@@ -51,6 +51,7 @@ from tqdm.auto import tqdm
 from cohesion_gis._toml import read_toml
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.params import load_params
 from cohesion_gis.scenario import (
     CohesionState,
     Intervention,
@@ -467,7 +468,7 @@ def suggest(
     """
     if k < 1:
         raise InputError(f"k = {k}: a portfolio needs at least one site; pass k ≥ 1")
-    params = params or CohesionParams.from_toml()
+    params = params or load_params(CohesionParams)
     suggest_params = suggest_params or SuggestParams.from_toml()
     candidates = candidate_sites(city, sites=sites, params=suggest_params)
     if candidates.empty:

@@ -16,7 +16,7 @@ PACKAGE = Path(cohesion_gis.__file__).parent
 
 #: Layers of docs/architecture.md, bottom first (top-level module or subpackage names).
 LAYERS = (
-    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text"},
+    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text", "params"},
     {"taxonomy", "network", "sources", "maps"},
     {"export", "streets", "layers"},
     {"city"},
@@ -26,7 +26,7 @@ LAYERS = (
     {"cli", "__init__"},
 )
 #: Imports within a layer that the map allows (importer, imported).
-SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("_atomic", "errors"),
+SIDEWAYS = {("_toml", "errors"), ("params", "_toml"), ("_validate", "errors"), ("_atomic", "errors"),
             ("layers", "streets"), ("comparison", "scenario"), ("suggest", "scenario"),
             ("protect", "scenario"), ("protect", "comparison"), ("pipeline", "batch")}  # fmt: skip
 

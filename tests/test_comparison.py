@@ -12,6 +12,7 @@ import pytest
 import cohesion_gis as cg
 from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.comparison import Comparison, _site_deltas, analyse, compare
+from cohesion_gis.params import load_params
 from cohesion_gis.scenario import Scenario, apply, load_scenario
 from cohesion_gis.scenario.incremental import rescore, score_state
 
@@ -21,7 +22,7 @@ COLUMNS = ["access", "diversity", "bridging", "capacity", "severance", "score"]
 
 @pytest.fixture(scope="module")
 def base(helsinki: cg.City):
-    return analyse(helsinki, params=CohesionParams.from_toml(), hvm=False)
+    return analyse(helsinki, params=load_params(CohesionParams), hvm=False)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,9 @@ def test_incremental_equals_full_recompute(helsinki: cg.City, base, name: str) -
     scenario = load_scenario(SCENARIOS / f"{name}.toml")
     result = compare(helsinki, scenario, base=base, hvm=False)
     assert result.after.cohesion.recomputed.startswith("incremental")
-    full = score_districts(apply(helsinki, scenario), CohesionParams.from_toml(), sensitivity=False)
+    full = score_districts(
+        apply(helsinki, scenario), load_params(CohesionParams), sensitivity=False
+    )
     assert_same_scores(result.after.cohesion.result, full)
 
 
@@ -65,14 +68,14 @@ def test_incremental_add_and_remove_spaces(tmp_path: Path, helsinki: cg.City, ba
     assert note.startswith(f"incremental: 1 of {n_spaces} spaces searched, ")
     touched = int(note.split(", ")[1].split()[0])
     assert 0 < touched < n_homes  # only homes within reach of the two changed spaces
-    full = score_districts(result.city, CohesionParams.from_toml(), sensitivity=False)
+    full = score_districts(result.city, load_params(CohesionParams), sensitivity=False)
     assert_same_scores(result.after.cohesion.result, full)
     spaces = result.after.cohesion.result.spaces
     want = full.spaces.drop(columns="geometry")
     pd.testing.assert_frame_equal(spaces[want.columns].reset_index(drop=True), want, rtol=1e-9)
     # the merged tables, built on first use, are the tables of a full run
     merged = result.after.cohesion.aware.table
-    fresh = analyse(result.city, params=CohesionParams.from_toml(), hvm=False).cohesion.aware.table
+    fresh = analyse(result.city, params=load_params(CohesionParams), hvm=False).cohesion.aware.table
     pd.testing.assert_frame_equal(merged, fresh, rtol=1e-12)
 
 
@@ -82,7 +85,7 @@ def test_incremental_with_resident_groups_equals_full(helsinki: cg.City) -> None
     homes["pop_a"], homes["pop_b"] = homes["population"] * share, homes["population"] * (1 - share)
     homes.loc[0, ["pop_a", "pop_b", "district_id"]] = [np.nan, np.nan, None]  # no group data
     city = dataclasses.replace(helsinki, homes=homes)
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     scenario = load_scenario(SCENARIOS / "car_park_to_park.toml")
     after = apply(city, scenario)
     state = rescore(city, score_state(city, params), after, params)
@@ -106,7 +109,7 @@ def test_incremental_with_sensitivity_and_moved_residents(
         '[[interventions]]\ntype = "add_residents"\ncount = 500\ndistrict = "Kamppi"',
     )
     city = apply(helsinki, scenario)
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     full = score_districts(city, params, sensitivity=True)
     # a base searched without the variants is too short for them: a full run
     short = rescore(helsinki, base.cohesion, city, params, sensitivity=True)
@@ -125,7 +128,7 @@ def test_changed_network_falls_back_to_full(tmp_path: Path, helsinki: cg.City, b
     )
     result = compare(helsinki, scenario, base=base, hvm=False)
     assert result.after.cohesion.recomputed == "full"
-    full = score_districts(result.city, CohesionParams.from_toml(), sensitivity=False)
+    full = score_districts(result.city, load_params(CohesionParams), sensitivity=False)
     assert_same_scores(result.after.cohesion.result, full)
     assert (result.districts["score_delta"].abs() > 0).any()  # the road no longer severs
 

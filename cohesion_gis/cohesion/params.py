@@ -3,7 +3,8 @@
 Examples
 --------
 >>> from cohesion_gis.cohesion import CohesionParams
->>> params = CohesionParams.from_toml()
+>>> from cohesion_gis.params import load_params
+>>> params = load_params(CohesionParams)
 >>> params.access[0].name, params.access[0].d_full_m, params.access[0].d_max_m
 ('playground', 400.0, 1000.0)
 >>> params.search_limit_m   # the largest radius any variant needs: 2,000 m × 1.25
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
 import numpy as np
 
-from cohesion_gis._toml import read_toml
 from cohesion_gis._validate import (
     Bound,
     is_number,
@@ -32,6 +33,7 @@ from cohesion_gis._validate import (
 )
 from cohesion_gis.cohesion.cleaning import CLEANING_RULES
 from cohesion_gis.errors import ParameterError
+from cohesion_gis.params import FIX_FILE
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,6 @@ __all__ = [
     "BRIDGING_INDICES",
     "AccessCategory",
     "CohesionParams",
-    "merge_overrides",
 ]
 
 
@@ -74,8 +75,8 @@ class AccessCategory:
     space_types: tuple[str, ...]
     d_full_m: float
     d_max_m: float
-    min_area_m2: float = 0.0
-    source: str = ""
+    min_area_m2: float
+    source: str
 
 
 @dataclass(frozen=True)
@@ -88,58 +89,72 @@ class CohesionParams:
 
     access: tuple[AccessCategory, ...]
     weights: dict[str, float]
-    aggregation: str = "arithmetic"
-    walk_speed_m_s: float = 1.33
-    max_snap_m: float = 100.0
-    network_cleaning: str = "drop_fragments"
-    decay_beta_factor: float = 4.0
-    diversity_radius_m: float = 800.0
-    hill_q: float = 0.0
-    bridging_index: str = "entropy_ratio"
-    bridging_radius_m: float = 800.0
-    bridging_wide_radius_m: float = 1200.0
-    bridging_wide_types: tuple[str, ...] = ("market", "library")
-    bridging_wide_min_area_m2: float = 200_000.0
-    capacity_benchmark_m2_per_person: float = 30.0
-    capacity_zone_limits_m: tuple[float, ...] = (400.0, 800.0, 1200.0)
-    capacity_zone_weights: tuple[float, ...] = (1.0, 0.68, 0.22)
-    capacity_space_types: tuple[str, ...] = ("park", "playground", "sport")
-    nominal_area_m2: dict[str, float] = field(default_factory=dict)
-    min_usable_area_m2: dict[str, float] = field(default_factory=dict)
-    edge_radius_m: float = 1200.0
-    edge_cut_flag_share: float = 0.25
-    sensitivity_distance_scales: tuple[float, ...] = (0.75, 1.25)
-    sensitivity_slow_walk_speed_m_s: float = 1.0
-    sensitivity_weight_draws: int = 20
-    sensitivity_weight_concentration: float = 50.0
-    seed: int = 20261128
-    source: str = "(packaged defaults)"
+    aggregation: str
+    walk_speed_m_s: float
+    max_snap_m: float
+    network_cleaning: str
+    decay_beta_factor: float
+    diversity_radius_m: float
+    hill_q: float
+    bridging_index: str
+    bridging_radius_m: float
+    bridging_wide_radius_m: float
+    bridging_wide_types: tuple[str, ...]
+    bridging_wide_min_area_m2: float
+    capacity_benchmark_m2_per_person: float
+    capacity_zone_limits_m: tuple[float, ...]
+    capacity_zone_weights: tuple[float, ...]
+    capacity_space_types: tuple[str, ...]
+    nominal_area_m2: dict[str, float]
+    min_usable_area_m2: dict[str, float]
+    edge_radius_m: float
+    edge_cut_flag_share: float
+    sensitivity_distance_scales: tuple[float, ...]
+    sensitivity_slow_walk_speed_m_s: float
+    sensitivity_weight_draws: int
+    sensitivity_weight_concentration: float
+    seed: int
+    source: str
+    """The file the values come from (for messages)."""
+
+    PACKAGED: ClassVar[str] = "cohesion.toml"
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = ("access",)
+
+    def __post_init__(self) -> None:
+        raise_problems(
+            ParameterError,
+            f"cohesion parameters {self.source}",
+            self.problems(),
+            "Fix the value(s) and run again",
+        )
 
     @classmethod
-    def from_toml(cls, path: str | Path | None = None) -> CohesionParams:
-        """The packaged defaults, with single values overridden by a user TOML file.
+    def from_table(
+        cls, table: Mapping[str, Any], label: str, problems: list[str]
+    ) -> CohesionParams:
+        """Build from a full ``cohesion.toml`` table (use :func:`cohesion_gis.params.load_params`).
 
         Raises
         ------
         ParameterError
-            Unknown keys, wrong types or impossible values, all listed with the file name.
+            ``problems`` and every unknown key, wrong type or impossible value, in one message.
         """
-        data, label = read_toml(None, "cohesion.toml")
-        if path is not None:
-            user, label = read_toml(path, "cohesion.toml")
-            data = merge_overrides(data, user, label)
-        return cls._from_mapping(data, label)
-
-    @classmethod
-    def _from_mapping(cls, data: dict[str, Any], label: str) -> CohesionParams:
-        problems = [p for key in _TABLES if (p := table_problem(key, data.get(key)))]
-        raise_problems(ParameterError, label, problems, "Fix the file and load it again")
+        tables = [p for key in _TABLES if (p := table_problem(key, table.get(key)))]
+        if tables:  # only a broken packaged file: merging keeps the packaged tables
+            raise_problems(ParameterError, label, problems + tables, FIX_FILE)
+        problems = list(problems)
         access = []
-        for name, entry in data["access"].items():
-            if not isinstance(entry, dict):
+        for name, entry in table["access"].items():
+            if not isinstance(entry, Mapping):
                 problems.append(f"field `access.{name}` = {entry!r}; expected a table")
                 continue
             missing = [k for k in ("space_types", "d_full_m", "d_max_m") if k not in entry]
+            unknown = sorted(set(entry) - _ACCESS_KEYS)
+            if unknown:
+                problems.append(
+                    f"unknown key(s) {unknown} in [access.{name}] (allowed: "
+                    f"{', '.join(sorted(_ACCESS_KEYS))})"
+                )
             if missing:
                 problems.append(f"[access.{name}] needs {', '.join(missing)}")
                 continue
@@ -149,58 +164,48 @@ class CohesionParams:
                     space_types=_seq(entry["space_types"]),
                     d_full_m=_num(entry["d_full_m"]),
                     d_max_m=_num(entry["d_max_m"]),
-                    min_area_m2=_num(entry.get("min_area_m2", 0.0)),
+                    min_area_m2=_num(entry.get("min_area_m2", 0.0)),  # absent: any size counts
                     source=str(entry.get("source", "")),
                 )
             )
         sens, cap, bri, div = (
-            data["sensitivity"], data["capacity"], data["bridging"], data["diversity"]
+            table["sensitivity"], table["capacity"], table["bridging"], table["diversity"]
         )  # fmt: skip
-        params = cls(
-            access=tuple(access),
-            weights={k: _num(v) for k, v in data["weights"].items()},
-            aggregation=data["aggregation"],
-            walk_speed_m_s=_num(data["walk_speed_m_s"]),
-            max_snap_m=_num(data["max_snap_m"]),
-            network_cleaning=data["network_cleaning"],
-            decay_beta_factor=_num(data["decay_beta_factor"]),
-            diversity_radius_m=_num(div["radius_m"]),
-            hill_q=_num(div["hill_q"]),
-            bridging_index=bri["index"],
-            bridging_radius_m=_num(bri["radius_m"]),
-            bridging_wide_radius_m=_num(bri["wide_radius_m"]),
-            bridging_wide_types=_seq(bri["wide_types"]),
-            bridging_wide_min_area_m2=_num(bri["wide_min_area_m2"]),
-            capacity_benchmark_m2_per_person=_num(cap["benchmark_m2_per_person"]),
-            capacity_zone_limits_m=_seq(cap["zone_limits_m"]),
-            capacity_zone_weights=_seq(cap["zone_weights"]),
-            capacity_space_types=_seq(cap["space_types"]),
-            nominal_area_m2={k: _num(v) for k, v in data["nominal_area_m2"].items()},
-            min_usable_area_m2={k: _num(v) for k, v in data["min_usable_area_m2"].items()},
-            edge_radius_m=_num(data["edge"]["radius_m"]),
-            edge_cut_flag_share=_num(data["edge"]["flag_share"]),
-            sensitivity_distance_scales=_seq(sens["distance_scales"]),
-            sensitivity_slow_walk_speed_m_s=_num(sens["slow_walk_speed_m_s"]),
-            sensitivity_weight_draws=_num(sens["weight_draws"], whole=True),
-            sensitivity_weight_concentration=_num(sens["weight_concentration"]),
-            seed=_num(sens["seed"], whole=True),
-            source=label,
-        )
-        raise_problems(
-            ParameterError, label, problems + params.problems(), "Fix the file and load it again"
-        )
+        values: dict[str, Any] = {
+            "access": tuple(access),
+            "weights": {k: _num(v) for k, v in table["weights"].items()},
+            "aggregation": table["aggregation"],
+            "walk_speed_m_s": _num(table["walk_speed_m_s"]),
+            "max_snap_m": _num(table["max_snap_m"]),
+            "network_cleaning": table["network_cleaning"],
+            "decay_beta_factor": _num(table["decay_beta_factor"]),
+            "diversity_radius_m": _num(div["radius_m"]),
+            "hill_q": _num(div["hill_q"]),
+            "bridging_index": bri["index"],
+            "bridging_radius_m": _num(bri["radius_m"]),
+            "bridging_wide_radius_m": _num(bri["wide_radius_m"]),
+            "bridging_wide_types": _seq(bri["wide_types"]),
+            "bridging_wide_min_area_m2": _num(bri["wide_min_area_m2"]),
+            "capacity_benchmark_m2_per_person": _num(cap["benchmark_m2_per_person"]),
+            "capacity_zone_limits_m": _seq(cap["zone_limits_m"]),
+            "capacity_zone_weights": _seq(cap["zone_weights"]),
+            "capacity_space_types": _seq(cap["space_types"]),
+            "nominal_area_m2": {k: _num(v) for k, v in table["nominal_area_m2"].items()},
+            "min_usable_area_m2": {k: _num(v) for k, v in table["min_usable_area_m2"].items()},
+            "edge_radius_m": _num(table["edge"]["radius_m"]),
+            "edge_cut_flag_share": _num(table["edge"]["flag_share"]),
+            "sensitivity_distance_scales": _seq(sens["distance_scales"]),
+            "sensitivity_slow_walk_speed_m_s": _num(sens["slow_walk_speed_m_s"]),
+            "sensitivity_weight_draws": _num(sens["weight_draws"], whole=True),
+            "sensitivity_weight_concentration": _num(sens["weight_concentration"]),
+            "seed": _num(sens["seed"], whole=True),
+            "source": label,
+        }  # fmt: skip
+        problems += CohesionParams.problems(SimpleNamespace(**values))  # type: ignore[arg-type]
+        raise_problems(ParameterError, label, problems, FIX_FILE)
+        params = cls(**values)
         params.warn_non_monotone()
         return params
-
-    def validate(self) -> None:
-        """Check every value is possible; raise one ParameterError listing every problem."""
-        raise_problems(
-            ParameterError,
-            f"cohesion parameters {self.source}",
-            self.problems(),
-            "Fix the value(s) and run again",
-        )
-        self.warn_non_monotone()
 
     def warn_non_monotone(self) -> None:
         """Log a warning when a setting lets a new contact space lower some home's score.
@@ -406,6 +411,7 @@ _STRINGS = {
     "bridging_wide_types": "bridging.wide_types",
     "capacity_space_types": "capacity.space_types",
 }
+_ACCESS_KEYS = {"space_types", "d_full_m", "d_max_m", "min_area_m2", "source"}
 _TABLES = (
     "access",
     "weights",
@@ -434,47 +440,3 @@ def _num(value: Any, *, whole: bool = False) -> Any:
 def _seq(value: Any) -> Any:
     """A TOML list as a tuple (numbers as floats); anything else as read."""
     return tuple(_num(v) for v in value) if isinstance(value, list) else value
-
-
-def merge_overrides(base: dict[str, Any], user: dict[str, Any], label: str) -> dict[str, Any]:
-    """Override ``base`` value by value with ``user``; refuse keys ``base`` does not have.
-
-    New access categories may be added (they need the full set of keys).
-    """
-    out, problems = _merged(base, user, "")
-    raise_problems(ParameterError, label, problems, "Fix the file and load it again")
-    return out
-
-
-def _merged(
-    base: dict[str, Any], user: dict[str, Any], prefix: str
-) -> tuple[dict[str, Any], list[str]]:
-    out = dict(base)
-    problems = []
-    for key, value in user.items():
-        field = f"{prefix}{key}"
-        if key not in base:
-            problems.append(f"unknown key `{field}` (allowed: {', '.join(sorted(base))})")
-        elif isinstance(base[key], dict) != isinstance(value, dict):
-            expected = "a table" if isinstance(base[key], dict) else "a value, not a table"
-            problems.append(f"field `{field}` = {value!r}; expected {expected}")
-        elif not isinstance(value, dict):
-            out[key] = value
-        elif field == "access":
-            problems += [
-                f"field `access.{n}` = {v!r}; expected a table ([access.{n}])"
-                for n, v in value.items()
-                if not isinstance(v, dict)
-            ]
-            out[key] = {
-                **base[key],
-                **{
-                    n: {**base[key].get(n, {}), **v}
-                    for n, v in value.items()
-                    if isinstance(v, dict)
-                },
-            }
-        else:
-            out[key], more = _merged(base[key], value, f"{field}.")
-            problems += more
-    return out, problems

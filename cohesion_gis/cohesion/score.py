@@ -46,6 +46,7 @@ from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.severance import barrier_aware_network, detour_ratio, severance
 from cohesion_gis.errors import DataError
 from cohesion_gis.network import map_chunks
+from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
@@ -154,8 +155,8 @@ def score_districts(
     >>> bool(result.districts["score"].between(0, 100).all())
     True
     """
-    params = params or CohesionParams.from_toml()
-    params.validate()
+    params = params or load_params(CohesionParams)
+    params.warn_non_monotone()
     _require_residents(city)
     networks = walk_networks(city, params)
     aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)

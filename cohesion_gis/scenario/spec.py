@@ -253,16 +253,11 @@ class Scenario:
 
     def cohesion_params(self) -> Any:
         """The cohesion parameters: packaged defaults with this scenario's overrides."""
-        from cohesion_gis._toml import read_toml
-        from cohesion_gis.cohesion.params import CohesionParams, merge_overrides
+        from cohesion_gis.cohesion.params import CohesionParams
+        from cohesion_gis.params import load_params
 
-        if not self.cohesion_overrides:
-            return CohesionParams.from_toml()
-        label = f"{self.where} [parameters.cohesion]"
-        data = merge_overrides(
-            read_toml(None, "cohesion.toml")[0], dict(self.cohesion_overrides), label
-        )
-        return CohesionParams._from_mapping(data, label)
+        where = f"{self.where} [parameters.cohesion]"
+        return load_params(CohesionParams, overrides=self.cohesion_overrides, where=where)
 
     def hvm_params(self) -> Any:
         """The HVM parameters: packaged defaults with this scenario's overrides."""

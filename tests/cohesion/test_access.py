@@ -5,6 +5,7 @@ import pytest
 from cohesion_gis.cohesion import CohesionParams
 from cohesion_gis.cohesion.access import access, coverage
 from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.params import load_params
 
 from .conftest import homes, spaces
 
@@ -16,7 +17,7 @@ def test_coverage_is_full_then_linear_then_zero():
 
 def test_access_takes_the_best_space_per_category_and_averages_categories(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     h = homes([(0.0, 0.0)], [10.0])
     # playgrounds at 500 m and 900 m: best credit (1000-500)/600; library at 1,000 m:
     # (1200-1000)/400 = 0.5; nothing else
@@ -36,7 +37,7 @@ def test_access_takes_the_best_space_per_category_and_averages_categories(line):
 
 def test_small_parks_do_not_count_as_local_green_space(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     h = homes([(0.0, 0.0)], [10.0])
     small = spaces([("park", (200.0, 0.0), 50)])  # 0.25 ha < 0.5 ha
     big = spaces([("park", (200.0, 0.0), 80)])  # 0.64 ha
@@ -52,13 +53,13 @@ def test_small_parks_do_not_count_as_local_green_space(line):
 
 def test_no_spaces_gives_zero_access(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     a = access(reach(homes([(0.0, 0.0)], [1.0]), spaces([]), nodes, edges, params=params), params)
     assert (a["access"] == 0).all()
 
 
 def test_access_on_helsinki_equals_a_plain_groupby(helsinki):
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     table = reach(helsinki.homes, helsinki.contact_spaces, helsinki.walk_nodes,
                   helsinki.walk_edges, params=params)  # fmt: skip
     got = access(table, params)

@@ -8,6 +8,7 @@ from cohesion_gis import InputError
 from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.cohesion.bridging import bridging, entropy
 from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.params import load_params
 from cohesion_gis.sources.population import group_shares
 
 from .conftest import homes, spaces
@@ -28,7 +29,7 @@ def _two_communities():
 
 def test_a_space_between_two_groups_bridges_and_one_inside_one_does_not(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     s = spaces([("library", (50.0, 0.0), 0), ("library", (1000.0, 0.0), 0)])
     home, space = bridging(reach(_two_communities(), s, nodes, edges, params=params), params)
     # the west library (wide 1,200 m catchment) sees only group A
@@ -43,7 +44,7 @@ def test_a_space_between_two_groups_bridges_and_one_inside_one_does_not(line):
 
 def test_simpson_is_the_absolute_variant(line):
     nodes, edges = line
-    params = dataclasses.replace(CohesionParams.from_toml(), bridging_index="simpson")
+    params = dataclasses.replace(load_params(CohesionParams), bridging_index="simpson")
     h = _two_communities()
     h["pop_a"] = [50.0, 50.0, 50.0, 0.0]  # the city is 3:1, not 1:1
     h["pop_b"] = [0.0, 0.0, 0.0, 50.0]
@@ -55,7 +56,7 @@ def test_simpson_is_the_absolute_variant(line):
 
 def test_without_groups_bridging_is_not_available(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     h = homes([(0.0, 0.0), (200.0, 0.0)], [100.0, 100.0], districts=["A", "B"])
     s = spaces([("square", (100.0, 0.0), 0)])
     home, space = bridging(reach(h, s, nodes, edges, params=params), params)
@@ -67,7 +68,7 @@ def test_without_groups_bridging_is_not_available(line):
 
 def test_no_space_reached_gives_zero_and_unreached_space_says_why(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     h = _two_communities().iloc[:2]
     h["pop_a"], h["pop_b"] = [40.0, 50.0], [10.0, 0.0]
     s = spaces([("square", (1900.0, 0.0), 0)])
@@ -79,7 +80,7 @@ def test_no_space_reached_gives_zero_and_unreached_space_says_why(line):
 
 def test_a_home_without_groups_spreads_nothing(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     s = spaces([("library", (50.0, 0.0), 0), ("library", (1000.0, 0.0), 0)])
     h = _two_communities()
     h.loc[1, ["pop_a", "pop_b"]] = np.nan  # e.g. outside every district
@@ -173,7 +174,7 @@ def test_a_mixed_space_within_its_standard_distance_gives_full_credit(helsinki_g
     from cohesion_gis.cohesion.bridging import standard_distances_m
     from cohesion_gis.cohesion.score import distance_tables, walk_networks
 
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     result = score_districts(helsinki_groups, params, sensitivity=False)
     networks = walk_networks(helsinki_groups, params)
     table = distance_tables(helsinki_groups, networks, params, sensitivity=False)[0]

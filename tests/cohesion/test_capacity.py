@@ -6,6 +6,7 @@ from access import Access, weights
 from cohesion_gis.cohesion import CohesionParams
 from cohesion_gis.cohesion.capacity import capacity, e2sfca, zone_weight
 from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.params import load_params
 
 from .conftest import homes, spaces
 
@@ -62,7 +63,7 @@ def test_e2sfca_agrees_with_pysal_access():
 
 def test_capacity_against_the_30_m2_benchmark(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     # 100 residents beside a 60 m x 60 m park (3,600 m2): 36 m2 each, above the benchmark
     h = homes([(0.0, 0.0)], [100.0])
     s = spaces([("park", (100.0, 0.0), 60)])
@@ -78,7 +79,7 @@ def test_capacity_against_the_30_m2_benchmark(line):
 
 
 def test_capacity_on_helsinki_equals_the_plain_e2sfca(helsinki):
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     table = reach(helsinki.homes, helsinki.contact_spaces, helsinki.walk_nodes,
                   helsinki.walk_edges, params=params)  # fmt: skip
     per_home, supply = capacity(table, params)

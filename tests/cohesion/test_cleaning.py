@@ -11,6 +11,7 @@ import pytest
 from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.cohesion.cleaning import clean_network
 from cohesion_gis.cohesion.severance import barrier_aware_network
+from cohesion_gis.params import load_params
 
 #: Spaces whose mapped paths are isolated pieces (indoor corridors, footway rings) in the extract.
 STRANDED = ["Oodi", "Helsingin yliopiston pääkirjasto", "Vanha Kauppahalli"]  # Kaisa = pääkirjasto
@@ -23,7 +24,7 @@ def cleaned(helsinki):
 
 @pytest.fixture(scope="module")
 def uncleaned(helsinki):
-    params = dataclasses.replace(CohesionParams.from_toml(), network_cleaning="none")
+    params = dataclasses.replace(load_params(CohesionParams), network_cleaning="none")
     return score_districts(helsinki, params, sensitivity=False)
 
 

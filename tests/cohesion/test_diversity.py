@@ -4,6 +4,7 @@ import pytest
 from cohesion_gis.cohesion import CohesionParams
 from cohesion_gis.cohesion.diversity import diversity, hill_number
 from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.params import load_params
 
 from .conftest import homes, spaces
 
@@ -19,7 +20,7 @@ def test_hill_numbers_by_hand():
 
 def test_diversity_counts_types_within_800_m(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     h = homes([(0.0, 0.0)], [1.0])
     # three types within 800 m (two playgrounds count once), a market beyond
     s = spaces(
@@ -37,7 +38,7 @@ def test_diversity_counts_types_within_800_m(line):
 
 def test_one_type_or_none_gives_zero(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     s = spaces([("playground", (100.0, 0.0), 0)])
     d = diversity(
         reach(homes([(0.0, 0.0), (2000.0, 0.0)], [1.0, 1.0]), s, nodes, edges, params=params),

@@ -69,15 +69,16 @@ def test_adding_spaces_of_every_type_lowers_no_home(helsinki, grouped, seed, wit
 
 def test_hill_q_above_zero_can_lower_a_home_and_is_warned(helsinki, tmp_path, caplog):
     from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.params import load_params
 
     path = tmp_path / "q1.toml"
     path.write_text("[diversity]\nhill_q = 1.0\n")
     with caplog.at_level("WARNING", logger="cohesion_gis.cohesion.params"):
-        params = CohesionParams.from_toml(path)
+        params = load_params(CohesionParams, path)
     assert "hill_q = 1 > 0" in caplog.text and "can lower" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="cohesion_gis.cohesion.params"):
-        CohesionParams.from_toml().validate()
+        load_params(CohesionParams).warn_non_monotone()
     assert "hill_q" not in caplog.text
     # the warning is true on real Helsinki: one more space of every type lowers some homes
     base = score_districts(helsinki, params, sensitivity=False)

@@ -9,10 +9,11 @@ import pytest
 
 from cohesion_gis.cohesion import CohesionParams
 from cohesion_gis.errors import ParameterError
+from cohesion_gis.params import load_params
 
 
 def test_packaged_defaults_are_within_their_bounds():
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     assert params.problems() == []
     assert params.seed == 20261128 and isinstance(params.seed, int)
     assert params.sensitivity_weight_draws == 20
@@ -55,7 +56,7 @@ def test_bad_values_name_file_field_and_bounds(tmp_path: Path, body: str, match:
     path = tmp_path / "bad.toml"
     path.write_text(body)
     with pytest.raises(ParameterError, match=match) as info:
-        CohesionParams.from_toml(path)
+        load_params(CohesionParams, path)
     text = str(info.value)
     assert text.startswith(f"{path}: ") and "\n" not in text
     assert text.endswith("Fix the file and load it again")
@@ -65,7 +66,7 @@ def test_every_problem_of_a_file_in_one_message(tmp_path: Path):
     path = tmp_path / "bad.toml"
     path.write_text("walk_speed_m_s = nan\n[weights]\naccess = -1\n[diversity]\nhill_q = inf\n")
     with pytest.raises(ParameterError) as info:
-        CohesionParams.from_toml(path)
+        load_params(CohesionParams, path)
     for field in ("walk_speed_m_s", "weights.access", "diversity.hill_q"):
         assert f"`{field}`" in str(info.value)
 
@@ -74,17 +75,44 @@ def test_a_new_access_category_needs_its_keys(tmp_path: Path):
     path = tmp_path / "new.toml"
     path.write_text('[access.pool]\nspace_types = ["pool"]\nd_full_m = 400\n')
     with pytest.raises(ParameterError, match=r"\[access.pool\] needs d_max_m"):
-        CohesionParams.from_toml(path)
+        load_params(CohesionParams, path)
 
 
 def test_non_utf8_parameter_file(tmp_path: Path):
     path = tmp_path / "latin1.toml"
     path.write_bytes("# Paramètres\nwalk_speed_m_s = 1.2\n".encode("latin-1"))
     with pytest.raises(ParameterError, match=r"latin1.toml: not UTF-8 text"):
-        CohesionParams.from_toml(path)
+        load_params(CohesionParams, path)
 
 
-def test_validate_checks_parameters_built_in_code():
-    params = dataclasses.replace(CohesionParams.from_toml(), walk_speed_m_s=float("nan"))
-    with pytest.raises(ParameterError, match=r"`walk_speed_m_s` = nan"):
-        params.validate()
+def test_parameters_built_in_code_are_checked_too():
+    with pytest.raises(ParameterError, match=r"cohesion parameters .*`walk_speed_m_s` = nan"):
+        dataclasses.replace(load_params(CohesionParams), walk_speed_m_s=float("nan"))
+
+
+def test_a_partial_file_overrides_only_its_keys(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[diversity]\nradius_m = 600\n[access.playground]\nmin_area_m2 = 100\n")
+    params, packaged = load_params(CohesionParams, path), load_params(CohesionParams)
+    assert params.diversity_radius_m == 600.0 and packaged.diversity_radius_m == 800.0
+    assert params.access[0].min_area_m2 == 100.0 and params.access[0].d_max_m == 1000.0
+    assert dataclasses.replace(params, diversity_radius_m=800.0, access=packaged.access,
+                               source=packaged.source) == packaged  # fmt: skip
+    assert params.source == str(path)
+
+
+def test_overrides_apply_after_the_file(tmp_path: Path):
+    path = tmp_path / "mine.toml"
+    path.write_text("walk_speed_m_s = 1.2\nmax_snap_m = 50\n")
+    params = load_params(CohesionParams, path, {"walk_speed_m_s": 1.0}, where="code")
+    assert (params.walk_speed_m_s, params.max_snap_m) == (1.0, 50.0)
+    assert params.source == f"{path} with code"
+
+
+def test_a_typo_in_an_access_category_is_refused(tmp_path: Path):
+    path = tmp_path / "typo.toml"
+    path.write_text("[access.playground]\nd_ful_m = 300\n")
+    with pytest.raises(
+        ParameterError, match=r"unknown key\(s\) \['d_ful_m'\] in \[access.playground\]"
+    ):
+        load_params(CohesionParams, path)

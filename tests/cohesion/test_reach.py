@@ -4,6 +4,7 @@ import pytest
 from cohesion_gis import InputError
 from cohesion_gis.cohesion import CohesionParams
 from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.params import load_params
 
 from .conftest import homes, spaces
 
@@ -14,7 +15,7 @@ def test_distances_are_door_to_entrance_along_the_network(line):
     # crossed by the footway: entered where its boundary meets the line, at x=980
     h = homes([(0.0, 10.0)], [100.0])
     s = spaces([("library", (350.0, -5.0), 0), ("park", (1000.0, 0.0), 40)])
-    result = reach(h, s, nodes, edges, params=CohesionParams.from_toml())
+    result = reach(h, s, nodes, edges, params=load_params(CohesionParams))
     dist = result.table.set_index("space")["dist_m"]
     assert dist[0] == pytest.approx(10 + 350 + 5)
     assert dist[1] == pytest.approx(10 + 980)
@@ -23,7 +24,7 @@ def test_distances_are_door_to_entrance_along_the_network(line):
 
 def test_each_space_is_searched_as_far_as_a_component_reads_it(line):
     nodes, edges = line
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     h = homes([(0.0, 0.0)], [1.0])
     # a library is read up to 1,200 m (access d_max, wide bridging catchment) x 1.25 = 1,500 m;
     # a square up to 800 m x 1.25 = 1,000 m
@@ -54,7 +55,7 @@ def test_bad_population_is_refused(line):
             s,
             nodes,
             edges,
-            params=CohesionParams.from_toml(),
+            params=load_params(CohesionParams),
         )
     with pytest.raises(InputError, match="negative"):
-        reach(homes([(0.0, 0.0)], [-1.0]), s, nodes, edges, params=CohesionParams.from_toml())
+        reach(homes([(0.0, 0.0)], [-1.0]), s, nodes, edges, params=load_params(CohesionParams))

@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from cohesion_gis import DataError
 from cohesion_gis.cohesion import COMPONENTS, CohesionParams, score_districts
+from cohesion_gis.params import load_params
 from cohesion_gis.sources.districts import grid_districts
 from cohesion_gis.sources.population import assign_to_districts
 
@@ -58,7 +59,7 @@ def test_composite_is_the_weighted_mean_of_the_available_components(base):
 
 
 def test_geometric_aggregation_is_the_weighted_geometric_mean(helsinki):
-    params = dataclasses.replace(CohesionParams.from_toml(), aggregation="geometric")
+    params = dataclasses.replace(load_params(CohesionParams), aggregation="geometric")
     result = score_districts(helsinki, params, sensitivity=False)
     homes, w = result.homes, params.weights
     have = ["access", "diversity", "capacity"]
@@ -209,7 +210,7 @@ def test_same_inputs_same_outputs(helsinki, base):
 
 
 def test_longer_thresholds_never_lower_access(helsinki, base):
-    params = CohesionParams.from_toml().scaled(1.25)
+    params = load_params(CohesionParams).scaled(1.25)
     longer = score_districts(helsinki, params, sensitivity=False)
     assert (longer.homes["access"].to_numpy() >= base.homes["access"].to_numpy() - 1e-12).all()
 
@@ -226,7 +227,7 @@ def test_spearman_matches_scipy_with_ties_and_missing_values():
 
 
 def test_scores_without_sensitivity_search_less_and_score_the_same(helsinki, base):
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     quick = score_districts(helsinki, params, sensitivity=False)
     columns = [*COMPONENTS, "severance", "score"]
     pd.testing.assert_frame_equal(quick.homes[columns], base.homes[columns], rtol=1e-12)
@@ -236,7 +237,7 @@ def test_scores_without_sensitivity_search_less_and_score_the_same(helsinki, bas
 
 
 def test_sensitivity_scale_covers_every_variant():
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     assert params.sensitivity_scale == 1.25  # slow walking shrinks distances: not above 1.25
     faster = dataclasses.replace(params, sensitivity_slow_walk_speed_m_s=2.0)
     assert faster.sensitivity_scale == pytest.approx(2.0 / params.walk_speed_m_s)
@@ -246,7 +247,7 @@ def test_sensitivity_scale_covers_every_variant():
 def test_edge_cut_share_by_hand_and_on_helsinki(base):
     from cohesion_gis.cohesion.score import edge_cut_share
 
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     area = box(0, 0, 10_000, 10_000)
     homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([5000, 0, 5000], [5000, 0, 0]))
     share = edge_cut_share(homes, area, params)

@@ -111,11 +111,12 @@ def test_a_home_beside_the_road_is_put_on_its_own_side(crossroads, reverse):
 def test_homes_and_spaces_on_the_same_side_need_no_crossing(crossroads):
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.cohesion.reach import reach
+    from cohesion_gis.params import load_params
 
     from .conftest import homes, spaces
 
     nodes, edges = crossroads
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     aware_nodes, aware_edges = barrier_aware_network(nodes, edges)
     h = homes([(150, 8), (150, -8)], [10.0, 10.0])
     s = spaces([("library", (250, 6), 0), ("library", (250, -6), 0)])
@@ -131,11 +132,12 @@ def test_detour_ratio_is_the_walk_with_barriers_over_the_walk_without(crossroads
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.cohesion.reach import reach
     from cohesion_gis.cohesion.severance import detour_ratio
+    from cohesion_gis.params import load_params
 
     from .conftest import homes, spaces
 
     nodes, edges = crossroads
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     h = homes([(100.0, 50.0), (300.0, 60.0)], [10.0, 10.0])  # north of node 2, and of the crossing
     s = spaces([("library", (100.0, -50.0), 0)])  # south of node 2
     free = reach(h, s, nodes, edges, params=params)
@@ -155,9 +157,10 @@ def helsinki_without_crossings(helsinki):
 
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.cohesion.score import distance_tables, walk_networks
+    from cohesion_gis.params import load_params
 
     city = dataclasses.replace(helsinki, walk_nodes=helsinki.walk_nodes.assign(crossing=False))
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     aware, free = distance_tables(city, walk_networks(city, params), params, sensitivity=False)
     return aware, free, params
 

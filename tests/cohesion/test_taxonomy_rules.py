@@ -6,6 +6,7 @@ import pytest
 
 from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.cohesion.score import counted_spaces
+from cohesion_gis.params import load_params
 from cohesion_gis.taxonomy import classify, load_taxonomy
 
 
@@ -55,7 +56,7 @@ def test_helsinki_gyms_pool_and_studio_are_gone(helsinki):
 
 
 def test_square_fragments_are_not_counted(helsinki):
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     counted, excluded = counted_spaces(helsinki.contact_spaces, params)
     assert len(excluded) == 12
     assert (excluded["space_type"] == "square").all()
