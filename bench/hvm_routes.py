@@ -18,8 +18,9 @@ import numpy as np
 import pyrosm
 import shapely
 
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.routes import _build_network, approach_routes
+from cohesion_gis.params import load_params
 
 CRS = "EPSG:3067"
 
@@ -74,7 +75,7 @@ def city_case() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 def timed(
     label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, model: str = "power"
 ) -> None:
-    params = dataclasses.replace(load_params(), acceleration_model=model)
+    params = dataclasses.replace(load_params(HvmParams), acceleration_model=model)
     start, cpu = time.perf_counter(), time.process_time()
     routes = approach_routes(edges, sites, params=params)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -87,7 +88,7 @@ def timed(
 
 def timed_build(label: str, edges: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
     start, cpu = time.perf_counter(), time.process_time()
-    _build_network(edges, sites, None, load_params())
+    _build_network(edges, sites, None, load_params(HvmParams))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(f"{label:<34} network build {seconds:7.2f} s wall {cpu:6.2f} s CPU")
 

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
         BarrierRating,
         HvmParams,
         VehicleClass,
+        Vehicles,
         approach_routes,
-        load_vehicles,
         parse_rating,
         required_rating,
     )
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         scenario_map,
         sites_map,
     )
+    from cohesion_gis.params import load_params
     from cohesion_gis.pipeline import run_study
     from cohesion_gis.scenario import Scenario, load_scenario
     from cohesion_gis.scenario.apply import apply
@@ -65,8 +66,8 @@ _EXPORTS = {
         "BarrierRating",
         "HvmParams",
         "VehicleClass",
+        "Vehicles",
         "approach_routes",
-        "load_vehicles",
         "parse_rating",
         "required_rating",
     ),
@@ -79,6 +80,7 @@ _EXPORTS = {
         "scenario_map",
         "sites_map",
     ),
+    "cohesion_gis.params": ("load_params",),
     "cohesion_gis.pipeline": ("run_study",),
     "cohesion_gis.scenario": ("Scenario", "apply", "load_scenario"),
     "cohesion_gis.taxonomy": ("Taxonomy", "load_taxonomy"),
@@ -107,6 +109,7 @@ __all__ = [
     "SiteAssessment",
     "Taxonomy",
     "VehicleClass",
+    "Vehicles",
     "__version__",
     "apply",
     "approach_routes",
@@ -116,9 +119,9 @@ __all__ = [
     "compare",
     "comparison_map",
     "load_city",
+    "load_params",
     "load_scenario",
     "load_taxonomy",
-    "load_vehicles",
     "notebook_view",
     "parse_rating",
     "required_rating",

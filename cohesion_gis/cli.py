@@ -344,7 +344,7 @@ def suggest(
     found = suggest(
         city,
         params=load_params(CohesionParams, params),
-        suggest_params=SuggestParams.from_toml(suggest_params),
+        suggest_params=load_params(SuggestParams, suggest_params),
         sites=given,
         k=k,
         equity=equity,
@@ -379,6 +379,7 @@ def protect(
 ) -> None:
     """Design and verify the cheapest barrier scheme for one site (scenario TOML, map, page)."""
     from cohesion_gis._atomic import check_run_folder
+    from cohesion_gis.params import load_params
     from cohesion_gis.protect import MAP_NAME, PAGE_NAME, ProtectParams, protect, write_protection
 
     ours = (MAP_NAME, PAGE_NAME)
@@ -393,7 +394,7 @@ def protect(
         city,
         site,
         classes=classes.split(",") if classes else None,
-        params=ProtectParams.from_toml(protect_params),
+        params=load_params(ProtectParams, protect_params),
     )
     paths = write_protection(result, city, out, overwrite=overwrite)
     _say("wrote " + ", ".join(str(p) for p in paths.values()))

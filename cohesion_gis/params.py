@@ -61,9 +61,7 @@ class ParamsClass(Protocol):
     OPEN_TABLES: ClassVar[tuple[str, ...]]
 
     @classmethod
-    def from_table(
-        cls, table: Mapping[str, Any], label: str, problems: list[str]
-    ) -> ParamsClass:
+    def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> ParamsClass:
         """Build from the merged table; raise one error listing ``problems`` and its own."""
         ...
 
@@ -95,7 +93,8 @@ def load_params(
 
     Returns
     -------
-    An instance of ``cls`` (a frozen dataclass).
+    An instance of ``cls`` (a frozen dataclass; without ``toml`` and ``overrides``, one instance
+    shared by every caller: make variants with :func:`dataclasses.replace`).
 
     Raises
     ------
@@ -103,6 +102,8 @@ def load_params(
         A file is missing or not TOML; or keys unknown, values of the wrong type, non-finite or
         out of their bounds: every problem in one message naming the file and the field.
     """
+    if toml is None and not overrides:
+        return _defaults(cls)
     spec: Any = cls
     table = _packaged(spec.PACKAGED)
     label, problems = f"defaults/{spec.PACKAGED}", []
@@ -117,6 +118,13 @@ def load_params(
     if layers:
         label = " with ".join(layer_label for _, layer_label in layers)
     return spec.from_table(table, label, problems)
+
+
+@functools.cache
+def _defaults(cls: type[P]) -> P:
+    """The packaged values of ``cls``: built once per process, shared (instances are frozen)."""
+    spec: Any = cls
+    return spec.from_table(_packaged(spec.PACKAGED), f"defaults/{spec.PACKAGED}", [])
 
 
 def _packaged(name: str) -> dict[str, Any]:

@@ -139,12 +139,12 @@ def study_hash(city: City) -> str:
     """
     from cohesion_gis._fingerprint import inputs_fingerprint
     from cohesion_gis.cohesion import CohesionParams
-    from cohesion_gis.hvm import params as hvm_params
+    from cohesion_gis.hvm import HvmParams
     from cohesion_gis.params import load_params
 
     fingerprint = inputs_fingerprint(
         taxonomy=city.taxonomy,
-        params={"cohesion": load_params(CohesionParams), "hvm": hvm_params.load_params()},
+        params={"cohesion": load_params(CohesionParams), "hvm": load_params(HvmParams)},
     )
     digest = hashlib.sha256(f"{city.name}|{city.crs.to_wkt()}|{fingerprint}".encode())
     digest.update(city.boundary.wkb)

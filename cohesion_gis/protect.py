@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
@@ -56,8 +56,16 @@ import shapely
 import shapely.ops
 from shapely.geometry import LineString
 
-from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import (
+    Bound,
+    is_number,
+    number_problem,
+    raise_problems,
+    strings_problem,
+)
 from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.hvm.vehicles import MAX_TEST_MASS_KG
+from cohesion_gis.params import FIX_FILE, load_params
 from cohesion_gis.scenario import Intervention, Scenario
 from cohesion_gis.scenario.write import base_spec
 
@@ -192,72 +200,109 @@ class ProtectParams:
     forms: tuple[Form, ...]
     closure: Closure
 
+    PACKAGED: ClassVar[str] = "protect.toml"
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = ("cost_per_m", "forms")
+
     @classmethod
-    def from_toml(cls, path: str | Path | None = None) -> ProtectParams:
-        """The packaged defaults, or a user file of the same layout.
+    def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> ProtectParams:
+        """Build from a full ``protect.toml`` table (see :func:`cohesion_gis.params.load_params`).
 
         Raises
         ------
         ParameterError
-            Missing keys, or costs and sizes that are not finite and positive.
+            ``problems`` and every mistyped, non-finite or out-of-range value, in one message.
         """
-        data, label = read_toml(path, "protect.toml")
-        try:
-            costs = {float(k): float(v) for k, v in data["cost_per_m"].items()}
-            forms = tuple(
-                sorted(
-                    (Form(str(name), str(f["label"]), float(f["max_test_speed_kmh"]),
-                          float(f["max_mass_kg"]), float(f["intrusiveness"]))
-                     for name, f in data["forms"].items()),
-                    key=lambda f: (f.max_test_speed_kmh, f.max_mass_kg),
+        problems = list(problems)
+        problems += [p for k, b in _PROTECT_BOUNDS.items() if (p := number_problem(k, table[k], b))]
+        costs = {}
+        for speed, cost in table["cost_per_m"].items():
+            field = f"cost_per_m.{speed}"
+            if not is_number(_speed(speed)) or not _TEST_SPEED.holds(_speed(speed)):
+                problems.append(
+                    f"field `{field}`: the key must be a test speed, {_TEST_SPEED.expected()}"
                 )
-            )  # fmt: skip
-            c = data["closure"]
-            closure = Closure(str(c["label"]), float(c["depth_m"]), float(c["cost_per_m2"]),
-                              float(c["max_speed_kmh"]), float(c["intrusiveness"]))  # fmt: skip
-            params = cls(
-                cost_per_m=MappingProxyType(dict(sorted(costs.items()))),
-                margin_m=float(data["margin_m"]),
-                placement_m=float(data["placement_m"]),
-                distance_weight=float(data["distance_weight"]),
-                max_standoff_m=float(data["max_standoff_m"]),
-                horizon_m=float(data["horizon_m"]),
-                max_reach_m=float(data["max_reach_m"]),
-                default_width_m=float(data["default_width_m"]),
-                classes=tuple(str(c) for c in data["classes"]),
-                max_rounds=int(data["max_rounds"]),
-                gap_m=float(data["gap_m"]),
-                forms=forms,
-                closure=closure,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ParameterError(
-                f"{label}: {exc!r}; lay it out like cohesion_gis/defaults/protect.toml"
-            ) from exc
-        values = [
-            *costs.values(),
-            params.margin_m,
-            params.placement_m,
-            params.distance_weight,
-            params.max_standoff_m,
-            params.default_width_m,
-            params.gap_m,
-            closure.depth_m,
-            closure.cost_per_m2,
-            closure.max_speed_kmh,
-            closure.intrusiveness,
-            *(v for f in forms for v in (f.max_test_speed_kmh, f.max_mass_kg, f.intrusiveness)),
-        ]
-        if not all(math.isfinite(v) and v >= 0 for v in values) or params.default_width_m <= 0:
-            raise ParameterError(f"{label}: costs, sizes and penalties must be finite and >= 0")
-        if not 1 <= params.max_rounds <= 20 or not params.classes or not forms:
-            raise ParameterError(f"{label}: max_rounds must be 1-20, classes and forms not empty")
-        if not 0 < params.gap_m <= 1.2:
-            raise ParameterError(
-                f"{label}: gap_m {params.gap_m} m; a line stops vehicles only with gaps of at "
-                "most 1.2 m (DfT Traffic Advisory Leaflet 01/11)"
-            )
-        return params
+            elif p := number_problem(field, cost, _COST):
+                problems.append(p)
+            else:
+                costs[_speed(speed)] = float(cost)
+        if p := strings_problem("classes", table["classes"]):
+            problems.append(p)
+        elif not table["classes"]:
+            problems.append("field `classes` = []; expected at least one vehicle class")
+        forms = []
+        for name, entry in table["forms"].items():
+            more = _entry_problems(f"forms.{name}", entry, _FORM_BOUNDS)
+            problems += more
+            if not more:
+                numbers = {k: float(entry[k]) for k in _FORM_BOUNDS}
+                forms.append(Form(str(name), entry["label"], **numbers))
+        if not table["forms"]:
+            problems.append("field `forms` is empty; expected at least one [forms.<name>]")
+        closure = table["closure"]
+        problems += _entry_problems("closure", closure, _CLOSURE_BOUNDS)
+        raise_problems(ParameterError, label, problems, FIX_FILE)
+        forms.sort(key=lambda f: (f.max_test_speed_kmh, f.max_mass_kg))
+        return cls(
+            cost_per_m=MappingProxyType(dict(sorted(costs.items()))),
+            **{k: float(table[k]) for k in _PROTECT_BOUNDS if k != "max_rounds"},
+            classes=tuple(table["classes"]),
+            max_rounds=int(table["max_rounds"]),
+            forms=tuple(forms),
+            closure=Closure(closure["label"], **{k: float(closure[k]) for k in _CLOSURE_BOUNDS}),
+        )
+
+
+def _speed(key: Any) -> Any:
+    """A ``cost_per_m`` key as a speed (km/h), or the key as read if it is not a number."""
+    try:
+        return float(key)
+    except (TypeError, ValueError):
+        return key
+
+
+def _entry_problems(where: str, entry: Any, bounds: Mapping[str, Bound]) -> list[str]:
+    """The problems of a ``[forms.<name>]`` or ``[closure]`` table: a label and its numbers."""
+    if not isinstance(entry, Mapping):
+        return [f"field `{where}` = {entry!r}; expected a table ([{where}])"]
+    problems = [f"[{where}] needs {key}" for key in ("label", *bounds) if key not in entry]
+    unknown = sorted(set(entry) - {"label", *bounds})
+    if unknown:
+        problems.append(f"unknown key(s) {unknown} in [{where}]")
+    if "label" in entry and not isinstance(entry["label"], str):
+        problems.append(f"field `{where}.label` = {entry['label']!r}; expected a string")
+    return problems + [
+        p
+        for key, bound in bounds.items()
+        if key in entry and (p := number_problem(f"{where}.{key}", entry[key], bound))
+    ]
+
+
+#: Bounds of the scheme parameters (reasons in docs/decisions.md, "Method").
+_PROTECT_BOUNDS = {
+    "margin_m": Bound(0.0, 10.0, "m"),
+    "placement_m": Bound(0.0, 100.0, "m"),
+    "distance_weight": Bound(0.0, 100.0),
+    "max_standoff_m": Bound(0.0, 5000.0, "m", above=True),  # within the horizon
+    "horizon_m": Bound(0.0, 5000.0, "m", above=True),  # as hvm.toml search_horizon_m
+    "max_reach_m": Bound(0.0, 200.0, "m", above=True),
+    "default_width_m": Bound(0.0, 50.0, "m", above=True),
+    "gap_m": Bound(0.0, 1.2, "m (DfT Traffic Advisory Leaflet 01/11)", above=True),
+    "max_rounds": Bound(1, 20, integer=True),
+}
+_TEST_SPEED = Bound(0.0, 200.0, "km/h", above=True)  # as hvm.toml test_speeds_kmh
+_COST = Bound(0.0, 1e6, "units/m")
+_PENALTY = Bound(0.0, 100.0)
+_FORM_BOUNDS = {
+    "max_test_speed_kmh": _TEST_SPEED,
+    "max_mass_kg": Bound(0.0, MAX_TEST_MASS_KG, "kg", above=True),
+    "intrusiveness": _PENALTY,
+}
+_CLOSURE_BOUNDS = {
+    "depth_m": Bound(0.0, 100.0, "m", above=True),
+    "cost_per_m2": Bound(0.0, 1e6, "units/m²"),
+    "max_speed_kmh": _TEST_SPEED,
+    "intrusiveness": _PENALTY,
+}
 
 
 @dataclass(frozen=True)
@@ -972,14 +1017,14 @@ def protect(
         No site matches ``site``, or a class is not one the assessment runs.
     """
     from cohesion_gis.comparison import analyse, compare
-    from cohesion_gis.hvm.params import load_params
+    from cohesion_gis.hvm.params import HvmParams
     from cohesion_gis.hvm.sites import soft_target_sites
 
-    params = params or ProtectParams.from_toml()
+    params = params or load_params(ProtectParams)
     classes = tuple(classes or params.classes)
     if classes != params.classes:
         params = replace(params, classes=classes)
-    hvm_params = hvm_params or load_params()
+    hvm_params = hvm_params or load_params(HvmParams)
     unknown = sorted(set(classes) - set(hvm_params.default_vehicle_classes))
     if unknown:
         raise InputError(

@@ -35,23 +35,22 @@ from __future__ import annotations
 
 import heapq
 import logging
-import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import Bound, number_problem, raise_problems, strings_problem
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError, ParameterError
-from cohesion_gis.params import load_params
+from cohesion_gis.params import FIX_FILE, load_params
 from cohesion_gis.scenario import (
     CohesionState,
     Intervention,
@@ -101,51 +100,55 @@ class SuggestParams:
     min_width_m: Mapping[str, float]
     equity_exponent: float
 
+    PACKAGED: ClassVar[str] = "suggest.toml"
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = ("min_area_m2", "min_width_m")
+
     @classmethod
-    def from_toml(cls, path: str | Path | None = None) -> SuggestParams:
-        """The packaged ``defaults/suggest.toml``, or a user file of the same layout.
+    def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> SuggestParams:
+        """Build from a full ``suggest.toml`` table (see :func:`cohesion_gis.params.load_params`).
 
         Raises
         ------
         ParameterError
-            Missing keys, or sizes and shares that are not finite and in range.
+            ``problems`` and every mistyped, non-finite or out-of-range value, in one message.
         """
-        data, label = read_toml(path, "suggest.toml")
-        try:
-            sizes = {str(k): float(v) for k, v in data["min_area_m2"].items()}
-            widths = {str(k): float(v) for k, v in data["min_width_m"].items()}
-            params = cls(
-                surface_parking=tuple(str(v) for v in data["surface_parking"]),
-                land_uses=tuple(str(v) for v in data["land_uses"]),
-                max_overlap_with_spaces=float(data["max_overlap_with_spaces"]),
-                min_area_m2=MappingProxyType(sizes),
-                min_width_m=MappingProxyType(widths),
-                equity_exponent=float(data["equity_exponent"]),
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ParameterError(
-                f"{label}: {exc!r}; lay it out like cohesion_gis/defaults/suggest.toml"
-            ) from exc
-        problems = [
-            f"{table}.{k} = {v}; expected a finite value > 0"
-            for table, values in (("min_area_m2", sizes), ("min_width_m", widths))
-            for k, v in values.items()
-            if not (math.isfinite(v) and v > 0)
+        problems = list(problems)
+        problems += [
+            p for k in ("surface_parking", "land_uses") if (p := strings_problem(k, table[k]))
         ]
-        if set(widths) != set(sizes):
+        for key, bound in _SUGGEST_BOUNDS.items():
+            problems += [p for p in [number_problem(key, table[key], bound)] if p]
+        for key, bound in _SIZE_BOUNDS.items():
+            problems += [
+                p
+                for kind, v in table[key].items()
+                if (p := number_problem(f"{key}.{kind}", v, bound))
+            ]
+        if set(table["min_width_m"]) != set(table["min_area_m2"]):
             problems.append(
                 f"min_width_m and min_area_m2 must name the same types "
-                f"(got {sorted(widths)} and {sorted(sizes)})"
+                f"(got {sorted(table['min_width_m'])} and {sorted(table['min_area_m2'])})"
             )
-        if not 0.0 <= params.max_overlap_with_spaces <= 1.0:
-            problems.append(
-                f"max_overlap_with_spaces = {params.max_overlap_with_spaces}; expected 0-1"
-            )
-        if not (math.isfinite(params.equity_exponent) and 0 <= params.equity_exponent <= 4):
-            problems.append(f"equity_exponent = {params.equity_exponent}; expected 0-4")
-        if problems:
-            raise ParameterError(f"{label}: " + "; ".join(problems))
-        return params
+        raise_problems(ParameterError, label, problems, FIX_FILE)
+        return cls(
+            surface_parking=tuple(table["surface_parking"]),
+            land_uses=tuple(table["land_uses"]),
+            max_overlap_with_spaces=float(table["max_overlap_with_spaces"]),
+            min_area_m2=MappingProxyType({k: float(v) for k, v in table["min_area_m2"].items()}),
+            min_width_m=MappingProxyType({k: float(v) for k, v in table["min_width_m"].items()}),
+            equity_exponent=float(table["equity_exponent"]),
+        )
+
+
+#: Bounds of the suggestion parameters (reasons in ``defaults/suggest.toml``).
+_SUGGEST_BOUNDS = {
+    "max_overlap_with_spaces": Bound(0.0, 1.0),
+    "equity_exponent": Bound(0.0, 4.0),
+}
+_SIZE_BOUNDS = {
+    "min_area_m2": Bound(0.0, 1e8, "m²", above=True),
+    "min_width_m": Bound(0.0, 10_000.0, "m", above=True),
+}
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ def candidate_sites(
     InputError
         ``sites`` has no CRS or holds no polygons.
     """
-    params = params or SuggestParams.from_toml()
+    params = params or load_params(SuggestParams)
     known = {c.name for c in city.taxonomy.contact_spaces}
     sizes = {t: a for t, a in params.min_area_m2.items() if t in known}
     parts = [_parking_candidates(city, params), _landuse_candidates(city, params)]
@@ -469,7 +472,7 @@ def suggest(
     if k < 1:
         raise InputError(f"k = {k}: a portfolio needs at least one site; pass k ≥ 1")
     params = params or load_params(CohesionParams)
-    suggest_params = suggest_params or SuggestParams.from_toml()
+    suggest_params = suggest_params or load_params(SuggestParams)
     candidates = candidate_sites(city, sites=sites, params=suggest_params)
     if candidates.empty:
         raise InputError(

@@ -12,7 +12,8 @@ import cohesion_gis as cg
 from cohesion_gis.comparison import compare
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.hvm import parse_rating, required_rating
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.params import load_params
 from cohesion_gis.protect import (
     ProtectParams,
     closure_cost,
@@ -31,7 +32,7 @@ SITE = "Hehku"
 @pytest.fixture(scope="module")
 def scheme(helsinki: cg.City):
     # the assessment's own 500 m horizon keeps the test quick; the default is 1,000 m
-    return protect(helsinki, SITE, params=replace(ProtectParams.from_toml(), horizon_m=500.0))
+    return protect(helsinki, SITE, params=replace(load_params(ProtectParams), horizon_m=500.0))
 
 
 def test_line_speed_follows_uniform_acceleration() -> None:
@@ -56,7 +57,7 @@ def test_scheme_stops_every_approach_and_costs_no_walking_access(scheme) -> None
 
 
 def test_every_line_is_rated_above_what_reaches_it(scheme) -> None:
-    params = ProtectParams.from_toml()
+    params = load_params(ProtectParams)
     classes = [c.removeprefix("rating_") for c in scheme.lines if c.startswith("rating_")]
     rated = scheme.lines.loc[scheme.lines["kind"] == "rated line"]
     assert len(rated) >= 1
@@ -115,7 +116,7 @@ def test_written_scheme_reproduces_no_open_approach(scheme, helsinki, tmp_path: 
 
 
 def test_rating_words_and_closure_cost_by_hand() -> None:
-    params = ProtectParams.from_toml()
+    params = load_params(ProtectParams)
     need = required_rating(40.0, "N2A", standoff_m=3.25)  # 40 × 1.1 = 44 → 48 km/h test
     assert rating_words({"N2A": need}) == (
         "stops a 7.2 t truck (N2A) at 48 km/h, head-on (90°), moving no more than 3.2 m"
@@ -129,11 +130,13 @@ def test_bad_parameters_are_refused(tmp_path: Path) -> None:
     wide = tmp_path / "wide.toml"
     wide.write_text(text.replace("gap_m = 1.2 ", "gap_m = 1.5 ", 1), encoding="utf-8")
     with pytest.raises(ParameterError, match=r"wide.toml.*1.2 m"):
-        ProtectParams.from_toml(wide)
-    missing = tmp_path / "missing.toml"
-    missing.write_text(text.split("[closure]")[0], encoding="utf-8")
-    with pytest.raises(ParameterError, match=r"missing.toml.*closure"):
-        ProtectParams.from_toml(missing)
+        load_params(ProtectParams, wide)
+    bad = tmp_path / "bad.toml"  # a partial file: only what it gives is checked and used
+    bad.write_text("[closure]\ndepth_m = -1\n[forms.kerb]\nlabel = 'kerb'\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as info:
+        load_params(ProtectParams, bad)
+    assert "`closure.depth_m` = -1" in str(info.value)
+    assert "[forms.kerb] needs max_test_speed_kmh" in str(info.value)
 
 
 def test_closures_where_vehicles_are_slow(helsinki, scheme) -> None:
@@ -141,12 +144,12 @@ def test_closures_where_vehicles_are_slow(helsinki, scheme) -> None:
     # street every class drives along slowly; its scenario removes exactly that street
     from cohesion_gis.protect import _add_routes, _cut, _lines, _scheme
 
-    params = ProtectParams.from_toml()
+    params = load_params(ProtectParams)
     cheap = replace(params.closure, cost_per_m2=0.01, max_speed_kmh=60.0)
     params = replace(params, closure=cheap)
     pool, routes = {}, []
     _add_routes(pool, routes, scheme.approaches_before, params.placement_m)
-    design = replace(load_params(), test_speeds_kmh=tuple(params.cost_per_m))
+    design = replace(load_params(HvmParams), test_speeds_kmh=tuple(params.cost_per_m))
     cut = _cut(helsinki, pool, routes, params, design)
     assert cut.closures and not cut.needs  # one closure stops every class's routes
     for peaks in cut.closures.values():
@@ -169,3 +172,20 @@ def test_classes_not_assessed_are_refused(helsinki) -> None:
 def test_unknown_site_names_close_ones(helsinki) -> None:
     with pytest.raises(InputError, match="Senaatintori"):
         protect(helsinki, "Senaattintori")
+
+
+def test_params_a_partial_file_and_its_problems(tmp_path) -> None:
+    mine = tmp_path / "protect.toml"
+    mine.write_text("margin_m = 0.5\n[cost_per_m]\n96 = 3.0\n")
+    params, packaged = load_params(ProtectParams, mine), load_params(ProtectParams)
+    assert params.margin_m == 0.5 and params.horizon_m == packaged.horizon_m
+    assert list(params.cost_per_m) == [32.0, 48.0, 64.0, 80.0, 96.0]
+    mine.write_text(
+        "max_rounds = 0\nhorizon_m = inf\nclasses = []\nwidth = 3\n[cost_per_m]\nfast = 1\n"
+    )
+    with pytest.raises(ParameterError) as info:
+        load_params(ProtectParams, mine)
+    text = str(info.value)
+    assert text.startswith(f"{mine}: unknown key `width`")
+    for field in ("horizon_m", "max_rounds", "cost_per_m.fast", "classes"):
+        assert f"`{field}`" in text

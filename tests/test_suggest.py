@@ -15,6 +15,7 @@ import shapely
 import cohesion_gis as cg
 from cohesion_gis.comparison import compare
 from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.params import load_params
 from cohesion_gis.scenario import load_scenario
 from cohesion_gis.scenario.write import scenario_toml
 from cohesion_gis.suggest import (
@@ -40,7 +41,7 @@ def _gain(comparison: cg.Comparison) -> float:
 @pytest.fixture(scope="module")
 def car_parks_only() -> SuggestParams:
     """Only car parks as candidates, to keep the module quick."""
-    return dataclasses.replace(SuggestParams.from_toml(), land_uses=())
+    return dataclasses.replace(load_params(SuggestParams), land_uses=())
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def written(found, helsinki: cg.City, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_candidates_are_surface_land_big_enough_for_their_types(helsinki: cg.City) -> None:
-    params = SuggestParams.from_toml()
+    params = load_params(SuggestParams)
     found = candidate_sites(helsinki, params=params)
     ids = set(found["candidate_id"])
     assert LARGEST_SURFACE_PARK in ids
@@ -189,8 +190,9 @@ def test_bad_parameters_are_named(tmp_path: Path) -> None:
         "equity_exponent = 1.0\n[min_area_m2]\npark = inf\n[min_width_m]\npark = 10\n",
         encoding="utf-8",
     )
-    with pytest.raises(ParameterError, match=r"min_area_m2\.park = inf.*max_overlap"):
-        SuggestParams.from_toml(bad)
+    match = r"^.*suggest.toml: field `max_overlap_with_spaces` = 2.0.*`min_area_m2\.park` = inf"
+    with pytest.raises(ParameterError, match=match):
+        load_params(SuggestParams, bad)
 
 
 def test_equity_weights_favour_low_scoring_districts(helsinki, car_parks_only, found) -> None:
@@ -282,7 +284,7 @@ def test_batched_rescoring_equals_full_runs_and_never_lowers_a_home(
     from cohesion_gis.scenario import apply
     from cohesion_gis.scenario.incremental import rescore_many
 
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     base = found.base
     keys = list(found.scenarios)
     cities = [apply(helsinki, found.scenarios[key]) for key in keys]
@@ -309,3 +311,12 @@ def test_batched_rescoring_equals_full_runs_and_never_lowers_a_home(
     np.testing.assert_allclose(
         got.districts["score"].to_numpy(), got.result.districts["score"].to_numpy(), atol=1e-12
     )
+
+
+def test_params_a_partial_file_overrides_only_its_keys(tmp_path: Path) -> None:
+    mine = tmp_path / "suggest.toml"
+    mine.write_text('land_uses = ["brownfield"]\n[min_area_m2]\npark = 1000\n', encoding="utf-8")
+    params, packaged = load_params(SuggestParams, mine), load_params(SuggestParams)
+    assert params.land_uses == ("brownfield",) and params.min_area_m2["park"] == 1000.0
+    assert params.surface_parking == packaged.surface_parking
+    assert params.min_width_m == packaged.min_width_m

@@ -17,7 +17,7 @@ from __future__ import annotations
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, dem_grades, write_assessment
 from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers, read_rated_barriers
 from cohesion_gis.hvm.incremental import Reassessment, reassess
-from cohesion_gis.hvm.params import HvmParams, load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import (
     FAMILY_EQUIVALENCE,
     BarrierRating,
@@ -28,7 +28,7 @@ from cohesion_gis.hvm.rating import (
 )
 from cohesion_gis.hvm.routes import approach_routes
 from cohesion_gis.hvm.sites import SiteParams, martyns_law_tier, soft_target_sites
-from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
+from cohesion_gis.hvm.vehicles import VehicleClass, Vehicles
 
 __all__ = [
     "FAMILY_EQUIVALENCE",
@@ -39,14 +39,13 @@ __all__ = [
     "SiteAssessment",
     "SiteParams",
     "VehicleClass",
+    "Vehicles",
     "approach_routes",
     "assess_sites",
     "barrier_gaps",
     "combine_barriers",
     "covers",
     "dem_grades",
-    "load_params",
-    "load_vehicles",
     "martyns_law_tier",
     "parse_rating",
     "read_rated_barriers",

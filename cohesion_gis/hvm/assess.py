@@ -74,11 +74,12 @@ from cohesion_gis.hvm.impact import (
     requirement_text,
     round_speed,
 )
-from cohesion_gis.hvm.params import HvmParams, load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import RatingRequirement
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, ApproachNetwork, approach_network
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
-from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
+from cohesion_gis.hvm.vehicles import VehicleClass, Vehicles
+from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
@@ -236,9 +237,10 @@ def vulnerability(
 
     Examples
     --------
-    >>> from cohesion_gis.hvm.params import load_params
+    >>> from cohesion_gis.hvm.params import HvmParams
+    >>> from cohesion_gis.params import load_params
     >>> from cohesion_gis.hvm.rating import required_rating
-    >>> p = load_params()
+    >>> p = load_params(HvmParams)
     >>> vulnerability([required_rating(40.0, "M1")], 1, params=p)  # 44 km/h → 48 → band 3
     3
     >>> vulnerability([required_rating(40.0, "N2A"), required_rating(70.0, "M1")], 1, params=p)
@@ -282,7 +284,7 @@ def assess_sites(
         any CRS) or a GeoDataFrame with a ``rating`` column (reprojected to ``city.crs``).
         The City's unrated OSM barriers are always included.
     params
-        HVM parameters; ``None``: :func:`~cohesion_gis.hvm.params.load_params`.
+        HVM parameters; ``None``: the packaged ``defaults/hvm.toml``.
     block_unrated
         Whether unrated barriers (OSM bollards...) stop vehicles; ``None``:
         ``params.block_unrated`` (False). Only kinds that can stop a car take part.
@@ -343,12 +345,13 @@ def resolve_setup(
     dem: str | Path | None,
     site_params: SiteParams | None,
 ) -> AssessmentSetup:
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     rated, barrier_source = _rated(barriers, city.crs)
     return AssessmentSetup(
         params=params,
         site_params=site_params
-        or SiteParams(
+        or replace(
+            load_params(SiteParams),
             station_persons_m2=params.station_concourse_persons_m2,
             station_public_share=params.station_public_share,
         ),
@@ -450,7 +453,7 @@ def horizon_sensitivity(
     pandas.DataFrame
         One row per site (``site_id``, ``name``), columns ``<class>@<horizon>m`` in km/h.
     """
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     tables = []
     for horizon in horizons_m:
         result = assess_sites(
@@ -614,11 +617,11 @@ def _vehicles(
     vehicles: Sequence[str | VehicleClass] | str | Path | None, params: HvmParams
 ) -> list[VehicleClass]:
     if isinstance(vehicles, str | Path):
-        table = load_vehicles(vehicles, classes=params.default_vehicle_classes)
+        table = load_params(Vehicles, vehicles).select(params.default_vehicle_classes)
         return list(table.values())
     names = params.default_vehicle_classes if vehicles is None else vehicles
     packaged = [v for v in names if isinstance(v, str)]
-    table = load_vehicles(classes=packaged) if packaged else {}
+    table = load_params(Vehicles).select(packaged) if packaged else {}
     return [table[v] if isinstance(v, str) else v for v in names]
 
 

@@ -1,13 +1,15 @@
 """Global parameters of the hostile-vehicle-mitigation analysis, read from ``defaults/hvm.toml``.
 
 Every value carries its source in the file's ``[sources]`` table. A user TOML of the same layout
-overrides values by name; unknown keys, wrong types and impossible values are refused with a
-:class:`~cohesion_gis.errors.ParameterError` naming the file and the field.
+(:func:`cohesion_gis.params.load_params`) overrides values by name; unknown keys, wrong types and
+impossible values are refused with a :class:`~cohesion_gis.errors.ParameterError` naming the file
+and the field.
 
 Examples
 --------
->>> from cohesion_gis.hvm.params import load_params
->>> params = load_params()
+>>> from cohesion_gis.hvm.params import HvmParams
+>>> from cohesion_gis.params import load_params
+>>> params = load_params(HvmParams)
 >>> params.friction_mu, params.speed_allowance, params.test_speeds_kmh
 (0.7, 0.1, (32.0, 48.0, 64.0, 80.0))
 """
@@ -16,12 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
-from cohesion_gis._toml import read_toml
 from cohesion_gis._validate import (
     Bound,
     is_number,
@@ -30,13 +29,14 @@ from cohesion_gis._validate import (
     raise_problems,
 )
 from cohesion_gis.errors import ParameterError
+from cohesion_gis.params import FIX_FILE
 
-__all__ = ["HvmParams", "load_params", "params_from_table"]
+__all__ = ["HvmParams", "coerce"]
 
 
 @dataclass(frozen=True)
 class HvmParams:
-    """Global HVM parameters; load them with :func:`load_params`.
+    """Global HVM parameters; load them with :func:`cohesion_gis.params.load_params`.
 
     Attributes
     ----------
@@ -127,14 +127,39 @@ class HvmParams:
     egress_minutes: float
     egress_persons_m2: float
     egress_ring_m: float
-    equivalence: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
-    class_test_speeds_kmh: Mapping[str, tuple[float, ...]] = field(
-        default_factory=dict, compare=False
-    )
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    equivalence: Mapping[str, tuple[str, ...]] = field(compare=False)
+    class_test_speeds_kmh: Mapping[str, tuple[float, ...]] = field(compare=False)
+    sources: Mapping[str, str] = field(compare=False, repr=False)
+
+    PACKAGED: ClassVar[str] = "hvm.toml"
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = ("equivalence", "class_test_speeds_kmh")
 
     def __post_init__(self) -> None:
         raise_problems(ParameterError, "HVM parameters", _value_problems(self), "Fix the value(s)")
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> HvmParams:
+        """Build from a full ``hvm.toml`` table (use :func:`cohesion_gis.params.load_params`).
+
+        Raises
+        ------
+        ParameterError
+            ``problems``, and every missing or unknown key, wrong type, non-finite or
+            implausible value, in one message.
+        """
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        problems = problems + _fill(table, values, sources)
+        names = [f.name for f in fields(cls) if f.name != "sources"]
+        missing = [name for name in names if name not in table]
+        problems += [f"missing field `{name}`" for name in missing]
+        mistyped = [name for name in names if name in table and name not in values]
+        if not missing:  # check the values of the well-typed fields too, in the same message
+            blank = {k: _BLANK[_TYPES[k]] for k in mistyped}
+            more = _value_problems(SimpleNamespace(**values, **blank))
+            problems += [p for p in more if not any(f"`{k}" in p for k in mistyped)]
+        raise_problems(ParameterError, label, problems, FIX_FILE)
+        return cls(**values, sources=MappingProxyType(sources))
 
 
 #: Plausible bounds of the numeric parameters (reasons in docs/hvm.md, "Parameter bounds").
@@ -234,6 +259,13 @@ _TYPES: dict[str, str] = {
 }
 
 
+#: A value of each kind that stands in for a mistyped one while the others are checked.
+_BLANK: dict[str, Any] = {
+    "number": 0.0, "boolean": False, "string": "", "list of numbers": (), "list of strings": (),
+    "table of lists of strings": {}, "table of lists of numbers": {},
+}  # fmt: skip
+
+
 def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
@@ -281,73 +313,3 @@ def _fill(table: Mapping[str, Any], values: dict[str, Any], sources: dict[str, s
             except TypeError:
                 problems.append(f"field `{key}` = {raw!r}; expected a {_TYPES[key]}")
     return problems
-
-
-def load_params(path: Path | str | None = None) -> HvmParams:
-    """Load the HVM parameters: the packaged defaults, overridden by a user TOML if given.
-
-    Parameters
-    ----------
-    path
-        A TOML file with any subset of the keys of ``defaults/hvm.toml`` (and optionally a
-        ``[sources]`` table); ``None`` for the packaged defaults only.
-
-    Returns
-    -------
-    HvmParams
-        The validated parameters; ``sources`` names where each value came from.
-
-    Raises
-    ------
-    ParameterError
-        If a file is missing or not TOML, or has unknown keys, wrong types or impossible values;
-        the message lists every problem with the file and field.
-    """
-    if path is None:
-        return _default_params()
-    table, label = read_toml(path, "hvm.toml")
-    return params_from_table(table, label)
-
-
-def params_from_table(table: Mapping[str, Any], label: str) -> HvmParams:
-    """The packaged defaults overridden by a parsed table (a user file, a scenario's overrides).
-
-    Parameters
-    ----------
-    table
-        Any subset of the keys of ``defaults/hvm.toml``, as read from TOML.
-    label
-        Where the table comes from, for messages (a file, ``"x.toml [parameters.hvm]"``).
-
-    Raises
-    ------
-    ParameterError
-        Unknown keys, wrong types, non-finite or implausible values, all in one message.
-    """
-    values, sources = _raw_defaults()
-    values, sources = dict(values), dict(sources)
-    problems = _fill(table, values, sources)
-    given_sources = table.get("sources") if isinstance(table.get("sources"), dict) else {}
-    for key in table:
-        if key in _TYPES and key not in given_sources:
-            sources[key] = f"user file {label}"
-    problems += _value_problems(SimpleNamespace(**values))
-    raise_problems(ParameterError, label, problems, "Fix the file and load it again")
-    return HvmParams(**values, sources=MappingProxyType(sources))
-
-
-@lru_cache(maxsize=1)
-def _raw_defaults() -> tuple[dict[str, Any], dict[str, str]]:
-    table, label = read_toml(None, "hvm.toml")
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    problems = _fill(table, values, sources)
-    missing = [f.name for f in fields(HvmParams) if f.name not in values and f.name != "sources"]
-    problems += [f"missing field `{name}`" for name in missing]
-    raise_problems(ParameterError, label, problems, "Reinstall cohesion_gis")  # a broken install
-    return values, sources
-
-
-@lru_cache(maxsize=1)
-def _default_params() -> HvmParams:
-    return params_from_table({}, "defaults/hvm.toml")

@@ -45,8 +45,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm.params import HvmParams, load_params
-from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
+from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.hvm.vehicles import VehicleClass, Vehicles
+from cohesion_gis.params import load_params
 
 __all__ = [
     "ASTM_CLASSES",
@@ -333,7 +334,7 @@ def matching_test_angle_deg(
     >>> [matching_test_angle_deg(a) for a in (90, 60, 45, 30, 15)]
     [90.0, 90.0, 45.0, 45.0, None]
     """
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     if impact_angle_deg < params.glancing_below_deg:
         return None
     half = params.angle_band_deg / 2
@@ -384,7 +385,7 @@ def credited_speed_kmh(
     >>> credited_speed_kmh(parse_rating("V/1500[M1]/64/45:1.0"), "M1", angle_deg=90)
     0.0
     """
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     name = _class_name(vehicle_class)
     accepted = rating.vehicle_class == name or rating.vehicle_class in params.equivalence.get(
         name, ()
@@ -488,7 +489,7 @@ def required_rating(
     ----------
     Reference hvm.md §8.4 (design speed, rounding up, output string, angle).
     """
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     allowance = params.speed_allowance if allowance is None else allowance
     if not 0 <= allowance < 1:
         raise InputError(f"allowance: got {allowance!r}, expected a fraction in [0, 1), e.g. 0.1.")
@@ -501,7 +502,7 @@ def required_rating(
     vehicle = (
         vehicle_class
         if isinstance(vehicle_class, VehicleClass)
-        else load_vehicles(classes=[vehicle_class])[vehicle_class]
+        else load_params(Vehicles).select([vehicle_class])[vehicle_class]
     )
     design = impact_speed_kmh * (1 + allowance)
     speeds = class_test_speeds_kmh(vehicle.name, params=params)
@@ -564,5 +565,5 @@ def class_test_speeds_kmh(
     >>> class_test_speeds_kmh("N3C")
     (32.0, 48.0, 64.0, 80.0)
     """
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     return params.class_test_speeds_kmh.get(vehicle_class, params.test_speeds_kmh)

@@ -82,9 +82,9 @@ from cohesion_gis._validate import metric_crs
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.barriers import street_closures
 from cohesion_gis.hvm.kinematics import kinetic_energy_kj, kmh_to_ms, traction_model
-from cohesion_gis.hvm.params import HvmParams, load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import BarrierRating, covers, credited_speed_kmh, parse_rating
-from cohesion_gis.hvm.vehicles import VehicleClass, load_vehicles
+from cohesion_gis.hvm.vehicles import VehicleClass, Vehicles
 from cohesion_gis.network import (
     Csr,
     EdgeIndex,
@@ -93,6 +93,7 @@ from cohesion_gis.network import (
     nearest_edges,
 )
 from cohesion_gis.network._search import queue_shape
+from cohesion_gis.params import load_params
 
 __all__ = [
     "APPROACH_COLUMNS",
@@ -326,7 +327,7 @@ def approach_network(
     InputError
         Missing columns, a CRS not projected in metres, CRS mismatch, invalid rating strings.
     """
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     block_unrated = params.block_unrated if block_unrated is None else block_unrated
     classes = _vehicles(vehicles, params)
     _check_inputs(edges, sites, barriers)
@@ -447,7 +448,7 @@ def _vehicles(
 ) -> list[VehicleClass]:
     names = params.default_vehicle_classes if vehicles is None else vehicles
     packaged = [v for v in names if isinstance(v, str)]
-    table = load_vehicles(classes=packaged) if packaged else {}
+    table = load_params(Vehicles).select(packaged) if packaged else {}
     return [table[v] if isinstance(v, str) else v for v in names]
 
 

@@ -88,18 +88,27 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis._validate import metric_crs
+from cohesion_gis._validate import (
+    Bound,
+    metric_crs,
+    number_problem,
+    raise_problems,
+    strings_problem,
+)
 from cohesion_gis.errors import InputError, ParameterError
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.network import components
+from cohesion_gis.params import FIX_FILE, load_params
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -198,11 +207,12 @@ class SiteParams:
     station_kinds
         Kinds counted as stations: floor of their buildings × public share × concourse density.
     station_persons_m2
-        Concourse density (persons/m²) of a station's public floor; default
-        ``station_concourse_persons_m2`` of ``defaults/hvm.toml`` (Fruin LOS C).
+        Concourse density (persons/m²) of a station's public floor: ``station_concourse_persons_m2``
+        of ``defaults/hvm.toml`` (Fruin LOS C; :func:`~cohesion_gis.hvm.assess.assess_sites` passes
+        its own ``HvmParams``).
     station_public_share
-        Share (0-1] of a station building's gross floor that is public; default
-        ``station_public_share`` of ``defaults/hvm.toml`` [A].
+        Share (0-1] of a station building's gross floor that is public: ``station_public_share``
+        of ``defaults/hvm.toml`` [A].
     merge_gap_m
         Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
     entry_snap_m
@@ -214,47 +224,83 @@ class SiteParams:
         carriageway plus a kerb; 0 = only streets that cross the perimeter].
     """
 
-    frontage_m: float = 5.0
-    footway_half_width_m: float = 1.5
-    point_footprint_m2: float = 100.0
-    point_max_floor_m2: float = 1000.0
-    net_floor_fraction: float = 0.5
-    auditorium_share: float = 0.25
-    default_levels: float = 1.0
-    separate_kinds: tuple[str, ...] = ("school", "university")
-    merge_gap_m: float = 0.0
-    entry_snap_m: float = 4.0
-    station_kinds: tuple[str, ...] = ("station",)
-    station_persons_m2: float = field(
-        default_factory=lambda: load_params().station_concourse_persons_m2
-    )
-    station_public_share: float = field(default_factory=lambda: load_params().station_public_share)
+    frontage_m: float
+    footway_half_width_m: float
+    point_footprint_m2: float
+    point_max_floor_m2: float
+    net_floor_fraction: float
+    auditorium_share: float
+    default_levels: float
+    separate_kinds: tuple[str, ...]
+    merge_gap_m: float
+    entry_snap_m: float
+    station_kinds: tuple[str, ...]
+    station_persons_m2: float
+    station_public_share: float
+
+    PACKAGED: ClassVar[str] = "sites.toml"
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
-        checks = {
-            "frontage_m": self.frontage_m >= 0,
-            "footway_half_width_m": self.footway_half_width_m > 0,
-            "point_footprint_m2": self.point_footprint_m2 > 0,
-            "point_max_floor_m2": self.point_max_floor_m2 > 0,
-            "net_floor_fraction": 0 < self.net_floor_fraction <= 1,
-            "auditorium_share": 0 < self.auditorium_share <= 1,
-            "default_levels": self.default_levels >= 1,
-            "merge_gap_m": self.merge_gap_m >= 0,
-            "entry_snap_m": self.entry_snap_m >= 0,
-            "station_persons_m2": self.station_persons_m2 > 0,
-            "station_public_share": 0 < self.station_public_share <= 1,
+        raise_problems(ParameterError, "SiteParams", _site_problems(self), "Fix the value(s)")
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> SiteParams:
+        """Build from a full ``sites.toml`` table (see :func:`cohesion_gis.params.load_params`).
+
+        The station densities live in ``defaults/hvm.toml`` (``station_concourse_persons_m2``,
+        ``station_public_share``) and are taken from there.
+
+        Raises
+        ------
+        ParameterError
+            ``problems`` and every mistyped, non-finite or implausible value, in one message.
+        """
+        hvm = load_params(HvmParams)
+        values = {f.name: table[f.name] for f in fields(cls) if f.name in table}
+        values |= {
+            "station_persons_m2": hvm.station_concourse_persons_m2,
+            "station_public_share": hvm.station_public_share,
         }
-        bad = [f"{name}={getattr(self, name)!r}" for name, ok in checks.items() if not ok]
-        if bad:
-            raise ParameterError(
-                f"SiteParams: impossible value(s) {', '.join(bad)}; distances, areas and "
-                "densities must be positive, net_floor_fraction, auditorium_share and "
-                "station_public_share in (0, 1], default_levels >= 1."
-            )
+        raise_problems(
+            ParameterError, label, problems + _site_problems(SimpleNamespace(**values)), FIX_FILE
+        )
+        strings = ("separate_kinds", "station_kinds")
+        return cls(
+            **{k: float(v) for k, v in values.items() if k not in strings},
+            **{k: tuple(values[k]) for k in strings},
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, JSON-serialisable (for the audit record)."""
         return asdict(self)
+
+
+#: Plausible bounds of the site assumptions (reasons in docs/hvm_assess.md, "Site assumptions").
+_SITE_BOUNDS = {
+    "frontage_m": Bound(0.0, 50.0, "m"),
+    "footway_half_width_m": Bound(0.0, 10.0, "m", above=True),
+    "point_footprint_m2": Bound(0.0, 100_000.0, "m²", above=True),
+    "point_max_floor_m2": Bound(0.0, 1_000_000.0, "m²", above=True),
+    "net_floor_fraction": Bound(0.0, 1.0, above=True),
+    "auditorium_share": Bound(0.0, 1.0, above=True),
+    "default_levels": Bound(1.0, 200.0, "storeys"),
+    "merge_gap_m": Bound(0.0, 100.0, "m"),
+    "entry_snap_m": Bound(0.0, 50.0, "m"),
+    "station_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # as hvm.toml's bound
+    "station_public_share": Bound(0.0, 1.0, above=True),
+}
+
+
+def _site_problems(params: Any) -> list[str]:
+    """Every mistyped or implausible value of ``params``, named by field."""
+    problems = [
+        p
+        for name, bound in _SITE_BOUNDS.items()
+        if (p := number_problem(name, getattr(params, name), bound))
+    ]
+    lists = ("separate_kinds", "station_kinds")
+    return problems + [p for k in lists if (p := strings_problem(k, getattr(params, k)))]
 
 
 def martyns_law_tier(persons: float, *, capped: bool = False) -> str:
@@ -304,7 +350,7 @@ def soft_target_sites(
     taxonomy
         Site kinds with densities and floor-space factors; default: the packaged taxonomy.
     params
-        Site assumptions; default :class:`SiteParams`.
+        Site assumptions; default: the packaged ``defaults/sites.toml``.
 
     Returns
     -------
@@ -320,7 +366,7 @@ def soft_target_sites(
     InputError
         Missing columns, a CRS not projected in metres, or a kind the taxonomy does not know.
     """
-    params = params or SiteParams()
+    params = params or load_params(SiteParams)
     if isinstance(city_or_candidates, gpd.GeoDataFrame):
         candidates = city_or_candidates
         taxonomy = taxonomy or load_taxonomy()

@@ -3,12 +3,13 @@
 Each class gives test mass, size, run-up acceleration (low-speed traction limit, power at the
 wheels, drag area and rolling resistance), top speed, lateral-acceleration and braking limits, every
 value with its source (reference hvm.md §2, §3). A user TOML of the same layout
-overrides fields by class name and may add classes.
+(:func:`cohesion_gis.params.load_params`) overrides fields by class name and may add classes.
 
 Examples
 --------
->>> from cohesion_gis.hvm.vehicles import load_vehicles
->>> vehicles = load_vehicles(classes=["M1", "N2A"])
+>>> from cohesion_gis.hvm.vehicles import Vehicles
+>>> from cohesion_gis.params import load_params
+>>> vehicles = load_params(Vehicles).select(["M1", "N2A"])
 >>> vehicles["N2A"].test_mass_kg, vehicles["N2A"].accel_ms2
 (7200.0, 2.0)
 """
@@ -18,18 +19,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
-from cohesion_gis._toml import read_toml
 from cohesion_gis._validate import Bound, is_number, number_problem, raise_problems
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.hvm.kinematics import G_MS2, Traction
 from cohesion_gis.hvm.params import coerce
+from cohesion_gis.params import FIX_FILE
 
-__all__ = ["MAX_TEST_MASS_KG", "NUMERIC_FIELDS", "VehicleClass", "load_vehicles"]
+__all__ = ["MAX_TEST_MASS_KG", "NUMERIC_FIELDS", "VehicleClass", "Vehicles"]
 
 #: The heaviest impact-test vehicle of any standard (kg): ISO 22343-1 N3G and PAS 68 N3 at
 #: 30 000 kg [S/U] (ASTM F2656 H: about 29 500 kg [U]); reference hvm.md §2.
@@ -153,101 +152,99 @@ def _range_problems(name: str, values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def load_vehicles(
-    path: Path | str | None = None, *, classes: Iterable[str] | None = None
-) -> dict[str, VehicleClass]:
-    """Load vehicle classes: the packaged table, overridden and extended by a user TOML.
+@dataclass(frozen=True)
+class Vehicles:
+    """The threat-vehicle classes of ``defaults/vehicles.toml`` (and a user's file).
 
-    Parameters
+    Load with :func:`cohesion_gis.params.load_params`: a user file laid out like the packaged one
+    (``[classes.<NAME>]`` tables and optional ``[classes.<NAME>.sources]``) overrides fields of a
+    packaged class one by one and may add classes (a new class gives every field).
+
+    Attributes
     ----------
-    path
-        A TOML file laid out like ``defaults/vehicles.toml`` (``[classes.<NAME>]`` tables and
-        optional ``[classes.<NAME>.sources]``). Fields of a packaged class may be overridden one
-        by one; a new class must give every field. ``None``: the packaged table only.
     classes
-        Class names to return, in this order; ``None`` returns every class.
-
-    Returns
-    -------
-    dict of str to VehicleClass
-        Classes by name.
-
-    Raises
-    ------
-    ParameterError
-        Missing or unknown fields, wrong types, impossible values (e.g. a negative acceleration
-        or zero mass) or unknown class names; the message names the file, class and field.
+        Classes by name, in file order.
+    source
+        The file(s) read, for messages.
     """
-    raw = {name: dict(entry) for name, entry in _packaged().items()}
-    label = "defaults/vehicles.toml"
-    if path is not None:
-        table, label = read_toml(path, "vehicles.toml")
-        problems = _merge(table, raw, label)
+
+    classes: Mapping[str, VehicleClass]
+    source: str
+
+    PACKAGED: ClassVar[str] = "vehicles.toml"
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = ("classes",)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> Vehicles:
+        """Build from a full ``vehicles.toml`` table (use :func:`cohesion_gis.params.load_params`).
+
+        Raises
+        ------
+        ParameterError
+            ``problems``, and missing or unknown fields, wrong types, impossible values (a
+            negative acceleration, zero mass): one message naming the file, class and field.
+        """
+        problems = list(problems)
+        entries = table.get("classes")
+        if not isinstance(entries, Mapping) or not entries:
+            problems.append("no [classes.<NAME>] tables found")
+            entries = {}
+        built = {}
+        for name, entry in entries.items():
+            if not _NAME.match(name) or not isinstance(entry, Mapping):
+                problems.append(
+                    f"class {name!r}: expected a table [classes.{name}] with a plain name"
+                )
+                continue
+            values, more = _class_values(name, entry, packaged=label.startswith("defaults/"))
+            problems += more
+            if not more:
+                built[name] = VehicleClass(name=name, **values)
         raise_problems(
             ParameterError,
             label,
             problems,
-            "Fix the file; see cohesion_gis/defaults/vehicles.toml for the layout",
+            f"{FIX_FILE}; see cohesion_gis/defaults/vehicles.toml for the layout",
         )
-    vehicles = {name: _build(name, entry) for name, entry in raw.items()}
-    if classes is None:
-        return vehicles
-    wanted = list(classes)
-    unknown = [c for c in wanted if c not in vehicles]
-    if unknown:
-        raise ParameterError(
-            f"{label}: unknown vehicle class(es) {unknown}; available: {sorted(vehicles)}."
-        )
-    return {c: vehicles[c] for c in wanted}
+        return cls(classes=MappingProxyType(built), source=label)
+
+    def select(self, names: Iterable[str] | None = None) -> dict[str, VehicleClass]:
+        """The classes named, in this order (``None``: every class).
+
+        Raises
+        ------
+        ParameterError
+            A name is not a class of the table.
+        """
+        if names is None:
+            return dict(self.classes)
+        wanted = list(names)
+        unknown = [c for c in wanted if c not in self.classes]
+        if unknown:
+            raise ParameterError(
+                f"{self.source}: unknown vehicle class(es) {unknown}; "
+                f"available: {sorted(self.classes)}."
+            )
+        return {c: self.classes[c] for c in wanted}
 
 
-def _build(name: str, entry: Mapping[str, Any]) -> VehicleClass:
-    values = {k: v for k, v in entry.items() if k != "sources"}
-    return VehicleClass(name=name, sources=MappingProxyType(dict(entry["sources"])), **values)
-
-
-@lru_cache(maxsize=1)
-def _packaged() -> dict[str, dict[str, Any]]:
-    table, label = read_toml(None, "vehicles.toml")
-    raw: dict[str, dict[str, Any]] = {}
-    problems = _merge(table, raw, label)
-    raise_problems(ParameterError, label, problems, "Reinstall cohesion_gis")  # a broken install
-    return raw
-
-
-def _merge(table: Mapping[str, Any], raw: dict[str, dict[str, Any]], label: str) -> list[str]:
-    """Validate a parsed vehicle TOML and merge it into ``raw`` (name → field values)."""
-    unknown_top = [k for k in table if k != "classes"]
-    if unknown_top:
-        return [f"unknown top-level key(s) {unknown_top}; put classes under [classes.<NAME>]"]
-    classes = table.get("classes", {})
-    if not isinstance(classes, dict) or not classes:
-        return ["no [classes.<NAME>] tables found"]
-    problems: list[str] = []
-    for name, entry in classes.items():
-        if not _NAME.match(name) or not isinstance(entry, dict):
-            problems.append(f"class {name!r}: expected a table [classes.{name}] with a plain name")
-            continue
-        problems += _merge_class(name, entry, raw, label)
-    return problems
-
-
-def _merge_class(
-    name: str, entry: Mapping[str, Any], raw: dict[str, dict[str, Any]], label: str
-) -> list[str]:
+def _class_values(
+    name: str, entry: Mapping[str, Any], *, packaged: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The fields of one class, coerced, and every problem with them."""
     problems = []
-    merged = dict(raw.get(name, {}))
-    sources = dict(merged.get("sources", {}))
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for key, value in entry.items():
         if key == "sources":
-            if not isinstance(value, dict):
+            if not isinstance(value, Mapping):
                 problems.append(f"class {name!r}: 'sources' must be a table of strings")
                 continue
             for fname, text in value.items():
-                if fname not in NUMERIC_FIELDS or not isinstance(text, str):
-                    problems.append(f"class {name!r} sources: bad entry {fname!r} = {text!r}")
-                else:
+                if fname in NUMERIC_FIELDS and isinstance(text, str):
                     sources[fname] = text
+                elif fname != "description":
+                    problems.append(f"class {name!r} sources: bad entry {fname!r} = {text!r}")
         elif key not in _ALL_FIELDS:
             problems.append(
                 f"class {name!r}: unknown field {key!r}; known fields: {list(_ALL_FIELDS)}"
@@ -255,20 +252,16 @@ def _merge_class(
         else:
             kind = "string" if key == "description" else "number"
             try:
-                merged[key] = coerce(value, kind)
+                values[key] = coerce(value, kind)
             except TypeError:
                 problems.append(f"field `classes.{name}.{key}` = {value!r}; expected a {kind}")
-                continue
-            if key in NUMERIC_FIELDS and key not in entry.get("sources", {}):
-                sources[key] = f"user file {label}" if not label.startswith("defaults/") else ""
-    missing = [k for k in _ALL_FIELDS if k not in merged]
+    missing = [k for k in _ALL_FIELDS if k not in entry]
     if missing:
         problems.append(f"class {name!r}: missing field(s) {missing}")
     undocumented = [k for k in NUMERIC_FIELDS if not sources.get(k)]
-    if label.startswith("defaults/") and undocumented:
+    if packaged and undocumented:
         problems.append(f"class {name!r}: no source for {undocumented}")
-    numbers = {k: merged[k] for k in NUMERIC_FIELDS if isinstance(merged.get(k), float)}
+    numbers = {k: values[k] for k in NUMERIC_FIELDS if isinstance(values.get(k), float)}
     problems += _range_problems(name, numbers)
-    merged["sources"] = sources
-    raw[name] = merged
-    return problems
+    values["sources"] = MappingProxyType(sources)
+    return values, problems

@@ -261,11 +261,11 @@ class Scenario:
 
     def hvm_params(self) -> Any:
         """The HVM parameters: packaged defaults with this scenario's overrides."""
-        from cohesion_gis.hvm.params import load_params, params_from_table
+        from cohesion_gis.hvm.params import HvmParams
+        from cohesion_gis.params import load_params
 
-        if not self.hvm_overrides:
-            return load_params()
-        return params_from_table(dict(self.hvm_overrides), f"{self.where} [parameters.hvm]")
+        where = f"{self.where} [parameters.hvm]"
+        return load_params(HvmParams, overrides=self.hvm_overrides, where=where)
 
 
 def scenario_problem(where: str, problems: list[str]) -> ScenarioError:

@@ -37,7 +37,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import warnings
@@ -45,7 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -59,7 +58,6 @@ from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
 from cohesion_gis._atomic import atomic_path
-from cohesion_gis._toml import read_toml
 from cohesion_gis._validate import (
     Bound,
     metric_crs,
@@ -69,6 +67,7 @@ from cohesion_gis._validate import (
     table_problem,
 )
 from cohesion_gis.errors import DataError, InputError, ParameterError, listing
+from cohesion_gis.params import FIX_FILE, load_params
 
 __all__ = [
     "BuildingType",
@@ -134,7 +133,7 @@ def population_from_raster(
         Band number (1-based).
     params
         Population parameters (the plausibility limit ``raster_max_persons_per_m2``);
-        ``DasymetricParams.from_toml()`` when None.
+        the packaged ones when None.
 
     Returns
     -------
@@ -227,7 +226,7 @@ def population_from_raster(
         src_path,
         data[rows, cols],
         cell_area,
-        limit=(params or _packaged_params()).raster_max_persons_per_m2,
+        limit=(params or load_params(DasymetricParams)).raster_max_persons_per_m2,
         dtype=dtype,
         nodata=nodata,
     )
@@ -355,7 +354,7 @@ class BuildingType:
 
 @dataclass(frozen=True)
 class DasymetricParams:
-    """Parameters of the residents estimate (:meth:`from_toml`).
+    """Parameters of the residents estimate (:func:`cohesion_gis.params.load_params`).
 
     Every value and its source is in ``cohesion_gis/defaults/population.toml``.
     """
@@ -405,24 +404,25 @@ class DasymetricParams:
     """Filled-in land is cut into squares of this side (m), one home each."""
     raster_max_persons_per_m2: float
     """A population raster cell holding more persons per m² is refused."""
-    source: str = "defaults/population.toml"
+    source: str
+    """The file(s) the values come from."""
+
+    PACKAGED: ClassVar[str] = "population.toml"
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = ("types",)
 
     @classmethod
-    def from_toml(cls, path: str | Path | None = None) -> DasymetricParams:
-        """The packaged defaults, with single values overridden by a user TOML file.
+    def from_table(
+        cls, table: Mapping[str, Any], label: str, problems: list[str]
+    ) -> DasymetricParams:
+        """Build from a full ``population.toml`` table (loaded by ``load_params``).
 
         Raises
         ------
         ParameterError
-            Unknown keys, wrong types or impossible values, all listed with the file name.
+            ``problems`` and every missing, mistyped or implausible value, in one message.
         """
-        data, label = read_toml(None, "population.toml")
-        if path is not None:
-            user, label = read_toml(path, "population.toml")
-            data = _merged(data, user, label)
-        raise_problems(
-            ParameterError, label, _toml_problems(data), "Fix the file and load it again"
-        )
+        raise_problems(ParameterError, label, problems + _toml_problems(table), FIX_FILE)
+        data = table
         untyped, ground, fill = data["untyped"], data["ground_floor"], data["unmapped_landuse"]
         return cls(
             net_m2_per_person=float(data["net_m2_per_person"]),
@@ -529,40 +529,6 @@ def _toml_problems(data: dict[str, Any]) -> list[str]:
 
 
 _MISSING = "(missing)"
-
-
-@functools.cache
-def _packaged_params() -> DasymetricParams:
-    return DasymetricParams.from_toml()
-
-
-def _merged(
-    base: dict[str, Any], user: dict[str, Any], label: str, *, open_table: bool = False
-) -> dict[str, Any]:
-    """Override ``base`` value by value with ``user``; refuse unknown keys.
-
-    New building types may be added under ``[types]`` (each needs every field).
-    """
-    out = dict(base)
-    problems = []
-    for key, value in user.items():
-        if key not in base and open_table:
-            out[key] = value  # a new building type: checked when the parameters are built
-        elif key not in base:
-            problems.append(f"unknown key {key!r} (allowed: {', '.join(sorted(base))})")
-        elif isinstance(base[key], dict):
-            if not isinstance(value, dict):
-                problems.append(f"{key!r} must be a table")
-                continue
-            try:
-                out[key] = _merged(base[key], value, label, open_table=key == "types")
-            except ParameterError as exc:
-                problems.append(f"[{key}] {exc}")
-        else:
-            out[key] = value
-    if problems:
-        raise ParameterError(f"{label}: " + "; ".join(problems))
-    return out
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -897,7 +863,7 @@ def dasymetric_population(
         Study-area polygon in the buildings' CRS: only buildings whose representative point
         lies in it count; required with ``density_per_km2``.
     params
-        Types, shares and factors; ``DasymetricParams.from_toml()`` when None.
+        Types, shares and factors; the packaged ones when None.
 
     Returns
     -------
@@ -924,7 +890,7 @@ def dasymetric_population(
     Mennis, J. (2003). Generating surface models of population using dasymetric mapping.
     The Professional Geographer 55(1), 31-42. doi:10.1111/0033-0124.10042
     """
-    params = params or _packaged_params()
+    params = params or load_params(DasymetricParams)
     crs = metric_crs(buildings.crs, "buildings")
     missing = [c for c in ("osm_id", "building") if c not in buildings.columns]
     if missing:
@@ -1413,7 +1379,7 @@ def residents(
     ParameterError
         ``net_m2_per_person`` is not a positive finite number.
     """
-    params = params or _packaged_params()
+    params = params or load_params(DasymetricParams)
     if net_m2_per_person is not None:
         bound = _BOUNDS["net_m2_per_person"]
         problem = number_problem("floor_m2_per_person", net_m2_per_person, bound)

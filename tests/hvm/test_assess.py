@@ -23,9 +23,10 @@ from cohesion_gis.hvm.assess import (
     vulnerability,
     write_assessment,
 )
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import required_rating
 from cohesion_gis.hvm.routes import underground
+from cohesion_gis.params import load_params
 
 CLASSES = ("M1", "N1", "N2A", "N3C")
 #: A square whose fastest car approach stays under 73 km/h, and a rating that covers it (an
@@ -49,7 +50,7 @@ def test_bands_by_hand():
     assert [exposure_band(n) for n in (0.5, 1, 9, 10, 99, 100, 3353, 10_000, 1e6)] == [
         1, 1, 1, 2, 2, 3, 4, 5, 5,
     ]  # fmt: skip
-    p = load_params()
+    p = load_params(HvmParams)
     # 30 km/h × 1.1 = 33 → above 32 → band 3; 10 km/h → 11 → band 1
     assert vulnerability([required_rating(30.0, "M1")], 1, params=p) == 3
     assert vulnerability([required_rating(10.0, "M1")], 1, params=p) == 1
@@ -273,7 +274,7 @@ def write_plane(path, origin, crs, slope, *, size_m=600.0, cell_m=10.0):
 def test_downhill_run_up_is_faster_than_uphill(helsinki, tmp_path):
     city, origin = ramp_city(helsinki)
     # the constant-acceleration model, whose speeds can be checked by hand
-    params = dataclasses.replace(load_params(), acceleration_model="constant")
+    params = dataclasses.replace(load_params(HvmParams), acceleration_model="constant")
     flat = assess_sites(city, params=params).sites[speed_column("M1")].iloc[0]
     down = write_plane(tmp_path / "down.tif", origin, city.crs, slope=-0.05)  # falls eastwards
     up = write_plane(tmp_path / "up.tif", origin, city.crs, slope=0.05)

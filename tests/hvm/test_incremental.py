@@ -15,7 +15,8 @@ from pandas.testing import assert_frame_equal
 
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, speed_column
 from cohesion_gis.hvm.incremental import reassess
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.params import load_params
 from cohesion_gis.scenario import apply, load_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
@@ -104,7 +105,7 @@ def test_a_removed_site_leaves_the_table_and_its_neighbours_are_searched(helsink
 
 
 def test_other_parameters_or_reordered_edges_give_a_full_run(helsinki, base) -> None:
-    params = dataclasses.replace(load_params(), friction_mu=0.8)
+    params = dataclasses.replace(load_params(HvmParams), friction_mu=0.8)
     update = reassess(helsinki, base, helsinki, params=params)
     assert update.note == "HVM full: parameters differ from the base assessment's"
     assert len(update.searched) == len(base.sites)
@@ -178,4 +179,4 @@ def test_a_far_closure_that_moves_the_outside_searches_the_site_again(helsinki) 
     assert base.sites[m1].iloc[0] == 0.0  # no start inside, outside starts beyond the horizon
     assert full.sites[m1].iloc[0] > 80.0  # from node 3, 96 m before the square
     far_m = city.drive_edges.geometry.iloc[0].distance(city.sites.geometry.iloc[0])
-    assert far_m > load_params().search_horizon_m + 500.0
+    assert far_m > load_params(HvmParams).search_horizon_m + 500.0

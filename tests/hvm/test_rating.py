@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import (
     FAMILY_EQUIVALENCE,
     covers,
@@ -13,6 +13,7 @@ from cohesion_gis.hvm.rating import (
     parse_rating,
     required_rating,
 )
+from cohesion_gis.params import load_params
 
 
 def test_parse_iso_iwa_pas_astm():
@@ -77,7 +78,7 @@ def test_covers_is_strict_by_class_speed_angle_and_penetration():
     assert not covers(parse_rating("V/7200[N3C]/80/90:1"), "N2A", 30)
     assert not covers(parse_rating("V/7500(N2)/80/90:1/5"), "N2A", 30)
     # unless a documented equivalence table is given in the parameters
-    family = replace(load_params(), equivalence=FAMILY_EQUIVALENCE)
+    family = replace(load_params(HvmParams), equivalence=FAMILY_EQUIVALENCE)
     assert covers(parse_rating("V/7200[N3C]/80/90:1"), "N2A", 30, params=family)
     assert not covers(parse_rating("V/7200[N2A]/80/90:1"), "M1", 30, params=family)
     # a design (non-vehicle) rating covers nothing
@@ -132,7 +133,7 @@ def test_required_rating_rounds_up_once_and_flags_excess():
     assert not any("/96/" in t or "/112/" in t or "/16/" in t for t in (
         required_rating(v, c).text for v in range(1, 120, 3) for c in ("M1", "N2A", "N3C")
     ))  # fmt: skip
-    custom = replace(load_params(), class_test_speeds_kmh={"M1": (32.0, 48.0, 96.0)})
+    custom = replace(load_params(HvmParams), class_test_speeds_kmh={"M1": (32.0, 48.0, 96.0)})
     assert required_rating(75.0, "M1", params=custom).test_speed_kmh == 96  # a user's table
     none = required_rating(0.0, "M1")
     assert none.test_speed_kmh is None and not none.exceeds_test_speeds
@@ -144,4 +145,4 @@ def test_required_rating_rounds_up_once_and_flags_excess():
         assert covers(built, "M1", speed)
     with pytest.raises(InputError, match="standoff_m"):
         required_rating(40.0, "M1", standoff_m=-1)
-    assert load_params().speed_allowance == 0.1
+    assert load_params(HvmParams).speed_allowance == 0.1

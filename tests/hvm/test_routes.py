@@ -18,20 +18,21 @@ from cohesion_gis.hvm.kinematics import (
     turn_angles_deg,
     widest_line_radius_m,
 )
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.routes import (
     APPROACH_COLUMNS,
     _piece_lengths,
     approach_routes,
     horizon_graph,
 )
-from cohesion_gis.hvm.vehicles import load_vehicles
+from cohesion_gis.hvm.vehicles import Vehicles
 from cohesion_gis.network._search import queue_shape, scratch, search_ball
+from cohesion_gis.params import load_params
 
 CRS = "EPSG:3067"
 # the reference's worked examples use constant acceleration; the default is the power model
-CONSTANT = dataclasses.replace(load_params(), acceleration_model="constant")
-VEHICLES = load_vehicles()
+CONSTANT = dataclasses.replace(load_params(HvmParams), acceleration_model="constant")
+VEHICLES = load_params(Vehicles).select()
 CAR_LAT = 0.7 * 9.81  # M1: friction-limited at mu 0.7
 TRUCK_LAT = 3.43  # N2A, N3C: rollover threshold 0.35 g
 
@@ -213,7 +214,9 @@ def _square_grid(side, spacing=60.0, width=7.0):
 def test_routes_are_loop_free_within_the_horizon_and_profile_matches(model):
     # a grid where the fastest walks would circle blocks; routes must be simple paths no longer
     # than the horizon, and the kinematics profile along the geometry must give the speeds
-    params = dataclasses.replace(load_params(), acceleration_model=model, search_horizon_m=400.0)
+    params = dataclasses.replace(
+        load_params(HvmParams), acceleration_model=model, search_horizon_m=400.0
+    )
     edges = _square_grid(9)
     sites = gpd.GeoDataFrame(
         {"site_id": ["a", "b"]},
@@ -373,7 +376,9 @@ def test_horizon_matches_scipy_dijkstra():
 @pytest.mark.parametrize("model", ["constant", "power"])
 def test_search_equals_brute_force_over_simple_paths(model):
     # every loop-free route of at most 250 m into one entry of a 30 m grid, by enumeration
-    params = dataclasses.replace(load_params(), acceleration_model=model, search_horizon_m=250.0)
+    params = dataclasses.replace(
+        load_params(HvmParams), acceleration_model=model, search_horizon_m=250.0
+    )
     spacing, side = 30.0, 9
     edges = _square_grid(side, spacing=spacing)
     site_box = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[shapely.box(130, 110, 140, 130)],
@@ -422,7 +427,7 @@ def test_graded_street_under_both_models(grade):
     edges = network([(1, 2, [(-100, 0), (-40, 0)]), (2, 3, [(-40, 0), (20, 0)])])
     edges = edges.assign(grade=grade)
     for model in ("power", "constant"):
-        params = dataclasses.replace(load_params(), acceleration_model=model)
+        params = dataclasses.replace(load_params(HvmParams), acceleration_model=model)
         row = approach_routes(edges, site(), vehicles=["N2A"], params=params).iloc[0]
         vehicle = VEHICLES["N2A"]
         expected = traction_run_up_speed_kmh(

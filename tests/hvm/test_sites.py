@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -6,6 +8,7 @@ import shapely
 
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, martyns_law_tier, soft_target_sites
+from cohesion_gis.params import load_params
 from cohesion_gis.taxonomy import load_taxonomy
 
 CRS = "EPSG:3067"
@@ -83,7 +86,7 @@ def test_hand_built_merge_capacity_and_tier():
     assert church_row["martyns_law_tier"] == "standard"  # worship capped
     kiosk = by_id.loc["node/8"]
     assert (kiosk["capacity_persons"], kiosk["capacity_source"]) == (300, "tag")
-    assert kiosk["area_m2"] == pytest.approx(SiteParams().point_footprint_m2, rel=0.01)
+    assert kiosk["area_m2"] == pytest.approx(load_params(SiteParams).point_footprint_m2, rel=0.01)
 
 
 def test_overlapping_members_count_each_square_metre_once_at_the_densest():
@@ -134,7 +137,7 @@ def test_bad_inputs():
     with pytest.raises(InputError, match="walk_edges"):
         soft_target_sites(candidates(rows), buildings=tables()["buildings"])
     with pytest.raises(ParameterError, match="net_floor_fraction"):
-        SiteParams(net_floor_fraction=0.0)
+        replace(load_params(SiteParams), net_floor_fraction=0.0)
 
 
 # --------------------------------------------------------------------------- Helsinki
@@ -280,7 +283,7 @@ def test_stations_count_their_buildings_floor_and_a_homeless_node_is_unknown():
     ]
     given = tables(buildings=[hall, shapely.box(1000, 0, 1020, 20)])
     given["buildings"]["building_levels"] = [3.0, 2.0]
-    params = SiteParams()
+    params = load_params(SiteParams)
     assert (params.station_persons_m2, params.station_public_share) == (0.5, 0.5)  # hvm.toml
     by_id = soft_target_sites(candidates(rows), **given).set_index("site_id")
     central = by_id.loc["way/1"]
@@ -297,7 +300,7 @@ def test_stations_count_their_buildings_floor_and_a_homeless_node_is_unknown():
     bus = by_id.loc["way/4"]  # open: its area x the concourse density
     assert (bus["capacity_persons"], bus["capacity_source"]) == (500, "area×density")
     with pytest.raises(ParameterError, match="station_public_share"):
-        SiteParams(station_public_share=1.5)
+        replace(load_params(SiteParams), station_public_share=1.5)
 
 
 def test_helsinki_central_station_from_its_building_and_nodes_unknown(sites):
@@ -309,3 +312,17 @@ def test_helsinki_central_station_from_its_building_and_nodes_unknown(sites):
     metro = sites.loc[(sites["name"] == "Rautatientori") & (sites["kinds"] == "station")]
     assert len(metro) == 2 and metro["capacity_persons"].isna().all()
     assert metro["capacity_source"].str.startswith("unknown").all()
+
+
+def test_site_params_from_a_partial_file(tmp_path) -> None:
+    path = tmp_path / "sites.toml"
+    path.write_text('merge_gap_m = 2.0\nseparate_kinds = ["school"]\n')
+    params, packaged = load_params(SiteParams, path), load_params(SiteParams)
+    assert params.merge_gap_m == 2.0 and params.separate_kinds == ("school",)
+    assert replace(params, merge_gap_m=0.0, separate_kinds=packaged.separate_kinds) == packaged
+    path.write_text("entry_snap_m = nan\ndefault_levels = 0.5\nseparate_kinds = 'school'\n")
+    with pytest.raises(ParameterError) as info:
+        load_params(SiteParams, path)
+    for field in ("entry_snap_m", "default_levels", "separate_kinds"):
+        assert f"`{field}`" in str(info.value)
+    assert str(info.value).startswith(f"{path}: ")

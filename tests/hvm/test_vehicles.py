@@ -3,12 +3,13 @@ import dataclasses
 import pytest
 
 from cohesion_gis.errors import ParameterError
-from cohesion_gis.hvm.params import load_params
-from cohesion_gis.hvm.vehicles import NUMERIC_FIELDS, load_vehicles
+from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.hvm.vehicles import NUMERIC_FIELDS, Vehicles
+from cohesion_gis.params import load_params
 
 
 def test_packaged_classes_have_values_and_sources():
-    vehicles = load_vehicles()
+    vehicles = load_params(Vehicles).classes
     assert {"M1", "N1G", "N1", "N2A", "N2B", "N3C", "N3D", "N3E", "N3F", "N3G"} <= set(vehicles)
     assert vehicles["M1"].test_mass_kg == 1500 and vehicles["M1"].accel_ms2 == 3.2
     assert vehicles["N3C"].test_mass_kg == 7200 and vehicles["N3C"].accel_ms2 == 1.25
@@ -30,11 +31,11 @@ def test_packaged_classes_have_values_and_sources():
 
 
 def test_default_set_and_subset_order():
-    params = load_params()
+    params = load_params(HvmParams)
     assert params.default_vehicle_classes == ("M1", "N1", "N2A", "N3C")
-    assert list(load_vehicles(classes=["N3C", "M1"])) == ["N3C", "M1"]
+    assert list(load_params(Vehicles).select(["N3C", "M1"])) == ["N3C", "M1"]
     with pytest.raises(ParameterError, match="unknown vehicle class"):
-        load_vehicles(classes=["Z9"])
+        load_params(Vehicles).select(["Z9"])
 
 
 def test_user_file_overrides_and_adds(tmp_path):
@@ -45,7 +46,7 @@ def test_user_file_overrides_and_adds(tmp_path):
         "length_m = 12\naccel_ms2 = 1.0\ntop_speed_kmh = 90\nlat_accel_ms2 = 3.0\n"
         "braking_ms2 = 4.0\npower_kw = 180\ndrag_area_m2 = 5.5\nrolling_resistance = 0.008\n"
     )
-    vehicles = load_vehicles(path)
+    vehicles = load_params(Vehicles, path).classes
     assert vehicles["M1"].accel_ms2 == 4.0 and vehicles["M1"].test_mass_kg == 1500
     assert str(path) in vehicles["M1"].sources["accel_ms2"]
     assert vehicles["BUS"].width_m == 2.55
@@ -65,7 +66,7 @@ def test_user_file_overrides_and_adds(tmp_path):
         ),
         ("[classes.M1]\nwheels = 4\n", r"unknown field 'wheels'"),
         ('[classes.X]\ndescription = "x"\n', r"class 'X': missing field"),
-        ("[trucks]\n", r"unknown top-level key"),
+        ("[trucks]\n", r"unknown key `trucks` \(allowed: classes\)"),
         ("[classes.M1]\npower_kw = 0\n", r"`classes.M1.power_kw` = 0.0; .* 1 and 5,000 kW"),
         # issue 15: non-finite values
         ("[classes.M1]\ntop_speed_kmh = inf\n", r"`classes.M1.top_speed_kmh` = inf; expected a"),
@@ -86,27 +87,27 @@ def test_bad_vehicle_files_name_file_class_and_field(tmp_path, body, match):
     path = tmp_path / "bad.toml"
     path.write_text(body)
     with pytest.raises(ParameterError, match=match) as info:
-        load_vehicles(path)
+        load_params(Vehicles, path)
     assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
 
 
 def test_params_override_and_validation(tmp_path):
     good = tmp_path / "p.toml"
     good.write_text('friction_mu = 1.0\n[sources]\nfriction_mu = "MIL-HDBK"\n')
-    params = load_params(good)
+    params = load_params(HvmParams, good)
     assert params.friction_mu == 1.0 and params.sources["friction_mu"] == "MIL-HDBK"
     assert params.search_horizon_m == 500 and params.acceleration_model == "power"
     for body, match in [
         ("friction_mu = -0.7\n", "friction_mu"),
         ("test_speeds_kmh = [48, 32]\n", "ascending"),
-        ("horizon = 3\n", "unknown key 'horizon'"),
+        ("horizon = 3\n", "unknown key `horizon`"),
         ("block_unrated = 1\n", "expected a boolean"),
         ('acceleration_model = "turbo"\n', "acceleration_model"),
     ]:
         bad = tmp_path / "bad.toml"
         bad.write_text(body)
         with pytest.raises(ParameterError, match=match):
-            load_params(bad)
+            load_params(HvmParams, bad)
     with pytest.raises(ParameterError, match="speed_allowance"):
         dataclasses.replace(params, speed_allowance=2.0)
 
@@ -135,7 +136,7 @@ def test_bad_params_name_file_field_and_bounds(tmp_path, body, match):
     path = tmp_path / "bad.toml"
     path.write_text(body)
     with pytest.raises(ParameterError, match=match) as info:
-        load_params(path)
+        load_params(HvmParams, path)
     assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
 
 
@@ -143,14 +144,43 @@ def test_every_bad_param_in_one_message(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("friction_mu = nan\ngap_limit_m = 'wide'\nhorizon = 3\n")
     with pytest.raises(ParameterError) as info:
-        load_params(path)
+        load_params(HvmParams, path)
     text = str(info.value)
     assert "`friction_mu` = nan" in text and "`gap_limit_m` = 'wide'" in text
-    assert "unknown key 'horizon'" in text
+    assert "unknown key `horizon`" in text
 
 
 def test_non_utf8_vehicle_file(tmp_path):
     path = tmp_path / "latin1.toml"
     path.write_bytes('[classes.M1]\ndescription = "Voiture légère"\n'.encode("latin-1"))
     with pytest.raises(ParameterError, match=r"latin1.toml: not UTF-8 text"):
-        load_vehicles(path)
+        load_params(Vehicles, path)
+
+
+def test_a_partial_params_file_keeps_the_other_values_and_their_sources(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('gap_limit_m = 1.0\n[equivalence]\nN1 = ["N1G"]\n')
+    params, packaged = load_params(HvmParams, path), load_params(HvmParams)
+    assert params.gap_limit_m == 1.0 and params.equivalence == {"N1": ("N1G",)}
+    assert params.sources["gap_limit_m"] == f"user file {path}"
+    assert params.sources["equivalence"] == f"user file {path}"
+    assert params.sources["friction_mu"] == packaged.sources["friction_mu"]
+    assert params.test_speeds_kmh == packaged.test_speeds_kmh
+    assert load_params(HvmParams) is packaged  # the packaged values are read once
+
+
+def test_overrides_name_where_they_come_from():
+    params = load_params(HvmParams, overrides={"friction_mu": 1.0}, where="s.toml [parameters.hvm]")
+    assert params.sources["friction_mu"] == "user file s.toml [parameters.hvm]"
+    with pytest.raises(ParameterError, match=r"^s.toml \[parameters.hvm\]: field `friction_mu`"):
+        load_params(HvmParams, overrides={"friction_mu": -1.0}, where="s.toml [parameters.hvm]")
+
+
+def test_a_new_class_without_sources_is_sourced_to_its_file(tmp_path):
+    path = tmp_path / "v.toml"
+    fields = {f: getattr(load_params(Vehicles).classes["N1"], f) for f in NUMERIC_FIELDS}
+    body = "".join(f"{k} = {v}\n" for k, v in fields.items())
+    path.write_text(f'[classes.VAN]\ndescription = "van"\n{body}')
+    van = load_params(Vehicles, path).classes["VAN"]
+    assert set(van.sources) == set(NUMERIC_FIELDS)
+    assert set(van.sources.values()) == {f"user file {path}"}

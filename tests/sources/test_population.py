@@ -17,6 +17,7 @@ from shapely.geometry import Point, Polygon, box
 import cohesion_gis as cg
 from cohesion_gis import layers as lyr
 from cohesion_gis.errors import DataError, InputError, ParameterError
+from cohesion_gis.params import load_params
 from cohesion_gis.sources.districts import districts_from_pbf
 from cohesion_gis.sources.osm import _features_from_pyrosm
 from cohesion_gis.sources.population import (
@@ -32,7 +33,7 @@ from cohesion_gis.sources.population import (
 
 CRS = "EPSG:32635"
 HELSINKI = pyrosm.get_data("helsinki_pbf")
-PARAMS = DasymetricParams.from_toml()
+PARAMS = load_params(DasymetricParams)
 
 #: Official resident counts (docs/population.md, "Validation"): Monaco, IMSEE census of 7 June
 #: 2016; Malta and Gozo, NSO end-2017 estimate (Regional Statistics Malta 2019) and end-2018
@@ -327,7 +328,7 @@ def test_dasymetric_errors(helsinki_osm: tuple[gpd.GeoDataFrame, gpd.GeoDataFram
         dasymetric_population(buildings, landuse=landuse.drop(columns="landuse"), total=100)
 
 
-def test_params_from_toml(tmp_path: Path) -> None:
+def test_params_from_a_partial_file(tmp_path: Path) -> None:
     assert PARAMS.net_m2_per_person == 40.3
     assert PARAMS.types["house"].low_rise and not PARAMS.types["apartments"].low_rise
     mine = tmp_path / "pop.toml"
@@ -335,20 +336,23 @@ def test_params_from_toml(tmp_path: Path) -> None:
         "net_m2_per_person = 35.0\n[types.cabin]\nlevels = 1.0\nlow_rise = true\n"
         "net_to_gross = 0.85\n[untyped]\nresidential_share = 0.5\n"
     )
-    params = DasymetricParams.from_toml(mine)
+    params = load_params(DasymetricParams, mine)
     assert params.net_m2_per_person == 35.0
     assert params.types["cabin"].levels == 1.0
     assert params.untyped_residential_share == 0.5
     assert params.types["house"] == PARAMS.types["house"]
     mine.write_text("net_m2_per_persons = 35.0\n[untyped]\nshare = 1\n")
-    with pytest.raises(ParameterError, match=r"pop\.toml: unknown key 'net_m2_per_persons'"):
-        DasymetricParams.from_toml(mine)
+    with pytest.raises(
+        ParameterError,
+        match=r"pop\.toml: unknown key `net_m2_per_persons`.*; unknown key `untyped.share`",
+    ):
+        load_params(DasymetricParams, mine)
     mine.write_text(
         'net_m2_per_person = inf\nstorey_height_m = "3"\n[types.house]\nnet_to_gross = 1.5\n'
         "[untyped]\nvalues = [1]\n"
     )
     with pytest.raises(ParameterError) as info:
-        DasymetricParams.from_toml(mine)
+        load_params(DasymetricParams, mine)
     message = str(info.value)
     assert message.startswith(f"{mine}: field `net_m2_per_person` = inf; expected a finite")
     assert "field `storey_height_m` = '3'" in message
@@ -357,7 +361,7 @@ def test_params_from_toml(tmp_path: Path) -> None:
     assert message.endswith("Fix the file and load it again")
     mine.write_text("[types.cabin]\nlevels = 1.0\n")
     with pytest.raises(ParameterError, match=r"`types\.cabin\.net_to_gross` = None.*low_rise"):
-        DasymetricParams.from_toml(mine)
+        load_params(DasymetricParams, mine)
 
 
 # ---------------------------------------------------------------- control totals
