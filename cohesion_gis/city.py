@@ -31,6 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from tqdm.auto import tqdm
 
 from cohesion_gis import layers as lyr
+from cohesion_gis._city_options import LOAD_OPTIONS
 from cohesion_gis.errors import DataError, InputError
 from cohesion_gis.sources import districts as dist
 from cohesion_gis.sources import population as pop
@@ -203,6 +204,19 @@ class City:
         )
 
 
+def _recorded(value: Any) -> Any:
+    """An option's value as the provenance records it (JSON: paths as text, a box as a list)."""
+    if isinstance(value, str | Path):
+        return str(value)
+    if isinstance(value, BaseGeometry):
+        return value.wkt
+    if isinstance(value, pd.DataFrame):
+        return "DataFrame"
+    if isinstance(value, tuple | list):
+        return list(value)
+    return value
+
+
 def load_city(
     pbf: str | Path | None = None,
     *,
@@ -302,6 +316,8 @@ def load_city(
     """
     from cohesion_gis import __version__
 
+    given = locals()  # exactly the arguments, before anything else is bound
+    parameters = {o.name: _recorded(given[o.name]) for o in LOAD_OPTIONS if o.name != "progress"}
     sources = [s is not None for s in (pbf, osm_xml, place)]
     if sum(sources) > 1:
         raise InputError("give only one of pbf=, osm_xml= or place=")
@@ -368,22 +384,7 @@ def load_city(
         homes = pop.group_shares(
             homes, groups, by=groups_by, known_keys=city_districts["district_id"]
         )
-    parameters = {
-        "pbf": str(pbf) if pbf else None, "osm_xml": str(osm_xml) if osm_xml else None,
-        "place": place, "bbox": list(bbox) if bbox else None, "online": online,
-        "boundary": str(boundary) if isinstance(boundary, str | Path) else (
-            clip.wkt if clip is not None else None),
-        "taxonomy": tax.path, "districts": str(districts) if districts else None,
-        "districts_layer": districts_layer, "repair_districts": repair_districts,
-        "admin_level": admin_level, "grid_cell_m": grid_cell_m, "grid_shape": grid_shape,
-        "population": str(population) if population else None,
-        "population_total": population_total, "floor_m2_per_person": floor_m2_per_person,
-        "population_table": str(population_table) if isinstance(population_table, str | Path)
-        else ("DataFrame" if population_table is not None else None),
-        "groups": str(groups) if isinstance(groups, str | Path) else (
-            "DataFrame" if groups is not None else None),
-        "buffer_m": buffer_m, "crs": crs.to_string(),
-    }  # fmt: skip
+    parameters.update(taxonomy=tax.path, crs=crs.to_string())  # the taxonomy in effect
     city = replace(
         city,
         districts=city_districts,

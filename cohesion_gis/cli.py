@@ -64,78 +64,47 @@ class _CleanFormatter(logging.Formatter):
 
 
 def _source_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that choose the study area, shared by every subcommand."""
-    options = [
-        click.option("--pbf", type=click.Path(dir_okay=False, path_type=Path),
-                     help="OSM PBF extract (default: the embedded central-Helsinki extract)."),
-        click.option("--osm-xml", type=click.Path(dir_okay=False, path_type=Path),
-                     help="OSM XML file, read through osmnx."),
-        click.option("--place", help="Place name to retrieve live through osmnx (needs internet)."),
-        click.option("--bbox", nargs=4, type=float, default=None, callback=_finite_positive,
-                     metavar="WEST SOUTH EAST NORTH", help="Clip box in degrees (EPSG:4326)."),
-        click.option("--online", is_flag=True,
-                     help="Fetch --bbox live through osmnx (needs internet); else clip --pbf."),
-        click.option("--boundary", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Clip polygon file (any CRS)."),
-        click.option("--buffer-m", type=click.FloatRange(min=0), default=None,
-                     help="Also read this many metres around --bbox/--boundary (homes and "
-                          "spaces there count; only districts inside are reported). Default: "
-                          "the largest search distance (2,500 m); 0: none."),
-        click.option("--districts", default=None,
-                     help="District file (GeoPackage/GeoJSON/Shapefile), 'osm' or 'grid'. "
-                          "Default: OSM admin boundaries, else a grid."),
-        click.option("--district-id-column", default="district_id", show_default=True),
-        click.option("--district-name-column", default="name", show_default=True),
-        click.option("--districts-layer", default=None,
-                     help="Layer of the district file to read (when it holds several)."),
-        click.option("--repair-districts", is_flag=True,
-                     help="Repair invalid district polygons instead of refusing them."),
-        click.option("--admin-level", default=None, type=int,
-                     help="OSM admin_level of the districts (default: chosen; docs/districts.md)."),
-        click.option("--grid-cell-m", default=250.0, show_default=True, type=float,
-                     callback=_finite_positive, help="Grid cell size, metres."),
-        click.option("--population", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Population-count GeoTIFF (any CRS). Default: dasymetric estimate."),
-        click.option("--population-total", type=float, default=None, callback=_finite_positive,
-                     help="Census total: residents are scaled to exactly this number."),
-        click.option("--population-table", type=click.Path(dir_okay=False, path_type=Path),
-                     help="CSV of census counts per district (district_id, population)."),
-        click.option("--groups", type=click.Path(dir_okay=False, path_type=Path),
-                     help="CSV of resident-group shares per district_id."),
-        click.option("--taxonomy", type=click.Path(dir_okay=False, path_type=Path),
-                     help="TOML overriding the packaged tag taxonomy."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
+    """Options that choose the study area, shared by every subcommand.
+
+    Generated from :data:`cohesion_gis._city_options.LOAD_OPTIONS`: one ``--option`` per
+    keyword of :func:`~cohesion_gis.city.load_city`, with its help and its default.
+    """
+    from cohesion_gis._city_options import LOAD_OPTIONS
+
+    for option in reversed([o for o in LOAD_OPTIONS if o.cli]):
+        func = click.option(
+            f"--{option.name.replace('_', '-')}",
+            help=option.help,
+            default=option.default,
+            show_default=option.default not in (None, False),
+            **_CLICK_KINDS[option.kind](option),
+        )(func)
     return func
 
 
+_PATH = click.Path(dir_okay=False, path_type=Path)
+#: How each kind of load_city option is read on the command line.
+_CLICK_KINDS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "file": lambda o: {"type": _PATH},
+    "text": lambda o: {"type": str},
+    "choice": lambda o: {"type": click.Choice(o.choices)},
+    "number": lambda o: {"type": float, "callback": _finite_positive},
+    "integer": lambda o: {"type": int},
+    "flag": lambda o: {"is_flag": True},
+    "distance": lambda o: {"type": click.FloatRange(min=0)},
+    "bbox": lambda o: {"type": float, "nargs": 4, "callback": _finite_positive,
+                       "metavar": "WEST SOUTH EAST NORTH"},
+}  # fmt: skip
+
+
 def _load(kwargs: dict[str, Any]) -> City:
+    """Pop the study-area options from a command's ``kwargs`` and load the City."""
+    from cohesion_gis._city_options import LOAD_OPTIONS
     from cohesion_gis.city import load_city
 
-    bbox = kwargs.pop("bbox") or None
-    return load_city(
-        kwargs.pop("pbf"),
-        osm_xml=kwargs.pop("osm_xml"),
-        place=kwargs.pop("place"),
-        bbox=tuple(bbox) if bbox else None,
-        boundary=kwargs.pop("boundary"),
-        districts=kwargs.pop("districts"),
-        district_id_column=kwargs.pop("district_id_column"),
-        district_name_column=kwargs.pop("district_name_column"),
-        districts_layer=kwargs.pop("districts_layer"),
-        repair_districts=kwargs.pop("repair_districts"),
-        admin_level=kwargs.pop("admin_level"),
-        grid_cell_m=kwargs.pop("grid_cell_m"),
-        population=kwargs.pop("population"),
-        population_total=kwargs.pop("population_total"),
-        population_table=kwargs.pop("population_table"),
-        groups=kwargs.pop("groups"),
-        taxonomy=kwargs.pop("taxonomy"),
-        online=kwargs.pop("online"),
-        buffer_m=kwargs.pop("buffer_m"),
-        progress=sys.stderr.isatty(),
-    )
+    options = {o.name: kwargs.pop(o.name) for o in LOAD_OPTIONS if o.cli}
+    options["bbox"] = tuple(options["bbox"]) if options["bbox"] else None
+    return load_city(**options, progress=sys.stderr.isatty())
 
 
 def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -239,7 +208,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
 @_source_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="GeoPackage to write; the population GeoTIFF goes beside it. "
-                   "Default: layers/<city>.gpkg, <city> from --pbf/--osm-xml/--place.")  # fmt: skip
+                   "Default: layers/<name>.gpkg (--name, else from the source).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_friendly_errors
 def layers(out: Path | None, overwrite: bool, **kwargs: Any) -> None:
@@ -249,7 +218,9 @@ def layers(out: Path | None, overwrite: bool, **kwargs: Any) -> None:
     from cohesion_gis.export import layers_names, write_layers
 
     if out is None:
-        city_name = default_name(kwargs["pbf"], kwargs["osm_xml"], kwargs["place"])
+        city_name = kwargs["name"] or default_name(
+            kwargs["pbf"], kwargs["osm_xml"], kwargs["place"]
+        )
         out = Path("layers") / f"{city_name}.gpkg"
     check_outputs(out.parent, layers_names(out), overwrite=overwrite)
     city = _load(kwargs)
@@ -687,7 +658,7 @@ def demo(
     from cohesion_gis.pipeline import run_study, study_outputs
 
     # every output declared and checked before computing (which exist is decided by resume)
-    name = default_name(kwargs["pbf"], kwargs["osm_xml"], kwargs["place"])
+    name = kwargs["name"] or default_name(kwargs["pbf"], kwargs["osm_xml"], kwargs["place"])
     examples = not (kwargs["pbf"] or kwargs["osm_xml"] or kwargs["place"])  # as run_study
     declared = study_outputs(
         name, out, layers_path=layers_out, scenarios=bool(scenarios) or examples

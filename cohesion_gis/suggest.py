@@ -140,7 +140,7 @@ class SuggestParams:
         )
 
 
-#: Bounds of the suggestion parameters (reasons in ``defaults/suggest.toml``).
+#: Bounds of the suggestion parameters (reasons in docs/decisions.md, "Candidates").
 _SUGGEST_BOUNDS = {
     "max_overlap_with_spaces": Bound(0.0, 1.0),
     "equity_exponent": Bound(0.0, 4.0),

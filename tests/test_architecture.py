@@ -16,7 +16,7 @@ PACKAGE = Path(cohesion_gis.__file__).parent
 
 #: Layers of docs/architecture.md, bottom first (top-level module or subpackage names).
 LAYERS = (
-    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text", "params"},
+    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text", "params", "_city_options"},
     {"taxonomy", "network", "sources", "maps"},
     {"export", "streets", "layers"},
     {"city"},
@@ -26,9 +26,10 @@ LAYERS = (
     {"cli", "__init__"},
 )
 #: Imports within a layer that the map allows (importer, imported).
-SIDEWAYS = {("_toml", "errors"), ("params", "_toml"), ("_validate", "errors"), ("_atomic", "errors"),
-            ("layers", "streets"), ("comparison", "scenario"), ("suggest", "scenario"),
-            ("protect", "scenario"), ("protect", "comparison"), ("pipeline", "batch")}  # fmt: skip
+SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("_atomic", "errors"),
+            ("params", "_toml"), ("layers", "streets"), ("comparison", "scenario"),
+            ("suggest", "scenario"), ("protect", "scenario"), ("protect", "comparison"),
+            ("pipeline", "batch")}  # fmt: skip
 
 
 def _unit(module: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from shapely.ops import nearest_points
 
 import cohesion_gis as cg
+from cohesion_gis._city_options import LOAD_OPTIONS
 from cohesion_gis.cli import main
 from cohesion_gis.errors import InputError
 from cohesion_gis.sources.osm import default_pbf
@@ -30,6 +32,22 @@ def test_default_is_central_helsinki_in_utm_35n(helsinki):
     assert "OpenStreetMap" in helsinki.provenance.attribution
     for name, layer in helsinki.layers().items():
         assert layer.crs == helsinki.crs, name
+
+
+def test_load_options_are_declared_once():
+    # the CLI options and the provenance record come from LOAD_OPTIONS: it must be the signature
+    signature = inspect.signature(cg.load_city).parameters
+    assert [o.name for o in LOAD_OPTIONS] == list(signature)
+    assert {o.name: o.default for o in LOAD_OPTIONS} == {
+        name: p.default for name, p in signature.items()
+    }
+
+
+def test_provenance_records_every_option(helsinki):
+    given = helsinki.provenance.parameters
+    assert set(given) == {o.name for o in LOAD_OPTIONS if o.name != "progress"} | {"crs"}
+    assert given["taxonomy"] == helsinki.taxonomy.path and given["grid_cell_m"] == 250.0
+    assert given["pbf"] is None and given["district_id_column"] == "district_id"
 
 
 def test_walk_network_size_and_marks(helsinki):

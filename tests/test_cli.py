@@ -42,6 +42,29 @@ def test_layers_writes_a_geopackage(tmp_path):
     assert "exist; pass overwrite=True (CLI: --overwrite)" in again.output
 
 
+def test_every_load_city_option_is_on_every_study_command():
+    from cohesion_gis._city_options import LOAD_OPTIONS
+
+    flags = {f"--{o.name.replace('_', '-')}" for o in LOAD_OPTIONS if o.cli}
+    commands = [c for c in main.commands.values() if any(p.name == "pbf" for p in c.params)]
+    assert {"layers", "score", "hvm", "demo", "suggest", "protect"} <= {c.name for c in commands}
+    for command in commands:
+        assert flags <= {f for p in command.params for f in p.opts}, command.name
+
+
+def test_layers_takes_the_options_the_cli_lacked_and_records_them(tmp_path):
+    out = tmp_path / "x.gpkg"
+    args = ["layers", "--out", str(out), "--name", "hexes", "--districts", "grid", "--grid-shape",
+            "hex", "--grid-cell-m", "400", "--floor-m2-per-person", "30"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    given = json.loads((tmp_path / "x.provenance.json").read_text())["parameters"]
+    assert (given["name"], given["grid_shape"], given["grid_cell_m"]) == ("hexes", "hex", 400.0)
+    assert given["floor_m2_per_person"] == 30.0 and given["groups_by"] == "district_id"
+    districts = gpd.read_file(out, layer="districts")
+    assert any(len(g.exterior.coords) == 7 for g in districts.geometry)  # hexagons were drawn
+
+
 def test_score_writes_tables(tmp_path):
     result = CliRunner().invoke(main, ["score", "--out", str(tmp_path), "--no-sensitivity"])
     assert result.exit_code == 0, result.output
