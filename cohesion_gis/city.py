@@ -510,8 +510,9 @@ def _buffer_m(buffer_m: float | None) -> float:
     """The buffer to read around a clip area (m): ``buffer_m``, else the default search limit."""
     if buffer_m is None:
         from cohesion_gis.cohesion.params import CohesionParams
+        from cohesion_gis.params import load_params
 
-        return float(CohesionParams.from_toml().search_limit_m)
+        return float(load_params(CohesionParams).search_limit_m)
     if not (isinstance(buffer_m, int | float) and 0 <= buffer_m < float("inf")):
         raise InputError(
             f"buffer_m={buffer_m!r}: give a distance of at least 0 m (0 reads no buffer; "

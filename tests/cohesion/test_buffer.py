@@ -17,6 +17,7 @@ from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.cohesion.report import write_scores
 from cohesion_gis.cohesion.score import distance_tables, walk_networks
 from cohesion_gis.errors import InputError
+from cohesion_gis.params import load_params
 from cohesion_gis.pipeline import cohesion_maps
 from cohesion_gis.sources.osm import default_pbf
 
@@ -41,7 +42,7 @@ def test_monaco_reads_the_buffer_and_reports_only_inside(monaco_runs, tmp_path):
     bare, bare_result = monaco_runs["none"]
     assert city.boundary.area == pytest.approx(bare.boundary.area, rel=1e-6)
     assert city.boundary.area / 1e6 == pytest.approx(2.0, abs=0.05)
-    assert city.provenance.study_area["buffer_m"] == CohesionParams.from_toml().search_limit_m
+    assert city.provenance.study_area["buffer_m"] == load_params(CohesionParams).search_limit_m
     assert (
         city.provenance.study_area["loaded_area_km2"] > 4 * city.provenance.study_area["area_km2"]
     )  # the buffer within the extract's header box (10.0 km²)
@@ -81,7 +82,7 @@ def test_monaco_reads_the_buffer_and_reports_only_inside(monaco_runs, tmp_path):
 def test_a_home_near_the_edge_reaches_a_space_just_outside(monaco_runs):
     city, result = monaco_runs["buffer"]
     bare, bare_result = monaco_runs["none"]
-    params = CohesionParams.from_toml()
+    params = load_params(CohesionParams)
     table = distance_tables(city, walk_networks(city, params), params, sensitivity=False)[0]
     home, space, dist = table.columns()
     spaces = table.spaces
