@@ -26,13 +26,40 @@ from numba import njit
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["access", "coverage"]
+__all__ = ["access", "coverage", "coverage_credit"]
 
 
 def coverage(dist_m: np.ndarray, d_full_m: float, d_max_m: float) -> np.ndarray:
-    """Linear-decay credit :math:`g(d)` of a space at ``dist_m`` metres (1 near, 0 beyond)."""
-    dist_m = np.asarray(dist_m, dtype=float)
-    return np.clip((d_max_m - dist_m) / (d_max_m - d_full_m), 0.0, 1.0)
+    """Linear-decay credit :math:`g(d)` of a space at ``dist_m`` metres (1 near, 0 beyond).
+
+    Each distance goes through :func:`coverage_credit`, the compiled core the access and bridging
+    kernels call too (one implementation; ``tests/cohesion/test_access.py`` checks it against a
+    plain NumPy reference).
+
+    Examples
+    --------
+    >>> coverage([0.0, 400.0, 700.0, 1000.0, 1500.0], 400.0, 1000.0).tolist()
+    [1.0, 1.0, 0.5, 0.0, 0.0]
+    """
+    dist = np.ascontiguousarray(dist_m, dtype=np.float64)
+    return _coverage_many(dist.ravel(), float(d_full_m), float(d_max_m)).reshape(dist.shape)
+
+
+@njit(cache=True, nogil=True)
+def coverage_credit(dist_m: float, d_full_m: float, d_max_m: float) -> float:  # pragma: no cover
+    """Scalar compiled core of :func:`coverage`: :math:`g(d)` of one distance (m)."""
+    g = (d_max_m - dist_m) / (d_max_m - d_full_m)
+    return min(max(g, 0.0), 1.0)
+
+
+@njit(cache=True, nogil=True)
+def _coverage_many(
+    dist_m: np.ndarray, d_full_m: float, d_max_m: float
+) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty(dist_m.size)
+    for i in range(dist_m.size):
+        out[i] = coverage_credit(dist_m[i], d_full_m, d_max_m)
+    return out
 
 
 def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
@@ -78,8 +105,8 @@ def _best_coverage(  # noqa: PLR0917 (numba has no keyword-only arguments)
     d_full_m: np.ndarray,
     d_max_m: np.ndarray,
     n_homes: int,
-) -> np.ndarray:  # pragma: no cover - compiled; checked against coverage() in the tests
-    """Best :func:`coverage` per home and category, in one pass over the table's rows.
+) -> np.ndarray:  # pragma: no cover - compiled; checked against a groupby in the tests
+    """Best :func:`coverage_credit` per home and category, in one pass over the table's rows.
 
     Space ``s`` counts for categories ``category[category_ptr[s]:category_ptr[s + 1]]``.
     """
@@ -88,7 +115,6 @@ def _best_coverage(  # noqa: PLR0917 (numba has no keyword-only arguments)
         for k in range(category_ptr[space[row]], category_ptr[space[row] + 1]):
             cat = category[k]
             if dist_m[row] <= d_max_m[cat]:
-                g = (d_max_m[cat] - dist_m[row]) / (d_max_m[cat] - d_full_m[cat])
-                g = min(max(g, 0.0), 1.0)
+                g = coverage_credit(dist_m[row], d_full_m[cat], d_max_m[cat])
                 best[home[row], cat] = max(best[home[row], cat], g)
     return best

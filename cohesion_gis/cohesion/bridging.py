@@ -25,11 +25,11 @@ in full within the standard distance of the space's category and linearly less b
 
 .. math:: B_i = \max_{s:\, d_{is} \le r_s} g_s(d_{is})\, B_s \qquad (0 \text{ if none})
 
-with :math:`g_s` the access credit :func:`~cohesion_gis.cohesion.access.coverage` of the space's
-category (``d_full`` to ``d_max``; the best of its categories; a park too small for any uses its
-type's loosest standard). A perfectly mixed park 200 m away thus gives 1, not the
-:math:`e^{-4 \cdot 200/800} = 0.37` of the catchment weight: that weight estimates who uses a
-space (its mix), not whether a home is served by it.
+with :math:`g_s` the access credit (:func:`~cohesion_gis.cohesion.access.coverage_credit`, the
+same compiled function) of the space's category (``d_full`` to ``d_max``; the best of its
+categories; a park too small for any uses its type's loosest standard). A perfectly mixed park
+200 m away thus gives 1, not the :math:`e^{-4 \cdot 200/800} = 0.37` of the catchment weight:
+that weight estimates who uses a space (its mix), not whether a home is served by it.
 
 A maximum can never fall when a space is added (each space's mix depends only on the homes
 around it, not on other spaces), so a new playground cannot lower anyone's bridging; a weighted
@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from cohesion_gis.cohesion.access import coverage_credit
 from cohesion_gis.cohesion.params import BRIDGING_INDICES, CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
@@ -323,8 +324,6 @@ def _home_best(  # noqa: PLR0917 (numba has no keyword-only arguments)
         s = space[row]
         d = dist_m[row]
         if d <= radius_m[s] and d <= d_max_m[s] and not np.isnan(space_b[s]):
-            credit = 1.0
-            if d > d_full_m[s]:
-                credit = (d_max_m[s] - d) / (d_max_m[s] - d_full_m[s])
+            credit = coverage_credit(d, d_full_m[s], d_max_m[s])  # the access credit
             best[home[row]] = max(best[home[row]], space_b[s] * credit)
     return best

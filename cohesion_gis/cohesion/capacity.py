@@ -26,30 +26,71 @@ from numba import njit
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["capacity", "e2sfca", "home_capacity", "space_supply", "zone_weight"]
+__all__ = ["capacity", "e2sfca", "home_capacity", "space_supply", "step_weight", "zone_weight"]
 
 
 def zone_weight(
     dist_m: np.ndarray, limits_m: tuple[float, ...], weights: tuple[float, ...]
 ) -> np.ndarray:
-    """Step weight of each distance: ``weights[k]`` within ``limits_m[k]``, 0 beyond the last."""
-    dist_m = np.asarray(dist_m, dtype=float)
-    zone = np.searchsorted(np.asarray(limits_m), dist_m, side="left")
-    table = np.append(np.asarray(weights, dtype=float), 0.0)
-    return table[zone]
+    """Step weight of each distance: ``weights[k]`` within ``limits_m[k]``, 0 beyond the last.
+
+    Each distance goes through :func:`step_weight`, the compiled core the E2SFCA kernel calls.
+
+    Examples
+    --------
+    >>> zone_weight([0.0, 400.0, 401.0, 1300.0], (400.0, 800.0, 1200.0), (1, 0.68, 0.22)).tolist()
+    [1.0, 1.0, 0.68, 0.0]
+    """
+    dist = np.ascontiguousarray(dist_m, dtype=np.float64)
+    limits, table = _float_arrays(limits_m, weights)
+    return _zone_weights(dist.ravel(), limits, table).reshape(dist.shape)
+
+
+@njit(cache=True, nogil=True)
+def step_weight(
+    dist_m: float, limits_m: np.ndarray, weights: np.ndarray
+) -> float:  # pragma: no cover - compiled
+    """Scalar compiled core of :func:`zone_weight`: :math:`W(d)` of one distance (m)."""
+    for k in range(limits_m.size):
+        if dist_m <= limits_m[k]:
+            return weights[k]
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def _zone_weights(
+    dist_m: np.ndarray, limits_m: np.ndarray, weights: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.empty(dist_m.size)
+    for i in range(dist_m.size):
+        out[i] = step_weight(dist_m[i], limits_m, weights)
+    return out
 
 
 def e2sfca(
     home: np.ndarray,
     space: np.ndarray,
-    weight: np.ndarray,
+    dist_m: np.ndarray,
     demand: np.ndarray,
     supply: np.ndarray,
+    *,
+    limits_m: tuple[float, ...],
+    weights: tuple[float, ...],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Both steps of the E2SFCA on a sparse (home, space, weight) list: the plain formula.
+    """Both steps of the E2SFCA on a (home, space, distance) table, by the compiled kernel.
 
-    :func:`capacity` computes the same from the distance table in compiled passes (no weight
-    list is built); the tests check both against each other and this one against PySAL.
+    The same two passes :func:`space_supply` and :func:`home_capacity` run (with every space
+    eligible); ``tests/cohesion/test_capacity.py`` checks them against PySAL ``access`` and a
+    plain NumPy reference.
+
+    Parameters
+    ----------
+    home, space, dist_m
+        One row per reachable pair: home and space positions, network distance (m).
+    demand
+        Residents per home; ``supply`` the size (m²) of each space.
+    limits_m, weights
+        The walking zones (m) and their step weights.
 
     Returns
     -------
@@ -57,13 +98,22 @@ def e2sfca(
         Accessible supply per home :math:`Q_i` and supply ratio per space :math:`R_s`
         (NaN where nobody competes for the space).
     """
-    competing = np.bincount(space, weights=demand[home] * weight, minlength=supply.size)
+    home, space = np.asarray(home, dtype=np.int64), np.asarray(space, dtype=np.int64)
+    dist = np.asarray(dist_m, dtype=np.float64)
+    demand, supply = np.asarray(demand, dtype=np.float64), np.asarray(supply, dtype=np.float64)
+    limits, table = _float_arrays(limits_m, weights)
+    every = np.ones(supply.size, dtype=bool)
+    competing = _zone_sums(space, space, home, dist, every, limits, table, demand, supply.size)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(competing > 0, supply / competing, np.nan)
-    per_home = np.bincount(
-        home, weights=np.nan_to_num(ratio[space]) * weight, minlength=demand.size
+    per_home = _zone_sums(
+        space, home, space, dist, every, limits, table, np.nan_to_num(ratio), demand.size
     )
     return per_home, ratio
+
+
+def _float_arrays(*values: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(v, dtype=np.float64) for v in values)
 
 
 def capacity(reach: Reach, params: CohesionParams) -> tuple[pd.DataFrame, pd.Series]:
@@ -118,12 +168,9 @@ def _eligible(reach: Reach, params: CohesionParams) -> np.ndarray:
     return reach.spaces["space_type"].isin(params.capacity_space_types).to_numpy()
 
 
-def _zones(params: CohesionParams) -> tuple[np.ndarray, np.ndarray]:
+def _zones(params: CohesionParams) -> tuple[np.ndarray, ...]:
     """Zone limits (m) and their weights."""
-    return (
-        np.asarray(params.capacity_zone_limits_m, dtype=np.float64),
-        np.asarray(params.capacity_zone_weights, dtype=np.float64),
-    )
+    return _float_arrays(params.capacity_zone_limits_m, params.capacity_zone_weights)
 
 
 @njit(cache=True, nogil=True)
@@ -146,10 +193,5 @@ def _zone_sums(  # noqa: PLR0917 (numba has no keyword-only arguments)
     out = np.zeros(n_out)
     for row in range(space.size):
         if eligible[space[row]]:
-            weight = 0.0  # :func:`zone_weight` of the row's distance
-            for k in range(limits_m.size):
-                if dist_m[row] <= limits_m[k]:
-                    weight = weights[k]
-                    break
-            out[into[row]] += value[read[row]] * weight
+            out[into[row]] += value[read[row]] * step_weight(dist_m[row], limits_m, weights)
     return out

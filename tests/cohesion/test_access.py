@@ -10,9 +10,22 @@ from cohesion_gis.params import load_params
 from .conftest import homes, spaces
 
 
+def coverage_reference(dist_m, d_full_m: float, d_max_m: float) -> np.ndarray:
+    """The access credit g(d) by NumPy alone (the package's is compiled: ``coverage_credit``)."""
+    return np.clip((d_max_m - np.asarray(dist_m, dtype=float)) / (d_max_m - d_full_m), 0.0, 1.0)
+
+
 def test_coverage_is_full_then_linear_then_zero():
     d = np.array([0.0, 400.0, 500.0, 700.0, 1000.0, 1200.0])
     np.testing.assert_allclose(coverage(d, 400.0, 1000.0), [1, 1, 5 / 6, 0.5, 0, 0])
+
+
+def test_coverage_equals_the_plain_formula_bit_for_bit():
+    d = np.random.default_rng(5).uniform(-10.0, 3000.0, 20_000)
+    d[:4] = (400.0, 1000.0, np.nan, np.inf)
+    for d_full, d_max in [(400.0, 1000.0), (300.0, 800.0), (0.0, 1234.5)]:
+        want = coverage_reference(d, d_full, d_max)
+        np.testing.assert_array_equal(coverage(d, d_full, d_max), want)
 
 
 def test_access_takes_the_best_space_per_category_and_averages_categories(line):
@@ -67,7 +80,9 @@ def test_access_on_helsinki_equals_a_plain_groupby(helsinki):
                              right_index=True)  # fmt: skip
     for cat in params.access:
         pick = rows["space_type"].isin(cat.space_types) & (rows["area_m2"] >= cat.min_area_m2)
-        credit = pd.Series(coverage(rows["dist_m"], cat.d_full_m, cat.d_max_m), index=rows.index)
+        credit = pd.Series(
+            coverage_reference(rows["dist_m"], cat.d_full_m, cat.d_max_m), index=rows.index
+        )
         want = credit[pick].groupby(rows.loc[pick, "home"]).max()
         want = want.reindex(range(len(table.homes)), fill_value=0.0).to_numpy()
         np.testing.assert_array_equal(got[f"access_{cat.name}"].to_numpy(), want)
