@@ -66,7 +66,7 @@ class ParamsClass(Protocol):
         ...
 
 
-P = TypeVar("P")
+P = TypeVar("P", bound=ParamsClass)
 
 
 def load_params(
@@ -81,7 +81,7 @@ def load_params(
     Parameters
     ----------
     cls
-        The parameter class (``CohesionParams``, ``HvmParams``, ``VehicleTable``,
+        The parameter class (``CohesionParams``, ``HvmParams``, ``Vehicles``, ``SiteParams``,
         ``DasymetricParams``, ``SuggestParams``, ``ProtectParams``).
     toml
         A user TOML laid out like ``cohesion_gis/defaults/<cls.PACKAGED>``, with any subset of
@@ -102,9 +102,10 @@ def load_params(
         A file is missing or not TOML; or keys unknown, values of the wrong type, non-finite or
         out of their bounds: every problem in one message naming the file and the field.
     """
-    if toml is None and not overrides:
-        return _defaults(cls)
     spec: Any = cls
+    if toml is None and not overrides:
+        packaged: P = _packaged_instance(spec)
+        return packaged
     table = _packaged(spec.PACKAGED)
     label, problems = f"defaults/{spec.PACKAGED}", []
     layers: list[tuple[Mapping[str, Any], str]] = []
@@ -121,9 +122,8 @@ def load_params(
 
 
 @functools.cache
-def _defaults(cls: type[P]) -> P:
-    """The packaged values of ``cls``: built once per process, shared (instances are frozen)."""
-    spec: Any = cls
+def _packaged_instance(spec: Any) -> Any:
+    """The packaged values of a class: built once per process, shared (instances are frozen)."""
     return spec.from_table(_packaged(spec.PACKAGED), f"defaults/{spec.PACKAGED}", [])
 
 

@@ -112,8 +112,11 @@ def e2sfca(
     return per_home, ratio
 
 
-def _float_arrays(*values: tuple[float, ...]) -> tuple[np.ndarray, ...]:
-    return tuple(np.asarray(v, dtype=np.float64) for v in values)
+def _float_arrays(
+    limits_m: tuple[float, ...], weights: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zone limits (m) and weights as the compiled passes take them."""
+    return np.asarray(limits_m, dtype=np.float64), np.asarray(weights, dtype=np.float64)
 
 
 def capacity(reach: Reach, params: CohesionParams) -> tuple[pd.DataFrame, pd.Series]:
@@ -168,7 +171,7 @@ def _eligible(reach: Reach, params: CohesionParams) -> np.ndarray:
     return reach.spaces["space_type"].isin(params.capacity_space_types).to_numpy()
 
 
-def _zones(params: CohesionParams) -> tuple[np.ndarray, ...]:
+def _zones(params: CohesionParams) -> tuple[np.ndarray, np.ndarray]:
     """Zone limits (m) and their weights."""
     return _float_arrays(params.capacity_zone_limits_m, params.capacity_zone_weights)
 

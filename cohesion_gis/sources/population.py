@@ -488,7 +488,7 @@ _STRING_LISTS = (
 )  # fmt: skip
 
 
-def _toml_problems(data: dict[str, Any]) -> list[str]:
+def _toml_problems(data: Mapping[str, Any]) -> list[str]:
     """Every missing, mistyped or implausible value of a population TOML, in one list."""
 
     def get(dotted: str) -> Any:

@@ -27,13 +27,14 @@ from cohesion_gis.hvm.kinematics import (
     kinetic_energy_kj,
     normal_speed_kmh,
 )
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS
-from cohesion_gis.hvm.vehicles import load_vehicles
+from cohesion_gis.hvm.vehicles import Vehicles
+from cohesion_gis.params import load_params
 
 CRS = "EPSG:32635"
-PARAMS = load_params()
-VEHICLES = load_vehicles()
+PARAMS = load_params(HvmParams)
+VEHICLES = load_params(Vehicles).select()
 M1 = VEHICLES["M1"]
 
 
