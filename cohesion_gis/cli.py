@@ -441,10 +441,11 @@ def hvm(
     _say("wrote " + ", ".join(str(out / name) for name in ASSESSMENT_NAMES))
     if pages:
         from cohesion_gis.hvm.barriers import level_changes
-        from cohesion_gis.hvm.params import load_params
+        from cohesion_gis.hvm.params import HvmParams
         from cohesion_gis.hvm.report import write_vda
+        from cohesion_gis.params import load_params
 
-        params = load_params()
+        params = load_params(HvmParams)
         levels = level_changes(
             city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
         )

@@ -40,7 +40,8 @@ import pandas as pd
 import shapely
 
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm.params import HvmParams, load_params
+from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -346,7 +347,7 @@ def vda_html(
     InputError
         The site is not in the assessment.
     """
-    page = _page(result, site_id, buildings, None, params or load_params())
+    page = _page(result, site_id, buildings, None, params or load_params(HvmParams))
 
     def esc(text: str) -> str:  # text nodes only: quotes stay as written
         return html.escape(text, quote=False)
@@ -363,7 +364,7 @@ def vda_html(
         )
     options = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in page.options)
     caveats = "".join(f"<li>{esc(c)}</li>" for c in page.caveats)
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     egress = f"<h3>Egress crowd</h3><p>{esc(page.egress.text(params))}</p>" if page.egress else ""
     n = len(page.arrived)
     return f"""<section class="vda" style="font-family:sans-serif;max-width:1000px">
@@ -431,7 +432,7 @@ def vda_figure(
     from cohesion_gis import __version__
     from cohesion_gis.maps.static import _base, _finish, _mpl_text, _table
 
-    params = params or load_params()
+    params = params or load_params(HvmParams)
     page = _page(result, site_id, buildings, levels, params)
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
     fig.suptitle(

@@ -266,10 +266,9 @@ class SiteParams:
             ParameterError, label, problems + _site_problems(SimpleNamespace(**values)), FIX_FILE
         )
         strings = ("separate_kinds", "station_kinds")
-        return cls(
-            **{k: float(v) for k, v in values.items() if k not in strings},
-            **{k: tuple(values[k]) for k in strings},
-        )
+        typed: dict[str, Any] = {k: float(v) for k, v in values.items() if k not in strings}
+        typed |= {k: tuple(values[k]) for k in strings}
+        return cls(**typed)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, JSON-serialisable (for the audit record)."""

@@ -7,8 +7,9 @@ import shapely
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.assess import assess_sites
 from cohesion_gis.hvm.barriers import level_changes
-from cohesion_gis.hvm.params import load_params
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.report import egress_crowd, vda_figure, vda_html, write_vda
+from cohesion_gis.params import load_params
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_senaatintori_pdf_page(result, helsinki, tmp_path):
 
 def test_stadium_egress_crowd(monaco):
     # VDA review: the Stade Louis-II page ignored the stadium emptying into its streets
-    params = load_params()
+    params = load_params(HvmParams)
     result = assess_sites(monaco, vehicles=["M1"])
     site = result.sites.loc[result.sites["name"] == "Stade Louis-II"].iloc[0]
     egress = egress_crowd(site, monaco.buildings, params=params)
