@@ -10,6 +10,7 @@ import pytest
 import cohesion_gis as cg
 from cohesion_gis.maps import save_offline
 from cohesion_gis.maps.protect import FORM_COLOURS, scheme_map
+from cohesion_gis.params import load_params
 from cohesion_gis.protect import ProtectParams, protect
 
 pytestmark = pytest.mark.browser
@@ -30,7 +31,7 @@ def city() -> cg.City:
 @pytest.fixture(scope="module")
 def scheme(city):
     # the assessment's own 500 m horizon keeps the test quick; the default is 1,000 m
-    return protect(city, "Hehku", params=replace(ProtectParams.from_toml(), horizon_m=500.0))
+    return protect(city, "Hehku", params=replace(load_params(ProtectParams), horizon_m=500.0))
 
 
 @pytest.fixture(scope="module")
