@@ -341,7 +341,7 @@ class CohesionParams:
         """
         kind = spaces["space_type"].to_numpy()
         area = spaces["area_m2"].to_numpy(dtype=float)
-        radius = np.zeros(len(spaces))
+        radius: np.ndarray = np.zeros(len(spaces))
         for cat in self.access:
             counts = np.isin(kind, cat.space_types) & (area >= cat.min_area_m2)
             radius = np.where(counts, np.maximum(radius, cat.d_max_m), radius)
