@@ -14,14 +14,23 @@ When the residents are unchanged too, each unchanged space keeps its catchment, 
 :math:`B_s` and supply ratio :math:`R_s` are taken from the base result; a new space gets them
 from its own search (which holds every home within its catchment). Only the homes with a row
 for a space that changed (within its search radius, on either network) are evaluated again; the
-others keep their base values, and the district means are taken over all homes again. Residents
-added or moved change every catchment they fall in, so then the tables are reused whole and every
-home is evaluated again; so are the sensitivity variants, which rescale every distance.
+others keep their base values (one float array per state, :class:`HomeValues`, whose touched rows
+are replaced), and the district means are taken over all homes again from that array
+(:func:`district_scores`). Residents added or moved change every catchment they fall in, so then
+the tables are reused whole and every home is evaluated again; so are the sensitivity variants,
+which rescale every distance.
 
-The result equals a full recompute (``tests/test_comparison.py``). A changed walk network
-(pedestrianising a major road changes severance), new home locations or other parameters fall
-back to the full computation. ``bench/scenario_incremental.py`` measures the gain. The scenario's
-merged distance tables (:attr:`CohesionState.aware`, ``.free``) are built only when read.
+:func:`rescore_many` rescores many scenarios of one base together: their new spaces are searched
+in one call per network and their touched homes evaluated in one pass (each scenario's homes as
+separate rows of one stacked table), so the fixed cost of a search and an evaluation is paid once
+per batch; :func:`rescore` is :func:`rescore_many` of one City.
+
+The result equals a full recompute (``tests/test_comparison.py``, ``tests/test_suggest.py``). A
+changed walk network (pedestrianising a major road changes severance), new home locations or
+other parameters fall back to the full computation. ``bench/scenario_incremental.py`` and
+``bench/suggest.py`` measure the gain. The scenario's merged distance tables
+(:attr:`CohesionState.aware`, ``.free``), spaces and full :attr:`CohesionState.result` are built
+only when read.
 """
 
 from __future__ import annotations
@@ -63,7 +72,14 @@ from cohesion_gis.cohesion.severance import detour_ratio, severance
 if TYPE_CHECKING:
     from cohesion_gis.city import City
 
-__all__ = ["CohesionState", "HomeValues", "district_scores", "rescore", "score_state"]
+__all__ = [
+    "CohesionState",
+    "HomeValues",
+    "district_scores",
+    "rescore",
+    "rescore_many",
+    "score_state",
+]
 
 log = logging.getLogger(__name__)
 
