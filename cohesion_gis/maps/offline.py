@@ -34,10 +34,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cohesion_gis._atomic import atomic_path
 from cohesion_gis.errors import InputError
+
+if TYPE_CHECKING:
+    from branca.element import Element
 
 __all__ = ["OfflineView", "inline_html", "notebook_view", "save_offline"]
 
@@ -45,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 
 class _Renderable(Protocol):
-    def get_root(self) -> object: ...
+    def get_root(self) -> Element: ...
 
 
 @dataclass(frozen=True)
@@ -327,7 +330,7 @@ def save_offline(
     """
     out_path = Path(path)
     page = inline_html(
-        m.get_root().render(),  # type: ignore[attr-defined]
+        m.get_root().render(),
         lean=lean,
         allow_remote_tiles=allow_remote_tiles,
     )
@@ -383,7 +386,7 @@ def notebook_view(
         Displayed by Jupyter through its ``_repr_html_``.
     """
     page = inline_html(
-        m.get_root().render(),  # type: ignore[attr-defined]
+        m.get_root().render(),
         lean=lean,
         allow_remote_tiles=allow_remote_tiles,
     )
