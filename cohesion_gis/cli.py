@@ -471,11 +471,11 @@ def _vda_pages(
 ) -> list[tuple[str, Path]]:
     """``(site_id, path)`` of each ``--vda`` page (HTML and PDF), every site found first."""
     from cohesion_gis.errors import InputError
-    from cohesion_gis.protect import _find_site
+    from cohesion_gis.hvm.assess import find_site
 
     pages = []
     for site in sites:
-        site_id = str(_find_site(result.sites, site)["site_id"])
+        site_id = str(find_site(result.sites, site)["site_id"])
         stem = "vda_" + "".join(c if c.isalnum() else "_" for c in site_id)
         pages += [(site_id, out / f"{stem}{ext}") for ext in (".html", ".pdf")]
     existing = [str(p) for _, p in pages if p.exists()]

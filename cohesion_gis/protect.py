@@ -40,7 +40,6 @@ Comp.* 10, 119-142 (HiGHS, behind :func:`scipy.optimize.milp`).
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -345,22 +344,6 @@ class Protection:
 
 
 # --- finding the site and its threats ------------------------------------------------------
-
-
-def _find_site(sites: pd.DataFrame, site: str) -> pd.Series:
-    ids = sites["site_id"].astype(str)
-    names = sites["name"].fillna("").astype(str)
-    hit = sites.loc[(ids == site) | (names.str.casefold() == site.casefold())]
-    if hit.empty:
-        hit = sites.loc[names.str.casefold().str.startswith(site.casefold())]
-    if hit.empty:
-        close = difflib.get_close_matches(site, sorted(set(names) - {""}), n=3)
-        hint = f"; close names: {', '.join(close)}" if close else ""
-        raise InputError(
-            f"no soft-target site named or with id {site!r}{hint}; list them with "
-            "`cohesion-gis hvm` (hvm_sites.csv, columns site_id and name)"
-        )
-    return hit.sort_values("rank", kind="stable").iloc[0]
 
 
 def _open(approaches: gpd.GeoDataFrame, site_id: str, classes: Sequence[str]) -> gpd.GeoDataFrame:
@@ -1017,6 +1000,7 @@ def protect(
         No site matches ``site``, or a class is not one the assessment runs.
     """
     from cohesion_gis.comparison import analyse, compare
+    from cohesion_gis.hvm.assess import find_site
     from cohesion_gis.hvm.params import HvmParams
     from cohesion_gis.hvm.sites import soft_target_sites
 
@@ -1037,7 +1021,7 @@ def protect(
     base = analyse(city, hvm_params=hvm_params)
     if base.hvm is None:
         raise InputError(f"the HVM assessment is not available ({base.hvm_note})")
-    row = _find_site(base.hvm.sites, site)
+    row = find_site(base.hvm.sites, site)
     site_id = str(row["site_id"])
     check = _SiteCheck(city, soft_target_sites(city), site_id, classes, hvm_params)
     threats = _open(base.hvm.approaches, site_id, classes)

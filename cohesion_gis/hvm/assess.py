@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -92,6 +93,7 @@ __all__ = [
     "assess_sites",
     "dem_grades",
     "exposure_band",
+    "find_site",
     "horizon_sensitivity",
     "martyns_law_scope",
     "speed_column",
@@ -199,6 +201,37 @@ class SiteAssessment:
 def speed_column(vehicle_class: str) -> str:
     """Name of the per-class speed column, e.g. ``max_impact_speed_kmh_M1``."""
     return f"max_impact_speed_kmh_{vehicle_class}"
+
+
+def find_site(sites: pd.DataFrame, site: str) -> pd.Series:
+    """The assessed site a user names: by ``site_id``, else name (any case), else name prefix.
+
+    Parameters
+    ----------
+    sites
+        Ranked sites (``SiteAssessment.sites``: ``site_id``, ``name``, ``rank``).
+    site
+        A ``site_id`` (``relation/2919121``) or a name (``Senaatintori``, ``senaatintori``,
+        ``Senaat``); several matches: the best ranked.
+
+    Raises
+    ------
+    InputError
+        No site matches; the message lists close names.
+    """
+    ids = sites["site_id"].astype(str)
+    names = sites["name"].fillna("").astype(str)
+    hit = sites.loc[(ids == site) | (names.str.casefold() == site.casefold())]
+    if hit.empty:
+        hit = sites.loc[names.str.casefold().str.startswith(site.casefold())]
+    if hit.empty:
+        close = difflib.get_close_matches(site, sorted(set(names) - {""}), n=3)
+        hint = f"; close names: {', '.join(close)}" if close else ""
+        raise InputError(
+            f"no soft-target site named or with id {site!r}{hint}; list them with "
+            "`cohesion-gis hvm` (hvm_sites.csv, columns site_id and name)"
+        )
+    return hit.sort_values("rank", kind="stable").iloc[0]
 
 
 def exposure_band(persons: float) -> int:

@@ -430,13 +430,13 @@ def vda_figure(
     from matplotlib.patches import Patch
 
     from cohesion_gis import __version__
-    from cohesion_gis.maps.static import _base, _finish, _mpl_text, _table
+    from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
 
     params = params or load_params(HvmParams)
     page = _page(result, site_id, buildings, levels, params)
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
     fig.suptitle(
-        _mpl_text(f"{page.site['name']} — vehicle dynamics screening (not a signed VDA)"),
+        mpl_text(f"{page.site['name']} — vehicle dynamics screening (not a signed VDA)"),
         fontsize=13,
         fontweight="bold",
     )
@@ -446,7 +446,7 @@ def vda_figure(
     view = shapely.buffer(page.crowd, NEAR_M)
     frame = gpd.GeoDataFrame(geometry=[view], crs=crs)
     clip = frame.total_bounds
-    _base(
+    draw_base(
         ax,
         streets=None if streets is None else streets.cx[clip[0] : clip[2], clip[1] : clip[3]],
         buildings=None if buildings is None else buildings.cx[clip[0] : clip[2], clip[1] : clip[3]],
@@ -482,21 +482,21 @@ def vda_figure(
     ]
     for _, r in page.arrived.head(DRAWN).drop_duplicates("entry_id").iterrows():
         ax.annotate(
-            _mpl_text(_entry(r["entry_id"])), (r["entry_x"], r["entry_y"]), fontsize=7,
+            mpl_text(_entry(r["entry_id"])), (r["entry_x"], r["entry_y"]), fontsize=7,
             zorder=6, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 0.5},
         )  # fmt: skip
     ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.9)
-    _finish(ax, f"Fastest {len(page.drawn)} approaches, last {NEAR_M:.0f} m", frame)
+    finish_map(ax, f"Fastest {len(page.drawn)} approaches, last {NEAR_M:.0f} m", frame)
     text = fig.add_subplot(grid[0, 1])
     text.axis("off")
     blocks = [_wrap(page.headline, 110)]
     blocks += [_wrap(f"{k}: {v}", 110) for k, v in page.options]
     if page.egress is not None:
         blocks.append(_wrap(page.egress.text(params), 110))
-    text.text(0, 1, _mpl_text("\n\n".join(blocks)), va="top", ha="left", fontsize=7,
+    text.text(0, 1, mpl_text("\n\n".join(blocks)), va="top", ha="left", fontsize=7,
               transform=text.transAxes)  # fmt: skip
     short = {c: c.removeprefix("impact_speed_kmh_").removesuffix("deg") + "°" for c in page.angles}
-    _table(
+    draw_table(
         fig.add_subplot(grid[1, 1]),
         f"Envelope (fastest impact at each angle) and requirement: the "
         f"{min(TABLE_ROWS, len(page.arrived))} fastest of {len(page.arrived)} arrivals (km/h)",
@@ -519,7 +519,7 @@ def vda_figure(
     caveats.axis("off")
     lines = [_wrap("• " + c, 190) for c in page.caveats]
     lines.append(f"cohesion_gis {__version__}; © OpenStreetMap contributors")
-    caveats.text(0, 1, _mpl_text("\n".join(lines)), va="top", ha="left", fontsize=6.5,
+    caveats.text(0, 1, mpl_text("\n".join(lines)), va="top", ha="left", fontsize=6.5,
                  transform=caveats.transAxes)  # fmt: skip
     return fig
 

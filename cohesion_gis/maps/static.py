@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_RANK_LABELS",
     "cohesion_figure",
+    "draw_base",
+    "draw_table",
+    "finish_map",
+    "mpl_text",
     "save_pdf",
     "save_png",
     "scenario_figure",
@@ -545,3 +549,12 @@ def save_pdf(fig: Figure, path: str | os.PathLike[str]) -> Path:
     if Path(path).suffix.lower() != ".pdf":
         raise ParameterError(f"{path}: save_pdf needs a file name ending in .pdf")
     return _save(fig, path, dpi=150)
+
+
+#: The page-building helpers of these figures under public names, for one-page figures drawn
+#: outside this module (the VDA page of :mod:`cohesion_gis.hvm.report`): the base layers, the
+#: map frame (limits, title, scale bar, north arrow, attribution), a table panel, literal text.
+draw_base = _base
+finish_map = _finish
+draw_table = _table
+mpl_text = _mpl_text
