@@ -70,6 +70,7 @@ from cohesion_gis.scenario.write import base_spec
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
+    from cohesion_gis.comparison import Comparison
 
 __all__ = [
     "Closure",
@@ -334,7 +335,7 @@ class Protection:
     site: pd.Series
     lines: gpd.GeoDataFrame
     scenario: Scenario
-    comparison: Any
+    comparison: Comparison | None
     open_before: int
     open_after: int
     approaches_before: gpd.GeoDataFrame
@@ -1188,7 +1189,8 @@ def _write_scheme(result: Protection, city: City, out: Path) -> dict[str, Path]:
 
 def _site_geometry(city: City, result: Protection) -> Any:
     """The site's crowd perimeter (City CRS), or None when the assessment has no geometry."""
-    sites = result.comparison.base.hvm.sites if result.comparison is not None else None
+    assessed = result.comparison.base.hvm if result.comparison is not None else None
+    sites = assessed.sites if assessed is not None else None
     if sites is None or "geometry" not in sites:
         from cohesion_gis.hvm.sites import soft_target_sites
 

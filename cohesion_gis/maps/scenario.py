@@ -15,7 +15,7 @@ Both district tables follow the districts contract of :mod:`cohesion_gis.maps.co
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import folium
 import geopandas as gpd
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from branca.element import Figure
 
     from cohesion_gis.city import City
+    from cohesion_gis.comparison import Comparison
 
 __all__ = [
     "INTERVENTION_STYLES",
@@ -472,7 +473,7 @@ def _change_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, no_change: float) ->
     )
 
 
-def comparison_map(base_city: City, comparison: Any, *, tolerance_m: float = 1.0) -> DualMap:
+def comparison_map(base_city: City, comparison: Comparison, *, tolerance_m: float = 1.0) -> DualMap:
     """Build :func:`scenario_map` from a :class:`~cohesion_gis.comparison.Comparison`.
 
     The intervention comes from :func:`scenario_changes` (base City vs the comparison's City),
@@ -480,15 +481,15 @@ def comparison_map(base_city: City, comparison: Any, *, tolerance_m: float = 1.0
     two HVM assessments when the comparison has them.
     """
     before, after = comparison.base.hvm, comparison.after.hvm
-    hvm = before is not None and after is not None
+    both = (before, after) if before is not None and after is not None else None
     return scenario_map(
         comparison.base_districts, comparison.scenario_districts,
         scenario_name=comparison.scenario.name, description=comparison.scenario.description,
         interventions=scenario_changes(base_city, comparison.city),
-        base_approaches=before.approaches if hvm else None,
-        scenario_approaches=after.approaches if hvm else None,
-        site_names=dict(zip(before.sites["site_id"], before.sites["name"], strict=True))
-        if hvm else None,
+        base_approaches=both[0].approaches if both else None,
+        scenario_approaches=both[1].approaches if both else None,
+        site_names=dict(zip(both[0].sites["site_id"], both[0].sites["name"], strict=True))
+        if both else None,
         place=base_city.name, data_date=base_city.provenance.data_date,
         streets=base_city.walk_edges, buildings=base_city.buildings, tolerance_m=tolerance_m,
     )  # fmt: skip

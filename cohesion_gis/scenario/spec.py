@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import shapely
@@ -43,6 +43,10 @@ from shapely.geometry.base import BaseGeometry
 
 from cohesion_gis._validate import Bound
 from cohesion_gis.errors import CohesionError, ScenarioError
+
+if TYPE_CHECKING:
+    from cohesion_gis.cohesion.params import CohesionParams
+    from cohesion_gis.hvm.params import HvmParams
 
 __all__ = [
     "INTERVENTIONS",
@@ -251,7 +255,7 @@ class Scenario:
         """How messages name the scenario: its file, else its name."""
         return str(self.path) if self.path else f"scenario {self.name!r}"
 
-    def cohesion_params(self) -> Any:
+    def cohesion_params(self) -> CohesionParams:
         """The cohesion parameters: packaged defaults with this scenario's overrides."""
         from cohesion_gis.cohesion.params import CohesionParams
         from cohesion_gis.params import load_params
@@ -259,7 +263,7 @@ class Scenario:
         where = f"{self.where} [parameters.cohesion]"
         return load_params(CohesionParams, overrides=self.cohesion_overrides, where=where)
 
-    def hvm_params(self) -> Any:
+    def hvm_params(self) -> HvmParams:
         """The HVM parameters: packaged defaults with this scenario's overrides."""
         from cohesion_gis.hvm.params import HvmParams
         from cohesion_gis.params import load_params
