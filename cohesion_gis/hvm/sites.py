@@ -33,7 +33,7 @@ assessment (reference hvm.md §8.2):
      m² per seat with aisles, Time-Saver Standards); Approved Document B counts fixed seating
      by its seats, not by floor-space factor;
    - ``station floor×levels``: stations (kinds in :attr:`SiteParams.station_kinds`) standing
-     on buildings (at least :data:`BUILDING_SHARE` of the footprint):
+     on buildings (at least :attr:`SiteParams.building_share` of the footprint):
      :math:`N = \sum_b A_b L_b \cdot s_{pub} \cdot \rho_{st}` over the station buildings b
      (the part of each building inside the station's footprint, its ``building:levels``, else
      1), :math:`s_{pub}` the public share of the gross floor and :math:`\rho_{st}` the concourse
@@ -57,17 +57,17 @@ assessment (reference hvm.md §8.2):
 4. **Martyn's Law, per premises** (Terrorism (Protection of Premises) Act 2025): a tier is given
    only to **building-based premises** (s.2(2)(a): "a building, or a building and other land"; here
    every venue, and a station, stadium or attraction whose footprint buildings cover at least
-   :data:`BUILDING_SHARE`; a street, square or market (kinds with ``open_land``) only when it is
-   itself a building, :data:`HALL_SHARE`: a market hall), each member on its own persons: ``none``
-   below 200, ``standard`` from 200, ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of
-   worship, schools and further education colleges stay ``standard`` (kinds with
-   ``martyns_law_cap``, Schedule 1); universities are not capped (higher education is not among
+   :attr:`SiteParams.building_share`; a street, square or market (kinds with ``open_land``) only
+   when it is itself a building, :attr:`SiteParams.hall_share`: a market hall), each member on its
+   own persons: ``none`` below 200, ``standard`` from 200, ``enhanced`` from 800 (s.2(2)(c),
+   s.2(3)(a)); places of worship, schools and further education colleges stay ``standard`` (kinds
+   with ``martyns_law_cap``, Schedule 1); universities are not capped (higher education is not among
    Schedule 1's standard-duty uses). ``martyns_law_tier`` is the highest tier of the site's premises
    and ``martyns_law_premises`` lists them; a merged crowd area never adds persons of different
    premises together. An open square, street or market is never premises: its
-   ``event_capacity_persons`` (area × :data:`EVENT_PERSONS_M2`) flags a "possible qualifying event"
-   from 800 (s.3, events with entry checks). The Act is UK law: outside the UK the assessment labels
-   the tier a UK-law proxy (``hvm.assess``).
+   ``event_capacity_persons`` (area × :attr:`SiteParams.event_persons_m2`) flags a "possible
+   qualifying event" from 800 (s.3, events with entry checks). The Act is UK law: outside the UK the
+   assessment labels the tier a UK-law proxy (``hvm.assess``).
 5. **Crowd perimeter** (the geometry): the site plus its frontage footway, where crowds queue and
    leave: footway, pedestrian, path and steps edges of the walk network within
    :attr:`SiteParams.frontage_m` of the footprint, buffered to a footway width and joined to the
@@ -133,23 +133,6 @@ STANDARD_PERSONS = 200
 ENHANCED_PERSONS = 800
 #: Tiers in ascending order.
 TIERS = ("none", "standard", "enhanced")
-#: Persons per m² of an open space holding an event: HSE HSG195 0.5 m²/person (2 persons/m²)
-#: for outdoor events; council event guides use 2/m² for open-air holding capacity and call a
-#: crowd unstable above 4/m² (reference hvm.md §6) [V]. The event figure is separate from the
-#: everyday ``capacity_persons``.
-EVENT_PERSONS_M2 = 2.0
-#: An open-space member of a kind that may hold a building (``density_persons_m2`` but not
-#: ``open_land``: station, stadium, attraction) is building-based premises (Terrorism
-#: (Protection of Premises) Act 2025 s.2(2)(a): "a building, or a building and other land")
-#: when buildings cover at least this share of its footprint; a venue kind (a floor-space
-#: factor: theatre, church, mall...) always is; a street, square or market (``open_land``)
-#: only when it is itself a building (:data:`HALL_SHARE`) [A: a kiosk on a square is not the
-#: square's building; a street lined with buildings is still a street].
-BUILDING_SHARE = 0.10
-#: A street, square or market (``open_land`` kinds) is premises only when it is itself a
-#: building: buildings cover at least this share of it (a market hall mapped as a marketplace);
-#: a street lined with arcades or kiosks stays a street [A: "mainly" a building].
-HALL_SHARE = 0.5
 #: Walk-network ``highway`` values that count as frontage footway (where crowds stand).
 FRONTAGE_HIGHWAYS = ("footway", "pedestrian", "path", "steps")
 #: Id prefixes of mapped OSM features: the anchors of merged sites (proposed features have others).
@@ -213,6 +196,16 @@ class SiteParams:
     station_public_share
         Share (0-1] of a station building's gross floor that is public: ``station_public_share``
         of ``defaults/hvm.toml`` [A].
+    event_persons_m2
+        Persons per m² of an open space holding an event (``event_capacity_persons``), separate
+        from the everyday ``capacity_persons``.
+    building_share
+        An open-space member of a kind that may hold a building (``density_persons_m2`` but not
+        ``open_land``: station, stadium, attraction) is building-based premises when buildings
+        cover at least this share of its footprint; a venue kind always is.
+    hall_share
+        A street, square or market (``open_land`` kinds) is premises only when buildings cover
+        at least this share of it: it is itself a building (a market hall).
     merge_gap_m
         Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
     entry_snap_m
@@ -237,6 +230,9 @@ class SiteParams:
     station_kinds: tuple[str, ...]
     station_persons_m2: float
     station_public_share: float
+    event_persons_m2: float
+    building_share: float
+    hall_share: float
 
     PACKAGED: ClassVar[str] = "sites.toml"
     OPEN_TABLES: ClassVar[tuple[str, ...]] = ()
@@ -288,6 +284,9 @@ _SITE_BOUNDS = {
     "entry_snap_m": Bound(0.0, 50.0, "m"),
     "station_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # as hvm.toml's bound
     "station_public_share": Bound(0.0, 1.0, above=True),
+    "event_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # 4/m² is already unstable
+    "building_share": Bound(0.0, 1.0, above=True),
+    "hall_share": Bound(0.0, 1.0, above=True),
 }
 
 
@@ -386,7 +385,7 @@ def soft_target_sites(
     columns["geometry"] = members.geometry.to_numpy()
     order = np.argsort(group, kind="stable")
     cuts = np.flatnonzero(np.diff(group[order])) + 1
-    rows = [_site_row(columns, idx) for idx in np.split(order, cuts)]
+    rows = [_site_row(columns, idx, params.event_persons_m2) for idx in np.split(order, cuts)]
     table = pd.DataFrame([r for r, _ in rows])
     footprints = np.array([f for _, f in rows], dtype=object)
     perimeters = _perimeters(footprints, walk_edges, params)
@@ -483,7 +482,7 @@ def _members(
             persons[i], source[i] = tags[i], "tag"
         elif homeless[i]:
             persons[i], source[i] = np.nan, "unknown: station node in no building"
-        elif station[i] and building[i] >= BUILDING_SHARE:
+        elif station[i] and building[i] >= params.building_share:
             persons[i] = station_floor[i] * params.station_public_share * params.station_persons_m2
             source[i] = "station floor×levels"
         elif station[i]:
@@ -511,7 +510,8 @@ def _members(
             "capped": capped,
             "open": is_open,
             "point": is_point,
-            "premises": ~is_open | (building >= np.where(land, HALL_SHARE, BUILDING_SHARE)),
+            "premises": ~is_open
+            | (building >= np.where(land, params.hall_share, params.building_share)),
         },
         geometry=shapely.make_valid(footprint),
         crs=candidates.crs,
@@ -530,7 +530,7 @@ def _merge_groups(members: gpd.GeoDataFrame, params: SiteParams) -> np.ndarray:
 
 
 def _site_row(
-    members: dict[str, np.ndarray], idx: np.ndarray
+    members: dict[str, np.ndarray], idx: np.ndarray, event_persons_m2: float
 ) -> tuple[dict[str, Any], shapely.Geometry]:
     """Merge one group of members: each m² counted once, at the densest member covering it."""
     geoms = members["geometry"][idx]
@@ -569,7 +569,7 @@ def _site_row(
         for i, t in zip(idx[premises], tiers, strict=True)
         if t != "none"
     ]
-    event = float(np.sum(shapely.area(geoms[~premises]))) * EVENT_PERSONS_M2
+    event = float(np.sum(shapely.area(geoms[~premises]))) * event_persons_m2
     footprint = geoms[0] if len(idx) == 1 else shapely.union_all(geoms)
     ids = members["osm_id"][idx].astype(str)
     mapped = np.array([i.startswith(MAPPED_PREFIXES) for i in ids])
