@@ -166,8 +166,34 @@ class Taxonomy:
 def classify(tags: Mapping[str, Any], family: tuple[Category, ...]) -> str | None:
     """Name of the first category in ``family`` whose rules match ``tags``, or None.
 
-    A category whose ``exclude`` rules match is passed over.
+    A category whose ``exclude`` rules match is passed over. Answers are remembered per family
+    and per values of the keys its rules read (as :func:`matches` sees them: absent, or the
+    text), so OSM features with the same such tags are classified once (Malta: 75k features,
+    230k street edges; 6 s -> 1 s).
     """
+    memo = _ANSWERS.get(id(family))
+    if memo is None or memo[0] is not family:
+        keys = tuple(sorted({k for c in family for rule in (*c.rules, *c.exclude) for k in rule}))
+        memo = _ANSWERS[id(family)] = (family, keys, {})
+    _family, keys, answers = memo
+    seen = tuple(_tag_text(tags.get(key)) for key in keys)
+    if seen not in answers:
+        answers[seen] = _classify(tags, family)
+    return answers[seen]
+
+
+#: Per family (by id, the family kept to check it): the keys its rules read and the answers.
+_ANSWERS: dict[
+    int, tuple[tuple[Category, ...], tuple[str, ...], dict[tuple[str | None, ...], str | None]]
+] = {}
+
+
+def _tag_text(value: object) -> str | None:
+    """A tag value as :func:`matches` compares it: None when absent or empty, else its text."""
+    return None if value is None or value == "" else str(value)
+
+
+def _classify(tags: Mapping[str, Any], family: tuple[Category, ...]) -> str | None:
     for category in family:
         if any(matches(tags, rule) for rule in category.rules) and not any(
             matches(tags, rule) for rule in category.exclude
