@@ -338,6 +338,9 @@ def suggest(
               help="Comma-separated vehicle classes to stop (default M1,N1,N2A,N3C).")  # fmt: skip
 @click.option("--protect-params", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML overriding defaults/protect.toml (costs, margins).")  # fmt: skip
+@click.option("--verify", type=click.Choice(["all", "site"]), default="all", show_default=True,
+              help="Final check: re-run the VDA of every site, or of the protected site only "
+                   "(faster).")  # fmt: skip
 @_friendly_errors
 def protect(
     *,
@@ -346,6 +349,7 @@ def protect(
     overwrite: bool,
     classes: str | None,
     protect_params: Path | None,
+    verify: str,
     **kwargs: Any,
 ) -> None:
     """Design and verify the cheapest barrier scheme for one site (scenario TOML, map, page)."""
@@ -366,6 +370,7 @@ def protect(
         site,
         classes=classes.split(",") if classes else None,
         params=load_params(ProtectParams, protect_params),
+        verify=verify,
     )
     paths = write_protection(result, city, out, overwrite=overwrite)
     _say("wrote " + ", ".join(str(p) for p in paths.values()))

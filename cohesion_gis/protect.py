@@ -543,7 +543,7 @@ def _spans(
     return spans
 
 
-def _requirement(speed_kmh: float, vehicle_class: str, standoff_m: float, hvm_params: Any) -> Any:
+def _requirement(speed_kmh: float, vehicle_class: Any, standoff_m: float, hvm_params: Any) -> Any:
     """The head-on rating a line square to the street needs.
 
     :func:`~cohesion_gis.hvm.required_rating` at 90°: a vehicle following the street meets the
@@ -664,8 +664,11 @@ def _cut(
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_array
 
+    from cohesion_gis.hvm.vehicles import Vehicles
+
     widths, on_street = _streets(city, pool, params.default_width_m)
     spans = _spans(city, pool, widths, params)
+    vehicles = load_params(Vehicles).select(sorted({r.vehicle_class for r in routes}))  # once
     fastest: dict[_Key, float] = {}
     for route in routes:
         for key, speed in zip(route.segments, route.speeds_kmh, strict=True):
@@ -677,7 +680,7 @@ def _cut(
         standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
         if standoff > params.max_standoff_m:
             continue
-        need = _requirement(speed, cls, standoff, hvm_params)
+        need = _requirement(speed, vehicles[cls], standoff, hvm_params)
         cost = _cost(need, spans[key].length_m, standoff, params)
         if math.isfinite(cost):
             needs[key, cls], costs["line", key, cls] = need, cost
@@ -935,8 +938,8 @@ class _SiteCheck:
     classes: tuple[str, ...]
     hvm_params: Any
 
-    def open(self, scheme: Scenario) -> gpd.GeoDataFrame:
-        """The site's open approaches with ``scheme`` built (:func:`_open`)."""
+    def rows(self, scheme: Scenario) -> gpd.GeoDataFrame:
+        """The site's approach rows (classes asked) with ``scheme`` built."""
         from cohesion_gis.comparison import split_rated
         from cohesion_gis.hvm.assess import resolve_setup, search_areas, setup_network
         from cohesion_gis.hvm.impact import impact_envelope
@@ -954,7 +957,7 @@ class _SiteCheck:
             vehicles={v.name: v for v in setup.classes}, params=setup.params,
             barriers=setup.routing,
         )  # fmt: skip
-        return _open(rows, self.site_id, self.classes)
+        return _rows(rows, self.site_id, self.classes)
 
 
 # --- the loop ------------------------------------------------------------------------------
@@ -967,6 +970,7 @@ def protect(
     classes: Sequence[str] | None = None,
     params: ProtectParams | None = None,
     hvm_params: Any = None,
+    verify: str = "all",
 ) -> Protection:
     """Design and verify the cheapest barrier scheme that stops every approach to ``site``.
 
@@ -989,6 +993,10 @@ def protect(
     hvm_params
         HVM parameters (packaged defaults when None); the search horizon is raised to
         ``params.horizon_m``.
+    verify
+        ``"all"``: the final comparison re-runs the VDA of every site (the scheme's effect on
+        the other sites too); ``"site"``: only the site's own (its rows of a full VDA, searched
+        on the whole network) and the cohesion engine, much faster on a large study area.
 
     Returns
     -------
@@ -998,7 +1006,8 @@ def protect(
     Raises
     ------
     InputError
-        No site matches ``site``, or a class is not one the assessment runs.
+        No site matches ``site``, a class is not one the assessment runs, or ``verify`` is
+        neither "all" nor "site".
     """
     from cohesion_gis.comparison import analyse, compare
     from cohesion_gis.hvm.assess import find_site
@@ -1016,22 +1025,29 @@ def protect(
             f"classes {', '.join(unknown)} are not assessed; choose among "
             f"{', '.join(hvm_params.default_vehicle_classes)} (defaults/hvm.toml)"
         )
+    if verify not in {"all", "site"}:
+        raise InputError(f"verify: got {verify!r}, expected 'all' or 'site'")
     horizon = max(hvm_params.search_horizon_m, params.horizon_m)
     hvm_params = replace(hvm_params, search_horizon_m=horizon)
     design = replace(hvm_params, test_speeds_kmh=tuple(params.cost_per_m))
-    base = analyse(city, hvm_params=hvm_params)
-    if base.hvm is None:
-        raise InputError(f"the HVM assessment is not available ({base.hvm_note})")
-    row = find_site(base.hvm.sites, site)
+    every = verify == "all"
+    base = analyse(city, hvm_params=hvm_params, hvm=every)
+    sites = soft_target_sites(city)
+    # the assessment's ranked table, else the site table in site_id order (rank 0 for all)
+    row = find_site(base.hvm.sites if base.hvm is not None else sites.assign(rank=0), site)
     site_id = str(row["site_id"])
-    check = _SiteCheck(city, soft_target_sites(city), site_id, classes, hvm_params)
-    threats = _open(base.hvm.approaches, site_id, classes)
-    open_before = len(threats)
+    check = _SiteCheck(city, sites, site_id, classes, hvm_params)
+    overrides = {"search_horizon_m": horizon}
     pool: dict[_Key, _Segment] = {}
     routes: list[_Route] = []
-    overrides = {"search_horizon_m": horizon}
     lines = _lines(city, None, pool, params)
     scheme = _scheme(city, row, lines, classes, overrides)
+    before = (
+        _rows(base.hvm.approaches, site_id, classes) if base.hvm is not None else check.rows(scheme)
+    )
+    threats = _open(before, site_id, classes)
+    open_before = len(threats)
+    after = before
     rounds, open_after, unstoppable = 0, open_before, 0
     while open_after and rounds < params.max_rounds:
         known = len(routes)
@@ -1045,17 +1061,18 @@ def protect(
             break
         lines = _lines(city, cut, pool, params)
         scheme = _scheme(city, row, lines, classes, overrides)
-        threats = check.open(scheme)
+        after = check.rows(scheme)
+        threats = _open(after, site_id, classes)
         open_after = len(threats)
         log.info("protect %s round %d: %d lines, %d approaches open", row["name"], rounds,
                  len(lines), open_after)  # fmt: skip
-    comparison, before = None, _rows(base.hvm.approaches, site_id, classes)
-    after = before
+    comparison = None
     if scheme.interventions:
-        comparison = compare(city, scheme, base=base, hvm_params=hvm_params)
-        if comparison.after.hvm is None:  # compare assesses the sites unless told not to
-            raise RuntimeError("protect: the comparison ran no HVM assessment")
-        after = _rows(comparison.after.hvm.approaches, site_id, classes)
+        comparison = compare(city, scheme, base=base, hvm_params=hvm_params, hvm=every)
+        if every:
+            if comparison.after.hvm is None:  # compare assesses the sites unless told not to
+                raise RuntimeError("protect: the comparison ran no HVM assessment")
+            after = _rows(comparison.after.hvm.approaches, site_id, classes)
         open_after = len(_open(after, site_id, classes))
     note = _note(row, lines, open_before, open_after, rounds=rounds, unstoppable=unstoppable)
     return Protection(

@@ -167,6 +167,20 @@ def test_closures_where_vehicles_are_slow(helsinki, scheme) -> None:
 def test_classes_not_assessed_are_refused(helsinki) -> None:
     with pytest.raises(InputError, match="N3G are not assessed"):
         protect(helsinki, SITE, classes=["M1", "N3G"])
+    with pytest.raises(InputError, match="verify"):
+        protect(helsinki, SITE, verify="some")
+
+
+def test_site_verification_designs_the_same_scheme(helsinki, scheme) -> None:
+    # the site searched alone on the whole network gives its rows of the full assessment, so
+    # the quick mode starts from the same threats and designs the same lines
+    quick = protect(
+        helsinki, SITE, params=replace(load_params(ProtectParams), horizon_m=500.0), verify="site"
+    )
+    assert quick.open_before == scheme.open_before and quick.open_after == 0, quick.note
+    assert quick.lines.geometry.geom_equals_exact(scheme.lines.geometry, 1e-6).all()
+    assert quick.comparison.after.hvm is None  # other sites not re-assessed
+    assert (quick.comparison.homes["access_delta"] >= -1e-12).all()
 
 
 def test_unknown_site_names_close_ones(helsinki) -> None:
