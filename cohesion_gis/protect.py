@@ -1,34 +1,38 @@
-r"""Designed barrier schemes: the cheapest set of rated lines that stops every approach to a site.
+r"""Designed barrier schemes: the cheapest lines and closures that stop every approach to a site.
 
 :func:`protect` turns a site's vehicle dynamics assessment into a scheme:
 
 1. the open approaches to the site (every class asked for) are taken from
    :func:`cohesion_gis.hvm.assess.assess_sites`: routes from where a vehicle can start to the
    site's entries, with the speed the vehicle reaches at every vertex;
-2. every route segment may hold a line across the street a few metres past its upstream vertex
-   (where vehicles are slowest, :func:`line_speed_kmh`); a (segment, class) slot must stop that
-   class at the fastest speed any of its routes reaches there, rated by
-   :func:`cohesion_gis.hvm.required_rating` (head-on, penetration within the stand-off), and costs
+2. every route segment within ``max_standoff_m`` of the entry may hold a line across the street
+   a few metres past its upstream vertex (where vehicles are slowest, :func:`line_speed_kmh`); a
+   (segment, class) slot must stop that class at the fastest speed any of its routes reaches
+   there, rated by :func:`cohesion_gis.hvm.required_rating` (head-on, penetration within the
+   stand-off), takes the lightest :class:`Form` tested for it, and costs
 
-   .. math:: c = u(v^{test}) \,(w + 2 m)\,(1 + \lambda\, s / 100)
+   .. math:: c = u(v^{test}) \,\ell\,(1 + i_{form})\,(1 + \lambda\, s / 100)
 
-   with :math:`u` a relative cost per metre rising with the test speed, :math:`w` the carriageway
-   width, :math:`m` the margin beyond each kerb, :math:`s` the stand-off (m) and :math:`\lambda`
-   the distance weight (``defaults/protect.toml``); slots no tested product covers are left out;
+   with :math:`u` a relative cost per metre rising with the test speed, :math:`\ell` the line's
+   length (façade to façade), :math:`i` the form's intrusiveness, :math:`s` the stand-off (m)
+   and :math:`\lambda` the distance weight; a street every class drives along slowly may instead
+   be closed with landscaping (:func:`closure_cost`); slots no tested product covers are left out;
 3. the cheapest set of slots that every route crosses at least once (a weighted hitting set,
    solved exactly as a 0/1 integer programme by HiGHS) becomes the scheme, one physical line per
    segment with a rating per class;
-4. the scheme is **verified**: applied as a scenario (``add_barrier`` per line and class) and
-   compared (:func:`cohesion_gis.compare`): the full VDA is run again, and any approach still
-   open (a new route round the lines, or one faster than a line's rating) joins the threats and
-   the choice is solved again, until no approach to the site is open or ``max_rounds`` is
-   reached. The cohesion engine runs too: barrier lines are pedestrian-permeable (bollards with
-   gaps of at most 1.2 m), so no home may lose walking access, and the comparison says so.
+4. the scheme is **verified**: applied as a scenario (``add_barrier`` per line and class,
+   ``close_road`` per closure) and the site searched again on the scheme's whole network (its
+   rows of a full VDA); any approach still open (a new route round the lines, or one faster than
+   a line's rating) joins the threats and the choice is solved again, until none is open or
+   ``max_rounds`` is reached. The final scheme is compared with the base
+   (:func:`cohesion_gis.compare`): the full VDA of every site (or of the site only) and the
+   cohesion engine: lines are pedestrian-permeable (gaps of at most 1.2 m) and closures keep
+   walkers, so no home may lose walking access, and the comparison says so.
 
 The costs are relative units, not money: they rank layouts, they do not price them. A line
 across a street closes it to vehicles; where access must stay (deliveries, emergency services),
-the form column suggests an active (retractable) barrier with the same rating. Method, Helsinki
-results and limits: ``docs/decisions.md``.
+the bollard form suggests an active (retractable) barrier with the same rating. Method, every
+rule and cost with its source, Helsinki results and limits: ``docs/protect.md``.
 
 References
 ----------

@@ -171,7 +171,7 @@ def test_classes_not_assessed_are_refused(helsinki) -> None:
         protect(helsinki, SITE, verify="some")
 
 
-def test_site_verification_designs_the_same_scheme(helsinki, scheme) -> None:
+def test_site_verification_designs_the_same_scheme(helsinki, scheme, tmp_path: Path) -> None:
     # the site searched alone on the whole network gives its rows of the full assessment, so
     # the quick mode starts from the same threats and designs the same lines
     quick = protect(
@@ -181,6 +181,8 @@ def test_site_verification_designs_the_same_scheme(helsinki, scheme) -> None:
     assert quick.lines.geometry.geom_equals_exact(scheme.lines.geometry, 1e-6).all()
     assert quick.comparison.after.hvm is None  # other sites not re-assessed
     assert (quick.comparison.homes["access_delta"] >= -1e-12).all()
+    paths = write_protection(quick, helsinki, tmp_path)
+    assert paths["map"].is_file() and "<li>none</li>" in paths["page"].read_text("utf-8")
 
 
 def test_unknown_site_names_close_ones(helsinki) -> None:
