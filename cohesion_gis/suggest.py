@@ -591,7 +591,8 @@ def _portfolio(
 
     The top of the queue is taken when its gain was computed against the current picks;
     otherwise it and the next stale entries are re-evaluated exactly (together) and pushed back.
-    Also returns the step after each prefix of the picks, with its marginal gain.
+    Also returns every evaluation kept (the picks', and each re-evaluated batch's), as the step
+    it leads to and its marginal gain, keyed by the picks before it and its own key.
     """
     geometry = {(r.candidate_id, r.space_type): r.geometry for r in table.itertuples()}
     # queue entries: (-gain, order, key, round the gain was computed in)
@@ -602,8 +603,12 @@ def _portfolio(
     heapq.heapify(queue)
     step, taken, total, round_ = base, set(), 0.0, 0
     picks: list[tuple[Any, ...]] = []  # pick, candidate_id, space_type, gains, geometry
-    steps: dict[tuple[tuple[str, str], ...], tuple[_Step, float]] = {}
-    fresh = dict(first)
+    # every exact evaluation kept, by the picks it was made after and its key: a pick, or a
+    # top-k-independent step, found here costs no rescore
+    steps: dict[tuple[tuple[str, str], ...], tuple[_Step, float]] = {
+        (key,): (_Step(c, st, base.weights), g) for key, (g, st, c) in first.items()
+    }
+    prefix: tuple[tuple[str, str], ...] = ()
     while queue and len(picks) < k:
         neg, order, key, computed = heapq.heappop(queue)
         if key[0] in taken:
@@ -611,13 +616,14 @@ def _portfolio(
         if computed == round_:
             if -neg <= GAIN_TOLERANCE:
                 break  # nothing left raises the score
-            gain, state, city = fresh.get(key) or _evaluate(step, scenarios[key], params)
+            prefix = (*prefix, key)
+            if prefix not in steps:
+                gain, state, city = _evaluate(step, scenarios[key], params)
+                steps[prefix] = (_Step(city, state, step.weights), gain)
+            step, gain = steps[prefix]
             taken.add(key[0])
             total += gain
             picks.append((len(picks) + 1, *key, gain, total, geometry[key]))
-            step = _Step(city, state, step.weights)
-            steps[tuple((p[1], p[2]) for p in picks)] = (step, gain)
-            fresh = {}
             round_ += 1
             continue
         stale: list[tuple[float, int, tuple[str, str]]] = [(neg, order, key)]
@@ -636,9 +642,9 @@ def _portfolio(
             again = _evaluate_many(step, (scenarios[e[2]] for e in left), params)
             queue = [(-g, e[1], e[2], round_) for e, (g, _, _) in zip(left, again, strict=True)]
             heapq.heapify(queue)
-        for done, result in zip(stale, results, strict=True):
-            heapq.heappush(queue, (-result[0], done[1], done[2], round_))
-            fresh[done[2]] = result
+        for done, (gain, state, city) in zip(stale, results, strict=True):
+            heapq.heappush(queue, (-gain, done[1], done[2], round_))
+            steps[(*prefix, done[2])] = (_Step(city, state, step.weights), gain)
     frame = gpd.GeoDataFrame(
         picks,
         columns=["pick", "candidate_id", "space_type", "marginal_gain", "cumulative_gain",
