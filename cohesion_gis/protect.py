@@ -47,7 +47,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -420,17 +420,31 @@ class _Route:
     segments: tuple[_Key, ...]
     speeds_kmh: tuple[float, ...]
     peaks_kmh: tuple[float, ...]
+    envelope_kmh: float = 0.0  # fastest non-glancing impact at the entry (the VDA's envelope)
 
 
 def _add_routes(
-    pool: dict[_Key, _Segment], routes: list[_Route], found: gpd.GeoDataFrame, placement_m: float
+    pool: dict[_Key, _Segment],
+    routes: list[_Route],
+    found: gpd.GeoDataFrame,
+    placement_m: float,
+    glancing_below_deg: float = 22.5,
 ) -> None:
     """Add the approaches' segments to ``pool`` (keyed by end points) and the routes to ``routes``.
 
     A route's last vertex is its entry, a node of its own (``("entry", xy)``), so a vehicle that
-    starts at one entry and drives to another still crosses a segment that can hold a line.
+    starts at one entry and drives to another still crosses a segment that can hold a line. A
+    route also keeps the fastest impact of its envelope at angles of at least
+    ``glancing_below_deg`` (``defaults/hvm.toml``), what a kerbside line must stop.
     """
-    for row in found.itertuples():
+    angles = {
+        c: float(c.removeprefix("impact_speed_kmh_").removesuffix("deg"))
+        for c in found.columns
+        if c.startswith("impact_speed_kmh_") and c.endswith("deg")
+    }
+    tested = [c for c, a in angles.items() if a >= glancing_below_deg]
+    envelope = found[tested].max(axis=1).to_numpy(float) if tested else np.zeros(len(found))
+    for row, env in zip(found.itertuples(), envelope, strict=True):
         coords = [_key(c) for c in row.geometry.coords]
         speeds = [float(s) for s in str(row.speeds_kmh).split()]
         lengths = np.hypot(*np.diff(np.asarray(coords), axis=0).T)
@@ -447,7 +461,9 @@ def _add_routes(
                 line_speed_kmh(speeds[i], speeds[i + 1], seg.length_m, seg.offset_m(placement_m))
             )
             peaks.append(max(speeds[i], speeds[i + 1]))
-        route = _Route(str(row.vehicle_class), tuple(keys), tuple(at_line), tuple(peaks))
+        route = _Route(
+            str(row.vehicle_class), tuple(keys), tuple(at_line), tuple(peaks), float(env)
+        )
         if keys and route not in routes:
             routes.append(route)
 
@@ -612,8 +628,42 @@ class _Cut:
 
     needs: Mapping[_Key, Any]  # (segment key, class) -> RatingRequirement
     closures: Mapping[int, Mapping[str, float]]  # drive-edge position -> class -> peak km/h
-    costs: Mapping[_Key, float]  # ("line", key, class) or ("closure", position) -> units
+    costs: Mapping[_Key, float]  # ("line", key, class), ("closure", position), ("kerb", ...)
     unstoppable: tuple[_Route, ...]
+    kerb_needs: Mapping[_Key, Any] = field(default_factory=dict)  # (entry, class) -> need
+    kerbs: Mapping[_Key, _Kerb] = field(default_factory=dict)  # entry -> its kerbside line
+
+
+#: Half the length (m) of a kerbside line: the sight lines the assessment checks reach 10 m
+#: each side of the entry along the crowd (``hvm.impact.SCREEN_M``), plus 5 m.
+KERB_HALF_M = 15.0
+
+
+@dataclass(frozen=True)
+class _Kerb:
+    """A kerbside line between an entry and the crowd, square to the line joining them."""
+
+    line: LineString
+    setback_m: float  # line to crowd (m): the penetration it may allow
+
+
+def _kerb(entry_xy: tuple[float, float], crowd: Any, band_m: float) -> _Kerb | None:
+    """The kerbside line half-way from the entry to the nearest crowd edge (None if on it).
+
+    The assessment reads a rated line as a band ``band_m`` wide each side
+    (``hvm.impact.kerbside_cover``: half the gap limit), so the penetration it may allow is the
+    distance from that band to the crowd.
+    """
+    entry = shapely.Point(entry_xy)
+    edge = shapely.ops.nearest_points(shapely.boundary(crowd), entry)[0]
+    gap = entry.distance(edge)
+    if gap < 1.0:
+        return None
+    ux, uy = (edge.x - entry.x) / gap, (edge.y - entry.y) / gap
+    mx, my = entry.x + ux * gap / 2, entry.y + uy * gap / 2
+    half = KERB_HALF_M
+    line = LineString([(mx + uy * half, my - ux * half), (mx - uy * half, my + ux * half)])
+    return _Kerb(line, max(gap / 2 - band_m, 0.0))
 
 
 def _closure_candidates(
@@ -654,6 +704,8 @@ def _cut(
     routes: Sequence[_Route],
     params: ProtectParams,
     hvm_params: Any,
+    *,
+    kerbs: Mapping[_Key, _Kerb] | None = None,
 ) -> _Cut:
     """The cheapest lines and closures that every route crosses at least once (a hitting set).
 
@@ -688,6 +740,19 @@ def _cut(
         cost = _cost(need, spans[key].length_m, standoff, params)
         if math.isfinite(cost):
             needs[key, cls], costs["line", key, cls] = need, cost
+    kerbs = kerbs or {}
+    envelope: dict[_Key, float] = {}
+    for route in routes:
+        slot = (route.segments[-1][1], route.vehicle_class)  # (("entry", xy), class)
+        if slot[0] in kerbs:
+            envelope[slot] = max(envelope.get(slot, 0.0), route.envelope_kmh)
+    kerb_needs: dict[_Key, Any] = {}
+    for (entry, cls), speed in envelope.items():
+        kerb = kerbs[entry]
+        need = _requirement(speed, vehicles[cls], kerb.setback_m, hvm_params)
+        cost = _cost(need, kerb.line.length, 0.0, params)
+        if math.isfinite(cost):
+            kerb_needs[entry, cls], costs["kerb", entry, cls] = need, cost
     closures = _closure_candidates(city, routes, on_street, params)
     edge_width = {on_street[k]: widths[k] for k in pool if on_street[k] >= 0}
     for edge in closures:
@@ -704,6 +769,8 @@ def _cut(
         hits = {index["line", k, cls] for k in route.segments if ("line", k, cls) in index}
         hits |= {index["closure", on_street[k]] for k in route.segments
                  if ("closure", on_street[k]) in index}  # fmt: skip
+        if ("kerb", route.segments[-1][1], cls) in index:
+            hits.add(index["kerb", route.segments[-1][1], cls])
         if not hits:
             unstoppable.append(route)
             continue
@@ -730,6 +797,8 @@ def _cut(
         {s[1]: closures[s[1]] for s in chosen if s[0] == "closure"},
         {s: costs[s] for s in chosen},
         tuple(unstoppable),
+        {(s[1], s[2]): kerb_needs[s[1], s[2]] for s in chosen if s[0] == "kerb"},
+        {s[1]: kerbs[s[1]] for s in chosen if s[0] == "kerb"},
     )
 
 
@@ -817,6 +886,7 @@ def _lines(
         row["what_it_stops"] = rating_words(needs)
         row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
         rows.append(row)
+    rows += _kerb_rows(cut, params, start=len(rows))
     rows += _closure_rows(city, cut, pool, params)
     columns = ["line_id", "kind", "form_type", "form", "length_m", "width_m", "open_ends",
                "standoff_m", "gap_m", "cost_units", "intrusiveness", "what_it_stops",
@@ -824,6 +894,43 @@ def _lines(
     if not rows:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=city.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=city.crs)
+
+
+def _kerb_rows(cut: _Cut | None, params: ProtectParams, *, start: int) -> list[dict[str, Any]]:
+    """One row per kerbside line: between an entry and the crowd, a rating per class it stops.
+
+    A continuous line (linked rated planters, a rated seating wall): the assessment credits it
+    against glancing impacts too; walkers pass round its ends.
+    """
+    if cut is None or not cut.kerb_needs:
+        return []
+    by_entry: dict[_Key, dict[str, Any]] = {}
+    for (entry, cls), need in cut.kerb_needs.items():
+        by_entry.setdefault(entry, {})[cls] = need
+    rows = []
+    for i, entry in enumerate(sorted(by_entry, key=str)):
+        needs, kerb = by_entry[entry], cut.kerbs[entry]
+        form = _form_of(list(needs.values()), params)
+        row = _base_row(f"protect/{start + i}", "kerbside line", form, kerb.line)
+        row["form"] = f"continuous kerbside line: {form.label}; walkers pass round its ends"
+        row |= {
+            "length_m": kerb.line.length,
+            "width_m": np.nan,
+            "open_ends": 0,
+            "standoff_m": kerb.setback_m,
+            "gap_m": params.gap_m,
+            "cost_units": sum(cut.costs["kerb", entry, cls] for cls in needs),
+            "intrusiveness": form.intrusiveness,
+        }
+        for cls in params.classes:
+            need = needs.get(cls)
+            row[f"speed_kmh_{cls}"] = round(need.impact_speed_kmh, 1) if need else 0.0
+            row[f"angle_deg_{cls}"] = need.angle_deg if need else np.nan
+            row[f"rating_{cls}"] = _rating(need) if need else ""
+        row["what_it_stops"] = rating_words(needs)
+        row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
+        rows.append(row)
+    return rows
 
 
 def _closure_rows(
@@ -1044,6 +1151,8 @@ def protect(
     overrides = {"search_horizon_m": horizon}
     pool: dict[_Key, _Segment] = {}
     routes: list[_Route] = []
+    crowd = sites.loc[sites["site_id"] == site_id].geometry.iloc[0]
+    kerbs: dict[_Key, _Kerb | None] = {}
     lines = _lines(city, None, pool, params)
     scheme = _scheme(city, row, lines, classes, overrides)
     before = (
@@ -1055,11 +1164,13 @@ def protect(
     rounds, open_after, unstoppable = 0, open_before, 0
     while open_after and rounds < params.max_rounds:
         known = len(routes)
-        _add_routes(pool, routes, threats, params.placement_m)
+        _add_routes(pool, routes, threats, params.placement_m, hvm_params.glancing_below_deg)
         if rounds and len(routes) == known:
             break  # what is still open was already in the cut: nothing offered can stop it
         rounds += 1
-        cut = _cut(city, pool, routes, params, design)
+        for entry in {r.segments[-1][1] for r in routes} - set(kerbs):
+            kerbs[entry] = _kerb(entry[1], crowd, hvm_params.gap_limit_m / 2)
+        cut = _cut(city, pool, routes, params, design, kerbs={e: k for e, k in kerbs.items() if k})
         unstoppable = len(cut.unstoppable)
         if not cut.costs:
             break

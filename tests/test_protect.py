@@ -205,3 +205,34 @@ def test_params_a_partial_file_and_its_problems(tmp_path) -> None:
     assert text.startswith(f"{mine}: unknown key `width`")
     for field in ("horizon_m", "max_rounds", "cost_per_m.fast", "classes"):
         assert f"`{field}`" in text
+
+
+def test_kerbside_line_stands_half_way_between_entry_and_crowd() -> None:
+    from shapely.geometry import box
+
+    from cohesion_gis.protect import KERB_HALF_M, _kerb
+
+    crowd = box(0.0, 0.0, 50.0, 50.0)
+    kerb = _kerb((25.0, 56.0), crowd, 0.6)  # an entry 6 m north of the crowd's edge
+    assert kerb is not None
+    (_, y0), (_, y1) = kerb.line.coords
+    assert y0 == pytest.approx(53.0) and y1 == pytest.approx(53.0)  # parallel to the edge
+    assert kerb.line.length == pytest.approx(2 * KERB_HALF_M)
+    assert kerb.setback_m == pytest.approx(3.0 - 0.6)  # to the crowd, less the band's half
+    assert _kerb((25.0, 50.5), crowd, 0.6) is None  # an entry on the edge: no room
+
+
+def test_senaatintori_is_protected_with_kerbside_lines(helsinki) -> None:
+    # its fastest approaches run along the square at 150 km/h: no line across those streets
+    # can stop them, continuous kerbside lines rated for the non-glancing envelope do
+    result = protect(helsinki, "Senaatintori", verify="site")
+    assert result.open_before > 0 and result.open_after == 0, result.note
+    kerbs = result.lines.loc[result.lines["kind"] == "kerbside line"]
+    assert len(kerbs) >= 1
+    for line in kerbs.itertuples():
+        assert line.length_m == pytest.approx(30.0)
+        for cls in ("M1", "N1", "N2A", "N3C"):
+            if getattr(line, f"rating_{cls}"):
+                rating = parse_rating(getattr(line, f"rating_{cls}"))
+                assert rating.penetration_m <= line.standoff_m + 1e-9
+    assert (result.comparison.homes["access_delta"] >= -1e-12).all()
