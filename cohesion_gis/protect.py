@@ -16,7 +16,10 @@ r"""Designed barrier schemes: the cheapest lines and closures that stop every ap
    with :math:`u` a relative cost per metre rising with the test speed, :math:`\ell` the line's
    length (façade to façade), :math:`i` the form's intrusiveness, :math:`s` the stand-off (m)
    and :math:`\lambda` the distance weight; a street every class drives along slowly may instead
-   be closed with landscaping (:func:`closure_cost`); slots no tested product covers are left out;
+   be closed with landscaping (:func:`closure_cost`), and an entry may take a continuous
+   kerbside line between it and the crowd, rated for the fastest non-glancing impact of the
+   VDA's envelope (what ``hvm.impact.kerbside_cover`` credits: the only hold on a vehicle running
+   along the site too fast for any test); slots no tested product covers are left out;
 3. the cheapest set of slots that every route crosses at least once (a weighted hitting set,
    solved exactly as a 0/1 integer programme by HiGHS) becomes the scheme, one physical line per
    segment with a rating per class;
@@ -1283,7 +1286,7 @@ def _summary(result: Protection) -> dict[str, Any]:
     if result.comparison is not None:
         homes = result.comparison.homes
         out["homes_losing_access"] = int((homes["access_delta"] < -1e-9).sum())
-        out["largest_access_loss"] = float(-min(homes["access_delta"].min(), 0.0))
+        out["largest_access_loss"] = max(0.0, -float(homes["access_delta"].min()))
         out["largest_severance_change"] = float(homes["severance_delta"].abs().max())
         out["comparison_summary"] = list(result.comparison.summary)
     return out
