@@ -236,3 +236,21 @@ def test_senaatintori_is_protected_with_kerbside_lines(helsinki) -> None:
                 rating = parse_rating(getattr(line, f"rating_{cls}"))
                 assert rating.penetration_m <= line.standoff_m + 1e-9
     assert (result.comparison.homes["access_delta"] >= -1e-12).all()
+
+
+def test_cli_writes_the_scheme_its_map_and_page(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cohesion_gis.cli import main
+
+    out = tmp_path / "scheme"
+    args = ["protect", "--site", SITE, "--verify", "site", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "stop all 4 open approaches" in result.output
+    names = {p.name for p in out.iterdir()}
+    assert {"scheme_map.html", "scheme_summary.html"} <= names
+    assert any(n.endswith(".toml") for n in names)
+    again = CliRunner().invoke(main, args)  # an earlier scheme is not replaced silently
+    assert again.exit_code != 0 and "--overwrite" in again.output
+    assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
