@@ -1211,9 +1211,12 @@ def _note(
     name = row["name"]
     if before == 0:
         return f"{name}: no open vehicle approach; nothing to protect"
-    closures = int((lines["kind"] == "closure").sum()) if len(lines) else 0
-    what = f"{len(lines) - closures} rated lines" + (
-        f" and {closures} street closures" if closures else ""
+    kinds = lines["kind"].value_counts() if len(lines) else pd.Series(dtype=int)
+    closures, kerbside = int(kinds.get("closure", 0)), int(kinds.get("kerbside line", 0))
+    what = (
+        f"{len(lines) - closures} rated lines"
+        + (f" ({kerbside} of them kerbside)" if kerbside else "")
+        + (f" and {closures} street closures" if closures else "")
     )
     if after == 0:
         return (
