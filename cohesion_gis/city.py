@@ -506,13 +506,18 @@ def _loaded(city: City) -> BaseGeometry:
     return city.boundary if city.data_area is None else city.data_area
 
 
+DEFAULT_BUFFER_M = 2_500.0
+"""The buffer read around a clip area when none is given (m): the largest network distance the
+packaged cohesion parameters search (``CohesionParams.search_limit_m``: 2,000 m × 1.25). A literal,
+not a lookup, because the loader sits below the analyses (docs/architecture.md);
+``tests/test_city.py`` checks the two agree, and the score warns when a run's own parameters search
+further than the buffer read."""
+
+
 def _buffer_m(buffer_m: float | None) -> float:
     """The buffer to read around a clip area (m): ``buffer_m``, else the default search limit."""
     if buffer_m is None:
-        from cohesion_gis.cohesion.params import CohesionParams
-        from cohesion_gis.params import load_params
-
-        return float(load_params(CohesionParams).search_limit_m)
+        return DEFAULT_BUFFER_M
     if not (isinstance(buffer_m, int | float) and 0 <= buffer_m < float("inf")):
         raise InputError(
             f"buffer_m={buffer_m!r}: give a distance of at least 0 m (0 reads no buffer; "

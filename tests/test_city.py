@@ -240,3 +240,12 @@ def test_an_admin_level_absent_from_the_file_is_a_warning_and_a_grid(kotka_pbf, 
     # the grid covers the built cells only: every cell holds a building centroid
     centroids = city.buildings.geometry.centroid
     assert city.districts.geometry.map(lambda cell: centroids.within(cell).any()).all()
+
+
+def test_default_buffer_is_the_packaged_search_limit() -> None:
+    """The loader's literal default buffer equals the cohesion score's largest search distance."""
+    from cohesion_gis.city import DEFAULT_BUFFER_M
+    from cohesion_gis.cohesion import CohesionParams
+    from cohesion_gis.params import load_params
+
+    assert load_params(CohesionParams).search_limit_m == DEFAULT_BUFFER_M

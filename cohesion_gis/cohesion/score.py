@@ -562,7 +562,7 @@ def _districts(
     access_columns = [c for c in homes if c.startswith("access_")]
     extra = [c for c in ("detour_ratio", "detour_capped_share", "edge_cut_share") if c in homes]
     columns = [*COMPONENTS, "severance", "score", *extra, *access_columns]
-    key = _DistrictKey(homes)
+    key = DistrictKey(homes)
     meeting = homes[access_columns].ge(1.0 - 1e-12).astype(float)
     meeting.columns = [c.replace("access_", "share_meeting_", 1) for c in access_columns]
     shortfall = shortfall_contributions(homes, params)
@@ -684,7 +684,7 @@ def shortfall_contributions(homes: pd.DataFrame, params: CohesionParams) -> pd.D
 
 
 def _group_gaps(
-    out: pd.DataFrame, homes: pd.DataFrame, counts: pd.DataFrame, key: _DistrictKey
+    out: pd.DataFrame, homes: pd.DataFrame, counts: pd.DataFrame, key: DistrictKey
 ) -> tuple[pd.DataFrame, pd.Series]:
     """``score_<group>``, ``gap_<group>`` (points vs the district), and the largest gap named.
 
@@ -742,7 +742,7 @@ def _sensitivity(
     slow_m_s = params.sensitivity_slow_walk_speed_m_s
     scales[f"walking {slow_m_s:g} m/s"] = slow_m_s / params.walk_speed_m_s
     factors = list(scales.values())
-    district = _DistrictKey(homes)
+    district = DistrictKey(homes)
     # one after the other: each runs its components side by side (more threads than CPUs
     # were measured slower, the passes evicting each other's cached per-space arrays)
     scores = [_variant(base, params.scaled(f), n_types, district) for f in factors]
@@ -813,7 +813,7 @@ def _structural(
     floor area, when the population is the dasymetric estimate); network cleaning (the other
     rule: a second network search).
     """
-    district = _DistrictKey(homes)
+    district = DistrictKey(homes)
     out: dict[str, pd.Series] = {}
     skipped: dict[str, str] = {}
     other = "geometric" if params.aggregation == "arithmetic" else "arithmetic"
@@ -851,7 +851,7 @@ def _structural(
         for column in [c for c in moved if c.startswith("pop_")]:
             moved[column] = moved[column] * factor
         out["population: by building footprint"] = _variant(
-            replace(base, homes=moved), params, n_types, _DistrictKey(moved)
+            replace(base, homes=moved), params, n_types, DistrictKey(moved)
         )
     rule = "none" if params.network_cleaning != "none" else "drop_fragments"
     other_network = score_districts(city, replace(params, network_cleaning=rule), sensitivity=False)
@@ -878,14 +878,12 @@ def _spearman(a: pd.Series, b: pd.Series) -> float:
     return float((rank_x * rank_y).sum() / spread) if spread > 0 else float("nan")
 
 
-def _variant(
-    base: Reach, params: CohesionParams, n_types: int, district: _DistrictKey
-) -> pd.Series:
+def _variant(base: Reach, params: CohesionParams, n_types: int, district: DistrictKey) -> pd.Series:
     homes, _ = home_components(base, params, n_types=n_types)
     return district.means(homes["score"])
 
 
-class _DistrictKey:
+class DistrictKey:
     """The homes' districts as integer codes, for many weighted district means.
 
     The codes number the sorted ``district_id`` values (-1: a home outside every district). The

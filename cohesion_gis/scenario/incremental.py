@@ -54,7 +54,7 @@ from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.score import (
     COMPONENTS,
     CohesionResult,
-    _DistrictKey,
+    DistrictKey,
     assemble_result,
     below_minimum,
     composite,
@@ -136,7 +136,7 @@ DISTRICT_SCORES = (*COMPONENTS, "severance", "score")
 
 
 def district_scores(
-    values: HomeValues, key: _DistrictKey, order: pd.Index, params: CohesionParams
+    values: HomeValues, key: DistrictKey, order: pd.Index, params: CohesionParams
 ) -> pd.DataFrame:
     """District means of the components, severance and score, from the per-home arrays.
 
@@ -202,7 +202,7 @@ class CohesionState:
     districts: pd.DataFrame = field(repr=False)
     space_table: Callable[[], gpd.GeoDataFrame] = field(repr=False)
     homes: gpd.GeoDataFrame = field(repr=False)
-    key: _DistrictKey = field(repr=False)
+    key: DistrictKey = field(repr=False)
     params: CohesionParams = field(repr=False)
     sensitivity: bool = False
     notes: dict[str, str] = field(default_factory=dict, repr=False)
@@ -241,7 +241,7 @@ def _full_state(
 ) -> CohesionState:
     """The state of a result computed in full."""
     values = HomeValues.of(result.homes, result.params)
-    key = _DistrictKey(result.homes)
+    key = DistrictKey(result.homes)
     order = pd.Index(result.districts["district_id"])
     return CohesionState(
         networks, tables, partial(_given, result), values,
