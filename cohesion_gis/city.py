@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -579,12 +580,20 @@ def _boundary(boundary: BaseGeometry | str | Path | None) -> BaseGeometry | None
 def default_name(pbf: Any, osm_xml: Any, place: str | None) -> str:
     """The study area's name from its source: the place's first part, else the file's stem.
 
+    A download's date or ``latest`` suffix (Geofabrik's ``malta-latest``, ``monaco-2019-09-30``,
+    ``malta-180101``) is not part of the city's name and is dropped.
+
     Examples
     --------
     >>> default_name("data/kotka.osm.pbf", None, None)
     'kotka'
+    >>> default_name("data/malta-2018-08-27.osm.pbf", None, None)
+    'malta'
+    >>> default_name("new-york-latest.osm.pbf", None, None)
+    'new-york'
     """
     if place:
         return place.split(",")[0].strip().lower().replace(" ", "_")
     path = Path(str(pbf or osm_xml)) if (pbf or osm_xml) else default_pbf()
-    return path.name.split(".")[0].lower()
+    stem = path.name.split(".")[0].lower()
+    return re.sub(r"[-_](latest|\d{4}-\d{2}-\d{2}|\d{6,8})$", "", stem) or stem
