@@ -26,40 +26,23 @@ from numba import njit
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["access", "coverage", "coverage_credit"]
-
-
-def coverage(dist_m: np.ndarray, d_full_m: float, d_max_m: float) -> np.ndarray:
-    """Linear-decay credit :math:`g(d)` of a space at ``dist_m`` metres (1 near, 0 beyond).
-
-    Each distance goes through :func:`coverage_credit`, the compiled core the access and bridging
-    kernels call too (one implementation; ``tests/cohesion/test_access.py`` checks it against a
-    plain NumPy reference).
-
-    Examples
-    --------
-    >>> coverage([0.0, 400.0, 700.0, 1000.0, 1500.0], 400.0, 1000.0).tolist()
-    [1.0, 1.0, 0.5, 0.0, 0.0]
-    """
-    dist = np.ascontiguousarray(dist_m, dtype=np.float64)
-    return _coverage_many(dist.ravel(), float(d_full_m), float(d_max_m)).reshape(dist.shape)
+__all__ = ["access", "coverage_credit"]
 
 
 @njit(cache=True, nogil=True)
 def coverage_credit(dist_m: float, d_full_m: float, d_max_m: float) -> float:  # pragma: no cover
-    """Scalar compiled core of :func:`coverage`: :math:`g(d)` of one distance (m)."""
+    """Linear-decay credit :math:`g(d)` of a space ``dist_m`` metres away (1 near, 0 beyond).
+
+    The one implementation of :math:`g`, compiled: the access and bridging passes call it for
+    every row; ``tests/cohesion/test_access.py`` checks it against a plain NumPy reference.
+
+    Examples
+    --------
+    >>> [coverage_credit(d, 400.0, 1000.0) for d in (0.0, 400.0, 700.0, 1000.0, 1500.0)]
+    [1.0, 1.0, 0.5, 0.0, 0.0]
+    """
     g = (d_max_m - dist_m) / (d_max_m - d_full_m)
     return min(max(g, 0.0), 1.0)
-
-
-@njit(cache=True, nogil=True)
-def _coverage_many(
-    dist_m: np.ndarray, d_full_m: float, d_max_m: float
-) -> np.ndarray:  # pragma: no cover - compiled
-    out = np.empty(dist_m.size)
-    for i in range(dist_m.size):
-        out[i] = coverage_credit(dist_m[i], d_full_m, d_max_m)
-    return out
 
 
 def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:

@@ -26,97 +26,29 @@ from numba import njit
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["capacity", "e2sfca", "home_capacity", "space_supply", "step_weight", "zone_weight"]
-
-
-def zone_weight(
-    dist_m: np.ndarray, limits_m: tuple[float, ...], weights: tuple[float, ...]
-) -> np.ndarray:
-    """Step weight of each distance: ``weights[k]`` within ``limits_m[k]``, 0 beyond the last.
-
-    Each distance goes through :func:`step_weight`, the compiled core the E2SFCA kernel calls.
-
-    Examples
-    --------
-    >>> zone_weight([0.0, 400.0, 401.0, 1300.0], (400.0, 800.0, 1200.0), (1, 0.68, 0.22)).tolist()
-    [1.0, 1.0, 0.68, 0.0]
-    """
-    dist = np.ascontiguousarray(dist_m, dtype=np.float64)
-    limits, table = _float_arrays(limits_m, weights)
-    return _zone_weights(dist.ravel(), limits, table).reshape(dist.shape)
+__all__ = ["capacity", "home_capacity", "space_supply", "step_weight"]
 
 
 @njit(cache=True, nogil=True)
 def step_weight(
     dist_m: float, limits_m: np.ndarray, weights: np.ndarray
 ) -> float:  # pragma: no cover - compiled
-    """Scalar compiled core of :func:`zone_weight`: :math:`W(d)` of one distance (m)."""
+    """Step weight :math:`W(d)` of a distance (m): ``weights[k]`` within ``limits_m[k]``, 0 beyond.
+
+    The one implementation of :math:`W`, compiled: both E2SFCA passes call it for every row;
+    ``tests/cohesion/test_capacity.py`` checks it against a plain NumPy reference and the passes
+    against PySAL ``access``.
+
+    Examples
+    --------
+    >>> limits, weights = np.array([400.0, 800.0, 1200.0]), np.array([1.0, 0.68, 0.22])
+    >>> [step_weight(d, limits, weights) for d in (0.0, 400.0, 401.0, 1300.0)]
+    [1.0, 1.0, 0.68, 0.0]
+    """
     for k in range(limits_m.size):
         if dist_m <= limits_m[k]:
             return weights[k]
     return 0.0
-
-
-@njit(cache=True, nogil=True)
-def _zone_weights(
-    dist_m: np.ndarray, limits_m: np.ndarray, weights: np.ndarray
-) -> np.ndarray:  # pragma: no cover - compiled
-    out = np.empty(dist_m.size)
-    for i in range(dist_m.size):
-        out[i] = step_weight(dist_m[i], limits_m, weights)
-    return out
-
-
-def e2sfca(
-    home: np.ndarray,
-    space: np.ndarray,
-    dist_m: np.ndarray,
-    demand: np.ndarray,
-    supply: np.ndarray,
-    *,
-    limits_m: tuple[float, ...],
-    weights: tuple[float, ...],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Both steps of the E2SFCA on a (home, space, distance) table, by the compiled kernel.
-
-    The same two passes :func:`space_supply` and :func:`home_capacity` run (with every space
-    eligible); ``tests/cohesion/test_capacity.py`` checks them against PySAL ``access`` and a
-    plain NumPy reference.
-
-    Parameters
-    ----------
-    home, space, dist_m
-        One row per reachable pair: home and space positions, network distance (m).
-    demand
-        Residents per home; ``supply`` the size (m²) of each space.
-    limits_m, weights
-        The walking zones (m) and their step weights.
-
-    Returns
-    -------
-    per_home, ratio
-        Accessible supply per home :math:`Q_i` and supply ratio per space :math:`R_s`
-        (NaN where nobody competes for the space).
-    """
-    home, space = np.asarray(home, dtype=np.int64), np.asarray(space, dtype=np.int64)
-    dist = np.asarray(dist_m, dtype=np.float64)
-    demand, supply = np.asarray(demand, dtype=np.float64), np.asarray(supply, dtype=np.float64)
-    limits, table = _float_arrays(limits_m, weights)
-    every = np.ones(supply.size, dtype=bool)
-    competing = _zone_sums(space, space, home, dist, every, limits, table, demand, supply.size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(competing > 0, supply / competing, np.nan)
-    per_home = _zone_sums(
-        space, home, space, dist, every, limits, table, np.nan_to_num(ratio), demand.size
-    )
-    return per_home, ratio
-
-
-def _float_arrays(
-    limits_m: tuple[float, ...], weights: tuple[float, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Zone limits (m) and weights as the compiled passes take them."""
-    return np.asarray(limits_m, dtype=np.float64), np.asarray(weights, dtype=np.float64)
 
 
 def capacity(reach: Reach, params: CohesionParams) -> tuple[pd.DataFrame, pd.Series]:
@@ -172,8 +104,11 @@ def _eligible(reach: Reach, params: CohesionParams) -> np.ndarray:
 
 
 def _zones(params: CohesionParams) -> tuple[np.ndarray, np.ndarray]:
-    """Zone limits (m) and their weights."""
-    return _float_arrays(params.capacity_zone_limits_m, params.capacity_zone_weights)
+    """Zone limits (m) and their weights as the compiled passes take them."""
+    return (
+        np.asarray(params.capacity_zone_limits_m, dtype=np.float64),
+        np.asarray(params.capacity_zone_weights, dtype=np.float64),
+    )
 
 
 @njit(cache=True, nogil=True)

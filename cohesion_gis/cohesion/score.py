@@ -27,7 +27,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from numba import njit
 
 from cohesion_gis.cohesion.access import access
 from cohesion_gis.cohesion.bridging import (
@@ -954,7 +953,9 @@ def space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:
     home, space, _ = base.columns()
     population = base.homes["population"].to_numpy(dtype=np.float64)
     out = spaces.copy()
-    out["reached_by_persons"] = _reached(home, space, population, len(base.spaces))
+    out["reached_by_persons"] = np.bincount(
+        space, weights=population[home], minlength=len(base.spaces)
+    )
     radius = out["search_radius_m"].to_numpy(dtype=float)
     reason = np.where(
         out["reached_by_persons"].to_numpy() > 0,
@@ -965,15 +966,4 @@ def space_flags(spaces: gpd.GeoDataFrame, base: Reach) -> gpd.GeoDataFrame:
         "no entrance: no edge of the analysed walk network within the snapping distance"
     )
     out["unreached_reason"] = reason
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _reached(
-    home: np.ndarray, space: np.ndarray, population: np.ndarray, n_spaces: int
-) -> np.ndarray:  # pragma: no cover - compiled
-    """Residents of the rows' homes summed per space, in row order (``np.bincount``'s sums)."""
-    out = np.zeros(n_spaces)
-    for row in range(home.size):
-        out[space[row]] += population[home[row]]
     return out

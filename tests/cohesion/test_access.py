@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from cohesion_gis.cohesion import CohesionParams
-from cohesion_gis.cohesion.access import access, coverage
+from cohesion_gis.cohesion.access import access, coverage_credit
 from cohesion_gis.cohesion.reach import reach
 from cohesion_gis.params import load_params
 
@@ -13,6 +13,11 @@ from .conftest import homes, spaces
 def coverage_reference(dist_m, d_full_m: float, d_max_m: float) -> np.ndarray:
     """The access credit g(d) by NumPy alone (the package's is compiled: ``coverage_credit``)."""
     return np.clip((d_max_m - np.asarray(dist_m, dtype=float)) / (d_max_m - d_full_m), 0.0, 1.0)
+
+
+def coverage(dist_m, d_full_m: float, d_max_m: float) -> np.ndarray:
+    """The package's compiled ``coverage_credit`` applied to each distance."""
+    return np.array([coverage_credit(float(d), d_full_m, d_max_m) for d in dist_m])
 
 
 def test_coverage_is_full_then_linear_then_zero():

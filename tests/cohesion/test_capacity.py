@@ -1,11 +1,13 @@
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 from access import Access, weights
 
 from cohesion_gis.cohesion import CohesionParams
-from cohesion_gis.cohesion.capacity import capacity, e2sfca, zone_weight
-from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.cohesion.capacity import capacity, step_weight
+from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.params import load_params
 
 from .conftest import homes, spaces
@@ -28,6 +30,27 @@ def e2sfca_reference(home, space, weight, demand, supply):
         home, weights=np.nan_to_num(ratio[space]) * weight, minlength=demand.size
     )
     return per_home, ratio
+
+
+def zone_weight(dist_m, limits_m, weights) -> np.ndarray:
+    """The package's compiled ``step_weight`` applied to each distance."""
+    limits, table = np.asarray(limits_m, dtype=float), np.asarray(weights, dtype=float)
+    return np.array([step_weight(float(d), limits, table) for d in dist_m])
+
+
+def e2sfca(home, space, dist_m, demand, supply, *, limits_m, weights):
+    """Both E2SFCA steps by the passes the score runs (``capacity``), every space a park."""
+    params = dataclasses.replace(
+        load_params(CohesionParams), capacity_zone_limits_m=limits_m, capacity_zone_weights=weights
+    )
+    table = Reach(
+        homes=pd.DataFrame({"population": np.asarray(demand, dtype=float)}),
+        spaces=pd.DataFrame({"space_type": "park", "size_m2": np.asarray(supply, dtype=float)}),
+        table=pd.DataFrame({"home": home, "space": space, "dist_m": dist_m}),
+        limit_m=max(limits_m),
+    )
+    per_home, ratio = capacity(table, params)
+    return per_home["capacity_m2_per_person"].to_numpy(), ratio.to_numpy()
 
 
 def test_zone_weights():
@@ -67,7 +90,7 @@ def test_e2sfca_agrees_with_pysal_access():
     population = rng.integers(1, 500, n_homes).astype(float)
     supply = rng.uniform(500, 20_000, n_spaces)
     limits, ws = ZONES["limits_m"], ZONES["weights"]
-    ours, _ = e2sfca(  # the compiled kernel the score runs
+    ours, _ = e2sfca(  # the compiled passes the score runs
         pairs["origin"].to_numpy(), pairs["dest"].to_numpy(), pairs["cost"].to_numpy(),
         population, supply, **ZONES,
     )  # fmt: skip
