@@ -19,9 +19,9 @@ r"""The full HVM assessment of a study area: sites, approaches, entries, gaps, r
 - **V**, vulnerability 1-5: the worst over every class's requirement at the open approaches
   (not the headline's class) of the design speed (impact speed × (1 + allowance)) against the
   10-mph steps: up to 16 → 1, 32 → 2, 48 → 3, 64 → 4, above → 5 (:func:`vulnerability`),
-  plus 1 (at most 5) when :data:`MANY_APPROACHES` or more entries are open; 1 when no vehicle
+  plus 1 (at most 5) when ``many_approaches`` or more entries are open; 1 when no vehicle
   can arrive;
-- **A**, attractiveness 1-5 by kind (:data:`ATTRACTIVENESS`; the most attractive member kind).
+- **A**, attractiveness 1-5 by kind (``HvmParams.attractiveness``; the most attractive member kind).
 
 Sites are ranked by R (then persons); **priority 1** is the top 10 % by R, or any site an open
 approach reaches at ≥ 48 km/h with ≥ 800 persons (reference §8.2.5); priority 2 any other site
@@ -50,7 +50,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -86,9 +85,6 @@ if TYPE_CHECKING:
     from cohesion_gis.city import City
 
 __all__ = [
-    "ATTRACTIVENESS",
-    "MANY_APPROACHES",
-    "VULNERABILITY_STEPS_KMH",
     "SiteAssessment",
     "assess_sites",
     "dem_grades",
@@ -104,42 +100,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Attractiveness A (1-5) of a site kind as a target: symbolic value, crowd predictability and
-#: media impact [A: ordering after the CISA Soft Targets and Crowded Places list and the EU
-#: risk-factor tables, reference hvm.md §4 "Risk factors to score"; calibrate locally].
-ATTRACTIVENESS: Mapping[str, int] = MappingProxyType(
-    {
-        "stadium": 5,
-        "square": 4,
-        "market": 4,
-        "place_of_worship": 4,
-        "events_venue": 4,
-        "attraction": 4,
-        "station": 4,
-        "theatre": 3,
-        "cinema": 3,
-        "arts_centre": 3,
-        "nightclub": 3,
-        "museum": 3,
-        "mall": 3,
-        "school": 3,
-        "university": 3,
-    }
-)
-#: Attractiveness of a kind missing from :data:`ATTRACTIVENESS` (a user taxonomy's new kind).
-DEFAULT_ATTRACTIVENESS = 2
-#: Design speeds (km/h) bounding the vulnerability bands 1-4 (above the last: 5): the 10-mph
-#: steps of the impact-test speed series (reference hvm.md §2), fixed so that a band means the
-#: same speed whatever test speeds a class has.
-VULNERABILITY_STEPS_KMH = (16.0, 32.0, 48.0, 64.0)
-#: Open entries from which a site counts as having many approaches (vulnerability + 1) [A].
-MANY_APPROACHES = 3
-#: Top share of sites by risk that are priority 1 (reference hvm.md §8.2.5).
-PRIORITY_SHARE = 0.10
-#: An open approach at least this fast (km/h) into a site with at least ``PRIORITY_PERSONS``
-#: persons makes it priority 1 (reference hvm.md §8.2.5).
-PRIORITY_SPEED_KMH = 48.0
-PRIORITY_PERSONS = 800
 #: Coarse lon/lat boxes of the United Kingdom (Great Britain and Northern Ireland) where
 #: Martyn's Law applies; elsewhere its tiers are a UK-law proxy [A: boxes keep Dublin and the
 #: continent out; border districts of Ireland may read as UK].
@@ -253,7 +213,7 @@ def vulnerability(
     """Vulnerability 1-5: the worst band over every class's requirement, plus open entries.
 
     Each requirement's band comes from its design speed (impact speed × (1 + allowance))
-    against the 10-mph test-speed steps :data:`VULNERABILITY_STEPS_KMH`: up to 16 → 1, 32 → 2,
+    against the 10-mph test-speed steps ``params.vulnerability_steps_kmh``: up to 16 → 1, 32 → 2,
     48 → 3, 64 → 4, above → 5 (a design speed within half the resolution of a step counts as
     that step). The band is the worst over **all** classes, not the headline requirement's: a
     car needing 80 km/h makes the site band 5 even when the heavier truck, headlined first,
@@ -266,7 +226,7 @@ def vulnerability(
     open_approaches
         Entries at which at least one class arrives.
     params
-        Speed allowance and resolution.
+        Speed allowance and resolution, band steps, what counts as many approaches.
 
     Examples
     --------
@@ -287,8 +247,8 @@ def vulnerability(
     designs = [r.design_speed_kmh for r in requirements if r.impact_speed_kmh > 0]
     if not designs:
         return 1
-    band = 1 + sum(max(designs) > step + half for step in VULNERABILITY_STEPS_KMH)
-    return int(min(5, band + (open_approaches >= MANY_APPROACHES)))
+    band = 1 + sum(max(designs) > step + half for step in params.vulnerability_steps_kmh)
+    return int(min(5, band + (open_approaches >= params.many_approaches)))
 
 
 def assess_sites(
@@ -747,7 +707,7 @@ def _site_table(
         vulnerability([r for row in by_site.get(sid, []) for r in row], n, params=params)
         for sid, n in zip(table["site_id"], table["open_approaches"], strict=True)
     ]
-    table["attractiveness"] = table["kinds"].map(_attractiveness).astype(int)
+    table["attractiveness"] = table["kinds"].map(lambda k: _attractiveness(k, params)).astype(int)
     table["risk"] = table["exposure"] * table["vulnerability"] * table["attractiveness"]
     table["access"] = [
         "" if n > 0 else str(first_reason.get(sid, "no vehicle arrives"))
@@ -756,8 +716,9 @@ def _site_table(
     return gpd.GeoDataFrame(table, geometry=sites.geometry.to_numpy(), crs=sites.crs)
 
 
-def _attractiveness(kinds: str) -> int:
-    return max(ATTRACTIVENESS.get(k, DEFAULT_ATTRACTIVENESS) for k in str(kinds).split("; "))
+def _attractiveness(kinds: str, params: HvmParams) -> int:
+    score, default = params.attractiveness, params.default_attractiveness
+    return max(score.get(k, default) for k in str(kinds).split("; "))
 
 
 def _rank(table: gpd.GeoDataFrame, params: HvmParams) -> gpd.GeoDataFrame:
@@ -766,9 +727,9 @@ def _rank(table: gpd.GeoDataFrame, params: HvmParams) -> gpd.GeoDataFrame:
     )
     n = len(ranked)
     ranked["rank"] = np.arange(1, n + 1)
-    top = ranked["rank"] <= math.ceil(PRIORITY_SHARE * n)
-    urgent = (ranked["max_impact_speed_kmh"] >= PRIORITY_SPEED_KMH) & (
-        ranked["capacity_persons"] >= PRIORITY_PERSONS
+    top = ranked["rank"] <= math.ceil(params.priority_share * n)
+    urgent = (ranked["max_impact_speed_kmh"] >= params.priority_speed_kmh) & (
+        ranked["capacity_persons"] >= params.priority_persons
     )
     ranked["priority"] = np.where(top | urgent, 1, np.where(ranked["open_approaches"] > 0, 2, 3))
     geometry = ranked.pop("geometry")
@@ -865,7 +826,7 @@ def assessment_audit(
             "density_persons_m2": k.density_persons_m2,
             "floor_m2_per_person": k.floor_m2_per_person,
             "martyns_law_cap": k.martyns_law_cap,
-            "attractiveness": ATTRACTIVENESS.get(k.name, DEFAULT_ATTRACTIVENESS),
+            "attractiveness": params.attractiveness.get(k.name, params.default_attractiveness),
             "source": k.source,
         }
         for k in city.taxonomy.site_kinds
@@ -894,13 +855,14 @@ def assessment_audit(
             "vulnerability": (
                 "worst over all classes' requirements of the design-speed band (≤16/32/48/64/above "
                 "km/h = 1-5; not the headline class's), "
-                f"+1 if at least {MANY_APPROACHES} entries are open, at most 5; 1 if none"
+                f"+1 if at least {params.many_approaches} entries are open, at most 5; 1 if none"
             ),
-            "attractiveness": dict(ATTRACTIVENESS),
+            "attractiveness": dict(params.attractiveness),
             "attractiveness_source": "[A] CISA ST-CP list, EU risk factors (reference hvm.md §4)",
             "priority": (
-                f"1: top {PRIORITY_SHARE:.0%} by risk, or an open approach ≥ "
-                f"{PRIORITY_SPEED_KMH:g} km/h into ≥ {PRIORITY_PERSONS} persons (hvm.md §8.2); "
+                f"1: top {params.priority_share:.0%} by risk, or an open approach ≥ "
+                f"{params.priority_speed_kmh:g} km/h into ≥ {params.priority_persons} persons "
+                "(hvm.md §8.2); "
                 "2: any other open approach; 3: no vehicle arrives"
             ),
         },

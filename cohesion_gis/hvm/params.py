@@ -16,7 +16,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType, SimpleNamespace
 from typing import Any, ClassVar
@@ -94,6 +95,20 @@ class HvmParams:
         Density (persons/m²) of the egress crowd outside the gates.
     egress_ring_m
         Distance (m) from a stadium or arena within which the egress crowd is drawn and held.
+    vulnerability_steps_kmh
+        Design speeds (km/h, ascending) bounding the vulnerability bands 1-4 (above the last: 5).
+    many_approaches
+        Open entries (count) from which a site counts as having many approaches
+        (vulnerability + 1).
+    priority_share
+        Top share (0-1] of sites by risk that are priority 1.
+    priority_speed_kmh, priority_persons
+        An open approach at least this fast (km/h) into a site holding at least this many
+        persons makes it priority 1.
+    default_attractiveness
+        Attractiveness (1-5) of a site kind missing from ``attractiveness``.
+    attractiveness
+        Site kind → attractiveness (1-5) as a target.
     equivalence
         Threat class → extra rated classes that cover it (empty: strict, own class only).
     class_test_speeds_kmh
@@ -127,12 +142,21 @@ class HvmParams:
     egress_minutes: float
     egress_persons_m2: float
     egress_ring_m: float
+    vulnerability_steps_kmh: tuple[float, ...]
+    many_approaches: int
+    priority_share: float
+    priority_speed_kmh: float
+    priority_persons: int
+    default_attractiveness: int
+    attractiveness: Mapping[str, int] = field(compare=False)
     equivalence: Mapping[str, tuple[str, ...]] = field(compare=False)
     class_test_speeds_kmh: Mapping[str, tuple[float, ...]] = field(compare=False)
     sources: Mapping[str, str] = field(compare=False, repr=False)
 
     PACKAGED: ClassVar[str] = "hvm.toml"
-    OPEN_TABLES: ClassVar[tuple[str, ...]] = ("equivalence", "class_test_speeds_kmh")
+    OPEN_TABLES: ClassVar[tuple[str, ...]] = (
+        "attractiveness", "equivalence", "class_test_speeds_kmh"
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         raise_problems(ParameterError, "HVM parameters", _value_problems(self), "Fix the value(s)")
@@ -162,6 +186,8 @@ class HvmParams:
         return cls(**values, sources=MappingProxyType(sources))
 
 
+#: A 1-5 score (attractiveness).
+_SCORE = Bound(1, 5, integer=True)
 #: Plausible bounds of the numeric parameters (reasons in docs/hvm.md, "Parameter bounds").
 _BOUNDS: dict[str, Bound] = {
     "friction_mu": Bound(0.0, 2.0, above=True),  # racing tyres on dry asphalt stay below 2
@@ -182,6 +208,11 @@ _BOUNDS: dict[str, Bound] = {
     "egress_minutes": Bound(0.0, 60.0, "min", above=True),
     "egress_persons_m2": Bound(0.0, 7.0, "persons/m²", above=True),  # static critical ~7
     "egress_ring_m": Bound(0.0, 1000.0, "m", above=True),
+    "many_approaches": Bound(1, 100, "entries", integer=True),
+    "priority_share": Bound(0.0, 1.0, above=True),
+    "priority_speed_kmh": Bound(0.0, 200.0, "km/h", above=True),
+    "priority_persons": Bound(0, 1_000_000, "persons", integer=True),
+    "default_attractiveness": _SCORE,
 }
 #: Each envelope or test angle (degrees): (0, 90], 90 = head-on.
 _ANGLE = Bound(0.0, 90.0, "degrees", above=True)
@@ -210,6 +241,19 @@ def _value_problems(params: Any) -> list[str]:
         problems += bad
         if not bad and list(values) != sorted(set(values)):
             problems.append(f"field `{name}` = {list(values)}; expected strictly ascending speeds")
+    steps = params.vulnerability_steps_kmh
+    bad_steps = numbers_problems("vulnerability_steps_kmh", steps, _TEST_SPEED, min_len=1)
+    problems += bad_steps
+    if not bad_steps and list(steps) != sorted(set(steps)):
+        problems.append(
+            f"field `vulnerability_steps_kmh` = {list(steps)}; expected strictly ascending "
+            "speeds, e.g. [16, 32, 48, 64]"
+        )
+    problems += [
+        p
+        for kind, score in params.attractiveness.items()
+        if (p := number_problem(f"attractiveness.{kind}", score, _SCORE))
+    ]
     for name in ("impact_angles_deg", "test_angles_deg"):
         angles = getattr(params, name)
         bad_angles = numbers_problems(name, angles, _ANGLE, min_len=1)
@@ -254,6 +298,13 @@ _TYPES: dict[str, str] = {
     "egress_minutes": "number",
     "egress_persons_m2": "number",
     "egress_ring_m": "number",
+    "vulnerability_steps_kmh": "list of numbers",
+    "many_approaches": "whole number",
+    "priority_share": "number",
+    "priority_speed_kmh": "number",
+    "priority_persons": "whole number",
+    "default_attractiveness": "whole number",
+    "attractiveness": "table of whole numbers",
     "equivalence": "table of lists of strings",
     "class_test_speeds_kmh": "table of lists of numbers",
 }
@@ -261,7 +312,8 @@ _TYPES: dict[str, str] = {
 
 #: A value of each kind that stands in for a mistyped one while the others are checked.
 _BLANK: dict[str, Any] = {
-    "number": 0.0, "boolean": False, "string": "", "list of numbers": (), "list of strings": (),
+    "number": 0.0, "whole number": 0, "boolean": False, "string": "", "list of numbers": (),
+    "list of strings": (), "table of whole numbers": {},
     "table of lists of strings": {}, "table of lists of numbers": {},
 }  # fmt: skip
 
@@ -270,23 +322,36 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _is_whole(value: Any) -> bool:
+    """A TOML number with no fractional part (``3`` or ``3.0``)."""
+    return is_number(value) and math.isfinite(value) and float(value).is_integer()
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+#: Each scalar kind of ``_TYPES``: does a TOML value fit, and how to convert it.
+_SCALARS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
+    "number": (is_number, float), "whole number": (_is_whole, int),
+    "boolean": (_is_bool, bool), "string": (_is_str, str),
+}  # fmt: skip
+
+
 def coerce(value: Any, kind: str) -> Any:
     """Convert a TOML value to ``kind`` (see ``_TYPES``); raise ``TypeError`` if it does not fit."""
-    if kind == "number" and is_number(value):
-        return float(value)
-    if kind == "boolean" and isinstance(value, bool):
-        return value
-    if kind == "string" and isinstance(value, str):
-        return value
-    if kind == "list of numbers" and isinstance(value, list) and all(map(is_number, value)):
-        return tuple(float(v) for v in value)
-    if kind == "list of strings" and isinstance(value, list) and all(map(_is_str, value)):
-        return tuple(value)
-    if kind.startswith("table of lists of ") and isinstance(value, dict):
-        numbers = kind.endswith("numbers")
-        item, cast = (is_number, float) if numbers else (_is_str, str)
-        if all(isinstance(v, list) and all(map(item, v)) for v in value.values()):
+    element = kind.removeprefix("table of ").removeprefix("lists of ").removeprefix("list of ")
+    fits, cast = _SCALARS[element.removesuffix("s") if element != kind else kind]
+    if element == kind and fits(value):
+        return cast(value)
+    if kind.startswith("list of ") and isinstance(value, list) and all(map(fits, value)):
+        return tuple(map(cast, value))
+    if kind.startswith("table of ") and isinstance(value, dict):
+        lists = kind.startswith("table of lists of ")
+        if lists and all(isinstance(v, list) and all(map(fits, v)) for v in value.values()):
             return MappingProxyType({k: tuple(map(cast, v)) for k, v in value.items()})
+        if not lists and all(map(fits, value.values())):
+            return MappingProxyType({k: cast(v) for k, v in value.items()})
     raise TypeError(kind)
 
 

@@ -58,6 +58,9 @@ def test_bands_by_hand():
     assert vulnerability([required_rating(100.0, "M1")], 5, params=p) == 5  # capped
     assert vulnerability([required_rating(50.0, "M1")], 3, params=p) == 5  # 55 → 4, +1
     assert vulnerability([], 0, params=p) == 1
+    # the steps and what counts as many approaches are parameters (hvm.toml)
+    two = dataclasses.replace(p, many_approaches=2, vulnerability_steps_kmh=(16.0, 64.0))
+    assert vulnerability([required_rating(50.0, "M1")], 2, params=two) == 3  # 55 → 2, +1
     # the worst class sets the band, whichever class is headlined (heaviest first)
     truck, car = required_rating(40.0, "N2A"), required_rating(70.0, "M1")
     assert vulnerability([truck], 1, params=p) == 3

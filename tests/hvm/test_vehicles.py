@@ -130,6 +130,11 @@ def test_params_override_and_validation(tmp_path):
         ("level_change_min_height_m = -1\n", r"`level_change_min_height_m` = -1.0"),
         ("egress_minutes = 0\n", r"`egress_minutes` = 0.0"),
         ("egress_persons_m2 = 12\n", r"`egress_persons_m2` = 12.0; .* 7 persons/m²"),
+        # risk and priority (formerly constants of hvm.assess)
+        ("many_approaches = 2.5\n", r"`many_approaches` = 2.5; expected a whole number"),
+        ("priority_share = 0\n", r"`priority_share` = 0.0; expected a finite number greater"),
+        ("vulnerability_steps_kmh = [32, 16]\n", r"`vulnerability_steps_kmh` .* ascending"),
+        ("[attractiveness]\nkiosk = 9\n", r"`attractiveness.kiosk` = 9; .* between 1 and 5"),
     ],
 )
 def test_bad_params_name_file_field_and_bounds(tmp_path, body, match):
