@@ -677,3 +677,7 @@ def demo(
     )
     for step, paths in written.items():
         _say(f"{step}: " + ", ".join(str(p) for p in paths))
+
+
+if __name__ == "__main__":
+    main()

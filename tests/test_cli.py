@@ -280,6 +280,15 @@ def test_version_is_printed():
     assert result.exit_code == 0 and result.output.startswith("cohesion-gis, version ")
 
 
+def test_python_m_runs_the_command_line():
+    """``python -m cohesion_gis.cli`` runs the same command line as ``cohesion-gis``."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cohesion_gis.cli", "--version"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0 and result.stdout.startswith("cohesion-gis, version ")
+
+
 @pytest.mark.parametrize(
     ("flags", "level"), [([], "WARNING"), (["-v"], "INFO"), (["-vv"], "DEBUG")]
 )
