@@ -24,8 +24,8 @@ from cohesion_gis.network._search import (
     expand_ranges,
     graph_for_search,
     queue_shape,
-    scratch,
     search_one,
+    search_scratch,
     spatial_order,
 )
 
@@ -258,7 +258,7 @@ def _aggregate_chunk(  # noqa: PLR0917 - numba kernels take no keyword arguments
     sums float64 ``(n,)``, each added in search order.
     """
     n = indptr.size - 1
-    dist, touched, queue = scratch(n, n_buckets, n_entries)
+    dist, touched, queue = search_scratch(n, n_buckets, n_entries)
     seen = np.zeros(chains[1].size, np.int64)
     counts = np.zeros((count_limits.size, n), np.int64)
     gravity = np.zeros(n)

@@ -1344,8 +1344,8 @@ def scheme_html(result: Protection) -> str:
     rating asked per class, length, stand-off, open ends, relative cost), the approaches left
     open with their requirement, the cohesion check, and the caveats. Every text is escaped.
     """
-    from cohesion_gis.maps._style import escape_text as esc
-    from cohesion_gis.maps._style import format_number as num
+    from cohesion_gis.maps import escape_text as esc
+    from cohesion_gis.maps import format_number as num
 
     figures = _summary(result)
     classes = [c.removeprefix("rating_") for c in result.lines if c.startswith("rating_")]

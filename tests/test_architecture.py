@@ -1,8 +1,8 @@
 """The import rules of ``docs/architecture.md``, checked against the code.
 
 Every import of a ``cohesion_gis`` module by another (at the top of a file or inside a function;
-type-only imports under ``if TYPE_CHECKING:`` excepted) must go down the layers of the map, and
-no module may import another's private names.
+type-only imports under ``if TYPE_CHECKING:`` excepted) must go down the layers of the map, no
+module may import another's private names, and no package another's private modules.
 """
 
 from __future__ import annotations
@@ -92,6 +92,35 @@ def test_no_private_names_across_modules() -> None:
         if name.startswith("_") and not name.startswith("__")
     ]
     assert not private
+
+
+def _private_crossings(imports: list[tuple[str, str, str, list[str]]]) -> list[str]:
+    """Imports of a subpackage's private module (``cohesion_gis.network._search``) from outside it.
+
+    The foundations (``cohesion_gis._validate``, ...) are private to the whole package, not to a
+    subpackage, so every module may import them.
+    """
+    crossing = []
+    for path, _, module, _ in imports:
+        parts = module.split(".")
+        private = [k for k in range(2, len(parts)) if parts[k].startswith("_")]
+        if private:
+            owner = ".".join(parts[: private[0]])  # the package the private module belongs to
+            if not path.replace("/", ".").startswith(owner + "."):
+                crossing.append(f"{path}: imports {module} (private to {owner})")
+    return crossing
+
+
+def test_no_private_modules_across_packages() -> None:
+    """What another package needs is public in the package (``from cohesion_gis.network import
+    search_ball``), never taken from its private modules."""
+    crossing = _private_crossings(_imports())
+    assert not crossing, "private modules imported from another package:\n" + "\n".join(crossing)
+    # the rule bites: the import hvm made of the engine's kernel module before it was public
+    hvm_before = ("cohesion_gis/hvm/_routes_kernel", "hvm", "cohesion_gis.network._search", [])
+    assert _private_crossings([hvm_before])
+    inside = ("cohesion_gis/network/paths", "network", "cohesion_gis.network._search", [])
+    assert not _private_crossings([inside])
 
 
 def test_no_import_cycles() -> None:

@@ -2,7 +2,7 @@
 
 Everything per site runs here, in one compiled call over all sites and vehicle classes: the
 horizon (the network engine's bounded search from the entries,
-:func:`cohesion_gis.network._search.search_ball`), the max-speed search under the run-up budget
+:func:`cohesion_gis.network.search_ball`), the max-speed search under the run-up budget
 (labels settled in order of run-up), the choice of the best incoming edge at every entry, route
 reconstruction from the labels and the speed profile. Scratch arrays are allocated once and reset
 only where a site touched them, so the cost of a site is what its horizon holds, not the size of
@@ -30,8 +30,7 @@ from cohesion_gis.hvm.kinematics import (
     profile_sq,
     widest_radius,
 )
-from cohesion_gis.network._search import scratch as search_scratch
-from cohesion_gis.network._search import search_ball
+from cohesion_gis.network import search_ball, search_scratch
 
 __all__ = [
     "MAP_DISTANCE",
@@ -1026,7 +1025,7 @@ def run_sites(  # noqa: PLR0917
     graph
         Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon
         (:func:`cohesion_gis.hvm.routes.horizon_graph`), then the network engine's queue shape
-        for it ``(inv, n_buckets, n_entries)`` (:func:`cohesion_gis.network._search.queue_shape`).
+        for it ``(inv, n_buckets, n_entries)`` (:func:`cohesion_gis.network.queue_shape`).
     sites
         ``(entry_ptr, entry_node, inside_ptr, inside_piece)``: per site its entry nodes and the
         pieces whose midpoint lies in the site polygon.

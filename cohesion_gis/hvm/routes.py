@@ -91,8 +91,8 @@ from cohesion_gis.network import (
     components,
     csr_from_pairs,
     nearest_edges,
+    queue_shape,
 )
-from cohesion_gis.network._search import queue_shape
 from cohesion_gis.params import load_params
 
 __all__ = [

@@ -10,7 +10,8 @@
 3. :mod:`~cohesion_gis.network.paths`: :func:`distances_to_points` runs one bounded Dijkstra
    search per group of seeds in compiled code (:mod:`cohesion_gis.network._search`) and gives
    the exact network distance from each group to each snapped point; :func:`node_distances` is
-   one search from many seeds to every node.
+   one search from many seeds to every node; :func:`search_ball` (with :func:`search_scratch`
+   and :func:`queue_shape`) is that search for a compiled caller (the HVM's horizon per site).
 
 :func:`map_chunks` runs compiled chunks of work on a thread pool, in order.
 
@@ -30,7 +31,13 @@ from cohesion_gis.network.graph import (
     csr_from_pairs,
     spanning_forest,
 )
-from cohesion_gis.network.paths import distances_to_points, node_distances
+from cohesion_gis.network.paths import (
+    distances_to_points,
+    node_distances,
+    queue_shape,
+    search_ball,
+    search_scratch,
+)
 from cohesion_gis.network.snap import (
     EdgeIndex,
     SnappedPoints,
@@ -51,6 +58,9 @@ __all__ = [
     "map_chunks",
     "nearest_edges",
     "node_distances",
+    "queue_shape",
+    "search_ball",
+    "search_scratch",
     "snap_to_edges",
     "spanning_forest",
 ]

@@ -1,8 +1,10 @@
 """Compiled bounded multi-source Dijkstra on CSR arrays (the hot loop of the network engine).
 
 Internal module: the public entry points are :func:`cohesion_gis.network.distances_to_points`
-(every cohesion component) and :func:`cohesion_gis.network.node_distances` (the HVM's reach of a
-change).
+(every cohesion component), :func:`cohesion_gis.network.node_distances` (the HVM's reach of a
+change) and, for a compiled caller, :func:`cohesion_gis.network.search_ball` with
+:func:`~cohesion_gis.network.search_scratch` and :func:`~cohesion_gis.network.queue_shape`
+(each HVM site's horizon), all public in :mod:`cohesion_gis.network.paths`.
 
 Design
 ------
@@ -50,10 +52,10 @@ __all__ = [
     "graph_for_search",
     "map_chunks",
     "queue_shape",
-    "scratch",
     "search_ball",
     "search_nodes",
     "search_one",
+    "search_scratch",
     "search_to_points",
     "spatial_order",
 ]
@@ -138,7 +140,7 @@ def _settle(indptr, indices, weights, limit, dist, touched, n_touched, top, n_en
 
 
 @njit(cache=True, nogil=True)
-def scratch(n, n_buckets, n_entries):
+def search_scratch(n, n_buckets, n_entries):
     """Per-chunk search state: distances, touched list and an empty bucket queue."""
     return np.full(n, np.inf), np.empty(n, np.int32), _queue(n_buckets, n_entries)
 
@@ -314,7 +316,7 @@ def _nodes_kernel(  # noqa: PLR0917 - numba kernels take no keyword arguments
     indptr, indices, weights, seed_node, seed_offset, limit, chains, inv, n_buckets, n_entries
 ):  # fmt: skip
     """One search from all the seeds; every node's distance (``inf`` beyond ``limit``)."""
-    dist, touched, queue = scratch(indptr.size - 1, n_buckets, n_entries)
+    dist, touched, queue = search_scratch(indptr.size - 1, n_buckets, n_entries)
     seen = np.zeros(chains[1].size, np.int64)
     group_ptr = np.array([0, seed_node.size], np.int64)
     search_one(
@@ -332,7 +334,7 @@ def search_ball(indptr, indices, weights, sources, limit, dist, touched, queue, 
     ``dist`` must be ``inf`` everywhere on entry and holds the reached nodes' distances after;
     the caller resets them. The graph is searched as it is (no chains), so the distances are
     Dijkstra's bit for bit (:func:`search_nodes`). The HVM's horizon around a site's entries
-    (:func:`cohesion_gis.hvm._routes_kernel.run_sites`) is this search.
+    (``cohesion_gis.hvm._routes_kernel.run_sites``) is this search.
     """
     empty_i = np.empty(0, np.int64)
     empty_f = np.empty(0)
@@ -416,7 +418,7 @@ def _search_to_points_chunk(  # noqa: PLR0917 - numba kernels take no keyword ar
 ):
     """Search each of ``groups`` and map the reached nodes straight to points (see above)."""
     n = indptr.size - 1
-    dist, touched, queue = scratch(n, n_buckets, n_entries)
+    dist, touched, queue = search_scratch(n, n_buckets, n_entries)
     seen = np.zeros(chains[1].size, np.int64)
     best = np.full(n_points, np.inf)
     hit = np.empty(n_points, np.int64)

@@ -6,6 +6,13 @@ is within a limit. :func:`distances_to_points` runs one bounded search per group
 (:mod:`cohesion_gis.network._search`), whose cost is what the search touches, and hands every
 reached node straight to the points whose edge ends there. :func:`node_distances` is one search
 from many seeds, for every node (how far a change on the vehicle network reaches).
+
+For a compiled (numba) caller that runs its own rule inside a bounded region, the same search is
+public as three compiled pieces: :func:`queue_shape` sizes the bucket queue for a graph and a
+radius, :func:`search_scratch` allocates the search state once per thread, and
+:func:`search_ball` runs one search from some sources and returns the nodes it reached (their
+distances left in the state, Dijkstra's bit for bit). The HVM's route kernel searches every site's
+horizon with them (``docs/hvm.md``).
 """
 
 from __future__ import annotations
@@ -16,11 +23,23 @@ import numpy as np
 import pandas as pd
 
 from cohesion_gis.errors import InputError, ParameterError
-from cohesion_gis.network._search import search_nodes, search_to_points
+from cohesion_gis.network._search import (
+    queue_shape,
+    search_ball,
+    search_nodes,
+    search_scratch,
+    search_to_points,
+)
 from cohesion_gis.network.graph import Csr, group_rows
 from cohesion_gis.network.snap import SnappedPoints
 
-__all__ = ["distances_to_points", "node_distances"]
+__all__ = [
+    "distances_to_points",
+    "node_distances",
+    "queue_shape",
+    "search_ball",
+    "search_scratch",
+]
 
 logger = logging.getLogger(__name__)
 

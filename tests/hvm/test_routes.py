@@ -26,7 +26,7 @@ from cohesion_gis.hvm.routes import (
     horizon_graph,
 )
 from cohesion_gis.hvm.vehicles import Vehicles
-from cohesion_gis.network._search import queue_shape, scratch, search_ball
+from cohesion_gis.network import queue_shape, search_ball, search_scratch
 from cohesion_gis.params import load_params
 
 CRS = "EPSG:3067"
@@ -366,7 +366,7 @@ def test_horizon_matches_scipy_dijkstra():
     # the horizon of a site is the network engine's search from its entries (run_sites)
     arrays = (graph.indptr.astype(np.int64), graph.indices.astype(np.int64), graph.data)
     inv, n_buckets, n_entries = queue_shape(arrays, limit)
-    dist, touched, queue = scratch(n, n_buckets, n_entries)
+    dist, touched, queue = search_scratch(n, n_buckets, n_entries)
     reached, _ = search_ball(*arrays, sources, limit, dist, touched, queue, inv)
     expected = dijkstra(graph, indices=sources, min_only=True, limit=limit)
     assert reached.tolist() == np.flatnonzero(np.isfinite(expected)).tolist()
