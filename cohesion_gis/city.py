@@ -7,7 +7,7 @@ a scenario returns a new City (:func:`dataclasses.replace`) sharing what it did 
 Examples
 --------
 >>> import cohesion_gis as cg
->>> city = cg.load_city()                       # central Helsinki, offline
+>>> city = cg.load_city()  # central Helsinki, offline  # doctest: +SKIP
 >>> city.crs.to_epsg()
 32635
 >>> sorted(city.districts["name"])[:3]

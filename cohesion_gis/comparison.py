@@ -186,7 +186,8 @@ def compare(
     >>> import cohesion_gis as cg
     >>> from cohesion_gis.comparison import compare
     >>> from cohesion_gis.scenario import load_scenario
-    >>> result = compare(cg.load_city(), load_scenario("scenarios/car_park_to_park.toml"))
+    >>> city = cg.load_city()  # doctest: +SKIP
+    >>> result = compare(city, load_scenario("scenarios/car_park_to_park.toml"))
     >>> bool((result.districts["capacity_delta"] > 0).any())
     True
     """

@@ -465,7 +465,8 @@ def suggest(
     --------
     >>> import cohesion_gis as cg
     >>> from cohesion_gis.suggest import suggest
-    >>> found = suggest(cg.load_city(), k=2, progress=False)
+    >>> city = cg.load_city()  # doctest: +SKIP
+    >>> found = suggest(city, k=2, progress=False)
     >>> bool(found.table["predicted_score_gain"].is_monotonic_decreasing)
     True
     """

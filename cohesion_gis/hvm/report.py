@@ -18,7 +18,8 @@ Examples
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.assess import assess_sites
 >>> from cohesion_gis.hvm.report import vda_html
->>> result = assess_sites(cg.load_city())
+>>> city = cg.load_city()  # doctest: +SKIP
+>>> result = assess_sites(city)
 >>> sid = result.sites.loc[result.sites["name"] == "Senaatintori", "site_id"].iloc[0]
 >>> page = vda_html(result, sid)
 >>> "<svg" in page and "Senaatintori" in page and "V/1500[M1]/80/45" in page

@@ -79,7 +79,8 @@ Examples
 --------
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.sites import soft_target_sites
->>> sites = soft_target_sites(cg.load_city())
+>>> city = cg.load_city()  # doctest: +SKIP
+>>> sites = soft_target_sites(city)
 >>> senate = sites.loc[sites["name"] == "Senaatintori"].iloc[0]
 >>> senate["martyns_law_tier"], senate["martyns_law_event"]  # an open square: no premises
 ('none', 'possible qualifying event')

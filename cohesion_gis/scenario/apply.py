@@ -57,7 +57,7 @@ def apply(city: City, scenario: Scenario) -> City:
     --------
     >>> import cohesion_gis as cg
     >>> from cohesion_gis.scenario import apply, load_scenario
-    >>> city = cg.load_city()
+    >>> city = cg.load_city()  # doctest: +SKIP
     >>> after = apply(city, load_scenario("scenarios/car_park_to_park.toml"))
     >>> len(after.contact_spaces) - len(city.contact_spaces), after.walk_edges is city.walk_edges
     (1, True)
