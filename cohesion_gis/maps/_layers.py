@@ -18,8 +18,10 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
+import shapely.affinity
 from branca.element import Element
 from folium.template import Template
+from shapely.ops import polylabel
 
 from cohesion_gis._validate import metric_crs_problem
 from cohesion_gis.errors import InputError
@@ -33,6 +35,7 @@ __all__ = [
     "as_points",
     "check_frame",
     "geojson_layer",
+    "label_points",
     "scale_tolerance_m",
     "to_wgs84",
 ]
@@ -85,6 +88,37 @@ def as_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if bool(is_point.all()):
         return gdf
     return gdf.set_geometry(gdf.geometry.where(is_point, gdf.geometry.representative_point()))
+
+
+def label_points(wgs: gpd.GeoDataFrame) -> list[tuple[float, float]]:
+    """Return where each feature's label fits best, as ``(latitude, longitude)``.
+
+    For a polygon, the point of its largest part farthest from the edges (its pole of
+    inaccessibility, ``shapely.ops.polylabel``, found with longitudes shrunk by the cosine of the
+    latitude so that distances are even); for a long, thin district this is mid-way along it,
+    where ``representative_point`` may sit near an edge. Other geometries: a point inside.
+
+    Parameters
+    ----------
+    wgs
+        A layer in EPSG:4326 degrees.
+    """
+    if wgs.empty:
+        return []
+    shrink = float(np.cos(np.radians(np.nanmean(wgs.geometry.bounds[["miny", "maxy"]]))))
+    out = []
+    for geom in wgs.geometry:
+        parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 0]
+        if not parts:
+            point = geom.representative_point()
+            out.append((point.y, point.x))
+            continue
+        largest = shapely.affinity.scale(
+            max(parts, key=lambda p: p.area), xfact=shrink, yfact=1.0, origin=(0, 0)
+        )
+        point = polylabel(largest, tolerance=max(largest.area**0.5 / 200, 1e-7))
+        out.append((point.y, point.x / shrink))
+    return out
 
 
 #: Screen pixels across the opening view, times 2**3: three zoom levels in from it.

@@ -35,6 +35,7 @@ __all__ = [
     "RISK_SCALE",
     "SCORE_SCALE",
     "SEVERANCE_SCALE",
+    "SPACE_TYPE_COLOURS",
     "SPEED_BANDS_KMH",
     "STOPPED_COLOUR",
     "WORST_CASE",
@@ -293,14 +294,31 @@ STOPPED_COLOUR = "#7f7f7f"
 
 # Diverging red-blue (ColorBrewer RdBu, 6 classes without a neutral middle class).
 _RDBU = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac")
-# Qualitative, colour-blind safe: Okabe & Ito (2008) without black, then Paul Tol's "muted"
-# (Tol 2021, https://personal.sron.nl/~pault/) for an 8th type and beyond.
-# Ordered so that neighbours stay apart under deuteranopia and protanopia too (dark blue, orange,
-# light blue, vermillion, yellow, bluish green, reddish purple).
+# Okabe & Ito (2008) without black, ordered so that neighbours stay apart under deuteranopia and
+# protanopia (dark blue, orange, light blue, vermillion, yellow, bluish green, reddish purple).
 OKABE_ITO = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#F0E442", "#009E73", "#CC79A7")
-_QUALITATIVE = (
-    *OKABE_ITO, "#332288", "#88CCEE", "#117733", "#999933", "#882255", "#44AA99", "#DDCC77",
-)  # fmt: skip
+#: A fixed colour per contact-space type of the packaged taxonomy, so a type keeps its colour on
+#: every map. Eight colours of Paul Tol's schemes (Tol 2021, https://personal.sron.nl/~pault/:
+#: vibrant, muted, light) chosen for the largest smallest CIEDE2000 difference between any two
+#: under normal vision, deuteranopia and protanopia (Machado et al. 2009; 15.8 here, where
+#: Okabe–Ito's orange and yellow are 11.6 apart under deuteranopia), all apart from the dark grey
+#: of homes; ``maps.colour_vision`` measures it and ``tests/maps/test_map_style.py`` holds it.
+SPACE_TYPE_COLOURS = {
+    "library": "#0077BB",  # blue
+    "market": "#EE3377",  # magenta
+    "park": "#117733",  # green
+    "playground": "#EEDD88",  # light yellow
+    "sport": "#AAAA00",  # olive
+    "square": "#332288",  # indigo
+    "community_centre": "#009988",  # teal
+    "youth_centre": "#33BBEE",  # cyan
+}
+# for types of a user's own taxonomy: Okabe-Ito, then Tol muted, skipping the colours above
+_QUALITATIVE = tuple(
+    c
+    for c in (*OKABE_ITO, "#88CCEE", "#CC6677", "#999933", "#882255", "#AA4499", "#DDCC77")
+    if c not in SPACE_TYPE_COLOURS.values()
+)
 
 
 def point_style(
@@ -377,16 +395,21 @@ def delta_scale(
 def category_colours(categories: Iterable[object]) -> dict[str, str]:
     """Give each category a colour-blind-safe colour, the same on every map.
 
-    Categories sorted by name take Okabe–Ito then Paul Tol "muted" colours in turn, cycling
-    past 14, so a type keeps its colour whatever else a map shows.
+    A contact-space type of the packaged taxonomy takes its colour in
+    :data:`SPACE_TYPE_COLOURS`; other categories, sorted by name, take Okabe–Ito then Paul Tol
+    "muted" colours in turn (cycling past 13).
 
     Examples
     --------
-    >>> category_colours(["park", "library", "park"])
-    {'library': '#0072B2', 'park': '#E69F00'}
+    >>> category_colours(["park", "library", "park", "cafe"])
+    {'cafe': '#0072B2', 'library': '#0077BB', 'park': '#117733'}
     """
     names = sorted({str(c) for c in categories})
-    return {name: _QUALITATIVE[i % len(_QUALITATIVE)] for i, name in enumerate(names)}
+    others = [name for name in names if name not in SPACE_TYPE_COLOURS]
+    return {
+        name: SPACE_TYPE_COLOURS.get(name) or _QUALITATIVE[others.index(name) % len(_QUALITATIVE)]
+        for name in names
+    }
 
 
 def legend_html(
@@ -467,6 +490,8 @@ _CSS = (
     "text-align:center;font:bold 13px/1.2 sans-serif;color:#111;pointer-events:none;"
     "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}"
     ".cg-label small{font-weight:normal;font-size:11px}"
+    ".cg-short br,.cg-short .cg-detail{display:none}.cg-hidden{visibility:hidden}"
+    ".leaflet-container .leaflet-control-layers{font-size:13px;line-height:1.35}"
 )
 
 
@@ -507,11 +532,13 @@ def add_title(m: folium.Map, title: str, *, lines: Sequence[str] = ()) -> None:
 def fit_view(m: folium.Map, bounds: Sequence[Sequence[float]]) -> None:
     """Open the map on ``bounds`` ([[south, west], [north, east]]) without animation.
 
-    An animated first ``fitBounds`` stalls in a throttled frame (a notebook map below the fold)
-    and leaves the map at its starting zoom; this sets the view at once, again once the page's
-    controls are in place (the study area then starts below the title box and the layer
-    control, so nothing covers it) and whenever the container gets its real size, until the
-    user moves the map.
+    The study area is fitted into the largest rectangle of the map that no control (title box,
+    layer control, legends, zoom buttons) covers, the one where it is drawn largest; the small
+    scale bar and attribution may overlap it. When no free rectangle gives at least half the
+    size the whole frame would, the whole frame is used. An animated first ``fitBounds`` stalls
+    in a throttled frame (a notebook map below the fold) and leaves the map at its starting
+    zoom: this sets the view at once, again once the page's controls are in place and whenever
+    the container gets its real size, until the user moves the map.
     """
     MapScript(
         f"var b = {js_literal([[float(v) for v in corner] for corner in bounds])};"
@@ -519,19 +546,31 @@ def fit_view(m: folium.Map, bounds: Sequence[Sequence[float]]) -> None:
         "var moved = false; map.on('mousedown touchstart wheel keydown', function () {"
         " moved = true; });"
         "function fit() { if (moved || map.getSize().x === 0) { return; }"
-        " map.fitBounds(b, {animate: false});"
-        # then leave room above and below for the controls over the study area's columns
-        " var box = map.getContainer().getBoundingClientRect(), size = map.getSize();"
-        " var p = [map.latLngToContainerPoint(b[0]), map.latLngToContainerPoint(b[1])];"
-        " var x0 = Math.min(p[0].x, p[1].x), x1 = Math.max(p[0].x, p[1].x), top = 0, low = 0;"
+        " var box = map.getContainer().getBoundingClientRect(), W = map.getSize().x,"
+        " H = map.getSize().y, cs = [], xs = [0, W], ys = [0, H];"
         " map.getContainer().querySelectorAll('.leaflet-control').forEach(function (c) {"
-        "  var r = c.getBoundingClientRect();"
-        "  if (!r.height || r.right - box.left < x0 || r.left - box.left > x1) { return; }"
-        "  if (r.top - box.top < size.y / 2) { top = Math.max(top, r.bottom - box.top + 8); }"
-        "  else { low = Math.max(low, box.bottom - r.top + 8); } });"
-        " if (top + low > 0.6 * size.y) { low = 0; }"
-        " if (top + low > 0) { map.fitBounds(b, {animate: false,"
-        " paddingTopLeft: [0, top], paddingBottomRight: [0, low]}); } }"
+        "  if (/leaflet-control-(attribution|scale)/.test(c.className)) { return; }"
+        "  var r = c.getBoundingClientRect(); if (!r.width || !r.height) { return; }"
+        "  var q = [r.left - box.left - 6, r.top - box.top - 6,"
+        "   r.right - box.left + 6, r.bottom - box.top + 6];"
+        "  cs.push(q); xs.push(q[0], q[2]); ys.push(q[1], q[3]); });"
+        # the study area's width and height in pixels at zoom 0: its size at any zoom is a
+        # multiple of them, so the rectangle where it is drawn largest is the best one
+        " var p0 = map.project(b[0], 0), p1 = map.project(b[1], 0);"
+        " var bw = Math.max(Math.abs(p1.x - p0.x), 1e-9),"
+        " bh = Math.max(Math.abs(p1.y - p0.y), 1e-9);"
+        " var best = [0, 0, W, H], whole = Math.min(W / bw, H / bh), top = 0;"
+        " xs.forEach(function (x0) { xs.forEach(function (x1) { if (x1 <= x0) { return; }"
+        "  ys.forEach(function (y0) { ys.forEach(function (y1) { if (y1 <= y0) { return; }"
+        "   var k = Math.min((Math.min(x1, W) - Math.max(x0, 0)) / bw,"
+        "    (Math.min(y1, H) - Math.max(y0, 0)) / bh);"
+        "   if (k <= top || cs.some(function (c) {"
+        "    return c[0] < x1 && c[2] > x0 && c[1] < y1 && c[3] > y0; })) { return; }"
+        "   top = k; best = [Math.max(x0, 0), Math.max(y0, 0), Math.min(x1, W), Math.min(y1, H)];"
+        "  }); }); }); });"
+        " if (top < 0.5 * whole) { best = [0, 0, W, H]; }"
+        " map.fitBounds(b, {animate: false, paddingTopLeft: [best[0] + 4, best[1] + 4],"
+        "  paddingBottomRight: [W - best[2] + 4, H - best[3] + 4]}); }"
         "fit(); map.whenReady(function () { setTimeout(fit, 0); });"
         "if (window.ResizeObserver) { new ResizeObserver(function () {"
         " map.invalidateSize({animate: false}); fit(); }).observe(map.getContainer()); }"
@@ -579,13 +618,19 @@ def add_labels(
     *,
     name: str,
     show: bool = True,
+    priority: int = 1,
 ) -> folium.FeatureGroup:
-    """Add always-visible text labels (no click needed) as a toggleable layer.
+    """Add always-visible text labels (no click needed) as a toggleable layer, decluttered.
+
+    Labels never cover each other: at every zoom, each label in turn (the given order, then
+    the layers of lower ``priority`` first) is shown whole if it is clear of the ones already
+    shown, else with its name only, else hidden until the reader zooms in (the feature's
+    tooltip still names it).
 
     Parameters
     ----------
     points
-        ``(latitude, longitude)`` of each label (EPSG:4326 degrees).
+        ``(latitude, longitude)`` of each label (EPSG:4326 degrees), most important first.
     texts
         ``(name, detail)`` per label: the name in bold (escaped), the detail smaller below
         (escaped; empty for none).
@@ -593,6 +638,9 @@ def add_labels(
         Layer name in the layer control.
     show
         Whether the labels are on at first.
+    priority
+        Layers of a lower number are placed first (0: an intervention's names, over the
+        district names' 1).
 
     Returns
     -------
@@ -602,7 +650,7 @@ def add_labels(
     _ensure_css(m)
     group = folium.FeatureGroup(name=escape_text(name), show=show)
     for (lat, lon), (label, detail) in zip(points, texts, strict=True):
-        small = f"<br><small>{escape_text(detail)}</small>" if detail else ""
+        small = f'<br><small class="cg-detail">{escape_text(detail)}</small>' if detail else ""
         folium.Marker(
             [lat, lon],
             icon=folium.DivIcon(
@@ -616,6 +664,23 @@ def add_labels(
             interactive=False,
         ).add_to(group)
     group.add_to(m)
+    MapScript(
+        f"var g = {group.get_name()};"
+        f"(map._cgLabels = map._cgLabels || []).push({{g: g, p: {int(priority)}}});"
+        "map._cgLabels.sort(function (a, b) { return a.p - b.p; });"
+        "if (map._cgDeclutter) { return; }"
+        "map._cgDeclutter = function () { var shown = [];"
+        " function clear(r) { return !shown.some(function (s) { return r.left < s.right"
+        "  && r.right > s.left && r.top < s.bottom && r.bottom > s.top; }); }"
+        " map._cgLabels.forEach(function (entry) { if (!map.hasLayer(entry.g)) { return; }"
+        "  entry.g.eachLayer(function (mk) { var el = mk.getElement();"
+        "   var lab = el && el.querySelector('.cg-label'); if (!lab) { return; }"
+        "   lab.classList.remove('cg-short', 'cg-hidden'); var r = lab.getBoundingClientRect();"
+        "   if (!clear(r)) { lab.classList.add('cg-short'); r = lab.getBoundingClientRect(); }"
+        "   if (clear(r)) { shown.push(r); } else { lab.classList.add('cg-hidden'); } }); }); };"
+        "map.on('zoomend moveend resize overlayadd overlayremove', map._cgDeclutter);"
+        "map.whenReady(function () { setTimeout(map._cgDeclutter, 0); });"
+    ).add_to(m)
     return group
 
 

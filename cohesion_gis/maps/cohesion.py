@@ -18,12 +18,14 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from cohesion_gis import __version__
 from cohesion_gis.maps._layers import (
     as_points,
     check_frame,
     geojson_layer,
+    label_points,
     scale_tolerance_m,
     to_wgs84,
 )
@@ -154,14 +156,20 @@ SCORE_MEANING = (
 
 
 def district_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, show: bool = True) -> None:
-    """Write each district's name and score on the map, visible without a click."""
-    points = wgs.geometry.representative_point()
+    """Write each district's name and score on the map, visible without a click.
+
+    Each label sits where it fits best inside its district (:func:`label_points`); larger
+    districts are placed first, and a label that would cover another shows its name only or
+    waits for the reader to zoom in (``add_labels``).
+    """
+    order = np.argsort(-shapely.area(wgs.geometry.to_numpy()), kind="stable")
+    ordered = wgs.iloc[order]
     add_labels(
         m,
-        [(pt.y, pt.x) for pt in points],
+        label_points(ordered),
         [
             (name, f"score {format_number(score)}")
-            for name, score in zip(wgs["name"], wgs["score"], strict=True)
+            for name, score in zip(ordered["name"], ordered["score"], strict=True)
         ],
         name="District names and scores",
         show=show,

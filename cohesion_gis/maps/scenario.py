@@ -26,7 +26,13 @@ from folium.plugins import DualMap
 
 from cohesion_gis import __version__
 from cohesion_gis.errors import InputError
-from cohesion_gis.maps._layers import VectorLayer, check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._layers import (
+    VectorLayer,
+    check_frame,
+    geojson_layer,
+    label_points,
+    to_wgs84,
+)
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
     add_labels,
@@ -302,6 +308,7 @@ def _intervention_layer(
             [(pt.y, pt.x) for pt in points],
             [(name, kind) for name, kind in zip(named["name"], named["change"], strict=True)],
             name="Intervention names",
+            priority=0,
         )
     kinds = list(dict.fromkeys(wgs["change"]))
     add_legend(
@@ -460,14 +467,14 @@ def scenario_map(
 
 
 def _change_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, no_change: float) -> None:
-    """District names with their change in score, visible without a click."""
-    points = wgs.geometry.representative_point()
+    """District names with their change in score, visible without a click (larger first)."""
+    ordered = wgs.iloc[np.argsort(-shapely.area(wgs.geometry.to_numpy()), kind="stable")]
     add_labels(
         m,
-        [(pt.y, pt.x) for pt in points],
+        label_points(ordered),
         [
             (name, "no change" if abs(d) < no_change else f"{d:+.1f} points")
-            for name, d in zip(wgs["name"], wgs["score_change"], strict=True)
+            for name, d in zip(ordered["name"], ordered["score_change"], strict=True)
         ],
         name="District names and changes",
     )

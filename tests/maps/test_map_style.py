@@ -1,10 +1,12 @@
 import math
 
+import numpy as np
 import pytest
 
 from cohesion_gis.maps._layers import geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
+    SPACE_TYPE_COLOURS,
     SPEED_BANDS_KMH,
     ColourScale,
     MapScript,
@@ -16,6 +18,14 @@ from cohesion_gis.maps._style import (
     legend_html,
     popup_html,
 )
+from cohesion_gis.maps.colour_vision import (
+    delta_e,
+    delta_e_lab,
+    hex_to_rgb,
+    simulate,
+    smallest_difference,
+)
+from cohesion_gis.taxonomy import load_taxonomy
 
 
 def test_escape_text_neutralises_html_and_template_literals():
@@ -107,3 +117,35 @@ def test_legend_html_escapes_and_lists_every_item():
     out = legend_html("<Title>", [("#fff", "<a>"), ("#000", "b")], shape="line")
     assert "&lt;Title&gt;" in out and "&lt;a&gt;" in out
     assert out.count("cg-swatch") == 2
+
+
+def test_contact_space_colours_stay_apart_under_colour_blindness():
+    """Every packaged contact-space type has its own colour, apart under deuteranopia too."""
+    types = {c.name for c in load_taxonomy().contact_spaces}
+    assert types <= set(SPACE_TYPE_COLOURS)  # a fixed colour, the same on every map
+    colours = category_colours(types)
+    assert len(set(colours.values())) == len(types)
+    worst, first, second, vision = smallest_difference(list(colours.values()))
+    # CIEDE2000 under normal vision, deuteranopia and protanopia (Okabe-Ito's orange and
+    # yellow, which library/market and sport/square had before, were 11.6 apart)
+    assert worst > 15, (first, second, vision)
+    home = smallest_difference([*colours.values(), "#444444"])  # the homes' dark grey
+    assert home[0] > 15, home
+
+
+def test_colour_vision_simulation_matches_machado_anddelta_e_lab():
+    # Sharma et al. (2005), table 1, pairs 1 and 7: CIEDE2000 2.0425 and 1.2644 (CIELAB input)
+    assert float(delta_e_lab(np.array([50, 2.6772, -79.7751]), np.array([50, 0, -82.7485]))) == (
+        pytest.approx(2.0425, abs=1e-4)
+    )
+    assert float(
+        delta_e_lab(np.array([60.2574, -34.0099, 36.2677]), np.array([60.4626, -34.1751, 39.4387]))
+    ) == pytest.approx(1.2644, abs=1e-4)
+    # red and green, far apart with normal vision, nearly alike to a deuteranope
+    red, green = hex_to_rgb("#d62728"), hex_to_rgb("#2ca02c")
+    assert float(delta_e(red, green)) > 50
+    seen = simulate(np.stack([red, green]), "deuteranopia")
+    assert float(delta_e(seen[0], seen[1])) < 15
+    assert simulate(red, "normal").tolist() == red.tolist()
+    with pytest.raises(ValueError, match="vision must be one of"):
+        simulate(red, "achromatopsia")  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 
 from cohesion_gis.maps import cohesion_map, notebook_view, save_offline, scenario_map, sites_map
@@ -268,4 +269,103 @@ def test_notebook_map_below_the_fold_opens_fitted(browser, helsinki, tmp_path):
     assert zoom > 12  # folium starts at 10; the study area is a few km across
     tolerance = 1e-5  # degrees, about 1 m: the map's coordinates are simplified
     assert bounds[0] <= south + tolerance and bounds[1] >= north - tolerance  # all in view
+    page.close()
+
+
+# Rectangles (container pixels) of the study area, of each control that may cover it and of
+# each district label: shown, name only, or hidden.
+FRAME_JS = """() => {
+  const m = window[document.querySelector('.folium-map').id], c = m.getContainer();
+  const box = c.getBoundingClientRect(), rect = r => [r.left - box.left, r.top - box.top,
+    r.right - box.left, r.bottom - box.top];
+  const b = window.cgStudyBounds, p = [m.latLngToContainerPoint(b[0]),
+    m.latLngToContainerPoint(b[1])];
+  return {
+    size: [m.getSize().x, m.getSize().y],
+    area: [Math.min(p[0].x, p[1].x), Math.min(p[0].y, p[1].y),
+           Math.max(p[0].x, p[1].x), Math.max(p[0].y, p[1].y)],
+    controls: [...c.querySelectorAll('.leaflet-control')]
+      .filter(e => !/leaflet-control-(attribution|scale)/.test(e.className))
+      .map(e => rect(e.getBoundingClientRect())),
+    labels: [...c.querySelectorAll('.cg-label')].map(e => ({
+      hidden: e.classList.contains('cg-hidden'), short: e.classList.contains('cg-short'),
+      rect: rect(e.getBoundingClientRect())})),
+  };
+}"""
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and a[2] > b[0] and a[1] < b[3] and a[3] > b[1]
+
+
+@pytest.fixture(scope="module")
+def monaco_view(monaco, tmp_path_factory) -> Path:
+    """Monaco's cohesion map as notebook 05 shows it (seeded scores on the real quartiers)."""
+    rng = np.random.default_rng(16)
+    districts = monaco.districts.assign(
+        population=1000, access=rng.uniform(0, 1, len(monaco.districts)),
+        diversity=0.5, bridging=0.5, capacity=0.5, severance=0.1,
+        score=rng.uniform(10, 90, len(monaco.districts)),
+    )  # fmt: skip
+    m = cohesion_map(
+        districts, spaces=monaco.contact_spaces, streets=monaco.walk_edges,
+        buildings=monaco.buildings, place=monaco.name, data_date=monaco.provenance.data_date,
+    )  # fmt: skip
+    west, south, east, north = districts.to_crs(4326).total_bounds
+    path = tmp_path_factory.mktemp("monaco") / "notebook.html"
+    path.write_text(
+        '<html><body style="margin:0"><div style="height:2500px">earlier cells</div>'
+        f"{notebook_view(m)._repr_html_()}</body></html>",
+        encoding="utf-8",
+    )
+    return path, [[south, west], [north, east]]
+
+
+def _notebook_frame(browser, monaco_view):
+    path, bounds = monaco_view
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(path.as_uri())
+    page.wait_for_timeout(800)
+    page.evaluate("() => window.scrollTo(0, 2500)")
+    page.wait_for_timeout(800)
+    (frame,) = [f for f in page.frames if f is not page.main_frame]
+    frame.evaluate("(b) => { window.cgStudyBounds = b; }", bounds)
+    return page, frame
+
+
+def test_monaco_opens_filling_the_frame_free_of_controls(browser, monaco_view):
+    """The city is drawn as large as the controls allow, and none of them covers it.
+
+    Before (controls above and below the study area's columns padded away): Monaco stood 43 %
+    of the frame's height; now 61 %.
+    """
+    page, frame = _notebook_frame(browser, monaco_view)
+    seen = frame.evaluate(FRAME_JS)
+    width, height = seen["size"]
+    x0, y0, x1, y1 = seen["area"]
+    assert (y1 - y0) / height > 0.55 or (x1 - x0) / width > 0.55, seen["area"]
+    assert x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height  # all of it in view
+    for control in seen["controls"]:
+        assert not _overlap(control, seen["area"]), (control, seen["area"])
+    page.screenshot(path=str(monaco_view[0].with_suffix(".png")))
+    page.close()
+
+
+def test_monaco_district_labels_never_cover_each_other(browser, monaco_view, monaco):
+    page, frame = _notebook_frame(browser, monaco_view)
+    labels = frame.evaluate(FRAME_JS)["labels"]
+    assert len(labels) == len(monaco.districts) == 9
+    shown = [label["rect"] for label in labels if not label["hidden"]]
+    assert len(shown) >= 5  # most names at the first view; the rest on zooming in
+    for i, a in enumerate(shown):
+        for b in shown[i + 1 :]:
+            assert not _overlap(a, b), (a, b)
+    # two zoom levels in, around the centre, every label is whole again
+    frame.evaluate(
+        "() => { const m = window[document.querySelector('.folium-map').id];"
+        " m.setZoom(m.getZoom() + 2, {animate: false}); }"
+    )
+    seen = frame.evaluate(FRAME_JS)
+    inside = [label for label in seen["labels"] if _overlap(label["rect"], [0, 0, *seen["size"]])]
+    assert inside and all(not label["hidden"] for label in inside)
     page.close()
