@@ -92,6 +92,7 @@ class CohesionParams:
     aggregation: str
     walk_speed_m_s: float
     max_snap_m: float
+    snap_tolerance_m: float
     network_cleaning: str
     decay_beta_factor: float
     diversity_radius_m: float
@@ -177,6 +178,7 @@ class CohesionParams:
             "aggregation": table["aggregation"],
             "walk_speed_m_s": _num(table["walk_speed_m_s"]),
             "max_snap_m": _num(table["max_snap_m"]),
+            "snap_tolerance_m": _num(table["snap_tolerance_m"]),
             "network_cleaning": table["network_cleaning"],
             "decay_beta_factor": _num(table["decay_beta_factor"]),
             "diversity_radius_m": _num(div["radius_m"]),
@@ -382,6 +384,7 @@ _WEIGHT = Bound(0.0, 100.0)  # relative: normalised by their sum (fractions or p
 _NUMBERS: dict[str, tuple[str, Bound]] = {
     "walk_speed_m_s": ("walk_speed_m_s", _SPEED),
     "max_snap_m": ("max_snap_m", Bound(0.0, 1000.0, "m", above=True)),
+    "snap_tolerance_m": ("snap_tolerance_m", Bound(0.0, 100.0, "m")),
     "decay_beta_factor": ("decay_beta_factor", Bound(0.0, 20.0, above=True)),
     "diversity_radius_m": ("diversity.radius_m", _RADIUS),
     "hill_q": ("diversity.hill_q", Bound(0.0, 10.0)),

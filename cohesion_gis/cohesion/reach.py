@@ -1,9 +1,11 @@
 """Who reaches which contact space: the one home × space distance table every component reads.
 
-Homes enter the walk network at the nearest point of the nearest edge (door to street, counted
-in the distance); polygon spaces at every point where their boundary meets a walkable edge, or the
-nearest edge point when none does (:func:`cohesion_gis.network.entrance_points`); point spaces
-(a library mapped as a node) at their nearest edge point. One bounded search per space over all
+Homes enter the walk network at the nearest point of the nearest edge and of every further edge
+within ``snap_tolerance_m`` of it (door to street, counted in the distance; the walk takes the
+shortest way through any of them); polygon spaces at every point where their boundary meets a
+walkable edge, or, when none does, at the nearest points of the same edges as a home would take
+(:func:`cohesion_gis.network.entrance_points`); point spaces (a library mapped as a node) too.
+One bounded search per space over all
 its entrances (:func:`cohesion_gis.network.distances_to_points`) gives exact network distances,
 each space searched only as far as a component reads it
 (:meth:`CohesionParams.space_radius_m`), kept as a sparse table.
@@ -119,8 +121,9 @@ def reach(
         csr, index = csr_from_edges(nodes, edges), EdgeIndex(edges)
         home_points = _doors(homes.geometry)
         snapped_homes = snap_to_edges(
-            home_points, edges, csr, max_snap_m=params.max_snap_m, index=index
-        )
+            home_points, edges, csr, max_snap_m=params.max_snap_m,
+            tolerance_m=params.snap_tolerance_m, index=index,
+        )  # fmt: skip
         network = (csr, snapped_homes, index)
     csr, snapped_homes, index = network
     homes["snap_m"] = np.where(snapped_homes.snapped, snapped_homes.snap_m, np.nan)
@@ -130,10 +133,15 @@ def reach(
         table = table.astype({"home": int, "space": int})
         return Reach(homes, spaces, table, limit_m, network)
 
-    entrances = entrance_points(spaces.geometry, edges, max_gap_m=params.max_snap_m, index=index)
+    entrances = entrance_points(
+        spaces.geometry, edges, max_gap_m=params.max_snap_m,
+        tolerance_m=params.snap_tolerance_m, index=index,
+    )  # fmt: skip
+    gap_m, nearest_gap_m = _entrance_gaps(spaces, entrances)
     seeds = snap_to_edges(
         entrances.geometry, edges, csr, max_snap_m=params.max_snap_m, index=index,
         side_points=_toward_space(spaces, entrances),
+        extra_m=gap_m - nearest_gap_m[entrances["polygon"].to_numpy()],
     )  # fmt: skip
     group = entrances["polygon"].to_numpy()
     spaces["n_entrances"] = np.bincount(group[seeds.snapped], minlength=len(spaces))
@@ -146,7 +154,7 @@ def reach(
         street["group"].to_numpy(),
         street["dist_m"].to_numpy(dtype=np.float64),
         homes["snap_m"].to_numpy(dtype=np.float64),
-        _entrance_gap(spaces, entrances),
+        nearest_gap_m,
         radius,
     )
     table = pd.DataFrame({"home": home, "space": space, "dist_m": dist_m}, copy=False)
@@ -182,16 +190,20 @@ def _toward_space(
     return toward
 
 
-def _entrance_gap(spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame) -> np.ndarray:
-    """Metres from each space's nearest entrance point to the space itself (0 when on it)."""
-    gap = np.zeros(len(spaces))
-    if entrances.empty:
-        return gap
-    owner = entrances["polygon"].to_numpy()
-    dist = entrances.geometry.distance(spaces.geometry.iloc[owner], align=False).to_numpy()
-    per_space = pd.Series(dist).groupby(owner).min()
-    gap[per_space.index.to_numpy()] = per_space.to_numpy()
-    return gap
+def _entrance_gaps(
+    spaces: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Metres from each entrance point to its space, and from each space's nearest one (0 on it).
+
+    The nearest gap is added to every walk to the space; an entrance's gap beyond it is walked
+    only through that entrance (``snap_to_edges``' ``extra_m``).
+    """
+    nearest = np.zeros(len(spaces))
+    gap = entrances["gap_m"].to_numpy(dtype=np.float64)
+    if gap.size:
+        per_space = pd.Series(gap).groupby(entrances["polygon"].to_numpy()).min()
+        nearest[per_space.index.to_numpy()] = per_space.to_numpy()
+    return gap, nearest
 
 
 @njit(cache=True, nogil=True)

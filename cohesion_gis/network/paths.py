@@ -31,7 +31,7 @@ from cohesion_gis.network._search import (
     search_to_points,
 )
 from cohesion_gis.network.graph import Csr, group_rows
-from cohesion_gis.network.snap import SnappedPoints
+from cohesion_gis.network.snap import Links, SnappedPoints
 
 __all__ = [
     "distances_to_points",
@@ -103,7 +103,9 @@ def distances_to_points(
 
     where :math:`d_g(v) = \min_{s \in g} (o_s + \delta(n_s, v))` over the seeds' edge ends and
     offsets, and the last term is for seeds of :math:`g` on the point's own edge (positions
-    :math:`t` along it). One bounded search per group hands its reached nodes straight to the
+    :math:`t` along it). A point or seed that enters the network through several edges
+    (:attr:`SnappedPoints.links`) takes the minimum over them, each edge with its extra
+    distance added. One bounded search per group hands its reached nodes straight to the
     points whose edge ends there, so no per-node (group, node) pairs, the bulk of the memory at
     metro scale, are stored. Each group may have its own radius.
 
@@ -151,20 +153,20 @@ def distances_to_points(
         )
     if (~np.isfinite(limits) | (limits < 0)).any():
         raise ParameterError("limit_m: radii must be finite distances >= 0 in metres.")
-    ok = seeds.snapped
+    entry = seeds.entries  # every edge each seed enters through, with its extra distance
     node, offset, group_ptr, searched = _group_seeds(
         csr,
-        np.concatenate([seeds.node_u[ok], seeds.node_v[ok]]),
-        np.concatenate([seeds.offset_u_m[ok], seeds.offset_v_m[ok]]),
-        np.concatenate([codes[ok], codes[ok]]),
+        np.concatenate([entry.node_u, entry.node_v]),
+        np.concatenate([entry.offset_u_m + entry.extra_m, entry.offset_v_m + entry.extra_m]),
+        np.concatenate([codes[entry.point], codes[entry.point]]),
         float(limits.max()) if limits.size else 0.0,
     )
     group_ptr = np.concatenate([group_ptr, np.full(n_groups - searched, group_ptr[-1])])
     end_ptr, end_point, end_offset = points.by_end
     edge_ptr, edge_point, edge_along = points.by_edge
-    seed_group = codes[ok]
-    gseed_ptr, by_group = group_rows(seed_group, n_groups)
-    n_edges = max(int(seeds.edge[ok].max(initial=-1)) + 1, edge_ptr.size - 1)
+    direct = entry.extra_m == 0.0  # joined along a shared edge in the search
+    gseed_ptr, by_group = group_rows(codes[entry.point][direct], n_groups)
+    n_edges = max(int(entry.edge.max(initial=-1)) + 1, edge_ptr.size - 1)
     point, grp, dist = search_to_points(
         csr.indptr,
         csr.indices,
@@ -174,12 +176,15 @@ def distances_to_points(
         seed_offset=offset,
         group_limit=limits,
         ends=(_extended(end_ptr, csr.n_nodes), end_point, end_offset),
-        edge_seeds=(gseed_ptr, seeds.edge[ok][by_group], seeds.along_m[ok][by_group]),
+        edge_seeds=(gseed_ptr, entry.edge[direct][by_group], entry.along_m[direct][by_group]),
         edge_points=(_extended(edge_ptr, n_edges), edge_point, edge_along),
         n_points=len(points),
         x=csr.x,
         y=csr.y,
         n_threads=n_threads,
+    )
+    point, grp, dist = _shared_edges(
+        (point, grp, dist), entry, codes, points.entries, limits, n_groups=n_groups
     )
     logger.info(
         "distances to points: %d groups, %d points -> %d pairs",
@@ -188,6 +193,60 @@ def distances_to_points(
         point.size,
     )
     return pd.DataFrame({"point": point, "group": grp, "dist_m": dist}, copy=False)
+
+
+def _shared_edges(
+    table: tuple[np.ndarray, np.ndarray, np.ndarray],
+    seeds: Links,
+    codes: np.ndarray,
+    points: Links,
+    limits: np.ndarray,
+    *,
+    n_groups: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``table`` with the walks along an edge a seed and a point share, where either has an extra.
+
+    The search joins a seed and a point on one edge directly only when neither enters with an
+    extra distance (:attr:`SnappedPoints.by_edge`); here the others: ``|t_p - t_s| + extra_p +
+    extra_s``, kept where shorter than the table's distance (or new) and within the radius.
+    The table stays sorted by point then group.
+    """
+    point, grp, dist = table
+    with_extra = np.union1d(seeds.edge[seeds.extra_m > 0], points.edge[points.extra_m > 0])
+    if not with_extra.size:
+        return table
+    s_rows = np.flatnonzero(np.isin(seeds.edge, with_extra))
+    p_rows = np.flatnonzero(np.isin(points.edge, with_extra))
+    pairs = pd.merge(
+        pd.DataFrame({"edge": seeds.edge[s_rows], "s": s_rows}),
+        pd.DataFrame({"edge": points.edge[p_rows], "p": p_rows}),
+        on="edge",
+    )
+    s, p = pairs["s"].to_numpy(), pairs["p"].to_numpy()
+    extra = seeds.extra_m[s] + points.extra_m[p]
+    walk = np.abs(points.along_m[p] - seeds.along_m[s]) + extra
+    group = codes[seeds.point[s]]
+    keep = (extra > 0) & (walk <= limits[group])
+    if not keep.any():
+        return table
+    best = (
+        pd.DataFrame({"key": points.point[p[keep]] * n_groups + group[keep], "d": walk[keep]})
+        .groupby("key")["d"]
+        .min()
+    )
+    key_new, d_new = best.index.to_numpy(), best.to_numpy()
+    key = point * n_groups + grp
+    at = np.searchsorted(key, key_new)
+    found = at < key.size
+    found[found] = key[at[found]] == key_new[found]
+    dist = dist.copy()
+    dist[at[found]] = np.minimum(dist[at[found]], d_new[found])
+    new = ~found
+    return (
+        np.insert(point, at[new], key_new[new] // n_groups),
+        np.insert(grp, at[new], (key_new[new] % n_groups).astype(grp.dtype)),
+        np.insert(dist, at[new], d_new[new]),
+    )
 
 
 def node_distances(

@@ -99,11 +99,12 @@ def brute_force_distances(
 
 
 def snapped_subset(points: SnappedPoints) -> SnappedPoints:
-    """The snapped points only (positions renumbered)."""
+    """The snapped points only (positions renumbered; their nearest edges only)."""
     ok = np.flatnonzero(points.snapped)
     return SnappedPoints(
         **{
             f: (getattr(points, f)[ok] if f != "index" else points.index[ok])
             for f in SnappedPoints.__dataclass_fields__
+            if f != "links"
         }
     )
