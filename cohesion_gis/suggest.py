@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from tqdm.auto import tqdm
 
 from cohesion_gis._validate import Bound, number_problem, raise_problems, strings_problem
@@ -199,6 +200,9 @@ def candidate_sites(
 ) -> gpd.GeoDataFrame:
     """Land that could become a contact space, with the types its area allows.
 
+    Car parks and land-use areas are proposed only inside the study area (``City.boundary``),
+    not in the buffer read around it; given ``sites`` are kept wherever they lie.
+
     Parameters
     ----------
     city
@@ -224,7 +228,8 @@ def candidate_sites(
     params = params or load_params(SuggestParams)
     known = {c.name for c in city.taxonomy.contact_spaces}
     sizes = {t: a for t, a in params.min_area_m2.items() if t in known}
-    parts = [_parking_candidates(city, params), _landuse_candidates(city, params)]
+    found = [_parking_candidates(city, params), _landuse_candidates(city, params)]
+    parts = [_in_study_area(city, frame) for frame in found]  # not the buffer read around it
     if sites is not None:
         parts.append(_given_sites(city, sites))
     frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=city.crs)
@@ -246,6 +251,12 @@ def candidate_sites(
 
 def _polygons(frame: gpd.GeoDataFrame) -> np.ndarray:
     return frame.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+
+
+def _in_study_area(city: City, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The rows whose representative point lies in the study area (as homes' ``in_study_area``)."""
+    points = frame.geometry.representative_point().to_numpy()
+    return frame.loc[shapely.within(points, city.boundary)]
 
 
 def _parking_candidates(city: City, params: SuggestParams) -> gpd.GeoDataFrame:

@@ -157,6 +157,30 @@ def test_portfolio_of_three_reproduced_by_applying_the_picks(found, helsinki) ->
     assert gain == pytest.approx(found.portfolio["cumulative_gain"].iloc[-1], abs=1e-6)
 
 
+def test_candidates_lie_in_the_study_area_not_the_buffer() -> None:
+    """Kamppi's bbox with the 2,500 m buffer: the car parks read around it count as land for
+    nothing; only the ones inside are proposed. Given sites are kept wherever they lie."""
+    city = cg.load_city(bbox=(24.930, 60.166, 24.942, 60.172))
+    params = load_params(SuggestParams)
+    found = candidate_sites(city, params=params)
+    assert len(found) >= 1
+    inside = shapely.within(found.geometry.representative_point().to_numpy(), city.boundary)
+    assert inside.all() and found["district_id"].notna().all()
+    # surface car parks in the buffer big enough for a playground, which were proposed before
+    parking = city.parking.loc[
+        city.parking["parking"].isin(params.surface_parking).to_numpy()
+        & (city.parking.geom_type == "Polygon").to_numpy()
+        & (city.parking.area >= params.min_area_m2["playground"]).to_numpy()
+    ]
+    buffer = parking.loc[
+        ~shapely.within(parking.geometry.representative_point().to_numpy(), city.boundary)
+    ]
+    assert len(buffer) >= 5
+    assert not set(buffer["parking_id"].astype(str)) & set(found["candidate_id"])
+    given = candidate_sites(city, params=params, sites=buffer[["geometry"]])
+    assert given["source"].eq("given site").sum() >= 5  # the user's own choice stands
+
+
 def test_given_site_becomes_an_added_space(helsinki, car_parks_only) -> None:
     # a 40 m × 30 m plot in Kamppi, given in degrees with a hostile name
     centre = helsinki.districts.set_index("name").loc["Kamppi"].geometry.representative_point()
