@@ -7,6 +7,8 @@ districts, sites and the homes written out stay inside the bbox.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,6 +107,29 @@ def test_a_home_near_the_edge_reaches_a_space_just_outside(monaco_runs):
                 gains.append((ids[h], cat.name))
     # homes inside the bbox within full reach of a space beyond it, served only with the buffer
     assert len(gains) >= 10, gains
+
+
+def test_the_buffer_lowers_no_inner_home_s_access(monaco_runs):
+    """With one nearest edge, a Fontvieille block of 418 residents (way/221347381) snapped to a
+    harbour footway 0.9 m nearer than its quay road once the buffer connected that footway, and
+    lost 18.5 points (40.7 -> 22.2). Entering through every edge within 6 m of the nearest
+    (``snap_tolerance_m``), it keeps the quay road: no inner home's access falls with the buffer,
+    and the block scores more (the buffer's spaces count too)."""
+    city, result = monaco_runs["buffer"]
+    _, bare_result = monaco_runs["none"]
+    access = result.homes.set_index("home_id")["access"]
+    bare = bare_result.homes.set_index("home_id")
+    measured = access.reindex(bare.index).notna() & bare["access"].notna()
+    assert measured.sum() > 700
+    assert (access.reindex(bare.index) >= bare["access"] - 1e-9)[measured].all()
+    block = "way/221347381"
+    assert bare.loc[block, "population"] == pytest.approx(418, abs=1)
+    score = result.homes.set_index("home_id")["score"]
+    assert score[block] > bare.loc[block, "score"]  # 41.2 -> 47.4; was 40.7 -> 22.2
+    # the nearest edge alone drops it again
+    params = dataclasses.replace(load_params(CohesionParams), snap_tolerance_m=0.0)
+    nearest = score_districts(city, params=params, sensitivity=False)
+    assert nearest.homes.set_index("home_id").loc[block, "score"] < bare.loc[block, "score"] - 15
 
 
 def test_helsinki_bbox_inside_the_extract(tmp_path):

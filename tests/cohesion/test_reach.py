@@ -1,12 +1,16 @@
+import dataclasses
+import itertools
+
 import numpy as np
 import pytest
 
 from cohesion_gis import InputError
-from cohesion_gis.cohesion import CohesionParams
+from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.cohesion.score import distance_tables, walk_networks
 from cohesion_gis.params import load_params
 
-from .conftest import homes, spaces
+from .conftest import homes, network, spaces
 
 
 def test_distances_are_door_to_entrance_along_the_network(line):
@@ -59,3 +63,47 @@ def test_bad_population_is_refused(line):
         )
     with pytest.raises(InputError, match="negative"):
         reach(homes([(0.0, 0.0)], [-1.0]), s, nodes, edges, params=load_params(CohesionParams))
+
+
+def test_a_home_enters_through_the_street_nearly_as_near_as_a_dead_end_footway():
+    """A 2 km street along the x axis and a footway from its east end back west, 14 m above it at
+    x=0. The home at (100, 9) is 4.3 m from the footway and 9 m from the street it fronts: with
+    the nearest edge only it walks 1.9 km round by the footway's end; with the 6 m tolerance it
+    steps onto the street: 9 + 500 + 5 m to a library at (600, -5)."""
+    points = {i: (100.0 * i, 0.0) for i in range(21)} | {99: (0.0, 14.0)}
+    nodes, edges = network(points, [(i, i + 1) for i in range(20)] + [(20, 99)])
+    params = load_params(CohesionParams)
+    assert params.snap_tolerance_m == 6.0
+    h = homes([(100.0, 9.0)], [10.0])
+    s = spaces([("library", (600.0, -5.0), 0)])
+    nearest = reach(h, s, nodes, edges, params=dataclasses.replace(params, snap_tolerance_m=0.0))
+    assert nearest.homes["snap_m"].iloc[0] == pytest.approx(4.3, abs=0.05)
+    assert nearest.table.empty  # 4.3 + 1,900 + ... m: beyond the library's 1,500 m
+    linked = reach(h, s, nodes, edges, params=params)
+    assert linked.homes["snap_m"].iloc[0] == nearest.homes["snap_m"].iloc[0]  # still reported
+    assert linked.table["dist_m"].tolist() == pytest.approx([9.0 + 500.0 + 5.0])
+
+
+def test_more_candidate_edges_never_lengthen_a_helsinki_walk(helsinki):
+    """Property on real Helsinki: with a larger snapping tolerance every home and space enters
+    through a superset of edges, so no home x space distance (door to entrance) grows, no pair is
+    lost, and no home's access falls."""
+    base = load_params(CohesionParams)
+    networks = walk_networks(helsinki, base)
+    tables = {}
+    for tolerance in (0.0, 6.0, 20.0):
+        params = dataclasses.replace(base, snap_tolerance_m=tolerance)
+        reach_, _ = distance_tables(helsinki, networks, params, sensitivity=False)
+        tables[tolerance] = reach_.table.set_index(["home", "space"])["dist_m"]
+    for fewer, more in itertools.pairwise(tables.values()):
+        assert fewer.index.isin(more.index).all()
+        assert (more.reindex(fewer.index) <= fewer + 1e-9).all()
+    shorter = tables[6.0].reindex(tables[0.0].index) < tables[0.0] - 1.0
+    assert shorter.sum() > 100  # the rule matters on real data
+    access = {
+        t: score_districts(
+            helsinki, params=dataclasses.replace(base, snap_tolerance_m=t), sensitivity=False
+        ).homes.set_index("home_id")["access"]
+        for t in (0.0, 6.0)
+    }
+    assert (access[6.0] >= access[0.0] - 1e-12).all()
