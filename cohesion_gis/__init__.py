@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from cohesion_gis import batch
     from cohesion_gis.city import City, Provenance, load_city
     from cohesion_gis.cohesion import CohesionParams, CohesionResult, score_districts
-    from cohesion_gis.cohesion.report import write_scores
     from cohesion_gis.comparison import Comparison, compare
     from cohesion_gis.errors import (
         CohesionError,
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
         ParameterError,
         ScenarioError,
     )
-    from cohesion_gis.export import write_layers
+    from cohesion_gis.export import write_assessment, write_layers, write_scores
     from cohesion_gis.hvm import (
         BarrierRating,
         HvmParams,
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
         parse_rating,
         required_rating,
     )
-    from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, write_assessment
+    from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
     from cohesion_gis.maps import (
         cohesion_map,
         comparison_map,
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     )
     from cohesion_gis.params import load_params
     from cohesion_gis.pipeline import run_study
+    from cohesion_gis.read import read_layers
     from cohesion_gis.scenario import Scenario, load_scenario
     from cohesion_gis.scenario.apply import apply
     from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
@@ -52,7 +52,6 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "cohesion_gis.city": ("City", "Provenance", "load_city"),
     "cohesion_gis.cohesion": ("CohesionParams", "CohesionResult", "score_districts"),
-    "cohesion_gis.cohesion.report": ("write_scores",),
     "cohesion_gis.comparison": ("Comparison", "compare"),
     "cohesion_gis.errors": (
         "CohesionError",
@@ -61,7 +60,7 @@ _EXPORTS = {
         "ParameterError",
         "ScenarioError",
     ),
-    "cohesion_gis.export": ("write_layers",),
+    "cohesion_gis.export": ("write_assessment", "write_layers", "write_scores"),
     "cohesion_gis.hvm": (
         "BarrierRating",
         "HvmParams",
@@ -71,7 +70,7 @@ _EXPORTS = {
         "parse_rating",
         "required_rating",
     ),
-    "cohesion_gis.hvm.assess": ("SiteAssessment", "assess_sites", "write_assessment"),
+    "cohesion_gis.hvm.assess": ("SiteAssessment", "assess_sites"),
     "cohesion_gis.maps": (
         "cohesion_map",
         "comparison_map",
@@ -82,6 +81,7 @@ _EXPORTS = {
     ),
     "cohesion_gis.params": ("load_params",),
     "cohesion_gis.pipeline": ("run_study",),
+    "cohesion_gis.read": ("read_layers",),
     "cohesion_gis.scenario": ("Scenario", "apply", "load_scenario"),
     "cohesion_gis.taxonomy": ("Taxonomy", "load_taxonomy"),
 }
@@ -124,6 +124,7 @@ __all__ = [
     "load_taxonomy",
     "notebook_view",
     "parse_rating",
+    "read_layers",
     "required_rating",
     "run_study",
     "save_offline",

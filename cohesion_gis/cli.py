@@ -257,7 +257,7 @@ def score(
     """Score every district for contact spaces; write GeoPackage, CSV and summary JSON."""
     from cohesion_gis._atomic import check_outputs
     from cohesion_gis.cohesion import CohesionParams, score_districts
-    from cohesion_gis.cohesion.report import score_names, write_scores
+    from cohesion_gis.export import score_names, write_scores
     from cohesion_gis.params import load_params
 
     check_outputs(out, score_names(), overwrite=overwrite)
@@ -428,8 +428,8 @@ def hvm(
 ) -> None:
     """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
     from cohesion_gis._atomic import check_outputs, staged_files
-    from cohesion_gis.hvm.assess import assess_sites, write_assessment
-    from cohesion_gis.pipeline import ASSESSMENT_NAMES
+    from cohesion_gis.export import ASSESSMENT_NAMES, write_assessment
+    from cohesion_gis.hvm.assess import assess_sites
 
     check_outputs(out, ASSESSMENT_NAMES, overwrite=overwrite)
     city = _load(kwargs)
@@ -445,9 +445,9 @@ def hvm(
         write_assessment(result, stage)  # the four files replace older ones together
     _say("wrote " + ", ".join(str(out / name) for name in ASSESSMENT_NAMES))
     if pages:
+        from cohesion_gis.export import write_vda
         from cohesion_gis.hvm.barriers import level_changes
         from cohesion_gis.hvm.params import HvmParams
-        from cohesion_gis.hvm.report import write_vda
         from cohesion_gis.params import load_params
 
         params = load_params(HvmParams)

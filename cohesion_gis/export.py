@@ -1,4 +1,11 @@
-"""Writing results: GeoPackage, CSV and JSON, atomically, with provenance.
+"""Writing results: GeoPackage, CSV and JSON, atomically, with provenance: every writer.
+
+The one module that writes the package's outputs (:mod:`cohesion_gis.read` reads them back):
+the primitives (:func:`write_geopackage`, :func:`write_csv`, :func:`write_json`), a City's
+layers (:func:`write_layers`), a cohesion result (:func:`write_scores`), a site assessment
+(:func:`write_assessment`) and one site's VDA page (:func:`write_vda`), a comparison
+(:func:`write_comparison`). The run folders of ``suggest`` and ``protect`` are written by those
+modules through these primitives.
 
 Every writer writes to a temporary file beside the target and renames it into place
 (:mod:`cohesion_gis._atomic`), so a failed run never leaves a half-written output; files get the
@@ -14,10 +21,14 @@ data source and date, parameters, package version and the ODbL attribution.
   folder, together or not at all (what ``batch`` and ``cohesion-gis compare`` write).
 - **JSON** (:func:`write_json`): strict JSON; a NaN or infinite number is written as ``null``
   (and logged), never as the ``NaN`` token most JSON readers reject.
+- **Layers split by geometry kind** (:func:`one_geometry_type`): QGIS asks which sub-layer to
+  open when a layer mixes kinds, so such a layer becomes ``<layer>_points/_lines/_polygons``
+  (:data:`cohesion_gis.read.GEOMETRY_KINDS`); :func:`cohesion_gis.read.read_layer` joins them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -33,24 +44,32 @@ import pandas as pd
 from cohesion_gis._atomic import atomic_path, refuse_existing, staged_files
 from cohesion_gis._text import clean_text, is_text
 from cohesion_gis.errors import InputError
+from cohesion_gis.read import GEOMETRY_KINDS, METADATA_LAYER
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
+    from cohesion_gis.cohesion import CohesionResult
     from cohesion_gis.comparison import Comparison
+    from cohesion_gis.hvm.assess import SiteAssessment
+    from cohesion_gis.hvm.params import HvmParams
 
 __all__ = [
+    "ASSESSMENT_NAMES",
     "COMPARISON_NAMES",
     "atomic_path",
     "for_spreadsheets",
     "layers_names",
     "one_geometry_type",
-    "read_layer",
     "refuse_existing",
+    "score_names",
+    "write_assessment",
     "write_comparison",
     "write_csv",
     "write_geopackage",
     "write_json",
     "write_layers",
+    "write_scores",
+    "write_vda",
 ]
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV Injection).
@@ -94,13 +113,10 @@ def write_geopackage(
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
         meta = pd.DataFrame({"key": list(metadata), "value": [_json(v) for v in metadata.values()]})
-        pyogrio.write_dataframe(meta, tmp, layer="metadata", driver="GPKG")
+        pyogrio.write_dataframe(meta, tmp, layer=METADATA_LAYER, driver="GPKG")
     write_json(metadata, path.with_suffix(".provenance.json"), overwrite=True)
     log.info("wrote %s (%d layers)", path, len(tables))
     return path
-
-
-_FAMILIES = {"Point": "points", "LineString": "lines", "Polygon": "polygons"}
 
 
 def one_geometry_type(frame: gpd.GeoDataFrame, layer: str) -> dict[str, gpd.GeoDataFrame]:
@@ -111,34 +127,11 @@ def one_geometry_type(frame: gpd.GeoDataFrame, layer: str) -> dict[str, gpd.GeoD
     ``<layer>_lines`` and ``<layer>_polygons``. Multi-parts join their kind (a kind holding both
     is written as Multi*).
     """
-    kinds = frame.geom_type.str.removeprefix("Multi").map(_FAMILIES)
+    kinds = frame.geom_type.str.removeprefix("Multi").map(GEOMETRY_KINDS)
     present = sorted(set(kinds.dropna()))
     if len(present) <= 1:
         return {layer: frame}
     return {f"{layer}_{kind}": frame.loc[kinds == kind] for kind in present}
-
-
-def read_layer(path: str | Path, layer: str) -> gpd.GeoDataFrame:
-    """Read a layer :func:`write_geopackage` wrote, joining it again if it was split by kind.
-
-    Raises
-    ------
-    InputError
-        Neither ``layer`` nor any ``<layer>_points/_lines/_polygons`` is in the file.
-    """
-    import pyogrio
-
-    names = {name for name, _ in pyogrio.list_layers(path)}
-    if layer in names:
-        return gpd.read_file(path, layer=layer)
-    parts = [f"{layer}_{kind}" for kind in _FAMILIES.values() if f"{layer}_{kind}" in names]
-    if not parts:
-        raise InputError(
-            f"{path}: layer {layer!r} missing; write it with `cohesion-gis layers` "
-            "(cohesion_gis.write_layers)"
-        )
-    frames = [gpd.read_file(path, layer=name) for name in parts]
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def write_csv(
@@ -293,6 +286,164 @@ def _plain_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 def _json(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+
+
+def write_scores(
+    result: CohesionResult,
+    out_dir: str | Path,
+    *,
+    provenance: dict[str, Any],
+    stem: str = "cohesion",
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write ``<stem>.gpkg``, CSV tables and a summary JSON.
+
+    The GeoPackage holds districts, homes, spaces, sensitivity and (when any) excluded spaces;
+    homes in the buffer around the study area are left out
+    (:func:`~cohesion_gis.cohesion.score.reported_homes`).
+
+    Tables are in the City's metric CRS; CSVs have no geometry. The files (:func:`score_names`)
+    replace older ones together or not at all.
+    """
+    from cohesion_gis.cohesion.report import summary
+    from cohesion_gis.cohesion.score import reported_homes
+
+    out = Path(out_dir)
+    metadata = {
+        **provenance,
+        "analysis": "contact-space cohesion score",
+        "cohesion_parameters": dataclasses.asdict(result.params),
+        "notes": dict(result.notes),
+    }
+    names = score_names(stem)
+    gpkg, _, districts, homes, spaces, summary_json = names
+    homes_inside = reported_homes(result.homes)
+    tables = {
+        "districts": result.districts,
+        "homes": homes_inside,
+        "spaces": result.spaces,
+        "sensitivity": result.sensitivity,
+    }
+    if result.excluded_spaces is not None and len(result.excluded_spaces):
+        tables["excluded_spaces"] = result.excluded_spaces
+    with staged_files(out, names, overwrite=overwrite) as stage:
+        write_geopackage(tables, stage / gpkg, metadata=metadata)
+        write_csv(result.districts, stage / districts)
+        write_csv(homes_inside, stage / homes)
+        write_csv(result.spaces, stage / spaces)
+        write_json({"summary": summary(result), "provenance": metadata}, stage / summary_json)
+    return [out / name for name in names if name != f"{stem}.provenance.json"]
+
+
+def score_names(stem: str = "cohesion") -> tuple[str, str, str, str, str, str]:
+    """The file names :func:`write_scores` writes: GeoPackage and its sidecar, CSVs, summary."""
+    return (
+        f"{stem}.gpkg",
+        f"{stem}.provenance.json",
+        f"{stem}_districts.csv",
+        f"{stem}_homes.csv",
+        f"{stem}_spaces.csv",
+        f"{stem}_summary.json",
+    )
+
+
+#: Files of :func:`write_assessment` (the GeoPackage's provenance sidecar second).
+ASSESSMENT_NAMES = (
+    "hvm_assessment.gpkg", "hvm_assessment.provenance.json", "hvm_sites.csv", "hvm_audit.json",
+)  # fmt: skip
+
+
+def write_assessment(
+    result: SiteAssessment, out_dir: str | Path, *, overwrite: bool = False
+) -> dict[str, Path]:
+    """Write an assessment: GeoPackage, ranked-sites CSV and audit JSON.
+
+    Files in ``out_dir`` (:data:`ASSESSMENT_NAMES`): ``hvm_assessment.gpkg`` (layers ``sites``,
+    ``approaches``, ``entries``, ``gaps``, ``barriers`` and ``metadata``, plus a provenance
+    sidecar),
+    ``hvm_sites.csv`` (ranked sites, no geometry) and ``hvm_audit.json``. Every file is written
+    atomically; existing files are kept unless ``overwrite``.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{"geopackage": ..., "csv": ..., "audit": ...}``.
+
+    Raises
+    ------
+    InputError
+        A file exists and ``overwrite`` is False.
+    """
+    out = Path(out_dir)
+    gpkg, _, csv, audit = ASSESSMENT_NAMES
+    paths = {"geopackage": out / gpkg, "csv": out / csv, "audit": out / audit}
+    if not overwrite:
+        existing = [str(p) for p in paths.values() if p.exists()]
+        if existing:
+            raise InputError(f"{existing} exist; pass overwrite=True (CLI: --overwrite).")
+    tables = {
+        "sites": result.sites,
+        "approaches": result.approaches,
+        "entries": result.entries,
+        "gaps": result.gaps,
+        "barriers": result.barriers,
+    }
+    metadata = {**result.audit["data"], "audit": paths["audit"].name}
+    write_geopackage(tables, paths["geopackage"], metadata=metadata, overwrite=overwrite)
+    write_csv(result.sites, paths["csv"], overwrite=overwrite)
+    write_json(dict(result.audit), paths["audit"], overwrite=overwrite)
+    return paths
+
+
+def write_vda(
+    result: SiteAssessment,
+    site_id: str,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    buildings: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    levels: gpd.GeoDataFrame | None = None,
+    params: HvmParams | None = None,
+) -> Path:
+    """Write the one-page VDA of one site: ``.html`` or ``.pdf`` (by the suffix of ``path``).
+
+    Parameters
+    ----------
+    result, site_id
+        As :func:`~cohesion_gis.hvm.report.vda_html`.
+    path
+        Output file; its suffix (``.html`` or ``.pdf``) chooses the format.
+    overwrite
+        Replace an existing file.
+    buildings, streets, levels, params
+        As :func:`~cohesion_gis.hvm.report.vda_figure` (the HTML uses ``buildings`` and
+        ``params`` only).
+
+    Raises
+    ------
+    InputError
+        The file exists and ``overwrite`` is False, the site is unknown, or the suffix is
+        neither ``.html`` nor ``.pdf``.
+    """
+    from cohesion_gis.hvm.report import vda_figure, vda_html
+
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".pdf"):
+        raise InputError(f"{out}: a VDA is written as .html or .pdf, not {out.suffix!r}.")
+    with atomic_path(out, overwrite=overwrite) as tmp:  # refuses an existing file first
+        if suffix == ".pdf":
+            fig = vda_figure(
+                result, site_id, buildings=buildings, streets=streets, levels=levels,
+                params=params,
+            )  # fmt: skip
+            fig.savefig(tmp, format="pdf", metadata={"Creator": "cohesion_gis"},
+                        bbox_inches="tight", pad_inches=0.15)  # fmt: skip
+        else:
+            page = vda_html(result, site_id, buildings=buildings, params=params)
+            tmp.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
+    return out
 
 
 def write_comparison(

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from cohesion_gis.hvm.assess import SiteAssessment
 
 __all__ = [
-    "ASSESSMENT_NAMES",
     "MAP_NAMES",
     "STUDY_RECORD",
     "cohesion_maps",
@@ -56,10 +55,6 @@ MAP_NAMES = {
     "sites": ("sites_map.html", "sites_map.png", "sites_map.pdf"),
     "summary": ("summary.pdf",),
 }
-#: Files of :func:`cohesion_gis.hvm.assess.write_assessment` (its docstring lists them).
-ASSESSMENT_NAMES = (
-    "hvm_assessment.gpkg", "hvm_assessment.provenance.json", "hvm_sites.csv", "hvm_audit.json",
-)  # fmt: skip
 
 
 def example_scenarios() -> list[Path]:
@@ -75,8 +70,7 @@ def study_steps(
 
     ``name`` is the City's name (the default layers file is ``<out_dir>/<name>_layers.gpkg``).
     """
-    from cohesion_gis.cohesion.report import score_names
-    from cohesion_gis.export import layers_names
+    from cohesion_gis.export import ASSESSMENT_NAMES, layers_names, score_names
 
     out = Path(out_dir)
     layers = Path(layers_path) if layers_path else out / f"{name}_layers.gpkg"
@@ -308,14 +302,15 @@ def _cohesion_step(
     city: City, stage: Path, names: tuple[str, ...], results: dict[str, Any]
 ) -> None:
     from cohesion_gis.cohesion import score_districts
-    from cohesion_gis.cohesion.report import write_scores
+    from cohesion_gis.export import write_scores
 
     results["scores"] = score_districts(city)
     write_scores(results["scores"], stage, provenance=city.provenance.as_dict())
 
 
 def _sites_step(city: City, stage: Path, names: tuple[str, ...], results: dict[str, Any]) -> None:
-    from cohesion_gis.hvm.assess import assess_sites, write_assessment
+    from cohesion_gis.export import write_assessment
+    from cohesion_gis.hvm.assess import assess_sites
 
     results["sites"] = assess_sites(city)
     write_assessment(results["sites"], stage)

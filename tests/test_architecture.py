@@ -18,16 +18,18 @@ PACKAGE = Path(cohesion_gis.__file__).parent
 LAYERS = (
     {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text", "params", "_city_options"},
     {"taxonomy", "network", "sources", "maps"},
-    {"export", "streets", "layers"},
-    {"city"},
+    {"streets", "layers"},
+    {"city", "read"},
     {"cohesion", "hvm"},
+    {"export"},
     {"scenario", "comparison", "suggest", "protect"},
     {"batch", "pipeline"},
     {"cli", "__init__"},
 )
 #: Imports within a layer that the map allows (importer, imported).
 SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("_atomic", "errors"),
-            ("params", "_toml"), ("layers", "streets"), ("comparison", "scenario"),
+            ("params", "_toml"), ("layers", "streets"), ("read", "city"),
+            ("comparison", "scenario"),
             ("suggest", "scenario"), ("protect", "scenario"), ("protect", "comparison"),
             ("pipeline", "batch")}  # fmt: skip
 

@@ -14,7 +14,8 @@ import rasterio
 
 from cohesion_gis import InputError, write_layers
 from cohesion_gis._atomic import staged_files
-from cohesion_gis.export import atomic_path, read_layer, write_csv, write_geopackage, write_json
+from cohesion_gis.export import atomic_path, write_csv, write_geopackage, write_json
+from cohesion_gis.read import read_layer
 
 
 def test_layers_geopackage_has_every_layer_metadata_and_a_population_raster(helsinki, tmp_path):

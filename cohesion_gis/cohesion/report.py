@@ -1,16 +1,12 @@
-"""Writing a cohesion result: GeoPackage, CSV tables and a summary JSON, with provenance."""
+"""Headline figures of a cohesion result, as its summary JSON holds them."""
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import Any
 
-from cohesion_gis._atomic import staged_files
-from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult, reported_homes
-from cohesion_gis.export import write_csv, write_geopackage, write_json
+from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult
 
-__all__ = ["score_names", "summary", "write_scores"]
+__all__ = ["summary"]
 
 
 def summary(result: CohesionResult) -> dict[str, Any]:
@@ -58,58 +54,3 @@ def summary(result: CohesionResult) -> dict[str, Any]:
         else None,
         "notes": notes,
     }
-
-
-def write_scores(
-    result: CohesionResult,
-    out_dir: str | Path,
-    *,
-    provenance: dict[str, Any],
-    stem: str = "cohesion",
-    overwrite: bool = False,
-) -> list[Path]:
-    """Write ``<stem>.gpkg``, CSV tables and a summary JSON.
-
-    The GeoPackage holds districts, homes, spaces, sensitivity and (when any) excluded spaces;
-    homes in the buffer around the study area are left out (:func:`reported_homes`).
-
-    Tables are in the City's metric CRS; CSVs have no geometry. The files (:func:`score_names`)
-    replace older ones together or not at all.
-    """
-    out = Path(out_dir)
-    metadata = {
-        **provenance,
-        "analysis": "contact-space cohesion score",
-        "cohesion_parameters": dataclasses.asdict(result.params),
-        "notes": dict(result.notes),
-    }
-    names = score_names(stem)
-    gpkg, _, districts, homes, spaces, summary_json = names
-    homes_inside = reported_homes(result.homes)
-    tables = {
-        "districts": result.districts,
-        "homes": homes_inside,
-        "spaces": result.spaces,
-        "sensitivity": result.sensitivity,
-    }
-    if result.excluded_spaces is not None and len(result.excluded_spaces):
-        tables["excluded_spaces"] = result.excluded_spaces
-    with staged_files(out, names, overwrite=overwrite) as stage:
-        write_geopackage(tables, stage / gpkg, metadata=metadata)
-        write_csv(result.districts, stage / districts)
-        write_csv(homes_inside, stage / homes)
-        write_csv(result.spaces, stage / spaces)
-        write_json({"summary": summary(result), "provenance": metadata}, stage / summary_json)
-    return [out / name for name in names if name != f"{stem}.provenance.json"]
-
-
-def score_names(stem: str = "cohesion") -> tuple[str, str, str, str, str, str]:
-    """The file names :func:`write_scores` writes: GeoPackage and its sidecar, CSVs, summary."""
-    return (
-        f"{stem}.gpkg",
-        f"{stem}.provenance.json",
-        f"{stem}_districts.csv",
-        f"{stem}_homes.csv",
-        f"{stem}_spaces.csv",
-        f"{stem}_summary.json",
-    )

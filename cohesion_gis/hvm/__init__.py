@@ -14,7 +14,7 @@ The vehicle dynamics assessment (VDA) of the HVM reference (reference hvm.md §3
 
 from __future__ import annotations
 
-from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, dem_grades, write_assessment
+from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, dem_grades
 from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers, read_rated_barriers
 from cohesion_gis.hvm.incremental import Reassessment, reassess
 from cohesion_gis.hvm.params import HvmParams
@@ -52,5 +52,4 @@ __all__ = [
     "reassess",
     "required_rating",
     "soft_target_sites",
-    "write_assessment",
 ]

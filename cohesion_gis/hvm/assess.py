@@ -96,7 +96,6 @@ __all__ = [
     "speed_column",
     "terrain_note",
     "vulnerability",
-    "write_assessment",
 ]
 
 log = logging.getLogger(__name__)
@@ -556,52 +555,6 @@ def dem_grades(edges: gpd.GeoDataFrame, *, dem: str | Path) -> np.ndarray:
     z = map_coordinates(values, [row - 0.5, col - 0.5], order=1, mode="nearest")
     n = len(geoms)
     return (z[n:] - z[:n]) / edges["length_m"].to_numpy(float)
-
-
-def write_assessment(
-    result: SiteAssessment, out_dir: str | Path, *, overwrite: bool = False
-) -> dict[str, Path]:
-    """Write an assessment: GeoPackage, ranked-sites CSV and audit JSON.
-
-    Files in ``out_dir``: ``hvm_assessment.gpkg`` (layers ``sites``, ``approaches``,
-    ``entries``, ``gaps``, ``barriers`` and ``metadata``, plus a provenance sidecar),
-    ``hvm_sites.csv`` (ranked sites, no geometry) and ``hvm_audit.json``. Every file is written
-    atomically; existing files are kept unless ``overwrite``.
-
-    Returns
-    -------
-    dict of str to Path
-        ``{"geopackage": ..., "csv": ..., "audit": ...}``.
-
-    Raises
-    ------
-    InputError
-        A file exists and ``overwrite`` is False.
-    """
-    from cohesion_gis.export import write_csv, write_geopackage, write_json
-
-    out = Path(out_dir)
-    paths = {
-        "geopackage": out / "hvm_assessment.gpkg",
-        "csv": out / "hvm_sites.csv",
-        "audit": out / "hvm_audit.json",
-    }
-    if not overwrite:
-        existing = [str(p) for p in paths.values() if p.exists()]
-        if existing:
-            raise InputError(f"{existing} exist; pass overwrite=True (CLI: --overwrite).")
-    tables = {
-        "sites": result.sites,
-        "approaches": result.approaches,
-        "entries": result.entries,
-        "gaps": result.gaps,
-        "barriers": result.barriers,
-    }
-    metadata = {**result.audit["data"], "audit": paths["audit"].name}
-    write_geopackage(tables, paths["geopackage"], metadata=metadata, overwrite=overwrite)
-    write_csv(result.sites, paths["csv"], overwrite=overwrite)
-    write_json(dict(result.audit), paths["audit"], overwrite=overwrite)
-    return paths
 
 
 # --------------------------------------------------------------------------- inputs

@@ -8,8 +8,8 @@ impact envelope and requirement per entry and class, the options (traffic manage
 landscaping, a rated product, an active barrier), the egress crowd of a stadium or arena
 (:func:`egress_crowd`: its capacity released into the streets in the Green Guide's 8 minutes)
 and the caveats (terrain without a DEM, level changes taken as impassable, the model).
-:func:`write_vda` writes either, by the file's suffix; ``cohesion-gis hvm --vda SITE`` writes
-both beside the assessment.
+:func:`cohesion_gis.export.write_vda` writes either, by the file's suffix;
+``cohesion-gis hvm --vda SITE`` writes both beside the assessment.
 
 It is not a VDA signed by a suitably qualified practitioner: the caveats say so on the page.
 
@@ -32,7 +32,6 @@ import html
 import re
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -57,7 +56,6 @@ __all__ = [
     "short_requirement",
     "vda_figure",
     "vda_html",
-    "write_vda",
 ]
 
 #: Route colours by arrival speed band (km/h), the reference's map bands (hvm.md §8.6).
@@ -554,53 +552,3 @@ def short_requirement(text: object) -> str:
 
 def _wrap(value: object, width: int) -> str:
     return "\n".join(textwrap.wrap(str(value), width)) or "–"
-
-
-def write_vda(
-    result: SiteAssessment,
-    site_id: str,
-    path: str | Path,
-    *,
-    overwrite: bool = False,
-    buildings: gpd.GeoDataFrame | None = None,
-    streets: gpd.GeoDataFrame | None = None,
-    levels: gpd.GeoDataFrame | None = None,
-    params: HvmParams | None = None,
-) -> Path:
-    """Write the one-page VDA of one site: ``.html`` (:func:`vda_html`) or ``.pdf``.
-
-    Parameters
-    ----------
-    result, site_id
-        As :func:`vda_html`.
-    path
-        Output file; its suffix (``.html`` or ``.pdf``) chooses the format.
-    overwrite
-        Replace an existing file.
-    buildings, streets, levels, params
-        As :func:`vda_figure` (the HTML uses ``buildings`` and ``params`` only).
-
-    Raises
-    ------
-    InputError
-        The file exists and ``overwrite`` is False, the site is unknown, or the suffix is
-        neither ``.html`` nor ``.pdf``.
-    """
-    from cohesion_gis.export import atomic_path
-
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in (".html", ".pdf"):
-        raise InputError(f"{out}: a VDA is written as .html or .pdf, not {out.suffix!r}.")
-    with atomic_path(out, overwrite=overwrite) as tmp:  # refuses an existing file first
-        if suffix == ".pdf":
-            fig = vda_figure(
-                result, site_id, buildings=buildings, streets=streets, levels=levels,
-                params=params,
-            )  # fmt: skip
-            fig.savefig(tmp, format="pdf", metadata={"Creator": "cohesion_gis"},
-                        bbox_inches="tight", pad_inches=0.15)  # fmt: skip
-        else:
-            page = vda_html(result, site_id, buildings=buildings, params=params)
-            tmp.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
-    return out

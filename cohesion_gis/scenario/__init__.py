@@ -8,7 +8,7 @@ changed.
 """
 
 from cohesion_gis.scenario.apply import apply, check_scenario
-from cohesion_gis.scenario.base import load_base, read_layers
+from cohesion_gis.scenario.base import load_base
 from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
 from cohesion_gis.scenario.spec import (
     INTERVENTIONS,
@@ -28,7 +28,6 @@ __all__ = [
     "check_scenario",
     "load_base",
     "load_scenario",
-    "read_layers",
     "rescore",
     "score_state",
 ]

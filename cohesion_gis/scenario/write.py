@@ -82,7 +82,7 @@ def write_scenario(
     scenario: Scenario, path: str | Path, *, header: str = "", overwrite: bool = False
 ) -> Path:
     """Write ``scenario`` as a TOML file at ``path`` (UTF-8, atomically) and return the path."""
-    from cohesion_gis.export import atomic_path
+    from cohesion_gis._atomic import atomic_path
 
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text(scenario_toml(scenario, header=header), encoding="utf-8")

@@ -16,9 +16,9 @@ import shapely
 
 import cohesion_gis as cg
 from cohesion_gis.cohesion import CohesionParams, score_districts
-from cohesion_gis.cohesion.report import write_scores
 from cohesion_gis.cohesion.score import distance_tables, walk_networks
 from cohesion_gis.errors import InputError
+from cohesion_gis.export import write_scores
 from cohesion_gis.params import load_params
 from cohesion_gis.pipeline import cohesion_maps
 from cohesion_gis.sources.osm import default_pbf

@@ -13,6 +13,7 @@ import shapely
 from affine import Affine
 
 from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.export import write_assessment
 from cohesion_gis.hvm.assess import (
     SiteAssessment,
     assess_sites,
@@ -21,7 +22,6 @@ from cohesion_gis.hvm.assess import (
     martyns_law_scope,
     speed_column,
     vulnerability,
-    write_assessment,
 )
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import required_rating

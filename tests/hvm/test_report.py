@@ -5,10 +5,11 @@ import pytest
 import shapely
 
 from cohesion_gis.errors import InputError
+from cohesion_gis.export import write_vda
 from cohesion_gis.hvm.assess import assess_sites
 from cohesion_gis.hvm.barriers import level_changes
 from cohesion_gis.hvm.params import HvmParams
-from cohesion_gis.hvm.report import egress_crowd, vda_figure, vda_html, write_vda
+from cohesion_gis.hvm.report import egress_crowd, vda_figure, vda_html
 from cohesion_gis.params import load_params
 
 
