@@ -203,20 +203,35 @@ def approach_requirements(
     """Per approach row, its class's requirements (:func:`class_requirements`).
 
     The row's stand-off is the penetration limit; empty where no vehicle arrives or a rated
-    kerbside line holds it (``protected_by``).
+    kerbside line holds it (``protected_by``). Speeds come at the model's resolution and
+    stand-offs to 0.1 m, so each distinct (class, angle, speed, stand-off) is rated once and
+    each distinct envelope kept once (Malta: 2,091 ratings for 41,580 envelope points, 5,811
+    envelopes for 8,316 approaches).
     """
-    columns = _envelope_names(params)
-    speeds = table[columns].to_numpy(float)
+    angles = params.impact_angles_deg
+    speeds = table[_envelope_names(params)].to_numpy(float)
     standoff = table["standoff_m"].to_numpy(float)
     held = table["protected_by"].astype(str).to_numpy() != ""
+    rated: dict[tuple[str, float, float, float | None], RatingRequirement] = {}
+    kept: dict[tuple[str, tuple[float, ...], float | None], list[RatingRequirement]] = {}
     out: list[list[RatingRequirement]] = []
     for name, row, room, h in zip(table["vehicle_class"], speeds, standoff, held, strict=True):
         if h or not row.max() > 0:
             out.append([])
             continue
-        envelope = dict(zip(params.impact_angles_deg, row.tolist(), strict=True))
         room_m = float(room) if np.isfinite(room) else None
-        out.append(class_requirements(envelope, vehicles[name], params=params, standoff_m=room_m))
+        envelope = tuple(row.tolist())
+        if (name, envelope, room_m) not in kept:
+            reqs = []
+            for a, v in zip(angles, envelope, strict=True):
+                if v > 0:
+                    if (name, a, v, room_m) not in rated:
+                        rated[name, a, v, room_m] = required_rating(
+                            v, vehicles[name], angle_deg=a, standoff_m=room_m, params=params
+                        )
+                    reqs.append(rated[name, a, v, room_m])
+            kept[name, envelope, room_m] = _most_demanding(reqs)
+        out.append(list(kept[name, envelope, room_m]))
     return out
 
 
@@ -272,11 +287,17 @@ def class_requirements(
         a vehicle arriving along the crowd enters it without turning, and a bollard row does
         not deflect it. Empty when no vehicle arrives.
     """
-    reqs = [
-        required_rating(v, vehicle, angle_deg=a, standoff_m=standoff_m, params=params)
-        for a, v in speeds.items()
-        if v > 0
-    ]
+    return _most_demanding(
+        [
+            required_rating(v, vehicle, angle_deg=a, standoff_m=standoff_m, params=params)
+            for a, v in speeds.items()
+            if v > 0
+        ]
+    )
+
+
+def _most_demanding(reqs: Sequence[RatingRequirement]) -> list[RatingRequirement]:
+    """The requirements of one class's envelope kept as :func:`class_requirements` says."""
     tested = [r for r in reqs if _asks(r)]
     glancing = max((r for r in reqs if r.glancing), key=lambda r: r.impact_speed_kmh, default=None)
     if not tested:
@@ -313,13 +334,23 @@ SCREEN_M = (0.0, -5.0, 5.0, -10.0, 10.0)
 POINT_TYPES = (0, 4)
 
 
-def _screen_rays(entry: shapely.Point, outline: shapely.Geometry) -> list[shapely.LineString]:
-    """Sight lines from an entry to the crowd outline near it (:data:`SCREEN_M` along it)."""
-    at = shapely.line_locate_point(outline, entry)
-    return [
-        shapely.LineString([entry, shapely.line_interpolate_point(outline, at + d)])
-        for d in SCREEN_M
-    ]
+def _screen_rays(table: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, rows: np.ndarray) -> np.ndarray:
+    """Sight lines from the entries of ``rows`` to the crowd outline near each.
+
+    One row per entry, one column per :data:`SCREEN_M` offset along the outline from the
+    outline's point nearest the entry; all entries at once (GEOS vectorised).
+    """
+    perimeter = sites.set_index("site_id").geometry
+    outlines = shapely.boundary(perimeter.to_numpy())
+    outlines = outlines[perimeter.index.get_indexer(table["site_id"].to_numpy()[rows])]
+    x = table["entry_x"].to_numpy(float)[rows]
+    y = table["entry_y"].to_numpy(float)[rows]
+    at = shapely.line_locate_point(outlines, shapely.points(x, y))
+    rays = np.empty((len(rows), len(SCREEN_M)), dtype=object)
+    for j, d in enumerate(SCREEN_M):
+        ends = shapely.get_coordinates(shapely.line_interpolate_point(outlines, at + d))
+        rays[:, j] = shapely.linestrings(np.stack([np.column_stack([x, y]), ends], axis=1))
+    return rays
 
 
 def _held_text(held: str) -> str:
@@ -352,19 +383,21 @@ def level_cover(
     out = np.full(len(table), "", dtype=object)
     if levels is None or levels.empty or table.empty:
         return out
-    geoms = levels.geometry.to_numpy()
-    tree = shapely.STRtree(geoms)
-    perimeter = sites.set_index("site_id").geometry
-    for i in np.flatnonzero(table["impact_speed_kmh"].to_numpy(float) > 0):
-        row = table.iloc[i]
-        entry = shapely.Point(row["entry_x"], row["entry_y"])
-        rays = _screen_rays(entry, shapely.boundary(perimeter.loc[row["site_id"]]))
-        ray_idx, hit = tree.query(rays, predicate="intersects")
-        if len(set(ray_idx.tolist())) < len(rays):
-            continue  # a sight line with no level change: the vehicle mounts there
-        used = levels.iloc[np.unique(hit)]
-        kinds = "/".join(sorted(set(used["level_kind"].astype(str))))
-        out[i] = f"level change {kinds} " + "+".join(used["level_id"].astype(str))
+    rows = np.flatnonzero(table["impact_speed_kmh"].to_numpy(float) > 0)
+    rays = _screen_rays(table, sites, rows)
+    ray_idx, hit = shapely.STRtree(levels.geometry.to_numpy()).query(
+        rays.ravel(), predicate="intersects"
+    )
+    crossed = np.zeros(rays.shape, dtype=bool)
+    crossed.flat[ray_idx] = True
+    order = np.argsort(ray_idx, kind="stable")
+    starts = np.searchsorted(ray_idx[order], np.arange(rays.size + 1, step=rays.shape[1]))
+    kind = levels["level_kind"].astype(str).to_numpy()
+    level_id = levels["level_id"].astype(str).to_numpy()
+    for r in np.flatnonzero(crossed.all(axis=1)):  # a level change across every sight line
+        used = np.unique(hit[order[starts[r] : starts[r + 1]]])
+        kinds = "/".join(sorted(set(kind[used])))
+        out[rows[r]] = f"level change {kinds} " + "+".join(level_id[used])
     return out
 
 
@@ -415,13 +448,10 @@ def kerbside_cover(
             rating = members["rating"].iloc[0]
             ratings.append(rating if isinstance(rating, BarrierRating) else parse_rating(value))
     tree = shapely.STRtree(np.array(bands, dtype=object))
-    perimeter = sites.set_index("site_id").geometry
     names = _envelope_names(params)
-    for i in np.flatnonzero(table["impact_speed_kmh"].to_numpy(float) > 0):
+    arrived = np.flatnonzero(table["impact_speed_kmh"].to_numpy(float) > 0)
+    for i, rays in zip(arrived, _screen_rays(table, sites, arrived), strict=True):
         row = table.iloc[i]
-        entry = shapely.Point(row["entry_x"], row["entry_y"])
-        outline = shapely.boundary(perimeter.loc[row["site_id"]])
-        rays = _screen_rays(entry, outline)
         candidates = tree.query(rays[0], predicate="intersects")
         for k in candidates:
             if not all(shapely.intersects(bands[k], ray) for ray in rays):
