@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from cohesion_gis.taxonomy import NetworkRules, matches
+from cohesion_gis.taxonomy import NetworkRules, Rule, matches
 
 __all__ = ["osm_number", "to_osmnx_graph", "vehicle_network", "walk_network"]
 
@@ -58,21 +59,17 @@ def walk_network(
         ``u, v, osm_id, highway, name, length_m, severance, bridge, tunnel`` and LineStrings.
     """
     tags = segments["tags"]
-    highway = tags.map(lambda t: t.get("highway"))
-    walkable = highway.isin(rules.walk_highways) & ~tags.map(
-        lambda t: any(matches(t, rule) for rule in rules.walk_excluded)
-    )
+    highway = _values(tags, "highway")
+    walkable = highway.isin(rules.walk_highways) & ~_any_match(tags, rules.walk_excluded)
     edges = _edge_table(segments.loc[walkable], highway.loc[walkable])
     edges["severance"] = edges["highway"].isin(rules.severance_highways).to_numpy()
     edges["bridge"] = _flag(segments.loc[walkable], "bridge")
     edges["tunnel"] = _flag(segments.loc[walkable], "tunnel")
-    crossing_way = segments.loc[walkable, "tags"].map(lambda t: t.get("footway") == "crossing")
+    crossing_way = _values(segments.loc[walkable, "tags"], "footway").to_numpy() == "crossing"
     out_nodes = _node_table(nodes, edges)
-    crossing = out_nodes["tags"].map(
-        lambda t: any(matches(t, rule) for rule in rules.crossing_node_tags)
-    )
-    crossing_ends = pd.Index(edges.loc[crossing_way.to_numpy(), ["u", "v"]].to_numpy().ravel())
-    out_nodes["crossing"] = (crossing | out_nodes.index.isin(crossing_ends)).to_numpy()
+    crossing = _any_match(out_nodes["tags"], rules.crossing_node_tags)
+    crossing_ends = pd.Index(edges.loc[crossing_way, ["u", "v"]].to_numpy().ravel())
+    out_nodes["crossing"] = crossing | out_nodes.index.isin(crossing_ends)
     log.info(
         "walk network: %d nodes, %d edges (%d on major roads)",
         len(out_nodes), len(edges), int(edges["severance"].sum()),
@@ -97,9 +94,10 @@ def vehicle_network(
         tunnel, but it reaches no surface crowd from one (:mod:`cohesion_gis.hvm.routes`).
     """
     tags = segments["tags"]
-    highway = tags.map(lambda t: t.get("highway"))
-    tagged_width = tags.map(lambda t: osm_number(t.get("width") or t.get("est_width")))
-    lanes = tags.map(lambda t: osm_number(t.get("lanes")))
+    highway = _values(tags, "highway")
+    width = [t.get("width") or t.get("est_width") for t in tags.to_numpy()]
+    tagged_width = pd.Series(_numbers(width), index=tags.index)
+    lanes = pd.Series(_numbers(_values(tags, "lanes").tolist()), index=tags.index)
     wide_path = highway.isin(rules.vehicle_if_wide) & (tagged_width >= rules.vehicle_min_width_m)
     drivable = highway.isin(rules.vehicle_highways) | wide_path
     edges = _edge_table(segments.loc[drivable], highway.loc[drivable])
@@ -114,7 +112,7 @@ def vehicle_network(
     )
     edges["tunnel"] = _flag(segments.loc[drivable], "tunnel")
     edges["covered"] = _flag(segments.loc[drivable], "covered")
-    layer = tags.loc[drivable].map(lambda t: t.get("layer"))
+    layer = _values(tags.loc[drivable], "layer")
     edges["layer"] = pd.to_numeric(layer, errors="coerce").fillna(0.0).to_numpy(float)
     out_nodes = _node_table(nodes, edges).drop(columns="tags")
     log.info("hostile-vehicle network: %d nodes, %d edges", len(out_nodes), len(edges))
@@ -156,7 +154,7 @@ def _edge_table(segments: gpd.GeoDataFrame, highway: pd.Series) -> gpd.GeoDataFr
             "v": segments["v"].to_numpy(),
             "osm_id": segments["osm_id"].to_numpy(),
             "highway": highway.astype(str).to_numpy(),
-            "name": segments["tags"].map(lambda t: t.get("name")).to_numpy(),
+            "name": _values(segments["tags"], "name").to_numpy(),
             "length_m": segments.geometry.length.to_numpy(),
         },
         geometry=segments.geometry.to_numpy(),
@@ -203,7 +201,37 @@ def _end_points(edges: gpd.GeoDataFrame, wanted: pd.Index) -> gpd.GeoDataFrame:
 
 
 def _flag(segments: gpd.GeoDataFrame, key: str) -> np.ndarray:
-    return segments["tags"].map(lambda t: t.get(key) not in (None, "no", "0", "false")).to_numpy()
+    off = (None, "no", "0", "false")
+    return np.array([t.get(key) not in off for t in segments["tags"].to_numpy()], dtype=bool)
+
+
+def _values(tags: pd.Series, key: str) -> pd.Series:
+    """One tag's value per row of a ``tags`` column (None where absent), same index."""
+    return pd.Series([t.get(key) for t in tags.to_numpy()], index=tags.index, dtype=object)
+
+
+def _any_match(tags: pd.Series, rules: tuple[Rule, ...]) -> np.ndarray:
+    """Per row of a ``tags`` column, whether any rule :func:`~cohesion_gis.taxonomy.matches`.
+
+    Decided once per distinct combination of the values of the keys the rules read: most rows
+    have none of them (Malta: 122k segments, 110k nodes, a handful of combinations).
+    """
+    keys = sorted({key for rule in rules for key in rule})
+    answers = {(None,) * len(keys): any(matches({}, rule) for rule in rules)}
+    out = np.full(len(tags), answers[(None,) * len(keys)])
+    for i, t in enumerate(tags.to_numpy()):
+        if not t.keys().isdisjoint(keys):
+            seen = tuple(map(t.get, keys))
+            if seen not in answers:
+                answers[seen] = any(matches(t, rule) for rule in rules)
+            out[i] = answers[seen]
+    return out
+
+
+def _numbers(values: Sequence[Any]) -> np.ndarray:
+    """:func:`osm_number` of each tag value (float array), each distinct value parsed once."""
+    parsed = {v: osm_number(v) for v in set(values)}
+    return np.array([parsed[v] for v in values], dtype=float)
 
 
 def osm_number(value: Any) -> float:
