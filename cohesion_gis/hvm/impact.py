@@ -43,7 +43,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from cohesion_gis.hvm.kinematics import impact_speed_at_angle_kmh, normal_speed_kmh
+from cohesion_gis.hvm.kinematics import impact_envelope_kmh, normal_speed_kmh
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import RatingRequirement, required_rating
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, underground
@@ -154,9 +154,10 @@ def impact_envelope(
     theta0 = np.nan_to_num(table["impact_angle_deg"].to_numpy(float), nan=0.0)
     table["lateral_room_m"] = np.round(room, 1)
     envelope = {}
-    for angle, column in zip(params.impact_angles_deg, _envelope_names(params), strict=True):
-        v = impact_speed_at_angle_kmh(speed, theta0, room, angle, lat_accel_ms2=lat, accel_ms2=acc)
-        envelope[angle] = np.where(arrived, round_speed(v, res), 0.0)
+    angles = params.impact_angles_deg
+    v = impact_envelope_kmh(speed, theta0, room, angles, lat_accel_ms2=lat, accel_ms2=acc)
+    for k, (angle, column) in enumerate(zip(angles, _envelope_names(params), strict=True)):
+        envelope[angle] = np.where(arrived, round_speed(v[:, k], res), 0.0)
         table[column] = envelope[angle]
     normal = normal_speed_kmh(speed, theta0, room, lat_accel_ms2=lat, accel_ms2=acc)
     table["normal_speed_kmh"] = np.where(arrived, round_speed(normal, res), 0.0)

@@ -41,7 +41,9 @@ __all__ = [
     "advance_sq",
     "bend_radii_m",
     "bend_speed_kmh",
+    "envelope_bands_deg",
     "graded_accel_ms2",
+    "impact_envelope_kmh",
     "impact_speed_at_angle_kmh",
     "impact_speed_ms",
     "kinetic_energy_kj",
@@ -820,22 +822,26 @@ def impact_speed_at_angle_kmh(
     A vehicle arrives at speed :math:`v_a` heading at :math:`\theta_0` to the perimeter (0:
     driving along it, 90: straight at it) with :math:`y` metres of hard-standing between its
     line and the perimeter (the far half of the carriageway, the kerb and the footway up to
-    the crowd edge; a kerb mount costs no speed, conservative). To strike at
-    :math:`\theta > \theta_0` it must turn towards the perimeter inside that room. Turning at
-    the lateral limit :math:`a_{lat}` on an arc of radius :math:`R = v^2 / a_{lat}` moves it
-    :math:`R (\cos\theta_0 - \cos\theta)` towards the perimeter (the barrier impact-angle
-    equation, McHenry; reference hvm.md §3 "Departure angle"), so
+    the crowd edge; a kerb mount costs no speed, conservative). To strike at any other angle
+    :math:`\theta` it must turn inside that room, steeper (towards the perimeter) or flatter
+    (away from the normal): turning at the lateral limit :math:`a_{lat}` on an arc of radius
+    :math:`R = v^2 / a_{lat}` from :math:`\theta_0` to :math:`\theta` moves it
+    :math:`R\,|\cos\theta_0 - \cos\theta|` towards the perimeter either way (the barrier
+    impact-angle equation, McHenry; reference hvm.md §3 "Departure angle"), so
 
     .. math::
 
-        v(\theta) = \min\Big(v_a,\ \max\Big(\sqrt{\frac{a_{lat}\, y}{\cos\theta_0 - \cos\theta}},
-        \ \sqrt{\frac{2 a_0 y}{\sin\theta}}\Big)\Big), \qquad \theta > \theta_0
+        v(\theta) = \min\Big(v_a,\ \max\Big(\sqrt{\frac{a_{lat}\, y}
+        {|\cos\theta_0 - \cos\theta|}},\ \sqrt{\frac{2 a_0 y}{\sin\theta}}\Big)\Big)
 
-    and :math:`v(\theta) = v_a` for :math:`\theta \le \theta_0`. The second term is the other
-    end of the trade-off (turn slowly, then accelerate at :math:`a_0` straight across the
-    room); the impact speed is linear in the turn speed squared, so one of the two ends is the
-    fastest. Hand check: 150 km/h along the perimeter (:math:`\theta_0 = 0`), μ 0.7 (turn
-    radius 256 m at 150 km/h), 10 m of room: 45° at 55 km/h, 90° at 30 km/h.
+    and :math:`v(\theta_0) = v_a`. The second term is the other end of the trade-off (slow
+    down, turn, then accelerate at :math:`a_0` straight across the room along the new
+    heading); the impact speed is linear in the turn speed squared, so one of the two ends is
+    the fastest. A vehicle running straight at the perimeter cannot flatten to a glancing
+    blow at speed any more than one running along it can turn square on. Hand checks: 150
+    km/h along the perimeter (:math:`\theta_0 = 0`), μ 0.7 (turn radius 253 m), 10 m of room:
+    45° at 55 km/h, 90° at 30 km/h; 125 km/h at 77° with 6 m of room: 60° at 44 km/h (not
+    125: flattening at 125 km/h needs about 130 m to 15°).
 
     Parameters
     ----------
@@ -871,6 +877,63 @@ def impact_speed_at_angle_kmh(
     return ms_to_kmh(_impact_speeds(*flat).reshape(args[0].shape))
 
 
+def envelope_bands_deg(angles_deg: ArrayLike) -> FloatArray:
+    """The band of impact angles (degrees) each envelope angle stands for, as ``(lo, hi)`` rows.
+
+    Bands meet half-way between neighbouring envelope angles and span 0-90° together: with the
+    defaults 90/60/45/30/15 they are 75-90, 52.5-75, 37.5-52.5, 22.5-37.5 and 0-22.5 (the
+    glancing band ends where ``glancing_below_deg`` does, the 45° band where a 45° test's
+    cover does).
+
+    >>> envelope_bands_deg([90, 60, 45, 30, 15]).tolist()
+    [[75.0, 90.0], [52.5, 75.0], [37.5, 52.5], [22.5, 37.5], [0.0, 22.5]]
+    """
+    angles = np.asarray(angles_deg, float)
+    order = np.argsort(angles)
+    sorted_ = angles[order]
+    edges = np.concatenate([[0.0], (sorted_[1:] + sorted_[:-1]) / 2, [90.0]])
+    bands = np.empty((angles.size, 2))
+    bands[order, 0], bands[order, 1] = edges[:-1], edges[1:]
+    return bands
+
+
+def impact_envelope_kmh(
+    approach_kmh: ArrayLike,
+    approach_angle_deg: ArrayLike,
+    lateral_room_m: ArrayLike,
+    angles_deg: ArrayLike,
+    *,
+    lat_accel_ms2: ArrayLike,
+    accel_ms2: ArrayLike,
+) -> FloatArray:
+    r"""The impact envelope (km/h): fastest impact in each angle band, one column per angle.
+
+    Each envelope angle stands for its band (:func:`envelope_bands_deg`). The band holding the
+    arrival heading :math:`\theta_0` takes the arrival speed (the vehicle need not turn);
+    every other band takes :func:`impact_speed_at_angle_kmh` at its own angle, reached by
+    turning steeper *or flatter* within the room. So an arrival at 77° is a 125 km/h impact in
+    the 90° band and a turn-limited one at 60° and below; one along the perimeter is the
+    arrival speed only in the glancing band.
+
+    Parameters are those of :func:`impact_speed_at_angle_kmh` (1-D, one per approach), with
+    ``angles_deg`` the envelope angles.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(approaches, angles)``.
+    """
+    bands = envelope_bands_deg(angles_deg)
+    theta0 = np.atleast_1d(np.asarray(approach_angle_deg, float))[:, None]
+    inside = (theta0 >= bands[:, 0]) & ((theta0 < bands[:, 1]) | (bands[:, 1] >= 90.0))
+    at = np.where(inside, theta0, np.asarray(angles_deg, float)[None, :])
+    column = [np.atleast_1d(np.asarray(x, float))[:, None] for x in
+              (approach_kmh, lateral_room_m, lat_accel_ms2, accel_ms2)]  # fmt: skip
+    return impact_speed_at_angle_kmh(
+        column[0], theta0, column[1], at, lat_accel_ms2=column[2], accel_ms2=column[3]
+    )
+
+
 def normal_speed_kmh(
     approach_kmh: ArrayLike,
     approach_angle_deg: ArrayLike,
@@ -903,10 +966,11 @@ def impact_speed_ms(  # noqa: PLR0917 (numba has no keyword-only arguments)
     v_a: float, th0: float, room: float, th: float, a_lat: float, a0: float
 ) -> float:  # pragma: no cover - numba
     """Compiled core of :func:`impact_speed_at_angle_kmh` (m/s, radians)."""
-    if th <= th0 + 1e-9:
+    turned = abs(math.cos(th0) - math.cos(th))
+    if turned <= 1e-12:
         return v_a
     room = max(room, 0.0)
-    turn = math.sqrt(a_lat * room / (math.cos(th0) - math.cos(th)))
+    turn = math.sqrt(a_lat * room / turned)
     straight = math.sqrt(2.0 * a0 * room / max(math.sin(th), 1e-9))
     return min(v_a, max(turn, straight))
 

@@ -53,7 +53,9 @@ __all__ = [
     "ASTM_CLASSES",
     "FAMILY_EQUIVALENCE",
     "ISO_CLASSES",
+    "ISO_MAX_PENETRATION_M",
     "PAS68_CLASSES",
+    "TEST_MASSES_KG",
     "BarrierRating",
     "RatingRequirement",
     "class_test_speeds_kmh",
@@ -104,6 +106,43 @@ FAMILY_EQUIVALENCE: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "N3F": ("N3G",),
     }
 )
+
+#: Nominal test masses (kg) of each class as rating strings state them (reference hvm.md §2):
+#: ISO 22343-1 / IWA 14-1 [S, the NPSA catalogue's 443 ratings; N2B 6 800 nominal, 7 200 in
+#: the catalogue; N3F 24 000 nominal, a 30 000 kg N3F test in the catalogue; N3E-G S/U] and
+#: PAS 68 (N2 and N3 at 7 500 kg, N3 also at 30 000 kg [S]). A string with another mass for its
+#: class is a typo or a test of another class, never evidence for this one.
+TEST_MASSES_KG: Mapping[str, Mapping[str, tuple[float, ...]]] = MappingProxyType(
+    {
+        "ISO": MappingProxyType(
+            {
+                "M1": (1500.0,),
+                "N1G": (2500.0,),
+                "N1": (3500.0,),
+                "N2A": (7200.0,),
+                "N2B": (6800.0, 7200.0),
+                "N3C": (7200.0,),
+                "N3D": (12000.0,),
+                "N3E": (29500.0,),
+                "N3F": (24000.0, 30000.0),
+                "N3G": (30000.0,),
+            }
+        ),
+        "PAS 68": MappingProxyType(
+            {
+                "M1": (1500.0,),
+                "N1G": (2500.0,),
+                "N1": (3500.0,),
+                "N2": (7500.0,),
+                "N3": (7500.0, 30000.0),
+            }
+        ),
+    }
+)
+#: Longest dynamic penetration (m) ISO 22343-1:2023 rates: "applicable to test methods for
+#: vehicle penetration distances not exceeding 25 m" (ISO 22343-1 scope, evs.ee) [V]; applied
+#: to IWA 14-1, the agreement ISO 22343-1 revised, too [A].
+ISO_MAX_PENETRATION_M = 25.0
 
 _EXAMPLES = (
     "valid forms: 'V/7200[N2A]/48/90:2.5' (ISO 22343-1 / IWA 14-1), "
@@ -313,7 +352,30 @@ def _parse_impact(text: str, rest: str, standard: str | None) -> BarrierRating:
             standard = "PAS 68"
         else:
             standard = "ISO 22343-1" if debris is not None else "IWA 14-1"
+    _check_test(text, standard, mass=mass, cls=cls, penetration=penetration)
     return BarrierRating(standard, mass, cls, speed, angle, penetration, debris, test_type, text)
+
+
+def _check_test(text: str, standard: str, *, mass: float, cls: str, penetration: float) -> None:
+    """Refuse a class, mass or penetration the standard does not test."""
+    family = "PAS 68" if standard == "PAS 68" else "ISO"
+    masses = TEST_MASSES_KG[family]
+    if cls not in masses:
+        raise _fail(
+            text, "vehicle class", f"{cls!r} is not a {standard} class (its classes: "
+            f"{', '.join(masses)})"
+        )  # fmt: skip
+    if not any(abs(mass - m) < 0.5 for m in masses[cls]):
+        nominal = " or ".join(f"{m:.0f}" for m in masses[cls])
+        raise _fail(
+            text, "test mass (kg)", f"{mass:g} does not match class {cls} ({standard}: "
+            f"{nominal} kg); a rating is evidence only for its own class at its test mass"
+        )  # fmt: skip
+    if family == "ISO" and penetration > ISO_MAX_PENETRATION_M:
+        raise _fail(
+            text, "penetration (m)", f"{penetration:g} m is beyond the {ISO_MAX_PENETRATION_M:g} "
+            f"m {standard} rates (ISO 22343-1 scope): check the test certificate"
+        )  # fmt: skip
 
 
 def _class_name(vehicle_class: str | VehicleClass) -> str:

@@ -44,6 +44,8 @@ from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.figure import Figure
 
     from cohesion_gis.hvm.assess import SiteAssessment
@@ -53,6 +55,8 @@ __all__ = [
     "SPEED_COLOURS",
     "Egress",
     "egress_crowd",
+    "governing_by_class",
+    "requirements_by_entry",
     "short_requirement",
     "vda_figure",
     "vda_html",
@@ -211,6 +215,7 @@ class _Page:
     drawn: list[tuple[shapely.Geometry, float]]
     angles: list[str]
     headline: str
+    per_entry: pd.DataFrame
     options: list[tuple[str, str]]
     caveats: list[str]
     egress: Egress | None
@@ -237,6 +242,8 @@ def _page(
     speeds = arrived["impact_speed_kmh"].astype(float)
     drawn = list(zip(near, speeds, strict=True))[:DRAWN]
     angles = [c for c in rows.columns if c.startswith("impact_speed_kmh_") and c.endswith("deg")]
+    per_entry = requirements_by_entry(arrived)
+    by_class = "; ".join(f"{c} {r}" for c, r in governing_by_class(arrived).items())
     capacity = float(site["capacity_persons"])
     persons = (
         f"about {capacity:,.0f} persons ({site['capacity_source']})"
@@ -249,9 +256,10 @@ def _page(
         f"{site['kinds']}; {persons}; Martyn's Law tier {site['martyns_law_tier']}"
         f"{' (' + premises + ')' if premises else ''}{'; ' + event if event else ''}. "
         f"Rank {site['rank']}, priority {site['priority']}, risk {site['risk']}. Worst normal "
-        f"impact {site['max_normal_speed_kmh']:.0f} km/h; crowd entry without turning "
-        f"{site.get('max_crowd_entry_speed_kmh', 0.0):.0f} km/h; governing requirement: "
-        f"{site['required_rating']}."
+        f"impact {site['max_normal_speed_kmh']:.0f} km/h (an upper bound); crowd entry without "
+        f"turning {site.get('max_crowd_entry_speed_kmh', 0.0):.0f} km/h. Requirements by class "
+        f"(a rating is evidence only for its own class, so each class needs its own): "
+        f"{by_class or 'none: no vehicle arrives'}."
     )
     fastest = arrived.iloc[0] if len(arrived) else None
     runs = (
@@ -270,9 +278,10 @@ def _page(
         ),
         (
             "Rated product",
-            f"{site['required_rating']}, and every other class's requirement in the table; a "
-            f"continuous line, gaps ≤ {params.gap_limit_m:g} m (DfT TAL 01/11), across every "
-            "entry listed.",
+            f"a rating for every class that arrives ({by_class or 'none'}): a product rated "
+            "for a truck is no evidence against a car, so either one line tested for each "
+            f"class or one line per class; continuous, gaps ≤ {params.gap_limit_m:g} m (DfT "
+            "TAL 01/11), across every entry in the table of requirements per entry.",
         ),
         (
             "Active barrier",
@@ -306,6 +315,7 @@ def _page(
         drawn=drawn,
         angles=angles,
         headline=headline,
+        per_entry=per_entry,
         options=options,
         caveats=caveats,
         egress=egress_crowd(site, buildings, params=params),
@@ -378,9 +388,28 @@ perimeter in blue. Table: the {min(LISTED, n)} fastest of {n} arrivals
 <tr><th>entry</th><th>class</th><th>arrival km/h</th><th>heading</th><th>run-up m</th>{head}
 <th>normal km/h</th><th>requirement</th></tr>
 {"".join(body)}</table>
+<h3>Requirement per entry and class</h3>
+<p style="font-size:11px">A rating is evidence only for its own class: every cell of an entry's
+line must be met there.</p>
+{_html_table(page.per_entry, esc)}
 <h3>Options</h3><ul>{options}</ul>{egress}
 <h3>Caveats</h3><ul style="font-size:11px">{caveats}</ul>
 </section>"""
+
+
+def _html_table(table: pd.DataFrame, esc: Callable[[str], str]) -> str:
+    """A small HTML table of a frame with its index (the requirements per entry)."""
+    if table.empty:
+        return "<p>No vehicle arrives.</p>"
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in ["entry", *table.columns])
+    body = "".join(
+        f"<tr><td>{esc(str(i))}</td>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+        for i, row in zip(table.index, table.to_numpy(), strict=True)
+    )
+    return (
+        '<table border="1" cellspacing="0" cellpadding="3" style="font-size:11px">'
+        f"<tr>{head}</tr>{body}</table>"
+    )
 
 
 def _arrival(row: pd.Series) -> str:
@@ -439,7 +468,7 @@ def vda_figure(
         fontsize=13,
         fontweight="bold",
     )
-    grid = fig.add_gridspec(3, 2, height_ratios=[3.2, 2.2, 1.6], width_ratios=[1, 1.25])
+    grid = fig.add_gridspec(4, 2, height_ratios=[3.0, 1.9, 1.6, 1.3], width_ratios=[1, 1.25])
     ax = fig.add_subplot(grid[0:2, 0])
     crs = result.sites.crs
     view = shapely.buffer(page.crowd, NEAR_M)
@@ -497,24 +526,36 @@ def vda_figure(
     short = {c: c.removeprefix("impact_speed_kmh_").removesuffix("deg") + "°" for c in page.angles}
     draw_table(
         fig.add_subplot(grid[1, 1]),
-        f"Envelope (fastest impact at each angle) and requirement: the "
-        f"{min(TABLE_ROWS, len(page.arrived))} fastest of {len(page.arrived)} arrivals (km/h)",
-        ("entry", "class", "arrival", "run-up m", *short.values(), "normal", "requirement"),
+        f"Envelope, km/h (fastest impact per angle band): {min(TABLE_ROWS, len(page.arrived))} "
+        f"fastest of {len(page.arrived)} arrivals",
+        ("entry", "class", "arrival", "heading", "run-up m", *short.values(), "normal"),
         [
             [
                 _entry(r["entry_id"]),
                 str(r["vehicle_class"]),
                 _arrival(r),
+                f"{r['impact_angle_deg']:.0f}°",
                 f"{r['run_up_m']:.0f}",
                 *(f"{r[c]:.0f}" for c in page.angles),
                 f"{r['normal_speed_kmh']:.0f}",
-                _wrap(short_requirement(r["required_rating"]), 44),
             ]
             for _, r in page.arrived.head(TABLE_ROWS).iterrows()
         ],
-        widths=(0.06, 0.06, 0.07, 0.07, *([0.05] * len(page.angles)), 0.06, 0.43),
+        widths=(0.08, 0.08, 0.1, 0.1, 0.1, *([0.08] * len(page.angles)), 0.1),
     )
-    caveats = fig.add_subplot(grid[2, :])
+    per_entry = page.per_entry.head(TABLE_ROWS)
+    if not per_entry.empty:
+        n_cls = len(per_entry.columns)
+        draw_table(
+            fig.add_subplot(grid[2, :]),
+            f"Requirement per entry and class ({len(per_entry)} of {len(page.per_entry)} "
+            "entries; a rating is evidence only for its own class: meet every cell of a line)",
+            ("entry", *per_entry.columns),
+            [[i, *(_wrap(v, 160 // n_cls) for v in row)]
+             for i, row in zip(per_entry.index, per_entry.to_numpy(), strict=True)],
+            widths=(0.04, *([0.96 / n_cls] * n_cls)),
+        )  # fmt: skip
+    caveats = fig.add_subplot(grid[3, :])
     caveats.axis("off")
     lines = [_wrap("• " + c, 190) for c in page.caveats]
     lines.append(f"cohesion_gis {__version__}; © OpenStreetMap contributors")
@@ -545,9 +586,99 @@ def short_requirement(text: object) -> str:
         return value.split(" (", 1)[0]
     codes = list(dict.fromkeys(_CODE.findall(value)))
     if "continuous line" in value:
-        codes.append("continuous line (glancing)")
+        codes.append(_GLANCING)
     head = "beyond tested speeds: " if value.startswith("beyond") else ""
     return head + " + ".join(codes) if codes else value
+
+
+#: The parts of a rating code: test mass, class, ">" beyond the test speeds, speed, angle.
+_CODE_PARTS = re.compile(r"V/(\d+)\[([A-Z0-9]+)\]/(>?)(\d+)/(\d+)")
+#: What a glancing requirement reads as in a table cell (:func:`short_requirement`).
+_GLANCING = "continuous line (glancing)"
+
+
+def _class_order(arrived: pd.DataFrame) -> list[str]:
+    """The classes that arrive, heaviest test mass first (from the rating codes), by name."""
+    mass: dict[str, float] = {}
+    for cls, text in zip(arrived["vehicle_class"], arrived["required_rating"], strict=True):
+        for m in _CODE_PARTS.findall(str(text)):
+            mass[str(cls)] = max(mass.get(str(cls), 0.0), float(m[0]))
+    classes = set(arrived["vehicle_class"].astype(str))
+    return sorted(classes, key=lambda c: (-mass.get(c, 0.0), c))
+
+
+def requirements_by_entry(approaches: pd.DataFrame) -> pd.DataFrame:
+    """One line per entry, one column per class: the rating codes that class needs there.
+
+    Parameters
+    ----------
+    approaches
+        Arrivals of one site (``SiteAssessment.approaches`` rows with a speed): ``entry_id``,
+        ``vehicle_class``, ``required_rating``, ``impact_speed_kmh``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: entry labels (``e3``), fastest arrival first; columns: classes, heaviest first;
+        cells: :func:`short_requirement` of that class at that entry, "–" where the class does
+        not arrive. A rating is evidence only for its own class, so a line needs every cell.
+    """
+    if approaches.empty:
+        return pd.DataFrame()
+    rows = approaches.sort_values("impact_speed_kmh", ascending=False, kind="stable")
+    table = rows.pivot_table(
+        index="entry_id", columns="vehicle_class", values="required_rating",
+        aggfunc="first", sort=False,
+    )  # fmt: skip
+    order = list(dict.fromkeys(rows["entry_id"]))
+    table = table.reindex(index=order, columns=_class_order(rows))
+    table = table.map(lambda v: short_requirement(v) if isinstance(v, str) else "–")
+    table.index = [_entry(e) for e in table.index]
+    table.columns.name = None
+    return table
+
+
+def governing_by_class(approaches: pd.DataFrame) -> dict[str, str]:
+    """Per class (heaviest first), the most demanding rating over the site's entries.
+
+    For each test angle the highest test speed any entry asks ("beyond tested speeds" above
+    all); a 45° requirement is dropped where the class's 90° one asks at least as much (a 90°
+    test covers every angle); a glancing requirement (:data:`_GLANCING`) is added where any
+    entry has one. Never one headline for all classes: a rating covers only its own class.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({
+    ...     "entry_id": ["s:0", "s:3", "s:0"], "vehicle_class": ["M1", "M1", "N2A"],
+    ...     "impact_speed_kmh": [69.0, 151.0, 52.0],
+    ...     "required_rating": ["ISO 22343-1: V/1500[M1]/80/90, penetration ≤ 4.0 m",
+    ...         "ISO 22343-1: V/1500[M1]/80/45 and continuous line for M1: glancing",
+    ...         "ISO 22343-1: V/7200[N2A]/64/90, penetration ≤ 4.0 m"]})
+    >>> governing_by_class(rows)
+    {'N2A': 'V/7200[N2A]/64/90', 'M1': 'V/1500[M1]/80/90 + continuous line (glancing)'}
+    """
+    out: dict[str, str] = {}
+    for cls in _class_order(approaches):
+        texts = approaches.loc[approaches["vehicle_class"].astype(str) == cls, "required_rating"]
+        best: dict[int, tuple[float, str]] = {}
+        for text in texts.astype(str):
+            for mass, name, beyond, speed, angle in _CODE_PARTS.findall(text):
+                level = np.inf if beyond else float(speed)
+                code = f"V/{mass}[{name}]/{beyond}{speed}/{angle}"
+                if int(angle) not in best or level > best[int(angle)][0]:
+                    best[int(angle)] = (level, code)
+        top = max(best, default=None)
+        kept = [
+            code for angle, (level, code) in sorted(best.items(), reverse=True)
+            if angle == top or level > best[top][0]
+        ]  # fmt: skip
+        if texts.astype(str).str.contains("continuous line").any():
+            kept.append(_GLANCING)
+        if not kept:
+            held = texts.astype(str).str.startswith("none").all()
+            kept.append("none: held at every entry" if held else "none")
+        out[cls] = " + ".join(kept)
+    return out
 
 
 def _wrap(value: object, width: int) -> str:

@@ -8,7 +8,9 @@ from cohesion_gis.hvm.kinematics import (
     Traction,
     bend_radii_m,
     bend_speed_kmh,
+    envelope_bands_deg,
     graded_accel_ms2,
+    impact_envelope_kmh,
     impact_speed_at_angle_kmh,
     kinetic_energy_kj,
     ms_to_kmh,
@@ -198,14 +200,62 @@ def test_impact_envelope_hand_check():
     assert v[2] == pytest.approx(55.1, abs=0.1)
     assert v[4] == 150.0  # glancing: the approach speed stands
     assert np.all(np.diff(v) >= 0)  # steeper is slower
-    # a street straight at the perimeter: every angle up to the approach angle at full speed
-    head_on = impact_speed_at_angle_kmh(60.0, 80.0, 5.0, [90, 60], lat_accel_ms2=lat,
+    # a street straight at the perimeter: full speed only at its own heading; flattening
+    # needs room as steepening does (the same arc), so 60° from 80° is turn-limited
+    head_on = impact_speed_at_angle_kmh(60.0, 80.0, 5.0, [80, 60], lat_accel_ms2=lat,
                                         accel_ms2=3.2)  # fmt: skip
-    assert head_on[1] == pytest.approx(60.0) and head_on[0] <= 60.0 + 1e-9
+    flat = ms_to_kmh(np.sqrt(lat * 5.0 / (np.cos(np.radians(60)) - np.cos(np.radians(80)))))
+    assert head_on[0] == pytest.approx(60.0)
+    assert head_on[1] == pytest.approx(flat, abs=0.01) and flat < 60.0  # 34.7 km/h
     # slow enough to turn square on inside the room: the approach speed
     assert impact_speed_at_angle_kmh(20.0, 0.0, 10.0, 90, lat_accel_ms2=lat, accel_ms2=3.2) == 20
     # no room at all: no square impact from a line along the perimeter
     assert impact_speed_at_angle_kmh(150.0, 0.0, 0.0, 90, lat_accel_ms2=lat, accel_ms2=3.2) == 0
+
+
+def test_flattening_needs_lateral_room_like_steepening():
+    # Stade Louis-II e1 (review of issue 13): an M1 at 125 km/h arriving at 77° with 6 m of
+    # room. Flattening to 15° at 125 km/h takes R (cos 15° − cos 77°) ≈ 0.74 × 175 m ≈ 130 m
+    # of lateral room: with 6 m the glancing blow is slow, not 125 km/h.
+    lat = 0.7 * G_MS2
+    r = (125 / 3.6) ** 2 / lat
+    assert r * (np.cos(np.radians(15)) - np.cos(np.radians(77))) == pytest.approx(130, abs=2)
+    env = impact_envelope_kmh(125.0, 77.0, 6.0, [90, 60, 45, 30, 15], lat_accel_ms2=lat,
+                              accel_ms2=3.2)[0]  # fmt: skip
+    assert env[0] == pytest.approx(125.0)  # 77° lies in the 90° band (75-90°): the arrival itself
+    turn60 = ms_to_kmh(np.sqrt(lat * 6.0 / (0.5 - np.cos(np.radians(77)))))
+    assert env[1] == pytest.approx(turn60, abs=0.01)  # 44.2 km/h
+    # 15°: slow down, turn, then accelerate 6 / sin 15° = 23 m straight: 43.9 km/h
+    straight15 = ms_to_kmh(np.sqrt(2 * 3.2 * 6.0 / np.sin(np.radians(15))))
+    assert env[4] == pytest.approx(straight15, abs=0.01)
+    assert env[1:].max() < 50.0
+    # the same arc both ways: 30° either side of the heading asks the same room
+    up, down = impact_speed_at_angle_kmh(125.0, 45.0, 6.0, [75.0, 15.0], lat_accel_ms2=lat,
+                                         accel_ms2=0.0)  # fmt: skip
+    cu, cd = (
+        np.cos(np.radians(45)) - np.cos(np.radians(75)),
+        np.cos(np.radians(15)) - np.cos(np.radians(45)),
+    )
+    assert up / down == pytest.approx(np.sqrt(cd / cu))
+
+
+def test_envelope_bands_and_the_arrival_band():
+    assert envelope_bands_deg([90, 60, 45, 30, 15]).tolist() == [
+        [75.0, 90.0], [52.5, 75.0], [37.5, 52.5], [22.5, 37.5], [0.0, 22.5]]  # fmt: skip
+    lat = 0.7 * G_MS2
+    speeds = np.array([151.0, 69.0, 60.0, 80.0])
+    heading = np.array([8.0, 74.0, 90.0, 37.5])
+    env = impact_envelope_kmh(speeds, heading, 7.0, [90, 60, 45, 30, 15], lat_accel_ms2=lat,
+                              accel_ms2=3.2)  # fmt: skip
+    assert env.shape == (4, 5)
+    # the arrival's own band always holds the arrival speed, and nothing exceeds it
+    own = [env[0, 4], env[1, 1], env[2, 0], env[3, 2]]
+    assert own == pytest.approx(speeds.tolist())
+    assert np.all(env <= speeds[:, None] + 1e-9)
+    # Senaatintori e0 (review): 69 km/h at 74° no longer reads 69 at 45/30/15°
+    assert env[1, 2:].max() < 50.0
+    # one band per arrival holds the arrival speed where the rest are turn-limited
+    assert np.isclose(env[:3], speeds[:3, None]).sum(axis=1).tolist() == [1, 1, 1]
 
 
 def test_normal_speed_is_bounded_by_lateral_acceleration_over_the_room():

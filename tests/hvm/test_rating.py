@@ -38,6 +38,17 @@ def test_parse_iso_iwa_pas_astm():
     assert parse_rating("K12").speed_kmh == 80
 
 
+def test_test_levels_masses_and_penetration_the_standards_allow():
+    # IWA 14-1: seven speed levels 16-112 km/h (VTI) [S]; nominal masses per class; PAS 68 N3
+    # at 7 500 or 30 000 kg; a 25 m penetration is the last ISO 22343-1 rates
+    assert parse_rating("V/30000(N3)/48/90:1/5").mass_kg == 30000
+    assert parse_rating("V/7200[N2B]/64/90:1").vehicle_class == "N2B"  # catalogue N2B mass
+    assert parse_rating("V/1500[M1]/48/90:25").penetration_m == 25
+    assert parse_rating("V/7500(N3)/48/90:30/40").penetration_m == 30  # PAS 68: no 25 m scope
+    with pytest.raises(InputError, match=r"test mass \(kg\) 2000 does not match class M1"):
+        parse_rating("V/2000[M1]/48/90:1")
+
+
 @pytest.mark.parametrize(
     ("text", "part"),
     [
@@ -48,6 +59,14 @@ def test_parse_iso_iwa_pas_astm():
         ("V/7200[N2A]/48/120:2", "impact angle"),
         ("Q/7200[N2A]/48/90:2", "test type"),
         ("M35/P1", "ASTM speed"),
+        # VDA review: mass not matching the class, a speed that is no test level, a
+        # penetration beyond ISO 22343-1's 25 m scope, a PAS 68 class called ISO
+        ("V/2000[M1]/48/90:1", "test mass"),
+        ("V/7500[N2A]/48/90:1", "test mass"),
+        ("V/1500[M1]/48/90:40", "penetration"),
+        ("ISO 22343-1: V/1500[M1]/48/90:25.5/30", "penetration"),
+        ("ISO 22343-1: V/7500[N2]/48/90:1/5", "vehicle class"),
+        ("V/7200(N2A)/48/90:1/5", "vehicle class"),
         ("M30", "ASTM penetration"),
         ("", "non-empty"),
     ],

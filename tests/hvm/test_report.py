@@ -1,6 +1,7 @@
 """The one-page VDA of a site (hvm.report) on the embedded Helsinki data."""
 
 import matplotlib.text
+import pandas as pd
 import pytest
 import shapely
 
@@ -9,7 +10,13 @@ from cohesion_gis.export import write_vda
 from cohesion_gis.hvm.assess import assess_sites
 from cohesion_gis.hvm.barriers import level_changes
 from cohesion_gis.hvm.params import HvmParams
-from cohesion_gis.hvm.report import egress_crowd, vda_figure, vda_html
+from cohesion_gis.hvm.report import (
+    egress_crowd,
+    governing_by_class,
+    requirements_by_entry,
+    vda_figure,
+    vda_html,
+)
 from cohesion_gis.params import load_params
 
 
@@ -24,7 +31,20 @@ def test_senaatintori_page_shows_envelope_requirement_and_caveats(result, tmp_pa
     assert page.count("<polyline") >= 1 and "<polygon" in page  # routes and crowd drawn
     assert "≥ 151" in page  # horizon-limited speeds read as lower bounds
     assert "V/1500[M1]/80/45" in page  # the oblique requirement of the Unioninkatu runs
-    assert "V/7200[N2A]/64/90" in page  # the governing one, in the headline
+    assert "V/7200[N2A]/64/90" in page  # the truck's, in the headline
+    # VDA review: ratings are class-strict, so the headline gives one per class, the car's
+    # included (the N2A headline alone left the 69 km/h M1 impacts at e0/e4 uncovered), and
+    # the rated-product option asks for every class
+    headline = page.split("<svg")[0]
+    assert "M1 V/1500[M1]/80/90 + continuous line (glancing)" in headline
+    assert "N2A V/7200[N2A]/64/90" in headline and "N3C V/7200[N3C]/48/90" in headline
+    assert "governing requirement" not in page
+    assert "a product rated for a truck is no evidence against a car" in page
+    # one line per entry, one cell per class
+    table = page.split("Requirement per entry and class")[1].split("</table>")[0]
+    assert table.count("<tr>") == 1 + 8  # header + Senaatintori's 8 entries
+    e0 = table.split("<td>e0</td>")[1].split("</tr>")[0]
+    assert e0.count("<td>") == 4 and "V/1500[M1]/80/90" in e0 and "V/7200[N2A]/64/90" in e0
     assert "Martyn's Law tier none" in page and "possible qualifying event" in page
     assert "UK-law proxy" in page and "suitably qualified practitioner" in page
     # VDA review: the flat-terrain assumption and the level-change rule are on the page
@@ -48,12 +68,40 @@ def test_senaatintori_pdf_page(result, helsinki, tmp_path):
     cells = [c.get_text() for ax in fig.axes for t in ax.tables for c in t.get_celld().values()]
     words = " ".join(t.get_text() for t in [*fig.findobj(matplotlib.text.Text), *cells])
     assert "Senaatintori" in words and "V/7200[N2A]/64/90" in words
+    assert "Requirement per entry and class" in words and "V/1500[M1]/80/90" in words
     assert "Traffic management" in words and "Active barrier" in words
     assert "flat terrain" in words and "Level changes" in words
     assert "≥ 151" in words  # the envelope table keeps the horizon flag
     path = write_vda(result, sid, tmp_path / "vda.pdf", buildings=helsinki.buildings)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and b"/Count 1" in data  # one page
+
+
+def test_requirements_by_class_and_entry_on_a_hand_table():
+    rows = pd.DataFrame(
+        {
+            "entry_id": ["s:0", "s:3", "s:0", "s:3"],
+            "vehicle_class": ["M1", "M1", "N2A", "N2A"],
+            "impact_speed_kmh": [69.0, 151.0, 52.0, 90.0],
+            "required_rating": [
+                "ISO 22343-1: V/1500[M1]/80/90, penetration ≤ 4.0 m (69 km/h at 60°)",
+                "ISO 22343-1: V/1500[M1]/80/45 (70 km/h at 30°) and ISO 22343-1: "
+                "V/1500[M1]/48/90 and continuous line for M1: glancing",
+                "ISO 22343-1: V/7200[N2A]/64/90, penetration ≤ 4.0 m",
+                "beyond tested speeds: reduce approach speed (ISO 22343-1: V/7200[N2A]/>80/45)",
+            ],
+        }
+    )
+    # the 90° M1 test at 80 covers the 45° one at 80; beyond-test N2A at 45° stays beside
+    # its 64 km/h 90° test; heaviest class first
+    assert governing_by_class(rows) == {
+        "N2A": "V/7200[N2A]/64/90 + V/7200[N2A]/>80/45",
+        "M1": "V/1500[M1]/80/90 + continuous line (glancing)",
+    }
+    table = requirements_by_entry(rows)
+    assert list(table.columns) == ["N2A", "M1"] and list(table.index) == ["e3", "e0"]
+    assert table.loc["e0", "M1"] == "V/1500[M1]/80/90"
+    assert table.loc["e3", "N2A"] == "beyond tested speeds: V/7200[N2A]/>80/45"
 
 
 def test_stadium_egress_crowd(monaco):
