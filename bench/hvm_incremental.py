@@ -3,10 +3,11 @@
 Times, best of ``--repeat``:
 
 - **full**: :func:`cohesion_gis.hvm.assess.assess_sites` on the scenario City;
-- **incremental**: :func:`cohesion_gis.hvm.incremental.reassess` from the base assessment
+- **incremental**: :meth:`cohesion_gis.scenario.incremental.HvmState.update` from the base state
   (only the sites a change can reach are searched again).
 
-Both results must be equal (checked here, every table; also ``tests/hvm/test_incremental.py``).
+Both results must be equal (checked here, every table; also
+``tests/scenario/test_incremental_hvm.py``).
 Cases:
 
 1. Helsinki (embedded), one street closed at the study area's edge (the vehicle edge farthest
@@ -39,8 +40,7 @@ from workloads import best_of
 
 import cohesion_gis as cg
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
-from cohesion_gis.hvm.incremental import reassess
-from cohesion_gis.scenario import apply, load_scenario
+from cohesion_gis.scenario import apply, hvm_state, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -72,13 +72,13 @@ def scenario_inputs(city: cg.City, path: Path) -> tuple[cg.City, Any]:
 
 
 def compare_runs(label: str, base_city: cg.City, scenario: cg.City, proposed: Any, repeat: int):
-    base = assess_sites(base_city, barriers=None)
+    base = hvm_state(base_city)
     full_s, full = best_of(repeat, lambda: assess_sites(scenario, barriers=proposed))
-    fast_s, update = best_of(repeat, lambda: reassess(base_city, base, scenario, barriers=proposed))
+    fast_s, update = best_of(repeat, lambda: base.update(scenario, barriers=proposed))
     for name in ("sites", "approaches", "entries", "gaps", "barriers"):
-        assert_frame_equal(getattr(full, name), getattr(update.assessment, name), check_exact=True)
+        assert_frame_equal(getattr(full, name), getattr(update.result, name), check_exact=True)
     print(
-        f"{label:<44} {full_s:>7.2f} {fast_s:>7.2f} {fast_s / full_s:>6.2f}  {update.note}",
+        f"{label:<44} {full_s:>7.2f} {fast_s:>7.2f} {fast_s / full_s:>6.2f}  {update.recomputed}",
         flush=True,
     )
 

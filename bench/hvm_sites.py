@@ -85,8 +85,16 @@ def synthetic_city(base: cg.City, n_nodes: int, n_sites: int) -> cg.City:
     n_side = round(n_nodes**0.5)
     crs = base.crs
     empty_walk = gpd.GeoDataFrame({"highway": pd.Series(dtype=str)}, geometry=[], crs=crs)
+    xy = np.stack(np.meshgrid(np.arange(n_side), np.arange(n_side)), axis=-1).reshape(-1, 2)
+    nodes = gpd.GeoDataFrame(
+        {"x": xy[:, 0] * BLOCK_M, "y": xy[:, 1] * BLOCK_M},
+        geometry=shapely.points(xy * BLOCK_M),
+        index=pd.Index(np.arange(n_side * n_side), name="node_id"),
+        crs=crs,
+    )
     return dataclasses.replace(
         base,
+        drive_nodes=nodes,
         drive_edges=grid_edges(n_side, crs),
         sites=grid_sites(n_side, n_sites, crs),
         walk_edges=empty_walk,

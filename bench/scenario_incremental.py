@@ -6,8 +6,9 @@ spaces of every type. The scenario adds one 1 ha park in the middle. Timed, best
 
 - **full**: :func:`cohesion_gis.cohesion.score_districts` on the scenario (no sensitivity), what a
   user pays without the base state;
-- **incremental**: :func:`cohesion_gis.scenario.incremental.rescore` from the base state: one
-  bounded search per network for the new park, then the components of the homes within its reach.
+- **incremental**: :meth:`cohesion_gis.scenario.incremental.CohesionState.update` from the base
+  state: one bounded search per network for the new park, then the components of the homes
+  within its reach.
 
 Both must give the same scores (checked here, to 1e-9, and in ``tests/test_comparison.py``).
 
@@ -33,7 +34,7 @@ from workloads import best_of
 
 from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.params import load_params
-from cohesion_gis.scenario.incremental import rescore, score_state
+from cohesion_gis.scenario.incremental import cohesion_state
 
 COLUMNS = ["access", "diversity", "bridging", "capacity", "severance", "score"]
 
@@ -64,10 +65,10 @@ def main() -> None:
         f"{len(city.homes):,} homes, {len(city.contact_spaces):,} spaces; scenario: one new park"
     )
     t0 = time.perf_counter()
-    base = score_state(city, params)
+    base = cohesion_state(city, params)
     print(f"base state (first run, includes the compile): {time.perf_counter() - t0:.2f} s")
     t_full, full = best_of(args.repeat, lambda: score_districts(after, params, sensitivity=False))
-    t_inc, inc = best_of(args.repeat, lambda: rescore(city, base, after, params))
+    t_inc, inc = best_of(args.repeat, lambda: base.update(after))
     same = all(
         np.allclose(want[COLUMNS].to_numpy(), got[COLUMNS].to_numpy(), rtol=1e-9, equal_nan=True)
         for want, got in ((full.homes, inc.result.homes), (full.districts, inc.result.districts))

@@ -8,8 +8,8 @@ Two measurements (issue 18's targets):
   a full score of every option's scenario City (timed on a sample, extrapolated);
 - **workload B** (``bench/cohesion_scale.py``'s ~100k-node synthetic city): 500 one-space options
   (a 30 m × 30 m park at 500 spread walk nodes), rescored by the incremental engine as
-  ``suggest`` does (:func:`cohesion_gis.scenario.incremental.rescore_many`, batches of 64), each
-  option's district means read (target: within a minute).
+  ``suggest`` does (:meth:`cohesion_gis.scenario.incremental.CohesionState.update_many`, batches
+  of 64), each option's district means read (target: within a minute).
 
 No open tool suggests sites (issue 18), so the peer is the naive full recompute. Times are the
 best of ``--repeat`` runs, wall and CPU (every thread of the process; steadier than wall time on a
@@ -42,8 +42,7 @@ from workloads import best_of
 import cohesion_gis as cg
 from cohesion_gis.cohesion import CohesionParams
 from cohesion_gis.params import load_params
-from cohesion_gis.scenario import apply, score_state
-from cohesion_gis.scenario.incremental import rescore_many
+from cohesion_gis.scenario import apply, cohesion_state
 from cohesion_gis.suggest import suggest
 
 
@@ -101,7 +100,7 @@ def workload_b(n_options: int) -> None:
     city.boundary = shapely.box(*city.walk_edges.total_bounds)  # the data edge: the network's
     params = load_params(CohesionParams)
     t0 = time.perf_counter()
-    base = score_state(city, params)
+    base = cohesion_state(city, params)
     t_base = time.perf_counter() - t0
     nodes = city.walk_nodes.iloc[np.linspace(0, len(city.walk_nodes) - 1, n_options).astype(int)]
 
@@ -117,10 +116,7 @@ def workload_b(n_options: int) -> None:
 
     t0 = time.perf_counter()
     before = base.districts["score"].mean()
-    gains = [
-        state.districts["score"].mean() - before
-        for state in rescore_many(city, base, options(), params)
-    ]
+    gains = [state.districts["score"].mean() - before for state in base.update_many(options())]
     t_options = time.perf_counter() - t0
     print(
         f"workload B: {len(city.walk_nodes):,} walk nodes, {len(city.homes):,} homes, "

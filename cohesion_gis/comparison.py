@@ -12,8 +12,8 @@
 - **summary**: short sentences for a councillor ("Kluuvi: capacity +0.03, score +0.4";
   "Senaatintori: worst N2A impact speed 52 → 0 km/h").
 
-Only what the interventions touch is recomputed (:mod:`cohesion_gis.scenario.incremental` for
-cohesion, :mod:`cohesion_gis.hvm.incremental` for the HVM approaches); pass the base
+Only what the interventions touch is recomputed (:mod:`cohesion_gis.scenario.incremental`: the
+cohesion score and the HVM approaches, one shape); pass the base
 :class:`Analysis` to reuse it across scenarios (the batch runner does).
 """
 
@@ -30,10 +30,9 @@ import pandas as pd
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.score import COMPONENTS, reported_homes
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
-from cohesion_gis.hvm.incremental import reassess
 from cohesion_gis.params import load_params
 from cohesion_gis.scenario.apply import apply
-from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
+from cohesion_gis.scenario.incremental import CohesionState, HvmState, cohesion_state
 from cohesion_gis.scenario.spec import Scenario
 
 if TYPE_CHECKING:
@@ -65,8 +64,8 @@ class Analysis:
         risk, rank``...), or ``None`` when the HVM assessment is not available.
     hvm_note
         What the HVM assessment computed (``"HVM full"``, ``"HVM incremental: 3 of 81 sites
-        searched"``, see :func:`cohesion_gis.hvm.incremental.reassess`), or why ``sites`` is
-        missing.
+        searched"``, see :meth:`cohesion_gis.scenario.incremental.HvmState.update`), or why
+        ``sites`` is missing.
     hvm
         The whole HVM assessment (a :class:`~cohesion_gis.hvm.assess.SiteAssessment`), which a
         scenario's assessment starts from; ``None`` without HVM.
@@ -144,7 +143,7 @@ def analyse(
     """
     params = params or load_params(CohesionParams)
     sites, note, assessment = _assess(city, hvm_params) if hvm else _NO_HVM
-    return Analysis(score_state(city, params), sites, note, assessment)
+    return Analysis(cohesion_state(city, params), sites, note, assessment)
 
 
 def compare(
@@ -196,7 +195,7 @@ def compare(
     city = apply(base_city, scenario)
     if base is None or base.cohesion.result.params != params:
         base = analyse(base_city, params=params, hvm_params=hvm_params, hvm=hvm)
-    state = rescore(base_city, base.cohesion, city, params)
+    state = base.cohesion.update(city)
     sites, note, assessment = _assess(city, hvm_params, (base_city, base)) if hvm else _NO_HVM
     after = Analysis(state, sites, note, assessment)
     districts = _deltas(base.cohesion.result.districts, state.result.districts, "district_id")
@@ -223,15 +222,16 @@ def _assess(
     """The HVM site table, the note and the assessment.
 
     With ``base`` (the base City and its analysis) only the sites the scenario's changes can
-    reach are searched again (:func:`cohesion_gis.hvm.incremental.reassess`; same result).
+    reach are searched again (:meth:`cohesion_gis.scenario.incremental.HvmState.update`; same
+    result).
     """
     plain, proposed = split_rated(city)
     if base is None or base[1].hvm is None:
         assessment = assess_sites(plain, barriers=proposed, params=hvm_params)
         note = "HVM full"
     else:
-        update = reassess(base[0], base[1].hvm, plain, barriers=proposed, params=hvm_params)
-        assessment, note = update.assessment, update.note
+        update = HvmState(base[0], base[1].hvm).update(plain, barriers=proposed, params=hvm_params)
+        assessment, note = update.result, update.recomputed
     sites = pd.DataFrame(assessment.sites.drop(columns="geometry", errors="ignore"))
     rated_ids = set() if proposed is None else set(proposed["barrier_id"].astype(str))
     defeated = _defeated(assessment.approaches, sites, rated_ids)

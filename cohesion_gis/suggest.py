@@ -5,8 +5,8 @@ vacant, brownfield or grass land-use areas (not already part of a contact space)
 user gives, each with the space types its area allows (``defaults/suggest.toml``, sourced minimum
 sizes). :func:`suggest` scores every candidate × type as a real scenario: the change is applied to
 the City (:func:`cohesion_gis.scenario.apply`) and rescored by the incremental engine
-(:func:`cohesion_gis.scenario.rescore`), so each predicted gain *is* what :func:`compare` reports
-for the written scenario file, not an estimate.
+(:meth:`cohesion_gis.scenario.CohesionState.update_many`), so each predicted gain *is* what
+:func:`compare` reports for the written scenario file, not an estimate.
 
 The objective is the change in the study area's mean score per resident,
 
@@ -57,9 +57,8 @@ from cohesion_gis.scenario import (
     Intervention,
     Scenario,
     apply,
-    score_state,
+    cohesion_state,
 )
-from cohesion_gis.scenario.incremental import rescore_many
 from cohesion_gis.scenario.write import base_spec
 
 if TYPE_CHECKING:
@@ -430,7 +429,7 @@ def _evaluate_many(
             applied.append(apply(step.city, scenario))
             yield applied[-1]
 
-    for state in rescore_many(step.city, step.state, cities(), params):
+    for state in step.state.update_many(cities()):
         yield _gain(step.state.districts, state.districts, step.weights), state, applied.popleft()
 
 
@@ -491,7 +490,7 @@ def suggest(
             f"{city.name}: no surface car park, vacant or given site is large enough for any "
             "contact space; pass sites= with outlines of land the council could use"
         )
-    base_state = score_state(city, params)
+    base_state = cohesion_state(city, params)
     base_districts = base_state.districts
     exponent = suggest_params.equity_exponent if equity else 0.0
     base_step = _Step(city, base_state, _weights(base_districts, exponent))

@@ -14,7 +14,7 @@ from cohesion_gis.cohesion import CohesionParams, score_districts
 from cohesion_gis.comparison import Comparison, _site_deltas, analyse, compare
 from cohesion_gis.params import load_params
 from cohesion_gis.scenario import Scenario, apply, load_scenario
-from cohesion_gis.scenario.incremental import rescore, score_state
+from cohesion_gis.scenario.incremental import cohesion_state
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 COLUMNS = ["access", "diversity", "bridging", "capacity", "severance", "score"]
@@ -88,7 +88,7 @@ def test_incremental_with_resident_groups_equals_full(helsinki: cg.City) -> None
     params = load_params(CohesionParams)
     scenario = load_scenario(SCENARIOS / "car_park_to_park.toml")
     after = apply(city, scenario)
-    state = rescore(city, score_state(city, params), after, params)
+    state = cohesion_state(city, params).update(after)
     assert state.recomputed.startswith("incremental")
     full = score_districts(after, params, sensitivity=False)
     assert full.homes["bridging"].notna().all()
@@ -112,11 +112,11 @@ def test_incremental_with_sensitivity_and_moved_residents(
     params = load_params(CohesionParams)
     full = score_districts(city, params, sensitivity=True)
     # a base searched without the variants is too short for them: a full run
-    short = rescore(helsinki, base.cohesion, city, params, sensitivity=True)
+    short = base.cohesion.update(city, sensitivity=True)
     assert short.recomputed == "full"
     assert_same_scores(short.result, full)
-    wide = score_state(helsinki, params, sensitivity=True)
-    state = rescore(helsinki, wide, city, params, sensitivity=True)
+    wide = cohesion_state(helsinki, params, sensitivity=True)
+    state = wide.update(city, sensitivity=True)
     assert state.recomputed.endswith(f"{len(city.homes)} of {len(city.homes)} homes evaluated")
     assert_same_scores(state.result, full)
     pd.testing.assert_frame_equal(state.result.sensitivity, full.sensitivity, rtol=1e-9)

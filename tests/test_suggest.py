@@ -306,13 +306,12 @@ def test_batched_rescoring_equals_full_runs_and_never_lowers_a_home(
 ) -> None:
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.scenario import apply
-    from cohesion_gis.scenario.incremental import rescore_many
 
     params = load_params(CohesionParams)
     base = found.base
     keys = list(found.scenarios)
     cities = [apply(helsinki, found.scenarios[key]) for key in keys]
-    states = list(rescore_many(helsinki, base, cities, params, batch=8))
+    states = list(base.update_many(cities, batch=8))
     assert len(states) == len(keys)
     components = [base.values.columns.index(c) for c in ("access", "diversity", "capacity")]
     for state in states:

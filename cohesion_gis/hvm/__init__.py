@@ -8,15 +8,16 @@ The vehicle dynamics assessment (VDA) of the HVM reference (reference hvm.md §3
 - :mod:`~cohesion_gis.hvm.rating`: rating strings, coverage, required ratings;
 - :mod:`~cohesion_gis.hvm.routes`: the worst-case approach to every entry of every site;
 - :mod:`~cohesion_gis.hvm.sites`, :mod:`~cohesion_gis.hvm.barriers`,
-  :mod:`~cohesion_gis.hvm.assess`: crowded sites, rated barriers and gaps, the full assessment;
-- :mod:`~cohesion_gis.hvm.incremental`: a scenario's assessment from the base one.
+  :mod:`~cohesion_gis.hvm.assess`: crowded sites, rated barriers and gaps, the full assessment.
+
+A scenario's assessment from the base one (searching only the sites a change reaches) is
+:func:`cohesion_gis.scenario.incremental.hvm_state`, beside the cohesion score's.
 """
 
 from __future__ import annotations
 
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, dem_grades
 from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers, read_rated_barriers
-from cohesion_gis.hvm.incremental import Reassessment, reassess
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import (
     FAMILY_EQUIVALENCE,
@@ -35,7 +36,6 @@ __all__ = [
     "BarrierRating",
     "HvmParams",
     "RatingRequirement",
-    "Reassessment",
     "SiteAssessment",
     "SiteParams",
     "VehicleClass",
@@ -49,7 +49,6 @@ __all__ = [
     "martyns_law_tier",
     "parse_rating",
     "read_rated_barriers",
-    "reassess",
     "required_rating",
     "soft_target_sites",
 ]

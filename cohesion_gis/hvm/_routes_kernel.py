@@ -1023,9 +1023,9 @@ def run_sites(  # noqa: PLR0917
         vertex_radius, has_barrier, turn_ptr, turn_radius, widest, stop)`` (``turn_*`` and
         ``widest`` from :func:`turn_radii`; ``stop``: nodes where chains of pieces end).
     graph
-        Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon
-        (:func:`cohesion_gis.hvm.routes.horizon_graph`), then the network engine's queue shape
-        for it ``(inv, n_buckets, n_entries)`` (:func:`cohesion_gis.network.queue_shape`).
+        Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon (the split
+        network's :func:`cohesion_gis.network.csr_from_pairs`), then the network engine's queue
+        shape for it ``(inv, n_buckets, n_entries)`` (:func:`cohesion_gis.network.queue_shape`).
     sites
         ``(entry_ptr, entry_node, inside_ptr, inside_piece)``: per site its entry nodes and the
         pieces whose midpoint lies in the site polygon.

@@ -310,7 +310,10 @@ def assess_sites(
 
 @dataclass(frozen=True)
 class AssessmentSetup:
-    """The resolved inputs of :func:`assess_sites` (also read by :func:`.incremental.reassess`)."""
+    """The resolved inputs of :func:`assess_sites`.
+
+    Also read by :meth:`cohesion_gis.scenario.incremental.HvmState.update`.
+    """
 
     params: HvmParams
     site_params: SiteParams

@@ -97,11 +97,9 @@ from cohesion_gis.params import load_params
 
 __all__ = [
     "APPROACH_COLUMNS",
-    "HORIZON_PAD_M",
     "ApproachNetwork",
     "approach_network",
     "approach_routes",
-    "horizon_graph",
     "underground",
 ]
 
@@ -127,9 +125,6 @@ APPROACH_COLUMNS = (
 EDGE_M = 2.0
 #: Cut points closer than this (m) to each other or to an edge end are the same point.
 _MERGE_M = 0.5
-#: Added to every piece's length (m) in the graph the horizon is searched on
-#: (:func:`horizon_graph`).
-HORIZON_PAD_M = 1e-9
 #: Reasons for rows without an arriving vehicle, by kernel status.
 _SITE_REASONS = {
     kernel.ROW_NO_STREET: "no street of the hostile-vehicle network meets the site",
@@ -760,7 +755,8 @@ def _assemble(
     )
     xy = np.zeros((n_nodes, 2))
     xy[piece_a], xy[piece_b] = vxy[vptr[:-1]], vxy[vptr[1:] - 1]
-    graph = horizon_graph(piece_a, piece_b, lengths, x=xy[:, 0], y=xy[:, 1])
+    # the node graph each site's horizon is searched on: of parallel pieces the shortest
+    graph = csr_from_pairs(piece_a, piece_b, lengths, x=xy[:, 0], y=xy[:, 1])
     return _Network(
         n_nodes=n_nodes,
         piece_a=piece_a,
@@ -785,29 +781,6 @@ def _assemble(
         node_barriers=node_barriers,
         graph=graph,
     )
-
-
-def horizon_graph(
-    node_a: np.ndarray, node_b: np.ndarray, length_m: np.ndarray, *, x: np.ndarray, y: np.ndarray
-) -> Csr:
-    """The undirected node graph a site's horizon is searched on, in the network engine's form.
-
-    One entry per node pair, the shortest piece (:func:`~cohesion_gis.network.csr_from_pairs`),
-    each piece :data:`HORIZON_PAD_M` longer than it is: so that the horizon, and every approach,
-    stay bit for bit what they were when this graph was scipy's (whose sparse matrices drop
-    entries of length 0). :mod:`cohesion_gis.hvm.incremental` measures how far a change reaches
-    on the same graph of the unsplit network.
-
-    Parameters
-    ----------
-    node_a, node_b
-        Node positions of each piece's ends.
-    length_m
-        Length of each piece in metres.
-    x, y
-        Node coordinates in metres.
-    """
-    return csr_from_pairs(node_a, node_b, length_m + HORIZON_PAD_M, x=x, y=y)
 
 
 def _piece_lengths(vptr: np.ndarray, seg_len: np.ndarray) -> np.ndarray:

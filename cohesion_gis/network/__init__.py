@@ -17,8 +17,9 @@
 
 Users: :mod:`cohesion_gis.cohesion.reach` (homes to contact spaces), :class:`cohesion_gis.City`
 (``walk_csr``, ``drive_csr``), :mod:`cohesion_gis.hvm.routes` (the approach network's graph,
-its parts, barrier snapping) and :mod:`cohesion_gis.hvm.incremental` (how far a change reaches).
-Only the max-speed search of :mod:`cohesion_gis.hvm` is its own. See ``docs/engine.md``.
+its parts, barrier snapping, each site's horizon) and
+:mod:`cohesion_gis.scenario.incremental.hvm` (how far a change reaches). Only the max-speed
+search of :mod:`cohesion_gis.hvm` is its own. See ``docs/engine.md``.
 """
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 :func:`load_scenario` reads and validates a file (``docs/scenarios.md`` documents the schema),
 :func:`check_scenario` checks its references against a City, and :func:`apply` returns the
 changed City. :func:`cohesion_gis.comparison.compare` analyses base and scenario side by side;
-:func:`rescore` scores a scenario City from the base :func:`score_state`, recomputing only what
-changed.
+:func:`cohesion_state` and :func:`hvm_state` run an analysis in full and keep its state, whose
+``update(scenario_city)`` recomputes only what changed (:mod:`cohesion_gis.scenario.incremental`).
 """
 
 from cohesion_gis.scenario.apply import apply, check_scenario
 from cohesion_gis.scenario.base import load_base
-from cohesion_gis.scenario.incremental import CohesionState, rescore, score_state
+from cohesion_gis.scenario.incremental import CohesionState, HvmState, cohesion_state, hvm_state
 from cohesion_gis.scenario.spec import (
     INTERVENTIONS,
     BaseSpec,
@@ -22,12 +22,13 @@ __all__ = [
     "INTERVENTIONS",
     "BaseSpec",
     "CohesionState",
+    "HvmState",
     "Intervention",
     "Scenario",
     "apply",
     "check_scenario",
+    "cohesion_state",
+    "hvm_state",
     "load_base",
     "load_scenario",
-    "rescore",
-    "score_state",
 ]

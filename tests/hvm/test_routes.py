@@ -23,10 +23,9 @@ from cohesion_gis.hvm.routes import (
     APPROACH_COLUMNS,
     _piece_lengths,
     approach_routes,
-    horizon_graph,
 )
 from cohesion_gis.hvm.vehicles import Vehicles
-from cohesion_gis.network import queue_shape, search_ball, search_scratch
+from cohesion_gis.network import csr_from_pairs, queue_shape, search_ball, search_scratch
 from cohesion_gis.params import load_params
 
 CRS = "EPSG:3067"
@@ -183,7 +182,7 @@ def test_search_horizon_limits_the_run_up():
 
 def test_parallel_pieces_take_the_shorter_length():
     # two streets join nodes 1 and 2: a 300 m straight and a 424 m detour; the entry is 100 m on
-    graph = horizon_graph(
+    graph = csr_from_pairs(
         np.array([0, 0]), np.array([1, 1]), np.array([300.0, 424.0]), x=np.zeros(2), y=np.zeros(2)
     )
     assert graph.weights_m.tolist() == pytest.approx([300, 300])

@@ -14,15 +14,15 @@ from .conftest import SCENARIOS, one, write
 # --- incremental rescoring of many scenarios ------------------------------------------------
 
 
-def test_rescore_many_mixed_batch_equals_one_rescore_each(
+def test_update_many_mixed_batch_equals_one_update_each(
     tmp_path: Path, helsinki: cg.City
 ) -> None:
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.params import load_params
-    from cohesion_gis.scenario.incremental import rescore, rescore_many, score_state
+    from cohesion_gis.scenario.incremental import cohesion_state
 
     params = load_params(CohesionParams)
-    base = score_state(helsinki, params)
+    base = cohesion_state(helsinki, params)
     removed = one(tmp_path, 'type = "remove_contact_space"\nname = "Esplanadinpuisto"')
     closed = load_scenario(
         write(
@@ -40,12 +40,12 @@ def test_rescore_many_mixed_batch_equals_one_rescore_each(
         load_scenario(SCENARIOS / "car_park_to_park.toml"),  # the same again, later in the batch
     ]
     cities = [apply(helsinki, s) for s in scenarios]
-    together = list(rescore_many(helsinki, base, cities, params, batch=3))
+    together = list(base.update_many(cities, batch=3))
     assert [s.recomputed.split(":")[0] for s in together] == [
         "incremental", "full", "incremental", "incremental", "incremental"]  # fmt: skip
     assert together[3].recomputed.startswith("incremental: 0 of ")
     for city, state in zip(cities, together, strict=True):
-        alone = rescore(helsinki, base, city, params)
+        alone = base.update(city)
         assert state.recomputed == alone.recomputed
         np.testing.assert_allclose(
             state.districts["score"].to_numpy(), alone.districts["score"].to_numpy(), atol=1e-9

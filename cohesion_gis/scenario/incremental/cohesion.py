@@ -1,4 +1,7 @@
-"""Rescoring a scenario City by recomputing only what its interventions touched.
+"""Incremental cohesion score: a scenario City rescored where its interventions touched.
+
+:func:`cohesion_state` scores a City in full and keeps what a scenario starts from
+(:class:`CohesionState`); :meth:`CohesionState.update` scores a scenario City of it.
 
 The expensive part of the cohesion score is the network search behind the home × space distance
 table (:func:`cohesion_gis.cohesion.reach.reach`), run on two walk networks (barrier-aware and
@@ -20,14 +23,15 @@ are replaced), and the district means are taken over all homes again from that a
 the tables are reused whole and every home is evaluated again; so are the sensitivity variants,
 which rescale every distance.
 
-:func:`rescore_many` rescores many scenarios of one base together: their new spaces are searched
-in one call per network and their touched homes evaluated in one pass (each scenario's homes as
-separate rows of one stacked table), so the fixed cost of a search and an evaluation is paid once
-per batch; :func:`rescore` is :func:`rescore_many` of one City.
+:meth:`CohesionState.update_many` scores many scenarios of one base together: their new spaces
+are searched in one call per network and their touched homes evaluated in one pass (each
+scenario's homes as separate rows of one stacked table), so the fixed cost of a search and an
+evaluation is paid once per batch; :meth:`~CohesionState.update` is ``update_many`` of one City.
 
 The result equals a full recompute (``tests/test_comparison.py``, ``tests/test_suggest.py``). A
-changed walk network (pedestrianising a major road changes severance), new home locations or
-other parameters fall back to the full computation. ``bench/scenario_incremental.py`` and
+changed walk network (pedestrianising a major road changes severance) or new home locations fall
+back to the full computation; an update scores with the base's parameters (other parameters: a
+new :func:`cohesion_state`). ``bench/scenario_incremental.py`` and
 ``bench/suggest.py`` measure the gain. The scenario's merged distance tables
 (:attr:`CohesionState.aware`, ``.free``), spaces and full :attr:`CohesionState.result` are built
 only when read.
@@ -68,6 +72,7 @@ from cohesion_gis.cohesion.score import (
     walk_networks,
 )
 from cohesion_gis.cohesion.severance import detour_ratio, severance
+from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
@@ -75,10 +80,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CohesionState",
     "HomeValues",
+    "cohesion_state",
     "district_scores",
-    "rescore",
-    "rescore_many",
-    "score_state",
 ]
 
 log = logging.getLogger(__name__)
@@ -159,10 +162,12 @@ def district_scores(
 
 @dataclass(frozen=True)
 class CohesionState:
-    """A cohesion run with what incremental rescoring reuses: distance tables, per-home arrays.
+    """A cohesion score with what a scenario's update reuses: distance tables, per-home arrays.
 
     Attributes
     ----------
+    city
+        The City scored.
     networks
         The cleaned barrier-aware and plain walk networks searched
         (:func:`~cohesion_gis.cohesion.score.walk_networks`).
@@ -195,6 +200,7 @@ class CohesionState:
         evaluated"``.
     """
 
+    city: City
     networks: tuple[CleanedNetwork, CleanedNetwork]
     tables: Callable[[], tuple[Reach, Reach]] = field(repr=False)
     assemble: Callable[[], CohesionResult] = field(repr=False)
@@ -232,8 +238,47 @@ class CohesionState:
         """The distance table on the plain walk network (to each space's access radius)."""
         return self._reach[1]
 
+    def update(self, city: City, *, sensitivity: bool = False) -> CohesionState:
+        """Score a scenario City, reusing this state's tables and scores where the change allows.
+
+        Parameters
+        ----------
+        city
+            The scenario City (from :func:`cohesion_gis.scenario.apply` on :attr:`city`).
+        sensitivity
+            Also run the sensitivity variants (every home is then evaluated again).
+
+        Returns
+        -------
+        CohesionState
+            The scenario's state, scored with :attr:`params`; its result equals a full
+            :func:`cohesion_state` of ``city``.
+        """
+        return next(self.update_many([city], sensitivity=sensitivity))
+
+    def update_many(
+        self, cities: Iterable[City], *, sensitivity: bool = False, batch: int = 64
+    ) -> Iterator[CohesionState]:
+        """:meth:`update` each scenario City of this base, in order, several at a time.
+
+        The changed spaces of up to ``batch`` scenarios are searched in one call per network,
+        and the homes they touch evaluated in one pass (each scenario's touched homes as
+        separate rows of one table), so the fixed cost of a search and of an evaluation is paid
+        once per batch. Each space's search and each home's values depend only on that space's
+        and that home's rows, so the states equal those of one :meth:`update` per City.
+        """
+        chunk: list[Any] = []
+        for city in cities:
+            chunk.append(city)
+            if len(chunk) == batch:
+                yield from _update_chunk(self, chunk, sensitivity)
+                chunk = []
+        if chunk:
+            yield from _update_chunk(self, chunk, sensitivity)
+
 
 def _full_state(
+    city: City,
     result: CohesionResult,
     networks: tuple[CleanedNetwork, CleanedNetwork],
     tables: Callable[[], tuple[Reach, Reach]],
@@ -244,70 +289,38 @@ def _full_state(
     key = DistrictKey(result.homes)
     order = pd.Index(result.districts["district_id"])
     return CohesionState(
-        networks, tables, partial(_given, result), values,
+        city, networks, tables, partial(_given, result), values,
         district_scores(values, key, order, result.params), partial(_given, result.spaces),
         result.homes, key,
         result.params, not result.sensitivity.empty, result.notes, note,
     )  # fmt: skip
 
 
-def score_state(city: City, params: CohesionParams, *, sensitivity: bool = False) -> CohesionState:
-    """Score a City in full, keeping the distance tables (as :func:`score_districts` does)."""
-    networks = walk_networks(city, params)
-    aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)
-    result = score_from_reach(city, aware, free, params, sensitivity=sensitivity, networks=networks)
-    return _full_state(result, networks, partial(_given, aware, free))
-
-
-def rescore(
-    base_city: City,
-    base: CohesionState,
-    city: City,
-    params: CohesionParams,
-    *,
-    sensitivity: bool = False,
+def cohesion_state(
+    city: City, params: CohesionParams | None = None, *, sensitivity: bool = False
 ) -> CohesionState:
-    """Score a scenario City, reusing the base distance tables and scores where the change allows.
+    """Score a City in full (as :func:`~cohesion_gis.cohesion.score_districts`), keeping its state.
 
     Parameters
     ----------
-    base_city, base
-        The base City and its :func:`score_state` (same ``params``).
     city
-        The scenario City (from :func:`cohesion_gis.scenario.apply` on ``base_city``).
+        The study area.
     params
-        Cohesion parameters (must be those of ``base``).
+        Cohesion parameters; ``None``: the packaged defaults.
     sensitivity
-        Also run the sensitivity variants (every home is then evaluated again).
+        Also run the sensitivity variants.
+
+    Returns
+    -------
+    CohesionState
+        The score with its distance tables; :meth:`CohesionState.update` scores scenarios of
+        ``city`` from it.
     """
-    return next(rescore_many(base_city, base, [city], params, sensitivity=sensitivity))
-
-
-def rescore_many(
-    base_city: City,
-    base: CohesionState,
-    cities: Iterable[City],
-    params: CohesionParams,
-    *,
-    sensitivity: bool = False,
-    batch: int = 64,
-) -> Iterator[CohesionState]:
-    """:func:`rescore` each scenario City of the same base, in order, several at a time.
-
-    The changed spaces of up to ``batch`` scenarios are searched in one call per network, and
-    the homes they touch evaluated in one pass (each scenario's touched homes as separate rows
-    of one table), so the fixed cost of a search and of an evaluation is paid once per batch.
-    Each space's search and each home's values depend only on that space's and that home's
-    rows, so the states equal those of one :func:`rescore` per City.
-    """
-    chunk: list[Any] = []
-    for city in cities:
-        chunk.append(city)
-        if len(chunk) == batch:
-            yield from _rescore_chunk(base_city, base, chunk, params, sensitivity)
-            chunk = []
-    if chunk:
-        yield from _rescore_chunk(base_city, base, chunk, params, sensitivity)
+    params = params or load_params(CohesionParams)
+    networks = walk_networks(city, params)
+    aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)
+    result = score_from_reach(city, aware, free, params, sensitivity=sensitivity, networks=networks)
+    return _full_state(city, result, networks, partial(_given, aware, free))
 
 
 @dataclass(frozen=True)
@@ -332,14 +345,11 @@ class _Change:
     fresh_start: int = 0
 
 
-def _rescore_chunk(
-    base_city: City,
-    base: CohesionState,
-    cities: list[City],
-    params: CohesionParams,
-    sensitivity: bool,
+def _update_chunk(
+    base: CohesionState, cities: list[City], sensitivity: bool
 ) -> Iterator[CohesionState]:
-    changes = [_change(base_city, base, city, params, sensitivity) for city in cities]
+    params = base.params
+    changes = [_change(base, city, sensitivity) for city in cities]
     found = [c for c in changes if c is not None]
     found, fresh_spaces = _search_changed(base, found, params)
     quick = [c for c in found if c.same_residents and not sensitivity]
@@ -347,15 +357,15 @@ def _rescore_chunk(
     done = iter(found)
     for city, planned in zip(cities, changes, strict=True):
         if planned is None:
-            log.info("rescore: full recompute (network, home locations or parameters changed)")
-            yield score_state(city, params, sensitivity=sensitivity)
+            log.info("update: full recompute (network, home locations or parameters changed)")
+            yield cohesion_state(city, params, sensitivity=sensitivity)
             continue
         change = next(done)
         note = f"incremental: {int((change.plan < 0).sum())} of {len(change.plan)} spaces searched"
         tables = partial(_merged_tables, base.aware, base.free, change)
         if change.same_residents and not sensitivity:
             state = next(evaluated)
-            log.info("rescore: %s", state.recomputed)
+            log.info("update: %s", state.recomputed)
             yield state
             continue
         aware, free = tables()
@@ -363,14 +373,13 @@ def _rescore_chunk(
             city, aware, free, params, sensitivity=sensitivity, networks=base.networks
         )
         note += f", {len(change.homes)} of {len(change.homes)} homes evaluated"
-        log.info("rescore: %s", note)
-        yield _full_state(result, base.networks, tables, note)
+        log.info("update: %s", note)
+        yield _full_state(city, result, base.networks, tables, note)
 
 
-def _change(
-    base_city: City, base: CohesionState, city: City, params: CohesionParams, sensitivity: bool
-) -> _Change | None:
+def _change(base: CohesionState, city: City, sensitivity: bool) -> _Change | None:
     """What ``city`` changes against the base, or None when it must be scored in full."""
+    base_city, params = base.city, base.params
     same_network = (
         city.walk_edges is base_city.walk_edges and city.walk_nodes is base_city.walk_nodes
     )
@@ -379,7 +388,7 @@ def _change(
     same_homes = city.homes is base_city.homes
     homes = base.aware.homes if same_homes else _homes_in_place(base.aware.homes, city.homes)
     short = sensitivity and not base.sensitivity  # base searched without the variants
-    if not same_network or homes is None or plan is None or params != base.params or short:
+    if not same_network or homes is None or plan is None or short:
         return None
     same = same_homes or _same_residents(base.aware.homes, homes)
     return _Change(city, counted, homes, plan, same)
@@ -517,6 +526,7 @@ def _evaluate_touched(
             f"{rows.size} of {len(change.homes)} homes evaluated"
         )
         yield CohesionState(
+            change.city,
             base.networks,
             partial(_merged_tables, base.aware, base.free, change),
             partial(_assembled, change.city, base.homes, values, spaces, params=params,

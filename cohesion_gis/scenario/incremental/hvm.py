@@ -1,9 +1,9 @@
-r"""Re-assessing a scenario City for HVM by searching only the sites a change can reach.
+r"""Incremental HVM assessment: a scenario searched again only where its changes can reach.
 
 The approach search (:mod:`cohesion_gis.hvm.routes`) dominates :func:`~cohesion_gis.hvm.assess.
 assess_sites`; a scenario (a closed road, a rated barrier line, a pedestrianised street) changes
-the approaches of the sites near it only. :func:`reassess` takes the base City, its
-:class:`~cohesion_gis.hvm.assess.SiteAssessment` and the scenario City and
+the approaches of the sites near it only. :func:`hvm_state` assesses a City in full and keeps what
+a scenario starts from (:class:`HvmState`); :meth:`HvmState.update` takes the scenario City and
 
 1. finds what changed for the search:
 
@@ -25,12 +25,12 @@ the approaches of the sites near it only. :func:`reassess` takes the base City, 
    edge (an entry on it), or has an entry edge with an end within the search horizon plus
    :func:`touch_m` of a changed edge's end, in network distance on the base or the scenario
    network (:func:`_reached`: one search of the network engine,
-   :func:`~cohesion_gis.network.node_distances`, on the graph the horizon is searched on,
-   :func:`~cohesion_gis.hvm.routes.horizon_graph`). A site's search never leaves the horizon's
-   ball around its entries, and a route reaches a change on another edge through one of that
-   edge's ends, so nothing else enters it. The network is still split at every site's entries
-   and barriers (:class:`~cohesion_gis.hvm.routes.ApproachNetwork`), so a re-searched site's
-   rows are those of a full run;
+   :func:`~cohesion_gis.network.node_distances`, on the City's vehicle graph
+   ``City.drive_csr``). A site's search never leaves the horizon's ball around its entries,
+   and a route reaches a change on another edge through one of that edge's ends, so nothing
+   else enters it. The network is still split at every site's entries and barriers
+   (:class:`~cohesion_gis.hvm.routes.ApproachNetwork`), so a re-searched site's rows are those
+   of a full run;
 4. takes every other site's approach rows from the base assessment, and rebuilds the site
    table, ranking, entries, gaps and audit from the merged approaches (cheap, global). When the
    site inputs (candidate sites, buildings, the footways of the walk network, the taxonomy) are
@@ -38,35 +38,33 @@ the approaches of the sites near it only. :func:`reassess` takes the base City, 
    :func:`~cohesion_gis.hvm.sites.soft_target_sites` again.
 
 The result equals a full :func:`~cohesion_gis.hvm.assess.assess_sites` of the scenario
-(``tests/hvm/test_incremental.py``: every example scenario, a road closed far from any site, one
-next to a site, and a closure far from a site that moves where vehicles start). Other parameters
-than the base's (vehicles, HVM or site parameters, ``block_unrated``, DEM), a changed study-area
-boundary, or edges or barriers whose unchanged rows come in another order fall back to a full
-run; :attr:`Reassessment.note` says which.
+(``tests/scenario/test_incremental_hvm.py``: every example scenario, a road closed far from any
+site, one next to a site, and a closure far from a site that moves where vehicles start). Other
+parameters than the base's, a changed study-area boundary, or edges or barriers whose unchanged
+rows come in another order fall back to a full run; :attr:`HvmState.recomputed` says which.
 
 Examples
 --------
 >>> import dataclasses
 >>> import cohesion_gis as cg
->>> from cohesion_gis.hvm.assess import assess_sites
->>> from cohesion_gis.hvm.incremental import reassess
+>>> from cohesion_gis.scenario.incremental import hvm_state
 >>> city = cg.load_city()  # doctest: +SKIP
->>> base = assess_sites(city)
+>>> base = hvm_state(city)
 >>> closed = city.drive_edges["name"] == "Unioninkatu"
->>> scenario = dataclasses.replace(city, drive_edges=city.drive_edges.loc[~closed])
->>> update = reassess(city, base, scenario)
->>> update.note.startswith("HVM incremental:"), 0 < len(update.searched) < len(base.sites)
+>>> after = base.update(dataclasses.replace(city, drive_edges=city.drive_edges.loc[~closed]))
+>>> after.recomputed.startswith("HVM incremental:"), 0 < len(after.searched) < len(base.searched)
 (True, True)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -76,6 +74,7 @@ import shapely
 from cohesion_gis.hvm.assess import (
     AssessmentSetup,
     SiteAssessment,
+    assess_sites,
     assessment_audit,
     build_assessment,
     graded_edges,
@@ -85,42 +84,134 @@ from cohesion_gis.hvm.assess import (
     site_approaches,
 )
 from cohesion_gis.hvm.params import HvmParams
-from cohesion_gis.hvm.routes import ApproachNetwork, horizon_graph
+from cohesion_gis.hvm.routes import ApproachNetwork
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
 from cohesion_gis.hvm.vehicles import VehicleClass
 from cohesion_gis.network import components, node_distances
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
+    from cohesion_gis.network import Csr
 
-__all__ = ["Reassessment", "reassess", "touch_m"]
+__all__ = ["HvmState", "hvm_state", "touch_m"]
 
 log = logging.getLogger(__name__)
 
 #: Audit entries that must equal the base assessment's for its approaches to be reused.
 _SETTINGS = ("vehicles", "parameters", "site_parameters", "block_unrated", "dem")
+#: The options of :func:`hvm_state` an :class:`HvmState` keeps (all but ``barriers``).
+_OPTIONS = ("vehicles", "params", "block_unrated", "dem", "site_params")
 #: Columns of a vehicle-network edge that the approach search reads (plus geometry).
 _EDGE_COLUMNS = ("u", "v", "length_m", "width_m")
 
 
 @dataclass(frozen=True)
-class Reassessment:
-    """Result of :func:`reassess`.
+class HvmState:
+    """An HVM assessment with what a scenario's update starts from.
 
     Attributes
     ----------
-    assessment
-        The scenario's assessment, equal to a full :func:`~cohesion_gis.hvm.assess.assess_sites`.
+    city
+        The City assessed.
+    result
+        Its assessment (:class:`~cohesion_gis.hvm.assess.SiteAssessment`), equal to a full
+        :func:`~cohesion_gis.hvm.assess.assess_sites` with :attr:`options`.
+    options
+        The keyword options of :func:`hvm_state` other than ``barriers`` (``vehicles``,
+        ``params``, ``block_unrated``, ``dem``, ``site_params``; one missing is ``None``, the
+        default): an update assesses with them.
     searched
         Ids of the sites whose approaches were searched (every site after a full run).
-    note
-        What was computed: ``"HVM incremental: 3 of 81 sites searched"`` (plus ``", site table
-        rebuilt"`` when the site inputs changed), or ``"HVM full: <why>"``.
+    recomputed
+        What was computed: ``"HVM full"``, ``"HVM incremental: 3 of 81 sites searched"`` (plus
+        ``", site table rebuilt"`` when the site inputs changed), or ``"HVM full: <why>"``.
     """
 
-    assessment: SiteAssessment
-    searched: tuple[str, ...]
-    note: str
+    city: City
+    result: SiteAssessment
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    searched: tuple[str, ...] = ()
+    recomputed: str = "HVM full"
+
+    def update(
+        self,
+        city: City,
+        *,
+        barriers: gpd.GeoDataFrame | str | Path | None = None,
+        params: HvmParams | None = None,
+    ) -> HvmState:
+        """Assess a scenario City, searching again only the sites its changes can reach.
+
+        Parameters
+        ----------
+        city
+            The scenario City (e.g. :func:`cohesion_gis.scenario.apply` on :attr:`city`), same
+            CRS.
+        barriers
+            The scenario's rated barriers (as :func:`~cohesion_gis.hvm.assess.assess_sites`);
+            the base's are read from ``result.barriers``.
+        params
+            HVM parameters; ``None``: those of this state. Others than the base's (checked
+            against its audit, as every option) give a full run.
+
+        Returns
+        -------
+        HvmState
+            The scenario's state: its assessment equals a full ``assess_sites`` of ``city``.
+
+        Raises
+        ------
+        InputError, ParameterError
+            As :func:`~cohesion_gis.hvm.assess.assess_sites`.
+        """
+        options = {name: self.options.get(name) for name in _OPTIONS}
+        options["params"] = params or options["params"]
+        setup = resolve_setup(city, barriers=barriers, **options)
+        base, base_city = self.result, self.city
+        base_sites = _base_sites(base)
+        reused = _same_site_inputs(base_city, city)
+        sites = base_sites if reused else soft_target_sites(city, params=setup.site_params)
+        why = _why_full(base_city, base, city, setup, sites)
+        if not why:
+            dem = options["dem"]
+            base_setup = replace(setup, barriers=base.barriers, edges=graded_edges(base_city, dem))
+            before = _Side(base_city, base_setup, base_sites)
+            try:
+                approaches, searched = _merged(before, _Side(city, setup, sites), base.approaches)
+            except _ReorderedError as exc:
+                why = str(exc)
+        if why:
+            approaches, searched = site_approaches(city, setup, sites), tuple(sites["site_id"])
+            note = f"HVM full: {why}"
+        else:
+            note = f"HVM incremental: {len(searched)} of {len(sites)} sites searched"
+            note += "" if reused else ", site table rebuilt"
+        log.info("update: %s", note)
+        assessment = build_assessment(city, setup, sites, approaches)
+        return HvmState(city, assessment, self.options, searched, note)
+
+
+def hvm_state(
+    city: City,
+    *,
+    vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
+    barriers: gpd.GeoDataFrame | str | Path | None = None,
+    params: HvmParams | None = None,
+    block_unrated: bool | None = None,
+    dem: str | Path | None = None,
+    site_params: SiteParams | None = None,
+) -> HvmState:
+    """Assess a City in full (:func:`~cohesion_gis.hvm.assess.assess_sites`), keeping its state.
+
+    Takes the arguments of ``assess_sites``; :meth:`HvmState.update` then assesses scenarios of
+    this City with the same options (and their own rated ``barriers``).
+    """
+    options: dict[str, Any] = {"vehicles": vehicles, "params": params,
+                               "block_unrated": block_unrated, "dem": dem,
+                               "site_params": site_params}  # fmt: skip
+    result = assess_sites(city, barriers=barriers, **options)
+    searched = tuple(result.sites["site_id"])
+    return HvmState(city, result, MappingProxyType(options), searched)
 
 
 def touch_m(params: HvmParams) -> float:
@@ -130,68 +221,6 @@ def touch_m(params: HvmParams) -> float:
     a barrier onto another street up to twice that away), and cut points within 0.5 m merge.
     """
     return 2.0 * params.barrier_snap_m + 1.0
-
-
-def reassess(
-    base_city: City,
-    base: SiteAssessment,
-    city: City,
-    *,
-    vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
-    barriers: gpd.GeoDataFrame | str | Path | None = None,
-    params: HvmParams | None = None,
-    block_unrated: bool | None = None,
-    dem: str | Path | None = None,
-    site_params: SiteParams | None = None,
-) -> Reassessment:
-    """Assess a scenario City, searching again only the sites its changes can reach.
-
-    Parameters
-    ----------
-    base_city
-        The base study area.
-    base
-        ``assess_sites(base_city, ...)`` with the same options as given here (checked against
-        its audit; other options give a full run).
-    city
-        The scenario City (e.g. :func:`cohesion_gis.scenario.apply` on ``base_city``), same CRS.
-    vehicles, barriers, params, block_unrated, dem, site_params
-        As :func:`~cohesion_gis.hvm.assess.assess_sites`, for the scenario (``barriers``: its
-        rated barriers; the base's are read from ``base.barriers``).
-
-    Returns
-    -------
-    Reassessment
-        The assessment, the ids of the sites searched and a one-line note.
-
-    Raises
-    ------
-    InputError, ParameterError
-        As :func:`~cohesion_gis.hvm.assess.assess_sites`.
-    """
-    setup = resolve_setup(
-        city, vehicles=vehicles, barriers=barriers, params=params, block_unrated=block_unrated,
-        dem=dem, site_params=site_params,
-    )  # fmt: skip
-    base_sites = _base_sites(base)
-    reused = _same_site_inputs(base_city, city)
-    sites = base_sites if reused else soft_target_sites(city, params=setup.site_params)
-    why = _why_full(base_city, base, city, setup, sites)
-    if not why:
-        base_setup = replace(setup, barriers=base.barriers, edges=graded_edges(base_city, dem))
-        before = _Side(base_city, base_setup, base_sites)
-        try:
-            approaches, searched = _merged(before, _Side(city, setup, sites), base.approaches)
-        except _ReorderedError as exc:
-            why = str(exc)
-    if why:
-        approaches, searched = site_approaches(city, setup, sites), tuple(sites["site_id"])
-        note = f"HVM full: {why}"
-    else:
-        note = f"HVM incremental: {len(searched)} of {len(sites)} sites searched"
-        note += "" if reused else ", site table rebuilt"
-    log.info("reassess: %s", note)
-    return Reassessment(build_assessment(city, setup, sites, approaches), searched, note)
 
 
 # --- whether the base can be reused ---------------------------------------------------------
@@ -275,8 +304,8 @@ def _merged(
         changes.append(_start_changes(_no_starts(base), network.no_start_xy))
     region = np.concatenate(changes)
     areas = scenario.areas.geometry.to_numpy()
-    reached = changed_sites | _reached(base.setup.edges, region, areas, params)
-    search = np.flatnonzero(reached | _reached(scenario.setup.edges, region, areas, params))
+    reached = changed_sites | _reached(base, region, areas, params)
+    search = np.flatnonzero(reached | _reached(scenario, region, areas, params))
     searched = tuple(sites["site_id"].iloc[search])
     ids = base_approaches["site_id"]
     parts = [base_approaches.loc[ids.isin(sites["site_id"]) & ~ids.isin(searched)]]
@@ -369,36 +398,30 @@ def _no_starts(side: _Side) -> list[np.ndarray]:
     return [np.empty((0, 2)) for _ in side.setup.classes]
 
 
-def _reached(
-    edges: gpd.GeoDataFrame, changes: np.ndarray, areas: np.ndarray, params: HvmParams
-) -> np.ndarray:
+def _reached(side: _Side, changes: np.ndarray, areas: np.ndarray, params: HvmParams) -> np.ndarray:
     """Per search area, whether a change lies within a route's reach of its entries.
 
     The edges within :func:`touch_m` of a change, grown to their whole streets, are changed. A
     site is reached when its search area lies within :func:`touch_m` of a change or a changed
     edge (an entry on a changed edge), or when an edge crossing its outline (where its entries
     are) has an end within the horizon plus :func:`touch_m` of a changed edge's end, in network
-    distance: a route from an entry to a change on another edge enters that edge at one of its
-    ends, so that end is no farther than the change.
+    distance on the City's vehicle graph (``City.drive_csr``, weighted by the edges' lengths,
+    which are their geometries' lengths: :func:`cohesion_gis.streets.vehicle_network`): a route
+    from an entry to a change on another edge enters that edge at one of its ends, so that end
+    is no farther than the change.
     """
+    edges, graph = side.setup.edges, side.city.drive_csr
     lines = edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
     touch = touch_m(params)
-    street = _street_ids(edges)
+    a, b = _ends(edges, graph)
+    street = _street_ids(a, b, graph.n_nodes)
     changed = np.isin(street, street[tree.query(changes, "dwithin", distance=touch)[1]])
     out = np.zeros(len(areas), bool)
     near = np.concatenate([changes, lines[changed]])
     out[shapely.STRtree(near).query(areas, "dwithin", distance=touch)[0]] = True
     if not changed.any():
         return out
-    codes, nodes = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
-    a, b = codes[: len(edges)], codes[len(edges) :]
-    xy = np.zeros((len(nodes), 2))
-    xy[a], xy[b] = (
-        shapely.get_coordinates(shapely.get_point(lines, 0)),
-        shapely.get_coordinates(shapely.get_point(lines, -1)),
-    )
-    graph = horizon_graph(a, b, shapely.length(lines), x=xy[:, 0], y=xy[:, 1])
     limit = params.search_horizon_m + touch
     sources = np.unique(np.r_[a[changed], b[changed]])
     dist = node_distances(graph, sources, limit_m=limit)
@@ -407,11 +430,21 @@ def _reached(
     return out
 
 
-def _street_ids(edges: gpd.GeoDataFrame) -> np.ndarray:
-    """Per edge, an id shared by the edges of one street: joined at nodes of degree 2."""
-    n = len(edges)
-    codes, _ = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
-    degree = np.bincount(codes)
+def _ends(edges: gpd.GeoDataFrame, graph: Csr) -> tuple[np.ndarray, np.ndarray]:
+    """Node index (in ``graph``) of each edge's ``u`` and ``v`` end."""
+    u = graph.node_index(edges["u"].to_numpy(), where="drive_edges u")
+    v = graph.node_index(edges["v"].to_numpy(), where="drive_edges v")
+    return u.astype(np.int64), v.astype(np.int64)
+
+
+def _street_ids(a: np.ndarray, b: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Per edge (node indices ``a``, ``b``), an id shared by the edges of one street.
+
+    Edges of one street are joined at nodes of degree 2.
+    """
+    n = a.size
+    codes = np.r_[a, b]
+    degree = np.bincount(codes, minlength=n_nodes)
     through = degree[codes] == 2
     edge, node = np.tile(np.arange(n), 2)[through], codes[through]
     pairs = edge[np.argsort(node, kind="stable")].reshape(-1, 2)

@@ -1,4 +1,5 @@
-"""Incremental HVM reassessment: equal to a full run, searching only the sites a change reaches."""
+"""Incremental HVM assessment (``HvmState.update``): equal to a full run, searching only the sites
+a change reaches."""
 
 from __future__ import annotations
 
@@ -14,18 +15,23 @@ import shapely
 from pandas.testing import assert_frame_equal
 
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, speed_column
-from cohesion_gis.hvm.incremental import reassess
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.params import load_params
 from cohesion_gis.scenario import apply, load_scenario
+from cohesion_gis.scenario.incremental import HvmState, hvm_state
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
 TABLES = ("sites", "approaches", "entries", "gaps", "barriers")
 
 
 @pytest.fixture(scope="module")
-def base(helsinki) -> SiteAssessment:
-    return assess_sites(helsinki)
+def state(helsinki) -> HvmState:
+    return hvm_state(helsinki)
+
+
+@pytest.fixture(scope="module")
+def base(state) -> SiteAssessment:
+    return state.result
 
 
 def hvm_inputs(city):
@@ -46,11 +52,11 @@ def assert_same(full: SiteAssessment, fast: SiteAssessment) -> None:
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
-def test_every_example_scenario_equals_a_full_run(helsinki, base, path) -> None:
+def test_every_example_scenario_equals_a_full_run(helsinki, state, base, path) -> None:
     city, proposed = hvm_inputs(apply(helsinki, load_scenario(path)))
-    update = reassess(helsinki, base, city, barriers=proposed)
-    assert_same(assess_sites(city, barriers=proposed), update.assessment)
-    assert update.note.startswith("HVM incremental: ")
+    update = state.update(city, barriers=proposed)
+    assert_same(assess_sites(city, barriers=proposed), update.result)
+    assert update.recomputed.startswith("HVM incremental: ")
     if (
         city.drive_edges is helsinki.drive_edges
         and proposed is None
@@ -70,55 +76,59 @@ def distance_to_sites(city, base) -> np.ndarray:
     return out
 
 
-def test_closing_a_road_far_from_every_site_searches_nothing(helsinki, base) -> None:
+def test_closing_a_road_far_from_every_site_searches_nothing(helsinki, state, base) -> None:
     far = int(np.argmax(distance_to_sites(helsinki, base)))
     edges = helsinki.drive_edges
     street = edges["osm_id"] == edges["osm_id"].iloc[far]
     city = dataclasses.replace(helsinki, drive_edges=edges.loc[~street].reset_index(drop=True))
-    update = reassess(helsinki, base, city)
-    assert_same(assess_sites(city), update.assessment)
+    update = state.update(city)
+    assert_same(assess_sites(city), update.result)
     assert update.searched == ()
-    assert update.note == f"HVM incremental: 0 of {len(base.sites)} sites searched"
+    assert update.recomputed == f"HVM incremental: 0 of {len(base.sites)} sites searched"
 
 
-def test_closing_a_road_at_a_site_searches_that_site_and_its_neighbours(helsinki, base) -> None:
+def test_closing_a_road_at_a_site_searches_that_site_and_its_neighbours(
+    helsinki, state, base
+) -> None:
     near = int(np.argmin(distance_to_sites(helsinki, base)))
     edges = helsinki.drive_edges
     street = edges["osm_id"] == edges["osm_id"].iloc[near]
     city = dataclasses.replace(helsinki, drive_edges=edges.loc[~street].reset_index(drop=True))
-    update = reassess(helsinki, base, city)
-    assert_same(assess_sites(city), update.assessment)
+    update = state.update(city)
+    assert_same(assess_sites(city), update.result)
     touching = base.sites.loc[base.sites.intersects(shapely.union_all(edges.geometry[street]))]
     assert set(touching["site_id"]) <= set(update.searched)
     assert len(update.searched) < len(base.sites)
 
 
-def test_a_removed_site_leaves_the_table_and_its_neighbours_are_searched(helsinki, base) -> None:
+def test_a_removed_site_leaves_the_table_and_its_neighbours_are_searched(
+    helsinki, state, base
+) -> None:
     single = base.sites.loc[base.sites["n_members"] == 1, "site_id"].iloc[0]
     city = dataclasses.replace(
         helsinki, sites=helsinki.sites.loc[helsinki.sites["site_id"] != single]
     )
-    update = reassess(helsinki, base, city)
-    assert_same(assess_sites(city), update.assessment)
-    assert single not in set(update.assessment.approaches["site_id"])
-    assert update.note.endswith(", site table rebuilt")
+    update = state.update(city)
+    assert_same(assess_sites(city), update.result)
+    assert single not in set(update.result.approaches["site_id"])
+    assert update.recomputed.endswith(", site table rebuilt")
 
 
-def test_other_parameters_or_reordered_edges_give_a_full_run(helsinki, base) -> None:
+def test_other_parameters_or_reordered_edges_give_a_full_run(helsinki, state, base) -> None:
     params = dataclasses.replace(load_params(HvmParams), friction_mu=0.8)
-    update = reassess(helsinki, base, helsinki, params=params)
-    assert update.note == "HVM full: parameters differ from the base assessment's"
+    update = state.update(helsinki, params=params)
+    assert update.recomputed == "HVM full: parameters differ from the base assessment's"
     assert len(update.searched) == len(base.sites)
     shuffled = helsinki.drive_edges.iloc[::-1].reset_index(drop=True)
-    update = reassess(helsinki, base, dataclasses.replace(helsinki, drive_edges=shuffled))
-    assert update.note.startswith("HVM full: unchanged rows of the u... table")
+    update = state.update(dataclasses.replace(helsinki, drive_edges=shuffled))
+    assert update.recomputed.startswith("HVM full: unchanged rows of the u... table")
 
 
-def test_walk_network_change_off_the_footways_reuses_the_site_table(helsinki, base) -> None:
+def test_walk_network_change_off_the_footways_reuses_the_site_table(helsinki, state, base) -> None:
     walk = helsinki.walk_edges.assign(severance=False)
-    update = reassess(helsinki, base, dataclasses.replace(helsinki, walk_edges=walk))
-    assert update.note == f"HVM incremental: 0 of {len(base.sites)} sites searched"
-    assert_frame_equal(update.assessment.sites, base.sites, check_exact=True)
+    update = state.update(dataclasses.replace(helsinki, walk_edges=walk))
+    assert update.recomputed == f"HVM incremental: 0 of {len(base.sites)} sites searched"
+    assert_frame_equal(update.result.sites, base.sites, check_exact=True)
 
 
 # --- the start rule is global: a change far away moves where vehicles start ----------------
@@ -148,8 +158,14 @@ def line_city(helsinki):
         geometry=[square], crs=helsinki.crs,
     )  # fmt: skip
     walk = gpd.GeoDataFrame({"highway": pd.Series(dtype=str)}, geometry=[], crs=helsinki.crs)
+    ends = [(x0 + x, y0) for x in xs] + [(x0 + x, y0 + 50) for x in xs[1:4]]
+    nodes = gpd.GeoDataFrame(
+        {"x": [x for x, _ in ends], "y": [y for _, y in ends]},
+        geometry=shapely.points(ends), index=pd.Index(range(8), name="node_id"), crs=helsinki.crs,
+    )  # fmt: skip
     return dataclasses.replace(
         helsinki,
+        drive_nodes=nodes,
         drive_edges=edges,
         sites=sites,
         walk_edges=walk,
@@ -167,13 +183,14 @@ def test_a_far_closure_that_moves_the_outside_searches_the_site_again(helsinki) 
         geometry=[shapely.LineString([(x0 + 2000, y0 - 20), (x0 + 2000, y0 + 20)])],
         crs=helsinki.crs,
     )
-    base = assess_sites(city, barriers=ring)
+    before = hvm_state(city, barriers=ring)
+    base = before.result
     # the road beyond the barrier is longer than what is left outside once 0-1 is closed, so
     # it becomes the outside: an M1 now starts there, within reach of the square
     closed = dataclasses.replace(city, drive_edges=city.drive_edges.iloc[1:])
-    update = reassess(city, base, closed, barriers=ring)
+    update = before.update(closed, barriers=ring)
     full = assess_sites(closed, barriers=ring)
-    assert_same(full, update.assessment)
+    assert_same(full, update.result)
     assert update.searched == ("way/10",)
     m1 = speed_column("M1")
     assert base.sites[m1].iloc[0] == 0.0  # no start inside, outside starts beyond the horizon
