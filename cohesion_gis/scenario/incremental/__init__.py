@@ -24,7 +24,7 @@ Examples
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.scenario import apply, load_scenario
 >>> from cohesion_gis.scenario.incremental import cohesion_state
->>> city = cg.load_city()
+>>> city = cg.load_city()  # doctest: +SKIP
 >>> base = cohesion_state(city)
 >>> after = base.update(apply(city, load_scenario("scenarios/car_park_to_park.toml")))
 >>> after.recomputed.startswith("incremental:")
