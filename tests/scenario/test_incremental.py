@@ -14,9 +14,7 @@ from .conftest import SCENARIOS, one, write
 # --- incremental rescoring of many scenarios ------------------------------------------------
 
 
-def test_update_many_mixed_batch_equals_one_update_each(
-    tmp_path: Path, helsinki: cg.City
-) -> None:
+def test_update_many_mixed_batch_equals_one_update_each(tmp_path: Path, helsinki: cg.City) -> None:
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.params import load_params
     from cohesion_gis.scenario.incremental import cohesion_state
