@@ -55,19 +55,22 @@ assessment (reference hvm.md §8.2):
    In a merged site every square metre counts once, at the densest member covering it (members
    with a capacity tag first, counted whole); ``capacity_source`` names the rules used.
 4. **Martyn's Law, per premises** (Terrorism (Protection of Premises) Act 2025): a tier is given
-   only to **building-based premises** (s.2(2)(a): "a building, or a building and other land"; here
-   every venue, and a station, stadium or attraction whose footprint buildings cover at least
-   :attr:`SiteParams.building_share`; a street, square or market (kinds with ``open_land``) only
-   when it is itself a building, :attr:`SiteParams.hall_share`: a market hall), each member on its
-   own persons: ``none`` below 200, ``standard`` from 200, ``enhanced`` from 800 (s.2(2)(c),
-   s.2(3)(a)); places of worship, schools and further education colleges stay ``standard`` (kinds
-   with ``martyns_law_cap``, Schedule 1); universities are not capped (higher education is not among
-   Schedule 1's standard-duty uses). ``martyns_law_tier`` is the highest tier of the site's premises
-   and ``martyns_law_premises`` lists them; a merged crowd area never adds persons of different
+   only to **building-based premises** (s.2(2)(a): "a building, or a building and other land";
+   here every venue, and a station, stadium or attraction whose footprint buildings cover at
+   least :attr:`SiteParams.building_share`; a street, square or market (kinds with
+   ``open_land``) only when it is itself one building, :attr:`SiteParams.hall_share`: a market
+   hall), each premises on its own persons (members of one kind drawn over one building, a
+   station node in its hall and the hall's polygon, are one premises): ``none`` below 200,
+   ``standard`` from 200, ``enhanced`` from 800 (s.2(2)(c), s.2(3)(a)); places of worship,
+   schools and further education colleges stay ``standard`` (kinds with ``martyns_law_cap``,
+   Schedule 1); universities are not capped (higher education is not among Schedule 1's
+   standard-duty uses). ``martyns_law_tier`` is the highest tier of the site's premises and
+   ``martyns_law_premises`` lists them; a merged crowd area never adds persons of different
    premises together. An open square, street or market is never premises: its
-   ``event_capacity_persons`` (area × :attr:`SiteParams.event_persons_m2`) flags a "possible
-   qualifying event" from 800 (s.3, events with entry checks). The Act is UK law: outside the UK the
-   assessment labels the tier a UK-law proxy (``hvm.assess``).
+   ``event_capacity_persons`` (open area, each m² once, less the premises' footprints, ×
+   :attr:`SiteParams.event_persons_m2`) flags a "possible qualifying event" from 800 (s.3,
+   events with entry checks). The Act is UK law: outside the UK the assessment labels the tier a
+   UK-law proxy (``hvm.assess``).
 5. **Crowd perimeter** (the geometry): the site plus its frontage footway, where crowds queue and
    leave: footway, pedestrian, path and steps edges of the walk network within
    :attr:`SiteParams.frontage_m` of the footprint, buffered to a footway width and joined to the
@@ -205,8 +208,8 @@ class SiteParams:
         ``open_land``: station, stadium, attraction) is building-based premises when buildings
         cover at least this share of its footprint; a venue kind always is.
     hall_share
-        A street, square or market (``open_land`` kinds) is premises only when buildings cover
-        at least this share of it: it is itself a building (a market hall).
+        A street, square or market (``open_land`` kinds) is premises only when one building
+        covers at least this share of it: it is itself a building (a market hall).
     merge_gap_m
         Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
     entry_snap_m
@@ -461,9 +464,10 @@ def _members(
         footprint[inside.index.to_numpy()] = b_geoms[inside.to_numpy()]
         levels[point_idx] = params.default_levels
     area = shapely.area(footprint)
-    building = _building_share(footprint, buildings, area)
+    building, largest = _building_share(footprint, buildings, area)
     if point_idx.size:
         building[inside.index.to_numpy()] = 1.0
+        largest[inside.index.to_numpy()] = 1.0
     station = candidates["kind"].isin(params.station_kinds).to_numpy()
     station_floor = _building_floor(footprint, buildings, params.default_levels, station)
     homeless = station & is_point
@@ -511,8 +515,10 @@ def _members(
             "capped": capped,
             "open": is_open,
             "point": is_point,
+            # a square is premises only as one building (a hall), not for the many small
+            # buildings a plaza drawn over arcades or kiosks overlaps (Monaco way/400398289)
             "premises": ~is_open
-            | (building >= np.where(land, params.hall_share, params.building_share)),
+            | np.where(land, largest >= params.hall_share, building >= params.building_share),
         },
         geometry=shapely.make_valid(footprint),
         crs=candidates.crs,
@@ -559,18 +565,24 @@ def _site_row(
     total = float(persons.sum())
     premises = members["premises"][idx].astype(bool)
     capped = members["capped"][idx].astype(bool)
-    # tiers per building-based premises (each member alone), never for open land (s.2(2)(a))
-    tiers = [
-        martyns_law_tier(members["persons"][i], capped=bool(c))
-        for i, c in zip(idx[premises], capped[premises], strict=True)
-    ]
+    # tiers per building-based premises, never for open land (s.2(2)(a)); members drawn over
+    # the same building (a station node in its hall and the hall's polygon) are one premises
+    listed, tiers = [], []
+    for group in _same_premises(geoms, premises, members["kind"][idx]):
+        persons_of = np.nan_to_num(members["persons"][idx[group]].astype(float), nan=-1.0)
+        lead = idx[group[np.argmax(persons_of)]]
+        named = _names(members["name"][idx[group]])
+        label = named[0] if named else f"unnamed {members['kind'][lead]} {members['osm_id'][lead]}"
+        t = martyns_law_tier(members["persons"][lead], capped=bool(capped[group].any()))
+        tiers.append(t)
+        if t != "none":
+            listed.append(f"{label}: {t} ({members['persons'][lead]:.0f})")
     tier = max(tiers, key=TIERS.index, default="none")
-    listed = [
-        f"{members['name'][i] or members['osm_id'][i]}: {t} ({members['persons'][i]:.0f})"
-        for i, t in zip(idx[premises], tiers, strict=True)
-        if t != "none"
-    ]
-    event = float(np.sum(shapely.area(geoms[~premises]))) * event_persons_m2
+    # open land once (overlapping mapped areas are one area), less the premises' buildings
+    open_area = shapely.union_all(geoms[~premises]) if (~premises).any() else None
+    if open_area is not None and premises.any():
+        open_area = shapely.difference(open_area, shapely.union_all(geoms[premises]))
+    event = (0.0 if open_area is None else float(shapely.area(open_area))) * event_persons_m2
     footprint = geoms[0] if len(idx) == 1 else shapely.union_all(geoms)
     ids = members["osm_id"][idx].astype(str)
     mapped = np.array([i.startswith(MAPPED_PREFIXES) for i in ids])
@@ -582,7 +594,7 @@ def _site_row(
         "site_id": ids[anchor],
         "members": "+".join(sorted(ids)),
         "member_names": "; ".join(names) if names else None,
-        "name": _short_name(lead),
+        "name": _short_name(lead) or f"unnamed {kinds[0]} {ids[anchor]}",
         "kind": kinds[0],
         "kinds": "; ".join(kinds),
         "n_members": len(idx),
@@ -625,18 +637,41 @@ def _building_floor(
 
 def _building_share(
     footprint: np.ndarray, buildings: gpd.GeoDataFrame, area: np.ndarray
-) -> np.ndarray:
-    """Share (0-1) of each footprint covered by buildings."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share (0-1) of each footprint covered by buildings, and by its largest single building."""
     b_geoms = shapely.make_valid(buildings.geometry.to_numpy())
     footprint = shapely.make_valid(footprint)
-    share = np.zeros(footprint.size)
+    share, largest = np.zeros(footprint.size), np.zeros(footprint.size)
     if b_geoms.size == 0:
-        return share
+        return share, largest
     f_idx, b_idx = shapely.STRtree(b_geoms).query(footprint, predicate="intersects")
     if f_idx.size:
         covered = shapely.area(shapely.intersection(footprint[f_idx], b_geoms[b_idx]))
         np.add.at(share, f_idx, covered)
-    return np.minimum(share / np.maximum(area, 1e-9), 1.0)
+        np.maximum.at(largest, f_idx, covered)
+    scale = np.maximum(area, 1e-9)
+    return np.minimum(share / scale, 1.0), np.minimum(largest / scale, 1.0)
+
+
+def _same_premises(geoms: np.ndarray, premises: np.ndarray, kinds: np.ndarray) -> list[np.ndarray]:
+    """Positions of the premises members, grouped where one of a kind lies mostly in another.
+
+    A station node takes its hall's footprint and the hall may also be mapped as a station
+    polygon: one building, one premises. Members of the same kind count once where at least
+    half of the smaller lies in the other; different venues in one building stay apart.
+    """
+    pos = np.flatnonzero(premises)
+    if pos.size <= 1:
+        return [pos] if pos.size else []
+    sub = shapely.make_valid(geoms[pos])
+    a, b = shapely.STRtree(sub).query(sub, predicate="intersects")
+    keep = (a < b) & (kinds[pos][a] == kinds[pos][b])
+    a, b = a[keep], b[keep]
+    shared = shapely.area(shapely.intersection(sub[a], sub[b]))
+    smaller = np.minimum(shapely.area(sub[a]), shapely.area(sub[b]))
+    same = shared >= 0.5 * np.maximum(smaller, 1e-9)
+    labels = components(pos.size, a[same], b[same])[1]
+    return [pos[labels == k] for k in np.unique(labels)]
 
 
 def _names(values: np.ndarray) -> list[str]:

@@ -219,6 +219,42 @@ def monaco_sites(monaco):
     return soft_target_sites(monaco)
 
 
+def test_one_building_is_one_premises_and_open_land_is_counted_once():
+    # VDA review: Monaco's station node (in its hall) and a station polygon over the same hall
+    # were listed as two enhanced premises; overlapping open areas were summed for the event
+    # figure (Kaisaniemi: 101 834 persons on 49 743 m²); unnamed premises printed "nan"
+    hall = shapely.box(0, 0, 100, 40)  # 4 000 m², 1 storey: 4 000 x 0.5 x 0.5 = 1 000
+    rows = [
+        ("node/1", "Gare", "station", np.nan, shapely.Point(50, 20)),  # takes the hall
+        ("way/2", np.nan, "station", np.nan, shapely.box(-2, -2, 102, 42)),  # the hall again
+        ("way/3", np.nan, "square", np.nan, shapely.box(100, 0, 200, 100)),  # 10 000 m²
+        ("way/4", np.nan, "square", np.nan, shapely.box(150, 0, 250, 100)),  # half over way/3
+    ]
+    out = soft_target_sites(candidates(rows), **tables(buildings=[hall]))
+    assert len(out) == 1
+    site = out.iloc[0]
+    assert site["martyns_law_premises"] == "Gare: enhanced (1000)"  # once, by its name
+    assert "nan" not in site["martyns_law_premises"]
+    # the squares' union (15 000 m²) once, not 20 000 m², less the 2 m x 42 m the station
+    # polygon's premises land covers of it
+    assert site["event_capacity_persons"] == 2 * (15_000 - 2 * 42)
+    unnamed = soft_target_sites(candidates(rows[2:3]), **tables())
+    assert unnamed["name"].iloc[0] == "unnamed square way/3"  # never NaN on a page or CSV
+
+
+def test_a_square_is_premises_only_as_one_building():
+    # a market hall mapped as a marketplace is a building; a plaza drawn over many small
+    # buildings (arcades, kiosks: Monaco way/400398289, 49.5 % covered by 18) is not
+    square = shapely.box(0, 0, 100, 100)
+    kiosks = [shapely.box(x, y, x + 20, y + 20) for x in (0, 25, 50, 75) for y in (0, 40)]
+    rows = [("way/1", "Plaza", "square", np.nan, square)]
+    plaza = soft_target_sites(candidates(rows), **tables(buildings=kiosks)).iloc[0]
+    assert plaza["martyns_law_tier"] == "none" and plaza["martyns_law_premises"] == ""
+    assert plaza["martyns_law_event"] == "possible qualifying event"
+    hall = soft_target_sites(candidates(rows), **tables(buildings=[shapely.box(0, 0, 100, 60)]))
+    assert hall["martyns_law_premises"].iloc[0] == "Plaza: enhanced (5000)"
+
+
 def test_monaco_streets_are_never_premises_and_the_opera_is_seated(monaco_sites):
     # VDA review: the 10 % building-cover rule made streets premises (Rue de Millo, Rue Basse,
     # Rue Émile de Loth had standard tiers); a street is never premises (s.2(2)(a))
