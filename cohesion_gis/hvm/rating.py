@@ -56,6 +56,7 @@ __all__ = [
     "ISO_MAX_PENETRATION_M",
     "PAS68_CLASSES",
     "TEST_MASSES_KG",
+    "TEST_SPEED_LEVELS_KMH",
     "BarrierRating",
     "RatingRequirement",
     "class_test_speeds_kmh",
@@ -139,6 +140,13 @@ TEST_MASSES_KG: Mapping[str, Mapping[str, tuple[float, ...]]] = MappingProxyType
         ),
     }
 )
+#: Impact-test speed levels (km/h) a rating string may state: IWA 14-1 has "seven different
+#: speed levels from 16 km/h up to 112 km/h" (VTI, Swedish National Road and Transport
+#: Research Institute, *Crash safety testing, non-accredited*, IWA 14-1 test service) [S]: the
+#: 10-mph steps 16/32/48/64/80/96/112. ISO 22343-1:2023, its revision, and PAS 68:2013 use
+#: the same steps (PAS 68:2013 Table 2 not read) [U]. Which class is tested at which level (30
+#: configurations in all, VTI) was not found; requirements ask only ``test_speeds_kmh``.
+TEST_SPEED_LEVELS_KMH = (16.0, 32.0, 48.0, 64.0, 80.0, 96.0, 112.0)
 #: Longest dynamic penetration (m) ISO 22343-1:2023 rates: "applicable to test methods for
 #: vehicle penetration distances not exceeding 25 m" (ISO 22343-1 scope, evs.ee) [V]; applied
 #: to IWA 14-1, the agreement ISO 22343-1 revised, too [A].
@@ -352,12 +360,14 @@ def _parse_impact(text: str, rest: str, standard: str | None) -> BarrierRating:
             standard = "PAS 68"
         else:
             standard = "ISO 22343-1" if debris is not None else "IWA 14-1"
-    _check_test(text, standard, mass=mass, cls=cls, penetration=penetration)
+    _check_test(text, standard, mass=mass, cls=cls, speed=speed, penetration=penetration)
     return BarrierRating(standard, mass, cls, speed, angle, penetration, debris, test_type, text)
 
 
-def _check_test(text: str, standard: str, *, mass: float, cls: str, penetration: float) -> None:
-    """Refuse a class, mass or penetration the standard does not test."""
+def _check_test(
+    text: str, standard: str, *, mass: float, cls: str, speed: float, penetration: float
+) -> None:
+    """Refuse a class, mass, speed or penetration the standard does not test."""
     family = "PAS 68" if standard == "PAS 68" else "ISO"
     masses = TEST_MASSES_KG[family]
     if cls not in masses:
@@ -370,6 +380,12 @@ def _check_test(text: str, standard: str, *, mass: float, cls: str, penetration:
         raise _fail(
             text, "test mass (kg)", f"{mass:g} does not match class {cls} ({standard}: "
             f"{nominal} kg); a rating is evidence only for its own class at its test mass"
+        )  # fmt: skip
+    if not any(abs(speed - v) < 1e-9 for v in TEST_SPEED_LEVELS_KMH):
+        levels = "/".join(f"{v:.0f}" for v in TEST_SPEED_LEVELS_KMH)
+        raise _fail(
+            text, "impact speed (km/h)", f"{speed:g} is not a test speed level of {standard} "
+            f"({levels} km/h)"
         )  # fmt: skip
     if family == "ISO" and penetration > ISO_MAX_PENETRATION_M:
         raise _fail(

@@ -41,6 +41,7 @@ def test_parse_iso_iwa_pas_astm():
 def test_test_levels_masses_and_penetration_the_standards_allow():
     # IWA 14-1: seven speed levels 16-112 km/h (VTI) [S]; nominal masses per class; PAS 68 N3
     # at 7 500 or 30 000 kg; a 25 m penetration is the last ISO 22343-1 rates
+    assert [parse_rating(f"V/1500[M1]/{v}/90:1").speed_kmh for v in (16, 96, 112)] == [16, 96, 112]
     assert parse_rating("V/30000(N3)/48/90:1/5").mass_kg == 30000
     assert parse_rating("V/7200[N2B]/64/90:1").vehicle_class == "N2B"  # catalogue N2B mass
     assert parse_rating("V/1500[M1]/48/90:25").penetration_m == 25
@@ -63,6 +64,8 @@ def test_test_levels_masses_and_penetration_the_standards_allow():
         # penetration beyond ISO 22343-1's 25 m scope, a PAS 68 class called ISO
         ("V/2000[M1]/48/90:1", "test mass"),
         ("V/7500[N2A]/48/90:1", "test mass"),
+        ("V/1500[M1]/50/90:1", "impact speed"),
+        ("V/1500[M1]/160/90:1", "impact speed"),
         ("V/1500[M1]/48/90:40", "penetration"),
         ("ISO 22343-1: V/1500[M1]/48/90:25.5/30", "penetration"),
         ("ISO 22343-1: V/7500[N2]/48/90:1/5", "vehicle class"),

@@ -178,12 +178,15 @@ def test_geometry_file_in_any_crs(tmp_path: Path, helsinki: cg.City) -> None:
 
 UNIONINKATU = "way/24336604"  # one block of Unioninkatu at the precinct's east end: M1 149 km/h
 M1_80 = "ISO 22343-1: V/1500[M1]/80/90:1.0"
-M1_160 = "ISO 22343-1: V/1500[M1]/160/90:1.0"  # hypothetical: faster than any M1 here
+M1_112 = "ISO 22343-1: V/1500[M1]/112/90:1.0"  # the top IWA 14-1 test level: credited to 102
+VILHONKATU = "way/238779011"  # 25 m of Vilhonkatu by the station: cars meet it at 56-131 km/h
 
 
-def closure(tmp_path: Path, extra: str, name: str = "s.toml") -> cg.Scenario:
+def closure(
+    tmp_path: Path, extra: str, name: str = "s.toml", street: str = UNIONINKATU
+) -> cg.Scenario:
     path = tmp_path / name
-    path.write_text(f'[[interventions]]\ntype = "close_road"\nid = "{UNIONINKATU}"\n{extra}\n')
+    path.write_text(f'[[interventions]]\ntype = "close_road"\nid = "{street}"\n{extra}\n')
     return load_scenario(path)
 
 
@@ -230,16 +233,29 @@ def test_rated_closure_is_driven_through_above_its_rating(
     cars = routes.loc[routes["vehicle_class"] == "M1"]  # the rating covers this class only
     through = cars.loc[cars["defeated"].fillna("").str.contains(f"closure/{UNIONINKATU}/")]
     assert len(through) and through["impact_speed_kmh"].min() > 80.0
-    strong = compare(helsinki, closure(tmp_path, f'rating = "{M1_160}"', "t.toml"), base=base)
-    held = strong.after.hvm.approaches
-    held = held.loc[held["vehicle_class"] == "M1"]
-    assert not held["defeated"].fillna("").str.contains("closure/").any()
-    # the car routes that drove through now stop there: those entries are reached more slowly
+    # a stronger rating holds the slower runs: on Vilhonkatu an 80 km/h test (credited to 73)
+    # is driven through by six car runs, the top test level (112 km/h, credited to 102) by one
+    # (no test level covers the fastest; a hypothetical 160 km/h "test" is refused by
+    # parse_rating, VDA review)
+
+    def driven(rating: str, name: str) -> tuple[gpd.GeoDataFrame, object]:
+        scenario = closure(tmp_path, f'rating = "{rating}"', name, street=VILHONKATU)
+        rows = compare(helsinki, scenario, base=base).after.hvm.approaches
+        rows = rows.loc[rows["vehicle_class"] == "M1"]
+        return rows, rows["defeated"].fillna("").str.contains(f"closure/{VILHONKATU}/")
+
+    weak_rows, weak_through = driven(M1_80, "v80.toml")
+    held, still = driven(M1_112, "v112.toml")
+    assert 0 < still.sum() < weak_through.sum()
+    # the car routes it now stops reach their entries no faster, some more slowly
     keys = ["site_id", "entry_id"]
-    after = through[keys].merge(held[[*keys, "impact_speed_kmh"]], on=keys)
-    assert len(after) == len(through)
-    before = through.set_index(keys)["impact_speed_kmh"]
-    assert (after.set_index(keys)["impact_speed_kmh"] < before - 1.0).all()
+    was = weak_rows.loc[weak_through]
+    stopped = was[keys].merge(held.loc[~still, [*keys, "impact_speed_kmh"]], on=keys)
+    assert len(stopped)
+    before = was.set_index(keys)["impact_speed_kmh"]
+    after = stopped.set_index(keys)["impact_speed_kmh"]
+    assert (after <= before.loc[after.index] + 0.1).all()
+    assert (after < before.loc[after.index] - 1.0).any()
 
 
 def test_rating_validation(tmp_path: Path) -> None:
