@@ -210,9 +210,9 @@ def _classified(
     features: gpd.GeoDataFrame, family: tuple[Category, ...], *, areal_or_point: bool
 ) -> gpd.GeoDataFrame:
     """Features of one taxonomy family with a ``category`` column; closed rings become polygons."""
-    categories = features["tags"].map(lambda t: classify(t, family))
-    found = features.loc[categories.notna().to_numpy()].copy()
-    found["category"] = categories.dropna().to_numpy()
+    categories = np.array([classify(t, family) for t in features["tags"].to_numpy()], dtype=object)
+    found = features.loc[pd.notna(categories)].copy()
+    found["category"] = categories[pd.notna(categories)]
     geometry = found.geometry.copy()
     rings = (
         geometry.geom_type.eq("LineString")
@@ -256,7 +256,9 @@ def _drop_points_inside_polygons(found: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _tag(frame: gpd.GeoDataFrame, key: str) -> np.ndarray:
-    return frame["tags"].map(lambda t: t.get(key)).to_numpy(dtype=object)
+    values = np.empty(len(frame), dtype=object)
+    values[:] = [t.get(key) for t in frame["tags"].to_numpy()]
+    return values
 
 
 def _area(frame: gpd.GeoDataFrame) -> np.ndarray:

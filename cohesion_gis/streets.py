@@ -27,6 +27,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from cohesion_gis.taxonomy import NetworkRules, Rule, matches
@@ -172,13 +173,13 @@ def _node_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> gpd.GeoData
         ends = _end_points(edges, missing)
         table = pd.concat([table, ends])
     table = table.sort_index()
-    out = gpd.GeoDataFrame(
-        {"x": table.geometry.x.to_numpy(), "y": table.geometry.y.to_numpy(), "tags": table["tags"]},
-        geometry=table.geometry.to_numpy(),
+    points = table.geometry.to_numpy()
+    return gpd.GeoDataFrame(
+        {"x": shapely.get_x(points), "y": shapely.get_y(points), "tags": table["tags"].to_numpy()},
+        geometry=points,
         index=pd.Index(table.index.astype("int64"), name="node_id"),
         crs=edges.crs,
     )
-    return out
 
 
 def _end_points(edges: gpd.GeoDataFrame, wanted: pd.Index) -> gpd.GeoDataFrame:
