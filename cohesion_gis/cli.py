@@ -454,10 +454,18 @@ def hvm(
         levels = level_changes(
             city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
         )
+        from cohesion_gis.hvm.report import egress_assessment
+
+        zones: dict[str, Any] = {}  # a stadium's egress zone as a crowd area, once per site
         for site_id, path in pages:
+            if site_id not in zones:
+                zones[site_id] = egress_assessment(
+                    city, result, site_id, vehicles=_vehicle_classes(vehicles),
+                    barriers=barriers, params=params,
+                )  # fmt: skip
             write_vda(
                 result, site_id, path, overwrite=overwrite, buildings=city.buildings,
-                streets=city.drive_edges, levels=levels, params=params,
+                streets=city.drive_edges, levels=levels, params=params, egress=zones[site_id],
             )  # fmt: skip
         _say("wrote " + ", ".join(str(p) for _, p in pages))
     columns = [

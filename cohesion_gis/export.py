@@ -405,6 +405,7 @@ def write_vda(
     streets: gpd.GeoDataFrame | None = None,
     levels: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
+    egress: SiteAssessment | None = None,
 ) -> Path:
     """Write the one-page VDA of one site: ``.html`` or ``.pdf`` (by the suffix of ``path``).
 
@@ -419,6 +420,9 @@ def write_vda(
     buildings, streets, levels, params
         As :func:`~cohesion_gis.hvm.report.vda_figure` (the HTML uses ``buildings`` and
         ``params`` only).
+    egress
+        A stadium's egress zone assessed as a crowd area
+        (:func:`~cohesion_gis.hvm.report.egress_assessment`), shown on the page.
 
     Raises
     ------
@@ -436,12 +440,12 @@ def write_vda(
         if suffix == ".pdf":
             fig = vda_figure(
                 result, site_id, buildings=buildings, streets=streets, levels=levels,
-                params=params,
+                params=params, egress=egress,
             )  # fmt: skip
             fig.savefig(tmp, format="pdf", metadata={"Creator": "cohesion_gis"},
                         bbox_inches="tight", pad_inches=0.15)  # fmt: skip
         else:
-            page = vda_html(result, site_id, buildings=buildings, params=params)
+            page = vda_html(result, site_id, buildings=buildings, params=params, egress=egress)
             tmp.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
     return out
 

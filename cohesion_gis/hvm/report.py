@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import textwrap
@@ -44,16 +45,19 @@ from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from matplotlib.figure import Figure
 
+    from cohesion_gis.city import City
     from cohesion_gis.hvm.assess import SiteAssessment
 
 __all__ = [
     "EGRESS_KINDS",
     "SPEED_COLOURS",
     "Egress",
+    "egress_assessment",
     "egress_crowd",
     "governing_by_class",
     "requirements_by_entry",
@@ -167,6 +171,64 @@ def egress_crowd(
     )
 
 
+def egress_assessment(
+    city: City,
+    result: SiteAssessment,
+    site_id: str,
+    *,
+    vehicles: Sequence[str] | None = None,
+    barriers: gpd.GeoDataFrame | str | Path | None = None,
+    params: HvmParams | None = None,
+) -> SiteAssessment | None:
+    """The egress zone of a stadium or arena assessed as a crowd area (event days), else None.
+
+    At the end of an event the whole capacity stands on the open ground around the venue
+    (:func:`egress_crowd`), the carriageways included: the site's perimeter plus that zone is
+    assessed as one crowd area (kind ``stadium``, its capacity as the tag) with the same
+    approach search, envelope and requirements as any site, so the page can say how fast a
+    vehicle reaches the egress crowd, not only the façade.
+
+    Parameters
+    ----------
+    city
+        The City the assessment was made on.
+    result, site_id
+        The assessment and the site (a stadium or arena; other kinds return ``None``).
+    vehicles, barriers, params
+        As :func:`~cohesion_gis.hvm.assess.assess_sites` (pass what the assessment used).
+
+    Returns
+    -------
+    SiteAssessment or None
+        One site, ``site_id`` ``egress/<site_id>``.
+    """
+    from cohesion_gis.hvm.assess import assess_sites
+
+    params = params or load_params(HvmParams)
+    sites = result.sites.set_index("site_id")
+    if site_id not in sites.index:
+        raise InputError(f"site {site_id!r} is not in the assessment; see result.sites.site_id.")
+    site = sites.loc[site_id]
+    egress = egress_crowd(site, city.buildings, params=params)
+    if egress is None:
+        return None
+    crowd = gpd.GeoDataFrame(
+        {
+            "site_id": [f"egress/{site_id}"],
+            "name": [f"{site['name']} egress zone"],
+            "kind": ["stadium"],
+            "capacity_tag": [egress.persons],
+            "building_levels": [np.nan],
+        },
+        geometry=[shapely.union(sites.geometry.loc[site_id], egress.zone)],
+        crs=result.sites.crs,
+    )
+    return assess_sites(
+        dataclasses.replace(city, sites=crowd), vehicles=vehicles, barriers=barriers,
+        params=params,
+    )  # fmt: skip
+
+
 def _colour(speed: float) -> str:
     return next(colour for top, colour in SPEED_COLOURS if speed < top)
 
@@ -219,7 +281,31 @@ class _Page:
     options: list[tuple[str, str]]
     caveats: list[str]
     egress: Egress | None
+    egress_approaches: str
     levels: gpd.GeoDataFrame | None
+
+
+def _egress_text(egress: SiteAssessment | None, params: HvmParams) -> str:
+    """What the egress zone's own assessment (:func:`egress_assessment`) says, for the page."""
+    if egress is None or egress.sites.empty:
+        return ""
+    rows = egress.approaches.loc[egress.approaches["impact_speed_kmh"].astype(float) > 0]
+    head = (
+        f"Egress zone assessed as a crowd area (event days: the stadium and the open ground "
+        f"within {params.egress_ring_m:.0f} m, carriageways included)"
+    )
+    if rows.empty:
+        return f"{head}: no vehicle reaches it."
+    top = rows.sort_values("impact_speed_kmh", ascending=False).iloc[0]
+    by_class = "; ".join(f"{c} {r}" for c, r in governing_by_class(rows).items())
+    return (
+        f"{head}: {len(rows)} arrivals at {rows['entry_id'].nunique()} entries; fastest "
+        f"{top['vehicle_class']} {_arrival(top)} km/h ({_entry(top['entry_id'])}, "
+        f"{top['run_up_m']:.0f} m run-up, heading {top['impact_angle_deg']:.0f}°); worst normal "
+        f"impact {rows['normal_speed_kmh'].max():.0f} km/h (an upper bound); requirements by "
+        f"class at the zone's entries: {by_class}. Close these streets to traffic during "
+        "egress, or meet these ratings where they enter the zone."
+    )
 
 
 def _page(
@@ -228,6 +314,8 @@ def _page(
     buildings: gpd.GeoDataFrame | None,
     levels: gpd.GeoDataFrame | None,
     params: HvmParams,
+    *,
+    egress: SiteAssessment | None = None,
 ) -> _Page:
     sites = result.sites.set_index("site_id")
     if site_id not in sites.index:
@@ -319,6 +407,7 @@ def _page(
         options=options,
         caveats=caveats,
         egress=egress_crowd(site, buildings, params=params),
+        egress_approaches=_egress_text(egress, params),
         levels=levels,
     )
 
@@ -329,6 +418,7 @@ def vda_html(
     *,
     buildings: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
+    egress: SiteAssessment | None = None,
 ) -> str:
     """The one-page VDA of one site as an HTML ``<section>``.
 
@@ -343,6 +433,9 @@ def vda_html(
         zone is not reduced by buildings.
     params
         The assessment's parameters (allowance, gap limit, egress); default the packaged ones.
+    egress
+        The stadium's or arena's egress zone assessed as a crowd area
+        (:func:`egress_assessment`); ``None``: only the egress note.
 
     Returns
     -------
@@ -356,7 +449,7 @@ def vda_html(
     InputError
         The site is not in the assessment.
     """
-    page = _page(result, site_id, buildings, None, params or load_params(HvmParams))
+    page = _page(result, site_id, buildings, None, params or load_params(HvmParams), egress=egress)
 
     def esc(text: str) -> str:  # text nodes only: quotes stay as written
         return html.escape(text, quote=False)
@@ -374,7 +467,12 @@ def vda_html(
     options = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in page.options)
     caveats = "".join(f"<li>{esc(c)}</li>" for c in page.caveats)
     params = params or load_params(HvmParams)
-    egress = f"<h3>Egress crowd</h3><p>{esc(page.egress.text(params))}</p>" if page.egress else ""
+    egress = (
+        f"<h3>Egress crowd</h3><p>{esc(page.egress.text(params))}</p>"
+        + (f"<p>{esc(page.egress_approaches)}</p>" if page.egress_approaches else "")
+        if page.egress
+        else ""
+    )
     n = len(page.arrived)
     return f"""<section class="vda" style="font-family:sans-serif;max-width:1000px">
 <h2>{esc(str(page.site["name"]))} — vehicle dynamics screening</h2>
@@ -425,6 +523,7 @@ def vda_figure(
     streets: gpd.GeoDataFrame | None = None,
     levels: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
+    egress: SiteAssessment | None = None,
 ) -> Figure:
     """The one-page VDA of one site as an A4 landscape matplotlib figure (for the PDF).
 
@@ -445,6 +544,8 @@ def vda_figure(
         none drawn.
     params
         The assessment's parameters; default the packaged ones.
+    egress
+        As :func:`vda_html`.
 
     Returns
     -------
@@ -461,7 +562,7 @@ def vda_figure(
     from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
 
     params = params or load_params(HvmParams)
-    page = _page(result, site_id, buildings, levels, params)
+    page = _page(result, site_id, buildings, levels, params, egress=egress)
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
     fig.suptitle(
         mpl_text(f"{page.site['name']} — vehicle dynamics screening (not a signed VDA)"),
@@ -521,6 +622,8 @@ def vda_figure(
     blocks += [_wrap(f"{k}: {v}", 110) for k, v in page.options]
     if page.egress is not None:
         blocks.append(_wrap(page.egress.text(params), 110))
+    if page.egress_approaches:
+        blocks.append(_wrap(page.egress_approaches, 110))
     text.text(0, 1, mpl_text("\n\n".join(blocks)), va="top", ha="left", fontsize=7,
               transform=text.transAxes)  # fmt: skip
     short = {c: c.removeprefix("impact_speed_kmh_").removesuffix("deg") + "°" for c in page.angles}

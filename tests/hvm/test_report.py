@@ -11,6 +11,7 @@ from cohesion_gis.hvm.assess import assess_sites
 from cohesion_gis.hvm.barriers import level_changes
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.report import (
+    egress_assessment,
     egress_crowd,
     governing_by_class,
     requirements_by_entry,
@@ -118,6 +119,17 @@ def test_stadium_egress_crowd(monaco):
     assert "Egress crowd" in page and f"{egress.persons:,.0f} persons leave in 8 min" in page
     square = result.sites.loc[result.sites["kinds"] == "square"].iloc[0]
     assert egress_crowd(square, monaco.buildings, params=params) is None
+    # VDA review: the egress crowd was described but its approaches never assessed; the zone
+    # (stadium + open ground within 50 m, carriageways included) is now a crowd area of its own
+    zone = egress_assessment(monaco, result, site["site_id"], vehicles=["M1"])
+    assert zone is not None and list(zone.sites["site_id"]) == [f"egress/{site['site_id']}"]
+    assert zone.sites["capacity_persons"].iloc[0] == site["capacity_persons"]
+    arrivals = zone.approaches.loc[zone.approaches["impact_speed_kmh"] > 0]
+    assert arrivals["entry_id"].nunique() > 5  # streets into the egress crowd, not the facade
+    assert arrivals["impact_speed_kmh"].max() > 100  # measured 134 km/h (M1, 337 m run-up)
+    page = vda_html(result, site["site_id"], buildings=monaco.buildings, egress=zone)
+    assert "Egress zone assessed as a crowd area" in page and "M1 V/1500[M1]/" in page
+    assert egress_assessment(monaco, result, square["site_id"]) is None
 
 
 def test_cli_writes_the_vda_per_site_and_refuses_an_unknown_site(tmp_path):
