@@ -355,9 +355,9 @@ def protect(
     """Design and verify the cheapest barrier scheme for one site (scenario TOML, map, page)."""
     from cohesion_gis._atomic import check_run_folder
     from cohesion_gis.params import load_params
-    from cohesion_gis.protect import MAP_NAME, PAGE_NAME, ProtectParams, protect, write_protection
+    from cohesion_gis.protect import PAGE_NAMES, ProtectParams, protect, write_protection
 
-    ours = (MAP_NAME, PAGE_NAME)
+    ours = PAGE_NAMES
     earlier = (
         [p.name for p in out.iterdir() if p.name.startswith("protect_") or p.name in ours]
         if out.is_dir()

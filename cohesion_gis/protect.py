@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -88,6 +89,7 @@ __all__ = [
     "line_speed_kmh",
     "protect",
     "rating_words",
+    "scheme_figure",
     "scheme_html",
     "write_protection",
 ]
@@ -98,8 +100,9 @@ log = logging.getLogger(__name__)
 ASSUMPTIONS = (
     "no hostile vehicle starts inside the ring of lines (parked cars, garages, deliveries and "
     "service access inside it need their own management plan or active barriers)",
-    "a line is built from façade to façade; an end marked open (no building within reach) must be "
-    "continued to a wall, water or a level change on site, or a car drives round it",
+    "a line is built from façade to façade or tied to the nearest building, level change or water "
+    "(ties stand on the City's mapped buildings, walls, steps and water); an end marked open must "
+    "be continued on site to something a vehicle cannot pass, or a car drives round it",
     "speeds come from the assessment's model (flat ground unless a DEM is given; run-up horizon "
     "as stated) and each line is rated head-on for the fastest class that reaches it",
     "costs are relative units for ranking layouts, not prices",
@@ -175,7 +178,13 @@ class ProtectParams:
         assessment's own): long enough for every class to reach its top speed.
     max_reach_m
         A line runs from façade to façade; this far (m) from the street's centreline on each
-        side without meeting a building, its end is reported as open.
+        side without meeting a building, level change or water, its end is tied or open.
+    tie_reach_m
+        An end with no obstacle straight ahead in ``max_reach_m`` is continued from its kerb
+        end to the nearest obstacle within this distance (m); beyond, it is reported open.
+    tie_crosses
+        OSM ``highway`` values of the access ways a tie may cross (and so close too); no tie
+        crosses any other street.
     placement_m
         A line stands this far past the upstream end of its segment (or mid-segment if shorter),
         where vehicles are slowest.
@@ -200,6 +209,8 @@ class ProtectParams:
     max_standoff_m: float
     horizon_m: float
     max_reach_m: float
+    tie_reach_m: float
+    tie_crosses: tuple[str, ...]
     default_width_m: float
     classes: tuple[str, ...]
     max_rounds: int
@@ -232,6 +243,8 @@ class ProtectParams:
                 problems.append(p)
             else:
                 costs[_speed(speed)] = float(cost)
+        if p := strings_problem("tie_crosses", table["tie_crosses"]):
+            problems.append(p)
         if p := strings_problem("classes", table["classes"]):
             problems.append(p)
         elif not table["classes"]:
@@ -253,6 +266,7 @@ class ProtectParams:
             cost_per_m=MappingProxyType(dict(sorted(costs.items()))),
             **{k: float(table[k]) for k in _PROTECT_BOUNDS if k != "max_rounds"},
             classes=tuple(table["classes"]),
+            tie_crosses=tuple(table["tie_crosses"]),
             max_rounds=int(table["max_rounds"]),
             forms=tuple(forms),
             closure=Closure(closure["label"], **{k: float(closure[k]) for k in _CLOSURE_BOUNDS}),
@@ -292,6 +306,7 @@ _PROTECT_BOUNDS = {
     "max_standoff_m": Bound(0.0, 5000.0, "m", above=True),  # within the horizon
     "horizon_m": Bound(0.0, 5000.0, "m", above=True),  # as hvm.toml search_horizon_m
     "max_reach_m": Bound(0.0, 200.0, "m", above=True),
+    "tie_reach_m": Bound(0.0, 500.0, "m"),
     "default_width_m": Bound(0.0, 50.0, "m", above=True),
     "gap_m": Bound(0.0, 1.2, "m (DfT Traffic Advisory Leaflet 01/11)", above=True),
     "max_rounds": Bound(1, 20, integer=True),
@@ -507,31 +522,183 @@ def _streets(
     )
 
 
+#: What a line's end may be tied to: a building, a level change a vehicle cannot mount
+#: (``hvm.barriers.level_changes``), the edge of water.
+_WATER = ("basin", "pond", "reservoir", "water")
+
+
+@dataclass(frozen=True)
+class _Ground:
+    """What a line's ends may be tied to and what a tie may not cross (City CRS).
+
+    ``obstacles`` are line geometries a vehicle cannot pass: building outlines, mapped level
+    changes (retaining and city walls, walls at least ``level_change_min_height_m`` high,
+    steps) and water edges; ``kinds`` names each in plain words. A tie may not cross a street
+    of the vehicle network (it would close that street too) nor the protected site.
+    """
+
+    obstacles: np.ndarray
+    kinds: np.ndarray
+    tree: shapely.STRtree
+    streets: np.ndarray
+    names: np.ndarray
+    street_tree: shapely.STRtree
+    crowd: Any = None
+
+
+def _ground(
+    city: City, crowd: Any = None, *, min_height_m: float | None = None,
+    crosses: Sequence[str] = (),
+) -> _Ground:  # fmt: skip
+    """The obstacles a line may be tied to in ``city`` and the streets a tie may not cross.
+
+    Streets whose ``highway`` is in ``crosses`` (access ways) are left out: a tie may cross
+    them, closing them too.
+    """
+    from cohesion_gis.hvm.barriers import level_changes
+    from cohesion_gis.hvm.params import HvmParams
+
+    if min_height_m is None:
+        min_height_m = load_params(HvmParams).level_change_min_height_m
+    parts, kinds = [], []
+    if len(city.buildings):
+        parts.append(shapely.boundary(city.buildings.geometry.to_numpy()))
+        kinds += ["building façade"] * len(city.buildings)
+    levels = level_changes(city.barriers, city.walk_edges, min_height_m=min_height_m)
+    if len(levels):
+        parts.append(levels.geometry.to_numpy())
+        kinds += [str(k).replace("_", " ") for k in levels["level_kind"]]
+    landuse = city.landuse
+    if len(landuse) and "landuse" in landuse:
+        water = landuse.loc[landuse["landuse"].isin(_WATER)]
+        parts.append(shapely.boundary(water.geometry.to_numpy()))
+        kinds += ["water's edge"] * len(water)
+    obstacles = np.concatenate(parts) if parts else np.array([], dtype=object)
+    edges = city.drive_edges
+    if crosses and "highway" in edges:
+        edges = edges.loc[~edges["highway"].isin(crosses)]
+    streets = edges.geometry.to_numpy()
+    names = (
+        edges["name"].astype(object).to_numpy()
+        if "name" in edges
+        else np.full(len(streets), None, dtype=object)
+    )
+    return _Ground(
+        obstacles, np.asarray(kinds, dtype=object), shapely.STRtree(obstacles), streets, names,
+        shapely.STRtree(streets), crowd,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class _Span:
-    """Where a line across a segment stands and how far it reaches on each side (m)."""
+    """Where a line across a segment stands and how far it reaches on each side (m).
+
+    ``ties`` holds, per side (left, right), the point on an obstacle the line continues to
+    from its kerb end (None: straight to a façade in reach, or open); ``tied_to`` the obstacle
+    each tied end meets and ``reasons`` why each open end stays open.
+    """
 
     x: float
     y: float
     normal: tuple[float, float]
     left_m: float
     right_m: float
-    open_ends: int
+    ties: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None)
+    tied_to: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def open_ends(self) -> int:
+        return len(self.reasons)
+
+    def ends(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The line's two ends across the street (before any tie)."""
+        nx_, ny_ = self.normal
+        return (
+            (self.x - nx_ * self.left_m, self.y - ny_ * self.left_m),
+            (self.x + nx_ * self.right_m, self.y + ny_ * self.right_m),
+        )
 
     @property
     def length_m(self) -> float:
-        return self.left_m + self.right_m
+        ends = self.ends()
+        tied = sum(math.dist(e, t) for e, t in zip(ends, self.ties, strict=True) if t)
+        return self.left_m + self.right_m + tied
+
+
+def _tie(
+    end: tuple[float, float], outward: tuple[float, float], kerb_m: float, ground: _Ground,
+    reach_m: float,
+) -> tuple[tuple[float, float] | None, str]:  # fmt: skip
+    """The nearest point of an obstacle a line's open end can be continued to, or why none.
+
+    ``end`` is the kerb end, ``kerb_m`` out from the centreline along the unit vector
+    ``outward``. Candidates are obstacles within ``reach_m`` on that side of the street,
+    nearest first; a tie may not cross a street of the vehicle network (it would close it
+    too) nor the protected site (a vehicle going round the end is already in it). Returns the
+    point and the obstacle's kind, or None and the reason the end stays open.
+    """
+    point = shapely.Point(end)
+    near = ground.tree.query(point, predicate="dwithin", distance=reach_m)
+    links = shapely.shortest_line(point, ground.obstacles[near]) if near.size else np.array([])
+    if near.size:
+        far = shapely.get_coordinates(shapely.get_point(links, 1))
+        ahead = (far - np.asarray(end)) @ np.asarray(outward) > -kerb_m  # not back across
+        near, links = near[ahead], links[ahead]
+    if not near.size:
+        return None, f"no façade, level change or water within {reach_m:.0f} m on this side"
+    streets, site = "", False
+    for j in np.argsort(shapely.length(links), kind="stable")[:_TIE_CANDIDATES]:
+        link = links[j]
+        crossed = ground.street_tree.query(link, predicate="intersects")
+        if crossed.size:
+            name = ground.names[crossed[0]]
+            streets = streets or (name if isinstance(name, str) and name else "a street")
+            continue
+        if ground.crowd is not None and link.intersection(ground.crowd).length > _TIE_CROWD_M:
+            site = True
+            continue
+        x, y = link.coords[-1]
+        return (float(x), float(y)), str(ground.kinds[near[j]])
+    if site:
+        return None, _ONTO_SITE
+    return None, f"every façade within {reach_m:.0f} m lies across {streets}"
+
+
+_ONTO_SITE = "opens onto the protected site: continue it along the site's edge (a kerbside line)"
+
+
+def _onto_site(
+    end: tuple[float, float], outward: tuple[float, float], reach_m: float, ground: _Ground
+) -> bool:
+    """Whether the line, continued straight out from its kerb end, runs into the site."""
+    if ground.crowd is None:
+        return False
+    ahead = (end[0] + outward[0] * reach_m, end[1] + outward[1] * reach_m)
+    return LineString([end, ahead]).intersection(ground.crowd).length > _TIE_CROWD_M
+
+
+#: Obstacles tried per open end, nearest first; a tie may run this far (m) inside the site's
+#: outline (a line drawn along its edge touches it).
+_TIE_CANDIDATES, _TIE_CROWD_M = 24, 1.0
 
 
 def _spans(
-    city: City, pool: Mapping[_Key, _Segment], widths: Mapping[_Key, float], params: ProtectParams
+    city: City,
+    pool: Mapping[_Key, _Segment],
+    widths: Mapping[_Key, float],
+    params: ProtectParams,
+    ground: _Ground | None = None,
 ) -> dict[_Key, _Span]:
-    """Each candidate line from façade to façade.
+    """Each candidate line from façade to façade, its open ends tied to the nearest obstacle.
 
-    Out from the centreline on both sides to the first building within ``max_reach_m``, at least
-    to the kerb plus the margin; an end with no building in reach stops at ``max_reach_m`` and
-    counts as open (a car could drive round it).
+    Out from the centreline on both sides to the first obstacle (building, level change,
+    water) within ``max_reach_m``, at least to the kerb plus the margin. An end with none in
+    reach is continued from its kerb end to the nearest obstacle within ``tie_reach_m`` that
+    it reaches without crossing another street or the site (:func:`_tie`); else it stops at
+    ``max_reach_m`` and counts as open (a car could drive round it), with the reason.
     """
+    ground = ground or _ground(city, crosses=params.tie_crosses)
     keys = list(pool)
     origins, normals = [], []
     for key in keys:
@@ -543,27 +710,59 @@ def _spans(
         normals.append((-(y1 - y0) / length, (x1 - x0) / length))
     reach = params.max_reach_m
     found = np.full((len(keys), 2), np.inf)
-    # façades: building outlines (lines stay valid where a mapped polygon is not)
-    buildings = shapely.boundary(city.buildings.geometry.to_numpy()) if len(city.buildings) else []
-    if keys and len(buildings):
+    what = np.full((len(keys), 2), "", dtype=object)
+    obstacles = ground.obstacles
+    if keys and len(obstacles):
         pts = np.asarray(origins)
         nrm = np.asarray(normals)
-        tree = shapely.STRtree(buildings)
         for side, sign in enumerate((-1.0, 1.0)):
             rays = shapely.linestrings(np.stack([pts, pts + sign * reach * nrm], axis=1))
-            ray_i, b_i = tree.query(rays, predicate="intersects")
+            ray_i, b_i = ground.tree.query(rays, predicate="intersects")
             if ray_i.size:
-                hits = shapely.intersection(rays[ray_i], buildings[b_i])
+                hits = shapely.intersection(rays[ray_i], obstacles[b_i])
                 dist = shapely.distance(shapely.points(pts[ray_i]), hits)
                 np.minimum.at(found[:, side], ray_i, dist)
+                best = dist <= found[ray_i, side]
+                what[ray_i[best], side] = ground.kinds[b_i[best]]
     spans = {}
     for i, key in enumerate(keys):
         kerb = widths[key] / 2 + params.margin_m
-        sides = [max(kerb, d) if np.isfinite(d) else max(kerb, reach) for d in found[i]]
+        sides, ties, tied_to, reasons = [], [], [], []
+        for side, sign in enumerate((-1.0, 1.0)):
+            if np.isfinite(found[i, side]):
+                sides.append(max(kerb, float(found[i, side])))
+                ties.append(None)
+                tied_to.append(str(what[i, side]))
+                continue
+            end = (
+                origins[i][0] + sign * normals[i][0] * kerb,
+                origins[i][1] + sign * normals[i][1] * kerb,
+            )
+            outward = (sign * normals[i][0], sign * normals[i][1])
+            point, why = _tie(end, outward, kerb, ground, params.tie_reach_m)
+            if point is not None:
+                sides.append(kerb)
+                ties.append(point)
+                tied_to.append(why)
+            else:
+                sides.append(max(kerb, reach))
+                ties.append(None)
+                reasons.append(_ONTO_SITE if _onto_site(end, outward, reach, ground) else why)
         spans[key] = _Span(
-            *origins[i], normals[i], sides[0], sides[1], int((~np.isfinite(found[i])).sum())
-        )
+            *origins[i], normals[i], sides[0], sides[1], (ties[0], ties[1]), tuple(tied_to),
+            tuple(reasons),
+        )  # fmt: skip
     return spans
+
+
+def _room(span: _Span, standoff_m: float, ground: _Ground) -> float:
+    """The penetration (m) a line may allow: its stand-off, or less where a tie comes closer.
+
+    A tie to an obstacle may run nearer the site than the line across the street does.
+    """
+    if ground.crowd is None or not any(span.ties):
+        return standoff_m
+    return min(standoff_m, float(_line(span).distance(ground.crowd)))
 
 
 def _requirement(speed_kmh: float, vehicle_class: Any, standoff_m: float, hvm_params: Any) -> Any:
@@ -709,12 +908,15 @@ def _cut(
     hvm_params: Any,
     *,
     kerbs: Mapping[_Key, _Kerb] | None = None,
+    ground: _Ground | None = None,
 ) -> _Cut:
     """The cheapest lines and closures that every route crosses at least once (a hitting set).
 
-    A candidate line is a (segment, class) slot: it must stop that class at the fastest speed
-    any of the class's routes reaches there (so it holds whatever else the scheme does), and
-    costs :func:`_cost`. A candidate closure is a street every class drives along slowly
+    A candidate line is a segment: one physical line rated for every class whose routes cross
+    it, each at the fastest speed any of the class's routes reaches there (so it holds whatever
+    else the scheme does, and no vehicle drives through it), costing the sum of
+    :func:`_cost` per class; a class no tested product holds there is not rated and its routes
+    must be stopped elsewhere. A candidate closure is a street every class drives along slowly
     (:func:`_closure_candidates`): it stops every class and costs :func:`closure_cost`. Slots no
     tested product could hold are left out; a route with none left is reported as unstoppable.
     The choice is exact, by a mixed-integer program (HiGHS through :func:`scipy.optimize.milp`):
@@ -726,7 +928,8 @@ def _cut(
     from cohesion_gis.hvm.vehicles import Vehicles
 
     widths, on_street = _streets(city, pool, params.default_width_m)
-    spans = _spans(city, pool, widths, params)
+    ground = ground or _ground(city, crosses=params.tie_crosses)
+    spans = _spans(city, pool, widths, params, ground)
     vehicles = load_params(Vehicles).select(sorted({r.vehicle_class for r in routes}))  # once
     fastest: dict[_Key, float] = {}
     for route in routes:
@@ -734,15 +937,18 @@ def _cut(
             slot = (key, route.vehicle_class)
             fastest[slot] = max(fastest.get(slot, 0.0), speed)
     needs: dict[_Key, Any] = {}
-    costs: dict[_Key, float] = {}  # ("line", segment key, class) or ("closure", position)
+    line_costs: dict[_Key, float] = {}  # (segment key, class) -> cost of that rating
+    costs: dict[_Key, float] = {}  # ("line", segment key), ("closure", position), ("kerb", ...)
     for (key, cls), speed in fastest.items():
         standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
-        if standoff > params.max_standoff_m:
-            continue
-        need = _requirement(speed, vehicles[cls], standoff, hvm_params)
+        if standoff > params.max_standoff_m or _ONTO_SITE in spans[key].reasons:
+            continue  # too far out, or a vehicle going round its end is already in the site
+        need = _requirement(speed, vehicles[cls], _room(spans[key], standoff, ground), hvm_params)
         cost = _cost(need, spans[key].length_m, standoff, params)
         if math.isfinite(cost):
-            needs[key, cls], costs["line", key, cls] = need, cost
+            needs[key, cls], line_costs[key, cls] = need, cost
+    for (key, _), cost in line_costs.items():  # one physical line, rated for every class on it
+        costs["line", key] = costs.get(("line", key), 0.0) + cost
     kerbs = kerbs or {}
     envelope: dict[_Key, float] = {}
     for route in routes:
@@ -750,12 +956,15 @@ def _cut(
         if slot[0] in kerbs:
             envelope[slot] = max(envelope.get(slot, 0.0), route.envelope_kmh)
     kerb_needs: dict[_Key, Any] = {}
+    kerb_costs: dict[_Key, float] = {}
     for (entry, cls), speed in envelope.items():
         kerb = kerbs[entry]
         need = _requirement(speed, vehicles[cls], kerb.setback_m, hvm_params)
         cost = _cost(need, kerb.line.length, 0.0, params)
         if math.isfinite(cost):
-            kerb_needs[entry, cls], costs["kerb", entry, cls] = need, cost
+            kerb_needs[entry, cls], kerb_costs[entry, cls] = need, cost
+    for (entry, _), cost in kerb_costs.items():  # one kerbside line, rated for every class
+        costs["kerb", entry] = costs.get(("kerb", entry), 0.0) + cost
     closures = _closure_candidates(city, routes, on_street, params)
     edge_width = {on_street[k]: widths[k] for k in pool if on_street[k] >= 0}
     for edge in closures:
@@ -769,11 +978,11 @@ def _cut(
     unstoppable = []
     for route in routes:
         cls = route.vehicle_class
-        hits = {index["line", k, cls] for k in route.segments if ("line", k, cls) in index}
+        hits = {index["line", k] for k in route.segments if (k, cls) in needs}
         hits |= {index["closure", on_street[k]] for k in route.segments
                  if ("closure", on_street[k]) in index}  # fmt: skip
-        if ("kerb", route.segments[-1][1], cls) in index:
-            hits.add(index["kerb", route.segments[-1][1], cls])
+        if (route.segments[-1][1], cls) in kerb_needs:
+            hits.add(index["kerb", route.segments[-1][1]])
         if not hits:
             unstoppable.append(route)
             continue
@@ -795,12 +1004,16 @@ def _cut(
     chosen = (
         [slots[i] for i in np.flatnonzero(np.round(solution.x) > 0)] if solution.success else []
     )
+    built = {s[1] for s in chosen if s[0] == "line"}
+    kerbed = {s[1] for s in chosen if s[0] == "kerb"}
     return _Cut(
-        {(s[1], s[2]): needs[s[1], s[2]] for s in chosen if s[0] == "line"},
+        {(k, c): need for (k, c), need in needs.items() if k in built},
         {s[1]: closures[s[1]] for s in chosen if s[0] == "closure"},
-        {s: costs[s] for s in chosen},
+        {s: costs[s] for s in chosen if s[0] == "closure"}
+        | {("line", k, c): cost for (k, c), cost in line_costs.items() if k in built}
+        | {("kerb", e, c): cost for (e, c), cost in kerb_costs.items() if e in kerbed},
         tuple(unstoppable),
-        {(s[1], s[2]): kerb_needs[s[1], s[2]] for s in chosen if s[0] == "kerb"},
+        {(e, c): need for (e, c), need in kerb_needs.items() if e in kerbed},
         {s[1]: kerbs[s[1]] for s in chosen if s[0] == "kerb"},
     )
 
@@ -809,12 +1022,9 @@ def _cut(
 
 
 def _line(span: _Span) -> LineString:
-    """The line across the street, from façade to façade (see :func:`_spans`)."""
-    nx_, ny_ = span.normal
-    return LineString([
-        (span.x - nx_ * span.left_m, span.y - ny_ * span.left_m),
-        (span.x + nx_ * span.right_m, span.y + ny_ * span.right_m),
-    ])  # fmt: skip
+    """The line across the street, façade to façade, and any tie to an obstacle (`_spans`)."""
+    (left, right), (tie_left, tie_right) = span.ends(), span.ties
+    return LineString([p for p in (tie_left, left, right, tie_right) if p is not None])
 
 
 #: Longest penetration (m) a designed line asks for: ISO 22343-1 classifies penetration up to
@@ -857,7 +1067,11 @@ def _base_row(line_id: str, kind: str, form: Form | Closure, geometry: Any) -> d
 
 
 def _lines(
-    city: City, cut: _Cut | None, pool: Mapping[_Key, _Segment], params: ProtectParams
+    city: City,
+    cut: _Cut | None,
+    pool: Mapping[_Key, _Segment],
+    params: ProtectParams,
+    ground: _Ground | None = None,
 ) -> gpd.GeoDataFrame:
     """One physical line per cut segment (a rating per class it stops), one row per closure."""
     by_segment: dict[_Key, dict[str, Any]] = {}
@@ -866,7 +1080,7 @@ def _lines(
             by_segment.setdefault(key, {})[cls] = need
     chosen = {k: pool[k] for k in by_segment}
     widths, _ = _streets(city, chosen, params.default_width_m)
-    spans = _spans(city, chosen, widths, params)
+    spans = _spans(city, chosen, widths, params, ground)
     rows = []
     for i, key in enumerate(sorted(by_segment, key=str)):
         seg, needs, width, span = pool[key], by_segment[key], widths[key], spans[key]
@@ -876,6 +1090,8 @@ def _lines(
             "length_m": span.length_m,
             "width_m": width,
             "open_ends": span.open_ends,
+            "tied_to": "; ".join(span.tied_to),
+            "open_end_reasons": "; ".join(span.reasons),
             "standoff_m": seg.to_entry_m - seg.offset_m(params.placement_m),
             "gap_m": params.gap_m,
             "cost_units": sum(cut.costs["line", key, cls] for cls in needs) if cut else 0.0,
@@ -892,8 +1108,8 @@ def _lines(
     rows += _kerb_rows(cut, params, start=len(rows))
     rows += _closure_rows(city, cut, pool, params)
     columns = ["line_id", "kind", "form_type", "form", "length_m", "width_m", "open_ends",
-               "standoff_m", "gap_m", "cost_units", "intrusiveness", "what_it_stops",
-               "requirement", "geometry"]  # fmt: skip
+               "tied_to", "open_end_reasons", "standoff_m", "gap_m", "cost_units",
+               "intrusiveness", "what_it_stops", "requirement", "geometry"]  # fmt: skip
     if not rows:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=city.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=city.crs)
@@ -920,6 +1136,8 @@ def _kerb_rows(cut: _Cut | None, params: ProtectParams, *, start: int) -> list[d
             "length_m": kerb.line.length,
             "width_m": np.nan,
             "open_ends": 0,
+            "tied_to": "",
+            "open_end_reasons": "",
             "standoff_m": kerb.setback_m,
             "gap_m": params.gap_m,
             "cost_units": sum(cut.costs["kerb", entry, cls] for cls in needs),
@@ -956,6 +1174,8 @@ def _closure_rows(
             "length_m": params.closure.depth_m,
             "width_m": widths[keys[0]],
             "open_ends": 0,
+            "tied_to": "",
+            "open_end_reasons": "",
             "standoff_m": min(pool[k].to_entry_m for k in keys),
             "gap_m": params.gap_m,
             "cost_units": cut.costs["closure", edge],
@@ -1155,8 +1375,12 @@ def protect(
     pool: dict[_Key, _Segment] = {}
     routes: list[_Route] = []
     crowd = sites.loc[sites["site_id"] == site_id].geometry.iloc[0]
+    ground = _ground(
+        city, crowd, min_height_m=hvm_params.level_change_min_height_m,
+        crosses=params.tie_crosses,
+    )  # fmt: skip
     kerbs: dict[_Key, _Kerb | None] = {}
-    lines = _lines(city, None, pool, params)
+    lines = _lines(city, None, pool, params, ground)
     scheme = _scheme(city, row, lines, classes, overrides)
     before = (
         _rows(base.hvm.approaches, site_id, classes) if base.hvm is not None else check.rows(scheme)
@@ -1173,11 +1397,12 @@ def protect(
         rounds += 1
         for entry in {r.segments[-1][1] for r in routes} - set(kerbs):
             kerbs[entry] = _kerb(entry[1], crowd, hvm_params.gap_limit_m / 2)
-        cut = _cut(city, pool, routes, params, design, kerbs={e: k for e, k in kerbs.items() if k})
+        usable = {e: k for e, k in kerbs.items() if k}
+        cut = _cut(city, pool, routes, params, design, kerbs=usable, ground=ground)
         unstoppable = len(cut.unstoppable)
         if not cut.costs:
             break
-        lines = _lines(city, cut, pool, params)
+        lines = _lines(city, cut, pool, params, ground)
         scheme = _scheme(city, row, lines, classes, overrides)
         after = check.rows(scheme)
         threats = _open(after, site_id, classes)
@@ -1259,14 +1484,15 @@ def write_protection(
     return {name: Path(out_dir) / path.relative_to(stage) for name, path in written.items()}
 
 
-#: Names of the map and the one-page summary, beside the scheme's table.
-MAP_NAME, PAGE_NAME = "scheme_map.html", "scheme_summary.html"
+#: Names of the map and the one-page summary (HTML and PDF), beside the scheme's table.
+MAP_NAME, PAGE_NAME, PDF_NAME = "scheme_map.html", "scheme_summary.html", "scheme_summary.pdf"
+PAGE_NAMES = (MAP_NAME, PAGE_NAME, PDF_NAME)
 
 
 def protect_outputs(stem: str) -> tuple[str, ...]:
     """The names :func:`write_protection` writes for a scheme named ``stem``."""
     return (f"{stem}.toml", f"{stem}_lines.csv", f"{stem}.gpkg", f"{stem}.provenance.json",
-            f"{stem}.json", MAP_NAME, PAGE_NAME)  # fmt: skip
+            f"{stem}.json", *PAGE_NAMES)  # fmt: skip
 
 
 def _summary(result: Protection) -> dict[str, Any]:
@@ -1300,6 +1526,7 @@ def _write_scheme(result: Protection, city: City, out: Path) -> dict[str, Path]:
     from cohesion_gis.export import write_csv, write_geopackage, write_json
     from cohesion_gis.maps.offline import save_offline
     from cohesion_gis.maps.protect import scheme_map
+    from cohesion_gis.maps.static import save_pdf
     from cohesion_gis.scenario.write import write_scenario
 
     stem = result.scenario.name
@@ -1322,6 +1549,9 @@ def _write_scheme(result: Protection, city: City, out: Path) -> dict[str, Path]:
     page = out / PAGE_NAME
     page.write_text(scheme_html(result), encoding="utf-8")
     paths["page"] = page
+    figure = scheme_figure(result, streets=city.drive_edges, buildings=city.buildings,
+                           site_geometry=site)  # fmt: skip
+    paths["pdf"] = save_pdf(figure, out / PDF_NAME)
     return paths
 
 
@@ -1335,6 +1565,55 @@ def _site_geometry(city: City, result: Protection) -> Any:
         sites = soft_target_sites(city)
     hit = sites.loc[sites["site_id"] == result.site["site_id"]]
     return hit.geometry.iloc[0] if len(hit) else None
+
+
+def _ends_words(row: Any) -> str:
+    """A line's ends in words: façade to façade, tied to obstacles, or open and why."""
+    if row.kind == "closure":
+        return "kerb to kerb"
+    if row.kind == "kerbside line":
+        return "walkers pass round its ends"
+    tied = f"tied to {row.tied_to}" if row.tied_to else ""
+    if not row.open_ends:
+        return tied or "façade to façade"
+    return "; ".join(x for x in (tied, f"{row.open_ends} open: {row.open_end_reasons}") if x)
+
+
+#: What the summary pages say besides the assumptions.
+CAVEATS = (
+    *ASSUMPTIONS,
+    "a screening, not a vehicle dynamics assessment by a suitably qualified practitioner: "
+    "have it reviewed (NPSA, CTSA) before specifying products; a rating is evidence only "
+    "for its test vehicle, speed, angle and penetration",
+    "a street closure with landscaping is credited only where every vehicle arrives slowly "
+    "(defaults/protect.toml); its elements still need a practitioner's check",
+)
+
+
+def _left_open(result: Protection) -> list[str]:
+    """Each approach the scheme leaves open, fastest first, in plain words."""
+    from cohesion_gis.maps._style import format_number as num
+
+    after = result.approaches_after
+    still = _open(after, str(result.site["site_id"]), list(after["vehicle_class"].unique()))
+    return [
+        f"{r.vehicle_class} at entry {r.entry_id}: {num(r.impact_speed_kmh)} km/h "
+        f"— {r.required_rating}"
+        for r in still.sort_values("impact_speed_kmh", ascending=False).itertuples()
+    ]
+
+
+def _walking(figures: Mapping[str, Any]) -> str:
+    """The cohesion check of the summary in one sentence."""
+    from cohesion_gis.maps._style import format_number as num
+
+    if "homes_losing_access" not in figures:
+        return "No scheme, so no change to check."
+    return (
+        f"{figures['homes_losing_access']} homes lose walking access (largest loss "
+        f"{num(figures['largest_access_loss'], digits=3)}); largest change in severance "
+        f"{num(figures['largest_severance_change'], digits=3)}."
+    )
 
 
 def scheme_html(result: Protection) -> str:
@@ -1353,35 +1632,16 @@ def scheme_html(result: Protection) -> str:
     for row in result.lines.itertuples():
         codes = "<br>".join(esc(getattr(row, f"rating_{c}")) for c in classes
                             if getattr(row, f"rating_{c}"))  # fmt: skip
-        ends = f"{row.open_ends} open" if row.open_ends else "façade to façade"
+        ends = _ends_words(row)
         body.append(
             f"<tr><td>{esc(row.line_id)}</td><td>{esc(row.form)}</td>"
             f"<td>{esc(row.what_it_stops)}</td><td>{codes or '—'}</td>"
             f"<td>{num(row.length_m, digits=1)}</td><td>{num(row.standoff_m, digits=1)}</td>"
             f"<td>{esc(ends)}</td><td>{num(row.cost_units, digits=1)}</td></tr>"
         )
-    after = result.approaches_after
-    still = _open(after, str(result.site["site_id"]), list(after["vehicle_class"].unique()))
-    left = [
-        f"<li>{esc(r.vehicle_class)} at entry {esc(r.entry_id)}: {num(r.impact_speed_kmh)} km/h "
-        f"— {esc(r.required_rating)}</li>"
-        for r in still.sort_values("impact_speed_kmh", ascending=False).itertuples()
-    ]
-    check = (
-        f"{figures['homes_losing_access']} homes lose walking access (largest loss "
-        f"{num(figures['largest_access_loss'], digits=3)}); largest change in severance "
-        f"{num(figures['largest_severance_change'], digits=3)}."
-        if "homes_losing_access" in figures
-        else "No scheme, so no change to check."
-    )
-    caveats = [
-        *ASSUMPTIONS,
-        "a screening, not a vehicle dynamics assessment by a suitably qualified practitioner: "
-        "have it reviewed (NPSA, CTSA) before specifying products; a rating is evidence only "
-        "for its test vehicle, speed, angle and penetration",
-        "a street closure with landscaping is credited only where every vehicle arrives slowly "
-        "(defaults/protect.toml); its elements still need a practitioner's check",
-    ]
+    left = [f"<li>{esc(text)}</li>" for text in _left_open(result)]
+    check = _walking(figures)
+    caveats = CAVEATS
     name = esc(result.site["name"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Barrier scheme for {name}</title>
@@ -1403,3 +1663,156 @@ Walking: {esc(check)} Map: {esc(MAP_NAME)}.</p>
 <h2>Caveats</h2><ul>{"".join(f"<li>{esc(c)}</li>" for c in caveats)}</ul>
 </body></html>
 """
+
+
+#: Rows of the lines table on the PDF page (the costliest first; all in the CSV).
+PAGE_ROWS = 10
+#: Open ends and approaches left open listed on the PDF page (all in the JSON).
+PAGE_ITEMS = 4
+_FORM_SHORT = {"street_furniture": "street furniture", "planters": "planters",
+               "bollards": "bollards", "closure": "closure with landscaping"}  # fmt: skip
+
+
+def scheme_figure(
+    result: Protection,
+    *,
+    streets: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    site_geometry: Any = None,
+) -> Any:
+    """The one-page summary of a scheme as an A4 landscape matplotlib figure (for the PDF).
+
+    The words of :func:`scheme_html` drawn with the static-map machinery of
+    :mod:`cohesion_gis.maps.static`: a map of the lines by form, the site and the approaches
+    left open; the outcome, the open line ends and approaches with their reasons; the
+    :data:`PAGE_ROWS` costliest lines; the caveats. Every text from data is drawn literally
+    (:func:`cohesion_gis.maps.static.mpl_text`) and wrapped, never cut.
+
+    Parameters
+    ----------
+    result
+        The scheme.
+    streets, buildings
+        Base layers (City CRS); ``None``: not drawn.
+    site_geometry
+        The site's crowd perimeter (City CRS); ``None``: not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Made without pyplot; save it with :func:`cohesion_gis.maps.static.save_pdf`.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from cohesion_gis import __version__
+    from cohesion_gis.maps.protect import FORM_COLOURS
+    from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
+
+    figures, lines = _summary(result), result.lines
+    fig = Figure(figsize=(11.7, 8.3), layout="constrained")
+    fig.suptitle(mpl_text(f"Barrier scheme for {result.site['name']} (screening, not a signed "
+                          "VDA)"), fontsize=13, fontweight="bold")  # fmt: skip
+    grid = fig.add_gridspec(3, 2, height_ratios=[3.0, 2.5, 1.3], width_ratios=[1, 1.25])
+    ax = fig.add_subplot(grid[0, 0])
+    crs = lines.crs
+    shapes = [g for g in [*lines.geometry, site_geometry] if g is not None and not g.is_empty]
+    frame = gpd.GeoDataFrame(geometry=[shapely.buffer(shapely.union_all(shapes), 40.0)], crs=crs)
+    west, south, east, north = frame.total_bounds
+    draw_base(
+        ax,
+        streets=None if streets is None else streets.cx[west:east, south:north],
+        buildings=None if buildings is None else buildings.cx[west:east, south:north],
+    )
+    handles: list[Any] = []
+    if site_geometry is not None:
+        gpd.GeoSeries([site_geometry], crs=crs).plot(
+            ax=ax, facecolor="#CC79A7", edgecolor="#CC79A7", alpha=0.3, zorder=3
+        )
+        handles.append(Patch(facecolor="#CC79A7", alpha=0.3, label="protected site"))
+    after = result.approaches_after
+    still = _open(after, str(result.site["site_id"]), list(after["vehicle_class"].unique()))
+    if len(still):
+        still.plot(ax=ax, color="#000000", linewidth=1.0, linestyle=":", zorder=4)
+        handles.append(Line2D([], [], color="#000000", ls=":", label="approach left open"))
+    for form, colour in FORM_COLOURS.items():
+        mine = lines.loc[lines["form_type"] == form] if len(lines) else lines
+        if len(mine):
+            mine.plot(ax=ax, color=colour, linewidth=3.0, zorder=5)
+            handles.append(Line2D([], [], color=colour, lw=3, label=_FORM_SHORT[form]))
+    if handles:
+        ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.9)
+    finish_map(ax, "The scheme: lines by form", frame)
+    text = fig.add_subplot(grid[0, 1])
+    text.axis("off")
+    ends = [
+        f"{r.line_id}: {r.open_end_reasons}"
+        for r in lines.itertuples()
+        if r.kind == "rated line" and r.open_ends
+    ]
+    left = _left_open(result)
+    blocks = [
+        _wrap(result.note + ".", 100),
+        _wrap(
+            f"Open vehicle approaches: {figures['open_approaches_before']} before, "
+            f"{figures['open_approaches_after']} after. {figures['lines']} rated lines and "
+            f"{figures['closures']} street closures, {figures['total_length_m']:,.0f} m in all; "
+            f"{figures['cost_units']:,.1f} relative cost units (they rank layouts; "
+            "docs/protect.md gives the sourced money ranges).",
+            100,
+        ),
+        _wrap(f"Walking: {_walking(figures)}", 100),
+        _listed(f"Open line ends ({figures['open_line_ends']})", ends, "lines CSV"),
+        _listed(f"Approaches left open ({len(left)})", left, "JSON"),
+    ]
+    text.text(0, 1, mpl_text("\n\n".join(blocks)), va="top", ha="left", fontsize=7,
+              transform=text.transAxes)  # fmt: skip
+    shown = lines.sort_values("cost_units", ascending=False, kind="stable").head(PAGE_ROWS)
+    draw_table(
+        fig.add_subplot(grid[1, :]),
+        f"The {len(shown)} costliest of {len(lines)} lines and closures (every one in the "
+        "lines CSV and on scheme_map.html)",
+        ("line", "form", "must", "length m", "to site m", "ends", "cost units"),
+        [
+            [
+                str(r.line_id),
+                _wrap(_form_short(r), 18),
+                _wrap(r.what_it_stops, 88),
+                f"{r.length_m:,.1f}",
+                f"{r.standoff_m:,.1f}",
+                _wrap(_ends_words(r), 52),
+                f"{r.cost_units:,.1f}",
+            ]
+            for r in shown.itertuples()
+        ],
+        widths=(0.07, 0.1, 0.42, 0.06, 0.06, 0.23, 0.06),
+    )
+    notes = fig.add_subplot(grid[2, :])
+    notes.axis("off")
+    caveats = [_wrap("• " + c, 200) for c in CAVEATS]
+    caveats.append(f"cohesion_gis {__version__}; © OpenStreetMap contributors")
+    notes.text(0, 1, mpl_text("\n".join(caveats)), va="top", ha="left", fontsize=6.5,
+               transform=notes.transAxes)  # fmt: skip
+    return fig
+
+
+def _form_short(row: Any) -> str:
+    """A line's form in two or three words."""
+    words = _FORM_SHORT.get(row.form_type, row.form_type)
+    return words + (" (kerbside)" if row.kind == "kerbside line" else "")
+
+
+def _wrap(value: object, width: int) -> str:
+    """Text on lines of at most ``width`` characters: wrapped, never cut."""
+    return "\n".join(textwrap.wrap(str(value), width, break_long_words=True)) or "–"
+
+
+def _listed(title: str, items: Sequence[str], where: str) -> str:
+    """A titled list of at most :data:`PAGE_ITEMS` items, then how many more and where."""
+    if not items:
+        return f"{title}: none."
+    more = len(items) - PAGE_ITEMS
+    shown = [_wrap("• " + i, 100) for i in items[:PAGE_ITEMS]]
+    tail = [f"… and {more} more (in the {where})"] if more > 0 else []
+    return "\n".join([f"{title}:", *shown, *tail])

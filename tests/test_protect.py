@@ -6,7 +6,9 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
+import shapely
 
 import cohesion_gis as cg
 from cohesion_gis.comparison import compare
@@ -76,6 +78,8 @@ def test_every_line_is_rated_above_what_reaches_it(scheme) -> None:
             assert rating.speed_kmh <= form.max_test_speed_kmh  # the form is tested that fast
         assert line.length_m >= line.width_m + 2.0 - 1e-9  # kerb to kerb at least, then façades
         assert line.open_ends in (0, 1, 2)
+        reasons = [r for r in line.open_end_reasons.split("; ") if r]
+        assert len(reasons) == line.open_ends  # every open end says why
         assert line.gap_m <= 1.2  # walkers pass (DfT TAL 01/11)
         assert line.what_it_stops.startswith("stops a ")
         assert line.standoff_m <= params.max_standoff_m
@@ -105,6 +109,7 @@ def test_written_scheme_reproduces_no_open_approach(scheme, helsinki, tmp_path: 
     assert '"open_approaches_after": 0' in summary and "no hostile vehicle starts" in summary
     page = paths["page"].read_text(encoding="utf-8")
     assert page == scheme_html(scheme)
+    assert b"/Count 1" in paths["pdf"].read_bytes()  # the PDF summary: one page
     assert "Approaches left open" in page and "<li>none</li>" in page
     assert paths["map"].stat().st_size > 10_000
     with pytest.raises(InputError, match="previous run"):
@@ -222,10 +227,15 @@ def test_kerbside_line_stands_half_way_between_entry_and_crowd() -> None:
     assert _kerb((25.0, 50.5), crowd, 0.6) is None  # an entry on the edge: no room
 
 
-def test_senaatintori_is_protected_with_kerbside_lines(helsinki) -> None:
+@pytest.fixture(scope="module")
+def senaatintori(helsinki: cg.City):
+    return protect(helsinki, "Senaatintori", verify="site")
+
+
+def test_senaatintori_is_protected_with_kerbside_lines(senaatintori) -> None:
     # its fastest approaches run along the square at 150 km/h: no line across those streets
     # can stop them, continuous kerbside lines rated for the non-glancing envelope do
-    result = protect(helsinki, "Senaatintori", verify="site")
+    result = senaatintori
     assert result.open_before > 0 and result.open_after == 0, result.note
     kerbs = result.lines.loc[result.lines["kind"] == "kerbside line"]
     assert len(kerbs) >= 1
@@ -249,8 +259,96 @@ def test_cli_writes_the_scheme_its_map_and_page(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "stop all 4 open approaches" in result.output
     names = {p.name for p in out.iterdir()}
-    assert {"scheme_map.html", "scheme_summary.html"} <= names
+    assert {"scheme_map.html", "scheme_summary.html", "scheme_summary.pdf"} <= names
     assert any(n.endswith(".toml") for n in names)
     again = CliRunner().invoke(main, args)  # an earlier scheme is not replaced silently
     assert again.exit_code != 0 and "--overwrite" in again.output
     assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
+
+
+def test_an_open_end_is_tied_to_the_nearest_obstacle_on_its_side() -> None:
+    # a line's kerb end at (0, 4) facing north (+y); a façade 10 m north-east, a wall behind
+    # the street (south), a service lane between: the tie goes to the façade, never back
+    # across the street, and a street in the way keeps the end open with the reason
+    from shapely.geometry import LineString, box
+
+    from cohesion_gis.protect import _ONTO_SITE, _Ground, _tie
+
+    facade = box(6.0, 12.0, 20.0, 30.0).boundary
+    wall = LineString([(-5.0, -10.0), (5.0, -10.0)])
+    obstacles = np.array([facade, wall], dtype=object)
+
+    def ground(streets, crowd=None):
+        streets = np.array(streets, dtype=object)
+        return _Ground(
+            obstacles, np.array(["building façade", "retaining wall"], dtype=object),
+            shapely.STRtree(obstacles), streets, np.array(["Lane"] * len(streets), object),
+            shapely.STRtree(streets), crowd,
+        )  # fmt: skip
+
+    point, kind = _tie((0.0, 4.0), (0.0, 1.0), 4.0, ground([]), 60.0)
+    assert kind == "building façade" and point == pytest.approx((6.0, 12.0))
+    # the wall 14 m south lies back across the street: never a tie for the north end
+    point, why = _tie((0.0, 4.0), (0.0, 1.0), 4.0, ground([]), 9.0)
+    assert point is None and why.startswith("no façade") and "9 m" in why
+    lane = LineString([(-50.0, 8.0), (50.0, 8.0)])  # a through street between end and façade
+    point, why = _tie((0.0, 4.0), (0.0, 1.0), 4.0, ground([lane]), 60.0)
+    assert point is None and why == "every façade within 60 m lies across Lane"
+    site = box(-1.0, 6.0, 30.0, 40.0)  # the protected site between end and façade
+    point, why = _tie((0.0, 4.0), (0.0, 1.0), 4.0, ground([], site), 60.0)
+    assert point is None and why == _ONTO_SITE
+
+
+def test_senaatintori_lines_are_tied_or_say_why_not(senaatintori) -> None:
+    # before ties, 11 of the scheme's 28 line ends met no façade within 20 m; a line whose end
+    # opens onto the square itself is no longer offered (a car going round it is in the crowd)
+    lines = senaatintori.lines
+    across = lines.loc[lines["kind"] == "rated line"]
+    assert int(lines["open_ends"].sum()) <= 2
+    assert not any("protected site" in r for r in lines["open_end_reasons"])
+    assert len(across) >= 1
+    for line in across.itertuples():
+        assert line.length_m == pytest.approx(line.geometry.length)  # ties are costed
+        assert line.open_ends + len([t for t in line.tied_to.split("; ") if t]) == 2
+
+
+def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from cohesion_gis.maps.static import save_pdf
+    from cohesion_gis.protect import scheme_figure
+
+    site = senaatintori.site.copy()
+    site["name"] = "Senaatintori $\\frac$ <b>x</b>"  # mathtext or markup from OSM: drawn as text
+    hostile = replace(senaatintori, site=site)
+    fig = scheme_figure(hostile, streets=helsinki.drive_edges, buildings=helsinki.buildings)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # a $...$ pair read as mathtext would fail here
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+    drawn = [fig._suptitle, *fig.texts]  # what is drawn (no hidden tick labels)
+    for ax in fig.axes:
+        drawn += [c for c in ax.get_children() if isinstance(c, Text)]
+        drawn += [t for legend in [ax.get_legend()] if legend for t in legend.get_texts()]
+        drawn += [c.get_text() for table in ax.tables for c in table.get_celld().values()]
+    texts = [t for t in drawn if t is not None and t.get_text().strip()]
+    assert any("<b>x</b>" in t.get_text() and "\\$" in t.get_text() for t in texts)
+    for text in texts:  # every text on the page
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, text.get_text()
+        assert box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, text.get_text()
+    for ax in fig.axes:
+        panel = ax.get_window_extent(renderer)
+        if not ax.axison:  # a text panel holds its text
+            for text in ax.texts:
+                box = text.get_window_extent(renderer)
+                assert box.y0 >= panel.y0 - 1 and box.x1 <= panel.x1 + 1, text.get_text()
+        for table in ax.tables:  # every cell holds its text
+            for cell in table.get_celld().values():
+                inner, outer = (
+                    cell.get_text().get_window_extent(renderer),
+                    cell.get_window_extent(renderer),
+                )
+                assert inner.width <= outer.width + 1 and inner.height <= outer.height + 1
+    assert b"/Count 1" in save_pdf(fig, tmp_path / "page.pdf").read_bytes()

@@ -185,10 +185,12 @@ def _scheme_layer(lines: gpd.GeoDataFrame, *, tolerance_m: float) -> VectorLayer
             "Gaps for walkers": f"at most {format_number(row['gap_m'], digits=1, unit='m')}",
             "Relative cost": format_number(row["cost_units"], digits=1, unit="units"),
         }
+        if row.get("tied_to"):
+            rows["Ends tied to"] = row["tied_to"]
         if int(row["open_ends"]):
             rows["Open ends"] = (
-                f"{int(row['open_ends'])}: no façade within reach; continue the line to a wall, "
-                "water or a level change, or a car drives round it"
+                f"{int(row['open_ends'])}: {row.get('open_end_reasons') or 'nothing in reach'}; "
+                "continue it on site to something a vehicle cannot pass, or a car drives round it"
             )
         if row.get("requirement"):
             rows["Rating asked (ISO 22343-1)"] = row["requirement"]

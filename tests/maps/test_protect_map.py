@@ -20,6 +20,18 @@ POPUPS_JS = """(overlay) => {
   const key = Object.keys(window).filter(k => /^layer_control_.*_layers$/.test(k))[0];
   return window[key].overlays[overlay].getLayers().map(l => l.feature.properties.popup);
 }"""
+# Screen point at the middle of a line's middle segment (on the line even where it bends).
+LINE_POINT_JS = """([overlay, text]) => {
+  const key = Object.keys(window).filter(k => /^layer_control_.*_layers$/.test(k))[0];
+  const group = window[key].overlays[overlay];
+  const layer = group.getLayers().find(l => l.feature.properties.popup.includes(text));
+  const pts = layer.getLatLngs(), i = Math.floor((pts.length - 1) / 2);
+  const at = L.latLng((pts[i].lat + pts[i + 1].lat) / 2, (pts[i].lng + pts[i + 1].lng) / 2);
+  const map = group._map;
+  map.setView(at, map.getZoom(), {animate: false});
+  const p = map.latLngToContainerPoint(at), box = map.getContainer().getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y];
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +76,12 @@ def test_scheme_map_layers_popups_and_no_errors(open_map, saved, scheme) -> None
     popups = page.page.evaluate(POPUPS_JS, "Approaches with the scheme")
     assert all("stopped before the site" in p and "protect/" in p for p in popups)
     assert "Approaches before the scheme" in counts  # listed, off at first
-    text = page.click_feature("Barrier scheme (by form)", "protect/0")
+    # a tied line bends (end, across the street, end): click the middle of its street crossing
+    x, y = page.page.evaluate(LINE_POINT_JS, ["Barrier scheme (by form)", "protect/0"])
+    page.page.mouse.click(x, y)
+    popup = page.page.locator(".leaflet-popup-content").first
+    popup.wait_for()
+    text = popup.inner_text()
     assert "Must" in text and "stops a " in text and "Gaps for walkers" in text
     assert "<script>" in text  # the hostile label is shown literally
     legend = page.page.locator(".cg-legend").all_inner_texts()
