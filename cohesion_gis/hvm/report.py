@@ -397,8 +397,8 @@ def _page(
         "Stand-off: every entry's is the 4 m mount distance by construction (entries lie on "
         "the crowd perimeter grown by it), not a surveyed distance from a barrier line to the "
         "crowd; penetration is measured from the rear face of the barrier in PAS 68 and ASTM "
-        "F2656, from the front face in IWA 14-1 / ISO 22343-1 (to be confirmed): add the "
-        "barrier's depth where the datum differs.",
+        "F2656, from the front face in IWA 14-1 / ISO 22343-1 (to be confirmed): measure the "
+        "stand-off from the face the rating's datum uses.",
         f"Martyn's Law: {site.get('martyns_law_scope', '')}.",
     ]
     return _Page(
