@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from cohesion_gis.hvm.kinematics import impact_envelope_kmh, normal_speed_kmh
@@ -50,6 +51,7 @@ from cohesion_gis.hvm.routes import APPROACH_COLUMNS, underground
 from cohesion_gis.hvm.vehicles import VehicleClass
 
 __all__ = [
+    "DISCRETE_KINDS",
     "ENVELOPE_COLUMNS",
     "HORIZON_SLACK",
     "approach_requirements",
@@ -333,6 +335,11 @@ def requirement_text(reqs: Sequence[RatingRequirement]) -> str:
 SCREEN_M = (0.0, -5.0, 5.0, -10.0, 10.0)
 #: Shapely type ids of point elements (Point, MultiPoint): a row of them never deflects.
 POINT_TYPES = (0, 4)
+#: Barrier kinds built of separate elements, whatever geometry they are drawn with: a bollard
+#: row drawn as a line is still a row (review of issue 13: a ``kind = "bollard"`` LINESTRING
+#: was credited against 151 km/h glancing runs) [A: OSM barrier=bollard, block, planter; a
+#: closure is its street's VSBs, e.g. removable bollards].
+DISCRETE_KINDS = ("bollard", "block", "planter", "closure")
 
 
 def _screen_rays(table: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, rows: np.ndarray) -> np.ndarray:
@@ -418,11 +425,12 @@ def kerbside_cover(
     :func:`~cohesion_gis.hvm.rating.covers` the class at **every** non-glancing angle of the
     envelope: the envelope's speed at that angle, that angle, and a penetration within the
     distance from the line to the crowd. Glancing impacts (below ``glancing_below_deg``) are
-    held only by a continuous line (line geometries, no point elements): a vehicle deflects
-    along continuous longitudinal members (EN 1317-2 safety barriers), not along a bollard
-    row. A kerbside line parallel to the carriageway is so credited where the envelope says it
-    holds: a car running along it at 150 km/h strikes it at a glancing angle, or turns in
-    slower.
+    held only by a continuous line (line geometries, no point elements, no ``barrier_kind``
+    of :data:`DISCRETE_KINDS`: a bollard row drawn as a line is still a row): a vehicle
+    deflects along continuous longitudinal members (EN 1317-2 safety barriers), not along a
+    bollard row. A kerbside line parallel to the carriageway is so credited where the
+    envelope says it holds: a car running along it at 150 km/h strikes it at a glancing angle,
+    or turns in slower.
 
     Returns
     -------
@@ -445,7 +453,10 @@ def kerbside_cover(
             bands.append(part)
             ids.append("+".join(members["barrier_id"].astype(str)))
             kinds = shapely.get_type_id(members.geometry.to_numpy())
-            continuous.append(not np.isin(kinds, POINT_TYPES).any())  # no bollard in the band
+            built = members.get("barrier_kind", pd.Series("", index=members.index)).astype(str)
+            continuous.append(  # no point element and no line of separate elements
+                not np.isin(kinds, POINT_TYPES).any() and not built.isin(DISCRETE_KINDS).any()
+            )
             rating = members["rating"].iloc[0]
             ratings.append(rating if isinstance(rating, BarrierRating) else parse_rating(value))
     tree = shapely.STRtree(np.array(bands, dtype=object))

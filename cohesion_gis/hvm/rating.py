@@ -51,6 +51,7 @@ from cohesion_gis.params import load_params
 
 __all__ = [
     "ASTM_CLASSES",
+    "EN1317_LEVELS",
     "FAMILY_EQUIVALENCE",
     "ISO_CLASSES",
     "ISO_MAX_PENETRATION_M",
@@ -60,11 +61,13 @@ __all__ = [
     "BarrierRating",
     "RatingRequirement",
     "class_test_speeds_kmh",
+    "containment_text",
     "covers",
     "credited_speed_kmh",
     "matching_test_angle_deg",
     "parse_rating",
     "required_rating",
+    "transverse_energy_kj",
 ]
 
 log = logging.getLogger(__name__)
@@ -151,6 +154,23 @@ TEST_SPEED_LEVELS_KMH = (16.0, 32.0, 48.0, 64.0, 80.0, 96.0, 112.0)
 #: vehicle penetration distances not exceeding 25 m" (ISO 22343-1 scope, evs.ee) [V]; applied
 #: to IWA 14-1, the agreement ISO 22343-1 revised, too [A].
 ISO_MAX_PENETRATION_M = 25.0
+
+#: EN 1317-2 safety-barrier containment levels by their heaviest acceptance test: (level, test,
+#: mass kg, speed km/h, angle degrees). Tests from EN 1317-2 Table 1 (ibotech, *DIN EN 1317*:
+#: TB32 1 500 kg car 110 km/h 20°, TB42 10 t truck 70 km/h 15°, TB51 13 t bus 70 km/h 20°,
+#: TB61 16 t truck 80 km/h 20°, TB71 30 t truck 65 km/h 20°) [S]; TB81 38 t articulated
+#: 65 km/h 20° [U: 30 t in that table]; the levels N2, H1, H2, H3, H4a, H4b as the test each
+#: adds to TB11 (Table 2, recalled) [U]. "The containment levels are classified according to
+#: the growing energy of impact of the heaviest vehicle tested" (European Union Road
+#: Federation, *Containment level*) [S].
+EN1317_LEVELS: tuple[tuple[str, str, float, float, float], ...] = (
+    ("N2", "TB32", 1500.0, 110.0, 20.0),
+    ("H1", "TB42", 10000.0, 70.0, 15.0),
+    ("H2", "TB51", 13000.0, 70.0, 20.0),
+    ("H3", "TB61", 16000.0, 80.0, 20.0),
+    ("H4a", "TB71", 30000.0, 65.0, 20.0),
+    ("H4b", "TB81", 38000.0, 65.0, 20.0),
+)
 
 _EXAMPLES = (
     "valid forms: 'V/7200[N2A]/48/90:2.5' (ISO 22343-1 / IWA 14-1), "
@@ -394,6 +414,39 @@ def _check_test(
         )  # fmt: skip
 
 
+def transverse_energy_kj(mass_kg: float, speed_kmh: float, angle_deg: float) -> float:
+    """Kinetic energy (kJ) of the speed component square to a line struck at ``angle_deg``."""
+    normal = speed_kmh / 3.6 * math.sin(math.radians(angle_deg))
+    return 0.5 * mass_kg * normal**2 / 1000.0
+
+
+def containment_text(mass_kg: float, design_kmh: float, angle_deg: float) -> str:
+    """The EN 1317-2 containment a glancing threat needs, by transverse impact energy.
+
+    The lowest level (:data:`EN1317_LEVELS`) whose heaviest test's transverse energy is at
+    least the threat's at the design speed (allowance included) and the top of the glancing
+    band. EN 1317 ranks its levels by that energy; it is a road-restraint comparison [A], not
+    a VSB rating, so the text says so.
+
+    >>> containment_text(1500.0, 166.0, 22.5)[:49]
+    'EN 1317-2 safety barrier, containment at least H2'
+    """
+    need = transverse_energy_kj(mass_kg, design_kmh, angle_deg)
+    for level, test, mass, speed, angle in EN1317_LEVELS:
+        have = transverse_energy_kj(mass, speed, angle)
+        if have >= need:
+            return (
+                f"EN 1317-2 safety barrier, containment at least {level}: {test}, "
+                f"{mass / 1000:g} t, {speed:.0f} km/h, {angle:.0f}°, {have:,.0f} kJ "
+                f"transverse, against the threat's {need:,.0f} kJ at {angle_deg:g}° "
+                f"({design_kmh:.0f} km/h); a ranking by energy, not a VSB test [A]"
+            )
+    return (
+        f"beyond EN 1317-2 H4b: {need:,.0f} kJ transverse at {angle_deg:g}° "
+        f"({design_kmh:.0f} km/h) exceeds every containment test"
+    )
+
+
 def _class_name(vehicle_class: str | VehicleClass) -> str:
     return vehicle_class.name if isinstance(vehicle_class, VehicleClass) else vehicle_class
 
@@ -601,8 +654,9 @@ def required_rating(
         text = (
             f"continuous line for {vehicle.name}: glancing, it enters the crowd at "
             f"{impact_speed_kmh:.0f} km/h without turning ({threat}); a bollard row does not "
-            "deflect it: a continuous longitudinally tested line (EN 1317-2 safety barrier, "
-            "tested at 20°) or traffic management to reduce the approach speed"
+            "deflect it: a continuous longitudinally tested line "
+            f"({containment_text(vehicle.test_mass_kg, design, params.glancing_below_deg)}) "
+            "or traffic management to reduce the approach speed"
         )
     elif exceeds:
         text = (

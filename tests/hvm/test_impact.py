@@ -28,6 +28,7 @@ from cohesion_gis.hvm.kinematics import (
     normal_speed_kmh,
 )
 from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.hvm.rating import containment_text, required_rating, transverse_energy_kj
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS
 from cohesion_gis.hvm.vehicles import Vehicles
 from cohesion_gis.params import load_params
@@ -167,3 +168,26 @@ def test_kerbside_cover(geoms: list, rating: str, held: str) -> None:
         assert np.isnan(table["design_angle_deg"].iloc[0])
     else:
         assert table["required_rating"].iloc[0].startswith(("ISO", "continuous", "beyond"))
+
+
+def test_a_bollard_row_drawn_as_a_line_does_not_deflect() -> None:
+    # VDA review: kind = "bollard" drawn as a LINESTRING (senaatintori_barriers.toml) was taken
+    # as continuous and credited against the glancing car; what was built decides, not the
+    # geometry type. The same line as a guard rail (continuous) holds.
+    line = [shapely.LineString([(-50, -5), (90, -5)])]
+    bollards = barrier(line, "V/1500[M1]/80/90:1.0").assign(barrier_kind="bollard")
+    assert envelope(40.0, bollards)["protected_by"].tolist() == ["", ""]
+    rail = barrier(line, "V/1500[M1]/80/90:1.0").assign(barrier_kind="guard_rail")
+    assert envelope(40.0, rail)["protected_by"].tolist() == ["b0", ""]
+
+
+def test_glancing_requirement_names_an_en_1317_containment_level() -> None:
+    # VDA review: "EN 1317-2 safety barrier, tested at 20°" named no level against a 151 km/h
+    # car (1,320 kJ) or a 90 km/h N3C (2,250 kJ); the level now comes from the transverse
+    # energy at the top of the glancing band (22.5°) with the 10 % allowance
+    car = required_rating(151.0, "M1", angle_deg=15.0, params=PARAMS).text
+    assert "containment at least H2: TB51" in car and "234 kJ at 22.5°" in car
+    truck = required_rating(90.0, "N3C", angle_deg=15.0, params=PARAMS).text
+    assert "containment at least H3: TB61" in truck
+    assert transverse_energy_kj(1500.0, 166.1, 22.5) == pytest.approx(234.0, abs=1.0)
+    assert "beyond EN 1317-2 H4b" in containment_text(30000.0, 99.0, 22.5)
