@@ -68,7 +68,6 @@ from cohesion_gis.hvm.barriers import (
     read_rated_barriers,
 )
 from cohesion_gis.hvm.impact import (
-    HORIZON_SLACK,
     approach_requirements,
     demand_key,
     impact_envelope,
@@ -846,7 +845,7 @@ def assessment_audit(
             "over all classes, not the headline's)"
         ),
         "horizon_limited": (
-            f"run-up ≥ {1 - HORIZON_SLACK:.0%} of the {params.search_horizon_m:g} m horizon "
+            f"run-up ≥ {1 - params.horizon_slack:.0%} of the {params.search_horizon_m:g} m horizon "
             "below the class's top speed: the speed is a lower bound; horizon_sensitivity() "
             "gives 250/500/1000 m"
         ),

@@ -25,7 +25,7 @@ every angle, a 45° test impacts up to 52.5°, glancing impacts ask for no test)
 each test angle the most demanding speed and dropping a 45° requirement a 90° one covers.
 
 Speeds are reported at ``params.speed_resolution_kmh`` (1 km/h). ``horizon_limited`` marks
-approaches whose run-up ends within :data:`HORIZON_SLACK` of the search horizon while still
+approaches whose run-up ends within ``params.horizon_slack`` of the search horizon while still
 below the class's top speed: a longer horizon would give more, so the speed is a lower bound
 ("≥ X km/h").
 
@@ -53,7 +53,6 @@ from cohesion_gis.hvm.vehicles import VehicleClass
 __all__ = [
     "DISCRETE_KINDS",
     "ENVELOPE_COLUMNS",
-    "HORIZON_SLACK",
     "approach_requirements",
     "class_requirements",
     "demand_key",
@@ -63,11 +62,6 @@ __all__ = [
     "requirement_text",
     "round_speed",
 ]
-
-#: A run-up longer than (1 − this) × the search horizon is horizon-limited (unless the class
-#: is at its top speed) [A: routes start at nodes, so a bound run-up ends within about one
-#: street piece of the horizon; checked against the 1 000 m sensitivity run, docs/hvm_assess.md].
-HORIZON_SLACK = 0.10
 
 
 def envelope_column(angle_deg: float) -> str:
@@ -174,9 +168,8 @@ def impact_envelope(
         for r, held in zip(reqs, table["protected_by"], strict=True)
     ]
     run_up = table["run_up_m"].to_numpy(float)
-    table["horizon_limited"] = (
-        arrived & (run_up >= (1 - HORIZON_SLACK) * params.search_horizon_m) & (speed < top - res)
-    )
+    bound_m = (1 - params.horizon_slack) * params.search_horizon_m
+    table["horizon_limited"] = arrived & (run_up >= bound_m) & (speed < top - res)
     return table
 
 

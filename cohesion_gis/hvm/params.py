@@ -95,6 +95,9 @@ class HvmParams:
         Density (persons/m²) of the egress crowd outside the gates.
     egress_ring_m
         Distance (m) from a stadium or arena within which the egress crowd is drawn and held.
+    horizon_slack
+        A run-up longer than (1 − this) × ``search_horizon_m`` is horizon-limited (unless the
+        class is at its top speed): its speed is a lower bound.
     vulnerability_steps_kmh
         Design speeds (km/h, ascending) bounding the vulnerability bands 1-4 (above the last: 5).
     many_approaches
@@ -142,6 +145,7 @@ class HvmParams:
     egress_minutes: float
     egress_persons_m2: float
     egress_ring_m: float
+    horizon_slack: float
     vulnerability_steps_kmh: tuple[float, ...]
     many_approaches: int
     priority_share: float
@@ -208,6 +212,7 @@ _BOUNDS: dict[str, Bound] = {
     "egress_minutes": Bound(0.0, 60.0, "min", above=True),
     "egress_persons_m2": Bound(0.0, 7.0, "persons/m²", above=True),  # static critical ~7
     "egress_ring_m": Bound(0.0, 1000.0, "m", above=True),
+    "horizon_slack": Bound(0.0, 0.5),
     "many_approaches": Bound(1, 100, "entries", integer=True),
     "priority_share": Bound(0.0, 1.0, above=True),
     "priority_speed_kmh": Bound(0.0, 200.0, "km/h", above=True),
@@ -298,6 +303,7 @@ _TYPES: dict[str, str] = {
     "egress_minutes": "number",
     "egress_persons_m2": "number",
     "egress_ring_m": "number",
+    "horizon_slack": "number",
     "vulnerability_steps_kmh": "list of numbers",
     "many_approaches": "whole number",
     "priority_share": "number",

@@ -131,6 +131,7 @@ def test_params_override_and_validation(tmp_path):
         ("egress_minutes = 0\n", r"`egress_minutes` = 0.0"),
         ("egress_persons_m2 = 12\n", r"`egress_persons_m2` = 12.0; .* 7 persons/m²"),
         # risk and priority (formerly constants of hvm.assess)
+        ("horizon_slack = 0.9\n", r"`horizon_slack` = 0.9; expected .* between 0 and 0.5"),
         ("many_approaches = 2.5\n", r"`many_approaches` = 2.5; expected a whole number"),
         ("priority_share = 0\n", r"`priority_share` = 0.0; expected a finite number greater"),
         ("vulnerability_steps_kmh = [32, 16]\n", r"`vulnerability_steps_kmh` .* ascending"),
