@@ -32,6 +32,7 @@ __all__ = [
     "COMPONENT_SCALE",
     "OKABE_ITO",
     "OSM_ATTRIBUTION",
+    "RISK_MEANING",
     "RISK_SCALE",
     "SCORE_SCALE",
     "SEVERANCE_SCALE",
@@ -281,6 +282,11 @@ SEVERANCE_SCALE = ColourScale(
 )
 #: Site risk = exposure × vulnerability × attractiveness, each 1–5 (cohesion_gis.hvm.assess).
 RISK_SCALE = ColourScale("Site risk (1–125, higher is worse)", (0, 10, 25, 50, 75, 125.0), _ORANGES)
+#: What the risk number is, said under every risk legend.
+RISK_MEANING = (
+    "Risk = people × how fast a vehicle can arrive × appeal as a target, each scored 1–5 "
+    "(hvm.assess: exposure × vulnerability × attractiveness)"
+)
 #: Speed bands at the crash-test speeds 32/48/64 km/h in one hue (blues, darker = faster), so
 #: routes stay apart from the orange sites under every colour-vision deficiency.
 SPEED_BANDS_KMH = ColourScale(
@@ -424,7 +430,8 @@ def legend_html(
     items
         ``(css_colour, label)`` pairs.
     shape
-        ``"box"`` for areas, ``"line"`` for routes, ``"dot"`` for points; or one per item.
+        ``"box"`` for areas, ``"line"`` for routes, ``"dash"`` for a dashed line on a white
+        halo, ``"dot"`` for points; or one per item.
 
     Returns
     -------
@@ -435,11 +442,20 @@ def legend_html(
         "box": "width:14px;height:12px",
         "line": "width:18px;height:4px;margin-top:4px",
         "dot": "width:10px;height:10px;border-radius:50%",
+        "dash": "width:22px;height:4px;margin-top:4px;border:none;"
+        "box-shadow:0 0 0 2px #fff,0 0 0 3px #999",
     }
     shapes = [shape] * len(items) if isinstance(shape, str) else list(shape)
+
+    def fill(colour: str, one: str) -> str:
+        c = escape_text(colour)
+        if one == "dash":  # dashes on a white halo, as the map draws the line
+            return f"background:repeating-linear-gradient(90deg,{c} 0 7px,#fff 7px 10px)"
+        return f"background:{c}"
+
     rows = "".join(
         f'<div class="cg-legend-row"><span class="cg-swatch" style="{css[one]};'
-        f'background:{escape_text(colour)}"></span>{escape_text(label)}</div>'
+        f'{fill(colour, one)}"></span>{escape_text(label)}</div>'
         for (colour, label), one in zip(items, shapes, strict=True)
     )
     return f'<div class="cg-legend-title">{escape_text(title)}</div>{rows}'
@@ -491,6 +507,7 @@ _CSS = (
     "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}"
     ".cg-label small{font-weight:normal;font-size:11px}"
     ".cg-short br,.cg-short .cg-detail{display:none}.cg-hidden{visibility:hidden}"
+    ".cg-halo{filter:drop-shadow(0 0 1px #fff) drop-shadow(0 0 1.5px #fff)}"
     ".leaflet-container .leaflet-control-layers{font-size:13px;line-height:1.35}"
 )
 

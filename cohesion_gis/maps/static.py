@@ -13,23 +13,28 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib import patheffects
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
+from matplotlib.textpath import TextToPath
 
 from cohesion_gis import __version__
 from cohesion_gis._atomic import atomic_path
 from cohesion_gis.errors import ParameterError
-from cohesion_gis.maps._layers import check_frame
+from cohesion_gis.maps._layers import check_frame, label_points
 from cohesion_gis.maps._style import (
+    RISK_MEANING,
     RISK_SCALE,
     SCORE_SCALE,
     SPEED_BANDS_KMH,
@@ -174,16 +179,19 @@ def _legend(
     *,
     loc: LegendLocType = "upper left",
     anchor: tuple[float, float] = (1.01, 1),
+    note: str = "",
 ) -> None:
-    """A legend beside the map (outside the axes), never over it."""
+    """A legend beside the map (outside the axes), never over it; ``note`` wrapped under it."""
     handles = [Patch(facecolor=c, edgecolor="#777777", label=lab) for c, lab in scale.items()]
+    if note:  # an explanation line: a legend entry without a swatch
+        handles.append(Patch(facecolor="none", edgecolor="none", label=_wrap(note, 34)))
     previous = ax.get_legend()
     ax.legend(
         handles=handles, title=scale.title, loc=loc, bbox_to_anchor=anchor, fontsize=7,
         title_fontsize=7, framealpha=0.9, borderaxespad=0,
     )  # fmt: skip
-    if previous is not None:
-        ax.add_artist(previous)
+    if previous is not None:  # kept beside the new one, unclipped so the layout makes room
+        ax.add_artist(previous).set_clip_on(False)
 
 
 def _choropleth(ax: Axes, districts: gpd.GeoDataFrame, column: str, scale: ColourScale) -> None:
@@ -227,26 +235,51 @@ def cohesion_figure(
         study_area.boundary.plot(ax=ax, color="#222222", linewidth=1.5, linestyle="--", zorder=3)
     if spaces is not None and not spaces.empty:
         spaces.representative_point().plot(ax=ax, color="#222222", markersize=8, zorder=4)
-    _district_labels(ax, districts)
     _legend(ax, SCORE_SCALE)
     _finish(ax, title, districts)
+    _district_labels(ax, districts)
     return fig
 
 
-def _district_labels(ax: Axes, districts: gpd.GeoDataFrame) -> None:
-    """Each district's name and score at a point inside it, on a white halo (escaped text)."""
-    from matplotlib import patheffects
+def _district_labels(ax: Axes, districts: gpd.GeoDataFrame, *, fontsize: float = 9) -> None:
+    """Each district's name and score where it fits best, on a white halo (escaped text).
 
+    Larger districts first; a label that would cover one already placed keeps its name only,
+    or is left out (the static map cannot be zoomed: the table and the web map name them).
+    Call once the figure's layout is final.
+    """
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for name, score, point in zip(
-        districts["name"], districts["score"], districts.representative_point(), strict=True
-    ):
+    order = np.argsort(-districts.geometry.area.to_numpy(), kind="stable")
+    ordered = districts.iloc[order]
+    points = label_points(ordered.to_crs("EPSG:4326"))
+    anchors = gpd.GeoSeries(
+        gpd.points_from_xy([p[1] for p in points], [p[0] for p in points]), crs="EPSG:4326"
+    ).to_crs(districts.crs)
+    renderer = _renderer(cast("Figure", ax.get_figure()))
+    placed: list[object] = []
+    for name, score, point in zip(ordered["name"], ordered["score"], anchors, strict=True):
         label = _mpl_text(name if isinstance(name, str) and name else "district")
         value = "no score" if pd.isna(score) else f"score {float(score):.0f}"
-        ax.annotate(
-            f"{label}\n{value}", (point.x, point.y), ha="center", va="center", fontsize=9,
-            fontweight="bold", color="#111111", path_effects=halo, zorder=6,
-        )  # fmt: skip
+        for text in (f"{label}\n{value}", label):
+            artist = ax.annotate(
+                text, (point.x, point.y), ha="center", va="center", fontsize=fontsize,
+                fontweight="bold", color="#111111", path_effects=halo, zorder=6,
+                annotation_clip=True, in_layout=False,
+            )  # fmt: skip
+            box = artist.get_window_extent(renderer).padded(1)
+            if not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+            artist.remove()
+
+
+def _renderer(figure: Figure) -> RendererAgg:
+    """A renderer to measure text with (an Agg canvas; saving picks its own)."""
+    canvas = FigureCanvasAgg(figure)
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        engine.execute(figure)  # text is measured where the layout puts the axes
+    return canvas.get_renderer()
 
 
 def _draw_sites(
@@ -310,7 +343,7 @@ def sites_figure(
     ax = fig.add_subplot()
     _base(ax, streets=streets, buildings=buildings)
     _draw_sites(ax, sites, approaches)
-    _legend(ax, RISK_SCALE)
+    _legend(ax, RISK_SCALE, note=RISK_MEANING)
     _legend(ax, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
     _finish(ax, title, sites)
     return fig
@@ -372,27 +405,77 @@ def scenario_figure(
 
 
 def _draw_interventions(ax: Axes, changes: gpd.GeoDataFrame) -> None:
+    """The changes in the web map's styles: a new barrier line black, thick, dashed on a halo."""
     handles = []
     for kind, group in changes.groupby("change", sort=False):
         style = INTERVENTION_STYLES[str(kind)][0]
         colour = str(style["color"])
-        dashed = "dashArray" in style
+        line = {
+            "color": colour,
+            "linewidth": 0.6 * float(str(style.get("weight", 5))),  # screen px -> points
+            "linestyle": (0, (4, 2)) if "dashArray" in style else "-",
+            "path_effects": [
+                patheffects.Stroke(linewidth=0.6 * float(str(style.get("weight", 5))) + 3,
+                                   foreground="white"),
+                patheffects.Normal(),
+            ] if style.get("className") == "cg-halo" else [],
+        }  # fmt: skip
         polygons = group.geom_type.isin(["Polygon", "MultiPolygon"])
         if polygons.any():
             group[polygons].plot(ax=ax, facecolor=str(style.get("fillColor", colour)),
                                  edgecolor=colour, linewidth=1.5, alpha=0.8, zorder=6)  # fmt: skip
+            handles.append(Patch(facecolor=str(style.get("fillColor", colour)), edgecolor=colour,
+                                 label=_mpl_text(kind)))  # fmt: skip
         if (~polygons).any():
-            group[~polygons].plot(
-                ax=ax, color=colour, linewidth=3, linestyle="--" if dashed else "-",
-                markersize=30, zorder=6,
-            )  # fmt: skip
-        handles.append(Line2D([], [], color=colour, lw=3, ls="--" if dashed else "-",
-                              label=_mpl_text(kind)))  # fmt: skip
+            group[~polygons].plot(ax=ax, markersize=30, zorder=7, **line)
+            handles.append(Line2D([], [], label=_mpl_text(kind), **line))
     previous = ax.get_legend()
     ax.legend(handles=handles, title="Intervention", loc="lower left", bbox_to_anchor=(1.01, 0),
-              fontsize=7, title_fontsize=7, framealpha=0.9, borderaxespad=0)  # fmt: skip
-    if previous is not None:
-        ax.add_artist(previous)
+              fontsize=7, title_fontsize=7, framealpha=0.9, borderaxespad=0,
+              handlelength=3.5)  # fmt: skip
+    if previous is not None:  # kept beside the new one, unclipped so the layout makes room
+        ax.add_artist(previous).set_clip_on(False)
+
+
+#: Font size of table cells, points.
+_TABLE_PT = 7.0
+_CELL_PAD = 0.1  # matplotlib's text inset in a cell: a tenth of the cell's width (Cell.PAD)
+#: Share of a measured width that text may fill: a PNG's hinted glyphs come out up to 8 % wider
+#: than their outlines (7 pt at 150 dpi), a PDF's as measured.
+_SLACK = 0.9
+
+
+def _text_width_pt(text: str, size: float = _TABLE_PT) -> float:
+    """Width of one line of ``text`` in points (DejaVu Sans, matplotlib's default)."""
+    width, _, _ = TextToPath().get_text_width_height_descent(
+        text, FontProperties(size=size), ismath=False
+    )
+    return float(width)
+
+
+def _fit_lines(text: str, width_pt: float) -> str:
+    """``text`` wrapped onto lines no wider than ``width_pt`` points; a long word is split."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}" if line else word
+            if _text_width_pt(candidate) <= width_pt:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            rest = word
+            while _text_width_pt(rest) > width_pt and len(rest) > 1:
+                cut = max(
+                    (k for k in range(1, len(rest)) if _text_width_pt(rest[:k]) <= width_pt),
+                    default=1,
+                )
+                lines.append(rest[:cut])
+                rest = rest[cut:]
+            line = rest
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _table(
@@ -403,23 +486,56 @@ def _table(
     *,
     widths: Sequence[float],
 ) -> None:
+    """A table filling ``ax``'s width whose cells wrap to their column: nothing is cut.
+
+    ``widths`` are the columns' shares of the width; a column is widened to hold its longest
+    word (a header such as "Priority" included), the others giving way in proportion. Call
+    once the figure's layout is final (the width is measured).
+    """
     ax.axis("off")
     ax.set_title(_mpl_text(title), fontsize=10, loc="left")
-    if rows:
-        table = ax.table(
-            cellText=[[_mpl_text(cell) for cell in row] for row in rows],
-            colLabels=[_mpl_text(label) for label in header],
-            loc="upper center",
-            colWidths=list(widths),
-            cellLoc="left",
-            colLoc="left",
-        )
-        table.auto_set_font_size(False)
-        table.set_fontsize(7)
-        lines = [1] + [max(cell.count("\n") + 1 for cell in row) for row in rows]
-        unit = 0.95 / sum(n + 0.4 for n in lines)  # axes height shared by the text lines
-        for (row, _col), cell in table.get_celld().items():
-            cell.set_height(unit * (lines[row] + 0.4))
+    if not rows:
+        return
+    figure = cast("Figure", ax.get_figure())
+    _renderer(figure)  # settles the layout
+    axes_pt = ax.get_position().width * figure.get_figwidth() * 72
+    texts = [[_mpl_text(c) for c in header], *[[_mpl_text(c) for c in row] for row in rows]]
+    need = [  # the longest word, inset and 2 pt clear of the right edge
+        (max(_text_width_pt(word) for row in texts for word in (row[j].split() or [""])) + 3)
+        / (1 - _CELL_PAD)
+        / _SLACK
+        for j in range(len(header))
+    ]
+    shares = np.asarray(widths, dtype=float) / sum(widths)
+    floor = np.asarray(need) / axes_pt
+    for _ in range(len(shares)):  # widen to the floor, take it from the columns above theirs
+        short = shares < floor
+        if not short.any():
+            break
+        extra = float((floor[short] - shares[short]).sum())
+        shares[short] = floor[short]
+        spare = ~short & (shares > floor)
+        room = shares[spare] - floor[spare]
+        shares[spare] -= extra * room / max(float(room.sum()), 1e-9)
+    cells = [
+        [
+            _fit_lines(cell, _SLACK * (shares[j] * axes_pt * (1 - _CELL_PAD)) - 2)
+            for j, cell in enumerate(row)
+        ]
+        for row in texts
+    ]
+    table = ax.table(
+        cellText=cells[1:], colLabels=cells[0], loc="upper center", colWidths=list(shares),
+        cellLoc="left", colLoc="left",
+    )  # fmt: skip
+    table.set_in_layout(False)
+    table.auto_set_font_size(False)
+    table.set_fontsize(_TABLE_PT)
+    lines = [max(cell.count("\n") + 1 for cell in row) for row in cells]
+    axes_height_pt = ax.get_position().height * figure.get_figheight() * 72
+    line = min(0.95 / sum(n + 0.5 for n in lines), 1.25 * _TABLE_PT / axes_height_pt)
+    for (row, _col), cell in table.get_celld().items():
+        cell.set_height(line * (lines[row] + 0.5))
 
 
 def summary_figure(
@@ -473,10 +589,12 @@ def summary_figure(
     footer = [
         *header_lines(place=place, data_date=data_date, version=__version__),
         SCORE_MEANING,
+        RISK_MEANING + ".",
         WORST_CASE,
     ]
-    fig.text(0.5, 0.0, _mpl_text("\n".join(footer)), ha="center", va="top", fontsize=7,
-             wrap=True)  # fmt: skip
+    width_pt = _SLACK * fig.get_figwidth() * 72 - 20
+    footer_text = "\n".join(_fit_lines(_mpl_text(line), width_pt) for line in footer)
+    fig.text(0.5, 0.0, footer_text, ha="center", va="top", fontsize=_TABLE_PT)
     grid = fig.add_gridspec(2, 2, height_ratios=[3, 2])
     left, right = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     _base(left, streets=streets, buildings=buildings)
@@ -485,7 +603,7 @@ def summary_figure(
     _finish(left, "Cohesion score by district (0–100)", districts)
     _base(right, streets=streets, buildings=buildings)
     _draw_sites(right, sites, approaches)
-    _legend(right, RISK_SCALE)
+    _legend(right, RISK_SCALE, note=RISK_MEANING)
     if approaches is not None:
         _legend(right, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
     _finish(right, "Crowded sites: size = people, colour = risk, label = priority", sites)
@@ -494,10 +612,7 @@ def summary_figure(
         fig.add_subplot(grid[1, 0]),
         "Districts with the lowest cohesion score",
         ("District", "Score (0–100)", "Residents"),
-        [
-            [_wrap(r.name, 40), f"{r.score:.0f}", f"{r.population:,.0f}"]
-            for r in weakest.itertuples()
-        ],
+        [[str(r.name), f"{r.score:.0f}", f"{r.population:,.0f}"] for r in weakest.itertuples()],
         widths=(0.5, 0.25, 0.25),
     )
     first = sites.nsmallest(5, "rank")
@@ -508,14 +623,15 @@ def summary_figure(
         [
             [
                 str(r.rank),
-                _wrap(r.name, 28),
+                str(r.name),
                 f"{r.capacity_persons:,.0f}",
-                _wrap(plain_rating(r.required_rating, code=False), 50),
+                plain_rating(r.required_rating, code=False),
             ]
             for r in first.itertuples()
         ],
-        widths=(0.07, 0.33, 0.1, 0.5),
+        widths=(0.08, 0.34, 0.1, 0.48),
     )
+    _district_labels(left, districts, fontsize=7)  # the layout is final: labels measured in it
     return _save(fig, path, dpi=dpi)
 
 

@@ -126,6 +126,12 @@ def test_scenario_maps_draw_the_intervention(open_map, saved, kind):
     assert left[entry] == right[entry] == 3
     text = s.click_feature(entry, "Market line", control=1)
     assert "tested against a 7.2 t lorry (N2A) at 64 km/h head-on" in text
+    # the barrier line: black, dashed, on a white halo, apart from the dark blue fast routes
+    line = s.page.locator("path.cg-halo[stroke='#000000'][stroke-dasharray='12 6']")
+    assert line.count() == 2  # one per panel
+    assert "drop-shadow" in line.first.evaluate("e => getComputedStyle(e).filter")
+    legend = " ".join(s.page.locator(".cg-legend:visible").all_inner_texts())
+    assert "new barrier line" in legend and "street closed to vehicles" in legend
     # the change alone among the score layers is on, with its round classes and "no change"
     assert s.page.evaluate(ON_MAP_JS, [1, "Change in score"]) is True
     assert s.page.evaluate(ON_MAP_JS, [1, "Cohesion score with the scenario"]) is False

@@ -1,12 +1,18 @@
 import geopandas as gpd
 import numpy as np
 import pytest
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from PIL import Image
 
 from cohesion_gis.errors import ParameterError
+from cohesion_gis.maps import static
+from cohesion_gis.maps._style import SPEED_BANDS_KMH, plain_rating
 from cohesion_gis.maps.static import (
     cohesion_figure,
+    draw_table,
     save_pdf,
     save_png,
     scenario_figure,
@@ -82,3 +88,78 @@ def test_cohesion_figure_names_every_district(helsinki):
     texts = {t.get_text() for ax in fig.axes for t in ax.texts}
     for name in helsinki.districts["name"]:
         assert any(t.startswith(str(name)) and "score" in t for t in texts), name
+
+
+def _extents(fig):
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    return renderer
+
+
+def test_table_cells_wrap_to_their_column_never_cut(tmp_path):
+    """Long names and ratings wrap inside their cell at 150 dpi; a header is never split."""
+    fig = Figure(figsize=(11.7, 8.3), dpi=150, layout="constrained")
+    grid = fig.add_gridspec(2, 2)
+    long_name = "Aleksanterinkatu and 12 more, Kaisaniemen kasvitieteellinen puutarha"
+    rating = plain_rating("ISO 22343-1: V/7200[N2A]/>80/90: design speed 112 km/h", code=False)
+    draw_table(
+        fig.add_subplot(grid[1, 1]), "Sites to protect first",
+        ("Priority", "Site", "People", "Barrier rating needed"),
+        [["1", long_name, "16,293", rating], ["2", "Rautatientori", "4,767", rating]],
+        widths=(0.07, 0.33, 0.1, 0.5),
+    )  # fmt: skip
+    renderer = _extents(fig)
+    (table,) = fig.axes[0].tables
+    cells = table.get_celld()
+    assert cells[0, 0].get_text().get_text() == "Priority"  # whole, on one line
+    assert "Aleksanterinkatu" in cells[1, 1].get_text().get_text()
+    assert " ".join(cells[1, 1].get_text().get_text().split()) == long_name  # every word kept
+    for cell in cells.values():
+        box, text = cell.get_window_extent(renderer), cell.get_text().get_window_extent(renderer)
+        assert box.x0 <= text.x0 and text.x1 <= box.x1, cell.get_text().get_text()
+
+
+def test_summary_explains_risk_and_names_districts(helsinki, tmp_path, monkeypatch):
+    seen = {}
+    original = static._save
+
+    def keep(fig, path, *, dpi):
+        seen["fig"] = fig
+        return original(fig, path, dpi=dpi)
+
+    monkeypatch.setattr(static, "_save", keep)
+    summary_figure(helsinki.districts, helsinki.sites, tmp_path / "s.png", dpi=50,
+                   approaches=helsinki.approaches)  # fmt: skip
+    fig = seen["fig"]
+    renderer = _extents(fig)
+    legends = [a for ax in fig.axes for a in ax.get_children() if isinstance(a, Legend)]
+    risk = next(lg for lg in legends if lg.get_title().get_text().startswith("Site risk"))
+    assert any("Risk = people" in t.get_text() for t in risk.get_texts())
+    # legends beside the maps stay on the page (the tight crop keeps them whole)
+    page = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, legend.get_title().get_text()
+    names = [t for t in fig.axes[0].texts if "score" in t.get_text() or t.get_text() in
+             set(helsinki.districts["name"])]  # fmt: skip
+    assert len(names) >= len(helsinki.districts) // 2  # names on the map, not only the table
+    boxes = [t.get_window_extent(renderer) for t in names]
+    for i, a in enumerate(boxes):
+        assert not any(a.overlaps(b) for b in boxes[i + 1 :])  # none over another
+
+
+def test_scenario_figure_draws_a_barrier_line_apart_from_fast_routes(helsinki, scenario_districts):
+    changes = gpd.GeoDataFrame(
+        {"change": ["new barrier line"], "name": ["Line"], "detail": ["rated"]},
+        geometry=[helsinki.drive.geometry.iloc[0]],
+        crs=helsinki.districts.crs,
+    )
+    fig = scenario_figure(helsinki.districts, scenario_districts, interventions=changes)
+    legend = next(
+        a for a in fig.axes[0].get_children()
+        if isinstance(a, Legend) and a.get_title().get_text() == "Intervention"
+    )  # fmt: skip
+    (handle,) = legend.legend_handles
+    assert handle.get_color() == "#000000" != SPEED_BANDS_KMH.colours[-1]
+    assert handle.get_linestyle() == "--"  # dashed, unlike any approach route
+    assert any(isinstance(e, patheffects.Stroke) for e in handle.get_path_effects())  # halo
