@@ -372,6 +372,8 @@ def test_demo_logs_each_milestone_as_its_step_finishes(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="cohesion_gis.pipeline"):
         result = CliRunner().invoke(main, ["demo", "--pbf", str(pbf), *KAMPPI, "--out", str(out)])
     assert result.exit_code == 0, result.output
+    printed = result.output.splitlines()  # what the terminal shows, stdout and stderr (issue 16)
+    assert 0 < len(printed) < 200 and not any("required rating" in line for line in printed)
     done = [r for r in caplog.records if r.name == "cohesion_gis.pipeline" and " done in " in r.msg]
     assert [r.getMessage().split(":")[0] for r in done] == ["layers", "cohesion", "sites", "maps"]
     assert str(out) in done[1].getMessage() and "cohesion_districts.csv" in done[1].getMessage()

@@ -37,6 +37,7 @@ __all__ = [
     "SCORE_SCALE",
     "SEVERANCE_SCALE",
     "SPACE_TYPE_COLOURS",
+    "SPACE_TYPE_RINGS",
     "SPEED_BANDS_KMH",
     "STOPPED_COLOUR",
     "WORST_CASE",
@@ -61,6 +62,7 @@ __all__ = [
     "plain_text",
     "point_style",
     "popup_html",
+    "ring_style",
 ]
 
 OSM_ATTRIBUTION = (
@@ -319,6 +321,10 @@ SPACE_TYPE_COLOURS = {
     "community_centre": "#009988",  # teal
     "youth_centre": "#33BBEE",  # cyan
 }
+#: Types drawn as rings (a thick coloured edge round a white centre) instead of dots: a second
+#: cue, so that every two types closer than 20 CIEDE2000 under any of the three visions (playground
+#: and sport, market and community centre, park, library) differ in shape as well as colour.
+SPACE_TYPE_RINGS = frozenset({"library", "community_centre", "park", "sport"})
 # for types of a user's own taxonomy: Okabe-Ito, then Tol muted, skipping the colours above
 _QUALITATIVE = tuple(
     c
@@ -338,6 +344,18 @@ def point_style(
         "fillOpacity": 0.9,
         "color": stroke,
         "weight": weight,
+    }
+
+
+def ring_style(colour: str, *, radius: float = 5) -> dict[str, object]:
+    """Return the Leaflet style of a ring marker: a thick ``colour`` edge round a white centre."""
+    return {
+        "radius": radius,
+        "fill": True,
+        "fillColor": "#ffffff",
+        "fillOpacity": 0.95,
+        "color": colour,
+        "weight": 4,
     }
 
 
@@ -431,7 +449,7 @@ def legend_html(
         ``(css_colour, label)`` pairs.
     shape
         ``"box"`` for areas, ``"line"`` for routes, ``"dash"`` for a dashed line on a white
-        halo, ``"dot"`` for points; or one per item.
+        halo, ``"dot"`` for points, ``"ring"`` for points drawn as rings; or one per item.
 
     Returns
     -------
@@ -442,6 +460,7 @@ def legend_html(
         "box": "width:14px;height:12px",
         "line": "width:18px;height:4px;margin-top:4px",
         "dot": "width:10px;height:10px;border-radius:50%",
+        "ring": "width:6px;height:6px;border-radius:50%",
         "dash": "width:22px;height:4px;margin-top:4px;border:none;"
         "box-shadow:0 0 0 2px #fff,0 0 0 3px #999",
     }
@@ -451,6 +470,8 @@ def legend_html(
         c = escape_text(colour)
         if one == "dash":  # dashes on a white halo, as the map draws the line
             return f"background:repeating-linear-gradient(90deg,{c} 0 7px,#fff 7px 10px)"
+        if one == "ring":  # a thick coloured edge round a white centre
+            return f"background:#fff;border:3px solid {c}"
         return f"background:{c}"
 
     rows = "".join(

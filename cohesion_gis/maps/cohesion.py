@@ -33,6 +33,7 @@ from cohesion_gis.maps._style import (
     COMPONENT_SCALE,
     SCORE_SCALE,
     SEVERANCE_SCALE,
+    SPACE_TYPE_RINGS,
     ColourScale,
     add_labels,
     add_legend,
@@ -43,6 +44,7 @@ from cohesion_gis.maps._style import (
     legend_html,
     point_style,
     popup_html,
+    ring_style,
 )
 from cohesion_gis.maps.basemap import base_map
 
@@ -312,7 +314,10 @@ def _add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame, *, tolerance_m: float) 
     layer = geojson_layer(
         points,
         name="Contact spaces",
-        styles=[point_style(colours[t]) for t in types],
+        styles=[
+            ring_style(colours[t]) if t in SPACE_TYPE_RINGS else point_style(colours[t])
+            for t in types
+        ],
         popups=[
             popup_html(_name_or(n, t), {"Type of contact space": t.replace("_", " ")})
             for n, t in zip(names, types, strict=True)
@@ -322,7 +327,9 @@ def _add_spaces(m: folium.Map, spaces: gpd.GeoDataFrame, *, tolerance_m: float) 
     add_legend(
         m,
         legend_html(
-            "Contact spaces", [(c, t.replace("_", " ")) for t, c in colours.items()], shape="dot"
+            "Contact spaces",
+            [(c, t.replace("_", " ")) for t, c in colours.items()],
+            shape=["ring" if t in SPACE_TYPE_RINGS else "dot" for t in colours],
         ),
         position="bottomleft",
         layers=[layer],

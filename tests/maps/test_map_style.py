@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -7,6 +8,7 @@ from cohesion_gis.maps._layers import geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
     SPACE_TYPE_COLOURS,
+    SPACE_TYPE_RINGS,
     SPEED_BANDS_KMH,
     ColourScale,
     MapScript,
@@ -131,6 +133,10 @@ def test_contact_space_colours_stay_apart_under_colour_blindness():
     assert worst > 15, (first, second, vision)
     home = smallest_difference([*colours.values(), "#444444"])  # the homes' dark grey
     assert home[0] > 15, home
+    # two types closer than 20 under any vision differ in shape too (a ring and a dot)
+    for a, b in itertools.combinations(sorted(types), 2):
+        if smallest_difference([colours[a], colours[b]])[0] < 20:
+            assert (a in SPACE_TYPE_RINGS) != (b in SPACE_TYPE_RINGS), (a, b)
 
 
 def test_colour_vision_simulation_matches_machado_anddelta_e_lab():

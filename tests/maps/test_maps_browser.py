@@ -375,3 +375,21 @@ def test_monaco_district_labels_never_cover_each_other(browser, monaco_view, mon
     inside = [label for label in seen["labels"] if _overlap(label["rect"], [0, 0, *seen["size"]])]
     assert inside and all(not label["hidden"] for label in inside)
     page.close()
+
+
+def test_a_real_hvm_scenario_map_names_its_intervention_and_approaches(open_map, tmp_path):
+    """The example barrier scheme as ``cohesion-gis compare`` draws it, on both panels."""
+    from cohesion_gis import compare, load_city, load_scenario
+    from cohesion_gis.maps import comparison_map
+
+    city = load_city()
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    scenario = load_scenario(scenarios / "aleksanterinkatu_precinct_barriers.toml")
+    path = save_offline(comparison_map(city, compare(city, scenario)), tmp_path / "map.html")
+    s = open_map(path)
+    for names in s.page.evaluate(LAYER_NAMES_JS):
+        assert any(n.startswith("Intervention") for n in names), names
+        assert any(n.startswith("Vehicle approaches") for n in names), names
+    assert s.page.title().startswith("Scenario: ")
+    assert s.page.locator("path.cg-halo[stroke='#000000']").count() >= 2  # the line, both panels
+    s.finish("real_hvm_scenario")
