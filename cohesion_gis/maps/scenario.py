@@ -286,13 +286,25 @@ def _score_layer(wgs: gpd.GeoDataFrame, *, name: str, show: bool = True) -> Vect
 def _intervention_layer(
     m: folium.Map, changes: gpd.GeoDataFrame, *, title: str, description: str, tolerance_m: float
 ) -> None:
-    """Draw the changes on one panel with their legend (kinds present only)."""
+    """Draw the changes on one panel with their legend (kinds present only).
+
+    A barrier line across a street is a few metres long, a tick at the zoom that shows a whole
+    town: its middle is also marked with a black dot on a white ring, seen at any zoom.
+    """
     wgs = to_wgs84(changes, tolerance_m=tolerance_m)
+    lines = wgs.loc[wgs["change"] == "new barrier line"]
+    if len(lines):
+        middles = shapely.line_interpolate_point(lines.geometry.values, 0.5, normalized=True)
+        wgs = pd.concat([wgs, lines.set_geometry(middles)], ignore_index=True)
     styles = []
     for kind, geom in zip(wgs["change"], wgs.geometry, strict=True):
         style = dict(INTERVENTION_STYLES[kind][0])
         if geom.geom_type in ("Point", "MultiPoint"):
-            style = point_style(str(style["color"]), radius=7, stroke="#000000", weight=1.5)
+            style = (
+                point_style("#000000", radius=6, stroke="#ffffff", weight=2.5)
+                if kind == "new barrier line"
+                else point_style(str(style["color"]), radius=7, stroke="#000000", weight=1.5)
+            )
         styles.append(style)
     layer = geojson_layer(
         wgs,

@@ -241,9 +241,12 @@ def cohesion_figure(
     return fig
 
 
-def _district_labels(ax: Axes, districts: gpd.GeoDataFrame, *, fontsize: float = 9) -> None:
-    """Each district's name and score where it fits best, on a white halo (escaped text).
+def _district_labels(
+    ax: Axes, districts: gpd.GeoDataFrame, *, fontsize: float = 9, column: str = "score"
+) -> None:
+    """Each district's name and value where it fits best, on a white halo (escaped text).
 
+    ``column`` ``"score"`` writes "score 64", ``"score_change"`` "+0.1 points" or "no change".
     Larger districts first; a label that would cover one already placed keeps its name only,
     or is left out (the static map cannot be zoomed: the table and the web map name them).
     Call once the figure's layout is final.
@@ -257,13 +260,12 @@ def _district_labels(ax: Axes, districts: gpd.GeoDataFrame, *, fontsize: float =
     ).to_crs(districts.crs)
     renderer = _renderer(cast("Figure", ax.get_figure()))
     placed: list[object] = []
-    for name, score, point in zip(ordered["name"], ordered["score"], anchors, strict=True):
+    for name, value, point in zip(ordered["name"], ordered[column], anchors, strict=True):
         label = _mpl_text(name if isinstance(name, str) and name else "district")
-        value = "no score" if pd.isna(score) else f"score {float(score):.0f}"
-        for text in (f"{label}\n{value}", label):
+        for text in (f"{label}\n{_label_value(value, column)}", label):
             artist = ax.annotate(
                 text, (point.x, point.y), ha="center", va="center", fontsize=fontsize,
-                fontweight="bold", color="#111111", path_effects=halo, zorder=6,
+                fontweight="bold", color="#111111", path_effects=halo, zorder=8,
                 annotation_clip=True, in_layout=False,
             )  # fmt: skip
             box = artist.get_window_extent(renderer).padded(1)
@@ -271,6 +273,15 @@ def _district_labels(ax: Axes, districts: gpd.GeoDataFrame, *, fontsize: float =
                 placed.append(box)
                 break
             artist.remove()
+
+
+def _label_value(value: object, column: str) -> str:
+    if pd.isna(value):  # type: ignore[call-overload]
+        return "no score"
+    number = float(value)  # type: ignore[arg-type]
+    if column == "score_change":  # "no change" below what rounds to 0.0 (as the web map)
+        return "no change" if abs(number) < 0.05 else f"{number:+.1f} points"
+    return f"score {number:.0f}"
 
 
 def _renderer(figure: Figure) -> RendererAgg:
@@ -401,6 +412,8 @@ def scenario_figure(
         if interventions is not None and len(interventions):
             _draw_interventions(ax, interventions)
         _finish(ax, title, frame)
+    for ax, (frame, column, _, _) in zip(axes, panels, strict=True):  # the layout is final
+        _district_labels(ax, frame, fontsize=8, column=column)
     return fig
 
 
@@ -428,7 +441,16 @@ def _draw_interventions(ax: Axes, changes: gpd.GeoDataFrame) -> None:
                                  label=_mpl_text(kind)))  # fmt: skip
         if (~polygons).any():
             group[~polygons].plot(ax=ax, markersize=30, zorder=7, **line)
-            handles.append(Line2D([], [], label=_mpl_text(kind), **line))
+            mark = {}
+            if kind == "new barrier line":  # a short line across a street: marked to be seen
+                mark = {"marker": "D", "markersize": 7, "markerfacecolor": colour,
+                        "markeredgecolor": "white", "markeredgewidth": 1.2}  # fmt: skip
+                middle = shapely.line_interpolate_point(
+                    group[~polygons].geometry.values, 0.5, normalized=True
+                )
+                ax.plot(shapely.get_x(middle), shapely.get_y(middle), linestyle="none",
+                        zorder=7.5, **mark)  # fmt: skip
+            handles.append(Line2D([], [], label=_mpl_text(kind), **line, **mark))
     previous = ax.get_legend()
     ax.legend(handles=handles, title="Intervention", loc="lower left", bbox_to_anchor=(1.01, 0),
               fontsize=7, title_fontsize=7, framealpha=0.9, borderaxespad=0,

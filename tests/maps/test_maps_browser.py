@@ -123,7 +123,7 @@ def test_scenario_maps_draw_the_intervention(open_map, saved, kind):
         assert any(n.startswith("Vehicle approaches") for n in names) is (kind == "hvm_scenario")
     left, right = s.counts()
     entry = "Intervention: what the scenario changes"
-    assert left[entry] == right[entry] == 3
+    assert left[entry] == right[entry] == 3 + 1  # and a dot at the barrier line's middle
     text = s.click_feature(entry, "Market line", control=1)
     assert "tested against a 7.2 t lorry (N2A) at 64 km/h head-on" in text
     # the barrier line: black, dashed, on a white halo, apart from the dark blue fast routes
