@@ -1590,15 +1590,19 @@ CAVEATS = (
 )
 
 
-def _left_open(result: Protection) -> list[str]:
-    """Each approach the scheme leaves open, fastest first, in plain words."""
+def _left_open(result: Protection, *, short: bool = False) -> list[str]:
+    """Each approach the scheme leaves open, fastest first, in plain words.
+
+    ``short``: the requirement as rating codes only (:func:`hvm.report.short_requirement`).
+    """
+    from cohesion_gis.hvm.report import short_requirement
     from cohesion_gis.maps._style import format_number as num
 
     after = result.approaches_after
     still = _open(after, str(result.site["site_id"]), list(after["vehicle_class"].unique()))
     return [
         f"{r.vehicle_class} at entry {r.entry_id}: {num(r.impact_speed_kmh)} km/h "
-        f"— {r.required_rating}"
+        f"— {short_requirement(r.required_rating) if short else r.required_rating}"
         for r in still.sort_values("impact_speed_kmh", ascending=False).itertuples()
     ]
 
@@ -1666,9 +1670,9 @@ Walking: {esc(check)} Map: {esc(MAP_NAME)}.</p>
 
 
 #: Rows of the lines table on the PDF page (the costliest first; all in the CSV).
-PAGE_ROWS = 10
+PAGE_ROWS = 8
 #: Open ends and approaches left open listed on the PDF page (all in the JSON).
-PAGE_ITEMS = 4
+PAGE_ITEMS = 3
 _FORM_SHORT = {"street_furniture": "street furniture", "planters": "planters",
                "bollards": "bollards", "closure": "closure with landscaping"}  # fmt: skip
 
@@ -1714,7 +1718,7 @@ def scheme_figure(
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
     fig.suptitle(mpl_text(f"Barrier scheme for {result.site['name']} (screening, not a signed "
                           "VDA)"), fontsize=13, fontweight="bold")  # fmt: skip
-    grid = fig.add_gridspec(3, 2, height_ratios=[3.0, 2.5, 1.3], width_ratios=[1, 1.25])
+    grid = fig.add_gridspec(3, 2, height_ratios=[2.8, 3.0, 1.0], width_ratios=[1, 1.25])
     ax = fig.add_subplot(grid[0, 0])
     crs = lines.crs
     shapes = [g for g in [*lines.geometry, site_geometry] if g is not None and not g.is_empty]
@@ -1751,7 +1755,7 @@ def scheme_figure(
         for r in lines.itertuples()
         if r.kind == "rated line" and r.open_ends
     ]
-    left = _left_open(result)
+    left = _left_open(result, short=True)
     blocks = [
         _wrap(result.note + ".", 100),
         _wrap(
@@ -1777,16 +1781,16 @@ def scheme_figure(
         [
             [
                 str(r.line_id),
-                _wrap(_form_short(r), 18),
-                _wrap(r.what_it_stops, 88),
+                _wrap(_form_short(r), 16),
+                _wrap(r.what_it_stops, 96),
                 f"{r.length_m:,.1f}",
                 f"{r.standoff_m:,.1f}",
-                _wrap(_ends_words(r), 52),
+                _wrap(_ends_words(r), 44),
                 f"{r.cost_units:,.1f}",
             ]
             for r in shown.itertuples()
         ],
-        widths=(0.07, 0.1, 0.42, 0.06, 0.06, 0.23, 0.06),
+        widths=(0.07, 0.09, 0.41, 0.06, 0.06, 0.25, 0.06),
     )
     notes = fig.add_subplot(grid[2, :])
     notes.axis("off")

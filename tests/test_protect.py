@@ -6,7 +6,9 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -321,7 +323,20 @@ def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_pat
 
     site = senaatintori.site.copy()
     site["name"] = "Senaatintori $\\frac$ <b>x</b>"  # mathtext or markup from OSM: drawn as text
-    hostile = replace(senaatintori, site=site)
+    # a crowded page: twice the lines, the longest texts, two open ends each, 32 approaches open
+    lines = pd.concat([senaatintori.lines] * 2, ignore_index=True)
+    lines["what_it_stops"] = max(lines["what_it_stops"], key=len)
+    rated = lines["kind"] == "rated line"
+    lines.loc[rated, "open_ends"] = 2
+    lines.loc[rated, "open_end_reasons"] = "; ".join(
+        [f"every façade within 60 m lies across {s}" for s in ("Pohjoisesplanadi", "Unioninkatu")]
+    )
+    hostile = replace(
+        senaatintori,
+        site=site,
+        lines=gpd.GeoDataFrame(lines, geometry="geometry", crs=senaatintori.lines.crs),
+        approaches_after=senaatintori.approaches_before,
+    )
     fig = scheme_figure(hostile, streets=helsinki.drive_edges, buildings=helsinki.buildings)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()  # a $...$ pair read as mathtext would fail here
