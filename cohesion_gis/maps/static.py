@@ -13,13 +13,14 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from matplotlib import patheffects
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
@@ -28,6 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextToPath
+from matplotlib.transforms import Bbox
 
 from cohesion_gis import __version__
 from cohesion_gis._atomic import atomic_path
@@ -259,7 +261,7 @@ def _district_labels(
         gpd.points_from_xy([p[1] for p in points], [p[0] for p in points]), crs="EPSG:4326"
     ).to_crs(districts.crs)
     renderer = _renderer(cast("Figure", ax.get_figure()))
-    placed: list[object] = []
+    placed: list[Bbox] = []
     for name, value, point in zip(ordered["name"], ordered[column], anchors, strict=True):
         label = _mpl_text(name if isinstance(name, str) and name else "district")
         for text in (f"{label}\n{_label_value(value, column)}", label):
@@ -276,7 +278,7 @@ def _district_labels(
 
 
 def _label_value(value: object, column: str) -> str:
-    if pd.isna(value):  # type: ignore[call-overload]
+    if pd.isna(value):
         return "no score"
     number = float(value)  # type: ignore[arg-type]
     if column == "score_change":  # "no change" below what rounds to 0.0 (as the web map)
@@ -290,7 +292,7 @@ def _renderer(figure: Figure) -> RendererAgg:
     engine = figure.get_layout_engine()
     if engine is not None:
         engine.execute(figure)  # text is measured where the layout puts the axes
-    return canvas.get_renderer()
+    return cast("RendererAgg", canvas.get_renderer())  # type: ignore[no-untyped-call]
 
 
 def _draw_sites(
@@ -419,11 +421,11 @@ def scenario_figure(
 
 def _draw_interventions(ax: Axes, changes: gpd.GeoDataFrame) -> None:
     """The changes in the web map's styles: a new barrier line black, thick, dashed on a halo."""
-    handles = []
+    handles: list[Artist] = []
     for kind, group in changes.groupby("change", sort=False):
         style = INTERVENTION_STYLES[str(kind)][0]
         colour = str(style["color"])
-        line = {
+        line: dict[str, Any] = {  # Line2D keywords
             "color": colour,
             "linewidth": 0.6 * float(str(style.get("weight", 5))),  # screen px -> points
             "linestyle": (0, (4, 2)) if "dashArray" in style else "-",
@@ -441,7 +443,7 @@ def _draw_interventions(ax: Axes, changes: gpd.GeoDataFrame) -> None:
                                  label=_mpl_text(kind)))  # fmt: skip
         if (~polygons).any():
             group[~polygons].plot(ax=ax, markersize=30, zorder=7, **line)
-            mark = {}
+            mark: dict[str, Any] = {}
             if kind == "new barrier line":  # a short line across a street: marked to be seen
                 mark = {"marker": "D", "markersize": 7, "markerfacecolor": colour,
                         "markeredgecolor": "white", "markeredgewidth": 1.2}  # fmt: skip
