@@ -1508,6 +1508,9 @@ def _summary(result: Protection) -> dict[str, Any]:
         "total_length_m": float(lines["length_m"].sum()) if len(lines) else 0.0,
         "cost_units": float(lines["cost_units"].sum()) if len(lines) else 0.0,
         "open_line_ends": int(lines["open_ends"].sum()) if len(lines) else 0,
+        "open_line_end_reasons": [
+            f"{r.line_id}: {r.open_end_reasons}" for r in lines.itertuples() if r.open_ends
+        ],
         "open_approaches_before": result.open_before,
         "open_approaches_after": result.open_after,
         "rounds": result.rounds,

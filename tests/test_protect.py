@@ -109,6 +109,7 @@ def test_written_scheme_reproduces_no_open_approach(scheme, helsinki, tmp_path: 
     assert len(mine) and ((mine["impact_speed_kmh"].fillna(0) == 0) | held).all()
     summary = paths["summary"].read_text(encoding="utf-8")
     assert '"open_approaches_after": 0' in summary and "no hostile vehicle starts" in summary
+    assert '"open_line_end_reasons": [' in summary  # every open end and why, for the client
     page = paths["page"].read_text(encoding="utf-8")
     assert page == scheme_html(scheme)
     assert b"/Count 1" in paths["pdf"].read_bytes()  # the PDF summary: one page
