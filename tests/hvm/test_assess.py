@@ -6,7 +6,6 @@ import math
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import pytest
 import rasterio
 import shapely
@@ -36,8 +35,8 @@ RING_RATING = "V/1500[M1]/80/90:1.0"
 
 
 @pytest.fixture(scope="module")
-def result(helsinki):
-    return assess_sites(helsinki)
+def result(helsinki_assessment):
+    return helsinki_assessment
 
 
 def only_sites(city, text):
@@ -316,21 +315,6 @@ def test_kotka_only_schools_and_an_empty_area(kotka, tmp_path):
     assert "risk" in empty.sites.columns and "priority" in empty.sites.columns
     paths = write_assessment(empty, tmp_path / "kotka")
     assert pd.read_csv(paths["csv"]).empty
-
-
-def test_write_assessment(result, tmp_path):
-    paths = write_assessment(result, tmp_path / "out")
-    layers = {name for name, _ in pyogrio.list_layers(paths["geopackage"])}
-    assert {"sites", "approaches", "entries", "gaps", "metadata"} <= layers
-    assert {"barriers_points", "barriers_lines"} <= layers  # one geometry type per layer
-    sites = gpd.read_file(paths["geopackage"], layer="sites", engine="pyogrio")
-    assert len(sites) == len(result.sites)
-    table = pd.read_csv(paths["csv"])
-    assert table["rank"].tolist() == list(range(1, len(result.sites) + 1))
-    assert json.loads(paths["audit"].read_text())["risk"]["formula"].startswith("risk")
-    with pytest.raises(InputError, match="overwrite"):
-        write_assessment(result, tmp_path / "out")
-    write_assessment(result, tmp_path / "out", overwrite=True)
 
 
 def test_entry_requirements_limit_penetration_to_the_standoff(result):
