@@ -727,7 +727,10 @@ def _spans(
     spans = {}
     for i, key in enumerate(keys):
         kerb = widths[key] / 2 + params.margin_m
-        sides, ties, tied_to, reasons = [], [], [], []
+        sides: list[float] = []
+        ties: list[tuple[float, float] | None] = []
+        tied_to: list[str] = []
+        reasons: list[str] = []
         for side, sign in enumerate((-1.0, 1.0)):
             if np.isfinite(found[i, side]):
                 sides.append(max(kerb, float(found[i, side])))
