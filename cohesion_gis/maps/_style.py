@@ -528,6 +528,7 @@ _CSS = (
     "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}"
     ".cg-label small{font-weight:normal;font-size:11px}"
     ".cg-short br,.cg-short .cg-detail{display:none}.cg-hidden{visibility:hidden}"
+    ".cg-label.cg-small{font-size:11px}"
     ".cg-halo{filter:drop-shadow(0 0 1px #fff) drop-shadow(0 0 1.5px #fff)}"
     ".leaflet-container .leaflet-control-layers{font-size:13px;line-height:1.35}"
 )
@@ -662,8 +663,8 @@ def add_labels(
 
     Labels never cover each other: at every zoom, each label in turn (the given order, then
     the layers of lower ``priority`` first) is shown whole if it is clear of the ones already
-    shown, else with its name only, else hidden until the reader zooms in (the feature's
-    tooltip still names it).
+    shown, else with its name only, else with its name in a smaller type (11 px), else hidden
+    until the reader zooms in (the feature's tooltip still names it).
 
     Parameters
     ----------
@@ -713,8 +714,10 @@ def add_labels(
         " map._cgLabels.forEach(function (entry) { if (!map.hasLayer(entry.g)) { return; }"
         "  entry.g.eachLayer(function (mk) { var el = mk.getElement();"
         "   var lab = el && el.querySelector('.cg-label'); if (!lab) { return; }"
-        "   lab.classList.remove('cg-short', 'cg-hidden'); var r = lab.getBoundingClientRect();"
+        "   lab.classList.remove('cg-short', 'cg-small', 'cg-hidden');"
+        "   var r = lab.getBoundingClientRect();"
         "   if (!clear(r)) { lab.classList.add('cg-short'); r = lab.getBoundingClientRect(); }"
+        "   if (!clear(r)) { lab.classList.add('cg-small'); r = lab.getBoundingClientRect(); }"
         "   if (clear(r)) { shown.push(r); } else { lab.classList.add('cg-hidden'); } }); }); };"
         "map.on('zoomend moveend resize overlayadd overlayremove', map._cgDeclutter);"
         "map.whenReady(function () { setTimeout(map._cgDeclutter, 0); });"

@@ -362,7 +362,7 @@ def test_monaco_district_labels_never_cover_each_other(browser, monaco_view, mon
     labels = frame.evaluate(FRAME_JS)["labels"]
     assert len(labels) == len(monaco.districts) == 9
     shown = [label["rect"] for label in labels if not label["hidden"]]
-    assert len(shown) >= 5  # most names at the first view; the rest on zooming in
+    assert len(shown) >= 7  # most names at the first view (some smaller); the rest zoomed in
     for i, a in enumerate(shown):
         for b in shown[i + 1 :]:
             assert not _overlap(a, b), (a, b)
