@@ -210,7 +210,12 @@ def _classified(
     features: gpd.GeoDataFrame, family: tuple[Category, ...], *, areal_or_point: bool
 ) -> gpd.GeoDataFrame:
     """Features of one taxonomy family with a ``category`` column; closed rings become polygons."""
-    categories = np.array([classify(t, family) for t in features["tags"].to_numpy()], dtype=object)
+    keys = {key for c in family for rule in (*c.rules, *c.exclude) for key in rule}
+    untagged = classify({}, family)  # a feature with none of the keys the rules read
+    tags = features["tags"].to_numpy()
+    categories = np.array(
+        [untagged if t.keys().isdisjoint(keys) else classify(t, family) for t in tags], dtype=object
+    )
     found = features.loc[pd.notna(categories)].copy()
     found["category"] = categories[pd.notna(categories)]
     geometry = found.geometry.copy()
