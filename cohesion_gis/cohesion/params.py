@@ -257,6 +257,12 @@ class CohesionParams:
         problems += weights
         if not weights and sum(self.weights.values()) <= 0:
             problems.append(f"weights must have a positive sum, got {dict(self.weights)}")
+        elif not weights and sum(w for k, w in self.weights.items() if k != "bridging") <= 0:
+            problems.append(
+                f"weights of access, diversity and capacity sum to 0 ({dict(self.weights)}): "
+                "bridging needs resident-group data, and without it no score is left; give "
+                "`weights.access` or `weights.capacity` a positive weight"
+            )
         problems += [
             p
             for name, (key, bound) in _NUMBERS.items()

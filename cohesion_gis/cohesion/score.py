@@ -43,7 +43,7 @@ from cohesion_gis.cohesion.diversity import diversity
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.severance import barrier_aware_network, detour_ratio, severance
-from cohesion_gis.errors import DataError
+from cohesion_gis.errors import DataError, ParameterError
 from cohesion_gis.network import map_chunks
 from cohesion_gis.params import load_params
 
@@ -406,6 +406,13 @@ def drop_collinear_diversity(
             f"{MAX_ACCESS_DIVERSITY_RHO}: diversity stays in the composite."
         )
     weights = {**params.weights, "diversity": 0.0}
+    if sum(w for k, w in weights.items() if homes[k].notna().any()) <= 0:
+        raise ParameterError(
+            f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes, above "
+            f"{MAX_ACCESS_DIVERSITY_RHO}: diversity is left out of the composite as a duplicate "
+            f"of access (reference §3.4 D), and no other available component has a weight "
+            f"({params.weights}); give `weights.access` or `weights.capacity` a positive weight"
+        )
     return replace(params, weights=weights), (
         f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes, above "
         f"{MAX_ACCESS_DIVERSITY_RHO}: diversity measures the same thing as access here, so it is "
@@ -546,6 +553,14 @@ def composite(
     weight = np.array([weights[c] for c in keys])
     have = ~np.isnan(values)
     total = (have * weight).sum(axis=1)
+    measured = frame[list(COMPONENTS)].notna().any(axis=1).to_numpy()
+    if (measured & (total <= 0)).any():
+        available = [c for c in COMPONENTS if frame[c].notna().any()]
+        raise ParameterError(
+            f"the weights of the available components ({', '.join(available)}) sum to 0 "
+            f"(weights {weights}), so no home can be scored; give one of them a positive "
+            "weight in the [weights] table of the parameter file"
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         if aggregation == "geometric":
             logs = np.log(np.where(have, values, 1.0))

@@ -50,6 +50,11 @@ def test_packaged_defaults_are_within_their_bounds():
         ("[diversity.radius_m]\nx = 1\n", r"field `diversity.radius_m` = .*; expected a value"),
         ("[weights]\nfun = 1\n", r"unknown key `weights.fun`"),
         ("network_cleaning = 'all'\n", r"field `network_cleaning` = 'all'; expected one of"),
+        # red-team review: with no group data every score was NaN, logged as "re-scaled ()"
+        (
+            "[weights]\naccess = 0\ndiversity = 0\nbridging = 1\ncapacity = 0\n",
+            r"weights of access, diversity and capacity sum to 0 .* give `weights.access`",
+        ),
     ],
 )
 def test_bad_values_name_file_field_and_bounds(tmp_path: Path, body: str, match: str):

@@ -12,6 +12,8 @@ from shapely.geometry import box
 
 from cohesion_gis import DataError
 from cohesion_gis.cohesion import COMPONENTS, CohesionParams, score_districts
+from cohesion_gis.cohesion.score import composite, drop_collinear_diversity
+from cohesion_gis.errors import ParameterError
 from cohesion_gis.params import load_params
 from cohesion_gis.sources.districts import grid_districts
 from cohesion_gis.sources.population import assign_to_districts
@@ -256,3 +258,16 @@ def test_edge_cut_share_by_hand_and_on_helsinki(base):
     d = base.districts
     assert d["edge_cut_share"].between(0.5, 0.9).all()
     assert d["flag"].str.contains("catchments cut by the data edge").all()
+
+
+def test_weights_of_the_available_components_summing_to_zero_are_refused(base):
+    # red-team review: bridging the only weight, without group data: every score NaN, silently
+    with pytest.raises(ParameterError, match=r"available components \(access, diversity, capa"):
+        composite(base.homes, {"access": 0.0, "diversity": 0.0, "bridging": 1.0, "capacity": 0.0})
+    # diversity the only weight, then dropped as a duplicate of access
+    only = dataclasses.replace(
+        base.params, weights={"access": 0.0, "diversity": 1.0, "bridging": 0.0, "capacity": 0.0}
+    )
+    homes = base.homes.assign(diversity=base.homes["access"])
+    with pytest.raises(ParameterError, match=r"diversity is left out .* no other available"):
+        drop_collinear_diversity(homes, only)
