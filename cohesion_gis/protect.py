@@ -1602,7 +1602,7 @@ def _left_open(result: Protection, *, short: bool = False) -> list[str]:
     ``short``: the requirement as rating codes only (:func:`hvm.report.short_requirement`).
     """
     from cohesion_gis.hvm.report import short_requirement
-    from cohesion_gis.maps._style import format_number as num
+    from cohesion_gis.maps import format_number as num
 
     after = result.approaches_after
     still = _open(after, str(result.site["site_id"]), list(after["vehicle_class"].unique()))
@@ -1615,7 +1615,7 @@ def _left_open(result: Protection, *, short: bool = False) -> list[str]:
 
 def _walking(figures: Mapping[str, Any]) -> str:
     """The cohesion check of the summary in one sentence."""
-    from cohesion_gis.maps._style import format_number as num
+    from cohesion_gis.maps import format_number as num
 
     if "homes_losing_access" not in figures:
         return "No scheme, so no change to check."

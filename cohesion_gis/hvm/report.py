@@ -472,7 +472,7 @@ def vda_html(
     options = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in page.options)
     caveats = "".join(f"<li>{esc(c)}</li>" for c in page.caveats)
     params = params or load_params(HvmParams)
-    egress = (
+    egress_html = (
         f"<h3>Egress crowd</h3><p>{esc(page.egress.text(params))}</p>"
         + (f"<p>{esc(page.egress_approaches)}</p>" if page.egress_approaches else "")
         if page.egress
@@ -495,7 +495,7 @@ perimeter in blue. Table: the {min(LISTED, n)} fastest of {n} arrivals
 <p style="font-size:11px">A rating is evidence only for its own class: every cell of an entry's
 line must be met there.</p>
 {_html_table(page.per_entry, esc)}
-<h3>Options</h3><ul>{options}</ul>{egress}
+<h3>Options</h3><ul>{options}</ul>{egress_html}
 <h3>Caveats</h3><ul style="font-size:11px">{caveats}</ul>
 </section>"""
 
@@ -775,11 +775,13 @@ def governing_by_class(approaches: pd.DataFrame) -> dict[str, str]:
                 code = f"V/{mass}[{name}]/{beyond}{speed}/{angle}"
                 if int(angle) not in best or level > best[int(angle)][0]:
                     best[int(angle)] = (level, code)
-        top = max(best, default=None)
-        kept = [
-            code for angle, (level, code) in sorted(best.items(), reverse=True)
-            if angle == top or level > best[top][0]
-        ]  # fmt: skip
+        kept = []
+        if best:
+            top = max(best)
+            kept = [
+                code for angle, (level, code) in sorted(best.items(), reverse=True)
+                if angle == top or level > best[top][0]
+            ]  # fmt: skip
         if texts.astype(str).str.contains("continuous line").any():
             kept.append(_GLANCING)
         if not kept:
