@@ -163,26 +163,44 @@ def speed_column(vehicle_class: str) -> str:
 
 
 def find_site(sites: pd.DataFrame, site: str) -> pd.Series:
-    """The assessed site a user names: by ``site_id``, else name (any case), else name prefix.
+    """The assessed site a user names: its ``site_id`` or name (any case), else a unique prefix.
 
     Parameters
     ----------
     sites
         Ranked sites (``SiteAssessment.sites``: ``site_id``, ``name``, ``rank``).
     site
-        A ``site_id`` (``relation/2919121``) or a name (``Senaatintori``, ``senaatintori``,
-        ``Senaat``); several matches: the best ranked.
+        A ``site_id`` (``relation/2919121``), a name (``Senaatintori``, ``senaatintori``) or the
+        start of exactly one site's name (``Senaat``).
 
     Raises
     ------
     InputError
-        No site matches; the message lists close names.
+        Empty text; several sites match (up to 10 listed with their ids); or none does (the
+        message lists close names).
     """
+    key = site.strip().casefold()
+    if not key:
+        raise InputError(
+            "empty site name; pass a site_id or a name (list them with `cohesion-gis hvm`: "
+            "hvm_sites.csv, columns site_id and name)"
+        )
     ids = sites["site_id"].astype(str)
     names = sites["name"].fillna("").astype(str)
-    hit = sites.loc[(ids == site) | (names.str.casefold() == site.casefold())]
+    folded = names.str.casefold()
+    hit = sites.loc[ids.str.casefold() == key]
     if hit.empty:
-        hit = sites.loc[names.str.casefold().str.startswith(site.casefold())]
+        hit = sites.loc[folded == key]
+    if hit.empty:
+        hit = sites.loc[folded.str.startswith(key)]
+    if len(hit) > 1:
+        ranked = hit.sort_values("rank", kind="stable")
+        listed = "; ".join(f"{r.name} ({r.site_id})" for r in ranked.head(10).itertuples())
+        more = f" and {len(hit) - 10} more" if len(hit) > 10 else ""
+        raise InputError(
+            f"{site!r} matches {len(hit)} soft-target sites: {listed}{more}; pass one site_id "
+            "or the full name of one"
+        )
     if hit.empty:
         close = difflib.get_close_matches(site, sorted(set(names) - {""}), n=3)
         hint = f"; close names: {', '.join(close)}" if close else ""
@@ -190,7 +208,7 @@ def find_site(sites: pd.DataFrame, site: str) -> pd.Series:
             f"no soft-target site named or with id {site!r}{hint}; list them with "
             "`cohesion-gis hvm` (hvm_sites.csv, columns site_id and name)"
         )
-    return hit.sort_values("rank", kind="stable").iloc[0]
+    return hit.iloc[0]
 
 
 def exposure_band(persons: float) -> int:

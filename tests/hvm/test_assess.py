@@ -17,6 +17,7 @@ from cohesion_gis.hvm.assess import (
     SiteAssessment,
     assess_sites,
     exposure_band,
+    find_site,
     horizon_sensitivity,
     martyns_law_scope,
     speed_column,
@@ -535,3 +536,26 @@ def test_level_changes_hold_where_they_physically_are(helsinki):
     part = walled(west, 2.0).approaches
     part = part.loc[part["impact_speed_kmh"] > 0]
     assert 0 < (part["protected_by"] != "").sum() < len(part)
+
+
+def test_find_site_is_exact_or_a_unique_prefix(result):
+    # red-team review: a prefix matching several sites silently took the best ranked, and
+    # `--site ""` matched every site
+    sites = result.sites
+    for text in ("relation/2919121", "RELATION/2919121", "Senaatintori", "senaatintori", "Senaat"):
+        assert find_site(sites, text)["site_id"] == "relation/2919121"
+    for empty in ("", "  "):
+        with pytest.raises(InputError, match="empty site name"):
+            find_site(sites, empty)
+    # three sites are named Rautatientori: the name alone is ambiguous; each is listed with its id
+    with pytest.raises(InputError, match=r"'Rautatientori' matches 3 soft-target sites") as info:
+        find_site(sites, "Rautatientori")
+    assert "Rautatientori (relation/2919118)" in str(info.value)
+    prefix = sites["name"].fillna("").str.casefold().str.startswith("s")
+    with pytest.raises(InputError, match=rf"'s' matches {int(prefix.sum())} soft-target sites"):
+        find_site(sites, "s")
+    first = sites["name"].fillna("").str.casefold().str[:1]
+    letter, count = first.value_counts().index[0], int(first.value_counts().iloc[0])
+    assert count > 10  # listed: the 10 best ranked, the rest counted
+    with pytest.raises(InputError, match=rf"and {count - 10} more; pass one site_id"):
+        find_site(sites, letter)
