@@ -229,6 +229,8 @@ def add_barrier(city: City, iv: Intervention) -> City:
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         geom = geom.boundary
     barrier_id = iv.options.get("barrier_id", f"new/{iv.index}")
+    if barrier_id in set(city.barriers["barrier_id"].astype(str)):
+        raise ScenarioError(f"barrier_id {barrier_id!r} already exists; choose another")
     kind = iv.options.get("kind", "bollard")
     rows = _barrier_rows(
         city,

@@ -341,6 +341,7 @@ def load_scenario(path: str | Path) -> Scenario:
     interventions = tuple(
         _intervention(i, entry, path.parent, problems) for i, entry in enumerate(entries)
     )
+    problems += _duplicate_ids([i for i in interventions if i is not None])
     scenario = Scenario(
         name=name.strip(),
         description=description,
@@ -363,6 +364,30 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+#: The key naming the feature each adding intervention type creates (default ``new/<index>``).
+_NEW_ID_KEYS: Mapping[str, str] = MappingProxyType(
+    {"add_contact_space": "space_id", "add_barrier": "barrier_id"}
+)
+
+
+def _duplicate_ids(interventions: list[Intervention]) -> list[str]:
+    """One line per intervention whose new feature's id an earlier one already gives."""
+    seen: dict[tuple[str, str], int] = {}
+    problems = []
+    for iv in interventions:
+        key = _NEW_ID_KEYS.get(iv.type)
+        if key is None:
+            continue
+        value = str(iv.options.get(key, f"new/{iv.index}"))
+        if (key, value) in seen:
+            problems.append(
+                f"{iv.label}: {key} {value!r} is already given to interventions"
+                f"[{seen[key, value]}]; give each {key} a different value"
+            )
+        seen.setdefault((key, value), iv.index)
+    return problems
 
 
 def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:

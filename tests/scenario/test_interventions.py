@@ -68,6 +68,11 @@ def test_add_and_remove_barrier(tmp_path: Path, helsinki: cg.City) -> None:
     assert first not in set(gone.barriers["barrier_id"])
     unrated = one(tmp_path, 'type = "add_barrier"\ngeometry = "POINT (24.946 60.171)"')
     assert apply(helsinki, unrated).barriers["rating"].iloc[-1] is None
+    # red-team review: a barrier_id already in the city was accepted and merged with it
+    taken = one(tmp_path, f'type = "add_barrier"\ngeometry = "POINT (24.946 60.171)"\n'
+                          f'barrier_id = "{first}"')  # fmt: skip
+    with pytest.raises(cg.ScenarioError, match=rf"barrier_id '{first}' already exists"):
+        apply(helsinki, taken)
 
 
 @pytest.mark.parametrize("mode", ["traffic_order", "physical_closure"])

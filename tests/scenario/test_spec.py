@@ -262,3 +262,26 @@ def test_references_checked_with_the_city(tmp_path: Path, helsinki: cg.City) -> 
     )
     assert "interventions[3] (add_barrier): geometry" in text and "outside the study area" in text
     assert "base homes have no resident groups" in text
+
+
+def test_new_feature_ids_are_unique_within_a_scenario(tmp_path: Path) -> None:
+    # red-team review: two add_barrier entries with one barrier_id were accepted and merged
+    point = 'geometry = "POINT (24.946 60.171)"'
+    body = "".join(
+        f'[[interventions]]\ntype = "{kind}"\n{point}\n{extra}\n'
+        for kind, extra in [
+            ("add_barrier", 'barrier_id = "b1"'),
+            ("add_barrier", 'barrier_id = "b1"'),
+            ("add_contact_space", 'space_type = "park"\nspace_id = "new/3"'),
+            ("add_contact_space", 'space_type = "park"'),  # its default id is new/3
+            ("add_barrier", 'barrier_id = "new/3"'),  # another layer: no clash
+        ]
+    )
+    with pytest.raises(cg.ScenarioError, match="2 problems") as info:
+        load_scenario(write(tmp_path, body))
+    text = str(info.value)
+    assert (
+        "interventions[1] (add_barrier): barrier_id 'b1' is already given to interventions[0]"
+        in text
+    )
+    assert "interventions[3] (add_contact_space): space_id 'new/3' is already given" in text
