@@ -386,7 +386,7 @@ def _hvm_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--barriers", type=click.Path(dir_okay=False, path_type=Path),
                      help="Rated-barrier layer (GeoPackage/GeoJSON, any CRS) with a 'rating' "
                           "column."),
-        click.option("--vehicles", default=None,
+        click.option("--vehicles", default=None, callback=_vehicle_classes,
                      help="Comma-separated vehicle classes (default M1,N1,N2A,N3C) or a vehicle "
                           "TOML file."),
         click.option("--block-unrated", is_flag=True,
@@ -399,11 +399,34 @@ def _hvm_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _vehicle_classes(vehicles: str | None) -> Any:
-    """``--vehicles`` as ``assess_sites`` takes it: a TOML path, a list of classes or None."""
-    if not vehicles:
+def _vehicle_classes(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """``--vehicles`` as ``assess_sites`` takes it: a TOML path, a list of classes or None.
+
+    Checked as the arguments are read, before the study area loads: empty text, an empty item
+    and unknown classes are refused.
+    """
+    from cohesion_gis.errors import ParameterError
+    from cohesion_gis.hvm.params import HvmParams
+    from cohesion_gis.hvm.vehicles import Vehicles
+    from cohesion_gis.params import load_params
+
+    if value is None:
         return None
-    return Path(vehicles) if vehicles.endswith(".toml") else vehicles.split(",")
+    names = [n.strip() for n in value.split(",")]
+    if not all(names):
+        raise click.BadParameter(
+            f"got {value!r}: give classes separated by commas (M1,N1,N2A,N3C) or a vehicle "
+            ".toml file, or leave the option out for the defaults"
+        )
+    try:
+        if value.strip().endswith(".toml"):
+            path = Path(value.strip())
+            load_params(Vehicles, path).select(load_params(HvmParams).default_vehicle_classes)
+            return path
+        load_params(Vehicles).select(names)
+    except ParameterError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return list(dict.fromkeys(names))
 
 
 @main.command()
@@ -420,7 +443,7 @@ def hvm(
     out: Path,
     overwrite: bool,
     barriers: Path | None,
-    vehicles: str | None,
+    vehicles: Path | list[str] | None,
     block_unrated: bool,
     dem: Path | None,
     vda: tuple[str, ...],
@@ -435,7 +458,7 @@ def hvm(
     city = _load(kwargs)
     result = assess_sites(
         city,
-        vehicles=_vehicle_classes(vehicles),
+        vehicles=vehicles,
         barriers=barriers,
         block_unrated=block_unrated or None,
         dem=dem,
@@ -460,7 +483,7 @@ def hvm(
         for site_id, path in pages:
             if site_id not in zones:
                 zones[site_id] = egress_assessment(
-                    city, result, site_id, vehicles=_vehicle_classes(vehicles),
+                    city, result, site_id, vehicles=vehicles,
                     barriers=barriers, params=params,
                 )  # fmt: skip
             write_vda(
@@ -591,7 +614,7 @@ def map_command(
     kind: str,
     params: Path | None,
     barriers: Path | None,
-    vehicles: str | None,
+    vehicles: Path | list[str] | None,
     block_unrated: bool,
     dem: Path | None,
     **kwargs: Any,
@@ -624,7 +647,7 @@ def map_command(
 
             sites = assess_sites(
                 city,
-                vehicles=_vehicle_classes(vehicles),
+                vehicles=vehicles,
                 barriers=barriers,
                 block_unrated=block_unrated or None,
                 dem=dem,

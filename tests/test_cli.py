@@ -1,6 +1,7 @@
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -487,4 +488,24 @@ def test_protect_names_an_unknown_site_and_writes_nothing(tmp_path):
     assert result.exit_code == 1
     assert "no soft-target site named or with id 'No such place'" in result.output
     assert "cohesion-gis hvm" in result.output  # how to list the sites
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("vehicles", "match"),
+    [
+        ("", "give classes separated by commas"),
+        ("M1,,N1", "give classes separated by commas"),
+        ("M1,XX", r"unknown vehicle class\(es\) \['XX'\]"),
+        ("missing.toml", "missing.toml"),
+    ],
+)
+@pytest.mark.parametrize("command", ["hvm", "map"])
+def test_vehicles_are_checked_as_the_arguments_are_read(tmp_path, command, vehicles, match):
+    # red-team review: `--vehicles ''` meant the defaults, `M1,XX` failed only after the city loaded
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [command, "--vehicles", vehicles, "--out", str(out)])
+    assert result.exit_code == 2, result.output  # a usage error: nothing loaded
+    assert "Invalid value for '--vehicles'" in result.output
+    assert re.search(match, result.output), result.output
     assert not out.exists()
