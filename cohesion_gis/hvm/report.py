@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cohesion_gis._text import clean_text
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.params import load_params
@@ -456,8 +457,8 @@ def vda_html(
     """
     page = _page(result, site_id, buildings, None, params or load_params(HvmParams), egress=egress)
 
-    def esc(text: str) -> str:  # text nodes only: quotes stay as written
-        return html.escape(text, quote=False)
+    def esc(text: str) -> str:  # text nodes only: quotes stay as written; controls, bidi as �
+        return html.escape(clean_text(text), quote=False)
 
     head = "".join(f"<th>{esc(c.removeprefix('impact_speed_kmh_'))}</th>" for c in page.angles)
     body = []

@@ -137,3 +137,18 @@ def test_cli_writes_the_vda_per_site_and_refuses_an_unknown_site(tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF")
     assert "Senaatintori" in (out / "vda_relation_2919121.html").read_text(encoding="utf-8")
     assert (out / "hvm_sites.csv").exists()
+
+
+def test_names_from_data_reach_the_page_as_inert_text(result):
+    # red-team review: html.escape alone let control and right-to-left override characters of a
+    # site's name into vda_*.html; now cleaned as every other output (cohesion_gis._text)
+    import dataclasses
+
+    sid = result.sites.loc[result.sites["name"] == "Senaatintori", "site_id"].iloc[0]
+    hostile = "Evil\u202egnp.exe\x1b[2J <script>x</script>"
+    sites = result.sites.copy()
+    sites.loc[sites["site_id"] == sid, "name"] = hostile
+    page = vda_html(dataclasses.replace(result, sites=sites), sid)
+    heading = page.split("<h2>")[1].split("</h2>")[0]
+    assert "\u202e" not in page and "\x1b" not in page and "<script>" not in page
+    assert heading.startswith("Evil\ufffdgnp.exe\ufffd[2J &lt;script&gt;x&lt;/script&gt; ")
