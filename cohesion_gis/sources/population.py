@@ -1428,7 +1428,9 @@ def _read_table(table: str | Path | pd.DataFrame, by: str, what: str) -> tuple[p
     if not src.is_file():
         raise InputError(f"{src}: {what} not found; pass the path of a CSV file")
     try:
-        frame = pd.read_csv(src, dtype={by: str})
+        # only an empty cell is missing: ids "NA", "null", "None" stay ids; a count or share
+        # written "NA" is then refused as not a number
+        frame = pd.read_csv(src, dtype={by: str}, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{src}: cannot read as CSV ({exc})") from exc
     return frame, str(src)

@@ -825,6 +825,27 @@ def test_group_shares_errors(homes: gpd.GeoDataFrame, districts: gpd.GeoDataFram
         group_shares(assigned, Path("/nonexistent/groups.csv"))
 
 
+def test_ids_that_read_like_missing_values_stay_ids(tmp_path: Path) -> None:
+    # red-team review: read_csv turned district or cell ids "NA", "null", "None" into NaN
+    ids = ["NA", "null", "None"]
+    cells = gpd.GeoDataFrame(
+        {"cell_id": ids, "district_id": ids, "population": [10.0, 4.0, 6.0]},
+        geometry=[box(i, 0, i + 1, 1) for i in range(3)],
+        crs=CRS,
+    )
+    groups = tmp_path / "groups.csv"
+    groups.write_text("cell_id,a,b\nNA,0.3,0.7\nnull,1,0\nNone,0.5,0.5\n", encoding="utf-8")
+    out = group_shares(cells, groups, by="cell_id")
+    assert out["pop_a"].tolist() == pytest.approx([3.0, 4.0, 3.0])
+    census = tmp_path / "census.csv"
+    census.write_text("district_id,population\nNA,20\nnull,8\nNone,NA\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"population missing, not a number.* for None \('NA'\)"):
+        scale_to_districts(cells, census, districts=cells[["district_id", "geometry"]])
+    census.write_text("district_id,population\nNA,20\nnull,8\nNone,12\n", encoding="utf-8")
+    scaled = scale_to_districts(cells, census, districts=cells[["district_id", "geometry"]])
+    assert scaled["population"].tolist() == pytest.approx([20.0, 8.0, 12.0])
+
+
 def test_assign_first_district_wins_on_overlap() -> None:
     homes = gpd.GeoDataFrame(
         {"home_id": ["way/1", "way/2"], "population": [1.0, 2.0]},
