@@ -33,7 +33,8 @@ import json
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,12 +95,13 @@ def write_geopackage(
     """Write tables as layers of one GeoPackage, plus a ``metadata`` table and a sidecar JSON.
 
     Empty layers are written too (with their columns), so a reader always finds every layer.
-    Non-spatial tables become GeoPackage attribute tables.
+    Non-spatial tables become GeoPackage attribute tables. ``gpkg_contents.last_change`` holds
+    the data's date (:func:`_data_date_stamp`), so the same inputs give the same bytes.
     """
     import pyogrio
 
     path = Path(path)
-    with atomic_path(path, overwrite=overwrite) as tmp:
+    with _data_date_stamp(metadata), atomic_path(path, overwrite=overwrite) as tmp:
         for layer, table in tables.items():
             if len(table.columns) == 0:
                 log.info("%s: layer %s has no columns; not written", path.name, layer)
@@ -117,6 +119,25 @@ def write_geopackage(
     write_json(metadata, path.with_suffix(".provenance.json"), overwrite=True)
     log.info("wrote %s (%d layers)", path, len(tables))
     return path
+
+
+@contextmanager
+def _data_date_stamp(metadata: Mapping[str, Any]) -> Iterator[None]:
+    """GDAL's ``OGR_CURRENT_DATE`` set to ``metadata["data_date"]`` (else 1970-01-01) meanwhile.
+
+    GeoPackage writers stamp ``gpkg_contents.last_change`` with it instead of the clock. The
+    option is process-wide in GDAL: the previous value is restored after.
+    """
+    import pyogrio
+
+    day = re.match(r"\d{4}-\d{2}-\d{2}", str(metadata.get("data_date", "")))
+    stamp = {"OGR_CURRENT_DATE": f"{day[0] if day else '1970-01-01'}T00:00:00.000Z"}
+    before = {key: pyogrio.get_gdal_config_option(key) for key in stamp}
+    pyogrio.set_gdal_config_options(stamp)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
 
 
 def one_geometry_type(frame: gpd.GeoDataFrame, layer: str) -> dict[str, gpd.GeoDataFrame]:
@@ -431,6 +452,7 @@ def write_vda(
         neither ``.html`` nor ``.pdf``.
     """
     from cohesion_gis.hvm.report import vda_figure, vda_html
+    from cohesion_gis.maps.static import PDF_METADATA
 
     out = Path(path)
     suffix = out.suffix.lower()
@@ -442,7 +464,7 @@ def write_vda(
                 result, site_id, buildings=buildings, streets=streets, levels=levels,
                 params=params, egress=egress,
             )  # fmt: skip
-            fig.savefig(tmp, format="pdf", metadata={"Creator": "cohesion_gis"},
+            fig.savefig(tmp, format="pdf", metadata=PDF_METADATA,
                         bbox_inches="tight", pad_inches=0.15)  # fmt: skip
         else:
             page = vda_html(result, site_id, buildings=buildings, params=params, egress=egress)

@@ -2,6 +2,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -227,3 +228,27 @@ def test_write_vda_html_and_pdf_by_suffix(helsinki_assessment, helsinki, tmp_pat
     path = write_vda(result, sid, tmp_path / "vda.pdf", buildings=helsinki.buildings)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and b"/Count 1" in data  # one page
+
+
+def test_same_inputs_give_byte_identical_pdf_and_geopackage(
+    helsinki_assessment, helsinki, tmp_path
+):
+    # red-team review: PDFs embedded their CreationDate and GeoPackages the time of writing
+    # (gpkg_contents.last_change): two runs on the same inputs differed
+    result = helsinki_assessment
+    sid = result.sites.loc[result.sites["name"] == "Senaatintori", "site_id"].iloc[0]
+    pdfs = [write_vda(result, sid, tmp_path / f"vda{i}.pdf") for i in (1, 2)]
+    assert b"CreationDate" not in pdfs[0].read_bytes()
+    assert pdfs[0].read_bytes() == pdfs[1].read_bytes()
+    metadata = helsinki.provenance.as_dict()
+    gpkgs = [
+        write_geopackage(
+            {"districts": helsinki.districts}, tmp_path / f"d{i}.gpkg", metadata=metadata
+        )
+        for i in (1, 2)
+    ]
+    assert gpkgs[0].read_bytes() == gpkgs[1].read_bytes()
+    with sqlite3.connect(gpkgs[0]) as db:
+        stamps = {row[0] for row in db.execute("SELECT last_change FROM gpkg_contents")}
+    assert stamps == {f"{metadata['data_date'][:10]}T00:00:00.000Z"}
+    assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None  # restored

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_RANK_LABELS",
+    "PDF_METADATA",
     "cohesion_figure",
     "draw_base",
     "draw_table",
@@ -71,6 +72,10 @@ __all__ = [
 ]
 
 _ATTRIBUTION = "© OpenStreetMap contributors"
+#: Metadata of every PDF written: no ``CreationDate``, so the same inputs give the same bytes.
+PDF_METADATA = {"Creator": "cohesion_gis", "CreationDate": None}
+#: ... and of every PNG (matplotlib writes no date into a PNG).
+_PNG_METADATA = {"Creator": "cohesion_gis"}
 
 
 def _mpl_text(value: object) -> str:
@@ -671,7 +676,7 @@ def _save(fig: Figure, path: str | os.PathLike[str], *, dpi: int) -> Path:
         raise ParameterError(f"{out}: expected a .png or .pdf file name, got {out.suffix!r}")
     with atomic_path(out, overwrite=True) as tmp:
         fig.savefig(
-            tmp, format=fmt, dpi=dpi, metadata={"Creator": "cohesion_gis"},
+            tmp, format=fmt, dpi=dpi, metadata=PDF_METADATA if fmt == "pdf" else _PNG_METADATA,
             bbox_inches="tight", pad_inches=0.15,
         )  # fmt: skip
     return out

@@ -30,6 +30,7 @@ def test_static_maps_write_png_and_pdf(helsinki, scenario_districts, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pdf = save_pdf(sites_figure(helsinki.sites, helsinki.approaches), tmp_path / "sites.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert b"CreationDate" not in pdf.read_bytes()  # red-team review: same inputs, same bytes
     changes = gpd.GeoDataFrame(
         {"change": ["new barrier line"], "name": ["Line"], "detail": ["rated"]},
         geometry=[helsinki.drive.geometry.iloc[0]],
