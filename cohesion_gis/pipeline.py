@@ -214,17 +214,24 @@ def run_study(
     steps = study_steps(city.name, out, layers_path=layers_path, maps=maps)
     digest = study_hash(city)
     record = {} if overwrite else _record(out, digest)
+    # a step's own files: recorded (sha256) before they were moved into place, so a run killed
+    # between the move and the record, or half-way through the move, leaves none refused
+    own = {
+        step: _own_files(folder, names, record.get(step)) for step, (folder, names) in steps.items()
+    }
     finished = {
         step
         for step, (folder, names) in steps.items()
-        if step in record and all((folder / n).is_file() for n in names)
+        if step in record
+        and all((folder / n).is_file() for n in names)
+        and (own[step] == set(names) or "sha256" not in record[step])
     }
     check_outputs(out, [STUDY_RECORD], overwrite=True)
     if scenarios:
         check_outputs(out / "scenarios", ["summary.csv"], overwrite=True)
     for step, (folder, names) in steps.items():
         if step not in finished:
-            check_outputs(folder, names, overwrite=overwrite)
+            check_outputs(folder, [n for n in names if n not in own[step]], overwrite=overwrite)
     written: dict[str, list[Path]] = {}
     results: dict[str, Any] = {}
     failed = pd.DataFrame()
@@ -237,10 +244,11 @@ def run_study(
         if step in finished:
             log.info("%s: finished in an earlier run with the same inputs; skipped", step)
         else:
-            with staged_files(folder, names, overwrite=overwrite) as stage:
+            with staged_files(folder, names, overwrite=overwrite or bool(own[step])) as stage:
                 _STEPS[step](city, stage, names, results)
-            record[step] = {"inputs_hash": digest, "files": list(names)}
-            _write_record(out, record)
+                hashes = {n: _sha256(stage / n) for n in names if (stage / n).is_file()}
+                record[step] = {"inputs_hash": digest, "files": list(names), "sha256": hashes}
+                _write_record(out, record)  # before the files move: see `own` above
             _milestone(step, started, folder, names)
         bar.update()
         written[step] = [folder / n for n in names]
@@ -282,6 +290,22 @@ def _record(out: Path, digest: str) -> dict[str, Any]:
         for step, entry in steps.items()
         if isinstance(entry, dict) and entry.get("inputs_hash") == digest
     }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _own_files(folder: Path, names: Sequence[str], entry: dict[str, Any] | None) -> set[str]:
+    """The names whose file is the one a step of the same inputs recorded (same sha256)."""
+    hashes = entry.get("sha256") if entry is not None else None
+    if not isinstance(hashes, dict):
+        return set()
+    return {n for n in names if (folder / n).is_file() and hashes.get(n) == _sha256(folder / n)}
 
 
 def _write_record(out: Path, steps: dict[str, Any]) -> None:

@@ -202,7 +202,12 @@ def test_demo_resumes_after_sigkill(tmp_path):
     with subprocess.Popen([sys.executable, "-c", code, "-q", *args], env=env) as proc:
         deadline = time.monotonic() + 600
         try:
-            while not (record.is_file() and '"cohesion"' in record.read_text()):
+            # the record names a step before its files move: wait for the last one to move
+            while not (
+                record.is_file()
+                and '"cohesion"' in record.read_text()
+                and (out / "cohesion_summary.json").is_file()
+            ):
                 assert proc.poll() is None and time.monotonic() < deadline, "cohesion never done"
                 time.sleep(0.05)
         finally:
