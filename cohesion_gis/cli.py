@@ -463,34 +463,13 @@ def hvm(
         block_unrated=block_unrated or None,
         dem=dem,
     )
-    pages = _vda_pages(result, vda, out, overwrite=overwrite)  # names checked before writing
-    with staged_files(out, ASSESSMENT_NAMES, overwrite=overwrite) as stage:
-        write_assessment(result, stage)  # the four files replace older ones together
-    _say("wrote " + ", ".join(str(out / name) for name in ASSESSMENT_NAMES))
-    if pages:
-        from cohesion_gis.export import write_vda
-        from cohesion_gis.hvm.barriers import level_changes
-        from cohesion_gis.hvm.params import HvmParams
-        from cohesion_gis.params import load_params
-
-        params = load_params(HvmParams)
-        levels = level_changes(
-            city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
-        )
-        from cohesion_gis.hvm.report import egress_assessment
-
-        zones: dict[str, Any] = {}  # a stadium's egress zone as a crowd area, once per site
-        for site_id, path in pages:
-            if site_id not in zones:
-                zones[site_id] = egress_assessment(
-                    city, result, site_id, vehicles=vehicles,
-                    barriers=barriers, params=params,
-                )  # fmt: skip
-            write_vda(
-                result, site_id, path, overwrite=overwrite, buildings=city.buildings,
-                streets=city.drive_edges, levels=levels, params=params, egress=zones[site_id],
-            )  # fmt: skip
-        _say("wrote " + ", ".join(str(p) for _, p in pages))
+    pages = _vda_pages(result, vda)  # every site found before anything is written
+    names = [*(name for _, name in pages), *ASSESSMENT_NAMES]  # the audit JSON last
+    with staged_files(out, names, overwrite=overwrite) as stage:  # every file or none
+        write_assessment(result, stage)
+        if pages:
+            _write_vda_pages(city, result, pages, stage, vehicles=vehicles, barriers=barriers)
+    _say("wrote " + ", ".join(str(out / name) for name in names))
     columns = [
         "rank",
         "name",
@@ -502,22 +481,48 @@ def hvm(
     _say(_table(result.sites[columns].head(15)))
 
 
-def _vda_pages(
-    result: Any, sites: tuple[str, ...], out: Path, *, overwrite: bool
-) -> list[tuple[str, Path]]:
-    """``(site_id, path)`` of each ``--vda`` page (HTML and PDF), every site found first."""
-    from cohesion_gis.errors import InputError
+def _vda_pages(result: Any, sites: tuple[str, ...]) -> list[tuple[str, str]]:
+    """``(site_id, file name)`` of each ``--vda`` page (HTML and PDF), one per site named."""
     from cohesion_gis.hvm.assess import find_site
 
+    site_ids = dict.fromkeys(str(find_site(result.sites, site)["site_id"]) for site in sites)
     pages = []
-    for site in sites:
-        site_id = str(find_site(result.sites, site)["site_id"])
+    for site_id in site_ids:  # `--vda Senaatintori --vda senaatintori`: one page
         stem = "vda_" + "".join(c if c.isalnum() else "_" for c in site_id)
-        pages += [(site_id, out / f"{stem}{ext}") for ext in (".html", ".pdf")]
-    existing = [str(p) for _, p in pages if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"{existing} exist; pass --overwrite to replace them.")
+        pages += [(site_id, f"{stem}{ext}") for ext in (".html", ".pdf")]
     return pages
+
+
+def _write_vda_pages(
+    city: Any,
+    result: Any,
+    pages: list[tuple[str, str]],
+    folder: Path,
+    *,
+    vehicles: Path | list[str] | None,
+    barriers: Path | None,
+) -> None:
+    """Write the ``--vda`` pages into ``folder`` (the staging folder of the assessment)."""
+    from cohesion_gis.export import write_vda
+    from cohesion_gis.hvm.barriers import level_changes
+    from cohesion_gis.hvm.params import HvmParams
+    from cohesion_gis.hvm.report import egress_assessment
+    from cohesion_gis.params import load_params
+
+    params = load_params(HvmParams)
+    levels = level_changes(
+        city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
+    )
+    zones: dict[str, Any] = {}  # a stadium's egress zone as a crowd area, once per site
+    for site_id, name in pages:
+        if site_id not in zones:
+            zones[site_id] = egress_assessment(
+                city, result, site_id, vehicles=vehicles, barriers=barriers, params=params
+            )
+        write_vda(
+            result, site_id, folder / name, buildings=city.buildings, streets=city.drive_edges,
+            levels=levels, params=params, egress=zones[site_id],
+        )  # fmt: skip
 
 
 @main.group()

@@ -477,14 +477,26 @@ def test_every_command_has_help(command):
 
 def test_hvm_writes_the_assessment(tmp_path):
     out = tmp_path / "hvm"
-    result = CliRunner().invoke(main, ["hvm", *KAMPPI, "--out", str(out)])
+    # red-team review: one site named twice wrote its page twice and failed half-way ("exists")
+    # after the assessment was in place; the pages and the assessment are now one set of files
+    vda = ["--vda", "Tornin piha", "--vda", "tornin piha"]
+    result = CliRunner().invoke(main, ["hvm", *KAMPPI, *vda, "--out", str(out)])
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
     assert {"hvm_sites.csv", "hvm_assessment.gpkg", "hvm_audit.json"} <= names
+    assert sorted(n for n in names if n.startswith("vda_")) == [
+        f"vda_{stem}.{ext}" for stem in [_stem(out, "Tornin piha")] for ext in ("html", "pdf")
+    ]
     sites = pd.read_csv(out / "hvm_sites.csv", encoding="utf-8-sig")
     assert len(sites) > 5 and sites["site_id"].is_unique
     assert sites["required_rating"].notna().any()
     assert "Tornin piha" in result.output  # the table printed names the sites
+
+
+def _stem(out, name):
+    sites = pd.read_csv(out / "hvm_sites.csv", encoding="utf-8-sig")
+    site_id = sites.loc[sites["name"] == name, "site_id"].item()
+    return "".join(c if c.isalnum() else "_" for c in site_id)
 
 
 def test_protect_names_an_unknown_site_and_writes_nothing(tmp_path):
