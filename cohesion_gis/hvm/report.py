@@ -177,7 +177,7 @@ def egress_assessment(
     result: SiteAssessment,
     site_id: str,
     *,
-    vehicles: Sequence[str] | None = None,
+    vehicles: Sequence[str] | Path | None = None,
     barriers: gpd.GeoDataFrame | str | Path | None = None,
     params: HvmParams | None = None,
 ) -> SiteAssessment | None:
