@@ -161,8 +161,8 @@ def test_summary_lines(helsinki: cg.City, base) -> None:
                      hvm=False)  # fmt: skip
     # 500 more residents in Kallio share the green space of its neighbours, whose capacity falls
     # most (Kallio's own stays near its cap of 1); largest change first
-    assert result.summary[0] == "Kaartinkaupunki: capacity -0.11, score -2.59"
-    assert result.summary[-1] == "Kallio: capacity -0.01, score -0.18"
+    assert result.summary[0] == "Punavuori: capacity -0.09, score -2.19"
+    assert result.summary[-1] == "Kallio: capacity -0.01, score -0.25"
     quiet = compare(helsinki, load_scenario(SCENARIOS / "pedestrianise_traffic_order.toml"),
                     base=base, hvm=False)  # fmt: skip
     assert quiet.summary == ("No district or site changes beyond rounding.",)
