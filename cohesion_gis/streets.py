@@ -62,6 +62,7 @@ def walk_network(
     tags = segments["tags"]
     highway = _values(tags, "highway")
     walkable = highway.isin(rules.walk_highways) & ~_any_match(tags, rules.walk_excluded)
+    walkable &= _proper(segments)
     edges = _edge_table(segments.loc[walkable], highway.loc[walkable])
     edges["severance"] = edges["highway"].isin(rules.severance_highways).to_numpy()
     edges["bridge"] = _flag(segments.loc[walkable], "bridge")
@@ -100,7 +101,7 @@ def vehicle_network(
     tagged_width = pd.Series(_numbers(width), index=tags.index)
     lanes = pd.Series(_numbers(_values(tags, "lanes").tolist()), index=tags.index)
     wide_path = highway.isin(rules.vehicle_if_wide) & (tagged_width >= rules.vehicle_min_width_m)
-    drivable = highway.isin(rules.vehicle_highways) | wide_path
+    drivable = (highway.isin(rules.vehicle_highways) | wide_path) & _proper(segments)
     edges = _edge_table(segments.loc[drivable], highway.loc[drivable])
     default = edges["highway"].map(rules.default_width_m).fillna(rules.lane_width_m)
     width_tag = tagged_width.loc[drivable].to_numpy()
@@ -146,9 +147,19 @@ def to_osmnx_graph(
 # --- helpers -------------------------------------------------------------------------------
 
 
+def _proper(segments: gpd.GeoDataFrame) -> np.ndarray:
+    """Per segment, whether it joins two distinct nodes a length apart.
+
+    OSM also has ways that come back to the node they left (``u == v``) and distinct nodes at one
+    point (zero length): neither is an edge.
+    """
+    return (segments["u"].to_numpy() != segments["v"].to_numpy()) & (
+        shapely.length(segments.geometry.to_numpy()) > 0
+    )
+
+
 def _edge_table(segments: gpd.GeoDataFrame, highway: pd.Series) -> gpd.GeoDataFrame:
-    segments = segments.loc[segments["u"] != segments["v"]]
-    highway = highway.loc[segments.index]
+    """The edge table of :func:`_proper` segments (one row each, same order)."""
     edges = gpd.GeoDataFrame(
         {
             "u": segments["u"].to_numpy(),
@@ -161,8 +172,7 @@ def _edge_table(segments: gpd.GeoDataFrame, highway: pd.Series) -> gpd.GeoDataFr
         geometry=segments.geometry.to_numpy(),
         crs=segments.crs,
     )
-    edges = edges.loc[edges["length_m"] > 0]
-    return edges.reset_index(drop=True)
+    return edges
 
 
 def _node_table(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

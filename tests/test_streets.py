@@ -7,10 +7,14 @@ import itertools
 import networkx as nx
 import numpy as np
 import osmnx as ox
+import pandas as pd
 import pytest
+import shapely
 from shapely.ops import nearest_points
 
-from cohesion_gis.streets import osm_number
+from cohesion_gis.sources.osm import default_pbf, read_pbf
+from cohesion_gis.streets import osm_number, vehicle_network, walk_network
+from cohesion_gis.taxonomy import load_taxonomy
 
 
 @pytest.mark.parametrize(("value", "want"), [("7", 7.0), ("7.5 m", 7.5), ("3,5", 3.5), (4, 4.0)])
@@ -64,3 +68,31 @@ def test_hostile_vehicle_network_ignores_restrictions_and_has_widths(helsinki):
     assert "footway" not in set(edges.loc[edges["width_source"] != "tag", "highway"])
     assert (edges["width_m"] > 0).all()
     assert set(edges["width_source"]) == {"tag", "lanes", "default"}
+
+
+@pytest.fixture(scope="module")
+def helsinki_raw():
+    """The embedded extract's raw segments and nodes, projected as ``load_city`` projects them."""
+    extract = read_pbf(default_pbf())
+    crs = extract.segments.estimate_utm_crs()
+    return extract.segments.to_crs(crs), extract.nodes.to_crs(crs)
+
+
+@pytest.mark.parametrize("build", [walk_network, vehicle_network])
+def test_loops_and_zero_length_segments_are_dropped_not_a_crash(helsinki_raw, build):
+    # OSM has both: a way that comes back to the node it left (u == v), and two distinct nodes
+    # at one point (a zero-length segment). Each row-aligned column must still line up.
+    segments, nodes = helsinki_raw
+    rules = load_taxonomy().network
+    want_nodes, want_edges = build(segments, nodes, rules=rules)
+    tagged = segments.loc[
+        segments["tags"].map(lambda t: t.get("highway") == "secondary" and "bridge" in t)
+    ].iloc[:2]
+    loop = tagged.iloc[[0]].assign(v=tagged["u"].iloc[0])
+    point = shapely.get_point(tagged.geometry.iloc[1], 0)
+    zero = tagged.iloc[[1]].assign(geometry=[shapely.LineString([point, point])])
+    hostile = pd.concat([loop, segments, zero], ignore_index=True)
+    got_nodes, got_edges = build(hostile, nodes, rules=rules)
+    assert len(got_edges) == len(want_edges)
+    pd.testing.assert_frame_equal(got_edges, want_edges)
+    pd.testing.assert_frame_equal(got_nodes, want_nodes)
