@@ -276,12 +276,23 @@ def _block(text: str) -> tuple[str, str]:
 
 
 # GEOS writes up to 15 decimals: a coordinate rounded to 1e-5 degrees comes out as
-# 14.483459999999999 (the double nearest 14.48346 is not 14.48346 to 15 places)
-_LONG_NUMBER = re.compile(r"-?\d+\.\d{6,}")
+# 14.483459999999999 (the double nearest 14.48346 is not 14.48346 to 15 places). Found by their
+# decimals alone (a pattern that starts with the digits before the point is tried at every digit:
+# 10x slower on Malta's 2.5 MB of street coordinates, of which 282 numbers are long).
+_LONG_DECIMALS = re.compile(r"\.\d{6,}")
+_NUMBER_START = frozenset("-0123456789")
 
 
-def _short_number(match: re.Match[str]) -> str:
-    return repr(round(float(match.group(0)), 5))
+def _short_numbers(text: str) -> str:
+    """``text`` (GeoJSON) with every number of more than 5 decimals written rounded to 5."""
+    pieces, done = [], 0
+    for match in _LONG_DECIMALS.finditer(text):
+        start = match.start()
+        while start > done and text[start - 1] in _NUMBER_START:
+            start -= 1
+        pieces += [text[done:start], repr(round(float(text[start : match.end()]), 5))]
+        done = match.end()
+    return "".join([*pieces, text[done:]])
 
 
 _ROW_END = re.compile(r"(?<=</tr>)")
@@ -350,8 +361,8 @@ def geojson_layer(
         blobs[blob_id] = safe
         return blob_id
 
-    geometries = _LONG_NUMBER.sub(
-        _short_number, "[" + ",".join(shapely.to_geojson(gdf.geometry.values).tolist()) + "]"
+    geometries = _short_numbers(
+        "[" + ",".join(shapely.to_geojson(gdf.geometry.to_numpy()).tolist()) + "]"
     )
     options: dict[str, Any] = {"geometry": add(geometries), "interactive": interactive}
     if isinstance(styles, dict):

@@ -11,6 +11,7 @@ JavaScript (branca's colour legends would need d3).
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -122,7 +123,16 @@ def escape_text(value: object) -> str:
     >>> escape_text("{{7*7}}")
     '&#123;&#123;7*7&#125;&#125;'
     """
-    return html.escape(plain_text(value), quote=True).translate(_ENTITIES)
+    return _escaped(value if isinstance(value, str) else plain_text(value))
+
+
+@functools.lru_cache(maxsize=2**16)
+def _escaped(text: str) -> str:
+    """:func:`escape_text` of a string, each distinct text escaped once.
+
+    Popup labels and values repeat: Malta's two maps escape 147k texts.
+    """
+    return html.escape(plain_text(text), quote=True).translate(_ENTITIES)
 
 
 def check_inert(text: str, *, where: str) -> str:

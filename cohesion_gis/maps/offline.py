@@ -129,6 +129,9 @@ _URL_PATH = re.compile(r"^(?:https?:)?//[^/]+(?P<path>/.*)$")
 _SCRIPT_BODY = re.compile(r"(<script\b[^>]*>)(.*?)(</script\s*>)", re.IGNORECASE | re.DOTALL)
 _JS_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _DATA_BLOCK = re.compile(r'\btype="application/json"', re.IGNORECASE)
+# the layers' data blocks hold no "<" (``_layers._block`` escapes it): emptied first by this
+# pattern, which runs through a 9 MB page in 10 ms (``_SCRIPT_BODY``'s lazy match: 200 ms)
+_DATA_BODY = re.compile(r'(<script type="application/json" id="cg-[0-9a-f]{16}">)[^<]*(</script>)')
 _TITLE = re.compile(r"<title>.*?</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -140,6 +143,7 @@ def _code_of(page: str) -> str:
     not taken for a remote reference or a use of an asset, which would refuse to write the map.
     """
     page = _TITLE.sub("<title></title>", page)  # the page title is text from data too
+    page = _DATA_BODY.sub(r"\1\2", page)
 
     def code(m: re.Match[str]) -> str:
         if _DATA_BLOCK.search(m.group(1)):  # JSON data (map layers): never run, all text
