@@ -4,7 +4,7 @@ import shapely
 
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.maps import base_map, save_offline, vector_base_layers
-from cohesion_gis.maps._layers import to_wgs84
+from cohesion_gis.maps._layers import _short_numbers, to_wgs84
 
 
 def test_base_map_has_no_tiles_and_always_the_osm_attribution(helsinki):
@@ -44,3 +44,16 @@ def test_geographic_or_missing_crs_is_refused(helsinki):
         base_map(no_crs)
     with pytest.raises(ParameterError, match="tolerance_m"):
         vector_base_layers(streets=helsinki.streets, tolerance_m=-1)
+
+
+@pytest.mark.parametrize(
+    ("written", "short"),
+    [
+        ("[14.483459999999999,35.89999]", "[14.48346,35.89999]"),
+        ("[-0.099999999999999,1.000000000000001]", "[-0.1,1.0]"),  # carried, signed
+        ("[14.999999999999998,-35.000001000000001]", "[15.0,-35.0]"),
+        ('{"type":"Point","coordinates":[1.5,2]}', '{"type":"Point","coordinates":[1.5,2]}'),
+    ],
+)
+def test_geojson_numbers_are_written_to_five_decimals(written, short):
+    assert _short_numbers(written) == short
