@@ -376,10 +376,12 @@ def geojson_layer(
         if texts is not None:
             checked = [check_inert(t, where=f"{name}: {key}") for t in texts]
             options[key] = add(_fragments(count(checked, key + "s")))
-    # keep the popup clear of the title at the top of the map
+    # keep the popup clear of the title at the top of the map (up to 4 header lines, ~190 px);
+    # a long popup scrolls within 320 px, so the pair fits a notebook's 600 px view
     options["popupOptions"] = {
         "maxWidth": 360,
-        "autoPanPaddingTopLeft": [60, 80],
+        "maxHeight": 320,
+        "autoPanPaddingTopLeft": [60, 200],
         "className": "foliumpopup",
     }
     return VectorLayer(blobs, options, name=escape_text(name), show=show)

@@ -12,6 +12,7 @@ Column contracts (all layers in the study area's metric CRS):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import folium
@@ -49,16 +50,21 @@ from cohesion_gis.maps._style import (
 from cohesion_gis.maps.basemap import base_map
 
 __all__ = [
+    "BRIDGING_NOT_AVAILABLE",
     "COMPONENTS",
     "DISTRICT_COLUMNS",
     "HOME_SQUARE_M",
     "MAX_HOME_DOTS",
     "SCORE_MEANING",
+    "SHORT_NAMES",
     "Component",
     "cohesion_map",
     "district_labels",
     "district_popup",
+    "district_tooltip",
     "home_squares",
+    "meeting_text",
+    "shortfall_text",
 ]
 
 DISTRICT_COLUMNS = (
@@ -130,24 +136,90 @@ COMPONENTS = (
 )
 
 
+#: Short plain names of the components, for the shortfall breakdown ("why this district is low").
+SHORT_NAMES = {"access": "access", "diversity": "variety", "bridging": "mixing", "capacity": "room"}
+
+#: What a map says where bridging is NaN: no resident-group data (``docs/cohesion.md``).
+BRIDGING_NOT_AVAILABLE = (
+    "not available (no resident-group data given): left out of the score, the other "
+    "components re-weighted"
+)
+
+
+def _number(value: object) -> float:
+    """``value`` as a float; NaN for None or a missing cell."""
+    return math.nan if value is None else float(value)  # type: ignore[arg-type]
+
+
+def shortfall_text(row: Mapping[str, object]) -> str:
+    """The points each component costs below 100, largest first ("" without the columns).
+
+    From the ``shortfall_<component>`` columns of a districts row (they add up to 100 − score),
+    e.g. ``"access 28.8, variety 12.1, room 0.0 (of 41.0)"``.
+    """
+    parts = {name: _number(row.get(f"shortfall_{c}")) for c, name in SHORT_NAMES.items()}
+    ranked = sorted(((v, k) for k, v in parts.items() if not math.isnan(v)), reverse=True)
+    if not ranked:
+        return ""
+    text = ", ".join(f"{name} {points:.1f}" for points, name in ranked)
+    return f"{text} (of {sum(v for v, _ in ranked):.1f})"
+
+
+def meeting_text(row: Mapping[str, object]) -> str:
+    """The share of residents within each type's standard walk, fewest first ("" without).
+
+    From the ``share_meeting_<type>`` columns of a districts row, e.g.
+    ``"playground 0 %, local green 26 %, library 52 %, square 100 %"``.
+    """
+    shares = [
+        (_number(row[c]), str(c).removeprefix("share_meeting_").replace("_", " "))
+        for c in row
+        if str(c).startswith("share_meeting_")
+    ]
+    known = sorted((share, kind) for share, kind in shares if not math.isnan(share))
+    return ", ".join(f"{kind} {100 * share:.0f} %" for share, kind in known)
+
+
 def district_popup(row: dict[str, object]) -> str:
-    """Return the escaped popup of one district row (a mapping with :data:`DISTRICT_COLUMNS`)."""
+    """Return the escaped popup of one district row (a mapping with :data:`DISTRICT_COLUMNS`).
+
+    With the decision outputs of ``score_districts`` (``p10_score``, ``median_score``,
+    ``shortfall_<component>``, ``share_meeting_<type>``), their rows follow the score; a NaN
+    bridging says why it is not available.
+    """
     rows = {
         "Cohesion score": f"{format_number(row['score'])} of 100 (higher is better)",
         "Residents": format_number(row["population"], unit="people"),
     }
-    for comp in COMPONENTS:
-        rows[comp.label] = f"{format_number(row[comp.column], digits=2)} {comp.meaning}"
-    # the decision outputs of score_districts, when the table has them (issue 12, item 4)
     if "p10_score" in row and "median_score" in row:
         rows["Worst-served tenth / median home"] = (
             f"{format_number(row['p10_score'])} / {format_number(row['median_score'])} of 100"
         )
-    if row.get("main_shortfall"):
+    if shortfall_text(row):
+        rows["Points below 100, by component"] = shortfall_text(row)
+    elif row.get("main_shortfall"):
         rows["Main reason the score is below 100"] = str(row["main_shortfall"])
+    for comp in COMPONENTS:
+        value = _number(row[comp.column])
+        missing = comp.column == "bridging" and math.isnan(value)
+        text = f"{format_number(value, digits=2)} {comp.meaning}"
+        rows[comp.label] = BRIDGING_NOT_AVAILABLE if missing else text
+    if meeting_text(row):
+        rows["Residents within the standard walk of each type (fewest first)"] = meeting_text(row)
     if row.get("flag"):
         rows["Read with care"] = str(row["flag"])
     return popup_html(row["name"], rows)
+
+
+def district_tooltip(row: Mapping[str, object]) -> str:
+    """The hover text of a district (not escaped): score, worst-served tenth, main shortfall."""
+    text = f"{row['name']}: score {format_number(row['score'])} of 100"
+    if not math.isnan(_number(row.get("p10_score"))):
+        text += f", worst-served tenth {format_number(row['p10_score'])}"
+    main = str(row.get("main_shortfall") or "")
+    if main:
+        text += f"; most points lost on {SHORT_NAMES.get(main, main)}"
+    return text
 
 
 #: What the score means, in one sentence under every cohesion map's title.
@@ -241,23 +313,23 @@ def cohesion_map(
     check_frame(districts, layer="districts", columns=DISTRICT_COLUMNS)
     if tolerance_m is None:
         tolerance_m = scale_tolerance_m(districts)
+    no_groups = bool(districts["bridging"].isna().all())
+    lines = header_lines(
+        place=place, data_date=data_date, version=__version__, meaning=SCORE_MEANING
+    )
     m = base_map(
         districts,
         streets=streets,
         buildings=buildings,
         tiles=tiles,
         title=title,
-        lines=header_lines(
-            place=place, data_date=data_date, version=__version__, meaning=SCORE_MEANING
-        ),
+        lines=[*lines, f"Mixing of residents: {BRIDGING_NOT_AVAILABLE}."] if no_groups else lines,
         tolerance_m=tolerance_m,
     )
     wgs = to_wgs84(districts, tolerance_m=tolerance_m)
     records = wgs.drop(columns="geometry").to_dict("records")
     popups = [district_popup(r) for r in records]
-    tooltips = [
-        f"{escape_text(r['name'])}: score {format_number(r['score'])} of 100" for r in records
-    ]
+    tooltips = [escape_text(district_tooltip(r)) for r in records]
     score_layer = geojson_layer(
         wgs,
         name="Cohesion score (0–100)",
@@ -267,13 +339,15 @@ def cohesion_map(
     ).add_to(m)
     layers = {}
     for comp in COMPONENTS:
+        missing = comp.column == "bridging" and no_groups
         layers[comp.column] = geojson_layer(
             wgs,
-            name=comp.label,
+            name=comp.label + (" (not available: no group data)" if missing else ""),
             styles=[_district_style(comp.scale.colour(float(r[comp.column]))) for r in records],
             popups=popups,
             tooltips=[
-                f"{escape_text(r['name'])}: {format_number(r[comp.column], digits=2)}"
+                escape_text(f"{r['name']}: ")
+                + ("not available" if missing else format_number(r[comp.column], digits=2))
                 for r in records
             ],
             show=False,

@@ -49,7 +49,12 @@ from cohesion_gis.maps._style import (
     plain_text,
 )
 from cohesion_gis.maps.basemap import BACKGROUND_COLOUR
-from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, SCORE_MEANING
+from cohesion_gis.maps.cohesion import (
+    BRIDGING_NOT_AVAILABLE,
+    DISTRICT_COLUMNS,
+    SCORE_MEANING,
+    SHORT_NAMES,
+)
 from cohesion_gis.maps.scenario import INTERVENTION_STYLES, scenario_title, score_change
 from cohesion_gis.maps.sites import APPROACH_COLUMNS, SITE_COLUMNS
 
@@ -59,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_RANK_LABELS",
     "PDF_METADATA",
+    "cohesion_caveats",
     "cohesion_figure",
     "draw_base",
     "draw_table",
@@ -69,6 +75,7 @@ __all__ = [
     "scenario_figure",
     "sites_figure",
     "summary_figure",
+    "weakest_rows",
 ]
 
 _ATTRIBUTION = "© OpenStreetMap contributors"
@@ -618,6 +625,7 @@ def summary_figure(
     footer = [
         *header_lines(place=place, data_date=data_date, version=__version__),
         SCORE_MEANING,
+        *cohesion_caveats(districts),
         RISK_MEANING + ".",
         WORST_CASE,
     ]
@@ -636,14 +644,14 @@ def summary_figure(
     if approaches is not None:
         _legend(right, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
     _finish(right, "Crowded sites: size = people, colour = risk, label = priority", sites)
-    weakest = districts.nsmallest(5, "score")
     _table(
         fig.add_subplot(grid[1, 0]),
         "Districts with the lowest cohesion score",
-        ("District", "Score (0–100)", "Residents"),
-        [[str(r.name), f"{r.score:.0f}", f"{r.population:,.0f}"] for r in weakest.itertuples()],
-        widths=(0.5, 0.25, 0.25),
-    )
+        ("District", "Score (0–100)", "Worst tenth / median", "Most points lost on",
+         "Fewest residents within the standard walk of", "Residents"),
+        weakest_rows(districts),
+        widths=(0.3, 0.08, 0.13, 0.15, 0.22, 0.12),
+    )  # fmt: skip
     first = sites.nsmallest(5, "rank")
     _table(
         fig.add_subplot(grid[1, 1]),
@@ -662,6 +670,55 @@ def summary_figure(
     )
     _district_labels(left, districts, fontsize=7)  # the layout is final: labels measured in it
     return _save(fig, path, dpi=dpi)
+
+
+def weakest_rows(districts: gpd.GeoDataFrame, n: int = 5) -> list[list[str]]:
+    """The summary page's table rows: the ``n`` lowest scores with their decision outputs.
+
+    Per district: p10 / median home score, the component costing most points
+    (``main_shortfall``, with its ``shortfall_<component>`` points) and the type of contact space
+    the fewest residents have within its standard walk (``share_meeting_<type>``, among the types
+    some district's residents have): "–" where the table lacks the columns.
+    """
+    meeting = [
+        c for c in districts if str(c).startswith("share_meeting_") and districts[c].max() > 0
+    ]
+    rows = []
+    for _, r in districts.nsmallest(n, "score").iterrows():
+        main = str(r.get("main_shortfall") or "")
+        points = r.get(f"shortfall_{main}", np.nan) if main else np.nan
+        lost = f"{SHORT_NAMES.get(main, main)} ({points:.0f} points)" if main else "–"
+        fewest = "–"
+        shares = r[meeting].astype(float).dropna()
+        if len(shares):
+            low = shares[shares <= shares.min() + 1e-9].index
+            kinds = ", ".join(str(c).removeprefix("share_meeting_").replace("_", " ") for c in low)
+            fewest = f"{kinds}: {100 * shares.min():.0f} %"
+        spread = "–"
+        if "p10_score" in r and pd.notna(r["p10_score"]):
+            spread = f"{r['p10_score']:.0f} / {r['median_score']:.0f}"
+        rows.append(
+            [str(r["name"]), f"{r['score']:.0f}", spread, lost, fewest, f"{r['population']:,.0f}"]
+        )
+    return rows
+
+
+def cohesion_caveats(districts: gpd.GeoDataFrame) -> list[str]:
+    """Footer lines: bridging not available; types of space no resident has within its walk."""
+    lines = []
+    if districts["bridging"].isna().all():
+        lines.append(f"Mixing of residents: {BRIDGING_NOT_AVAILABLE}.")
+    never = [
+        str(c).removeprefix("share_meeting_").replace("_", " ")
+        for c in districts
+        if str(c).startswith("share_meeting_") and not districts[c].max() > 0
+    ]
+    if never:
+        lines.append(
+            "No resident is within the standard walk of any: " + ", ".join(never) + " (check "
+            "that the map data are complete)."
+        )
+    return lines
 
 
 def _wrap(value: object, width: int) -> str:

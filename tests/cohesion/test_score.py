@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 
 import geopandas as gpd
 import numpy as np
@@ -271,3 +272,46 @@ def test_weights_of_the_available_components_summing_to_zero_are_refused(base):
     homes = base.homes.assign(diversity=base.homes["access"])
     with pytest.raises(ParameterError, match=r"diversity is left out .* no other available"):
         drop_collinear_diversity(homes, only)
+
+
+def test_map_and_summary_page_read_the_decision_outputs(base):
+    """Popups, tooltips and the summary page carry share_meeting_*, p10/median and shortfall.
+
+    Helsinki has no group data: the map's header, bridging layer and popups and the summary
+    page's footer say so in words (no bare "no data").
+    """
+    from cohesion_gis.maps import cohesion_map
+    from cohesion_gis.maps.cohesion import district_popup, district_tooltip
+    from cohesion_gis.maps.static import cohesion_caveats, weakest_rows
+
+    kallio = base.districts.drop(columns="geometry").set_index("name").loc["Kallio"]
+    row = {"name": "Kallio", **kallio.to_dict()}
+    popup = html.unescape(district_popup(row))
+    assert "Worst-served tenth / median home</th><td>51 / 62 of 100" in popup
+    assert "by component</th><td>access 28.8, variety 12.1, room 0.0 (of 41.0)" in popup
+    assert "local green 26 %, library 52 %, sport 80 %, square 100 %" in popup
+    assert "Mixing of residents</th><td>not available (no resident-group data given)" in popup
+    assert district_tooltip(row) == (
+        "Kallio: score 59 of 100, worst-served tenth 51; most points lost on access"
+    )
+    page = cohesion_map(base.districts).get_root().render()
+    assert "Mixing of residents (not available: no group data)" in page  # the layer's name
+    assert "Mixing of residents: not available (no resident-group data given)" in page  # header
+    assert "access 28.8, variety 12.1, room 0.0 (of 41.0)" in page
+    rows = weakest_rows(base.districts)
+    assert [r[0] for r in rows] == [
+        "Kallio",
+        "Kamppi",
+        "Kaartinkaupunki",
+        "Punavuori",
+        "Kruununhaka",
+    ]
+    assert rows[0][1:] == [
+        "59", "51 / 62", "access (29 points)", "playground, community centre, market: 0 %", "1,028"
+    ]  # fmt: skip
+    assert cohesion_caveats(base.districts) == [
+        "Mixing of residents: not available (no resident-group data given): left out of the "
+        "score, the other components re-weighted.",
+        "No resident is within the standard walk of any: district green, youth centre (check "
+        "that the map data are complete).",
+    ]
