@@ -250,9 +250,17 @@ _PARAMS = click.option(
 @_OVERWRITE
 @_PARAMS
 @click.option("--no-sensitivity", is_flag=True, help="Skip the sensitivity variants.")
+@click.option("--population-raster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Population-count GeoTIFF (any CRS) for the sensitivity run's population-source "
+                   "variant: districts scored with residents from it instead.")  # fmt: skip
 @_friendly_errors
 def score(
-    out: Path, overwrite: bool, params: Path | None, no_sensitivity: bool, **kwargs: Any
+    out: Path,
+    overwrite: bool,
+    params: Path | None,
+    no_sensitivity: bool,
+    population_raster: Path | None,
+    **kwargs: Any,
 ) -> None:
     """Score every district for contact spaces; write GeoPackage, CSV and summary JSON."""
     from cohesion_gis._atomic import check_outputs
@@ -260,11 +268,14 @@ def score(
     from cohesion_gis.export import score_names, write_scores
     from cohesion_gis.params import load_params
 
+    if population_raster is not None and no_sensitivity:
+        raise click.UsageError("--population-raster is read by the sensitivity run: drop one")
     check_outputs(out, score_names(), overwrite=overwrite)
     city = _load(kwargs)
     result = score_districts(
-        city, load_params(CohesionParams, params), sensitivity=not no_sensitivity
-    )
+        city, load_params(CohesionParams, params), sensitivity=not no_sensitivity,
+        population_raster=population_raster,
+    )  # fmt: skip
     paths = write_scores(result, out, provenance=city.provenance.as_dict(), overwrite=overwrite)
     _say("wrote " + ", ".join(str(p) for p in paths))
     columns = ["name", "population", "access", "diversity", "bridging", "capacity", "severance"]

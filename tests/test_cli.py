@@ -162,6 +162,18 @@ def test_grid_cell_must_be_a_finite_positive_number(value):
     assert "Traceback" not in result.output
 
 
+def test_population_raster_is_checked_before_loading(tmp_path):
+    """A missing raster, or one the run would not read (--no-sensitivity), runs nothing."""
+    missing = CliRunner().invoke(main, ["score", "--population-raster", str(tmp_path / "no.tif")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    raster = tmp_path / "grid.tif"
+    raster.write_bytes(b"")
+    args = ["score", "--population-raster", str(raster), "--no-sensitivity", "--out", str(tmp_path)]
+    unread = CliRunner().invoke(main, args)
+    assert unread.exit_code == 2 and "read by the sensitivity run" in unread.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.tif"]
+
+
 def test_place_offline_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # osmnx's cache folder
     offline = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}

@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -58,6 +59,7 @@ __all__ = [
     "counted_spaces",
     "distance_tables",
     "home_components",
+    "other_population",
     "reported_homes",
     "score_districts",
     "score_from_reach",
@@ -126,6 +128,7 @@ def score_districts(
     params: CohesionParams | None = None,
     *,
     sensitivity: bool = True,
+    population_raster: str | Path | None = None,
 ) -> CohesionResult:
     """Score every district of a :class:`~cohesion_gis.city.City` for contact spaces.
 
@@ -137,13 +140,18 @@ def score_districts(
         Defaults from ``cohesion_gis/defaults/cohesion.toml`` when None.
     sensitivity
         Also run the sensitivity variants (cheap: no new network search).
+    population_raster
+        A population-count raster (persons per cell, any CRS; WorldPop, GHSL, a census grid)
+        for the population-source variant: the districts scored with residents from it
+        instead of the City's (:func:`other_population`; a second network search). Without
+        it the variant is not run and ``notes["sensitivity"]`` says why.
 
     Raises
     ------
     DataError
         The study area has no residents.
     InputError
-        Homes with negative or missing population.
+        Homes with negative or missing population; an unreadable ``population_raster``.
 
     Examples
     --------
@@ -160,7 +168,10 @@ def score_districts(
     _require_residents(city)
     networks = walk_networks(city, params)
     aware, free = distance_tables(city, networks, params, sensitivity=sensitivity)
-    return score_from_reach(city, aware, free, params, sensitivity=sensitivity, networks=networks)
+    return score_from_reach(
+        city, aware, free, params, sensitivity=sensitivity, networks=networks,
+        population_raster=population_raster,
+    )  # fmt: skip
 
 
 def walk_networks(city: City, params: CohesionParams) -> tuple[CleanedNetwork, CleanedNetwork]:
@@ -239,6 +250,7 @@ def score_from_reach(
     *,
     sensitivity: bool = True,
     networks: tuple[CleanedNetwork, CleanedNetwork] | None = None,
+    population_raster: str | Path | None = None,
 ) -> CohesionResult:
     """Every step of :func:`score_districts` after the distance tables.
 
@@ -256,6 +268,8 @@ def score_from_reach(
         Also run the sensitivity variants.
     networks
         The cleaned networks the tables were searched on (:func:`walk_networks`), for the notes.
+    population_raster
+        See :func:`score_districts`.
     """
     _require_residents(city)
     homes, spaces = home_components(aware, params, n_types=len(city.taxonomy.contact_spaces))
@@ -269,7 +283,10 @@ def score_from_reach(
         piece = np.where(snapped.snapped, networks[0].edge_piece[snapped.edge], -1)
         homes["network_piece"] = piece
         notes["network"] = network_note(networks[0], homes)
-    return assemble_result(city, homes, spaces, params, sensitivity_of=variants_of, notes=notes)
+    return assemble_result(
+        city, homes, spaces, params, sensitivity_of=variants_of, notes=notes,
+        population_raster=population_raster,
+    )  # fmt: skip
 
 
 def assemble_result(
@@ -280,6 +297,7 @@ def assemble_result(
     *,
     sensitivity_of: Reach | None = None,
     notes: dict[str, str] | None = None,
+    population_raster: str | Path | None = None,
 ) -> CohesionResult:
     """District means and flags from scored homes and spaces; sensitivity variants of a table.
 
@@ -293,6 +311,8 @@ def assemble_result(
         The barrier-aware table to run the sensitivity variants on; None skips them.
     notes
         :attr:`CohesionResult.notes`.
+    population_raster
+        See :func:`score_districts`.
     """
     data_area = getattr(city, "data_area", None)
     loaded = city.boundary if data_area is None else data_area
@@ -310,8 +330,9 @@ def assemble_result(
     if sensitivity_of is not None:
         n_types = len(city.taxonomy.contact_spaces)
         districts, table, why = _sensitivity(
-            city, sensitivity_of, districts, homes, params, n_types=n_types
-        )
+            city, sensitivity_of, districts, homes, params, n_types=n_types,
+            population_raster=population_raster,
+        )  # fmt: skip
         notes = {**notes, "sensitivity": why}
     log.info(
         "scored %d districts, %d homes, %d spaces; mean score %.1f",
@@ -749,6 +770,7 @@ def _sensitivity(
     params: CohesionParams,
     *,
     n_types: int,
+    population_raster: str | Path | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, str]:
     """District scores under every variant: ranks, the variants table and a plain note."""
     scored = districts["population"] > 0
@@ -763,7 +785,9 @@ def _sensitivity(
     scores = [_variant(base, params.scaled(f), n_types, district) for f in factors]
     variants: dict[str, pd.Series] = dict(zip(scales, scores, strict=True))
     kinds = dict.fromkeys(variants, "distance")
-    structural, skipped = _structural(city, base, homes, params, n_types=n_types)
+    structural, skipped, details = _structural(
+        city, base, homes, params, n_types=n_types, population_raster=population_raster
+    )
     variants.update(structural)
     kinds.update(dict.fromkeys(structural, "structural"))
     rng = np.random.default_rng(params.seed)
@@ -806,6 +830,7 @@ def _sensitivity(
         f"{sum(k == 'structural' for k in kinds.values())} structural variants "
         f"({', '.join(structural) or 'none'}), {params.sensitivity_weight_draws} weight draws."
     )
+    why += "".join(f" {d}" for d in details)
     if skipped:
         why += " Not run: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()) + "."
     if not ranked:
@@ -818,15 +843,20 @@ def _sensitivity(
 
 
 def _structural(
-    city: City, base: Reach, homes: pd.DataFrame, params: CohesionParams, *, n_types: int
-) -> tuple[dict[str, pd.Series], dict[str, str]]:
-    """District scores under the structural alternatives, and the ones that could not run (why).
+    city: City,
+    base: Reach,
+    homes: pd.DataFrame,
+    params: CohesionParams,
+    *,
+    n_types: int,
+    population_raster: str | Path | None = None,
+) -> tuple[dict[str, pd.Series], dict[str, str], list[str]]:
+    """District scores under the structural alternatives, those that could not run (why), notes.
 
     Aggregation rule (the other of arithmetic / geometric); bridging index (the other of entropy
     ratio / Simpson) and group definition (the largest group against the rest) with group data;
-    population source (residents in proportion to building footprint instead of the estimate's
-    floor area, when the population is the dasymetric estimate); network cleaning (the other
-    rule: a second network search).
+    population source (:func:`other_population`: a second network search); network cleaning
+    (the other rule: a second network search).
     """
     district = DistrictKey(homes)
     out: dict[str, pd.Series] = {}
@@ -851,27 +881,88 @@ def _structural(
             )
         else:
             skipped["merged groups"] = "only two groups"
-    population = getattr(getattr(city, "provenance", None), "parameters", None) or {}
-    footprint = base.homes.geometry.area.to_numpy()
-    if population.get("population") is not None:
-        skipped["population source"] = "residents come from a raster, not the dasymetric estimate"
-    elif not (footprint > 0).all():
-        skipped["population source"] = "homes are points: no footprint to re-weight by"
+    details = []
+    source, moved = other_population(city, population_raster)
+    if moved is None:
+        skipped["population source"] = source
     else:
-        total = float(base.homes["population"].sum())
-        new = footprint / footprint.sum() * total
-        old = base.homes["population"].to_numpy(dtype=float)
-        factor = np.divide(new, old, out=np.zeros_like(new), where=old > 0)
-        moved = base.homes.assign(population=new)
-        for column in [c for c in moved if c.startswith("pop_")]:
-            moved[column] = moved[column] * factor
-        out["population: by building footprint"] = _variant(
-            replace(base, homes=moved), params, n_types, DistrictKey(moved)
+        scored = score_districts(moved, params, sensitivity=False)
+        out[source] = scored.districts.set_index("district_id")["score"]
+        details.append(
+            f"{source.capitalize()}: {float(moved.homes['population'].sum()):,.0f} residents in "
+            f"{len(moved.homes):,} cells over the area read, against the City's "
+            f"{float(city.homes['population'].sum()):,.0f}."
         )
     rule = "none" if params.network_cleaning != "none" else "drop_fragments"
     other_network = score_districts(city, replace(params, network_cleaning=rule), sensitivity=False)
     out[f"network cleaning: {rule}"] = other_network.districts.set_index("district_id")["score"]
-    return out, skipped
+    return out, skipped, details
+
+
+def other_population(
+    city: City, population_raster: str | Path | None = None
+) -> tuple[str, City | None]:
+    """The City with its residents from ``population_raster``, for the population-source variant.
+
+    Everything else is as ``load_city(population=population_raster)`` would build it: the raster's
+    cells over the area read (study area plus buffer, counts shared by area:
+    :func:`~cohesion_gis.sources.population.population_from_raster`) as homes, their districts,
+    the City's control total or its per-district counts (the census table it was scaled to), and
+    its resident groups carried over as each district's shares of the City's homes.
+
+    Returns
+    -------
+    name, city
+        ``"population: raster <file name>"`` and the City; without a raster, why the variant
+        is not run and None. (The reverse, a raster City against the dasymetric estimate, is
+        not offered: the estimate needs the extract's point features, which a City does not
+        keep, and without them it was measured 14 % higher on Helsinki.)
+    """
+    from cohesion_gis.sources import population as pop
+
+    if population_raster is None:
+        given = city.provenance.parameters.get("population")
+        return (
+            (
+                f"the residents come from the raster {Path(given).name}: pass another as "
+                "population_raster= or --population-raster to compare"
+            )
+            if given is not None
+            else (
+                "no population raster given to compare the dasymetric estimate with: pass "
+                "score_districts(population_raster=...) or --population-raster"
+            ),
+            None,
+        )
+    parameters = city.provenance.parameters
+    base = city.homes
+    table = None
+    if parameters.get("population_table") is not None:  # the census counts it was scaled to
+        ids = city.districts["district_id"]
+        census = base.groupby("district_id")["population"].sum().reindex(ids, fill_value=0.0)
+        table = pd.DataFrame({"district_id": ids.to_numpy(), "population": census.to_numpy()})
+    data_area = getattr(city, "data_area", None)
+    homes = pop.residents(
+        city.buildings, landuse=city.landuse, crs=city.crs, districts=city.districts,
+        area=city.boundary if data_area is None else data_area, raster=population_raster,
+        total=parameters.get("population_total"), table=table,
+    )  # fmt: skip
+    homes["in_study_area"] = shapely.within(
+        homes.geometry.representative_point().to_numpy(), city.boundary
+    )
+    counts = group_columns(base)
+    if counts is not None:
+        by = counts.groupby(base["district_id"]).sum()
+        shares = by.div(by.sum(axis=1), axis=0).dropna().reset_index()
+        homes = pop.group_shares(
+            homes, shares, by="district_id", known_keys=city.districts["district_id"]
+        )
+    name = f"population: raster {Path(population_raster).name}"
+    log.info(
+        "%s: %.0f residents in %d cells (the City's: %.0f)",
+        name, float(homes["population"].sum()), len(homes), float(base["population"].sum()),
+    )  # fmt: skip
+    return name, replace(city, homes=homes)
 
 
 def _spearman(a: pd.Series, b: pd.Series) -> float:

@@ -13,11 +13,11 @@ from shapely.geometry import box
 
 from cohesion_gis import DataError
 from cohesion_gis.cohesion import COMPONENTS, CohesionParams, score_districts
-from cohesion_gis.cohesion.score import composite, drop_collinear_diversity
+from cohesion_gis.cohesion.score import composite, drop_collinear_diversity, other_population
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.params import load_params
 from cohesion_gis.sources.districts import grid_districts
-from cohesion_gis.sources.population import assign_to_districts
+from cohesion_gis.sources.population import assign_to_districts, write_population_raster
 
 DISTRICT_COLUMNS = [
     "district_id",
@@ -102,19 +102,48 @@ def test_sensitivity_runs_structural_variants_and_withholds_ranks_below_ten(base
     assert districts["rank_min"].isna().all() and districts["rank_max"].isna().all()
     assert "Rank ranges are not reported: 6 scored districts" in base.notes["sensitivity"]
     assert "group definition (no resident-group data)" in base.notes["sensitivity"]
+    # no raster given: the population source is not compared against a second estimate
+    assert "population source (no population raster given" in base.notes["sensitivity"]
     names = set(table["variant"])
     assert {"distances x0.75", "distances x1.25", "walking 1 m/s"} <= names
-    assert {
-        "aggregation: geometric",
-        "population: by building footprint",
-        "network cleaning: none",
-    } <= names
+    assert {"aggregation: geometric", "network cleaning: none"} <= names
+    assert not any(n.startswith("population") for n in names)
     assert set(table["kind"]) == {"distance", "structural", "weights"}
     assert table["spearman_rho"].between(-1, 1).all()
     assert (table["max_score_change"] >= 0).all()
     # not cleaning the network strands 7 spaces again: the largest structural effect (measured)
     by = table.set_index("variant")["max_score_change"]
-    assert by["network cleaning: none"] > by["population: by building footprint"]
+    assert by["network cleaning: none"] > by["aggregation: geometric"]
+
+
+def test_population_source_variant_reads_a_given_raster(helsinki, base, tmp_path):
+    """``population_raster`` gives the variant: the districts scored with residents from it.
+
+    The raster has the form of Statistics Finland's population grid (250 m cells in
+    ETRS-TM35FIN, EPSG:3067), its counts from the Helsinki estimate: the study area keeps only
+    the share of each edge cell inside it, and the residents spread evenly over each cell.
+    """
+    path = write_population_raster(helsinki.homes, tmp_path / "grid.tif", crs="EPSG:3067",
+                                   cell_m=250.0)  # fmt: skip
+    name, moved = other_population(helsinki, path)
+    assert name == "population: raster grid.tif"
+    assert moved is not None and moved.homes["home_id"].str.startswith("cell/").all()
+    inside = float(moved.homes["population"].sum())
+    assert 0.4 * 6313 < inside < 6313  # 3,430 of the estimate's 6,313: edge cells cut by area
+    assert moved.homes["district_id"].notna().any() and moved.homes["in_study_area"].any()
+    result = score_districts(helsinki, population_raster=path)
+    by = result.sensitivity.set_index("variant")
+    assert by.loc["population: raster grid.tif", "kind"] == "structural"
+    assert by.loc["population: raster grid.tif", "max_score_change"] > 1.0  # measured 9.9
+    assert (
+        "3,430 residents in 28 cells over the area read, against the City's 6,313"
+        in (result.notes["sensitivity"])
+    )
+    assert "population source" not in result.notes["sensitivity"].split("Not run:")[-1]
+    pd.testing.assert_frame_equal(  # only the sensitivity run reads the raster
+        result.districts.drop(columns=["rank", "rank_min", "rank_max"]),
+        base.districts.drop(columns=["rank", "rank_min", "rank_max"]),
+    )
 
 
 def test_rank_ranges_with_ten_districts_or_more(helsinki):
