@@ -90,9 +90,13 @@ def chain_radii(  # noqa: PLR0917 (numba has no keyword-only arguments)
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Bend radii along chains of pieces between junctions (curves drawn across many pieces).
 
-    Chains are walked from every junction or dead end (degree ≠ 2), then from every node (pure
-    cycles). Returns the radius at every piece vertex (piece ends ``inf``) and at every node inside
-    a chain (degree 2; NaN at junctions and dead ends, where the turn decides).
+    Chains are walked from every junction or dead end (degree ≠ 2); a ring of degree-2 nodes with
+    no junction is cut at its straightest node (:func:`_ring_cut`). Neither the direction a chain
+    is walked in nor where a ring is cut depends on the node numbering (the radii of
+    :func:`~cohesion_gis.hvm.kinematics.group_bend_radii` do not depend on the direction); it
+    was cut at its lowest-numbered node (issue 17). Returns the radius at every piece vertex
+    (piece ends ``inf``) and at every node inside a chain (degree 2; NaN at junctions and dead
+    ends and at a ring's cut, where the turn decides).
     """
     n_pieces = piece_a.size
     degree = np.zeros(n_nodes, np.int64)
@@ -113,8 +117,11 @@ def chain_radii(  # noqa: PLR0917 (numba has no keyword-only arguments)
     visited = np.zeros(n_pieces, np.bool_)
     chain = np.empty(n_pieces, np.int64)
     joints = np.empty(n_pieces, np.int64)
-    order = np.concatenate((np.flatnonzero(degree != 2), np.arange(n_nodes)))
-    for start in order:
+    for node0 in np.concatenate((np.flatnonzero(degree != 2), np.flatnonzero(degree == 2))):
+        start = node0
+        if degree[node0] == 2 and not visited[incident[inc_ptr[node0]]]:
+            # a ring of degree-2 nodes: cut where it runs straightest, not at its first node
+            start = _ring_cut(node0, piece_a, piece_b, vptr, vxy, inc_ptr, incident)
         for k0 in range(inc_ptr[start], inc_ptr[start + 1]):
             p = incident[k0]
             if visited[p]:
@@ -143,6 +150,43 @@ def chain_radii(  # noqa: PLR0917 (numba has no keyword-only arguments)
                 vertex_radius, node_radius,
             )  # fmt: skip
     return vertex_radius, node_radius
+
+
+@njit(cache=True)
+def _ring_cut(  # noqa: PLR0917
+    node: int,
+    piece_a: np.ndarray,
+    piece_b: np.ndarray,
+    vptr: np.ndarray,
+    vxy: np.ndarray,
+    inc_ptr: np.ndarray,
+    incident: np.ndarray,
+) -> int:  # pragma: no cover - numba
+    """The node where a ring of degree-2 nodes (through ``node``) runs straightest.
+
+    Its smallest heading change, ties to the smallest x, then y: a place set by the geometry
+    alone, so the ring's bends (merged along the cut ring) do not depend on the numbering.
+    """
+    best = node
+    best_key = (np.inf, np.inf, np.inf)
+    p = incident[inc_ptr[node]]
+    n = node
+    while True:
+        q = incident[inc_ptr[n]] if incident[inc_ptr[n]] != p else incident[inc_ptr[n] + 1]
+        # outward neighbour vertices of n on its two pieces (a self-loop: both ends of one)
+        a = vxy[vptr[p] + 1] if piece_a[p] == n and piece_b[p] != n else vxy[vptr[p + 1] - 2]
+        b = vxy[vptr[q] + 1] if piece_a[q] == n else vxy[vptr[q + 1] - 2]
+        o = vxy[vptr[p]] if piece_a[p] == n else vxy[vptr[p + 1] - 1]
+        ax, ay, bx, by = a[0] - o[0], a[1] - o[1], b[0] - o[0], b[1] - o[1]
+        # the angle between the outward legs, the same whichever leg comes first
+        bend = math.pi - math.atan2(abs(ax * by - ay * bx), ax * bx + ay * by)
+        key = (bend, o[0], o[1])
+        if key < best_key:
+            best, best_key = n, key
+        n = piece_b[q] if piece_a[q] == n else piece_a[q]
+        p = q
+        if n == node:
+            return best
 
 
 @njit(cache=True)

@@ -685,38 +685,63 @@ def _group_radius(arc: float, total: float, width: float, kerb: float) -> float:
 def group_bend_radii(
     dist: FloatArray, turn: FloatArray, width: FloatArray, kerb: float
 ) -> FloatArray:  # pragma: no cover - numba
-    """Compiled core of :func:`bend_radii_m` on distances, signed turns (rad) and widths."""
+    """Compiled core of :func:`bend_radii_m` on distances, signed turns (rad) and widths.
+
+    Turns are merged greedily from each end of the polyline in turn, and every vertex takes the
+    larger of its two radii: a bend does not depend on the direction the street was drawn or
+    walked in (one direction alone changed Helsinki arrival speeds by up to 14 km/h when the
+    nodes were renumbered, issue 17), and the wider reading is the faster one (conservative).
+    """
+    n = dist.size
+    radius = np.full(n, np.inf)
+    forward = _greedy_bends(dist, turn, width, kerb, False)
+    backward = _greedy_bends(dist, turn, width, kerb, True)
+    for k in range(n):
+        radius[k] = max(forward[k], backward[k])
+    return radius
+
+
+@njit(cache=True)
+def _greedy_bends(
+    dist: FloatArray, turn: FloatArray, width: FloatArray, kerb: float, reverse: bool
+) -> FloatArray:  # pragma: no cover - numba
+    """Bend radius per vertex; same-direction turns merged greedily from the first vertex on.
+
+    With ``reverse`` from the last vertex back.
+    """
     n = dist.size
     radius = np.full(n, np.inf)
     i = 1
     while i < n - 1:
-        if abs(turn[i]) < MIN_TURN_RAD:
+        a = n - 1 - i if reverse else i
+        if abs(turn[a]) < MIN_TURN_RAD:
             i += 1
             continue
-        first = i
-        last = i
-        total = turn[i]
-        w = width[i]
-        r_group = _group_radius(dist[last] - dist[first], abs(total), w, kerb)
+        first = a
+        last = a
+        total = turn[a]
+        w = width[a]
+        r_group = _group_radius(abs(dist[last] - dist[first]), abs(total), w, kerb)
         j = i + 1
         while j < n - 1:
-            if abs(turn[j]) < MIN_TURN_RAD:
+            b = n - 1 - j if reverse else j
+            if abs(turn[b]) < MIN_TURN_RAD:
                 j += 1
                 continue
-            if turn[j] * total < 0:
+            if turn[b] * total < 0:
                 break
-            r_j = widest_radius(turn[j], width[j], width[j], kerb)
-            reach = _tangent(r_group, abs(total), w) + _tangent(r_j, abs(turn[j]), width[j])
-            if dist[j] - dist[last] >= reach:
+            r_j = widest_radius(turn[b], width[b], width[b], kerb)
+            reach = _tangent(r_group, abs(total), w) + _tangent(r_j, abs(turn[b]), width[b])
+            if abs(dist[b] - dist[last]) >= reach:
                 break
-            last = j
-            total += turn[j]
-            w = min(w, width[j])
-            r_group = _group_radius(dist[last] - dist[first], abs(total), w, kerb)
+            last = b
+            total += turn[b]
+            w = min(w, width[b])
+            r_group = _group_radius(abs(dist[last] - dist[first]), abs(total), w, kerb)
             j += 1
-        for k in range(first, last + 1):
+        for k in range(min(first, last), max(first, last) + 1):
             radius[k] = r_group
-        i = last + 1
+        i = (n - 1 - last if reverse else last) + 1
     return radius
 
 

@@ -626,10 +626,16 @@ def _build_network(
         kerb_m=params.kerb_radius_m,
     )
     ptr = np.concatenate([[0], np.cumsum([len(site) for site in entries])]).astype(np.int64)
-    rows = [(n, x, y) for site in entries for n, (x, y) in sorted(site.items())]
+    # entries in order of position (x, then y), not of node number: entry ids follow the ground
+    rows = [(n, x, y) for site in entries for n, (x, y) in sorted(site.items(), key=_position)]
     table = np.array(rows, dtype=float).reshape(-1, 3)
     entry_table = _Entries(ptr, table[:, 0].astype(np.int64), table[:, 1], table[:, 2])
     return net, entry_table, _inside_pieces(net, tree, sites, first, below=underground(edges))
+
+
+def _position(entry: tuple[int, tuple[float, float]]) -> tuple[float, float, int]:
+    """Sort key of an entry ``(node, (x, y))``: x, then y (m), then the node."""
+    return (*entry[1], entry[0])
 
 
 def underground(edges: gpd.GeoDataFrame) -> np.ndarray:
@@ -666,7 +672,8 @@ def _split_edges(
 ]:
     """Pieces of every cut edge, new nodes, entries per site and barriers per node.
 
-    Cuts within ``_MERGE_M`` of an edge end or of the previous cut are the same node.
+    Cuts within ``_MERGE_M`` of an edge end or of the previous cut are the same node; an entry
+    met by two edges is placed at the smaller (x, y) of their crossings.
     """
     u_idx, v_idx = ends
     entries: list[dict[int, tuple[float, float]]] = [{} for _ in range(n_sites)]
@@ -692,8 +699,9 @@ def _split_edges(
                 n_nodes += 1
                 stops.append((dist, node))
             point = _interpolate(xy, cum, min(max(dist, 0.0), total))
-            if s >= 0:
-                entries[int(s)].setdefault(node, (float(point[0]), float(point[1])))
+            if s >= 0:  # of two crossings at one node, the smaller (x, y): not the first edge's
+                xy_cut = (float(point[0]), float(point[1]))
+                entries[int(s)][node] = min(entries[int(s)].get(node, xy_cut), xy_cut)
             if b >= 0:
                 node_barriers.setdefault(node, []).append(int(b))
         pieces = []

@@ -10,7 +10,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError
+from cohesion_gis.hvm.assess import resolve_setup, search_areas, setup_network
 from cohesion_gis.hvm.kinematics import (
+    bend_radii_m,
     bend_speed_kmh,
     run_up_speed_kmh,
     speed_profile_kmh,
@@ -24,6 +26,7 @@ from cohesion_gis.hvm.routes import (
     _piece_lengths,
     approach_routes,
 )
+from cohesion_gis.hvm.sites import soft_target_sites
 from cohesion_gis.hvm.vehicles import Vehicles
 from cohesion_gis.network import csr_from_pairs, queue_shape, search_ball, search_scratch
 from cohesion_gis.params import load_params
@@ -486,3 +489,133 @@ def test_the_study_area_edge_marks_the_outside():
     area = shapely.box(-280, -500, 500, 500)
     held = approach_routes(edges, site(), vehicles=["N2A"], barriers=vsb, boundary=area).iloc[0]
     assert held["impact_speed_kmh"] == 0 and held["blocked_by"] == "ring"
+
+
+# ---------------------------------------------------------------- numbering does not matter
+
+
+def _ring(box, radius, n_edges, first_id):
+    """A closed rounded rectangle of degree-2 nodes (no junction), drawn as ``n_edges`` ways.
+
+    Corners are arcs of 5 vertices, each straight side has a vertex in its middle; the drawing
+    starts inside a bend.
+    """
+    x0, y0, x1, y1 = box
+    t = np.linspace(0, np.pi / 2, 5)
+    centres = [(x1 - radius, y1 - radius), (x0 + radius, y1 - radius),
+               (x0 + radius, y0 + radius), (x1 - radius, y0 + radius)]  # fmt: skip
+    parts = []
+    for k, (cx, cy) in enumerate(centres):
+        arc = np.c_[
+            cx + radius * np.cos(t + k * np.pi / 2), cy + radius * np.sin(t + k * np.pi / 2)
+        ]
+        nxt = centres[(k + 1) % 4]
+        end = np.array([nxt[0] + radius * np.cos((k + 1) * np.pi / 2),
+                        nxt[1] + radius * np.sin((k + 1) * np.pi / 2)])  # fmt: skip
+        parts += [arc, [(arc[-1] + end) / 2]]
+    xy = np.roll(np.vstack(parts), 2, axis=0)
+    xy = np.vstack([xy, xy[:1]])
+    cut = np.linspace(0, len(xy) - 1, n_edges + 1).astype(int)
+    ids = [first_id + k for k in range(n_edges)] + [first_id]
+    return [(ids[k], ids[k + 1], xy[cut[k] : cut[k + 1] + 1]) for k in range(n_edges)]
+
+
+def _curvy_grid(side=5, spacing=60.0, seed=3):
+    """A jittered grid whose streets are drawn as curves of unevenly spaced small turns."""
+    rng = np.random.default_rng(seed)
+    grid = _grid(side, spacing=spacing, seed=seed)
+    lines = []
+    for line in grid.geometry:
+        (ax, ay), (bx, by) = shapely.get_coordinates(line)
+        t = np.sort(rng.uniform(0.05, 0.95, 6))
+        bow = rng.uniform(-12, 12) * np.sin(np.pi * t)
+        nx, ny = -(by - ay) / line.length, (bx - ax) / line.length
+        mid = np.c_[ax + t * (bx - ax) + bow * nx, ay + t * (by - ay) + bow * ny]
+        lines.append(np.vstack([[ax, ay], mid, [bx, by]]))
+    return [(int(u), int(v), xy) for u, v, xy in zip(grid["u"], grid["v"], lines, strict=True)]
+
+
+def _renumbered(edges, seed, *, redraw=True):
+    """The same streets under another numbering: rows shuffled, node ids relabelled, and (with
+    ``redraw``) every other way drawn the other way round."""
+    rng = np.random.default_rng(seed)
+    nodes = np.unique(np.r_[edges["u"], edges["v"]])
+    relabel = dict(zip(nodes.tolist(), rng.permutation(nodes.size).tolist(), strict=True))
+    out = edges.iloc[rng.permutation(len(edges))].reset_index(drop=True)
+    u, v = out["u"].map(relabel), out["v"].map(relabel)
+    flip = (np.arange(len(out)) % 2 == 1) & redraw
+    out["u"], out["v"] = np.where(flip, v, u), np.where(flip, u, v)
+    out.geometry = [g.reverse() if f else g for g, f in zip(out.geometry, flip, strict=True)]
+    return out
+
+
+def _by_entry(routes):
+    key = routes.assign(x=routes["entry_x"].round(6), y=routes["entry_y"].round(6))
+    return key.set_index(["site_id", "vehicle_class", "x", "y"]).sort_index()
+
+
+def _assert_same_routes(a, b):
+    a, b = _by_entry(a), _by_entry(b)
+    assert a.index.equals(b.index)
+    for column in ("impact_speed_kmh", "run_up_m", "impact_angle_deg"):
+        np.testing.assert_allclose(b[column], a[column], rtol=0, atol=1e-9, err_msg=column)
+    assert b["entry_id"].tolist() == a["entry_id"].tolist()
+    assert b["reason"].tolist() == a["reason"].tolist()
+
+
+def test_node_numbering_does_not_change_any_approach():
+    # an isolated ring drawn from inside a bend (its cut once fell on the lowest-numbered node)
+    # and a grid of curvy streets (their bends were merged in the direction a chain was walked)
+    ring = _ring((400, 0, 460, 40), 12, 5, first_id=100)
+    edges = network(ring + _curvy_grid())
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["ring", "grid", "corner"]},
+        geometry=[shapely.box(440, 20, 480, 60), shapely.Point(120, 120).buffer(35),
+                  shapely.Point(60, 180).buffer(25)],
+        crs=CRS,
+    )  # fmt: skip
+    base = approach_routes(edges, sites, vehicles=["M1", "N3C"])
+    assert (base["reason"] == "").sum() >= 8 and base["site_id"].eq("ring").any()
+    for seed in range(3):
+        _assert_same_routes(base, approach_routes(_renumbered(edges, seed), sites,
+                                                  vehicles=["M1", "N3C"]))  # fmt: skip
+
+
+def test_a_ring_is_cut_where_it_runs_straightest():
+    # hand check: a ring has no junction, so its chain of pieces is cut at its straightest node
+    # (bend 0, then the smallest x): of the way ends (60, 12), (56.5, 36.5), (7.4, 39.1), (0, 12),
+    # (30, 0) and the entries (20, 40), (40, 40), the entry (20, 40); its bends are those of the
+    # ring drawn from there, whatever node comes first (before: the lowest-numbered one)
+    ring = _ring((0, 0, 60, 40), 12, 5, first_id=0)
+    xy = np.vstack([piece[:-1] for _, _, piece in ring])
+    north = int(np.flatnonzero((xy[:, 0] == 30) & (xy[:, 1] == 40))[0])
+    xy = np.vstack([xy[:north], [(40, 40)], xy[north : north + 1], [(20, 40)], xy[north + 1 :]])
+    drawn = np.roll(xy, -(north + 2), axis=0)
+    radii = bend_radii_m(np.vstack([drawn, drawn[:1]]), 7.0)[:-1]
+    vehicle = VEHICLES["M1"]
+    lat, braking = vehicle.lateral_limit_ms2(0.7), vehicle.braking_limit_ms2(0.7)
+    sites = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[shapely.box(20, 30, 40, 50)], crs=CRS)
+    for edges in (network(ring), _renumbered(network(ring), 1)):
+        row = approach_routes(edges, sites, vehicles=["M1"]).sort_values("entry_x").iloc[0]
+        pts = shapely.get_coordinates(row.geometry)
+        assert pts[-1].tolist() == [20, 40] and len(pts) > 4  # round the west side
+        at = [np.flatnonzero(np.hypot(*(drawn - p).T) < 1e-9)[0] for p in pts[:-1]]
+        caps = bend_speed_kmh(np.r_[radii[at], np.inf], lat)
+        dist = np.r_[0, np.cumsum(np.hypot(*np.diff(pts, axis=0).T))]
+        expected = speed_profile_kmh(dist, caps, vehicle.traction(), braking,
+                                     top_speed_kmh=vehicle.top_speed_kmh)[-1]  # fmt: skip
+        assert row["impact_speed_kmh"] == pytest.approx(float(expected), abs=1e-9)
+        assert np.isfinite(radii[at]).all()  # the whole ring is one merged bend
+
+
+def test_helsinki_approaches_do_not_depend_on_the_node_numbering(helsinki):
+    # Central Station's ring of degree-2 nodes (157 m, no junction) was cut at its
+    # lowest-numbered node: renumbering moved 16 arrivals by up to 14 km/h
+    setup = resolve_setup(helsinki, vehicles=["M1"], barriers=None, params=None,
+                          block_unrated=None, dem=None, site_params=None)  # fmt: skip
+    areas = search_areas(soft_target_sites(helsinki, params=setup.site_params), setup.site_params)
+    base = setup_network(helsinki, setup, areas).routes()
+    shuffled = dataclasses.replace(setup, edges=_renumbered(setup.edges, 2, redraw=False))
+    _assert_same_routes(base, setup_network(helsinki, shuffled, areas).routes())
+    station = base[base["site_id"] == "way/122595198"]
+    assert (station["reason"] == "").sum() >= 30  # the ring's entries among its 38
