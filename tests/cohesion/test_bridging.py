@@ -6,7 +6,7 @@ import pytest
 
 from cohesion_gis import InputError
 from cohesion_gis.cohesion import CohesionParams, score_districts
-from cohesion_gis.cohesion.bridging import bridging, entropy
+from cohesion_gis.cohesion.bridging import bridging, entropy, group_reason
 from cohesion_gis.cohesion.reach import reach
 from cohesion_gis.params import load_params
 from cohesion_gis.sources.population import group_shares
@@ -94,6 +94,26 @@ def test_a_home_without_groups_spreads_nothing(line):
     assert space["catchment_unknown_persons"].iloc[0] > 0
 
 
+def test_a_home_with_negative_group_counts_is_flagged_and_spreads_nothing(line):
+    """Bad input (issue 12): negative counts get a reason, and the mixes are as if it had none."""
+    nodes, edges = line
+    params = load_params(CohesionParams)
+    s = spaces([("library", (50.0, 0.0), 0), ("library", (1000.0, 0.0), 0)])
+    h = _two_communities()
+    h.loc[1, ["pop_a", "pop_b"]] = [-5.0, 55.0]
+    home, space = bridging(reach(h, s, nodes, edges, params=params), params)
+    assert list(group_reason(h)) == [
+        "", "negative group counts: left out of every space's mix", "", ""
+    ]  # fmt: skip
+    left_out = h.assign(population=[50.0, 0.0, 50.0, 50.0])
+    left_out.loc[1, ["pop_a", "pop_b"]] = 0.0
+    home_0, space_0 = bridging(reach(left_out, s, nodes, edges, params=params), params)
+    assert np.isfinite(home).all() and np.isfinite(space["bridging"]).all()
+    np.testing.assert_allclose(home, home_0)
+    np.testing.assert_allclose(space["bridging"], space_0["bridging"])
+    assert space["catchment_unknown_persons"].iloc[0] > 0
+
+
 @pytest.fixture(scope="module")
 def helsinki_groups(helsinki):
     """Helsinki with made-up per-home group counts (only to exercise the arithmetic)."""
@@ -116,6 +136,9 @@ def test_one_home_outside_every_district_does_not_wipe_the_city(helsinki_groups)
     # every district keeps its score within a point (one home of 94 left out of the mixes)
     change = (result.districts["score"] - base.districts["score"]).abs()
     assert change.max() < 1.0
+    # only the mixes can move: no other component of any home changes
+    columns = ["access", "diversity", "capacity", "severance"]
+    pd.testing.assert_frame_equal(result.homes[columns], base.homes[columns])
 
 
 def test_helsinki_without_groups_says_so_everywhere(helsinki):

@@ -98,7 +98,8 @@ def test_market_access_is_no_longer_zero_for_everyone(cleaned, uncleaned):
     assert (cleaned.homes["access_market"] > 0).mean() > 0.5
 
 
-def test_a_space_with_no_edge_in_reach_says_so(helsinki):
+def test_a_space_with_no_edge_in_reach_says_so(helsinki, cleaned):
+    """Bad input (issue 12): a flagged row, and no component of any home changes."""
     far = helsinki.contact_spaces.iloc[:1].copy()
     far["geometry"] = far.geometry.translate(5000, 5000)
     far["space_id"] = "test/far"
@@ -108,3 +109,5 @@ def test_a_space_with_no_edge_in_reach_says_so(helsinki):
     row = result.spaces.set_index("space_id").loc["test/far"]
     assert row["n_entrances"] == 0
     assert row["unreached_reason"].startswith("no entrance")
+    columns = ["access", "diversity", "capacity", "severance", "score"]
+    pd.testing.assert_frame_equal(result.homes[columns], cleaned.homes[columns])
