@@ -4,8 +4,9 @@ Both networks come from the same raw OSM segments (:class:`~cohesion_gis.sources
 projected to the study area's metric CRS:
 
 - the **walk** network: every walkable way (taxonomy ``network.walk_highways`` minus
-  ``walk_excluded``); edges of major roads and railways carry ``severance=True``, nodes where a
-  crossing is mapped carry ``crossing=True`` (cohesion reference §3.4, severance);
+  ``walk_excluded``, which drops underground vehicle tunnels); edges of major roads and railways
+  carry ``severance=True``, nodes where a crossing is mapped carry ``crossing=True`` (cohesion
+  reference §3.4, severance);
 - the **hostile-vehicle** network: every way a vehicle could physically use — all road classes,
   service roads, pedestrian streets and tracks, plus footways and cycleways whose tagged width is
   at least ``vehicle_min_width_m`` — ignoring oneway, access and turn restrictions (HVM reference
@@ -57,7 +58,9 @@ def walk_network(
     -------
     nodes, edges
         ``nodes`` indexed by ``node_id`` with ``x``, ``y`` (m) and ``crossing``; ``edges`` with
-        ``u, v, osm_id, highway, name, length_m, severance, bridge, tunnel`` and LineStrings.
+        ``u, v, osm_id, highway, name, length_m, severance, bridge, tunnel, entry`` and
+        LineStrings; ``entry`` is False on ways homes and spaces do not enter the network by
+        (tunnels, underground, indoor: taxonomy ``network.entry_excluded``).
     """
     tags = segments["tags"]
     highway = _values(tags, "highway")
@@ -67,6 +70,7 @@ def walk_network(
     edges["severance"] = edges["highway"].isin(rules.severance_highways).to_numpy()
     edges["bridge"] = _flag(segments.loc[walkable], "bridge")
     edges["tunnel"] = _flag(segments.loc[walkable], "tunnel")
+    edges["entry"] = ~_any_match(tags.loc[walkable], rules.entry_excluded)
     crossing_way = _values(segments.loc[walkable, "tags"], "footway").to_numpy() == "crossing"
     out_nodes = _node_table(nodes, edges)
     crossing = _any_match(out_nodes["tags"], rules.crossing_node_tags)

@@ -68,6 +68,7 @@ _CATEGORY_KEYS = {
 _NETWORK_KEYS = {
     "walk_highways": "strings",
     "walk_excluded": "rules",
+    "entry_excluded": "rules",
     "severance_highways": "strings",
     "severance_railways": "strings",
     "crossing_node_tags": "rules",
@@ -132,6 +133,7 @@ class NetworkRules:
 
     walk_highways: frozenset[str]
     walk_excluded: tuple[Rule, ...]
+    entry_excluded: tuple[Rule, ...]
     severance_highways: frozenset[str]
     severance_railways: frozenset[str]
     crossing_node_tags: tuple[Rule, ...]
@@ -263,6 +265,7 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         network=NetworkRules(
             walk_highways=frozenset(net["walk_highways"]),
             walk_excluded=tuple(net["walk_excluded"]),
+            entry_excluded=tuple(net["entry_excluded"]),
             severance_highways=frozenset(net["severance_highways"]),
             severance_railways=frozenset(net["severance_railways"]),
             crossing_node_tags=tuple(net["crossing_node_tags"]),

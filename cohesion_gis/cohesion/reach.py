@@ -1,6 +1,7 @@
 """Who reaches which contact space: the one home × space distance table every component reads.
 
-Homes enter the walk network at the nearest point of the nearest edge and of every further edge
+Homes enter the walk network at the nearest point of the nearest surface edge (never a tunnel,
+an underground or an indoor way: those are walked through, not entered) and of every further one
 within ``snap_tolerance_m`` of it (door to street, counted in the distance; the walk takes the
 shortest way through any of them); polygon spaces at every point where their boundary meets a
 walkable edge, or, when none does, at the nearest points of the same edges as a home would take
@@ -118,7 +119,7 @@ def reach(
     )
     homes = homes.reset_index(drop=True).copy()
     if network is None:
-        csr, index = csr_from_edges(nodes, edges), EdgeIndex(edges)
+        csr, index = csr_from_edges(nodes, edges), EdgeIndex(edges, entry=_entries(edges))
         home_points = _doors(homes.geometry)
         snapped_homes = snap_to_edges(
             home_points, edges, csr, max_snap_m=params.max_snap_m,
@@ -165,6 +166,18 @@ def reach(
         int((spaces["n_entrances"] == 0).sum()), len(table), limit_m,
     )  # fmt: skip
     return Reach(homes, spaces, table, limit_m, network)
+
+
+def _entries(edges: gpd.GeoDataFrame) -> np.ndarray | None:
+    """The edges homes and spaces enter by: the walk network's ``entry`` column, if any.
+
+    Tunnels, underground and indoor ways are walked through, never entered
+    (:func:`cohesion_gis.streets.walk_network`); an edge a scenario added without the column
+    is an entry.
+    """
+    if "entry" not in edges.columns:
+        return None
+    return ~edges["entry"].eq(False).to_numpy(dtype=bool)
 
 
 def _doors(homes: gpd.GeoSeries) -> gpd.GeoSeries:

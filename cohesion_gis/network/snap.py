@@ -223,10 +223,17 @@ class EdgeIndex:
     ----------
     edges
         The edges table (LineString geometry); the index must be used with this table only.
+    entry
+        Which edges points and polygons may enter the network by (bool per edge); the others
+        (tunnels, indoor ways) are left out of the index: nothing snaps to them, but searches
+        still walk through them. Default: every edge.
     """
 
-    def __init__(self, edges: gpd.GeoDataFrame) -> None:
-        self.lines = edges.geometry.to_numpy()
+    def __init__(self, edges: gpd.GeoDataFrame, *, entry: np.ndarray | None = None) -> None:
+        lines = edges.geometry.to_numpy()
+        if entry is not None:
+            lines = np.where(np.asarray(entry, dtype=bool), lines, shapely.LineString())
+        self.lines = lines
 
     @cached_property
     def grid(self) -> SegmentGrid:

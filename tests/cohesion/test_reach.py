@@ -6,8 +6,9 @@ import pytest
 
 from cohesion_gis import InputError
 from cohesion_gis.cohesion import CohesionParams, score_districts
-from cohesion_gis.cohesion.reach import reach
+from cohesion_gis.cohesion.reach import _doors, reach
 from cohesion_gis.cohesion.score import distance_tables, walk_networks
+from cohesion_gis.network import snap_to_edges
 from cohesion_gis.params import load_params
 
 from .conftest import homes, network, spaces
@@ -107,3 +108,46 @@ def test_more_candidate_edges_never_lengthen_a_helsinki_walk(helsinki):
         for t in (0.0, 6.0)
     }
     assert (access[6.0] >= access[0.0] - 1e-12).all()
+
+
+def test_no_home_enters_the_helsinki_network_by_a_tunnel(helsinki):
+    """Helsinki's underground delivery tunnels (service, layer -3/-4, access=destination, e.g.
+    way/43997238) are not walkable; pedestrian tunnels stay, walked through but never entered. On
+    main before the rule 17 of 167 homes (875 residents) had a tunnel as their nearest edge."""
+    edges = helsinki.walk_edges
+    assert "way/43997238" in set(helsinki.drive_edges["osm_id"])
+    assert "way/43997238" not in set(edges["osm_id"])
+    assert (edges.loc[edges["tunnel"], "highway"] != "service").sum() > 0
+    assert not edges.loc[edges["tunnel"], "entry"].any()
+    params = load_params(CohesionParams)
+    network_ = walk_networks(helsinki, params)[0].network
+    r = reach(helsinki.homes, helsinki.contact_spaces.iloc[:0], *network_, params=params)
+    snapped = r.network[1]
+    entry = network_[1]["entry"].to_numpy(dtype=bool)
+    assert snapped.snapped.all()
+    assert entry[snapped.entries.edge].all()
+    # indexing every edge, some homes would still enter by a pedestrian tunnel or passage
+    every = snap_to_edges(
+        _doors(r.homes.geometry), network_[1], r.network[0],
+        max_snap_m=params.max_snap_m, tolerance_m=params.snap_tolerance_m,
+    )  # fmt: skip
+    assert (~entry[every.entries.edge]).sum() > 0
+
+
+def test_a_monaco_home_above_a_footway_tunnel_walks_the_street(monaco):
+    """way/94399627 stands over the layer -1 footway way/400398287: entering by the tunnel it
+    walked 1,191 m to Parc Princesse Antoinette (nearest edge only, main before the rule); from
+    the street it is 79 m (58.8 m with the 6 m tolerance, as before)."""
+    params = load_params(CohesionParams)
+    network_ = walk_networks(monaco, params)[0].network
+    home = monaco.homes.loc[monaco.homes["home_id"].eq("way/94399627")]
+    park = monaco.contact_spaces.loc[monaco.contact_spaces["name"].eq("Parc Princesse Antoinette")]
+    walk = {}
+    for tolerance in (0.0, params.snap_tolerance_m):
+        p = dataclasses.replace(params, snap_tolerance_m=tolerance)
+        r = reach(home, park, *network_, params=p)
+        snapped = r.network[1]
+        assert network_[1]["osm_id"].iloc[snapped.edge[0]] != "way/400398287"
+        walk[tolerance] = r.table["dist_m"].iloc[0]
+    assert walk[0.0] == pytest.approx(78.7, abs=0.1)
+    assert walk[params.snap_tolerance_m] == pytest.approx(58.8, abs=0.1)
