@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import folium
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from cohesion_gis.errors import InputError, ParameterError
@@ -100,14 +101,82 @@ def _street_chains(streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
     OSM street edges run node to node (Malta: 120k two-point segments), so simplifying them one
     by one removes nothing; joined first, a chain can be simplified. The edges already meet at
-    shared nodes, so no noding (``union_all``: 7 s on Malta) is needed before ``line_merge``.
+    shared end points, so no noding (``union_all``: 7 s on Malta) is needed: see
+    :func:`_join_chains`.
     """
     parts = streets.geometry.to_numpy()
     if (shapely.get_type_id(parts) != shapely.GeometryType.LINESTRING).any():  # not as built
         parts = shapely.get_parts(parts)
         parts = parts[shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING]
-    merged = shapely.line_merge(shapely.multilinestrings(parts))
-    return gpd.GeoDataFrame(geometry=shapely.get_parts(merged), crs=streets.crs)
+    parts = parts[~shapely.is_empty(parts)]
+    return gpd.GeoDataFrame(geometry=_join_chains(parts), crs=streets.crs)
+
+
+def _join_chains(lines: np.ndarray) -> np.ndarray:
+    """Lines joined end to end through every point where exactly two line ends meet.
+
+    The chains of ``shapely.line_merge`` (each line once, closed chains where every point is such
+    a meeting point), found with array operations: each line is two half-edges (one per
+    direction), a half-edge arriving at a meeting point is followed by the other line leaving it,
+    and pointer doubling ranks every half-edge along its chain. One direction of each chain is
+    kept, its coordinates taken in order. Malta's 120k walkable edges: 0.1-0.2 s CPU
+    (``line_merge``: 0.5-0.6 s), the same 44,324 chains. A chain may start at the other end, or a
+    closed one at another point, than ``line_merge`` would have it.
+    """
+    n = len(lines)
+    if n == 0:
+        return lines
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    counts = np.bincount(owner, minlength=n)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    last = first + counts - 1
+    # end j < n: start of line j; end j >= n: end of line j - n. Half-edge h leaves through end
+    # h (h < n: line h forward; h >= n: line h - n backward) and arrives through end (h + n) % 2n
+    points = np.concatenate([coords[first], coords[last]])  # x + iy: one sort, exact equality
+    _, node = np.unique(points.view(np.complex128).ravel(), return_inverse=True)
+    ends = np.argsort(node, kind="stable")
+    pairs = ends[np.bincount(node)[node[ends]] == 2].reshape(-1, 2)
+    mirror = (np.arange(2 * n) + n) % (2 * n)
+    succ = np.full(2 * n, -1)
+    succ[mirror[pairs[:, 0]]] = pairs[:, 1]
+    succ[mirror[pairs[:, 1]]] = pairs[:, 0]
+    # closed chains: broken before their smallest half-edge
+    steps = max(1, int(2 * n).bit_length())
+    ahead = np.where(succ < 0, np.arange(2 * n), succ)
+    for _ in range(steps):
+        ahead = ahead[ahead]
+    closed = succ[ahead] >= 0
+    smallest = np.where(closed, np.arange(2 * n), 2 * n)
+    ahead = np.where(closed, succ, np.arange(2 * n))
+    for _ in range(steps):
+        smallest = np.minimum(smallest, smallest[ahead])
+        ahead = ahead[ahead]
+    succ[np.flatnonzero(closed & (succ == smallest))] = -1
+    has_succ = succ >= 0
+    pred = np.full(2 * n, -1)
+    pred[succ[has_succ]] = np.flatnonzero(has_succ)
+    # rank of every half-edge from its chain's first one, and that first one
+    rank = (pred >= 0).astype(np.int64)
+    head = np.where(pred < 0, np.arange(2 * n), pred)
+    for _ in range(steps):
+        rank = rank + rank[head]
+        head = head[head]
+    # one direction per chain: the one starting with the smaller half-edge (an open chain's
+    # reverse starts with the mirror of its last half-edge; a closed one's with its smallest)
+    tail_of = np.empty(2 * n, dtype=np.int64)
+    tails = np.flatnonzero(~has_succ)
+    tail_of[head[tails]] = tails
+    other = np.where(closed, smallest[mirror], mirror[tail_of[head]])
+    keep = np.flatnonzero(np.where(closed, smallest, head) < other)
+    keep = keep[np.lexsort((rank[keep], head[keep]))]
+    # coordinates in order, the first of every half-edge but a chain's first dropped
+    line, backward, skip = keep % n, keep >= n, (rank[keep] > 0).astype(np.int64)
+    take = counts[line] - skip
+    offset = np.arange(take.sum()) - np.repeat(np.cumsum(take) - take, take)
+    start = np.where(backward, last[line] - skip, first[line] + skip)
+    index = np.repeat(start, take) + np.where(np.repeat(backward, take), -offset, offset)
+    chain = np.repeat(np.cumsum(rank[keep] == 0) - 1, take)
+    return shapely.linestrings(coords[index], indices=chain)
 
 
 def base_map(

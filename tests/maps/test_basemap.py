@@ -5,6 +5,7 @@ import shapely
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.maps import base_map, save_offline, vector_base_layers
 from cohesion_gis.maps._layers import _short_numbers, to_wgs84
+from cohesion_gis.maps.basemap import _join_chains
 
 
 def test_base_map_has_no_tiles_and_always_the_osm_attribution(helsinki):
@@ -57,3 +58,25 @@ def test_geographic_or_missing_crs_is_refused(helsinki):
 )
 def test_geojson_numbers_are_written_to_five_decimals(written, short):
     assert _short_numbers(written) == short
+
+
+def _normalized(lines):
+    return sorted(shapely.to_wkt(shapely.normalize(lines), rounding_precision=6).tolist())
+
+
+def test_street_edges_join_into_the_chains_of_line_merge(helsinki):
+    # hand-made: a Y junction (its arms stay apart), a path drawn in mixed directions, a ring
+    # of three edges, a closed way on its own, a loop hanging off a junction, a doubled edge
+    edges = shapely.from_wkt([
+        "LINESTRING (0 0, 1 0)", "LINESTRING (1 0, 2 1)", "LINESTRING (1 0, 2 -1)",
+        "LINESTRING (5 0, 6 0)", "LINESTRING (7 0, 6 0)", "LINESTRING (7 0, 8 1, 9 0)",
+        "LINESTRING (20 0, 21 0)", "LINESTRING (21 0, 21 1)", "LINESTRING (21 1, 20 0)",
+        "LINESTRING (30 0, 31 0, 31 1, 30 0)",
+        "LINESTRING (2 1, 3 2)", "LINESTRING (3 2, 4 2, 3 3, 3 2)",
+        "LINESTRING (40 0, 41 0)", "LINESTRING (41 0, 40 0)",
+    ])  # fmt: skip
+    for lines in (edges, helsinki.streets.geometry.to_numpy()):
+        merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))
+        chains = _join_chains(lines)
+        assert len(chains) < len(lines)
+        assert _normalized(chains) == _normalized(merged)
