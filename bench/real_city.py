@@ -64,6 +64,7 @@ def _ours(pbf: str, queue: multiprocessing.Queue) -> None:
     from pyrosm import OSM  # noqa: F401 (read_pbf imports it on first use: counted here)
 
     import cohesion_gis as cg
+    import cohesion_gis.maps.static
     from cohesion_gis.cohesion import score_districts
     from cohesion_gis.hvm.assess import assess_sites
     from cohesion_gis.pipeline import cohesion_maps, sites_maps
