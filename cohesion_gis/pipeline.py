@@ -25,6 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from cohesion_gis._atomic import check_outputs, staged_files
+from cohesion_gis._gc import paused_gc
 from cohesion_gis.errors import InputError, ScenarioError
 
 if TYPE_CHECKING:
@@ -375,6 +376,7 @@ def _scenarios(
     return [result.path, *(m for m in maps if m.exists())], result.failed
 
 
+@paused_gc()
 def cohesion_maps(
     city: City, scores: CohesionResult, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
@@ -409,6 +411,7 @@ def cohesion_maps(
     return [out / name for name in MAP_NAMES["cohesion"]]
 
 
+@paused_gc()
 def sites_maps(
     city: City, sites: SiteAssessment, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
@@ -434,6 +437,7 @@ def sites_maps(
     return [out / name for name in MAP_NAMES["sites"]]
 
 
+@paused_gc()
 def summary_page(
     city: City,
     scores: CohesionResult,

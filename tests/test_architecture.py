@@ -16,7 +16,8 @@ PACKAGE = Path(cohesion_gis.__file__).parent
 
 #: Layers of docs/architecture.md, bottom first (top-level module or subpackage names).
 LAYERS = (
-    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text", "params", "_city_options"},
+    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text", "_gc", "params",
+     "_city_options"},
     {"taxonomy", "network", "sources", "maps"},
     {"streets", "layers"},
     {"city", "read"},
@@ -25,7 +26,7 @@ LAYERS = (
     {"scenario", "comparison", "suggest", "protect"},
     {"batch", "pipeline"},
     {"cli", "__init__"},
-)
+)  # fmt: skip
 #: Imports within a layer that the map allows (importer, imported).
 SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("_atomic", "errors"),
             ("params", "_toml"), ("layers", "streets"), ("read", "city"),
