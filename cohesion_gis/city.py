@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from cohesion_gis import layers as lyr
 from cohesion_gis._city_options import LOAD_OPTIONS
+from cohesion_gis._gc import paused_gc
 from cohesion_gis.errors import DataError, InputError
 from cohesion_gis.sources import districts as dist
 from cohesion_gis.sources import population as pop
@@ -218,6 +219,7 @@ def _recorded(value: Any) -> Any:
     return value
 
 
+@paused_gc()
 def load_city(
     pbf: str | Path | None = None,
     *,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cohesion_gis._gc import paused_gc
 from cohesion_gis.cohesion.access import access
 from cohesion_gis.cohesion.bridging import (
     NOT_AVAILABLE,
@@ -123,6 +124,7 @@ class CohesionResult:
     excluded_spaces: gpd.GeoDataFrame | None = None
 
 
+@paused_gc()
 def score_districts(
     city: City,
     params: CohesionParams | None = None,

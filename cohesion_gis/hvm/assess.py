@@ -59,6 +59,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from cohesion_gis._gc import paused_gc
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.barriers import (
     BARRIER_COLUMNS,
@@ -268,6 +269,7 @@ def vulnerability(
     return int(min(5, band + (open_approaches >= params.many_approaches)))
 
 
+@paused_gc()
 def assess_sites(
     city: City,
     *,
