@@ -319,10 +319,13 @@ def assemble_result(
     data_area = getattr(city, "data_area", None)
     loaded = city.boundary if data_area is None else data_area
     homes = homes.assign(edge_cut_share=edge_cut_share(homes, loaded, params))
-    params, diversity_note = drop_collinear_diversity(homes, params)
     homes["score"] = composite(homes, params.weights, params.aggregation)
     districts = _districts(city.districts, homes, params)
-    notes = {**(notes or {}), "bridging": bridging_note(homes, params), "diversity": diversity_note}
+    notes = {
+        **(notes or {}),
+        "bridging": bridging_note(homes, params),
+        "diversity": diversity_note(homes, params),
+    }
     if "in_study_area" in homes:
         notes["study_area"] = study_area_note(city, homes, params)
     if city.contact_spaces.empty:
@@ -404,43 +407,36 @@ def network_note(cleaned: CleanedNetwork, homes: pd.DataFrame) -> str:
     return text
 
 
-#: Spearman's ρ between access and diversity over the homes above which diversity is dropped
-#: from the composite as collinear with access (reference §3.4 D: "Drop D from the composite if
-#: Spearman ρ(A, D) > 0.9 in a city").
+#: Spearman's ρ between access and diversity over the homes above which the note advises leaving
+#: diversity out of the composite (reference §3.4 D: "Drop D from the composite if Spearman
+#: ρ(A, D) > 0.9 in a city").
 MAX_ACCESS_DIVERSITY_RHO = 0.9
 
 
-def drop_collinear_diversity(
-    homes: pd.DataFrame, params: CohesionParams
-) -> tuple[CohesionParams, str]:
-    """The parameters the composite uses, without diversity where it duplicates access; a note.
+def diversity_note(homes: pd.DataFrame, params: CohesionParams) -> str:
+    """Spearman's ρ between the homes' ``access`` and ``diversity``, and what it advises.
 
-    Spearman's ρ between the homes' ``access`` and ``diversity`` (homes with both measured,
-    unweighted). Above :data:`MAX_ACCESS_DIVERSITY_RHO` diversity's weight is set to 0 (the other
-    weights re-scaled by :func:`composite`); the component is still reported.
+    Homes with both measured, unweighted. The composite never changes with ρ: dropping diversity
+    when ρ crossed :data:`MAX_ACCESS_DIVERSITY_RHO` from the run's own data let a scenario that
+    pushed ρ under it lower homes it never touched (Malta 2018, ρ 0.91: 48 % of homes by up to
+    10.6 points) and made cities incomparable. Above the threshold the note advises setting
+    ``weights.diversity = 0`` for the city, a parameter every run on it then shares.
     """
     n_both = int((homes["access"].notna() & homes["diversity"].notna()).sum())
-    if n_both < 3 or params.weights.get("diversity", 0.0) <= 0:
-        return params, "Spearman rho(access, diversity) not measured (fewer than 3 homes)."
+    if n_both < 3:
+        return "Spearman rho(access, diversity) not measured (fewer than 3 homes)."
     rho = _spearman(homes["access"], homes["diversity"])
+    text = f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes"
+    if params.weights.get("diversity", 0.0) <= 0:
+        return text + "; diversity is left out of the composite (weights.diversity = 0)."
     if not rho > MAX_ACCESS_DIVERSITY_RHO:
-        return params, (
-            f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes, at most "
-            f"{MAX_ACCESS_DIVERSITY_RHO}: diversity stays in the composite."
-        )
-    weights = {**params.weights, "diversity": 0.0}
-    if sum(w for k, w in weights.items() if homes[k].notna().any()) <= 0:
-        raise ParameterError(
-            f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes, above "
-            f"{MAX_ACCESS_DIVERSITY_RHO}: diversity is left out of the composite as a duplicate "
-            f"of access (reference §3.4 D), and no other available component has a weight "
-            f"({params.weights}); give `weights.access` or `weights.capacity` a positive weight"
-        )
-    return replace(params, weights=weights), (
-        f"Spearman rho(access, diversity) = {rho:.2f} over {n_both:,} homes, above "
-        f"{MAX_ACCESS_DIVERSITY_RHO}: diversity measures the same thing as access here, so it is "
-        "left out of the composite (reference §3.4 D) and the other weights re-scaled; it is "
-        "still reported per home and district."
+        return text + f", at most {MAX_ACCESS_DIVERSITY_RHO}: diversity adds to access."
+    return text + (
+        f", above {MAX_ACCESS_DIVERSITY_RHO}: diversity measures nearly the same thing as access "
+        "here. Reference §3.4 D advises leaving it out of this city's composite: set "
+        "`weights.diversity = 0` in your cohesion TOML, so that the base run and every scenario "
+        "share one composite. It stays in by default (scores are comparable between cities "
+        "and no scenario can switch it)."
     )
 
 

@@ -63,18 +63,20 @@ def test_homes_off_the_network_are_left_out_with_a_reason(scored):
             assert row["score"] == pytest.approx(mean, rel=1e-9), district_id
 
 
-def test_diversity_collinear_with_access_is_left_out_of_the_composite(scored, helsinki):
+def test_diversity_collinear_with_access_is_advised_out_not_switched(scored, helsinki):
     # Malta 2018: Spearman rho(access, diversity) = 0.91 over the homes (reference §3.4 D: drop D
-    # above 0.9); without group data the composite is then access 70 %, capacity 30 %
+    # above 0.9). The note advises weights.diversity = 0; the composite keeps the parameters'
+    # weights (access, diversity, capacity without group data) so no scenario can switch it
     note = scored.notes["diversity"]
-    assert "rho(access, diversity) = 0.91" in note and "left out of the composite" in note
+    assert "rho(access, diversity) = 0.91" in note and "`weights.diversity = 0`" in note
     homes = scored.homes.dropna(subset=["score"])
-    expected = 100 * (0.35 * homes["access"] + 0.15 * homes["capacity"]) / 0.5
+    expected = (
+        100 * (0.35 * homes["access"] + 0.15 * homes["diversity"] + 0.15 * homes["capacity"]) / 0.65
+    )
     np.testing.assert_allclose(homes["score"], expected, rtol=1e-12)
-    assert "shortfall_diversity" not in scored.districts
-    assert scored.districts["diversity"].notna().any()  # still reported
-    # Helsinki: rho 0.65 (0.63 with the nearest edge only), diversity stays
+    assert "shortfall_diversity" in scored.districts
+    # Helsinki: rho 0.67 (0.65 before tunnels were left out of snapping), nothing to advise
     kept = score_districts(helsinki, sensitivity=False)
     note = kept.notes["diversity"]
-    assert "= 0.65" in note and "stays in the composite" in note
+    assert "= 0.67" in note and "diversity adds to access" in note
     assert "shortfall_diversity" in kept.districts

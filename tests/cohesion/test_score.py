@@ -13,7 +13,7 @@ from shapely.geometry import box
 
 from cohesion_gis import DataError
 from cohesion_gis.cohesion import COMPONENTS, CohesionParams, score_districts
-from cohesion_gis.cohesion.score import composite, drop_collinear_diversity, other_population
+from cohesion_gis.cohesion.score import assemble_result, composite, other_population
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.params import load_params
 from cohesion_gis.sources.districts import grid_districts
@@ -294,13 +294,31 @@ def test_weights_of_the_available_components_summing_to_zero_are_refused(base):
     # red-team review: bridging the only weight, without group data: every score NaN, silently
     with pytest.raises(ParameterError, match=r"available components \(access, diversity, capa"):
         composite(base.homes, {"access": 0.0, "diversity": 0.0, "bridging": 1.0, "capacity": 0.0})
-    # diversity the only weight, then dropped as a duplicate of access
-    only = dataclasses.replace(
-        base.params, weights={"access": 0.0, "diversity": 1.0, "bridging": 0.0, "capacity": 0.0}
-    )
-    homes = base.homes.assign(diversity=base.homes["access"])
-    with pytest.raises(ParameterError, match=r"diversity is left out .* no other available"):
-        drop_collinear_diversity(homes, only)
+
+
+def test_the_composite_never_switches_with_the_data(base, helsinki):
+    """Diversity was left out of the composite when rho(access, diversity) > 0.9 in the run's own
+    data, so a scenario pushing rho under 0.9 lowered homes it never touched (Malta 2018, rho
+    0.91: 48 % of the homes by up to 10.6 points). The composite is now the parameters' alone:
+    above 0.9 the note advises ``weights.diversity = 0``, a choice every run then shares."""
+    homes = base.homes.assign(diversity=base.homes["access"])  # rho = 1
+    more = homes.copy()
+    more.loc[more.index[::3], "diversity"] = 1.0  # a scenario raising a third of the homes
+    before = assemble_result(helsinki, homes, base.spaces, base.params)
+    after = assemble_result(helsinki, more, base.spaces, base.params)
+    assert "= 1.00 over" in before.notes["diversity"]
+    assert "`weights.diversity = 0`" in before.notes["diversity"]
+    assert "at most 0.9" in after.notes["diversity"]  # rho crossed the threshold
+    gain = after.homes["score"] - before.homes["score"]
+    assert (gain >= -1e-9).all()
+    assert (gain > 0).sum() > 20
+    # a city whose composite leaves diversity out (as advised) keeps it out in every run
+    out = dataclasses.replace(base.params, weights={**base.params.weights, "diversity": 0.0})
+    a = assemble_result(helsinki, homes, base.spaces, out)
+    b = assemble_result(helsinki, more, base.spaces, out)
+    np.testing.assert_array_equal(a.homes["score"], b.homes["score"])
+    assert "left out of the composite (weights.diversity = 0)" in b.notes["diversity"]
+    assert "shortfall_diversity" not in b.districts
 
 
 def test_map_and_summary_page_read_the_decision_outputs(base):

@@ -63,7 +63,6 @@ from cohesion_gis.cohesion.score import (
     below_minimum,
     composite,
     distance_tables,
-    drop_collinear_diversity,
     home_components,
     score_from_reach,
     search_params,
@@ -144,7 +143,7 @@ def district_scores(
     """District means of the components, severance and score, from the per-home arrays.
 
     The same steps as the full run (:func:`~cohesion_gis.cohesion.score.assemble_result`): the
-    collinearity check, the composite of every home, then population-weighted means per
+    composite of every home, then population-weighted means per
     district (one ``np.add.reduceat`` per column), so the values equal its ``districts``.
 
     Returns
@@ -153,8 +152,7 @@ def district_scores(
         ``district_id`` (in ``order``), ``population`` and :data:`DISTRICT_SCORES`.
     """
     frame = values.frame()
-    used, _ = drop_collinear_diversity(frame, params)
-    frame["score"] = composite(frame, used.weights, used.aggregation)
+    frame["score"] = composite(frame, params.weights, params.aggregation)
     means = key.means(frame[list(DISTRICT_SCORES)]).reindex(order)
     means.insert(0, "population", key.population.reindex(order).fillna(0.0).to_numpy())
     return means.rename_axis("district_id").reset_index()
