@@ -22,7 +22,7 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-import pandas as pd
+import numpy as np
 
 from cohesion_gis import __version__
 from cohesion_gis.maps._layers import (
@@ -202,8 +202,9 @@ def sites_map(
         site_names=dict(zip(sites["site_id"], sites["name"], strict=True)),
         tolerance_m=tolerance_m,
     )
-    capacity = site_wgs["capacity_persons"].to_numpy(dtype=float)
-    top = max(float(pd.Series(capacity).max(skipna=True) or 1.0), 1.0)
+    # unknown capacity (NaN: a station without a footprint): the smallest circle
+    capacity = np.nan_to_num(site_wgs["capacity_persons"].to_numpy(dtype=float), nan=0.0)
+    top = max(float(capacity.max(initial=0.0)), 1.0)
     site_layer = geojson_layer(
         as_points(site_wgs),
         name="Crowded sites (circle size = people)",

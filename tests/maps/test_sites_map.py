@@ -1,3 +1,6 @@
+import json
+import re
+
 import pytest
 
 from cohesion_gis.errors import InputError
@@ -45,3 +48,12 @@ def test_site_popup_speaks_plainly(helsinki):
     assert "no barrier can do: a 1.5 t car (M1) would arrive faster than" in page
     assert "Worst case assumed: a driver accelerating as hard as the vehicle can" in page
     assert "<title>Crowded sites and hostile-vehicle approaches</title>" in page
+
+
+def test_a_site_of_unknown_capacity_gets_the_smallest_circle(helsinki):
+    # Malta's stations have no capacity: their circles had a NaN radius (drawn as nothing, and
+    # a console error per circle)
+    sites = helsinki.sites.assign(capacity_persons=float("nan"))
+    page = sites_map(sites, helsinki.approaches).get_root().render()
+    styles = json.loads(re.search(r'"styles": (\[\{"color": "#222222".*?\}\])', page).group(1))
+    assert {s["radius"] for s in styles} == {5.0}
