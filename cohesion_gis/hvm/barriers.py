@@ -566,31 +566,24 @@ def _closures_of(
     rows: list[tuple[str, object, float, shapely.Geometry]] = []
     if b_idx.size:
         pieces = shapely.segmentize(shapely.intersection(geoms[b_idx], corridors[e_idx]), SAMPLE_M)
-        xy, owner = shapely.get_coordinates(pieces, return_index=True)
-        pair = owner
+        xy, pair = shapely.get_coordinates(pieces, return_index=True)
         edge = e_idx[pair]
-        points = shapely.points(xy)
-        along = shapely.line_locate_point(lines[edge], points)
-        ahead = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge], along + 0.5))
-        behind = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge], along - 0.5))
-        direction = ahead - behind
-        direction /= np.maximum(np.linalg.norm(direction, axis=1), 1e-9)[:, None]
-        foot = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge], along))
+        along, foot, direction = _project(lines, edge, xy)
         offset = xy - foot
         lateral = direction[:, 0] * offset[:, 1] - direction[:, 1] * offset[:, 0]
+        order = np.lexsort((along, edge))
+        starts = _section_starts(edge[order], along[order])
+        gaps = _widest_gaps(lateral[order], half[edge[order]], starts)
         ids = barriers["barrier_id"].astype(str).to_numpy()
         ratings = barriers["rating"].to_numpy(dtype=object)
-        order = np.lexsort((along, edge))
-        for group in _sections(edge[order], along[order]):
-            k = order[group]
+        ends = np.r_[starts[1:], order.size]
+        for s in np.flatnonzero(gaps < vehicle_width_m):
+            k = order[starts[s] : ends[s]]
             e = int(edge[k[0]])
-            gap = _widest_gap(lateral[k], half[e])
-            if gap >= vehicle_width_m:
-                continue
             members = np.unique(b_idx[pair[k]])
             at = float(np.median(along[k]))
             rows.append((
-                "+".join(ids[members]), ratings[members[0]], round(gap, 2),
+                "+".join(ids[members]), ratings[members[0]], round(float(gaps[s]), 2),
                 _on_street(lines[e], at),
             ))  # fmt: skip
     table = pd.DataFrame([r[:3] for r in rows] or None, columns=list(columns)).astype(
@@ -599,18 +592,71 @@ def _closures_of(
     return gpd.GeoDataFrame(table, geometry=[r[3] for r in rows], crs=crs)
 
 
-def _sections(edge: np.ndarray, along: np.ndarray) -> list[np.ndarray]:
-    """Runs of sorted (edge, along) samples closer than SECTION_M along the same edge."""
+def _project(
+    lines: np.ndarray, edge: np.ndarray, xy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's projection on its line ``lines[edge]``: along (m), foot (x, y), direction.
+
+    The point is projected on every segment of its line and the nearest segment is kept (the
+    first one on a tie, as GEOS ``line_locate_point`` does); the direction is that segment's
+    unit vector (zero for a zero-length line). Vectorised: one row per point and segment.
+    """
+    used, line = np.unique(edge, return_inverse=True)
+    coords, owner = shapely.get_coordinates(lines[used], return_index=True)
+    joined = owner[1:] == owner[:-1]
+    start, vec, seg_line = coords[:-1][joined], np.diff(coords, axis=0)[joined], owner[:-1][joined]
+    length = np.hypot(vec[:, 0], vec[:, 1])
+    first = np.searchsorted(seg_line, np.arange(used.size))
+    count = np.bincount(seg_line, minlength=used.size)[line]
+    cum = np.cumsum(length) - length
+    base = cum - cum[np.minimum(first, max(cum.size - 1, 0))][seg_line]  # along at segment start
+    row = np.repeat(np.arange(edge.size), count)
+    seg = first[line][row] + np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
+    rel = xy[row] - start[seg]
+    sq = length[seg] ** 2
+    safe = np.where(sq > 0, sq, 1.0)
+    t = np.where(sq > 0, np.clip((rel * vec[seg]).sum(axis=1) / safe, 0.0, 1.0), 0.0)
+    dist = ((rel - t[:, None] * vec[seg]) ** 2).sum(axis=1)
+    lowest = np.minimum.reduceat(dist, np.cumsum(count) - count) if row.size else dist
+    hit = np.flatnonzero(dist <= lowest[row])
+    hit = hit[np.r_[True, row[hit][1:] != row[hit][:-1]]] if hit.size else hit
+    seg, t = seg[hit], t[hit]
+    norm = np.where(length[seg] > 0, length[seg], 1.0)
+    return (
+        base[seg] + t * length[seg],
+        start[seg] + t[:, None] * vec[seg],
+        vec[seg] / norm[:, None],
+    )
+
+
+def _section_starts(edge: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """Starts of the runs of sorted (edge, along) samples closer than SECTION_M along an edge."""
     if edge.size == 0:
-        return []
+        return np.zeros(0, dtype=np.int64)
     cut = (np.diff(edge) != 0) | (np.diff(along) > SECTION_M)
-    return np.split(np.arange(edge.size), np.flatnonzero(cut) + 1)
+    return np.r_[0, np.flatnonzero(cut) + 1]
 
 
-def _widest_gap(lateral: np.ndarray, half: float) -> float:
-    """Widest uncovered stretch (m) of the carriageway [-half, half] between the samples."""
-    stops = np.sort(np.clip(lateral, -half, half))
-    return float(np.diff(np.concatenate([[-half], stops, [half]])).max())
+def _widest_gaps(lateral: np.ndarray, half: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per section (runs from ``starts``), the widest uncovered stretch (m) of [-half, half].
+
+    ``lateral`` holds the samples' offsets from the centreline, ``half`` each sample's
+    half-width (the same within a section); all sections at once.
+    """
+    if lateral.size == 0:
+        return np.zeros(0)
+    section = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, lateral.size]))
+    stops = np.clip(lateral, -half, half)
+    order = np.lexsort((stops, section))
+    stops, section, half = stops[order], section[order], half[order]
+    ends = np.r_[starts[1:], stops.size] - 1
+    inner = np.diff(stops)
+    inner[np.diff(section) != 0] = 0.0  # no gap across two sections
+    widest = np.maximum(stops[starts] + half[starts], half[ends] - stops[ends])
+    if inner.size:
+        steps = np.maximum.reduceat(np.r_[inner, 0.0], starts)
+        widest = np.maximum(widest, steps)
+    return widest
 
 
 def _on_street(line: shapely.LineString, at: float) -> shapely.Point:
