@@ -67,6 +67,7 @@ from cohesion_gis.hvm.barriers import (
     combine_barriers,
     level_changes,
     read_rated_barriers,
+    vehicle_obstacles,
 )
 from cohesion_gis.hvm.impact import (
     approach_requirements,
@@ -342,6 +343,7 @@ class AssessmentSetup:
     barrier_source: str | None
     edges: gpd.GeoDataFrame  # the vehicle network, with ``grade`` from the DEM if given
     dem: str | Path | None
+    obstacles: gpd.GeoDataFrame  # what bounds the hard-standing beside the streets
 
     @property
     def routing(self) -> gpd.GeoDataFrame:
@@ -376,7 +378,11 @@ def resolve_setup(
         barrier_source=barrier_source,
         edges=graded_edges(city, dem),
         dem=dem,
-    )
+        obstacles=vehicle_obstacles(
+            city.buildings, city.barriers, city.walk_edges, city.landuse,
+            min_height_m=params.level_change_min_height_m,
+        ),
+    )  # fmt: skip
 
 
 def graded_edges(city: City, dem: str | Path | None) -> gpd.GeoDataFrame:
@@ -410,7 +416,7 @@ def setup_network(city: City, setup: AssessmentSetup, areas: gpd.GeoDataFrame) -
     return approach_network(
         setup.edges, areas, vehicles=setup.classes,
         barriers=setup.routing, params=setup.params, block_unrated=setup.block_unrated,
-        boundary=city.boundary,
+        boundary=city.boundary, obstacles=setup.obstacles,
     )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -53,9 +54,11 @@ __all__ = [
     "GAP_COLUMNS",
     "barrier_gaps",
     "combine_barriers",
+    "cross_section_m",
     "level_changes",
     "read_rated_barriers",
     "street_closures",
+    "vehicle_obstacles",
 ]
 
 log = logging.getLogger(__name__)
@@ -455,11 +458,162 @@ def _geometry_problems(frame: gpd.GeoDataFrame, ids: np.ndarray) -> list[str]:
     return problems
 
 
-#: Step (m) at which barrier lines are sampled across a carriageway.
+#: Step (m) at which barrier lines are sampled across a street.
 SAMPLE_M = 0.25
 #: Elements within this distance (m) along a street stand in the same cross-section (a row of
 #: bollards drawn a little staggered; a line drawn diagonally across is sampled every SAMPLE_M).
 SECTION_M = 1.0
+#: Length (m) of the centreline just before and just after a line that a vehicle going round
+#: the line's end must regain (:func:`street_closures`, enclosure check).
+GATE_M = 5.0
+#: ``landuse`` values of water a vehicle cannot drive through (its edge bounds the hard-standing).
+WATER = ("basin", "pond", "reservoir", "water")
+
+
+def vehicle_obstacles(
+    buildings: gpd.GeoDataFrame | None,
+    barriers: gpd.GeoDataFrame,
+    walk_edges: gpd.GeoDataFrame | None,
+    landuse: gpd.GeoDataFrame | None,
+    *,
+    min_height_m: float,
+) -> gpd.GeoDataFrame:
+    """What bounds the hard-standing beside a street: façades, level changes, water's edge.
+
+    A vehicle that leaves the carriageway drives over the footway or paving until it meets a
+    building, a level change it cannot mount (:func:`level_changes`: retaining and city walls,
+    walls at least ``min_height_m`` high, steps) or water. :func:`street_closures` measures a
+    street's drivable cross-section to the first of them; a designed barrier line is tied into
+    them (:mod:`cohesion_gis.protect`).
+
+    Parameters
+    ----------
+    buildings
+        Building footprints (polygons), metric CRS; ``None``: none.
+    barriers
+        OSM barriers (``City.barriers``), same CRS, for the level changes.
+    walk_edges
+        Pedestrian network (``highway``, for steps), same CRS; ``None``: no steps.
+    landuse
+        Land-use polygons with ``landuse`` (water: :data:`WATER`), same CRS; ``None``: none.
+    min_height_m
+        A wall at least this high (m) is a level change (``level_change_min_height_m``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``obstacle_kind`` ("building façade", the level change's kind in words, e.g.
+        "retaining wall", "steps", or "water's edge") and line geometry, same CRS.
+
+    Examples
+    --------
+    >>> import cohesion_gis as cg
+    >>> city = cg.load_city()  # doctest: +SKIP
+    >>> obstacles = vehicle_obstacles(city.buildings, city.barriers, city.walk_edges,
+    ...                               city.landuse, min_height_m=0.6)
+    >>> sorted(set(obstacles["obstacle_kind"]))[:2]
+    ['building façade', 'retaining wall']
+    """
+    parts, kinds = [], []
+    if buildings is not None and len(buildings):
+        parts.append(shapely.boundary(buildings.geometry.to_numpy()))
+        kinds += ["building façade"] * len(buildings)
+    levels = level_changes(barriers, walk_edges, min_height_m=min_height_m)
+    parts.append(levels.geometry.to_numpy())
+    kinds += [str(k).replace("_", " ") for k in levels["level_kind"]]
+    if landuse is not None and len(landuse) and "landuse" in landuse:
+        water = landuse.loc[landuse["landuse"].isin(WATER)]
+        parts.append(shapely.boundary(water.geometry.to_numpy()))
+        kinds += ["water's edge"] * len(water)
+    return gpd.GeoDataFrame(
+        {"obstacle_kind": pd.Series(kinds, dtype=object)},
+        geometry=np.concatenate(parts),
+        crs=barriers.crs,
+    )
+
+
+def cross_section_m(
+    feet: np.ndarray,
+    normals: np.ndarray,
+    half_m: np.ndarray,
+    obstacles: gpd.GeoDataFrame | None,
+    *,
+    footway_width_m: float,
+    reach_m: float,
+) -> np.ndarray:
+    """The drivable cross-section of a street at points of its centreline, each side (m).
+
+    From the centreline point along the normal on each side, the hard-standing runs to the
+    first obstacle (:func:`vehicle_obstacles`) within ``reach_m`` of the centreline (at least
+    to the kerb); where there is none, to the kerb plus ``footway_width_m``.
+
+    Parameters
+    ----------
+    feet
+        Centreline points (n, 2), metric CRS.
+    normals
+        Unit vectors (n, 2) across the street: the left side is ``+normal``.
+    half_m
+        Half the carriageway width (m) at each point.
+    obstacles
+        From :func:`vehicle_obstacles`, same CRS; ``None``: the footway width everywhere.
+    footway_width_m
+        Footway assumed beyond the kerb where no obstacle is in reach (m,
+        ``params.footway_width_m``).
+    reach_m
+        Obstacles farther than this from the centreline (m) are not looked for
+        (``params.closure_reach_m``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 2): distance (m) from the centreline to the edge of the hard-standing, right
+        (``-normal``) then left (``+normal``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, numpy as np, shapely
+    >>> wall = gpd.GeoDataFrame({"obstacle_kind": ["building façade"]},
+    ...     geometry=[shapely.LineString([(-50, 9), (50, 9)])], crs=3067)
+    >>> cross_section_m(np.array([[0.0, 0.0]]), np.array([[0.0, 1.0]]), np.array([3.5]), wall,
+    ...                 footway_width_m=3.0, reach_m=20.0).tolist()
+    [[6.5, 9.0]]
+    """
+    walls = np.array([], dtype=object) if obstacles is None else obstacles.geometry.to_numpy()
+    return _extents(
+        np.asarray(feet, float), np.asarray(normals, float), np.asarray(half_m, float),
+        (walls, shapely.STRtree(walls)), footway_width_m=footway_width_m, reach_m=reach_m,
+    )  # fmt: skip
+
+
+def _extents(
+    feet: np.ndarray,
+    normals: np.ndarray,
+    half: np.ndarray,
+    ground: tuple[np.ndarray, shapely.STRtree],
+    *,
+    footway_width_m: float,
+    reach_m: float,
+) -> np.ndarray:
+    """:func:`cross_section_m` with the obstacles' geometries and their tree built once."""
+    walls, tree = ground
+    out = np.repeat((half + footway_width_m)[:, None], 2, axis=1)
+    if not len(walls) or not len(feet):
+        return out
+    length = np.maximum(reach_m, half)
+    origin = shapely.points(feet)
+    for side, sign in enumerate((-1.0, 1.0)):
+        ends = feet + sign * length[:, None] * normals
+        rays = shapely.linestrings(np.stack([feet, ends], axis=1))
+        ray, hit = tree.query(rays, predicate="intersects")
+        if not ray.size:
+            continue
+        found = np.full(len(feet), np.inf)
+        dist = shapely.distance(origin[ray], shapely.intersection(rays[ray], walls[hit]))
+        np.minimum.at(found, ray, dist)
+        near = np.isfinite(found)
+        out[near, side] = np.maximum(found[near], half[near])
+    return out
 
 
 def street_closures(
@@ -468,20 +622,31 @@ def street_closures(
     *,
     vehicle_width_m: float,
     snap_m: float,
+    footway_width_m: float,
+    reach_m: float,
+    obstacles: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
-    """Where barriers as built close a street: cross-sections they block kerb to kerb.
+    """Where barriers as built close a street: cross-sections they block façade to façade.
 
     A barrier covers only its own footprint: a bollard point its own width, a line where it
-    runs. A street (carriageway ``width_m`` centred on its centreline) is closed at a
-    cross-section when the elements standing on it (points, and lines sampled every
-    :data:`SAMPLE_M`, within ``width_m / 2 + snap_m`` of the centreline and within
-    :data:`SECTION_M` of each other along it) leave no gap across the carriageway, kerb to
-    kerb, as wide as ``vehicle_width_m``. Centre-to-centre distances are used (the bollard's
-    own diameter is not subtracted: errs towards an open gap). So one bollard beside or in a
-    street does not close it, a row of bollards 1.2 m apart across it does, and a line along
-    the kerb closes nothing. Gaps are measured only across the carriageway: a bypass over a
-    footway beyond the kerb is not seen (it is reported by :func:`barrier_gaps` when the line
-    has elements there).
+    runs. A vehicle stopped at a line across the carriageway mounts the footway and drives
+    round its end, so a street is closed at a cross-section only when the elements standing
+    there leave no gap as wide as ``vehicle_width_m`` across the whole **drivable
+    cross-section**: the carriageway (``width_m`` centred on the centreline) plus the
+    hard-standing beyond each kerb up to the first building, level change or water
+    (:func:`cross_section_m`: within ``reach_m`` of the centreline; where none, a footway of
+    ``footway_width_m``). A side is also sealed where the line's outermost element comes
+    within ``vehicle_width_m`` of such an obstacle (a line tied into a building corner).
+
+    The elements of a cross-section: those within ``width_m / 2 + snap_m`` of the centreline
+    (points; lines sampled every :data:`SAMPLE_M`) and within :data:`SECTION_M` of each other
+    along it leave no gap wider than the vehicle across the carriageway (the candidates), plus
+    every element of the same rating within the cross-section's window (its run along the
+    street ± :data:`SECTION_M`, across to the edge of the hard-standing). Centre-to-centre
+    distances are used (the bollard's own diameter is not subtracted: errs towards an open
+    gap). So one bollard never closes a street, a row of bollards 1.2 m apart across it does
+    only when it runs on across the footways to the façades, and a line along the kerb closes
+    nothing.
 
     Parameters
     ----------
@@ -494,15 +659,24 @@ def street_closures(
         Width (m) of the narrowest threat vehicle: a gap at least this wide lets it through.
     snap_m
         Mapping tolerance (m) beyond the kerb within which an element still stands on the
-        street (``params.barrier_snap_m``).
+        carriageway (``params.barrier_snap_m``).
+    footway_width_m
+        Hard-standing (m) assumed beyond each kerb where no obstacle is within ``reach_m``
+        (``params.footway_width_m``).
+    reach_m
+        Distance (m) from the centreline within which buildings, level changes and water bound
+        the cross-section (``params.closure_reach_m``).
+    obstacles
+        From :func:`vehicle_obstacles`, same CRS; ``None``: no obstacle anywhere (a footway of
+        ``footway_width_m`` each side of every street).
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per closed cross-section and rating: ``barrier_id`` (the elements' ids joined
-        by ``+``), ``rating``, ``max_gap_m`` and the point on the centreline where the street
-        is closed (kept 0.5 m off the street's ends: it belongs to this street, not to the
-        junction).
+        by ``+``), ``rating``, ``max_gap_m`` (the widest gap across the drivable
+        cross-section) and the point on the centreline where the street is closed (kept
+        0.5 m off the street's ends: it belongs to this street, not to the junction).
         Elements close a street together only when they carry the same rating (a line rated
         for cars and the same line rated for trucks are two closures, one per class); a row
         mixing ratings closes as each rating's elements alone would, so the weakest part of a
@@ -510,30 +684,43 @@ def street_closures(
 
     Examples
     --------
+    A 7 m carriageway with no building near: 3 m of footway each side.
+
     >>> import geopandas as gpd, shapely
     >>> street = gpd.GeoDataFrame({"width_m": [7.0]},
     ...     geometry=[shapely.LineString([(0, 0), (100, 0)])], crs=3067)
     >>> one = gpd.GeoDataFrame({"barrier_id": ["b"], "rating": ["V/1500[M1]/48/90:1"]},
     ...     geometry=[shapely.Point(50, 1)], crs=3067)
-    >>> len(street_closures(one, street, vehicle_width_m=1.8, snap_m=2.0))
+    >>> options = dict(vehicle_width_m=1.8, snap_m=2.0, footway_width_m=3.0, reach_m=20.0)
+    >>> len(street_closures(one, street, **options))
     0
-    >>> row = one.assign(geometry=[shapely.LineString([(50, -5), (50, 5)])])
-    >>> closed = street_closures(row, street, vehicle_width_m=1.8, snap_m=2.0)
+    >>> kerb = one.assign(geometry=[shapely.LineString([(50, -3.5), (50, 3.5)])])
+    >>> len(street_closures(kerb, street, **options))  # a car drives round it on the footway
+    0
+    >>> across = one.assign(geometry=[shapely.LineString([(50, -6.5), (50, 6.5)])])
+    >>> closed = street_closures(across, street, **options)
     >>> closed["max_gap_m"].tolist(), closed.geometry.iloc[0].wkt
     ([0.25], 'POINT (50 0)')
     """
     ratings = barriers["rating"].to_numpy(dtype=object)
     keys = np.array([_rating_key(r) for r in ratings], dtype=object)
-    parts = [
-        _closures_of(barriers.loc[keys == key], edges, vehicle_width_m, snap_m)
-        for key in pd.unique(keys)
-    ]
-    table = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else _closures_of(barriers, edges, vehicle_width_m, snap_m)
-    )
+    walls = np.array([], dtype=object) if obstacles is None else obstacles.geometry.to_numpy()
+    reach = _Reach(vehicle_width_m, snap_m, footway_width_m, reach_m, walls, shapely.STRtree(walls))
+    parts = [_closures_of(barriers.loc[keys == key], edges, reach) for key in pd.unique(keys)]
+    table = pd.concat(parts, ignore_index=True) if parts else _closures_of(barriers, edges, reach)
     return gpd.GeoDataFrame(table, geometry="geometry", crs=edges.crs)
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """The settings of :func:`street_closures`."""
+
+    vehicle_width_m: float
+    snap_m: float
+    footway_width_m: float
+    reach_m: float
+    walls: np.ndarray  # the obstacles' line geometries
+    wall_tree: shapely.STRtree
 
 
 def _rating_key(rating: object) -> str:
@@ -544,11 +731,10 @@ def _rating_key(rating: object) -> str:
 
 
 def _closures_of(
-    barriers: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, vehicle_width_m: float, snap_m: float
+    barriers: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, reach: _Reach
 ) -> gpd.GeoDataFrame:
     """:func:`street_closures` for barriers that all carry the same rating."""
     columns = ("barrier_id", "rating", "max_gap_m")
-    crs = edges.crs
     geoms = barriers.geometry.to_numpy()
     geoms = shapely.make_valid(geoms)
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
@@ -558,10 +744,11 @@ def _closures_of(
     tree = shapely.STRtree(geoms)
     # only streets with an element within reach get a corridor (buffering all: Malta 2.5 s);
     # a buffer lies inside its exact reach, so this skips no street an element can stand on
-    reach = float((half + snap_m).max()) + 1e-6 if len(lines) else 0.0
-    near = np.unique(tree.query(lines, predicate="dwithin", distance=reach)[0])
+    snap = reach.snap_m
+    within = float((half + snap).max()) + 1e-6 if len(lines) else 0.0
+    near = np.unique(tree.query(lines, predicate="dwithin", distance=within)[0])
     corridors = np.full(len(lines), None, dtype=object)
-    corridors[near] = shapely.buffer(lines[near], half[near] + snap_m)  # round caps: junctions
+    corridors[near] = shapely.buffer(lines[near], half[near] + snap)  # round caps: junctions
     b_idx, e_idx = tree.query(corridors, predicate="intersects")[::-1]
     rows: list[tuple[str, object, float, shapely.Geometry]] = []
     if b_idx.size:
@@ -573,23 +760,183 @@ def _closures_of(
         lateral = direction[:, 0] * offset[:, 1] - direction[:, 1] * offset[:, 0]
         order = np.lexsort((along, edge))
         starts = _section_starts(edge[order], along[order])
-        gaps = _widest_gaps(lateral[order], half[edge[order]], starts)
+        bound = half[edge[order]]
+        gaps = _widest_gaps(lateral[order], -bound, bound, starts)
+        # candidates: the carriageway is closed; then the whole cross-section is checked
+        cand = np.flatnonzero(gaps < reach.vehicle_width_m)
+        ends = np.r_[starts[1:], order.size]
+        lo, hi = order[starts[cand]], order[ends[cand] - 1]
+        mid = order[(starts[cand] + ends[cand] - 1) // 2]
+        mid_up = order[(starts[cand] + ends[cand]) // 2]
+        at = (along[mid] + along[mid_up]) / 2  # the median along the street
+        frame = _Frame(
+            edge=edge[lo],
+            foot=foot[mid] + (at - along[mid])[:, None] * direction[mid],
+            direction=direction[mid],
+            span=np.column_stack([along[lo] - at, along[hi] - at]),
+        )
+        gaps, members = _cross_section_gaps(frame, geoms, tree, half[frame.edge], reach)
         ids = barriers["barrier_id"].astype(str).to_numpy()
         ratings = barriers["rating"].to_numpy(dtype=object)
-        ends = np.r_[starts[1:], order.size]
-        for s in np.flatnonzero(gaps < vehicle_width_m):
-            k = order[starts[s] : ends[s]]
-            e = int(edge[k[0]])
-            members = np.unique(b_idx[pair[k]])
-            at = float(np.median(along[k]))
+        for c in np.flatnonzero(~(gaps >= reach.vehicle_width_m)):  # NaN: enclosed
+            used = members[c]
             rows.append((
-                "+".join(ids[members]), ratings[members[0]], round(float(gaps[s]), 2),
-                _on_street(lines[e], at),
+                "+".join(ids[used]), ratings[used[0]], round(float(gaps[c]), 2),
+                _on_street(lines[frame.edge[c]], float(at[c])),
             ))  # fmt: skip
     table = pd.DataFrame([r[:3] for r in rows] or None, columns=list(columns)).astype(
         {"barrier_id": object, "rating": object, "max_gap_m": float}
     )
-    return gpd.GeoDataFrame(table, geometry=[r[3] for r in rows], crs=crs)
+    return gpd.GeoDataFrame(table, geometry=[r[3] for r in rows], crs=edges.crs)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Candidate cross-sections: street, centreline point, unit direction, run along it (m)."""
+
+    edge: np.ndarray
+    foot: np.ndarray
+    direction: np.ndarray
+    span: np.ndarray  # (n, 2): first and last sample along the street, from ``foot``
+
+
+def _cross_section_gaps(
+    frame: _Frame, geoms: np.ndarray, tree: shapely.STRtree, half: np.ndarray, reach: _Reach
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Widest gap (m) across each candidate's drivable cross-section, and its elements.
+
+    The window of a candidate runs across the street to the edge of the hard-standing
+    (:func:`cross_section_m`) and ``reach_m`` along it each side of its samples; the elements
+    in it that form one run with the candidate's own (samples within :data:`SECTION_M` of each
+    other along the street, as on the carriageway) make the cross-section.
+    """
+    n = len(frame.edge)
+    if not n:
+        return np.zeros(0), []
+    normal = np.column_stack([-frame.direction[:, 1], frame.direction[:, 0]])
+    extent = _extents(
+        frame.foot, normal, half, (reach.walls, reach.wall_tree),
+        footway_width_m=reach.footway_width_m, reach_m=reach.reach_m,
+    )  # fmt: skip
+    width = extent.max(axis=1) + reach.snap_m
+    s0, s1 = frame.span[:, 0] - reach.reach_m, frame.span[:, 1] + reach.reach_m
+    corners = [(s0, -width), (s1, -width), (s1, width), (s0, width)]
+    ring = np.stack(
+        [frame.foot + s[:, None] * frame.direction + t[:, None] * normal for s, t in corners],
+        axis=1,
+    )
+    windows = shapely.polygons(ring)
+    w_idx, g_idx = tree.query(windows, predicate="intersects")
+    pieces = shapely.segmentize(shapely.intersection(geoms[g_idx], windows[w_idx]), SAMPLE_M)
+    xy, pair = shapely.get_coordinates(pieces, return_index=True)
+    win, owner = w_idx[pair], g_idx[pair]
+    rel = xy - frame.foot[win]
+    lateral = frame.direction[win, 0] * rel[:, 1] - frame.direction[win, 1] * rel[:, 0]
+    along = (rel * frame.direction[win]).sum(axis=1)
+    # keep the runs along the street that hold the candidate's own samples
+    order = np.lexsort((along, win))
+    run = np.cumsum(np.r_[0, (np.diff(win[order]) != 0) | (np.diff(along[order]) > SECTION_M)])
+    own = (along[order] >= frame.span[win[order], 0] - 1e-6) & (
+        along[order] <= frame.span[win[order], 1] + 1e-6
+    )
+    keep = order[np.isin(run, run[own])]
+    xy, lateral, win, owner = xy[keep], lateral[keep], win[keep], owner[keep]
+    low, high = -extent[:, 0], extent[:, 1]
+    low, high = _tied(xy, lateral, win, bounds=(low, high), reach=reach)
+    order = np.argsort(win, kind="stable")
+    counts = np.bincount(win, minlength=n)
+    gaps = np.full(n, np.inf)
+    has = counts > 0
+    starts = (np.cumsum(counts) - counts)[has]
+    gaps[has] = _widest_gaps(lateral[order], low[win[order]], high[win[order]], starts)
+    owner = owner[order]
+    bounds = np.r_[0, np.cumsum(counts)]
+    members = [np.unique(owner[bounds[c] : bounds[c + 1]]) for c in range(n)]
+    sides = np.column_stack([-low, high])
+    for c in np.flatnonzero(gaps >= reach.vehicle_width_m):  # a line round the footway?
+        near = np.unique(g_idx[w_idx == c])
+        if near.size and _enclosed(
+            frame, c, sides=sides[c], half=half[c], elements=geoms[near], reach=reach
+        ):
+            gaps[c], members[c] = np.nan, near
+    return gaps, members
+
+
+def _enclosed(
+    frame: _Frame,
+    c: int,
+    *,
+    sides: np.ndarray,
+    half: float,
+    elements: np.ndarray,
+    reach: _Reach,
+) -> bool:
+    """Whether no way leads past candidate ``c`` from carriageway to carriageway.
+
+    The window (``reach_m`` along the street each side of the candidate, across to the edge of
+    the hard-standing, ``sides`` = right and left extents, m) less the elements and obstacles,
+    each grown by half the vehicle width, and shrunk by it at its edges: the ground the centre
+    of a vehicle ``vehicle_width_m`` wide can reach. The street is held when no part of it
+    touches the centreline both just before and just after the candidate's elements (over
+    :data:`GATE_M`): a line that crosses the carriageway and then runs along the kerb, or along
+    the carriageway (a ring round a square), leaves a vehicle that mounts the footway beside it
+    no way back onto the street it was following within the window.
+    """
+    foot, direction = frame.foot[c], frame.direction[c]
+    normal = np.array([-direction[1], direction[0]])
+    s0, s1 = frame.span[c, 0] - reach.reach_m, frame.span[c, 1] + reach.reach_m
+
+    def at(s: float, t: float) -> tuple[float, float]:
+        x, y = foot + s * direction + t * normal
+        return float(x), float(y)
+
+    window = shapely.Polygon([at(s0, -sides[0]), at(s1, -sides[0]), at(s1, sides[1]),
+                              at(s0, sides[1])])  # fmt: skip
+    clear = reach.vehicle_width_m / 2 - 1e-6  # a gap of exactly the width lets it through
+    blocks = list(shapely.buffer(shapely.intersection(elements, window), clear))
+    hit = reach.wall_tree.query(window, predicate="intersects")
+    blocks += list(shapely.buffer(shapely.intersection(reach.walls[hit], window), clear))
+    free = shapely.difference(shapely.buffer(window, -clear), shapely.union_all(blocks))
+    step = clear + 0.5  # just clear of the candidate's own elements
+    before, after = frame.span[c, 0] - step, frame.span[c, 1] + step
+    gates = [
+        shapely.LineString([at(before - GATE_M, 0.0), at(before, 0.0)]),
+        shapely.LineString([at(after, 0.0), at(after + GATE_M, 0.0)]),
+    ]
+    return not any(
+        part.intersects(gates[0]) and part.intersects(gates[1]) for part in shapely.get_parts(free)
+    )
+
+
+def _tied(
+    xy: np.ndarray,
+    lateral: np.ndarray,
+    win: np.ndarray,
+    *,
+    bounds: tuple[np.ndarray, np.ndarray],
+    reach: _Reach,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each side's edge moved in to the outermost element where that element is tied.
+
+    An element within ``vehicle_width_m`` of an obstacle leaves no way past it on that side:
+    the cross-section ends there (a line tied into a building corner off the normal).
+    """
+    low, high = bounds
+    if not len(reach.walls) or not lateral.size:
+        return low, high
+    tree = reach.wall_tree
+    for edge_m, sign in ((low, -1.0), (high, 1.0)):
+        order = np.lexsort((sign * lateral, win))
+        last = np.r_[np.flatnonzero(np.diff(win[order])), order.size - 1]
+        outer = order[last]  # per window with samples, its outermost sample on this side
+        (found, _), _ = tree.query_nearest(
+            shapely.points(xy[outer]), max_distance=reach.vehicle_width_m - 1e-9,
+            return_distance=True, all_matches=False,
+        )  # fmt: skip
+        tied = outer[found]
+        inside = (sign * lateral[tied] >= 0) & (sign * lateral[tied] < sign * edge_m[win[tied]])
+        edge_m[win[tied[inside]]] = lateral[tied[inside]]
+    return low, high
 
 
 def _project(
@@ -637,25 +984,26 @@ def _section_starts(edge: np.ndarray, along: np.ndarray) -> np.ndarray:
     return np.r_[0, np.flatnonzero(cut) + 1]
 
 
-def _widest_gaps(lateral: np.ndarray, half: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Per section (runs from ``starts``), the widest uncovered stretch (m) of [-half, half].
+def _widest_gaps(
+    lateral: np.ndarray, low: np.ndarray, high: np.ndarray, starts: np.ndarray
+) -> np.ndarray:
+    """Per section (runs from ``starts``), the widest uncovered stretch (m) of [low, high].
 
-    ``lateral`` holds the samples' offsets from the centreline, ``half`` each sample's
-    half-width (the same within a section); all sections at once.
+    ``lateral`` holds the samples' offsets from the centreline (m, left positive), ``low`` and
+    ``high`` each sample's section bounds (the same within a section); all sections at once.
     """
     if lateral.size == 0:
         return np.zeros(0)
     section = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, lateral.size]))
-    stops = np.clip(lateral, -half, half)
+    stops = np.clip(lateral, low, high)
     order = np.lexsort((stops, section))
-    stops, section, half = stops[order], section[order], half[order]
+    stops, section, low, high = stops[order], section[order], low[order], high[order]
     ends = np.r_[starts[1:], stops.size] - 1
     inner = np.diff(stops)
     inner[np.diff(section) != 0] = 0.0  # no gap across two sections
-    widest = np.maximum(stops[starts] + half[starts], half[ends] - stops[ends])
+    widest = np.maximum(stops[starts] - low[starts], high[ends] - stops[ends])
     if inner.size:
-        steps = np.maximum.reduceat(np.r_[inner, 0.0], starts)
-        widest = np.maximum(widest, steps)
+        widest = np.maximum(widest, np.maximum.reduceat(np.r_[inner, 0.0], starts))
     return widest
 
 

@@ -63,7 +63,14 @@ class HvmParams:
     angle_band_deg
         Width (degrees) of impact-angle bands in reports.
     barrier_snap_m
-        A barrier point within this distance (m) of a street centreline closes the street.
+        A barrier element within the carriageway half-width plus this distance (m) of a street
+        centreline stands on its carriageway.
+    footway_width_m
+        Hard-standing (m) assumed beyond each kerb where no building, level change or water is
+        within ``closure_reach_m`` (:func:`~cohesion_gis.hvm.barriers.street_closures`).
+    closure_reach_m
+        Distance (m) from a street centreline within which a building, level change or water
+        bounds the drivable cross-section a closure must span.
     block_unrated
         Whether unrated barriers stop vehicles (default ``False``: conservative).
     acceleration_model
@@ -132,6 +139,8 @@ class HvmParams:
     width_clearance_m: float
     angle_band_deg: float
     barrier_snap_m: float
+    footway_width_m: float
+    closure_reach_m: float
     block_unrated: bool
     acceleration_model: str
     default_vehicle_classes: tuple[str, ...]
@@ -204,6 +213,8 @@ _BOUNDS: dict[str, Bound] = {
     "width_clearance_m": Bound(0.0, 5.0, "m"),
     "angle_band_deg": Bound(0.0, 90.0, "degrees", above=True),
     "barrier_snap_m": Bound(0.0, 50.0, "m"),
+    "footway_width_m": Bound(0.0, 20.0, "m"),  # a boulevard's promenade
+    "closure_reach_m": Bound(0.0, 100.0, "m", above=True),
     "speed_resolution_kmh": Bound(0.0, 10.0, "km/h", above=True),
     "glancing_below_deg": Bound(0.0, 89.0, "degrees"),
     "station_concourse_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # Fruin LOS F
@@ -290,6 +301,8 @@ _TYPES: dict[str, str] = {
     "width_clearance_m": "number",
     "angle_band_deg": "number",
     "barrier_snap_m": "number",
+    "footway_width_m": "number",
+    "closure_reach_m": "number",
     "block_unrated": "boolean",
     "acceleration_model": "string",
     "default_vehicle_classes": "list of strings",

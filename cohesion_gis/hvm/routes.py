@@ -50,8 +50,9 @@ worst case from a free start), top-k alternative routes.
 
 Barriers
 --------
-A barrier point within ``barrier_snap_m`` of a street, or a barrier line crossing it, closes the
-street at that point. A **rated** barrier stops a vehicle iff
+Barriers close a street where they leave no gap as wide as the narrowest vehicle across its whole
+drivable cross-section, carriageway and footways to the façades
+(:func:`~cohesion_gis.hvm.barriers.street_closures`). A **rated** barrier stops a vehicle iff
 :func:`~cohesion_gis.hvm.rating.covers` its class at the vehicle's speed there (so a faster
 vehicle defeats it); an **unrated** one (``rating`` None) stops every vehicle only when
 ``block_unrated=True``. ``blocked_by`` lists the barriers that stop the worst route of the
@@ -183,6 +184,7 @@ def approach_routes(
     params: HvmParams | None = None,
     block_unrated: bool | None = None,
     boundary: shapely.Geometry | None = None,
+    obstacles: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Worst-case approach route to every entry of every site, for each vehicle class.
 
@@ -211,6 +213,12 @@ def approach_routes(
         continues outside it, so the part of the network it belongs to is public road reached
         from outside (see *Where a vehicle can start*). ``None``: only the largest part of each
         connected network counts as outside.
+    obstacles
+        What bounds the hard-standing beside the streets (building façades, level changes,
+        water: :func:`~cohesion_gis.hvm.barriers.vehicle_obstacles`), same CRS: a barrier line
+        closes a street only across its whole drivable cross-section, kerbs and footways to
+        these (:func:`~cohesion_gis.hvm.barriers.street_closures`). ``None``: a footway of
+        ``params.footway_width_m`` beside every street.
 
     Returns
     -------
@@ -230,7 +238,7 @@ def approach_routes(
     """
     return approach_network(
         edges, sites, vehicles=vehicles, barriers=barriers, params=params,
-        block_unrated=block_unrated, boundary=boundary,
+        block_unrated=block_unrated, boundary=boundary, obstacles=obstacles,
     ).routes()  # fmt: skip
 
 
@@ -311,6 +319,7 @@ def approach_network(
     params: HvmParams | None = None,
     block_unrated: bool | None = None,
     boundary: shapely.Geometry | None = None,
+    obstacles: gpd.GeoDataFrame | None = None,
 ) -> ApproachNetwork:
     """The split network and per-class arrays of :func:`approach_routes`, not yet searched.
 
@@ -328,12 +337,13 @@ def approach_network(
     _check_inputs(edges, sites, barriers)
     site_ids = sites["site_id"].to_numpy() if "site_id" in sites else sites.index.to_numpy()
     ratings, barrier_ids = _barrier_table(barriers)  # every rating validated
-    if barriers is not None:  # barriers as built: where they close a street kerb to kerb
+    if barriers is not None:  # barriers as built: where they close a street façade to façade
         as_given = barriers.assign(barrier_id=barrier_ids, rating=ratings)
-        narrowest = min(v.width_m for v in classes)
         barriers = street_closures(
-            as_given, edges, vehicle_width_m=narrowest, snap_m=params.barrier_snap_m
-        )
+            as_given, edges, vehicle_width_m=min(v.width_m for v in classes),
+            snap_m=params.barrier_snap_m, footway_width_m=params.footway_width_m,
+            reach_m=params.closure_reach_m, obstacles=obstacles,
+        )  # fmt: skip
         ratings, barrier_ids = _barrier_table(barriers)
     net, entries, inside = _build_network(edges, sites, barriers, params)
     log.info(

@@ -43,7 +43,7 @@ TOUCH_M = 2.0
 DEFAULT_STREET_WIDTH_M = 6.0
 #: A rated closure's barrier line lies this far (m) inside the closed street from the junction.
 CLOSURE_INSET_M = 1.0
-#: ... and reaches this far (m) beyond each side of the carriageway.
+#: ... and reaches at least this far (m) beyond each side of the carriageway (on to the façade).
 CLOSURE_MARGIN_M = 1.0
 #: ... stopping this far (m) short of any other street it would cross.
 CLOSURE_CLEAR_M = 0.1
@@ -262,13 +262,17 @@ def _drop_edges(city: City, mask: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
 
 
 def _closure_line(
-    line: LineString, *, from_start: bool, width_m: float, inset_m: float
+    line: LineString, *, from_start: bool, width_m: float, inset_m: float, ground: Any
 ) -> LineString:
     """A line across a street piece, ``inset_m`` in from one end (at most its middle).
 
-    Perpendicular to the piece there; as long as the carriageway is wide plus
-    :data:`CLOSURE_MARGIN_M` each side (m).
+    Perpendicular to the piece there; across the carriageway plus :data:`CLOSURE_MARGIN_M`
+    each side (m), and on across the footway to the façade, level change or water, or the
+    assumed footway's edge (:func:`cohesion_gis.hvm.barriers.cross_section_m`, ``ground`` =
+    (obstacles, HvmParams)): a line that stops at the kerb is driven round on the footway.
     """
+    from cohesion_gis.hvm.barriers import cross_section_m
+
     length = line.length
     at = min(inset_m, length / 2.0)
     at = at if from_start else length - at
@@ -276,12 +280,26 @@ def _closure_line(
     ahead = np.asarray(line.interpolate(min(at + 0.5, length)).coords[0])
     behind = np.asarray(line.interpolate(max(at - 0.5, 0.0)).coords[0])
     tangent = (ahead - behind) / np.hypot(*(ahead - behind))
-    normal = np.array([-tangent[1], tangent[0]]) * (width_m / 2.0 + CLOSURE_MARGIN_M)
-    return LineString([centre - normal, centre + normal])
+    normal = np.array([-tangent[1], tangent[0]])
+    obstacles, hvm = ground
+    right, left = np.maximum(
+        cross_section_m(
+            centre[None], normal[None], np.array([width_m / 2.0]), obstacles,
+            footway_width_m=hvm.footway_width_m, reach_m=hvm.closure_reach_m,
+        )[0],
+        width_m / 2.0 + CLOSURE_MARGIN_M,
+    )  # fmt: skip
+    return LineString([centre - normal * right, centre + normal * left])
 
 
 def _across_piece(
-    lines: np.ndarray, tree: shapely.STRtree, pos: int, *, from_start: bool, width_m: float
+    lines: np.ndarray,
+    tree: shapely.STRtree,
+    pos: int,
+    *,
+    from_start: bool,
+    width_m: float,
+    ground: Any,
 ) -> LineString:
     """The closure line of piece ``pos`` at one end, crossing no other street piece.
 
@@ -291,8 +309,9 @@ def _across_piece(
     """
     for factor in (1.0, 2.0, 4.0, 8.0):
         across = _closure_line(
-            lines[pos], from_start=from_start, width_m=width_m, inset_m=CLOSURE_INSET_M * factor
-        )
+            lines[pos], from_start=from_start, width_m=width_m,
+            inset_m=CLOSURE_INSET_M * factor, ground=ground,
+        )  # fmt: skip
         near = tree.query(across, predicate="intersects")
         across = _trim(across, lines[near[near != pos]])
         if not shapely.intersects(lines[near[near != pos]], across).any():
@@ -338,6 +357,15 @@ def _closures(city: City, mask: np.ndarray, rating: str, iv: Intervention) -> gp
     one (a way running on through the junction; a second rated closure of the same street, e.g.
     for another vehicle class).
     """
+    from cohesion_gis.hvm.barriers import vehicle_obstacles
+    from cohesion_gis.hvm.params import HvmParams
+    from cohesion_gis.params import load_params
+
+    hvm = load_params(HvmParams)
+    obstacles = vehicle_obstacles(
+        city.buildings, city.barriers, city.walk_edges, city.landuse,
+        min_height_m=hvm.level_change_min_height_m,
+    )  # fmt: skip
     edges = city.drive_edges
     lines = edges.geometry.to_numpy()
     open_nodes = set(np.unique(edges.loc[~mask, ["u", "v"]].to_numpy()))
@@ -350,7 +378,10 @@ def _closures(city: City, mask: np.ndarray, rating: str, iv: Intervention) -> gp
         for from_start, node in ((True, edge["u"]), (False, edge["v"])):
             if node not in open_nodes:
                 continue
-            across = _across_piece(lines, tree, pos, from_start=from_start, width_m=widths[pos])
+            across = _across_piece(
+                lines, tree, pos, from_start=from_start, width_m=widths[pos],
+                ground=(obstacles, hvm),
+            )  # fmt: skip
             barrier_id = _unique(f"closure/{edge['osm_id']}/{node}", taken)
             taken.add(barrier_id)
             street = edge["name"] if isinstance(edge["name"], str) else edge["osm_id"]

@@ -23,6 +23,7 @@ from cohesion_gis.hvm.assess import (
     speed_column,
     vulnerability,
 )
+from cohesion_gis.hvm.barriers import cross_section_m, vehicle_obstacles
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import required_rating
 from cohesion_gis.hvm.routes import underground
@@ -175,17 +176,28 @@ def test_one_rated_bollard_beside_each_street_closes_nothing(helsinki):
     lines = edges.geometry.to_numpy()
     entries = base.entries.geometry.to_numpy()
     _, nearest = shapely.STRtree(lines).query_nearest(entries)
-    lone, rows, ids = [], [], []
+    params = load_params(HvmParams)
+    obstacles = vehicle_obstacles(
+        city.buildings, city.barriers, city.walk_edges, city.landuse,
+        min_height_m=params.level_change_min_height_m,
+    )  # fmt: skip
+    lone, rows, ids, kerb_ids = [], [], [], []
     for k, (pt, e) in enumerate(zip(entries, nearest, strict=True)):
         at = lines[e].project(pt)
-        a, b = lines[e].interpolate(at - 0.5), lines[e].interpolate(at + 0.5)
+        a, b = lines[e].interpolate(max(at - 0.5, 0.0)), lines[e].interpolate(at + 0.5)
         norm = ((b.x - a.x) ** 2 + (b.y - a.y) ** 2) ** 0.5
         nx, ny = -(b.y - a.y) / norm, (b.x - a.x) / norm  # square across the street
         half = edges["width_m"].iloc[e] / 2
         lone.append(shapely.Point(pt.x + nx * (half - 0.3), pt.y + ny * (half - 0.3)))
-        for off in np.arange(-half - 0.6, half + 0.6 + 1e-9, 1.2):
+        right, left = cross_section_m(
+            np.array([[pt.x, pt.y]]), np.array([[nx, ny]]), np.array([half]), obstacles,
+            footway_width_m=params.footway_width_m, reach_m=params.closure_reach_m,
+        )[0]  # fmt: skip
+        for off in np.arange(-right, left + 1.2, 1.2):  # façade to façade
             rows.append(shapely.Point(pt.x + nx * off, pt.y + ny * off))
             ids.append(f"vsb/{k}/{len(ids)}")
+            if abs(off) <= half + 0.6:
+                kerb_ids.append(ids[-1])
     beside = gpd.GeoDataFrame(
         {"barrier_id": [f"vsb/{k}" for k in range(len(lone))], "rating": RING_RATING},
         geometry=lone,
@@ -193,11 +205,17 @@ def test_one_rated_bollard_beside_each_street_closes_nothing(helsinki):
     )
     kept = assess_sites(city, barriers=beside)
     assert kept.sites[speed_column("M1")].iloc[0] == base.sites[speed_column("M1")].iloc[0]
-    # a row of bollards 1.2 m apart across each street, kerb to kerb, closes it
+    # a row of bollards 1.2 m apart across each street and its footways to the façades (or the
+    # assumed 3 m footway) closes it
     row = gpd.GeoDataFrame({"barrier_id": ids, "rating": RING_RATING}, geometry=rows,
                            crs=city.crs)  # fmt: skip
     closed = assess_sites(city, barriers=row)
     assert closed.sites[speed_column("M1")].iloc[0] == 0
+    # the same rows kerb to kerb only: a car mounts the footway and drives round their ends
+    kerb = row.loc[row["barrier_id"].isin(kerb_ids)]
+    assert len(kerb) < len(row)
+    round_them = assess_sites(city, barriers=kerb)
+    assert round_them.sites[speed_column("M1")].iloc[0] == base.sites[speed_column("M1")].iloc[0]
     # every third bollard only (3.6 m apart: at least 3 m of carriageway open) lets a car through
     sparse = assess_sites(city, barriers=row.iloc[::3])
     assert sparse.sites[speed_column("M1")].iloc[0] > 0

@@ -130,18 +130,23 @@ def test_rated_barrier_removes_a_route_unrated_bollard_does_not():
     defeated = approach_routes(edges, site(), barriers=car_only, **options).iloc[0]
     assert defeated["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
     assert defeated["defeated"] == "vsb1" and defeated["blocked_by"] == ""
-    # an unrated row of bollards across the road (1.2 m apart) blocks only on request
+    # an unrated row of bollards (1.2 m apart) across the 7 m road and the 3 m footways (no
+    # building near: hvm.toml footway_width_m) blocks only on request
     row = gpd.GeoDataFrame(
-        {"barrier_id": [f"b{k}" for k in range(8)], "rating": [None] * 8},
-        geometry=[shapely.Point(-60, y) for y in np.arange(-4.2, 4.3, 1.2)],
+        {"barrier_id": [f"b{k}" for k in range(12)], "rating": [None] * 12},
+        geometry=[shapely.Point(-60, y) for y in np.arange(-6.6, 6.7, 1.2)],
         crs=CRS,
     )
     kept = approach_routes(edges, site(), barriers=row, **options).iloc[0]
     assert kept["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
     stopped = approach_routes(edges, site(), barriers=row, block_unrated=True, **options)
     assert stopped.iloc[0]["impact_speed_kmh"] == pytest.approx(side_road)
+    # the same row kerb to kerb only (±4.2 m): a vehicle drives round it over the footway
+    kerb = row.iloc[2:10]
+    round_it = approach_routes(edges, site(), barriers=kerb, block_unrated=True, **options)
+    assert round_it.iloc[0]["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
     # a bollard covers its own width: one in the road, a 7 m carriageway, leaves room to pass
-    lone = approach_routes(edges, site(), barriers=row.iloc[[3]], block_unrated=True, **options)
+    lone = approach_routes(edges, site(), barriers=row.iloc[[5]], block_unrated=True, **options)
     assert lone.iloc[0]["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
 
 

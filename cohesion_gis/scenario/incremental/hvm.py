@@ -215,12 +215,15 @@ def hvm_state(
 
 
 def touch_m(params: HvmParams) -> float:
-    """How far (m) a change can act on the network: ``2 × barrier_snap_m + 1``.
+    """How far (m) a change can act on the network: ``2 × max(snap, closure reach) + 1``.
 
-    A point barrier closes a street within ``barrier_snap_m`` of it (so a changed street can move
-    a barrier onto another street up to twice that away), and cut points within 0.5 m merge.
+    That is ``2 × max(barrier_snap_m, closure_reach_m) + 1`` (41 m by default). A barrier
+    element takes part in closing a street within ``closure_reach_m`` of its centreline (its
+    footways, :func:`~cohesion_gis.hvm.barriers.street_closures`) or on a carriageway within
+    ``barrier_snap_m`` of its kerb, so a changed street can move a barrier onto another street
+    up to twice that away; cut points within 0.5 m merge.
     """
-    return 2.0 * params.barrier_snap_m + 1.0
+    return 2.0 * max(params.barrier_snap_m, params.closure_reach_m) + 1.0
 
 
 # --- whether the base can be reused ---------------------------------------------------------
