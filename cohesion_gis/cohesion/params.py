@@ -109,6 +109,7 @@ class CohesionParams:
     nominal_area_m2: dict[str, float]
     min_usable_area_m2: dict[str, float]
     edge_radius_m: float
+    edge_clip_tolerance_m: float
     edge_cut_flag_share: float
     sensitivity_distance_scales: tuple[float, ...]
     sensitivity_slow_walk_speed_m_s: float
@@ -195,6 +196,7 @@ class CohesionParams:
             "nominal_area_m2": {k: _num(v) for k, v in table["nominal_area_m2"].items()},
             "min_usable_area_m2": {k: _num(v) for k, v in table["min_usable_area_m2"].items()},
             "edge_radius_m": _num(table["edge"]["radius_m"]),
+            "edge_clip_tolerance_m": _num(table["edge"]["clip_tolerance_m"]),
             "edge_cut_flag_share": _num(table["edge"]["flag_share"]),
             "sensitivity_distance_scales": _seq(sens["distance_scales"]),
             "sensitivity_slow_walk_speed_m_s": _num(sens["slow_walk_speed_m_s"]),
@@ -396,6 +398,8 @@ _NUMBERS: dict[str, tuple[str, Bound]] = {
     "hill_q": ("diversity.hill_q", Bound(0.0, 10.0)),
     "bridging_radius_m": ("bridging.radius_m", _RADIUS),
     "edge_radius_m": ("edge.radius_m", _RADIUS),
+    # below the data hull's 100 m margin (sources.osm.HULL_CELL_M), or every coast is an edge
+    "edge_clip_tolerance_m": ("edge.clip_tolerance_m", Bound(0.0, 50.0, "m", above=True)),
     "edge_cut_flag_share": ("edge.flag_share", Bound(0.0, 1.0)),
     "bridging_wide_radius_m": ("bridging.wide_radius_m", _RADIUS),
     "bridging_wide_min_area_m2": ("bridging.wide_min_area_m2", _AREA),

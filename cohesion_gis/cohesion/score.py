@@ -46,7 +46,7 @@ from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach, reach
 from cohesion_gis.cohesion.severance import barrier_aware_network, detour_ratio, severance
 from cohesion_gis.errors import DataError, ParameterError
-from cohesion_gis.network import map_chunks
+from cohesion_gis.network import distances_to_points, map_chunks, snap_to_edges
 from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
@@ -285,6 +285,9 @@ def score_from_reach(
         piece = np.where(snapped.snapped, networks[0].edge_piece[snapped.edge], -1)
         homes["network_piece"] = piece
         notes["network"] = network_note(networks[0], homes)
+        data_area = getattr(city, "data_area", None)
+        loaded = city.boundary if data_area is None else data_area
+        homes["edge_cut_share"] = edge_cut_share(aware, networks[0].network, loaded, params)
     return assemble_result(
         city, homes, spaces, params, sensitivity_of=variants_of, notes=notes,
         population_raster=population_raster,
@@ -316,9 +319,7 @@ def assemble_result(
     population_raster
         See :func:`score_districts`.
     """
-    data_area = getattr(city, "data_area", None)
-    loaded = city.boundary if data_area is None else data_area
-    homes = homes.assign(edge_cut_share=edge_cut_share(homes, loaded, params))
+    homes = homes.copy()
     homes["score"] = composite(homes, params.weights, params.aggregation)
     districts = _districts(city.districts, homes, params)
     notes = {
@@ -652,8 +653,8 @@ def _districts(
         flags += [
             (
                 cut & (out["edge_cut_share"] == share),
-                f"catchments cut by the data edge: {share:.0%} of its residents' "
-                f"{params.edge_radius_m:,.0f} m catchments lies beyond the data read",
+                f"catchments cut by the data edge: {share:.0%} of its residents reach the edge "
+                f"of the data read within {params.edge_radius_m:,.0f} m walk",
             )
             for share in out.loc[cut, "edge_cut_share"].unique()
         ]
@@ -673,27 +674,58 @@ def _districts(
     return gpd.GeoDataFrame(out, geometry="geometry", crs=districts.crs)
 
 
-def edge_cut_share(homes: gpd.GeoDataFrame, boundary: Any, params: CohesionParams) -> np.ndarray:
-    """Per home, the share of its catchment disk that lies outside ``boundary`` (0–1).
+def edge_cut_share(
+    aware: Reach,
+    network: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    area: Any,
+    params: CohesionParams,
+) -> np.ndarray:
+    """Per home, 1 where its walk reaches the edge of the data read within ``edge.radius_m``.
 
-    ``boundary`` is the area the data were read over (the study area plus its buffer,
-    ``City.data_area``, else the study area).
+    The data edge is where the walk network meets the boundary of the area read (``area``:
+    ``City.data_area``, else the study area): the network's nodes outside it or within
+    ``edge.clip_tolerance_m`` of its boundary, where a clip cut a street. Spaces and residents
+    beyond them are missing from the home's scores (access and diversity understated, capacity
+    overstated). A coastline is no cut: no street runs into the sea, and the hull of the data
+    keeps 100 m from every street (:func:`cohesion_gis.sources.osm.data_hull`). One bounded
+    search from every edge node at once (:func:`~cohesion_gis.network.distances_to_points`),
+    door to node.
 
-    The disk has radius ``params.edge_radius_m`` (straight line, an upper bound of the walking
-    catchment) around the home's point: spaces and residents beyond the data edge are missing
-    from its scores, so a large share means its scores are understated (access, diversity)
-    or its capacity overstated (competing demand beyond the edge is not counted).
+    Parameters
+    ----------
+    aware
+        The distance table, with its ``network`` (graph and snapped homes).
+    network
+        The nodes and edges tables searched (metric CRS).
+    area
+        The area the data were read over, in the same CRS; None: no edge.
+
+    Returns
+    -------
+    numpy.ndarray
+        1.0 or 0.0 per home of ``aware.homes``, NaN for homes off the network; a district's
+        population-weighted mean is the share of its residents whose walks reach the edge.
     """
-    points = homes.geometry.representative_point().to_numpy()
-    out = np.zeros(len(points))
-    if boundary is None or boundary.is_empty or not len(points):
+    if aware.network is None:
+        raise ParameterError("edge_cut_share: the distance table has no network to search")
+    csr, homes, _ = aware.network
+    out = np.where(homes.snapped, 0.0, np.nan)
+    if area is None or area.is_empty or not homes.snapped.any():
         return out
-    radius = params.edge_radius_m
-    near = shapely.distance(points, boundary.boundary) < radius
-    near |= ~shapely.contains(boundary, points)
-    disks = shapely.buffer(points[near], radius, quad_segs=16)
-    inside = shapely.area(shapely.intersection(disks, boundary))
-    out[near] = np.clip(1.0 - inside / shapely.area(disks), 0.0, 1.0)
+    nodes, edges = network
+    x, y = nodes["x"].to_numpy(dtype=float), nodes["y"].to_numpy(dtype=float)
+    inner = shapely.buffer(area, -params.edge_clip_tolerance_m)
+    at_edge = ~shapely.contains_xy(inner, x, y)
+    if not at_edge.any():
+        return out
+    points = gpd.GeoSeries(shapely.points(x[at_edge], y[at_edge]), crs=edges.crs)
+    seeds = snap_to_edges(points, edges, csr, max_snap_m=1.0)
+    street = distances_to_points(
+        csr, seeds, homes, group=np.zeros(len(points), dtype=np.int64), limit_m=params.edge_radius_m
+    )
+    home = street["point"].to_numpy()
+    door_m = street["dist_m"].to_numpy(dtype=float) + homes.snap_m[home]
+    out[np.unique(home[door_m <= params.edge_radius_m])] = 1.0
     return out
 
 

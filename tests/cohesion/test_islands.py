@@ -80,3 +80,11 @@ def test_diversity_collinear_with_access_is_advised_out_not_switched(scored, hel
     note = kept.notes["diversity"]
     assert "= 0.67" in note and "diversity adds to access" in note
     assert "shortfall_diversity" in kept.districts
+
+
+def test_the_sea_is_no_data_edge(scored):
+    # the straight 1,200 m disk counted the sea as missing data: Ix-Xgħajra was flagged 25 %,
+    # Tas-Sliema 24 %, though Malta is read whole; no street reaches the edge of the data read
+    districts = scored.districts
+    assert (districts["edge_cut_share"] == 0.0).all()
+    assert not districts["flag"].str.contains("cut by the data edge").any()

@@ -277,17 +277,34 @@ def test_sensitivity_scale_covers_every_variant():
 
 
 def test_edge_cut_share_by_hand_and_on_helsinki(base):
+    """A 4 km street along y = 0 from x = 0 to 4,000 m, homes 10 m off it at x = 500 and 2,000.
+
+    Clipped at both ends (the area read ends at the street's ends): the home at 500 m walks
+    10 + 500 m to the clip, the one at 2,000 m 2,010 m, beyond the 1,200 m radius. With the
+    area 100 m beyond every street (the data hull around a coast), nothing is cut, though a
+    straight 1,200 m disk around either home would be 57-60 % outside it.
+    """
+    from cohesion_gis.cohesion.reach import reach
     from cohesion_gis.cohesion.score import edge_cut_share
 
+    from .conftest import homes, network, spaces
+
     params = load_params(CohesionParams)
-    area = box(0, 0, 10_000, 10_000)
-    homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy([5000, 0, 5000], [5000, 0, 0]))
-    share = edge_cut_share(homes, area, params)
-    assert share == pytest.approx([0.0, 0.75, 0.5], abs=2e-3)  # centre, corner, side
-    # the 1.7 km² extract: most of every 1,200 m catchment lies beyond its edge, and it says so
+    nodes, edges = network(
+        {i: (100.0 * i, 0.0) for i in range(41)}, [(i, i + 1) for i in range(40)]
+    )
+    r = reach(homes([(500.0, 10.0), (2000.0, 10.0)], [1.0, 1.0]), spaces([]), nodes, edges,
+              params=params)  # fmt: skip
+    clipped = box(0, -500, 4000, 500)
+    assert edge_cut_share(r, (nodes, edges), clipped, params).tolist() == [1.0, 0.0]
+    coast = box(-100, -100, 4100, 100)
+    assert edge_cut_share(r, (nodes, edges), coast, params).tolist() == [0.0, 0.0]
+    near = dataclasses.replace(params, edge_radius_m=505.0)  # 510 m walk: just beyond
+    assert edge_cut_share(r, (nodes, edges), clipped, near).tolist() == [0.0, 0.0]
+    # the 1.7 km² extract, clipped by its header box on every side: every home's walk reaches it
     d = base.districts
-    assert d["edge_cut_share"].between(0.5, 0.9).all()
-    assert d["flag"].str.contains("catchments cut by the data edge").all()
+    assert (d["edge_cut_share"] == 1.0).all()
+    assert d["flag"].str.contains("catchments cut by the data edge: 100% of its residents").all()
 
 
 def test_weights_of_the_available_components_summing_to_zero_are_refused(base):
