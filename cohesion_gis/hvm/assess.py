@@ -416,7 +416,7 @@ def setup_network(city: City, setup: AssessmentSetup, areas: gpd.GeoDataFrame) -
     return approach_network(
         setup.edges, areas, vehicles=setup.classes,
         barriers=setup.routing, params=setup.params, block_unrated=setup.block_unrated,
-        boundary=city.boundary, obstacles=setup.obstacles,
+        boundary=city.boundary, obstacles=setup.obstacles, graph=city.drive_csr,
     )  # fmt: skip
 
 

@@ -90,6 +90,7 @@ from cohesion_gis.network import (
     Csr,
     EdgeIndex,
     components,
+    csr_from_edges,
     csr_from_pairs,
     nearest_edges,
     queue_shape,
@@ -102,6 +103,7 @@ __all__ = [
     "approach_network",
     "approach_routes",
     "underground",
+    "vehicle_graph",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,6 +187,7 @@ def approach_routes(
     block_unrated: bool | None = None,
     boundary: shapely.Geometry | None = None,
     obstacles: gpd.GeoDataFrame | None = None,
+    graph: Csr | None = None,
 ) -> gpd.GeoDataFrame:
     """Worst-case approach route to every entry of every site, for each vehicle class.
 
@@ -219,6 +222,10 @@ def approach_routes(
         closes a street only across its whole drivable cross-section, kerbs and footways to
         these (:func:`~cohesion_gis.hvm.barriers.street_closures`). ``None``: a footway of
         ``params.footway_width_m`` beside every street.
+    graph
+        The vehicle graph the edges belong to (``City.drive_csr``): the approach network keeps
+        its node numbering and numbers the nodes it adds (entries, barriers) after them.
+        ``None``: the graph of the edges (:func:`vehicle_graph`). Results do not depend on it.
 
     Returns
     -------
@@ -238,7 +245,7 @@ def approach_routes(
     """
     return approach_network(
         edges, sites, vehicles=vehicles, barriers=barriers, params=params,
-        block_unrated=block_unrated, boundary=boundary, obstacles=obstacles,
+        block_unrated=block_unrated, boundary=boundary, obstacles=obstacles, graph=graph,
     ).routes()  # fmt: skip
 
 
@@ -320,6 +327,7 @@ def approach_network(
     block_unrated: bool | None = None,
     boundary: shapely.Geometry | None = None,
     obstacles: gpd.GeoDataFrame | None = None,
+    graph: Csr | None = None,
 ) -> ApproachNetwork:
     """The split network and per-class arrays of :func:`approach_routes`, not yet searched.
 
@@ -345,7 +353,8 @@ def approach_network(
             reach_m=params.closure_reach_m, obstacles=obstacles,
         )  # fmt: skip
         ratings, barrier_ids = _barrier_table(barriers)
-    net, entries, inside = _build_network(edges, sites, barriers, params)
+    graph = vehicle_graph(edges) if graph is None else graph
+    net, entries, inside = _build_network(edges, graph, sites, barriers, params)
     log.info(
         "approach search: %d sites, %d entries, %d street pieces, %d classes",
         len(sites), entries.node.size, net.piece_a.size, len(classes),
@@ -359,9 +368,9 @@ def approach_network(
     stop = (np.diff(net.out_ptr) != 2) | has_barrier
     stop[entries.node] = True
     stop[net.piece_a[net.piece_a == net.piece_b]] = True
-    graph = (net.out_ptr, net.out_idx, net.head, net.tail, net.piece_len, turn_ptr, turn_radius,
-             widest, net.in_ptr, net.in_idx, stop)  # fmt: skip
-    per_class = _class_arrays(net, graph, classes, params, ratings, block_unrated)
+    directed = (net.out_ptr, net.out_idx, net.head, net.tail, net.piece_len, turn_ptr,
+                turn_radius, widest, net.in_ptr, net.in_idx, stop)  # fmt: skip
+    per_class = _class_arrays(net, directed, classes, params, ratings, block_unrated)
     start_ok = _start_nodes(net, per_class[5], _edge_nodes(net, boundary))
     kernel_network = (
         net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
@@ -581,22 +590,42 @@ def _crossings(
     return np.column_stack([edge[row], dist, site, barrier])
 
 
+def vehicle_graph(edges: gpd.GeoDataFrame) -> Csr:
+    """The graph of a hostile-vehicle edge table (:func:`~cohesion_gis.network.csr_from_edges`).
+
+    Each node at the first end of the geometry where its id first appears, numbered in that
+    order: what ``City.drive_csr`` is for the City's edges.
+    """
+    lines = edges.geometry.to_numpy()
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(lines, i)) for i in (0, -1)])
+    ids = np.r_[edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64)]
+    codes, first = np.unique(ids, return_index=True)
+    order = np.argsort(first, kind="stable")
+    nodes = pd.DataFrame({"x": ends[first[order], 0], "y": ends[first[order], 1]},
+                         index=codes[order])  # fmt: skip
+    return csr_from_edges(nodes, edges)
+
+
 def _build_network(
     edges: gpd.GeoDataFrame,
+    graph: Csr,
     sites: gpd.GeoDataFrame,
     barriers: gpd.GeoDataFrame | None,
     params: HvmParams,
 ) -> tuple[_Network, _Entries, tuple[np.ndarray, np.ndarray]]:
-    """Split the edges at entries and barriers; the entries and each site's inner pieces."""
+    """Split the edges at entries and barriers; the entries and each site's inner pieces.
+
+    The nodes of ``graph`` keep their numbers; the nodes added by the split come after them.
+    """
     index = EdgeIndex(edges)
     lines, tree = index.lines, index.tree
     cuts = _cut_points(index, sites, barriers, params.barrier_snap_m, below=underground(edges))
-    node_codes, node_values = pd.factorize(pd.concat([edges["u"], edges["v"]], ignore_index=True))
     n_edges = len(edges)
-    u_idx, v_idx = node_codes[:n_edges].astype(np.int64), node_codes[n_edges:].astype(np.int64)
+    u_idx = graph.node_index(edges["u"].to_numpy(np.int64), where="edges u").astype(np.int64)
+    v_idx = graph.node_index(edges["v"].to_numpy(np.int64), where="edges v").astype(np.int64)
     coords_flat, owner = shapely.get_coordinates(lines, return_index=True)
     starts = np.searchsorted(owner, np.arange(n_edges + 1))
-    split = _split_edges(cuts, coords_flat, starts, (u_idx, v_idx), n_nodes=len(node_values),
+    split = _split_edges(cuts, coords_flat, starts, (u_idx, v_idx), n_nodes=graph.n_nodes,
                          n_sites=len(sites))  # fmt: skip
     n_nodes, pieces_by_edge, entries, node_barriers = split
     # pieces in edge order: unsplit edges keep their coordinates, split ones get new runs
@@ -628,6 +657,7 @@ def _build_network(
     grades = edges["grade"].to_numpy(float) if "grade" in edges else np.zeros(n_edges)
     net = _assemble(
         n_nodes,
+        np.column_stack([graph.x, graph.y]),
         (piece_a, piece_b, parent),
         (vptr, vxy),
         piece_width=widths[parent],
@@ -737,6 +767,7 @@ def _substring(xy: np.ndarray, cum: np.ndarray, start: float, end: float) -> np.
 
 def _assemble(
     n_nodes: int,
+    graph_xy: np.ndarray,
     pieces: tuple[np.ndarray, np.ndarray, np.ndarray],
     vertices: tuple[np.ndarray, np.ndarray],
     *,
@@ -772,6 +803,7 @@ def _assemble(
         piece_a, piece_b, vptr, vxy, piece_width, n_nodes, kerb_m
     )
     xy = np.zeros((n_nodes, 2))
+    xy[: len(graph_xy)] = graph_xy  # a node on no edge keeps the graph's position
     xy[piece_a], xy[piece_b] = vxy[vptr[:-1]], vxy[vptr[1:] - 1]
     # the node graph each site's horizon is searched on: of parallel pieces the shortest
     graph = csr_from_pairs(piece_a, piece_b, lengths, x=xy[:, 0], y=xy[:, 1])

@@ -266,7 +266,11 @@ def ramp_city(helsinki):
         geometry=[shapely.box(x0, y0 - 25, x0 + 50, y0 + 25)],
         crs=helsinki.crs,
     )  # fmt: skip
-    city = dataclasses.replace(helsinki, drive_edges=edges, sites=sites)
+    nodes = gpd.GeoDataFrame(
+        {"x": xs, "y": y0}, geometry=shapely.points([(x, y0) for x in xs]),
+        index=pd.Index([1, 2, 3, 4], name="node_id"), crs=helsinki.crs,
+    )  # fmt: skip
+    city = dataclasses.replace(helsinki, drive_nodes=nodes, drive_edges=edges, sites=sites)
     return city, (x0, y0)
 
 

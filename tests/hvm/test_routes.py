@@ -24,6 +24,7 @@ from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.routes import (
     APPROACH_COLUMNS,
     _piece_lengths,
+    approach_network,
     approach_routes,
 )
 from cohesion_gis.hvm.sites import soft_target_sites
@@ -614,13 +615,23 @@ def test_a_ring_is_cut_where_it_runs_straightest():
 
 
 def test_helsinki_approaches_do_not_depend_on_the_node_numbering(helsinki):
-    # Central Station's ring of degree-2 nodes (157 m, no junction) was cut at its
-    # lowest-numbered node: renumbering moved 16 arrivals by up to 14 km/h
+    # the assessment numbers the approach network as City.drive_csr; shuffled rows with other
+    # node ids (numbered in order of appearance) give the same table. Central Station's ring of
+    # degree-2 nodes (157 m, no junction) was cut at its lowest-numbered node: renumbering moved
+    # 16 arrivals by up to 14 km/h
     setup = resolve_setup(helsinki, vehicles=["M1"], barriers=None, params=None,
                           block_unrated=None, dem=None, site_params=None)  # fmt: skip
     areas = search_areas(soft_target_sites(helsinki, params=setup.site_params), setup.site_params)
-    base = setup_network(helsinki, setup, areas).routes()
-    shuffled = dataclasses.replace(setup, edges=_renumbered(setup.edges, 2, redraw=False))
-    _assert_same_routes(base, setup_network(helsinki, shuffled, areas).routes())
+    network = setup_network(helsinki, setup, areas)
+    assert network.net.n_nodes > helsinki.drive_csr.n_nodes  # the City's nodes, then the split's
+    n = helsinki.drive_csr.n_nodes  # node i of the City is node i of the approach network
+    assert np.abs(network.net.graph.x[:n] - helsinki.drive_csr.x).max() < 1e-3
+    assert np.abs(network.net.graph.y[:n] - helsinki.drive_csr.y).max() < 1e-3
+    base = network.routes()
+    shuffled = approach_network(
+        _renumbered(setup.edges, 2, redraw=False), areas, vehicles=setup.classes,
+        barriers=setup.routing, boundary=helsinki.boundary,
+    )  # fmt: skip
+    _assert_same_routes(base, shuffled.routes())
     station = base[base["site_id"] == "way/122595198"]
     assert (station["reason"] == "").sum() >= 30  # the ring's entries among its 38
