@@ -49,6 +49,7 @@ from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import RatingRequirement, required_rating
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, underground
 from cohesion_gis.hvm.vehicles import VehicleClass
+from cohesion_gis.network import EdgeIndex, nearest_edges
 
 __all__ = [
     "DISCRETE_KINDS",
@@ -187,9 +188,10 @@ def _lateral_room(
     polygons = perimeter.loc[rows["site_id"].to_numpy()].to_numpy()
     to_crowd = shapely.distance(points, polygons)
     edges = edges.loc[~underground(edges)]  # the carriageway the entry is on, at the surface
-    lines = edges.geometry.to_numpy()
-    _, nearest = shapely.STRtree(lines).query_nearest(points, all_matches=False)
-    half_width = edges["width_m"].to_numpy(float)[nearest] / 2
+    # the nearest street, as STRtree.query_nearest gives it (the compiled grid homes snap with)
+    found, nearest, _ = nearest_edges(EdgeIndex(edges), points, max_distance_m=np.inf)
+    half_width = np.full(points.size, np.nan)
+    half_width[found] = edges["width_m"].to_numpy(float)[nearest] / 2
     return to_crowd, to_crowd + half_width
 
 
