@@ -91,10 +91,10 @@ def chain_radii(  # noqa: PLR0917 (numba has no keyword-only arguments)
     """Bend radii along chains of pieces between junctions (curves drawn across many pieces).
 
     Chains are walked from every junction or dead end (degree ≠ 2); a ring of degree-2 nodes with
-    no junction is cut at its straightest node (:func:`_ring_cut`). Neither the direction a chain
-    is walked in nor where a ring is cut depends on the node numbering (the radii of
-    :func:`~cohesion_gis.hvm.kinematics.group_bend_radii` do not depend on the direction); it
-    was cut at its lowest-numbered node (issue 17). Returns the radius at every piece vertex
+    no junction is cut at its straightest node (:func:`_ring_cut`; it was cut at its
+    lowest-numbered node, issue 17), and every chain is measured from its end with the smaller
+    x, then y (:func:`_backwards`): neither depends on the node numbering, so the radii are the
+    same bit for bit under any numbering. Returns the radius at every piece vertex
     (piece ends ``inf``) and at every node inside a chain (degree 2; NaN at junctions and dead
     ends and at a ring's cut, where the turn decides).
     """
@@ -145,11 +145,29 @@ def chain_radii(  # noqa: PLR0917 (numba has no keyword-only arguments)
                 joints[n_joints] = node
                 n_joints += 1
                 p = nxt
+            path, inner = chain[:n_chain], joints[:n_joints]
+            if _backwards(path, vptr, vxy):  # walk every chain one way: the same sums
+                path, inner = path[::-1] ^ 1, inner[::-1]
             _assign_chain(
-                chain[:n_chain], joints[:n_joints], vptr, vxy, piece_width, kerb,
-                vertex_radius, node_radius,
+                path, inner, vptr, vxy, piece_width, kerb, vertex_radius, node_radius
             )  # fmt: skip
     return vertex_radius, node_radius
+
+
+@njit(cache=True)
+def _backwards(chain: np.ndarray, vptr: np.ndarray, vxy: np.ndarray) -> bool:  # pragma: no cover
+    """Whether a chain (directed edges) runs from its larger end (x, then y) to its smaller.
+
+    A chain back to its own node compares its second vertex with its last but one.
+    """
+    first, last = chain[0], chain[-1]
+    p, q = first >> 1, last >> 1
+    a = vptr[p + 1] - 1 if first & 1 else vptr[p]  # the chain's first vertex
+    b = vptr[q] if last & 1 else vptr[q + 1] - 1  # its last
+    if vxy[a, 0] == vxy[b, 0] and vxy[a, 1] == vxy[b, 1]:
+        a = a - 1 if first & 1 else a + 1
+        b = b + 1 if last & 1 else b - 1
+    return (vxy[b, 0], vxy[b, 1]) < (vxy[a, 0], vxy[a, 1])
 
 
 @njit(cache=True)
