@@ -750,7 +750,8 @@ def _split_edges(
             pieces.append((prev_node, node, _substring(xy, cum, prev_dist, dist)))
             prev_node, prev_dist = node, dist
         pieces_by_edge[e] = pieces
-    return n_nodes, pieces_by_edge, entries, node_barriers
+    # each node's barriers in table order, not in the order the edges were met
+    return n_nodes, pieces_by_edge, entries, {n: sorted(b) for n, b in node_barriers.items()}
 
 
 def _interpolate(xy: np.ndarray, cum: np.ndarray, dist: float) -> np.ndarray:
