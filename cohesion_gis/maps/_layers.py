@@ -37,6 +37,7 @@ __all__ = [
     "geojson_layer",
     "label_points",
     "scale_tolerance_m",
+    "single_parts",
     "to_wgs84",
 ]
 
@@ -80,6 +81,19 @@ def check_frame(gdf: object, *, layer: str, columns: Sequence[str] = ()) -> gpd.
     if problems:
         raise InputError(f"{layer}: " + "; ".join(problems))
     return gdf
+
+
+def single_parts(geometries: np.ndarray) -> np.ndarray:
+    """The parts of ``geometries`` (``shapely.get_parts``), not copied when all are single.
+
+    When every geometry is a non-empty point, line or polygon the array itself is returned:
+    ``get_parts`` copies each one (0.15 s for Malta's 120k street edges).
+    """
+    kinds = shapely.get_type_id(geometries)
+    single = (kinds >= 0) & (kinds <= shapely.GeometryType.POLYGON)  # point, lines, polygon
+    if single.all() and not shapely.is_empty(geometries).any():
+        return geometries
+    return shapely.get_parts(geometries)
 
 
 def as_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -17,7 +17,13 @@ import numpy as np
 import shapely
 
 from cohesion_gis.errors import InputError, ParameterError
-from cohesion_gis.maps._layers import VectorLayer, check_frame, geojson_layer, to_wgs84
+from cohesion_gis.maps._layers import (
+    VectorLayer,
+    check_frame,
+    geojson_layer,
+    single_parts,
+    to_wgs84,
+)
 from cohesion_gis.maps._style import (
     OSM_ATTRIBUTION,
     MapScript,
@@ -104,11 +110,8 @@ def _street_chains(streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     shared end points, so no noding (``union_all``: 7 s on Malta) is needed: see
     :func:`_join_chains`.
     """
-    parts = streets.geometry.to_numpy()
-    if (shapely.get_type_id(parts) != shapely.GeometryType.LINESTRING).any():  # not as built
-        parts = shapely.get_parts(parts)
-        parts = parts[shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING]
-    parts = parts[~shapely.is_empty(parts)]
+    parts = single_parts(streets.geometry.to_numpy())
+    parts = parts[shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING]
     return gpd.GeoDataFrame(geometry=_join_chains(parts), crs=streets.crs)
 
 
