@@ -253,8 +253,11 @@ def add_approaches(
     """
     if approaches.empty:
         return None
-    wgs = to_wgs84(approaches, tolerance_m=tolerance_m)
-    records = wgs.drop(columns="geometry").to_dict("records")
+    read = ("site_id", "vehicle_class", "impact_speed_kmh", "blocked_by", "run_up_m",
+            "impact_energy_kj")  # fmt: skip
+    wgs = to_wgs84(approaches[[c for c in read if c in approaches] + [approaches.geometry.name]],
+                   tolerance_m=tolerance_m)  # fmt: skip
+    records = wgs.drop(columns=wgs.geometry.name).to_dict("records")  # the columns read below
     popups = []
     for r in records:
         stopped = not float(r["impact_speed_kmh"]) > 0
