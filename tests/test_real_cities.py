@@ -70,6 +70,9 @@ def test_malta_gets_its_local_councils(malta: cg.City):
     names = set(districts["name"])
     assert {"Valletta", "Il-Mosta", "Tas-Sliema", "Ħal Qormi", "Ix-Xagħra", "Il-Qala"} <= names
     assert "Ħal Tarxien" not in names
+    # two councils named Ir-Rabat (Rabat on Malta, Victoria on Gozo) are told apart by their id
+    assert districts["name"].is_unique
+    assert {"Ir-Rabat (relation/7510565)", "Ir-Rabat (relation/7508583)"} <= names
     # Mdina is the smallest inland council (0.9 km²), Rabat (Malta) among the largest (26.6 km²)
     mdina = districts.loc[districts["name"].eq("L-Imdina"), "area_m2"].iloc[0]
     assert 0.5e6 < mdina < 1.3e6

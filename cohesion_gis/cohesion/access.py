@@ -26,7 +26,7 @@ from numba import njit
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.reach import Reach
 
-__all__ = ["access", "coverage_credit"]
+__all__ = ["access", "coverage_credit", "eligible_spaces"]
 
 
 @njit(cache=True, nogil=True)
@@ -45,6 +45,20 @@ def coverage_credit(dist_m: float, d_full_m: float, d_max_m: float) -> float:  #
     return min(max(g, 0.0), 1.0)
 
 
+def eligible_spaces(spaces: pd.DataFrame, params: CohesionParams) -> np.ndarray:
+    """Which spaces count for which access category: bool ``(n_spaces, n_categories)``.
+
+    A space counts when its ``space_type`` is one of the category's and its ``area_m2`` is at
+    least the category's ``min_area_m2``.
+    """
+    kind = spaces["space_type"].to_numpy()
+    area = spaces["area_m2"].to_numpy(dtype=float)
+    return np.column_stack(
+        [np.isin(kind, c.space_types) & (area >= c.min_area_m2) for c in params.access]
+        or [np.zeros(len(kind), dtype=bool)]
+    )
+
+
 def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
     """Per home: ``access_<category>`` (best coverage, 0–1) and ``access`` (their mean).
 
@@ -55,11 +69,7 @@ def access(reach: Reach, params: CohesionParams) -> pd.DataFrame:
         ``max_snap_m``), which is not measured rather than served by nothing.
     """
     kind = reach.spaces["space_type"].to_numpy()
-    area = reach.spaces["area_m2"].to_numpy(dtype=float)
-    eligible = np.column_stack(
-        [np.isin(kind, c.space_types) & (area >= c.min_area_m2) for c in params.access]
-        or [np.zeros(len(kind), dtype=bool)]
-    )
+    eligible = eligible_spaces(reach.spaces, params)
     space_of, category = np.nonzero(eligible)  # by space, then category
     best = _best_coverage(
         *reach.columns(),

@@ -111,6 +111,7 @@ class CohesionParams:
     edge_radius_m: float
     edge_clip_tolerance_m: float
     edge_cut_flag_share: float
+    percentile_min_homes: int
     sensitivity_distance_scales: tuple[float, ...]
     sensitivity_slow_walk_speed_m_s: float
     sensitivity_weight_draws: int
@@ -198,6 +199,7 @@ class CohesionParams:
             "edge_radius_m": _num(table["edge"]["radius_m"]),
             "edge_clip_tolerance_m": _num(table["edge"]["clip_tolerance_m"]),
             "edge_cut_flag_share": _num(table["edge"]["flag_share"]),
+            "percentile_min_homes": _num(table["percentile_min_homes"], whole=True),
             "sensitivity_distance_scales": _seq(sens["distance_scales"]),
             "sensitivity_slow_walk_speed_m_s": _num(sens["slow_walk_speed_m_s"]),
             "sensitivity_weight_draws": _num(sens["weight_draws"], whole=True),
@@ -401,6 +403,7 @@ _NUMBERS: dict[str, tuple[str, Bound]] = {
     # below the data hull's 100 m margin (sources.osm.HULL_CELL_M), or every coast is an edge
     "edge_clip_tolerance_m": ("edge.clip_tolerance_m", Bound(0.0, 50.0, "m", above=True)),
     "edge_cut_flag_share": ("edge.flag_share", Bound(0.0, 1.0)),
+    "percentile_min_homes": ("percentile_min_homes", Bound(1, 1000, integer=True)),
     "bridging_wide_radius_m": ("bridging.wide_radius_m", _RADIUS),
     "bridging_wide_min_area_m2": ("bridging.wide_min_area_m2", _AREA),
     "capacity_benchmark_m2_per_person": (

@@ -18,7 +18,7 @@ Every variant reads the same distance table, so it costs no new network search.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from cohesion_gis._gc import paused_gc
-from cohesion_gis.cohesion.access import access
+from cohesion_gis.cohesion.access import access, eligible_spaces
 from cohesion_gis.cohesion.bridging import (
     NOT_AVAILABLE,
     bridging,
@@ -85,9 +85,10 @@ class CohesionResult:
     districts
         ``district_id, name, population, access, diversity, bridging, capacity, severance,
         score`` (components 0–1, NaN when not available; score 0–100), ``access_<category>``,
-        ``share_meeting_<category>`` (share of residents within the category's full-credit
-        distance), ``shortfall_<component>`` (points of 100 − score due to each component),
-        ``p10_score`` and ``median_score`` (population-weighted, over the district's homes),
+        ``share_meeting_<category>`` (share of the scored residents within the category's
+        full-credit distance), ``shortfall_<component>`` (points of 100 − score due to each
+        component), ``p10_score`` and ``median_score`` (population-weighted, over the district's
+        homes) and ``scored_homes`` (how many),
         ``main_shortfall``, ``unscored_persons`` (residents of homes off the walk network, left
         out of the means), ``island_persons`` (residents on walk-network pieces other than the
         largest); with resident groups ``score_<group>``, ``gap_<group>`` (points
@@ -321,7 +322,9 @@ def assemble_result(
     """
     homes = homes.copy()
     homes["score"] = composite(homes, params.weights, params.aggregation)
-    districts = _districts(city.districts, homes, params)
+    mapped = eligible_spaces(spaces, params).any(axis=0)
+    untagged = [c.name for c, some in zip(params.access, mapped, strict=True) if not some]
+    districts = _districts(city.districts, homes, params, untagged=untagged)
     notes = {
         **(notes or {}),
         "bridging": bridging_note(homes, params),
@@ -591,14 +594,23 @@ def composite(
 
 
 def _districts(
-    districts: gpd.GeoDataFrame, homes: pd.DataFrame, params: CohesionParams
+    districts: gpd.GeoDataFrame,
+    homes: pd.DataFrame,
+    params: CohesionParams,
+    *,
+    untagged: Sequence[str] = (),
 ) -> gpd.GeoDataFrame:
-    """District means, the decision outputs and the group gaps; see :class:`CohesionResult`."""
+    """District means, the decision outputs and the group gaps; see :class:`CohesionResult`.
+
+    ``untagged``: access categories no space in the data belongs to (flagged "none tagged").
+    """
     access_columns = [c for c in homes if c.startswith("access_")]
     extra = [c for c in ("detour_ratio", "detour_capped_share", "edge_cut_share") if c in homes]
     columns = [*COMPONENTS, "severance", "score", *extra, *access_columns]
     key = DistrictKey(homes)
-    meeting = homes[access_columns].ge(1.0 - 1e-12).astype(float)
+    # of the scored residents: a home off the walk network is outside the denominator
+    measured = homes[access_columns]
+    meeting = measured.ge(1.0 - 1e-12).astype(float).where(measured.notna())
     meeting.columns = [c.replace("access_", "share_meeting_", 1) for c in access_columns]
     shortfall = shortfall_contributions(homes, params)
     means = key.means(pd.concat([homes[columns], meeting, shortfall], axis=1))
@@ -611,6 +623,9 @@ def _districts(
         means["island_persons"] *= key.population.reindex(means.index).to_numpy()
     means["p10_score"] = key.quantile(homes["score"], 0.1)
     means["median_score"] = key.quantile(homes["score"], 0.5)
+    scored = homes["score"].notna() & homes["population"].gt(0)
+    means["scored_homes"] = homes.loc[scored].groupby("district_id").size()
+    means["scored_homes"] = means["scored_homes"].fillna(0).astype(int)
     out = districts[["district_id", "name", "geometry"]].merge(
         means, left_on="district_id", right_index=True, how="left"
     )
@@ -628,6 +643,23 @@ def _districts(
             out[list(COMPONENTS)].lt(0.2).any(axis=1) & (out["population"] > 0),
             "a component below 0.2 (the composite is compensatory)",
         ),
+    ]
+    if untagged:
+        flags.append(
+            (
+                out["population"] > 0,
+                f"none tagged in the city: {', '.join(c.replace('_', ' ') for c in untagged)} "
+                "(access 0 because no such space is mapped, not because it is far)",
+            )
+        )
+    few = out["scored_homes"].fillna(0).astype(int)
+    flags += [
+        (
+            few == n,
+            f"p10 and median from {n} home(s), fewer than {params.percentile_min_homes}: one "
+            "building decides them",
+        )
+        for n in sorted(few[(few > 0) & (few < params.percentile_min_homes)].unique())
     ]
     left_out = out["unscored_persons"].fillna(0.0)
     flags += [

@@ -129,10 +129,20 @@ def _table(
     clipped: list[bool],
     crs: Any,
 ) -> gpd.GeoDataFrame:
-    """Assemble a district table with the standard columns."""
+    """Assemble a district table with the standard columns.
+
+    A name two districts share gets its ``district_id`` appended, so that tables, maps and
+    summaries tell them apart (Malta's two ``Ir-Rabat`` councils: Rabat on Malta, Victoria on
+    Gozo).
+    """
     if not ids:
         return _empty(crs)
     geometry = gpd.GeoSeries(geoms, crs=crs)
+    seen = collections.Counter(names)
+    names = [
+        f"{name} ({district_id})" if isinstance(name, str) and seen[name] > 1 else name
+        for name, district_id in zip(names, ids, strict=True)
+    ]
     return gpd.GeoDataFrame(
         {
             "district_id": pd.Series(ids, dtype=object),

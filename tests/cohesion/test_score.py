@@ -307,6 +307,31 @@ def test_edge_cut_share_by_hand_and_on_helsinki(base):
     assert d["flag"].str.contains("catchments cut by the data edge: 100% of its residents").all()
 
 
+def test_decision_outputs_say_what_they_rest_on(base, helsinki):
+    """share_meeting_* is of the scored residents; small districts and untagged categories are
+    flagged. Punavuori's p10 and median come from 9 homes; Helsinki maps no district park
+    (20 ha) and no youth centre, so their access is 0 by absence, not by distance."""
+    d = base.districts.set_index("name")
+    assert d.loc["Punavuori", "scored_homes"] == 9
+    assert "p10 and median from 9 home(s), fewer than 10" in d.loc["Punavuori", "flag"]
+    assert not d.drop("Punavuori")["flag"].str.contains("p10 and median from").any()
+    untagged = "none tagged in the city: district green, youth centre"
+    assert d["flag"].str.contains(untagged).all()
+    assert (d["share_meeting_youth_centre"] == 0).all()
+    # a third of Kruununhaka's homes off the network: they leave the denominator, not count 0
+    homes = base.homes.copy()
+    mine = np.flatnonzero(homes["district_id"].eq(d.loc["Kruununhaka", "district_id"]))[::3]
+    measured = [c for c in homes if c.startswith("access") or c in COMPONENTS]
+    homes.loc[homes.index[mine], [*measured, "score"]] = np.nan
+    result = assemble_result(helsinki, homes, base.spaces, base.params).districts
+    kept = homes.drop(index=homes.index[mine])
+    kept = kept[kept["district_id"].eq(d.loc["Kruununhaka", "district_id"])]
+    want = np.average(kept["access_sport"] >= 1.0 - 1e-12, weights=kept["population"])
+    got = result.set_index("name").loc["Kruununhaka", "share_meeting_sport"]
+    assert got == pytest.approx(want, rel=1e-12)
+    assert 0.5 < got < 1.0
+
+
 def test_weights_of_the_available_components_summing_to_zero_are_refused(base):
     # red-team review: bridging the only weight, without group data: every score NaN, silently
     with pytest.raises(ParameterError, match=r"available components \(access, diversity, capa"):
