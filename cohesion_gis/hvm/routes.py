@@ -712,8 +712,9 @@ def _split_edges(
 ]:
     """Pieces of every cut edge, new nodes, entries per site and barriers per node.
 
-    Cuts within ``_MERGE_M`` of an edge end or of the previous cut are the same node; an entry
-    met by two edges is placed at the smaller (x, y) of their crossings.
+    Cuts within ``_MERGE_M`` of an edge end are that end; inner cuts less than ``_MERGE_M``
+    apart in a row are one node, at the middle of their run; an entry met by two edges is placed
+    at the smaller (x, y) of their crossings.
     """
     u_idx, v_idx = ends
     entries: list[dict[int, tuple[float, float]]] = [{} for _ in range(n_sites)]
@@ -726,18 +727,26 @@ def _split_edges(
         xy = coords_flat[starts[e] : starts[e + 1]]
         cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xy, axis=0).T))])
         total = cum[-1]
+        rows = cuts[group].tolist()
+        dists = np.array([row[1] for row in rows])
+        inner = (dists > _MERGE_M) & (dists < total - _MERGE_M)
+        # inner cuts closer than _MERGE_M in a row are one node, split at the middle of their
+        # run: the same nodes whichever end the way is drawn from
+        run = np.cumsum(np.r_[True, np.diff(dists) > _MERGE_M] | ~inner)
         stops: list[tuple[float, int]] = []  # (distance, node)
-        for _, dist, s, b in cuts[group].tolist():
+        node_of_run: dict[int, int] = {}
+        for k, (_, dist, s, b) in enumerate(rows):
             if dist <= _MERGE_M:
                 node = int(u_idx[e])
             elif dist >= total - _MERGE_M:
                 node = int(v_idx[e])
-            elif stops and dist - stops[-1][0] <= _MERGE_M:
-                node = stops[-1][1]
+            elif run[k] in node_of_run:
+                node = node_of_run[run[k]]
             else:
-                node = n_nodes
+                node = node_of_run[run[k]] = n_nodes
                 n_nodes += 1
-                stops.append((dist, node))
+                members = dists[(run == run[k]) & inner]
+                stops.append(((members[0] + members[-1]) / 2, node))
             point = _interpolate(xy, cum, min(max(dist, 0.0), total))
             if s >= 0:  # of two crossings at one node, the smaller (x, y): not the first edge's
                 xy_cut = (float(point[0]), float(point[1]))
