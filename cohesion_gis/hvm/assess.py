@@ -133,8 +133,11 @@ class SiteAssessment:
         per class, ``worst_class``, ``max_impact_speed_kmh``, ``max_impact_energy_kj``,
         ``max_normal_speed_kmh`` (barrier impact, square to the perimeter),
         ``max_crowd_entry_speed_kmh`` (fastest crossing into the crowd at any angle, glancing
-        included), ``required_rating`` (headline: heaviest class first; the vulnerability band
-        is the worst over all classes), ``open_approaches``, ``exposure``, ``vulnerability``,
+        included), ``required_rating`` (the headline: the most demanding requirement by test
+        mass, then test speed, the heaviest class beyond the test speeds first, with its energy
+        beside), ``requirements`` (every class's most demanding requirement over the site's
+        entries, headline first: a rating covers only its own class; the vulnerability band is
+        the worst over all classes), ``open_approaches``, ``exposure``, ``vulnerability``,
         ``attractiveness``, ``risk``, ``rank``, ``priority``, ``access`` (why no vehicle
         arrives, if none does); sorted by rank.
     approaches
@@ -142,7 +145,8 @@ class SiteAssessment:
         the worst route as a LineString.
     entries
         One row per entry point (Point): per-class speeds, the classes that arrive, the
-        governing required rating and every class's requirement.
+        headline required rating and every class's requirement (``requirements``, most
+        demanding first), as on the sites table.
     gaps
         Gaps over the limit in barrier lines (:func:`cohesion_gis.hvm.barriers.barrier_gaps`).
     barriers
@@ -641,6 +645,23 @@ def _governing(
     return best, text
 
 
+def _by_class(reqs: Sequence[Sequence[RatingRequirement]]) -> str:
+    """Every class's most demanding requirement over rows, most demanding class first.
+
+    Each class's row is chosen as :func:`_governing` chooses the headline (so the first item
+    is the headline); a rating is evidence only for its own class, so a line needs them all.
+    """
+    best: dict[str, tuple[RatingRequirement, str]] = {}
+    for row in reqs:
+        if not row:
+            continue
+        cls = row[0].vehicle_class
+        if cls not in best or demand_key(row[0]) > demand_key(best[cls][0]):
+            best[cls] = (row[0], requirement_text(row))
+    ranked = sorted(best.values(), key=lambda kept: demand_key(kept[0]), reverse=True)
+    return "; ".join(text for _, text in ranked) or "none: no vehicle approach"
+
+
 def _site_table(
     sites: gpd.GeoDataFrame,
     approaches: gpd.GeoDataFrame,
@@ -676,6 +697,7 @@ def _site_table(
         by_site.setdefault(sid, []).append(row)
     governing = [_governing(by_site.get(sid, [])) for sid in table["site_id"]]
     table["required_rating"] = [text for _, text in governing]
+    table["requirements"] = [_by_class(by_site.get(sid, [])) for sid in table["site_id"]]
     normal = approaches.groupby("site_id")["normal_speed_kmh"].max()
     table["max_normal_speed_kmh"] = table["site_id"].map(normal).fillna(0.0).astype(float)
     entry = approaches.loc[approaches["protected_by"] == ""].groupby("site_id")[
@@ -764,7 +786,7 @@ def _entries(
         arriving = open_by_entry.get(entry, set())
         open_classes.append(";".join(k for k in names if k in arriving))
         governing.append(_governing(entry_reqs)[1])
-        every.append("; ".join(requirement_text(r) for r in entry_reqs if r))
+        every.append(_by_class(entry_reqs))
     table = pd.DataFrame(
         {
             "entry_id": speed.index.to_numpy(),

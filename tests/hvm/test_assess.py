@@ -441,6 +441,26 @@ def test_headline_is_the_most_demanding_by_mass_then_speed(result):
         assert masses[cls] == max(masses[c] for c in arriving["vehicle_class"])
 
 
+def test_every_class_requirement_is_listed_beside_the_headline(result):
+    # issue 13 rule 3: the headline first, then every class that arrives, each with its energy
+    for _, site in result.sites.iterrows():
+        listed = site["requirements"]
+        assert listed.startswith(site["required_rating"]), site["name"]
+        rows = result.approaches.loc[
+            (result.approaches["site_id"] == site["site_id"])
+            & (result.approaches["impact_speed_kmh"] > 0)
+            & (result.approaches["protected_by"] == "")
+        ]
+        for cls in set(rows["vehicle_class"]):
+            assert f"[{cls}]" in listed or f"for {cls}:" in listed, (site["name"], cls)
+        if len(rows):
+            assert listed.count("kJ") >= rows["vehicle_class"].nunique()
+    senate = result.sites.loc[result.sites["name"] == "Senaatintori"].iloc[0]
+    assert all(f"[{c}]" in senate["requirements"] for c in CLASSES)
+    entry = result.entries.loc[result.entries["open_classes"].str.count(";") == 3].iloc[0]
+    assert entry["requirements"].startswith(entry["required_rating"])
+
+
 def test_horizon_sensitivity_and_the_horizon_flag(helsinki):
     city = only_sites(helsinki, "Senaatintori")
     table = horizon_sensitivity(city, horizons_m=(250.0, 500.0), vehicles=["M1"])
