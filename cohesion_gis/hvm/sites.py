@@ -26,6 +26,10 @@ assessment (reference hvm.md §8.2):
 
    - ``tag``: the OSM ``capacity`` tag;
    - ``area×density``: open sites (kinds with ``density_persons_m2``): footprint area × density;
+   - ``open ground×density``: a member of :attr:`SiteParams.open_ground_kinds` (an attraction)
+     mapped as open ground (buildings under :attr:`SiteParams.building_share` of it: a garden,
+     park or viewpoint): area × :attr:`SiteParams.open_ground_persons_m2` everyday (its event
+     figure is ``event_capacity_persons``);
    - ``auditorium×seats``: seated venues (kinds with ``seats_per_m2``: theatres, cinemas):
      :math:`N = A_{footprint} \cdot s_{aud} \cdot \rho_{seats}` with
      :math:`s_{aud}` = :attr:`SiteParams.auditorium_share` of the footprint (a node: of at
@@ -203,6 +207,13 @@ class SiteParams:
     event_persons_m2
         Persons per m² of an open space holding an event (``event_capacity_persons``), separate
         from the everyday ``capacity_persons``.
+    open_ground_kinds
+        Kinds whose member mapped as open ground (buildings cover less than ``building_share``
+        of it: a garden, a park, a viewpoint) holds its everyday visitors at
+        ``open_ground_persons_m2`` instead of the kind's density (a visitor area).
+    open_ground_persons_m2
+        Everyday persons per m² on such open ground (a garden's visitors spread over its
+        paths and lawns); the event figure stays ``event_persons_m2``.
     building_share
         An open-space member of a kind that may hold a building (``density_persons_m2`` but not
         ``open_land``: station, stadium, attraction) is building-based premises when buildings
@@ -237,6 +248,8 @@ class SiteParams:
     event_persons_m2: float
     building_share: float
     hall_share: float
+    open_ground_kinds: tuple[str, ...]
+    open_ground_persons_m2: float
 
     PACKAGED: ClassVar[str] = "sites.toml"
     OPEN_TABLES: ClassVar[tuple[str, ...]] = ()
@@ -265,7 +278,7 @@ class SiteParams:
         raise_problems(
             ParameterError, label, problems + _site_problems(SimpleNamespace(**values)), FIX_FILE
         )
-        strings = ("separate_kinds", "station_kinds")
+        strings = ("separate_kinds", "station_kinds", "open_ground_kinds")
         typed: dict[str, Any] = {k: float(v) for k, v in values.items() if k not in strings}
         typed |= {k: tuple(values[k]) for k in strings}
         return cls(**typed)
@@ -291,6 +304,7 @@ _SITE_BOUNDS = {
     "event_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # 4/m² is already unstable
     "building_share": Bound(0.0, 1.0, above=True),
     "hall_share": Bound(0.0, 1.0, above=True),
+    "open_ground_persons_m2": Bound(0.0, 1.0, "persons/m²", above=True),  # a busy square: 0.5
 }
 
 
@@ -301,7 +315,7 @@ def _site_problems(params: Any) -> list[str]:
         for name, bound in _SITE_BOUNDS.items()
         if (p := number_problem(name, getattr(params, name), bound))
     ]
-    lists = ("separate_kinds", "station_kinds")
+    lists = ("separate_kinds", "station_kinds", "open_ground_kinds")
     return problems + [p for k in lists if (p := strings_problem(k, getattr(params, k)))]
 
 
@@ -480,6 +494,9 @@ def _members(
     auditorium_m2 = auditorium_m2 * params.auditorium_share
     persons = np.zeros(len(candidates))
     source = np.empty(len(candidates), dtype=object)
+    open_ground = candidates["kind"].isin(params.open_ground_kinds).to_numpy() & (
+        building < params.building_share
+    )
     tags = candidates["capacity_tag"].to_numpy(float)
     for i, kind_name in enumerate(candidates["kind"]):
         kind = kinds[kind_name]
@@ -492,6 +509,9 @@ def _members(
             source[i] = "station floor×levels"
         elif station[i]:
             persons[i], source[i] = area[i] * params.station_persons_m2, "area×density"
+        elif open_ground[i]:
+            persons[i] = area[i] * params.open_ground_persons_m2
+            source[i] = "open ground×density"
         elif kind.density_persons_m2 is not None:
             persons[i], source[i] = area[i] * kind.density_persons_m2, "area×density"
         elif kind.seats_per_m2 is not None:

@@ -362,3 +362,32 @@ def test_site_params_from_a_partial_file(tmp_path) -> None:
     for field in ("entry_snap_m", "default_levels", "separate_kinds"):
         assert f"`{field}`" in str(info.value)
     assert str(info.value).startswith(f"{path}: ")
+
+
+def test_a_garden_attraction_holds_an_everyday_crowd_and_a_separate_event(sites):
+    # Kaisaniemi botanic garden (4.97 ha of open ground, tourism=attraction): was 0.3 persons/m²
+    # over the whole garden, 15 158 everyday; published: some 84 000 visitors in the record
+    # year 2018 and more than 800 at its Water Lily Night (University of Helsinki) [S]
+    garden = named(sites, "Kaisaniemen kasvitieteellinen puutarha").iloc[0]
+    assert "open ground×density" in garden["capacity_source"]
+    assert 300 < garden["capacity_persons"] < 2_000
+    assert garden["event_capacity_persons"] >= 800  # the event figure, 2 persons/m²
+    assert garden["martyns_law_tier"] == "none"  # open land: at most a qualifying event
+    assert garden["martyns_law_event"] == "possible qualifying event"
+
+
+def test_open_ground_only_where_buildings_do_not_cover_the_attraction():
+    params = load_params(SiteParams)
+    garden = shapely.box(0, 0, 100, 100)
+    rows = [("way/1", "Garden", "attraction", np.nan, garden)]
+    open_ground = soft_target_sites(candidates(rows), **tables(), params=params).iloc[0]
+    assert open_ground["capacity_persons"] == pytest.approx(10_000 * params.open_ground_persons_m2)
+    assert open_ground["capacity_source"] == "open ground×density"
+    # a castle covering a fifth of its grounds: a visitor area at the kind's density
+    castle = soft_target_sites(
+        candidates(rows), **tables(buildings=[shapely.box(0, 0, 100, 20)]), params=params
+    ).iloc[0]
+    assert castle["capacity_source"] == "area×density"
+    assert castle["capacity_persons"] > 10 * open_ground["capacity_persons"]
+    with pytest.raises(ParameterError, match="open_ground_persons_m2"):
+        replace(params, open_ground_persons_m2=-1.0)
