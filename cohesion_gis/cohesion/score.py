@@ -322,7 +322,7 @@ def assemble_result(
     """
     homes = homes.copy()
     homes["score"] = composite(homes, params.weights, params.aggregation)
-    mapped = eligible_spaces(spaces, params).any(axis=0)
+    mapped = np.asarray(eligible_spaces(spaces, params).any(axis=0), dtype=bool)
     untagged = [c.name for c, some in zip(params.access, mapped, strict=True) if not some]
     districts = _districts(city.districts, homes, params, untagged=untagged)
     notes = {

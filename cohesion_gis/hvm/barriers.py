@@ -856,7 +856,7 @@ def _cross_section_gaps(
     for c in np.flatnonzero(gaps >= reach.vehicle_width_m):  # a line round the footway?
         near = np.unique(g_idx[w_idx == c])
         if near.size and _enclosed(
-            frame, c, sides=sides[c], half=half[c], elements=geoms[near], reach=reach
+            frame, int(c), sides=sides[c], half=half[c], elements=geoms[near], reach=reach
         ):
             gaps[c], members[c] = np.nan, near
     return gaps, members
