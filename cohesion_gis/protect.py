@@ -173,6 +173,9 @@ class ProtectParams:
     max_standoff_m
         Lines and closures stand at most this far (m, along the route) from the site's entry:
         any street node may be a start, so only a compact ring of lines closes the site off.
+    ring_m
+        When no line near the site can stop an approach, the site is closed off by a ring of
+        lines (:func:`_ring`) on streets within this distance (m, along the network).
     horizon_m
         Run-up search horizon (m) of the threat search and of the verification (at least the
         assessment's own): long enough for every class to reach its top speed.
@@ -188,6 +191,9 @@ class ProtectParams:
     placement_m
         A line stands this far past the upstream end of its segment (or mid-segment if shorter),
         where vehicles are slowest.
+    closure_streets
+        OSM ``highway`` values of the minor streets the ring may close with landscaping;
+        through routes keep their traffic (a rated line across them, active where it must open).
     default_width_m
         Carriageway width (m) where the street has none.
     classes
@@ -207,10 +213,12 @@ class ProtectParams:
     placement_m: float
     distance_weight: float
     max_standoff_m: float
+    ring_m: float
     horizon_m: float
     max_reach_m: float
     tie_reach_m: float
     tie_crosses: tuple[str, ...]
+    closure_streets: tuple[str, ...]
     default_width_m: float
     classes: tuple[str, ...]
     max_rounds: int
@@ -243,8 +251,9 @@ class ProtectParams:
                 problems.append(p)
             else:
                 costs[_speed(speed)] = float(cost)
-        if p := strings_problem("tie_crosses", table["tie_crosses"]):
-            problems.append(p)
+        for key in ("tie_crosses", "closure_streets"):
+            if p := strings_problem(key, table[key]):
+                problems.append(p)
         if p := strings_problem("classes", table["classes"]):
             problems.append(p)
         elif not table["classes"]:
@@ -267,6 +276,7 @@ class ProtectParams:
             **{k: float(table[k]) for k in _PROTECT_BOUNDS if k != "max_rounds"},
             classes=tuple(table["classes"]),
             tie_crosses=tuple(table["tie_crosses"]),
+            closure_streets=tuple(table["closure_streets"]),
             max_rounds=int(table["max_rounds"]),
             forms=tuple(forms),
             closure=Closure(closure["label"], **{k: float(closure[k]) for k in _CLOSURE_BOUNDS}),
@@ -304,6 +314,7 @@ _PROTECT_BOUNDS = {
     "placement_m": Bound(0.0, 100.0, "m"),
     "distance_weight": Bound(0.0, 100.0),
     "max_standoff_m": Bound(0.0, 5000.0, "m", above=True),  # within the horizon
+    "ring_m": Bound(0.0, 5000.0, "m"),
     "horizon_m": Bound(0.0, 5000.0, "m", above=True),  # as hvm.toml search_horizon_m
     "max_reach_m": Bound(0.0, 200.0, "m", above=True),
     "tie_reach_m": Bound(0.0, 500.0, "m"),
@@ -912,8 +923,12 @@ def _cut(
     *,
     kerbs: Mapping[_Key, _Kerb] | None = None,
     ground: _Ground | None = None,
+    fixed: _Cut | None = None,
 ) -> _Cut:
     """The cheapest lines and closures that every route crosses at least once (a hitting set).
+
+    ``fixed`` (the ring, :func:`_ring`) is built whatever else is chosen: a route crossing one
+    of its lines or closures needs nothing more.
 
     A candidate line is a segment: one physical line rated for every class whose routes cross
     it, each at the fastest speed any of the class's routes reaches there (so it holds whatever
@@ -979,8 +994,15 @@ def _cut(
     matrix_rows: list[int] = []
     matrix_cols: list[int] = []
     unstoppable = []
+    held = fixed or _Cut({}, {}, {}, ())
     for route in routes:
         cls = route.vehicle_class
+        if any(
+            on_street[k] in held.closures
+            or ((k, cls) in held.needs and held.needs[k, cls].impact_speed_kmh >= speed - 1e-6)
+            for k, speed in zip(route.segments, route.speeds_kmh, strict=True)
+        ):
+            continue  # the ring holds it
         hits = {index["line", k] for k in route.segments if (k, cls) in needs}
         hits |= {index["closure", on_street[k]] for k in route.segments
                  if ("closure", on_street[k]) in index}  # fmt: skip
@@ -994,7 +1016,7 @@ def _cut(
         matrix_rows += [row] * len(hits)
     n_rows = len(set(matrix_rows))
     if not slots or n_rows == 0:
-        return _Cut({}, {}, {}, tuple(unstoppable))
+        return _merge(_Cut({}, {}, {}, tuple(unstoppable)), held)
     cover = csr_array(
         (np.ones(len(matrix_rows)), (matrix_rows, matrix_cols)), shape=(n_rows, len(slots))
     )
@@ -1009,16 +1031,240 @@ def _cut(
     )
     built = {s[1] for s in chosen if s[0] == "line"}
     kerbed = {s[1] for s in chosen if s[0] == "kerb"}
-    return _Cut(
-        {(k, c): need for (k, c), need in needs.items() if k in built},
-        {s[1]: closures[s[1]] for s in chosen if s[0] == "closure"},
-        {s: costs[s] for s in chosen if s[0] == "closure"}
-        | {("line", k, c): cost for (k, c), cost in line_costs.items() if k in built}
-        | {("kerb", e, c): cost for (e, c), cost in kerb_costs.items() if e in kerbed},
-        tuple(unstoppable),
-        {(e, c): need for (e, c), need in kerb_needs.items() if e in kerbed},
-        {s[1]: kerbs[s[1]] for s in chosen if s[0] == "kerb"},
+    return _merge(
+        _Cut(
+            {(k, c): need for (k, c), need in needs.items() if k in built},
+            {s[1]: closures[s[1]] for s in chosen if s[0] == "closure"},
+            {s: costs[s] for s in chosen if s[0] == "closure"}
+            | {("line", k, c): cost for (k, c), cost in line_costs.items() if k in built}
+            | {("kerb", e, c): cost for (e, c), cost in kerb_costs.items() if e in kerbed},
+            tuple(unstoppable),
+            {(e, c): need for (e, c), need in kerb_needs.items() if e in kerbed},
+            {s[1]: kerbs[s[1]] for s in chosen if s[0] == "kerb"},
+        ),
+        held,
     )
+
+
+def _merge(cut: _Cut, ring: _Cut) -> _Cut:
+    """The ring's lines and closures added to ``cut`` (the ring's rating where both rate one)."""
+    return replace(
+        cut,
+        needs={**cut.needs, **ring.needs},
+        closures={**cut.closures, **ring.closures},
+        costs={**cut.costs, **ring.costs},
+    )
+
+
+# --- the ring: a minimum cut where vehicles are still slow enough -----------------------------
+
+#: Width (m) of the probe disc that measures the speed a vehicle can have at a candidate line.
+PROBE_M = 1.0
+#: Capacity of an arc no line may cut (no tested product holds the speed there): the cut
+#: avoids it unless nothing else closes the ring.
+_NO_CUT = 1e12
+
+
+def _oriented(line: Any, tail_xy: np.ndarray) -> np.ndarray:
+    """The street's vertices from its end nearest ``tail_xy``, repeated points dropped."""
+    xy = shapely.get_coordinates(line)
+    if np.hypot(*(xy[-1] - tail_xy)) < np.hypot(*(xy[0] - tail_xy)):
+        xy = xy[::-1]
+    keep = np.r_[True, np.any(np.abs(np.diff(xy, axis=0)) > 1e-9, axis=1)]
+    return xy[keep]
+
+
+def _probe_horizon_m(classes: Sequence[str], params: ProtectParams, hvm_params: Any) -> float:
+    """Run-up (m) the probes search: twice the longest any class needs to outrun every test.
+
+    From rest on the level, to pass the fastest speed the top test speed credits (with the
+    allowance). A vehicle faster than that at a line has no product to stop it whatever its
+    run-up; one slower was capped by a bend within its last metres, so a longer run-up adds
+    nothing there.
+    The horizon is the margin (2x); the verification re-runs the full VDA at ``horizon_m``.
+    """
+    from cohesion_gis.hvm.kinematics import traction_run_up_distance_m
+    from cohesion_gis.hvm.vehicles import Vehicles
+
+    top = (max(params.cost_per_m) + 0.5) / (1.0 + hvm_params.speed_allowance)
+    run_up = [
+        float(traction_run_up_distance_m(
+            top, v.traction(hvm_params.acceleration_model), top_speed_kmh=v.top_speed_kmh
+        ))
+        for v in load_params(Vehicles).select(list(classes)).values()
+    ]  # fmt: skip
+    return min(2.0 * max(run_up), params.horizon_m)
+
+
+def _ring(
+    city: City,
+    check: _SiteCheck,
+    area: Any,
+    *,
+    params: ProtectParams,
+    hvm_params: Any,
+    ground: _Ground,
+    pool: dict[_Key, _Segment],
+) -> tuple[_Cut, tuple[str, ...]]:
+    """The cheapest closed ring of lines and closures round the site: a minimum s-t cut.
+
+    The vehicle network's streets within ``ring_m`` of the site are arcs, one per direction;
+    an arc can hold a line ``placement_m`` past its tail, rated per class for the fastest a
+    vehicle can pass there coming from the tail (:meth:`_SiteCheck.speeds_at`: the VDA's own
+    search, any start, any path), costed as a line (:func:`_cost`); an arc no tested product
+    holds cannot be cut. A minor street (``closure_streets``) every class passes slowly may be
+    closed instead. The source is every node beyond ``ring_m`` or at the study area's edge
+    (vehicles come from there), the sink the streets entering the site's search area; the
+    minimum cut (networkx, exact) closes the site off at least cost, so no vehicle starts
+    inside it (``hvm.routes``: a closed ring of rated lines) and every line stops what
+    reaches it. Segments of the chosen lines are added to ``pool``. Returns the cut and the
+    names of the streets it had to cross where no product holds (empty: the ring is closed).
+    """
+    import networkx as nx
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import dijkstra
+
+    from cohesion_gis.hvm.routes import EDGE_M
+    from cohesion_gis.hvm.vehicles import Vehicles
+
+    edges, nodes = city.drive_edges, city.drive_nodes
+    index = pd.Index(nodes.index)
+    u, v = index.get_indexer(edges["u"]), index.get_indexer(edges["v"])
+    node_xy = nodes[["x", "y"]].to_numpy(float)
+    length = edges["length_m"].to_numpy(float)
+    pairs = pd.DataFrame({"a": np.r_[u, v], "b": np.r_[v, u], "m": np.r_[length, length]})
+    pairs = pairs.groupby(["a", "b"], as_index=False)["m"].min()
+    graph = coo_array((pairs["m"], (pairs["a"], pairs["b"])), shape=(len(nodes),) * 2).tocsr()
+    lines = edges.geometry.to_numpy()
+    touching = shapely.intersects(lines, area)
+    seeds = np.unique(np.r_[u[touching], v[touching]])
+    dist = dijkstra(graph, directed=False, indices=seeds, min_only=True)
+    near = np.flatnonzero(np.minimum(dist[u], dist[v]) <= params.ring_m)
+    degree = np.bincount(np.r_[u, v], minlength=len(nodes))
+    # one candidate line per street and direction, placement_m past a junction or dead end
+    # (along a street between junctions the slowest place is just past the junction)
+    arcs: list[tuple[int, int, int]] = []  # (edge position, tail node, head node)
+    keys: list[_Key] = []
+    points, upstream = [], []
+    flow = nx.DiGraph()
+    streets: dict[tuple[int, int], list[int]] = {}  # arc -> the streets it runs along
+    for e in range(len(edges)):
+        for tail, head in ((u[e], v[e]), (v[e], u[e])):
+            target = -2 if touching[e] else head
+            flow.add_edge(tail, target, capacity=_NO_CUT)
+            streets.setdefault((tail, target), []).append(e)
+    for e in near:
+        for tail, head in ((u[e], v[e]), (v[e], u[e])):
+            xy = _oriented(lines[e], node_xy[tail])
+            if len(xy) < 2 or degree[tail] == 2:
+                continue
+            seg = _Segment(_key(tuple(xy[0])), _key(tuple(xy[1])), 0.0)
+            direction = (np.asarray(seg.end) - np.asarray(seg.start)) / (seg.length_m or 1.0)
+            at = np.asarray(seg.start) + direction * seg.offset_m(params.placement_m)
+            if area.contains(shapely.Point(at)):
+                continue
+            seg.to_entry_m = (
+                float(dist[head] + length[e]) if not touching[e]
+                else float(shapely.Point(at).distance(area)) + seg.offset_m(params.placement_m)
+            )  # fmt: skip
+            key = (seg.start, seg.end)
+            seg = pool.setdefault(key, seg)
+            arcs.append((int(e), int(tail), int(head)))
+            keys.append(key)
+            points.append(at)
+            upstream.append(at - direction * PROBE_M / 2)
+    if not arcs:
+        return _Cut({}, {}, {}, ()), ("every street (no line offered)",)
+    horizon = _probe_horizon_m(check.classes, params, hvm_params)
+    speeds = check.speeds_at(np.asarray(points), np.asarray(upstream), horizon)
+    widths, _ = _streets(city, {k: pool[k] for k in keys}, params.default_width_m)
+    vehicles = load_params(Vehicles).select(list(check.classes))
+    spans = _spans(city, {k: pool[k] for k in keys}, widths, params, ground)
+    arc_needs: list[dict[str, Any]] = []
+    arc_cost = np.full(len(arcs), _NO_CUT)
+    for i, key in enumerate(keys):
+        standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
+        needs, total = {}, 0.0
+        if standoff <= params.ring_m and _ONTO_SITE not in spans[key].reasons:
+            room = _room(spans[key], standoff, ground)
+            for cls in check.classes:
+                if speeds[cls][i] <= 0:
+                    continue
+                needs[cls] = _requirement(speeds[cls][i], vehicles[cls], room, hvm_params)
+                total += _cost(needs[cls], spans[key].length_m, standoff, params)
+            if needs and math.isfinite(total):
+                arc_cost[i] = total
+        arc_needs.append(needs)
+    # closures: a minor street every class passes slowly, both ways (probed at its middle)
+    closable = [
+        e for e in sorted({a[0] for a in arcs})
+        if edges["highway"].iloc[e] in params.closure_streets
+        and lines[e].length >= params.closure.depth_m + 2.0
+    ]  # fmt: skip
+    closure_cost_of: dict[int, float] = {}
+    closure_peaks: dict[int, dict[str, float]] = {}
+    if closable:
+        mids = np.array([shapely.get_coordinates(lines[e].interpolate(0.5, normalized=True))[0]
+                         for e in closable])  # fmt: skip
+        tree = shapely.STRtree(lines)
+        mid_speeds = check.speeds_at(mids, None, horizon)
+        for j, e in enumerate(closable):
+            peaks = {c: float(mid_speeds[c][j]) for c in check.classes}
+            if max(peaks.values()) > params.closure.max_speed_kmh + 1e-9:
+                continue
+            if not np.array_equal(tree.query(shapely.Point(mids[j]), "dwithin", CLOSURE_CLEAR_M),
+                                  [e]):  # fmt: skip
+                continue
+            standoff = float(min(dist[u[e]], dist[v[e]]))
+            width = float(edges["width_m"].iloc[e]) if "width_m" in edges else math.nan
+            width = width if width > 0 else params.default_width_m
+            closure_cost_of[e] = closure_cost(width, standoff, params)
+            closure_peaks[e] = peaks
+    # the minimum cut: an arc no line is offered on keeps _NO_CUT
+    source, sink = -1, -2
+    choice: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for i, (e, tail, head) in enumerate(arcs):
+        cost, what = float(arc_cost[i]), "line"
+        if e in closure_cost_of and closure_cost_of[e] < cost:
+            cost, what = closure_cost_of[e], "closure"
+        target = sink if touching[e] else head
+        picks = choice.setdefault((tail, target), [])
+        capacity = sum(float(arc_cost[j]) for j, _ in picks) if picks else 0.0
+        flow.add_edge(tail, target, capacity=min(capacity + cost, _NO_CUT))
+        picks.append((i, what))
+    edge_nodes = np.flatnonzero(
+        shapely.dwithin(shapely.boundary(city.boundary), shapely.points(node_xy), EDGE_M)
+    )
+    outside = set(np.flatnonzero(~(dist <= params.ring_m)).tolist()) | set(edge_nodes.tolist())
+    for node in outside & set(flow.nodes):
+        flow.add_edge(source, node, capacity=_NO_CUT * 10)
+    if sink not in flow or source not in flow:
+        return _Cut({}, {}, {}, ()), ("every street (no line offered)",)
+    _, (reach, _) = nx.minimum_cut(flow, source, sink)
+    crossing = [(a, b) for a, b, c in flow.edges(data="capacity")
+                if a in reach and b not in reach]  # fmt: skip
+    names = edges["name"].where(edges["name"].notna(), edges["osm_id"]).astype(str).to_numpy()
+    leaks = sorted({
+        names[e] for a, b in crossing if flow[a][b]["capacity"] >= _NO_CUT for e in streets[a, b]
+    })  # fmt: skip
+    needs_out: dict[_Key, Any] = {}
+    closures: dict[int, Mapping[str, float]] = {}
+    costs: dict[_Key, float] = {}
+    for tail, target in crossing:
+        for i, what in choice.get((tail, target), []):
+            e = arcs[i][0]
+            if what == "closure":
+                closures[e] = closure_peaks[e]
+                costs["closure", e] = closure_cost_of[e]
+            elif arc_cost[i] < _NO_CUT:
+                for cls, need in arc_needs[i].items():
+                    needs_out[keys[i], cls] = need
+                    costs["line", keys[i], cls] = _cost(
+                        need, spans[keys[i]].length_m,
+                        pool[keys[i]].to_entry_m - pool[keys[i]].offset_m(params.placement_m),
+                        params,
+                    )  # fmt: skip
+    return _Cut(needs_out, closures, costs, ()), tuple(leaks)
 
 
 # --- lines and the scenario ----------------------------------------------------------------
@@ -1275,18 +1521,68 @@ class _SiteCheck:
     classes: tuple[str, ...]
     hvm_params: Any
 
-    def rows(self, scheme: Scenario) -> gpd.GeoDataFrame:
-        """The site's approach rows (classes asked) with ``scheme`` built."""
+    def site_params(self) -> Any:
+        """The site parameters the assessment uses (entry band, capacities)."""
+        return self._setup(None)[1].site_params
+
+    def _setup(self, scheme: Scenario | None) -> tuple[City, Any]:
+        """The scheme's City without its rated lines, and the assessment's setup with them."""
         from cohesion_gis.comparison import split_rated
-        from cohesion_gis.hvm.assess import resolve_setup, search_areas, setup_network
-        from cohesion_gis.hvm.impact import impact_envelope
+        from cohesion_gis.hvm.assess import resolve_setup
         from cohesion_gis.scenario import apply
 
-        plain, proposed = split_rated(apply(self.city, scheme))
-        setup = resolve_setup(
+        city = apply(self.city, scheme) if scheme is not None else self.city
+        plain, proposed = split_rated(city)
+        return plain, resolve_setup(
             plain, vehicles=None, barriers=proposed, params=self.hvm_params,
             block_unrated=None, dem=None, site_params=None,
         )  # fmt: skip
+
+    def speeds_at(
+        self, points: np.ndarray, upstream: np.ndarray | None, horizon_m: float
+    ) -> dict[str, np.ndarray]:
+        """Per class, the fastest a vehicle can pass each point (km/h), coming from upstream.
+
+        Each point becomes a probe site (a disc :data:`PROBE_M` across) searched by the
+        assessment on the base City within ``horizon_m``: its entry nearest ``upstream``
+        (None: any entry, either way) is reached at the fastest speed any start, on any path,
+        gives there (the VDA's own search, not one route's).
+        """
+        from cohesion_gis.hvm.assess import setup_network
+
+        plain, setup = self._setup(None)
+        setup = replace(setup, params=replace(setup.params, search_horizon_m=horizon_m))
+        probes = gpd.GeoDataFrame(
+            {"site_id": np.arange(len(points))},
+            geometry=shapely.buffer(shapely.points(points), PROBE_M / 2),
+            crs=self.city.crs,
+        )
+        rows = setup_network(plain, setup, probes).routes()
+        rows = rows.loc[rows["vehicle_class"].isin(self.classes)]
+        site = rows["site_id"].to_numpy(dtype=int)
+        if upstream is None:
+            near = -rows["impact_speed_kmh"].fillna(0.0).to_numpy(float)
+        else:
+            near = np.hypot(
+                rows["entry_x"].to_numpy(float) - upstream[site, 0],
+                rows["entry_y"].to_numpy(float) - upstream[site, 1],
+            )
+        rows = rows.assign(_near=near).sort_values(["site_id", "vehicle_class", "_near"])
+        first = rows.drop_duplicates(["site_id", "vehicle_class"])
+        out = {}
+        for cls in self.classes:
+            mine = first.loc[first["vehicle_class"] == cls]
+            speed = np.zeros(len(points))
+            speed[mine["site_id"].to_numpy(dtype=int)] = mine["impact_speed_kmh"].fillna(0.0)
+            out[cls] = speed
+        return out
+
+    def rows(self, scheme: Scenario) -> gpd.GeoDataFrame:
+        """The site's approach rows (classes asked) with ``scheme`` built."""
+        from cohesion_gis.hvm.assess import search_areas, setup_network
+        from cohesion_gis.hvm.impact import impact_envelope
+
+        plain, setup = self._setup(scheme)
         network = setup_network(plain, setup, search_areas(self.sites, setup.site_params))
         position = np.flatnonzero(self.sites["site_id"].to_numpy() == self.site_id)
         rows = impact_envelope(
@@ -1392,17 +1688,34 @@ def protect(
     open_before = len(threats)
     after = before
     rounds, open_after, unstoppable = 0, open_before, 0
-    while open_after and rounds < params.max_rounds:
+    ring: _Cut | None = None
+    leaks: tuple[str, ...] = ()
+    try_ring, limit, start = params.ring_m > 0, params.max_rounds, 0
+    while open_after and rounds < limit:
         known = len(routes)
         _add_routes(pool, routes, threats, params.placement_m, hvm_params.glancing_below_deg)
-        if rounds and len(routes) == known:
+        if rounds > start and len(routes) == known:
             break  # what is still open was already in the cut: nothing offered can stop it
         rounds += 1
         for entry in {r.segments[-1][1] for r in routes} - set(kerbs):
             kerbs[entry] = _kerb(entry[1], crowd, hvm_params.gap_limit_m / 2)
         usable = {e: k for e, k in kerbs.items() if k}
-        cut = _cut(city, pool, routes, params, design, kerbs=usable, ground=ground)
+        cut = _cut(city, pool, routes, params, design, kerbs=usable, ground=ground, fixed=ring)
         unstoppable = len(cut.unstoppable)
+        if unstoppable and try_ring:
+            # too fast for any test near the site: close it off where vehicles are still slow
+            try_ring = False
+            area = crowd.buffer(check.site_params().entry_snap_m)
+            closed, leaks = _ring(
+                city, check, area, params=params, hvm_params=design, ground=ground, pool=pool
+            )
+            log.info("protect %s: ring of %d lines and closures, open on %s", row["name"],
+                     len({k for k, _ in closed.needs}) + len(closed.closures),
+                     "; ".join(leaks) or "no street")  # fmt: skip
+            if not leaks:  # closed: design again inside it, from what it leaves open
+                ring, routes, kerbs, start = closed, [], {}, rounds
+                limit = rounds + params.max_rounds
+                cut, unstoppable = closed, 0
         if not cut.costs:
             break
         lines = _lines(city, cut, pool, params, ground)
@@ -1420,7 +1733,9 @@ def protect(
                 raise RuntimeError("protect: the comparison ran no HVM assessment")
             after = _rows(comparison.after.hvm.approaches, site_id, classes)
         open_after = len(_open(after, site_id, classes))
-    note = _note(row, lines, open_before, open_after, rounds=rounds, unstoppable=unstoppable)
+    note = _note(
+        row, lines, open_before, open_after, rounds=rounds, unstoppable=unstoppable, leaks=leaks
+    )
     return Protection(
         row, lines, scheme, comparison, open_before, open_after, before, after, rounds, note
     )
@@ -1434,7 +1749,7 @@ def _rows(approaches: gpd.GeoDataFrame, site_id: str, classes: Sequence[str]) ->
 
 def _note(
     row: pd.Series, lines: gpd.GeoDataFrame, before: int, after: int, *, rounds: int,
-    unstoppable: int,
+    unstoppable: int, leaks: Sequence[str] = (),
 ) -> str:  # fmt: skip
     name = row["name"]
     if before == 0:
@@ -1457,6 +1772,12 @@ def _note(
         if unstoppable
         else ""
     )
+    if leaks:
+        why += (
+            "; no ring of tested products closes the site off: vehicles pass faster than the "
+            f"top test speed everywhere along {', '.join(leaks)} (within the study area), "
+            "which must be slowed or closed first"
+        )
     return (
         f"{name}: partial scheme: {what}; {after} of {before} approaches "
         f"still open after {rounds} round(s){why}"
