@@ -533,11 +533,6 @@ def _streets(
     )
 
 
-#: What a line's end may be tied to: a building, a level change a vehicle cannot mount
-#: (``hvm.barriers.level_changes``), the edge of water.
-_WATER = ("basin", "pond", "reservoir", "water")
-
-
 @dataclass(frozen=True)
 class _Ground:
     """What a line's ends may be tied to and what a tie may not cross (City CRS).
@@ -566,25 +561,15 @@ def _ground(
     Streets whose ``highway`` is in ``crosses`` (access ways) are left out: a tie may cross
     them, closing them too.
     """
-    from cohesion_gis.hvm.barriers import level_changes
+    from cohesion_gis.hvm.barriers import vehicle_obstacles
     from cohesion_gis.hvm.params import HvmParams
 
     if min_height_m is None:
         min_height_m = load_params(HvmParams).level_change_min_height_m
-    parts, kinds = [], []
-    if len(city.buildings):
-        parts.append(shapely.boundary(city.buildings.geometry.to_numpy()))
-        kinds += ["building façade"] * len(city.buildings)
-    levels = level_changes(city.barriers, city.walk_edges, min_height_m=min_height_m)
-    if len(levels):
-        parts.append(levels.geometry.to_numpy())
-        kinds += [str(k).replace("_", " ") for k in levels["level_kind"]]
-    landuse = city.landuse
-    if len(landuse) and "landuse" in landuse:
-        water = landuse.loc[landuse["landuse"].isin(_WATER)]
-        parts.append(shapely.boundary(water.geometry.to_numpy()))
-        kinds += ["water's edge"] * len(water)
-    obstacles = np.concatenate(parts) if parts else np.array([], dtype=object)
+    found = vehicle_obstacles(
+        city.buildings, city.barriers, city.walk_edges, city.landuse, min_height_m=min_height_m
+    )  # the VDA's own: what bounds a street's cross-section (hvm.barriers.street_closures)
+    obstacles, kinds = found.geometry.to_numpy(), found["obstacle_kind"].to_numpy(dtype=object)
     edges = city.drive_edges
     if crosses and "highway" in edges:
         edges = edges.loc[~edges["highway"].isin(crosses)]
@@ -595,7 +580,7 @@ def _ground(
         else np.full(len(streets), None, dtype=object)
     )
     return _Ground(
-        obstacles, np.asarray(kinds, dtype=object), shapely.STRtree(obstacles), streets, names,
+        obstacles, kinds, shapely.STRtree(obstacles), streets, names,
         shapely.STRtree(streets), crowd,
     )  # fmt: skip
 
@@ -1149,11 +1134,11 @@ def _ring(
     flow = nx.DiGraph()
     streets: dict[tuple[int, int], list[int]] = {}  # arc -> the streets it runs along
     for e in range(len(edges)):
-        for tail, head in ((u[e], v[e]), (v[e], u[e])):
+        for tail, head in ((int(u[e]), int(v[e])), (int(v[e]), int(u[e]))):
             target = -2 if touching[e] else head
             flow.add_edge(tail, target, capacity=_NO_CUT)
             streets.setdefault((tail, target), []).append(e)
-    for e in near:
+    for e in near.tolist():
         for tail, head in ((u[e], v[e]), (v[e], u[e])):
             xy = _oriented(lines[e], node_xy[tail])
             if len(xy) < 2 or degree[tail] == 2:
