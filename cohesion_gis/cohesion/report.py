@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from cohesion_gis.cohesion.score import COMPONENTS, CohesionResult
 
 __all__ = ["summary"]
@@ -17,6 +20,7 @@ def summary(result: CohesionResult) -> dict[str, Any]:
     """
     d = result.districts
     scored = d.loc[d["population"] > 0].sort_values("score", ascending=False)
+    gaps = d["group_gap"] if "group_gap" in d else pd.Series(np.nan, index=d.index)
     nulls = [
         reason
         for reason, missing in (
@@ -24,6 +28,11 @@ def summary(result: CohesionResult) -> dict[str, Any]:
             (
                 "no sensitivity variants were run: min_rank_correlation is null",
                 not len(result.sensitivity),
+            ),
+            (
+                "no gap between resident groups measured (no group data, or every home has its "
+                "district's shares): largest_group_gap is null",
+                not gaps.notna().any(),
             ),
         )
         if missing
@@ -47,10 +56,24 @@ def summary(result: CohesionResult) -> dict[str, Any]:
         "lowest_p10_district": (
             d.loc[d["p10_score"].idxmin(), "name"] if d["p10_score"].notna().any() else None
         ),
+        "largest_group_gap": _largest_gap(d, gaps),
         "spaces_reached_by_nobody": int((result.spaces["reached_by_persons"] <= 0).sum()),
         "spaces_not_counted": 0 if result.excluded_spaces is None else len(result.excluded_spaces),
         "min_rank_correlation": float(result.sensitivity["spearman_rho"].min())
         if len(result.sensitivity)
         else None,
         "notes": notes,
+    }
+
+
+def _largest_gap(districts: pd.DataFrame, gaps: pd.Series) -> dict[str, Any] | None:
+    """The district with the largest gap between its best- and worst-served group, or None."""
+    if not gaps.notna().any():
+        return None
+    row = districts.loc[gaps.idxmax()]
+    return {
+        "district": row["name"],
+        "points": float(row["group_gap"]),
+        "best_served": row["group_gap_high"],
+        "worst_served": row["group_gap_low"],
     }

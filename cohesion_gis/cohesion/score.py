@@ -91,8 +91,9 @@ class CohesionResult:
         homes) and ``scored_homes`` (how many),
         ``main_shortfall``, ``unscored_persons`` (residents of homes off the walk network, left
         out of the means), ``island_persons`` (residents on walk-network pieces other than the
-        largest); with resident groups ``score_<group>``, ``gap_<group>`` (points
-        vs the district) and ``largest_gap_group`` / ``largest_gap``; sensitivity columns
+        largest); with resident groups ``score_<group>`` (weighted by the group's residents),
+        ``group_gap`` (best- minus worst-served group, points) and ``group_gap_high`` /
+        ``group_gap_low`` (those groups); sensitivity columns
         ``rank``, ``rank_min``, ``rank_max``; and ``flag`` (reasons joined by "; ", or empty).
     homes
         Per home: the same components, ``score``, ``district_id``, ``population``,
@@ -784,29 +785,35 @@ def shortfall_contributions(homes: pd.DataFrame, params: CohesionParams) -> pd.D
 def _group_gaps(
     out: pd.DataFrame, homes: pd.DataFrame, counts: pd.DataFrame, key: DistrictKey
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """``score_<group>``, ``gap_<group>`` (points vs the district), and the largest gap named.
+    """``score_<group>`` and the gap between the best- and the worst-served group, both named.
 
-    A gap needs homes of one district to differ in their group mix; where every home has its
-    district's shares (group data per district) the gaps are 0 by construction, so they are NaN
-    and the district is flagged (returned as ``uniform``, by district id).
+    ``score_<group>`` is the district's score weighted by the group's residents (reference §3.5,
+    :math:`CCS_{d,g}`); ``group_gap`` is the highest of them minus the lowest (points, ≥ 0;
+    §3.5's Δ between groups, not each group against the district mean, which a majority group
+    pulls toward itself), ``group_gap_high`` / ``group_gap_low`` the two groups. A group with no
+    residents in the district is left out; fewer than two groups there give no gap. A gap needs
+    homes of one district to differ in their group mix; where every home has its district's
+    shares (group data per district) the gap is 0 by construction, so it is NaN and the
+    district flagged (returned as ``uniform``, by district id).
     """
     population = homes["population"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = counts.to_numpy(dtype=float) / population[:, None]
     spread = pd.DataFrame(shares, index=homes.index).groupby(homes["district_id"].to_numpy())
     uniform = (spread.max() - spread.min()).fillna(0.0).le(1e-9).all(axis=1)
-    gaps = []
+    names = np.array([str(g) for g in counts.columns])
     for group in counts.columns:
         weight = counts[group].to_numpy(dtype=float)
         out[f"score_{group}"] = out["district_id"].map(key.means(homes["score"], weight=weight))
-        gap = out[f"score_{group}"] - out["score"]
-        out[f"gap_{group}"] = gap.where(~out["district_id"].map(uniform).fillna(False).astype(bool))
-        gaps.append(f"gap_{group}")
-    table = out[gaps]
-    worst = table.fillna(np.inf).to_numpy().argmin(axis=1)
-    measured = table.notna().any(axis=1)
-    out["largest_gap_group"] = np.where(measured, np.array(list(counts.columns))[worst], "")
-    out["largest_gap"] = np.where(measured, table.min(axis=1), np.nan)
+    table = out[[f"score_{g}" for g in names]].to_numpy(dtype=float)
+    same_mix = out["district_id"].map(uniform).fillna(False).to_numpy(dtype=bool)
+    measured = (np.isfinite(table).sum(axis=1) >= 2) & ~same_mix
+    high = np.where(np.isfinite(table), table, -np.inf).argmax(axis=1)
+    low = np.where(np.isfinite(table), table, np.inf).argmin(axis=1)
+    rows = np.arange(len(out))
+    out["group_gap"] = np.where(measured, table[rows, high] - table[rows, low], np.nan)
+    out["group_gap_high"] = np.where(measured, names[high], "")
+    out["group_gap_low"] = np.where(measured, names[low], "")
     return out, uniform
 
 

@@ -13,6 +13,7 @@ from shapely.geometry import box
 
 from cohesion_gis import DataError
 from cohesion_gis.cohesion import COMPONENTS, CohesionParams, score_districts
+from cohesion_gis.cohesion.report import summary
 from cohesion_gis.cohesion.score import (
     SNAP_VARIANT,
     assemble_result,
@@ -221,18 +222,52 @@ def test_district_without_residents_is_flagged_not_scored(helsinki):
     assert row["flag"] == "no residents: not scored"
 
 
-def test_resident_groups_give_per_group_scores_and_gaps(helsinki):
+def test_resident_groups_give_per_group_scores_and_the_gap_between_groups(helsinki):
+    """Reference §3.5's gap: the best-served group's score minus the worst-served's, both named.
+
+    By hand in Punavuori (9 homes): the smallest home is all newcomers, the other eight all
+    long-term residents, so each group's score is its homes' population-weighted mean. Measured
+    against the district mean instead (the old ``gap_<group>``), the long-term majority's gap
+    shrank toward 0. A third group living only in Kallio is left out of the other districts.
+    """
     homes = helsinki.homes.copy()
-    share = np.linspace(0.1, 0.9, len(homes))
-    homes["pop_long_term"] = homes["population"] * share
-    homes["pop_new_arrival"] = homes["population"] * (1 - share)
+    long_term = np.linspace(0.1, 0.9, len(homes))
+    in_punavuori = (homes["district_id"] == "relation/184703").to_numpy()
+    newcomers = homes.index[in_punavuori][np.argmin(homes.loc[in_punavuori, "population"])]
+    long_term[in_punavuori] = 1.0
+    long_term[homes.index.get_loc(newcomers)] = 0.0
+    in_kallio = (homes["district_id"] == "relation/184765").to_numpy()
+    students = np.where(in_kallio, 0.2, 0.0)
+    homes["pop_long_term"] = homes["population"] * long_term * (1 - students)
+    homes["pop_new_arrival"] = homes["population"] * (1 - long_term) * (1 - students)
+    homes["pop_student"] = homes["population"] * students
     result = score_districts(dataclasses.replace(helsinki, homes=homes), sensitivity=False)
-    d = result.districts
-    assert {"score_long_term", "score_new_arrival", "gap_long_term", "gap_new_arrival"} <= set(d)
-    np.testing.assert_allclose(d["gap_new_arrival"], d["score_new_arrival"] - d["score"])
-    gaps = d[["gap_long_term", "gap_new_arrival"]]
-    np.testing.assert_allclose(d["largest_gap"], gaps.min(axis=1))
-    assert (d["largest_gap"] < 0).all()  # someone is below their district's mean
+    d = result.districts.set_index("name")
+    scored = result.homes.loc[in_punavuori]
+    new_score = float(scored.loc[newcomers, "score"])
+    rest = scored.drop(index=newcomers)
+    long_score = float(np.average(rest["score"], weights=rest["population"]))
+    row = d.loc["Punavuori"]
+    assert row["score_new_arrival"] == pytest.approx(new_score)
+    assert row["score_long_term"] == pytest.approx(long_score)
+    assert row["group_gap"] == pytest.approx(abs(new_score - long_score))
+    high, low = (
+        ("new_arrival", "long_term") if new_score > long_score else ("long_term", "new_arrival")
+    )
+    assert (row["group_gap_high"], row["group_gap_low"]) == (high, low)
+    assert abs(row["score_long_term"] - row["score"]) < 0.5 * row["group_gap"]  # the old gap
+    assert np.isnan(row["score_student"])  # no students in Punavuori: left out
+    groups = d[["score_long_term", "score_new_arrival", "score_student"]]
+    np.testing.assert_allclose(d["group_gap"], groups.max(axis=1) - groups.min(axis=1))
+    assert d.loc["Kallio", "score_student"] > 0 and (d["group_gap"] > 0).all()
+    assert (d["group_gap_high"] != d["group_gap_low"]).all()
+    widest = d["group_gap"].idxmax()
+    assert summary(result)["largest_group_gap"] == {
+        "district": widest,
+        "points": pytest.approx(d.loc[widest, "group_gap"]),
+        "best_served": d.loc[widest, "group_gap_high"],
+        "worst_served": d.loc[widest, "group_gap_low"],
+    }
     assert "share_long_term" in result.spaces.columns
     assert result.homes["bridging"].between(0, 1).all()
 
@@ -245,7 +280,10 @@ def test_group_shares_per_district_cannot_show_gaps_and_say_so(helsinki):
     homes["pop_b"] = homes["population"] - homes["pop_a"]
     result = score_districts(dataclasses.replace(helsinki, homes=homes), sensitivity=False)
     d = result.districts
-    assert d["gap_a"].isna().all()
+    assert d["group_gap"].isna().all() and (d["group_gap_low"] == "").all()
+    assert d["score_a"].notna().all()  # the group-weighted scores are still reported
+    assert summary(result)["largest_group_gap"] is None
+    assert "largest_group_gap is null" in summary(result)["notes"]["summary"]
     assert d["flag"].str.contains("group gaps not measurable").all()
 
 
