@@ -73,6 +73,7 @@ from cohesion_gis.hvm.impact import (
     approach_requirements,
     demand_key,
     impact_envelope,
+    most_demanding,
     requirement_text,
     round_speed,
 )
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
     from cohesion_gis.city import City
 
 __all__ = [
+    "CLASS_SEPARATOR",
     "SiteAssessment",
     "assess_sites",
     "dem_grades",
@@ -645,21 +647,35 @@ def _governing(
     return best, text
 
 
-def _by_class(reqs: Sequence[Sequence[RatingRequirement]]) -> str:
-    """Every class's most demanding requirement over rows, most demanding class first.
+#: Separator between classes in a ``requirements`` cell: never inside one requirement's text
+#: (which uses ", ", "; " and " and "); requirements of one class are joined by " and ".
+CLASS_SEPARATOR = " | "
 
-    Each class's row is chosen as :func:`_governing` chooses the headline (so the first item
-    is the headline); a rating is evidence only for its own class, so a line needs them all.
+
+def _by_class(reqs: Sequence[Sequence[RatingRequirement]]) -> str:
+    """Every class's full set of requirements over rows, most demanding class first.
+
+    Per class, the union over the rows (entries): for each test angle the most demanding
+    requirement any row asks, a 45° one dropped where the class's 90° one asks at least the
+    same test speed (:func:`~cohesion_gis.hvm.impact.class_requirements`), and the fastest
+    glancing requirement where any row has one (a tested barrier at one entry does not hold a
+    glancing run at another). Classes are joined by :data:`CLASS_SEPARATOR`, the headline
+    class first; a rating is evidence only for its own class, so a line needs them all.
     """
-    best: dict[str, tuple[RatingRequirement, str]] = {}
+    kept: dict[str, list[RatingRequirement]] = {}
     for row in reqs:
-        if not row:
-            continue
-        cls = row[0].vehicle_class
-        if cls not in best or demand_key(row[0]) > demand_key(best[cls][0]):
-            best[cls] = (row[0], requirement_text(row))
-    ranked = sorted(best.values(), key=lambda kept: demand_key(kept[0]), reverse=True)
-    return "; ".join(text for _, text in ranked) or "none: no vehicle approach"
+        for req in row:
+            kept.setdefault(req.vehicle_class, []).append(req)
+    best: dict[str, list[RatingRequirement]] = {}
+    for cls, items in kept.items():
+        tested = most_demanding([r for r in items if not r.glancing])
+        glancing = [r for r in items if r.glancing]
+        if glancing:
+            tested.append(max(glancing, key=lambda r: r.impact_speed_kmh))
+        if tested:
+            best[cls] = tested
+    ranked = sorted(best.values(), key=lambda row: demand_key(row[0]), reverse=True)
+    return CLASS_SEPARATOR.join(map(requirement_text, ranked)) or "none: no vehicle approach"
 
 
 def _site_table(

@@ -60,6 +60,7 @@ __all__ = [
     "envelope_column",
     "impact_envelope",
     "kerbside_cover",
+    "most_demanding",
     "requirement_text",
     "round_speed",
 ]
@@ -228,7 +229,7 @@ def approach_requirements(
                             v, vehicles[name], angle_deg=a, standoff_m=room_m, params=params
                         )
                     reqs.append(rated[name, a, v, room_m])
-            kept[name, envelope, room_m] = _most_demanding(reqs)
+            kept[name, envelope, room_m] = most_demanding(reqs)
         out.append(list(kept[name, envelope, room_m]))
     return out
 
@@ -285,7 +286,7 @@ def class_requirements(
         a vehicle arriving along the crowd enters it without turning, and a bollard row does
         not deflect it. Empty when no vehicle arrives.
     """
-    return _most_demanding(
+    return most_demanding(
         [
             required_rating(v, vehicle, angle_deg=a, standoff_m=standoff_m, params=params)
             for a, v in speeds.items()
@@ -294,7 +295,7 @@ def class_requirements(
     )
 
 
-def _most_demanding(reqs: Sequence[RatingRequirement]) -> list[RatingRequirement]:
+def most_demanding(reqs: Sequence[RatingRequirement]) -> list[RatingRequirement]:
     """The requirements of one class's envelope kept as :func:`class_requirements` says."""
     tested = [r for r in reqs if _asks(r)]
     glancing = max((r for r in reqs if r.glancing), key=lambda r: r.impact_speed_kmh, default=None)

@@ -933,12 +933,16 @@ def impact_envelope_kmh(
 ) -> FloatArray:
     r"""The impact envelope (km/h): fastest impact in each angle band, one column per angle.
 
-    Each envelope angle stands for its band (:func:`envelope_bands_deg`). The band holding the
-    arrival heading :math:`\theta_0` takes the arrival speed (the vehicle need not turn);
-    every other band takes :func:`impact_speed_at_angle_kmh` at its own angle, reached by
-    turning steeper *or flatter* within the room. So an arrival at 77° is a 125 km/h impact in
-    the 90° band and a turn-limited one at 60° and below; one along the perimeter is the
-    arrival speed only in the glancing band.
+    Each envelope angle stands for its band (:func:`envelope_bands_deg`) and is scored at the
+    band's worst point, never its middle. The band holding the arrival heading
+    :math:`\theta_0` takes the arrival speed (the vehicle need not turn); every other band takes
+    the faster of :func:`impact_speed_at_angle_kmh` at its two edges: the turn term is fastest
+    at the edge nearest :math:`\theta_0` (least turning), the straight-run term at the
+    shallower edge, so the faster edge is the band's maximum. A 0° edge is no impact and is
+    not scored: the glancing band is scored at its upper edge (22.5° with the defaults, the
+    angle the glancing containment text uses). Senaatintori's M1 at 151 km/h along the square
+    (8.6°, 7 m of room) strikes the 30° band at its 22.5° edge at 98 km/h, not 71 at 30°; an
+    arrival at 77° strikes the 60° band at its 75° edge at nearly the arrival speed.
 
     Parameters are those of :func:`impact_speed_at_angle_kmh` (1-D, one per approach), with
     ``angles_deg`` the envelope angles.
@@ -951,12 +955,17 @@ def impact_envelope_kmh(
     bands = envelope_bands_deg(angles_deg)
     theta0 = np.atleast_1d(np.asarray(approach_angle_deg, float))[:, None]
     inside = (theta0 >= bands[:, 0]) & ((theta0 < bands[:, 1]) | (bands[:, 1] >= 90.0))
-    at = np.where(inside, theta0, np.asarray(angles_deg, float)[None, :])
+    lower = np.where(bands[:, 0] > 0.0, bands[:, 0], bands[:, 1])  # a 0° edge is no impact
     column = [np.atleast_1d(np.asarray(x, float))[:, None] for x in
               (approach_kmh, lateral_room_m, lat_accel_ms2, accel_ms2)]  # fmt: skip
-    return impact_speed_at_angle_kmh(
-        column[0], theta0, column[1], at, lat_accel_ms2=column[2], accel_ms2=column[3]
-    )
+    at_edge = [
+        impact_speed_at_angle_kmh(
+            column[0], theta0, column[1], edge[None, :], lat_accel_ms2=column[2],
+            accel_ms2=column[3],
+        )
+        for edge in (lower, bands[:, 1])
+    ]  # fmt: skip
+    return np.where(inside, column[0], np.maximum(*at_edge))
 
 
 def normal_speed_kmh(

@@ -23,6 +23,7 @@ from cohesion_gis.hvm.impact import (
     round_speed,
 )
 from cohesion_gis.hvm.kinematics import (
+    envelope_bands_deg,
     impact_speed_at_angle_kmh,
     kinetic_energy_kj,
     normal_speed_kmh,
@@ -80,11 +81,25 @@ def test_envelope_by_hand_on_the_scene() -> None:
     assert arrived["standoff_m"] == 15.0  # entry (20, -15) to the square's south side
     assert arrived["lateral_room_m"] == 19.0  # + half the 8 m carriageway
     lat = M1.lateral_limit_ms2(PARAMS.friction_mu)
-    for angle in PARAMS.impact_angles_deg:
+    # each band at its worst edge (VDA review): the arrival runs along the square (0°), so
+    # the edge nearest it, the lower one, is the fastest; the glancing band holds the arrival
+    bands = envelope_bands_deg(PARAMS.impact_angles_deg)
+    for angle, (lo, _) in zip(PARAMS.impact_angles_deg, bands, strict=True):
+        if lo == 0:
+            continue
         expected = impact_speed_at_angle_kmh(
+            100.0, 0.0, 19.0, lo, lat_accel_ms2=lat, accel_ms2=M1.accel_ms2
+        )
+        middle = impact_speed_at_angle_kmh(
             100.0, 0.0, 19.0, angle, lat_accel_ms2=lat, accel_ms2=M1.accel_ms2
         )
         assert arrived[envelope_column(angle)] == round_speed(expected, 1.0)
+        assert expected >= middle
+    faster = impact_speed_at_angle_kmh(100.0, 0.0, 19.0, 37.5, lat_accel_ms2=lat,
+                                       accel_ms2=M1.accel_ms2)  # fmt: skip
+    middle45 = impact_speed_at_angle_kmh(100.0, 0.0, 19.0, 45.0, lat_accel_ms2=lat,
+                                         accel_ms2=M1.accel_ms2)  # fmt: skip
+    assert arrived[envelope_column(45)] == round_speed(faster, 1.0) > round_speed(middle45, 1.0)
     assert arrived[envelope_column(15)] == 100.0  # glancing: the approach speed stands
     assert arrived[envelope_column(90)] < arrived[envelope_column(45)] < 100.0
     normal = normal_speed_kmh(100.0, 0.0, 19.0, lat_accel_ms2=lat, accel_ms2=M1.accel_ms2)
