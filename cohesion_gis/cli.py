@@ -486,7 +486,8 @@ def hvm(
         "name",
         "kind",
         "capacity_persons",
-        "max_impact_speed_kmh",
+        "max_arrival_speed_kmh",
+        "max_normal_impact_kmh",
         "required_rating",
     ]
     _say(_table(result.sites[columns].head(15)))

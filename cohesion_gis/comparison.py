@@ -6,11 +6,11 @@
   the score, each access category and group score, as ``<metric>_base``, ``<metric>_scenario``
   and ``<metric>_delta``;
 - **homes**: the same for every home (a "who gains" map);
-- **sites** (when the HVM assessment is available): worst impact speed per vehicle class,
+- **sites** (when the HVM assessment is available): worst arrival speed per vehicle class,
   required rating and risk, base and scenario, with ``status`` (``added``, ``removed``,
   ``changed``, ``same``);
 - **summary**: short sentences for a councillor ("Kluuvi: capacity +0.03, score +0.4";
-  "Senaatintori: worst N2A impact speed 52 → 0 km/h").
+  "Senaatintori: worst N2A arrival speed 52 → 0 km/h").
 
 Only what the interventions touch is recomputed (:mod:`cohesion_gis.scenario.incremental`: the
 cohesion score and the HVM approaches, one shape); pass the base
@@ -60,7 +60,7 @@ class Analysis:
     cohesion
         Cohesion scores with the distance tables behind them.
     sites
-        The HVM site table (``site_id, name, max_impact_speed_kmh_<class>, required_rating,
+        The HVM site table (``site_id, name, max_arrival_speed_kmh_<class>, required_rating,
         risk, rank``...), or ``None`` when the HVM assessment is not available.
     hvm_note
         What the HVM assessment computed (``"HVM full"``, ``"HVM incremental: 3 of 81 sites
@@ -267,7 +267,7 @@ def _defeated(approaches: pd.DataFrame, sites: pd.DataFrame, rated: set[str]) ->
 
 
 def _speed_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if c.startswith("max_impact_speed_kmh_")]
+    return [c for c in table.columns if c.startswith("max_arrival_speed_kmh_")]
 
 
 def _site_deltas(base: pd.DataFrame | None, after: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -398,23 +398,24 @@ def _street_lines(base_city: City, city: City) -> list[tuple[float, str]]:
 
 
 def _site_line(row: pd.Series) -> tuple[float, str] | None:
-    """The class whose impact speed changed most, for one site; None if nothing changed."""
-    classes = [c.removeprefix("max_impact_speed_kmh_") for c in row.index
-               if c.startswith("max_impact_speed_kmh_") and c.endswith("_delta")]  # fmt: skip
+    """The class whose arrival speed changed most, for one site; None if nothing changed."""
+    classes = [c.removeprefix("max_arrival_speed_kmh_") for c in row.index
+               if c.startswith("max_arrival_speed_kmh_") and c.endswith("_delta")]  # fmt: skip
     classes = [c.removesuffix("_delta") for c in classes]
-    deltas = {c: row[f"max_impact_speed_kmh_{c}_delta"] for c in classes}
+    deltas = {c: row[f"max_arrival_speed_kmh_{c}_delta"] for c in classes}
     name = row["name"] if isinstance(row["name"], str) else row["site_id"]
     if row["status"] == "added" and classes:
-        worst = max(classes, key=lambda c: np.nan_to_num(row[f"max_impact_speed_kmh_{c}_scenario"]))
-        speed = row[f"max_impact_speed_kmh_{worst}_scenario"]
-        return 1000.0, f"{name} (new crowded site): worst {worst} impact speed {speed:.0f} km/h"
+        latest = {c: np.nan_to_num(row[f"max_arrival_speed_kmh_{c}_scenario"]) for c in classes}
+        worst = max(classes, key=latest.__getitem__)
+        speed = row[f"max_arrival_speed_kmh_{worst}_scenario"]
+        return 1000.0, f"{name} (new crowded site): worst {worst} arrival speed {speed:.0f} km/h"
     moved = {c: d for c, d in deltas.items() if abs(np.nan_to_num(d)) >= SUMMARY_MIN_SPEED_KMH}
     if not moved:
         return None
     worst = max(moved, key=lambda c: abs(moved[c]))
-    before = row[f"max_impact_speed_kmh_{worst}_base"]
-    after = row[f"max_impact_speed_kmh_{worst}_scenario"]
-    text = f"{name}: worst {worst} impact speed {before:.0f} → {after:.0f} km/h"
+    before = row[f"max_arrival_speed_kmh_{worst}_base"]
+    after = row[f"max_arrival_speed_kmh_{worst}_scenario"]
+    text = f"{name}: worst {worst} arrival speed {before:.0f} → {after:.0f} km/h"
     if abs(np.nan_to_num(row.get("risk_delta", 0.0))) > 0:
         text += f", risk {row['risk_base']:.0f} → {row['risk_scenario']:.0f}"
     if str(row.get("required_rating_scenario", "")).startswith("none"):

@@ -171,26 +171,26 @@ def test_summary_lines(helsinki: cg.City, base) -> None:
 def test_site_deltas() -> None:
     base = pd.DataFrame({
         "site_id": ["a", "b"], "name": ["Senaatintori", "B"],
-        "max_impact_speed_kmh_N2A": [52.0, 30.0], "max_impact_speed_kmh_M1": [60.0, 31.0],
+        "max_arrival_speed_kmh_N2A": [52.0, 30.0], "max_arrival_speed_kmh_M1": [60.0, 31.0],
         "required_rating": ["V/7200[N2A]/64/90", "V/7200[N2A]/48/90"], "risk": [40.0, 10.0],
     })  # fmt: skip
     after = pd.DataFrame({
         "site_id": ["a", "b", "c"], "name": ["Senaatintori", "B", "Street"],
-        "max_impact_speed_kmh_N2A": [0.0, 30.0, 45.0],
-        "max_impact_speed_kmh_M1": [58.0, 31.0, 50.0],
+        "max_arrival_speed_kmh_N2A": [0.0, 30.0, 45.0],
+        "max_arrival_speed_kmh_M1": [58.0, 31.0, 50.0],
         "required_rating": ["", "V/7200[N2A]/48/90", "V/7200[N2A]/64/90"],
         "risk": [5.0, 10.0, 30.0],
     })  # fmt: skip
     table = _site_deltas(base, after).set_index("site_id")
     assert table["status"].to_dict() == {"a": "changed", "b": "same", "c": "added"}
-    assert table.loc["a", "max_impact_speed_kmh_N2A_delta"] == -52.0
+    assert table.loc["a", "max_arrival_speed_kmh_N2A_delta"] == -52.0
     assert table.loc["a", "risk_delta"] == -35.0
     from cohesion_gis.comparison import _summary
 
     districts = pd.DataFrame(columns=["name", "score_delta"])
     lines = _summary(districts, table.reset_index())
-    assert lines[0] == "Street (new crowded site): worst M1 impact speed 50 km/h"
-    assert lines[1] == "Senaatintori: worst N2A impact speed 52 → 0 km/h, risk 40 → 5"
+    assert lines[0] == "Street (new crowded site): worst M1 arrival speed 50 km/h"
+    assert lines[1] == "Senaatintori: worst N2A arrival speed 52 → 0 km/h, risk 40 → 5"
     assert len(lines) == 2
 
 

@@ -52,16 +52,16 @@ def test_closure_and_traffic_order_read_differently(pedestrianised) -> None:
 def test_senaatintori_scheme_lowers_the_speed_and_holds(helsinki: cg.City, base) -> None:
     result = compare(helsinki, load_scenario(SCENARIOS / "senaatintori_barriers.toml"), base=base)
     square = result.sites.set_index("site_id").loc[SENAATINTORI]
-    assert square["max_impact_speed_kmh_M1_base"] > 140
+    assert square["max_arrival_speed_kmh_M1_base"] > 140
     for cls in ("M1", "N1", "N2A", "N3C"):
         assert (
-            square[f"max_impact_speed_kmh_{cls}_scenario"]
-            < square[f"max_impact_speed_kmh_{cls}_base"]
+            square[f"max_arrival_speed_kmh_{cls}_scenario"]
+            < square[f"max_arrival_speed_kmh_{cls}_base"]
         )
     assert square["risk_delta"] < 0
     assert square["defeated_barriers_scenario"] == ""  # no proposed barrier is driven through
     assert not any("driven through" in line for line in result.summary)
-    assert result.summary[0].startswith("Senaatintori: worst M1 impact speed 151 → 0 km/h")
+    assert result.summary[0].startswith("Senaatintori: worst M1 arrival speed 151 → 0 km/h")
     assert result.base.hvm_note == "HVM full"
     searched, total = map(
         int, result.after.hvm_note.split(": ")[1].split(" sites")[0].split(" of ")

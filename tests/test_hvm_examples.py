@@ -26,20 +26,20 @@ def result(helsinki: cg.City) -> Comparison:
 def test_the_precinct_is_the_worst_soft_target(result: Comparison) -> None:
     base = result.base.sites.set_index("site_id")
     assert base["rank"].idxmin() == PRECINCT
-    assert base.loc[PRECINCT, "max_impact_speed_kmh_M1"] > 140  # beyond every test speed
+    assert base.loc[PRECINCT, "max_arrival_speed_kmh_M1"] > 140  # beyond every test speed
 
 
 def test_scheme_stops_every_approach_of_the_precinct(result: Comparison) -> None:
     precinct = result.sites.set_index("site_id").loc[PRECINCT]
     for cls in CLASSES:
-        before = precinct[f"max_impact_speed_kmh_{cls}_base"]
-        after = precinct[f"max_impact_speed_kmh_{cls}_scenario"]
+        before = precinct[f"max_arrival_speed_kmh_{cls}_base"]
+        after = precinct[f"max_arrival_speed_kmh_{cls}_scenario"]
         assert before >= 90 and after < before, cls
         assert after == 0, cls  # every approach stopped
     assert precinct["risk_scenario"] < precinct["risk_base"] == 100
     assert precinct["required_rating_scenario"].startswith("none")
     line = next(s for s in result.summary if s.startswith("Aleksanterinkatu and 12 more:"))
-    assert line.startswith("Aleksanterinkatu and 12 more: worst M1 impact speed 151 → 0 km/h")
+    assert line.startswith("Aleksanterinkatu and 12 more: worst M1 arrival speed 151 → 0 km/h")
     assert "risk 100 → " in line
 
 

@@ -131,9 +131,11 @@ class SiteAssessment:
     ----------
     sites
         Ranked sites (crowd perimeters): ``site_id, name, kind, kinds, area_m2,
-        capacity_persons, capacity_source, martyns_law_tier``, ``max_impact_speed_kmh_<class>``
-        per class, ``worst_class``, ``max_impact_speed_kmh``, ``max_impact_energy_kj``,
-        ``max_normal_speed_kmh`` (barrier impact, square to the perimeter),
+        capacity_persons, capacity_source, martyns_law_tier``, ``max_arrival_speed_kmh_<class>``
+        per class (speed on the carriageway at the entry, before any turn), ``worst_class``,
+        ``max_arrival_speed_kmh`` and ``max_arrival_energy_kj`` (½ m v² at it, the class's test
+        mass), ``max_normal_impact_kmh`` (the worst impact component square to the perimeter
+        over every envelope angle: what a barrier faces head-on),
         ``max_crowd_entry_speed_kmh`` (fastest crossing into the crowd at any angle, glancing
         included), ``required_rating`` (the headline: the most demanding requirement by test
         mass, then test speed, the heaviest class beyond the test speeds first, with its energy
@@ -166,8 +168,8 @@ class SiteAssessment:
 
 
 def speed_column(vehicle_class: str) -> str:
-    """Name of the per-class speed column, e.g. ``max_impact_speed_kmh_M1``."""
-    return f"max_impact_speed_kmh_{vehicle_class}"
+    """Name of the per-class speed column, e.g. ``max_arrival_speed_kmh_M1``."""
+    return f"max_arrival_speed_kmh_{vehicle_class}"
 
 
 def find_site(sites: pd.DataFrame, site: str) -> pd.Series:
@@ -473,7 +475,7 @@ def horizon_sensitivity(
     """Worst arrival speed per site and class at several search horizons (audit sensitivity).
 
     Runs :func:`assess_sites` once per horizon (``options`` are passed on) and tabulates
-    ``max_impact_speed_kmh_<class>`` for each, with ``horizon_limited`` at the packaged horizon.
+    ``max_arrival_speed_kmh_<class>`` for each, with ``horizon_limited`` at the packaged horizon.
 
     Returns
     -------
@@ -486,9 +488,9 @@ def horizon_sensitivity(
         result = assess_sites(
             city, params=replace(params, search_horizon_m=float(horizon)), **options
         )
-        cols = [c for c in result.sites.columns if c.startswith("max_impact_speed_kmh_")]
+        cols = [c for c in result.sites.columns if c.startswith("max_arrival_speed_kmh_")]
         part = result.sites.set_index("site_id")[cols]
-        part.columns = [f"{c.removeprefix('max_impact_speed_kmh_')}@{horizon:g}m" for c in cols]
+        part.columns = [f"{c.removeprefix('max_arrival_speed_kmh_')}@{horizon:g}m" for c in cols]
         tables.append(part)
         if horizon == params.search_horizon_m:
             flag = result.sites.set_index("site_id")[["name", "horizon_limited"]]
@@ -703,8 +705,8 @@ def _site_table(
     for name in names:
         table[speed_column(name)] = speed[name].to_numpy(float)
     max_speed = speed.fillna(0.0).max(axis=1).to_numpy(float) if names else 0.0
-    table["max_impact_speed_kmh"] = max_speed
-    table["max_impact_energy_kj"] = energy.fillna(0.0).max(axis=1).to_numpy(float)
+    table["max_arrival_speed_kmh"] = max_speed
+    table["max_arrival_energy_kj"] = energy.fillna(0.0).max(axis=1).to_numpy(float)
     worst = energy.fillna(0.0).idxmax(axis=1).where(energy.fillna(0.0).max(axis=1) > 0)
     table["worst_class"] = worst.to_numpy(dtype=object)
     table["open_approaches"] = table["site_id"].map(open_counts).fillna(0).astype(int)
@@ -715,7 +717,7 @@ def _site_table(
     table["required_rating"] = [text for _, text in governing]
     table["requirements"] = [_by_class(by_site.get(sid, [])) for sid in table["site_id"]]
     normal = approaches.groupby("site_id")["normal_speed_kmh"].max()
-    table["max_normal_speed_kmh"] = table["site_id"].map(normal).fillna(0.0).astype(float)
+    table["max_normal_impact_kmh"] = table["site_id"].map(normal).fillna(0.0).astype(float)
     entry = approaches.loc[approaches["protected_by"] == ""].groupby("site_id")[
         "crowd_entry_speed_kmh"
     ]
@@ -748,7 +750,7 @@ def _rank(table: gpd.GeoDataFrame, params: HvmParams) -> gpd.GeoDataFrame:
     n = len(ranked)
     ranked["rank"] = np.arange(1, n + 1)
     top = ranked["rank"] <= math.ceil(params.priority_share * n)
-    urgent = (ranked["max_impact_speed_kmh"] >= params.priority_speed_kmh) & (
+    urgent = (ranked["max_arrival_speed_kmh"] >= params.priority_speed_kmh) & (
         ranked["capacity_persons"] >= params.priority_persons
     )
     ranked["priority"] = np.where(top | urgent, 1, np.where(ranked["open_approaches"] > 0, 2, 3))

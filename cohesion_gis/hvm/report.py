@@ -345,7 +345,7 @@ def _page(
         f"{site['kinds']}; {persons}; Martyn's Law tier {site['martyns_law_tier']}"
         f"{' (' + premises + ')' if premises else ''}{'; ' + event if event else ''}. "
         f"Rank {site['rank']}, priority {site['priority']}, risk {site['risk']}. Worst normal "
-        f"impact {site['max_normal_speed_kmh']:.0f} km/h (an upper bound); crowd entry without "
+        f"impact {site['max_normal_impact_kmh']:.0f} km/h (an upper bound); crowd entry without "
         f"turning {site.get('max_crowd_entry_speed_kmh', 0.0):.0f} km/h. Requirements by class "
         f"(a rating is evidence only for its own class, so each class needs its own): "
         f"{by_class or 'none: no vehicle arrives'}."

@@ -3,8 +3,10 @@
 Column contracts (all layers in the study area's metric CRS):
 
 - ``sites``: ``site_id, name, kind, area_m2, capacity_persons, martyns_law_tier,
-  required_rating, risk, rank`` and optionally ``max_impact_speed_kmh``; ``risk`` in 1–125 (higher
-  is worse), ``rank`` 1 = highest priority. Points or polygons (polygons are also outlined).
+  required_rating, risk, rank`` and optionally ``max_arrival_speed_kmh`` (speed on the carriageway
+  at the entry) and ``max_normal_impact_kmh`` (worst impact component square to the crowd);
+  ``risk`` in 1–125 (higher is worse), ``rank`` 1 = highest priority. Points or polygons
+  (polygons are also outlined).
 - ``approaches``: ``site_id, vehicle_class, impact_speed_kmh`` (LineStrings, the route to the
   site); optional ``run_up_m``, ``impact_energy_kj``.
 - ``entries`` (optional): ``required_rating`` (text, e.g. ``IWA 14-1 V/7200[N3C]/48/90``);
@@ -105,8 +107,11 @@ def _site_popup(row: dict[str, object], n_sites: int) -> str:
         "Barrier rating needed": plain_rating(row["required_rating"]),
         "Assumes": WORST_CASE,
     }
-    if "max_impact_speed_kmh" in row:
-        rows["Fastest vehicle impact"] = format_number(row["max_impact_speed_kmh"], unit="km/h")
+    if "max_arrival_speed_kmh" in row:
+        rows["Fastest vehicle arrival"] = format_number(row["max_arrival_speed_kmh"], unit="km/h")
+    if "max_normal_impact_kmh" in row:
+        normal = row["max_normal_impact_kmh"]
+        rows["Worst impact square to the crowd"] = format_number(normal, unit="km/h")
     members = row.get("member_names")
     if isinstance(members, str) and "; " in members:  # a merged site: its short name + all names
         rows["Places in it"] = members

@@ -74,7 +74,7 @@ def test_helsinki_assessment_tables(result, helsinki):
     assert isinstance(result, SiteAssessment)
     sites = result.sites
     for column in ("site_id", "name", "kind", "area_m2", "capacity_persons", "martyns_law_tier",
-                   "worst_class", "max_impact_speed_kmh", "required_rating", "open_approaches",
+                   "worst_class", "max_arrival_speed_kmh", "required_rating", "open_approaches",
                    "exposure", "vulnerability", "attractiveness", "risk", "rank", "priority",
                    *(speed_column(c) for c in CLASSES)):  # fmt: skip
         assert column in sites.columns, column
@@ -84,10 +84,10 @@ def test_helsinki_assessment_tables(result, helsinki):
         sites["risk"] == sites["exposure"] * sites["vulnerability"] * sites["attractiveness"]
     ).all()
     per_class = sites[[speed_column(c) for c in CLASSES]].max(axis=1)
-    assert np.allclose(sites["max_impact_speed_kmh"], per_class)
+    assert np.allclose(sites["max_arrival_speed_kmh"], per_class)
     # priority 1: top 10 %, or an open approach ≥ 48 km/h into ≥ 800 persons
     top = sites["rank"] <= math.ceil(0.1 * len(sites))
-    urgent = (sites["max_impact_speed_kmh"] >= 48) & (sites["capacity_persons"] >= 800)
+    urgent = (sites["max_arrival_speed_kmh"] >= 48) & (sites["capacity_persons"] >= 800)
     assert ((sites["priority"] == 1) == (top | urgent)).all()
     assert (sites.loc[sites["priority"] == 3, "open_approaches"] == 0).all()
     # every approach belongs to a site; every entry to an approach
@@ -123,7 +123,7 @@ def test_sites_without_vehicle_access_are_reported_not_dropped(result, helsinki)
     closed = result.sites.loc[result.sites["open_approaches"] == 0]
     assert len(closed) >= 1
     assert (closed["access"].str.len() > 0).all()
-    assert (closed["max_impact_speed_kmh"] == 0).all()
+    assert (closed["max_arrival_speed_kmh"] == 0).all()
     assert (closed["required_rating"] == "none: no vehicle approach").all()
     members = {m for ids in result.sites["members"] for m in ids.split("+")}
     assert members == set(helsinki.sites["site_id"])
@@ -374,7 +374,7 @@ def test_a_rated_ring_around_kaisaniemi_leaves_no_truck_start_inside(helsinki, r
     assert trucks["reason"].str.contains("stopped by barriers").all()
     # cars are not covered by the rating: the ring changes nothing for them
     cars = rows.loc[rows["vehicle_class"] == "M1", "impact_speed_kmh"].max()
-    assert round(cars) == pytest.approx(garden["max_impact_speed_kmh_M1"])
+    assert round(cars) == pytest.approx(garden["max_arrival_speed_kmh_M1"])
 
 
 def test_senaatintori_impacts_are_credible_and_angle_matched(result):
@@ -390,7 +390,12 @@ def test_senaatintori_impacts_are_credible_and_angle_matched(result):
     assert (along["impact_speed_kmh_90deg"] < 35).all()  # ~25 km/h head-on
     assert (along["impact_speed_kmh_15deg"] > 140).all()  # glancing keeps the speed
     assert rows["normal_speed_kmh"].max() < 100
-    assert senate["max_normal_speed_kmh"] < 100
+    assert senate["max_normal_impact_kmh"] < 100
+    # VDA review: the arrival speed on the carriageway and the worst normal impact are named
+    # apart (one column "max_impact_speed_kmh" read 151 km/h where the worst impact is 69)
+    assert senate["max_arrival_speed_kmh"] == 151 and senate["max_normal_impact_kmh"] == 69
+    assert senate["max_arrival_energy_kj"] > 2000  # a 7.2 t truck at 90 km/h, at arrival
+    assert not any(c.startswith("max_impact_") for c in result.sites.columns)
     # the 500 m search horizon binds on those straights: flagged as a lower bound
     assert along["horizon_limited"].all()
     assert senate["horizon_limited"]
@@ -410,10 +415,10 @@ def test_senaatintori_impacts_are_credible_and_angle_matched(result):
     )
     assert along["required_rating"].str.contains("EN 1317-2").all()
     assert (along["crowd_entry_speed_kmh"] > 140).all()
-    assert senate["max_crowd_entry_speed_kmh"] > 140 > senate["max_normal_speed_kmh"]
+    assert senate["max_crowd_entry_speed_kmh"] > 140 > senate["max_normal_impact_kmh"]
     assert not along["required_rating"].str.contains(">112").any()
     # speeds are reported at 1 km/h
-    assert (result.sites["max_normal_speed_kmh"] % 1 == 0).all()
+    assert (result.sites["max_normal_impact_kmh"] % 1 == 0).all()
 
 
 def test_vulnerability_is_the_worst_class_not_the_headline(result):
@@ -578,7 +583,7 @@ def test_monaco_tunnels_reach_no_surface_crowd(monaco):
     surface = shapely.union_all(edges.geometry.to_numpy()[~below])
     assert (shapely.distance(entries, surface) < 0.01).all()  # every entry on a surface street
     rainier = result.sites.loc[result.sites["name"] == "Auditorium Rainier III"].iloc[0]
-    assert rainier["max_impact_speed_kmh_M1"] < 150
+    assert rainier["max_arrival_speed_kmh_M1"] < 150
     # no DEM given: every site row says the speeds assume flat terrain
     assert result.sites["terrain"].str.startswith("flat terrain: no DEM given").all()
 

@@ -144,6 +144,10 @@ def test_cli_writes_the_vda_per_site_and_refuses_an_unknown_site(tmp_path):
     assert pdf.read_bytes().startswith(b"%PDF")
     assert "Senaatintori" in (out / "vda_relation_2919121.html").read_text(encoding="utf-8")
     assert (out / "hvm_sites.csv").exists()
+    # VDA review: the summary prints the worst normal impact beside the arrival speed
+    header = next(line for line in ok.output.splitlines() if "rank" in line and "name" in line)
+    assert "max_arrival_speed_kmh" in header and "max_normal_impact_kmh" in header
+    assert "max_impact_speed_kmh" not in ok.output
 
 
 def test_names_from_data_reach_the_page_as_inert_text(result):

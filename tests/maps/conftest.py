@@ -98,7 +98,7 @@ def _sites(buildings: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoData
             "required_rating": ["IWA 14-1 V/7200[N3C]/48/90", "PAS 68 V/1500[M1]/32/90"] * 4,
             "risk": risk,
             "rank": np.arange(1, 9),
-            "max_impact_speed_kmh": [58.0, 44.0, 30.0, 70.0, 50.0, 35.0, 62.0, 40.0],
+            "max_arrival_speed_kmh": [58.0, 44.0, 30.0, 70.0, 50.0, 35.0, 62.0, 40.0],
         },
         geometry=big.geometry.to_numpy(),
         crs=CRS,
