@@ -94,6 +94,11 @@ _ASTM_KMH = {30: 50.0, 40: 65.0, 50: 80.0, 60: 100.0}
 #: ASTM penetration classes → upper bound (m); P4 is open-ended (reference hvm.md §2).
 _ASTM_PENETRATION = {"P1": 1.0, "P2": 7.0, "P3": 30.0, "P4": math.inf}
 _DOS_MPH = {"K4": 30, "K8": 40, "K12": 50}
+#: DoS SD-STD-02.01 (1985) penetration ratings, upper bounds (m): L3 < 3 ft, L2 3-20 ft, L1
+#: 20-50 ft [S] (reference hvm.md §2: "older limits 1 / 6 / 15 m" [V]); the larger of the two
+#: readings, so a rating is never credited with less penetration than it allows. Rev A (2003)
+#: keeps only ≤ 1 m, the default when no L level is given.
+_DOS_PENETRATION = {"L3": 1.0, "L2": 6.1, "L1": 15.24}
 
 #: An opt-in "same family, heavier class" equivalence (threat class → rated classes that also
 #: cover it). Cab-over trucks: N2A → N3C → N3D → N3F → N3G; long-nose: N2B → N3E; PAS 68 N2/N3
@@ -174,7 +179,8 @@ EN1317_LEVELS: tuple[tuple[str, str, float, float, float], ...] = (
 
 _EXAMPLES = (
     "valid forms: 'V/7200[N2A]/48/90:2.5' (ISO 22343-1 / IWA 14-1), "
-    "'V/7500(N3)/64/90:1.5/12.0' (PAS 68), 'M50/P1' (ASTM F2656), 'K12' (DoS SD-STD-02.01)"
+    "'V/7500(N3)/64/90:1.5/12.0' (PAS 68), 'M50/P1' or 'M50-P1' (ASTM F2656), 'K12' or "
+    "'K12/L3' (DoS SD-STD-02.01)"
 )
 _PREFIX = re.compile(
     r"^(?P<std>ISO\s*22343-1|IWA\s*14-1|PAS\s*68|ASTM\s*F\s*2656|SD-STD-02\.01)"
@@ -325,12 +331,34 @@ def parse_rating(text: str, *, standard: str | None = None) -> BarrierRating:
     if prefix:
         standard = _CANONICAL[prefix.group("std")[:3]]
         rest = rest[prefix.end() :]
+    astm = re.match(r"^([A-Z]{1,2}\d?\d{2})-(P\d)$", rest)
+    if astm:  # "M50-P1": the hyphenated form of an ASTM F2656 designation
+        rest = f"{astm.group(1)}/{astm.group(2)}"
     if _ASTM.match(rest) or re.match(r"^[A-Z]{1,2}\d?\d{2}/P", rest):
         return _parse_astm(text, rest)
-    if rest in _DOS_MPH:
-        mph = _DOS_MPH[rest]
-        return BarrierRating("DoS SD-STD-02.01", 6800.0, "M", _ASTM_KMH[mph], 90.0, 1.0, text=text)
+    if rest.split("/")[0] in _DOS_MPH:
+        return _parse_dos(text, rest)
+    if standard == "IWA 14-1" and rest.count("/") == 4:
+        raise _fail(
+            text, "debris distance",
+            "is not part of an IWA 14-1 rating (it has no debris field): drop the last "
+            "'/<m>' part, or name the standard ISO 22343-1, which has one",
+        )  # fmt: skip
     return _parse_impact(text, rest, standard)
+
+
+def _parse_dos(text: str, rest: str) -> BarrierRating:
+    """A DoS SD-STD-02.01 K rating, optionally with its 1985 penetration rating (``K12/L3``)."""
+    k, _, level = rest.partition("/")
+    penetration = 1.0
+    if level:
+        if level not in _DOS_PENETRATION:
+            raise _fail(text, "DoS penetration rating", f"{level!r} is not L1, L2 or L3")
+        penetration = _DOS_PENETRATION[level]
+    mph = _DOS_MPH[k]
+    return BarrierRating(
+        "DoS SD-STD-02.01", 6800.0, "M", _ASTM_KMH[mph], 90.0, penetration, text=text
+    )
 
 
 def _parse_astm(text: str, rest: str) -> BarrierRating:

@@ -38,6 +38,26 @@ def test_parse_iso_iwa_pas_astm():
     assert parse_rating("K12").speed_kmh == 80
 
 
+def test_astm_hyphen_dos_penetration_and_no_debris_on_iwa():
+    # VDA review: "M50-P1" (ASTM F2656's hyphenated designation) and "K12/L3" (DoS with its
+    # 1985 penetration rating) were refused as "'/'-separated parts"; a debris distance was
+    # accepted on an IWA 14-1 string, which has no debris field
+    assert parse_rating("M50-P1") == replace(parse_rating("M50/P1"), text="M50-P1")
+    dos = [parse_rating(f"K12/{level}") for level in ("L3", "L2", "L1")]
+    assert [d.penetration_m for d in dos] == [1.0, 6.1, 15.24]
+    assert {(d.standard, d.speed_kmh, d.mass_kg) for d in dos} == {("DoS SD-STD-02.01", 80, 6800)}
+    with pytest.raises(InputError, match="DoS penetration rating 'L4' is not L1, L2 or L3"):
+        parse_rating("K12/L4")
+    with pytest.raises(InputError, match="ASTM penetration class 'P9'"):
+        parse_rating("M50-P9")
+    with pytest.raises(InputError, match="not part of an IWA 14-1 rating"):
+        parse_rating("IWA 14-1: V/7200[N2A]/48/90:2.5/12.0")
+    with pytest.raises(InputError, match="not part of an IWA 14-1 rating"):
+        parse_rating("V/7200[N2A]/48/90:2.5/12.0", standard="IWA 14-1")
+    # with no standard named, a debris distance makes it ISO 22343-1, as before
+    assert parse_rating("V/7200[N2A]/48/90:2.5/12.0").standard == "ISO 22343-1"
+
+
 def test_test_levels_masses_and_penetration_the_standards_allow():
     # IWA 14-1: seven speed levels 16-112 km/h (VTI) [S]; nominal masses per class; PAS 68 N3
     # at 7 500 or 30 000 kg; a 25 m penetration is the last ISO 22343-1 rates
