@@ -5,8 +5,9 @@ site's crowd perimeter grown by the mount distance: the speed there is the vehic
 the carriageway, heading ``impact_angle_deg`` to the perimeter. A vehicle driving *along* a
 square at 150 km/h cannot strike it head-on at 150 km/h: to turn towards it, it needs room.
 For each approach and each angle of ``params.impact_angles_deg`` (90, 60, 45, 30 and glancing
-15°) the envelope is the fastest speed at which the vehicle can strike the perimeter at that
-angle, limited by its lateral acceleration ``min(lat_accel, μ g)`` over the hard-standing before
+15°) the envelope is the fastest speed at which the vehicle can strike the perimeter anywhere in
+that angle's band (scored at the band's worst edge, and the requirement's threat text names the
+band), limited by its lateral acceleration ``min(lat_accel, μ g)`` over the hard-standing before
 the perimeter (:func:`cohesion_gis.hvm.kinematics.impact_speed_at_angle_kmh`):
 
 .. math::
@@ -44,7 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis.hvm.kinematics import impact_envelope_kmh, normal_speed_kmh
+from cohesion_gis.hvm.kinematics import envelope_bands_deg, impact_envelope_kmh, normal_speed_kmh
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import RatingRequirement, required_rating
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, underground
@@ -55,6 +56,7 @@ __all__ = [
     "DISCRETE_KINDS",
     "ENVELOPE_COLUMNS",
     "approach_requirements",
+    "band_of",
     "class_requirements",
     "demand_key",
     "envelope_column",
@@ -208,6 +210,7 @@ def approach_requirements(
     envelopes for 8,316 approaches).
     """
     angles = params.impact_angles_deg
+    bands = band_of(params)
     speeds = table[_envelope_names(params)].to_numpy(float)
     standoff = table["standoff_m"].to_numpy(float)
     held = table["protected_by"].astype(str).to_numpy() != ""
@@ -226,8 +229,9 @@ def approach_requirements(
                 if v > 0:
                     if (name, a, v, room_m) not in rated:
                         rated[name, a, v, room_m] = required_rating(
-                            v, vehicles[name], angle_deg=a, standoff_m=room_m, params=params
-                        )
+                            v, vehicles[name], angle_deg=a, standoff_m=room_m, params=params,
+                            band_deg=bands.get(a),
+                        )  # fmt: skip
                     reqs.append(rated[name, a, v, room_m])
             kept[name, envelope, room_m] = most_demanding(reqs)
         out.append(list(kept[name, envelope, room_m]))
@@ -286,13 +290,23 @@ def class_requirements(
         a vehicle arriving along the crowd enters it without turning, and a bollard row does
         not deflect it. Empty when no vehicle arrives.
     """
+    bands = band_of(params)
     return most_demanding(
         [
-            required_rating(v, vehicle, angle_deg=a, standoff_m=standoff_m, params=params)
+            required_rating(
+                v, vehicle, angle_deg=a, standoff_m=standoff_m, params=params, band_deg=bands.get(a)
+            )
             for a, v in speeds.items()
             if v > 0
         ]
     )
+
+
+def band_of(params: HvmParams) -> dict[float, tuple[float, float]]:
+    """Envelope angle → the band (degrees) its speed is the worst of (``envelope_bands_deg``)."""
+    angles = params.impact_angles_deg
+    rows = envelope_bands_deg(angles).tolist()
+    return {float(a): (float(lo), float(hi)) for a, (lo, hi) in zip(angles, rows, strict=True)}
 
 
 def most_demanding(reqs: Sequence[RatingRequirement]) -> list[RatingRequirement]:

@@ -605,6 +605,7 @@ def required_rating(
     allowance: float | None = None,
     standoff_m: float | None = None,
     params: HvmParams | None = None,
+    band_deg: tuple[float, float] | None = None,
 ) -> RatingRequirement:
     r"""The ISO 22343-1 rating a barrier needs against one class at one impact speed and angle.
 
@@ -636,6 +637,10 @@ def required_rating(
         Available stand-off behind the barrier line (m): the largest acceptable penetration.
     params
         Parameters (test speeds and angles, allowance, resolution); ``None``: the defaults.
+    band_deg
+        The envelope band ``(lo, hi)`` (degrees) the speed is the worst of
+        (:func:`~cohesion_gis.hvm.kinematics.impact_envelope_kmh`): the threat then reads
+        "98 km/h in the 22.5-37.5° band", not "at 30°"; ``None``: "at ``angle_deg``".
 
     Returns
     -------
@@ -673,7 +678,12 @@ def required_rating(
     angle = matching_test_angle_deg(angle_deg, params=params)
     pen = "" if standoff_m is None else f", penetration ≤ {standoff_m:.1f} m"
     head = f"ISO 22343-1: V/{vehicle.test_mass_kg:.0f}[{vehicle.name}]"
-    threat = f"{impact_speed_kmh:.0f} km/h at {angle_deg:.0f}°, {energy:,.0f} kJ"
+    where = (
+        f"at {angle_deg:.0f}°"
+        if band_deg is None
+        else f"in the {band_deg[0]:g}-{band_deg[1]:g}° band"
+    )
+    threat = f"{impact_speed_kmh:.0f} km/h {where}, {energy:,.0f} kJ"
     glancing = impact_speed_kmh > 0 and angle is None
     if impact_speed_kmh == 0:
         test, text = None, f"none: no {vehicle.name} approach"

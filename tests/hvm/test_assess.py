@@ -405,6 +405,9 @@ def test_senaatintori_impacts_are_credible_and_angle_matched(result):
     # the 30° band at its 22.5° edge: ~97 km/h (108 km/h design), beyond the M1 tests
     assert along["impact_speed_kmh_30deg"].between(94, 100).all()
     assert along["required_rating"].str.contains(r"\[M1\]/>80/45").all()
+    # and the threat says where that speed is: the band, not its nominal 30°
+    assert along["required_rating"].str.contains(r"9\d km/h in the 22.5-37.5° band").all()
+    assert not along["required_rating"].str.contains("at 30°").any()
     # VDA review: driving along the square, the car enters the crowd (the frontage footway)
     # at 151 km/h without turning: a glancing requirement, and the crowd-entry speed shown
     # beside the barrier impact, for the approach and the site
