@@ -208,25 +208,23 @@ def _ring_cut(  # noqa: PLR0917
 
 
 @njit(cache=True)
-def _assign_chain(  # noqa: PLR0917
-    chain: np.ndarray,
-    joints: np.ndarray,
-    vptr: np.ndarray,
-    vxy: np.ndarray,
-    piece_width: np.ndarray,
-    kerb: float,
-    vertex_radius: np.ndarray,
-    node_radius: np.ndarray,
-) -> None:  # pragma: no cover - numba
+def _path_bend_radii(
+    path: np.ndarray, vptr: np.ndarray, vxy: np.ndarray, piece_width: np.ndarray, kerb: float
+) -> np.ndarray:  # pragma: no cover - numba
+    """Bend radius (m) at every vertex of a path of directed edges (:func:`group_bend_radii`).
+
+    The rule of :func:`~cohesion_gis.hvm.kinematics.bend_radii_m` on the path's own geometry,
+    each segment as wide as its piece; ``inf`` everywhere on a path of fewer than 3 vertices.
+    """
     n_xy = 1
-    for d in chain:
+    for d in path:
         n_xy += vptr[(d >> 1) + 1] - vptr[d >> 1] - 1
     if n_xy < 3:
-        return
+        return np.full(n_xy, np.inf)
     xy = np.empty((n_xy, 2))
     seg_w = np.empty(n_xy - 1)
     i = 0
-    for d in chain:
+    for d in path:
         p = d >> 1
         s0 = vptr[p]
         nv = vptr[p + 1] - s0
@@ -258,7 +256,23 @@ def _assign_chain(  # noqa: PLR0917
             delta = heading[k] - heading[k - 1]
             turn[k] = math.atan2(math.sin(delta), math.cos(delta))
         width[k] = min(seg_w[k - 1], seg_w[k])
-    radius = group_bend_radii(dist, turn, width, kerb)
+    return group_bend_radii(dist, turn, width, kerb)
+
+
+@njit(cache=True)
+def _assign_chain(  # noqa: PLR0917
+    chain: np.ndarray,
+    joints: np.ndarray,
+    vptr: np.ndarray,
+    vxy: np.ndarray,
+    piece_width: np.ndarray,
+    kerb: float,
+    vertex_radius: np.ndarray,
+    node_radius: np.ndarray,
+) -> None:  # pragma: no cover - numba
+    radius = _path_bend_radii(chain, vptr, vxy, piece_width, kerb)
+    if radius.size < 3:
+        return
     offset = 0
     for j in range(chain.size):
         d = chain[j]
@@ -381,21 +395,81 @@ def _junction_radius(
     d: int,
     d2: int,
     node: int,
-    turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    turns: tuple[np.ndarray, ...],
     kerb: float,
 ) -> float:  # pragma: no cover - numba
     """Bend radius (m) of the turn from directed edge ``d`` into ``d2`` at ``node``.
 
-    ``turns = (node_radius, h_end, h_start, piece_width)``: inside a chain of pieces the chain's
-    radius, at a junction the widest line of the heading change.
+    ``turns = (node_radius, h_end, h_start, piece_width, vptr, vxy, tail, head, in_ptr,
+    in_idx, out_ptr, out_idx)``. Inside a chain of pieces the chain's radius. At a junction the
+    bend of the joined path (:func:`_joined_path`: the chain of pieces ending with ``d``, then
+    the one starting with ``d2``) by the rule of the chains, so a curve split by the junction is
+    one bend (it was the widest line of the heading change at the node alone: each part of a
+    split curve counted as a milder bend of its own). A turn no bend merges keeps the widest
+    line for the different widths before and after it; a U-turn too.
     """
-    node_radius, h_end, h_start, width = turns
+    node_radius, h_end, h_start, width, vptr, vxy = turns[:6]
     r = node_radius[node]
     if not math.isnan(r):
         return r
     turn = h_start[d2] - h_end[d]
     turn = math.atan2(math.sin(turn), math.cos(turn))
-    return widest_radius(turn, width[d >> 1], width[d2 >> 1], kerb)
+    single = widest_radius(turn, width[d >> 1], width[d2 >> 1], kerb)
+    if d2 == (d ^ 1):
+        return single
+    path, at = _joined_path(d, d2, node, turns)
+    r = _path_bend_radii(path, vptr, vxy, width, kerb)[at]
+    w = min(width[d >> 1], width[d2 >> 1])
+    if r < widest_radius(turn, w, w, kerb):
+        return r  # merged into a sharper bend
+    return max(r, single)
+
+
+@njit(cache=True)
+def _joined_path(
+    d: int, d2: int, node: int, turns: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, int]:  # pragma: no cover - numba
+    """Directed edges of the chain of pieces ending with ``d`` then of the one from ``d2``.
+
+    Each chain runs through degree-2 nodes up to a junction or dead end (or back to ``node``).
+    Returns the path and the index of ``node``'s vertex on it.
+    """
+    vptr, tail, head, in_ptr, in_idx, out_ptr, out_idx = (
+        turns[4], turns[6], turns[7], turns[8], turns[9], turns[10], turns[11]
+    )  # fmt: skip
+    limit = head.size
+    n_back = 1
+    x = d
+    while n_back < limit:
+        t = tail[x]
+        if out_ptr[t + 1] - out_ptr[t] != 2 or t == node:
+            break
+        x = _chain_prev(x, tail, in_ptr, in_idx)
+        n_back += 1
+    n_fwd = 1
+    y = d2
+    while n_fwd < limit:
+        h = head[y]
+        if out_ptr[h + 1] - out_ptr[h] != 2 or h == node:
+            break
+        y = out_idx[out_ptr[h]] if out_idx[out_ptr[h]] != (y ^ 1) else out_idx[out_ptr[h] + 1]
+        n_fwd += 1
+    path = np.empty(n_back + n_fwd, np.int64)
+    x = d
+    for i in range(n_back - 1, -1, -1):
+        path[i] = x
+        if i > 0:
+            x = _chain_prev(x, tail, in_ptr, in_idx)
+    y = d2
+    for i in range(n_back, n_back + n_fwd):
+        path[i] = y
+        if i + 1 < n_back + n_fwd:
+            h = head[y]
+            y = out_idx[out_ptr[h]] if out_idx[out_ptr[h]] != (y ^ 1) else out_idx[out_ptr[h] + 1]
+    at = 0
+    for i in range(n_back):
+        at += vptr[(path[i] >> 1) + 1] - vptr[path[i] >> 1] - 1
+    return path, at
 
 
 # --------------------------------------------------------------------------- per site
@@ -561,7 +635,7 @@ def turn_radii(
     head: np.ndarray,
     out_ptr: np.ndarray,
     out_idx: np.ndarray,
-    turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    turns: tuple[np.ndarray, ...],
     kerb: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Bend radius (m) of every turn (:func:`_junction_radius`; U-turns included).
@@ -962,7 +1036,7 @@ def _route(
     path: np.ndarray,
     pieces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tail: np.ndarray,
-    turns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    turns: tuple[np.ndarray, ...],
     kerb: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Geometry of a route (directed edges ``path``): ``(node_vertex, xy, radius, grade)``.
@@ -1118,7 +1192,8 @@ def run_sites(  # noqa: PLR0917
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
     width_ok, kind, shift, low, high, threshold, model, vehicle = classes[:8]
     start_u, start_len, chain_end, chain_ok, chain_maps, start_ok = classes[8:]
-    turns = (node_radius, h_end, h_start, piece_width)
+    turns = (node_radius, h_end, h_start, piece_width, vptr, vxy, tail, head, in_ptr, in_idx,
+             out_ptr, out_idx)  # fmt: skip
     dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
                  in_idx, stop)  # fmt: skip
     segments = (vptr, seg_len, vertex_radius, piece_grade)

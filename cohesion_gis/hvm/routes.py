@@ -359,7 +359,8 @@ def approach_network(
         "approach search: %d sites, %d entries, %d street pieces, %d classes",
         len(sites), entries.node.size, net.piece_a.size, len(classes),
     )  # fmt: skip
-    turns = (net.node_radius, net.h_end, net.h_start, net.piece_width)
+    turns = (net.node_radius, net.h_end, net.h_start, net.piece_width, net.vptr, net.vxy,
+             net.tail, net.head, net.in_ptr, net.in_idx, net.out_ptr, net.out_idx)  # fmt: skip
     turn_ptr, turn_radius, widest = kernel.turn_radii(
         net.head, net.out_ptr, net.out_idx, turns, params.kerb_radius_m
     )

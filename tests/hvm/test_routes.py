@@ -642,3 +642,31 @@ def test_helsinki_approaches_do_not_depend_on_the_node_numbering(helsinki):
     _assert_same_routes(base, redrawn.routes())
     station = base[base["site_id"] == "way/122595198"]
     assert (station["reason"] == "").sum() >= 30  # the ring's entries among its 38
+
+
+def _arc(theta0_deg, theta1_deg, radius_m=40.0, step_deg=10.0):
+    # a left-hand curve from (0, 0) heading east, centre (0, radius_m)
+    theta = np.radians(np.arange(theta0_deg, theta1_deg + 1e-9, step_deg))
+    return [(radius_m * np.sin(t), radius_m * (1 - np.cos(t))) for t in theta]
+
+
+def test_a_curve_split_by_a_junction_is_one_bend():
+    # VDA review: a curve split by a junction was two bends, each as mild as its own turn (a
+    # roundabout was nearly unlimited). Here a 90° curve (R 40 m, drawn every 10°) with a side
+    # street at its middle caps the speed there as the same curve drawn as one street
+    west, north = [(-300, 0), (0, 0)], [(40, 40), (40, 100)]
+    one = network([(1, 2, west), (2, 3, _arc(0, 90)), (3, 4, north)])
+    split = network([(1, 2, west), (2, 5, _arc(0, 40)), (5, 3, _arc(40, 90)), (3, 4, north),
+                     (5, 6, [_arc(40, 40)[0], (60, -20)])])  # fmt: skip
+    box = site((20, 80, 60, 120))
+    mid = np.array(_arc(40, 40)[0])
+    radius = bend_radii_m([*west, *_arc(10, 80), *north], 7.0)[2]  # the whole curve's
+    for cls, lat in (("M1", CAR_LAT), ("N3C", TRUCK_LAT)):
+        at_mid = []
+        for edges in (one, split):
+            row = approach_routes(edges, box, vehicles=[cls]).iloc[0]
+            pts = shapely.get_coordinates(row.geometry)
+            k = int(np.flatnonzero(np.hypot(*(pts - mid).T) < 1e-6)[0])
+            at_mid.append(speeds_of(row)[k])
+        assert at_mid[1] == pytest.approx(at_mid[0], abs=0.05)
+        assert at_mid[0] <= bend_speed_kmh(radius, lat) + 0.05
