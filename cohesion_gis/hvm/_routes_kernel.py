@@ -420,7 +420,7 @@ def _junction_radius(
     path, at = _joined_path(d, d2, node, turns)
     r = _path_bend_radii(path, vptr, vxy, width, kerb)[at]
     w = min(width[d >> 1], width[d2 >> 1])
-    if r < widest_radius(turn, w, w, kerb):
+    if r < widest_radius(turn, w, w, kerb) * (1.0 - 1e-9):  # (not the bits of a heading)
         return r  # merged into a sharper bend
     return max(r, single)
 

@@ -304,7 +304,9 @@ def test_helsinki_senate_square_smoke(helsinki_drive):
     worst = routes.groupby("vehicle_class")["impact_speed_kmh"].max()
     assert 20 <= worst["M1"] <= 110
     assert 20 <= worst["N3C"] <= 90
-    assert worst["N3C"] < worst["N2A"] <= worst["M1"]
+    # the trucks share the 0.35 g rollover cap; N3C (200 kW) out-accelerates N2A (150 kW) at
+    # the same 7.2 t out of a bend now that split curves cap both (67.1 / 66.8 km/h)
+    assert max(worst["N3C"], worst["N2A"]) <= worst["M1"]
     assert (routes["run_up_m"] <= 700).all()
     for _, row in routes.iterrows():
         speeds = speeds_of(row)
@@ -670,3 +672,20 @@ def test_a_curve_split_by_a_junction_is_one_bend():
             at_mid.append(speeds_of(row)[k])
         assert at_mid[1] == pytest.approx(at_mid[0], abs=0.05)
         assert at_mid[0] <= bend_speed_kmh(radius, lat) + 0.05
+
+
+def test_stade_louis_ii_bend_split_by_junctions(monaco):
+    # VDA review: Stade Louis-II e3 (M1 125 km/h, N3C 87) took a 90° bend split by junctions
+    # (way/166149571, Avenue Albert II, Avenue des Castelans) at 106-114 km/h where the route's
+    # own geometry (6.5 m) allows 61. Now 105 / 73 km/h on another route; its 75° bend is split by
+    # three junctions and each turn sees two chains, so it still passes 22 km/h above the limit
+    # of its own geometry (was 52): measured, not yet the whole bend
+    from cohesion_gis.hvm.assess import assess_sites
+
+    city = dataclasses.replace(monaco, sites=monaco.sites[monaco.sites["name"] == "Stade Louis-II"])
+    rows = assess_sites(city, vehicles=["M1", "N3C"]).approaches
+    e3 = rows.loc[rows["entry_id"].str.endswith(":3")].set_index("vehicle_class")
+    assert e3.loc["M1", "impact_speed_kmh"] < 110 and e3.loc["N3C", "impact_speed_kmh"] < 80
+    xy = shapely.get_coordinates(e3.loc["M1", "geometry"])
+    limit = bend_speed_kmh(bend_radii_m(xy, 6.5), CAR_LAT)
+    assert np.max(speeds_of(e3.loc["M1"]) - limit) < 25
