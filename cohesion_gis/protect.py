@@ -1758,11 +1758,7 @@ def _note(
         else ""
     )
     if leaks:
-        why += (
-            "; no ring of tested products closes the site off: vehicles pass faster than the "
-            f"top test speed everywhere along {', '.join(leaks)} (within the study area), "
-            "which must be slowed or closed first"
-        )
+        why += f"; no tested ring closes it off: slow or close {', '.join(leaks)} first"
     return (
         f"{name}: partial scheme: {what}; {after} of {before} approaches "
         f"still open after {rounds} round(s){why}"
@@ -1888,7 +1884,15 @@ def _ends_words(row: Any) -> str:
     tied = f"tied to {row.tied_to}" if row.tied_to else ""
     if not row.open_ends:
         return tied or "façade to façade"
-    return "; ".join(x for x in (tied, f"{row.open_ends} open: {row.open_end_reasons}") if x)
+    why: dict[str, list[str]] = {}  # "every façade ... across A; ... across B": "... A or B"
+    for reason in str(row.open_end_reasons).split("; "):
+        head, _, what = reason.rpartition(" across ")
+        why.setdefault(head or reason, []).extend([what] if head else [])
+    reasons = "; ".join(
+        f"{head} across {' or '.join(dict.fromkeys(names))}" if names else head
+        for head, names in why.items()
+    )
+    return "; ".join(x for x in (tied, f"{row.open_ends} open: {reasons}") if x)
 
 
 #: What the summary pages say besides the assumptions.

@@ -237,9 +237,14 @@ def senaatintori(helsinki: cg.City):
 
 def test_senaatintori_is_protected_with_kerbside_lines(senaatintori) -> None:
     # its fastest approaches run along the square at 150 km/h: no line across those streets
-    # can stop them, continuous kerbside lines rated for the non-glancing envelope do
+    # can stop them, continuous kerbside lines rated for the non-glancing envelope do, except
+    # the four Unioninkatu runs: since the VDA scores each envelope band at its worst edge
+    # (d5731f3) they ask >80 km/h at 45° (V/1500[M1]/>80/45), beyond every test, and the ring
+    # round the square must cross Unioninkatu where no product holds (the note names it)
     result = senaatintori
-    assert result.open_before > 0 and result.open_after == 0, result.note
+    assert result.open_before == 32
+    assert result.open_after == 4, result.note
+    assert "slow or close Unioninkatu first" in result.note
     kerbs = result.lines.loc[result.lines["kind"] == "kerbside line"]
     assert len(kerbs) >= 1
     for line in kerbs.itertuples():

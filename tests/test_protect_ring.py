@@ -49,10 +49,10 @@ def unioninkatu_closed(helsinki: cg.City) -> cg.City:
 def test_precinct_names_the_street_no_ring_can_cross(precinct) -> None:
     # the true figure: the ring round the precinct must cross Unioninkatu where vehicles are
     # faster than every test, so it is not built and the lines near the precinct stop what they
-    # can (92 -> 49); the note says which street must be slowed or closed first
+    # can (92 -> 52); the note says which street must be slowed or closed first
     assert precinct.open_before == 92
-    assert precinct.open_after == 49, precinct.note
-    assert "no ring of tested products" in precinct.note
+    assert precinct.open_after == 52, precinct.note
+    assert "no tested ring closes it off" in precinct.note
     assert "Unioninkatu" in precinct.note
     assert (precinct.comparison.homes["access_delta"] >= -1e-12).all()
 
