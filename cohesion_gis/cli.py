@@ -352,6 +352,10 @@ def suggest(
 @click.option("--verify", type=click.Choice(["all", "site"]), default="all", show_default=True,
               help="Final check: re-run the VDA of every site, or of the protected site only "
                    "(faster).")  # fmt: skip
+@click.option("--given", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Scenario TOML of street changes made first (e.g. a street stopped up): "
+                   "the scheme is designed after it, its TOML holds them first, and the "
+                   "comparison is against the city before them.")  # fmt: skip
 @_friendly_errors
 def protect(
     *,
@@ -361,12 +365,14 @@ def protect(
     classes: str | None,
     protect_params: Path | None,
     verify: str,
+    given: Path | None,
     **kwargs: Any,
 ) -> None:
     """Design and verify the cheapest barrier scheme for one site (scenario TOML, map, page)."""
     from cohesion_gis._atomic import check_run_folder
     from cohesion_gis.params import load_params
     from cohesion_gis.protect import PAGE_NAMES, ProtectParams, protect, write_protection
+    from cohesion_gis.scenario import load_scenario
 
     ours = PAGE_NAMES
     earlier = (
@@ -375,6 +381,7 @@ def protect(
         else []
     )
     check_run_folder(out, earlier, overwrite=overwrite)  # before any computing
+    street_change = load_scenario(given) if given is not None else None
     city = _load(kwargs)
     result = protect(
         city,
@@ -382,6 +389,7 @@ def protect(
         classes=classes.split(",") if classes else None,
         params=load_params(ProtectParams, protect_params),
         verify=verify,
+        given=street_change,
     )
     paths = write_protection(result, city, out, overwrite=overwrite)
     _say("wrote " + ", ".join(str(p) for p in paths.values()))

@@ -73,7 +73,7 @@ from cohesion_gis._validate import (
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.hvm.vehicles import MAX_TEST_MASS_KG
 from cohesion_gis.params import FIX_FILE, load_params
-from cohesion_gis.scenario import Intervention, Scenario
+from cohesion_gis.scenario import Intervention, Scenario, apply
 from cohesion_gis.scenario.write import base_spec
 
 if TYPE_CHECKING:
@@ -1514,7 +1514,6 @@ class _SiteCheck:
         """The scheme's City without its rated lines, and the assessment's setup with them."""
         from cohesion_gis.comparison import split_rated
         from cohesion_gis.hvm.assess import resolve_setup
-        from cohesion_gis.scenario import apply
 
         city = apply(self.city, scheme) if scheme is not None else self.city
         plain, proposed = split_rated(city)
@@ -1589,6 +1588,7 @@ def protect(
     params: ProtectParams | None = None,
     hvm_params: Any = None,
     verify: str = "all",
+    given: Scenario | None = None,
 ) -> Protection:
     """Design and verify the cheapest barrier scheme that stops every approach to ``site``.
 
@@ -1615,6 +1615,10 @@ def protect(
         ``"all"``: the final comparison re-runs the VDA of every site (the scheme's effect on
         the other sites too); ``"site"``: only the site's own (its rows of a full VDA, searched
         on the whole network) and the cohesion engine, much faster on a large study area.
+    given
+        A street change the planner makes first (e.g. a street stopped up): the scheme is
+        designed on ``apply(city, given)``, its scenario holds the given interventions first,
+        and the comparison is against ``city`` (homes losing access through ``given`` count).
 
     Returns
     -------
@@ -1624,8 +1628,8 @@ def protect(
     Raises
     ------
     InputError
-        No site matches ``site``, a class is not one the assessment runs, or ``verify`` is
-        neither "all" nor "site".
+        No site matches ``site``, a class is not one the assessment runs, ``verify`` is
+        neither "all" nor "site", or ``given`` has another base or parameter overrides.
     """
     from cohesion_gis.comparison import analyse, compare
     from cohesion_gis.hvm.assess import find_site
@@ -1645,6 +1649,9 @@ def protect(
         )
     if verify not in {"all", "site"}:
         raise InputError(f"verify: got {verify!r}, expected 'all' or 'site'")
+    original = city
+    if given is not None:
+        city = apply(city, _given_checked(city, given))
     horizon = max(hvm_params.search_horizon_m, params.horizon_m)
     hvm_params = replace(hvm_params, search_horizon_m=horizon)
     design = replace(hvm_params, test_speeds_kmh=tuple(params.cost_per_m))
@@ -1711,8 +1718,20 @@ def protect(
         log.info("protect %s round %d: %d lines, %d approaches open", row["name"], rounds,
                  len(lines), open_after)  # fmt: skip
     comparison = None
+    if given is not None:  # the given change first; compared with the city before it
+        scheme = replace(
+            scheme,
+            description=f"{scheme.description} After {given.name}: {given.description}".strip(),
+            interventions=tuple(
+                replace(change, index=i)
+                for i, change in enumerate((*given.interventions, *scheme.interventions))
+            ),
+        )
     if scheme.interventions:
-        comparison = compare(city, scheme, base=base, hvm_params=hvm_params, hvm=every)
+        comparison = compare(
+            original, scheme, base=base if given is None else None, hvm_params=hvm_params,
+            hvm=every,
+        )  # fmt: skip
         if every:
             if comparison.after.hvm is None:  # compare assesses the sites unless told not to
                 raise RuntimeError("protect: the comparison ran no HVM assessment")
@@ -1724,6 +1743,21 @@ def protect(
     return Protection(
         row, lines, scheme, comparison, open_before, open_after, before, after, rounds, note
     )
+
+
+def _given_checked(city: City, given: Scenario) -> Scenario:
+    """``given`` if it changes ``city``'s own base and streets only, else an InputError."""
+    where = given.path or given.name
+    if given.base != base_spec(city):
+        raise InputError(
+            f"{where}: base {given.base.source!r} is not the study area's "
+            f"({base_spec(city).source!r}); write the given scenario on the same base"
+        )
+    if given.cohesion_overrides or given.hvm_overrides:
+        raise InputError(
+            f"{where}: [parameters] are not used by protect; give a scenario of street changes only"
+        )
+    return given
 
 
 def _rows(approaches: gpd.GeoDataFrame, site_id: str, classes: Sequence[str]) -> gpd.GeoDataFrame:

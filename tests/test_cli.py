@@ -520,6 +520,23 @@ def test_protect_names_an_unknown_site_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_protect_refuses_a_given_scenario_on_another_base(tmp_path):
+    (tmp_path / "elsewhere.osm.pbf").write_bytes(b"")
+    given = tmp_path / "stopped_up.toml"
+    given.write_text(
+        'name = "stopped_up"\nbase = "elsewhere.osm.pbf"\n\n[[interventions]]\n'
+        'type = "close_road"\ngeometry = "POINT (24.9503 60.1759)"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "protect"
+    args = ["protect", "--site", "Senaatintori", "--given", str(given), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "is not the study area's ('helsinki')" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("vehicles", "match"),
     [

@@ -8,18 +8,21 @@ a straight secondary street that vehicles drive faster than every test all throu
 
 from __future__ import annotations
 
-from types import MappingProxyType
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 import cohesion_gis as cg
+from cohesion_gis.errors import InputError
 from cohesion_gis.protect import protect
-from cohesion_gis.scenario import Intervention, Scenario, apply
-from cohesion_gis.scenario.write import base_spec
+from cohesion_gis.scenario import BaseSpec, Scenario, apply, load_scenario
+from cohesion_gis.scenario.write import write_scenario
 
 PRECINCT = "Aleksanterinkatu and"
 #: The two carriageway pieces of Unioninkatu (OSM node pairs) where the ring leaks.
 UNIONINKATU = {(268068064, 1371624191), (268068063, 1371624190)}
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 @pytest.fixture(scope="module")
@@ -28,22 +31,25 @@ def precinct(helsinki: cg.City):
 
 
 @pytest.fixture(scope="module")
-def unioninkatu_closed(helsinki: cg.City) -> cg.City:
-    """Helsinki with Unioninkatu closed where the ring leaks (10 m of each carriageway)."""
-    edges = helsinki.drive_edges
-    ends = zip(edges["u"], edges["v"], strict=True)
-    pieces = edges.loc[[bool({(a, b), (b, a)} & UNIONINKATU) for a, b in ends]].to_crs(4326)
-    assert len(pieces) == 2
-    interventions = tuple(
-        Intervention(i, "close_road", MappingProxyType({"geometry": mid.wkt}), mid)
-        for i, mid in enumerate(g.interpolate(0.5, normalized=True) for g in pieces.geometry)
-    )
-    scenario = Scenario(
-        name="unioninkatu_closed", description="Unioninkatu closed north of the precinct",
-        base=base_spec(helsinki), hvm_overrides=MappingProxyType({}),
-        interventions=interventions,
-    )  # fmt: skip
-    return apply(helsinki, scenario)
+def stopped_up() -> Scenario:
+    """The planner's street change: Unioninkatu stopped up where the ring leaks."""
+    return load_scenario(SCENARIOS / "unioninkatu_stopped_up.toml")
+
+
+def test_given_scenario_closes_the_two_pieces_the_ring_crosses(helsinki, stopped_up) -> None:
+    def leaking(edges) -> int:
+        ends = zip(edges["u"], edges["v"], strict=True)
+        return sum(bool({(a, b), (b, a)} & UNIONINKATU) for a, b in ends)
+
+    assert [iv.type for iv in stopped_up.interventions] == ["close_road", "close_road"]
+    assert leaking(helsinki.drive_edges) == 2
+    assert leaking(apply(helsinki, stopped_up).drive_edges) == 0
+
+
+def test_given_scenario_on_another_base_is_refused(helsinki, stopped_up) -> None:
+    elsewhere = replace(stopped_up, base=BaseSpec("elsewhere.osm.pbf"))
+    with pytest.raises(InputError, match=r"base 'elsewhere\.osm\.pbf' is not the study area's"):
+        protect(helsinki, PRECINCT, verify="site", given=elsewhere)
 
 
 def test_precinct_names_the_street_no_ring_can_cross(precinct) -> None:
@@ -57,8 +63,10 @@ def test_precinct_names_the_street_no_ring_can_cross(precinct) -> None:
     assert (precinct.comparison.homes["access_delta"] >= -1e-12).all()
 
 
-def test_ring_protects_the_precinct_once_unioninkatu_is_closed(unioninkatu_closed) -> None:
-    result = protect(unioninkatu_closed, PRECINCT, verify="site")
+def test_ring_protects_the_precinct_once_unioninkatu_is_closed(
+    helsinki, stopped_up, tmp_path
+) -> None:
+    result = protect(helsinki, PRECINCT, verify="site", given=stopped_up)
     assert result.open_before == 92  # closing Unioninkatu there alone stops no approach
     assert result.open_after == 0, result.note  # the ring's lines, verified by the VDA
     lines = result.lines
@@ -70,3 +78,12 @@ def test_ring_protects_the_precinct_once_unioninkatu_is_closed(unioninkatu_close
         assert (lines.loc[rated, f"speed_kmh_{cls}"] <= 80.0).all()
     homes = result.comparison.homes
     assert (homes["access_delta"] >= -1e-12).all()  # bollard lines leave walkers through
+    # the comparison is with Helsinki before the street change (the given closure's own
+    # walking effect is in the check above), and the written scheme holds that change first
+    written = load_scenario(write_scenario(result.scenario, tmp_path / "scheme.toml"))
+    given = [(iv.type, iv.shape.wkt) for iv in stopped_up.interventions]
+    assert [(iv.type, iv.shape.wkt) for iv in written.interventions[:2]] == given
+    assert [iv.type for iv in written.interventions[2:]] == ["add_barrier"] * (
+        len(written.interventions) - 2
+    )
+    assert written.base == stopped_up.base
