@@ -22,7 +22,7 @@ Examples
 >>> result = assess_sites(city)
 >>> sid = result.sites.loc[result.sites["name"] == "Senaatintori", "site_id"].iloc[0]
 >>> page = vda_html(result, sid)
->>> "<svg" in page and "Senaatintori" in page and "V/1500[M1]/80/45" in page
+>>> "<svg" in page and "Senaatintori" in page and "V/1500[M1]/80/90" in page
 True
 """
 
