@@ -454,7 +454,7 @@ def _joined_path(
         h = head[y]
         if out_ptr[h + 1] - out_ptr[h] != 2 or h == node:
             break
-        y = out_idx[out_ptr[h]] if out_idx[out_ptr[h]] != (y ^ 1) else out_idx[out_ptr[h] + 1]
+        y = _chain_next(y, head, out_ptr, out_idx)
         n_fwd += 1
     path = np.empty(n_back + n_fwd, np.int64)
     x = d
@@ -466,8 +466,7 @@ def _joined_path(
     for i in range(n_back, n_back + n_fwd):
         path[i] = y
         if i + 1 < n_back + n_fwd:
-            h = head[y]
-            y = out_idx[out_ptr[h]] if out_idx[out_ptr[h]] != (y ^ 1) else out_idx[out_ptr[h] + 1]
+            y = _chain_next(y, head, out_ptr, out_idx)
     at = 0
     for i in range(n_back):
         at += vptr[(path[i] >> 1) + 1] - vptr[path[i] >> 1] - 1
@@ -545,6 +544,16 @@ def _chain_prev(
         if in_idx[k] != (x ^ 1):
             return in_idx[k]
     return -1
+
+
+@njit(cache=True, inline="always")
+def _chain_next(
+    y: int, head: np.ndarray, out_ptr: np.ndarray, out_idx: np.ndarray
+) -> int:  # pragma: no cover - numba
+    """The directed edge after ``y`` on its chain (``head[y]`` has degree 2)."""
+    node = head[y]
+    first = out_idx[out_ptr[node]]
+    return first if first != (y ^ 1) else out_idx[out_ptr[node] + 1]
 
 
 @njit(cache=True)

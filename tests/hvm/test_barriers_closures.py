@@ -43,6 +43,17 @@ def frames(edges):
     return mid, np.column_stack([-along[:, 1], along[:, 0]]), edges["width_m"].to_numpy() / 2
 
 
+def vuorikatu(edges, obstacles, options):
+    """Vuorikatu's first piece, its frame and its drivable extents (m) right and left."""
+    street = edges.loc[edges["osm_id"] == VUORIKATU].iloc[[0]]
+    mid, normal, half = frames(street)
+    extents = cross_section_m(
+        mid, normal, half, obstacles, footway_width_m=options["footway_width_m"],
+        reach_m=options["reach_m"],
+    )[0]  # fmt: skip
+    return street, mid, normal, half, extents
+
+
 def across(mid, normal, right_m, left_m, crs):
     line = shapely.LineString([mid - normal * right_m, mid + normal * left_m])
     return gpd.GeoDataFrame({"barrier_id": ["vsb"], "rating": [RATING]}, geometry=[line], crs=crs)
@@ -64,12 +75,7 @@ def test_obstacles_are_facades_level_changes_and_water(helsinki, ground):
 def test_a_kerb_to_kerb_line_is_driven_round_on_the_footway(helsinki, ground):
     obstacles, options = ground
     edges = helsinki.drive_edges
-    street = edges.loc[edges["osm_id"] == VUORIKATU].iloc[[0]]
-    mid, normal, half = frames(street)
-    right, left = cross_section_m(
-        mid, normal, half, obstacles, footway_width_m=options["footway_width_m"],
-        reach_m=options["reach_m"],
-    )[0]  # fmt: skip
+    street, mid, normal, half, (right, left) = vuorikatu(edges, obstacles, options)
     # façades on both sides, each more than a car's width beyond the kerb
     assert half[0] + CAR_M < right < options["reach_m"]
     assert half[0] + CAR_M < left < options["reach_m"]
@@ -93,12 +99,7 @@ def test_a_line_tied_into_a_building_corner_closes(helsinki, ground):
     # street: a vehicle cannot pass between the line's end and the building
     obstacles, options = ground
     edges = helsinki.drive_edges
-    street = edges.loc[edges["osm_id"] == VUORIKATU].iloc[[0]]
-    mid, normal, half = frames(street)
-    right, left = cross_section_m(
-        mid, normal, half, obstacles, footway_width_m=options["footway_width_m"],
-        reach_m=options["reach_m"],
-    )[0]  # fmt: skip
+    street, mid, normal, half, (right, left) = vuorikatu(edges, obstacles, options)
     along = np.array([normal[0, 1], -normal[0, 0]])
     kerb_end = mid[0] + normal[0] * (half[0] + 0.3)
     corner = mid[0] + normal[0] * left + along * 3.0
@@ -123,12 +124,7 @@ def test_a_gap_as_wide_as_the_smallest_car_stays_open(helsinki, ground):
     assert CAR_M == 1.5
     obstacles, options = ground
     edges = helsinki.drive_edges
-    street = edges.loc[edges["osm_id"] == VUORIKATU].iloc[[0]]
-    mid, normal, half = frames(street)
-    right, left = cross_section_m(
-        mid, normal, half, obstacles, footway_width_m=options["footway_width_m"],
-        reach_m=options["reach_m"],
-    )[0]  # fmt: skip
+    street, mid, normal, _, (right, left) = vuorikatu(edges, obstacles, options)
     pieces = [
         shapely.LineString([mid[0] - normal[0] * (right + 0.2), mid[0] - normal[0] * 0.8]),
         shapely.LineString([mid[0] + normal[0] * 0.8, mid[0] + normal[0] * (left + 0.2)]),
