@@ -20,6 +20,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
+    from cohesion_gis.hvm.assess import SiteAssessment
 
 __all__ = ["main"]
 
@@ -501,7 +502,7 @@ def hvm(
     _say(_table(result.sites[columns].head(15)))
 
 
-def _vda_pages(result: Any, sites: tuple[str, ...]) -> list[tuple[str, str]]:
+def _vda_pages(result: SiteAssessment, sites: tuple[str, ...]) -> list[tuple[str, str]]:
     """``(site_id, file name)`` of each ``--vda`` page (HTML and PDF), one per site named."""
     from cohesion_gis.hvm.assess import find_site
 
@@ -514,8 +515,8 @@ def _vda_pages(result: Any, sites: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def _write_vda_pages(
-    city: Any,
-    result: Any,
+    city: City,
+    result: SiteAssessment,
     pages: list[tuple[str, str]],
     folder: Path,
     *,
@@ -533,7 +534,7 @@ def _write_vda_pages(
     levels = level_changes(
         city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
     )
-    zones: dict[str, Any] = {}  # a stadium's egress zone as a crowd area, once per site
+    zones: dict[str, SiteAssessment | None] = {}  # a stadium's egress zone, once per site
     for site_id, name in pages:
         if site_id not in zones:
             zones[site_id] = egress_assessment(

@@ -2,37 +2,69 @@
 
 Every import of a ``cohesion_gis`` module by another (at the top of a file or inside a function;
 type-only imports under ``if TYPE_CHECKING:`` excepted) must go down the layers of the map, no
-module may import another's private names, and no package another's private modules.
+module may import another's private names (nor reach them as ``module._name``), and no package
+another's private modules. The layers are read from the page's table, so page and code agree.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import cohesion_gis
 
 PACKAGE = Path(cohesion_gis.__file__).parent
 
-#: Layers of docs/architecture.md, bottom first (top-level module or subpackage names).
-LAYERS = (
-    {"errors", "_toml", "_validate", "_atomic", "_fingerprint", "_text", "_gc", "params",
-     "_city_options"},
-    {"taxonomy", "network", "sources", "maps"},
-    {"streets", "layers"},
-    {"city", "read"},
-    {"cohesion", "hvm"},
-    {"export"},
-    {"scenario", "comparison", "suggest", "protect"},
-    {"batch", "pipeline"},
-    {"cli", "__init__"},
-)  # fmt: skip
-#: Imports within a layer that the map allows (importer, imported).
-SIDEWAYS = {("_toml", "errors"), ("_validate", "errors"), ("_atomic", "errors"),
-            ("params", "_toml"), ("layers", "streets"), ("read", "city"),
-            ("comparison", "scenario"),
-            ("suggest", "scenario"), ("protect", "scenario"), ("protect", "comparison"),
-            ("pipeline", "batch")}  # fmt: skip
+DOC = PACKAGE.parent / "docs" / "architecture.md"
+
+
+def _names(cell: str) -> list[str]:
+    """The backticked module names of a table cell (``cohesion_gis/__init__`` -> ``__init__``)."""
+    return [n.removeprefix("cohesion_gis/") for n in re.findall(r"`([^`]+)`", cell)]
+
+
+def _map() -> tuple[list[set[str]], set[tuple[str, str]]]:
+    """The layers (bottom first) and allowed sideways imports, read from the table of the map.
+
+    The test checks the code against docs/architecture.md itself, so the page cannot drift: a
+    row ``| 6 change | `scenario`, ... | job | `comparison`, `suggest` -> `scenario`; ... |``.
+    """
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("## Modules and who may import whom", 1)[1].split("\n## ", 1)[0]
+    layers, sideways = [], set()
+    for row in (line for line in section.splitlines() if line.startswith("|")):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if not re.match(r"\d+ ", cells[0]):
+            continue
+        assert int(cells[0].split()[0]) == len(layers), f"layers out of order: {row}"
+        layers.append(set(_names(cells[1])))
+        for rule in cells[3].split(";"):
+            if "→" in rule:
+                left, right = rule.split("→")
+                sideways |= {(a, b) for a in _names(left) for b in _names(right)}
+    return layers, sideways
+
+
+LAYERS, SIDEWAYS = _map()
+
+
+def test_the_map_is_read_from_the_page() -> None:
+    """The table parsed as the page shows it (a guard on the parser, not on the code)."""
+    assert len(LAYERS) == 9
+    assert {"errors", "_toml", "params", "_city_options"} <= LAYERS[0]
+    assert LAYERS[4] == {"cohesion", "hvm"} and LAYERS[8] == {"cli", "__init__"}
+    assert ("pipeline", "batch") in SIDEWAYS and ("batch", "pipeline") not in SIDEWAYS
+    assert ("protect", "comparison") in SIDEWAYS and ("params", "_toml") in SIDEWAYS
+
+
+def test_every_module_is_on_the_map() -> None:
+    """Every top-level module and subpackage of the package is in one layer of the page."""
+    units = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
+             if (p.suffix == ".py" or (p / "__init__.py").is_file())}  # fmt: skip
+    placed = [u for layer in LAYERS for u in layer]
+    assert len(placed) == len(set(placed)), "a module is in two layers"
+    assert units == set(placed)
 
 
 def _unit(module: str) -> str:
@@ -87,14 +119,55 @@ def test_imports_go_down_the_layers() -> None:
     assert not wrong, "imports up or sideways the layers:\n" + "\n".join(sorted(wrong))
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _private_attributes(path: str, source: str) -> list[str]:
+    """``module._name`` where ``module`` is bound to a cohesion_gis module or name in ``source``.
+
+    ``import cohesion_gis.hvm.routes as routes; routes._split_edges(...)`` reaches a private name
+    as surely as ``from cohesion_gis.hvm.routes import _split_edges``.
+    """
+    tree = ast.parse(source)
+    bound = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("cohesion_gis"):
+                    bound[alias.asname or alias.name.split(".")[0]] = alias.name
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cohesion_gis"):
+            for alias in node.names:
+                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in bound:
+                found.append(f"{path}:{node.lineno}: {ast.unparse(node)} ({bound[base.id]})")
+    return found
+
+
 def test_no_private_names_across_modules() -> None:
+    """No ``from cohesion_gis.x import _name`` and no ``x._name`` on an imported module."""
     private = [
         f"{path}: from {module} import {name}"
         for path, _, module, names in _imports()
         for name in names
-        if name.startswith("_") and not name.startswith("__")
+        if _private(name)
     ]
-    assert not private
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = str(path.relative_to(PACKAGE.parent))
+        private += _private_attributes(rel, path.read_text(encoding="utf-8"))
+    assert not private, "private names taken from another module:\n" + "\n".join(private)
+    # the rule bites on attribute access too
+    probe = "import cohesion_gis.hvm.routes as routes\nroutes._split_edges(1)\n"
+    assert _private_attributes("probe.py", probe) == [
+        "probe.py:2: routes._split_edges (cohesion_gis.hvm.routes)"
+    ]
+    assert not _private_attributes("probe.py", "import numpy as np\nnp._x\n")
 
 
 def _private_crossings(imports: list[tuple[str, str, str, list[str]]]) -> list[str]:
