@@ -33,6 +33,7 @@ import json
 import logging
 import math
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -121,23 +122,30 @@ def write_geopackage(
     return path
 
 
+_STAMP_LOCK = threading.Lock()
+
+
 @contextmanager
 def _data_date_stamp(metadata: Mapping[str, Any]) -> Iterator[None]:
     """GDAL's ``OGR_CURRENT_DATE`` set to ``metadata["data_date"]`` (else 1970-01-01) meanwhile.
 
     GeoPackage writers stamp ``gpkg_contents.last_change`` with it instead of the clock. The
-    option is process-wide in GDAL: the previous value is restored after.
+    option is process-wide in GDAL (pyogrio exposes no per-call or thread-local config), so one
+    lock serialises the stamped writes of every thread (Dask threads, a notebook's pool): without
+    it, two writes with different data dates stamped each other's date, and the first to finish
+    restored the option under the second. The previous value is restored after.
     """
     import pyogrio
 
     day = re.match(r"\d{4}-\d{2}-\d{2}", str(metadata.get("data_date", "")))
     stamp = {"OGR_CURRENT_DATE": f"{day[0] if day else '1970-01-01'}T00:00:00.000Z"}
-    before = {key: pyogrio.get_gdal_config_option(key) for key in stamp}
-    pyogrio.set_gdal_config_options(stamp)
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(before)
+    with _STAMP_LOCK:
+        before = {key: pyogrio.get_gdal_config_option(key) for key in stamp}
+        pyogrio.set_gdal_config_options(stamp)
+        try:
+            yield
+        finally:
+            pyogrio.set_gdal_config_options(before)
 
 
 def one_geometry_type(frame: gpd.GeoDataFrame, layer: str) -> dict[str, gpd.GeoDataFrame]:

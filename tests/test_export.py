@@ -252,3 +252,29 @@ def test_same_inputs_give_byte_identical_pdf_and_geopackage(
         stamps = {row[0] for row in db.execute("SELECT last_change FROM gpkg_contents")}
     assert stamps == {f"{metadata['data_date'][:10]}T00:00:00.000Z"}
     assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None  # restored
+
+
+def test_geopackages_written_from_threads_keep_their_own_date(helsinki, tmp_path):
+    # GDAL's OGR_CURRENT_DATE is process-wide: threads writing GeoPackages with different data
+    # dates at once (Dask threads, a notebook's pool) stamped each other's date, and the first
+    # to finish restored the option under the others (whose later layers took the clock's date)
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    tables = {f"districts_{i}": helsinki.districts for i in range(6)}
+    dates = [f"20{10 + i}-0{1 + i}-1{i}" for i in range(4)]
+    start = Barrier(len(dates))
+
+    def write(date: str, folder: str) -> Path:
+        start.wait()
+        return write_geopackage(tables, tmp_path / folder / "d.gpkg", metadata={"data_date": date})
+
+    with ThreadPoolExecutor(len(dates)) as pool:
+        paths = list(pool.map(write, dates, ["a", "b", "c", "d"]))
+    for date, path in zip(dates, paths, strict=True):
+        with sqlite3.connect(path) as db:
+            stamps = {row[0] for row in db.execute("SELECT last_change FROM gpkg_contents")}
+        assert stamps == {f"{date}T00:00:00.000Z"}, path
+    assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None  # restored
+    alone = write_geopackage(tables, tmp_path / "alone.gpkg", metadata={"data_date": dates[0]})
+    assert alone.read_bytes() == paths[0].read_bytes()  # threads change no byte
