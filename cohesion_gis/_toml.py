@@ -1,4 +1,4 @@
-"""Reading parameter TOML files: the packaged defaults or a user's file, with clear errors."""
+"""Reading TOML files (packaged defaults, user parameters, scenarios) with clear errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cohesion_gis.errors import ParameterError
+from cohesion_gis.errors import CohesionError, ParameterError
 
-__all__ = ["read_toml"]
+__all__ = ["read_toml", "read_toml_file"]
 
 
 def read_toml(path: Path | str | None, packaged: str) -> tuple[dict[str, Any], str]:
@@ -28,29 +28,48 @@ def read_toml(path: Path | str | None, packaged: str) -> tuple[dict[str, Any], s
     if path is None:
         text = resources.files("cohesion_gis.defaults").joinpath(packaged).read_text("utf-8")
         label = f"defaults/{packaged}"
-    else:
-        path = Path(path)
-        if not path.is_file():
-            what = (
-                "is a folder, not a file" if path.is_dir() else "no such file (it does not exist)"
-            )
-            raise ParameterError(
-                f"{path}: {what}; pass the path of a TOML file laid "
-                f"out like cohesion_gis/defaults/{packaged}"
-            )
-        label = str(path)
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ParameterError(
-                f"{label}: not UTF-8 text (byte {exc.start}: {exc.reason}); TOML files must be "
-                "UTF-8: save the file as UTF-8 in your editor"
-            ) from exc
-        except OSError as exc:
-            raise ParameterError(
-                f"{label}: cannot be read ({exc.strerror}); check its permissions"
-            ) from exc
+        return _parse(text, label, ParameterError), label
+    what = f"a TOML file laid out like cohesion_gis/defaults/{packaged}"
+    return read_toml_file(path, ParameterError, what=what), str(path)
+
+
+def read_toml_file(path: Path | str, error: type[CohesionError], *, what: str) -> dict[str, Any]:
+    """Parse a user's TOML file; every failure is one ``error`` naming the file and what to do.
+
+    Parameters
+    ----------
+    path
+        The file.
+    error
+        The exception raised (``ParameterError`` for parameters, ``ScenarioError`` for
+        scenarios).
+    what
+        What the file should be, for the message ("a scenario .toml file").
+
+    Raises
+    ------
+    CohesionError
+        ``error``: the file does not exist or is a folder, cannot be read, is not UTF-8 or is
+        not valid TOML.
+    """
+    path = Path(path)
+    if not path.is_file():
+        state = "is a folder, not a file" if path.is_dir() else "no such file (it does not exist)"
+        raise error(f"{path}: {state}; pass the path of {what}")
     try:
-        return tomllib.loads(text), label
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); TOML files must be "
+            "UTF-8: save the file as UTF-8 in your editor"
+        ) from exc
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror}); check its permissions") from exc
+    return _parse(text, str(path), error)
+
+
+def _parse(text: str, label: str, error: type[CohesionError]) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{label}: not valid TOML ({exc}); fix the syntax") from exc
+        raise error(f"{label}: not valid TOML ({exc}); fix the syntax") from exc

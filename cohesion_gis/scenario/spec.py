@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from cohesion_gis._toml import read_toml_file
 from cohesion_gis._validate import Bound
 from cohesion_gis.errors import CohesionError, ScenarioError
 
@@ -305,21 +305,7 @@ def load_scenario(path: str | Path) -> Scenario:
     ('car_park_to_park', ['convert_land_use'])
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError as exc:
-        raise ScenarioError(f"scenario file {path} does not exist; check the path") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); TOML files must be "
-            "UTF-8: save the file as UTF-8 in your editor"
-        ) from exc
-    except OSError as exc:
-        raise ScenarioError(
-            f"{path}: cannot be read ({exc.strerror}); give the path of a scenario .toml file"
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc}); fix the syntax") from exc
+    data = read_toml_file(path, ScenarioError, what="a scenario .toml file")
     problems: list[str] = []
     for key in data:
         if key not in _TOP_KEYS:

@@ -219,8 +219,8 @@ def test_unreadable_scenario_files(tmp_path: Path) -> None:
     latin1.write_bytes('name = "Sécurité"\n'.encode("latin-1"))
     with pytest.raises(cg.ScenarioError, match=r"latin1.toml: not UTF-8 text .* UTF-8"):
         load_scenario(latin1)
-    with pytest.raises(cg.ScenarioError, match=r"cannot be read"):
-        load_scenario(tmp_path)  # a folder
+    with pytest.raises(cg.ScenarioError, match=r"is a folder, not a file; pass the path of a scen"):
+        load_scenario(tmp_path)
 
 
 # --- stage 2: references against the city -------------------------------------------------
