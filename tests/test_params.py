@@ -59,3 +59,22 @@ def test_a_table_for_a_value_and_a_value_for_a_table_are_refused() -> None:
     text = str(info.value)
     assert "`walk_speed_m_s` = {'x': 1}; expected a value, not a table" in text
     assert "`weights` = 3; expected a table ([weights])" in text
+
+
+def test_hvm_speed_and_angle_lists_must_be_in_order() -> None:
+    """Speeds strictly ascending, angles strictly descending: every list named in one error."""
+    overrides = {
+        "test_speeds_kmh": [48, 32],
+        "class_test_speeds_kmh": {"N1G": [64, 64]},
+        "vulnerability_steps_kmh": [32, 16],
+        "impact_angles_deg": [15, 90],
+        "test_angles_deg": [45, 45],
+    }
+    with pytest.raises(ParameterError) as info:
+        load_params(HvmParams, overrides=overrides)
+    text = str(info.value)
+    assert "`test_speeds_kmh` = [48.0, 32.0]; expected strictly ascending speeds, e.g. [32" in text
+    assert "`class_test_speeds_kmh.N1G` = [64.0, 64.0]; expected strictly ascending speeds" in text
+    assert "`vulnerability_steps_kmh` = [32.0, 16.0]; expected strictly ascending speeds, e" in text
+    assert "`impact_angles_deg` = [15.0, 90.0]; expected strictly descending angles, e.g." in text
+    assert "`test_angles_deg` = [45.0, 45.0]; expected strictly descending angles" in text

@@ -236,6 +236,19 @@ _ANGLE = Bound(0.0, 90.0, "degrees", above=True)
 _TEST_SPEED = Bound(0.0, 200.0, "km/h", above=True)
 
 
+def _ordered(name: str, values: Any, *, example: str = "") -> list[str]:
+    """Problems with a list of speeds (strictly ascending) or angles (strictly descending)."""
+    angles = name.endswith("_deg")
+    bad = numbers_problems(name, values, _ANGLE if angles else _TEST_SPEED, min_len=1)
+    if not bad and list(values) != sorted(set(values), reverse=angles):
+        order = "descending angles" if angles else "ascending speeds"
+        bad.append(
+            f"field `{name}` = {list(values)}; expected strictly {order}"
+            + (f", e.g. {example}" if example else "")
+        )
+    return bad
+
+
 def _value_problems(params: Any) -> list[str]:
     """Every impossible or implausible value of ``params``, named by field."""
     problems = [
@@ -243,42 +256,19 @@ def _value_problems(params: Any) -> list[str]:
         for name, bound in _BOUNDS.items()
         if (p := number_problem(name, getattr(params, name), bound))
     ]
-    speeds = params.test_speeds_kmh
-    bad_speeds = numbers_problems("test_speeds_kmh", speeds, _TEST_SPEED, min_len=1)
-    problems += bad_speeds
-    if not bad_speeds and list(speeds) != sorted(set(speeds)):
-        problems.append(
-            f"field `test_speeds_kmh` = {list(speeds)}; expected strictly ascending speeds, "
-            "e.g. [32, 48, 64, 80]"
-        )
+    problems += _ordered("test_speeds_kmh", params.test_speeds_kmh, example="[32, 48, 64, 80]")
     for cls, values in params.class_test_speeds_kmh.items():
-        name = f"class_test_speeds_kmh.{cls}"
-        bad = numbers_problems(name, values, _TEST_SPEED, min_len=1)
-        problems += bad
-        if not bad and list(values) != sorted(set(values)):
-            problems.append(f"field `{name}` = {list(values)}; expected strictly ascending speeds")
-    steps = params.vulnerability_steps_kmh
-    bad_steps = numbers_problems("vulnerability_steps_kmh", steps, _TEST_SPEED, min_len=1)
-    problems += bad_steps
-    if not bad_steps and list(steps) != sorted(set(steps)):
-        problems.append(
-            f"field `vulnerability_steps_kmh` = {list(steps)}; expected strictly ascending "
-            "speeds, e.g. [16, 32, 48, 64]"
-        )
+        problems += _ordered(f"class_test_speeds_kmh.{cls}", values)
+    problems += _ordered(
+        "vulnerability_steps_kmh", params.vulnerability_steps_kmh, example="[16, 32, 48, 64]"
+    )
     problems += [
         p
         for kind, score in params.attractiveness.items()
         if (p := number_problem(f"attractiveness.{kind}", score, _SCORE))
     ]
     for name in ("impact_angles_deg", "test_angles_deg"):
-        angles = getattr(params, name)
-        bad_angles = numbers_problems(name, angles, _ANGLE, min_len=1)
-        problems += bad_angles
-        if not bad_angles and list(angles) != sorted(set(angles), reverse=True):
-            problems.append(
-                f"field `{name}` = {list(angles)}; expected strictly descending angles, "
-                "e.g. [90, 60, 45, 30, 15]"
-            )
+        problems += _ordered(name, getattr(params, name), example="[90, 60, 45, 30, 15]")
     if params.acceleration_model not in {"power", "constant"}:
         problems.append(
             f"field `acceleration_model` = {params.acceleration_model!r}; expected "
