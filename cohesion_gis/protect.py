@@ -1106,26 +1106,23 @@ def _ring(
     names of the streets it had to cross where no product holds (empty: the ring is closed).
     """
     import networkx as nx
-    from scipy.sparse import coo_array
-    from scipy.sparse.csgraph import dijkstra
 
     from cohesion_gis.hvm.routes import EDGE_M
     from cohesion_gis.hvm.vehicles import Vehicles
+    from cohesion_gis.network import node_distances
 
-    edges, nodes = city.drive_edges, city.drive_nodes
-    index = pd.Index(nodes.index)
-    u, v = index.get_indexer(edges["u"]), index.get_indexer(edges["v"])
-    node_xy = nodes[["x", "y"]].to_numpy(float)
+    edges, graph = city.drive_edges, city.drive_csr
+    u = graph.node_index(edges["u"].to_numpy(), where="drive_edges u").astype(np.int64)
+    v = graph.node_index(edges["v"].to_numpy(), where="drive_edges v").astype(np.int64)
+    node_xy = np.column_stack([graph.x, graph.y])
     length = edges["length_m"].to_numpy(float)
-    pairs = pd.DataFrame({"a": np.r_[u, v], "b": np.r_[v, u], "m": np.r_[length, length]})
-    pairs = pairs.groupby(["a", "b"], as_index=False)["m"].min()
-    graph = coo_array((pairs["m"], (pairs["a"], pairs["b"])), shape=(len(nodes),) * 2).tocsr()
     lines = edges.geometry.to_numpy()
     touching = shapely.intersects(lines, area)
     seeds = np.unique(np.r_[u[touching], v[touching]])
-    dist = dijkstra(graph, directed=False, indices=seeds, min_only=True)
+    # the network engine's bounded search; a head one street beyond ring_m is still measured
+    dist = node_distances(graph, seeds, limit_m=params.ring_m + float(length.max(initial=0.0)))
     near = np.flatnonzero(np.minimum(dist[u], dist[v]) <= params.ring_m)
-    degree = np.bincount(np.r_[u, v], minlength=len(nodes))
+    degree = np.bincount(np.r_[u, v], minlength=graph.n_nodes)
     # one candidate line per street and direction, placement_m past a junction or dead end
     # (along a street between junctions the slowest place is just past the junction)
     arcs: list[tuple[int, int, int]] = []  # (edge position, tail node, head node)
