@@ -666,6 +666,10 @@ def _build_network(
         node_barriers=node_barriers,
         kerb_m=params.kerb_radius_m,
     )
+    if "chicane_radius_m" in edges:  # a chicane caps every turn at its middle (the v end)
+        radius = edges["chicane_radius_m"].to_numpy(float)
+        at = np.flatnonzero(np.isfinite(radius))
+        np.fmin.at(net.node_radius, v_idx[at], radius[at])
     ptr = np.concatenate([[0], np.cumsum([len(site) for site in entries])]).astype(np.int64)
     # entries in order of position (x, then y), not of node number: entry ids follow the ground
     rows = [(n, x, y) for site in entries for n, (x, y) in sorted(site.items(), key=_position)]

@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
@@ -47,6 +48,8 @@ CLOSURE_INSET_M = 1.0
 CLOSURE_MARGIN_M = 1.0
 #: ... stopping this far (m) short of any other street it would cross.
 CLOSURE_CLEAR_M = 0.1
+#: A chicane's middle within this distance (m) of a street piece's end is that end's node.
+CHICANE_SNAP_M = 1.0
 
 
 def project_shape(city: City, shape: BaseGeometry) -> BaseGeometry:
@@ -463,6 +466,134 @@ def close_road(city: City, iv: Intervention) -> City:
     return replace(city, **_close(city, iv, mask))
 
 
+def chicane(city: City, iv: Intervention) -> City:
+    """A chicane on a street: every path through its middle is capped at its path radius.
+
+    The street's piece is split at the middle (a new node, unless an end of the piece lies
+    within :data:`CHICANE_SNAP_M`), and the piece ending there carries ``chicane_radius_m``
+    (:func:`cohesion_gis.hvm.chicane.path_radius_m` for the narrowest assessed class) and
+    ``chicane_rating`` (its elements' rating, if given): the approach search caps every path
+    through that node (:func:`cohesion_gis.hvm.routes.approach_network`). The lane shifts by
+    the carriageway width less ``lane_width_m``. Refused where the street is too narrow for a
+    shift of one lane width, where the lane would not pass every assessed class, where a
+    junction, a dead end or another chicane lies within half its length, or under the surface.
+    Walk edges are untouched: the elements on the footways leave gaps walkers pass.
+    """
+    from cohesion_gis.hvm.chicane import ChicaneParams, path_radius_m
+    from cohesion_gis.hvm.params import HvmParams
+    from cohesion_gis.hvm.routes import underground
+    from cohesion_gis.hvm.vehicles import Vehicles
+    from cohesion_gis.params import load_params
+
+    defaults = load_params(ChicaneParams)
+    length = float(iv.options.get("length_m", defaults.length_m))
+    lane = float(iv.options.get("lane_width_m", defaults.lane_width_m))
+    hvm = load_params(HvmParams)
+    vehicles = load_params(Vehicles).select(hvm.default_vehicle_classes).values()
+    widest = max(vehicles, key=lambda v: v.width_m)
+    point = project_shape(city, iv.shape)
+    if point.geom_type != "Point":
+        raise ScenarioError(
+            f"a chicane is placed by the point at its middle on the street, got a "
+            f'{point.geom_type}; give geometry = "POINT (lon lat)"'
+        )
+    edges = city.drive_edges
+    lines = edges.geometry.to_numpy()
+    widths = edges["width_m"].fillna(DEFAULT_STREET_WIDTH_M).to_numpy(float)
+    e = int(shapely.STRtree(lines).query_nearest(point, all_matches=False)[0])
+    where = f"the chicane at {point.x:.0f}, {point.y:.0f} ({_street(edges.iloc[e])})"
+    if lines[e].distance(point) > widths[e] / 2.0 + TOUCH_M:
+        raise ScenarioError(
+            f"{where}: the point is {lines[e].distance(point):.1f} m from the nearest street's "
+            "centreline, off its carriageway; move it onto the street"
+        )
+    if underground(edges.iloc[[e]])[0]:
+        raise ScenarioError(f"{where}: the street runs under the surface here; move it")
+    if lane < widest.width_m + hvm.width_clearance_m:
+        raise ScenarioError(
+            f"{where}: lane_width_m {lane:g} m would close the street to {widest.name} "
+            f"({widest.width_m:g} m wide + {hvm.width_clearance_m:g} m clearance); give at least "
+            f"{widest.width_m + hvm.width_clearance_m:g} m"
+        )
+    shift = widths[e] - lane
+    if shift < lane:
+        raise ScenarioError(
+            f"{where}: the {widths[e]:g} m carriageway is too narrow for a {lane:g} m lane to "
+            "shift by one lane width (no straight line through, ITE); choose a street at least "
+            f"{2 * lane:g} m wide or a narrower lane_width_m"
+        )
+    ends = edges[["u", "v"]].to_numpy().ravel()
+    nodes, degree = np.unique(ends, return_counts=True)
+    node_xy = city.drive_nodes.loc[nodes, ["x", "y"]].to_numpy(float)
+    near = np.hypot(*(node_xy - [point.x, point.y]).T) < length / 2.0
+    if (near & (degree != 2)).any():
+        raise ScenarioError(
+            f"{where}: a junction or dead end (node {nodes[near & (degree != 2)][0]}) lies "
+            f"within half its {length:g} m length; move it along the street or give a shorter "
+            "length_m"
+        )
+    if "chicane_radius_m" in edges:
+        others = edges.loc[edges["chicane_radius_m"].notna()].geometry.to_numpy()
+        ahead = shapely.get_coordinates(shapely.get_point(others, -1))
+        if (np.hypot(*(ahead - [point.x, point.y]).T) < length).any():
+            raise ScenarioError(f"{where}: it overlaps another chicane; move it")
+    narrowest = min(v.width_m for v in vehicles)
+    radius = path_radius_m(length, shift, lane, narrowest)
+    return replace(city, **_split_at(city, e, point, radius, iv.options.get("rating")))
+
+
+def _street(edge: pd.Series) -> str:
+    """A street's name, else its OSM id."""
+    return str(edge["name"]) if isinstance(edge["name"], str) else str(edge["osm_id"])
+
+
+def _split_at(
+    city: City, e: int, point: BaseGeometry, radius_m: float, rating: str | None
+) -> dict[str, gpd.GeoDataFrame]:
+    """``drive_edges`` (and ``drive_nodes``) with edge ``e`` ending at ``point`` carrying the cap.
+
+    An end of the edge within :data:`CHICANE_SNAP_M` is the node; else the edge is split there
+    into two (a new node numbered after every other, its length shared in proportion).
+    """
+    edges = city.drive_edges
+    if "chicane_radius_m" not in edges:
+        edges = edges.assign(chicane_radius_m=np.nan, chicane_rating=None)
+    line = edges.geometry.iloc[e]
+    at = line.project(point)
+    row = edges.iloc[e]
+    if at <= CHICANE_SNAP_M:  # the chicane's node is u: turn the edge round
+        row = row.copy()
+        row["u"], row["v"] = row["v"], row["u"]
+        row["geometry"] = shapely.reverse(line)
+        at = line.length
+    if at >= row["geometry"].length - CHICANE_SNAP_M:
+        row = row.copy()
+        row["chicane_radius_m"], row["chicane_rating"] = radius_m, rating
+        edges = edges.copy()
+        edges.iloc[e] = row
+        return {"drive_edges": edges}
+    node = int(max(city.drive_nodes.index.max(), edges[["u", "v"]].to_numpy().max())) + 1
+    first, second = row.copy(), row.copy()
+    first["v"], second["u"] = node, node
+    first["geometry"] = shapely.ops.substring(line, 0.0, at)
+    second["geometry"] = shapely.ops.substring(line, at, line.length)
+    first["length_m"] = row["length_m"] * at / line.length
+    second["length_m"] = row["length_m"] - first["length_m"]
+    first["chicane_radius_m"], first["chicane_rating"] = radius_m, rating
+    halves = gpd.GeoDataFrame([first, second], crs=edges.crs)
+    edges = gpd.GeoDataFrame(
+        pd.concat([edges.iloc[:e], halves, edges.iloc[e + 1 :]], ignore_index=True),
+        crs=edges.crs,
+    )
+    xy = shapely.get_coordinates(first["geometry"])[-1]
+    new = gpd.GeoDataFrame(
+        {"x": [xy[0]], "y": [xy[1]]}, geometry=[shapely.Point(xy)], crs=city.drive_nodes.crs,
+        index=pd.Index([node], name=city.drive_nodes.index.name),
+    )  # fmt: skip
+    nodes = gpd.GeoDataFrame(pd.concat([city.drive_nodes, new]), crs=city.drive_nodes.crs)
+    return {"drive_edges": edges, "drive_nodes": nodes}
+
+
 # --- residents -----------------------------------------------------------------------------
 
 
@@ -597,6 +728,7 @@ APPLY: dict[str, Callable[[City, Intervention], City]] = {
     "remove_barrier": remove_barrier,
     "pedestrianise": pedestrianise,
     "close_road": close_road,
+    "chicane": chicane,
     "add_residents": add_residents,
     "move_residents": move_residents,
     "change_site_capacity": change_site_capacity,

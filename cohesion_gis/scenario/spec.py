@@ -43,6 +43,7 @@ from shapely.geometry.base import BaseGeometry
 from cohesion_gis._toml import read_toml_file
 from cohesion_gis._validate import Bound
 from cohesion_gis.errors import CohesionError, ScenarioError
+from cohesion_gis.hvm.chicane import LANE_WIDTH, STAGGER_LENGTH
 
 if TYPE_CHECKING:
     from cohesion_gis.cohesion.params import CohesionParams
@@ -132,6 +133,13 @@ INTERVENTIONS: Mapping[str, _Schema] = MappingProxyType(
             {},
             {**_SELECT, "rating": "rating"},
             SELECTORS,
+        ),
+        "chicane": _schema(
+            "a chicane: build-outs of rated elements from alternate kerbs shift the lane "
+            "sideways over a short length, so no vehicle drives straight through; caps the "
+            "speed of every path through its middle (a point on the street), footways stay open",
+            {"geometry": "wkt"},
+            {"length_m": "stagger", "lane_width_m": "lane", "rating": "rating", "name": "str"},
         ),
         "add_residents": _schema(
             "house new residents in an area (a district, or a polygon)",
@@ -552,7 +560,13 @@ WIDTH = Bound(0, 150, "m", above=True)
 
 
 #: Numeric value types of the schema and their bounds.
-_NUMBERS = {"width": WIDTH, "residents": RESIDENTS, "persons": PERSONS}
+_NUMBERS = {
+    "width": WIDTH,
+    "residents": RESIDENTS,
+    "persons": PERSONS,
+    "stagger": STAGGER_LENGTH,
+    "lane": LANE_WIDTH,
+}
 
 
 def _bounded(bound: Bound) -> Callable[[Any, Path], str | None]:
