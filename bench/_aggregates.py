@@ -21,13 +21,21 @@ from numba import njit
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.network import Csr, map_chunks
 from cohesion_gis.network._search import (
-    expand_ranges,
     graph_for_search,
     queue_shape,
     search_one,
     search_scratch,
     spatial_order,
 )
+
+
+def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(start[i], start[i] + count[i])`` for all i, vectorised (int64)."""
+    count = np.asarray(count, dtype=np.int64)
+    total = int(count.sum())
+    shift = np.repeat(np.asarray(start, dtype=np.int64) - np.cumsum(count) + count, count)
+    return shift + np.arange(total, dtype=np.int64)
+
 
 #: Chunks of searches whose sums :func:`aggregate_groups` adds up, in order (fixed, so that the
 #: floating-point sums do not depend on the thread count).

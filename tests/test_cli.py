@@ -458,8 +458,8 @@ def test_score_prints_district_names_inert(helsinki, tmp_path):
 #: Where each command of ``cohesion-gis --help`` is run (this file unless a path is given): a
 #: command added to the CLI fails ``test_every_command_is_run_by_a_test`` until it has one.
 COMMAND_TESTS = {
-    "batch": "test_an_output_folder_that_cannot_be_written_is_one_line",
-    "compare": "test_verbose_shows_the_traceback",
+    "batch": "test_compare_and_batch_run_a_scenario_end_to_end",
+    "compare": "test_compare_and_batch_run_a_scenario_end_to_end",
     "demo": "test_demo_resumes_after_sigkill",
     "hvm": "test_hvm_writes_the_assessment",
     "layers": "test_layers_writes_a_geopackage",
@@ -469,6 +469,33 @@ COMMAND_TESTS = {
     "score": "test_score_writes_tables",
     "suggest": "tests/test_suggest.py::test_cli_writes_table_scenarios_and_map",
 }
+
+
+def test_compare_and_batch_run_a_scenario_end_to_end(tmp_path):
+    """The two scenario commands write what they promise (their error paths are tested above)."""
+    from cohesion_gis.export import COMPARISON_NAMES
+
+    example = "scenarios/car_park_to_park.toml"
+    one = tmp_path / "one"
+    compared = CliRunner().invoke(main, ["compare", example, "--no-hvm", "--out", str(one)])
+    assert compared.exit_code == 0, compared.output
+    written = {p.name for p in one.iterdir()}
+    assert written == set(COMPARISON_NAMES) - {"sites.csv"}  # cohesion only: no sites table
+    assert "Punavuori: capacity +0.01, score +0.20" in compared.output  # the summary lines
+    districts = pd.read_csv(one / "districts.csv", encoding="utf-8-sig")
+    assert districts.set_index("name").loc["Punavuori", "score_delta"] > 0
+
+    many = tmp_path / "many"
+    ran = CliRunner().invoke(main, ["batch", example, "--out", str(many)])
+    assert ran.exit_code == 0, ran.output
+    summary = pd.read_csv(many / "summary.csv", encoding="utf-8-sig")
+    assert list(summary["status"]) == ["done"]
+    assert summary["hvm"].iloc[0].startswith("HVM incremental")  # both analyses ran
+    assert summary["headline"].iloc[0] == "Punavuori: capacity +0.01, score +0.20"
+    folder = Path(summary["output"].iloc[0])
+    assert {"comparison.gpkg", "districts.csv", "summary.json"} <= set(os.listdir(folder))
+    again = CliRunner().invoke(main, ["batch", example, "--out", str(many)])
+    assert again.exit_code == 0 and "skipped" in again.output  # inputs unchanged: resumed
 
 
 def test_every_command_is_run_by_a_test():

@@ -48,7 +48,6 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "expand_ranges",
     "graph_for_search",
     "map_chunks",
     "queue_shape",
@@ -70,14 +69,6 @@ _WIDTH_SAMPLE = 4096
 _THREADED_SORT_ROWS = 1 << 20
 #: Contract chains of degree-2 nodes when at least this share of the nodes has degree 2.
 _CONTRACT_SHARE = 0.2
-
-
-def expand_ranges(start: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Concatenate ``arange(start[i], start[i] + count[i])`` for all i, vectorised (int64)."""
-    count = np.asarray(count, dtype=np.int64)
-    total = int(count.sum())
-    shift = np.repeat(np.asarray(start, dtype=np.int64) - np.cumsum(count) + count, count)
-    return shift + np.arange(total, dtype=np.int64)
 
 
 # The queue is a bucket queue: entries (node, distance) in lists by ``floor(d / width)``. Every
