@@ -224,3 +224,51 @@ def test_no_import_cycles() -> None:
                     seen.add(nxt)
                     stack.append((nxt, (*trail, nxt)))
     assert not cycles, "import cycles:\n" + "\n".join(sorted(cycles.values()))
+
+
+#: scipy.sparse matrices that are not graphs, by (file, name): protect's hitting set is a MILP
+#: whose constraint matrix is sparse (``scipy.optimize.milp``).
+SPARSE_NOT_GRAPHS = {("cohesion_gis/protect", "csr_array")}
+#: Calls that search a graph for shortest paths (scipy, networkx, osmnx names).
+SEARCHES = re.compile(r"dijkstra|shortest_path|bellman_ford|johnson|floyd_warshall|astar")
+
+
+def _searches_outside_the_engine(path: str, source: str) -> list[str]:
+    """A graph built for scipy or searched for shortest paths in ``path``, outside ``network/``."""
+    if path.startswith("cohesion_gis/network/"):
+        return []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("scipy.sparse"):
+            for alias in node.names:
+                if "csgraph" in node.module or (path, alias.name) not in SPARSE_NOT_GRAPHS:
+                    found.append(f"{path}:{node.lineno}: from {node.module} import {alias.name}")
+        elif isinstance(node, ast.Import):
+            found += [f"{path}:{node.lineno}: import {a.name}" for a in node.names
+                      if a.name.startswith("scipy.sparse")]  # fmt: skip
+        elif isinstance(node, ast.Call):
+            name = ast.unparse(node.func).rsplit(".", 1)[-1]
+            if SEARCHES.search(name):
+                found.append(f"{path}:{node.lineno}: {ast.unparse(node.func)}(...)")
+    return found
+
+
+def test_every_graph_search_is_the_engines() -> None:
+    """One network engine: no module outside ``network/`` builds a scipy graph or runs a
+    shortest-path search (``grep -r csgraph cohesion_gis`` is empty; issue 17). Only the HVM's
+    max-speed label-correcting search (``hvm/_routes_kernel.py``) is its own, and it calls no
+    such function: it runs inside the horizon ``network.search_ball`` finds."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = str(path.relative_to(PACKAGE.parent).with_suffix(""))
+        found += _searches_outside_the_engine(rel, path.read_text(encoding="utf-8"))
+    assert not found, "graph searches outside cohesion_gis/network:\n" + "\n".join(found)
+    # the rule bites on what protect's ring did before it used node_distances
+    before = (
+        "from scipy.sparse import coo_array\n"
+        "from scipy.sparse.csgraph import dijkstra\n"
+        "dist = dijkstra(graph, directed=False, indices=seeds, min_only=True)\n"
+        "path = nx.shortest_path(g, a, b)\n"
+    )
+    assert len(_searches_outside_the_engine("cohesion_gis/protect", before)) == 4
+    assert not _searches_outside_the_engine("cohesion_gis/network/paths", before)
