@@ -46,7 +46,7 @@ import pandas as pd
 from cohesion_gis._atomic import atomic_path, refuse_existing, staged_files
 from cohesion_gis._text import clean_text, is_text
 from cohesion_gis.errors import InputError
-from cohesion_gis.read import GEOMETRY_KINDS, METADATA_LAYER
+from cohesion_gis.read import GEOMETRY_KINDS, METADATA_LAYER, STUDY_AREA_KEY, study_area
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
@@ -283,9 +283,8 @@ def write_layers(
     path = Path(path)
     gpkg_name, _, tif_name = names = layers_names(path)
     with staged_files(path.parent, names, overwrite=overwrite) as stage:
-        write_geopackage(
-            city.layers(), stage / gpkg_name, metadata=city.provenance.as_dict(), overwrite=True
-        )
+        metadata = {**city.provenance.as_dict(), STUDY_AREA_KEY: study_area(city)}
+        write_geopackage(city.layers(), stage / gpkg_name, metadata=metadata, overwrite=True)
         write_population_raster(
             city.homes, stage / tif_name, crs=city.crs, cell_m=raster_cell_m, extent=city.boundary
         )

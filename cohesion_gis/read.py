@@ -33,14 +33,18 @@ if TYPE_CHECKING:
 __all__ = [
     "GEOMETRY_KINDS",
     "METADATA_LAYER",
+    "STUDY_AREA_KEY",
     "read_layer",
     "read_layers",
     "read_metadata",
+    "study_area",
     "taxonomy_file",
 ]
 
 #: The attribute table of key/value provenance in every GeoPackage the package writes.
 METADATA_LAYER = "metadata"
+#: The metadata key of a layers GeoPackage holding the City's name, boundary and data area.
+STUDY_AREA_KEY = "study_area"
 #: Suffix of each geometry kind's layer when a layer mixing kinds is split (QGIS asks otherwise).
 GEOMETRY_KINDS = {"Point": "points", "LineString": "lines", "Polygon": "polygons"}
 
@@ -82,11 +86,27 @@ def taxonomy_file(path: str | Path) -> Path | None:
     return Path(taxonomy) if taxonomy and Path(taxonomy).is_file() else None
 
 
+def study_area(city: City) -> dict[str, str | None]:
+    """The City's name, ``boundary`` and ``data_area`` (WKT, full precision) for the metadata.
+
+    What :func:`read_layers` needs to give back the same study area: the boundary decides where
+    vehicles start and which sites count, the data area which homes the score loads.
+    """
+    area = city.data_area
+    return {
+        "name": city.name,
+        "boundary_wkt": shapely.to_wkt(city.boundary, rounding_precision=-1),
+        "data_area_wkt": None if area is None else shapely.to_wkt(area, rounding_precision=-1),
+    }
+
+
 def read_layers(path: str | Path) -> City:
     """A City read back from a layers GeoPackage written by :func:`cohesion_gis.write_layers`.
 
-    The study-area boundary is the envelope of the walk network; the taxonomy is the one named in
-    the provenance (the packaged one if it cannot be found).
+    The City's name, boundary and data area are those written (:func:`study_area`; a file
+    written before they were has the walk network's envelope as boundary, no data area and the
+    file's stem as name); the taxonomy is the one named in the provenance (the packaged one if
+    it cannot be found).
 
     Raises
     ------
@@ -114,11 +134,18 @@ def read_layers(path: str | Path) -> City:
     values = read_metadata(path)
     parameters = values.get("parameters")
     crs = CRS(tables["walk_edges"].crs)
-    boundary = shapely.box(*tables["walk_edges"].total_bounds)
+    area = values.get(STUDY_AREA_KEY)
+    if isinstance(area, dict):
+        name, boundary = str(area["name"]), shapely.from_wkt(area["boundary_wkt"])
+        data_area = shapely.from_wkt(area["data_area_wkt"]) if area["data_area_wkt"] else None
+    else:  # written before the study area was
+        name, boundary = path.stem, shapely.box(*tables["walk_edges"].total_bounds)
+        data_area = None
     return City(
-        name=path.stem,
+        name=name,
         crs=crs,
         boundary=boundary,
+        data_area=data_area,
         taxonomy=load_taxonomy(taxonomy_file(path)),
         provenance=Provenance(
             source=f"{values.get('source', '')} (via {path})",

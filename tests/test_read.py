@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,14 @@ def test_read_layers_round_trip(tmp_path: Path, helsinki: cg.City) -> None:
     assert city.summary()[["walk_nodes", "contact_spaces", "homes"]].tolist() == (
         helsinki.summary()[["walk_nodes", "contact_spaces", "homes"]].tolist()
     )
+    # the same study area: boundary (where vehicles start, which sites count), data area (which
+    # homes the score loads) and name, to the last bit (was the walk network's envelope)
+    assert city.name == helsinki.name
+    assert city.boundary.equals_exact(helsinki.boundary, tolerance=0)
+    assert helsinki.data_area is None and city.data_area is None  # the extract, no buffer
+    buffered = dataclasses.replace(helsinki, data_area=helsinki.boundary.buffer(500.0))
+    gpkg, _ = cg.write_layers(buffered, tmp_path / "buffered.gpkg")
+    assert read_layers(gpkg).data_area.equals_exact(buffered.data_area, tolerance=0)
     after = apply(city, load_scenario(SCENARIOS / "car_park_to_park.toml"))
     assert "way/27558514" in set(after.contact_spaces["space_id"])
 
