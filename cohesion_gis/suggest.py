@@ -818,6 +818,7 @@ def _write(found: Suggestions, city: City, out: Path, *, map_html: bool) -> dict
         m = suggestions_map(
             found.table, found.portfolio, found.base.result.districts,
             streets=city.walk_edges, buildings=city.buildings,
+            place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
         paths["map"] = save_offline(m, out / "suggestions_map.html")
     return paths

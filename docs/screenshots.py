@@ -126,6 +126,7 @@ def helsinki_pages(work: Path, images: Path) -> dict[str, Path]:
     m = suggestions_map(
         found.table, found.portfolio, found.base.result.districts,
         streets=city.walk_edges, buildings=city.buildings,
+        place=city.name, data_date=city.provenance.data_date,
     )  # fmt: skip
     pages["suggestions_map_after"] = save_offline(m, work / "suggestions_map.html")
     return pages

@@ -50,6 +50,7 @@ __all__ = [
     "add_legend",
     "add_title",
     "category_colours",
+    "change_text",
     "check_inert",
     "delta_scale",
     "escape_text",
@@ -372,7 +373,7 @@ def ring_style(colour: str, *, radius: float = 5) -> dict[str, object]:
 def delta_scale(
     max_abs: float,
     *,
-    title: str = "Change in score (scenario − base, points)",
+    title: str = "Change in score (scenario − today, points)",
     no_change: float = 0.05,
 ) -> ColourScale:
     """Return a diverging scale for score changes: three loss classes, "no change", three gains.
@@ -424,6 +425,27 @@ def delta_scale(
     )  # fmt: skip
     colours = ("#b2182b", "#ef8a62", "#fddbc7", "#f0f0f0", "#d1e5f0", "#67a9cf", "#2166ac")
     return ColourScale(title, breaks, colours, labels)
+
+
+def change_text(points: float, scale: ColourScale) -> str:
+    """A district's change in score as its label, tooltip and popup say it.
+
+    "no change" inside ``scale``'s grey class, else signed points with as many decimals as the
+    classes' width needs: two beside classes under a point wide ("+0.12 points"), one beside
+    wider ones ("+2.4 points"), so that districts coloured by different classes do not read
+    alike (with one decimal, a +0.08 district in "gained up to 0.1" and a +0.12 one in
+    "gained 0.1 – 0.2" both read "+0.1 points").
+
+    Examples
+    --------
+    >>> change_text(0.12, delta_scale(0.2)), change_text(0.08, delta_scale(0.2))
+    ('+0.12 points', '+0.08 points')
+    >>> change_text(-2.43, delta_scale(6)), change_text(0.01, delta_scale(6))
+    ('-2.4 points', 'no change')
+    """
+    if abs(points) < scale.breaks[4]:
+        return "no change"
+    return f"{points:+.{2 if scale.breaks[5] < 1 else 1}f} points"
 
 
 def category_colours(categories: Iterable[object]) -> dict[str, str]:
@@ -671,10 +693,11 @@ def add_labels(
 ) -> folium.FeatureGroup:
     """Add always-visible text labels (no click needed) as a toggleable layer, decluttered.
 
-    Labels never cover each other: at every zoom, each label in turn (the given order, then
-    the layers of lower ``priority`` first) is shown whole if it is clear of the ones already
-    shown, else with its name only, else with its name in a smaller type (11 px), else hidden
-    until the reader zooms in (the feature's tooltip still names it).
+    Labels never cover each other, nor a marker of class ``cg-keep-clear`` on the map (the
+    suggestions map's numbered picks): at every zoom, each label in turn (the given order, then
+    the layers of lower ``priority`` first) is shown whole if it is clear of those and of the
+    labels already shown, else with its name only, else with its name in a smaller type
+    (11 px), else hidden until the reader zooms in (the feature's tooltip still names it).
 
     Parameters
     ----------
@@ -718,7 +741,9 @@ def add_labels(
         f"(map._cgLabels = map._cgLabels || []).push({{g: g, p: {int(priority)}}});"
         "map._cgLabels.sort(function (a, b) { return a.p - b.p; });"
         "if (map._cgDeclutter) { return; }"
-        "map._cgDeclutter = function () { var shown = [];"
+        "map._cgDeclutter = function () { var shown = Array.prototype.map.call("
+        "  map.getContainer().querySelectorAll('.cg-keep-clear'),"
+        "  function (e) { return e.getBoundingClientRect(); });"
         " function clear(r) { return !shown.some(function (s) { return r.left < s.right"
         "  && r.right > s.left && r.top < s.bottom && r.bottom > s.top; }); }"
         " map._cgLabels.forEach(function (entry) { if (!map.hasLayer(entry.g)) { return; }"

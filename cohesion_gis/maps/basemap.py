@@ -246,7 +246,6 @@ def base_map(
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
         prefer_canvas=False,
-        control_scale=True,
     )
     fit_view(m, [[south, west], [north, east]])
     furnish_map(
@@ -279,6 +278,9 @@ def furnish_map(
     those of :func:`base_map`. The map is changed in place (it is the caller's new map).
     """
     MapScript(f"map.getContainer().style.background = {js_literal(background)};").add_to(m)
+    # Leaflet's scale bar, at least 75 px long (its default 100 px limit drew "100 m" on 50 px,
+    # past the bar's end tick)
+    MapScript("L.control.scale({maxWidth: 150}).addTo(map);").add_to(m)
     if tiles is not None:
         folium.TileLayer(
             tiles,

@@ -35,8 +35,10 @@ from cohesion_gis.maps._layers import (
 )
 from cohesion_gis.maps._style import (
     SCORE_SCALE,
+    ColourScale,
     add_labels,
     add_legend,
+    change_text,
     delta_scale,
     escape_text,
     fit_view,
@@ -409,7 +411,6 @@ def scenario_map(
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
         prefer_canvas=False,
-        control_scale=True,
     )
     cast("Figure", dual.get_root()).title = escape_text(f"Scenario: {title}")
     for m in (dual.m1, dual.m2):
@@ -448,15 +449,17 @@ def scenario_map(
                 {
                     "Score today": f"{format_number(r['base_score'], digits=1)} of 100",
                     "Score with the scenario": f"{format_number(r['score'], digits=1)} of 100",
-                    "Change": f"{r['score_change']:+.1f} points (above 0 = better)",
+                    "Change": f"{change_text(r['score_change'], scale)} (above 0 = better)",
                 },
             )
             for r in records
         ],
-        tooltips=[f"{escape_text(r['name'])}: {r['score_change']:+.1f} points" for r in records],
+        tooltips=[
+            f"{escape_text(r['name'])}: {change_text(r['score_change'], scale)}" for r in records
+        ],
     ).add_to(dual.m2)
     add_legend(dual.m2, legend_html(scale.title, scale.items()), layers=[change_layer])
-    _change_labels(dual.m2, wgs, no_change=scale.breaks[4])
+    _change_labels(dual.m2, wgs, scale)
     if base_approaches is not None and scenario_approaches is not None:
         sites = changed_sites(base_approaches, scenario_approaches)
         for m, table, when in (
@@ -485,14 +488,14 @@ def scenario_map(
     return dual
 
 
-def _change_labels(m: folium.Map, wgs: gpd.GeoDataFrame, *, no_change: float) -> None:
+def _change_labels(m: folium.Map, wgs: gpd.GeoDataFrame, scale: ColourScale) -> None:
     """District names with their change in score, visible without a click (larger first)."""
     ordered = wgs.iloc[np.argsort(-shapely.area(wgs.geometry.to_numpy()), kind="stable")]
     add_labels(
         m,
         label_points(ordered),
         [
-            (name, "no change" if abs(d) < no_change else f"{d:+.1f} points")
+            (name, change_text(d, scale))
             for name, d in zip(ordered["name"], ordered["score_change"], strict=True)
         ],
         name="District names and changes",

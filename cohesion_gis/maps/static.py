@@ -42,6 +42,7 @@ from cohesion_gis.maps._style import (
     SPEED_BANDS_KMH,
     WORST_CASE,
     ColourScale,
+    change_text,
     delta_scale,
     header_lines,
     place_name,
@@ -256,11 +257,17 @@ def cohesion_figure(
 
 
 def _district_labels(
-    ax: Axes, districts: gpd.GeoDataFrame, *, fontsize: float = 9, column: str = "score"
+    ax: Axes,
+    districts: gpd.GeoDataFrame,
+    *,
+    fontsize: float = 9,
+    column: str = "score",
+    scale: ColourScale = SCORE_SCALE,
 ) -> None:
     """Each district's name and value where it fits best, on a white halo (escaped text).
 
-    ``column`` ``"score"`` writes "score 64", ``"score_change"`` "+0.1 points" or "no change".
+    ``column`` ``"score"`` writes "score 64", ``"score_change"`` what
+    :func:`~cohesion_gis.maps._style.change_text` says in ``scale`` ("+0.12 points", "no change").
     Larger districts first; a label that would cover one already placed keeps its name only,
     or is left out (the static map cannot be zoomed: the table and the web map name them).
     Call once the figure's layout is final.
@@ -276,7 +283,7 @@ def _district_labels(
     placed: list[Bbox] = []
     for name, value, point in zip(ordered["name"], ordered[column], anchors, strict=True):
         label = _mpl_text(name if isinstance(name, str) and name else "district")
-        for text in (f"{label}\n{_label_value(value, column)}", label):
+        for text in (f"{label}\n{_label_value(value, column, scale)}", label):
             artist = ax.annotate(
                 text, (point.x, point.y), ha="center", va="center", fontsize=fontsize,
                 fontweight="bold", color="#111111", path_effects=halo, zorder=8,
@@ -289,12 +296,12 @@ def _district_labels(
             artist.remove()
 
 
-def _label_value(value: object, column: str) -> str:
+def _label_value(value: object, column: str, scale: ColourScale) -> str:
     if pd.isna(value):
         return "no score"
     number = float(value)  # type: ignore[arg-type]
-    if column == "score_change":  # "no change" below what rounds to 0.0 (as the web map)
-        return "no change" if abs(number) < 0.05 else f"{number:+.1f} points"
+    if column == "score_change":  # as the web map
+        return change_text(number, scale)
     return f"score {number:.0f}"
 
 
@@ -427,7 +434,7 @@ def scenario_figure(
             _draw_interventions(ax, interventions)
         _finish(ax, title, frame)
     for ax, (frame, column, _, _) in zip(axes, panels, strict=True):  # the layout is final
-        _district_labels(ax, frame, fontsize=8, column=column)
+        _district_labels(ax, frame, fontsize=8, column=column, scale=colours)
     return fig
 
 
@@ -473,8 +480,11 @@ def _draw_interventions(ax: Axes, changes: gpd.GeoDataFrame) -> None:
         ax.add_artist(previous).set_clip_on(False)
 
 
-#: Font size of table cells, points.
+#: Font size of table cells, points; smaller sizes tried in turn when the rows would not fit.
 _TABLE_PT = 7.0
+_TABLE_SIZES_PT = (_TABLE_PT, 6.5, 6.0)
+#: Height of a line of table text, in font sizes (matplotlib's 1.2 line spacing and a little air).
+_LINE = 1.25
 _CELL_PAD = 0.1  # matplotlib's text inset in a cell: a tenth of the cell's width (Cell.PAD)
 #: Share of a measured width that text may fill: a PNG's hinted glyphs come out up to 8 % wider
 #: than their outlines (7 pt at 150 dpi), a PDF's as measured.
@@ -489,22 +499,22 @@ def _text_width_pt(text: str, size: float = _TABLE_PT) -> float:
     return float(width)
 
 
-def _fit_lines(text: str, width_pt: float) -> str:
-    """``text`` wrapped onto lines no wider than ``width_pt`` points; a long word is split."""
+def _fit_lines(text: str, width_pt: float, size: float = _TABLE_PT) -> str:
+    """``text`` wrapped onto lines no wider than ``width_pt`` points at ``size`` points."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
         for word in paragraph.split():
             candidate = f"{line} {word}" if line else word
-            if _text_width_pt(candidate) <= width_pt:
+            if _text_width_pt(candidate, size) <= width_pt:
                 line = candidate
                 continue
             if line:
                 lines.append(line)
             rest = word
-            while _text_width_pt(rest) > width_pt and len(rest) > 1:
+            while _text_width_pt(rest, size) > width_pt and len(rest) > 1:
                 cut = max(
-                    (k for k in range(1, len(rest)) if _text_width_pt(rest[:k]) <= width_pt),
+                    (k for k in range(1, len(rest)) if _text_width_pt(rest[:k], size) <= width_pt),
                     default=1,
                 )
                 lines.append(rest[:cut])
@@ -525,8 +535,10 @@ def _table(
     """A table filling ``ax``'s width whose cells wrap to their column: nothing is cut.
 
     ``widths`` are the columns' shares of the width; a column is widened to hold its longest
-    word (a header such as "Priority" included), the others giving way in proportion. Call
-    once the figure's layout is final (the width is measured).
+    word (a header such as "Priority" included), the others giving way in proportion. Rows too
+    many for the axes at 7 pt are set at 6.5 or 6 pt, never squeezed below their lines (the
+    summary's fifth rating overlapped its cell's border). Call once the figure's layout is
+    final (the width is measured).
     """
     ax.axis("off")
     ax.set_title(_mpl_text(title), fontsize=10, loc="left")
@@ -536,11 +548,40 @@ def _table(
     _renderer(figure)  # settles the layout
     axes_pt = ax.get_position().width * figure.get_figwidth() * 72
     texts = [[_mpl_text(c) for c in header], *[[_mpl_text(c) for c in row] for row in rows]]
+    axes_height_pt = ax.get_position().height * figure.get_figheight() * 72
+    for size in _TABLE_SIZES_PT:  # the largest type at which every row fits its lines
+        shares = _column_shares(texts, widths, axes_pt, size)
+        cells = [
+            [
+                _fit_lines(cell, _SLACK * (shares[j] * axes_pt * (1 - _CELL_PAD)) - 2, size)
+                for j, cell in enumerate(row)
+            ]
+            for row in texts
+        ]
+        lines = [max(cell.count("\n") + 1 for cell in row) for row in cells]
+        if _LINE * size * sum(n + 0.5 for n in lines) <= 0.95 * axes_height_pt:
+            break
+    table = ax.table(
+        cellText=cells[1:], colLabels=cells[0], loc="upper center", colWidths=list(shares),
+        cellLoc="left", colLoc="left",
+    )  # fmt: skip
+    table.set_in_layout(False)
+    table.auto_set_font_size(False)
+    table.set_fontsize(size)
+    line = _LINE * size / axes_height_pt  # a line of text, as a share of the axes' height
+    for (row, _col), cell in table.get_celld().items():
+        cell.set_height(line * (lines[row] + 0.5))
+
+
+def _column_shares(
+    texts: list[list[str]], widths: Sequence[float], axes_pt: float, size: float
+) -> np.ndarray:
+    """Columns' shares of the width: ``widths``, each widened to hold its longest word."""
     need = [  # the longest word, inset and 2 pt clear of the right edge
-        (max(_text_width_pt(word) for row in texts for word in (row[j].split() or [""])) + 3)
+        (max(_text_width_pt(word, size) for row in texts for word in (row[j].split() or [""])) + 3)
         / (1 - _CELL_PAD)
         / _SLACK
-        for j in range(len(header))
+        for j in range(len(widths))
     ]
     shares = np.asarray(widths, dtype=float) / sum(widths)
     floor = np.asarray(need) / axes_pt
@@ -553,25 +594,7 @@ def _table(
         spare = ~short & (shares > floor)
         room = shares[spare] - floor[spare]
         shares[spare] -= extra * room / max(float(room.sum()), 1e-9)
-    cells = [
-        [
-            _fit_lines(cell, _SLACK * (shares[j] * axes_pt * (1 - _CELL_PAD)) - 2)
-            for j, cell in enumerate(row)
-        ]
-        for row in texts
-    ]
-    table = ax.table(
-        cellText=cells[1:], colLabels=cells[0], loc="upper center", colWidths=list(shares),
-        cellLoc="left", colLoc="left",
-    )  # fmt: skip
-    table.set_in_layout(False)
-    table.auto_set_font_size(False)
-    table.set_fontsize(_TABLE_PT)
-    lines = [max(cell.count("\n") + 1 for cell in row) for row in cells]
-    axes_height_pt = ax.get_position().height * figure.get_figheight() * 72
-    line = min(0.95 / sum(n + 0.5 for n in lines), 1.25 * _TABLE_PT / axes_height_pt)
-    for (row, _col), cell in table.get_celld().items():
-        cell.set_height(line * (lines[row] + 0.5))
+    return shares
 
 
 def summary_figure(

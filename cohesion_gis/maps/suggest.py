@@ -1,7 +1,8 @@
 """The suggestions map: where a new contact space would raise the cohesion score most.
 
-Candidates are drawn as outlines coloured by their best predicted gain (score points per
-resident), the portfolio's picks numbered in the order chosen, over the district scores.
+Candidates are drawn as outlines coloured by their best predicted gain (the rise, in points, of
+the average resident's score: the study area's population-weighted mean), the portfolio's picks
+numbered in the order chosen, over the district scores; district names give way to the picks.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from cohesion_gis.maps.cohesion import district_labels
 
 __all__ = ["suggestions_map"]
 
-#: Gain bins (score points per resident), a single-hue ramp readable under colour blindness.
+#: Gain bins (points of the average resident's score), a single-hue ramp readable under colour
+#: blindness. "Points per resident" read as a per-head figure; it is the mean's rise.
 GAIN_SCALE = ColourScale(
-    "Best predicted gain (score points per resident)",
+    "Best predicted rise in the average resident's score (points)",
     (0.0, 0.5, 1.0, 2.0, 3.0, 100.0),
     ("#deebf7", "#9ecae1", "#4292c6", "#08519c", "#08306b"),
     ("below 0.5", "0.5 – 1", "1 – 2", "2 – 3", "3 or more"),
@@ -57,6 +59,8 @@ def suggestions_map(
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     title: str = "Where a new contact space would do the most",
+    place: str | None = None,
+    data_date: str | None = None,
     tolerance_m: float = 1.0,
 ) -> folium.Map:
     """Build the map of ranked suggestions.
@@ -73,6 +77,8 @@ def suggestions_map(
         Optional vector base layer.
     title
         Heading of the map (escaped).
+    place, data_date
+        Study area and OpenStreetMap data date, in the header line as on the other maps.
     tolerance_m
         Simplification tolerance in metres.
 
@@ -88,7 +94,9 @@ def suggestions_map(
     check_frame(districts, layer="districts", columns=("name", "score"))
     m = base_map(
         districts, streets=streets, buildings=buildings, title=title, tolerance_m=tolerance_m,
-        lines=header_lines(version=__version__, meaning=SUGGEST_MEANING),
+        lines=header_lines(
+            place=place, data_date=data_date, version=__version__, meaning=SUGGEST_MEANING
+        ),
     )  # fmt: skip
     wgs_districts = to_wgs84(districts, tolerance_m=tolerance_m)
     geojson_layer(
@@ -142,7 +150,7 @@ def suggestions_map(
             folium.Marker(
                 [point.y, point.x],
                 icon=folium.DivIcon(
-                    html=f'<div class="cg-pick">{int(p.pick)}</div>',
+                    html=f'<div class="cg-pick cg-keep-clear">{int(p.pick)}</div>',
                     icon_size=(24, 24),
                     icon_anchor=(12, 12),
                 ),

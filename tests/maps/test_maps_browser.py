@@ -393,3 +393,81 @@ def test_a_real_hvm_scenario_map_names_its_intervention_and_approaches(open_map,
     assert s.page.title().startswith("Scenario: ")
     assert s.page.locator("path.cg-halo[stroke='#000000']").count() >= 2  # the line, both panels
     s.finish("real_hvm_scenario")
+
+
+SCALE_FIT_JS = """(step) => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  const start = map.getZoom(), over = [];
+  for (let z = start - 1; z <= start + 3; z += step) {
+    map.setZoom(z, {animate: false});
+    map.fire('moveend');
+    for (const line of document.querySelectorAll('.leaflet-control-scale-line')) {
+      if (line.style.display === 'none') { continue; }
+      const range = document.createRange(); range.selectNodeContents(line);
+      const style = getComputedStyle(line);
+      const room = line.clientWidth - parseFloat(style.paddingLeft)
+        - parseFloat(style.paddingRight);
+      const width = range.getBoundingClientRect().width;
+      if (width > room + 0.5) {
+        over.push(`${line.textContent} at zoom ${z}: ${width} px > ${room}`);
+      }
+    }
+  }
+  return over;
+}"""
+
+
+def test_scale_bar_text_fits_its_bar(open_map, saved):
+    # the sites map's "100 m" ran past the bar's end tick (Leaflet's 5 px padding in a 50 px bar)
+    s = open_map(saved["sites"])
+    assert s.page.evaluate(SCALE_FIT_JS, 0.25) == []
+    s.finish("scale_bar")
+
+
+LABELS_OVER_PICKS_JS = """() => {
+  const picks = [...document.querySelectorAll('.cg-pick')].map(e => e.getBoundingClientRect());
+  return [...document.querySelectorAll('.cg-label:not(.cg-hidden)')]
+    .filter(l => { const r = l.getBoundingClientRect();
+      return picks.some(p => r.left < p.right && r.right > p.left && r.top < p.bottom
+                             && r.bottom > p.top); })
+    .map(l => l.innerText);
+}"""
+
+
+LABEL_AT_JS = """() => {
+  const map = Object.values(window).find(v => v instanceof L.Map);
+  const r = document.querySelector('.cg-label').getBoundingClientRect();
+  const box = map.getContainer().getBoundingClientRect();
+  const at = map.containerPointToLatLng([(r.left + r.right) / 2 - box.left,
+                                         (r.top + r.bottom) / 2 - box.top]);
+  return [at.lng, at.lat];
+}"""
+
+
+def test_suggestion_picks_are_never_covered_by_district_names(open_map, helsinki, tmp_path):
+    # Helsinki's pick 2 sat under "Kruununhaka score 70": its number was hidden
+    from cohesion_gis.maps.suggest import suggestions_map
+
+    districts = helsinki.districts
+
+    def build(at: gpd.GeoSeries, name: str):
+        pick = gpd.GeoDataFrame(
+            {"candidate_id": ["way/1"], "space_type": ["park"], "predicted_score_gain": [2.5],
+             "area_m2": [900.0], "residents_newly_served": [120.0], "source": ["car park"],
+             "name": ["Depot"], "pick": [1], "marginal_gain": [2.5]},
+            geometry=at.to_crs(districts.crs).buffer(10), crs=districts.crs,
+        )  # fmt: skip
+        m = suggestions_map(pick, pick, districts, place="helsinki", data_date="2019-04-21")
+        page = open_map(save_offline(m, tmp_path / f"{name}.html"), ready=".cg-pick")
+        page.page.wait_for_timeout(300)  # the labels' declutter runs after the first frame
+        return page
+
+    first = build(districts.geometry.iloc[:1].centroid, "first")
+    lon, lat = first.page.evaluate(LABEL_AT_JS)  # where the largest district's name is written
+    first.finish("suggestions_first")
+    s = build(gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=4326), "under_a_name")
+    assert s.page.locator(".cg-label").count() == len(districts)
+    assert s.page.evaluate(LABELS_OVER_PICKS_JS) == []
+    header = s.page.locator(".cg-box").first.inner_text()
+    assert "Helsinki · OpenStreetMap data of 2019-04-21" in header  # as on the other maps
+    s.finish("suggestions_picks")

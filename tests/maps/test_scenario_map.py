@@ -25,3 +25,23 @@ def test_scenario_map_is_two_maps_with_the_change_layer(helsinki, scenario_distr
     assert '"Cohesion score with the scenario"' in page
     assert "<title>Scenario: New park</title>" in page
     assert "+12.0 points" in page and "-4.0 points" in page
+
+
+def test_change_labels_read_apart_across_classes(helsinki, scenario_districts):
+    # the car park scenario's map: Kamppi +0.12 in "gained 0.1 – 0.2", Kaartinkaupunki +0.08 in
+    # "gained up to 0.1", both labelled "+0.1 points" in different colours
+    from matplotlib.figure import Figure
+
+    from cohesion_gis.maps.static import scenario_figure
+
+    small = helsinki.districts.copy()
+    small["score"] = small["score"] + small["district_id"].map({"d03": 0.12, "d07": 0.08}).fillna(
+        0.0
+    )
+    page = scenario_map(helsinki.districts, small, scenario_name="Pocket park").get_root().render()
+    assert "+0.12 points" in page and "+0.08 points" in page
+    assert "+0.1 points" not in page
+    fig = scenario_figure(helsinki.districts, small)
+    assert isinstance(fig, Figure)
+    labels = {t.get_text().split("\n")[-1] for t in fig.axes[1].texts}
+    assert {"+0.12 points", "+0.08 points"} <= labels

@@ -52,7 +52,7 @@ def test_static_maps_write_png_and_pdf(helsinki, scenario_districts, tmp_path):
     assert "N" in texts and any(t.endswith(" m") or t.endswith(" km") for t in texts)  # scale bar
     legends = [a for ax in fig.axes for a in ax.get_children() if isinstance(a, Legend)]
     titles = {legend.get_title().get_text() for legend in legends}
-    assert "Intervention" in titles and "Change in score (scenario − base, points)" in titles
+    assert "Intervention" in titles and "Change in score (scenario − today, points)" in titles
     for legend in legends:  # beside the map, never over it
         assert legend.get_bbox_to_anchor().x0 >= legend.axes.get_window_extent().x1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohesion.png", "sites.pdf"]
@@ -118,6 +118,31 @@ def test_table_cells_wrap_to_their_column_never_cut(tmp_path):
     for cell in cells.values():
         box, text = cell.get_window_extent(renderer), cell.get_text().get_window_extent(renderer)
         assert box.x0 <= text.x0 and text.x1 <= box.x1, cell.get_text().get_text()
+
+
+def test_table_rows_hold_their_lines(tmp_path):
+    """Five long ratings in the summary's table panel: every cell's text inside its cell."""
+    fig = Figure(figsize=(11.7, 8.3), dpi=150, layout="constrained")
+    fig.suptitle("Contact spaces and crowded-site protection: Helsinki", fontsize=14)
+    grid = fig.add_gridspec(2, 2, height_ratios=[3, 2])  # the summary's layout
+    for panel in (grid[0, 0], grid[0, 1], grid[1, 0]):
+        fig.add_subplot(panel).set_title("Cohesion score by district (0–100)")
+    slow = plain_rating("ISO 22343-1: V/7200[N2A]/>80/90: design speed 112 km/h", code=False)
+    both = f"{plain_rating('ISO 22343-1: V/3500[N1]/>80/90', code=False)}; " + plain_rating(
+        "ISO 22343-1: V/3500[N1]/48/90:5.0", code=False
+    )
+    rows = [[str(k), "Helsingin päärautatieasema and Helsinki", "12,844", slow] for k in (1, 2)]
+    draw_table(
+        fig.add_subplot(grid[1, 1]), "Sites to protect first",
+        ("Priority", "Site", "People", "Barrier rating needed"),
+        [*rows, *rows, ["5", "Helsingin tuomiokirkko and 2 more", "3,949", both]],
+        widths=(0.08, 0.34, 0.1, 0.48),
+    )  # fmt: skip
+    renderer = _extents(fig)
+    (table,) = fig.axes[-1].tables
+    for cell in table.get_celld().values():
+        box, text = cell.get_window_extent(renderer), cell.get_text().get_window_extent(renderer)
+        assert box.y0 <= text.y0 and text.y1 <= box.y1, cell.get_text().get_text()
 
 
 def test_summary_explains_risk_and_names_districts(helsinki, tmp_path, monkeypatch):
