@@ -424,6 +424,8 @@ def _build(extract: OsmExtract, *, crs: CRS, taxonomy: Taxonomy, name: str) -> C
         )
     drive_nodes, drive_edges = vehicle_network(segments, nodes, rules=taxonomy.network)
     boundary = gpd.GeoSeries([extract.frame], crs=4326).to_crs(crs).iloc[0]
+    features = _in_frame(features, boundary, "features", extract.source)
+    buildings = _in_frame(extract.buildings.to_crs(crs), boundary, "buildings", extract.source)
     empty = gpd.GeoDataFrame(geometry=[], crs=crs)
     return City(
         name=name,
@@ -435,7 +437,7 @@ def _build(extract: OsmExtract, *, crs: CRS, taxonomy: Taxonomy, name: str) -> C
         drive_edges=drive_edges,
         contact_spaces=lyr.contact_spaces_layer(features, taxonomy=taxonomy),
         sites=lyr.sites_layer(features, taxonomy=taxonomy),
-        buildings=lyr.buildings_layer(extract.buildings.to_crs(crs)),
+        buildings=lyr.buildings_layer(buildings),
         barriers=lyr.barriers_layer(features, taxonomy=taxonomy),
         landuse=lyr.landuse_layer(features),
         parking=lyr.parking_layer(features, taxonomy=taxonomy),
@@ -445,6 +447,24 @@ def _build(extract: OsmExtract, *, crs: CRS, taxonomy: Taxonomy, name: str) -> C
         taxonomy=taxonomy,
         provenance=Provenance(extract.source, extract.data_date, {}, ""),
     )
+
+
+def _in_frame(
+    frame: gpd.GeoDataFrame, area: BaseGeometry, what: str, source: str
+) -> gpd.GeoDataFrame:
+    """The rows of ``frame`` touching ``area`` (the data's frame); warns with the number dropped.
+
+    An extract can carry features far outside its own area (a node kept for a relation that
+    crosses the cut): Monaco's 2019 extract holds an attraction 85 km away. Such a stray would
+    be a site no street reaches and would set every map's extent.
+    """
+    keep = frame.intersects(area).to_numpy()
+    if not keep.all():
+        log.warning(
+            "%s: %d %s lie outside the data's area (%.1f km²) and are left out",
+            source, int((~keep).sum()), what, area.area / 1e6,
+        )  # fmt: skip
+    return frame.loc[keep]
 
 
 def _districts(

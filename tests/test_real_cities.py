@@ -31,6 +31,14 @@ def test_monaco_study_area_is_the_city_not_every_node(monaco: cg.City):
     assert monaco.provenance.data_date == "2019-09-30"  # the file's replication timestamp
 
 
+def test_monaco_features_far_outside_the_data_are_left_out(monaco: cg.City):
+    # the 2019 extract keeps "La Mesclaa" (node/1210330005), an attraction 85 km west of Monaco:
+    # kept, it was a site no street reaches that set every site map's extent to 85 km
+    assert "node/1210330005" not in set(monaco.sites["site_id"])
+    for layer in (monaco.sites, monaco.contact_spaces, monaco.buildings, monaco.barriers):
+        assert layer.intersects(monaco.boundary).all()
+
+
 def test_malta_study_area_is_the_islands_not_the_ferry_routes(malta: cg.City):
     # the extent of all nodes was 228,824 km²; the islands are 316 km² (NSO)
     area_km2 = malta.boundary.area / 1e6
