@@ -404,7 +404,7 @@ def cohesion_maps(
         save_offline(m, html)
         figure = cohesion_figure(
             scores.districts, streets=streets, buildings=buildings, spaces=scores.spaces,
-            study_area=study,
+            study_area=study, place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
         save_png(figure, png)
         save_pdf(figure, pdf)
@@ -416,22 +416,26 @@ def sites_maps(
     city: City, sites: SiteAssessment, out_dir: str | Path, *, overwrite: bool = False
 ) -> list[Path]:
     """The offline soft-target map (HTML) and its static PNG and PDF, written together."""
+    import geopandas as gpd
+
     from cohesion_gis.maps import save_offline, sites_map
     from cohesion_gis.maps.static import save_pdf, save_png, sites_figure
 
     out = Path(out_dir)
     arriving = sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0]
+    study = gpd.GeoDataFrame(geometry=[city.boundary], crs=city.crs)  # the maps' frame
     with staged_files(out, MAP_NAMES["sites"], overwrite=overwrite) as stage:
         m = sites_map(
             sites.sites, arriving, entries=sites.entries, barriers=sites.barriers,
             gaps=sites.gaps, streets=city.drive_edges, buildings=city.buildings,
-            place=city.name, data_date=city.provenance.data_date,
+            place=city.name, data_date=city.provenance.data_date, study_area=study,
         )  # fmt: skip
         html, png, pdf = (stage / name for name in MAP_NAMES["sites"])
         save_offline(m, html)
         figure = sites_figure(
-            sites.sites, arriving, streets=city.drive_edges, buildings=city.buildings
-        )
+            sites.sites, arriving, streets=city.drive_edges, buildings=city.buildings,
+            study_area=study, place=city.name, data_date=city.provenance.data_date,
+        )  # fmt: skip
         save_png(figure, png)
         save_pdf(figure, pdf)
     return [out / name for name in MAP_NAMES["sites"]]
@@ -447,6 +451,8 @@ def summary_page(
     overwrite: bool = False,
 ) -> Path:
     """The one-page PDF summary for council papers."""
+    import geopandas as gpd
+
     from cohesion_gis.maps.static import summary_figure
 
     path = Path(out_dir) / MAP_NAMES["summary"][0]
@@ -456,5 +462,6 @@ def summary_page(
             approaches=sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0],
             streets=city.walk_edges, buildings=city.buildings,
             place=city.name, data_date=city.provenance.data_date,
+            study_area=gpd.GeoDataFrame(geometry=[city.boundary], crs=city.crs),
         )  # fmt: skip
     return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -35,6 +36,7 @@ __all__ = [
     "as_points",
     "check_frame",
     "geojson_layer",
+    "in_view",
     "label_points",
     "scale_tolerance_m",
     "single_parts",
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 WGS84 = "EPSG:4326"
+logger = logging.getLogger(__name__)
 _GRID_DEG = 1e-5  # about 1.1 m north-south, 0.9 m east-west at 36° N
 
 
@@ -102,6 +105,28 @@ def as_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if bool(is_point.all()):
         return gdf
     return gdf.set_geometry(gdf.geometry.where(is_point, gdf.geometry.representative_point()))
+
+
+def in_view(
+    layer: gpd.GeoDataFrame, study_area: gpd.GeoDataFrame | None, *, what: str
+) -> gpd.GeoDataFrame:
+    """What a map of ``layer`` is framed on: ``study_area`` when given, else ``layer``.
+
+    Features of ``layer`` wholly outside the study area are named in a warning: they stay in
+    the tables but out of the map's view. (Monaco's extract holds one attraction 85 km west of
+    the city: framed on the sites, the sites map showed Monaco as a blob at its edge.)
+    """
+    if study_area is None or study_area.empty:
+        return layer
+    area = study_area.to_crs(layer.crs).geometry.union_all()
+    outside = ~shapely.intersects(layer.geometry.to_numpy(), area)
+    if outside.any():
+        names = layer.loc[outside, "name"] if "name" in layer else layer.index[outside]
+        logger.warning(
+            "%d of %d %s lie outside the study area, not in the map's view: %s",
+            int(outside.sum()), len(layer), what, ", ".join(map(str, list(names)[:5])),
+        )  # fmt: skip
+    return study_area.to_crs(layer.crs)
 
 
 def label_points(wgs: gpd.GeoDataFrame) -> list[tuple[float, float]]:

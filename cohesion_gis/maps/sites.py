@@ -32,6 +32,7 @@ from cohesion_gis.maps._layers import (
     as_points,
     check_frame,
     geojson_layer,
+    in_view,
     scale_tolerance_m,
     to_wgs84,
 )
@@ -132,6 +133,7 @@ def sites_map(
     data_date: str | None = None,
     tolerance_m: float | None = None,
     tiles: str | None = None,
+    study_area: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Build the soft-target map: sites sized by capacity and coloured by risk, routes by speed.
 
@@ -155,6 +157,9 @@ def sites_map(
         (:func:`~cohesion_gis.maps._layers.scale_tolerance_m`).
     tiles
         None for the offline base layer, or online tiles (see ``base_map``).
+    study_area
+        The study area's polygon(s): the map opens on it (else on the sites), and sites wholly
+        outside it are named in a warning.
 
     Returns
     -------
@@ -170,10 +175,11 @@ def sites_map(
     """
     check_frame(sites, layer="sites", columns=SITE_COLUMNS)
     check_frame(approaches, layer="approaches", columns=APPROACH_COLUMNS)
+    frame = in_view(sites, study_area, what="sites")
     if tolerance_m is None:
-        tolerance_m = scale_tolerance_m(sites)
+        tolerance_m = scale_tolerance_m(frame)
     m = base_map(
-        sites,
+        frame,
         streets=streets,
         buildings=buildings,
         tiles=tiles,

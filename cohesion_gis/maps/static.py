@@ -34,7 +34,7 @@ from matplotlib.transforms import Bbox
 from cohesion_gis import __version__
 from cohesion_gis._atomic import atomic_path
 from cohesion_gis.errors import ParameterError
-from cohesion_gis.maps._layers import check_frame, label_points, single_parts
+from cohesion_gis.maps._layers import check_frame, in_view, label_points, single_parts
 from cohesion_gis.maps._style import (
     RISK_MEANING,
     RISK_SCALE,
@@ -222,6 +222,8 @@ def cohesion_figure(
     spaces: gpd.GeoDataFrame | None = None,
     title: str = "Contact spaces and cohesion by district",
     study_area: gpd.GeoDataFrame | None = None,
+    place: str | None = None,
+    data_date: str | None = None,
 ) -> Figure:
     """Draw the district cohesion score (0–100) with contact spaces over the base layer.
 
@@ -235,6 +237,10 @@ def cohesion_figure(
         Figure title.
     study_area
         Optional study-area polygon(s), outlined dashed (scores are reported inside only).
+    place, data_date
+        Study area and OpenStreetMap data date: the title names the place, a footer line says
+        place, data date, run date and version (as the web map's header and the summary's
+        footer), so a figure pasted into a paper keeps its source.
 
     Returns
     -------
@@ -248,12 +254,43 @@ def cohesion_figure(
     _choropleth(ax, districts, "score", SCORE_SCALE)
     if study_area is not None and not study_area.empty:
         study_area.boundary.plot(ax=ax, color="#222222", linewidth=1.5, linestyle="--", zorder=3)
+    _legend(ax, SCORE_SCALE)
     if spaces is not None and not spaces.empty:
         spaces.representative_point().plot(ax=ax, color="#222222", markersize=8, zorder=4)
-    _legend(ax, SCORE_SCALE)
-    _finish(ax, title, districts)
+        previous = ax.get_legend()
+        ax.legend(
+            handles=[Line2D([], [], marker="o", color="#222222", linestyle="none",
+                            markersize=4, label="contact space (park, library, square…)")],
+            loc="lower left", bbox_to_anchor=(1.01, 0), fontsize=7, framealpha=0.9,
+            borderaxespad=0,
+        )  # fmt: skip
+        if previous is not None:  # kept beside the new one, unclipped so the layout makes room
+            ax.add_artist(previous).set_clip_on(False)
+    _finish(ax, _titled(title, place), districts)
     _district_labels(ax, districts)
+    _source_line(ax, place, data_date, SCORE_MEANING)
     return fig
+
+
+def _titled(title: str, place: str | None) -> str:
+    """``title`` with the place after a colon, as the summary page's heading."""
+    return f"{title}: {place_name(place)}" if place else title
+
+
+def _source_line(ax: Axes, place: str | None, data_date: str | None, meaning: str) -> None:
+    """Place, OSM data date, run date and version under the map, and what its value means.
+
+    Wrapped to the map's drawn width, so the tight crop stays the map's. Call last.
+    """
+    fig = cast("Figure", ax.get_figure())
+    _renderer(fig)
+    ax.apply_aspect()  # the map's drawn box
+    box = ax.get_position()
+    lines = [*header_lines(place=place, data_date=data_date, version=__version__), meaning]
+    width_pt = _SLACK * box.width * fig.get_figwidth() * 72
+    text = "\n".join(_fit_lines(_mpl_text(line), width_pt) for line in lines)
+    fig.text(box.x0 + box.width / 2, box.y0 - 0.01, text, ha="center", va="top",
+             fontsize=_TABLE_PT)  # fmt: skip
 
 
 def _district_labels(
@@ -352,6 +389,9 @@ def sites_figure(
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     title: str = "Crowded sites and hostile-vehicle approaches",
+    study_area: gpd.GeoDataFrame | None = None,
+    place: str | None = None,
+    data_date: str | None = None,
 ) -> Figure:
     """Draw sites (size = capacity, colour = risk, label = rank) and approaches by speed band.
 
@@ -363,6 +403,10 @@ def sites_figure(
         Optional base layer.
     title
         Figure title.
+    study_area
+        The study area's polygon(s): the map is framed on it (else on the sites).
+    place, data_date
+        In the title and a footer line, as :func:`cohesion_figure`.
 
     Returns
     -------
@@ -377,7 +421,8 @@ def sites_figure(
     _draw_sites(ax, sites, approaches)
     _legend(ax, RISK_SCALE, note=RISK_MEANING)
     _legend(ax, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
-    _finish(ax, title, sites)
+    _finish(ax, _titled(title, place), in_view(sites, study_area, what="sites"))
+    _source_line(ax, place, data_date, RISK_MEANING + ".")
     return fig
 
 
@@ -609,6 +654,7 @@ def summary_figure(
     place: str | None = None,
     data_date: str | None = None,
     dpi: int = 150,
+    study_area: gpd.GeoDataFrame | None = None,
 ) -> Path:
     """Write a one-page A4 summary for council papers: both maps and two short tables.
 
@@ -629,6 +675,8 @@ def summary_figure(
         date, the version, what the score means and the worst case the ratings assume).
     dpi
         Resolution of a PNG, dots per inch.
+    study_area
+        The study area's polygon(s): the sites panel is framed on it (else on the sites).
 
     Returns
     -------
@@ -666,7 +714,10 @@ def summary_figure(
     _legend(right, RISK_SCALE, note=RISK_MEANING)
     if approaches is not None:
         _legend(right, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
-    _finish(right, "Crowded sites: size = people, colour = risk, label = priority", sites)
+    _finish(
+        right, "Crowded sites: size = people, colour = risk, label = priority",
+        in_view(sites, study_area, what="sites"),
+    )  # fmt: skip
     _table(
         fig.add_subplot(grid[1, 0]),
         "Districts with the lowest cohesion score",

@@ -57,3 +57,28 @@ def test_a_site_of_unknown_capacity_gets_the_smallest_circle(helsinki):
     page = sites_map(sites, helsinki.approaches).get_root().render()
     styles = json.loads(re.search(r'"styles": (\[\{"color": "#222222".*?\}\])', page).group(1))
     assert {s["radius"] for s in styles} == {5.0}
+
+
+def test_a_site_far_outside_the_study_area_does_not_set_the_view(helsinki, caplog):
+    # Monaco's extract holds an attraction 85 km west of the city: the sites map, its figure and
+    # the summary's sites panel were framed on it, Monaco a blob at the edge
+    import geopandas as gpd
+    from shapely.affinity import translate
+
+    from cohesion_gis.maps.static import sites_figure
+
+    districts = helsinki.districts
+    study = gpd.GeoDataFrame(geometry=[districts.union_all()], crs=districts.crs)
+    stray = helsinki.sites.copy()
+    stray.loc[stray.index[-1], "geometry"] = translate(stray.geometry.iloc[-1], xoff=-85_000)
+    stray.loc[stray.index[-1], "name"] = "La Mesclaa"
+    with caplog.at_level("WARNING"):
+        page = sites_map(stray, helsinki.approaches, study_area=study).get_root().render()
+    assert "1 of 8 sites lie outside the study area" in caplog.text and "La Mesclaa" in caplog.text
+    (bounds,) = re.findall(r"var b = (\[\[.*?\]\]);", page)
+    (south, west), (north, east) = json.loads(bounds)
+    area = study.to_crs(4326).total_bounds
+    assert (west, south, east, north) == pytest.approx(tuple(area), abs=1e-6)
+    ax = sites_figure(stray, helsinki.approaches, study_area=study).axes[0]
+    x0, _, x1, _ = study.total_bounds
+    assert ax.get_xlim()[0] > x0 - 0.1 * (x1 - x0)  # the stray site 85 km west is off the page

@@ -189,3 +189,20 @@ def test_scenario_figure_draws_a_barrier_line_apart_from_fast_routes(helsinki, s
     assert handle.get_color() == "#000000" != SPEED_BANDS_KMH.colours[-1]
     assert handle.get_linestyle() == "--"  # dashed, unlike any approach route
     assert any(isinstance(e, patheffects.Stroke) for e in handle.get_path_effects())  # halo
+
+
+def test_figures_say_place_and_dates_and_explain_their_dots(helsinki):
+    # cohesion_map.pdf had no place, no OSM date, no run date, and unexplained black dots
+    fig = cohesion_figure(helsinki.districts, spaces=helsinki.spaces, place="helsinki",
+                          data_date="2019-04-21T10:00:00Z")  # fmt: skip
+    ax = fig.axes[0]
+    assert ax.get_title() == "Contact spaces and cohesion by district: Helsinki"
+    footer = " ".join(t.get_text() for t in fig.texts)
+    assert "Helsinki · OpenStreetMap data of 2019-04-21" in footer and "cohesion_gis" in footer
+    labels = [t.get_text() for a in ax.get_children() if isinstance(a, Legend)
+              for t in a.get_texts()]  # fmt: skip
+    assert any(t.startswith("contact space") for t in labels)
+    sites = sites_figure(helsinki.sites, helsinki.approaches, place="helsinki",
+                         data_date="2019-04-21")  # fmt: skip
+    assert sites.axes[0].get_title().endswith(": Helsinki")
+    assert any("OpenStreetMap data of 2019-04-21" in t.get_text() for t in sites.texts)
