@@ -301,6 +301,9 @@ def score(
               help="Extra candidate outlines (GeoPackage/GeoJSON polygons, any CRS).")  # fmt: skip
 @click.option("--suggest-params", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML overriding defaults/suggest.toml (minimum sizes).")  # fmt: skip
+@click.option("--skip-unmapped", is_flag=True,
+              help="Leave out space types of which the map holds none (their gains assume "
+                   "none exists).")  # fmt: skip
 @_friendly_errors
 def suggest(
     *,
@@ -311,6 +314,7 @@ def suggest(
     equity: bool,
     sites: Path | None,
     suggest_params: Path | None,
+    skip_unmapped: bool,
     **kwargs: Any,
 ) -> None:
     """Rank where a new contact space would raise the cohesion score most (exact gains)."""
@@ -319,7 +323,13 @@ def suggest(
     from cohesion_gis._atomic import check_run_folder
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.params import load_params
-    from cohesion_gis.suggest import SUGGEST_OUTPUTS, SuggestParams, suggest, write_suggestions
+    from cohesion_gis.suggest import (
+        SUGGEST_OUTPUTS,
+        SuggestParams,
+        suggest,
+        suggestions_text,
+        write_suggestions,
+    )
 
     check_run_folder(out, SUGGEST_OUTPUTS, overwrite=overwrite)  # before any computing
     city = _load(kwargs)
@@ -331,13 +341,12 @@ def suggest(
         sites=given,
         k=k,
         equity=equity,
+        skip_unmapped=skip_unmapped,
         progress=sys.stderr.isatty(),
     )
     paths = write_suggestions(found, city, out, overwrite=overwrite)
     _say("wrote " + ", ".join(str(p) for p in paths.values()))
-    columns = ["rank", "candidate_id", "space_type", "area_m2", "predicted_score_gain",
-               "residents_newly_served"]  # fmt: skip
-    _say(_table(found.table[columns].head(10).round(2)))
+    _say(suggestions_text(found, city))
 
 
 @main.command()

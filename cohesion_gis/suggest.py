@@ -64,12 +64,26 @@ from cohesion_gis.scenario.write import base_spec
 if TYPE_CHECKING:
     from cohesion_gis.city import City
 
-__all__ = ["SuggestParams", "Suggestions", "candidate_sites", "suggest", "write_suggestions"]
+__all__ = [
+    "SuggestParams",
+    "Suggestions",
+    "candidate_sites",
+    "suggest",
+    "suggestions_text",
+    "unmapped_types",
+    "unmapped_warning",
+    "write_suggestions",
+]
 
 log = logging.getLogger(__name__)
 
-#: Gains below this (score points per resident, 0–100 scale) are rounding noise, not a gain.
+#: Gains below this (points of the average resident's score) are rounding noise, not a gain.
 GAIN_TOLERANCE = 1e-9
+#: What a gain is, in words (the CSV's ``predicted_score_gain``, JSON ``gain_unit``, console).
+GAIN_UNIT = (
+    "points: rise in the average resident's score (0-100 scale, the population-weighted mean "
+    "over the study area; not points added to each resident)"
+)
 
 
 @dataclass(frozen=True)
@@ -159,12 +173,14 @@ class Suggestions:
     ----------
     table
         One row per candidate × type, best first: ``rank, candidate_id, name, source,
-        space_type, area_m2, district_id, predicted_score_gain`` (score points per resident,
-        0–100 scale, equity-weighted when asked), ``residents_newly_served`` (residents brought
+        space_type, area_m2, district_id, predicted_score_gain`` (rise in the average
+        resident's score, points on the 0–100 scale: :data:`GAIN_UNIT`; equity-weighted when
+        asked), ``residents_newly_served`` (residents brought
         within the full-credit distance of a category the new space counts for),
         ``best_district``, ``best_district_gain``, ``<component>_gain`` (per-resident change of
         access, diversity, bridging and capacity, 0–1) and ``main_driver`` (the component that
-        changed most), and geometry (City CRS).
+        changed most), ``check`` (:func:`unmapped_warning` where the City maps no space of the
+        type, else empty) and geometry (City CRS).
     district_gains
         Long table ``candidate_id, space_type, district_id, score_delta`` plus every component's
         delta, for every evaluated option and district.
@@ -178,6 +194,11 @@ class Suggestions:
         The base cohesion state scored from.
     scenarios
         The in-memory scenario of each option, keyed ``(candidate_id, space_type)``.
+    unmapped_types
+        Space types the candidates could become of which the City maps none: their gains
+        assume none exists (a gap in the map reads as a need), so the caller is warned.
+    skipped_types
+        Of those, the types left out of the ranking (``skip_unmapped=True``).
     """
 
     table: gpd.GeoDataFrame
@@ -186,6 +207,43 @@ class Suggestions:
     independent_gain: float
     base: CohesionState
     scenarios: Mapping[tuple[str, str], Scenario]
+    unmapped_types: tuple[str, ...] = ()
+    skipped_types: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One sentence per space type the City maps none of (:func:`unmapped_warning`)."""
+        return tuple(
+            unmapped_warning(t, skipped=t in self.skipped_types) for t in self.unmapped_types
+        )
+
+
+def unmapped_types(city: City, space_types: Iterable[str]) -> tuple[str, ...]:
+    """The ``space_types`` of which the City's data hold no contact space at all (sorted).
+
+    A new space of such a type scores as the first of its kind: its gain is real only if none
+    exists on the ground, and a map with none tagged (the embedded Helsinki has no
+    ``youth_centre``) more often means a gap in the map than in the city.
+    """
+    mapped = set(city.contact_spaces["space_type"].astype(str))
+    return tuple(sorted(set(space_types) - mapped))
+
+
+def unmapped_warning(space_type: str, *, skipped: bool = False, short: bool = False) -> str:
+    """The warning for a space type the City maps none of.
+
+    ``short``: without the way to leave such types out (the CSV's ``check`` cell); ``skipped``:
+    says the type was left out instead.
+    """
+    kind = space_type.replace("_", " ")
+    if skipped:
+        return f"no {kind} is in the map data: {kind} options left out (--skip-unmapped)"
+    text = (
+        f"no {kind} is in the map data: gains for a {kind} assume none exists; check the map first"
+    )
+    if short:
+        return text
+    return text + " (or leave such types out: CLI --skip-unmapped, suggest(skip_unmapped=True))"
 
 
 # --- candidates ----------------------------------------------------------------------------
@@ -441,9 +499,14 @@ def suggest(
     sites: gpd.GeoDataFrame | None = None,
     k: int = 3,
     equity: bool = False,
+    skip_unmapped: bool = False,
     progress: bool = True,
 ) -> Suggestions:
     """Rank every candidate × contact-space type by its exact effect on the cohesion score.
+
+    A type of which the City maps no space at all (:func:`unmapped_types`) scores as the first
+    of its kind, so a gap in the map reads as a need: such types are kept and warned about
+    (:attr:`Suggestions.warnings`, a ``check`` column), or left out with ``skip_unmapped``.
 
     Parameters
     ----------
@@ -459,6 +522,8 @@ def suggest(
         Sites in the portfolio (≥ 1).
     equity
         Weight each district's gain by its shortfall from 100 (see the module docstring).
+    skip_unmapped
+        Leave out the space types of which the City maps none.
     progress
         Show a progress bar.
 
@@ -469,7 +534,7 @@ def suggest(
     Raises
     ------
     InputError
-        ``k`` < 1, or no candidate fits any type.
+        ``k`` < 1, or no candidate fits any type (any type left after ``skip_unmapped``).
 
     Examples
     --------
@@ -485,11 +550,20 @@ def suggest(
     params = params or load_params(CohesionParams)
     suggest_params = suggest_params or load_params(SuggestParams)
     candidates = candidate_sites(city, sites=sites, params=suggest_params)
+    unmapped = unmapped_types(city, {t for types in candidates["space_types"] for t in types})
+    skipped = unmapped if skip_unmapped else ()
+    candidates["space_types"] = [
+        tuple(t for t in types if t not in skipped) for types in candidates["space_types"]
+    ]
+    candidates = candidates.loc[candidates["space_types"].map(len) > 0]
     if candidates.empty:
         raise InputError(
             f"{city.name}: no surface car park, vacant or given site is large enough for any "
-            "contact space; pass sites= with outlines of land the council could use"
-        )
+            "contact space" + (f" but {', '.join(skipped)}" if skipped else "")
+            + "; pass sites= with outlines of land the council could use"
+        )  # fmt: skip
+    for space_type in unmapped:
+        log.warning("%s: %s", city.name, unmapped_warning(space_type, skipped=skip_unmapped))
     base_state = cohesion_state(city, params)
     base_districts = base_state.districts
     exponent = suggest_params.equity_exponent if equity else 0.0
@@ -527,6 +601,7 @@ def suggest(
                 "best_district": best["district_id"],
                 "best_district_gain": float(best["score_delta"]),
                 **components,
+                "check": unmapped_warning(space_type, short=True) if space_type in unmapped else "",
                 "geometry": row.geometry,
             }
         )
@@ -550,8 +625,9 @@ def suggest(
         portfolio["cumulative_gain"].iloc[-1] if len(portfolio) else 0.0,
     )  # fmt: skip
     return Suggestions(
-        table, district_gains, portfolio, independent, base_state, MappingProxyType(scenarios)
-    )
+        table, district_gains, portfolio, independent, base_state, MappingProxyType(scenarios),
+        unmapped_types=unmapped, skipped_types=skipped,
+    )  # fmt: skip
 
 
 def _component_gains(base: pd.DataFrame, deltas: pd.DataFrame) -> dict[str, Any]:
@@ -708,9 +784,12 @@ def write_suggestions(
     """Write the ranked table, one scenario file per option, the portfolio and a map.
 
     Files: ``suggestions.csv`` (``rank, candidate_id, name, space_type, area_m2, district_id,
-    predicted_score_gain, residents_newly_served, scenario_file`` and context columns),
-    ``portfolio.csv``, ``suggestions.json`` (the method, the portfolio against the top ``k``
-    taken independently, provenance), ``scenarios/<rank>_<type>_<id>.toml`` and
+    district_name, predicted_score_gain, residents_newly_served`` (whole residents), ``check``
+    (the warning where the City maps no space of the type), ``scenario_file`` and context
+    columns, ``best_district`` with ``best_district_name``), ``portfolio.csv`` (the picks with
+    their rank, name, current use, district and ``check``), ``suggestions.json`` (the method,
+    the gain's unit, the warnings, the portfolio against the top ``k`` taken independently,
+    provenance), ``scenarios/<rank>_<type>_<id>.toml`` and
     ``suggestions_map.html``, written together (a staging folder replaces ``out_dir`` whole, so a
     rerun never leaves files of an earlier one). Each scenario, compared with
     :func:`cohesion_gis.compare`, gives exactly its ``predicted_score_gain``.
@@ -764,8 +843,9 @@ def _write(found: Suggestions, city: City, out: Path, *, map_html: bool) -> dict
         scenario = found.scenarios[(row.candidate_id, row.space_type)]
         path = folder / f"{row.rank:03d}_{scenario.name.removeprefix('suggest_')}.toml"
         header = (
-            f"Suggestion {row.rank} of {len(table)} by cohesion-gis suggest: predicted score gain "
-            f"+{row.predicted_score_gain:.3f} points per resident (exact, incremental engine)."
+            f"Suggestion {row.rank} of {len(table)} by cohesion-gis suggest: predicted rise in the "
+            f"average resident's score +{row.predicted_score_gain:.3f} points (0-100 scale; "
+            "exact, incremental engine)."
         )
         write_scenario(scenario, path, header=header)
         files.append(str(path.relative_to(out)))
@@ -774,20 +854,24 @@ def _write(found: Suggestions, city: City, out: Path, *, map_html: bool) -> dict
     districts = found.base.result.districts.set_index("district_id")
     edge = districts.get("edge_cut_share")
     table["edge_cut_share"] = table["district_id"].map(edge) if edge is not None else np.nan
-    table.insert(table.columns.get_loc("district_id") + 1, "district_name",
-                 table["district_id"].map(names))  # fmt: skip
+    table["district_name"] = table["district_id"].map(names)
+    table["best_district_name"] = table["best_district"].map(names)
+    # residents are whole people (the homes' estimates are fractional)
+    table["residents_newly_served"] = table["residents_newly_served"].round().astype(int)
     columns = [
         "rank", "candidate_id", "name", "space_type", "area_m2", "district_id", "district_name",
-        "predicted_score_gain", "residents_newly_served", "scenario_file", "source",
-        "best_district", "best_district_gain", "main_driver", "access_gain", "diversity_gain",
-        "capacity_gain", "edge_cut_share",
+        "predicted_score_gain", "residents_newly_served", "check", "scenario_file", "source",
+        "best_district", "best_district_name", "best_district_gain", "main_driver",
+        "access_gain", "diversity_gain", "capacity_gain", "edge_cut_share",
     ]  # fmt: skip
+    portfolio = found.portfolio.drop(columns="geometry").merge(
+        table[["candidate_id", "space_type", "rank", "name", "source", "district_id",
+               "district_name", "check"]],
+        on=["candidate_id", "space_type"], how="left",
+    )  # fmt: skip
     paths = {
         "suggestions": write_csv(pd.DataFrame(table[columns]), out / "suggestions.csv"),
-        "portfolio": write_csv(
-            pd.DataFrame(found.portfolio.drop(columns="geometry")),
-            out / "portfolio.csv",
-        ),
+        "portfolio": write_csv(pd.DataFrame(portfolio), out / "portfolio.csv"),
     }
     portfolio_gain = (
         float(found.portfolio["cumulative_gain"].iloc[-1]) if len(found.portfolio) else 0.0
@@ -805,7 +889,8 @@ def _write(found: Suggestions, city: City, out: Path, *, map_html: bool) -> dict
             "portfolio_gain": portfolio_gain,
             "top_k_independent_gain": found.independent_gain,
             "portfolio_vs_independent": _portfolio_note(portfolio_gain, found.independent_gain, k),
-            "gain_unit": "score points per resident (0-100 scale), population-weighted mean",
+            "gain_unit": GAIN_UNIT,
+            "warnings": list(found.warnings),
             "method": __doc__.split("\n\n")[0],
             "provenance": city.provenance.as_dict(),
         },
@@ -822,6 +907,57 @@ def _write(found: Suggestions, city: City, out: Path, *, map_html: bool) -> dict
         )  # fmt: skip
         paths["map"] = save_offline(m, out / "suggestions_map.html")
     return paths
+
+
+def suggestions_text(found: Suggestions, city: City, *, top: int = 10) -> str:
+    """The console report of :func:`suggest`: the best options, the portfolio, the warnings.
+
+    Each option by rank, name (its id when unnamed), district name, current use, space type,
+    gain (:data:`GAIN_UNIT`) and whole residents newly served; then the greedy portfolio with
+    each pick's marginal and cumulative gain; then one line per :attr:`Suggestions.warnings`.
+    """
+    from cohesion_gis._text import clean_table
+
+    names = city.districts.set_index("district_id")["name"]
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        named = frame["name"].map(lambda v: isinstance(v, str) and v != "").to_numpy()
+        return pd.DataFrame(
+            {
+                "name": np.where(named, frame["name"], frame["candidate_id"]),
+                "district": frame["district_id"].map(names).fillna("outside all").to_numpy(),
+                "current use": frame["source"].to_numpy(),
+                "space type": frame["space_type"].str.replace("_", " ").to_numpy(),
+            }
+        )
+
+    table = found.table.head(top)
+    head = rows(table)
+    head.insert(0, "rank", table["rank"].to_numpy())
+    head["gain"] = table["predicted_score_gain"].round(2).to_numpy()
+    served = table["residents_newly_served"].round().astype(int).to_numpy()
+    head["residents newly served"] = served
+    lines = [
+        f"Best {len(table)} of {len(found.table)} options; gain in {GAIN_UNIT}:",
+        clean_table(head).to_string(index=False),
+    ]
+    picks = found.portfolio.merge(
+        found.table[["candidate_id", "space_type", "rank", "name", "source", "district_id"]],
+        on=["candidate_id", "space_type"], how="left",
+    )  # fmt: skip
+    if len(picks):
+        chosen = rows(picks)
+        chosen.insert(0, "pick", picks["pick"].to_numpy())
+        chosen.insert(1, "rank", picks["rank"].to_numpy())
+        chosen["gain"] = picks["marginal_gain"].round(2).to_numpy()
+        chosen["total"] = picks["cumulative_gain"].round(2).to_numpy()
+        lines += [
+            f"Portfolio of {len(picks)} {'site' if len(picks) == 1 else 'sites'} built together "
+            "(each pick's gain given the picks before it):",
+            clean_table(chosen).to_string(index=False),
+        ]
+    lines += [f"Check: {w}" for w in found.warnings]
+    return "\n".join(lines)
 
 
 def _portfolio_note(portfolio: float, independent: float, k: int) -> str:

@@ -22,6 +22,7 @@ from cohesion_gis.suggest import (
     SuggestParams,
     candidate_sites,
     suggest,
+    suggestions_text,
     write_suggestions,
 )
 
@@ -134,6 +135,58 @@ def test_portfolio_marginal_gains_add_up_and_beat_or_explain(found, written) -> 
     assert portfolio == pytest.approx(picks["cumulative_gain"].iloc[-1])
     word = "more" if portfolio > independent + 1e-9 else "equals"
     assert word in summary["portfolio_vs_independent"] or portfolio < independent
+
+
+def test_types_the_map_lacks_are_warned_about_and_can_be_left_out(
+    found, written, helsinki, car_parks_only
+) -> None:
+    # planner review: ranks 1-10 were all youth centres because the extract maps none; the
+    # gain assumes none exists, so every such row, the JSON and the console say so
+    assert (helsinki.contact_spaces["space_type"] == "youth_centre").sum() == 0
+    assert found.unmapped_types == ("youth_centre",)
+    youth = found.table["space_type"] == "youth_centre"
+    assert youth.any()
+    assert found.table.loc[youth, "check"].str.contains("check the map first").all()
+    assert (found.table.loc[~youth, "check"] == "").all()
+    summary = json.loads((written / "suggestions.json").read_text(encoding="utf-8"))
+    assert len(summary["warnings"]) == 1
+    assert "no youth centre is in the map data" in summary["warnings"][0]
+    assert "--skip-unmapped" in summary["warnings"][0]
+    mapped = suggest(helsinki, suggest_params=car_parks_only, k=1, skip_unmapped=True,
+                     progress=False)  # fmt: skip
+    assert "youth_centre" not in set(mapped.table["space_type"])
+    assert mapped.skipped_types == ("youth_centre",)
+    assert "left out" in mapped.warnings[0]
+    assert (mapped.table["check"] == "").all()
+    kept = found.table.loc[~youth].reset_index(drop=True)  # the same options, the same gains
+    np.testing.assert_allclose(
+        mapped.table["predicted_score_gain"], kept["predicted_score_gain"], atol=1e-12
+    )
+
+
+def test_outputs_name_districts_and_say_what_a_gain_is(found, written, helsinki) -> None:
+    names = helsinki.districts.set_index("district_id")["name"]
+    table = pd.read_csv(written / "suggestions.csv", encoding="utf-8-sig")
+    assert table["best_district_name"].tolist() == table["best_district"].map(names).tolist()
+    assert table["best_district_name"].notna().all()
+    assert pd.api.types.is_integer_dtype(table["residents_newly_served"])  # whole residents
+    picks = pd.read_csv(written / "portfolio.csv", encoding="utf-8-sig")
+    assert picks["district_name"].tolist() == picks["district_id"].map(names).tolist()
+    assert (picks["source"] == "surface car park").all()
+    assert picks["rank"].iloc[0] == 1
+    summary = json.loads((written / "suggestions.json").read_text(encoding="utf-8"))
+    assert "average resident" in summary["gain_unit"]
+    assert "per resident" not in summary["gain_unit"]
+    first = next((written / "scenarios").glob("001_*.toml")).read_text(encoding="utf-8")
+    assert "points per resident" not in first and "average resident's score" in first
+    text = suggestions_text(found, helsinki)
+    lines = text.splitlines()
+    top = found.table.iloc[0]
+    row = next(line for line in lines if line.split()[:2] == ["1", top["candidate_id"]])
+    assert names[top["district_id"]] in row and "surface car park" in row
+    assert "youth centre" in row and f"{top['predicted_score_gain']:.2f}" in row
+    assert f"Portfolio of {len(found.portfolio)} sites" in text
+    assert lines[-1].startswith("Check: no youth centre is in the map data")
 
 
 def test_portfolio_of_three_reproduced_by_applying_the_picks(found, helsinki) -> None:
@@ -267,6 +320,10 @@ def test_cli_writes_table_scenarios_and_map(helsinki, tmp_path: Path) -> None:
     assert set(table["name"]) == {"Council depot"}
     assert len(list((out / "scenarios").glob("*.toml"))) == len(table)
     assert "Council depot" in (out / "suggestions_map.html").read_text(encoding="utf-8")
+    # the console names the place, district and current use, and prints the portfolio
+    assert "Council depot" in result.output and "Kallio" in result.output
+    assert "given site" in result.output and "Portfolio of 1 site built" in result.output
+    assert "Check: no youth centre is in the map data" in result.output
 
 
 def test_rerun_replaces_the_whole_run_or_nothing(found, helsinki, tmp_path: Path) -> None:
