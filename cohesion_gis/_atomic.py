@@ -36,6 +36,7 @@ from cohesion_gis.errors import InputError, listing
 __all__ = [
     "atomic_path",
     "check_outputs",
+    "check_run_folder",
     "clean_stale",
     "refuse_existing",
     "staged_files",

@@ -81,6 +81,7 @@ if TYPE_CHECKING:
     from cohesion_gis.comparison import Comparison
 
 __all__ = [
+    "PAGE_NAMES",
     "Closure",
     "Form",
     "ProtectParams",
@@ -1510,14 +1511,11 @@ class _SiteCheck:
     def _setup(self, scheme: Scenario | None) -> tuple[City, Any]:
         """The scheme's City without its rated lines, and the assessment's setup with them."""
         from cohesion_gis.comparison import split_rated
-        from cohesion_gis.hvm.assess import resolve_setup
+        from cohesion_gis.hvm.assess import AssessmentSetup
 
         city = apply(self.city, scheme) if scheme is not None else self.city
         plain, proposed = split_rated(city)
-        return plain, resolve_setup(
-            plain, vehicles=None, barriers=proposed, params=self.hvm_params,
-            block_unrated=None, dem=None, site_params=None,
-        )  # fmt: skip
+        return plain, AssessmentSetup.resolve(plain, barriers=proposed, params=self.hvm_params)
 
     def speeds_at(
         self, points: np.ndarray, upstream: np.ndarray | None, horizon_m: float
@@ -1529,8 +1527,6 @@ class _SiteCheck:
         (None: any entry, either way) is reached at the fastest speed any start, on any path,
         gives there (the VDA's own search, not one route's).
         """
-        from cohesion_gis.hvm.assess import setup_network
-
         plain, setup = self._setup(None)
         setup = replace(setup, params=replace(setup.params, search_horizon_m=horizon_m))
         probes = gpd.GeoDataFrame(
@@ -1538,7 +1534,7 @@ class _SiteCheck:
             geometry=shapely.buffer(shapely.points(points), PROBE_M / 2),
             crs=self.city.crs,
         )
-        rows = setup_network(plain, setup, probes).routes()
+        rows = setup.network(plain, probes).routes()
         rows = rows.loc[rows["vehicle_class"].isin(self.classes)]
         site = rows["site_id"].to_numpy(dtype=int)
         if upstream is None:
@@ -1560,11 +1556,10 @@ class _SiteCheck:
 
     def rows(self, scheme: Scenario) -> gpd.GeoDataFrame:
         """The site's approach rows (classes asked) with ``scheme`` built."""
-        from cohesion_gis.hvm.assess import search_areas, setup_network
         from cohesion_gis.hvm.impact import impact_envelope
 
         plain, setup = self._setup(scheme)
-        network = setup_network(plain, setup, search_areas(self.sites, setup.site_params))
+        network = setup.network(plain, setup.areas(self.sites))
         position = np.flatnonzero(self.sites["site_id"].to_numpy() == self.site_id)
         rows = impact_envelope(
             network.routes(position), self.sites, setup.edges,

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from cohesion_gis.city import City
 
 __all__ = [
+    "SUGGEST_OUTPUTS",
     "SuggestParams",
     "Suggestions",
     "candidate_sites",

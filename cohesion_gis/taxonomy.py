@@ -31,7 +31,15 @@ from cohesion_gis._validate import (
 )
 from cohesion_gis.errors import ParameterError
 
-__all__ = ["Category", "NetworkRules", "Taxonomy", "classify", "load_taxonomy", "matches"]
+__all__ = [
+    "Category",
+    "NetworkRules",
+    "Rule",
+    "Taxonomy",
+    "classify",
+    "load_taxonomy",
+    "matches",
+]
 
 Rule = Mapping[str, str | list[str] | bool]
 

@@ -55,8 +55,10 @@ if TYPE_CHECKING:
 __all__ = [
     "COMPONENTS",
     "CohesionResult",
+    "DistrictKey",
     "assemble_result",
     "below_minimum",
+    "composite",
     "counted_spaces",
     "distance_tables",
     "home_components",

@@ -89,6 +89,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLASS_SEPARATOR",
+    "AssessmentSetup",
     "SiteAssessment",
     "assess_sites",
     "dem_grades",
@@ -328,19 +329,23 @@ def assess_sites(
     ParameterError
         Impossible vehicle or parameter values.
     """
-    setup = resolve_setup(
+    setup = AssessmentSetup.resolve(
         city, vehicles=vehicles, barriers=barriers, params=params, block_unrated=block_unrated,
         dem=dem, site_params=site_params,
     )  # fmt: skip
     sites = soft_target_sites(city, params=setup.site_params)
-    return build_assessment(city, setup, sites, site_approaches(city, setup, sites))
+    return setup.assessment(city, sites, setup.approaches(city, sites))
 
 
 @dataclass(frozen=True)
 class AssessmentSetup:
-    """The resolved inputs of :func:`assess_sites`.
+    """The resolved inputs of :func:`assess_sites` and the steps that use them.
 
-    Also read by :meth:`cohesion_gis.scenario.incremental.HvmState.update`.
+    ``assess_sites(city, ...)`` is ``setup = AssessmentSetup.resolve(city, ...)``,
+    ``sites = soft_target_sites(city, params=setup.site_params)``, then
+    ``setup.assessment(city, sites, setup.approaches(city, sites))``. The incremental
+    reassessment (:class:`cohesion_gis.scenario.incremental.HvmState`) and ``protect`` run the
+    same steps on parts of the sites through these methods only.
     """
 
     params: HvmParams
@@ -353,116 +358,120 @@ class AssessmentSetup:
     dem: str | Path | None
     obstacles: gpd.GeoDataFrame  # what bounds the hard-standing beside the streets
 
+    @classmethod
+    def resolve(
+        cls,
+        city: City,
+        *,
+        vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
+        barriers: gpd.GeoDataFrame | str | Path | None = None,
+        params: HvmParams | None = None,
+        block_unrated: bool | None = None,
+        dem: str | Path | None = None,
+        site_params: SiteParams | None = None,
+    ) -> AssessmentSetup:
+        """The inputs of :func:`assess_sites` (same arguments) resolved for ``city``."""
+        params = params or load_params(HvmParams)
+        rated, barrier_source = _rated(barriers, city.crs)
+        return cls(
+            params=params,
+            site_params=site_params
+            or replace(
+                load_params(SiteParams),
+                station_persons_m2=params.station_concourse_persons_m2,
+                station_public_share=params.station_public_share,
+            ),
+            block_unrated=params.block_unrated if block_unrated is None else block_unrated,
+            classes=_vehicles(vehicles, params),
+            barriers=combine_barriers(city.barriers, rated, taxonomy=city.taxonomy),
+            barrier_source=barrier_source,
+            edges=_graded_edges(city, dem),
+            dem=dem,
+            obstacles=vehicle_obstacles(
+                city.buildings, city.barriers, city.walk_edges, city.landuse,
+                min_height_m=params.level_change_min_height_m,
+            ),
+        )  # fmt: skip
+
+    def on(self, city: City, barriers: gpd.GeoDataFrame) -> AssessmentSetup:
+        """The setup for another City of the same area: its graded edges and ``barriers``."""
+        return replace(self, barriers=barriers, edges=_graded_edges(city, self.dem))
+
     @property
     def routing(self) -> gpd.GeoDataFrame:
         """The barriers that take part in the approach search (``barrier_id, rating``)."""
         stops = self.barriers["stops_vehicles"] | self.barriers["rating"].notna()
         return self.barriers.loc[stops, ["barrier_id", "rating", "geometry"]]
 
+    def areas(self, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Each site's crowd perimeter grown by the mount distance (its entries on the outline)."""
+        return sites[["site_id", "geometry"]].assign(
+            geometry=sites.geometry.buffer(self.site_params.entry_snap_m)
+        )
 
-def resolve_setup(
-    city: City,
-    *,
-    vehicles: Sequence[str | VehicleClass] | str | Path | None,
-    barriers: gpd.GeoDataFrame | str | Path | None,
-    params: HvmParams | None,
-    block_unrated: bool | None,
-    dem: str | Path | None,
-    site_params: SiteParams | None,
-) -> AssessmentSetup:
-    params = params or load_params(HvmParams)
-    rated, barrier_source = _rated(barriers, city.crs)
-    return AssessmentSetup(
-        params=params,
-        site_params=site_params
-        or replace(
-            load_params(SiteParams),
-            station_persons_m2=params.station_concourse_persons_m2,
-            station_public_share=params.station_public_share,
-        ),
-        block_unrated=params.block_unrated if block_unrated is None else block_unrated,
-        classes=_vehicles(vehicles, params),
-        barriers=combine_barriers(city.barriers, rated, taxonomy=city.taxonomy),
-        barrier_source=barrier_source,
-        edges=graded_edges(city, dem),
-        dem=dem,
-        obstacles=vehicle_obstacles(
-            city.buildings, city.barriers, city.walk_edges, city.landuse,
-            min_height_m=params.level_change_min_height_m,
-        ),
-    )  # fmt: skip
+    def network(self, city: City, areas: gpd.GeoDataFrame) -> ApproachNetwork:
+        """The approach network of the search ``areas`` (:meth:`areas`), on ``city.drive_csr``."""
+        return approach_network(
+            self.edges, areas, vehicles=self.classes,
+            barriers=self.routing, params=self.params, block_unrated=self.block_unrated,
+            boundary=city.boundary, obstacles=self.obstacles, graph=city.drive_csr,
+        )  # fmt: skip
+
+    def approaches(self, city: City, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Every site's approaches (an empty table with the columns when there are no sites)."""
+        if len(sites):
+            return self.network(city, self.areas(sites)).routes()
+        return gpd.GeoDataFrame(
+            pd.DataFrame({c: pd.Series(dtype=object) for c in APPROACH_COLUMNS}),
+            geometry=gpd.GeoSeries([], crs=city.crs),
+            crs=city.crs,
+        )
+
+    def assessment(
+        self, city: City, sites: gpd.GeoDataFrame, approaches: gpd.GeoDataFrame
+    ) -> SiteAssessment:
+        """The assessment from the sites and their approaches: ranking, entries, gaps, audit."""
+        params = self.params
+        vehicles_by_name = {v.name: v for v in self.classes}
+        levels = level_changes(
+            city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
+        )
+        approaches = impact_envelope(
+            approaches, sites, self.edges, vehicles=vehicles_by_name, params=params,
+            barriers=self.routing, level_changes=levels,
+        )  # fmt: skip
+        reqs = approach_requirements(approaches, vehicles_by_name, params=params)
+        ranked = _rank(_site_table(sites, approaches, reqs, vehicles_by_name, params), params)
+        entries = _entries(
+            approaches, reqs, vehicles_by_name, city.crs, resolution=params.speed_resolution_kmh
+        )
+        ranked["martyns_law_scope"] = martyns_law_scope(city.boundary, city.crs)
+        ranked["terrain"] = terrain_note(self.dem)
+        gaps = barrier_gaps(self.barriers, gap_limit_m=params.gap_limit_m)
+        audit = self.audit(city, ranked)
+        log.info(
+            "HVM assessment: %d sites (%d priority 1), %d approaches, %d entries, %d gaps",
+            len(ranked), int((ranked["priority"] == 1).sum()), len(approaches), len(entries),
+            len(gaps),
+        )  # fmt: skip
+        return SiteAssessment(
+            sites=ranked,
+            approaches=approaches,
+            entries=entries,
+            gaps=gaps,
+            barriers=self.barriers[[*BARRIER_COLUMNS, "geometry"]],
+            audit=audit,
+        )
+
+    def audit(self, city: City, sites: gpd.GeoDataFrame) -> dict[str, Any]:
+        """The assessment's audit record: data, vehicles, parameters, method, counts (JSON)."""
+        return _audit(city, self, sites)
 
 
-def graded_edges(city: City, dem: str | Path | None) -> gpd.GeoDataFrame:
+def _graded_edges(city: City, dem: str | Path | None) -> gpd.GeoDataFrame:
     """The City's vehicle network, with each edge's ``grade`` from the DEM if one is given."""
     edges = city.drive_edges
     return edges if dem is None else edges.assign(grade=dem_grades(edges, dem=dem))
-
-
-def search_areas(sites: gpd.GeoDataFrame, site_params: SiteParams) -> gpd.GeoDataFrame:
-    """Each site's crowd perimeter grown by the mount distance: its entries lie on the outline."""
-    return sites[["site_id", "geometry"]].assign(
-        geometry=sites.geometry.buffer(site_params.entry_snap_m)
-    )
-
-
-def site_approaches(
-    city: City, setup: AssessmentSetup, sites: gpd.GeoDataFrame
-) -> gpd.GeoDataFrame:
-    """Every site's approaches (an empty table with the columns when there are no sites)."""
-    if len(sites):
-        return setup_network(city, setup, search_areas(sites, setup.site_params)).routes()
-    return gpd.GeoDataFrame(
-        pd.DataFrame({c: pd.Series(dtype=object) for c in APPROACH_COLUMNS}),
-        geometry=gpd.GeoSeries([], crs=city.crs),
-        crs=city.crs,
-    )
-
-
-def setup_network(city: City, setup: AssessmentSetup, areas: gpd.GeoDataFrame) -> ApproachNetwork:
-    """The approach network of the sites' search areas (:func:`search_areas`)."""
-    return approach_network(
-        setup.edges, areas, vehicles=setup.classes,
-        barriers=setup.routing, params=setup.params, block_unrated=setup.block_unrated,
-        boundary=city.boundary, obstacles=setup.obstacles, graph=city.drive_csr,
-    )  # fmt: skip
-
-
-def build_assessment(
-    city: City, setup: AssessmentSetup, sites: gpd.GeoDataFrame, approaches: gpd.GeoDataFrame
-) -> SiteAssessment:
-    """The assessment from the sites and their approaches: ranking, entries, gaps, audit."""
-    params = setup.params
-    vehicles_by_name = {v.name: v for v in setup.classes}
-    levels = level_changes(
-        city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
-    )
-    approaches = impact_envelope(
-        approaches, sites, setup.edges, vehicles=vehicles_by_name, params=params,
-        barriers=setup.routing, level_changes=levels,
-    )  # fmt: skip
-    reqs = approach_requirements(approaches, vehicles_by_name, params=params)
-    ranked = _rank(_site_table(sites, approaches, reqs, vehicles_by_name, params), params)
-    entries = _entries(
-        approaches, reqs, vehicles_by_name, city.crs, resolution=params.speed_resolution_kmh
-    )
-    ranked["martyns_law_scope"] = martyns_law_scope(city.boundary, city.crs)
-    ranked["terrain"] = terrain_note(setup.dem)
-    gaps = barrier_gaps(setup.barriers, gap_limit_m=params.gap_limit_m)
-    audit = assessment_audit(city, setup, sites=ranked)
-    log.info(
-        "HVM assessment: %d sites (%d priority 1), %d approaches, %d entries, %d gaps",
-        len(ranked), int((ranked["priority"] == 1).sum()), len(approaches), len(entries),
-        len(gaps),
-    )  # fmt: skip
-    return SiteAssessment(
-        sites=ranked,
-        approaches=approaches,
-        entries=entries,
-        gaps=gaps,
-        barriers=setup.barriers[[*BARRIER_COLUMNS, "geometry"]],
-        audit=audit,
-    )
 
 
 def horizon_sensitivity(
@@ -835,9 +844,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def assessment_audit(
-    city: City, setup: AssessmentSetup, *, sites: gpd.GeoDataFrame
-) -> dict[str, Any]:
+def _audit(city: City, setup: AssessmentSetup, sites: gpd.GeoDataFrame) -> dict[str, Any]:
+    """:meth:`AssessmentSetup.audit`."""
     from cohesion_gis import __version__
 
     params, barriers, dem = setup.params, setup.barriers, setup.dem

@@ -99,6 +99,7 @@ from cohesion_gis.params import load_params
 
 __all__ = [
     "APPROACH_COLUMNS",
+    "EDGE_M",
     "ApproachNetwork",
     "approach_network",
     "approach_routes",

@@ -10,7 +10,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm.assess import resolve_setup, search_areas, setup_network
+from cohesion_gis.hvm.assess import AssessmentSetup
 from cohesion_gis.hvm.kinematics import (
     bend_radii_m,
     bend_speed_kmh,
@@ -621,10 +621,9 @@ def test_helsinki_approaches_do_not_depend_on_the_node_numbering(helsinki):
     # node ids (numbered in order of appearance) give the same table. Central Station's ring of
     # degree-2 nodes (157 m, no junction) was cut at its lowest-numbered node: renumbering moved
     # 16 arrivals by up to 14 km/h
-    setup = resolve_setup(helsinki, vehicles=["M1"], barriers=None, params=None,
-                          block_unrated=None, dem=None, site_params=None)  # fmt: skip
-    areas = search_areas(soft_target_sites(helsinki, params=setup.site_params), setup.site_params)
-    network = setup_network(helsinki, setup, areas)
+    setup = AssessmentSetup.resolve(helsinki, vehicles=["M1"])
+    areas = setup.areas(soft_target_sites(helsinki, params=setup.site_params))
+    network = setup.network(helsinki, areas)
     assert network.net.n_nodes > helsinki.drive_csr.n_nodes  # the City's nodes, then the split's
     n = helsinki.drive_csr.n_nodes  # node i of the City is node i of the approach network
     assert np.abs(network.net.graph.x[:n] - helsinki.drive_csr.x).max() < 1e-3

@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -71,18 +71,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis.hvm.assess import (
-    AssessmentSetup,
-    SiteAssessment,
-    assess_sites,
-    assessment_audit,
-    build_assessment,
-    graded_edges,
-    resolve_setup,
-    search_areas,
-    setup_network,
-    site_approaches,
-)
+from cohesion_gis.hvm.assess import AssessmentSetup, SiteAssessment, assess_sites
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.routes import ApproachNetwork
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
@@ -166,28 +155,27 @@ class HvmState:
         """
         options = {name: self.options.get(name) for name in _OPTIONS}
         options["params"] = params or options["params"]
-        setup = resolve_setup(city, barriers=barriers, **options)
+        setup = AssessmentSetup.resolve(city, barriers=barriers, **options)
         base, base_city = self.result, self.city
         base_sites = _base_sites(base)
         reused = _same_site_inputs(base_city, city)
         sites = base_sites if reused else soft_target_sites(city, params=setup.site_params)
         why = _why_full(base_city, base, city, setup, sites)
         if not why:
-            dem = options["dem"]
-            base_setup = replace(setup, barriers=base.barriers, edges=graded_edges(base_city, dem))
+            base_setup = setup.on(base_city, base.barriers)
             before = _Side(base_city, base_setup, base_sites)
             try:
                 approaches, searched = _merged(before, _Side(city, setup, sites), base.approaches)
             except _ReorderedError as exc:
                 why = str(exc)
         if why:
-            approaches, searched = site_approaches(city, setup, sites), tuple(sites["site_id"])
+            approaches, searched = setup.approaches(city, sites), tuple(sites["site_id"])
             note = f"HVM full: {why}"
         else:
             note = f"HVM incremental: {len(searched)} of {len(sites)} sites searched"
             note += "" if reused else ", site table rebuilt"
         log.info("update: %s", note)
-        assessment = build_assessment(city, setup, sites, approaches)
+        assessment = setup.assessment(city, sites, approaches)
         return HvmState(city, assessment, self.options, searched, note)
 
 
@@ -237,7 +225,7 @@ def _why_full(
     sites: gpd.GeoDataFrame,
 ) -> str:
     """Why the base approaches cannot be reused ("" if they can)."""
-    audit = assessment_audit(city, setup, sites=base.sites)
+    audit = setup.audit(city, base.sites)
     if any(audit[k] != base.audit.get(k) for k in _SETTINGS):
         return "parameters differ from the base assessment's"
     if not shapely.equals_exact(base_city.boundary, city.boundary, 0.0):
@@ -283,11 +271,11 @@ class _Side:
     @cached_property
     def areas(self) -> gpd.GeoDataFrame:
         """The sites' search areas."""
-        return search_areas(self.sites, self.setup.site_params)
+        return self.setup.areas(self.sites)
 
     def network(self) -> ApproachNetwork:
         """The approach network of this side (built anew each call)."""
-        return setup_network(self.city, self.setup, self.areas)
+        return self.setup.network(self.city, self.areas)
 
 
 def _merged(
