@@ -35,6 +35,7 @@ __all__ = [
     "OSM_ATTRIBUTION",
     "RISK_MEANING",
     "RISK_SCALE",
+    "SHORT_RATING_NOTE",
     "SCORE_SCALE",
     "SEVERANCE_SCALE",
     "SPACE_TYPE_COLOURS",
@@ -830,7 +831,7 @@ _RATING = re.compile(
 )
 
 
-def plain_rating(text: object, *, code: bool = True) -> str:
+def plain_rating(text: object, *, code: bool = True, short: bool = False) -> str:
     """Say a crash rating in plain words, e.g. "tested against a 7.2 t lorry at 64 km/h head-on".
 
     Parameters
@@ -841,6 +842,9 @@ def plain_rating(text: object, *, code: bool = True) -> str:
 
     code
         Keep the rating code in brackets after the words (False for short table cells).
+    short
+        Fewest words, for a table cell beside :data:`SHORT_RATING_NOTE`: "7.2 t lorry (N2A),
+        64 km/h head-on" or "none at the site's edge: 7.2 t lorry (N2A) above 80 km/h".
 
     Returns
     -------
@@ -851,8 +855,8 @@ def plain_rating(text: object, *, code: bool = True) -> str:
     --------
     >>> plain_rating("ISO 22343-1: V/7200[N2A]/64/90:1.0", code=False)
     'a barrier tested against a 7.2 t lorry (N2A) at 64 km/h head-on'
-    >>> plain_rating("ISO 22343-1: V/1500[M1]/>112/90: design speed 165.6 km/h exceeds ...")[:60]
-    'no barrier can do: a 1.5 t car (M1) would arrive faster than'
+    >>> plain_rating("ISO 22343-1: V/1500[M1]/>112/90: design speed 165.6 km/h exceeds ...")[:72]
+    "no barrier at the site's edge: a 1.5 t car (M1) would arrive faster than"
     """
     raw = plain_text(text)
     found = list(_RATING.finditer(raw))
@@ -864,14 +868,30 @@ def plain_rating(text: object, *, code: bool = True) -> str:
         vehicle = f"a {mass_t:g} t {_vehicle_noun(match['cls'], mass_t)} ({match['cls']})"
         angle = float(match["angle"])
         how = "head-on" if angle >= 89.5 else f"at {angle:g}° to the barrier"
-        if match["gt"]:
+        if short:
             said.append(
-                f"no barrier can do: {vehicle} would arrive faster than the fastest crash test "
-                f"({match['speed']} km/h); slow the approach instead"
+                f"none at the site's edge: {vehicle[2:]} above {match['speed']} km/h"
+                if match["gt"]
+                else f"{vehicle[2:]}, {match['speed']} km/h {how}"
+            )
+        elif match["gt"]:
+            said.append(
+                f"no barrier at the site's edge: {vehicle} would arrive faster than the fastest "
+                f"crash test ({match['speed']} km/h); stop or slow it further out "
+                "(cohesion-gis protect)"
             )
         else:
             said.append(f"a barrier tested against {vehicle} at {match['speed']} km/h {how}")
     return "; ".join(said) + (f" [{raw}]" if code else "")
+
+
+#: What a short rating (``plain_rating(..., short=True)``) means, for a page's footer.
+SHORT_RATING_NOTE = (
+    "Barrier rating needed: the vehicle and speed a barrier at the site's edge must be "
+    "crash-tested against; 'none at the site's edge': that vehicle would arrive faster than the "
+    "fastest crash test, so stop or slow it further out (cohesion-gis protect designs such a "
+    "scheme)."
+)
 
 
 def _vehicle_noun(vehicle_class: str, mass_t: float) -> str:

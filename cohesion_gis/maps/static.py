@@ -39,6 +39,7 @@ from cohesion_gis.maps._style import (
     RISK_MEANING,
     RISK_SCALE,
     SCORE_SCALE,
+    SHORT_RATING_NOTE,
     SPEED_BANDS_KMH,
     WORST_CASE,
     ColourScale,
@@ -372,9 +373,26 @@ def _draw_sites(
         linewidths=0.8,
         zorder=5,
     )
-    first = (sites["rank"] <= MAX_RANK_LABELS).to_numpy()
-    for point, rank in zip(points[first], sites["rank"][first], strict=True):
-        ax.text(point.x, point.y, _mpl_text(rank), ha="center", va="center", fontsize=7, zorder=6)
+
+
+def _rank_labels(ax: Axes, sites: gpd.GeoDataFrame) -> None:
+    """The first :data:`MAX_RANK_LABELS` sites' priority numbers, never over one another.
+
+    In priority order, a number that would cover one already written is left out (its circle
+    stays): Monaco's summary printed "3", "38" and "40" on top of each other. Call once the
+    figure's layout is final.
+    """
+    first = sites.loc[sites["rank"] <= MAX_RANK_LABELS].sort_values("rank", kind="stable")
+    renderer = _renderer(cast("Figure", ax.get_figure()))
+    placed: list[Bbox] = []
+    for point, rank in zip(first.representative_point(), first["rank"], strict=True):
+        artist = ax.text(point.x, point.y, _mpl_text(rank), ha="center", va="center",
+                         fontsize=7, zorder=6, clip_on=True)  # fmt: skip
+        box = artist.get_window_extent(renderer)
+        if any(box.overlaps(other) for other in placed):
+            artist.remove()
+        else:
+            placed.append(box)
 
 
 #: Sites labelled with their priority on a static map: the first ones only. Beyond about 50 the
@@ -422,6 +440,7 @@ def sites_figure(
     _legend(ax, RISK_SCALE, note=RISK_MEANING)
     _legend(ax, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
     _finish(ax, _titled(title, place), in_view(sites, study_area, what="sites"))
+    _rank_labels(ax, sites)
     _source_line(ax, place, data_date, RISK_MEANING + ".")
     return fig
 
@@ -693,12 +712,15 @@ def summary_figure(
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
     heading = f"{title}: {place_name(place)}" if place else title
     fig.suptitle(_mpl_text(heading), fontsize=14, fontweight="bold")
+    first = sites.nsmallest(5, "rank")
+    ratings = [plain_rating(r, code=False, short=True) for r in first["required_rating"]]
     footer = [
         *header_lines(place=place, data_date=data_date, version=__version__),
         SCORE_MEANING,
         *cohesion_caveats(districts),
         RISK_MEANING + ".",
         WORST_CASE,
+        *([SHORT_RATING_NOTE] if any(r.startswith("none at") for r in ratings) else []),
     ]
     width_pt = _SLACK * fig.get_figwidth() * 72 - 20
     footer_text = "\n".join(_fit_lines(_mpl_text(line), width_pt) for line in footer)
@@ -726,23 +748,18 @@ def summary_figure(
         weakest_rows(districts),
         widths=(0.3, 0.08, 0.13, 0.15, 0.22, 0.12),
     )  # fmt: skip
-    first = sites.nsmallest(5, "rank")
     _table(
         fig.add_subplot(grid[1, 1]),
         "Sites to protect first",
         ("Priority", "Site", "People", "Barrier rating needed"),
         [
-            [
-                str(r.rank),
-                str(r.name),
-                f"{r.capacity_persons:,.0f}",
-                plain_rating(r.required_rating, code=False),
-            ]
-            for r in first.itertuples()
+            [str(r.rank), str(r.name), f"{r.capacity_persons:,.0f}", rating]
+            for r, rating in zip(first.itertuples(), ratings, strict=True)
         ],
         widths=(0.08, 0.34, 0.1, 0.48),
     )
     _district_labels(left, districts, fontsize=7)  # the layout is final: labels measured in it
+    _rank_labels(right, sites)
     return _save(fig, path, dpi=dpi)
 
 

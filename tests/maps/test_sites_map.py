@@ -45,7 +45,8 @@ def test_site_popup_speaks_plainly(helsinki):
     )
     page = sites_map(sites, helsinki.approaches).get_root().render()
     assert "nightclub, mall, square" in page  # a precinct is not "a nightclub"
-    assert "no barrier can do: a 1.5 t car (M1) would arrive faster than" in page
+    assert "no barrier at the site" in page  # the apostrophe is an entity, escaped in JSON
+    assert "s edge: a 1.5 t car (M1) would arrive faster" in page
     assert "Worst case assumed: a driver accelerating as hard as the vehicle can" in page
     assert "<title>Crowded sites and hostile-vehicle approaches</title>" in page
 

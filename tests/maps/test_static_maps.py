@@ -206,3 +206,35 @@ def test_figures_say_place_and_dates_and_explain_their_dots(helsinki):
                          data_date="2019-04-21")  # fmt: skip
     assert sites.axes[0].get_title().endswith(": Helsinki")
     assert any("OpenStreetMap data of 2019-04-21" in t.get_text() for t in sites.texts)
+
+
+def test_summary_priority_numbers_never_cover_each_other(helsinki, tmp_path, monkeypatch):
+    # Monaco's summary printed "3", "38" and "40" on top of each other; its ratings ran over
+    # their cells (now short, with the footer saying what "none at the site's edge" means)
+    seen = {}
+    original = static._save
+
+    def keep(fig, path, *, dpi):
+        seen["fig"] = fig
+        return original(fig, path, dpi=dpi)
+
+    monkeypatch.setattr(static, "_save", keep)
+    centre = helsinki.sites.geometry.iloc[0].centroid
+    crowded = helsinki.sites.assign(
+        geometry=[
+            centre.buffer(5).exterior.interpolate(k * 3.0) for k in range(len(helsinki.sites))
+        ],
+        required_rating="ISO 22343-1: V/7200[N2A]/>80/90: design speed 112 km/h",
+    )
+    summary_figure(helsinki.districts, crowded, tmp_path / "s.png", dpi=50)
+    fig = seen["fig"]
+    renderer = _extents(fig)
+    ranks = [t for t in fig.axes[1].texts if t.get_text().isdigit()]
+    assert ranks and ranks[0].get_text() == "1"
+    boxes = [t.get_window_extent(renderer) for t in ranks]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    (table,) = fig.axes[3].tables
+    assert table.get_celld()[1, 3].get_text().get_text().replace("\n", " ") == (
+        "none at the site's edge: 7.2 t lorry (N2A) above 80 km/h"
+    )
+    assert any("'none at the site's edge'" in t.get_text() for t in fig.texts)
