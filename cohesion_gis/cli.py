@@ -208,7 +208,8 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
 @main.command()
 @_source_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="GeoPackage to write; the population GeoTIFF goes beside it. "
+              help="GeoPackage FILE to write (unlike the other commands' --out, not a "
+                   "folder); the population GeoTIFF goes beside it. "
                    "Default: layers/<name>.gpkg (--name, else from the source).")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_friendly_errors
@@ -572,7 +573,8 @@ def scenario_validate(files: tuple[Path, ...], with_city: bool) -> None:
         spec = load_scenario(path)
         if with_city:
             check_scenario(load_base(spec.base), spec)
-        _say(f"{path}: ok ({len(spec.interventions)} interventions)", one_line=True)
+        n = len(spec.interventions)
+        _say(f"{path}: ok ({n} intervention{'' if n == 1 else 's'})", one_line=True)
 
 
 @main.command()

@@ -315,6 +315,7 @@ def test_quiet_by_default_v_for_info_vv_for_debug(flags, level):
         main, [*flags, "scenario", "validate", "scenarios/car_park_to_park.toml"]
     )
     assert result.exit_code == 0, result.output
+    assert "ok (1 intervention)" in result.output  # not "1 interventions"
     assert logging.getLevelName(logging.getLogger("cohesion_gis").level) == level
     # the main job's one line per step stays on at the default level
     assert logging.getLogger("cohesion_gis.pipeline").getEffectiveLevel() <= logging.INFO

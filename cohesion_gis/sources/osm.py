@@ -520,10 +520,18 @@ def _clip_area(
         return area
     if not area.intersects(header_box):
         w, s, e, n = header_box.bounds
+        x0, y0, x1, y1 = area.bounds
+        swapped = box(y0, x0, y1, x1).intersects(header_box)  # latitude given first?
         raise InputError(
             f"{path}: the clip area {tuple(round(v, 5) for v in area.bounds)} does not overlap the "
             f"extract, which covers west {w:.5f}, south {s:.5f}, east {e:.5f}, north {n:.5f} "
             "(degrees); pass a bbox or boundary inside it"
+            + (
+                ". Latitude and longitude look swapped: --bbox takes WEST SOUTH EAST NORTH, "
+                "longitude first"
+                if swapped
+                else ""
+            )
         )
     return area.intersection(header_box)
 

@@ -97,8 +97,12 @@ def test_truncated_pbf_names_the_file_and_says_to_download_it_again(tmp_path, ke
 
 
 def test_bbox_outside_the_extract():
-    with pytest.raises(InputError, match="does not overlap the extract"):
+    with pytest.raises(InputError, match="does not overlap the extract") as away:
         cg.load_city(default_pbf(), bbox=(10.0, 50.0, 10.1, 50.1))
+    assert "swapped" not in str(away.value)
+    # Helsinki given latitude first (the planner review's `--bbox 60.16 24.93 60.17 24.96`)
+    with pytest.raises(InputError, match="Latitude and longitude look swapped: --bbox takes WEST"):
+        cg.load_city(default_pbf(), bbox=(60.16, 24.93, 60.17, 24.96))
 
 
 def test_bad_bbox_order():
