@@ -44,7 +44,7 @@ import copy
 import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from cohesion_gis._toml import read_toml
 
@@ -102,10 +102,9 @@ def load_params(
         A file is missing or not TOML; or keys unknown, values of the wrong type, non-finite or
         out of their bounds: every problem in one message naming the file and the field.
     """
-    spec: Any = cls
+    spec: type[ParamsClass] = cls
     if toml is None and not overrides:
-        packaged: P = _packaged_instance(spec)
-        return packaged
+        return cast(P, _packaged_instance(spec))
     table = _packaged(spec.PACKAGED)
     label, problems = f"defaults/{spec.PACKAGED}", []
     layers: list[tuple[Mapping[str, Any], str]] = []
@@ -118,11 +117,11 @@ def load_params(
         problems += more
     if layers:
         label = " with ".join(layer_label for _, layer_label in layers)
-    return spec.from_table(table, label, problems)
+    return cast(P, spec.from_table(table, label, problems))
 
 
 @functools.cache
-def _packaged_instance(spec: Any) -> Any:
+def _packaged_instance(spec: type[ParamsClass]) -> ParamsClass:
     """The packaged values of a class: built once per process, shared (instances are frozen)."""
     return spec.from_table(_packaged(spec.PACKAGED), f"defaults/{spec.PACKAGED}", [])
 

@@ -24,12 +24,16 @@ Policy and Planning* 6, 175-196. doi:10.1016/bs.atpp.2020.07.001.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+if TYPE_CHECKING:
+    from cohesion_gis.cohesion.params import CohesionParams
+    from cohesion_gis.cohesion.reach import Reach
 
 __all__ = ["barrier_aware_network", "detour_ratio", "severance"]
 
@@ -45,7 +49,7 @@ def severance(access_aware: pd.Series, access_free: pd.Series) -> pd.Series:
     return pd.Series(np.clip(lost, 0.0, 1.0), index=access_aware.index, name="severance")
 
 
-def detour_ratio(aware: Any, free: Any, params: Any) -> pd.DataFrame:
+def detour_ratio(aware: Reach, free: Reach, params: CohesionParams) -> pd.DataFrame:
     r"""Per home, how much longer its walks to nearby spaces are when roads bar crossing.
 
     .. math:: R_i = \frac{\sum_s \min(d^{aware}_{is}, R_s)}{\sum_s d^{free}_{is}}
