@@ -46,6 +46,7 @@ from cohesion_gis.sources.osm import (
     read_osm_xml,
     read_pbf,
 )
+from cohesion_gis.sources.vector import read_vector
 from cohesion_gis.streets import to_osmnx_graph, vehicle_network, walk_network
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
@@ -579,14 +580,7 @@ def _boundary(boundary: BaseGeometry | str | Path | None) -> BaseGeometry | None
     else:
         path = Path(boundary)
         where = str(path)
-        if not path.is_file():
-            raise InputError(f"boundary file {path} does not exist")
-        try:
-            frame = gpd.read_file(path)
-        except Exception as exc:
-            raise InputError(f"{path}: cannot read the boundary file ({exc})") from exc
-        if frame.crs is None:
-            raise InputError(f"{path}: the boundary layer has no CRS; define it (e.g. a .prj file)")
+        frame = read_vector(path, what="boundary file")
         if frame.empty:
             raise InputError(f"{path}: the boundary layer has no features; draw the study area")
         area = frame.to_crs(4326).union_all()

@@ -319,11 +319,10 @@ def suggest(
     **kwargs: Any,
 ) -> None:
     """Rank where a new contact space would raise the cohesion score most (exact gains)."""
-    import geopandas as gpd
-
     from cohesion_gis._atomic import check_run_folder
     from cohesion_gis.cohesion import CohesionParams
     from cohesion_gis.params import load_params
+    from cohesion_gis.sources.vector import read_vector
     from cohesion_gis.suggest import (
         SUGGEST_OUTPUTS,
         SuggestParams,
@@ -333,8 +332,8 @@ def suggest(
     )
 
     check_run_folder(out, SUGGEST_OUTPUTS, overwrite=overwrite)  # before any computing
+    given = read_vector(sites, what="candidate-site file (--sites)") if sites else None
     city = _load(kwargs)
-    given = gpd.read_file(sites) if sites else None
     found = suggest(
         city,
         params=load_params(CohesionParams, params),

@@ -36,14 +36,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from cohesion_gis._toml import read_toml_file
 from cohesion_gis._validate import Bound
-from cohesion_gis.errors import CohesionError, ScenarioError
+from cohesion_gis.errors import CohesionError, InputError, ScenarioError
 from cohesion_gis.hvm.chicane import LANE_WIDTH, STAGGER_LENGTH
+from cohesion_gis.sources.vector import read_vector
 
 if TYPE_CHECKING:
     from cohesion_gis.cohesion.params import CohesionParams
@@ -658,11 +658,9 @@ def _read_wkt(value: str, folder: Path) -> tuple[BaseGeometry | None, str | None
 def _read_file(value: str, folder: Path) -> tuple[BaseGeometry | None, str | None]:
     path = _resolve(folder, value)
     try:
-        frame = gpd.read_file(path)
-    except Exception as exc:  # GDAL raises many types for unreadable files
-        return None, f"cannot read {path} ({exc})"
-    if frame.crs is None:
-        return None, f"{path} has no CRS; save it with one"
+        frame = read_vector(path, what="geometry file")
+    except InputError as exc:
+        return None, str(exc)
     if frame.empty:
         return None, f"{path} has no features"
     return frame.to_crs(4326).union_all(), None

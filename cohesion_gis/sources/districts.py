@@ -34,7 +34,6 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import pyproj
 import shapely
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
@@ -43,6 +42,7 @@ from shapely.ops import polygonize, unary_union
 
 from cohesion_gis._validate import metric_crs
 from cohesion_gis.errors import InputError, listing
+from cohesion_gis.sources.vector import NO_CRS, read_vector
 
 __all__ = [
     "DISTRICT_COLUMNS",
@@ -825,29 +825,6 @@ def _warn_overlaps(
 # --------------------------------------------------------------------------------------
 
 
-def _read_layer(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
-    """Read one vector layer, refusing ambiguity about which layer is meant."""
-    if not path.exists():
-        raise InputError(f"{path}: district file not found")
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-    except pyogrio.errors.DataSourceError as exc:
-        raise InputError(
-            f"{path}: cannot open as a vector file ({exc}); use a GeoPackage, GeoJSON or Shapefile"
-        ) from exc
-    if layer is None and len(layers) > 1:
-        raise InputError(
-            f"{path}: holds {len(layers)} layers {layers}; pass layer=<name> "
-            "(load_city: districts_layer=; CLI: --districts-layer)"
-        )
-    if isinstance(layer, str) and layer not in layers:
-        raise InputError(f"{path}: no layer {layer!r}; layers found: {layers}")
-    try:
-        return gpd.read_file(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{path}: cannot read layer {layer!r} ({exc})") from exc
-
-
 def _overlapping_pairs(
     gdf: gpd.GeoDataFrame, ids: pd.Series, tolerance_m2: float
 ) -> list[tuple[str, str, float]]:
@@ -913,7 +890,10 @@ def districts_from_file(
     """
     src = Path(path)
     metric = metric_crs(crs, "crs")
-    raw = _read_layer(src, layer)
+    raw = read_vector(
+        src, what="district file", layer=layer, require_crs=False,
+        layer_hint="pass layer=<name> (load_city: districts_layer=; CLI: --districts-layer)",
+    )  # fmt: skip
     where = f"{src}" + (f" (layer {layer!r})" if layer is not None else "")
     if raw.empty:
         raise InputError(
@@ -922,10 +902,7 @@ def districts_from_file(
         )
     fatal = []
     if raw.crs is None:
-        fatal.append(
-            "has no CRS; define it in the file (a .prj beside a Shapefile, or "
-            "gdf.set_crs(<the data's EPSG>).to_file(...)) and read it again"
-        )
+        fatal.append(NO_CRS)
     columns = [c for c in raw.columns if c != raw.geometry.name]
     if id_column not in raw.columns:
         fatal.append(f"has no id column {id_column!r}; columns found: {columns}")
