@@ -59,11 +59,13 @@ __all__ = [
     "ASSESSMENT_NAMES",
     "COMPARISON_NAMES",
     "atomic_path",
+    "districts_for_spreadsheets",
     "for_spreadsheets",
     "layers_names",
     "one_geometry_type",
     "refuse_existing",
     "score_names",
+    "sites_for_spreadsheets",
     "write_assessment",
     "write_comparison",
     "write_csv",
@@ -356,11 +358,34 @@ def write_scores(
         tables["excluded_spaces"] = result.excluded_spaces
     with staged_files(out, names, overwrite=overwrite) as stage:
         write_geopackage(tables, stage / gpkg, metadata=metadata)
-        write_csv(result.districts, stage / districts)
+        write_csv(districts_for_spreadsheets(result.districts), stage / districts)
         write_csv(homes_inside, stage / homes)
         write_csv(result.spaces, stage / spaces)
         write_json({"summary": summary(result), "provenance": metadata}, stage / summary_json)
     return [out / name for name in names if name != f"{stem}.provenance.json"]
+
+
+#: Columns of the district table that count people: whole people in ``cohesion_districts.csv``.
+DISTRICT_PEOPLE = ("population", "unscored_persons", "island_persons")
+
+
+def districts_for_spreadsheets(districts: pd.DataFrame) -> pd.DataFrame:
+    """The district table as ``cohesion_districts.csv`` holds it: by rank, people whole.
+
+    Rows by ``rank`` (by score, highest first, without a sensitivity run); the residents
+    (a dasymetric estimate: 179.932) rounded to whole people.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"name": ["a", "b"], "population": [179.932, 319.5], "rank": [2, 1]})
+    >>> districts_for_spreadsheets(table)
+      name  population  rank
+    1    b       320.0     1
+    0    a       180.0     2
+    """
+    out = districts.assign(**{c: districts[c].round() for c in DISTRICT_PEOPLE if c in districts})
+    key = ["rank"] if "rank" in out else ["score"]
+    return out.sort_values(key, ascending="rank" in out, kind="stable")
 
 
 def score_names(stem: str = "cohesion") -> tuple[str, str, str, str, str, str]:
@@ -418,9 +443,31 @@ def write_assessment(
     }
     metadata = {**result.audit["data"], "audit": paths["audit"].name}
     write_geopackage(tables, paths["geopackage"], metadata=metadata, overwrite=overwrite)
-    write_csv(result.sites, paths["csv"], overwrite=overwrite)
+    write_csv(sites_for_spreadsheets(result.sites), paths["csv"], overwrite=overwrite)
     write_json(dict(result.audit), paths["audit"], overwrite=overwrite)
     return paths
+
+
+#: Long texts of the site table, last in ``hvm_sites.csv`` (after the short columns a spreadsheet
+#: filters on: ``rating_needed`` before ``required_rating``, up to 3,000 characters).
+SITE_LONG_TEXT = (
+    "members", "member_names", "martyns_law_premises", "martyns_law_scope", "terrain",
+    "required_rating", "requirements",
+)  # fmt: skip
+
+
+def sites_for_spreadsheets(sites: pd.DataFrame) -> pd.DataFrame:
+    """The site table as ``hvm_sites.csv`` holds it: by rank, long texts last.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"requirements": ["…"], "rank": [2], "rating_needed": ["V/…"]})
+    >>> list(sites_for_spreadsheets(table).columns)
+    ['rank', 'rating_needed', 'requirements']
+    """
+    long = [c for c in SITE_LONG_TEXT if c in sites.columns]
+    order = [c for c in sites.columns if c not in long] + long
+    return sites.sort_values("rank", kind="stable")[order] if "rank" in sites else sites[order]
 
 
 def write_vda(

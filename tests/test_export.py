@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ from cohesion_gis.export import (
     write_json,
     write_vda,
 )
+from cohesion_gis.hvm.report import short_requirement
 from cohesion_gis.read import read_layer
 
 
@@ -214,6 +216,33 @@ def test_write_assessment(helsinki_assessment, tmp_path):
     with pytest.raises(InputError, match="overwrite"):
         write_assessment(helsinki_assessment, tmp_path / "out")
     write_assessment(helsinki_assessment, tmp_path / "out", overwrite=True)
+
+
+def test_sites_csv_has_a_short_rating_by_rank_long_texts_last(helsinki_assessment, tmp_path):
+    # planner review, defect 10: required_rating was a 735-character sentence and its N1 test
+    # at 90° (48/90, from the worst approach) differed from the site-wide N1 set in
+    # requirements (64/90, another entry); worst_class (N2A, by energy) beside an N1 rating
+    shuffled = dataclasses.replace(
+        helsinki_assessment, sites=helsinki_assessment.sites.sample(frac=1, random_state=1)
+    )
+    paths = write_assessment(shuffled, tmp_path / "out")
+    table = pd.read_csv(paths["csv"], encoding="utf-8-sig")
+    assert table["rank"].tolist() == list(range(1, len(table) + 1))
+    assert list(table.columns[-2:]) == ["required_rating", "requirements"]
+    assert table.columns.get_loc("rating_needed") < table.columns.get_loc("members")
+    assert "worst_class" not in table and "max_energy_class" in table
+    people = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype=str)["capacity_persons"]
+    assert people.dropna().str.fullmatch(r"\d+").all()  # whole people (one site unknown)
+    arrived = table.loc[table["open_approaches"] > 0]
+    assert len(arrived) > 10
+    assert arrived["rating_needed"].str.len().max() <= 100  # a cell, not a paragraph
+    for row in arrived.itertuples():
+        # the headline is its class's site-wide set: one of the requirements, never a variant
+        assert row.required_rating in row.requirements.split(" | "), row.name
+        assert f"[{row.rating_class}]" in row.rating_needed
+        assert row.rating_needed == short_requirement(row.required_rating)
+    senate = table.set_index("name").loc["Senaatintori"]
+    assert senate["required_rating"] == senate["requirements"].split(" | ")[0]
 
 
 def test_write_vda_html_and_pdf_by_suffix(helsinki_assessment, helsinki, tmp_path):

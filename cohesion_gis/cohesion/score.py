@@ -96,7 +96,8 @@ class CohesionResult:
         largest); with resident groups ``score_<group>`` (weighted by the group's residents),
         ``group_gap`` (best- minus worst-served group, points) and ``group_gap_high`` /
         ``group_gap_low`` (those groups); sensitivity columns
-        ``rank``, ``rank_min``, ``rank_max``; and ``flag`` (reasons joined by "; ", or empty).
+        ``rank``, ``rank_min``, ``rank_max`` (empty with fewer than 10 scored districts:
+        ``rank_range_note`` says why); and ``flag`` (reasons joined by "; ", or empty).
     homes
         Per home: the same components, ``score``, ``district_id``, ``population``,
         ``network_piece`` (0 the largest, 1... islands, -1 off the network), ``unscored_reason``
@@ -885,6 +886,13 @@ def _sensitivity(
     ranked = n_scored >= MIN_DISTRICTS_FOR_RANKS
     out["rank_min"] = ranks.min(axis=1) if ranked else np.nan
     out["rank_max"] = ranks.max(axis=1) if ranked else np.nan
+    out["rank_range_note"] = (
+        ""
+        if ranked
+        else f"rank range not reported: {n_scored} scored districts, fewer than "
+        f"{MIN_DISTRICTS_FOR_RANKS} (one swap of neighbours moves the ranking far); read "
+        "max_score_change in the sensitivity table"
+    )
     base_score = districts["score"].where(scored)
     table = pd.DataFrame(
         {

@@ -79,6 +79,7 @@ from cohesion_gis.hvm.impact import (
 )
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import RatingRequirement
+from cohesion_gis.hvm.report import short_requirement
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, ApproachNetwork, approach_network
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
 from cohesion_gis.hvm.vehicles import VehicleClass, Vehicles
@@ -133,14 +134,18 @@ class SiteAssessment:
     sites
         Ranked sites (crowd perimeters): ``site_id, name, kind, kinds, area_m2,
         capacity_persons, capacity_source, martyns_law_tier``, ``max_arrival_speed_kmh_<class>``
-        per class (speed on the carriageway at the entry, before any turn), ``worst_class``,
-        ``max_arrival_speed_kmh`` and ``max_arrival_energy_kj`` (½ m v² at it, the class's test
-        mass), ``max_normal_impact_kmh`` (the worst impact component square to the perimeter
-        over every envelope angle: what a barrier faces head-on),
+        per class (speed on the carriageway at the entry, before any turn),
+        ``max_energy_class`` (the class arriving with the most energy: not always the one the
+        rating is for), ``max_arrival_speed_kmh`` and ``max_arrival_energy_kj`` (½ m v² at it,
+        the class's test mass), ``max_normal_impact_kmh`` (the worst impact component square to
+        the perimeter over every envelope angle: what a barrier faces head-on),
         ``max_crowd_entry_speed_kmh`` (fastest crossing into the crowd at any angle, glancing
-        included), ``required_rating`` (the headline: the most demanding requirement by test
-        mass, then test speed, the heaviest class beyond the test speeds first, with its energy
-        beside), ``requirements`` (every class's most demanding requirement over the site's
+        included), ``rating_needed`` (``required_rating`` in rating codes only, for a cell:
+        :func:`~cohesion_gis.hvm.report.short_requirement`), ``rating_class`` (its class),
+        ``required_rating`` (the headline: the most demanding requirement by test mass, then
+        test speed, the heaviest class beyond the test speeds first, with that class's other
+        test angles over all the site's entries and its energy beside), ``requirements``
+        (every class's most demanding requirement over the site's
         entries, headline first: a rating covers only its own class; the vulnerability band is
         the worst over all classes), ``open_approaches``, ``exposure``, ``vulnerability``,
         ``attractiveness``, ``risk``, ``rank``, ``priority``, ``access`` (why no vehicle
@@ -646,16 +651,21 @@ def _rated(
 def _governing(
     reqs: Sequence[Sequence[RatingRequirement]],
 ) -> tuple[RatingRequirement | None, str]:
-    """The most demanding requirement over rows, and its row's text (its class at its entry).
+    """The most demanding requirement over rows, and its class's full set over the rows.
 
     Demand is :func:`~cohesion_gis.hvm.impact.demand_key`: the heaviest class beyond test
-    speeds first, then test mass, test speed, angle, energy.
+    speeds first, then test mass, test speed, angle, energy. The text is that class's part of
+    :func:`_by_class` (every test angle's most demanding requirement over all rows), not the
+    other angles of the one row it came from: Senaatintori's N1 headline read 48/90 from its
+    worst approach while another entry asks 64/90 (planner review, defect 10).
     """
-    best, text = None, "none: no vehicle approach"
+    best = None
     for row in reqs:
         if row and (best is None or demand_key(row[0]) > demand_key(best)):
-            best, text = row[0], requirement_text(row)
-    return best, text
+            best = row[0]
+    if best is None:
+        return None, "none: no vehicle approach"
+    return best, requirement_text(_class_sets(reqs).get(best.vehicle_class, [best]))
 
 
 #: Separator between classes in a ``requirements`` cell: never inside one requirement's text
@@ -673,6 +683,14 @@ def _by_class(reqs: Sequence[Sequence[RatingRequirement]]) -> str:
     glancing run at another). Classes are joined by :data:`CLASS_SEPARATOR`, the headline
     class first; a rating is evidence only for its own class, so a line needs them all.
     """
+    ranked = sorted(_class_sets(reqs).values(), key=lambda row: demand_key(row[0]), reverse=True)
+    return CLASS_SEPARATOR.join(map(requirement_text, ranked)) or "none: no vehicle approach"
+
+
+def _class_sets(
+    reqs: Sequence[Sequence[RatingRequirement]],
+) -> dict[str, list[RatingRequirement]]:
+    """Per class, its requirements over all rows as :func:`_by_class` describes."""
     kept: dict[str, list[RatingRequirement]] = {}
     for row in reqs:
         for req in row:
@@ -685,8 +703,7 @@ def _by_class(reqs: Sequence[Sequence[RatingRequirement]]) -> str:
             tested.append(max(glancing, key=lambda r: r.impact_speed_kmh))
         if tested:
             best[cls] = tested
-    ranked = sorted(best.values(), key=lambda row: demand_key(row[0]), reverse=True)
-    return CLASS_SEPARATOR.join(map(requirement_text, ranked)) or "none: no vehicle approach"
+    return best
 
 
 def _site_table(
@@ -717,12 +734,14 @@ def _site_table(
     table["max_arrival_speed_kmh"] = max_speed
     table["max_arrival_energy_kj"] = energy.fillna(0.0).max(axis=1).to_numpy(float)
     worst = energy.fillna(0.0).idxmax(axis=1).where(energy.fillna(0.0).max(axis=1) > 0)
-    table["worst_class"] = worst.to_numpy(dtype=object)
+    table["max_energy_class"] = worst.to_numpy(dtype=object)
     table["open_approaches"] = table["site_id"].map(open_counts).fillna(0).astype(int)
     by_site: dict[str, list[Sequence[RatingRequirement]]] = {}
     for sid, row in zip(approaches["site_id"], reqs, strict=True):
         by_site.setdefault(sid, []).append(row)
     governing = [_governing(by_site.get(sid, [])) for sid in table["site_id"]]
+    table["rating_needed"] = [short_requirement(text) for _, text in governing]
+    table["rating_class"] = [None if r is None else r.vehicle_class for r, _ in governing]
     table["required_rating"] = [text for _, text in governing]
     table["requirements"] = [_by_class(by_site.get(sid, [])) for sid in table["site_id"]]
     normal = approaches.groupby("site_id")["normal_speed_kmh"].max()

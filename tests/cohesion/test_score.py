@@ -172,6 +172,24 @@ def test_rank_ranges_with_ten_districts_or_more(helsinki):
     assert len(d) >= 10
     assert (d["rank_min"] <= d["rank"]).all() and (d["rank"] <= d["rank_max"]).all()
     assert "Rank ranges are not reported" not in result.notes["sensitivity"]
+    assert (d["rank_range_note"] == "").all()
+
+
+def test_districts_csv_by_rank_whole_people_and_why_no_rank_range(base, helsinki, tmp_path):
+    # planner review, defect 11: rows were not by rank (rank 3 first), Punavuori had 179.932
+    # residents, and rank_min/rank_max were empty with the reason only in the summary JSON
+    from cohesion_gis.export import write_scores
+
+    write_scores(base, tmp_path, provenance=helsinki.provenance.as_dict())
+    table = pd.read_csv(tmp_path / "cohesion_districts.csv", encoding="utf-8-sig", dtype=str)
+    ranks = table["rank"].dropna().astype(int).tolist()
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    assert table["population"].str.fullmatch(r"\d+").all()
+    frame = base.districts.set_index("district_id")
+    for row in table.itertuples():
+        assert int(row.population) == round(frame.at[row.district_id, "population"])
+    assert table["rank_min"].isna().all()
+    assert table["rank_range_note"].str.startswith("rank range not reported: 6 scored").all()
 
 
 def test_adding_a_park_never_lowers_any_homes_access(helsinki, base):
