@@ -42,6 +42,7 @@ from cohesion_gis.maps._style import (
     STOPPED_COLOUR,
     WORST_CASE,
     WORST_CASE_SHORT,
+    add_labels,
     add_legend,
     escape_text,
     format_number,
@@ -119,6 +120,10 @@ def _site_popup(row: dict[str, object], n_sites: int) -> str:
     return popup_html(row["name"], rows)
 
 
+#: Sites whose priority number is written on the web map, without a click (the first ten).
+MAX_RANK_LABELS_WEB = 10
+
+
 def sites_map(
     sites: gpd.GeoDataFrame,
     approaches: gpd.GeoDataFrame,
@@ -164,7 +169,8 @@ def sites_map(
     Returns
     -------
     folium.Map
-        Layers "Site areas" (polygons only), "Vehicle approach routes", "Crowded sites" (on), and
+        Layers "Site areas" (polygons only), "Vehicle approach routes", "Crowded sites" and the
+        priority numbers of the first :data:`MAX_RANK_LABELS_WEB` sites (on), and
         the optional "Entries", "Barriers", "Gaps in the barrier line" (off at first); a layer
         control, legends that show only while their layer is on, the OSM attribution.
 
@@ -226,6 +232,13 @@ def sites_map(
         popups=popups,
         tooltips=tooltips,
     ).add_to(m)
+    first = as_points(site_wgs.loc[site_wgs["rank"] <= MAX_RANK_LABELS_WEB]).sort_values("rank")
+    add_labels(
+        m,
+        [(p.y, p.x) for p in first.geometry],
+        [(format_number(rank), "") for rank in first["rank"]],
+        name=f"Priority of the first {len(first)} sites (1 = act first)",
+    )
     if entries is not None and not entries.empty:
         _add_entries(m, entries)
     if barriers is not None and not barriers.empty:

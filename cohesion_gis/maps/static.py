@@ -388,7 +388,7 @@ def _rank_labels(ax: Axes, sites: gpd.GeoDataFrame) -> None:
     for point, rank in zip(first.representative_point(), first["rank"], strict=True):
         artist = ax.text(point.x, point.y, _mpl_text(rank), ha="center", va="center",
                          fontsize=7, zorder=6, clip_on=True)  # fmt: skip
-        box = artist.get_window_extent(renderer)
+        box = artist.get_window_extent(renderer).padded(2)  # never touching either
         if any(box.overlaps(other) for other in placed):
             artist.remove()
         else:

@@ -83,3 +83,12 @@ def test_a_site_far_outside_the_study_area_does_not_set_the_view(helsinki, caplo
     ax = sites_figure(stray, helsinki.approaches, study_area=study).axes[0]
     x0, _, x1, _ = study.total_bounds
     assert ax.get_xlim()[0] > x0 - 0.1 * (x1 - x0)  # the stray site 85 km west is off the page
+
+
+def test_first_sites_carry_their_priority_without_a_click(helsinki):
+    # the header says "ranked by risk (1 = act first)" but the map showed no rank (review, 8)
+    page = sites_map(helsinki.sites, helsinki.approaches).get_root().render()
+    n = min(10, len(helsinki.sites))
+    assert f"Priority of the first {n} sites (1 = act first)" in page
+    labels = re.findall(r'class=\\"cg-label\\"\\u003e(\d+)\\u003c/div', page)
+    assert sorted(map(int, labels)) == list(range(1, n + 1))
