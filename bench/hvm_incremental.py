@@ -7,7 +7,7 @@ Times, best of ``--repeat``:
   (only the sites a change can reach are searched again).
 
 Both results must be equal (checked here, every table; also
-``tests/scenario/test_incremental_hvm.py``).
+``tests/scenario/incremental/test_hvm.py``).
 Cases:
 
 1. Helsinki (embedded), one street closed at the study area's edge (the vehicle edge farthest

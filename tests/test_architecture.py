@@ -303,3 +303,58 @@ def test_imports_across_packages_name_the_public_api() -> None:
         "cohesion_gis/scenario/incremental/hvm: from cohesion_gis.hvm.assess import resolve_setup"
     ]
     assert not _outside_all("cohesion_gis/hvm/routes", "cohesion_gis.hvm.assess", ["_x"])
+
+
+TESTS = PACKAGE.parent / "tests"
+#: Test files that check a property across modules, not one module, with what they check.
+CROSS_CUTTING = {
+    "test_architecture.py": "the import rules of the whole package",
+    "test_peers.py": "the engine's distances against pandana's on one graph",
+    "test_real_cities.py": "whole Monaco and Malta extracts, golden summaries",
+    "cohesion/test_buffer.py": "study area, buffer and inner report on real extracts",
+    "cohesion/test_islands.py": "Malta's islands scored on their own networks",
+    "cohesion/test_monotone.py": "a new contact space never lowers a home's value",
+    "cohesion/test_taxonomy_rules.py": "which OSM features count as contact spaces",
+    "hvm/test_barrier_files.py": "rated-barrier files (hvm.barriers.read_rated_barriers)",
+    "maps/test_hostile_names.py": "names from strangers shown, never run, on every map",
+    "maps/test_map_size.py": "the size budget of country-scale maps",
+    "maps/test_map_style.py": "the maps' shared style (maps._style)",
+    "maps/test_maps_browser.py": "every saved map in headless Chromium",
+}
+
+
+def _mismatched_tests(tests: list[Path]) -> list[str]:
+    """Test files (relative to ``tests/``) that are not ``<package>/test_<module>[_<topic>].py``.
+
+    A subpackage with its own test folder is tested there, not beside it.
+    """
+    wrong = []
+    for rel in tests:
+        source = PACKAGE.joinpath(*rel.parent.parts)
+        if str(rel) in CROSS_CUTTING:
+            continue
+        if not (source / "__init__.py").is_file():
+            wrong.append(f"tests/{rel}: no package cohesion_gis/{rel.parent}")
+            continue
+        units = {p.stem.lstrip("_") for p in source.glob("*.py") if p.stem != "__init__"}
+        own_folder = {p.name for p in (TESTS / rel.parent).iterdir() if p.is_dir()}
+        units |= {p.name for p in source.iterdir()
+                  if (p / "__init__.py").is_file() and p.name not in own_folder}  # fmt: skip
+        topic = rel.stem.removeprefix("test_")
+        if not any(topic == unit or topic.startswith(f"{unit}_") for unit in units):
+            wrong.append(f"tests/{rel}: names no module of cohesion_gis/{rel.parent}")
+    return wrong
+
+
+def test_tests_mirror_the_package() -> None:
+    """``tests/`` mirrors the package: ``tests/hvm/test_routes.py`` tests ``hvm/routes.py``,
+    ``tests/scenario/incremental/test_hvm.py`` ``scenario/incremental/hvm.py``, a topic after
+    the module's name (``test_comparison_hvm.py``); cross-cutting files are listed with what
+    they check."""
+    found = sorted(p.relative_to(TESTS) for p in TESTS.rglob("test_*.py"))
+    assert len(found) > 60
+    assert not _mismatched_tests(found), "\n".join(_mismatched_tests(found))
+    assert all((TESTS / name).is_file() for name in CROSS_CUTTING), "a listed file is gone"
+    # the rule bites on where these files were before they moved
+    before = [Path("test_hvm_comparison.py"), Path("scenario/test_incremental_hvm.py")]
+    assert len(_mismatched_tests(before)) == 2

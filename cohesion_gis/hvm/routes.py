@@ -596,7 +596,8 @@ def vehicle_graph(edges: gpd.GeoDataFrame) -> Csr:
     """The graph of a hostile-vehicle edge table (:func:`~cohesion_gis.network.csr_from_edges`).
 
     Each node at the first end of the geometry where its id first appears, numbered in that
-    order: what ``City.drive_csr`` is for the City's edges.
+    order (not ``City.drive_csr``'s order, which follows ``drive_nodes``; the approach tables do
+    not depend on the numbering, ``docs/hvm.md``).
     """
     lines = edges.geometry.to_numpy()
     ends = np.vstack([shapely.get_coordinates(shapely.get_point(lines, i)) for i in (0, -1)])

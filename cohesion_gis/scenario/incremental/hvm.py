@@ -38,7 +38,7 @@ a scenario starts from (:class:`HvmState`); :meth:`HvmState.update` takes the sc
    :func:`~cohesion_gis.hvm.sites.soft_target_sites` again.
 
 The result equals a full :func:`~cohesion_gis.hvm.assess.assess_sites` of the scenario
-(``tests/scenario/test_incremental_hvm.py``: every example scenario, a road closed far from any
+(``tests/scenario/incremental/test_hvm.py``: every example scenario, a road closed far from any
 site, one next to a site, and a closure far from a site that moves where vehicles start). Other
 parameters than the base's, a changed study-area boundary, or edges or barriers whose unchanged
 rows come in another order fall back to a full run; :attr:`HvmState.recomputed` says which.

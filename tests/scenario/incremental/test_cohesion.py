@@ -9,7 +9,7 @@ import numpy as np
 import cohesion_gis as cg
 from cohesion_gis.scenario import apply, load_scenario
 
-from .conftest import SCENARIOS, one, write
+from ..conftest import SCENARIOS, one, write
 
 # --- incremental rescoring of many scenarios ------------------------------------------------
 

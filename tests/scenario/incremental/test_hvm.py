@@ -20,7 +20,7 @@ from cohesion_gis.params import load_params
 from cohesion_gis.scenario import apply, load_scenario
 from cohesion_gis.scenario.incremental import HvmState, hvm_state
 
-SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
+SCENARIOS = sorted((Path(__file__).resolve().parents[3] / "scenarios").glob("*.toml"))
 TABLES = ("sites", "approaches", "entries", "gaps", "barriers")
 
 
