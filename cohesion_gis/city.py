@@ -337,10 +337,10 @@ def load_city(
         box_read = tuple(read_area.bounds) if read_area is not None else None
         extract = fetch_osmnx(place=place, bbox=box_read)
     elif pbf is not None:
-        extract = read_pbf(pbf, boundary=read_area, progress=progress)
+        extract = read_pbf(pbf, boundary=read_area, progress=progress, asked=study)
     else:
         try:
-            extract = read_pbf(default_pbf(), boundary=read_area, progress=progress)
+            extract = read_pbf(default_pbf(), boundary=read_area, progress=progress, asked=study)
         except InputError as exc:
             raise InputError(
                 f"{exc}. That is the embedded central-Helsinki extract: pass pbf= (--pbf) with an "

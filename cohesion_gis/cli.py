@@ -113,17 +113,42 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = Path(kwargs["out"]).absolute() if kwargs.get("out") is not None else None
+        there = _existing_ancestor(out) if out is not None else None
         try:
             return func(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (click.ClickException, click.exceptions.Exit, click.Abort) as exc:
+            if getattr(exc, "exit_code", 1) != 0:
+                _remove_empty_folders(out, there)
             raise
         except Exception as exc:
+            _remove_empty_folders(out, there)
             if logging.getLogger("cohesion_gis").isEnabledFor(logging.INFO):  # -v
                 raise
             _say(f"Error: {_message(exc)}", err=True, one_line=True)
             sys.exit(1)
 
     return wrapper
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """``path`` itself if it exists, else its nearest existing parent folder."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _remove_empty_folders(out: Path | None, there: Path | None) -> None:
+    """Remove the empty folders a failed run created on the way to ``out`` (below ``there``)."""
+    if out is None or there is None:
+        return
+    path = out
+    while there in path.parents:
+        if path.exists():
+            if not path.is_dir() or any(path.iterdir()):
+                break
+            path.rmdir()
+        path = path.parent
 
 
 def _message(exc: Exception) -> str:
@@ -481,10 +506,16 @@ def hvm(
     """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
     from cohesion_gis._atomic import check_outputs, staged_files
     from cohesion_gis.export import ASSESSMENT_NAMES, write_assessment
-    from cohesion_gis.hvm.assess import assess_sites
+    from cohesion_gis.hvm.assess import assess_sites, find_site
 
     check_outputs(out, ASSESSMENT_NAMES, overwrite=overwrite)
     city = _load(kwargs)
+    if vda:  # a misspelt --vda name fails before the assessment
+        from cohesion_gis.hvm.sites import soft_target_sites
+
+        named = soft_target_sites(city).assign(rank=0)
+        for site in vda:
+            find_site(named, site)
     result = assess_sites(
         city,
         vehicles=vehicles,

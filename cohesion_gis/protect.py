@@ -1648,8 +1648,9 @@ def protect(
     hvm_params = replace(hvm_params, search_horizon_m=horizon)
     design = replace(hvm_params, test_speeds_kmh=tuple(params.cost_per_m))
     every = verify == "all"
-    base = analyse(city, hvm_params=hvm_params, hvm=every)
     sites = soft_target_sites(city)
+    find_site(sites.assign(rank=0), site)  # a misspelt name fails before the long analysis
+    base = analyse(city, hvm_params=hvm_params, hvm=every)
     # the assessment's ranked table, else the site table in site_id order (rank 0 for all)
     row = find_site(base.hvm.sites if base.hvm is not None else sites.assign(rank=0), site)
     site_id = str(row["site_id"])

@@ -548,6 +548,39 @@ def test_protect_names_an_unknown_site_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
+def test_a_misspelt_vda_site_fails_before_the_assessment(tmp_path, monkeypatch):
+    # planner review, defect 14: a typo in a site name surfaced only after the long assessment
+    import cohesion_gis.hvm.assess
+
+    def never(*args, **kwargs):
+        raise AssertionError("the assessment ran before the site name was checked")
+
+    monkeypatch.setattr(cohesion_gis.hvm.assess, "assess_sites", never)
+    out = tmp_path / "new" / "hvm"
+    args = ["hvm", *KAMPPI, "--vda", "Tornin pija", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "no soft-target site named or with id 'Tornin pija'; close names: Tornin piha" in (
+        result.output
+    )
+    assert not (tmp_path / "new").exists()  # no empty folder left behind
+
+
+@pytest.mark.parametrize("command", ["score", "hvm", "demo", "layers"])
+def test_a_failed_run_leaves_no_folder_it_made(tmp_path, command):
+    # planner review, defect 14: `score --pbf /tmp/nope.osm.pbf --out e1` left e1/ behind
+    out = tmp_path / "made" / ("out.gpkg" if command == "layers" else "out")
+    args = [command, "--pbf", str(tmp_path / "nope.osm.pbf"), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "no such PBF file" in result.output
+    assert list(tmp_path.iterdir()) == []
+    kept = tmp_path / "empty"  # a folder the user made is theirs: kept
+    kept.mkdir()
+    CliRunner().invoke(main, [command, "--pbf", str(tmp_path / "nope.osm.pbf"), "--out",
+                              str(kept / "x.gpkg" if command == "layers" else kept)])  # fmt: skip
+    assert kept.is_dir()
+
+
 def test_protect_refuses_a_given_scenario_on_another_base(tmp_path):
     (tmp_path / "elsewhere.osm.pbf").write_bytes(b"")
     given = tmp_path / "stopped_up.toml"

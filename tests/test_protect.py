@@ -374,3 +374,16 @@ def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_pat
                 )
                 assert inner.width <= outer.width + 1 and inner.height <= outer.height + 1
     assert b"/Count 1" in save_pdf(fig, tmp_path / "page.pdf").read_bytes()
+
+
+def test_a_misspelt_site_fails_before_the_analysis(helsinki, monkeypatch) -> None:
+    # planner review, defect 14: `protect --site Kauppatorii` was silent for 300 s: the name
+    # was checked only after assessing every site
+    import cohesion_gis.comparison
+
+    def never(*args, **kwargs):
+        raise AssertionError("the analysis ran before the site name was checked")
+
+    monkeypatch.setattr(cohesion_gis.comparison, "analyse", never)
+    with pytest.raises(InputError, match="'Senaatintorri'; close names: Senaatintori"):
+        protect(helsinki, "Senaatintorri")

@@ -139,6 +139,7 @@ def read_pbf(
     bbox: tuple[float, float, float, float] | None = None,
     boundary: BaseGeometry | None = None,
     progress: bool = False,
+    asked: BaseGeometry | None = None,
 ) -> OsmExtract:
     """Read an OSM PBF extract with pyrosm, optionally clipped to a bbox or a boundary polygon.
 
@@ -152,6 +153,9 @@ def read_pbf(
         A (Multi)Polygon in EPSG:4326; overrides ``bbox``.
     progress
         Show pyrosm's progress bar for reads over 2 s (large extracts).
+    asked
+        The area the user gave, when ``boundary`` is it grown by a buffer: messages show its
+        bounds (the numbers typed), not the buffer's.
 
     Raises
     ------
@@ -173,7 +177,7 @@ def read_pbf(
         raise InputError(
             f"{path}: not a readable OSM PBF file ({exc}); download it again or check the path"
         ) from exc
-    clip = _clip_area(path, header_box, bbox=bbox, boundary=boundary)
+    clip = _clip_area(path, header_box, bbox=bbox, boundary=boundary, asked=asked)
     with _quiet(), _truncated(path):
         osm = OSM(str(path), bounding_box=clip, progress=progress)
         network = osm.get_network(network_type="all", nodes=True)
@@ -511,8 +515,12 @@ def _clip_area(
     *,
     bbox: tuple[float, float, float, float] | None,
     boundary: BaseGeometry | None,
+    asked: BaseGeometry | None = None,
 ) -> BaseGeometry | None:
-    """The clip area within the header box, or None when neither bbox nor boundary is given."""
+    """The clip area within the header box, or None when neither bbox nor boundary is given.
+
+    ``asked``: the area the user gave (``boundary`` grown by a buffer), named in the message.
+    """
     if boundary is None and bbox is None:
         return None
     area = boundary if boundary is not None else box(*_check_bbox(bbox))
@@ -522,9 +530,13 @@ def _clip_area(
         w, s, e, n = header_box.bounds
         x0, y0, x1, y1 = area.bounds
         swapped = box(y0, x0, y1, x1).intersects(header_box)  # latitude given first?
+        what = "the study area you gave" if asked is not None else "the clip area"
+        x0, y0, x1, y1 = (asked or area).bounds
         raise InputError(
-            f"{path}: the clip area {tuple(round(v, 5) for v in area.bounds)} does not overlap the "
-            f"extract, which covers west {w:.5f}, south {s:.5f}, east {e:.5f}, north {n:.5f} "
+            f"{path}: {what} (west {x0:.10g}, south {y0:.10g}, east {x1:.10g}, north {y1:.10g}) "
+            "does not "
+            f"overlap the extract, which covers west {w:.5f}, south {s:.5f}, east {e:.5f}, north "
+            f"{n:.5f} "
             "(degrees); pass a bbox or boundary inside it"
             + (
                 ". Latitude and longitude look swapped: --bbox takes WEST SOUTH EAST NORTH, "

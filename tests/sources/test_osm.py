@@ -103,6 +103,12 @@ def test_bbox_outside_the_extract():
     # Helsinki given latitude first (the planner review's `--bbox 60.16 24.93 60.17 24.96`)
     with pytest.raises(InputError, match="Latitude and longitude look swapped: --bbox takes WEST"):
         cg.load_city(default_pbf(), bbox=(60.16, 24.93, 60.17, 24.96))
+    # the numbers typed, not the area grown by the buffer read around it (60.13526, ...)
+    with pytest.raises(InputError) as swapped:
+        cg.load_city(default_pbf(), bbox=(60.16, 24.93, 60.17, 24.96))
+    assert "the study area you gave (west 60.16, south 24.93, east 60.17, north 24.96)" in str(
+        swapped.value
+    )
 
 
 def test_bad_bbox_order():
