@@ -1936,9 +1936,9 @@ CAVEATS = (
 def _left_open(result: Protection, *, short: bool = False) -> list[str]:
     """Each approach the scheme leaves open, fastest first, in plain words.
 
-    ``short``: the requirement as rating codes only (:func:`hvm.report.short_requirement`).
+    ``short``: the requirement as rating codes only (:func:`hvm.rating.short_requirement`).
     """
-    from cohesion_gis.hvm.report import short_requirement
+    from cohesion_gis.hvm.rating import short_requirement
     from cohesion_gis.maps import format_number as num
 
     after = result.approaches_after

@@ -25,7 +25,7 @@ from cohesion_gis.export import (
     write_json,
     write_vda,
 )
-from cohesion_gis.hvm.report import short_requirement
+from cohesion_gis.hvm.rating import short_requirement
 from cohesion_gis.read import read_layer
 
 

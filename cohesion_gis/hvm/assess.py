@@ -78,8 +78,7 @@ from cohesion_gis.hvm.impact import (
     round_speed,
 )
 from cohesion_gis.hvm.params import HvmParams
-from cohesion_gis.hvm.rating import RatingRequirement
-from cohesion_gis.hvm.report import short_requirement
+from cohesion_gis.hvm.rating import RatingRequirement, short_requirement
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, ApproachNetwork, approach_network
 from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
 from cohesion_gis.hvm.vehicles import VehicleClass, Vehicles
@@ -141,7 +140,7 @@ class SiteAssessment:
         the perimeter over every envelope angle: what a barrier faces head-on),
         ``max_crowd_entry_speed_kmh`` (fastest crossing into the crowd at any angle, glancing
         included), ``rating_needed`` (``required_rating`` in rating codes only, for a cell:
-        :func:`~cohesion_gis.hvm.report.short_requirement`), ``rating_class`` (its class),
+        :func:`~cohesion_gis.hvm.rating.short_requirement`), ``rating_class`` (its class),
         ``required_rating`` (the headline: the most demanding requirement by test mass, then
         test speed, the heaviest class beyond the test speeds first, with that class's other
         test angles over all the site's entries and its energy beside), ``requirements``

@@ -53,6 +53,7 @@ __all__ = [
     "ASTM_CLASSES",
     "EN1317_LEVELS",
     "FAMILY_EQUIVALENCE",
+    "GLANCING_CELL",
     "ISO_CLASSES",
     "ISO_MAX_PENETRATION_M",
     "PAS68_CLASSES",
@@ -67,6 +68,7 @@ __all__ = [
     "matching_test_angle_deg",
     "parse_rating",
     "required_rating",
+    "short_requirement",
     "transverse_energy_kj",
 ]
 
@@ -737,3 +739,31 @@ def class_test_speeds_kmh(
     """
     params = params or load_params(HvmParams)
     return params.class_test_speeds_kmh.get(vehicle_class, params.test_speeds_kmh)
+
+
+#: A rating code in a requirement text, e.g. ``V/7200[N2A]/>80/90``.
+_CODE = re.compile(r"V/\d+\[[A-Z0-9]+\]/>?\d+/\d+")
+#: What a glancing requirement reads as in a table cell (:func:`short_requirement`).
+GLANCING_CELL = "continuous line (glancing)"
+
+
+def short_requirement(text: object) -> str:
+    """A requirement in rating codes only, for a table cell.
+
+    Examples
+    --------
+    >>> short_requirement("ISO 22343-1: V/1500[M1]/80/45, penetration ≤ 4.0 m (70 km/h at 30°)"
+    ...                   " and ISO 22343-1: V/1500[M1]/48/90, penetration ≤ 4.0 m")
+    'V/1500[M1]/80/45 + V/1500[M1]/48/90'
+    >>> short_requirement("beyond tested speeds: reduce approach speed (ISO 22343-1: "
+    ...                   "V/7200[N2A]/>80/90, penetration ≤ 4.0 m: design speed 99 km/h)")
+    'beyond tested speeds: V/7200[N2A]/>80/90'
+    """
+    value = str(text)
+    if value.startswith("none"):
+        return value.split(" (", 1)[0]
+    codes = list(dict.fromkeys(_CODE.findall(value)))
+    if "continuous line" in value:
+        codes.append(GLANCING_CELL)
+    head = "beyond tested speeds: " if value.startswith("beyond") else ""
+    return head + " + ".join(codes) if codes else value

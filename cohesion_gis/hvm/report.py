@@ -43,6 +43,7 @@ import shapely
 from cohesion_gis._text import clean_text
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.hvm.rating import GLANCING_CELL, short_requirement
 from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
@@ -62,7 +63,6 @@ __all__ = [
     "egress_crowd",
     "governing_by_class",
     "requirements_by_entry",
-    "short_requirement",
     "vda_figure",
     "vda_html",
 ]
@@ -78,8 +78,6 @@ LISTED = 16
 _W, _H = 640, 420
 #: Rows of the PDF page's envelope table (the HTML table has :data:`LISTED`).
 TABLE_ROWS = 10
-#: A rating code in a requirement text, e.g. ``V/7200[N2A]/>80/90``.
-_CODE = re.compile(r"V/\d+\[[A-Z0-9]+\]/>?\d+/\d+")
 #: Site kinds that empty at once at the end of an event (stadiums, arenas and event halls).
 EGRESS_KINDS = ("stadium", "events_venue")
 
@@ -678,32 +676,8 @@ def _entry(entry_id: object) -> str:
     return "e" + str(entry_id).rsplit(":", 1)[-1]
 
 
-def short_requirement(text: object) -> str:
-    """A requirement in rating codes only, for a table cell.
-
-    Examples
-    --------
-    >>> short_requirement("ISO 22343-1: V/1500[M1]/80/45, penetration ≤ 4.0 m (70 km/h at 30°)"
-    ...                   " and ISO 22343-1: V/1500[M1]/48/90, penetration ≤ 4.0 m")
-    'V/1500[M1]/80/45 + V/1500[M1]/48/90'
-    >>> short_requirement("beyond tested speeds: reduce approach speed (ISO 22343-1: "
-    ...                   "V/7200[N2A]/>80/90, penetration ≤ 4.0 m: design speed 99 km/h)")
-    'beyond tested speeds: V/7200[N2A]/>80/90'
-    """
-    value = str(text)
-    if value.startswith("none"):
-        return value.split(" (", 1)[0]
-    codes = list(dict.fromkeys(_CODE.findall(value)))
-    if "continuous line" in value:
-        codes.append(_GLANCING)
-    head = "beyond tested speeds: " if value.startswith("beyond") else ""
-    return head + " + ".join(codes) if codes else value
-
-
 #: The parts of a rating code: test mass, class, ">" beyond the test speeds, speed, angle.
 _CODE_PARTS = re.compile(r"V/(\d+)\[([A-Z0-9]+)\]/(>?)(\d+)/(\d+)")
-#: What a glancing requirement reads as in a table cell (:func:`short_requirement`).
-_GLANCING = "continuous line (glancing)"
 
 
 def _class_order(arrived: pd.DataFrame) -> list[str]:
@@ -729,8 +703,9 @@ def requirements_by_entry(approaches: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index: entry labels (``e3``), fastest arrival first; columns: classes, heaviest first;
-        cells: :func:`short_requirement` of that class at that entry, "–" where the class does
-        not arrive. A rating is evidence only for its own class, so a line needs every cell.
+        cells: :func:`~cohesion_gis.hvm.rating.short_requirement` of that class at that entry,
+        "–" where the class does not arrive. A rating is evidence only for its own class, so a
+        line needs every cell.
     """
     if approaches.empty:
         return pd.DataFrame()
@@ -752,7 +727,7 @@ def governing_by_class(approaches: pd.DataFrame) -> dict[str, str]:
 
     For each test angle the highest test speed any entry asks ("beyond tested speeds" above
     all); a 45° requirement is dropped where the class's 90° one asks at least as much (a 90°
-    test covers every angle); a glancing requirement (:data:`_GLANCING`) is added where any
+    test covers every angle); a glancing requirement (:data:`GLANCING_CELL`) is added where any
     entry has one. Never one headline for all classes: a rating covers only its own class.
 
     Examples
@@ -784,7 +759,7 @@ def governing_by_class(approaches: pd.DataFrame) -> dict[str, str]:
                 if angle == top or level > best[top][0]
             ]  # fmt: skip
         if texts.astype(str).str.contains("continuous line").any():
-            kept.append(_GLANCING)
+            kept.append(GLANCING_CELL)
         if not kept:
             held = texts.astype(str).str.startswith("none").all()
             kept.append("none: held at every entry" if held else "none")

@@ -74,8 +74,9 @@ def test_helsinki_assessment_tables(result, helsinki):
     assert isinstance(result, SiteAssessment)
     sites = result.sites
     for column in ("site_id", "name", "kind", "area_m2", "capacity_persons", "martyns_law_tier",
-                   "max_energy_class", "max_arrival_speed_kmh", "required_rating", "open_approaches",
-                   "exposure", "vulnerability", "attractiveness", "risk", "rank", "priority",
+                   "max_energy_class", "max_arrival_speed_kmh", "required_rating",
+                   "open_approaches", "exposure", "vulnerability", "attractiveness", "risk",
+                   "rank", "priority",
                    *(speed_column(c) for c in CLASSES)):  # fmt: skip
         assert column in sites.columns, column
     assert sites["rank"].tolist() == list(range(1, len(sites) + 1))
