@@ -1,8 +1,9 @@
 """Fixtures shared by the tests and the doctests: the embedded Helsinki City, loaded once.
 
-Doctests (``pytest --doctest-modules cohesion_gis``) find ``cg`` (the package) and ``city``
-(``cg.load_city()``, central Helsinki) in their namespace, so an example shows the call with
-``# doctest: +SKIP`` and uses the City loaded once per session instead of loading its own.
+Doctests (``pytest --doctest-modules cohesion_gis``) find ``cg`` (the package), ``city``
+(``cg.load_city()``, central Helsinki) and ``assessment`` (``cg.assess_sites(city)``) in their
+namespace, so an example shows the call with ``# doctest: +SKIP`` and uses what the session
+computed once instead of computing its own.
 """
 
 from __future__ import annotations
@@ -18,10 +19,24 @@ def helsinki() -> cg.City:
     return cg.load_city()
 
 
+@pytest.fixture(scope="session")
+def helsinki_assessment(helsinki: cg.City) -> cg.SiteAssessment:
+    """The HVM assessment of the embedded Helsinki with the packaged defaults (do not mutate)."""
+    return cg.assess_sites(helsinki)
+
+
 @pytest.fixture(autouse=True)
 def _doctest_city(request: pytest.FixtureRequest, doctest_namespace: dict[str, object]) -> None:
-    """Give a doctest that names ``city`` the session's Helsinki (other items load nothing)."""
+    """Give doctests the session's Helsinki (``city``) and its assessment (``assessment``).
+
+    Only a doctest that names them gets them; other items load nothing.
+    """
     test = getattr(request.node, "dtest", None)  # only doctest items carry one
-    if test is not None and any("city" in example.source for example in test.examples):
+    if test is None:
+        return
+    source = "".join(example.source for example in test.examples)
+    if "city" in source:
         doctest_namespace["cg"] = cg
         doctest_namespace["city"] = request.getfixturevalue("helsinki")
+    if "assessment" in source:
+        doctest_namespace["assessment"] = request.getfixturevalue("helsinki_assessment")

@@ -1,6 +1,7 @@
 """Shared fixtures: the real study areas, loaded once per test session (per xdist worker).
 
-``helsinki`` (the embedded default) is in the repository's ``conftest.py``, shared with doctests.
+``helsinki`` (the embedded default) and ``helsinki_assessment`` (its HVM assessment) are in the
+repository's ``conftest.py``, shared with doctests.
 """
 
 from __future__ import annotations
@@ -22,12 +23,6 @@ def real_pbf(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} absent: the real-city extracts are in ../shared/data (see its README)")
     return path
-
-
-@pytest.fixture(scope="session")
-def helsinki_assessment(helsinki: cg.City) -> cg.SiteAssessment:
-    """The HVM assessment of the embedded Helsinki with the packaged defaults (do not mutate)."""
-    return cg.assess_sites(helsinki)
 
 
 @pytest.fixture(scope="session")

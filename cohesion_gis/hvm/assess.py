@@ -37,9 +37,9 @@ Examples
 >>> import cohesion_gis as cg
 >>> from cohesion_gis.hvm.assess import assess_sites
 >>> city = cg.load_city()  # doctest: +SKIP
->>> result = assess_sites(city)
->>> top = result.sites.iloc[0]
->>> int(top["rank"]), int(top["priority"]), bool(top["risk"] >= result.sites["risk"].max())
+>>> assessment = assess_sites(city)  # doctest: +SKIP
+>>> top = assessment.sites.iloc[0]
+>>> int(top["rank"]), int(top["priority"]), bool(top["risk"] >= assessment.sites["risk"].max())
 (1, 1, True)
 """
 

@@ -19,9 +19,9 @@ Examples
 >>> from cohesion_gis.hvm.assess import assess_sites
 >>> from cohesion_gis.hvm.report import vda_html
 >>> city = cg.load_city()  # doctest: +SKIP
->>> result = assess_sites(city)
->>> sid = result.sites.loc[result.sites["name"] == "Senaatintori", "site_id"].iloc[0]
->>> page = vda_html(result, sid)
+>>> assessment = assess_sites(city)  # doctest: +SKIP
+>>> sid = assessment.sites.loc[assessment.sites["name"] == "Senaatintori", "site_id"].iloc[0]
+>>> page = vda_html(assessment, sid)
 >>> "<svg" in page and "Senaatintori" in page and "V/1500[M1]/80/90" in page
 True
 """
