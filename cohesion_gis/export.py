@@ -564,6 +564,7 @@ def write_comparison(
 def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
     """The side-by-side HTML map and a one-page PDF of it for council papers."""
     from cohesion_gis.maps import comparison_map, save_offline, scenario_changes
+    from cohesion_gis.maps.scenario import HEADLINE_LINES
     from cohesion_gis.maps.static import save_pdf, scenario_figure
 
     figure = scenario_figure(
@@ -571,6 +572,7 @@ def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
         scenario_name=comparison.scenario.name, description=comparison.scenario.description,
         interventions=scenario_changes(city, comparison.city),
         streets=city.walk_edges, buildings=city.buildings,
+        headline=comparison.summary[:HEADLINE_LINES],
     )  # fmt: skip
     save_pdf(figure, out / "scenario_map.pdf")
     return save_offline(comparison_map(city, comparison), out / "scenario_map.html")

@@ -2,13 +2,14 @@
 
 Run from the repository (needs /usr/bin/chromium and Playwright, as the browser tests)::
 
-    PYTHONPATH=$PWD .venv/bin/python docs/screenshots.py docs/images
+    PYTHONPATH=$PWD .venv/bin/python docs/screenshots.py docs/images [--malta]
 
 Builds every map of the embedded Helsinki run with the calls the command line makes (cohesion,
 sites, the Aleksanterinkatu barrier and car-park-to-park scenarios, suggestions), and notebook 05's
 inline map of Monaco when ../shared/data holds its extract; saves each offline and opens it in
 headless Chromium at 1400 × 850 (the notebook map in a 1000-px-wide page, in its 600-px frame)
-with every request other than ``file:`` and ``data:`` refused. The summary page and the scenario
+with every request other than ``file:`` and ``data:`` refused; with ``--malta``, Malta's cohesion
+map zoomed on Valletta with the homes layer on. The summary page and the scenario
 page for council papers are drawn as PNGs by the same functions as their PDFs. Each picture is also
 written as a deuteranope sees it (``*_deuteranopia.png``: Machado et al. 2009 at severity 1 in
 linear RGB, ``cohesion_gis.maps.colour_vision``). Look at every picture before committing.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ from PIL import Image
 import cohesion_gis as cg
 from cohesion_gis.maps import comparison_map, notebook_view, save_offline, scenario_changes
 from cohesion_gis.maps.colour_vision import simulate
+from cohesion_gis.maps.scenario import HEADLINE_LINES
 from cohesion_gis.maps.static import scenario_figure, summary_figure
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +44,11 @@ SCENARIOS = {
     "scenario_barriers": "aleksanterinkatu_precinct_barriers",
     "scenario_park": "car_park_to_park",
 }
-MONACO = Path(__file__).resolve().parents[1] / "../shared/data/monaco-2019-09-30.osm.pbf"
+DATA = Path(__file__).resolve().parents[1] / "../shared/data"
+MONACO = DATA / "monaco-2019-09-30.osm.pbf"
+MALTA = DATA / "malta-2018-08-27.osm.pbf"
+#: Valletta, where the Malta picture looks: its centre (latitude, longitude) and zoom.
+VALLETTA = (35.897, 14.512, 16)
 
 
 def compact(png: Path) -> Path:
@@ -64,8 +71,17 @@ def deuteranopia(png: Path) -> Path:
     return compact(out)
 
 
-def shoot(pages: dict[str, Path], images: Path, *, size: tuple[int, int] = (1400, 850)) -> None:
-    """Screenshot each saved page in Chromium, offline; ``name -> page``; PNGs into ``images``."""
+def shoot(
+    pages: dict[str, Path],
+    images: Path,
+    *,
+    size: tuple[int, int] = (1400, 850),
+    before: Callable[[object], None] | None = None,
+) -> None:
+    """Screenshot each saved page in Chromium, offline; ``name -> page``; PNGs into ``images``.
+
+    ``before(page)`` runs on each page once it has settled (to zoom, or switch a layer on).
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -83,6 +99,9 @@ def shoot(pages: dict[str, Path], images: Path, *, size: tuple[int, int] = (1400
                 page.wait_for_timeout(800)
                 page.evaluate("() => document.querySelector('iframe').scrollIntoView()")
             page.wait_for_timeout(1500)
+            if before is not None:
+                before(page)
+                page.wait_for_timeout(1500)
             page.screenshot(path=str(images / f"{name}.png"))
             page.close()
         browser.close()
@@ -120,6 +139,7 @@ def helsinki_pages(work: Path, images: Path) -> dict[str, Path]:
             description=comparison.scenario.description,
             interventions=scenario_changes(city, comparison.city),
             streets=city.walk_edges, buildings=city.buildings,
+            headline=comparison.summary[:HEADLINE_LINES],
         )  # fmt: skip
         figure.savefig(images / f"{name}_paper.png", dpi=80, bbox_inches="tight")
     found = suggest(city, progress=False)
@@ -152,8 +172,35 @@ def monaco_page(work: Path) -> Path | None:
     return page
 
 
-def main(images: Path) -> None:
-    """Write every screenshot and its deuteranopia copy into ``images``."""
+def malta_page(work: Path) -> Path | None:
+    """Malta's cohesion map as ``cohesion-gis demo`` writes it (a country-scale load)."""
+    if not MALTA.is_file():
+        print(f"{MALTA} absent: Malta's Valletta view not re-shot")
+        return None
+    from cohesion_gis.pipeline import cohesion_maps
+
+    city = cg.load_city(MALTA, name="Malta")
+    cohesion_maps(city, cg.score_districts(city), work / "malta", overwrite=True)
+    return work / "malta" / "cohesion_map.html"
+
+
+def valletta(page: object) -> None:
+    """Zoom the Malta map on Valletta with the homes layer on (one dot per 250 m square)."""
+    lat, lon, zoom = VALLETTA
+    page.evaluate(  # type: ignore[attr-defined]
+        "([lat, lon, zoom]) => { const map = Object.values(window).find(v => v instanceof L.Map);"
+        " map.setView([lat, lon], zoom, {animate: false}); }",
+        [lat, lon, zoom],
+    )
+    page.get_by_label("Homes (dot size = residents)").check()  # type: ignore[attr-defined]
+
+
+def main(images: Path, *, malta: bool = False) -> None:
+    """Write every screenshot and a deuteranopia copy of every picture into ``images``.
+
+    The "before" pictures (main on 2026-12-02) are kept; their deuteranopia copies are made from
+    them. ``malta``: also re-shoot Malta's Valletta view (a country-scale load, minutes).
+    """
     images.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -162,12 +209,17 @@ def main(images: Path) -> None:
         monaco = monaco_page(work)
         if monaco is not None:
             shoot({"notebook_05_monaco_map": monaco}, images, size=(1000, 600))
-            pages["notebook_05_monaco_map"] = monaco
-    for name in [*pages, "summary_after", "scenario_barriers_paper"]:
-        print(deuteranopia(images / f"{name}.png"))
-    for name in [*pages, "summary_after", *(f"{n}_paper" for n in SCENARIOS)]:
-        compact(images / f"{name}.png")
+        malta_map = malta_page(work) if malta else None
+        if malta_map is not None:
+            shoot(
+                {"malta_cohesion_map_valletta": malta_map}, images, size=(1200, 900),
+                before=valletta,
+            )  # fmt: skip
+    for png in sorted(images.glob("*.png")):
+        if not png.stem.endswith("_deuteranopia"):
+            print(deuteranopia(compact(png)))
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/images"))
+    folders = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(Path(folders[0]) if folders else Path("docs/images"), malta="--malta" in sys.argv)

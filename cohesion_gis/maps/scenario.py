@@ -15,6 +15,7 @@ Both district tables follow the districts contract of :mod:`cohesion_gis.maps.co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 import folium
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from cohesion_gis.comparison import Comparison
 
 __all__ = [
+    "HEADLINE_LINES",
     "INTERVENTION_STYLES",
     "changed_sites",
     "comparison_map",
@@ -68,6 +70,9 @@ __all__ = [
     "scenario_title",
     "score_change",
 ]
+
+#: Lines of a comparison's summary (largest change first) written under a scenario map's title.
+HEADLINE_LINES = 2
 
 #: Look of each kind of change (Okabe-Ito colours) and its legend shape. A new barrier line is
 #: black, thick and dashed on a white halo ("cg-halo"), so it stands apart from the dark blue
@@ -360,6 +365,7 @@ def scenario_map(
     buildings: gpd.GeoDataFrame | None = None,
     tolerance_m: float = 1.0,
     tiles: str | None = None,
+    headline: Sequence[str] = (),
 ) -> DualMap:
     """Build base and scenario side by side, kept in step: the intervention and its effect.
 
@@ -389,6 +395,10 @@ def scenario_map(
         Simplification tolerance in metres.
     tiles
         None for the offline base layer, or online tiles (see ``base_map``).
+    headline
+        What changes most, in words (``Comparison.summary``, largest first): each line under
+        the scenario's title, so a barrier scheme's map says "worst M1 arrival speed 151 → 0
+        km/h" even where the scores do not move.
 
     Returns
     -------
@@ -418,7 +428,17 @@ def scenario_map(
     dates = header_lines(place=place, data_date=data_date, version=__version__)
     for m, heading, lines in (
         (dual.m1, "Today", dates),
-        (dual.m2, f"Scenario: {title}", ["Colours: change in cohesion score (scenario − today)"]),
+        (
+            dual.m2,
+            f"Scenario: {title}",
+            [
+                *(
+                    f"What changes most: {line}" if k == 0 else line
+                    for k, line in enumerate(headline)
+                ),
+                "Colours: change in cohesion score (scenario − today)",
+            ],
+        ),
     ):
         furnish_map(
             m, streets=streets, buildings=buildings, tiles=tiles, title=heading, lines=lines,
@@ -521,4 +541,5 @@ def comparison_map(base_city: City, comparison: Comparison, *, tolerance_m: floa
         if both else None,
         place=base_city.name, data_date=base_city.provenance.data_date,
         streets=base_city.walk_edges, buildings=base_city.buildings, tolerance_m=tolerance_m,
+        headline=comparison.summary[:HEADLINE_LINES],
     )  # fmt: skip

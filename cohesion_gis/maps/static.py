@@ -454,6 +454,7 @@ def scenario_figure(
     interventions: gpd.GeoDataFrame | None = None,
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
+    headline: Sequence[str] = (),
 ) -> Figure:
     """Draw today's score and the change in score side by side, with the intervention on both.
 
@@ -469,6 +470,9 @@ def scenario_figure(
         What the scenario changes (:func:`~cohesion_gis.maps.scenario.scenario_changes`).
     streets, buildings
         Optional base layer.
+    headline
+        What changes most, in words (``Comparison.summary``, largest first), under the maps:
+        a barrier scheme's page says what it does to vehicles, not only to the scores.
 
     Returns
     -------
@@ -485,6 +489,15 @@ def scenario_figure(
         _mpl_text(f"Scenario: {scenario_title(description, scenario_name)}"),
         fontsize=13, fontweight="bold",
     )  # fmt: skip
+    if headline:
+        width_pt = _SLACK * fig.get_figwidth() * 72 - 40
+        fig.supxlabel(
+            "\n".join(
+                _fit_lines(_mpl_text(f"What changes most: {line}" if k == 0 else line), width_pt)
+                for k, line in enumerate(headline)
+            ),
+            fontsize=9,
+        )
     axes = fig.subplots(1, 2)
     panels = (
         (base_districts, "score", SCORE_SCALE, "Today: cohesion score"),

@@ -45,3 +45,21 @@ def test_change_labels_read_apart_across_classes(helsinki, scenario_districts):
     assert isinstance(fig, Figure)
     labels = {t.get_text().split("\n")[-1] for t in fig.axes[1].texts}
     assert {"+0.12 points", "+0.08 points"} <= labels
+
+
+def test_scenario_pages_lead_with_what_changes_most(helsinki, scenario_districts):
+    # a barrier scheme's page showed "no change" everywhere and nothing on vehicles (review, 3)
+    from cohesion_gis.maps.static import scenario_figure
+
+    headline = (
+        "Aleksanterinkatu and 12 more: worst M1 arrival speed 151 → 0 km/h",
+        "Senaatintori: risk 80 → 16",
+    )
+    page = scenario_map(
+        helsinki.districts, scenario_districts, scenario_name="barriers", headline=headline
+    ).get_root().render()  # fmt: skip
+    assert "What changes most: Aleksanterinkatu and 12 more: worst M1 arrival speed 151" in page
+    assert "Senaatintori: risk 80" in page  # the arrow is a JSON escape in the page
+    fig = scenario_figure(helsinki.districts, scenario_districts, headline=headline)
+    text = fig.get_supxlabel().replace("\n", " ")
+    assert text.startswith("What changes most: Aleksanterinkatu") and "risk 80 → 16" in text
