@@ -297,9 +297,16 @@ def graph_for_search(
     if contract and np.count_nonzero(degree == 2) >= _CONTRACT_SHARE * degree.size:
         core_indptr, core_indices, core_weights, *chains = _contract(indptr, indices, weights)
         return (core_indptr, core_indices, core_weights), tuple(chains)
-    empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
-    chains = (empty_i, empty_i, empty_i, empty_f, np.zeros(1, np.int64), np.empty(0, np.int32))
-    return (indptr, indices, weights), (*chains, empty_f, empty_i, empty_f)
+    return (indptr, indices, weights), _no_chains()
+
+
+@njit(cache=True, nogil=True)
+def _no_chains():
+    """The chains of a graph searched as it is (none): the 9 arrays :func:`_contract` gives."""
+    empty_i = np.empty(0, np.int64)
+    empty_f = np.empty(0)
+    return (empty_i, empty_i, empty_i, empty_f, np.zeros(1, np.int64), np.empty(0, np.int32),
+            empty_f, empty_i, empty_f)  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -327,14 +334,10 @@ def search_ball(indptr, indices, weights, sources, limit, dist, touched, queue, 
     Dijkstra's bit for bit (:func:`search_nodes`). The HVM's horizon around a site's entries
     (``cohesion_gis.hvm._routes_kernel.run_sites``) is this search.
     """
-    empty_i = np.empty(0, np.int64)
-    empty_f = np.empty(0)
-    chains = (empty_i, empty_i, empty_i, empty_f, np.zeros(1, np.int64), np.empty(0, np.int32),
-              empty_f, empty_i, empty_f)  # fmt: skip
     group_ptr = np.array([0, sources.size], np.int64)
     n_touched, queue = search_one(
         0, 1, limit, indptr, indices, weights, group_ptr, sources, np.zeros(sources.size),
-        chains, empty_i, dist, touched, queue, inv,
+        _no_chains(), np.empty(0, np.int64), dist, touched, queue, inv,
     )  # fmt: skip
     return np.sort(touched[:n_touched]).astype(np.int64), queue
 
