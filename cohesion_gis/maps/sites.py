@@ -101,19 +101,30 @@ def _site_popup(row: dict[str, object], n_sites: int) -> str:
     rows = {
         "Kind of site": _text(kinds).replace(";", ","),
         "Priority": f"{format_number(row['rank'])} of {n_sites} (1 = act first)",
-        "Risk": f"{format_number(row['risk'], digits=0)} of 125 (people × vulnerability × "
-        "attractiveness, each scored 1–5; higher is worse)",
-        "People at busy times": format_number(row["capacity_persons"], unit="people"),
-        "Area": format_number(row["area_m2"], unit="m²"),
-        "Martyn's Law tier": _text(row["martyns_law_tier"]),
-        "Barrier rating needed": plain_rating(row["required_rating"]),
-        "Assumes": WORST_CASE,
+        "Risk": f"{format_number(row['risk'], digits=0)} of 125 (people × how fast a vehicle "
+        "can arrive × appeal as a target, each scored 1–5; higher is worse)",
     }
-    if "max_arrival_speed_kmh" in row:
-        rows["Fastest vehicle arrival"] = format_number(row["max_arrival_speed_kmh"], unit="km/h")
+    if "max_arrival_speed_kmh" in row:  # which vehicle, where the table says per class
+        speeds = {
+            str(k).removeprefix("max_arrival_speed_kmh_"): v
+            for k, v in row.items()
+            if str(k).startswith("max_arrival_speed_kmh_") and isinstance(v, int | float)
+            and not math.isnan(v)
+        }  # fmt: skip
+        fastest = max(speeds, key=lambda c: speeds[c]) if speeds else None
+        rows["Fastest vehicle arrival"] = format_number(
+            row["max_arrival_speed_kmh"], unit="km/h"
+        ) + (f" (class {fastest})" if fastest else "")
     if "max_normal_impact_kmh" in row:
         normal = row["max_normal_impact_kmh"]
         rows["Worst impact square to the crowd"] = format_number(normal, unit="km/h")
+    rows |= {
+        "Barrier rating needed": plain_rating(row["required_rating"]),
+        "Assumes": WORST_CASE,
+        "People at busy times": format_number(row["capacity_persons"], unit="people"),
+        "Area": format_number(row["area_m2"], unit="m²"),
+        "Martyn's Law tier": _text(row["martyns_law_tier"]),
+    }
     members = row.get("member_names")
     if isinstance(members, str) and "; " in members:  # a merged site: its short name + all names
         rows["Places in it"] = members

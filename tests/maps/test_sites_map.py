@@ -92,3 +92,15 @@ def test_first_sites_carry_their_priority_without_a_click(helsinki):
     assert f"Priority of the first {n} sites (1 = act first)" in page
     labels = re.findall(r'class=\\"cg-label\\"\\u003e(\d+)\\u003c/div', page)
     assert sorted(map(int, labels)) == list(range(1, n + 1))
+
+
+def test_site_popup_names_the_fastest_class_and_says_risk_as_the_legend(helsinki):
+    # the popup gave "Fastest vehicle arrival 151 km/h" with no vehicle, under a lorry's rating,
+    # and "people × vulnerability × attractiveness" where the legend says "how fast … appeal"
+    sites = helsinki.sites.assign(
+        max_arrival_speed_kmh=151.0, max_arrival_speed_kmh_M1=151.0, max_arrival_speed_kmh_N3C=96.0
+    )
+    page = sites_map(sites, helsinki.approaches).get_root().render()
+    assert "151 km/h (class M1)" in page
+    assert "people × how fast a vehicle can arrive × appeal as a target" in page
+    assert "people × vulnerability" not in page
