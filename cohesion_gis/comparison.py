@@ -30,6 +30,7 @@ import pandas as pd
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.cohesion.score import COMPONENTS, reported_homes
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites
+from cohesion_gis.hvm.rating import short_requirement
 from cohesion_gis.params import load_params
 from cohesion_gis.scenario.apply import apply
 from cohesion_gis.scenario.incremental import CohesionState, HvmState, cohesion_state
@@ -418,6 +419,20 @@ def _site_line(row: pd.Series) -> tuple[float, str] | None:
     text = f"{name}: worst {worst} arrival speed {before:.0f} → {after:.0f} km/h"
     if abs(np.nan_to_num(row.get("risk_delta", 0.0))) > 0:
         text += f", risk {row['risk_base']:.0f} → {row['risk_scenario']:.0f}"
-    if str(row.get("required_rating_scenario", "")).startswith("none"):
-        text += "; no vehicle gets through (every approach stopped)"
+    today = str(row.get("required_rating_base", ""))
+    after_text = str(row.get("required_rating_scenario", ""))
+    if after_text.startswith("none"):
+        text += "; no vehicle gets through (every approach stopped"
+        if today.startswith("beyond"):  # the site's own rating says no barrier at its edge can
+            text += (
+                " by the scheme's closures and barriers further out, where vehicles are slower; "
+                "no barrier at the site's edge alone could: today vehicles arrive there faster "
+                "than any crash test"
+            )
+        text += ")"
+    elif today.startswith("beyond") and not after_text.startswith("beyond"):
+        text += (
+            "; rated barriers at its edge now can hold it (most demanding: "
+            f"{short_requirement(after_text)})"
+        )
     return abs(moved[worst]), text

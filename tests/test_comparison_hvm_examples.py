@@ -41,6 +41,16 @@ def test_scheme_stops_every_approach_of_the_precinct(result: Comparison) -> None
     line = next(s for s in result.summary if s.startswith("Aleksanterinkatu and 12 more:"))
     assert line.startswith("Aleksanterinkatu and 12 more: worst M1 arrival speed 151 → 0 km/h")
     assert "risk 100 → " in line
+    # planner review, defect 4: the summary page's "no barrier at the site's edge" and this
+    # "every approach stopped" are both true; the line says why (today's rating is beyond tests)
+    assert precinct["required_rating_base"].startswith("beyond tested speeds")
+    assert "every approach stopped by the scheme's closures and barriers further out" in line
+    assert "no barrier at the site's edge alone could: today vehicles arrive" in line
+    # a neighbour the scheme slows: its line says whether a barrier at its own edge now can
+    senate = result.sites.set_index("name").loc["Senaatintori"]
+    said = next(s for s in result.summary if s.startswith("Senaatintori:"))
+    now_can = not str(senate["required_rating_scenario"]).startswith(("beyond", "none"))
+    assert ("rated barriers at its edge now can hold it (most demanding: V/" in said) == now_can
 
 
 def test_no_proposed_barrier_is_driven_through(helsinki: cg.City, result: Comparison) -> None:
