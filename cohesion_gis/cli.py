@@ -537,7 +537,7 @@ def hvm(
         "capacity_persons",
         "max_arrival_speed_kmh",
         "max_normal_impact_kmh",
-        "required_rating",
+        "rating_needed",  # the codes; the full text is in hvm_sites.csv
     ]
     _say(_table(result.sites[columns].head(15)))
 

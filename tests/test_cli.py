@@ -531,6 +531,7 @@ def test_hvm_writes_the_assessment(tmp_path):
     assert len(sites) > 5 and sites["site_id"].is_unique
     assert sites["required_rating"].notna().any()
     assert "Tornin piha" in result.output  # the table printed names the sites
+    assert "V/" in result.output and "penetration" not in result.output  # short ratings only
 
 
 def _stem(out, name):
