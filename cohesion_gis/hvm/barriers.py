@@ -596,10 +596,24 @@ def _extents(
     reach_m: float,
 ) -> np.ndarray:
     """:func:`cross_section_m` with the obstacles' geometries and their tree built once."""
+    return _sides(feet, normals, half, ground, footway_width_m=footway_width_m, reach_m=reach_m)[0]
+
+
+def _sides(
+    feet: np.ndarray,
+    normals: np.ndarray,
+    half: np.ndarray,
+    ground: tuple[np.ndarray, shapely.STRtree],
+    *,
+    footway_width_m: float,
+    reach_m: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_extents` and, per side, whether no obstacle lies within reach (an open side)."""
     walls, tree = ground
     out = np.repeat((half + footway_width_m)[:, None], 2, axis=1)
+    open_side = np.ones(out.shape, dtype=bool)
     if not len(walls) or not len(feet):
-        return out
+        return out, open_side
     length = np.maximum(reach_m, half)
     origin = shapely.points(feet)
     for side, sign in enumerate((-1.0, 1.0)):
@@ -613,7 +627,8 @@ def _extents(
         np.minimum.at(found, ray, dist)
         near = np.isfinite(found)
         out[near, side] = np.maximum(found[near], half[near])
-    return out
+        open_side[near, side] = False
+    return out, open_side
 
 
 def street_closures(
@@ -634,9 +649,12 @@ def street_closures(
     there leave no gap as wide as ``vehicle_width_m`` across the whole **drivable
     cross-section**: the carriageway (``width_m`` centred on the centreline) plus the
     hard-standing beyond each kerb up to the first building, level change or water
-    (:func:`cross_section_m`: within ``reach_m`` of the centreline; where none, a footway of
-    ``footway_width_m``). A side is also sealed where the line's outermost element comes
-    within ``vehicle_width_m`` of such an obstacle (a line tied into a building corner).
+    (:func:`cross_section_m`: within ``reach_m`` of the centreline). A side with none in reach
+    is **open** ground (a square, a park, a car park): a vehicle drives round the line's end
+    there, so that side holds only where the line is tied or encloses the street (below); it
+    was credited as a footway of ``footway_width_m``, which a second VDA review refused. A side
+    is also sealed where the line's outermost element comes within ``vehicle_width_m`` of such
+    an obstacle (a line tied into a building corner).
 
     The elements of a cross-section: those within ``width_m / 2 + snap_m`` of the centreline
     (points; lines sampled every :data:`SAMPLE_M`) and within :data:`SECTION_M` of each other
@@ -667,8 +685,9 @@ def street_closures(
         Distance (m) from the centreline within which buildings, level changes and water bound
         the cross-section (``params.closure_reach_m``).
     obstacles
-        From :func:`vehicle_obstacles`, same CRS; ``None``: no obstacle anywhere (a footway of
-        ``footway_width_m`` each side of every street).
+        From :func:`vehicle_obstacles`, same CRS; ``None``: the ground is not known, and a
+        footway of ``footway_width_m`` is assumed each side of every street (a model for
+        drawn examples; an assessment passes its city's obstacles).
 
     Returns
     -------
@@ -684,7 +703,7 @@ def street_closures(
 
     Examples
     --------
-    A 7 m carriageway with no building near: 3 m of footway each side.
+    A 7 m carriageway and no ground data: 3 m of footway assumed each side.
 
     >>> import geopandas as gpd, shapely
     >>> street = gpd.GeoDataFrame({"width_m": [7.0]},
@@ -705,7 +724,10 @@ def street_closures(
     ratings = barriers["rating"].to_numpy(dtype=object)
     keys = np.array([_rating_key(r) for r in ratings], dtype=object)
     walls = np.array([], dtype=object) if obstacles is None else obstacles.geometry.to_numpy()
-    reach = _Reach(vehicle_width_m, snap_m, footway_width_m, reach_m, walls, shapely.STRtree(walls))
+    reach = _Reach(
+        vehicle_width_m, snap_m, footway_width_m, reach_m, walls, shapely.STRtree(walls),
+        measured=obstacles is not None,
+    )  # fmt: skip
     parts = [_closures_of(barriers.loc[keys == key], edges, reach) for key in pd.unique(keys)]
     table = pd.concat(parts, ignore_index=True) if parts else _closures_of(barriers, edges, reach)
     return gpd.GeoDataFrame(table, geometry="geometry", crs=edges.crs)
@@ -721,6 +743,7 @@ class _Reach:
     reach_m: float
     walls: np.ndarray  # the obstacles' line geometries
     wall_tree: shapely.STRtree
+    measured: bool  # obstacles given: a side with none in reach is open, not an assumed footway
 
 
 def _rating_key(rating: object) -> str:
@@ -814,10 +837,15 @@ def _cross_section_gaps(
     if not n:
         return np.zeros(0), []
     normal = np.column_stack([-frame.direction[:, 1], frame.direction[:, 0]])
-    extent = _extents(
+    extent, open_side = _sides(
         frame.foot, normal, half, (reach.walls, reach.wall_tree),
         footway_width_m=reach.footway_width_m, reach_m=reach.reach_m,
     )  # fmt: skip
+    # measured ground with nothing in reach on a side: open ground a car drives round a line's
+    # end on (second VDA review: it was credited as a footway of ``footway_width_m``); the
+    # window then runs out to the reach, and only a tie or an enclosure closes that side
+    open_side &= reach.measured
+    extent = np.where(open_side, np.maximum(reach.reach_m, half)[:, None], extent)
     width = extent.max(axis=1) + reach.snap_m
     s0, s1 = frame.span[:, 0] - reach.reach_m, frame.span[:, 1] + reach.reach_m
     corners = [(s0, -width), (s1, -width), (s1, width), (s0, width)]
@@ -841,8 +869,10 @@ def _cross_section_gaps(
     )
     keep = order[np.isin(run, run[own])]
     xy, lateral, win, owner = xy[keep], lateral[keep], win[keep], owner[keep]
-    low, high = -extent[:, 0], extent[:, 1]
+    low = np.where(open_side[:, 0], -np.inf, -extent[:, 0])
+    high = np.where(open_side[:, 1], np.inf, extent[:, 1])
     low, high = _tied(xy, lateral, win, bounds=(low, high), reach=reach)
+    untied = np.column_stack([np.isinf(low), np.isinf(high)])  # open sides no tie sealed
     order = np.argsort(win, kind="stable")
     counts = np.bincount(win, minlength=n)
     gaps = np.full(n, np.inf)
@@ -852,7 +882,7 @@ def _cross_section_gaps(
     owner = owner[order]
     bounds = np.r_[0, np.cumsum(counts)]
     members = [np.unique(owner[bounds[c] : bounds[c + 1]]) for c in range(n)]
-    sides = np.column_stack([-low, high])
+    sides = np.where(untied, extent, np.column_stack([-low, high]))
     for c in np.flatnonzero(gaps >= reach.vehicle_width_m):  # a line round the footway?
         near = np.unique(g_idx[w_idx == c])
         if near.size and _enclosed(
@@ -880,7 +910,9 @@ def _enclosed(
     touches the centreline both just before and just after the candidate's elements (over
     :data:`GATE_M`): a line that crosses the carriageway and then runs along the kerb, or along
     the carriageway (a ring round a square), leaves a vehicle that mounts the footway beside it
-    no way back onto the street it was following within the window.
+    no way back onto the street it was following within the window. On an open side (no
+    obstacle in reach) the window runs out to ``reach_m``: a line must hold the ground that far
+    (what lies beyond is not seen).
     """
     foot, direction = frame.foot[c], frame.direction[c]
     normal = np.array([-direction[1], direction[0]])

@@ -66,8 +66,9 @@ class HvmParams:
         A barrier element within the carriageway half-width plus this distance (m) of a street
         centreline stands on its carriageway.
     footway_width_m
-        Hard-standing (m) assumed beyond each kerb where no building, level change or water is
-        within ``closure_reach_m`` (:func:`~cohesion_gis.hvm.barriers.street_closures`).
+        Hard-standing (m) assumed beyond each kerb where the ground is not known (no obstacles
+        given, :func:`~cohesion_gis.hvm.barriers.street_closures`); with obstacles, a side with
+        none within ``closure_reach_m`` is open and a line is not credited there.
     closure_reach_m
         Distance (m) from a street centreline within which a building, level change or water
         bounds the drivable cross-section a closure must span.

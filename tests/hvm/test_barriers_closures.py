@@ -170,3 +170,33 @@ def test_one_point_closes_only_a_cross_section_narrower_than_two_cars(helsinki, 
     assert narrow[at].all()  # only where two cars do not fit side by side
     # and with no obstacles (a 3 m footway everywhere) no single point closes anything
     assert street_closures(bollards, edges, **options).empty
+
+
+def test_a_line_ending_in_open_ground_is_not_closed(helsinki, ground):
+    # second VDA review: where no façade, level change or water lies within 20 m of the
+    # centreline, the side was credited as a 3 m footway, so a line stopping there closed the
+    # street; it is open ground a car drives round the line's end on. Kirkkokatu beside the
+    # cathedral's grounds (way/36730359): façades 7.2 m off on the left, nothing in reach on
+    # the right
+    obstacles, options = ground
+    edges = helsinki.drive_edges
+    street = edges.loc[edges["osm_id"] == "way/36730359"].iloc[[0]]
+    mid, normal, half = frames(street)
+    right, left = cross_section_m(
+        mid, normal, half, obstacles, footway_width_m=options["footway_width_m"],
+        reach_m=options["reach_m"],
+    )[0]  # fmt: skip
+    assert right == pytest.approx(half[0] + options["footway_width_m"])  # nothing in reach
+    assert half[0] + CAR_M < left < options["reach_m"]  # the façade
+    assumed = across(mid[0], normal[0], right + 0.2, left + 0.2, helsinki.crs)
+    assert on_street(street_closures(assumed, edges, obstacles=obstacles, **options), street).empty
+    # run on 15 m into the open side: 4 m short of the nearest façade, still driven round
+    longer = across(mid[0], normal[0], 15.0, left + 0.2, helsinki.crs)
+    assert on_street(street_closures(longer, edges, obstacles=obstacles, **options), street).empty
+    # on to 20 m: its end within a car's width of a façade off the normal (about 1 m), tied
+    tied = across(mid[0], normal[0], options["reach_m"], left + 0.2, helsinki.crs)
+    assert len(on_street(street_closures(tied, edges, obstacles=obstacles, **options), street))
+    # the ground unknown (no obstacles given): the assumed footway, so the first line closes
+    # (and the façade is not seen, so the left end must reach the assumed footway too)
+    unknown = across(mid[0], normal[0], right + 0.2, half[0] + 3.2, helsinki.crs)
+    assert len(on_street(street_closures(unknown, edges, **options), street)) == 1
