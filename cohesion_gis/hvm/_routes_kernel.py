@@ -45,6 +45,8 @@ __all__ = [
     "chain_starts",
     "edge_maps",
     "run_sites",
+    "split_bend_radii",
+    "turn_maps",
     "turn_radii",
 ]
 
@@ -391,14 +393,14 @@ def _traverse(  # noqa: PLR0917
 
 
 @njit(cache=True)
-def _junction_radius(
+def _junction_bend(
     d: int,
     d2: int,
     node: int,
     turns: tuple[np.ndarray, ...],
     kerb: float,
-) -> float:  # pragma: no cover - numba
-    """Bend radius (m) of the turn from directed edge ``d`` into ``d2`` at ``node``.
+) -> tuple[float, float, int, int]:  # pragma: no cover - numba
+    """Bend radius (m) of the turn from directed edge ``d`` into ``d2`` at ``node``, and its ends.
 
     ``turns = (node_radius, h_end, h_start, piece_width, vptr, vxy, tail, head, in_ptr,
     in_idx, out_ptr, out_idx)``. Inside a chain of pieces the chain's radius. At a junction the
@@ -408,23 +410,38 @@ def _junction_radius(
     split curve counted as a milder bend of its own). The joined path only ever tightens a turn:
     where it reads wider than the turn at the node alone (the widest line for the widths before
     and after it), the node's turn is kept; a U-turn too.
+
+    Returns ``(radius, exit_radius, exit_segments, entry_segments)``: where the merged bend
+    (the sharper reading) runs on past the node into ``d2``'s chain, the vehicle may not speed
+    up again inside it: its radius caps the speed at the bend's last vertex, ``exit_segments``
+    segments past the node along the chain (0: no such cap); it begins ``entry_segments``
+    before the node (for the route's reported profile). A bend split by a junction was capped at
+    the node only and the pieces after it kept their own chain's milder radii (second VDA
+    review: speed regained inside a bend after a junction).
     """
     node_radius, h_end, h_start, width, vptr, vxy = turns[:6]
     r = node_radius[node]
     if not math.isnan(r):
-        return r
+        return r, np.inf, 0, 0
     turn = h_start[d2] - h_end[d]
     turn = math.atan2(math.sin(turn), math.cos(turn))
     single = widest_radius(turn, width[d >> 1], width[d2 >> 1], kerb)
     if d2 == (d ^ 1):
-        return single
+        return single, np.inf, 0, 0
     path, at = _joined_path(d, d2, node, turns)
-    r = _path_bend_radii(path, vptr, vxy, width, kerb)[at]
+    radii = _path_bend_radii(path, vptr, vxy, width, kerb)
+    r = radii[at]
     if r < single * (1.0 - 1e-9):  # (not the bits of a heading)
-        return r  # merged into a sharper bend
+        k = at  # merged into a sharper bend: it ends where the vertices leave its radius
+        while k + 1 < radii.size - 1 and radii[k + 1] == r:
+            k += 1
+        first = at
+        while first > 1 and radii[first - 1] == r:
+            first -= 1
+        return r, r, k - at, at - first
     # a merge that reads the corner as a wider bend smears a sharp node over its neighbours'
     # vertices (Helsinki: up to +18 km/h at a pedestrian street's mouth): the corner governs
-    return single
+    return single, np.inf, 0, 0
 
 
 @njit(cache=True)
@@ -471,6 +488,102 @@ def _joined_path(
     for i in range(n_back):
         at += vptr[(path[i] >> 1) + 1] - vptr[path[i] >> 1] - 1
     return path, at
+
+
+#: A bend is read across two junctions only where the street piece between them is shorter
+#: than this (m): the sharp bends the review found split by junctions are 10-40 m pieces, a
+#: roundabout's arcs between arms are shorter than this, and it bounds the work.
+SPLIT_BEND_M = 100.0
+
+
+@njit(cache=True)
+def _chain_first(x: int, tail: np.ndarray, in_ptr: np.ndarray, in_idx: np.ndarray,
+                 stop: np.ndarray) -> int:  # fmt: skip  # pragma: no cover - numba
+    """The first directed edge of the chain of pieces (between ``stop`` nodes) ending with ``x``."""
+    y = x
+    while not stop[tail[y]]:
+        y = _chain_prev(y, tail, in_ptr, in_idx)
+        if y == x:
+            return -1  # a ring with no stop node
+    return y
+
+
+@njit(cache=True)
+def split_bend_radii(  # noqa: PLR0917
+    turns: tuple[np.ndarray, ...],
+    piece_len: np.ndarray,
+    stop: np.ndarray,
+    turn_ptr: np.ndarray,
+    turn_radius: np.ndarray,
+    kerb: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
+    """Bends split by two junctions: the turn radius at the second given the road before the first.
+
+    For a chain of pieces ``B`` from junction J1 to junction J2 (both of degree ≠ 2, no stop
+    node between, shorter than :data:`SPLIT_BEND_M`), entered from directed edge ``a`` at J1
+    and left by the ``j``-th edge at J2: the radius at J2 of the path ``chain(a) + B +
+    chain(j)`` by the rule of :func:`_path_bend_radii` (each turn of :func:`_junction_bend`
+    sees two chains, so a bend split twice was read as two milder bends; second VDA review,
+    Stade Louis-II e3). Kept only where some ``(a, j)`` reads tighter than the turn itself:
+    ``state_ptr[d]`` (per last edge ``d`` of ``B``) numbers a slot per edge into J1 (the
+    search keeps labels at ``d`` apart by the edge they entered ``B`` from), ``table_ptr[d]``
+    the radii ``table[table_ptr[d] + i·n_out + j]`` (``i``: the edge's place among J1's
+    incoming edges).
+    """
+    vptr, tail, head, in_ptr, in_idx, out_ptr, out_idx = (
+        turns[4], turns[6], turns[7], turns[8], turns[9], turns[10], turns[11]
+    )  # fmt: skip
+    width, vxy = turns[3], turns[5]
+    n_dir = head.size
+    state_ptr = np.zeros(n_dir + 1, np.int64)
+    table_ptr = np.zeros(n_dir + 1, np.int64)
+    table = np.empty(64)
+    n_table = 0
+    for d in range(n_dir):
+        state_ptr[d + 1] = state_ptr[d]
+        table_ptr[d + 1] = table_ptr[d]
+        j2 = head[d]
+        if not stop[j2] or out_ptr[j2 + 1] - out_ptr[j2] == 2:
+            continue
+        x = _chain_first(d, tail, in_ptr, in_idx, stop)
+        if x < 0:
+            continue
+        j1 = tail[x]
+        if j1 == j2 or out_ptr[j1 + 1] - out_ptr[j1] == 2:
+            continue
+        length = piece_len[x >> 1]
+        y = x
+        while y != d and length < SPLIT_BEND_M:
+            y = _chain_next(y, head, out_ptr, out_idx)
+            length += piece_len[y >> 1]
+        if length >= SPLIT_BEND_M:
+            continue
+        n_in = in_ptr[j1 + 1] - in_ptr[j1]
+        n_out = out_ptr[j2 + 1] - out_ptr[j2]
+        table = _grow(table, n_table + n_in * n_out)
+        tighter = False
+        for i in range(n_in):
+            a = in_idx[in_ptr[j1] + i]
+            for j in range(n_out):
+                d2 = out_idx[out_ptr[j2] + j]
+                r = np.inf
+                if a != (x ^ 1) and d2 != (d ^ 1):
+                    back, _ = _joined_path(a, x, j1, turns)  # chain(a), then from x
+                    path, at = _joined_path(d, d2, j2, turns)  # B (from J1), then chain(d2)
+                    n_a = 0
+                    while back[n_a] != x:
+                        n_a += 1
+                    joined = np.concatenate((back[:n_a], path))
+                    for k in range(n_a):
+                        at += vptr[(back[k] >> 1) + 1] - vptr[back[k] >> 1] - 1
+                    r = _path_bend_radii(joined, vptr, vxy, width, kerb)[at]
+                    tighter = tighter or r < turn_radius[turn_ptr[d] + j] * (1.0 - 1e-9)
+                table[n_table + i * n_out + j] = r
+        if tighter:
+            state_ptr[d + 1] += n_in
+            table_ptr[d + 1] += n_in * n_out
+            n_table += n_in * n_out
+    return state_ptr, table_ptr, table[:n_table].copy()
 
 
 # --------------------------------------------------------------------------- per site
@@ -642,33 +755,50 @@ def _chain_clear(  # noqa: PLR0917
 
 
 @njit(cache=True)
-def turn_radii(
+def turn_radii(  # noqa: PLR0917
     head: np.ndarray,
     out_ptr: np.ndarray,
     out_idx: np.ndarray,
     turns: tuple[np.ndarray, ...],
     kerb: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
-    """Bend radius (m) of every turn (:func:`_junction_radius`; U-turns included).
+    stop: np.ndarray,
+) -> tuple[np.ndarray, ...]:  # pragma: no cover - numba
+    """Bend radius (m) of every turn (:func:`_junction_bend`; U-turns included) and its ends.
 
     ``radius[ptr[d] + j]`` is the turn from directed edge ``d`` into the ``j``-th directed edge
     leaving its head; ``widest[d]`` the largest radius over those turns but the U-turn (0 at a
     dead end): no continuation can use a speed above ``sqrt(a_lat · widest[d])``.
+    ``exit_seg``, ``exit_radius`` per turn: the bend's cap at its last vertex past a junction
+    (``exit_seg`` segments along the chain of pieces entered, at most to its end at the next
+    ``stop`` node; 0: none); ``entry_seg`` the segments of the bend before the node.
     """
     n_dir = head.size
     ptr = np.zeros(n_dir + 1, np.int64)
     for d in range(n_dir):
         ptr[d + 1] = ptr[d] + out_ptr[head[d] + 1] - out_ptr[head[d]]
     radius = np.empty(ptr[-1])
+    exit_seg = np.zeros(ptr[-1], np.int64)
+    exit_radius = np.full(ptr[-1], np.inf)
+    entry_seg = np.zeros(ptr[-1], np.int64)
     widest = np.zeros(n_dir)
+    vptr = turns[4]
     for d in range(n_dir):
         node = head[d]
         for j in range(out_ptr[node + 1] - out_ptr[node]):
             d2 = out_idx[out_ptr[node] + j]
-            radius[ptr[d] + j] = _junction_radius(d, d2, node, turns, kerb)
+            t = ptr[d] + j
+            radius[t], r_exit, n_exit, entry_seg[t] = _junction_bend(d, d2, node, turns, kerb)
             if d2 != (d ^ 1):
-                widest[d] = max(widest[d], radius[ptr[d] + j])
-    return ptr, radius, widest
+                widest[d] = max(widest[d], radius[t])
+            if n_exit > 0 and out_ptr[node + 1] - out_ptr[node] != 2:
+                y = d2  # the exit lies on the chain of pieces the search takes in one step
+                n_chain = vptr[(y >> 1) + 1] - vptr[y >> 1] - 1
+                while n_chain < n_exit and not stop[head[y]]:
+                    y = _chain_next(y, head, out_ptr, out_idx)
+                    n_chain += vptr[(y >> 1) + 1] - vptr[y >> 1] - 1
+                exit_seg[t] = min(n_exit, n_chain)
+                exit_radius[t] = r_exit
+    return ptr, radius, widest, exit_seg, exit_radius, entry_seg
 
 
 @njit(cache=True)
@@ -737,6 +867,123 @@ def chain_starts(
             chain_maps[x, 0] = MAP_STEPS if walk else kind[x]
             chain_maps[x, 1:] = clamp
     return speed2, length, end, ok, chain_maps
+
+
+@njit(cache=True)
+def turn_maps(
+    graph: tuple[np.ndarray, ...],
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lat: float,
+    top2: float,
+) -> np.ndarray:  # pragma: no cover - numba
+    """Per turn with a bend exit (``exit_seg > 0``): the map of the chain it enters, in two.
+
+    Row ``t``: the kind (:data:`MAP_STEPS` when a piece of the chain is walked), the clamp
+    ``(T, lo, hi)`` of the chain's first ``exit_seg[t]`` segments, then that of the rest (as in
+    :func:`chain_starts`; turns at its degree-2 nodes included), so the bend's cap at its last
+    vertex goes between the two. ``graph`` as in :func:`_search`.
+    """
+    out_ptr, out_idx, head = graph[0], graph[1], graph[2]
+    turn_ptr, turn_radius, stop, exit_seg = graph[5], graph[6], graph[10], graph[11]
+    kind, model = maps[0], maps[4]
+    vptr, seg_len, radius, grade = segments
+    power = model[4] != 0.0
+    out = np.zeros((exit_seg.size, 7))
+    for d in range(head.size):
+        node = head[d]
+        for j in range(out_ptr[node + 1] - out_ptr[node]):
+            t = turn_ptr[d] + j
+            if exit_seg[t] == 0:
+                continue
+            y = out_idx[out_ptr[node] + j]
+            parts = [(0.0, -np.inf, np.inf), (0.0, -np.inf, np.inf)]
+            n = 0
+            walk = False
+            while True:
+                walk = walk or kind[y] == MAP_STEPS
+                p = y >> 1
+                s0 = vptr[p]
+                nv = vptr[p + 1] - s0
+                a = model[0] - G_MS2 * math.sin(math.atan(-grade[p] if y & 1 else grade[p]))
+                for k in range(nv - 1):
+                    i = s0 + nv - 2 - k if y & 1 else s0 + k
+                    cap = min(top2, lat * radius[i if y & 1 else i + 1])
+                    if power:
+                        step, cap = seg_len[i], level_run_up_m(cap, model)
+                    else:
+                        step = 2.0 * a * seg_len[i]
+                    side = 0 if n < exit_seg[t] else 1
+                    parts[side] = _compose(parts[side], (step, 0.0, cap))
+                    n += 1
+                if stop[head[y]]:
+                    break
+                y2 = _chain_next(y, head, out_ptr, out_idx)
+                for jj in range(out_ptr[head[y] + 1] - out_ptr[head[y]]):
+                    if out_idx[out_ptr[head[y]] + jj] == y2:
+                        cap = min(top2, lat * turn_radius[turn_ptr[y] + jj])
+                        if power:
+                            cap = level_run_up_m(cap, model)
+                        side = 0 if n < exit_seg[t] else 1
+                        parts[side] = _compose(parts[side], (0.0, -np.inf, cap))
+                y = y2
+            out[t, 0] = MAP_STEPS if walk else kind[y]
+            out[t, 1:4] = parts[0]
+            out[t, 4:] = parts[1]
+    return out
+
+
+@njit(cache=True)
+def _exit_traverse(  # noqa: PLR0917
+    t: int,
+    x: int,
+    u: float,
+    cap: float,
+    tmaps: np.ndarray,
+    graph: tuple[np.ndarray, ...],
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    lat: float,
+    top2: float,
+) -> float:  # pragma: no cover - numba
+    """:func:`_chain_traverse` after turn ``t`` into ``x``, capped at the bend's exit.
+
+    ``cap`` (m²/s²) applies after ``exit_seg[t]`` segments (:func:`turn_maps`).
+    """
+    k = tmaps[t, 0]
+    if k == MAP_SPEED:
+        u = min(tmaps[t, 3], max(tmaps[t, 2], u + tmaps[t, 1]), cap)
+        return min(tmaps[t, 6], max(tmaps[t, 5], u + tmaps[t, 4]))
+    model = maps[4]
+    if k == MAP_DISTANCE:
+        dist = min(tmaps[t, 3], max(tmaps[t, 2], level_run_up_m(u, model) + tmaps[t, 1]))
+        dist = min(dist, level_run_up_m(min(cap, top2), model))
+        return level_speed_sq(min(tmaps[t, 6], max(tmaps[t, 5], dist + tmaps[t, 4])), model)
+    out_ptr, out_idx, head, turn_ptr, turn_radius, stop = (
+        graph[0], graph[1], graph[2], graph[5], graph[6], graph[10]
+    )  # fmt: skip
+    vptr, seg_len, radius, grade = segments
+    n_exit = graph[11][t]
+    n = 0
+    y = x
+    while True:  # walked segment by segment, as :func:`_traverse` walks a graded piece
+        p = y >> 1
+        s0 = vptr[p]
+        nv = vptr[p + 1] - s0
+        g = -grade[p] if y & 1 else grade[p]
+        for kk in range(nv - 1):
+            i = s0 + nv - 2 - kk if y & 1 else s0 + kk
+            u = min(top2, lat * radius[i if y & 1 else i + 1], advance_sq(u, seg_len[i], g, model))
+            n += 1
+            if n == n_exit:
+                u = min(u, cap)
+        if stop[head[y]]:
+            return u
+        y2 = _chain_next(y, head, out_ptr, out_idx)
+        for jj in range(out_ptr[head[y] + 1] - out_ptr[head[y]]):
+            if out_idx[out_ptr[head[y]] + jj] == y2:
+                u = min(u, lat * turn_radius[turn_ptr[y] + jj])
+        y = y2
 
 
 @njit(cache=True, inline="always")
@@ -810,19 +1057,23 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     start labels, not ``k²``.
 
     ``graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
-    in_idx, stop)``; ``limits = (lat, top2, horizon)``; ``scratch = (best_v, best_lab, pend_v,
-    pend_dist, touched, on_path, is_entry)`` with ``best_v``, ``best_lab``, ``pend_v`` -1 and
-    ``on_path`` False everywhere on entry: ``best_v[d]`` becomes the largest settled speed
-    (m/s) at ``d`` and ``best_lab[d]`` its label. Labels are appended to ``pool`` from index
-    ``n_lab``. Returns the pool, its new size and the number of edges labelled
+    in_idx, stop, exit_seg, exit_radius, state_ptr, table_ptr, table)`` (:func:`turn_radii`,
+    :func:`split_bend_radii`); ``limits = (lat, top2, horizon)``; ``scratch = (best_v, best_lab,
+    pend_v, pend_dist, touched, on_path, is_entry)`` with ``best_v``, ``best_lab``, ``pend_v`` -1
+    and ``on_path`` False everywhere on entry: ``best_v[s]`` becomes the largest settled speed
+    (m/s) in state ``s`` (:func:`_state`: the edge, or the edge and the road before a bend split
+    by two junctions: labels at one edge whose next turns differ are kept apart, so the search
+    stays exact) and ``best_lab[d]`` the fastest label settled at ``d``. Labels are appended to
+    ``pool`` from index ``n_lab``. Returns the pool, its new size and the number of edges labelled
     (``touched[:n]``, for the caller to reset with :func:`_reset`).
     """
     out_ptr, out_idx, head, tail = graph[:4]
-    turn_ptr, turn_radius, widest, in_ptr, in_idx, stop = graph[5:]
+    turn_ptr, turn_radius, widest, in_ptr, in_idx, stop, exit_seg, exit_radius = graph[5:13]
+    table_ptr, table = graph[14], graph[15]
     best_v, best_lab, pend_v, pend_dist, touched, on_path, is_entry, blocked = scratch
     lab_edge, lab_u, lab_dist, lab_prev, lab_first = pool
     lat, top2, horizon = limits
-    start_u, start_len, chain_end, chain_ok, chain_maps, start_ok = starts
+    start_u, start_len, chain_end, chain_ok, chain_maps, tmaps, start_ok = starts
     horizon += 1e-6
     heap_d = np.empty(max(64, 4 * ball.size))
     heap_n = np.empty(heap_d.size, np.int64)
@@ -868,11 +1119,16 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
         size = _heap_pop(heap_d, heap_n, size)
         d = lab_edge[lab]
         u = lab_u[lab]
+        s, i_a = _state(d, lab_edge[lab_prev[lab]] if lab_prev[lab] >= 0 else -1, graph)
         v = math.sqrt(u) if simple else _useful(d, u, head, widest, is_entry, lat)
-        if v <= best_v[d] + SPEED_QUANTUM_MS:
+        if v <= best_v[s] + SPEED_QUANTUM_MS:
             continue
-        best_v[d] = v
-        best_lab[d] = lab
+        best_v[s] = v
+        if best_lab[d] < 0 or u > lab_u[best_lab[d]]:  # an entry's fastest, whatever the state
+            if best_lab[d] < 0:
+                touched[n_touched] = d
+                n_touched += 1
+            best_lab[d] = lab
         node = head[d]
         if simple:
             _mark_label((lab_edge, lab_u, lab_dist, lab_prev, lab_first), lab, graph, on_path,
@@ -887,21 +1143,32 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
                 continue
             if simple and not _chain_clear(x, d2, head, out_ptr, out_idx, on_path):
                 continue
-            ut = min(u, lat * turn_radius[turn_ptr[d] + j])
+            t = turn_ptr[d] + j
+            r, r_exit = turn_radius[t], exit_radius[t]
+            if i_a >= 0:  # a bend split by two junctions, read with the road before the first
+                n_out = out_ptr[node + 1] - out_ptr[node]
+                r3 = table[table_ptr[d] + i_a * n_out + j]
+                r, r_exit = min(r, r3), min(r_exit, r3)
+            ut = min(u, lat * r)
             if ut <= threshold[node]:
                 continue
-            u2 = _chain_traverse(x, ut, chain_maps, graph, maps, segments, lat, top2)
+            if exit_seg[t] > 0:  # a bend running on past the junction: no speed regained in it
+                u2 = _exit_traverse(t, x, ut, lat * r_exit, tmaps, graph, maps, segments, lat,
+                                    top2)  # fmt: skip
+            else:
+                u2 = _chain_traverse(x, ut, chain_maps, graph, maps, segments, lat, top2)
             v2 = math.sqrt(u2) if simple else _useful(d2, u2, head, widest, is_entry, lat)
-            if v2 <= best_v[d2] + SPEED_QUANTUM_MS:
+            s2 = _state(d2, d, graph)[0]
+            if v2 <= best_v[s2] + SPEED_QUANTUM_MS:
                 continue
-            if pend_v[d2] < 0:
-                touched[n_touched] = d2
+            if pend_v[s2] < 0:
+                touched[n_touched] = s2
                 n_touched += 1
-            elif not simple and pend_dist[d2] <= dist and v2 <= pend_v[d2]:
+            elif not simple and pend_dist[s2] <= dist and v2 <= pend_v[s2]:
                 continue  # a shorter pending label is as fast
-            if v2 > pend_v[d2]:
-                pend_v[d2] = v2
-                pend_dist[d2] = dist
+            if v2 > pend_v[s2]:
+                pend_v[s2] = v2
+                pend_dist[s2] = dist
             if n_lab == lab_edge.size:
                 lab_edge, lab_u, lab_dist, lab_prev, lab_first = _grow_pool(
                     (lab_edge, lab_u, lab_dist, lab_prev, lab_first)
@@ -920,6 +1187,26 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
             _mark_label((lab_edge, lab_u, lab_dist, lab_prev, lab_first), lab, graph, on_path,
                         False)  # fmt: skip
     return (lab_edge, lab_u, lab_dist, lab_prev, lab_first), n_lab, n_touched
+
+
+@njit(cache=True, inline="always")
+def _state(
+    d: int, before: int, graph: tuple[np.ndarray, ...]
+) -> tuple[int, int]:  # pragma: no cover - numba
+    """The search state of a label at ``d`` whose chain was entered from ``before`` (-1: none).
+
+    ``d`` itself, or where a bend split by two junctions ends at ``d``
+    (:func:`split_bend_radii`) a state per edge into the first junction: ``(n_dir +
+    state_ptr[d] + i, i)`` with ``i`` that edge's place among the junction's incoming edges.
+    """
+    head, in_ptr, in_idx, state_ptr = graph[2], graph[8], graph[9], graph[13]
+    if before < 0 or state_ptr[d + 1] == state_ptr[d]:
+        return d, -1
+    j1 = head[before]
+    for i in range(in_ptr[j1 + 1] - in_ptr[j1]):
+        if in_idx[in_ptr[j1] + i] == before:
+            return head.size + state_ptr[d] + i, i
+    return d, -1
 
 
 @njit(cache=True, inline="always")
@@ -945,7 +1232,8 @@ def _reset(
     best_v, best_lab, pend_v, _, touched, _, _, _ = scratch
     for i in range(n_touched):
         best_v[touched[i]] = -1.0
-        best_lab[touched[i]] = -1
+        if touched[i] < best_lab.size:
+            best_lab[touched[i]] = -1
         pend_v[touched[i]] = -1.0
 
 
@@ -1048,15 +1336,22 @@ def _route(
     pieces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     tail: np.ndarray,
     turns: tuple[np.ndarray, ...],
-    kerb: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - numba
     """Geometry of a route (directed edges ``path``): ``(node_vertex, xy, radius, grade)``.
 
     Per path edge the index of its end vertex; vertices (x, y); the bend radius at each vertex
-    (junction radii at the joins); the grade of each segment. ``pieces = (vptr, vxy,
-    vertex_radius, piece_grade)``.
+    (turn radii at the joins, and a bend's radius at its exit past a junction, as the search
+    applies them); the grade of each segment. ``pieces = (vptr, vxy, vertex_radius,
+    piece_grade)``; ``turns = (out_ptr, out_idx, turn_ptr, turn_radius, exit_seg,
+    exit_radius, tail, table_ptr, table, in_ptr, in_idx, entry_seg)`` (:func:`turn_radii`,
+    :func:`split_bend_radii`). A bend's radius caps every vertex of it on the route, before
+    the junction and after it up to its exit (a split bend's from where the bend at its first
+    junction begins): the search needs it only at the junction and at the exit (on level
+    ground every speed from there on is the same), the reported profile everywhere.
     """
     vptr, vxy, vertex_radius, piece_grade = pieces
+    out_ptr, out_idx, turn_ptr, turn_radius, exit_seg, exit_radius = turns[:6]
+    table_ptr, table, in_ptr, in_idx, entry_seg = turns[7:]
     n_path = path.size
     n_xy = 1
     for d in path:
@@ -1065,6 +1360,10 @@ def _route(
     xy = np.empty((n_xy, 2))
     radius = np.empty(n_xy)
     grade = np.empty(max(n_xy - 1, 0))
+    exit_at = np.full(n_path, -1, np.int64)
+    exit_r = np.full(n_path, np.inf)
+    bend_from = np.full(n_path, -1, np.int64)  # first vertex the bend at join i caps
+    bend_r = np.full(n_path, np.inf)
     n_xy = 0
     for i in range(n_path):
         d = path[i]
@@ -1072,7 +1371,37 @@ def _route(
         s0 = vptr[p]
         nv = vptr[p + 1] - s0
         if i > 0:
-            radius[n_xy - 1] = _junction_radius(path[i - 1], d, tail[d], turns, kerb)
+            node = tail[d]
+            t = turn_ptr[path[i - 1]]
+            for j in range(out_ptr[node + 1] - out_ptr[node]):
+                if out_idx[out_ptr[node] + j] == d:
+                    t += j
+                    break
+            r, r_exit = turn_radius[t], exit_radius[t]
+            before = path[i - 1]
+            if table_ptr[before + 1] > table_ptr[before]:  # a bend split by two junctions?
+                k = i - 1  # back to the first edge of the chain ending with ``before``
+                while k > 0 and out_ptr[tail[path[k]] + 1] - out_ptr[tail[path[k]]] == 2:
+                    k -= 1
+                j1 = tail[path[k]]
+                if k > 0 and out_ptr[j1 + 1] - out_ptr[j1] != 2:
+                    n_out = out_ptr[node + 1] - out_ptr[node]
+                    for i_a in range(in_ptr[j1 + 1] - in_ptr[j1]):
+                        if in_idx[in_ptr[j1] + i_a] == path[k - 1]:
+                            r3 = table[table_ptr[before] + i_a * n_out + t - turn_ptr[before]]
+                            if r3 < r:  # from where the bend at the first junction begins
+                                t1 = turn_ptr[path[k - 1]]
+                                while out_idx[out_ptr[j1] + t1 - turn_ptr[path[k - 1]]] != path[k]:
+                                    t1 += 1
+                                start = max(node_vertex[k - 1] - entry_seg[t1], 0)
+                                bend_from[i], bend_r[i] = start, r3
+                            r, r_exit = min(r, r3), min(r_exit, r3)
+            radius[n_xy - 1] = r
+            if entry_seg[t] > 0 and bend_from[i] < 0:
+                bend_from[i], bend_r[i] = max(n_xy - 1 - entry_seg[t], 0), r
+            if exit_seg[t] > 0:
+                exit_at[i] = n_xy - 1 + exit_seg[t]
+                exit_r[i] = r_exit
         g = -piece_grade[p] if d & 1 else piece_grade[p]
         for k in range(0 if i == 0 else 1, nv):
             src = s0 + (nv - 1 - k if d & 1 else k)
@@ -1083,6 +1412,14 @@ def _route(
                 grade[n_xy - 1] = g
             n_xy += 1
         node_vertex[i] = n_xy - 1
+    for i in range(n_path):
+        if exit_at[i] >= 0:  # every vertex to the exit (the search needs only the exit)
+            join = node_vertex[i - 1]
+            stretch = radius[join : exit_at[i] + 1]
+            radius[join : exit_at[i] + 1] = np.minimum(stretch, exit_r[i])
+        if bend_from[i] >= 0:
+            join = node_vertex[i - 1]
+            radius[bend_from[i] : join] = np.minimum(radius[bend_from[i] : join], bend_r[i])
     return node_vertex, xy, radius, grade
 
 
@@ -1152,13 +1489,12 @@ def _rows_append(  # noqa: PLR0917
 
 
 @njit(cache=True, nogil=True)
-def run_sites(  # noqa: PLR0917
+def run_sites(
     network: tuple[np.ndarray, ...],
     graph: tuple[np.ndarray, np.ndarray, np.ndarray, float, int, int],
     sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     classes: tuple[np.ndarray, ...],
     horizon_m: float,
-    kerb: float,
 ) -> tuple[np.ndarray, ...]:  # pragma: no cover - numba
     """Search every site for every class; rows, routes and barrier meetings as flat arrays.
 
@@ -1167,8 +1503,10 @@ def run_sites(  # noqa: PLR0917
     network
         ``(tail, head, h_start, h_end, out_ptr, out_idx, in_ptr, in_idx, node_radius,
         piece_a, piece_b, piece_width, piece_grade, piece_len, vptr, vxy, seg_len,
-        vertex_radius, has_barrier, turn_ptr, turn_radius, widest, stop)`` (``turn_*`` and
-        ``widest`` from :func:`turn_radii`; ``stop``: nodes where chains of pieces end).
+        vertex_radius, has_barrier, turn_ptr, turn_radius, widest, stop, exit_seg,
+        exit_radius, entry_seg, state_ptr, table_ptr, table)`` (``turn_*``, ``widest``,
+        ``exit_*`` and ``entry_seg`` from :func:`turn_radii`, the last three from
+        :func:`split_bend_radii`; ``stop``: nodes where chains of pieces end).
     graph
         Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon (the split
         network's :func:`cohesion_gis.network.csr_from_pairs`), then the network engine's queue
@@ -1182,7 +1520,8 @@ def run_sites(  # noqa: PLR0917
         (:func:`edge_maps`), barrier thresholds, traction models
         (:func:`~cohesion_gis.hvm.kinematics.traction_model`), ``vehicle = (lat, braking,
         top_kmh, start_kmh, start_u)`` with the start speed capped by the top speed and
-        ``start_u`` its square in (m/s)², the chain starts (:func:`chain_starts`) and
+        ``start_u`` its square in (m/s)², the chain starts (:func:`chain_starts`), the turns'
+        chain maps split at a bend's exit (C, T, 7) (:func:`turn_maps`) and
         ``start_ok (C, N)``: nodes where a vehicle may start (reached from outside).
 
     Returns
@@ -1195,18 +1534,18 @@ def run_sites(  # noqa: PLR0917
         vertex: x, y, speed (km/h), distance (m); defeated barrier meetings (row, node) and
         blocking candidates (row, node) with the forward speed (km/h) there.
     """
-    tail, head, h_start, h_end, out_ptr, out_idx, in_ptr, in_idx = network[:8]
-    node_radius, piece_a, piece_b, piece_width, piece_grade, piece_len = network[8:14]
+    tail, head, _, _, out_ptr, out_idx, in_ptr, in_idx = network[:8]
+    node_radius, piece_a, piece_b, _, piece_grade, piece_len = network[8:14]
     vptr, vxy, seg_len, vertex_radius, has_barrier, turn_ptr, turn_radius, widest = network[14:22]
-    stop = network[22]
+    stop, exit_seg, exit_radius, entry_seg, state_ptr, table_ptr, table = network[22:29]
     indptr, indices, weights, inv, n_buckets, n_entries = graph
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
     width_ok, kind, shift, low, high, threshold, model, vehicle = classes[:8]
-    start_u, start_len, chain_end, chain_ok, chain_maps, start_ok = classes[8:]
-    turns = (node_radius, h_end, h_start, piece_width, vptr, vxy, tail, head, in_ptr, in_idx,
-             out_ptr, out_idx)  # fmt: skip
+    start_u, start_len, chain_end, chain_ok, chain_maps, tmaps, start_ok = classes[8:]
+    turns = (out_ptr, out_idx, turn_ptr, turn_radius, exit_seg, exit_radius, tail, table_ptr,
+             table, in_ptr, in_idx, entry_seg)  # fmt: skip
     dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
-                 in_idx, stop)  # fmt: skip
+                 in_idx, stop, exit_seg, exit_radius, state_ptr, table_ptr, table)  # fmt: skip
     segments = (vptr, seg_len, vertex_radius, piece_grade)
     pieces = (vptr, vxy, vertex_radius, piece_grade)
     n_nodes = node_radius.size
@@ -1220,9 +1559,10 @@ def run_sites(  # noqa: PLR0917
     active = np.zeros(n_dir, np.bool_)
     is_entry = np.zeros(n_nodes, np.bool_)
     blocked = np.zeros(n_dir, np.bool_)  # chains through a piece inside the site
-    scratch = (np.full(n_dir, -1.0), np.full(n_dir, -1, np.int64), np.full(n_dir, -1.0),
-               np.empty(n_dir), np.empty(n_dir, np.int64), np.zeros(n_nodes, np.bool_),
-               is_entry, blocked)  # fmt: skip
+    n_state = n_dir + state_ptr[-1]  # per edge, and per edge into a split bend's first junction
+    scratch = (np.full(n_state, -1.0), np.full(n_dir, -1, np.int64), np.full(n_state, -1.0),
+               np.empty(n_state), np.empty(n_state + n_dir, np.int64),
+               np.zeros(n_nodes, np.bool_), is_entry, blocked)  # fmt: skip
     pool: tuple[np.ndarray, ...] = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024),
                                     np.empty(1024, np.int64), np.empty(1024, np.int64))  # fmt: skip
     free_pool: tuple[np.ndarray, ...] = (np.empty(1024, np.int64), np.empty(1024), np.empty(1024),
@@ -1269,14 +1609,14 @@ def run_sites(  # noqa: PLR0917
             maps = (kind[c], shift[c], low[c], high[c], model[c])
             limits = (vehicle[c, 0], (vehicle[c, 2] / 3.6) ** 2, horizon_m)
             starts = (start_u[c], start_len[c], chain_end[c], chain_ok[c], chain_maps[c],
-                      start_ok[c])  # fmt: skip
+                      tmaps[c], start_ok[c])  # fmt: skip
             entries = (nodes, in_ptr, in_idx, active)
             pool, chosen, bound = _class_routes(
                 ball, dist, active, dir_graph, maps, segments, limits, starts, threshold[c],
                 entries, scratch, pool,
             )  # fmt: skip
             if need_free:
-                free_starts = (*starts[:5], free_start)
+                free_starts = (*starts[:6], free_start)
                 free_pool, free_chosen, _ = _class_routes(
                     ball, dist, active, dir_graph, maps, segments, limits, free_starts,
                     free_threshold, entries, scratch, free_pool,
@@ -1300,7 +1640,7 @@ def run_sites(  # noqa: PLR0917
                 rows[n_rows, 5] = wide
                 if need_free and free_chosen[e - e0] >= 0:
                     path = _label_path(free_pool, free_chosen[e - e0], tail, in_ptr, in_idx)
-                    node_vertex, xy, radius, grade = _route(path, pieces, tail, turns, kerb)
+                    node_vertex, xy, radius, grade = _route(path, pieces, tail, turns)
                     _, forward = _profile_kmh(xy, radius, grade, model[c], vehicle[c], 1e12)
                     for i in range(path.size):
                         n = head[path[i]]
@@ -1313,7 +1653,7 @@ def run_sites(  # noqa: PLR0917
                             n_block += 1
                 if lab >= 0:
                     path = _label_path(pool, lab, tail, in_ptr, in_idx)
-                    node_vertex, xy, radius, grade = _route(path, pieces, tail, turns, kerb)
+                    node_vertex, xy, radius, grade = _route(path, pieces, tail, turns)
                     route_dist, speeds = _profile_kmh(
                         xy, radius, grade, model[c], vehicle[c], vehicle[c, 1]
                     )

@@ -305,7 +305,6 @@ class ApproachNetwork:
             (entries.ptr, entries.node, *inside),
             self.kernel_classes,
             self.params.search_horizon_m,
-            self.params.kerb_radius_m,
         )
         return _table(
             out,
@@ -362,23 +361,26 @@ def approach_network(
     )  # fmt: skip
     turns = (net.node_radius, net.h_end, net.h_start, net.piece_width, net.vptr, net.vxy,
              net.tail, net.head, net.in_ptr, net.in_idx, net.out_ptr, net.out_idx)  # fmt: skip
-    turn_ptr, turn_radius, widest = kernel.turn_radii(
-        net.head, net.out_ptr, net.out_idx, turns, params.kerb_radius_m
-    )
     has_barrier = np.isin(np.arange(net.n_nodes), list(net.node_barriers))
     # chains of pieces end at junctions, dead ends, barriers, entries and self-loops
     stop = (np.diff(net.out_ptr) != 2) | has_barrier
     stop[entries.node] = True
     stop[net.piece_a[net.piece_a == net.piece_b]] = True
+    turn_ptr, turn_radius, widest, *exits = kernel.turn_radii(
+        net.head, net.out_ptr, net.out_idx, turns, params.kerb_radius_m, stop
+    )
+    exits += kernel.split_bend_radii(
+        turns, net.piece_len, stop, turn_ptr, turn_radius, params.kerb_radius_m
+    )
     directed = (net.out_ptr, net.out_idx, net.head, net.tail, net.piece_len, turn_ptr,
-                turn_radius, widest, net.in_ptr, net.in_idx, stop)  # fmt: skip
+                turn_radius, widest, net.in_ptr, net.in_idx, stop, *exits)  # fmt: skip
     per_class = _class_arrays(net, directed, classes, params, ratings, block_unrated)
     start_ok = _start_nodes(net, per_class[5], _edge_nodes(net, boundary))
     kernel_network = (
         net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
         net.in_idx, net.node_radius, net.piece_a, net.piece_b, net.piece_width, net.piece_grade,
         net.piece_len, net.vptr, net.vxy, net.seg_len, net.vertex_radius, has_barrier, turn_ptr,
-        turn_radius, widest, stop,
+        turn_radius, widest, stop, *exits,
     )  # fmt: skip
     return ApproachNetwork(
         net=net,
@@ -413,13 +415,12 @@ def _csr_rows(ptr: np.ndarray, picks: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return new_ptr, rows
 
 
-def _run_chunks(  # noqa: PLR0917 (the kernel's argument tuples)
+def _run_chunks(
     network: tuple[np.ndarray, ...],
     graph: tuple[np.ndarray, np.ndarray, np.ndarray, float, int, int],
     sites: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     classes: tuple[np.ndarray, ...],
     horizon_m: float,
-    kerb_m: float,
 ) -> tuple[np.ndarray, ...]:
     """:func:`~cohesion_gis.hvm._routes_kernel.run_sites` on chunks of sites in threads.
 
@@ -442,7 +443,7 @@ def _run_chunks(  # noqa: PLR0917 (the kernel's argument tuples)
             inside_ptr[s0 : s1 + 1] - inside_ptr[s0],
             inside_piece[inside_ptr[s0] : inside_ptr[s1]],
         )
-        return kernel.run_sites(network, graph, chunk, classes, horizon_m, kerb_m)
+        return kernel.run_sites(network, graph, chunk, classes, horizon_m)
 
     with ThreadPoolExecutor(workers) as pool:
         parts = list(pool.map(run, bounds[:-1].tolist(), bounds[1:].tolist()))
@@ -978,7 +979,8 @@ def _class_arrays(  # noqa: PLR0917
 
     Returns ``(width_ok, kind, shift, low, high (C, D), threshold (C, N), model (C, M),
     vehicle (C, 5))`` and the chains of pieces per class (``start_u, start_len, chain_end,
-    chain_ok (C, D), chain_maps (C, D, 4)``, :func:`~cohesion_gis.hvm._routes_kernel.chain_starts`),
+    chain_ok (C, D), chain_maps (C, D, 4)``, :func:`~cohesion_gis.hvm._routes_kernel.chain_starts`;
+    ``turn_maps (C, T, 7)``, :func:`~cohesion_gis.hvm._routes_kernel.turn_maps`),
     see
     :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is stopped at node ``n`` if its
     squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing stops it there).
@@ -1002,11 +1004,12 @@ def _class_arrays(  # noqa: PLR0917
         maps[:, c] = rest
         start_kmh = min(params.start_speed_kmh, vehicle.top_speed_kmh)
         width_ok[c] = np.repeat(net.piece_width >= vehicle.width_m + params.width_clearance_m, 2)
-        starts.append(kernel.chain_starts(
-            graph, (kind[c], *maps[:, c], model),
-            (net.vptr, net.seg_len, net.vertex_radius, net.piece_grade), width_ok[c],
+        segments = (net.vptr, net.seg_len, net.vertex_radius, net.piece_grade)
+        class_maps = (kind[c], *maps[:, c], model)
+        starts.append((*kernel.chain_starts(
+            graph, class_maps, segments, width_ok[c],
             (lat, top2, float(kmh_to_ms(start_kmh)) ** 2, params.search_horizon_m),
-        ))  # fmt: skip
+        ), kernel.turn_maps(graph, class_maps, segments, lat, top2)))  # fmt: skip
         for node, barrier_list in net.node_barriers.items():
             for b in barrier_list:
                 rating = ratings[b]
@@ -1023,7 +1026,7 @@ def _class_arrays(  # noqa: PLR0917
             start_kmh,
             float(kmh_to_ms(start_kmh)) ** 2,
         )
-    chains = tuple(np.array([start[i] for start in starts]) for i in range(5))
+    chains = tuple(np.array([start[i] for start in starts]) for i in range(6))
     return (width_ok, kind, maps[0], maps[1], maps[2], threshold, np.array(models), vehicle_table,
             *chains)  # fmt: skip
 

@@ -673,18 +673,52 @@ def test_a_curve_split_by_a_junction_is_one_bend():
         assert at_mid[0] <= bend_speed_kmh(radius, lat) + 0.05
 
 
+def test_a_curve_split_by_two_junctions_is_one_bend():
+    # second VDA review: a bend split by two junctions was read two chains at a time (milder),
+    # and after each junction the car sped up again inside the bend. The same 90° curve with
+    # side streets at 30° and 60°: at the second junction and at the curve's end the speed is
+    # that of the curve drawn as one street, and nowhere on the curve above it by more than the
+    # few metres of speeding up between two vertices 7 m apart allow
+    west, north = [(-300, 0), (0, 0)], [(40, 40), (40, 100)]
+    one = network([(1, 2, west), (2, 3, _arc(0, 90)), (3, 4, north)])
+
+    def stub(theta_deg):  # a short side street outward from the curve (no run-up of its own)
+        (x, y), t = _arc(theta_deg, theta_deg)[0], np.radians(theta_deg)
+        return [(x, y), (x + 8 * np.sin(t), y - 8 * np.cos(t))]
+
+    split = network([
+        (1, 2, west), (2, 5, _arc(0, 30)), (5, 6, _arc(30, 60)), (6, 3, _arc(60, 90)),
+        (3, 4, north), (5, 7, stub(30)), (6, 8, stub(60)),
+    ])  # fmt: skip
+    box = site((20, 80, 60, 120))
+    arc = np.array(_arc(0, 90))
+    radius = bend_radii_m([*west, *_arc(10, 80), *north], 7.0)[2]  # the whole curve's
+    for cls, lat in (("M1", CAR_LAT), ("N3C", TRUCK_LAT)):
+        on_arc = []
+        for edges in (one, split):
+            row = approach_routes(edges, box, vehicles=[cls]).iloc[0]
+            pts = shapely.get_coordinates(row.geometry)
+            at = [int(np.flatnonzero(np.hypot(*(pts - p).T) < 1e-6)[0]) for p in arc]
+            on_arc.append(speeds_of(row)[at])
+        whole, parts = on_arc
+        assert whole.max() <= bend_speed_kmh(radius, lat) + 0.05
+        assert parts[[3, 6, 9]] == pytest.approx(whole[[3, 6, 9]], abs=0.05)  # the junctions
+        assert parts.max() <= whole.max() + 2.0
+
+
 def test_stade_louis_ii_bend_split_by_junctions(monaco):
     # VDA review: Stade Louis-II e3 (M1 125 km/h, N3C 87) took a 90° bend split by junctions
     # (way/166149571, Avenue Albert II, Avenue des Castelans) at 106-114 km/h where the route's
-    # own geometry (6.5 m) allows 61. Now 105 / 73 km/h on another route; its 75° bend is split by
-    # three junctions and each turn sees two chains, so it still passes 22 km/h above the limit
-    # of its own geometry (was 52): measured, not yet the whole bend
+    # own geometry (6.5 m) allows 61. Each turn then saw two chains: 105 / 73 km/h on another
+    # route whose 75° bend is split by three junctions, still 22 km/h above the limit of its
+    # own geometry. Read across two junctions, with no speed regained inside the bend: 102 / 66
+    # km/h, nowhere above its own geometry's limit
     from cohesion_gis.hvm.assess import assess_sites
 
     city = dataclasses.replace(monaco, sites=monaco.sites[monaco.sites["name"] == "Stade Louis-II"])
     rows = assess_sites(city, vehicles=["M1", "N3C"]).approaches
     e3 = rows.loc[rows["entry_id"].str.endswith(":3")].set_index("vehicle_class")
-    assert e3.loc["M1", "impact_speed_kmh"] < 110 and e3.loc["N3C", "impact_speed_kmh"] < 80
+    assert e3.loc["M1", "impact_speed_kmh"] < 104 and e3.loc["N3C", "impact_speed_kmh"] < 70
     xy = shapely.get_coordinates(e3.loc["M1", "geometry"])
     limit = bend_speed_kmh(bend_radii_m(xy, 6.5), CAR_LAT)
-    assert np.max(speeds_of(e3.loc["M1"]) - limit) < 25
+    assert np.max(speeds_of(e3.loc["M1"]) - limit) < 1.0
