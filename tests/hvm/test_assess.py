@@ -187,7 +187,8 @@ def test_one_rated_bollard_beside_each_street_closes_nothing(helsinki):
         city.buildings, city.barriers, city.walk_edges, city.landuse,
         min_height_m=params.level_change_min_height_m,
     )  # fmt: skip
-    lone, rows, ids, kerb_ids = [], [], [], []
+    lone, rows, ids, kerb_ids, assumed_ids = [], [], [], [], []
+    n_open = 0
     for k, (pt, e) in enumerate(zip(entries, nearest, strict=True)):
         at = lines[e].project(pt)
         a, b = lines[e].interpolate(max(at - 0.5, 0.0)), lines[e].interpolate(at + 0.5)
@@ -199,11 +200,18 @@ def test_one_rated_bollard_beside_each_street_closes_nothing(helsinki):
             np.array([[pt.x, pt.y]]), np.array([[nx, ny]]), np.array([half]), obstacles,
             footway_width_m=params.footway_width_m, reach_m=params.closure_reach_m,
         )[0]  # fmt: skip
-        for off in np.arange(-right, left + 1.2, 1.2):  # façade to façade
+        # a side with no façade, level change or water in reach is open ground (the cross
+        # section reads the assumed footway there): the row must hold the reach
+        opened = np.isclose([right, left], half + params.footway_width_m)
+        n_open += int(opened.sum())
+        ends = np.where(opened, params.closure_reach_m + 1.2, [right, left])
+        for off in np.arange(-ends[0], ends[1] + 1.2, 1.2):  # façade to façade
             rows.append(shapely.Point(pt.x + nx * off, pt.y + ny * off))
             ids.append(f"vsb/{k}/{len(ids)}")
             if abs(off) <= half + 0.6:
                 kerb_ids.append(ids[-1])
+            if -right - 1.2 < off < left + 1.2:
+                assumed_ids.append(ids[-1])
     beside = gpd.GeoDataFrame(
         {"barrier_id": [f"vsb/{k}" for k in range(len(lone))], "rating": RING_RATING},
         geometry=lone,
@@ -211,12 +219,17 @@ def test_one_rated_bollard_beside_each_street_closes_nothing(helsinki):
     )
     kept = assess_sites(city, barriers=beside)
     assert kept.sites[speed_column("M1")].iloc[0] == base.sites[speed_column("M1")].iloc[0]
-    # a row of bollards 1.2 m apart across each street and its footways to the façades (or the
-    # assumed 3 m footway) closes it
+    # a row of bollards 1.2 m apart across each street and its footways to the façades (or
+    # across the open ground to the reach) closes it
     row = gpd.GeoDataFrame({"barrier_id": ids, "rating": RING_RATING}, geometry=rows,
                            crs=city.crs)  # fmt: skip
     closed = assess_sites(city, barriers=row)
     assert closed.sites[speed_column("M1")].iloc[0] == 0
+    # second VDA review: stopping 3 m past the kerb on open ground (the footway it assumed) is
+    # driven round
+    assert n_open > 0
+    assumed = assess_sites(city, barriers=row.loc[row["barrier_id"].isin(assumed_ids)])
+    assert assumed.sites[speed_column("M1")].iloc[0] > 0
     # the same rows kerb to kerb only: a car mounts the footway and drives round their ends
     kerb = row.loc[row["barrier_id"].isin(kerb_ids)]
     assert len(kerb) < len(row)
