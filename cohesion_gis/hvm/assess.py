@@ -64,6 +64,7 @@ from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.barriers import (
     BARRIER_COLUMNS,
     barrier_gaps,
+    barrier_kinds,
     combine_barriers,
     level_changes,
     read_rated_barriers,
@@ -636,8 +637,9 @@ def _rated(
     if "barrier_id" not in frame.columns:
         frame = frame.assign(barrier_id=[f"user/{i}" for i in frame.index])
     ratings = frame["rating"].where(frame["rating"].notna(), None)
+    kinds = barrier_kinds(frame)  # a bollard row stays one (not a continuous line)
     return frame.assign(
-        barrier_kind=np.where(ratings.isna(), "unrated", "rated"),
+        barrier_kind=np.where(kinds != "", kinds, np.where(ratings.isna(), "unrated", "rated")),
         rating=ratings.astype(object),
         source="user",
         stops_vehicles=True,

@@ -52,7 +52,9 @@ from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 __all__ = [
     "BARRIER_COLUMNS",
     "GAP_COLUMNS",
+    "KIND_COLUMNS",
     "barrier_gaps",
+    "barrier_kinds",
     "combine_barriers",
     "cross_section_m",
     "level_changes",
@@ -176,10 +178,11 @@ def read_rated_barriers(
     Returns
     -------
     geopandas.GeoDataFrame
-        :data:`BARRIER_COLUMNS` (``source`` = ``"user"``; ``rating`` the string as given, None
-        if empty; ``stops_vehicles`` True: a user's barrier is physical, and an unrated one
-        stops vehicles only with ``block_unrated``) plus ``rated_class``, ``rated_speed_kmh``
-        and ``penetration_m``, in ``crs``.
+        :data:`BARRIER_COLUMNS` (``source`` = ``"user"``; ``barrier_kind`` the layer's
+        ``barrier_kind`` or ``kind`` (e.g. "bollard"), else "rated"; ``rating`` the string as
+        given, None if empty; ``stops_vehicles`` True: a user's barrier is physical, and an
+        unrated one stops vehicles only with ``block_unrated``) plus ``rated_class``,
+        ``rated_speed_kmh`` and ``penetration_m``, in ``crs``.
 
     Raises
     ------
@@ -235,10 +238,11 @@ def read_rated_barriers(
         problems,
         "Fix the features and read the layer again",
     )
+    kinds = barrier_kinds(frame)
     out = gpd.GeoDataFrame(
         {
             "barrier_id": ids,
-            "barrier_kind": "rated",
+            "barrier_kind": np.where(kinds == "", "rated", kinds),
             "rating": pd.Series(ratings, dtype=object).to_numpy(),
             "source": "user",
             "stops_vehicles": True,
@@ -254,7 +258,7 @@ def read_rated_barriers(
         log.info("rated barriers: reprojecting %s to %s", out.crs.to_string(), target.to_string())
         out = out.to_crs(target)
     unrated = out["rating"].isna()
-    out.loc[unrated, "barrier_kind"] = "unrated"
+    out.loc[unrated & (out["barrier_kind"] == "rated"), "barrier_kind"] = "unrated"
     out["rating"] = out["rating"].astype(object).where(~unrated, None)
     log.info(
         "rated barriers: %d read from %s (%d rated)", len(out), path, out["rating"].notna().sum()
@@ -414,6 +418,25 @@ def barrier_gaps(
         lines,
     )
     return gaps
+
+
+#: Columns of a user's barrier layer that say how a barrier is built (the first found is read).
+KIND_COLUMNS = ("barrier_kind", "kind")
+
+
+def barrier_kinds(frame: pd.DataFrame) -> np.ndarray:
+    """What each barrier of a user's layer is built as (``kind``: "bollard", ...), "" if unsaid.
+
+    Lower-cased text of the first of :data:`KIND_COLUMNS` in ``frame``. A line of bollards
+    is not a continuous line: it does not deflect a glancing vehicle
+    (:data:`~cohesion_gis.hvm.impact.DISCRETE_KINDS`), so the kind is kept, not replaced by
+    "rated" (second VDA review: bollard rows were credited as continuous lines).
+    """
+    for column in KIND_COLUMNS:
+        if column in frame.columns:
+            values = frame[column].where(frame[column].notna(), "")
+            return values.astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    return np.full(len(frame), "", dtype=object)
 
 
 def _as_lines(geoms: np.ndarray) -> np.ndarray:

@@ -481,10 +481,10 @@ def kerbside_cover(
             crossing = shapely.intersection(rays[0], bands[k])
             room = float(shapely.distance(crossing, shapely.get_point(rays[0], -1)))
             vehicle = vehicles[row["vehicle_class"]]
-            glancing = any(
-                row[col] > 0 and a < params.glancing_below_deg
-                for a, col in zip(params.impact_angles_deg, names, strict=True)
-            )
+            # glancing where the vehicle arrives at a glancing heading (second VDA review:
+            # "any band below 22.5° reached" is every arrival, so no bollard row held any)
+            heading = float(row["impact_angle_deg"])
+            glancing = not heading >= params.glancing_below_deg  # unknown (NaN): glancing
             held = (continuous[k] or not glancing) and all(
                 covers(
                     ratings[k],

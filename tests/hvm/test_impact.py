@@ -196,6 +196,22 @@ def test_a_bollard_row_drawn_as_a_line_does_not_deflect() -> None:
     assert envelope(40.0, rail)["protected_by"].tolist() == ["b0", ""]
 
 
+def test_a_bollard_row_holds_a_vehicle_arriving_at_a_steep_angle() -> None:
+    # second VDA review: a row was refused wherever the envelope's glancing band had a speed,
+    # which is every arrival, so no bollard row held anything. Glancing is the arrival's
+    # heading: the same row holds the car arriving at 60°, not the one running along at 0°
+    line = [shapely.LineString([(-50, -5), (90, -5)])]
+    bollards = barrier(line, "V/1500[M1]/80/90:1.0").assign(barrier_kind="bollard")
+    tables = scene(40.0)
+    steep = tables["approaches"].assign(impact_angle_deg=[60.0, np.nan])
+    table = impact_envelope(
+        steep, tables["sites"], tables["edges"], vehicles=VEHICLES, params=PARAMS,
+        barriers=bollards,
+    )  # fmt: skip
+    assert table["protected_by"].tolist() == ["b0", ""]
+    assert envelope(40.0, bollards)["protected_by"].tolist() == ["", ""]  # along it: glancing
+
+
 def test_glancing_requirement_names_an_en_1317_containment_level() -> None:
     # VDA review: "EN 1317-2 safety barrier, tested at 20°" named no level against a 151 km/h
     # car (1,320 kJ) or a 90 km/h N3C (2,250 kJ); the level now comes from the transverse
