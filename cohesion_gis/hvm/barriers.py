@@ -563,12 +563,15 @@ def cross_section_m(
     *,
     footway_width_m: float,
     reach_m: float,
+    open_m: float | None = None,
 ) -> np.ndarray:
     """The drivable cross-section of a street at points of its centreline, each side (m).
 
     From the centreline point along the normal on each side, the hard-standing runs to the
     first obstacle (:func:`vehicle_obstacles`) within ``reach_m`` of the centreline (at least
-    to the kerb); where there is none, to the kerb plus ``footway_width_m``.
+    to the kerb); where there is none, to the kerb plus ``footway_width_m``, or to ``open_m``
+    from the centreline when given (open ground: :func:`street_closures` credits a line there
+    only where it is tied or holds the reach, so a closure line is drawn out to it).
 
     Parameters
     ----------
@@ -586,6 +589,9 @@ def cross_section_m(
     reach_m
         Obstacles farther than this from the centreline (m) are not looked for
         (``params.closure_reach_m``).
+    open_m
+        Extent (m from the centreline, at least the kerb) of a side with no obstacle in reach;
+        ``None``: the kerb plus ``footway_width_m``.
 
     Returns
     -------
@@ -603,23 +609,14 @@ def cross_section_m(
     [[6.5, 9.0]]
     """
     walls = np.array([], dtype=object) if obstacles is None else obstacles.geometry.to_numpy()
-    return _extents(
-        np.asarray(feet, float), np.asarray(normals, float), np.asarray(half_m, float),
+    half = np.asarray(half_m, float)
+    extent, open_side = _sides(
+        np.asarray(feet, float), np.asarray(normals, float), half,
         (walls, shapely.STRtree(walls)), footway_width_m=footway_width_m, reach_m=reach_m,
     )  # fmt: skip
-
-
-def _extents(
-    feet: np.ndarray,
-    normals: np.ndarray,
-    half: np.ndarray,
-    ground: tuple[np.ndarray, shapely.STRtree],
-    *,
-    footway_width_m: float,
-    reach_m: float,
-) -> np.ndarray:
-    """:func:`cross_section_m` with the obstacles' geometries and their tree built once."""
-    return _sides(feet, normals, half, ground, footway_width_m=footway_width_m, reach_m=reach_m)[0]
+    if open_m is None:
+        return extent
+    return np.where(open_side, np.maximum(open_m, half)[:, None], extent)
 
 
 def _sides(
@@ -631,7 +628,10 @@ def _sides(
     footway_width_m: float,
     reach_m: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_extents` and, per side, whether no obstacle lies within reach (an open side)."""
+    """Extents (m, right and left) and open sides of :func:`cross_section_m`, tree built once.
+
+    A side is open where no obstacle lies within reach (open ground).
+    """
     walls, tree = ground
     out = np.repeat((half + footway_width_m)[:, None], 2, axis=1)
     open_side = np.ones(out.shape, dtype=bool)

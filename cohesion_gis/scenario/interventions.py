@@ -270,9 +270,10 @@ def _closure_line(
     """A line across a street piece, ``inset_m`` in from one end (at most its middle).
 
     Perpendicular to the piece there; across the carriageway plus :data:`CLOSURE_MARGIN_M`
-    each side (m), and on across the footway to the façade, level change or water, or the
-    assumed footway's edge (:func:`cohesion_gis.hvm.barriers.cross_section_m`, ``ground`` =
-    (obstacles, HvmParams)): a line that stops at the kerb is driven round on the footway.
+    each side (m), and on across the footway to the façade, level change or water, or with none
+    within ``closure_reach_m`` across the open ground to that reach
+    (:func:`cohesion_gis.hvm.barriers.cross_section_m`, ``ground`` = (obstacles, HvmParams)): a
+    line that stops at the kerb, or short of it on open ground, is driven round.
     """
     from cohesion_gis.hvm.barriers import cross_section_m
 
@@ -289,6 +290,7 @@ def _closure_line(
         cross_section_m(
             centre[None], normal[None], np.array([width_m / 2.0]), obstacles,
             footway_width_m=hvm.footway_width_m, reach_m=hvm.closure_reach_m,
+            open_m=hvm.closure_reach_m,
         )[0],
         width_m / 2.0 + CLOSURE_MARGIN_M,
     )  # fmt: skip
