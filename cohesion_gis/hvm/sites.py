@@ -219,8 +219,12 @@ class SiteParams:
         ``open_land``: station, stadium, attraction) is building-based premises when buildings
         cover at least this share of its footprint; a venue kind always is.
     hall_share
-        A street, square or market (``open_land`` kinds) is premises only when one building
-        covers at least this share of it: it is itself a building (a market hall).
+        A market (``hall_kinds``) is premises only when one building covers at least this share
+        of it: it is itself a building (a market hall).
+    hall_kinds
+        The ``open_land`` kinds that may be a building (a market hall); a street or square is
+        never premises, even drawn over a building (a square on a podium or a car park's roof
+        is not the building under it; Monaco way/78149828 took the tier of the building below).
     merge_gap_m
         Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
     entry_snap_m
@@ -248,6 +252,7 @@ class SiteParams:
     event_persons_m2: float
     building_share: float
     hall_share: float
+    hall_kinds: tuple[str, ...]
     open_ground_kinds: tuple[str, ...]
     open_ground_persons_m2: float
 
@@ -278,7 +283,7 @@ class SiteParams:
         raise_problems(
             ParameterError, label, problems + _site_problems(SimpleNamespace(**values)), FIX_FILE
         )
-        strings = ("separate_kinds", "station_kinds", "open_ground_kinds")
+        strings = ("separate_kinds", "station_kinds", "open_ground_kinds", "hall_kinds")
         typed: dict[str, Any] = {k: float(v) for k, v in values.items() if k not in strings}
         typed |= {k: tuple(values[k]) for k in strings}
         return cls(**typed)
@@ -315,7 +320,7 @@ def _site_problems(params: Any) -> list[str]:
         for name, bound in _SITE_BOUNDS.items()
         if (p := number_problem(name, getattr(params, name), bound))
     ]
-    lists = ("separate_kinds", "station_kinds", "open_ground_kinds")
+    lists = ("separate_kinds", "station_kinds", "open_ground_kinds", "hall_kinds")
     return problems + [p for k in lists if (p := strings_problem(k, getattr(params, k)))]
 
 
@@ -523,6 +528,7 @@ def _members(
     capped = candidates["kind"].map(lambda k: kinds[k].martyns_law_cap is not None).to_numpy()
     is_open = candidates["kind"].map(lambda k: kinds[k].density_persons_m2 is not None).to_numpy()
     land = candidates["kind"].map(lambda k: kinds[k].open_land).to_numpy(bool)
+    hall = candidates["kind"].isin(params.hall_kinds).to_numpy()
     return gpd.GeoDataFrame(
         {
             "osm_id": candidates["site_id"].to_numpy(),
@@ -535,10 +541,13 @@ def _members(
             "capped": capped,
             "open": is_open,
             "point": is_point,
-            # a square is premises only as one building (a hall), not for the many small
-            # buildings a plaza drawn over arcades or kiosks overlaps (Monaco way/400398289)
+            # a market is premises only as one building (a hall), not for the many small
+            # buildings a plaza drawn over arcades or kiosks overlaps (Monaco way/400398289);
+            # a street or square never, even over one building (Monaco way/78149828)
             "premises": ~is_open
-            | np.where(land, largest >= params.hall_share, building >= params.building_share),
+            | np.where(
+                land, hall & (largest >= params.hall_share), building >= params.building_share
+            ),
         },
         geometry=shapely.make_valid(footprint),
         crs=candidates.crs,
@@ -598,8 +607,11 @@ def _site_row(
         if t != "none":
             listed.append(f"{label}: {t} ({members['persons'][lead]:.0f})")
     tier = max(tiers, key=TIERS.index, default="none")
-    # open land once (overlapping mapped areas are one area), less the premises' buildings
-    open_area = shapely.union_all(geoms[~premises]) if (~premises).any() else None
+    # open land once (overlapping mapped areas are one area), less the premises' buildings; a
+    # member of unknown capacity (a station node in no building) has no area of its own: its
+    # disc is a placeholder, not 100 m² of event ground (it gave Monaco's metro nodes 200)
+    land = ~premises & known
+    open_area = shapely.union_all(geoms[land]) if land.any() else None
     if open_area is not None and premises.any():
         open_area = shapely.difference(open_area, shapely.union_all(geoms[premises]))
     event = (0.0 if open_area is None else float(shapely.area(open_area))) * event_persons_m2

@@ -242,17 +242,24 @@ def test_one_building_is_one_premises_and_open_land_is_counted_once():
     assert unnamed["name"].iloc[0] == "unnamed square way/3"  # never NaN on a page or CSV
 
 
-def test_a_square_is_premises_only_as_one_building():
-    # a market hall mapped as a marketplace is a building; a plaza drawn over many small
-    # buildings (arcades, kiosks: Monaco way/400398289, 49.5 % covered by 18) is not
-    square = shapely.box(0, 0, 100, 100)
+def test_a_market_is_premises_only_as_one_building_and_a_square_never():
+    # a market hall mapped as a marketplace is a building; a market drawn over many small
+    # buildings (stalls, kiosks: Monaco's plaza way/400398289, 49.5 % covered by 18) is not. A
+    # square is never premises, even over one building: Monaco way/78149828, a square drawn over
+    # a building, took that building's tier as a "hall" (second VDA review)
+    area = shapely.box(0, 0, 100, 100)
     kiosks = [shapely.box(x, y, x + 20, y + 20) for x in (0, 25, 50, 75) for y in (0, 40)]
-    rows = [("way/1", "Plaza", "square", np.nan, square)]
-    plaza = soft_target_sites(candidates(rows), **tables(buildings=kiosks)).iloc[0]
-    assert plaza["martyns_law_tier"] == "none" and plaza["martyns_law_premises"] == ""
-    assert plaza["martyns_law_event"] == "possible qualifying event"
-    hall = soft_target_sites(candidates(rows), **tables(buildings=[shapely.box(0, 0, 100, 60)]))
-    assert hall["martyns_law_premises"].iloc[0] == "Plaza: enhanced (5000)"
+    one = [shapely.box(0, 0, 100, 60)]
+    market = [("way/1", "Kauppatori", "market", np.nan, area)]
+    stalls = soft_target_sites(candidates(market), **tables(buildings=kiosks)).iloc[0]
+    assert stalls["martyns_law_tier"] == "none" and stalls["martyns_law_premises"] == ""
+    assert stalls["martyns_law_event"] == "possible qualifying event"
+    hall = soft_target_sites(candidates(market), **tables(buildings=one))
+    assert hall["martyns_law_premises"].iloc[0] == "Kauppatori: enhanced (5000)"
+    square = [("way/2", "Plaza", "square", np.nan, area)]
+    podium = soft_target_sites(candidates(square), **tables(buildings=one)).iloc[0]
+    assert podium["martyns_law_tier"] == "none" and podium["martyns_law_premises"] == ""
+    assert podium["event_capacity_persons"] == 2 * 10_000  # open land: at most an event
 
 
 def test_monaco_streets_are_never_premises_and_the_opera_is_seated(monaco_sites):
@@ -330,6 +337,8 @@ def test_stations_count_their_buildings_floor_and_a_homeless_node_is_unknown():
     assert np.isnan(halt["capacity_persons"])
     assert halt["capacity_source"] == "unknown: station node in no building"
     assert halt["martyns_law_tier"] == "none"
+    # its 100 m² disc is a placeholder, not event ground (Monaco's metro nodes got 200)
+    assert halt["event_capacity_persons"] == 0
     metro = by_id.loc["node/3"]  # the building it stands in: 400 m² x 2 storeys
     assert metro["area_m2"] == pytest.approx(400)
     assert metro["capacity_persons"] == 200
