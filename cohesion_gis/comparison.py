@@ -244,11 +244,15 @@ def split_rated(city: City) -> tuple[City, gpd.GeoDataFrame | None]:
 
     A scenario's rated lines are barrier rows with a ``rating``; the assessment takes them as
     its ``barriers`` argument (validated and snapped there), the City keeps the unrated ones.
+    ``barrier_kind`` goes with them where given: a bollard row is not a continuous line
+    (second VDA review: the kind was dropped here, so every scenario credited rows as lines).
     """
     barriers = city.barriers
     rated = barriers["rating"].notna() if "rating" in barriers else pd.Series(False, barriers.index)
     plain = replace(city, barriers=barriers.loc[~rated].drop(columns="rating", errors="ignore"))
-    proposed = barriers.loc[rated, ["barrier_id", "rating", "geometry"]] if rated.any() else None
+    keep = ["barrier_id", "rating", "geometry"]
+    keep[2:2] = ["barrier_kind"] if "barrier_kind" in barriers else []
+    proposed = barriers.loc[rated, keep] if rated.any() else None
     return plain, proposed
 
 
