@@ -42,11 +42,12 @@ reported per-vertex speeds come from the forward/backward profile pass along the
 
 What is conservative (over-estimates speed): constant (not power-limited) acceleration; the widest
 line is assumed realisable even where the legs before and after a bend are short; S-bends and
-chicanes are separate bends; a bend split by a junction is two bends; barriers are met at the
-forward (run-up) speed, without crediting braking needed for a later bend; a defeated barrier costs
-no speed. What is not modelled: off-road legs across footways and squares from mount points,
-power/drag limits, friction-circle coupling of braking and turning, U-turns (never needed for the
-worst case from a free start), top-k alternative routes.
+chicanes are separate bends; a bend split by three or more junctions is read three chains at a
+time; barriers are met at the forward (run-up) speed, without crediting braking needed for a
+later bend; a defeated barrier costs no speed. What is not modelled: off-road legs across
+footways and squares from mount points, power/drag limits, friction-circle coupling of braking
+and turning, U-turns (never needed for the worst case from a free start), top-k alternative
+routes.
 
 Barriers
 --------
