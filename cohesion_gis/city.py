@@ -43,6 +43,7 @@ from cohesion_gis.sources.osm import (
     clip_polygon,
     default_pbf,
     fetch_osmnx,
+    local_crs,
     read_osm_xml,
     read_pbf,
 )
@@ -348,7 +349,7 @@ def load_city(
             ) from exc
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     inner = _inner_area(study, extract)
-    crs = CRS(gpd.GeoSeries([inner], crs=4326).estimate_utm_crs())
+    crs = local_crs(inner)
     bar.update()
     bar.set_postfix_str("networks and layers")
     city = _build(extract, crs=crs, taxonomy=tax, name=name or default_name(pbf, osm_xml, place))

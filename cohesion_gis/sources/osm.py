@@ -46,6 +46,7 @@ __all__ = [
     "data_hull",
     "default_pbf",
     "fetch_osmnx",
+    "local_crs",
     "read_osm_xml",
     "read_pbf",
 ]
@@ -408,7 +409,7 @@ def data_hull(*layers: gpd.GeoDataFrame) -> BaseGeometry:
     if not len(coords):
         raise DataError("no streets or buildings: the data cover no area")
     lon_lat = box(*coords.min(axis=0), *coords.max(axis=0))
-    crs = gpd.GeoSeries([lon_lat], crs=4326).estimate_utm_crs()
+    crs = local_crs(lon_lat)
     to_metric = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
     x, y = to_metric.transform(coords[:, 0], coords[:, 1])
     radius = math.ceil(HULL_CLOSE_M / HULL_CELL_M)
@@ -481,6 +482,15 @@ def clip_polygon(
     return box(*_check_bbox(bbox)) if bbox is not None else None
 
 
+def local_crs(area: BaseGeometry) -> pyproj.CRS:
+    """The metric CRS of an area given in EPSG:4326: the UTM zone of its centre.
+
+    The one choice of CRS: a City's tables, the data hull and the buffer around a study area
+    are all measured in it.
+    """
+    return pyproj.CRS(gpd.GeoSeries([area], crs=4326).estimate_utm_crs())
+
+
 def buffer_area(area: BaseGeometry, metres: float) -> BaseGeometry:
     """``area`` (EPSG:4326) grown by ``metres`` in its local UTM zone, back in EPSG:4326.
 
@@ -489,7 +499,7 @@ def buffer_area(area: BaseGeometry, metres: float) -> BaseGeometry:
     """
     if metres <= 0:
         return area
-    crs = gpd.GeoSeries([area], crs=4326).estimate_utm_crs()
+    crs = local_crs(area)
     grown = gpd.GeoSeries([area], crs=4326).to_crs(crs).buffer(metres, quad_segs=16)
     return grown.to_crs(4326).iloc[0]
 
