@@ -358,3 +358,48 @@ def test_tests_mirror_the_package() -> None:
     # the rule bites on where these files were before they moved
     before = [Path("test_hvm_comparison.py"), Path("scenario/test_incremental_hvm.py")]
     assert len(_mismatched_tests(before)) == 2
+
+
+def _engine_users() -> dict[str, set[str]]:
+    """Per module of ``network``, the package modules outside it importing its names."""
+    init = ast.parse((PACKAGE / "network" / "__init__.py").read_text(encoding="utf-8"))
+    owner = {alias.asname or alias.name: node.module.rsplit(".", 1)[-1]
+             for node in init.body if isinstance(node, ast.ImportFrom) and node.module
+             for alias in node.names}  # fmt: skip
+    users: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+        if rel.startswith("network"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "cohesion_gis.network"
+            ):
+                parts = node.module.split(".")
+                for alias in node.names:
+                    module = parts[2] if len(parts) > 2 else owner[alias.name]
+                    users.setdefault(module, set()).add(rel)
+    return users
+
+
+def test_the_engine_table_lists_its_users() -> None:
+    """docs/architecture.md's engine table names every module that uses each engine module."""
+    section = DOC.read_text(encoding="utf-8").split("## One network engine", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    modules = {".".join(p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+               for p in PACKAGE.rglob("*.py")}  # fmt: skip
+    listed: dict[str, set[str]] = {}
+    for row in (line for line in section.splitlines() if line.startswith("| `network.")):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        engine = [n.removeprefix("network.") for n in _names(cells[0])]
+        users = {n for n in _names(cells[-1]) if n in modules}
+        for name in engine:
+            listed[name] = users
+    found = _engine_users()
+    assert set(found) <= set(listed), f"engine modules missing from the table: {found.keys()}"
+    for name, users in listed.items():
+        extra = users - found.get(name, set())
+        if name.startswith("_"):  # the kernels' row also names the modules above it
+            extra -= {f"network.{m}" for m in listed} | set().union(*found.values())
+        assert users >= found.get(name, set()), (name, "not listed:", found[name] - users)
+        assert not extra, (name, "listed but not a user:", extra)
