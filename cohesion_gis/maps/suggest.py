@@ -46,7 +46,10 @@ _PICK_CSS = (
     "var s = document.createElement('style');"
     "s.textContent = '.cg-pick{width:24px;height:24px;border-radius:12px;background:#E69F00;"
     "border:2px solid #000;font:bold 13px sans-serif;color:#000;text-align:center;"
-    "line-height:20px;box-sizing:border-box}';"
+    "line-height:20px;box-sizing:border-box}"
+    ".cg-pick-what{position:absolute;top:26px;left:12px;transform:translateX(-50%);"
+    "white-space:nowrap;font:bold 11px sans-serif;color:#111;"
+    "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff}';"
     "document.head.appendChild(s);"
 )
 
@@ -150,7 +153,9 @@ def suggestions_map(
             folium.Marker(
                 [point.y, point.x],
                 icon=folium.DivIcon(
-                    html=f'<div class="cg-pick cg-keep-clear">{int(p.pick)}</div>',
+                    html=f'<div class="cg-pick cg-keep-clear">{int(p.pick)}</div>'
+                    f'<div class="cg-pick-what cg-keep-clear">'
+                    f"{escape_text(p.space_type.replace('_', ' '))}</div>",
                     icon_size=(24, 24),
                     icon_anchor=(12, 12),
                 ),
@@ -167,7 +172,7 @@ def suggestions_map(
             m,
             legend_html(
                 "Suggested portfolio",
-                [("#E69F00", "a pick, numbered in order of choice")],
+                [("#E69F00", "a pick, numbered in order of choice, with what to build")],
                 shape="dot",
             ),
             position="bottomleft",

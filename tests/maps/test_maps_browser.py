@@ -470,4 +470,5 @@ def test_suggestion_picks_are_never_covered_by_district_names(open_map, helsinki
     assert s.page.evaluate(LABELS_OVER_PICKS_JS) == []
     header = s.page.locator(".cg-box").first.inner_text()
     assert "Helsinki · OpenStreetMap data of 2019-04-21" in header  # as on the other maps
+    assert s.page.locator(".cg-pick-what").inner_text() == "park"  # what to build, at a glance
     s.finish("suggestions_picks")
