@@ -29,6 +29,8 @@ from cohesion_gis._gc import paused_gc
 from cohesion_gis.errors import InputError, ScenarioError
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from cohesion_gis.city import City
     from cohesion_gis.cohesion import CohesionResult
     from cohesion_gis.hvm.assess import SiteAssessment
@@ -394,16 +396,17 @@ def cohesion_maps(
         if getattr(city, "data_area", None) is None
         else gpd.GeoDataFrame(geometry=[city.boundary], crs=city.crs)
     )
+    districts = _with_clipped(scores.districts, city)
     with staged_files(out, MAP_NAMES["cohesion"], overwrite=overwrite) as stage:
         m = cohesion_map(
-            scores.districts, homes=reported_homes(scores.homes), spaces=scores.spaces,
+            districts, homes=reported_homes(scores.homes), spaces=scores.spaces,
             streets=streets, buildings=buildings, study_area=study,
             place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
         html, png, pdf = (stage / name for name in MAP_NAMES["cohesion"])
         save_offline(m, html)
         figure = cohesion_figure(
-            scores.districts, streets=streets, buildings=buildings, spaces=scores.spaces,
+            districts, streets=streets, buildings=buildings, spaces=scores.spaces,
             study_area=study, place=city.name, data_date=city.provenance.data_date,
         )  # fmt: skip
         save_png(figure, png)
@@ -441,6 +444,14 @@ def sites_maps(
     return [out / name for name in MAP_NAMES["sites"]]
 
 
+def _with_clipped(districts: gpd.GeoDataFrame, city: City) -> gpd.GeoDataFrame:
+    """``districts`` with the City's ``clipped`` flag, for the maps' "cut by the edge" line."""
+    if "clipped" not in city.districts or "clipped" in districts:
+        return districts
+    flag = city.districts.set_index("district_id")["clipped"]
+    return districts.assign(clipped=districts["district_id"].map(flag).fillna(False).astype(bool))
+
+
 @paused_gc()
 def summary_page(
     city: City,
@@ -458,7 +469,7 @@ def summary_page(
     path = Path(out_dir) / MAP_NAMES["summary"][0]
     with staged_files(path.parent, [path.name], overwrite=overwrite) as stage:
         summary_figure(
-            scores.districts, sites.sites, stage / path.name,
+            _with_clipped(scores.districts, city), sites.sites, stage / path.name,
             approaches=sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0],
             streets=city.walk_edges, buildings=city.buildings,
             place=city.name, data_date=city.provenance.data_date,

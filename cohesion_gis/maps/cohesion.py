@@ -58,6 +58,7 @@ __all__ = [
     "SCORE_MEANING",
     "SHORT_NAMES",
     "Component",
+    "clipped_caveat",
     "cohesion_map",
     "district_labels",
     "district_popup",
@@ -144,6 +145,36 @@ BRIDGING_NOT_AVAILABLE = (
     "not available (no resident-group data given): left out of the score, the other "
     "components re-weighted"
 )
+
+
+def clipped_caveat(districts: gpd.GeoDataFrame) -> str | None:
+    """What a map says where districts are cut by the edge of the data (a ``clipped`` column).
+
+    Scores and residents then count the part inside only: the embedded Helsinki extract's
+    Punavuori holds 180 residents, the whole district about 9,000 (planner review). None when the
+    table has no ``clipped`` column or no district is cut.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> clipped_caveat(gpd.GeoDataFrame({"name": ["A", "B"], "clipped": [True, False]}))
+    'Cut by the edge of the data: A (its score and residents count the part inside only).'
+    """
+    if "clipped" not in districts:
+        return None
+    cut = districts.loc[districts["clipped"].fillna(False).astype(bool), "name"].astype(str)
+    if cut.empty:
+        return None
+    if len(cut) == len(districts):
+        return (
+            f"All {len(cut)} districts are cut by the edge of the data: their scores and "
+            "residents count the part inside only."
+        )
+    one = len(cut) == 1
+    return (
+        f"Cut by the edge of the data: {', '.join(cut)} ({'its' if one else 'their'} "
+        f"score{'' if one else 's'} and residents count the part inside only)."
+    )
 
 
 def _number(value: object) -> float:
@@ -323,7 +354,11 @@ def cohesion_map(
         buildings=buildings,
         tiles=tiles,
         title=title,
-        lines=[*lines, f"Mixing of residents: {BRIDGING_NOT_AVAILABLE}."] if no_groups else lines,
+        lines=[
+            *lines,
+            *([f"Mixing of residents: {BRIDGING_NOT_AVAILABLE}."] if no_groups else []),
+            *([cut] if (cut := clipped_caveat(districts)) else []),
+        ],
         tolerance_m=tolerance_m,
     )
     wgs = to_wgs84(districts, tolerance_m=tolerance_m)

@@ -56,6 +56,7 @@ from cohesion_gis.maps.cohesion import (
     DISTRICT_COLUMNS,
     SCORE_MEANING,
     SHORT_NAMES,
+    clipped_caveat,
 )
 from cohesion_gis.maps.scenario import INTERVENTION_STYLES, scenario_title, score_change
 from cohesion_gis.maps.sites import APPROACH_COLUMNS, SITE_COLUMNS
@@ -808,10 +809,16 @@ def weakest_rows(districts: gpd.GeoDataFrame, n: int = 5) -> list[list[str]]:
 
 
 def cohesion_caveats(districts: gpd.GeoDataFrame) -> list[str]:
-    """Footer lines: bridging not available; types of space no resident has within its walk."""
+    """Footer lines: bridging not available, districts cut by the edge, types out of every walk.
+
+    Bridging without group data; districts cut by the edge of the data (a ``clipped`` column);
+    the types of space no resident has within its standard walk.
+    """
     lines = []
     if districts["bridging"].isna().all():
         lines.append(f"Mixing of residents: {BRIDGING_NOT_AVAILABLE}.")
+    if cut := clipped_caveat(districts):
+        lines.append(cut)
     never = [
         str(c).removeprefix("share_meeting_").replace("_", " ")
         for c in districts

@@ -58,3 +58,18 @@ def test_district_popup_gives_the_decision_outputs():
     assert "Worst-served tenth / median home</th><td>50 / 61 of 100" in out
     assert "Main reason the score is below 100</th><td>access" in out
     assert "Read with care</th><td>bridging not available (no resident-group data)" in out
+
+
+def test_districts_cut_by_the_data_edge_are_said_so(helsinki):
+    # the summary listed Punavuori with 180 residents (the whole district holds about 9,000):
+    # neither map nor page said the extract cuts it
+    from cohesion_gis.maps.static import cohesion_caveats
+
+    cut = helsinki.districts.assign(clipped=[k < 2 for k in range(len(helsinki.districts))])
+    names = ", ".join(cut["name"].astype(str).iloc[:2])
+    page = cohesion_map(cut).get_root().render()
+    assert f"Cut by the edge of the data: {names} (their scores and residents" in page
+    assert any(line.startswith("Cut by the edge of the data") for line in cohesion_caveats(cut))
+    every = cohesion_caveats(helsinki.districts.assign(clipped=True))
+    assert f"All {len(cut)} districts are cut by the edge of the data" in " ".join(every)
+    assert "edge of the data" not in cohesion_map(helsinki.districts).get_root().render()
