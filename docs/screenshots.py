@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 from PIL import Image
 
@@ -110,7 +111,7 @@ def shoot(
 def helsinki_pages(work: Path, images: Path) -> dict[str, Path]:
     """Build and save Helsinki's maps as the command line does; draw the two paper pages."""
     from cohesion_gis.maps.suggest import suggestions_map
-    from cohesion_gis.pipeline import cohesion_maps, sites_maps
+    from cohesion_gis.pipeline import _with_clipped, cohesion_maps, sites_maps
     from cohesion_gis.suggest import suggest
 
     city = cg.load_city()
@@ -123,10 +124,11 @@ def helsinki_pages(work: Path, images: Path) -> dict[str, Path]:
         "sites_map_after": work / "sites_map.html",
     }
     summary_figure(
-        scores.districts, sites.sites, images / "summary_after.png",
+        _with_clipped(scores.districts, city), sites.sites, images / "summary_after.png",
         approaches=sites.approaches.loc[sites.approaches["impact_speed_kmh"] > 0],
         streets=city.walk_edges, buildings=city.buildings,
         place=city.name, data_date=city.provenance.data_date, dpi=110,
+        study_area=gpd.GeoDataFrame(geometry=[city.boundary], crs=city.crs),
     )  # fmt: skip
     for name, scenario in SCENARIOS.items():
         comparison = cg.compare(city, cg.load_scenario(Path("scenarios") / f"{scenario}.toml"))
