@@ -71,6 +71,7 @@ from cohesion_gis._validate import (
     strings_problem,
 )
 from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.hvm.rating import ISO_MAX_PENETRATION_M
 from cohesion_gis.hvm.vehicles import MAX_TEST_MASS_KG
 from cohesion_gis.params import FIX_FILE, load_params
 from cohesion_gis.scenario import Intervention, Scenario, apply
@@ -1259,17 +1260,14 @@ def _line(span: _Span) -> LineString:
     return LineString([p for p in (tie_left, left, right, tie_right) if p is not None])
 
 
-#: Longest penetration (m) a designed line asks for: ISO 22343-1 classifies penetration up to
-#: 25 m (reference hvm.md §2 [V]); a larger stand-off is not needed and not tested.
-MAX_PENETRATION_M = 25.0
-
 #: Test vehicles in plain words, by the first letters of the ISO 22343-1 class.
 _VEHICLE_WORDS = (("M1", "car"), ("N1", "van"), ("N2", "truck"), ("N3", "truck"))
 
 
 def _rating(need: Any) -> str:
     """The rating string asked of a line: head-on test, penetration within the stand-off."""
-    standoff = min(need.max_penetration_m or 0.0, MAX_PENETRATION_M)
+    # ISO 22343-1 rates penetration up to 25 m: a larger stand-off is not needed, not tested
+    standoff = min(need.max_penetration_m or 0.0, ISO_MAX_PENETRATION_M)
     pen = max(0.0, math.floor(standoff * 10) / 10)
     return f"V/{need.mass_kg:.0f}[{need.vehicle_class}]/{need.test_speed_kmh:.0f}/90:{pen:.1f}"
 
@@ -1285,7 +1283,7 @@ def rating_words(needs: Mapping[str, Any]) -> str:
         )
     if not parts:
         return ""
-    pen = min(*(n.max_penetration_m or 0.0 for n in needs.values()), MAX_PENETRATION_M)
+    pen = min(*(n.max_penetration_m or 0.0 for n in needs.values()), ISO_MAX_PENETRATION_M)
     return (
         f"stops {', '.join(parts)}, head-on (90°), moving no more than "
         f"{math.floor(pen * 10) / 10:.1f} m"
