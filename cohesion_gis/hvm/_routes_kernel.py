@@ -491,9 +491,12 @@ def _joined_path(
 
 
 #: A bend is read across two junctions only where the street piece between them is shorter
-#: than this (m): the sharp bends the review found split by junctions are 10-40 m pieces, a
-#: roundabout's arcs between arms are shorter than this, and it bounds the work.
-SPLIT_BEND_M = 100.0
+#: than this (m) [A]: two 90° turns on a 7 m street merge into one bend when closer than about
+#: 53 m (twice the 26 m tangent of their 30 m widest line), so the sharp bends that cap speeds
+#: are split by shorter pieces, as are a roundabout's arcs between its arms; gentler turns
+#: merge over longer pieces but cap little. It bounds the work: at 100 m every block of an
+#: 80 m street grid was read (network build 2.3 -> 6.2 s CPU on 100 k nodes).
+SPLIT_BEND_M = 60.0
 
 
 @njit(cache=True)
@@ -770,7 +773,8 @@ def turn_radii(  # noqa: PLR0917
     dead end): no continuation can use a speed above ``sqrt(a_lat · widest[d])``.
     ``exit_seg``, ``exit_radius`` per turn: the bend's cap at its last vertex past a junction
     (``exit_seg`` segments along the chain of pieces entered, at most to its end at the next
-    ``stop`` node; 0: none); ``entry_seg`` the segments of the bend before the node.
+    ``stop`` node; 0: none); ``entry_seg`` the segments of the bend before the node;
+    ``exit_row`` the turn's row in :func:`turn_maps` (-1: no exit).
     """
     n_dir = head.size
     ptr = np.zeros(n_dir + 1, np.int64)
@@ -798,7 +802,13 @@ def turn_radii(  # noqa: PLR0917
                     n_chain += vptr[(y >> 1) + 1] - vptr[y >> 1] - 1
                 exit_seg[t] = min(n_exit, n_chain)
                 exit_radius[t] = r_exit
-    return ptr, radius, widest, exit_seg, exit_radius, entry_seg
+    exit_row = np.full(ptr[-1], -1, np.int64)
+    n_rows = 0
+    for t in range(ptr[-1]):
+        if exit_seg[t] > 0:
+            exit_row[t] = n_rows
+            n_rows += 1
+    return ptr, radius, widest, exit_seg, exit_radius, entry_seg, exit_row
 
 
 @njit(cache=True)
@@ -870,26 +880,28 @@ def chain_starts(
 
 
 @njit(cache=True)
-def turn_maps(
+def turn_maps(  # noqa: PLR0917
     graph: tuple[np.ndarray, ...],
     maps: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     segments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     lat: float,
     top2: float,
+    exit_row: np.ndarray,
 ) -> np.ndarray:  # pragma: no cover - numba
     """Per turn with a bend exit (``exit_seg > 0``): the map of the chain it enters, in two.
 
-    Row ``t``: the kind (:data:`MAP_STEPS` when a piece of the chain is walked), the clamp
-    ``(T, lo, hi)`` of the chain's first ``exit_seg[t]`` segments, then that of the rest (as in
-    :func:`chain_starts`; turns at its degree-2 nodes included), so the bend's cap at its last
-    vertex goes between the two. ``graph`` as in :func:`_search`.
+    Row ``exit_row[t]`` (:func:`turn_radii`; only such turns have one): the kind
+    (:data:`MAP_STEPS` when a piece of the chain is walked), the clamp ``(T, lo, hi)`` of the
+    chain's first ``exit_seg[t]`` segments, then that of the rest (as in :func:`chain_starts`;
+    turns at its degree-2 nodes included), so the bend's cap at its last vertex goes between
+    the two. ``graph`` as in :func:`_search`.
     """
     out_ptr, out_idx, head = graph[0], graph[1], graph[2]
     turn_ptr, turn_radius, stop, exit_seg = graph[5], graph[6], graph[10], graph[11]
     kind, model = maps[0], maps[4]
     vptr, seg_len, radius, grade = segments
     power = model[4] != 0.0
-    out = np.zeros((exit_seg.size, 7))
+    out = np.zeros((max(exit_row.max() + 1, 0) if exit_row.size else 0, 7))
     for d in range(head.size):
         node = head[d]
         for j in range(out_ptr[node + 1] - out_ptr[node]):
@@ -927,9 +939,10 @@ def turn_maps(
                         side = 0 if n < exit_seg[t] else 1
                         parts[side] = _compose(parts[side], (0.0, -np.inf, cap))
                 y = y2
-            out[t, 0] = MAP_STEPS if walk else kind[y]
-            out[t, 1:4] = parts[0]
-            out[t, 4:] = parts[1]
+            row = exit_row[t]
+            out[row, 0] = MAP_STEPS if walk else kind[y]
+            out[row, 1:4] = parts[0]
+            out[row, 4:] = parts[1]
     return out
 
 
@@ -948,17 +961,19 @@ def _exit_traverse(  # noqa: PLR0917
 ) -> float:  # pragma: no cover - numba
     """:func:`_chain_traverse` after turn ``t`` into ``x``, capped at the bend's exit.
 
-    ``cap`` (m²/s²) applies after ``exit_seg[t]`` segments (:func:`turn_maps`).
+    ``cap`` (m²/s²) applies after ``exit_seg[t]`` segments (:func:`turn_maps`, row
+    ``exit_row[t]``).
     """
-    k = tmaps[t, 0]
+    m = tmaps[graph[16][t]]
+    k = m[0]
     if k == MAP_SPEED:
-        u = min(tmaps[t, 3], max(tmaps[t, 2], u + tmaps[t, 1]), cap)
-        return min(tmaps[t, 6], max(tmaps[t, 5], u + tmaps[t, 4]))
+        u = min(m[3], max(m[2], u + m[1]), cap)
+        return min(m[6], max(m[5], u + m[4]))
     model = maps[4]
     if k == MAP_DISTANCE:
-        dist = min(tmaps[t, 3], max(tmaps[t, 2], level_run_up_m(u, model) + tmaps[t, 1]))
+        dist = min(m[3], max(m[2], level_run_up_m(u, model) + m[1]))
         dist = min(dist, level_run_up_m(min(cap, top2), model))
-        return level_speed_sq(min(tmaps[t, 6], max(tmaps[t, 5], dist + tmaps[t, 4])), model)
+        return level_speed_sq(min(m[6], max(m[5], dist + m[4])), model)
     out_ptr, out_idx, head, turn_ptr, turn_radius, stop = (
         graph[0], graph[1], graph[2], graph[5], graph[6], graph[10]
     )  # fmt: skip
@@ -1053,18 +1068,19 @@ def _search(  # noqa: PLR0917 (numba has no keyword-only arguments)
     road network outside without meeting a barrier that stops the class); all starts on a chain
     of pieces between stop nodes (junctions, dead ends, entries, barriers) are put directly on
     the chain's last piece, from ``starts = (start_u, start_len, chain_end, chain_ok,
-    chain_maps, start_ok)`` (:func:`chain_starts`), so a chain of ``k`` pieces costs ``k``
-    start labels, not ``k²``.
+    chain_maps, tmaps, start_ok)`` (:func:`chain_starts`, :func:`turn_maps`), so a chain of
+    ``k`` pieces costs ``k`` start labels, not ``k²``.
 
     ``graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
-    in_idx, stop, exit_seg, exit_radius, state_ptr, table_ptr, table)`` (:func:`turn_radii`,
-    :func:`split_bend_radii`); ``limits = (lat, top2, horizon)``; ``scratch = (best_v, best_lab,
-    pend_v, pend_dist, touched, on_path, is_entry)`` with ``best_v``, ``best_lab``, ``pend_v`` -1
-    and ``on_path`` False everywhere on entry: ``best_v[s]`` becomes the largest settled speed
-    (m/s) in state ``s`` (:func:`_state`: the edge, or the edge and the road before a bend split
-    by two junctions: labels at one edge whose next turns differ are kept apart, so the search
-    stays exact) and ``best_lab[d]`` the fastest label settled at ``d``. Labels are appended to
-    ``pool`` from index ``n_lab``. Returns the pool, its new size and the number of edges labelled
+    in_idx, stop, exit_seg, exit_radius, state_ptr, table_ptr, table, exit_row)``
+    (:func:`turn_radii`, :func:`split_bend_radii`); ``limits = (lat, top2, horizon)``;
+    ``scratch = (best_v, best_lab, pend_v, pend_dist, touched, on_path, is_entry)`` with
+    ``best_v``, ``best_lab``, ``pend_v`` -1 and ``on_path`` False everywhere on entry:
+    ``best_v[s]`` becomes the largest settled speed (m/s) in state ``s`` (:func:`_state`: the
+    edge, or the edge and the road before a bend split by two junctions: labels at one edge
+    whose next turns differ are kept apart, so the search stays exact) and ``best_lab[d]`` the
+    fastest label settled at ``d``. Labels are appended to ``pool`` from index ``n_lab``.
+    Returns the pool, its new size and the number of edges labelled
     (``touched[:n]``, for the caller to reset with :func:`_reset`).
     """
     out_ptr, out_idx, head, tail = graph[:4]
@@ -1504,8 +1520,8 @@ def run_sites(
         ``(tail, head, h_start, h_end, out_ptr, out_idx, in_ptr, in_idx, node_radius,
         piece_a, piece_b, piece_width, piece_grade, piece_len, vptr, vxy, seg_len,
         vertex_radius, has_barrier, turn_ptr, turn_radius, widest, stop, exit_seg,
-        exit_radius, entry_seg, state_ptr, table_ptr, table)`` (``turn_*``, ``widest``,
-        ``exit_*`` and ``entry_seg`` from :func:`turn_radii`, the last three from
+        exit_radius, entry_seg, exit_row, state_ptr, table_ptr, table)`` (``turn_*``,
+        ``widest``, ``exit_*`` and ``entry_seg`` from :func:`turn_radii`, the last three from
         :func:`split_bend_radii`; ``stop``: nodes where chains of pieces end).
     graph
         Undirected CSR ``(indptr, indices, length_m)`` of the nodes for the horizon (the split
@@ -1521,7 +1537,7 @@ def run_sites(
         (:func:`~cohesion_gis.hvm.kinematics.traction_model`), ``vehicle = (lat, braking,
         top_kmh, start_kmh, start_u)`` with the start speed capped by the top speed and
         ``start_u`` its square in (m/s)², the chain starts (:func:`chain_starts`), the turns'
-        chain maps split at a bend's exit (C, T, 7) (:func:`turn_maps`) and
+        chain maps split at a bend's exit (C, rows, 7) (:func:`turn_maps`) and
         ``start_ok (C, N)``: nodes where a vehicle may start (reached from outside).
 
     Returns
@@ -1537,7 +1553,7 @@ def run_sites(
     tail, head, _, _, out_ptr, out_idx, in_ptr, in_idx = network[:8]
     node_radius, piece_a, piece_b, _, piece_grade, piece_len = network[8:14]
     vptr, vxy, seg_len, vertex_radius, has_barrier, turn_ptr, turn_radius, widest = network[14:22]
-    stop, exit_seg, exit_radius, entry_seg, state_ptr, table_ptr, table = network[22:29]
+    stop, exit_seg, exit_radius, entry_seg, exit_row, state_ptr, table_ptr, table = network[22:30]
     indptr, indices, weights, inv, n_buckets, n_entries = graph
     entry_ptr, entry_node, inside_ptr, inside_piece = sites
     width_ok, kind, shift, low, high, threshold, model, vehicle = classes[:8]
@@ -1545,7 +1561,8 @@ def run_sites(
     turns = (out_ptr, out_idx, turn_ptr, turn_radius, exit_seg, exit_radius, tail, table_ptr,
              table, in_ptr, in_idx, entry_seg)  # fmt: skip
     dir_graph = (out_ptr, out_idx, head, tail, piece_len, turn_ptr, turn_radius, widest, in_ptr,
-                 in_idx, stop, exit_seg, exit_radius, state_ptr, table_ptr, table)  # fmt: skip
+                 in_idx, stop, exit_seg, exit_radius, state_ptr, table_ptr, table,
+                 exit_row)  # fmt: skip
     segments = (vptr, seg_len, vertex_radius, piece_grade)
     pieces = (vptr, vxy, vertex_radius, piece_grade)
     n_nodes = node_radius.size

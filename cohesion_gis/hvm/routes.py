@@ -981,7 +981,8 @@ def _class_arrays(  # noqa: PLR0917
     Returns ``(width_ok, kind, shift, low, high (C, D), threshold (C, N), model (C, M),
     vehicle (C, 5))`` and the chains of pieces per class (``start_u, start_len, chain_end,
     chain_ok (C, D), chain_maps (C, D, 4)``, :func:`~cohesion_gis.hvm._routes_kernel.chain_starts`;
-    ``turn_maps (C, T, 7)``, :func:`~cohesion_gis.hvm._routes_kernel.turn_maps`),
+    ``turn_maps (C, rows, 7)``, one row per turn with a bend exit,
+    :func:`~cohesion_gis.hvm._routes_kernel.turn_maps`),
     see
     :func:`cohesion_gis.hvm._routes_kernel.run_sites`. A vehicle is stopped at node ``n`` if its
     squared speed (m²/s²) is ``<= threshold[n]`` (-1: nothing stops it there).
@@ -1010,7 +1011,7 @@ def _class_arrays(  # noqa: PLR0917
         starts.append((*kernel.chain_starts(
             graph, class_maps, segments, width_ok[c],
             (lat, top2, float(kmh_to_ms(start_kmh)) ** 2, params.search_horizon_m),
-        ), kernel.turn_maps(graph, class_maps, segments, lat, top2)))  # fmt: skip
+        ), kernel.turn_maps(graph, class_maps, segments, lat, top2, graph[14])))  # fmt: skip
         for node, barrier_list in net.node_barriers.items():
             for b in barrier_list:
                 rating = ratings[b]
