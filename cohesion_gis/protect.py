@@ -70,7 +70,7 @@ from cohesion_gis._validate import (
     raise_problems,
     strings_problem,
 )
-from cohesion_gis.errors import InputError, ParameterError
+from cohesion_gis.errors import InputError, ParameterError, ScenarioError
 from cohesion_gis.hvm.rating import ISO_MAX_PENETRATION_M
 from cohesion_gis.hvm.vehicles import MAX_TEST_MASS_KG
 from cohesion_gis.params import FIX_FILE, load_params
@@ -161,6 +161,29 @@ class Closure:
 
 
 @dataclass(frozen=True)
+class ChicaneCost:
+    """What a designed chicane costs (``[chicane]`` of ``defaults/protect.toml``).
+
+    Attributes
+    ----------
+    label
+        Plain words for the summary.
+    works_units
+        Kerb build-outs, drainage and resurfacing of one chicane (units).
+    structure_cost_per_m
+        A structural build-out (building line, retaining wall, berm) per metre (units/m), where
+        the arrival speed is beyond every tested product.
+    intrusiveness
+        Penalty on the cost (0: none).
+    """
+
+    label: str
+    works_units: float
+    structure_cost_per_m: float
+    intrusiveness: float
+
+
+@dataclass(frozen=True)
 class ProtectParams:
     """Costs and geometry of designed barrier schemes (``defaults/protect.toml``).
 
@@ -208,6 +231,8 @@ class ProtectParams:
         The forms a rated line can take, lightest first.
     closure
         The street closure with landscaping.
+    chicane
+        The chicane the ring may place before a street no product holds.
     """
 
     cost_per_m: Mapping[float, float]
@@ -227,6 +252,7 @@ class ProtectParams:
     gap_m: float
     forms: tuple[Form, ...]
     closure: Closure
+    chicane: ChicaneCost
 
     PACKAGED: ClassVar[str] = "protect.toml"
     OPEN_TABLES: ClassVar[tuple[str, ...]] = ("cost_per_m", "forms")
@@ -271,6 +297,8 @@ class ProtectParams:
             problems.append("field `forms` is empty; expected at least one [forms.<name>]")
         closure = table["closure"]
         problems += _entry_problems("closure", closure, _CLOSURE_BOUNDS)
+        chicane = table["chicane"]
+        problems += _entry_problems("chicane", chicane, _CHICANE_BOUNDS)
         raise_problems(ParameterError, label, problems, FIX_FILE)
         forms.sort(key=lambda f: (f.max_test_speed_kmh, f.max_mass_kg))
         return cls(
@@ -282,6 +310,9 @@ class ProtectParams:
             max_rounds=int(table["max_rounds"]),
             forms=tuple(forms),
             closure=Closure(closure["label"], **{k: float(closure[k]) for k in _CLOSURE_BOUNDS}),
+            chicane=ChicaneCost(
+                chicane["label"], **{k: float(chicane[k]) for k in _CHICANE_BOUNDS}
+            ),
         )
 
 
@@ -336,6 +367,11 @@ _CLOSURE_BOUNDS = {
     "depth_m": Bound(0.0, 100.0, "m", above=True),
     "cost_per_m2": Bound(0.0, 1e6, "units/m²"),
     "max_speed_kmh": _TEST_SPEED,
+    "intrusiveness": _PENALTY,
+}
+_CHICANE_BOUNDS = {
+    "works_units": Bound(0.0, 1e6, "units"),
+    "structure_cost_per_m": _COST,
     "intrusiveness": _PENALTY,
 }
 
@@ -1092,7 +1128,7 @@ def _ring(
     hvm_params: Any,
     ground: _Ground,
     pool: dict[_Key, _Segment],
-) -> tuple[_Cut, tuple[str, ...]]:
+) -> tuple[_Cut, tuple[str, ...], tuple[tuple[int, int], ...]]:
     """The cheapest closed ring of lines and closures round the site: a minimum s-t cut.
 
     The vehicle network's streets within ``ring_m`` of the site are arcs, one per direction;
@@ -1104,8 +1140,10 @@ def _ring(
     (vehicles come from there), the sink the streets entering the site's search area; the
     minimum cut (networkx, exact) closes the site off at least cost, so no vehicle starts
     inside it (``hvm.routes``: a closed ring of rated lines) and every line stops what
-    reaches it. Segments of the chosen lines are added to ``pool``. Returns the cut and the
-    names of the streets it had to cross where no product holds (empty: the ring is closed).
+    reaches it. An arc may also leave a chicane's middle (``chicane_radius_m``, where vehicles
+    are slowest). Segments of the chosen lines are added to ``pool``. Returns the cut, the
+    names of the streets it had to cross where no product holds (empty: the ring is closed) and
+    those crossings (drive-edge position, tail node index).
     """
     import networkx as nx
 
@@ -1124,7 +1162,10 @@ def _ring(
     # the network engine's bounded search; a head one street beyond ring_m is still measured
     dist = node_distances(graph, seeds, limit_m=params.ring_m + float(length.max(initial=0.0)))
     near = np.flatnonzero(np.minimum(dist[u], dist[v]) <= params.ring_m)
-    degree = np.bincount(np.r_[u, v], minlength=graph.n_nodes)
+    # lines leave junctions and dead ends, and chicanes' middles (where their street is slowest)
+    leaves = np.bincount(np.r_[u, v], minlength=graph.n_nodes) != 2
+    if "chicane_radius_m" in edges:
+        leaves[v[edges["chicane_radius_m"].notna().to_numpy()]] = True
     # one candidate line per street and direction, placement_m past a junction or dead end
     # (along a street between junctions the slowest place is just past the junction)
     arcs: list[tuple[int, int, int]] = []  # (edge position, tail node, head node)
@@ -1140,7 +1181,7 @@ def _ring(
     for e in near.tolist():
         for tail, head in ((u[e], v[e]), (v[e], u[e])):
             xy = _oriented(lines[e], node_xy[tail])
-            if len(xy) < 2 or degree[tail] == 2:
+            if len(xy) < 2 or not leaves[tail]:
                 continue
             seg = _Segment(_key(tuple(xy[0])), _key(tuple(xy[1])), 0.0)
             direction = (np.asarray(seg.end) - np.asarray(seg.start)) / (seg.length_m or 1.0)
@@ -1158,7 +1199,7 @@ def _ring(
             points.append(at)
             upstream.append(at - direction * PROBE_M / 2)
     if not arcs:
-        return _Cut({}, {}, {}, ()), ("every street (no line offered)",)
+        return _Cut({}, {}, {}, ()), ("every street (no line offered)",), ()
     horizon = _probe_horizon_m(check.classes, params, hvm_params)
     speeds = check.speeds_at(np.asarray(points), np.asarray(upstream), horizon)
     widths, _ = _streets(city, {k: pool[k] for k in keys}, params.default_width_m)
@@ -1223,14 +1264,15 @@ def _ring(
     for node in outside & set(flow.nodes):
         flow.add_edge(source, node, capacity=_NO_CUT * 10)
     if sink not in flow or source not in flow:
-        return _Cut({}, {}, {}, ()), ("every street (no line offered)",)
+        return _Cut({}, {}, {}, ()), ("every street (no line offered)",), ()
     _, (reach, _) = nx.minimum_cut(flow, source, sink)
     crossing = [(a, b) for a, b, c in flow.edges(data="capacity")
                 if a in reach and b not in reach]  # fmt: skip
     names = edges["name"].where(edges["name"].notna(), edges["osm_id"]).astype(str).to_numpy()
-    leaks = sorted({
-        names[e] for a, b in crossing if flow[a][b]["capacity"] >= _NO_CUT for e in streets[a, b]
+    leaking = sorted({
+        (e, a) for a, b in crossing if flow[a][b]["capacity"] >= _NO_CUT for e in streets[a, b]
     })  # fmt: skip
+    leaks = sorted({names[e] for e, _ in leaking})
     needs_out: dict[_Key, Any] = {}
     closures: dict[int, Mapping[str, float]] = {}
     costs: dict[_Key, float] = {}
@@ -1248,7 +1290,198 @@ def _ring(
                         pool[keys[i]].to_entry_m - pool[keys[i]].offset_m(params.placement_m),
                         params,
                     )  # fmt: skip
-    return _Cut(needs_out, closures, costs, ()), tuple(leaks)
+    return _Cut(needs_out, closures, costs, ()), tuple(leaks), tuple(leaking)
+
+
+# --- chicanes: slowing a street the ring must cross where no product holds -------------------
+
+#: How far (m) up a street from the junction a chicane's middle is tried, and in what steps.
+CHICANE_SEARCH_M, CHICANE_STEP_M = 200.0, 4.0
+#: A street runs on straight through a node where it turns by no more than this (degrees).
+STRAIGHT_ON_DEG = 30.0
+
+
+def _unholdable(threats: gpd.GeoDataFrame, top_kmh: float, standoff_m: float) -> list[np.ndarray]:
+    """Each open approach faster than ``top_kmh`` all along its last ``standoff_m``, backwards.
+
+    The route's vertices from its entry back to its start (m): where a chicane must slow it.
+    """
+    paths = []
+    for row in threats.itertuples():
+        xy = shapely.get_coordinates(row.geometry)
+        speeds = np.array(str(row.speeds_kmh).split(), float)
+        to_entry = np.r_[np.cumsum(np.hypot(*np.diff(xy, axis=0).T)[::-1])[::-1], 0.0]
+        if len(xy) > 1 and (speeds[to_entry <= standoff_m] > top_kmh).all():
+            paths.append(xy[::-1])
+    return paths
+
+
+def _upstream_xy(city: City, e: int, tail: int, reach_m: float) -> np.ndarray:
+    """The street's vertices back from node index ``tail`` against the travel along edge ``e``.
+
+    Through every node on the straightest piece (turning at most :data:`STRAIGHT_ON_DEG`), for
+    at least ``reach_m`` metres or until no piece runs on straight: the way a vehicle comes
+    into ``tail`` at speed.
+    """
+    edges, graph = city.drive_edges, city.drive_csr
+    u = graph.node_index(edges["u"].to_numpy()).astype(np.int64)
+    v = graph.node_index(edges["v"].to_numpy()).astype(np.int64)
+    lines = edges.geometry.to_numpy()
+    node_xy = np.column_stack([graph.x, graph.y])
+    ahead = _oriented(lines[e], node_xy[tail])
+    heading = ahead[1] - ahead[0]  # the travel direction at tail
+    xy = [node_xy[[tail]]]
+    node, edge, total = tail, e, 0.0
+    while total < reach_m:
+        best, best_turn = -1, STRAIGHT_ON_DEG
+        for f in np.flatnonzero((u == node) | (v == node)).tolist():
+            if f == edge:
+                continue
+            back = _oriented(lines[f], node_xy[node])  # from node, away (against the travel)
+            turn = math.degrees(
+                math.atan2(abs(np.cross(-heading, back[1] - back[0])),
+                           float(np.dot(-heading, back[1] - back[0])))
+            )  # fmt: skip
+            if turn < best_turn:
+                best, best_turn = f, turn
+        if best < 0:
+            break
+        back = _oriented(lines[best], node_xy[node])
+        xy.append(back[1:])
+        heading = back[-2] - back[-1]
+        total += lines[best].length
+        node, edge = int(v[best] if u[best] == node else u[best]), best
+        if node == tail:
+            break
+    return np.vstack(xy)
+
+
+def _chicanes(
+    city: City,
+    check: _SiteCheck,
+    paths: Sequence[np.ndarray],
+    area: Any,
+    *,
+    params: ProtectParams,
+    hvm_params: Any,
+    site_name: str,
+    first: int = 0,
+) -> tuple[Scenario, list[dict[str, Any]]]:
+    """A chicane on each path, as near its start as one can be built.
+
+    Each path (vertices, m) runs from where vehicles must be slow back the way they come: up
+    the street into a junction the ring must cross where no product holds (:func:`_upstream_xy`),
+    or back along an approach no line near the site holds. Its chicane's middle is the first
+    place from ``length_m / 2 + 1`` m along it (in :data:`CHICANE_STEP_M` steps up to
+    :data:`CHICANE_SEARCH_M`) where one can be built
+    (:func:`cohesion_gis.scenario.interventions.chicane`); a path already passing within a
+    chicane's length of one gets none. Vehicles come out at its cap, so a line just past it is
+    rateable. Its build-outs are rated for the fastest arrival either way there (the
+    assessment's own search within ``horizon_m``, :meth:`_SiteCheck.speeds_at`), head-on;
+    where that is beyond every test they are permanent structures (costed per metre as such),
+    which no product rating covers. Returns the chicanes as a scenario (ids from ``first``)
+    and their rows.
+    """
+    from cohesion_gis.hvm.chicane import ChicaneParams
+    from cohesion_gis.hvm.vehicles import Vehicles
+    from cohesion_gis.scenario.interventions import chicane
+
+    geometry = load_params(ChicaneParams)
+    edges = city.drive_edges
+    widths = edges["width_m"].fillna(params.default_width_m).to_numpy(float)
+    tree = shapely.STRtree(edges.geometry.to_numpy())
+    placed: list[tuple[Intervention, np.ndarray, int, Any]] = []
+    built = city
+    half = geometry.length_m / 2
+    for xy in paths:
+        line = LineString(xy)
+        near = line.interpolate(min(CHICANE_SEARCH_M, line.length))
+        reach = shapely.ops.substring(line, 0.0, line.project(near))
+        if any(reach.distance(shapely.Point(m)) < geometry.length_m for _, m, _, _ in placed):
+            continue  # slowed already
+        for at in np.arange(half + 1.0, min(CHICANE_SEARCH_M, line.length - half), CHICANE_STEP_M):
+            middle = line.interpolate(float(at))
+            point = gpd.GeoSeries([middle], crs=city.crs).to_crs(4326).iloc[0]
+            number = first + len(placed)
+            iv = Intervention(
+                number, "chicane",
+                MappingProxyType({"geometry": point.wkt, "name": f"{site_name}: chicane {number}"}),
+                point,
+            )  # fmt: skip
+            try:
+                built = chicane(built, iv)
+            except ScenarioError as exc:
+                log.debug("no chicane %.0f m up the path: %s", at, exc)
+                continue
+            e = int(tree.query_nearest(middle, all_matches=False)[0])
+            placed.append((iv, np.asarray(middle.coords[0]), e,
+                           shapely.ops.substring(line, at - half, at + half)))  # fmt: skip
+            break
+    if not placed:
+        return Scenario(name="chicanes"), []
+    # the full threat horizon: a build-out no product holds says how fast it is met
+    speeds = check.speeds_at(np.array([p[1] for p in placed]), None, params.horizon_m)
+    vehicles = load_params(Vehicles).select(list(check.classes))
+    top = (max(params.cost_per_m) + 0.5) / (1.0 + hvm_params.speed_allowance)
+    rows = []
+    for i, (_, middle, e, along) in enumerate(placed):
+        width = widths[e]
+        # two build-outs, each from a façade across its footway and the carriageway to the lane
+        length = 2.0 * (width - geometry.lane_width_m + hvm_params.footway_width_m)
+        arrival = {c: float(speeds[c][i]) for c in check.classes}
+        standoff = float(area.distance(shapely.Point(middle)))  # straight line: at least
+        structural = max(arrival.values()) > top + 1e-9
+        needs = {} if structural else {
+            c: _requirement(v, vehicles[c], min(standoff, ISO_MAX_PENETRATION_M), hvm_params)
+            for c, v in arrival.items() if v > 0
+        }  # fmt: skip
+        if structural:
+            cost = params.chicane.structure_cost_per_m * length
+            cost *= (1.0 + params.chicane.intrusiveness) * _spread(standoff, params)
+            form: Form | Closure = params.closure  # drawn as a built structure
+            kind_words = "permanent structures (a building line, retaining wall or berm)"
+        else:
+            cost = sum(_cost(n, length, standoff, params) for n in needs.values())
+            form = _form_of(list(needs.values()), params)
+            kind_words = form.label
+        fastest = max(arrival, key=lambda c: arrival[c])
+        row = _base_row(f"chicane/{first + i}", "chicane", form, along)
+        row["form"] = f"{params.chicane.label}; build-outs: {kind_words}"
+        row |= {
+            "length_m": length,
+            "width_m": width,
+            "open_ends": 0,
+            "tied_to": "",
+            "open_end_reasons": "",
+            "standoff_m": standoff,
+            "gap_m": params.gap_m,
+            "cost_units": cost + params.chicane.works_units,
+            "intrusiveness": params.chicane.intrusiveness,
+            "street": str(edges["name"].iloc[e]) if isinstance(edges["name"].iloc[e], str)
+            else str(edges["osm_id"].iloc[e]),
+        }  # fmt: skip
+        for cls in params.classes:
+            need = needs.get(cls)
+            row[f"speed_kmh_{cls}"] = round(arrival.get(cls, 0.0), 1)
+            row[f"angle_deg_{cls}"] = 90.0 if cls in arrival else np.nan
+            row[f"rating_{cls}"] = _rating(need) if need else ""
+        row["what_it_stops"] = (
+            f"slows every vehicle through it to its cap; its build-outs stop one that does not "
+            f"take the path, arriving head-on at up to {arrival[fastest]:.0f} km/h ({fastest})"
+        )
+        row["requirement"] = (
+            "; ".join(needs[c].text for c in sorted(needs)) if needs else
+            f"arrival {arrival[fastest]:.0f} km/h ({fastest}) head-on is beyond every tested "
+            f"product ({max(params.cost_per_m):.0f} km/h test): structural build-outs"
+        )  # fmt: skip
+        rows.append(row)
+    scenario = Scenario(
+        name="chicanes",
+        description=f"{len(placed)} chicanes designed by cohesion-gis protect.",
+        base=base_spec(city),
+        interventions=tuple(p[0] for p in placed),
+    )
+    return scenario, rows
 
 
 # --- lines and the scenario ----------------------------------------------------------------
@@ -1623,6 +1856,7 @@ def protect(
     """
     from cohesion_gis.comparison import analyse, compare
     from cohesion_gis.hvm.assess import find_site
+    from cohesion_gis.hvm.chicane import ChicaneParams
     from cohesion_gis.hvm.params import HvmParams
     from cohesion_gis.hvm.sites import soft_target_sites
 
@@ -1673,6 +1907,7 @@ def protect(
     rounds, open_after, unstoppable = 0, open_before, 0
     ring: _Cut | None = None
     leaks: tuple[str, ...] = ()
+    calming, calm_rows = Scenario(name="chicanes"), []  # chicanes the ring needs
     try_ring, limit, start = params.ring_m > 0, params.max_rounds, 0
     while open_after and rounds < limit:
         known = len(routes)
@@ -1689,9 +1924,26 @@ def protect(
             # too fast for any test near the site: close it off where vehicles are still slow
             try_ring = False
             area = crowd.buffer(check.site_params().entry_snap_m)
-            closed, leaks = _ring(
+            closed, leaks, leaking = _ring(
                 city, check, area, params=params, hvm_params=design, ground=ground, pool=pool
             )
+            if leaking:  # slow the streets it must cross before their junctions, then again
+                reach = CHICANE_SEARCH_M + load_params(ChicaneParams).length_m
+                slowing, slow_rows = _chicanes(
+                    city, check, [_upstream_xy(city, e, n, reach) for e, n in leaking], area,
+                    params=params, hvm_params=design, site_name=str(row["name"]),
+                )  # fmt: skip
+                slowed = replace(check, city=apply(city, slowing))
+                if slowing.interventions:
+                    retry, still, _ = _ring(
+                        slowed.city, slowed, area, params=params, hvm_params=design,
+                        ground=ground, pool=pool,
+                    )  # fmt: skip
+                    log.info("protect %s: %d chicanes, the ring then open on %s", row["name"],
+                             len(slow_rows), "; ".join(still) or "no street")  # fmt: skip
+                    if not still:  # the chicanes close the ring: design on the slowed city
+                        check, city, closed, leaks = slowed, slowed.city, retry, still
+                        calming, calm_rows = slowing, slow_rows
             log.info("protect %s: ring of %d lines and closures, open on %s", row["name"],
                      len({k for k, _ in closed.needs}) + len(closed.closures),
                      "; ".join(leaks) or "no street")  # fmt: skip
@@ -1699,6 +1951,26 @@ def protect(
                 ring, routes, kerbs, start = closed, [], {}, rounds
                 limit = rounds + params.max_rounds
                 cut, unstoppable = closed, 0
+        if unstoppable and not try_ring:  # no line near the site holds them: slow each one
+            top = (max(params.cost_per_m) + 0.5) / (1.0 + design.speed_allowance)
+            slowing, slow_rows = _chicanes(
+                city, check, _unholdable(threats, top, params.max_standoff_m), crowd,
+                params=params, hvm_params=design, site_name=str(row["name"]),
+                first=len(calm_rows),
+            )  # fmt: skip
+            if slowing.interventions:  # verify on the slowed city, then design from there
+                check = replace(check, city=apply(city, slowing))
+                city, calm_rows = check.city, [*calm_rows, *slow_rows]
+                calming = replace(
+                    slowing, interventions=(*calming.interventions, *slowing.interventions)
+                )
+                routes, kerbs, start, limit = [], {}, rounds, max(limit, rounds + 3)
+                after = check.rows(scheme)
+                threats = _open(after, site_id, classes)
+                open_after = len(threats)
+                log.info("protect %s round %d: %d chicanes on approaches, %d open", row["name"],
+                         rounds, len(slow_rows), open_after)  # fmt: skip
+                continue
         if not cut.costs:
             break
         lines = _lines(city, cut, pool, params, ground)
@@ -1709,15 +1981,26 @@ def protect(
         log.info("protect %s round %d: %d lines, %d approaches open", row["name"], rounds,
                  len(lines), open_after)  # fmt: skip
     comparison = None
+    if calm_rows:  # the chicanes first (the lines' places are on their split streets)
+        lines = pd.concat([gpd.GeoDataFrame(calm_rows, geometry="geometry", crs=city.crs), lines],
+                          ignore_index=True)  # fmt: skip
+        scheme = replace(
+            scheme,
+            description=f"{scheme.description} With {len(calm_rows)} chicanes.",
+            interventions=(*calming.interventions, *scheme.interventions),
+        )
     if given is not None:  # the given change first; compared with the city before it
         scheme = replace(
             scheme,
             description=f"{scheme.description} After {given.name}: {given.description}".strip(),
-            interventions=tuple(
-                replace(change, index=i)
-                for i, change in enumerate((*given.interventions, *scheme.interventions))
-            ),
+            interventions=(*given.interventions, *scheme.interventions),
         )
+    scheme = replace(
+        scheme,
+        interventions=tuple(
+            replace(change, index=i) for i, change in enumerate(scheme.interventions)
+        ),
+    )
     if scheme.interventions:
         comparison = compare(
             original, scheme, base=base if given is None else None, hvm_params=hvm_params,
@@ -1766,10 +2049,16 @@ def _note(
         return f"{name}: no open vehicle approach; nothing to protect"
     kinds = lines["kind"].value_counts() if len(lines) else pd.Series(dtype=int)
     closures, kerbside = int(kinds.get("closure", 0)), int(kinds.get("kerbside line", 0))
+    chicanes = int(kinds.get("chicane", 0))
     what = (
-        f"{len(lines) - closures} rated lines"
+        f"{len(lines) - closures - chicanes} rated lines"
         + (f" ({kerbside} of them kerbside)" if kerbside else "")
         + (f" and {closures} street closures" if closures else "")
+        + (
+            f", after {chicanes} chicanes that slow the streets no product holds"
+            if chicanes
+            else ""
+        )
     )
     if after == 0:
         return (
@@ -1829,12 +2118,14 @@ def _summary(result: Protection) -> dict[str, Any]:
     """The scheme's figures (the JSON and the one-page summary)."""
     lines = result.lines
     closures = int((lines["kind"] == "closure").sum()) if len(lines) else 0
+    chicanes = int((lines["kind"] == "chicane").sum()) if len(lines) else 0
     out: dict[str, Any] = {
         "site_id": str(result.site["site_id"]),
         "site": str(result.site["name"]),
         "note": result.note,
-        "lines": len(lines) - closures,
+        "lines": len(lines) - closures - chicanes,
         "closures": closures,
+        "chicanes": chicanes,
         "total_length_m": float(lines["length_m"].sum()) if len(lines) else 0.0,
         "cost_units": float(lines["cost_units"].sum()) if len(lines) else 0.0,
         "open_line_ends": int(lines["open_ends"].sum()) if len(lines) else 0,

@@ -473,9 +473,8 @@ def chicane(city: City, iv: Intervention) -> City:
 
     The street's piece is split at the middle (a new node, unless an end of the piece lies
     within :data:`CHICANE_SNAP_M`), and the piece ending there carries ``chicane_radius_m``
-    (:func:`cohesion_gis.hvm.chicane.path_radius_m` for the narrowest assessed class) and
-    ``chicane_rating`` (its elements' rating, if given): the approach search caps every path
-    through that node (:func:`cohesion_gis.hvm.routes.approach_network`). The lane shifts by
+    (:func:`cohesion_gis.hvm.chicane.path_radius_m` for the narrowest assessed class): the
+    approach search caps every path through that node (:func:`cohesion_gis.hvm.routes.approach_network`). The lane shifts by
     the carriageway width less ``lane_width_m``. Refused where the street is too narrow for a
     shift of one lane width, where the lane would not pass every assessed class, where a
     junction, a dead end or another chicane lies within half its length, or under the surface.
@@ -541,7 +540,7 @@ def chicane(city: City, iv: Intervention) -> City:
             raise ScenarioError(f"{where}: it overlaps another chicane; move it")
     narrowest = min(v.width_m for v in vehicles)
     radius = path_radius_m(length, shift, lane, narrowest)
-    return replace(city, **_split_at(city, e, point, radius, iv.options.get("rating")))
+    return replace(city, **_split_at(city, e, point, radius))
 
 
 def _street(edge: pd.Series) -> str:
@@ -550,7 +549,7 @@ def _street(edge: pd.Series) -> str:
 
 
 def _split_at(
-    city: City, e: int, point: BaseGeometry, radius_m: float, rating: str | None
+    city: City, e: int, point: BaseGeometry, radius_m: float
 ) -> dict[str, gpd.GeoDataFrame]:
     """``drive_edges`` (and ``drive_nodes``) with edge ``e`` ending at ``point`` carrying the cap.
 
@@ -559,7 +558,7 @@ def _split_at(
     """
     edges = city.drive_edges
     if "chicane_radius_m" not in edges:
-        edges = edges.assign(chicane_radius_m=np.nan, chicane_rating=None)
+        edges = edges.assign(chicane_radius_m=np.nan)
     line = edges.geometry.iloc[e]
     at = line.project(point)
     row = edges.iloc[e]
@@ -570,7 +569,7 @@ def _split_at(
         at = line.length
     if at >= row["geometry"].length - CHICANE_SNAP_M:
         row = row.copy()
-        row["chicane_radius_m"], row["chicane_rating"] = radius_m, rating
+        row["chicane_radius_m"] = radius_m
         edges = edges.copy()
         edges.iloc[e] = row
         return {"drive_edges": edges}
@@ -581,7 +580,7 @@ def _split_at(
     second["geometry"] = shapely.ops.substring(line, at, line.length)
     first["length_m"] = row["length_m"] * at / line.length
     second["length_m"] = row["length_m"] - first["length_m"]
-    first["chicane_radius_m"], first["chicane_rating"] = radius_m, rating
+    first["chicane_radius_m"] = radius_m
     halves = gpd.GeoDataFrame([first, second], crs=edges.crs)
     edges = gpd.GeoDataFrame(
         pd.concat([edges.iloc[:e], halves, edges.iloc[e + 1 :]], ignore_index=True),

@@ -139,7 +139,7 @@ INTERVENTIONS: Mapping[str, _Schema] = MappingProxyType(
             "sideways over a short length, so no vehicle drives straight through; caps the "
             "speed of every path through its middle (a point on the street), footways stay open",
             {"geometry": "wkt"},
-            {"length_m": "stagger", "lane_width_m": "lane", "rating": "rating", "name": "str"},
+            {"length_m": "stagger", "lane_width_m": "lane", "name": "str"},
         ),
         "add_residents": _schema(
             "house new residents in an area (a district, or a polygon)",
