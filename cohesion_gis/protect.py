@@ -1338,10 +1338,8 @@ def _upstream_xy(city: City, e: int, tail: int, reach_m: float) -> np.ndarray:
             if f == edge:
                 continue
             back = _oriented(lines[f], node_xy[node])  # from node, away (against the travel)
-            turn = math.degrees(
-                math.atan2(abs(np.cross(-heading, back[1] - back[0])),
-                           float(np.dot(-heading, back[1] - back[0])))
-            )  # fmt: skip
+            (ax, ay), (bx, by) = -heading, back[1] - back[0]
+            turn = math.degrees(math.atan2(abs(ax * by - ay * bx), ax * bx + ay * by))
             if turn < best_turn:
                 best, best_turn = f, turn
         if best < 0:
