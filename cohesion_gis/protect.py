@@ -1382,7 +1382,7 @@ def _chicanes(
     """
     from cohesion_gis.hvm.chicane import ChicaneParams
     from cohesion_gis.hvm.vehicles import Vehicles
-    from cohesion_gis.scenario.interventions import chicane
+    from cohesion_gis.scenario.interventions import APPLY
 
     geometry = load_params(ChicaneParams)
     edges = city.drive_edges
@@ -1407,7 +1407,7 @@ def _chicanes(
                 point,
             )  # fmt: skip
             try:
-                built = chicane(built, iv)
+                built = APPLY["chicane"](built, iv)
             except ScenarioError as exc:
                 log.debug("no chicane %.0f m up the path: %s", at, exc)
                 continue
