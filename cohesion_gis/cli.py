@@ -504,9 +504,13 @@ def hvm(
     **kwargs: Any,
 ) -> None:
     """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
+    from dataclasses import replace
+
     from cohesion_gis._atomic import check_outputs, staged_files
     from cohesion_gis.export import ASSESSMENT_NAMES, write_assessment
     from cohesion_gis.hvm.assess import assess_sites, find_site
+    from cohesion_gis.hvm.params import HvmParams
+    from cohesion_gis.params import load_params
 
     check_outputs(out, ASSESSMENT_NAMES, overwrite=overwrite)
     city = _load(kwargs)
@@ -527,8 +531,16 @@ def hvm(
     names = [*(name for _, name in pages), *ASSESSMENT_NAMES]  # the audit JSON last
     with staged_files(out, names, overwrite=overwrite) as stage:  # every file or none
         write_assessment(result, stage)
-        if pages:
-            _write_vda_pages(city, result, pages, stage, vehicles=vehicles, barriers=barriers)
+        if pages:  # the μ sensitivity band of the pages (VDA review item 8): one more run
+            params = load_params(HvmParams)
+            friction = assess_sites(
+                city, vehicles=vehicles, barriers=barriers, block_unrated=block_unrated or None,
+                dem=dem, params=replace(params, friction_mu=params.friction_mu_sensitivity),
+            )  # fmt: skip
+            _write_vda_pages(
+                city, result, pages, stage, vehicles=vehicles, barriers=barriers,
+                friction=friction,
+            )  # fmt: skip
     _say("wrote " + ", ".join(str(out / name) for name in names))
     columns = [
         "rank",
@@ -562,8 +574,12 @@ def _write_vda_pages(
     *,
     vehicles: Path | list[str] | None,
     barriers: Path | None,
+    friction: SiteAssessment | None = None,
 ) -> None:
-    """Write the ``--vda`` pages into ``folder`` (the staging folder of the assessment)."""
+    """Write the ``--vda`` pages into ``folder`` (the staging folder of the assessment).
+
+    ``friction``: the same assessment at μ 1.0 (``friction_mu_sensitivity``), for the band.
+    """
     from cohesion_gis.export import write_vda
     from cohesion_gis.hvm.barriers import level_changes
     from cohesion_gis.hvm.params import HvmParams
@@ -582,7 +598,7 @@ def _write_vda_pages(
             )
         write_vda(
             result, site_id, folder / name, buildings=city.buildings, streets=city.drive_edges,
-            levels=levels, params=params, egress=zones[site_id],
+            levels=levels, params=params, egress=zones[site_id], friction=friction,
         )  # fmt: skip
 
 

@@ -240,7 +240,7 @@ def _assess(
 
 
 def split_rated(city: City) -> tuple[City, gpd.GeoDataFrame | None]:
-    """The City without its rated barriers, and those barriers (``barrier_id, rating``) or None.
+    """The City without its rated barriers, and those (``barrier_id, barrier_kind, rating``).
 
     A scenario's rated lines are barrier rows with a ``rating``; the assessment takes them as
     its ``barriers`` argument (validated and snapped there), the City keeps the unrated ones.

@@ -481,6 +481,7 @@ def write_vda(
     levels: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
     egress: SiteAssessment | None = None,
+    friction: SiteAssessment | None = None,
 ) -> Path:
     """Write the one-page VDA of one site: ``.html`` or ``.pdf`` (by the suffix of ``path``).
 
@@ -498,6 +499,9 @@ def write_vda(
     egress
         A stadium's egress zone assessed as a crowd area
         (:func:`~cohesion_gis.hvm.report.egress_assessment`), shown on the page.
+    friction
+        The same assessment at μ 1.0, for the page's sensitivity line
+        (:func:`~cohesion_gis.hvm.report.vda_html`).
 
     Raises
     ------
@@ -516,12 +520,15 @@ def write_vda(
         if suffix == ".pdf":
             fig = vda_figure(
                 result, site_id, buildings=buildings, streets=streets, levels=levels,
-                params=params, egress=egress,
+                params=params, egress=egress, friction=friction,
             )  # fmt: skip
             fig.savefig(tmp, format="pdf", metadata=PDF_METADATA,
                         bbox_inches="tight", pad_inches=0.15)  # fmt: skip
         else:
-            page = vda_html(result, site_id, buildings=buildings, params=params, egress=egress)
+            page = vda_html(
+                result, site_id, buildings=buildings, params=params, egress=egress,
+                friction=friction,
+            )  # fmt: skip
             tmp.write_text(f"<!doctype html><meta charset='utf-8'>{page}", encoding="utf-8")
     return out
 

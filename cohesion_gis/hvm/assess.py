@@ -93,9 +93,11 @@ __all__ = [
     "AssessmentSetup",
     "SiteAssessment",
     "assess_sites",
+    "data_edge",
     "dem_grades",
     "exposure_band",
     "find_site",
+    "friction_sensitivity",
     "horizon_sensitivity",
     "martyns_law_scope",
     "speed_column",
@@ -404,9 +406,13 @@ class AssessmentSetup:
 
     @property
     def routing(self) -> gpd.GeoDataFrame:
-        """The barriers that take part in the approach search (``barrier_id, rating``)."""
+        """The barriers that take part in the search (``barrier_id, barrier_kind, rating``).
+
+        ``barrier_kind`` decides whether a rated line deflects a glancing vehicle
+        (:func:`~cohesion_gis.hvm.impact.kerbside_cover`; VDA review item 5).
+        """
         stops = self.barriers["stops_vehicles"] | self.barriers["rating"].notna()
-        return self.barriers.loc[stops, ["barrier_id", "rating", "geometry"]]
+        return self.barriers.loc[stops, ["barrier_id", "barrier_kind", "rating", "geometry"]]
 
     def areas(self, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         """Each site's crowd perimeter grown by the mount distance (its entries on the outline)."""
@@ -452,6 +458,10 @@ class AssessmentSetup:
         )
         ranked["martyns_law_scope"] = martyns_law_scope(city.boundary, city.crs)
         ranked["terrain"] = terrain_note(self.dem)
+        area = city.data_area if city.data_area is not None else city.boundary
+        ranked["data_edge_m"], ranked["data_edge_directions"] = data_edge(
+            ranked.geometry.to_numpy(), area, horizon_m=params.search_horizon_m
+        )
         gaps = barrier_gaps(self.barriers, gap_limit_m=params.gap_limit_m)
         audit = self.audit(city, ranked)
         log.info(
@@ -510,6 +520,106 @@ def horizon_sensitivity(
             flag = result.sites.set_index("site_id")[["name", "horizon_limited"]]
             tables.insert(0, flag)
     return pd.concat(tables, axis=1).reset_index()
+
+
+def friction_sensitivity(
+    city: City, *, params: HvmParams | None = None, **options: Any
+) -> pd.DataFrame:
+    """Worst arrival and normal impact per site at μ and at ``friction_mu_sensitivity``.
+
+    Reference hvm.md §8.3.7 asks for the band; ``friction_mu_sensitivity`` = 1.0 is
+    MIL-HDBK-1013/14's value when the surface is unknown [V]. Runs :func:`assess_sites` at
+    both (``options`` are passed on): every grip-limited bend speed rises by √(1.0/0.7) =
+    ×1.195; classes limited by rollover (SRT 0.35 g) or on straights do not move (VDA review
+    item 8: Senaatintori's M1 e2/e3 arrivals rise from 53/56 to 61/65 km/h).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site (``site_id``, ``name``); per class ``<class>@mu<μ>`` (worst arrival,
+        km/h) for both μ, ``normal@mu<μ>`` (worst normal impact, km/h) and
+        ``requirements@mu<μ>`` (the site's requirements, :data:`CLASS_SEPARATOR` between
+        classes), then ``changed``: whether any requirement differs.
+    """
+    params = params or load_params(HvmParams)
+    tables = []
+    for mu in (params.friction_mu, params.friction_mu_sensitivity):
+        result = assess_sites(city, params=replace(params, friction_mu=mu), **options)
+        sites = result.sites.set_index("site_id")
+        cols = [c for c in sites.columns if c.startswith("max_arrival_speed_kmh_")]
+        part = sites[[*cols, "max_normal_impact_kmh", "requirements"]]
+        part.columns = [
+            *(f"{c.removeprefix('max_arrival_speed_kmh_')}@mu{mu:g}" for c in cols),
+            f"normal@mu{mu:g}",
+            f"requirements@mu{mu:g}",
+        ]
+        tables.append(part if tables else sites[["name"]].join(part))
+    table = pd.concat(tables, axis=1)
+    mus = (params.friction_mu, params.friction_mu_sensitivity)
+    table["changed"] = table[f"requirements@mu{mus[0]:g}"] != table[f"requirements@mu{mus[1]:g}"]
+    return table.reset_index()
+
+
+#: Compass points, clockwise from north, for :func:`data_edge`.
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def data_edge(
+    crowds: np.ndarray, area: shapely.Geometry, *, horizon_m: float
+) -> tuple[np.ndarray, list[str]]:
+    """Distance (m) from each crowd perimeter to the edge of the data, and where it is near.
+
+    Beyond the edge of the data (``City.data_area``, else ``City.boundary``) no street is
+    known, so approaches from there are not assessed: a vehicle may start further out than
+    the search can see (VDA review item 3: Senaatintori's east side is 31 m from the Helsinki
+    extract's edge, Stade Louis-II 354 m from Monaco's, both inside the 500 m horizon).
+
+    Parameters
+    ----------
+    crowds
+        Crowd perimeters (polygons), in the area's CRS.
+    area
+        The area the data cover (polygon), same CRS.
+    horizon_m
+        The search horizon (m): an edge nearer than this cuts some approach.
+
+    Returns
+    -------
+    distance : numpy.ndarray
+        Metres from each perimeter to the nearest point of the edge (0 where it crosses it),
+        to 1 m.
+    directions : list of str
+        Per crowd, the compass points in which the edge lies within ``horizon_m`` of the crowd
+        (rays from its centroid), e.g. ``"NE, E, SE"``; "" where the edge is farther than the
+        horizon.
+        Where the edge is a coastline, nothing comes from there: check on the map.
+
+    Examples
+    --------
+    >>> square = shapely.box(0, 0, 10, 10)
+    >>> d, where = data_edge(np.array([square]), shapely.box(-1000, -1000, 40, 1000),
+    ...                      horizon_m=500.0)
+    >>> float(d[0]), where[0]
+    (30.0, 'NE, E, SE')
+    """
+    edge = shapely.boundary(area)
+    distance = np.round(shapely.distance(crowds, edge), 0)
+    directions = []
+    for crowd, d in zip(crowds, distance, strict=True):
+        if not d < horizon_m:
+            directions.append("")
+            continue
+        centre = shapely.get_coordinates(shapely.centroid(crowd))[0]
+        reach = horizon_m + float(shapely.hausdorff_distance(shapely.centroid(crowd), crowd))
+        angle = np.radians(np.arange(8) * 45.0)
+        ends = centre + reach * np.column_stack([np.sin(angle), np.cos(angle)])
+        rays = shapely.linestrings(np.stack([np.broadcast_to(centre, ends.shape), ends], axis=1))
+        hits = shapely.intersection(rays, edge)
+        near = [
+            not shapely.is_empty(hit) and shapely.distance(crowd, hit) < horizon_m for hit in hits
+        ]
+        directions.append(", ".join(c for c, n in zip(COMPASS, near, strict=True) if n))
+    return distance, directions
 
 
 def terrain_note(dem: str | Path | None) -> str:

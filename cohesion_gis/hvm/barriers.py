@@ -429,7 +429,7 @@ def barrier_kinds(frame: pd.DataFrame) -> np.ndarray:
 
     Lower-cased text of the first of :data:`KIND_COLUMNS` in ``frame``. A line of bollards
     is not a continuous line: it does not deflect a glancing vehicle
-    (:data:`~cohesion_gis.hvm.impact.DISCRETE_KINDS`), so the kind is kept, not replaced by
+    (:data:`~cohesion_gis.hvm.impact.CONTINUOUS_KINDS`), so the kind is kept, not replaced by
     "rated" (second VDA review: bollard rows were credited as continuous lines).
     """
     for column in KIND_COLUMNS:

@@ -20,6 +20,10 @@ speed) and :math:`w/2` the far half of the carriageway the vehicle can swing out
 normal component (``normal_speed_kmh``, :func:`~cohesion_gis.hvm.kinematics.normal_speed_kmh`)
 bounds the speed square to the perimeter over every angle.
 
+The **stand-off** a requirement's penetration must fit (``standoff_m``) is measured from the
+kerb, :math:`\max(d_{entry} - w/2, 0)`: a barrier stands at or behind the kerb, never in the
+running lane, so only the footway between the kerb and the crowd edge is behind it.
+
 Requirements per class (:func:`class_requirements`) use the test angle that matches each
 envelope angle (:func:`cohesion_gis.hvm.rating.matching_test_angle_deg`: a 90° test covers
 every angle, a 45° test impacts up to 52.5°, glancing impacts ask for no test), keeping for
@@ -53,7 +57,7 @@ from cohesion_gis.hvm.vehicles import VehicleClass
 from cohesion_gis.network import EdgeIndex, nearest_edges
 
 __all__ = [
-    "DISCRETE_KINDS",
+    "CONTINUOUS_KINDS",
     "ENVELOPE_COLUMNS",
     "approach_requirements",
     "band_of",
@@ -126,8 +130,8 @@ def impact_envelope(
     -------
     geopandas.GeoDataFrame
         The approach columns (as searched, to 0.1 km/h) plus, at the speed resolution,
-        ``standoff_m`` (entry to
-        crowd perimeter, m), ``lateral_room_m``, ``impact_speed_kmh_<angle>deg`` per envelope
+        ``standoff_m`` (kerb to crowd perimeter, m: the penetration a barrier at the kerb may
+        have), ``lateral_room_m``, ``impact_speed_kmh_<angle>deg`` per envelope
         angle, ``normal_speed_kmh``, ``crowd_entry_speed_kmh`` (the fastest speed at which
         the vehicle crosses into the crowd perimeter at any envelope angle, glancing included:
         the speed a vehicle running along the crowd enters it without turning),
@@ -185,7 +189,16 @@ def round_speed(speed: np.ndarray, resolution: float) -> np.ndarray:
 def _lateral_room(
     rows: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, edges: gpd.GeoDataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Stand-off (entry to crowd perimeter) and hard-standing before the perimeter (+ w/2), m."""
+    """Stand-off from the kerb and hard-standing before the crowd perimeter, m.
+
+    The entry is on the carriageway's centreline: the kerb is half the carriageway width
+    nearer the crowd, and no barrier stands in the running lane, so the stand-off a
+    barrier's penetration must fit is ``max(d_entry − w/2, 0)``, what remains of the footway
+    between the kerb and the crowd edge (VDA review item 6: measured from the centreline it
+    allowed about 3 m too much on a 6 m street); the lateral room the vehicle can use is
+    ``d_entry + w/2`` (it may swing across the far half of the carriageway). Where the street
+    width is unknown the stand-off is the entry's distance.
+    """
     points = shapely.points(rows["entry_x"].to_numpy(float), rows["entry_y"].to_numpy(float))
     perimeter = sites.set_index("site_id").geometry
     polygons = perimeter.loc[rows["site_id"].to_numpy()].to_numpy()
@@ -195,7 +208,8 @@ def _lateral_room(
     found, nearest, _ = nearest_edges(EdgeIndex(edges), points, max_distance_m=np.inf)
     half_width = np.full(points.size, np.nan)
     half_width[found] = edges["width_m"].to_numpy(float)[nearest] / 2
-    return to_crowd, to_crowd + half_width
+    kerb = np.where(np.isnan(half_width), to_crowd, np.maximum(to_crowd - half_width, 0.0))
+    return kerb, to_crowd + half_width
 
 
 def approach_requirements(
@@ -285,10 +299,10 @@ def class_requirements(
     list of RatingRequirement
         At most one per test angle (the most demanding envelope angle it must cover); a lower
         test angle is dropped when a higher one asks at least the same test speed (a 90° test
-        covers every angle), then the glancing requirement (a continuous longitudinally tested
-        line or traffic management) when the glancing threat is faster than every tested one:
-        a vehicle arriving along the crowd enters it without turning, and a bollard row does
-        not deflect it. Empty when no vehicle arrives.
+        covers every angle), then the glancing requirement when the glancing threat is faster
+        than every tested one: a vehicle arriving along the crowd enters it without turning,
+        and no impact test covers that (a speed-management finding,
+        :func:`~cohesion_gis.hvm.rating.glancing_credit_kmh`). Empty when no vehicle arrives.
     """
     bands = band_of(params)
     return most_demanding(
@@ -343,13 +357,16 @@ def requirement_text(reqs: Sequence[RatingRequirement]) -> str:
 #: also screen from the entry (m): a vehicle may turn in anywhere near the entry [A: about one
 #: car length plus the turn's lateral drift at 30-50 km/h].
 SCREEN_M = (0.0, -5.0, 5.0, -10.0, 10.0)
-#: Shapely type ids of point elements (Point, MultiPoint): a row of them never deflects.
+#: Shapely type ids of point elements (Point, MultiPoint): a row of them is separate elements.
 POINT_TYPES = (0, 4)
-#: Barrier kinds built of separate elements, whatever geometry they are drawn with: a bollard
-#: row drawn as a line is still a row (review of issue 13: a ``kind = "bollard"`` LINESTRING
-#: was credited against 151 km/h glancing runs) [A: OSM barrier=bollard, block, planter; a
-#: closure is its street's VSBs, e.g. removable bollards].
-DISCRETE_KINDS = ("bollard", "block", "planter", "closure")
+#: Barrier kinds built with continuous longitudinal members, the only lines credited with a
+#: glancing impact's transverse component (:func:`kerbside_cover`): walls, safety fences and
+#: guard rails, rated beams and rails [A: OSM barrier=wall, fence, guard_rail; a VSB beam or
+#: rail system]. Any other kind (bollard, block, planter, closure, a user's line whose
+#: ``barrier_kind`` is not given, "rated") is a line of separate elements, whatever geometry
+#: it is drawn with (review of issue 13: a ``kind = "bollard"`` LINESTRING was credited as
+#: continuous; VDA review item 5: the kind was dropped on the way in, so every line was).
+CONTINUOUS_KINDS = ("wall", "guard_rail", "fence", "rail", "beam")
 
 
 def _screen_rays(table: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, rows: np.ndarray) -> np.ndarray:
@@ -433,14 +450,23 @@ def kerbside_cover(
     half the gap limit into one band) covers an approach when it crosses every sight line from
     the entry to the crowd perimeter near the entry (:data:`SCREEN_M`) and its rating
     :func:`~cohesion_gis.hvm.rating.covers` the class at **every** non-glancing angle of the
-    envelope: the envelope's speed at that angle, that angle, and a penetration within the
-    distance from the line to the crowd. Glancing impacts (below ``glancing_below_deg``) are
-    held only by a continuous line (line geometries, no point elements, no ``barrier_kind``
-    of :data:`DISCRETE_KINDS`: a bollard row drawn as a line is still a row): a vehicle
-    deflects along continuous longitudinal members (EN 1317-2 safety barriers), not along a
-    bollard row. A kerbside line parallel to the carriageway is so credited where the
-    envelope says it holds: a car running along it at 150 km/h strikes it at a glancing angle,
-    or turns in slower.
+    envelope (that angle's speed, a matching test angle, a penetration within the distance
+    from the line to the crowd). Where the vehicle **arrives at a glancing heading**
+    (``impact_angle_deg`` below ``glancing_below_deg``, or unknown), what was built decides:
+
+    - a line of **separate elements** (points, or a line whose ``barrier_kind`` is not in
+      :data:`CONTINUOUS_KINDS`: bollards, blocks, planters, or unsaid) holds an impact only up
+      to the angle its test covers, 22.5° for a 45° or 90° test (IWA 14-1 tests at 90° or
+      45°, Bailey Street Furniture Group [S]; no test below): it does not hold a vehicle
+      running along it, whatever its speed. A vehicle arriving at a steeper heading is held
+      where the envelope's bands are covered (VDA review item 5: the test was "any band below
+      22.5° has a speed", true for every arrival, so a row held nothing).
+    - a **continuous** line deflects the vehicle along its longitudinal members: it is credited
+      with the transverse component of the glancing band's speed at its 22.5° edge,
+      ``v · sin 22.5°``, against its head-on test [A: EN 1317 road restraint systems rank their
+      containment by the impact energy of the heaviest vehicle tested at 15-20° (European Union
+      Road Federation [S]), i.e. by the transverse component; a VSB is tested head-on or at
+      45°, so confirm with the manufacturer] (VDA review item 7: it held any glancing speed).
 
     Returns
     -------
@@ -464,8 +490,8 @@ def kerbside_cover(
             ids.append("+".join(members["barrier_id"].astype(str)))
             kinds = shapely.get_type_id(members.geometry.to_numpy())
             built = members.get("barrier_kind", pd.Series("", index=members.index)).astype(str)
-            continuous.append(  # no point element and no line of separate elements
-                not np.isin(kinds, POINT_TYPES).any() and not built.isin(DISCRETE_KINDS).any()
+            continuous.append(  # no point element, and built with continuous members
+                not np.isin(kinds, POINT_TYPES).any() and built.isin(CONTINUOUS_KINDS).all()
             )
             rating = members["rating"].iloc[0]
             ratings.append(rating if isinstance(rating, BarrierRating) else parse_rating(value))
@@ -481,21 +507,26 @@ def kerbside_cover(
             crossing = shapely.intersection(rays[0], bands[k])
             room = float(shapely.distance(crossing, shapely.get_point(rays[0], -1)))
             vehicle = vehicles[row["vehicle_class"]]
-            # glancing where the vehicle arrives at a glancing heading (second VDA review:
-            # "any band below 22.5° reached" is every arrival, so no bollard row held any)
-            heading = float(row["impact_angle_deg"])
-            glancing = not heading >= params.glancing_below_deg  # unknown (NaN): glancing
-            held = (continuous[k] or not glancing) and all(
-                covers(
-                    ratings[k],
-                    vehicle,
-                    float(row[col]),
-                    angle_deg=a,
-                    standoff_m=room,
-                    params=params,
-                )
+            tested = [
+                (a, float(row[col]))
                 for a, col in zip(params.impact_angles_deg, names, strict=True)
                 if row[col] > 0 and a >= params.glancing_below_deg
+            ]
+            # glancing where the vehicle arrives at a glancing heading (VDA review item 5: "any
+            # band below 22.5° reached" is every arrival, so no bollard row held any)
+            heading = float(row["impact_angle_deg"])
+            if not heading >= params.glancing_below_deg:  # unknown (NaN): glancing
+                if not continuous[k]:
+                    continue  # no test covers separate elements struck below 22.5°
+                glancing = max(
+                    float(row[col])
+                    for a, col in zip(params.impact_angles_deg, names, strict=True)
+                    if a < params.glancing_below_deg
+                )  # its transverse component at the band's 22.5° edge, against the head-on test
+                tested.append((90.0, glancing * np.sin(np.radians(params.glancing_below_deg))))
+            held = all(
+                covers(ratings[k], vehicle, v, angle_deg=a, standoff_m=room, params=params)
+                for a, v in tested
             )
             if held:
                 out[i] = ids[k]

@@ -940,7 +940,7 @@ def impact_envelope_kmh(
     at the edge nearest :math:`\theta_0` (least turning), the straight-run term at the
     shallower edge, so the faster edge is the band's maximum. A 0° edge is no impact and is
     not scored: the glancing band is scored at its upper edge (22.5° with the defaults, the
-    angle the glancing containment text uses). Senaatintori's M1 at 151 km/h along the square
+    angle the glancing finding uses). Senaatintori's M1 at 151 km/h along the square
     (8.6°, 7 m of room) strikes the 30° band at its 22.5° edge at 98 km/h, not 71 at 30°; an
     arrival at 77° strikes the 60° band at its 75° edge at nearly the arrival speed.
 

@@ -88,7 +88,8 @@ class HvmParams:
     test_angles_deg
         Impact-test angles (degrees, descending) a requirement may ask for.
     glancing_below_deg
-        Impacts at smaller angles (degrees) deflect along the barrier: no impact test is asked.
+        Impacts at smaller angles (degrees) are glancing: no impact test covers them (speed
+        management; a line of separate elements holds them up to this angle).
     station_concourse_persons_m2
         Persons per m² of a station's public floor at busy times (:mod:`~cohesion_gis.hvm.sites`).
     station_public_share

@@ -51,7 +51,6 @@ from cohesion_gis.params import load_params
 
 __all__ = [
     "ASTM_CLASSES",
-    "EN1317_LEVELS",
     "FAMILY_EQUIVALENCE",
     "GLANCING_CELL",
     "ISO_CLASSES",
@@ -62,14 +61,12 @@ __all__ = [
     "BarrierRating",
     "RatingRequirement",
     "class_test_speeds_kmh",
-    "containment_text",
     "covers",
     "credited_speed_kmh",
     "matching_test_angle_deg",
     "parse_rating",
     "required_rating",
     "short_requirement",
-    "transverse_energy_kj",
 ]
 
 log = logging.getLogger(__name__)
@@ -161,23 +158,6 @@ TEST_SPEED_LEVELS_KMH = (16.0, 32.0, 48.0, 64.0, 80.0, 96.0, 112.0)
 #: vehicle penetration distances not exceeding 25 m" (ISO 22343-1 scope, evs.ee) [V]; applied
 #: to IWA 14-1, the agreement ISO 22343-1 revised, too [A].
 ISO_MAX_PENETRATION_M = 25.0
-
-#: EN 1317-2 safety-barrier containment levels by their heaviest acceptance test: (level, test,
-#: mass kg, speed km/h, angle degrees). Tests from EN 1317-2 Table 1 (ibotech, *DIN EN 1317*:
-#: TB32 1 500 kg car 110 km/h 20°, TB42 10 t truck 70 km/h 15°, TB51 13 t bus 70 km/h 20°,
-#: TB61 16 t truck 80 km/h 20°, TB71 30 t truck 65 km/h 20°) [S]; TB81 38 t articulated
-#: 65 km/h 20° [U: 30 t in that table]; the levels N2, H1, H2, H3, H4a, H4b as the test each
-#: adds to TB11 (Table 2, recalled) [U]. "The containment levels are classified according to
-#: the growing energy of impact of the heaviest vehicle tested" (European Union Road
-#: Federation, *Containment level*) [S].
-EN1317_LEVELS: tuple[tuple[str, str, float, float, float], ...] = (
-    ("N2", "TB32", 1500.0, 110.0, 20.0),
-    ("H1", "TB42", 10000.0, 70.0, 15.0),
-    ("H2", "TB51", 13000.0, 70.0, 20.0),
-    ("H3", "TB61", 16000.0, 80.0, 20.0),
-    ("H4a", "TB71", 30000.0, 65.0, 20.0),
-    ("H4b", "TB81", 38000.0, 65.0, 20.0),
-)
 
 _EXAMPLES = (
     "valid forms: 'V/7200[N2A]/48/90:2.5' (ISO 22343-1 / IWA 14-1), "
@@ -271,9 +251,9 @@ class RatingRequirement:
         Kinetic energy (kJ) of the threat at its impact speed and the class test mass: shown
         beside the rating for information, never used to substitute classes.
     glancing
-        Whether this is a glancing threat (below ``glancing_below_deg``): no impact test, but a
-        continuous longitudinally tested line (EN 1317-2 safety barrier) or traffic management;
-        a row of bollards does not deflect a vehicle along it.
+        Whether this is a glancing threat (below ``glancing_below_deg``) faster than its class's
+        tested threats: a finding for speed management along the frontage
+        (:func:`required_rating`), with the rated line that would hold it where one exists.
     text
         The requirement for people, e.g. ``ISO 22343-1: V/7200[N2A]/48/90, penetration ≤ 4.5 m``.
     """
@@ -414,6 +394,34 @@ def _parse_impact(text: str, rest: str, standard: str | None) -> BarrierRating:
     return BarrierRating(standard, mass, cls, speed, angle, penetration, debris, test_type, text)
 
 
+def _iso_hint(text: str, mass: float, cls: str) -> str:
+    """The ISO 22343-1 / IWA 14-1 class a chassis-only class at this mass is, as a hint.
+
+    Manufacturers print IWA 14-1 results with the chassis category, e.g. ``V/7200(N3)/48/90``
+    (MACS Bollards' certificate wording, macs-bollards.com, VDA review item 12 [S]): IWA 14-1
+    and ISO 22343-1 name the 7,200 kg two-axle cab-over on an N3 chassis N3C and on an N2
+    chassis N2A (reference hvm.md §2 [S]). "" when no ISO class of that chassis has the mass.
+
+    >>> _iso_hint("V/7200(N3)/48/90:1.0", 7200.0, "N3")[:39]
+    "; did you mean 'V/7200[N3C]/48/90:1.0'?"
+    """
+    found = [
+        c for c, ms in TEST_MASSES_KG["ISO"].items()
+        if c.startswith(cls) and c != cls and any(abs(mass - m) < 0.5 for m in ms)
+    ]  # fmt: skip
+    if not found:
+        return ""
+    fixed = [_MASS_IN_TEXT.sub(f"/{mass:g}[{c}]/", text, count=1) for c in found]
+    return (
+        f"; did you mean {' or '.join(repr(f) for f in fixed)}? (ISO 22343-1 / IWA 14-1 "
+        f"class {' or '.join(found)} is the {mass:g} kg {cls} chassis)"
+    )
+
+
+#: The ``/<mass>[<class>]/`` or ``/<mass>(<class>)/`` part of a rating string.
+_MASS_IN_TEXT = re.compile(r"/\s*\d+(?:\.\d+)?\s*[\[(][A-Za-z0-9]+[\])]\s*/")
+
+
 def _check_test(
     text: str, standard: str, *, mass: float, cls: str, speed: float, penetration: float
 ) -> None:
@@ -423,13 +431,14 @@ def _check_test(
     if cls not in masses:
         raise _fail(
             text, "vehicle class", f"{cls!r} is not a {standard} class (its classes: "
-            f"{', '.join(masses)})"
+            f"{', '.join(masses)}){_iso_hint(text, mass, cls)}"
         )  # fmt: skip
     if not any(abs(mass - m) < 0.5 for m in masses[cls]):
         nominal = " or ".join(f"{m:.0f}" for m in masses[cls])
         raise _fail(
             text, "test mass (kg)", f"{mass:g} does not match class {cls} ({standard}: "
             f"{nominal} kg); a rating is evidence only for its own class at its test mass"
+            f"{_iso_hint(text, mass, cls)}"
         )  # fmt: skip
     if not any(abs(speed - v) < 1e-9 for v in TEST_SPEED_LEVELS_KMH):
         levels = "/".join(f"{v:.0f}" for v in TEST_SPEED_LEVELS_KMH)
@@ -442,39 +451,6 @@ def _check_test(
             text, "penetration (m)", f"{penetration:g} m is beyond the {ISO_MAX_PENETRATION_M:g} "
             f"m {standard} rates (ISO 22343-1 scope): check the test certificate"
         )  # fmt: skip
-
-
-def transverse_energy_kj(mass_kg: float, speed_kmh: float, angle_deg: float) -> float:
-    """Kinetic energy (kJ) of the speed component square to a line struck at ``angle_deg``."""
-    normal = speed_kmh / 3.6 * math.sin(math.radians(angle_deg))
-    return 0.5 * mass_kg * normal**2 / 1000.0
-
-
-def containment_text(mass_kg: float, design_kmh: float, angle_deg: float) -> str:
-    """The EN 1317-2 containment a glancing threat needs, by transverse impact energy.
-
-    The lowest level (:data:`EN1317_LEVELS`) whose heaviest test's transverse energy is at
-    least the threat's at the design speed (allowance included) and the top of the glancing
-    band. EN 1317 ranks its levels by that energy; it is a road-restraint comparison [A], not
-    a VSB rating, so the text says so.
-
-    >>> containment_text(1500.0, 166.0, 22.5)[:49]
-    'EN 1317-2 safety barrier, containment at least H2'
-    """
-    need = transverse_energy_kj(mass_kg, design_kmh, angle_deg)
-    for level, test, mass, speed, angle in EN1317_LEVELS:
-        have = transverse_energy_kj(mass, speed, angle)
-        if have >= need:
-            return (
-                f"EN 1317-2 safety barrier, containment at least {level}: {test}, "
-                f"{mass / 1000:g} t, {speed:.0f} km/h, {angle:.0f}°, {have:,.0f} kJ "
-                f"transverse, against the threat's {need:,.0f} kJ at {angle_deg:g}° "
-                f"({design_kmh:.0f} km/h); a ranking by energy, not a VSB test [A]"
-            )
-    return (
-        f"beyond EN 1317-2 H4b: {need:,.0f} kJ transverse at {angle_deg:g}° "
-        f"({design_kmh:.0f} km/h) exceeds every containment test"
-    )
 
 
 def _class_name(vehicle_class: str | VehicleClass) -> str:
@@ -621,9 +597,8 @@ def required_rating(
     Only a speed the standard tests the class at is asked (:func:`class_test_speeds_kmh`);
     above the class's highest one the requirement says "beyond tested speeds: reduce approach
     speed". The test angle is the one that matches the impact angle
-    (:func:`matching_test_angle_deg`); a glancing impact asks for no impact test but for a
-    continuous longitudinally tested line (an EN 1317-2 safety barrier has continuous
-    longitudinal members; a bollard row does not deflect a vehicle) or traffic management.
+    (:func:`matching_test_angle_deg`); a glancing impact is a speed-management finding
+    (:func:`_glancing_text`: separate elements hold no impact below 22.5°).
 
     Parameters
     ----------
@@ -691,13 +666,10 @@ def required_rating(
         test, text = None, f"none: no {vehicle.name} approach"
     elif glancing:
         test, exceeds = None, False
-        text = (
-            f"continuous line for {vehicle.name}: glancing, it enters the crowd at "
-            f"{impact_speed_kmh:.0f} km/h without turning ({threat}); a bollard row does not "
-            "deflect it: a continuous longitudinally tested line "
-            f"({containment_text(vehicle.test_mass_kg, design, params.glancing_below_deg)}) "
-            "or traffic management to reduce the approach speed"
-        )
+        text = _glancing_text(
+            vehicle, impact_speed_kmh, design_kmh=design, threat=threat, head=head, pen=pen,
+            params=params,
+        )  # fmt: skip
     elif exceeds:
         text = (
             f"beyond tested speeds: reduce approach speed ({head}/>{top:.0f}/{angle:.0f}{pen}: "
@@ -719,6 +691,48 @@ def required_rating(
         impact_energy_kj=energy,
         text=text,
         glancing=glancing,
+    )
+
+
+def _glancing_text(
+    vehicle: VehicleClass,
+    speed_kmh: float,
+    *,
+    design_kmh: float,
+    threat: str,
+    head: str,
+    pen: str,
+    params: HvmParams,
+) -> str:
+    """The glancing finding: speed management, and the continuous line that would hold it.
+
+    A vehicle running along the crowd enters it without turning. No vehicle security barrier
+    is tested below 45° (IWA 14-1 "most commonly 90 degrees, but can also be 45", Bailey
+    Street Furniture Group [S]), so a line of separate elements (bollards) holds no impact
+    below 22.5° and the finding is for traffic management (NPSA *HVM Schemes for the
+    Streetscape* options 1 and 4: traffic exclusion, traffic calming; reference hvm.md §1 [V]).
+    A continuous line is credited with the transverse component at 22.5°, v·sin 22.5°, against
+    its head-on test [A] (:func:`~cohesion_gis.hvm.impact.kerbside_cover`): named where a test
+    speed covers it. EN 1317-2 containment is not named: a road-restraint class, not a VSB
+    rating a specifier can buy (VDA review item 7).
+    """
+    edge = params.glancing_below_deg
+    transverse = design_kmh * math.sin(math.radians(edge))
+    speeds = class_test_speeds_kmh(vehicle.name, params=params)
+    test = next((s for s in speeds if s >= transverse - params.speed_resolution_kmh / 2), None)
+    line = (
+        f"or a continuous line (wall, rail, beam; not separate elements) rated head-on for "
+        f"its transverse component, {head}/{test:.0f}/90{pen} [A]"
+        if test is not None
+        else "no continuous line is tested for its transverse component either"
+    )
+    return (
+        f"speed management for {vehicle.name}: glancing, it runs along the crowd, entering it "
+        f"at {speed_kmh:.0f} km/h without turning ({threat}); no vehicle security barrier test "
+        f"covers an impact below {edge:g}° (tests are at 90° or 45°), so bollards or other "
+        f"separate elements do not hold it: reduce the speed along this frontage (closure, "
+        f"chicane, traffic order), {line}; a traffic-management finding, not a product "
+        "specification"
     )
 
 
@@ -744,7 +758,7 @@ def class_test_speeds_kmh(
 #: A rating code in a requirement text, e.g. ``V/7200[N2A]/>80/90``.
 _CODE = re.compile(r"V/\d+\[[A-Z0-9]+\]/>?\d+/\d+")
 #: What a glancing requirement reads as in a table cell (:func:`short_requirement`).
-GLANCING_CELL = "continuous line (glancing)"
+GLANCING_CELL = "speed management (glancing)"
 
 
 def short_requirement(text: object) -> str:
@@ -762,8 +776,9 @@ def short_requirement(text: object) -> str:
     value = str(text)
     if value.startswith("none"):
         return value.split(" (", 1)[0]
-    codes = list(dict.fromkeys(_CODE.findall(value)))
-    if "continuous line" in value:
+    tested, glancing, _ = value.partition("speed management for ")
+    codes = list(dict.fromkeys(_CODE.findall(tested)))  # a glancing finding's line: in its text
+    if glancing:
         codes.append(GLANCING_CELL)
     head = "beyond tested speeds: " if value.startswith("beyond") else ""
     return head + " + ".join(codes) if codes else value

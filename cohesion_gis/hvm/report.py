@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -307,6 +308,80 @@ def _egress_text(egress: SiteAssessment | None, params: HvmParams) -> str:
     )
 
 
+def _edge_text(site: pd.Series, params: HvmParams) -> str:
+    """The data-edge warning of a site whose crowd is nearer the data's edge than the horizon.
+
+    Beyond the edge no street is known, so approaches from there are not assessed (VDA review
+    item 3). "" when the edge is at least the search horizon away.
+    """
+    distance = float(site.get("data_edge_m", np.inf))
+    if not distance < params.search_horizon_m:
+        return ""
+    where = str(site.get("data_edge_directions", "") or "") or "some directions"
+    return (
+        f"Data edge {distance:.0f} m away: approaches from {where} not assessed: the data end "
+        f"{distance:.0f} m from the crowd, within the {params.search_horizon_m:.0f} m search "
+        "horizon, so streets and run-ups beyond them are unknown. Load a larger area (a "
+        "buffer of at least the horizon) before relying on this page; where the edge is a "
+        "coastline, nothing comes from there."
+    )
+
+
+def _friction_text(
+    site_id: str, arrived: pd.DataFrame, friction: SiteAssessment | None, params: HvmParams
+) -> str:
+    """The μ sensitivity band of the page: what moves at ``friction_mu_sensitivity``.
+
+    Reference hvm.md §8.3.7 asks for the band; MIL-HDBK-1013/14 recommends μ 1.0 when the
+    surface is unknown [V]. Every bend-limited speed rises by √(μ'/μ); classes limited by
+    rollover (SRT) or on straights do not move. "" without the second assessment.
+    """
+    if friction is None or arrived.empty:
+        return ""
+    rows = friction.approaches
+    rows = rows.loc[(rows["site_id"] == site_id) & (rows["impact_speed_kmh"].astype(float) > 0)]
+    mu, high = params.friction_mu, params.friction_mu_sensitivity
+    speeds = []
+    for cls in _class_order(arrived):
+        before = arrived.loc[arrived["vehicle_class"] == cls, "impact_speed_kmh"].max()
+        after = rows.loc[rows["vehicle_class"] == cls, "impact_speed_kmh"].max()
+        speeds.append(f"{cls} {before:.0f} → {after:.0f}")
+    keys = ["entry_id", "vehicle_class"]
+    both = arrived.merge(rows, on=keys, suffixes=("", "_mu"))
+    rise = both["impact_speed_kmh_mu"] - both["impact_speed_kmh"]
+    moved = both.loc[rise >= 1.0].assign(rise=rise).sort_values("rise", ascending=False)
+    arrivals = [
+        f"{_entry(r.entry_id)} {r.vehicle_class} {r.impact_speed_kmh:.0f} → "
+        f"{r.impact_speed_kmh_mu:.0f}"
+        for r in moved.head(6).itertuples()
+    ]
+    was, now = requirements_by_entry(arrived), requirements_by_entry(rows)
+    changed = [
+        f"{e} {c} {was.at[e, c]} → {now.at[e, c]}"
+        for e in was.index
+        for c in was.columns
+        if e in now.index and c in now.columns and now.at[e, c] != was.at[e, c]
+    ]
+    site_was, site_now = governing_by_class(arrived), governing_by_class(rows)
+    rises = [f"{c} {site_was[c]} → {site_now.get(c, 'none')}" for c in site_was
+             if site_now.get(c) != site_was[c]]  # fmt: skip
+    normal = (arrived["normal_speed_kmh"].max(), rows["normal_speed_kmh"].max())
+    return (
+        f"Friction sensitivity (μ {high:g} instead of {mu:g}: MIL-HDBK-1013/14's value when the "
+        f"surface is unknown; grip-limited bend speeds rise by √({high:g}/{mu:g}) = "
+        f"×{math.sqrt(high / mu):.2f}, rollover-limited trucks do not): worst arrival by class "
+        f"{', '.join(speeds)} km/h; worst normal impact {normal[0]:.0f} → {normal[1]:.0f} km/h; "
+        + (f"arrivals that rise: {', '.join(arrivals)} km/h; " if arrivals else "")
+        + (f"entry requirements that change: {'; '.join(changed)}; " if changed else "")
+        + (
+            "the site's requirements by class change: " + "; ".join(rises)
+            if rises
+            else "the site's requirements by class do not change"
+        )
+        + "."
+    )
+
+
 def _page(
     result: SiteAssessment,
     site_id: str,
@@ -315,6 +390,7 @@ def _page(
     params: HvmParams,
     *,
     egress: SiteAssessment | None = None,
+    friction: SiteAssessment | None = None,
 ) -> _Page:
     sites = result.sites.set_index("site_id")
     if site_id not in sites.index:
@@ -339,8 +415,10 @@ def _page(
     )
     premises = str(site.get("martyns_law_premises", "") or "")
     event = str(site.get("martyns_law_event", "") or "")
+    edge = _edge_text(site, params)
     headline = (
-        f"{site['kinds']}; {persons}; Martyn's Law tier {site['martyns_law_tier']}"
+        (f"{edge.split(': the data end')[0]}. " if edge else "")
+        + f"{site['kinds']}; {persons}; Martyn's Law tier {site['martyns_law_tier']}"
         f"{' (' + premises + ')' if premises else ''}{'; ' + event if event else ''}. "
         f"Rank {site['rank']}, priority {site['priority']}, risk {site['risk']}. Worst normal "
         f"impact {site['max_normal_impact_kmh']:.0f} km/h (an upper bound); crowd entry without "
@@ -380,7 +458,9 @@ def _page(
     caveats = [
         "Not a vehicle dynamics assessment by a suitably qualified practitioner: a screening "
         "for one; have it reviewed (NPSA, CTSA) before specifying products.",
+        *([edge] if edge else []),
         f"Terrain: {site.get('terrain', '')}. Every speed here assumes it.",
+        *([text] if (text := _friction_text(site_id, arrived, friction, params)) else []),
         "Level changes: mapped retaining and city walls (unless tagged lower than "
         f"{params.level_change_min_height_m:g} m), walls tagged at least that high and flights "
         "of steps are taken as faces no vehicle mounts where they stand between the street and "
@@ -393,11 +473,12 @@ def _page(
         "Impact envelope: hard-standing measured at the entry; off-road paths from further "
         "away are not modelled. Ratings are evidence only for their class, speed, angle and "
         "penetration; energy is shown, never substituted.",
-        "Stand-off: every entry's is the 4 m mount distance by construction (entries lie on "
-        "the crowd perimeter grown by it), not a surveyed distance from a barrier line to the "
-        "crowd; penetration is measured from the rear face of the barrier in PAS 68 and ASTM "
-        "F2656, from the front face in IWA 14-1 / ISO 22343-1 (to be confirmed): measure the "
-        "stand-off from the face the rating's datum uses.",
+        "Stand-off (the 'penetration ≤' of every rating): from the kerb to the crowd edge, "
+        "what remains of the footway behind a barrier at the kerb (the entry's distance to the "
+        "crowd, 4 m by construction, less half the carriageway), not a surveyed distance; a "
+        "line set back on the footway has less. Penetration is measured from the rear face of "
+        "the barrier in PAS 68 and ASTM F2656, from the front face in IWA 14-1 / ISO 22343-1 "
+        "(to be confirmed): measure the stand-off from the face the rating's datum uses.",
         f"Martyn's Law: {site.get('martyns_law_scope', '')}.",
     ]
     return _Page(
@@ -423,6 +504,7 @@ def vda_html(
     buildings: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
     egress: SiteAssessment | None = None,
+    friction: SiteAssessment | None = None,
 ) -> str:
     """The one-page VDA of one site as an HTML ``<section>``.
 
@@ -440,6 +522,10 @@ def vda_html(
     egress
         The stadium's or arena's egress zone assessed as a crowd area
         (:func:`egress_assessment`); ``None``: only the egress note.
+    friction
+        The same assessment at ``params.friction_mu_sensitivity`` (μ 1.0,
+        :func:`~cohesion_gis.hvm.assess.friction_sensitivity`): the page states what moves;
+        ``None``: no sensitivity line.
 
     Returns
     -------
@@ -453,7 +539,10 @@ def vda_html(
     InputError
         The site is not in the assessment.
     """
-    page = _page(result, site_id, buildings, None, params or load_params(HvmParams), egress=egress)
+    page = _page(
+        result, site_id, buildings, None, params or load_params(HvmParams), egress=egress,
+        friction=friction,
+    )  # fmt: skip
 
     def esc(text: str) -> str:  # text nodes only: quotes stay as written; controls, bidi as �
         return html.escape(clean_text(text), quote=False)
@@ -528,6 +617,7 @@ def vda_figure(
     levels: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
     egress: SiteAssessment | None = None,
+    friction: SiteAssessment | None = None,
 ) -> Figure:
     """The one-page VDA of one site as an A4 landscape matplotlib figure (for the PDF).
 
@@ -548,7 +638,7 @@ def vda_figure(
         none drawn.
     params
         The assessment's parameters; default the packaged ones.
-    egress
+    egress, friction
         As :func:`vda_html`.
 
     Returns
@@ -566,7 +656,7 @@ def vda_figure(
     from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
 
     params = params or load_params(HvmParams)
-    page = _page(result, site_id, buildings, levels, params, egress=egress)
+    page = _page(result, site_id, buildings, levels, params, egress=egress, friction=friction)
     fig = Figure(figsize=(11.7, 8.3), layout="constrained")
     fig.suptitle(
         mpl_text(f"{page.site['name']} — vehicle dynamics screening (not a signed VDA)"),
@@ -736,10 +826,10 @@ def governing_by_class(approaches: pd.DataFrame) -> dict[str, str]:
     ...     "entry_id": ["s:0", "s:3", "s:0"], "vehicle_class": ["M1", "M1", "N2A"],
     ...     "impact_speed_kmh": [69.0, 151.0, 52.0],
     ...     "required_rating": ["ISO 22343-1: V/1500[M1]/80/90, penetration ≤ 4.0 m",
-    ...         "ISO 22343-1: V/1500[M1]/80/45 and continuous line for M1: glancing",
+    ...         "ISO 22343-1: V/1500[M1]/80/45 and speed management for M1: glancing",
     ...         "ISO 22343-1: V/7200[N2A]/64/90, penetration ≤ 4.0 m"]})
     >>> governing_by_class(rows)
-    {'N2A': 'V/7200[N2A]/64/90', 'M1': 'V/1500[M1]/80/90 + continuous line (glancing)'}
+    {'N2A': 'V/7200[N2A]/64/90', 'M1': 'V/1500[M1]/80/90 + speed management (glancing)'}
     """
     out: dict[str, str] = {}
     for cls in _class_order(approaches):
@@ -758,7 +848,7 @@ def governing_by_class(approaches: pd.DataFrame) -> dict[str, str]:
                 code for angle, (level, code) in sorted(best.items(), reverse=True)
                 if angle == top or level > best[top][0]
             ]  # fmt: skip
-        if texts.astype(str).str.contains("continuous line").any():
+        if texts.astype(str).str.contains("speed management for").any():
             kept.append(GLANCING_CELL)
         if not kept:
             held = texts.astype(str).str.startswith("none").all()

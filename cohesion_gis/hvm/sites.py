@@ -179,9 +179,12 @@ class SiteParams:
     point_footprint_m2
         Footprint (m²) of a point POI that lies in no building [A: a small kiosk-sized venue].
     point_max_floor_m2
-        Largest floor area (m²) a POI node claims in the building containing it [A: about the
-        largest single auditorium or club floor; a node in a shopping centre is one venue of
-        many, not the whole building].
+        Largest floor area (m²) of one venue [A: about the largest single auditorium or club
+        floor]: a POI node counted by floor-space factor fills the building containing it only
+        up to this floor; in a larger building (a hotel, a block of shops and flats) its share
+        is unknown and its capacity too (``unknown: <kind> node in a larger building``: a
+        cellar pub read 2,000 persons at 0.5 m²/person, VDA review item 9). A node auditorium
+        (theatre, cinema) is at most this floor.
     net_floor_fraction
         Share of gross floor area that is public room, to which the Approved Document B
         floor-space factors apply [A: the factors are per m² of the room, not of the building].
@@ -493,7 +496,12 @@ def _members(
     if point_idx.size:
         homeless[inside.index.to_numpy()] = False
     floor_m2 = area * levels * params.net_floor_fraction
-    floor_m2[is_point] = np.minimum(floor_m2[is_point], params.point_max_floor_m2)
+    # a venue node fills its building only when that is one venue's floor; in a larger building
+    # (a hotel, a block of shops and flats) its share is unknown (VDA review item 9)
+    shared = np.zeros(len(candidates), dtype=bool)
+    if point_idx.size:
+        shared[inside.index.to_numpy()] = True
+    shared &= floor_m2 > params.point_max_floor_m2
     # one auditorium per footprint (balconies lie within it), a node's at most the point cap
     auditorium_m2 = np.where(is_point, np.minimum(area, params.point_max_floor_m2), area)
     auditorium_m2 = auditorium_m2 * params.auditorium_share
@@ -521,6 +529,11 @@ def _members(
             persons[i], source[i] = area[i] * kind.density_persons_m2, "area×density"
         elif kind.seats_per_m2 is not None:
             persons[i], source[i] = auditorium_m2[i] * kind.seats_per_m2, "auditorium×seats"
+        elif kind.floor_m2_per_person is not None and shared[i]:
+            persons[i] = np.nan
+            source[i] = (
+                f"unknown: {kind_name} node in a larger building ({floor_m2[i]:,.0f} m² floor)"
+            )
         elif kind.floor_m2_per_person is not None:
             persons[i], source[i] = floor_m2[i] / kind.floor_m2_per_person, "floor÷factor"
         else:

@@ -39,7 +39,7 @@ def test_points_lines_and_polygons_in_one_file(tmp_path: Path):
 
 def test_the_layer_says_what_is_built(tmp_path: Path):
     # second VDA review: every user barrier became "rated", so a bollard row drawn as a line
-    # was credited as a continuous line deflecting a glancing vehicle (hvm.impact.DISCRETE_KINDS)
+    # was credited as a continuous line deflecting a glancing vehicle (impact.CONTINUOUS_KINDS)
     ratings = ["V/1500[M1]/80/90:1.0", "V/1500[M1]/80/90:1.0", None]
     path = write(tmp_path, ratings, kind=["Bollard", None, "bollard"])
     out = read_rated_barriers(path, crs=3067)

@@ -38,7 +38,7 @@ def test_senaatintori_page_shows_envelope_requirement_and_caveats(result, tmp_pa
     # included (the N2A headline alone left the 69 km/h M1 impacts at e0/e4 uncovered), and
     # the rated-product option asks for every class
     headline = page.split("<svg")[0]
-    assert "M1 V/1500[M1]/80/90 + V/1500[M1]/&gt;80/45 + continuous line (glancing)" in headline
+    assert "M1 V/1500[M1]/80/90 + V/1500[M1]/&gt;80/45 + speed management (glancing)" in headline
     assert "N2A V/7200[N2A]/64/90 + V/7200[N2A]/80/45" in headline
     assert "N3C V/7200[N3C]/48/90 + V/7200[N3C]/80/45" in headline
     assert "governing requirement" not in page
@@ -84,7 +84,7 @@ def test_requirements_by_class_and_entry_on_a_hand_table():
             "required_rating": [
                 "ISO 22343-1: V/1500[M1]/80/90, penetration ≤ 4.0 m (69 km/h at 60°)",
                 "ISO 22343-1: V/1500[M1]/80/45 (70 km/h at 30°) and ISO 22343-1: "
-                "V/1500[M1]/48/90 and continuous line for M1: glancing",
+                "V/1500[M1]/48/90 and speed management for M1: glancing",
                 "ISO 22343-1: V/7200[N2A]/64/90, penetration ≤ 4.0 m",
                 "beyond tested speeds: reduce approach speed (ISO 22343-1: V/7200[N2A]/>80/45)",
             ],
@@ -94,7 +94,7 @@ def test_requirements_by_class_and_entry_on_a_hand_table():
     # its 64 km/h 90° test; heaviest class first
     assert governing_by_class(rows) == {
         "N2A": "V/7200[N2A]/64/90 + V/7200[N2A]/>80/45",
-        "M1": "V/1500[M1]/80/90 + continuous line (glancing)",
+        "M1": "V/1500[M1]/80/90 + speed management (glancing)",
     }
     table = requirements_by_entry(rows)
     assert list(table.columns) == ["N2A", "M1"] and list(table.index) == ["e3", "e0"]
@@ -163,3 +163,27 @@ def test_names_from_data_reach_the_page_as_inert_text(result):
     heading = page.split("<h2>")[1].split("</h2>")[0]
     assert "\u202e" not in page and "\x1b" not in page and "<script>" not in page
     assert heading.startswith("Evil\ufffdgnp.exe\ufffd[2J &lt;script&gt;x&lt;/script&gt; ")
+
+
+def test_senaatintori_page_states_the_data_edge_the_kerb_and_the_mu_band(helsinki, result):
+    # VDA review items 3, 6, 8: the page said nothing of the data edge a few metres east, let
+    # every rating allow 4.0 m of penetration from the centreline, and gave no μ 1.0 band
+    import dataclasses
+    import html
+    import re
+
+    params = load_params(HvmParams)
+    high = assess_sites(
+        helsinki, params=dataclasses.replace(params, friction_mu=params.friction_mu_sensitivity)
+    )
+    sid = "relation/2919121"
+    page = html.unescape(re.sub(r"<[^>]+>", " ", vda_html(result, sid, friction=high)))
+    headline = page.split("Requirements by class")[0]
+    assert "Data edge" in headline and "approaches from NE, E, SE not assessed" in headline
+    assert "penetration ≤ 4.0 m" not in page and "from the kerb to the crowd edge" in page
+    band = page.split("Friction sensitivity")[1]
+    # e2/e3: bend-limited M1 arrivals rise by about √(1/0.7) and move up a test speed
+    assert "e2 M1 53 → 61" in band and "e3 M1 56 → 65" in band
+    assert "V/1500[M1]/64/90 → V/1500[M1]/80/90" in band
+    assert "N3C 90 → 90" in band  # rollover-limited, unchanged
+    assert "Friction sensitivity" not in html.unescape(vda_html(result, sid))

@@ -400,3 +400,33 @@ def test_open_ground_only_where_buildings_do_not_cover_the_attraction():
     assert castle["capacity_persons"] > 10 * open_ground["capacity_persons"]
     with pytest.raises(ParameterError, match="open_ground_persons_m2"):
         replace(params, open_ground_persons_m2=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("Ale pub", "nightclub"),
+        ("Skohan", "nightclub"),
+        ("Ahjo", "nightclub"),
+        ("Pelastusarmeija", "place_of_worship"),
+    ],
+)
+def test_a_venue_node_in_a_larger_building_has_no_invented_capacity(sites, name, kind):
+    # VDA review item 9: a club mapped as a node took 1,000 m² of the hotel or block it stands
+    # in at 0.5 m²/person: 2,000 persons and the enhanced tier for cellar pubs. Its share of a
+    # building larger than one venue is unknown, so its capacity is unknown, flagged
+    site = named(sites, name).iloc[0]
+    assert f"unknown: {kind} node in a larger building" in site["capacity_source"]
+    assert f"{name}: enhanced" not in site["martyns_law_premises"]
+    # a club whose building is one venue's floor keeps its estimate from it
+    lebonk = named(sites, "LeBonk").iloc[0]
+    assert lebonk["capacity_source"] == "floor÷factor" and 500 < lebonk["capacity_persons"] < 1000
+
+
+def test_monaco_clubs_in_hotels_are_capacity_unknown(monaco_sites):
+    # Jimmy'z (in the Sporting Monte-Carlo, ~6,500 m²) hosts some 800 guests (hellomonaco.com,
+    # 2017); Nikki Beach is on the Fairmont's roof: both read 2,000 persons, enhanced
+    for name in ("Jimmy’z Monte-Carlo", "Nikki Beach Monte Carlo"):
+        site = named(monaco_sites, name).iloc[0]
+        assert "unknown: nightclub node in a larger building" in site["capacity_source"], name
+        assert f"{name}: enhanced (2000)" not in site["martyns_law_premises"]

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 import cohesion_gis as cg
-from cohesion_gis.comparison import analyse, compare
+from cohesion_gis.comparison import analyse, compare, split_rated
 from cohesion_gis.scenario import apply, load_scenario
 
 from .conftest import KLUUVI_WKT, SCENARIOS, one
@@ -63,6 +63,11 @@ def test_add_and_remove_barrier(tmp_path: Path, helsinki: cg.City) -> None:
     assert new["rating"] == "ISO 22343-1: V/7200[N3C]/64/90:1.0"
     assert new.geometry.length > 300  # around the square, metres
     assert after.barriers["rating"].iloc[: len(helsinki.barriers)].isna().all()
+    # VDA review item 5: the proposed lines keep what was built (kind = "bollard") on their way
+    # to compare's assessment and protect's verification (split_rated kept only id and rating)
+    plain, proposed = split_rated(after)
+    assert set(proposed["barrier_kind"]) == {"bollard"} and len(proposed) == 4
+    assert "rating" not in plain.barriers.columns
     first = helsinki.barriers["barrier_id"].iloc[0]
     gone = apply(helsinki, one(tmp_path, f'type = "remove_barrier"\nid = "{first}"'))
     assert first not in set(gone.barriers["barrier_id"])

@@ -287,7 +287,9 @@ def _merged(
     changes = [
         outlines,
         _changed_rows(base.setup.edges, scenario.setup.edges, _EDGE_COLUMNS),
-        _changed_rows(_routing(base.setup), _routing(scenario.setup), ("barrier_id", "rating")),
+        _changed_rows(
+            _routing(base.setup), _routing(scenario.setup), ("barrier_id", "barrier_kind", "rating")
+        ),
     ]
     network = None
     if any(len(c) for c in changes) and (_may_close(scenario.setup) or _may_close(base.setup)):
