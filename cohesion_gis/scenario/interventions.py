@@ -474,8 +474,9 @@ def chicane(city: City, iv: Intervention) -> City:
     The street's piece is split at the middle (a new node, unless an end of the piece lies
     within :data:`CHICANE_SNAP_M`), and the piece ending there carries ``chicane_radius_m``
     (:func:`cohesion_gis.hvm.chicane.path_radius_m` for the narrowest assessed class): the
-    approach search caps every path through that node (:func:`cohesion_gis.hvm.routes.approach_network`). The lane shifts by
-    the carriageway width less ``lane_width_m``. Refused where the street is too narrow for a
+    approach search caps every path through that node
+    (:func:`cohesion_gis.hvm.routes.approach_network`). The lane shifts by the carriageway width
+    less ``lane_width_m``. Refused where the street is too narrow for a
     shift of one lane width, where the lane would not pass every assessed class, where a
     junction, a dead end or another chicane lies within half its length, or under the surface.
     Walk edges are untouched: the elements on the footways leave gaps walkers pass.
