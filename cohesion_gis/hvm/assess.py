@@ -542,7 +542,7 @@ def friction_sensitivity(
         classes), then ``changed``: whether any requirement differs.
     """
     params = params or load_params(HvmParams)
-    tables = []
+    tables: list[pd.DataFrame] = []
     for mu in (params.friction_mu, params.friction_mu_sensitivity):
         result = assess_sites(city, params=replace(params, friction_mu=mu), **options)
         sites = result.sites.set_index("site_id")
