@@ -1694,7 +1694,10 @@ def _scheme(
                     MappingProxyType({
                         "geometry": shape.wkt,
                         "rating": rating,
-                        "kind": "bollard",
+                        # a kerbside line is one continuous rated line (docs/protect.md), so it
+                        # may hold glancing runs (hvm.impact.CONTINUOUS_KINDS); across a street
+                        # a line is a row of bollards walkers pass between
+                        "kind": "rail" if line.kind == "kerbside line" else "bollard",
                         "name": f"{site['name']}: line {line.line_id} ({cls})",
                         "barrier_id": f"{line.line_id}:{cls}",
                     }),
