@@ -91,6 +91,20 @@ def test_cohesion_figure_names_every_district(helsinki):
         assert any(t.startswith(str(name)) and "score" in t for t in texts), name
 
 
+@pytest.fixture
+def saved(monkeypatch) -> dict:
+    """The last figure ``static`` saves, under ``"fig"`` (the real writer still runs)."""
+    seen: dict = {}
+    original = static._save
+
+    def keep(fig, path, *, dpi):
+        seen["fig"] = fig
+        return original(fig, path, dpi=dpi)
+
+    monkeypatch.setattr(static, "_save", keep)
+    return seen
+
+
 def _extents(fig):
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw(renderer)
@@ -145,18 +159,10 @@ def test_table_rows_hold_their_lines(tmp_path):
         assert box.y0 <= text.y0 and text.y1 <= box.y1, cell.get_text().get_text()
 
 
-def test_summary_explains_risk_and_names_districts(helsinki, tmp_path, monkeypatch):
-    seen = {}
-    original = static._save
-
-    def keep(fig, path, *, dpi):
-        seen["fig"] = fig
-        return original(fig, path, dpi=dpi)
-
-    monkeypatch.setattr(static, "_save", keep)
+def test_summary_explains_risk_and_names_districts(helsinki, tmp_path, saved):
     summary_figure(helsinki.districts, helsinki.sites, tmp_path / "s.png", dpi=50,
                    approaches=helsinki.approaches)  # fmt: skip
-    fig = seen["fig"]
+    fig = saved["fig"]
     renderer = _extents(fig)
     legends = [a for ax in fig.axes for a in ax.get_children() if isinstance(a, Legend)]
     risk = next(lg for lg in legends if lg.get_title().get_text().startswith("Site risk"))
@@ -208,17 +214,9 @@ def test_figures_say_place_and_dates_and_explain_their_dots(helsinki):
     assert any("OpenStreetMap data of 2019-04-21" in t.get_text() for t in sites.texts)
 
 
-def test_summary_priority_numbers_never_cover_each_other(helsinki, tmp_path, monkeypatch):
+def test_summary_priority_numbers_never_cover_each_other(helsinki, tmp_path, saved):
     # Monaco's summary printed "3", "38" and "40" on top of each other; its ratings ran over
     # their cells (now short, with the footer saying what "none at the site's edge" means)
-    seen = {}
-    original = static._save
-
-    def keep(fig, path, *, dpi):
-        seen["fig"] = fig
-        return original(fig, path, dpi=dpi)
-
-    monkeypatch.setattr(static, "_save", keep)
     centre = helsinki.sites.geometry.iloc[0].centroid
     crowded = helsinki.sites.assign(
         geometry=[
@@ -227,7 +225,7 @@ def test_summary_priority_numbers_never_cover_each_other(helsinki, tmp_path, mon
         required_rating="ISO 22343-1: V/7200[N2A]/>80/90: design speed 112 km/h",
     )
     summary_figure(helsinki.districts, crowded, tmp_path / "s.png", dpi=50)
-    fig = seen["fig"]
+    fig = saved["fig"]
     renderer = _extents(fig)
     ranks = [t for t in fig.axes[1].texts if t.get_text().isdigit()]
     assert ranks and ranks[0].get_text() == "1"

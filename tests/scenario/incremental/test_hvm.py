@@ -14,6 +14,7 @@ import pytest
 import shapely
 from pandas.testing import assert_frame_equal
 
+from cohesion_gis.city import City
 from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, speed_column
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.params import load_params
@@ -76,11 +77,15 @@ def distance_to_sites(city, base) -> np.ndarray:
     return out
 
 
+def _without_street(city: City, row: int) -> tuple[City, pd.Series]:
+    """``city`` with every drive edge of the street (``osm_id``) of edge ``row`` closed."""
+    edges = city.drive_edges
+    street = edges["osm_id"] == edges["osm_id"].iloc[row]
+    return dataclasses.replace(city, drive_edges=edges.loc[~street].reset_index(drop=True)), street
+
+
 def test_closing_a_road_far_from_every_site_searches_nothing(helsinki, state, base) -> None:
-    far = int(np.argmax(distance_to_sites(helsinki, base)))
-    edges = helsinki.drive_edges
-    street = edges["osm_id"] == edges["osm_id"].iloc[far]
-    city = dataclasses.replace(helsinki, drive_edges=edges.loc[~street].reset_index(drop=True))
+    city, _ = _without_street(helsinki, int(np.argmax(distance_to_sites(helsinki, base))))
     update = state.update(city)
     assert_same(assess_sites(city), update.result)
     assert update.searched == ()
@@ -90,10 +95,8 @@ def test_closing_a_road_far_from_every_site_searches_nothing(helsinki, state, ba
 def test_closing_a_road_at_a_site_searches_that_site_and_its_neighbours(
     helsinki, state, base
 ) -> None:
-    near = int(np.argmin(distance_to_sites(helsinki, base)))
+    city, street = _without_street(helsinki, int(np.argmin(distance_to_sites(helsinki, base))))
     edges = helsinki.drive_edges
-    street = edges["osm_id"] == edges["osm_id"].iloc[near]
-    city = dataclasses.replace(helsinki, drive_edges=edges.loc[~street].reset_index(drop=True))
     update = state.update(city)
     assert_same(assess_sites(city), update.result)
     touching = base.sites.loc[base.sites.intersects(shapely.union_all(edges.geometry[street]))]
