@@ -8,6 +8,8 @@ scene gives by hand (15 m stand-off + half the carriageway).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ import shapely
 
 from cohesion_gis.hvm.impact import (
     ENVELOPE_COLUMNS,
+    cast_to_outline,
     class_requirements,
     demand_key,
     envelope_column,
@@ -31,6 +34,7 @@ from cohesion_gis.hvm.kinematics import (
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import required_rating
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS
+from cohesion_gis.hvm.sites import soft_target_sites
 from cohesion_gis.hvm.vehicles import Vehicles
 from cohesion_gis.params import load_params
 
@@ -253,3 +257,60 @@ def test_the_glancing_finding_is_speed_management_not_a_product() -> None:
     assert "EN 1317" not in car and "reduce the speed along this frontage" in car
     truck = required_rating(90.0, "N3C", angle_deg=15.0, params=PARAMS).text
     assert truck.startswith("speed management for N3C") and "V/7200[N3C]/48/90" in truck
+
+
+def test_cast_to_outline_by_hand():
+    # a 40 m square crowd with a 10 m courtyard hole; rays 4 m outside as an entry stands
+    crowd = shapely.box(0, 0, 40, 40).difference(shapely.box(15, 15, 25, 25))
+    origins = np.array(
+        [[20, -4], [-10, -4], [20, -4], [20, -4], [20, 20], [20, 0], [20, 0], [-4, 20], [0, -10]],
+        float,
+    )
+    headings = np.radians([90, 0, 60, -90, 0, 90, -90, 180, 90])
+    hit, phi = cast_to_outline(origins, headings, np.array([crowd] * 9, dtype=object), 30.0)
+    # head-on: 4 m, 90°; along the south side, parallel: a miss, 0°; at 60° to the face
+    assert hit[0] == pytest.approx(4.0) and phi[0] == pytest.approx(90.0)
+    assert np.isnan(hit[1]) and phi[1] == 0.0
+    assert hit[2] == pytest.approx(4 / np.sin(np.radians(60))) and phi[2] == pytest.approx(60.0)
+    assert np.isnan(hit[3]) and phi[3] == 0.0  # heading away
+    # inside the courtyard hole, heading east: its wall 5 m ahead, head-on
+    assert hit[4] == pytest.approx(5.0) and phi[4] == pytest.approx(90.0)
+    # on the outline heading in: already in the crowd (0 m), through the south face square on;
+    # on it heading out: no hit
+    assert hit[5] == 0.0 and phi[5] == pytest.approx(90.0)
+    assert np.isnan(hit[6])
+    assert np.isnan(hit[7])  # west of the square heading west
+    # straight up the west side's line: it first touches the corner (0, 0), the steeper face
+    assert hit[8] == pytest.approx(10.0) and phi[8] == pytest.approx(90.0)
+    # beyond the cast length: a miss
+    far, _ = cast_to_outline(origins[:1], headings[:1], np.array([crowd], dtype=object), 3.9)
+    assert np.isnan(far[0])
+
+
+def test_cast_to_outline_does_not_depend_on_where_along_the_path_it_starts(helsinki):
+    # the real crowd outline of Senaatintori (its frontage footways give it rounded bumps):
+    # starting the same straight path 4 m or 8 m further back (as another mount distance would)
+    # gives the same face and incidence, the distance 4 m longer
+    keep = helsinki.sites["name"].fillna("").str.contains("Senaatintori", regex=False)
+    sites = soft_target_sites(replace(helsinki, sites=helsinki.sites.loc[keep]))
+    crowd = sites.loc[sites["name"] == "Senaatintori"].geometry.iloc[0]
+    rng = np.random.default_rng(13)
+    headings = rng.uniform(-np.pi, np.pi, 200)
+    # targets on the outline, origins 12 m back along each heading (outside or inside)
+    targets = shapely.get_coordinates(
+        shapely.line_interpolate_point(crowd.exterior, rng.uniform(0, 1, 200), normalized=True)
+    )
+    step = np.column_stack([np.cos(headings), np.sin(headings)])
+    near = targets - 12.0 * step
+    outlines = np.array([crowd] * 200, dtype=object)
+    d_near, phi_near = cast_to_outline(near, headings, outlines, 60.0)
+    d_far, phi_far = cast_to_outline(near - 4.0 * step, headings, outlines, 60.0)
+    outside = ~shapely.intersects(crowd, shapely.points(near - 4.0 * step)) & ~shapely.intersects(
+        crowd, shapely.points(near)
+    )
+    assert outside.sum() > 50
+    both = outside & np.isfinite(d_near)
+    assert both.sum() > 50
+    np.testing.assert_allclose(d_far[both], d_near[both] + 4.0, atol=1e-6)
+    np.testing.assert_allclose(phi_far[both], phi_near[both], atol=1e-6)
+    assert (d_near[both] <= 12.0 + 1e-6).all()  # the path meets the outline at or before its target
