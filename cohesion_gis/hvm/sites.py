@@ -114,7 +114,7 @@ from cohesion_gis._validate import (
     strings_problem,
 )
 from cohesion_gis.errors import InputError, ParameterError
-from cohesion_gis.hvm.params import HvmParams
+from cohesion_gis.hvm.params import HvmParams, parameter_bound
 from cohesion_gis.network import components
 from cohesion_gis.params import FIX_FILE, load_params
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
@@ -307,8 +307,8 @@ _SITE_BOUNDS = {
     "default_levels": Bound(1.0, 200.0, "storeys"),
     "merge_gap_m": Bound(0.0, 100.0, "m"),
     "entry_snap_m": Bound(0.0, 50.0, "m"),
-    "station_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # as hvm.toml's bound
-    "station_public_share": Bound(0.0, 1.0, above=True),
+    "station_persons_m2": parameter_bound("station_concourse_persons_m2"),  # from hvm.toml
+    "station_public_share": parameter_bound("station_public_share"),
     "event_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # 4/m² is already unstable
     "building_share": Bound(0.0, 1.0, above=True),
     "hall_share": Bound(0.0, 1.0, above=True),

@@ -1,0 +1,97 @@
+"""``hvm.params``: each parameter declared once, as a field; file, docs and checks follow it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from cohesion_gis._validate import Bound
+from cohesion_gis.errors import ParameterError
+from cohesion_gis.hvm.params import PARAMETERS, HvmParams, kind_of, parameter_bound
+from cohesion_gis.params import load_params
+
+DOCS = Path(__file__).parents[2] / "docs" / "hvm.md"
+#: Kinds whose values (or elements) are numbers: these carry a bound.
+NUMERIC = {"number", "whole number", "list of numbers", "table of whole numbers",
+           "table of lists of numbers"}  # fmt: skip
+
+
+def _packaged() -> dict:
+    return tomllib.loads(resources.files("cohesion_gis").joinpath("defaults/hvm.toml").read_text())
+
+
+def test_every_field_has_a_kind_a_doc_and_a_bound_if_numeric() -> None:
+    for declared in PARAMETERS:
+        kind, meta = kind_of(declared), declared.metadata
+        assert meta["doc"].strip().endswith("."), declared.name
+        assert isinstance(meta["bound"], Bound) == (kind in NUMERIC), declared.name
+        lists = kind in {"list of numbers", "table of lists of numbers"}
+        assert bool(meta["order"]) == lists, declared.name
+        assert not meta["choices"] or kind == "string", declared.name
+    assert HvmParams.__doc__ is not None
+    assert all(f"    {f.name}\n" in HvmParams.__doc__ for f in PARAMETERS)
+
+
+def test_every_toml_key_is_a_field_with_a_source_and_vice_versa() -> None:
+    table = _packaged()
+    sources = table.pop("sources")
+    names = {f.name for f in PARAMETERS}
+    assert set(table) == names
+    assert set(sources) == names
+
+
+def _rendered(name: str) -> str:
+    """A field's bound as docs/hvm.md's table writes it ("> 0, ≤ 3 m", "whole, 1–5")."""
+    declared = next(f for f in PARAMETERS if f.name == name)
+    bound, order = declared.metadata["bound"], declared.metadata["order"]
+
+    def number(x: float) -> str:
+        return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+    unit = {"": "", "degrees": "°"}.get(bound.unit, f" {bound.unit}")
+    low, high = number(bound.low), number(bound.high)
+    text = f"> {low}, ≤ {high}{unit}" if bound.above else f"{low}–{high}{unit}"
+    text = f"whole, {text}" if bound.integer else text
+    return f"each {text}, strictly {order.split()[0]}" if order else text
+
+
+def test_the_docs_bounds_table_is_the_declared_bounds() -> None:
+    section = DOCS.read_text(encoding="utf-8").split("| field | bound | why |", 1)[1]
+    rows = [line for line in section.split("\n\n", 1)[0].splitlines()[1:] if line.startswith("|")]
+    documented = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for name in re.findall(r"`([a-z_0-9]+)(?:\.<\w+>)?`", cells[0]):
+            documented[name] = cells[1]
+    bounded = {f.name for f in PARAMETERS if f.metadata["bound"] is not None}
+    assert set(documented) == bounded
+    assert {name: _rendered(name) for name in bounded} == documented
+
+
+def test_the_station_bounds_of_sites_are_hvm_params() -> None:
+    """SiteParams takes the station densities from hvm.toml, and so their bounds."""
+    from cohesion_gis.hvm.sites import SiteParams
+
+    site = load_params(SiteParams)
+    assert parameter_bound("station_concourse_persons_m2").high == 5.0
+    with pytest.raises(ParameterError, match=r"`station_persons_m2` = 6.0; .* 5 persons/m²"):
+        dataclasses.replace(site, station_persons_m2=6.0)
+    with pytest.raises(KeyError):
+        parameter_bound("block_unrated")
+
+
+def test_a_mistyped_and_a_wrong_value_in_one_message(tmp_path: Path) -> None:
+    """A type error and a value error of two fields come back together, in field order."""
+    path = tmp_path / "p.toml"
+    path.write_text('acceleration_model = "turbo"\nfriction_mu = 9\ngap_limit_m = "wide"\n')
+    with pytest.raises(ParameterError) as info:
+        load_params(HvmParams, path)
+    text = str(info.value)
+    assert "`gap_limit_m` = 'wide'; expected a number" in text
+    assert text.index("`friction_mu` = 9.0") < text.index("`acceleration_model` = 'turbo'")
+    assert 'expected "power" or "constant"' in text
