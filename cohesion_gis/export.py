@@ -580,6 +580,7 @@ def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
         interventions=scenario_changes(city, comparison.city),
         streets=city.walk_edges, buildings=city.buildings,
         headline=comparison.summary[:HEADLINE_LINES],
+        place=city.name, data_date=city.provenance.data_date,
     )  # fmt: skip
     save_pdf(figure, out / "scenario_map.pdf")
     return save_offline(comparison_map(city, comparison), out / "scenario_map.html")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import folium
+import numpy as np
 from branca.element import Element, MacroElement
 from folium.template import Template
 
@@ -31,11 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPONENT_SCALE",
+    "MAX_SCORE_CLASSES",
     "OKABE_ITO",
     "OSM_ATTRIBUTION",
     "RISK_MEANING",
     "RISK_SCALE",
-    "SCORE_SCALE",
+    "SCORE_TITLE",
     "SEVERANCE_SCALE",
     "SHORT_RATING_NOTE",
     "SPACE_TYPE_COLOURS",
@@ -66,6 +68,7 @@ __all__ = [
     "point_style",
     "popup_html",
     "ring_style",
+    "score_classes",
 ]
 
 OSM_ATTRIBUTION = (
@@ -234,12 +237,15 @@ class ColourScale:
         One CSS colour per class.
     labels
         One legend label per class; empty to derive ``"a – b"`` labels from the breaks.
+    note
+        A line under the legend's classes (how they were chosen); empty for none.
     """
 
     title: str
     breaks: tuple[float, ...]
     colours: tuple[str, ...]
     labels: tuple[str, ...] = ()
+    note: str = ""
 
     def __post_init__(self) -> None:
         if len(self.breaks) != len(self.colours) + 1:
@@ -285,9 +291,20 @@ _REDS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 # speed ramp of the routes under every colour-vision deficiency.
 _ORANGES = ("#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603")
 
-SCORE_SCALE = ColourScale(
-    "Cohesion score (0–100, higher is better)", (0, 20, 40, 60, 80, 100), _YLGNBU
-)
+#: ColorBrewer YlGnBu's own scheme for each number of classes (Brewer 2003; colour-blind safe):
+#: a 3-class map takes the 3-class scheme, not three colours of the 5-class one.
+YLGNBU_CLASSES = {
+    1: ("#7fcdbb",),
+    2: ("#edf8b1", "#2c7fb8"),
+    3: ("#edf8b1", "#7fcdbb", "#2c7fb8"),
+    4: ("#ffffcc", "#a1dab4", "#41b6c4", "#225ea8"),
+    5: _YLGNBU,
+}
+#: Title of every score legend.
+SCORE_TITLE = "Cohesion score (0–100, higher is better)"
+#: Most classes a score map draws: five sequential classes stay apart on paper and under
+#: colour-vision deficiency (Brewer 2003; ColorBrewer's YlGnBu is marked colour-blind safe).
+MAX_SCORE_CLASSES = 5
 COMPONENT_SCALE = ColourScale(
     "Share of the standard met (0–1, higher is better)", (0, 0.2, 0.4, 0.6, 0.8, 1.0), _YLGNBU
 )
@@ -369,6 +386,126 @@ def ring_style(colour: str, *, radius: float = 5) -> dict[str, object]:
         "color": colour,
         "weight": 4,
     }
+
+
+def score_classes(
+    values: Iterable[float],
+    *,
+    title: str = SCORE_TITLE,
+    what: str = "district scores",
+    digits: int = 0,
+) -> ColourScale:
+    """Colour classes chosen from the data: natural breaks with round limits over its range.
+
+    The values are classed as they are written on the map (rounded to ``digits``), so a label
+    and its colour always agree. The number of classes follows Sturges (1926),
+    ``ceil(log2 n) + 1`` for ``n`` values, at most :data:`MAX_SCORE_CLASSES` and at most the
+    number of distinct values: 2 districts give 2 classes, 6 give 4, 16 or more give 5. The
+    classes are Fisher's (1958) exact natural breaks (Jenks 1977: the grouping of the sorted
+    values with the least sum of squared deviations from each class's mean). Each limit between
+    two classes is the roundest number between them (a multiple of 10, else 5, 2, 1...); the
+    first class starts at the lowest value, the last ends at the highest, so the legend spans
+    the data's range exactly. Deterministic: ties go to the lower limit.
+
+    Parameters
+    ----------
+    values
+        The scores (NaN ignored), e.g. a districts table's ``score``; a scenario map passes
+        both sides' scores, so its two panels share the classes.
+    title
+        Legend heading.
+    what
+        What the values are, plural, for the legend's note ("district scores").
+    digits
+        Decimals the map writes the values with.
+
+    Returns
+    -------
+    ColourScale
+        One to five classes of ColorBrewer YlGnBu (:data:`YLGNBU_CLASSES`), labels such as
+        ``"59 – 61"``, and a note saying how the classes were chosen.
+
+    Examples
+    --------
+    >>> scale = score_classes([59.4, 60.2, 64.0, 66.3, 71.0, 74.6])
+    >>> scale.labels
+    ('59 – 61', '62 – 69', '70 – 74', '75')
+    >>> scale.colour(60.2) == scale.colours[0], scale.colour(74.6) == scale.colours[-1]
+    (True, True)
+    >>> score_classes([64.2, 63.8]).labels
+    ('64',)
+    """
+    unit = 10.0**-digits
+    finite = np.asarray([float(v) for v in values], dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return ColourScale(title, (0.0, 100.0), YLGNBU_CLASSES[1], ("no scores",))
+    steps, counts = np.unique(np.round(finite / unit).astype(np.int64), return_counts=True)
+    sturges = math.ceil(math.log2(len(finite))) + 1 if len(finite) > 1 else 1
+    k = min(MAX_SCORE_CLASSES, len(steps), sturges)
+    starts = _natural_breaks(steps.astype(float), counts.astype(float), k)
+    firsts = [int(steps[0])] + [_roundest(int(steps[i - 1]), int(steps[i])) for i in starts[1:]]
+    lasts = [f - 1 for f in firsts[1:]] + [int(steps[-1])]
+
+    def say(step: int) -> str:
+        return f"{step * unit:.{max(digits, 0)}f}"
+
+    labels = tuple(
+        say(a) if a == b else f"{say(a)} – {say(b)}" for a, b in zip(firsts, lasts, strict=True)
+    )
+    limits = [*firsts, int(steps[-1]) + 1]  # half a unit below each, as the map rounds
+    breaks = tuple(round((f - 0.5) * unit, digits + 1) for f in limits)
+    n = len(finite)
+    if k == 1:
+        note = f"One class: all {n} {what} round to {labels[0]}." if n > 1 else ""
+    else:
+        note = (
+            f"Classes: natural breaks (Fisher–Jenks) of the {n} {what}, so colours compare "
+            "them on this map only, not with other maps."
+        )
+    return ColourScale(title, breaks, YLGNBU_CLASSES[k], labels, note)
+
+
+def _natural_breaks(values: np.ndarray, weights: np.ndarray, k: int) -> list[int]:
+    """Fisher's exact natural breaks: the first index of each of ``k`` classes of sorted values.
+
+    Dynamic programming over the distinct ``values`` (increasing) with their ``weights``
+    (counts): the grouping into ``k`` runs with the least weighted sum of squared deviations
+    from each run's mean. O(k m²) for m values (a score rounded to whole points has at most 101).
+    """
+    m = len(values)
+    w = np.r_[0.0, np.cumsum(weights)]
+    s1 = np.r_[0.0, np.cumsum(weights * values)]
+    s2 = np.r_[0.0, np.cumsum(weights * values**2)]
+
+    def cost(i: np.ndarray, j: int) -> np.ndarray:  # runs i..j (inclusive) for each i
+        total = w[j + 1] - w[i]
+        return s2[j + 1] - s2[i] - (s1[j + 1] - s1[i]) ** 2 / total
+
+    best = np.array([cost(np.array([0]), j)[0] for j in range(m)])
+    start = np.zeros((k, m), dtype=np.int64)
+    for c in range(1, k):
+        nxt = np.full(m, np.inf)
+        for j in range(c, m):
+            i = np.arange(c, j + 1)  # the first value of the last run
+            total = best[i - 1] + cost(i, j)
+            pick = int(np.argmin(total))  # the first of equal totals: deterministic
+            nxt[j], start[c, j] = total[pick], i[pick]
+        best = nxt
+    firsts, j = [], m - 1
+    for c in range(k - 1, 0, -1):
+        firsts.append(int(start[c, j]))
+        j = firsts[-1] - 1
+    return [0, *reversed(firsts)]
+
+
+def _roundest(below: int, top: int) -> int:
+    """The roundest whole number in ``(below, top]``: a multiple of 1000, 500, 200, 100 ... 1."""
+    for step in (1000, 500, 200, 100, 50, 20, 10, 5, 2, 1):
+        candidate = (below // step + 1) * step
+        if candidate <= top:
+            return candidate
+    return top
 
 
 def delta_scale(
@@ -470,7 +607,11 @@ def category_colours(categories: Iterable[object]) -> dict[str, str]:
 
 
 def legend_html(
-    title: str, items: Sequence[tuple[str, str]], *, shape: str | Sequence[str] = "box"
+    title: str,
+    items: Sequence[tuple[str, str]],
+    *,
+    shape: str | Sequence[str] = "box",
+    note: str = "",
 ) -> str:
     """Return a legend as plain HTML: a heading, then one swatch and label per item (escaped).
 
@@ -483,6 +624,8 @@ def legend_html(
     shape
         ``"box"`` for areas, ``"line"`` for routes, ``"dash"`` for a dashed line on a white
         halo, ``"dot"`` for points, ``"ring"`` for points drawn as rings; or one per item.
+    note
+        A line under the rows (escaped), e.g. how the classes were chosen.
 
     Returns
     -------
@@ -512,7 +655,8 @@ def legend_html(
         f'{fill(colour, one)}"></span>{escape_text(label)}</div>'
         for (colour, label), one in zip(items, shapes, strict=True)
     )
-    return f'<div class="cg-legend-title">{escape_text(title)}</div>{rows}'
+    after = f'<div class="cg-legend-note">{escape_text(note)}</div>' if note else ""
+    return f'<div class="cg-legend-title">{escape_text(title)}</div>{rows}{after}'
 
 
 def js_literal(value: object) -> str:
@@ -550,6 +694,7 @@ _CSS = (
     ".cg-sub{font:12px/1.35 sans-serif;margin-top:2px;color:#333}"
     ".cg-legend-title{font-weight:bold;margin-bottom:3px}"
     ".cg-legend-row{display:flex;align-items:center;gap:6px}"
+    ".cg-legend-note{max-width:230px;margin-top:3px;font-size:11px;color:#444}"
     ".cg-swatch{display:inline-block;border:1px solid #777;flex:none}"
     ".cg-popup{min-width:280px}"
     ".cg-popup table{border-collapse:collapse;margin-top:4px}"

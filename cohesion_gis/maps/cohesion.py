@@ -32,7 +32,6 @@ from cohesion_gis.maps._layers import (
 )
 from cohesion_gis.maps._style import (
     COMPONENT_SCALE,
-    SCORE_SCALE,
     SEVERANCE_SCALE,
     SPACE_TYPE_RINGS,
     ColourScale,
@@ -46,6 +45,7 @@ from cohesion_gis.maps._style import (
     point_style,
     popup_html,
     ring_style,
+    score_classes,
 )
 from cohesion_gis.maps.basemap import base_map
 
@@ -365,10 +365,11 @@ def cohesion_map(
     records = wgs.drop(columns="geometry").to_dict("records")
     popups = [district_popup(r) for r in records]
     tooltips = [escape_text(district_tooltip(r)) for r in records]
+    scale = score_classes(districts["score"])
     score_layer = geojson_layer(
         wgs,
         name="Cohesion score (0–100)",
-        styles=[_district_style(SCORE_SCALE.colour(float(r["score"]))) for r in records],
+        styles=[_district_style(scale.colour(float(r["score"]))) for r in records],
         popups=popups,
         tooltips=tooltips,
     ).add_to(m)
@@ -395,7 +396,7 @@ def cohesion_map(
             styles=STUDY_AREA_STYLE,
             interactive=False,
         ).add_to(m)
-    add_legend(m, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()), layers=[score_layer])
+    add_legend(m, legend_html(scale.title, scale.items(), note=scale.note), layers=[score_layer])
     add_legend(
         m,
         legend_html("Components: " + COMPONENT_SCALE.title, COMPONENT_SCALE.items()),

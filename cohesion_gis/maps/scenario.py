@@ -35,7 +35,6 @@ from cohesion_gis.maps._layers import (
     to_wgs84,
 )
 from cohesion_gis.maps._style import (
-    SCORE_SCALE,
     ColourScale,
     add_labels,
     add_legend,
@@ -49,6 +48,7 @@ from cohesion_gis.maps._style import (
     plain_rating,
     point_style,
     popup_html,
+    score_classes,
 )
 from cohesion_gis.maps.basemap import furnish_map
 from cohesion_gis.maps.cohesion import DISTRICT_COLUMNS, district_labels, district_popup
@@ -268,14 +268,16 @@ def score_change(
     return out
 
 
-def _score_layer(wgs: gpd.GeoDataFrame, *, name: str, show: bool = True) -> VectorLayer:
+def _score_layer(
+    wgs: gpd.GeoDataFrame, scale: ColourScale, *, name: str, show: bool = True
+) -> VectorLayer:
     records = wgs.drop(columns="geometry").to_dict("records")
     return geojson_layer(
         wgs,
         name=name,
         styles=[
             {
-                "fillColor": SCORE_SCALE.colour(float(r["score"])),
+                "fillColor": scale.colour(float(r["score"])),
                 "fillOpacity": 0.6,
                 "color": "#555555",
                 "weight": 1,
@@ -445,14 +447,20 @@ def scenario_map(
             tolerance_m=tolerance_m,
         )  # fmt: skip
     base_wgs = to_wgs84(base_districts, tolerance_m=tolerance_m)
-    base_layer = _score_layer(base_wgs, name="Cohesion score today", show=False).add_to(dual.m1)
-    add_legend(dual.m1, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()), layers=[base_layer])
+    # one set of classes for both sides, so a colour means the same score left and right
+    scores = score_classes(
+        [*base_districts["score"], *scenario_districts["score"]],
+        what="district scores (today and with the scenario)",
+    )
+    score_legend = legend_html(scores.title, scores.items(), note=scores.note)
+    base_layer = _score_layer(base_wgs, scores, name="Cohesion score today", show=False)
+    base_layer.add_to(dual.m1)
+    add_legend(dual.m1, score_legend, layers=[base_layer])
     district_labels(dual.m1, base_wgs)
     wgs = to_wgs84(change, tolerance_m=tolerance_m)
-    after_layer = _score_layer(wgs, name="Cohesion score with the scenario", show=False).add_to(
-        dual.m2
-    )
-    add_legend(dual.m2, legend_html(SCORE_SCALE.title, SCORE_SCALE.items()), layers=[after_layer])
+    after_layer = _score_layer(wgs, scores, name="Cohesion score with the scenario", show=False)
+    after_layer.add_to(dual.m2)
+    add_legend(dual.m2, score_legend, layers=[after_layer])
     deltas = wgs["score_change"].to_numpy(dtype=float)
     scale = delta_scale(float(np.nanmax(np.abs(deltas))) if len(deltas) else 0.0)
     records = wgs.drop(columns="geometry").to_dict("records")

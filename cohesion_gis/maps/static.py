@@ -9,6 +9,7 @@ Every text from data (titles, scenario and place names, table cells) goes throug
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
@@ -38,7 +40,6 @@ from cohesion_gis.maps._layers import check_frame, in_view, label_points, single
 from cohesion_gis.maps._style import (
     RISK_MEANING,
     RISK_SCALE,
-    SCORE_SCALE,
     SHORT_RATING_NOTE,
     SPEED_BANDS_KMH,
     WORST_CASE,
@@ -49,6 +50,7 @@ from cohesion_gis.maps._style import (
     place_name,
     plain_rating,
     plain_text,
+    score_classes,
 )
 from cohesion_gis.maps.basemap import BACKGROUND_COLOUR
 from cohesion_gis.maps.cohesion import (
@@ -65,7 +67,9 @@ if TYPE_CHECKING:
     from matplotlib.typing import LegendLocType
 
 __all__ = [
+    "A4_LANDSCAPE_IN",
     "MAX_RANK_LABELS",
+    "PAGE_MARGIN_MM",
     "PDF_METADATA",
     "cohesion_caveats",
     "cohesion_figure",
@@ -73,6 +77,8 @@ __all__ = [
     "draw_table",
     "finish_map",
     "mpl_text",
+    "page_artists",
+    "page_figure",
     "save_pdf",
     "save_png",
     "scenario_figure",
@@ -86,6 +92,76 @@ _ATTRIBUTION = "© OpenStreetMap contributors"
 PDF_METADATA = {"Creator": "cohesion_gis", "CreationDate": None}
 #: ... and of every PNG (matplotlib writes no date into a PNG).
 _PNG_METADATA = {"Creator": "cohesion_gis"}
+#: An A4 sheet in landscape, inches (ISO 216: 297 × 210 mm): every PDF page is one.
+A4_LANDSCAPE_IN = (297 / 25.4, 210 / 25.4)
+#: White margin round everything drawn on a page, mm: inside the unprintable edge of office
+#: printers (about 4–6 mm) with room to spare, so a page prints at 100 % without scaling.
+PAGE_MARGIN_MM = 10.0
+
+
+def page_figure(*, portrait: bool = False) -> Figure:
+    """An A4 figure whose constrained layout keeps everything :data:`PAGE_MARGIN_MM` inside.
+
+    Every figure of this module is drawn on one, so its PDF is an A4 page and its PNG the same
+    drawing cropped to what is drawn. The page's heading and footer (:func:`_heading`,
+    :func:`_footer`) sit on the margins; the layout fills what lies between them.
+    """
+    size = A4_LANDSCAPE_IN[::-1] if portrait else A4_LANDSCAPE_IN
+    fig = Figure(figsize=size, layout="constrained")
+    _page_margins(fig)
+    return fig
+
+
+_HEADING, _FOOTER = "cg-heading", "cg-footer"  # gids of a page's heading and footer texts
+
+
+def _page_margins(fig: Figure) -> None:
+    """Confine the constrained layout to the page less its margins, heading and footer."""
+    engine = fig.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        return
+    width_in, height_in = fig.get_size_inches()
+    renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
+    gap_in = 0.08  # between the heading or footer and the maps
+    held = {
+        gid: sum(
+            t.get_window_extent(renderer).height / fig.dpi + gap_in
+            for t in fig.texts
+            if t.get_gid() == gid
+        )
+        for gid in (_HEADING, _FOOTER)
+    }
+    mx, my = PAGE_MARGIN_MM / 25.4 / width_in, PAGE_MARGIN_MM / 25.4 / height_in
+    top, bottom = held[_HEADING] / height_in, held[_FOOTER] / height_in
+    engine.set(rect=(mx, my + bottom, 1 - 2 * mx, 1 - 2 * my - top - bottom))
+
+
+def _page_text_width_pt(fig: Figure) -> float:
+    """Width a line of text may fill on ``fig``'s page, points (margins and slack off)."""
+    return _SLACK * (fig.get_figwidth() * 72 - 2 * PAGE_MARGIN_MM / 25.4 * 72)
+
+
+def _heading(fig: Figure, text: str, *, fontsize: float) -> None:
+    """The page's bold title (escaped) on its top margin; the layout keeps clear of it."""
+    margin = PAGE_MARGIN_MM / 25.4 / fig.get_figheight()
+    fig.text(0.5, 1 - margin, _mpl_text(text), fontsize=fontsize, fontweight="bold",
+             ha="center", va="top", gid=_HEADING, in_layout=False)  # fmt: skip
+    _page_margins(fig)
+
+
+def _footer(
+    fig: Figure, lines: Sequence[str], *, fontsize: float = 7.0, width_pt: float | None = None
+) -> None:
+    """``lines`` at the foot of the page, each wrapped (never cut) to ``width_pt`` points.
+
+    On the bottom margin; the layout keeps clear of it. The width is the page's by default.
+    """
+    width_pt = min(width_pt or math.inf, _page_text_width_pt(fig))
+    text = "\n".join(_fit_lines(_mpl_text(line), width_pt, fontsize) for line in lines)
+    margin = PAGE_MARGIN_MM / 25.4 / fig.get_figheight()
+    fig.text(0.5, margin, text, fontsize=fontsize, ha="center", va="bottom", gid=_FOOTER,
+             in_layout=False)  # fmt: skip
+    _page_margins(fig)
 
 
 def _mpl_text(value: object) -> str:
@@ -200,8 +276,9 @@ def _legend(
 ) -> None:
     """A legend beside the map (outside the axes), never over it; ``note`` wrapped under it."""
     handles = [Patch(facecolor=c, edgecolor="#777777", label=lab) for c, lab in scale.items()]
-    if note:  # an explanation line: a legend entry without a swatch
-        handles.append(Patch(facecolor="none", edgecolor="none", label=_wrap(note, 34)))
+    for line in (scale.note, note):  # explanation lines: legend entries without a swatch
+        if line:
+            handles.append(Patch(facecolor="none", edgecolor="none", label=_wrap(line, 34)))
     previous = ax.get_legend()
     ax.legend(
         handles=handles, title=scale.title, loc=loc, bbox_to_anchor=anchor, fontsize=7,
@@ -247,16 +324,17 @@ def cohesion_figure(
     Returns
     -------
     matplotlib.figure.Figure
-        One map, A4-landscape proportions.
+        One map on an A4 landscape page (:func:`page_figure`).
     """
     check_frame(districts, layer="districts", columns=DISTRICT_COLUMNS)
-    fig = Figure(figsize=(11.7, 8.3))
+    fig = page_figure()
     ax = fig.add_subplot()
     _base(ax, streets=streets, buildings=buildings)
-    _choropleth(ax, districts, "score", SCORE_SCALE)
+    scale = score_classes(districts["score"])
+    _choropleth(ax, districts, "score", scale)
     if study_area is not None and not study_area.empty:
         study_area.boundary.plot(ax=ax, color="#222222", linewidth=1.5, linestyle="--", zorder=3)
-    _legend(ax, SCORE_SCALE)
+    _legend(ax, scale)
     if spaces is not None and not spaces.empty:
         spaces.representative_point().plot(ax=ax, color="#222222", markersize=8, zorder=4)
         previous = ax.get_legend()
@@ -269,8 +347,8 @@ def cohesion_figure(
         if previous is not None:  # kept beside the new one, unclipped so the layout makes room
             ax.add_artist(previous).set_clip_on(False)
     _finish(ax, _titled(title, place), districts)
+    _source_line(ax, place, data_date, [SCORE_MEANING, *cohesion_caveats(districts)])
     _district_labels(ax, districts)
-    _source_line(ax, place, data_date, SCORE_MEANING)
     return fig
 
 
@@ -279,20 +357,21 @@ def _titled(title: str, place: str | None) -> str:
     return f"{title}: {place_name(place)}" if place else title
 
 
-def _source_line(ax: Axes, place: str | None, data_date: str | None, meaning: str) -> None:
-    """Place, OSM data date, run date and version under the map, and what its value means.
+def _source_line(
+    ax: Axes, place: str | None, data_date: str | None, meaning: Sequence[str]
+) -> None:
+    """Place, OSM data date, run date and version at the foot of the page, and what it shows.
 
-    Wrapped to the map's drawn width, so the tight crop stays the map's. Call last.
+    Wrapped to the width of the map and its legends, so a PNG cropped to the drawing stays the
+    map's width. Call before placing labels: the footer's room changes the layout.
     """
     fig = cast("Figure", ax.get_figure())
-    _renderer(fig)
-    ax.apply_aspect()  # the map's drawn box
-    box = ax.get_position()
-    lines = [*header_lines(place=place, data_date=data_date, version=__version__), meaning]
-    width_pt = _SLACK * box.width * fig.get_figwidth() * 72
-    text = "\n".join(_fit_lines(_mpl_text(line), width_pt) for line in lines)
-    fig.text(box.x0 + box.width / 2, box.y0 - 0.01, text, ha="center", va="top",
-             fontsize=_TABLE_PT)  # fmt: skip
+    drawn = ax.get_tightbbox(_renderer(fig))
+    _footer(
+        fig,
+        [*header_lines(place=place, data_date=data_date, version=__version__), *meaning],
+        width_pt=_SLACK * drawn.width / fig.dpi * 72 if drawn is not None else None,
+    )
 
 
 def _district_labels(
@@ -301,12 +380,13 @@ def _district_labels(
     *,
     fontsize: float = 9,
     column: str = "score",
-    scale: ColourScale = SCORE_SCALE,
+    scale: ColourScale | None = None,
 ) -> None:
     """Each district's name and value where it fits best, on a white halo (escaped text).
 
     ``column`` ``"score"`` writes "score 64", ``"score_change"`` what
-    :func:`~cohesion_gis.maps._style.change_text` says in ``scale`` ("+0.12 points", "no change").
+    :func:`~cohesion_gis.maps._style.change_text` says in ``scale`` ("+0.12 points", "no change";
+    required then).
     Larger districts first; a label that would cover one already placed keeps its name only,
     or is left out (the static map cannot be zoomed: the table and the web map name them).
     Call once the figure's layout is final.
@@ -335,11 +415,11 @@ def _district_labels(
             artist.remove()
 
 
-def _label_value(value: object, column: str, scale: ColourScale) -> str:
+def _label_value(value: object, column: str, scale: ColourScale | None) -> str:
     if pd.isna(value):
         return "no score"
     number = float(value)  # type: ignore[arg-type]
-    if column == "score_change":  # as the web map
+    if column == "score_change" and scale is not None:  # as the web map
         return change_text(number, scale)
     return f"score {number:.0f}"
 
@@ -350,6 +430,8 @@ def _renderer(figure: Figure) -> RendererAgg:
     engine = figure.get_layout_engine()
     if engine is not None:
         engine.execute(figure)  # text is measured where the layout puts the axes
+    for ax in figure.axes:  # ... and where the equal aspect of a map then draws its data
+        ax.apply_aspect()
     return cast("RendererAgg", canvas.get_renderer())  # type: ignore[no-untyped-call]
 
 
@@ -388,7 +470,7 @@ def _rank_labels(ax: Axes, sites: gpd.GeoDataFrame) -> None:
     placed: list[Bbox] = []
     for point, rank in zip(first.representative_point(), first["rank"], strict=True):
         artist = ax.text(point.x, point.y, _mpl_text(rank), ha="center", va="center",
-                         fontsize=7, zorder=6, clip_on=True)  # fmt: skip
+                         fontsize=7, zorder=6, clip_on=True, in_layout=False)  # fmt: skip
         box = artist.get_window_extent(renderer).padded(2)  # never touching either
         if any(box.overlaps(other) for other in placed):
             artist.remove()
@@ -434,15 +516,15 @@ def sites_figure(
     """
     check_frame(sites, layer="sites", columns=SITE_COLUMNS)
     check_frame(approaches, layer="approaches", columns=APPROACH_COLUMNS)
-    fig = Figure(figsize=(11.7, 8.3))
+    fig = page_figure()
     ax = fig.add_subplot()
     _base(ax, streets=streets, buildings=buildings)
     _draw_sites(ax, sites, approaches)
     _legend(ax, RISK_SCALE, note=RISK_MEANING)
     _legend(ax, SPEED_BANDS_KMH, loc="lower left", anchor=(1.01, 0))
     _finish(ax, _titled(title, place), in_view(sites, study_area, what="sites"))
+    _source_line(ax, place, data_date, [RISK_MEANING + ".", WORST_CASE])
     _rank_labels(ax, sites)
-    _source_line(ax, place, data_date, RISK_MEANING + ".")
     return fig
 
 
@@ -456,6 +538,8 @@ def scenario_figure(
     streets: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     headline: Sequence[str] = (),
+    place: str | None = None,
+    data_date: str | None = None,
 ) -> Figure:
     """Draw today's score and the change in score side by side, with the intervention on both.
 
@@ -474,34 +558,32 @@ def scenario_figure(
     headline
         What changes most, in words (``Comparison.summary``, largest first), under the maps:
         a barrier scheme's page says what it does to vehicles, not only to the scores.
+    place, data_date
+        Study area and OpenStreetMap data date, in the footer (with run date and version).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two maps in a row, legends beside them.
+        Two maps in a row, legends beside them, on an A4 landscape page.
     """
     check_frame(base_districts, layer="base_districts", columns=DISTRICT_COLUMNS)
     check_frame(scenario_districts, layer="scenario_districts", columns=DISTRICT_COLUMNS)
     change = score_change(base_districts, scenario_districts)
     deltas = change["score_change"].to_numpy(dtype=float)
     scale = delta_scale(float(np.nanmax(np.abs(deltas))) if len(deltas) else 0.0)
-    fig = Figure(figsize=(14, 7), layout="constrained")
-    fig.suptitle(
-        _mpl_text(f"Scenario: {scenario_title(description, scenario_name)}"),
-        fontsize=13, fontweight="bold",
-    )  # fmt: skip
-    if headline:
-        width_pt = _SLACK * fig.get_figwidth() * 72 - 40
-        fig.supxlabel(
-            "\n".join(
-                _fit_lines(_mpl_text(f"What changes most: {line}" if k == 0 else line), width_pt)
-                for k, line in enumerate(headline)
-            ),
-            fontsize=9,
-        )
+    fig = page_figure()
+    _heading(fig, f"Scenario: {scenario_title(description, scenario_name)}", fontsize=13)
+    _footer(
+        fig,
+        [
+            *(f"What changes most: {line}" if k == 0 else line for k, line in enumerate(headline)),
+            *header_lines(place=place, data_date=data_date, version=__version__),
+        ],
+        fontsize=8,
+    )
     axes = fig.subplots(1, 2)
     panels = (
-        (base_districts, "score", SCORE_SCALE, "Today: cohesion score"),
+        (base_districts, "score", score_classes(base_districts["score"]), "Today: cohesion score"),
         (change, "score_change", scale, "Change in score with the scenario"),
     )
     for ax, (frame, column, colours, title) in zip(axes, panels, strict=True):
@@ -723,9 +805,9 @@ def summary_figure(
     """
     check_frame(districts, layer="districts", columns=DISTRICT_COLUMNS)
     check_frame(sites, layer="sites", columns=SITE_COLUMNS)
-    fig = Figure(figsize=(11.7, 8.3), layout="constrained")
+    fig = page_figure()
     heading = f"{title}: {place_name(place)}" if place else title
-    fig.suptitle(_mpl_text(heading), fontsize=14, fontweight="bold")
+    _heading(fig, heading, fontsize=14)
     first = sites.nsmallest(5, "rank")
     ratings = [plain_rating(r, code=False, short=True) for r in first["required_rating"]]
     footer = [
@@ -736,14 +818,13 @@ def summary_figure(
         WORST_CASE,
         *([SHORT_RATING_NOTE] if any(r.startswith("none at") for r in ratings) else []),
     ]
-    width_pt = _SLACK * fig.get_figwidth() * 72 - 20
-    footer_text = "\n".join(_fit_lines(_mpl_text(line), width_pt) for line in footer)
-    fig.text(0.5, 0.0, footer_text, ha="center", va="top", fontsize=_TABLE_PT)
+    _footer(fig, footer)
     grid = fig.add_gridspec(2, 2, height_ratios=[3, 2])
     left, right = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
     _base(left, streets=streets, buildings=buildings)
-    _choropleth(left, districts, "score", SCORE_SCALE)
-    _legend(left, SCORE_SCALE)
+    scale = score_classes(districts["score"])
+    _choropleth(left, districts, "score", scale)
+    _legend(left, scale)
     _finish(left, "Cohesion score by district (0–100)", districts)
     _base(right, streets=streets, buildings=buildings)
     _draw_sites(right, sites, approaches)
@@ -837,16 +918,40 @@ def _wrap(value: object, width: int) -> str:
     return "\n".join(textwrap.wrap(plain_text(value), width, break_long_words=True)) or "–"
 
 
+def page_artists(fig: Figure) -> list[Artist]:
+    """What a crop to the drawing keeps: the layout's artists and the page's heading and footer.
+
+    The heading and footer sit on the margins outside the layout (``in_layout=False``), which
+    matplotlib's tight box leaves out.
+    """
+    own = [t for t in fig.texts if t.get_gid() in (_HEADING, _FOOTER)]
+    return [*fig.get_default_bbox_extra_artists(), *own]
+
+
 def _save(fig: Figure, path: str | os.PathLike[str], *, dpi: int) -> Path:
+    """Write ``fig``: a PDF as a whole A4 page, a PNG cropped to what is drawn.
+
+    A figure not drawn on :func:`page_figure` (another module's page) is set to A4 in its own
+    orientation while the PDF is written (its layout re-flows), then restored.
+    """
     out = Path(path)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in {"png", "pdf"}:
         raise ParameterError(f"{out}: expected a .png or .pdf file name, got {out.suffix!r}")
-    with atomic_path(out, overwrite=True) as tmp:
-        fig.savefig(
-            tmp, format=fmt, dpi=dpi, metadata=PDF_METADATA if fmt == "pdf" else _PNG_METADATA,
-            bbox_inches="tight", pad_inches=0.15,
-        )  # fmt: skip
+    size = tuple(fig.get_size_inches())
+    if fmt == "pdf":
+        a4 = A4_LANDSCAPE_IN if size[0] >= size[1] else A4_LANDSCAPE_IN[::-1]
+        fig.set_size_inches(a4)
+    try:
+        with atomic_path(out, overwrite=True) as tmp:
+            if fmt == "pdf":  # the whole page
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=PDF_METADATA)
+            else:  # cropped to the drawing
+                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_PNG_METADATA,
+                            bbox_inches="tight", pad_inches=0.15,
+                            bbox_extra_artists=page_artists(fig))  # fmt: skip
+    finally:
+        fig.set_size_inches(size)
     return out
 
 

@@ -13,7 +13,6 @@ import geopandas as gpd
 from cohesion_gis import __version__
 from cohesion_gis.maps._layers import check_frame, geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
-    SCORE_SCALE,
     ColourScale,
     MapScript,
     add_legend,
@@ -22,6 +21,7 @@ from cohesion_gis.maps._style import (
     header_lines,
     legend_html,
     popup_html,
+    score_classes,
 )
 from cohesion_gis.maps.basemap import base_map
 from cohesion_gis.maps.cohesion import district_labels
@@ -102,11 +102,12 @@ def suggestions_map(
         ),
     )  # fmt: skip
     wgs_districts = to_wgs84(districts, tolerance_m=tolerance_m)
+    scores = score_classes(districts["score"])
     geojson_layer(
         wgs_districts,
         name="District score (0–100)",
         styles=[
-            _fill(SCORE_SCALE.colour(float(s)), edge="#555555", weight=1, opacity=0.45)
+            _fill(scores.colour(float(s)), edge="#555555", weight=1, opacity=0.45)
             for s in wgs_districts["score"]
         ],
         tooltips=[

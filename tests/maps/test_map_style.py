@@ -6,7 +6,7 @@ import pytest
 
 from cohesion_gis.maps._layers import geojson_layer, to_wgs84
 from cohesion_gis.maps._style import (
-    SCORE_SCALE,
+    MAX_SCORE_CLASSES,
     SPACE_TYPE_COLOURS,
     SPACE_TYPE_RINGS,
     SPEED_BANDS_KMH,
@@ -19,6 +19,7 @@ from cohesion_gis.maps._style import (
     format_number,
     legend_html,
     popup_html,
+    score_classes,
 )
 from cohesion_gis.maps.colour_vision import (
     delta_e,
@@ -80,12 +81,75 @@ def test_speed_bands_follow_crash_test_speeds(speed, band):
     assert SPEED_BANDS_KMH.colour(speed) == SPEED_BANDS_KMH.colours[band]
 
 
-def test_score_scale_classes_and_no_data():
-    assert SCORE_SCALE.colour(19.9) == SCORE_SCALE.colours[0]
-    assert SCORE_SCALE.colour(20) == SCORE_SCALE.colours[1]
-    assert SCORE_SCALE.colour(100) == SCORE_SCALE.colours[-1]
-    assert SCORE_SCALE.colour(math.nan) == "#bdbdbd"
-    assert SCORE_SCALE.items()[0] == (SCORE_SCALE.colours[0], "0 – 20")
+#: The six district scores of `cohesion-gis demo` (embedded Helsinki, 3 Dec 2026,
+#: cohesion_districts.csv): on fixed 20-point classes five of them shared one colour.
+HELSINKI_SCORES = {
+    "Kluuvi": 74.757, "Kruununhaka": 69.514, "Punavuori": 67.71,
+    "Kaartinkaupunki": 66.431, "Kamppi": 60.337, "Kallio": 59.031,
+}  # fmt: skip
+
+
+def _class_of(scale, value):
+    return scale.colours.index(scale.colour(value))
+
+
+def test_score_classes_tell_helsinki_districts_apart():
+    scale = score_classes(HELSINKI_SCORES.values())
+    assert len(scale.colours) == 4  # Sturges: ceil(log2 6) + 1
+    classes = {name: _class_of(scale, v) for name, v in HELSINKI_SCORES.items()}
+    assert len(set(classes.values())) == 4  # was 2 with 0-20-40-60-80-100
+    assert classes["Kallio"] == classes["Kamppi"] == 0 and classes["Kluuvi"] == 3
+    # the legend spans the data's range as written on the map, and says how it was made
+    assert scale.labels[0].startswith("59") and scale.labels[-1].endswith("75")
+    assert "natural breaks" in scale.note and "6 district scores" in scale.note
+    assert scale.colour(math.nan) == "#bdbdbd"
+
+
+def test_score_class_labels_agree_with_the_rounded_scores_written_on_the_map():
+    scale = score_classes([59.031, 60.337, 66.431, 67.71, 69.514, 74.757])
+    for value in np.arange(58.6, 75.4, 0.05):
+        low, _, high = scale.labels[_class_of(scale, value)].partition(" – ")
+        assert int(low) <= round(value) <= int(high or low), (value, scale.labels)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6, 8, 9, 16, 17, 60])
+def test_fewer_classes_for_few_districts(n):
+    values = np.random.default_rng(n).uniform(10, 90, n)
+    distinct = len(np.unique(np.round(values)))
+    expected = min(MAX_SCORE_CLASSES, distinct, math.ceil(math.log2(n)) + 1 if n > 1 else 1)
+    scale = score_classes(values)
+    assert len(scale.colours) == expected
+    assert scale.breaks[0] < values.min() and scale.breaks[-1] > values.max()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_natural_breaks_are_the_least_squares_grouping(seed):
+    """Fisher's classes beat every other grouping of the sorted values into as many runs."""
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.uniform(20, 40, 9) if seed % 2 else rng.uniform(30, 95, 9))
+    scale = score_classes(values)
+    k = len(scale.colours)
+    found = [_class_of(scale, v) for v in values]
+
+    def ssd(groups):
+        return sum(float(((g - g.mean()) ** 2).sum()) for g in groups if len(g))
+
+    best = ssd([values[np.array(found) == c] for c in range(k)])
+    u = np.unique(values)
+    for cuts in itertools.combinations(range(1, len(u)), k - 1):
+        edges = [u[0] - 1, *(u[c] - 0.5 for c in cuts), u[-1] + 1]
+        groups = [values[(values > a) & (values < b)] for a, b in itertools.pairwise(edges)]
+        assert best <= ssd(groups) + 1e-9
+    assert scale == score_classes(values[::-1])  # deterministic, whatever the order
+
+
+def test_class_limits_are_round_numbers():
+    scale = score_classes([12.2, 13.9, 31.0, 33.4, 38.2, 71.0, 77.7, 79.9])
+    # 8 values, 4 classes; the limit between 14 and 31 is 20, between 38 and 71 is 50 and
+    # between 71 and 78 is 75: the roundest number in each gap
+    assert scale.labels == ("12 – 19", "20 – 49", "50 – 74", "75 – 80")
+    single = score_classes([64.2, 63.8])
+    assert single.labels == ("64",) and single.note.startswith("One class")
 
 
 def test_delta_scale_is_symmetric_round_and_has_no_change():

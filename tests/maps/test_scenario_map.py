@@ -61,5 +61,6 @@ def test_scenario_pages_lead_with_what_changes_most(helsinki, scenario_districts
     assert "What changes most: Aleksanterinkatu and 12 more: worst M1 arrival speed 151" in page
     assert "Senaatintori: risk 80" in page  # the arrow is a JSON escape in the page
     fig = scenario_figure(helsinki.districts, scenario_districts, headline=headline)
-    text = fig.get_supxlabel().replace("\n", " ")
+    (footer,) = [t.get_text() for t in fig.texts if t.get_gid() == "cg-footer"]
+    text = footer.replace("\n", " ")
     assert text.startswith("What changes most: Aleksanterinkatu") and "risk 80 → 16" in text
