@@ -20,7 +20,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 if TYPE_CHECKING:
     from cohesion_gis.city import City
-    from cohesion_gis.hvm.assess import SiteAssessment
+    from cohesion_gis.hvm.assess import HvmOptions, SiteAssessment
+    from cohesion_gis.hvm.params import HvmParams
 
 __all__ = ["main"]
 
@@ -178,12 +179,26 @@ def _show_versions(ctx: click.Context, _param: Any, value: bool) -> None:
 
 
 class _ManyValues(click.Option):
-    """A ``multiple`` option that also takes several values after one flag (``--x a b c``)."""
+    """A ``multiple`` option that also takes several values after one flag (``--x a b c``).
+
+    So ``demo --scenarios scenarios/*.toml`` works as the shell expands it. click has no public
+    API for this: options take a fixed number of values, ``nargs=-1`` is refused for them, and
+    the maintainers keep it so by design (pallets/click#1351, 2019); the alternatives change the
+    command line (repeat the flag for every file, or make the files positional). So this wraps
+    the ``process`` of the parser's option, reached through the parser's private
+    ``_long_opt``/``_short_opt`` tables: checked against click 8.5.1 (8.2 made the parser
+    class private, keeping the tables), hence ``click>=8.1,<9`` in pyproject.toml.
+    ``tests/test_cli.py::test_demo_takes_many_scenario_files_after_one_flag`` fails if click
+    changes them; should it, the option falls back to one value per flag rather than crash.
+    """
 
     def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
         super().add_to_parser(parser, ctx)
         for name in self.opts:
-            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            tables = (getattr(parser, "_long_opt", {}), getattr(parser, "_short_opt", {}))
+            option = tables[0].get(name) or tables[1].get(name)
+            if option is None or not hasattr(option, "process"):
+                continue  # another click: one value per flag (the test above fails)
             take_one = option.process
 
             def process(value: Any, state: Any, take_one: Any = take_one) -> None:
@@ -508,9 +523,7 @@ def hvm(
 
     from cohesion_gis._atomic import check_outputs, staged_files
     from cohesion_gis.export import ASSESSMENT_NAMES, write_assessment
-    from cohesion_gis.hvm.assess import assess_sites, find_site
-    from cohesion_gis.hvm.params import HvmParams
-    from cohesion_gis.params import load_params
+    from cohesion_gis.hvm.assess import HvmOptions, assess_sites, find_site
 
     check_outputs(out, ASSESSMENT_NAMES, overwrite=overwrite)
     city = _load(kwargs)
@@ -520,27 +533,19 @@ def hvm(
         named = soft_target_sites(city).assign(rank=0)
         for site in vda:
             find_site(named, site)
-    result = assess_sites(
-        city,
-        vehicles=vehicles,
-        barriers=barriers,
-        block_unrated=block_unrated or None,
-        dem=dem,
-    )
+    params = _hvm_params(block_unrated)
+    result = assess_sites(city, vehicles=vehicles, barriers=barriers, params=params, dem=dem)
     pages = _vda_pages(result, vda)  # every site found before anything is written
     names = [*(name for _, name in pages), *ASSESSMENT_NAMES]  # the audit JSON last
     with staged_files(out, names, overwrite=overwrite) as stage:  # every file or none
         write_assessment(result, stage)
         if pages:  # the μ sensitivity band of the pages (VDA review item 8): one more run
-            params = load_params(HvmParams)
             friction = assess_sites(
-                city, vehicles=vehicles, barriers=barriers, block_unrated=block_unrated or None,
-                dem=dem, params=replace(params, friction_mu=params.friction_mu_sensitivity),
+                city, vehicles=vehicles, barriers=barriers, dem=dem,
+                params=replace(params, friction_mu=params.friction_mu_sensitivity),
             )  # fmt: skip
-            _write_vda_pages(
-                city, result, pages, stage, vehicles=vehicles, barriers=barriers,
-                friction=friction,
-            )  # fmt: skip
+            options = HvmOptions(vehicles=vehicles, barriers=barriers, params=params, dem=dem)
+            _write_vda_pages(city, result, pages, stage, options=options, friction=friction)
     _say("wrote " + ", ".join(str(out / name) for name in names))
     columns = [
         "rank",
@@ -552,6 +557,17 @@ def hvm(
         "rating_needed",  # the codes; the full text is in hvm_sites.csv
     ]
     _say(_table(result.sites[columns].head(15)))
+
+
+def _hvm_params(block_unrated: bool) -> HvmParams:
+    """The packaged HVM parameters, with ``block_unrated`` set by ``--block-unrated``."""
+    from dataclasses import replace
+
+    from cohesion_gis.hvm.params import HvmParams
+    from cohesion_gis.params import load_params
+
+    params = load_params(HvmParams)
+    return replace(params, block_unrated=True) if block_unrated else params
 
 
 def _vda_pages(result: SiteAssessment, sites: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -572,30 +588,27 @@ def _write_vda_pages(
     pages: list[tuple[str, str]],
     folder: Path,
     *,
-    vehicles: Path | list[str] | None,
-    barriers: Path | None,
+    options: HvmOptions,
     friction: SiteAssessment | None = None,
 ) -> None:
     """Write the ``--vda`` pages into ``folder`` (the staging folder of the assessment).
 
-    ``friction``: the same assessment at μ 1.0 (``friction_mu_sensitivity``), for the band.
+    ``options``: those of the assessment, ``params`` given (a stadium's egress zone is assessed
+    with them); ``friction``: the same assessment at μ 1.0 (``friction_mu_sensitivity``), for
+    the band.
     """
     from cohesion_gis.export import write_vda
     from cohesion_gis.hvm.barriers import level_changes
-    from cohesion_gis.hvm.params import HvmParams
     from cohesion_gis.hvm.report import egress_assessment
-    from cohesion_gis.params import load_params
 
-    params = load_params(HvmParams)
+    params = options.params or _hvm_params(block_unrated=False)
     levels = level_changes(
         city.barriers, city.walk_edges, min_height_m=params.level_change_min_height_m
     )
     zones: dict[str, SiteAssessment | None] = {}  # a stadium's egress zone, once per site
     for site_id, name in pages:
         if site_id not in zones:
-            zones[site_id] = egress_assessment(
-                city, result, site_id, vehicles=vehicles, barriers=barriers, params=params
-            )
+            zones[site_id] = egress_assessment(city, result, site_id, options)
         write_vda(
             result, site_id, folder / name, buildings=city.buildings, streets=city.drive_edges,
             levels=levels, params=params, egress=zones[site_id], friction=friction,
@@ -728,12 +741,9 @@ def map_command(
         if kind in ("sites", "all"):
             from cohesion_gis.hvm.assess import assess_sites
 
+            hvm_params = _hvm_params(block_unrated)
             sites = assess_sites(
-                city,
-                vehicles=vehicles,
-                barriers=barriers,
-                block_unrated=block_unrated or None,
-                dem=dem,
+                city, vehicles=vehicles, barriers=barriers, params=hvm_params, dem=dem
             )
             sites_maps(city, sites, stage)
         if scores is not None and sites is not None:

@@ -1743,11 +1743,12 @@ class _SiteCheck:
     def _setup(self, scheme: Scenario | None) -> tuple[City, Any]:
         """The scheme's City without its rated lines, and the assessment's setup with them."""
         from cohesion_gis.comparison import split_rated
-        from cohesion_gis.hvm.assess import AssessmentSetup
+        from cohesion_gis.hvm.assess import AssessmentSetup, HvmOptions
 
         city = apply(self.city, scheme) if scheme is not None else self.city
         plain, proposed = split_rated(city)
-        return plain, AssessmentSetup.resolve(plain, barriers=proposed, params=self.hvm_params)
+        options = HvmOptions(barriers=proposed, params=self.hvm_params)
+        return plain, AssessmentSetup.resolve(plain, options)
 
     def speeds_at(
         self, points: np.ndarray, upstream: np.ndarray | None, horizon_m: float

@@ -16,7 +16,7 @@ A scenario's assessment from the base one (searching only the sites a change rea
 
 from __future__ import annotations
 
-from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, dem_grades
+from cohesion_gis.hvm.assess import HvmOptions, SiteAssessment, assess_sites, dem_grades
 from cohesion_gis.hvm.barriers import barrier_gaps, combine_barriers, read_rated_barriers
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import (
@@ -34,6 +34,7 @@ from cohesion_gis.hvm.vehicles import VehicleClass, Vehicles
 __all__ = [
     "FAMILY_EQUIVALENCE",
     "BarrierRating",
+    "HvmOptions",
     "HvmParams",
     "RatingRequirement",
     "SiteAssessment",

@@ -91,6 +91,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_SEPARATOR",
     "AssessmentSetup",
+    "HvmOptions",
     "SiteAssessment",
     "assess_sites",
     "data_edge",
@@ -286,23 +287,16 @@ def vulnerability(
     return int(min(5, band + (open_approaches >= params.many_approaches)))
 
 
-@paused_gc()
-def assess_sites(
-    city: City,
-    *,
-    vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
-    barriers: gpd.GeoDataFrame | str | Path | None = None,
-    params: HvmParams | None = None,
-    block_unrated: bool | None = None,
-    dem: str | Path | None = None,
-    site_params: SiteParams | None = None,
-) -> SiteAssessment:
-    """Assess every soft-target site of a study area for hostile-vehicle mitigation.
+@dataclass(frozen=True, eq=False)
+class HvmOptions:
+    """How an HVM assessment runs: every option of :func:`assess_sites` besides the City.
 
-    Parameters
+    One object passed through :meth:`AssessmentSetup.resolve` and kept by
+    :func:`~cohesion_gis.scenario.incremental.hvm_state`, so the options are declared once
+    (``tests/hvm/test_assess.py`` checks :func:`assess_sites`' keywords against these fields).
+
+    Attributes
     ----------
-    city
-        The study area (:func:`cohesion_gis.load_city`).
     vehicles
         Threat classes: names of packaged classes or :class:`VehicleClass` objects, or the
         path of a vehicle TOML overriding the packaged values of the default classes (a
@@ -313,15 +307,43 @@ def assess_sites(
         any CRS) or a GeoDataFrame with a ``rating`` column (reprojected to ``city.crs``).
         The City's unrated OSM barriers are always included.
     params
-        HVM parameters; ``None``: the packaged ``defaults/hvm.toml``.
-    block_unrated
-        Whether unrated barriers (OSM bollards...) stop vehicles; ``None``:
-        ``params.block_unrated`` (False). Only kinds that can stop a car take part.
+        HVM parameters; ``None``: the packaged ``defaults/hvm.toml``. Whether unrated barriers
+        (OSM bollards...) stop vehicles is ``params.block_unrated`` (False; vary it with
+        ``dataclasses.replace(params, block_unrated=True)``): only kinds that can stop a car
+        take part.
     dem
         A DEM GeoTIFF (metres above a datum, any CRS) covering the vehicle network; street
         gradients then change run-up acceleration. ``None``: flat.
     site_params
-        Site assumptions (:class:`~cohesion_gis.hvm.sites.SiteParams`).
+        Site assumptions (:class:`~cohesion_gis.hvm.sites.SiteParams`); ``None``: the packaged
+        ones with the station densities of ``params``.
+    """
+
+    vehicles: Sequence[str | VehicleClass] | str | Path | None = None
+    barriers: gpd.GeoDataFrame | str | Path | None = None
+    params: HvmParams | None = None
+    dem: str | Path | None = None
+    site_params: SiteParams | None = None
+
+
+@paused_gc()
+def assess_sites(
+    city: City,
+    *,
+    vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
+    barriers: gpd.GeoDataFrame | str | Path | None = None,
+    params: HvmParams | None = None,
+    dem: str | Path | None = None,
+    site_params: SiteParams | None = None,
+) -> SiteAssessment:
+    """Assess every soft-target site of a study area for hostile-vehicle mitigation.
+
+    Parameters
+    ----------
+    city
+        The study area (:func:`cohesion_gis.load_city`).
+    vehicles, barriers, params, dem, site_params
+        How to run: the fields of :class:`HvmOptions` (each described there).
 
     Returns
     -------
@@ -336,19 +358,17 @@ def assess_sites(
     ParameterError
         Impossible vehicle or parameter values.
     """
-    setup = AssessmentSetup.resolve(
-        city, vehicles=vehicles, barriers=barriers, params=params, block_unrated=block_unrated,
-        dem=dem, site_params=site_params,
-    )  # fmt: skip
-    sites = soft_target_sites(city, params=setup.site_params)
-    return setup.assessment(city, sites, setup.approaches(city, sites))
+    options = HvmOptions(
+        vehicles=vehicles, barriers=barriers, params=params, dem=dem, site_params=site_params
+    )
+    return AssessmentSetup.resolve(city, options).assess(city)
 
 
 @dataclass(frozen=True)
 class AssessmentSetup:
     """The resolved inputs of :func:`assess_sites` and the steps that use them.
 
-    ``assess_sites(city, ...)`` is ``setup = AssessmentSetup.resolve(city, ...)``,
+    ``assess_sites(city, ...)`` is ``AssessmentSetup.resolve(city, HvmOptions(...)).assess(city)``:
     ``sites = soft_target_sites(city, params=setup.site_params)``, then
     ``setup.assessment(city, sites, setup.approaches(city, sites))``. The incremental
     reassessment (:class:`cohesion_gis.scenario.incremental.HvmState`) and ``protect`` run the
@@ -357,7 +377,6 @@ class AssessmentSetup:
 
     params: HvmParams
     site_params: SiteParams
-    block_unrated: bool
     classes: list[VehicleClass]
     barriers: gpd.GeoDataFrame  # combined OSM and user barriers
     barrier_source: str | None
@@ -366,39 +385,33 @@ class AssessmentSetup:
     obstacles: gpd.GeoDataFrame  # what bounds the hard-standing beside the streets
 
     @classmethod
-    def resolve(
-        cls,
-        city: City,
-        *,
-        vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
-        barriers: gpd.GeoDataFrame | str | Path | None = None,
-        params: HvmParams | None = None,
-        block_unrated: bool | None = None,
-        dem: str | Path | None = None,
-        site_params: SiteParams | None = None,
-    ) -> AssessmentSetup:
-        """The inputs of :func:`assess_sites` (same arguments) resolved for ``city``."""
-        params = params or load_params(HvmParams)
-        rated, barrier_source = _rated(barriers, city.crs)
+    def resolve(cls, city: City, options: HvmOptions) -> AssessmentSetup:
+        """The options of :func:`assess_sites` resolved for ``city``."""
+        params = options.params or load_params(HvmParams)
+        rated, barrier_source = _rated(options.barriers, city.crs)
         return cls(
             params=params,
-            site_params=site_params
+            site_params=options.site_params
             or replace(
                 load_params(SiteParams),
                 station_persons_m2=params.station_concourse_persons_m2,
                 station_public_share=params.station_public_share,
             ),
-            block_unrated=params.block_unrated if block_unrated is None else block_unrated,
-            classes=_vehicles(vehicles, params),
+            classes=_vehicles(options.vehicles, params),
             barriers=combine_barriers(city.barriers, rated, taxonomy=city.taxonomy),
             barrier_source=barrier_source,
-            edges=_graded_edges(city, dem),
-            dem=dem,
+            edges=_graded_edges(city, options.dem),
+            dem=options.dem,
             obstacles=vehicle_obstacles(
                 city.buildings, city.barriers, city.walk_edges, city.landuse,
                 min_height_m=params.level_change_min_height_m,
             ),
         )  # fmt: skip
+
+    def assess(self, city: City) -> SiteAssessment:
+        """The assessment of every soft-target site of ``city`` (:func:`assess_sites`)."""
+        sites = soft_target_sites(city, params=self.site_params)
+        return self.assessment(city, sites, self.approaches(city, sites))
 
     def on(self, city: City, barriers: gpd.GeoDataFrame) -> AssessmentSetup:
         """The setup for another City of the same area: its graded edges and ``barriers``."""
@@ -423,8 +436,7 @@ class AssessmentSetup:
     def network(self, city: City, areas: gpd.GeoDataFrame) -> ApproachNetwork:
         """The approach network of the search ``areas`` (:meth:`areas`), on ``city.drive_csr``."""
         return approach_network(
-            self.edges, areas, vehicles=self.classes,
-            barriers=self.routing, params=self.params, block_unrated=self.block_unrated,
+            self.edges, areas, vehicles=self.classes, barriers=self.routing, params=self.params,
             boundary=city.boundary, obstacles=self.obstacles, graph=city.drive_csr,
         )  # fmt: skip
 
@@ -999,7 +1011,7 @@ def _audit(city: City, setup: AssessmentSetup, sites: gpd.GeoDataFrame) -> dict[
         "parameter_sources": dict(params.sources),
         "site_parameters": setup.site_params.as_dict(),
         "site_kinds": densities,
-        "block_unrated": setup.block_unrated,
+        "block_unrated": params.block_unrated,
         "barriers": {
             "rated_layer": setup.barrier_source,
             "osm_unrated": int((barriers["source"] == "osm").sum()),

@@ -29,7 +29,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
 import re
 import textwrap
@@ -41,20 +40,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis._text import clean_text
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import GLANCING_CELL, short_requirement
+from cohesion_gis.maps import escape_text
 from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-    from pathlib import Path
-
     from matplotlib.figure import Figure
 
     from cohesion_gis.city import City
-    from cohesion_gis.hvm.assess import SiteAssessment
+    from cohesion_gis.hvm.assess import HvmOptions, SiteAssessment
 
 __all__ = [
     "EGRESS_KINDS",
@@ -175,10 +171,7 @@ def egress_assessment(
     city: City,
     result: SiteAssessment,
     site_id: str,
-    *,
-    vehicles: Sequence[str] | Path | None = None,
-    barriers: gpd.GeoDataFrame | str | Path | None = None,
-    params: HvmParams | None = None,
+    options: HvmOptions | None = None,
 ) -> SiteAssessment | None:
     """The egress zone of a stadium or arena assessed as a crowd area (event days), else None.
 
@@ -194,17 +187,19 @@ def egress_assessment(
         The City the assessment was made on.
     result, site_id
         The assessment and the site (a stadium or arena; other kinds return ``None``).
-    vehicles, barriers, params
-        As :func:`~cohesion_gis.hvm.assess.assess_sites` (pass what the assessment used).
+    options
+        How ``result`` was assessed (:class:`~cohesion_gis.hvm.assess.HvmOptions`: vehicles,
+        barriers, parameters, DEM); ``None``: the defaults.
 
     Returns
     -------
     SiteAssessment or None
         One site, ``site_id`` ``egress/<site_id>``.
     """
-    from cohesion_gis.hvm.assess import assess_sites
+    from cohesion_gis.hvm.assess import AssessmentSetup, HvmOptions
 
-    params = params or load_params(HvmParams)
+    options = options or HvmOptions()
+    params = options.params or load_params(HvmParams)
     sites = result.sites.set_index("site_id")
     if site_id not in sites.index:
         raise InputError(f"site {site_id!r} is not in the assessment; see result.sites.site_id.")
@@ -223,10 +218,8 @@ def egress_assessment(
         geometry=[shapely.union(sites.geometry.loc[site_id], egress.zone)],
         crs=result.sites.crs,
     )
-    return assess_sites(
-        dataclasses.replace(city, sites=crowd), vehicles=vehicles, barriers=barriers,
-        params=params,
-    )  # fmt: skip
+    zone_city = dataclasses.replace(city, sites=crowd)
+    return AssessmentSetup.resolve(zone_city, options).assess(zone_city)
 
 
 def _colour(speed: float) -> str:
@@ -543,33 +536,34 @@ def vda_html(
         result, site_id, buildings, None, params or load_params(HvmParams), egress=egress,
         friction=friction,
     )  # fmt: skip
-
-    def esc(text: str) -> str:  # text nodes only: quotes stay as written; controls, bidi as �
-        return html.escape(clean_text(text), quote=False)
-
-    head = "".join(f"<th>{esc(c.removeprefix('impact_speed_kmh_'))}</th>" for c in page.angles)
+    head = "".join(
+        f"<th>{escape_text(c.removeprefix('impact_speed_kmh_'))}</th>" for c in page.angles
+    )
     body = []
     for _, r in page.arrived.head(LISTED).iterrows():
         cells = "".join(f"<td>{r[c]:.0f}</td>" for c in page.angles)
         body.append(
-            f"<tr><td>{esc(str(r['entry_id']))}</td><td>{esc(r['vehicle_class'])}</td>"
+            f"<tr><td>{escape_text(str(r['entry_id']))}</td>"
+            f"<td>{escape_text(r['vehicle_class'])}</td>"
             f"<td>{_arrival(r)}</td><td>{r['impact_angle_deg']:.0f}°</td>"
             f"<td>{r['run_up_m']:.0f}</td>{cells}<td>{r['normal_speed_kmh']:.0f}</td>"
-            f"<td>{esc(str(r['required_rating']))}</td></tr>"
+            f"<td>{escape_text(str(r['required_rating']))}</td></tr>"
         )
-    options = "".join(f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in page.options)
-    caveats = "".join(f"<li>{esc(c)}</li>" for c in page.caveats)
+    options = "".join(
+        f"<li><b>{escape_text(k)}</b>: {escape_text(v)}</li>" for k, v in page.options
+    )
+    caveats = "".join(f"<li>{escape_text(c)}</li>" for c in page.caveats)
     params = params or load_params(HvmParams)
     egress_html = (
-        f"<h3>Egress crowd</h3><p>{esc(page.egress.text(params))}</p>"
-        + (f"<p>{esc(page.egress_approaches)}</p>" if page.egress_approaches else "")
+        f"<h3>Egress crowd</h3><p>{escape_text(page.egress.text(params))}</p>"
+        + (f"<p>{escape_text(page.egress_approaches)}</p>" if page.egress_approaches else "")
         if page.egress
         else ""
     )
     n = len(page.arrived)
     return f"""<section class="vda" style="font-family:sans-serif;max-width:1000px">
-<h2>{esc(str(page.site["name"]))} — vehicle dynamics screening</h2>
-<p>{esc(page.headline)}</p>
+<h2>{escape_text(str(page.site["name"]))} — vehicle dynamics screening</h2>
+<p>{escape_text(page.headline)}</p>
 {_svg(page.crowd, page.drawn)}
 <p style="font-size:11px">The last {NEAR_M:.0f} m of the {min(DRAWN, n)} fastest
 approaches, by arrival speed: green &lt; 32, yellow 32-48, orange 48-64, red ≥ 64 km/h. Crowd
@@ -582,19 +576,21 @@ perimeter in blue. Table: the {min(LISTED, n)} fastest of {n} arrivals
 <h3>Requirement per entry and class</h3>
 <p style="font-size:11px">A rating is evidence only for its own class: every cell of an entry's
 line must be met there.</p>
-{_html_table(page.per_entry, esc)}
+{_html_table(page.per_entry)}
 <h3>Options</h3><ul>{options}</ul>{egress_html}
 <h3>Caveats</h3><ul style="font-size:11px">{caveats}</ul>
 </section>"""
 
 
-def _html_table(table: pd.DataFrame, esc: Callable[[str], str]) -> str:
+def _html_table(table: pd.DataFrame) -> str:
     """A small HTML table of a frame with its index (the requirements per entry)."""
     if table.empty:
         return "<p>No vehicle arrives.</p>"
-    head = "".join(f"<th>{esc(str(c))}</th>" for c in ["entry", *table.columns])
+    head = "".join(f"<th>{escape_text(str(c))}</th>" for c in ["entry", *table.columns])
     body = "".join(
-        f"<tr><td>{esc(str(i))}</td>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+        f"<tr><td>{escape_text(str(i))}</td>"
+        + "".join(f"<td>{escape_text(str(v))}</td>" for v in row)
+        + "</tr>"
         for i, row in zip(table.index, table.to_numpy(), strict=True)
     )
     return (

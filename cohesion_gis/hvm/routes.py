@@ -56,7 +56,7 @@ drivable cross-section, carriageway and footways to the façades
 (:func:`~cohesion_gis.hvm.barriers.street_closures`). A **rated** barrier stops a vehicle iff
 :func:`~cohesion_gis.hvm.rating.covers` its class at the vehicle's speed there (so a faster
 vehicle defeats it); an **unrated** one (``rating`` None) stops every vehicle only when
-``block_unrated=True``. ``blocked_by`` lists the barriers that stop the worst route of the
+``params.block_unrated``. ``blocked_by`` lists the barriers that stop the worst route of the
 unprotected network; ``defeated`` the barriers the reported route passes through.
 
 References
@@ -186,7 +186,6 @@ def approach_routes(
     vehicles: Sequence[str | VehicleClass] | None = None,
     barriers: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
-    block_unrated: bool | None = None,
     boundary: shapely.Geometry | None = None,
     obstacles: gpd.GeoDataFrame | None = None,
     graph: Csr | None = None,
@@ -210,9 +209,8 @@ def approach_routes(
         :class:`BarrierRating`, a rating string, or None/NaN for unrated) and optionally
         ``barrier_id`` (else the index).
     params
-        HVM parameters; ``None``: the packaged defaults.
-    block_unrated
-        Whether unrated barriers stop vehicles; ``None``: ``params.block_unrated`` (False).
+        HVM parameters (``block_unrated``: whether unrated barriers stop vehicles); ``None``:
+        the packaged defaults.
     boundary
         The study area (polygon, same CRS). A street within :data:`EDGE_M` of its edge
         continues outside it, so the part of the network it belongs to is public road reached
@@ -246,8 +244,8 @@ def approach_routes(
         Missing columns, a CRS not projected in metres, CRS mismatch, invalid rating strings.
     """
     return approach_network(
-        edges, sites, vehicles=vehicles, barriers=barriers, params=params,
-        block_unrated=block_unrated, boundary=boundary, obstacles=obstacles, graph=graph,
+        edges, sites, vehicles=vehicles, barriers=barriers, params=params, boundary=boundary,
+        obstacles=obstacles, graph=graph,
     ).routes()  # fmt: skip
 
 
@@ -325,7 +323,6 @@ def approach_network(
     vehicles: Sequence[str | VehicleClass] | None = None,
     barriers: gpd.GeoDataFrame | None = None,
     params: HvmParams | None = None,
-    block_unrated: bool | None = None,
     boundary: shapely.Geometry | None = None,
     obstacles: gpd.GeoDataFrame | None = None,
     graph: Csr | None = None,
@@ -341,7 +338,7 @@ def approach_network(
         Missing columns, a CRS not projected in metres, CRS mismatch, invalid rating strings.
     """
     params = params or load_params(HvmParams)
-    block_unrated = params.block_unrated if block_unrated is None else block_unrated
+    block_unrated = params.block_unrated
     classes = _vehicles(vehicles, params)
     _check_inputs(edges, sites, barriers)
     site_ids = sites["site_id"].to_numpy() if "site_id" in sites else sites.index.to_numpy()

@@ -1,4 +1,5 @@
 import dataclasses
+import inspect
 import itertools
 import json
 import math
@@ -16,6 +17,7 @@ from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.export import write_assessment
 from cohesion_gis.hvm.assess import (
     CLASS_SEPARATOR,
+    HvmOptions,
     SiteAssessment,
     assess_sites,
     data_edge,
@@ -49,6 +51,18 @@ def only_sites(city, text):
     """The City with only the candidate sites whose name contains ``text`` (fast runs)."""
     keep = city.sites["name"].fillna("").str.contains(text, regex=False)
     return dataclasses.replace(city, sites=city.sites.loc[keep].reset_index(drop=True))
+
+
+def test_assess_sites_takes_the_hvm_options_as_keywords():
+    """assess_sites' keywords are HvmOptions' fields, in order, with the same defaults and types:
+    the options are declared once (HvmOptions) and the user's keyword API cannot drift from it."""
+    signature = inspect.signature(assess_sites)
+    keywords = [p for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    declared = dataclasses.fields(HvmOptions)
+    assert [(p.name, p.default, p.annotation) for p in keywords] == [
+        (f.name, f.default, f.type) for f in declared
+    ]
+    assert "block_unrated" not in signature.parameters  # one way to set it: HvmParams
 
 
 def test_bands_by_hand():
@@ -171,7 +185,8 @@ def test_rated_ring_stops_the_car_but_an_unrated_ring_does_not(helsinki):
     assert rated.sites[speed_column("N2A")].iloc[0] > 0  # an M1 test is no evidence for N2A
     unrated = assess_sites(city, barriers=ring.assign(rating=None))
     assert unrated.sites[speed_column("M1")].iloc[0] == pytest.approx(m1.max())
-    blocked = assess_sites(city, barriers=ring.assign(rating=None), block_unrated=True)
+    blocking = dataclasses.replace(load_params(HvmParams), block_unrated=True)
+    blocked = assess_sites(city, barriers=ring.assign(rating=None), params=blocking)
     assert blocked.sites["open_approaches"].iloc[0] == 0
     assert rated.audit["barriers"]["rated"] == len(ring)
 

@@ -10,7 +10,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from cohesion_gis.errors import InputError
-from cohesion_gis.hvm.assess import AssessmentSetup
+from cohesion_gis.hvm.assess import AssessmentSetup, HvmOptions
 from cohesion_gis.hvm.kinematics import (
     bend_radii_m,
     bend_speed_kmh,
@@ -140,14 +140,15 @@ def test_rated_barrier_removes_a_route_unrated_bollard_does_not():
     )
     kept = approach_routes(edges, site(), barriers=row, **options).iloc[0]
     assert kept["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
-    stopped = approach_routes(edges, site(), barriers=row, block_unrated=True, **options)
+    blocking = {**options, "params": dataclasses.replace(CONSTANT, block_unrated=True)}
+    stopped = approach_routes(edges, site(), barriers=row, **blocking)
     assert stopped.iloc[0]["impact_speed_kmh"] == pytest.approx(side_road)
     # the same row kerb to kerb only (±4.2 m): a vehicle drives round it over the footway
     kerb = row.iloc[2:10]
-    round_it = approach_routes(edges, site(), barriers=kerb, block_unrated=True, **options)
+    round_it = approach_routes(edges, site(), barriers=kerb, **blocking)
     assert round_it.iloc[0]["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
     # a bollard covers its own width: one in the road, a 7 m carriageway, leaves room to pass
-    lone = approach_routes(edges, site(), barriers=row.iloc[[5]], block_unrated=True, **options)
+    lone = approach_routes(edges, site(), barriers=row.iloc[[5]], **blocking)
     assert lone.iloc[0]["impact_speed_kmh"] == pytest.approx(free["impact_speed_kmh"])
 
 
@@ -343,7 +344,8 @@ def test_site_order_does_not_matter():
         geometry=list(edges.geometry.iloc[[5, 60]].interpolate(10)),
         crs=CRS,
     )
-    options = {"vehicles": ["M1", "N2A"], "barriers": bollards, "block_unrated": True}
+    blocking = dataclasses.replace(load_params(HvmParams), block_unrated=True)
+    options = {"vehicles": ["M1", "N2A"], "barriers": bollards, "params": blocking}
     forward = approach_routes(edges, sites, **options)
     backward = approach_routes(edges, sites.iloc[::-1], **options)
     backward = backward.sort_values("site_id", kind="stable").reset_index(drop=True)
@@ -621,7 +623,7 @@ def test_helsinki_approaches_do_not_depend_on_the_node_numbering(helsinki):
     # node ids (numbered in order of appearance) give the same table. Central Station's ring of
     # degree-2 nodes (157 m, no junction) was cut at its lowest-numbered node: renumbering moved
     # 16 arrivals by up to 14 km/h
-    setup = AssessmentSetup.resolve(helsinki, vehicles=["M1"])
+    setup = AssessmentSetup.resolve(helsinki, HvmOptions(vehicles=["M1"]))
     areas = setup.areas(soft_target_sites(helsinki, params=setup.site_params))
     network = setup.network(helsinki, areas)
     assert network.net.n_nodes > helsinki.drive_csr.n_nodes  # the City's nodes, then the split's

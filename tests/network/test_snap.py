@@ -143,9 +143,9 @@ def test_barrier_snapping_is_strtree_nearest(helsinki) -> None:
     """The HVM closes a street at each point barrier's nearest edge (hvm.routes): the engine's
     grid search gives ``STRtree.query_nearest``'s edge and distance, ties included (GEOS settles
     them on the same tree), so the approach routes are those of the STRtree snapping."""
-    from cohesion_gis.hvm.assess import AssessmentSetup
+    from cohesion_gis.hvm.assess import AssessmentSetup, HvmOptions
 
-    setup = AssessmentSetup.resolve(helsinki)
+    setup = AssessmentSetup.resolve(helsinki, HvmOptions())
     barriers = setup.routing.geometry.to_numpy()
     points = barriers[shapely.get_type_id(barriers) == shapely.GeometryType.POINT]
     # and every node of the vehicle network: all its edges tie there

@@ -59,23 +59,22 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis.hvm.assess import AssessmentSetup, SiteAssessment, assess_sites
+from cohesion_gis._gc import paused_gc
+from cohesion_gis.hvm.assess import AssessmentSetup, HvmOptions, SiteAssessment
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.routes import ApproachNetwork
-from cohesion_gis.hvm.sites import SITE_COLUMNS, SiteParams, soft_target_sites
-from cohesion_gis.hvm.vehicles import VehicleClass
+from cohesion_gis.hvm.sites import SITE_COLUMNS, soft_target_sites
 from cohesion_gis.network import components, node_distances
 
 if TYPE_CHECKING:
@@ -88,8 +87,6 @@ log = logging.getLogger(__name__)
 
 #: Audit entries that must equal the base assessment's for its approaches to be reused.
 _SETTINGS = ("vehicles", "parameters", "site_parameters", "block_unrated", "dem")
-#: The options of :func:`hvm_state` an :class:`HvmState` keeps (all but ``barriers``).
-_OPTIONS = ("vehicles", "params", "block_unrated", "dem", "site_params")
 #: Columns of a vehicle-network edge that the approach search reads (plus geometry).
 _EDGE_COLUMNS = ("u", "v", "length_m", "width_m")
 
@@ -106,9 +103,8 @@ class HvmState:
         Its assessment (:class:`~cohesion_gis.hvm.assess.SiteAssessment`), equal to a full
         :func:`~cohesion_gis.hvm.assess.assess_sites` with :attr:`options`.
     options
-        The keyword options of :func:`hvm_state` other than ``barriers`` (``vehicles``,
-        ``params``, ``block_unrated``, ``dem``, ``site_params``; one missing is ``None``, the
-        default): an update assesses with them.
+        How it was assessed (:class:`~cohesion_gis.hvm.assess.HvmOptions`): an update assesses
+        with the same options but its own ``barriers`` (and ``params`` if given).
     searched
         Ids of the sites whose approaches were searched (every site after a full run).
     recomputed
@@ -118,7 +114,7 @@ class HvmState:
 
     city: City
     result: SiteAssessment
-    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    options: HvmOptions = field(default_factory=HvmOptions)
     searched: tuple[str, ...] = ()
     recomputed: str = "HVM full"
 
@@ -153,9 +149,8 @@ class HvmState:
         InputError, ParameterError
             As :func:`~cohesion_gis.hvm.assess.assess_sites`.
         """
-        options = {name: self.options.get(name) for name in _OPTIONS}
-        options["params"] = params or options["params"]
-        setup = AssessmentSetup.resolve(city, barriers=barriers, **options)
+        options = replace(self.options, barriers=barriers, params=params or self.options.params)
+        setup = AssessmentSetup.resolve(city, options)
         base, base_city = self.result, self.city
         base_sites = _base_sites(base)
         reused = _same_site_inputs(base_city, city)
@@ -179,27 +174,18 @@ class HvmState:
         return HvmState(city, assessment, self.options, searched, note)
 
 
-def hvm_state(
-    city: City,
-    *,
-    vehicles: Sequence[str | VehicleClass] | str | Path | None = None,
-    barriers: gpd.GeoDataFrame | str | Path | None = None,
-    params: HvmParams | None = None,
-    block_unrated: bool | None = None,
-    dem: str | Path | None = None,
-    site_params: SiteParams | None = None,
-) -> HvmState:
+@paused_gc()
+def hvm_state(city: City, options: HvmOptions | None = None) -> HvmState:
     """Assess a City in full (:func:`~cohesion_gis.hvm.assess.assess_sites`), keeping its state.
 
-    Takes the arguments of ``assess_sites``; :meth:`HvmState.update` then assesses scenarios of
+    ``options`` (:class:`~cohesion_gis.hvm.assess.HvmOptions`; ``None``: the defaults) are what
+    ``assess_sites`` takes besides the City; :meth:`HvmState.update` then assesses scenarios of
     this City with the same options (and their own rated ``barriers``).
     """
-    options: dict[str, Any] = {"vehicles": vehicles, "params": params,
-                               "block_unrated": block_unrated, "dem": dem,
-                               "site_params": site_params}  # fmt: skip
-    result = assess_sites(city, barriers=barriers, **options)
+    options = options or HvmOptions()
+    result = AssessmentSetup.resolve(city, options).assess(city)
     searched = tuple(result.sites["site_id"])
-    return HvmState(city, result, MappingProxyType(options), searched)
+    return HvmState(city, result, options, searched)
 
 
 def touch_m(params: HvmParams) -> float:
@@ -373,7 +359,7 @@ class _ReorderedError(Exception):
 def _may_close(setup: AssessmentSetup) -> bool:
     """Whether some routing barrier can stop a class (only then are start nodes restricted)."""
     rated = setup.routing["rating"].notna()
-    return bool(rated.any() or (setup.block_unrated and (~rated).any()))
+    return bool(rated.any() or (setup.params.block_unrated and (~rated).any()))
 
 
 def _start_changes(before: list[np.ndarray], after: list[np.ndarray]) -> np.ndarray:

@@ -15,7 +15,7 @@ import shapely
 from pandas.testing import assert_frame_equal
 
 from cohesion_gis.city import City
-from cohesion_gis.hvm.assess import SiteAssessment, assess_sites, speed_column
+from cohesion_gis.hvm.assess import HvmOptions, SiteAssessment, assess_sites, speed_column
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.params import load_params
 from cohesion_gis.scenario import apply, load_scenario
@@ -186,7 +186,7 @@ def test_a_far_closure_that_moves_the_outside_searches_the_site_again(helsinki) 
         geometry=[shapely.LineString([(x0 + 2000, y0 - 20), (x0 + 2000, y0 + 20)])],
         crs=helsinki.crs,
     )
-    before = hvm_state(city, barriers=ring)
+    before = hvm_state(city, HvmOptions(barriers=ring))
     base = before.result
     # the road beyond the barrier is longer than what is left outside once 0-1 is closed, so
     # it becomes the outside: an M1 now starts there, within reach of the square
