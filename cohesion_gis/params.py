@@ -28,6 +28,14 @@ A parameter class declares
     :func:`cohesion_gis._validate.raise_problems`) that lists ``problems`` (found while merging)
     and every problem of its own.
 
+A class may declare each parameter once, as a field made by :func:`param`: the annotation is its
+TOML type (``float`` a number, ``int`` a whole number, ``tuple[float, ...]`` a list of numbers,
+``Mapping[str, int]`` a table of whole numbers, ...: :func:`kind_of`), the metadata its
+description, bound, a list's order and a string's choices; :func:`read_fields` then types and
+checks a table against the fields, :func:`field_problems` checks an instance (``__post_init__``)
+and :func:`with_attributes` writes the class docstring's ``Attributes`` from the descriptions
+(:class:`~cohesion_gis.hvm.HvmParams`, :class:`~cohesion_gis.hvm.SiteParams`).
+
 Examples
 --------
 >>> from cohesion_gis.params import load_params
@@ -42,13 +50,36 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import Field, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, TypeVar, cast
 
 from cohesion_gis._toml import read_toml
+from cohesion_gis._validate import (
+    Bound,
+    is_number,
+    number_problem,
+    numbers_problems,
+    strings_problem,
+)
 
-__all__ = ["FIX_FILE", "ParamsClass", "load_params"]
+__all__ = [
+    "ASCENDING",
+    "DESCENDING",
+    "FIX_FILE",
+    "ParamsClass",
+    "bound_of",
+    "coerce",
+    "field_problems",
+    "kind_of",
+    "load_params",
+    "param",
+    "read_fields",
+    "with_attributes",
+]
 
 #: What to do about a bad parameter file (the end of every message).
 FIX_FILE = "Fix the file and load it again"
@@ -67,6 +98,7 @@ class ParamsClass(Protocol):
 
 
 P = TypeVar("P", bound=ParamsClass)
+T = TypeVar("T")
 
 
 def load_params(
@@ -216,3 +248,181 @@ def _tag_sources(
 def _is_field(base: Mapping[str, Any], key: str) -> bool:
     """Whether ``key`` is a parameter value (not a table of its own)."""
     return not isinstance(base[key], Mapping)
+
+
+# --------------------------------------------------------------------------- declared fields
+
+#: A list of speeds is strictly ascending, one of angles strictly descending (``param(order=)``).
+ASCENDING, DESCENDING = "ascending speeds", "descending angles"
+
+
+def param(
+    doc: str,
+    bound: Bound | None = None,
+    *,
+    order: str = "",
+    example: str = "",
+    choices: tuple[str, ...] = (),
+    compare: bool = True,
+    show: bool = True,
+) -> Any:
+    """Declare one parameter: a dataclass field whose metadata says what a valid value is.
+
+    Parameters
+    ----------
+    doc
+        What the value means, with its unit (the class docstring's entry).
+    bound
+        Plausible values of a number, or of each number of a list or table.
+    order
+        A list's order, :data:`ASCENDING` or :data:`DESCENDING` (strict).
+    example
+        A valid list for messages (``"[32, 48, 64, 80]"``).
+    choices
+        The values a string may take.
+    compare, show
+        Whether the field takes part in ``==`` (mappings do not) and in ``repr``.
+    """
+    meta = {"doc": doc, "bound": bound, "order": order, "example": example, "choices": choices}
+    return field(metadata=MappingProxyType(meta), compare=compare, repr=show)
+
+
+#: The TOML type each annotation stands for (``from __future__ import annotations``: as text).
+_KIND_OF_ANNOTATION = {
+    "float": "number", "int": "whole number", "bool": "boolean", "str": "string",
+    "tuple[float, ...]": "list of numbers", "tuple[str, ...]": "list of strings",
+    "Mapping[str, int]": "table of whole numbers",
+    "Mapping[str, tuple[str, ...]]": "table of lists of strings",
+    "Mapping[str, tuple[float, ...]]": "table of lists of numbers",
+}  # fmt: skip
+
+
+def kind_of(declared: Field[Any]) -> str:
+    """The TOML type of a parameter field (``"number"``, ``"list of numbers"``, ...).
+
+    Raises
+    ------
+    KeyError
+        The field's annotation is not one a TOML value can fill.
+    """
+    return _KIND_OF_ANNOTATION[str(declared.type)]
+
+
+def bound_of(cls: type, name: str) -> Bound:
+    """The declared bound of a numeric parameter of ``cls`` (a class taking the value over).
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not a declared numeric parameter of ``cls``.
+    """
+    bound = {f.name: f for f in fields(cls)}[name].metadata.get("bound")
+    if not isinstance(bound, Bound):
+        raise KeyError(name)
+    return bound
+
+
+def with_attributes(cls: type[T]) -> type[T]:
+    """Append the numpydoc ``Attributes`` section of ``cls``, written from its fields' ``doc``."""
+    lines = ["", "    Attributes", "    ----------"]
+    for declared in fields(cast(Any, cls)):
+        lines += [f"    {declared.name}", f"        {declared.metadata['doc']}"]
+    cls.__doc__ = (cls.__doc__ or "").rstrip() + "\n" + "\n".join(lines) + "\n"
+    return cls
+
+
+def _is_whole(value: Any) -> bool:
+    """A TOML number with no fractional part (``3`` or ``3.0``)."""
+    return is_number(value) and math.isfinite(value) and float(value).is_integer()
+
+
+#: Each scalar kind: does a TOML value fit, and how to convert it.
+_SCALARS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
+    "number": (is_number, float), "whole number": (_is_whole, int),
+    "boolean": (lambda v: isinstance(v, bool), bool), "string": (lambda v: isinstance(v, str), str),
+}  # fmt: skip
+
+
+def coerce(value: Any, kind: str) -> Any:
+    """Convert a TOML value to ``kind`` (:func:`kind_of`); ``TypeError`` if it does not fit."""
+    element = kind.removeprefix("table of ").removeprefix("lists of ").removeprefix("list of ")
+    fits, convert = _SCALARS[element.removesuffix("s") if element != kind else kind]
+    if element == kind and fits(value):
+        return convert(value)
+    if kind.startswith("list of ") and isinstance(value, list) and all(map(fits, value)):
+        return tuple(map(convert, value))
+    if kind.startswith("table of ") and isinstance(value, dict):
+        lists = kind.startswith("table of lists of ")
+        if lists and all(isinstance(v, list) and all(map(fits, v)) for v in value.values()):
+            return MappingProxyType({k: tuple(map(convert, v)) for k, v in value.items()})
+        if not lists and all(map(fits, value.values())):
+            return MappingProxyType({k: convert(v) for k, v in value.items()})
+    raise TypeError(kind)
+
+
+def read_fields(
+    table: Mapping[str, Any], declared: Iterable[Field[Any]]
+) -> tuple[dict[str, Any], list[str]]:
+    """The declared fields' values typed from ``table``, and every problem with them.
+
+    Problems, in field order: a value of the wrong type (``expected a number``), a missing field,
+    then each well-typed value out of its bound, order or choices (:func:`field_problems`).
+    """
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    declared = list(declared)
+    for item in declared:
+        if item.name not in table:
+            problems.append(f"missing field `{item.name}`")
+            continue
+        kind, raw = kind_of(item), table[item.name]
+        try:
+            values[item.name] = coerce(raw, kind)
+        except TypeError:
+            problems.append(f"field `{item.name}` = {raw!r}; expected a {kind}")
+    typed = [item for item in declared if item.name in values]
+    return values, problems + field_problems(values, typed)
+
+
+def _numbers(name: str, values: Any, meta: Mapping[str, Any]) -> list[str]:
+    """Problems with a list of numbers: each within the bound; strictly ordered if declared so."""
+    order = meta["order"]
+    bad = numbers_problems(name, values, meta["bound"], min_len=1 if order else 0)
+    if not bad and order and list(values) != sorted(set(values), reverse=order == DESCENDING):
+        example = meta["example"]
+        bad.append(
+            f"field `{name}` = {list(values)}; expected strictly {order}"
+            + (f", e.g. {example}" if example else "")
+        )
+    return bad
+
+
+def field_problems(values: Mapping[str, Any], declared: Iterable[Field[Any]]) -> list[str]:
+    """Every value of ``values`` (name → value) out of its field's bound, order or choices.
+
+    A value of the wrong type (set with :func:`dataclasses.replace`) is a problem too, except in
+    tables and strings (which :func:`read_fields` types).
+    """
+    problems: list[str] = []
+    for item in declared:
+        name, meta, kind = item.name, item.metadata, kind_of(item)
+        value, bound = values[name], meta.get("bound")
+        if bound is not None and kind in ("number", "whole number"):
+            problems += [p for p in [number_problem(name, value, bound)] if p]
+        elif bound is not None and kind == "list of numbers":
+            problems += _numbers(name, value, meta)
+        elif bound is not None and kind == "table of lists of numbers":
+            for key, numbers in value.items():
+                problems += _numbers(f"{name}.{key}", numbers, meta)
+        elif bound is not None and kind == "table of whole numbers":
+            problems += [
+                p
+                for key, number in value.items()
+                if (p := number_problem(f"{name}.{key}", number, bound))
+            ]
+        elif kind == "list of strings":
+            problems += [p for p in [strings_problem(name, value)] if p]
+        elif meta.get("choices") and value not in meta["choices"]:
+            wanted = " or ".join(f'"{c}"' for c in meta["choices"])
+            problems.append(f"field `{name}` = {value!r}; expected {wanted}")
+    return problems

@@ -98,7 +98,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
@@ -106,17 +105,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cohesion_gis._validate import (
-    Bound,
-    metric_crs,
-    number_problem,
-    raise_problems,
-    strings_problem,
-)
+from cohesion_gis._validate import Bound, metric_crs, raise_problems
 from cohesion_gis.errors import InputError, ParameterError
 from cohesion_gis.hvm.params import HvmParams, parameter_bound
 from cohesion_gis.network import components
-from cohesion_gis.params import FIX_FILE, load_params
+from cohesion_gis.params import (
+    FIX_FILE,
+    field_problems,
+    load_params,
+    param,
+    read_fields,
+    with_attributes,
+)
 from cohesion_gis.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
@@ -165,105 +165,124 @@ SITE_COLUMNS = (
 )
 
 
+@with_attributes
 @dataclass(frozen=True)
 class SiteParams:
     """Assumptions that turn candidate sites into assessed sites.
 
-    Attributes
-    ----------
-    frontage_m
-        Footway within this distance (m) of a site's footprint is its frontage [A: a footway
-        centreline lies 1-5 m from the façade on European streets].
-    footway_half_width_m
-        Half the width (m) given to a frontage footway [A: 3 m footway].
-    point_footprint_m2
-        Footprint (m²) of a point POI that lies in no building [A: a small kiosk-sized venue].
-    point_max_floor_m2
-        Largest floor area (m²) of one venue [A: about the largest single auditorium or club
-        floor]: a POI node counted by floor-space factor fills the building containing it only
-        up to this floor; in a larger building (a hotel, a block of shops and flats) its share
-        is unknown and its capacity too (``unknown: <kind> node in a larger building``: a
-        cellar pub read 2,000 persons at 0.5 m²/person, VDA review item 9). A node auditorium
-        (theatre, cinema) is at most this floor.
-    net_floor_fraction
-        Share of gross floor area that is public room, to which the Approved Document B
-        floor-space factors apply [A: the factors are per m² of the room, not of the building].
-    auditorium_share
-        Share of a seated venue's footprint (theatre, cinema: kinds with ``seats_per_m2``) that
-        is auditorium, seated at the kind's ``seats_per_m2`` whatever the storeys (balconies
-        lie over the stalls) [A: stage and fly tower take about as much as the auditorium,
-        foyers, workshops and offices the rest; checked against 6 theatres' published seats,
-        docs/hvm_assess.md, within 0.5-1.5×].
-    default_levels
-        Storeys of a venue without ``building:levels``, and of a POI node inside a building [A].
-    separate_kinds
-        Kinds that never merge with neighbours (see the module docstring).
-    station_kinds
-        Kinds counted as stations: floor of their buildings × public share × concourse density.
-    station_persons_m2
-        Concourse density (persons/m²) of a station's public floor: ``station_concourse_persons_m2``
-        of ``defaults/hvm.toml`` (Fruin LOS C; :func:`~cohesion_gis.hvm.assess.assess_sites` passes
-        its own ``HvmParams``).
-    station_public_share
-        Share (0-1] of a station building's gross floor that is public: ``station_public_share``
-        of ``defaults/hvm.toml`` [A].
-    event_persons_m2
-        Persons per m² of an open space holding an event (``event_capacity_persons``), separate
-        from the everyday ``capacity_persons``.
-    open_ground_kinds
-        Kinds whose member mapped as open ground (buildings cover less than ``building_share``
-        of it: a garden, a park, a viewpoint) holds its everyday visitors at
-        ``open_ground_persons_m2`` instead of the kind's density (a visitor area).
-    open_ground_persons_m2
-        Everyday persons per m² on such open ground (a garden's visitors spread over its
-        paths and lawns); the event figure stays ``event_persons_m2``.
-    building_share
-        An open-space member of a kind that may hold a building (``density_persons_m2`` but not
-        ``open_land``: station, stadium, attraction) is building-based premises when buildings
-        cover at least this share of its footprint; a venue kind always is.
-    hall_share
-        A market (``hall_kinds``) is premises only when one building covers at least this share
-        of it: it is itself a building (a market hall).
-    hall_kinds
-        The ``open_land`` kinds that may be a building (a market hall); a street or square is
-        never premises, even drawn over a building (a square on a podium or a car park's roof
-        is not the building under it; Monaco way/78149828 took the tier of the building below).
-    merge_gap_m
-        Footprints closer than this (m) merge; 0 = only touching or overlapping ones.
-    entry_snap_m
-        Mount distance (m): the approach search looks for entries on the perimeter grown by
-        this, so a carriageway whose centreline runs within it of the crowd area (the kerbside
-        lane beside a frontage footway) reaches the site where it enters that band: a vehicle
-        can mount the footway there (reference hvm.md §8.3.2 "mount points"). It also catches
-        streets that OSM ends at a square's edge without a shared node [A: half a 6-7 m
-        carriageway plus a kerb; 0 = only streets that cross the perimeter].
+    Each is declared once, as a field (:func:`cohesion_gis.params.param`: description and
+    plausible bound, reasons in docs/hvm_assess.md); the values and their sources live in
+    ``defaults/sites.toml``, the station densities in ``defaults/hvm.toml``.
     """
 
-    frontage_m: float
-    footway_half_width_m: float
-    point_footprint_m2: float
-    point_max_floor_m2: float
-    net_floor_fraction: float
-    auditorium_share: float
-    default_levels: float
-    separate_kinds: tuple[str, ...]
-    merge_gap_m: float
-    entry_snap_m: float
-    station_kinds: tuple[str, ...]
-    station_persons_m2: float
-    station_public_share: float
-    event_persons_m2: float
-    building_share: float
-    hall_share: float
-    hall_kinds: tuple[str, ...]
-    open_ground_kinds: tuple[str, ...]
-    open_ground_persons_m2: float
+    frontage_m: float = param(
+        "Footway within this distance (m) of a site's footprint is its frontage [A: a footway "
+        "centreline lies 1-5 m from the façade on European streets].",
+        Bound(0.0, 50.0, "m"),
+    )
+    footway_half_width_m: float = param(
+        "Half the width (m) given to a frontage footway [A: 3 m footway].",
+        Bound(0.0, 10.0, "m", above=True),
+    )
+    point_footprint_m2: float = param(
+        "Footprint (m²) of a point POI that lies in no building [A: a small kiosk-sized venue].",
+        Bound(0.0, 100_000.0, "m²", above=True),
+    )
+    point_max_floor_m2: float = param(
+        "Largest floor area (m²) of one venue [A: about the largest single auditorium or club "
+        "floor]: a POI node counted by floor-space factor fills the building containing it only "
+        "up to this floor; in a larger building (a hotel, a block of shops and flats) its share "
+        "is unknown and its capacity too (``unknown: <kind> node in a larger building``: a "
+        "cellar pub read 2,000 persons at 0.5 m²/person, VDA review item 9). A node auditorium "
+        "(theatre, cinema) is at most this floor.",
+        Bound(0.0, 1_000_000.0, "m²", above=True),
+    )
+    net_floor_fraction: float = param(
+        "Share of gross floor area that is public room, to which the Approved Document B "
+        "floor-space factors apply [A: the factors are per m² of the room, not of the building].",
+        Bound(0.0, 1.0, above=True),
+    )
+    auditorium_share: float = param(
+        "Share of a seated venue's footprint (theatre, cinema: kinds with ``seats_per_m2``) that "
+        "is auditorium, seated at the kind's ``seats_per_m2`` whatever the storeys (balconies "
+        "lie over the stalls) [A: stage and fly tower take about as much as the auditorium, "
+        "foyers, workshops and offices the rest; checked against 6 theatres' published seats, "
+        "docs/hvm_assess.md, within 0.5-1.5×].",
+        Bound(0.0, 1.0, above=True),
+    )
+    default_levels: float = param(
+        "Storeys of a venue without ``building:levels``, and of a POI node inside a building [A].",
+        Bound(1.0, 200.0, "storeys"),
+    )
+    separate_kinds: tuple[str, ...] = param(
+        "Kinds that never merge with neighbours (see the module docstring)."
+    )
+    merge_gap_m: float = param(
+        "Footprints closer than this (m) merge; 0 = only touching or overlapping ones.",
+        Bound(0.0, 100.0, "m"),
+    )
+    entry_snap_m: float = param(
+        "Mount distance (m): the approach search looks for entries on the perimeter grown by "
+        "this, so a carriageway whose centreline runs within it of the crowd area (the kerbside "
+        "lane beside a frontage footway) reaches the site where it enters that band: a vehicle "
+        'can mount the footway there (reference hvm.md §8.3.2 "mount points"). It also catches '
+        "streets that OSM ends at a square's edge without a shared node [A: half a 6-7 m "
+        "carriageway plus a kerb; 0 = only streets that cross the perimeter].",
+        Bound(0.0, 50.0, "m"),
+    )
+    station_kinds: tuple[str, ...] = param(
+        "Kinds counted as stations: floor of their buildings × public share × concourse density."
+    )
+    station_persons_m2: float = param(
+        "Concourse density (persons/m²) of a station's public floor: "
+        "``station_concourse_persons_m2`` of ``defaults/hvm.toml`` (Fruin LOS C; "
+        ":func:`~cohesion_gis.hvm.assess.assess_sites` passes its own ``HvmParams``).",
+        parameter_bound("station_concourse_persons_m2"),
+    )
+    station_public_share: float = param(
+        "Share (0-1] of a station building's gross floor that is public: "
+        "``station_public_share`` of ``defaults/hvm.toml`` [A].",
+        parameter_bound("station_public_share"),
+    )
+    event_persons_m2: float = param(
+        "Persons per m² of an open space holding an event (``event_capacity_persons``), "
+        "separate from the everyday ``capacity_persons`` (4/m² is already unstable).",
+        Bound(0.0, 5.0, "persons/m²", above=True),
+    )
+    building_share: float = param(
+        "An open-space member of a kind that may hold a building (``density_persons_m2`` but not "
+        "``open_land``: station, stadium, attraction) is building-based premises when buildings "
+        "cover at least this share of its footprint; a venue kind always is.",
+        Bound(0.0, 1.0, above=True),
+    )
+    hall_share: float = param(
+        "A market (``hall_kinds``) is premises only when one building covers at least this "
+        "share of it: it is itself a building (a market hall).",
+        Bound(0.0, 1.0, above=True),
+    )
+    hall_kinds: tuple[str, ...] = param(
+        "The ``open_land`` kinds that may be a building (a market hall); a street or square is "
+        "never premises, even drawn over a building (a square on a podium or a car park's roof "
+        "is not the building under it; Monaco way/78149828 took the tier of the building below)."
+    )
+    open_ground_kinds: tuple[str, ...] = param(
+        "Kinds whose member mapped as open ground (buildings cover less than ``building_share`` "
+        "of it: a garden, a park, a viewpoint) holds its everyday visitors at "
+        "``open_ground_persons_m2`` instead of the kind's density (a visitor area)."
+    )
+    open_ground_persons_m2: float = param(
+        "Everyday persons per m² on such open ground (a garden's visitors spread over its paths "
+        "and lawns; a busy square: 0.5); the event figure stays ``event_persons_m2``.",
+        Bound(0.0, 1.0, "persons/m²", above=True),
+    )
 
     PACKAGED: ClassVar[str] = "sites.toml"
     OPEN_TABLES: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
-        raise_problems(ParameterError, "SiteParams", _site_problems(self), "Fix the value(s)")
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        problems = field_problems(values, fields(self))
+        raise_problems(ParameterError, "SiteParams", problems, "Fix the value(s)")
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> SiteParams:
@@ -275,56 +294,22 @@ class SiteParams:
         Raises
         ------
         ParameterError
-            ``problems`` and every mistyped, non-finite or implausible value, in one message.
+            ``problems`` and every missing, mistyped, non-finite or implausible value, in one
+            message.
         """
         hvm = load_params(HvmParams)
-        values = {f.name: table[f.name] for f in fields(cls) if f.name in table}
-        values |= {
+        table = {
+            **table,
             "station_persons_m2": hvm.station_concourse_persons_m2,
             "station_public_share": hvm.station_public_share,
         }
-        raise_problems(
-            ParameterError, label, problems + _site_problems(SimpleNamespace(**values)), FIX_FILE
-        )
-        strings = ("separate_kinds", "station_kinds", "open_ground_kinds", "hall_kinds")
-        typed: dict[str, Any] = {k: float(v) for k, v in values.items() if k not in strings}
-        typed |= {k: tuple(values[k]) for k in strings}
-        return cls(**typed)
+        values, more = read_fields(table, fields(cls))
+        raise_problems(ParameterError, label, problems + more, FIX_FILE)
+        return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict, JSON-serialisable (for the audit record)."""
         return asdict(self)
-
-
-#: Plausible bounds of the site assumptions (reasons in docs/hvm_assess.md, "Site assumptions").
-_SITE_BOUNDS = {
-    "frontage_m": Bound(0.0, 50.0, "m"),
-    "footway_half_width_m": Bound(0.0, 10.0, "m", above=True),
-    "point_footprint_m2": Bound(0.0, 100_000.0, "m²", above=True),
-    "point_max_floor_m2": Bound(0.0, 1_000_000.0, "m²", above=True),
-    "net_floor_fraction": Bound(0.0, 1.0, above=True),
-    "auditorium_share": Bound(0.0, 1.0, above=True),
-    "default_levels": Bound(1.0, 200.0, "storeys"),
-    "merge_gap_m": Bound(0.0, 100.0, "m"),
-    "entry_snap_m": Bound(0.0, 50.0, "m"),
-    "station_persons_m2": parameter_bound("station_concourse_persons_m2"),  # from hvm.toml
-    "station_public_share": parameter_bound("station_public_share"),
-    "event_persons_m2": Bound(0.0, 5.0, "persons/m²", above=True),  # 4/m² is already unstable
-    "building_share": Bound(0.0, 1.0, above=True),
-    "hall_share": Bound(0.0, 1.0, above=True),
-    "open_ground_persons_m2": Bound(0.0, 1.0, "persons/m²", above=True),  # a busy square: 0.5
-}
-
-
-def _site_problems(params: Any) -> list[str]:
-    """Every mistyped or implausible value of ``params``, named by field."""
-    problems = [
-        p
-        for name, bound in _SITE_BOUNDS.items()
-        if (p := number_problem(name, getattr(params, name), bound))
-    ]
-    lists = ("separate_kinds", "station_kinds", "open_ground_kinds", "hall_kinds")
-    return problems + [p for k in lists if (p := strings_problem(k, getattr(params, k)))]
 
 
 def martyns_law_tier(persons: float, *, capped: bool = False) -> str:

@@ -25,8 +25,7 @@ from typing import Any, ClassVar
 from cohesion_gis._validate import Bound, is_number, number_problem, raise_problems
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.hvm.kinematics import G_MS2, Traction
-from cohesion_gis.hvm.params import coerce
-from cohesion_gis.params import FIX_FILE
+from cohesion_gis.params import FIX_FILE, coerce
 
 __all__ = ["MAX_TEST_MASS_KG", "NUMERIC_FIELDS", "VehicleClass", "Vehicles"]
 

@@ -12,8 +12,9 @@ import pytest
 
 from cohesion_gis._validate import Bound
 from cohesion_gis.errors import ParameterError
-from cohesion_gis.hvm.params import PARAMETERS, HvmParams, kind_of, parameter_bound
-from cohesion_gis.params import load_params
+from cohesion_gis.hvm.params import PARAMETERS, HvmParams, parameter_bound
+from cohesion_gis.hvm.sites import SiteParams
+from cohesion_gis.params import kind_of, load_params
 
 DOCS = Path(__file__).parents[2] / "docs" / "hvm.md"
 #: Kinds whose values (or elements) are numbers: these carry a bound.
@@ -21,26 +22,36 @@ NUMERIC = {"number", "whole number", "list of numbers", "table of whole numbers"
            "table of lists of numbers"}  # fmt: skip
 
 
-def _packaged() -> dict:
-    return tomllib.loads(resources.files("cohesion_gis").joinpath("defaults/hvm.toml").read_text())
+def _packaged(name: str) -> dict:
+    return tomllib.loads(resources.files("cohesion_gis").joinpath(f"defaults/{name}").read_text())
 
 
-def test_every_field_has_a_kind_a_doc_and_a_bound_if_numeric() -> None:
-    for declared in PARAMETERS:
-        kind, meta = kind_of(declared), declared.metadata
-        assert meta["doc"].strip().endswith("."), declared.name
-        assert isinstance(meta["bound"], Bound) == (kind in NUMERIC), declared.name
+#: Each class declared by fields, its packaged file and the fields it takes from elsewhere.
+DECLARED = [
+    (HvmParams, PARAMETERS, "hvm.toml", set()),
+    (SiteParams, dataclasses.fields(SiteParams), "sites.toml",
+     {"station_persons_m2", "station_public_share"}),  # from hvm.toml
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("cls", "declared", "toml", "elsewhere"), DECLARED)
+def test_every_field_has_a_kind_a_doc_and_a_bound_if_numeric(cls, declared, toml, elsewhere):
+    for item in declared:
+        kind, meta = kind_of(item), item.metadata
+        assert meta["doc"].strip().endswith((".", "]")), item.name
+        assert isinstance(meta["bound"], Bound) == (kind in NUMERIC), item.name
         lists = kind in {"list of numbers", "table of lists of numbers"}
-        assert bool(meta["order"]) == lists, declared.name
-        assert not meta["choices"] or kind == "string", declared.name
-    assert HvmParams.__doc__ is not None
-    assert all(f"    {f.name}\n" in HvmParams.__doc__ for f in PARAMETERS)
+        assert bool(meta["order"]) == lists, item.name
+        assert not meta["choices"] or kind == "string", item.name
+    assert cls.__doc__ is not None
+    assert all(f"    {f.name}\n" in cls.__doc__ for f in declared)
 
 
-def test_every_toml_key_is_a_field_with_a_source_and_vice_versa() -> None:
-    table = _packaged()
+@pytest.mark.parametrize(("cls", "declared", "toml", "elsewhere"), DECLARED)
+def test_every_toml_key_is_a_field_with_a_source_and_vice_versa(cls, declared, toml, elsewhere):
+    table = _packaged(toml)
     sources = table.pop("sources")
-    names = {f.name for f in PARAMETERS}
+    names = {f.name for f in declared} - elsewhere
     assert set(table) == names
     assert set(sources) == names
 
@@ -75,8 +86,6 @@ def test_the_docs_bounds_table_is_the_declared_bounds() -> None:
 
 def test_the_station_bounds_of_sites_are_hvm_params() -> None:
     """SiteParams takes the station densities from hvm.toml, and so their bounds."""
-    from cohesion_gis.hvm.sites import SiteParams
-
     site = load_params(SiteParams)
     assert parameter_bound("station_concourse_persons_m2").high == 5.0
     with pytest.raises(ParameterError, match=r"`station_persons_m2` = 6.0; .* 5 persons/m²"):
