@@ -34,7 +34,8 @@ TOML type (``float`` a number, ``int`` a whole number, ``tuple[float, ...]`` a l
 description, bound, a list's order and a string's choices; :func:`read_fields` then types and
 checks a table against the fields, :func:`field_problems` checks an instance (``__post_init__``)
 and :func:`with_attributes` writes the class docstring's ``Attributes`` from the descriptions
-(:class:`~cohesion_gis.hvm.HvmParams`, :class:`~cohesion_gis.hvm.SiteParams`).
+(:class:`~cohesion_gis.hvm.HvmParams`, :class:`~cohesion_gis.hvm.SiteParams`,
+:class:`~cohesion_gis.suggest.SuggestParams`).
 
 Examples
 --------
@@ -291,7 +292,7 @@ def param(
 _KIND_OF_ANNOTATION = {
     "float": "number", "int": "whole number", "bool": "boolean", "str": "string",
     "tuple[float, ...]": "list of numbers", "tuple[str, ...]": "list of strings",
-    "Mapping[str, int]": "table of whole numbers",
+    "Mapping[str, int]": "table of whole numbers", "Mapping[str, float]": "table of numbers",
     "Mapping[str, tuple[str, ...]]": "table of lists of strings",
     "Mapping[str, tuple[float, ...]]": "table of lists of numbers",
 }  # fmt: skip
@@ -414,7 +415,7 @@ def field_problems(values: Mapping[str, Any], declared: Iterable[Field[Any]]) ->
         elif bound is not None and kind == "table of lists of numbers":
             for key, numbers in value.items():
                 problems += _numbers(f"{name}.{key}", numbers, meta)
-        elif bound is not None and kind == "table of whole numbers":
+        elif bound is not None and kind in ("table of numbers", "table of whole numbers"):
             problems += [
                 p
                 for key, number in value.items()

@@ -37,7 +37,7 @@ import heapq
 import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -48,10 +48,17 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from cohesion_gis._validate import Bound, number_problem, raise_problems, strings_problem
+from cohesion_gis._validate import Bound, raise_problems
 from cohesion_gis.cohesion.params import CohesionParams
 from cohesion_gis.errors import InputError, ParameterError
-from cohesion_gis.params import FIX_FILE, load_params
+from cohesion_gis.params import (
+    FIX_FILE,
+    field_problems,
+    load_params,
+    param,
+    read_fields,
+    with_attributes,
+)
 from cohesion_gis.scenario import (
     CohesionState,
     Intervention,
@@ -87,36 +94,44 @@ GAIN_UNIT = (
 )
 
 
+@with_attributes
 @dataclass(frozen=True)
 class SuggestParams:
     """What land can become a contact space, and how big each type must be.
 
-    Attributes
-    ----------
-    surface_parking
-        OSM ``parking=*`` values of car parks that are open land (``""``: untagged).
-    land_uses
-        OSM ``landuse=*`` values of land with no built use.
-    max_overlap_with_spaces
-        A land-use area more than this share (0–1) inside existing contact spaces is not a
-        candidate.
-    min_area_m2
-        Smallest outline (m²) per contact-space type a candidate can become.
-    min_width_m
-        Narrowest usable width (m) per type: the outline must hold a square of this side.
-    equity_exponent
-        Exponent :math:`e` of the equity weights (0 = none).
+    Each is declared once, as a field (:func:`cohesion_gis.params.param`: description and
+    plausible bound, reasons in docs/decisions.md, "Candidates"); the values and their sources
+    live in ``defaults/suggest.toml``.
     """
 
-    surface_parking: tuple[str, ...]
-    land_uses: tuple[str, ...]
-    max_overlap_with_spaces: float
-    min_area_m2: Mapping[str, float]
-    min_width_m: Mapping[str, float]
-    equity_exponent: float
+    surface_parking: tuple[str, ...] = param(
+        'OSM ``parking=*`` values of car parks that are open land (``""``: untagged).'
+    )
+    land_uses: tuple[str, ...] = param("OSM ``landuse=*`` values of land with no built use.")
+    max_overlap_with_spaces: float = param(
+        "A land-use area more than this share (0–1) inside existing contact spaces is not a "
+        "candidate.",
+        Bound(0.0, 1.0),
+    )
+    min_area_m2: Mapping[str, float] = param(
+        "Smallest outline (m²) per contact-space type a candidate can become.",
+        Bound(0.0, 1e8, "m²", above=True),
+    )
+    min_width_m: Mapping[str, float] = param(
+        "Narrowest usable width (m) per type: the outline must hold a square of this side.",
+        Bound(0.0, 10_000.0, "m", above=True),
+    )
+    equity_exponent: float = param(
+        "Exponent :math:`e` of the equity weights (0 = none).", Bound(0.0, 4.0)
+    )
 
     PACKAGED: ClassVar[str] = "suggest.toml"
     OPEN_TABLES: ClassVar[tuple[str, ...]] = ("min_area_m2", "min_width_m")
+
+    def __post_init__(self) -> None:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        problems = field_problems(values, fields(self)) + _same_types(values)
+        raise_problems(ParameterError, "SuggestParams", problems, "Fix the value(s)")
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], label: str, problems: list[str]) -> SuggestParams:
@@ -125,45 +140,23 @@ class SuggestParams:
         Raises
         ------
         ParameterError
-            ``problems`` and every mistyped, non-finite or out-of-range value, in one message.
+            ``problems`` and every missing, mistyped, non-finite or out-of-range value, in one
+            message.
         """
-        problems = list(problems)
-        problems += [
-            p for k in ("surface_parking", "land_uses") if (p := strings_problem(k, table[k]))
-        ]
-        for key, bound in _SUGGEST_BOUNDS.items():
-            problems += [p for p in [number_problem(key, table[key], bound)] if p]
-        for key, bound in _SIZE_BOUNDS.items():
-            problems += [
-                p
-                for kind, v in table[key].items()
-                if (p := number_problem(f"{key}.{kind}", v, bound))
-            ]
-        if set(table["min_width_m"]) != set(table["min_area_m2"]):
-            problems.append(
-                f"min_width_m and min_area_m2 must name the same types "
-                f"(got {sorted(table['min_width_m'])} and {sorted(table['min_area_m2'])})"
-            )
-        raise_problems(ParameterError, label, problems, FIX_FILE)
-        return cls(
-            surface_parking=tuple(table["surface_parking"]),
-            land_uses=tuple(table["land_uses"]),
-            max_overlap_with_spaces=float(table["max_overlap_with_spaces"]),
-            min_area_m2=MappingProxyType({k: float(v) for k, v in table["min_area_m2"].items()}),
-            min_width_m=MappingProxyType({k: float(v) for k, v in table["min_width_m"].items()}),
-            equity_exponent=float(table["equity_exponent"]),
-        )
+        values, more = read_fields(table, fields(cls))
+        raise_problems(ParameterError, label, problems + more + _same_types(values), FIX_FILE)
+        return cls(**values)
 
 
-#: Bounds of the suggestion parameters (reasons in docs/decisions.md, "Candidates").
-_SUGGEST_BOUNDS = {
-    "max_overlap_with_spaces": Bound(0.0, 1.0),
-    "equity_exponent": Bound(0.0, 4.0),
-}
-_SIZE_BOUNDS = {
-    "min_area_m2": Bound(0.0, 1e8, "m²", above=True),
-    "min_width_m": Bound(0.0, 10_000.0, "m", above=True),
-}
+def _same_types(values: Mapping[str, Any]) -> list[str]:
+    """The one rule across fields: both size tables name the same contact-space types."""
+    widths, areas = values.get("min_width_m"), values.get("min_area_m2")
+    if widths is None or areas is None or set(widths) == set(areas):
+        return []
+    return [
+        f"min_width_m and min_area_m2 must name the same types "
+        f"(got {sorted(widths)} and {sorted(areas)})"
+    ]
 
 
 @dataclass(frozen=True)
