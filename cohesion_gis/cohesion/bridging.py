@@ -55,11 +55,13 @@ from cohesion_gis.cohesion.reach import Reach
 
 __all__ = [
     "BRIDGING_INDICES",
+    "SAME_SHARES_FLAG",
     "bridging",
     "entropy",
     "group_columns",
     "group_reason",
     "home_bridging",
+    "same_shares_everywhere",
     "space_bridging",
     "standard_distances_m",
 ]
@@ -87,6 +89,30 @@ def group_columns(homes: pd.DataFrame) -> pd.DataFrame | None:
     if not columns:
         return None
     return homes[columns].rename(columns=lambda c: c.removeprefix("pop_")).astype(float)
+
+
+#: The flag of every district when every home has the same group shares (planner review 9: a
+#: notebook's national shares given to each quartier lifted every score 10-22 points unflagged).
+#: The maps look for its start (``maps.cohesion.SAME_SHARES_MARK``): keep the two in step.
+SAME_SHARES_FLAG = (
+    "group shares the same in every home: every space draws the city's own mix, so mixing of "
+    "residents scores full marks everywhere and tells districts nothing"
+)
+
+
+def same_shares_everywhere(counts: pd.DataFrame) -> bool:
+    """Whether every home with known groups and residents has the same group shares (to 1e-9).
+
+    Then every space's mix is the city's mix and bridging is 1 everywhere: the group data say
+    nothing about mixing (e.g. national shares given to every district).
+    """
+    values = counts.to_numpy(dtype=float)
+    total = values.sum(axis=1)
+    usable = _known(counts) & (total > 0)
+    if usable.sum() < 2:
+        return False
+    shares = values[usable] / total[usable, None]
+    return bool((shares.max(axis=0) - shares.min(axis=0)).max() <= 1e-9)
 
 
 def _known(counts: pd.DataFrame) -> np.ndarray:

@@ -33,10 +33,12 @@ from cohesion_gis._gc import paused_gc
 from cohesion_gis.cohesion.access import access, eligible_spaces
 from cohesion_gis.cohesion.bridging import (
     NOT_AVAILABLE,
+    SAME_SHARES_FLAG,
     bridging,
     group_columns,
     group_reason,
     home_bridging,
+    same_shares_everywhere,
     space_bridging,
 )
 from cohesion_gis.cohesion.capacity import capacity, home_capacity, space_supply
@@ -472,6 +474,8 @@ def bridging_note(homes: pd.DataFrame, params: CohesionParams) -> str:
             f" {int(unknown.sum())} homes ({people:,.0f} residents) have no usable group data "
             "(see group_reason): they are left out of every space's mix."
         )
+    if same_shares_everywhere(counts):
+        text += f" Read with care: {SAME_SHARES_FLAG}; score without groups to compare districts."
     return text
 
 
@@ -705,6 +709,8 @@ def _districts(
                 "group gaps not measurable: every home has its district's group shares",
             )
         )
+        if same_shares_everywhere(counts):
+            flags.append((out["population"] > 0, SAME_SHARES_FLAG))
     out["flag"] = _join_flags(len(out), flags)
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=districts.crs)

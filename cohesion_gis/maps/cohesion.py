@@ -55,6 +55,7 @@ __all__ = [
     "DISTRICT_COLUMNS",
     "HOME_SQUARE_M",
     "MAX_HOME_DOTS",
+    "SAME_SHARES_MARK",
     "SCORE_MEANING",
     "SHORT_NAMES",
     "Component",
@@ -65,6 +66,7 @@ __all__ = [
     "district_tooltip",
     "home_squares",
     "meeting_text",
+    "same_shares_caveat",
     "shortfall_text",
 ]
 
@@ -174,6 +176,32 @@ def clipped_caveat(districts: gpd.GeoDataFrame) -> str | None:
     return (
         f"Cut by the edge of the data: {', '.join(cut)} ({'its' if one else 'their'} "
         f"score{'' if one else 's'} and residents count the part inside only)."
+    )
+
+
+#: What ``score_districts`` writes in every district's ``flag`` when every home has the same group
+#: shares (``cohesion.bridging.SAME_SHARES_FLAG`` begins so; the maps sit below the analyses and
+#: read the table, ``tests/cohesion/test_bridging.py`` ties the two).
+SAME_SHARES_MARK = "group shares the same in every home"
+
+
+def same_shares_caveat(districts: gpd.GeoDataFrame) -> str | None:
+    """What a map says when the group data give every home the same shares.
+
+    Every space then draws the city's own mix, so mixing of residents (bridging) tells districts
+    nothing, yet it still counts in each score: a notebook's national shares for every quartier
+    lifted Monaco's scores 10-22 points with no word on the map (planner review, defect 9).
+    None when no district's ``flag`` holds :data:`SAME_SHARES_MARK`.
+    """
+    if "flag" not in districts:
+        return None
+    flags = districts["flag"].fillna("").astype(str)
+    if not flags.str.contains(SAME_SHARES_MARK, regex=False).any():
+        return None
+    return (
+        "Mixing of residents tells districts nothing here: the group data give every home the "
+        "same shares, so every space draws the city's own mix; it still counts in every score "
+        "and lifts it. Compare districts on the other components, or score without groups."
     )
 
 
@@ -357,6 +385,7 @@ def cohesion_map(
         lines=[
             *lines,
             *([f"Mixing of residents: {BRIDGING_NOT_AVAILABLE}."] if no_groups else []),
+            *([same] if (same := same_shares_caveat(districts)) else []),
             *([cut] if (cut := clipped_caveat(districts)) else []),
         ],
         tolerance_m=tolerance_m,
@@ -376,9 +405,12 @@ def cohesion_map(
     layers = {}
     for comp in COMPONENTS:
         missing = comp.column == "bridging" and no_groups
+        empty = comp.column == "bridging" and same is not None
         layers[comp.column] = geojson_layer(
             wgs,
-            name=comp.label + (" (not available: no group data)" if missing else ""),
+            name=comp.label
+            + (" (not available: no group data)" if missing else "")
+            + (" (the same in every district: sets none apart)" if empty else ""),
             styles=[_district_style(comp.scale.colour(float(r[comp.column]))) for r in records],
             popups=popups,
             tooltips=[

@@ -59,6 +59,7 @@ from cohesion_gis.maps.cohesion import (
     SCORE_MEANING,
     SHORT_NAMES,
     clipped_caveat,
+    same_shares_caveat,
 )
 from cohesion_gis.maps.scenario import INTERVENTION_STYLES, scenario_title, score_change
 from cohesion_gis.maps.sites import APPROACH_COLUMNS, SITE_COLUMNS
@@ -890,14 +891,17 @@ def weakest_rows(districts: gpd.GeoDataFrame, n: int = 5) -> list[list[str]]:
 
 
 def cohesion_caveats(districts: gpd.GeoDataFrame) -> list[str]:
-    """Footer lines: bridging not available, districts cut by the edge, types out of every walk.
+    """Footer lines: bridging not available or saying nothing, districts cut, types out of walk.
 
-    Bridging without group data; districts cut by the edge of the data (a ``clipped`` column);
-    the types of space no resident has within its standard walk.
+    Bridging without group data, or from the same group shares in every home; districts cut by
+    the edge of the data (a ``clipped`` column); the types of space no resident has within its
+    standard walk.
     """
     lines = []
     if districts["bridging"].isna().all():
         lines.append(f"Mixing of residents: {BRIDGING_NOT_AVAILABLE}.")
+    if same := same_shares_caveat(districts):
+        lines.append(same)
     if cut := clipped_caveat(districts):
         lines.append(cut)
     never = [

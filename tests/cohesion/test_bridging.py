@@ -6,7 +6,14 @@ import pytest
 
 from cohesion_gis import InputError
 from cohesion_gis.cohesion import CohesionParams, score_districts
-from cohesion_gis.cohesion.bridging import bridging, entropy, group_reason
+from cohesion_gis.cohesion.bridging import (
+    SAME_SHARES_FLAG,
+    bridging,
+    entropy,
+    group_columns,
+    group_reason,
+    same_shares_everywhere,
+)
 from cohesion_gis.cohesion.reach import reach
 from cohesion_gis.params import load_params
 from cohesion_gis.sources.population import group_shares
@@ -213,3 +220,23 @@ def test_a_mixed_space_within_its_standard_distance_gives_full_credit(helsinki_g
     # and never more than the best mix it reaches
     best = pd.Series(b_s[space]).groupby(home).max()
     assert (got[best.index] <= best.to_numpy() + 1e-12).all()
+
+
+def test_the_same_group_shares_everywhere_are_flagged_not_trusted(helsinki, helsinki_groups):
+    """National shares given to every home: every space draws the city's mix (review, 9)."""
+    homes = helsinki.homes.copy()
+    homes["pop_long_term"] = homes["population"] * 0.7
+    homes["pop_new_arrival"] = homes["population"] * 0.3
+    same = score_districts(dataclasses.replace(helsinki, homes=homes), sensitivity=False)
+    scored = same.districts["population"] > 0
+    assert same.districts.loc[scored, "flag"].str.contains(SAME_SHARES_FLAG, regex=False).all()
+    assert same.districts.loc[scored, "bridging"].gt(0.99).all()  # full marks: says nothing
+    assert "Read with care" in same.notes["bridging"]
+    assert same_shares_everywhere(group_columns(homes))
+    assert not same_shares_everywhere(group_columns(helsinki_groups.homes))
+    # the maps' header and the summary page say it, from the districts table alone
+    from cohesion_gis.maps.cohesion import same_shares_caveat
+
+    assert same_shares_caveat(same.districts).startswith("Mixing of residents tells districts")
+    varied = score_districts(helsinki_groups, sensitivity=False)
+    assert same_shares_caveat(varied.districts) is None
