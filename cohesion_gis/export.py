@@ -99,11 +99,15 @@ def write_geopackage(
 
     Empty layers are written too (with their columns), so a reader always finds every layer.
     Non-spatial tables become GeoPackage attribute tables. ``gpkg_contents.last_change`` holds
-    the data's date (:func:`_data_date_stamp`), so the same inputs give the same bytes.
+    the data's date (:func:`_data_date_stamp`), so the same inputs give the same bytes. The
+    layers with a QGIS style (districts, sites, approaches, contact spaces:
+    :func:`cohesion_gis.maps.qgis.layer_styles`) get it in a ``layer_styles`` table, which QGIS
+    applies when the layer is added.
     """
     import pyogrio
 
     path = Path(path)
+    written: dict[str, gpd.GeoDataFrame] = {}
     with _data_date_stamp(metadata), atomic_path(path, overwrite=overwrite) as tmp:
         for layer, table in tables.items():
             if len(table.columns) == 0:
@@ -115,13 +119,59 @@ def write_geopackage(
                     pyogrio.write_dataframe(
                         part, tmp, layer=name, driver="GPKG", promote_to_multi=None
                     )
+                    written[name] = part
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
         meta = pd.DataFrame({"key": list(metadata), "value": [_json(v) for v in metadata.values()]})
         pyogrio.write_dataframe(meta, tmp, layer=METADATA_LAYER, driver="GPKG")
+        styles = _layer_styles(tmp, written, metadata)
+        if len(styles):  # as QGIS creates it: an attribute table whose FID column is "id"
+            pyogrio.write_dataframe(
+                styles, tmp, layer=STYLES_LAYER, driver="GPKG", layer_options={"FID": "id"}
+            )
     write_json(metadata, path.with_suffix(".provenance.json"), overwrite=True)
     log.info("wrote %s (%d layers)", path, len(tables))
     return path
+
+
+#: The table QGIS reads a layer's styles from (QgsOgrUtils::loadStoredStyle).
+STYLES_LAYER = "layer_styles"
+
+
+def _layer_styles(
+    path: Path, written: Mapping[str, gpd.GeoDataFrame], metadata: Mapping[str, Any]
+) -> pd.DataFrame:
+    """The ``layer_styles`` rows of the written layers, in QGIS's own columns.
+
+    QGIS picks a layer's style by ``f_table_schema = ''``, ``f_table_name`` and
+    ``f_geometry_column``, the default first. ``update_time`` is the data's date, so the same
+    inputs give the same bytes.
+    """
+    import pyogrio
+
+    from cohesion_gis.maps.qgis import layer_styles
+
+    day = re.match(r"\d{4}-\d{2}-\d{2}", str(metadata.get("data_date", "")))
+    stamp = pd.Timestamp(day[0] if day else "1970-01-01", tz="UTC")
+    rows = [
+        {
+            "f_table_catalog": "",
+            "f_table_schema": "",
+            "f_table_name": name,
+            "f_geometry_column": pyogrio.read_info(path, layer=name)["geometry_name"],
+            "styleName": style.name,
+            "styleQML": style.qml,
+            "styleSLD": "",
+            "useAsDefault": style.default,
+            "description": style.description,
+            "owner": "cohesion_gis",
+            "ui": "",
+            "update_time": stamp,
+        }
+        for name, frame in written.items()
+        for style in layer_styles(name, frame)
+    ]
+    return pd.DataFrame(rows)
 
 
 _STAMP_LOCK = threading.Lock()
