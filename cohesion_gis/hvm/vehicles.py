@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 from cohesion_gis._validate import Bound, is_number, number_problem, raise_problems
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.hvm.kinematics import G_MS2, Traction
-from cohesion_gis.params import FIX_FILE, coerce
+from cohesion_gis.params import FIX_FILE, bound_of, coerce, param, with_attributes
 
 __all__ = ["MAX_TEST_MASS_KG", "NUMERIC_FIELDS", "VehicleClass", "Vehicles"]
 
@@ -33,72 +33,49 @@ __all__ = ["MAX_TEST_MASS_KG", "NUMERIC_FIELDS", "VehicleClass", "Vehicles"]
 #: 30 000 kg [S/U] (ASTM F2656 H: about 29 500 kg [U]); reference hvm.md §2.
 MAX_TEST_MASS_KG = 30_000.0
 
-#: Numeric fields of a class, with the range a real road vehicle can have.
-NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
-    {
-        "test_mass_kg": (100.0, MAX_TEST_MASS_KG),
-        "width_m": (0.5, 5.0),
-        "length_m": (1.0, 30.0),
-        "accel_ms2": (0.05, 12.0),
-        "top_speed_kmh": (5.0, 400.0),
-        "lat_accel_ms2": (0.5, 15.0),
-        "braking_ms2": (0.5, 15.0),
-        "power_kw": (1.0, 5_000.0),
-        "drag_area_m2": (0.1, 30.0),
-        "rolling_resistance": (0.001, 0.1),
-    }
-)
-_ALL_FIELDS = ("description", *NUMERIC_FIELDS)
-_UNITS = {"kg": "kg", "m": "m", "ms2": "m/s²", "kmh": "km/h", "kw": "kW", "m2": "m²"}
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+@with_attributes
 @dataclass(frozen=True)
 class VehicleClass:
     """One threat-vehicle class.
 
-    Attributes
-    ----------
-    name
-        Class code, e.g. ``"N2A"`` (ISO 22343-1).
-    description
-        What the class is.
-    test_mass_kg
-        Impact-test mass (kg).
-    width_m, length_m
-        Body width and length (m).
-    accel_ms2
-        Run-up acceleration on level ground (m/s²): the constant model's acceleration, and the
-        power model's low-speed (traction-limited) acceleration ``a0``.
-    top_speed_kmh
-        Speed cap (km/h).
-    lat_accel_ms2
-        The vehicle's own lateral-acceleration limit (m/s²), e.g. its rollover threshold.
-    braking_ms2
-        Braking deceleration (m/s², positive).
-    power_kw
-        Power delivered at the wheels (kW), for the power-limited run-up.
-    drag_area_m2
-        Drag coefficient × frontal area, C_d·A (m²).
-    rolling_resistance
-        Rolling-resistance coefficient C_rr (dimensionless).
-    sources
-        Field name → source of its value.
+    Each field is declared once (:func:`cohesion_gis.params.param`): its description and the
+    range a real road vehicle can have; the values and their sources live in
+    ``defaults/vehicles.toml``.
     """
 
-    name: str
-    description: str
-    test_mass_kg: float
-    width_m: float
-    length_m: float
-    accel_ms2: float
-    top_speed_kmh: float
-    lat_accel_ms2: float
-    braking_ms2: float
-    power_kw: float
-    drag_area_m2: float
-    rolling_resistance: float
-    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    name: str = param('Class code, e.g. ``"N2A"`` (ISO 22343-1).')
+    description: str = param("What the class is.")
+    test_mass_kg: float = param("Impact-test mass (kg).", Bound(100.0, MAX_TEST_MASS_KG, "kg"))
+    width_m: float = param("Body width (m).", Bound(0.5, 5.0, "m"))
+    length_m: float = param("Body length (m).", Bound(1.0, 30.0, "m"))
+    accel_ms2: float = param(
+        "Run-up acceleration on level ground (m/s²): the constant model's acceleration, and the "
+        "power model's low-speed (traction-limited) acceleration ``a0``.",
+        Bound(0.05, 12.0, "m/s²"),
+    )
+    top_speed_kmh: float = param("Speed cap (km/h).", Bound(5.0, 400.0, "km/h"))
+    lat_accel_ms2: float = param(
+        "The vehicle's own lateral-acceleration limit (m/s²), e.g. its rollover threshold.",
+        Bound(0.5, 15.0, "m/s²"),
+    )
+    braking_ms2: float = param("Braking deceleration (m/s², positive).", Bound(0.5, 15.0, "m/s²"))
+    power_kw: float = param(
+        "Power delivered at the wheels (kW), for the power-limited run-up.",
+        Bound(1.0, 5_000.0, "kW"),
+    )
+    drag_area_m2: float = param(
+        "Drag coefficient × frontal area, C_d·A (m²).", Bound(0.1, 30.0, "m²")
+    )
+    rolling_resistance: float = param(
+        "Rolling-resistance coefficient C_rr (dimensionless).", Bound(0.001, 0.1)
+    )
+    sources: Mapping[str, str] = field(
+        default_factory=dict, compare=False, repr=False,
+        metadata={"doc": "Field name → source of its value."},
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         problems = _range_problems(self.name, {f: getattr(self, f) for f in NUMERIC_FIELDS})
@@ -130,11 +107,19 @@ class VehicleClass:
         )
 
 
+#: The numeric fields of a class (declared with their bounds), in file order.
+_NUMERIC = tuple(f for f in fields(VehicleClass) if f.metadata.get("bound") is not None)
+#: Numeric fields of a class, with the range a real road vehicle can have (from the fields).
+NUMERIC_FIELDS: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {f.name: (f.metadata["bound"].low, f.metadata["bound"].high) for f in _NUMERIC}
+)
+_ALL_FIELDS = ("description", *NUMERIC_FIELDS)
+
+
 def _range_problems(name: str, values: Mapping[str, Any]) -> list[str]:
     problems = []
     for key, value in values.items():
-        unit = _UNITS.get(key.rsplit("_", 1)[-1], "")
-        problem = number_problem(f"classes.{name}.{key}", value, Bound(*NUMERIC_FIELDS[key], unit))
+        problem = number_problem(f"classes.{name}.{key}", value, bound_of(VehicleClass, key))
         if problem and key == "test_mass_kg" and is_number(value) and value > MAX_TEST_MASS_KG:
             problem += (
                 ": no impact-test standard uses a heavier vehicle (ISO 22343-1 N3G, PAS 68 N3), "

@@ -14,6 +14,7 @@ from cohesion_gis._validate import Bound
 from cohesion_gis.errors import ParameterError
 from cohesion_gis.hvm.params import PARAMETERS, HvmParams, parameter_bound
 from cohesion_gis.hvm.sites import SiteParams
+from cohesion_gis.hvm.vehicles import NUMERIC_FIELDS, VehicleClass, Vehicles
 from cohesion_gis.params import kind_of, load_params
 from cohesion_gis.suggest import SuggestParams
 
@@ -36,8 +37,14 @@ DECLARED = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("cls", "declared", "toml", "elsewhere"), DECLARED)
-def test_every_field_has_a_kind_a_doc_and_a_bound_if_numeric(cls, declared, toml, elsewhere):
+#: A vehicle class's fields are read per [classes.<NAME>] table (name: the table's key).
+VEHICLE = [f for f in dataclasses.fields(VehicleClass) if f.name not in ("name", "sources")]
+
+
+@pytest.mark.parametrize(
+    ("cls", "declared"), [(c, d) for c, d, _, _ in DECLARED] + [(VehicleClass, VEHICLE)]
+)
+def test_every_field_has_a_kind_a_doc_and_a_bound_if_numeric(cls, declared):
     for item in declared:
         kind, meta = kind_of(item), item.metadata
         assert meta["doc"].strip().endswith((".", "]")), item.name
@@ -106,3 +113,11 @@ def test_a_mistyped_and_a_wrong_value_in_one_message(tmp_path: Path) -> None:
     assert "`gap_limit_m` = 'wide'; expected a number" in text
     assert text.index("`friction_mu` = 9.0") < text.index("`acceleration_model` = 'turbo'")
     assert 'expected "power" or "constant"' in text
+
+
+def test_vehicle_ranges_are_the_declared_bounds() -> None:
+    """NUMERIC_FIELDS (the documented ranges) is read from VehicleClass's declarations."""
+    assert list(NUMERIC_FIELDS) == [f.name for f in VEHICLE if f.name != "description"]
+    assert NUMERIC_FIELDS["test_mass_kg"] == (100.0, 30_000.0)
+    with pytest.raises(ParameterError, match=r"`classes.M1.width_m` = 9.0; .* 0.5 and 5 m"):
+        dataclasses.replace(load_params(Vehicles).classes["M1"], width_m=9.0)
