@@ -35,7 +35,7 @@ description, bound, a list's order and a string's choices; :func:`read_fields` t
 checks a table against the fields, :func:`field_problems` checks an instance (``__post_init__``)
 and :func:`with_attributes` writes the class docstring's ``Attributes`` from the descriptions
 (:class:`~cohesion_gis.hvm.HvmParams`, :class:`~cohesion_gis.hvm.SiteParams`,
-:class:`~cohesion_gis.suggest.SuggestParams`).
+:class:`~cohesion_gis.suggest.SuggestParams`, :class:`~cohesion_gis.hvm.VehicleClass`).
 
 Examples
 --------

@@ -34,14 +34,13 @@ from cohesion_gis.params import (
     ASCENDING,
     DESCENDING,
     FIX_FILE,
-    bound_of,
     field_problems,
     param,
     read_fields,
     with_attributes,
 )
 
-__all__ = ["PARAMETERS", "HvmParams", "parameter_bound"]
+__all__ = ["PARAMETERS", "HvmParams"]
 
 #: A 1-5 score (attractiveness).
 _SCORE = Bound(1, 5, integer=True)
@@ -248,17 +247,6 @@ class HvmParams:
 #: The parameters (every field but ``sources``), in declaration order.
 PARAMETERS: tuple[Field[Any], ...] = tuple(f for f in fields(HvmParams) if f.name != "sources")
 _NAMES = frozenset(f.name for f in PARAMETERS)
-
-
-def parameter_bound(name: str) -> Bound:
-    """The declared bound of a numeric parameter (for a class that takes the value over).
-
-    Raises
-    ------
-    KeyError
-        ``name`` is not a numeric parameter of :class:`HvmParams`.
-    """
-    return bound_of(HvmParams, name)
 
 
 def _rules(values: Mapping[str, Any]) -> list[str]:

@@ -107,10 +107,11 @@ import shapely
 
 from cohesion_gis._validate import Bound, metric_crs, raise_problems
 from cohesion_gis.errors import InputError, ParameterError
-from cohesion_gis.hvm.params import HvmParams, parameter_bound
+from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.network import components
 from cohesion_gis.params import (
     FIX_FILE,
+    bound_of,
     field_problems,
     load_params,
     param,
@@ -237,12 +238,12 @@ class SiteParams:
         "Concourse density (persons/m²) of a station's public floor: "
         "``station_concourse_persons_m2`` of ``defaults/hvm.toml`` (Fruin LOS C; "
         ":func:`~cohesion_gis.hvm.assess.assess_sites` passes its own ``HvmParams``).",
-        parameter_bound("station_concourse_persons_m2"),
+        bound_of(HvmParams, "station_concourse_persons_m2"),
     )
     station_public_share: float = param(
         "Share (0-1] of a station building's gross floor that is public: "
         "``station_public_share`` of ``defaults/hvm.toml`` [A].",
-        parameter_bound("station_public_share"),
+        bound_of(HvmParams, "station_public_share"),
     )
     event_persons_m2: float = param(
         "Persons per m² of an open space holding an event (``event_capacity_persons``), "

@@ -12,10 +12,10 @@ import pytest
 
 from cohesion_gis._validate import Bound
 from cohesion_gis.errors import ParameterError
-from cohesion_gis.hvm.params import PARAMETERS, HvmParams, parameter_bound
+from cohesion_gis.hvm.params import PARAMETERS, HvmParams
 from cohesion_gis.hvm.sites import SiteParams
 from cohesion_gis.hvm.vehicles import NUMERIC_FIELDS, VehicleClass, Vehicles
-from cohesion_gis.params import kind_of, load_params
+from cohesion_gis.params import bound_of, kind_of, load_params
 from cohesion_gis.suggest import SuggestParams
 
 DOCS = Path(__file__).parents[2] / "docs" / "hvm.md"
@@ -96,11 +96,11 @@ def test_the_docs_bounds_table_is_the_declared_bounds() -> None:
 def test_the_station_bounds_of_sites_are_hvm_params() -> None:
     """SiteParams takes the station densities from hvm.toml, and so their bounds."""
     site = load_params(SiteParams)
-    assert parameter_bound("station_concourse_persons_m2").high == 5.0
+    assert bound_of(HvmParams, "station_concourse_persons_m2").high == 5.0
     with pytest.raises(ParameterError, match=r"`station_persons_m2` = 6.0; .* 5 persons/m²"):
         dataclasses.replace(site, station_persons_m2=6.0)
     with pytest.raises(KeyError):
-        parameter_bound("block_unrated")
+        bound_of(HvmParams, "block_unrated")
 
 
 def test_a_mistyped_and_a_wrong_value_in_one_message(tmp_path: Path) -> None:
