@@ -524,10 +524,14 @@ def test_hvm_writes_the_assessment(tmp_path):
     # red-team review: one site named twice wrote its page twice and failed half-way ("exists")
     # after the assessment was in place; the pages and the assessment are now one set of files
     vda = ["--vda", "Tornin piha", "--vda", "tornin piha"]
-    result = CliRunner().invoke(main, ["hvm", *KAMPPI, *vda, "--out", str(out)])
+    args = ["hvm", *KAMPPI, *vda, "--block-unrated", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
     assert {"hvm_sites.csv", "hvm_assessment.gpkg", "hvm_audit.json"} <= names
+    # --block-unrated is HvmParams.block_unrated, the one setting (recorded with the parameters)
+    audit = json.loads((out / "hvm_audit.json").read_text(encoding="utf-8"))
+    assert audit["block_unrated"] is True and audit["parameters"]["block_unrated"] is True
     assert sorted(n for n in names if n.startswith("vda_")) == [
         f"vda_{stem}.{ext}" for stem in [_stem(out, "Tornin piha")] for ext in ("html", "pdf")
     ]
