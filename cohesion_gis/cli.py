@@ -19,6 +19,8 @@ import click
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from cohesion_gis.city import City
     from cohesion_gis.hvm.assess import HvmOptions, SiteAssessment
     from cohesion_gis.hvm.params import HvmParams
@@ -506,16 +508,20 @@ def _vehicle_classes(ctx: click.Context, param: click.Parameter, value: str | No
 @click.option("--vda", "vda", multiple=True, metavar="SITE",
               help="Also write the one-page VDA of SITE (name or site_id; repeatable) as "
                    "vda_<site_id>.html and .pdf.")  # fmt: skip
+@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Assess the study area with this scenario built (a protect_<site>.toml: "
+                   "its chicanes, closures, rated lines and [parameters.hvm]).")  # fmt: skip
 @_friendly_errors
 def hvm(
     *,
     out: Path,
     overwrite: bool,
-    barriers: Path | None,
+    barriers: Path | gpd.GeoDataFrame | None,
     vehicles: Path | list[str] | None,
     block_unrated: bool,
     dem: Path | None,
     vda: tuple[str, ...],
+    scenario_file: Path | None,
     **kwargs: Any,
 ) -> None:
     """Assess soft-target sites: approach routes, impact speeds, required barrier ratings."""
@@ -534,6 +540,8 @@ def hvm(
         for site in vda:
             find_site(named, site)
     params = _hvm_params(block_unrated)
+    if scenario_file is not None:  # as compare assesses it (comparison.split_rated)
+        city, barriers, params = _scenario_city(city, scenario_file, barriers, block_unrated)
     result = assess_sites(city, vehicles=vehicles, barriers=barriers, params=params, dem=dem)
     pages = _vda_pages(result, vda)  # every site found before anything is written
     names = [*(name for _, name in pages), *ASSESSMENT_NAMES]  # the audit JSON last
@@ -568,6 +576,39 @@ def _hvm_params(block_unrated: bool) -> HvmParams:
 
     params = load_params(HvmParams)
     return replace(params, block_unrated=True) if block_unrated else params
+
+
+def _scenario_city(
+    city: City, path: Path, barriers: Path | gpd.GeoDataFrame | None, block_unrated: bool
+) -> tuple[City, gpd.GeoDataFrame | None, HvmParams]:
+    """``city`` with the scenario at ``path`` built, its rated lines and its HVM parameters.
+
+    As ``cohesion-gis compare`` assesses a scenario (:func:`cohesion_gis.comparison.split_rated`):
+    the streets it changes (chicanes, closures) in the City, its rated lines as the barriers,
+    its ``[parameters.hvm]`` (``--block-unrated`` still applies).
+    """
+    from dataclasses import replace
+
+    from cohesion_gis.comparison import split_rated
+    from cohesion_gis.errors import InputError
+    from cohesion_gis.scenario import apply, load_scenario
+    from cohesion_gis.scenario.write import base_spec
+
+    spec = load_scenario(path)
+    if spec.base != base_spec(city):
+        raise InputError(
+            f"{path}: base {spec.base.source!r} is not the study area loaded "
+            f"({base_spec(city).source!r}); give the same source options, or run "
+            f"`cohesion-gis compare {path}`"
+        )
+    if barriers is not None:
+        raise InputError(
+            f"--barriers and --scenario {path}: give one; put the lines in the scenario as "
+            "add_barrier entries (docs/scenarios.md)"
+        )
+    plain, proposed = split_rated(apply(city, spec))
+    params = spec.hvm_params()
+    return plain, proposed, replace(params, block_unrated=True) if block_unrated else params
 
 
 def _vda_pages(result: SiteAssessment, sites: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -806,10 +806,13 @@ def _requirement(speed_kmh: float, vehicle_class: Any, standoff_m: float, hvm_pa
     """The head-on rating a line square to the street needs.
 
     :func:`~cohesion_gis.hvm.required_rating` at 90°: a vehicle following the street meets the
-    line square on.
+    line square on. The penetration asked is the stand-off, at most the 25 m ISO 22343-1 rates
+    (:data:`~cohesion_gis.hvm.rating.ISO_MAX_PENETRATION_M`; the requirement read "penetration
+    ≤ 421.4 m" where the line stood that far out).
     """
     from cohesion_gis.hvm import required_rating
 
+    standoff_m = min(standoff_m, ISO_MAX_PENETRATION_M)
     return required_rating(
         speed_kmh, vehicle_class, angle_deg=90.0, standoff_m=standoff_m, params=hvm_params
     )
@@ -848,16 +851,20 @@ def _cost(need: Any, length_m: float, standoff_m: float, params: ProtectParams) 
     return per_m * length_m * penalty * _spread(standoff_m, params)
 
 
-def closure_cost(width_m: float, standoff_m: float, params: ProtectParams) -> float:
+def closure_cost(
+    width_m: float, standoff_m: float, params: ProtectParams, *, across_m: float | None = None
+) -> float:
     r"""Cost units of a street closure with landscaping.
 
     .. math:: c = d\,(w + 2m)\,u_{m^2}\,(1 + i)\,(1 + \lambda\, s / 100)
 
     with :math:`d` the built-over depth, :math:`w` the carriageway width, :math:`m` the margin,
     :math:`u_{m^2}` the cost per m², :math:`i` the intrusiveness and :math:`s` the stand-off (m).
+    ``across_m``: the width built over when it is more than the carriageway (façade to façade,
+    :func:`_closure_spans`), replacing :math:`w + 2m`.
     """
     c = params.closure
-    area_m2 = c.depth_m * (width_m + 2 * params.margin_m)
+    area_m2 = c.depth_m * (width_m + 2 * params.margin_m if across_m is None else across_m)
     return area_m2 * c.cost_per_m2 * (1.0 + c.intrusiveness) * _spread(standoff_m, params)
 
 
@@ -876,44 +883,130 @@ class _Cut:
 #: Half the length (m) of a kerbside line: the sight lines the assessment checks reach 10 m
 #: each side of the entry along the crowd (``hvm.impact.SCREEN_M``), plus 5 m.
 KERB_HALF_M = 15.0
+#: How far (m) a kerbside line stands back from the kerb edge, on the footway [U]: the VDA
+#: reviewer's "set back from the kerb edge (typically about 0.5 m)", clear of car doors.
+KERB_SETBACK_M = 0.5
+#: Shortest kerbside line (m) worth building once cut to the footway: the sight lines 5 m each
+#: side of the entry (``hvm.impact.SCREEN_M``) must still cross it.
+KERB_MIN_M = 10.0
+#: The nearest crowd edge must lie at least this far (degrees) off the street's direction for a
+#: kerbside line: an entry with the crowd straight ahead takes a line across its street.
+KERB_SIDE_DEG = 30.0
+#: Two entries' kerbside lines this close (m, Hausdorff) are one line.
+KERB_SAME_M = 2.0
 
 
 @dataclass(frozen=True)
 class _Kerb:
-    """A kerbside line between an entry and the crowd, square to the line joining them."""
+    """A kerbside line on the footway between an entry's street and the crowd, along the kerb."""
 
     line: LineString
-    setback_m: float  # line to crowd (m): the penetration it may allow
+    setback_m: float  # band to crowd (m): the penetration it may allow
+    closes: tuple[str, ...] = ()  # streets whose carriageway it crosses: it closes them
 
 
-def _kerb(entry_xy: tuple[float, float], crowd: Any, band_m: float) -> _Kerb | None:
-    """The kerbside line half-way from the entry to the nearest crowd edge (None if on it).
+def _kerb(
+    entry_xy: tuple[float, float], crowd: Any, band_m: float, streets: gpd.GeoDataFrame,
+    default_width_m: float,
+) -> _Kerb | None:  # fmt: skip
+    """The kerbside line of an entry: parallel to its street's kerb, on the crowd's side.
 
-    The assessment reads a rated line as a band ``band_m`` wide each side
-    (``hvm.impact.kerbside_cover``: half the gap limit), so the penetration it may allow is the
-    distance from that band to the crowd.
+    Entries lie on street centrelines. The line runs :data:`KERB_HALF_M` each way along the
+    street's direction at the entry, :data:`KERB_SETBACK_M` behind the kerb (half the
+    carriageway out from the centreline) on the side of the nearest crowd edge: on the footway,
+    never in the running lane or in the crowd (VDA review item 4: lines square to the segment
+    joining the entry to the crowd's nearest point came out oblique, in the lane and up to 9 m
+    into the crowd). Parts inside the crowd or the street's own carriageway are cut off, the
+    piece at the entry kept. None where the crowd lies ahead along the street (within
+    :data:`KERB_SIDE_DEG`: a line across the street does that), reaches the footway line (no
+    room), or the piece left is shorter than :data:`KERB_MIN_M`. A line crossing another
+    street's carriageway closes that street: ``closes`` names it, and the scheme counts it as
+    a closure. The penetration it may allow is the distance from the assessment's band
+    (``band_m`` each side, ``hvm.impact.kerbside_cover``) to the crowd.
     """
     entry = shapely.Point(entry_xy)
     edge = shapely.ops.nearest_points(shapely.boundary(crowd), entry)[0]
     gap = entry.distance(edge)
-    if gap < 1.0:
+    lines = streets.geometry.to_numpy()
+    tree = shapely.STRtree(lines)
+    own = int(tree.query_nearest(entry, all_matches=False)[0])
+    street = lines[own]
+    width = streets.get("width_m", pd.Series(np.nan, index=streets.index)).to_numpy(float)
+    width = np.where(np.nan_to_num(width) > 0, width, default_width_m)
+    at = street.project(entry)
+    a = np.asarray(street.interpolate(max(at - 2.0, 0.0)).coords[0])
+    b = np.asarray(street.interpolate(min(at + 2.0, street.length)).coords[0])
+    if gap < 1.0 or np.hypot(*(b - a)) < 1e-6:
         return None
-    ux, uy = (edge.x - entry.x) / gap, (edge.y - entry.y) / gap
-    mx, my = entry.x + ux * gap / 2, entry.y + uy * gap / 2
-    half = KERB_HALF_M
-    line = LineString([(mx + uy * half, my - ux * half), (mx - uy * half, my + ux * half)])
-    return _Kerb(line, max(gap / 2 - band_m, 0.0))
+    t = (b - a) / np.hypot(*(b - a))
+    n = np.array([-t[1], t[0]])
+    to_crowd = (np.asarray(edge.coords[0]) - np.asarray(entry_xy)) / gap
+    side = float(n @ to_crowd)
+    if abs(side) < math.sin(math.radians(KERB_SIDE_DEG)):
+        return None  # the crowd is ahead: a line across the street, not along it
+    middle = np.asarray(entry_xy) + np.sign(side) * n * (width[own] / 2 + KERB_SETBACK_M)
+    if crowd.distance(shapely.Point(middle)) < 0.1:
+        return None  # the crowd reaches the footway line: no room beside the lane
+    name = streets["name"].iloc[own] if "name" in streets else None
+    same = (
+        streets["name"].to_numpy(object) == name if isinstance(name, str)
+        else np.arange(len(lines)) == own
+    )  # fmt: skip
+    full = LineString([middle - t * KERB_HALF_M, middle + t * KERB_HALF_M])
+    near = tree.query(full, predicate="dwithin", distance=float(width.max()))
+    carriageways = shapely.buffer(lines[near], width[near] / 2, cap_style="flat")
+    lane = shapely.union_all(carriageways[same[near]])
+    pieces = shapely.get_parts(full.difference(shapely.union_all([crowd, lane])))
+    kept = [g for g in pieces if g.distance(shapely.Point(middle)) < 1e-6]
+    if not kept or kept[0].length < KERB_MIN_M:
+        return None
+    line = kept[0]
+    crossed = near[~same[near] & shapely.intersects(carriageways, line)]
+    names = streets["name"] if "name" in streets else streets["osm_id"]
+    closes = tuple(sorted({
+        str(names.iloc[j]) if isinstance(names.iloc[j], str) else str(streets["osm_id"].iloc[j])
+        for j in crossed
+    }))  # fmt: skip
+    setback = max(crowd.distance(shapely.Point(middle)) - band_m, 0.0)
+    return _Kerb(line, setback, closes)
+
+
+def _closure_spans(
+    city: City, edges: Sequence[int], params: ProtectParams, ground: _Ground
+) -> dict[int, _Span]:
+    """Per drive-edge position, the cross-section its closure must be built over at its middle.
+
+    A closure built kerb to kerb leaves the footways and any open ground beside them: a vehicle
+    stopped by the planting drives round it there (VDA review item 11). So the landscaping is
+    built as a line across the street is (:func:`_spans`): out to the façades, level changes or
+    water each side, an end with none in reach tied to the nearest one; a closure with an end
+    left open (open ground, or every façade across a through street) is not offered.
+    """
+    pool: dict[_Key, _Segment] = {}
+    widths: dict[_Key, float] = {}
+    raw = city.drive_edges.get("width_m", pd.Series(np.nan, index=city.drive_edges.index))
+    for e in edges:
+        line = city.drive_edges.geometry.iloc[e]
+        mid = line.length / 2
+        a, b = line.interpolate(mid - 1.0), line.interpolate(mid + 1.0)
+        pool[e,] = _Segment((a.x, a.y), (b.x, b.y), 0.0)  # a line at the middle, across it
+        width = float(raw.iloc[e])
+        widths[e,] = width if width > 0 else params.default_width_m
+    spans = _spans(city, pool, widths, params, ground) if pool else {}
+    return {key[0]: span for key, span in spans.items()}
 
 
 def _closure_candidates(
-    city: City, routes: Sequence[_Route], on_street: Mapping[_Key, int], params: ProtectParams
-) -> dict[int, dict[str, float]]:
+    city: City, routes: Sequence[_Route], on_street: Mapping[_Key, int], params: ProtectParams,
+    ground: _Ground,
+) -> dict[int, dict[str, float]]:  # fmt: skip
     """Streets a closure may take: every class that drives along them arrives slowly enough.
 
     Per drive-edge position, the fastest speed (km/h) each class reaches anywhere along it; kept
     when all are at most ``closure.max_speed_kmh``, the street is long enough for the built-over
-    depth plus a metre each side, and no other street comes within :data:`CLOSURE_CLEAR_M` of
-    its middle (the point the scenario refers to it by).
+    depth plus a metre each side, no other street comes within :data:`CLOSURE_CLEAR_M` of its
+    middle (the point the scenario refers to it by), and no vehicle can drive round it
+    (:func:`_closure_spans`: façade to façade, ends tied).
     """
     peaks: dict[int, dict[str, float]] = {}
     for route in routes:
@@ -934,7 +1027,8 @@ def _closure_candidates(
         near = tree.query(line.interpolate(0.5, normalized=True), "dwithin", CLOSURE_CLEAR_M)
         if np.array_equal(near, [edge]):
             out[edge] = by_class
-    return out
+    spans = _closure_spans(city, sorted(out), params, ground)
+    return {e: by_class for e, by_class in out.items() if not spans[e].open_ends}
 
 
 def _cut(
@@ -947,11 +1041,14 @@ def _cut(
     kerbs: Mapping[_Key, _Kerb] | None = None,
     ground: _Ground | None = None,
     fixed: _Cut | None = None,
+    floors: Mapping[_Key, float] | None = None,
 ) -> _Cut:
     """The cheapest lines and closures that every route crosses at least once (a hitting set).
 
     ``fixed`` (the ring, :func:`_ring`) is built whatever else is chosen: a route crossing one
-    of its lines or closures needs nothing more.
+    of its lines or closures needs nothing more. ``floors`` ((segment key, class) → km/h): the
+    speed the verification found a vehicle driving through a built line at
+    (:func:`_driven_through`); the line is rated for at least that (:func:`_floored`).
 
     A candidate line is a segment: one physical line rated for every class whose routes cross
     it, each at the fastest speed any of the class's routes reaches there (so it holds whatever
@@ -971,7 +1068,10 @@ def _cut(
     widths, on_street = _streets(city, pool, params.default_width_m)
     ground = ground or _ground(city, crosses=params.tie_crosses)
     spans = _spans(city, pool, widths, params, ground)
-    vehicles = load_params(Vehicles).select(sorted({r.vehicle_class for r in routes}))  # once
+    floors = floors or {}
+    vehicles = load_params(Vehicles).select(
+        sorted({r.vehicle_class for r in routes} | {c for _, c in floors})
+    )  # once
     fastest: dict[_Key, float] = {}
     for route in routes:
         for key, speed in zip(route.segments, route.speeds_kmh, strict=True):
@@ -991,10 +1091,15 @@ def _cut(
     for (key, _), cost in line_costs.items():  # one physical line, rated for every class on it
         costs["line", key] = costs.get(("line", key), 0.0) + cost
     kerbs = kerbs or {}
+    owner: dict[_Key, _Key] = {}  # entries sharing one kerbside line: the first one's slot
+    first: dict[int, _Key] = {}
+    for entry in sorted(kerbs, key=str):
+        owner[entry] = first.setdefault(id(kerbs[entry]), entry)
     envelope: dict[_Key, float] = {}
     for route in routes:
-        slot = (route.segments[-1][1], route.vehicle_class)  # (("entry", xy), class)
-        if slot[0] in kerbs:
+        entry = route.segments[-1][1]  # ("entry", xy)
+        if entry in kerbs:
+            slot = (owner[entry], route.vehicle_class)
             envelope[slot] = max(envelope.get(slot, 0.0), route.envelope_kmh)
     kerb_needs: dict[_Key, Any] = {}
     kerb_costs: dict[_Key, float] = {}
@@ -1006,12 +1111,15 @@ def _cut(
             kerb_needs[entry, cls], kerb_costs[entry, cls] = need, cost
     for (entry, _), cost in kerb_costs.items():  # one kerbside line, rated for every class
         costs["kerb", entry] = costs.get(("kerb", entry), 0.0) + cost
-    closures = _closure_candidates(city, routes, on_street, params)
+    closures = _closure_candidates(city, routes, on_street, params, ground)
     edge_width = {on_street[k]: widths[k] for k in pool if on_street[k] >= 0}
+    across = _closure_spans(city, sorted(closures), params, ground)
     for edge in closures:
         standoff = min(pool[k].to_entry_m for k in pool if on_street[k] == edge)
         if standoff <= params.max_standoff_m:
-            costs["closure", edge] = closure_cost(edge_width[edge], standoff, params)
+            costs["closure", edge] = closure_cost(
+                edge_width[edge], standoff, params, across_m=across[edge].length_m
+            )
     slots = sorted(costs, key=str)
     index = {slot: i for i, slot in enumerate(slots)}
     matrix_rows: list[int] = []
@@ -1029,8 +1137,9 @@ def _cut(
         hits = {index["line", k] for k in route.segments if (k, cls) in needs}
         hits |= {index["closure", on_street[k]] for k in route.segments
                  if ("closure", on_street[k]) in index}  # fmt: skip
-        if (route.segments[-1][1], cls) in kerb_needs:
-            hits.add(index["kerb", route.segments[-1][1]])
+        entry = owner.get(route.segments[-1][1])
+        if (entry, cls) in kerb_needs:
+            hits.add(index["kerb", entry])
         if not hits:
             unstoppable.append(route)
             continue
@@ -1038,8 +1147,12 @@ def _cut(
         matrix_cols += sorted(hits)
         matrix_rows += [row] * len(hits)
     n_rows = len(set(matrix_rows))
+    rated = {
+        "spans": spans, "pool": pool, "vehicles": vehicles, "ground": ground,
+        "params": params, "hvm_params": hvm_params,
+    }  # fmt: skip
     if not slots or n_rows == 0:
-        return _merge(_Cut({}, {}, {}, tuple(unstoppable)), held)
+        return _floored(_merge(_Cut({}, {}, {}, tuple(unstoppable)), held), floors, **rated)
     cover = csr_array(
         (np.ones(len(matrix_rows)), (matrix_rows, matrix_cols)), shape=(n_rows, len(slots))
     )
@@ -1054,7 +1167,7 @@ def _cut(
     )
     built = {s[1] for s in chosen if s[0] == "line"}
     kerbed = {s[1] for s in chosen if s[0] == "kerb"}
-    return _merge(
+    return _floored(_merge(
         _Cut(
             {(k, c): need for (k, c), need in needs.items() if k in built},
             {s[1]: closures[s[1]] for s in chosen if s[0] == "closure"},
@@ -1066,7 +1179,77 @@ def _cut(
             {s[1]: kerbs[s[1]] for s in chosen if s[0] == "kerb"},
         ),
         held,
-    )
+    ), floors, **rated)  # fmt: skip
+
+
+def _floored(
+    cut: _Cut, floors: Mapping[_Key, float], *, spans: Mapping[_Key, _Span],
+    pool: Mapping[_Key, _Segment], vehicles: Mapping[str, Any], ground: _Ground,
+    params: ProtectParams, hvm_params: Any,
+) -> _Cut:  # fmt: skip
+    """``cut`` with each built line rated for at least the speed it was driven through at.
+
+    A line is rated for what the design measured where it stands (the routes crossing its
+    segment, or the ring's probe on its street, one direction); a vehicle may cross it
+    elsewhere along its length (another carriageway its end spans) or the other way, faster.
+    The verification finds such runs (:func:`_driven_through`), and the line is rated again for
+    the class at that speed, when a tested product holds it (else it stays open, and the note
+    says so).
+    """
+    built = {k for k, _ in cut.needs}
+    needs, costs = dict(cut.needs), dict(cut.costs)
+    for (key, cls), speed in floors.items():
+        old = needs.get((key, cls))
+        if key not in built or (old is not None and old.impact_speed_kmh >= speed):
+            continue
+        standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
+        need = _requirement(speed, vehicles[cls], _room(spans[key], standoff, ground), hvm_params)
+        cost = _cost(need, spans[key].length_m, standoff, params)
+        if math.isfinite(cost):
+            needs[key, cls], costs["line", key, cls] = need, cost
+    return replace(cut, needs=needs, costs=costs)
+
+
+def _segment_order(cut: _Cut | None) -> list[_Key]:
+    """The segments of the scheme's lines across streets, in line-id order (``protect/<i>``)."""
+    return sorted({k for k, _ in cut.needs}, key=str) if cut is not None else []
+
+
+def _driven_through(
+    threats: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, cut: _Cut | None
+) -> dict[_Key, float]:
+    """Per (segment key, class), the fastest an open approach drives through a built line.
+
+    From the verification's own rows: each barrier in ``defeated`` that is a line of the scheme
+    rated for the row's class (``<line_id>:<class>``), and the route's speed where it crosses the
+    line (km/h; :func:`line_speed_kmh` between the route's vertices).
+    """
+    keys = {f"protect/{i}": key for i, key in enumerate(_segment_order(cut))}
+    shapes = dict(zip(lines["line_id"], lines.geometry, strict=True)) if len(lines) else {}
+    out: dict[_Key, float] = {}
+    for row in threats.itertuples():
+        cls = str(row.vehicle_class)
+        members = {
+            m.rpartition(":")[0]
+            for group in str(getattr(row, "defeated", "") or "").split(";")
+            for m in group.split("+")
+            if m.endswith(f":{cls}")
+        }
+        xy = shapely.get_coordinates(row.geometry)
+        speeds = np.array(str(row.speeds_kmh).split(), float)
+        if len(xy) < 2 or len(speeds) != len(xy):
+            continue
+        along = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
+        for line_id in sorted(members & set(keys)):
+            crossing = row.geometry.intersection(shapes[line_id])
+            for point in shapely.get_parts(shapely.centroid(shapely.get_parts(crossing))):
+                d = float(row.geometry.project(point))
+                i = int(np.clip(np.searchsorted(along, d), 1, len(xy) - 1))
+                seg = along[i] - along[i - 1]
+                v = line_speed_kmh(speeds[i - 1], speeds[i], seg, d - along[i - 1])
+                slot = (keys[line_id], cls)
+                out[slot] = max(out.get(slot, 0.0), v)
+    return out
 
 
 def _merge(cut: _Cut, ring: _Cut) -> _Cut:
@@ -1233,6 +1416,7 @@ def _ring(
                          for e in closable])  # fmt: skip
         tree = shapely.STRtree(lines)
         mid_speeds = check.speeds_at(mids, None, horizon)
+        across = _closure_spans(city, closable, params, ground)
         for j, e in enumerate(closable):
             peaks = {c: float(mid_speeds[c][j]) for c in check.classes}
             if max(peaks.values()) > params.closure.max_speed_kmh + 1e-9:
@@ -1240,10 +1424,13 @@ def _ring(
             if not np.array_equal(tree.query(shapely.Point(mids[j]), "dwithin", CLOSURE_CLEAR_M),
                                   [e]):  # fmt: skip
                 continue
+            if across[e].open_ends:
+                continue  # a vehicle drives round the planting over open ground
             standoff = float(min(dist[u[e]], dist[v[e]]))
             width = float(edges["width_m"].iloc[e]) if "width_m" in edges else math.nan
             width = width if width > 0 else params.default_width_m
-            closure_cost_of[e] = closure_cost(width, standoff, params)
+            closure_cost_of[e] = closure_cost(width, standoff, params,
+                                              across_m=across[e].length_m)  # fmt: skip
             closure_peaks[e] = peaks
     # the minimum cut: an arc no line is offered on keeps _NO_CUT
     source, sink = -1, -2
@@ -1391,7 +1578,10 @@ def _chicanes(
     placed: list[tuple[Intervention, np.ndarray, int, Any]] = []
     built = city
     half = geometry.length_m / 2
-    for xy in paths:
+    for path in paths:
+        xy = path[np.r_[True, np.any(np.abs(np.diff(path, axis=0)) > 1e-9, axis=1)]]
+        if len(xy) < 2:
+            continue  # one point (no street runs straight into the junction): nowhere to build
         line = LineString(xy)
         near = line.interpolate(min(CHICANE_SEARCH_M, line.length))
         reach = shapely.ops.substring(line, 0.0, line.project(near))
@@ -1430,7 +1620,7 @@ def _chicanes(
         standoff = float(area.distance(shapely.Point(middle)))  # straight line: at least
         structural = max(arrival.values()) > top + 1e-9
         needs = {} if structural else {
-            c: _requirement(v, vehicles[c], min(standoff, ISO_MAX_PENETRATION_M), hvm_params)
+            c: _requirement(v, vehicles[c], standoff, hvm_params)
             for c, v in arrival.items() if v > 0
         }  # fmt: skip
         if structural:
@@ -1524,7 +1714,7 @@ def rating_words(needs: Mapping[str, Any]) -> str:
 def _base_row(line_id: str, kind: str, form: Form | Closure, geometry: Any) -> dict[str, Any]:
     form_type = form.name if isinstance(form, Form) else "closure"
     return {"line_id": line_id, "kind": kind, "form_type": form_type, "form": form.label,
-            "geometry": geometry}  # fmt: skip
+            "closes_streets": "", "geometry": geometry}  # fmt: skip
 
 
 def _lines(
@@ -1541,9 +1731,10 @@ def _lines(
             by_segment.setdefault(key, {})[cls] = need
     chosen = {k: pool[k] for k in by_segment}
     widths, _ = _streets(city, chosen, params.default_width_m)
+    ground = ground or _ground(city, crosses=params.tie_crosses)
     spans = _spans(city, chosen, widths, params, ground)
     rows = []
-    for i, key in enumerate(sorted(by_segment, key=str)):
+    for i, key in enumerate(_segment_order(cut)):
         seg, needs, width, span = pool[key], by_segment[key], widths[key], spans[key]
         form = _form_of(list(needs.values()), params)
         row = _base_row(f"protect/{i}", "rated line", form, _line(span))
@@ -1567,7 +1758,7 @@ def _lines(
         row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
         rows.append(row)
     rows += _kerb_rows(cut, params, start=len(rows))
-    rows += _closure_rows(city, cut, pool, params)
+    rows += _closure_rows(city, cut, pool, params, ground)
     columns = ["line_id", "kind", "form_type", "form", "length_m", "width_m", "open_ends",
                "tied_to", "open_end_reasons", "standoff_m", "gap_m", "cost_units",
                "intrusiveness", "what_it_stops", "requirement", "geometry"]  # fmt: skip
@@ -1611,18 +1802,23 @@ def _kerb_rows(cut: _Cut | None, params: ProtectParams, *, start: int) -> list[d
             row[f"rating_{cls}"] = _rating(need) if need else ""
         row["what_it_stops"] = rating_words(needs)
         row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
+        if kerb.closes:  # it runs across another street's carriageway: that street is closed
+            row["closes_streets"] = "; ".join(kerb.closes)
+            row["what_it_stops"] += f"; it closes {' and '.join(kerb.closes)} to vehicles"
         rows.append(row)
     return rows
 
 
 def _closure_rows(
-    city: City, cut: _Cut | None, pool: Mapping[_Key, _Segment], params: ProtectParams
-) -> list[dict[str, Any]]:
+    city: City, cut: _Cut | None, pool: Mapping[_Key, _Segment], params: ProtectParams,
+    ground: _Ground,
+) -> list[dict[str, Any]]:  # fmt: skip
     """One row per closure: the built-over middle of its street (a line along it)."""
     if cut is None or not cut.closures:
         return []
     widths, on_street = _streets(city, pool, params.default_width_m)
     edges = city.drive_edges
+    across = _closure_spans(city, sorted(cut.closures), params, ground)
     rows = []
     for i, edge in enumerate(sorted(cut.closures)):
         street = edges.geometry.iloc[edge]
@@ -1634,9 +1830,9 @@ def _closure_rows(
         row |= {
             "length_m": params.closure.depth_m,
             "width_m": widths[keys[0]],
-            "open_ends": 0,
-            "tied_to": "",
-            "open_end_reasons": "",
+            "open_ends": across[edge].open_ends,
+            "tied_to": "; ".join(across[edge].tied_to),
+            "open_end_reasons": "; ".join(across[edge].reasons),
             "standoff_m": min(pool[k].to_entry_m for k in keys),
             "gap_m": params.gap_m,
             "cost_units": cut.costs["closure", edge],
@@ -1653,7 +1849,9 @@ def _closure_rows(
             f"closes the street to every vehicle; they arrive at no more than {fastest:.0f} km/h"
         )
         row["requirement"] = (
-            f"street built over for {params.closure.depth_m:.0f} m kerb to kerb; every class "
+            f"street built over for {params.closure.depth_m:.0f} m, "
+            f"{across[edge].length_m:.0f} m across from façade to façade (tied to "
+            f"{' and '.join(across[edge].tied_to) or 'nothing'}: no way round it); every class "
             f"arrives at ≤ {params.closure.max_speed_kmh:.0f} km/h (fastest {fastest:.0f} km/h)"
         )
         rows.append(row)
@@ -1911,16 +2109,33 @@ def protect(
     leaks: tuple[str, ...] = ()
     calming, calm_rows = Scenario(name="chicanes"), []  # chicanes the ring needs
     try_ring, limit, start = params.ring_m > 0, params.max_rounds, 0
+    floors: dict[_Key, float] = {}  # lines the verification found driven through, and how fast
+    shown: _Cut | None = None  # the cut ``lines`` were drawn from
     while open_after and rounds < limit:
         known = len(routes)
         _add_routes(pool, routes, threats, params.placement_m, hvm_params.glancing_below_deg)
-        if rounds > start and len(routes) == known:
+        raised = {
+            slot: v for slot, v in _driven_through(threats, lines, shown).items()
+            if v > floors.get(slot, 0.0) + 1e-6
+        }  # fmt: skip
+        floors |= raised
+        if raised:
+            log.info("protect %s round %d: %d lines driven through, rated again", row["name"],
+                     rounds, len({k for k, _ in raised}))  # fmt: skip
+        if rounds > start and len(routes) == known and not raised:
             break  # what is still open was already in the cut: nothing offered can stop it
         rounds += 1
-        for entry in {r.segments[-1][1] for r in routes} - set(kerbs):
-            kerbs[entry] = _kerb(entry[1], crowd, hvm_params.gap_limit_m / 2)
+        for entry in sorted({r.segments[-1][1] for r in routes} - set(kerbs), key=str):
+            kerb = _kerb(entry[1], crowd, hvm_params.gap_limit_m / 2, city.drive_edges,
+                         params.default_width_m)  # fmt: skip
+            kerbs[entry] = next(
+                (k for k in kerbs.values()
+                 if k and kerb and k.line.hausdorff_distance(kerb.line) < KERB_SAME_M),
+                kerb,
+            )  # two entries beside each other share one line  # fmt: skip
         usable = {e: k for e, k in kerbs.items() if k}
-        cut = _cut(city, pool, routes, params, design, kerbs=usable, ground=ground, fixed=ring)
+        cut = _cut(city, pool, routes, params, design, kerbs=usable, ground=ground, fixed=ring,
+                   floors=floors)  # fmt: skip
         unstoppable = len(cut.unstoppable)
         if unstoppable and try_ring:
             # too fast for any test near the site: close it off where vehicles are still slow
@@ -1975,7 +2190,7 @@ def protect(
                 continue
         if not cut.costs:
             break
-        lines = _lines(city, cut, pool, params, ground)
+        lines, shown = _lines(city, cut, pool, params, ground), cut
         scheme = _scheme(city, row, lines, classes, overrides)
         after = check.rows(scheme)
         threats = _open(after, site_id, classes)
@@ -2052,10 +2267,12 @@ def _note(
     kinds = lines["kind"].value_counts() if len(lines) else pd.Series(dtype=int)
     closures, kerbside = int(kinds.get("closure", 0)), int(kinds.get("kerbside line", 0))
     chicanes = int(kinds.get("chicane", 0))
+    closed = _closed_by_lines(lines)
     what = (
         f"{len(lines) - closures - chicanes} rated lines"
         + (f" ({kerbside} of them kerbside)" if kerbside else "")
         + (f" and {closures} street closures" if closures else "")
+        + (f", closing the streets they cross ({'; '.join(closed)})" if closed else "")
         + (
             f", after {chicanes} chicanes that slow the streets no product holds"
             if chicanes
@@ -2116,20 +2333,39 @@ def protect_outputs(stem: str) -> tuple[str, ...]:
             f"{stem}.json", *PAGE_NAMES)  # fmt: skip
 
 
+def _closed_by_lines(lines: gpd.GeoDataFrame) -> list[str]:
+    """Streets a kerbside line closes (it crosses their carriageway), as "line_id: street"."""
+    if not len(lines) or "closes_streets" not in lines:
+        return []
+    return [
+        f"{r.line_id}: {street}"
+        for r in lines.itertuples()
+        for street in str(r.closes_streets or "").split("; ")
+        if street and street != "nan"
+    ]
+
+
+#: Decimals of the walking-access and severance changes written (scores; the page shows 3
+#: significant figures). Lengths are written to 0.1 m and costs to whole units, as documented.
+SCORE_DIGITS = 4
+
+
 def _summary(result: Protection) -> dict[str, Any]:
-    """The scheme's figures (the JSON and the one-page summary)."""
+    """The scheme's figures (the JSON and the one-page summary), rounded to what they resolve."""
     lines = result.lines
     closures = int((lines["kind"] == "closure").sum()) if len(lines) else 0
     chicanes = int((lines["kind"] == "chicane").sum()) if len(lines) else 0
+    closed = _closed_by_lines(lines)
     out: dict[str, Any] = {
         "site_id": str(result.site["site_id"]),
         "site": str(result.site["name"]),
         "note": result.note,
         "lines": len(lines) - closures - chicanes,
-        "closures": closures,
+        "closures": closures + len(closed),
+        "streets_closed_by_lines": closed,
         "chicanes": chicanes,
-        "total_length_m": float(lines["length_m"].sum()) if len(lines) else 0.0,
-        "cost_units": float(lines["cost_units"].sum()) if len(lines) else 0.0,
+        "total_length_m": round(float(lines["length_m"].sum()), 1) if len(lines) else 0.0,
+        "cost_units": round(float(lines["cost_units"].sum())) if len(lines) else 0,
         "open_line_ends": int(lines["open_ends"].sum()) if len(lines) else 0,
         "open_line_end_reasons": [
             f"{r.line_id}: {r.open_end_reasons}" for r in lines.itertuples() if r.open_ends
@@ -2141,8 +2377,11 @@ def _summary(result: Protection) -> dict[str, Any]:
     if result.comparison is not None:
         homes = result.comparison.homes
         out["homes_losing_access"] = int((homes["access_delta"] < -1e-9).sum())
-        out["largest_access_loss"] = max(0.0, -float(homes["access_delta"].min()))
-        out["largest_severance_change"] = float(homes["severance_delta"].abs().max())
+        loss = max(0.0, -float(homes["access_delta"].min()))
+        out["largest_access_loss"] = round(loss, SCORE_DIGITS)
+        out["largest_severance_change"] = round(
+            float(homes["severance_delta"].abs().max()), SCORE_DIGITS
+        )
         out["comparison_summary"] = list(result.comparison.summary)
     return out
 

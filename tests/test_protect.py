@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -111,11 +112,19 @@ def test_written_scheme_reproduces_no_open_approach(scheme, helsinki, tmp_path: 
     summary = paths["summary"].read_text(encoding="utf-8")
     assert '"open_approaches_after": 0' in summary and "no hostile vehicle starts" in summary
     assert '"open_line_end_reasons": [' in summary  # every open end and why, for the client
+    figures = json.loads(summary)  # rounded to what they resolve (0.1 m, whole units)
+    assert figures["total_length_m"] == round(figures["total_length_m"], 1)
+    assert isinstance(figures["cost_units"], int)
     page = paths["page"].read_text(encoding="utf-8")
     assert page == scheme_html(scheme)
     assert b"/Count 1" in paths["pdf"].read_bytes()  # the PDF summary: one page
     assert "Approaches left open" in page and "<li>none</li>" in page
     assert paths["map"].stat().st_size > 10_000
+    from cohesion_gis.hvm.barriers import read_rated_barriers
+
+    with pytest.raises(InputError, match=r"cohesion-gis hvm --scenario protect_<site>\.toml"):
+        # a line table is not a barrier layer: the error says what to run instead
+        read_rated_barriers(paths["lines"], layer="barrier_lines")
     with pytest.raises(InputError, match="previous run"):
         write_protection(scheme, helsinki, tmp_path)  # all or nothing: refused, nothing written
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
@@ -216,19 +225,36 @@ def test_params_a_partial_file_and_its_problems(tmp_path) -> None:
         assert f"`{field}`" in text
 
 
-def test_kerbside_line_stands_half_way_between_entry_and_crowd() -> None:
-    from shapely.geometry import box
+def test_kerbside_line_stands_on_the_footway_along_the_kerb() -> None:
+    # VDA review item 4: lines square to the segment joining the entry to the crowd's nearest
+    # point came out oblique, in the running lane and into the crowd; now parallel to the kerb
+    from shapely.geometry import LineString, box
 
-    from cohesion_gis.protect import KERB_HALF_M, _kerb
+    from cohesion_gis.protect import KERB_HALF_M, KERB_SETBACK_M, _kerb
 
     crowd = box(0.0, 0.0, 50.0, 50.0)
-    kerb = _kerb((25.0, 56.0), crowd, 0.6)  # an entry 6 m north of the crowd's edge
+    streets = gpd.GeoDataFrame(
+        {"name": ["Front street", "Service lane", "Into the square"], "osm_id": [1, 2, 3],
+         "width_m": [6.0, 4.0, 6.0]},
+        geometry=[LineString([(-40, 56), (90, 56)]), LineString([(43, 56), (43, 51)]),
+                  LineString([(-5, 25), (-30, 25)])],
+        crs=32635,
+    )  # fmt: skip
+    kerb = _kerb((20.0, 56.0), crowd, 0.6, streets, 7.0)  # an entry 6 m north of the crowd
     assert kerb is not None
     (_, y0), (_, y1) = kerb.line.coords
-    assert y0 == pytest.approx(53.0) and y1 == pytest.approx(53.0)  # parallel to the edge
+    assert y0 == pytest.approx(56.0 - 3.0 - KERB_SETBACK_M) == y1  # kerb + 0.5 m, parallel
     assert kerb.line.length == pytest.approx(2 * KERB_HALF_M)
-    assert kerb.setback_m == pytest.approx(3.0 - 0.6)  # to the crowd, less the band's half
-    assert _kerb((25.0, 50.5), crowd, 0.6) is None  # an entry on the edge: no room
+    assert not kerb.line.intersects(crowd)  # never in the crowd
+    assert kerb.line.distance(LineString([(-40, 56), (90, 56)])) >= 3.0  # never in the lane
+    assert kerb.setback_m == pytest.approx(2.5 - 0.6)  # to the crowd, less the band's half
+    assert kerb.closes == ()
+    # further east the line runs across the service lane's carriageway: it closes that street
+    assert _kerb((35.0, 56.0), crowd, 0.6, streets, 7.0).closes == ("Service lane",)
+    # a street running straight at the crowd takes a line across it, not along it
+    assert _kerb((-1.0, 25.0), crowd, 0.6, streets, 7.0) is None
+    # a wide carriageway reaching the crowd's edge leaves no footway to stand on
+    assert _kerb((20.0, 53.0), crowd, 0.6, streets.assign(width_m=6.0), 7.0) is None
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +303,50 @@ def test_cli_writes_the_scheme_its_map_and_page(tmp_path: Path) -> None:
     again = CliRunner().invoke(main, args)  # an earlier scheme is not replaced silently
     assert again.exit_code != 0 and "--overwrite" in again.output
     assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
+
+
+#: Kamppi, as the CLI tests load it, and a point on Postikatu where a chicane can be built.
+KAMPPI = ["--bbox", "24.930", "60.166", "24.942", "60.172"]
+POSTIKATU = "POINT (24.938037 60.170876)"
+
+
+def test_hvm_assesses_a_scheme_with_chicanes(tmp_path: Path) -> None:
+    # a protect scheme holds chicanes (street changes), which --barriers cannot carry; the
+    # user's hvm run, and its --vda pages, take the scheme file as compare does
+    from click.testing import CliRunner
+
+    from cohesion_gis.cli import main
+
+    scheme = tmp_path / "scheme.toml"
+    scheme.write_text(
+        f"""name = "kamppi chicane"
+[base]
+source = "helsinki"
+[parameters.hvm]
+search_horizon_m = 300.0
+[[interventions]]
+type = "chicane"
+geometry = "{POSTIKATU}"
+[[interventions]]
+type = "add_barrier"
+geometry = "LINESTRING (24.93790 60.17080, 24.93820 60.17095)"
+rating = "V/7200[N3C]/48/90:1.0"
+barrier_id = "line/0"
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "hvm"
+    result = CliRunner().invoke(
+        main, ["hvm", *KAMPPI, "--scenario", str(scheme), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    audit = (out / "hvm_audit.json").read_text(encoding="utf-8")
+    assert '"search_horizon_m": 300.0' in audit  # the scheme's own parameters
+    both = ["hvm", *KAMPPI, "--scenario", str(scheme), "--barriers", str(scheme),
+            "--out", str(tmp_path / "no")]  # fmt: skip
+    refused = CliRunner().invoke(main, both)
+    assert refused.exit_code != 0 and "give one" in refused.output
+    assert not (tmp_path / "no").exists()
 
 
 def test_an_open_end_is_tied_to_the_nearest_obstacle_on_its_side() -> None:

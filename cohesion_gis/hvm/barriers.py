@@ -205,6 +205,12 @@ def read_rated_barriers(
             f"{path}: the layer has no CRS; set it in the file (e.g. QGIS 'Assign projection') "
             "so coordinates can be reprojected to the study area."
         )
+    if rating_column not in frame.columns and {"line_id", "what_it_stops"} <= set(frame):
+        raise InputError(
+            f"{path}: a scheme's line table from `cohesion-gis protect` (a rating per class, "
+            "chicanes and closures as street changes); assess the scheme with `cohesion-gis hvm "
+            "--scenario protect_<site>.toml` or `cohesion-gis compare protect_<site>.toml`"
+        )
     if rating_column not in frame.columns:
         raise InputError(
             f"{path}: no column {rating_column!r} (columns: {list(frame.columns)}); add the "

@@ -1,10 +1,10 @@
 """The scheme map: a designed barrier scheme with the site's approaches before and after it.
 
 :func:`scheme_map` draws a :class:`cohesion_gis.protect.Protection`: its lines coloured by form
-(street furniture, planters, bollards, a closure with landscaping) with what each must stop in
-plain words, and the vehicle approaches to the site before and after the scheme, coloured by the
-speed they reach it at, the ones the scheme stops grey and dashed. Every text goes through
-:func:`~cohesion_gis.maps._style.escape_text`; each legend follows its layers.
+(street furniture, planters, bollards, a closure with landscaping, a chicane) with what each
+must stop in plain words, and the vehicle approaches to the site before and after the scheme,
+coloured by the speed they reach it at, the ones the scheme stops grey and dashed. Every text
+goes through :func:`~cohesion_gis.maps._style.escape_text`; each legend follows its layers.
 """
 
 from __future__ import annotations
@@ -33,19 +33,28 @@ __all__ = ["FORM_COLOURS", "scheme_map"]
 
 #: Colour of each form (Okabe & Ito, colour-blind safe; apart from the blue speed ramp and the
 #: grey of stopped approaches): closure green, street furniture yellow, planters orange,
-#: bollards vermillion.
+#: bollards vermillion, and chicanes (whatever their build-outs are made of) Okabe & Ito's black.
 FORM_COLOURS = {
+    "chicane": "#000000",
     "closure": OKABE_ITO[5],
     "street_furniture": OKABE_ITO[4],
     "planters": OKABE_ITO[1],
     "bollards": OKABE_ITO[3],
 }
 _FORM_WORDS = {
+    "chicane": "chicane (slows every vehicle through it)",
     "closure": "street closure with landscaping",
     "street_furniture": "rated street furniture",
     "planters": "rated planters",
     "bollards": "rated bollards",
 }
+
+
+def _drawn_as(lines: gpd.GeoDataFrame) -> pd.Series:
+    """Each row's key in :data:`FORM_COLOURS`: its form, or "chicane" for a chicane."""
+    return lines["form_type"].where(lines["kind"] != "chicane", "chicane").astype(str)
+
+
 _SITE_COLOUR = "#CC79A7"  # reddish purple (Okabe & Ito): the protected site
 _SITE_STYLE = {"color": _SITE_COLOUR, "weight": 2, "fillColor": _SITE_COLOUR, "fillOpacity": 0.15}
 SCHEME_MEANING = (
@@ -115,7 +124,9 @@ def scheme_map(
         Layers "Protected site", "Approaches before the scheme" (off), "Approaches with the
         scheme" and "Barrier scheme (by form)", with legends and a layer control.
     """
-    lines = check_frame(result.lines, layer="barrier scheme", columns=("form_type", "length_m"))
+    lines = check_frame(
+        result.lines, layer="barrier scheme", columns=("kind", "form_type", "length_m")
+    )
     before = _held(result.approaches_before)
     after = _with_scheme(before, _held(result.approaches_after), lines)
     frames = [f[["geometry"]] for f in (lines, before, after) if len(f)]
@@ -156,7 +167,7 @@ def scheme_map(
         add_legend(m, speed_legend(stopped=True), position="bottomleft", layers=layers)
     if len(lines):
         scheme = _scheme_layer(lines, tolerance_m=tolerance_m).add_to(m)
-        present = [k for k in FORM_COLOURS if k in set(lines["form_type"])]
+        present = [k for k in FORM_COLOURS if k in set(_drawn_as(lines))]
         add_legend(
             m,
             legend_html(
@@ -174,8 +185,8 @@ def _scheme_layer(lines: gpd.GeoDataFrame, *, tolerance_m: float) -> VectorLayer
     """The lines and closures, coloured by form, each with a popup in plain words."""
     wgs = to_wgs84(lines, tolerance_m=tolerance_m)
     popups, tooltips, styles = [], [], []
-    for row in wgs.drop(columns="geometry").to_dict("records"):
-        form = str(row["form_type"])
+    records = wgs.drop(columns="geometry").to_dict("records")
+    for row, form in zip(records, _drawn_as(lines), strict=True):
         rows = {
             "Form": row["form"],
             "Must": row["what_it_stops"],
