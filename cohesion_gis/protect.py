@@ -2272,7 +2272,7 @@ def _note(
         f"{len(lines) - closures - chicanes} rated lines"
         + (f" ({kerbside} of them kerbside)" if kerbside else "")
         + (f" and {closures} street closures" if closures else "")
-        + (f", closing the streets they cross ({'; '.join(closed)})" if closed else "")
+        + (f", closing {len(closed)} street(s) they cross" if closed else "")
         + (
             f", after {chicanes} chicanes that slow the streets no product holds"
             if chicanes
@@ -2546,7 +2546,7 @@ Walking: {esc(check)} Map: {esc(MAP_NAME)}.</p>
 PAGE_ROWS = 8
 #: Open ends and approaches left open listed on the PDF page (all in the JSON).
 PAGE_ITEMS = 3
-_FORM_SHORT = {"street_furniture": "street furniture", "planters": "planters",
+_FORM_SHORT = {"chicane": "chicane", "street_furniture": "street furniture", "planters": "planters",
                "bollards": "bollards", "closure": "closure with landscaping"}  # fmt: skip
 
 
@@ -2584,7 +2584,7 @@ def scheme_figure(
     from matplotlib.patches import Patch
 
     from cohesion_gis import __version__
-    from cohesion_gis.maps.protect import FORM_COLOURS
+    from cohesion_gis.maps.protect import FORM_COLOURS, _drawn_as
     from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
 
     figures, lines = _summary(result), result.lines
@@ -2613,8 +2613,9 @@ def scheme_figure(
     if len(still):
         still.plot(ax=ax, color="#000000", linewidth=1.0, linestyle=":", zorder=4)
         handles.append(Line2D([], [], color="#000000", ls=":", label="approach left open"))
+    drawn = _drawn_as(lines) if len(lines) else pd.Series(dtype=str)
     for form, colour in FORM_COLOURS.items():
-        mine = lines.loc[lines["form_type"] == form] if len(lines) else lines
+        mine = lines.loc[drawn == form] if len(lines) else lines
         if len(mine):
             mine.plot(ax=ax, color=colour, linewidth=3.0, zorder=5)
             handles.append(Line2D([], [], color=colour, lw=3, label=_FORM_SHORT[form]))
@@ -2624,7 +2625,7 @@ def scheme_figure(
     text = fig.add_subplot(grid[0, 1])
     text.axis("off")
     ends = [
-        f"{r.line_id}: {r.open_end_reasons}"
+        f"{r.line_id}: {_ends_words(r)}"  # "across A; ... across B" read "across A or B"
         for r in lines.itertuples()
         if r.kind == "rated line" and r.open_ends
     ]
@@ -2676,7 +2677,8 @@ def scheme_figure(
 
 def _form_short(row: Any) -> str:
     """A line's form in two or three words."""
-    words = _FORM_SHORT.get(row.form_type, row.form_type)
+    form = "chicane" if row.kind == "chicane" else row.form_type
+    words = _FORM_SHORT.get(form, form)
     return words + (" (kerbside)" if row.kind == "kerbside line" else "")
 
 

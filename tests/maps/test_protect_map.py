@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 import cohesion_gis as cg
@@ -97,4 +98,21 @@ def test_form_colours_are_distinct_and_from_the_safe_palette() -> None:
     from cohesion_gis.maps._style import OKABE_ITO
 
     colours = list(FORM_COLOURS.values())
-    assert len(set(colours)) == len(colours) and set(colours) <= set(OKABE_ITO)
+    # Okabe & Ito's eighth colour, black, marks chicanes (the package's tuple leaves it out)
+    assert len(set(colours)) == len(colours) and set(colours) <= {*OKABE_ITO, "#000000"}
+
+
+def test_chicanes_are_drawn_and_listed_as_chicanes() -> None:
+    # a chicane's row carries its build-outs' form (a structural one "closure"): it was drawn
+    # green and listed as a street closure with landscaping; the map had no chicane entry
+    from shapely.geometry import LineString
+
+    from cohesion_gis.maps.protect import _drawn_as
+
+    rows = gpd.GeoDataFrame(
+        {"kind": ["chicane", "closure", "rated line"],
+         "form_type": ["closure", "closure", "bollards"]},
+        geometry=[LineString([(0, 0), (12, 0)])] * 3, crs=32635,
+    )  # fmt: skip
+    assert list(_drawn_as(rows)) == ["chicane", "closure", "bollards"]
+    assert FORM_COLOURS["chicane"] not in {FORM_COLOURS[k] for k in ("closure", "bollards")}
