@@ -79,6 +79,7 @@ __all__ = [
     "load_params",
     "param",
     "read_fields",
+    "toml_name",
     "with_attributes",
 ]
 
@@ -264,6 +265,8 @@ def param(
     order: str = "",
     example: str = "",
     choices: tuple[str, ...] = (),
+    toml: str = "",
+    min_len: int | None = None,
     compare: bool = True,
     show: bool = True,
 ) -> Any:
@@ -281,10 +284,17 @@ def param(
         A valid list for messages (``"[32, 48, 64, 80]"``).
     choices
         The values a string may take.
+    toml
+        The value's dotted path in the TOML (``"diversity.radius_m"``), which messages name;
+        default the field's name.
+    min_len
+        The fewest numbers a list may hold; default 1 for an ordered list, else 0.
     compare, show
         Whether the field takes part in ``==`` (mappings do not) and in ``repr``.
     """
-    meta = {"doc": doc, "bound": bound, "order": order, "example": example, "choices": choices}
+    shortest = (1 if order else 0) if min_len is None else min_len
+    meta = {"doc": doc, "bound": bound, "order": order, "example": example, "choices": choices,
+            "toml": toml, "min_len": shortest}  # fmt: skip
     return field(metadata=MappingProxyType(meta), compare=compare, repr=show)
 
 
@@ -293,6 +303,7 @@ _KIND_OF_ANNOTATION = {
     "float": "number", "int": "whole number", "bool": "boolean", "str": "string",
     "tuple[float, ...]": "list of numbers", "tuple[str, ...]": "list of strings",
     "Mapping[str, int]": "table of whole numbers", "Mapping[str, float]": "table of numbers",
+    "dict[str, float]": "table of numbers",
     "Mapping[str, tuple[str, ...]]": "table of lists of strings",
     "Mapping[str, tuple[float, ...]]": "table of lists of numbers",
 }  # fmt: skip
@@ -373,22 +384,42 @@ def read_fields(
     problems: list[str] = []
     declared = list(declared)
     for item in declared:
-        if item.name not in table:
-            problems.append(f"missing field `{item.name}`")
+        path = toml_name(item)
+        raw = _lookup(table, path)
+        if raw is _MISSING:
+            problems.append(f"missing field `{path}`")
             continue
-        kind, raw = kind_of(item), table[item.name]
+        kind = kind_of(item)
         try:
-            values[item.name] = coerce(raw, kind)
+            value = coerce(raw, kind)
         except TypeError:
-            problems.append(f"field `{item.name}` = {raw!r}; expected a {kind}")
+            problems.append(f"field `{path}` = {raw!r}; expected a {kind}")
+            continue
+        values[item.name] = dict(value) if str(item.type).startswith("dict[") else value
     typed = [item for item in declared if item.name in values]
     return values, problems + field_problems(values, typed)
+
+
+def toml_name(declared: Field[Any]) -> str:
+    """How the TOML (and every message) names a parameter field: its dotted path."""
+    return str(declared.metadata.get("toml") or declared.name)
+
+
+_MISSING = object()
+
+
+def _lookup(table: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted ``path`` of a table, or ``_MISSING``."""
+    value: Any = table
+    for part in path.split("."):
+        value = value.get(part, _MISSING) if isinstance(value, Mapping) else _MISSING
+    return value
 
 
 def _numbers(name: str, values: Any, meta: Mapping[str, Any]) -> list[str]:
     """Problems with a list of numbers: each within the bound; strictly ordered if declared so."""
     order = meta["order"]
-    bad = numbers_problems(name, values, meta["bound"], min_len=1 if order else 0)
+    bad = numbers_problems(name, values, meta["bound"], min_len=meta.get("min_len", 0))
     if not bad and order and list(values) != sorted(set(values), reverse=order == DESCENDING):
         example = meta["example"]
         bad.append(
@@ -406,8 +437,8 @@ def field_problems(values: Mapping[str, Any], declared: Iterable[Field[Any]]) ->
     """
     problems: list[str] = []
     for item in declared:
-        name, meta, kind = item.name, item.metadata, kind_of(item)
-        value, bound = values[name], meta.get("bound")
+        name, meta, kind = toml_name(item), item.metadata, kind_of(item)
+        value, bound = values[item.name], meta.get("bound")
         if bound is not None and kind in ("number", "whole number"):
             problems += [p for p in [number_problem(name, value, bound)] if p]
         elif bound is not None and kind == "list of numbers":
@@ -424,6 +455,6 @@ def field_problems(values: Mapping[str, Any], declared: Iterable[Field[Any]]) ->
         elif kind == "list of strings":
             problems += [p for p in [strings_problem(name, value)] if p]
         elif meta.get("choices") and value not in meta["choices"]:
-            wanted = " or ".join(f'"{c}"' for c in meta["choices"])
-            problems.append(f"field `{name}` = {value!r}; expected {wanted}")
+            wanted = ", ".join(map(repr, meta["choices"]))
+            problems.append(f"field `{name}` = {value!r}; expected one of {wanted}")
     return problems

@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from types import SimpleNamespace
+from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,14 +25,13 @@ from cohesion_gis._validate import (
     Bound,
     is_number,
     number_problem,
-    numbers_problems,
     raise_problems,
     strings_problem,
     table_problem,
 )
 from cohesion_gis.cohesion.cleaning import CLEANING_RULES
 from cohesion_gis.errors import ParameterError
-from cohesion_gis.params import FIX_FILE
+from cohesion_gis.params import FIX_FILE, field_problems, param, read_fields, with_attributes
 
 log = logging.getLogger(__name__)
 
@@ -79,46 +77,135 @@ class AccessCategory:
     source: str
 
 
+#: Plausible bounds (reasons in docs/cohesion.md, "Parameter bounds").
+_SPEED = Bound(0.2, 3.0, "m/s")  # a frail walker's 0.2-0.5 m/s up to a brisk 2 m/s; 3 m/s runs
+_DISTANCE = Bound(0.0, 10_000.0, "m")  # walk distances: ANGSt's largest tier is 10 km
+_RADIUS = Bound(0.0, 10_000.0, "m", above=True)
+_AREA = Bound(0.0, 1e8, "m²")  # 100 km²: ten times the largest urban parks (about 10 km²)
+_NOMINAL_AREA = Bound(0.0, 1e8, "m²", above=True)
+_WEIGHT = Bound(0.0, 100.0)  # relative: normalised by their sum (fractions or percentages)
+
+
+@with_attributes
 @dataclass(frozen=True)
 class CohesionParams:
     """Every parameter of :func:`cohesion_gis.cohesion.score_districts`; defaults from TOML.
 
     Distances are network metres on the walk network. Use :func:`dataclasses.replace` or
-    :meth:`scaled` for variants. See ``cohesion_gis/defaults/cohesion.toml`` for sources.
+    :meth:`scaled` for variants. See ``cohesion_gis/defaults/cohesion.toml`` for sources. Each
+    value is declared once, as a field (:func:`cohesion_gis.params.param`: its description,
+    bound and TOML path); the access categories and the rules across fields are checked in
+    :meth:`problems`.
     """
 
-    access: tuple[AccessCategory, ...]
-    weights: dict[str, float]
-    aggregation: str
-    walk_speed_m_s: float
-    max_snap_m: float
-    snap_tolerance_m: float
-    network_cleaning: str
-    decay_beta_factor: float
-    diversity_radius_m: float
-    hill_q: float
-    bridging_index: str
-    bridging_radius_m: float
-    bridging_wide_radius_m: float
-    bridging_wide_types: tuple[str, ...]
-    bridging_wide_min_area_m2: float
-    capacity_benchmark_m2_per_person: float
-    capacity_zone_limits_m: tuple[float, ...]
-    capacity_zone_weights: tuple[float, ...]
-    capacity_space_types: tuple[str, ...]
-    nominal_area_m2: dict[str, float]
-    min_usable_area_m2: dict[str, float]
-    edge_radius_m: float
-    edge_clip_tolerance_m: float
-    edge_cut_flag_share: float
-    percentile_min_homes: int
-    sensitivity_distance_scales: tuple[float, ...]
-    sensitivity_slow_walk_speed_m_s: float
-    sensitivity_weight_draws: int
-    sensitivity_weight_concentration: float
-    seed: int
-    source: str
-    """The file the values come from (for messages)."""
+    access: tuple[AccessCategory, ...] = param(
+        "The access standard's categories (``[access.<name>]``), in file order."
+    )
+    weights: dict[str, float] = param(
+        "Weight of each component (access, diversity, bridging, capacity), relative: "
+        "normalised by their sum.",
+        _WEIGHT,
+    )
+    aggregation: str = param(
+        "How the components are combined (:func:`~.score.composite`).", choices=AGGREGATIONS
+    )
+    walk_speed_m_s: float = param("Walking speed (m/s).", _SPEED)
+    max_snap_m: float = param(
+        "Homes and spaces further than this (m) from a walkable edge are not reached.",
+        Bound(0.0, 1000.0, "m", above=True),
+    )
+    snap_tolerance_m: float = param(
+        "Distance (m) within which snapped points count as on the same spot.",
+        Bound(0.0, 100.0, "m"),
+    )
+    network_cleaning: str = param(
+        "How the walk network is cleaned (:mod:`~.cleaning`).", choices=CLEANING_RULES
+    )
+    decay_beta_factor: float = param(
+        "β × d_max of the distance decay exp(-β d).", Bound(0.0, 20.0, above=True)
+    )
+    diversity_radius_m: float = param(
+        "Network radius (m) of the space mix.", _RADIUS, toml="diversity.radius_m"
+    )
+    hill_q: float = param(
+        "Order q of the Hill number (0: distinct types, monotone).",
+        Bound(0.0, 10.0),
+        toml="diversity.hill_q",
+    )
+    bridging_index: str = param(
+        "Space-mix index of bridging.", choices=BRIDGING_INDICES, toml="bridging.index"
+    )
+    bridging_radius_m: float = param(
+        "Catchment radius (m) of local spaces.", _RADIUS, toml="bridging.radius_m"
+    )
+    bridging_wide_radius_m: float = param(
+        "Catchment radius (m) of the wide-catchment spaces.", _RADIUS,
+        toml="bridging.wide_radius_m",
+    )  # fmt: skip
+    bridging_wide_types: tuple[str, ...] = param(
+        "Space types with the wide catchment.", toml="bridging.wide_types"
+    )
+    bridging_wide_min_area_m2: float = param(
+        "Spaces at least this large (m²) have the wide catchment.", _AREA,
+        toml="bridging.wide_min_area_m2",
+    )  # fmt: skip
+    capacity_benchmark_m2_per_person: float = param(
+        "Open space per person (m²) that meets the benchmark.",
+        Bound(0.0, 1000.0, "m²/person", above=True),
+        toml="capacity.benchmark_m2_per_person",
+    )
+    capacity_zone_limits_m: tuple[float, ...] = param(
+        "Outer limits (m, increasing) of the catchment zones.", _RADIUS, min_len=1,
+        toml="capacity.zone_limits_m",
+    )  # fmt: skip
+    capacity_zone_weights: tuple[float, ...] = param(
+        "Weight (0-1) of each catchment zone.", Bound(0.0, 1.0), min_len=1,
+        toml="capacity.zone_weights",
+    )  # fmt: skip
+    capacity_space_types: tuple[str, ...] = param(
+        "Space types that count as open-space capacity.", toml="capacity.space_types"
+    )
+    nominal_area_m2: dict[str, float] = param(
+        "Area (m²) given to a space type mapped without one.", _NOMINAL_AREA
+    )
+    min_usable_area_m2: dict[str, float] = param("Smallest usable area (m²) per space type.", _AREA)
+    edge_radius_m: float = param(
+        "Radius (m) within which a home reads the data's edge.", _RADIUS, toml="edge.radius_m"
+    )
+    # below the data hull's 100 m margin (sources.osm.HULL_CELL_M), or every coast is an edge
+    edge_clip_tolerance_m: float = param(
+        "Tolerance (m) of the data's edge.", Bound(0.0, 50.0, "m", above=True),
+        toml="edge.clip_tolerance_m",
+    )  # fmt: skip
+    edge_cut_flag_share: float = param(
+        "A district with at least this share of homes cut by the edge is flagged.",
+        Bound(0.0, 1.0),
+        toml="edge.flag_share",
+    )
+    percentile_min_homes: int = param(
+        "Fewest homes a district needs for its percentiles.", Bound(1, 1000, integer=True)
+    )
+    sensitivity_distance_scales: tuple[float, ...] = param(
+        "Distance scales of the sensitivity variants.", Bound(0.25, 4.0),
+        toml="sensitivity.distance_scales",
+    )  # fmt: skip
+    sensitivity_slow_walk_speed_m_s: float = param(
+        "Walking speed (m/s) of the slow-walker variant.", _SPEED,
+        toml="sensitivity.slow_walk_speed_m_s",
+    )  # fmt: skip
+    sensitivity_weight_draws: int = param(
+        "Random weight draws of the sensitivity.", Bound(0, 10_000, integer=True),
+        toml="sensitivity.weight_draws",
+    )  # fmt: skip
+    sensitivity_weight_concentration: float = param(
+        "Dirichlet concentration of the weight draws.", Bound(0.0, 1e6, above=True),
+        toml="sensitivity.weight_concentration",
+    )  # fmt: skip
+    seed: int = param(
+        "Seed of the random draws (numpy SeedSequence).", Bound(0, 2**32 - 1, integer=True),
+        toml="sensitivity.seed",
+    )  # fmt: skip
+    source: str = param("The file(s) the values come from (for messages).")
 
     PACKAGED: ClassVar[str] = "cohesion.toml"
     OPEN_TABLES: ClassVar[tuple[str, ...]] = ("access",)
@@ -171,43 +258,9 @@ class CohesionParams:
                     source=str(entry.get("source", "")),
                 )
             )
-        sens, cap, bri, div = (
-            table["sensitivity"], table["capacity"], table["bridging"], table["diversity"]
-        )  # fmt: skip
-        values: dict[str, Any] = {
-            "access": tuple(access),
-            "weights": {k: _num(v) for k, v in table["weights"].items()},
-            "aggregation": table["aggregation"],
-            "walk_speed_m_s": _num(table["walk_speed_m_s"]),
-            "max_snap_m": _num(table["max_snap_m"]),
-            "snap_tolerance_m": _num(table["snap_tolerance_m"]),
-            "network_cleaning": table["network_cleaning"],
-            "decay_beta_factor": _num(table["decay_beta_factor"]),
-            "diversity_radius_m": _num(div["radius_m"]),
-            "hill_q": _num(div["hill_q"]),
-            "bridging_index": bri["index"],
-            "bridging_radius_m": _num(bri["radius_m"]),
-            "bridging_wide_radius_m": _num(bri["wide_radius_m"]),
-            "bridging_wide_types": _seq(bri["wide_types"]),
-            "bridging_wide_min_area_m2": _num(bri["wide_min_area_m2"]),
-            "capacity_benchmark_m2_per_person": _num(cap["benchmark_m2_per_person"]),
-            "capacity_zone_limits_m": _seq(cap["zone_limits_m"]),
-            "capacity_zone_weights": _seq(cap["zone_weights"]),
-            "capacity_space_types": _seq(cap["space_types"]),
-            "nominal_area_m2": {k: _num(v) for k, v in table["nominal_area_m2"].items()},
-            "min_usable_area_m2": {k: _num(v) for k, v in table["min_usable_area_m2"].items()},
-            "edge_radius_m": _num(table["edge"]["radius_m"]),
-            "edge_clip_tolerance_m": _num(table["edge"]["clip_tolerance_m"]),
-            "edge_cut_flag_share": _num(table["edge"]["flag_share"]),
-            "percentile_min_homes": _num(table["percentile_min_homes"], whole=True),
-            "sensitivity_distance_scales": _seq(sens["distance_scales"]),
-            "sensitivity_slow_walk_speed_m_s": _num(sens["slow_walk_speed_m_s"]),
-            "sensitivity_weight_draws": _num(sens["weight_draws"], whole=True),
-            "sensitivity_weight_concentration": _num(sens["weight_concentration"]),
-            "seed": _num(sens["seed"], whole=True),
-            "source": label,
-        }  # fmt: skip
-        problems += CohesionParams.problems(SimpleNamespace(**values))  # type: ignore[arg-type]
+        values, typed = read_fields(table, _DECLARED)
+        values |= {"access": tuple(access), "source": label}
+        problems += typed + _rules(values)
         raise_problems(ParameterError, label, problems, FIX_FILE)
         params = cls(**values)
         params.warn_non_monotone()
@@ -236,77 +289,8 @@ class CohesionParams:
         Numbers must be finite and within the bounds of ``docs/cohesion.md`` (e.g. distances
         0-10,000 m, walking speeds 0.2-3 m/s); lists must hold the right kind of values.
         """
-        problems: list[str] = []
-        for cat in self.access:
-            where = f"access.{cat.name}"
-            keys = {"d_full_m": _DISTANCE, "d_max_m": _RADIUS, "min_area_m2": _AREA}
-            bad = [
-                p
-                for key, bound in keys.items()
-                if (p := number_problem(f"{where}.{key}", getattr(cat, key), bound))
-            ]
-            if not bad and not cat.d_full_m < cat.d_max_m:
-                bad.append(
-                    f"[{where}] d_full_m = {cat.d_full_m:g} must be less than "
-                    f"d_max_m = {cat.d_max_m:g}"
-                )
-            bad += [p for p in [strings_problem(f"{where}.space_types", cat.space_types)] if p]
-            problems += bad
-        unknown = set(self.weights) - {"access", "diversity", "bridging", "capacity"}
-        if unknown:
-            problems.append(f"weights: unknown component(s) {sorted(unknown)}")
-        weights = [
-            p for k, w in self.weights.items() if (p := number_problem(f"weights.{k}", w, _WEIGHT))
-        ]
-        problems += weights
-        if not weights and sum(self.weights.values()) <= 0:
-            problems.append(f"weights must have a positive sum, got {dict(self.weights)}")
-        elif not weights and sum(w for k, w in self.weights.items() if k != "bridging") <= 0:
-            problems.append(
-                f"weights of access, diversity and capacity sum to 0 ({dict(self.weights)}): "
-                "bridging needs resident-group data, and without it no score is left; give "
-                "`weights.access` or `weights.capacity` a positive weight"
-            )
-        problems += [
-            p
-            for name, (key, bound) in _NUMBERS.items()
-            if (p := number_problem(key, getattr(self, name), bound))
-        ]
-        problems += [
-            p
-            for k, a in self.nominal_area_m2.items()
-            if (p := number_problem(f"nominal_area_m2.{k}", a, _NOMINAL_AREA))
-        ]
-        problems += [
-            p
-            for k, a in self.min_usable_area_m2.items()
-            if (p := number_problem(f"min_usable_area_m2.{k}", a, _AREA))
-        ]
-        lists = [
-            p
-            for name, (key, bound, min_len) in _LISTS.items()
-            for p in numbers_problems(key, getattr(self, name), bound, min_len=min_len)
-        ]
-        problems += lists
-        problems += [
-            p for name, key in _STRINGS.items() if (p := strings_problem(key, getattr(self, name)))
-        ]
-        limits, zone_weights = self.capacity_zone_limits_m, self.capacity_zone_weights
-        if not lists and len(limits) != len(zone_weights):
-            problems.append("capacity: zone_limits_m and zone_weights must have the same length")
-        elif not lists and list(limits) != sorted(limits):
-            problems.append("capacity.zone_limits_m must increase")
-        choices = {
-            "aggregation": (self.aggregation, AGGREGATIONS),
-            "bridging.index": (self.bridging_index, BRIDGING_INDICES),
-            "network_cleaning": (self.network_cleaning, CLEANING_RULES),
-        }
-        problems += [
-            f"field `{key}` = {value!r}; expected one of {', '.join(map(repr, allowed))}"
-            for key, (value, allowed) in choices.items()
-            if value not in allowed
-        ]
-        return problems
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return field_problems(values, _DECLARED) + _rules(values)
 
     @property
     def search_limit_m(self) -> float:
@@ -384,49 +368,8 @@ class CohesionParams:
         )
 
 
-#: Plausible bounds (reasons in docs/cohesion.md, "Parameter bounds").
-_SPEED = Bound(0.2, 3.0, "m/s")  # a frail walker's 0.2-0.5 m/s up to a brisk 2 m/s; 3 m/s runs
-_DISTANCE = Bound(0.0, 10_000.0, "m")  # walk distances: ANGSt's largest tier is 10 km
-_RADIUS = Bound(0.0, 10_000.0, "m", above=True)
-_AREA = Bound(0.0, 1e8, "m²")  # 100 km²: ten times the largest urban parks (about 10 km²)
-_NOMINAL_AREA = Bound(0.0, 1e8, "m²", above=True)
-_WEIGHT = Bound(0.0, 100.0)  # relative: normalised by their sum (fractions or percentages)
-_NUMBERS: dict[str, tuple[str, Bound]] = {
-    "walk_speed_m_s": ("walk_speed_m_s", _SPEED),
-    "max_snap_m": ("max_snap_m", Bound(0.0, 1000.0, "m", above=True)),
-    "snap_tolerance_m": ("snap_tolerance_m", Bound(0.0, 100.0, "m")),
-    "decay_beta_factor": ("decay_beta_factor", Bound(0.0, 20.0, above=True)),
-    "diversity_radius_m": ("diversity.radius_m", _RADIUS),
-    "hill_q": ("diversity.hill_q", Bound(0.0, 10.0)),
-    "bridging_radius_m": ("bridging.radius_m", _RADIUS),
-    "edge_radius_m": ("edge.radius_m", _RADIUS),
-    # below the data hull's 100 m margin (sources.osm.HULL_CELL_M), or every coast is an edge
-    "edge_clip_tolerance_m": ("edge.clip_tolerance_m", Bound(0.0, 50.0, "m", above=True)),
-    "edge_cut_flag_share": ("edge.flag_share", Bound(0.0, 1.0)),
-    "percentile_min_homes": ("percentile_min_homes", Bound(1, 1000, integer=True)),
-    "bridging_wide_radius_m": ("bridging.wide_radius_m", _RADIUS),
-    "bridging_wide_min_area_m2": ("bridging.wide_min_area_m2", _AREA),
-    "capacity_benchmark_m2_per_person": (
-        "capacity.benchmark_m2_per_person",
-        Bound(0.0, 1000.0, "m²/person", above=True),
-    ),
-    "sensitivity_slow_walk_speed_m_s": ("sensitivity.slow_walk_speed_m_s", _SPEED),
-    "sensitivity_weight_draws": ("sensitivity.weight_draws", Bound(0, 10_000, integer=True)),
-    "sensitivity_weight_concentration": (
-        "sensitivity.weight_concentration",
-        Bound(0.0, 1e6, above=True),
-    ),
-    "seed": ("sensitivity.seed", Bound(0, 2**32 - 1, integer=True)),  # numpy SeedSequence
-}
-_LISTS: dict[str, tuple[str, Bound, int]] = {
-    "capacity_zone_limits_m": ("capacity.zone_limits_m", _RADIUS, 1),
-    "capacity_zone_weights": ("capacity.zone_weights", Bound(0.0, 1.0), 1),
-    "sensitivity_distance_scales": ("sensitivity.distance_scales", Bound(0.25, 4.0), 0),
-}
-_STRINGS = {
-    "bridging_wide_types": "bridging.wide_types",
-    "capacity_space_types": "capacity.space_types",
-}
+#: The fields read by their declaration (all but the access categories and the file name).
+_DECLARED = tuple(f for f in fields(CohesionParams) if f.name not in ("access", "source"))
 _ACCESS_KEYS = {"space_types", "d_full_m", "d_max_m", "min_area_m2", "source"}
 _TABLES = (
     "access",
@@ -439,6 +382,52 @@ _TABLES = (
     "edge",
     "sensitivity",
 )
+
+
+def _rules(values: Mapping[str, Any]) -> list[str]:
+    """The checks no single field's declaration states, of ``values`` (name → value).
+
+    The access categories (each distance within its bound, ``d_full_m`` < ``d_max_m``), the
+    component weights (known, a positive sum, not bridging alone) and the capacity zones (as
+    many weights as limits, increasing); what is missing or mistyped is skipped.
+    """
+    problems: list[str] = []
+    for cat in values.get("access", ()):
+        where = f"access.{cat.name}"
+        keys = {"d_full_m": _DISTANCE, "d_max_m": _RADIUS, "min_area_m2": _AREA}
+        bad = [
+            p
+            for key, bound in keys.items()
+            if (p := number_problem(f"{where}.{key}", getattr(cat, key), bound))
+        ]
+        if not bad and not cat.d_full_m < cat.d_max_m:
+            bad.append(
+                f"[{where}] d_full_m = {cat.d_full_m:g} must be less than d_max_m = {cat.d_max_m:g}"
+            )
+        bad += [p for p in [strings_problem(f"{where}.space_types", cat.space_types)] if p]
+        problems += bad
+    weights = values.get("weights")
+    if isinstance(weights, Mapping):
+        unknown = set(weights) - {"access", "diversity", "bridging", "capacity"}
+        if unknown:
+            problems.append(f"weights: unknown component(s) {sorted(unknown)}")
+        if all(_WEIGHT.holds(w) for w in weights.values()):
+            if sum(weights.values()) <= 0:
+                problems.append(f"weights must have a positive sum, got {dict(weights)}")
+            elif sum(w for k, w in weights.items() if k != "bridging") <= 0:
+                problems.append(
+                    f"weights of access, diversity and capacity sum to 0 ({dict(weights)}): "
+                    "bridging needs resident-group data, and without it no score is left; give "
+                    "`weights.access` or `weights.capacity` a positive weight"
+                )
+    limits, zone_weights = values.get("capacity_zone_limits_m"), values.get("capacity_zone_weights")
+    zones = [f for f in _DECLARED if f.name in ("capacity_zone_limits_m", "capacity_zone_weights")]
+    if limits is not None and zone_weights is not None and not field_problems(values, zones):
+        if len(limits) != len(zone_weights):
+            problems.append("capacity: zone_limits_m and zone_weights must have the same length")
+        elif list(limits) != sorted(limits):
+            problems.append("capacity.zone_limits_m must increase")
+    return problems
 
 
 def _num(value: Any, *, whole: bool = False) -> Any:

@@ -112,7 +112,7 @@ def test_a_mistyped_and_a_wrong_value_in_one_message(tmp_path: Path) -> None:
     text = str(info.value)
     assert "`gap_limit_m` = 'wide'; expected a number" in text
     assert text.index("`friction_mu` = 9.0") < text.index("`acceleration_model` = 'turbo'")
-    assert 'expected "power" or "constant"' in text
+    assert "expected one of 'power', 'constant'" in text
 
 
 def test_vehicle_ranges_are_the_declared_bounds() -> None:
