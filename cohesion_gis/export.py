@@ -624,13 +624,19 @@ def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
     from cohesion_gis.maps.scenario import HEADLINE_LINES
     from cohesion_gis.maps.static import save_pdf, scenario_figure
 
+    before, after = comparison.base.hvm, comparison.after.hvm
+    vehicles = (
+        {"base_approaches": before.approaches, "scenario_approaches": after.approaches,
+         "site_names": dict(zip(before.sites["site_id"], before.sites["name"], strict=True))}
+        if before is not None and after is not None else {}
+    )  # fmt: skip
     figure = scenario_figure(
         comparison.base_districts, comparison.scenario_districts,
         scenario_name=comparison.scenario.name, description=comparison.scenario.description,
         interventions=scenario_changes(city, comparison.city),
         streets=city.walk_edges, buildings=city.buildings,
         headline=comparison.summary[:HEADLINE_LINES],
-        place=city.name, data_date=city.provenance.data_date,
+        place=city.name, data_date=city.provenance.data_date, **vehicles,
     )  # fmt: skip
     save_pdf(figure, out / "scenario_map.pdf")
     return save_offline(comparison_map(city, comparison), out / "scenario_map.html")

@@ -281,9 +281,11 @@ def add_approaches(
     tolerance_m: float,
     name: str = "Vehicle approach routes",
     show: bool = True,
+    faint: bool = False,
 ) -> VectorLayer | None:
     """Draw approach routes coloured by speed band; a stopped one (0 km/h) grey and dashed.
 
+    ``faint``: thin and pale (a scenario map's routes of today under the scenario's).
     Returns the layer, or None when there are no approaches.
     """
     if approaches.empty:
@@ -318,8 +320,8 @@ def add_approaches(
             if not float(r["impact_speed_kmh"]) > 0
             else {
                 "color": SPEED_BANDS_KMH.colour(float(r["impact_speed_kmh"])),
-                "weight": 4,
-                "opacity": 0.9,
+                "weight": 2 if faint else 4,
+                "opacity": 0.35 if faint else 0.9,
             }
             for r in records
         ],

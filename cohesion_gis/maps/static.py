@@ -42,6 +42,7 @@ from cohesion_gis.maps._style import (
     RISK_SCALE,
     SHORT_RATING_NOTE,
     SPEED_BANDS_KMH,
+    STOPPED_COLOUR,
     WORST_CASE,
     ColourScale,
     change_text,
@@ -61,7 +62,13 @@ from cohesion_gis.maps.cohesion import (
     clipped_caveat,
     same_shares_caveat,
 )
-from cohesion_gis.maps.scenario import INTERVENTION_STYLES, scenario_title, score_change
+from cohesion_gis.maps.scenario import (
+    INTERVENTION_STYLES,
+    approach_changes,
+    scenario_title,
+    score_change,
+    site_speed_labels,
+)
 from cohesion_gis.maps.sites import APPROACH_COLUMNS, SITE_COLUMNS
 
 if TYPE_CHECKING:
@@ -441,10 +448,8 @@ def _draw_sites(
     sites: gpd.GeoDataFrame,
     approaches: gpd.GeoDataFrame | None,
 ) -> None:
-    if approaches is not None and not approaches.empty:
-        colours = [SPEED_BANDS_KMH.colour(float(v)) for v in approaches["impact_speed_kmh"]]
-        for colour, band in approaches.groupby(colours, sort=False):  # one path per speed band
-            _draw_path(ax, band, edgecolor=colour, linewidth=2.5, zorder=4)
+    if approaches is not None:
+        _draw_approaches(ax, approaches)
     capacity = sites["capacity_persons"].to_numpy(dtype=float)
     top = max(float(np.nanmax(capacity)), 1.0) if len(capacity) else 1.0
     points = sites.representative_point()
@@ -457,6 +462,15 @@ def _draw_sites(
         linewidths=0.8,
         zorder=5,
     )
+
+
+def _draw_approaches(ax: Axes, approaches: gpd.GeoDataFrame) -> None:
+    """Approach routes coloured by speed band, one path per band."""
+    if approaches.empty:
+        return
+    colours = [SPEED_BANDS_KMH.colour(float(v)) for v in approaches["impact_speed_kmh"]]
+    for colour, band in approaches.groupby(colours, sort=False):
+        _draw_path(ax, band, edgecolor=colour, linewidth=2.5, zorder=4)
 
 
 def _rank_labels(ax: Axes, sites: gpd.GeoDataFrame) -> None:
@@ -541,8 +555,16 @@ def scenario_figure(
     headline: Sequence[str] = (),
     place: str | None = None,
     data_date: str | None = None,
+    base_approaches: gpd.GeoDataFrame | None = None,
+    scenario_approaches: gpd.GeoDataFrame | None = None,
+    site_names: dict[object, object] | None = None,
 ) -> Figure:
     """Draw today's score and the change in score side by side, with the intervention on both.
+
+    When the scenario changes vehicle approaches (an HVM scheme), the page leads with them: the
+    approaches it changes today and with the scenario (stopped ones grey and dashed, the changed
+    sites named with their fastest arrival before and after), framed on them, then the change in
+    score; a barrier scheme's page said "no change" everywhere and nothing on vehicles.
 
     Parameters
     ----------
@@ -561,11 +583,16 @@ def scenario_figure(
         a barrier scheme's page says what it does to vehicles, not only to the scores.
     place, data_date
         Study area and OpenStreetMap data date, in the footer (with run date and version).
+    base_approaches, scenario_approaches
+        HVM approaches before and after (``site_id, vehicle_class, impact_speed_kmh``, lines).
+    site_names
+        ``{site_id: name}`` for the changed sites' labels.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Two maps in a row, legends beside them, on an A4 landscape page.
+        Two maps in a row (three with changed approaches), legends beside them, on an A4
+        landscape page.
     """
     check_frame(base_districts, layer="base_districts", columns=DISTRICT_COLUMNS)
     check_frame(scenario_districts, layer="scenario_districts", columns=DISTRICT_COLUMNS)
@@ -582,11 +609,28 @@ def scenario_figure(
         ],
         fontsize=8,
     )
-    axes = fig.subplots(1, 2)
-    panels = (
-        (base_districts, "score", score_classes(base_districts["score"]), "Today: cohesion score"),
-        (change, "score_change", scale, "Change in score with the scenario"),
+    changed = (
+        approach_changes(base_approaches, scenario_approaches)
+        if base_approaches is not None and scenario_approaches is not None
+        else None
     )
+    site_labels: list[tuple[Axes, list[tuple[float, float, object, str]]]] = []
+    if changed is not None and len(changed[0]):
+        site_labels = _vehicle_panels(
+            fig, changed, site_names=site_names or {}, interventions=interventions,
+            streets=streets, buildings=buildings,
+        )  # fmt: skip
+        axes = [fig.axes[-1]]
+        panels: tuple[tuple[gpd.GeoDataFrame, str, ColourScale, str], ...] = (
+            (change, "score_change", scale, "Change in cohesion score"),
+        )
+    else:
+        axes = list(fig.subplots(1, 2))
+        panels = (
+            (base_districts, "score", score_classes(base_districts["score"]),
+             "Today: cohesion score"),
+            (change, "score_change", scale, "Change in score with the scenario"),
+        )  # fmt: skip
     for ax, (frame, column, colours, title) in zip(axes, panels, strict=True):
         _base(ax, streets=streets, buildings=buildings)
         _choropleth(ax, frame, column, colours)
@@ -594,9 +638,98 @@ def scenario_figure(
         if interventions is not None and len(interventions):
             _draw_interventions(ax, interventions)
         _finish(ax, title, frame)
-    for ax, (frame, column, _, _) in zip(axes, panels, strict=True):  # the layout is final
+    for ax, (frame, column, colours, _) in zip(axes, panels, strict=True):  # layout final
         _district_labels(ax, frame, fontsize=8, column=column, scale=colours)
+    for ax, labels in site_labels:
+        _point_labels(ax, labels)
     return fig
+
+
+def _vehicle_panels(
+    fig: Figure,
+    changed: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    *,
+    site_names: dict[object, object],
+    interventions: gpd.GeoDataFrame | None,
+    streets: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame | None,
+) -> list[tuple[Axes, list[tuple[float, float, object, str]]]]:
+    """Today's and the scenario's changed approaches, framed on them, and a third axes after.
+
+    Stopped approaches grey and dashed on today's route, with a ring where they arrived.
+    Returns each panel with its labels (the changed sites with their fastest arrival before
+    and after, as the web map) for :func:`_point_labels` once the layout is final.
+    """
+    before, after = changed
+    panels: list[Axes] = []
+    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.8])
+    frame = gpd.GeoDataFrame(geometry=[before.union_all().buffer(60)], crs=before.crs)
+    labels = site_speed_labels(before, after, site_names)
+    stopped = after["impact_speed_kmh"].to_numpy(dtype=float) <= 0
+    for k, (table, title) in enumerate(
+        ((before, "Approaches it changes: today"), (after, "With the scenario"))
+    ):  # fmt: skip
+        ax = fig.add_subplot(grid[0, k])
+        _base(ax, streets=streets, buildings=buildings)
+        if k == 1:  # today's routes faint under the scenario's
+            _draw_path(ax, before, edgecolor="#1764ab", linewidth=1.0, alpha=0.3, zorder=3)
+            _draw_approaches(ax, after.loc[~stopped])
+            if stopped.any():
+                _draw_path(ax, before.loc[stopped], edgecolor=STOPPED_COLOUR, linewidth=2.0,
+                           linestyle=(0, (4, 3)), zorder=4)  # fmt: skip
+                ends = shapely.get_point(before.geometry.to_numpy()[stopped], -1)
+                ax.scatter(shapely.get_x(ends), shapely.get_y(ends), s=30, facecolor="white",
+                           edgecolor=STOPPED_COLOUR, linewidths=2, zorder=6)  # fmt: skip
+        else:
+            _draw_approaches(ax, table)
+        if interventions is not None and len(interventions):
+            _draw_interventions(ax, interventions)
+        handles: list[Artist] = [
+            Line2D([], [], color=c, lw=2.5, label=lab) for c, lab in SPEED_BANDS_KMH.items()
+        ]
+        if k == 1:
+            handles += [
+                Line2D([], [], color=STOPPED_COLOUR, lw=2, linestyle=(0, (4, 3)),
+                       marker="o", markerfacecolor="white", markeredgecolor=STOPPED_COLOUR,
+                       label="stopped (ring: where it arrived today)"),
+                Line2D([], [], color="#1764ab", lw=1, alpha=0.3, label="today's route, faint"),
+            ]  # fmt: skip
+        previous = ax.get_legend()
+        ax.legend(handles=handles, title=SPEED_BANDS_KMH.title, loc="upper left",
+                  bbox_to_anchor=(0, -0.02), fontsize=6.5, title_fontsize=7, framealpha=0.9,
+                  borderaxespad=0, ncol=2)  # fmt: skip
+        if previous is not None:
+            ax.add_artist(previous).set_clip_on(False)
+        _finish(ax, title, frame)
+        panels.append(ax)
+    fig.add_subplot(grid[0, 2])
+    return [
+        (ax, [(row.geometry.x, row.geometry.y, row.name,
+               f"fastest {row.before_kmh:.0f} km/h" if k == 0 else f"fastest {row.text}")
+              for row in labels.itertuples()])
+        for k, ax in enumerate(panels)
+    ]  # fmt: skip
+
+
+def _point_labels(ax: Axes, labels: Sequence[tuple[float, float, object, str]]) -> None:
+    """Name and detail at each point, most important first, never over one another.
+
+    A label that would cover one already written keeps its name only, or is left out. Call once
+    the figure's layout is final.
+    """
+    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
+    renderer = _renderer(cast("Figure", ax.get_figure()))
+    placed: list[Bbox] = []
+    for x, y, name, detail in labels:
+        for text in (f"{_mpl_text(name)}\n{_mpl_text(detail)}", _mpl_text(name)):
+            artist = ax.annotate(text, (x, y), ha="center", va="bottom", fontsize=7,
+                                 fontweight="bold", path_effects=halo, zorder=8,
+                                 annotation_clip=True, in_layout=False)  # fmt: skip
+            box = artist.get_window_extent(renderer).padded(1)
+            if not any(box.overlaps(other) for other in placed):
+                placed.append(box)
+                break
+            artist.remove()
 
 
 def _draw_interventions(ax: Axes, changes: gpd.GeoDataFrame) -> None:

@@ -64,3 +64,38 @@ def test_scenario_pages_lead_with_what_changes_most(helsinki, scenario_districts
     (footer,) = [t.get_text() for t in fig.texts if t.get_gid() == "cg-footer"]
     text = footer.replace("\n", " ")
     assert text.startswith("What changes most: Aleksanterinkatu") and "risk 80 → 16" in text
+
+
+def test_only_the_approaches_a_scenario_changes_are_drawn_and_stopped_ones_marked(helsinki):
+    # before and after looked alike: every approach of every touched site was drawn (review, 3)
+    from cohesion_gis.maps.scenario import approach_changes, site_speed_labels
+    from cohesion_gis.maps.static import scenario_figure
+
+    base = helsinki.approaches
+    first = base["site_id"] == base["site_id"].iloc[0]
+    second = base["site_id"] == base["site_id"].iloc[-1]
+    after = base.assign(
+        impact_speed_kmh=base["impact_speed_kmh"].where(~first, 0.0).where(~second, 10.0)
+    ).drop(index=base.index[second][:1])  # one route gone altogether
+    before, now = approach_changes(base, after)
+    assert len(before) == len(now) == int(first.sum() + second.sum())
+    assert (now["impact_speed_kmh"] <= 0).sum() == first.sum() + 1  # the gone route: stopped
+    assert before.index.equals(now.index) and (before["site_id"] == now["site_id"]).all()
+    assert approach_changes(base, base)[0].empty  # no change, nothing drawn as changed
+    names = dict(zip(helsinki.sites["site_id"], helsinki.sites["name"], strict=True))
+    labels = site_speed_labels(before, now, names)
+    stopped = labels.loc[labels["site_id"] == base["site_id"].iloc[0], "text"].item()
+    assert stopped.endswith("km/h → stopped")
+    page = scenario_map(
+        helsinki.districts, helsinki.districts, base_approaches=base, scenario_approaches=after,
+        site_names=names,
+    ).get_root().render()  # fmt: skip
+    assert f"Vehicle approaches after ({first.sum() + 1} stopped" in page
+    assert "Vehicle approaches before, faint" in page and "Stopped: where they arrived" in page
+    fig = scenario_figure(helsinki.districts, helsinki.districts, base_approaches=base,
+                          scenario_approaches=after, site_names=names)  # fmt: skip
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["Approaches it changes: today", "With the scenario",
+                      "Change in cohesion score"]  # fmt: skip
+    texts = " ".join(t.get_text() for t in fig.axes[1].texts)
+    assert "→ stopped" in texts or "→" in texts
