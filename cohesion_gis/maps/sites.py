@@ -117,7 +117,9 @@ def _site_popup(row: dict[str, object], n_sites: int) -> str:
         ) + (f" (class {fastest})" if fastest else "")
     if "max_normal_impact_kmh" in row:
         normal = row["max_normal_impact_kmh"]
-        rows["Worst impact square to the crowd"] = format_number(normal, unit="km/h")
+        rows["Fastest impact square to the crowd (any vehicle)"] = format_number(
+            normal, unit="km/h"
+        )
     rows |= {
         "Barrier rating needed": plain_rating(row["required_rating"]),
         "Assumes": WORST_CASE,

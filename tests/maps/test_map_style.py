@@ -75,7 +75,7 @@ def test_popup_escapes_labels_values_and_title():
 
 @pytest.mark.parametrize(
     ("speed", "band"),
-    [(0, 0), (31.9, 0), (32, 1), (47.99, 1), (48, 2), (64, 3), (112, 3)],
+    [(0, 0), (31.9, 0), (32, 1), (47.99, 1), (48, 2), (64, 3), (79.9, 3), (80, 4), (151, 4)],
 )
 def test_speed_bands_follow_crash_test_speeds(speed, band):
     assert SPEED_BANDS_KMH.colour(speed) == SPEED_BANDS_KMH.colours[band]
