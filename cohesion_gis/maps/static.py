@@ -953,8 +953,11 @@ def summary_figure(
         *([SHORT_RATING_NOTE] if any(r.startswith("none at") for r in ratings) else []),
     ]
     _footer(fig, footer)
-    grid = fig.add_gridspec(2, 2, height_ratios=[3, 2])
-    left, right = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+    # maps and tables in grids of their own: the tables take the full half page, not the maps'
+    # width less their legends (Monaco's district table ran into the footer)
+    outer = fig.add_gridspec(2, 1, height_ratios=[3, 2])
+    maps, tables = outer[0].subgridspec(1, 2), outer[1].subgridspec(1, 2)
+    left, right = fig.add_subplot(maps[0, 0]), fig.add_subplot(maps[0, 1])
     _base(left, streets=streets, buildings=buildings)
     scale = score_classes(districts["score"])
     _choropleth(left, districts, "score", scale)
@@ -970,7 +973,7 @@ def summary_figure(
         in_view(sites, study_area, what="sites"),
     )  # fmt: skip
     _table(
-        fig.add_subplot(grid[1, 0]),
+        fig.add_subplot(tables[0, 0]),
         "Districts with the lowest cohesion score",
         ("District", "Score (0–100)", "Worst tenth / median", "Most points lost on",
          "Fewest residents within the standard walk of", "Residents"),
@@ -978,7 +981,7 @@ def summary_figure(
         widths=(0.3, 0.08, 0.13, 0.15, 0.22, 0.12),
     )  # fmt: skip
     _table(
-        fig.add_subplot(grid[1, 1]),
+        fig.add_subplot(tables[0, 1]),
         "Sites to protect first",
         ("Priority", "Site", "People", "Barrier rating needed"),
         [

@@ -90,6 +90,14 @@ def test_every_pdf_is_an_a4_page_with_everything_inside_its_margins(
         drawn = fig.get_tightbbox(_extents(fig), bbox_extra_artists=static.page_artists(fig))
         assert drawn.x0 * 72 >= margin_pt - 1 and drawn.y0 * 72 >= margin_pt - 1, name
         assert drawn.x1 * 72 <= x1 - margin_pt + 1 and drawn.y1 * 72 <= y1 - margin_pt + 1, name
+    # the summary's tables stay above its footer (Monaco's district table ran into it)
+    fig = figures["summary"]
+    renderer = _extents(fig)
+    (footer,) = [t for t in fig.texts if t.get_gid() == "cg-footer"]
+    top = footer.get_window_extent(renderer).y1
+    for ax in fig.axes:
+        for table in ax.tables:
+            assert table.get_window_extent(renderer).y0 >= top, ax.get_title()
 
 
 def test_png_is_cropped_tight(helsinki, tmp_path):
