@@ -2,8 +2,17 @@ r"""The impact envelope of each approach, and the rating each class needs at an 
 
 An approach (:func:`cohesion_gis.hvm.routes.approach_routes`) ends where a carriageway meets a
 site's crowd perimeter grown by the mount distance: the speed there is the vehicle's speed on
-the carriageway, heading ``impact_angle_deg`` to the perimeter. A vehicle driving *along* a
-square at 150 km/h cannot strike it head-on at 150 km/h: to turn towards it, it needs room.
+the carriageway. Its **arrival angle** ``impact_angle_deg`` is where its straight path strikes
+the real (un-grown) crowd outline (:func:`cast_to_outline`): the heading is the chord over the
+route's last vehicle length (its body axis as its front reaches the entry), cast for
+``params.impact_ray_m`` (30 m); the angle is the incidence (90° head-on) to the face struck,
+the outline's chord over ``params.impact_face_m`` (10 m) centred on the hit,
+``hit_distance_m`` how far ahead. A path that meets no crowd within the cast runs along it:
+``direct_hit`` is False and the angle 0°, so only the turn below governs. (It was the heading
+of the last route step against a 1 m chord of the grown perimeter, whose rounded bumps where
+footways join made streets running along a square read 70-90°: VDA review item 1.) A vehicle
+driving *along* a square at 150 km/h cannot strike it head-on at 150 km/h: to turn towards
+it, it needs room.
 For each approach and each angle of ``params.impact_angles_deg`` (90, 60, 45, 30 and glancing
 15°) the envelope is the fastest speed at which the vehicle can strike the perimeter anywhere in
 that angle's band (scored at the band's worst edge, and the requirement's threat text names the
@@ -84,6 +93,9 @@ def _envelope_names(params: HvmParams) -> list[str]:
 
 #: Columns :func:`impact_envelope` adds (the envelope columns come in between, one per angle).
 ENVELOPE_COLUMNS = (
+    "impact_angle_deg",
+    "direct_hit",
+    "hit_distance_m",
     "protected_by",
     "standoff_m",
     "lateral_room_m",
@@ -130,10 +142,13 @@ def impact_envelope(
     Returns
     -------
     geopandas.GeoDataFrame
-        The approach columns (as searched, to 0.1 km/h) plus, at the speed resolution,
-        ``standoff_m`` (kerb to crowd perimeter, m: the penetration a barrier at the kerb may
-        have), ``lateral_room_m``, ``impact_speed_kmh_<angle>deg`` per envelope
-        angle, ``normal_speed_kmh``, ``crowd_entry_speed_kmh`` (the fastest speed at which
+        The approach columns (as searched, to 0.1 km/h) plus ``impact_angle_deg`` (incidence
+        of the straight path on the real crowd outline, 90 = head-on, 0 where it misses; NaN
+        where no vehicle arrives), ``direct_hit`` (the straight path meets the crowd within
+        ``params.impact_ray_m``), ``hit_distance_m`` (how far ahead, m; NaN on a miss) and, at
+        the speed resolution, ``standoff_m`` (kerb to crowd perimeter, m: the penetration a
+        barrier at the kerb may have), ``lateral_room_m``, ``impact_speed_kmh_<angle>deg`` per
+        envelope angle, ``normal_speed_kmh``, ``crowd_entry_speed_kmh`` (the fastest speed at which
         the vehicle crosses into the crowd perimeter at any envelope angle, glancing included:
         the speed a vehicle running along the crowd enters it without turning),
         ``design_angle_deg`` (test angle of the most demanding
@@ -156,7 +171,12 @@ def impact_envelope(
     lat = np.array([vehicles[c].lateral_limit_ms2(params.friction_mu) for c in names], float)
     acc = np.array([vehicles[c].accel_ms2 for c in names], float)
     top = np.array([vehicles[c].top_speed_kmh for c in names], float)
-    theta0 = np.nan_to_num(table["impact_angle_deg"].to_numpy(float), nan=0.0)
+    body = np.array([vehicles[c].length_m for c in names], float)
+    hit, theta0 = _arrival_cast(table.geometry.to_numpy(), table["site_id"], sites, body, params)
+    theta0[~arrived] = 0.0
+    table["impact_angle_deg"] = np.where(arrived, np.round(theta0, 1), np.nan)
+    table["direct_hit"] = arrived & np.isfinite(hit)
+    table["hit_distance_m"] = np.where(arrived, np.round(hit, 1), np.nan)
     table["lateral_room_m"] = np.round(room, 1)
     envelope = {}
     angles = params.impact_angles_deg
@@ -191,6 +211,8 @@ def cast_to_outline(
     headings_rad: np.ndarray,
     outlines: np.ndarray,
     max_m: float | np.ndarray,
+    *,
+    face_m: float | np.ndarray = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Where each straight path first meets its crowd outline, and at what incidence.
 
@@ -199,17 +221,21 @@ def cast_to_outline(
     STRtree for the candidate segments, the crossing in numpy): no buffer, no chord, so the
     answer is the real outline's, whatever distance the caller searched from.
 
-    The incidence is the angle between the path and the outline segment it strikes:
+    The incidence is the angle between the path and the face it strikes:
 
     .. math::
 
         \phi = \arcsin\left|\hat d \times \hat e\right|
 
-    with :math:`\hat d` the path's unit direction and :math:`\hat e` the segment's, so 90° is
-    square to the face (head-on) and 0° along it. A path through a vertex takes the steeper
-    of the two faces (the more demanding impact). A path starting inside the polygon (or on its
-    outline heading in) is already in the crowd: its distance is 0 and its incidence is that of
-    the face the same straight line crossed to get there (cast backwards).
+    with :math:`\hat d` the path's unit direction and :math:`\hat e` the face's, so 90° is
+    square to the face (head-on) and 0° along it. The face is the outline's chord over
+    ``face_m`` centred on the hit, along the ring struck (0: the segment struck; a path through
+    a vertex then takes the steeper of the two, the more demanding impact): a chord as long as
+    the vehicle reads the face it strikes, not the facets of a bump smaller than itself (the
+    rounded ends of the footway strips a crowd area is built from are 1-3 m across). A path
+    starting inside the polygon (or on its outline heading in) is already in the crowd: its
+    distance is 0 and its incidence is that of the face the same straight line crossed to get
+    there (cast backwards).
 
     Parameters
     ----------
@@ -222,6 +248,9 @@ def cast_to_outline(
         Rows may repeat a polygon (each distinct outline is split into segments once).
     max_m
         Length of each cast (m), a scalar or ``(n,)``.
+    face_m
+        Length (m) of the outline chord the face is read over, a scalar or ``(n,)``; 0: the
+        segment struck.
 
     Returns
     -------
@@ -294,19 +323,83 @@ def cast_to_outline(
         t = np.where(parallel, along, (rel[:, 0] * e[:, 1] - rel[:, 1] * e[:, 0]) / cross)
         phi = np.degrees(np.arcsin(np.clip(np.abs(cross) / np.maximum(e_len, 1e-12), 0.0, 1.0)))
     keep = inside[ray_i] | (t > _ON_OUTLINE_M)  # leaving the outline it starts on is no hit
-    ray_i, t, phi = ray_i[keep], t[keep], phi[keep]
+    ray_i, seg_i, t, phi = ray_i[keep], seg_i[keep], t[keep], phi[keep]
     order = np.lexsort((-phi, np.round(t, 6), ray_i))  # nearest first, steeper face on a tie
     first = order[np.diff(ray_i[order], prepend=-1) != 0]
     found = rows[ray_i[first]]
     hit[found] = np.where(inside[ray_i[first]], 0.0, t[first])
     incidence[found] = phi[first]
+    face = np.broadcast_to(np.asarray(face_m, float), (n,))[found]
+    if (face > 0).any():
+        k = ray_i[first]
+        points = start[k] + t[first, None] * sign[k, None] * d[k]
+        rings = parts[0][ring[:-1][same][seg_i[first]]]
+        chord = _face_chord(rings, points, face)
+        ok = np.isfinite(chord).all(axis=1) & (np.hypot(chord[:, 0], chord[:, 1]) > 0)
+        ray = sign[k, None] * d[k]
+        cross = ray[:, 0] * chord[:, 1] - ray[:, 1] * chord[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sine = np.abs(cross) / np.hypot(chord[:, 0], chord[:, 1])
+        smooth = np.degrees(np.arcsin(np.clip(sine, 0.0, 1.0)))
+        incidence[found] = np.where(ok & (face > 0), smooth, incidence[found])
     return hit, incidence
+
+
+def _face_chord(rings: np.ndarray, points: np.ndarray, face_m: np.ndarray) -> np.ndarray:
+    """Vector (m) of each ring's chord over ``face_m`` centred on the point on it.
+
+    NaN where the ring is no longer than the chord.
+    """
+    length = shapely.length(rings)
+    at = shapely.line_locate_point(rings, shapely.points(points))
+    half = face_m / 2
+    a = shapely.line_interpolate_point(rings, np.mod(at - half, length))
+    b = shapely.line_interpolate_point(rings, np.mod(at + half, length))
+    out = shapely.get_coordinates(b) - shapely.get_coordinates(a)
+    out[face_m >= length] = np.nan
+    return out
 
 
 def _extent(shapes: np.ndarray) -> np.ndarray:
     """Diagonal (m) of each geometry's bounding box plus 1 m: a cast that long crosses it."""
     bounds = shapely.bounds(shapes)
     return np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) + 1.0
+
+
+def _arrival_cast(
+    routes: np.ndarray,
+    site_ids: pd.Series,
+    sites: gpd.GeoDataFrame,
+    chord_m: np.ndarray,
+    params: HvmParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each route's straight path from its end, cast against its site's real crowd outline.
+
+    The heading is the chord over the route's last ``chord_m`` (the vehicle's length: its body
+    axis, rear to front, as its front reaches the entry; the whole route where shorter), the
+    cast :func:`cast_to_outline` for ``params.impact_ray_m``, the face read over
+    ``params.impact_face_m``. Returns the hit distance (m, NaN
+    on a miss or without a route) and the incidence (degrees, 0 on a miss).
+    """
+    n = routes.size
+    has = ~shapely.is_missing(routes)
+    has[has] = shapely.get_type_id(routes[has]) == 1  # a LineString route
+    tips, tails = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
+    if has.any():
+        lines = routes[has]
+        length = shapely.length(lines)
+        tips[has] = shapely.get_coordinates(shapely.get_point(lines, -1))
+        back = shapely.line_interpolate_point(lines, np.maximum(length - chord_m[has], 0.0))
+        tails[has] = shapely.get_coordinates(back)
+    step = tips - tails
+    heading = np.where(
+        np.hypot(step[:, 0], step[:, 1]) > 0, np.arctan2(step[:, 1], step[:, 0]), np.nan
+    )
+    perimeter = sites.set_index("site_id").geometry
+    polygons = perimeter.loc[site_ids.to_numpy()].to_numpy()
+    return cast_to_outline(
+        tips, heading, polygons, params.impact_ray_m, face_m=params.impact_face_m
+    )
 
 
 def round_speed(speed: np.ndarray, resolution: float) -> np.ndarray:

@@ -145,6 +145,17 @@ class HvmParams:
         "management; a line of separate elements holds them up to this angle).",
         Bound(0.0, 89.0, "degrees"),
     )
+    impact_ray_m: float = param(
+        "Length (m) of the straight path cast from each entry against the real crowd outline "
+        "(:func:`~cohesion_gis.hvm.impact.cast_to_outline`): a path that does not meet the "
+        "crowd within it is no direct impact (the arrival runs along the crowd, angle 0°).",
+        Bound(0.0, 200.0, "m", above=True),
+    )
+    impact_face_m: float = param(
+        "Length (m) of the crowd-outline chord, centred on where the straight path strikes it, "
+        "whose direction is the face the impact angle is measured to (0: the segment struck).",
+        Bound(0.0, 100.0, "m"),
+    )
     station_concourse_persons_m2: float = param(
         "Persons per m² of a station's public floor at busy times "
         "(:mod:`~cohesion_gis.hvm.sites`).",

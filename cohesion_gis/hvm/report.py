@@ -294,7 +294,7 @@ def _egress_text(egress: SiteAssessment | None, params: HvmParams) -> str:
     return (
         f"{head}: {len(rows)} arrivals at {rows['entry_id'].nunique()} entries; fastest "
         f"{top['vehicle_class']} {_arrival(top)} km/h ({_entry(top['entry_id'])}, "
-        f"{top['run_up_m']:.0f} m run-up, heading {top['impact_angle_deg']:.0f}°); worst normal "
+        f"{top['run_up_m']:.0f} m run-up, straight path {_angle(top)}); worst normal "
         f"impact {rows['normal_speed_kmh'].max():.0f} km/h (an upper bound); requirements by "
         f"class at the zone's entries: {by_class}. Close these streets to traffic during "
         "egress, or meet these ratings where they enter the zone."
@@ -464,7 +464,11 @@ def _page(
         "Speeds from a point-mass model (μ, power, drag assumptions in the audit), from rest "
         "within the search horizon; '≥' marks speeds the horizon limits.",
         "Impact envelope: hard-standing measured at the entry; off-road paths from further "
-        "away are not modelled. Ratings are evidence only for their class, speed, angle and "
+        "away are not modelled. 'Straight path': the angle at which the arrival's straight "
+        "path (its last vehicle length) strikes the crowd outline within "
+        f"{params.impact_ray_m:.0f} m (90° head-on; buildings on the way not checked), "
+        "'misses' where it runs along the crowd and must turn to strike it. Ratings are "
+        "evidence only for their class, speed, angle and "
         "penetration; energy is shown, never substituted.",
         "Stand-off (the 'penetration ≤' of every rating): from the kerb to the crowd edge, "
         "what remains of the footway behind a barrier at the kerb (the entry's distance to the "
@@ -545,7 +549,7 @@ def vda_html(
         body.append(
             f"<tr><td>{escape_text(str(r['entry_id']))}</td>"
             f"<td>{escape_text(r['vehicle_class'])}</td>"
-            f"<td>{_arrival(r)}</td><td>{r['impact_angle_deg']:.0f}°</td>"
+            f"<td>{_arrival(r)}</td><td>{_angle(r)}</td>"
             f"<td>{r['run_up_m']:.0f}</td>{cells}<td>{r['normal_speed_kmh']:.0f}</td>"
             f"<td>{escape_text(str(r['required_rating']))}</td></tr>"
         )
@@ -568,9 +572,10 @@ def vda_html(
 <p style="font-size:11px">The last {NEAR_M:.0f} m of the {min(DRAWN, n)} fastest
 approaches, by arrival speed: green &lt; 32, yellow 32-48, orange 48-64, red ≥ 64 km/h. Crowd
 perimeter in blue. Table: the {min(LISTED, n)} fastest of {n} arrivals
-(speeds in km/h; envelope: fastest impact at each angle).</p>
+(speeds in km/h; straight path: the angle its straight path strikes the crowd at, 90°
+head-on, or misses; envelope: fastest impact at each angle).</p>
 <table border="1" cellspacing="0" cellpadding="3" style="font-size:11px">
-<tr><th>entry</th><th>class</th><th>arrival km/h</th><th>heading</th><th>run-up m</th>{head}
+<tr><th>entry</th><th>class</th><th>arrival km/h</th><th>straight path</th><th>run-up m</th>{head}
 <th>normal km/h</th><th>requirement</th></tr>
 {"".join(body)}</table>
 <h3>Requirement per entry and class</h3>
@@ -602,6 +607,11 @@ def _html_table(table: pd.DataFrame) -> str:
 def _arrival(row: pd.Series) -> str:
     """Arrival speed (km/h), "≥ X" where the search horizon limits it."""
     return f"{'≥ ' if row['horizon_limited'] else ''}{row['impact_speed_kmh']:.0f}"
+
+
+def _angle(row: pd.Series) -> str:
+    """Where the arrival's straight path meets the crowd: its angle (90° head-on) or "misses"."""
+    return f"{row['impact_angle_deg']:.0f}°" if row["direct_hit"] else "misses"
 
 
 def vda_figure(
@@ -721,13 +731,13 @@ def vda_figure(
         fig.add_subplot(grid[1, 1]),
         f"Envelope, km/h (fastest impact per angle band): {min(TABLE_ROWS, len(page.arrived))} "
         f"fastest of {len(page.arrived)} arrivals",
-        ("entry", "class", "arrival", "heading", "run-up m", *short.values(), "normal"),
+        ("entry", "class", "arrival", "straight", "run-up m", *short.values(), "normal"),
         [
             [
                 _entry(r["entry_id"]),
                 str(r["vehicle_class"]),
                 _arrival(r),
-                f"{r['impact_angle_deg']:.0f}°",
+                _angle(r),
                 f"{r['run_up_m']:.0f}",
                 *(f"{r[c]:.0f}" for c in page.angles),
                 f"{r['normal_speed_kmh']:.0f}",

@@ -120,7 +120,6 @@ APPROACH_COLUMNS = (
     "run_up_m",
     "impact_speed_kmh",
     "impact_energy_kj",
-    "impact_angle_deg",
     "speeds_kmh",
     "blocked_by",
     "defeated",
@@ -232,8 +231,8 @@ def approach_routes(
     geopandas.GeoDataFrame
         One row per site × class × entry (:data:`APPROACH_COLUMNS`): the route (LineString from
         the start to the entry; None if no vehicle can arrive), ``run_up_m``,
-        ``impact_speed_kmh``, ``impact_energy_kj`` (class test mass), ``impact_angle_deg``
-        (90 = square to the perimeter), ``speeds_kmh`` (speed at every route vertex,
+        ``impact_speed_kmh``, ``impact_energy_kj`` (class test mass), ``speeds_kmh`` (speed
+        at every route vertex,
         space-separated), ``blocked_by`` and ``defeated`` (barrier ids, ``;``-separated) and
         ``reason`` (empty when a vehicle arrives). A site without entries, or whose entries no
         vehicle of the class can reach, has rows with speed 0 and the reason.
@@ -266,7 +265,6 @@ class ApproachNetwork:
     kernel_network: tuple[np.ndarray, ...]
     kernel_classes: tuple[np.ndarray, ...]
     site_ids: np.ndarray
-    polygons: np.ndarray
     classes: list[VehicleClass]
     params: HvmParams
     barriers: tuple[list[BarrierRating | None], list[str], bool]
@@ -292,10 +290,10 @@ class ApproachNetwork:
             the network was built with; ``None``: every site.
         """
         entries, inside = self.entries, self.inside
-        site_ids, polygons = self.site_ids, self.polygons
+        site_ids = self.site_ids
         if sites is not None:
             entries, inside = _subset(self.entries, self.inside, sites)
-            site_ids, polygons = site_ids[sites], polygons[sites]
+            site_ids = site_ids[sites]
         graph = self.net.graph
         arrays = (graph.indptr, graph.indices.astype(np.int64), graph.weights_m)
         out = _run_chunks(
@@ -308,7 +306,7 @@ class ApproachNetwork:
         return _table(
             out,
             self.net,
-            sites=(site_ids, polygons, entries),
+            sites=(site_ids, entries),
             classes=self.classes,
             params=self.params,
             barriers=self.barriers,
@@ -387,7 +385,6 @@ def approach_network(
         kernel_network=kernel_network,
         kernel_classes=(*per_class, start_ok),
         site_ids=site_ids,
-        polygons=sites.geometry.to_numpy(),
         classes=classes,
         params=params,
         barriers=(ratings, barrier_ids, block_unrated),
@@ -1037,7 +1034,7 @@ def _table(
     out: tuple[np.ndarray, ...],
     net: _Network,
     *,
-    sites: tuple[np.ndarray, np.ndarray, _Entries],
+    sites: tuple[np.ndarray, _Entries],
     classes: list[VehicleClass],
     params: HvmParams,
     barriers: tuple[list[BarrierRating | None], list[str], bool],
@@ -1047,7 +1044,7 @@ def _table(
     rows, v_xy, v_speed, v_dist, defeat, block, block_kmh = out
     site, cls, entry, status, n_open, wide, flags = rows[:, :7].T
     vptr = np.r_[0, rows[:, 7]]
-    site_ids, polygons, entries = sites
+    site_ids, entries = sites
     ratings, barrier_ids, block_unrated = barriers
     n_rows = site.size
     arrived = status == kernel.ROW_ARRIVED
@@ -1090,13 +1087,7 @@ def _table(
             )
         else:
             reason[r] = "no street outside the site leads to this entry"
-    angle = np.full(n_rows, np.nan)
     rows = np.flatnonzero(arrived)
-    if rows.size:
-        angle[rows] = _impact_angles(
-            polygons[site[rows]], entries.x[at[rows]], entries.y[at[rows]],
-            v_xy[vptr[rows + 1] - 1] - v_xy[vptr[rows + 1] - 2],
-        )  # fmt: skip
     geometry = np.full(n_rows, None, dtype=object)
     lengths = np.diff(vptr)[rows]
     if rows.size:
@@ -1114,7 +1105,6 @@ def _table(
             "run_up_m": run_up,
             "impact_speed_kmh": speed,
             "impact_energy_kj": np.where(arrived, kinetic_energy_kj(mass, speed), 0.0),
-            "impact_angle_deg": angle,
             "speeds_kmh": speed_text,
             "blocked_by": blocked,
             "defeated": defeated,
@@ -1182,20 +1172,3 @@ def _blocked_text(
             if stops:
                 parts[r].append(ids[b])
     return np.array([";".join(dict.fromkeys(p)) for p in parts], dtype=object)
-
-
-def _impact_angles(
-    polygons: np.ndarray, x: np.ndarray, y: np.ndarray, last_step: np.ndarray
-) -> np.ndarray:
-    """Angle (degrees) between the travel direction and the perimeter (90: square on)."""
-    boundary = shapely.boundary(polygons)
-    at = shapely.line_locate_point(boundary, shapely.points(x, y))
-    a = shapely.get_coordinates(shapely.line_interpolate_point(boundary, np.maximum(at - 0.5, 0.0)))
-    b = shapely.get_coordinates(shapely.line_interpolate_point(boundary, at + 0.5))
-    heading = np.arctan2(last_step[:, 1], last_step[:, 0])
-    return np.array(
-        [
-            float(np.degrees(math.asin(min(abs(math.sin(h - math.atan2(by - ay, bx - ax))), 1.0))))
-            for h, (ax, ay), (bx, by) in zip(heading.tolist(), a.tolist(), b.tolist(), strict=True)
-        ]
-    )

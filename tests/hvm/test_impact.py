@@ -63,7 +63,6 @@ def scene(
         "run_up_m": [run_up_m, 0.0],
         "impact_speed_kmh": [speed_kmh, 0.0],
         "impact_energy_kj": [float(kinetic_energy_kj(M1.test_mass_kg, speed_kmh)), 0.0],
-        "impact_angle_deg": [0.0, np.nan],  # along the perimeter
         "speeds_kmh": ["", ""],
         "blocked_by": ["", ""],
         "defeated": ["", ""],
@@ -214,11 +213,16 @@ def test_a_bollard_row_holds_a_vehicle_arriving_at_a_steep_angle() -> None:
     line = [shapely.LineString([(-50, -5), (90, -5)])]
     bollards = barrier(line, "V/1500[M1]/80/90:1.0").assign(barrier_kind="bollard")
     tables = scene(40.0)
-    steep = tables["approaches"].assign(impact_angle_deg=[60.0, np.nan])
+    # the same entry reached by a street rising at 60° towards the square's south side
+    rising = shapely.LineString([(20 - 100 * np.cos(np.pi / 3), -15 - 100 * np.sin(np.pi / 3)),
+                                 (20, -15)])  # fmt: skip
+    steep = tables["approaches"].set_geometry([rising, shapely.Point(30, -15)], crs=CRS)
     table = impact_envelope(
         steep, tables["sites"], tables["edges"], vehicles=VEHICLES, params=PARAMS,
         barriers=bollards,
     )  # fmt: skip
+    assert table["impact_angle_deg"].iloc[0] == pytest.approx(60.0)
+    assert table["hit_distance_m"].iloc[0] == pytest.approx(15 / np.sin(np.pi / 3), abs=0.05)
     assert table["protected_by"].tolist() == ["b0", ""]
     assert envelope(40.0, bollards)["protected_by"].tolist() == ["", ""]  # along it: glancing
 
@@ -285,6 +289,15 @@ def test_cast_to_outline_by_hand():
     # beyond the cast length: a miss
     far, _ = cast_to_outline(origins[:1], headings[:1], np.array([crowd], dtype=object), 3.9)
     assert np.isnan(far[0])
+    # a 2 m rounded bump on the south side (a footway's end cap): a path striking its flank
+    # square on meets a facet at about 45°, the side over 10 m at 90°
+    bumped = shapely.union(crowd, shapely.Point(20, 0).buffer(2.0, quad_segs=4))
+    start = np.array([[21.4, -6.0]])
+    rows = np.array([bumped], dtype=object)
+    hit0, facet = cast_to_outline(start, np.radians([90.0]), rows, 30.0)
+    hit10, side = cast_to_outline(start, np.radians([90.0]), rows, 30.0, face_m=10.0)
+    assert hit0[0] == hit10[0] < 6.0  # the same point, on the bump
+    assert 30.0 < facet[0] < 60.0 and side[0] == pytest.approx(90.0, abs=1.0)
 
 
 def test_cast_to_outline_does_not_depend_on_where_along_the_path_it_starts(helsinki):
