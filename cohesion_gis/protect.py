@@ -1137,9 +1137,9 @@ def _cut(
         hits = {index["line", k] for k in route.segments if (k, cls) in needs}
         hits |= {index["closure", on_street[k]] for k in route.segments
                  if ("closure", on_street[k]) in index}  # fmt: skip
-        entry = owner.get(route.segments[-1][1])
-        if (entry, cls) in kerb_needs:
-            hits.add(index["kerb", entry])
+        arrives_at = owner.get(route.segments[-1][1])
+        if (arrives_at, cls) in kerb_needs:
+            hits.add(index["kerb", arrives_at])
         if not hits:
             unstoppable.append(route)
             continue
@@ -2584,7 +2584,7 @@ def scheme_figure(
     from matplotlib.patches import Patch
 
     from cohesion_gis import __version__
-    from cohesion_gis.maps.protect import FORM_COLOURS, _drawn_as
+    from cohesion_gis.maps.protect import FORM_COLOURS, drawn_as
     from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
 
     figures, lines = _summary(result), result.lines
@@ -2613,7 +2613,7 @@ def scheme_figure(
     if len(still):
         still.plot(ax=ax, color="#000000", linewidth=1.0, linestyle=":", zorder=4)
         handles.append(Line2D([], [], color="#000000", ls=":", label="approach left open"))
-    drawn = _drawn_as(lines) if len(lines) else pd.Series(dtype=str)
+    drawn = drawn_as(lines) if len(lines) else pd.Series(dtype=str)
     for form, colour in FORM_COLOURS.items():
         mine = lines.loc[drawn == form] if len(lines) else lines
         if len(mine):

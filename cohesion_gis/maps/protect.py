@@ -29,7 +29,7 @@ from cohesion_gis.maps._style import (
 from cohesion_gis.maps.basemap import base_map
 from cohesion_gis.maps.sites import add_approaches, speed_legend
 
-__all__ = ["FORM_COLOURS", "scheme_map"]
+__all__ = ["FORM_COLOURS", "drawn_as", "scheme_map"]
 
 #: Colour of each form (Okabe & Ito, colour-blind safe; apart from the blue speed ramp and the
 #: grey of stopped approaches): closure green, street furniture yellow, planters orange,
@@ -50,7 +50,7 @@ _FORM_WORDS = {
 }
 
 
-def _drawn_as(lines: gpd.GeoDataFrame) -> pd.Series:
+def drawn_as(lines: gpd.GeoDataFrame) -> pd.Series:
     """Each row's key in :data:`FORM_COLOURS`: its form, or "chicane" for a chicane."""
     return lines["form_type"].where(lines["kind"] != "chicane", "chicane").astype(str)
 
@@ -167,7 +167,7 @@ def scheme_map(
         add_legend(m, speed_legend(stopped=True), position="bottomleft", layers=layers)
     if len(lines):
         scheme = _scheme_layer(lines, tolerance_m=tolerance_m).add_to(m)
-        present = [k for k in FORM_COLOURS if k in set(_drawn_as(lines))]
+        present = [k for k in FORM_COLOURS if k in set(drawn_as(lines))]
         add_legend(
             m,
             legend_html(
@@ -186,7 +186,7 @@ def _scheme_layer(lines: gpd.GeoDataFrame, *, tolerance_m: float) -> VectorLayer
     wgs = to_wgs84(lines, tolerance_m=tolerance_m)
     popups, tooltips, styles = [], [], []
     records = wgs.drop(columns="geometry").to_dict("records")
-    for row, form in zip(records, _drawn_as(lines), strict=True):
+    for row, form in zip(records, drawn_as(lines), strict=True):
         rows = {
             "Form": row["form"],
             "Must": row["what_it_stops"],
