@@ -14,7 +14,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import geopandas as gpd
 import numpy as np
@@ -87,6 +87,7 @@ __all__ = [
     "mpl_text",
     "page_artists",
     "page_figure",
+    "pdf_page",
     "save_pdf",
     "save_png",
     "scenario_figure",
@@ -1078,21 +1079,27 @@ def _save(fig: Figure, path: str | os.PathLike[str], *, dpi: int) -> Path:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in {"png", "pdf"}:
         raise ParameterError(f"{out}: expected a .png or .pdf file name, got {out.suffix!r}")
+    with atomic_path(out, overwrite=True) as tmp:
+        if fmt == "pdf":
+            pdf_page(fig, tmp)
+        else:  # cropped to the drawing
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_PNG_METADATA, bbox_inches="tight",
+                        pad_inches=0.15, bbox_extra_artists=page_artists(fig))  # fmt: skip
+    return out
+
+
+def pdf_page(fig: Figure, target: str | os.PathLike[str] | BinaryIO) -> None:
+    """Write ``fig`` as one whole A4 page of PDF (no date: same inputs, same bytes).
+
+    A figure not drawn on :func:`page_figure` (another module's page, e.g. the VDA page) is set
+    to A4 in its own orientation while it is written (its layout re-flows), then restored.
+    """
     size = tuple(fig.get_size_inches())
-    if fmt == "pdf":
-        a4 = A4_LANDSCAPE_IN if size[0] >= size[1] else A4_LANDSCAPE_IN[::-1]
-        fig.set_size_inches(a4)
+    fig.set_size_inches(A4_LANDSCAPE_IN if size[0] >= size[1] else A4_LANDSCAPE_IN[::-1])
     try:
-        with atomic_path(out, overwrite=True) as tmp:
-            if fmt == "pdf":  # the whole page
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=PDF_METADATA)
-            else:  # cropped to the drawing
-                fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_PNG_METADATA,
-                            bbox_inches="tight", pad_inches=0.15,
-                            bbox_extra_artists=page_artists(fig))  # fmt: skip
+        fig.savefig(target, format="pdf", metadata=PDF_METADATA)
     finally:
         fig.set_size_inches(size)
-    return out
 
 
 def save_png(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) -> Path:
