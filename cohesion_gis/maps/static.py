@@ -663,7 +663,7 @@ def _vehicle_panels(
     """
     before, after = changed
     panels: list[Axes] = []
-    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.8])
+    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 0.9])
     frame = gpd.GeoDataFrame(geometry=[before.union_all().buffer(60)], crs=before.crs)
     labels = site_speed_labels(before, after, site_names)
     stopped = after["impact_speed_kmh"].to_numpy(dtype=float) <= 0
@@ -695,12 +695,13 @@ def _vehicle_panels(
                        label="stopped (ring: where it arrived today)"),
                 Line2D([], [], color="#1764ab", lw=1, alpha=0.3, label="today's route, faint"),
             ]  # fmt: skip
-        previous = ax.get_legend()
-        ax.legend(handles=handles, title=SPEED_BANDS_KMH.title, loc="upper left",
-                  bbox_to_anchor=(0, -0.02), fontsize=6.5, title_fontsize=7, framealpha=0.9,
-                  borderaxespad=0, ncol=2)  # fmt: skip
-        if previous is not None:
-            ax.add_artist(previous).set_clip_on(False)
+        drawn = ax.get_legend()  # the intervention's, joined to this one under the map
+        if drawn is not None:
+            handles += drawn.legend_handles
+            drawn.remove()
+        ax.legend(handles=handles, title=SPEED_BANDS_KMH.title + "; intervention",
+                  loc="upper left", bbox_to_anchor=(0, -0.02), fontsize=6.5, title_fontsize=7,
+                  framealpha=0.9, borderaxespad=0, handlelength=3)  # fmt: skip
         _finish(ax, title, frame)
         panels.append(ax)
     fig.add_subplot(grid[0, 2])
