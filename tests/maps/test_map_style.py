@@ -219,3 +219,14 @@ def test_colour_vision_simulation_matches_machado_anddelta_e_lab():
     assert simulate(red, "normal").tolist() == red.tolist()
     with pytest.raises(ValueError, match="vision must be one of"):
         simulate(red, "achromatopsia")  # type: ignore[arg-type]
+
+
+def test_score_classes_and_speed_bands_stay_apart_under_colour_blindness():
+    """Neighbouring classes differ by 10 or more CIEDE2000 under normal, deutan, protan vision."""
+    from cohesion_gis.maps._style import YLGNBU_CLASSES
+
+    for k, colours in YLGNBU_CLASSES.items():
+        if k > 1:
+            assert smallest_difference(list(colours))[0] >= 10, k  # 10.2 at 4 and 5 classes
+    # five blues now (a 64-80 km/h band): the closest two 9.8 apart under deuteranopia
+    assert smallest_difference(list(SPEED_BANDS_KMH.colours))[0] >= 9.5
