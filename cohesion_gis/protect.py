@@ -917,8 +917,9 @@ def _kerb(
     never in the running lane or in the crowd (VDA review item 4: lines square to the segment
     joining the entry to the crowd's nearest point came out oblique, in the lane and up to 9 m
     into the crowd). Parts inside the crowd or the street's own carriageway are cut off, the
-    piece at the entry kept. None where the crowd lies ahead along the street (within
-    :data:`KERB_SIDE_DEG`: a line across the street does that), reaches the footway line (no
+    piece at the entry kept. None where the crowd lies ahead along the street (its nearest
+    edge within :data:`KERB_SIDE_DEG` of the street's direction, or the street running on into
+    it within :data:`KERB_HALF_M`: a line across the street does that), reaches the footway line (no
     room), or the piece left is shorter than :data:`KERB_MIN_M`. A line crossing another
     street's carriageway closes that street: ``closes`` names it, and the scheme counts it as
     a closure. The penetration it may allow is the distance from the assessment's band
@@ -942,8 +943,12 @@ def _kerb(
     n = np.array([-t[1], t[0]])
     to_crowd = (np.asarray(edge.coords[0]) - np.asarray(entry_xy)) / gap
     side = float(n @ to_crowd)
-    if abs(side) < math.sin(math.radians(KERB_SIDE_DEG)):
-        return None  # the crowd is ahead: a line across the street, not along it
+    ahead = [LineString([entry_xy, tuple(np.asarray(entry_xy) + s * t * KERB_HALF_M)])
+             for s in (-1.0, 1.0)]  # fmt: skip
+    if abs(side) < math.sin(math.radians(KERB_SIDE_DEG)) or any(
+        g.intersection(crowd).length > 1.0 for g in ahead
+    ):
+        return None  # the street runs into the crowd: a line across it, not along it
     middle = np.asarray(entry_xy) + np.sign(side) * n * (width[own] / 2 + KERB_SETBACK_M)
     if crowd.distance(shapely.Point(middle)) < 0.1:
         return None  # the crowd reaches the footway line: no room beside the lane
@@ -1756,6 +1761,10 @@ def _lines(
             row[f"rating_{cls}"] = _rating(need) if need else ""
         row["what_it_stops"] = rating_words(needs)
         row["requirement"] = "; ".join(needs[c].text for c in sorted(needs))
+        closes = _tie_closes(city, span)
+        if closes:  # a tie across an access way closes it too (method step 6): count it
+            row["closes_streets"] = "; ".join(closes)
+            row["what_it_stops"] += f"; its tie closes {' and '.join(closes)} to vehicles"
         rows.append(row)
     rows += _kerb_rows(cut, params, start=len(rows))
     rows += _closure_rows(city, cut, pool, params, ground)
@@ -1765,6 +1774,21 @@ def _lines(
     if not rows:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=city.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=city.crs)
+
+
+def _tie_closes(city: City, span: _Span) -> tuple[str, ...]:
+    """Streets a line's ties cross (access ways, ``tie_crosses``): the tie closes them."""
+    parts = [LineString([e, t]) for e, t in zip(span.ends(), span.ties, strict=True) if t]
+    if not parts:
+        return ()
+    edges = city.drive_edges
+    hit = np.unique(shapely.STRtree(edges.geometry.to_numpy()).query(
+        np.array(parts, dtype=object), predicate="intersects")[1])  # fmt: skip
+    names = edges["name"] if "name" in edges else pd.Series(None, index=edges.index)
+    return tuple(sorted({
+        str(names.iloc[j]) if isinstance(names.iloc[j], str) else str(edges["osm_id"].iloc[j])
+        for j in hit
+    }))  # fmt: skip
 
 
 def _kerb_rows(cut: _Cut | None, params: ProtectParams, *, start: int) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.params import load_params
 from cohesion_gis.protect import (
     ProtectParams,
+    _summary,
     closure_cost,
     line_speed_kmh,
     protect,
@@ -251,8 +252,11 @@ def test_kerbside_line_stands_on_the_footway_along_the_kerb() -> None:
     assert kerb.closes == ()
     # further east the line runs across the service lane's carriageway: it closes that street
     assert _kerb((35.0, 56.0), crowd, 0.6, streets, 7.0).closes == ("Service lane",)
-    # a street running straight at the crowd takes a line across it, not along it
+    # a street running straight at the crowd takes a line across it, not along it, also where
+    # the crowd's nearest edge is a wing beside the street (the precinct's first version)
     assert _kerb((-1.0, 25.0), crowd, 0.6, streets, 7.0) is None
+    winged = crowd.union(box(-9.0, 27.5, 0.0, 29.0))
+    assert _kerb((-4.0, 25.0), winged, 0.6, streets, 7.0) is None
     # a wide carriageway reaching the crowd's edge leaves no footway to stand on
     assert _kerb((20.0, 53.0), crowd, 0.6, streets.assign(width_m=6.0), 7.0) is None
 
@@ -382,7 +386,7 @@ def test_an_open_end_is_tied_to_the_nearest_obstacle_on_its_side() -> None:
     assert point is None and why == _ONTO_SITE
 
 
-def test_senaatintori_lines_are_tied_or_say_why_not(senaatintori) -> None:
+def test_senaatintori_lines_are_tied_or_say_why_not(senaatintori, helsinki) -> None:
     # before ties, 11 of the scheme's 28 line ends met no façade within 20 m; a line whose end
     # opens onto the square itself is no longer offered (a car going round it is in the crowd).
     # Since closures must be tied too (VDA review item 11) the ring round the square no longer
@@ -397,6 +401,17 @@ def test_senaatintori_lines_are_tied_or_say_why_not(senaatintori) -> None:
     for line in across.itertuples():
         assert line.length_m == pytest.approx(line.geometry.length)  # ties are costed
         assert line.open_ends + len([t for t in line.tied_to.split("; ") if t]) == 2
+    # a street a kerbside line or a tie runs across is closed by it: named and counted
+    edges = helsinki.drive_edges
+    named = edges["name"].where(edges["name"].notna(), edges["osm_id"].astype(str))
+    closed = []
+    for line in lines.itertuples():
+        for street in filter(None, str(line.closes_streets or "").split("; ")):
+            assert street in set(named[edges.intersects(line.geometry)]), line.line_id
+            closed.append(street)
+    figures = _summary(senaatintori)
+    assert len(figures["streets_closed_by_lines"]) == len(closed)
+    assert figures["closures"] == int((lines["kind"] == "closure").sum()) + len(closed)
 
 
 def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_path) -> None:
