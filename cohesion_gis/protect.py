@@ -454,6 +454,7 @@ class _Segment:
     start: tuple[float, float]
     end: tuple[float, float]
     to_entry_m: float
+    leg: bool = False  # on an over-run leg (off the street, across a junction and footway)
 
     @property
     def length_m(self) -> float:
@@ -512,6 +513,7 @@ def _add_routes(
     tested = [c for c, a in angles.items() if a >= glancing_below_deg]
     envelope = found[tested].max(axis=1).to_numpy(float) if tested else np.zeros(len(found))
     for row, env in zip(found.itertuples(), envelope, strict=True):
+        leg_m = float(getattr(row, "overrun_m", math.nan))  # the route's last metres, if any
         coords = [_key(c) for c in row.geometry.coords]
         speeds = [float(s) for s in str(row.speeds_kmh).split()]
         lengths = np.hypot(*np.diff(np.asarray(coords), axis=0).T)
@@ -523,6 +525,7 @@ def _add_routes(
                 continue
             key = (nodes[i], nodes[i + 1])
             seg = pool.setdefault(key, _Segment(coords[i], coords[i + 1], float(remaining[i])))
+            seg.leg |= bool(remaining[i] <= leg_m + 1e-6)  # NaN: on a street
             keys.append(key)
             at_line.append(
                 line_speed_kmh(speeds[i], speeds[i + 1], seg.length_m, seg.offset_m(placement_m))
@@ -1087,8 +1090,9 @@ def _cut(
     costs: dict[_Key, float] = {}  # ("line", segment key), ("closure", position), ("kerb", ...)
     for (key, cls), speed in fastest.items():
         standoff = pool[key].to_entry_m - pool[key].offset_m(params.placement_m)
-        if standoff > params.max_standoff_m or _ONTO_SITE in spans[key].reasons:
-            continue  # too far out, or a vehicle going round its end is already in the site
+        if standoff > params.max_standoff_m or _ONTO_SITE in spans[key].reasons or pool[key].leg:
+            continue  # too far out, a vehicle going round its end is already in the site, or
+            # across an over-run leg (it would stand in the street the leg crosses)
         need = _requirement(speed, vehicles[cls], _room(spans[key], standoff, ground), hvm_params)
         cost = _cost(need, spans[key].length_m, standoff, params)
         if math.isfinite(cost):

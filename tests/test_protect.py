@@ -266,7 +266,9 @@ def senaatintori(helsinki: cg.City):
     return protect(helsinki, "Senaatintori", verify="site")
 
 
-def test_senaatintori_is_protected_after_chicanes_on_unioninkatu(senaatintori) -> None:
+def test_senaatintori_is_protected_after_chicanes_on_unioninkatu(senaatintori, helsinki) -> None:
+    from cohesion_gis.hvm.sites import soft_target_sites
+
     # its fastest approaches run along the square on Unioninkatu at up to 160 km/h, beyond
     # every test (since the VDA scores each envelope band at its worst edge, d5731f3, no
     # kerbside line holds them): the ring round the square must cross Unioninkatu, so a chicane
@@ -289,6 +291,18 @@ def test_senaatintori_is_protected_after_chicanes_on_unioninkatu(senaatintori) -
                 assert (rating.speed_kmh + 0.5) / 1.1 >= getattr(line, f"speed_kmh_{cls}")
     assert "chicanes" in result.note
     assert (result.comparison.homes["access_delta"] >= -1e-12).all()
+    # its kerbside line along Unioninkatu is written as one continuous line (it holds glancing
+    # runs, hvm.impact.CONTINUOUS_KINDS), and stands on the footway: off the street, off the crowd
+    kerbside = result.lines.loc[result.lines["kind"] == "kerbside line"]
+    written = {
+        iv.options["barrier_id"].split(":")[0]: iv.options["kind"]
+        for iv in result.scenario.interventions
+        if iv.type == "add_barrier"
+    }
+    assert len(kerbside) and {written[line] for line in kerbside["line_id"]} == {"rail"}
+    sites = soft_target_sites(helsinki)
+    crowd = sites.loc[sites["site_id"] == result.site["site_id"]].geometry.iloc[0]
+    assert (kerbside.geometry.intersection(crowd).length < 1e-6).all()  # VDA review item 4
 
 
 def test_cli_writes_the_scheme_its_map_and_page(tmp_path: Path) -> None:

@@ -67,14 +67,16 @@ def test_a_chicane_on_unioninkatu_lets_the_ring_close(precinct) -> None:
     assert len(chicanes) == 3 and "Unioninkatu" in set(chicanes["street"])
     assert (chicanes["speed_kmh_M1"] > 80.0).all()  # structures, not tested products
     # kerbside lines are written continuous (they hold glancing runs: written as bollard rows,
-    # an N3C run at 71 km/h and 14 degrees stayed open too); lines across streets stay bollards
+    # an N3C run at 71 km/h and 14 degrees stayed open too); lines across streets stay bollards.
+    # Since kerbside lines stand along the kerb, none is offered beside a street running into
+    # the precinct (its one kerbside line stood so), and lines across streets do the work
     kerbside = set(precinct.lines.loc[precinct.lines["kind"] == "kerbside line", "line_id"])
     written = {
         iv.options["barrier_id"].split(":")[0]: iv.options["kind"]
         for iv in precinct.scenario.interventions
         if iv.type == "add_barrier"
     }
-    assert kerbside and {written[line] for line in kerbside} == {"rail"}
+    assert {written[line] for line in kerbside} <= {"rail"}
     assert {k for line, k in written.items() if line not in kerbside} == {"bollard"}
     assert "no tested ring closes it off" not in precinct.note
     assert "chicanes" in precinct.note and "stop all 92" in precinct.note
