@@ -107,12 +107,12 @@ def test_chicanes_are_drawn_and_listed_as_chicanes() -> None:
     # green and listed as a street closure with landscaping; the map had no chicane entry
     from shapely.geometry import LineString
 
-    from cohesion_gis.maps.protect import _drawn_as
+    from cohesion_gis.maps.protect import drawn_as
 
     rows = gpd.GeoDataFrame(
         {"kind": ["chicane", "closure", "rated line"],
          "form_type": ["closure", "closure", "bollards"]},
         geometry=[LineString([(0, 0), (12, 0)])] * 3, crs=32635,
     )  # fmt: skip
-    assert list(_drawn_as(rows)) == ["chicane", "closure", "bollards"]
+    assert list(drawn_as(rows)) == ["chicane", "closure", "bollards"]
     assert FORM_COLOURS["chicane"] not in {FORM_COLOURS[k] for k in ("closure", "bollards")}
