@@ -508,7 +508,12 @@ def scenario_map(
     check_frame(scenario_districts, layer="scenario_districts", columns=DISTRICT_COLUMNS)
     change = score_change(base_districts, scenario_districts)
     title = scenario_title(description, scenario_name)
-    west, south, east, north = change.to_crs("EPSG:4326").total_bounds
+    changed = (
+        approach_changes(base_approaches, scenario_approaches)
+        if base_approaches is not None and scenario_approaches is not None
+        else None
+    )
+    west, south, east, north = _view(change, changed, interventions).total_bounds
     dual = DualMap(
         location=[(south + north) / 2, (west + east) / 2],
         tiles=None,
@@ -578,9 +583,9 @@ def scenario_map(
     ).add_to(dual.m2)
     add_legend(dual.m2, legend_html(scale.title, scale.items()), layers=[change_layer])
     _change_labels(dual.m2, wgs, scale)
-    if base_approaches is not None and scenario_approaches is not None:
+    if changed is not None and base_approaches is not None and scenario_approaches is not None:
         _approach_layers(
-            dual, base_approaches, scenario_approaches, site_names=site_names or {},
+            dual, changed, base_approaches, scenario_approaches, site_names=site_names or {},
             tolerance_m=tolerance_m,
         )  # fmt: skip
     # the intervention last: drawn over the approaches it changes
@@ -595,8 +600,33 @@ def scenario_map(
     return dual
 
 
+#: Room round what an HVM scenario changes when the map opens on it, metres.
+VIEW_MARGIN_M = 100.0
+
+
+def _view(
+    districts: gpd.GeoDataFrame,
+    changed: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None,
+    interventions: gpd.GeoDataFrame | None,
+) -> gpd.GeoSeries:
+    """What a scenario map opens on (EPSG:4326): the districts, or what an HVM scenario changes.
+
+    A barrier scheme changes a few streets of a town: opened on every district, its stopped
+    approaches were a few pixels long. With changed approaches the view is them and the
+    intervention, :data:`VIEW_MARGIN_M` round.
+    """
+    if changed is None or changed[0].empty:
+        return districts.to_crs("EPSG:4326").geometry
+    shapes = [changed[0].geometry.union_all()]
+    if interventions is not None and len(interventions):
+        shapes.append(interventions.to_crs(districts.crs).geometry.union_all())
+    area = shapely.buffer(shapely.union_all(shapes), VIEW_MARGIN_M)
+    return gpd.GeoSeries([area], crs=districts.crs).to_crs("EPSG:4326")
+
+
 def _approach_layers(
     dual: DualMap,
+    changed: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
     base_approaches: gpd.GeoDataFrame,
     scenario_approaches: gpd.GeoDataFrame,
     *,
@@ -612,7 +642,7 @@ def _approach_layers(
     A scenario that changes no approach shows them all, off at first (the map is then about
     the cohesion score).
     """
-    before, after = approach_changes(base_approaches, scenario_approaches)
+    before, after = changed
     if before.empty:
         for m, table, when in ((dual.m1, base_approaches, "before"),
                                (dual.m2, scenario_approaches, "after")):  # fmt: skip

@@ -1,3 +1,6 @@
+import json
+import re
+
 import pytest
 
 from cohesion_gis.errors import InputError
@@ -91,6 +94,10 @@ def test_only_the_approaches_a_scenario_changes_are_drawn_and_stopped_ones_marke
         site_names=names,
     ).get_root().render()  # fmt: skip
     assert f"Vehicle approaches after ({first.sum() + 1} stopped" in page
+    # the map opens on what changed (and the intervention), not on every district
+    (south, west), (north, east) = json.loads(re.search(r"var b = (\[\[.*?\]\]);", page)[1])
+    whole = helsinki.districts.to_crs("EPSG:4326").total_bounds
+    assert (north - south) * (east - west) < (whole[3] - whole[1]) * (whole[2] - whole[0])
     assert "Vehicle approaches before, faint" in page and "Stopped: where they arrived" in page
     fig = scenario_figure(helsinki.districts, helsinki.districts, base_approaches=base,
                           scenario_approaches=after, site_names=names)  # fmt: skip
