@@ -1350,7 +1350,8 @@ def _ring(
     length = edges["length_m"].to_numpy(float)
     lines = edges.geometry.to_numpy()
     touching = shapely.intersects(lines, area)
-    seeds = np.unique(np.r_[u[touching], v[touching]])
+    overrun = check.overrun_nodes()  # street ends driven straight on into the site
+    seeds = np.unique(np.r_[u[touching], v[touching], overrun])
     # the network engine's bounded search; a head one street beyond ring_m is still measured
     dist = node_distances(graph, seeds, limit_m=params.ring_m + float(length.max(initial=0.0)))
     near = np.flatnonzero(np.minimum(dist[u], dist[v]) <= params.ring_m)
@@ -1370,6 +1371,9 @@ def _ring(
             target = -2 if touching[e] else head
             flow.add_edge(tail, target, capacity=_NO_CUT)
             streets.setdefault((tail, target), []).append(e)
+    for node in overrun.tolist():  # its over-run leg (hvm.overrun): the ring is cut before it
+        flow.add_edge(node, -2, capacity=_NO_CUT)
+        streets.setdefault((node, -2), [])
     for e in near.tolist():
         for tail, head in ((u[e], v[e]), (v[e], u[e])):
             xy = _oriented(lines[e], node_xy[tail])
@@ -1965,6 +1969,17 @@ class _SiteCheck:
     def site_params(self) -> Any:
         """The site parameters the assessment uses (entry band, capacities)."""
         return self._setup(None)[1].site_params
+
+    def overrun_nodes(self) -> np.ndarray:
+        """Street ends (``city.drive_csr`` positions) whose over-run leg enters the site.
+
+        A vehicle there goes straight on across the junction and footway into the crowd
+        (:mod:`cohesion_gis.hvm.overrun`): for the ring, the end is an entry of the site.
+        """
+        plain, setup = self._setup(None)
+        legs = setup.legs(plain, setup.areas(self.sites))
+        ends = legs.loc[legs["overrun_site"] == self.site_id, "u"].to_numpy(np.int64)
+        return self.city.drive_csr.node_index(ends).astype(np.int64)
 
     def _setup(self, scheme: Scenario | None) -> tuple[City, Any]:
         """The scheme's City without its rated lines, and the assessment's setup with them."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import cohesion_gis as cg
@@ -29,23 +30,30 @@ def test_the_precinct_is_the_worst_soft_target(result: Comparison) -> None:
     assert base.loc[PRECINCT, "max_arrival_speed_kmh_M1"] > 140  # beyond every test speed
 
 
-def test_scheme_stops_every_approach_of_the_precinct(result: Comparison) -> None:
+def _precinct_rows(result: Comparison) -> pd.DataFrame:
+    assert result.after.hvm is not None
+    rows = result.after.hvm.approaches
+    return rows.loc[rows["site_id"] == PRECINCT]
+
+
+def test_scheme_stops_every_street_approach_of_the_precinct(result: Comparison) -> None:
+    # the scheme was laid out on the streets' entries: every one of them is stopped. The
+    # straight-on over-runs (hvm.overrun, modelled since) are not: streets ending facing the
+    # precinct (Mannerheimintie's carriageway at Stockmann, Kalevankatu, the Rautatientori links)
+    # run on into it at up to M1 145 km/h, beyond every test (the file's header says so)
     precinct = result.sites.set_index("site_id").loc[PRECINCT]
+    rows = _precinct_rows(result)
+    street = rows.loc[rows["entry_kind"] == "street"]
+    assert len(street) and (street["impact_speed_kmh"] == 0).all()
+    overrun = rows.loc[(rows["entry_kind"] == "overrun") & (rows["impact_speed_kmh"] > 0)]
+    assert 140 < overrun["impact_speed_kmh"].max() < 151
     for cls in CLASSES:
         before = precinct[f"max_arrival_speed_kmh_{cls}_base"]
         after = precinct[f"max_arrival_speed_kmh_{cls}_scenario"]
-        assert before >= 90 and after < before, cls
-        assert after == 0, cls  # every approach stopped
-    assert precinct["risk_scenario"] < precinct["risk_base"] == 100
-    assert precinct["required_rating_scenario"].startswith("none")
-    line = next(s for s in result.summary if s.startswith("Aleksanterinkatu and 12 more:"))
-    assert line.startswith("Aleksanterinkatu and 12 more: worst M1 arrival speed 151 → 0 km/h")
-    assert "risk 100 → " in line
-    # planner review, defect 4: the summary page's "no barrier at the site's edge" and this
-    # "every approach stopped" are both true; the line says why (today's rating is beyond tests)
+        assert before >= 90 and after <= before, cls
+    line = next(s for s in result.summary if s.startswith("Aleksanterinkatu and 12 more: worst"))
+    assert line.startswith("Aleksanterinkatu and 12 more: worst M1 arrival speed 151 → 145 km/h")
     assert precinct["required_rating_base"].startswith("beyond tested speeds")
-    assert "every approach stopped by the scheme's closures and barriers further out" in line
-    assert "no barrier at the site's edge alone could: today vehicles arrive" in line
     # a neighbour the scheme slows: its line says whether a barrier at its own edge now can
     senate = result.sites.set_index("name").loc["Senaatintori"]
     said = next(s for s in result.summary if s.startswith("Senaatintori:"))
@@ -53,12 +61,22 @@ def test_scheme_stops_every_approach_of_the_precinct(result: Comparison) -> None
     assert ("rated barriers at its edge now can hold it (most demanding: V/" in said) == now_can
 
 
-def test_no_proposed_barrier_is_driven_through(helsinki: cg.City, result: Comparison) -> None:
+def test_no_proposed_barrier_is_driven_through_from_a_street(
+    helsinki: cg.City, result: Comparison
+) -> None:
     proposed = set(result.city.barriers["barrier_id"]) - set(helsinki.barriers["barrier_id"])
     assert proposed == {f"aleksanterinkatu_{cls}" for cls in CLASSES}
-    defeated = set(";".join(result.sites["defeated_barriers_scenario"].fillna("")).split(";"))
+    rows = result.after.hvm.approaches if result.after.hvm is not None else None
+    assert rows is not None
+    street = rows.loc[rows["entry_kind"] == "street"]
+    defeated = set(";".join(street["defeated"].fillna("")).split(";"))
     assert not defeated & proposed
-    assert not any("driven through" in line for line in result.summary)
+    # the over-run from Rautatientori's link across Keskuskatu's end drives through the lines
+    overrun = _precinct_rows(result)
+    overrun = overrun.loc[overrun["entry_kind"] == "overrun"]
+    assert overrun["defeated"].str.contains("aleksanterinkatu_M1", regex=False).any()
+    driven = [line for line in result.summary if "driven through" in line]
+    assert driven and all(line.startswith("Aleksanterinkatu and 12 more:") for line in driven)
 
 
 def test_merged_sites_have_short_names_and_keep_every_member_name(result: Comparison) -> None:

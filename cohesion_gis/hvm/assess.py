@@ -78,6 +78,7 @@ from cohesion_gis.hvm.impact import (
     requirement_text,
     round_speed,
 )
+from cohesion_gis.hvm.overrun import overrun_legs, with_overrun_legs
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.rating import RatingRequirement, short_requirement
 from cohesion_gis.hvm.routes import APPROACH_COLUMNS, ApproachNetwork, approach_network
@@ -121,6 +122,8 @@ UK_BOXES = (
 ENTRY_COLUMNS = (
     "entry_id",
     "site_id",
+    "entry_kind",
+    "overrun_m",
     "open_classes",
     "required_rating",
     "requirements",
@@ -157,9 +160,11 @@ class SiteAssessment:
         One row per site × class × entry (:data:`cohesion_gis.hvm.routes.APPROACH_COLUMNS`),
         the worst route as a LineString.
     entries
-        One row per entry point (Point): per-class speeds, the classes that arrive, the
-        headline required rating and every class's requirement (``requirements``, most
-        demanding first), as on the sites table.
+        One row per entry point (Point): ``entry_kind`` ("street": a carriageway within the
+        mount distance; "overrun": a straight-on over-run leg from a street's end,
+        :mod:`~cohesion_gis.hvm.overrun`, ``overrun_m`` metres from it), per-class speeds, the
+        classes that arrive, the headline required rating and every class's requirement
+        (``requirements``, most demanding first), as on the sites table.
     gaps
         Gaps over the limit in barrier lines (:func:`cohesion_gis.hvm.barriers.barrier_gaps`).
     barriers
@@ -428,16 +433,39 @@ class AssessmentSetup:
         return self.barriers.loc[stops, ["barrier_id", "barrier_kind", "rating", "geometry"]]
 
     def areas(self, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """Each site's crowd perimeter grown by the mount distance (its entries on the outline)."""
+        """Each site's crowd perimeter grown by the mount distance (its entries on the outline).
+
+        The crowd perimeter itself is kept in the ``crowd`` column: over-run legs end on it.
+        """
         return sites[["site_id", "geometry"]].assign(
-            geometry=sites.geometry.buffer(self.site_params.entry_snap_m)
+            geometry=sites.geometry.buffer(self.site_params.entry_snap_m),
+            crowd=sites.geometry.to_numpy(),
         )
 
     def network(self, city: City, areas: gpd.GeoDataFrame) -> ApproachNetwork:
-        """The approach network of the search ``areas`` (:meth:`areas`), on ``city.drive_csr``."""
+        """The approach network of the search ``areas`` (:meth:`areas`), on ``city.drive_csr``.
+
+        Areas with a ``crowd`` column (:meth:`areas`) get the straight-on over-run legs to
+        their crowds (:mod:`cohesion_gis.hvm.overrun`); other search areas (probes) none.
+        """
+        edges, graph = with_overrun_legs(self.edges, city.drive_csr, self.legs(city, areas))
         return approach_network(
-            self.edges, areas, vehicles=self.classes, barriers=self.routing, params=self.params,
-            boundary=city.boundary, obstacles=self.obstacles, graph=city.drive_csr,
+            edges, areas, vehicles=self.classes, barriers=self.routing, params=self.params,
+            boundary=city.boundary, obstacles=self.obstacles, graph=graph,
+        )  # fmt: skip
+
+    def legs(self, city: City, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The over-run legs to the crowds of ``areas`` (:func:`.overrun.overrun_legs`)."""
+        keep = areas["crowd"].to_numpy() if "crowd" in areas else np.zeros(0, object)
+        crowds = gpd.GeoDataFrame(
+            {"site_id": areas["site_id"].to_numpy()[: keep.size]}, geometry=keep, crs=areas.crs
+        )
+        return overrun_legs(
+            self.edges, crowds, city.drive_csr, obstacles=self.obstacles,
+            heading_m=self.params.overrun_heading_m,
+            max_length_m=self.params.overrun_max_m,
+            straight_deg=self.params.overrun_straight_deg,
+            entry_snap_m=self.site_params.entry_snap_m,
         )  # fmt: skip
 
     def approaches(self, city: City, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -938,7 +966,9 @@ def _entries(
         .reindex(columns=names)
         .fillna(0.0)
     )
-    first = rows.groupby("entry_id")[["site_id", "entry_x", "entry_y", "standoff_m"]].first()
+    first = rows.groupby("entry_id")[
+        ["site_id", "entry_kind", "overrun_m", "entry_x", "entry_y", "standoff_m"]
+    ].first()
     first = first.loc[speed.index]
     points = shapely.points(first["entry_x"].to_numpy(float), first["entry_y"].to_numpy(float))
     standoff = first["standoff_m"].to_numpy(float)
@@ -960,6 +990,8 @@ def _entries(
         {
             "entry_id": speed.index.to_numpy(),
             "site_id": first["site_id"].to_numpy(),
+            "entry_kind": first["entry_kind"].to_numpy(),
+            "overrun_m": first["overrun_m"].to_numpy(float),
             "open_classes": open_classes,
             "required_rating": governing,
             "requirements": every,
@@ -1066,7 +1098,8 @@ def _audit(city: City, setup: AssessmentSetup, sites: gpd.GeoDataFrame) -> dict[
             "gives 250/500/1000 m"
         ),
         "not_modelled": [
-            "off-road legs across footways and squares from further than the entry (the "
+            "off-road legs across footways and squares other than the straight-on over-run from "
+            "a street's end (hvm.overrun), from further than the entry (the "
             "impact envelope uses the hard-standing measured at the entry)",
             "stand-off at sites' own frontages: an entry's stand-off is its distance to the "
             "crowd perimeter, not a surveyed distance to the nearest person or façade",

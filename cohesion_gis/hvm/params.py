@@ -171,6 +171,20 @@ class HvmParams:
         "level change no vehicle mounts (:func:`~cohesion_gis.hvm.barriers.level_changes`).",
         Bound(0.0, 10.0, "m", above=True),
     )
+    overrun_max_m: float = param(
+        "Longest straight-on over-run leg (m) from a street's end to a crowd "
+        "(:mod:`~cohesion_gis.hvm.overrun`; 0: none).",
+        Bound(0.0, 500.0, "m"),
+    )
+    overrun_heading_m: float = param(
+        "An over-run leg continues a street's heading over this last length (m) of it.",
+        Bound(0.0, 50.0, "m", above=True),
+    )
+    overrun_straight_deg: float = param(
+        "A street leaving a node within this angle (degrees) of the arrival heading carries the "
+        "straight-on vehicle: no over-run leg there.",
+        Bound(0.0, 90.0, "degrees"),
+    )
     egress_minutes: float = param(
         "Time (min) in which a stadium or arena releases its capacity into the streets.",
         Bound(0.0, 60.0, "min", above=True),

@@ -39,6 +39,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 
 from cohesion_gis.errors import InputError
 from cohesion_gis.hvm.params import HvmParams
@@ -47,6 +48,8 @@ from cohesion_gis.maps import escape_text
 from cohesion_gis.params import load_params
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from matplotlib.figure import Figure
 
     from cohesion_gis.city import City
@@ -226,8 +229,12 @@ def _colour(speed: float) -> str:
     return next(colour for top, colour in SPEED_COLOURS if speed < top)
 
 
-def _svg(site: shapely.Geometry, rows: list[tuple[shapely.Geometry, float]]) -> str:
-    """The crowd perimeter and the routes, fitted to the page."""
+def _svg(
+    site: shapely.Geometry,
+    rows: list[tuple[shapely.Geometry, float]],
+    legs: Sequence[shapely.Geometry] = (),
+) -> str:
+    """The crowd perimeter and the routes (over-run legs dashed), fitted to the page."""
     shapes = [site, *(g for g, _ in rows if g is not None)]
     x0, y0, x1, y1 = shapely.total_bounds(np.array(shapes, dtype=object))
     scale = min(_W / max(x1 - x0, 1.0), _H / max(y1 - y0, 1.0)) * 0.95
@@ -248,6 +255,11 @@ def _svg(site: shapely.Geometry, rows: list[tuple[shapely.Geometry, float]]) -> 
                 f'<polyline points="{path(geom)}" fill="none" stroke="{_colour(speed)}" '
                 'stroke-width="3"/>'
             )
+    parts += [
+        f'<polyline points="{path(leg)}" fill="none" stroke="black" stroke-width="1.5" '
+        'stroke-dasharray="5,3"/>'
+        for leg in legs
+    ]
     metres = 10 ** np.floor(np.log10(max(max(x1 - x0, y1 - y0) / 2, 1.0)))
     bar = metres * scale
     parts.append(
@@ -268,6 +280,7 @@ class _Page:
     crowd: shapely.Geometry
     arrived: gpd.GeoDataFrame
     drawn: list[tuple[shapely.Geometry, float]]
+    legs: list[shapely.Geometry]  # the over-run legs of the drawn approaches (hvm.overrun)
     angles: list[str]
     headline: str
     per_entry: pd.DataFrame
@@ -397,6 +410,16 @@ def _page(
     near = shapely.intersection(arrived.geometry.to_numpy(), shapely.buffer(crowd, NEAR_M))
     speeds = arrived["impact_speed_kmh"].astype(float)
     drawn = list(zip(near, speeds, strict=True))[:DRAWN]
+    legs = [
+        shapely.ops.substring(route, route.length - leg_m, route.length)
+        for route, kind, leg_m in zip(
+            arrived.geometry[:DRAWN],
+            arrived.get("entry_kind", pd.Series("street", index=arrived.index))[:DRAWN],
+            arrived.get("overrun_m", pd.Series(np.nan, index=arrived.index))[:DRAWN],
+            strict=True,
+        )
+        if kind == "overrun"
+    ]
     angles = [c for c in rows.columns if c.startswith("impact_speed_kmh_") and c.endswith("deg")]
     per_entry = requirements_by_entry(arrived)
     by_class = "; ".join(f"{c} {r}" for c, r in governing_by_class(arrived).items())
@@ -463,6 +486,10 @@ def _page(
         "freestanding walls are taken as passable.",
         "Speeds from a point-mass model (μ, power, drag assumptions in the audit), from rest "
         "within the search horizon; '≥' marks speeds the horizon limits.",
+        "Over-run: a street ending at a junction or dead end is driven straight on across it "
+        f"and the footway, up to {params.overrun_max_m:g} m, into the crowd where no building, "
+        "level change or water stands on the line (dashed; entries 'overrun'); turning "
+        "off-road paths across open ground are not modelled.",
         "Impact envelope: hard-standing measured at the entry; off-road paths from further "
         "away are not modelled. 'Straight path': the angle at which the arrival's straight "
         "path (its last vehicle length) strikes the crowd outline within "
@@ -483,6 +510,7 @@ def _page(
         crowd=crowd,
         arrived=arrived,
         drawn=drawn,
+        legs=legs,
         angles=angles,
         headline=headline,
         per_entry=per_entry,
@@ -568,10 +596,11 @@ def vda_html(
     return f"""<section class="vda" style="font-family:sans-serif;max-width:1000px">
 <h2>{escape_text(str(page.site["name"]))} — vehicle dynamics screening</h2>
 <p>{escape_text(page.headline)}</p>
-{_svg(page.crowd, page.drawn)}
+{_svg(page.crowd, page.drawn, page.legs)}
 <p style="font-size:11px">The last {NEAR_M:.0f} m of the {min(DRAWN, n)} fastest
-approaches, by arrival speed: green &lt; 32, yellow 32-48, orange 48-64, red ≥ 64 km/h. Crowd
-perimeter in blue. Table: the {min(LISTED, n)} fastest of {n} arrivals
+approaches, by arrival speed: green &lt; 32, yellow 32-48, orange 48-64, red ≥ 64 km/h; dashed:
+straight-on over-run legs across a junction and footway. Crowd perimeter in blue. Table:
+the {min(LISTED, n)} fastest of {n} arrivals
 (speeds in km/h; straight path: the angle its straight path strikes the crowd at, 90°
 head-on, or misses; envelope: fastest impact at each angle).</p>
 <table border="1" cellspacing="0" cellpadding="3" style="font-size:11px">
@@ -704,6 +733,11 @@ def vda_figure(
         if geom is not None and not geom.is_empty:
             gpd.GeoSeries([geom], crs=crs).plot(ax=ax, color=_colour(speed), linewidth=2.5,
                                                 zorder=5)  # fmt: skip
+    if page.legs:
+        gpd.GeoSeries(page.legs, crs=crs).plot(ax=ax, color="#000000", linewidth=1.4,
+                                               linestyle="--", zorder=6)  # fmt: skip
+        handles.append(Line2D([], [], color="#000000", ls="--", lw=1.4,
+                              label="straight-on over-run"))  # fmt: skip
     bands = ("< 32", "32-48", "48-64", "≥ 64")
     handles += [
         Line2D([], [], color=c, lw=2.5, label=f"{b} km/h")

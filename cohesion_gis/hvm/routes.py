@@ -45,9 +45,10 @@ line is assumed realisable even where the legs before and after a bend are short
 chicanes are separate bends; a bend split by three or more junctions is read three chains at a
 time; barriers are met at the forward (run-up) speed, without crediting braking needed for a
 later bend; a defeated barrier costs no speed. What is not modelled: off-road legs across
-footways and squares from mount points, power/drag limits, friction-circle coupling of braking
-and turning, U-turns (never needed for the worst case from a free start), top-k alternative
-routes.
+footways and squares from mount points (the straight-on over-run from a street's end is an edge
+the assessment adds, :mod:`cohesion_gis.hvm.overrun`), power/drag limits, friction-circle
+coupling of braking and turning, U-turns (never needed for the worst case from a free start),
+top-k alternative routes.
 
 Barriers
 --------
@@ -101,6 +102,7 @@ from cohesion_gis.params import load_params
 __all__ = [
     "APPROACH_COLUMNS",
     "EDGE_M",
+    "LEG_COLUMN",
     "ApproachNetwork",
     "approach_network",
     "approach_routes",
@@ -117,6 +119,8 @@ APPROACH_COLUMNS = (
     "entry_id",
     "entry_x",
     "entry_y",
+    "entry_kind",
+    "overrun_m",
     "run_up_m",
     "impact_speed_kmh",
     "impact_energy_kj",
@@ -125,6 +129,9 @@ APPROACH_COLUMNS = (
     "defeated",
     "reason",
 )
+#: Edge column marking straight-on over-run legs (:mod:`cohesion_gis.hvm.overrun`): their
+#: entries read ``entry_kind`` "overrun".
+LEG_COLUMN = "overrun"
 #: A node within this distance (m) of the study area's edge is a street continuing outside.
 EDGE_M = 2.0
 #: Cut points closer than this (m) to each other or to an edge end are the same point.
@@ -176,6 +183,7 @@ class _Entries:
     node: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    overrun_m: np.ndarray  # along the over-run leg from the street's end (NaN: on a street)
 
 
 def approach_routes(
@@ -370,7 +378,11 @@ def approach_network(
     )
     directed = (net.out_ptr, net.out_idx, net.head, net.tail, net.piece_len, turn_ptr,
                 turn_radius, widest, net.in_ptr, net.in_idx, stop, *exits)  # fmt: skip
-    per_class = _class_arrays(net, directed, classes, params, ratings, block_unrated)
+    # an over-run leg is driven only from its street towards the crowd (b → a never)
+    legs = edges[LEG_COLUMN].to_numpy(bool) if LEG_COLUMN in edges else np.zeros(len(edges), bool)
+    per_class = _class_arrays(
+        net, directed, classes, params, ratings, block_unrated, one_way=legs[net.piece_parent]
+    )
     start_ok = _start_nodes(net, per_class[5], _edge_nodes(net, boundary))
     kernel_network = (
         net.tail, net.head, net.h_start, net.h_end, net.out_ptr, net.out_idx, net.in_ptr,
@@ -398,7 +410,9 @@ def _subset(
     """The entries and inner pieces (CSR by site) of the sites at positions ``sites`` only."""
     ptr, rows = _csr_rows(entries.ptr, sites)
     inside_ptr, inside_rows = _csr_rows(inside[0], sites)
-    subset = _Entries(ptr, entries.node[rows], entries.x[rows], entries.y[rows])
+    subset = _Entries(
+        ptr, entries.node[rows], entries.x[rows], entries.y[rows], entries.overrun_m[rows]
+    )
     return subset, (inside_ptr, inside[1][inside_rows])
 
 
@@ -672,8 +686,21 @@ def _build_network(
     # entries in order of position (x, then y), not of node number: entry ids follow the ground
     rows = [(n, x, y) for site in entries for n, (x, y) in sorted(site.items(), key=_position)]
     table = np.array(rows, dtype=float).reshape(-1, 3)
-    entry_table = _Entries(ptr, table[:, 0].astype(np.int64), table[:, 1], table[:, 2])
+    entry_table = _Entries(ptr, table[:, 0].astype(np.int64), table[:, 1], table[:, 2],
+                           _overrun_m(edges, table[:, 1], table[:, 2]))  # fmt: skip
     return net, entry_table, _inside_pieces(net, tree, sites, first, below=underground(edges))
+
+
+def _overrun_m(edges: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per entry, its distance (m) along the over-run leg it lies on (NaN: on a street)."""
+    out = np.full(x.size, np.nan)
+    if LEG_COLUMN not in edges or not edges[LEG_COLUMN].any():
+        return out
+    legs = edges.geometry.to_numpy()[edges[LEG_COLUMN].to_numpy(bool)]
+    points = shapely.points(x, y)
+    at, leg = shapely.STRtree(legs).query(points, predicate="dwithin", distance=1e-6)
+    out[at] = shapely.line_locate_point(legs[leg], points[at])
+    return out
 
 
 def _position(entry: tuple[int, tuple[float, float]]) -> tuple[float, float, int]:
@@ -969,8 +996,12 @@ def _class_arrays(  # noqa: PLR0917
     params: HvmParams,
     ratings: list[BarrierRating | None],
     block_unrated: bool,
+    *,
+    one_way: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Per class: usable edges, edge maps, barrier thresholds, traction models, scalar limits.
+
+    Pieces ``one_way`` (over-run legs) are usable from their ``a`` end only.
 
     Returns ``(width_ok, kind, shift, low, high (C, D), threshold (C, N), model (C, M),
     vehicle (C, 5))`` and the chains of pieces per class (``start_u, start_len, chain_end,
@@ -1000,6 +1031,7 @@ def _class_arrays(  # noqa: PLR0917
         maps[:, c] = rest
         start_kmh = min(params.start_speed_kmh, vehicle.top_speed_kmh)
         width_ok[c] = np.repeat(net.piece_width >= vehicle.width_m + params.width_clearance_m, 2)
+        width_ok[c, 1::2] &= ~one_way
         segments = (net.vptr, net.seg_len, net.vertex_radius, net.piece_grade)
         class_maps = (kind[c], *maps[:, c], model)
         starts.append((*kernel.chain_starts(
@@ -1051,6 +1083,9 @@ def _table(
     has_entry = entry >= 0
     at = entries.ptr[site] + np.where(has_entry, entry, 0)
     names = np.array([v.name for v in classes], dtype=object)
+    leg_m = _gather(entries.overrun_m, at, has_entry)
+    kind = np.where(np.isnan(leg_m), "street", "overrun").astype(object)
+    kind[~has_entry] = None
     site_col = site_ids[site]
     last = vptr[1:] - 1
     run_up = _gather(v_dist, last, arrived, fill=0.0)
@@ -1102,6 +1137,8 @@ def _table(
             ],
             "entry_x": _gather(entries.x, at, has_entry),
             "entry_y": _gather(entries.y, at, has_entry),
+            "entry_kind": kind,
+            "overrun_m": leg_m,
             "run_up_m": run_up,
             "impact_speed_kmh": speed,
             "impact_energy_kj": np.where(arrived, kinetic_energy_kj(mass, speed), 0.0),

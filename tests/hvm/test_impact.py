@@ -60,6 +60,8 @@ def scene(
         "entry_id": ["e1", "e2"],
         "entry_x": [20.0, 30.0],
         "entry_y": [entry_y, -15.0],
+        "entry_kind": ["street", "street"],
+        "overrun_m": [np.nan, np.nan],
         "run_up_m": [run_up_m, 0.0],
         "impact_speed_kmh": [speed_kmh, 0.0],
         "impact_energy_kj": [float(kinetic_energy_kj(M1.test_mass_kg, speed_kmh)), 0.0],

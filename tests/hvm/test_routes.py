@@ -20,6 +20,7 @@ from cohesion_gis.hvm.kinematics import (
     turn_angles_deg,
     widest_line_radius_m,
 )
+from cohesion_gis.hvm.overrun import with_overrun_legs
 from cohesion_gis.hvm.params import HvmParams
 from cohesion_gis.hvm.routes import (
     APPROACH_COLUMNS,
@@ -553,6 +554,8 @@ def _renumbered(edges, seed, *, redraw=True):
     out = edges.iloc[rng.permutation(len(edges))].reset_index(drop=True)
     u, v = out["u"].map(relabel), out["v"].map(relabel)
     flip = (np.arange(len(out)) % 2 == 1) & redraw
+    if "overrun" in out:  # an over-run leg is drawn from its street's end (hvm.overrun)
+        flip &= ~out["overrun"].to_numpy(bool)
     out["u"], out["v"] = np.where(flip, v, u), np.where(flip, u, v)
     out.geometry = [g.reverse() if f else g for g, f in zip(out.geometry, flip, strict=True)]
     return out
@@ -632,15 +635,17 @@ def test_helsinki_approaches_do_not_depend_on_the_node_numbering(helsinki):
     assert np.abs(network.net.graph.x[:n] - helsinki.drive_csr.x).max() < 1e-3
     assert np.abs(network.net.graph.y[:n] - helsinki.drive_csr.y).max() < 1e-3
     base = network.routes()
+    # the same network with its over-run legs (hvm.overrun: new nodes after the City's)
+    edges, _ = with_overrun_legs(setup.edges, helsinki.drive_csr, setup.legs(helsinki, areas))
     shuffled = approach_network(
-        _renumbered(setup.edges, 2, redraw=False), areas, vehicles=setup.classes,
+        _renumbered(edges, 2, redraw=False), areas, vehicles=setup.classes,
         barriers=setup.routing, boundary=helsinki.boundary, obstacles=setup.obstacles,
     )  # fmt: skip
     _assert_same_routes(base, shuffled.routes(), atol=0)  # bit for bit: chains walked one way
     # every other way drawn backwards: cut points 0.5 m apart were merged into the first one met
     # along the way (24 arrivals moved by up to 0.2 km/h); a run of them is now split at its middle
     redrawn = approach_network(
-        _renumbered(setup.edges, 3), areas, vehicles=setup.classes, barriers=setup.routing,
+        _renumbered(edges, 3), areas, vehicles=setup.classes, barriers=setup.routing,
         boundary=helsinki.boundary, obstacles=setup.obstacles,
     )  # fmt: skip
     _assert_same_routes(base, redrawn.routes())
@@ -720,7 +725,10 @@ def test_stade_louis_ii_bend_split_by_junctions(monaco):
 
     city = dataclasses.replace(monaco, sites=monaco.sites[monaco.sites["name"] == "Stade Louis-II"])
     rows = assess_sites(city, vehicles=["M1", "N3C"]).approaches
-    e3 = rows.loc[rows["entry_id"].str.endswith(":3")].set_index("vehicle_class")
+    # e3 of the streets' entries (numbered west to east; over-run entries come in between)
+    street = rows.loc[rows["entry_kind"] == "street"]
+    third = street.sort_values(["entry_x", "entry_y"])["entry_id"].drop_duplicates().iloc[3]
+    e3 = street.loc[street["entry_id"] == third].set_index("vehicle_class")
     assert e3.loc["M1", "impact_speed_kmh"] < 104 and e3.loc["N3C", "impact_speed_kmh"] < 70
     xy = shapely.get_coordinates(e3.loc["M1", "geometry"])
     limit = bend_speed_kmh(bend_radii_m(xy, 6.5), CAR_LAT)

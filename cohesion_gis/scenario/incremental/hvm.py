@@ -263,6 +263,11 @@ class _Side:
         """The approach network of this side (built anew each call)."""
         return self.setup.network(self.city, self.areas)
 
+    @cached_property
+    def legs(self) -> gpd.GeoDataFrame:
+        """The straight-on over-run legs of this side (:mod:`cohesion_gis.hvm.overrun`)."""
+        return self.setup.legs(self.city, self.areas)
+
 
 def _merged(
     base: _Side, scenario: _Side, base_approaches: gpd.GeoDataFrame
@@ -276,6 +281,8 @@ def _merged(
         _changed_rows(
             _routing(base.setup), _routing(scenario.setup), ("barrier_id", "barrier_kind", "rating")
         ),
+        # a closure can make a dead end whose over-run leg reaches a site, or end one
+        _changed_rows(base.legs, scenario.legs, ("u", "overrun_site")),
     ]
     network = None
     if any(len(c) for c in changes) and (_may_close(scenario.setup) or _may_close(base.setup)):
@@ -283,8 +290,9 @@ def _merged(
         changes.append(_start_changes(_no_starts(base), network.no_start_xy))
     region = np.concatenate(changes)
     areas = scenario.areas.geometry.to_numpy()
-    reached = changed_sites | _reached(base, region, areas, params)
-    search = np.flatnonzero(reached | _reached(scenario, region, areas, params))
+    ids = scenario.sites["site_id"].to_numpy()
+    reached = changed_sites | _reached(base, region, (areas, ids), params)
+    search = np.flatnonzero(reached | _reached(scenario, region, (areas, ids), params))
     searched = tuple(sites["site_id"].iloc[search])
     ids = base_approaches["site_id"]
     parts = [base_approaches.loc[ids.isin(sites["site_id"]) & ~ids.isin(searched)]]
@@ -377,8 +385,10 @@ def _no_starts(side: _Side) -> list[np.ndarray]:
     return [np.empty((0, 2)) for _ in side.setup.classes]
 
 
-def _reached(side: _Side, changes: np.ndarray, areas: np.ndarray, params: HvmParams) -> np.ndarray:
-    """Per search area, whether a change lies within a route's reach of its entries.
+def _reached(
+    side: _Side, changes: np.ndarray, sites: tuple[np.ndarray, np.ndarray], params: HvmParams
+) -> np.ndarray:
+    """Per search area (``sites``: geometries and site ids), whether a change lies within reach.
 
     The edges within :func:`touch_m` of a change, grown to their whole streets, are changed. A
     site is reached when its search area lies within :func:`touch_m` of a change or a changed
@@ -387,8 +397,10 @@ def _reached(side: _Side, changes: np.ndarray, areas: np.ndarray, params: HvmPar
     distance on the City's vehicle graph (``City.drive_csr``, weighted by the edges' lengths,
     which are their geometries' lengths: :func:`cohesion_gis.streets.vehicle_network`): a route
     from an entry to a change on another edge enters that edge at one of its ends, so that end
-    is no farther than the change.
+    is no farther than the change. The street end an over-run leg into a site starts from
+    (:mod:`cohesion_gis.hvm.overrun`) counts as one of its entries.
     """
+    areas, site_ids = sites
     edges, graph = side.setup.edges, side.city.drive_csr
     lines = edges.geometry.to_numpy()
     tree = shapely.STRtree(lines)
@@ -406,6 +418,10 @@ def _reached(side: _Side, changes: np.ndarray, areas: np.ndarray, params: HvmPar
     dist = node_distances(graph, sources, limit_m=limit)
     site, edge = tree.query(shapely.boundary(areas), predicate="intersects")
     out[site[np.minimum(dist[a[edge]], dist[b[edge]]) <= limit]] = True
+    legs = side.legs
+    at = pd.Index(site_ids).get_indexer(legs["overrun_site"])
+    start = graph.node_index(legs["u"].to_numpy(np.int64), where="over-run legs u")
+    out[at[(at >= 0) & (dist[start] <= limit)]] = True
     return out
 
 
