@@ -66,7 +66,8 @@ def test_add_and_remove_barrier(tmp_path: Path, helsinki: cg.City) -> None:
     # VDA review item 5: the proposed lines keep what was built (kind = "bollard") on their way
     # to compare's assessment and protect's verification (split_rated kept only id and rating)
     plain, proposed = split_rated(after)
-    assert set(proposed["barrier_kind"]) == {"bollard"} and len(proposed) == 4
+    # the perimeter and the lines closing the over-run streets, one per class each
+    assert set(proposed["barrier_kind"]) == {"bollard"} and len(proposed) == 8
     assert "rating" not in plain.barriers.columns
     first = helsinki.barriers["barrier_id"].iloc[0]
     gone = apply(helsinki, one(tmp_path, f'type = "remove_barrier"\nid = "{first}"'))
