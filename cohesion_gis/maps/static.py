@@ -697,7 +697,7 @@ def _vehicle_panels(
             ]  # fmt: skip
         drawn = ax.get_legend()  # the intervention's, joined to this one under the map
         if drawn is not None:
-            handles += drawn.legend_handles
+            handles += [h for h in drawn.legend_handles if h is not None]
             drawn.remove()
         ax.legend(handles=handles, title=SPEED_BANDS_KMH.title + "; intervention",
                   loc="upper left", bbox_to_anchor=(0, -0.02), fontsize=6.5, title_fontsize=7,
