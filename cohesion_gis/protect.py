@@ -50,7 +50,7 @@ from __future__ import annotations
 import logging
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -2622,19 +2622,27 @@ def scheme_figure(
     matplotlib.figure.Figure
         Made without pyplot; save it with :func:`cohesion_gis.maps.static.save_pdf`.
     """
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from cohesion_gis import __version__
     from cohesion_gis.maps.protect import FORM_COLOURS, drawn_as
-    from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
+    from cohesion_gis.maps.static import (
+        draw_base,
+        draw_table,
+        finish_map,
+        page_figure,
+        page_footer,
+        page_heading,
+    )
 
-    figures, lines = _summary(result), result.lines
-    fig = Figure(figsize=(11.7, 8.3), layout="constrained")
-    fig.suptitle(mpl_text(f"Barrier scheme for {result.site['name']} (screening, not a signed "
-                          "VDA)"), fontsize=13, fontweight="bold")  # fmt: skip
-    grid = fig.add_gridspec(3, 2, height_ratios=[2.8, 3.0, 1.0], width_ratios=[1, 1.25])
+    figures, lines, stem = _summary(result), result.lines, result.scenario.name
+    fig = page_figure()  # A4 landscape; heading, footer and layout inside its margins
+    page_heading(fig, f"Barrier scheme for {result.site['name']} (screening, not a signed VDA)",
+                 fontsize=13)  # fmt: skip
+    credit = f"cohesion_gis {__version__}; © OpenStreetMap contributors"
+    page_footer(fig, [*("• " + c for c in CAVEATS), credit], fontsize=6.5)
+    grid = fig.add_gridspec(2, 2, height_ratios=[2.8, 3.0], width_ratios=[1, 1.25])
     ax = fig.add_subplot(grid[0, 0])
     crs = lines.crs
     shapes = [g for g in [*lines.geometry, site_geometry] if g is not None and not g.is_empty]
@@ -2672,28 +2680,11 @@ def scheme_figure(
         for r in lines.itertuples()
         if r.kind == "rated line" and r.open_ends
     ]
-    left = _left_open(result, short=True)
-    blocks = [
-        _wrap(result.note + ".", 100),
-        _wrap(
-            f"Open vehicle approaches: {figures['open_approaches_before']} before, "
-            f"{figures['open_approaches_after']} after. {figures['lines']} rated lines and "
-            f"{figures['closures']} street closures, {figures['total_length_m']:,.0f} m in all; "
-            f"{figures['cost_units']:,.1f} relative cost units (they rank layouts; "
-            "docs/protect.md gives the sourced money ranges).",
-            100,
-        ),
-        _wrap(f"Walking: {_walking(figures)}", 100),
-        _listed(f"Open line ends ({figures['open_line_ends']})", ends, "lines CSV"),
-        _listed(f"Approaches left open ({len(left)})", left, "JSON"),
-    ]
-    text.text(0, 1, mpl_text("\n\n".join(blocks)), va="top", ha="left", fontsize=7,
-              transform=text.transAxes)  # fmt: skip
     shown = lines.sort_values("cost_units", ascending=False, kind="stable").head(PAGE_ROWS)
     draw_table(
         fig.add_subplot(grid[1, :]),
-        f"The {len(shown)} costliest of {len(lines)} lines and closures (every one in the "
-        "lines CSV and on scheme_map.html)",
+        f"The {len(shown)} costliest of {len(lines)} lines and closures (every one in "
+        f"{stem}_lines.csv and on {MAP_NAME})",
         ("line", "form", "must", "length m", "to site m", "ends", "cost units"),
         [
             [
@@ -2709,12 +2700,25 @@ def scheme_figure(
         ],
         widths=(0.07, 0.09, 0.41, 0.06, 0.06, 0.25, 0.06),
     )
-    notes = fig.add_subplot(grid[2, :])
-    notes.axis("off")
-    caveats = [_wrap("• " + c, 200) for c in CAVEATS]
-    caveats.append(f"cohesion_gis {__version__}; © OpenStreetMap contributors")
-    notes.text(0, 1, mpl_text("\n".join(caveats)), va="top", ha="left", fontsize=6.5,
-               transform=notes.transAxes)  # fmt: skip
+    left = _left_open(result, short=True)
+    outcome = (
+        f"Open vehicle approaches: {figures['open_approaches_before']} before, "
+        f"{figures['open_approaches_after']} after. {figures['lines']} rated lines and "
+        f"{figures['closures']} street closures, {figures['total_length_m']:,.0f} m in all; "
+        f"{figures['cost_units']:,.1f} relative cost units (they rank layouts; "
+        "docs/protect.md gives the sourced money ranges)."
+    )
+    _fill_notes(
+        text,
+        lambda n: [
+            result.note + ".",
+            outcome,
+            f"Walking: {_walking(figures)}",
+            _listed(f"Open line ends ({figures['open_line_ends']})", ends, n, f"{stem}_lines.csv"),
+            _listed(f"Approaches left open ({len(left)})", left, n, f"{stem}.json"),
+        ],
+        f"{stem}.json",
+    )
     return fig
 
 
@@ -2730,11 +2734,48 @@ def _wrap(value: object, width: int) -> str:
     return "\n".join(textwrap.wrap(str(value), width, break_long_words=True)) or "–"
 
 
-def _listed(title: str, items: Sequence[str], where: str) -> str:
-    """A titled list of at most :data:`PAGE_ITEMS` items, then how many more and where."""
+def _listed(title: str, items: Sequence[str], shown: int, where: str) -> str:
+    """A titled list of its first ``shown`` items, then how many more and in which file."""
     if not items:
         return f"{title}: none."
-    more = len(items) - PAGE_ITEMS
-    shown = [_wrap("• " + i, 100) for i in items[:PAGE_ITEMS]]
-    tail = [f"… and {more} more (in the {where})"] if more > 0 else []
-    return "\n".join([f"{title}:", *shown, *tail])
+    more = len(items) - shown
+    tail = [f"… {more} more, see {where}"] if more > 0 else []
+    return "\n".join([f"{title}:", *("• " + i for i in items[:shown]), *tail])
+
+
+#: Type sizes of the note panel, points: the largest at which its text fits is used.
+_NOTE_SIZES_PT = (7.0, 6.5, 6.0)
+
+
+def _fill_notes(ax: Any, blocks: Callable[[int], list[str]], where: str) -> None:
+    """Write the note panel's paragraphs in ``ax`` so that they fit it, measured, never overflow.
+
+    ``blocks(n)`` gives the paragraphs with ``n`` items of each list. Tried from
+    :data:`PAGE_ITEMS` items at 7 pt down to no items at 6 pt; text that still overflows ends
+    with the lines that fit and "… the rest in ``where``". Call once the layout is final.
+    """
+    from cohesion_gis.maps.static import fit_lines, mpl_text
+
+    figure = ax.get_figure()
+    figure.get_layout_engine().execute(figure)  # the panel where the layout puts it
+    renderer = figure.canvas.get_renderer()  # page_figure's Agg canvas
+    panel = ax.get_window_extent(renderer)
+    width_pt = 0.9 * panel.width * 72 / figure.dpi  # Agg's hinted glyphs run up to 8 % wider
+
+    def put(lines: list[str], size: float) -> bool:
+        text = ax.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=size,
+                       transform=ax.transAxes)  # fmt: skip
+        if text.get_window_extent(renderer).height <= panel.height:
+            return True
+        text.remove()
+        return False
+
+    for size in _NOTE_SIZES_PT:
+        for n in range(PAGE_ITEMS, -1, -1):
+            lines = fit_lines(mpl_text("\n\n".join(blocks(n))), width_pt, size).split("\n")
+            if put(lines, size):
+                return
+    tail = fit_lines(mpl_text(f"… the rest in {where}"), width_pt, size).split("\n")
+    for keep in range(len(lines) - 1, -1, -1):
+        if put([*lines[:keep], *tail], size):
+            return

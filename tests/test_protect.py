@@ -433,17 +433,11 @@ def test_senaatintori_lines_are_tied_or_say_why_not(senaatintori, helsinki) -> N
     assert figures["closures"] == int((lines["kind"] == "closure").sum()) + len(closed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with over-run legs (hvm.overrun) Senaatintori's scheme is bigger (4 chicanes, 48 "
-    "approaches) and its longest 'what it stops' text, doubled here, squeezes the note panel: "
-    "the text ends about 2 lines below it (protect's page layout to fix)",
-)
 def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text
 
-    from cohesion_gis.maps.static import save_pdf
+    from cohesion_gis.maps.static import PAGE_MARGIN_MM, save_pdf
     from cohesion_gis.protect import scheme_figure
 
     site = senaatintori.site.copy()
@@ -466,8 +460,8 @@ def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_pat
     canvas = FigureCanvasAgg(fig)
     canvas.draw()  # a $...$ pair read as mathtext would fail here
     renderer = canvas.get_renderer()
-    page = fig.bbox
-    drawn = [fig._suptitle, *fig.texts]  # what is drawn (no hidden tick labels)
+    page = fig.bbox.padded(-PAGE_MARGIN_MM / 25.4 * fig.dpi)  # A4 less its margins
+    drawn = [*fig.texts]  # the heading, the footer, then what the panels draw (no tick labels)
     for ax in fig.axes:
         drawn += [c for c in ax.get_children() if isinstance(c, Text)]
         drawn += [t for legend in [ax.get_legend()] if legend for t in legend.get_texts()]
@@ -484,6 +478,10 @@ def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_pat
             for text in ax.texts:
                 box = text.get_window_extent(renderer)
                 assert box.y0 >= panel.y0 - 1 and box.x1 <= panel.x1 + 1, text.get_text()
+            for other in fig.axes:  # ... clear of every other panel (no overprint)
+                if other is not ax and ax.texts:
+                    box = ax.texts[0].get_window_extent(renderer)
+                    assert not box.overlaps(other.get_window_extent(renderer)), ax.texts
         for table in ax.tables:  # every cell holds its text
             for cell in table.get_celld().values():
                 inner, outer = (

@@ -84,9 +84,12 @@ __all__ = [
     "draw_base",
     "draw_table",
     "finish_map",
+    "fit_lines",
     "mpl_text",
     "page_artists",
     "page_figure",
+    "page_footer",
+    "page_heading",
     "pdf_page",
     "save_pdf",
     "save_png",
@@ -1119,8 +1122,12 @@ def save_pdf(fig: Figure, path: str | os.PathLike[str]) -> Path:
 
 #: The page-building helpers of these figures under public names, for one-page figures drawn
 #: outside this module (the VDA page of :mod:`cohesion_gis.hvm.report`): the base layers, the
-#: map frame (limits, title, scale bar, north arrow, attribution), a table panel, literal text.
+#: map frame (limits, title, scale bar, north arrow, attribution), a table panel, literal text,
+#: text wrapped to a measured width, the page's heading and footer on its margins.
 draw_base = _base
 finish_map = _finish
 draw_table = _table
 mpl_text = _mpl_text
+fit_lines = _fit_lines
+page_heading = _heading
+page_footer = _footer
