@@ -560,7 +560,7 @@ def write_vda(
         neither ``.html`` nor ``.pdf``.
     """
     from cohesion_gis.hvm.report import vda_figure, vda_html
-    from cohesion_gis.maps.static import PDF_METADATA
+    from cohesion_gis.maps.static import pdf_page
 
     out = Path(path)
     suffix = out.suffix.lower()
@@ -572,8 +572,7 @@ def write_vda(
                 result, site_id, buildings=buildings, streets=streets, levels=levels,
                 params=params, egress=egress, friction=friction,
             )  # fmt: skip
-            fig.savefig(tmp, format="pdf", metadata=PDF_METADATA,
-                        bbox_inches="tight", pad_inches=0.15)  # fmt: skip
+            pdf_page(fig, tmp)  # one A4 page, margins kept (not cropped to the ink)
         else:
             page = vda_html(
                 result, site_id, buildings=buildings, params=params, egress=egress,

@@ -69,15 +69,14 @@ __all__ = [
 
 #: Route colours by arrival speed band (km/h), the reference's map bands (hvm.md §8.6).
 SPEED_COLOURS = ((32.0, "#1a9850"), (48.0, "#fee08b"), (64.0, "#f46d43"), (np.inf, "#a50026"))
-#: Approaches drawn: the fastest this many per site, within ``NEAR_M`` of it.
-DRAWN = 8
 #: Routes are drawn within this distance (m) of the site (the last part of each run-up).
 NEAR_M = 150.0
-#: Rows of the table: the fastest arrivals (the approaches table has every row).
+#: Arrivals listed and drawn at most: the fastest (the approaches table has every row); the
+#: PDF page lists and draws those that fit its table.
 LISTED = 16
 _W, _H = 640, 420
-#: Rows of the PDF page's envelope table (the HTML table has :data:`LISTED`).
-TABLE_ROWS = 10
+#: Where a page's truncated tables continue: every arrival, in the assessment's GeoPackage.
+APPROACHES_LAYER = "hvm_assessment.gpkg, layer approaches"
 #: Site kinds that empty at once at the end of an event (stadiums, arenas and event halls).
 EGRESS_KINDS = ("stadium", "events_venue")
 
@@ -308,9 +307,24 @@ def _egress_text(egress: SiteAssessment | None, params: HvmParams) -> str:
         f"{head}: {len(rows)} arrivals at {rows['entry_id'].nunique()} entries; fastest "
         f"{top['vehicle_class']} {_arrival(top)} km/h ({_entry(top['entry_id'])}, "
         f"{top['run_up_m']:.0f} m run-up, straight path {_angle(top)}); worst normal "
-        f"impact {rows['normal_speed_kmh'].max():.0f} km/h (an upper bound); requirements by "
+        f"impact {rows['normal_speed_kmh'].max():.0f} km/h {_modelled(rows)}; requirements by "
         f"class at the zone's entries: {by_class}. Close these streets to traffic during "
         "egress, or meet these ratings where they enter the zone."
+    )
+
+
+def _modelled(approaches: pd.DataFrame) -> str:
+    """What a worst normal impact is the worst of (VDA review 2 item 1: never "an upper bound").
+
+    The normal speed bounds each modelled arrival (docs/hvm.md), not the site: a path the
+    model does not draw may be faster. Over-run legs (:mod:`cohesion_gis.hvm.overrun`, the
+    ``entry_kind`` column) are named as modelled or not.
+    """
+    if "entry_kind" in approaches.columns:
+        return "(of the modelled street approaches and over-run legs; other off-road paths not)"
+    return (
+        "(of the modelled street approaches only, not a bound for the site: over-run legs, "
+        "straight on off a street's end across the crowd, are not modelled)"
     )
 
 
@@ -409,17 +423,8 @@ def _page(
     crowd = sites.geometry.loc[site_id]
     near = shapely.intersection(arrived.geometry.to_numpy(), shapely.buffer(crowd, NEAR_M))
     speeds = arrived["impact_speed_kmh"].astype(float)
-    drawn = list(zip(near, speeds, strict=True))[:DRAWN]
-    legs = [
-        shapely.ops.substring(route, route.length - leg_m, route.length)
-        for route, kind, leg_m in zip(
-            arrived.geometry[:DRAWN],
-            arrived.get("entry_kind", pd.Series("street", index=arrived.index))[:DRAWN],
-            arrived.get("overrun_m", pd.Series(np.nan, index=arrived.index))[:DRAWN],
-            strict=True,
-        )
-        if kind == "overrun"
-    ]
+    drawn = list(zip(near, speeds, strict=True))[:LISTED]
+    legs = _legs(arrived.iloc[:LISTED])
     angles = [c for c in rows.columns if c.startswith("impact_speed_kmh_") and c.endswith("deg")]
     per_entry = requirements_by_entry(arrived)
     by_class = "; ".join(f"{c} {r}" for c, r in governing_by_class(arrived).items())
@@ -437,7 +442,7 @@ def _page(
         + f"{site['kinds']}; {persons}; Martyn's Law tier {site['martyns_law_tier']}"
         f"{' (' + premises + ')' if premises else ''}{'; ' + event if event else ''}. "
         f"Rank {site['rank']}, priority {site['priority']}, risk {site['risk']}. Worst normal "
-        f"impact {site['max_normal_impact_kmh']:.0f} km/h (an upper bound); crowd entry without "
+        f"impact {site['max_normal_impact_kmh']:.0f} km/h {_modelled(rows)}; crowd entry without "
         f"turning {site.get('max_crowd_entry_speed_kmh', 0.0):.0f} km/h. Requirements by class "
         f"(a rating is evidence only for its own class, so each class needs its own): "
         f"{by_class or 'none: no vehicle arrives'}."
@@ -575,7 +580,7 @@ def vda_html(
     for _, r in page.arrived.head(LISTED).iterrows():
         cells = "".join(f"<td>{r[c]:.0f}</td>" for c in page.angles)
         body.append(
-            f"<tr><td>{escape_text(str(r['entry_id']))}</td>"
+            f"<tr><td>{escape_text(_entry_label(r))}</td>"
             f"<td>{escape_text(r['vehicle_class'])}</td>"
             f"<td>{_arrival(r)}</td><td>{_angle(r)}</td>"
             f"<td>{r['run_up_m']:.0f}</td>{cells}<td>{r['normal_speed_kmh']:.0f}</td>"
@@ -597,12 +602,11 @@ def vda_html(
 <h2>{escape_text(str(page.site["name"]))} — vehicle dynamics screening</h2>
 <p>{escape_text(page.headline)}</p>
 {_svg(page.crowd, page.drawn, page.legs)}
-<p style="font-size:11px">The last {NEAR_M:.0f} m of the {min(DRAWN, n)} fastest
-approaches, by arrival speed: green &lt; 32, yellow 32-48, orange 48-64, red ≥ 64 km/h; dashed:
-straight-on over-run legs across a junction and footway. Crowd perimeter in blue. Table:
-the {min(LISTED, n)} fastest of {n} arrivals
-(speeds in km/h; straight path: the angle its straight path strikes the crowd at, 90°
-head-on, or misses; envelope: fastest impact at each angle).</p>
+<p style="font-size:11px">{escape_text(_drawn_title(min(LISTED, n), n))}, map and table
+(the rest in {APPROACHES_LAYER}); on the map by arrival speed: green &lt; 32, yellow 32-48,
+orange 48-64, red ≥ 64 km/h; dashed: straight-on over-run legs across a junction and footway.
+Crowd perimeter in blue. Table: speeds in km/h; straight path: the angle its straight path
+strikes the crowd at, 90° head-on, or misses; envelope: fastest impact at each angle.</p>
 <table border="1" cellspacing="0" cellpadding="3" style="font-size:11px">
 <tr><th>entry</th><th>class</th><th>arrival km/h</th><th>straight path</th><th>run-up m</th>{head}
 <th>normal km/h</th><th>requirement</th></tr>
@@ -656,11 +660,17 @@ def vda_figure(
 ) -> Figure:
     """The one-page VDA of one site as an A4 landscape matplotlib figure (for the PDF).
 
-    The same words as :func:`vda_html`, drawn with the static-map machinery of
-    :mod:`cohesion_gis.maps.static` (vector base layers, scale bar, north arrow, attribution):
-    the worst approaches' last :data:`NEAR_M` m by arrival speed, the crowd perimeter, the
-    level changes that hold an entry, a stadium's or arena's egress zone; the envelope and
-    requirement of the fastest arrivals; options, egress note and caveats.
+    The same words as :func:`vda_html`, set on an A4 page within
+    :data:`~cohesion_gis.maps.static.PAGE_MARGIN_MM` margins: the title; the map (the
+    static-map machinery of :mod:`cohesion_gis.maps.static`: the arrivals listed in the
+    envelope table, their last :data:`NEAR_M` m by arrival speed, over-run legs dashed, the
+    crowd perimeter, the level changes, a stadium's or arena's egress zone) beside the
+    headline, options and egress notes; the envelope and the requirement per entry side by
+    side; the caveats, whole, at the foot. Every block is wrapped to its width and measured
+    with the renderer before the next is placed, the type set smaller (7 to 5.5 pt) until the
+    text leaves the tables room, and the tables keep only the rows that fit, ending
+    "… N more in hvm_assessment.gpkg, layer approaches": no block overprints another whatever
+    the number of rows.
 
     Parameters
     ----------
@@ -679,28 +689,101 @@ def vda_figure(
     Returns
     -------
     matplotlib.figure.Figure
-        Made without pyplot (no window); save it with
-        :func:`cohesion_gis.maps.static.save_pdf`.
+        A4 landscape, made without pyplot (no window); write it with
+        :func:`cohesion_gis.maps.static.pdf_page` (:func:`cohesion_gis.export.write_vda`).
     """
-    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     from cohesion_gis import __version__
-    from cohesion_gis.maps.static import draw_base, draw_table, finish_map, mpl_text
+    from cohesion_gis.maps.static import A4_LANDSCAPE_IN, PAGE_MARGIN_MM
 
     params = params or load_params(HvmParams)
     page = _page(result, site_id, buildings, levels, params, egress=egress, friction=friction)
-    fig = Figure(figsize=(11.7, 8.3), layout="constrained")
-    fig.suptitle(
-        mpl_text(f"{page.site['name']} — vehicle dynamics screening (not a signed VDA)"),
-        fontsize=13,
-        fontweight="bold",
+    fig = Figure(figsize=A4_LANDSCAPE_IN)
+    sheet = _Sheet(fig, margin_pt=PAGE_MARGIN_MM / 25.4 * 72)
+    title = f"{page.site['name']} — vehicle dynamics screening (not a signed VDA)"
+    top = sheet.put(title, sheet.left, sheet.top, sheet.width, 12.0, bold=True) + _GAP_PT
+    foot = f"cohesion_gis {__version__}; © OpenStreetMap contributors"
+    bottom = sheet.bottom - sheet.height_of(foot, 6.0)
+    sheet.put(foot, sheet.left, bottom, sheet.width, 6.0)
+    notes = [page.headline, *(f"{k}: {v}" for k, v in page.options)]
+    if page.egress is not None:
+        notes.append(page.egress.text(params))
+    if page.egress_approaches:
+        notes.append(page.egress_approaches)
+    caveats = ["• " + c for c in page.caveats]
+    map_w = 0.40 * sheet.width
+    text_x, text_w = sheet.left + map_w + _GAP_PT, sheet.width - map_w - _GAP_PT
+    for size in _BODY_PT:  # the largest type at which the text leaves the tables room
+        notes_h = sheet.stack_height(notes, text_w, size)
+        caveats_h = sheet.stack_height(caveats, sheet.width, size - 0.5)
+        band_h = max(notes_h, _MAP_MIN_PT)
+        tables_h = bottom - _GAP_PT - caveats_h - _GAP_PT - (top + band_h + _GAP_PT)
+        if tables_h >= _TABLES_MIN_PT:
+            break
+    sheet.stack(notes, text_x, top, text_w, size)
+    tables_top = top + band_h + _GAP_PT
+    sheet.stack(caveats, sheet.left, tables_top + tables_h + _GAP_PT, sheet.width, size - 0.5)
+    env_w = 0.44 * sheet.width
+    short = [c.removeprefix("impact_speed_kmh_").removesuffix("deg") + "°" for c in page.angles]
+    listed = sheet.table(
+        "Envelope, km/h (fastest impact per angle band) of the arrivals the map draws",
+        ["entry", "class", "arrival", "straight", "run-up m", *short, "normal"],
+        [
+            [
+                _entry_label(r),
+                str(r["vehicle_class"]),
+                _arrival(r),
+                _angle(r),
+                f"{r['run_up_m']:.0f}",
+                *(f"{r[c]:.0f}" for c in page.angles),
+                f"{r['normal_speed_kmh']:.0f}",
+            ]
+            for _, r in page.arrived.head(LISTED).iterrows()
+        ],
+        box=(sheet.left, tables_top, env_w, tables_h),
+        widths=[1.3, 1.0, 1.2, 1.2, 1.1, *([0.9] * len(short)), 1.1],
+        size=size - 0.5,
+        total=len(page.arrived),
     )
-    grid = fig.add_gridspec(4, 2, height_ratios=[3.0, 1.9, 1.6, 1.3], width_ratios=[1, 1.25])
-    ax = fig.add_subplot(grid[0:2, 0])
-    crs = result.sites.crs
+    if not page.per_entry.empty:
+        n_cls = len(page.per_entry.columns)
+        sheet.table(
+            "Requirement per entry and class (a rating is evidence only for its own class: "
+            "meet every cell of a line)",
+            ["entry", *page.per_entry.columns],
+            [[str(i), *map(str, row)]
+             for i, row in zip(page.per_entry.index, page.per_entry.to_numpy(), strict=True)],
+            box=(sheet.left + env_w + _GAP_PT, tables_top, sheet.width - env_w - _GAP_PT,
+                 tables_h),
+            widths=[0.9, *([3.0] * n_cls)],
+            size=size - 0.5,
+            total=len(page.per_entry),
+        )  # fmt: skip
+    map_box = (sheet.left, top, map_w, band_h)
+    _draw_map(fig, sheet.axes_rect(map_box), page, page.arrived.head(listed), result.sites.crs,
+              streets=streets, buildings=buildings)  # fmt: skip
+    return fig
+
+
+def _draw_map(
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    page: _Page,
+    listed: pd.DataFrame,
+    crs: object,
+    *,
+    streets: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame | None,
+) -> None:
+    """The page's map in ``rect`` (figure fractions): the arrivals the envelope table lists."""
+    from matplotlib.artist import Artist
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from cohesion_gis.maps.static import draw_base, finish_map, mpl_text
+
+    ax = fig.add_axes(rect)
     view = shapely.buffer(page.crowd, NEAR_M)
     frame = gpd.GeoDataFrame(geometry=[view], crs=crs)
     clip = frame.total_bounds
@@ -725,17 +808,19 @@ def vda_figure(
     if page.levels is not None and not page.levels.empty:
         near = page.levels.loc[page.levels.intersects(view)]
         if len(near):
-            near.plot(ax=ax, color="#000000", linewidth=1.6, linestyle="--", zorder=4)
+            near.plot(ax=ax, color="#000000", linewidth=1.6, linestyle=":", zorder=4)
             handles.append(
-                Line2D([], [], color="#000000", ls="--", label="level change (wall, steps)")
+                Line2D([], [], color="#000000", ls=":", label="level change (wall, steps)")
             )
-    for geom, speed in page.drawn:
+    geoms = shapely.intersection(listed.geometry.to_numpy(), view)
+    for geom, speed in zip(geoms, listed["impact_speed_kmh"], strict=True):
         if geom is not None and not geom.is_empty:
-            gpd.GeoSeries([geom], crs=crs).plot(ax=ax, color=_colour(speed), linewidth=2.5,
-                                                zorder=5)  # fmt: skip
-    if page.legs:
-        gpd.GeoSeries(page.legs, crs=crs).plot(ax=ax, color="#000000", linewidth=1.4,
-                                               linestyle="--", zorder=6)  # fmt: skip
+            gpd.GeoSeries([geom], crs=crs).plot(ax=ax, color=_colour(float(speed)),
+                                                linewidth=2.5, zorder=5)  # fmt: skip
+    legs = _legs(listed)
+    if legs:
+        gpd.GeoSeries(legs, crs=crs).plot(ax=ax, color="#000000", linewidth=1.4,
+                                          linestyle="--", zorder=6)  # fmt: skip
         handles.append(Line2D([], [], color="#000000", ls="--", lw=1.4,
                               label="straight-on over-run"))  # fmt: skip
     bands = ("< 32", "32-48", "48-64", "≥ 64")
@@ -743,62 +828,209 @@ def vda_figure(
         Line2D([], [], color=c, lw=2.5, label=f"{b} km/h")
         for (_, c), b in zip(SPEED_COLOURS, bands, strict=True)
     ]
-    for _, r in page.arrived.head(DRAWN).drop_duplicates("entry_id").iterrows():
+    for _, r in listed.drop_duplicates("entry_id").iterrows():
         ax.annotate(
             mpl_text(_entry(r["entry_id"])), (r["entry_x"], r["entry_y"]), fontsize=7,
             zorder=6, bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 0.5},
         )  # fmt: skip
     ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.9)
-    finish_map(ax, f"Fastest {len(page.drawn)} approaches, last {NEAR_M:.0f} m", frame)
-    text = fig.add_subplot(grid[0, 1])
-    text.axis("off")
-    blocks = [_wrap(page.headline, 110)]
-    blocks += [_wrap(f"{k}: {v}", 110) for k, v in page.options]
-    if page.egress is not None:
-        blocks.append(_wrap(page.egress.text(params), 110))
-    if page.egress_approaches:
-        blocks.append(_wrap(page.egress_approaches, 110))
-    text.text(0, 1, mpl_text("\n\n".join(blocks)), va="top", ha="left", fontsize=7,
-              transform=text.transAxes)  # fmt: skip
-    short = {c: c.removeprefix("impact_speed_kmh_").removesuffix("deg") + "°" for c in page.angles}
-    draw_table(
-        fig.add_subplot(grid[1, 1]),
-        f"Envelope, km/h (fastest impact per angle band): {min(TABLE_ROWS, len(page.arrived))} "
-        f"fastest of {len(page.arrived)} arrivals",
-        ("entry", "class", "arrival", "straight", "run-up m", *short.values(), "normal"),
-        [
-            [
-                _entry(r["entry_id"]),
-                str(r["vehicle_class"]),
-                _arrival(r),
-                _angle(r),
-                f"{r['run_up_m']:.0f}",
-                *(f"{r[c]:.0f}" for c in page.angles),
-                f"{r['normal_speed_kmh']:.0f}",
-            ]
-            for _, r in page.arrived.head(TABLE_ROWS).iterrows()
-        ],
-        widths=(0.08, 0.08, 0.1, 0.1, 0.1, *([0.08] * len(page.angles)), 0.1),
-    )
-    per_entry = page.per_entry.head(TABLE_ROWS)
-    if not per_entry.empty:
-        n_cls = len(per_entry.columns)
-        draw_table(
-            fig.add_subplot(grid[2, :]),
-            f"Requirement per entry and class ({len(per_entry)} of {len(page.per_entry)} "
-            "entries; a rating is evidence only for its own class: meet every cell of a line)",
-            ("entry", *per_entry.columns),
-            [[i, *(_wrap(v, 160 // n_cls) for v in row)]
-             for i, row in zip(per_entry.index, per_entry.to_numpy(), strict=True)],
-            widths=(0.04, *([0.96 / n_cls] * n_cls)),
-        )  # fmt: skip
-    caveats = fig.add_subplot(grid[3, :])
-    caveats.axis("off")
-    lines = [_wrap("• " + c, 190) for c in page.caveats]
-    lines.append(f"cohesion_gis {__version__}; © OpenStreetMap contributors")
-    caveats.text(0, 1, mpl_text("\n".join(lines)), va="top", ha="left", fontsize=6.5,
-                 transform=caveats.transAxes)  # fmt: skip
-    return fig
+    finish_map(ax, _drawn_title(len(listed), len(page.arrived)), frame)
+    ax.title.set_fontsize(8)
+
+
+def _drawn_title(shown: int, total: int) -> str:
+    """What the map and the envelope table show, in one wording (VDA review 2 item 4)."""
+    return f"The {shown} fastest of {total} arrivals (entry × class), last {NEAR_M:.0f} m"
+
+
+def _legs(rows: pd.DataFrame) -> list[shapely.Geometry]:
+    """The over-run legs (:mod:`cohesion_gis.hvm.overrun`) of these arrivals: their routes' ends."""
+    return [
+        shapely.ops.substring(route, route.length - leg_m, route.length)
+        for route, kind, leg_m in zip(
+            rows.geometry,
+            rows.get("entry_kind", pd.Series("street", index=rows.index)),
+            rows.get("overrun_m", pd.Series(np.nan, index=rows.index)),
+            strict=True,
+        )
+        if kind == "overrun"
+    ]
+
+
+def _entry_label(row: pd.Series) -> str:
+    """An entry's label in a table, "(over-run)" where the arrival comes by an over-run leg."""
+    leg = "entry_kind" in row.index and str(row["entry_kind"]) == "overrun"
+    return _entry(row["entry_id"]) + (" (over-run)" if leg else "")
+
+
+#: Body type sizes (pt) tried, largest first, until the text leaves the tables room.
+_BODY_PT = (7.0, 6.5, 6.0, 5.5)
+#: Space between blocks on the page (pt).
+_GAP_PT = 6.0
+#: Least height of the map (pt) and of the tables' band (a title, a header and a few rows).
+_MAP_MIN_PT = 190.0
+_TABLES_MIN_PT = 80.0
+#: Line spacing of every block (matplotlib's ``linespacing``).
+_SPACING = 1.2
+
+
+#: A rectangle: x, y, width, height.
+_Box = tuple[float, float, float, float]
+
+
+class _Sheet:
+    """Text set on a page in points from its top-left corner, each block measured as it is set.
+
+    A block is wrapped to its width by measuring words with the renderer (not by counting
+    characters), so it never runs wider than its box; its height is measured before the next
+    block is placed (VDA review 2 item 3: table rows printed over the disclaimer).
+    """
+
+    def __init__(self, fig: Figure, *, margin_pt: float) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig = fig
+        self.renderer = FigureCanvasAgg(fig).get_renderer()
+        self.page_w, self.page_h = (float(v) * 72 for v in fig.get_size_inches())
+        self.left, self.top = margin_pt, margin_pt
+        self.width, self.bottom = self.page_w - 2 * margin_pt, self.page_h - margin_pt
+        self._px = fig.dpi / 72.0
+
+    def _font(self, size: float, bold: bool) -> object:
+        from matplotlib.font_manager import FontProperties
+
+        return FontProperties(size=size, weight="bold" if bold else "normal")
+
+    def _width(self, text: str, size: float, bold: bool = False) -> float:
+        from cohesion_gis.maps.static import mpl_text
+
+        w, _, _ = self.renderer.get_text_width_height_descent(
+            mpl_text(text), self._font(size, bold), ismath=False
+        )
+        return float(w) / self._px
+
+    def wrap(self, text: str, width_pt: float, size: float, bold: bool = False) -> str:
+        """``text`` broken into lines no wider than ``width_pt`` (a long word is split)."""
+        lines: list[str] = []
+        for para in str(text).split("\n"):
+            line = ""
+            for word in para.split(" "):
+                trial = f"{line} {word}" if line else word
+                if self._width(trial, size, bold) <= width_pt:
+                    line = trial
+                    continue
+                if line:
+                    lines.append(line)
+                line = word
+                while self._width(line, size, bold) > width_pt and len(line) > 1:
+                    fits = [k for k in range(1, len(line))
+                            if self._width(line[:k], size, bold) <= width_pt]  # fmt: skip
+                    cut = max(fits, default=1)
+                    lines.append(line[:cut])
+                    line = line[cut:]
+            lines.append(line)
+        return "\n".join(lines)
+
+    def height_of(self, text: str, size: float, bold: bool = False) -> float:
+        """Height (pt) of ``text`` (already wrapped) set at ``size``."""
+        from matplotlib.text import Text
+
+        from cohesion_gis.maps.static import mpl_text
+
+        probe = Text(0, 0, mpl_text(text), fontsize=size, linespacing=_SPACING,
+                     fontweight="bold" if bold else "normal")  # fmt: skip
+        probe.set_figure(self.fig)
+        return float(probe.get_window_extent(self.renderer).height) / self._px
+
+    def put(self, text: str, x: float, y: float, width: float, size: float, *,
+            bold: bool = False) -> float:  # fmt: skip
+        """Set ``text`` wrapped to ``width`` with its top-left at (x, y); return its bottom."""
+        from cohesion_gis.maps.static import mpl_text
+
+        wrapped = self.wrap(text, width, size, bold)
+        self.fig.text(x / self.page_w, 1 - y / self.page_h, mpl_text(wrapped), fontsize=size,
+                      va="top", ha="left", linespacing=_SPACING,
+                      fontweight="bold" if bold else "normal")  # fmt: skip
+        return y + self.height_of(wrapped, size, bold)
+
+    def stack_height(self, blocks: list[str], width: float, size: float) -> float:
+        """Height (pt) of ``blocks`` set one under another (:meth:`stack`)."""
+        heights = [self.height_of(self.wrap(b, width, size), size) for b in blocks]
+        return sum(heights) + size * 0.6 * max(len(blocks) - 1, 0)
+
+    def stack(self, blocks: list[str], x: float, y: float, width: float, size: float) -> float:
+        """Set paragraphs one under another from (x, y); return the bottom of the last."""
+        for block in blocks:
+            y = self.put(block, x, y, width, size) + size * 0.6
+        return y
+
+    def table(
+        self,
+        title: str,
+        header: list[str],
+        rows: list[list[str]],
+        *,
+        box: _Box,
+        widths: list[float],
+        size: float,
+        total: int,
+    ) -> int:
+        """A table in ``box`` (x, y, width, height; pt): the rows that fit, then "… N more".
+
+        Cells wrap to their column; a rule under the header and under each row. Returns the
+        number of rows set (``total`` counts every row the CSV has).
+        """
+        from matplotlib.lines import Line2D
+
+        x, y, width, height = box
+        bottom = y + height
+        shares = np.asarray(widths, float) / sum(widths)
+        edges = x + width * np.concatenate([[0.0], np.cumsum(shares)])
+        pad = 1.5
+
+        def wrapped(row: list[str], bold: bool) -> tuple[list[str], float]:
+            cells = [self.wrap(c, edges[j + 1] - edges[j] - 2 * pad, size, bold)
+                     for j, c in enumerate(row)]  # fmt: skip
+            return cells, max(self.height_of(c, size, bold) for c in cells) + 2 * pad
+
+        note = f"… {{}} more in {APPROACHES_LAYER}"
+        note_h = self.height_of(note, size) + pad
+        y = self.put(title, x, y, width, size + 0.5, bold=True) + pad
+        cells, h = wrapped(header, True)
+        set_rows: list[tuple[list[str], float, bool]] = [(cells, h, True)]
+        used = y + h
+        shown = 0
+        for k, row in enumerate(rows):
+            cells, h = wrapped(row, False)
+            room = bottom - (note_h if k < total - 1 else 0.0)
+            if used + h > room:
+                break
+            set_rows.append((cells, h, False))
+            used += h
+            shown += 1
+        for cells, h, bold in set_rows:
+            for j, cell in enumerate(cells):
+                self.put(cell, edges[j] + pad, y + pad, edges[j + 1] - edges[j] - 2 * pad, size,
+                         bold=bold)  # fmt: skip
+            y += h
+            line = Line2D(
+                [x / self.page_w, (x + width) / self.page_w], [1 - y / self.page_h] * 2,
+                lw=0.6 if bold else 0.3, color="#777777",
+            )  # fmt: skip
+            self.fig.add_artist(line)
+        if shown < total:
+            self.put(note.format(total - shown), x, y + pad, width, size)
+        return shown
+
+    def axes_rect(self, box: _Box) -> _Box:
+        """``box`` (x, y from the top-left, width, height; pt) as a figure-fraction rectangle.
+
+        Less a title line above the axes.
+        """
+        x, y, width, height = box
+        title = 18.0  # the map's title (8 pt) and its pad
+        return (x / self.page_w, 1 - (y + height) / self.page_h, width / self.page_w,
+                (height - title) / self.page_h)  # fmt: skip
 
 
 def _entry(entry_id: object) -> str:
