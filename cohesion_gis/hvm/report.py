@@ -464,10 +464,10 @@ def _page(
         ),
         (
             "Rated product",
-            f"a rating for every class that arrives ({by_class or 'none'}): a product rated "
-            "for a truck is no evidence against a car, so either one line tested for each "
-            f"class or one line per class; continuous, gaps ≤ {params.gap_limit_m:g} m (DfT "
-            "TAL 01/11), across every entry in the table of requirements per entry.",
+            "a rating for every class that arrives (the requirements by class above): a "
+            "product rated for a truck is no evidence against a car, so either one line tested "
+            f"for each class or one line per class; continuous, gaps ≤ {params.gap_limit_m:g} m "
+            "(DfT TAL 01/11), across every entry in the table of requirements per entry.",
         ),
         (
             "Active barrier",
@@ -712,19 +712,19 @@ def vda_figure(
     if page.egress_approaches:
         notes.append(page.egress_approaches)
     caveats = ["• " + c for c in page.caveats]
-    map_w = 0.40 * sheet.width
+    map_w = 0.38 * sheet.width  # left column: map, then the envelope of what it draws
+    map_h = _MAP_PT + 18.0  # and the map's title
     text_x, text_w = sheet.left + map_w + _GAP_PT, sheet.width - map_w - _GAP_PT
     for size in _BODY_PT:  # the largest type at which the text leaves the tables room
         notes_h = sheet.stack_height(notes, text_w, size)
         caveats_h = sheet.stack_height(caveats, sheet.width, size - 0.5)
-        band_h = max(notes_h, _MAP_MIN_PT)
-        tables_h = bottom - _GAP_PT - caveats_h - _GAP_PT - (top + band_h + _GAP_PT)
-        if tables_h >= _TABLES_MIN_PT:
+        columns_bottom = bottom - 2 * _GAP_PT - caveats_h
+        env_h = columns_bottom - (top + map_h + _GAP_PT)
+        req_h = columns_bottom - (top + notes_h + _GAP_PT)
+        if min(env_h, req_h) >= _TABLES_MIN_PT:
             break
     sheet.stack(notes, text_x, top, text_w, size)
-    tables_top = top + band_h + _GAP_PT
-    sheet.stack(caveats, sheet.left, tables_top + tables_h + _GAP_PT, sheet.width, size - 0.5)
-    env_w = 0.44 * sheet.width
+    sheet.stack(caveats, sheet.left, columns_bottom + _GAP_PT, sheet.width, size - 0.5)
     short = [c.removeprefix("impact_speed_kmh_").removesuffix("deg") + "°" for c in page.angles]
     listed = sheet.table(
         "Envelope, km/h (fastest impact per angle band) of the arrivals the map draws",
@@ -741,7 +741,7 @@ def vda_figure(
             ]
             for _, r in page.arrived.head(LISTED).iterrows()
         ],
-        box=(sheet.left, tables_top, env_w, tables_h),
+        box=(sheet.left, top + map_h + _GAP_PT, map_w, env_h),
         widths=[1.3, 1.0, 1.2, 1.2, 1.1, *([0.9] * len(short)), 1.1],
         size=size - 0.5,
         total=len(page.arrived),
@@ -754,13 +754,12 @@ def vda_figure(
             ["entry", *page.per_entry.columns],
             [[str(i), *map(str, row)]
              for i, row in zip(page.per_entry.index, page.per_entry.to_numpy(), strict=True)],
-            box=(sheet.left + env_w + _GAP_PT, tables_top, sheet.width - env_w - _GAP_PT,
-                 tables_h),
+            box=(text_x, top + notes_h + _GAP_PT, text_w, req_h),
             widths=[0.9, *([3.0] * n_cls)],
             size=size - 0.5,
             total=len(page.per_entry),
         )  # fmt: skip
-    map_box = (sheet.left, top, map_w, band_h)
+    map_box = (sheet.left, top, map_w, map_h)
     _draw_map(fig, sheet.axes_rect(map_box), page, page.arrived.head(listed), result.sites.crs,
               streets=streets, buildings=buildings)  # fmt: skip
     return fig
@@ -867,9 +866,10 @@ def _entry_label(row: pd.Series) -> str:
 _BODY_PT = (7.0, 6.5, 6.0, 5.5)
 #: Space between blocks on the page (pt).
 _GAP_PT = 6.0
-#: Least height of the map (pt) and of the tables' band (a title, a header and a few rows).
-_MAP_MIN_PT = 190.0
-_TABLES_MIN_PT = 80.0
+#: Height of the map (pt, its title apart) and the least of a table (a title, a header and a
+#: few rows).
+_MAP_PT = 200.0
+_TABLES_MIN_PT = 120.0
 #: Line spacing of every block (matplotlib's ``linespacing``).
 _SPACING = 1.2
 
