@@ -363,8 +363,14 @@ def _summary(
 
 
 def _ids(text: Any) -> list[str]:
-    """Barrier ids of a ``;``-separated cell (empty for NaN or None)."""
-    return [i for i in str(text).split(";") if i] if isinstance(text, str) else []
+    """Barrier ids of a ``;``-separated cell, ``+``-joined groups split (empty for NaN or None).
+
+    Lines of one rating that touch are met as one element named ``a+b`` (``impact``); each of
+    them is driven through.
+    """
+    if not isinstance(text, str):
+        return []
+    return [i for part in text.split(";") for i in part.split("+") if i]
 
 
 def _street_lines(base_city: City, city: City) -> list[tuple[float, str]]:
