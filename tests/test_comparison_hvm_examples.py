@@ -53,8 +53,8 @@ def test_scheme_stops_every_street_approach_of_the_precinct(result: Comparison) 
     assert len(open_rows) == 32 and (open_rows["entry_kind"] == "overrun").all()
     assert 140 < open_rows["impact_speed_kmh"].max() < 151
     frontage = rows["blocked_by"].fillna("").str.contains("aleksanterinkatu_kaivokatu_")
-    # the two service links, and a Keskuskatu entry the line joined to the Keskuskatu mouth line
-    # (one element where they meet) stopped before too
+    # three entries per class: the two service links, and a Keskuskatu entry stopped before by
+    # the Keskuskatu mouth line, which the frontage line meets at the facade (read as one element)
     assert frontage.sum() == 12 and set(rows.loc[frontage, "vehicle_class"]) == set(CLASSES)
     alone = rows["blocked_by"].isin([f"aleksanterinkatu_kaivokatu_{cls}" for cls in CLASSES])
     assert alone.sum() == 4  # the service link only the frontage line stops, every class
