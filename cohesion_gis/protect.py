@@ -2605,7 +2605,8 @@ def scheme_figure(
     The words of :func:`scheme_html` drawn with the static-map machinery of
     :mod:`cohesion_gis.maps.static`: a map of the lines by form, the site and the approaches
     left open; the outcome, the open line ends and approaches with their reasons; the
-    :data:`PAGE_ROWS` costliest lines; the caveats. Every text from data is drawn literally
+    :data:`PAGE_ROWS` costliest lines (fewer when their rows would run out of the panel); the
+    caveats. Every text from data is drawn literally
     (:func:`cohesion_gis.maps.static.mpl_text`) and wrapped, never cut.
 
     Parameters
@@ -2642,7 +2643,7 @@ def scheme_figure(
                  fontsize=13)  # fmt: skip
     credit = f"cohesion_gis {__version__}; © OpenStreetMap contributors"
     page_footer(fig, [*("• " + c for c in CAVEATS), credit], fontsize=6.5)
-    grid = fig.add_gridspec(2, 2, height_ratios=[2.8, 3.0], width_ratios=[1, 1.25])
+    grid = fig.add_gridspec(2, 2, height_ratios=[2.4, 3.4], width_ratios=[1, 1.25])
     ax = fig.add_subplot(grid[0, 0])
     crs = lines.crs
     shapes = [g for g in [*lines.geometry, site_geometry] if g is not None and not g.is_empty]
@@ -2680,26 +2681,34 @@ def scheme_figure(
         for r in lines.itertuples()
         if r.kind == "rated line" and r.open_ends
     ]
-    shown = lines.sort_values("cost_units", ascending=False, kind="stable").head(PAGE_ROWS)
-    draw_table(
-        fig.add_subplot(grid[1, :]),
-        f"The {len(shown)} costliest of {len(lines)} lines and closures (every one in "
-        f"{stem}_lines.csv and on {MAP_NAME})",
-        ("line", "form", "must", "length m", "to site m", "ends", "cost units"),
-        [
+    costliest = lines.sort_values("cost_units", ascending=False, kind="stable")
+    table = fig.add_subplot(grid[1, :])
+    for rows in range(min(PAGE_ROWS, len(lines)), -1, -1):  # the most rows its panel holds
+        shown = costliest.head(rows)
+        draw_table(
+            table,
+            f"The {len(shown)} costliest of {len(lines)} lines and closures (every one in "
+            f"{stem}_lines.csv and on {MAP_NAME})",
+            ("line", "form", "must", "length m", "to site m", "ends", "cost units"),
             [
-                str(r.line_id),
-                _wrap(_form_short(r), 16),
-                _wrap(r.what_it_stops, 96),
-                f"{r.length_m:,.1f}",
-                f"{r.standoff_m:,.1f}",
-                _wrap(_ends_words(r), 44),
-                f"{r.cost_units:,.1f}",
-            ]
-            for r in shown.itertuples()
-        ],
-        widths=(0.07, 0.09, 0.41, 0.06, 0.06, 0.25, 0.06),
-    )
+                [
+                    str(r.line_id),
+                    _wrap(_form_short(r), 16),
+                    _wrap(r.what_it_stops, 96),
+                    f"{r.length_m:,.1f}",
+                    f"{r.standoff_m:,.1f}",
+                    _wrap(_ends_words(r), 44),
+                    f"{r.cost_units:,.1f}",
+                ]
+                for r in shown.itertuples()
+            ],
+            widths=(0.07, 0.09, 0.41, 0.06, 0.06, 0.25, 0.06),
+        )
+        renderer = fig.canvas.get_renderer()
+        bottom = table.get_window_extent(renderer).y0
+        if not table.tables or table.tables[0].get_window_extent(renderer).y0 >= bottom - 1:
+            break
+        table.tables[0].remove()  # its rows run past the panel, over the caveats: one fewer
     left = _left_open(result, short=True)
     outcome = (
         f"Open vehicle approaches: {figures['open_approaches_before']} before, "

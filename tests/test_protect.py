@@ -482,7 +482,9 @@ def test_pdf_page_is_one_page_and_no_text_is_cut(senaatintori, helsinki, tmp_pat
                 if other is not ax and ax.texts:
                     box = ax.texts[0].get_window_extent(renderer)
                     assert not box.overlaps(other.get_window_extent(renderer)), ax.texts
-        for table in ax.tables:  # every cell holds its text
+        for table in ax.tables:  # the table keeps to its panel (not over the footer) ...
+            assert table.get_window_extent(renderer).y0 >= panel.y0 - 1
+        for table in ax.tables:  # ... and every cell holds its text
             for cell in table.get_celld().values():
                 inner, outer = (
                     cell.get_text().get_window_extent(renderer),
