@@ -2704,7 +2704,7 @@ def scheme_figure(
             ],
             widths=(0.07, 0.09, 0.41, 0.06, 0.06, 0.25, 0.06),
         )
-        renderer = fig.canvas.get_renderer()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # page_figure's Agg
         bottom = table.get_window_extent(renderer).y0
         if not table.tables or table.tables[0].get_window_extent(renderer).y0 >= bottom - 1:
             break
