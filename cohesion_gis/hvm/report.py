@@ -22,7 +22,7 @@ Examples
 >>> assessment = assess_sites(city)  # doctest: +SKIP
 >>> sid = assessment.sites.loc[assessment.sites["name"] == "Senaatintori", "site_id"].iloc[0]
 >>> page = vda_html(assessment, sid)
->>> "<svg" in page and "Senaatintori" in page and "V/1500[M1]/80/90" in page
+>>> "<svg" in page and "Senaatintori" in page and "V/1500[M1]/&gt;80/90" in page
 True
 """
 
