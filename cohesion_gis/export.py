@@ -49,6 +49,8 @@ from cohesion_gis.errors import InputError
 from cohesion_gis.read import GEOMETRY_KINDS, METADATA_LAYER, STUDY_AREA_KEY, study_area
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from cohesion_gis.city import City
     from cohesion_gis.cohesion import CohesionResult
     from cohesion_gis.comparison import Comparison
@@ -64,6 +66,7 @@ __all__ = [
     "layers_names",
     "one_geometry_type",
     "refuse_existing",
+    "scenario_page",
     "score_names",
     "sites_for_spreadsheets",
     "write_assessment",
@@ -617,11 +620,19 @@ def write_comparison(
     return [out / name for name in COMPARISON_NAMES if name in written]
 
 
-def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
-    """The side-by-side HTML map and a one-page PDF of it for council papers."""
-    from cohesion_gis.maps import comparison_map, save_offline, scenario_changes
+def scenario_page(city: City, comparison: Comparison) -> Figure:
+    """The one-page figure of a comparison for council papers (``scenario_map.pdf``).
+
+    Parameters
+    ----------
+    city
+        The base city the comparison was run on.
+    comparison
+        The result of :func:`~cohesion_gis.comparison.compare`.
+    """
+    from cohesion_gis.maps import scenario_changes
     from cohesion_gis.maps.scenario import HEADLINE_LINES
-    from cohesion_gis.maps.static import save_pdf, scenario_figure
+    from cohesion_gis.maps.static import scenario_figure
 
     before, after = comparison.base.hvm, comparison.after.hvm
     vehicles = (
@@ -629,7 +640,7 @@ def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
          "site_names": dict(zip(before.sites["site_id"], before.sites["name"], strict=True))}
         if before is not None and after is not None else {}
     )  # fmt: skip
-    figure = scenario_figure(
+    return scenario_figure(
         comparison.base_districts, comparison.scenario_districts,
         scenario_name=comparison.scenario.name, description=comparison.scenario.description,
         interventions=scenario_changes(city, comparison.city),
@@ -637,5 +648,12 @@ def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
         headline=comparison.summary[:HEADLINE_LINES],
         place=city.name, data_date=city.provenance.data_date, **vehicles,
     )  # fmt: skip
-    save_pdf(figure, out / "scenario_map.pdf")
+
+
+def _scenario_map(city: City, comparison: Comparison, out: Path) -> Path:
+    """The side-by-side HTML map and a one-page PDF of it for council papers."""
+    from cohesion_gis.maps import comparison_map, save_offline
+    from cohesion_gis.maps.static import save_pdf
+
+    save_pdf(scenario_page(city, comparison), out / "scenario_map.pdf")
     return save_offline(comparison_map(city, comparison), out / "scenario_map.html")

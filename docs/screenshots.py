@@ -27,10 +27,10 @@ import numpy as np
 from PIL import Image
 
 import cohesion_gis as cg
-from cohesion_gis.maps import comparison_map, notebook_view, save_offline, scenario_changes
+from cohesion_gis.export import scenario_page
+from cohesion_gis.maps import comparison_map, notebook_view, save_offline
 from cohesion_gis.maps.colour_vision import simulate
-from cohesion_gis.maps.scenario import HEADLINE_LINES
-from cohesion_gis.maps.static import save_png, scenario_figure, summary_figure
+from cohesion_gis.maps.static import save_png, summary_figure
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -135,21 +135,7 @@ def helsinki_pages(work: Path, images: Path) -> dict[str, Path]:
         pages[f"{name}_after"] = save_offline(
             comparison_map(city, comparison), work / f"{name}.html"
         )
-        before, after = comparison.base.hvm, comparison.after.hvm
-        vehicles = (
-            {"base_approaches": before.approaches, "scenario_approaches": after.approaches,
-             "site_names": dict(zip(before.sites["site_id"], before.sites["name"], strict=True))}
-            if before is not None and after is not None else {}
-        )  # fmt: skip
-        figure = scenario_figure(
-            comparison.base_districts, comparison.scenario_districts,
-            scenario_name=comparison.scenario.name,
-            description=comparison.scenario.description,
-            interventions=scenario_changes(city, comparison.city),
-            streets=city.walk_edges, buildings=city.buildings,
-            headline=comparison.summary[:HEADLINE_LINES],
-            place=city.name, data_date=city.provenance.data_date, **vehicles,
-        )  # fmt: skip
+        figure = scenario_page(city, comparison)
         save_png(figure, images / f"{name}_paper.png", dpi=80)  # as its PDF, cropped
     found = suggest(city, progress=False)
     m = suggestions_map(

@@ -895,7 +895,7 @@ class _Sheet:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.fig = fig
-        self.renderer = FigureCanvasAgg(fig).get_renderer()
+        self.renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]
         self.page_w, self.page_h = (float(v) * 72 for v in fig.get_size_inches())
         self.left, self.top = margin_pt, margin_pt
         self.width, self.bottom = self.page_w - 2 * margin_pt, self.page_h - margin_pt
